@@ -1,0 +1,75 @@
+"""CardioPortal: the Flask application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from portal import access, db, errors
+from portal.config import PROJECT_ROOT, Settings, load_settings
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
+    """Build the app from `settings` (default: the environment); `flask_config` overrides."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_lifetime_minutes),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=1024 * 1024,  # forms only, until uploads come with their own limit
+    )
+    app.config.update(flask_config)
+
+    db.init_app(app, settings.database_url)
+    csrf.init_app(app)
+    _init_login(app)
+    access.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"institution_name": settings.institution_name}
+
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from portal.services.accounts import load_session_account
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load(session_id: str) -> Any:
+        return load_session_account(db.db_session(), session_id)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.admin.routes import bp as admin_bp
+    from portal.auth.routes import bp as auth_bp
+    from portal.main.routes import bp as main_bp
+    from portal.myhealth.routes import bp as myhealth_bp
+    from portal.patients.routes import bp as patients_bp
+
+    for blueprint in (main_bp, auth_bp, admin_bp, patients_bp, myhealth_bp):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,67 @@
+"""Who may reach which endpoint.
+
+Every view declares its audience with `@public` or `@roles(...)`; one `before_request` guard
+enforces it. A view that declares nothing is refused (fail closed), and a test walks
+`app.url_map` to prove every endpoint is declared and enforced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
+
+from portal.models import Role
+
+View = TypeVar("View", bound=Callable[..., Any])
+PUBLIC = "public"
+# Endpoints a user who must change their password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+
+
+def public(view: View) -> View:
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def roles(*allowed: Role) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        view.access = frozenset(allowed)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def endpoint_access(app: Flask, endpoint: str) -> str | frozenset[Role] | None:
+    """PUBLIC, the set of allowed roles, or None when the view declared nothing."""
+    if endpoint == "static":
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _guard() -> Any:
+    if request.endpoint is None:  # no such URL: let Flask answer 404 / 405
+        return None
+    access = endpoint_access(current_app, request.endpoint)
+    if access == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        if _wants_json():
+            return jsonify(error="Please log in."), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
+    if access is None or current_user.role not in access:
+        abort(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_guard)

@@ -1,0 +1,123 @@
+"""/admin/accounts: create, deactivate, reactivate accounts and reset passwords."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.access import roles
+from portal.admin.forms import ConfirmForm, NewAccountForm, ResetPasswordForm
+from portal.db import db_session
+from portal.forms import show_errors
+from portal.models import Account, Role
+from portal.services import accounts
+from portal.services.validation import InvalidInput
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _account_or_404(account_id: int) -> Account:
+    account = db_session().get(Account, account_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+@bp.route("/accounts", endpoint="accounts")
+@roles(Role.ADMIN)
+def accounts_list() -> str:
+    rows = db_session().scalars(select(Account).order_by(Account.role, Account.username))
+    return render_template("admin/accounts.html", accounts=list(rows), confirm=ConfirmForm())
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def new_account() -> str | Response:
+    form = NewAccountForm()
+    if form.validate_on_submit():
+        sql = db_session()
+        try:
+            account = accounts.create_account(
+                sql,
+                role=Role(form.role.data),
+                username=form.username.data or "",
+                password=form.password.data or "",
+                full_name=form.full_name.data or "",
+                actor=current_user._get_current_object(),
+                email=form.email.data or None,
+                phone=form.phone.data or None,
+                job_title=form.job_title.data or None,
+                specialty=form.specialty.data or None,
+                registration_number=form.registration_number.data or None,
+            )
+        except InvalidInput as problem:
+            sql.rollback()
+            show_errors(form, problem)
+        else:
+            sql.commit()
+            flash(
+                f"Account {account.username} created. They must change the password at "
+                "first login.",
+                "success",
+            )
+            return redirect(url_for("admin.accounts"))
+    return render_template("admin/new_account.html", form=form)
+
+
+@bp.route("/accounts/<int:account_id>/deactivate", methods=["POST"])
+@roles(Role.ADMIN)
+def deactivate(account_id: int) -> Response:
+    return _set_active(account_id, False)
+
+
+@bp.route("/accounts/<int:account_id>/activate", methods=["POST"])
+@roles(Role.ADMIN)
+def activate(account_id: int) -> Response:
+    return _set_active(account_id, True)
+
+
+def _set_active(account_id: int, active: bool) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    account = _account_or_404(account_id)
+    try:
+        accounts.set_active(sql, account, active, actor=current_user._get_current_object())
+    except InvalidInput as problem:
+        sql.rollback()
+        flash(" ".join(problem.errors.values()), "error")
+    else:
+        sql.commit()
+        flash(f"{account.username} is {'active' if active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.accounts"))
+
+
+@bp.route("/accounts/<int:account_id>/reset-password", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def reset_password(account_id: int) -> str | Response:
+    account = _account_or_404(account_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        sql = db_session()
+        try:
+            accounts.reset_password(
+                sql,
+                account,
+                new=form.password.data or "",
+                confirmation=form.confirm_password.data or "",
+                actor=current_user._get_current_object(),
+            )
+        except InvalidInput as problem:
+            sql.rollback()
+            show_errors(form, problem)
+        else:
+            sql.commit()
+            flash(
+                f"Temporary password set for {account.username}; they must change it at "
+                "next login.",
+                "success",
+            )
+            return redirect(url_for("admin.accounts"))
+    return render_template("admin/reset_password.html", form=form, account=account)

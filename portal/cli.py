@@ -1,0 +1,117 @@
+"""The `cardio` command: Flask's CLI plus the portal's own commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from portal import create_app, migrate
+from portal.config import PROJECT_ROOT, ConfigError
+from portal.db import db_session
+from portal.models import Role
+from portal.services import accounts
+from portal.services.validation import InvalidInput
+
+
+def _create_app() -> object:
+    try:
+        return create_app()
+    except ConfigError as problem:
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=True)
+def main() -> None:
+    """CardioPortal: hospital ECG portal."""
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return current_app.config["SETTINGS"]
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    settings = _settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    click.echo("Database schema is up to date.")
+
+
+@main.command("create-user")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role if r != Role.PATIENT]), required=True
+)
+@click.option("--username", required=True)
+@click.option("--full-name", default=None, help="Defaults to the username.")
+def create_user(role: str, username: str, full_name: str | None) -> None:
+    """Create an account. The password comes from CARDIO_PASSWORD or a prompt, never a default."""
+    password = os.environ.get("CARDIO_PASSWORD") or click.prompt(
+        "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
+    )
+    sql = db_session()
+    try:
+        account = accounts.create_account(
+            sql,
+            role=Role(role),
+            username=username,
+            password=password,
+            full_name=full_name or username,
+            actor=None,
+            must_change_password=False,
+        )
+    except InvalidInput as problem:
+        raise click.ClickException(" ".join(problem.errors.values())) from problem
+    sql.commit()
+    click.echo(f"Created {account.role.value} account {account.username!r}.")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Add demo accounts and patients (once); print the logins."""
+    from portal.demo import seed_demo, write_credentials
+
+    sql = db_session()
+    credentials = seed_demo(sql)
+    sql.commit()
+    credentials_file = _settings().instance_dir / "demo-credentials.txt"
+    if credentials:
+        write_credentials(credentials_file, credentials)
+    click.echo(
+        credentials_file.read_text()
+        if credentials_file.exists()
+        else "Demo data exists, but its credentials file is gone."
+    )
+
+
+@main.command("schema-sql")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=PROJECT_ROOT / "schema.sql", show_default=True
+)
+def schema_sql(out: Path) -> None:
+    """Write the MySQL DDL generated from the models."""
+    from portal.schema_sql import mysql_ddl
+
+    out.write_text(mysql_ddl())
+    click.echo(f"Wrote {out}.")
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int) -> None:
+    """Create the database, add demo data and serve the portal (development server)."""
+    ctx.invoke(init_db)
+    ctx.invoke(seed_demo_command)
+    click.echo(
+        f"\nCardioPortal is running at http://{host}:{port}/ "
+        "- log in with one of the accounts above. Stop with Ctrl+C.\n"
+    )
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,83 @@
+"""Configuration read from environment variables (see .env.example and the README).
+
+Development runs need no set-up: SQLite under instance/, a random secret key kept in
+instance/secret_key. Production (CARDIO_ENV=production) refuses to start without a real key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Keys that have appeared in examples or docs: a production run must never use one.
+KNOWN_INSECURE_KEYS = frozenset({"", "dev", "change-me", "changeme", "secret", "replace-me"})
+MIN_SECRET_KEY_CHARS = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable portal; the message says how to fix it."""
+
+
+@dataclass
+class Settings:
+    environment: str
+    database_url: str
+    secret_key: str
+    storage_dir: Path
+    instance_dir: Path
+    institution_name: str = "CardioPortal demo hospital"
+    session_lifetime_minutes: int = 30
+    patients_per_page: int = 20
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def _secret_key(environment: str, instance_dir: Path) -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    if environment == "production":
+        if key.strip().lower() in KNOWN_INSECURE_KEYS or len(key) < MIN_SECRET_KEY_CHARS:
+            raise ConfigError(
+                "Refusing to start in production: SECRET_KEY is missing, a default, or shorter "
+                f"than {MIN_SECRET_KEY_CHARS} characters. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and set SECRET_KEY."
+            )
+        return key
+    if key:
+        return key
+    # Development: one random key per checkout, so sessions survive a restart.
+    key_file = instance_dir / "secret_key"
+    if not key_file.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_settings() -> Settings:
+    """Settings for this process, from the environment."""
+    environment = os.environ.get("CARDIO_ENV", "development").strip().lower()
+    if environment not in {"development", "production", "test"}:
+        raise ConfigError(
+            f"CARDIO_ENV={environment!r} is not one of development, production, test."
+        )
+    instance_dir = Path(os.environ.get("INSTANCE_DIR", DEFAULT_INSTANCE_DIR)).resolve()
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'cardio.db'}"
+    storage_dir = Path(os.environ.get("STORAGE_DIR", instance_dir / "storage")).resolve()
+    if storage_dir.is_relative_to(PROJECT_ROOT / "static"):
+        raise ConfigError("STORAGE_DIR must be outside the web root (static/).")
+    return Settings(
+        environment=environment,
+        database_url=database_url,
+        secret_key=_secret_key(environment, instance_dir),
+        storage_dir=storage_dir,
+        instance_dir=instance_dir,
+        institution_name=os.environ.get("INSTITUTION_NAME", Settings.institution_name),
+        session_lifetime_minutes=int(os.environ.get("SESSION_LIFETIME_MINUTES", "30")),
+    )

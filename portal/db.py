@@ -1,0 +1,57 @@
+"""Engine and sessions: one SQLAlchemy session per request (or per CLI command / job).
+
+Services receive the session explicitly; views get it from `db_session()`. Nothing autocommits:
+a view commits once, after the whole change is valid, so a failed request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings every backend needs (FKs on SQLite, utf8mb4 on MySQL)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+        return engine
+    if url.get_backend_name() in {"mysql", "mariadb"} and "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
+
+
+def init_app(app: Flask, database_url: str) -> None:
+    engine = make_engine(database_url)
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    return current_app.extensions["db_engine"]
+
+
+def db_session() -> Session:
+    """The session of the current request or app context, created on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessionmaker"]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back anything not committed

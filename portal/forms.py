@@ -1,0 +1,17 @@
+"""Form helpers shared by the blueprints."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+
+from portal.services.validation import InvalidInput
+
+
+def show_errors(form: FlaskForm, problem: InvalidInput) -> None:
+    """Put a service's messages beside the matching fields (or at the top of the form)."""
+    for field_name, message in problem.errors.items():
+        field = getattr(form, field_name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)

@@ -1,0 +1,513 @@
+"""The data model: the only module that knows tables.
+
+Design rules (see the README's "Data model" section):
+- authentication (`account`) is separate from the people it belongs to (staff, doctor, patient);
+- clinical values carry their unit in the column name and are NULL when not measured;
+- a report is a series of immutable versions: the machine read is version 1 and is never
+  overwritten by a physician's read or an amendment;
+- `audit_event` is append-only: the ORM refuses updates and deletes of it.
+All times are naive UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now: MySQL DATETIME has no time zone, so every stored time is UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Every MySQL table: InnoDB (foreign keys, transactions) and full Unicode (names, emoji).
+MYSQL_TABLE_OPTIONS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
+
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: Timestamp}
+
+
+def table_args(*constraints: Any) -> tuple[Any, ...]:
+    return (*constraints, MYSQL_TABLE_OPTIONS)
+
+
+def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A portable enum: VARCHAR + CHECK, stored by value, so adding a value needs no ALTER TYPE."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class CreatedAtMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TimestampsMixin(CreatedAtMixin):
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    DOCTOR = "doctor"
+    PATIENT = "patient"
+
+
+class Account(TimestampsMixin, Base):
+    """A login. Who the person is lives in a profile table keyed by this account."""
+
+    __tablename__ = "account"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(72))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped on password reset or deactivation: every session issued before is void.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+
+    staff_profile: Mapped[StaffProfile | None] = relationship(
+        back_populates="account", foreign_keys="StaffProfile.account_id"
+    )
+    doctor_profile: Mapped[DoctorProfile | None] = relationship(
+        back_populates="account", foreign_keys="DoctorProfile.account_id"
+    )
+    patient: Mapped[Patient | None] = relationship(
+        back_populates="account", foreign_keys="Patient.account_id"
+    )
+
+    @property
+    def display_name(self) -> str:
+        profile = self.staff_profile or self.doctor_profile or self.patient
+        return profile.full_name if profile else self.username
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_epoch}"
+
+
+class StaffProfile(TimestampsMixin, Base):
+    __tablename__ = "staff_profile"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    job_title: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+    account: Mapped[Account] = relationship(
+        back_populates="staff_profile", foreign_keys=[account_id]
+    )
+
+
+class DoctorProfile(TimestampsMixin, Base):
+    __tablename__ = "doctor_profile"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    specialty: Mapped[str | None] = mapped_column(String(80))
+    registration_number: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+    account: Mapped[Account] = relationship(
+        back_populates="doctor_profile", foreign_keys=[account_id]
+    )
+    patients: Mapped[list[Patient]] = relationship(back_populates="assigned_doctor")
+
+
+# --------------------------------------------------------------------------- patients
+
+
+class Sex(enum.StrEnum):
+    """Sex recorded for clinical scoring (the risk models are sex-specific)."""
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Patient(TimestampsMixin, Base):
+    __tablename__ = "patient"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(16), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120), index=True)
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
+    address: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    emergency_contact_name: Mapped[str | None] = mapped_column(String(120))
+    emergency_contact_phone: Mapped[str | None] = mapped_column(String(32))
+    assigned_doctor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("doctor_profile.id"), index=True
+    )
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+
+    assigned_doctor: Mapped[DoctorProfile | None] = relationship(back_populates="patients")
+    account: Mapped[Account | None] = relationship(
+        back_populates="patient", foreign_keys=[account_id]
+    )
+    created_by: Mapped[Account] = relationship(foreign_keys=[created_by_id])
+    clinical_inputs: Mapped[list[ClinicalInput]] = relationship(
+        back_populates="patient", order_by="ClinicalInput.recorded_at.desc()"
+    )
+
+    def age_years(self, on: dt.date | None = None) -> int:
+        on = on or dt.date.today()
+        before_birthday = (on.month, on.day) < (self.date_of_birth.month, self.date_of_birth.day)
+        return on.year - self.date_of_birth.year - before_birthday
+
+
+class ClinicalInput(CreatedAtMixin, Base):
+    """One dated set of risk-factor measurements. Never edited: a correction is a new row.
+
+    Units are canonical (mg/dL for lipids and creatinine); NULL means "not measured".
+    """
+
+    __tablename__ = "clinical_input"
+    __table_args__ = table_args(
+        CheckConstraint("killip_class BETWEEN 1 AND 4", name="killip_class_range"),
+        Index(None, "patient_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    responsible_doctor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("doctor_profile.id"), index=True
+    )
+    # Framingham inputs
+    smoker: Mapped[bool | None]
+    diabetic: Mapped[bool | None]
+    total_cholesterol_mg_dl: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    hdl_mg_dl: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    systolic_bp_mmhg: Mapped[int | None] = mapped_column(SmallInteger)
+    bp_treated: Mapped[bool | None]
+    bmi_kg_m2: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    # GRACE inputs
+    heart_rate_bpm: Mapped[int | None] = mapped_column(SmallInteger)
+    creatinine_mg_dl: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    killip_class: Mapped[int | None] = mapped_column(SmallInteger)
+    cardiac_arrest_at_admission: Mapped[bool | None]
+    st_deviation: Mapped[bool | None]
+    st_depression: Mapped[bool | None]
+    elevated_cardiac_enzymes: Mapped[bool | None]
+    history_of_mi: Mapped[bool | None]
+    history_of_heart_failure: Mapped[bool | None]
+    in_hospital_pci: Mapped[bool | None]
+    other_issues: Mapped[str | None] = mapped_column(Text)
+
+    patient: Mapped[Patient] = relationship(back_populates="clinical_inputs")
+    entered_by: Mapped[Account] = relationship()
+
+
+# --------------------------------------------------------------------------- recordings, jobs
+
+
+class RecordingFormat(enum.StrEnum):
+    WFDB = "wfdb"
+    CSV = "csv"
+    EDF = "edf"
+
+
+class EcgRecording(CreatedAtMixin, Base):
+    """An uploaded (or reference-library) ECG file, stored under its SHA-256."""
+
+    __tablename__ = "ecg_recording"
+    __table_args__ = table_args(UniqueConstraint("patient_id", "sha256"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[RecordingFormat] = mapped_column(
+        enum_column(RecordingFormat, "recording_format")
+    )
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sampling_rate_hz: Mapped[float] = mapped_column(Float)
+    lead_names: Mapped[list[str]] = mapped_column(JSON)
+    n_samples: Mapped[int] = mapped_column(BigInteger)
+    duration_s: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[dt.datetime | None]
+    # MIT-BIH (or other reference library) record name when picked from the library.
+    reference_record: Mapped[str | None] = mapped_column(String(64))
+
+    patient: Mapped[Patient] = relationship()
+    jobs: Mapped[list[AnalysisJob]] = relationship(back_populates="recording")
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class AnalysisJob(CreatedAtMixin, Base):
+    """The source of truth for analysis work; any worker (in-process or distributed) claims rows."""
+
+    __tablename__ = "analysis_job"
+    __table_args__ = table_args(
+        CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_pct_range"),
+        Index(None, "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("ecg_recording.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    state: Mapped[JobState] = mapped_column(
+        enum_column(JobState, "job_state"), default=JobState.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    max_attempts: Mapped[int] = mapped_column(SmallInteger, default=3)
+    progress_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_message: Mapped[str | None] = mapped_column(String(255))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    recording: Mapped[EcgRecording] = relationship(back_populates="jobs")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+class ReportStatus(enum.StrEnum):
+    PRELIMINARY = "preliminary"  # machine read only
+    FINAL = "final"  # signed by a doctor
+    AMENDED = "amended"  # signed, then amended with a reason
+
+
+class VersionKind(enum.StrEnum):
+    MACHINE = "machine"
+    PHYSICIAN = "physician"
+    AMENDMENT = "amendment"
+
+
+class EcgReport(TimestampsMixin, Base):
+    """One analysed recording. Its content lives in immutable `ReportVersion` rows."""
+
+    __tablename__ = "ecg_report"
+    __table_args__ = table_args(Index(None, "status", "assigned_doctor_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("ecg_recording.id"), index=True)
+    # One report per job: running a job twice can never create two reports.
+    job_id: Mapped[int] = mapped_column(ForeignKey("analysis_job.id"), unique=True)
+    assigned_doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctor_profile.id"))
+    status: Mapped[ReportStatus] = mapped_column(
+        enum_column(ReportStatus, "report_status"), default=ReportStatus.PRELIMINARY
+    )
+    report_date: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Optimistic lock: two doctors signing at once -> one wins, the other gets a conflict.
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    patient: Mapped[Patient] = relationship()
+    recording: Mapped[EcgRecording] = relationship()
+    versions: Mapped[list[ReportVersion]] = relationship(
+        back_populates="report", order_by="ReportVersion.version_no"
+    )
+    risk_scores: Mapped[list[RiskScore]] = relationship(back_populates="report")
+
+
+class ReportVersion(CreatedAtMixin, Base):
+    """An immutable read of a report: the machine's (version 1), a physician's, an amendment."""
+
+    __tablename__ = "report_version"
+    __table_args__ = table_args(UniqueConstraint("report_id", "version_no"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("ecg_report.id"))
+    version_no: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[VersionKind] = mapped_column(enum_column(VersionKind, "version_kind"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    signed_at: Mapped[dt.datetime | None]
+    amendment_reason: Mapped[str | None] = mapped_column(Text)
+    rhythm_label: Mapped[str | None] = mapped_column(String(80))
+    findings: Mapped[list[str] | None] = mapped_column(JSON)  # coded statements
+    conclusion: Mapped[str | None] = mapped_column(Text)
+    predicted_class: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    heart_rate_bpm: Mapped[float | None] = mapped_column(Float)
+    pr_ms: Mapped[float | None] = mapped_column(Float)
+    qrs_ms: Mapped[float | None] = mapped_column(Float)
+    qt_ms: Mapped[float | None] = mapped_column(Float)
+    qtc_bazett_ms: Mapped[float | None] = mapped_column(Float)
+    qtc_fridericia_ms: Mapped[float | None] = mapped_column(Float)
+    qrs_axis_deg: Mapped[float | None] = mapped_column(Float)
+    beat_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    class_probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # full machine analysis
+    model_version: Mapped[str | None] = mapped_column(String(64))
+
+    report: Mapped[EcgReport] = relationship(back_populates="versions")
+
+
+class RiskModel(enum.StrEnum):
+    FRAMINGHAM_GENERAL_CVD = "framingham_general_cvd"
+    FRAMINGHAM_GENERAL_CVD_BMI = "framingham_general_cvd_bmi"
+    FRAMINGHAM_HARD_CHD_ATP3 = "framingham_hard_chd_atp3"
+    GRACE_IN_HOSPITAL = "grace_in_hospital"
+    GRACE_SIX_MONTH = "grace_six_month"
+
+
+class RiskScore(CreatedAtMixin, Base):
+    """A risk score computed for a report, with the exact inputs it used (or why it was not)."""
+
+    __tablename__ = "risk_score"
+    __table_args__ = table_args(UniqueConstraint("report_id", "model"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("ecg_report.id"))
+    clinical_input_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinical_input.id"), index=True
+    )
+    model: Mapped[RiskModel] = mapped_column(enum_column(RiskModel, "risk_model"))
+    value: Mapped[float | None] = mapped_column(Float)  # percent or points, see `unit`
+    unit: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    not_computed_reason: Mapped[str | None] = mapped_column(String(255))
+    inputs_used: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contributions: Mapped[dict[str, float] | None] = mapped_column(JSON)
+
+    report: Mapped[EcgReport] = relationship(back_populates="risk_scores")
+
+
+class DocumentKind(enum.StrEnum):
+    CLINICIAN = "clinician"
+    PATIENT = "patient"
+
+
+class ReportDocument(CreatedAtMixin, Base):
+    """A rendered PDF of one report version, stored under its SHA-256."""
+
+    __tablename__ = "report_document"
+    __table_args__ = table_args(UniqueConstraint("report_version_id", "kind"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_version_id: Mapped[int] = mapped_column(ForeignKey("report_version.id"))
+    kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    page_size: Mapped[str] = mapped_column(String(8))
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditEvent(Base):
+    """Who did what to which patient, when, from where. Append-only."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = table_args(
+        Index(None, "patient_id", "occurred_at"),
+        Index(None, "action", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    actor_username: Mapped[str | None] = mapped_column(String(64))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(48))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[int | None] = mapped_column(BigInteger)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ImmutableRowError(RuntimeError):
+    """Raised when code tries to change a row that is written once (audit, report versions)."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+@event.listens_for(ReportVersion, "before_update")
+@event.listens_for(ReportVersion, "before_delete")
+def _refuse_change(mapper: Any, connection: Any, target: Base) -> None:
+    raise ImmutableRowError(
+        f"{type(target).__name__} rows are written once; they are never updated or deleted."
+    )

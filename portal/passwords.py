@@ -1,0 +1,60 @@
+"""Password policy and hashing.
+
+bcrypt reads at most 72 bytes and the installed bcrypt raises ValueError beyond that, while a
+hospital wants long passphrases (and 100 emoji are 400 bytes). So every password is first
+normalised (Unicode NFC, so the same passphrase typed on two keyboards matches), hashed with
+SHA-256 and base64-encoded (44 bytes, no NUL), and that is what bcrypt hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import unicodedata
+
+import bcrypt
+
+MIN_PASSWORD_CHARS = 12
+MAX_PASSWORD_CHARS = 512
+DEFAULT_BCRYPT_ROUNDS = 12  # about 0.25 s per hash here; tests lower it with BCRYPT_ROUNDS
+
+
+def password_problems(password: str, *, username: str | None = None) -> list[str]:
+    """Why this password cannot be used; an empty list means it is acceptable."""
+    problems = []
+    length = len(unicodedata.normalize("NFC", password))
+    if length < MIN_PASSWORD_CHARS:
+        problems.append(f"Use at least {MIN_PASSWORD_CHARS} characters (this one has {length}).")
+    if length > MAX_PASSWORD_CHARS:
+        problems.append(f"Use at most {MAX_PASSWORD_CHARS} characters (this one has {length}).")
+    if password.strip() == "":
+        problems.append("The password cannot be only spaces.")
+    if username and username.lower() in password.lower():
+        problems.append("The password must not contain the username.")
+    return problems
+
+
+def _prehash(password: str) -> bytes:
+    digest = hashlib.sha256(unicodedata.normalize("NFC", password).encode("utf-8")).digest()
+    return base64.b64encode(digest)
+
+
+def hash_password(password: str) -> str:
+    rounds = int(os.environ.get("BCRYPT_ROUNDS", DEFAULT_BCRYPT_ROUNDS))
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    if len(password) > MAX_PASSWORD_CHARS:
+        return False
+    try:
+        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+    except ValueError:  # malformed stored hash
+        return False
+
+
+def generate_temporary_password() -> str:
+    """A password to hand over once (printed or shown); the user must change it at first login."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))

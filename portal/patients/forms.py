@@ -1,0 +1,109 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    EmailField,
+    FloatField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from portal import units
+from portal.services.clinical_inputs import BOOLEAN_FIELDS
+
+PHONE = Regexp(r"^\+?[0-9 ()\-.]{5,31}$", message="Use digits, spaces and + ( ) - only.")
+TRI_STATE = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
+BOOLEAN_LABELS = {
+    "smoker": "Current smoker",
+    "diabetic": "Diabetes",
+    "bp_treated": "On blood-pressure treatment",
+    "cardiac_arrest_at_admission": "Cardiac arrest at admission",
+    "st_deviation": "ST-segment deviation",
+    "st_depression": "ST-segment depression",
+    "elevated_cardiac_enzymes": "Elevated cardiac enzymes / troponin",
+    "history_of_mi": "History of myocardial infarction",
+    "history_of_heart_failure": "History of heart failure",
+    "in_hospital_pci": "PCI during this admission",
+}
+
+
+class MeasurementField(FloatField):
+    """A number field whose complaint a clinician understands."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = float(valuelist[0].replace(",", ".").strip())
+            except ValueError as error:
+                self.data = None
+                raise ValueError("Enter a number, for example 5.2.") from error
+        else:
+            self.data = None
+
+
+class PatientForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    date_of_birth = DateField(
+        "Date of birth", validators=[DataRequired(message="Enter the date of birth.")]
+    )
+    sex = SelectField(
+        "Sex",
+        choices=[
+            ("female", "Female"),
+            ("male", "Male"),
+            ("other", "Other"),
+            ("unknown", "Unknown"),
+        ],
+    )
+    address = StringField("Address", validators=[Optional(), Length(max=255)])
+    email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
+    phone = StringField("Phone", validators=[Optional(), PHONE])
+    emergency_contact_name = StringField(
+        "Emergency contact name", validators=[Optional(), Length(max=120)]
+    )
+    emergency_contact_phone = StringField("Emergency contact phone", validators=[Optional(), PHONE])
+    assigned_doctor_id = SelectField("Assigned doctor", default="")
+
+
+class ClinicalInputEntryForm(FlaskForm):
+    recorded_at = DateTimeLocalField(
+        "Measured on", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    total_cholesterol = MeasurementField("Total cholesterol", validators=[Optional()])
+    hdl = MeasurementField("HDL cholesterol", validators=[Optional()])
+    cholesterol_unit = SelectField(
+        "Cholesterol unit", choices=list(units.CHOLESTEROL_UNITS), default="mg/dL"
+    )
+    systolic_bp_mmhg = MeasurementField("Systolic blood pressure (mmHg)", validators=[Optional()])
+    heart_rate_bpm = MeasurementField("Heart rate (bpm)", validators=[Optional()])
+    bmi_kg_m2 = MeasurementField("BMI (kg/m2)", validators=[Optional()])
+    creatinine = MeasurementField("Creatinine", validators=[Optional()])
+    creatinine_unit = SelectField(
+        "Creatinine unit", choices=list(units.CREATININE_UNITS), default="mg/dL"
+    )
+    killip_class = SelectField(
+        "Killip class",
+        choices=[
+            ("", "Not recorded"),
+            ("1", "I - no heart failure"),
+            ("2", "II - rales, S3, raised JVP"),
+            ("3", "III - pulmonary oedema"),
+            ("4", "IV - cardiogenic shock"),
+        ],
+        default="",
+    )
+    other_issues = TextAreaField("Other issues", validators=[Optional(), Length(max=4000)])
+
+
+for _name in BOOLEAN_FIELDS:
+    setattr(
+        ClinicalInputEntryForm,
+        _name,
+        SelectField(BOOLEAN_LABELS[_name], choices=TRI_STATE, default=""),
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form: its CSRF token is what protects a one-button POST."""

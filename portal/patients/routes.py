@@ -1,0 +1,229 @@
+"""/patients: register, list and search, view, edit, deactivate; clinical inputs; portal logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.access import roles
+from portal.db import db_session
+from portal.forms import show_errors
+from portal.models import Account, Patient, Role, Sex, utcnow
+from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
+from portal.services import accounts, audit, clinical_inputs, patients
+from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
+from portal.services.validation import InvalidInput
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+CLINICAL = (Role.STAFF, Role.DOCTOR)
+
+
+def _actor() -> Account:
+    return current_user._get_current_object()
+
+
+def _patient_or_404(patient_id: int) -> Patient:
+    try:
+        return patients.get_visible_patient(db_session(), _actor(), patient_id)
+    except patients.NotAllowed:
+        abort(404)
+
+
+def _patient_form(patient: Patient | None = None) -> PatientForm:
+    form = PatientForm(obj=patient)
+    form.assigned_doctor_id.choices = [("", "Not assigned")] + [
+        (str(d.id), d.full_name) for d in accounts.active_doctors(db_session())
+    ]
+    if patient is not None and request.method == "GET":
+        form.assigned_doctor_id.data = str(patient.assigned_doctor_id or "")
+    return form
+
+
+def _details(form: PatientForm) -> patients.PatientDetails:
+    return patients.PatientDetails(
+        full_name=form.full_name.data or "",
+        date_of_birth=form.date_of_birth.data,
+        sex=Sex(form.sex.data),
+        address=form.address.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        emergency_contact_name=form.emergency_contact_name.data,
+        emergency_contact_phone=form.emergency_contact_phone.data,
+        assigned_doctor_id=int(form.assigned_doctor_id.data)
+        if form.assigned_doctor_id.data
+        else None,
+    )
+
+
+@bp.route("/")
+@roles(*CLINICAL)
+def index() -> str:
+    page = patients.search_patients(
+        db_session(),
+        _actor(),
+        text=request.args.get("q", ""),
+        page=request.args.get("page", 1, type=int),
+        include_inactive=request.args.get("inactive") == "1",
+    )
+    return render_template(
+        "patients/index.html",
+        page=page,
+        q=request.args.get("q", ""),
+        inactive=request.args.get("inactive") == "1",
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(Role.STAFF)
+def new() -> str | Response:
+    form = _patient_form()
+    if form.validate_on_submit():
+        sql = db_session()
+        try:
+            patient = patients.register_patient(
+                sql, _details(form), actor=_actor(), today=dt.date.today()
+            )
+        except InvalidInput as problem:
+            sql.rollback()
+            show_errors(form, problem)
+        else:
+            sql.commit()
+            flash(f"{patient.full_name} registered with MRN {patient.mrn}.", "success")
+            return redirect(url_for("patients.view", patient_id=patient.id))
+    return render_template("patients/form.html", form=form, patient=None)
+
+
+@bp.route("/<int:patient_id>")
+@roles(*CLINICAL)
+def view(patient_id: int) -> str:
+    sql = db_session()
+    patient = _patient_or_404(patient_id)
+    audit.record(
+        sql,
+        "patient.view",
+        actor=_actor(),
+        patient_id=patient.id,
+        object_type="patient",
+        object_id=patient.id,
+    )
+    sql.commit()
+    return render_template(
+        "patients/view.html",
+        patient=patient,
+        confirm=ConfirmForm(),
+        inputs=clinical_inputs.latest_inputs(sql, patient.id),
+        boolean_labels=BOOLEAN_LABELS,
+        today=dt.date.today(),
+    )
+
+
+@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@roles(Role.STAFF)
+def edit(patient_id: int) -> str | Response:
+    patient = _patient_or_404(patient_id)
+    form = _patient_form(patient)
+    if form.validate_on_submit():
+        sql = db_session()
+        try:
+            changed = patients.update_patient(
+                sql, patient, _details(form), actor=_actor(), today=dt.date.today()
+            )
+        except InvalidInput as problem:
+            sql.rollback()
+            show_errors(form, problem)
+        else:
+            sql.commit()
+            flash("Saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("patients.view", patient_id=patient.id))
+    return render_template("patients/form.html", form=form, patient=patient)
+
+
+@bp.route("/<int:patient_id>/deactivate", methods=["POST"])
+@roles(Role.STAFF)
+def deactivate(patient_id: int) -> Response:
+    return _set_active(patient_id, False)
+
+
+@bp.route("/<int:patient_id>/reactivate", methods=["POST"])
+@roles(Role.STAFF)
+def reactivate(patient_id: int) -> Response:
+    return _set_active(patient_id, True)
+
+
+def _set_active(patient_id: int, active: bool) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    patient = _patient_or_404(patient_id)
+    patients.set_patient_active(sql, patient, active, actor=_actor())
+    sql.commit()
+    flash(
+        f"{patient.full_name} is {'active again' if active else 'deactivated'}; "
+        "their records are kept.",
+        "success",
+    )
+    return redirect(url_for("patients.view", patient_id=patient.id))
+
+
+def _tri_state(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+@bp.route("/<int:patient_id>/inputs/new", methods=["GET", "POST"])
+@roles(*CLINICAL)
+def new_input(patient_id: int) -> str | Response:
+    patient = _patient_or_404(patient_id)
+    form = ClinicalInputEntryForm()
+    if form.validate_on_submit():
+        entry = ClinicalInputForm(
+            total_cholesterol=form.total_cholesterol.data,
+            hdl=form.hdl.data,
+            cholesterol_unit=form.cholesterol_unit.data,
+            creatinine=form.creatinine.data,
+            creatinine_unit=form.creatinine_unit.data,
+            systolic_bp_mmhg=form.systolic_bp_mmhg.data,
+            heart_rate_bpm=form.heart_rate_bpm.data,
+            bmi_kg_m2=form.bmi_kg_m2.data,
+            killip_class=int(form.killip_class.data) if form.killip_class.data else None,
+            recorded_at=form.recorded_at.data,
+            other_issues=form.other_issues.data,
+            booleans={name: _tri_state(getattr(form, name).data) for name in BOOLEAN_FIELDS},
+        )
+        sql = db_session()
+        try:
+            clinical_inputs.record_clinical_input(sql, patient, entry, actor=_actor(), now=utcnow())
+        except InvalidInput as problem:
+            sql.rollback()
+            show_errors(form, problem)
+        else:
+            sql.commit()
+            flash("Clinical input saved.", "success")
+            return redirect(url_for("patients.view", patient_id=patient.id))
+    return render_template(
+        "patients/input_form.html", form=form, patient=patient, boolean_fields=BOOLEAN_FIELDS
+    )
+
+
+@bp.route("/<int:patient_id>/portal-account", methods=["POST"])
+@roles(Role.STAFF)
+def portal_account(patient_id: int) -> str | Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    patient = _patient_or_404(patient_id)
+    try:
+        account, temporary_password = patients.create_portal_account(sql, patient, actor=_actor())
+    except InvalidInput as problem:
+        sql.rollback()
+        flash(" ".join(problem.errors.values()), "error")
+        return redirect(url_for("patients.view", patient_id=patient.id))
+    sql.commit()
+    return render_template(
+        "patients/portal_account.html",
+        patient=patient,
+        account=account,
+        temporary_password=temporary_password,
+    )

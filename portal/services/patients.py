@@ -1,0 +1,223 @@
+"""Patients: registration, search, who may see whom, portal logins. Clinical data is never
+hard-deleted; a patient is deactivated instead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from dataclasses import dataclass, fields
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from portal.models import Account, DoctorProfile, Patient, Role, Sex
+from portal.passwords import generate_temporary_password
+from portal.services import accounts, audit
+from portal.services.validation import InvalidInput
+
+MAX_AGE_YEARS = 125
+T = TypeVar("T")
+
+
+class NotAllowed(LookupError):
+    """The patient does not exist or this account may not see it (the two look the same)."""
+
+
+@dataclass
+class PatientDetails:
+    full_name: str
+    date_of_birth: dt.date
+    sex: Sex
+    address: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    emergency_contact_name: str | None = None
+    emergency_contact_phone: str | None = None
+    assigned_doctor_id: int | None = None
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def luhn_check_digit(digits: str) -> str:
+    """The Luhn digit that makes `digits + it` valid: catches one mistyped or swapped digit."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return str((10 - total % 10) % 10)
+
+
+def generate_mrn(session: Session) -> str:
+    """A new medical record number "CP" + 7 random digits + a Luhn digit, unused so far.
+
+    Random rather than sequential, so MRNs do not reveal how many patients a clinic has.
+    """
+    while True:
+        body = f"{secrets.randbelow(10**7):07d}"
+        mrn = f"CP{body}{luhn_check_digit(body)}"
+        if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is None:
+            return mrn
+
+
+def _validated(session: Session, details: PatientDetails, today: dt.date) -> PatientDetails:
+    errors = {}
+    details.full_name = " ".join(details.full_name.split())
+    if not details.full_name:
+        errors["full_name"] = "Enter the patient's name."
+    if details.date_of_birth > today:
+        errors["date_of_birth"] = "The date of birth cannot be in the future."
+    elif today.year - details.date_of_birth.year > MAX_AGE_YEARS:
+        errors["date_of_birth"] = f"The date of birth gives an age over {MAX_AGE_YEARS} years."
+    if details.assigned_doctor_id is not None:
+        doctor = session.get(DoctorProfile, details.assigned_doctor_id)
+        if doctor is None or not doctor.account.is_active:
+            errors["assigned_doctor_id"] = "Choose an active doctor."
+    if errors:
+        raise InvalidInput(errors)
+    for field in fields(details):  # empty optional text fields are "not given", not ""
+        value = getattr(details, field.name)
+        if isinstance(value, str):
+            setattr(details, field.name, value.strip() or None)
+    return details
+
+
+def register_patient(
+    session: Session, details: PatientDetails, *, actor: Account, today: dt.date
+) -> Patient:
+    details = _validated(session, details, today)
+    patient = Patient(mrn=generate_mrn(session), created_by_id=actor.id, **vars(details))
+    session.add(patient)
+    session.flush()
+    audit.record(
+        session,
+        "patient.create",
+        actor=actor,
+        patient_id=patient.id,
+        object_type="patient",
+        object_id=patient.id,
+    )
+    return patient
+
+
+def update_patient(
+    session: Session, patient: Patient, details: PatientDetails, *, actor: Account, today: dt.date
+) -> list[str]:
+    """Apply the changes; return the names of the fields that changed (audited, not values)."""
+    details = _validated(session, details, today)
+    changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, getattr(details, name))
+    if changed:
+        patient.updated_by_id = actor.id
+        audit.record(
+            session,
+            "patient.update",
+            actor=actor,
+            patient_id=patient.id,
+            object_type="patient",
+            object_id=patient.id,
+            details={"fields": changed},
+        )
+    return changed
+
+
+def set_patient_active(session: Session, patient: Patient, active: bool, *, actor: Account) -> None:
+    patient.is_active = active
+    patient.updated_by_id = actor.id
+    if patient.account is not None and not active:
+        patient.account.is_active = False
+        patient.account.session_epoch += 1
+    audit.record(
+        session,
+        "patient.reactivate" if active else "patient.deactivate",
+        actor=actor,
+        patient_id=patient.id,
+        object_type="patient",
+        object_id=patient.id,
+    )
+
+
+def visible_patients(actor: Account) -> Select[tuple[Patient]]:
+    """Staff see every patient; a doctor only the patients assigned to them; others none."""
+    query = select(Patient)
+    if actor.role == Role.STAFF:
+        return query
+    if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
+        return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
+    return query.where(False)
+
+
+def get_visible_patient(session: Session, actor: Account, patient_id: int) -> Patient:
+    patient = session.scalar(visible_patients(actor).where(Patient.id == patient_id))
+    if patient is None:
+        raise NotAllowed(patient_id)
+    return patient
+
+
+def search_patients(
+    session: Session,
+    actor: Account,
+    *,
+    text: str = "",
+    page: int = 1,
+    per_page: int = 20,
+    include_inactive: bool = False,
+) -> Page[Patient]:
+    """Patients matching a name fragment or an MRN prefix, alphabetical, one page of them."""
+    query = visible_patients(actor)
+    text = " ".join(text.split())
+    if text:
+        pattern = f"%{text.replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(Patient.full_name.ilike(pattern), Patient.mrn.ilike(f"{text.upper()}%"))
+        )
+    if not include_inactive:
+        query = query.where(Patient.is_active.is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    items = session.scalars(
+        query.order_by(Patient.full_name, Patient.id).offset((page - 1) * per_page).limit(per_page)
+    )
+    return Page(list(items), page, per_page, total)
+
+
+def create_portal_account(
+    session: Session, patient: Patient, *, actor: Account
+) -> tuple[Account, str]:
+    """Give a patient a login; returns it with a temporary password to hand over once."""
+    if patient.account is not None:
+        raise InvalidInput({"account": "This patient already has a portal login."})
+    if not patient.is_active:
+        raise InvalidInput({"account": "Reactivate the patient before giving them a login."})
+    temporary_password = generate_temporary_password()
+    account = accounts.create_account(
+        session,
+        role=Role.PATIENT,
+        username=patient.mrn.lower(),
+        password=temporary_password,
+        full_name=patient.full_name,
+        actor=actor,
+    )
+    patient.account = account
+    session.flush()
+    audit.record(
+        session,
+        "patient.portal_account_create",
+        actor=actor,
+        patient_id=patient.id,
+        object_type="account",
+        object_id=account.id,
+    )
+    return account, temporary_password
