@@ -38,9 +38,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
 
     db.init_app(app, settings.database_url)
-    csrf.init_app(app)
     _init_login(app)
-    access.init_app(app)
+    access.init_app(app)  # before CSRF: an anonymous POST is sent to log in, not told "expired"
+    csrf.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
 

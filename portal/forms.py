@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from portal.services.validation import InvalidInput
 
@@ -15,3 +16,8 @@ def show_errors(form: FlaskForm, problem: InvalidInput) -> None:
             field.errors = [*field.errors, message]
         else:
             form.form_errors.append(message)
+
+
+def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -2,10 +2,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal.forms import options
+
 
 class NewAccountForm(FlaskForm):
     role = SelectField(
-        "Role", choices=[("staff", "Staff"), ("doctor", "Doctor"), ("admin", "Administrator")]
+        "Role",
+        choices=options(("staff", "Staff"), ("doctor", "Doctor"), ("admin", "Administrator")),
     )
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])

@@ -11,10 +11,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal import units
+from portal.forms import options
 from portal.services.clinical_inputs import BOOLEAN_FIELDS
 
 PHONE = Regexp(r"^\+?[0-9 ()\-.]{5,31}$", message="Use digits, spaces and + ( ) - only.")
-TRI_STATE = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
+TRI_STATE = (("", "Not recorded"), ("yes", "Yes"), ("no", "No"))
 BOOLEAN_LABELS = {
     "smoker": "Current smoker",
     "diabetic": "Diabetes",
@@ -50,12 +51,12 @@ class PatientForm(FlaskForm):
     )
     sex = SelectField(
         "Sex",
-        choices=[
+        choices=options(
             ("female", "Female"),
             ("male", "Male"),
             ("other", "Other"),
             ("unknown", "Unknown"),
-        ],
+        ),
     )
     address = StringField("Address", validators=[Optional(), Length(max=255)])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
@@ -85,13 +86,13 @@ class ClinicalInputEntryForm(FlaskForm):
     )
     killip_class = SelectField(
         "Killip class",
-        choices=[
+        choices=options(
             ("", "Not recorded"),
             ("1", "I - no heart failure"),
             ("2", "II - rales, S3, raised JVP"),
             ("3", "III - pulmonary oedema"),
             ("4", "IV - cardiogenic shock"),
-        ],
+        ),
         default="",
     )
     other_issues = TextAreaField("Other issues", validators=[Optional(), Length(max=4000)])
@@ -101,7 +102,7 @@ for _name in BOOLEAN_FIELDS:
     setattr(
         ClinicalInputEntryForm,
         _name,
-        SelectField(BOOLEAN_LABELS[_name], choices=TRI_STATE, default=""),
+        SelectField(BOOLEAN_LABELS[_name], choices=options(*TRI_STATE), default=""),
     )
 
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from portal.access import roles
 from portal.db import db_session
-from portal.forms import show_errors
+from portal.forms import options, show_errors
 from portal.models import Account, Patient, Role, Sex, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
 from portal.services import accounts, audit, clinical_inputs, patients
@@ -34,9 +34,10 @@ def _patient_or_404(patient_id: int) -> Patient:
 
 def _patient_form(patient: Patient | None = None) -> PatientForm:
     form = PatientForm(obj=patient)
-    form.assigned_doctor_id.choices = [("", "Not assigned")] + [
-        (str(d.id), d.full_name) for d in accounts.active_doctors(db_session())
-    ]
+    form.assigned_doctor_id.choices = options(
+        ("", "Not assigned"),
+        *((str(d.id), d.full_name) for d in accounts.active_doctors(db_session())),
+    )
     if patient is not None and request.method == "GET":
         form.assigned_doctor_id.data = str(patient.assigned_doctor_id or "")
     return form

@@ -1,0 +1,237 @@
+"""Test fixtures: real databases (SQLite and a throwaway MariaDB), a fresh app per test."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+os.environ.setdefault("BCRYPT_ROUNDS", "4")  # real bcrypt, fewer rounds: tests stay fast
+
+from portal import create_app, migrate  # noqa: E402
+from portal.config import Settings  # noqa: E402
+from portal.db import make_engine  # noqa: E402
+from portal.models import Account, Base, Patient, Role, Sex  # noqa: E402
+from portal.services import accounts, patients  # noqa: E402
+from tests.support.mariadb import MariaDBServer, create_database  # noqa: E402
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
+BACKENDS = ["sqlite", "mariadb"]
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def mariadb_host_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("CARDIO_TEST_MARIADB_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    server = MariaDBServer(tmp_path_factory.mktemp("mariadb"))
+    server.start()
+    try:
+        yield server.host_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database (no tables) of each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    host_url = request.getfixturevalue("mariadb_host_url")
+    return create_database(host_url, f"cardio_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def migrated_databases() -> dict[str, str]:
+    """backend -> URL of the session's migrated test database, filled on first use."""
+    return {}
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest,
+    migrated_databases: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """A migrated database of each backend, emptied before each test (schema made once)."""
+    backend = request.param
+    if backend not in migrated_databases:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'cardio.db'}"
+        else:
+            url = create_database(request.getfixturevalue("mariadb_host_url"), "cardio_tests")
+        migrate.upgrade(url)
+        migrated_databases[backend] = url
+    url = migrated_databases[backend]
+    _empty_all_tables(url)
+    return url
+
+
+def _empty_all_tables(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("PRAGMA foreign_keys=OFF"))
+        else:
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        if engine.dialect.name != "sqlite":
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    engine.dispose()
+
+
+def make_settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key="test-secret-key-" + "x" * 32,
+        storage_dir=tmp_path / "storage",
+        instance_dir=tmp_path / "instance",
+    )
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(make_settings(database_url, tmp_path), TESTING=True)
+    with application.app_context():
+        yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def sql(app: Flask) -> Session:
+    from portal.db import db_session
+
+    return db_session()
+
+
+@dataclass
+class People:
+    """One account of each role, plus two doctors' patients, committed."""
+
+    admin: Account
+    staff: Account
+    doctor: Account
+    other_doctor: Account
+    patient_account: Account
+    patient: Patient  # assigned to `doctor`, has the portal login `patient_account`
+    other_patient: Patient  # assigned to `other_doctor`
+
+    def by_role(self, role: Role) -> Account:
+        return {
+            Role.ADMIN: self.admin,
+            Role.STAFF: self.staff,
+            Role.DOCTOR: self.doctor,
+            Role.PATIENT: self.patient_account,
+        }[role]
+
+
+def make_account(sql: Session, role: Role, username: str) -> Account:
+    return accounts.create_account(
+        sql,
+        role=role,
+        username=username,
+        password=PASSWORD,
+        full_name=username.title(),
+        actor=None,
+        must_change_password=False,
+    )
+
+
+@pytest.fixture
+def people(sql: Session) -> People:
+    import datetime as dt
+
+    admin = make_account(sql, Role.ADMIN, "admin1")
+    staff = make_account(sql, Role.STAFF, "staff1")
+    doctor = make_account(sql, Role.DOCTOR, "doctor1")
+    other_doctor = make_account(sql, Role.DOCTOR, "doctor2")
+    patient = patients.register_patient(
+        sql,
+        patients.PatientDetails(
+            "Ada Lovelace",
+            dt.date(1960, 12, 10),
+            Sex.FEMALE,
+            assigned_doctor_id=doctor.doctor_profile.id,
+        ),
+        actor=staff,
+        today=dt.date.today(),
+    )
+    other = patients.register_patient(
+        sql,
+        patients.PatientDetails(
+            "Blaise Pascal",
+            dt.date(1955, 6, 19),
+            Sex.MALE,
+            assigned_doctor_id=other_doctor.doctor_profile.id,
+        ),
+        actor=staff,
+        today=dt.date.today(),
+    )
+    patient_account, _ = patients.create_portal_account(sql, patient, actor=staff)
+    patient_account.password_hash = accounts.hash_password(PASSWORD)
+    patient_account.must_change_password = False
+    sql.commit()
+    return People(admin, staff, doctor, other_doctor, patient_account, patient, other)
+
+
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token(client: FlaskClient, page: str = "/login") -> str:
+    html = client.get(page).get_data(as_text=True)
+    match = CSRF_PATTERN.search(html)
+    assert match, f"no CSRF token on {page}"
+    return match.group(1) or match.group(2)
+
+
+def post_form(
+    client: FlaskClient,
+    url: str,
+    data: dict[str, object],
+    *,
+    token_page: str | None = None,
+    **kwargs: object,
+):  # type: ignore[no-untyped-def]
+    """POST like a browser: with the CSRF token the portal put in its own form."""
+    token = csrf_token(client, token_page or "/account/password")
+    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+def client_for(app: Flask, account: Account) -> FlaskClient:
+    client = app.test_client()
+    response = login(client, account.username)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def error_messages(html: str) -> list[str]:
+    return re.findall(r'<p class="error"[^>]*>([^<]+)</p>', html)
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    return ARTIFACTS_DIR

@@ -1,0 +1,102 @@
+"""Every endpoint requires login and an allowed role, unless explicitly public.
+
+Walks app.url_map, so a new page without a declaration fails here before it ships.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from portal.access import PUBLIC, endpoint_access
+from portal.models import Role
+from tests.conftest import People, client_for
+
+EXPECTED_PUBLIC = {"static", "auth.login", "main.health"}
+
+
+def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every rule, with ids of rows that exist."""
+    ids = {"patient_id": people.patient.id, "account_id": people.staff.id}
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        url = rule.build({name: ids[name] for name in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, url))
+    return out
+
+
+def test_every_endpoint_declares_who_may_use_it(app: Flask) -> None:
+    undeclared = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if endpoint_access(app, rule.endpoint) is None
+    ]
+    assert undeclared == []
+    public = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if endpoint_access(app, rule.endpoint) == PUBLIC
+    }
+    assert public == EXPECTED_PUBLIC
+
+
+def test_anonymous_requests_are_sent_to_login(app: Flask, people: People) -> None:
+    client = app.test_client()
+    checked = 0
+    for endpoint, method, url in _urls(app, people):
+        if endpoint_access(app, endpoint) == PUBLIC:
+            continue
+        response = client.open(url, method=method)
+        assert response.status_code == 302, (endpoint, method, response.status_code)
+        assert response.location.startswith("/login"), (endpoint, response.location)
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_reaches_exactly_its_endpoints(app: Flask, people: People, role: Role) -> None:
+    client = client_for(app, people.by_role(role))
+    allowed_seen = refused_seen = 0
+    for endpoint, method, url in _urls(app, people):
+        access = endpoint_access(app, endpoint)
+        if access == PUBLIC or endpoint == "auth.logout":
+            continue  # logging out would end this walk
+        response = client.open(url, method=method)
+        if role in access:
+            # Allowed: never refused. (A POST without its form's CSRF token answers 400.)
+            assert response.status_code not in (401, 403), (endpoint, method)
+            assert not (response.location or "").startswith("/login"), (endpoint, method)
+            allowed_seen += 1
+        else:
+            assert response.status_code == 403, (role, endpoint, method, response.status_code)
+            refused_seen += 1
+    assert allowed_seen > 0 and refused_seen > 0
+
+
+def test_doctor_sees_only_assigned_patients(app: Flask, people: People) -> None:
+    client = client_for(app, people.doctor)
+    assert client.get(f"/patients/{people.patient.id}").status_code == 200
+    assert client.get(f"/patients/{people.other_patient.id}").status_code == 404
+    listing = client.get("/patients/").get_data(as_text=True)
+    assert people.patient.full_name in listing
+    assert people.other_patient.full_name not in listing
+    form = client.get(f"/patients/{people.other_patient.id}/inputs/new")
+    assert form.status_code == 404
+
+
+def test_staff_sees_every_patient(app: Flask, people: People) -> None:
+    listing = client_for(app, people.staff).get("/patients/").get_data(as_text=True)
+    assert people.patient.full_name in listing and people.other_patient.full_name in listing
+
+
+def test_unknown_url_is_404_not_a_login_loop(app: Flask) -> None:
+    assert app.test_client().get("/no-such-page").status_code == 404
+
+
+def test_health_is_public_and_checks_the_database(app: Flask) -> None:
+    response = app.test_client().get("/health")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
