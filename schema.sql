@@ -229,11 +229,11 @@ CREATE TABLE ecg_report (
 	CONSTRAINT ck_ecg_report_report_status CHECK (status IN ('preliminary', 'final', 'amended'))
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+CREATE INDEX ix_ecg_report_assigned_doctor_id_status ON ecg_report (assigned_doctor_id, status);
+
 CREATE INDEX ix_ecg_report_patient_id ON ecg_report (patient_id);
 
 CREATE INDEX ix_ecg_report_recording_id ON ecg_report (recording_id);
-
-CREATE INDEX ix_ecg_report_status_assigned_doctor_id ON ecg_report (status, assigned_doctor_id);
 
 CREATE TABLE report_version (
 	id INTEGER NOT NULL AUTO_INCREMENT, 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
+from werkzeug.serving import run_simple
 
 from portal import create_app, migrate
 from portal.config import PROJECT_ROOT, ConfigError
@@ -114,4 +115,5 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         f"\nCardioPortal is running at http://{host}:{port}/ "
         "- log in with one of the accounts above. Stop with Ctrl+C.\n"
     )
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # app.run() refuses to run inside the flask CLI; the development server is what it would run.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)

@@ -366,7 +366,7 @@ class EcgReport(TimestampsMixin, Base):
     """One analysed recording. Its content lives in immutable `ReportVersion` rows."""
 
     __tablename__ = "ecg_report"
-    __table_args__ = table_args(Index(None, "status", "assigned_doctor_id"))
+    __table_args__ = table_args(Index(None, "assigned_doctor_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)

@@ -105,16 +105,19 @@ def make_settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     application = create_app(make_settings(database_url, tmp_path), TESTING=True)
-    with application.app_context():
-        yield application
+    yield application
     application.extensions["db_engine"].dispose()
 
 
 @pytest.fixture
-def sql(app: Flask) -> Session:
-    from portal.db import db_session
-
-    return db_session()
+def sql(app: Flask) -> Iterator[Session]:
+    """The test's own session (not a request's): arrange data, then check what was stored."""
+    engine = app.extensions["db_engine"]
+    if engine.dialect.name != "sqlite":  # see what the app committed since the last query
+        engine = engine.execution_options(isolation_level="READ COMMITTED")
+    session = Session(engine, expire_on_commit=False)
+    yield session
+    session.close()
 
 
 @dataclass

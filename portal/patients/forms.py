@@ -8,7 +8,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from portal import units
 from portal.forms import options
@@ -33,6 +33,8 @@ BOOLEAN_LABELS = {
 class MeasurementField(FloatField):
     """A number field whose complaint a clinician understands."""
 
+    data: float | None  # type: ignore[assignment]
+
     def process_formdata(self, valuelist: list[str]) -> None:
         if valuelist and valuelist[0].strip():
             try:
@@ -44,10 +46,20 @@ class MeasurementField(FloatField):
             self.data = None
 
 
+class CalendarDateField(DateField):
+    """A date field whose complaint says what a valid date looks like."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError("Enter a real date as year-month-day, e.g. 1956-12-09.") from error
+
+
 class PatientForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    date_of_birth = DateField(
-        "Date of birth", validators=[DataRequired(message="Enter the date of birth.")]
+    date_of_birth = CalendarDateField(
+        "Date of birth", validators=[InputRequired(message="Enter the date of birth.")]
     )
     sex = SelectField(
         "Sex",

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
@@ -156,7 +156,7 @@ def visible_patients(actor: Account) -> Select[tuple[Patient]]:
         return query
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
         return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
-    return query.where(False)
+    return query.where(false())
 
 
 def get_visible_patient(session: Session, actor: Account, patient_id: int) -> Patient:

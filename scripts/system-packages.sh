@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs: a MariaDB server (the tests start their own throwaway
+# instance), Chromium for the browser tests, poppler-utils to read PDFs back, DejaVu fonts.
+set -euo pipefail
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+missing=()
+have mariadbd || missing+=(mariadb-server)
+have chromium || missing+=(chromium)
+have pdftotext || missing+=(poppler-utils)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "==> Installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

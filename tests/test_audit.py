@@ -1,0 +1,37 @@
+"""The audit trail is append-only and records who, what, which patient, when, from where."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, ImmutableRowError
+from tests.conftest import People, client_for
+
+
+def test_viewing_a_patient_is_audited_with_actor_and_address(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.doctor)
+    client.get(f"/patients/{people.patient.id}", headers={"User-Agent": "ward-pc-7"})
+    event = sql.scalar(select(AuditEvent).where(AuditEvent.action == "patient.view"))
+    assert event.actor_id == people.doctor.id and event.actor_role == "doctor"
+    assert event.patient_id == people.patient.id
+    assert event.ip_address == "127.0.0.1" and event.user_agent == "ward-pc-7"
+    assert event.occurred_at is not None
+
+
+def test_audit_rows_cannot_be_updated_or_deleted(people: People, sql: Session) -> None:
+    event = sql.scalars(select(AuditEvent)).first()
+    event.action = "tampered"
+    with pytest.raises(ImmutableRowError):
+        sql.flush()
+    sql.rollback()
+    event = sql.scalars(select(AuditEvent)).first()
+    sql.delete(event)
+    with pytest.raises(ImmutableRowError):
+        sql.flush()
+    sql.rollback()
+    assert sql.scalar(select(AuditEvent.action).where(AuditEvent.id == event.id)) != "tampered"

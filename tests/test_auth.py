@@ -1,0 +1,248 @@
+"""Logging in and out, passwords (length limits, bcrypt's 72 bytes), sessions, CSRF."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Account, AuditEvent, Role
+from portal.passwords import hash_password, password_problems, verify_password
+from portal.services import accounts
+from portal.services.validation import InvalidInput
+from tests.conftest import PASSWORD, People, client_for, error_messages, login, post_form
+
+
+def _actions(sql: Session) -> list[str]:
+    sql.expire_all()
+    return list(sql.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_login_success_lands_on_the_role_home_and_is_audited(
+    app: Flask, people: People, sql: Session
+) -> None:
+    homes = {
+        Role.ADMIN: "/admin/accounts",
+        Role.STAFF: "/patients/",
+        Role.DOCTOR: "/patients/",
+        Role.PATIENT: "/my/reports",
+    }
+    for role, home in homes.items():
+        client = app.test_client()
+        response = login(client, people.by_role(role).username)
+        assert response.status_code == 302
+        assert client.get("/").location == home
+        assert client.get(home).status_code == 200
+    assert _actions(sql).count("login.success") == 4
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = app.test_client()
+    wrong = login(client, "staff1", "not the password at all")
+    unknown = login(client, "nobody-here", PASSWORD)
+    for response in (wrong, unknown):
+        assert response.status_code == 200
+        assert "Unknown username or wrong password." in response.get_data(as_text=True)
+    assert client.get("/patients/").status_code == 302
+    failures = sql.scalars(select(AuditEvent).where(AuditEvent.action == "login.failure")).all()
+    assert [f.actor_username for f in failures] == ["staff1", "nobody-here"]
+    assert all(f.ip_address for f in failures)
+
+
+def test_login_renews_the_session_and_logout_ends_it(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker before login"
+    login(client, "staff1")
+    with client.session_transaction() as session:
+        assert "planted" not in session
+    response = post_form(client, "/logout", {})
+    assert response.status_code == 302 and response.location == "/login"
+    assert client.get("/patients/").status_code == 302
+    assert "logout" in _actions(sql)
+
+
+def test_next_parameter_only_redirects_within_the_portal(app: Flask, people: People) -> None:
+    client = app.test_client()
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={
+            "username": "staff1",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/phish",
+        },
+    )
+    assert response.location == "/"
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={
+            "username": "staff1",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/patients/?q=ada",
+        },
+    )
+    assert response.location == "/patients/?q=ada"
+
+
+def test_forms_without_csrf_token_are_refused(app: Flask, people: People) -> None:
+    client = client_for(app, people.staff)
+    response = client.post(
+        "/patients/new",
+        data={"full_name": "No Token", "date_of_birth": "1970-01-01", "sex": "male"},
+    )
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+
+
+def test_password_policy() -> None:
+    assert password_problems("short") == ["Use at least 12 characters (this one has 5)."]
+    assert password_problems("            ") == ["The password cannot be only spaces."]
+    assert password_problems("alice-is-my-password", username="alice")
+    assert password_problems("x" * 600)[0].startswith("Use at most 512 characters")
+    assert password_problems("a long enough passphrase") == []
+
+
+def test_passwords_beyond_bcrypts_72_bytes_work() -> None:
+    emoji = "\N{HEAVY BLACK HEART}\N{VARIATION SELECTOR-16}" * 50  # 100 characters, 300 bytes
+    assert len(emoji.encode()) > 72
+    stored = hash_password(emoji)
+    assert verify_password(emoji, stored)
+    assert not verify_password(emoji[:-1], stored)
+    # bcrypt alone would treat these as equal: they differ only after byte 72.
+    long_a, long_b = "a" * 80 + "1", "a" * 80 + "2"
+    assert not verify_password(long_b, hash_password(long_a))
+
+
+def test_unicode_passwords_match_however_they_were_typed() -> None:
+    composed, decomposed = "Caf\u00e9 au lait 2024!", "Cafe\u0301 au lait 2024!"
+    assert verify_password(decomposed, hash_password(composed))
+
+
+def test_emoji_password_through_the_web(app: Flask, people: People, sql: Session) -> None:
+    emoji = "\N{GROWING HEART}" * 100
+    client = client_for(app, people.staff)
+    response = post_form(
+        client,
+        "/account/password",
+        {"current_password": PASSWORD, "password": emoji, "confirm_password": emoji},
+    )
+    assert response.status_code == 302
+    assert login(app.test_client(), "staff1", emoji).status_code == 302
+    assert login(app.test_client(), "staff1", PASSWORD).status_code == 200
+
+
+def test_change_password_errors_are_shown_beside_the_field(app: Flask, people: People) -> None:
+    client = client_for(app, people.staff)
+    response = post_form(
+        client,
+        "/account/password",
+        {"current_password": "wrong", "password": "short", "confirm_password": "short"},
+    )
+    assert response.status_code == 200
+    assert error_messages(response.get_data(as_text=True)) == [
+        "The current password is not correct."
+    ]
+    response = post_form(
+        client,
+        "/account/password",
+        {"current_password": PASSWORD, "password": "short", "confirm_password": "short"},
+    )
+    assert "Use at least 12 characters (this one has 5)." in error_messages(
+        response.get_data(as_text=True)
+    )
+    response = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "password": "a good new passphrase",
+            "confirm_password": "a different passphrase",
+        },
+    )
+    assert error_messages(response.get_data(as_text=True)) == [
+        "The two passwords are not the same."
+    ]
+
+
+def test_temporary_password_must_be_changed_before_anything_else(
+    app: Flask, people: People, sql: Session
+) -> None:
+    accounts.reset_password(
+        sql,
+        people.doctor,
+        new="temporary-pass-123",
+        confirmation="temporary-pass-123",
+        actor=people.admin,
+    )
+    sql.commit()
+    client = app.test_client()
+    assert login(client, "doctor1", "temporary-pass-123").status_code == 302
+    assert client.get("/patients/").location == "/account/password"
+    response = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": "temporary-pass-123",
+            "password": "my own passphrase now",
+            "confirm_password": "my own passphrase now",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/patients/").status_code == 200
+
+
+def test_reset_or_deactivation_ends_existing_sessions(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.doctor)
+    assert client.get("/patients/").status_code == 200
+    accounts.set_active(sql, people.doctor, False, actor=people.admin)
+    sql.commit()
+    assert client.get("/patients/").status_code == 302  # back to login
+    assert login(app.test_client(), "doctor1").status_code == 200  # refused
+    accounts.set_active(sql, people.doctor, True, actor=people.admin)
+    sql.commit()
+    client = client_for(app, people.doctor)
+    accounts.reset_password(
+        sql,
+        people.doctor,
+        new="another-temp-pass",
+        confirmation="another-temp-pass",
+        actor=people.admin,
+    )
+    sql.commit()
+    assert client.get("/patients/").status_code == 302
+
+
+def test_create_account_refuses_bad_usernames_and_duplicates(sql: Session, people: People) -> None:
+    for username, message in [
+        ("ab", "Use 3-64"),
+        ("Bad Name!", "Use 3-64"),
+        ("staff1", "already taken"),
+        ("STAFF1", "already taken"),
+    ]:
+        try:
+            accounts.create_account(
+                sql,
+                role=Role.STAFF,
+                username=username,
+                password=PASSWORD,
+                full_name="X",
+                actor=people.admin,
+            )
+        except InvalidInput as problem:
+            assert message in problem.errors["username"]
+        else:
+            raise AssertionError(f"{username!r} was accepted")
+    assert sql.scalar(select(Account).where(Account.username == "ab")) is None

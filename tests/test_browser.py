@@ -1,0 +1,90 @@
+"""The main flow in a real headless Chromium (Debian's), against a live server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD, People
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium must not phone home: this machine (and many hospital networks) has no internet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def page(live_url: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (make test does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+def test_staff_logs_in_registers_a_patient_and_finds_them(
+    page,
+    people: People,
+    artifacts_dir: Path,
+    database_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
+    page.goto("/patients/")
+    assert "/login" in page.url
+    page.fill("#username", "staff1")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/patients/")
+
+    page.click("text=Register patient")
+    page.fill("#full_name", "Katherine Johnson")
+    page.fill("#date_of_birth", "1958-08-26")
+    page.select_option("#sex", "female")
+    page.select_option("#assigned_doctor_id", label="Doctor1")
+    page.fill("#phone", "+1 757 555 0100")
+    page.fill("#email", "not an email")
+    page.click("main button[type=submit]")
+    assert page.locator("#email-error").inner_text() == "Invalid email address."
+    page.fill("#email", "kj@example.org")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=registered with MRN")
+    mrn = page.locator("dd.mono").first.inner_text()
+
+    page.click("nav >> text=Patients")
+    page.fill("#q", "kathe")
+    page.click("form.search button")
+    row = page.locator("table tbody tr", has_text="Katherine Johnson")
+    assert row.count() == 1
+    assert mrn in row.inner_text() and "Doctor1" in row.inner_text()
+    page.screenshot(
+        path=str(artifacts_dir / f"browser-patient-search-{backend}.png"), full_page=True
+    )
+    row.locator("a").click()
+    assert "Katherine Johnson" in page.locator("h1").inner_text()

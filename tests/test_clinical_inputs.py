@@ -1,0 +1,157 @@
+"""Clinical inputs: explicit units converted to mg/dL, implausible values refused by name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal import units
+from portal.models import AuditEvent, ClinicalInput
+from portal.services.clinical_inputs import ClinicalInputForm, canonical_values
+from portal.services.validation import InvalidInput
+from tests.conftest import People, client_for, error_messages, post_form
+
+NOW = dt.datetime(2026, 6, 1, 12, 0)
+
+
+def _count(sql: Session) -> int:
+    return sql.scalar(select(func.count()).select_from(ClinicalInput)) or 0
+
+
+def test_mmol_and_umol_are_stored_in_mg_dl(app: Flask, people: People, sql: Session) -> None:
+    client = client_for(app, people.staff)
+    response = post_form(
+        client,
+        f"/patients/{people.patient.id}/inputs/new",
+        {
+            "total_cholesterol": "5,5",
+            "hdl": "1.3",
+            "cholesterol_unit": "mmol/L",
+            "creatinine": "88.4",
+            "creatinine_unit": "umol/L",
+            "systolic_bp_mmhg": "142",
+            "heart_rate_bpm": "",
+            "bmi_kg_m2": "27.34",
+            "killip_class": "2",
+            "smoker": "yes",
+            "diabetic": "no",
+            "bp_treated": "",
+            "other_issues": "  chest pain on exertion ",
+        },
+    )
+    assert response.status_code == 302
+    row = sql.scalar(select(ClinicalInput))
+    assert row.total_cholesterol_mg_dl == Decimal("212.69")  # 5.5 x 38.67
+    assert row.hdl_mg_dl == Decimal("50.27")
+    assert row.creatinine_mg_dl == Decimal("1.000")
+    assert row.systolic_bp_mmhg == 142 and row.killip_class == 2
+    assert row.bmi_kg_m2 == Decimal("27.3")
+    assert (row.smoker, row.diabetic, row.bp_treated) == (True, False, None)
+    assert row.heart_rate_bpm is None  # not measured is NULL, never 0
+    assert row.other_issues == "chest pain on exertion"
+    assert row.entered_by_id == people.staff.id
+    assert row.responsible_doctor_id == people.doctor.doctor_profile.id
+    assert (
+        sql.scalar(select(AuditEvent.action).where(AuditEvent.object_type == "clinical_input"))
+        == "clinical_input.create"
+    )
+    page = client.get(f"/patients/{people.patient.id}").get_data(as_text=True)
+    assert "212.69" in page and "Current smoker: yes" in page
+
+
+def test_each_entry_is_a_new_row(app: Flask, people: People, sql: Session) -> None:
+    client = client_for(app, people.doctor)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    post_form(client, url, {"systolic_bp_mmhg": "150", "recorded_at": "2026-01-02T08:30"})
+    post_form(client, url, {"systolic_bp_mmhg": "130"})
+    values = sql.scalars(select(ClinicalInput.systolic_bp_mmhg).order_by(ClinicalInput.id))
+    assert list(values) == [150, 130]
+
+
+BAD_ENTRIES = [
+    (
+        {"total_cholesterol": "5.2", "cholesterol_unit": "mg/dL"},
+        "total_cholesterol",
+        "Total cholesterol 5.2 mg/dL is outside the plausible range 50-700 mg/dL. "
+        "Was it measured in mmol/L?",
+    ),
+    (
+        {"total_cholesterol": "200", "cholesterol_unit": "mmol/L"},
+        "total_cholesterol",
+        "Total cholesterol 200 mmol/L is outside the plausible range 50-700 mg/dL (it is 7.73e+03 "
+        "mg/dL). Was it measured in mg/dL?",
+    ),
+    ({"creatinine": "1.1", "creatinine_unit": "umol/L"}, "creatinine", "Was it measured in mg/dL?"),
+    ({"creatinine": "90", "creatinine_unit": "mg/dL"}, "creatinine", "Was it measured in umol/L?"),
+    (
+        {"systolic_bp_mmhg": "1400"},
+        "systolic_bp_mmhg",
+        "Systolic blood pressure 1400 mmHg is outside the plausible range 50-300 mmHg.",
+    ),
+    ({"systolic_bp_mmhg": "-5"}, "systolic_bp_mmhg", "outside the plausible range"),
+    ({"systolic_bp_mmhg": "abc"}, "systolic_bp_mmhg", "Enter a number, for example 5.2."),
+    ({"systolic_bp_mmhg": "nan"}, "systolic_bp_mmhg", "outside the plausible range"),
+    ({"heart_rate_bpm": "1e400"}, "heart_rate_bpm", "outside the plausible range"),
+    ({"heart_rate_bpm": "72.5"}, "heart_rate_bpm", "Heart rate must be a whole number."),
+    ({"bmi_kg_m2": "300"}, "bmi_kg_m2", "BMI 300 kg/m2 is outside the plausible range 10-90"),
+    (
+        {"total_cholesterol": "150", "hdl": "180"},
+        "hdl",
+        "HDL cholesterol must be lower than total cholesterol.",
+    ),
+    ({"killip_class": "7"}, "killip_class", "Not a valid choice."),
+    (
+        {"cholesterol_unit": "g/L", "total_cholesterol": "2"},
+        "cholesterol_unit",
+        "Not a valid choice.",
+    ),
+    ({"smoker": "maybe"}, "smoker", "Not a valid choice."),
+    ({"recorded_at": "2999-01-01T00:00"}, "recorded_at", "cannot be in the future"),
+]
+
+
+def test_bad_entries_are_refused_by_field_and_nothing_is_saved(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    for entry, field, message in BAD_ENTRIES:
+        # A valid value beside the bad one: it must not be saved either.
+        response = post_form(client, url, {"systolic_bp_mmhg": "120", **entry})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, entry
+        assert any(message in m for m in error_messages(html)), (entry, error_messages(html))
+        assert f'id="{field}-error"' in html, entry
+    assert _count(sql) == 0
+
+
+@pytest.mark.parametrize("mg_dl", [50.0, 123.4, 213.0, 699.9])
+def test_cholesterol_unit_round_trip(mg_dl: float) -> None:
+    mmol = units.cholesterol_from_mg_dl(mg_dl, "mmol/L")
+    assert units.cholesterol_to_mg_dl(mmol, "mmol/L") == pytest.approx(mg_dl)
+
+
+@pytest.mark.parametrize("mg_dl", [0.5, 1.2, 9.87])
+def test_creatinine_unit_round_trip(mg_dl: float) -> None:
+    umol = units.creatinine_from_mg_dl(mg_dl, "umol/L")
+    assert umol == pytest.approx(mg_dl * 88.4)
+    assert units.creatinine_to_mg_dl(umol, "umol/L") == pytest.approx(mg_dl)
+
+
+def test_unknown_unit_is_refused_not_guessed() -> None:
+    with pytest.raises(units.UnknownUnitError):
+        units.cholesterol_to_mg_dl(5.0, "mg/L")
+    with pytest.raises(InvalidInput) as problem:
+        canonical_values(ClinicalInputForm(creatinine=1.0, creatinine_unit="mmol/L"), now=NOW)
+    assert "Choose a unit" in problem.value.errors["creatinine"]
+
+
+def test_an_empty_entry_stores_only_nulls() -> None:
+    values = canonical_values(ClinicalInputForm(), now=NOW)
+    assert values.pop("recorded_at") == NOW
+    assert set(values.values()) == {None}

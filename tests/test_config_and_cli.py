@@ -1,0 +1,153 @@
+"""Configuration refuses unsafe production settings; the `cardio` commands work end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from portal.cli import main
+from portal.config import ConfigError, load_settings
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "INSTANCE_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        "CARDIO_ENV": "development",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("key", [None, "", "change-me", "short-key"])
+def test_production_refuses_missing_default_or_short_secret_key(
+    monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    monkeypatch.setenv("CARDIO_ENV", "production")
+    if key is None:
+        monkeypatch.delenv("SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="Refusing to start in production: SECRET_KEY"):
+        load_settings()
+
+
+def test_production_starts_with_a_real_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CARDIO_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.is_production and settings.secret_key == "k" * 64
+
+
+def test_development_key_is_random_and_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("CARDIO_ENV", "development")
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    first = load_settings().secret_key
+    assert len(first) == 64 and load_settings().secret_key == first
+    assert load_settings().database_url == f"sqlite:///{tmp_path / 'cardio.db'}"
+
+
+def test_cli_refuses_to_start_in_production_with_a_clear_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["init-db"], env=_env(tmp_path, CARDIO_ENV="production", SECRET_KEY="")
+    )
+    assert result.exit_code == 2
+    assert "SECRET_KEY" in result.output
+
+
+def test_init_db_create_user_and_seed_demo(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(tmp_path)
+    assert runner.invoke(main, ["init-db"], env=env).exit_code == 0
+    weak = runner.invoke(
+        main,
+        ["create-user", "--role", "admin", "--username", "boss"],
+        env={**env, "CARDIO_PASSWORD": "short"},
+    )
+    assert weak.exit_code != 0 and "at least 12 characters" in weak.output
+    made = runner.invoke(
+        main,
+        ["create-user", "--role", "admin", "--username", "boss"],
+        env={**env, "CARDIO_PASSWORD": "a sufficiently long one"},
+    )
+    assert made.exit_code == 0 and "Created admin account 'boss'" in made.output
+    prompted = runner.invoke(
+        main,
+        ["create-user", "--role", "staff", "--username", "nurse"],
+        env=env,
+        input="another long password\nanother long password\n",
+    )
+    assert prompted.exit_code == 0, prompted.output
+
+    seeded = runner.invoke(main, ["seed-demo"], env=env)
+    assert seeded.exit_code == 0
+    credentials = dict(
+        line.split() for line in seeded.output.splitlines() if line and not line.startswith("#")
+    )
+    assert {"demo-admin", "demo-staff", "demo-doctor"} <= set(credentials)
+    assert (tmp_path / "demo-credentials.txt").stat().st_mode & 0o077 == 0
+    again = runner.invoke(main, ["seed-demo"], env=env)  # idempotent
+    assert again.exit_code == 0 and credentials["demo-staff"] in again.output
+
+    import os
+
+    from portal import create_app
+    from tests.conftest import login
+
+    os.environ.update(env)
+    try:
+        app = create_app()
+    finally:
+        for name in env:
+            os.environ.pop(name, None)
+    client = app.test_client()
+    assert login(client, "demo-staff", credentials["demo-staff"]).status_code == 302
+    listing = client.get("/patients/").get_data(as_text=True)
+    assert "Maria Garcia" in listing and "6 patients" in listing
+
+
+def test_cardio_demo_serves_the_portal_with_demo_logins(tmp_path: Path) -> None:
+    """The README's first command, minus the install: init-db, seed-demo and a live server."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cardio = Path(sys.executable).with_name("cardio")
+    env = {**os.environ, "INSTANCE_DIR": str(tmp_path), "CARDIO_ENV": "development"}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [str(cardio), "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
+                    assert "Log in" in response.read().decode()
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "cardio demo did not start serving"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert re.search(r"^demo-staff \S{20,}$", output, re.MULTILINE), output
+    assert f"running at http://127.0.0.1:{port}/" in output
+    assert (tmp_path / "cardio.db").exists()

@@ -1,0 +1,207 @@
+"""Patient registration, search, view, edit, deactivation, portal logins: through the web."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, Patient, Sex
+from portal.services import patients
+from tests.conftest import People, client_for, error_messages, login, post_form
+
+VALID = {
+    "full_name": "Grace Hopper",
+    "date_of_birth": "1956-12-09",
+    "sex": "female",
+    "address": "1 Harbour Road",
+    "email": "grace@example.org",
+    "phone": "+44 20 7946 0958",
+    "emergency_contact_name": "Vincent Hopper",
+    "emergency_contact_phone": "020 7946 0000",
+    "assigned_doctor_id": "",
+}
+
+
+def _patient_count(sql: Session) -> int:
+    sql.expire_all()
+    return sql.scalar(select(func.count()).select_from(Patient)) or 0
+
+
+def test_staff_registers_a_patient_with_a_generated_mrn(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.staff)
+    form = {**VALID, "assigned_doctor_id": str(people.doctor.doctor_profile.id)}
+    response = post_form(client, "/patients/new", form)
+    assert response.status_code == 302
+    patient = sql.scalar(select(Patient).where(Patient.full_name == "Grace Hopper"))
+    assert patient is not None
+    assert re.fullmatch(r"CP\d{8}", patient.mrn)
+    assert patients.luhn_check_digit(patient.mrn[2:9]) == patient.mrn[9]
+    assert patient.date_of_birth == dt.date(1956, 12, 9)
+    assert patient.sex == Sex.FEMALE
+    assert patient.created_by_id == people.staff.id
+    assert patient.assigned_doctor_id == people.doctor.doctor_profile.id
+    page = client.get(response.location).get_data(as_text=True)
+    assert patient.mrn in page and "Grace Hopper" in page
+    actions = sql.scalars(select(AuditEvent.action).where(AuditEvent.patient_id == patient.id))
+    assert sorted(actions) == ["patient.create", "patient.view"]
+
+
+def test_empty_optional_fields_are_stored_as_not_given(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.staff)
+    form = {**VALID, "address": "", "email": "", "phone": "  "}
+    assert post_form(client, "/patients/new", form).status_code == 302
+    patient = sql.scalar(select(Patient).where(Patient.full_name == "Grace Hopper"))
+    assert (patient.address, patient.email, patient.phone) == (None, None, None)
+
+
+BAD_FORMS = [
+    ({"full_name": ""}, "full_name", "This field is required."),
+    ({"date_of_birth": ""}, "date_of_birth", "Enter the date of birth."),
+    ({"date_of_birth": "31/02/1950"}, "date_of_birth", "Enter a real date as year-month-day"),
+    ({"date_of_birth": "2999-01-01"}, "date_of_birth", "cannot be in the future"),
+    ({"date_of_birth": "1850-01-01"}, "date_of_birth", "age over 125 years"),
+    ({"email": "not-an-email"}, "email", "Invalid email address."),
+    ({"phone": "call me maybe"}, "phone", "Use digits, spaces and + ( ) - only."),
+    ({"sex": "robot"}, "sex", "Not a valid choice."),
+    ({"assigned_doctor_id": "999999"}, "assigned_doctor_id", "Not a valid choice."),
+    ({"full_name": "x" * 500}, "full_name", "Field cannot be longer than 120 characters."),
+]
+
+
+def test_bad_registration_forms_show_the_message_and_save_nothing(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.staff)
+    before = _patient_count(sql)
+    for change, field, message in BAD_FORMS:
+        response = post_form(client, "/patients/new", {**VALID, **change})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, change
+        assert any(message in m for m in error_messages(html)), (change, error_messages(html))
+        assert f'id="{field}-error"' in html, field
+        assert "Nothing was saved" in html
+    assert _patient_count(sql) == before
+
+
+def test_deactivated_doctor_cannot_be_assigned(app: Flask, people: People, sql: Session) -> None:
+    doctor_id = people.other_doctor.doctor_profile.id
+    people.other_doctor.is_active = False
+    sql.commit()
+    client = client_for(app, people.staff)
+    response = post_form(client, "/patients/new", {**VALID, "assigned_doctor_id": str(doctor_id)})
+    assert response.status_code == 200
+    assert "Not a valid choice." in error_messages(response.get_data(as_text=True))
+
+
+def test_search_by_name_or_mrn_with_pagination(app: Flask, people: People, sql: Session) -> None:
+    for number in range(45):
+        patients.register_patient(
+            sql,
+            patients.PatientDetails(f"Zed Tester {number:02d}", dt.date(1980, 1, 1), Sex.MALE),
+            actor=people.staff,
+            today=dt.date.today(),
+        )
+    sql.commit()
+    client = client_for(app, people.staff)
+    page1 = client.get("/patients/?q=zed+tester").get_data(as_text=True)
+    assert "45 patients" in page1 and "Page 1 of 3" in page1
+    assert "Zed Tester 00" in page1 and "Zed Tester 20" not in page1
+    page3 = client.get("/patients/?q=zed+tester&page=3").get_data(as_text=True)
+    assert "Zed Tester 44" in page3 and "Zed Tester 39" not in page3
+    beyond = client.get("/patients/?q=zed+tester&page=99").get_data(as_text=True)
+    assert "Page 3 of 3" in beyond
+    by_mrn = client.get(f"/patients/?q={people.patient.mrn.lower()}").get_data(as_text=True)
+    assert "1 patient " in by_mrn and people.patient.full_name in by_mrn
+    wildcard = client.get("/patients/?q=%25").get_data(as_text=True)
+    assert "No patients found." not in wildcard or "0 patients" in wildcard
+
+
+def test_edit_records_who_and_which_fields(app: Flask, people: People, sql: Session) -> None:
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/edit"
+    form = {
+        **VALID,
+        "full_name": "Ada King",
+        "date_of_birth": "1960-12-10",
+        "assigned_doctor_id": str(people.doctor.doctor_profile.id),
+    }
+    assert post_form(client, url, form).status_code == 302
+    sql.expire_all()
+    patient = sql.get(Patient, people.patient.id)
+    assert patient.full_name == "Ada King" and patient.updated_by_id == people.staff.id
+    event = sql.scalar(select(AuditEvent).where(AuditEvent.action == "patient.update"))
+    assert set(event.details["fields"]) >= {"full_name", "address", "email"}
+    bad = post_form(client, url, {**form, "date_of_birth": "2999-01-01"})
+    assert bad.status_code == 200
+    sql.expire_all()
+    assert sql.get(Patient, people.patient.id).date_of_birth == dt.date(1960, 12, 10)
+
+
+def test_deactivate_keeps_the_record_and_hides_it_from_the_list(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.staff)
+    response = post_form(client, f"/patients/{people.patient.id}/deactivate", {})
+    assert response.status_code == 302
+    sql.expire_all()
+    patient = sql.get(Patient, people.patient.id)
+    assert patient is not None and not patient.is_active
+    assert not patient.account.is_active  # their portal login stops too
+    assert "their records are kept" in client.get(response.location).get_data(as_text=True)
+    listing = client.get("/patients/").get_data(as_text=True)
+    assert "Ada Lovelace" not in listing
+    assert "Ada Lovelace" in client.get("/patients/?inactive=1").get_data(as_text=True)
+    assert post_form(client, f"/patients/{people.patient.id}/reactivate", {}).status_code == 302
+    sql.expire_all()
+    assert sql.get(Patient, people.patient.id).is_active
+
+
+def test_portal_login_for_a_patient_lands_on_my_reports(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.staff)
+    page = post_form(client, f"/patients/{people.other_patient.id}/portal-account", {})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    username = people.other_patient.mrn.lower()
+    password = re.search(r'id="temporary-password">([^<]+)<', html).group(1)
+    assert username in html
+    again = post_form(client, f"/patients/{people.other_patient.id}/portal-account", {})
+    assert "already has a portal login" in client.get(again.location).get_data(as_text=True)
+
+    patient_client = app.test_client()
+    assert login(patient_client, username, password).status_code == 302
+    assert patient_client.get("/my/reports").location == "/account/password"
+    post_form(
+        patient_client,
+        "/account/password",
+        {
+            "current_password": password,
+            "password": "my very own passphrase",
+            "confirm_password": "my very own passphrase",
+        },
+    )
+    reports = patient_client.get("/my/reports")
+    assert reports.status_code == 200
+    text = reports.get_data(as_text=True)
+    assert "No reports yet" in text and "Blaise Pascal" in text
+    assert "Ada Lovelace" not in text
+
+
+def test_patient_sees_no_other_patient_pages(app: Flask, people: People) -> None:
+    client = client_for(app, people.patient_account)
+    for url in (
+        "/patients/",
+        f"/patients/{people.patient.id}",
+        f"/patients/{people.other_patient.id}",
+        "/admin/accounts",
+    ):
+        assert client.get(url).status_code == 403, url

@@ -1,0 +1,56 @@
+"""schema.sql is generated from the models, is current, and loads into MariaDB."""
+
+from __future__ import annotations
+
+import pymysql
+from click.testing import CliRunner
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from portal.config import PROJECT_ROOT
+from portal.db import make_engine
+from portal.models import Base
+from portal.schema_sql import mysql_ddl
+
+SCHEMA_FILE = PROJECT_ROOT / "schema.sql"
+
+
+def test_schema_sql_is_current() -> None:
+    assert SCHEMA_FILE.read_text() == mysql_ddl(), "run `cardio schema-sql` and commit schema.sql"
+
+
+def test_schema_sql_command_writes_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from portal.cli import main
+
+    out = tmp_path / "schema.sql"
+    result = CliRunner().invoke(
+        main, ["schema-sql", "--out", str(out)], env={"INSTANCE_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == mysql_ddl()
+
+
+def test_schema_sql_loads_into_mariadb(mariadb_host_url: str) -> None:
+    from tests.support.mariadb import create_database
+
+    url = make_url(create_database(mariadb_host_url, "cardio_schema_sql"))
+    connection = pymysql.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS,
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(SCHEMA_FILE.read_text())
+            while cursor.nextset():
+                pass
+    finally:
+        connection.close()
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+    finally:
+        engine.dispose()
