@@ -116,4 +116,4 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         "- log in with one of the accounts above. Stop with Ctrl+C.\n"
     )
     # app.run() refuses to run inside the flask CLI; the development server is what it would run.
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
