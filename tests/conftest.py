@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import uuid
@@ -230,8 +231,9 @@ def client_for(app: Flask, account: Account) -> FlaskClient:
     return client
 
 
-def error_messages(html: str) -> list[str]:
-    return re.findall(r'<p class="error"[^>]*>([^<]+)</p>', html)
+def error_messages(page: str) -> list[str]:
+    """The messages shown beside form fields, as the user reads them."""
+    return [html.unescape(m) for m in re.findall(r'<p class="error"[^>]*>([^<]+)</p>', page)]
 
 
 @pytest.fixture

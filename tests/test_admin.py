@@ -1,0 +1,102 @@
+"""Administrators manage accounts through the web; every mistake is answered on the form."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Account, AuditEvent, Role
+from tests.conftest import People, client_for, error_messages, login, post_form
+
+NEW_DOCTOR = {
+    "role": "doctor",
+    "username": "dr.house",
+    "full_name": "Gregory House",
+    "specialty": "Diagnostics",
+    "registration_number": "GMC-1234567",
+    "email": "house@example.org",
+    "phone": "+1 555 0142",
+    "password": "temporary passphrase 1",
+}
+
+
+def _accounts(sql: Session) -> int:
+    return sql.scalar(select(func.count()).select_from(Account)) or 0
+
+
+def test_admin_creates_a_doctor_who_must_change_the_password(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.admin)
+    response = post_form(client, "/admin/accounts/new", NEW_DOCTOR)
+    assert response.status_code == 302
+    doctor = sql.scalar(select(Account).where(Account.username == "dr.house"))
+    assert doctor.role == Role.DOCTOR and doctor.must_change_password
+    assert doctor.doctor_profile.full_name == "Gregory House"
+    assert doctor.doctor_profile.registration_number == "GMC-1234567"
+    assert doctor.created_by_id == people.admin.id
+    assert "dr.house" in client.get("/admin/accounts").get_data(as_text=True)
+    new_client = app.test_client()
+    login(new_client, "dr.house", "temporary passphrase 1")
+    assert new_client.get("/patients/").location == "/account/password"
+
+
+def test_bad_account_forms_save_nothing(app: Flask, people: People, sql: Session) -> None:
+    client = client_for(app, people.admin)
+    before = _accounts(sql)
+    for change, message in [
+        ({"username": "staff1"}, "The username 'staff1' is already taken."),
+        ({"username": "x"}, "Use 3-64 lower-case letters"),
+        ({"password": "short"}, "Use at least 12 characters (this one has 5)."),
+        ({"password": "dr.house is my password"}, "must not contain the username"),
+        ({"email": "house at example"}, "Invalid email address."),
+        ({"role": "patient"}, "Not a valid choice."),
+        ({"full_name": ""}, "This field is required."),
+    ]:
+        response = post_form(client, "/admin/accounts/new", {**NEW_DOCTOR, **change})
+        assert response.status_code == 200
+        messages = error_messages(response.get_data(as_text=True))
+        assert any(message in m for m in messages), (change, messages)
+    assert _accounts(sql) == before
+
+
+def test_admin_deactivates_and_reactivates_but_not_themselves(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = client_for(app, people.admin)
+    post_form(client, f"/admin/accounts/{people.staff.id}/deactivate", {})
+    sql.expire_all()
+    assert not sql.get(Account, people.staff.id).is_active
+    assert login(app.test_client(), "staff1").status_code == 200  # refused
+    post_form(client, f"/admin/accounts/{people.staff.id}/activate", {})
+    sql.expire_all()
+    assert sql.get(Account, people.staff.id).is_active
+    response = post_form(client, f"/admin/accounts/{people.admin.id}/deactivate", {})
+    assert "You cannot deactivate your own account." in client.get(response.location).get_data(
+        as_text=True
+    )
+    sql.expire_all()
+    assert sql.get(Account, people.admin.id).is_active
+    actions = set(sql.scalars(select(AuditEvent.action)))
+    assert {"account.deactivate", "account.activate"} <= actions
+
+
+def test_admin_resets_a_password(app: Flask, people: People, sql: Session) -> None:
+    client = client_for(app, people.admin)
+    url = f"/admin/accounts/{people.doctor.id}/reset-password"
+    bad = post_form(client, url, {"password": "new temporary 1", "confirm_password": "other"})
+    assert error_messages(bad.get_data(as_text=True)) == ["The two passwords are not the same."]
+    good = post_form(
+        client, url, {"password": "new temporary 1", "confirm_password": "new temporary 1"}
+    )
+    assert good.status_code == 302
+    assert login(app.test_client(), "doctor1", "new temporary 1").status_code == 302
+    assert client.get("/admin/accounts/999999/reset-password").status_code == 404
+
+
+def test_oversized_form_is_refused_with_a_message(app: Flask, people: People) -> None:
+    client = client_for(app, people.staff)
+    response = post_form(client, "/patients/new", {"full_name": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "larger than the portal accepts" in response.get_data(as_text=True)
