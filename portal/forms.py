@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from portal.db import db_session
 from portal.services.validation import InvalidInput
+
+T = TypeVar("T")
 
 
 def show_errors(form: FlaskForm, problem: InvalidInput) -> None:
@@ -21,3 +27,19 @@ def show_errors(form: FlaskForm, problem: InvalidInput) -> None:
 def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def save(form: FlaskForm, change: Callable[[], T]) -> tuple[bool, T | None]:
+    """Run a service call and commit it, or roll it all back and show its messages on `form`.
+
+    Returns (saved, what the call returned). Nothing is half-saved: one commit, or none.
+    """
+    sql = db_session()
+    try:
+        result = change()
+    except InvalidInput as problem:
+        sql.rollback()
+        show_errors(form, problem)
+        return False, None
+    sql.commit()
+    return True, result

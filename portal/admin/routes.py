@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from portal.access import roles
 from portal.admin.forms import ConfirmForm, NewAccountForm, ResetPasswordForm
 from portal.db import db_session
-from portal.forms import show_errors
+from portal.forms import save
 from portal.models import Account, Role
 from portal.services import accounts
 from portal.services.validation import InvalidInput
@@ -37,10 +37,10 @@ def accounts_list() -> str:
 def new_account() -> str | Response:
     form = NewAccountForm()
     if form.validate_on_submit():
-        sql = db_session()
-        try:
-            account = accounts.create_account(
-                sql,
+        saved, account = save(
+            form,
+            lambda: accounts.create_account(
+                db_session(),
                 role=Role(form.role.data),
                 username=form.username.data or "",
                 password=form.password.data or "",
@@ -51,12 +51,9 @@ def new_account() -> str | Response:
                 job_title=form.job_title.data or None,
                 specialty=form.specialty.data or None,
                 registration_number=form.registration_number.data or None,
-            )
-        except InvalidInput as problem:
-            sql.rollback()
-            show_errors(form, problem)
-        else:
-            sql.commit()
+            ),
+        )
+        if saved and account is not None:
             flash(
                 f"Account {account.username} created. They must change the password at "
                 "first login.",
@@ -100,20 +97,17 @@ def reset_password(account_id: int) -> str | Response:
     account = _account_or_404(account_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        sql = db_session()
-        try:
-            accounts.reset_password(
-                sql,
+        saved, _ = save(
+            form,
+            lambda: accounts.reset_password(
+                db_session(),
                 account,
                 new=form.password.data or "",
                 confirmation=form.confirm_password.data or "",
                 actor=current_user._get_current_object(),
-            )
-        except InvalidInput as problem:
-            sql.rollback()
-            show_errors(form, problem)
-        else:
-            sql.commit()
+            ),
+        )
+        if saved:
             flash(
                 f"Temporary password set for {account.username}; they must change it at "
                 "next login.",

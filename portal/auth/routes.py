@@ -11,10 +11,9 @@ from werkzeug.wrappers import Response
 from portal.access import public, roles
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.db import db_session
-from portal.forms import show_errors
+from portal.forms import save
 from portal.models import Role
 from portal.services import accounts, audit
-from portal.services.validation import InvalidInput
 
 bp = Blueprint("auth", __name__)
 ALL_ROLES = tuple(Role)
@@ -67,21 +66,18 @@ def logout() -> Response:
 def change_password() -> str | Response:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        sql = db_session()
         account = current_user._get_current_object()
-        try:
-            accounts.change_own_password(
-                sql,
+        saved, _ = save(
+            form,
+            lambda: accounts.change_own_password(
+                db_session(),
                 account,
                 current=form.current_password.data or "",
                 new=form.password.data or "",
                 confirmation=form.confirm_password.data or "",
-            )
-        except InvalidInput as problem:
-            sql.rollback()
-            show_errors(form, problem)
-        else:
-            sql.commit()
+            ),
+        )
+        if saved:
             login_user(account)  # the epoch changed: re-issue this session, others are void
             flash("Your password is changed.", "success")
             return redirect(url_for("main.index"))

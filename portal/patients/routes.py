@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from portal.access import roles
 from portal.db import db_session
-from portal.forms import options, show_errors
+from portal.forms import options, save
 from portal.models import Account, Patient, Role, Sex, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
 from portal.services import accounts, audit, clinical_inputs, patients
@@ -82,16 +82,13 @@ def index() -> str:
 def new() -> str | Response:
     form = _patient_form()
     if form.validate_on_submit():
-        sql = db_session()
-        try:
-            patient = patients.register_patient(
-                sql, _details(form), actor=_actor(), today=dt.date.today()
-            )
-        except InvalidInput as problem:
-            sql.rollback()
-            show_errors(form, problem)
-        else:
-            sql.commit()
+        saved, patient = save(
+            form,
+            lambda: patients.register_patient(
+                db_session(), _details(form), actor=_actor(), today=dt.date.today()
+            ),
+        )
+        if saved and patient is not None:
             flash(f"{patient.full_name} registered with MRN {patient.mrn}.", "success")
             return redirect(url_for("patients.view", patient_id=patient.id))
     return render_template("patients/form.html", form=form, patient=None)
@@ -127,16 +124,13 @@ def edit(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
     form = _patient_form(patient)
     if form.validate_on_submit():
-        sql = db_session()
-        try:
-            changed = patients.update_patient(
-                sql, patient, _details(form), actor=_actor(), today=dt.date.today()
-            )
-        except InvalidInput as problem:
-            sql.rollback()
-            show_errors(form, problem)
-        else:
-            sql.commit()
+        saved, changed = save(
+            form,
+            lambda: patients.update_patient(
+                db_session(), patient, _details(form), actor=_actor(), today=dt.date.today()
+            ),
+        )
+        if saved:
             flash("Saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("patients.view", patient_id=patient.id))
     return render_template("patients/form.html", form=form, patient=patient)
@@ -193,14 +187,13 @@ def new_input(patient_id: int) -> str | Response:
             other_issues=form.other_issues.data,
             booleans={name: _tri_state(getattr(form, name).data) for name in BOOLEAN_FIELDS},
         )
-        sql = db_session()
-        try:
-            clinical_inputs.record_clinical_input(sql, patient, entry, actor=_actor(), now=utcnow())
-        except InvalidInput as problem:
-            sql.rollback()
-            show_errors(form, problem)
-        else:
-            sql.commit()
+        saved, _ = save(
+            form,
+            lambda: clinical_inputs.record_clinical_input(
+                db_session(), patient, entry, actor=_actor(), now=utcnow()
+            ),
+        )
+        if saved:
             flash("Clinical input saved.", "success")
             return redirect(url_for("patients.view", patient_id=patient.id))
     return render_template(

@@ -116,13 +116,7 @@ class MariaDBServer:
                 time.sleep(0.2)
 
     def _root_sql(self, *statements: str) -> None:
-        connection = pymysql.connect(unix_socket=str(self.socket_path), user="root")
-        try:
-            with connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-        finally:
-            connection.close()
+        _execute(pymysql.connect(unix_socket=str(self.socket_path), user="root"), statements)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -150,6 +144,10 @@ def _admin_sql(host_url: str, *statements: str) -> None:
     connection = pymysql.connect(
         host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
     )
+    _execute(connection, statements)
+
+
+def _execute(connection: pymysql.Connection, statements: tuple[str, ...]) -> None:
     try:
         with connection.cursor() as cursor:
             for statement in statements:
