@@ -10,7 +10,15 @@ from portal.models import Account, AuditEvent, Role
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import accounts
 from portal.services.validation import InvalidInput
-from tests.conftest import PASSWORD, People, client_for, error_messages, login, post_form
+from tests.conftest import (
+    PASSWORD,
+    People,
+    client_for,
+    csrf_token,
+    error_messages,
+    login,
+    post_form,
+)
 
 
 def _actions(sql: Session) -> list[str]:
@@ -67,32 +75,18 @@ def test_login_renews_the_session_and_logout_ends_it(
 
 
 def test_next_parameter_only_redirects_within_the_portal(app: Flask, people: People) -> None:
-    client = app.test_client()
-    from tests.conftest import csrf_token
-
-    token = csrf_token(client)
-    response = client.post(
-        "/login",
-        data={
-            "username": "staff1",
-            "password": PASSWORD,
-            "csrf_token": token,
-            "next": "https://evil.example/phish",
-        },
-    )
-    assert response.location == "/"
-    client = app.test_client()
-    token = csrf_token(client)
-    response = client.post(
-        "/login",
-        data={
-            "username": "staff1",
-            "password": PASSWORD,
-            "csrf_token": token,
-            "next": "/patients/?q=ada",
-        },
-    )
-    assert response.location == "/patients/?q=ada"
+    for target, landing in [
+        ("https://evil.example/phish", "/"),
+        ("//evil.example", "/"),
+        ("/patients/?q=ada", "/patients/?q=ada"),
+    ]:
+        client = app.test_client()
+        token = csrf_token(client)
+        response = client.post(
+            "/login",
+            data={"username": "staff1", "password": PASSWORD, "csrf_token": token, "next": target},
+        )
+        assert response.location == landing, target
 
 
 def test_forms_without_csrf_token_are_refused(app: Flask, people: People) -> None:
