@@ -1,0 +1,75 @@
+"""Reading ECG files: WFDB (.hea + .dat, or zipped), CSV, EDF/EDF+.
+
+The format is recognised from the content, not the file name. Every reader returns a
+`Recording` in millivolts, already checked by `ml.recording.validated`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ml.errors import UnknownFormatError
+from ml.io.archive import extract_zip, is_zip
+from ml.io.csv_reader import read_csv
+from ml.io.edf_reader import is_edf, read_edf
+from ml.io.wfdb_reader import is_wfdb_header, read_wfdb
+from ml.recording import Recording, validated
+
+__all__ = ["read_recording", "detect_format"]
+
+
+def detect_format(paths: Sequence[Path]) -> str:
+    """'wfdb', 'edf', 'csv' or 'zip' for these files, judged by their content."""
+    if len(paths) == 1 and is_zip(paths[0]):
+        return "zip"
+    if any(is_wfdb_header(p) for p in paths):
+        return "wfdb"
+    if len(paths) == 1 and is_edf(paths[0]):
+        return "edf"
+    if len(paths) == 1 and _looks_like_text_table(paths[0]):
+        return "csv"
+    names = ", ".join(p.name for p in paths)
+    raise UnknownFormatError(
+        f"{names}: not a recognised ECG file. Upload WFDB (.hea with its .dat, or both in a "
+        ".zip), EDF/EDF+, or CSV with one column per lead."
+    )
+
+
+def read_recording(
+    paths: Path | str | Sequence[Path | str],
+    *,
+    fs_hz: float | None = None,
+    units: str | None = None,
+) -> Recording:
+    """Read one recording from a file, a set of files (WFDB), or a .zip of a WFDB record.
+
+    `fs_hz` is needed only for CSV files without a time column; `units` ("mV" or "uV")
+    declares the units of a CSV file whose header does not say.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = [Path(p) for p in paths]
+    kind = detect_format(files)
+    if kind == "zip":
+        with tempfile.TemporaryDirectory(prefix="cardio-zip-") as tmp:
+            extracted = extract_zip(files[0], Path(tmp))
+            return read_recording(extracted, fs_hz=fs_hz, units=units)
+    if kind == "wfdb":
+        return validated(read_wfdb(files))
+    if kind == "edf":
+        return validated(read_edf(files[0]))
+    return validated(read_csv(files[0], fs_hz=fs_hz, units=units))
+
+
+def _looks_like_text_table(path: Path) -> bool:
+    head = path.open("rb").read(4096)
+    if not head or b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    return "," in first_line or ";" in first_line or "\t" in first_line
