@@ -1,0 +1,85 @@
+"""Signal quality per 10-second segment, so noisy stretches are flagged, not over-read.
+
+A segment is "unusable" when the lead is flat, saturated or drowned in artefact; beats there
+are reported as unclassifiable (Q) instead of being given a confident class. "Noisy" segments
+are analysed but flagged for the doctor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+SEGMENT_S = 10.0
+FLAT_STD_MV = 0.01
+SATURATED_FRACTION = 0.05
+NOISY_HF_RATIO = 0.35  # RMS above 40 Hz relative to the QRS band
+UNUSABLE_HF_RATIO = 1.0
+ARTEFACT_RANGE_MV = 12.0  # no ECG spans 12 mV peak to peak; electrode motion does
+NOISY_RANGE_RATIO = 2.5  # a segment this much taller than the recording's typical one: motion
+UNUSABLE_RANGE_RATIO = 6.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    start_s: float
+    end_s: float
+    level: str  # "good", "noisy", "unusable"
+    reason: str = ""
+
+
+def segment_quality(lead_mv: np.ndarray, fs_hz: float) -> list[Segment]:
+    n = len(lead_mv)
+    step = int(SEGMENT_S * fs_hz)
+    qrs_band = butter(2, [5.0, min(15.0, 0.45 * fs_hz)], btype="bandpass", fs=fs_hz, output="sos")
+    qrs = sosfiltfilt(qrs_band, lead_mv)
+    if fs_hz > 100:
+        high = butter(2, min(40.0, 0.4 * fs_hz), btype="highpass", fs=fs_hz, output="sos")
+        hf = sosfiltfilt(high, lead_mv)
+    else:
+        hf = np.zeros_like(lead_mv)
+    low, high_value = float(np.min(lead_mv)), float(np.max(lead_mv))
+    bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < step // 2:
+        bounds[-2:] = [(bounds[-2][0], n)]  # a short tail joins the previous segment
+    spreads = np.array(
+        [np.percentile(lead_mv[a:b], 99.5) - np.percentile(lead_mv[a:b], 0.5) for a, b in bounds]
+    )
+    typical_spread = max(float(np.median(spreads)), 1e-6)
+    segments = []
+    for (start, stop), spread in zip(bounds, spreads, strict=True):
+        piece = lead_mv[start:stop]
+        pinned = float(np.mean((piece <= low) | (piece >= high_value)))
+        hf_ratio = float(
+            np.sqrt(np.mean(hf[start:stop] ** 2))
+            / max(np.sqrt(np.mean(qrs[start:stop] ** 2)), 1e-9)
+        )
+        level, reason = "good", ""
+        if float(np.std(piece)) < FLAT_STD_MV:
+            level, reason = "unusable", "flat line (electrode off?)"
+        elif pinned > SATURATED_FRACTION:
+            level, reason = "unusable", "amplifier saturated"
+        elif (
+            spread > ARTEFACT_RANGE_MV
+            or spread > UNUSABLE_RANGE_RATIO * typical_spread
+            or hf_ratio > UNUSABLE_HF_RATIO
+        ):
+            level, reason = "unusable", "heavy artefact"
+        elif spread > NOISY_RANGE_RATIO * typical_spread:
+            level, reason = "noisy", "motion artefact or baseline wander"
+        elif hf_ratio > NOISY_HF_RATIO:
+            level, reason = "noisy", "muscle or mains noise"
+        segments.append(Segment(start / fs_hz, stop / fs_hz, level, reason))
+    return segments
+
+
+def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
+    """True for each time that falls in an unusable segment."""
+    if not segments:
+        return np.zeros(len(times_s), dtype=bool)
+    starts = np.array([s.start_s for s in segments])
+    unusable = np.array([s.level == "unusable" for s in segments])
+    index = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, len(segments) - 1)
+    return unusable[index]

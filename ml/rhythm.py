@@ -1,0 +1,197 @@
+"""Rhythm episodes from beat times and classes: what a clinician reads off a rhythm strip.
+
+Rules (thresholds chosen on MIT-BIH DS1 records only):
+- atrial fibrillation / flutter: RR intervals irregular beat after beat (median successive
+  difference large relative to the RR) over a sliding window, for at least 30 s;
+  intervals next to an ectopic beat are left out so bigeminy does not look irregular;
+- ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
+- ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
+- pause: an RR interval over 2 s; a dropped beat: an interval ~2x the local rhythm without
+  ectopy, a hint of second-degree AV block;
+- otherwise sinus rhythm, bradycardia (< 60 bpm) or tachycardia (> 100 bpm) by the local rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SINUS, BRADY, TACHY = "Sinus rhythm", "Sinus bradycardia", "Sinus tachycardia"
+AF = "Atrial fibrillation/flutter"
+VT, SVT = "Ventricular tachycardia", "Supraventricular tachycardia"
+BIGEMINY, TRIGEMINY = "Ventricular bigeminy", "Ventricular trigeminy"
+PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
+PACED = "Paced or unclassifiable rhythm"
+LABELS = (SINUS, BRADY, TACHY, AF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, DROPPED, PACED)
+
+AF_WINDOW_BEATS = 32
+AF_IRREGULARITY = 0.10  # median |successive RR difference| / median RR (chosen on DS1)
+AF_DENSE_S_FRACTION = 0.3
+AF_MIN_S = 30.0
+PAUSE_S = 2.0
+RUN_RATE_BPM = 100.0
+BASE_WINDOW_BEATS = 10
+
+
+@dataclass(frozen=True)
+class Episode:
+    label: str
+    start_s: float
+    end_s: float
+    n_beats: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def irregularity(rr_s: np.ndarray, usable: np.ndarray, window: int = AF_WINDOW_BEATS) -> np.ndarray:
+    """Per-interval score: median |ΔRR| / median RR over the `window` usable intervals around it."""
+    score = np.full(len(rr_s), np.nan)
+    index = np.flatnonzero(usable)
+    if len(index) < window:
+        return score
+    values = rr_s[index]
+    deltas = np.abs(np.diff(values))
+    half = window // 2
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    delta_windows = sliding_window_view(deltas, window - 1)
+    value_windows = sliding_window_view(values, window)
+    ratio = np.median(delta_windows, axis=1) / np.median(
+        value_windows[: len(delta_windows)], axis=1
+    )
+    centres = index[half : half + len(ratio)]
+    score[centres] = ratio
+    # Fill the intervals between centres (and those left out) from the nearest score.
+    known = np.flatnonzero(~np.isnan(score))
+    nearest = known[np.clip(np.searchsorted(known, np.arange(len(score))), 0, len(known) - 1)]
+    return score[nearest]
+
+
+def detect_rhythms(beat_s: np.ndarray, classes: np.ndarray, duration_s: float) -> list[Episode]:
+    """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording."""
+    if len(beat_s) < 3:
+        return []
+    classes = np.asarray(classes)
+    rr_s = np.diff(beat_s)
+    episodes: list[Episode] = []
+    episodes += _runs(beat_s, classes, "V", VT)
+    episodes += _runs(beat_s, classes, "S", SVT)
+    episodes += _patterns(beat_s, classes)
+    episodes += _pauses(beat_s, rr_s, classes)
+    af = _atrial_fibrillation(beat_s, rr_s, classes)
+    episodes += af
+    episodes += _background(beat_s, rr_s, classes, af, duration_s)
+    return sorted(episodes, key=lambda e: (e.start_s, e.label))
+
+
+def _atrial_fibrillation(
+    beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray
+) -> list[Episode]:
+    # Intervals next to an ectopic beat say nothing about the atrial rhythm. But where "S"
+    # beats are the majority, the classifier is reading AF's irregular RR as prematurity:
+    # keep those intervals.
+    supraventricular = classes == "S"
+    dense = _centred_mean(supraventricular.astype(float), AF_WINDOW_BEATS) > AF_DENSE_S_FRACTION
+    ectopic = np.isin(classes, ["V", "F"]) | (supraventricular & ~dense)
+    usable = ~(ectopic[:-1] | ectopic[1:]) & (rr_s > 0.2) & (rr_s < 3.0)
+    score = irregularity(rr_s, usable)
+    flags = np.nan_to_num(score) > AF_IRREGULARITY
+    return [e for e in _segments(beat_s, flags, AF) if e.duration_s >= AF_MIN_S]
+
+
+def _segments(beat_s: np.ndarray, interval_flags: np.ndarray, label: str) -> list[Episode]:
+    """Episodes covering consecutive flagged intervals (interval i spans beats i..i+1)."""
+    episodes = []
+    padded = np.concatenate([[False], interval_flags, [False]]).astype(int)
+    starts = np.flatnonzero(np.diff(padded) == 1)
+    stops = np.flatnonzero(np.diff(padded) == -1)
+    for start, stop in zip(starts, stops, strict=True):
+        episodes.append(
+            Episode(label, float(beat_s[start]), float(beat_s[stop]), int(stop - start + 1))
+        )
+    return episodes
+
+
+def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) -> list[Episode]:
+    episodes = []
+    is_class = np.concatenate([[False], classes == beat_class, [False]]).astype(int)
+    starts = np.flatnonzero(np.diff(is_class) == 1)
+    stops = np.flatnonzero(np.diff(is_class) == -1)  # exclusive
+    for start, stop in zip(starts, stops, strict=True):
+        if stop - start < 3:
+            continue
+        rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
+        if rate_bpm > RUN_RATE_BPM:
+            episodes.append(
+                Episode(label, float(beat_s[start]), float(beat_s[stop - 1]), int(stop - start))
+            )
+    return episodes
+
+
+def _patterns(beat_s: np.ndarray, classes: np.ndarray) -> list[Episode]:
+    """Bigeminy (period 2) and trigeminy (period 3): >= 3 cycles of normal beats then one V."""
+    episodes = []
+    for period, label in ((2, BIGEMINY), (3, TRIGEMINY)):
+        is_v = classes == "V"
+        fits = np.zeros(len(classes), dtype=bool)
+        for i in range(period - 1, len(classes)):
+            cycle = classes[i - period + 1 : i + 1]
+            fits[i] = is_v[i] and np.all(cycle[:-1] == "N")
+        # Chains of V beats exactly `period` apart, each preceded by normal beats.
+        v_index = np.flatnonzero(fits)
+        if len(v_index) < 3:
+            continue
+        breaks = np.flatnonzero(np.diff(v_index) != period)
+        for chain in np.split(v_index, breaks + 1):
+            if len(chain) >= 3:
+                first, last = chain[0] - period + 1, chain[-1]
+                episodes.append(
+                    Episode(label, float(beat_s[first]), float(beat_s[last]), int(last - first + 1))
+                )
+    return episodes
+
+
+def _pauses(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> list[Episode]:
+    episodes = []
+    local = _centred_median(rr_s, BASE_WINDOW_BEATS)
+    normal_pair = (classes[:-1] == "N") & (classes[1:] == "N")
+    for i, rr in enumerate(rr_s):
+        if rr > PAUSE_S:
+            episodes.append(Episode(PAUSE, float(beat_s[i]), float(beat_s[i + 1]), 2))
+        elif normal_pair[i] and 1.8 * local[i] <= rr <= 2.2 * local[i] and rr > 1.0:
+            episodes.append(Episode(DROPPED, float(beat_s[i]), float(beat_s[i + 1]), 2))
+    return episodes
+
+
+def _background(
+    beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray, af: list[Episode], duration_s: float
+) -> list[Episode]:
+    """Sinus (brady / tachy by the local rate) wherever no AF; paced where Q beats dominate."""
+    local_rate = 60.0 / np.maximum(_centred_median(rr_s, BASE_WINDOW_BEATS), 1e-3)
+    labels = np.where(local_rate < 60, BRADY, np.where(local_rate > 100, TACHY, SINUS))
+    unclassifiable = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)
+    labels = np.where(unclassifiable[:-1] > 0.5, PACED, labels)
+    mid_s = (beat_s[:-1] + beat_s[1:]) / 2
+    for episode in af:
+        labels[(mid_s >= episode.start_s) & (mid_s <= episode.end_s)] = ""
+    episodes = []
+    for label in (SINUS, BRADY, TACHY, PACED):
+        for episode in _segments(beat_s, labels == label, label):
+            if episode.n_beats >= 3:
+                episodes.append(episode)
+    return episodes
+
+
+def _centred_median(values: np.ndarray, window: int) -> np.ndarray:
+    from scipy.ndimage import median_filter
+
+    return median_filter(values, size=min(window, max(1, len(values))), mode="nearest")
+
+
+def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
+    from scipy.ndimage import uniform_filter1d
+
+    return uniform_filter1d(values, size=min(window, max(1, len(values))), mode="nearest")
