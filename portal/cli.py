@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from werkzeug.serving import run_simple
 
+from ml.cli import analyze_command
 from portal import create_app, migrate
 from portal.config import PROJECT_ROOT, ConfigError
 from portal.db import db_session
@@ -34,6 +35,9 @@ def main() -> None:
 
 def _settings():  # type: ignore[no-untyped-def]
     return current_app.config["SETTINGS"]
+
+
+main.add_command(analyze_command)
 
 
 @main.command("init-db")

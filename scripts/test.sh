@@ -9,8 +9,8 @@ bash scripts/install.sh
 VENV=${VENV:-.venv}
 
 echo "==> ruff"
-"$VENV/bin/ruff" check portal ml reports tests migrations/env.py
-"$VENV/bin/ruff" format --check portal ml reports tests migrations/env.py
+"$VENV/bin/ruff" check portal ml reports tests bench migrations/env.py
+"$VENV/bin/ruff" format --check portal ml reports tests bench migrations/env.py
 echo "==> mypy"
 "$VENV/bin/mypy" portal ml reports
 echo "==> pytest (SQLite and a throwaway MariaDB server)"

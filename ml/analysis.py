@@ -1,0 +1,389 @@
+"""`analyze(recording) -> EcgAnalysis`: the whole machine read of one recording.
+
+Steps: choose the analysis lead -> detect R peaks -> judge signal quality -> classify every beat
+(TensorFlow model) -> rhythm episodes -> intervals on the median beat -> heart rate and HRV ->
+findings with a risk level -> plain-language notes. Everything in the result is serialisable to
+JSON (`to_dict`), which is what the portal stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ml import rhythm
+from ml.classifier import CLASSES, BeatClassifier, decide
+from ml.features import beat_inputs
+from ml.filters import bandpass_mv
+from ml.hrv import HeartRateSummary, heart_rate_summary
+from ml.intervals import Intervals, measure_intervals
+from ml.quality import Segment, segment_quality, unusable_mask
+from ml.recording import Recording, canonical_lead_name, usable_leads, validated
+from ml.rpeaks import detect_r_peaks
+
+Progress = Callable[[float, str], None]
+PREFERRED_LEADS = ("II", "MLII")
+RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+_classifier: BeatClassifier | None = None
+
+
+def default_classifier() -> BeatClassifier:
+    """The shipped model, loaded once per process (as the server does)."""
+    global _classifier
+    if _classifier is None:
+        _classifier = BeatClassifier.load()
+    return _classifier
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    label: str
+    risk: str  # low / medium / high
+    confidence: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Beats:
+    """Every beat, compactly: sample index, class letter, probability of that class."""
+
+    samples: np.ndarray
+    classes: np.ndarray
+    probabilities: np.ndarray  # [n, 5] in CLASSES order
+
+    def to_dict(self) -> dict[str, Any]:
+        chosen = self.probabilities[
+            np.arange(len(self.classes)), [CLASSES.index(c) for c in self.classes]
+        ]
+        return {
+            "sample": self.samples.astype(int).tolist(),
+            "class": "".join(self.classes.tolist()),
+            "probability": np.round(chosen, 3).tolist(),
+        }
+
+
+@dataclass
+class EcgAnalysis:
+    model_version: str
+    fs_hz: float
+    duration_s: float
+    lead_names: tuple[str, ...]
+    analysis_lead: str
+    analysis_lead_reason: str
+    rhythm_summary: str
+    main_finding: Finding
+    findings: list[Finding]
+    episodes: list[rhythm.Episode]
+    heart_rate: HeartRateSummary
+    intervals: Intervals
+    beat_counts: dict[str, int]
+    class_probability_mean: dict[str, float]
+    beats: Beats
+    quality: list[Segment]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def good_quality_fraction(self) -> float:
+        total = sum(s.end_s - s.start_s for s in self.quality) or 1.0
+        return sum(s.end_s - s.start_s for s in self.quality if s.level == "good") / total
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            name: _plain(getattr(self, name))
+            for name in (
+                "model_version",
+                "fs_hz",
+                "duration_s",
+                "lead_names",
+                "analysis_lead",
+                "analysis_lead_reason",
+                "rhythm_summary",
+                "main_finding",
+                "findings",
+                "heart_rate",
+                "intervals",
+                "beat_counts",
+                "class_probability_mean",
+                "notes",
+            )
+        }
+        out["episodes"] = [{**_plain(e), "duration_s": e.duration_s} for e in self.episodes]
+        out["quality"] = {
+            "good_fraction": round(self.good_quality_fraction, 4),
+            "flagged_segments": [_plain(s) for s in self.quality if s.level != "good"],
+        }
+        out["beats"] = self.beats.to_dict()
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dataclasses to dicts, numpy scalars to Python numbers, floats rounded."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 4)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def choose_analysis_lead(recording: Recording) -> tuple[int, str]:
+    """Lead II (or MLII) when present and usable; otherwise the usable lead with the tallest
+    QRS complexes. Returns the index and a sentence saying why."""
+    usable = usable_leads(recording)
+    for index in usable:
+        name = recording.lead_names[index]
+        if canonical_lead_name(name) in PREFERRED_LEADS or name.upper() in PREFERRED_LEADS:
+            return index, f"lead {name}, the standard rhythm lead"
+    filtered = bandpass_mv(recording.signal_mv[:, usable], recording.fs_hz, (5.0, 15.0))
+    heights = np.percentile(np.abs(filtered), 99, axis=0)
+    best = usable[int(np.argmax(heights))]
+    return best, (
+        f"lead {recording.lead_names[best]}: no usable lead II, so the lead with the "
+        "clearest QRS complexes"
+    )
+
+
+def analyze(
+    recording: Recording, classifier: BeatClassifier | None = None, progress: Progress | None = None
+) -> EcgAnalysis:
+    """The machine read of a recording (validated first; raises RecordingError if unusable)."""
+    report = progress or (lambda fraction, message: None)
+    recording = validated(recording)
+    classifier = classifier or default_classifier()
+    fs = recording.fs_hz
+
+    report(0.05, "Choosing the analysis lead")
+    lead_index, lead_reason = choose_analysis_lead(recording)
+    lead_mv = recording.signal_mv[:, lead_index]
+
+    report(0.15, "Detecting heartbeats")
+    peaks = detect_r_peaks(lead_mv, fs)
+    quality = segment_quality(lead_mv, fs)
+
+    report(0.35, "Classifying beats")
+    probabilities = classifier.predict_proba(beat_inputs(lead_mv, fs, peaks))
+    classes = decide(probabilities, classifier.decision_) if len(peaks) else np.array([], "<U1")
+    unreadable = unusable_mask(quality, peaks / fs)
+    classes = np.where(unreadable, "Q", classes)
+
+    report(0.6, "Finding rhythm episodes")
+    beat_s = peaks / fs
+    episodes = rhythm.detect_rhythms(beat_s, classes, recording.duration_s)
+
+    report(0.75, "Measuring intervals")
+    normal = (classes == "N") & ~unreadable
+    leads = usable_leads(recording)
+    filtered = bandpass_mv(recording.signal_mv[:, leads], fs)
+    intervals = measure_intervals(
+        filtered,
+        fs,
+        peaks[normal],
+        tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
+    )
+    heart_rate = heart_rate_summary(peaks, fs, normal)
+
+    report(0.9, "Summarising findings")
+    counts = {c: int(np.sum(classes == c)) for c in CLASSES}
+    mean_probability = (
+        {c: float(probabilities[:, i].mean()) for i, c in enumerate(CLASSES)}
+        if len(peaks)
+        else {c: 0.0 for c in CLASSES}
+    )
+    findings = _findings(episodes, intervals, heart_rate, counts, classes, probabilities)
+    main = max(findings, key=lambda f: (RISK_ORDER[f.risk], f.confidence or 0))
+    analysis = EcgAnalysis(
+        model_version=str(classifier.card_.get("version", "unknown")),
+        fs_hz=fs,
+        duration_s=recording.duration_s,
+        lead_names=recording.lead_names,
+        analysis_lead=recording.lead_names[lead_index],
+        analysis_lead_reason=lead_reason,
+        rhythm_summary=_dominant_rhythm(episodes),
+        main_finding=main,
+        findings=findings,
+        episodes=episodes,
+        heart_rate=heart_rate,
+        intervals=intervals,
+        beat_counts=counts,
+        class_probability_mean=mean_probability,
+        beats=Beats(peaks, classes, probabilities),
+        quality=quality,
+    )
+    analysis.notes = _notes(analysis)
+    report(1.0, "Done")
+    return analysis
+
+
+def _dominant_rhythm(episodes: list[rhythm.Episode]) -> str:
+    background = (rhythm.SINUS, rhythm.BRADY, rhythm.TACHY, rhythm.AF, rhythm.PACED)
+    totals: dict[str, float] = {}
+    for episode in episodes:
+        if episode.label in background:
+            totals[episode.label] = totals.get(episode.label, 0.0) + episode.duration_s
+    return max(totals, key=lambda label: totals[label]) if totals else "Undetermined"
+
+
+def _episode_confidence(
+    episodes: list[rhythm.Episode], beat_s: np.ndarray, chosen_probability: np.ndarray
+) -> float | None:
+    inside = np.zeros(len(beat_s), dtype=bool)
+    for episode in episodes:
+        inside |= (beat_s >= episode.start_s) & (beat_s <= episode.end_s)
+    return float(chosen_probability[inside].mean()) if inside.any() else None
+
+
+def _findings(
+    episodes: list[rhythm.Episode],
+    intervals: Intervals,
+    rate: HeartRateSummary,
+    counts: dict[str, int],
+    classes: np.ndarray,
+    probabilities: np.ndarray,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    by_label: dict[str, list[rhythm.Episode]] = {}
+    for episode in episodes:
+        by_label.setdefault(episode.label, []).append(episode)
+    total_beats = max(1, len(classes))
+
+    def add_episodes(label: str, code: str, risk: str, describe: str) -> None:
+        found = by_label.get(label, [])
+        if found:
+            longest = max(e.duration_s for e in found)
+            findings.append(
+                Finding(
+                    code, label, risk, None, f"{len(found)} {describe}, longest {longest:.0f} s"
+                )
+            )
+
+    add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats")
+    add_episodes(rhythm.AF, "AF", "high", "episode(s) of irregularly irregular rhythm")
+    add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
+    add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)")
+    add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)")
+    add_episodes(rhythm.DROPPED, "DROPPED_BEAT", "medium", "dropped beat(s)")
+    pauses = by_label.get(rhythm.PAUSE, [])
+    if pauses:
+        longest = max(p.duration_s for p in pauses)
+        findings.append(
+            Finding(
+                "PAUSE",
+                "Pause",
+                "high" if longest >= 3.0 else "medium",
+                None,
+                f"{len(pauses)} pause(s) over 2 s, longest {longest:.1f} s",
+            )
+        )
+    v_share = counts["V"] / total_beats
+    if v_share >= 0.10:
+        findings.append(
+            Finding(
+                "FREQUENT_PVC",
+                "Frequent ventricular ectopic beats",
+                "medium",
+                None,
+                f"{counts['V']} beats ({v_share:.0%})",
+            )
+        )
+    elif counts["V"]:
+        findings.append(
+            Finding("PVC", "Ventricular ectopic beats", "low", None, f"{counts['V']} beats")
+        )
+    if counts["S"]:
+        findings.append(
+            Finding("PAC", "Supraventricular ectopic beats", "low", None, f"{counts['S']} beats")
+        )
+    if intervals.pr_ms is not None and intervals.pr_ms > 200:
+        findings.append(
+            Finding(
+                "AVB1",
+                "First-degree AV block",
+                "low",
+                None,
+                f"PR {intervals.pr_ms:.0f} ms (> 200 ms)",
+            )
+        )
+    if intervals.qrs_ms is not None and intervals.qrs_ms >= 120:
+        findings.append(
+            Finding(
+                "WIDE_QRS",
+                "Wide QRS complex",
+                "medium",
+                None,
+                f"QRS {intervals.qrs_ms:.0f} ms (>= 120 ms)",
+            )
+        )
+    if intervals.qtc_bazett_ms is not None and intervals.qtc_bazett_ms >= 470:
+        risk = "high" if intervals.qtc_bazett_ms >= 500 else "medium"
+        findings.append(
+            Finding(
+                "LONG_QT",
+                "Prolonged QTc",
+                risk,
+                None,
+                f"QTc (Bazett) {intervals.qtc_bazett_ms:.0f} ms",
+            )
+        )
+    if rate.mean_bpm is not None and rate.mean_bpm < 50:
+        findings.append(
+            Finding(
+                "BRADY",
+                "Marked bradycardia",
+                "high" if rate.mean_bpm < 40 else "medium",
+                None,
+                f"mean {rate.mean_bpm:.0f} bpm",
+            )
+        )
+    if rate.mean_bpm is not None and rate.mean_bpm > 120:
+        findings.append(
+            Finding("TACHY", "Marked tachycardia", "medium", None, f"mean {rate.mean_bpm:.0f} bpm")
+        )
+    if not findings:
+        chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
+        findings.append(
+            Finding(
+                "NORMAL",
+                "No significant arrhythmia",
+                "low",
+                float(chosen.mean()) if len(chosen) else None,
+                "",
+            )
+        )
+    return findings
+
+
+def _notes(analysis: EcgAnalysis) -> list[str]:
+    """Sentences for the reviewing doctor, in plain words."""
+    notes = [f"Analysed on {analysis.analysis_lead_reason}."]
+    rate = analysis.heart_rate
+    if rate.mean_bpm is not None:
+        notes.append(
+            f"Average heart rate {rate.mean_bpm:.0f} bpm (range "
+            f"{rate.min_bpm:.0f}-{rate.max_bpm:.0f})."
+        )
+    notes.append(f"Main rhythm: {analysis.rhythm_summary.lower()}.")
+    flagged = [s for s in analysis.quality if s.level != "good"]
+    if flagged:
+        seconds = sum(s.end_s - s.start_s for s in flagged)
+        notes.append(
+            f"Signal quality is reduced for {seconds:.0f} s "
+            f"({', '.join(sorted({s.reason for s in flagged}))}); beats in unusable "
+            "stretches are marked unclassifiable (Q) rather than guessed."
+        )
+    if analysis.intervals.pr_ms is None and analysis.intervals.n_beats:
+        notes.append("No consistent P wave was found, so PR is not measured.")
+    if len(analysis.lead_names) == 1:
+        notes.append("Single-lead recording: the QRS axis cannot be measured.")
+    notes.append("This is a machine read; a doctor must review and sign it.")
+    return notes

@@ -1,0 +1,257 @@
+"""AAMI beat classifier (N, S, V, F, Q): a small two-input Keras model, scikit-learn style.
+
+A 1-D CNN reads the beat's morphology window and a dense branch reads the patient-normalised
+RR and shape features (see `ml.features`). The shipped model is verified by the SHA-256 in
+its model card before Keras touches the file, and is loaded with `safe_mode=True`.
+TensorFlow is imported lazily so importing this module (for `CLASSES`, `model_info`) is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.features import BeatInputs
+
+CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
+VERSION = "beat-cnn-1.0.0"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
+WEIGHTS_FILE = "beat_classifier.keras"
+CARD_FILE = "model_card.json"
+PREDICT_BATCH = 8192
+
+
+class ModelIntegrityError(RuntimeError):
+    """The weights file is missing or is not the one the model card describes."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def class_weights(y: np.ndarray, power: float, max_weight: float) -> dict[int, float]:
+    """(n_N / n_c) ** power, capped: rare classes count more without one beat dominating."""
+    counts = np.array([(np.asarray(y) == c).sum() for c in CLASSES], dtype=np.float64)
+    ref = counts.max()
+    return {
+        k: float(min((ref / n) ** power, max_weight)) if n > 0 else 1.0
+        for k, n in enumerate(counts)
+    }
+
+
+class BeatClassifier:
+    """Hyper-parameters in `__init__`; learned state in attributes ending with `_`."""
+
+    def __init__(
+        self,
+        *,
+        conv_filters: tuple[int, ...] = (16, 32, 32),
+        kernel_size: int = 7,
+        dense_units: int = 32,
+        dropout: float = 0.3,
+        noise_std: float = 0.02,
+        learning_rate: float = 1e-3,
+        batch_size: int = 256,
+        class_weight_power: float = 0.5,
+        max_class_weight: float = 30.0,
+    ) -> None:
+        self.conv_filters = tuple(conv_filters)
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.noise_std = noise_std
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.class_weight_power = class_weight_power
+        self.max_class_weight = max_class_weight
+        self.model_: Any = None
+        self.decision_: dict[str, float] = dict.fromkeys(CLASSES, 0.0)
+        self.card_: dict[str, Any] = {}
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "conv_filters": list(self.conv_filters),
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+            "noise_std": self.noise_std,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "class_weight_power": self.class_weight_power,
+            "max_class_weight": self.max_class_weight,
+        }
+
+    def _build(self, window_samples: int, n_features: int, features: np.ndarray) -> Any:
+        import keras
+        from keras import layers
+
+        window_in = keras.Input((window_samples, 1), name="window")
+        x = layers.GaussianNoise(self.noise_std)(window_in) if self.noise_std > 0 else window_in
+        for filters in self.conv_filters:
+            x = layers.Conv1D(filters, self.kernel_size, padding="same", activation="relu")(x)
+            x = layers.MaxPooling1D(2)(x)
+        x = layers.Flatten()(x)
+        x = layers.Dense(self.dense_units, activation="relu")(x)
+
+        features_in = keras.Input((n_features,), name="rr_features")
+        norm = layers.Normalization(name="feature_scaling")
+        norm.adapt(features)
+        f = layers.Dense(self.dense_units // 2, activation="relu")(norm(features_in))
+
+        h = layers.Concatenate()([x, f])
+        h = layers.Dense(self.dense_units, activation="relu")(h)
+        h = layers.Dropout(self.dropout)(h)
+        out = layers.Dense(len(CLASSES), activation="softmax", name="beat_class")(h)
+        model = keras.Model([window_in, features_in], out, name="beat_cnn")
+        model.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate),
+            loss="sparse_categorical_crossentropy",
+        )
+        return model
+
+    def fit(
+        self,
+        inputs: BeatInputs,
+        y: np.ndarray,
+        *,
+        epochs: int = 12,
+        seed: int = 0,
+        verbose: int | str = "auto",
+        callbacks: list[Any] | None = None,
+    ) -> BeatClassifier:
+        """Train from scratch with fixed seeds; `y` holds class names ('N'..'Q')."""
+        import keras
+        import tensorflow as tf
+
+        keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
+        labels = np.asarray([CLASSES.index(str(c)) for c in np.asarray(y).ravel()], np.int64)
+        if labels.size != len(inputs):
+            raise ValueError("y needs one class per beat")
+        self.model_ = self._build(
+            inputs.windows.shape[1], inputs.rr_features.shape[1], inputs.rr_features
+        )
+        self.model_.fit(
+            {"window": inputs.windows, "rr_features": inputs.rr_features},
+            labels,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            class_weight=class_weights(y, self.class_weight_power, self.max_class_weight),
+            shuffle=True,
+            verbose=verbose,
+            callbacks=callbacks or [],
+        )
+        return self
+
+    def predict_proba(self, inputs: BeatInputs) -> np.ndarray:
+        """float32 [n, 5] class probabilities (columns in CLASSES order, rows sum to 1)."""
+        if self.model_ is None:
+            raise RuntimeError("the classifier is not fitted; call fit() or load()")
+        return predict_proba_with(self.model_, inputs)
+
+    def predict(self, inputs: BeatInputs) -> np.ndarray:
+        """Class names after the decision rule chosen by cross-validation (per-class log bias)."""
+        return decide(self.predict_proba(inputs), self.decision_)
+
+    def save(self, directory: Path | str, card: dict[str, Any] | None = None) -> Path:
+        """Write `beat_classifier.keras` and `model_card.json` (with the weights' SHA-256)."""
+        if self.model_ is None:
+            raise RuntimeError("nothing to save: the classifier is not fitted")
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        weights = out / WEIGHTS_FILE
+        self.model_.save(weights)
+        full = {
+            **(card or {}),
+            "version": VERSION,
+            "classes": list(CLASSES),
+            "hyper_parameters": self.get_params(),
+            "decision_log_bias": self.decision_,
+            "weights_file": WEIGHTS_FILE,
+            "weights_sha256": sha256_of(weights),
+            "weights_bytes": weights.stat().st_size,
+        }
+        (out / CARD_FILE).write_text(json.dumps(full, indent=2) + "\n")
+        self.card_ = full
+        return out
+
+    @classmethod
+    def load(cls, directory: Path | str = DEFAULT_MODEL_DIR) -> BeatClassifier:
+        """Load a saved model after checking its SHA-256 against the model card."""
+        import keras
+
+        folder = Path(directory)
+        card = read_card(folder)
+        weights = folder / card.get("weights_file", WEIGHTS_FILE)
+        if not weights.is_file():
+            raise ModelIntegrityError(f"model weights not found: {weights}")
+        actual = sha256_of(weights)
+        if actual != card.get("weights_sha256"):
+            raise ModelIntegrityError(
+                f"model weights {weights} do not match the SHA-256 in {folder / CARD_FILE} "
+                f"(expected {card.get('weights_sha256')}, got {actual}); refusing to load them"
+            )
+        params = card.get("hyper_parameters", {})
+        params["conv_filters"] = tuple(params.get("conv_filters", (16, 32, 32)))
+        clf = cls(**params)
+        clf.model_ = keras.saving.load_model(weights, safe_mode=True, compile=False)
+        clf.decision_ = {c: float(card.get("decision_log_bias", {}).get(c, 0.0)) for c in CLASSES}
+        clf.card_ = card
+        return clf
+
+    def model_info(self) -> dict[str, Any]:
+        return _info_from_card(self.card_)
+
+
+def predict_proba_with(model: Any, inputs: BeatInputs) -> np.ndarray:
+    """Batched forward pass without Keras' predict() overhead (fast for one record)."""
+    n = len(inputs)
+    if n == 0:
+        return np.zeros((0, len(CLASSES)), np.float32)
+    parts = []
+    for start in range(0, n, PREDICT_BATCH):
+        part = inputs.subset(slice(start, start + PREDICT_BATCH))
+        out = model([part.windows, part.rr_features], training=False)
+        parts.append(np.asarray(out, dtype=np.float32))
+    proba = np.concatenate(parts)
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
+def decide(proba: np.ndarray, log_bias: dict[str, float]) -> np.ndarray:
+    bias = np.array([log_bias.get(c, 0.0) for c in CLASSES], dtype=np.float64)
+    scores = np.log(np.clip(proba, 1e-12, 1.0)) + bias
+    return np.asarray(CLASSES, dtype="<U1")[np.argmax(scores, axis=1)]
+
+
+def read_card(directory: Path | str = DEFAULT_MODEL_DIR) -> dict[str, Any]:
+    path = Path(directory) / CARD_FILE
+    if not path.is_file():
+        raise ModelIntegrityError(f"model card not found: {path}")
+    card: dict[str, Any] = json.loads(path.read_text())
+    return card
+
+
+def _info_from_card(card: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": card.get("version", VERSION),
+        "classes": card.get("classes", list(CLASSES)),
+        "trained_on": card.get("data", {}).get("train"),
+        "evaluated_on": card.get("data", {}).get("test"),
+        "cv_metrics": card.get("cv_metrics"),
+        "ds2_metrics": card.get("ds2_metrics"),
+        "weights_sha256": card.get("weights_sha256"),
+        "citation": card.get("citation"),
+    }
+
+
+def model_info(directory: Path | str = DEFAULT_MODEL_DIR) -> dict[str, Any]:
+    """Version, classes and metrics from the model card, for the portal's info page."""
+    return _info_from_card(read_card(directory))

@@ -1,0 +1,199 @@
+"""Model inputs for each beat: a morphology window and patient-normalised rhythm features.
+
+Everything model-specific (resampling, filtering, amplitude normalisation) happens here, from
+the raw single-lead signal in mV and R-peak indices, so training and inference are identical.
+Inter-patient generalisation comes from normalising to the patient's own rhythm and beat shape:
+RR intervals are divided by local and 5-minute averages, and each beat is compared with the
+record's median beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal as sps
+
+MODEL_FS_HZ = 360
+WINDOW_BEFORE_S = 0.25
+WINDOW_AFTER_S = 0.40
+WINDOW_DECIMATION = 2  # the window is stored at 180 Hz: the band ends at 40 Hz, halves the model
+BAND_HZ = (0.5, 40.0)
+REALIGN_S = 0.04  # peaks are moved to the largest |deflection| within this, so detectors agree
+AMPLITUDE_HALF_WIDTH_S = 0.05
+QRS_REGION_S = (-0.10, 0.10)
+P_REGION_S = (-0.25, -0.08)
+LOCAL_BEATS = 10  # local rhythm: the 10 beats either side
+LONG_WINDOW_S = 150.0  # long-term rhythm: a 5-minute window centred on the beat
+DEFAULT_RR_S = 0.8  # used only when a signal holds a single beat
+
+_BEFORE = round(WINDOW_BEFORE_S * MODEL_FS_HZ)
+_AFTER = round(WINDOW_AFTER_S * MODEL_FS_HZ)
+_OFFSETS = np.arange(-_BEFORE, _AFTER, WINDOW_DECIMATION)
+# The model window is the beat followed by its difference from the record's median beat:
+# the second half says how this beat departs from the patient's own dominant morphology.
+WINDOW_SAMPLES = 2 * int(_OFFSETS.size)
+_QRS = (QRS_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (QRS_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
+_P = (P_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (P_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
+_SOS = sps.butter(2, BAND_HZ, btype="bandpass", fs=MODEL_FS_HZ, output="sos")
+
+RR_FEATURE_NAMES: tuple[str, ...] = (
+    "pre_rr_s",
+    "post_rr_s",
+    "pre_over_local",
+    "post_over_local",
+    "pre_over_post",
+    "pre_over_previous_pre",
+    "pre_over_long",
+    "post_over_long",
+    "local_over_long",
+    "local_irregularity",
+    "corr_qrs_with_median_beat",
+    "corr_window_with_median_beat",
+    "rms_diff_over_median_beat",
+    "qrs_amplitude_over_median_beat",
+    "corr_p_region_with_median_beat",
+)
+
+
+@dataclass(frozen=True)
+class BeatInputs:
+    """One row per R peak: `windows` float32 [n, W, 1] and `rr_features` float32 [n, k]."""
+
+    windows: np.ndarray
+    rr_features: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.windows.shape[0])
+
+    def subset(self, index: np.ndarray | slice) -> BeatInputs:
+        return BeatInputs(self.windows[index], self.rr_features[index])
+
+    @staticmethod
+    def concatenate(parts: list[BeatInputs]) -> BeatInputs:
+        return BeatInputs(
+            np.concatenate([p.windows for p in parts]),
+            np.concatenate([p.rr_features for p in parts]),
+        )
+
+
+def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> BeatInputs:
+    """Model inputs for every peak in `r_peaks` (sample indices into `signal_mv` at `fs_hz`)."""
+    x_mv, peaks = _to_model_rate(np.asarray(signal_mv, dtype=np.float64), fs_hz, r_peaks)
+    n = peaks.size
+    if n == 0:
+        return BeatInputs(
+            np.zeros((0, WINDOW_SAMPLES, 1), np.float32),
+            np.zeros((0, len(RR_FEATURE_NAMES)), np.float32),
+        )
+    x_mv = np.nan_to_num(x_mv)
+    if x_mv.size > 12:  # sosfiltfilt needs a few samples of padding
+        x_mv = sps.sosfiltfilt(_SOS, x_mv)
+    pad = _BEFORE + _AFTER
+    padded = np.pad(x_mv, pad)
+    centres = _realigned(padded, peaks + pad)
+    windows = padded[centres[:, None] + _OFFSETS[None, :]]
+    windows /= _record_amplitude_mv(padded, centres)
+
+    template = np.median(windows, axis=0)
+    rr = _rr_features(peaks / MODEL_FS_HZ)
+    shape = _shape_features(windows, template)
+    features = np.concatenate([rr, shape], axis=1)
+    model_windows = np.concatenate([windows, windows - template], axis=1)
+    return BeatInputs(
+        model_windows[:, :, None].astype(np.float32),
+        np.nan_to_num(features).astype(np.float32),
+    )
+
+
+def _to_model_rate(
+    x_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    peaks = np.asarray(r_peaks, dtype=np.float64).ravel()
+    if abs(fs_hz - MODEL_FS_HZ) > 1e-9:
+        ratio = Fraction(MODEL_FS_HZ / fs_hz).limit_denominator(1000)
+        x_mv = sps.resample_poly(x_mv, ratio.numerator, ratio.denominator)
+        peaks = peaks * (MODEL_FS_HZ / fs_hz)
+    last = max(x_mv.size - 1, 0)
+    return x_mv, np.clip(np.rint(peaks), 0, last).astype(np.int64)
+
+
+def _realigned(padded: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    half = round(REALIGN_S * MODEL_FS_HZ)
+    offsets = np.arange(-half, half + 1)
+    near = np.abs(padded[centres[:, None] + offsets[None, :]])
+    return centres + offsets[np.argmax(near, axis=1)]
+
+
+def _record_amplitude_mv(padded: np.ndarray, centres: np.ndarray) -> float:
+    """Median QRS amplitude of the record: removes gain and electrode-placement differences."""
+    half = round(AMPLITUDE_HALF_WIDTH_S * MODEL_FS_HZ)
+    offsets = np.arange(-half, half + 1)
+    peak_mv = np.abs(padded[centres[:, None] + offsets[None, :]]).max(axis=1)
+    amplitude = float(np.median(peak_mv))
+    return amplitude if amplitude > 1e-3 else 1.0
+
+
+def _rr_features(t_s: np.ndarray) -> np.ndarray:
+    n = t_s.size
+    if n == 1:
+        pre = post = np.array([DEFAULT_RR_S])
+    else:
+        diffs = np.maximum(np.diff(t_s), 1.0 / MODEL_FS_HZ)
+        pre = np.concatenate([diffs[:1], diffs])
+        post = np.concatenate([diffs, diffs[-1:]])
+    local = _centred_mean(pre, LOCAL_BEATS)
+    long_ = _time_window_mean(t_s, pre, LONG_WINDOW_S)
+    jumps = np.abs(np.diff(pre, prepend=pre[0]))
+    irregular = _centred_mean(jumps, LOCAL_BEATS) / local
+    columns = [
+        np.clip(pre, 0, 3),
+        np.clip(post, 0, 3),
+        np.clip(pre / local, 0, 4),
+        np.clip(post / local, 0, 4),
+        np.clip(pre / post, 0, 4),
+        np.clip(pre / np.concatenate([pre[:1], pre[:-1]]), 0, 4),
+        np.clip(pre / long_, 0, 4),
+        np.clip(post / long_, 0, 4),
+        np.clip(local / long_, 0, 4),
+        np.clip(irregular, 0, 4),
+    ]
+    return np.stack(columns, axis=1)
+
+
+def _centred_mean(values: np.ndarray, half: int) -> np.ndarray:
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(values.size)
+    lo = np.maximum(idx - half, 0)
+    hi = np.minimum(idx + half + 1, values.size)
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
+def _time_window_mean(t_s: np.ndarray, values: np.ndarray, half_s: float) -> np.ndarray:
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    lo = np.searchsorted(t_s, t_s - half_s, side="left")
+    hi = np.searchsorted(t_s, t_s + half_s, side="right")
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
+def _shape_features(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """How each beat differs from the record's median beat (its dominant morphology)."""
+    corr_qrs = _row_correlation(windows[:, _QRS], template[_QRS])
+    corr_all = _row_correlation(windows, template)
+    template_rms = max(float(np.sqrt(np.mean(template**2))), 1e-6)
+    rms_diff = np.sqrt(np.mean((windows - template) ** 2, axis=1)) / template_rms
+    template_amp = max(float(np.abs(template[_QRS]).max()), 1e-6)
+    amp = np.abs(windows[:, _QRS]).max(axis=1) / template_amp
+    corr_p = _row_correlation(windows[:, _P], template[_P])
+    return np.stack(
+        [corr_qrs, corr_all, np.clip(rms_diff, 0, 5), np.clip(amp, 0, 5), corr_p],
+        axis=1,
+    )
+
+
+def _row_correlation(rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    a = rows - rows.mean(axis=1, keepdims=True)
+    b = ref - ref.mean()
+    denom = np.sqrt((a**2).sum(axis=1) * (b**2).sum())
+    return np.where(denom > 1e-12, (a @ b) / np.maximum(denom, 1e-12), 0.0)

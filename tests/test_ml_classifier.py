@@ -1,0 +1,174 @@
+"""Beat classifier: the shipped model, its inputs, and AAMI scoring (real model, real data)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml import aami
+from ml.classifier import CLASSES, DEFAULT_MODEL_DIR, BeatClassifier, ModelIntegrityError
+from ml.classifier import model_info as read_model_info
+from ml.features import MODEL_FS_HZ, WINDOW_SAMPLES, beat_inputs
+from ml.mitdb import DS1, DS2, PACED, default_data_dir, load_record
+
+DATA_DIR = default_data_dir()
+needs_data = pytest.mark.skipif(
+    not (DATA_DIR / "100.hea").is_file(), reason=f"MIT-BIH not found in {DATA_DIR}"
+)
+# Per-record agreement with the reference at reference R peaks, measured with the shipped
+# model (100: 0.989, 200: 0.970, 228: 0.996) minus a margin for numerical drift. (Record 232,
+# mostly S beats, scores only 0.24: a known failure listed in the model card's limitations.)
+RECORD_ACCURACY_FLOOR = {"100": 0.96, "200": 0.93, "228": 0.97}
+
+
+@pytest.fixture(scope="module")
+def classifier() -> BeatClassifier:
+    return BeatClassifier.load()
+
+
+def test_split_is_disjoint_and_excludes_paced() -> None:
+    assert len(DS1) == len(DS2) == 22
+    assert not set(DS1) & set(DS2)
+    assert not set(PACED) & (set(DS1) | set(DS2))
+
+
+def test_shipped_model_loads_with_verified_hash(classifier: BeatClassifier) -> None:
+    info = classifier.model_info()
+    assert info["version"].startswith("beat-cnn-")
+    assert info["classes"] == list(CLASSES)
+    assert info["ds2_metrics"]["accuracy"] > 0
+    assert read_model_info()["weights_sha256"] == info["weights_sha256"]
+    assert (DEFAULT_MODEL_DIR / "beat_classifier.keras").stat().st_size < 2_000_000
+
+
+def test_tampered_weights_are_refused(tmp_path: Path) -> None:
+    shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "model")
+    weights = tmp_path / "model" / "beat_classifier.keras"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        BeatClassifier.load(tmp_path / "model")
+
+
+def test_missing_card_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelIntegrityError, match="model card not found"):
+        BeatClassifier.load(tmp_path)
+
+
+def test_beat_inputs_one_row_per_peak_including_edges() -> None:
+    rng = np.random.default_rng(0)
+    signal_mv = rng.normal(0, 0.05, 10 * MODEL_FS_HZ)
+    peaks = np.array([0, 3, 360, 720, 1080, 10 * MODEL_FS_HZ - 1])
+    signal_mv[peaks] += 1.0
+    inputs = beat_inputs(signal_mv, MODEL_FS_HZ, peaks)
+    assert inputs.windows.shape == (peaks.size, WINDOW_SAMPLES, 1)
+    assert inputs.rr_features.shape[0] == peaks.size
+    assert inputs.windows.dtype == inputs.rr_features.dtype == np.float32
+    assert np.isfinite(inputs.windows).all() and np.isfinite(inputs.rr_features).all()
+
+    single = beat_inputs(signal_mv, MODEL_FS_HZ, np.array([500]))
+    assert single.windows.shape == (1, WINDOW_SAMPLES, 1)
+    empty = beat_inputs(signal_mv, MODEL_FS_HZ, np.array([], dtype=int))
+    assert empty.windows.shape == (0, WINDOW_SAMPLES, 1)
+    assert empty.rr_features.shape == (0, inputs.rr_features.shape[1])
+
+
+@needs_data
+def test_beat_inputs_resamples_other_rates() -> None:
+    rec = load_record(DATA_DIR, "100")
+    n = 250 * 60  # one minute at 250 Hz
+    t_s = np.arange(n) / 250.0
+    signal_250 = np.interp(t_s, np.arange(rec.signal_mv.size) / rec.fs_hz, rec.signal_mv)
+    ref = rec.beat_samples[rec.beat_samples < 60 * rec.fs_hz]
+    peaks_250 = np.round(ref * 250.0 / rec.fs_hz).astype(int)
+    at_250 = beat_inputs(signal_250, 250.0, peaks_250)
+    at_360 = beat_inputs(rec.signal_mv[: 60 * 360], rec.fs_hz, ref)
+    assert at_250.windows.shape == at_360.windows.shape
+    middle = slice(2, -2)
+    corr = [
+        np.corrcoef(a.ravel(), b.ravel())[0, 1]
+        for a, b in zip(at_250.windows[middle], at_360.windows[middle], strict=True)
+    ]
+    assert np.median(corr) > 0.95
+
+
+@needs_data
+def test_predict_proba_rows_sum_to_one(classifier: BeatClassifier) -> None:
+    rec = load_record(DATA_DIR, "100")
+    proba = classifier.predict_proba(beat_inputs(rec.signal_mv, rec.fs_hz, rec.beat_samples))
+    assert proba.shape == (rec.beat_samples.size, len(CLASSES))
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+@needs_data
+@pytest.mark.parametrize("name", sorted(RECORD_ACCURACY_FLOOR))
+def test_ds2_records_agree_with_reference(classifier: BeatClassifier, name: str) -> None:
+    assert name in DS2
+    rec = load_record(DATA_DIR, name)
+    pred = classifier.predict(beat_inputs(rec.signal_mv, rec.fs_hz, rec.beat_samples))
+    assert set(np.unique(pred)) <= set(CLASSES)
+    score = aami.score_beats(rec.beat_samples, rec.beat_classes, rec.beat_samples, pred, rec.fs_hz)
+    assert score.accuracy is not None
+    assert score.accuracy >= RECORD_ACCURACY_FLOOR[name]
+
+
+def test_match_window_is_150_ms_and_one_to_one() -> None:
+    fs_hz = 360.0
+    ref = np.array([1000, 2000, 3000])
+    det = np.array([1054, 2055, 2990, 3005])  # 54 samples = 150 ms: in; 55: out
+    ref_idx, det_idx = aami.match_beats(ref, det, fs_hz)
+    assert ref_idx.tolist() == [0, 2]
+    assert det_idx.tolist() == [0, 3]  # 3000 takes its nearest detection, 2990 is extra
+
+
+def test_score_beats_counts_misses_extras_and_rates() -> None:
+    fs_hz = 360.0
+    ref = np.array([100, 500, 900, 1300])
+    ref_cls = np.array(["N", "S", "V", "N"])
+    det = np.array([102, 498, 905, 2000])
+    det_cls = np.array(["N", "N", "V", "V"])
+    score = aami.score_beats(ref, ref_cls, det, det_cls, fs_hz)
+    per = score.per_class()
+    assert score.confusion[0, 0] == 1 and score.confusion[1, 0] == 1
+    assert score.missed.tolist() == [1, 0, 0, 0, 0]
+    assert score.extra.tolist() == [0, 0, 1, 0, 0]
+    assert per["V"] == {"se": 1.0, "ppv": 0.5, "f1": pytest.approx(2 / 3), "support": 1}
+    assert per["S"]["se"] == 0.0 and per["S"]["ppv"] is None  # no S predicted: undefined
+    assert per["N"]["se"] == 0.5 and per["N"]["ppv"] == 0.5
+    assert per["F"] == {"se": None, "ppv": None, "f1": None, "support": 0}
+    assert score.accuracy == pytest.approx(2 / 5)
+
+
+def test_f_predicted_as_v_is_not_a_v_false_positive() -> None:
+    peaks = np.array([100, 500, 900])
+    ref_cls = np.array(["V", "F", "N"])
+    pred = np.array(["V", "V", "V"])
+    per = aami.score_beats(peaks, ref_cls, peaks, pred, 360.0).per_class()
+    assert per["V"]["ppv"] == 0.5  # the N->V counts, the F->V does not
+    assert per["F"]["se"] == 0.0
+
+
+def test_scores_add_up_over_records() -> None:
+    peaks = np.array([100, 500])
+    a = aami.score_beats(peaks, np.array(["N", "V"]), peaks, np.array(["N", "V"]), 360.0)
+    b = aami.score_beats(peaks, np.array(["N", "V"]), peaks, np.array(["N", "N"]), 360.0)
+    total = aami.sum_scores([a, b])
+    assert total.confusion.sum() == 4
+    assert total.per_class()["V"]["se"] == 0.5
+    assert total.accuracy == 0.75
+    assert aami.sum_scores([]).accuracy is None
+
+
+def test_score_rpeaks_hand_cases() -> None:
+    fs_hz = 360.0
+    result = aami.score_rpeaks(np.array([100, 500, 900]), np.array([110, 520, 700, 2000]), fs_hz)
+    assert result == {"tp": 2, "fn": 1, "fp": 2, "se": 2 / 3, "ppv": 0.5}
+    empty = aami.score_rpeaks(np.array([]), np.array([]), fs_hz)
+    assert empty == {"tp": 0, "fn": 0, "fp": 0, "se": None, "ppv": None}
+    none_found = aami.score_rpeaks(np.array([100]), np.array([]), fs_hz)
+    assert none_found["se"] == 0.0 and none_found["ppv"] is None
