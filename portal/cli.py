@@ -16,6 +16,7 @@ from portal import create_app, migrate
 from portal.config import PROJECT_ROOT, ConfigError
 from portal.db import db_session
 from portal.models import Role
+from portal.risk.cli import risk_command
 from portal.services import accounts
 from portal.services.validation import InvalidInput
 
@@ -38,6 +39,7 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 main.add_command(analyze_command)
+main.add_command(risk_command)
 
 
 @main.command("init-db")

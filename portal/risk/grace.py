@@ -1,0 +1,323 @@
+"""GRACE risk scores for acute coronary syndromes: in-hospital (Granger 2003) and 6-month
+post-discharge (Eagle 2004) death, from the published points nomograms.
+
+Each factor scores points from a band table; the total maps to a probability of death through
+the paper's nomogram table (linear interpolation between its rows, in log-odds). The points per
+factor are the explanation: they are exactly what the nomogram adds up.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from portal.risk import inputs
+from portal.risk.result import RiskResult
+
+IN_HOSPITAL_CITATION = (
+    "Granger CB, Goldberg RJ, Dabbous O, et al. Predictors of hospital mortality in the global "
+    "registry of acute coronary events. Arch Intern Med. 2003;163(19):2345-2353."
+)
+SIX_MONTH_CITATION = (
+    "Eagle KA, Lim MJ, Dabbous OH, et al. A validated prediction model for all forms of acute "
+    "coronary syndrome: estimating the risk of 6-month postdischarge death in an international "
+    "registry. JAMA. 2004;291(22):2727-2733."
+)
+AGE_YEARS = inputs.Range("Age", 18, 110, "years", kind="model")
+KILLIP_CLASS = inputs.Range("Killip class", 1, 4, "")
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Points by band: `lower_bounds[i]` starts the band worth `points[i]` (first is -inf)."""
+
+    lower_bounds: tuple[float, ...]
+    points: tuple[int, ...]
+
+    def score(self, value: float) -> int:
+        return self.points[bisect.bisect_right(self.lower_bounds, value) - 1]
+
+
+def _bands(*pairs: tuple[float, int]) -> Bands:
+    return Bands(tuple(b for b, _ in pairs), tuple(p for _, p in pairs))
+
+
+NEG = -math.inf
+
+# Granger 2003, in-hospital death nomogram.
+IN_HOSPITAL_AGE = _bands(
+    (NEG, 0), (30, 8), (40, 25), (50, 41), (60, 58), (70, 75), (80, 91), (90, 100)
+)
+IN_HOSPITAL_HR = _bands((NEG, 0), (50, 3), (70, 9), (90, 15), (110, 24), (150, 38), (200, 46))
+IN_HOSPITAL_SBP = _bands((NEG, 58), (80, 53), (100, 43), (120, 34), (140, 24), (160, 10), (200, 0))
+IN_HOSPITAL_CREATININE = _bands(
+    (NEG, 1), (0.4, 4), (0.8, 7), (1.2, 10), (1.6, 13), (2.0, 21), (4.0, 28)
+)
+IN_HOSPITAL_KILLIP = {1: 0, 2: 20, 3: 39, 4: 59}
+IN_HOSPITAL_ARREST = 39
+IN_HOSPITAL_ST_DEVIATION = 28
+IN_HOSPITAL_ENZYMES = 14
+# Probability of in-hospital death from the coordinating centre's continuous model (the
+# logistic regression behind the nomogram): "Methods and formulas used to calculate the GRACE
+# Risk Scores", Center for Outcomes Research, UMass. Killip class enters as 1-4.
+IN_HOSPITAL_LOGISTIC = {
+    "intercept": -7.7035,
+    "age_years": 0.0531,
+    "heart_rate_bpm": 0.0087,
+    "sbp_mmhg": -0.0168,
+    "creatinine_mg_dl": 0.1823,
+    "killip_class": 0.6931,
+    "cardiac_arrest": 1.4586,
+    "st_deviation": 0.8755,
+    "elevated_enzymes": 0.4700,
+}
+# The paper's nomogram: total points -> in-hospital death (%), shown beside the model's value.
+IN_HOSPITAL_NOMOGRAM = (
+    (60, 0.2),
+    (70, 0.3),
+    (80, 0.4),
+    (90, 0.6),
+    (100, 0.8),
+    (110, 1.1),
+    (120, 1.6),
+    (130, 2.1),
+    (140, 2.9),
+    (150, 3.9),
+    (160, 5.4),
+    (170, 7.3),
+    (180, 9.8),
+    (190, 13.0),
+    (200, 18.0),
+    (210, 23.0),
+    (220, 29.0),
+    (230, 36.0),
+    (240, 44.0),
+    (250, 52.0),
+)
+
+# Eagle 2004, 6-month post-discharge death nomogram.
+SIX_MONTH_AGE = _bands((NEG, 0), (40, 18), (50, 36), (60, 55), (70, 73), (80, 91), (90, 100))
+SIX_MONTH_HR = _bands((NEG, 0), (50, 3), (70, 9), (90, 14), (110, 23), (150, 35), (200, 43))
+SIX_MONTH_SBP = _bands((NEG, 24), (80, 22), (100, 18), (120, 14), (140, 10), (160, 4), (200, 0))
+SIX_MONTH_CREATININE = _bands(
+    (NEG, 1), (0.4, 3), (0.8, 5), (1.2, 7), (1.6, 9), (2.0, 15), (4.0, 20)
+)
+SIX_MONTH_HEART_FAILURE = 24
+SIX_MONTH_PRIOR_MI = 12
+SIX_MONTH_ST_DEPRESSION = 11
+SIX_MONTH_ENZYMES = 15
+SIX_MONTH_NO_PCI = 14
+# Total points -> 6-month death (%): Eagle's nomogram rows from 70 to 170 points, and the upper
+# ends of the published bands beyond (171-190: up to 33 %, 191-263: up to 54 %).
+SIX_MONTH_MORTALITY = (
+    (70, 0.8),
+    (90, 1.6),
+    (110, 3.1),
+    (130, 5.8),
+    (150, 11.0),
+    (170, 20.0),
+    (190, 33.0),
+    (263, 54.0),
+)
+
+
+def mortality_percent(points: int, table: tuple[tuple[int, float], ...]) -> float:
+    """Interpolate the nomogram table in log-odds; beyond its ends, its end values (the
+    nomograms print "<= first" and ">= last" there, see `_nomogram_note`)."""
+    xs = [p for p, _ in table]
+    if points <= xs[0]:
+        return table[0][1]
+    if points >= xs[-1]:
+        return table[-1][1]
+    i = bisect.bisect_right(xs, points) - 1
+    (x0, p0), (x1, p1) = table[i], table[i + 1]
+    l0, l1 = _logit(p0 / 100), _logit(p1 / 100)
+    return 100 / (1 + math.exp(-(l0 + (l1 - l0) * (points - x0) / (x1 - x0))))
+
+
+def in_hospital_logistic_percent(used: dict[str, Any]) -> float:
+    """In-hospital death (%) from the continuous model, on inputs in canonical units."""
+    xb = IN_HOSPITAL_LOGISTIC["intercept"] + sum(
+        beta * float(used[name]) for name, beta in IN_HOSPITAL_LOGISTIC.items() if name in used
+    )
+    return 100.0 / (1.0 + math.exp(-xb))
+
+
+def _nomogram_note(points: int, table: tuple[tuple[int, float], ...], outcome: str) -> str:
+    (low_points, low_pct), (high_points, high_pct) = table[0], table[-1]
+    if points <= low_points:
+        return (
+            f"the nomogram gives {low_pct:g} % or less {outcome} at {low_points} points or fewer."
+        )
+    if points >= high_points:
+        return (
+            f"the nomogram gives {high_pct:g} % or more {outcome} at {high_points} points or more."
+        )
+    estimate = mortality_percent(points, table)
+    return f"the nomogram gives about {estimate:.1f} % {outcome} at {points} points."
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class RiskBands:
+    """Published cut-offs on total points: low up to `low_max`, high from `high_min`."""
+
+    low_max: int
+    high_min: int
+
+    def category(self, points: int) -> str:
+        if points <= self.low_max:
+            return "low"
+        return "high" if points >= self.high_min else "intermediate"
+
+
+IN_HOSPITAL_BANDS = {"NSTE-ACS": RiskBands(108, 141), "STEMI": RiskBands(125, 155)}
+SIX_MONTH_BANDS = {"NSTE-ACS": RiskBands(88, 119), "STEMI": RiskBands(99, 128)}
+
+
+def _category(points: int, bands: dict[str, RiskBands], acs_type: str | None) -> str:
+    if acs_type is None:
+        return ", ".join(f"{name} {b.category(points)}" for name, b in bands.items())
+    if acs_type not in bands:
+        raise inputs.RiskInputError(
+            "acs_type", f"ACS type {acs_type!r} is not one of {', '.join(bands)}."
+        )
+    return bands[acs_type].category(points)
+
+
+def _killip(value: int | None) -> int:
+    number = inputs.number("killip_class", value, KILLIP_CLASS, model="GRACE")
+    if number != int(number):
+        raise inputs.RiskInputError("killip_class", "Killip class is a whole number from 1 to 4.")
+    return int(number)
+
+
+def grace_in_hospital(
+    *,
+    age_years: float,
+    heart_rate_bpm: float,
+    sbp_mmhg: float,
+    creatinine: float,
+    killip_class: int,
+    cardiac_arrest: bool,
+    st_deviation: bool,
+    elevated_enzymes: bool,
+    creatinine_unit: str = "mg/dL",
+    acs_type: str | None = None,
+) -> RiskResult:
+    """GRACE points at admission and the probability of death in hospital they map to.
+
+    `acs_type` ("NSTE-ACS" or "STEMI") picks the risk band; without it both are given.
+    """
+    name = "GRACE in-hospital"
+    used: dict[str, Any] = {
+        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=name),
+        "heart_rate_bpm": inputs.number(
+            "heart_rate_bpm", heart_rate_bpm, inputs.HEART_RATE_BPM, model=name
+        ),
+        "sbp_mmhg": inputs.number("sbp_mmhg", sbp_mmhg, inputs.SBP_MMHG, model=name),
+        "creatinine_mg_dl": inputs.creatinine_mg_dl(
+            "creatinine", creatinine, creatinine_unit, model=name
+        ),
+        "killip_class": _killip(killip_class),
+        "cardiac_arrest": inputs.flag("cardiac_arrest", cardiac_arrest, "Cardiac arrest"),
+        "st_deviation": inputs.flag("st_deviation", st_deviation, "ST-segment deviation"),
+        "elevated_enzymes": inputs.flag(
+            "elevated_enzymes", elevated_enzymes, "Elevated cardiac enzymes"
+        ),
+    }
+    points = {
+        "age": IN_HOSPITAL_AGE.score(used["age_years"]),
+        "heart_rate": IN_HOSPITAL_HR.score(used["heart_rate_bpm"]),
+        "sbp": IN_HOSPITAL_SBP.score(used["sbp_mmhg"]),
+        "creatinine": IN_HOSPITAL_CREATININE.score(used["creatinine_mg_dl"]),
+        "killip_class": IN_HOSPITAL_KILLIP[used["killip_class"]],
+        "cardiac_arrest": IN_HOSPITAL_ARREST * used["cardiac_arrest"],
+        "st_deviation": IN_HOSPITAL_ST_DEVIATION * used["st_deviation"],
+        "elevated_enzymes": IN_HOSPITAL_ENZYMES * used["elevated_enzymes"],
+    }
+    total = int(sum(points.values()))
+    return RiskResult(
+        model="grace_in_hospital",
+        title="GRACE in-hospital death (Granger 2003)",
+        predicts="risk of death in hospital after an acute coronary syndrome",
+        citation=IN_HOSPITAL_CITATION,
+        risk_percent=in_hospital_logistic_percent(used),
+        category=_category(total, IN_HOSPITAL_BANDS, acs_type),
+        inputs_used=used,
+        contributions={k: float(v) for k, v in points.items()},
+        points=total,
+        notes=[
+            "Probability from the GRACE continuous model; "
+            + _nomogram_note(total, IN_HOSPITAL_NOMOGRAM, "in-hospital death")
+        ],
+    )
+
+
+def grace_six_month(
+    *,
+    age_years: float,
+    heart_rate_bpm: float,
+    sbp_mmhg: float,
+    creatinine: float,
+    history_of_heart_failure: bool,
+    history_of_mi: bool,
+    st_depression: bool,
+    elevated_enzymes: bool,
+    in_hospital_pci: bool,
+    creatinine_unit: str = "mg/dL",
+    acs_type: str | None = None,
+) -> RiskResult:
+    """GRACE points at discharge and the probability of death in the next 6 months."""
+    name = "GRACE 6-month"
+    used: dict[str, Any] = {
+        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=name),
+        "heart_rate_bpm": inputs.number(
+            "heart_rate_bpm", heart_rate_bpm, inputs.HEART_RATE_BPM, model=name
+        ),
+        "sbp_mmhg": inputs.number("sbp_mmhg", sbp_mmhg, inputs.SBP_MMHG, model=name),
+        "creatinine_mg_dl": inputs.creatinine_mg_dl(
+            "creatinine", creatinine, creatinine_unit, model=name
+        ),
+        "history_of_heart_failure": inputs.flag(
+            "history_of_heart_failure", history_of_heart_failure, "History of heart failure"
+        ),
+        "history_of_mi": inputs.flag("history_of_mi", history_of_mi, "History of heart attack"),
+        "st_depression": inputs.flag("st_depression", st_depression, "ST-segment depression"),
+        "elevated_enzymes": inputs.flag(
+            "elevated_enzymes", elevated_enzymes, "Elevated cardiac enzymes"
+        ),
+        "in_hospital_pci": inputs.flag("in_hospital_pci", in_hospital_pci, "In-hospital PCI"),
+    }
+    points = {
+        "age": SIX_MONTH_AGE.score(used["age_years"]),
+        "history_of_heart_failure": SIX_MONTH_HEART_FAILURE * used["history_of_heart_failure"],
+        "history_of_mi": SIX_MONTH_PRIOR_MI * used["history_of_mi"],
+        "heart_rate": SIX_MONTH_HR.score(used["heart_rate_bpm"]),
+        "sbp": SIX_MONTH_SBP.score(used["sbp_mmhg"]),
+        "st_depression": SIX_MONTH_ST_DEPRESSION * used["st_depression"],
+        "creatinine": SIX_MONTH_CREATININE.score(used["creatinine_mg_dl"]),
+        "elevated_enzymes": SIX_MONTH_ENZYMES * used["elevated_enzymes"],
+        "no_in_hospital_pci": SIX_MONTH_NO_PCI * (not used["in_hospital_pci"]),
+    }
+    total = int(sum(points.values()))
+    return RiskResult(
+        model="grace_six_month",
+        title="GRACE 6-month death after discharge (Eagle 2004)",
+        predicts="risk of death in the 6 months after discharge from an acute coronary syndrome",
+        citation=SIX_MONTH_CITATION,
+        risk_percent=mortality_percent(total, SIX_MONTH_MORTALITY),
+        category=_category(total, SIX_MONTH_BANDS, acs_type),
+        inputs_used=used,
+        contributions={k: float(v) for k, v in points.items()},
+        points=total,
+        notes=[
+            "Probability from the points nomogram; "
+            + _nomogram_note(total, SIX_MONTH_MORTALITY, "6-month death")
+        ],
+    )

@@ -1,0 +1,65 @@
+"""What every risk model returns, and the one error type for inputs a model cannot take."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class RiskInputError(ValueError):
+    """An input the model cannot use: missing, impossible, or outside the model's range.
+
+    `field` names the keyword argument, so a form can show the message beside it.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class MissingInputError(RiskInputError):
+    """A required input was not measured (None). Never replaced by a default."""
+
+
+@dataclass(frozen=True)
+class FactorEffect:
+    """How much one risk factor moves the result: the risk if it alone were at `reference`."""
+
+    factor: str
+    label: str
+    value: Any
+    reference: Any
+    risk_percent_at_reference: float
+    change_percent_points: float  # result minus risk_percent_at_reference
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """One model's answer, with everything needed to explain and reproduce it.
+
+    `risk_percent` is the predicted probability in percent; `points` is the integer score for
+    point-based models (GRACE). `inputs_used` holds the inputs after unit conversion (canonical
+    units in the keys); `contributions` holds each term of the model (log-hazard terms for
+    Framingham, points for GRACE).
+    """
+
+    model: str
+    title: str
+    predicts: str
+    citation: str
+    risk_percent: float
+    category: str
+    inputs_used: dict[str, Any]
+    contributions: dict[str, float]
+    points: int | None = None
+    heart_age_years: float | None = None
+    effects: list[FactorEffect] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def largest_effects(self, n: int = 3) -> list[FactorEffect]:
+        """The factors that raise the risk most, largest first (only those that raise it)."""
+        rising = [e for e in self.effects if e.change_percent_points > 0.05]
+        return sorted(rising, key=lambda e: -e.change_percent_points)[:n]

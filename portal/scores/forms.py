@@ -1,0 +1,105 @@
+"""The what-if calculator's form: every model input, prefilled from the patient's latest values.
+
+A GET form (it stores nothing), so no CSRF token; values are checked by the risk models
+themselves and their messages are shown beside the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import Form, SelectField
+
+from portal import units
+from portal.patients.forms import BOOLEAN_LABELS, TRI_STATE, MeasurementField
+
+# form field -> the risk functions' keyword
+FLAG_KEYWORDS = {
+    "smoker": "smoker",
+    "diabetic": "diabetic",
+    "bp_treated": "bp_treated",
+    "cardiac_arrest_at_admission": "cardiac_arrest",
+    "st_deviation": "st_deviation",
+    "st_depression": "st_depression",
+    "elevated_cardiac_enzymes": "elevated_enzymes",
+    "history_of_mi": "history_of_mi",
+    "history_of_heart_failure": "history_of_heart_failure",
+    "in_hospital_pci": "in_hospital_pci",
+}
+NUMBER_KEYWORDS = {
+    "age_years": "age_years",
+    "total_cholesterol": "total_chol",
+    "hdl": "hdl",
+    "systolic_bp_mmhg": "sbp_mmhg",
+    "bmi_kg_m2": "bmi_kg_m2",
+    "heart_rate_bpm": "heart_rate_bpm",
+    "creatinine": "creatinine",
+    "killip_class": "killip_class",
+}
+# measured column -> form field, for prefilling
+PREFILL = {
+    "total_cholesterol_mg_dl": "total_cholesterol",
+    "hdl_mg_dl": "hdl",
+    "systolic_bp_mmhg": "systolic_bp_mmhg",
+    "bmi_kg_m2": "bmi_kg_m2",
+    "heart_rate_bpm": "heart_rate_bpm",
+    "creatinine_mg_dl": "creatinine",
+    "killip_class": "killip_class",
+}
+
+
+class WhatIfForm(Form):
+    age_years = MeasurementField("Age (years)")
+    total_cholesterol = MeasurementField("Total cholesterol")
+    hdl = MeasurementField("HDL cholesterol")
+    cholesterol_unit = SelectField(
+        "Cholesterol unit", choices=list(units.CHOLESTEROL_UNITS), default="mg/dL"
+    )
+    systolic_bp_mmhg = MeasurementField("Systolic BP (mmHg)")
+    bmi_kg_m2 = MeasurementField("BMI (kg/m²)")
+    heart_rate_bpm = MeasurementField("Heart rate (bpm)")
+    creatinine = MeasurementField("Creatinine")
+    creatinine_unit = SelectField(
+        "Creatinine unit", choices=list(units.CREATININE_UNITS), default="mg/dL"
+    )
+    killip_class = MeasurementField("Killip class (1-4)")
+
+
+for _name, _label in BOOLEAN_LABELS.items():
+    setattr(WhatIfForm, _name, SelectField(_label, choices=TRI_STATE))
+
+
+def prefill(form: WhatIfForm, age_years: int, measured: dict[str, Any]) -> None:
+    """Put the patient's current values into an unsubmitted form."""
+    form.age_years.data = age_years
+    for column, name in PREFILL.items():
+        if column in measured:
+            form[name].data = measured[column].value
+    for name in FLAG_KEYWORDS:
+        if name in measured:
+            form[name].data = "yes" if measured[name].value else "no"
+
+
+def overrides(form: WhatIfForm) -> dict[str, Any]:
+    """The risk-function keywords for every filled field (units included)."""
+    chosen: dict[str, Any] = {
+        "chol_unit": form.cholesterol_unit.data,
+        "creatinine_unit": form.creatinine_unit.data,
+    }
+    for name, keyword in NUMBER_KEYWORDS.items():
+        if form[name].data is not None:
+            chosen[keyword] = form[name].data
+    for name, keyword in FLAG_KEYWORDS.items():
+        value = {"yes": True, "no": False}.get(form[name].data or "")
+        if value is not None:
+            chosen[keyword] = value
+    return chosen
+
+
+def field_for_keyword(keyword: str) -> str | None:
+    """The form field that feeds a risk-function keyword (to show an error beside it)."""
+    for table in (NUMBER_KEYWORDS, FLAG_KEYWORDS):
+        for name, kw in table.items():
+            if kw == keyword:
+                return name
+    return None

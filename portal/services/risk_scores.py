@@ -1,0 +1,308 @@
+"""Risk scores for a patient at a date: which inputs, how fresh, and the stored result.
+
+Inputs are the latest measured value of each field as of the date (one entry need not hold
+them all), as long as it is recent enough for the model: risk-factor values (lipids, BMI,
+blood pressure, smoking, diabetes, history) within 12 months; GRACE's admission values
+(heart rate, blood pressure, creatinine, Killip class, arrest, ST changes, enzymes, PCI)
+within 14 days. Heart rate comes from the ECG when no recent entry has one. A missing or stale
+input gives "not computed: <what> missing", never a number computed from a default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import risk
+from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore
+
+RISK_FACTOR_WINDOW = dt.timedelta(days=365)
+ADMISSION_WINDOW = dt.timedelta(days=14)
+
+LABELS = {
+    "total_cholesterol_mg_dl": "Total cholesterol",
+    "hdl_mg_dl": "HDL cholesterol",
+    "systolic_bp_mmhg": "Systolic blood pressure",
+    "bp_treated": "Blood-pressure treatment",
+    "bmi_kg_m2": "BMI",
+    "smoker": "Smoking status",
+    "diabetic": "Diabetes status",
+    "heart_rate_bpm": "Heart rate",
+    "creatinine_mg_dl": "Creatinine",
+    "killip_class": "Killip class",
+    "cardiac_arrest_at_admission": "Cardiac arrest at admission",
+    "st_deviation": "ST-segment deviation",
+    "st_depression": "ST-segment depression",
+    "elevated_cardiac_enzymes": "Cardiac enzymes",
+    "history_of_mi": "History of myocardial infarction",
+    "history_of_heart_failure": "History of heart failure",
+    "in_hospital_pci": "PCI during this admission",
+}
+
+
+@dataclass(frozen=True)
+class Measured:
+    value: Any
+    recorded_at: dt.datetime
+    clinical_input_id: int | None  # None: taken from the ECG
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How one model's keyword arguments come from a patient's measured values."""
+
+    model: RiskModel
+    title: str
+    function: Callable[..., risk.RiskResult]
+    # keyword -> (clinical_input column, freshness window)
+    fields: dict[str, tuple[str, dt.timedelta]]
+    uses_sex: bool = True
+
+
+def _window(columns: dict[str, str], window: dt.timedelta) -> dict[str, tuple[str, dt.timedelta]]:
+    return {keyword: (column, window) for keyword, column in columns.items()}
+
+
+_FRAMINGHAM_COMMON = {
+    "sbp_mmhg": "systolic_bp_mmhg",
+    "bp_treated": "bp_treated",
+    "smoker": "smoker",
+    "diabetic": "diabetic",
+}
+_LIPIDS = {"total_chol": "total_cholesterol_mg_dl", "hdl": "hdl_mg_dl"}
+_GRACE_ADMISSION = {
+    "heart_rate_bpm": "heart_rate_bpm",
+    "sbp_mmhg": "systolic_bp_mmhg",
+    "creatinine": "creatinine_mg_dl",
+    "elevated_enzymes": "elevated_cardiac_enzymes",
+}
+SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        RiskModel.FRAMINGHAM_GENERAL_CVD,
+        "Framingham 2008 general CVD (lipids)",
+        risk.framingham_general_cvd,
+        _window(_FRAMINGHAM_COMMON | _LIPIDS, RISK_FACTOR_WINDOW),
+    ),
+    ModelSpec(
+        RiskModel.FRAMINGHAM_GENERAL_CVD_BMI,
+        "Framingham 2008 general CVD (BMI)",
+        risk.framingham_general_cvd_bmi,
+        _window(_FRAMINGHAM_COMMON | {"bmi_kg_m2": "bmi_kg_m2"}, RISK_FACTOR_WINDOW),
+    ),
+    ModelSpec(
+        RiskModel.FRAMINGHAM_HARD_CHD_ATP3,
+        "ATP III hard coronary heart disease",
+        risk.framingham_hard_chd_atp3,
+        _window(_FRAMINGHAM_COMMON | _LIPIDS, RISK_FACTOR_WINDOW),
+    ),
+    ModelSpec(
+        RiskModel.GRACE_IN_HOSPITAL,
+        "GRACE in-hospital death",
+        risk.grace_in_hospital,
+        _window(
+            _GRACE_ADMISSION
+            | {
+                "killip_class": "killip_class",
+                "cardiac_arrest": "cardiac_arrest_at_admission",
+                "st_deviation": "st_deviation",
+            },
+            ADMISSION_WINDOW,
+        ),
+        uses_sex=False,
+    ),
+    ModelSpec(
+        RiskModel.GRACE_SIX_MONTH,
+        "GRACE 6-month death after discharge",
+        risk.grace_six_month,
+        _window(
+            _GRACE_ADMISSION
+            | {"st_depression": "st_depression", "in_hospital_pci": "in_hospital_pci"},
+            ADMISSION_WINDOW,
+        )
+        | _window(
+            {
+                "history_of_heart_failure": "history_of_heart_failure",
+                "history_of_mi": "history_of_mi",
+            },
+            RISK_FACTOR_WINDOW,
+        ),
+        uses_sex=False,
+    ),
+)
+SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """A computed result, or the reason there is none."""
+
+    spec: ModelSpec
+    result: risk.RiskResult | None
+    not_computed_reason: str | None
+    sources: dict[str, Measured] = field(default_factory=dict)
+    latest_input_id: int | None = None
+    error_field: str | None = None  # the keyword a refused input came from
+
+
+def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> dict[str, Measured]:
+    """The latest non-empty value of every clinical-input column recorded up to `as_of`."""
+    rows = session.scalars(
+        select(ClinicalInput)
+        .where(ClinicalInput.patient_id == patient_id, ClinicalInput.recorded_at <= as_of)
+        .order_by(ClinicalInput.recorded_at.desc(), ClinicalInput.id.desc())
+    )
+    latest: dict[str, Measured] = {}
+    for row in rows:
+        for column in LABELS:
+            value = getattr(row, column)
+            if value is not None and column not in latest:
+                latest[column] = Measured(_plain(value), row.recorded_at, row.id)
+        if len(latest) == len(LABELS):
+            break
+    return latest
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def compute_scores(
+    patient: Patient,
+    measured: dict[str, Measured],
+    *,
+    as_of: dt.datetime,
+    ecg_heart_rate_bpm: float | None = None,
+) -> list[ScoreOutcome]:
+    """Every model's outcome for `patient` at `as_of` from recent enough measured values.
+
+    `ecg_heart_rate_bpm` stands in when no recent entry has a heart rate.
+    """
+    values = dict(measured)
+    if ecg_heart_rate_bpm is not None and not _fresh(
+        values.get("heart_rate_bpm"), as_of, ADMISSION_WINDOW
+    ):
+        values["heart_rate_bpm"] = Measured(round(ecg_heart_rate_bpm), as_of, None)
+    latest_id = max(
+        (m.clinical_input_id for m in measured.values() if m.clinical_input_id), default=None
+    )
+    outcomes = []
+    for spec in SPECS:
+        kwargs: dict[str, Any] = {"age_years": patient.age_years(as_of.date())}
+        if spec.uses_sex:
+            kwargs["sex"] = patient.sex.value
+        sources: dict[str, Measured] = {}
+        missing = []
+        for keyword, (column, window) in spec.fields.items():
+            found = values.get(column)
+            if _fresh(found, as_of, window):
+                assert found is not None
+                kwargs[keyword] = found.value
+                sources[keyword] = found
+            else:
+                missing.append(_missing_text(column, found, window))
+        outcomes.append(_run(spec, kwargs, missing, sources, latest_id))
+    return outcomes
+
+
+def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
+    """Every model's outcome from `chosen` keyword values alone (the what-if calculator).
+
+    Nothing is looked up or stored; a keyword a model needs but `chosen` lacks is missing.
+    """
+    outcomes = []
+    for spec in SPECS:
+        accepted = inspect.signature(spec.function).parameters
+        kwargs = {k: v for k, v in chosen.items() if k in accepted}
+        if spec.uses_sex:
+            kwargs["sex"] = patient.sex.value
+        missing = [
+            f"{LABELS[column]} missing"
+            for keyword, (column, _) in spec.fields.items()
+            if keyword not in kwargs
+        ]
+        if "age_years" not in kwargs:
+            missing.insert(0, "Age missing")
+        outcomes.append(_run(spec, kwargs, missing, {}, None))
+    return outcomes
+
+
+def _run(
+    spec: ModelSpec,
+    kwargs: dict[str, Any],
+    missing: list[str],
+    sources: dict[str, Measured],
+    latest_id: int | None,
+) -> ScoreOutcome:
+    if missing:
+        reason = "not computed: " + "; ".join(missing)
+        return ScoreOutcome(spec, None, reason, sources, latest_id)
+    try:
+        result = spec.function(**kwargs)
+    except risk.RiskInputError as problem:
+        return ScoreOutcome(
+            spec, None, f"not computed: {problem}", sources, latest_id, problem.field
+        )
+    return ScoreOutcome(spec, result, None, sources, latest_id)
+
+
+def _fresh(found: Measured | None, as_of: dt.datetime, window: dt.timedelta) -> bool:
+    return found is not None and as_of - found.recorded_at <= window
+
+
+def _missing_text(column: str, found: Measured | None, window: dt.timedelta) -> str:
+    label = LABELS[column]
+    if found is None:
+        return f"{label} missing"
+    months = "12 months" if window >= RISK_FACTOR_WINDOW else f"{window.days} days"
+    return f"{label} missing (last recorded {found.recorded_at:%Y-%m-%d}, over {months} before)"
+
+
+def store_report_scores(
+    session: Session,
+    report: EcgReport,
+    *,
+    as_of: dt.datetime,
+    ecg_heart_rate_bpm: float | None,
+) -> list[RiskScore]:
+    """Compute every model for `report` and add one RiskScore row each (caller commits)."""
+    measured = measured_values(session, report.patient_id, as_of)
+    rows = []
+    for outcome in compute_scores(
+        report.patient, measured, as_of=as_of, ecg_heart_rate_bpm=ecg_heart_rate_bpm
+    ):
+        rows.append(score_row(report, outcome))
+    session.add_all(rows)
+    return rows
+
+
+def score_row(report: EcgReport, outcome: ScoreOutcome) -> RiskScore:
+    """The stored form of an outcome: the value with the exact inputs used and their sources."""
+    sources = {
+        keyword: {
+            "recorded_at": m.recorded_at.isoformat(timespec="minutes"),
+            "clinical_input_id": m.clinical_input_id,
+            "from": "ECG" if m.clinical_input_id is None else "clinical input",
+        }
+        for keyword, m in outcome.sources.items()
+    }
+    result = outcome.result
+    return RiskScore(
+        report=report,
+        clinical_input_id=outcome.latest_input_id,
+        model=outcome.spec.model,
+        value=None if result is None else round(result.risk_percent, 2),
+        unit=None if result is None else "%",
+        category=None if result is None else result.category,
+        not_computed_reason=(outcome.not_computed_reason or "")[:255] or None,
+        inputs_used=None if result is None else {**result.inputs_used, "sources": sources},
+        contributions=None
+        if result is None
+        else {k: round(v, 5) for k, v in result.contributions.items()},
+    )
