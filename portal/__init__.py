@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.routes import bp as main_bp
     from portal.myhealth.routes import bp as myhealth_bp
     from portal.patients.routes import bp as patients_bp
+    from portal.scores.routes import bp as scores_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, patients_bp, myhealth_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, patients_bp, scores_bp, myhealth_bp):
         app.register_blueprint(blueprint)

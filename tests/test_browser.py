@@ -88,3 +88,40 @@ def test_staff_logs_in_registers_a_patient_and_finds_them(
     )
     row.locator("a").click()
     assert "Katherine Johnson" in page.locator("h1").inner_text()
+
+
+def test_doctor_enters_risk_factors_and_tries_a_what_if(
+    page,
+    people: People,
+    artifacts_dir: Path,
+    database_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
+    page.goto("/login")
+    page.fill("#username", "doctor1")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.goto(f"/patients/{people.patient.id}/inputs/new")
+    page.fill("#total_cholesterol", "5.5")
+    page.fill("#hdl", "1.3")
+    page.select_option("#cholesterol_unit", "mmol/L")
+    page.fill("#systolic_bp_mmhg", "150")
+    page.select_option("#smoker", "yes")
+    page.select_option("#diabetic", "no")
+    page.select_option("#bp_treated", "no")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=Clinical input saved.")
+
+    page.click("text=Risk scores")
+    card = page.locator("#score-framingham_general_cvd")
+    assert "What raises it most" in card.inner_text() and "Smoking" in card.inner_text()
+    now = float(card.locator(".score-value strong").inner_text().rstrip(" %"))
+
+    page.select_option("#smoker", "no")
+    page.click("button:has-text('Calculate')")
+    page.wait_for_selector("#what-if-results")
+    row = page.locator("#what-if-results tr", has_text="Framingham 2008 general CVD (lipids)")
+    cells = row.locator("td").all_inner_texts()
+    assert float(cells[1].rstrip(" %")) == now
+    assert float(cells[2].split(" %")[0]) < now  # stopping smoking lowers the risk
+    page.screenshot(path=str(artifacts_dir / f"browser-risk-{backend}.png"), full_page=True)

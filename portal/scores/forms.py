@@ -11,6 +11,7 @@ from typing import Any
 from wtforms import Form, SelectField
 
 from portal import units
+from portal.forms import options
 from portal.patients.forms import BOOLEAN_LABELS, TRI_STATE, MeasurementField
 
 # form field -> the risk functions' keyword
@@ -66,7 +67,7 @@ class WhatIfForm(Form):
 
 
 for _name, _label in BOOLEAN_LABELS.items():
-    setattr(WhatIfForm, _name, SelectField(_label, choices=TRI_STATE))
+    setattr(WhatIfForm, _name, SelectField(_label, choices=options(*TRI_STATE), default=""))
 
 
 def prefill(form: WhatIfForm, age_years: int, measured: dict[str, Any]) -> None:
@@ -74,7 +75,8 @@ def prefill(form: WhatIfForm, age_years: int, measured: dict[str, Any]) -> None:
     form.age_years.data = age_years
     for column, name in PREFILL.items():
         if column in measured:
-            form[name].data = measured[column].value
+            value = measured[column].value
+            form[name].data = int(value) if float(value).is_integer() else value
     for name in FLAG_KEYWORDS:
         if name in measured:
             form[name].data = "yes" if measured[name].value else "no"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import risk
-from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore
+from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex
 
 RISK_FACTOR_WINDOW = dt.timedelta(days=365)
 ADMISSION_WINDOW = dt.timedelta(days=14)
@@ -196,7 +196,7 @@ def compute_scores(
     for spec in SPECS:
         kwargs: dict[str, Any] = {"age_years": patient.age_years(as_of.date())}
         if spec.uses_sex:
-            kwargs["sex"] = patient.sex.value
+            kwargs["sex"] = Sex(patient.sex).value
         sources: dict[str, Measured] = {}
         missing = []
         for keyword, (column, window) in spec.fields.items():
@@ -221,7 +221,7 @@ def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
         accepted = inspect.signature(spec.function).parameters
         kwargs = {k: v for k, v in chosen.items() if k in accepted}
         if spec.uses_sex:
-            kwargs["sex"] = patient.sex.value
+            kwargs["sex"] = Sex(patient.sex).value
         missing = [
             f"{LABELS[column]} missing"
             for keyword, (column, _) in spec.fields.items()

@@ -1,0 +1,84 @@
+"""/patients/<id>/risk: inputs over time, current scores explained, and a what-if calculator."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from portal.access import roles
+from portal.charts import trend_svg
+from portal.db import db_session
+from portal.models import Account, Role, utcnow
+from portal.patients.forms import BOOLEAN_LABELS
+from portal.scores.forms import WhatIfForm, field_for_keyword, overrides, prefill
+from portal.services import audit, clinical_inputs, patients, risk_scores
+
+bp = Blueprint("scores", __name__, url_prefix="/patients/<int:patient_id>/risk")
+
+TRENDS = (
+    ("systolic_bp_mmhg", "Systolic blood pressure", "mmHg"),
+    ("total_cholesterol_mg_dl", "Total cholesterol", "mg/dL"),
+    ("hdl_mg_dl", "HDL cholesterol", "mg/dL"),
+    ("bmi_kg_m2", "BMI", "kg/m²"),
+    ("creatinine_mg_dl", "Creatinine", "mg/dL"),
+    ("heart_rate_bpm", "Heart rate", "bpm"),
+)
+
+
+@bp.route("/")
+@roles(Role.STAFF, Role.DOCTOR)
+def show(patient_id: int) -> str:
+    sql = db_session()
+    actor: Account = current_user._get_current_object()
+    try:
+        patient = patients.get_visible_patient(sql, actor, patient_id)
+    except patients.NotAllowed:
+        abort(404)
+    now = utcnow()
+    measured = risk_scores.measured_values(sql, patient.id, now)
+    current = risk_scores.compute_scores(patient, measured, as_of=now)
+
+    form = WhatIfForm(request.args)
+    what_if = None
+    if request.args.get("what_if"):
+        form.validate()
+        what_if = risk_scores.what_if(patient, overrides(form))
+        for outcome in what_if:
+            name = field_for_keyword(outcome.error_field or "")
+            if name and outcome.not_computed_reason:
+                message = outcome.not_computed_reason.removeprefix("not computed: ")
+                if message not in form[name].errors:
+                    form[name].errors = [*form[name].errors, message]
+    else:
+        prefill(form, patient.age_years(now.date()), measured)
+
+    history = list(reversed(clinical_inputs.latest_inputs(sql, patient.id, limit=200)))
+    trends = [
+        trend_svg(
+            [(row.recorded_at, getattr(row, column)) for row in history],
+            label=label,
+            unit=unit,
+        )
+        for column, label, unit in TRENDS
+    ]
+    audit.record(
+        sql, "patient.risk_view", actor=actor, patient_id=patient.id, object_type="patient",
+        object_id=patient.id, details={"what_if": bool(what_if)},
+    )  # fmt: skip
+    sql.commit()
+    return render_template(
+        "scores/show.html",
+        patient=patient,
+        current=current,
+        what_if=what_if,
+        comparison=list(zip(current, what_if, strict=True)) if what_if else [],
+        form=form,
+        trends=[t for t in trends if t is not None],
+        history=list(reversed(history)),
+        measured=measured,
+        labels=risk_scores.LABELS,
+        boolean_labels=BOOLEAN_LABELS,
+        today=dt.date.today(),
+    )

@@ -1,0 +1,62 @@
+"""`cardio risk MODEL`: the library from the command line, with the same refusals."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from portal.risk.cli import risk_command
+
+MAN_55 = [
+    "--sex", "male", "--age-years", "55", "--total-chol", "213", "--hdl", "50",
+    "--sbp-mmhg", "140", "--no-bp-treated", "--no-smoker", "--no-diabetic",
+]  # fmt: skip
+
+
+def test_framingham_json() -> None:
+    result = CliRunner().invoke(risk_command, ["framingham", "--json", *MAN_55])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert round(document["risk_percent"], 2) == 13.53
+    assert document["category"] == "intermediate"
+    assert document["inputs_used"]["total_chol_mg_dl"] == 213
+
+
+def test_units_on_the_command_line() -> None:
+    mmol = ["--sex", "male", "--age-years", "55", "--total-chol", "5.508", "--hdl", "1.293",
+            "--chol-unit", "mmol/L", "--sbp-mmhg", "140", "--no-bp-treated", "--no-smoker",
+            "--no-diabetic"]  # fmt: skip
+    result = CliRunner().invoke(risk_command, ["atp3", "--json", *mmol])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["inputs_used"]["total_chol_mg_dl"] == 5.508 * 38.67
+
+
+def test_grace_human_readable() -> None:
+    args = ["grace", "--age-years", "57", "--heart-rate-bpm", "70", "--sbp-mmhg", "110",
+            "--creatinine", "1.2", "--killip-class", "3", "--cardiac-arrest", "--st-deviation",
+            "--no-elevated-enzymes"]  # fmt: skip
+    result = CliRunner().invoke(risk_command, args)
+    assert result.exit_code == 0, result.output
+    assert "209 points -> 21.7 %" in result.output
+
+
+def test_six_month_and_bmi_forms_run() -> None:
+    six = ["grace-6m", "--json", "--age-years", "75", "--heart-rate-bpm", "100", "--sbp-mmhg",
+           "110", "--creatinine", "1.8", "--history-of-heart-failure", "--history-of-mi",
+           "--st-depression", "--elevated-enzymes", "--no-in-hospital-pci"]  # fmt: skip
+    assert json.loads(CliRunner().invoke(risk_command, six).output)["points"] == 190
+    bmi = ["framingham-bmi", "--json", "--sex", "male", "--age-years", "55", "--bmi-kg-m2", "30",
+           "--sbp-mmhg", "140", "--no-bp-treated", "--no-smoker", "--no-diabetic"]  # fmt: skip
+    assert (
+        round(json.loads(CliRunner().invoke(risk_command, bmi).output)["risk_percent"], 2) == 16.75
+    )
+
+
+def test_refusals_are_usage_errors_naming_the_option() -> None:
+    young = [a if a != "55" else "25" for a in MAN_55]
+    result = CliRunner().invoke(risk_command, ["framingham", *young])
+    assert result.exit_code == 2
+    assert "--age-years: Age 25 years is outside the range" in result.output
+    missing = CliRunner().invoke(risk_command, ["framingham", *MAN_55[:-1]])
+    assert missing.exit_code == 2 and "--diabetic" in missing.output

@@ -1,0 +1,203 @@
+"""Risk scores in the portal: stored with their exact inputs at report time, shown with their
+explanation on the risk page, and a what-if calculator that stores nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    AnalysisJob,
+    AuditEvent,
+    ClinicalInput,
+    EcgRecording,
+    EcgReport,
+    RecordingFormat,
+    RiskModel,
+    RiskScore,
+    Role,
+    utcnow,
+)
+from portal.services import risk_scores
+from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
+from tests.conftest import People, client_for, error_messages
+
+LIPIDS = dict(total_cholesterol=213.0, hdl=50.0, systolic_bp_mmhg=140.0)
+FLAGS = dict(smoker=False, diabetic=False, bp_treated=False)
+
+
+def _add_input(sql: Session, people: People, when: dt.datetime, booleans=None, **values) -> None:
+    record_clinical_input(
+        sql,
+        people.patient,
+        ClinicalInputForm(recorded_at=when, booleans=booleans, **values),
+        actor=people.staff,
+        now=utcnow(),
+    )
+    sql.commit()
+
+
+def _report(sql: Session, people: People) -> EcgReport:
+    recording = EcgRecording(
+        patient_id=people.patient.id, uploaded_by_id=people.staff.id, sha256="0" * 64,
+        original_filename="ecg.csv", file_format=RecordingFormat.CSV, size_bytes=10,
+        sampling_rate_hz=500, lead_names=["II"], n_samples=5000, duration_s=10,
+    )  # fmt: skip
+    job = AnalysisJob(recording=recording, requested_by_id=people.staff.id)
+    report = EcgReport(patient_id=people.patient.id, recording=recording, job_id=0)
+    sql.add_all([recording, job])
+    sql.flush()
+    report.job_id = job.id
+    sql.add(report)
+    sql.flush()
+    return report
+
+
+def test_report_scores_use_latest_values_as_of_the_ecg_and_store_inputs(
+    app: Flask, people: People, sql: Session
+) -> None:
+    ecg_at = utcnow() - dt.timedelta(days=1)
+    _add_input(sql, people, ecg_at - dt.timedelta(days=200), booleans=FLAGS, **LIPIDS)
+    _add_input(sql, people, ecg_at - dt.timedelta(days=2), systolic_bp_mmhg=120.0)
+    # After the ECG: must not be used.
+    _add_input(sql, people, ecg_at + dt.timedelta(hours=2), systolic_bp_mmhg=190.0)
+    report = _report(sql, people)
+    rows = risk_scores.store_report_scores(sql, report, as_of=ecg_at, ecg_heart_rate_bpm=72.4)
+    sql.commit()
+
+    stored = {r.model: r for r in sql.scalars(select(RiskScore))}
+    assert len(stored) == len(rows) == 5
+    lipid = stored[RiskModel.FRAMINGHAM_GENERAL_CVD]
+    age = people.patient.age_years(ecg_at.date())
+    assert lipid.inputs_used["sbp_mmhg"] == 120  # the newest SBP before the ECG
+    assert lipid.inputs_used["age_years"] == age and lipid.inputs_used["sex"] == "female"
+    assert lipid.inputs_used["sources"]["total_chol"]["from"] == "clinical input"
+    assert lipid.unit == "%" and lipid.value is not None and lipid.category
+    assert set(lipid.contributions) >= {"ln_age", "ln_total_chol", "ln_hdl", "ln_sbp"}
+    from portal import risk
+
+    expected = risk.framingham_general_cvd(
+        sex="female", age_years=age, total_chol=213, hdl=50, sbp_mmhg=120, **FLAGS
+    )
+    assert lipid.value == round(expected.risk_percent, 2)
+    bmi = stored[RiskModel.FRAMINGHAM_GENERAL_CVD_BMI]
+    assert bmi.value is None and bmi.not_computed_reason == "not computed: BMI missing"
+    grace = stored[RiskModel.GRACE_IN_HOSPITAL]
+    assert grace.value is None
+    assert "Creatinine missing" in grace.not_computed_reason
+    assert "Heart rate" not in grace.not_computed_reason  # it came from the ECG
+
+
+def test_stale_values_are_not_used(app: Flask, people: People, sql: Session) -> None:
+    now = utcnow()
+    _add_input(sql, people, now - dt.timedelta(days=400), booleans=FLAGS, **LIPIDS)
+    outcomes = risk_scores.compute_scores(
+        people.patient, risk_scores.measured_values(sql, people.patient.id, now), as_of=now
+    )
+    lipid = outcomes[0]
+    assert lipid.result is None
+    assert "Total cholesterol missing (last recorded" in lipid.not_computed_reason
+    assert "over 12 months before" in lipid.not_computed_reason
+
+
+def test_grace_uses_ecg_heart_rate_only_when_no_recent_entry(
+    app: Flask, people: People, sql: Session
+) -> None:
+    now = utcnow()
+    _add_input(
+        sql, people, now - dt.timedelta(hours=3), heart_rate_bpm=95.0, creatinine=1.2,
+        systolic_bp_mmhg=110.0, killip_class=3,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                      elevated_cardiac_enzymes=True),
+    )  # fmt: skip
+    measured = risk_scores.measured_values(sql, people.patient.id, now)
+    outcomes = {
+        o.spec.model: o
+        for o in risk_scores.compute_scores(
+            people.patient, measured, as_of=now, ecg_heart_rate_bpm=60
+        )
+    }
+    grace = outcomes[RiskModel.GRACE_IN_HOSPITAL]
+    assert grace.result is not None and grace.result.inputs_used["heart_rate_bpm"] == 95
+
+
+def test_risk_page_explains_scores_and_audits_the_view(
+    app: Flask, people: People, sql: Session
+) -> None:
+    _add_input(sql, people, utcnow() - dt.timedelta(days=30), booleans=FLAGS | {"smoker": True},
+               bmi_kg_m2=31.0, **LIPIDS)  # fmt: skip
+    _add_input(sql, people, utcnow() - dt.timedelta(days=3), systolic_bp_mmhg=150.0)
+    for account in (people.staff, people.doctor):
+        page = client_for(app, account).get(f"/patients/{people.patient.id}/risk/")
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert "Framingham 2008 general CVD (lipids)" in text
+        assert "What raises it most" in text and "Smoking" in text
+        assert "heart age" in text
+        assert "not computed: Heart rate missing; Creatinine missing" in text  # GRACE
+        assert "ATP III hard coronary heart disease" in text
+        assert text.count('<svg class="trend"') >= 3  # SBP, cholesterol, HDL, BMI
+    views = sql.scalar(select(func.count()).where(AuditEvent.action == "patient.risk_view"))
+    assert views == 2
+
+
+def test_what_if_moves_the_result_and_stores_nothing(
+    app: Flask, people: People, sql: Session
+) -> None:
+    _add_input(sql, people, utcnow() - dt.timedelta(days=10), booleans=FLAGS, **LIPIDS)
+    before = (
+        sql.scalar(select(func.count()).select_from(ClinicalInput)),
+        sql.scalar(select(func.count()).select_from(RiskScore)),
+    )
+    client = client_for(app, people.doctor)
+    url = f"/patients/{people.patient.id}/risk/"
+    prefilled = client.get(url).get_data(as_text=True)
+    assert 'value="213"' in prefilled and 'value="140"' in prefilled
+    query = dict(
+        what_if="1", age_years="60", total_cholesterol="5.5", hdl="1.3",
+        cholesterol_unit="mmol/L", systolic_bp_mmhg="140", smoker="yes", diabetic="no",
+        bp_treated="no",
+    )  # fmt: skip
+    text = client.get(url, query_string=query).get_data(as_text=True)
+    assert 'id="what-if-results"' in text
+    from portal import risk
+
+    expected = risk.framingham_general_cvd(
+        sex="female", age_years=60, total_chol=5.5, hdl=1.3, chol_unit="mmol/L",
+        sbp_mmhg=140, bp_treated=False, smoker=True, diabetic=False,
+    )  # fmt: skip
+    assert f"{expected.risk_percent:.1f} %" in text
+    after = (
+        sql.scalar(select(func.count()).select_from(ClinicalInput)),
+        sql.scalar(select(func.count()).select_from(RiskScore)),
+    )
+    assert after == before
+
+
+def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> None:
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/risk/"
+    bad = dict(what_if="1", age_years="60", total_cholesterol="213", hdl="50",
+               systolic_bp_mmhg="900", smoker="no", diabetic="no", bp_treated="no",
+               heart_rate_bpm="abc")  # fmt: skip
+    response = client.get(url, query_string=bad)
+    assert response.status_code == 200
+    messages = error_messages(response.get_data(as_text=True))
+    assert any("Systolic blood pressure 900 mmHg" in m for m in messages)
+    assert any("Enter a number" in m for m in messages)
+    young = client.get(url, query_string=bad | {"systolic_bp_mmhg": "130", "age_years": "25"})
+    assert "outside the range the Framingham 2008 model was developed for" in young.get_data(
+        as_text=True
+    )
+
+
+def test_risk_page_is_only_for_the_patients_clinicians(app: Flask, people: People) -> None:
+    url = f"/patients/{people.other_patient.id}/risk/"
+    assert client_for(app, people.doctor).get(url).status_code == 404
+    assert client_for(app, people.staff).get(url).status_code == 200
+    for role in (Role.ADMIN, Role.PATIENT):
+        response = client_for(app, people.by_role(role)).get(f"/patients/{people.patient.id}/risk/")
+        assert response.status_code in (403, 404)
