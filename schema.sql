@@ -166,6 +166,7 @@ CREATE TABLE ecg_recording (
 	n_samples BIGINT NOT NULL, 
 	duration_s FLOAT NOT NULL, 
 	acquired_at DATETIME(6), 
+	declared_units VARCHAR(8), 
 	reference_record VARCHAR(64), 
 	created_at DATETIME(6) NOT NULL, 
 	CONSTRAINT pk_ecg_recording PRIMARY KEY (id), 
@@ -217,6 +218,9 @@ CREATE TABLE ecg_report (
 	assigned_doctor_id INTEGER, 
 	status VARCHAR(32) NOT NULL, 
 	report_date DATETIME(6) NOT NULL, 
+	urgency SMALLINT NOT NULL DEFAULT '5', 
+	main_finding VARCHAR(32), 
+	signed_at DATETIME(6), 
 	row_version INTEGER NOT NULL, 
 	updated_at DATETIME(6) NOT NULL, 
 	created_at DATETIME(6) NOT NULL, 
@@ -234,6 +238,8 @@ CREATE INDEX ix_ecg_report_assigned_doctor_id_status ON ecg_report (assigned_doc
 CREATE INDEX ix_ecg_report_patient_id ON ecg_report (patient_id);
 
 CREATE INDEX ix_ecg_report_recording_id ON ecg_report (recording_id);
+
+CREATE INDEX ix_ecg_report_status_urgency ON ecg_report (status, urgency);
 
 CREATE TABLE report_version (
 	id INTEGER NOT NULL AUTO_INCREMENT, 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from portal import access, db, errors
+from portal import access, db, errors, uploads
 from portal.config import PROJECT_ROOT, Settings, load_settings
 
 csrf = CSRFProtect()
@@ -33,13 +33,15 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_lifetime_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        MAX_CONTENT_LENGTH=1024 * 1024,  # forms only, until uploads come with their own limit
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + uploads.FORM_FIELDS_ALLOWANCE_BYTES,
+        MAX_FORM_MEMORY_SIZE=uploads.FORM_LIMIT_BYTES,
     )
     app.config.update(flask_config)
 
     db.init_app(app, settings.database_url)
     _init_login(app)
     access.init_app(app)  # before CSRF: an anonymous POST is sent to log in, not told "expired"
+    uploads.init_app(app)  # before CSRF: the size limit must apply to its read of the body
     csrf.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
@@ -48,6 +50,11 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     def _globals() -> dict[str, Any]:
         return {"institution_name": settings.institution_name}
 
+    if settings.job_worker == "thread":
+        from portal.worker import Worker
+
+        app.extensions["worker"] = Worker(app)
+        app.extensions["worker"].start()
     return app
 
 
@@ -70,7 +77,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.routes import bp as main_bp
     from portal.myhealth.routes import bp as myhealth_bp
     from portal.patients.routes import bp as patients_bp
+    from portal.recordings.routes import bp as recordings_bp
+    from portal.review.routes import bp as review_bp
     from portal.scores.routes import bp as scores_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, patients_bp, scores_bp, myhealth_bp):
+    for blueprint in (
+        main_bp, auth_bp, admin_bp, patients_bp, scores_bp, recordings_bp, review_bp, myhealth_bp
+    ):  # fmt: skip
         app.register_blueprint(blueprint)

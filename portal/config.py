@@ -33,6 +33,16 @@ class Settings:
     institution_name: str = "CardioPortal demo hospital"
     session_lifetime_minutes: int = 30
     patients_per_page: int = 20
+    max_upload_mb: int = 100
+    # "thread": an in-process worker runs analysis jobs; "none": another process does (or tests).
+    job_worker: str = "thread"
+    job_timeout_minutes: int = 15
+    mitdb_dir: Path | None = None
+    reports_per_page: int = 25
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def is_production(self) -> bool:
@@ -80,4 +90,34 @@ def load_settings() -> Settings:
         instance_dir=instance_dir,
         institution_name=os.environ.get("INSTITUTION_NAME", Settings.institution_name),
         session_lifetime_minutes=int(os.environ.get("SESSION_LIFETIME_MINUTES", "30")),
+        max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
+        job_worker=_choice("JOB_WORKER", ("thread", "none"), Settings.job_worker),
+        job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),
+        mitdb_dir=_optional_dir("MITDB_DIR"),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigError(f"{name}={raw!r} must be a positive whole number.")
+    return int(raw)
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}.")
+    return value
+
+
+def _optional_dir(name: str) -> Path | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser().resolve()
+    if not path.is_dir():
+        raise ConfigError(f"{name}={raw!r} is not a directory.")
+    return path

@@ -305,6 +305,8 @@ class EcgRecording(CreatedAtMixin, Base):
     n_samples: Mapped[int] = mapped_column(BigInteger)
     duration_s: Mapped[float] = mapped_column(Float)
     acquired_at: Mapped[dt.datetime | None]
+    # Units declared at upload for a CSV whose header does not say (mV or uV); NULL otherwise.
+    declared_units: Mapped[str | None] = mapped_column(String(8))
     # MIT-BIH (or other reference library) record name when picked from the library.
     reference_record: Mapped[str | None] = mapped_column(String(64))
 
@@ -345,6 +347,7 @@ class AnalysisJob(CreatedAtMixin, Base):
     finished_at: Mapped[dt.datetime | None]
 
     recording: Mapped[EcgRecording] = relationship(back_populates="jobs")
+    report: Mapped[EcgReport | None] = relationship(viewonly=True, uselist=False)
 
 
 # --------------------------------------------------------------------------- reports
@@ -366,7 +369,9 @@ class EcgReport(TimestampsMixin, Base):
     """One analysed recording. Its content lives in immutable `ReportVersion` rows."""
 
     __tablename__ = "ecg_report"
-    __table_args__ = table_args(Index(None, "assigned_doctor_id", "status"))
+    __table_args__ = table_args(
+        Index(None, "assigned_doctor_id", "status"), Index(None, "status", "urgency")
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -378,6 +383,10 @@ class EcgReport(TimestampsMixin, Base):
         enum_column(ReportStatus, "report_status"), default=ReportStatus.PRELIMINARY
     )
     report_date: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Worklist order and filter, set from the machine read: 0 = VT/VF ... 5 = routine.
+    urgency: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
+    main_finding: Mapped[str | None] = mapped_column(String(32))
+    signed_at: Mapped[dt.datetime | None]
     # Optimistic lock: two doctors signing at once -> one wins, the other gets a conflict.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -100,6 +100,7 @@ def make_settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-" + "x" * 32,
         storage_dir=tmp_path / "storage",
         instance_dir=tmp_path / "instance",
+        job_worker="none",  # tests run jobs explicitly with Worker(app).run_pending()
     )
 
 

@@ -17,7 +17,12 @@ EXPECTED_PUBLIC = {"static", "auth.login", "main.health"}
 
 def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:
     """(endpoint, method, url) for every rule, with ids of rows that exist."""
-    ids = {"patient_id": people.patient.id, "account_id": people.staff.id}
+    ids = {
+        "patient_id": people.patient.id,
+        "account_id": people.staff.id,
+        "job_id": 1,
+        "report_id": 1,
+    }
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":

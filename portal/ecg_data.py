@@ -1,0 +1,103 @@
+"""ECG samples for the review chart: an overview of the whole record and detailed windows.
+
+A 30-minute record has ~650,000 samples per lead; the browser gets a min/max envelope of
+the analysis lead for the overview and full-resolution windows (at most 60 s) on demand.
+Recordings are read from storage once and kept in a small per-process cache.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.recording import Recording
+from portal.models import EcgRecording
+from portal.services import recordings
+
+OVERVIEW_BUCKETS = 1500
+MAX_WINDOW_S = 60.0
+MAX_POINTS_PER_LEAD = 15000
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(storage_dir: Path, sha256: str, fmt: str, fs: float, units: str | None) -> Recording:
+    row = EcgRecording(sha256=sha256, file_format=fmt, sampling_rate_hz=fs, declared_units=units)
+    return recordings.load(storage_dir, row)
+
+
+def recording_for(storage_dir: Path, row: EcgRecording) -> Recording:
+    return _cached(
+        storage_dir, row.sha256, row.file_format, row.sampling_rate_hz, row.declared_units
+    )
+
+
+def overview(recording: Recording, lead_index: int) -> dict[str, Any]:
+    """Min/max per bucket of one lead over the whole record (draws as a filled band)."""
+    x = recording.signal_mv[:, lead_index]
+    n = x.size
+    edges = np.linspace(0, n, min(OVERVIEW_BUCKETS, n) + 1).astype(int)
+    lows = np.minimum.reduceat(x, edges[:-1])
+    highs = np.maximum.reduceat(x, edges[:-1])
+    centres_s = (edges[:-1] + edges[1:]) / 2 / recording.fs_hz
+    return {
+        "t_s": np.round(centres_s, 3).tolist(),
+        "min_mv": np.round(np.nan_to_num(lows), 3).tolist(),
+        "max_mv": np.round(np.nan_to_num(highs), 3).tolist(),
+    }
+
+
+def window(recording: Recording, start_s: float, end_s: float) -> dict[str, Any]:
+    """Every lead between start_s and end_s (clipped to the record and to MAX_WINDOW_S)."""
+    start_s = max(0.0, min(start_s, recording.duration_s))
+    end_s = max(start_s, min(end_s, start_s + MAX_WINDOW_S, recording.duration_s))
+    fs = recording.fs_hz
+    i0, i1 = round(start_s * fs), round(end_s * fs)
+    step = max(1, -(-(i1 - i0) // MAX_POINTS_PER_LEAD))
+    chunk = recording.signal_mv[i0:i1:step]
+    return {
+        "start_s": i0 / fs,
+        "end_s": i1 / fs,
+        "dt_s": step / fs,
+        "leads": {
+            name: np.round(np.nan_to_num(chunk[:, k]), 3).tolist()
+            for k, name in enumerate(recording.lead_names)
+        },
+    }
+
+
+def beats_between(analysis: dict[str, Any], start_s: float, end_s: float) -> dict[str, Any]:
+    """The machine's beats in a window: time, class, probability."""
+    beats = analysis.get("beats", {})
+    fs = analysis["fs_hz"]
+    samples = np.asarray(beats.get("sample", []), dtype=np.int64)
+    t = samples / fs
+    keep = np.flatnonzero((t >= start_s) & (t <= end_s))
+    classes = beats.get("class", "")
+    probabilities = beats.get("probability", [])
+    return {
+        "t_s": np.round(t[keep], 4).tolist(),
+        "class": [classes[i] for i in keep],
+        "probability": [probabilities[i] for i in keep],
+    }
+
+
+def heart_rate_trend(analysis: dict[str, Any], bin_s: float = 10.0) -> dict[str, Any]:
+    """Mean heart rate per `bin_s` from the machine's beats (for the trend chart)."""
+    samples = np.asarray(analysis.get("beats", {}).get("sample", []), dtype=np.float64)
+    if samples.size < 3:
+        return {"t_s": [], "bpm": []}
+    t = samples / analysis["fs_hz"]
+    rr = np.diff(t)
+    mid = t[1:]
+    bins = np.floor(mid / bin_s).astype(int)
+    counts = np.bincount(bins)
+    sums = np.bincount(bins, weights=rr)
+    keep = counts > 0
+    centres = (np.flatnonzero(keep) + 0.5) * bin_s
+    return {
+        "t_s": centres.round(1).tolist(),
+        "bpm": np.round(60.0 / (sums[keep] / counts[keep]), 1).tolist(),
+    }

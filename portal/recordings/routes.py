@@ -1,0 +1,151 @@
+"""ECG upload, the reference library, and analysis job status / retry.
+
+/patients/<id>/recordings/new   upload (staff)           -> services/recordings.py
+/patients/<id>/recordings/library  pick an MIT-BIH record -> services/recordings.py
+/jobs/<id>                      progress page (polls /jobs/<id>/status.json)
+/jobs/<id>/retry                queue a failed job again  -> services/jobs.py
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.access import roles
+from portal.db import db_session
+from portal.forms import options, save
+from portal.models import Account, AnalysisJob, Patient, Role
+from portal.patients.forms import ConfirmForm
+from portal.recordings.forms import LibraryForm, UploadForm
+from portal.services import jobs, patients, recordings
+from portal.services.recordings import UploadOptions
+from portal.uploads import accepts_upload
+
+bp = Blueprint("recordings", __name__)
+CLINICAL = (Role.STAFF, Role.DOCTOR)
+
+
+def _actor() -> Account:
+    return current_user._get_current_object()
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    return current_app.config["SETTINGS"]
+
+
+def _patient_or_404(patient_id: int) -> Patient:
+    try:
+        return patients.get_visible_patient(db_session(), _actor(), patient_id)
+    except patients.NotAllowed:
+        abort(404)
+
+
+def _job_or_404(job_id: int) -> AnalysisJob:
+    job = db_session().get(AnalysisJob, job_id)
+    if job is None:
+        abort(404)
+    _patient_or_404(job.recording.patient_id)
+    return job
+
+
+def library_records() -> list[str]:
+    folder: Path | None = _settings().mitdb_dir
+    if folder is None:
+        return []
+    return sorted(p.stem for p in folder.glob("*.hea"))
+
+
+@bp.route("/patients/<int:patient_id>/recordings/new", methods=["GET", "POST"])
+@roles(Role.STAFF)
+@accepts_upload
+def upload(patient_id: int) -> str | Response:
+    patient = _patient_or_404(patient_id)
+    form = UploadForm()
+    library = LibraryForm(prefix="library")
+    library.record.choices = options(*((r, r) for r in library_records()))
+    if form.validate_on_submit():
+        files = [(f.filename or "", f.stream) for f in request.files.getlist(form.files.name) if f]
+        upload_options = UploadOptions(fs_hz=form.fs_hz.data, units=form.units.data or None)
+        saved, outcome = save(
+            form,
+            lambda: recordings.upload_recording(
+                db_session(), patient, files, actor=_actor(),
+                storage_dir=_settings().storage_dir, options=upload_options,
+            ),
+        )  # fmt: skip
+        if saved and outcome is not None:
+            if outcome.duplicate:
+                flash("This recording was already uploaded for this patient; showing it.", "info")
+            return redirect(url_for("recordings.job", job_id=outcome.job.id))
+    return render_template(
+        "recordings/upload.html",
+        patient=patient,
+        form=form,
+        library=library,
+        max_upload_mb=_settings().max_upload_mb,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/recordings/library", methods=["POST"])
+@roles(Role.STAFF)
+def from_library(patient_id: int) -> str | Response:
+    patient = _patient_or_404(patient_id)
+    library = LibraryForm(prefix="library")
+    names = library_records()
+    library.record.choices = options(*((r, r) for r in names))
+    if not library.validate_on_submit() or library.record.data not in names:
+        flash("Choose a record from the reference library.", "error")
+        return redirect(url_for("recordings.upload", patient_id=patient.id))
+    name = library.record.data
+    folder: Path = _settings().mitdb_dir
+    paths = [folder / f"{name}.hea", folder / f"{name}.dat"]
+    with ExitStack() as stack:
+        files = [(p.name, stack.enter_context(open(p, "rb"))) for p in paths]
+        saved, outcome = save(
+            library,
+            lambda: recordings.upload_recording(
+                db_session(), patient, files, actor=_actor(),
+                storage_dir=_settings().storage_dir, reference_record=name,
+            ),
+        )  # fmt: skip
+    if not saved or outcome is None:
+        flash(" ".join(e for errors in library.errors.values() for e in errors), "error")
+        return redirect(url_for("recordings.upload", patient_id=patient.id))
+    return redirect(url_for("recordings.job", job_id=outcome.job.id))
+
+
+@bp.route("/jobs/<int:job_id>")
+@roles(*CLINICAL)
+def job(job_id: int) -> str:
+    found = _job_or_404(job_id)
+    return render_template(
+        "recordings/job.html", job=found, status=jobs.status_of(found), confirm=ConfirmForm()
+    )
+
+
+@bp.route("/jobs/<int:job_id>/status.json")
+@roles(*CLINICAL)
+def job_status(job_id: int) -> Response:
+    return jsonify(jobs.status_of(_job_or_404(job_id)))
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@roles(*CLINICAL)
+def retry(job_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    found = _job_or_404(job_id)
+    try:
+        jobs.retry(db_session(), found, actor=_actor())
+    except jobs.JobNotRetryable as problem:
+        flash(str(problem), "error")
+    else:
+        db_session().commit()
+        flash("The analysis was queued again.", "success")
+    return redirect(url_for("recordings.job", job_id=found.id))

@@ -1,0 +1,248 @@
+"""/worklist, /reports/<id> (review, ECG data, sign, amend), /model, /vendor/plotly.min.js."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+
+from portal import ecg_data
+from portal.access import roles
+from portal.db import db_session
+from portal.forms import save
+from portal.models import Account, EcgReport, Role, VersionKind
+from portal.review.forms import AmendForm, SignForm
+from portal.services import audit, reports
+from portal.services.reports import STATEMENTS, PhysicianRead, SigningConflict
+
+bp = Blueprint("review", __name__)
+CLINICAL = (Role.STAFF, Role.DOCTOR)
+
+
+def _actor() -> Account:
+    return current_user._get_current_object()
+
+
+def _report_or_404(report_id: int) -> EcgReport:
+    try:
+        return reports.get_visible_report(db_session(), _actor(), report_id)
+    except reports.NotAllowed:
+        abort(404)
+
+
+def _date(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/worklist")
+@roles(*CLINICAL)
+def worklist() -> str:
+    page = reports.worklist(
+        db_session(),
+        _actor(),
+        status=request.args.get("status", "preliminary"),
+        finding=request.args.get("finding", ""),
+        date_from=_date("from"),
+        date_to=_date("to"),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["SETTINGS"].reports_per_page,
+    )
+    return render_template(
+        "review/worklist.html", page=page, statements=STATEMENTS, args=request.args
+    )
+
+
+def _read_form(
+    form: SignForm, machine_rhythm: str, machine_findings: list[str], conclusion: str
+) -> None:
+    if request.method == "GET":
+        form.rhythm_label.data = machine_rhythm
+        form.findings.data = [c for c in machine_findings if c in STATEMENTS]
+        form.conclusion.data = conclusion
+
+
+@bp.route("/reports/<int:report_id>")
+@roles(*CLINICAL)
+def report(report_id: int) -> str:
+    sql = db_session()
+    found = _report_or_404(report_id)
+    machine = found.versions[0]
+    latest = reports.latest_signed(found)
+    basis = latest or machine
+    sign_form, amend_form = SignForm(), AmendForm()
+    for form in (sign_form, amend_form):
+        _read_form(form, basis.rhythm_label or "", basis.findings or [], basis.conclusion or "")
+        form.row_version.data = str(found.row_version)
+    previous = reports.previous_signed_report(sql, found)
+    audit.record(
+        sql, "report.view", actor=_actor(), patient_id=found.patient_id,
+        object_type="ecg_report", object_id=found.id,
+    )  # fmt: skip
+    sql.commit()
+    return render_template(
+        "review/report.html",
+        report=found,
+        machine=machine,
+        analysis=machine.analysis or {},
+        latest=latest,
+        previous=previous,
+        previous_read=reports.latest_signed(previous) if previous else None,
+        sign_form=sign_form,
+        amend_form=amend_form,
+        statements=STATEMENTS,
+        VersionKind=VersionKind,
+    )
+
+
+@bp.route("/reports/<int:report_id>/ecg.json")
+@roles(*CLINICAL)
+def ecg_json(report_id: int) -> Response:
+    found = _report_or_404(report_id)
+    analysis = found.versions[0].analysis or {}
+    recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found.recording)
+    if request.args.get("overview"):
+        lead = analysis.get("analysis_lead")
+        index = recording.lead_names.index(lead) if lead in recording.lead_names else 0
+        return jsonify(
+            duration_s=recording.duration_s,
+            lead=recording.lead_names[index],
+            overview=ecg_data.overview(recording, index),
+            episodes=analysis.get("episodes", []),
+            quality=analysis.get("quality", {}).get("flagged_segments", []),
+            hr_trend=ecg_data.heart_rate_trend(analysis),
+        )
+    start_s = request.args.get("start_s", 0.0, type=float)
+    end_s = request.args.get("end_s", start_s + 10.0, type=float)
+    data = ecg_data.window(recording, start_s, end_s)
+    data["beats"] = ecg_data.beats_between(analysis, data["start_s"], data["end_s"])
+    return jsonify(data)
+
+
+def _physician_read(form: SignForm) -> PhysicianRead:
+    return PhysicianRead(
+        rhythm_label=form.rhythm_label.data or "",
+        findings=list(form.findings.data or []),
+        conclusion=form.conclusion.data or "",
+    )
+
+
+@bp.route("/reports/<int:report_id>/sign", methods=["POST"])
+@roles(Role.DOCTOR)
+def sign(report_id: int) -> Any:
+    found = _report_or_404(report_id)
+    form = SignForm()
+    if form.validate_on_submit():
+        return _commit_signature(
+            form,
+            found,
+            lambda: reports.sign(
+                db_session(), found, actor=_actor(), password=form.password.data or "",
+                expected_row_version=int(form.row_version.data or 0), read=_physician_read(form),
+            ),
+            "Report signed.",
+        )  # fmt: skip
+    return _redisplay(found, form)
+
+
+@bp.route("/reports/<int:report_id>/amend", methods=["POST"])
+@roles(Role.DOCTOR)
+def amend(report_id: int) -> Any:
+    found = _report_or_404(report_id)
+    form = AmendForm()
+    if form.validate_on_submit():
+        return _commit_signature(
+            form,
+            found,
+            lambda: reports.amend(
+                db_session(), found, actor=_actor(), password=form.password.data or "",
+                expected_row_version=int(form.row_version.data or 0), read=_physician_read(form),
+                reason=form.reason.data or "",
+            ),
+            "Amendment signed.",
+        )  # fmt: skip
+    return _redisplay(found, form)
+
+
+def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-def]
+    try:
+        saved, _ = save(form, change)
+    except SigningConflict as conflict:
+        db_session().rollback()
+        flash(str(conflict), "error")
+        return redirect(url_for("review.report", report_id=found.id)), 409
+    if saved:
+        flash(message, "success")
+        return redirect(url_for("review.report", report_id=found.id))
+    return _redisplay(found, form)
+
+
+def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
+    """The review page again with the form's messages (nothing was signed)."""
+    db_session().rollback()
+    found = _report_or_404(found.id)
+    machine = found.versions[0]
+    sign_form = form if not isinstance(form, AmendForm) else SignForm(formdata=None)
+    amend_form = form if isinstance(form, AmendForm) else AmendForm(formdata=None)
+    page = render_template(
+        "review/report.html",
+        report=found,
+        machine=machine,
+        analysis=machine.analysis or {},
+        latest=reports.latest_signed(found),
+        previous=reports.previous_signed_report(db_session(), found),
+        previous_read=None,
+        sign_form=sign_form,
+        amend_form=amend_form,
+        statements=STATEMENTS,
+        VersionKind=VersionKind,
+    )
+    return page, 400
+
+
+@bp.route("/model")
+@roles(*Role)
+def model_info() -> Response | str:
+    from ml.classifier import read_card
+
+    card = read_card()
+    info = {
+        "version": card.get("version"),
+        "classes": card.get("classes"),
+        "weights_sha256": card.get("weights_sha256"),
+        "training": card.get("data", {}).get("train"),
+        "test": card.get("data", {}).get("test"),
+        "ds2_metrics": {
+            k: v for k, v in card.get("ds2_metrics", {}).items() if k in ("per_class", "accuracy")
+        },
+        "limitations": card.get("limitations", []),
+    }
+    if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
+        return jsonify(info)
+    return render_template("review/model.html", info=info)
+
+
+@bp.route("/vendor/plotly.min.js")
+@roles(*Role)
+def plotly_js() -> Response:
+    """Plotly from the installed package: no CDN, works offline."""
+    path = resources.files("plotly") / "package_data" / "plotly.min.js"
+    response = send_file(str(path), mimetype="text/javascript", max_age=86400)
+    return response

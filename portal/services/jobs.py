@@ -1,0 +1,255 @@
+"""Analysis jobs: the `analysis_job` table is the source of truth for any worker.
+
+A worker claims a queued job with a compare-and-set UPDATE (works on SQLite and MySQL, and
+for several workers at once), reports progress and a heartbeat in short transactions, and
+writes the report, its machine read and the risk scores in one final transaction. The report
+is unique per job, so running a job twice never creates two reports. Jobs whose worker died
+(no heartbeat for the timeout) go back to the queue until their attempts are used up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ml.errors import RecordingError
+from portal.models import (
+    Account,
+    AnalysisJob,
+    EcgReport,
+    JobState,
+    ReportVersion,
+    VersionKind,
+    utcnow,
+)
+from portal.services import audit, recordings, reports, risk_scores
+
+log = logging.getLogger(__name__)
+SessionFactory = Callable[[], Session]
+Analyzer = Callable[..., Any]  # ml.analysis.analyze, replaceable to simulate failures
+
+
+class JobNotRetryable(ValueError):
+    pass
+
+
+def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
+    """Take the oldest queued job for this worker, or None. Safe with concurrent workers."""
+    candidates = session.scalars(
+        select(AnalysisJob.id)
+        .where(AnalysisJob.state == JobState.QUEUED)
+        .order_by(AnalysisJob.created_at, AnalysisJob.id)
+        .limit(5)
+    ).all()
+    for job_id in candidates:
+        claimed = session.execute(
+            update(AnalysisJob)
+            .where(AnalysisJob.id == job_id, AnalysisJob.state == JobState.QUEUED)
+            .values(
+                state=JobState.RUNNING,
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=AnalysisJob.attempts + 1,
+                progress_pct=0.0,
+                progress_message="Starting",
+                error_message=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return session.get(AnalysisJob, job_id, populate_existing=True)
+    return None
+
+
+def requeue_stuck(session: Session, now: dt.datetime, timeout: dt.timedelta) -> int:
+    """Jobs 'running' without a heartbeat for `timeout`: queued again, or failed when out of
+    attempts. Returns how many were touched."""
+    stuck = session.scalars(
+        select(AnalysisJob).where(
+            AnalysisJob.state == JobState.RUNNING, AnalysisJob.heartbeat_at < now - timeout
+        )
+    ).all()
+    for job in stuck:
+        if job.attempts >= job.max_attempts:
+            job.state = JobState.FAILED
+            job.finished_at = now
+            job.error_message = (
+                f"The analysis stopped responding {job.attempts} times; giving up. "
+                "Retry it, or contact support if it keeps happening."
+            )
+        else:
+            job.state = JobState.QUEUED
+            job.progress_message = "Waiting to be retried after an interruption"
+    session.commit()
+    return len(stuck)
+
+
+def run(
+    sessions: SessionFactory,
+    job_id: int,
+    *,
+    storage_dir: Path,
+    analyzer: Analyzer | None = None,
+) -> JobState:
+    """Run one claimed job to the end; never raises for a bad recording or a crash."""
+    if analyzer is None:
+        from ml.analysis import analyze
+
+        analyzer = analyze
+    with sessions() as session:
+        job = session.get(AnalysisJob, job_id)
+        assert job is not None and job.state is JobState.RUNNING
+        recording_row = job.recording
+
+        def progress(fraction: float, message: str) -> None:
+            session.execute(
+                update(AnalysisJob)
+                .where(AnalysisJob.id == job_id)
+                .values(
+                    progress_pct=round(100 * min(max(fraction, 0.0), 1.0), 1),
+                    progress_message=message[:255],
+                    heartbeat_at=utcnow(),
+                )
+            )
+            session.commit()
+
+        try:
+            progress(0.02, "Reading the recording")
+            recording = recordings.load(storage_dir, recording_row)
+            analysis = analyzer(recording, progress=progress)
+            progress(0.95, "Writing the report")
+            _write_report(session, job, analysis)
+            job.state = JobState.SUCCEEDED
+            job.progress_pct = 100.0
+            job.progress_message = "Done"
+            job.finished_at = utcnow()
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another run of this job already wrote its report
+            job = session.get(AnalysisJob, job_id, populate_existing=True)
+            assert job is not None
+            job.state = JobState.SUCCEEDED
+            job.finished_at = utcnow()
+            session.commit()
+        except RecordingError as problem:
+            _fail(session, job_id, str(problem))
+        except Exception:  # a bug or a resource problem: keep the upload, say so, allow retry
+            log.error("analysis job %s crashed:\n%s", job_id, traceback.format_exc())
+            _fail(
+                session,
+                job_id,
+                "The analysis failed because of an internal error (it has been logged). "
+                "The upload is kept; you can retry.",
+            )
+        final = session.get(AnalysisJob, job_id, populate_existing=True)
+        assert final is not None
+        return final.state
+
+
+def _fail(session: Session, job_id: int, message: str) -> None:
+    session.rollback()
+    job = session.get(AnalysisJob, job_id, populate_existing=True)
+    assert job is not None
+    job.state = JobState.FAILED
+    job.error_message = message
+    job.finished_at = utcnow()
+    session.commit()
+
+
+def _write_report(session: Session, job: AnalysisJob, analysis: Any) -> EcgReport:
+    """The report and its machine read (version 1) and risk scores, in the caller's transaction."""
+    recording = job.recording
+    patient = recording.patient
+    report = EcgReport(
+        patient_id=patient.id,
+        recording_id=recording.id,
+        job_id=job.id,
+        assigned_doctor_id=patient.assigned_doctor_id,
+        report_date=recording.acquired_at or recording.created_at,
+    )
+    session.add(report)
+    session.flush()  # IntegrityError here if this job already has a report
+    session.add(machine_version(report, analysis))
+    scores = risk_scores.store_report_scores(
+        session,
+        report,
+        as_of=report.report_date,
+        ecg_heart_rate_bpm=analysis.heart_rate.mean_bpm,
+    )
+    report.main_finding = analysis.main_finding.code[:32]
+    report.urgency = reports.urgency_of([(f.code, f.risk) for f in analysis.findings], scores)
+    audit.record(
+        session, "report.create", actor=None, actor_username="analysis worker",
+        patient_id=patient.id, object_type="ecg_report", object_id=report.id,
+        details={"job_id": job.id},
+    )  # fmt: skip
+    return report
+
+
+def machine_version(report: EcgReport, analysis: Any) -> ReportVersion:
+    """Version 1: the machine read, never overwritten by a doctor's read."""
+    document = analysis.to_dict()
+    intervals = analysis.intervals
+    main = analysis.main_finding
+    return ReportVersion(
+        report=report,
+        version_no=1,
+        kind=VersionKind.MACHINE,
+        rhythm_label=analysis.rhythm_summary[:80],
+        findings=[f.code for f in analysis.findings],
+        conclusion=main.label,
+        predicted_class=main.code[:16],
+        confidence=main.confidence,
+        heart_rate_bpm=analysis.heart_rate.mean_bpm,
+        pr_ms=intervals.pr_ms,
+        qrs_ms=intervals.qrs_ms,
+        qt_ms=intervals.qt_ms,
+        qtc_bazett_ms=intervals.qtc_bazett_ms,
+        qtc_fridericia_ms=intervals.qtc_fridericia_ms,
+        qrs_axis_deg=intervals.qrs_axis_deg,
+        beat_counts=dict(analysis.beat_counts),
+        class_probabilities=dict(analysis.class_probability_mean),
+        analysis=document,
+        model_version=analysis.model_version,
+    )
+
+
+def retry(session: Session, job: AnalysisJob, *, actor: Account) -> None:
+    """Queue a failed job again (the upload was kept). Caller commits."""
+    if job.state is not JobState.FAILED:
+        raise JobNotRetryable("Only a failed analysis can be retried.")
+    job.state = JobState.QUEUED
+    job.attempts = 0
+    job.error_message = None
+    job.progress_pct = 0.0
+    job.progress_message = "Queued again"
+    audit.record(
+        session, "job.retry", actor=actor, patient_id=job.recording.patient_id,
+        object_type="analysis_job", object_id=job.id,
+    )  # fmt: skip
+
+
+def status_of(job: AnalysisJob) -> dict[str, Any]:
+    """What the upload page polls."""
+    report_id = None
+    if job.state is JobState.SUCCEEDED:
+        report_id = job.report.id if job.report is not None else None
+    return {
+        "id": job.id,
+        "state": job.state.value,
+        "progress_pct": job.progress_pct,
+        "message": job.progress_message,
+        "error": job.error_message,
+        "attempts": job.attempts,
+        "report_id": report_id,
+    }

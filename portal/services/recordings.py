@@ -1,0 +1,134 @@
+"""ECG uploads: parse before accepting, store by SHA-256, create the recording and its job
+in one transaction, and find an earlier upload of the same file instead of duplicating it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml.errors import RecordingError
+from ml.io import detect_format, read_recording
+from ml.recording import Recording
+from portal import storage
+from portal.models import (
+    Account,
+    AnalysisJob,
+    EcgRecording,
+    JobState,
+    Patient,
+    RecordingFormat,
+)
+from portal.services import audit
+from portal.services.validation import InvalidInput
+
+UNITS = ("mV", "uV")
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    fs_hz: float | None = None  # CSV without a time column
+    units: str | None = None  # CSV whose header does not say
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    recording: EcgRecording
+    job: AnalysisJob
+    duplicate: bool
+
+
+def _format_of(paths: list[Path]) -> RecordingFormat:
+    kind = detect_format(paths)
+    return RecordingFormat.WFDB if kind in ("wfdb", "zip") else RecordingFormat(kind)
+
+
+def parse(paths: list[Path], options: UploadOptions) -> Recording:
+    """The recording in these files, or InvalidInput with the reader's clinician message."""
+    if options.fs_hz is not None and not 50 <= options.fs_hz <= 2000:
+        raise InvalidInput({"fs_hz": f"Sampling rate {options.fs_hz:g} Hz is outside 50-2000 Hz."})
+    if options.units is not None and options.units not in UNITS:
+        raise InvalidInput({"units": f"Units must be one of {', '.join(UNITS)}."})
+    try:
+        return read_recording(paths, fs_hz=options.fs_hz, units=options.units)
+    except RecordingError as problem:
+        raise InvalidInput({"files": str(problem)}) from None
+
+
+def upload_recording(
+    session: Session,
+    patient: Patient,
+    files: Iterable[tuple[str, IO[bytes]]],
+    *,
+    actor: Account,
+    storage_dir: Path,
+    options: UploadOptions = UploadOptions(),
+    reference_record: str | None = None,
+) -> UploadOutcome:
+    """Check, store and register an upload (caller commits). Raises InvalidInput if unusable."""
+    try:
+        staged = storage.stage(files, storage_dir)
+    except storage.UploadError as problem:
+        raise InvalidInput({"files": str(problem)}) from None
+    try:
+        recording = parse(staged.paths, options)
+        file_format = _format_of(staged.paths)
+    except BaseException:
+        staged.discard()
+        raise
+    existing = session.scalar(
+        select(EcgRecording).where(
+            EcgRecording.patient_id == patient.id, EcgRecording.sha256 == staged.sha256
+        )
+    )
+    if existing is not None:
+        staged.discard()
+        job = existing.jobs[-1]
+        audit.record(
+            session, "recording.duplicate_upload", actor=actor, patient_id=patient.id,
+            object_type="ecg_recording", object_id=existing.id,
+        )  # fmt: skip
+        return UploadOutcome(existing, job, duplicate=True)
+
+    storage.keep(staged, storage_dir)
+    row = EcgRecording(
+        patient_id=patient.id,
+        uploaded_by_id=actor.id,
+        sha256=staged.sha256,
+        original_filename=", ".join(p.name for p in staged.paths)[:255],
+        file_format=file_format,
+        size_bytes=staged.size_bytes,
+        sampling_rate_hz=recording.fs_hz,
+        lead_names=list(recording.lead_names),
+        n_samples=int(recording.signal_mv.shape[0]),
+        duration_s=recording.duration_s,
+        reference_record=reference_record,
+        declared_units=options.units if file_format is RecordingFormat.CSV else None,
+    )
+    job = AnalysisJob(recording=row, requested_by_id=actor.id, state=JobState.QUEUED)
+    session.add_all([row, job])
+    session.flush()
+    audit.record(
+        session, "recording.upload", actor=actor, patient_id=patient.id,
+        object_type="ecg_recording", object_id=row.id,
+        details={"format": file_format.value, "sha256": staged.sha256, "job_id": job.id},
+    )  # fmt: skip
+    return UploadOutcome(row, job, duplicate=False)
+
+
+def recording_files(storage_dir: Path, recording: EcgRecording) -> list[Path]:
+    return storage.stored_files(storage_dir, recording.sha256)
+
+
+def load(storage_dir: Path, recording: EcgRecording) -> Recording:
+    """The stored recording, read again for analysis with the options given at upload."""
+    csv = recording.file_format is RecordingFormat.CSV
+    return read_recording(
+        recording_files(storage_dir, recording),
+        fs_hz=recording.sampling_rate_hz if csv else None,
+        units=recording.declared_units,
+    )

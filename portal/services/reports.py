@@ -1,0 +1,300 @@
+"""Reports: who may see which, the doctor's worklist, signing and amending.
+
+The machine read (version 1) is never changed. Signing adds a physician version and makes the
+report final; an amendment adds another version with a reason. Two doctors signing at once:
+the report row's optimistic lock lets one win and the other gets `SigningConflict`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.models import (
+    Account,
+    EcgReport,
+    Patient,
+    ReportStatus,
+    ReportVersion,
+    RiskScore,
+    Role,
+    VersionKind,
+    utcnow,
+)
+from portal.passwords import verify_password
+from portal.services import audit
+from portal.services.validation import InvalidInput
+
+# Coded statements a doctor can choose (the machine's codes are a subset).
+STATEMENTS: dict[str, str] = {
+    "NORMAL": "Normal ECG",
+    "SINUS": "Sinus rhythm",
+    "BRADY": "Sinus bradycardia",
+    "TACHY": "Sinus tachycardia",
+    "AF": "Atrial fibrillation / flutter",
+    "SVT": "Supraventricular tachycardia",
+    "VT": "Ventricular tachycardia",
+    "VF": "Ventricular fibrillation",
+    "PAC": "Supraventricular ectopic beats",
+    "PVC": "Ventricular ectopic beats",
+    "FREQUENT_PVC": "Frequent ventricular ectopic beats",
+    "BIGEMINY": "Bigeminy",
+    "TRIGEMINY": "Trigeminy",
+    "PAUSE": "Pause",
+    "DROPPED_BEAT": "Dropped beat",
+    "AV_BLOCK_1": "First-degree AV block",
+    "AV_BLOCK_2": "Second-degree AV block",
+    "AV_BLOCK_3": "Complete heart block",
+    "LBBB": "Left bundle branch block",
+    "RBBB": "Right bundle branch block",
+    "WIDE_QRS": "Wide QRS",
+    "LONG_QT": "Long QT",
+    "ST_ELEVATION": "ST elevation",
+    "ST_DEPRESSION": "ST depression",
+    "T_INVERSION": "T-wave inversion",
+    "LVH": "Left ventricular hypertrophy",
+    "PACED": "Paced rhythm",
+    "ARTIFACT": "Poor quality / artefact",
+}
+URGENT_CODES = {"VT": 0, "VF": 0, "AF": 1, "PAUSE": 2}
+HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
+
+
+class NotAllowed(LookupError):
+    """No such report, or not for this account (the two look the same: 404)."""
+
+
+class SigningConflict(RuntimeError):
+    """Someone else signed or changed the report first."""
+
+
+def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
+    """0 most urgent: VT/VF, then AF, pauses, other high findings or high risk, medium, routine."""
+    ranks = [URGENT_CODES[code] for code, _ in findings if code in URGENT_CODES]
+    if any(risk == "high" for _, risk in findings) or any(
+        s.category and s.category.split()[-1] == "high" for s in scores
+    ):
+        ranks.append(HIGH_URGENCY)
+    if any(risk == "medium" for _, risk in findings):
+        ranks.append(MEDIUM_URGENCY)
+    return min(ranks, default=ROUTINE)
+
+
+def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
+    query = select(EcgReport).join(Patient, EcgReport.patient_id == Patient.id)
+    if actor.role == Role.STAFF:
+        return query
+    if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
+        return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
+    if actor.role == Role.PATIENT and actor.patient is not None:
+        return query.where(
+            EcgReport.patient_id == actor.patient.id,
+            EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+        )
+    return query.where(EcgReport.id.is_(None))
+
+
+def get_visible_report(session: Session, actor: Account, report_id: int) -> EcgReport:
+    report = session.scalar(visible_reports(actor).where(EcgReport.id == report_id))
+    if report is None:
+        raise NotAllowed(report_id)
+    return report
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    reports: list[EcgReport]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]
+
+
+def worklist(
+    session: Session,
+    actor: Account,
+    *,
+    status: str = "preliminary",
+    finding: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> WorklistPage:
+    """Reports for this account's patients, most urgent first, then oldest first."""
+    query = visible_reports(actor)
+    counts = {
+        s.value: session.scalar(
+            select(func.count()).select_from(query.where(EcgReport.status == s).subquery())
+        )
+        or 0
+        for s in ReportStatus
+    }
+    if status in {s.value for s in ReportStatus}:
+        query = query.where(EcgReport.status == ReportStatus(status))
+    if finding:
+        query = query.where(EcgReport.main_finding == finding)
+    if date_from:
+        query = query.where(EcgReport.report_date >= dt.datetime.combine(date_from, dt.time()))
+    if date_to:
+        query = query.where(
+            EcgReport.report_date < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time())
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = session.scalars(
+        query.order_by(EcgReport.urgency, EcgReport.report_date, EcgReport.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return WorklistPage(list(rows), total, page, pages, counts)
+
+
+@dataclass(frozen=True)
+class PhysicianRead:
+    rhythm_label: str
+    findings: list[str]
+    conclusion: str
+
+
+def _check_read(read: PhysicianRead) -> None:
+    errors = {}
+    unknown = [code for code in read.findings if code not in STATEMENTS]
+    if unknown:
+        errors["findings"] = f"Unknown statement codes: {', '.join(unknown)}."
+    if not read.rhythm_label.strip():
+        errors["rhythm_label"] = "State the rhythm."
+    if not read.conclusion.strip():
+        errors["conclusion"] = "Write a conclusion."
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _check_password(actor: Account, password: str) -> None:
+    if not verify_password(password or "", actor.password_hash):
+        raise InvalidInput({"password": "That is not your password; the report was not signed."})
+
+
+def sign(
+    session: Session,
+    report: EcgReport,
+    *,
+    actor: Account,
+    password: str,
+    expected_row_version: int,
+    read: PhysicianRead,
+) -> ReportVersion:
+    """Add the physician's read and make the report final (caller commits; a concurrent
+    signature surfaces as SigningConflict at flush)."""
+    _check_password(actor, password)
+    _check_read(read)
+    if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
+        raise SigningConflict(
+            "This report was signed or changed by someone else while you were reviewing it. "
+            "Reload it to see the current version."
+        )
+    return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None)
+
+
+def amend(
+    session: Session,
+    report: EcgReport,
+    *,
+    actor: Account,
+    password: str,
+    expected_row_version: int,
+    read: PhysicianRead,
+    reason: str,
+) -> ReportVersion:
+    """A new signed version with a reason; earlier versions stay as they were."""
+    _check_password(actor, password)
+    _check_read(read)
+    if not reason.strip():
+        raise InvalidInput({"reason": "Say why the signed report is being amended."})
+    if report.status is ReportStatus.PRELIMINARY:
+        raise InvalidInput({"reason": "Only a signed report can be amended; sign it instead."})
+    if report.row_version != expected_row_version:
+        raise SigningConflict(
+            "This report was amended by someone else while you were editing it. Reload it."
+        )
+    return _add_version(session, report, actor, VersionKind.AMENDMENT, read, reason.strip())
+
+
+def _add_version(
+    session: Session,
+    report: EcgReport,
+    actor: Account,
+    kind: VersionKind,
+    read: PhysicianRead,
+    reason: str | None,
+) -> ReportVersion:
+    machine = report.versions[0]
+    now = utcnow()
+    version = ReportVersion(
+        report=report,
+        version_no=len(report.versions) + 1,
+        kind=kind,
+        author_id=actor.id,
+        signed_at=now,
+        amendment_reason=reason,
+        rhythm_label=read.rhythm_label.strip()[:80],
+        findings=list(read.findings),
+        conclusion=read.conclusion.strip(),
+        # measurements are the machine's unless a later issue lets doctors edit them
+        heart_rate_bpm=machine.heart_rate_bpm,
+        pr_ms=machine.pr_ms,
+        qrs_ms=machine.qrs_ms,
+        qt_ms=machine.qt_ms,
+        qtc_bazett_ms=machine.qtc_bazett_ms,
+        qtc_fridericia_ms=machine.qtc_fridericia_ms,
+        qrs_axis_deg=machine.qrs_axis_deg,
+        beat_counts=machine.beat_counts,
+        class_probabilities=machine.class_probabilities,
+        model_version=machine.model_version,
+    )
+    session.add(version)
+    report.status = ReportStatus.FINAL if kind is VersionKind.PHYSICIAN else ReportStatus.AMENDED
+    report.signed_at = now
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise SigningConflict(
+            "Another doctor signed this report at the same moment; their signature stands. "
+            "Reload the report to see it."
+        ) from None
+    audit.record(
+        session,
+        "report.sign" if kind is VersionKind.PHYSICIAN else "report.amend",
+        actor=actor,
+        patient_id=report.patient_id,
+        object_type="ecg_report",
+        object_id=report.id,
+        details={"version_no": version.version_no, "reason": reason},
+    )
+    return version
+
+
+def latest_signed(report: EcgReport) -> ReportVersion | None:
+    signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
+    return signed[-1] if signed else None
+
+
+def previous_signed_report(session: Session, report: EcgReport) -> EcgReport | None:
+    """The patient's most recent signed report before this one (serial comparison)."""
+    return session.scalar(
+        select(EcgReport)
+        .where(
+            EcgReport.patient_id == report.patient_id,
+            EcgReport.id != report.id,
+            EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+            EcgReport.report_date <= report.report_date,
+        )
+        .order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,36 @@
+"""Request size limits: forms are small (1 MB); views marked `@accepts_upload` take files up
+to MAX_UPLOAD_MB. Werkzeug refuses a larger body from its Content-Length, before reading it.
+
+The limit is set per request in a hook that runs before CSRF checking (the first reader of
+the body), so it applies to every parse of the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+
+View = TypeVar("View", bound=Callable[..., Any])
+FORM_LIMIT_BYTES = 1024 * 1024
+FORM_FIELDS_ALLOWANCE_BYTES = 64 * 1024  # the upload form's other fields and multipart framing
+
+
+def accepts_upload(view: View) -> View:
+    view.accepts_upload = True  # type: ignore[attr-defined]
+    return view
+
+
+def _set_limit() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "accepts_upload", False):
+        settings = current_app.config["SETTINGS"]
+        request.max_content_length = settings.max_upload_bytes + FORM_FIELDS_ALLOWANCE_BYTES
+    else:
+        request.max_content_length = FORM_LIMIT_BYTES
+
+
+def init_app(app: Flask) -> None:
+    """Call before CSRFProtect.init_app."""
+    app.before_request(_set_limit)

@@ -1,0 +1,332 @@
+"""From upload to signed report on both databases: upload -> job -> report -> review -> sign ->
+amend; failures and retries; restarts; concurrent signing; duplicates; malformed uploads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ml.errors import TruncatedDataError
+from portal.models import (
+    AnalysisJob,
+    AuditEvent,
+    EcgRecording,
+    EcgReport,
+    JobState,
+    ReportStatus,
+    ReportVersion,
+    RiskScore,
+    VersionKind,
+    utcnow,
+)
+from portal.services import jobs, reports
+from portal.worker import Worker
+from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
+from tests.support.ecg_files import synthetic, write_csv, write_wfdb
+
+CSV_BYTES: dict[str, bytes] = {}
+
+
+def _csv_bytes(tmp_path: Path, seed: int = 3, with_time: bool = True) -> bytes:
+    key = f"{seed}-{with_time}"
+    if key not in CSV_BYTES:
+        path = write_csv(
+            tmp_path / f"ecg-{key}.csv", synthetic(30, 250, seed=seed), with_time=with_time
+        )
+        CSV_BYTES[key] = path.read_bytes()
+    return CSV_BYTES[key]
+
+
+def _upload(client, patient_id: int, files: list[tuple[bytes, str]], **fields):  # type: ignore[no-untyped-def]
+    data = {"files": [(io.BytesIO(content), name) for content, name in files], **fields}
+    return post_form(
+        client,
+        f"/patients/{patient_id}/recordings/new",
+        data,
+        token_page=f"/patients/{patient_id}/recordings/new",
+        content_type="multipart/form-data",
+    )
+
+
+def _count(sql: Session, model: type) -> int:
+    sql.expire_all()
+    return sql.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _stored_files(app: Flask) -> list[Path]:
+    root = app.config["SETTINGS"].storage_dir
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _signed_report(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
+    assert Worker(app).run_pending() == 1
+    return sql.scalar(select(EcgReport))
+
+
+def test_full_flow_upload_analyse_review_sign_amend(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    response = _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")])
+    assert response.status_code == 302 and "/jobs/" in response.location
+    job = sql.scalar(select(AnalysisJob))
+    assert job.state is JobState.QUEUED
+    recording = job.recording
+    assert recording.file_format.value == "csv"
+    assert recording.sampling_rate_hz == pytest.approx(250)
+    assert recording.lead_names == ["I", "II", "III"] and recording.duration_s == pytest.approx(30)
+    stored = _stored_files(app)
+    assert [p.parent.name for p in stored] == [recording.sha256]  # stored under its SHA-256
+
+    status = staff.get(f"/jobs/{job.id}/status.json").get_json()
+    assert status["state"] == "queued" and status["report_id"] is None
+    assert Worker(app).run_pending() == 1
+    status = staff.get(f"/jobs/{job.id}/status.json").get_json()
+    assert status["state"] == "succeeded" and status["progress_pct"] == 100
+    report = sql.scalar(select(EcgReport))
+    assert status["report_id"] == report.id and report.status is ReportStatus.PRELIMINARY
+    machine = report.versions[0]
+    assert machine.kind is VersionKind.MACHINE and machine.heart_rate_bpm == pytest.approx(
+        72, abs=2
+    )
+    assert machine.analysis["analysis_lead"] == "II"
+    assert _count(sql, RiskScore) == 5
+
+    doctor = client_for(app, people.doctor)
+    worklist = doctor.get("/worklist").get_data(as_text=True)
+    assert people.patient.full_name in worklist and f"/reports/{report.id}" in worklist
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "Measurements" in page and "Sign report" in page and "vendor/plotly.min.js" in page
+    overview = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()
+    assert overview["lead"] == "II" and len(overview["overview"]["t_s"]) > 100
+    strip = doctor.get(f"/reports/{report.id}/ecg.json?start_s=5&end_s=15").get_json()
+    assert set(strip["leads"]) == {"I", "II", "III"}
+    assert len(strip["leads"]["II"]) == 2500 and strip["start_s"] == pytest.approx(5)
+    assert 10 <= len(strip["beats"]["t_s"]) <= 14 and set(strip["beats"]["class"]) <= set("NSVFQ")
+    assert doctor.get("/vendor/plotly.min.js").status_code == 200
+
+    sign_url = f"/reports/{report.id}/sign"
+    form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal ECG.",
+            "row_version": str(report.row_version)}  # fmt: skip
+    wrong = post_form(doctor, sign_url, form | {"password": "not my password!"},
+                      token_page=f"/reports/{report.id}")  # fmt: skip
+    assert wrong.status_code == 400
+    assert any("not your password" in m for m in error_messages(wrong.get_data(as_text=True)))
+    sql.expire_all()
+    assert report.status is ReportStatus.PRELIMINARY and len(report.versions) == 1
+    signed = post_form(doctor, sign_url, form | {"password": PASSWORD},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302
+    sql.expire_all()
+    assert report.status is ReportStatus.FINAL and report.versions[1].kind is VersionKind.PHYSICIAN
+    assert report.versions[1].conclusion == "Normal ECG." and report.signed_at is not None
+
+    amend_url = f"/reports/{report.id}/amend"
+    amend = form | {"conclusion": "Normal ECG; borderline QT.", "password": PASSWORD,
+                    "row_version": str(report.row_version)}  # fmt: skip
+    no_reason = post_form(doctor, amend_url, amend, token_page=f"/reports/{report.id}")
+    assert no_reason.status_code == 400
+    amended = post_form(doctor, amend_url, amend | {"reason": "QT re-measured by hand"},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert amended.status_code == 302
+    sql.expire_all()
+    kinds = [v.kind for v in report.versions]
+    assert kinds == [VersionKind.MACHINE, VersionKind.PHYSICIAN, VersionKind.AMENDMENT]
+    assert report.status is ReportStatus.AMENDED
+    assert report.versions[0].conclusion == machine.conclusion  # the machine read is kept
+    actions = set(sql.scalars(select(AuditEvent.action)))
+    assert {
+        "recording.upload",
+        "report.create",
+        "report.view",
+        "report.sign",
+        "report.amend",
+    } <= actions
+
+
+def test_wfdb_pair_and_zip_uploads_are_accepted(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    hea, dat = write_wfdb(tmp_path, synthetic(20, 360), "rec1")
+    staff = client_for(app, people.staff)
+    pair = _upload(
+        staff, people.patient.id, [(hea.read_bytes(), hea.name), (dat.read_bytes(), dat.name)]
+    )
+    assert pair.status_code == 302
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("rec1.hea", hea.read_bytes())
+        archive.writestr("rec1.dat", dat.read_bytes())
+    zipped = _upload(staff, people.other_patient.id, [(buffer.getvalue(), "rec1.zip")])
+    assert zipped.status_code == 302
+    formats = sorted(r.file_format.value for r in sql.scalars(select(EcgRecording)))
+    assert formats == ["wfdb", "wfdb"]
+
+
+def test_duplicate_upload_finds_the_existing_recording(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    first = _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "a.csv")])
+    second = _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "renamed.csv")])
+    assert first.location == second.location
+    assert _count(sql, EcgRecording) == 1 and _count(sql, AnalysisJob) == 1
+    assert len(_stored_files(app)) == 1
+    other = _upload(staff, people.other_patient.id, [(_csv_bytes(tmp_path), "a.csv")])
+    assert other.status_code == 302 and _count(sql, EcgRecording) == 2  # another patient's copy
+
+
+def _microvolt_csv() -> bytes:
+    rows = (f"{i / 250:.4f},{800 * ((i % 200) == 0):d}\n" for i in range(250 * 20))
+    return b"time,II\n" + "".join(rows).encode()
+
+
+def _bad_uploads(tmp_path: Path) -> list[tuple[str, list[tuple[bytes, str]], dict, str]]:
+    hea, dat = write_wfdb(tmp_path, synthetic(20, 360), "rec2")
+    csv_without_time = _csv_bytes(tmp_path, with_time=False)
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../../etc/rec.hea", hea.read_bytes())
+    return [
+        ("truncated WFDB", [(hea.read_bytes(), hea.name), (dat.read_bytes()[:5000], dat.name)], {},
+         "truncated"),
+        ("header without data", [(hea.read_bytes(), hea.name)], {}, "rec2.dat"),
+        ("a picture", [(b"\x89PNG\r\n\x1a\n" + bytes(200), "scan.png")], {},
+         "not a recognised ECG file"),
+        ("CSV without time or rate", [(csv_without_time, "leads.csv")], {}, "sampling rate"),
+        ("absurd sampling rate", [(csv_without_time, "leads.csv")], {"fs_hz": "5"},
+         "Sampling rate 5 Hz is outside 50-2000 Hz"),
+        ("microvolts as millivolts", [(_microvolt_csv(), "uv.csv")], {}, "look like microvolts"),
+        ("empty file", [(b"", "empty.csv")], {}, "empty"),
+        ("zip escaping its folder", [(evil.getvalue(), "evil.zip")], {}, ".."),
+        ("nothing chosen", [], {}, "Choose a recording file"),
+    ]  # fmt: skip
+
+
+def test_every_malformed_upload_is_refused_clearly_and_leaves_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    for label, files, fields, words in _bad_uploads(tmp_path):
+        response = _upload(staff, people.patient.id, files, **fields)
+        assert response.status_code == 200, label
+        page = response.get_data(as_text=True)
+        messages = " ".join(error_messages(page)) + page
+        assert words.lower() in messages.lower(), (label, error_messages(page))
+        assert _count(sql, EcgRecording) == 0 and _count(sql, AnalysisJob) == 0, label
+        assert _stored_files(app) == [], label
+
+
+def test_upload_over_the_size_limit_is_refused_before_reading(
+    app: Flask, people: People, sql: Session
+) -> None:
+    app.config["SETTINGS"].max_upload_mb = 1
+    staff = client_for(app, people.staff)
+    response = _upload(staff, people.patient.id, [(b"0" * (2 * 1024 * 1024), "big.csv")])
+    assert response.status_code == 413
+    assert "larger than the portal accepts" in response.get_data(as_text=True)
+    assert _count(sql, EcgRecording) == 0 and _stored_files(app) == []
+
+
+def test_failed_job_keeps_the_upload_shows_why_and_can_be_retried(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")])
+
+    def broken(recording, progress):  # type: ignore[no-untyped-def]
+        raise TruncatedDataError("The data stop after 3 s; the file is incomplete.")
+
+    Worker(app, analyzer=broken).run_pending()
+    job = sql.scalar(select(AnalysisJob))
+    sql.refresh(job)
+    assert job.state is JobState.FAILED and "incomplete" in job.error_message
+    page = staff.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "incomplete" in page and "Retry the analysis" in page
+    assert _count(sql, EcgReport) == 0 and len(_stored_files(app)) == 1
+
+    retried = post_form(staff, f"/jobs/{job.id}/retry", {}, token_page=f"/jobs/{job.id}")
+    assert retried.status_code == 302
+    sql.refresh(job)
+    assert job.state is JobState.QUEUED
+    Worker(app).run_pending()
+    sql.refresh(job)
+    assert job.state is JobState.SUCCEEDED and _count(sql, EcgReport) == 1
+
+
+def test_restart_picks_up_queued_and_stuck_jobs_and_never_duplicates_reports(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    _upload(staff, people.patient.id, [(_csv_bytes(tmp_path, seed=3), "a.csv")])
+    _upload(staff, people.patient.id, [(_csv_bytes(tmp_path, seed=4), "b.csv")])
+    _upload(staff, people.patient.id, [(_csv_bytes(tmp_path, seed=5), "c.csv")])
+    first, second, third = sql.scalars(select(AnalysisJob).order_by(AnalysisJob.id)).all()
+    long_ago = utcnow() - dt.timedelta(hours=2)
+    # A worker died mid-analysis (second) and one ran out of attempts (third).
+    second.state, second.heartbeat_at, second.attempts = JobState.RUNNING, long_ago, 1
+    third.state, third.heartbeat_at, third.attempts = JobState.RUNNING, long_ago, 3
+    sql.commit()
+
+    assert Worker(app).run_pending() == 2  # "restart": the queued one and the stuck one
+    for job in (first, second, third):
+        sql.refresh(job)
+    assert first.state is JobState.SUCCEEDED and second.state is JobState.SUCCEEDED
+    assert third.state is JobState.FAILED and "stopped responding" in third.error_message
+    assert _count(sql, EcgReport) == 2
+
+    # Running a finished job again (e.g. a worker that came back) never makes a second report.
+    first.state = JobState.RUNNING
+    sql.commit()
+    storage_dir = app.config["SETTINGS"].storage_dir
+    state = jobs.run(app.extensions["db_sessionmaker"], first.id, storage_dir=storage_dir)
+    assert state is JobState.SUCCEEDED
+    assert _count(sql, EcgReport) == 2
+
+
+def test_two_doctors_signing_at_once_one_wins(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed_report(app, people, sql, tmp_path)
+    make = app.extensions["db_sessionmaker"]
+    read = reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Normal.")
+    with make() as first, make() as second:
+        a = first.get(EcgReport, report.id)
+        b = second.get(EcgReport, report.id)
+        assert len(a.versions) == len(b.versions) == 1  # both have the page open
+        doctor_a = first.get(type(people.doctor), people.doctor.id)
+        doctor_b = second.get(type(people.doctor), people.doctor.id)
+        opened_at = a.row_version
+        reports.sign(
+            first, a, actor=doctor_a, password=PASSWORD, expected_row_version=opened_at, read=read
+        )
+        first.commit()
+        with pytest.raises(reports.SigningConflict):
+            other_read = reports.PhysicianRead("AF", ["AF"], "AF.")
+            reports.sign(
+                second, b, actor=doctor_b, password=PASSWORD, expected_row_version=opened_at,
+                read=other_read,
+            )  # fmt: skip
+            second.commit()
+    sql.expire_all()
+    versions = sql.scalars(select(ReportVersion).where(ReportVersion.report_id == report.id)).all()
+    assert [v.conclusion for v in versions] == [versions[0].conclusion, "Normal."]
+
+    # The same through the web: a stale form gets a clear conflict message, not a 500.
+    doctor = client_for(app, people.doctor)
+    stale = {"rhythm_label": "AF", "conclusion": "AF.", "password": PASSWORD,
+             "row_version": str(opened_at)}  # fmt: skip
+    late = post_form(
+        doctor, f"/reports/{report.id}/sign", stale, token_page=f"/reports/{report.id}"
+    )
+    assert late.status_code == 409
+    assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
