@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -87,6 +88,9 @@ def seed_demo_command() -> None:
     sql = db_session()
     credentials = seed_demo(sql)
     sql.commit()
+    from portal.demo import write_demo_recordings
+
+    folder = write_demo_recordings(_settings().instance_dir / "demo-recordings")
     credentials_file = _settings().instance_dir / "demo-credentials.txt"
     if credentials:
         write_credentials(credentials_file, credentials)
@@ -95,6 +99,26 @@ def seed_demo_command() -> None:
         if credentials_file.exists()
         else "Demo data exists, but its credentials file is gone."
     )
+    click.echo(f"# Demo ECG files to upload: {folder}")
+    if _settings().mitdb_dir:
+        click.echo(f"# Reference library (MIT-BIH): {_settings().mitdb_dir}")
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="run what is queued now, then exit")
+def worker_command(once: bool) -> None:
+    """Run analysis jobs (when the web process runs with JOB_WORKER=none)."""
+    from portal.worker import POLL_SECONDS, Worker
+
+    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Analysis worker {worker.worker_id} started; Ctrl+C stops it.")
+    while True:
+        done = worker.run_pending()
+        if done:
+            click.echo(f"Ran {done} job(s).")
+        if once:
+            return
+        time.sleep(POLL_SECONDS)
 
 
 @main.command("schema-sql")

@@ -93,7 +93,7 @@ def load_settings() -> Settings:
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
         job_worker=_choice("JOB_WORKER", ("thread", "none"), Settings.job_worker),
         job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),
-        mitdb_dir=_optional_dir("MITDB_DIR"),
+        mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),
     )
 
 
@@ -111,6 +111,12 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}.")
     return value
+
+
+def _shared_mitdb() -> Path | None:
+    """The development checkout's neighbouring copy of MIT-BIH, when there is one."""
+    candidate = PROJECT_ROOT.parent / "shared" / "data" / "mitdb"
+    return candidate if (candidate / "100.hea").is_file() else None
 
 
 def _optional_dir(name: str) -> Path | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,3 +115,31 @@ def write_credentials(path: Path, credentials: dict[str, str]) -> None:
     lines = [f"{username} {password}" for username, password in credentials.items()]
     path.write_text("# CardioPortal demo logins (username password)\n" + "\n".join(lines) + "\n")
     path.chmod(0o600)
+
+
+def write_demo_recordings(folder: Path) -> Path:
+    """Synthetic ECG files (CSV and WFDB) a newcomer can upload; written once."""
+    from ml.synthetic import BeatTruth, synthetic_recording
+
+    folder.mkdir(parents=True, exist_ok=True)
+    normal = folder / "normal-12-lead-60s.csv"
+    if not normal.exists():
+        recording, _ = synthetic_recording(BeatTruth(hr_bpm=68), duration_s=60, fs_hz=500, seed=1)
+        _write_csv(normal, recording)
+    fast = folder / "tachycardia-3-lead-60s.csv"
+    if not fast.exists():
+        recording, _ = synthetic_recording(
+            BeatTruth(hr_bpm=118, qt_ms=330), duration_s=60, fs_hz=250, leads=("I", "II", "III"),
+            seed=2,
+        )  # fmt: skip
+        _write_csv(fast, recording)
+    return folder
+
+
+def _write_csv(path: Path, recording: Any) -> None:
+    import numpy as np
+
+    times = np.arange(recording.signal_mv.shape[0]) / recording.fs_hz
+    header = ",".join(["time", *recording.lead_names])
+    data = np.column_stack([times, recording.signal_mv])
+    np.savetxt(path, data, delimiter=",", header=header, comments="", fmt="%.4f")

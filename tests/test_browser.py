@@ -125,3 +125,64 @@ def test_doctor_enters_risk_factors_and_tries_a_what_if(
     assert float(cells[1].rstrip(" %")) == now
     assert float(cells[2].split(" %")[0]) < now  # stopping smoking lowers the risk
     page.screenshot(path=str(artifacts_dir / f"browser-risk-{backend}.png"), full_page=True)
+
+
+def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
+    app: Flask,
+    page,
+    people: People,
+    artifacts_dir: Path,
+    database_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from portal.demo import write_demo_recordings
+    from portal.worker import Worker
+
+    backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
+    demo_file = write_demo_recordings(tmp_path / "demo") / "tachycardia-3-lead-60s.csv"
+    worker = Worker(app)
+    worker.start()
+    try:
+        page.goto("/login")
+        page.fill("#username", "staff1")
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.goto(f"/patients/{people.patient.id}")
+        page.click("text=Upload ECG")
+        page.set_input_files("#files", str(demo_file))
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#job-report:not([hidden])", timeout=60_000)
+        assert page.locator("#job-progress").get_attribute("value") in ("100", "100.0")
+        page.screenshot(path=str(artifacts_dir / f"browser-job-{backend}.png"), full_page=True)
+        page.click("text=Log out")
+    finally:
+        worker.stop()
+
+    page.fill("#username", "doctor1")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.click("nav >> text=Worklist")
+    page.click("#worklist >> text=Review")
+    page.wait_for_selector("#ecg-detail .main-svg", timeout=30_000)
+    page.wait_for_function("document.getElementById('ecg-window').textContent.length > 0")
+    assert page.locator("#ecg-window").inner_text().startswith("0.0–10.0 s")
+    # Zoom to 2 s with Plotly's own API (as a drag would), then step to the next window.
+    page.evaluate("Plotly.relayout('ecg-detail', {'xaxis.range': [3, 5]})")
+    zoomed = page.evaluate("document.getElementById('ecg-detail').layout.xaxis.range")
+    assert zoomed == [3, 5]
+    page.click("#ecg-next")
+    page.wait_for_function("document.getElementById('ecg-window').textContent.startsWith('10.0')")
+    beats = page.evaluate(
+        "document.getElementById('ecg-detail').data.filter(t => t.name.startsWith('beats'))"
+        ".reduce((n, t) => n + t.x.length, 0)"
+    )
+    assert 15 <= beats <= 25  # 118 bpm over 10 s
+    page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
+
+    page.fill("#password", PASSWORD)
+    page.fill("#conclusion", "Sinus tachycardia, otherwise normal.")
+    page.click("#sign button[type=submit]")
+    page.wait_for_selector("text=Report signed.")
+    assert page.locator("#report-status").inner_text() == "final"
+    assert "Physician read" in page.locator(".reads").inner_text()
+    page.screenshot(path=str(artifacts_dir / f"browser-signed-{backend}.png"), full_page=True)

@@ -13,7 +13,7 @@ from portal.db import db_session
 from portal.forms import options, save
 from portal.models import Account, Patient, Role, Sex, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
-from portal.services import accounts, audit, clinical_inputs, patients
+from portal.services import accounts, audit, clinical_inputs, patients, recordings
 from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
 from portal.services.validation import InvalidInput
 
@@ -113,6 +113,7 @@ def view(patient_id: int) -> str:
         patient=patient,
         confirm=ConfirmForm(),
         inputs=clinical_inputs.latest_inputs(sql, patient.id),
+        recordings=recordings.for_patient(sql, patient.id),
         boolean_labels=BOOLEAN_LABELS,
         today=dt.date.today(),
     )

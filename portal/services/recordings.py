@@ -132,3 +132,14 @@ def load(storage_dir: Path, recording: EcgRecording) -> Recording:
         fs_hz=recording.sampling_rate_hz if csv else None,
         units=recording.declared_units,
     )
+
+
+def for_patient(session: Session, patient_id: int) -> list[EcgRecording]:
+    """The patient's recordings, newest first (with their jobs and reports)."""
+    return list(
+        session.scalars(
+            select(EcgRecording)
+            .where(EcgRecording.patient_id == patient_id)
+            .order_by(EcgRecording.created_at.desc(), EcgRecording.id.desc())
+        )
+    )

@@ -8,7 +8,7 @@
   const url = overviewDiv.dataset.url;
   const COLORS = { N: "#2b7a3d", S: "#c77c00", V: "#c62828", F: "#6a1b9a", Q: "#777777" };
   const MM_PER_S = 25, MM_PER_MV = 10;
-  let duration = 0, start = 0, span = 10, episodes = [];
+  let duration = 0, start = 0, span = 10, episodes = [], analysisLead = null;
 
   function episodeShapes(xref) {
     return episodes
@@ -24,6 +24,7 @@
     const response = await fetch(url + "?overview=1", { headers: { Accept: "application/json" } });
     const data = await response.json();
     duration = data.duration_s;
+    analysisLead = data.lead;
     episodes = data.episodes || [];
     const o = data.overview;
     Plotly.newPlot(overviewDiv, [
@@ -92,19 +93,26 @@
       };
       layout.annotations.push({ xref: "paper", yref: "y" + axis + " domain", x: 0.005, y: 0.95, text: "<b>" + name + "</b>", showarrow: false, font: { size: 12 } });
     });
+    const ticks = [];
+    for (let t = Math.ceil(start * 5) / 5; t <= start + span + 1e-9; t += 0.2) ticks.push(Math.round(t * 5) / 5);
     layout.xaxis = {
-      range: [start, start + span], dtick: 0.2, gridcolor: "#f4a6a6", minor: { dtick: 0.04, showgrid: true, gridcolor: "#fbe0e0" },
-      showticklabels: true, tickformat: ".1f", title: { text: "s" }, zeroline: false,
+      anchor: "y" + (names.length > 1 ? String(names.length) : ""),
+      range: [start, start + span], gridcolor: "#f4a6a6", minor: { dtick: 0.04, showgrid: true, gridcolor: "#fbe0e0" },
+      // A grid line every 0.2 s (major square), a label every whole second.
+      tickmode: "array", tickvals: ticks, ticktext: ticks.map((t) => (Math.abs(t - Math.round(t)) < 1e-6 ? Math.round(t) + " s" : "")),
+      title: { text: "" }, zeroline: false,
     };
-    // Beat markers on the analysis lead (the first lead whose name the overview used, else the first).
+    // Beat markers on the analysis lead.
     const b = data.beats;
-    const lead0 = names[0], v0 = data.leads[lead0];
+    const k0 = Math.max(0, names.indexOf(analysisLead));
+    const beatAxis = "y" + (k0 === 0 ? "" : String(k0 + 1));
+    const v0 = data.leads[names[k0]];
     const yAt = (ts) => v0[Math.max(0, Math.min(v0.length - 1, Math.round((ts - data.start_s) / data.dt_s)))];
     for (const cls of Object.keys(COLORS)) {
       const idx = b.class.map((c, i) => (c === cls ? i : -1)).filter((i) => i >= 0);
       if (!idx.length) continue;
       traces.push({
-        x: idx.map((i) => b.t_s[i]), y: idx.map((i) => yAt(b.t_s[i]) + 0.15), xaxis: "x", yaxis: "y",
+        x: idx.map((i) => b.t_s[i]), y: idx.map((i) => yAt(b.t_s[i]) + 0.15), xaxis: "x", yaxis: beatAxis,
         type: "scattergl", mode: "markers", marker: { color: COLORS[cls], size: 9, symbol: "triangle-down" },
         text: idx.map((i) => `${cls} beat, p = ${b.probability[i].toFixed(2)}`), hoverinfo: "text+x", name: "beats " + cls,
       });
