@@ -101,3 +101,13 @@ def heart_rate_trend(analysis: dict[str, Any], bin_s: float = 10.0) -> dict[str,
         "t_s": centres.round(1).tolist(),
         "bpm": np.round(60.0 / (sums[keep] / counts[keep]), 1).tolist(),
     }
+
+
+def mismatches_between(analysis: dict[str, Any], start_s: float, end_s: float) -> dict[str, Any]:
+    """Beats where the machine and the reference annotation disagree, inside a window."""
+    found = analysis.get("reference", {}).get(
+        "mismatches", {"t_s": [], "reference": [], "machine": []}
+    )
+    t = np.asarray(found["t_s"], dtype=np.float64)
+    keep = np.flatnonzero((t >= start_s) & (t <= end_s))
+    return {key: [found[key][i] for i in keep] for key in ("t_s", "reference", "machine")}

@@ -51,7 +51,11 @@ class Worker:
             if job is None:
                 break
             jobs.run(
-                self._sessions, job.id, storage_dir=settings.storage_dir, analyzer=self.analyzer
+                self._sessions,
+                job.id,
+                storage_dir=settings.storage_dir,
+                analyzer=self.analyzer,
+                reference_dir=settings.mitdb_dir,
             )
             done += 1
         return done

@@ -9,9 +9,23 @@ import numpy as np
 import pytest
 
 from ml import aami
-from ml.classifier import CLASSES, DEFAULT_MODEL_DIR, BeatClassifier, ModelIntegrityError
+from ml.classifier import (
+    CLASSES,
+    DEFAULT_MODEL_DIR,
+    BeatClassifier,
+    ModelIntegrityError,
+    decide_beats,
+    read_card,
+)
 from ml.classifier import model_info as read_model_info
-from ml.features import MODEL_FS_HZ, WINDOW_SAMPLES, beat_inputs
+from ml.features import (
+    MODEL_FS_HZ,
+    RR_FEATURE_NAMES,
+    WINDOW_SAMPLES,
+    BeatInputs,
+    af_context_irregularity,
+    beat_inputs,
+)
 from ml.mitdb import DS1, DS2, PACED, default_data_dir, load_record
 
 DATA_DIR = default_data_dir()
@@ -75,6 +89,59 @@ def test_beat_inputs_one_row_per_peak_including_edges() -> None:
     empty = beat_inputs(signal_mv, MODEL_FS_HZ, np.array([], dtype=int))
     assert empty.windows.shape == (0, WINDOW_SAMPLES, 1)
     assert empty.rr_features.shape == (0, inputs.rr_features.shape[1])
+
+
+def _synthetic_beats(
+    beat_s: np.ndarray, ectopic: np.ndarray, duration_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A signal with a narrow upright QRS for normal beats and a wide negative one for ectopic."""
+    t_s = np.arange(int(duration_s * MODEL_FS_HZ)) / MODEL_FS_HZ
+    signal_mv = np.zeros_like(t_s)
+    for when_s, odd in zip(beat_s, ectopic, strict=True):
+        width_s, height_mv = (0.04, -1.2) if odd else (0.012, 1.0)
+        signal_mv += height_mv * np.exp(-0.5 * ((t_s - when_s) / width_s) ** 2)
+    return signal_mv, np.round(beat_s * MODEL_FS_HZ).astype(int)
+
+
+def test_template_comes_from_non_premature_beats_when_ectopy_dominates() -> None:
+    # Atrial-bigeminy-like: 2 of every 3 beats are premature and ectopic-shaped, so a plain
+    # median beat would be the ectopic one; the template must still be the normal beat.
+    rr_s = np.tile([1.0, 0.5, 0.5], 40)
+    beat_s = 0.5 + np.cumsum(rr_s)
+    ectopic = np.tile([False, True, True], 40)
+    signal_mv, peaks = _synthetic_beats(beat_s, ectopic, beat_s[-1] + 1.0)
+    features = beat_inputs(signal_mv, MODEL_FS_HZ, peaks).rr_features
+    corr = features[:, RR_FEATURE_NAMES.index("corr_qrs_with_median_beat")]
+    assert np.median(corr[~ectopic]) > 0.95
+    assert np.median(corr[ectopic]) < 0.5
+
+
+def test_af_context_separates_isolated_ectopy_from_irregular_rhythm() -> None:
+    rng = np.random.default_rng(1)
+    sinus_rr_s = np.full(300, 0.8)
+    sinus_rr_s[::7] = 0.5  # an isolated premature beat every 7 beats ...
+    sinus_rr_s[1::7] = 1.1  # ... with its compensatory pause
+    af_rr_s = rng.uniform(0.4, 1.0, 300)
+    assert np.median(af_context_irregularity(sinus_rr_s)) < 0.05
+    assert np.median(af_context_irregularity(af_rr_s)) > 0.2
+    assert af_context_irregularity(np.array([0.8, 0.8])).tolist() == [0.0, 0.0]
+
+
+def test_decide_beats_suppresses_s_only_in_af_context() -> None:
+    proba = np.array([[0.2, 0.7, 0.1, 0, 0]] * 2 + [[0.1, 0.1, 0.8, 0, 0]] * 2, np.float32)
+    features = np.zeros((4, len(RR_FEATURE_NAMES)), np.float32)
+    features[[1, 3], RR_FEATURE_NAMES.index("af_context_irregularity")] = 0.5
+    inputs = BeatInputs(np.zeros((4, WINDOW_SAMPLES, 1), np.float32), features)
+    assert decide_beats(proba, inputs, {}, None).tolist() == ["S", "S", "V", "V"]
+    assert decide_beats(proba, inputs, {}, 0.2).tolist() == ["S", "N", "V", "V"]
+    assert decide_beats(proba, inputs, {"S": -5.0}, None).tolist() == ["N", "N", "V", "V"]
+
+
+def test_shipped_decision_rule_is_the_one_in_the_card(classifier: BeatClassifier) -> None:
+    card = read_card()
+    assert classifier.af_threshold_ == card["decision_af_threshold"]
+    assert classifier.decision_ == card["decision_log_bias"]
+    assert card["inputs"]["rr_features"] == list(RR_FEATURE_NAMES)
 
 
 @needs_data

@@ -330,3 +330,36 @@ def test_two_doctors_signing_at_once_one_wins(
     )
     assert late.status_code == 409
     assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+
+
+def test_reference_library_record_shows_agreement_with_annotations(
+    app: Flask, people: People, sql: Session
+) -> None:
+    from ml.mitdb import default_data_dir
+
+    app.config["SETTINGS"].mitdb_dir = default_data_dir()
+    staff = client_for(app, people.staff)
+    page = staff.get(f"/patients/{people.patient.id}/recordings/new").get_data(as_text=True)
+    assert "Reference library" in page and '<option value="100">' in page
+    picked = post_form(staff, f"/patients/{people.patient.id}/recordings/library",
+                       {"library-record": "100"},
+                       token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
+    assert picked.status_code == 302 and "/jobs/" in picked.location
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report.recording.reference_record == "100"
+    reference = report.versions[0].analysis["reference"]
+    assert reference["reference_beats"] == 2273
+    assert reference["matched_beats"] >= 2265
+    assert reference["per_class"]["N"]["agreement"] > 0.95
+    doctor = client_for(app, people.doctor)
+    review = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "Agreement with the MIT-BIH annotations (record 100)" in review
+    first = reference["mismatches"]["t_s"][0] if reference["mismatches"]["t_s"] else None
+    if first is not None:
+        window = doctor.get(f"/reports/{report.id}/ecg.json?start_s={first - 1}&end_s={first + 1}")
+        assert first in window.get_json()["mismatches"]["t_s"]
+    unknown = post_form(staff, f"/patients/{people.patient.id}/recordings/library",
+                        {"library-record": "../etc/passwd"},
+                        token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
+    assert unknown.status_code == 302 and sql.scalar(select(func.count(EcgRecording.id))) == 1

@@ -133,6 +133,7 @@ def ecg_json(report_id: int) -> Response:
     end_s = request.args.get("end_s", start_s + 10.0, type=float)
     data = ecg_data.window(recording, start_s, end_s)
     data["beats"] = ecg_data.beats_between(analysis, data["start_s"], data["end_s"])
+    data["mismatches"] = ecg_data.mismatches_between(analysis, data["start_s"], data["end_s"])
     return jsonify(data)
 
 

@@ -100,6 +100,7 @@ def run(
     *,
     storage_dir: Path,
     analyzer: Analyzer | None = None,
+    reference_dir: Path | None = None,
 ) -> JobState:
     """Run one claimed job to the end; never raises for a bad recording or a crash."""
     if analyzer is None:
@@ -128,7 +129,7 @@ def run(
             recording = recordings.load(storage_dir, recording_row)
             analysis = analyzer(recording, progress=progress)
             progress(0.95, "Writing the report")
-            _write_report(session, job, analysis)
+            _write_report(session, job, analysis, reference_dir)
             job.state = JobState.SUCCEEDED
             job.progress_pct = 100.0
             job.progress_message = "Done"
@@ -166,7 +167,9 @@ def _fail(session: Session, job_id: int, message: str) -> None:
     session.commit()
 
 
-def _write_report(session: Session, job: AnalysisJob, analysis: Any) -> EcgReport:
+def _write_report(
+    session: Session, job: AnalysisJob, analysis: Any, reference_dir: Path | None = None
+) -> EcgReport:
     """The report and its machine read (version 1) and risk scores, in the caller's transaction."""
     recording = job.recording
     patient = recording.patient
@@ -179,7 +182,14 @@ def _write_report(session: Session, job: AnalysisJob, analysis: Any) -> EcgRepor
     )
     session.add(report)
     session.flush()  # IntegrityError here if this job already has a report
-    session.add(machine_version(report, analysis))
+    version = machine_version(report, analysis)
+    if recording.reference_record and reference_dir is not None:
+        from portal.services.reference import agreement
+
+        document = dict(version.analysis or {})
+        document["reference"] = agreement(reference_dir, recording.reference_record, document)
+        version.analysis = document
+    session.add(version)
     scores = risk_scores.store_report_scores(
         session,
         report,

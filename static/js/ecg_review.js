@@ -117,6 +117,14 @@
         text: idx.map((i) => `${cls} beat, p = ${b.probability[i].toFixed(2)}`), hoverinfo: "text+x", name: "beats " + cls,
       });
     }
+    const mm = data.mismatches || { t_s: [] };
+    if (mm.t_s.length) {
+      traces.push({
+        x: mm.t_s, y: mm.t_s.map((ts) => yAt(ts) + 0.45), xaxis: "x", yaxis: beatAxis, type: "scattergl",
+        mode: "markers", marker: { color: "#000", size: 10, symbol: "x" }, name: "mismatch",
+        text: mm.t_s.map((_, i) => `reference ${mm.reference[i]}, machine ${mm.machine[i]}`), hoverinfo: "text+x",
+      });
+    }
     layout.shapes = episodeShapes("x");
     layout.height = Math.max(200, total + height);
     await Plotly.react(detailDiv, traces, layout, { responsive: true, scrollZoom: true, displaylogo: false });
