@@ -35,3 +35,22 @@ def test_audit_rows_cannot_be_updated_or_deleted(people: People, sql: Session) -
         sql.flush()
     sql.rollback()
     assert sql.scalar(select(AuditEvent.action).where(AuditEvent.id == event.id)) != "tampered"
+
+
+def test_admin_audit_page_filters_and_is_admin_only(app, people, sql) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import client_for
+
+    staff = client_for(app, people.staff)
+    staff.get(f"/patients/{people.patient.id}")
+    staff.get(f"/patients/{people.other_patient.id}")
+    admin = client_for(app, people.admin)
+    everything = admin.get("/admin/audit").get_data(as_text=True)
+    assert "patient.view" in everything and "login.success" in everything
+    only_one = admin.get(
+        "/admin/audit", query_string={"mrn": people.patient.mrn, "action": "patient.view"}
+    ).get_data(as_text=True)
+    assert only_one.count('<td class="mono">patient.view</td>') == 1
+    by_user = admin.get("/admin/audit", query_string={"user": "nobody"}).get_data(as_text=True)
+    assert "No events match." in by_user
+    for account in (people.staff, people.doctor, people.patient_account):
+        assert client_for(app, account).get("/admin/audit").status_code == 403

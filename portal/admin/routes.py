@@ -1,8 +1,10 @@
-"""/admin/accounts: create, deactivate, reactivate accounts and reset passwords."""
+"""/admin/accounts (create, deactivate, reactivate, reset passwords) and /admin/audit."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,7 +14,7 @@ from portal.admin.forms import ConfirmForm, NewAccountForm, ResetPasswordForm
 from portal.db import db_session
 from portal.forms import save
 from portal.models import Account, Role
-from portal.services import accounts
+from portal.services import accounts, audit
 from portal.services.validation import InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -115,3 +117,26 @@ def reset_password(account_id: int) -> str | Response:
             )
             return redirect(url_for("admin.accounts"))
     return render_template("admin/reset_password.html", form=form, account=account)
+
+
+def _date_arg(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+@roles(Role.ADMIN)
+def audit_log() -> str:
+    """Who saw or changed what: read only (no path updates or deletes audit rows)."""
+    page = audit.search(
+        db_session(),
+        username=request.args.get("user", ""),
+        action=request.args.get("action", ""),
+        patient_mrn=request.args.get("mrn", ""),
+        date_from=_date_arg("from"),
+        date_to=_date_arg("to"),
+        page=request.args.get("page", 1, type=int),
+    )
+    return render_template("admin/audit.html", page=page, args=request.args)
