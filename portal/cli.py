@@ -121,6 +121,32 @@ def worker_command(once: bool) -> None:
         time.sleep(POLL_SECONDS)
 
 
+@main.command("download-mitdb")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def download_mitdb(directory: Path) -> None:
+    """Fetch the MIT-BIH Arrhythmia Database from PhysioNet into DIRECTORY (needs internet).
+
+    Then set MITDB_DIR=DIRECTORY so staff can pick its records from the reference library.
+    """
+    if any(directory.glob("*.hea")):
+        click.echo(
+            f"Error: {directory} already holds MIT-BIH records; set MITDB_DIR to it.", err=True
+        )
+        sys.exit(2)
+    import wfdb
+
+    directory.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Downloading the MIT-BIH Arrhythmia Database (about 100 MB) into {directory} ...")
+    try:
+        wfdb.dl_database("mitdb", str(directory))
+    except Exception as problem:  # network errors come in many types
+        click.echo(
+            f"Error: the download failed ({problem}). Check the internet connection.", err=True
+        )
+        sys.exit(1)
+    click.echo(f"Done. Set MITDB_DIR={directory.resolve()}")
+
+
 @main.command("schema-sql")
 @click.option(
     "--out", type=click.Path(path_type=Path), default=PROJECT_ROOT / "schema.sql", show_default=True

@@ -16,6 +16,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "INSTANCE_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
         "CARDIO_ENV": "development",
+        "JOB_WORKER": "none",
         **extra,
     }
 
@@ -151,3 +152,10 @@ def test_cardio_demo_serves_the_portal_with_demo_logins(tmp_path: Path) -> None:
     assert re.search(r"^demo-staff \S{20,}$", output, re.MULTILINE), output
     assert f"running at http://127.0.0.1:{port}/" in output
     assert (tmp_path / "cardio.db").exists()
+
+
+def test_download_mitdb_refuses_a_folder_that_already_has_records(tmp_path: Path) -> None:
+    (tmp_path / "100.hea").write_text("100 2 360 650000\n")
+    result = CliRunner().invoke(main, ["download-mitdb", str(tmp_path)], env=_env(tmp_path))
+    assert result.exit_code == 2
+    assert "already holds MIT-BIH records" in result.output

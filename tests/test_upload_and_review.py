@@ -363,3 +363,35 @@ def test_reference_library_record_shows_agreement_with_annotations(
                         {"library-record": "../etc/passwd"},
                         token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
     assert unknown.status_code == 302 and sql.scalar(select(func.count(EcgRecording.id))) == 1
+
+
+def test_edf_upload_and_serial_comparison_with_the_previous_signed_ecg(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    from ml.synthetic import BeatTruth, synthetic_recording
+    from tests.support.ecg_files import write_edf
+
+    staff = client_for(app, people.staff)
+    doctor = client_for(app, people.doctor)
+    for n, hr in enumerate((60, 100)):
+        recording, _ = synthetic_recording(
+            BeatTruth(hr_bpm=hr), duration_s=30, fs_hz=256, leads=("I", "II", "III"), seed=n
+        )
+        path = write_edf(tmp_path / f"ecg{n}.edf", recording)
+        assert (
+            _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+        )
+        Worker(app).run_pending()
+        report = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+        assert report.recording.file_format.value == "edf"
+        if n == 0:
+            signed = post_form(
+                doctor, f"/reports/{report.id}/sign",
+                {"rhythm_label": "Sinus rhythm", "conclusion": "Normal.", "password": PASSWORD,
+                 "row_version": str(report.row_version)},
+                token_page=f"/reports/{report.id}",
+            )  # fmt: skip
+            assert signed.status_code == 302
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "Previous (" in page  # the first, signed ECG, side by side
+    assert 'class="changed"' in page  # heart rate 60 -> 100 bpm is highlighted
