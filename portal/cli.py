@@ -147,6 +147,30 @@ def download_mitdb(directory: Path) -> None:
     click.echo(f"Done. Set MITDB_DIR={directory.resolve()}")
 
 
+@main.command("render-report")
+@click.argument("report_id", type=int)
+@click.option("--kind", type=click.Choice(["clinician", "patient"]), default="clinician")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def render_report(report_id: int, kind: str, out: Path) -> None:
+    """Write the PDF of a report's newest version (stored once, reused afterwards)."""
+    import shutil
+
+    from portal.models import DocumentKind, EcgReport
+    from portal.services import documents
+
+    sql = db_session()
+    report = sql.get(EcgReport, report_id)
+    if report is None:
+        click.echo(f"Error: there is no report {report_id}.", err=True)
+        sys.exit(2)
+    document, path = documents.ensure_document(
+        sql, report, documents.latest_version(report), DocumentKind(kind), _settings()
+    )
+    sql.commit()
+    shutil.copyfile(path, out)
+    click.echo(f"Wrote {out} ({document.size_bytes} bytes, SHA-256 {document.sha256}).")
+
+
 @main.command("schema-sql")
 @click.option(
     "--out", type=click.Path(path_type=Path), default=PROJECT_ROOT / "schema.sql", show_default=True

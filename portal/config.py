@@ -39,6 +39,10 @@ class Settings:
     job_timeout_minutes: int = 15
     mitdb_dir: Path | None = None
     reports_per_page: int = 25
+    clinic_contact: str = "Cardiology clinic, phone +1 555 0100"
+    page_size: str = "A4"  # or "Letter"
+    # May patients download the clinician report as well as their plain-language summary?
+    patients_get_clinician_pdf: bool = False
 
     @property
     def max_upload_bytes(self) -> int:
@@ -94,6 +98,10 @@ def load_settings() -> Settings:
         job_worker=_choice("JOB_WORKER", ("thread", "none"), Settings.job_worker),
         job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),
         mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),
+        clinic_contact=os.environ.get("CLINIC_CONTACT", Settings.clinic_contact),
+        page_size=_page_size(),
+        patients_get_clinician_pdf=os.environ.get("PATIENTS_GET_CLINICIAN_PDF", "").lower()
+        in ("1", "true", "yes"),
     )
 
 
@@ -111,6 +119,14 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}.")
     return value
+
+
+def _page_size() -> str:
+    value = os.environ.get("REPORT_PAGE_SIZE", "A4").strip()
+    sizes = {"a4": "A4", "letter": "Letter"}
+    if value.lower() not in sizes:
+        raise ConfigError(f"REPORT_PAGE_SIZE={value!r} is not one of A4, Letter.")
+    return sizes[value.lower()]
 
 
 def _shared_mitdb() -> Path | None:

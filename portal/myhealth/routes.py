@@ -1,24 +1,63 @@
-"""/my: the patient portal. A patient sees only their own signed reports."""
+"""/my: the patient portal. A patient sees only their own signed reports and who saw them."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from portal.access import roles
 from portal.db import db_session
-from portal.models import Role
-from portal.services import myhealth
+from portal.models import Account, DocumentKind, Role
+from portal.review.routes import send_document
+from portal.services import myhealth, reports
 
 bp = Blueprint("myhealth", __name__, url_prefix="/my")
 
 
-@bp.route("/reports")
+def _account() -> Account:
+    return current_user._get_current_object()
+
+
+@bp.route("/reports", endpoint="reports")
 @roles(Role.PATIENT)
-def reports() -> str:
-    account = current_user._get_current_object()
+def reports_list() -> str:
+    account = _account()
     return render_template(
         "myhealth/reports.html",
         patient=account.patient,
         reports=myhealth.signed_reports(db_session(), account),
+        plain_finding=myhealth.plain_finding,
+        clinician_pdf=current_app.config["SETTINGS"].patients_get_clinician_pdf,
+    )
+
+
+def _own_signed_report(report_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return reports.get_visible_report(db_session(), _account(), report_id)
+    except reports.NotAllowed:
+        abort(404)
+
+
+@bp.route("/reports/<int:report_id>/summary.pdf")
+@roles(Role.PATIENT)
+def summary_pdf(report_id: int) -> Response:
+    return send_document(_own_signed_report(report_id), DocumentKind.PATIENT)
+
+
+@bp.route("/reports/<int:report_id>/report.pdf")
+@roles(Role.PATIENT)
+def clinician_pdf(report_id: int) -> Response:
+    if not current_app.config["SETTINGS"].patients_get_clinician_pdf:
+        abort(404)
+    return send_document(_own_signed_report(report_id), DocumentKind.CLINICIAN)
+
+
+@bp.route("/access")
+@roles(Role.PATIENT)
+def access_log() -> str:
+    """Who looked at or changed my record (from the audit trail)."""
+    account = _account()
+    return render_template(
+        "myhealth/access.html", events=myhealth.access_events(db_session(), account)
     )

@@ -25,10 +25,11 @@ from portal import ecg_data
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import save
-from portal.models import Account, EcgReport, Role, VersionKind
+from portal.models import Account, DocumentKind, EcgReport, Role, VersionKind
 from portal.review.forms import AmendForm, SignForm
-from portal.services import audit, reports
+from portal.services import audit, documents, reports
 from portal.services.reports import STATEMENTS, PhysicianRead, SigningConflict
+from reports.render import RenderError
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -190,6 +191,8 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         flash(str(conflict), "error")
         return redirect(url_for("review.report", report_id=found.id)), 409
     if saved:
+        documents.render_signed_documents(db_session(), found, current_app.config["SETTINGS"])
+        db_session().commit()
         flash(message, "success")
         return redirect(url_for("review.report", report_id=found.id))
     return _redisplay(found, form)
@@ -216,6 +219,35 @@ def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
         VersionKind=VersionKind,
     )
     return page, 400
+
+
+@bp.route("/reports/<int:report_id>/report.pdf")
+@roles(*CLINICAL)
+def clinician_pdf(report_id: int) -> Response:
+    """The clinician report of the newest version (preliminary ones say they are unsigned)."""
+    found = _report_or_404(report_id)
+    return send_document(found, DocumentKind.CLINICIAN)
+
+
+def send_document(found: EcgReport, kind: DocumentKind) -> Response:
+    """Render once, store, audit the download, send (shared with the patient portal)."""
+    sql = db_session()
+    version = documents.latest_version(found)
+    try:
+        document, path = documents.ensure_document(
+            sql, found, version, kind, current_app.config["SETTINGS"]
+        )
+    except RenderError:
+        sql.rollback()
+        abort(503)
+    audit.record(
+        sql, "report.download", actor=_actor(), patient_id=found.patient_id,
+        object_type="report_document", object_id=document.id,
+        details={"kind": kind.value, "version_no": version.version_no, "sha256": document.sha256},
+    )  # fmt: skip
+    sql.commit()
+    name = f"ecg-report-{found.id}-v{version.version_no}-{kind.value}.pdf"
+    return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=False)
 
 
 @bp.route("/model")

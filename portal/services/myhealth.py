@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, EcgReport, ReportStatus
+from portal.models import Account, AuditEvent, EcgReport, ReportStatus, VersionKind
 
 
 def signed_reports(session: Session, account: Account) -> list[EcgReport]:
@@ -19,5 +19,28 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
                 EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
             )
             .order_by(EcgReport.report_date.desc())
+        )
+    )
+
+
+def plain_finding(report: EcgReport) -> str:
+    """The signed main finding in plain words (first sentence of the plain-language text)."""
+    from reports.plain_language import findings_in_plain_words
+
+    signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
+    codes = list(signed[-1].findings or []) if signed else []
+    return findings_in_plain_words(codes)[0]
+
+
+def access_events(session: Session, account: Account, limit: int = 200) -> list[AuditEvent]:
+    """Views, downloads and changes of this patient's record, newest first."""
+    if account.patient is None:
+        return []
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.patient_id == account.patient.id)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
         )
     )

@@ -1,0 +1,180 @@
+"""The PDFs of a report version: built from the stored version, rendered once, kept by SHA-256.
+
+A document is rendered when a version is signed (or on first download) and stored under
+STORAGE_DIR/documents/; later downloads serve the stored file. A new signed version gets new
+documents; old versions keep theirs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import ecg_data
+from portal.config import Settings
+from portal.models import (
+    Account,
+    DocumentKind,
+    EcgReport,
+    ReportDocument,
+    ReportVersion,
+    VersionKind,
+    utcnow,
+)
+from portal.services.reports import STATEMENTS
+from portal.services.risk_scores import SPEC_BY_MODEL
+from reports.data import Read, ReportData, Score
+from reports.render import render_pdf
+from reports.strips import report_strips
+
+log = logging.getLogger(__name__)
+
+
+def document_path(storage_dir: Path, sha256: str) -> Path:
+    return storage_dir / "documents" / sha256[:2] / f"{sha256}.pdf"
+
+
+def _read(version: ReportVersion, author: Account | None) -> Read:
+    return Read(
+        version_no=version.version_no,
+        kind=version.kind.value,
+        rhythm=version.rhythm_label or "",
+        findings=list(version.findings or []),
+        conclusion=version.conclusion or "",
+        signed_by=author.display_name if author else None,
+        signed_at=version.signed_at,
+        reason=version.amendment_reason,
+    )
+
+
+def report_data(
+    session: Session, report: EcgReport, version: ReportVersion, settings: Settings
+) -> ReportData:
+    """Everything the PDFs show, as of `version` (later versions are left out)."""
+    versions = [v for v in report.versions if v.version_no <= version.version_no]
+    machine = versions[0]
+    analysis = machine.analysis or {}
+    authors: dict[int | None, Account | None] = {
+        v.author_id: session.get(Account, v.author_id) for v in versions if v.author_id is not None
+    }
+    physician = next((v for v in versions if v.kind is VersionKind.PHYSICIAN), None)
+    amendments = [v for v in versions if v.kind is VersionKind.AMENDMENT]
+    quality = analysis.get("quality", {})
+    flagged = quality.get("flagged_segments", [])
+    recording = ecg_data.recording_for(settings.storage_dir, report.recording)
+    scores = []
+    for row in sorted(report.risk_scores, key=lambda r: r.model.value):
+        scores.append(
+            Score(
+                title=SPEC_BY_MODEL[row.model].title,
+                predicts=_predicts(row.model.value),
+                risk_percent=row.value,
+                category=row.category,
+                inputs={k: v for k, v in (row.inputs_used or {}).items() if k != "sources"},
+                not_computed_reason=row.not_computed_reason,
+            )
+        )
+    patient = report.patient
+    return ReportData(
+        institution=settings.institution_name,
+        clinic_contact=settings.clinic_contact,
+        report_id=report.id,
+        version_no=version.version_no,
+        status=report.status.value if version is versions[-1] else version.kind.value,
+        generated_at=utcnow(),
+        patient_name=patient.full_name,
+        mrn=patient.mrn,
+        date_of_birth=patient.date_of_birth,
+        sex=patient.sex.value if hasattr(patient.sex, "value") else str(patient.sex),
+        age_years=patient.age_years(report.report_date.date()),
+        recorded_at=report.report_date,
+        duration_s=report.recording.duration_s,
+        leads=list(report.recording.lead_names),
+        sampling_rate_hz=report.recording.sampling_rate_hz,
+        source_file=report.recording.original_filename,
+        measurements={
+            "heart_rate_bpm": machine.heart_rate_bpm,
+            "pr_ms": machine.pr_ms,
+            "qrs_ms": machine.qrs_ms,
+            "qt_ms": machine.qt_ms,
+            "qtc_bazett_ms": machine.qtc_bazett_ms,
+            "qtc_fridericia_ms": machine.qtc_fridericia_ms,
+            "qrs_axis_deg": machine.qrs_axis_deg,
+        },
+        machine=_read(machine, None),
+        physician=_read(physician, authors.get(physician.author_id)) if physician else None,
+        amendments=[_read(a, authors.get(a.author_id)) for a in amendments],
+        findings=list(analysis.get("findings", [])),
+        episodes=list(analysis.get("episodes", [])),
+        beat_counts=dict(machine.beat_counts or {}),
+        class_probabilities=dict(machine.class_probabilities or {}),
+        good_quality_fraction=float(quality.get("good_fraction", 1.0)),
+        quality_notes=[f"{len(flagged)} segment(s) flagged as noisy or unusable."]
+        if flagged
+        else [],
+        scores=scores,
+        strips=report_strips(recording, analysis),
+        model_version=machine.model_version or "",
+        statement_labels=dict(STATEMENTS),
+    )
+
+
+def _predicts(model: str) -> str:
+    from portal import risk
+
+    return {
+        "framingham_general_cvd": risk.framingham.PREDICTS,
+        "framingham_general_cvd_bmi": risk.framingham.PREDICTS,
+        "framingham_hard_chd_atp3": risk.atp3.PREDICTS,
+        "grace_in_hospital": "death in hospital after an acute coronary syndrome",
+        "grace_six_month": "death within 6 months after discharge",
+    }[model]
+
+
+def ensure_document(
+    session: Session, report: EcgReport, version: ReportVersion, kind: DocumentKind,
+    settings: Settings,
+) -> tuple[ReportDocument, Path]:  # fmt: skip
+    """The stored PDF of `version` as `kind`, rendering and storing it the first time."""
+    existing = session.scalar(
+        select(ReportDocument).where(
+            ReportDocument.report_version_id == version.id, ReportDocument.kind == kind
+        )
+    )
+    if existing is not None:
+        path = document_path(settings.storage_dir, existing.sha256)
+        if path.is_file():
+            return existing, path
+    data = report_data(session, report, version, settings)
+    pdf = render_pdf(kind.value, data, page_size=settings.page_size)
+    sha = hashlib.sha256(pdf).hexdigest()
+    path = document_path(settings.storage_dir, sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)
+    if existing is None:
+        existing = ReportDocument(
+            report_version_id=version.id, kind=kind, sha256=sha, size_bytes=len(pdf),
+            page_size=settings.page_size,
+        )  # fmt: skip
+        session.add(existing)
+    session.flush()
+    return existing, path
+
+
+def latest_version(report: EcgReport) -> ReportVersion:
+    return report.versions[-1]
+
+
+def render_signed_documents(session: Session, report: EcgReport, settings: Settings) -> None:
+    """After a signature: both PDFs of the new version (a failure is logged, not fatal:
+    the first download renders them again)."""
+    version = latest_version(report)
+    for kind in DocumentKind:
+        try:
+            ensure_document(session, report, version, kind, settings)
+        except Exception:  # the signature stands; the PDF is retried on download
+            log.exception("rendering the %s PDF of report %s failed", kind.value, report.id)

@@ -1,0 +1,77 @@
+"""Everything a PDF shows, as plain data: built by the portal from a stored report version,
+so `reports/` needs no database and a render can be repeated from the same inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of the ECG (the machine's, a physician's, an amendment)."""
+
+    version_no: int
+    kind: str  # machine / physician / amendment
+    rhythm: str
+    findings: list[str]
+    conclusion: str
+    signed_by: str | None = None
+    signed_at: dt.datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Score:
+    title: str
+    predicts: str
+    risk_percent: float | None
+    category: str | None
+    inputs: dict[str, Any]
+    not_computed_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Strip:
+    title: str
+    svg: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    institution: str
+    clinic_contact: str
+    report_id: int
+    version_no: int
+    status: str
+    generated_at: dt.datetime
+    patient_name: str
+    mrn: str
+    date_of_birth: dt.date
+    sex: str
+    age_years: int
+    recorded_at: dt.datetime
+    duration_s: float
+    leads: list[str]
+    sampling_rate_hz: float
+    source_file: str
+    measurements: dict[str, float | None]
+    machine: Read
+    physician: Read | None
+    amendments: list[Read]
+    findings: list[dict[str, Any]]  # machine findings: label, risk, detail
+    episodes: list[dict[str, Any]]
+    beat_counts: dict[str, int]
+    class_probabilities: dict[str, float]
+    good_quality_fraction: float
+    quality_notes: list[str]
+    scores: list[Score]
+    strips: list[Strip] = field(default_factory=list)
+    model_version: str = ""
+    statement_labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def latest_read(self) -> Read | None:
+        """The read that counts: the newest amendment, else the physician's."""
+        return self.amendments[-1] if self.amendments else self.physician

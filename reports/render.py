@@ -1,0 +1,117 @@
+"""HTML -> PDF with WeasyPrint, safely.
+
+- Every value is autoescaped (Jinja `autoescape=True`): patient fields render as text.
+- The URL fetcher allows only `data:` URIs and files inside `reports/templates/` (the CSS and
+  fonts it ships); no file://, no http(s), so no redirects either. Refused URLs are recorded.
+- Each render runs in a child process with a time limit, so a pathological document cannot
+  hang the web process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reports import plain_language
+from reports.data import ReportData
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PAGE_SIZES = ("A4", "Letter")
+KINDS = ("clinician", "patient")
+DEFAULT_TIME_LIMIT_S = 60.0
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+@dataclass
+class SafeFetcher:
+    """WeasyPrint url_fetcher that serves only data: URIs and our own template assets."""
+
+    refused: list[str] = field(default_factory=list)
+
+    def __call__(self, url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
+        from weasyprint.urls import default_url_fetcher
+
+        if url.startswith("data:"):
+            return default_url_fetcher(url)
+        if url.startswith("file://"):
+            path = Path(url[len("file://") :]).resolve()
+            if path.is_relative_to(TEMPLATES) and path.is_file():
+                return {"string": path.read_bytes(), "filename": path.name}
+        self.refused.append(url)
+        raise ValueError(f"refused to fetch {url!r}: reports may only use their own assets")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["plain"] = plain_language
+    env.filters["ms"] = lambda v: "—" if v is None else f"{v:.0f} ms"
+    return env
+
+
+def html_for(kind: str, data: ReportData, page_size: str = "A4") -> str:
+    if kind not in KINDS:
+        raise RenderError(f"unknown report kind {kind!r}; use one of {', '.join(KINDS)}")
+    if page_size not in PAGE_SIZES:
+        raise RenderError(f"page size {page_size!r} is not one of {', '.join(PAGE_SIZES)}")
+    template = _environment().get_template(f"{kind}.html")
+    return template.render(d=data, page_size=page_size, now=dt.datetime.now(dt.UTC))
+
+
+def pdf_bytes(html: str, fetcher: SafeFetcher | None = None) -> bytes:
+    """Render in this process (tests and the child process use it)."""
+    from weasyprint import HTML
+
+    return HTML(
+        string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher or SafeFetcher()
+    ).write_pdf(pdf_variant="pdf/ua-1")
+
+
+def _child(html: str, conn: Any) -> None:
+    try:
+        conn.send(("ok", pdf_bytes(html)))
+    except Exception as problem:  # sent back to the parent as a RenderError
+        conn.send(("error", f"{type(problem).__name__}: {problem}"))
+    finally:
+        conn.close()
+
+
+def render_pdf(
+    kind: str,
+    data: ReportData,
+    *,
+    page_size: str = "A4",
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> bytes:
+    """The PDF for `kind` ('clinician' or 'patient'), rendered with a time limit."""
+    html = html_for(kind, data, page_size)
+    # "spawn": a fresh interpreter, safe to start from a multi-threaded web server.
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(html, child), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(time_limit_s):
+            raise RenderError(f"rendering took longer than {time_limit_s:g} s and was stopped")
+        status, payload = parent.recv()
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        parent.close()
+    if status != "ok":
+        raise RenderError(payload)
+    return payload

@@ -1,0 +1,72 @@
+"""Which ECG strips a report prints: 10 s of every lead, a 30 s rhythm strip of the analysis
+lead, and 10 s around the first of each significant episode (VT, AF, SVT, the longest pause)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ml import rhythm
+from ml.recording import Recording
+from reports.data import Strip
+from reports.paper import strip_svg
+
+STRIP_S = 10.0
+RHYTHM_ROWS = 3
+SIGNIFICANT = (rhythm.VT, rhythm.AF, rhythm.SVT)
+
+
+def _markers(analysis: dict[str, Any], start_s: float, end_s: float) -> list[tuple[float, str]]:
+    beats = analysis.get("beats", {})
+    fs = analysis.get("fs_hz", 1.0)
+    t = np.asarray(beats.get("sample", []), dtype=np.float64) / fs
+    classes = beats.get("class", "")
+    keep = np.flatnonzero((t >= start_s) & (t <= end_s))
+    return [(float(t[i]), classes[i]) for i in keep if classes[i] != "N"]
+
+
+def report_strips(recording: Recording, analysis: dict[str, Any]) -> list[Strip]:
+    fs = recording.fs_hz
+    span = min(STRIP_S, recording.duration_s)
+    strips = []
+    for k, lead in enumerate(recording.lead_names):
+        strips.append(
+            Strip(
+                f"Lead {lead}, 0-{span:.0f} s",
+                strip_svg(
+                    recording.signal_mv[:, k], fs, lead_name=lead, start_s=0, duration_s=span
+                ),
+            )
+        )
+    chosen_lead = analysis.get("analysis_lead")
+    index = recording.lead_names.index(chosen_lead) if chosen_lead in recording.lead_names else 0
+    name = recording.lead_names[index]
+    signal = recording.signal_mv[:, index]
+    for row in range(RHYTHM_ROWS):
+        start = row * STRIP_S
+        if start >= recording.duration_s:
+            break
+        length = min(STRIP_S, recording.duration_s - start)
+        strips.append(
+            Strip(
+                f"Rhythm strip, lead {name}, {start:.0f}-{start + length:.0f} s",
+                strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=length,
+                          markers=_markers(analysis, start, start + length)),
+            )
+        )  # fmt: skip
+    episodes = analysis.get("episodes", [])
+    chosen = [next((e for e in episodes if e["label"] == label), None) for label in SIGNIFICANT]
+    pauses = [e for e in episodes if e["label"] == rhythm.PAUSE]
+    if pauses:
+        chosen.append(max(pauses, key=lambda e: e["end_s"] - e["start_s"]))
+    for episode in (e for e in chosen if e is not None):
+        start = max(0.0, min(episode["start_s"] - 2.0, recording.duration_s - span))
+        strips.append(
+            Strip(
+                f"{episode['label']} at {episode['start_s']:.1f} s, lead {name}",
+                strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
+                          markers=_markers(analysis, start, start + span)),
+            )
+        )  # fmt: skip
+    return strips
