@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +29,32 @@ class RenderError(RuntimeError):
     pass
 
 
-@dataclass
-class SafeFetcher:
-    """WeasyPrint url_fetcher that serves only data: URIs and our own template assets."""
+def safe_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves only data: URIs and our own template assets.
 
-    refused: list[str] = field(default_factory=list)
+    Built lazily so importing this module does not import WeasyPrint.
+    """
+    from weasyprint.urls import URLFetcher
 
-    def __call__(self, url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
-        from weasyprint.urls import default_url_fetcher
+    class SafeFetcher(URLFetcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False)
+            self.refused: list[str] = []
 
-        if url.startswith("data:"):
-            return default_url_fetcher(url)
-        if url.startswith("file://"):
-            path = Path(url[len("file://") :]).resolve()
-            if path.is_relative_to(TEMPLATES) and path.is_file():
-                return {"string": path.read_bytes(), "filename": path.name}
-        self.refused.append(url)
-        raise ValueError(f"refused to fetch {url!r}: reports may only use their own assets")
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:") or _is_own_asset(url):
+                return super().fetch(url, headers)
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url!r}: reports may only use their own assets")
+
+    return SafeFetcher()
+
+
+def _is_own_asset(url: str) -> bool:
+    if not url.startswith("file://"):
+        return False
+    path = Path(url[len("file://") :].split("?")[0]).resolve()
+    return path.is_relative_to(TEMPLATES) and path.is_file()
 
 
 def _environment() -> Environment:
@@ -70,12 +78,12 @@ def html_for(kind: str, data: ReportData, page_size: str = "A4") -> str:
     return template.render(d=data, page_size=page_size, now=dt.datetime.now(dt.UTC))
 
 
-def pdf_bytes(html: str, fetcher: SafeFetcher | None = None) -> bytes:
+def pdf_bytes(html: str, fetcher: Any = None) -> bytes:
     """Render in this process (tests and the child process use it)."""
     from weasyprint import HTML
 
     return HTML(
-        string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher or SafeFetcher()
+        string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher or safe_fetcher()
     ).write_pdf(pdf_variant="pdf/ua-1")
 
 

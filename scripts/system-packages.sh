@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: a MariaDB server (the tests start their own throwaway
-# instance), Chromium for the browser tests, poppler-utils to read PDFs back, DejaVu fonts.
+# instance), Chromium for the browser tests, poppler-utils to read PDFs back, DejaVu fonts, and
+# the Pango/HarfBuzz libraries WeasyPrint renders PDFs with.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
@@ -9,6 +10,11 @@ have mariadbd || missing+=(mariadb-server)
 have chromium || missing+=(chromium)
 have pdftotext || missing+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# WeasyPrint (PDF reports) loads Pango and HarfBuzz at run time.
+lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+lib libpango-1.0.so.0 || missing+=(libpango-1.0-0)
+lib libpangoft2-1.0.so.0 || missing+=(libpangoft2-1.0-0)
+lib libharfbuzz-subset.so.0 || missing+=(libharfbuzz-subset0)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,221 @@
+"""PDFs read back: text (pdftotext), pages (pdfinfo), the paper grid's true size (pdftoppm at a
+known resolution), hostile patient fields, storage by version, the patient portal."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, EcgReport, ReportDocument
+from portal.worker import Worker
+from reports.readability import grade_level
+from reports.render import RenderError, pdf_bytes, render_pdf, safe_fetcher
+from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.support.ecg_files import synthetic, write_csv
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+
+
+def _text(pdf: bytes, tmp_path: Path, name: str = "doc") -> str:
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+
+
+def _pages(pdf: bytes, tmp_path: Path) -> int:
+    path = tmp_path / "pages.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    return int(
+        next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages"))
+    )
+
+
+def _pngs(pdf: bytes, out_dir: Path, stem: str, dpi: int = 80) -> list[Path]:
+    path = out_dir / f"{stem}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(out_dir / stem)], check=True)
+    return sorted(out_dir.glob(f"{stem}-*.png"))
+
+
+def _signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path, *, name: str | None = None
+) -> EcgReport:
+    if name is not None:
+        people.patient.full_name = name
+        sql.commit()
+    staff = client_for(app, people.staff)
+    path = write_csv(tmp_path / "ecg.csv", synthetic(30, 250))
+    post_form(staff, f"/patients/{people.patient.id}/recordings/new",
+              {"files": [(io.BytesIO(path.read_bytes()), "ecg.csv")]},
+              token_page=f"/patients/{people.patient.id}/recordings/new",
+              content_type="multipart/form-data")  # fmt: skip
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    doctor = client_for(app, people.doctor)
+    signed = post_form(doctor, f"/reports/{report.id}/sign",
+                       {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "PAC"],
+                        "conclusion": "Sinus rhythm with rare early beats.",
+                        "password": PASSWORD, "row_version": str(report.row_version)},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302
+    sql.expire_all()
+    return report
+
+
+def test_signing_produces_both_pdfs_which_read_back_correctly(
+    app: Flask, people: People, sql: Session, tmp_path: Path, artifacts_dir: Path
+) -> None:
+    report = _signed(app, people, sql, tmp_path)
+    documents = sql.scalars(select(ReportDocument)).all()
+    assert sorted(d.kind.value for d in documents) == ["clinician", "patient"]
+    assert all(d.report_version_id == report.versions[1].id for d in documents)
+
+    doctor = client_for(app, people.doctor)
+    clinician = doctor.get(f"/reports/{report.id}/report.pdf")
+    assert clinician.status_code == 200 and clinician.mimetype == "application/pdf"
+    text = _text(clinician.data, tmp_path, "clinician")
+    machine = report.versions[0]
+    for expected in (people.patient.full_name, people.patient.mrn, "1960-12-10",
+                     f"{machine.heart_rate_bpm:.0f} bpm", f"{machine.qrs_ms:.0f} ms",
+                     "Sinus rhythm with rare early beats.", "Signed by Doctor1",
+                     f"ECG report {report.id}", "version 2", "Page 1 of", "Machine read",
+                     "Framingham", "GRACE", "not computed",
+                     "Rhythm strip, lead II", "for research use"):  # fmt: skip
+        assert expected in text, expected
+    assert "{{" not in text and "{%" not in text and "None" not in text
+    assert _pages(clinician.data, tmp_path) >= 3
+    for png in _pngs(clinician.data, artifacts_dir, f"clinician-{report.id}"):
+        assert png.stat().st_size > 10_000
+
+    summary = client_for(app, people.patient_account).get(f"/my/reports/{report.id}/summary.pdf")
+    assert summary.status_code == 200
+    plain = _text(summary.data, tmp_path, "summary")
+    assert "Your heart test results" in plain and "Doctor1 checked and signed" in plain
+    assert "Some extra beats came from the top parts of your heart" in plain
+    assert "questions to ask your doctor" in plain.lower()
+    body = plain.split("Your heart test results", 1)[1]
+    body = "\n".join(line for line in body.splitlines() if "ECG report" not in line)
+    assert grade_level(body) <= 8.0, grade_level(body)
+    _pngs(summary.data, artifacts_dir, f"patient-summary-{report.id}")
+
+
+def test_the_paper_grid_measures_true_millimetres(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed(app, people, sql, tmp_path)
+    pdf = client_for(app, people.doctor).get(f"/reports/{report.id}/report.pdf").data
+    dpi = 254  # 10 pixels per millimetre
+    pages = _pngs(pdf, tmp_path, "grid", dpi=dpi)
+    strip_page = next(p for p in pages if _has_grid(Image.open(p)))
+    pixels = np.asarray(Image.open(strip_page).convert("RGB")).astype(int)
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    major = (r > 200) & (g < 170) & (b < 170)  # the 5 mm lines (#e48a8a)
+    row = int(np.argmax(major.sum(axis=1)))  # a horizontal major line runs along this row
+    columns = np.flatnonzero(major[row + 20])  # 2 mm lower: only the vertical lines
+    starts = columns[np.flatnonzero(np.diff(columns, prepend=-10) > 3)]
+    spacing_px = np.median(np.diff(starts))
+    assert spacing_px == pytest.approx(50, abs=1)  # 5 mm at 10 px/mm
+
+
+def _has_grid(image: Image.Image) -> bool:
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    return bool(
+        ((pixels[..., 0] > 200) & (pixels[..., 1] < 170) & (pixels[..., 2] < 170)).sum() > 10_000
+    )
+
+
+def test_hostile_patient_fields_render_as_text_and_fetch_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    hostile = '<img src="file:///etc/passwd"><style>*{display:none}</style>Eve'
+    report = _signed(app, people, sql, tmp_path, name=hostile)
+    pdf = client_for(app, people.doctor).get(f"/reports/{report.id}/report.pdf").data
+    text = _text(pdf, tmp_path, "hostile")
+    assert '<img src="file:///etc/passwd">' in text.replace("\n", "")
+    assert "root:x:0:0" not in text
+
+    fetcher = safe_fetcher()  # and if a template ever let markup through, nothing is fetched:
+    raw = pdf_bytes('<p>x</p><img src="file:///etc/passwd"><img src="http://example.org/a.png">',
+                    fetcher)  # fmt: skip
+    assert fetcher.refused == ["file:///etc/passwd", "http://example.org/a.png"]
+    assert "root:x" not in _text(raw, tmp_path, "raw")
+
+
+def test_documents_are_rendered_once_per_version(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    first = doctor.get(f"/reports/{report.id}/report.pdf").data
+    again = doctor.get(f"/reports/{report.id}/report.pdf").data
+    assert first == again and sql.scalar(select(func.count(ReportDocument.id))) == 2
+    amended = post_form(doctor, f"/reports/{report.id}/amend",
+                        {"rhythm_label": "Sinus rhythm", "conclusion": "Amended text.",
+                         "reason": "typo", "password": PASSWORD,
+                         "row_version": str(report.row_version)},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert amended.status_code == 302
+    assert sql.scalar(select(func.count(ReportDocument.id))) == 4
+    newest = doctor.get(f"/reports/{report.id}/report.pdf").data
+    assert newest != first and "Amended text." in _text(newest, tmp_path)
+    downloads = sql.scalar(select(func.count()).where(AuditEvent.action == "report.download"))
+    assert downloads == 3
+
+
+def test_patient_portal_only_own_signed_reports(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed(app, people, sql, tmp_path)
+    patient = client_for(app, people.patient_account)
+    listing = patient.get("/my/reports").get_data(as_text=True)
+    assert (
+        "Summary (PDF)" in listing and "Your heart beat in its normal, steady pattern." in listing
+    )
+    assert "Full report (PDF)" not in listing
+    assert patient.get(f"/my/reports/{report.id}/report.pdf").status_code == 404  # not allowed here
+    assert patient.get(f"/my/reports/{report.id + 1}/summary.pdf").status_code == 404
+    assert patient.get(f"/reports/{report.id}/report.pdf").status_code == 403
+    access = patient.get("/my/access").get_data(as_text=True)
+    assert "doctor1" in access and "report sign" in access
+
+    app.config["SETTINGS"].patients_get_clinician_pdf = True
+    assert patient.get(f"/my/reports/{report.id}/report.pdf").status_code == 200
+    # Staff use the clinician route, not the patient portal.
+    stranger = client_for(app, people.staff)
+    assert stranger.get(f"/my/reports/{report.id}/summary.pdf").status_code == 403
+
+
+def test_cli_render_report_and_time_limit(
+    app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
+) -> None:
+    from portal.cli import main
+    from portal.services.documents import report_data
+
+    report = _signed(app, people, sql, tmp_path)
+    out = tmp_path / "cli.pdf"
+    env = {"DATABASE_URL": database_url, "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir),
+           "INSTANCE_DIR": str(tmp_path), "JOB_WORKER": "none", "CARDIO_ENV": "test"}  # fmt: skip
+    result = CliRunner().invoke(main, ["render-report", str(report.id), "--kind", "patient",
+                                       "--out", str(out)], env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Your heart test results" in _text(out.read_bytes(), tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"])
+    with pytest.raises(RenderError, match="longer than"):
+        render_pdf("clinician", data, time_limit_s=0.01)
+    with pytest.raises(RenderError, match="page size"):
+        render_pdf("clinician", data, page_size="A3")
+    letter = render_pdf("patient", data, page_size="Letter")
+    info = subprocess.run(["pdfinfo", "-"], input=letter, capture_output=True, check=True)
+    assert b"612 x 792 pts (letter)" in info.stdout
