@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
-from ml.classifier import CLASSES, BeatClassifier, decide
+from ml.classifier import CLASSES, BeatClassifier
 from ml.features import beat_inputs
 from ml.filters import bandpass_mv
 from ml.hrv import HeartRateSummary, heart_rate_summary
@@ -172,8 +172,9 @@ def analyze(
     quality = segment_quality(lead_mv, fs)
 
     report(0.35, "Classifying beats")
-    probabilities = classifier.predict_proba(beat_inputs(lead_mv, fs, peaks))
-    classes = decide(probabilities, classifier.decision_) if len(peaks) else np.array([], "<U1")
+    inputs = beat_inputs(lead_mv, fs, peaks)
+    probabilities = classifier.predict_proba(inputs)
+    classes = classifier.decide(probabilities, inputs) if len(peaks) else np.array([], "<U1")
     unreadable = unusable_mask(quality, peaks / fs)
     classes = np.where(unreadable, "Q", classes)
 

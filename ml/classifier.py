@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.features import BeatInputs
+from ml.features import RR_FEATURE_NAMES, BeatInputs
 
 CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 VERSION = "beat-cnn-1.0.0"
@@ -23,6 +23,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "beat_classifier.keras"
 CARD_FILE = "model_card.json"
 PREDICT_BATCH = 8192
+_AF_CONTEXT = RR_FEATURE_NAMES.index("af_context_irregularity")
 
 
 class ModelIntegrityError(RuntimeError):
@@ -74,6 +75,7 @@ class BeatClassifier:
         self.max_class_weight = max_class_weight
         self.model_: Any = None
         self.decision_: dict[str, float] = dict.fromkeys(CLASSES, 0.0)
+        self.af_threshold_: float | None = None
         self.card_: dict[str, Any] = {}
 
     def get_params(self) -> dict[str, Any]:
@@ -158,8 +160,12 @@ class BeatClassifier:
         return predict_proba_with(self.model_, inputs)
 
     def predict(self, inputs: BeatInputs) -> np.ndarray:
-        """Class names after the decision rule chosen by cross-validation (per-class log bias)."""
-        return decide(self.predict_proba(inputs), self.decision_)
+        """Class names after the decision rule chosen by cross-validation (see `decide_beats`)."""
+        return self.decide(self.predict_proba(inputs), inputs)
+
+    def decide(self, proba: np.ndarray, inputs: BeatInputs) -> np.ndarray:
+        """The shipped decision rule for probabilities already computed from `inputs`."""
+        return decide_beats(proba, inputs, self.decision_, self.af_threshold_)
 
     def save(self, directory: Path | str, card: dict[str, Any] | None = None) -> Path:
         """Write `beat_classifier.keras` and `model_card.json` (with the weights' SHA-256)."""
@@ -175,6 +181,7 @@ class BeatClassifier:
             "classes": list(CLASSES),
             "hyper_parameters": self.get_params(),
             "decision_log_bias": self.decision_,
+            "decision_af_threshold": self.af_threshold_,
             "weights_file": WEIGHTS_FILE,
             "weights_sha256": sha256_of(weights),
             "weights_bytes": weights.stat().st_size,
@@ -204,6 +211,8 @@ class BeatClassifier:
         clf = cls(**params)
         clf.model_ = keras.saving.load_model(weights, safe_mode=True, compile=False)
         clf.decision_ = {c: float(card.get("decision_log_bias", {}).get(c, 0.0)) for c in CLASSES}
+        threshold = card.get("decision_af_threshold")
+        clf.af_threshold_ = None if threshold is None else float(threshold)
         clf.card_ = card
         return clf
 
@@ -226,9 +235,30 @@ def predict_proba_with(model: Any, inputs: BeatInputs) -> np.ndarray:
 
 
 def decide(proba: np.ndarray, log_bias: dict[str, float]) -> np.ndarray:
+    """Arg-max of log-probability plus a per-class bias (the bias trades Se against +P)."""
     bias = np.array([log_bias.get(c, 0.0) for c in CLASSES], dtype=np.float64)
     scores = np.log(np.clip(proba, 1e-12, 1.0)) + bias
     return np.asarray(CLASSES, dtype="<U1")[np.argmax(scores, axis=1)]
+
+
+def decide_beats(
+    proba: np.ndarray,
+    inputs: BeatInputs,
+    log_bias: dict[str, float],
+    af_threshold: float | None,
+) -> np.ndarray:
+    """The one decision rule used by training, evaluation and the product's analysis.
+
+    Biased arg-max, then AF suppression: inside a sustained irregular rhythm (the
+    `af_context_irregularity` feature above `af_threshold`) an "S" becomes "N", because in
+    atrial fibrillation RR prematurity means nothing and AAMI labels those beats N.
+    `af_threshold=None` switches the suppression off; cross-validation chooses between them.
+    """
+    classes = decide(proba, log_bias)
+    if af_threshold is None or len(classes) == 0:
+        return classes
+    in_af = inputs.rr_features[:, _AF_CONTEXT] > af_threshold
+    return np.where((classes == "S") & in_af, "N", classes)
 
 
 def read_card(directory: Path | str = DEFAULT_MODEL_DIR) -> dict[str, Any]:

@@ -3,8 +3,13 @@
 Everything model-specific (resampling, filtering, amplitude normalisation) happens here, from
 the raw single-lead signal in mV and R-peak indices, so training and inference are identical.
 Inter-patient generalisation comes from normalising to the patient's own rhythm and beat shape:
-RR intervals are divided by local and 5-minute averages, and each beat is compared with the
-record's median beat.
+RR intervals are divided by local averages and by robust long-term medians, and each beat is
+compared with the record's dominant beat. Robust because ectopic beats can come in runs or
+dominate a stretch: a local mean RR then looks "normal" although it is premature, and a median
+over all beats can itself be ectopic. So the template is the median of beats that are not
+premature, the long-term RR references are medians (5-minute window and whole record), and an
+atrial-fibrillation context feature (RR irregularity over about a minute of beats) lets the
+model tell AF's irregular RR from prematurity (AAMI labels beats in AF as N).
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ QRS_REGION_S = (-0.10, 0.10)
 P_REGION_S = (-0.25, -0.08)
 LOCAL_BEATS = 10  # local rhythm: the 10 beats either side
 LONG_WINDOW_S = 150.0  # long-term rhythm: a 5-minute window centred on the beat
+AF_CONTEXT_BEATS = 60  # AF context: RR irregularity over the ~60 beats around the beat
+# Beats whose RR before them is at least this fraction of the record's median RR are "not
+# premature" and make up the template; below it a beat may be ectopic (S or V). This assumes
+# fewer than half the beats are premature; a 75th-percentile reference, meant to survive
+# even that, scored lower in DS1 cross-validation (round 3) and was not kept.
+TEMPLATE_MIN_PRE_OVER_MEDIAN = 0.9
+TEMPLATE_MIN_BEATS = 10  # fewer non-premature beats than this: fall back to all beats
 DEFAULT_RR_S = 0.8  # used only when a signal holds a single beat
 
 _BEFORE = round(WINDOW_BEFORE_S * MODEL_FS_HZ)
@@ -49,6 +61,8 @@ RR_FEATURE_NAMES: tuple[str, ...] = (
     "post_over_long",
     "local_over_long",
     "local_irregularity",
+    "pre_over_record_median",
+    "af_context_irregularity",
     "corr_qrs_with_median_beat",
     "corr_window_with_median_beat",
     "rms_diff_over_median_beat",
@@ -96,8 +110,8 @@ def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> Bea
     windows = padded[centres[:, None] + _OFFSETS[None, :]]
     windows /= _record_amplitude_mv(padded, centres)
 
-    template = np.median(windows, axis=0)
     rr = _rr_features(peaks / MODEL_FS_HZ)
+    template = _template(windows, rr[:, RR_FEATURE_NAMES.index("pre_over_record_median")])
     shape = _shape_features(windows, template)
     features = np.concatenate([rr, shape], axis=1)
     model_windows = np.concatenate([windows, windows - template], axis=1)
@@ -135,6 +149,14 @@ def _record_amplitude_mv(padded: np.ndarray, centres: np.ndarray) -> float:
     return amplitude if amplitude > 1e-3 else 1.0
 
 
+def _template(windows: np.ndarray, pre_over_record_median: np.ndarray) -> np.ndarray:
+    """Median of the beats that are not premature: the dominant *normal* morphology even when
+    premature ectopic beats are frequent (they would pull a plain median towards themselves)."""
+    calm = pre_over_record_median >= TEMPLATE_MIN_PRE_OVER_MEDIAN
+    chosen = windows[calm] if calm.sum() >= TEMPLATE_MIN_BEATS else windows
+    return np.median(chosen, axis=0)
+
+
 def _rr_features(t_s: np.ndarray) -> np.ndarray:
     n = t_s.size
     if n == 1:
@@ -144,7 +166,8 @@ def _rr_features(t_s: np.ndarray) -> np.ndarray:
         pre = np.concatenate([diffs[:1], diffs])
         post = np.concatenate([diffs, diffs[-1:]])
     local = _centred_mean(pre, LOCAL_BEATS)
-    long_ = _time_window_mean(t_s, pre, LONG_WINDOW_S)
+    long_ = _time_window_median(t_s, pre, LONG_WINDOW_S)
+    record_median = float(np.median(pre))
     jumps = np.abs(np.diff(pre, prepend=pre[0]))
     irregular = _centred_mean(jumps, LOCAL_BEATS) / local
     columns = [
@@ -158,6 +181,8 @@ def _rr_features(t_s: np.ndarray) -> np.ndarray:
         np.clip(post / long_, 0, 4),
         np.clip(local / long_, 0, 4),
         np.clip(irregular, 0, 4),
+        np.clip(pre / record_median, 0, 4),
+        np.clip(af_context_irregularity(pre), 0, 4),
     ]
     return np.stack(columns, axis=1)
 
@@ -170,11 +195,30 @@ def _centred_mean(values: np.ndarray, half: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)
 
 
-def _time_window_mean(t_s: np.ndarray, values: np.ndarray, half_s: float) -> np.ndarray:
-    csum = np.concatenate([[0.0], np.cumsum(values)])
+def _time_window_median(t_s: np.ndarray, values: np.ndarray, half_s: float) -> np.ndarray:
+    """Median of `values` within +-half_s of each beat: a long-term RR that runs of ectopic
+    beats (unlike a mean) do not drag along."""
     lo = np.searchsorted(t_s, t_s - half_s, side="left")
     hi = np.searchsorted(t_s, t_s + half_s, side="right")
-    return (csum[hi] - csum[lo]) / (hi - lo)
+    return np.array([np.median(values[a:b]) for a, b in zip(lo, hi, strict=True)])
+
+
+def af_context_irregularity(pre_rr_s: np.ndarray, beats: int = AF_CONTEXT_BEATS) -> np.ndarray:
+    """Median |successive RR difference| / median RR over the `beats` beats around each beat.
+
+    Medians make it insensitive to isolated ectopic beats (each disturbs only two differences)
+    while it stays high throughout atrial fibrillation, where every interval is irregular.
+    """
+    n = pre_rr_s.size
+    if n < 3:
+        return np.zeros(n)
+    deltas = np.abs(np.diff(pre_rr_s, prepend=pre_rr_s[0]))
+    half = min(beats // 2, n - 1)
+    out = np.empty(n)
+    for i in range(n):
+        lo, hi = max(i - half, 1), min(i + half + 1, n)
+        out[i] = np.median(deltas[lo:hi]) / max(float(np.median(pre_rr_s[lo - 1 : hi])), 1e-3)
+    return out
 
 
 def _shape_features(windows: np.ndarray, template: np.ndarray) -> np.ndarray:

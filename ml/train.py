@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ml import aami
-from ml.classifier import CLASSES, VERSION, BeatClassifier, predict_proba_with
+from ml.classifier import CLASSES, VERSION, BeatClassifier, decide_beats, predict_proba_with
 from ml.features import RR_FEATURE_NAMES, WINDOW_SAMPLES, BeatInputs, beat_inputs
 from ml.mitdb import CITATION, DS1, DS2, PACED, default_data_dir, load_record
 
@@ -68,6 +68,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 S_BIAS_GRID = np.arange(-2.0, 3.01, 0.25)
 V_BIAS_GRID = np.arange(-2.5, 2.01, 0.25)
+# AF suppression (S -> N where the ~60-beat RR irregularity exceeds this); None = off.
+# In DS1, AF (records 201, 203) typically scores well above 0.1 and sinus rhythm well below.
+AF_THRESHOLD_GRID: tuple[float | None, ...] = (None, 0.10, 0.15, 0.20, 0.30)
 
 
 @dataclass
@@ -116,22 +119,41 @@ def objective(m: dict[str, float]) -> float:
     return shortfall + 0.1 * float(np.mean([m[k] for k in FLOORS]))
 
 
-def score_with_bias(y: np.ndarray, proba: np.ndarray, bias: dict[str, float]) -> aami.BeatScore:
-    from ml.classifier import decide
+def score_with_rule(
+    data: Dataset, proba: np.ndarray, bias: dict[str, float], af_threshold: float | None
+) -> aami.BeatScore:
+    """Score the shipped decision rule (`decide_beats`) on DS1 out-of-fold probabilities."""
+    return aami.score_from_labels(data.y, decide_beats(proba, data.inputs, bias, af_threshold))
 
-    return aami.score_from_labels(y, decide(proba, bias))
 
+def tune_decision(data: Dataset, proba: np.ndarray) -> tuple[dict[str, float], float | None]:
+    """S/V log-bias and AF-suppression threshold maximising the objective out of fold.
 
-def tune_bias(y: np.ndarray, proba: np.ndarray) -> tuple[dict[str, float], float]:
-    """Per-class log-bias for S and V maximising the objective on out-of-fold predictions."""
-    best = (dict.fromkeys(CLASSES, 0.0), -np.inf)
+    The grid search re-implements `decide_beats` on class indices (about 10x faster than on
+    class names); the result is checked against `decide_beats` itself before it is returned.
+    """
+    log_p = np.log(np.clip(proba, 1e-12, 1.0))
+    ref = np.array([CLASSES.index(str(c)) for c in data.y], dtype=np.int64)
+    af_context = data.inputs.rr_features[:, RR_FEATURE_NAMES.index("af_context_irregularity")]
+    s_k, n_k = CLASSES.index("S"), CLASSES.index("N")
+    best: tuple[dict[str, float], float | None, float] = ({}, None, -np.inf)
     for s_bias in S_BIAS_GRID:
         for v_bias in V_BIAS_GRID:
             bias = {**dict.fromkeys(CLASSES, 0.0), "S": float(s_bias), "V": float(v_bias)}
-            value = objective(metrics_of(score_with_bias(y, proba, bias)))
-            if value > best[1] + 1e-12:
-                best = (bias, value)
-    return best
+            pred = np.argmax(log_p + np.array([bias[c] for c in CLASSES]), axis=1)
+            for af_threshold in AF_THRESHOLD_GRID:
+                if af_threshold is not None:
+                    pred_af = np.where((pred == s_k) & (af_context > af_threshold), n_k, pred)
+                else:
+                    pred_af = pred
+                counts = np.bincount(ref * len(CLASSES) + pred_af, minlength=len(CLASSES) ** 2)
+                score = aami.BeatScore(counts.reshape(len(CLASSES), len(CLASSES)))
+                value = objective(metrics_of(score))
+                if value > best[2] + 1e-12:
+                    best = (bias, af_threshold, value)
+    check = objective(metrics_of(score_with_rule(data, proba, best[0], best[1])))
+    assert abs(check - best[2]) < 1e-9, "tune_decision disagrees with decide_beats"
+    return best[0], best[1]
 
 
 def _checkpoint_callback(holdout: BeatInputs, store: dict[int, np.ndarray]) -> Any:
@@ -169,9 +191,9 @@ def cross_validate(
             for e in EPOCH_CHECKPOINTS:
                 oof[e][held] = store[e]
         for e in EPOCH_CHECKPOINTS:
-            plain = metrics_of(score_with_bias(data.y, oof[e], {}))
-            bias, _ = tune_bias(data.y, oof[e])
-            tuned_score = score_with_bias(data.y, oof[e], bias)
+            plain = metrics_of(score_with_rule(data, oof[e], {}, None))
+            bias, af_threshold = tune_decision(data, oof[e])
+            tuned_score = score_with_rule(data, oof[e], bias, af_threshold)
             tuned = metrics_of(tuned_score)
             rows.append(
                 {
@@ -182,6 +204,7 @@ def cross_validate(
                     "epochs": e,
                     "argmax": plain,
                     "bias": bias,
+                    "af_threshold": af_threshold,
                     "tuned": tuned,
                     "tuned_confusion": tuned_score.confusion.tolist(),
                     "objective": objective(tuned),
@@ -195,6 +218,11 @@ def _pct(value: float | None) -> str:
     return "  -  " if value is None else f"{100 * value:5.1f}"
 
 
+def _threshold(row: dict[str, Any]) -> str:
+    value = row.get("af_threshold")
+    return "off" if value is None else f"{value:.2f}"
+
+
 def print_cv_table(rows: list[dict[str, Any]]) -> None:
     keys = ("S_se", "S_ppv", "V_se", "V_ppv", "F_se", "accuracy")
     print("\nDS1 grouped 5-fold CV (out-of-fold, %): argmax | with CV-tuned S/V log-bias")
@@ -203,7 +231,7 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
         + " ".join(f"{k:>6}" for k in keys)
         + "  |  "
         + " ".join(f"{k:>6}" for k in keys)
-        + "   bS    bV   objective"
+        + "   bS    bV    AF   objective"
     )
     for r in rows:
         print(
@@ -211,7 +239,8 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
             + " ".join(f"{_pct(r['argmax'][k]):>6}" for k in keys)
             + "  |  "
             + " ".join(f"{_pct(r['tuned'][k]):>6}" for k in keys)
-            + f"  {r['bias']['S']:4.2f} {r['bias']['V']:5.2f}  {r['objective']:8.4f}"
+            + f"  {r['bias']['S']:4.2f} {r['bias']['V']:5.2f} {_threshold(r):>5}"
+            + f"  {r['objective']:8.4f}"
         )
     print(flush=True)
 
@@ -303,7 +332,8 @@ def write_markdown(card: dict[str, Any], path: Path) -> None:
         "## Data and split",
         f"- Training: MIT-BIH Arrhythmia Database DS1 ({len(DS1)} records, "
         f"{card['data']['train_beats']} beats): {' '.join(DS1)}.",
-        f"- Test (inter-patient, used once for this report): DS2 ({len(DS2)} records, "
+        f"- Test (inter-patient, used only to report, never to choose; no longer pristine, "
+        f"see the development history): DS2 ({len(DS2)} records, "
         f"{card['data']['test_beats']} beats): {' '.join(DS2)}.",
         f"- Paced records excluded: {' '.join(PACED)}.",
         "- Beats are taken at the reference annotation R positions (standard practice); "
@@ -311,7 +341,12 @@ def write_markdown(card: dict[str, Any], path: Path) -> None:
         f"- Model selection: {N_FOLDS}-fold cross-validation grouped by DS1 record "
         f"(candidates, epochs and the S/V decision bias chosen on out-of-fold predictions). "
         f"Chosen: `{card['selection']['candidate']}`, {card['selection']['epochs']} epochs, "
-        f"log-bias S {bias['S']:+.2f}, V {bias['V']:+.2f}.",
+        f"log-bias S {bias['S']:+.2f}, V {bias['V']:+.2f}, AF suppression "
+        + (
+            "off."
+            if card.get("decision_af_threshold") is None
+            else f"for af_context_irregularity > {card['decision_af_threshold']:.2f}."
+        ),
         "",
         "## Reproduce",
         f"    {card['training']['command']}",
@@ -356,6 +391,9 @@ def write_markdown(card: dict[str, Any], path: Path) -> None:
         "",
         "![confusion matrix](confusion_matrix.png)",
         "",
+        "## Development history",
+        *[f"- {item}" for item in card["development_notes"]],
+        "",
         "## Limitations",
         *[f"- {item}" for item in card["limitations"]],
         "",
@@ -374,7 +412,31 @@ DEVELOPMENT_NOTES = [
     "P-region correlation and RR_i/RR_(i-1); best CV objective -0.38 (V +P 78 %, S +P 26 %).",
     "Round 2 (shipped design): window = beat + (beat - record median beat), 15 features; "
     "class-weight power 0.5/0.75/1.0 and 8/16/24 epochs compared on the same folds.",
-    "DS2 was evaluated once, after the configuration below was fixed.",
+    "DS2 was evaluated once, after the round-2 configuration was fixed.",
+    "Round 3 (this model): robust patient normalisation for S beats. The template (median "
+    "beat) is taken only from beats that are not premature (RR before >= 0.9 x record median "
+    "RR); the 5-minute RR reference is a median instead of a mean; two features were added: "
+    "RR / whole-record median RR and AF context (median |successive RR difference| / median "
+    "RR over ~60 beats); and the decision rule may turn S into N where that AF context is "
+    "high (AAMI labels beats in atrial fibrillation N), one function (ml.classifier."
+    "decide_beats) used by training, evaluation and the portal's analysis. The same class-"
+    "weight / epoch grid was rerun and the AF threshold (or off) tuned with the S/V bias, all "
+    "on the same DS1 grouped-CV folds. Best CV objective: round 2 -0.189 (S Se 69.8 %, "
+    "S +P 20.2 %, V Se 88.0 %, V +P 91.3 %, accuracy 90.9 %); round 3 +0.080 (cv_table). "
+    "A second round-3 variant, template reference = 0.9 x the record's 75th-percentile RR, "
+    "was run through the same CV grid and scored lower (best +0.053), so it was dropped. "
+    "The training command also reports DS2 after its CV, so DS2 of the kept variant was "
+    "printed before the other variant's CV had finished; the choice between them was made "
+    "on the DS1 CV objective alone.",
+    "Honesty note: the team had seen round 2's DS2 results, including per-record results, "
+    "before round 3 was designed. Round 3 targets failure modes known from the literature "
+    "and visible in DS1, and every choice was made on DS1 CV only, but DS2 is no longer a "
+    "pristine, untouched test set: treat the DS2 figures in this card as optimistic, and a "
+    "fresh external database as the real test.",
+    "Outcome of round 3 on DS2 (reported, not acted on): accuracy rose (88.7 -> 91.8 %) but "
+    "S Se fell (20.5 -> 13.4 %), S +P rose (11.1 -> 21.3 %) and V +P fell (93.5 -> 81.1 %). "
+    "The large DS1 CV gain did not carry over: 22 DS1 records (two with AF) are too few to "
+    "choose features and a decision rule that transfer to other patients.",
 ]
 
 LIMITATIONS = [
@@ -382,8 +444,11 @@ LIMITATIONS = [
     "other leads, populations and devices are untested.",
     "F (fusion) and Q (paced/unclassifiable) classes are tiny in DS1 (415 and 8 beats); "
     "their predictions are unreliable. Paced records were excluded entirely.",
-    "S-beat detection leans on RR prematurity; in atrial fibrillation and very irregular "
-    "rhythms S sensitivity and positive predictivity drop.",
+    "S-beat detection leans on RR prematurity. Where the RR rhythm is irregular over about a "
+    "minute (AF context above the threshold in the decision rule) S calls become N by design: "
+    "this removes false S beats in atrial fibrillation but also hides true S beats in other "
+    "irregular rhythms (frequent atrial ectopy, pauses). The threshold was chosen on DS1, "
+    "which holds only two AF records (201, 203).",
     "Metrics were measured at reference R positions; with detected R peaks, missed or extra "
     "detections lower them further.",
     "A decision aid only: not a certified medical device; a clinician reviews every report.",
@@ -419,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     best = max(rows, key=lambda r: r["objective"])
     print(
         f"chosen by DS1 CV: {best['candidate']} at {best['epochs']} epochs, "
-        f"bias S {best['bias']['S']:+.2f} V {best['bias']['V']:+.2f}"
+        f"bias S {best['bias']['S']:+.2f} V {best['bias']['V']:+.2f}, "
+        f"AF suppression {_threshold(best)}"
     )
     if args.cv_only:
         return 0
@@ -428,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     clf = BeatClassifier(**CANDIDATES[best["candidate"]])
     clf.fit(ds1.inputs, ds1.y, epochs=best["epochs"], seed=args.seed, verbose=2)
     clf.decision_ = dict(best["bias"])
+    clf.af_threshold_ = best.get("af_threshold")
     fit_time = time.time() - fit_started
 
     # DS2: predicted once, with everything above fixed. Reported, never used to choose.
