@@ -355,10 +355,13 @@ def test_reference_library_record_shows_agreement_with_annotations(
     doctor = client_for(app, people.doctor)
     review = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Agreement with the MIT-BIH annotations (record 100)" in review
-    first = reference["mismatches"]["t_s"][0] if reference["mismatches"]["t_s"] else None
-    if first is not None:
-        window = doctor.get(f"/reports/{report.id}/ecg.json?start_s={first - 1}&end_s={first + 1}")
-        assert first in window.get_json()["mismatches"]["t_s"]
+    agreed = sum(c["agreed"] for c in reference["per_class"].values())
+    mismatches = reference["mismatches"]["t_s"]
+    assert len(mismatches) == reference["matched_beats"] - agreed  # every disagreement is kept
+    assert reference["overall_agreement"] == round(agreed / reference["matched_beats"], 4)
+    for when in mismatches[:3]:  # and each one is served with the chart window around it
+        window = doctor.get(f"/reports/{report.id}/ecg.json?start_s={when - 1}&end_s={when + 1}")
+        assert when in window.get_json()["mismatches"]["t_s"]
     unknown = post_form(staff, f"/patients/{people.patient.id}/recordings/library",
                         {"library-record": "../etc/passwd"},
                         token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip

@@ -71,39 +71,35 @@ def worklist() -> str:
     )
 
 
-def _read_form(
-    form: SignForm, machine_rhythm: str, machine_findings: list[str], conclusion: str
-) -> None:
-    if request.method == "GET":
-        form.rhythm_label.data = machine_rhythm
-        form.findings.data = [c for c in machine_findings if c in STATEMENTS]
-        form.conclusion.data = conclusion
-
-
 @bp.route("/reports/<int:report_id>")
 @roles(*CLINICAL)
 def report(report_id: int) -> str:
     sql = db_session()
     found = _report_or_404(report_id)
-    machine = found.versions[0]
-    latest = reports.latest_signed(found)
-    basis = latest or machine
+    basis = reports.latest_signed(found) or found.versions[0]
     sign_form, amend_form = SignForm(), AmendForm()
-    for form in (sign_form, amend_form):
-        _read_form(form, basis.rhythm_label or "", basis.findings or [], basis.conclusion or "")
+    for form in (sign_form, amend_form):  # prefilled with the read that counts now
+        form.rhythm_label.data = basis.rhythm_label or ""
+        form.findings.data = [c for c in basis.findings or [] if c in STATEMENTS]
+        form.conclusion.data = basis.conclusion or ""
         form.row_version.data = str(found.row_version)
-    previous = reports.previous_signed_report(sql, found)
     audit.record(
         sql, "report.view", actor=_actor(), patient_id=found.patient_id,
         object_type="ecg_report", object_id=found.id,
     )  # fmt: skip
     sql.commit()
+    return _review_page(found, sign_form, amend_form)
+
+
+def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -> str:
+    machine = found.versions[0]
+    previous = reports.previous_signed_report(db_session(), found)
     return render_template(
         "review/report.html",
         report=found,
         machine=machine,
         analysis=machine.analysis or {},
-        latest=latest,
+        latest=reports.latest_signed(found),
         previous=previous,
         previous_read=reports.latest_signed(previous) if previous else None,
         sign_form=sign_form,
@@ -202,23 +198,9 @@ def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
     """The review page again with the form's messages (nothing was signed)."""
     db_session().rollback()
     found = _report_or_404(found.id)
-    machine = found.versions[0]
-    sign_form = form if not isinstance(form, AmendForm) else SignForm(formdata=None)
-    amend_form = form if isinstance(form, AmendForm) else AmendForm(formdata=None)
-    page = render_template(
-        "review/report.html",
-        report=found,
-        machine=machine,
-        analysis=machine.analysis or {},
-        latest=reports.latest_signed(found),
-        previous=reports.previous_signed_report(db_session(), found),
-        previous_read=None,
-        sign_form=sign_form,
-        amend_form=amend_form,
-        statements=STATEMENTS,
-        VersionKind=VersionKind,
-    )
-    return page, 400
+    if isinstance(form, AmendForm):
+        return _review_page(found, SignForm(formdata=None), form), 400
+    return _review_page(found, form, AmendForm(formdata=None)), 400
 
 
 @bp.route("/reports/<int:report_id>/report.pdf")

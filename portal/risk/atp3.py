@@ -13,13 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from portal.risk import inputs
+from portal.risk import framingham, inputs
 from portal.risk.explain import References, with_effects
-from portal.risk.framingham import (
-    NORMAL_HDL_MG_DL,
-    NORMAL_SBP_MMHG,
-    NORMAL_TOTAL_CHOL_MG_DL,
-)
 from portal.risk.result import RiskInputError, RiskResult
 
 CITATION = (
@@ -30,14 +25,10 @@ CITATION = (
 PREDICTS = "10-year risk of hard coronary heart disease (heart attack or coronary death)"
 NAME = "ATP III hard CHD"
 AGE_YEARS = inputs.Range("Age", 30, 79, "years", kind="model")
+# The same healthy levels as the 2008 model, for the factors ATP III uses.
 REFERENCES: References = {
-    "blood_pressure": (
-        "Blood pressure",
-        {"sbp_mmhg": NORMAL_SBP_MMHG, "bp_treated": False},
-    ),
-    "total_chol": ("Total cholesterol", {"total_chol_mg_dl": NORMAL_TOTAL_CHOL_MG_DL}),
-    "hdl": ("HDL cholesterol", {"hdl_mg_dl": NORMAL_HDL_MG_DL}),
-    "smoker": ("Smoking", {"smoker": False}),
+    factor: framingham.REFERENCES[factor]
+    for factor in ("blood_pressure", "total_chol", "hdl", "smoker")
 }
 
 
@@ -237,25 +228,17 @@ def framingham_hard_chd_atp3(
     chol_unit: str = "mg/dL",
 ) -> RiskResult:
     """10-year hard CHD risk; refuses people with diabetes (a CHD equivalent in ATP III)."""
-    used: dict[str, Any] = {
-        "sex": inputs.sex(sex),
-        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=NAME),
-        "total_chol_mg_dl": inputs.cholesterol_mg_dl(
-            "total_chol", total_chol, chol_unit, inputs.TOTAL_CHOLESTEROL_MG_DL, model=NAME
-        ),
-        "hdl_mg_dl": inputs.cholesterol_mg_dl("hdl", hdl, chol_unit, inputs.HDL_MG_DL, model=NAME),
-        "sbp_mmhg": inputs.number("sbp_mmhg", sbp_mmhg, inputs.SBP_MMHG, model=NAME),
-        "bp_treated": inputs.flag("bp_treated", bp_treated, "Blood pressure treatment"),
-        "smoker": inputs.flag("smoker", smoker, "Smoking status"),
-    }
-    if inputs.flag("diabetic", diabetic, "Diabetes status"):
+    used = framingham.lipid_model_inputs(
+        sex=sex, age_years=age_years, age_range=AGE_YEARS, total_chol=total_chol, hdl=hdl,
+        chol_unit=chol_unit, sbp_mmhg=sbp_mmhg, bp_treated=bp_treated, smoker=smoker,
+        diabetic=diabetic, model=NAME,
+    )  # fmt: skip
+    if used["diabetic"]:
         raise RiskInputError(
             "diabetic",
             "ATP III does not score people with diabetes: it counts diabetes as a coronary "
             "heart disease risk equivalent (10-year risk above 20 %).",
         )
-    if used["hdl_mg_dl"] >= used["total_chol_mg_dl"]:
-        raise RiskInputError("hdl", "HDL cholesterol must be lower than total cholesterol.")
     result = _compute(used)
     return with_effects(result, REFERENCES, lambda changed: _compute(used | changed).risk_percent)
 
@@ -286,7 +269,7 @@ def _compute(used: dict[str, Any]) -> RiskResult:
         citation=CITATION,
         risk_percent=risk,
         category=category_of(risk),
-        inputs_used={**used, "diabetic": False},
+        inputs_used=dict(used),
         contributions=terms,
         points=points,
         notes=[

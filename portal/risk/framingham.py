@@ -131,18 +131,11 @@ def framingham_general_cvd(
     chol_unit: str = "mg/dL",
 ) -> RiskResult:
     """10-year general CVD risk, lipid form. Cholesterol in `chol_unit` (mg/dL or mmol/L)."""
-    name = "Framingham 2008"
-    used: dict[str, Any] = {
-        "sex": inputs.sex(sex),
-        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=name),
-        "total_chol_mg_dl": inputs.cholesterol_mg_dl(
-            "total_chol", total_chol, chol_unit, inputs.TOTAL_CHOLESTEROL_MG_DL, model=name
-        ),
-        "hdl_mg_dl": inputs.cholesterol_mg_dl("hdl", hdl, chol_unit, inputs.HDL_MG_DL, model=name),
-        **_blood_pressure_and_habits(sbp_mmhg, bp_treated, smoker, diabetic, model=name),
-    }
-    if used["hdl_mg_dl"] >= used["total_chol_mg_dl"]:
-        raise RiskInputError("hdl", "HDL cholesterol must be lower than total cholesterol.")
+    used = lipid_model_inputs(
+        sex=sex, age_years=age_years, age_range=AGE_YEARS, total_chol=total_chol, hdl=hdl,
+        chol_unit=chol_unit, sbp_mmhg=sbp_mmhg, bp_treated=bp_treated, smoker=smoker,
+        diabetic=diabetic, model="Framingham 2008",
+    )  # fmt: skip
     result = _lipid(used)
     return with_effects(result, REFERENCES, lambda changed: _lipid(used | changed).risk_percent)
 
@@ -167,6 +160,35 @@ def framingham_general_cvd_bmi(
     }
     result = _bmi(used)
     return with_effects(result, REFERENCES, lambda changed: _bmi(used | changed).risk_percent)
+
+
+def lipid_model_inputs(
+    *,
+    sex: str,
+    age_years: float,
+    age_range: inputs.Range,
+    total_chol: float,
+    hdl: float,
+    chol_unit: str,
+    sbp_mmhg: float,
+    bp_treated: bool,
+    smoker: bool,
+    diabetic: bool,
+    model: str,
+) -> dict[str, Any]:
+    """Checked inputs, in canonical units, of the models that use lipids (also ATP III)."""
+    used: dict[str, Any] = {
+        "sex": inputs.sex(sex),
+        "age_years": inputs.number("age_years", age_years, age_range, model=model),
+        "total_chol_mg_dl": inputs.cholesterol_mg_dl(
+            "total_chol", total_chol, chol_unit, inputs.TOTAL_CHOLESTEROL_MG_DL, model=model
+        ),
+        "hdl_mg_dl": inputs.cholesterol_mg_dl("hdl", hdl, chol_unit, inputs.HDL_MG_DL, model=model),
+        **_blood_pressure_and_habits(sbp_mmhg, bp_treated, smoker, diabetic, model=model),
+    }
+    if used["hdl_mg_dl"] >= used["total_chol_mg_dl"]:
+        raise RiskInputError("hdl", "HDL cholesterol must be lower than total cholesterol.")
+    return used
 
 
 def _blood_pressure_and_habits(

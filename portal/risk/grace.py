@@ -197,6 +197,32 @@ def _killip(value: int | None) -> int:
     return int(number)
 
 
+def _admission_inputs(
+    age_years: float,
+    heart_rate_bpm: float,
+    sbp_mmhg: float,
+    creatinine: float,
+    creatinine_unit: str,
+    elevated_enzymes: bool,
+    *,
+    model: str,
+) -> dict[str, Any]:
+    """The inputs both GRACE models take, checked and in canonical units."""
+    return {
+        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=model),
+        "heart_rate_bpm": inputs.number(
+            "heart_rate_bpm", heart_rate_bpm, inputs.HEART_RATE_BPM, model=model
+        ),
+        "sbp_mmhg": inputs.number("sbp_mmhg", sbp_mmhg, inputs.SBP_MMHG, model=model),
+        "creatinine_mg_dl": inputs.creatinine_mg_dl(
+            "creatinine", creatinine, creatinine_unit, model=model
+        ),
+        "elevated_enzymes": inputs.flag(
+            "elevated_enzymes", elevated_enzymes, "Elevated cardiac enzymes"
+        ),
+    }
+
+
 def grace_in_hospital(
     *,
     age_years: float,
@@ -214,22 +240,19 @@ def grace_in_hospital(
 
     `acs_type` ("NSTE-ACS" or "STEMI") picks the risk band; without it both are given.
     """
-    name = "GRACE in-hospital"
     used: dict[str, Any] = {
-        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=name),
-        "heart_rate_bpm": inputs.number(
-            "heart_rate_bpm", heart_rate_bpm, inputs.HEART_RATE_BPM, model=name
-        ),
-        "sbp_mmhg": inputs.number("sbp_mmhg", sbp_mmhg, inputs.SBP_MMHG, model=name),
-        "creatinine_mg_dl": inputs.creatinine_mg_dl(
-            "creatinine", creatinine, creatinine_unit, model=name
+        **_admission_inputs(
+            age_years,
+            heart_rate_bpm,
+            sbp_mmhg,
+            creatinine,
+            creatinine_unit,
+            elevated_enzymes,
+            model="GRACE in-hospital",
         ),
         "killip_class": _killip(killip_class),
         "cardiac_arrest": inputs.flag("cardiac_arrest", cardiac_arrest, "Cardiac arrest"),
         "st_deviation": inputs.flag("st_deviation", st_deviation, "ST-segment deviation"),
-        "elevated_enzymes": inputs.flag(
-            "elevated_enzymes", elevated_enzymes, "Elevated cardiac enzymes"
-        ),
     }
     points = {
         "age": IN_HOSPITAL_AGE.score(used["age_years"]),
@@ -274,24 +297,21 @@ def grace_six_month(
     acs_type: str | None = None,
 ) -> RiskResult:
     """GRACE points at discharge and the probability of death in the next 6 months."""
-    name = "GRACE 6-month"
     used: dict[str, Any] = {
-        "age_years": inputs.number("age_years", age_years, AGE_YEARS, model=name),
-        "heart_rate_bpm": inputs.number(
-            "heart_rate_bpm", heart_rate_bpm, inputs.HEART_RATE_BPM, model=name
-        ),
-        "sbp_mmhg": inputs.number("sbp_mmhg", sbp_mmhg, inputs.SBP_MMHG, model=name),
-        "creatinine_mg_dl": inputs.creatinine_mg_dl(
-            "creatinine", creatinine, creatinine_unit, model=name
+        **_admission_inputs(
+            age_years,
+            heart_rate_bpm,
+            sbp_mmhg,
+            creatinine,
+            creatinine_unit,
+            elevated_enzymes,
+            model="GRACE 6-month",
         ),
         "history_of_heart_failure": inputs.flag(
             "history_of_heart_failure", history_of_heart_failure, "History of heart failure"
         ),
         "history_of_mi": inputs.flag("history_of_mi", history_of_mi, "History of heart attack"),
         "st_depression": inputs.flag("st_depression", st_depression, "ST-segment depression"),
-        "elevated_enzymes": inputs.flag(
-            "elevated_enzymes", elevated_enzymes, "Elevated cardiac enzymes"
-        ),
         "in_hospital_pci": inputs.flag("in_hospital_pci", in_hospital_pci, "In-hospital PCI"),
     }
     points = {

@@ -7,6 +7,7 @@ possible is refused with a message naming the field, the value and the range.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from portal import units
@@ -87,24 +88,27 @@ def cholesterol_mg_dl(
     name: str, value: float | None, unit: str, allowed: Range, *, model: str
 ) -> float:
     """A cholesterol value converted from `unit` (mg/dL or mmol/L) and range-checked in mg/dL."""
-    if value is None:
-        raise MissingInputError(name, f"{allowed.label} missing")
-    try:
-        converted = units.cholesterol_to_mg_dl(float(value), unit)
-    except units.UnknownUnitError as problem:
-        raise RiskInputError(name, str(problem)) from None
-    except (TypeError, ValueError):
-        raise RiskInputError(name, f"{allowed.label} must be a number, not {value!r}.") from None
-    return _converted(name, converted, value, unit, allowed, model=model)
+    return _lab_mg_dl(name, value, unit, allowed, units.cholesterol_to_mg_dl, model=model)
 
 
 def creatinine_mg_dl(name: str, value: float | None, unit: str, *, model: str) -> float:
     """A creatinine value converted from `unit` (mg/dL or umol/L) and range-checked in mg/dL."""
-    allowed = CREATININE_MG_DL
+    return _lab_mg_dl(name, value, unit, CREATININE_MG_DL, units.creatinine_to_mg_dl, model=model)
+
+
+def _lab_mg_dl(
+    name: str,
+    value: float | None,
+    unit: str,
+    allowed: Range,
+    to_mg_dl: Callable[[float, str], float],
+    *,
+    model: str,
+) -> float:
     if value is None:
         raise MissingInputError(name, f"{allowed.label} missing")
     try:
-        converted = units.creatinine_to_mg_dl(float(value), unit)
+        converted = to_mg_dl(float(value), unit)
     except units.UnknownUnitError as problem:
         raise RiskInputError(name, str(problem)) from None
     except (TypeError, ValueError):

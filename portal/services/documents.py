@@ -52,9 +52,15 @@ def _read(version: ReportVersion, author: Account | None) -> Read:
 
 
 def report_data(
-    session: Session, report: EcgReport, version: ReportVersion, settings: Settings
+    session: Session,
+    report: EcgReport,
+    version: ReportVersion,
+    settings: Settings,
+    *,
+    with_strips: bool = True,
 ) -> ReportData:
-    """Everything the PDFs show, as of `version` (later versions are left out)."""
+    """Everything the PDFs show, as of `version` (later versions are left out). The strips
+    (which read the whole recording) are only drawn when asked for: the clinician report."""
     versions = [v for v in report.versions if v.version_no <= version.version_no]
     machine = versions[0]
     analysis = machine.analysis or {}
@@ -65,7 +71,6 @@ def report_data(
     amendments = [v for v in versions if v.kind is VersionKind.AMENDMENT]
     quality = analysis.get("quality", {})
     flagged = quality.get("flagged_segments", [])
-    recording = ecg_data.recording_for(settings.storage_dir, report.recording)
     scores = []
     for row in sorted(report.risk_scores, key=lambda r: r.model.value):
         scores.append(
@@ -117,7 +122,11 @@ def report_data(
         if flagged
         else [],
         scores=scores,
-        strips=report_strips(recording, analysis),
+        strips=report_strips(
+            ecg_data.recording_for(settings.storage_dir, report.recording), analysis
+        )
+        if with_strips
+        else [],
         model_version=machine.model_version or "",
         statement_labels=dict(STATEMENTS),
     )
@@ -149,7 +158,9 @@ def ensure_document(
         path = document_path(settings.storage_dir, existing.sha256)
         if path.is_file():
             return existing, path
-    data = report_data(session, report, version, settings)
+    data = report_data(
+        session, report, version, settings, with_strips=kind is DocumentKind.CLINICIAN
+    )
     pdf = render_pdf(kind.value, data, page_size=settings.page_size)
     sha = hashlib.sha256(pdf).hexdigest()
     path = document_path(settings.storage_dir, sha)
