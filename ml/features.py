@@ -2,14 +2,16 @@
 
 Everything model-specific (resampling, filtering, amplitude normalisation) happens here, from
 the raw single-lead signal in mV and R-peak indices, so training and inference are identical.
-Inter-patient generalisation comes from normalising to the patient's own rhythm and beat shape:
-RR intervals are divided by local averages and by robust long-term medians, and each beat is
-compared with the record's dominant beat. Robust because ectopic beats can come in runs or
-dominate a stretch: a local mean RR then looks "normal" although it is premature, and a median
-over all beats can itself be ectopic. So the template is the median of beats that are not
-premature, the long-term RR references are medians (5-minute window and whole record), and an
-atrial-fibrillation context feature (RR irregularity over about a minute of beats) lets the
-model tell AF's irregular RR from prematurity (AAMI labels beats in AF as N).
+Inter-patient generalisation comes from normalising to the patient's own rhythm and beat shape.
+The rhythm reference is the patient's *sinus cycle*, estimated as a high percentile of the RR
+intervals around the beat (5-minute window, and the whole record). Premature beats only ever
+shorten intervals, so the long end of the distribution stays the sinus cycle even when most
+beats are ectopic, where a local mean or a median would call the ectopic rate "normal"
+(frequent atrial ectopy, runs). The template (dominant normal morphology) is the median of the
+beats that are not premature against that reference. An atrial-fibrillation context feature
+(how irregular the RR sequence is over about a minute, allowing for the repeating patterns of
+bigeminy and trigeminy) lets the model tell AF's irregular RR from prematurity (AAMI labels
+beats in AF as N).
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ QRS_REGION_S = (-0.10, 0.10)
 P_REGION_S = (-0.25, -0.08)
 LOCAL_BEATS = 10  # local rhythm: the 10 beats either side
 LONG_WINDOW_S = 150.0  # long-term rhythm: a 5-minute window centred on the beat
+# The sinus cycle is this percentile of the RR intervals: it stays on sinus intervals while
+# up to ~80 % of the intervals are shortened by ectopic beats (chosen a priori, round 4).
+SINUS_RR_PERCENTILE = 80.0
+SINUS_GRID_S = 5.0  # the 5-minute reference barely moves in 5 s
 AF_CONTEXT_BEATS = 60  # AF context: RR irregularity over the ~60 beats around the beat
-# Beats whose RR before them is at least this fraction of the record's median RR are "not
-# premature" and make up the template; below it a beat may be ectopic (S or V). This assumes
-# fewer than half the beats are premature; a 75th-percentile reference, meant to survive
-# even that, scored lower in DS1 cross-validation (round 3) and was not kept.
-TEMPLATE_MIN_PRE_OVER_MEDIAN = 0.9
+AF_PATTERN_LAGS = (1, 2, 3)  # sinus, bigeminy and trigeminy repeat at these lags; AF at none
+# Beats whose RR before them is at least this fraction of the sinus cycle are "not premature"
+# and make up the template; below it a beat may be ectopic (S or V).
+TEMPLATE_MIN_PRE_OVER_SINUS = 0.85
 TEMPLATE_MIN_BEATS = 10  # fewer non-premature beats than this: fall back to all beats
 DEFAULT_RR_S = 0.8  # used only when a signal holds a single beat
 
@@ -53,15 +58,13 @@ _SOS = sps.butter(2, BAND_HZ, btype="bandpass", fs=MODEL_FS_HZ, output="sos")
 RR_FEATURE_NAMES: tuple[str, ...] = (
     "pre_rr_s",
     "post_rr_s",
-    "pre_over_local",
-    "post_over_local",
     "pre_over_post",
     "pre_over_previous_pre",
-    "pre_over_long",
-    "post_over_long",
-    "local_over_long",
+    "pre_over_sinus",
+    "post_over_sinus",
+    "local_over_sinus",
     "local_irregularity",
-    "pre_over_record_median",
+    "pre_over_record_sinus",
     "af_context_irregularity",
     "corr_qrs_with_median_beat",
     "corr_window_with_median_beat",
@@ -111,7 +114,7 @@ def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> Bea
     windows /= _record_amplitude_mv(padded, centres)
 
     rr = _rr_features(peaks / MODEL_FS_HZ)
-    template = _template(windows, rr[:, RR_FEATURE_NAMES.index("pre_over_record_median")])
+    template = _template(windows, rr[:, RR_FEATURE_NAMES.index("pre_over_sinus")])
     shape = _shape_features(windows, template)
     features = np.concatenate([rr, shape], axis=1)
     model_windows = np.concatenate([windows, windows - template], axis=1)
@@ -149,10 +152,10 @@ def _record_amplitude_mv(padded: np.ndarray, centres: np.ndarray) -> float:
     return amplitude if amplitude > 1e-3 else 1.0
 
 
-def _template(windows: np.ndarray, pre_over_record_median: np.ndarray) -> np.ndarray:
+def _template(windows: np.ndarray, pre_over_sinus: np.ndarray) -> np.ndarray:
     """Median of the beats that are not premature: the dominant *normal* morphology even when
     premature ectopic beats are frequent (they would pull a plain median towards themselves)."""
-    calm = pre_over_record_median >= TEMPLATE_MIN_PRE_OVER_MEDIAN
+    calm = pre_over_sinus >= TEMPLATE_MIN_PRE_OVER_SINUS
     chosen = windows[calm] if calm.sum() >= TEMPLATE_MIN_BEATS else windows
     return np.median(chosen, axis=0)
 
@@ -166,22 +169,20 @@ def _rr_features(t_s: np.ndarray) -> np.ndarray:
         pre = np.concatenate([diffs[:1], diffs])
         post = np.concatenate([diffs, diffs[-1:]])
     local = _centred_mean(pre, LOCAL_BEATS)
-    long_ = _time_window_median(t_s, pre, LONG_WINDOW_S)
-    record_median = float(np.median(pre))
+    sinus = sinus_cycle_s(t_s, pre)
+    record_sinus = float(np.percentile(pre, SINUS_RR_PERCENTILE))
     jumps = np.abs(np.diff(pre, prepend=pre[0]))
     irregular = _centred_mean(jumps, LOCAL_BEATS) / local
     columns = [
         np.clip(pre, 0, 3),
         np.clip(post, 0, 3),
-        np.clip(pre / local, 0, 4),
-        np.clip(post / local, 0, 4),
         np.clip(pre / post, 0, 4),
         np.clip(pre / np.concatenate([pre[:1], pre[:-1]]), 0, 4),
-        np.clip(pre / long_, 0, 4),
-        np.clip(post / long_, 0, 4),
-        np.clip(local / long_, 0, 4),
+        np.clip(pre / sinus, 0, 4),
+        np.clip(post / sinus, 0, 4),
+        np.clip(local / sinus, 0, 4),
         np.clip(irregular, 0, 4),
-        np.clip(pre / record_median, 0, 4),
+        np.clip(pre / record_sinus, 0, 4),
         np.clip(af_context_irregularity(pre), 0, 4),
     ]
     return np.stack(columns, axis=1)
@@ -195,30 +196,55 @@ def _centred_mean(values: np.ndarray, half: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)
 
 
-def _time_window_median(t_s: np.ndarray, values: np.ndarray, half_s: float) -> np.ndarray:
-    """Median of `values` within +-half_s of each beat: a long-term RR that runs of ectopic
-    beats (unlike a mean) do not drag along."""
-    lo = np.searchsorted(t_s, t_s - half_s, side="left")
-    hi = np.searchsorted(t_s, t_s + half_s, side="right")
-    return np.array([np.median(values[a:b]) for a, b in zip(lo, hi, strict=True)])
+def sinus_cycle_s(
+    t_s: np.ndarray, pre_rr_s: np.ndarray, half_s: float = LONG_WINDOW_S
+) -> np.ndarray:
+    """The sinus cycle around each beat: the `SINUS_RR_PERCENTILE` of the RR intervals within
+    +-half_s. Ectopic beats shorten intervals, so the upper part of the distribution belongs to
+    the sinus rhythm however many beats are ectopic (a mean or median would not). The window
+    is long, so it is evaluated every `SINUS_GRID_S` and interpolated (24-hour recordings)."""
+    grid_s = np.arange(t_s[0], t_s[-1] + SINUS_GRID_S, SINUS_GRID_S)
+    lo = np.searchsorted(t_s, grid_s - half_s, side="left")
+    hi = np.searchsorted(t_s, grid_s + half_s, side="right")
+    values = np.array(
+        [
+            np.percentile(pre_rr_s[a:b], SINUS_RR_PERCENTILE) if b > a else np.nan
+            for a, b in zip(lo, hi, strict=True)
+        ]
+    )
+    known = ~np.isnan(values)
+    cycle = np.interp(t_s, grid_s[known], values[known])
+    return np.maximum(cycle, 1.0 / MODEL_FS_HZ)
 
 
 def af_context_irregularity(pre_rr_s: np.ndarray, beats: int = AF_CONTEXT_BEATS) -> np.ndarray:
-    """Median |successive RR difference| / median RR over the `beats` beats around each beat.
+    """How unpredictable the RR sequence is over the `beats` beats around each beat.
 
-    Medians make it insensitive to isolated ectopic beats (each disturbs only two differences)
-    while it stays high throughout atrial fibrillation, where every interval is irregular.
+    For each lag in `AF_PATTERN_LAGS`, the median |RR_i - RR_(i-lag)| / median RR over the
+    window; the smallest over the lags is kept. Sinus rhythm with isolated ectopic beats is
+    predictable at lag 1, bigeminy at lag 2, trigeminy at lag 3; atrial fibrillation at none,
+    so this stays high only there. Medians ignore the few intervals an isolated beat disturbs.
     """
     n = pre_rr_s.size
-    if n < 3:
+    max_lag = max(AF_PATTERN_LAGS)
+    if n < beats + max_lag:
+        beats = n - max_lag
+    if beats < 3:
         return np.zeros(n)
-    deltas = np.abs(np.diff(pre_rr_s, prepend=pre_rr_s[0]))
-    half = min(beats // 2, n - 1)
-    out = np.empty(n)
-    for i in range(n):
-        lo, hi = max(i - half, 1), min(i + half + 1, n)
-        out[i] = np.median(deltas[lo:hi]) / max(float(np.median(pre_rr_s[lo - 1 : hi])), 1e-3)
-    return out
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rr = pre_rr_s[max_lag:]
+    scale = np.median(sliding_window_view(rr, beats), axis=1)
+    ratios = []
+    for lag in AF_PATTERN_LAGS:
+        deltas = np.abs(rr - pre_rr_s[max_lag - lag : n - lag])
+        ratios.append(np.median(sliding_window_view(deltas, beats), axis=1))
+    centred = np.min(ratios, axis=0) / np.maximum(scale, 1e-3)
+    # Window k covers beats max_lag + k .. max_lag + k + beats - 1; give each beat the window
+    # centred on it, and the first / last window to the beats near the ends.
+    first_centre = max_lag + beats // 2
+    index = np.clip(np.arange(n) - first_centre, 0, centred.size - 1)
+    return centred[index]
 
 
 def _shape_features(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
