@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
+from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import beat_inputs
 from ml.filters import bandpass_mv
@@ -180,7 +181,8 @@ def analyze(
 
     report(0.6, "Finding rhythm episodes")
     beat_s = peaks / fs
-    episodes = rhythm.detect_rhythms(beat_s, classes, recording.duration_s)
+    p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes, rhythm.AF_WINDOW_BEATS)
+    episodes = rhythm.detect_rhythms(beat_s, classes, recording.duration_s, p_consistency)
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable

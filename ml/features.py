@@ -22,6 +22,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal as sps
 
+from ml.atrial import pattern_irregularity
+
 MODEL_FS_HZ = 360
 WINDOW_BEFORE_S = 0.25
 WINDOW_AFTER_S = 0.40
@@ -38,7 +40,6 @@ LONG_WINDOW_S = 150.0  # long-term rhythm: a 5-minute window centred on the beat
 SINUS_RR_PERCENTILE = 80.0
 SINUS_GRID_S = 5.0  # the 5-minute reference barely moves in 5 s
 AF_CONTEXT_BEATS = 60  # AF context: RR irregularity over the ~60 beats around the beat
-AF_PATTERN_LAGS = (1, 2, 3)  # sinus, bigeminy and trigeminy repeat at these lags; AF at none
 # Beats whose RR before them is at least this fraction of the sinus cycle are "not premature"
 # and make up the template; below it a beat may be ectopic (S or V).
 TEMPLATE_MIN_PRE_OVER_SINUS = 0.85
@@ -218,33 +219,9 @@ def sinus_cycle_s(
 
 
 def af_context_irregularity(pre_rr_s: np.ndarray, beats: int = AF_CONTEXT_BEATS) -> np.ndarray:
-    """How unpredictable the RR sequence is over the `beats` beats around each beat.
-
-    For each lag in `AF_PATTERN_LAGS`, the median |RR_i - RR_(i-lag)| / median RR over the
-    window; the smallest over the lags is kept. Sinus rhythm with isolated ectopic beats is
-    predictable at lag 1, bigeminy at lag 2, trigeminy at lag 3; atrial fibrillation at none,
-    so this stays high only there. Medians ignore the few intervals an isolated beat disturbs.
-    """
-    n = pre_rr_s.size
-    max_lag = max(AF_PATTERN_LAGS)
-    if n < beats + max_lag:
-        beats = n - max_lag
-    if beats < 3:
-        return np.zeros(n)
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    rr = pre_rr_s[max_lag:]
-    scale = np.median(sliding_window_view(rr, beats), axis=1)
-    ratios = []
-    for lag in AF_PATTERN_LAGS:
-        deltas = np.abs(rr - pre_rr_s[max_lag - lag : n - lag])
-        ratios.append(np.median(sliding_window_view(deltas, beats), axis=1))
-    centred = np.min(ratios, axis=0) / np.maximum(scale, 1e-3)
-    # Window k covers beats max_lag + k .. max_lag + k + beats - 1; give each beat the window
-    # centred on it, and the first / last window to the beats near the ends.
-    first_centre = max_lag + beats // 2
-    index = np.clip(np.arange(n) - first_centre, 0, centred.size - 1)
-    return centred[index]
+    """RR pattern irregularity over the `beats` beats around each beat (see `ml.atrial`):
+    high only in patternless rhythms such as AF, low in sinus rhythm, bigeminy, trigeminy."""
+    return pattern_irregularity(pre_rr_s, beats)
 
 
 def _shape_features(windows: np.ndarray, template: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Rhythm episodes from beat times and classes: what a clinician reads off a rhythm strip.
 
 Rules (thresholds chosen on MIT-BIH DS1 records only):
-- atrial fibrillation / flutter: RR intervals irregular beat after beat (median successive
-  difference large relative to the RR) over a sliding window, for at least 30 s;
-  intervals next to an ectopic beat are left out so bigeminy does not look irregular;
+- atrial fibrillation / flutter: RR intervals irregular without a pattern (`ml.atrial`:
+  bigeminy and trigeminy repeat, AF does not) over a sliding window, *and*, when the signal
+  is given, no consistent P wave before the beats, for at least 30 s; intervals next to a
+  ventricular beat are left out;
 - ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
 - ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
 - pause: an RR interval over 2 s; a dropped beat: an interval ~2x the local rhythm without
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.atrial import PATTERN_LAGS, pattern_irregularity
+
 SINUS, BRADY, TACHY = "Sinus rhythm", "Sinus bradycardia", "Sinus tachycardia"
 AF = "Atrial fibrillation/flutter"
 VT, SVT = "Ventricular tachycardia", "Supraventricular tachycardia"
@@ -26,8 +29,8 @@ PACED = "Paced or unclassifiable rhythm"
 LABELS = (SINUS, BRADY, TACHY, AF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, DROPPED, PACED)
 
 AF_WINDOW_BEATS = 32
-AF_IRREGULARITY = 0.10  # median |successive RR difference| / median RR (chosen on DS1)
-AF_DENSE_S_FRACTION = 0.3
+AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
+AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial activity (DS1)
 AF_MIN_S = 30.0
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
@@ -46,32 +49,17 @@ class Episode:
         return self.end_s - self.start_s
 
 
-def irregularity(rr_s: np.ndarray, usable: np.ndarray, window: int = AF_WINDOW_BEATS) -> np.ndarray:
-    """Per-interval score: median |ΔRR| / median RR over the `window` usable intervals around it."""
-    score = np.full(len(rr_s), np.nan)
-    index = np.flatnonzero(usable)
-    if len(index) < window:
-        return score
-    values = rr_s[index]
-    deltas = np.abs(np.diff(values))
-    half = window // 2
-    from numpy.lib.stride_tricks import sliding_window_view
+def detect_rhythms(
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    duration_s: float,
+    p_wave_consistency: np.ndarray | None = None,
+) -> list[Episode]:
+    """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
 
-    delta_windows = sliding_window_view(deltas, window - 1)
-    value_windows = sliding_window_view(values, window)
-    ratio = np.median(delta_windows, axis=1) / np.median(
-        value_windows[: len(delta_windows)], axis=1
-    )
-    centres = index[half : half + len(ratio)]
-    score[centres] = ratio
-    # Fill the intervals between centres (and those left out) from the nearest score.
-    known = np.flatnonzero(~np.isnan(score))
-    nearest = known[np.clip(np.searchsorted(known, np.arange(len(score))), 0, len(known) - 1)]
-    return score[nearest]
-
-
-def detect_rhythms(beat_s: np.ndarray, classes: np.ndarray, duration_s: float) -> list[Episode]:
-    """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording."""
+    `p_wave_consistency` (per beat, from `ml.atrial.p_wave_consistency`) makes AF detection
+    require absent P waves as well as irregular RR; without it RR alone decides.
+    """
     if len(beat_s) < 3:
         return []
     classes = np.asarray(classes)
@@ -81,25 +69,36 @@ def detect_rhythms(beat_s: np.ndarray, classes: np.ndarray, duration_s: float) -
     episodes += _runs(beat_s, classes, "S", SVT)
     episodes += _patterns(beat_s, classes)
     episodes += _pauses(beat_s, rr_s, classes)
-    af = _atrial_fibrillation(beat_s, rr_s, classes)
+    af = _atrial_fibrillation(beat_s, rr_s, classes, p_wave_consistency)
     episodes += af
     episodes += _background(beat_s, rr_s, classes, af, duration_s)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
 def _atrial_fibrillation(
-    beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray
+    beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray, p_consistency: np.ndarray | None
 ) -> list[Episode]:
-    # Intervals next to an ectopic beat say nothing about the atrial rhythm. But where "S"
-    # beats are the majority, the classifier is reading AF's irregular RR as prematurity:
-    # keep those intervals.
-    supraventricular = classes == "S"
-    dense = _centred_mean(supraventricular.astype(float), AF_WINDOW_BEATS) > AF_DENSE_S_FRACTION
-    ectopic = np.isin(classes, ["V", "F"]) | (supraventricular & ~dense)
-    usable = ~(ectopic[:-1] | ectopic[1:]) & (rr_s > 0.2) & (rr_s < 3.0)
-    score = irregularity(rr_s, usable)
-    flags = np.nan_to_num(score) > AF_IRREGULARITY
+    # Intervals next to a ventricular beat say nothing about the atrial rhythm. Intervals next
+    # to "S" beats are kept: in AF the classifier may read irregular RR as prematurity, and
+    # the pattern measure already tolerates organised atrial ectopy.
+    ventricular = np.isin(classes, ["V", "F", "Q"])
+    usable = ~(ventricular[:-1] | ventricular[1:]) & (rr_s > 0.2) & (rr_s < 3.0)
+    index = np.flatnonzero(usable)
+    if len(index) < AF_WINDOW_BEATS + max(PATTERN_LAGS):
+        return []
+    score = np.full(len(rr_s), np.nan)
+    score[index] = pattern_irregularity(rr_s[index], AF_WINDOW_BEATS)
+    flags = _nearest_filled(score) > AF_IRREGULARITY
+    if p_consistency is not None:
+        flags &= np.minimum(p_consistency[:-1], p_consistency[1:]) < AF_P_CONSISTENCY
     return [e for e in _segments(beat_s, flags, AF) if e.duration_s >= AF_MIN_S]
+
+
+def _nearest_filled(values: np.ndarray) -> np.ndarray:
+    """NaNs replaced by the nearest known value to their right (or the last one)."""
+    known = np.flatnonzero(~np.isnan(values))
+    nearest = known[np.clip(np.searchsorted(known, np.arange(len(values))), 0, len(known) - 1)]
+    return values[nearest]
 
 
 def _segments(beat_s: np.ndarray, interval_flags: np.ndarray, label: str) -> list[Episode]:

@@ -116,3 +116,36 @@ def synthetic_recording(
         fs_hz=fs_hz, lead_names=leads, signal_mv=signal, source_format="synthetic"
     )
     return recording, np.round(onsets_s * fs_hz).astype(int)
+
+
+def synthetic_rhythm_mv(
+    onsets_s: np.ndarray,
+    *,
+    duration_s: float,
+    fs_hz: float = 360.0,
+    truth: BeatTruth = BeatTruth(),
+    p_waves: bool = True,
+    fibrillation_mv: float = 0.0,
+    noise_mv: float = 0.01,
+    seed: int = 0,
+) -> np.ndarray:
+    """One lead (II-like) with a beat at each QRS onset given: any rhythm, regular or not.
+
+    `p_waves=False` with `fibrillation_mv` > 0 gives atrial fibrillation's picture: no P
+    waves, and fibrillatory waves (4-8 Hz, wandering frequency) unrelated to the QRS.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * fs_hz))
+    t_s = np.arange(n) / fs_hz
+    beat = truth if p_waves else BeatTruth(**{**truth.__dict__, "p_mv": 0.0})
+    signal_mv = rng.normal(0, noise_mv, n)
+    window = int(1.2 * fs_hz)
+    for onset in onsets_s:
+        start = max(0, int(onset * fs_hz) - window // 2)
+        stop = min(n, start + window)
+        qrs, pt = beat_waves_mv(t_s[start:stop] - onset, beat)
+        signal_mv[start:stop] += qrs + pt
+    if fibrillation_mv > 0:
+        frequency_hz = 6.0 + np.cumsum(rng.normal(0, 0.05, n)).clip(-2.0, 2.0)
+        signal_mv += fibrillation_mv * np.sin(2 * np.pi * np.cumsum(frequency_hz) / fs_hz)
+    return signal_mv

@@ -1,0 +1,87 @@
+"""Evidence about the atria from beat times and the signal: is the rhythm organised, is there
+a consistent P wave? Atrial fibrillation is both disorganised (RR intervals follow no pattern)
+and P-less (fibrillatory waves bear no fixed relation to the QRS); sinus rhythm with frequent
+ectopic beats is irregular but patterned and keeps its P waves. Used by the beat features
+(AF context) and by the rhythm analysis (AF episodes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import signal as sps
+
+PATTERN_LAGS = (1, 2, 3)  # sinus repeats at lag 1, bigeminy at 2, trigeminy at 3; AF at none
+P_REGION_S = (-0.25, -0.08)  # before the R peak: the P wave, not the QRS
+P_BAND_HZ = (0.5, 15.0)
+P_MIN_PRE_RR_S = 0.35  # at shorter intervals the previous T wave fills the P region
+P_BEAT_CLASSES = ("N", "S")  # ventricular beats have no P wave of their own to compare
+
+
+def pattern_irregularity(rr_s: np.ndarray, window: int) -> np.ndarray:
+    """How unpredictable the RR sequence is over the `window` intervals around each one.
+
+    For each lag in `PATTERN_LAGS`, the median |RR_i - RR_(i-lag)| / median RR over the
+    window; the smallest over the lags is kept, so bigeminy and trigeminy (regular at lag 2
+    or 3) score low and only patternless irregularity, as in AF, scores high. Medians ignore
+    the few intervals an isolated ectopic beat disturbs. Near the ends the nearest full
+    window is used; shorter sequences use a window as long as they allow.
+    """
+    rr_s = np.asarray(rr_s, dtype=np.float64)
+    n = rr_s.size
+    max_lag = max(PATTERN_LAGS)
+    window = min(window, n - max_lag)
+    if window < 3:
+        return np.zeros(n)
+    later = rr_s[max_lag:]
+    scale = np.median(sliding_window_view(later, window), axis=1)
+    ratios = [
+        np.median(
+            sliding_window_view(np.abs(later - rr_s[max_lag - lag : n - lag]), window), axis=1
+        )
+        for lag in PATTERN_LAGS
+    ]
+    centred = np.min(ratios, axis=0) / np.maximum(scale, 1e-3)
+    # Window k covers intervals max_lag + k .. max_lag + k + window - 1.
+    first_centre = max_lag + window // 2
+    return centred[np.clip(np.arange(n) - first_centre, 0, centred.size - 1)]
+
+
+def p_wave_consistency(
+    signal_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray, window: int
+) -> np.ndarray:
+    """Per beat, 0..1: how alike the P regions of the `window` beats around it are.
+
+    The energy of their average over the average of their energies: near 1 when every beat
+    has the same P wave (sinus, even with frequent atrial ectopy), near 1/window when the
+    atrial activity is unrelated to the QRS (fibrillation). Only N and S beats after an
+    interval long enough to leave the P region clear of the previous T wave take part.
+    """
+    beat_s = np.asarray(beat_s, dtype=np.float64)
+    n = beat_s.size
+    if n == 0:
+        return np.zeros(0)
+    sos = sps.butter(2, P_BAND_HZ, btype="bandpass", fs=fs_hz, output="sos")
+    x_mv = np.asarray(signal_mv, dtype=np.float64)
+    x_mv = sps.sosfiltfilt(sos, x_mv) if x_mv.size > 12 else x_mv
+    offsets = np.arange(round(P_REGION_S[0] * fs_hz), round(P_REGION_S[1] * fs_hz))
+    centres = np.round(beat_s * fs_hz).astype(np.int64)
+    inside = (centres + offsets[0] >= 0) & (centres + offsets[-1] < x_mv.size)
+    pre_rr_s = np.diff(beat_s, prepend=-np.inf)
+    taking_part = inside & np.isin(classes, P_BEAT_CLASSES) & (pre_rr_s > P_MIN_PRE_RR_S)
+    regions = np.zeros((n, offsets.size))
+    regions[taking_part] = x_mv[centres[taking_part, None] + offsets[None, :]]
+    regions -= regions.mean(axis=1, keepdims=True)
+    regions[~taking_part] = 0.0
+
+    def window_sums(values: np.ndarray) -> np.ndarray:
+        csum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+        index = np.arange(n)
+        lo = np.clip(index - window // 2, 0, n)
+        hi = np.clip(index + window // 2 + 1, 0, n)
+        return csum[hi] - csum[lo]
+
+    count = np.maximum(window_sums(taking_part.astype(np.float64)), 1.0)
+    mean_region = window_sums(regions) / count[:, None]
+    mean_energy = window_sums((regions**2).sum(axis=1)) / count
+    return np.clip((mean_region**2).sum(axis=1) / np.maximum(mean_energy, 1e-12), 0.0, 1.0)
