@@ -25,6 +25,7 @@ from ml.intervals import Intervals, measure_intervals
 from ml.quality import Segment, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks
+from ml.ventricular_fibrillation import fibrillation_spans_s
 
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
@@ -177,12 +178,15 @@ def analyze(
     probabilities = classifier.predict_proba(inputs)
     classes = classifier.decide(probabilities, inputs) if len(peaks) else np.array([], "<U1")
     unreadable = unusable_mask(quality, peaks / fs)
-    classes = np.where(unreadable, "Q", classes)
+    beat_s = peaks / fs
+    fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
+    classes = np.where(unreadable | rhythm.within(beat_s, fibrillation), "Q", classes)
 
     report(0.6, "Finding rhythm episodes")
-    beat_s = peaks / fs
     p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes, rhythm.AF_WINDOW_BEATS)
-    episodes = rhythm.detect_rhythms(beat_s, classes, recording.duration_s, p_consistency)
+    episodes = rhythm.detect_rhythms(
+        beat_s, classes, recording.duration_s, p_consistency, fibrillation
+    )
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -270,6 +274,7 @@ def _findings(
                 )
             )
 
+    add_episodes(rhythm.VF, "VF", "high", "episode(s) of ventricular flutter or fibrillation")
     add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats")
     add_episodes(rhythm.AF, "AF", "high", "episode(s) of irregularly irregular rhythm")
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")

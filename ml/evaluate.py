@@ -33,6 +33,7 @@ from ml.mitdb import AAMI_CLASS_OF_SYMBOL, DS1, DS2, default_data_dir
 RHYTHM_LABELS = {
     "AF": ({"(AFIB", "(AFL"}, rhythm.AF),
     "AFIB": ({"(AFIB"}, rhythm.AF),
+    "VF": ({"(VFL", "(VF"}, rhythm.VF),
     "VT": ({"(VT"}, rhythm.VT),
     "SVT": ({"(SVTA"}, rhythm.SVT),
     "bigeminy": ({"(B"}, rhythm.BIGEMINY),
@@ -157,11 +158,15 @@ def summarise(results: list[RecordResult]) -> dict[str, Any]:
         reference = sum(x[0] for x in with_it)
         detected = sum(x[1] for x in with_it)
         overlap = sum(x[2] for x in with_it)
+        # ... and false alarms on the records that do not contain it, reported apart.
+        elsewhere = [r for r in results if r.rhythm[key][0] == 0 and r.rhythm[key][1] > 0]
         rhythm_scores[key] = {
             "se": overlap / reference if reference else None,
             "ppv": overlap / detected if detected else None,
             "reference_s": round(reference, 1),
             "records": [r.name for r in results if r.rhythm[key][0] > 0],
+            "detected_elsewhere_s": round(sum(r.rhythm[key][1] for r in elsewhere), 1),
+            "detected_elsewhere_records": [r.name for r in elsewhere],
         }
     return {
         "records": [r.name for r in results],
@@ -223,12 +228,17 @@ def print_report(summary: dict[str, Any]) -> None:
         f"\nR peaks: Se {_fmt(r['se'])}  +P {_fmt(r['ppv'])}  (TP {r['tp']}, FN {r['fn']}, "
         f"FP {r['fp']})\n"
     )
-    print("Rhythm (by duration, on the records that contain it)")
+    print("Rhythm (by duration, on the records that contain it; false alarms elsewhere)")
     for key, row in summary["rhythm"].items():
         if row["reference_s"]:
             print(
                 f"  {key:18s} Se {_fmt(row['se'])}  +P {_fmt(row['ppv'])}  "
                 f"({row['reference_s']:.0f} s in {', '.join(row['records'])})"
+            )
+        if row["detected_elsewhere_s"]:
+            print(
+                f"  {key:18s} called for {row['detected_elsewhere_s']:.0f} s in records "
+                f"without it: {', '.join(row['detected_elsewhere_records'])}"
             )
 
 

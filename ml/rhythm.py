@@ -5,6 +5,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
   bigeminy and trigeminy repeat, AF does not) over a sliding window, *and*, when the signal
   is given, no consistent P wave before the beats, for at least 30 s; intervals next to a
   ventricular beat are left out;
+- ventricular flutter / fibrillation: given as spans found in the signal
+  (`ml.ventricular_fibrillation`); beats inside them are not beats and are left out;
 - ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
 - ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
 - pause: an RR interval over 2 s; a dropped beat: an interval ~2x the local rhythm without
@@ -23,10 +25,11 @@ from ml.atrial import PATTERN_LAGS, pattern_irregularity
 SINUS, BRADY, TACHY = "Sinus rhythm", "Sinus bradycardia", "Sinus tachycardia"
 AF = "Atrial fibrillation/flutter"
 VT, SVT = "Ventricular tachycardia", "Supraventricular tachycardia"
+VF = "Ventricular flutter/fibrillation"
 BIGEMINY, TRIGEMINY = "Ventricular bigeminy", "Ventricular trigeminy"
 PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
 PACED = "Paced or unclassifiable rhythm"
-LABELS = (SINUS, BRADY, TACHY, AF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, DROPPED, PACED)
+LABELS = (SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, DROPPED, PACED)
 
 AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
@@ -54,25 +57,41 @@ def detect_rhythms(
     classes: np.ndarray,
     duration_s: float,
     p_wave_consistency: np.ndarray | None = None,
+    fibrillation_spans_s: list[tuple[float, float]] | None = None,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
 
     `p_wave_consistency` (per beat, from `ml.atrial.p_wave_consistency`) makes AF detection
     require absent P waves as well as irregular RR; without it RR alone decides.
+    `fibrillation_spans_s` become ventricular flutter/fibrillation episodes.
     """
     if len(beat_s) < 3:
         return []
     classes = np.asarray(classes)
     rr_s = np.diff(beat_s)
-    episodes: list[Episode] = []
+    vf = [
+        Episode(VF, start_s, end_s, int(np.sum((beat_s >= start_s) & (beat_s <= end_s))))
+        for start_s, end_s in fibrillation_spans_s or []
+    ]
+    # Flutter waves are not beats: no runs, patterns or AF from them.
+    classes = np.where(within(beat_s, fibrillation_spans_s or []), "Q", classes)
+    episodes: list[Episode] = list(vf)
     episodes += _runs(beat_s, classes, "V", VT)
     episodes += _runs(beat_s, classes, "S", SVT)
     episodes += _patterns(beat_s, classes)
     episodes += _pauses(beat_s, rr_s, classes)
     af = _atrial_fibrillation(beat_s, rr_s, classes, p_wave_consistency)
     episodes += af
-    episodes += _background(beat_s, rr_s, classes, af, duration_s)
+    episodes += _background(beat_s, rr_s, classes, af + vf, duration_s)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
+
+
+def within(beat_s: np.ndarray, spans_s: list[tuple[float, float]]) -> np.ndarray:
+    """True for each beat time inside any of the (start_s, end_s) spans."""
+    inside = np.zeros(len(beat_s), dtype=bool)
+    for start_s, end_s in spans_s:
+        inside |= (beat_s >= start_s) & (beat_s <= end_s)
+    return inside
 
 
 def _atrial_fibrillation(
@@ -166,15 +185,19 @@ def _pauses(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> list[E
 
 
 def _background(
-    beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray, af: list[Episode], duration_s: float
+    beat_s: np.ndarray,
+    rr_s: np.ndarray,
+    classes: np.ndarray,
+    covered: list[Episode],
+    duration_s: float,
 ) -> list[Episode]:
-    """Sinus (brady / tachy by the local rate) wherever no AF; paced where Q beats dominate."""
+    """Sinus (brady / tachy by the local rate) outside AF and VF; paced where Q beats dominate."""
     local_rate = 60.0 / np.maximum(_centred_median(rr_s, BASE_WINDOW_BEATS), 1e-3)
     labels = np.where(local_rate < 60, BRADY, np.where(local_rate > 100, TACHY, SINUS))
     unclassifiable = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)
     labels = np.where(unclassifiable[:-1] > 0.5, PACED, labels)
     mid_s = (beat_s[:-1] + beat_s[1:]) / 2
-    for episode in af:
+    for episode in covered:
         labels[(mid_s >= episode.start_s) & (mid_s <= episode.end_s)] = ""
     episodes = []
     for label in (SINUS, BRADY, TACHY, PACED):

@@ -149,3 +149,21 @@ def synthetic_rhythm_mv(
         frequency_hz = 6.0 + np.cumsum(rng.normal(0, 0.05, n)).clip(-2.0, 2.0)
         signal_mv += fibrillation_mv * np.sin(2 * np.pi * np.cumsum(frequency_hz) / fs_hz)
     return signal_mv
+
+
+def ventricular_fibrillation_mv(
+    duration_s: float,
+    *,
+    fs_hz: float = 360.0,
+    frequency_hz: float = 4.5,
+    amplitude_mv: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Ventricular flutter/fibrillation's picture: a large oscillation near `frequency_hz`
+    whose rate and amplitude wander, with no QRS complexes and no isoelectric line."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * fs_hz))
+    wander = np.cumsum(rng.normal(0, 0.02, n)).clip(-0.8, 0.8)
+    phase = 2 * np.pi * np.cumsum(frequency_hz + wander) / fs_hz
+    envelope = 1.0 + 0.3 * np.sin(2 * np.pi * 0.2 * np.arange(n) / fs_hz + rng.uniform(0, 6))
+    return amplitude_mv * envelope * np.sin(phase) + rng.normal(0, 0.01, n)

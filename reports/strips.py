@@ -14,7 +14,7 @@ from reports.paper import strip_svg
 
 STRIP_S = 10.0
 RHYTHM_ROWS = 3
-SIGNIFICANT = (rhythm.VT, rhythm.AF, rhythm.SVT)
+SIGNIFICANT = (rhythm.VF, rhythm.VT, rhythm.AF, rhythm.SVT)
 
 
 def _markers(analysis: dict[str, Any], start_s: float, end_s: float) -> list[tuple[float, str]]:

@@ -1,0 +1,70 @@
+"""Ventricular flutter/fibrillation found in the signal: synthetic VF inside sinus rhythm,
+fast sinus rhythm that must not be called VF, and the flutter of MIT-BIH record 207 (DS1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import analyze
+from ml.mitdb import default_data_dir, load_record
+from ml.recording import Recording
+from ml.synthetic import BeatTruth, synthetic_rhythm_mv, ventricular_fibrillation_mv
+from ml.ventricular_fibrillation import fibrillation_spans_s
+
+FS_HZ = 360.0
+DATA_DIR = default_data_dir()
+
+
+def _sinus_with_vf(vf_start_s: float, vf_s: float, total_s: float) -> np.ndarray:
+    signal_mv = synthetic_rhythm_mv(np.arange(0.5, total_s - 1, 0.8), duration_s=total_s)
+    start, stop = int(vf_start_s * FS_HZ), int((vf_start_s + vf_s) * FS_HZ)
+    signal_mv[start:stop] = ventricular_fibrillation_mv(vf_s, fs_hz=FS_HZ, seed=2)
+    return signal_mv
+
+
+def test_vf_inside_sinus_rhythm_is_found_where_it_is() -> None:
+    spans = fibrillation_spans_s(_sinus_with_vf(30.0, 20.0, 80.0), FS_HZ)
+    assert len(spans) == 1
+    start_s, end_s = spans[0]
+    assert start_s == pytest.approx(30.0, abs=4.0) and end_s == pytest.approx(50.0, abs=4.0)
+
+
+def test_fast_sinus_rhythm_and_short_bursts_are_not_vf() -> None:
+    fast = BeatTruth(hr_bpm=160, pr_ms=120, qt_ms=260, t_duration_ms=120)
+    tachycardia_mv = synthetic_rhythm_mv(np.arange(0.5, 59, 60 / 160), duration_s=60, truth=fast)
+    assert fibrillation_spans_s(tachycardia_mv, FS_HZ) == []
+    assert fibrillation_spans_s(_sinus_with_vf(30.0, 1.5, 60.0), FS_HZ) == []  # a burst
+    assert fibrillation_spans_s(np.zeros(int(60 * FS_HZ)), FS_HZ) == []
+    assert fibrillation_spans_s(np.zeros(100), FS_HZ) == []
+
+
+def test_analysis_reports_vf_as_a_high_risk_finding_without_beats_inside() -> None:
+    signal_mv = _sinus_with_vf(30.0, 20.0, 80.0)
+    recording = Recording(
+        fs_hz=FS_HZ, lead_names=("II",), signal_mv=signal_mv[:, None], source_format="test"
+    )
+    result = analyze(recording)
+    vf = [e for e in result.episodes if e.label == rhythm.VF]
+    assert len(vf) == 1
+    assert any(f.code == "VF" and f.risk == "high" for f in result.findings)
+    beat_s = result.beats.samples / FS_HZ
+    inside = (beat_s >= vf[0].start_s) & (beat_s <= vf[0].end_s)
+    assert set(np.asarray(result.beats.classes)[inside]) <= {"Q"}
+    assert not any(e.label == rhythm.VT for e in result.episodes)
+
+
+@pytest.mark.skipif(not (DATA_DIR / "207.hea").is_file(), reason="MIT-BIH not found")
+def test_ventricular_flutter_of_record_207() -> None:
+    rec = load_record(DATA_DIR, "207")  # DS1; the thresholds were chosen on it
+    spans = fibrillation_spans_s(rec.signal_mv, rec.fs_hz)
+    # Reference flutter ("[" ... "]"): 40.7-51.0, 54.8-60.4, 242.1-246.4, 247.9-261.4,
+    # 269.5-280.9 and 1540.8-1638.7 s.
+    reference = [(40.7, 51.0), (54.8, 60.4), (242.1, 246.4), (247.9, 261.4)]
+    reference += [(269.5, 280.9), (1540.8, 1638.7)]
+    overlap_s = sum(max(0.0, min(b, d) - max(a, c)) for a, b in reference for c, d in spans)
+    found_s = sum(d - c for c, d in spans)
+    reference_s = sum(b - a for a, b in reference)
+    assert overlap_s / reference_s > 0.95
+    assert overlap_s / found_s > 0.9
