@@ -183,7 +183,7 @@ def analyze(
     classes = np.where(unreadable | rhythm.within(beat_s, fibrillation), "Q", classes)
 
     report(0.6, "Finding rhythm episodes")
-    p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes, rhythm.AF_WINDOW_BEATS)
+    p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes)
     episodes = rhythm.detect_rhythms(
         beat_s, classes, recording.duration_s, p_consistency, fibrillation
     )

@@ -16,6 +16,7 @@ P_REGION_S = (-0.25, -0.08)  # before the R peak: the P wave, not the QRS
 P_BAND_HZ = (0.5, 15.0)
 P_MIN_PRE_RR_S = 0.35  # at shorter intervals the previous T wave fills the P region
 P_BEAT_CLASSES = ("N", "S")  # ventricular beats have no P wave of their own to compare
+P_WINDOW_BEATS = 32  # P-wave consistency is judged over the 32 beats around each beat
 
 
 def pattern_irregularity(rr_s: np.ndarray, window: int) -> np.ndarray:
@@ -48,14 +49,19 @@ def pattern_irregularity(rr_s: np.ndarray, window: int) -> np.ndarray:
 
 
 def p_wave_consistency(
-    signal_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray, window: int
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    beat_s: np.ndarray,
+    classes: np.ndarray | None,
+    window: int = P_WINDOW_BEATS,
 ) -> np.ndarray:
     """Per beat, 0..1: how alike the P regions of the `window` beats around it are.
 
     The energy of their average over the average of their energies: near 1 when every beat
     has the same P wave (sinus, even with frequent atrial ectopy), near 1/window when the
-    atrial activity is unrelated to the QRS (fibrillation). Only N and S beats after an
-    interval long enough to leave the P region clear of the previous T wave take part.
+    atrial activity is unrelated to the QRS (fibrillation). Only N and S beats (every beat
+    when `classes` is None, as before classification) after an interval long enough to leave
+    the P region clear of the previous T wave take part.
     """
     beat_s = np.asarray(beat_s, dtype=np.float64)
     n = beat_s.size
@@ -68,7 +74,8 @@ def p_wave_consistency(
     centres = np.round(beat_s * fs_hz).astype(np.int64)
     inside = (centres + offsets[0] >= 0) & (centres + offsets[-1] < x_mv.size)
     pre_rr_s = np.diff(beat_s, prepend=-np.inf)
-    taking_part = inside & np.isin(classes, P_BEAT_CLASSES) & (pre_rr_s > P_MIN_PRE_RR_S)
+    supraventricular = np.ones(n, bool) if classes is None else np.isin(classes, P_BEAT_CLASSES)
+    taking_part = inside & supraventricular & (pre_rr_s > P_MIN_PRE_RR_S)
     regions = np.zeros((n, offsets.size))
     regions[taking_part] = x_mv[centres[taking_part, None] + offsets[None, :]]
     regions -= regions.mean(axis=1, keepdims=True)

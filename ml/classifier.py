@@ -18,11 +18,12 @@ import numpy as np
 from ml.features import RR_FEATURE_NAMES, BeatInputs
 
 CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
-VERSION = "beat-cnn-1.1.0"
+VERSION = "beat-cnn-1.2.0"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "beat_classifier.keras"
 CARD_FILE = "model_card.json"
 PREDICT_BATCH = 8192
+MEMBER_SEED_STEP = 1000  # ensemble member k is trained from seed + 1000 k
 _AF_CONTEXT = RR_FEATURE_NAMES.index("af_context_irregularity")
 
 
@@ -63,6 +64,7 @@ class BeatClassifier:
         batch_size: int = 256,
         class_weight_power: float = 0.5,
         max_class_weight: float = 30.0,
+        n_members: int = 1,
     ) -> None:
         self.conv_filters = tuple(conv_filters)
         self.kernel_size = kernel_size
@@ -73,9 +75,11 @@ class BeatClassifier:
         self.batch_size = batch_size
         self.class_weight_power = class_weight_power
         self.max_class_weight = max_class_weight
+        self.n_members = n_members
         self.model_: Any = None
         self.decision_: dict[str, float] = dict.fromkeys(CLASSES, 0.0)
         self.af_threshold_: float | None = None
+        self.af_p_threshold_: float | None = None
         self.card_: dict[str, Any] = {}
 
     def get_params(self) -> dict[str, Any]:
@@ -89,9 +93,12 @@ class BeatClassifier:
             "batch_size": self.batch_size,
             "class_weight_power": self.class_weight_power,
             "max_class_weight": self.max_class_weight,
+            "n_members": self.n_members,
         }
 
-    def _build(self, window_samples: int, n_features: int, features: np.ndarray) -> Any:
+    def _build(
+        self, window_samples: int, n_features: int, features: np.ndarray, name: str = "beat_cnn"
+    ) -> Any:
         import keras
         from keras import layers
 
@@ -112,7 +119,7 @@ class BeatClassifier:
         h = layers.Dense(self.dense_units, activation="relu")(h)
         h = layers.Dropout(self.dropout)(h)
         out = layers.Dense(len(CLASSES), activation="softmax", name="beat_class")(h)
-        model = keras.Model([window_in, features_in], out, name="beat_cnn")
+        model = keras.Model([window_in, features_in], out, name=name)
         model.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate),
             loss="sparse_categorical_crossentropy",
@@ -129,28 +136,39 @@ class BeatClassifier:
         verbose: int | str = "auto",
         callbacks: list[Any] | None = None,
     ) -> BeatClassifier:
-        """Train from scratch with fixed seeds; `y` holds class names ('N'..'Q')."""
+        """Train from scratch with fixed seeds; `y` holds class names ('N'..'Q').
+
+        With `n_members` > 1, that many networks are trained from different seeds (seed,
+        seed + 1000, ...) and averaged: one beat's probabilities then depend less on the
+        luck of one initialisation. The callbacks see each member's training in turn."""
         import keras
         import tensorflow as tf
 
-        keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
         labels = np.asarray([CLASSES.index(str(c)) for c in np.asarray(y).ravel()], np.int64)
         if labels.size != len(inputs):
             raise ValueError("y needs one class per beat")
-        self.model_ = self._build(
-            inputs.windows.shape[1], inputs.rr_features.shape[1], inputs.rr_features
-        )
-        self.model_.fit(
-            {"window": inputs.windows, "rr_features": inputs.rr_features},
-            labels,
-            epochs=epochs,
-            batch_size=self.batch_size,
-            class_weight=class_weights(y, self.class_weight_power, self.max_class_weight),
-            shuffle=True,
-            verbose=verbose,
-            callbacks=callbacks or [],
-        )
+        members = []
+        for index in range(self.n_members):
+            keras.utils.set_random_seed(seed + MEMBER_SEED_STEP * index)
+            member = self._build(
+                inputs.windows.shape[1],
+                inputs.rr_features.shape[1],
+                inputs.rr_features,
+                name="beat_cnn" if self.n_members == 1 else f"beat_cnn_{index}",
+            )
+            member.fit(
+                {"window": inputs.windows, "rr_features": inputs.rr_features},
+                labels,
+                epochs=epochs,
+                batch_size=self.batch_size,
+                class_weight=class_weights(y, self.class_weight_power, self.max_class_weight),
+                shuffle=True,
+                verbose=verbose,
+                callbacks=callbacks or [],
+            )
+            members.append(member)
+        self.model_ = members[0] if len(members) == 1 else _averaged(members)
         return self
 
     def predict_proba(self, inputs: BeatInputs) -> np.ndarray:
@@ -165,7 +183,7 @@ class BeatClassifier:
 
     def decide(self, proba: np.ndarray, inputs: BeatInputs) -> np.ndarray:
         """The shipped decision rule for probabilities already computed from `inputs`."""
-        return decide_beats(proba, inputs, self.decision_, self.af_threshold_)
+        return decide_beats(proba, inputs, self.decision_, self.af_threshold_, self.af_p_threshold_)
 
     def save(self, directory: Path | str, card: dict[str, Any] | None = None) -> Path:
         """Write `beat_classifier.keras` and `model_card.json` (with the weights' SHA-256)."""
@@ -182,6 +200,7 @@ class BeatClassifier:
             "hyper_parameters": self.get_params(),
             "decision_log_bias": self.decision_,
             "decision_af_threshold": self.af_threshold_,
+            "decision_af_p_threshold": self.af_p_threshold_,
             "weights_file": WEIGHTS_FILE,
             "weights_sha256": sha256_of(weights),
             "weights_bytes": weights.stat().st_size,
@@ -213,11 +232,25 @@ class BeatClassifier:
         clf.decision_ = {c: float(card.get("decision_log_bias", {}).get(c, 0.0)) for c in CLASSES}
         threshold = card.get("decision_af_threshold")
         clf.af_threshold_ = None if threshold is None else float(threshold)
+        p_threshold = card.get("decision_af_p_threshold")
+        clf.af_p_threshold_ = None if p_threshold is None else float(p_threshold)
         clf.card_ = card
         return clf
 
     def model_info(self) -> dict[str, Any]:
         return _info_from_card(self.card_)
+
+
+def _averaged(members: list[Any]) -> Any:
+    """One Keras model whose output is the mean of the members' probabilities."""
+    import keras
+    from keras import layers
+
+    window_in = keras.Input(members[0].inputs[0].shape[1:], name="window")
+    features_in = keras.Input(members[0].inputs[1].shape[1:], name="rr_features")
+    outputs = [member([window_in, features_in]) for member in members]
+    mean = layers.Average(name="beat_class")(outputs)
+    return keras.Model([window_in, features_in], mean, name="beat_cnn_ensemble")
 
 
 def predict_proba_with(model: Any, inputs: BeatInputs) -> np.ndarray:
@@ -246,18 +279,24 @@ def decide_beats(
     inputs: BeatInputs,
     log_bias: dict[str, float],
     af_threshold: float | None,
+    af_p_threshold: float | None = None,
 ) -> np.ndarray:
     """The one decision rule used by training, evaluation and the product's analysis.
 
-    Biased arg-max, then AF suppression: inside a sustained irregular rhythm (the
-    `af_context_irregularity` feature above `af_threshold`) an "S" becomes "N", because in
-    atrial fibrillation RR prematurity means nothing and AAMI labels those beats N.
-    `af_threshold=None` switches the suppression off; cross-validation chooses between them.
+    Biased arg-max, then AF suppression: inside atrial fibrillation an "S" becomes "N",
+    because there RR prematurity means nothing and AAMI labels those beats N. AF here is a
+    sustained patternless irregular rhythm (the `af_context_irregularity` feature above
+    `af_threshold`) and, when `af_p_threshold` is set, no consistent P wave (P-wave
+    consistency below it): frequent atrial ectopy and pauses are irregular too, but keep
+    their P waves, and their S beats must stay S. `af_threshold=None` switches the
+    suppression off; cross-validation chooses among these.
     """
     classes = decide(proba, log_bias)
     if af_threshold is None or len(classes) == 0:
         return classes
     in_af = inputs.rr_features[:, _AF_CONTEXT] > af_threshold
+    if af_p_threshold is not None:
+        in_af &= inputs.p_wave_consistency < af_p_threshold
     return np.where((classes == "S") & in_af, "N", classes)
 
 

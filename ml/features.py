@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal as sps
 
-from ml.atrial import pattern_irregularity
+from ml.atrial import p_wave_consistency, pattern_irregularity
 
 MODEL_FS_HZ = 360
 WINDOW_BEFORE_S = 0.25
@@ -77,22 +77,28 @@ RR_FEATURE_NAMES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class BeatInputs:
-    """One row per R peak: `windows` float32 [n, W, 1] and `rr_features` float32 [n, k]."""
+    """One row per R peak: the model's inputs `windows` float32 [n, W, 1] and `rr_features`
+    float32 [n, k], and context the decision rule reads but the network does not:
+    `p_wave_consistency` float32 [n] (`ml.atrial.p_wave_consistency`, every beat taking part)."""
 
     windows: np.ndarray
     rr_features: np.ndarray
+    p_wave_consistency: np.ndarray
 
     def __len__(self) -> int:
         return int(self.windows.shape[0])
 
     def subset(self, index: np.ndarray | slice) -> BeatInputs:
-        return BeatInputs(self.windows[index], self.rr_features[index])
+        return BeatInputs(
+            self.windows[index], self.rr_features[index], self.p_wave_consistency[index]
+        )
 
     @staticmethod
     def concatenate(parts: list[BeatInputs]) -> BeatInputs:
         return BeatInputs(
             np.concatenate([p.windows for p in parts]),
             np.concatenate([p.rr_features for p in parts]),
+            np.concatenate([p.p_wave_consistency for p in parts]),
         )
 
 
@@ -104,8 +110,10 @@ def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> Bea
         return BeatInputs(
             np.zeros((0, WINDOW_SAMPLES, 1), np.float32),
             np.zeros((0, len(RR_FEATURE_NAMES)), np.float32),
+            np.zeros(0, np.float32),
         )
     x_mv = np.nan_to_num(x_mv)
+    p_consistency = p_wave_consistency(x_mv, MODEL_FS_HZ, peaks / MODEL_FS_HZ, None)
     if x_mv.size > 12:  # sosfiltfilt needs a few samples of padding
         x_mv = sps.sosfiltfilt(_SOS, x_mv)
     pad = _BEFORE + _AFTER
@@ -122,6 +130,7 @@ def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> Bea
     return BeatInputs(
         model_windows[:, :, None].astype(np.float32),
         np.nan_to_num(features).astype(np.float32),
+        p_consistency.astype(np.float32),
     )
 
 

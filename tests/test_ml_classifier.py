@@ -28,6 +28,7 @@ from ml.features import (
     sinus_cycle_s,
 )
 from ml.mitdb import DS1, DS2, PACED, default_data_dir, load_record
+from ml.synthetic import synthetic_rhythm_mv
 
 DATA_DIR = default_data_dir()
 needs_data = pytest.mark.skipif(
@@ -147,19 +148,56 @@ def test_premature_beats_stay_premature_when_they_dominate() -> None:
     assert np.median(pre_over_sinus[early]) < 0.65
 
 
+def _inputs(af_context: list[float], p_consistency: list[float]) -> BeatInputs:
+    n = len(af_context)
+    features = np.zeros((n, len(RR_FEATURE_NAMES)), np.float32)
+    features[:, RR_FEATURE_NAMES.index("af_context_irregularity")] = af_context
+    windows = np.zeros((n, WINDOW_SAMPLES, 1), np.float32)
+    return BeatInputs(windows, features, np.asarray(p_consistency, np.float32))
+
+
 def test_decide_beats_suppresses_s_only_in_af_context() -> None:
     proba = np.array([[0.2, 0.7, 0.1, 0, 0]] * 2 + [[0.1, 0.1, 0.8, 0, 0]] * 2, np.float32)
-    features = np.zeros((4, len(RR_FEATURE_NAMES)), np.float32)
-    features[[1, 3], RR_FEATURE_NAMES.index("af_context_irregularity")] = 0.5
-    inputs = BeatInputs(np.zeros((4, WINDOW_SAMPLES, 1), np.float32), features)
+    inputs = _inputs([0, 0.5, 0, 0.5], [0.05] * 4)
     assert decide_beats(proba, inputs, {}, None).tolist() == ["S", "S", "V", "V"]
     assert decide_beats(proba, inputs, {}, 0.2).tolist() == ["S", "N", "V", "V"]
     assert decide_beats(proba, inputs, {"S": -5.0}, None).tolist() == ["N", "N", "V", "V"]
 
 
+def test_s_beats_with_consistent_p_waves_are_not_suppressed() -> None:
+    # Three S calls in an irregular stretch: fibrillation (no P waves), and two stretches of
+    # frequent atrial ectopy or pauses whose P waves stay alike. Only the first is AF.
+    proba = np.array([[0.2, 0.7, 0.1, 0, 0]] * 3, np.float32)
+    inputs = _inputs([0.5, 0.5, 0.5], [0.05, 0.6, 0.95])
+    assert decide_beats(proba, inputs, {}, 0.2).tolist() == ["N", "N", "N"]
+    assert decide_beats(proba, inputs, {}, 0.2, 0.3).tolist() == ["N", "S", "S"]
+
+
+def test_beat_inputs_carry_p_wave_consistency_before_classification() -> None:
+    # Every beat takes part (no classes yet): alike P waves in sinus, none in AF.
+    rng = np.random.default_rng(8)
+    for af, expect_high in ((False, True), (True, False)):
+        rr_s = rng.uniform(0.45, 1.0, 150) if af else rng.uniform(0.75, 1.1, 150)
+        onsets_s = 0.5 + np.concatenate([[0.0], np.cumsum(rr_s)])
+        signal_mv = synthetic_rhythm_mv(
+            onsets_s,
+            duration_s=float(onsets_s[-1]) + 1.5,
+            fs_hz=MODEL_FS_HZ,
+            p_waves=not af,
+            fibrillation_mv=0.08 if af else 0.0,
+            seed=9,
+        )
+        peaks = np.round((onsets_s + 0.045) * MODEL_FS_HZ).astype(int)
+        consistency = beat_inputs(signal_mv, MODEL_FS_HZ, peaks).p_wave_consistency
+        assert consistency.shape == (peaks.size,)
+        assert (np.median(consistency) > 0.8) == expect_high
+        assert (np.median(consistency) < 0.2) == (not expect_high)
+
+
 def test_shipped_decision_rule_is_the_one_in_the_card(classifier: BeatClassifier) -> None:
     card = read_card()
     assert classifier.af_threshold_ == card["decision_af_threshold"]
+    assert classifier.af_p_threshold_ == card.get("decision_af_p_threshold")
     assert classifier.decision_ == card["decision_log_bias"]
     assert card["inputs"]["rr_features"] == list(RR_FEATURE_NAMES)
 
