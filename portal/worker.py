@@ -67,8 +67,12 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="analysis-worker", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask the loop to end and wait for it (a job in progress finishes first), so no
+        thread is left polling a database that is about to go away."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -35,8 +35,8 @@ needs_data = pytest.mark.skipif(
     not (DATA_DIR / "100.hea").is_file(), reason=f"MIT-BIH not found in {DATA_DIR}"
 )
 # Per-record agreement with the reference at reference R peaks, measured with the shipped
-# model (100: 0.997, 200: 0.976, 228: 0.997) minus a margin for numerical drift.
-RECORD_ACCURACY_FLOOR = {"100": 0.98, "200": 0.95, "228": 0.98}
+# model (100: 0.996, 200: 0.965, 228: 0.985) minus a margin for numerical drift.
+RECORD_ACCURACY_FLOOR = {"100": 0.98, "200": 0.94, "228": 0.97}
 
 
 @pytest.fixture(scope="module")
