@@ -151,6 +151,27 @@ def synthetic_rhythm_mv(
     return signal_mv
 
 
+R_AFTER_ONSET_S = 0.045  # the default beat's R peak comes this long after its QRS onset
+
+
+def sinus_or_af_mv(
+    rr_s: np.ndarray, *, af: bool, fs_hz: float = 360.0, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Beats 0.5 s in and then after each of the RR intervals given: sinus beats with P waves,
+    or atrial fibrillation (no P waves, 0.08 mV fibrillatory waves). Returns the signal (mV)
+    and the R-peak times (s), the truth an AF or P-wave test is checked against."""
+    onsets_s = 0.5 + np.concatenate([[0.0], np.cumsum(rr_s)])
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s,
+        duration_s=float(onsets_s[-1]) + 1.5,
+        fs_hz=fs_hz,
+        p_waves=not af,
+        fibrillation_mv=0.08 if af else 0.0,
+        seed=seed,
+    )
+    return signal_mv, onsets_s + R_AFTER_ONSET_S
+
+
 def ventricular_fibrillation_mv(
     duration_s: float,
     *,

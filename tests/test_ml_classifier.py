@@ -28,7 +28,7 @@ from ml.features import (
     sinus_cycle_s,
 )
 from ml.mitdb import DS1, DS2, PACED, default_data_dir, load_record
-from ml.synthetic import synthetic_rhythm_mv
+from ml.synthetic import sinus_or_af_mv
 
 DATA_DIR = default_data_dir()
 needs_data = pytest.mark.skipif(
@@ -178,16 +178,8 @@ def test_beat_inputs_carry_p_wave_consistency_before_classification() -> None:
     rng = np.random.default_rng(8)
     for af, expect_high in ((False, True), (True, False)):
         rr_s = rng.uniform(0.45, 1.0, 150) if af else rng.uniform(0.75, 1.1, 150)
-        onsets_s = 0.5 + np.concatenate([[0.0], np.cumsum(rr_s)])
-        signal_mv = synthetic_rhythm_mv(
-            onsets_s,
-            duration_s=float(onsets_s[-1]) + 1.5,
-            fs_hz=MODEL_FS_HZ,
-            p_waves=not af,
-            fibrillation_mv=0.08 if af else 0.0,
-            seed=9,
-        )
-        peaks = np.round((onsets_s + 0.045) * MODEL_FS_HZ).astype(int)
+        signal_mv, r_peak_s = sinus_or_af_mv(rr_s, af=af, fs_hz=MODEL_FS_HZ, seed=9)
+        peaks = np.round(r_peak_s * MODEL_FS_HZ).astype(int)
         consistency = beat_inputs(signal_mv, MODEL_FS_HZ, peaks).p_wave_consistency
         assert consistency.shape == (peaks.size,)
         assert (np.median(consistency) > 0.8) == expect_high

@@ -9,23 +9,13 @@ from ml import rhythm
 from ml.analysis import analyze
 from ml.atrial import p_wave_consistency, pattern_irregularity
 from ml.recording import Recording
-from ml.synthetic import synthetic_rhythm_mv
+from ml.synthetic import sinus_or_af_mv
 
 FS_HZ = 360.0
-R_AFTER_ONSET_S = 0.045  # the generator's R peak comes this long after the QRS onset
 
 
 def _signal(rr_s: np.ndarray, *, af: bool, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    onsets_s = 0.5 + np.concatenate([[0.0], np.cumsum(rr_s)])
-    signal_mv = synthetic_rhythm_mv(
-        onsets_s,
-        duration_s=float(onsets_s[-1]) + 1.5,
-        fs_hz=FS_HZ,
-        p_waves=not af,
-        fibrillation_mv=0.08 if af else 0.0,
-        seed=seed,
-    )
-    return signal_mv, onsets_s + R_AFTER_ONSET_S
+    return sinus_or_af_mv(rr_s, af=af, fs_hz=FS_HZ, seed=seed)
 
 
 def test_p_waves_are_consistent_in_sinus_rhythm_even_when_rr_is_irregular() -> None:
