@@ -46,7 +46,7 @@ def _child(kind: str, data_dir: Path, hours: float = 0.5) -> dict[str, float]:
 
 def _recording(data_dir: Path, hours: float):  # type: ignore[no-untyped-def]
     from ml.io import read_recording
-    from ml.mitdb import DS1, DS2
+    from ml.research.databases import DS1, DS2
     from ml.recording import Recording
 
     names = [RECORD] + [r for r in (*DS1, *DS2) if r != RECORD]
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--skip-24h", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from ml.mitdb import default_data_dir
+    from ml.research.databases import default_data_dir
 
     data_dir = args.data_dir or default_data_dir()
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from ml.analysis import analyze  # noqa: E402
 from ml.io import read_recording  # noqa: E402
-from ml.mitdb import default_data_dir  # noqa: E402
+from ml.research.databases import default_data_dir  # noqa: E402
 from reports.data import Read, ReportData, Score  # noqa: E402
 from reports.render import pdf_bytes, render_pdf  # noqa: E402
 from reports.strips import report_strips  # noqa: E402

@@ -24,6 +24,9 @@ WEIGHTS_FILE = "beat_classifier.keras"
 CARD_FILE = "model_card.json"
 PREDICT_BATCH = 8192
 MEMBER_SEED_STEP = 1000  # ensemble member k is trained from seed + 1000 k
+# How the probabilities of two leads of one beat are combined: the preferred lead alone, or
+# the mean of both. Cross-validation chooses; the model card names the choice.
+LEAD_COMBINATIONS: tuple[str, ...] = ("primary", "mean")
 _AF_CONTEXT = RR_FEATURE_NAMES.index("af_context_irregularity")
 
 
@@ -80,6 +83,7 @@ class BeatClassifier:
         self.decision_: dict[str, float] = dict.fromkeys(CLASSES, 0.0)
         self.af_threshold_: float | None = None
         self.af_p_threshold_: float | None = None
+        self.lead_combination_: str = "primary"
         self.card_: dict[str, Any] = {}
 
     def get_params(self) -> dict[str, Any]:
@@ -177,6 +181,12 @@ class BeatClassifier:
             raise RuntimeError("the classifier is not fitted; call fit() or load()")
         return predict_proba_with(self.model_, inputs)
 
+    def predict_proba_leads(self, per_lead: list[BeatInputs]) -> np.ndarray:
+        """Probabilities from the inputs of one or more leads at the same R peaks (the
+        preferred lead first), combined as the model card says (`lead_combination_`)."""
+        used = per_lead[:1] if self.lead_combination_ == "primary" else per_lead[:2]
+        return combined_proba([self.predict_proba(inputs) for inputs in used])
+
     def predict(self, inputs: BeatInputs) -> np.ndarray:
         """Class names after the decision rule chosen by cross-validation (see `decide_beats`)."""
         return self.decide(self.predict_proba(inputs), inputs)
@@ -201,6 +211,7 @@ class BeatClassifier:
             "decision_log_bias": self.decision_,
             "decision_af_threshold": self.af_threshold_,
             "decision_af_p_threshold": self.af_p_threshold_,
+            "lead_combination": self.lead_combination_,
             "weights_file": WEIGHTS_FILE,
             "weights_sha256": sha256_of(weights),
             "weights_bytes": weights.stat().st_size,
@@ -234,6 +245,7 @@ class BeatClassifier:
         clf.af_threshold_ = None if threshold is None else float(threshold)
         p_threshold = card.get("decision_af_p_threshold")
         clf.af_p_threshold_ = None if p_threshold is None else float(p_threshold)
+        clf.lead_combination_ = str(card.get("lead_combination", "primary"))
         clf.card_ = card
         return clf
 
@@ -265,6 +277,11 @@ def predict_proba_with(model: Any, inputs: BeatInputs) -> np.ndarray:
         parts.append(np.asarray(out, dtype=np.float32))
     proba = np.concatenate(parts)
     return proba / proba.sum(axis=1, keepdims=True)
+
+
+def combined_proba(per_lead: list[np.ndarray]) -> np.ndarray:
+    """The mean of the leads' probabilities for the same beats (one lead: itself)."""
+    return np.mean(np.stack(per_lead), axis=0) if len(per_lead) > 1 else per_lead[0]
 
 
 def decide(proba: np.ndarray, log_bias: dict[str, float]) -> np.ndarray:

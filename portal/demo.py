@@ -119,7 +119,7 @@ def write_credentials(path: Path, credentials: dict[str, str]) -> None:
 
 def write_demo_recordings(folder: Path) -> Path:
     """Synthetic ECG files (CSV and WFDB) a newcomer can upload; written once."""
-    from ml.synthetic import BeatTruth, synthetic_recording
+    from ml.research.synthetic import BeatTruth, synthetic_recording
 
     folder.mkdir(parents=True, exist_ok=True)
     normal = folder / "normal-12-lead-60s.csv"

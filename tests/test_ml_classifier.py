@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml import aami
+from ml.research import aami
 from ml.classifier import (
     CLASSES,
     DEFAULT_MODEL_DIR,
@@ -27,8 +27,8 @@ from ml.features import (
     beat_inputs,
     sinus_cycle_s,
 )
-from ml.mitdb import DS1, DS2, PACED, default_data_dir, load_record
-from ml.synthetic import sinus_or_af_mv
+from ml.research.databases import DS1, DS2, PACED, default_data_dir, load_record
+from ml.research.synthetic import sinus_or_af_mv
 
 DATA_DIR = default_data_dir()
 needs_data = pytest.mark.skipif(

@@ -335,7 +335,7 @@ def test_two_doctors_signing_at_once_one_wins(
 def test_reference_library_record_shows_agreement_with_annotations(
     app: Flask, people: People, sql: Session
 ) -> None:
-    from ml.mitdb import default_data_dir
+    from ml.research.databases import default_data_dir
 
     app.config["SETTINGS"].mitdb_dir = default_data_dir()
     staff = client_for(app, people.staff)
@@ -371,7 +371,7 @@ def test_reference_library_record_shows_agreement_with_annotations(
 def test_edf_upload_and_serial_comparison_with_the_previous_signed_ecg(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    from ml.synthetic import BeatTruth, synthetic_recording
+    from ml.research.synthetic import BeatTruth, synthetic_recording
     from tests.support.ecg_files import write_edf
 
     staff = client_for(app, people.staff)

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ml.aami import match_beats
-from ml.mitdb import load_record
+from ml.research.aami import match_beats
+from ml.research.databases import load_record
 
 CLASSES = ("N", "S", "V", "F", "Q")
 MAX_MISMATCHES = 2000

@@ -9,7 +9,7 @@ from ml import rhythm
 from ml.analysis import analyze
 from ml.atrial import p_wave_consistency, pattern_irregularity
 from ml.recording import Recording
-from ml.synthetic import sinus_or_af_mv
+from ml.research.synthetic import sinus_or_af_mv
 
 FS_HZ = 360.0
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ml.intervals import measure_intervals
-from ml.synthetic import BeatTruth, synthetic_recording
+from ml.research.synthetic import BeatTruth, synthetic_recording
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 TOLERANCE_MS = 10.0

@@ -8,9 +8,9 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.mitdb import default_data_dir, load_record
+from ml.research.databases import default_data_dir, load_record
 from ml.recording import Recording
-from ml.synthetic import BeatTruth, synthetic_rhythm_mv, ventricular_fibrillation_mv
+from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv, ventricular_fibrillation_mv
 from ml.ventricular_fibrillation import fibrillation_spans_s
 
 FS_HZ = 360.0

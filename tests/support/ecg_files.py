@@ -10,7 +10,7 @@ import pyedflib
 import wfdb
 
 from ml.recording import Recording
-from ml.synthetic import BeatTruth, synthetic_recording
+from ml.research.synthetic import BeatTruth, synthetic_recording
 
 
 def synthetic(

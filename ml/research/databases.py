@@ -1,7 +1,9 @@
-"""The MIT-BIH Arrhythmia Database as the classifier sees it: split, class map, one loader.
+"""The reference databases as training and evaluation see them: splits, class map, one loader.
 
-The files are never copied into the repository: they are read from a local directory
-(`MITDB_DIR`, else `../shared/data/mitdb` next to the repository root).
+MIT-BIH Arrhythmia (DS1/DS2), the MIT-BIH Supraventricular Arrhythmia Database (svdb) and
+the Noise Stress Test Database (nstdb). The files are never copied into the repository:
+they are read from a local directory (`CARDIO_DATA_DIR`, else `../shared/data` next to the
+repository root; `MITDB_DIR` still names the MIT-BIH folder alone).
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ AAMI_CLASS_OF_SYMBOL: dict[str, str] = {
 }
 
 PREFERRED_LEAD = "MLII"
+# The nstdb recordings of pure noise (no annotations): baseline wander, electrode motion, muscle.
+NOISE_RECORDS: tuple[str, ...] = ("bw", "em", "ma")
 CITATION = (
     "Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. "
     "IEEE Eng in Med and Biol 20(3):45-50 (2001). "
@@ -84,28 +88,57 @@ CITATION = (
     "Circulation 101(23):e215-e220 (2000). "
     "Data licence: Open Data Commons Attribution License v1.0."
 )
+CITATIONS: dict[str, str] = {
+    "mitdb": CITATION,
+    "svdb": "Greenwald SD. Improved detection and classification of arrhythmias in "
+    "noise-corrupted electrocardiograms using contextual information. Ph.D. thesis, "
+    "Harvard-MIT Division of Health Sciences and Technology, 1990. Data licence: Open Data "
+    "Commons Attribution License v1.0.",
+    "nstdb": "Moody GB, Muldrow WE, Mark RG. A noise stress test for arrhythmia detectors. "
+    "Computers in Cardiology 11:381-384 (1984). Data licence: Open Data Commons Attribution "
+    "License v1.0.",
+    "physionet": "Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. "
+    "Circulation 101(23):e215-e220 (2000).",
+}
 
 
 def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
+
+
+def data_root() -> Path:
+    """`$CARDIO_DATA_DIR` if set, else `<repo root>/../shared/data` (one folder per database)."""
+    env = os.environ.get("CARDIO_DATA_DIR")
+    if env:
+        return Path(env)
+    return (repo_root().parent / "shared" / "data").resolve()
 
 
 def default_data_dir() -> Path:
-    """`$MITDB_DIR` if set, else `<repo root>/../shared/data/mitdb`."""
+    """The MIT-BIH Arrhythmia folder: `$MITDB_DIR` if set, else `<data root>/mitdb`."""
     env = os.environ.get("MITDB_DIR")
     if env:
         return Path(env)
-    return (repo_root().parent / "shared" / "data" / "mitdb").resolve()
+    return data_root() / "mitdb"
+
+
+def annotated_records(data_dir: Path | str) -> list[str]:
+    """Names of the records in a WFDB folder that have reference beat annotations (`.atr`)."""
+    folder = Path(data_dir)
+    return sorted(p.stem for p in folder.glob("*.hea") if p.with_suffix(".atr").is_file())
 
 
 @dataclass(frozen=True)
 class MitdbRecord:
-    """One record: a single lead in mV, its beats (AAMI classes) and the raw annotations."""
+    """One annotated record: its preferred lead in mV (and every lead), its beats (AAMI
+    classes) and the raw annotations. Any WFDB record with `atr` annotations loads as one."""
 
     name: str
     fs_hz: float
     lead_name: str
-    signal_mv: np.ndarray  # float64 [n_samples]
+    signal_mv: np.ndarray  # float64 [n_samples], the preferred lead (MLII, else the first)
+    leads_mv: np.ndarray  # float64 [n_samples, n_leads], every lead, preferred lead first
+    lead_names: tuple[str, ...]  # names of the columns of leads_mv
     beat_samples: np.ndarray  # int64 [n_beats], reference R positions
     beat_classes: np.ndarray  # str [n_beats], "N".."Q"
     ann_samples: np.ndarray  # int64 [n_annotations], every annotation (beats, rhythm, noise)
@@ -114,7 +147,7 @@ class MitdbRecord:
 
 
 def load_record(data_dir: Path | str, name: str) -> MitdbRecord:
-    """Read record `name`; the MLII lead (channel 1 in record 114) or else the first lead."""
+    """Read record `name`; the preferred lead is MLII (channel 1 in record 114), else the first."""
     import wfdb  # imported here: only training and evaluation need it
 
     path = str(Path(data_dir) / name)
@@ -122,7 +155,8 @@ def load_record(data_dir: Path | str, name: str) -> MitdbRecord:
     ann = wfdb.rdann(path, "atr")
     names = list(rec.sig_name)
     channel = names.index(PREFERRED_LEAD) if PREFERRED_LEAD in names else 0
-    signal_mv = np.asarray(rec.p_signal[:, channel], dtype=np.float64)
+    order = [channel, *(i for i in range(len(names)) if i != channel)]
+    leads_mv = np.asarray(rec.p_signal[:, order], dtype=np.float64)
 
     symbols = np.asarray(ann.symbol, dtype=str)
     samples = np.asarray(ann.sample, dtype=np.int64)
@@ -133,7 +167,9 @@ def load_record(data_dir: Path | str, name: str) -> MitdbRecord:
         name=name,
         fs_hz=float(rec.fs),
         lead_name=names[channel],
-        signal_mv=signal_mv,
+        signal_mv=leads_mv[:, 0],
+        leads_mv=leads_mv,
+        lead_names=tuple(names[i] for i in order),
         beat_samples=samples[is_beat],
         beat_classes=classes,
         ann_samples=samples,

@@ -1,0 +1,275 @@
+"""Evaluate the whole analysis against reference annotations (AAMI EC57 style).
+
+    python -m ml.evaluate --data-dir DIR [--records R1,R2,...|all|DS1|DS2] [--json]
+
+Works on any directory of WFDB records that have `atr` annotations. Each record goes through
+exactly what the portal runs (`ml.analysis.analyze`: detected R peaks, not reference ones), then
+beats are matched to the reference within 150 ms. Ventricular flutter/fibrillation episodes
+(between `[` and `]`) are left out of beat scoring, as the AAMI standard does. Rhythm is
+scored by duration against the `+` rhythm annotations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+from tqdm import tqdm
+
+from ml import rhythm
+from ml.research.aami import CLASSES, BeatScore, score_beats, score_rpeaks
+from ml.analysis import analyze, default_classifier
+from ml.io import read_recording
+from ml.research.databases import AAMI_CLASS_OF_SYMBOL, DS1, DS2, default_data_dir
+
+# Reference rhythm (MIT-BIH aux notes) -> the label our rhythm analysis gives it.
+RHYTHM_LABELS = {
+    "AF": ({"(AFIB", "(AFL"}, rhythm.AF),
+    "AFIB": ({"(AFIB"}, rhythm.AF),
+    "VF": ({"(VFL", "(VF"}, rhythm.VF),
+    "VT": ({"(VT"}, rhythm.VT),
+    "SVT": ({"(SVTA"}, rhythm.SVT),
+    "bigeminy": ({"(B"}, rhythm.BIGEMINY),
+    "trigeminy": ({"(T"}, rhythm.TRIGEMINY),
+    "sinus_bradycardia": ({"(SBR"}, rhythm.BRADY),
+}
+
+
+@dataclass
+class RecordResult:
+    name: str
+    beats: BeatScore
+    rpeaks: dict[str, Any]
+    # label -> (reference seconds, detected seconds, overlap seconds)
+    rhythm: dict[str, tuple[float, float, float]]
+    seconds: float
+
+
+def record_names(data_dir: Path, selection: str | None) -> list[str]:
+    available = sorted(p.stem for p in data_dir.glob("*.hea") if (p.with_suffix(".atr")).exists())
+    if not available:
+        raise SystemExit(f"No WFDB records with .atr annotations in {data_dir}.")
+    if selection is None:
+        chosen = [r for r in DS2 if r in available] or available
+    elif selection.lower() == "all":
+        chosen = available
+    elif selection.upper() in {"DS1", "DS2"}:
+        chosen = [r for r in (DS1 if selection.upper() == "DS1" else DS2) if r in available]
+    else:
+        chosen = [r.strip() for r in selection.split(",") if r.strip()]
+        missing = [r for r in chosen if r not in available]
+        if missing:
+            raise SystemExit(f"Records not found (with .atr) in {data_dir}: {', '.join(missing)}")
+    return chosen
+
+
+def _intervals(starts: list[float], stops: list[float]) -> np.ndarray:
+    return np.array(list(zip(starts, stops, strict=True)), dtype=float).reshape(-1, 2)
+
+
+def _overlap_s(a: np.ndarray, b: np.ndarray) -> float:
+    total = 0.0
+    for start, stop in a:
+        total += (
+            float(np.clip(np.minimum(stop, b[:, 1]) - np.maximum(start, b[:, 0]), 0, None).sum())
+            if len(b)
+            else 0.0
+        )
+    return total
+
+
+def evaluate_record(data_dir: Path, name: str) -> RecordResult:
+    started = time.perf_counter()
+    header = wfdb.rdheader(str(data_dir / name))
+    files = [data_dir / f"{name}.hea", *{data_dir / f for f in header.file_name}]
+    recording = read_recording(files)
+    analysis = analyze(recording)
+    fs = recording.fs_hz
+    annotation = wfdb.rdann(str(data_dir / name), "atr")
+    samples, symbols = np.asarray(annotation.sample), np.asarray(annotation.symbol)
+
+    # Ventricular flutter/fibrillation episodes are left out (AAMI EC57).
+    flutter = _intervals(
+        [s for s, y in zip(samples, symbols, strict=True) if y == "["],
+        [s for s, y in zip(samples, symbols, strict=True) if y == "]"],
+    )
+
+    def outside(points: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(points), dtype=bool)
+        for start, stop in flutter:
+            keep &= ~((points >= start) & (points <= stop))
+        return keep
+
+    is_beat = np.array([y in AAMI_CLASS_OF_SYMBOL for y in symbols], dtype=bool)
+    ref_samples = samples[is_beat]
+    ref_classes = np.array([AAMI_CLASS_OF_SYMBOL[y] for y in symbols[is_beat]])
+    keep_ref = outside(ref_samples)
+    det_samples, det_classes = analysis.beats.samples, analysis.beats.classes
+    keep_det = outside(det_samples)
+    beats = score_beats(
+        ref_samples[keep_ref],
+        ref_classes[keep_ref],
+        det_samples[keep_det],
+        det_classes[keep_det],
+        fs,
+    )
+    rpeaks = score_rpeaks(ref_samples[keep_ref], det_samples[keep_det], fs)
+
+    rhythm_marks = [
+        (s / fs, (n or "").strip("\x00").strip())
+        for s, n, y in zip(samples, annotation.aux_note, symbols, strict=True)
+        if y == "+"
+    ]
+    ends = [t for t, _ in rhythm_marks[1:]] + [recording.duration_s]
+    scores = {}
+    for key, (reference_notes, label) in RHYTHM_LABELS.items():
+        reference = _intervals(
+            [t for t, n in rhythm_marks if n in reference_notes],
+            [e for (t, n), e in zip(rhythm_marks, ends, strict=True) if n in reference_notes],
+        )
+        detected = _intervals(
+            [e.start_s for e in analysis.episodes if e.label == label],
+            [e.end_s for e in analysis.episodes if e.label == label],
+        )
+        scores[key] = (
+            float(np.sum(np.diff(reference))) if len(reference) else 0.0,
+            float(np.sum(np.diff(detected))) if len(detected) else 0.0,
+            _overlap_s(reference, detected),
+        )
+    return RecordResult(name, beats, rpeaks, scores, time.perf_counter() - started)
+
+
+def summarise(results: list[RecordResult]) -> dict[str, Any]:
+    beats = sum((r.beats for r in results), BeatScore())
+    tp = sum(r.rpeaks["tp"] for r in results)
+    fn = sum(r.rpeaks["fn"] for r in results)
+    fp = sum(r.rpeaks["fp"] for r in results)
+    rhythm_scores = {}
+    for key in RHYTHM_LABELS:
+        # Scored on the records that contain the rhythm (as the AF target asks).
+        with_it = [r.rhythm[key] for r in results if r.rhythm[key][0] > 0]
+        reference = sum(x[0] for x in with_it)
+        detected = sum(x[1] for x in with_it)
+        overlap = sum(x[2] for x in with_it)
+        # ... and false alarms on the records that do not contain it, reported apart.
+        elsewhere = [r for r in results if r.rhythm[key][0] == 0 and r.rhythm[key][1] > 0]
+        rhythm_scores[key] = {
+            "se": overlap / reference if reference else None,
+            "ppv": overlap / detected if detected else None,
+            "reference_s": round(reference, 1),
+            "records": [r.name for r in results if r.rhythm[key][0] > 0],
+            "detected_elsewhere_s": round(sum(r.rhythm[key][1] for r in elsewhere), 1),
+            "detected_elsewhere_records": [r.name for r in elsewhere],
+        }
+    return {
+        "records": [r.name for r in results],
+        "accuracy": beats.accuracy,
+        "beats": beats.per_class(),
+        "confusion": {
+            "classes": list(CLASSES),
+            "rows_reference_cols_predicted": beats.confusion.tolist(),
+            "missed_reference": beats.missed.tolist(),
+            "extra_detections": beats.extra.tolist(),
+        },
+        "rpeaks": {
+            "se": tp / (tp + fn) if tp + fn else None,
+            "ppv": tp / (tp + fp) if tp + fp else None,
+            "tp": tp,
+            "fn": fn,
+            "fp": fp,
+        },
+        "rhythm": rhythm_scores,
+        "per_record": {
+            r.name: {
+                "accuracy": r.beats.accuracy,
+                "rpeaks": r.rpeaks,
+                "seconds": round(r.seconds, 2),
+            }
+            for r in results
+        },
+        "model": default_classifier().model_info().get("version"),
+        "notes": "R peaks detected by the analysis (not reference positions); ventricular "
+        "flutter episodes ([ ... ]) left out of beat scoring; rhythm scored by duration "
+        "on the records that contain each rhythm.",
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.4f}"
+
+
+def print_report(summary: dict[str, Any]) -> None:
+    print(f"Records ({len(summary['records'])}): {' '.join(summary['records'])}")
+    print(f"Model: {summary['model']}\n")
+    print("Beat classification (AAMI)\n class    Se      +P      F1   support")
+    for cls, row in summary["beats"].items():
+        print(
+            f"   {cls}   {_fmt(row['se'])}  {_fmt(row['ppv'])}  {_fmt(row['f1'])}  "
+            f"{row['support']:7d}"
+        )
+    print(f" accuracy {_fmt(summary['accuracy'])}\n")
+    print("Confusion (rows: reference, columns: predicted; + missed reference beats)")
+    print("        " + "".join(f"{c:>8}" for c in CLASSES) + "  missed")
+    matrix = summary["confusion"]["rows_reference_cols_predicted"]
+    for cls, row, missed in zip(
+        CLASSES, matrix, summary["confusion"]["missed_reference"], strict=True
+    ):
+        print(f"   {cls}    " + "".join(f"{v:8d}" for v in row) + f"  {missed:6d}")
+    print("   extra " + "".join(f"{v:8d}" for v in summary["confusion"]["extra_detections"]))
+    r = summary["rpeaks"]
+    print(
+        f"\nR peaks: Se {_fmt(r['se'])}  +P {_fmt(r['ppv'])}  (TP {r['tp']}, FN {r['fn']}, "
+        f"FP {r['fp']})\n"
+    )
+    print("Rhythm (by duration, on the records that contain it; false alarms elsewhere)")
+    for key, row in summary["rhythm"].items():
+        if row["reference_s"]:
+            print(
+                f"  {key:18s} Se {_fmt(row['se'])}  +P {_fmt(row['ppv'])}  "
+                f"({row['reference_s']:.0f} s in {', '.join(row['records'])})"
+            )
+        if row["detected_elsewhere_s"]:
+            print(
+                f"  {key:18s} called for {row['detected_elsewhere_s']:.0f} s in records "
+                f"without it: {', '.join(row['detected_elsewhere_records'])}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="directory of WFDB records with .atr files (default: MITDB_DIR "
+        "or ../shared/data/mitdb)",
+    )
+    parser.add_argument(
+        "--records", default=None, help="comma-separated names, or all, DS1, DS2 (default: DS2)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    names = record_names(data_dir, args.records)
+    default_classifier()  # load once, before the clock of the first record starts
+    results = [
+        evaluate_record(data_dir, name)
+        for name in tqdm(names, desc="records", unit="record", file=sys.stderr)
+    ]
+    summary = summarise(results)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_report(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from ml.training.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""The cross-validation table: every candidate x epoch checkpoint x lead combination, each
+with its own decision rule tuned out of fold, scored per database. The best row is the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.classifier import LEAD_COMBINATIONS, combined_proba
+from ml.research import aami
+from ml.training.cv import Candidate, out_of_fold
+from ml.training.data import Dataset
+from ml.training.selection import (
+    AF_P_THRESHOLD_GRID,
+    FLOORS,
+    metrics_of,
+    objective,
+    score_by_database,
+    tune_decision,
+)
+
+
+def paired_lead_rows(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Clean rows of the preferred lead and, beat for beat, of the other lead."""
+    clean = ~data.augmented
+    primary = np.flatnonzero(clean & (data.lead == 0))
+    other = np.flatnonzero(clean & (data.lead == 1))
+    if not (
+        np.array_equal(data.patient[primary], data.patient[other])
+        and np.array_equal(data.beat[primary], data.beat[other])
+    ):
+        raise ValueError("every training record needs two leads, beat for beat")
+    return primary, other
+
+
+def lead_probabilities(
+    data: Dataset, proba: np.ndarray, how: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the preferred lead, their probabilities combined over leads as `how` says)."""
+    primary, other = paired_lead_rows(data)
+    if how == "primary":
+        return primary, proba[primary]
+    return primary, combined_proba([proba[primary], proba[other]])
+
+
+def score_row(
+    data: Dataset, rows: np.ndarray, proba: np.ndarray, p_grid: tuple[float | None, ...]
+) -> dict[str, Any]:
+    rule, value = tune_decision(
+        data.y[rows], data.database[rows], proba, data.inputs.subset(rows), p_grid
+    )
+    from ml.classifier import decide_beats
+
+    predicted = decide_beats(
+        proba, data.inputs.subset(rows), rule.log_bias, rule.af_threshold, rule.af_p_threshold
+    )
+    scores = score_by_database(data.y[rows], predicted, data.database[rows])
+    return {
+        "bias": rule.log_bias,
+        "af_threshold": rule.af_threshold,
+        "af_p_threshold": rule.af_p_threshold,
+        "objective": value,
+        "per_database": {db: metrics_of(s) for db, s in scores.items()},
+        "confusion": {db: s.confusion.tolist() for db, s in scores.items()},
+    }
+
+
+def cv_table(
+    data: Dataset, folds: list[list[str]], candidates: list[Candidate], run_dir: Path
+) -> list[dict[str, Any]]:
+    rows_out = []
+    for candidate in candidates:
+        for epoch, proba in sorted(out_of_fold(data, folds, candidate, run_dir).items()):
+            for how in LEAD_COMBINATIONS:
+                rows, combined = lead_probabilities(data, proba, how)
+                tuned = score_row(data, rows, combined, AF_P_THRESHOLD_GRID)
+                argmax = {
+                    db: metrics_of(s)
+                    for db, s in score_by_database(
+                        data.y[rows],
+                        np.asarray(["N", "S", "V", "F", "Q"])[np.argmax(combined, axis=1)],
+                        data.database[rows],
+                    ).items()
+                }
+                rows_out.append(
+                    {
+                        "candidate": candidate.name,
+                        "params": candidate.params,
+                        "epochs": epoch,
+                        "lead_combination": how,
+                        "argmax": argmax,
+                        **tuned,
+                    }
+                )
+    return rows_out
+
+
+def _pct(value: float | None) -> str:
+    return "  -  " if value is None else f"{100 * value:5.1f}"
+
+
+def print_cv_table(rows: list[dict[str, Any]]) -> None:
+    keys = ("S_se", "S_ppv", "V_se", "V_ppv", "accuracy")
+    databases = list(FLOORS)
+    print("\nGrouped CV out of fold (%, decision rule tuned out of fold), per database")
+    header = f"{'candidate':<12}{'ep':>3} {'leads':<8}"
+    for db in databases:
+        header += f"| {db:<6}" + " ".join(f"{k:>8}" for k in keys) + " "
+    print(header + "| bS    bV    AF/P      objective")
+    for r in rows:
+        line = f"{r['candidate']:<12}{r['epochs']:>3} {r['lead_combination']:<8}"
+        for db in databases:
+            m = r["per_database"].get(db, {})
+            line += "|       " + " ".join(f"{_pct(m.get(k)):>8}" for k in keys) + " "
+        af = "off" if r["af_threshold"] is None else f"{r['af_threshold']:.2f}"
+        af += "" if r["af_p_threshold"] is None else f"/{r['af_p_threshold']:.1f}"
+        print(
+            line
+            + f"| {r['bias']['S']:+.2f} {r['bias']['V']:+.2f} {af:<9} {r['objective']:8.4f}"
+        )
+    print(flush=True)
+
+
+def best_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(rows, key=lambda r: r["objective"])
+
+
+def summed_score(confusion: dict[str, list[list[int]]]) -> aami.BeatScore:
+    return sum((aami.BeatScore(np.asarray(c)) for c in confusion.values()), aami.BeatScore())
+
+
+__all__ = ["best_row", "cv_table", "objective", "print_cv_table", "summed_score"]
