@@ -46,8 +46,8 @@ def _child(kind: str, data_dir: Path, hours: float = 0.5) -> dict[str, float]:
 
 def _recording(data_dir: Path, hours: float):  # type: ignore[no-untyped-def]
     from ml.io import read_recording
-    from ml.research.databases import DS1, DS2
     from ml.recording import Recording
+    from ml.research.databases import DS1, DS2
 
     names = [RECORD] + [r for r in (*DS1, *DS2) if r != RECORD]
     parts, fs = [], 360.0

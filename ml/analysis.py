@@ -18,7 +18,7 @@ import numpy as np
 from ml import rhythm
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
-from ml.features import beat_inputs
+from ml.features import BeatInputs, beat_inputs
 from ml.filters import bandpass_mv
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
@@ -89,6 +89,7 @@ class EcgAnalysis:
     beats: Beats
     quality: list[Segment]
     notes: list[str] = field(default_factory=list)
+    classification_leads: tuple[str, ...] = ()  # the leads the beat classes were read from
 
     @property
     def good_quality_fraction(self) -> float:
@@ -113,6 +114,7 @@ class EcgAnalysis:
                 "beat_counts",
                 "class_probability_mean",
                 "notes",
+                "classification_leads",
             )
         }
         out["episodes"] = [{**_plain(e), "duration_s": e.duration_s} for e in self.episodes]
@@ -156,6 +158,33 @@ def choose_analysis_lead(recording: Recording) -> tuple[int, str]:
     )
 
 
+def companion_lead(recording: Recording, lead_index: int) -> int | None:
+    """The second lead the beat classifier reads beside the analysis lead: V1 when usable
+    (the classic second Holter lead, where atrial and ventricular beats look most unlike),
+    else the next usable lead; None for a single usable lead."""
+    others = [i for i in usable_leads(recording) if i != lead_index]
+    for index in others:
+        if canonical_lead_name(recording.lead_names[index]) == "V1":
+            return index
+    return others[0] if others else None
+
+
+def classify_beats(
+    recording: Recording, lead_index: int, peaks: np.ndarray, classifier: BeatClassifier
+) -> tuple[BeatInputs, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Inputs of the analysis lead, class probabilities (two leads combined when the model
+    card says so), decided classes, and the names of the leads used."""
+    fs = recording.fs_hz
+    leads = [lead_index]
+    second = companion_lead(recording, lead_index)
+    if classifier.lead_combination_ == "mean" and second is not None:
+        leads.append(second)
+    per_lead = [beat_inputs(recording.signal_mv[:, i], fs, peaks) for i in leads]
+    probabilities = classifier.predict_proba_leads(per_lead)
+    classes = classifier.decide(probabilities, per_lead[0]) if len(peaks) else np.array([], "<U1")
+    return per_lead[0], probabilities, classes, tuple(recording.lead_names[i] for i in leads)
+
+
 def analyze(
     recording: Recording, classifier: BeatClassifier | None = None, progress: Progress | None = None
 ) -> EcgAnalysis:
@@ -171,12 +200,12 @@ def analyze(
 
     report(0.15, "Detecting heartbeats")
     peaks = detect_r_peaks(lead_mv, fs)
-    quality = segment_quality(lead_mv, fs)
+    quality = segment_quality(lead_mv, fs, peaks)
 
     report(0.35, "Classifying beats")
-    inputs = beat_inputs(lead_mv, fs, peaks)
-    probabilities = classifier.predict_proba(inputs)
-    classes = classifier.decide(probabilities, inputs) if len(peaks) else np.array([], "<U1")
+    _, probabilities, classes, classification_leads = classify_beats(
+        recording, lead_index, peaks, classifier
+    )
     unreadable = unusable_mask(quality, peaks / fs)
     beat_s = peaks / fs
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
@@ -226,6 +255,7 @@ def analyze(
         class_probability_mean=mean_probability,
         beats=Beats(peaks, classes, probabilities),
         quality=quality,
+        classification_leads=classification_leads,
     )
     analysis.notes = _notes(analysis)
     report(1.0, "Done")
@@ -374,6 +404,12 @@ def _findings(
 def _notes(analysis: EcgAnalysis) -> list[str]:
     """Sentences for the reviewing doctor, in plain words."""
     notes = [f"Analysed on {analysis.analysis_lead_reason}."]
+    if len(analysis.classification_leads) > 1:
+        notes.append(
+            "Beat types were read from leads "
+            + " and ".join(analysis.classification_leads)
+            + " together."
+        )
     rate = analysis.heart_rate
     if rate.mean_bpm is not None:
         notes.append(

@@ -18,7 +18,7 @@ import numpy as np
 from ml.features import RR_FEATURE_NAMES, BeatInputs
 
 CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
-VERSION = "beat-cnn-1.2.0"
+VERSION = "beat-cnn-2.0.0"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "beat_classifier.keras"
 CARD_FILE = "model_card.json"

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.research import aami
 from ml.classifier import (
     CLASSES,
     DEFAULT_MODEL_DIR,
@@ -27,6 +26,7 @@ from ml.features import (
     beat_inputs,
     sinus_cycle_s,
 )
+from ml.research import aami
 from ml.research.databases import DS1, DS2, PACED, default_data_dir, load_record
 from ml.research.synthetic import sinus_or_af_mv
 

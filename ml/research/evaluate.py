@@ -2,11 +2,14 @@
 
     python -m ml.evaluate --data-dir DIR [--records R1,R2,...|all|DS1|DS2] [--json]
 
-Works on any directory of WFDB records that have `atr` annotations. Each record goes through
-exactly what the portal runs (`ml.analysis.analyze`: detected R peaks, not reference ones), then
-beats are matched to the reference within 150 ms. Ventricular flutter/fibrillation episodes
-(between `[` and `]`) are left out of beat scoring, as the AAMI standard does. Rhythm is
-scored by duration against the `+` rhythm annotations.
+Works on any directory of WFDB records that have `atr` annotations (MIT-BIH, svdb, nstdb,
+qtdb, ...), at any sampling rate. Each record goes through exactly what the portal runs
+(`ml.analysis.analyze`: detected R peaks, not reference ones), then beats are matched to the
+reference within 150 ms. Ventricular flutter/fibrillation episodes (between `[` and `]`) are
+left out of beat scoring, as the AAMI standard does. Rhythm is scored by duration against the
+`+` rhythm annotations; a database without them (svdb) is told so, rhythm by rhythm.
+
+    python -m ml.evaluate --cv-out-of-fold   # the grouped-CV figures per database, end to end
 """
 
 from __future__ import annotations
@@ -24,10 +27,17 @@ import wfdb
 from tqdm import tqdm
 
 from ml import rhythm
-from ml.research.aami import CLASSES, BeatScore, score_beats, score_rpeaks
-from ml.analysis import analyze, default_classifier
+from ml.analysis import EcgAnalysis, analyze, default_classifier
+from ml.classifier import BeatClassifier, read_card
 from ml.io import read_recording
-from ml.research.databases import AAMI_CLASS_OF_SYMBOL, DS1, DS2, default_data_dir
+from ml.research.aami import CLASSES, BeatScore, score_beats, score_rpeaks
+from ml.research.databases import (
+    AAMI_CLASS_OF_SYMBOL,
+    DS1,
+    DS2,
+    annotated_records,
+    default_data_dir,
+)
 
 # Reference rhythm (MIT-BIH aux notes) -> the label our rhythm analysis gives it.
 RHYTHM_LABELS = {
@@ -50,10 +60,14 @@ class RecordResult:
     # label -> (reference seconds, detected seconds, overlap seconds)
     rhythm: dict[str, tuple[float, float, float]]
     seconds: float
+    fs_hz: float
+    analysis_lead: str
+    has_rhythm_annotations: bool
+    analysis: EcgAnalysis | None = None  # kept only when asked (it holds every beat)
 
 
 def record_names(data_dir: Path, selection: str | None) -> list[str]:
-    available = sorted(p.stem for p in data_dir.glob("*.hea") if (p.with_suffix(".atr")).exists())
+    available = annotated_records(data_dir)
     if not available:
         raise SystemExit(f"No WFDB records with .atr annotations in {data_dir}.")
     if selection is None:
@@ -85,12 +99,18 @@ def _overlap_s(a: np.ndarray, b: np.ndarray) -> float:
     return total
 
 
-def evaluate_record(data_dir: Path, name: str) -> RecordResult:
+def evaluate_record(
+    data_dir: Path,
+    name: str,
+    classifier: BeatClassifier | None = None,
+    keep_analysis: bool = False,
+) -> RecordResult:
+    """One record through `analyze()` (with `classifier`, else the shipped one), scored."""
     started = time.perf_counter()
     header = wfdb.rdheader(str(data_dir / name))
     files = [data_dir / f"{name}.hea", *{data_dir / f for f in header.file_name}]
     recording = read_recording(files)
-    analysis = analyze(recording)
+    analysis = analyze(recording, classifier)
     fs = recording.fs_hz
     annotation = wfdb.rdann(str(data_dir / name), "atr")
     samples, symbols = np.asarray(annotation.sample), np.asarray(annotation.symbol)
@@ -127,7 +147,7 @@ def evaluate_record(data_dir: Path, name: str) -> RecordResult:
         for s, n, y in zip(samples, annotation.aux_note, symbols, strict=True)
         if y == "+"
     ]
-    ends = [t for t, _ in rhythm_marks[1:]] + [recording.duration_s]
+    ends = [t for t, _ in rhythm_marks[1:]] + [recording.duration_s] if rhythm_marks else []
     scores = {}
     for key, (reference_notes, label) in RHYTHM_LABELS.items():
         reference = _intervals(
@@ -143,15 +163,26 @@ def evaluate_record(data_dir: Path, name: str) -> RecordResult:
             float(np.sum(np.diff(detected))) if len(detected) else 0.0,
             _overlap_s(reference, detected),
         )
-    return RecordResult(name, beats, rpeaks, scores, time.perf_counter() - started)
+    return RecordResult(
+        name,
+        beats,
+        rpeaks,
+        scores,
+        time.perf_counter() - started,
+        fs,
+        analysis.analysis_lead,
+        bool(rhythm_marks),
+        analysis if keep_analysis else None,
+    )
 
 
-def summarise(results: list[RecordResult]) -> dict[str, Any]:
+def summarise(results: list[RecordResult], model_name: str | None = None) -> dict[str, Any]:
     beats = sum((r.beats for r in results), BeatScore())
     tp = sum(r.rpeaks["tp"] for r in results)
     fn = sum(r.rpeaks["fn"] for r in results)
     fp = sum(r.rpeaks["fp"] for r in results)
     rhythm_scores = {}
+    without_rhythm = [r.name for r in results if not r.has_rhythm_annotations]
     for key in RHYTHM_LABELS:
         # Scored on the records that contain the rhythm (as the AF target asks).
         with_it = [r.rhythm[key] for r in results if r.rhythm[key][0] > 0]
@@ -168,6 +199,7 @@ def summarise(results: list[RecordResult]) -> dict[str, Any]:
             "detected_elsewhere_s": round(sum(r.rhythm[key][1] for r in elsewhere), 1),
             "detected_elsewhere_records": [r.name for r in elsewhere],
         }
+    annotated = len(results) - len(without_rhythm)
     return {
         "records": [r.name for r in results],
         "accuracy": beats.accuracy,
@@ -186,15 +218,20 @@ def summarise(results: list[RecordResult]) -> dict[str, Any]:
             "fp": fp,
         },
         "rhythm": rhythm_scores,
+        "rhythm_labels_absent": [k for k, v in rhythm_scores.items() if not v["reference_s"]],
+        "records_without_rhythm_annotations": without_rhythm,
+        "rhythm_annotated_records": annotated,
         "per_record": {
             r.name: {
                 "accuracy": r.beats.accuracy,
                 "rpeaks": r.rpeaks,
+                "fs_hz": r.fs_hz,
+                "analysis_lead": r.analysis_lead,
                 "seconds": round(r.seconds, 2),
             }
             for r in results
         },
-        "model": default_classifier().model_info().get("version"),
+        "model": model_name or default_classifier().model_info().get("version"),
         "notes": "R peaks detected by the analysis (not reference positions); ventricular "
         "flutter episodes ([ ... ]) left out of beat scoring; rhythm scored by duration "
         "on the records that contain each rhythm.",
@@ -228,6 +265,16 @@ def print_report(summary: dict[str, Any]) -> None:
         f"\nR peaks: Se {_fmt(r['se'])}  +P {_fmt(r['ppv'])}  (TP {r['tp']}, FN {r['fn']}, "
         f"FP {r['fp']})\n"
     )
+    if summary["records_without_rhythm_annotations"]:
+        print(
+            f"No rhythm annotations in {len(summary['records_without_rhythm_annotations'])} of "
+            f"{len(summary['records'])} records: rhythm is not scored there."
+        )
+    if summary["rhythm_labels_absent"]:
+        print(
+            "Rhythms with no reference episode in these records (not scored): "
+            + ", ".join(summary["rhythm_labels_absent"])
+        )
     print("Rhythm (by duration, on the records that contain it; false alarms elsewhere)")
     for key, row in summary["rhythm"].items():
         if row["reference_s"]:
@@ -240,6 +287,29 @@ def print_report(summary: dict[str, Any]) -> None:
                 f"  {key:18s} called for {row['detected_elsewhere_s']:.0f} s in records "
                 f"without it: {', '.join(row['detected_elsewhere_records'])}"
             )
+
+
+def print_out_of_fold(as_json: bool) -> int:
+    """The shipped model's out-of-fold figures per database, as its training measured them
+    (recompute them with `python -m ml.train --cv-report`)."""
+    card = read_card()
+    figures = card.get("out_of_fold", {})
+    if as_json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"Model {card.get('version')}: grouped cross-validation, out of fold")
+    for how, per_database in figures.items():
+        print(f"\n{how}")
+        print(f"  {'database':<8}{'acc':>7}{'S Se':>7}{'S +P':>7}{'V Se':>7}{'V +P':>7}")
+        for database, m in per_database.items():
+            print(
+                f"  {database:<8}"
+                + "".join(
+                    f"{100 * m[k]:7.1f}" if m.get(k) is not None else "    -  "
+                    for k in ("accuracy", "S_se", "S_ppv", "V_se", "V_ppv")
+                )
+            )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +325,14 @@ def main(argv: list[str] | None = None) -> int:
         "--records", default=None, help="comma-separated names, or all, DS1, DS2 (default: DS2)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--cv-out-of-fold",
+        action="store_true",
+        help="print the shipped model's grouped-CV figures per database (from its model card)",
+    )
     args = parser.parse_args(argv)
+    if args.cv_out_of_fold:
+        return print_out_of_fold(args.json)
     data_dir = args.data_dir or default_data_dir()
     names = record_names(data_dir, args.records)
     default_classifier()  # load once, before the clock of the first record starts

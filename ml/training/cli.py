@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ml.classifier import DEFAULT_MODEL_DIR, BeatClassifier
+from ml.classifier import DEFAULT_MODEL_DIR
 from ml.research.databases import data_root, repo_root
 from ml.training.cv import EPOCH_CHECKPOINTS, N_FOLDS, Candidate, grouped_folds, run_fold
 from ml.training.data import Source, load_dataset, training_sources
@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cv-report", action="store_true", help="print the saved CV figures per database"
     )
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="rewrite the model card's prose and pictures from the code; keep every figure",
+    )
     args = parser.parse_args(argv)
     if args.quick and args.out is None:
         parser.error("--quick writes a toy model: give --out (never the shipped folder)")
@@ -62,6 +67,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.card_only:
+        from ml.training.card import refresh_text
+
+        refresh_text(args.out)
+        return 0
     started = time.time()
     sources = QUICK_SOURCES if args.quick else training_sources(args.data_dir)
     n_folds, epochs = (2, (1,)) if args.quick else (N_FOLDS, EPOCH_CHECKPOINTS)

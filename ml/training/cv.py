@@ -132,11 +132,10 @@ def run_fold(
         epochs=max(epochs),
         seed=seed + fold,
         verbose=2,
-        callbacks=[
-            _checkpoint_callback(data.inputs.subset(held), store, members, epochs, save)
-        ],
+        callbacks=[_checkpoint_callback(data.inputs.subset(held), store, members, epochs, save)],
     )
-    np.savez(out / "probabilities.npz", rows=held, **{f"epoch{e}": store[e] for e in epochs})
+    by_epoch = {f"epoch{e}": store[e] for e in epochs}
+    np.savez(out / "probabilities.npz", rows=held, **by_epoch)  # type: ignore[arg-type]
     (out / "fold.json").write_text(json.dumps({"patients": folds[fold], "seed": seed + fold}))
     return out
 
@@ -158,9 +157,7 @@ def out_of_fold(
     return oof
 
 
-def fold_model_files(
-    run_dir: Path, candidate: Candidate, fold: int, epoch: int
-) -> list[Path]:
+def fold_model_files(run_dir: Path, candidate: Candidate, fold: int, epoch: int) -> list[Path]:
     members = int(candidate.params.get("n_members", 1))
     folder = fold_dir(run_dir, candidate, fold)
     return [folder / f"member{m}_epoch{epoch}.keras" for m in range(members)]

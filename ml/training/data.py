@@ -91,8 +91,9 @@ def code_fingerprint() -> str:
 
 
 def _block_arrays(
-    source: Source, data_root: Path, noise: NoiseBank, seed: int, with_augmented: bool
+    source: Source, data_root: Path, noise: NoiseBank | None, seed: int
 ) -> dict[str, np.ndarray]:
+    """Clean inputs of each lead, each followed by its augmented copy when `noise` is given."""
     rec = load_record(data_root / source.database, source.record)
     parts, leads, variants = [], [], []
     for lead in range(min(MAX_LEADS, rec.leads_mv.shape[1])):
@@ -100,7 +101,7 @@ def _block_arrays(
         parts.append(beat_inputs(lead_mv, rec.fs_hz, rec.beat_samples))
         leads.append(lead)
         variants.append(False)
-        if with_augmented:
+        if noise is not None:
             rng = np.random.default_rng([seed, zlib.crc32(source.patient.encode()), lead])
             noisy_mv = augmented_mv(lead_mv, rec.fs_hz, rec.beat_samples, noise, rng)
             parts.append(beat_inputs(noisy_mv, rec.fs_hz, rec.beat_samples))
@@ -136,14 +137,18 @@ def load_dataset(
         folder.mkdir(parents=True, exist_ok=True)
     blocks = []
     for source in tqdm(sources, desc=label, unit="record"):
-        path = folder / f"{source.database}_{source.record}_{int(with_augmented)}.npz" if folder else None
+        path = (
+            folder / f"{source.database}_{source.record}_{int(with_augmented)}.npz"
+            if folder
+            else None
+        )
         if path is not None and path.is_file():
             with np.load(path) as cached:
                 arrays = {k: cached[k] for k in cached.files}
         else:
-            arrays = _block_arrays(source, data_root, noise, seed, with_augmented)  # type: ignore[arg-type]
+            arrays = _block_arrays(source, data_root, noise, seed)
             if path is not None:
-                np.savez(path, **arrays)
+                np.savez(path, **arrays)  # type: ignore[arg-type]
         arrays["patient"] = np.full(arrays["y"].size, source.patient)
         arrays["database"] = np.full(arrays["y"].size, source.database)
         blocks.append(arrays)

@@ -35,9 +35,7 @@ def paired_lead_rows(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return primary, other
 
 
-def lead_probabilities(
-    data: Dataset, proba: np.ndarray, how: str
-) -> tuple[np.ndarray, np.ndarray]:
+def lead_probabilities(data: Dataset, proba: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
     """(rows of the preferred lead, their probabilities combined over leads as `how` says)."""
     primary, other = paired_lead_rows(data)
     if how == "primary":
@@ -116,10 +114,7 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
             line += "|       " + " ".join(f"{_pct(m.get(k)):>8}" for k in keys) + " "
         af = "off" if r["af_threshold"] is None else f"{r['af_threshold']:.2f}"
         af += "" if r["af_p_threshold"] is None else f"/{r['af_p_threshold']:.1f}"
-        print(
-            line
-            + f"| {r['bias']['S']:+.2f} {r['bias']['V']:+.2f} {af:<9} {r['objective']:8.4f}"
-        )
+        print(line + f"| {r['bias']['S']:+.2f} {r['bias']['V']:+.2f} {af:<9} {r['objective']:8.4f}")
     print(flush=True)
 
 

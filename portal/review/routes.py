@@ -235,7 +235,9 @@ def send_document(found: EcgReport, kind: DocumentKind) -> Response:
 @bp.route("/model")
 @roles(*Role)
 def model_info() -> Response | str:
+    """The shipped classifier's model card: protocol, figures per database, limitations."""
     from ml.classifier import read_card
+    from ml.model_card import figure_rows
 
     card = read_card()
     info = {
@@ -244,6 +246,20 @@ def model_info() -> Response | str:
         "weights_sha256": card.get("weights_sha256"),
         "training": card.get("data", {}).get("train"),
         "test": card.get("data", {}).get("test"),
+        "protocol": card.get("protocol", {}).get("rules", []),
+        "figures": figure_rows(card),
+        "floors": card.get("floors", []),
+        "resampling": card.get("resampling", []),
+        "noise": card.get("noise", []),
+        "confusion": {
+            **{
+                f"{db} out of fold (end to end)": c["rows_reference_cols_predicted"]
+                for db, c in card.get("out_of_fold_end_to_end_confusion", {}).items()
+            },
+            "MIT-BIH DS2 (reference R peaks)": card.get("ds2_metrics", {}).get(
+                "confusion_rows_reference_cols_predicted"
+            ),
+        },
         "ds2_metrics": {
             k: v for k, v in card.get("ds2_metrics", {}).items() if k in ("per_class", "accuracy")
         },
@@ -251,7 +267,7 @@ def model_info() -> Response | str:
     }
     if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
         return jsonify(info)
-    return render_template("review/model.html", info=info)
+    return render_template("review/model.html", info=info, classes=card.get("classes", []))
 
 
 @bp.route("/vendor/plotly.min.js")

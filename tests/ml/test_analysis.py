@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from ml import rhythm
 from ml.analysis import analyze
 from ml.cli import analyze_command
-from ml.research.evaluate import main as evaluate_main
 from ml.io import read_recording
-from ml.research.databases import default_data_dir
 from ml.recording import Recording
+from ml.research.databases import default_data_dir
+from ml.research.evaluate import main as evaluate_main
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from tests.support.ecg_files import write_csv
 

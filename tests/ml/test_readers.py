@@ -13,8 +13,8 @@ import wfdb
 
 from ml import errors
 from ml.io import archive, read_recording
-from ml.research.databases import default_data_dir
 from ml.recording import Recording, validated
+from ml.research.databases import default_data_dir
 from tests.support.ecg_files import synthetic, write_csv, write_edf, write_wfdb, write_zip
 
 MITDB = default_data_dir()

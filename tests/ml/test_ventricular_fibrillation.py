@@ -8,8 +8,8 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.research.databases import default_data_dir, load_record
 from ml.recording import Recording
+from ml.research.databases import default_data_dir, load_record
 from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv, ventricular_fibrillation_mv
 from ml.ventricular_fibrillation import fibrillation_spans_s
 

@@ -1,0 +1,101 @@
+"""The model's development history, round by round, as the model card prints it.
+
+Rounds 1-5 trained on MIT-BIH DS1 alone (protocol v1); round 6 is the first under protocol v2.
+"""
+
+from __future__ import annotations
+
+ROUNDS_1_TO_5: list[str] = [
+    "Round 1 (DS1 CV only): the window held the beat alone and the features lacked the "
+    "P-region correlation and RR_i/RR_(i-1); best CV objective -0.38 (V +P 78 %, S +P 26 %).",
+    "Round 2 (the design still used): window = beat + (beat - record median beat), 15 features; "
+    "class-weight power 0.5/0.75/1.0 and 8/16/24 epochs compared on the same folds.",
+    "DS2 was evaluated once, after the round-2 configuration was fixed.",
+    "Round 3: robust patient normalisation for S beats. The template (median "
+    "beat) is taken only from beats that are not premature (RR before >= 0.9 x record median "
+    "RR); the 5-minute RR reference is a median instead of a mean; two features were added: "
+    "RR / whole-record median RR and AF context (median |successive RR difference| / median "
+    "RR over ~60 beats); and the decision rule may turn S into N where that AF context is "
+    "high (AAMI labels beats in atrial fibrillation N), one function (ml.classifier."
+    "decide_beats) used by training, evaluation and the portal's analysis. The same class-"
+    "weight / epoch grid was rerun and the AF threshold (or off) tuned with the S/V bias, all "
+    "on the same DS1 grouped-CV folds. Best CV objective: round 2 -0.189 (S Se 69.8 %, "
+    "S +P 20.2 %, V Se 88.0 %, V +P 91.3 %, accuracy 90.9 %); round 3 +0.080 (cv_table). "
+    "A second round-3 variant, template reference = 0.9 x the record's 75th-percentile RR, "
+    "was run through the same CV grid and scored lower (best +0.053), so it was dropped. "
+    "The training command also reports DS2 after its CV, so DS2 of the kept variant was "
+    "printed before the other variant's CV had finished; the choice between them was made "
+    "on the DS1 CV objective alone.",
+    "Honesty note: the team had seen round 2's DS2 results, including per-record results, "
+    "before round 3 was designed. Round 3 targets failure modes known from the literature "
+    "and visible in DS1, and every choice was made on DS1 CV only, but DS2 is no longer a "
+    "pristine, untouched test set: treat the DS2 figures in this card as optimistic, and a "
+    "fresh external database as the real test.",
+    "Outcome of round 3 on DS2: accuracy rose (88.7 -> 91.8 %) but S Se fell (20.5 -> "
+    "13.4 %), S +P rose (11.1 -> 21.3 %) and V +P fell (93.5 -> 81.1 %). The large DS1 CV "
+    "gain did not carry over: 22 DS1 records (two with AF) are too few to choose features and "
+    "a decision rule that transfer to other patients.",
+    "Round 4 (version 1.1): the rhythm reference is the patient's sinus cycle, "
+    "estimated as the 80th percentile of RR over 5 minutes and over the whole record, in "
+    "place of local means and medians; local-mean-normalised features were removed. Reason: "
+    "ectopic beats only shorten intervals, so the long end of the RR distribution stays sinus "
+    "even when most beats are ectopic, whereas a mean or median adopts the ectopic rate as "
+    "'normal' and hides the ectopy (frequent atrial ectopy, runs, sick sinus with ectopic "
+    "escape). DS1 has no ectopic-dominant record, so this could not be chosen by DS1 CV: it "
+    "was decided a priori, from clinical reasoning and from the public MIT-BIH record "
+    "descriptions, which list ectopic-dominant rhythms among the DS2 records; this is "
+    "knowledge about the test set and is disclosed as such. The template threshold became "
+    "pre-RR >= 0.85 x sinus cycle; the AF context became the smallest median |RR_i - "
+    "RR_(i-lag)| over lags 1-3 (bigeminy and trigeminy repeat, AF does not). Percentile (80), "
+    "template threshold (0.85) and lags were fixed before any run and not varied. The "
+    "candidate grid, epochs, S/V bias and AF threshold were chosen by the same DS1 grouped CV "
+    "as before; DS2 was predicted once, afterwards.",
+    "Round 4 was shipped by a decision written down before its DS2 figures existed: DS1 CV "
+    "rated it below round 3 (best objective -0.027 against +0.080, within the single-seed "
+    "noise), but DS1 cannot test what it was built for, and picking between rounds 3 and 4 "
+    "after seeing both on DS2 would have been model selection on DS2. No further round "
+    "followed its DS2 result in that session.",
+    "Round 5 (this model, version 1.2), two changes decided together, before any round-5 "
+    "result existed. (1) Each model is the average of 3 networks trained from different "
+    "seeds (ENSEMBLE_MEMBERS; the same architecture, inputs and candidate grid as round 4). "
+    "Reason: variance. Rerunning round 4's single-seed CV on this machine gave different "
+    "out-of-fold figures (oneDNN kernels differ by CPU), and neighbouring epochs and weights "
+    "disagreed by 20-30 points of S Se: a single network's S calls are partly luck. (2) S -> N "
+    "suppression now needs absent P waves as well as patternless RR irregularity: P-wave "
+    "consistency (ml.atrial.p_wave_consistency over 32 beats, every beat taking part, "
+    "computed in ml.features.beat_inputs) below a threshold chosen with the S/V bias and the "
+    "RR threshold on the same DS1 grouped CV (grid 0.2/0.3/0.4/0.5 or RR alone; ties go to "
+    "the P-gated rule; the CV table keeps the best RR-only rule of each row as an ablation). "
+    "Reason: round 4's stated limitation - RR irregularity alone also marks frequent atrial "
+    "ectopy and pauses, which keep their P waves, so their S beats were hidden; the rhythm "
+    "analysis already required absent P waves for AF, and the beat rule now uses the same "
+    "definition. These ideas were written down after round 4's pooled DS2 figures (S Se "
+    "51.9 %) were known, which is knowledge of DS2 and is disclosed; no per-record DS2 "
+    "result was looked at for them. Committed before the round-5 DS2 run: round 5 ships "
+    "whatever DS2 shows, and no further round follows it.",
+    "Outcome of round 5 on DS2 (predicted once, after that commit): S Se rose 51.9 -> 67.4 % "
+    "and S +P fell 61.0 -> 56.2 %; V Se stayed 93.4 -> 93.5 % while V +P fell 91.8 -> 78.8 % "
+    "(750 N beats called V, against 189); accuracy 94.6 -> 93.2 %. On DS1 CV the P gate beat "
+    "the RR-only rule in every row (objective +0.014 to +0.033), and the ensembles scored "
+    "below round 4's single networks (best -0.136 against -0.027; but a single-network rerun "
+    "on this machine, even with the wider round-5 rule grid, scored -0.111 where round 4 had "
+    "-0.038, so that comparison is mostly machine noise). As committed, round 5 ships "
+    "although it trades a passing V +P for a nearer S Se: going back to round 4 on DS2's "
+    "word would be model selection on DS2.",
+]
+
+ROUND_6: list[str] = [
+    "Round 6 (version 2.0, protocol v2), decided and committed before any round-6 result: "
+    "training and selection data became MIT-BIH DS1 plus the 39 svdb patients (128 Hz, two "
+    "unnamed Holter leads); every record contributes both leads as separate examples, each "
+    "clean and once augmented (random gain 0.5-2x, nstdb baseline wander at 0-12 dB and "
+    "electrode-motion or muscle noise at 6-24 dB SNR); training keeps every S, V, F and Q beat "
+    "and 30 % of the normal beats; each model averages 2 networks from different seeds. "
+    "Candidates (class-weight power 0.5 or 1.0) x epochs (4, 8, 12) x lead combination "
+    "(preferred lead alone, or the mean of both leads) were compared by 5-fold cross-"
+    "validation grouped by patient across both databases, with the S/V bias and AF "
+    "suppression tuned out of fold; the objective is the shortfall below the svdb floors on "
+    "svdb plus the shortfall below the DS2 floors on DS1. The features and network are those "
+    "of round 5. Committed before the round-6 DS2 run: the best CV row ships whatever DS2 "
+    "shows, and no further round follows it in that session.",
+]

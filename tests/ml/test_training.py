@@ -1,0 +1,132 @@
+"""Training under protocol v2: patient-grouped folds across databases, augmentation that only
+ever touches training rows, SNR as nstdb defines it, and the `--quick` command end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.features import BeatInputs
+from ml.model_card import KEYS, figure_rows, pct
+from ml.research.databases import data_root
+from ml.training.augment import NoiseBank, augmented_mv, qrs_signal_power, scaled_noise
+from ml.training.cv import evaluation_rows, grouped_folds, training_rows
+from ml.training.data import Dataset
+
+DATA = data_root()
+needs_data = pytest.mark.skipif(
+    not (DATA / "svdb" / "RECORDS").is_file() or not (DATA / "nstdb" / "em.hea").is_file(),
+    reason=f"svdb/nstdb not found in {DATA}",
+)
+
+
+def _toy_dataset() -> Dataset:
+    """Four patients of each of two databases, two leads, clean and augmented rows."""
+    rows = []
+    for db in ("mitdb", "svdb"):
+        for p in range(4):
+            for lead in (0, 1):
+                for augmented in (False, True):
+                    for beat, cls in enumerate(["N"] * 20 + ["S"] * (p + 1) + ["V"] * 2):
+                        rows.append((f"{db}/{p}", db, lead, augmented, beat, cls))
+    n = len(rows)
+    inputs = BeatInputs(np.zeros((n, 4, 1), np.float32), np.zeros((n, 2), np.float32), np.zeros(n))
+    column = lambda i: np.array([r[i] for r in rows])  # noqa: E731
+    return Dataset(inputs, column(5), column(0), column(1), column(2), column(3), column(4))
+
+
+def test_folds_hold_out_whole_patients_of_both_databases() -> None:
+    data = _toy_dataset()
+    folds = grouped_folds(data, n_folds=2)
+    assert sorted(p for f in folds for p in f) == sorted(data.patients)
+    assert not set(folds[0]) & set(folds[1])
+    for fold in folds:
+        assert {p.split("/")[0] for p in fold} == {"mitdb", "svdb"}
+
+
+def test_training_never_sees_held_out_patients_and_evaluation_never_sees_augmentation() -> None:
+    data = _toy_dataset()
+    held = ["mitdb/1", "svdb/2"]
+    train = training_rows(data, held, seed=0)
+    assert not np.isin(data.patient[train], held).any()
+    assert set(data.y[train]) >= {"S", "V"}
+    # every S and V beat is kept; only normal beats are thinned
+    others = ~np.isin(data.patient, held)
+    assert (data.y[train] == "S").sum() == ((data.y == "S") & others).sum()
+    assert (data.y[train] == "N").sum() < ((data.y == "N") & others).sum()
+    scored = evaluation_rows(data, held)
+    assert not data.augmented[scored].any()
+    assert set(data.patient[scored]) == set(held)
+    assert set(data.lead[scored]) == {0, 1}
+
+
+def test_noise_is_scaled_to_the_requested_snr() -> None:
+    rng = np.random.default_rng(1)
+    fs = 360.0
+    t = np.arange(int(60 * fs)) / fs
+    ecg = np.zeros_like(t)
+    peaks = np.arange(int(0.5 * fs), t.size - int(0.5 * fs), int(0.8 * fs))
+    ecg[peaks] = 2.0  # 2 mV spikes: peak-to-peak 2 mV, signal power 4 / 8 = 0.5
+    assert qrs_signal_power(ecg, fs, peaks) == pytest.approx(0.5)
+    noise = rng.normal(0, 1, (t.size, 2))
+    for snr_db in (-6, 0, 12, 24):
+        scaled = scaled_noise(noise, t.size, 0.5, snr_db, rng)
+        measured = 10 * np.log10(0.5 / np.mean(scaled**2))
+        assert measured == pytest.approx(snr_db, abs=0.01)
+
+
+@needs_data
+def test_augmented_copy_keeps_the_beats_and_adds_real_noise() -> None:
+    bank = NoiseBank.load(DATA / "nstdb")
+    fs = 128.0
+    t = np.arange(int(120 * fs)) / fs
+    clean = np.sin(2 * np.pi * 1.0 * t) ** 21  # narrow peaks once a second
+    peaks = np.flatnonzero(np.diff(np.sign(np.diff(clean))) < 0) + 1
+    noisy = augmented_mv(clean, fs, peaks, bank, np.random.default_rng(0))
+    assert noisy.shape == clean.shape and np.isfinite(noisy).all()
+    assert not np.allclose(noisy, clean)
+    assert bank.at_rate(fs).motion_mv.shape[0] == pytest.approx(
+        bank.motion_mv.shape[0] * fs / bank.fs_hz, rel=1e-3
+    )
+
+
+@needs_data
+def test_quick_training_runs_resumes_and_writes_a_consistent_card(tmp_path: Path) -> None:
+    out, run = tmp_path / "model", tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "ml.train",
+        "--quick",
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run),
+    ]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["protocol"]["version"] == 2
+    assert set(card["out_of_fold"]["end to end (analyze)"]) == {"mitdb", "svdb"}
+    markdown = (out / "MODEL_CARD.md").read_text()
+    for name, m in figure_rows(card).items():
+        assert f"| {name} | " + " | ".join(pct(m[k]) for k in KEYS) + " |" in markdown
+    assert (out / "confusion_matrix.png").stat().st_size > 10_000
+    # A second run finds every fold saved and trains none again.
+    again = subprocess.run([*command, "--cv-only"], capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("saved, skipped") == 2
+    assert "Epoch" not in again.stdout
+
+
+def test_quick_mode_refuses_to_overwrite_the_shipped_model() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ml.train", "--quick"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "--quick writes a toy model" in result.stderr
