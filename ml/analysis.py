@@ -24,7 +24,7 @@ from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
 from ml.quality import Segment, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
-from ml.rpeaks import detect_r_peaks
+from ml.rpeaks import detect_r_peaks_two_leads
 from ml.ventricular_fibrillation import fibrillation_spans_s
 
 Progress = Callable[[float, str], None]
@@ -176,7 +176,7 @@ def classify_beats(
     card says so), decided classes, and the names of the leads used."""
     fs = recording.fs_hz
     leads = [lead_index]
-    second = companion_lead(recording, lead_index)
+    second = companion_lead(recording, lead_index)  # the same lead that confirms R peaks
     if classifier.lead_combination_ == "mean" and second is not None:
         leads.append(second)
     per_lead = [beat_inputs(recording.signal_mv[:, i], fs, peaks) for i in leads]
@@ -199,7 +199,10 @@ def analyze(
     lead_mv = recording.signal_mv[:, lead_index]
 
     report(0.15, "Detecting heartbeats")
-    peaks = detect_r_peaks(lead_mv, fs)
+    second = companion_lead(recording, lead_index)
+    peaks = detect_r_peaks_two_leads(
+        lead_mv, None if second is None else recording.signal_mv[:, second], fs
+    )
     quality = segment_quality(lead_mv, fs, peaks)
 
     report(0.35, "Classifying beats")

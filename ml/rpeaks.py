@@ -56,7 +56,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
+from scipy.ndimage import maximum_filter1d, percentile_filter
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 PARAMS: dict[str, Any] = dict(
@@ -87,6 +87,97 @@ def _moving_average(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate((np.full(pad // 2, y[0]), y, np.full(pad - pad // 2, y[-1])))
 
 
+# Confirmation by a second lead (`detect_r_peaks_two_leads`). Chosen on MIT-BIH DS1, svdb and
+# nstdb 118/119 at 12 dB (R-peak +P 0.917 -> 0.991, DS1 Se 0.9984 -> 0.9973).
+TWO_LEAD: dict[str, float] = dict(
+    match_s=0.10,  # a beat of the other lead within this confirms a beat
+    echo_s=0.10,  # ... or the other lead's slope envelope within this ...
+    echo_level=0.4,  # ... reaching this fraction of its level at confirmed beats
+    agreement_beats=10,  # the leads' agreement is judged over this many beats either side
+    min_agreement=0.5,  # below it the other lead is too noisy to overrule anything
+    rr_percentile=90.0,  # the local cycle: extra beats only shorten intervals
+    rr_context_beats=21,
+    one_beat_gap=1.6,  # a gap between confirmed beats shorter than this x cycle holds no beat
+    amplitude_s=0.05,
+)
+
+
+def _qrs_band(x: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
+    lo, hi = band
+    hi = min(hi, 0.45 * fs)
+    sos = butter(2, [lo / (fs / 2), hi / (fs / 2)], "bandpass", output="sos")
+    return np.asarray(sosfiltfilt(sos, x - np.median(x)))
+
+
+def _slope_envelope(bp: np.ndarray, fs: float, mwi_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The derivative of the band-passed ECG and its RMS over `mwi_s` (linear in amplitude)."""
+    d = np.gradient(bp) * fs
+    return d, np.sqrt(np.maximum(_moving_average(d * d, round(mwi_s * fs)), 0.0))
+
+
+def _centred_mean(values: np.ndarray, half: int) -> np.ndarray:
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(values.size)
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, values.size)
+    return np.asarray((csum[hi] - csum[lo]) / (hi - lo))
+
+
+def _has_neighbour(points: np.ndarray, others: np.ndarray, tolerance: float) -> np.ndarray:
+    if others.size == 0:
+        return np.zeros(points.size, dtype=bool)
+    k = np.clip(np.searchsorted(others, points), 1, max(others.size - 1, 1))
+    nearest = np.minimum(np.abs(others[k] - points), np.abs(others[k - 1] - points))
+    return np.asarray(nearest <= tolerance)
+
+
+def detect_r_peaks_two_leads(
+    primary_mv: np.ndarray, secondary_mv: np.ndarray | None, fs_hz: float
+) -> np.ndarray:
+    """R peaks of the primary lead, with the extra detections that noise causes removed where
+    a second lead can tell (electrode-motion noise rarely strikes two leads at once).
+
+    A primary beat is *confirmed* when the other lead has a beat, or at least a clear slope,
+    at the same moment. Unconfirmed beats are questioned only where the two leads otherwise
+    agree, and only if they sit in a gap between confirmed beats too short to hold a beat
+    (shorter than 1.6 local cycles); a longer gap keeps as many of them as it has room for,
+    the tallest first. Premature beats with their compensatory pause, and every beat in
+    stretches where the second lead is noisy or flat, are kept as the primary lead saw them.
+    """
+    fs = float(fs_hz)
+    peaks = detect_r_peaks(primary_mv, fs)
+    if secondary_mv is None or peaks.size < 5:
+        return peaks
+    p = TWO_LEAD
+    other = detect_r_peaks(secondary_mv, fs)
+    confirmed = _has_neighbour(peaks, other, p["match_s"] * fs)
+    if confirmed.sum() < 3:
+        return peaks
+    secondary = np.nan_to_num(np.asarray(secondary_mv, dtype=float))
+    _, envelope = _slope_envelope(_qrs_band(secondary, fs, PARAMS["band"]), fs, PARAMS["mwi"])
+    echo = maximum_filter1d(envelope, 2 * int(p["echo_s"] * fs) + 1)[peaks]
+    anchored = confirmed | (echo >= p["echo_level"] * float(np.median(echo[confirmed])))
+    agreement = _centred_mean(confirmed.astype(float), int(p["agreement_beats"]))
+    primary_bp = np.abs(_qrs_band(np.nan_to_num(np.asarray(primary_mv, float)), fs, PARAMS["band"]))
+    amplitude = maximum_filter1d(primary_bp, 2 * int(p["amplitude_s"] * fs) + 1)[peaks]
+    pre_rr = np.diff(peaks, prepend=peaks[0] - (peaks[1] - peaks[0]))
+    cycle = percentile_filter(
+        pre_rr.astype(float), p["rr_percentile"], size=int(p["rr_context_beats"]), mode="nearest"
+    )
+    anchors = peaks[anchored]
+    questioned = np.flatnonzero(~anchored & (agreement >= p["min_agreement"]))
+    gap_of = np.searchsorted(anchors, peaks[questioned])
+    keep = np.ones(peaks.size, dtype=bool)
+    for k in np.unique(gap_of):
+        if k == 0 or k == anchors.size:
+            continue
+        group = questioned[gap_of == k]
+        gap, local_cycle = anchors[k] - anchors[k - 1], float(np.median(cycle[group]))
+        room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
+        if group.size > room:
+            keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
+    return peaks[keep]
+
+
 def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.ndarray:
     """Return R-peak sample indices (sorted int64 array) of a single-lead ECG.
 
@@ -107,14 +198,10 @@ def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.
         x = np.interp(idx, idx[ok], x[ok])
 
     # 1. QRS band-pass (zero phase).
-    lo, hi = p["band"]
-    hi = min(hi, 0.45 * fs)
-    sos = butter(2, [lo / (fs / 2), hi / (fs / 2)], "bandpass", output="sos")
-    bp = sosfiltfilt(sos, x - np.median(x))
+    bp = _qrs_band(x, fs, p["band"])
 
     # 2. Linear-amplitude slope envelope.
-    d = np.gradient(bp) * fs
-    env = np.sqrt(np.maximum(_moving_average(d * d, round(p["mwi"] * fs)), 0.0))
+    d, env = _slope_envelope(bp, fs, p["mwi"])
 
     # 3. Candidates with refractory spacing; their height and max |slope|.
     refr = max(1, int(round(p["refractory"] * fs)))
