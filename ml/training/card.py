@@ -78,11 +78,7 @@ LIMITATIONS = [
 
 def flat_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
     """Accuracy, S/V Se and +P, R-peak Se/+P from an `ml.research.evaluate` summary."""
-    beats = summary["beats"]
-    out: dict[str, float | None] = {"accuracy": summary["accuracy"]}
-    for cls in ("S", "V"):
-        out[f"{cls}_se"] = beats[cls]["se"]
-        out[f"{cls}_ppv"] = beats[cls]["ppv"]
+    out = metrics_from_score_dict({"per_class": summary["beats"], "accuracy": summary["accuracy"]})
     out["rpeak_se"] = summary["rpeaks"]["se"]
     out["rpeak_ppv"] = summary["rpeaks"]["ppv"]
     return out
@@ -377,9 +373,10 @@ def write_markdown(card: dict[str, Any], path: Path) -> None:
         f"    {training['command']}",
         "",
         f"Cross-validation {training['cv_time_min']:.1f} min, final fit "
-        f"{training['final_fit_time_min']:.1f} min, "
-        f"{training['wall_time_min']:.1f} min in all for the last command on "
-        f"{training['machine']}. Folds are saved as they finish: an interrupted run resumes.",
+        f"{training['final_fit_time_min']:.1f} min; {training['total_min']:.1f} min in all on "
+        f"{training['machine']} (the command that fitted and reported ran "
+        f"{training['last_command_min']:.1f} min). Folds are saved as they finish: an "
+        "interrupted run resumes, so no single command has to run for the whole time.",
         "",
         "## Development history",
         *[f"- {item}" for item in card["development_notes"]],

@@ -21,7 +21,14 @@ from typing import Any
 
 from ml.classifier import DEFAULT_MODEL_DIR
 from ml.research.databases import data_root, repo_root
-from ml.training.cv import EPOCH_CHECKPOINTS, N_FOLDS, Candidate, grouped_folds, run_fold
+from ml.training.cv import (
+    EPOCH_CHECKPOINTS,
+    N_FOLDS,
+    Candidate,
+    cv_wall_minutes,
+    grouped_folds,
+    run_fold,
+)
 from ml.training.data import Source, load_dataset, training_sources
 from ml.training.selection_table import best_row, cv_table, print_cv_table
 
@@ -87,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         for candidate in candidates:
             for fold in range(n_folds):
                 run_fold(data, folds, fold, candidate, args.run_dir, args.seed, epochs)
-    cv_minutes = (time.time() - cv_started) / 60
+    cv_minutes = cv_wall_minutes(args.run_dir) or (time.time() - cv_started) / 60
     rows = cv_table(data, folds, candidates, args.run_dir)
     print_cv_table(rows)
     best = best_row(rows)

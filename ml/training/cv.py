@@ -161,3 +161,14 @@ def fold_model_files(run_dir: Path, candidate: Candidate, fold: int, epoch: int)
     members = int(candidate.params.get("n_members", 1))
     folder = fold_dir(run_dir, candidate, fold)
     return [folder / f"member{m}_epoch{epoch}.keras" for m in range(members)]
+
+
+def cv_wall_minutes(run_dir: Path) -> float | None:
+    """How long the cross-validation took, from its files: the last feature block cached
+    (just before the first fold starts) to the last fold saved. Works across resumed runs."""
+    features = list(run_dir.parent.glob("features-*/*.npz"))
+    folds = list(run_dir.glob("*/fold*/probabilities.npz"))
+    if not features or not folds:
+        return None
+    started = max(f.stat().st_mtime for f in features)
+    return (max(f.stat().st_mtime for f in folds) - started) / 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.classifier import BeatClassifier
-from ml.research.databases import DS2
+from ml.research.databases import DS2, repo_root
 from ml.research.evaluate import evaluate_record, summarise
 from ml.training import card as card_module
 from ml.training.cv import Candidate, fold_model_files, training_rows
@@ -75,7 +76,8 @@ def write_model(
         "out_of_fold_end_to_end": oof_end_to_end,
         "noise": noise,
     }
-    command = f"python -m ml.train --data-dir {root} --seed {args.seed}" + (
+    shown_root = os.path.relpath(root, repo_root()) if root.is_absolute() else str(root)
+    command = f"python -m ml.train --data-dir {shown_root} --seed {args.seed}" + (
         " --quick --out " + str(args.out) if args.quick else ""
     )
     training = {
@@ -85,7 +87,8 @@ def write_model(
         "python": sys.version.split()[0],
         "cv_time_min": round(timing["cv_min"], 1),
         "final_fit_time_min": round(timing["final_fit_min"], 1),
-        "wall_time_min": round((time.time() - timing["started"]) / 60, 1),
+        "last_command_min": round((time.time() - timing["started"]) / 60, 1),
+        "total_min": round(timing["cv_min"] + (time.time() - timing["started"]) / 60, 1),
     }
     card = card_module.build_card(data, folds, rows, best, reports, training, ds2_records)
     clf.save(args.out, card)
@@ -95,6 +98,4 @@ def write_model(
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 1
