@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.features import RR_FEATURE_NAMES, BeatInputs
+from ml.features import BASE_FEATURE_NAMES, RR_FEATURE_NAMES, BeatInputs
 
 CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 VERSION = "beat-cnn-2.0.0"
@@ -68,6 +68,7 @@ class BeatClassifier:
         class_weight_power: float = 0.5,
         max_class_weight: float = 30.0,
         n_members: int = 1,
+        features: tuple[str, ...] = BASE_FEATURE_NAMES,
     ) -> None:
         self.conv_filters = tuple(conv_filters)
         self.kernel_size = kernel_size
@@ -79,6 +80,7 @@ class BeatClassifier:
         self.class_weight_power = class_weight_power
         self.max_class_weight = max_class_weight
         self.n_members = n_members
+        self.features = tuple(features)  # the columns of `BeatInputs.rr_features` it reads
         self.model_: Any = None
         self.decision_: dict[str, float] = dict.fromkeys(CLASSES, 0.0)
         self.af_threshold_: float | None = None
@@ -98,6 +100,7 @@ class BeatClassifier:
             "class_weight_power": self.class_weight_power,
             "max_class_weight": self.max_class_weight,
             "n_members": self.n_members,
+            "features": list(self.features),
         }
 
     def _build(
@@ -149,6 +152,7 @@ class BeatClassifier:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+        inputs = inputs.with_features(self.features)
         labels = np.asarray([CLASSES.index(str(c)) for c in np.asarray(y).ravel()], np.int64)
         if labels.size != len(inputs):
             raise ValueError("y needs one class per beat")
@@ -179,7 +183,7 @@ class BeatClassifier:
         """float32 [n, 5] class probabilities (columns in CLASSES order, rows sum to 1)."""
         if self.model_ is None:
             raise RuntimeError("the classifier is not fitted; call fit() or load()")
-        return predict_proba_with(self.model_, inputs)
+        return predict_proba_with(self.model_, inputs.with_features(self.features))
 
     def predict_proba_leads(self, per_lead: list[BeatInputs]) -> np.ndarray:
         """Probabilities from the inputs of one or more leads at the same R peaks (the
@@ -238,6 +242,7 @@ class BeatClassifier:
             )
         params = card.get("hyper_parameters", {})
         params["conv_filters"] = tuple(params.get("conv_filters", (16, 32, 32)))
+        params["features"] = tuple(params.get("features", BASE_FEATURE_NAMES))
         clf = cls(**params)
         clf.model_ = keras.saving.load_model(weights, safe_mode=True, compile=False)
         clf.decision_ = {c: float(card.get("decision_log_bias", {}).get(c, 0.0)) for c in CLASSES}

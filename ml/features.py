@@ -33,6 +33,8 @@ REALIGN_S = 0.04  # peaks are moved to the largest |deflection| within this, so 
 AMPLITUDE_HALF_WIDTH_S = 0.05
 QRS_REGION_S = (-0.10, 0.10)
 P_REGION_S = (-0.25, -0.08)
+T_REGION_S = (0.15, 0.40)
+QRS_WIDTH_LEVEL = 0.5  # QRS width: time the beat spends beyond half its QRS peak
 LOCAL_BEATS = 10  # local rhythm: the 10 beats either side
 LONG_WINDOW_S = 150.0  # long-term rhythm: a 5-minute window centred on the beat
 # The sinus cycle is this percentile of the RR intervals: it stays on sinus intervals while
@@ -54,6 +56,7 @@ _OFFSETS = np.arange(-_BEFORE, _AFTER, WINDOW_DECIMATION)
 WINDOW_SAMPLES = 2 * int(_OFFSETS.size)
 _QRS = (QRS_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (QRS_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
 _P = (P_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (P_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
+_T = (T_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (T_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
 _SOS = sps.butter(2, BAND_HZ, btype="bandpass", fs=MODEL_FS_HZ, output="sos")
 
 RR_FEATURE_NAMES: tuple[str, ...] = (
@@ -72,7 +75,15 @@ RR_FEATURE_NAMES: tuple[str, ...] = (
     "rms_diff_over_median_beat",
     "qrs_amplitude_over_median_beat",
     "corr_p_region_with_median_beat",
+    # Round 7: QRS width, QRS area and T-wave shape against the patient's dominant beat. A
+    # ventricular beat is wide, large and has a discordant T; an atrial one looks like the
+    # dominant beat. Appended, so models that read only the first 15 still find theirs.
+    "qrs_width_over_median_beat",
+    "qrs_area_over_median_beat",
+    "corr_t_region_with_median_beat",
 )
+# The inputs of the models of rounds 1-6 (the first 15 features).
+BASE_FEATURE_NAMES: tuple[str, ...] = RR_FEATURE_NAMES[:15]
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,14 @@ class BeatInputs:
         return BeatInputs(
             self.windows[index], self.rr_features[index], self.p_wave_consistency[index]
         )
+
+    def with_features(self, names: tuple[str, ...]) -> BeatInputs:
+        """The same beats with only the named features, in that order (what a model reads)."""
+        if names == RR_FEATURE_NAMES[: len(names)]:
+            chosen = self.rr_features[:, : len(names)]
+        else:
+            chosen = self.rr_features[:, [RR_FEATURE_NAMES.index(n) for n in names]]
+        return BeatInputs(self.windows, chosen, self.p_wave_consistency)
 
     @staticmethod
     def concatenate(parts: list[BeatInputs]) -> BeatInputs:
@@ -242,10 +261,30 @@ def _shape_features(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
     template_amp = max(float(np.abs(template[_QRS]).max()), 1e-6)
     amp = np.abs(windows[:, _QRS]).max(axis=1) / template_amp
     corr_p = _row_correlation(windows[:, _P], template[_P])
+    width = _qrs_width(windows[:, _QRS]) / max(float(_qrs_width(template[None, _QRS])[0]), 1.0)
+    area = np.abs(windows[:, _QRS]).sum(axis=1) / max(float(np.abs(template[_QRS]).sum()), 1e-6)
+    corr_t = _row_correlation(windows[:, _T], template[_T])
     return np.stack(
-        [corr_qrs, corr_all, np.clip(rms_diff, 0, 5), np.clip(amp, 0, 5), corr_p],
+        [
+            corr_qrs,
+            corr_all,
+            np.clip(rms_diff, 0, 5),
+            np.clip(amp, 0, 5),
+            corr_p,
+            np.clip(width, 0, 5),
+            np.clip(area, 0, 5),
+            corr_t,
+        ],
         axis=1,
     )
+
+
+def _qrs_width(qrs_rows: np.ndarray) -> np.ndarray:
+    """Samples (of the window's grid) each QRS spends beyond `QRS_WIDTH_LEVEL` of its peak
+    deflection from its own median: wide ventricular complexes count more of them."""
+    centred = np.abs(qrs_rows - np.median(qrs_rows, axis=1, keepdims=True))
+    peak = centred.max(axis=1, keepdims=True)
+    return np.asarray((centred >= QRS_WIDTH_LEVEL * np.maximum(peak, 1e-9)).sum(axis=1), float)
 
 
 def _row_correlation(rows: np.ndarray, ref: np.ndarray) -> np.ndarray:

@@ -199,17 +199,20 @@ def test_ensemble_is_the_mean_of_its_members_and_survives_save_and_load(
         rng.random(n).astype(np.float32),
     )
     y = rng.choice(["N", "S", "V"], n)
-    ensemble = BeatClassifier(n_members=3, conv_filters=(4,), dense_units=8)
+    ensemble = BeatClassifier(
+        n_members=3, conv_filters=(4,), dense_units=8, features=RR_FEATURE_NAMES
+    )
     ensemble.fit(inputs, y, epochs=1, verbose=0)
     members = [layer for layer in ensemble.model_.layers if layer.name.startswith("beat_cnn_")]
     assert len(members) == 3
-    member_proba = [np.asarray(m([inputs.windows, inputs.rr_features])) for m in members]
+    read = inputs.with_features(ensemble.features)
+    member_proba = [np.asarray(m([read.windows, read.rr_features])) for m in members]
     assert not np.allclose(member_proba[0], member_proba[1])  # different seeds, different nets
     proba = ensemble.predict_proba(inputs)
     np.testing.assert_allclose(proba, np.mean(member_proba, axis=0), atol=1e-5)
     ensemble.save(tmp_path, {})
     loaded = BeatClassifier.load(tmp_path)
-    assert loaded.n_members == 3
+    assert loaded.n_members == 3 and loaded.features == RR_FEATURE_NAMES
     np.testing.assert_allclose(loaded.predict_proba(inputs), proba, atol=1e-6)
 
 
@@ -218,7 +221,10 @@ def test_shipped_decision_rule_is_the_one_in_the_card(classifier: BeatClassifier
     assert classifier.af_threshold_ == card["decision_af_threshold"]
     assert classifier.af_p_threshold_ == card["decision_af_p_threshold"]
     assert classifier.decision_ == card["decision_log_bias"]
-    assert card["inputs"]["rr_features"] == list(RR_FEATURE_NAMES)
+    assert card["inputs"]["rr_features"] == card["hyper_parameters"].get(
+        "features", list(RR_FEATURE_NAMES[:15])
+    )
+    assert set(card["inputs"]["rr_features"]) <= set(RR_FEATURE_NAMES)
 
 
 @needs_data
@@ -316,3 +322,24 @@ def test_score_rpeaks_hand_cases() -> None:
     assert empty == {"tp": 0, "fn": 0, "fp": 0, "se": None, "ppv": None}
     none_found = aami.score_rpeaks(np.array([100]), np.array([]), fs_hz)
     assert none_found["se"] == 0.0 and none_found["ppv"] is None
+
+
+def test_morphology_features_tell_a_wide_beat_from_a_narrow_one() -> None:
+    # Every fifth beat is wide and negative (ventricular-like): its QRS width and area against
+    # the dominant beat rise well above 1; the narrow beats stay near 1.
+    rr_s = np.full(100, 0.9)
+    beat_s = 0.5 + np.cumsum(rr_s)
+    wide = np.arange(beat_s.size) % 5 == 4
+    signal_mv, peaks = _synthetic_beats(beat_s, wide, beat_s[-1] + 1.0)
+    features = beat_inputs(signal_mv, MODEL_FS_HZ, peaks).rr_features
+    width = features[:, RR_FEATURE_NAMES.index("qrs_width_over_median_beat")]
+    area = features[:, RR_FEATURE_NAMES.index("qrs_area_over_median_beat")]
+    assert np.median(width[~wide]) == pytest.approx(1.0, abs=0.15)
+    assert np.median(width[wide]) > 2.0
+    assert np.median(area[wide]) > 1.5 * np.median(area[~wide])
+    # A model reads its own columns: the first 15 for the models of rounds 1-6.
+    inputs = beat_inputs(signal_mv, MODEL_FS_HZ, peaks)
+    assert inputs.with_features(RR_FEATURE_NAMES[:15]).rr_features.shape[1] == 15
+    np.testing.assert_array_equal(
+        inputs.with_features(("pre_rr_s",)).rr_features[:, 0], inputs.rr_features[:, 0]
+    )

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from ml.classifier import CARD_FILE, CLASSES
-from ml.features import RR_FEATURE_NAMES, WINDOW_SAMPLES
+from ml.features import BASE_FEATURE_NAMES, WINDOW_SAMPLES
 from ml.model_card import DATABASE_NAMES, KEY_NAMES, KEYS, figure_rows, metrics_from_score_dict, pct
 from ml.research.databases import CITATIONS, DS1, PACED
 from ml.training.cv import N_FOLDS, NORMAL_BEATS_KEPT
 from ml.training.data import Dataset
-from ml.training.history import ROUND_6, ROUNDS_1_TO_5
+from ml.training.history import ROUND_6, ROUND_7, ROUNDS_1_TO_5
 from ml.training.selection import FLOORS
 
 MARKDOWN = "MODEL_CARD.md"
@@ -156,7 +156,7 @@ def build_card(
         "data": _data_section(data, ds2_records),
         "inputs": {
             "window_samples": WINDOW_SAMPLES,
-            "rr_features": list(RR_FEATURE_NAMES),
+            "rr_features": list(best["params"].get("features", BASE_FEATURE_NAMES)),
             "model_fs_hz": 360,
         },
         "selection": {
@@ -184,7 +184,7 @@ def build_card(
         "noise": reports["noise"],
         "floors": floors,
         "training": training,
-        "development_notes": ROUNDS_1_TO_5 + ROUND_6,
+        "development_notes": ROUNDS_1_TO_5 + ROUND_6 + ROUND_7,
         "limitations": LIMITATIONS,
         "citation": " ".join(CITATIONS[k] for k in ("mitdb", "svdb", "nstdb")),
     }
@@ -199,7 +199,7 @@ def refresh_text(folder: Path) -> None:
     """Rewrite the card's prose (history, limitations, protocol) from the code, keeping every
     measured figure and the weights' SHA-256, then redraw the Markdown and the picture."""
     card = read_saved(folder)
-    card["development_notes"] = ROUNDS_1_TO_5 + ROUND_6
+    card["development_notes"] = ROUNDS_1_TO_5 + ROUND_6 + ROUND_7
     card["limitations"] = LIMITATIONS
     card["protocol"] = {"version": 2, "rules": PROTOCOL_V2}
     (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")

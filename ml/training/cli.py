@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.classifier import DEFAULT_MODEL_DIR
+from ml.features import RR_FEATURE_NAMES
 from ml.research.databases import data_root, repo_root
 from ml.training.cv import (
     EPOCH_CHECKPOINTS,
@@ -34,8 +35,17 @@ from ml.training.selection_table import best_row, cv_table, print_cv_table
 
 ENSEMBLE_MEMBERS = 2
 CANDIDATES: dict[str, dict[str, Any]] = {
+    # Round 6: the round-5 inputs (15 features).
     "w0.5": {"class_weight_power": 0.5},
     "w1.0": {"class_weight_power": 1.0},
+    # Round 7: plus QRS width, QRS area and T-wave shape against the dominant beat.
+    "w0.5+morph": {"class_weight_power": 0.5, "features": RR_FEATURE_NAMES},
+    "w1.0+morph": {"class_weight_power": 1.0, "features": RR_FEATURE_NAMES},
+}
+# Round 6 peaked at the first checkpoint (4 epochs), so round 7 looks earlier and stops sooner.
+CANDIDATE_EPOCHS: dict[str, tuple[int, ...]] = {
+    "w0.5+morph": (3, 6, 9),
+    "w1.0+morph": (3, 6, 9),
 }
 QUICK_SOURCES = [Source("mitdb", r) for r in ("106", "119", "209")] + [
     Source("svdb", r) for r in ("801", "803", "829")
@@ -81,10 +91,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.time()
     sources = QUICK_SOURCES if args.quick else training_sources(args.data_dir)
-    n_folds, epochs = (2, (1,)) if args.quick else (N_FOLDS, EPOCH_CHECKPOINTS)
+    n_folds, epochs = (2, (1,)) if args.quick else (N_FOLDS, None)
     members = 1 if args.quick else args.members
-    names = list(CANDIDATES)[:1] if args.quick else list(CANDIDATES)
-    candidates = [Candidate(n, {**CANDIDATES[n], "n_members": members}) for n in names]
+    names = ["w0.5+morph"] if args.quick else list(CANDIDATES)
+    candidates = [
+        Candidate(
+            n,
+            {**CANDIDATES[n], "n_members": members},
+            epochs or CANDIDATE_EPOCHS.get(n, EPOCH_CHECKPOINTS),
+        )
+        for n in names
+    ]
 
     data = load_dataset(sources, args.data_dir, args.run_dir.parent, seed=args.seed)
     folds = grouped_folds(data, n_folds)

@@ -29,8 +29,11 @@ NORMAL_BEATS_KEPT = 0.3
 
 @dataclass(frozen=True)
 class Candidate:
+    """A configuration compared by the CV: classifier parameters and epoch checkpoints."""
+
     name: str
     params: dict[str, Any]
+    epochs: tuple[int, ...] = EPOCH_CHECKPOINTS
 
 
 def grouped_folds(data: Dataset, n_folds: int = N_FOLDS) -> list[list[str]]:
@@ -103,9 +106,10 @@ def run_fold(
     candidate: Candidate,
     run_dir: Path,
     seed: int,
-    epochs: tuple[int, ...] = EPOCH_CHECKPOINTS,
+    epochs: tuple[int, ...] | None = None,
 ) -> Path:
     """Train one fold (unless its results are already saved) and return its folder."""
+    epochs = epochs or candidate.epochs
     out = fold_dir(run_dir, candidate, fold)
     done = out / "probabilities.npz"
     if done.is_file():
@@ -126,13 +130,15 @@ def run_fold(
         model.save(out / f"member{member}_epoch{epoch}.keras")
 
     train_data = data.subset(train)
-    BeatClassifier(**candidate.params).fit(
+    classifier = BeatClassifier(**candidate.params)
+    holdout = data.inputs.subset(held).with_features(classifier.features)
+    classifier.fit(
         train_data.inputs,
         train_data.y,
         epochs=max(epochs),
         seed=seed + fold,
         verbose=2,
-        callbacks=[_checkpoint_callback(data.inputs.subset(held), store, members, epochs, save)],
+        callbacks=[_checkpoint_callback(holdout, store, members, epochs, save)],
     )
     by_epoch = {f"epoch{e}": store[e] for e in epochs}
     np.savez(out / "probabilities.npz", rows=held, **by_epoch)  # type: ignore[arg-type]
