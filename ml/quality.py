@@ -70,7 +70,7 @@ def segment_quality(
         hf = np.zeros_like(lead_mv)
     band = butter(2, [0.5, min(40.0, 0.45 * fs_hz)], btype="bandpass", fs=fs_hz, output="sos")
     band_mv = sosfiltfilt(band, lead_mv)
-    peaks = np.asarray(r_peaks if r_peaks is not None else [], dtype=np.int64)
+    peaks = np.sort(np.asarray(r_peaks if r_peaks is not None else [], dtype=np.int64))
     low, high_value = float(np.min(lead_mv)), float(np.max(lead_mv))
     bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
     if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < step // 2:
@@ -103,7 +103,9 @@ def segment_quality(
         elif hf_ratio > NOISY_HF_RATIO:
             level, reason = "noisy", "muscle or mains noise"
         elif (
-            mismatch := beat_mismatch(band_mv, fs_hz, peaks[(peaks >= start) & (peaks < stop)])
+            mismatch := beat_mismatch(
+                band_mv, fs_hz, peaks[np.searchsorted(peaks, start) : np.searchsorted(peaks, stop)]
+            )
         ) is not None and mismatch > NOISY_BEAT_MISMATCH:
             level, reason = "noisy", "beats differ from one to the next (artefact or noise)"
         segments.append(Segment(start / fs_hz, stop / fs_hz, level, reason))

@@ -144,33 +144,32 @@ def detect_r_peaks_two_leads(
     stretches where the second lead is noisy or flat, are kept as the primary lead saw them.
     """
     fs = float(fs_hz)
-    peaks = detect_r_peaks(primary_mv, fs)
+    peaks, primary_bp, _ = _detect(primary_mv, fs)
     if secondary_mv is None or peaks.size < 5:
         return peaks
     p = TWO_LEAD
-    other = detect_r_peaks(secondary_mv, fs)
+    other, _, envelope = _detect(secondary_mv, fs)
     confirmed = _has_neighbour(peaks, other, p["match_s"] * fs)
-    if confirmed.sum() < 3:
+    if confirmed.sum() < 3 or envelope.size != primary_bp.size:
         return peaks
-    secondary = np.nan_to_num(np.asarray(secondary_mv, dtype=float))
-    _, envelope = _slope_envelope(_qrs_band(secondary, fs, PARAMS["band"]), fs, PARAMS["mwi"])
     echo = maximum_filter1d(envelope, 2 * int(p["echo_s"] * fs) + 1)[peaks]
     anchored = confirmed | (echo >= p["echo_level"] * float(np.median(echo[confirmed])))
     agreement = _centred_mean(confirmed.astype(float), int(p["agreement_beats"]))
-    primary_bp = np.abs(_qrs_band(np.nan_to_num(np.asarray(primary_mv, float)), fs, PARAMS["band"]))
-    amplitude = maximum_filter1d(primary_bp, 2 * int(p["amplitude_s"] * fs) + 1)[peaks]
+    amplitude = maximum_filter1d(np.abs(primary_bp), 2 * int(p["amplitude_s"] * fs) + 1)[peaks]
     pre_rr = np.diff(peaks, prepend=peaks[0] - (peaks[1] - peaks[0]))
     cycle = percentile_filter(
         pre_rr.astype(float), p["rr_percentile"], size=int(p["rr_context_beats"]), mode="nearest"
     )
     anchors = peaks[anchored]
     questioned = np.flatnonzero(~anchored & (agreement >= p["min_agreement"]))
-    gap_of = np.searchsorted(anchors, peaks[questioned])
+    if questioned.size == 0:
+        return peaks
+    gap_of = np.searchsorted(anchors, peaks[questioned])  # sorted, as `questioned` is
     keep = np.ones(peaks.size, dtype=bool)
-    for k in np.unique(gap_of):
+    firsts = np.flatnonzero(np.diff(gap_of, prepend=-1))
+    for group, k in zip(np.split(questioned, firsts[1:]), gap_of[firsts], strict=True):
         if k == 0 or k == anchors.size:
             continue
-        group = questioned[gap_of == k]
         gap, local_cycle = anchors[k] - anchors[k - 1], float(np.median(cycle[group]))
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
@@ -185,15 +184,24 @@ def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.
     fs_hz     : sampling rate in Hz (tested 50-2000 Hz).
     overrides : optional PARAMS entries to change (for experiments).
     """
+    return _detect(signal_mv, fs_hz, **overrides)[0]
+
+
+def _detect(
+    signal_mv: np.ndarray, fs_hz: float, **overrides: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`detect_r_peaks`, also returning the QRS-band signal and its slope envelope (empty
+    when the signal was too short to filter), which the two-lead check reuses."""
     p = dict(PARAMS, **overrides)
     fs = float(fs_hz)
     x = np.asarray(signal_mv, dtype=float).ravel()
+    none = np.zeros(0, np.int64)
     if x.size < max(int(0.5 * fs), 16):
-        return np.zeros(0, np.int64)
+        return none, none.astype(float), none.astype(float)
     ok = np.isfinite(x)
     if not ok.all():  # bridge NaN gaps linearly
         if not ok.any():
-            return np.zeros(0, np.int64)
+            return none, none.astype(float), none.astype(float)
         idx = np.arange(x.size)
         x = np.interp(idx, idx[ok], x[ok])
 
@@ -207,7 +215,7 @@ def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.
     refr = max(1, int(round(p["refractory"] * fs)))
     cand, _ = find_peaks(env, distance=refr)
     if cand.size == 0:
-        return np.zeros(0, np.int64)
+        return none, bp, env
     h = env[cand]
     w = max(1, int(round(p["slope_win"] * fs)))
     slope = maximum_filter1d(np.abs(d), 2 * w + 1)[cand]
@@ -304,4 +312,4 @@ def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.
         big = p["refine_frac"] * seg.max()
         lm = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] >= big))
         out[n] = s0 + (lm[0] + 1 if lm.size else int(np.argmax(seg)))
-    return np.unique(out)
+    return np.unique(out), bp, env

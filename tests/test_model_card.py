@@ -91,3 +91,16 @@ def test_model_page_shows_the_figures_per_database(app: Flask, people: People) -
     assert "never seen" not in text.lower()
     as_json = client_for(app, people.doctor).get("/model?format=json").get_json()
     assert set(as_json["figures"]) == set(figure_rows(card))
+
+
+def test_card_reports_resampling_within_tolerance_and_the_noise_table(card: dict) -> None:
+    assert [r["rate"] for r in card["resampling"]] == ["native", "128 Hz", "250 Hz", "500 Hz"]
+    assert all(r["within_tolerance"] for r in card["resampling"])
+    noise = {r["record"]: r for r in card["noise"]}
+    assert set(noise) == {
+        f"{b}{s}" for b in ("118", "119") for s in ("", "e24", "e18", "e12", "e06", "e00", "e_6")
+    }
+    for name in ("118e00", "118e_6", "119e00", "119e_6"):
+        assert noise[name]["noisy_time_flagged"] >= 0.9, name
+    for name in ("118e12", "119e12"):
+        assert noise[name]["rpeak_se"] >= 0.99 and noise[name]["rpeak_ppv"] >= 0.985, name

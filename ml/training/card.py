@@ -59,15 +59,22 @@ DATABASES = {
 }
 
 LIMITATIONS = [
-    "Trained on 61 patients of two 1970s-1990s Holter databases (MIT-BIH DS1 and svdb); "
-    "12-lead resting ECGs, handheld devices and today's populations are not represented in "
-    "training and remain untested until the owner's external tests report.",
+    "Trained on 61 patients of two Holter databases (MIT-BIH DS1, 1975-79, and svdb); 12-lead "
+    "resting ECGs, handheld devices and today's populations are not represented in training "
+    "and remain untested until the owner's external tests report.",
+    "Ventricular beats are missed more often on recorders unlike MIT-BIH: out of fold on "
+    "svdb, about one ventricular beat in five was called atrial (S) or normal (V Se 77.7 %, "
+    "below the 90 % floor). A V count from another device may be too low: check the strip.",
     "F (fusion) and Q (paced/unclassifiable) beats are rare in the training data (about 440 "
-    "and 64 beats); their predictions are unreliable. Paced records were excluded.",
+    "and 64 beats) and their calls are unreliable: on DS2 about 2.4 % of normal beats were "
+    "called F (1,056 beats). Paced records were excluded.",
     "S-beat detection leans on RR prematurity. Where the rhythm is irregular over about a "
     "minute without consistent P waves (the decision rule's AF context), S calls become N by "
     "design: this removes false S beats in atrial fibrillation and can hide true S beats in "
     "irregular rhythms whose P waves are hard to see (noise, low P amplitude).",
+    "Noise: with electrode-motion noise at 6 dB SNR or worse, beat detection and V calls "
+    "degrade sharply (nstdb table); signal quality flags over 90 % of that time as noisy or "
+    "unusable, so such stretches are marked for the doctor rather than trusted.",
     "Numbers move slightly between CPU kinds (TensorFlow's oneDNN kernels); a refit on the "
     "same machine reproduces them (the .keras bytes, and so the SHA-256, change per save).",
     "Figures at reference R peaks assume perfect beat detection; the end-to-end figures "

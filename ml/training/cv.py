@@ -170,11 +170,12 @@ def fold_model_files(run_dir: Path, candidate: Candidate, fold: int, epoch: int)
 
 
 def cv_wall_minutes(run_dir: Path) -> float | None:
-    """How long the cross-validation took, from its files: the last feature block cached
-    (just before the first fold starts) to the last fold saved. Works across resumed runs."""
-    features = list(run_dir.parent.glob("features-*/*.npz"))
+    """How long the cross-validation took, from its files: from the first feature cache
+    completed (just before the first fold started) to the last fold saved. Works across
+    resumed runs, and across rounds whose new features were cached in between."""
+    caches = [list(d.glob("*.npz")) for d in run_dir.parent.glob("features-*")]
     folds = list(run_dir.glob("*/fold*/probabilities.npz"))
-    if not features or not folds:
+    if not any(caches) or not folds:
         return None
-    started = max(f.stat().st_mtime for f in features)
+    started = min(max(f.stat().st_mtime for f in files) for files in caches if files)
     return (max(f.stat().st_mtime for f in folds) - started) / 60

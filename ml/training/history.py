@@ -113,4 +113,15 @@ ROUND_7: list[str] = [
     "shipped model is the best row of the combined round-6 and round-7 table (same folds, "
     "same objective); it ships whatever DS2 then shows, and no round 8 follows in this "
     "session.",
+    "Outcome of round 7 (the cross-validation, then DS2 predicted once): the best row of the "
+    "combined table is w1.0+morph at 3 epochs with the mean of both leads (objective -0.031; "
+    "round 6's best, w0.5 at 4 epochs with both leads, -0.079). The mean of both leads beat "
+    "the preferred lead alone for every candidate and epoch, and all four candidates "
+    "scored best at their first checkpoint. Out of fold, end to end, svdb: S Se 79.2 / +P "
+    "63.0, V Se 77.7 / +P 84.0, accuracy 94.9 - the S floors and accuracy are met; V Se "
+    "misses by 12.3 points (452 of 3,408 ventricular beats called S, 202 called N) and V +P "
+    "by 1.0. DS2 met every floor, at the reference peaks (S 81.5/60.6, V 95.3/98.3, "
+    "accuracy 94.5) and end to end. DS2 scores above svdb out of fold: the other recorder's "
+    "leads at 128 Hz make ventricular beats harder to tell from atrial ones, and svdb is "
+    "what the external patients resemble.",
 ]
