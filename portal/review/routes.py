@@ -237,7 +237,7 @@ def send_document(found: EcgReport, kind: DocumentKind) -> Response:
 def model_info() -> Response | str:
     """The shipped classifier's model card: protocol, figures per database, limitations."""
     from ml.classifier import read_card
-    from ml.model_card import figure_rows
+    from ml.model_card import DATABASE_NAMES, figure_rows
 
     card = read_card()
     info = {
@@ -253,7 +253,9 @@ def model_info() -> Response | str:
         "noise": card.get("noise", []),
         "confusion": {
             **{
-                f"{db} out of fold (end to end)": c["rows_reference_cols_predicted"]
+                f"{DATABASE_NAMES.get(db, db)} out of fold (end to end)": c[
+                    "rows_reference_cols_predicted"
+                ]
                 for db, c in card.get("out_of_fold_end_to_end_confusion", {}).items()
             },
             "MIT-BIH DS2 (reference R peaks)": card.get("ds2_metrics", {}).get(
