@@ -18,7 +18,7 @@ import numpy as np
 from ml import rhythm
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
-from ml.features import BeatInputs, beat_inputs
+from ml.features import beat_inputs
 from ml.filters import bandpass_mv
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
@@ -170,19 +170,15 @@ def companion_lead(recording: Recording, lead_index: int) -> int | None:
 
 
 def classify_beats(
-    recording: Recording, lead_index: int, peaks: np.ndarray, classifier: BeatClassifier
-) -> tuple[BeatInputs, np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Inputs of the analysis lead, class probabilities (two leads combined when the model
-    card says so), decided classes, and the names of the leads used."""
-    fs = recording.fs_hz
-    leads = [lead_index]
-    second = companion_lead(recording, lead_index)  # the same lead that confirms R peaks
-    if classifier.lead_combination_ == "mean" and second is not None:
-        leads.append(second)
-    per_lead = [beat_inputs(recording.signal_mv[:, i], fs, peaks) for i in leads]
+    recording: Recording, leads: list[int], peaks: np.ndarray, classifier: BeatClassifier
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Class probabilities and decided classes from `leads` (the analysis lead first; the
+    classifier reads as many as its card says), and the names of the leads it read."""
+    read = leads[: classifier.leads_read]
+    per_lead = [beat_inputs(recording.signal_mv[:, i], recording.fs_hz, peaks) for i in read]
     probabilities = classifier.predict_proba_leads(per_lead)
     classes = classifier.decide(probabilities, per_lead[0]) if len(peaks) else np.array([], "<U1")
-    return per_lead[0], probabilities, classes, tuple(recording.lead_names[i] for i in leads)
+    return probabilities, classes, tuple(recording.lead_names[i] for i in read)
 
 
 def analyze(
@@ -206,8 +202,8 @@ def analyze(
     quality = segment_quality(lead_mv, fs, peaks)
 
     report(0.35, "Classifying beats")
-    _, probabilities, classes, classification_leads = classify_beats(
-        recording, lead_index, peaks, classifier
+    probabilities, classes, classification_leads = classify_beats(
+        recording, [lead_index] + ([] if second is None else [second]), peaks, classifier
     )
     unreadable = unusable_mask(quality, peaks / fs)
     beat_s = peaks / fs

@@ -186,11 +186,16 @@ class BeatClassifier:
             raise RuntimeError("the classifier is not fitted; call fit() or load()")
         return predict_proba_with(self.model_, inputs.with_features(self.features))
 
+    @property
+    def leads_read(self) -> int:
+        """How many leads of a beat the model reads (its card's `lead_combination`)."""
+        return 1 if self.lead_combination_ == "primary" else 2
+
     def predict_proba_leads(self, per_lead: list[BeatInputs]) -> np.ndarray:
         """Probabilities from the inputs of one or more leads at the same R peaks (the
         preferred lead first), combined as the model card says (`lead_combination_`). The
         leads go through the network as one batch (one call, not one per lead)."""
-        used = per_lead[:1] if self.lead_combination_ == "primary" else per_lead[:2]
+        used = per_lead[: self.leads_read]
         proba = self.predict_proba(BeatInputs.concatenate(used))
         n = len(used[0])
         return combined_proba([proba[k * n : (k + 1) * n] for k in range(len(used))])

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from ml.filters import bandpass_mv
+
 SEGMENT_S = 10.0
 FLAT_STD_MV = 0.01
 SATURATED_FRACTION = 0.05
@@ -68,8 +70,7 @@ def segment_quality(
         hf = sosfiltfilt(high, lead_mv)
     else:
         hf = np.zeros_like(lead_mv)
-    band = butter(2, [0.5, min(40.0, 0.45 * fs_hz)], btype="bandpass", fs=fs_hz, output="sos")
-    band_mv = sosfiltfilt(band, lead_mv)
+    band_mv = bandpass_mv(lead_mv, fs_hz)
     peaks = np.sort(np.asarray(r_peaks if r_peaks is not None else [], dtype=np.int64))
     low, high_value = float(np.min(lead_mv)), float(np.max(lead_mv))
     bounds = [(start, min(n, start + step)) for start in range(0, n, step)]

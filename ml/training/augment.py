@@ -9,11 +9,11 @@ ever added to *training* records, never to a record that is then reported as a t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy import signal as sps
+
+from ml.filters import resample
 
 GAIN_RANGE = (0.5, 2.0)  # electrode placement and amplifier gain vary about 2x either way
 WANDER_SNR_DB = (0.0, 12.0)  # baseline wander is large but slow (the band-pass removes most)
@@ -44,10 +44,12 @@ class NoiseBank:
     def at_rate(self, fs_hz: float) -> NoiseBank:
         if abs(fs_hz - self.fs_hz) < 1e-9:
             return self
-        ratio = Fraction(fs_hz / self.fs_hz).limit_denominator(1000)
-        resample = lambda x: sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)  # noqa: E731
         return NoiseBank(
-            fs_hz, resample(self.wander_mv), resample(self.motion_mv), resample(self.muscle_mv)
+            fs_hz,
+            *(
+                resample(x, self.fs_hz, fs_hz)
+                for x in (self.wander_mv, self.motion_mv, self.muscle_mv)
+            ),
         )
 
 

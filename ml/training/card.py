@@ -253,12 +253,13 @@ def draw_confusions(card: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def _metric_table(title_col: str, rows: dict[str, dict[str, Any]], rpeaks: bool) -> list[str]:
-    keys = KEYS + (("rpeak_se", "rpeak_ppv") if rpeaks else ())
-    names = [KEY_NAMES[k] for k in keys]
-    lines = [f"| {title_col} | " + " | ".join(names) + " |", "|---" * (len(keys) + 1) + "|"]
+def _metric_table(title_col: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        f"| {title_col} | " + " | ".join(KEY_NAMES[k] for k in KEYS) + " |",
+        "|---" * (len(KEYS) + 1) + "|",
+    ]
     for name, m in rows.items():
-        lines.append(f"| {name} | " + " | ".join(pct(m.get(k)) for k in keys) + " |")
+        lines.append(f"| {name} | " + " | ".join(pct(m.get(k)) for k in KEYS) + " |")
     return lines
 
 
@@ -321,7 +322,7 @@ def write_markdown(card: dict[str, Any], path: Path) -> None:
         "End to end: the portal's whole `analyze()` (its reader, R-peak detector and lead "
         "choice), beats matched within 150 ms. Reference R peaks: the classifier alone.",
         "",
-        *_metric_table("where", figure_rows(card), rpeaks=False),
+        *_metric_table("where", figure_rows(card)),
         "",
         "End-to-end R-peak detection out of fold: "
         + "; ".join(

@@ -10,16 +10,16 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 from tqdm import tqdm
 
 from ml.classifier import BeatClassifier, _averaged
 from ml.features import beat_inputs
+from ml.filters import resample
+from ml.model_card import metrics_from_score_dict
 from ml.research import aami
 from ml.research.databases import DS2, load_record
 from ml.research.evaluate import evaluate_record, summarise
@@ -32,14 +32,10 @@ NSTDB_SNR_DB = {"24": 24, "18": 18, "12": 12, "06": 6, "00": 0, "_6": -6}
 def classify_record(
     clf: BeatClassifier, leads_mv: np.ndarray, fs_hz: float, peaks: np.ndarray
 ) -> np.ndarray:
-    """Classes at given R peaks, with the leads combined as the classifier says."""
-    per_lead = [beat_inputs(leads_mv[:, i], fs_hz, peaks) for i in range(min(2, leads_mv.shape[1]))]
+    """Classes at given R peaks, from as many leads as the classifier reads."""
+    n_leads = min(clf.leads_read, leads_mv.shape[1])
+    per_lead = [beat_inputs(leads_mv[:, i], fs_hz, peaks) for i in range(n_leads)]
     return clf.decide(clf.predict_proba_leads(per_lead), per_lead[0])
-
-
-def _resampled(leads_mv: np.ndarray, fs_hz: float, to_hz: float) -> np.ndarray:
-    ratio = Fraction(to_hz / fs_hz).limit_denominator(1000)
-    return sps.resample_poly(leads_mv, ratio.numerator, ratio.denominator, axis=0)
 
 
 def ds2_at_reference_peaks(
@@ -55,7 +51,7 @@ def ds2_at_reference_peaks(
         rec = load_record(mitdb_dir, name)
         for rate in rates_hz:
             fs = rec.fs_hz if rate is None else float(rate)
-            leads = rec.leads_mv if rate is None else _resampled(rec.leads_mv, rec.fs_hz, fs)
+            leads = rec.leads_mv if rate is None else resample(rec.leads_mv, rec.fs_hz, fs)
             peaks = np.rint(rec.beat_samples * fs / rec.fs_hz).astype(np.int64)
             peaks = np.clip(peaks, 0, leads.shape[0] - 1)
             predicted = classify_record(clf, leads, fs, peaks)
@@ -73,10 +69,10 @@ def ds2_at_reference_peaks(
 
 def resampling_table(ds2: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Each rate against the native one: accuracy, S Se, V Se and their differences."""
-    native = metrics_from_dict(ds2["native"])
+    native = _rates(ds2["native"])
     rows = []
     for key, result in ds2.items():
-        m = metrics_from_dict(result)
+        m = _rates(result)
         rows.append(
             {
                 "rate": key,
@@ -92,14 +88,9 @@ def resampling_table(ds2: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def metrics_from_dict(result: dict[str, Any]) -> dict[str, float]:
-    return metrics_of(
-        aami.BeatScore(
-            np.asarray(result["confusion_rows_reference_cols_predicted"]),
-            np.asarray(result.get("missed_reference", [0] * 5)),
-            np.asarray(result.get("extra_detections", [0] * 5)),
-        )
-    )
+def _rates(result: dict[str, Any]) -> dict[str, float]:
+    """Accuracy and S/V Se and +P of a score dict, with nothing-to-measure read as 0."""
+    return {k: float(v or 0.0) for k, v in metrics_from_score_dict(result).items()}
 
 
 def fold_classifier(member_files: list[Path], chosen: BeatClassifier) -> BeatClassifier:
@@ -159,7 +150,7 @@ def noise_table(clf: BeatClassifier, data_root: Path) -> list[dict[str, Any]]:
             if suffix is not None and result.analysis is not None:
                 noisy = load_record(folder, name)
                 present = noise_present(noisy.signal_mv, clean.signal_mv, clean.fs_hz)
-                row["noisy_time_flagged"] = _flagged_share(
+                row["noisy_time_flagged"] = flagged_share(
                     result.analysis.quality, present, clean.fs_hz
                 )
             rows.append(row)
@@ -176,7 +167,8 @@ def noise_present(noisy_mv: np.ndarray, clean_mv: np.ndarray, fs_hz: float) -> n
     return np.convolve(change, window, mode="same") > 1e-3
 
 
-def _flagged_share(quality: list[Any], noise_present: np.ndarray, fs_hz: float) -> float | None:
+def flagged_share(quality: list[Any], noise_present: np.ndarray, fs_hz: float) -> float | None:
+    """Share of the noise-bearing samples that signal quality marked noisy or unusable."""
     t_s = np.flatnonzero(noise_present) / fs_hz
     if t_s.size == 0:
         return None

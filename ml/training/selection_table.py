@@ -8,15 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from ml.classifier import LEAD_COMBINATIONS, combined_proba
-from ml.research import aami
+from ml.classifier import LEAD_COMBINATIONS, combined_proba, decide, decide_beats
 from ml.training.cv import Candidate, out_of_fold
 from ml.training.data import Dataset
 from ml.training.selection import (
-    AF_P_THRESHOLD_GRID,
     FLOORS,
     metrics_of,
-    objective,
     score_by_database,
     tune_decision,
 )
@@ -43,17 +40,11 @@ def lead_probabilities(data: Dataset, proba: np.ndarray, how: str) -> tuple[np.n
     return primary, combined_proba([proba[primary], proba[other]])
 
 
-def score_row(
-    data: Dataset, rows: np.ndarray, proba: np.ndarray, p_grid: tuple[float | None, ...]
-) -> dict[str, Any]:
-    rule, value = tune_decision(
-        data.y[rows], data.database[rows], proba, data.inputs.subset(rows), p_grid
-    )
-    from ml.classifier import decide_beats
-
-    predicted = decide_beats(
-        proba, data.inputs.subset(rows), rule.log_bias, rule.af_threshold, rule.af_p_threshold
-    )
+def score_row(data: Dataset, rows: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """The decision rule tuned out of fold on these rows, and its scores per database."""
+    inputs = data.inputs.subset(rows)
+    rule, value = tune_decision(data.y[rows], data.database[rows], proba, inputs)
+    predicted = decide_beats(proba, inputs, rule.log_bias, rule.af_threshold, rule.af_p_threshold)
     scores = score_by_database(data.y[rows], predicted, data.database[rows])
     return {
         "bias": rule.log_bias,
@@ -73,12 +64,12 @@ def cv_table(
         for epoch, proba in sorted(out_of_fold(data, folds, candidate, run_dir).items()):
             for how in LEAD_COMBINATIONS:
                 rows, combined = lead_probabilities(data, proba, how)
-                tuned = score_row(data, rows, combined, AF_P_THRESHOLD_GRID)
+                tuned = score_row(data, rows, combined)
                 argmax = {
                     db: metrics_of(s)
                     for db, s in score_by_database(
                         data.y[rows],
-                        np.asarray(["N", "S", "V", "F", "Q"])[np.argmax(combined, axis=1)],
+                        decide(combined, {}),
                         data.database[rows],
                     ).items()
                 }
@@ -120,10 +111,3 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
 
 def best_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda r: r["objective"])
-
-
-def summed_score(confusion: dict[str, list[list[int]]]) -> aami.BeatScore:
-    return sum((aami.BeatScore(np.asarray(c)) for c in confusion.values()), aami.BeatScore())
-
-
-__all__ = ["best_row", "cv_table", "objective", "print_cv_table", "summed_score"]

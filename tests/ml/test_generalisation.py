@@ -16,7 +16,12 @@ from ml.research.aami import score_rpeaks
 from ml.research.databases import data_root, load_record
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from ml.rpeaks import detect_r_peaks, detect_r_peaks_two_leads
-from ml.training.reports import ds2_at_reference_peaks, noise_present, resampling_table
+from ml.training.reports import (
+    ds2_at_reference_peaks,
+    flagged_share,
+    noise_present,
+    resampling_table,
+)
 
 DATA = data_root()
 needs_mitdb = pytest.mark.skipif(
@@ -99,25 +104,22 @@ def test_the_companion_lead_prefers_v1() -> None:
     assert companion_lead(Recording(500.0, ("II",), signal[:, :1], source_format="t"), 0) is None
 
 
-def _flagged_share(name: str) -> float:
+def _noisy_time_flagged(name: str) -> float:
     clean = load_record(DATA / "mitdb", name[:3])
     noisy = load_record(DATA / "nstdb", name)
     present = noise_present(noisy.signal_mv, clean.signal_mv, clean.fs_hz)
     quality = segment_quality(
         noisy.signal_mv, noisy.fs_hz, detect_r_peaks(noisy.signal_mv, noisy.fs_hz)
     )
-    t_s = np.flatnonzero(present) / clean.fs_hz
-    flagged = np.zeros(t_s.size, dtype=bool)
-    for segment in quality:
-        if segment.level != "good":
-            flagged |= (t_s >= segment.start_s) & (t_s < segment.end_s)
-    return float(flagged.mean())
+    share = flagged_share(quality, present, clean.fs_hz)
+    assert share is not None
+    return share
 
 
 @needs_nstdb
 @pytest.mark.parametrize("name", ["118e00", "118e_6", "119e00", "119e_6"])
 def test_signal_quality_flags_the_0_and_minus_6_db_stretches(name: str) -> None:
-    assert _flagged_share(name) >= 0.9
+    assert _noisy_time_flagged(name) >= 0.9
 
 
 @needs_mitdb
