@@ -25,11 +25,17 @@ from ml.intervals import Intervals, measure_intervals
 from ml.quality import Segment, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_two_leads
+from ml.strip_rhythm import STRIP_MAX_S, StripCall, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
 
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+# Within one risk level, the finding a cardiologist would put first (most serious first).
+SEVERITY_ORDER = (
+    "VF", "VT", "AF", "PAUSE", "BRADY", "LONG_QT", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY",
+    "SVT", "WIDE_QRS", "DROPPED_BEAT", "TACHY", "NOISY_STRIP", "AVB1", "PVC", "PAC", "NORMAL",
+)  # fmt: skip
 
 _classifier: BeatClassifier | None = None
 
@@ -90,6 +96,7 @@ class EcgAnalysis:
     quality: list[Segment]
     notes: list[str] = field(default_factory=list)
     classification_leads: tuple[str, ...] = ()  # the leads the beat classes were read from
+    strip: StripCall | None = None  # the one rhythm call of a short strip (<= 60 s)
 
     @property
     def good_quality_fraction(self) -> float:
@@ -115,8 +122,10 @@ class EcgAnalysis:
                 "class_probability_mean",
                 "notes",
                 "classification_leads",
+                "strip",
             )
         }
+        out["rhythm_overview"] = rhythm.overview(self.episodes)
         out["episodes"] = [{**_plain(e), "duration_s": e.duration_s} for e in self.episodes]
         out["quality"] = {
             "good_fraction": round(self.good_quality_fraction, 4),
@@ -212,9 +221,13 @@ def analyze(
 
     report(0.6, "Finding rhythm episodes")
     p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes)
-    episodes = rhythm.detect_rhythms(
-        beat_s, classes, recording.duration_s, p_consistency, fibrillation
+    episodes = rhythm.consolidate(
+        rhythm.detect_rhythms(beat_s, classes, recording.duration_s, p_consistency, fibrillation)
     )
+    strip = None
+    if recording.duration_s <= STRIP_MAX_S:
+        strip = call_strip(lead_mv, fs, peaks, classes)
+        episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -226,7 +239,7 @@ def analyze(
         peaks[normal],
         tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
     )
-    heart_rate = heart_rate_summary(peaks, fs, normal)
+    heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
 
     report(0.9, "Summarising findings")
     counts = {c: int(np.sum(classes == c)) for c in CLASSES}
@@ -235,8 +248,11 @@ def analyze(
         if len(peaks)
         else {c: 0.0 for c in CLASSES}
     )
-    findings = _findings(episodes, intervals, heart_rate, counts, classes, probabilities)
-    main = max(findings, key=lambda f: (RISK_ORDER[f.risk], f.confidence or 0))
+    if strip is not None and strip.label == "unclassifiable":
+        findings = _unreadable_strip_findings(strip, episodes)
+    else:
+        findings = _findings(episodes, intervals, heart_rate, counts, classes, probabilities)
+    main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=str(classifier.card_.get("version", "unknown")),
         fs_hz=fs,
@@ -244,7 +260,7 @@ def analyze(
         lead_names=recording.lead_names,
         analysis_lead=recording.lead_names[lead_index],
         analysis_lead_reason=lead_reason,
-        rhythm_summary=_dominant_rhythm(episodes),
+        rhythm_summary=strip.text if strip else rhythm.headline(episodes, main.label),
         main_finding=main,
         findings=findings,
         episodes=episodes,
@@ -255,19 +271,46 @@ def analyze(
         beats=Beats(peaks, classes, probabilities),
         quality=quality,
         classification_leads=classification_leads,
+        strip=strip,
     )
     analysis.notes = _notes(analysis)
     report(1.0, "Done")
     return analysis
 
 
-def _dominant_rhythm(episodes: list[rhythm.Episode]) -> str:
-    background = (rhythm.SINUS, rhythm.BRADY, rhythm.TACHY, rhythm.AF, rhythm.PACED)
-    totals: dict[str, float] = {}
-    for episode in episodes:
-        if episode.label in background:
-            totals[episode.label] = totals.get(episode.label, 0.0) + episode.duration_s
-    return max(totals, key=lambda label: totals[label]) if totals else "Undetermined"
+def main_finding(findings: list[Finding]) -> Finding:
+    """The highest risk; within a risk level the most serious kind (`SEVERITY_ORDER`)."""
+    rank = {code: i for i, code in enumerate(SEVERITY_ORDER)}
+    return max(findings, key=lambda f: (RISK_ORDER[f.risk], -rank.get(f.code, len(rank))))
+
+
+def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
+    """True for beats outside AF, VF and paced/unclassifiable stretches: where HRV means
+    something (in AF it measures the fibrillation, not the autonomic tone)."""
+    excluded = [
+        (e.start_s, e.end_s) for e in episodes if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED)
+    ]
+    return ~rhythm.within(beat_s, excluded)
+
+
+def _unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode]) -> list[Finding]:
+    """A strip too noisy to read yields no beat-based finding (noise makes false VT and
+    pauses), only the request to repeat it, and ventricular fibrillation if seen."""
+    findings = [
+        Finding(
+            "NOISY_STRIP",
+            "Unclassifiable: too noisy",
+            "medium",
+            None,
+            f"{strip.reason}; repeat the recording",
+        )
+    ]
+    fibrillation = [e for e in episodes if e.label == rhythm.VF]
+    if fibrillation:
+        findings.insert(
+            0, Finding("VF", rhythm.VF, "high", None, f"{len(fibrillation)} episode(s)")
+        )
+    return findings
 
 
 def _episode_confidence(

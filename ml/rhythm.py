@@ -217,3 +217,107 @@ def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
     from scipy.ndimage import uniform_filter1d
 
     return uniform_filter1d(values, size=min(window, max(1, len(values))), mode="nearest")
+
+
+# --- Consolidation: what a cardiologist would write, not every flicker of the local rate ---
+
+MERGE_GAP_S = 2.0  # episodes of one label closer than this are one episode
+MIN_RATE_EPISODE_S = 10.0  # sinus brady/tachycardia shorter than this is just sinus rhythm
+SUMMARY_EPISODES = 20
+BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED)
+
+
+def consolidate(episodes: list[Episode]) -> list[Episode]:
+    """Short brady/tachycardia stretches read as sinus rhythm, adjacent episodes of one label
+    merged, and no dropped-beat hint inside AF (where every interval is irregular)."""
+    relabelled = [
+        Episode(SINUS, e.start_s, e.end_s, e.n_beats)
+        if e.label in (BRADY, TACHY) and e.duration_s < MIN_RATE_EPISODE_S
+        else e
+        for e in episodes
+    ]
+    af = [(e.start_s, e.end_s) for e in relabelled if e.label == AF]
+    kept = [
+        e
+        for e in relabelled
+        if not (e.label == DROPPED and any(a <= e.start_s and e.end_s <= b for a, b in af))
+    ]
+    merged: list[Episode] = []
+    for label in dict.fromkeys(e.label for e in kept):
+        if label in (PAUSE, DROPPED):  # each one is a finding of its own
+            merged += [e for e in kept if e.label == label]
+            continue
+        current: Episode | None = None
+        for e in sorted((e for e in kept if e.label == label), key=lambda e: e.start_s):
+            if current is not None and e.start_s - current.end_s <= MERGE_GAP_S:
+                current = Episode(
+                    label,
+                    current.start_s,
+                    max(current.end_s, e.end_s),
+                    current.n_beats + e.n_beats,
+                )
+            else:
+                if current is not None:
+                    merged.append(current)
+                current = e
+        if current is not None:
+            merged.append(current)
+    return sorted(merged, key=lambda e: (e.start_s, e.label))
+
+
+def overview(episodes: list[Episode], limit: int = SUMMARY_EPISODES) -> dict[str, object]:
+    """The episodes a summary lists (the `limit` most significant, in time order) and, per
+    label, how many more there are. Significance: arrhythmias before background rhythm,
+    then the longer first."""
+    rank = {label: i for i, label in enumerate(LABELS[::-1])}
+    ordered = sorted(
+        range(len(episodes)),
+        key=lambda i: (
+            episodes[i].label in BACKGROUND,
+            -rank[episodes[i].label],
+            -episodes[i].duration_s,
+        ),
+    )
+    listed = sorted(ordered[:limit])
+    more: dict[str, int] = {}
+    for i in ordered[limit:]:
+        more[episodes[i].label] = more.get(episodes[i].label, 0) + 1
+    return {"listed": listed, "more_by_label": more}
+
+
+def dominant_rhythm(episodes: list[Episode]) -> tuple[str, float]:
+    """The background rhythm covering the most time, and its share of the background time."""
+    totals: dict[str, float] = {}
+    for episode in episodes:
+        if episode.label in BACKGROUND:
+            totals[episode.label] = totals.get(episode.label, 0.0) + episode.duration_s
+    if not totals:
+        return "Undetermined", 0.0
+    label = max(totals, key=lambda k: totals[k])
+    return label, totals[label] / max(sum(totals.values()), 1e-9)
+
+
+def headline(episodes: list[Episode], main_label: str | None) -> str:
+    """The dominant rhythm, and the main finding's rhythm beside it when that is another one
+    (a mostly sinus Holter with 9 min of AF reads "Sinus rhythm with atrial fibrillation"),
+    so the headline never contradicts the main finding."""
+    label, _ = dominant_rhythm(episodes)
+    if main_label is None or main_label == label or main_label not in LABELS:
+        return label
+    seconds = sum(e.duration_s for e in episodes if e.label == main_label)
+    if main_label in (PAUSE, DROPPED):
+        return f"{label} with {main_label.lower()}"
+    span = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+    return f"{label} with {main_label.lower()} ({span})"
+
+
+def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> list[Episode]:
+    """A short strip's episodes made consistent with its one rhythm call (`ml.strip_rhythm`):
+    AF covers the whole strip or none of it; an unreadable strip keeps no beat-based episode."""
+    if call == "unclassifiable":
+        return [e for e in episodes if e.label == VF]
+    kept = [e for e in episodes if e.label != AF]
+    if call == "af" and len(beat_s) >= 2:
+        kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED)]
+        kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
+    return sorted(kept, key=lambda e: (e.start_s, e.label))

@@ -99,6 +99,9 @@ TWO_LEAD: dict[str, float] = dict(
     rr_context_beats=21,
     one_beat_gap=1.6,  # a gap between confirmed beats shorter than this x cycle holds no beat
     amplitude_s=0.05,
+    fill_gap_cycles=1.8,  # a primary gap longer than this x the median cycle may hide beats
+    fill_margin_s=0.25,  # ... the other lead's beats inside it, this far from its ends, count
+    fill_level=0.5,  # ... if their slope reaches this fraction of the other lead's usual one
 )
 
 
@@ -163,7 +166,7 @@ def detect_r_peaks_two_leads(
     anchors = peaks[anchored]
     questioned = np.flatnonzero(~anchored & (agreement >= p["min_agreement"]))
     if questioned.size == 0:
-        return peaks
+        return _fill_missed_beats(peaks, other, envelope, fs)
     gap_of = np.searchsorted(anchors, peaks[questioned])  # sorted, as `questioned` is
     keep = np.ones(peaks.size, dtype=bool)
     firsts = np.flatnonzero(np.diff(gap_of, prepend=-1))
@@ -174,7 +177,31 @@ def detect_r_peaks_two_leads(
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
             keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
-    return peaks[keep]
+    return _fill_missed_beats(peaks[keep], other, envelope, fs)
+
+
+def _fill_missed_beats(
+    peaks: np.ndarray, other: np.ndarray, other_envelope: np.ndarray, fs: float
+) -> np.ndarray:
+    """A beat seen in a good lead is a beat: where the primary lead has a gap too long for the
+    rhythm (artefact hid its beats: MIT-BIH 208's 5-s "pause" while V1 keeps beating), the
+    other lead's clear beats inside the gap are added. A true pause stays one: the other lead
+    has no beat there either."""
+    p = TWO_LEAD
+    if peaks.size < 3 or other.size < 3:
+        return peaks
+    rr = np.diff(peaks)
+    cycle = float(np.median(rr))
+    usual = float(np.median(other_envelope[other]))
+    margin = int(p["fill_margin_s"] * fs)
+    added = []
+    for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle):
+        lo, hi = np.searchsorted(other, [peaks[i] + margin, peaks[i + 1] - margin])
+        inside = other[lo:hi]
+        added.append(inside[other_envelope[inside] >= p["fill_level"] * usual])
+    if not added:
+        return peaks
+    return np.unique(np.concatenate([peaks, *added]))
 
 
 def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.ndarray:

@@ -10,6 +10,7 @@ left out of beat scoring, as the AAMI standard does. Rhythm is scored by duratio
 `+` rhythm annotations; a database without them (svdb) is told so, rhythm by rhythm.
 
     python -m ml.evaluate --cv-out-of-fold   # the grouped-CV figures per database, end to end
+    python -m ml.evaluate --data-dir DIR --reference DIR/REFERENCE.csv   # short-strip calls
 """
 
 from __future__ import annotations
@@ -330,9 +331,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print the shipped model's grouped-CV figures per database (from its model card)",
     )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="a CSV of record,label (N, A, O, ~): record-level rhythm calls (CinC 2017 style)",
+    )
     args = parser.parse_args(argv)
     if args.cv_out_of_fold:
         return print_out_of_fold(args.json)
+    if args.reference:
+        from ml.research.strips_eval import evaluate_reference, print_summary
+
+        result = evaluate_reference(args.data_dir or args.reference.parent, args.reference)
+        print(json.dumps(result, indent=2)) if args.json else print_summary(result)
+        return 0
     data_dir = args.data_dir or default_data_dir()
     names = record_names(data_dir, args.records)
     default_classifier()  # load once, before the clock of the first record starts

@@ -1,0 +1,223 @@
+"""One rhythm call for a short strip (up to 60 s), the way a 10-s 12-lead or a handheld strip is
+read in clinic: sinus rhythm, atrial fibrillation/flutter, another rhythm, or unclassifiable
+because the strip is too noisy.
+
+Longer recordings are read as episodes (`ml.rhythm`, at least 30 s of AF); a strip is too short
+for that, so it is judged as a whole from its RR intervals (how irregular, how unpredictable:
+the coefficient of sample entropy of Lake & Moorman 2011), its P waves (are they consistent),
+and how alike its beats are (noise). AF is a logistic model of these features; its weights,
+the AF threshold and the noise threshold come from `python -m ml.training.strips`
+(cross-validation over the PhysioNet/CinC 2017 recordings, one recording per fold member) and
+are stored in `ml/model/strip_rule.json` with their out-of-fold figures.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.atrial import p_wave_consistency, pattern_irregularity
+from ml.filters import bandpass_mv
+
+STRIP_MAX_S = 60.0
+RULE_FILE = Path(__file__).resolve().parent / "model" / "strip_rule.json"
+MIN_BEATS = 6
+RR_LIMITS_S = (0.2, 3.0)  # intervals outside are missed or double-counted beats, not rhythm
+COSEN_TOLERANCE_S = 0.03
+BEAT_WINDOW_S = (0.25, 0.45)  # around the R peak: the beat's own P-QRS-T
+# "Other rhythm" when the strip is not AF but not plain sinus either.
+OTHER_ECTOPIC_SHARE = 0.10
+SINUS_RATE_BPM = (50.0, 100.0)
+
+FEATURE_NAMES = (
+    "log_pattern_irregularity",
+    "log_rmssd_over_rr",
+    "log_median_successive_difference_over_rr",
+    "p_wave_consistency",
+    "ectopic_share",
+    "log_rate_bpm",
+    "coefficient_of_sample_entropy",
+    "share_of_successive_differences_over_50ms",
+    "log_beat_residual",
+)
+
+SINUS, AF, OTHER, UNCLASSIFIABLE = "sinus", "af", "other", "unclassifiable"
+LABEL_TEXT = {
+    SINUS: "Sinus rhythm",
+    AF: "Atrial fibrillation/flutter",
+    OTHER: "Other rhythm (not sinus, not atrial fibrillation)",
+    UNCLASSIFIABLE: "Unclassifiable: too noisy",
+}
+
+
+@dataclass(frozen=True)
+class StripCall:
+    """The whole strip's rhythm, why, and the AF model's probability (None if not computed)."""
+
+    label: str
+    text: str
+    reason: str
+    af_probability: float | None
+    features: dict[str, float]
+
+
+@dataclass(frozen=True)
+class StripRule:
+    """A logistic AF model on standardised features, plus the AF and noise thresholds."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    af_threshold: float
+    max_log_beat_residual: float
+
+    def af_probability(self, features: np.ndarray) -> np.ndarray:
+        z = (np.atleast_2d(features) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "features": list(FEATURE_NAMES),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "af_threshold": self.af_threshold,
+            "max_log_beat_residual": self.max_log_beat_residual,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, object]) -> StripRule:
+        if tuple(data["features"]) != FEATURE_NAMES:  # type: ignore[arg-type]
+            raise ValueError("strip_rule.json was fitted on other features; retrain it")
+        return StripRule(
+            np.asarray(data["mean"], float),
+            np.asarray(data["scale"], float),
+            np.asarray(data["coef"], float),
+            float(data["intercept"]),  # type: ignore[arg-type]
+            float(data["af_threshold"]),  # type: ignore[arg-type]
+            float(data["max_log_beat_residual"]),  # type: ignore[arg-type]
+        )
+
+
+_rule: StripRule | None = None
+
+
+def shipped_rule() -> StripRule:
+    global _rule
+    if _rule is None:
+        _rule = StripRule.from_dict(json.loads(RULE_FILE.read_text())["rule"])
+    return _rule
+
+
+def coefficient_of_sample_entropy(
+    rr_s: np.ndarray, tolerance_s: float = COSEN_TOLERANCE_S
+) -> float:
+    """COSEn (Lake & Moorman 2011): sample entropy of the RR series (m = 1) made comparable
+    across heart rates and short series; high in AF. Zero matches count as one (short strips)."""
+
+    def matches(length: int) -> int:
+        t = np.lib.stride_tricks.sliding_window_view(rr_s, length)
+        distance = np.max(np.abs(t[:, None, :] - t[None, :, :]), axis=2)
+        return int((distance <= tolerance_s).sum() - len(t))
+
+    a, b = max(matches(2), 1), max(matches(1), 1)
+    return float(-np.log(a / b) - np.log(2 * tolerance_s) - np.log(np.mean(rr_s)))
+
+
+def beat_residual(lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> float:
+    """RMS of what is left after subtracting the median beat from every beat, over the median
+    beat's RMS: near 0.5 for a clean strip, several times that when noise hides the beats."""
+    band = bandpass_mv(lead_mv, fs_hz)
+    before, after = (round(s * fs_hz) for s in BEAT_WINDOW_S)
+    peaks = beat_samples[(beat_samples >= before) & (beat_samples < band.size - after)]
+    if peaks.size < 3:
+        return float("inf")
+    residual = band.copy()
+    template = np.median(band[peaks[:, None] + np.arange(-before, after)], axis=0)
+    for peak in peaks:
+        residual[peak - before : peak + after] -= template
+    return float(np.sqrt(np.mean(residual**2)) / max(np.sqrt(np.mean(template**2)), 1e-6))
+
+
+def strip_features(
+    lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, classes: np.ndarray
+) -> dict[str, float] | None:
+    """The features `FEATURE_NAMES` of one strip, or None with too few beats to judge."""
+    beat_s = beat_samples / fs_hz
+    rr_s = np.diff(beat_s)
+    rr_s = rr_s[(rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])]
+    if rr_s.size < MIN_BEATS:
+        return None
+    successive = np.abs(np.diff(rr_s))
+    consistency = p_wave_consistency(lead_mv, fs_hz, beat_s, None, window=len(beat_s))
+    values = (
+        np.log(float(np.median(pattern_irregularity(rr_s, rr_s.size - 3))) + 1e-3),
+        np.log(float(np.sqrt(np.mean(successive**2)) / np.mean(rr_s)) + 1e-3),
+        np.log(float(np.median(successive) / np.median(rr_s)) + 1e-3),
+        float(np.median(consistency)),
+        float(np.mean(np.isin(classes, ["S", "V", "F"]))),
+        float(np.log(60.0 / np.median(rr_s))),
+        coefficient_of_sample_entropy(rr_s),
+        float(np.mean(successive > 0.05)),
+        float(np.log(min(beat_residual(lead_mv, fs_hz, beat_samples), 1e3))),
+    )
+    return dict(zip(FEATURE_NAMES, values, strict=True))
+
+
+def call_strip(
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    classes: np.ndarray,
+    rule: StripRule | None = None,
+) -> StripCall:
+    """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus."""
+    features = strip_features(lead_mv, fs_hz, beat_samples, classes)
+    return call_strip_from_features(features, rule or shipped_rule())
+
+
+def call_strip_from_features(features: dict[str, float] | None, rule: StripRule) -> StripCall:
+    if features is None:
+        return StripCall(
+            UNCLASSIFIABLE,
+            LABEL_TEXT[UNCLASSIFIABLE],
+            f"fewer than {MIN_BEATS + 1} beats could be found",
+            None,
+            {},
+        )
+    if features["log_beat_residual"] > rule.max_log_beat_residual:
+        return StripCall(
+            UNCLASSIFIABLE,
+            LABEL_TEXT[UNCLASSIFIABLE],
+            "the beats are hidden by noise or artefact",
+            None,
+            features,
+        )
+    probability = float(rule.af_probability(np.array(list(features.values())))[0])
+    if probability >= rule.af_threshold:
+        return StripCall(
+            AF,
+            LABEL_TEXT[AF],
+            "RR intervals irregular without a pattern"
+            + ("" if features["p_wave_consistency"] > 0.5 else ", no consistent P wave"),
+            probability,
+            features,
+        )
+    rate_bpm = float(np.exp(features["log_rate_bpm"]))
+    reasons = []
+    if features["ectopic_share"] >= OTHER_ECTOPIC_SHARE:
+        reasons.append(f"{features['ectopic_share']:.0%} ectopic beats")
+    if rate_bpm < SINUS_RATE_BPM[0]:
+        reasons.append(f"slow ({rate_bpm:.0f} bpm)")
+    if rate_bpm > SINUS_RATE_BPM[1]:
+        reasons.append(f"fast ({rate_bpm:.0f} bpm)")
+    if reasons:
+        return StripCall(OTHER, LABEL_TEXT[OTHER], ", ".join(reasons), probability, features)
+    return StripCall(
+        SINUS, LABEL_TEXT[SINUS], f"regular, {rate_bpm:.0f} bpm", probability, features
+    )

@@ -1,0 +1,109 @@
+"""A short strip gets one rhythm call; long recordings get consolidated episodes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import analyze
+from ml.recording import Recording
+from ml.research.synthetic import sinus_or_af_mv
+from ml.strip_rhythm import AF, RULE_FILE, SINUS, UNCLASSIFIABLE, call_strip
+
+FS_HZ = 300.0
+
+
+def _strip(af: bool, seconds: float = 30.0, seed: int = 3) -> Recording:
+    rng = np.random.default_rng(seed)
+    n = int(seconds / 0.75)
+    rr_s = rng.uniform(0.45, 1.1, n) if af else 0.85 + rng.normal(0, 0.01, n)
+    signal_mv, _ = sinus_or_af_mv(rr_s, af=af, fs_hz=FS_HZ, seed=seed)
+    return Recording(FS_HZ, ("I",), signal_mv[: int(seconds * FS_HZ), None])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_short_af_strip_is_called_af_for_the_whole_strip(seed: int) -> None:
+    analysis = analyze(_strip(af=True, seed=seed))
+    assert analysis.strip is not None and analysis.strip.label == AF
+    assert analysis.rhythm_summary == "Atrial fibrillation/flutter"
+    assert analysis.main_finding.code == "AF"
+    af = [e for e in analysis.episodes if e.label == rhythm.AF]
+    assert len(af) == 1 and af[0].duration_s > 25
+    assert not any(e.label in (rhythm.DROPPED, rhythm.SINUS) for e in analysis.episodes)
+    # HRV describes sinus rhythm only; there is none here.
+    assert analysis.heart_rate.sdnn_ms is None
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_short_sinus_strip_is_called_sinus(seed: int) -> None:
+    analysis = analyze(_strip(af=False, seed=seed))
+    assert analysis.strip is not None and analysis.strip.label == SINUS
+    assert analysis.rhythm_summary == "Sinus rhythm"
+    assert not any(e.label == rhythm.AF for e in analysis.episodes)
+    assert analysis.heart_rate.sdnn_ms is not None
+
+
+def test_a_strip_drowned_in_noise_is_unclassifiable_with_no_beat_findings() -> None:
+    clean = _strip(af=False)
+    rng = np.random.default_rng(0)
+    noisy_mv = clean.signal_mv + np.cumsum(rng.normal(0, 0.4, clean.signal_mv.shape), axis=0) * 0.05
+    noisy_mv += rng.normal(0, 1.0, noisy_mv.shape)
+    analysis = analyze(Recording(FS_HZ, ("I",), noisy_mv))
+    assert analysis.strip is not None and analysis.strip.label == UNCLASSIFIABLE
+    assert analysis.main_finding.code == "NOISY_STRIP"
+    assert "repeat" in analysis.main_finding.detail
+    assert {f.code for f in analysis.findings} <= {"NOISY_STRIP", "VF"}
+
+
+def test_too_few_beats_is_unclassifiable_not_a_guess() -> None:
+    call = call_strip(np.zeros(3000), FS_HZ, np.array([100, 400, 700]), np.array(list("NNN")))
+    assert call.label == UNCLASSIFIABLE and "beats" in call.reason
+
+
+def test_the_rule_file_carries_its_out_of_fold_figures() -> None:
+    card = json.loads(RULE_FILE.read_text())
+    assert card["out_of_fold"]["n_recordings"] >= 1000
+    assert 0 < card["out_of_fold"]["af"]["se"] <= 1
+    assert 0 < card["rule"]["af_threshold"] < 1
+
+
+def test_adjacent_episodes_merge_and_short_rate_stretches_read_as_sinus() -> None:
+    episodes = [
+        rhythm.Episode(rhythm.SINUS, 0, 100, 100),
+        rhythm.Episode(rhythm.TACHY, 100, 101.4, 3),  # 1.4 s of "tachycardia"
+        rhythm.Episode(rhythm.SINUS, 101.4, 200, 100),
+        rhythm.Episode(rhythm.BRADY, 200, 260, 50),
+        rhythm.Episode(rhythm.AF, 300, 400, 150),
+        rhythm.Episode(rhythm.DROPPED, 350, 352, 2),  # inside AF: every interval is irregular
+        rhythm.Episode(rhythm.AF, 401, 500, 150),
+    ]
+    merged = rhythm.consolidate(episodes)
+    labels = [(e.label, e.start_s, e.end_s) for e in merged]
+    assert (rhythm.SINUS, 0, 200) in labels
+    assert (rhythm.BRADY, 200, 260) in labels  # 60 s: a real bradycardia
+    assert (rhythm.AF, 300, 500) in labels
+    assert not any(e.label in (rhythm.TACHY, rhythm.DROPPED) for e in merged)
+
+
+def test_overview_lists_at_most_twenty_and_counts_the_rest() -> None:
+    episodes = [rhythm.Episode(rhythm.SINUS, 0, 3000, 3000)] + [
+        rhythm.Episode(rhythm.SVT, 10 * i, 10 * i + 2, 4) for i in range(30)
+    ]
+    view = rhythm.overview(episodes)
+    assert len(view["listed"]) == 20
+    assert view["more_by_label"] == {rhythm.SVT: 10, rhythm.SINUS: 1}  # arrhythmias first
+    assert view["listed"] == sorted(view["listed"])
+
+
+def test_headline_names_the_main_finding_when_it_is_not_the_dominant_rhythm() -> None:
+    episodes = [
+        rhythm.Episode(rhythm.BRADY, 0, 1200, 900),
+        rhythm.Episode(rhythm.AF, 1200, 1800, 700),
+    ]
+    assert rhythm.headline(episodes, rhythm.AF) == (
+        "Sinus bradycardia with atrial fibrillation/flutter (10.0 min)"
+    )
+    assert rhythm.headline(episodes, rhythm.BRADY) == "Sinus bradycardia"
