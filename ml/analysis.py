@@ -22,9 +22,9 @@ from ml.features import beat_inputs
 from ml.filters import bandpass_mv
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
-from ml.quality import Segment, segment_quality, unusable_mask
+from ml.quality import Segment, combine_leads, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
-from ml.rpeaks import detect_r_peaks_two_leads
+from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import STRIP_MAX_S, StripCall, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
 
@@ -205,15 +205,27 @@ def analyze(
 
     report(0.15, "Detecting heartbeats")
     second = companion_lead(recording, lead_index)
-    peaks = detect_r_peaks_two_leads(
+    peaks, other_peaks = detect_r_peaks_both_leads(
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
-    quality = segment_quality(lead_mv, fs, peaks)
+    quality_leads = [lead_index] + ([] if second is None else [second])
+    by_lead = {  # each lead judged with its own beats
+        recording.lead_names[i]: segment_quality(recording.signal_mv[:, i], fs, beats)
+        for i, beats in zip(quality_leads, (peaks, other_peaks), strict=False)
+    }
+    quality = combine_leads(by_lead)
+    swapped = np.zeros(len(peaks), dtype=bool)
+    if other_peaks is not None:
+        peaks, swapped = _follow_readable_lead(peaks, other_peaks, fs, *by_lead.values())
 
     report(0.35, "Classifying beats")
     probabilities, classes, classification_leads = classify_beats(
-        recording, [lead_index] + ([] if second is None else [second]), peaks, classifier
+        recording, quality_leads, peaks, classifier
     )
+    if swapped.any() and second is not None:
+        # Where the analysis lead is unreadable, its window would only mislead the network.
+        alone, alone_classes, _ = classify_beats(recording, [second], peaks, classifier)
+        probabilities[swapped], classes[swapped] = alone[swapped], alone_classes[swapped]
     unreadable = unusable_mask(quality, peaks / fs)
     beat_s = peaks / fs
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
@@ -276,6 +288,34 @@ def analyze(
     analysis.notes = _notes(analysis)
     report(1.0, "Done")
     return analysis
+
+
+def _follow_readable_lead(
+    peaks: np.ndarray,
+    other: np.ndarray,
+    fs_hz: float,
+    analysis_quality: list[Segment],
+    other_quality: list[Segment],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Beats of the other lead replace the analysis lead's in stretches where the analysis
+    lead is unusable and the other lead good (an electrode pulled on one lead only). Returns
+    the beats and which of them came from the other lead."""
+    spans = [
+        (a.start_s * fs_hz, a.end_s * fs_hz)
+        for a, b in zip(analysis_quality, other_quality, strict=True)
+        if a.level == "unusable" and b.level == "good"
+    ]
+    if not spans:
+        return peaks, np.zeros(len(peaks), dtype=bool)
+    inside = lambda samples: np.any(  # noqa: E731
+        [(samples >= lo) & (samples < hi) for lo, hi in spans], axis=0
+    )
+    merged = np.concatenate([peaks[~inside(peaks)], other[inside(other)]])
+    order = np.argsort(merged, kind="stable")
+    from_other = np.concatenate(
+        [np.zeros(int((~inside(peaks)).sum()), bool), np.ones(int(inside(other).sum()), bool)]
+    )
+    return merged[order], from_other[order]
 
 
 def main_finding(findings: list[Finding]) -> Finding:

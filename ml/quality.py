@@ -121,3 +121,32 @@ def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
     unusable = np.array([s.level == "unusable" for s in segments])
     index = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, len(segments) - 1)
     return unusable[index]
+
+
+LEVEL_RANK = {"unusable": 0, "noisy": 1, "good": 2}
+
+
+def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
+    """One quality list for the recording from each lead's (the first lead is the analysis
+    lead): a stretch is as readable as its best lead, because beats seen in any good lead
+    count. Where the analysis lead is worse than another, the stretch is flagged "noisy" and
+    the reason names both leads, so the doctor knows which lead to look at."""
+    names = list(by_lead)
+    combined = []
+    for segments in zip(*by_lead.values(), strict=True):
+        best = max(range(len(segments)), key=lambda i: LEVEL_RANK[segments[i].level])
+        first = segments[0]
+        if LEVEL_RANK[first.level] >= LEVEL_RANK[segments[best].level]:
+            combined.append(first)
+        elif segments[best].level == "good":
+            combined.append(
+                Segment(
+                    first.start_s,
+                    first.end_s,
+                    "noisy",
+                    f"lead {names[0]} {first.level} ({first.reason}); read from lead {names[best]}",
+                )
+            )
+        else:
+            combined.append(segments[best])
+    return combined

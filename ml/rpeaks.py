@@ -136,6 +136,14 @@ def _has_neighbour(points: np.ndarray, others: np.ndarray, tolerance: float) -> 
 def detect_r_peaks_two_leads(
     primary_mv: np.ndarray, secondary_mv: np.ndarray | None, fs_hz: float
 ) -> np.ndarray:
+    """R peaks of the primary lead checked and completed by a second lead (see
+    `detect_r_peaks_both_leads`)."""
+    return detect_r_peaks_both_leads(primary_mv, secondary_mv, fs_hz)[0]
+
+
+def detect_r_peaks_both_leads(
+    primary_mv: np.ndarray, secondary_mv: np.ndarray | None, fs_hz: float
+) -> tuple[np.ndarray, np.ndarray | None]:
     """R peaks of the primary lead, with the extra detections that noise causes removed where
     a second lead can tell (electrode-motion noise rarely strikes two leads at once).
 
@@ -148,13 +156,15 @@ def detect_r_peaks_two_leads(
     """
     fs = float(fs_hz)
     peaks, primary_bp, _ = _detect(primary_mv, fs)
-    if secondary_mv is None or peaks.size < 5:
-        return peaks
+    if secondary_mv is None:
+        return peaks, None
     p = TWO_LEAD
     other, _, envelope = _detect(secondary_mv, fs)
+    if peaks.size < 5:
+        return peaks, other
     confirmed = _has_neighbour(peaks, other, p["match_s"] * fs)
     if confirmed.sum() < 3 or envelope.size != primary_bp.size:
-        return peaks
+        return peaks, other
     echo = maximum_filter1d(envelope, 2 * int(p["echo_s"] * fs) + 1)[peaks]
     anchored = confirmed | (echo >= p["echo_level"] * float(np.median(echo[confirmed])))
     agreement = _centred_mean(confirmed.astype(float), int(p["agreement_beats"]))
@@ -166,7 +176,7 @@ def detect_r_peaks_two_leads(
     anchors = peaks[anchored]
     questioned = np.flatnonzero(~anchored & (agreement >= p["min_agreement"]))
     if questioned.size == 0:
-        return _fill_missed_beats(peaks, other, envelope, fs)
+        return _fill_missed_beats(peaks, other, envelope, fs), other
     gap_of = np.searchsorted(anchors, peaks[questioned])  # sorted, as `questioned` is
     keep = np.ones(peaks.size, dtype=bool)
     firsts = np.flatnonzero(np.diff(gap_of, prepend=-1))
@@ -177,7 +187,7 @@ def detect_r_peaks_two_leads(
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
             keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
-    return _fill_missed_beats(peaks[keep], other, envelope, fs)
+    return _fill_missed_beats(peaks[keep], other, envelope, fs), other
 
 
 def _fill_missed_beats(

@@ -28,6 +28,8 @@ MIN_BEATS = 6
 RR_LIMITS_S = (0.2, 3.0)  # intervals outside are missed or double-counted beats, not rhythm
 COSEN_TOLERANCE_S = 0.03
 BEAT_WINDOW_S = (0.25, 0.45)  # around the R peak: the beat's own P-QRS-T
+P_REGION_S = (-0.25, -0.08)  # before the R peak: where the P wave of the median beat is
+P_MIN_PRE_RR_S = 0.4  # after shorter intervals the previous T wave fills the P region
 # "Other rhythm" when the strip is not AF but not plain sinus either.
 OTHER_ECTOPIC_SHARE = 0.10
 SINUS_RATE_BPM = (50.0, 100.0)
@@ -42,6 +44,8 @@ FEATURE_NAMES = (
     "coefficient_of_sample_entropy",
     "share_of_successive_differences_over_50ms",
     "log_beat_residual",
+    "log_p_wave_snr",
+    "log_p_wave_over_qrs",
 )
 
 SINUS, AF, OTHER, UNCLASSIFIABLE = "sinus", "af", "other", "unclassifiable"
@@ -144,6 +148,38 @@ def beat_residual(lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -
     return float(np.sqrt(np.mean(residual**2)) / max(np.sqrt(np.mean(template**2)), 1e-6))
 
 
+def median_p_wave(
+    lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray
+) -> tuple[float, float]:
+    """(log SNR, log amplitude over the QRS) of the P wave of the median beat. Sinus beats
+    share one P wave, which averaging keeps; fibrillatory waves are unrelated to the QRS and
+    average away. SNR: the P wave's height over the standard error of the median there."""
+    band = bandpass_mv(lead_mv, fs_hz, (0.5, 15.0))
+    before, after = round(0.30 * fs_hz), round(0.10 * fs_hz)
+    pre_rr = np.diff(beat_samples, prepend=-(10**9))
+    peaks = beat_samples[
+        (beat_samples >= before)
+        & (beat_samples < band.size - after)
+        & (pre_rr > P_MIN_PRE_RR_S * fs_hz)
+    ]
+    if peaks.size < 4:  # too fast to see a P wave clear of the T wave: none seen
+        return 0.0, float(np.log(1e-3))
+    beats = band[peaks[:, None] + np.arange(-before, after)]
+    reference = slice(before - round(0.02 * fs_hz), before)  # the 20 ms before the R peak
+    beats = beats - beats[:, reference].mean(axis=1, keepdims=True)
+    median = np.median(beats, axis=0)
+    region = slice(before + round(P_REGION_S[0] * fs_hz), before + round(P_REGION_S[1] * fs_hz))
+    wave = median[region] - np.median(median[region][:3])
+    height = float(np.max(np.abs(wave)))
+    spread = np.median(np.abs(beats[:, region] - median[region]), axis=0).mean() * 1.4826
+    standard_error = float(spread) / np.sqrt(peaks.size)
+    qrs = float(np.max(np.abs(median)))
+    return (
+        float(np.log((height + 1e-6) / (standard_error + 1e-6))),
+        float(np.log(height / max(qrs, 1e-6) + 1e-3)),
+    )
+
+
 def strip_features(
     lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, classes: np.ndarray
 ) -> dict[str, float] | None:
@@ -165,6 +201,7 @@ def strip_features(
         coefficient_of_sample_entropy(rr_s),
         float(np.mean(successive > 0.05)),
         float(np.log(min(beat_residual(lead_mv, fs_hz, beat_samples), 1e3))),
+        *median_p_wave(lead_mv, fs_hz, beat_samples),
     )
     return dict(zip(FEATURE_NAMES, values, strict=True))
 
