@@ -20,9 +20,10 @@ from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import beat_inputs
 from ml.filters import bandpass_mv
+from ml.gaps import fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
-from ml.quality import Segment, combine_leads, segment_quality, unusable_mask
+from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import STRIP_MAX_S, StripCall, call_strip
@@ -31,6 +32,7 @@ from ml.ventricular_fibrillation import fibrillation_spans_s
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+EDGE_S = 1.0  # beats this close to the start or end of a recording are not classified (Q)
 # Within one risk level, the finding a cardiologist would put first (most serious first).
 SEVERITY_ORDER = (
     "VF", "VT", "AF", "PAUSE", "BRADY", "LONG_QT", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY",
@@ -196,6 +198,8 @@ def analyze(
     """The machine read of a recording (validated first; raises RecordingError if unusable)."""
     report = progress or (lambda fraction, message: None)
     recording = validated(recording)
+    gaps = fill_gaps(recording)  # short gaps bridged; long ones zeroed and kept as spans
+    recording = gaps.recording
     classifier = classifier or default_classifier()
     fs = recording.fs_hz
 
@@ -209,8 +213,10 @@ def analyze(
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
     quality_leads = [lead_index] + ([] if second is None else [second])
-    by_lead = {  # each lead judged with its own beats
-        recording.lead_names[i]: segment_quality(recording.signal_mv[:, i], fs, beats)
+    by_lead = {  # each lead judged with its own beats and its own gaps
+        recording.lead_names[i]: mark_gaps(
+            segment_quality(recording.signal_mv[:, i], fs, beats), gaps.spans_s([i])
+        )
         for i, beats in zip(quality_leads, (peaks, other_peaks), strict=False)
     }
     quality = combine_leads(by_lead)
@@ -229,7 +235,14 @@ def analyze(
     unreadable = unusable_mask(quality, peaks / fs)
     beat_s = peaks / fs
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
-    classes = np.where(unreadable | rhythm.within(beat_s, fibrillation), "Q", classes)
+    # A beat in the first or last second, or next to missing signal, lacks its neighbours
+    # and sits in the filters' settling transient: on handheld strips it was called V 3-5
+    # times as often as mid-strip. Unclassified (Q), it also bounds no pause.
+    edges = [(-np.inf, EDGE_S), (recording.duration_s - EDGE_S, np.inf)] + [
+        (start - EDGE_S, end + EDGE_S) for start, end in gaps.spans_s(quality_leads)
+    ]
+    at_edge = rhythm.within(beat_s, edges)
+    classes = np.where(unreadable | at_edge | rhythm.within(beat_s, fibrillation), "Q", classes)
 
     report(0.6, "Finding rhythm episodes")
     p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes)
@@ -285,7 +298,7 @@ def analyze(
         classification_leads=classification_leads,
         strip=strip,
     )
-    analysis.notes = _notes(analysis)
+    analysis.notes = list(recording.notes) + list(gaps.notes) + _notes(analysis)
     report(1.0, "Done")
     return analysis
 

@@ -23,6 +23,11 @@ class TruncatedDataError(RecordingError):
     pass
 
 
+class InvalidHeaderError(RecordingError):
+    """A header that states something impossible (a zero or negative gain, a rate of NaN):
+    refused, never replaced by a default, because every amplitude or time would be wrong."""
+
+
 class SamplingRateError(RecordingError):
     pass
 
@@ -32,7 +37,7 @@ class DurationError(RecordingError):
 
 
 class UnusableSignalError(RecordingError):
-    """NaN gaps, flat lines, clipping: the signal itself cannot be trusted."""
+    """No lead left to analyse: all missing, flat or clipped."""
 
 
 class UnknownUnitsError(RecordingError):

@@ -150,3 +150,27 @@ def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
         else:
             combined.append(segments[best])
     return combined
+
+
+GAP_UNUSABLE_S = 1.0  # this much missing signal in a segment makes it unusable
+
+
+def mark_gaps(segments: list[Segment], gap_spans_s: list[tuple[float, float]]) -> list[Segment]:
+    """Segments holding missing signal (`ml.gaps`): unusable from GAP_UNUSABLE_S missing,
+    otherwise noisy, each saying how much is missing."""
+    if not gap_spans_s:
+        return segments
+    marked = []
+    for segment in segments:
+        missing_s = sum(
+            max(0.0, min(end, segment.end_s) - max(start, segment.start_s))
+            for start, end in gap_spans_s
+        )
+        if missing_s <= 0 or segment.level == "unusable":
+            marked.append(segment)
+            continue
+        level = "unusable" if missing_s >= GAP_UNUSABLE_S else "noisy"
+        marked.append(
+            Segment(segment.start_s, segment.end_s, level, f"{missing_s:.1f} s of signal missing")
+        )
+    return marked

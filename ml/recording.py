@@ -14,6 +14,11 @@ MIN_FS_HZ, MAX_FS_HZ = 50.0, 2000.0
 MIN_DURATION_S, MAX_DURATION_S = 10.0, 48 * 3600.0
 FLAT_STD_MV = 0.005  # below this a lead carries no ECG (an electrode off or a dead channel)
 CLIPPED_FRACTION = 0.2  # this share of samples pinned at the extremes: the amplifier saturated
+# No surface ECG comes near 50 mV: the tallest QRS complexes (hypertrophy) reach 5-7 mV and
+# pacemaker spikes about 20 mV. A value beyond it (in millivolts, after unit conversion) is a
+# corrupted sample or a wrong scale, and is treated as missing rather than read as a number.
+MAX_ECG_MV = 50.0
+MOSTLY_MISSING_FRACTION = 0.5  # a lead missing more than this is not analysed at all
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
@@ -55,8 +60,27 @@ def canonical_lead_name(name: str) -> str:
     return name.strip()
 
 
+def missing_samples(signal_mv: np.ndarray) -> np.ndarray:
+    """True where a sample is a gap: NaN, infinite, or beyond MAX_ECG_MV (no ECG reaches it)."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(signal_mv) <= MAX_ECG_MV)
+
+
+def has_gaps(signal_mv: np.ndarray) -> bool:
+    """Whether any sample is missing; two passes (min, max) instead of a mask, since most
+    recordings have none and a 24-hour one holds tens of millions of samples."""
+    if signal_mv.size == 0:
+        return False
+    low, high = float(np.min(signal_mv)), float(np.max(signal_mv))  # NaN if any is NaN
+    return not (low >= -MAX_ECG_MV and high <= MAX_ECG_MV)
+
+
 def validated(recording: Recording) -> Recording:
-    """The recording, if an analysis of it can be trusted; otherwise a RecordingError."""
+    """The recording, if an analysis of it can be trusted; otherwise a RecordingError.
+
+    Gaps (missing samples, see `missing_samples`) are accepted: `ml.gaps.fill_gaps` bridges or
+    blanks them before analysis. A lead that is mostly gaps is not usable.
+    """
     if not MIN_FS_HZ <= recording.fs_hz <= MAX_FS_HZ:
         raise SamplingRateError(
             f"The sampling rate is {recording.fs_hz:g} Hz; the analysis needs "
@@ -74,29 +98,41 @@ def validated(recording: Recording) -> Recording:
             f"The recording lasts {recording.duration_s / 3600:.1f} hours; at most "
             f"{MAX_DURATION_S / 3600:g} hours can be analysed."
         )
-    signal = recording.signal_mv
-    nan_counts = np.isnan(signal).sum(axis=0)
-    if nan_counts.any():
-        lead = recording.lead_names[int(np.argmax(nan_counts))]
-        first = int(np.argmax(np.isnan(signal).any(axis=1)))
+    problems = [_lead_problem(recording.signal_mv[:, i]) for i in range(recording.n_leads)]
+    if all(problems):
         raise UnusableSignalError(
-            f"Lead {lead} has {int(nan_counts.max())} missing samples (gaps), the first at "
-            f"{first / recording.fs_hz:.1f} s. Export the recording without gaps."
-        )
-    usable = [i for i in range(recording.n_leads) if _lead_problem(signal[:, i]) is None]
-    if not usable:
-        problems = {_lead_problem(signal[:, i]) for i in range(recording.n_leads)}
-        raise UnusableSignalError(
-            "No lead carries a usable ECG: " + "; ".join(sorted(p for p in problems if p)) + "."
+            "No lead carries a usable ECG: " + _problems_by_lead(recording, problems) + "."
         )
     return recording
 
 
+def _problems_by_lead(recording: Recording, problems: list[str | None]) -> str:
+    """'leads I, II: the signal is a flat line (...); lead V1: 80% of the samples are missing'"""
+    leads_of: dict[str, list[str]] = {}
+    for name, problem in zip(recording.lead_names, problems, strict=True):
+        if problem:
+            leads_of.setdefault(problem, []).append(name)
+    return "; ".join(
+        f"lead{'s' if len(names) > 1 else ''} {', '.join(names)}: {problem}"
+        for problem, names in leads_of.items()
+    )
+
+
 def _lead_problem(lead_mv: np.ndarray) -> str | None:
-    if float(np.std(lead_mv)) < FLAT_STD_MV:
+    values = lead_mv
+    low, high = float(values.min()), float(values.max())  # NaN if any sample is NaN
+    if not (low >= -MAX_ECG_MV and high <= MAX_ECG_MV):  # gaps: judge the samples present
+        missing = missing_samples(lead_mv)
+        missing_share = float(np.mean(missing))
+        if missing_share >= 1.0:
+            return "every sample is missing"
+        if missing_share > MOSTLY_MISSING_FRACTION:
+            return f"{missing_share:.0%} of the samples are missing"
+        values = lead_mv[~missing]
+        low, high = float(values.min()), float(values.max())
+    if float(np.std(values)) < FLAT_STD_MV:
         return "the signal is a flat line (electrode off or channel dead)"
-    low, high = float(lead_mv.min()), float(lead_mv.max())
-    pinned = np.mean((lead_mv <= low) | (lead_mv >= high))
+    pinned = np.mean((values <= low) | (values >= high))
     if pinned > CLIPPED_FRACTION:
         return f"{pinned:.0%} of the samples are clipped at the amplifier's limits"
     return None

@@ -9,8 +9,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
   (`ml.ventricular_fibrillation`); beats inside them are not beats and are left out;
 - ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
 - ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
-- pause: an RR interval over 2 s; a dropped beat: an interval ~2x the local rhythm without
-  ectopy, a hint of second-degree AV block;
+- pause: an RR interval over 2 s between two readable (not Q) beats; a dropped beat: an
+  interval ~2x the local rhythm without ectopy, a hint of second-degree AV block;
 - otherwise sinus rhythm, bradycardia (< 60 bpm) or tachycardia (> 100 bpm) by the local rate.
 """
 
@@ -176,8 +176,11 @@ def _pauses(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> list[E
     episodes = []
     local = _centred_median(rr_s, BASE_WINDOW_BEATS)
     normal_pair = (classes[:-1] == "N") & (classes[1:] == "N")
+    # A pause is bounded by two readable beats; next to an unclassifiable (Q) beat the
+    # "interval" may span artefact or missing signal.
+    readable_pair = (classes[:-1] != "Q") & (classes[1:] != "Q")
     for i, rr in enumerate(rr_s):
-        if rr > PAUSE_S:
+        if rr > PAUSE_S and readable_pair[i]:
             episodes.append(Episode(PAUSE, float(beat_s[i]), float(beat_s[i + 1]), 2))
         elif normal_pair[i] and 1.8 * local[i] <= rr <= 2.2 * local[i] and rr > 1.0:
             episodes.append(Episode(DROPPED, float(beat_s[i]), float(beat_s[i + 1]), 2))

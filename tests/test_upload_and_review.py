@@ -8,12 +8,14 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ml.errors import TruncatedDataError
+from ml.research.databases import data_root
 from portal.models import (
     AnalysisJob,
     AuditEvent,
@@ -29,7 +31,7 @@ from portal.models import (
 from portal.services import jobs, reports
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
-from tests.support.ecg_files import synthetic, write_csv, write_wfdb
+from tests.support.ecg_files import synthetic, write_csv, write_mat_record, write_wfdb
 
 CSV_BYTES: dict[str, bytes] = {}
 
@@ -398,3 +400,59 @@ def test_edf_upload_and_serial_comparison_with_the_previous_signed_ecg(
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Previous (" in page  # the first, signed ECG, side by side
     assert 'class="changed"' in page  # heart rate 60 -> 100 bpm is highlighted
+
+
+CINC2017 = data_root() / "cinc2017"
+
+
+@pytest.mark.skipif(
+    not (CINC2017 / "A00001.hea").is_file(), reason="no local PhysioNet/CinC 2017 copy"
+)
+def test_cinc2017_header_and_mat_upload_is_read_and_analysed(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The form takes a .mat beside its .hea (format 16+24, checksum 0 in the header)."""
+    staff = client_for(app, people.staff)
+    files = [(p.read_bytes(), p.name) for p in (CINC2017 / "A00001.hea", CINC2017 / "A00001.mat")]
+    response = _upload(staff, people.patient.id, files)
+    assert response.status_code == 302 and "/jobs/" in response.location
+    recording = sql.scalar(select(EcgRecording))
+    assert recording.file_format.value == "wfdb" and recording.lead_names == ["ECG"]
+    assert recording.sampling_rate_hz == 300 and recording.n_samples == 9000
+    assert sorted(p.name for p in _stored_files(app)) == ["A00001.hea", "A00001.mat"]
+    assert Worker(app).run_pending() == 1
+    job = sql.scalar(select(AnalysisJob))
+    sql.refresh(job)
+    assert job.state is JobState.SUCCEEDED, job.error_message
+
+
+def _lying_uploads(tmp_path: Path) -> list[tuple[str, list[tuple[bytes, str]], str]]:
+    digital = np.round(synthetic(10, 300, leads=("II",)).signal_mv[:, 0] * 1000).astype(int)
+    cases = {
+        "rate -360": ("rec 1 -360 3000", None, "sampling rate of -360 Hz, which is impossible"),
+        "rate nan": ("rec 1 nan 3000", None, "sampling rate of nan Hz, which is impossible"),
+        "gain 0": (None, "rec.mat 16+24 0/mV 16 0 0 0 0 ECG", "the amplitude is uncalibrated"),
+        "more samples than the file": ("rec 1 300 6000", None, "rec.mat is truncated"),
+    }
+    uploads = []
+    for label, (record_line, signal_line, words) in cases.items():
+        folder = tmp_path / label.replace(" ", "-")
+        folder.mkdir()
+        files = write_mat_record(folder, digital, record_line=record_line, signal_line=signal_line)
+        uploads.append((label, [(p.read_bytes(), p.name) for p in files], words))
+    mat = next(content for content, name in uploads[0][1] if name == "rec.mat")
+    uploads.append(("a .mat alone", [(mat, "rec.mat")], "Upload rec.hea together with rec.mat"))
+    return uploads
+
+
+def test_a_lying_wfdb_header_upload_is_refused_clearly_and_leaves_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    for label, files, words in _lying_uploads(tmp_path):
+        response = _upload(staff, people.patient.id, files)
+        assert response.status_code in (200, 400, 422), label  # the form again, never a 500
+        messages = " ".join(error_messages(response.get_data(as_text=True)))
+        assert words in messages, (label, messages)
+        assert _count(sql, EcgRecording) == 0 and _count(sql, AnalysisJob) == 0, label
+        assert _stored_files(app) == [], label

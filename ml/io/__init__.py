@@ -1,7 +1,9 @@
-"""Reading ECG files: WFDB (.hea + .dat, or zipped), CSV, EDF/EDF+.
+"""Reading ECG files: WFDB (.hea + its data files, or zipped), CSV, EDF/EDF+.
 
 The format is recognised from the content, not the file name. Every reader returns a
-`Recording` in millivolts, already checked by `ml.recording.validated`.
+`Recording` in millivolts, with impossible values (infinite, beyond any ECG) turned into
+gaps (NaN), already checked by `ml.recording.validated`. Gaps are left for
+`ml.gaps.fill_gaps`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ml.errors import UnknownFormatError
+from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
 from ml.io.csv_reader import read_csv
 from ml.io.edf_reader import is_edf, read_edf
@@ -30,6 +33,13 @@ def detect_format(paths: Sequence[Path]) -> str:
         return "edf"
     if len(paths) == 1 and _looks_like_text_table(paths[0]):
         return "csv"
+    samples_only = next((p for p in paths if _looks_like_wfdb_samples(p)), None)
+    if samples_only is not None:
+        stem, name = samples_only.stem, samples_only.name
+        raise UnknownFormatError(
+            f"{name} holds only the samples of a WFDB record; its header ({stem}.hea) says "
+            f"how to read them. Upload {stem}.hea together with {name}, or both in one .zip."
+        )
     names = ", ".join(p.name for p in paths)
     raise UnknownFormatError(
         f"{names}: not a recognised ECG file. Upload WFDB (.hea with its .dat, or both in a "
@@ -42,11 +52,15 @@ def read_recording(
     *,
     fs_hz: float | None = None,
     units: str | None = None,
+    uncalibrated_ok: bool = False,
 ) -> Recording:
     """Read one recording from a file, a set of files (WFDB), or a .zip of a WFDB record.
 
     `fs_hz` is needed only for CSV files without a time column; `units` ("mV" or "uV")
-    declares the units of a CSV file whose header does not say.
+    declares the units of a CSV file whose header does not say. A WFDB header may be given
+    alone when its data files lie beside it. `uncalibrated_ok` accepts WFDB signals whose
+    gain is 0 ("uncalibrated"), as some research databases have (svdb, qtdb), at WFDB's
+    assumed 200 per mV with a note; uploads leave it off, so such a file is refused.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -55,12 +69,16 @@ def read_recording(
     if kind == "zip":
         with tempfile.TemporaryDirectory(prefix="cardio-zip-") as tmp:
             extracted = extract_zip(files[0], Path(tmp))
-            return read_recording(extracted, fs_hz=fs_hz, units=units)
+            return read_recording(
+                extracted, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok
+            )
     if kind == "wfdb":
-        return validated(read_wfdb(files))
-    if kind == "edf":
-        return validated(read_edf(files[0]))
-    return validated(read_csv(files[0], fs_hz=fs_hz, units=units))
+        recording = read_wfdb(files, uncalibrated_ok=uncalibrated_ok)
+    elif kind == "edf":
+        recording = read_edf(files[0])
+    else:
+        recording = read_csv(files[0], fs_hz=fs_hz, units=units)
+    return validated(impossible_values_as_gaps(recording))
 
 
 def _looks_like_text_table(path: Path) -> bool:
@@ -73,3 +91,12 @@ def _looks_like_text_table(path: Path) -> bool:
         return False
     first_line = text.splitlines()[0] if text.splitlines() else ""
     return "," in first_line or ";" in first_line or "\t" in first_line
+
+
+def _looks_like_wfdb_samples(path: Path) -> bool:
+    """A WFDB data file without its header: a .dat, or a .mat (MATLAB, as PhysioNet's
+    challenges ship them), which cannot be read without the header's rate and gain."""
+    if path.suffix.lower() in (".dat", ".mat"):
+        return True
+    with path.open("rb") as handle:
+        return handle.read(10) == b"MATLAB 5.0"

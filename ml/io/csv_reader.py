@@ -3,6 +3,9 @@
 Units are mV unless the header says otherwise per column (`II (uV)`, `II [uV]`, `II_uV`) or the
 caller declares them. A file whose values look like microvolts but are not declared so is
 refused rather than analysed a thousand times too large.
+
+An empty cell, `nan` or `inf` (as numerical software writes them) is a gap, not an error; a
+word such as `n/a` is refused, since it suggests a column that is not a signal.
 """
 
 from __future__ import annotations
@@ -46,15 +49,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     lead_columns = [i for i in range(len(columns)) if i != time_index]
     if not lead_columns:
         raise UnknownFormatError(f"{path.name}: no lead columns besides time.")
-    numeric = table.apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna() & table.notna()
-    if bad.to_numpy().any():
-        row, col = map(int, np.argwhere(bad.to_numpy())[0])
-        raise UnknownFormatError(
-            f"{path.name}: line {row + 2}, column {columns[col]!r} holds "
-            f"{table.iat[row, col]!r}, which is not a number."
-        )
-    data = numeric.to_numpy(dtype=np.float64)
+    data = _numbers(table, columns, path.name)
 
     if time_index is not None:
         fs_hz = _fs_from_time(data[:, time_index], path.name)
@@ -67,9 +62,12 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         name, column_unit = _split_unit(columns[i])
         names.append(name)
         factors.append(to_mv_factor(column_unit or units or "mV", lead=name))
-    signal_mv = data[:, lead_columns] * np.array(factors)
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 V is infinite in mV: a gap
+        signal_mv = data[:, lead_columns] * np.array(factors)
     declared = units is not None or any(_split_unit(columns[i])[1] for i in lead_columns)
-    peak = float(np.nanpercentile(np.abs(signal_mv), 99.9)) if signal_mv.size else 0.0
+    finite = np.abs(signal_mv[np.isfinite(signal_mv)])
+    # The 99.9th percentile: a few corrupted values (gaps later) do not decide the units.
+    peak = float(np.percentile(finite, 99.9)) if finite.size else 0.0
     if not declared and peak > MAX_PLAUSIBLE_MV:
         raise UnknownUnitsError(
             f"{path.name}: values reach {peak:.0f}, far beyond any ECG in millivolts; they look "
@@ -86,6 +84,34 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         source_format="csv",
         source_name=path.name,
     )
+
+
+def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndarray:
+    """The table as floats; a cell pandas cannot convert must be one Python's float() reads
+    (`nan`, `inf`, `1e309`), else the file is refused naming the cell."""
+    numeric = table.apply(pd.to_numeric, errors="coerce")
+    data = numeric.to_numpy(dtype=np.float64)
+    unparsed = (numeric.isna() & table.notna()).to_numpy()
+    for col in np.flatnonzero(unparsed.any(axis=0)):
+        rows = np.flatnonzero(unparsed[:, col])
+        cells = pd.Series(table.iloc[rows, col].to_numpy(), dtype=object)
+        parsed = {cell: _float_or_none(cell) for cell in pd.unique(cells)}
+        words = [cell for cell, value in parsed.items() if value is None]
+        if words:
+            first = int(np.flatnonzero(cells.isin(words))[0])
+            raise UnknownFormatError(
+                f"{file_name}: line {rows[first] + 2}, column {columns[col]!r} holds "
+                f"{cells.iloc[first]!r}, which is not a number."
+            )
+        data[rows, col] = cells.map(parsed).to_numpy(dtype=np.float64)
+    return data
+
+
+def _float_or_none(cell: object) -> float | None:
+    try:
+        return float(str(cell).strip())
+    except ValueError:
+        return None
 
 
 def _separator(path: Path) -> str:

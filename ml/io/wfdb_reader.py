@@ -1,8 +1,19 @@
-"""WFDB records (PhysioNet): a .hea header plus the .dat file(s) it names."""
+"""WFDB records (PhysioNet): a .hea header plus the data file(s) it names, in any storage
+format wfdb decodes (8, 16, 24, 32, 61, 80, 160, 212, 310, 311, FLAC 508/516/524), with byte
+offsets (`16+24`, as in the CinC 2017 `.mat` files) and several samples per frame.
+
+The header is read by `wfdb_header` (strictly); wfdb decodes the samples. The data files
+are found among the files given, else next to the header on disk, under the names the
+header gives them, whatever their extension.
+"""
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,123 +22,280 @@ import wfdb
 
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
 from ml.io.units import to_mv_factor
+from ml.io.wfdb_header import (
+    COMPRESSED_FORMATS,
+    RECORD_NAME,
+    SignalSpec,
+    WfdbHeader,
+    parse_header,
+)
 from ml.recording import Recording
 
-# Bytes per sample of each WFDB storage format (212 packs two 12-bit samples in 3 bytes).
+# Bytes per sample of each uncompressed format (212 packs two 12-bit samples in 3 bytes).
 BYTES_PER_SAMPLE = {
-    "8": 1,
-    "16": 2,
-    "24": 3,
-    "32": 4,
-    "61": 2,
-    "80": 1,
-    "160": 2,
+    "8": 1.0,
+    "16": 2.0,
+    "24": 3.0,
+    "32": 4.0,
+    "61": 2.0,
+    "80": 1.0,
+    "160": 2.0,
     "212": 1.5,
     "310": 4 / 3,
     "311": 4 / 3,
 }
-RECORD_LINE = re.compile(r"^[\w.-]+(/\d+)?\s+\d+(\s+[\d.]+(/[\d.]+)?(\(\S*\))?)?(\s+\d+)?")
+# The value WFDB stores for a missing sample (wfdb.io._signal.INVALID_SAMPLE_VALUE); format 8,
+# a difference format, has none.
+INVALID_SAMPLE = {
+    "80": -(2**7),
+    "508": -(2**7),
+    "310": -(2**9),
+    "311": -(2**9),
+    "212": -(2**11),
+    "16": -(2**15),
+    "61": -(2**15),
+    "160": -(2**15),
+    "516": -(2**15),
+    "24": -(2**23),
+    "524": -(2**23),
+    "32": -(2**31),
+}
+MAX_HEADER_BYTES = 1 << 20
+RECORD_LINE = re.compile(RECORD_NAME.pattern + r"(/\d+)?\s+\d+(\s|$)")
+STAGED_NAME = "record"  # wfdb reads `<name>.hea`; the name inside the header is not checked
 
 
 def is_wfdb_header(path: Path) -> bool:
+    """A text file whose first line reads like a record line and which has a signal line."""
     try:
         text = path.open("rb").read(2048).decode("ascii")
     except (UnicodeDecodeError, OSError):
         return False
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return bool(lines) and bool(RECORD_LINE.match(lines[0])) and len(lines) >= 2
+    return len(lines) >= 2 and RECORD_LINE.match(lines[0].strip()) is not None
 
 
-def read_wfdb(paths: Sequence[Path]) -> Recording:
+def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Recording:
+    """The record whose header is among `paths`; `uncalibrated_ok` reads a gain of 0 as
+    WFDB's default 200 per mV and says so in the notes (research databases only)."""
     headers = [p for p in paths if is_wfdb_header(p)]
     if len(headers) != 1:
         raise UnknownFormatError("Upload exactly one WFDB header (.hea) with its data file.")
     header_path = headers[0]
-    record_path = str(header_path.with_suffix(""))
-    try:
-        header = wfdb.rdheader(record_path)
-    except Exception as error:  # wfdb raises bare Exceptions for malformed headers
-        raise UnknownFormatError(
-            f"{header_path.name}: unreadable WFDB header ({error})."
-        ) from error
-    if getattr(header, "seg_name", None):
-        raise UnknownFormatError("Multi-segment WFDB records are not supported; merge them first.")
-    if not header.sig_len:
-        raise HeaderDataMismatchError("The header does not say how many samples the record has.")
-    _check_data_files(header, header_path.parent, {p.name for p in paths})
-    try:
-        record = wfdb.rdrecord(record_path, physical=False)
-    except Exception as error:
-        raise HeaderDataMismatchError(
-            f"The data file does not match its header ({error})."
-        ) from error
-    digital = record.d_signal.astype(np.int64)
-    _check_checksums(header, digital)
-    signal_mv = np.empty(digital.shape, dtype=np.float64)
-    for i, unit in enumerate(header.units):
-        physical = (digital[:, i] - record.baseline[i]) / record.adc_gain[i]
-        signal_mv[:, i] = physical * to_mv_factor(unit, lead=header.sig_name[i])
-    invalid = digital == _invalid_value(header.fmt)
-    signal_mv[invalid] = np.nan
-    start = None
-    if header.base_date is not None and header.base_time is not None:
-        import datetime as dt
-
-        start = dt.datetime.combine(header.base_date, header.base_time)
+    header = parse_header(
+        _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok
+    )
+    data_files = _data_files(header, header_path, paths)
+    for name, path in data_files.items():
+        _check_not_truncated(header, name, path)
+    samples = _decode(header, header_path, data_files)
+    unverified = _unverified_files(header, samples)
+    for name in unverified:
+        _check_not_longer(header, name, data_files[name])
+    signal_mv = np.column_stack(
+        [
+            _millivolts(spec, digital, lead)
+            for spec, digital, lead in zip(header.signals, samples, header.lead_names, strict=True)
+        ]
+    )
     return Recording(
-        fs_hz=float(header.fs),
-        lead_names=tuple(header.sig_name),
+        fs_hz=header.fs_hz,
+        lead_names=header.lead_names,
         signal_mv=signal_mv,
         source_format="wfdb",
         source_name=header.record_name,
-        start_time=start,
+        start_time=header.start_time,
+        notes=_uncalibrated_notes(header),
     )
 
 
-def _check_data_files(header: wfdb.Record, directory: Path, provided: set[str]) -> None:
-    bytes_per_file: dict[str, float] = {}
-    for file_name, fmt in zip(header.file_name, header.fmt, strict=True):
-        if fmt not in BYTES_PER_SAMPLE:
-            raise UnknownFormatError(f"WFDB storage format {fmt} is not supported.")
-        bytes_per_file[file_name] = bytes_per_file.get(file_name, 0) + BYTES_PER_SAMPLE[fmt]
-    for file_name, bytes_per_frame in bytes_per_file.items():
-        path = directory / file_name
-        if file_name not in provided or not path.exists():
+def _uncalibrated_notes(header: WfdbHeader) -> tuple[str, ...]:
+    return tuple(
+        f"Lead {lead}: uncalibrated in its file (gain 0); "
+        f"{spec.gain_adu_per_unit:g} units per mV assumed, so amplitudes are approximate."
+        for spec, lead in zip(header.signals, header.lead_names, strict=True)
+        if spec.uncalibrated
+    )
+
+
+def _header_text(path: Path) -> str:
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_HEADER_BYTES)
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError as error:
+        raise UnknownFormatError(f"{path.name}: the WFDB header is not plain text.") from error
+
+
+def _data_files(header: WfdbHeader, header_path: Path, paths: Sequence[Path]) -> dict[str, Path]:
+    """Each file the header names: the one given under that name, else the one beside the
+    header on disk (reading a .hea by its path alone)."""
+    given = {p.name: p for p in paths if p != header_path}
+    found = {}
+    for name in header.file_names:
+        path = given.get(name, header_path.parent / name)
+        if not path.is_file():
+            others = sorted(set(given) - set(header.file_names))
+            instead = f" ({', '.join(others)} was given instead)" if others else ""
             raise HeaderDataMismatchError(
-                f"The header names the data file {file_name}, which was not provided. "
-                "Upload the .hea and .dat files together."
+                f"The header names the data file {name}, which was not provided{instead}. "
+                f"Upload {header_path.name} and {name} together, or both in one .zip."
             )
-        expected = int(np.ceil(header.sig_len * bytes_per_frame))
-        actual = path.stat().st_size
-        if actual < expected:
-            seconds = actual / bytes_per_frame / header.fs
+        found[name] = path
+    return found
+
+
+def _frame_samples(signals: list[SignalSpec]) -> int:
+    return sum(s.samples_per_frame for s in signals)
+
+
+def _frame_bytes(signals: list[SignalSpec]) -> float:
+    return _frame_samples(signals) * BYTES_PER_SAMPLE[signals[0].fmt]
+
+
+def _expected_bytes(header: WfdbHeader, name: str) -> int | None:
+    """Bytes the header's samples need in data file `name`; None for compressed (FLAC)."""
+    signals = header.signals_in(name)
+    formats = {s.fmt for s in signals}
+    if len(formats) > 1:
+        raise UnknownFormatError(
+            f"The header gives the signals in {name} different storage formats; a file has one."
+        )
+    fmt = signals[0].fmt
+    if fmt in COMPRESSED_FORMATS:
+        return None
+    n_samples = header.n_samples * _frame_samples(signals)
+    if fmt == "310":  # three samples in each whole 4-byte word, as wfdb reads them
+        data_bytes = 4 * math.ceil(n_samples / 3)
+    else:
+        data_bytes = math.ceil(n_samples * BYTES_PER_SAMPLE[fmt])
+    return signals[0].byte_offset + data_bytes
+
+
+def _seconds_held(header: WfdbHeader, name: str, size_bytes: int) -> float:
+    signals = header.signals_in(name)
+    return max(0, size_bytes - signals[0].byte_offset) / _frame_bytes(signals) / header.fs_hz
+
+
+def _check_not_truncated(header: WfdbHeader, name: str, path: Path) -> None:
+    expected = _expected_bytes(header, name)
+    actual = path.stat().st_size
+    if expected is not None and actual < expected:
+        raise TruncatedDataError(
+            f"{name} is truncated: it holds {_seconds_held(header, name, actual):.1f} s of the "
+            f"{header.n_samples / header.fs_hz:.1f} s the header announces."
+        )
+
+
+def _check_not_longer(header: WfdbHeader, name: str, path: Path) -> None:
+    """Without a checksum, a data file much longer than its header says may be another
+    record's; a few bytes of padding (one frame, or the header's block size) are allowed."""
+    expected = _expected_bytes(header, name)
+    if expected is None:
+        return
+    signals = header.signals_in(name)
+    padding = max(math.ceil(_frame_bytes(signals)), 4, signals[0].block_size)  # 4: 310's words
+    actual = path.stat().st_size
+    if actual > expected + padding:
+        raise HeaderDataMismatchError(
+            f"{name} holds {_seconds_held(header, name, actual):.1f} s of samples but its "
+            f"header announces {header.n_samples / header.fs_hz:.1f} s, and the header has no "
+            "checksum to show the file is this record's: it may belong to another record. "
+            "Upload the header and the data file of the same record."
+        )
+
+
+def _decode(header: WfdbHeader, header_path: Path, data_files: dict[str, Path]) -> list[np.ndarray]:
+    """Every sample of each signal (all samples of each frame), as wfdb decodes them.
+
+    wfdb reads `<record>.hea` and its data files from one folder, so they are linked into a
+    private one, the data files under the names the header gives them."""
+    with tempfile.TemporaryDirectory(prefix="cardio-wfdb-") as folder:
+        staged = Path(folder)
+        shutil.copyfile(header_path, staged / f"{STAGED_NAME}.hea")
+        for name, path in data_files.items():
+            _link(path, staged / name)
+        # wfdb 4.3 fails on big-endian format 61 when frames are kept apart, so they are
+        # kept apart only when a signal has several samples per frame.
+        one_per_frame = all(s.samples_per_frame == 1 for s in header.signals)
+        try:
+            record = wfdb.rdrecord(
+                str(staged / STAGED_NAME), physical=False, smooth_frames=one_per_frame
+            )
+        except Exception as error:  # wfdb raises bare Exceptions for malformed files
+            raise HeaderDataMismatchError(
+                f"The data file does not match its header ({error})."
+            ) from error
+    _check_wfdb_agrees(header, record)
+    signals = record.d_signal.T if one_per_frame else record.e_d_signal
+    samples = [np.asarray(s, dtype=np.int64) for s in signals]
+    for spec, digital in zip(header.signals, samples, strict=True):
+        if digital.size < header.n_samples * spec.samples_per_frame:
             raise TruncatedDataError(
-                f"{file_name} is truncated: it holds {seconds:.1f} s of the "
-                f"{header.sig_len / header.fs:.1f} s the header announces."
+                f"{spec.file_name} holds fewer samples than the "
+                f"{header.n_samples / header.fs_hz:.1f} s the header announces."
             )
+    return samples
 
 
-def _check_checksums(header: wfdb.Record, digital: np.ndarray) -> None:
-    for i, expected in enumerate(header.checksum or []):
-        if expected is None:
-            continue
-        actual = int(digital[:, i].sum()) & 0xFFFF
-        if actual != int(expected) & 0xFFFF:
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.symlink(source.resolve(), target)
+    except OSError:  # a filesystem without links
+        shutil.copyfile(source, target)
+
+
+def _check_wfdb_agrees(header: WfdbHeader, record: wfdb.Record) -> None:
+    """wfdb parsed the header again, leniently: it must have read the same layout."""
+    ours = [(s.file_name, s.fmt, s.samples_per_frame, s.byte_offset) for s in header.signals]
+    theirs = [
+        (f, fmt, int(spf or 1), int(offset or 0))
+        for f, fmt, spf, offset in zip(
+            record.file_name,
+            record.fmt,
+            record.samps_per_frame,
+            record.byte_offset or [0] * record.n_sig,
+            strict=True,
+        )
+    ]
+    if ours != theirs or record.sig_len != header.n_samples:
+        raise UnknownFormatError(
+            f"The header of {header.record_name} cannot be read unambiguously; export the record "
+            "again with a standard WFDB writer."
+        )
+
+
+def _unverified_files(header: WfdbHeader, samples: list[np.ndarray]) -> set[str]:
+    """Data files holding a signal that no checksum confirms; raises if a checksum disagrees.
+
+    A checksum of 0 is taken as 'not given' when the data do not sum to 0: the CinC 2017
+    challenge writes 0 in every header (all 1500 records of our copy), whatever the data, so
+    there 0 means nothing. Those files, and files with no checksum at all, are still checked:
+    named as the header names them, and of exactly the length it announces
+    (`_check_not_longer`). A data file of another record with the same length and name is
+    what this cannot catch; a nonzero checksum always can.
+    """
+    unverified: set[str] = set()
+    for spec, digital, lead in zip(header.signals, samples, header.lead_names, strict=True):
+        actual = int(digital.sum()) & 0xFFFF
+        if spec.checksum is None or (spec.checksum == 0 and actual != 0):
+            unverified.add(spec.file_name)
+        elif actual != spec.checksum & 0xFFFF:
             raise HeaderDataMismatchError(
-                f"Lead {header.sig_name[i]}: the data do not match the header's checksum; the "
-                ".dat file belongs to another record or is damaged."
+                f"Lead {lead}: the data do not match the header's checksum; the data file "
+                "belongs to another record or is damaged."
             )
+    return unverified
 
 
-def _invalid_value(formats: list[str]) -> int:
-    # WFDB marks missing samples with the most negative value of the format.
-    return {
-        "212": -2048,
-        "16": -32768,
-        "61": -32768,
-        "160": -32768,
-        "8": -128,
-        "80": -128,
-        "24": -(2**23),
-        "32": -(2**31),
-    }.get(formats[0], -(2**62))
+def _millivolts(spec: SignalSpec, digital: np.ndarray, lead: str) -> np.ndarray:
+    """(sample - baseline) / gain in mV; WFDB's missing-sample value becomes NaN; several
+    samples per frame are averaged to the frame rate (NaN if any of them is missing)."""
+    physical = (digital - spec.baseline_adu) / spec.gain_adu_per_unit
+    physical *= to_mv_factor(spec.units, lead=lead)
+    invalid = INVALID_SAMPLE.get(spec.fmt)
+    if invalid is not None:
+        physical[digital == invalid] = np.nan
+    if spec.samples_per_frame > 1:
+        physical = physical.reshape(-1, spec.samples_per_frame).mean(axis=1)
+    return physical

@@ -47,7 +47,9 @@ def strip_feature_table(folder: Path) -> tuple[list[str], np.ndarray, list[str]]
     names, rows, y = [], [], []
     for name in tqdm(sorted(labels), desc="cinc2017 strips", unit="recording"):
         try:
-            analysis = analyze(read_recording(folder / f"{name}.hea"), classifier)
+            analysis = analyze(
+                read_recording(folder / f"{name}.hea", uncalibrated_ok=True), classifier
+            )
             features = analysis.strip.features if analysis.strip else {}
         except RecordingError:
             features = {}

@@ -1,4 +1,5 @@
-"""Reading WFDB, CSV and EDF recordings, and refusing every kind of bad file clearly."""
+"""Reading WFDB (every storage format, .mat with a byte offset, CinC 2017), CSV and EDF
+recordings, and refusing every kind of bad file, and every header that lies, clearly."""
 
 from __future__ import annotations
 
@@ -13,11 +14,23 @@ import wfdb
 
 from ml import errors
 from ml.io import archive, read_recording
-from ml.recording import Recording, validated
-from ml.research.databases import default_data_dir
-from tests.support.ecg_files import synthetic, write_csv, write_edf, write_wfdb, write_zip
+from ml.recording import Recording, usable_leads, validated
+from ml.research.databases import data_root, default_data_dir
+from tests.support.ecg_files import (
+    synthetic,
+    write_csv,
+    write_edf,
+    write_mat_record,
+    write_wfdb,
+    write_wfdb_format,
+    write_zip,
+)
 
 MITDB = default_data_dir()
+CINC2017 = data_root() / "cinc2017"
+needs_cinc2017 = pytest.mark.skipif(
+    not (CINC2017 / "A00001.hea").is_file(), reason="no local PhysioNet/CinC 2017 copy"
+)
 
 
 def _copy_record(name: str, target: Path) -> list[Path]:
@@ -60,9 +73,14 @@ def test_data_file_of_another_record(tmp_path: Path) -> None:
 
 
 def test_header_without_its_data_file(tmp_path: Path) -> None:
-    header, _ = _copy_record("100", tmp_path)
+    header = Path(shutil.copy(MITDB / "100.hea", tmp_path))
     with pytest.raises(errors.HeaderDataMismatchError, match="names the data file 100.dat"):
         read_recording([header])
+    other = tmp_path / "other"
+    other.mkdir()
+    stray = Path(shutil.copy(MITDB / "101.dat", other))
+    with pytest.raises(errors.HeaderDataMismatchError, match=r"101.dat was given instead"):
+        read_recording([header, stray])
 
 
 @pytest.mark.parametrize(
@@ -160,9 +178,17 @@ def test_signal_checks() -> None:
     with pytest.raises(errors.DurationError, match="at most 48 hours"):
         validated(_recording(np.zeros((int(48.5 * 3600 * 50), 1), dtype=np.float32), fs_hz=50))
     gappy = good.copy()
-    gappy[2500:2600, 1] = np.nan
-    with pytest.raises(errors.UnusableSignalError, match="Lead L1 has 100 missing samples"):
-        validated(_recording(gappy))
+    gappy[2500:2600, 1] = np.nan  # gaps are analysed around (ml.gaps), not refused
+    assert validated(_recording(gappy)).n_leads == 3
+    gappy[:, 1] = np.nan
+    assert usable_leads(validated(_recording(gappy))) == [0, 2]
+    mostly = good.copy()
+    mostly[: int(0.6 * len(good))] = np.inf
+    with pytest.raises(
+        errors.UnusableSignalError,
+        match=r"No lead carries a usable ECG: leads L0, L1, L2: 60% of the samples are missing",
+    ):
+        validated(_recording(mostly))
     with pytest.raises(errors.UnusableSignalError, match="flat line"):
         validated(_recording(np.full_like(good, 0.2)))
     clipped = np.clip(good * 20, -1, 1)
@@ -196,3 +222,199 @@ def test_zip_inspection_refuses_unsafe_archives(
     with pytest.raises(errors.UnsafeArchiveError, match="unpacks to"):
         read_recording(bomb)
     assert not list(tmp_path.glob("**/evil.hea"))
+
+
+@needs_cinc2017
+def test_cinc2017_record_as_pair_as_header_alone_and_zipped(tmp_path: Path) -> None:
+    header, data = CINC2017 / "A00001.hea", CINC2017 / "A00001.mat"
+    reference = wfdb.rdrecord(str(CINC2017 / "A00001")).p_signal
+    pair = read_recording([header, data])  # format 16+24, checksum 0 in the header
+    assert pair.fs_hz == 300 and pair.lead_names == ("ECG",) and pair.n_samples == 9000
+    np.testing.assert_allclose(pair.signal_mv, reference)
+    np.testing.assert_allclose(read_recording(header).signal_mv, reference)
+    bundle = write_zip(
+        tmp_path / "A00001.zip", {f"A00001/{p.name}": p.read_bytes() for p in (header, data)}
+    )
+    np.testing.assert_allclose(read_recording(bundle).signal_mv, reference)
+
+
+@needs_cinc2017
+def test_cinc2017_data_file_of_another_record_is_refused(tmp_path: Path) -> None:
+    """Checksum 0 is not taken as a match, but a .mat of another length still shows."""
+    header = Path(shutil.copy(CINC2017 / "A00001.hea", tmp_path))
+    longer = next(
+        p
+        for p in sorted(CINC2017.glob("A0*.mat"))
+        if p.stat().st_size > (CINC2017 / "A00001.mat").stat().st_size
+    )
+    shutil.copy(longer, tmp_path / "A00001.mat")
+    with pytest.raises(errors.HeaderDataMismatchError, match="may belong to another record"):
+        read_recording([header, tmp_path / "A00001.mat"])
+
+
+def _ecg_digital(n_samples: int, per_mv: float = 1000.0, leads: int = 1) -> np.ndarray:
+    names = ("I", "II", "III")[:leads]
+    signal_mv = synthetic(n_samples / 300 + 1, 300, leads=names).signal_mv[:n_samples]
+    return np.round(signal_mv * per_mv).astype(np.int64)
+
+
+def test_mat_file_with_a_byte_offset(tmp_path: Path) -> None:
+    """`rec.mat 16+24`: 24 bytes of MATLAB header before the samples, checksum 0."""
+    digital = _ecg_digital(3000)[:, 0]
+    header, data = write_mat_record(tmp_path, digital)
+    assert header.read_text().splitlines() == [
+        "rec 1 300 3000",
+        "rec.mat 16+24 1000/mV 16 0 0 0 0 ECG",
+    ]
+    for given in ([header, data], [header], [data, header]):
+        recording = read_recording(given)
+        assert recording.fs_hz == 300 and recording.lead_names == ("ECG",)
+        np.testing.assert_allclose(recording.signal_mv[:, 0], digital / 1000)
+    bundle = write_zip(tmp_path / "rec.zip", {p.name: p.read_bytes() for p in (header, data)})
+    np.testing.assert_allclose(read_recording(bundle).signal_mv[:, 0], digital / 1000)
+    data.write_bytes(data.read_bytes()[:-1000])
+    with pytest.raises(errors.TruncatedDataError, match="rec.mat is truncated: it holds 8.3 s"):
+        read_recording([header, data])
+
+
+def test_mat_or_dat_without_its_header_asks_for_it(tmp_path: Path) -> None:
+    _, data = write_mat_record(tmp_path, _ecg_digital(3000)[:, 0], name="A00001")
+    message = r"A00001.mat holds only the samples.*Upload A00001.hea together with A00001.mat"
+    with pytest.raises(errors.UnknownFormatError, match=message):
+        read_recording(data)
+    with pytest.raises(errors.UnknownFormatError, match=message):
+        read_recording(write_zip(tmp_path / "only.zip", {data.name: data.read_bytes()}))
+    _, dat = _copy_record("100", tmp_path)
+    with pytest.raises(errors.UnknownFormatError, match=r"its header \(100.hea\)"):
+        read_recording(dat)
+
+
+@pytest.mark.parametrize(
+    "fmt", ["8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508", "516", "524"]
+)
+@pytest.mark.parametrize("n_samples", [3600, 3601])  # odd: 212 and 310/311 end mid-group
+def test_every_wfdb_storage_format(tmp_path: Path, fmt: str, n_samples: int) -> None:
+    digital = np.clip(_ecg_digital(n_samples, per_mv=50, leads=2), -127, 127)  # 8-bit formats
+    recording = read_recording(write_wfdb_format(tmp_path, digital, fmt, fs_hz=360, gain=50))
+    assert recording.lead_names == ("L1", "L2") and recording.n_samples == n_samples
+    np.testing.assert_allclose(recording.signal_mv, digital / 50)
+
+
+def test_several_samples_per_frame_are_averaged_to_the_frame_rate(tmp_path: Path) -> None:
+    fast = _ecg_digital(6000, per_mv=200)[:, 0]  # lead A at 2 samples per frame
+    slow = fast[::2] // 2  # lead B at 1
+    frames = np.column_stack([fast[0::2], fast[1::2], slow])
+    (tmp_path / "rec.dat").write_bytes(frames.astype("<i2").tobytes())
+    (tmp_path / "rec.hea").write_text(
+        "rec 2 150 3000\n"
+        f"rec.dat 16x2 200/mV 16 0 {fast[0]} {int(fast.sum()) & 0xFFFF} 0 A\n"
+        f"rec.dat 16 200/mV 16 0 {slow[0]} {int(slow.sum()) & 0xFFFF} 0 B\n"
+    )
+    recording = read_recording(tmp_path / "rec.hea")
+    assert recording.fs_hz == 150 and recording.n_samples == 3000
+    np.testing.assert_allclose(recording.lead("A"), (fast[0::2] + fast[1::2]) / 2 / 200)
+    np.testing.assert_allclose(recording.lead("B"), slow / 200)
+
+
+def test_wfdb_missing_sample_value_is_a_gap(tmp_path: Path) -> None:
+    digital = _ecg_digital(3600, per_mv=200, leads=2)
+    digital[1000:1003, 1] = -32768  # WFDB's "no sample" in format 16
+    recording = read_recording(write_wfdb_format(tmp_path, digital, "16", gain=200))
+    assert np.isnan(recording.signal_mv).sum() == 3
+    assert np.isnan(recording.signal_mv[1000:1003, 1]).all()
+
+
+LYING_HEADERS = [
+    ("rate -360", "rec 1 -360 3000", None, errors.SamplingRateError,
+     "sampling rate of -360 Hz, which is impossible"),
+    ("rate nan", "rec 1 nan 3000", None, errors.SamplingRateError,
+     "sampling rate of nan Hz, which is impossible"),
+    ("rate 0", "rec 1 0 3000", None, errors.SamplingRateError,
+     "sampling rate of 0 Hz, which is impossible"),
+    ("rate absent", "rec 1", None, errors.SamplingRateError,
+     "does not state the sampling rate"),
+    ("rate 1e9", "rec 1 1e9 3000", None, errors.SamplingRateError,
+     "1e\\+09 Hz; the analysis needs 50-2000 Hz"),
+    ("more samples than the file holds", "rec 1 300 6000", None, errors.TruncatedDataError,
+     "rec.mat is truncated: it holds 10.0 s of the 20.0 s the header announces"),
+    ("negative length", "rec 1 300 -3000", None, errors.InvalidHeaderError,
+     "'-3000' samples per signal, which is impossible"),
+    ("gain 0", None, "rec.mat 16+24 0/mV 16 0 0 0 0 ECG", errors.InvalidHeaderError,
+     "gain of 0, which in WFDB means the amplitude is uncalibrated"),
+    ("gain absent", None, "rec.mat 16+24", errors.InvalidHeaderError, "states no gain"),
+    ("gain negative", None, "rec.mat 16+24 -1000/mV 16 0 0 0 0 ECG", errors.InvalidHeaderError,
+     "gain of -1000 ADC units per mV, which is impossible"),
+    ("gain nan", None, "rec.mat 16+24 nan/mV 16 0 0 0 0 ECG", errors.InvalidHeaderError,
+     "gain of nan ADC units per mV, which is impossible"),
+    ("checksum not a number", None, "rec.mat 16+24 1000/mV 16 0 0 x 0 ECG",
+     errors.InvalidHeaderError, "the checksum 'x' is not a whole number"),
+    ("wrong nonzero checksum", None, "rec.mat 16+24 1000/mV 16 0 0 1234 0 ECG",
+     errors.HeaderDataMismatchError, "do not match the header's checksum"),
+    ("data file outside its folder", None, "../rec.mat 16+24 1000/mV 16 0 0 0 0 ECG",
+     errors.UnknownFormatError, "unreadable WFDB signal line"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record_line", "signal_line", "error", "message"),
+    [case[1:] for case in LYING_HEADERS],
+    ids=[case[0] for case in LYING_HEADERS],
+)
+def test_a_header_that_lies_is_refused_never_defaulted(
+    tmp_path: Path,
+    record_line: str | None,
+    signal_line: str | None,
+    error: type[errors.RecordingError],
+    message: str,
+) -> None:
+    files = write_mat_record(
+        tmp_path, _ecg_digital(3000)[:, 0], record_line=record_line, signal_line=signal_line
+    )
+    with pytest.raises(error, match=message):
+        read_recording(files)
+
+
+def test_uncalibrated_gain_is_read_only_when_asked_and_then_said(tmp_path: Path) -> None:
+    """Research databases (svdb, qtdb) mark some signals uncalibrated; uploads refuse them."""
+    digital = _ecg_digital(3000)[:, 0]
+    files = write_mat_record(tmp_path, digital, signal_line="rec.mat 16+24 0 16 0 0 0 0 ECG")
+    recording = read_recording(files, uncalibrated_ok=True)
+    np.testing.assert_allclose(recording.signal_mv[:, 0], digital / 200)
+    assert recording.notes == (
+        "Lead ECG: uncalibrated in its file (gain 0); 200 units per mV assumed, so amplitudes "
+        "are approximate.",
+    )
+
+
+def test_csv_impossible_values_are_read_as_gaps(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "ecg.csv", synthetic())
+    lines = path.read_text().splitlines()
+    for row, (lead_i, lead_ii) in {11: ("1e308", "0.1"), 21: ("inf", "nan"), 31: ("", "-inf"),
+                                   41: ("1e309", "NaN"), 51: ("-60", "0.2")}.items():  # fmt: skip
+        time_s, _, _, lead_iii = lines[row].split(",")
+        lines[row] = ",".join([time_s, lead_i, lead_ii, lead_iii])
+    gappy = tmp_path / "gappy.csv"
+    gappy.write_text("\n".join(lines) + "\n")
+    recording = read_recording(gappy)
+    rows = np.array([10, 20, 30, 40, 50])
+    assert np.isnan(recording.signal_mv[rows, 0]).all()
+    assert np.isnan(recording.signal_mv[rows[1:4], 1]).all()
+    assert np.isnan(recording.signal_mv).sum() == 8
+    assert recording.notes == (
+        "Lead I: 4 impossible values (infinite, or beyond ±50 mV, which no ECG reaches) "
+        "treated as missing.",
+        "Lead II: 1 impossible value (infinite, or beyond ±50 mV, which no ECG reaches) "
+        "treated as missing.",
+    )
+
+
+def test_csv_lead_with_nothing_but_gaps(tmp_path: Path) -> None:
+    original = synthetic(leads=("I", "II"))
+    signal = original.signal_mv.copy()
+    signal[:, 0] = np.nan
+    path = write_csv(tmp_path / "ecg.csv", Recording(500.0, ("I", "II"), signal))
+    recording = read_recording(path)
+    assert usable_leads(recording) == [1]  # lead II still used
+    signal[:, 1] = np.inf
+    with pytest.raises(errors.UnusableSignalError, match="leads I, II: every sample is missing"):
+        read_recording(write_csv(tmp_path / "none.csv", Recording(500.0, ("I", "II"), signal)))

@@ -1,0 +1,54 @@
+"""Recordings with missing samples are analysed around the gaps, never read as signal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ml import rhythm
+from ml.analysis import analyze
+from ml.research.synthetic import BeatTruth, synthetic_recording
+
+FS_HZ = 360.0
+
+
+def _sinus(seconds: float = 120.0):  # type: ignore[no-untyped-def]
+    return synthetic_recording(
+        BeatTruth(hr_bpm=70), leads=("II", "V1"), duration_s=seconds, fs_hz=FS_HZ, seed=5
+    )
+
+
+def test_a_long_gap_in_every_lead_is_not_a_pause() -> None:
+    recording, onsets = _sinus()
+    signal = recording.signal_mv.copy()
+    signal[int(50 * FS_HZ) : int(62 * FS_HZ), :] = np.nan  # 12 s of nothing
+    analysis = analyze(replace(recording, signal_mv=signal))
+    assert not any(e.label in (rhythm.PAUSE, rhythm.DROPPED) for e in analysis.episodes)
+    assert analysis.main_finding.code not in ("PAUSE", "BRADY")
+    assert any("12.0 s" in note and "missing" in note for note in analysis.notes)
+    missing = [s for s in analysis.quality if s.start_s < 62 and s.end_s > 50]
+    assert missing and all(s.level == "unusable" for s in missing)
+    outside = analysis.beats.samples[(analysis.beats.samples < 49 * FS_HZ)]
+    assert abs(len(outside) - np.sum(onsets < 49 * FS_HZ)) <= 1
+
+
+def test_a_gap_in_one_lead_is_read_through_the_other() -> None:
+    recording, onsets = _sinus()
+    signal = recording.signal_mv.copy()
+    signal[int(30 * FS_HZ) : int(38 * FS_HZ), 0] = np.nan  # lead II only
+    analysis = analyze(replace(recording, signal_mv=signal))
+    assert abs(len(analysis.beats.samples) - len(onsets)) <= 1
+    assert not any(e.label == rhythm.PAUSE for e in analysis.episodes)
+    flagged = [s for s in analysis.quality if s.start_s <= 34 <= s.end_s][0]
+    assert "V1" in flagged.reason
+
+
+def test_one_impossible_sample_is_bridged_and_said() -> None:
+    recording, onsets = _sinus(60.0)
+    signal = recording.signal_mv.copy()
+    signal[5000, 0] = np.nan  # what a reader makes of 1e308 or inf
+    analysis = analyze(replace(recording, signal_mv=signal))
+    assert abs(len(analysis.beats.samples) - len(onsets)) <= 1
+    assert analysis.main_finding.code == "NORMAL"
+    assert any("bridged" in note for note in analysis.notes)
