@@ -11,7 +11,9 @@ import numpy as np
 from ml.errors import DurationError, SamplingRateError, UnusableSignalError
 
 MIN_FS_HZ, MAX_FS_HZ = 50.0, 2000.0
-MIN_DURATION_S, MAX_DURATION_S = 10.0, 48 * 3600.0
+# 8 s: handheld strips run 9-61 s and a 10-s 12-lead may be cut a little short; fewer beats
+# than 8 s holds cannot carry a rhythm call.
+MIN_DURATION_S, MAX_DURATION_S = 8.0, 48 * 3600.0
 FLAT_STD_MV = 0.005  # below this a lead carries no ECG (an electrode off or a dead channel)
 CLIPPED_FRACTION = 0.2  # this share of samples pinned at the extremes: the amplifier saturated
 # No surface ECG comes near 50 mV: the tallest QRS complexes (hypertrophy) reach 5-7 mV and
