@@ -26,7 +26,7 @@ from ml.intervals import Intervals, measure_intervals
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
-from ml.strip_rhythm import STRIP_MAX_S, StripCall, call_strip
+from ml.strip_rhythm import STRIP_MAX_S, StripCall, af_window_spans_s, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
 
 Progress = Callable[[float, str], None]
@@ -246,11 +246,15 @@ def analyze(
 
     report(0.6, "Finding rhythm episodes")
     p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes)
+    is_strip = recording.duration_s <= STRIP_MAX_S
+    af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes)
     episodes = rhythm.consolidate(
-        rhythm.detect_rhythms(beat_s, classes, recording.duration_s, p_consistency, fibrillation)
+        rhythm.detect_rhythms(
+            beat_s, classes, recording.duration_s, p_consistency, fibrillation, af_windows
+        )
     )
     strip = None
-    if recording.duration_s <= STRIP_MAX_S:
+    if is_strip:
         strip = call_strip(lead_mv, fs, peaks, classes)
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
 

@@ -11,6 +11,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal as sps
 
+from ml.filters import bandpass_sos
+
 PATTERN_LAGS = (1, 2, 3)  # sinus repeats at lag 1, bigeminy at 2, trigeminy at 3; AF at none
 P_REGION_S = (-0.25, -0.08)  # before the R peak: the P wave, not the QRS
 P_BAND_HZ = (0.5, 15.0)
@@ -67,7 +69,7 @@ def p_wave_consistency(
     n = beat_s.size
     if n == 0:
         return np.zeros(0)
-    sos = sps.butter(2, P_BAND_HZ, btype="bandpass", fs=fs_hz, output="sos")
+    sos = bandpass_sos(P_BAND_HZ[0], min(P_BAND_HZ[1], 0.45 * fs_hz), fs_hz)
     x_mv = np.asarray(signal_mv, dtype=np.float64)
     x_mv = sps.sosfiltfilt(sos, x_mv) if x_mv.size > 12 else x_mv
     offsets = np.arange(round(P_REGION_S[0] * fs_hz), round(P_REGION_S[1] * fs_hz))

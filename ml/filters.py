@@ -4,6 +4,7 @@ resampling. Zero-phase so that filtering never shifts a wave in time (intervals 
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfiltfilt
@@ -17,8 +18,14 @@ def bandpass_mv(
     """Band-pass every column of `signal_mv` (samples along axis 0), forward and backward."""
     low, high = band_hz
     high = min(high, 0.45 * fs_hz)  # stay below Nyquist at low sampling rates
-    sos = butter(2, [low, high], btype="bandpass", fs=fs_hz, output="sos")
-    return sosfiltfilt(sos, signal_mv, axis=0)
+    return sosfiltfilt(bandpass_sos(low, high, fs_hz), signal_mv, axis=0)
+
+
+@lru_cache(maxsize=64)
+def bandpass_sos(low_hz: float, high_hz: float, fs_hz: float) -> np.ndarray:
+    """A 2nd-order Butterworth band-pass, designed once per band and rate: designing costs
+    more than filtering a 30-s window, and the window rhythm model filters thousands."""
+    return butter(2, [low_hz, high_hz], btype="bandpass", fs=fs_hz, output="sos")
 
 
 def resample(signal: np.ndarray, fs_from_hz: float, fs_to_hz: float) -> np.ndarray:

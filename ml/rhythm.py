@@ -4,7 +4,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
 - atrial fibrillation / flutter: RR intervals irregular without a pattern (`ml.atrial`:
   bigeminy and trigeminy repeat, AF does not) over a sliding window, *and*, when the signal
   is given, no consistent P wave before the beats, for at least 30 s; intervals next to a
-  ventricular beat are left out;
+  ventricular beat are left out; or 30-s windows the AF window model called AF (AF round 1,
+  pre-registered: the union scored best out of fold on cinc2017 and DS1 windows);
 - ventricular flutter / fibrillation: given as spans found in the signal
   (`ml.ventricular_fibrillation`); beats inside them are not beats and are left out;
 - ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
@@ -58,12 +59,14 @@ def detect_rhythms(
     duration_s: float,
     p_wave_consistency: np.ndarray | None = None,
     fibrillation_spans_s: list[tuple[float, float]] | None = None,
+    af_windows_s: list[tuple[float, float]] | None = None,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
 
     `p_wave_consistency` (per beat, from `ml.atrial.p_wave_consistency`) makes AF detection
     require absent P waves as well as irregular RR; without it RR alone decides.
-    `fibrillation_spans_s` become ventricular flutter/fibrillation episodes.
+    `fibrillation_spans_s` become ventricular flutter/fibrillation episodes. `af_windows_s`
+    are spans a window model called AF (`ml.strip_rhythm.af_window_spans_s`).
     """
     if len(beat_s) < 3:
         return []
@@ -80,7 +83,7 @@ def detect_rhythms(
     episodes += _runs(beat_s, classes, "S", SVT)
     episodes += _patterns(beat_s, classes)
     episodes += _pauses(beat_s, rr_s, classes)
-    af = _atrial_fibrillation(beat_s, rr_s, classes, p_wave_consistency)
+    af = _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
     episodes += af
     episodes += _background(beat_s, rr_s, classes, af + vf, duration_s)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
@@ -95,8 +98,25 @@ def within(beat_s: np.ndarray, spans_s: list[tuple[float, float]]) -> np.ndarray
 
 
 def _atrial_fibrillation(
-    beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray, p_consistency: np.ndarray | None
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    p_consistency: np.ndarray | None,
+    af_windows_s: list[tuple[float, float]],
 ) -> list[Episode]:
+    """AF where the beat rule flags the intervals or a window model called the span AF
+    (`ml.strip_rhythm.af_window_spans_s`; AF round 1 chose their union), for >= 30 s."""
+    flags = af_interval_flags(beat_s, classes, p_consistency)
+    if af_windows_s:
+        flags |= within((beat_s[:-1] + beat_s[1:]) / 2, af_windows_s)
+    return [e for e in _segments(beat_s, flags, AF) if e.duration_s >= AF_MIN_S]
+
+
+def af_interval_flags(
+    beat_s: np.ndarray, classes: np.ndarray, p_consistency: np.ndarray | None
+) -> np.ndarray:
+    """Per RR interval: irregular without a pattern over the window around it and, when
+    P-wave consistency is given, without a consistent P wave (the beat rule for AF)."""
+    rr_s = np.diff(beat_s)
     # Intervals next to a ventricular beat say nothing about the atrial rhythm. Intervals next
     # to "S" beats are kept: in AF the classifier may read irregular RR as prematurity, and
     # the pattern measure already tolerates organised atrial ectopy.
@@ -104,13 +124,13 @@ def _atrial_fibrillation(
     usable = ~(ventricular[:-1] | ventricular[1:]) & (rr_s > 0.2) & (rr_s < 3.0)
     index = np.flatnonzero(usable)
     if len(index) < AF_WINDOW_BEATS + max(PATTERN_LAGS):
-        return []
+        return np.zeros(len(rr_s), dtype=bool)
     score = np.full(len(rr_s), np.nan)
     score[index] = pattern_irregularity(rr_s[index], AF_WINDOW_BEATS)
     flags = _nearest_filled(score) > AF_IRREGULARITY
     if p_consistency is not None:
         flags &= np.minimum(p_consistency[:-1], p_consistency[1:]) < AF_P_CONSISTENCY
-    return [e for e in _segments(beat_s, flags, AF) if e.duration_s >= AF_MIN_S]
+    return flags
 
 
 def _nearest_filled(values: np.ndarray) -> np.ndarray:

@@ -24,6 +24,10 @@ from ml.filters import bandpass_mv
 
 STRIP_MAX_S = 60.0
 RULE_FILE = Path(__file__).resolve().parent / "model" / "strip_rule.json"
+# Longer recordings: the same features on 30-s windows every 15 s, with weights refitted on
+# cinc2017 recordings plus MIT-BIH DS1 windows (AF round 1, `python -m ml.training.strips`).
+WINDOW_RULE_FILE = RULE_FILE.with_name("af_window_rule.json")
+WINDOW_S, WINDOW_HOP_S = 30.0, 15.0
 MIN_BEATS = 6
 RR_LIMITS_S = (0.2, 3.0)  # intervals outside are missed or double-counted beats, not rhythm
 COSEN_TOLERANCE_S = 0.03
@@ -108,14 +112,35 @@ class StripRule:
         )
 
 
-_rule: StripRule | None = None
+_rules: dict[Path, StripRule] = {}
 
 
-def shipped_rule() -> StripRule:
-    global _rule
-    if _rule is None:
-        _rule = StripRule.from_dict(json.loads(RULE_FILE.read_text())["rule"])
-    return _rule
+def shipped_rule(path: Path = RULE_FILE) -> StripRule:
+    """The rule in `path` (the strip rule by default), read once per process."""
+    if path not in _rules:
+        _rules[path] = StripRule.from_dict(json.loads(path.read_text())["rule"])
+    return _rules[path]
+
+
+def af_window_spans_s(
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    classes: np.ndarray,
+    rule: StripRule | None = None,
+) -> list[tuple[float, float]]:
+    """The 30-s windows (every 15 s) of a long recording that the window model calls AF."""
+    rule = rule or shipped_rule(WINDOW_RULE_FILE)
+    width, hop = round(WINDOW_S * fs_hz), round(WINDOW_HOP_S * fs_hz)
+    spans = []
+    for start in range(0, max(lead_mv.size - width, 0) + 1, hop):
+        lo, hi = np.searchsorted(beat_samples, [start, start + width])
+        features = strip_features(
+            lead_mv[start : start + width], fs_hz, beat_samples[lo:hi] - start, classes[lo:hi]
+        )
+        if call_strip_from_features(features, rule).label == AF:
+            spans.append((start / fs_hz, (start + width) / fs_hz))
+    return spans
 
 
 def coefficient_of_sample_entropy(

@@ -107,3 +107,28 @@ def test_headline_names_the_main_finding_when_it_is_not_the_dominant_rhythm() ->
         "Sinus bradycardia with atrial fibrillation/flutter (10.0 min)"
     )
     assert rhythm.headline(episodes, rhythm.BRADY) == "Sinus bradycardia"
+
+
+def test_af_in_the_middle_of_a_long_recording_is_found_by_its_windows() -> None:
+    rng = np.random.default_rng(7)
+    sinus = 0.85 + rng.normal(0, 0.01, 140)
+    af = rng.uniform(0.45, 1.1, 240)
+    rr_s = np.concatenate([sinus, af, sinus])
+    onsets_s = 0.5 + np.concatenate([[0.0], np.cumsum(rr_s)])
+    sinus_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=FS_HZ, seed=7)
+    af_mv, _ = sinus_or_af_mv(rr_s, af=True, fs_hz=FS_HZ, seed=7)
+    start_s, end_s = onsets_s[140], onsets_s[380]
+    signal = sinus_mv.copy()
+    span = slice(int(start_s * FS_HZ) - 60, int(end_s * FS_HZ) - 60)
+    signal[span] = af_mv[span]
+    analysis = analyze(Recording(FS_HZ, ("I",), signal[:, None]))
+    assert analysis.strip is None  # over 60 s: episodes, not one call
+    af_episodes = [e for e in analysis.episodes if e.label == rhythm.AF]
+    assert af_episodes
+    found_s = sum(
+        max(0.0, min(e.end_s, end_s) - max(e.start_s, start_s)) for e in af_episodes
+    )
+    assert found_s > 0.8 * (end_s - start_s)
+    assert sum(e.duration_s for e in af_episodes) < 1.3 * (end_s - start_s)
+    assert analysis.main_finding.code == "AF"
+    assert "atrial fibrillation" in analysis.rhythm_summary.lower()

@@ -1,0 +1,232 @@
+"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF round 1).
+
+    python -m ml.training.af_windows --data-dir ../shared/data     # about 3 min
+
+Pre-registered (commit 4a4fa45) before any DS2 figure of the round: three candidates,
+(a) the beat rule of `ml.rhythm` (irregular RR without a pattern and no consistent P wave),
+(b) 30-s windows every 15 s called by the strip features' logistic model refitted on cinc2017
+recordings plus MIT-BIH DS1 windows, (c) their union. Units: each cinc2017 recording, and each
+30-s DS1 window (AF when the reference marks >= 50 % of it AF). Five folds grouped by patient
+(DS1) or recording (cinc2017); the criterion is the smaller of AF Se and +P over the pooled
+out-of-fold units. The table and the window model fitted on all units go to
+`ml/model/af_window_rule.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+from tqdm import tqdm
+
+from ml import rhythm
+from ml.atrial import p_wave_consistency
+from ml.research.databases import DS1, data_root
+from ml.research.strips_eval import reference_labels
+from ml.strip_rhythm import (
+    AF,
+    FEATURE_NAMES,
+    WINDOW_HOP_S,
+    WINDOW_RULE_FILE,
+    WINDOW_S,
+    call_strip_from_features,
+    strip_features,
+)
+from ml.training.strips import N_FOLDS, fit_rule
+
+REFERENCE_AF_NOTES = ("(AFIB", "(AFL")
+CHOSEN = "c"
+
+
+@dataclass
+class Units:
+    """One row per unit: features (NaN row when too few beats), label (A = AF; N, O, ~ as in
+    cinc2017), patient or recording, and whether the beat rule calls it AF."""
+
+    x: list[list[float]]
+    label: list[str]
+    group: list[str]
+    beat_rule_af: list[bool]
+
+    def add(self, features: dict[str, float] | None, label: str, group: str, af: bool) -> None:
+        self.x.append(
+            [np.nan] * len(FEATURE_NAMES) if features is None else list(features.values())
+        )
+        self.label.append(label)
+        self.group.append(group)
+        self.beat_rule_af.append(af)
+
+
+def _beat_rule_share(
+    lead_mv: np.ndarray, fs_hz: float, beats: np.ndarray, classes: np.ndarray
+) -> float:
+    beat_s = beats / fs_hz
+    flags = rhythm.af_interval_flags(
+        beat_s, classes, p_wave_consistency(lead_mv, fs_hz, beat_s, classes)
+    )
+    return float(flags.mean()) if flags.size else 0.0
+
+
+def collect_units(data_dir: Path) -> Units:
+    from ml.analysis import analyze, default_classifier
+    from ml.errors import RecordingError
+    from ml.io import read_recording
+
+    classifier = default_classifier()
+    units = Units([], [], [], [])
+    cinc = data_dir / "cinc2017"
+    labels = reference_labels(cinc / "REFERENCE.csv")
+    for name in tqdm(sorted(labels), desc="cinc2017", unit="recording"):
+        try:
+            recording = read_recording(cinc / f"{name}.hea", uncalibrated_ok=True)
+            analysis = analyze(recording, classifier)
+        except RecordingError:
+            units.add(None, labels[name], f"cinc2017/{name}", False)
+            continue
+        lead_mv = recording.signal_mv[:, recording.lead_names.index(analysis.analysis_lead)]
+        beats, classes = analysis.beats.samples, analysis.beats.classes
+        share = _beat_rule_share(lead_mv, recording.fs_hz, beats, classes)
+        features = analysis.strip.features if analysis.strip else None
+        units.add(features or None, labels[name], f"cinc2017/{name}", share >= 0.5)
+    for name in tqdm(DS1, desc="MIT-BIH DS1 windows", unit="record"):
+        _add_windows(units, data_dir / "mitdb", name, classifier)
+    return units
+
+
+def _add_windows(units: Units, folder: Path, name: str, classifier: Any) -> None:
+    from ml.analysis import analyze
+    from ml.io import read_recording
+
+    recording = read_recording(folder / f"{name}.hea", uncalibrated_ok=True)
+    analysis = analyze(recording, classifier)
+    fs = recording.fs_hz
+    lead_mv = recording.signal_mv[:, recording.lead_names.index(analysis.analysis_lead)]
+    reference = reference_af_spans_s(folder, name, fs, recording.duration_s)
+    beats, classes = analysis.beats.samples, analysis.beats.classes
+    beat_s = beats / fs
+    alone = rhythm.detect_rhythms(  # the beat rule alone, as before the round
+        beat_s, classes, recording.duration_s, p_wave_consistency(lead_mv, fs, beat_s, classes)
+    )
+    beat_rule = [(e.start_s, e.end_s) for e in alone if e.label == rhythm.AF]
+    for start_s in np.arange(0.0, recording.duration_s - WINDOW_S + 1e-9, WINDOW_HOP_S):
+        lo, hi = round(start_s * fs), round((start_s + WINDOW_S) * fs)
+        a, b = np.searchsorted(beats, [lo, hi])
+        features = strip_features(lead_mv[lo:hi], fs, beats[a:b] - lo, classes[a:b])
+        label = "A" if _covered(reference, start_s) >= 0.5 else "N"
+        units.add(features, label, f"mitdb/{name}", _covered(beat_rule, start_s) >= 0.5)
+
+
+def reference_af_spans_s(
+    folder: Path, name: str, fs_hz: float, duration_s: float
+) -> list[tuple[float, float]]:
+    annotation = wfdb.rdann(str(folder / name), "atr")
+    marks = [
+        (sample / fs_hz, note.strip("\x00"))
+        for sample, note, symbol in zip(
+            annotation.sample, annotation.aux_note, annotation.symbol, strict=True
+        )
+        if symbol == "+"
+    ]
+    ends = [t for t, _ in marks[1:]] + [duration_s]
+    return [
+        (t, end) for (t, note), end in zip(marks, ends, strict=True) if note in REFERENCE_AF_NOTES
+    ]
+
+
+def _covered(spans: list[tuple[float, float]], start_s: float) -> float:
+    end_s = start_s + WINDOW_S
+    return sum(max(0.0, min(e, end_s) - max(s, start_s)) for s, e in spans) / WINDOW_S
+
+
+def grouped_folds(groups: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Fold of each unit: whole patients (DS1) and recordings (cinc2017) dealt to folds,
+    each database on its own so every fold holds some of both."""
+    rng = np.random.default_rng(seed)
+    fold_of: dict[str, int] = {}
+    for database in ("mitdb", "cinc2017"):
+        members = sorted({g for g in groups.tolist() if g.startswith(database)})
+        for i, g in enumerate(rng.permutation(members)):
+            fold_of[str(g)] = i % N_FOLDS
+    return np.array([fold_of[g] for g in groups.tolist()])
+
+
+def round_table(units: Units) -> dict[str, dict[str, Any]]:
+    """Out-of-fold AF Se / +P of each candidate: pooled, on cinc2017, on DS1 windows."""
+    x, y, groups = np.array(units.x), np.array(units.label), np.array(units.group)
+    folds = grouped_folds(groups)
+    window_af = np.zeros(len(y), dtype=bool)
+    for k in range(N_FOLDS):
+        rule = fit_rule(x[folds != k], y[folds != k])
+        for i in np.flatnonzero(folds == k):
+            features = None if np.isnan(x[i]).any() else dict(zip(FEATURE_NAMES, x[i], strict=True))
+            window_af[i] = call_strip_from_features(features, rule).label == AF
+    beat_af = np.array(units.beat_rule_af)
+    is_af = y == "A"
+    cinc = np.char.startswith(groups.astype(str), "cinc2017")
+    table = {}
+    for name, called in (("a", beat_af), ("b", window_af), ("c", beat_af | window_af)):
+        row = {}
+        for part, mask in (
+            ("pooled", np.ones_like(cinc)),
+            ("cinc2017", cinc),
+            ("mitdb_ds1", ~cinc),
+        ):
+            tp = float(np.sum(called[mask] & is_af[mask]))
+            row[part] = {
+                "se": tp / max(float(is_af[mask].sum()), 1.0),
+                "ppv": tp / max(float(called[mask].sum()), 1.0),
+            }
+        row["criterion"] = min(row["pooled"]["se"], row["pooled"]["ppv"])
+        table[name] = row
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=data_root())
+    parser.add_argument("--out", type=Path, default=WINDOW_RULE_FILE)
+    args = parser.parse_args(argv)
+    units = collect_units(args.data_dir)
+    table = round_table(units)
+    for name, row in table.items():
+        print(
+            f"({name}) pooled Se {row['pooled']['se']:.3f} +P {row['pooled']['ppv']:.3f}; "
+            f"cinc2017 {row['cinc2017']['se']:.3f}/{row['cinc2017']['ppv']:.3f}; "
+            f"DS1 windows {row['mitdb_ds1']['se']:.3f}/{row['mitdb_ds1']['ppv']:.3f}"
+        )
+    best = max(table, key=lambda k: table[k]["criterion"])
+    print(f"best by the pre-registered criterion: ({best}); shipped: ({CHOSEN})")
+    rule = fit_rule(np.array(units.x), np.array(units.label))
+    args.out.write_text(
+        json.dumps(
+            {
+                "rule": rule.to_dict(),
+                "round_1": {
+                    "candidates": {
+                        "a": "beat rule (ml.rhythm.af_interval_flags), episodes >= 30 s",
+                        "b": "30-s windows every 15 s called by this model",
+                        "c": "(a) or (b)",
+                    },
+                    "out_of_fold": table,
+                    "best": best,
+                    "shipped": CHOSEN,
+                    "pre_registered_in": "4a4fa45",
+                },
+                "n_units": len(units.label),
+                "command": "python -m ml.training.af_windows --data-dir ../shared/data",
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
