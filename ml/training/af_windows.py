@@ -1,6 +1,6 @@
 """`python -m ml.training.af_windows`: AF in recordings over 60 s (AF round 1).
 
-    python -m ml.training.af_windows --data-dir ../shared/data     # about 3 min
+    python -m ml.training.af_windows --data-dir ../shared/data --report-ds2   # about 4 min
 
 Pre-registered (commit 4a4fa45) before any DS2 figure of the round: three candidates,
 (a) the beat rule of `ml.rhythm` (irregular RR without a pattern and no consistent P wave),
@@ -190,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=data_root())
     parser.add_argument("--out", type=Path, default=WINDOW_RULE_FILE)
+    parser.add_argument(
+        "--report-ds2",
+        action="store_true",
+        help="after the fit, measure DS2 AF by duration once and write it beside the table",
+    )
     args = parser.parse_args(argv)
     units = collect_units(args.data_dir)
     table = round_table(units)
@@ -218,14 +223,33 @@ def main(argv: list[str] | None = None) -> int:
                     "pre_registered_in": "4a4fa45",
                 },
                 "n_units": len(units.label),
-                "command": "python -m ml.training.af_windows --data-dir ../shared/data",
+                "command": "python -m ml.training.af_windows --data-dir ../shared/data "
+                "--report-ds2",
             },
             indent=1,
         )
         + "\n"
     )
     print(f"wrote {args.out}")
+    if args.report_ds2:
+        report_ds2(args.out, args.data_dir / "mitdb")
     return 0
+
+
+def report_ds2(rule_file: Path, mitdb_dir: Path) -> None:
+    """DS2 AF by duration with the shipped pipeline (the rule in `rule_file` must be the one
+    the analysis reads), written into the rule file: reported, never used to choose."""
+    from ml.research.databases import DS2
+    from ml.research.evaluate import evaluate_record, summarise
+
+    results = [evaluate_record(mitdb_dir, name) for name in tqdm(DS2, desc="DS2", unit="record")]
+    af = summarise(results)["rhythm"]["AF"]
+    card = json.loads(rule_file.read_text())
+    card["ds2_af_by_duration"] = {
+        k: af[k] for k in ("se", "ppv", "reference_s", "records", "detected_elsewhere_s")
+    }
+    rule_file.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"DS2 AF by duration: Se {af['se']:.3f} +P {af['ppv']:.3f}")
 
 
 if __name__ == "__main__":

@@ -235,7 +235,9 @@ def send_document(found: EcgReport, kind: DocumentKind) -> Response:
 @bp.route("/model")
 @roles(*Role)
 def model_info() -> Response | str:
-    """The shipped classifier's model card: protocol, figures per database, limitations."""
+    """The shipped classifier's model card (protocol, figures per database, limitations) and
+    the rhythm rules' figures (`ml.rhythm_card`)."""
+    from ml import rhythm_card
     from ml.classifier import read_card
     from ml.model_card import DATABASE_NAMES, figure_rows
 
@@ -266,6 +268,12 @@ def model_info() -> Response | str:
             k: v for k, v in card.get("ds2_metrics", {}).items() if k in ("per_class", "accuracy")
         },
         "limitations": card.get("limitations", []),
+        "rhythm": {
+            "strips": rhythm_card.strip_rows(),
+            "strip_calls": rhythm_card.strip_calls(),
+            "af_round": rhythm_card.af_round_rows(),
+            "ds2_af": rhythm_card.ds2_af(),
+        },
     }
     if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
         return jsonify(info)

@@ -1,0 +1,88 @@
+"""The rhythm rules' figures as rows: one view shared by the /model page and the README test.
+
+Every number comes from a file a command wrote: `ml/model/strip_rule.json`
+(`python -m ml.training.strips`: short strips, out of fold on cinc2017) and
+`ml/model/af_window_rule.json` (`python -m ml.training.af_windows --report-ds2`: AF round 1
+out of fold, and DS2 AF by duration reported once).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ml.strip_rhythm import RULE_FILE, WINDOW_RULE_FILE
+
+CANDIDATE_NAMES = {
+    "a": "(a) beat rule",
+    "b": "(b) 30-s window model",
+    "c": "(c) beat rule or window model",
+}
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def strip_rows() -> list[dict[str, str]]:
+    """Short strips (cinc2017, out of fold): AF Se, +P, and too-noisy called unclassifiable."""
+    card = json.loads(RULE_FILE.read_text())["out_of_fold"]
+    return [
+        {
+            "data": f"cinc2017, {card['n_recordings']} recordings, out of fold",
+            "af_se": pct(card["af"]["se"]),
+            "af_ppv": pct(card["af"]["ppv"]),
+            "noisy_unclassifiable": pct(card["noisy_called_unclassifiable"]),
+        }
+    ]
+
+
+def strip_calls() -> dict[str, dict[str, int]]:
+    """Reference label -> how the recordings were called, out of fold."""
+    calls: dict[str, dict[str, int]] = json.loads(RULE_FILE.read_text())["out_of_fold"]["calls"]
+    return calls
+
+
+def af_round_rows() -> list[dict[str, Any]]:
+    """AF in long recordings, round 1: each candidate's out-of-fold AF Se / +P."""
+    card = json.loads(WINDOW_RULE_FILE.read_text())["round_1"]
+    rows = []
+    for key, row in card["out_of_fold"].items():
+        rows.append(
+            {
+                "candidate": CANDIDATE_NAMES[key],
+                "shipped": key == card["shipped"],
+                **{
+                    f"{part}_{m}": pct(row[part][m])
+                    for part in ("pooled", "cinc2017", "mitdb_ds1")
+                    for m in ("se", "ppv")
+                },
+            }
+        )
+    return rows
+
+
+def ds2_af() -> dict[str, str] | None:
+    """DS2 AF by duration with the shipped pipeline (reported, never used to choose)."""
+    found = json.loads(WINDOW_RULE_FILE.read_text()).get("ds2_af_by_duration")
+    if not found:
+        return None
+    return {
+        "se": pct(found["se"]),
+        "ppv": pct(found["ppv"]),
+        "elsewhere_s": f"{found['detected_elsewhere_s']:.0f}",
+    }
+
+
+def markdown_rows() -> list[str]:
+    """The table rows the README prints (a test checks they are there, figure for figure)."""
+    rows = [
+        f"| {r['data']} | {r['af_se']} | {r['af_ppv']} | {r['noisy_unclassifiable']} |"
+        for r in strip_rows()
+    ]
+    for r in af_round_rows():
+        pairs = " | ".join(
+            f"{r[p + '_se']} / {r[p + '_ppv']}" for p in ("pooled", "cinc2017", "mitdb_ds1")
+        )
+        rows.append(f"| {r['candidate']} | {pairs} | {'yes' if r['shipped'] else ''} |")
+    return rows

@@ -1,0 +1,45 @@
+"""The rhythm rules' figures agree between their files, the README and the /model page."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from flask import Flask
+
+from ml import rhythm_card
+from ml.strip_rhythm import RULE_FILE, WINDOW_RULE_FILE
+from tests.conftest import People, client_for
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_prints_the_rule_files_figures() -> None:
+    readme = README.read_text()
+    for row in rhythm_card.markdown_rows():
+        assert row in readme, f"README lacks {row!r}"
+    ds2 = rhythm_card.ds2_af()
+    assert ds2 is not None
+    assert f"Se {ds2['se']} / +P {ds2['ppv']} %" in readme
+
+
+def test_the_shipped_af_rule_is_the_one_the_round_found_best() -> None:
+    round_1 = json.loads(WINDOW_RULE_FILE.read_text())["round_1"]
+    assert round_1["shipped"] == round_1["best"]
+    assert json.loads(RULE_FILE.read_text())["out_of_fold"]["n_recordings"] >= 1000
+
+
+def test_model_page_shows_the_rhythm_figures(app: Flask, people: People) -> None:
+    page = html.unescape(client_for(app, people.doctor).get("/model").get_data(as_text=True))
+    strip = rhythm_card.strip_rows()[0]
+    assert (
+        f"<tr><td>{strip['data']}</td><td>{strip['af_se']}</td><td>{strip['af_ppv']}</td>"
+        f"<td>{strip['noisy_unclassifiable']}</td></tr>"
+    ) in page
+    for row in rhythm_card.af_round_rows():
+        assert (
+            f"<td>{row['candidate']}</td><td>{row['pooled_se']} / {row['pooled_ppv']}</td>" in page
+        )
+    ds2 = rhythm_card.ds2_af()
+    assert ds2 is not None and f"sensitivity {ds2['se']} %" in page
