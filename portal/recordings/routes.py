@@ -64,7 +64,7 @@ def library_records() -> list[str]:
 @bp.route("/patients/<int:patient_id>/recordings/new", methods=["GET", "POST"])
 @roles(Role.STAFF)
 @accepts_upload
-def upload(patient_id: int) -> str | Response:
+def upload(patient_id: int) -> str | Response | tuple[str, int]:
     patient = _patient_or_404(patient_id)
     form = UploadForm()
     library = LibraryForm(prefix="library")
@@ -83,13 +83,15 @@ def upload(patient_id: int) -> str | Response:
             if outcome.duplicate:
                 flash("This recording was already uploaded for this patient; showing it.", "info")
             return redirect(url_for("recordings.job", job_id=outcome.job.id))
-    return render_template(
+    page = render_template(
         "recordings/upload.html",
         patient=patient,
         form=form,
         library=library,
         max_upload_mb=_settings().max_upload_mb,
     )
+    # A refused upload answers 422 with the form and its message: clients and tests can tell.
+    return (page, 422) if request.method == "POST" else page
 
 
 @bp.route("/patients/<int:patient_id>/recordings/library", methods=["POST"])
