@@ -56,8 +56,10 @@ def p_wave_consistency(
     beat_s: np.ndarray,
     classes: np.ndarray | None,
     window: int = P_WINDOW_BEATS,
+    prefiltered: bool = False,
 ) -> np.ndarray:
     """Per beat, 0..1: how alike the P regions of the `window` beats around it are.
+    (`prefiltered`: `signal_mv` is already band-passed to `P_BAND_HZ`.)
 
     The energy of their average over the average of their energies: near 1 when every beat
     has the same P wave (sinus, even with frequent atrial ectopy), near 1/window when the
@@ -71,7 +73,7 @@ def p_wave_consistency(
         return np.zeros(0)
     sos = bandpass_sos(P_BAND_HZ[0], min(P_BAND_HZ[1], 0.45 * fs_hz), fs_hz)
     x_mv = np.asarray(signal_mv, dtype=np.float64)
-    x_mv = sps.sosfiltfilt(sos, x_mv) if x_mv.size > 12 else x_mv
+    x_mv = sps.sosfiltfilt(sos, x_mv) if x_mv.size > 12 and not prefiltered else x_mv
     offsets = np.arange(round(P_REGION_S[0] * fs_hz), round(P_REGION_S[1] * fs_hz))
     centres = np.round(beat_s * fs_hz).astype(np.int64)
     inside = (centres + offsets[0] >= 0) & (centres + offsets[-1] < x_mv.size)

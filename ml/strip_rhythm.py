@@ -34,6 +34,7 @@ COSEN_TOLERANCE_S = 0.03
 BEAT_WINDOW_S = (0.25, 0.45)  # around the R peak: the beat's own P-QRS-T
 P_REGION_S = (-0.25, -0.08)  # before the R peak: where the P wave of the median beat is
 P_MIN_PRE_RR_S = 0.4  # after shorter intervals the previous T wave fills the P region
+P_BAND_HZ = (0.5, 15.0)
 # "Other rhythm" when the strip is not AF but not plain sinus either.
 OTHER_ECTOPIC_SHARE = 0.10
 SINUS_RATE_BPM = (50.0, 100.0)
@@ -131,16 +132,33 @@ def af_window_spans_s(
 ) -> list[tuple[float, float]]:
     """The 30-s windows (every 15 s) of a long recording that the window model calls AF."""
     rule = rule or shipped_rule(WINDOW_RULE_FILE)
+    width = round(WINDOW_S * fs_hz)
+    return [
+        (start / fs_hz, (start + width) / fs_hz)
+        for start, features in window_features(lead_mv, fs_hz, beat_samples, classes)
+        if call_strip_from_features(features, rule).label == AF
+    ]
+
+
+def window_features(
+    lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, classes: np.ndarray
+) -> list[tuple[int, dict[str, float] | None]]:
+    """(first sample, strip features) of each 30-s window, every 15 s (the lead is filtered
+    once). The AF window model is fitted on exactly these (`ml.training.af_windows`)."""
     width, hop = round(WINDOW_S * fs_hz), round(WINDOW_HOP_S * fs_hz)
-    spans = []
+    bands = Bands.of(lead_mv, fs_hz)
+    out = []
     for start in range(0, max(lead_mv.size - width, 0) + 1, hop):
         lo, hi = np.searchsorted(beat_samples, [start, start + width])
         features = strip_features(
-            lead_mv[start : start + width], fs_hz, beat_samples[lo:hi] - start, classes[lo:hi]
+            lead_mv[start : start + width],
+            fs_hz,
+            beat_samples[lo:hi] - start,
+            classes[lo:hi],
+            bands.window(start, start + width),
         )
-        if call_strip_from_features(features, rule).label == AF:
-            spans.append((start / fs_hz, (start + width) / fs_hz))
-    return spans
+        out.append((start, features))
+    return out
 
 
 def coefficient_of_sample_entropy(
@@ -158,10 +176,27 @@ def coefficient_of_sample_entropy(
     return float(-np.log(a / b) - np.log(2 * tolerance_s) - np.log(np.mean(rr_s)))
 
 
-def beat_residual(lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> float:
+@dataclass(frozen=True)
+class Bands:
+    """The lead band-passed once for all features: 0.5-40 Hz (beats) and 0.5-15 Hz (P waves).
+    A long recording is filtered whole and sliced per window, which is also free of the
+    filters' edge transients inside the recording."""
+
+    beats_mv: np.ndarray
+    p_waves_mv: np.ndarray
+
+    @staticmethod
+    def of(lead_mv: np.ndarray, fs_hz: float) -> Bands:
+        return Bands(bandpass_mv(lead_mv, fs_hz), bandpass_mv(lead_mv, fs_hz, P_BAND_HZ))
+
+    def window(self, start: int, stop: int) -> Bands:
+        return Bands(self.beats_mv[start:stop], self.p_waves_mv[start:stop])
+
+
+def beat_residual(band: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> float:
     """RMS of what is left after subtracting the median beat from every beat, over the median
-    beat's RMS: near 0.5 for a clean strip, several times that when noise hides the beats."""
-    band = bandpass_mv(lead_mv, fs_hz)
+    beat's RMS: near 0.5 for a clean strip, several times that when noise hides the beats.
+    `band`: the lead band-passed 0.5-40 Hz."""
     before, after = (round(s * fs_hz) for s in BEAT_WINDOW_S)
     peaks = beat_samples[(beat_samples >= before) & (beat_samples < band.size - after)]
     if peaks.size < 3:
@@ -173,13 +208,11 @@ def beat_residual(lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -
     return float(np.sqrt(np.mean(residual**2)) / max(np.sqrt(np.mean(template**2)), 1e-6))
 
 
-def median_p_wave(
-    lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray
-) -> tuple[float, float]:
+def median_p_wave(band: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> tuple[float, float]:
     """(log SNR, log amplitude over the QRS) of the P wave of the median beat. Sinus beats
     share one P wave, which averaging keeps; fibrillatory waves are unrelated to the QRS and
-    average away. SNR: the P wave's height over the standard error of the median there."""
-    band = bandpass_mv(lead_mv, fs_hz, (0.5, 15.0))
+    average away. SNR: the P wave's height over the standard error of the median there.
+    `band`: the lead band-passed 0.5-15 Hz."""
     before, after = round(0.30 * fs_hz), round(0.10 * fs_hz)
     pre_rr = np.diff(beat_samples, prepend=-(10**9))
     peaks = beat_samples[
@@ -206,16 +239,24 @@ def median_p_wave(
 
 
 def strip_features(
-    lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, classes: np.ndarray
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    classes: np.ndarray,
+    bands: Bands | None = None,
 ) -> dict[str, float] | None:
-    """The features `FEATURE_NAMES` of one strip, or None with too few beats to judge."""
+    """The features `FEATURE_NAMES` of one strip, or None with too few beats to judge.
+    `bands`: the strip already band-passed (`Bands.of`), else it is filtered here."""
     beat_s = beat_samples / fs_hz
     rr_s = np.diff(beat_s)
     rr_s = rr_s[(rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])]
     if rr_s.size < MIN_BEATS:
         return None
     successive = np.abs(np.diff(rr_s))
-    consistency = p_wave_consistency(lead_mv, fs_hz, beat_s, None, window=len(beat_s))
+    bands = bands or Bands.of(lead_mv, fs_hz)
+    consistency = p_wave_consistency(
+        bands.p_waves_mv, fs_hz, beat_s, None, window=len(beat_s), prefiltered=True
+    )
     values = (
         np.log(float(np.median(pattern_irregularity(rr_s, rr_s.size - 3))) + 1e-3),
         np.log(float(np.sqrt(np.mean(successive**2)) / np.mean(rr_s)) + 1e-3),
@@ -225,8 +266,8 @@ def strip_features(
         float(np.log(60.0 / np.median(rr_s))),
         coefficient_of_sample_entropy(rr_s),
         float(np.mean(successive > 0.05)),
-        float(np.log(min(beat_residual(lead_mv, fs_hz, beat_samples), 1e3))),
-        *median_p_wave(lead_mv, fs_hz, beat_samples),
+        float(np.log(min(beat_residual(bands.beats_mv, fs_hz, beat_samples), 1e3))),
+        *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples),
     )
     return dict(zip(FEATURE_NAMES, values, strict=True))
 

@@ -31,11 +31,10 @@ from ml.research.strips_eval import reference_labels
 from ml.strip_rhythm import (
     AF,
     FEATURE_NAMES,
-    WINDOW_HOP_S,
     WINDOW_RULE_FILE,
     WINDOW_S,
     call_strip_from_features,
-    strip_features,
+    window_features,
 )
 from ml.training.strips import N_FOLDS, fit_rule
 
@@ -113,10 +112,8 @@ def _add_windows(units: Units, folder: Path, name: str, classifier: Any) -> None
         beat_s, classes, recording.duration_s, p_wave_consistency(lead_mv, fs, beat_s, classes)
     )
     beat_rule = [(e.start_s, e.end_s) for e in alone if e.label == rhythm.AF]
-    for start_s in np.arange(0.0, recording.duration_s - WINDOW_S + 1e-9, WINDOW_HOP_S):
-        lo, hi = round(start_s * fs), round((start_s + WINDOW_S) * fs)
-        a, b = np.searchsorted(beats, [lo, hi])
-        features = strip_features(lead_mv[lo:hi], fs, beats[a:b] - lo, classes[a:b])
+    for start, features in window_features(lead_mv, fs, beats, classes):
+        start_s = start / fs
         label = "A" if _covered(reference, start_s) >= 0.5 else "N"
         units.add(features, label, f"mitdb/{name}", _covered(beat_rule, start_s) >= 0.5)
 
@@ -168,9 +165,9 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
     beat_af = np.array(units.beat_rule_af)
     is_af = y == "A"
     cinc = np.char.startswith(groups.astype(str), "cinc2017")
-    table = {}
+    table: dict[str, dict[str, Any]] = {}
     for name, called in (("a", beat_af), ("b", window_af), ("c", beat_af | window_af)):
-        row = {}
+        row: dict[str, Any] = {}
         for part, mask in (
             ("pooled", np.ones_like(cinc)),
             ("cinc2017", cinc),
