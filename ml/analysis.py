@@ -441,7 +441,8 @@ def _findings(
         findings.append(
             Finding("PAC", "Supraventricular ectopic beats", "low", None, f"{counts['S']} beats")
         )
-    if intervals.pr_ms is not None and intervals.pr_ms > 200:
+    sure = lambda name: intervals.confidence.get(name, "high") == "high"  # noqa: E731
+    if intervals.pr_ms is not None and intervals.pr_ms > 200 and sure("pr"):
         findings.append(
             Finding(
                 "AVB1",
@@ -451,7 +452,7 @@ def _findings(
                 f"PR {intervals.pr_ms:.0f} ms (> 200 ms)",
             )
         )
-    if intervals.qrs_ms is not None and intervals.qrs_ms >= 120:
+    if intervals.qrs_ms is not None and intervals.qrs_ms >= 120 and sure("qrs"):
         findings.append(
             Finding(
                 "WIDE_QRS",
@@ -461,7 +462,7 @@ def _findings(
                 f"QRS {intervals.qrs_ms:.0f} ms (>= 120 ms)",
             )
         )
-    if intervals.qtc_bazett_ms is not None and intervals.qtc_bazett_ms >= 470:
+    if intervals.qtc_bazett_ms is not None and intervals.qtc_bazett_ms >= 470 and sure("qt"):
         risk = "high" if intervals.qtc_bazett_ms >= 500 else "medium"
         findings.append(
             Finding(
@@ -524,8 +525,15 @@ def _notes(analysis: EcgAnalysis) -> list[str]:
             f"({', '.join(sorted({s.reason for s in flagged}))}); beats in unusable "
             "stretches are marked unclassifiable (Q) rather than guessed."
         )
-    if analysis.intervals.pr_ms is None and analysis.intervals.n_beats:
-        notes.append("No consistent P wave was found, so PR is not measured.")
+    for name, reason in analysis.intervals.not_measurable.items():
+        if analysis.intervals.n_beats:
+            notes.append(f"{name.upper()} not measurable: {reason}.")
+    for name, level in analysis.intervals.confidence.items():
+        if level == "low":
+            notes.append(
+                f"{name.upper()} measured with low confidence: check it on the median beat; "
+                "no finding is drawn from it."
+            )
     if len(analysis.lead_names) == 1:
         notes.append("Single-lead recording: the QRS axis cannot be measured.")
     notes.append("This is a machine read; a doctor must review and sign it.")

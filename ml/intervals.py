@@ -2,28 +2,78 @@
 
 As clinical ECG systems do: beats are aligned on their R peaks, the sample-wise median over many
 beats removes noise and ectopy, and the intervals are global (earliest onset, latest offset
-across leads). QRS limits come from the spatial velocity (how fast the signal changes in all
-leads together); the T end from the tangent at the T wave's steepest descent; the P onset from
-where the P wave leaves the PR-segment baseline.
+across the leads that show a wave clearly). QRS limits come from the spatial velocity (how fast
+the signal changes in all leads together); the T end from where the T wave's descent flattens
+out, the P onset from where the P wave's upstroke does (slopes relative to their steepest, so
+the thresholds hold at any gain). The thresholds are in `IntervalSettings`.
+
+A measurement the algorithm is unsure of is not given as a number: it is None, and
+`Intervals.not_measurable` says why in a clinician's words.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.signal import savgol_filter
 
-BEFORE_R_S, AFTER_R_S = 0.45, 0.70
+BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
 MIN_BEATS = 3
+FEW_BEATS = 10  # a median over fewer beats is still noisy: low confidence
 ISOELECTRIC_S = 0.020  # a run this long below the velocity threshold counts as flat
-MIN_P_MV, MIN_T_MV = 0.05, 0.08
+QRS_PROMINENCE = 8.0  # the QRS changes this many times faster than the beat's median (ECGs: 19+)
+MIN_T_MV = 0.05  # a smaller T wave is not looked at
+P_CONSISTENCY = 2.0  # a P wave stands at least this many times above the beat-to-beat spread
+P_SEARCH_S = 0.40  # the P wave is looked for this far before the QRS at most
+CLEAR_SHARE = 0.5  # a lead shows a wave clearly when it is at least half the largest one
+FLAT_T_SHARE = 0.1  # a T wave under this share of the QRS height is flat: low confidence
+# Outside these ranges (ms) a measurement is far more likely an error than a finding.
+PLAUSIBLE_MS: dict[str, tuple[float, float]] = {
+    "pr": (80, 400),
+    "qrs": (60, 200),
+    "qt": (250, 600),
+}
+LABELS = {"pr": "PR", "qrs": "QRS", "qt": "QT"}
+# Clear leads whose boundaries differ by more than this (ms) disagree: not measurable.
+DISAGREEMENT_MS: dict[str, float] = {"pr": 80, "qt": 80}
+LOW_CONFIDENCE_GAP_MS: dict[str, float] = {"pr": 40, "qt": 40}
+
+
+@dataclass(frozen=True)
+class IntervalSettings:
+    """The few thresholds that decide where a wave starts or ends: of those that measure
+    synthetic beats (exact intervals) within 10 ms, the closest to cardiologists' marks on the
+    QT Database, chosen by cross-validation grouped by record
+    (`python -m ml.research.intervals_eval --data-dir DIR --cv-folds 5`)."""
+
+    # The QRS lies where the spatial velocity is above these fractions of its peak (over noise).
+    qrs_onset_fraction: float = 0.05
+    qrs_offset_fraction: float = 0.08
+    # The P wave starts where its upstroke slope falls below this fraction of its steepest.
+    p_onset_fraction: float = 0.3
+    # The T wave ends where its downstroke slope falls below this fraction of its steepest
+    # (0: where the tangent at the steepest descent meets the baseline).
+    t_end_fraction: float = 0.3
+    min_p_mv: float = 0.02
+
+
+DEFAULT_SETTINGS = IntervalSettings()
 
 
 @dataclass(frozen=True)
 class Intervals:
-    """Global intervals in ms (None when a wave was not found, e.g. no P wave in AF)."""
+    """Global intervals in ms, None when not measurable (`not_measurable` says why).
+
+    `confidence` holds "high" or "low" for every interval given as a number. "Low" when the
+    median beat rests on fewer than 10 beats; when only one of several leads shows the wave,
+    or the leads' boundaries differ by over 40 ms (over 80 ms is not measurable); when the T
+    wave is under a tenth of the QRS in every lead; when the QRS does not start or end on a
+    flat line; when the P wave starts right where the previous T wave ends. Both dictionaries
+    are keyed "pr", "qrs", "qt" (the QTc follows the QT).
+    """
 
     rr_ms: float | None
     pr_ms: float | None
@@ -38,66 +88,144 @@ class Intervals:
     qrs_onset_ms: float | None = None
     qrs_offset_ms: float | None = None
     t_end_ms: float | None = None
+    not_measurable: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, str] = field(default_factory=dict)
 
 
-NO_INTERVALS = Intervals(None, None, None, None, None, None, None, 0)
+def not_measured(reason: str, n_beats: int = 0) -> Intervals:
+    """Every interval None, for one reason."""
+    return Intervals(
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        n_beats,
+        not_measurable=dict.fromkeys(LABELS, reason),
+    )
 
 
-def median_beats(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> np.ndarray:
-    """[window samples, leads]: the sample-wise median of the beats around `r_peaks`."""
+@dataclass(frozen=True)
+class Boundary:
+    """A wave boundary (sample of the median beat), or why there is none."""
+
+    sample: int | None
+    reason: str = ""
+    confident: bool = True
+
+
+def aligned_beats(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> np.ndarray:
+    """[beats, window samples, leads]: the beats around `r_peaks` (at most `MAX_BEATS`)."""
     before, after = int(BEFORE_R_S * fs_hz), int(AFTER_R_S * fs_hz)
     usable = r_peaks[(r_peaks >= before) & (r_peaks + after < len(signal_mv))]
     if len(usable) > MAX_BEATS:
         usable = usable[np.linspace(0, len(usable) - 1, MAX_BEATS).astype(int)]
-    if len(usable) == 0:
-        return np.empty((0, signal_mv.shape[1]))
     index = usable[:, None] + np.arange(-before, after)[None, :]
-    return np.median(signal_mv[index], axis=0)
+    return signal_mv[index]
+
+
+def beat_to_beat_spread_mv(
+    beats: np.ndarray, beat: np.ndarray, start: int, stop: int
+) -> np.ndarray:
+    """Per lead, how much single beats differ from the median beat between `start` and `stop`
+    (a robust SD, each beat's offset removed): small where every beat has the same wave,
+    large where the activity is unrelated to the QRS (fibrillatory waves, noise)."""
+    deviation = beats[:, start:stop, :] - beat[None, start:stop, :]
+    deviation = deviation - np.median(deviation, axis=1, keepdims=True)
+    return 1.4826 * np.median(np.abs(deviation), axis=(0, 1))
 
 
 def measure_intervals(
-    signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray, lead_names: tuple[str, ...]
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    r_peaks: np.ndarray,
+    lead_names: tuple[str, ...],
+    settings: IntervalSettings = DEFAULT_SETTINGS,
 ) -> Intervals:
     """Intervals from a (filtered) signal [samples, leads] and the R peaks of normal beats."""
     if len(r_peaks) < MIN_BEATS:
-        return NO_INTERVALS
-    beat = median_beats(signal_mv, fs_hz, r_peaks)
-    if beat.shape[0] == 0:
-        return NO_INTERVALS
+        return not_measured(f"fewer than {MIN_BEATS} normal beats to measure")
+    beats = aligned_beats(signal_mv, fs_hz, r_peaks)
+    if len(beats) == 0:
+        return not_measured("no complete normal beat away from the recording's ends", 0)
+    beat = np.median(beats, axis=0)
     r_index = int(BEFORE_R_S * fs_hz)
-    to_ms = 1000.0 / fs_hz
     rr_s = float(np.median(np.diff(r_peaks))) / fs_hz
-
-    qrs_on, qrs_off = _qrs_limits(beat, fs_hz, r_index)
-    baseline = (
-        np.median(beat[max(0, qrs_on - int(0.02 * fs_hz)) : qrs_on - 1], axis=0)
-        if qrs_on > int(0.02 * fs_hz)
-        else beat[0]
-    )
-    centred = beat - baseline
-    t_end = _t_end(centred, fs_hz, qrs_off, qrs_on, rr_s)
+    qrs_on, qrs_off = _qrs_limits(beat, fs_hz, r_index, settings)
+    if qrs_on.sample is None or qrs_off.sample is None:
+        reason = qrs_on.reason or qrs_off.reason
+        return replace(not_measured(reason, len(r_peaks)), rr_ms=rr_s * 1000)
+    centred = beat - _pre_qrs_baseline(beat, fs_hz, qrs_on.sample)
+    t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings.t_end_fraction)
     rr_samples = int(rr_s * fs_hz)
-    # The P wave lies after the previous beat's T wave, and the T wave before the next P wave.
-    previous_t_end = t_end - rr_samples if t_end is not None else qrs_off - rr_samples
-    p_on = _p_onset(centred, fs_hz, qrs_on, not_before=previous_t_end + int(0.02 * fs_hz))
-    if p_on is not None and t_end is not None and t_end > p_on + rr_samples:
-        t_end = _t_end(centred, fs_hz, qrs_off, qrs_on, rr_s, stop_at=p_on + rr_samples)
+    previous_t_end = None if t_end.sample is None else t_end.sample - rr_samples
+    p_on = _p_onset(beats, centred, fs_hz, qrs_on.sample, previous_t_end, settings)
+    next_p_on = None if p_on.sample is None else p_on.sample + rr_samples
+    if next_p_on is not None and t_end.sample is not None and t_end.sample > next_p_on:
+        # The T wave ends before the next beat's P wave begins.
+        t_end = _t_end(
+            centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings.t_end_fraction, next_p_on
+        )
+    boundaries = {"pr": (p_on, qrs_on), "qrs": (qrs_on, qrs_off), "qt": (qrs_on, t_end)}
+    values_ms, reasons, confidence = _judge(boundaries, fs_hz, len(beats))
+    qt_ms = values_ms["qt"]
+    to_ms = 1000.0 / fs_hz
 
-    qt_ms = (t_end - qrs_on) * to_ms if t_end is not None else None
+    def relative_ms(boundary: Boundary) -> float | None:
+        return None if boundary.sample is None else (boundary.sample - r_index) * to_ms
+
     return Intervals(
         rr_ms=rr_s * 1000,
-        pr_ms=(qrs_on - p_on) * to_ms if p_on is not None else None,
-        qrs_ms=(qrs_off - qrs_on) * to_ms,
+        pr_ms=values_ms["pr"],
+        qrs_ms=values_ms["qrs"],
         qt_ms=qt_ms,
         qtc_bazett_ms=qt_ms / np.sqrt(rr_s) if qt_ms is not None else None,
         qtc_fridericia_ms=qt_ms / np.cbrt(rr_s) if qt_ms is not None else None,
-        qrs_axis_deg=_frontal_axis(centred[qrs_on : qrs_off + 1], lead_names),
-        n_beats=int(len(r_peaks)),
-        p_onset_ms=(p_on - r_index) * to_ms if p_on is not None else None,
-        qrs_onset_ms=(qrs_on - r_index) * to_ms,
-        qrs_offset_ms=(qrs_off - r_index) * to_ms,
-        t_end_ms=(t_end - r_index) * to_ms if t_end is not None else None,
+        qrs_axis_deg=_frontal_axis(centred[qrs_on.sample : qrs_off.sample + 1], lead_names),
+        n_beats=len(r_peaks),
+        p_onset_ms=relative_ms(p_on),
+        qrs_onset_ms=relative_ms(qrs_on),
+        qrs_offset_ms=relative_ms(qrs_off),
+        t_end_ms=relative_ms(t_end),
+        not_measurable=reasons,
+        confidence=confidence,
     )
+
+
+def _judge(
+    boundaries: dict[str, tuple[Boundary, Boundary]], fs_hz: float, n_beats: int
+) -> tuple[dict[str, float | None], dict[str, str], dict[str, str]]:
+    """Each interval as a number with its confidence, or None with the reason."""
+    values: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    confidence: dict[str, str] = {}
+    for name, (start, end) in boundaries.items():
+        values[name] = None
+        if start.sample is None or end.sample is None:
+            reasons[name] = start.reason or end.reason
+            continue
+        value_ms = (end.sample - start.sample) * 1000.0 / fs_hz
+        low, high = PLAUSIBLE_MS[name]
+        if not low <= value_ms <= high:
+            reasons[name] = (
+                f"the {LABELS[name]} found ({value_ms:.0f} ms) is outside {low:.0f}-{high:.0f} "
+                "ms, more likely a measurement error than a finding"
+            )
+            continue
+        values[name] = value_ms
+        sure = start.confident and end.confident and n_beats >= FEW_BEATS
+        confidence[name] = "high" if sure else "low"
+    return values, reasons, confidence
+
+
+def _pre_qrs_baseline(beat: np.ndarray, fs_hz: float, qrs_on: int) -> np.ndarray:
+    """The level of each lead just before the QRS (the PR segment): zero of the T wave."""
+    span = int(0.02 * fs_hz)
+    if qrs_on <= span + 1:
+        return beat[0]
+    return np.median(beat[qrs_on - span : qrs_on - 1], axis=0)
 
 
 def _spatial_velocity(beat: np.ndarray, fs_hz: float) -> np.ndarray:
@@ -108,98 +236,235 @@ def _spatial_velocity(beat: np.ndarray, fs_hz: float) -> np.ndarray:
     return np.sqrt(np.sum(derivative**2, axis=1))
 
 
-def _qrs_limits(beat: np.ndarray, fs_hz: float, r_index: int) -> tuple[int, int]:
+def _qrs_limits(
+    beat: np.ndarray, fs_hz: float, r_index: int, settings: IntervalSettings
+) -> tuple[Boundary, Boundary]:
     velocity = _spatial_velocity(beat, fs_hz)
     near = slice(max(0, r_index - int(0.08 * fs_hz)), r_index + int(0.08 * fs_hz))
     peak = near.start + int(np.argmax(velocity[near]))
     noise = float(np.median(velocity))
-    threshold = noise + 0.1 * (float(velocity[peak]) - noise)
-    flat = max(2, int(ISOELECTRIC_S * fs_hz))
-    onset = _walk_to_flat(velocity, peak, -1, threshold, flat, limit=int(0.15 * fs_hz))
-    offset = _walk_to_flat(velocity, peak, +1, threshold, flat, limit=int(0.20 * fs_hz))
+    if not velocity[peak] > QRS_PROMINENCE * noise:
+        absent = Boundary(None, "no QRS complex stands out in the median beat")
+        return absent, absent
+    height = float(velocity[peak]) - noise
+    onset = _walk_to_flat(
+        velocity, peak, -1, noise + settings.qrs_onset_fraction * height, int(0.15 * fs_hz), fs_hz
+    )
+    offset = _walk_to_flat(
+        velocity, peak, +1, noise + settings.qrs_offset_fraction * height, int(0.20 * fs_hz), fs_hz
+    )
+    if onset is None:
+        onset = Boundary(None, "QRS onset not found: the QRS does not start from a flat line")
+    if offset is None:
+        offset = Boundary(None, "QRS end not found: no flat ST segment after the QRS")
     return onset, offset
 
 
 def _walk_to_flat(
-    velocity: np.ndarray, start: int, step: int, threshold: float, flat: int, limit: int
-) -> int:
-    """From `start`, walk until `flat` samples in a row are below threshold; return the edge."""
+    velocity: np.ndarray, start: int, step: int, threshold: float, limit: int, fs_hz: float
+) -> Boundary | None:
+    """From `start`, walk until the signal is flat (below threshold for `ISOELECTRIC_S`) and
+    return the last sample inside the wave. If it never goes flat within `limit` samples (a P
+    wave running into the QRS), the quietest sample on the way, with low confidence."""
+    flat = max(2, int(ISOELECTRIC_S * fs_hz))
+    stop = start + step * limit
+    stop = min(max(stop, 1), len(velocity) - 2)
+    path = np.arange(start + step, stop + step, step)
+    if len(path) == 0:
+        return None
     below = 0
-    position = start
-    for _ in range(limit):
-        position += step
-        if position <= 0 or position >= len(velocity) - 1:
-            break
+    for position in path:
         below = below + 1 if velocity[position] < threshold else 0
         if below >= flat:
-            return position - step * flat  # the last sample still inside the wave
-    return position
+            return Boundary(int(position - step * flat))
+    quietest = int(path[np.argmin(velocity[path])])
+    if velocity[quietest] >= 2 * threshold:
+        return None
+    return Boundary(quietest, confident=False)
 
 
-def _p_onset(centred: np.ndarray, fs_hz: float, qrs_on: int, not_before: int) -> int | None:
-    start = max(0, qrs_on - int(0.30 * fs_hz), not_before)
-    stop = qrs_on - int(0.03 * fs_hz)
-    if stop - start < int(0.05 * fs_hz):
+def _p_onset(
+    beats: np.ndarray,
+    centred: np.ndarray,
+    fs_hz: float,
+    qrs_on: int,
+    previous_t_end: int | None,
+    settings: IntervalSettings,
+) -> Boundary:
+    """The earliest onset among the leads whose P wave is consistent from beat to beat (at
+    least `P_CONSISTENCY` times the beat-to-beat spread): in atrial fibrillation no lead is.
+    It is looked for up to `P_SEARCH_S` before the QRS and after the previous T wave."""
+    longest = max(0, qrs_on - int(P_SEARCH_S * fs_hz))
+    start = longest if previous_t_end is None else max(longest, previous_t_end + int(0.02 * fs_hz))
+    stop = qrs_on - int(0.02 * fs_hz)
+    if stop - start < int(0.06 * fs_hz):
+        return Boundary(None, "no room for a P wave between the T wave and the QRS")
+    spread_mv = beat_to_beat_spread_mv(beats, centred, start, stop)
+    onsets = []
+    for lead in range(centred.shape[1]):
+        found = _wave_start(centred[start:stop, lead], fs_hz, settings.p_onset_fraction)
+        if found is not None and found[1] >= max(
+            settings.min_p_mv, P_CONSISTENCY * spread_mv[lead]
+        ):
+            onsets.append(start + found[0])
+    if not onsets:
+        return Boundary(None, "no consistent P wave before the QRS in any lead")
+    onset = _global(onsets, centred.shape[1], fs_hz, earliest=True, wave="P-wave onset", name="pr")
+    if onset.sample is not None and onset.sample < start + int(0.02 * fs_hz):
+        # The wave may have begun before the search window did.
+        if start == longest:
+            return Boundary(
+                None,
+                f"the P wave may begin more than {P_SEARCH_S * 1000:.0f} ms before the QRS, "
+                "beyond where it is looked for",
+            )
+        return replace(onset, confident=False)
+    return onset
+
+
+def _wave_start(trace: np.ndarray, fs_hz: float, fraction: float) -> tuple[int, float] | None:
+    """(onset sample, amplitude mV) of the largest wave of `trace`: the turning point farthest
+    from the chord between the trace's ends (so a sloping segment is no wave); the onset is
+    where the upstroke's slope falls below `fraction` of its steepest. None if there is no
+    turning point or the wave starts before the trace does."""
+    deviation = trace - np.linspace(trace[0], trace[-1], len(trace))
+    turning = _turning_points(trace)
+    if len(turning) == 0:
         return None
-    window = centred[start:stop]
-    amplitude = np.max(np.abs(window), axis=0)
-    lead = int(np.argmax(amplitude))
-    steps = np.diff(centred[:, lead])
-    noise = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2)
-    if amplitude[lead] < max(MIN_P_MV, 5 * noise):
+    peak = int(turning[np.argmax(np.abs(deviation[turning]))])
+    amplitude = float(deviation[peak])
+    if peak < 3:
         return None
-    trace = window[:, lead] * np.sign(window[np.argmax(np.abs(window[:, lead])), lead])
-    peak = int(np.argmax(trace))
-    below = np.nonzero(trace[:peak] < 0.1 * trace[peak])[0]
-    if len(below) == 0:
+    rising = np.sign(amplitude) * _smooth_derivative(deviation, fs_hz, window_s=0.020)[:peak]
+    steepest = int(np.argmax(rising))
+    if rising[steepest] <= 0:
         return None
-    return start + int(below[-1]) + 1
+    flat = np.nonzero(rising[:steepest] < fraction * rising[steepest])[0]
+    if len(flat) == 0:
+        return None
+    return int(flat[-1]) + 1, abs(amplitude)
 
 
 def _t_end(
     centred: np.ndarray,
     fs_hz: float,
-    qrs_off: int,
     qrs_on: int,
+    qrs_off: int,
     rr_s: float,
+    fraction: float,
     stop_at: int | None = None,
-) -> int | None:
+) -> Boundary:
+    """The latest T end among the leads with a clear T wave. The T peak is looked for where a
+    QT of up to 0.5 s x sqrt(RR) puts it, so the next beat's P wave is not taken for it."""
     start = qrs_off + int(0.06 * fs_hz)
-    stop = min(len(centred) - 1, qrs_on + int(min(0.75 * rr_s, 0.65) * fs_hz))
+    peak_stop = min(len(centred) - 1, qrs_on + int(0.5 * np.sqrt(rr_s) * fs_hz))
+    stop = min(len(centred) - 1, qrs_on + int(min(0.70 * np.sqrt(rr_s), 0.9 * rr_s) * fs_hz))
     if stop_at is not None:
         stop = min(stop, stop_at)
-    if stop - start < int(0.1 * fs_hz):
-        return None
-    ends, amplitudes = [], []
+    if min(peak_stop, stop) - start < int(0.06 * fs_hz):
+        return Boundary(None, "the beat is too short to hold a T wave")
+    ends, amplitudes, flat = [], [], []
+    qrs_height_mv = np.ptp(centred[qrs_on : qrs_off + 1], axis=0)
     for lead in range(centred.shape[1]):
         trace = centred[start:stop, lead]
-        peak = int(np.argmax(np.abs(trace)))
-        amplitude = float(trace[peak])
-        if abs(amplitude) < MIN_T_MV:
+        found = _t_peak(trace[: peak_stop - start])
+        if found is None:
             continue
-        falling = np.sign(amplitude) * trace[peak:]  # positive until the wave is over
-        over = np.nonzero(falling <= 0.02 * abs(amplitude))[0]
-        last = int(over[0]) + 2 if len(over) else len(falling)
-        # mV/s toward the baseline; a Savitzky-Golay derivative keeps noise from faking a slope.
-        slope = -_smooth_derivative(falling, fs_hz)[: max(2, last)]
-        steepest = int(np.argmax(slope))
-        if slope[steepest] <= 0:
+        peak, sign = found
+        falling = sign * trace[peak:]  # positive until the wave is back at the baseline
+        if falling[0] < MIN_T_MV:
             continue
-        end = peak + steepest + float(falling[steepest]) / float(slope[steepest]) * fs_hz
-        ends.append(start + end)
-        amplitudes.append(abs(amplitude))
+        end = _wave_end(falling, fs_hz, fraction)
+        if end is not None:
+            ends.append(start + peak + end)
+            amplitudes.append(float(falling[0]))
+            flat.append(falling[0] < FLAT_T_SHARE * qrs_height_mv[lead])
     if not ends:
+        return Boundary(None, "T-wave end not found in any lead")
+    clear = [e for e, a in zip(ends, amplitudes, strict=True) if a >= CLEAR_SHARE * max(amplitudes)]
+    end_of_t = _global(clear, centred.shape[1], fs_hz, earliest=False, wave="T-wave end", name="qt")
+    # A T wave under a tenth of the QRS in every lead: its end is hard to see, even by eye.
+    return replace(end_of_t, confident=False) if all(flat) else end_of_t
+
+
+def _t_peak(trace: np.ndarray) -> tuple[int, float] | None:
+    """(index, sign) of the T peak: the largest turning point of the trace, measured from the
+    PR baseline. A turning point, not merely the largest value, so that a depressed ST
+    segment sloping into the window's edge is not taken for the T wave."""
+    turning = _turning_points(trace)
+    if len(turning) == 0:
         return None
-    # The latest end among the leads whose T wave is at least half the largest one.
-    clear = [
-        end for end, size in zip(ends, amplitudes, strict=True) if size >= 0.5 * max(amplitudes)
-    ]
-    return int(round(max(clear)))
+    peak = int(turning[np.argmax(np.abs(trace[turning]))])
+    return peak, float(np.sign(trace[peak]) or 1.0)
+
+
+def _turning_points(trace: np.ndarray) -> np.ndarray:
+    """Indices where the trace changes direction: the peaks and troughs of its waves."""
+    return np.nonzero(np.diff(np.sign(np.diff(trace))) != 0)[0] + 1
+
+
+def _wave_end(falling: np.ndarray, fs_hz: float, fraction: float) -> float | None:
+    """Samples from a wave's peak to its end; `falling` is positive until the wave is over.
+    With `fraction` 0, where the tangent at the steepest descent meets the baseline; else
+    where the descent's slope falls below `fraction` of its steepest. Only the descent counts:
+    the search stops where the signal turns back up (the next wave)."""
+    if len(falling) < 3:
+        return None
+    # mV/s toward the baseline; a Savitzky-Golay derivative keeps noise from faking a slope.
+    slope = -_smooth_derivative(falling, fs_hz)
+    over = np.nonzero(falling <= 0.02 * falling[0])[0]
+    # Turning back up by a tenth of the wave's height: the next wave, not a wiggle.
+    rising_again = np.nonzero(falling - np.minimum.accumulate(falling) > 0.1 * falling[0])[0]
+    last = min(
+        int(over[0]) + 2 if len(over) else len(falling),
+        int(rising_again[0]) if len(rising_again) else len(falling),
+    )
+    descent = slope[: max(2, last)]
+    steepest = int(np.argmax(descent))
+    if descent[steepest] <= 0:
+        return None
+    if fraction <= 0:
+        end = steepest + float(falling[steepest]) / float(descent[steepest]) * fs_hz
+    else:
+        end = _first_crossing(slope[steepest:], fraction * descent[steepest]) + steepest
+    # An end at the edge of the search is a wave still under way: not found.
+    return end if end < len(falling) - int(0.02 * fs_hz) else None
+
+
+def _first_crossing(values: np.ndarray, threshold: float) -> float:
+    """Where `values` (starting above `threshold`) first fall below it, interpolated between
+    samples; infinity if they never do."""
+    below = np.nonzero(values < threshold)[0]
+    if len(below) == 0:
+        return np.inf
+    k = int(below[0])
+    if k == 0:
+        return 0.0
+    return k - 1 + float(values[k - 1] - threshold) / float(values[k - 1] - values[k])
+
+
+def _global(
+    positions: Sequence[float], n_leads: int, fs_hz: float, earliest: bool, wave: str, name: str
+) -> Boundary:
+    """The earliest onset (or latest end) among the leads that show the wave clearly, if
+    another such lead backs it: None when the next one is more than `DISAGREEMENT_MS` away,
+    low confidence when it is over `LOW_CONFIDENCE_GAP_MS` away or when only one of several
+    leads shows the wave."""
+    ordered = sorted(positions, reverse=not earliest)
+    gap_ms = abs(ordered[1] - ordered[0]) * 1000.0 / fs_hz if len(ordered) > 1 else 0.0
+    if gap_ms > DISAGREEMENT_MS[name]:
+        return Boundary(None, f"the leads disagree on the {wave} by {gap_ms:.0f} ms")
+    backed = len(ordered) > 1 or n_leads == 1
+    return Boundary(
+        int(round(ordered[0])), confident=backed and gap_ms <= LOW_CONFIDENCE_GAP_MS[name]
+    )
 
 
 def _smooth_derivative(trace: np.ndarray, fs_hz: float, window_s: float = 0.016) -> np.ndarray:
     """d/dt in units per second, by a Savitzky-Golay fit over `window_s` (noise-robust)."""
     window = max(5, int(window_s * fs_hz) | 1)
+    if len(trace) < 2:
+        return np.zeros(len(trace))
     if len(trace) <= window:
         return np.gradient(trace) * fs_hz
     return savgol_filter(trace, window, polyorder=2, deriv=1) * fs_hz

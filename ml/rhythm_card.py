@@ -3,7 +3,9 @@
 Every number comes from a file a command wrote: `ml/model/strip_rule.json`
 (`python -m ml.training.strips`: short strips, out of fold on cinc2017) and
 `ml/model/af_window_rule.json` (`python -m ml.training.af_windows --report-ds2`: AF round 1
-out of fold, and DS2 AF by duration reported once).
+out of fold, and DS2 AF by duration reported once) and `ml/model/intervals_card.json`
+(`python -m ml.research.intervals_eval --data-dir ../shared/data/qtdb --out ...`: PR, QRS
+and QT against the QT Database's cardiologists, out of fold).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 from typing import Any
 
 from ml.strip_rhythm import RULE_FILE, WINDOW_RULE_FILE
+
+INTERVALS_CARD = RULE_FILE.with_name("intervals_card.json")
 
 CANDIDATE_NAMES = {
     "a": "(a) beat rule",
@@ -85,4 +89,30 @@ def markdown_rows() -> list[str]:
             f"{r[p + '_se']} / {r[p + '_ppv']}" for p in ("pooled", "cinc2017", "mitdb_ds1")
         )
         rows.append(f"| {r['candidate']} | {pairs} | {'yes' if r['shipped'] else ''} |")
+    rows += ["| " + " | ".join(r.values()) + " |" for r in interval_rows()]
+    return rows
+
+
+INTERVAL_NAMES = {"pr": "PR", "qrs": "QRS", "qt": "QT"}
+
+
+def interval_rows() -> list[dict[str, str]]:
+    """Global intervals against the QT Database cardiologists (q1c), out of fold: per
+    interval, records measured of those with a reference, mean and SD of ours minus theirs."""
+    card = json.loads(INTERVALS_CARD.read_text())["out_of_fold"]["intervals"]
+    rows = []
+    for key, name in INTERVAL_NAMES.items():
+        found = card[key]
+        rows.append(
+            {
+                "interval": name,
+                "measured": f"{found['records_measured']}/{found['records_with_reference']}",
+                "mean_ms": f"{found['mean_diff_ms']:+.1f}",
+                "sd_ms": f"{found['sd_diff_ms']:.1f}",
+                "floor": f"+-{found['floor_mean_ms']:g} / {found['floor_sd_ms']:g}",
+                "high_confidence": f"{found['high_confidence']['records_measured']}: "
+                f"{found['high_confidence']['mean_diff_ms']:+.1f} / "
+                f"{found['high_confidence']['sd_diff_ms']:.1f}",
+            }
+        )
     return rows

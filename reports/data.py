@@ -70,6 +70,10 @@ class ReportData:
     strips: list[Strip] = field(default_factory=list)
     model_version: str = ""
     statement_labels: dict[str, str] = field(default_factory=dict)
+    # From the machine read's intervals ("pr", "qrs", "qt"): why one was not measured, and
+    # "high" / "low" confidence for those that were (empty for reads stored before them).
+    not_measurable: dict[str, str] = field(default_factory=dict)
+    interval_confidence: dict[str, str] = field(default_factory=dict)
 
     @property
     def latest_read(self) -> Read | None:

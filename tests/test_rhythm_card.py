@@ -43,3 +43,10 @@ def test_model_page_shows_the_rhythm_figures(app: Flask, people: People) -> None
         )
     ds2 = rhythm_card.ds2_af()
     assert ds2 is not None and f"sensitivity {ds2['se']} %" in page
+
+
+def test_model_page_shows_the_interval_figures(app: Flask, people: People) -> None:
+    page = html.unescape(client_for(app, people.doctor).get("/model").get_data(as_text=True))
+    for row in rhythm_card.interval_rows():
+        assert f"<tr><td>{row['interval']}</td><td>{row['measured']}</td>" in page
+        assert f"<td>{row['mean_ms']}</td><td>{row['sd_ms']}</td>" in page

@@ -39,6 +39,7 @@ from ml.research.databases import (
     annotated_records,
     default_data_dir,
 )
+from ml.research.intervals_eval import run as run_intervals
 
 # Reference rhythm (MIT-BIH aux notes) -> the label our rhythm analysis gives it.
 RHYTHM_LABELS = {
@@ -336,7 +337,16 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a CSV of record,label (N, A, O, ~): record-level rhythm calls (CinC 2017 style)",
     )
+    parser.add_argument(
+        "--intervals",
+        action="store_true",
+        help="global PR/QRS/QT against wave-boundary annotations (default folder: qtdb)",
+    )
+    parser.add_argument("--annotator", default="q1c", help="with --intervals: annotation file")
+    parser.add_argument("--per-record", action="store_true", help="with --intervals: each record")
     args = parser.parse_args(argv)
+    if args.intervals:
+        return run_intervals(args.data_dir, args.annotator, args.per_record, args.json)
     if args.cv_out_of_fold:
         return print_out_of_fold(args.json)
     if args.reference:

@@ -273,6 +273,7 @@ def model_info() -> Response | str:
             "strip_calls": rhythm_card.strip_calls(),
             "af_round": rhythm_card.af_round_rows(),
             "ds2_af": rhythm_card.ds2_af(),
+            "intervals": rhythm_card.interval_rows(),
         },
     }
     if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":

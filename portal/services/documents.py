@@ -115,6 +115,8 @@ def report_data(
         amendments=[_read(a, authors.get(a.author_id)) for a in amendments],
         findings=list(analysis.get("findings", [])),
         episodes=list(analysis.get("episodes", [])),
+        not_measurable=dict((analysis.get("intervals") or {}).get("not_measurable") or {}),
+        interval_confidence=dict((analysis.get("intervals") or {}).get("confidence") or {}),
         beat_counts=dict(machine.beat_counts or {}),
         class_probabilities=dict(machine.class_probabilities or {}),
         good_quality_fraction=float(quality.get("good_fraction", 1.0)),

@@ -1,11 +1,15 @@
-"""Intervals on the median beat, checked against synthetic beats with known onsets and offsets."""
+"""Intervals on the median beat, checked against synthetic beats with known onsets and offsets;
+what cannot be measured comes out as None with a reason, never as a number."""
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from ml.intervals import measure_intervals
+from ml.intervals import Intervals, measure_intervals
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -43,6 +47,8 @@ def test_intervals_within_10_ms_of_the_truth(
     assert result.pr_ms == pytest.approx(truth.pr_ms, abs=TOLERANCE_MS)
     assert result.qrs_ms == pytest.approx(truth.qrs_ms, abs=TOLERANCE_MS)
     assert result.qt_ms == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
+    assert result.not_measurable == {}
+    assert set(result.confidence) == {"pr", "qrs", "qt"}
     rr_s = 60 / truth.hr_bpm
     assert result.qtc_bazett_ms == pytest.approx(result.qt_ms / np.sqrt(rr_s), rel=0.01)
     assert result.qtc_fridericia_ms == pytest.approx(result.qt_ms / np.cbrt(rr_s), rel=0.01)
@@ -58,13 +64,15 @@ def test_single_lead_has_no_axis_but_has_intervals() -> None:
     assert result.qt_ms == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
 
 
-def test_no_p_wave_gives_no_pr() -> None:
+def test_no_p_wave_gives_no_pr_with_a_reason() -> None:
     """As in atrial fibrillation: the P wave is absent, so PR is not measured (not invented)."""
     truth = BeatTruth(p_mv=0.0)
     recording, onsets = synthetic_recording(truth, leads=TWELVE, fs_hz=500, noise_mv=0.02)
     peaks = _r_peaks(recording.signal_mv, onsets, 500, truth.qrs_ms)
     result = measure_intervals(recording.signal_mv, 500, peaks, recording.lead_names)
     assert result.pr_ms is None
+    assert "P wave" in result.not_measurable["pr"]
+    assert "pr" not in result.confidence
     assert result.qrs_ms == pytest.approx(truth.qrs_ms, abs=TOLERANCE_MS)
 
 
@@ -72,3 +80,56 @@ def test_too_few_beats_measure_nothing() -> None:
     recording, onsets = synthetic_recording(BeatTruth(), leads=("II",), duration_s=12)
     result = measure_intervals(recording.signal_mv, 500, onsets[:2], recording.lead_names)
     assert result.qt_ms is None and result.n_beats == 0
+    assert set(result.not_measurable) == {"pr", "qrs", "qt"}
+    assert "fewer than 3" in result.not_measurable["qt"]
+
+
+@pytest.mark.parametrize(
+    ("truth", "name", "words"),
+    [
+        (BeatTruth(qrs_ms=240), "qrs", "outside 60-200 ms"),
+        (BeatTruth(hr_bpm=40, qt_ms=660), "qt", "outside 250-600 ms"),
+        (BeatTruth(pr_ms=450), "pr", "more than 400 ms before the QRS"),
+    ],
+    ids=["QRS 240 ms", "QT 660 ms", "PR 450 ms"],
+)
+def test_absurd_values_are_not_measurable(truth: BeatTruth, name: str, words: str) -> None:
+    """Outside the physiological range a number is more likely an error than a finding."""
+    recording, onsets = synthetic_recording(truth, leads=TWELVE, fs_hz=500, noise_mv=0.02)
+    peaks = _r_peaks(recording.signal_mv, onsets, 500, truth.qrs_ms)
+    result = measure_intervals(recording.signal_mv, 500, peaks, recording.lead_names)
+    assert getattr(result, f"{name}_ms") is None
+    assert words in result.not_measurable[name]
+    if name == "qt":
+        assert result.qtc_bazett_ms is None and result.qtc_fridericia_ms is None
+
+
+def _odd_signals() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    beats = np.arange(300, 9000, 250)
+    return {
+        "flat line": (np.zeros((10_000, 2)), beats),
+        "noise only": (rng.normal(0, 0.05, (10_000, 2)), beats),
+        "beats at the very ends": (rng.normal(0, 0.05, (1_000, 2)), np.array([2, 500, 998])),
+        "half a second": (rng.normal(0, 0.05, (125, 1)), np.array([10, 60, 110])),
+        "spikes only": (np.where(np.arange(10_000)[:, None] % 250 == 0, 2.0, 0.0), beats),
+    }
+
+
+@pytest.mark.parametrize("case", list(_odd_signals()))
+def test_odd_signals_never_crash_and_never_invent(case: str) -> None:
+    signal_mv, peaks = _odd_signals()[case]
+    result = measure_intervals(signal_mv, 250.0, peaks, ("II", "V1")[: signal_mv.shape[1]])
+    assert (result.pr_ms, result.qrs_ms, result.qt_ms) == (None, None, None)
+    assert set(result.not_measurable) == {"pr", "qrs", "qt"}
+    assert result.confidence == {}
+
+
+def test_intervals_stay_json_serialisable() -> None:
+    truth = BeatTruth(p_mv=0.0)
+    recording, onsets = synthetic_recording(truth, leads=("II",), fs_hz=500, noise_mv=0.02)
+    peaks = _r_peaks(recording.signal_mv, onsets, 500, truth.qrs_ms)
+    result = measure_intervals(recording.signal_mv, 500, peaks, recording.lead_names)
+    stored = json.loads(json.dumps(dataclasses.asdict(result), default=float))
+    assert stored["not_measurable"]["pr"] == result.not_measurable["pr"]
+    assert Intervals(**stored).confidence == result.confidence

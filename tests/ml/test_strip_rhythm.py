@@ -125,9 +125,7 @@ def test_af_in_the_middle_of_a_long_recording_is_found_by_its_windows() -> None:
     assert analysis.strip is None  # over 60 s: episodes, not one call
     af_episodes = [e for e in analysis.episodes if e.label == rhythm.AF]
     assert af_episodes
-    found_s = sum(
-        max(0.0, min(e.end_s, end_s) - max(e.start_s, start_s)) for e in af_episodes
-    )
+    found_s = sum(max(0.0, min(e.end_s, end_s) - max(e.start_s, start_s)) for e in af_episodes)
     assert found_s > 0.8 * (end_s - start_s)
     assert sum(e.duration_s for e in af_episodes) < 1.3 * (end_s - start_s)
     assert analysis.main_finding.code == "AF"
