@@ -152,10 +152,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def choose_analysis_lead(recording: Recording) -> tuple[int, str]:
+def choose_analysis_lead(recording: Recording, usable: list[int] | None = None) -> tuple[int, str]:
     """Lead II (or MLII) when present and usable; otherwise the usable lead with the tallest
-    QRS complexes. Returns the index and a sentence saying why."""
-    usable = usable_leads(recording)
+    QRS complexes. Returns the index and a sentence saying why. (`usable`: the usable leads,
+    when already known: judging them reads every sample.)"""
+    usable = usable_leads(recording) if usable is None else usable
     for index in usable:
         name = recording.lead_names[index]
         if canonical_lead_name(name) in PREFERRED_LEADS or name.upper() in PREFERRED_LEADS:
@@ -169,11 +170,14 @@ def choose_analysis_lead(recording: Recording) -> tuple[int, str]:
     )
 
 
-def companion_lead(recording: Recording, lead_index: int) -> int | None:
+def companion_lead(
+    recording: Recording, lead_index: int, usable: list[int] | None = None
+) -> int | None:
     """The second lead the beat classifier reads beside the analysis lead: V1 when usable
     (the classic second Holter lead, where atrial and ventricular beats look most unlike),
     else the next usable lead; None for a single usable lead."""
-    others = [i for i in usable_leads(recording) if i != lead_index]
+    usable = usable_leads(recording) if usable is None else usable
+    others = [i for i in usable if i != lead_index]
     for index in others:
         if canonical_lead_name(recording.lead_names[index]) == "V1":
             return index
@@ -204,24 +208,30 @@ def analyze(
     fs = recording.fs_hz
 
     report(0.05, "Choosing the analysis lead")
-    lead_index, lead_reason = choose_analysis_lead(recording)
+    leads = usable_leads(recording)
+    lead_index, lead_reason = choose_analysis_lead(recording, leads)
     lead_mv = recording.signal_mv[:, lead_index]
 
     report(0.15, "Detecting heartbeats")
-    second = companion_lead(recording, lead_index)
+    second = companion_lead(recording, lead_index, leads)
     peaks, other_peaks = detect_r_peaks_both_leads(
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
     quality_leads = [lead_index] + ([] if second is None else [second])
-    by_lead = {  # each lead judged with its own beats and its own gaps
-        recording.lead_names[i]: mark_gaps(
-            segment_quality(recording.signal_mv[:, i], fs, beats), gaps.spans_s([i])
-        )
-        for i, beats in zip(quality_leads, (peaks, other_peaks), strict=False)
-    }
+
+    # Each lead is judged with its own beats and its own gaps; the other lead only matters
+    # where the analysis lead is not good, so a clean analysis lead spares judging it.
+    def judged(index: int, beats: np.ndarray) -> list[Segment]:
+        lead_quality = segment_quality(recording.signal_mv[:, index], fs, beats)
+        return mark_gaps(lead_quality, gaps.spans_s([index]))
+
+    first = judged(lead_index, peaks)
+    by_lead = {recording.lead_names[lead_index]: first}
+    if second is not None and other_peaks is not None and any(s.level != "good" for s in first):
+        by_lead[recording.lead_names[second]] = judged(second, other_peaks)
     quality = combine_leads(by_lead)
     swapped = np.zeros(len(peaks), dtype=bool)
-    if other_peaks is not None:
+    if len(by_lead) == 2 and other_peaks is not None:
         peaks, swapped = _follow_readable_lead(peaks, other_peaks, fs, *by_lead.values())
 
     report(0.35, "Classifying beats")
@@ -260,7 +270,6 @@ def analyze(
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
-    leads = usable_leads(recording)
     filtered = bandpass_mv(recording.signal_mv[:, leads], fs)
     intervals = measure_intervals(
         filtered,
@@ -368,15 +377,6 @@ def _unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode])
             0, Finding("VF", rhythm.VF, "high", None, f"{len(fibrillation)} episode(s)")
         )
     return findings
-
-
-def _episode_confidence(
-    episodes: list[rhythm.Episode], beat_s: np.ndarray, chosen_probability: np.ndarray
-) -> float | None:
-    inside = np.zeros(len(beat_s), dtype=bool)
-    for episode in episodes:
-        inside |= (beat_s >= episode.start_s) & (beat_s <= episode.end_s)
-    return float(chosen_probability[inside].mean()) if inside.any() else None
 
 
 def _findings(

@@ -90,11 +90,21 @@ def detect_rhythms(
 
 
 def within(beat_s: np.ndarray, spans_s: list[tuple[float, float]]) -> np.ndarray:
-    """True for each beat time inside any of the (start_s, end_s) spans."""
-    inside = np.zeros(len(beat_s), dtype=bool)
-    for start_s, end_s in spans_s:
-        inside |= (beat_s >= start_s) & (beat_s <= end_s)
-    return inside
+    """True for each beat time inside any of the (start_s, end_s) spans (ends included).
+    Spans are merged and looked up by bisection: a 24-h recording has thousands of them."""
+    beat_s = np.asarray(beat_s, dtype=np.float64)
+    if not spans_s:
+        return np.zeros(len(beat_s), dtype=bool)
+    merged: list[list[float]] = []
+    for start_s, end_s in sorted(spans_s):
+        if merged and start_s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end_s)
+        else:
+            merged.append([start_s, end_s])
+    starts = np.array([m[0] for m in merged])
+    ends = np.array([m[1] for m in merged])
+    index = np.searchsorted(starts, beat_s, side="right") - 1
+    return (index >= 0) & (beat_s <= ends[np.clip(index, 0, None)])
 
 
 def _atrial_fibrillation(
@@ -220,8 +230,7 @@ def _background(
     unclassifiable = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)
     labels = np.where(unclassifiable[:-1] > 0.5, PACED, labels)
     mid_s = (beat_s[:-1] + beat_s[1:]) / 2
-    for episode in covered:
-        labels[(mid_s >= episode.start_s) & (mid_s <= episode.end_s)] = ""
+    labels[within(mid_s, [(e.start_s, e.end_s) for e in covered])] = ""
     episodes = []
     for label in (SINUS, BRADY, TACHY, PACED):
         for episode in _segments(beat_s, labels == label, label):
