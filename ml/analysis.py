@@ -28,16 +28,12 @@ from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import STRIP_MAX_S, StripCall, af_window_spans_s, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
+from ml.vocabulary import STATEMENTS
 
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 EDGE_S = 1.0  # beats this close to the start or end of a recording are not classified (Q)
-# Within one risk level, the finding a cardiologist would put first (most serious first).
-SEVERITY_ORDER = (
-    "VF", "VT", "AF", "PAUSE", "BRADY", "LONG_QT", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY",
-    "SVT", "WIDE_QRS", "DROPPED_BEAT", "TACHY", "NOISY_STRIP", "AVB1", "PVC", "PAC", "NORMAL",
-)  # fmt: skip
 
 _classifier: BeatClassifier | None = None
 
@@ -52,11 +48,15 @@ def default_classifier() -> BeatClassifier:
 
 @dataclass(frozen=True)
 class Finding:
-    code: str
+    code: str  # a code of `ml.vocabulary.STATEMENTS`, nothing else
     label: str
     risk: str  # low / medium / high
     confidence: float | None = None
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in STATEMENTS:
+            raise ValueError(f"finding code {self.code!r} is not in ml.vocabulary")
 
 
 @dataclass(frozen=True)
@@ -345,9 +345,8 @@ def _follow_readable_lead(
 
 
 def main_finding(findings: list[Finding]) -> Finding:
-    """The highest risk; within a risk level the most serious kind (`SEVERITY_ORDER`)."""
-    rank = {code: i for i, code in enumerate(SEVERITY_ORDER)}
-    return max(findings, key=lambda f: (RISK_ORDER[f.risk], -rank.get(f.code, len(rank))))
+    """The highest risk; within a risk level the most serious kind (`ml.vocabulary`)."""
+    return max(findings, key=lambda f: (RISK_ORDER[f.risk], -STATEMENTS[f.code].severity))
 
 
 def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
@@ -445,7 +444,7 @@ def _findings(
     if intervals.pr_ms is not None and intervals.pr_ms > 200 and sure("pr"):
         findings.append(
             Finding(
-                "AVB1",
+                "AV_BLOCK_1",
                 "First-degree AV block",
                 "low",
                 None,

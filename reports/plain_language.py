@@ -3,47 +3,11 @@ frequencies ("about 11 of 100 people"). Its reading grade is measured in the tes
 
 from __future__ import annotations
 
+from ml import vocabulary
 from reports.data import ReportData, Score
 
-# Signed statement codes -> what they mean, in plain words.
-PLAIN_FINDINGS: dict[str, str] = {
-    "NORMAL": "Your heart test looked normal.",
-    "SINUS": "Your heart beat in its normal, steady pattern.",
-    "BRADY": "Your heart beat a bit slower than usual. This can be normal, for example in fit "
-    "people.",
-    "TACHY": "Your heart beat faster than usual.",
-    "AF": "Your heartbeat was uneven. Doctors call this atrial fibrillation. The top parts of the "
-    "heart do not beat in step.",
-    "SVT": "Your heart had short runs of fast beats that start in the top parts of the heart.",
-    "VT": "Your heart had runs of fast beats that start in the lower parts of the heart. "
-    "Your doctor will talk with you about this soon.",
-    "VF": "Your heart had a very fast and dangerous rhythm. Your doctor will talk with you now.",
-    "PAC": "Some extra beats came from the top parts of your heart. This is common and is often "
-    "harmless.",
-    "PVC": "Some extra beats came from the lower parts of your heart. This is common.",
-    "FREQUENT_PVC": "Many extra beats came from the lower parts of your heart.",
-    "BIGEMINY": "Every second beat was an extra beat.",
-    "TRIGEMINY": "Every third beat was an extra beat.",
-    "PAUSE": "There were short pauses between some heartbeats.",
-    "DROPPED_BEAT": "Now and then a heartbeat was skipped.",
-    "AV_BLOCK_1": "The signal that starts each beat took a little longer than usual to pass "
-    "through the heart. This is often harmless.",
-    "AV_BLOCK_2": "Some of the signals that start each beat did not get through the heart.",
-    "AV_BLOCK_3": "The signals that start each beat did not get through the heart. This needs "
-    "care soon.",
-    "LBBB": "The signal spread through the left side of the heart in a slower way than usual.",
-    "RBBB": "The signal spread through the right side of the heart in a slower way than usual.",
-    "WIDE_QRS": "Each beat took a bit longer than usual to spread through the heart.",
-    "LONG_QT": "The heart took longer than usual to reset after each beat. Some medicines can "
-    "do this.",
-    "ST_ELEVATION": "Part of the trace was raised. This can be a sign of a blocked blood vessel.",
-    "ST_DEPRESSION": "Part of the trace was lower than usual. This can mean the heart is short "
-    "of blood and oxygen.",
-    "T_INVERSION": "Part of the trace was upside down. This has many causes.",
-    "LVH": "The trace hints that the heart muscle may be thicker than usual.",
-    "PACED": "Your pacemaker was setting the pace of your heart.",
-    "ARTIFACT": "Parts of the recording were not clear, so they could not be read.",
-}
+# Signed statement codes -> what they mean, in plain words (`ml.vocabulary`).
+PLAIN_FINDINGS: dict[str, str] = {code: s.plain for code, s in vocabulary.STATEMENTS.items()}
 
 WHAT_THE_TEST_IS = (
     "An ECG records the small electric signals that make your heart beat. Sticky pads on your "
@@ -64,7 +28,9 @@ WHEN_TO_GET_HELP = (
 
 
 def findings_in_plain_words(codes: list[str]) -> list[str]:
-    sentences = [PLAIN_FINDINGS[c] for c in codes if c in PLAIN_FINDINGS]
+    """One sentence per signed statement, the most serious first (so the first is the
+    headline: bigeminy before "extra beats from the top of the heart, often harmless")."""
+    sentences = [PLAIN_FINDINGS[c] for c in vocabulary.by_severity(codes)]
     return sentences or ["Your doctor has written a note about your heart test below."]
 
 

@@ -180,9 +180,8 @@ def test_patient_portal_only_own_signed_reports(
     report = _signed(app, people, sql, tmp_path)
     patient = client_for(app, people.patient_account)
     listing = patient.get("/my/reports").get_data(as_text=True)
-    assert (
-        "Summary (PDF)" in listing and "Your heart beat in its normal, steady pattern." in listing
-    )
+    # The headline is the most serious signed statement: the early beats, not the sinus rhythm.
+    assert "Summary (PDF)" in listing and "Some extra beats came from the top parts" in listing
     assert "Full report (PDF)" not in listing
     assert patient.get(f"/my/reports/{report.id}/report.pdf").status_code == 404  # not allowed here
     assert patient.get(f"/my/reports/{report.id + 1}/summary.pdf").status_code == 404

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from ml import vocabulary
 from portal import ecg_data
 from portal.access import roles
 from portal.db import db_session
@@ -80,7 +81,9 @@ def report(report_id: int) -> str:
     sign_form, amend_form = SignForm(), AmendForm()
     for form in (sign_form, amend_form):  # prefilled with the read that counts now
         form.rhythm_label.data = basis.rhythm_label or ""
-        form.findings.data = [c for c in basis.findings or [] if c in STATEMENTS]
+        # Codes as the vocabulary spells them (stored machine reads may say AVB1).
+        codes = [vocabulary.canonical(c) for c in basis.findings or []]
+        form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.row_version.data = str(found.row_version)
     audit.record(

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from ml import vocabulary
 from portal.models import (
     Account,
     EcgReport,
@@ -29,37 +30,8 @@ from portal.passwords import verify_password
 from portal.services import audit
 from portal.services.validation import InvalidInput
 
-# Coded statements a doctor can choose (the machine's codes are a subset).
-STATEMENTS: dict[str, str] = {
-    "NORMAL": "Normal ECG",
-    "SINUS": "Sinus rhythm",
-    "BRADY": "Sinus bradycardia",
-    "TACHY": "Sinus tachycardia",
-    "AF": "Atrial fibrillation / flutter",
-    "SVT": "Supraventricular tachycardia",
-    "VT": "Ventricular tachycardia",
-    "VF": "Ventricular fibrillation",
-    "PAC": "Supraventricular ectopic beats",
-    "PVC": "Ventricular ectopic beats",
-    "FREQUENT_PVC": "Frequent ventricular ectopic beats",
-    "BIGEMINY": "Bigeminy",
-    "TRIGEMINY": "Trigeminy",
-    "PAUSE": "Pause",
-    "DROPPED_BEAT": "Dropped beat",
-    "AV_BLOCK_1": "First-degree AV block",
-    "AV_BLOCK_2": "Second-degree AV block",
-    "AV_BLOCK_3": "Complete heart block",
-    "LBBB": "Left bundle branch block",
-    "RBBB": "Right bundle branch block",
-    "WIDE_QRS": "Wide QRS",
-    "LONG_QT": "Long QT",
-    "ST_ELEVATION": "ST elevation",
-    "ST_DEPRESSION": "ST depression",
-    "T_INVERSION": "T-wave inversion",
-    "LVH": "Left ventricular hypertrophy",
-    "PACED": "Paced rhythm",
-    "ARTIFACT": "Poor quality / artefact",
-}
+# Coded statements a doctor can choose (the machine's codes are a subset): `ml.vocabulary`.
+STATEMENTS: dict[str, str] = {code: s.label for code, s in vocabulary.STATEMENTS.items()}
 URGENT_CODES = {"VT": 0, "VF": 0, "AF": 1, "PAUSE": 2}
 HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
 
@@ -75,13 +47,18 @@ class SigningConflict(RuntimeError):
 def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
     """0 most urgent: VT/VF, then AF, pauses, other high findings or high risk, medium, routine."""
     ranks = [URGENT_CODES[code] for code, _ in findings if code in URGENT_CODES]
-    if any(risk == "high" for _, risk in findings) or any(
-        s.category and s.category.split()[-1] == "high" for s in scores
-    ):
+    if any(risk == "high" for _, risk in findings) or any(_is_high(s) for s in scores):
         ranks.append(HIGH_URGENCY)
     if any(risk == "medium" for _, risk in findings):
         ranks.append(MEDIUM_URGENCY)
     return min(ranks, default=ROUTINE)
+
+
+def _is_high(score: RiskScore) -> bool:
+    """A high category in any band: GRACE reads "NSTE-ACS high, STEMI intermediate", which is
+    a high-risk patient (the last word alone once said intermediate)."""
+    words = (score.category or "").lower().replace(",", " ").replace(";", " ").split()
+    return "high" in words
 
 
 def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:

@@ -1,0 +1,117 @@
+"""The one finding-code vocabulary: what the machine may say and what a doctor may sign.
+
+Every code has a clinician's label, a category, a severity rank (0 = most serious: what a
+cardiologist would put first) and a plain-language sentence for the patient. The machine
+(`ml.analysis`), the doctor's statement picker, the worklist, the PDFs and the patient
+summary all read this table, so a finding can no longer vanish between them because two
+modules spelled it differently (the machine once said AVB1 where the form said AV_BLOCK_1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    OVERALL = "overall"
+    RHYTHM = "rhythm"
+    CONDUCTION = "conduction"
+    ECTOPY = "ectopy"
+    INTERVALS = "intervals"
+    ST_T = "ST-T"
+    QUALITY = "recording quality"
+
+
+@dataclass(frozen=True)
+class Statement:
+    code: str
+    label: str
+    category: Category
+    severity: int  # 0 = most serious
+    plain: str  # for the patient: short sentences, everyday words
+
+
+def _table(*rows: tuple[str, str, Category, str]) -> dict[str, Statement]:
+    """Rows in order of seriousness, most serious first: the order is the severity."""
+    return {
+        code: Statement(code, label, category, rank, plain)
+        for rank, (code, label, category, plain) in enumerate(rows)
+    }
+
+
+STATEMENTS: dict[str, Statement] = _table(
+    ("VF", "Ventricular fibrillation", Category.RHYTHM,
+     "Your heart had a very fast and dangerous rhythm. Your doctor will talk with you now."),
+    ("VT", "Ventricular tachycardia", Category.RHYTHM,
+     "Your heart had runs of fast beats that start in the lower parts of the heart. Your "
+     "doctor will talk with you about this soon."),
+    ("ST_ELEVATION", "ST elevation", Category.ST_T,
+     "Part of the trace was raised. This can be a sign of a blocked blood vessel."),
+    ("AV_BLOCK_3", "Complete heart block", Category.CONDUCTION,
+     "The signals that start each beat did not get through the heart. This needs care soon."),
+    ("AF", "Atrial fibrillation / flutter", Category.RHYTHM,
+     "Your heartbeat was uneven. Doctors call this atrial fibrillation. The top parts of the "
+     "heart do not beat in step."),
+    ("PAUSE", "Pause", Category.RHYTHM, "There were short pauses between some heartbeats."),
+    ("AV_BLOCK_2", "Second-degree AV block", Category.CONDUCTION,
+     "Some of the signals that start each beat did not get through the heart."),
+    ("BRADY", "Sinus bradycardia", Category.RHYTHM,
+     "Your heart beat a bit slower than usual. This can be normal, for example in fit people."),
+    ("LONG_QT", "Long QT", Category.INTERVALS,
+     "The heart took longer than usual to reset after each beat. Some medicines can do this."),
+    ("ST_DEPRESSION", "ST depression", Category.ST_T,
+     "Part of the trace was lower than usual. This can mean the heart is short of blood and "
+     "oxygen."),
+    ("FREQUENT_PVC", "Frequent ventricular ectopic beats", Category.ECTOPY,
+     "Many extra beats came from the lower parts of your heart."),
+    ("BIGEMINY", "Bigeminy", Category.ECTOPY, "Every second beat was an extra beat."),
+    ("TRIGEMINY", "Trigeminy", Category.ECTOPY, "Every third beat was an extra beat."),
+    ("SVT", "Supraventricular tachycardia", Category.RHYTHM,
+     "Your heart had short runs of fast beats that start in the top parts of the heart."),
+    ("LBBB", "Left bundle branch block", Category.CONDUCTION,
+     "The signal spread through the left side of the heart in a slower way than usual."),
+    ("RBBB", "Right bundle branch block", Category.CONDUCTION,
+     "The signal spread through the right side of the heart in a slower way than usual."),
+    ("WIDE_QRS", "Wide QRS", Category.INTERVALS,
+     "Each beat took a bit longer than usual to spread through the heart."),
+    ("LVH", "Left ventricular hypertrophy", Category.OVERALL,
+     "The trace hints that the heart muscle may be thicker than usual."),
+    ("T_INVERSION", "T-wave inversion", Category.ST_T,
+     "Part of the trace was upside down. This has many causes."),
+    ("DROPPED_BEAT", "Dropped beat", Category.CONDUCTION, "Now and then a heartbeat was skipped."),
+    ("TACHY", "Sinus tachycardia", Category.RHYTHM, "Your heart beat faster than usual."),
+    ("PACED", "Paced rhythm", Category.RHYTHM,
+     "Your pacemaker was setting the pace of your heart."),
+    ("AV_BLOCK_1", "First-degree AV block", Category.CONDUCTION,
+     "The signal that starts each beat took a little longer than usual to pass through the "
+     "heart. This is often harmless."),
+    ("PVC", "Ventricular ectopic beats", Category.ECTOPY,
+     "Some extra beats came from the lower parts of your heart. This is common."),
+    ("PAC", "Supraventricular ectopic beats", Category.ECTOPY,
+     "Some extra beats came from the top parts of your heart. This is common and is often "
+     "harmless."),
+    ("NOISY_STRIP", "Unclassifiable: too noisy", Category.QUALITY,
+     "The recording was too unclear to read. It may need to be repeated."),
+    ("ARTIFACT", "Poor quality / artefact", Category.QUALITY,
+     "Parts of the recording were not clear, so they could not be read."),
+    ("SINUS", "Sinus rhythm", Category.RHYTHM, "Your heart beat in its normal, steady pattern."),
+    ("NORMAL", "Normal ECG", Category.OVERALL, "Your heart test looked normal."),
+)  # fmt: skip
+# Codes the machine wrote before this table existed, read back from stored analyses.
+LEGACY_CODES = {"AVB1": "AV_BLOCK_1"}
+
+
+def canonical(code: str) -> str:
+    """The table's spelling of a code read from storage (legacy spellings mapped)."""
+    return LEGACY_CODES.get(code, code)
+
+
+def is_known(code: str) -> bool:
+    return canonical(code) in STATEMENTS
+
+
+def by_severity(codes: list[str]) -> list[str]:
+    """Known codes, most serious first (unknown codes dropped)."""
+    known = {canonical(c) for c in codes if is_known(c)}
+    return sorted(known, key=lambda c: STATEMENTS[c].severity)

@@ -1,0 +1,98 @@
+"""One finding vocabulary: complete, emitted by the machine, kept by the doctor's form,
+ordered by severity for the patient, and read by the worklist's urgency."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ml import vocabulary
+from ml.analysis import Finding, analyze
+from ml.research.synthetic import BeatTruth, synthetic_recording
+from portal.models import EcgReport, RiskModel, RiskScore
+from portal.services.reports import HIGH_URGENCY, ROUTINE, urgency_of
+from portal.worker import Worker
+from reports.plain_language import findings_in_plain_words
+from tests.conftest import People, client_for
+from tests.test_upload_and_review import _csv_bytes, _upload
+
+ANALYSIS_SOURCE = Path(__file__).resolve().parent.parent / "ml" / "analysis.py"
+
+
+def test_every_code_has_a_label_category_severity_and_plain_sentence() -> None:
+    severities = [s.severity for s in vocabulary.STATEMENTS.values()]
+    assert sorted(severities) == list(range(len(severities)))  # a strict order
+    for code, statement in vocabulary.STATEMENTS.items():
+        assert statement.code == code and code == code.upper()
+        assert statement.label and statement.category in vocabulary.Category
+        assert statement.plain.endswith(".") and len(statement.plain.split()) >= 4
+
+
+def test_the_machine_emits_only_known_codes() -> None:
+    tree = ast.parse(ANALYSIS_SOURCE.read_text())
+    emitted = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "Finding"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    emitted |= {  # add_episodes("label", "CODE", ...)
+        node.args[1].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "add_episodes"
+        and isinstance(node.args[1], ast.Constant)
+    }
+    assert emitted and emitted <= set(vocabulary.STATEMENTS), emitted - set(vocabulary.STATEMENTS)
+    with pytest.raises(ValueError, match="not in ml.vocabulary"):
+        Finding("AVB1", "First-degree AV block", "low")
+
+
+def test_a_long_pr_is_a_first_degree_av_block_in_the_vocabularys_spelling() -> None:
+    recording, _ = synthetic_recording(BeatTruth(pr_ms=260.0), leads=("I", "II"), duration_s=30)
+    codes = {f.code for f in analyze(recording).findings}
+    assert "AV_BLOCK_1" in codes
+
+
+def test_the_doctors_form_keeps_a_stored_legacy_machine_code(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    machine = report.versions[0]
+    # What reads stored before the vocabulary say (rows are immutable through the ORM).
+    sql.execute(
+        text("UPDATE report_version SET findings = :codes WHERE id = :id"),
+        {"codes": json.dumps(["AVB1", "PVC"]), "id": machine.id},
+    )
+    sql.commit()
+    page = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'value="AV_BLOCK_1" selected' in page or 'selected value="AV_BLOCK_1"' in page
+
+
+def test_the_patients_headline_is_the_most_serious_statement() -> None:
+    sentences = findings_in_plain_words(["PAC", "SINUS", "BIGEMINY", "FREQUENT_PVC"])
+    assert sentences[0] == vocabulary.STATEMENTS["FREQUENT_PVC"].plain
+    assert sentences.index(vocabulary.STATEMENTS["PAC"].plain) > sentences.index(
+        vocabulary.STATEMENTS["BIGEMINY"].plain
+    )
+    assert findings_in_plain_words(["AVB1"])[0] == vocabulary.STATEMENTS["AV_BLOCK_1"].plain
+
+
+def test_a_grace_category_high_in_either_band_escalates() -> None:
+    both = RiskScore(
+        model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS high, STEMI intermediate"
+    )
+    assert urgency_of([], [both]) == HIGH_URGENCY
+    low = RiskScore(model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS low, STEMI low")
+    assert urgency_of([], [low]) == ROUTINE
