@@ -370,6 +370,33 @@ def test_reference_library_record_shows_agreement_with_annotations(
     assert unknown.status_code == 302 and sql.scalar(select(func.count(EcgRecording.id))) == 1
 
 
+def test_a_signed_reference_record_never_reaches_the_patient(
+    app: Flask, people: People, sql: Session
+) -> None:
+    from ml.research.databases import default_data_dir
+
+    app.config["SETTINGS"].mitdb_dir = default_data_dir()
+    staff = client_for(app, people.staff)
+    post_form(staff, f"/patients/{people.patient.id}/recordings/library",
+              {"library-record": "100"},
+              token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    doctor = client_for(app, people.doctor)
+    signed = post_form(doctor, f"/reports/{report.id}/sign",
+                       {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+                        "conclusion": "Teaching record.", "password": PASSWORD,
+                        "row_version": str(report.row_version)},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).status is ReportStatus.FINAL
+    patient = client_for(app, people.patient_account)
+    listing = patient.get("/my/reports").get_data(as_text=True)
+    assert f"/my/reports/{report.id}/" not in listing
+    assert patient.get(f"/my/reports/{report.id}/summary.pdf").status_code == 404
+
+
 def test_edf_upload_and_serial_comparison_with_the_previous_signed_ecg(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

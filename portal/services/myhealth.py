@@ -1,11 +1,18 @@
-"""What a patient may see of their own record: signed reports only."""
+"""What a patient may see of their own record: signed reports of their own recordings only."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, AuditEvent, EcgReport, ReportStatus, VersionKind
+from portal.models import (
+    Account,
+    AuditEvent,
+    EcgRecording,
+    EcgReport,
+    ReportStatus,
+    VersionKind,
+)
 
 
 def signed_reports(session: Session, account: Account) -> list[EcgReport]:
@@ -14,9 +21,11 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
     return list(
         session.scalars(
             select(EcgReport)
+            .join(EcgRecording, EcgReport.recording_id == EcgRecording.id)
             .where(
                 EcgReport.patient_id == account.patient.id,
                 EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+                EcgRecording.reference_record.is_(None),  # teaching material, not their test
             )
             .order_by(EcgReport.report_date.desc())
         )

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ml import vocabulary
 from portal.models import (
     Account,
+    EcgRecording,
     EcgReport,
     Patient,
     ReportStatus,
@@ -68,9 +69,12 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
         return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
     if actor.role == Role.PATIENT and actor.patient is not None:
-        return query.where(
+        # Signed reports of the patient's own recordings: a reference record attached for
+        # teaching or QA is never "your test".
+        return query.join(EcgRecording, EcgReport.recording_id == EcgRecording.id).where(
             EcgReport.patient_id == actor.patient.id,
             EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+            EcgRecording.reference_record.is_(None),
         )
     return query.where(EcgReport.id.is_(None))
 
