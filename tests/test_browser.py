@@ -177,6 +177,22 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
         ".reduce((n, t) => n + t.x.length, 0)"
     )
     assert 15 <= beats <= 25  # 118 bpm over 10 s
+    # "Next finding" steps through every finding in order and wraps (it once stuck on the
+    # first: the window opens 1 s before an episode). The page's own function, in Chromium.
+    steps = page.evaluate(
+        """() => {
+          const episodes = [{label: 'Sinus rhythm', start_s: 0}, {label: 'Pause', start_s: 12},
+            {label: 'Ventricular tachycardia', start_s: 30},
+            {label: 'Atrial fibrillation/flutter', start_s: 30.5}];
+          const seen = []; let cursor = null;
+          for (let i = 0; i < 5; i++) {
+            const next = window.ecgNextFinding(episodes, cursor, 11);
+            seen.push(next.start_s); cursor = next.start_s;
+          }
+          return seen;
+        }"""
+    )
+    assert steps == [12, 30, 30.5, 12, 30]
     page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
 
     page.fill("#password", PASSWORD)

@@ -9,6 +9,7 @@
   const COLORS = { N: "#2b7a3d", S: "#c77c00", V: "#c62828", F: "#6a1b9a", Q: "#777777" };
   const MM_PER_S = 25, MM_PER_MV = 10;
   let duration = 0, start = 0, span = 10, episodes = [], analysisLead = null;
+  window.ecgNextFinding = nextFinding;  // exposed for the browser test
 
   function episodeShapes(xref) {
     return episodes
@@ -133,11 +134,23 @@
   }
 
   detailDiv.addEventListener("plotly_relayout", () => {});
-  document.getElementById("ecg-prev").addEventListener("click", () => showWindow(start - span, span));
-  document.getElementById("ecg-next").addEventListener("click", () => showWindow(start + span, span));
+  // "Next finding" steps through every non-sinus episode in time order, then wraps around.
+  // It remembers the finding it showed last: the window opens 1 s before an episode, so
+  // judging by the window's start alone found the same episode again on every click.
+  let findingCursor = null;
+  document.getElementById("ecg-prev").addEventListener("click", () => { findingCursor = null; showWindow(start - span, span); });
+  document.getElementById("ecg-next").addEventListener("click", () => { findingCursor = null; showWindow(start + span, span); });
   document.getElementById("ecg-next-finding").addEventListener("click", () => {
-    const next = episodes.filter((e) => !/^Sinus/.test(e.label)).find((e) => e.start_s > start + 0.5);
-    if (next) showWindow(next.start_s - 1, span);
+    const next = nextFinding(episodes, findingCursor, start);
+    if (next) { findingCursor = next.start_s; showWindow(next.start_s - 1, span); }
   });
   loadOverview();
 })();
+
+// The first non-sinus episode after `cursor` (the finding shown last), or after the window's
+// `start` when nothing was shown yet; past the last one, the first again.
+function nextFinding(episodes, cursor, start) {
+  const findings = episodes.filter((e) => !/^Sinus/.test(e.label)).sort((a, b) => a.start_s - b.start_s);
+  const after = cursor === null ? start : cursor;
+  return findings.find((e) => e.start_s > after + 1e-6) || findings[0] || null;
+}
