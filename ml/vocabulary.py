@@ -31,6 +31,14 @@ class Statement:
     severity: int  # 0 = most serious
     plain: str  # for the patient: short sentences, everyday words
 
+    @property
+    def risk(self) -> str:
+        """The risk level of a signed statement (the worklist's urgency): high, medium, low.
+        (The machine sets its own findings' risk from their measure, e.g. a pause's length.)"""
+        if self.code in HIGH_RISK:
+            return "high"
+        return "medium" if self.code in MEDIUM_RISK else "low"
+
 
 def _table(*rows: tuple[str, str, Category, str]) -> dict[str, Statement]:
     """Rows in order of seriousness, most serious first: the order is the severity."""
@@ -98,6 +106,13 @@ STATEMENTS: dict[str, Statement] = _table(
     ("SINUS", "Sinus rhythm", Category.RHYTHM, "Your heart beat in its normal, steady pattern."),
     ("NORMAL", "Normal ECG", Category.OVERALL, "Your heart test looked normal."),
 )  # fmt: skip
+HIGH_RISK = frozenset({"VF", "VT", "ST_ELEVATION", "AV_BLOCK_3", "AF", "PAUSE"})
+MEDIUM_RISK = frozenset(
+    {
+        "AV_BLOCK_2", "LONG_QT", "ST_DEPRESSION", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY",
+        "SVT", "LBBB", "WIDE_QRS", "DROPPED_BEAT", "NOISY_STRIP",
+    }
+)  # fmt: skip
 # Codes the machine wrote before this table existed, read back from stored analyses.
 LEGACY_CODES = {"AVB1": "AV_BLOCK_1"}
 
@@ -109,6 +124,11 @@ def canonical(code: str) -> str:
 
 def is_known(code: str) -> bool:
     return canonical(code) in STATEMENTS
+
+
+def most_serious(codes: list[str]) -> str | None:
+    ordered = by_severity(codes)
+    return ordered[0] if ordered else None
 
 
 def by_severity(codes: list[str]) -> list[str]:

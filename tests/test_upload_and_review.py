@@ -483,3 +483,30 @@ def test_a_lying_wfdb_header_upload_is_refused_clearly_and_leaves_nothing(
         assert words in messages, (label, messages)
         assert _count(sql, EcgRecording) == 0 and _count(sql, AnalysisJob) == 0, label
         assert _stored_files(app) == [], label
+
+
+def test_the_worklist_follows_the_signed_read_and_says_why(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed_report(app, people, sql, tmp_path)  # a normal machine read
+    make = app.extensions["db_sessionmaker"]
+    with make() as session:
+        found = session.get(EcgReport, report.id)
+        doctor = session.get(type(people.doctor), people.doctor.id)
+        vt = reports.PhysicianRead("Sinus rhythm", ["SINUS", "PVC", "VT"], "Runs of VT.")
+        reports.sign(session, found, actor=doctor, password=PASSWORD,
+                     expected_row_version=found.row_version, read=vt)  # fmt: skip
+        session.commit()
+        assert (found.main_finding, found.urgency) == ("VT", 0)
+        listing = (
+            client_for(app, people.doctor).get("/worklist?status=final").get_data(as_text=True)
+        )
+        assert "Ventricular tachycardia" in listing and "urgency-reason" in listing
+        normal = reports.PhysicianRead("Sinus rhythm", ["SINUS"], "VT was artefact.")
+        reports.amend(session, found, actor=doctor, password=PASSWORD,
+                      expected_row_version=found.row_version, read=normal,
+                      reason="Artefact on review of the strip.")  # fmt: skip
+        session.commit()
+        assert found.main_finding == "SINUS"
+        assert found.urgency != 0  # no longer ranked as VT
+        assert found.urgency == reports.urgency_of([("SINUS", "low")], list(found.risk_scores))

@@ -29,7 +29,13 @@ from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, Role, VersionKind
 from portal.review.forms import AmendForm, SignForm
 from portal.services import audit, documents, reports
-from portal.services.reports import STATEMENTS, PhysicianRead, SigningConflict
+from portal.services.reports import (
+    STATEMENTS,
+    URGENCY_NAMES,
+    PhysicianRead,
+    SigningConflict,
+    urgency_reason,
+)
 from reports.render import RenderError
 
 bp = Blueprint("review", __name__)
@@ -68,7 +74,12 @@ def worklist() -> str:
         per_page=current_app.config["SETTINGS"].reports_per_page,
     )
     return render_template(
-        "review/worklist.html", page=page, statements=STATEMENTS, args=request.args
+        "review/worklist.html",
+        page=page,
+        statements=STATEMENTS,
+        args=request.args,
+        urgency_names=URGENCY_NAMES,
+        urgency_reason=urgency_reason,
     )
 
 

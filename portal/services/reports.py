@@ -55,6 +55,23 @@ def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
     return min(ranks, default=ROUTINE)
 
 
+URGENCY_NAMES = ("VT/VF", "AF", "Pause", "High", "Medium", "Routine")
+
+
+def urgency_reason(report: EcgReport) -> str:
+    """Why the report sits where it does on the worklist, in a few words."""
+    finding = vocabulary.STATEMENTS.get(vocabulary.canonical(report.main_finding or ""))
+    high_scores = [s for s in report.risk_scores if _is_high(s)]
+    if report.urgency <= HIGH_URGENCY and finding is not None and finding.risk == "high":
+        return finding.label
+    if report.urgency == HIGH_URGENCY and high_scores:
+        names = ", ".join(s.model.value.replace("_", " ") for s in high_scores)
+        return f"high risk score ({names}); no high-risk ECG finding"
+    if finding is not None:
+        return finding.label
+    return "no finding"
+
+
 def _is_high(score: RiskScore) -> bool:
     """A high category in any band: GRACE reads "NSTE-ACS high, STEMI intermediate", which is
     a high-risk patient (the last word alone once said intermediate)."""
@@ -215,6 +232,7 @@ def _add_version(
     reason: str | None,
 ) -> ReportVersion:
     machine = report.versions[0]
+    scores = list(report.risk_scores)  # loaded before anything changes (no early autoflush)
     now = utcnow()
     version = ReportVersion(
         report=report,
@@ -241,6 +259,12 @@ def _add_version(
     session.add(version)
     report.status = ReportStatus.FINAL if kind is VersionKind.PHYSICIAN else ReportStatus.AMENDED
     report.signed_at = now
+    # The worklist follows the latest signed read, not the machine's.
+    report.main_finding = vocabulary.most_serious(read.findings) or "NORMAL"
+    signed = vocabulary.by_severity(read.findings)
+    report.urgency = urgency_of(
+        [(code, vocabulary.STATEMENTS[code].risk) for code in signed], scores
+    )
     try:
         session.flush()
     except StaleDataError:
