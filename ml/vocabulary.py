@@ -9,6 +9,7 @@ modules spelled it differently (the machine once said AVB1 where the form said A
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -135,3 +136,86 @@ def by_severity(codes: list[str]) -> list[str]:
     """Known codes, most serious first (unknown codes dropped)."""
     known = {canonical(c) for c in codes if is_known(c)}
     return sorted(known, key=lambda c: STATEMENTS[c].severity)
+
+
+# --- Consistency of a signed set of statements ---
+
+# The underlying rhythm: a read states exactly one.
+RHYTHM_STATEMENTS = ("SINUS", "BRADY", "TACHY", "AF", "PACED", "VF")
+# Words the free-text rhythm line must carry for each rhythm statement.
+RHYTHM_WORDS = {
+    "SINUS": ("sinus",),
+    "BRADY": ("brady",),
+    "TACHY": ("tachy",),
+    "AF": ("fibrillation", "flutter"),
+    "PACED": ("paced", "pacing", "pacemaker"),
+    "VF": ("ventricular",),
+}
+# ... or one of the abbreviations clinicians write, as a whole word.
+RHYTHM_ABBREVIATIONS = {
+    "SINUS": ("sr", "nsr"),
+    "BRADY": ("sb",),
+    "TACHY": ("st",),
+    "AF": ("af", "afib", "afl"),
+    "PACED": (),
+    "VF": ("vf", "vfib"),
+}
+# Statements that cannot both be true of one recording.
+EXCLUSIONS = (
+    ("AV_BLOCK_3", "AV_BLOCK_1"),
+    ("AV_BLOCK_3", "AV_BLOCK_2"),
+    ("AV_BLOCK_3", "DROPPED_BEAT"),
+    ("LBBB", "RBBB"),
+    ("AF", "DROPPED_BEAT"),
+    ("AF", "AV_BLOCK_1"),
+    ("BIGEMINY", "TRIGEMINY"),
+)
+
+
+def contradictions(codes: list[str], rhythm_line: str = "") -> list[str]:
+    """Why this set of statements cannot be signed, in a doctor's words (empty when it can)."""
+    chosen = [canonical(c) for c in codes]
+    problems = []
+    rhythms = [c for c in chosen if c in RHYTHM_STATEMENTS]
+    if len(rhythms) != 1:
+        names = ", ".join(STATEMENTS[c].label.lower() for c in RHYTHM_STATEMENTS)
+        problems.append(
+            f"Choose exactly one rhythm statement ({names}); this read has {len(rhythms)}."
+        )
+    if "NORMAL" in chosen:
+        abnormal = [STATEMENTS[c].label for c in chosen if c not in ("NORMAL", "SINUS")]
+        if abnormal:
+            problems.append(
+                '"Normal ECG" cannot be signed with abnormal statements: '
+                + ", ".join(abnormal)
+                + "."
+            )
+    for a, b in EXCLUSIONS:
+        if a in chosen and b in chosen:
+            problems.append(
+                f'"{STATEMENTS[a].label}" and "{STATEMENTS[b].label}" exclude each other.'
+            )
+    if len(rhythms) == 1 and rhythm_line.strip():
+        words, tokens = RHYTHM_WORDS[rhythms[0]], re.findall(r"[a-z]+", rhythm_line.lower())
+        if not any(w in rhythm_line.lower() for w in words) and not set(tokens) & set(
+            RHYTHM_ABBREVIATIONS[rhythms[0]]
+        ):
+            problems.append(
+                f'The rhythm line "{rhythm_line.strip()}" does not say '
+                f'"{STATEMENTS[rhythms[0]].label.lower()}", the rhythm statement chosen.'
+            )
+    return problems
+
+
+def rhythm_code_of(rhythm_line: str) -> str | None:
+    """The rhythm statement a machine's rhythm line names ("Sinus rhythm with pause" -> SINUS),
+    or None when it names none (too noisy, undetermined)."""
+    line = rhythm_line.lower()
+    for code in ("BRADY", "TACHY", "AF", "PACED", "VF", "SINUS"):
+        if code == "VF" and "fibrillation" in line and not line.startswith("ventricular"):
+            continue  # "... with atrial fibrillation" is not VF
+        if code == "AF" and line.startswith("ventricular"):
+            continue
+        if any(w in line.split(" with ")[0] for w in RHYTHM_WORDS[code]):
+            return code
+    return None

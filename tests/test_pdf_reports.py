@@ -162,8 +162,8 @@ def test_documents_are_rendered_once_per_version(
     again = doctor.get(f"/reports/{report.id}/report.pdf").data
     assert first == again and sql.scalar(select(func.count(ReportDocument.id))) == 2
     amended = post_form(doctor, f"/reports/{report.id}/amend",
-                        {"rhythm_label": "Sinus rhythm", "conclusion": "Amended text.",
-                         "reason": "typo", "password": PASSWORD,
+                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+                         "conclusion": "Amended text.", "reason": "typo", "password": PASSWORD,
                          "row_version": str(report.row_version)},
                         token_page=f"/reports/{report.id}")  # fmt: skip
     assert amended.status_code == 302

@@ -419,8 +419,8 @@ def test_edf_upload_and_serial_comparison_with_the_previous_signed_ecg(
         if n == 0:
             signed = post_form(
                 doctor, f"/reports/{report.id}/sign",
-                {"rhythm_label": "Sinus rhythm", "conclusion": "Normal.", "password": PASSWORD,
-                 "row_version": str(report.row_version)},
+                {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal.",
+                 "password": PASSWORD, "row_version": str(report.row_version)},
                 token_page=f"/reports/{report.id}",
             )  # fmt: skip
             assert signed.status_code == 302

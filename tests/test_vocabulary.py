@@ -96,3 +96,34 @@ def test_a_grace_category_high_in_either_band_escalates() -> None:
     assert urgency_of([], [both]) == HIGH_URGENCY
     low = RiskScore(model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS low, STEMI low")
     assert urgency_of([], [low]) == ROUTINE
+
+
+def test_contradictory_statements_are_refused_with_the_reason(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    from tests.conftest import PASSWORD, error_messages, post_form
+
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'value="SINUS" selected' in page or 'selected value="SINUS"' in page  # preselected
+    cases = [
+        (["NORMAL", "VF"], "Sinus rhythm", "cannot be signed with abnormal statements"),
+        (["SINUS"], "banana", "does not say"),
+        (["SINUS", "AF"], "Sinus rhythm", "exactly one rhythm statement"),
+        (["PVC"], "Sinus rhythm", "exactly one rhythm statement"),
+        (["SINUS", "LBBB", "RBBB"], "Sinus rhythm", "exclude each other"),
+    ]
+    for findings, rhythm, words in cases:
+        response = post_form(doctor, f"/reports/{report.id}/sign",
+                             {"rhythm_label": rhythm, "findings": findings, "conclusion": "x",
+                              "password": PASSWORD, "row_version": str(report.row_version)},
+                             token_page=f"/reports/{report.id}")  # fmt: skip
+        assert response.status_code in (400, 422), findings
+        assert words in " ".join(error_messages(response.get_data(as_text=True))), findings
+    sql.expire_all()
+    assert len(sql.get(EcgReport, report.id).versions) == 1  # nothing was signed
+    assert vocabulary.contradictions(["SINUS", "PAC", "AV_BLOCK_1"], "NSR with PACs") == []

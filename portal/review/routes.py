@@ -94,6 +94,9 @@ def report(report_id: int) -> str:
         form.rhythm_label.data = basis.rhythm_label or ""
         # Codes as the vocabulary spells them (stored machine reads may say AVB1).
         codes = [vocabulary.canonical(c) for c in basis.findings or []]
+        rhythm = vocabulary.rhythm_code_of(basis.rhythm_label or "")
+        if rhythm and not set(codes) & set(vocabulary.RHYTHM_STATEMENTS):
+            codes.insert(0, rhythm)  # the machine's rhythm line, as the one rhythm statement
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.row_version.data = str(found.row_version)

@@ -169,6 +169,8 @@ def _check_read(read: PhysicianRead) -> None:
         errors["rhythm_label"] = "State the rhythm."
     if not read.conclusion.strip():
         errors["conclusion"] = "Write a conclusion."
+    if not unknown and (problems := vocabulary.contradictions(read.findings, read.rhythm_label)):
+        errors["findings"] = " ".join(problems)
     if errors:
         raise InvalidInput(errors)
 
@@ -190,12 +192,12 @@ def sign(
     """Add the physician's read and make the report final (caller commits; a concurrent
     signature surfaces as SigningConflict at flush)."""
     _check_password(actor, password)
-    _check_read(read)
     if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
         raise SigningConflict(
             "This report was signed or changed by someone else while you were reviewing it. "
             "Reload it to see the current version."
         )
+    _check_read(read)
     return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None)
 
 
