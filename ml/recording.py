@@ -77,6 +77,16 @@ def has_gaps(signal_mv: np.ndarray) -> bool:
     return not (low >= -MAX_ECG_MV and high <= MAX_ECG_MV)
 
 
+def standard_order(lead_names: tuple[str, ...] | list[str]) -> list[str]:
+    """Lead names in the order clinicians read them (I, II, III, aVR, aVL, aVF, V1-V6), other
+    leads after them in their recorded order."""
+    rank = {name: i for i, name in enumerate(STANDARD_LEADS)}
+    return sorted(
+        lead_names,
+        key=lambda name: (rank.get(canonical_lead_name(name), len(rank)), lead_names.index(name)),
+    )
+
+
 def validated(recording: Recording) -> Recording:
     """The recording, if an analysis of it can be trusted; otherwise a RecordingError.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.recording import Recording
+from ml.recording import Recording, standard_order
 from portal.models import EcgRecording
 from portal.services import recordings
 
@@ -65,6 +65,9 @@ def window(recording: Recording, start_s: float, end_s: float) -> dict[str, Any]
             name: np.round(np.nan_to_num(chunk[:, k]), 3).tolist()
             for k, name in enumerate(recording.lead_names)
         },
+        # JSON objects lose their order (Flask sorts keys: I, II, III, V1.., aVF..): the
+        # standard order travels as a list.
+        "lead_order": standard_order(recording.lead_names),
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
-from ml.recording import Recording
+from ml.recording import Recording, standard_order
 from reports.data import Strip
 from reports.paper import strip_svg
 
@@ -30,7 +30,8 @@ def report_strips(recording: Recording, analysis: dict[str, Any]) -> list[Strip]
     fs = recording.fs_hz
     span = min(STRIP_S, recording.duration_s)
     strips = []
-    for k, lead in enumerate(recording.lead_names):
+    for lead in standard_order(recording.lead_names):  # I, II, III, aVR, ... V6
+        k = recording.lead_names.index(lead)
         strips.append(
             Strip(
                 f"Lead {lead}, 0-{span:.0f} s",

@@ -111,7 +111,7 @@ def test_full_flow_upload_analyse_review_sign_amend(
     overview = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()
     assert overview["lead"] == "II" and len(overview["overview"]["t_s"]) > 100
     strip = doctor.get(f"/reports/{report.id}/ecg.json?start_s=5&end_s=15").get_json()
-    assert set(strip["leads"]) == {"I", "II", "III"}
+    assert set(strip["leads"]) == {"I", "II", "III"} and strip["lead_order"] == ["I", "II", "III"]
     assert len(strip["leads"]["II"]) == 2500 and strip["start_s"] == pytest.approx(5)
     assert 10 <= len(strip["beats"]["t_s"]) <= 14 and set(strip["beats"]["class"]) <= set("NSVFQ")
     assert doctor.get("/vendor/plotly.min.js").status_code == 200

@@ -127,3 +127,13 @@ def test_contradictory_statements_are_refused_with_the_reason(
     sql.expire_all()
     assert len(sql.get(EcgReport, report.id).versions) == 1  # nothing was signed
     assert vocabulary.contradictions(["SINUS", "PAC", "AV_BLOCK_1"], "NSR with PACs") == []
+
+
+def test_leads_come_in_the_order_clinicians_read_them() -> None:
+    from ml.recording import standard_order
+
+    alphabetical = ("I", "II", "III", "V1", "V2", "V3", "V4", "V5", "V6", "aVF", "aVL", "aVR")
+    assert standard_order(alphabetical) == [
+        "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"
+    ]  # fmt: skip
+    assert standard_order(("V1", "MLII", "X")) == ["MLII", "V1", "X"]

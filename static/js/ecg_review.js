@@ -59,7 +59,7 @@
     start = Math.max(0, Math.min(from, Math.max(0, duration - span)));
     const response = await fetch(`${url}?start_s=${start.toFixed(3)}&end_s=${(start + span).toFixed(3)}`, { headers: { Accept: "application/json" } });
     const data = await response.json();
-    const names = Object.keys(data.leads);
+    const names = data.lead_order || Object.keys(data.leads);  // I, II, III, aVR, ... V6
     const width = detailDiv.clientWidth || 1000;
     const pxPerS = (width - 70) / span;
     const pxPerMv = (pxPerS * MM_PER_MV) / MM_PER_S;
