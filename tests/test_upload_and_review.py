@@ -331,6 +331,8 @@ def test_two_doctors_signing_at_once_one_wins(
         doctor, f"/reports/{report.id}/sign", stale, token_page=f"/reports/{report.id}"
     )
     assert late.status_code == 409
+    page = late.get_data(as_text=True)
+    assert "Redirecting" not in page and "signed or changed by someone else" in page
     assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
 
 

@@ -88,9 +88,20 @@ def worklist() -> str:
 def report(report_id: int) -> str:
     sql = db_session()
     found = _report_or_404(report_id)
+    sign_form, amend_form = _prefilled_forms(found)
+    audit.record(
+        sql, "report.view", actor=_actor(), patient_id=found.patient_id,
+        object_type="ecg_report", object_id=found.id,
+    )  # fmt: skip
+    sql.commit()
+    return _review_page(found, sign_form, amend_form)
+
+
+def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
+    """The sign and amend forms prefilled with the read that counts now."""
     basis = reports.latest_signed(found) or found.versions[0]
-    sign_form, amend_form = SignForm(), AmendForm()
-    for form in (sign_form, amend_form):  # prefilled with the read that counts now
+    sign_form, amend_form = SignForm(formdata=None), AmendForm(formdata=None)
+    for form in (sign_form, amend_form):
         form.rhythm_label.data = basis.rhythm_label or ""
         # Codes as the vocabulary spells them (stored machine reads may say AVB1).
         codes = [vocabulary.canonical(c) for c in basis.findings or []]
@@ -100,12 +111,7 @@ def report(report_id: int) -> str:
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.row_version.data = str(found.row_version)
-    audit.record(
-        sql, "report.view", actor=_actor(), patient_id=found.patient_id,
-        object_type="ecg_report", object_id=found.id,
-    )  # fmt: skip
-    sql.commit()
-    return _review_page(found, sign_form, amend_form)
+    return sign_form, amend_form
 
 
 def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -> str:
@@ -200,9 +206,12 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
     try:
         saved, _ = save(form, change)
     except SigningConflict as conflict:
+        # The current report with the message, as a page: a 409 redirect shows browsers a
+        # bare "Redirecting..." page.
         db_session().rollback()
         flash(str(conflict), "error")
-        return redirect(url_for("review.report", report_id=found.id)), 409
+        current = _report_or_404(found.id)
+        return _review_page(current, *_prefilled_forms(current)), 409
     if saved:
         documents.render_signed_documents(db_session(), found, current_app.config["SETTINGS"])
         db_session().commit()
