@@ -1,4 +1,4 @@
-# CardioPortal application image: gunicorn serving portal:create_app() on port 8000.
+# CardioPortal application image: gunicorn serving portal.wsgi:app (the portal and its job worker) on port 8000.
 #
 # The whole source tree is copied to /app and installed in editable mode, because the app finds
 # templates/, static/, migrations/ and alembic.ini relative to the portal package

@@ -39,4 +39,4 @@ if (( $# > 0 )); then
     exec "$@"
 fi
 
-exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - "portal:create_app()"
+exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - "portal.wsgi:app"

@@ -50,12 +50,19 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     def _globals() -> dict[str, Any]:
         return {"institution_name": settings.institution_name}
 
-    if settings.job_worker == "thread":
-        from portal.worker import Worker
-
-        app.extensions["worker"] = Worker(app)
-        app.extensions["worker"].start()
     return app
+
+
+def start_job_worker(app: Flask) -> None:
+    """With JOB_WORKER=thread, run analysis jobs in a thread of this process. Only servers
+    call it (`portal.wsgi`, `cardio demo`): an app built for a command such as
+    `cardio create-user` must not claim a queued job and leave it "running" when it exits."""
+    if app.config["SETTINGS"].job_worker != "thread" or "worker" in app.extensions:
+        return
+    from portal.worker import Worker
+
+    app.extensions["worker"] = Worker(app)
+    app.extensions["worker"].start()
 
 
 def _init_login(app: Flask) -> None:

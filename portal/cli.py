@@ -195,5 +195,8 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         f"\nCardioPortal is running at http://{host}:{port}/ "
         "- log in with one of the accounts above. Stop with Ctrl+C.\n"
     )
+    from portal import start_job_worker
+
+    start_job_worker(current_app._get_current_object())  # type: ignore[attr-defined]
     # app.run() refuses to run inside the flask CLI; the development server is what it would run.
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]

@@ -159,3 +159,25 @@ def test_download_mitdb_refuses_a_folder_that_already_has_records(tmp_path: Path
     result = CliRunner().invoke(main, ["download-mitdb", str(tmp_path)], env=_env(tmp_path))
     assert result.exit_code == 2
     assert "already holds MIT-BIH records" in result.output
+
+
+def test_only_servers_start_the_job_worker(tmp_path: Path) -> None:
+    """A `cardio` command builds an app too: it must not claim queued jobs (one claimed a job
+    and left it "running" when it exited)."""
+    import os
+    import threading
+
+    from portal import create_app, start_job_worker
+
+    env = {"INSTANCE_DIR": str(tmp_path), "JOB_WORKER": "thread", "CARDIO_ENV": "development"}
+    os.environ.update(env)
+    try:
+        app = create_app()
+        assert "worker" not in app.extensions
+        assert "analysis-worker" not in {t.name for t in threading.enumerate()}
+        start_job_worker(app)  # what portal.wsgi and `cardio demo` do
+        assert "analysis-worker" in {t.name for t in threading.enumerate()}
+        app.extensions["worker"].stop()
+    finally:
+        for name in env:
+            os.environ.pop(name, None)

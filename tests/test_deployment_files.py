@@ -56,4 +56,4 @@ def test_compose_and_dockerfile_keep_secrets_out_and_check_health() -> None:
     assert "HEALTHCHECK" in dockerfile and "USER cardio" in dockerfile
     assert "constraints.txt" in dockerfile
     entrypoint = (PROJECT_ROOT / "docker" / "entrypoint.sh").read_text()
-    assert "cardio init-db" in entrypoint and "portal:create_app()" in entrypoint
+    assert "cardio init-db" in entrypoint and "portal.wsgi:app" in entrypoint
