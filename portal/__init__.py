@@ -48,7 +48,13 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"institution_name": settings.institution_name}
+        from portal.risk_words import factor_label, model_title
+
+        return {
+            "institution_name": settings.institution_name,
+            "model_title": model_title,  # risk models and factors in words, on every page
+            "factor_label": factor_label,
+        }
 
     return app
 

@@ -95,6 +95,8 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
                      "Rhythm strip, lead II", "for research use"):  # fmt: skip
         assert expected in text, expected
     assert "{{" not in text and "{%" not in text and "None" not in text
+    # Inputs in words with units, never code names or Python values.
+    assert "mg dl" not in text and "True" not in text and "False" not in text
     assert _pages(clinician.data, tmp_path) >= 3
     for png in _pngs(clinician.data, artifacts_dir, f"clinician-{report.id}"):
         assert png.stat().st_size > 10_000

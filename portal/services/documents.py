@@ -25,6 +25,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
+from portal.risk_words import input_text
 from portal.services.reports import STATEMENTS
 from portal.services.risk_scores import SPEC_BY_MODEL
 from reports.data import Read, ReportData, Score
@@ -79,7 +80,11 @@ def report_data(
                 predicts=_predicts(row.model.value),
                 risk_percent=row.value,
                 category=row.category,
-                inputs={k: v for k, v in (row.inputs_used or {}).items() if k != "sources"},
+                inputs={  # in words, with units and clinical precision
+                    k: input_text(k, v)
+                    for k, v in (row.inputs_used or {}).items()
+                    if k != "sources"
+                },
                 not_computed_reason=row.not_computed_reason,
             )
         )

@@ -1,0 +1,81 @@
+"""Risk models, their factors and their inputs in a clinician's words, with units and clinical
+precision ("Total cholesterol 224 mg/dL", not "total chol mg dl 224.29")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.models import RiskModel
+
+MODEL_TITLES = {
+    RiskModel.FRAMINGHAM_GENERAL_CVD: "Framingham 2008 general cardiovascular disease, 10 years",
+    RiskModel.FRAMINGHAM_GENERAL_CVD_BMI: "Framingham 2008 general cardiovascular disease "
+    "(BMI version), 10 years",
+    RiskModel.FRAMINGHAM_HARD_CHD_ATP3: "ATP III hard coronary heart disease, 10 years",
+    RiskModel.GRACE_IN_HOSPITAL: "GRACE death in hospital",
+    RiskModel.GRACE_SIX_MONTH: "GRACE death within 6 months of discharge",
+}
+# Factor (input or model term) -> words. Log terms ("ln_age") are named by their factor.
+FACTORS = {
+    "age": "age",
+    "age_years": "age",
+    "sex": "sex",
+    "sbp": "systolic blood pressure",
+    "sbp_mmhg": "systolic blood pressure",
+    "sbp_untreated": "systolic blood pressure (untreated)",
+    "sbp_treated": "systolic blood pressure (treated)",
+    "bp_treated": "blood-pressure treatment",
+    "total_chol": "total cholesterol",
+    "total_chol_mg_dl": "total cholesterol",
+    "hdl": "HDL cholesterol",
+    "hdl_mg_dl": "HDL cholesterol",
+    "bmi": "BMI",
+    "bmi_kg_m2": "BMI",
+    "smoker": "smoking",
+    "diabetic": "diabetes",
+    "heart_rate": "heart rate",
+    "heart_rate_bpm": "heart rate",
+    "creatinine": "creatinine",
+    "creatinine_mg_dl": "creatinine",
+    "killip_class": "Killip class",
+    "cardiac_arrest": "cardiac arrest at admission",
+    "st_deviation": "ST-segment deviation",
+    "elevated_enzymes": "raised cardiac enzymes",
+    "history_of_mi": "previous myocardial infarction",
+    "history_of_heart_failure": "previous heart failure",
+    "pci": "PCI in hospital",
+    "cabg": "CABG in hospital",
+}
+# Unit suffix of an input's name -> (printed unit, decimals).
+UNITS = {
+    "_mg_dl": ("mg/dL", 0),
+    "_mmol_l": ("mmol/L", 1),
+    "_mmhg": ("mmHg", 0),
+    "_kg_m2": ("kg/m²", 1),
+    "_bpm": ("bpm", 0),
+    "_years": ("years", 0),
+}
+
+
+def model_title(model: RiskModel) -> str:
+    return MODEL_TITLES.get(model, model.value.replace("_", " "))
+
+
+def factor_label(name: str) -> str:
+    """ "ln_age" -> "age", "ln_sbp_treated" -> "systolic blood pressure (treated)"."""
+    bare = name.removeprefix("ln_")
+    return FACTORS.get(bare, FACTORS.get(name, bare.replace("_", " ")))
+
+
+def input_text(name: str, value: Any) -> str:
+    """ "total_chol_mg_dl", 224.29 -> "total cholesterol 224 mg/dL"; booleans as yes/no."""
+    label = factor_label(name)
+    if isinstance(value, bool):
+        return f"{label} {'yes' if value else 'no'}"
+    for suffix, (unit, decimals) in UNITS.items():
+        if name.endswith(suffix) and isinstance(value, (int, float)):
+            label = FACTORS.get(name, factor_label(name.removesuffix(suffix)))
+            return f"{label} {value:.{decimals}f} {unit}"
+    if isinstance(value, float):
+        return f"{label} {value:.3g}"
+    return f"{label} {value}"

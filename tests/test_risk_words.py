@@ -1,0 +1,40 @@
+"""Risk models, factors and inputs appear in a clinician's words, never as code names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import EcgReport, RiskModel
+from portal.risk_words import factor_label, input_text, model_title
+from portal.worker import Worker
+from tests.conftest import People, client_for
+from tests.test_upload_and_review import _csv_bytes, _upload
+
+
+def test_inputs_have_units_and_clinical_precision() -> None:
+    assert input_text("total_chol_mg_dl", 224.29) == "total cholesterol 224 mg/dL"
+    assert input_text("smoker", True) == "smoking yes"
+    assert input_text("sbp_mmhg", 141.6) == "systolic blood pressure 142 mmHg"
+    assert input_text("bmi_kg_m2", 27.345) == "BMI 27.3 kg/m²"
+    assert input_text("age_years", 61.0) == "age 61 years"
+    assert factor_label("ln_age") == "age" and factor_label("ln_sbp_treated").startswith("systolic")
+    assert "_" not in model_title(RiskModel.FRAMINGHAM_GENERAL_CVD)
+
+
+def test_the_report_page_names_models_and_factors_in_words(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    page = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
+    table = page[
+        page.index('id="risk-scores"') : page.index("</table>", page.index('id="risk-scores"'))
+    ]
+    assert "framingham general cvd" not in table and "ln age" not in table and "ln_" not in table
+    assert "Framingham 2008 general cardiovascular disease" in table
