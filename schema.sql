@@ -252,6 +252,7 @@ CREATE TABLE report_version (
 	rhythm_label VARCHAR(80), 
 	findings JSON, 
 	conclusion TEXT, 
+	patient_comment TEXT, 
 	predicted_class VARCHAR(16), 
 	confidence FLOAT, 
 	heart_rate_bpm FLOAT, 

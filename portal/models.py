@@ -415,7 +415,8 @@ class ReportVersion(CreatedAtMixin, Base):
     amendment_reason: Mapped[str | None] = mapped_column(Text)
     rhythm_label: Mapped[str | None] = mapped_column(String(80))
     findings: Mapped[list[str] | None] = mapped_column(JSON)  # coded statements
-    conclusion: Mapped[str | None] = mapped_column(Text)
+    conclusion: Mapped[str | None] = mapped_column(Text)  # clinical: for clinicians only
+    patient_comment: Mapped[str | None] = mapped_column(Text)  # the doctor's words for the patient
     predicted_class: Mapped[str | None] = mapped_column(String(16))
     confidence: Mapped[float | None] = mapped_column(Float)
     heart_rate_bpm: Mapped[float | None] = mapped_column(Float)

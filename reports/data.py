@@ -18,6 +18,7 @@ class Read:
     findings: list[str]
     conclusion: str
     signed_by: str | None = None
+    patient_comment: str = ""  # the doctor's words for the patient (the conclusion is not)
     signed_at: dt.datetime | None = None
     reason: str | None = None
 

@@ -67,6 +67,7 @@ def _signed(
     signed = post_form(doctor, f"/reports/{report.id}/sign",
                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "PAC"],
                         "conclusion": "Sinus rhythm with rare early beats.",
+                        "patient_comment": "Your heart looks healthy. See me in a year.",
                         "password": PASSWORD, "row_version": str(report.row_version)},
                        token_page=f"/reports/{report.id}")  # fmt: skip
     assert signed.status_code == 302
@@ -107,6 +108,8 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
     assert "Your heart test results" in plain and "Doctor1 checked and signed" in plain
     assert "Some extra beats came from the top parts of your heart" in plain
     assert "questions to ask your doctor" in plain.lower()
+    # The doctor's note for the patient, never the clinical conclusion.
+    assert "See me in a year." in plain and "rare early beats" not in plain
     body = plain.split("Your heart test results", 1)[1]
     body = "\n".join(line for line in body.splitlines() if "ECG report" not in line)
     assert grade_level(body) <= 8.0, grade_level(body)

@@ -110,6 +110,7 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             codes.insert(0, rhythm)  # the machine's rhythm line, as the one rhythm statement
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
+        form.patient_comment.data = basis.patient_comment or ""
         form.row_version.data = str(found.row_version)
     return sign_form, amend_form
 
@@ -162,6 +163,7 @@ def _physician_read(form: SignForm) -> PhysicianRead:
         rhythm_label=form.rhythm_label.data or "",
         findings=list(form.findings.data or []),
         conclusion=form.conclusion.data or "",
+        patient_comment=form.patient_comment.data or "",
     )
 
 

@@ -46,6 +46,7 @@ def _read(version: ReportVersion, author: Account | None) -> Read:
         rhythm=version.rhythm_label or "",
         findings=list(version.findings or []),
         conclusion=version.conclusion or "",
+        patient_comment=version.patient_comment or "",
         signed_by=author.display_name if author else None,
         signed_at=version.signed_at,
         reason=version.amendment_reason,

@@ -158,6 +158,7 @@ class PhysicianRead:
     rhythm_label: str
     findings: list[str]
     conclusion: str
+    patient_comment: str = ""
 
 
 def _check_read(read: PhysicianRead) -> None:
@@ -246,6 +247,7 @@ def _add_version(
         rhythm_label=read.rhythm_label.strip()[:80],
         findings=list(read.findings),
         conclusion=read.conclusion.strip(),
+        patient_comment=read.patient_comment.strip() or None,
         # measurements are the machine's unless a later issue lets doctors edit them
         heart_rate_bpm=machine.heart_rate_bpm,
         pr_ms=machine.pr_ms,
