@@ -1,4 +1,5 @@
-"""The in-process job worker: a daemon thread that runs queued analysis jobs.
+"""The in-process job worker: a daemon thread that runs queued analysis jobs, then renders the
+PDFs of new signatures (signing itself returns at once).
 
 The same loop runs as its own process with `cardio worker` (JOB_WORKER=none in the web
 process), and tests call `run_pending` directly. At start-up it first requeues jobs left
@@ -18,7 +19,7 @@ from typing import Any
 from flask import Flask
 
 from portal.models import utcnow
-from portal.services import jobs
+from portal.services import documents, jobs
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -31,6 +32,7 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failed_renders: set[int] = set()  # report versions whose PDFs failed here
 
     def _sessions(self) -> Any:
         return self.app.extensions["db_sessionmaker"]()
@@ -40,7 +42,8 @@ class Worker:
         return dt.timedelta(minutes=self.app.config["SETTINGS"].job_timeout_minutes)
 
     def run_pending(self, max_jobs: int | None = None) -> int:
-        """Requeue stuck jobs, then run queued jobs until none is left; how many ran."""
+        """Requeue stuck jobs, run queued jobs until none is left, render pending PDFs; how
+        many jobs ran."""
         settings = self.app.config["SETTINGS"]
         done = 0
         with self._sessions() as session:
@@ -58,6 +61,8 @@ class Worker:
                 reference_dir=settings.mitdb_dir,
             )
             done += 1
+        with self._sessions() as session:  # then the PDFs of new signatures
+            documents.render_pending(session, settings, self._failed_renders)
         return done
 
     def start(self) -> None:

@@ -79,6 +79,10 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
     app: Flask, people: People, sql: Session, tmp_path: Path, artifacts_dir: Path
 ) -> None:
     report = _signed(app, people, sql, tmp_path)
+    # Signing returns at once; the job worker renders both PDFs of the new version.
+    assert sql.scalars(select(ReportDocument)).all() == []
+    Worker(app).run_pending()
+    sql.expire_all()
     documents = sql.scalars(select(ReportDocument)).all()
     assert sorted(d.kind.value for d in documents) == ["clinician", "patient"]
     assert all(d.report_version_id == report.versions[1].id for d in documents)
@@ -162,6 +166,7 @@ def test_documents_are_rendered_once_per_version(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
     report = _signed(app, people, sql, tmp_path)
+    Worker(app).run_pending()
     doctor = client_for(app, people.doctor)
     first = doctor.get(f"/reports/{report.id}/report.pdf").data
     again = doctor.get(f"/reports/{report.id}/report.pdf").data
@@ -172,11 +177,25 @@ def test_documents_are_rendered_once_per_version(
                          "row_version": str(report.row_version)},
                         token_page=f"/reports/{report.id}")  # fmt: skip
     assert amended.status_code == 302
-    assert sql.scalar(select(func.count(ReportDocument.id))) == 4
-    newest = doctor.get(f"/reports/{report.id}/report.pdf").data
+    newest = doctor.get(f"/reports/{report.id}/report.pdf").data  # not rendered yet: now
     assert newest != first and "Amended text." in _text(newest, tmp_path)
+    Worker(app).run_pending()  # the patient summary of the amendment
+    assert sql.scalar(select(func.count(ReportDocument.id))) == 4
     downloads = sql.scalar(select(func.count()).where(AuditEvent.action == "report.download"))
     assert downloads == 3
+
+    # A stored PDF lost from disk is rendered again, and its row names the new file.
+    sql.expire_all()
+    latest = max(sql.scalars(select(ReportDocument)).all(), key=lambda d: d.id)
+    stored = app.config["SETTINGS"].storage_dir
+    next(p for p in stored.rglob(f"{latest.sha256}*")).unlink()
+    url = "report.pdf" if latest.kind.value == "clinician" else "summary.pdf"
+    base = f"/reports/{report.id}/" if url == "report.pdf" else f"/my/reports/{report.id}/"
+    who = doctor if url == "report.pdf" else client_for(app, people.patient_account)
+    assert who.get(base + url).status_code == 200
+    sql.expire_all()
+    renewed = sql.get(ReportDocument, latest.id)
+    assert any(stored.rglob(f"{renewed.sha256}*"))
 
 
 def test_patient_portal_only_own_signed_reports(

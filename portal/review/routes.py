@@ -214,9 +214,7 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         flash(str(conflict), "error")
         current = _report_or_404(found.id)
         return _review_page(current, *_prefilled_forms(current)), 409
-    if saved:
-        documents.render_signed_documents(db_session(), found, current_app.config["SETTINGS"])
-        db_session().commit()
+    if saved:  # the PDFs are rendered by the job worker (or on the first download)
         flash(message, "success")
         return redirect(url_for("review.report", report_id=found.id))
     return _redisplay(found, form)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import ecg_data
@@ -21,6 +21,7 @@ from portal.models import (
     DocumentKind,
     EcgReport,
     ReportDocument,
+    ReportStatus,
     ReportVersion,
     VersionKind,
     utcnow,
@@ -180,6 +181,11 @@ def ensure_document(
             page_size=settings.page_size,
         )  # fmt: skip
         session.add(existing)
+    elif existing.sha256 != sha:
+        # The stored file was lost and rendered again: the row names the file that exists
+        # (it kept the lost one's SHA, so every download rendered it once more).
+        log.warning("report %s: the %s PDF was missing and was rendered again", report.id, kind)
+        existing.sha256, existing.size_bytes = sha, len(pdf)
     session.flush()
     return existing, path
 
@@ -188,12 +194,42 @@ def latest_version(report: EcgReport) -> ReportVersion:
     return report.versions[-1]
 
 
-def render_signed_documents(session: Session, report: EcgReport, settings: Settings) -> None:
-    """After a signature: both PDFs of the new version (a failure is logged, not fatal:
-    the first download renders them again)."""
-    version = latest_version(report)
-    for kind in DocumentKind:
+def pending_versions(session: Session, limit: int = 10) -> list[ReportVersion]:
+    """The newest signed version of each signed report that has no stored PDF yet: signing
+    leaves rendering to the job worker, so a signature returns at once."""
+    complete = (  # versions with every kind of PDF stored
+        select(ReportDocument.report_version_id)
+        .group_by(ReportDocument.report_version_id)
+        .having(func.count(ReportDocument.id) >= len(DocumentKind))
+    )
+    candidates = session.scalars(
+        select(ReportVersion)
+        .join(EcgReport, ReportVersion.report_id == EcgReport.id)
+        .where(
+            EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+            ReportVersion.kind != VersionKind.MACHINE,
+            ReportVersion.id.not_in(complete),
+        )
+        .order_by(ReportVersion.id)
+        .limit(limit)
+    ).all()
+    return [v for v in candidates if v is v.report.versions[-1]]
+
+
+def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
+    """Render and store both PDFs of the pending versions (`pending_versions`), committing
+    each; versions in `skip` (failed before in this process) are left alone. How many."""
+    done = 0
+    for version in pending_versions(session):
+        if version.id in skip:
+            continue
         try:
-            ensure_document(session, report, version, kind, settings)
-        except Exception:  # the signature stands; the PDF is retried on download
-            log.exception("rendering the %s PDF of report %s failed", kind.value, report.id)
+            for kind in DocumentKind:
+                ensure_document(session, version.report, version, kind, settings)
+            session.commit()
+            done += 1
+        except Exception:  # logged once; the download renders it on demand meanwhile
+            session.rollback()
+            skip.add(version.id)
+            log.exception("rendering the PDFs of report version %s failed", version.id)
+    return done
