@@ -512,3 +512,35 @@ def test_the_worklist_follows_the_signed_read_and_says_why(
         assert found.main_finding == "SINUS"
         assert found.urgency != 0  # no longer ranked as VT
         assert found.urgency == reports.urgency_of([("SINUS", "low")], list(found.risk_scores))
+
+
+def test_the_doctor_corrects_measurements_and_the_signed_values_are_the_doctors(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+            "conclusion": "QT not measurable.", "password": PASSWORD,
+            "row_version": str(report.row_version), "heart_rate_bpm": "60", "pr_ms": "170",
+            "qrs_ms": "5", "qt_ms": "", "qrs_axis_deg": ""}  # fmt: skip
+    absurd = post_form(
+        doctor, f"/reports/{report.id}/sign", form, token_page=f"/reports/{report.id}"
+    )
+    assert absurd.status_code == 400
+    assert "Between 40 and 250" in " ".join(error_messages(absurd.get_data(as_text=True)))
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form | {"qrs_ms": "96"},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302
+    sql.expire_all()
+    version = sql.get(EcgReport, report.id).versions[-1]
+    assert (version.heart_rate_bpm, version.pr_ms, version.qrs_ms) == (60, 170, 96)
+    assert version.qt_ms is None and version.qtc_bazett_ms is None  # not measurable, no QTc
+    assert version.qrs_axis_deg is None
+    reform = post_form(doctor, f"/reports/{report.id}/amend",
+                       form | {"qrs_ms": "96", "qt_ms": "400", "reason": "QT measured by hand",
+                               "row_version": str(sql.get(EcgReport, report.id).row_version)},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert reform.status_code == 302
+    sql.expire_all()
+    amended = sql.get(EcgReport, report.id).versions[-1]
+    assert amended.qt_ms == 400 and amended.qtc_bazett_ms == pytest.approx(400)  # RR 1 s

@@ -27,7 +27,7 @@ from portal.access import roles
 from portal.db import db_session
 from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, Role, VersionKind
-from portal.review.forms import AmendForm, SignForm
+from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.services import audit, documents, reports
 from portal.services.reports import (
     STATEMENTS,
@@ -97,6 +97,10 @@ def report(report_id: int) -> str:
     return _review_page(found, sign_form, amend_form)
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value)
+
+
 def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
     """The sign and amend forms prefilled with the read that counts now."""
     basis = reports.latest_signed(found) or found.versions[0]
@@ -111,6 +115,8 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
+        for name in MEASUREMENTS:  # the read that counts now: the doctor's once signed
+            getattr(form, name).data = _rounded(getattr(basis, name))
         form.row_version.data = str(found.row_version)
     return sign_form, amend_form
 
@@ -164,6 +170,11 @@ def _physician_read(form: SignForm) -> PhysicianRead:
         findings=list(form.findings.data or []),
         conclusion=form.conclusion.data or "",
         patient_comment=form.patient_comment.data or "",
+        # A form without the measurement fields (an older page, a script) keeps the machine's;
+        # with them, an empty field means "not measurable".
+        measurements={name: getattr(form, name).data for name in MEASUREMENTS}
+        if any(name in request.form for name in MEASUREMENTS)
+        else None,
     )
 
 

@@ -108,15 +108,18 @@ def report_data(
         leads=list(report.recording.lead_names),
         sampling_rate_hz=report.recording.sampling_rate_hz,
         source_file=report.recording.original_filename,
-        measurements={
-            "heart_rate_bpm": machine.heart_rate_bpm,
-            "pr_ms": machine.pr_ms,
-            "qrs_ms": machine.qrs_ms,
-            "qt_ms": machine.qt_ms,
-            "qtc_bazett_ms": machine.qtc_bazett_ms,
-            "qtc_fridericia_ms": machine.qtc_fridericia_ms,
-            "qrs_axis_deg": machine.qrs_axis_deg,
-        },
+        measurements={  # as signed: the doctor may have corrected the machine's
+            name: getattr(version, name)
+            for name in (
+                "heart_rate_bpm",
+                "pr_ms",
+                "qrs_ms",
+                "qt_ms",
+                "qtc_bazett_ms",
+                "qtc_fridericia_ms",
+                "qrs_axis_deg",
+            )
+        },  # fmt: skip
         machine=_read(machine, None),
         physician=_read(physician, authors.get(physician.author_id)) if physician else None,
         amendments=[_read(a, authors.get(a.author_id)) for a in amendments],

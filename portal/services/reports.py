@@ -159,6 +159,8 @@ class PhysicianRead:
     findings: list[str]
     conclusion: str
     patient_comment: str = ""
+    # The doctor's measurements (None: not measurable); the machine's when not given at all.
+    measurements: dict[str, float | None] | None = None
 
 
 def _check_read(read: PhysicianRead) -> None:
@@ -248,14 +250,7 @@ def _add_version(
         findings=list(read.findings),
         conclusion=read.conclusion.strip(),
         patient_comment=read.patient_comment.strip() or None,
-        # measurements are the machine's unless a later issue lets doctors edit them
-        heart_rate_bpm=machine.heart_rate_bpm,
-        pr_ms=machine.pr_ms,
-        qrs_ms=machine.qrs_ms,
-        qt_ms=machine.qt_ms,
-        qtc_bazett_ms=machine.qtc_bazett_ms,
-        qtc_fridericia_ms=machine.qtc_fridericia_ms,
-        qrs_axis_deg=machine.qrs_axis_deg,
+        **_signed_measurements(machine, read.measurements),
         beat_counts=machine.beat_counts,
         class_probabilities=machine.class_probabilities,
         model_version=machine.model_version,
@@ -287,6 +282,23 @@ def _add_version(
         details={"version_no": version.version_no, "reason": reason},
     )
     return version
+
+
+def _signed_measurements(
+    machine: ReportVersion, edited: dict[str, float | None] | None
+) -> dict[str, float | None]:
+    """The measurements a signed version stores: the machine's, or the doctor's with QTc
+    recomputed from their QT and heart rate (so the two can never disagree)."""
+    names = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms")
+    if edited is None:
+        return {name: getattr(machine, name) for name in (*names, "qrs_axis_deg")}
+    values = {name: edited.get(name) for name in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms")}
+    qt_ms, rate_bpm = values["qt_ms"], values["heart_rate_bpm"]
+    rr_s = 60.0 / rate_bpm if rate_bpm else None
+    values["qtc_bazett_ms"] = qt_ms / rr_s**0.5 if qt_ms and rr_s else None
+    values["qtc_fridericia_ms"] = qt_ms / rr_s ** (1 / 3) if qt_ms and rr_s else None
+    values["qrs_axis_deg"] = edited.get("qrs_axis_deg")
+    return values
 
 
 def latest_signed(report: EcgReport) -> ReportVersion | None:
