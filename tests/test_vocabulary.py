@@ -16,7 +16,7 @@ from ml import vocabulary
 from ml.analysis import Finding, analyze
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport, RiskModel, RiskScore
-from portal.services.reports import HIGH_URGENCY, ROUTINE, urgency_of
+from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of
 from portal.worker import Worker
 from reports.plain_language import findings_in_plain_words
 from tests.conftest import People, client_for
@@ -89,11 +89,14 @@ def test_the_patients_headline_is_the_most_serious_statement() -> None:
     assert findings_in_plain_words(["AVB1"])[0] == vocabulary.STATEMENTS["AV_BLOCK_1"].plain
 
 
-def test_a_grace_category_high_in_either_band_escalates() -> None:
+def test_a_high_grace_category_in_either_band_is_flagged_but_never_outranks_arrhythmia() -> None:
     both = RiskScore(
         model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS high, STEMI intermediate"
     )
-    assert urgency_of([], [both]) == HIGH_URGENCY
+    assert urgency_of([], [both]) == MEDIUM_URGENCY  # lifted from routine
+    assert urgency_of([("BIGEMINY", "medium")], []) <= urgency_of([], [both])
+    assert urgency_of([("VT", "high")], [both]) < urgency_of([], [both])
+    assert high_risk_scores(EcgReport(risk_scores=[both])) == ["GRACE death in hospital"]
     low = RiskScore(model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS low, STEMI low")
     assert urgency_of([], [low]) == ROUTINE
 

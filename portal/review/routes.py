@@ -80,6 +80,7 @@ def worklist() -> str:
         args=request.args,
         urgency_names=URGENCY_NAMES,
         urgency_reason=urgency_reason,
+        high_risk_scores=reports.high_risk_scores,
     )
 
 

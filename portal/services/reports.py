@@ -46,13 +46,22 @@ class SigningConflict(RuntimeError):
 
 
 def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
-    """0 most urgent: VT/VF, then AF, pauses, other high findings or high risk, medium, routine."""
+    """0 most urgent: VT/VF, then AF, pauses, other high findings, medium findings or a high
+    risk score, routine. A high risk score lifts a report to medium and is flagged on the
+    worklist (`high_risk_scores`), but never outranks an arrhythmia on the ECG itself."""
     ranks = [URGENT_CODES[code] for code, _ in findings if code in URGENT_CODES]
-    if any(risk == "high" for _, risk in findings) or any(_is_high(s) for s in scores):
+    if any(risk == "high" for _, risk in findings):
         ranks.append(HIGH_URGENCY)
-    if any(risk == "medium" for _, risk in findings):
+    if any(risk == "medium" for _, risk in findings) or any(_is_high(s) for s in scores):
         ranks.append(MEDIUM_URGENCY)
     return min(ranks, default=ROUTINE)
+
+
+def high_risk_scores(report: EcgReport) -> list[str]:
+    """The report's risk models with a high category, in words (the worklist's flag)."""
+    from portal.risk_words import model_title
+
+    return [model_title(s.model) for s in report.risk_scores if _is_high(s)]
 
 
 URGENCY_NAMES = ("VT/VF", "AF", "Pause", "High", "Medium", "Routine")
@@ -62,11 +71,10 @@ def urgency_reason(report: EcgReport) -> str:
     """Why the report sits where it does on the worklist, in a few words."""
     finding = vocabulary.STATEMENTS.get(vocabulary.canonical(report.main_finding or ""))
     high_scores = [s for s in report.risk_scores if _is_high(s)]
-    if report.urgency <= HIGH_URGENCY and finding is not None and finding.risk == "high":
+    if finding is not None and finding.risk != "low":
         return finding.label
-    if report.urgency == HIGH_URGENCY and high_scores:
-        names = ", ".join(s.model.value.replace("_", " ") for s in high_scores)
-        return f"high risk score ({names}); no high-risk ECG finding"
+    if report.urgency == MEDIUM_URGENCY and high_scores:
+        return "high risk score; no urgent ECG finding"
     if finding is not None:
         return finding.label
     return "no finding"
