@@ -20,7 +20,7 @@ from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import beat_inputs
 from ml.filters import bandpass_mv
-from ml.gaps import fill_gaps
+from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
@@ -218,21 +218,7 @@ def analyze(
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
     quality_leads = [lead_index] + ([] if second is None else [second])
-
-    # Each lead is judged with its own beats and its own gaps; the other lead only matters
-    # where the analysis lead is not good, so a clean analysis lead spares judging it.
-    def judged(index: int, beats: np.ndarray) -> list[Segment]:
-        lead_quality = segment_quality(recording.signal_mv[:, index], fs, beats)
-        return mark_gaps(lead_quality, gaps.spans_s([index]))
-
-    first = judged(lead_index, peaks)
-    by_lead = {recording.lead_names[lead_index]: first}
-    if second is not None and other_peaks is not None and any(s.level != "good" for s in first):
-        by_lead[recording.lead_names[second]] = judged(second, other_peaks)
-    quality = combine_leads(by_lead)
-    swapped = np.zeros(len(peaks), dtype=bool)
-    if len(by_lead) == 2 and other_peaks is not None:
-        peaks, swapped = _follow_readable_lead(peaks, other_peaks, fs, *by_lead.values())
+    quality, peaks, swapped = _judge_leads(recording, gaps, quality_leads, peaks, other_peaks)
 
     report(0.35, "Classifying beats")
     probabilities, classes, classification_leads = classify_beats(
@@ -245,13 +231,7 @@ def analyze(
     unreadable = unusable_mask(quality, peaks / fs)
     beat_s = peaks / fs
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
-    # A beat in the first or last second, or next to missing signal, lacks its neighbours
-    # and sits in the filters' settling transient: on handheld strips it was called V 3-5
-    # times as often as mid-strip. Unclassified (Q), it also bounds no pause.
-    edges = [(-np.inf, EDGE_S), (recording.duration_s - EDGE_S, np.inf)] + [
-        (start - EDGE_S, end + EDGE_S) for start, end in gaps.spans_s(quality_leads)
-    ]
-    at_edge = rhythm.within(beat_s, edges)
+    at_edge = _at_edges(beat_s, recording.duration_s, gaps.spans_s(quality_leads))
     classes = np.where(unreadable | at_edge | rhythm.within(beat_s, fibrillation), "Q", classes)
 
     report(0.6, "Finding rhythm episodes")
@@ -314,6 +294,46 @@ def analyze(
     analysis.notes = list(recording.notes) + list(gaps.notes) + _notes(analysis)
     report(1.0, "Done")
     return analysis
+
+
+def _judge_leads(
+    recording: Recording,
+    gaps: GapFill,
+    leads: list[int],
+    peaks: np.ndarray,
+    other_peaks: np.ndarray | None,
+) -> tuple[list[Segment], np.ndarray, np.ndarray]:
+    """(quality of the recording, beats, which beats came from the companion lead).
+
+    Each lead is judged with its own beats and its own gaps; the companion only matters
+    where the analysis lead is not good, so a clean analysis lead spares judging it."""
+    fs = recording.fs_hz
+
+    def judged(index: int, beats: np.ndarray) -> list[Segment]:
+        lead_quality = segment_quality(recording.signal_mv[:, index], fs, beats)
+        return mark_gaps(lead_quality, gaps.spans_s([index]))
+
+    first = judged(leads[0], peaks)
+    by_lead = {recording.lead_names[leads[0]]: first}
+    if len(leads) > 1 and other_peaks is not None and any(s.level != "good" for s in first):
+        by_lead[recording.lead_names[leads[1]]] = judged(leads[1], other_peaks)
+    swapped = np.zeros(len(peaks), dtype=bool)
+    if len(by_lead) == 2 and other_peaks is not None:
+        peaks, swapped = _follow_readable_lead(peaks, other_peaks, fs, *by_lead.values())
+    return combine_leads(by_lead), peaks, swapped
+
+
+def _at_edges(
+    beat_s: np.ndarray, duration_s: float, gap_spans_s: list[tuple[float, float]]
+) -> np.ndarray:
+    """Beats in the first or last second, or within a second of missing signal: they lack
+    their neighbours and sit in the filters' settling transient (on handheld strips they were
+    called V 3-5 times as often as mid-strip). They are left unclassified (Q), and so bound
+    no pause."""
+    edges = [(-np.inf, EDGE_S), (duration_s - EDGE_S, np.inf)] + [
+        (start - EDGE_S, end + EDGE_S) for start, end in gap_spans_s
+    ]
+    return rhythm.within(beat_s, edges)
 
 
 def _follow_readable_lead(
