@@ -21,6 +21,9 @@ CANDIDATE_NAMES = {
     "a": "(a) beat rule",
     "b": "(b) 30-s window model",
     "c": "(c) beat rule or window model",
+    "d0.1": "(d) (c) with < 10 % ectopic beats in the window",
+    "d0.2": "(d) (c) with < 20 % ectopic beats in the window",
+    "d0.3": "(d) (c) with < 30 % ectopic beats in the window",
 }
 
 
@@ -48,13 +51,16 @@ def strip_calls() -> dict[str, dict[str, int]]:
 
 
 def af_round_rows() -> list[dict[str, Any]]:
-    """AF in long recordings, round 1: each candidate's out-of-fold AF Se / +P."""
-    card = json.loads(WINDOW_RULE_FILE.read_text())["round_1"]
+    """AF in long recordings, rounds 1 and 2: each candidate's out-of-fold AF Se / +P, the
+    rounds that compared it, and which one ships."""
+    card = json.loads(WINDOW_RULE_FILE.read_text())
     rows = []
     for key, row in card["out_of_fold"].items():
+        rounds = [n for n, r in card["rounds"].items() if key in r["candidates"]]
         rows.append(
             {
                 "candidate": CANDIDATE_NAMES[key],
+                "rounds": ", ".join(rounds),
                 "shipped": key == card["shipped"],
                 **{
                     f"{part}_{m}": pct(row[part][m])
@@ -88,7 +94,9 @@ def markdown_rows() -> list[str]:
         pairs = " | ".join(
             f"{r[p + '_se']} / {r[p + '_ppv']}" for p in ("pooled", "cinc2017", "mitdb_ds1")
         )
-        rows.append(f"| {r['candidate']} | {pairs} | {'yes' if r['shipped'] else ''} |")
+        rows.append(
+            f"| {r['candidate']} | {r['rounds']} | {pairs} | {'yes' if r['shipped'] else ''} |"
+        )
     rows += ["| " + " | ".join(r.values()) + " |" for r in interval_rows()]
     return rows
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -132,12 +133,22 @@ def af_window_spans_s(
 ) -> list[tuple[float, float]]:
     """The 30-s windows (every 15 s) of a long recording that the window model calls AF."""
     rule = rule or shipped_rule(WINDOW_RULE_FILE)
+    max_ectopic = window_gate()
     width = round(WINDOW_S * fs_hz)
     return [
         (start / fs_hz, (start + width) / fs_hz)
         for start, features in window_features(lead_mv, fs_hz, beat_samples, classes)
         if call_strip_from_features(features, rule).label == AF
+        and (max_ectopic is None or (features or {})["ectopic_share"] < max_ectopic)
     ]
+
+
+@lru_cache(maxsize=1)
+def window_gate() -> float | None:
+    """The ectopic-beat share below which a window's AF call counts (AF round 2: runs of
+    frequent ectopy are irregular without being AF), or None when every call counts."""
+    gate = json.loads(WINDOW_RULE_FILE.read_text()).get("max_ectopic_share")
+    return None if gate is None else float(gate)
 
 
 def window_features(

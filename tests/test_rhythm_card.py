@@ -24,9 +24,12 @@ def test_readme_prints_the_rule_files_figures() -> None:
     assert f"Se {ds2['se']} / +P {ds2['ppv']} %" in readme
 
 
-def test_the_shipped_af_rule_is_the_one_the_round_found_best() -> None:
-    round_1 = json.loads(WINDOW_RULE_FILE.read_text())["round_1"]
-    assert round_1["shipped"] == round_1["best"]
+def test_the_shipped_af_rule_is_the_one_the_latest_round_found_best() -> None:
+    card = json.loads(WINDOW_RULE_FILE.read_text())
+    latest = card["rounds"][max(card["rounds"])]
+    assert card["shipped"] == latest["best"] and card["shipped"] in latest["candidates"]
+    criterion = {k: v["criterion"] for k, v in card["out_of_fold"].items()}
+    assert all(criterion[card["shipped"]] >= criterion[k] for k in latest["candidates"])
     assert json.loads(RULE_FILE.read_text())["out_of_fold"]["n_recordings"] >= 1000
 
 
@@ -39,7 +42,8 @@ def test_model_page_shows_the_rhythm_figures(app: Flask, people: People) -> None
     ) in page
     for row in rhythm_card.af_round_rows():
         assert (
-            f"<td>{row['candidate']}</td><td>{row['pooled_se']} / {row['pooled_ppv']}</td>" in page
+            f"<td>{row['candidate']}</td><td>{row['rounds']}</td>"
+            f"<td>{row['pooled_se']} / {row['pooled_ppv']}</td>" in page
         )
     ds2 = rhythm_card.ds2_af()
     assert ds2 is not None and f"sensitivity {ds2['se']} %" in page
