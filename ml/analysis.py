@@ -346,21 +346,17 @@ def _follow_readable_lead(
     """Beats of the other lead replace the analysis lead's in stretches where the analysis
     lead is unusable and the other lead good (an electrode pulled on one lead only). Returns
     the beats and which of them came from the other lead."""
-    spans = [
-        (a.start_s * fs_hz, a.end_s * fs_hz)
+    spans = [  # in samples; a segment's end belongs to the next one
+        (a.start_s * fs_hz, a.end_s * fs_hz - 0.5)
         for a, b in zip(analysis_quality, other_quality, strict=True)
         if a.level == "unusable" and b.level == "good"
     ]
     if not spans:
         return peaks, np.zeros(len(peaks), dtype=bool)
-    inside = lambda samples: np.any(  # noqa: E731
-        [(samples >= lo) & (samples < hi) for lo, hi in spans], axis=0
-    )
-    merged = np.concatenate([peaks[~inside(peaks)], other[inside(other)]])
+    kept, taken = peaks[~rhythm.within(peaks, spans)], other[rhythm.within(other, spans)]
+    merged = np.concatenate([kept, taken])
     order = np.argsort(merged, kind="stable")
-    from_other = np.concatenate(
-        [np.zeros(int((~inside(peaks)).sum()), bool), np.ones(int(inside(other).sum()), bool)]
-    )
+    from_other = np.concatenate([np.zeros(kept.size, bool), np.ones(taken.size, bool)])
     return merged[order], from_other[order]
 
 

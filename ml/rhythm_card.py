@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ml.model_card import pct
 from ml.strip_rhythm import RULE_FILE, WINDOW_RULE_FILE
 
 INTERVALS_CARD = RULE_FILE.with_name("intervals_card.json")
@@ -25,10 +26,6 @@ CANDIDATE_NAMES = {
     "d0.2": "(d) (c) with < 20 % ectopic beats in the window",
     "d0.3": "(d) (c) with < 30 % ectopic beats in the window",
 }
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
 
 
 def strip_rows() -> list[dict[str, str]]:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import EcgReport, RiskModel
+from portal.models import RiskModel
 from portal.risk_words import factor_label, input_text, model_title
-from portal.worker import Worker
 from tests.conftest import People, client_for
-from tests.test_upload_and_review import _csv_bytes, _upload
+from tests.test_upload_and_review import _analysed_report
 
 
 def test_inputs_have_units_and_clinical_precision() -> None:
@@ -28,10 +26,7 @@ def test_inputs_have_units_and_clinical_precision() -> None:
 def test_the_report_page_names_models_and_factors_in_words(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
+    report = _analysed_report(app, people, sql, tmp_path)
     page = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
     table = page[
         page.index('id="risk-scores"') : page.index("</table>", page.index('id="risk-scores"'))

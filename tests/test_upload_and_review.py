@@ -67,7 +67,8 @@ def _stored_files(app: Flask) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def _signed_report(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+def _analysed_report(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    """A CSV uploaded by staff and analysed: a preliminary report with its machine read."""
     staff = client_for(app, people.staff)
     assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
     assert Worker(app).run_pending() == 1
@@ -298,7 +299,7 @@ def test_restart_picks_up_queued_and_stuck_jobs_and_never_duplicates_reports(
 def test_two_doctors_signing_at_once_one_wins(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    report = _signed_report(app, people, sql, tmp_path)
+    report = _analysed_report(app, people, sql, tmp_path)
     make = app.extensions["db_sessionmaker"]
     read = reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Normal.")
     with make() as first, make() as second:
@@ -490,7 +491,7 @@ def test_a_lying_wfdb_header_upload_is_refused_clearly_and_leaves_nothing(
 def test_the_worklist_follows_the_signed_read_and_says_why(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    report = _signed_report(app, people, sql, tmp_path)  # a normal machine read
+    report = _analysed_report(app, people, sql, tmp_path)  # a normal machine read
     make = app.extensions["db_sessionmaker"]
     with make() as session:
         found = session.get(EcgReport, report.id)
@@ -517,7 +518,7 @@ def test_the_worklist_follows_the_signed_read_and_says_why(
 def test_the_doctor_corrects_measurements_and_the_signed_values_are_the_doctors(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    report = _signed_report(app, people, sql, tmp_path)
+    report = _analysed_report(app, people, sql, tmp_path)
     doctor = client_for(app, people.doctor)
     form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
             "conclusion": "QT not measurable.", "password": PASSWORD,

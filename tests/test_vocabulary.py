@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ml import vocabulary
@@ -17,10 +17,9 @@ from ml.analysis import Finding, analyze
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport, RiskModel, RiskScore
 from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of
-from portal.worker import Worker
 from reports.plain_language import findings_in_plain_words
 from tests.conftest import People, client_for
-from tests.test_upload_and_review import _csv_bytes, _upload
+from tests.test_upload_and_review import _analysed_report
 
 ANALYSIS_SOURCE = Path(__file__).resolve().parent.parent / "ml" / "analysis.py"
 
@@ -65,10 +64,7 @@ def test_a_long_pr_is_a_first_degree_av_block_in_the_vocabularys_spelling() -> N
 def test_the_doctors_form_keeps_a_stored_legacy_machine_code(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
+    report = _analysed_report(app, people, sql, tmp_path)
     machine = report.versions[0]
     # What reads stored before the vocabulary say (rows are immutable through the ORM).
     sql.execute(
@@ -106,10 +102,7 @@ def test_contradictory_statements_are_refused_with_the_reason(
 ) -> None:
     from tests.conftest import PASSWORD, error_messages, post_form
 
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")]).status_code == 302
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
+    report = _analysed_report(app, people, sql, tmp_path)
     doctor = client_for(app, people.doctor)
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert 'value="SINUS" selected' in page or 'selected value="SINUS"' in page  # preselected

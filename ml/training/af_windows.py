@@ -29,7 +29,7 @@ from tqdm import tqdm
 from ml import rhythm
 from ml.atrial import p_wave_consistency
 from ml.research.databases import DS1, data_root
-from ml.research.strips_eval import reference_labels
+from ml.research.strips_eval import af_scores, reference_labels
 from ml.strip_rhythm import (
     AF,
     FEATURE_NAMES,
@@ -191,11 +191,7 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
             ("cinc2017", cinc),
             ("mitdb_ds1", ~cinc),
         ):
-            tp = float(np.sum(called[mask] & is_af[mask]))
-            row[part] = {
-                "se": tp / max(float(is_af[mask].sum()), 1.0),
-                "ppv": tp / max(float(called[mask].sum()), 1.0),
-            }
+            row[part] = af_scores(called[mask], is_af[mask])
         row["criterion"] = min(row["pooled"]["se"], row["pooled"]["ppv"])
         table[name] = row
     return table

@@ -36,15 +36,15 @@ L2 = 1.0
 KEPT_LABELLED_SHARE = 0.97
 
 
-def strip_feature_table(folder: Path) -> tuple[list[str], np.ndarray, list[str]]:
-    """(record names, features [n, k] with NaN rows where too few beats, reference labels)."""
+def strip_feature_table(folder: Path) -> tuple[np.ndarray, list[str]]:
+    """(features [n, k] with NaN rows where too few beats, reference labels), by record name."""
     from ml.analysis import analyze, default_classifier
     from ml.errors import RecordingError
     from ml.io import read_recording
 
     labels = reference_labels(folder / "REFERENCE.csv")
     classifier = default_classifier()
-    names, rows, y = [], [], []
+    rows, y = [], []
     for name in tqdm(sorted(labels), desc="cinc2017 strips", unit="recording"):
         try:
             analysis = analyze(
@@ -53,10 +53,9 @@ def strip_feature_table(folder: Path) -> tuple[list[str], np.ndarray, list[str]]
             features = analysis.strip.features if analysis.strip else {}
         except RecordingError:
             features = {}
-        names.append(name)
         rows.append([features.get(f, np.nan) for f in FEATURE_NAMES])
         y.append(labels[name])
-    return names, np.array(rows, dtype=float), y
+    return np.array(rows, dtype=float), y
 
 
 def fit_logistic(
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=data_root())
     parser.add_argument("--out", type=Path, default=RULE_FILE)
     args = parser.parse_args(argv)
-    names, x, labels = strip_feature_table(args.data_dir / "cinc2017")
+    x, labels = strip_feature_table(args.data_dir / "cinc2017")
     y = np.array(labels)
     oof = summary(y, out_of_fold_calls(x, y))
     rule = fit_rule(x, y)

@@ -14,6 +14,7 @@ from ml.classifier import read_card
 from ml.research.databases import data_root
 from ml.research.evaluate import main as evaluate_main
 from ml.research.synthetic import BeatTruth, synthetic_recording
+from tests.support.ecg_files import write_wfdb
 
 DATA = data_root()
 
@@ -25,15 +26,7 @@ def _write_beats_only_record(folder: Path, fs_hz: float) -> int:
         truth, duration_s=120, fs_hz=fs_hz, leads=("II", "V1"), noise_mv=0.02, seed=3
     )
     r_peaks = onsets + round(0.46 * truth.qrs_ms / 1000 * fs_hz)
-    wfdb.wrsamp(
-        "synth",
-        fs=fs_hz,
-        units=["mV", "mV"],
-        sig_name=list(recording.lead_names),
-        p_signal=recording.signal_mv,
-        fmt=["16", "16"],
-        write_dir=str(folder),
-    )
+    write_wfdb(folder, recording, "synth")  # fs and leads from the recording
     wfdb.wrann("synth", "atr", r_peaks, np.array(["N"] * r_peaks.size), write_dir=str(folder))
     return int(r_peaks.size)
 

@@ -15,6 +15,7 @@ from ml.research.databases import data_root
 from ml.research.evaluate import main as evaluate_main
 from ml.research.intervals_eval import NAMES, measured_intervals, reference_intervals
 from ml.research.synthetic import BeatTruth, synthetic_recording
+from tests.support.ecg_files import write_wfdb
 
 # About twice the IEC 60601-2-25 SD floors (10 ms for PR and QRS, 30 ms for QT): one record's
 # median against one cardiologist's is expected within that, not to the millisecond.
@@ -60,15 +61,7 @@ def _write_marked_record(folder: Path, truth: BeatTruth, fs_hz: float) -> None:
     recording, onsets = synthetic_recording(
         truth, duration_s=60, fs_hz=fs_hz, leads=("II", "V1"), noise_mv=0.02, seed=5
     )
-    wfdb.wrsamp(
-        "synth",
-        fs=fs_hz,
-        units=["mV", "mV"],
-        sig_name=list(recording.lead_names),
-        p_signal=recording.signal_mv,
-        fmt=["16", "16"],
-        write_dir=str(folder),
-    )
+    write_wfdb(folder, recording, "synth")  # fs and leads from the recording
     samples, symbols = [], []
     for onset in onsets[2:32]:
         p_on = onset - truth.pr_ms / 1000 * fs_hz
