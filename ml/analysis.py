@@ -28,12 +28,15 @@ from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import STRIP_MAX_S, StripCall, af_window_spans_s, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
-from ml.vocabulary import STATEMENTS
+from ml.vocabulary import STATEMENTS, canonical
 
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 EDGE_S = 1.0  # beats this close to the start or end of a recording are not classified (Q)
+# The stored machine read's layout. 1: before the version was written (no key); 2: adds
+# `schema_version`. `EcgAnalysis.from_dict` reads every version up to this one.
+SCHEMA_VERSION = 2
 
 _classifier: BeatClassifier | None = None
 
@@ -65,17 +68,33 @@ class Beats:
 
     samples: np.ndarray
     classes: np.ndarray
-    probabilities: np.ndarray  # [n, 5] in CLASSES order
+    probability: np.ndarray  # of the class given, one per beat
+
+    @classmethod
+    def of(cls, samples: np.ndarray, classes: np.ndarray, probabilities: np.ndarray) -> Beats:
+        """From the classifier's [n, 5] probabilities (columns in CLASSES order)."""
+        chosen = probabilities[np.arange(len(classes)), [CLASSES.index(c) for c in classes]]
+        return cls(samples, classes, np.asarray(chosen, dtype=np.float64))
 
     def to_dict(self) -> dict[str, Any]:
-        chosen = self.probabilities[
-            np.arange(len(self.classes)), [CLASSES.index(c) for c in self.classes]
-        ]
         return {
             "sample": self.samples.astype(int).tolist(),
             "class": "".join(self.classes.tolist()),
-            "probability": np.round(chosen, 3).tolist(),
+            "probability": np.round(self.probability, 3).tolist(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Beats:
+        samples = np.asarray(data["sample"], dtype=np.int64)
+        classes = np.asarray(list(data["class"]), dtype="<U1")
+        probability = np.asarray(data["probability"], dtype=np.float64)
+        if not samples.size == classes.size == probability.size:
+            raise MachineReadError("the beats' samples, classes and probabilities differ in length")
+        return cls(samples, classes, probability)
+
+
+class MachineReadError(ValueError):
+    """A stored machine read that this version cannot read (damaged, or from a newer one)."""
 
 
 @dataclass
@@ -105,8 +124,18 @@ class EcgAnalysis:
         total = sum(s.end_s - s.start_s for s in self.quality) or 1.0
         return sum(s.end_s - s.start_s for s in self.quality if s.level == "good") / total
 
+    @property
+    def flagged_segments(self) -> list[Segment]:
+        return [s for s in self.quality if s.level != "good"]
+
+    @property
+    def rhythm_overview(self) -> dict[str, Any]:
+        """Which episodes to list and how many more of each rhythm (`rhythm.overview`)."""
+        return rhythm.overview(self.episodes)
+
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        out |= {
             name: _plain(getattr(self, name))
             for name in (
                 "model_version",
@@ -127,14 +156,84 @@ class EcgAnalysis:
                 "strip",
             )
         }
-        out["rhythm_overview"] = rhythm.overview(self.episodes)
-        out["episodes"] = [{**_plain(e), "duration_s": e.duration_s} for e in self.episodes]
+        out["rhythm_overview"] = self.rhythm_overview
+        out["episodes"] = [_episode(e) for e in self.episodes]
         out["quality"] = {
             "good_fraction": round(self.good_quality_fraction, 4),
-            "flagged_segments": [_plain(s) for s in self.quality if s.level != "good"],
+            "flagged_segments": [_plain(s) for s in self.flagged_segments],
         }
         out["beats"] = self.beats.to_dict()
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EcgAnalysis:
+        """The typed read of a stored `to_dict()` of any schema version up to SCHEMA_VERSION.
+
+        What `to_dict` leaves out comes back as it implies: the quality's good segments are
+        the recording outside the flagged ones; only the given class's probability is kept.
+        Raises MachineReadError for a damaged document or one written by a newer version."""
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+            raise MachineReadError(
+                f"machine read schema version {version!r}: this portal reads 1-{SCHEMA_VERSION}"
+            )
+        try:
+            duration_s = float(data["duration_s"])
+            strip = data.get("strip")
+            return cls(
+                model_version=str(data["model_version"]),
+                fs_hz=float(data["fs_hz"]),
+                duration_s=duration_s,
+                lead_names=tuple(data["lead_names"]),
+                analysis_lead=str(data["analysis_lead"]),
+                analysis_lead_reason=str(data["analysis_lead_reason"]),
+                rhythm_summary=str(data["rhythm_summary"]),
+                main_finding=_finding(data["main_finding"]),
+                findings=[_finding(f) for f in data["findings"]],
+                episodes=[_typed(rhythm.Episode, e) for e in data["episodes"]],
+                heart_rate=_typed(HeartRateSummary, data["heart_rate"]),
+                intervals=_typed(Intervals, data["intervals"]),
+                beat_counts=dict(data["beat_counts"]),
+                class_probability_mean=dict(data["class_probability_mean"]),
+                beats=Beats.from_dict(data["beats"]),
+                quality=_quality(data["quality"].get("flagged_segments", []), duration_s),
+                notes=list(data.get("notes", [])),
+                classification_leads=tuple(data.get("classification_leads", ())),
+                strip=_typed(StripCall, strip) if strip else None,
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            if isinstance(error, MachineReadError):
+                raise
+            raise MachineReadError(f"damaged machine read: {error!r}") from error
+
+
+def _episode(episode: rhythm.Episode) -> dict[str, Any]:
+    plain = _plain(episode)  # the duration from the rounded ends: it reads back the same
+    return {**plain, "duration_s": round(plain["end_s"] - plain["start_s"], 4)}
+
+
+def _typed(kind: Any, data: dict[str, Any]) -> Any:
+    """A dataclass from its `_plain` dict; keys it does not have (derived ones, such as an
+    episode's duration_s) are ignored, missing optional ones take their defaults."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    return kind(**{k: v for k, v in data.items() if k in names})
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return _typed(Finding, {**data, "code": canonical(data["code"])})  # AVB1 -> AV_BLOCK_1
+
+
+def _quality(flagged: list[dict[str, Any]], duration_s: float) -> list[Segment]:
+    """The flagged segments and, between them, good ones covering the rest of the recording."""
+    segments, at = [], 0.0
+    for flag in sorted((_typed(Segment, f) for f in flagged), key=lambda f: f.start_s):
+        if flag.start_s > at:
+            segments.append(Segment(at, flag.start_s, "good"))
+        segments.append(flag)
+        at = max(at, flag.end_s)
+    if at < duration_s:
+        segments.append(Segment(at, duration_s, "good"))
+    return segments
 
 
 def _plain(value: Any) -> Any:
@@ -286,7 +385,7 @@ def analyze(
         intervals=intervals,
         beat_counts=counts,
         class_probability_mean=mean_probability,
-        beats=Beats(peaks, classes, probabilities),
+        beats=Beats.of(peaks, classes, probabilities),
         quality=quality,
         classification_leads=classification_leads,
         strip=strip,

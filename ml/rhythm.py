@@ -306,7 +306,7 @@ def overview(episodes: list[Episode], limit: int = SUMMARY_EPISODES) -> dict[str
         range(len(episodes)),
         key=lambda i: (
             episodes[i].label in BACKGROUND,
-            -rank[episodes[i].label],
+            -rank.get(episodes[i].label, -1),  # a label of an older version: last
             -episodes[i].duration_s,
         ),
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ml.analysis import EcgAnalysis
 from ml.recording import Recording, standard_order
 from portal.models import EcgRecording
 from portal.services import recordings
@@ -71,28 +72,23 @@ def window(recording: Recording, start_s: float, end_s: float) -> dict[str, Any]
     }
 
 
-def beats_between(analysis: dict[str, Any], start_s: float, end_s: float) -> dict[str, Any]:
+def beats_between(analysis: EcgAnalysis, start_s: float, end_s: float) -> dict[str, Any]:
     """The machine's beats in a window: time, class, probability."""
-    beats = analysis.get("beats", {})
-    fs = analysis["fs_hz"]
-    samples = np.asarray(beats.get("sample", []), dtype=np.int64)
-    t = samples / fs
+    beats = analysis.beats
+    t = beats.samples / analysis.fs_hz
     keep = np.flatnonzero((t >= start_s) & (t <= end_s))
-    classes = beats.get("class", "")
-    probabilities = beats.get("probability", [])
     return {
         "t_s": np.round(t[keep], 4).tolist(),
-        "class": [classes[i] for i in keep],
-        "probability": [probabilities[i] for i in keep],
+        "class": beats.classes[keep].tolist(),
+        "probability": np.round(beats.probability[keep], 3).tolist(),
     }
 
 
-def heart_rate_trend(analysis: dict[str, Any], bin_s: float = 10.0) -> dict[str, Any]:
+def heart_rate_trend(analysis: EcgAnalysis, bin_s: float = 10.0) -> dict[str, Any]:
     """Mean heart rate per `bin_s` from the machine's beats (for the trend chart)."""
-    samples = np.asarray(analysis.get("beats", {}).get("sample", []), dtype=np.float64)
-    if samples.size < 3:
+    if analysis.beats.samples.size < 3:
         return {"t_s": [], "bpm": []}
-    t = samples / analysis["fs_hz"]
+    t = analysis.beats.samples / analysis.fs_hz
     rr = np.diff(t)
     mid = t[1:]
     bins = np.floor(mid / bin_s).astype(int)
@@ -104,13 +100,3 @@ def heart_rate_trend(analysis: dict[str, Any], bin_s: float = 10.0) -> dict[str,
         "t_s": centres.round(1).tolist(),
         "bpm": np.round(60.0 / (sums[keep] / counts[keep]), 1).tolist(),
     }
-
-
-def mismatches_between(analysis: dict[str, Any], start_s: float, end_s: float) -> dict[str, Any]:
-    """Beats where the machine and the reference annotation disagree, inside a window."""
-    found = analysis.get("reference", {}).get(
-        "mismatches", {"t_s": [], "reference": [], "machine": []}
-    )
-    t = np.asarray(found["t_s"], dtype=np.float64)
-    keep = np.flatnonzero((t >= start_s) & (t <= end_s))
-    return {key: [found[key][i] for i in keep] for key in ("t_s", "reference", "machine")}

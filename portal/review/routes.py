@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
@@ -29,6 +30,8 @@ from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, Role, VersionKind
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.services import audit, documents, reports
+from portal.services.machine_read import machine_read, reference_agreement
+from portal.services.reference import NO_MISMATCHES
 from portal.services.reports import (
     STATEMENTS,
     URGENCY_NAMES,
@@ -129,7 +132,8 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         "review/report.html",
         report=found,
         machine=machine,
-        analysis=machine.analysis or {},
+        analysis=machine_read(found),
+        reference=reference_agreement(found),
         latest=reports.latest_signed(found),
         previous=previous,
         previous_read=reports.latest_signed(previous) if previous else None,
@@ -144,24 +148,27 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
 @roles(*CLINICAL)
 def ecg_json(report_id: int) -> Response:
     found = _report_or_404(report_id)
-    analysis = found.versions[0].analysis or {}
+    analysis = machine_read(found)
     recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found.recording)
     if request.args.get("overview"):
-        lead = analysis.get("analysis_lead")
+        lead = analysis.analysis_lead
         index = recording.lead_names.index(lead) if lead in recording.lead_names else 0
+        stored = analysis.to_dict()  # episodes and flagged segments as the chart reads them
         return jsonify(
             duration_s=recording.duration_s,
             lead=recording.lead_names[index],
             overview=ecg_data.overview(recording, index),
-            episodes=analysis.get("episodes", []),
-            quality=analysis.get("quality", {}).get("flagged_segments", []),
+            episodes=stored["episodes"],
+            quality=stored["quality"]["flagged_segments"],
             hr_trend=ecg_data.heart_rate_trend(analysis),
         )
     start_s = request.args.get("start_s", 0.0, type=float)
     end_s = request.args.get("end_s", start_s + 10.0, type=float)
     data = ecg_data.window(recording, start_s, end_s)
     data["beats"] = ecg_data.beats_between(analysis, data["start_s"], data["end_s"])
-    data["mismatches"] = ecg_data.mismatches_between(analysis, data["start_s"], data["end_s"])
+    reference = reference_agreement(found)
+    mismatches = reference.mismatches if reference else NO_MISMATCHES
+    data["mismatches"] = asdict(mismatches.between(data["start_s"], data["end_s"]))
     return jsonify(data)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -27,6 +28,7 @@ from portal.models import (
     utcnow,
 )
 from portal.risk_words import input_text
+from portal.services.machine_read import machine_read
 from portal.services.reports import STATEMENTS
 from portal.services.risk_scores import SPEC_BY_MODEL
 from reports.data import Read, ReportData, Score
@@ -66,14 +68,13 @@ def report_data(
     (which read the whole recording) are only drawn when asked for: the clinician report."""
     versions = [v for v in report.versions if v.version_no <= version.version_no]
     machine = versions[0]
-    analysis = machine.analysis or {}
+    analysis = machine_read(report)
     authors: dict[int | None, Account | None] = {
         v.author_id: session.get(Account, v.author_id) for v in versions if v.author_id is not None
     }
     physician = next((v for v in versions if v.kind is VersionKind.PHYSICIAN), None)
     amendments = [v for v in versions if v.kind is VersionKind.AMENDMENT]
-    quality = analysis.get("quality", {})
-    flagged = quality.get("flagged_segments", [])
+    flagged = analysis.flagged_segments
     scores = []
     for row in sorted(report.risk_scores, key=lambda r: r.model.value):
         scores.append(
@@ -123,19 +124,19 @@ def report_data(
         machine=_read(machine, None),
         physician=_read(physician, authors.get(physician.author_id)) if physician else None,
         amendments=[_read(a, authors.get(a.author_id)) for a in amendments],
-        findings=list(analysis.get("findings", [])),
-        episodes=list(analysis.get("episodes", [])),
-        not_measurable=dict((analysis.get("intervals") or {}).get("not_measurable") or {}),
-        interval_confidence=dict((analysis.get("intervals") or {}).get("confidence") or {}),
+        findings=[asdict(f) for f in analysis.findings],
+        episodes=analysis.to_dict()["episodes"],
+        not_measurable=dict(analysis.intervals.not_measurable),
+        interval_confidence=dict(analysis.intervals.confidence),
         beat_counts=dict(machine.beat_counts or {}),
         class_probabilities=dict(machine.class_probabilities or {}),
-        good_quality_fraction=float(quality.get("good_fraction", 1.0)),
+        good_quality_fraction=analysis.good_quality_fraction,
         quality_notes=[f"{len(flagged)} segment(s) flagged as noisy or unusable."]
         if flagged
         else [],
         scores=scores,
         strips=report_strips(
-            ecg_data.recording_for(settings.storage_dir, report.recording), analysis
+            ecg_data.recording_for(settings.storage_dir, report.recording), analysis.to_dict()
         )
         if with_strips
         else [],

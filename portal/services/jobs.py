@@ -186,9 +186,8 @@ def _write_report(
     if recording.reference_record and reference_dir is not None:
         from portal.services.reference import agreement
 
-        document = dict(version.analysis or {})
-        document["reference"] = agreement(reference_dir, recording.reference_record, document)
-        version.analysis = document
+        found = agreement(reference_dir, recording.reference_record, analysis)
+        version.analysis = {**(version.analysis or {}), "reference": found.to_dict()}
     session.add(version)
     scores = risk_scores.store_report_scores(
         session,

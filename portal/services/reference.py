@@ -2,15 +2,18 @@
 
 Beats are matched within 150 ms (the AAMI window). Per class: how many reference beats were
 found and given the same class. Mismatches are kept (up to a cap) so the chart can mark them.
+Stored beside the machine read (key "reference"); read back with `ReferenceAgreement.from_dict`.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ml.analysis import EcgAnalysis
 from ml.research.aami import match_beats
 from ml.research.databases import load_record
 
@@ -18,11 +21,62 @@ CLASSES = ("N", "S", "V", "F", "Q")
 MAX_MISMATCHES = 2000
 
 
-def agreement(reference_dir: Path, record_name: str, analysis: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ClassAgreement:
+    reference_beats: int
+    agreed: int
+    agreement: float | None  # None when the reference has no beat of the class
+
+
+@dataclass(frozen=True)
+class Mismatches:
+    """Beats found by both but classed differently: time, reference class, machine class."""
+
+    t_s: list[float]
+    reference: list[str]
+    machine: list[str]
+
+    def between(self, start_s: float, end_s: float) -> Mismatches:
+        keep = [i for i, t in enumerate(self.t_s) if start_s <= t <= end_s]
+        return Mismatches(
+            [self.t_s[i] for i in keep],
+            [self.reference[i] for i in keep],
+            [self.machine[i] for i in keep],
+        )
+
+
+NO_MISMATCHES = Mismatches([], [], [])
+
+
+@dataclass(frozen=True)
+class ReferenceAgreement:
+    record: str
+    matched_beats: int
+    reference_beats: int
+    missed_beats: int
+    extra_beats: int
+    overall_agreement: float | None
+    per_class: dict[str, ClassAgreement]
+    mismatches: Mismatches
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceAgreement:
+        return cls(
+            **{
+                **data,
+                "per_class": {c: ClassAgreement(**m) for c, m in data["per_class"].items()},
+                "mismatches": Mismatches(**data["mismatches"]),
+            }
+        )
+
+
+def agreement(reference_dir: Path, record_name: str, analysis: EcgAnalysis) -> ReferenceAgreement:
     record = load_record(reference_dir, record_name)
-    beats = analysis["beats"]
-    det_samples = np.asarray(beats["sample"], dtype=np.int64) * (record.fs_hz / analysis["fs_hz"])
-    det_classes = np.asarray(list(beats["class"]), dtype="<U1")
+    det_samples = analysis.beats.samples * (record.fs_hz / analysis.fs_hz)
+    det_classes = analysis.beats.classes
     ref_idx, det_idx = match_beats(record.beat_samples, det_samples.astype(np.int64), record.fs_hz)
     ref_cls = record.beat_classes[ref_idx]
     det_cls = det_classes[det_idx]
@@ -30,23 +84,19 @@ def agreement(reference_dir: Path, record_name: str, analysis: dict[str, Any]) -
     for c in CLASSES:
         total = int((record.beat_classes == c).sum())
         agreed = int(((ref_cls == c) & (det_cls == c)).sum())
-        per_class[c] = {
-            "reference_beats": total,
-            "agreed": agreed,
-            "agreement": round(agreed / total, 4) if total else None,
-        }
+        per_class[c] = ClassAgreement(total, agreed, round(agreed / total, 4) if total else None)
     differ = np.flatnonzero(ref_cls != det_cls)[:MAX_MISMATCHES]
-    return {
-        "record": record_name,
-        "matched_beats": int(ref_idx.size),
-        "reference_beats": int(record.beat_samples.size),
-        "missed_beats": int(record.beat_samples.size - ref_idx.size),
-        "extra_beats": int(det_classes.size - det_idx.size),
-        "overall_agreement": round(float((ref_cls == det_cls).mean()), 4) if ref_idx.size else None,
-        "per_class": per_class,
-        "mismatches": {
-            "t_s": np.round(record.beat_samples[ref_idx[differ]] / record.fs_hz, 3).tolist(),
-            "reference": ref_cls[differ].tolist(),
-            "machine": det_cls[differ].tolist(),
-        },
-    }
+    return ReferenceAgreement(
+        record=record_name,
+        matched_beats=int(ref_idx.size),
+        reference_beats=int(record.beat_samples.size),
+        missed_beats=int(record.beat_samples.size - ref_idx.size),
+        extra_beats=int(det_classes.size - det_idx.size),
+        overall_agreement=round(float((ref_cls == det_cls).mean()), 4) if ref_idx.size else None,
+        per_class=per_class,
+        mismatches=Mismatches(
+            np.round(record.beat_samples[ref_idx[differ]] / record.fs_hz, 3).tolist(),
+            ref_cls[differ].tolist(),
+            det_cls[differ].tolist(),
+        ),
+    )
