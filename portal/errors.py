@@ -8,6 +8,11 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ml.analysis import MachineReadError
+from portal.db import db_session
+from portal.services.errors import DomainError
+from reports.render import RenderError
+
 MESSAGES = {
     400: "The request could not be understood. Go back and try again.",
     403: "Your account does not have access to this page.",
@@ -33,6 +38,25 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException) -> Any:
         status = error.code or 500
         return _render(status, MESSAGES.get(status, error.description or "Error."))
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Any:
+        db_session().rollback()  # nothing half-done is saved by a later commit
+        return _render(error.status, error.message)
+
+    @app.errorhandler(RenderError)
+    def _render_failed(error: RenderError) -> Any:
+        db_session().rollback()
+        return _render(503, "The PDF could not be made just now. Try again in a minute.")
+
+    @app.errorhandler(MachineReadError)
+    def _unreadable_read(error: MachineReadError) -> Any:
+        app.logger.error("Unreadable machine read on %s: %s", request.path, error)
+        return _render(
+            500,
+            "The machine read stored for this report cannot be shown by this version of the "
+            "portal. The recording is safe; ask an administrator to re-run the analysis.",
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

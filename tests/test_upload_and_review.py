@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ml.errors import TruncatedDataError
@@ -294,6 +295,50 @@ def test_restart_picks_up_queued_and_stuck_jobs_and_never_duplicates_reports(
     state = jobs.run(app.extensions["db_sessionmaker"], first.id, storage_dir=storage_dir)
     assert state is JobState.SUCCEEDED
     assert _count(sql, EcgReport) == 2
+
+
+def test_an_integrity_error_that_is_not_a_duplicate_report_fails_the_job(
+    app: Flask, people: People, sql: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only "this job already has its report" counts as done; any other constraint is a
+    failure that keeps the upload and allows a retry."""
+    staff = client_for(app, people.staff)
+    _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")])
+
+    def violates_another_constraint(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise IntegrityError("INSERT INTO risk_score ...", {}, Exception("CHECK failed"))
+
+    monkeypatch.setattr(jobs, "_write_report", violates_another_constraint)
+    Worker(app).run_pending()
+    job = sql.scalar(select(AnalysisJob))
+    sql.refresh(job)
+    assert job.state is JobState.FAILED and "internal error" in job.error_message
+    assert _count(sql, EcgReport) == 0
+
+
+def test_domain_errors_answer_with_their_page_and_status(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """One handler (portal/errors.py) for every domain error: a refused retry is a 409 page
+    with the reason; a machine read that cannot be read is said in words, not a bare 500."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    staff = client_for(app, people.staff)
+    refused = post_form(
+        staff, f"/jobs/{report.job_id}/retry", {}, token_page=f"/jobs/{report.job_id}"
+    )
+    assert refused.status_code == 409
+    assert "Only a failed analysis can be retried." in refused.get_data(as_text=True)
+
+    machine = report.versions[0]
+    newer = {**machine.analysis, "schema_version": 99}  # written by a newer portal
+    table = ReportVersion.__table__
+    sql.execute(table.update().where(table.c.id == machine.id).values(analysis=newer))
+    sql.commit()
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}")
+    assert page.status_code == 500
+    assert "cannot be shown by this version of the portal" in page.get_data(as_text=True)
+    assert doctor.get(f"/reports/{report.id + 1000}").status_code == 404
 
 
 def test_two_doctors_signing_at_once_one_wins(

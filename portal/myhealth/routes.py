@@ -33,10 +33,7 @@ def reports_list() -> str:
 
 
 def _own_signed_report(report_id: int):  # type: ignore[no-untyped-def]
-    try:
-        return reports.get_visible_report(db_session(), _account(), report_id)
-    except reports.NotAllowed:
-        abort(404)
+    return reports.get_visible_report(db_session(), _account(), report_id)
 
 
 @bp.route("/reports/<int:report_id>/summary.pdf")

@@ -26,10 +26,7 @@ def _actor() -> Account:
 
 
 def _patient_or_404(patient_id: int) -> Patient:
-    try:
-        return patients.get_visible_patient(db_session(), _actor(), patient_id)
-    except patients.NotAllowed:
-        abort(404)
+    return patients.get_visible_patient(db_session(), _actor(), patient_id)
 
 
 def _patient_form(patient: Patient | None = None) -> PatientForm:

@@ -40,10 +40,7 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def _patient_or_404(patient_id: int) -> Patient:
-    try:
-        return patients.get_visible_patient(db_session(), _actor(), patient_id)
-    except patients.NotAllowed:
-        abort(404)
+    return patients.get_visible_patient(db_session(), _actor(), patient_id)
 
 
 def _job_or_404(job_id: int) -> AnalysisJob:
@@ -143,11 +140,7 @@ def retry(job_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     found = _job_or_404(job_id)
-    try:
-        jobs.retry(db_session(), found, actor=_actor())
-    except jobs.JobNotRetryable as problem:
-        flash(str(problem), "error")
-    else:
-        db_session().commit()
-        flash("The analysis was queued again.", "success")
+    jobs.retry(db_session(), found, actor=_actor())  # JobNotRetryable: the 409 error page
+    db_session().commit()
+    flash("The analysis was queued again.", "success")
     return redirect(url_for("recordings.job", job_id=found.id))

@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -39,7 +38,6 @@ from portal.services.reports import (
     SigningConflict,
     urgency_reason,
 )
-from reports.render import RenderError
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -50,10 +48,7 @@ def _actor() -> Account:
 
 
 def _report_or_404(report_id: int) -> EcgReport:
-    try:
-        return reports.get_visible_report(db_session(), _actor(), report_id)
-    except reports.NotAllowed:
-        abort(404)
+    return reports.get_visible_report(db_session(), _actor(), report_id)
 
 
 def _date(name: str) -> dt.date | None:
@@ -260,13 +255,9 @@ def send_document(found: EcgReport, kind: DocumentKind) -> Response:
     """Render once, store, audit the download, send (shared with the patient portal)."""
     sql = db_session()
     version = documents.latest_version(found)
-    try:
-        document, path = documents.ensure_document(
-            sql, found, version, kind, current_app.config["SETTINGS"]
-        )
-    except RenderError:
-        sql.rollback()
-        abort(503)
+    document, path = documents.ensure_document(  # RenderError: the 503 error page
+        sql, found, version, kind, current_app.config["SETTINGS"]
+    )
     audit.record(
         sql, "report.download", actor=_actor(), patient_id=found.patient_id,
         object_type="report_document", object_id=document.id,

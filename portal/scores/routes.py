@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from portal.access import roles
@@ -32,10 +32,7 @@ TRENDS = (
 def show(patient_id: int) -> str:
     sql = db_session()
     actor: Account = current_user._get_current_object()
-    try:
-        patient = patients.get_visible_patient(sql, actor, patient_id)
-    except patients.NotAllowed:
-        abort(404)
+    patient = patients.get_visible_patient(sql, actor, patient_id)
     now = utcnow()
     measured = risk_scores.measured_values(sql, patient.id, now)
     current = risk_scores.compute_scores(patient, measured, as_of=now)

@@ -31,14 +31,15 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, recordings, reports, risk_scores
+from portal.services.errors import JobNotRetryable
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
 Analyzer = Callable[..., Any]  # ml.analysis.analyze, replaceable to simulate failures
-
-
-class JobNotRetryable(ValueError):
-    pass
+INTERNAL_ERROR = (
+    "The analysis failed because of an internal error (it has been logged). "
+    "The upload is kept; you can retry."
+)
 
 
 def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
@@ -136,25 +137,28 @@ def run(
             job.finished_at = utcnow()
             session.commit()
         except IntegrityError:
-            session.rollback()  # another run of this job already wrote its report
-            job = session.get(AnalysisJob, job_id, populate_existing=True)
-            assert job is not None
-            job.state = JobState.SUCCEEDED
-            job.finished_at = utcnow()
-            session.commit()
+            session.rollback()
+            if _has_report(session, job_id):  # another run of this job wrote it first
+                job = session.get(AnalysisJob, job_id, populate_existing=True)
+                assert job is not None
+                job.state = JobState.SUCCEEDED
+                job.finished_at = utcnow()
+                session.commit()
+            else:  # any other constraint: a real failure, nothing was written
+                log.error("analysis job %s: integrity error:\n%s", job_id, traceback.format_exc())
+                _fail(session, job_id, INTERNAL_ERROR)
         except RecordingError as problem:
             _fail(session, job_id, str(problem))
         except Exception:  # a bug or a resource problem: keep the upload, say so, allow retry
             log.error("analysis job %s crashed:\n%s", job_id, traceback.format_exc())
-            _fail(
-                session,
-                job_id,
-                "The analysis failed because of an internal error (it has been logged). "
-                "The upload is kept; you can retry.",
-            )
+            _fail(session, job_id, INTERNAL_ERROR)
         final = session.get(AnalysisJob, job_id, populate_existing=True)
         assert final is not None
         return final.state
+
+
+def _has_report(session: Session, job_id: int) -> bool:
+    return session.scalar(select(EcgReport.id).where(EcgReport.job_id == job_id)) is not None
 
 
 def _fail(session: Session, job_id: int, message: str) -> None:
@@ -236,7 +240,7 @@ def machine_version(report: EcgReport, analysis: Any) -> ReportVersion:
 def retry(session: Session, job: AnalysisJob, *, actor: Account) -> None:
     """Queue a failed job again (the upload was kept). Caller commits."""
     if job.state is not JobState.FAILED:
-        raise JobNotRetryable("Only a failed analysis can be retried.")
+        raise JobNotRetryable()
     job.state = JobState.QUEUED
     job.attempts = 0
     job.error_message = None

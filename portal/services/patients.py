@@ -15,14 +15,11 @@ from sqlalchemy.orm import Session
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
 from portal.passwords import generate_temporary_password
 from portal.services import accounts, audit
+from portal.services.errors import NotAllowed
 from portal.services.validation import InvalidInput
 
 MAX_AGE_YEARS = 125
 T = TypeVar("T")
-
-
-class NotAllowed(LookupError):
-    """The patient does not exist or this account may not see it (the two look the same)."""
 
 
 @dataclass
@@ -162,7 +159,7 @@ def visible_patients(actor: Account) -> Select[tuple[Patient]]:
 def get_visible_patient(session: Session, actor: Account, patient_id: int) -> Patient:
     patient = session.scalar(visible_patients(actor).where(Patient.id == patient_id))
     if patient is None:
-        raise NotAllowed(patient_id)
+        raise NotAllowed()
     return patient
 
 

@@ -29,20 +29,13 @@ from portal.models import (
 )
 from portal.passwords import verify_password
 from portal.services import audit
+from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.validation import InvalidInput
 
 # Coded statements a doctor can choose (the machine's codes are a subset): `ml.vocabulary`.
 STATEMENTS: dict[str, str] = {code: s.label for code, s in vocabulary.STATEMENTS.items()}
 URGENT_CODES = {"VT": 0, "VF": 0, "AF": 1, "PAUSE": 2}
 HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
-
-
-class NotAllowed(LookupError):
-    """No such report, or not for this account (the two look the same: 404)."""
-
-
-class SigningConflict(RuntimeError):
-    """Someone else signed or changed the report first."""
 
 
 def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
@@ -107,7 +100,7 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
 def get_visible_report(session: Session, actor: Account, report_id: int) -> EcgReport:
     report = session.scalar(visible_reports(actor).where(EcgReport.id == report_id))
     if report is None:
-        raise NotAllowed(report_id)
+        raise NotAllowed()
     return report
 
 

@@ -1,0 +1,35 @@
+"""The portal's domain errors: one base class, each with the HTTP status and the sentence a
+clinician reads. `portal.errors` turns any of them into the error page (or JSON under /api/);
+routes raise them and never translate them one by one."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    default_message = "This action is not possible."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class NotAllowed(DomainError, LookupError):
+    """No such record, or not for this account: the two look the same (404)."""
+
+    status = 404
+    default_message = "This page does not exist, or you do not have access to it."
+
+
+class SigningConflict(DomainError):
+    """Someone else signed or changed the report first."""
+
+    status = 409
+
+
+class JobNotRetryable(DomainError):
+    status = 409
+    default_message = "Only a failed analysis can be retried."
