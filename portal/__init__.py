@@ -9,7 +9,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from portal import access, db, errors, uploads
+from portal import access, db, errors, local_time, uploads
 from portal.config import PROJECT_ROOT, Settings, load_settings
 
 csrf = CSRFProtect()
@@ -45,6 +45,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+
+    @app.template_filter("local_time")
+    def _local_time(when: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
+        return local_time.shown(when, settings.zone, pattern)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

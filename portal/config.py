@@ -10,6 +10,9 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from portal.local_time import zone_named
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -43,6 +46,11 @@ class Settings:
     page_size: str = "A4"  # or "Letter"
     # May patients download the clinician report as well as their plain-language summary?
     patients_get_clinician_pdf: bool = False
+    time_zone: str = "UTC"  # IANA name; every displayed time is shown in it
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.time_zone)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -102,6 +110,7 @@ def load_settings() -> Settings:
         page_size=_page_size(),
         patients_get_clinician_pdf=os.environ.get("PATIENTS_GET_CLINICIAN_PDF", "").lower()
         in ("1", "true", "yes"),
+        time_zone=_time_zone(),
     )
 
 
@@ -119,6 +128,15 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}.")
     return value
+
+
+def _time_zone() -> str:
+    name = os.environ.get("TIME_ZONE", "").strip() or Settings.time_zone
+    try:
+        zone_named(name)
+    except ValueError as problem:
+        raise ConfigError(str(problem)) from None
+    return name
 
 
 def _page_size() -> str:

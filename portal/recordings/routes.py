@@ -74,6 +74,7 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
             lambda: recordings.upload_recording(
                 db_session(), patient, files, actor=_actor(),
                 storage_dir=_settings().storage_dir, options=upload_options,
+                time_zone=_settings().zone,
             ),
         )  # fmt: skip
         if saved and outcome is not None:
@@ -111,6 +112,7 @@ def from_library(patient_id: int) -> str | Response:
             lambda: recordings.upload_recording(
                 db_session(), patient, files, actor=_actor(),
                 storage_dir=_settings().storage_dir, reference_record=name,
+                time_zone=_settings().zone,
             ),
         )  # fmt: skip
     if not saved or outcome is None:

@@ -70,6 +70,7 @@ def worklist() -> str:
         date_to=_date("to"),
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["SETTINGS"].reports_per_page,
+        zone=current_app.config["SETTINGS"].zone,
     )
     return render_template(
         "review/worklist.html",

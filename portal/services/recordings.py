@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from ml.errors import RecordingError
 from ml.io import detect_format, read_recording
 from ml.recording import Recording
 from portal import storage
+from portal.local_time import UTC_ZONE, acquisition_utc
 from portal.models import (
     Account,
     AnalysisJob,
@@ -22,6 +24,7 @@ from portal.models import (
     JobState,
     Patient,
     RecordingFormat,
+    utcnow,
 )
 from portal.services import audit
 from portal.services.validation import InvalidInput
@@ -68,6 +71,7 @@ def upload_recording(
     storage_dir: Path,
     options: UploadOptions = UploadOptions(),
     reference_record: str | None = None,
+    time_zone: ZoneInfo = UTC_ZONE,
 ) -> UploadOutcome:
     """Check, store and register an upload (caller commits). Raises InvalidInput if unusable."""
     try:
@@ -106,6 +110,8 @@ def upload_recording(
         lead_names=list(recording.lead_names),
         n_samples=int(recording.signal_mv.shape[0]),
         duration_s=recording.duration_s,
+        # The recorder's clock, read in the hospital's zone; None: the report says "uploaded".
+        acquired_at=acquisition_utc(recording.start_time, time_zone, utcnow()),
         reference_record=reference_record,
         declared_units=options.units if file_format is RecordingFormat.CSV else None,
     )

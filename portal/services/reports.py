@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ml import vocabulary
+from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     Account,
     EcgRecording,
@@ -123,6 +125,7 @@ def worklist(
     date_to: dt.date | None = None,
     page: int = 1,
     per_page: int = 25,
+    zone: ZoneInfo | None = None,
 ) -> WorklistPage:
     """Reports for this account's patients, most urgent first, then oldest first."""
     query = visible_reports(actor)
@@ -137,11 +140,12 @@ def worklist(
         query = query.where(EcgReport.status == ReportStatus(status))
     if finding:
         query = query.where(EcgReport.main_finding == finding)
+    zone = zone or UTC_ZONE  # the days are the hospital's days
     if date_from:
-        query = query.where(EcgReport.report_date >= dt.datetime.combine(date_from, dt.time()))
+        query = query.where(EcgReport.report_date >= day_start_utc(date_from, zone))
     if date_to:
         query = query.where(
-            EcgReport.report_date < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time())
+            EcgReport.report_date < day_start_utc(date_to + dt.timedelta(days=1), zone)
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // per_page))

@@ -1,0 +1,53 @@
+"""Times as people read them. The database keeps UTC; every page and PDF shows the hospital's
+TIME_ZONE (default UTC) with the zone's abbreviation, so nobody has to guess."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = dt.UTC
+UTC_ZONE = ZoneInfo("UTC")
+EARLIEST_ACQUISITION = dt.datetime(1980, 1, 1, tzinfo=UTC)  # older clocks mean "not set"
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone ("Europe/Paris"); ValueError naming the setting when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"TIME_ZONE={name!r} is not a time zone name such as UTC or Europe/Paris."
+        ) from None
+
+
+def as_utc(when: dt.datetime) -> dt.datetime:
+    """Stored datetimes are naive UTC (SQLite and MariaDB drop the zone)."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def shown(when: dt.datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """`when` in the hospital's zone, e.g. "2026-12-01 17:27 CET"; a dash when unknown."""
+    if when is None:
+        return "—"
+    return as_utc(when).astimezone(zone).strftime(pattern)
+
+
+def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """Midnight of `day` in the hospital's zone, as naive UTC (for date filters)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def acquisition_utc(
+    device_clock: dt.datetime | None, zone: ZoneInfo, uploaded_at: dt.datetime
+) -> dt.datetime | None:
+    """When the ECG was recorded, from the file's start time (a recorder's local clock,
+    read in the hospital's zone), as naive UTC; None when the file has none or its clock
+    is implausible (before 1980, or after the upload): the report then says "uploaded"."""
+    if device_clock is None:
+        return None
+    local = device_clock if device_clock.tzinfo else device_clock.replace(tzinfo=zone)
+    when = local.astimezone(UTC)
+    if when < EARLIEST_ACQUISITION or when > as_utc(uploaded_at) + dt.timedelta(minutes=5):
+        return None
+    return when.replace(tzinfo=None)

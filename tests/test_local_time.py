@@ -1,0 +1,97 @@
+"""TIME_ZONE: every displayed time is the hospital's, with its zone; "recorded" is the file's
+own acquisition time (read in that zone), else the report says "uploaded"."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import wfdb
+from flask import Flask
+from sqlalchemy import select
+
+from portal import create_app
+from portal.config import ConfigError, load_settings
+from portal.local_time import acquisition_utc, day_start_utc, shown, zone_named
+from portal.models import EcgRecording, EcgReport
+from portal.worker import Worker
+from tests.conftest import People, client_for, make_settings, post_form
+from tests.support.ecg_files import synthetic, write_csv
+
+PARIS = zone_named("Europe/Paris")
+UPLOADED = dt.datetime(2026, 12, 1, 12, 0)
+
+
+def test_times_are_shown_in_the_zone_with_its_name() -> None:
+    assert shown(dt.datetime(2026, 12, 1, 16, 30), PARIS) == "2026-12-01 17:30 CET"
+    assert shown(dt.datetime(2026, 7, 1, 16, 30), PARIS) == "2026-07-01 18:30 CEST"
+    assert shown(dt.datetime(2026, 7, 1, 16, 30), zone_named("UTC")) == "2026-07-01 16:30 UTC"
+    assert shown(None, PARIS) == "—"
+    assert day_start_utc(dt.date(2026, 12, 1), PARIS) == dt.datetime(2026, 11, 30, 23, 0)
+
+
+def test_a_recorder_clock_is_read_in_the_hospital_zone_and_nonsense_is_dropped() -> None:
+    clock = dt.datetime(2026, 11, 30, 8, 15)
+    assert acquisition_utc(clock, PARIS, UPLOADED) == dt.datetime(2026, 11, 30, 7, 15)
+    assert acquisition_utc(None, PARIS, UPLOADED) is None
+    assert acquisition_utc(dt.datetime(1975, 1, 1), PARIS, UPLOADED) is None  # clock never set
+    assert acquisition_utc(dt.datetime(2027, 1, 1), PARIS, UPLOADED) is None  # in the future
+
+
+def test_an_unknown_zone_stops_the_start_with_the_setting_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TIME_ZONE", "Mars/Olympus_Mons")
+    with pytest.raises(ConfigError, match="TIME_ZONE='Mars/Olympus_Mons'"):
+        load_settings()
+
+
+@pytest.fixture
+def paris_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    settings = dataclasses.replace(make_settings(database_url, tmp_path), time_zone="Europe/Paris")
+    application = create_app(settings, TESTING=True)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+def _upload(app: Flask, people: People, files: list[tuple[bytes, str]]) -> EcgReport:
+    staff = client_for(app, people.staff)
+    data = {"files": [(io.BytesIO(content), name) for content, name in files]}
+    page = f"/patients/{people.patient.id}/recordings/new"
+    response = post_form(staff, page, data, token_page=page, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert Worker(app).run_pending() == 1
+    with app.extensions["db_sessionmaker"]() as sql:
+        return sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+
+
+def test_report_pages_say_recorded_or_uploaded_in_local_time(
+    paris_app: Flask, people: People, tmp_path: Path
+) -> None:
+    recording = synthetic(duration_s=20.0, fs_hz=360.0, leads=("II", "V1"))
+    wfdb.wrsamp(
+        "clocked", fs=360, units=["mV", "mV"], sig_name=["II", "V1"], p_signal=recording.signal_mv,
+        fmt=["16", "16"], write_dir=str(tmp_path),
+        base_time=dt.time(8, 15, 0), base_date=dt.date(2026, 11, 30),
+    )  # fmt: skip
+    files = [
+        ((tmp_path / f"clocked.{ext}").read_bytes(), f"clocked.{ext}") for ext in ("hea", "dat")
+    ]
+    clocked = _upload(paris_app, people, files)
+    with paris_app.extensions["db_sessionmaker"]() as sql:
+        row = sql.get(EcgRecording, clocked.recording_id)
+        assert row is not None and row.acquired_at == dt.datetime(2026, 11, 30, 7, 15)
+    doctor = client_for(paris_app, people.doctor)
+    page = doctor.get(f"/reports/{clocked.id}").get_data(as_text=True)
+    assert "recorded 2026-11-30 08:15 CET" in page
+
+    csv = write_csv(tmp_path / "no-clock.csv", recording).read_bytes()
+    unclocked = _upload(paris_app, people, [(csv, "no-clock.csv")])
+    page = doctor.get(f"/reports/{unclocked.id}").get_data(as_text=True)
+    assert " uploaded 20" in page and " CET" in page and "UTC" not in page
+    worklist = doctor.get("/worklist").get_data(as_text=True)
+    assert "2026-11-30 08:15 CET" in worklist and ">uploaded<" in worklist
