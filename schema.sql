@@ -253,6 +253,8 @@ CREATE TABLE report_version (
 	findings JSON, 
 	conclusion TEXT, 
 	patient_comment TEXT, 
+	next_steps JSON, 
+	next_steps_note TEXT, 
 	predicted_class VARCHAR(16), 
 	confidence FLOAT, 
 	heart_rate_bpm FLOAT, 

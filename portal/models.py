@@ -417,6 +417,8 @@ class ReportVersion(CreatedAtMixin, Base):
     findings: Mapped[list[str] | None] = mapped_column(JSON)  # coded statements
     conclusion: Mapped[str | None] = mapped_column(Text)  # clinical: for clinicians only
     patient_comment: Mapped[str | None] = mapped_column(Text)  # the doctor's words for the patient
+    next_steps: Mapped[list[str] | None] = mapped_column(JSON)  # codes of reports.next_steps
+    next_steps_note: Mapped[str | None] = mapped_column(Text)  # the doctor's own next step
     predicted_class: Mapped[str | None] = mapped_column(String(16))
     confidence: Mapped[float | None] = mapped_column(Float)
     heart_rate_bpm: Mapped[float | None] = mapped_column(Float)

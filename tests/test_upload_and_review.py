@@ -590,3 +590,38 @@ def test_the_doctor_corrects_measurements_and_the_signed_values_are_the_doctors(
     sql.expire_all()
     amended = sql.get(EcgReport, report.id).versions[-1]
     assert amended.qt_ms == 400 and amended.qtc_bazett_ms == pytest.approx(400)  # RR 1 s
+
+
+def test_the_doctor_orders_next_steps_and_a_refusal_is_said_by_the_button(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'value="ECHO"' in page and "Echocardiogram" in page
+    assert '<optgroup label="Rhythm">' in page and '<optgroup label="Conduction">' in page
+    form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal.",
+            "password": PASSWORD, "row_version": str(report.row_version),
+            "next_steps": ["SEE_TODAY", "ROUTINE", "ECHO"]}  # fmt: skip
+    refused = post_form(
+        doctor, f"/reports/{report.id}/sign", form, token_page=f"/reports/{report.id}"
+    )
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    summary = text[text.index('id="sign-errors"') : text.index(">Sign report</button>")]
+    assert "Choose one of today, within a week or the next routine visit." in summary
+    unknown = post_form(doctor, f"/reports/{report.id}/sign", form | {"next_steps": ["TEA"]},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert unknown.status_code == 400, error_messages(unknown.get_data(as_text=True))
+    assert "TEA" in " ".join(error_messages(unknown.get_data(as_text=True)))
+
+    chosen = form | {"next_steps": ["HOLTER", "ECHO", "SEE_SOON"],
+                     "next_steps_note": "Stop coffee for a week."}  # fmt: skip
+    signed = post_form(
+        doctor, f"/reports/{report.id}/sign", chosen, token_page=f"/reports/{report.id}"
+    )
+    assert signed.status_code == 302
+    sql.expire_all()
+    version = sql.get(EcgReport, report.id).versions[-1]
+    assert version.next_steps == ["SEE_SOON", "HOLTER", "ECHO"]  # the table's order
+    assert version.next_steps_note == "Stop coffee for a week."

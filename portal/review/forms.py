@@ -9,20 +9,38 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
+from ml.vocabulary import Category
 from portal.forms import options
-from portal.services.reports import STATEMENTS
+from reports.next_steps import NEXT_STEPS
 
 # The doctor's measurements: empty means "not measurable"; QTc follows from QT and heart rate.
 MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qrs_axis_deg")
 RANGE_MESSAGE = "Between %(min)s and %(max)s; leave it empty if it cannot be measured."
 
 
+def statement_groups() -> list[SelectChoice]:
+    """The statement library grouped by category (rhythm, conduction, ...; optgroups), as
+    the picker shows it; within a group the most serious first."""
+
+    def title(category: Category) -> str:
+        return category.value[0].upper() + category.value[1:]  # "ST-T", "Recording quality"
+
+    order = list(Category)
+    ordered = sorted(STATEMENTS_BY_CODE.values(), key=lambda s: order.index(s.category))
+    return [SelectChoice(s.code, s.label, optgroup=title(s.category)) for s in ordered]
+
+
 class SignForm(FlaskForm):
     rhythm_label = StringField("Rhythm", validators=[InputRequired(), Length(max=80)])
     findings = SelectMultipleField(
-        "Findings (coded statements)", choices=options(*STATEMENTS.items())
+        "Statements (coded)",
+        choices=statement_groups(),
+        render_kw={"class": "statement-select", "size": 12},
     )
     conclusion = TextAreaField(
         "Conclusion (for clinicians)", validators=[InputRequired(), Length(max=4000)]
@@ -30,6 +48,16 @@ class SignForm(FlaskForm):
     patient_comment = TextAreaField(
         "A note for the patient (optional, plain words; the conclusion above is not shown to them)",
         validators=[Optional(), Length(max=2000)],
+    )
+    next_steps = SelectMultipleField(
+        "Next steps (the patient's summary lists exactly these)",
+        choices=options(*((s.code, s.label) for s in NEXT_STEPS.values())),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    next_steps_note = StringField(
+        "Another next step, in plain words for the patient (optional)",
+        validators=[Optional(), Length(max=500)],
     )
     heart_rate_bpm = FloatField(
         "Heart rate (bpm)", validators=[Optional(), NumberRange(20, 300, RANGE_MESSAGE)]

@@ -26,7 +26,7 @@ from portal import ecg_data
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import save
-from portal.models import Account, DocumentKind, EcgReport, Role, VersionKind
+from portal.models import Account, DocumentKind, EcgReport, ReportVersion, Role, VersionKind
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.services import audit, documents, reports
 from portal.services.machine_read import machine_read, reference_agreement
@@ -115,10 +115,23 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
+        form.next_steps.data = _next_steps_of(basis, found)
+        form.next_steps_note.data = basis.next_steps_note or ""
         for name in MEASUREMENTS:  # the read that counts now: the doctor's once signed
             getattr(form, name).data = _rounded(getattr(basis, name))
         form.row_version.data = str(found.row_version)
     return sign_form, amend_form
+
+
+def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:
+    """The signed read's next steps; before signing, a suggested follow-up time from the
+    urgency (today for a high one, within a week for a medium one), which the doctor can
+    change."""
+    if basis.kind is not VersionKind.MACHINE:
+        return list(basis.next_steps or [])
+    if found.urgency <= reports.HIGH_URGENCY:  # VT, VF, AF, a pause or another high risk
+        return ["SEE_TODAY"]
+    return ["SEE_SOON" if found.urgency == reports.MEDIUM_URGENCY else "ROUTINE"]
 
 
 def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -> str:
@@ -136,6 +149,11 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         sign_form=sign_form,
         amend_form=amend_form,
         statements=STATEMENTS,
+        statement_rules={  # for the picker's live check (the server checks again on sign)
+            "rhythm": vocabulary.RHYTHM_STATEMENTS,
+            "exclusions": vocabulary.EXCLUSIONS,
+            "labels": STATEMENTS,
+        },
         VersionKind=VersionKind,
     )
 
@@ -174,6 +192,8 @@ def _physician_read(form: SignForm) -> PhysicianRead:
         findings=list(form.findings.data or []),
         conclusion=form.conclusion.data or "",
         patient_comment=form.patient_comment.data or "",
+        next_steps=tuple(form.next_steps.data or ()),
+        next_steps_note=form.next_steps_note.data or "",
         # A form without the measurement fields (an older page, a script) keeps the machine's;
         # with them, an empty field means "not measurable".
         measurements={name: getattr(form, name).data for name in MEASUREMENTS}

@@ -33,6 +33,7 @@ from portal.passwords import verify_password
 from portal.services import audit
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.validation import InvalidInput
+from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
 
 # Coded statements a doctor can choose (the machine's codes are a subset): `ml.vocabulary`.
 STATEMENTS: dict[str, str] = {code: s.label for code, s in vocabulary.STATEMENTS.items()}
@@ -164,6 +165,8 @@ class PhysicianRead:
     findings: list[str]
     conclusion: str
     patient_comment: str = ""
+    next_steps: tuple[str, ...] = ()  # codes of reports.next_steps.NEXT_STEPS
+    next_steps_note: str = ""
     # The doctor's measurements (None: not measurable); the machine's when not given at all.
     measurements: dict[str, float | None] | None = None
 
@@ -179,6 +182,10 @@ def _check_read(read: PhysicianRead) -> None:
         errors["conclusion"] = "Write a conclusion."
     if not unknown and (problems := vocabulary.contradictions(read.findings, read.rhythm_label)):
         errors["findings"] = " ".join(problems)
+    if strange := [c for c in read.next_steps if c not in NEXT_STEPS]:
+        errors["next_steps"] = f"Unknown next steps: {', '.join(strange)}."
+    elif len(FOLLOW_UP_TIMES & set(read.next_steps)) > 1:
+        errors["next_steps"] = "Choose one of today, within a week or the next routine visit."
     if errors:
         raise InvalidInput(errors)
 
@@ -255,6 +262,8 @@ def _add_version(
         findings=list(read.findings),
         conclusion=read.conclusion.strip(),
         patient_comment=read.patient_comment.strip() or None,
+        next_steps=[c for c in NEXT_STEPS if c in read.next_steps],
+        next_steps_note=read.next_steps_note.strip() or None,
         **_signed_measurements(machine, read.measurements),
         beat_counts=machine.beat_counts,
         class_probabilities=machine.class_probabilities,

@@ -1,0 +1,52 @@
+"""What happens next, as the signing doctor orders it: a short list the doctor ticks (plus a
+free-text note), each with the doctor's words and the patient's plain sentence. The patient
+summary says exactly these steps, never generic advice that contradicts the doctor's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NextStep:
+    code: str
+    label: str  # the doctor's words, on the sign form and the clinician PDF
+    plain: str  # the patient's sentence
+
+
+def _steps(*rows: tuple[str, str, str]) -> dict[str, NextStep]:
+    return {code: NextStep(code, label, plain) for code, label, plain in rows}
+
+
+# In the order a summary lists them: how soon first, then tests, then the rest.
+NEXT_STEPS: dict[str, NextStep] = _steps(
+    ("SEE_TODAY", "Review today (urgent)",
+     "Your doctor wants to see you today. If nobody has called you, call the clinic now."),
+    ("SEE_SOON", "Review within a week",
+     "Your doctor wants to see you within a week. If nobody has called you in 2 days, call the clinic."),
+    ("ROUTINE", "Discuss at the next routine visit",
+     "You can talk about this result at your next usual visit."),
+    ("REPEAT_ECG", "Repeat ECG", "You will have another ECG."),
+    ("HOLTER", "Holter monitoring (24 h or longer)",
+     "You will wear a small heart monitor for a day or more. It records every heartbeat."),
+    ("ECHO", "Echocardiogram",
+     "You will have an ultrasound scan of your heart. It shows how well your heart pumps."),
+    ("EXERCISE_TEST", "Exercise stress test",
+     "You will have a heart test while you walk or cycle."),
+    ("BLOOD_TESTS", "Blood tests (electrolytes, thyroid)", "You will have blood tests."),
+    ("CARDIOLOGY", "Cardiology referral", "You will see a heart doctor (a cardiologist)."),
+    ("MEDICATION_REVIEW", "Medication review",
+     "Your doctor will go over your medicines with you. Keep taking them until then."),
+    ("STROKE_PREVENTION", "Discuss anticoagulation (stroke prevention)",
+     "Your doctor will talk with you about medicine that lowers the chance of a stroke."),
+)  # fmt: skip
+
+
+FOLLOW_UP_TIMES = frozenset({"SEE_TODAY", "SEE_SOON", "ROUTINE"})  # at most one of these
+
+
+def in_plain_words(codes: list[str], note: str = "") -> list[str]:
+    """The patient's sentences for the steps the doctor chose, in the table's order, then
+    the doctor's own note; empty when the doctor chose none."""
+    chosen = [NEXT_STEPS[c].plain for c in NEXT_STEPS if c in codes]
+    return chosen + ([note.strip()] if note.strip() else [])

@@ -1,0 +1,114 @@
+// The statement picker of the sign and amend forms: type-ahead over the coded statement
+// library (codes and words), grouped by category, with the current choices always listed
+// as chips. The <select multiple> stays the form's source of truth (and works without
+// JavaScript); this only drives it. Conflicts the server would refuse (not exactly one
+// rhythm statement, "Normal ECG" with abnormal ones, excluding pairs) are said beside the
+// field as the doctor picks; the server checks again on sign.
+(function () {
+  const rules = JSON.parse(document.getElementById("statement-rules")?.textContent || "null");
+  document.querySelectorAll("select.statement-select").forEach((select) => build(select, rules));
+  // A refused signature: the summary beside the button takes the focus (it is on screen).
+  const summary = document.getElementById("sign-errors");
+  if (summary) summary.focus();
+
+  function build(select, rules) {
+    const picker = document.createElement("div");
+    picker.className = "statement-picker";
+    const chips = document.createElement("ul");
+    chips.className = "chosen-statements";
+    chips.setAttribute("aria-label", "Chosen statements");
+    const search = document.createElement("input");
+    search.type = "search";
+    search.className = "statement-search";
+    search.placeholder = "Find a statement: type a code or words (e.g. \"av block\", PVC)";
+    search.setAttribute("aria-label", "Find a statement");
+    const list = document.createElement("div");
+    list.className = "statement-list";
+    const warnings = document.createElement("p");
+    warnings.className = "statement-warnings error";
+    warnings.setAttribute("role", "status");
+    picker.append(chips, search, list, warnings);
+    select.hidden = true;
+    select.after(picker);
+
+    const items = [];
+    select.querySelectorAll("optgroup").forEach((group) => {
+      const heading = document.createElement("h4");
+      heading.textContent = group.label;
+      const box = document.createElement("div");
+      box.className = "statement-group";
+      box.append(heading);
+      group.querySelectorAll("option").forEach((option) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "statement-option";
+        button.dataset.code = option.value;
+        button.innerHTML = `<span class="mono">${option.value}</span> ${escapeHtml(option.text)}`;
+        button.addEventListener("click", () => { option.selected = !option.selected; refresh(); });
+        box.append(button);
+        items.push({ option, button, box, words: (option.value + " " + option.text).toLowerCase().replace(/_/g, " ") });
+      });
+      list.append(box);
+    });
+
+    search.addEventListener("input", filter);
+    search.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault();  // Enter picks the first match; it never submits the form
+      const first = items.find((it) => !it.button.hidden && !it.option.selected);
+      if (first) { first.option.selected = true; search.value = ""; filter(); refresh(); }
+    });
+
+    function filter() {
+      const terms = search.value.toLowerCase().replace(/_/g, " ").split(/\s+/).filter(Boolean);
+      items.forEach((it) => { it.button.hidden = !terms.every((t) => it.words.includes(t)); });
+      list.querySelectorAll(".statement-group").forEach((box) => {
+        box.hidden = !box.querySelector(".statement-option:not([hidden])");
+      });
+    }
+
+    function refresh() {
+      chips.replaceChildren();
+      const chosen = items.filter((it) => it.option.selected);
+      chosen.forEach((it) => {
+        const chip = document.createElement("li");
+        chip.className = "statement-chip";
+        chip.dataset.code = it.option.value;
+        chip.textContent = it.option.text + " ";
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "link";
+        remove.setAttribute("aria-label", "Remove " + it.option.text);
+        remove.textContent = "×";
+        remove.addEventListener("click", () => { it.option.selected = false; refresh(); });
+        chip.append(remove);
+        chips.append(chip);
+      });
+      if (!chosen.length) chips.innerHTML = '<li class="muted">No statement chosen yet.</li>';
+      items.forEach((it) => it.button.setAttribute("aria-pressed", String(it.option.selected)));
+      warnings.textContent = rules ? conflicts(chosen.map((it) => it.option.value), rules).join(" ") : "";
+    }
+    filter();
+    refresh();
+  }
+
+  function conflicts(codes, rules) {
+    const out = [];
+    const rhythms = codes.filter((c) => rules.rhythm.includes(c));
+    if (rhythms.length !== 1) out.push(`Choose exactly one rhythm statement (now ${rhythms.length}).`);
+    if (codes.includes("NORMAL")) {
+      const abnormal = codes.filter((c) => c !== "NORMAL" && c !== "SINUS");
+      if (abnormal.length) out.push(`"Normal ECG" cannot be signed with ${abnormal.map((c) => rules.labels[c]).join(", ")}.`);
+    }
+    rules.exclusions.forEach(([a, b]) => {
+      if (codes.includes(a) && codes.includes(b)) out.push(`"${rules.labels[a]}" and "${rules.labels[b]}" exclude each other.`);
+    });
+    return out;
+  }
+
+  function escapeHtml(text) {
+    const span = document.createElement("span");
+    span.textContent = text;
+    return span.innerHTML;
+  }
+})();
