@@ -54,13 +54,13 @@ def report_data(data_dir: Path) -> ReportData:
                       "qrs_axis_deg": analysis.intervals.qrs_axis_deg},
         machine=Read(1, "machine", analysis.rhythm_summary, [f.code for f in analysis.findings],
                      analysis.main_finding.label),
-        physician=read, amendments=[], findings=document["findings"],
-        episodes=document["episodes"], beat_counts=document["beat_counts"],
+        physician=read, amendments=[], findings=analysis.findings,
+        episodes=analysis.episodes, beat_counts=document["beat_counts"],
         class_probabilities=document["class_probability_mean"],
         good_quality_fraction=analysis.good_quality_fraction, quality_notes=[],
         scores=[Score("Framingham 2008 general CVD (lipids)", "10-year CVD", 13.5,
                       "intermediate", {"age_years": 76})],
-        strips=report_strips(recording, document), model_version=document["model_version"],
+        strips=report_strips(recording, analysis), model_version=document["model_version"],
     )  # fmt: skip
 
 

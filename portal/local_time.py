@@ -26,11 +26,16 @@ def as_utc(when: dt.datetime) -> dt.datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+def in_zone(when: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A stored (naive UTC) time as an aware time in the hospital's zone."""
+    return as_utc(when).astimezone(zone)
+
+
 def shown(when: dt.datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
     """`when` in the hospital's zone, e.g. "2026-12-01 17:27 CET"; a dash when unknown."""
     if when is None:
         return "—"
-    return as_utc(when).astimezone(zone).strftime(pattern)
+    return in_zone(when, zone).strftime(pattern)
 
 
 def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:

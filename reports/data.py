@@ -7,6 +7,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml.analysis import Finding
+from ml.rhythm import Episode
+
 
 @dataclass(frozen=True)
 class Read:
@@ -21,6 +24,8 @@ class Read:
     patient_comment: str = ""  # the doctor's words for the patient (the conclusion is not)
     signed_at: dt.datetime | None = None
     reason: str | None = None
+    next_steps: list[str] = field(default_factory=list)  # codes of reports.next_steps
+    next_steps_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,17 @@ class Score:
     category: str | None
     inputs: dict[str, Any]
     not_computed_reason: str | None = None
+    model: str = ""  # the RiskModel value, e.g. "grace_six_month"
 
 
 @dataclass(frozen=True)
 class Strip:
     title: str
     svg: str
+    kind: str = "strip"  # or TWELVE_LEAD: the 3 x 4 grid and rhythm strip of page 1
+
+
+TWELVE_LEAD = "twelve_lead"
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ class ReportData:
     date_of_birth: dt.date
     sex: str
     age_years: int
-    recorded_at: dt.datetime
+    recorded_at: dt.datetime  # every datetime here is aware, in the hospital's TIME_ZONE
     duration_s: float
     leads: list[str]
     sampling_rate_hz: float
@@ -61,8 +71,8 @@ class ReportData:
     machine: Read
     physician: Read | None
     amendments: list[Read]
-    findings: list[dict[str, Any]]  # machine findings: label, risk, detail
-    episodes: list[dict[str, Any]]
+    findings: list[Finding]  # the machine's
+    episodes: list[Episode]
     beat_counts: dict[str, int]
     class_probabilities: dict[str, float]
     good_quality_fraction: float
@@ -75,6 +85,18 @@ class ReportData:
     # "high" / "low" confidence for those that were (empty for reads stored before them).
     not_measurable: dict[str, str] = field(default_factory=dict)
     interval_confidence: dict[str, str] = field(default_factory=dict)
+    # "Recorded" when the file gave its acquisition time, else "Uploaded" (the upload time).
+    recorded_label: str = "Recorded"
+
+    @property
+    def twelve_lead(self) -> Strip | None:
+        """The 12-lead page's grid (12-lead recordings only), shown on page 1."""
+        return next((s for s in self.strips if s.kind == TWELVE_LEAD), None)
+
+    @property
+    def paper_strips(self) -> list[Strip]:
+        """The strips of the pages after the first: rhythm strips, episodes, single leads."""
+        return [s for s in self.strips if s.kind != TWELVE_LEAD]
 
     @property
     def latest_read(self) -> Read | None:

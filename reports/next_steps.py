@@ -23,7 +23,7 @@ NEXT_STEPS: dict[str, NextStep] = _steps(
     ("SEE_TODAY", "Review today (urgent)",
      "Your doctor wants to see you today. If nobody has called you, call the clinic now."),
     ("SEE_SOON", "Review within a week",
-     "Your doctor wants to see you within a week. If nobody has called you in 2 days, call the clinic."),
+     "Your doctor wants to see you within a week. If nobody calls you in 2 days, call us."),
     ("ROUTINE", "Discuss at the next routine visit",
      "You can talk about this result at your next usual visit."),
     ("REPEAT_ECG", "Repeat ECG", "You will have another ECG."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ml import vocabulary
 from reports.data import ReportData, Score
+from reports.next_steps import in_plain_words as next_step_words
 
 # Signed statement codes -> what they mean, in plain words (`ml.vocabulary`).
 PLAIN_FINDINGS: dict[str, str] = {code: s.plain for code, s in vocabulary.STATEMENTS.items()}
@@ -34,32 +35,66 @@ def findings_in_plain_words(codes: list[str]) -> list[str]:
     return sentences or ["Your doctor has written a note about your heart test below."]
 
 
+# What each model predicts, for a patient, and what the rest of the 100 people do.
+OUTCOMES = {
+    "framingham_general_cvd": (
+        "will have a heart attack, a stroke or another heart or blood vessel problem in the "
+        "next 10 years", "will not"),
+    "framingham_hard_chd_atp3": ("will have a heart attack in the next 10 years", "will not"),
+    "grace_in_hospital": ("would not survive their stay in hospital", "would survive it"),
+    "grace_six_month": ("would not survive the next 6 months", "would survive them"),
+}  # fmt: skip
+OUTCOMES["framingham_general_cvd_bmi"] = OUTCOMES["framingham_general_cvd"]
+
+
 def risk_in_plain_words(score: Score) -> str | None:
     """A risk as a natural frequency, or None when it was not computed."""
     if score.risk_percent is None:
         return None
-    people = max(1, round(score.risk_percent)) if score.risk_percent >= 0.5 else None
-    outcome = {
-        "10-year": "will have a heart attack, a stroke or another heart or blood vessel problem "
-        "in the next 10 years",
-    }
-    if "hard coronary" in score.title.lower() or "ATP III" in score.title:
-        what = "will have a heart attack in the next 10 years"
-    elif "in-hospital" in score.title.lower():
-        what = "would not survive their stay in hospital"
-    elif "6-month" in score.title.lower():
-        what = "would not survive the next 6 months"
-    else:
-        what = outcome["10-year"]
-    if people is None:
+    what, rest = OUTCOMES.get(score.model, OUTCOMES["framingham_general_cvd"])
+    if score.risk_percent < 0.5:
         return f"Fewer than 1 in 100 people with the same values {what}."
-    return (
-        f"About {people} of 100 people with the same values {what}. "
-        f"The other {100 - people} will not."
-    )
+    people = max(1, round(score.risk_percent))
+    others = 100 - people
+    return f"About {people} of 100 people with the same values {what}. The other {others} {rest}."
+
+
+# One risk figure for the patient, the one that fits their situation: after an acute coronary
+# syndrome (GRACE computed) the 6-month outlook; otherwise the 10-year cardiovascular risk.
+PATIENT_RISK_ORDER = (
+    "grace_six_month",
+    "framingham_general_cvd",
+    "framingham_general_cvd_bmi",
+    "framingham_hard_chd_atp3",
+)
+PATIENT_RISK_TITLES = {
+    "grace_six_month": "Your outlook for the next 6 months",
+    "framingham_general_cvd": "Your chance of a heart or blood vessel problem in 10 years",
+    "framingham_general_cvd_bmi": "Your chance of a heart or blood vessel problem in 10 years",
+    "framingham_hard_chd_atp3": "Your chance of a heart attack in 10 years",
+}
+
+
+def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
+    """The one risk a patient reads (a plain title and a natural frequency), or None when
+    none could be computed. Two Framingham variants side by side, or a 10-year risk after a
+    heart attack, would confuse more than inform; the clinician PDF keeps them all."""
+    computed = {s.model: s for s in scores if s.risk_percent is not None}
+    for model in PATIENT_RISK_ORDER:
+        if model in computed:
+            words = risk_in_plain_words(computed[model])
+            if words:
+                return PATIENT_RISK_TITLES[model], words
+    return None
 
 
 def next_steps(data: ReportData) -> list[str]:
+    """The doctor's own next steps when they chose any (never generic advice beside them),
+    else the usual ones; then what always holds."""
+    read = data.latest_read
+    ordered = next_step_words(read.next_steps, read.next_steps_note) if read else []
+    if ordered:
+        return [*ordered, "Bring this page and a list of your medicines to your next visit."]
     urgent = data.physician and any(
         c in ("VT", "VF", "AV_BLOCK_3", "ST_ELEVATION") for c in data.physician.findings
     )

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import multiprocessing
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reports import plain_language
 from reports.data import ReportData
+from reports.next_steps import NEXT_STEPS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = ("A4", "Letter")
@@ -65,8 +65,36 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["plain"] = plain_language
+    env.globals["next_step_labels"] = {code: s.label for code, s in NEXT_STEPS.items()}
     env.filters["ms"] = lambda v: "—" if v is None else f"{v:.0f} ms"
+    env.globals["input_words"] = input_words
     return env
+
+
+# Risk-model inputs that portal.risk_words names by their code ("st depression"), and those
+# whose clinical precision differs from their unit's ("creatinine 1.13 mg/dL", not "1 mg/dL").
+INPUT_LABELS = {"st_depression": "ST-segment depression", "in_hospital_pci": "PCI in hospital"}
+INPUT_DECIMALS = {"creatinine_mg_dl": (2, "mg/dL")}
+
+
+def input_words(name: str, value: Any) -> str:
+    """A risk model's input in a clinician's words, with its unit at clinical precision:
+    ("total_chol_mg_dl", 224.29) -> "total cholesterol 224 mg/dL". A value already in words
+    (`portal.risk_words.input_text`, as the portal passes them) is kept, its label mended."""
+    from portal.risk_words import factor_label, input_text  # lazily: portal imports reports
+
+    code_label = factor_label(name)
+    label = INPUT_LABELS.get(name, code_label)
+    if isinstance(value, str) and value.startswith(f"{code_label} "):
+        return label + value[len(code_label) :]
+    if isinstance(value, bool):
+        return f"{label} {'yes' if value else 'no'}"
+    if name in INPUT_DECIMALS and isinstance(value, int | float):
+        decimals, unit = INPUT_DECIMALS[name]
+        return f"{label} {value:.{decimals}f} {unit}"
+    if name in INPUT_LABELS:
+        return f"{label} {value}"
+    return input_text(name, value)
 
 
 def html_for(kind: str, data: ReportData, page_size: str = "A4") -> str:
@@ -75,7 +103,7 @@ def html_for(kind: str, data: ReportData, page_size: str = "A4") -> str:
     if page_size not in PAGE_SIZES:
         raise RenderError(f"page size {page_size!r} is not one of {', '.join(PAGE_SIZES)}")
     template = _environment().get_template(f"{kind}.html")
-    return template.render(d=data, page_size=page_size, now=dt.datetime.now(dt.UTC))
+    return template.render(d=data, page_size=page_size)
 
 
 def pdf_bytes(html: str, fetcher: Any = None) -> bytes:

@@ -1,46 +1,52 @@
-"""Which ECG strips a report prints: 10 s of every lead, a 30 s rhythm strip of the analysis
-lead, and 10 s around the first of each significant episode (VT, AF, SVT, the longest pause)."""
+"""Which ECG strips a report prints: for a 12-lead recording the classic 3 x 4 grid with a lead II
+rhythm strip (page 1); 10 s of every lead that grid does not show (all leads of any other
+recording); a 30 s rhythm strip of the analysis lead; and 10 s around the first of each
+significant episode (VT, AF, SVT, the longest pause)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from ml import rhythm
+from ml.analysis import EcgAnalysis
 from ml.recording import Recording, standard_order
-from reports.data import Strip
+from reports.data import TWELVE_LEAD, Strip
 from reports.paper import strip_svg
+from reports.twelve_lead import lead_indices, twelve_lead_svg
 
 STRIP_S = 10.0
 RHYTHM_ROWS = 3
 SIGNIFICANT = (rhythm.VF, rhythm.VT, rhythm.AF, rhythm.SVT)
 
 
-def _markers(analysis: dict[str, Any], start_s: float, end_s: float) -> list[tuple[float, str]]:
-    beats = analysis.get("beats", {})
-    fs = analysis.get("fs_hz", 1.0)
-    t = np.asarray(beats.get("sample", []), dtype=np.float64) / fs
-    classes = beats.get("class", "")
+def _markers(analysis: EcgAnalysis, start_s: float, end_s: float) -> list[tuple[float, str]]:
+    t = analysis.beats.samples / analysis.fs_hz
+    classes = analysis.beats.classes
     keep = np.flatnonzero((t >= start_s) & (t <= end_s))
-    return [(float(t[i]), classes[i]) for i in keep if classes[i] != "N"]
+    return [(float(t[i]), str(classes[i])) for i in keep if classes[i] != "N"]
 
 
-def report_strips(recording: Recording, analysis: dict[str, Any]) -> list[Strip]:
+def report_strips(recording: Recording, analysis: EcgAnalysis) -> list[Strip]:
     fs = recording.fs_hz
     span = min(STRIP_S, recording.duration_s)
     strips = []
-    for lead in standard_order(recording.lead_names):  # I, II, III, aVR, ... V6
-        k = recording.lead_names.index(lead)
+    in_grid = set((lead_indices(recording.lead_names) or {}).values())
+    if in_grid:  # a 12-lead recording: the 3 x 4 grid shows them, so no 10 s stack of them
         strips.append(
             Strip(
-                f"Lead {lead}, 0-{span:.0f} s",
-                strip_svg(
-                    recording.signal_mv[:, k], fs, lead_name=lead, start_s=0, duration_s=span
-                ),
+                f"12-lead ECG, 0-{span:.0f} s, 2.5 s per lead. Rhythm strip, lead II, "
+                f"0-{span:.0f} s",
+                twelve_lead_svg(recording, _markers(analysis, 0.0, span)),
+                kind=TWELVE_LEAD,
             )
         )
-    chosen_lead = analysis.get("analysis_lead")
+    for lead in standard_order(recording.lead_names):  # I, II, III, aVR, ... V6, others
+        k = recording.lead_names.index(lead)
+        if k in in_grid:
+            continue
+        strip = strip_svg(recording.signal_mv[:, k], fs, lead_name=lead, start_s=0, duration_s=span)
+        strips.append(Strip(f"Lead {lead}, 0-{span:.0f} s", strip))
+    chosen_lead = analysis.analysis_lead
     index = recording.lead_names.index(chosen_lead) if chosen_lead in recording.lead_names else 0
     name = recording.lead_names[index]
     signal = recording.signal_mv[:, index]
@@ -56,16 +62,16 @@ def report_strips(recording: Recording, analysis: dict[str, Any]) -> list[Strip]
                           markers=_markers(analysis, start, start + length)),
             )
         )  # fmt: skip
-    episodes = analysis.get("episodes", [])
-    chosen = [next((e for e in episodes if e["label"] == label), None) for label in SIGNIFICANT]
-    pauses = [e for e in episodes if e["label"] == rhythm.PAUSE]
+    episodes = analysis.episodes
+    chosen = [next((e for e in episodes if e.label == label), None) for label in SIGNIFICANT]
+    pauses = [e for e in episodes if e.label == rhythm.PAUSE]
     if pauses:
-        chosen.append(max(pauses, key=lambda e: e["end_s"] - e["start_s"]))
+        chosen.append(max(pauses, key=lambda e: e.duration_s))
     for episode in (e for e in chosen if e is not None):
-        start = max(0.0, min(episode["start_s"] - 2.0, recording.duration_s - span))
+        start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))
         strips.append(
             Strip(
-                f"{episode['label']} at {episode['start_s']:.1f} s, lead {name}",
+                f"{episode.label} at {episode.start_s:.1f} s, lead {name}",
                 strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
                           markers=_markers(analysis, start, start + span)),
             )

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, EcgReport, ReportDocument
 from portal.worker import Worker
+from reports.data import Score
+from reports.plain_language import patient_risk
 from reports.readability import grade_level
 from reports.render import RenderError, pdf_bytes, render_pdf, safe_fetcher
 from tests.conftest import PASSWORD, People, client_for, post_form
@@ -68,6 +70,8 @@ def _signed(
                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "PAC"],
                         "conclusion": "Sinus rhythm with rare early beats.",
                         "patient_comment": "Your heart looks healthy. See me in a year.",
+                        "next_steps": ["ROUTINE", "ECHO"],
+                        "next_steps_note": "Walk for half an hour each day.",
                         "password": PASSWORD, "row_version": str(report.row_version)},
                        token_page=f"/reports/{report.id}")  # fmt: skip
     assert signed.status_code == 302
@@ -114,6 +118,17 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
     assert "questions to ask your doctor" in plain.lower()
     # The doctor's note for the patient, never the clinical conclusion.
     assert "See me in a year." in plain and "rare early beats" not in plain
+    # The doctor's next steps, in order, and no generic step beside them.
+    steps = " ".join(plain.split("What to do next", 1)[1].split())
+    assert steps.index("next usual visit") < steps.index("ultrasound scan of your heart")
+    assert "Walk for half an hour each day." in steps and "Keep taking" not in steps
+    # One risk figure, with a plain title (not two Framingham variants).
+    flat = " ".join(plain.split())  # no inputs recorded: no risk figure, and it says why
+    assert "We did not have all the values we need to work out your risk number" in flat
+    assert "Framingham" not in flat and "GRACE" not in flat
+    assert "Next steps: Discuss at the next routine visit; Echocardiogram; Walk" in " ".join(
+        text.split()
+    )
     body = plain.split("Your heart test results", 1)[1]
     body = "\n".join(line for line in body.splitlines() if "ECG report" not in line)
     assert grade_level(body) <= 8.0, grade_level(body)
@@ -242,3 +257,19 @@ def test_cli_render_report_and_time_limit(
     letter = render_pdf("patient", data, page_size="Letter")
     info = subprocess.run(["pdfinfo", "-"], input=letter, capture_output=True, check=True)
     assert b"612 x 792 pts (letter)" in info.stdout
+
+
+def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
+    def score(model: str, percent: float | None) -> Score:
+        return Score(model.replace("_", " "), "", percent, None, {}, model=model)
+
+    both_framingham = [score("framingham_general_cvd", 11.2),
+                       score("framingham_general_cvd_bmi", 12.9)]  # fmt: skip
+    title, words = patient_risk(both_framingham) or ("", "")
+    assert title == "Your chance of a heart or blood vessel problem in 10 years"
+    assert words.startswith("About 11 of 100 people with the same values")
+    after_acs = [*both_framingham, score("grace_in_hospital", 3.0), score("grace_six_month", 8.4)]
+    title, words = patient_risk(after_acs) or ("", "")
+    assert title == "Your outlook for the next 6 months"  # not a 10-year risk after a heart attack
+    assert "About 8 of 100 people" in words and "next 6 months" in words
+    assert patient_risk([score("framingham_general_cvd", None)]) is None

@@ -625,3 +625,31 @@ def test_the_doctor_orders_next_steps_and_a_refusal_is_said_by_the_button(
     version = sql.get(EcgReport, report.id).versions[-1]
     assert version.next_steps == ["SEE_SOON", "HOLTER", "ECHO"]  # the table's order
     assert version.next_steps_note == "Stop coffee for a week."
+
+
+def test_after_signing_the_page_says_whether_the_pdfs_are_ready(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal.",
+            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
+    assert (
+        post_form(
+            doctor, f"/reports/{report.id}/sign", form, token_page=f"/reports/{report.id}"
+        ).status_code
+        == 302
+    )
+    assert doctor.get(f"/reports/{report.id}/documents.json").get_json()["ready"] == {
+        "clinician": False,
+        "patient": False,
+    }
+    assert "being prepared" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    Worker(app).run_pending()  # the worker renders pending PDFs after jobs
+    assert doctor.get(f"/reports/{report.id}/documents.json").get_json()["ready"] == {
+        "clinician": True,
+        "patient": True,
+    }
+    assert "PDFs of version 2 ready" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    patient = client_for(app, people.patient_account)
+    assert patient.get(f"/reports/{report.id}/documents.json").status_code in (403, 404)

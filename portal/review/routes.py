@@ -144,6 +144,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         analysis=machine_read(found),
         reference=reference_agreement(found),
         latest=reports.latest_signed(found),
+        pdf_ready=documents.readiness(db_session(), found),
         previous=previous,
         previous_read=reports.latest_signed(previous) if previous else None,
         sign_form=sign_form,
@@ -155,6 +156,16 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
             "labels": STATEMENTS,
         },
         VersionKind=VersionKind,
+    )
+
+
+@bp.route("/reports/<int:report_id>/documents.json")
+@roles(*CLINICAL)
+def documents_json(report_id: int) -> Response:
+    """Whether the latest version's PDFs are rendered yet (the page polls it after signing)."""
+    found = _report_or_404(report_id)
+    return jsonify(
+        version_no=found.versions[-1].version_no, ready=documents.readiness(db_session(), found)
     )
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import ecg_data
 from portal.config import Settings
+from portal.local_time import in_zone
 from portal.models import (
     Account,
     DocumentKind,
@@ -42,7 +43,7 @@ def document_path(storage_dir: Path, sha256: str) -> Path:
     return storage_dir / "documents" / sha256[:2] / f"{sha256}.pdf"
 
 
-def _read(version: ReportVersion, author: Account | None) -> Read:
+def _read(version: ReportVersion, author: Account | None, zone: ZoneInfo) -> Read:
     return Read(
         version_no=version.version_no,
         kind=version.kind.value,
@@ -50,8 +51,10 @@ def _read(version: ReportVersion, author: Account | None) -> Read:
         findings=list(version.findings or []),
         conclusion=version.conclusion or "",
         patient_comment=version.patient_comment or "",
+        next_steps=list(version.next_steps or []),
+        next_steps_note=version.next_steps_note or "",
         signed_by=author.display_name if author else None,
-        signed_at=version.signed_at,
+        signed_at=in_zone(version.signed_at, zone) if version.signed_at else None,
         reason=version.amendment_reason,
     )
 
@@ -69,6 +72,7 @@ def report_data(
     versions = [v for v in report.versions if v.version_no <= version.version_no]
     machine = versions[0]
     analysis = machine_read(report)
+    zone = settings.zone  # reports/ prints times as given: aware, in the hospital's zone
     authors: dict[int | None, Account | None] = {
         v.author_id: session.get(Account, v.author_id) for v in versions if v.author_id is not None
     }
@@ -89,6 +93,7 @@ def report_data(
                     if k != "sources"
                 },
                 not_computed_reason=row.not_computed_reason,
+                model=row.model.value,
             )
         )
     patient = report.patient
@@ -98,13 +103,14 @@ def report_data(
         report_id=report.id,
         version_no=version.version_no,
         status=report.status.value if version is versions[-1] else version.kind.value,
-        generated_at=utcnow(),
+        generated_at=in_zone(utcnow(), zone),
         patient_name=patient.full_name,
         mrn=patient.mrn,
         date_of_birth=patient.date_of_birth,
         sex=patient.sex.value if hasattr(patient.sex, "value") else str(patient.sex),
         age_years=patient.age_years(report.report_date.date()),
-        recorded_at=report.report_date,
+        recorded_at=in_zone(report.report_date, zone),
+        recorded_label="Recorded" if report.recording.acquired_at else "Uploaded",
         duration_s=report.recording.duration_s,
         leads=list(report.recording.lead_names),
         sampling_rate_hz=report.recording.sampling_rate_hz,
@@ -121,11 +127,11 @@ def report_data(
                 "qrs_axis_deg",
             )
         },  # fmt: skip
-        machine=_read(machine, None),
-        physician=_read(physician, authors.get(physician.author_id)) if physician else None,
-        amendments=[_read(a, authors.get(a.author_id)) for a in amendments],
-        findings=[asdict(f) for f in analysis.findings],
-        episodes=analysis.to_dict()["episodes"],
+        machine=_read(machine, None, zone),
+        physician=_read(physician, authors.get(physician.author_id), zone) if physician else None,
+        amendments=[_read(a, authors.get(a.author_id), zone) for a in amendments],
+        findings=list(analysis.findings),
+        episodes=list(analysis.episodes),
         not_measurable=dict(analysis.intervals.not_measurable),
         interval_confidence=dict(analysis.intervals.confidence),
         beat_counts=dict(machine.beat_counts or {}),
@@ -136,7 +142,7 @@ def report_data(
         else [],
         scores=scores,
         strips=report_strips(
-            ecg_data.recording_for(settings.storage_dir, report.recording), analysis.to_dict()
+            ecg_data.recording_for(settings.storage_dir, report.recording), analysis
         )
         if with_strips
         else [],
@@ -192,6 +198,18 @@ def ensure_document(
         existing.sha256, existing.size_bytes = sha, len(pdf)
     session.flush()
     return existing, path
+
+
+def readiness(session: Session, report: EcgReport) -> dict[str, bool]:
+    """Per kind of PDF, whether the latest version's is stored (True) or still to be
+    rendered by the worker (False; a download then renders it while the user waits)."""
+    version = latest_version(report)
+    stored = set(
+        session.scalars(
+            select(ReportDocument.kind).where(ReportDocument.report_version_id == version.id)
+        )
+    )
+    return {kind.value: kind in stored for kind in DocumentKind}
 
 
 def latest_version(report: EcgReport) -> ReportVersion:

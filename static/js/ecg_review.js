@@ -1,15 +1,28 @@
 // The review page's ECG: an overview of the whole record (min/max envelope of the analysis
-// lead, rhythm episodes shaded) and detailed strips of every lead for a window fetched on
-// demand, drawn on ECG paper (0.2 s x 0.5 mV major squares). WebGL traces keep it fast.
+// lead, rhythm episodes shaded) and a window fetched on demand, drawn on ECG paper at a chosen
+// speed (mm/s) and gain (mm/mV): the 12-lead sheet (3 x 4 + lead II rhythm) for a standard
+// 12-lead recording, or every lead stacked. Calipers measure on the strips. WebGL traces keep
+// it fast. Layout helpers: ecg_paper.js; calipers: ecg_calipers.js.
 (function () {
   const overviewDiv = document.getElementById("ecg-overview");
   const detailDiv = document.getElementById("ecg-detail");
-  if (!overviewDiv || !window.Plotly) return;
+  if (!overviewDiv || !window.Plotly || !window.EcgPaper || !window.EcgCalipers) return;
+  const Paper = window.EcgPaper, Calipers = window.EcgCalipers;
+  const $ = (id) => document.getElementById(id);
   const url = overviewDiv.dataset.url;
   const COLORS = { N: "#2b7a3d", S: "#c77c00", V: "#c62828", F: "#6a1b9a", Q: "#777777" };
-  const MM_PER_S = 25, MM_PER_MV = 10;
-  let duration = 0, start = 0, span = 10, episodes = [], analysisLead = null;
+  // mode: "twelve" (the paper 12-lead) or "stacked"; chosen once the leads are known.
+  const view = { mode: null, speed: 25, gain: 10, start: 0, width: 0, analysisLead: null };
+  let duration = 0, episodes = [], data = null, byStandard = null, figure = null;
+  let base = { shapes: [], annotations: [] }, measurement = null, magnified = 1;
+  const spanS = () => Paper.scale(1, view.speed, view.gain).spanS;
   window.ecgNextFinding = nextFinding;  // exposed for the browser test
+  window.ecgCaliper = () => (measurement ? { ...measurement } : null);
+  window.ecgView = () => ({
+    mode: view.mode, speed: view.speed, gain: view.gain, start: view.start, span_s: spanS(),
+    px_per_s: figure && figure.scale.pxPerS, px_per_mv: figure && figure.scale.pxPerMv,
+    rows: figure ? figure.rows.map((r) => ({ axis: r.axis, leads: r.segments.map((s) => s.lead) })) : [],
+  });
 
   function episodeShapes(xref) {
     return episodes
@@ -23,97 +36,60 @@
 
   async function loadOverview() {
     const response = await fetch(url + "?overview=1", { headers: { Accept: "application/json" } });
-    const data = await response.json();
-    duration = data.duration_s;
-    analysisLead = data.lead;
-    episodes = data.episodes || [];
-    const o = data.overview;
+    const overview = await response.json();
+    duration = overview.duration_s;
+    view.analysisLead = overview.lead;
+    episodes = overview.episodes || [];
+    const o = overview.overview;
     Plotly.newPlot(overviewDiv, [
       { x: o.t_s, y: o.min_mv, type: "scattergl", mode: "lines", line: { width: 0.5, color: "#444" }, hoverinfo: "skip" },
       { x: o.t_s, y: o.max_mv, type: "scattergl", mode: "lines", line: { width: 0.5, color: "#444" }, fill: "tonexty", fillcolor: "rgba(60,60,60,0.4)", hoverinfo: "skip" },
     ], {
       height: 130, margin: { l: 40, r: 10, t: 20, b: 30 }, showlegend: false,
-      title: { text: data.lead + " · whole recording (drag to choose a window)", font: { size: 12 }, x: 0 },
+      title: { text: overview.lead + " · whole recording (click or drag to choose a window)", font: { size: 12 }, x: 0 },
       xaxis: { title: { text: "s" }, range: [0, duration] }, yaxis: { fixedrange: true },
       shapes: episodeShapes("x"), dragmode: "zoom",
     }, { displayModeBar: false, responsive: true });
     overviewDiv.on("plotly_relayout", (ev) => {
       if (ev["xaxis.range[0]"] !== undefined) {
-        const a = ev["xaxis.range[0]"], b = ev["xaxis.range[1]"];
-        showWindow(a, Math.min(b - a, 60));
+        showWindow(ev["xaxis.range[0]"]);
         Plotly.relayout(overviewDiv, { "xaxis.range": [0, duration] });
       }
     });
-    overviewDiv.on("plotly_click", (ev) => showWindow(ev.points[0].x - span / 2, span));
-    if (data.hr_trend && document.getElementById("hr-trend")) {
-      Plotly.newPlot("hr-trend", [{ x: data.hr_trend.t_s, y: data.hr_trend.bpm, type: "scatter", mode: "lines", line: { color: "#2a6fb0" } }], {
+    overviewDiv.on("plotly_click", (ev) => showWindow(ev.points[0].x - spanS() / 2));
+    if (overview.hr_trend && $("hr-trend")) {
+      Plotly.newPlot("hr-trend", [{ x: overview.hr_trend.t_s, y: overview.hr_trend.bpm, type: "scatter", mode: "lines", line: { color: "#2a6fb0" } }], {
         height: 160, margin: { l: 40, r: 10, t: 24, b: 30 }, title: { text: "Heart rate (bpm, 10 s means)", font: { size: 12 }, x: 0 },
         xaxis: { title: { text: "s" } },
       }, { displayModeBar: false, responsive: true });
     }
-    await showWindow(0, 10);
+    await showWindow(0);
   }
 
-  async function showWindow(from, length) {
-    span = Math.max(2, Math.min(length, 60));
-    start = Math.max(0, Math.min(from, Math.max(0, duration - span)));
+  // Fetch the window that fits across the strip at the current speed, starting at `from`.
+  async function showWindow(from) {
+    const span = spanS();
+    const start = Math.max(0, Math.min(from, Math.max(0, duration - span)));
     const response = await fetch(`${url}?start_s=${start.toFixed(3)}&end_s=${(start + span).toFixed(3)}`, { headers: { Accept: "application/json" } });
-    const data = await response.json();
+    data = await response.json();
+    view.start = start;
     const names = data.lead_order || Object.keys(data.leads);  // I, II, III, aVR, ... V6
-    const width = detailDiv.clientWidth || 1000;
-    const pxPerS = (width - 70) / span;
-    const pxPerMv = (pxPerS * MM_PER_MV) / MM_PER_S;
-    const traces = [], layout = {
-      margin: { l: 60, r: 10, t: 10, b: 30 }, showlegend: false, dragmode: "pan",
-      shapes: [], annotations: [], hovermode: "closest",
-    };
-    let height = 40, domains = [];
-    const ranges = names.map((name) => {
-      const v = data.leads[name];
-      let lo = Math.min(...v), hi = Math.max(...v);
-      if (!isFinite(lo) || hi - lo < 1) { const mid = (hi + lo) / 2 || 0; lo = mid - 0.5; hi = mid + 0.5; }
-      return [Math.floor((lo - 0.1) * 2) / 2, Math.ceil((hi + 0.1) * 2) / 2];
-    });
-    const heights = ranges.map((r) => (r[1] - r[0]) * pxPerMv);
-    const total = heights.reduce((a, b) => a + b, 0) + 12 * names.length;
-    let top = 1;
-    names.forEach((name, k) => {
-      const frac = heights[k] / total, gap = 12 / total;
-      domains.push([top - frac, top]);
-      top -= frac + gap;
-    });
-    names.forEach((name, k) => {
-      const axis = k === 0 ? "" : String(k + 1);
-      const v = data.leads[name];
-      const t = v.map((_, i) => data.start_s + i * data.dt_s);
-      traces.push({ x: t, y: v, xaxis: "x", yaxis: "y" + axis, type: "scattergl", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: name });
-      layout["yaxis" + axis] = {
-        domain: domains[k], range: ranges[k], dtick: 0.5, gridcolor: "#f4a6a6", gridwidth: 1,
-        minor: { dtick: 0.1, showgrid: true, gridcolor: "#fbe0e0" }, zeroline: false,
-        title: { text: name + " (mV)", font: { size: 11 } }, fixedrange: true,
-      };
-      layout.annotations.push({ xref: "paper", yref: "y" + axis + " domain", x: 0.005, y: 0.95, text: "<b>" + name + "</b>", showarrow: false, font: { size: 12 } });
-    });
-    const ticks = [];
-    for (let t = Math.ceil(start * 5) / 5; t <= start + span + 1e-9; t += 0.2) ticks.push(Math.round(t * 5) / 5);
-    layout.xaxis = {
-      anchor: "y" + (names.length > 1 ? String(names.length) : ""),
-      range: [start, start + span], gridcolor: "#f4a6a6", minor: { dtick: 0.04, showgrid: true, gridcolor: "#fbe0e0" },
-      // A grid line every 0.2 s (major square), a label every whole second.
-      tickmode: "array", tickvals: ticks, ticktext: ticks.map((t) => (Math.abs(t - Math.round(t)) < 1e-6 ? Math.round(t) + " s" : "")),
-      title: { text: "" }, zeroline: false,
-    };
-    // Beat markers on the analysis lead.
-    const b = data.beats;
-    const k0 = Math.max(0, names.indexOf(analysisLead));
-    const beatAxis = "y" + (k0 === 0 ? "" : String(k0 + 1));
-    const v0 = data.leads[names[k0]];
-    const yAt = (ts) => v0[Math.max(0, Math.min(v0.length - 1, Math.round((ts - data.start_s) / data.dt_s)))];
+    byStandard = Paper.twelveLeadNames(names);
+    if (view.mode === null) view.mode = byStandard ? "twelve" : "stacked";
+    $("ecg-layout").hidden = !byStandard;
+    await render();
+  }
+
+  // Beat markers (and reference mismatches) above the signal of the figure's marker row.
+  function beatTraces(fig) {
+    const row = fig.rows[fig.markerRow], lead = row.segments[0].lead, v = data.leads[lead];
+    const yAt = (ts) => v[Math.max(0, Math.min(v.length - 1, Math.round((ts - data.start_s) / data.dt_s)))];
+    const b = data.beats, traces = [];
     for (const cls of Object.keys(COLORS)) {
       const idx = b.class.map((c, i) => (c === cls ? i : -1)).filter((i) => i >= 0);
       if (!idx.length) continue;
       traces.push({
-        x: idx.map((i) => b.t_s[i]), y: idx.map((i) => yAt(b.t_s[i]) + 0.15), xaxis: "x", yaxis: beatAxis,
+        x: idx.map((i) => b.t_s[i]), y: idx.map((i) => yAt(b.t_s[i]) + 0.15), xaxis: "x", yaxis: row.axis,
         type: "scattergl", mode: "markers", marker: { color: COLORS[cls], size: 9, symbol: "triangle-down" },
         text: idx.map((i) => `${cls} beat, p = ${b.probability[i].toFixed(2)}`), hoverinfo: "text+x", name: "beats " + cls,
       });
@@ -121,30 +97,117 @@
     const mm = data.mismatches || { t_s: [] };
     if (mm.t_s.length) {
       traces.push({
-        x: mm.t_s, y: mm.t_s.map((ts) => yAt(ts) + 0.45), xaxis: "x", yaxis: beatAxis, type: "scattergl",
+        x: mm.t_s, y: mm.t_s.map((ts) => yAt(ts) + 0.45), xaxis: "x", yaxis: row.axis, type: "scattergl",
         mode: "markers", marker: { color: "#000", size: 10, symbol: "x" }, name: "mismatch",
         text: mm.t_s.map((_, i) => `reference ${mm.reference[i]}, machine ${mm.machine[i]}`), hoverinfo: "text+x",
       });
     }
-    layout.shapes = episodeShapes("x");
-    layout.height = Math.max(200, total + height);
-    await Plotly.react(detailDiv, traces, layout, { responsive: true, scrollZoom: true, displaylogo: false });
-    document.getElementById("ecg-window").textContent = `${start.toFixed(1)}–${(start + span).toFixed(1)} s of ${duration.toFixed(0)} s`;
-    detailDiv.dataset.start = start.toFixed(3);
+    return traces;
   }
 
-  detailDiv.addEventListener("plotly_relayout", () => {});
+  async function render() {
+    if (!data) return;
+    view.width = detailDiv.clientWidth || 1000;
+    const names = data.lead_order || Object.keys(data.leads);
+    figure = view.mode === "twelve" && byStandard
+      ? Paper.twelveLeadFigure(data, byStandard, view) : Paper.stackedFigure(data, names, view);
+    const layout = figure.layout;
+    layout.shapes = episodeShapes("x").concat(layout.shapes);
+    base = { shapes: layout.shapes, annotations: layout.annotations };
+    const row = measurement && rowFor(measurement);
+    if (row) Object.assign(layout, withCaliper(measurement, row));
+    magnified = 1;
+    await Plotly.react(detailDiv, figure.traces.concat(beatTraces(figure)), layout, { scrollZoom: true, displaylogo: false, responsive: false });
+    const span = spanS(), stepText = `${+span.toFixed(1)} s`;
+    $("ecg-window").textContent = `${view.start.toFixed(1)}–${(view.start + span).toFixed(1)} s of ${duration.toFixed(0)} s`;
+    $("ecg-prev").textContent = `← ${stepText}`;
+    $("ecg-next").textContent = `${stepText} →`;
+    showSettings();
+    $("ecg-layout-twelve").setAttribute("aria-pressed", String(view.mode === "twelve"));
+    $("ecg-layout-stacked").setAttribute("aria-pressed", String(view.mode !== "twelve"));
+    detailDiv.dataset.start = view.start.toFixed(3);
+    detailDiv.dataset.layout = view.mode;
+  }
+
+  function showSettings() {
+    $("ecg-paper-settings").textContent = Paper.settingsText(view.speed, view.gain) + (magnified > 1.001 || magnified < 0.999 ? ` · magnified ×${magnified.toFixed(1)}` : "");
+  }
+
+  // Zooming the strips (wheel, or Plotly's API) magnifies time and amplitude alike, so a
+  // 1 mV square keeps its proportion to a 0.2 s square; a double-click restores the paper scale.
+  function keepProportion(ev) {
+    if (!figure) return;
+    if (ev["xaxis.autorange"]) { render(); return; }
+    const range = ev["xaxis.range"] || (ev["xaxis.range[0]"] !== undefined ? [ev["xaxis.range[0]"], ev["xaxis.range[1]"]] : null);
+    if (!range) return;
+    const factor = spanS() / (range[1] - range[0]);
+    if (Math.abs(factor - magnified) < 1e-9) return;
+    magnified = factor;
+    const update = {};
+    figure.rows.forEach((row) => {
+      const r = figure.layout["yaxis" + row.axis.slice(1)].range, mid = (r[0] + r[1]) / 2, half = (r[1] - r[0]) / 2 / factor;
+      update["yaxis" + row.axis.slice(1) + ".range"] = [mid - half, mid + half];
+    });
+    Plotly.relayout(detailDiv, update).then(showSettings);
+  }
+
+  // Calipers: the bracket drawn on the row pressed; the readout, for screen readers and tests.
+  // The row to draw a kept measurement on after a redraw: the one it was made on, if it still
+  // shows that lead at that time (the sheet's lead II cell or the rhythm strip), else another.
+  function rowFor(m) {
+    const shows = (r) => r.segments.some((s) => s.lead === m.lead && m.t0_s >= s.t0 - 1e-9 && m.t0_s <= s.t1 + 1e-9);
+    return figure.rows.find((r) => r.axis === m.axis && shows(r)) || figure.rows.find(shows);
+  }
+  function withCaliper(m, row) {
+    const o = Calipers.overlay(m, row.axis);
+    return { shapes: base.shapes.concat(o.shapes), annotations: base.annotations.concat(o.annotations) };
+  }
+  Calipers.attach(detailDiv, {
+    active: () => $("ecg-calipers").getAttribute("aria-pressed") === "true",
+    snap: () => $("ecg-snap").checked,
+    rows: () => (figure ? figure.rows : []),
+    context: () => ({ data, fsHz: Number(overviewDiv.dataset.fsHz) || 1 / data.dt_s }),
+    draft: (m, row) => Plotly.relayout(detailDiv, withCaliper(m, row)),
+    done: (m, row) => {
+      if (!m) { Plotly.relayout(detailDiv, measurement && rowFor(measurement) ? withCaliper(measurement, rowFor(measurement)) : base); return; }
+      measurement = { ...m, axis: row.axis };
+      Plotly.relayout(detailDiv, withCaliper(m, row));
+      $("caliper-readout").textContent = Calipers.readout(m);
+    },
+  });
+  $("ecg-calipers").addEventListener("click", (e) => {
+    const on = e.currentTarget.getAttribute("aria-pressed") !== "true";
+    e.currentTarget.setAttribute("aria-pressed", String(on));
+    detailDiv.classList.toggle("calipers-on", on);
+  });
+  $("ecg-caliper-clear").addEventListener("click", () => {
+    measurement = null;
+    $("caliper-readout").textContent = "";
+    if (figure) Plotly.relayout(detailDiv, base);
+  });
+
+  // Paper settings and layout: redraw the same window (a slower speed fetches a longer one).
+  $("ecg-gain").addEventListener("change", (e) => { view.gain = Number(e.target.value); render(); });
+  $("ecg-speed").addEventListener("change", (e) => { view.speed = Number(e.target.value); showWindow(view.start); });
+  $("ecg-layout-twelve").addEventListener("click", () => { view.mode = "twelve"; render(); });
+  $("ecg-layout-stacked").addEventListener("click", () => { view.mode = "stacked"; render(); });
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => { if (detailDiv.clientWidth !== view.width) render(); }, 150);
+  });
+
   // "Next finding" steps through every non-sinus episode in time order, then wraps around.
   // It remembers the finding it showed last: the window opens 1 s before an episode, so
   // judging by the window's start alone found the same episode again on every click.
   let findingCursor = null;
-  document.getElementById("ecg-prev").addEventListener("click", () => { findingCursor = null; showWindow(start - span, span); });
-  document.getElementById("ecg-next").addEventListener("click", () => { findingCursor = null; showWindow(start + span, span); });
-  document.getElementById("ecg-next-finding").addEventListener("click", () => {
-    const next = nextFinding(episodes, findingCursor, start);
-    if (next) { findingCursor = next.start_s; showWindow(next.start_s - 1, span); }
+  $("ecg-prev").addEventListener("click", () => { findingCursor = null; showWindow(view.start - spanS()); });
+  $("ecg-next").addEventListener("click", () => { findingCursor = null; showWindow(view.start + spanS()); });
+  $("ecg-next-finding").addEventListener("click", () => {
+    const next = nextFinding(episodes, findingCursor, view.start);
+    if (next) { findingCursor = next.start_s; showWindow(next.start_s - 1); }
   });
-  loadOverview();
+  loadOverview().then(() => detailDiv.on("plotly_relayout", keepProportion));
 })();
 
 // The first non-sinus episode after `cursor` (the finding shown last), or after the window's

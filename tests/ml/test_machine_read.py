@@ -4,6 +4,8 @@ and the portal reads it only that way."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,8 @@ import pytest
 
 from ml.analysis import SCHEMA_VERSION, EcgAnalysis, MachineReadError, analyze
 from tests.support.ecg_files import synthetic
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +84,17 @@ def test_a_damaged_or_newer_read_is_refused_by_name(
 def test_a_missing_part_is_refused(stored: dict[str, Any]) -> None:
     with pytest.raises(MachineReadError, match="damaged"):
         EcgAnalysis.from_dict({k: v for k, v in stored.items() if k != "beats"})
+
+
+def test_the_portal_never_picks_at_the_stored_json() -> None:
+    """Pages, charts and PDFs go through `machine_read`: no `.get()` or `[...]` on the JSON."""
+    picking = re.compile(r"analysis(\s*or\s*\{\})?\)?\s*(\.get\(|\[\s*['\"])")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("portal", "reports", "templates")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in (".py", ".html") and path.name != "machine_read.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if picking.search(line)
+    ]
+    assert offenders == []
