@@ -1,5 +1,5 @@
 # The two commands of the README, plus helpers.
-.PHONY: demo test install constraints schema
+.PHONY: demo test install constraints schema audit
 
 demo:  ## install everything, create the SQLite database with demo data, serve on :5000
 	bash scripts/install.sh
@@ -18,3 +18,7 @@ constraints:  ## re-pin constraints.txt after changing pyproject.toml
 
 schema:  ## regenerate schema.sql from the models
 	.venv/bin/cardio schema-sql
+
+audit:  ## known vulnerabilities in the pinned packages (pip-audit; needs internet)
+	bash scripts/install.sh
+	.venv/bin/pip-audit --requirement constraints.txt --disable-pip --no-deps --progress-spinner off

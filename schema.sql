@@ -12,6 +12,12 @@ CREATE TABLE account (
 	session_epoch INTEGER NOT NULL, 
 	last_login_at DATETIME(6), 
 	created_by_id INTEGER, 
+	failed_logins INTEGER NOT NULL, 
+	locked_until DATETIME(6), 
+	totp_secret VARCHAR(64), 
+	totp_last_step BIGINT, 
+	mfa_recovery_hashes JSON, 
+	mfa_enabled_at DATETIME(6), 
 	updated_at DATETIME(6) NOT NULL, 
 	created_at DATETIME(6) NOT NULL, 
 	CONSTRAINT pk_account PRIMARY KEY (id), 
@@ -23,6 +29,25 @@ CREATE TABLE account (
 CREATE INDEX ix_account_created_by_id ON account (created_by_id);
 
 CREATE INDEX ix_account_role ON account (`role`);
+
+CREATE TABLE audit_chain_head (
+	id SMALLINT NOT NULL, 
+	last_event_id BIGINT NOT NULL, 
+	last_hash VARCHAR(64) NOT NULL, 
+	updated_at DATETIME(6) NOT NULL, 
+	CONSTRAINT pk_audit_chain_head PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TABLE worker_heartbeat (
+	worker_id VARCHAR(64) NOT NULL, 
+	host VARCHAR(255) NOT NULL, 
+	pid INTEGER NOT NULL, 
+	started_at DATETIME(6) NOT NULL, 
+	beat_at DATETIME(6) NOT NULL, 
+	CONSTRAINT pk_worker_heartbeat PRIMARY KEY (worker_id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX ix_worker_heartbeat_beat_at ON worker_heartbeat (beat_at);
 
 CREATE TABLE doctor_profile (
 	id INTEGER NOT NULL AUTO_INCREMENT, 
@@ -102,7 +127,10 @@ CREATE TABLE audit_event (
 	ip_address VARCHAR(45), 
 	user_agent VARCHAR(255), 
 	details JSON, 
+	prev_hash VARCHAR(64) NOT NULL, 
+	row_hash VARCHAR(64) NOT NULL, 
 	CONSTRAINT pk_audit_event PRIMARY KEY (id), 
+	CONSTRAINT uq_audit_event_prev_hash UNIQUE (prev_hash), 
 	CONSTRAINT fk_audit_event_actor_id_account FOREIGN KEY(actor_id) REFERENCES account (id), 
 	CONSTRAINT fk_audit_event_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;

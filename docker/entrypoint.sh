@@ -8,6 +8,7 @@
 # CARDIO_INIT_DB_ATTEMPTS=10    tries while the database is still starting
 # CARDIO_INIT_DB_DELAY=3        seconds between tries
 set -euo pipefail
+umask 077  # files the portal writes (database, recordings, PDFs) are readable by it only
 
 if [[ "${CARDIO_SKIP_INIT_DB:-0}" != "1" ]]; then
     attempts="${CARDIO_INIT_DB_ATTEMPTS:-10}"
@@ -39,4 +40,4 @@ if (( $# > 0 )); then
     exec "$@"
 fi
 
-exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - "portal.wsgi:app"
+exec gunicorn --config /app/docker/gunicorn.conf.py "portal.wsgi:app"

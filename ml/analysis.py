@@ -207,6 +207,10 @@ class EcgAnalysis:
             raise MachineReadError(f"damaged machine read: {error!r}") from error
 
 
+def _beats(n: int) -> str:
+    return f"{n} beat" if n == 1 else f"{n} beats"
+
+
 def _episode(episode: rhythm.Episode) -> dict[str, Any]:
     plain = _plain(episode)  # the duration from the rounded ends: it reads back the same
     return {**plain, "duration_s": round(plain["end_s"] - plain["start_s"], 4)}
@@ -549,11 +553,11 @@ def _findings(
         )
     elif counts["V"]:
         findings.append(
-            Finding("PVC", "Ventricular ectopic beats", "low", None, f"{counts['V']} beats")
+            Finding("PVC", "Ventricular ectopic beats", "low", None, _beats(counts["V"]))
         )
     if counts["S"]:
         findings.append(
-            Finding("PAC", "Supraventricular ectopic beats", "low", None, f"{counts['S']} beats")
+            Finding("PAC", "Supraventricular ectopic beats", "low", None, _beats(counts["S"]))
         )
     sure = lambda name: intervals.confidence.get(name, "high") == "high"  # noqa: E731
     if intervals.pr_ms is not None and intervals.pr_ms > 200 and sure("pr"):

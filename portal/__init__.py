@@ -9,7 +9,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from portal import access, db, errors, local_time, uploads
+from portal import access, db, errors, local_time, rate_limits, security_headers, uploads
 from portal.config import PROJECT_ROOT, Settings, load_settings
 
 csrf = CSRFProtect()
@@ -44,7 +44,11 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     uploads.init_app(app)  # before CSRF: the size limit must apply to its read of the body
     csrf.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app, production=settings.is_production)
     _register_blueprints(app)
+    rate_limits.init_app(
+        app, limit=settings.login_rate_limit, storage_uri=settings.rate_limit_storage_uri
+    )
 
     @app.template_filter("local_time")
     def _local_time(when: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -91,6 +95,7 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.converters import IdConverter
     from portal.main.routes import bp as main_bp
     from portal.myhealth.routes import bp as myhealth_bp
     from portal.patients.routes import bp as patients_bp
@@ -98,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.review.routes import bp as review_bp
     from portal.scores.routes import bp as scores_bp
 
+    app.url_map.converters["id"] = IdConverter  # <id:...>: ids past the columns are a 404
     for blueprint in (
         main_bp, auth_bp, admin_bp, patients_bp, scores_bp, recordings_bp, review_bp, myhealth_bp
     ):  # fmt: skip

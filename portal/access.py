@@ -7,18 +7,24 @@ enforces it. A view that declares nothing is refused (fail closed), and a test w
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
-from flask_login import current_user
+from flask import Flask, abort, current_app, flash, jsonify, redirect, request, session, url_for
+from flask_login import current_user, logout_user
 
 from portal.models import Role
+
+MFA_REQUIRED_ROLES = frozenset({Role.ADMIN, Role.DOCTOR})
 
 View = TypeVar("View", bound=Callable[..., Any])
 PUBLIC = "public"
 # Endpoints a user who must change their password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+# ... and one whose role requires two-step login but who has not enrolled yet.
+MFA_ENROL_ENDPOINTS = frozenset({"auth.security", "auth.logout", "static"})
+AUTHENTICATED_AT = "authenticated_at"  # session key: when the user logged in (epoch s)
 
 
 def public(view: View) -> View:
@@ -56,11 +62,35 @@ def _guard() -> Any:
         if _wants_json():
             return jsonify(error="Please log in."), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if _beyond_absolute_lifetime():
+        logout_user()
+        session.clear()
+        flash("Your session reached its time limit; please log in again.", "info")
+        return redirect(url_for("auth.login"))
     if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
+    if (
+        current_user.role in MFA_REQUIRED_ROLES
+        and current_user.totp_secret is None
+        and request.endpoint not in MFA_ENROL_ENDPOINTS
+    ):
+        flash("Your role requires two-step login: set it up to continue.", "info")
+        return redirect(url_for("auth.security"))
     if access is None or current_user.role not in access:
+        from portal.db import db_session
+        from portal.services import audit
+
+        audit.refused_access(db_session(), current_user._get_current_object(), 403)
         abort(403)
     return None
+
+
+def _beyond_absolute_lifetime() -> bool:
+    """A session lives at most SESSION_ABSOLUTE_HOURS from its login, however active (the
+    idle timeout, SESSION_LIFETIME_MINUTES, is Flask's permanent-session lifetime)."""
+    started = session.get(AUTHENTICATED_AT)
+    limit_s = current_app.config["SETTINGS"].session_absolute_hours * 3600
+    return not isinstance(started, (int, float)) or time.time() - started > limit_s
 
 
 def init_app(app: Flask) -> None:

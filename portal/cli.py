@@ -112,13 +112,35 @@ def worker_command(once: bool) -> None:
 
     worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Analysis worker {worker.worker_id} started; Ctrl+C stops it.")
-    while True:
-        done = worker.run_pending()
-        if done:
-            click.echo(f"Ran {done} job(s).")
-        if once:
-            return
-        time.sleep(POLL_SECONDS)
+    worker.start_heartbeat()  # a thread: beats every few seconds, even during a long job
+    try:
+        while True:
+            done = worker.run_pending()
+            if done:
+                click.echo(f"Ran {done} job(s).")
+            if once:
+                return
+            time.sleep(POLL_SECONDS)
+    finally:
+        worker.stop_heartbeat()
+
+
+@main.command("audit-verify")
+def audit_verify() -> None:
+    """Walk the audit hash chain; name the first edited, inserted or deleted row (exit 1)."""
+    from portal.services import audit
+
+    check = audit.verify_chain(db_session())
+    for note in check.notes:
+        click.echo(f"Warning: {note}.", err=True)
+    if check.broken is not None:
+        click.echo(
+            f"Audit chain BROKEN ({check.broken.kind}): {check.broken.message}. "
+            f"{check.rows} row(s) before it are intact.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"Audit chain intact: {check.rows} row(s), newest row {check.last_id or '-'}.")
 
 
 @main.command("download-mitdb")

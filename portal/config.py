@@ -20,6 +20,7 @@ DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 # Keys that have appeared in examples or docs: a production run must never use one.
 KNOWN_INSECURE_KEYS = frozenset({"", "dev", "change-me", "changeme", "secret", "replace-me"})
 MIN_SECRET_KEY_CHARS = 32
+MIN_SECRET_KEY_GUESSES_LOG10 = 38  # about 126 bits; 64 random hex digits give over 60
 
 
 class ConfigError(RuntimeError):
@@ -34,7 +35,10 @@ class Settings:
     storage_dir: Path
     instance_dir: Path
     institution_name: str = "CardioPortal demo hospital"
-    session_lifetime_minutes: int = 30
+    session_lifetime_minutes: int = 30  # idle timeout
+    session_absolute_hours: int = 12  # however active, a login lasts at most this long
+    login_rate_limit: str = "60 per minute; 1000 per hour"  # per client address
+    rate_limit_storage_uri: str = "memory://"  # e.g. redis://host:6379/0 for several processes
     patients_per_page: int = 20
     max_upload_mb: int = 100
     # "thread": an in-process worker runs analysis jobs; "none": another process does (or tests).
@@ -61,13 +65,25 @@ class Settings:
         return self.environment == "production"
 
 
+def _guesses_log10(key: str) -> float:
+    """How many guesses (log10) zxcvbn needs for the key: low for repeats and phrases."""
+    from zxcvbn import zxcvbn
+
+    return float(zxcvbn(key[:100])["guesses_log10"])
+
+
 def _secret_key(environment: str, instance_dir: Path) -> str:
     key = os.environ.get("SECRET_KEY", "")
     if environment == "production":
-        if key.strip().lower() in KNOWN_INSECURE_KEYS or len(key) < MIN_SECRET_KEY_CHARS:
+        if (
+            key.strip().lower() in KNOWN_INSECURE_KEYS
+            or len(key) < MIN_SECRET_KEY_CHARS
+            or _guesses_log10(key) < MIN_SECRET_KEY_GUESSES_LOG10
+        ):
             raise ConfigError(
-                "Refusing to start in production: SECRET_KEY is missing, a default, or shorter "
-                f"than {MIN_SECRET_KEY_CHARS} characters. Generate one with "
+                "Refusing to start in production: SECRET_KEY is missing, a default, shorter "
+                f"than {MIN_SECRET_KEY_CHARS} characters, or guessable (repeats, words, "
+                "patterns). Generate one with "
                 "`python -c 'import secrets; print(secrets.token_hex(32))'` and set SECRET_KEY."
             )
         return key
@@ -76,7 +92,7 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
     # Development: one random key per checkout, so sessions survive a restart.
     key_file = instance_dir / "secret_key"
     if not key_file.exists():
-        instance_dir.mkdir(parents=True, exist_ok=True)
+        instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
@@ -102,6 +118,13 @@ def load_settings() -> Settings:
         instance_dir=instance_dir,
         institution_name=os.environ.get("INSTITUTION_NAME", Settings.institution_name),
         session_lifetime_minutes=int(os.environ.get("SESSION_LIFETIME_MINUTES", "30")),
+        session_absolute_hours=_positive_int(
+            "SESSION_ABSOLUTE_HOURS", Settings.session_absolute_hours
+        ),
+        login_rate_limit=os.environ.get("LOGIN_RATE_LIMIT", "").strip()
+        or Settings.login_rate_limit,
+        rate_limit_storage_uri=os.environ.get("RATE_LIMIT_STORAGE_URI", "").strip()
+        or Settings.rate_limit_storage_uri,
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
         job_worker=_choice("JOB_WORKER", ("thread", "none"), Settings.job_worker),
         job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),

@@ -6,6 +6,8 @@ a view commits once, after the whole change is valid, so a failed request leaves
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -18,6 +20,7 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine with the settings every backend needs (FKs on SQLite, utf8mb4 on MySQL)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
+        _private_sqlite_file(url.database)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -31,6 +34,19 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if url.get_backend_name() in {"mysql", "mariadb"} and "charset" not in url.query:
         url = url.update_query_dict({"charset": "utf8mb4"})
     return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """The SQLite file (and so its journal, which takes its mode) readable by this service
+    only: 0600 in a 0700 folder when the folder is ours to create."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
 
 
 def init_app(app: Flask, database_url: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ml.analysis import MachineReadError
 from portal.db import db_session
-from portal.services.errors import DomainError
+from portal.services import audit
+from portal.services.errors import DomainError, NotAllowed
 from reports.render import RenderError
 
 MESSAGES = {
@@ -19,6 +21,7 @@ MESSAGES = {
     404: "This page does not exist, or you do not have access to it.",
     405: "This action is not available here.",
     413: "The file or form is larger than the portal accepts.",
+    429: "Too many attempts from this network in a short time. Wait a minute and try again.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
 
@@ -42,6 +45,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Any:
         db_session().rollback()  # nothing half-done is saved by a later commit
+        if isinstance(error, NotAllowed) and current_user.is_authenticated:
+            audit.refused_access(db_session(), current_user._get_current_object(), error.status)
         return _render(error.status, error.message)
 
     @app.errorhandler(RenderError)

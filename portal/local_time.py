@@ -27,8 +27,12 @@ def as_utc(when: dt.datetime) -> dt.datetime:
 
 
 def in_zone(when: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    """A stored (naive UTC) time as an aware time in the hospital's zone."""
-    return as_utc(when).astimezone(zone)
+    """A stored (naive UTC) time as an aware time in the hospital's zone (UTC for a time so
+    near year 1 or 9999 that the zone's offset would leave the calendar)."""
+    try:
+        return as_utc(when).astimezone(zone)
+    except OverflowError:
+        return as_utc(when)
 
 
 def shown(when: dt.datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -120,6 +120,15 @@ class Account(TimestampsMixin, Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     last_login_at: Mapped[dt.datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    # Brute-force protection: consecutive failed logins; locked until then (None: not locked).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    # TOTP multi-factor authentication (portal/services/mfa.py): the base32 secret once
+    # enrolled, the last time step accepted (a code works once), hashed recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    mfa_recovery_hashes: Mapped[list[str] | None] = mapped_column(JSON)
+    mfa_enabled_at: Mapped[dt.datetime | None]
 
     staff_profile: Mapped[StaffProfile | None] = relationship(
         back_populates="account", foreign_keys="StaffProfile.account_id"
@@ -350,6 +359,20 @@ class AnalysisJob(CreatedAtMixin, Base):
     report: Mapped[EcgReport | None] = relationship(viewonly=True, uselist=False)
 
 
+class WorkerHeartbeat(Base):
+    """A job worker's sign of life (`portal/worker.py` beats every few seconds). A running job
+    whose worker (`analysis_job.worker_id`) has not beaten for 30 s is requeued."""
+
+    __tablename__ = "worker_heartbeat"
+    __table_args__ = table_args()
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -489,12 +512,16 @@ class ReportDocument(CreatedAtMixin, Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which patient, when, from where. Append-only."""
+    """Who did what to which patient, when, from where. Append-only and hash-chained: each row
+    holds the SHA-256 of its own content and of the row before it (`portal/services/audit.py`
+    writes the chain, `cardio audit-verify` walks it); on MySQL a trigger refuses UPDATE and
+    DELETE."""
 
     __tablename__ = "audit_event"
     __table_args__ = table_args(
         Index(None, "patient_id", "occurred_at"),
         Index(None, "action", "occurred_at"),
+        UniqueConstraint("prev_hash"),  # the chain cannot fork: one successor per row
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -509,6 +536,22 @@ class AuditEvent(Base):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The previous row's `row_hash` (64 zeros for the first row) and this row's own hash.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The newest link of the audit chain: one row (id 1). Every audit write locks it, so two
+    requests never chain onto the same row; its last id and hash also reveal a deleted tail."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ImmutableRowError(RuntimeError):

@@ -15,14 +15,25 @@ import secrets
 import unicodedata
 
 import bcrypt
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 512
+MIN_STRENGTH_SCORE = 3  # zxcvbn: "safely unguessable", about 10^8 guesses or more
+MAX_CHECKED_CHARS = 72  # zxcvbn refuses longer input (and its time grows with length)
+COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
 DEFAULT_BCRYPT_ROUNDS = 12  # about 0.25 s per hash here; tests lower it with BCRYPT_ROUNDS
 
 
-def password_problems(password: str, *, username: str | None = None) -> list[str]:
-    """Why this password cannot be used; an empty list means it is acceptable."""
+def password_problems(
+    password: str, *, username: str | None = None, personal: tuple[str, ...] = ()
+) -> list[str]:
+    """Why this password cannot be used; an empty list means it is acceptable.
+
+    Besides length: not one of the common passwords zxcvbn ships (30,000, offline), and not
+    guessable in under about 10^8 tries from those lists, keyboard patterns, repeats,
+    sequences, dates and the user's own data (`username`, `personal`: name, e-mail)."""
     problems = []
     length = len(unicodedata.normalize("NFC", password))
     if length < MIN_PASSWORD_CHARS:
@@ -33,7 +44,20 @@ def password_problems(password: str, *, username: str | None = None) -> list[str
         problems.append("The password cannot be only spaces.")
     if username and username.lower() in password.lower():
         problems.append("The password must not contain the username.")
+    if not problems:
+        problems += _guessable(password, [username or "", *personal])
     return problems
+
+
+def _guessable(password: str, personal: list[str]) -> list[str]:
+    if password.lower() in COMMON_PASSWORDS:
+        return ["This is one of the most common passwords; choose another."]
+    words = [w for text in personal for w in text.replace("@", " ").replace(".", " ").split()]
+    verdict = zxcvbn(password[:MAX_CHECKED_CHARS], user_inputs=words)
+    if verdict["score"] >= MIN_STRENGTH_SCORE:
+        return []
+    advice = verdict["feedback"].get("warning") or "It is too easy to guess."
+    return [f"{advice.rstrip('.')}. Try a passphrase of four or more unrelated words."]
 
 
 def _prehash(password: str) -> bytes:

@@ -3,11 +3,15 @@
 A single file's key is its own SHA-256 (what `sha256sum` prints); a set of files (a WFDB
 .hea + .dat) is keyed by the SHA-256 of its sorted "name sha256" lines. Files are streamed to
 a private temporary folder first, so a failed or rejected upload leaves nothing behind.
+
+Everything here is private to the portal's user: folders 0700, files 0600 (patients' ECGs are
+health data; another account on the server must not read them), whatever the umask.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -18,6 +22,9 @@ from typing import IO
 from werkzeug.utils import secure_filename
 
 CHUNK_BYTES = 1 << 20
+MAX_FILES = 64  # a WFDB record is a header and a few data files; a zip holds as many
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 class UploadError(ValueError):
@@ -39,18 +46,21 @@ class StagedUpload:
 
 def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUpload:
     """Stream (filename, stream) pairs into a temporary folder under `storage_dir`."""
-    tmp_root = storage_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=tmp_root))
+    tmp_root = private_dir(storage_dir, "tmp")
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=tmp_root))  # 0700
     try:
-        paths, digests, total = [], [], 0
+        paths: list[Path] = []
+        digests: list[tuple[str, str]] = []
+        total = 0
         for raw_name, stream in files:
+            if len(paths) == MAX_FILES:
+                raise UploadError(f"Upload at most {MAX_FILES} files: one recording's files.")
             name = secure_filename(raw_name or "") or "recording"
             target = folder / name
             if target.exists():
                 raise UploadError(f"Two files are called {name}; upload each file once.")
             digest = hashlib.sha256()
-            with open(target, "wb") as out:
+            with open_private(target) as out:
                 while chunk := stream.read(CHUNK_BYTES):
                     digest.update(chunk)
                     out.write(chunk)
@@ -84,11 +94,48 @@ def keep(staged: StagedUpload, storage_dir: Path) -> list[Path]:
     if final.exists():
         staged.discard()
     else:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staged.folder.rename(final)
+        private_dir(storage_dir, "recordings", final.parent.name)
+        staged.folder.rename(final)  # mkdtemp made it 0700
     return stored_files(storage_dir, staged.sha256)
 
 
 def stored_files(storage_dir: Path, sha256: str) -> list[Path]:
     folder = recording_folder(storage_dir, sha256)
     return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def private_dir(storage_dir: Path, *parts: str) -> Path:
+    """`storage_dir`/`parts`, each folder created 0700; `storage_dir` and those below it made
+    looser by an older version are tightened to 0700 (when the portal's user owns them)."""
+    folders = [storage_dir]
+    for part in parts:
+        folders.append(folders[-1] / part)
+    for folder in folders:
+        folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        status = folder.stat()
+        if status.st_mode & 0o777 != PRIVATE_DIR_MODE and status.st_uid == os.getuid():
+            folder.chmod(PRIVATE_DIR_MODE)
+    return folders[-1]
+
+
+def open_private(path: Path) -> IO[bytes]:
+    """A new file opened for writing, created 0600 (not 0644 under the usual umask); an
+    existing file of that name is an error, never overwritten."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    return os.fdopen(descriptor, "wb")
+
+
+def write_private_file(storage_dir: Path, path: Path, content: bytes) -> Path:
+    """Write `content` to `path` (under `storage_dir`) as a private file: its folders 0700,
+    the file 0600, written to a temporary name and renamed so readers never see half of it.
+    For stored documents (PDFs) as for recordings."""
+    folder = private_dir(storage_dir, *path.parent.relative_to(storage_dir).parts)
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".part-")  # mkstemp: 0600
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

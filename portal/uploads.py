@@ -1,5 +1,7 @@
 """Request size limits: forms are small (1 MB); views marked `@accepts_upload` take files up
-to MAX_UPLOAD_MB. Werkzeug refuses a larger body from its Content-Length, before reading it.
+to MAX_UPLOAD_MB, in at most UPLOAD_FORM_PARTS parts. Werkzeug refuses a larger body from its
+Content-Length, before reading it. What the files may cost once read (samples, hours, unpacked
+bytes) is bounded by `ml.io.limits`, before any signal is decoded.
 
 The limit is set per request in a hook that runs before CSRF checking (the first reader of
 the body), so it applies to every parse of the request.
@@ -15,6 +17,9 @@ from flask import Flask, current_app, request
 View = TypeVar("View", bound=Callable[..., Any])
 FORM_LIMIT_BYTES = 1024 * 1024
 FORM_FIELDS_ALLOWANCE_BYTES = 64 * 1024  # the upload form's other fields and multipart framing
+# Files and fields one upload may send: storage.MAX_FILES files (more get a clear 422 there)
+# and the form's few fields; werkzeug refuses more parts (413) before spooling them to disk.
+UPLOAD_FORM_PARTS = 128
 
 
 def accepts_upload(view: View) -> View:
@@ -27,6 +32,7 @@ def _set_limit() -> None:
     if getattr(view, "accepts_upload", False):
         settings = current_app.config["SETTINGS"]
         request.max_content_length = settings.max_upload_bytes + FORM_FIELDS_ALLOWANCE_BYTES
+        request.max_form_parts = UPLOAD_FORM_PARTS
     else:
         request.max_content_length = FORM_LIMIT_BYTES
 

@@ -2,8 +2,10 @@
 PDFs of new signatures (signing itself returns at once).
 
 The same loop runs as its own process with `cardio worker` (JOB_WORKER=none in the web
-process), and tests call `run_pending` directly. At start-up it first requeues jobs left
-'running' by a process that died, so nothing is lost across restarts.
+process), and tests call `run_pending` directly. Each worker beats in `worker_heartbeat` every
+HEARTBEAT_SECONDS from a thread of its own (so a long analysis does not silence it); at
+start-up and before each claim it requeues jobs whose worker has not beaten for 30 s (or made
+no progress for JOB_TIMEOUT_MINUTES), so a worker killed mid-job loses nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,15 +26,22 @@ from portal.services import documents, jobs
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 5.0  # well under jobs.WORKER_DEAD_AFTER (30 s)
 
 
 class Worker:
     def __init__(self, app: Flask, analyzer: Callable[..., Any] | None = None) -> None:
         self.app = app
         self.analyzer = analyzer
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64]
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.worker_id = f"{self.host}:{self.pid}:{threading.get_ident()}"[:64]
+        self.started_at = utcnow()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beat_stop = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+        self._last_beat = 0.0  # time.monotonic() of the last beat
         self._failed_renders: set[int] = set()  # report versions whose PDFs failed here
 
     def _sessions(self) -> Any:
@@ -46,10 +56,11 @@ class Worker:
         many jobs ran."""
         settings = self.app.config["SETTINGS"]
         done = 0
-        with self._sessions() as session:
-            jobs.requeue_stuck(session, utcnow(), self._timeout)
         while max_jobs is None or done < max_jobs:
+            if time.monotonic() - self._last_beat > HEARTBEAT_SECONDS / 2:
+                self.beat()  # alive before claiming, so no other worker's sweep takes it back
             with self._sessions() as session:
+                jobs.requeue_stuck(session, utcnow(), self._timeout)
                 job = jobs.claim_next(session, self.worker_id, utcnow())
             if job is None:
                 break
@@ -65,10 +76,57 @@ class Worker:
             documents.render_pending(session, settings, self._failed_renders)
         return done
 
+    def beat(self) -> None:
+        """Say this worker is alive (its heartbeat row)."""
+        with self._sessions() as session:
+            jobs.beat(
+                session, self.worker_id, host=self.host, pid=self.pid,
+                started_at=self.started_at, now=utcnow(),
+            )  # fmt: skip
+        self._last_beat = time.monotonic()
+
+    def start_heartbeat(self) -> None:
+        """Beat every HEARTBEAT_SECONDS from a daemon thread until `stop_heartbeat`."""
+        if self._beat_thread is not None:
+            return
+        self._beat_stop.clear()
+        self._beat_thread = threading.Thread(
+            target=self._beat_loop, name="analysis-worker-heartbeat", daemon=True
+        )
+        self._beat_thread.start()
+
+    def stop_heartbeat(self) -> None:
+        """Stop beating and remove the heartbeat row (a clean stop: nothing is in progress,
+        or what is will be requeued at once)."""
+        self._beat_stop.set()
+        if self._beat_thread is not None:
+            self._beat_thread.join(2 * HEARTBEAT_SECONDS)
+            self._beat_thread = None
+        try:
+            with self._sessions() as session:
+                jobs.forget_worker(session, self.worker_id)
+        except Exception:  # the database may be gone already; the row then just goes stale
+            log.warning("could not remove the heartbeat of worker %s", self.worker_id)
+
+    def _beat_loop(self) -> None:
+        try:
+            with self._sessions() as session:
+                jobs.forget_stale_workers(session, utcnow())
+        except Exception:  # housekeeping only
+            log.exception("could not drop the heartbeats of long-gone workers")
+        while True:
+            try:
+                self.beat()
+            except Exception:  # the database may be briefly unavailable; keep beating
+                log.exception("analysis worker heartbeat failed; retrying")
+            if self._beat_stop.wait(HEARTBEAT_SECONDS):
+                return
+
     def start(self) -> None:
-        """Run forever in a daemon thread (the default, embedded deployment)."""
+        """Run forever in a daemon thread (the default, embedded deployment), beating."""
         if self._thread is not None:
             return
+        self.start_heartbeat()
         self._thread = threading.Thread(target=self._loop, name="analysis-worker", daemon=True)
         self._thread.start()
 
@@ -78,6 +136,7 @@ class Worker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        self.stop_heartbeat()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

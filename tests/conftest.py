@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 os.environ.setdefault("BCRYPT_ROUNDS", "4")  # real bcrypt, fewer rounds: tests stay fast
 
 from portal import create_app, migrate  # noqa: E402
+from portal.access import MFA_REQUIRED_ROLES  # noqa: E402
 from portal.config import Settings  # noqa: E402
 from portal.db import make_engine  # noqa: E402
-from portal.models import Account, Base, Patient, Role, Sex  # noqa: E402
+from portal.models import Account, Base, Patient, Role, Sex, utcnow  # noqa: E402
 from portal.services import accounts, patients  # noqa: E402
+from tests.support import two_step  # noqa: E402
 from tests.support.mariadb import MariaDBServer, create_database  # noqa: E402
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -87,6 +89,12 @@ def _empty_all_tables(url: str) -> None:
         else:
             connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
         for table in reversed(Base.metadata.sorted_tables):
+            if table.name == "audit_event" and engine.dialect.name != "sqlite":
+                # Its triggers refuse DELETE; TRUNCATE fires no trigger (the chain head row is
+                # deleted below and rebuilt by the next audit write).
+                connection.execute(text("SET SESSION lock_wait_timeout=30"))
+                connection.execute(text("TRUNCATE TABLE audit_event"))
+                continue
             connection.execute(table.delete())
         if engine.dialect.name != "sqlite":
             connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
@@ -144,7 +152,9 @@ class People:
 
 
 def make_account(sql: Session, role: Role, username: str) -> Account:
-    return accounts.create_account(
+    """An account ready to log in; admins and doctors are enrolled in two-step login (their
+    role requires it) with the test secret of tests/support/two_step.py."""
+    account = accounts.create_account(
         sql,
         role=role,
         username=username,
@@ -153,6 +163,10 @@ def make_account(sql: Session, role: Role, username: str) -> Account:
         actor=None,
         must_change_password=False,
     )
+    if role in MFA_REQUIRED_ROLES:
+        account.totp_secret = two_step.SECRET
+        account.mfa_enabled_at = utcnow()
+    return account
 
 
 @pytest.fixture
@@ -219,10 +233,16 @@ def post_form(
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """Log in like a user: the password, then the second step when the account has one."""
     token = csrf_token(client, "/login")
-    return client.post(
+    response = client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token}
     )
+    if response.status_code == 302 and response.location.endswith("/login/verify"):
+        code = two_step.next_code(client.application, username)
+        token = csrf_token(client, "/login/verify")
+        response = client.post("/login/verify", data={"code": code, "csrf_token": token})
+    return response
 
 
 def client_for(app: Flask, account: Account) -> FlaskClient:

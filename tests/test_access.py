@@ -12,7 +12,8 @@ from portal.access import PUBLIC, endpoint_access
 from portal.models import Role
 from tests.conftest import People, client_for
 
-EXPECTED_PUBLIC = {"static", "auth.login", "main.health"}
+# auth.verify: the second step of a login (it answers only to a session that passed step 1).
+EXPECTED_PUBLIC = {"static", "auth.login", "auth.verify", "main.health"}
 
 
 def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:

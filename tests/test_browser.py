@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD, People
+from tests.support.two_step import browser_log_in
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,12 +46,27 @@ def page(live_url: str) -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 900})
-        yield context.new_page()
+        page = context.new_page()
+        # The Content-Security-Policy must never block the portal's own pages (a blocked
+        # script or eval shows in the console): every browser test checks it.
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text)
+                if "Content Security Policy" in message.text
+                or "Content-Security-Policy" in message.text
+                else None
+            ),
+        )
+        yield page
         browser.close()
+        assert refused == [], refused
 
 
 def test_staff_logs_in_registers_a_patient_and_finds_them(
     page,
+    app: Flask,
     people: People,
     artifacts_dir: Path,
     database_url: str,  # type: ignore[no-untyped-def]
@@ -58,9 +74,7 @@ def test_staff_logs_in_registers_a_patient_and_finds_them(
     backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
     page.goto("/patients/")
     assert "/login" in page.url
-    page.fill("#username", "staff1")
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
+    browser_log_in(page, app, "staff1", PASSWORD)
     page.wait_for_url("**/patients/")
 
     page.click("text=Register patient")
@@ -92,15 +106,13 @@ def test_staff_logs_in_registers_a_patient_and_finds_them(
 
 def test_doctor_enters_risk_factors_and_tries_a_what_if(
     page,
+    app: Flask,
     people: People,
     artifacts_dir: Path,
     database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
-    page.goto("/login")
-    page.fill("#username", "doctor1")
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
+    browser_log_in(page, app, "doctor1", PASSWORD)
     page.goto(f"/patients/{people.patient.id}/inputs/new")
     page.fill("#total_cholesterol", "5.5")
     page.fill("#hdl", "1.3")
@@ -143,10 +155,7 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     worker = Worker(app)
     worker.start()
     try:
-        page.goto("/login")
-        page.fill("#username", "staff1")
-        page.fill("#password", PASSWORD)
-        page.click("main button[type=submit]")
+        browser_log_in(page, app, "staff1", PASSWORD)
         page.goto(f"/patients/{people.patient.id}")
         page.click("text=Upload ECG")
         page.set_input_files("#files", str(demo_file))
@@ -158,20 +167,20 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     finally:
         worker.stop()
 
-    page.fill("#username", "doctor1")
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
+    browser_log_in(page, app, "doctor1", PASSWORD)
     page.click("nav >> text=Worklist")
     page.click("#worklist >> text=Review")
     page.wait_for_selector("#ecg-detail .main-svg", timeout=30_000)
-    page.wait_for_function("document.getElementById('ecg-window').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('ecg-window').textContent.length > 0")
     assert page.locator("#ecg-window").inner_text().startswith("0.0–10.0 s")
     # Zoom to 2 s with Plotly's own API (as a drag would), then step to the next window.
     page.evaluate("Plotly.relayout('ecg-detail', {'xaxis.range': [3, 5]})")
     zoomed = page.evaluate("document.getElementById('ecg-detail').layout.xaxis.range")
     assert zoomed == [3, 5]
     page.click("#ecg-next")
-    page.wait_for_function("document.getElementById('ecg-window').textContent.startsWith('10.0')")
+    page.wait_for_function(
+        "() => document.getElementById('ecg-window').textContent.startsWith('10.0')"
+    )
     beats = page.evaluate(
         "document.getElementById('ecg-detail').data.filter(t => t.name.startsWith('beats'))"
         ".reduce((n, t) => n + t.x.length, 0)"

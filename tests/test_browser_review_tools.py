@@ -21,6 +21,7 @@ from portal.worker import Worker
 from tests import test_browser
 from tests.conftest import PASSWORD, People, client_for, post_form
 from tests.support.ecg_files import write_csv
+from tests.support.two_step import browser_log_in
 
 # The live server and the Chromium page of tests/test_browser.py, shared as fixtures.
 live_url = test_browser.live_url
@@ -67,16 +68,13 @@ def _analysed_report(
     return report.id, recording, onsets
 
 
-def _open_review(page, report_id: int) -> None:  # type: ignore[no-untyped-def]
+def _open_review(page, app: Flask, report_id: int) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": 1280, "height": 1400})
-    page.goto("/login")
-    page.fill("#username", "doctor1")
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
+    browser_log_in(page, app, "doctor1", PASSWORD)
     page.goto(f"/reports/{report_id}")
     page.wait_for_selector("#ecg-detail .main-svg", timeout=30_000)
-    page.wait_for_function("window.ecgView && window.ecgView().rows.length > 0")
-    page.wait_for_function("document.getElementById('ecg-window').textContent.length > 0")
+    page.wait_for_function("() => window.ecgView && window.ecgView().rows.length > 0")
+    page.wait_for_function("() => document.getElementById('ecg-window').textContent.length > 0")
 
 
 def _annotations_by_row(page) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
@@ -157,7 +155,7 @@ def test_a_12_lead_recording_opens_as_the_paper_sheet_with_a_rhythm_strip(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     report_id, _, _ = _analysed_report(app, people, sql, tmp_path, TWELVE)
-    _open_review(page, report_id)
+    _open_review(page, app, report_id)
     assert page.evaluate("window.ecgView().mode") == "twelve"
     assert page.locator("#ecg-layout").is_visible()
     assert page.locator("#ecg-layout-twelve").get_attribute("aria-pressed") == "true"
@@ -199,13 +197,13 @@ def test_a_12_lead_recording_opens_as_the_paper_sheet_with_a_rhythm_strip(
 
     # The toggle switches to every lead stacked over the whole window, and back.
     page.click("#ecg-layout-stacked")
-    page.wait_for_function("window.ecgView().mode === 'stacked'")
+    page.wait_for_function("() => window.ecgView().mode === 'stacked'")
     assert [row["leads"] for row in page.evaluate("window.ecgView().rows")] == [
         [name] for name in TWELVE
     ]
     assert page.locator("#ecg-layout-stacked").get_attribute("aria-pressed") == "true"
     page.click("#ecg-layout-twelve")
-    page.wait_for_function("window.ecgView().mode === 'twelve'")
+    page.wait_for_function("() => window.ecgView().mode === 'twelve'")
     assert list(_annotations_by_row(page).values()) == [*GRID, ["II rhythm"]]
 
 
@@ -217,7 +215,7 @@ def test_a_3_lead_recording_keeps_the_stacked_view(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     report_id, _, _ = _analysed_report(app, people, sql, tmp_path, ("I", "II", "III"))
-    _open_review(page, report_id)
+    _open_review(page, app, report_id)
     assert page.evaluate("window.ecgView().mode") == "stacked"
     assert not page.locator("#ecg-layout").is_visible()
     assert [row["leads"] for row in page.evaluate("window.ecgView().rows")] == [
@@ -241,7 +239,7 @@ def test_calipers_measure_a_known_rr_interval_to_the_sample(
     r_peaks_s = onsets / FS_HZ + R_AFTER_ONSET_S
     first, second = r_peaks_s[2], r_peaks_s[3]  # two beats inside the first 10 s
     assert (second - first) * 1000 == pytest.approx(TRUE_RR_MS, abs=1e-6)
-    _open_review(page, report_id)
+    _open_review(page, app, report_id)
     page.locator("#ecg-detail").scroll_into_view_if_needed()
     page.click("#ecg-calipers")
     assert page.locator("#ecg-calipers").get_attribute("aria-pressed") == "true"
@@ -286,12 +284,12 @@ def test_calipers_measure_a_known_rr_interval_to_the_sample(
     # A new gain redraws the strips; the measurement stays on the rhythm strip.
     page.select_option("#ecg-gain", "20")
     page.wait_for_function(
-        "document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 20 mm/mV'"
+        "() => document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 20 mm/mV'"
     )
     assert _bracket_ends(page, rhythm) == pytest.approx([m["t0_s"], m["t1_s"]])
     page.select_option("#ecg-gain", "10")
     page.wait_for_function(
-        "document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 10 mm/mV'"
+        "() => document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 10 mm/mV'"
     )
 
     # Without snapping, the ends are where the mouse was, rounded to the nearest sample, and
@@ -321,7 +319,7 @@ def test_gain_and_speed_scale_the_paper(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     report_id, _, _ = _analysed_report(app, people, sql, tmp_path, TWELVE)
-    _open_review(page, report_id)
+    _open_review(page, app, report_id)
     at_10 = _scale(page)
     assert at_10["span_s"] == pytest.approx(10)
     # 10 mm/mV at 25 mm/s: 1 mV is 10 mm tall, 0.2 s is 5 mm wide.
@@ -330,7 +328,7 @@ def test_gain_and_speed_scale_the_paper(
 
     page.select_option("#ecg-gain", "20")
     page.wait_for_function(
-        "document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 20 mm/mV'"
+        "() => document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 20 mm/mV'"
     )
     at_20 = _scale(page)
     assert at_20["span_s"] == pytest.approx(10)
@@ -340,7 +338,7 @@ def test_gain_and_speed_scale_the_paper(
 
     page.select_option("#ecg-gain", "5")
     page.wait_for_function(
-        "document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 5 mm/mV'"
+        "() => document.getElementById('ecg-paper-settings').textContent === '25 mm/s · 5 mm/mV'"
     )
     for before, after in zip(at_10["px_per_mv"], _scale(page)["px_per_mv"], strict=True):
         assert after == pytest.approx(before / 2, rel=0.03)
@@ -348,7 +346,7 @@ def test_gain_and_speed_scale_the_paper(
     page.select_option("#ecg-gain", "20")
     page.select_option("#ecg-speed", "50")
     page.wait_for_function(
-        "document.getElementById('ecg-paper-settings').textContent === '50 mm/s · 20 mm/mV'"
+        "() => document.getElementById('ecg-paper-settings').textContent === '50 mm/s · 20 mm/mV'"
     )
     at_50 = _scale(page)
     assert at_50["span_s"] == pytest.approx(5)  # half as many seconds across the strip
@@ -373,7 +371,7 @@ def test_gain_and_speed_scale_the_paper(
     # Zooming the strips magnifies amplitude with time: the proportion holds.
     page.evaluate("Plotly.relayout('ecg-detail', {'xaxis.range': [1, 2]})")
     page.wait_for_function(
-        "document.getElementById('ecg-paper-settings').textContent.includes('magnified ×5.0')"
+        "() => document.getElementById('ecg-paper-settings').textContent.includes('magnified ×5.0')"
     )
     zoomed = _scale(page)
     for px_per_mv in zoomed["px_per_mv"]:

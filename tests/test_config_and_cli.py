@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,14 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("key", [None, "", "change-me", "short-key"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        None, "", "change-me", "short-key",
+        "a" * 32,  # long but one repeated character (issue 15)
+        "thisisaverylongsecretkeyforourhospitalportal",  # long but a dictionary phrase
+    ],
+)  # fmt: skip
 def test_production_refuses_missing_default_or_short_secret_key(
     monkeypatch: pytest.MonkeyPatch, key: str | None
 ) -> None:
@@ -36,10 +44,11 @@ def test_production_refuses_missing_default_or_short_secret_key(
 
 def test_production_starts_with_a_real_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CARDIO_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    key = secrets.token_hex(32)
+    monkeypatch.setenv("SECRET_KEY", key)
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
     settings = load_settings()
-    assert settings.is_production and settings.secret_key == "k" * 64
+    assert settings.is_production and settings.secret_key == key
 
 
 def test_development_key_is_random_and_kept(

@@ -31,6 +31,8 @@ def test_times_are_shown_in_the_zone_with_its_name() -> None:
     assert shown(dt.datetime(2026, 7, 1, 16, 30), PARIS) == "2026-07-01 18:30 CEST"
     assert shown(dt.datetime(2026, 7, 1, 16, 30), zone_named("UTC")) == "2026-07-01 16:30 UTC"
     assert shown(None, PARIS) == "—"
+    # A time at the calendar's edge (an old bad row) is shown in UTC, never an overflow.
+    assert shown(dt.datetime(1, 1, 1), zone_named("America/New_York")) == "1-01-01 00:00 UTC"
     assert day_start_utc(dt.date(2026, 12, 1), PARIS) == dt.datetime(2026, 11, 30, 23, 0)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -133,3 +135,25 @@ def test_leads_come_in_the_order_clinicians_read_them() -> None:
         "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"
     ]  # fmt: skip
     assert standard_order(("V1", "MLII", "X")) == ["MLII", "V1", "X"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    rhythm=st.sampled_from(vocabulary.RHYTHM_STATEMENTS),
+    others=st.sets(
+        st.sampled_from([c for c in vocabulary.STATEMENTS if c not in vocabulary.RHYTHM_STATEMENTS])
+    ),
+)
+def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[str]) -> None:
+    """Every set of statements the library lets a doctor sign (exactly one rhythm, no
+    excluded pair, "Normal ECG" only with sinus rhythm) reads, in the patient's words, as one
+    sentence per statement, most serious first, and never "normal" beside an abnormality."""
+    codes = [rhythm, *sorted(others)]
+    assume(not vocabulary.contradictions(codes, vocabulary.STATEMENTS[rhythm].label))
+    sentences = findings_in_plain_words(codes)
+    expected = [vocabulary.STATEMENTS[c].plain for c in vocabulary.by_severity(codes)]
+    assert sentences == expected
+    assert sentences[0] == vocabulary.STATEMENTS[vocabulary.most_serious(codes) or ""].plain
+    says_normal = vocabulary.STATEMENTS["NORMAL"].plain in sentences
+    assert not says_normal or set(codes) <= {"NORMAL", "SINUS"}
+    assert len(set(sentences)) == len(sentences)

@@ -3,7 +3,8 @@
 The format is recognised from the content, not the file name. Every reader returns a
 `Recording` in millivolts, with impossible values (infinite, beyond any ECG) turned into
 gaps (NaN), already checked by `ml.recording.validated`. Gaps are left for
-`ml.gaps.fill_gaps`.
+`ml.gaps.fill_gaps`. What a file may cost (samples, duration, unpacked bytes) is bounded by
+`ml.io.limits`, checked from headers before any signal is read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ml.errors import UnknownFormatError
+from ml.errors import UnknownFormatError, UnsafeArchiveError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
 from ml.io.csv_reader import read_csv
@@ -69,6 +70,10 @@ def read_recording(
     if kind == "zip":
         with tempfile.TemporaryDirectory(prefix="cardio-zip-") as tmp:
             extracted = extract_zip(files[0], Path(tmp))
+            if detect_format(extracted) == "zip":  # each level could unpack the limit again
+                raise UnsafeArchiveError(
+                    "The .zip holds another .zip; upload the recording's own files."
+                )
             return read_recording(
                 extracted, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok
             )
@@ -78,7 +83,10 @@ def read_recording(
         recording = read_edf(files[0])
     else:
         recording = read_csv(files[0], fs_hz=fs_hz, units=units)
-    return validated(impossible_values_as_gaps(recording))
+    # Rebound, not nested: the signal before gaps were marked is freed before checking, so
+    # the largest recording admitted (ml.io.limits) is held twice at most, not three times.
+    recording = impossible_values_as_gaps(recording)
+    return validated(recording)
 
 
 def _looks_like_text_table(path: Path) -> bool:

@@ -6,12 +6,15 @@ refused rather than analysed a thousand times too large.
 
 An empty cell, `nan` or `inf` (as numerical software writes them) is a gap, not an error; a
 word such as `n/a` is refused, since it suggests a column that is not a signal.
+
+The values are counted before pandas parses them (`ml.io.limits.MAX_CSV_VALUES`).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,14 @@ from ml.errors import (
     UnknownUnitsError,
     UnusableSignalError,
 )
+from ml.io.limits import (
+    MAX_CSV_VALUES,
+    MAX_LEADS,
+    RecordingTooLargeError,
+    check_lead_count,
+    count_and_limit,
+    without_paths,
+)
 from ml.io.units import to_mv_factor
 from ml.recording import Recording, canonical_lead_name
 
@@ -32,16 +43,21 @@ UNIT_IN_NAME = re.compile(
 )
 MAX_PLAUSIBLE_MV = 20.0  # no surface ECG reaches 20 mV; larger values are in other units
 MAX_TIME_JITTER = 0.01  # relative spread of sample intervals still called "regular"
+MAX_HEADER_LINE_BYTES = 64 * 1024  # lead names: a few hundred bytes at most
+CHUNK_BYTES = 1 << 20
 
 
 def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None) -> Recording:
+    separator = _separator(path)
+    _check_size(path, separator)
     _check_last_line(path)
     try:
         table = pd.read_csv(
-            path, sep=_separator(path), skipinitialspace=True, keep_default_na=False, na_values=[""]
+            path, sep=separator, skipinitialspace=True, keep_default_na=False, na_values=[""]
         )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        raise UnknownFormatError(f"{path.name}: not a readable CSV table ({error}).") from error
+        reason = without_paths(str(error)).strip()
+        raise UnknownFormatError(f"{path.name}: not a readable CSV table ({reason}).") from error
     if table.empty or table.shape[1] == 0:
         raise UnknownFormatError(f"{path.name}: the table has no rows.")
     columns = [str(c).strip() for c in table.columns]
@@ -115,9 +131,48 @@ def _float_or_none(cell: object) -> float | None:
 
 
 def _separator(path: Path) -> str:
-    with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
-        header = handle.readline()
+    with path.open("rb") as handle:
+        header = _first_line(handle, path.name).decode("utf-8-sig", errors="replace")
     return max((",", ";", "\t"), key=header.count)
+
+
+def _first_line(handle: IO[bytes], file_name: str) -> bytes:
+    """The header line with its line end (\\n, \\r\\n or an old Mac's \\r), read no further
+    than MAX_HEADER_LINE_BYTES."""
+    head = handle.read(MAX_HEADER_LINE_BYTES + 1)
+    ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
+    if not ends and len(head) > MAX_HEADER_LINE_BYTES:
+        raise UnknownFormatError(
+            f"{file_name}: the first line is longer than {MAX_HEADER_LINE_BYTES // 1024} KB, "
+            "so it is not a header of lead names."
+        )
+    return head[: min(ends) + 1] if ends else head
+
+
+def _check_size(path: Path, separator: str) -> None:
+    """Count the values (every separator or line end closes one) before parsing: pandas needs
+    about 35 bytes a value, so the file's size alone does not bound the work. Streams the
+    file in chunks; 100 MB take about 0.1 s."""
+    sep, values, lines, last = separator.encode(), 0, 0, b""
+    with path.open("rb") as handle:
+        columns = _first_line(handle, path.name).count(sep) + 1
+        if columns - 1 > MAX_LEADS:  # one column may be time
+            check_lead_count(path.name, columns, what="columns")
+        handle.seek(0)
+        while chunk := handle.read(CHUNK_BYTES):
+            line_ends = max(chunk.count(b"\n"), chunk.count(b"\r"))  # \n, \r\n or \r alone
+            values += chunk.count(sep) + line_ends
+            lines += line_ends
+            last = chunk[-1:]
+    values += last not in (b"", b"\n", b"\r")  # a last line without its line end
+    if values > MAX_CSV_VALUES:
+        count, limit = count_and_limit(values, MAX_CSV_VALUES)
+        raise RecordingTooLargeError(
+            f"{path.name} holds about {count} values ({lines:,} lines of {columns} "
+            f"columns); the portal reads at most {limit} values "
+            "from a CSV file (for example 4 hours of 3 leads and a time column at 250 Hz). "
+            "Upload long recordings as WFDB or EDF, which hold up to 48 hours."
+        )
 
 
 def _split_unit(column: str) -> tuple[str, str | None]:
@@ -143,7 +198,7 @@ def _fs_from_time(time_s: np.ndarray, file_name: str) -> float:
 def _check_last_line(path: Path) -> None:
     """A file cut off mid-line has a last line with fewer fields than the header."""
     with path.open("rb") as handle:
-        header = handle.readline()
+        header = _first_line(handle, path.name)
         handle.seek(0, 2)
         size = handle.tell()
         handle.seek(max(0, size - 4096))

@@ -1,4 +1,5 @@
-"""EDF and EDF+ recordings, read with pyEDFlib."""
+"""EDF and EDF+ recordings, read with pyEDFlib, after their header's size (records x samples,
+hours) is checked against `ml.io.limits`. Messages name the uploaded file, never its path."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import numpy as np
 import pyedflib
 
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
+from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import to_mv_factor
 from ml.recording import Recording, canonical_lead_name
 
 NON_ECG_LABEL_WORDS = ("annotation", "resp", "spo2", "pleth", "temp", "event", "status")
+MAX_SIGNALS = 4096  # EDF allows 9999; more than this is a damaged header, not a recording
 
 
 def is_edf(path: Path) -> bool:
@@ -22,55 +25,85 @@ def is_edf(path: Path) -> bool:
 
 
 def read_edf(path: Path) -> Recording:
-    _check_size(path)
+    _check_header(path)
     try:
         reader = pyedflib.EdfReader(str(path))
     except OSError as error:
-        raise UnknownFormatError(f"{path.name}: unreadable EDF file ({error}).") from error
+        raise UnknownFormatError(
+            f"{path.name}: unreadable EDF file ({_reason(error, path)})."
+        ) from error
     try:
         labels = reader.getSignalLabels()
         rates = [float(reader.getSampleFrequency(i)) for i in range(reader.signals_in_file)]
-        ecg = [
-            i
-            for i, label in enumerate(labels)
-            if not any(word in label.lower() for word in NON_ECG_LABEL_WORDS)
-        ]
+        ecg = [i for i, label in enumerate(labels) if _is_ecg_label(label)]
         if not ecg:
             raise UnknownFormatError(f"{path.name}: the EDF file holds no ECG signal.")
         fs_hz = Counter(rates[i] for i in ecg).most_common(1)[0][0]
         chosen = [i for i in ecg if rates[i] == fs_hz]  # leads at another rate are left out
-        columns = []
-        for i in chosen:
-            factor = to_mv_factor(reader.getPhysicalDimension(i), lead=labels[i])
-            columns.append(reader.readSignal(i) * factor)
+        factors = [to_mv_factor(reader.getPhysicalDimension(i), lead=labels[i]) for i in chosen]
+        length = min(int(reader.getNSamples()[i]) for i in chosen)
+        # Filled lead by lead, in place: the millivolts are the only full-size array.
+        signal_mv = np.empty((length, len(chosen)), dtype=np.float64)
+        for column, (i, factor) in enumerate(zip(chosen, factors, strict=True)):
+            signal_mv[:, column] = reader.readSignal(i, 0, length)
+            signal_mv[:, column] *= factor
         start = reader.getStartdatetime()
     finally:
         reader.close()
-    length = min(len(c) for c in columns)
     return Recording(
         fs_hz=fs_hz,
         lead_names=tuple(canonical_lead_name(labels[i]) for i in chosen),
-        signal_mv=np.column_stack([c[:length] for c in columns]),
+        signal_mv=signal_mv,
         source_format="edf",
         source_name=path.name,
         start_time=start,
     )
 
 
-def _check_size(path: Path) -> None:
-    """The header announces records x bytes per record; a shorter file was cut off."""
+def _is_ecg_label(label: str) -> bool:
+    return not any(word in label.lower() for word in NON_ECG_LABEL_WORDS)
+
+
+def _reason(error: OSError, path: Path) -> str:
+    """pyEDFlib's words for what is wrong, without the server's path it starts them with."""
+    text = str(error).replace(str(path), path.name).removeprefix(f"{path.name}: ")
+    return without_paths(text)
+
+
+def _check_header(path: Path) -> None:
+    """From the fixed-size header, before pyEDFlib reads anything: a file shorter than its
+    header announces was cut off; one announcing more samples or hours than an analysis may
+    hold (ml.io.limits) is refused unread. A record count of -1 ("unknown", allowed while
+    recording) is taken from the file's size."""
     with path.open("rb") as handle:
         head = handle.read(256)
         try:
             header_bytes = int(head[184:192])
             n_records = int(head[236:244])
+            record_s = float(head[244:252])
             n_signals = int(head[252:256])
+            if not 0 < n_signals <= MAX_SIGNALS:
+                raise ValueError(f"{n_signals} signals")
+            raw_labels = handle.read(16 * n_signals)
+            labels = [raw_labels[16 * i : 16 * (i + 1)].decode("latin-1") for i in range(n_signals)]
             handle.seek(256 + n_signals * 216)
             samples = [int(handle.read(8)) for _ in range(n_signals)]
         except ValueError as error:
             raise HeaderDataMismatchError(f"{path.name}: damaged EDF header.") from error
-    expected = header_bytes + n_records * sum(samples) * 2
+    record_samples = sum(samples)
     actual = path.stat().st_size
+    if n_records < 0 and record_samples > 0:  # unknown: as many whole records as the file holds
+        n_records = max(0, actual - header_bytes) // (2 * record_samples)
+    expected = header_bytes + n_records * record_samples * 2
+    ecg = [n for n, label in zip(samples, labels, strict=True) if _is_ecg_label(label)]
+    if ecg:  # a record duration of 0 or less leaves the rate unknown; the count still holds
+        check_recording_size(
+            path.name,
+            n_leads=len(ecg),
+            samples_per_lead=n_records * max(ecg),
+            fs_hz=max(ecg) / record_s if record_s > 0 else 0.0,
+            decoded_samples=n_records * sum(ecg),
+        )
     if n_records > 0 and actual < expected:
         raise TruncatedDataError(
             f"{path.name} is truncated: {actual} of the {expected} bytes its header announces."

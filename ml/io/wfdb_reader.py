@@ -2,7 +2,9 @@
 format wfdb decodes (8, 16, 24, 32, 61, 80, 160, 212, 310, 311, FLAC 508/516/524), with byte
 offsets (`16+24`, as in the CinC 2017 `.mat` files) and several samples per frame.
 
-The header is read by `wfdb_header` (strictly); wfdb decodes the samples. The data files
+The header is read by `wfdb_header` (strictly) and its size checked against `ml.io.limits`
+before any sample is read; wfdb decodes the samples, in the narrowest integers it allows, and
+they are converted to millivolts lead by lead into one preallocated array. The data files
 are found among the files given, else next to the header on disk, under the names the
 header gives them, whatever their extension.
 """
@@ -21,6 +23,7 @@ import numpy as np
 import wfdb
 
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
+from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import to_mv_factor
 from ml.io.wfdb_header import (
     COMPRESSED_FORMATS,
@@ -61,6 +64,8 @@ INVALID_SAMPLE = {
     "32": -(2**31),
 }
 MAX_HEADER_BYTES = 1 << 20
+# Formats whose samples fit 16 bits as wfdb decodes them (see `_integer_bits`).
+SIXTEEN_BIT_FORMATS = frozenset(("16", "61", "80", "160", "212", "310", "311", "508", "516"))
 RECORD_LINE = re.compile(RECORD_NAME.pattern + r"(/\d+)?\s+\d+(\s|$)")
 STAGED_NAME = "record"  # wfdb reads `<name>.hea`; the name inside the header is not checked
 
@@ -85,6 +90,13 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
     header = parse_header(
         _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok
     )
+    check_recording_size(
+        header_path.name,
+        n_leads=len(header.signals),
+        samples_per_lead=header.n_samples,
+        fs_hz=header.fs_hz,
+        decoded_samples=header.n_samples * _frame_samples(list(header.signals)),
+    )
     data_files = _data_files(header, header_path, paths)
     for name, path in data_files.items():
         _check_not_truncated(header, name, path)
@@ -92,12 +104,11 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
     unverified = _unverified_files(header, samples)
     for name in unverified:
         _check_not_longer(header, name, data_files[name])
-    signal_mv = np.column_stack(
-        [
-            _millivolts(spec, digital, lead)
-            for spec, digital, lead in zip(header.signals, samples, header.lead_names, strict=True)
-        ]
-    )
+    # Filled lead by lead, in place: the millivolts are the only full-size float array.
+    signal_mv = np.empty((header.n_samples, len(header.signals)), dtype=np.float64)
+    for column, (spec, lead) in enumerate(zip(header.signals, header.lead_names, strict=True)):
+        _millivolts_into(signal_mv[:, column], spec, samples[column], lead)
+    del samples
     return Recording(
         fs_hz=header.fs_hz,
         lead_names=header.lead_names,
@@ -220,15 +231,18 @@ def _decode(header: WfdbHeader, header_path: Path, data_files: dict[str, Path]) 
         one_per_frame = all(s.samples_per_frame == 1 for s in header.signals)
         try:
             record = wfdb.rdrecord(
-                str(staged / STAGED_NAME), physical=False, smooth_frames=one_per_frame
+                str(staged / STAGED_NAME),
+                physical=False,
+                smooth_frames=one_per_frame,
+                return_res=_integer_bits(header),
             )
         except Exception as error:  # wfdb raises bare Exceptions for malformed files
             raise HeaderDataMismatchError(
-                f"The data file does not match its header ({error})."
+                f"The data file does not match its header ({without_paths(str(error))})."
             ) from error
     _check_wfdb_agrees(header, record)
     signals = record.d_signal.T if one_per_frame else record.e_d_signal
-    samples = [np.asarray(s, dtype=np.int64) for s in signals]
+    samples = [np.asarray(s) for s in signals]  # views: no copy of the samples
     for spec, digital in zip(header.signals, samples, strict=True):
         if digital.size < header.n_samples * spec.samples_per_frame:
             raise TruncatedDataError(
@@ -236,6 +250,14 @@ def _decode(header: WfdbHeader, header_path: Path, data_files: dict[str, Path]) 
                 f"{header.n_samples / header.fs_hz:.1f} s the header announces."
             )
     return samples
+
+
+def _integer_bits(header: WfdbHeader) -> int:
+    """The narrowest integer wfdb may return the samples in (it refuses to narrow them):
+    16 bits for formats of 16 bits or fewer, 32 for 24- and 32-bit formats and for format 8,
+    whose differences wfdb sums in 32 bits. int64, wfdb's default, would hold 4 to 8 times the
+    bytes of the file in memory for nothing."""
+    return 16 if all(s.fmt in SIXTEEN_BIT_FORMATS for s in header.signals) else 32
 
 
 def _link(source: Path, target: Path) -> None:
@@ -288,14 +310,25 @@ def _unverified_files(header: WfdbHeader, samples: list[np.ndarray]) -> set[str]
     return unverified
 
 
-def _millivolts(spec: SignalSpec, digital: np.ndarray, lead: str) -> np.ndarray:
-    """(sample - baseline) / gain in mV; WFDB's missing-sample value becomes NaN; several
-    samples per frame are averaged to the frame rate (NaN if any of them is missing)."""
-    physical = (digital - spec.baseline_adu) / spec.gain_adu_per_unit
-    physical *= to_mv_factor(spec.units, lead=lead)
+def _millivolts_into(out: np.ndarray, spec: SignalSpec, digital: np.ndarray, lead: str) -> None:
+    """(sample - baseline) / gain in mV, written into `out` (one column of the recording);
+    WFDB's missing-sample value becomes NaN; several samples per frame are averaged to the
+    frame rate (NaN if any of them is missing). The same arithmetic, in float64, as
+    computing it on a copy: integers convert exactly."""
+    factor = to_mv_factor(spec.units, lead=lead)
     invalid = INVALID_SAMPLE.get(spec.fmt)
+    if spec.samples_per_frame == 1:
+        out[:] = digital
+        out -= spec.baseline_adu
+        out /= spec.gain_adu_per_unit
+        out *= factor
+        if invalid is not None:
+            out[digital == invalid] = np.nan
+        return
+    physical = digital.astype(np.float64)
+    physical -= spec.baseline_adu
+    physical /= spec.gain_adu_per_unit
+    physical *= factor
     if invalid is not None:
         physical[digital == invalid] = np.nan
-    if spec.samples_per_frame > 1:
-        physical = physical.reshape(-1, spec.samples_per_frame).mean(axis=1)
-    return physical
+    out[:] = physical.reshape(-1, spec.samples_per_frame).mean(axis=1)

@@ -11,10 +11,11 @@ from werkzeug.wrappers import Response
 
 from portal.access import roles
 from portal.admin.forms import ConfirmForm, NewAccountForm, ResetPasswordForm
+from portal.converters import date_arg
 from portal.db import db_session
 from portal.forms import save
-from portal.models import Account, Role
-from portal.services import accounts, audit
+from portal.models import Account, Role, utcnow
+from portal.services import accounts, audit, mfa
 from portal.services.validation import InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,7 +32,9 @@ def _account_or_404(account_id: int) -> Account:
 @roles(Role.ADMIN)
 def accounts_list() -> str:
     rows = db_session().scalars(select(Account).order_by(Account.role, Account.username))
-    return render_template("admin/accounts.html", accounts=list(rows), confirm=ConfirmForm())
+    return render_template(
+        "admin/accounts.html", accounts=list(rows), confirm=ConfirmForm(), now_utc=utcnow()
+    )
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -65,16 +68,44 @@ def new_account() -> str | Response:
     return render_template("admin/new_account.html", form=form)
 
 
-@bp.route("/accounts/<int:account_id>/deactivate", methods=["POST"])
+@bp.route("/accounts/<id:account_id>/deactivate", methods=["POST"])
 @roles(Role.ADMIN)
 def deactivate(account_id: int) -> Response:
     return _set_active(account_id, False)
 
 
-@bp.route("/accounts/<int:account_id>/activate", methods=["POST"])
+@bp.route("/accounts/<id:account_id>/activate", methods=["POST"])
 @roles(Role.ADMIN)
 def activate(account_id: int) -> Response:
     return _set_active(account_id, True)
+
+
+@bp.route("/accounts/<id:account_id>/unlock", methods=["POST"])
+@roles(Role.ADMIN)
+def unlock(account_id: int) -> Response:
+    """End a lockout after failed logins now (the user called the help desk)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    account = _account_or_404(account_id)
+    accounts.unlock(sql, account, actor=current_user._get_current_object())
+    sql.commit()
+    flash(f"{account.username} is unlocked.", "success")
+    return redirect(url_for("admin.accounts"))
+
+
+@bp.route("/accounts/<id:account_id>/reset-mfa", methods=["POST"])
+@roles(Role.ADMIN)
+def reset_mfa(account_id: int) -> Response:
+    """A lost phone: remove the two-step login; the user enrols again at the next login."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    account = _account_or_404(account_id)
+    mfa.remove(sql, account, actor=current_user._get_current_object())
+    sql.commit()
+    flash(f"Two-step login of {account.username} removed; they enrol again at login.", "success")
+    return redirect(url_for("admin.accounts"))
 
 
 def _set_active(account_id: int, active: bool) -> Response:
@@ -93,7 +124,7 @@ def _set_active(account_id: int, active: bool) -> Response:
     return redirect(url_for("admin.accounts"))
 
 
-@bp.route("/accounts/<int:account_id>/reset-password", methods=["GET", "POST"])
+@bp.route("/accounts/<id:account_id>/reset-password", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def reset_password(account_id: int) -> str | Response:
     account = _account_or_404(account_id)
@@ -120,10 +151,7 @@ def reset_password(account_id: int) -> str | Response:
 
 
 def _date_arg(name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    return date_arg(name)  # a date past 1900..2100 is said on the page (it overflowed)
 
 
 @bp.route("/audit")

@@ -13,3 +13,23 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     password = PasswordField("New password", validators=[DataRequired()])
     confirm_password = PasswordField("New password again", validators=[DataRequired()])
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "The 6-digit code from your authenticator app, or a recovery code",
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True},
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        "The 6-digit code your app shows now",
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class PasswordConfirmForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired()])

@@ -1,19 +1,38 @@
-"""/login, /logout, /account/password."""
+"""/login (password), /login/verify (second factor), /logout, /account/password,
+/account/security (MFA enrolment, recovery codes)."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from portal.access import public, roles
-from portal.auth.forms import ChangePasswordForm, LoginForm
+from portal.access import AUTHENTICATED_AT, public, roles
+from portal.auth.forms import (
+    ChangePasswordForm,
+    EnrolForm,
+    LoginForm,
+    PasswordConfirmForm,
+    SecondFactorForm,
+)
 from portal.db import db_session
 from portal.forms import save
-from portal.models import Role
-from portal.services import accounts, audit
+from portal.models import Account, Role, utcnow
+from portal.passwords import verify_password
+from portal.services import accounts, audit, mfa
 
 bp = Blueprint("auth", __name__)
 ALL_ROLES = tuple(Role)
@@ -21,8 +40,8 @@ ALL_ROLES = tuple(Role)
 
 def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: an attacker's link must not bounce a user to another site."""
-    if not target:
-        return None
+    if not target or any(ord(c) < 32 or c in "\\\x7f" for c in target):
+        return None  # CR/LF would split the Location header; a backslash is read as "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -32,28 +51,90 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> str | Response:
+    """Step 1: username and password. Enrolled accounts go on to /login/verify."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         sql = db_session()
-        account = accounts.authenticate(sql, form.username.data or "", form.password.data or "")
+        try:
+            account = accounts.authenticate(sql, form.username.data or "", form.password.data or "")
+        except accounts.LoginRefused as refused:
+            sql.commit()  # the failure, its count and any lock are kept
+            form.form_errors.append(str(refused))
+            return render_template("auth/login.html", form=form)
+        target = _safe_next(form.next.data)
+        if mfa.is_enrolled(account):
+            sql.commit()
+            session.clear()
+            session[PENDING] = {"id": account.get_id(), "at": time.time(), "next": target}
+            return redirect(url_for("auth.verify"))
+        accounts.logged_in(sql, account, second_factor=None)
         sql.commit()
-        if account is None:
-            form.form_errors.append("Unknown username or wrong password.")
-        else:
-            session.clear()  # a new session at login: no fixation of a pre-login session
-            login_user(account)
-            session.permanent = True
-            return redirect(_safe_next(form.next.data) or url_for("main.index"))
+        _start_session(account)
+        return redirect(target or url_for("main.index"))
     return render_template("auth/login.html", form=form)
+
+
+PENDING = "mfa_pending"  # the account that passed its password, waiting for its code
+PENDING_MAX_S = 300
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@public
+def verify() -> str | Response:
+    """Step 2 for enrolled accounts: a code from the authenticator app or a recovery code."""
+    pending: dict[str, Any] = session.get(PENDING) or {}
+    sql = db_session()
+    account = accounts.load_session_account(sql, str(pending.get("id", "")))
+    if account is None or time.time() - float(pending.get("at", 0)) > PENDING_MAX_S:
+        session.pop(PENDING, None)
+        flash("Please log in again.", "info")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        if account.locked_until is not None and account.locked_until > now:
+            form.form_errors.append(accounts.locked_message(account, now))
+        elif (kind := mfa.verify(account, form.code.data or "")) is not None:
+            accounts.logged_in(sql, account, second_factor=kind)
+            sql.commit()
+            target = pending.get("next")
+            _start_session(account)
+            if kind == "recovery":
+                flash(
+                    f"You used a recovery code; {len(account.mfa_recovery_hashes or [])} left. "
+                    "Make new ones on your security page if you are running out.",
+                    "info",
+                )
+            return redirect(target or url_for("main.index"))
+        else:
+            accounts.record_failure(account, now)
+            audit.record(
+                sql, "login.failure", actor=None, actor_username=account.username,
+                details={"reason": "bad second factor"},
+            )  # fmt: skip
+            form.form_errors.append("That code is not right, or was already used.")
+        sql.commit()
+    return render_template("auth/verify.html", form=form)
+
+
+def _start_session(account: Account) -> None:
+    """A new session (nothing kept from before the login: no fixation), with the time of the
+    login for the absolute lifetime (portal/access.py)."""
+    session.clear()
+    login_user(account)
+    session.permanent = True
+    session[AUTHENTICATED_AT] = time.time()
 
 
 @bp.route("/logout", methods=["POST"])
 @roles(*ALL_ROLES)
 def logout() -> Response:
     sql = db_session()
-    audit.record(sql, "logout", actor=current_user._get_current_object())
+    account = current_user._get_current_object()
+    account.session_epoch += 1  # the cookie is dead even if someone kept a copy
+    audit.record(sql, "logout", actor=account)
     sql.commit()
     logout_user()
     session.clear()
@@ -78,7 +159,63 @@ def change_password() -> str | Response:
             ),
         )
         if saved:
-            login_user(account)  # the epoch changed: re-issue this session, others are void
+            _start_session(account)  # the epoch changed: a new session; others are void
             flash("Your password is changed.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
+
+
+ENROL_SECRET = "mfa_enrol_secret"  # the secret shown while enrolling, until confirmed
+
+
+@bp.route("/account/security", methods=["GET", "POST"])
+@roles(*ALL_ROLES)
+def security() -> str | Response:
+    """Two-step login: enrol (QR code, then a code to confirm), see how many recovery codes
+    are left, make new ones, or turn it off where the role does not require it."""
+    account: Account = current_user._get_current_object()
+    sql = db_session()
+    form, confirm = EnrolForm(), PasswordConfirmForm(prefix="confirm")
+    codes: list[str] = []
+    action = request.form.get("action")
+    if not mfa.is_enrolled(account):
+        secret = session.get(ENROL_SECRET) or mfa.new_secret()
+        session[ENROL_SECRET] = secret
+        if action == "enrol" and form.validate_on_submit():
+            saved, shown = save(form, lambda: mfa.enrol(sql, account, secret, form.code.data or ""))
+            if saved and shown:
+                session.pop(ENROL_SECRET, None)
+                _start_session(account)  # the epoch changed: this session stays, others end
+                codes = shown
+    elif action in ("recovery", "remove") and confirm.validate_on_submit():
+        if not verify_password(confirm.password.data or "", account.password_hash):
+            confirm.password.errors = ["That is not your password."]
+        elif action == "recovery":
+            codes = mfa.regenerate_recovery_codes(sql, account)
+            sql.commit()
+        elif account.role in mfa.REQUIRED_ROLES:
+            confirm.password.errors = ["Your role requires two-step login; it stays on."]
+        else:
+            mfa.remove(sql, account, actor=account)
+            sql.commit()
+            _start_session(account)
+            flash("Two-step login is off.", "info")
+            return redirect(url_for("auth.security"))
+    secret = session.get(ENROL_SECRET)
+    uri = (
+        mfa.provisioning_uri(secret, account, current_app.config["SETTINGS"].institution_name)
+        if secret
+        else ""
+    )
+    return render_template(
+        "auth/security.html",
+        account=account,
+        form=form,
+        confirm=confirm,
+        codes=codes,
+        enrolled=mfa.is_enrolled(account),
+        required=account.role in mfa.REQUIRED_ROLES,
+        secret=mfa.grouped(secret) if secret else "",
+        qr_svg=mfa.qr_svg(uri) if uri else "",
+        recovery_left=len(account.mfa_recovery_hashes or []),
+    )

@@ -16,7 +16,7 @@ bp = Blueprint("main", __name__)
 HOME_BY_ROLE = {
     Role.ADMIN: "admin.accounts",
     Role.STAFF: "patients.index",
-    Role.DOCTOR: "patients.index",
+    Role.DOCTOR: "review.worklist",  # what a reading doctor does first
     Role.PATIENT: "myhealth.reports",
 }
 

@@ -36,13 +36,13 @@ def _own_signed_report(report_id: int):  # type: ignore[no-untyped-def]
     return reports.get_visible_report(db_session(), _account(), report_id)
 
 
-@bp.route("/reports/<int:report_id>/summary.pdf")
+@bp.route("/reports/<id:report_id>/summary.pdf")
 @roles(Role.PATIENT)
 def summary_pdf(report_id: int) -> Response:
     return send_document(_own_signed_report(report_id), DocumentKind.PATIENT)
 
 
-@bp.route("/reports/<int:report_id>/report.pdf")
+@bp.route("/reports/<id:report_id>/report.pdf")
 @roles(Role.PATIENT)
 def clinician_pdf(report_id: int) -> Response:
     if not current_app.config["SETTINGS"].patients_get_clinician_pdf:

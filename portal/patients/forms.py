@@ -56,6 +56,19 @@ class CalendarDateField(DateField):
             raise ValueError("Enter a real date as year-month-day, e.g. 1956-12-09.") from error
 
 
+class MeasuredOnField(DateTimeLocalField):
+    """When a measurement was taken; a complaint a clinician understands (the service refuses
+    dates before 1900 and in the future)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(
+                "Enter a real date and time as year-month-day hour:minute, e.g. 2024-05-31 08:30."
+            ) from error
+
+
 class PatientForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     date_of_birth = CalendarDateField(
@@ -81,9 +94,7 @@ class PatientForm(FlaskForm):
 
 
 class ClinicalInputEntryForm(FlaskForm):
-    recorded_at = DateTimeLocalField(
-        "Measured on", format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
+    recorded_at = MeasuredOnField("Measured on", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     total_cholesterol = MeasurementField("Total cholesterol", validators=[Optional()])
     hdl = MeasurementField("HDL cholesterol", validators=[Optional()])
     cholesterol_unit = SelectField(

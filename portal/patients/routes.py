@@ -66,6 +66,12 @@ def index() -> str:
         page=request.args.get("page", 1, type=int),
         include_inactive=request.args.get("inactive") == "1",
     )
+    query = request.args.get("q", "").strip()
+    audit.record(
+        db_session(), "patient.search" if query else "patient.list", actor=_actor(),
+        details={"q": query[:100], "page": page.page, "patient_ids": [p.id for p in page.items]},
+    )  # fmt: skip
+    db_session().commit()
     return render_template(
         "patients/index.html",
         page=page,
@@ -91,7 +97,7 @@ def new() -> str | Response:
     return render_template("patients/form.html", form=form, patient=None)
 
 
-@bp.route("/<int:patient_id>")
+@bp.route("/<id:patient_id>")
 @roles(*CLINICAL)
 def view(patient_id: int) -> str:
     sql = db_session()
@@ -116,7 +122,7 @@ def view(patient_id: int) -> str:
     )
 
 
-@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:patient_id>/edit", methods=["GET", "POST"])
 @roles(Role.STAFF)
 def edit(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
@@ -131,16 +137,22 @@ def edit(patient_id: int) -> str | Response:
         if saved:
             flash("Saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("patients.view", patient_id=patient.id))
+    if request.method == "GET":  # the form shows the patient's details: a read
+        audit.record(
+            db_session(), "patient.edit_form", actor=_actor(), patient_id=patient.id,
+            object_type="patient", object_id=patient.id,
+        )  # fmt: skip
+        db_session().commit()
     return render_template("patients/form.html", form=form, patient=patient)
 
 
-@bp.route("/<int:patient_id>/deactivate", methods=["POST"])
+@bp.route("/<id:patient_id>/deactivate", methods=["POST"])
 @roles(Role.STAFF)
 def deactivate(patient_id: int) -> Response:
     return _set_active(patient_id, False)
 
 
-@bp.route("/<int:patient_id>/reactivate", methods=["POST"])
+@bp.route("/<id:patient_id>/reactivate", methods=["POST"])
 @roles(Role.STAFF)
 def reactivate(patient_id: int) -> Response:
     return _set_active(patient_id, True)
@@ -165,7 +177,7 @@ def _tri_state(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
-@bp.route("/<int:patient_id>/inputs/new", methods=["GET", "POST"])
+@bp.route("/<id:patient_id>/inputs/new", methods=["GET", "POST"])
 @roles(*CLINICAL)
 def new_input(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
@@ -199,7 +211,7 @@ def new_input(patient_id: int) -> str | Response:
     )
 
 
-@bp.route("/<int:patient_id>/portal-account", methods=["POST"])
+@bp.route("/<id:patient_id>/portal-account", methods=["POST"])
 @roles(Role.STAFF)
 def portal_account(patient_id: int) -> str | Response:
     if not ConfirmForm().validate_on_submit():

@@ -21,7 +21,8 @@ from portal.forms import options, save
 from portal.models import Account, AnalysisJob, Patient, Role
 from portal.patients.forms import ConfirmForm
 from portal.recordings.forms import LibraryForm, UploadForm
-from portal.services import jobs, patients, recordings
+from portal.services import audit, jobs, patients, recordings
+from portal.services.errors import NotAllowed
 from portal.services.recordings import UploadOptions
 from portal.uploads import accepts_upload
 
@@ -46,7 +47,7 @@ def _patient_or_404(patient_id: int) -> Patient:
 def _job_or_404(job_id: int) -> AnalysisJob:
     job = db_session().get(AnalysisJob, job_id)
     if job is None:
-        abort(404)
+        raise NotAllowed()  # the same 404 as "not yours", and audited like it
     _patient_or_404(job.recording.patient_id)
     return job
 
@@ -58,7 +59,7 @@ def library_records() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.hea"))
 
 
-@bp.route("/patients/<int:patient_id>/recordings/new", methods=["GET", "POST"])
+@bp.route("/patients/<id:patient_id>/recordings/new", methods=["GET", "POST"])
 @roles(Role.STAFF)
 @accepts_upload
 def upload(patient_id: int) -> str | Response | tuple[str, int]:
@@ -92,7 +93,7 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
     return (page, 422) if request.method == "POST" else page
 
 
-@bp.route("/patients/<int:patient_id>/recordings/library", methods=["POST"])
+@bp.route("/patients/<id:patient_id>/recordings/library", methods=["POST"])
 @roles(Role.STAFF)
 def from_library(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
@@ -121,22 +122,30 @@ def from_library(patient_id: int) -> str | Response:
     return redirect(url_for("recordings.job", job_id=outcome.job.id))
 
 
-@bp.route("/jobs/<int:job_id>")
+@bp.route("/jobs/<id:job_id>")
 @roles(*CLINICAL)
 def job(job_id: int) -> str:
     found = _job_or_404(job_id)
+    # The page is audited; status.json, which it polls every second, is not (it holds the
+    # job's state and progress, nothing that identifies the patient).
+    audit.record(
+        db_session(), "job.view", actor=_actor(), patient_id=found.recording.patient_id,
+        object_type="analysis_job", object_id=found.id,
+    )  # fmt: skip
+    db_session().commit()
     return render_template(
-        "recordings/job.html", job=found, status=jobs.status_of(found), confirm=ConfirmForm()
-    )
+        "recordings/job.html", job=found, status=jobs.status_of(found), confirm=ConfirmForm(),
+        worker_dead=jobs.worker_is_dead(db_session(), found),
+    )  # fmt: skip
 
 
-@bp.route("/jobs/<int:job_id>/status.json")
+@bp.route("/jobs/<id:job_id>/status.json")
 @roles(*CLINICAL)
 def job_status(job_id: int) -> Response:
     return jsonify(jobs.status_of(_job_or_404(job_id)))
 
 
-@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@bp.route("/jobs/<id:job_id>/retry", methods=["POST"])
 @roles(*CLINICAL)
 def retry(job_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     FloatField,
-    HiddenField,
+    IntegerField,
     PasswordField,
     SelectMultipleField,
     StringField,
@@ -11,7 +13,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
 from ml.vocabulary import Category
@@ -21,6 +23,27 @@ from reports.next_steps import NEXT_STEPS
 # The doctor's measurements: empty means "not measurable"; QTc follows from QT and heart rate.
 MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qrs_axis_deg")
 RANGE_MESSAGE = "Between %(min)s and %(max)s; leave it empty if it cannot be measured."
+
+
+STALE_PAGE = (
+    "This page is out of date or was changed in the browser: reload the report, check it "
+    "and sign again. Nothing was signed."
+)
+
+
+class RowVersionField(IntegerField):
+    """The report's version as the page showed it (the signing lock): a whole number from 1
+    to the column's 2**31 - 1. Anything else (a script, an edited page) is refused in words;
+    it used to reach `int()` and answer 500."""
+
+    widget = HiddenInput()
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = valuelist[0].strip() if valuelist else ""
+        if not re.fullmatch(r"[0-9]{1,10}", text) or not 1 <= int(text) <= 2**31 - 1:
+            self.data = None
+            raise ValueError(STALE_PAGE)
+        self.data = int(text)
 
 
 def statement_groups() -> list[SelectChoice]:
@@ -69,7 +92,7 @@ class SignForm(FlaskForm):
         "QRS axis (°)", validators=[Optional(), NumberRange(-180, 180, RANGE_MESSAGE)]
     )
     password = PasswordField("Your password (to sign)", validators=[InputRequired()])
-    row_version = HiddenField()
+    row_version = RowVersionField("Report version")
 
 
 class AmendForm(SignForm):

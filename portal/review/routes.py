@@ -24,6 +24,7 @@ from flask_login import current_user
 from ml import vocabulary
 from portal import ecg_data
 from portal.access import roles
+from portal.converters import date_arg
 from portal.db import db_session
 from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, ReportVersion, Role, VersionKind
@@ -41,6 +42,7 @@ from portal.services.reports import (
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
+WAVEFORM_AUDIT_WINDOW = dt.timedelta(minutes=1)  # ecg.json: one audit row per minute
 
 
 def _actor() -> Account:
@@ -52,10 +54,7 @@ def _report_or_404(report_id: int) -> EcgReport:
 
 
 def _date(name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    return date_arg(name)  # a date past 1900..2100 is said on the page (it overflowed)
 
 
 @bp.route("/worklist")
@@ -72,6 +71,15 @@ def worklist() -> str:
         per_page=current_app.config["SETTINGS"].reports_per_page,
         zone=current_app.config["SETTINGS"].zone,
     )
+    filters = {k: request.args.get(k, "")[:40] for k in ("status", "finding", "from", "to")}
+    audit.record(
+        db_session(), "worklist.view", actor=_actor(),
+        details={
+            "filters": filters, "page": page.page, "report_ids": [r.id for r in page.reports],
+            "patient_ids": sorted({r.patient_id for r in page.reports}),
+        },
+    )  # fmt: skip
+    db_session().commit()
     return render_template(
         "review/worklist.html",
         page=page,
@@ -83,7 +91,7 @@ def worklist() -> str:
     )
 
 
-@bp.route("/reports/<int:report_id>")
+@bp.route("/reports/<id:report_id>")
 @roles(*CLINICAL)
 def report(report_id: int) -> str:
     sql = db_session()
@@ -119,7 +127,7 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         form.next_steps_note.data = basis.next_steps_note or ""
         for name in MEASUREMENTS:  # the read that counts now: the doctor's once signed
             getattr(form, name).data = _rounded(getattr(basis, name))
-        form.row_version.data = str(found.row_version)
+        form.row_version.data = found.row_version
     return sign_form, amend_form
 
 
@@ -159,7 +167,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
     )
 
 
-@bp.route("/reports/<int:report_id>/documents.json")
+@bp.route("/reports/<id:report_id>/documents.json")
 @roles(*CLINICAL)
 def documents_json(report_id: int) -> Response:
     """Whether the latest version's PDFs are rendered yet (the page polls it after signing)."""
@@ -169,10 +177,17 @@ def documents_json(report_id: int) -> Response:
     )
 
 
-@bp.route("/reports/<int:report_id>/ecg.json")
+@bp.route("/reports/<id:report_id>/ecg.json")
 @roles(*CLINICAL)
 def ecg_json(report_id: int) -> Response:
     found = _report_or_404(report_id)
+    # The viewer asks many times a minute (pan, zoom): one audit row per report, account and
+    # minute is the record of who read the waveform.
+    if audit.record_at_most_every(
+        db_session(), WAVEFORM_AUDIT_WINDOW, "report.waveform", actor=_actor(),
+        patient_id=found.patient_id, object_type="ecg_report", object_id=found.id,
+    ):  # fmt: skip
+        db_session().commit()
     analysis = machine_read(found)
     recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found.recording)
     if request.args.get("overview"):
@@ -213,7 +228,7 @@ def _physician_read(form: SignForm) -> PhysicianRead:
     )
 
 
-@bp.route("/reports/<int:report_id>/sign", methods=["POST"])
+@bp.route("/reports/<id:report_id>/sign", methods=["POST"])
 @roles(Role.DOCTOR)
 def sign(report_id: int) -> Any:
     found = _report_or_404(report_id)
@@ -224,14 +239,14 @@ def sign(report_id: int) -> Any:
             found,
             lambda: reports.sign(
                 db_session(), found, actor=_actor(), password=form.password.data or "",
-                expected_row_version=int(form.row_version.data or 0), read=_physician_read(form),
+                expected_row_version=form.row_version.data or 0, read=_physician_read(form),
             ),
             "Report signed.",
         )  # fmt: skip
     return _redisplay(found, form)
 
 
-@bp.route("/reports/<int:report_id>/amend", methods=["POST"])
+@bp.route("/reports/<id:report_id>/amend", methods=["POST"])
 @roles(Role.DOCTOR)
 def amend(report_id: int) -> Any:
     found = _report_or_404(report_id)
@@ -242,7 +257,7 @@ def amend(report_id: int) -> Any:
             found,
             lambda: reports.amend(
                 db_session(), found, actor=_actor(), password=form.password.data or "",
-                expected_row_version=int(form.row_version.data or 0), read=_physician_read(form),
+                expected_row_version=form.row_version.data or 0, read=_physician_read(form),
                 reason=form.reason.data or "",
             ),
             "Amendment signed.",
@@ -275,7 +290,7 @@ def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
     return _review_page(found, form, AmendForm(formdata=None)), 400
 
 
-@bp.route("/reports/<int:report_id>/report.pdf")
+@bp.route("/reports/<id:report_id>/report.pdf")
 @roles(*CLINICAL)
 def clinician_pdf(report_id: int) -> Response:
     """The clinician report of the newest version (preliminary ones say they are unsigned)."""

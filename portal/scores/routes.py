@@ -15,7 +15,7 @@ from portal.patients.forms import BOOLEAN_LABELS
 from portal.scores.forms import WhatIfForm, field_for_keyword, overrides, prefill
 from portal.services import audit, clinical_inputs, patients, risk_scores
 
-bp = Blueprint("scores", __name__, url_prefix="/patients/<int:patient_id>/risk")
+bp = Blueprint("scores", __name__, url_prefix="/patients/<id:patient_id>/risk")
 
 TRENDS = (
     ("systolic_bp_mmhg", "Systolic blood pressure", "mmHg"),
@@ -52,9 +52,12 @@ def show(patient_id: int) -> str:
         prefill(form, patient.age_years(now.date()), measured)
 
     history = list(reversed(clinical_inputs.latest_inputs(sql, patient.id, limit=200)))
+    # A row dated before 1900 (stored before such dates were refused) stays in the table but
+    # not on the time axis: its timestamp is out of range and made this page fail for good.
+    charted = [row for row in history if row.recorded_at >= clinical_inputs.EARLIEST_MEASUREMENT]
     trends = [
         trend_svg(
-            [(row.recorded_at, getattr(row, column)) for row in history],
+            [(row.recorded_at, getattr(row, column)) for row in charted],
             label=label,
             unit=unit,
         )

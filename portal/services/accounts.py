@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlalchemy import select
@@ -21,8 +22,10 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def check_new_password(password: str, confirmation: str, username: str) -> None:
-    problems = password_problems(password, username=username)
+def check_new_password(
+    password: str, confirmation: str, username: str, personal: tuple[str, ...] = ()
+) -> None:
+    problems = password_problems(password, username=username, personal=personal)
     if problems:
         raise InvalidInput({"password": " ".join(problems)})
     if password != confirmation:
@@ -50,7 +53,9 @@ def create_account(
         raise InvalidInput({"username": "Use 3-64 lower-case letters, digits, '.', '_' or '-'."})
     if session.scalar(select(Account.id).where(Account.username == username)):
         raise InvalidInput({"username": f"The username {username!r} is already taken."})
-    problems = password_problems(password, username=username)
+    problems = password_problems(
+        password, username=username, personal=(full_name, email or "", phone or "")
+    )
     if problems:
         raise InvalidInput({"password": " ".join(problems)})
     account = Account(
@@ -85,34 +90,82 @@ def create_account(
     return account
 
 
-def authenticate(session: Session, username: str, password: str) -> Account | None:
-    """The active account with these credentials, or None; the attempt is audited either way."""
+class LoginRefused(Exception):
+    """Why a login attempt was refused, in the words the login page shows."""
+
+
+def authenticate(session: Session, username: str, password: str) -> Account:
+    """The active, unlocked account with these credentials (the password step only: MFA
+    follows for enrolled accounts). Raises LoginRefused; every attempt is audited (caller
+    commits). After MAX_FAILED_LOGINS wrong passwords in a row the account is locked for
+    LOCKOUT_MINUTES; an administrator can unlock it sooner."""
     username = normalise_username(username)
     account = session.scalar(select(Account).where(Account.username == username))
+    now = utcnow()
+    if account is not None and account.locked_until is not None and account.locked_until > now:
+        _refuse(session, username, "locked")
+        raise LoginRefused(locked_message(account, now))
     if account is None:
         verify_password(password, _TIMING_DECOY_HASH)
-        ok = False
-    else:
-        ok = verify_password(password, account.password_hash) and account.is_active
-    if not ok:
-        audit.record(
-            session,
-            "login.failure",
-            actor=None,
-            actor_username=username[:64],
-            details={
-                "reason": "inactive"
-                if account and account.is_active is False
-                else "bad credentials"
-            },
-        )
-        return None
-    assert account is not None
-    account.last_login_at = utcnow()
-    audit.record(
-        session, "login.success", actor=account, object_type="account", object_id=account.id
-    )
+    ok = account is not None and verify_password(password, account.password_hash)
+    if account is None or not ok or not account.is_active:
+        if account is not None and not ok:
+            record_failure(account, now)
+        reason = "inactive" if account is not None and ok else "bad credentials"
+        _refuse(session, username, reason)
+        if account is not None and account.locked_until is not None and account.locked_until > now:
+            raise LoginRefused(locked_message(account, now))
+        raise LoginRefused(BAD_CREDENTIALS)
+    account.failed_logins = 0
+    account.locked_until = None
     return account
+
+
+BAD_CREDENTIALS = "Unknown username or wrong password."
+MAX_FAILED_LOGINS = 5
+LOCKOUT_MINUTES = 15
+
+
+def record_failure(account: Account, now: dt.datetime) -> None:
+    """One more failed password or code; the MAX_FAILED_LOGINS-th locks the account."""
+    account.failed_logins = (account.failed_logins or 0) + 1
+    if account.failed_logins >= MAX_FAILED_LOGINS:
+        account.locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES)
+        account.failed_logins = 0
+
+
+def locked_message(account: Account, now: dt.datetime) -> str:
+    assert account.locked_until is not None
+    minutes = max(1, -(-int((account.locked_until - now).total_seconds()) // 60))
+    return (
+        f"This account is locked for {minutes} more minute(s) after {MAX_FAILED_LOGINS} "
+        "failed attempts. Try again later, or ask an administrator to unlock it."
+    )
+
+
+def _refuse(session: Session, username: str, reason: str) -> None:
+    audit.record(
+        session, "login.failure", actor=None, actor_username=username[:64],
+        details={"reason": reason},
+    )  # fmt: skip
+
+
+def logged_in(session: Session, account: Account, *, second_factor: str | None) -> None:
+    """Both factors (or the only one) passed: record it (caller commits)."""
+    account.last_login_at = utcnow()
+    details = {"second_factor": second_factor} if second_factor else None
+    audit.record(
+        session, "login.success", actor=account, object_type="account", object_id=account.id,
+        details=details,
+    )  # fmt: skip
+
+
+def unlock(session: Session, account: Account, *, actor: Account) -> None:
+    account.locked_until = None
+    account.failed_logins = 0
+    audit.record(
+        session, "account.unlock", actor=actor, object_type="account", object_id=account.id
+    )
 
 
 def change_own_password(
@@ -120,7 +173,7 @@ def change_own_password(
 ) -> None:
     if not verify_password(current, account.password_hash):
         raise InvalidInput({"current_password": "The current password is not correct."})
-    check_new_password(new, confirmation, account.username)
+    check_new_password(new, confirmation, account.username, _personal(account))
     if verify_password(new, account.password_hash):
         raise InvalidInput({"password": "Choose a password different from the current one."})
     account.password_hash = hash_password(new)
@@ -139,13 +192,21 @@ def reset_password(
     session: Session, account: Account, *, new: str, confirmation: str, actor: Account
 ) -> None:
     """An administrator sets a temporary password; the user must change it at next login."""
-    check_new_password(new, confirmation, account.username)
+    check_new_password(new, confirmation, account.username, _personal(account))
     account.password_hash = hash_password(new)
     account.must_change_password = True
     account.session_epoch += 1  # logs the user out everywhere
     audit.record(
         session, "account.password_reset", actor=actor, object_type="account", object_id=account.id
     )
+
+
+def _personal(account: Account) -> tuple[str, ...]:
+    """What a password must not be built from: the person's name and contact details."""
+    profile = account.staff_profile or account.doctor_profile or account.patient
+    if profile is None:
+        return ()
+    return tuple(str(getattr(profile, name) or "") for name in ("full_name", "email", "phone"))
 
 
 def set_active(session: Session, account: Account, active: bool, *, actor: Account) -> None:

@@ -46,6 +46,9 @@ PLAUSIBLE_RANGES: dict[str, PlausibleRange] = {
     "killip_class": PlausibleRange("Killip class", 1, 4, ""),
 }
 
+# A measurement dated before this is a typo (0001-01-01 once made the risk page fail for good).
+EARLIEST_MEASUREMENT = dt.datetime(1900, 1, 1)
+
 BOOLEAN_FIELDS = (
     "smoker",
     "diabetic",
@@ -177,6 +180,10 @@ def canonical_values(entry: ClinicalInputForm, *, now: dt.datetime) -> dict[str,
     recorded_at = entry.recorded_at or now
     if recorded_at > now + dt.timedelta(minutes=5):
         errors["recorded_at"] = "The measurement date cannot be in the future."
+    elif recorded_at < EARLIEST_MEASUREMENT:
+        errors["recorded_at"] = (
+            f"The measurement date {recorded_at:%Y-%m-%d} is before 1900: check the year."
+        )
     values["recorded_at"] = recorded_at
 
     booleans = entry.booleans or {}

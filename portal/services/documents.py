@@ -32,6 +32,7 @@ from portal.risk_words import input_text
 from portal.services.machine_read import machine_read
 from portal.services.reports import STATEMENTS
 from portal.services.risk_scores import SPEC_BY_MODEL
+from portal.storage import write_private_file
 from reports.data import Read, ReportData, Score
 from reports.render import render_pdf
 from reports.strips import report_strips
@@ -183,8 +184,7 @@ def ensure_document(
     pdf = render_pdf(kind.value, data, page_size=settings.page_size)
     sha = hashlib.sha256(pdf).hexdigest()
     path = document_path(settings.storage_dir, sha)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
+    write_private_file(settings.storage_dir, path, pdf)  # 0600 in 0700 folders
     if existing is None:
         existing = ReportDocument(
             report_version_id=version.id, kind=kind, sha256=sha, size_bytes=len(pdf),

@@ -3,8 +3,13 @@
 A worker claims a queued job with a compare-and-set UPDATE (works on SQLite and MySQL, and
 for several workers at once), reports progress and a heartbeat in short transactions, and
 writes the report, its machine read and the risk scores in one final transaction. The report
-is unique per job, so running a job twice never creates two reports. Jobs whose worker died
-(no heartbeat for the timeout) go back to the queue until their attempts are used up.
+is unique per job, so running a job twice never creates two reports.
+
+Crash recovery: every worker beats in `worker_heartbeat` every few seconds (`beat`), and the
+job it claims carries its `worker_id`. A running job whose worker has not beaten for
+`WORKER_DEAD_AFTER` (30 s), or that made no progress for the job timeout, goes back to the
+queue (`requeue_stuck`, run by every worker at start-up and before each claim) until its
+attempts are used up; the job page offers Retry on it at once.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +33,7 @@ from portal.models import (
     JobState,
     ReportVersion,
     VersionKind,
+    WorkerHeartbeat,
     utcnow,
 )
 from portal.services import audit, recordings, reports, risk_scores
@@ -40,6 +46,8 @@ INTERNAL_ERROR = (
     "The analysis failed because of an internal error (it has been logged). "
     "The upload is kept; you can retry."
 )
+WORKER_DEAD_AFTER = dt.timedelta(seconds=30)  # a worker silent this long is dead
+FORGET_WORKERS_AFTER = dt.timedelta(days=7)  # heartbeat rows of long-gone workers are dropped
 
 
 def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
@@ -72,27 +80,114 @@ def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJo
     return None
 
 
-def requeue_stuck(session: Session, now: dt.datetime, timeout: dt.timedelta) -> int:
-    """Jobs 'running' without a heartbeat for `timeout`: queued again, or failed when out of
-    attempts. Returns how many were touched."""
-    stuck = session.scalars(
-        select(AnalysisJob).where(
-            AnalysisJob.state == JobState.RUNNING, AnalysisJob.heartbeat_at < now - timeout
-        )
-    ).all()
-    for job in stuck:
-        if job.attempts >= job.max_attempts:
-            job.state = JobState.FAILED
-            job.finished_at = now
-            job.error_message = (
-                f"The analysis stopped responding {job.attempts} times; giving up. "
-                "Retry it, or contact support if it keeps happening."
+def beat(
+    session: Session, worker_id: str, *, host: str, pid: int, started_at: dt.datetime,
+    now: dt.datetime,
+) -> None:  # fmt: skip
+    """This worker is alive (insert or refresh its heartbeat row). Commits."""
+    done = session.execute(
+        update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.worker_id == worker_id)
+        .values(beat_at=now, host=host[:255], pid=pid)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(
+            WorkerHeartbeat(
+                worker_id=worker_id, host=host[:255], pid=pid, started_at=started_at, beat_at=now
             )
-        else:
-            job.state = JobState.QUEUED
-            job.progress_message = "Waiting to be retried after an interruption"
+        )
+        try:
+            session.commit()
+        except IntegrityError:  # another thread of this worker id inserted it first
+            session.rollback()
+        return
     session.commit()
-    return len(stuck)
+
+
+def forget_worker(session: Session, worker_id: str) -> None:
+    """A worker that stops cleanly removes its heartbeat: its unfinished job (if any) is at
+    once seen as abandoned. Commits."""
+    session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker_id))
+    session.commit()
+
+
+def forget_stale_workers(session: Session, now: dt.datetime) -> None:
+    """Drop heartbeat rows of workers gone for FORGET_WORKERS_AFTER. Commits."""
+    session.execute(
+        delete(WorkerHeartbeat).where(WorkerHeartbeat.beat_at < now - FORGET_WORKERS_AFTER)
+    )
+    session.commit()
+
+
+def live_workers(session: Session, now: dt.datetime) -> set[str]:
+    return set(
+        session.scalars(
+            select(WorkerHeartbeat.worker_id).where(
+                WorkerHeartbeat.beat_at >= now - WORKER_DEAD_AFTER
+            )
+        )
+    )
+
+
+def worker_is_dead(session: Session, job: AnalysisJob, now: dt.datetime | None = None) -> bool:
+    """A running job whose claiming worker has not beaten for WORKER_DEAD_AFTER (or has no
+    heartbeat at all): nobody is working on it."""
+    if job.state is not JobState.RUNNING or job.worker_id is None:
+        return False
+    return job.worker_id not in live_workers(session, now or utcnow())
+
+
+def requeue_stuck(session: Session, now: dt.datetime, timeout: dt.timedelta) -> int:
+    """Running jobs nobody is working on any more: their worker is dead (no heartbeat for
+    WORKER_DEAD_AFTER), or they made no progress for `timeout` (a hung analysis). Queued again,
+    or failed when out of attempts. Each change is a compare-and-set, so a job that finished
+    or was claimed again meanwhile is left alone. Returns how many were touched."""
+    live = live_workers(session, now)
+    running = session.execute(
+        select(
+            AnalysisJob.id, AnalysisJob.worker_id, AnalysisJob.attempts,
+            AnalysisJob.max_attempts, AnalysisJob.heartbeat_at,
+        ).where(AnalysisJob.state == JobState.RUNNING)
+    ).all()  # fmt: skip
+    touched = 0
+    for job in running:
+        dead_worker = job.worker_id is not None and job.worker_id not in live
+        silent = job.heartbeat_at is not None and job.heartbeat_at < now - timeout
+        if not (dead_worker or silent):
+            continue
+        if job.attempts >= job.max_attempts:
+            values: dict[str, Any] = {
+                "state": JobState.FAILED,
+                "finished_at": now,
+                "error_message": (
+                    f"The analysis stopped responding {job.attempts} times; giving up. "
+                    "Retry it, or contact support if it keeps happening."
+                ),
+            }
+        else:
+            values = {
+                "state": JobState.QUEUED,
+                "progress_message": "Waiting to be retried after an interruption",
+            }
+        changed = session.execute(
+            update(AnalysisJob)
+            .where(
+                AnalysisJob.id == job.id,
+                AnalysisJob.state == JobState.RUNNING,
+                AnalysisJob.attempts == job.attempts,  # not claimed again meanwhile
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
+            touched += 1
+            log.warning(
+                "analysis job %s %s: %s", job.id, values["state"].value,
+                f"worker {job.worker_id} is dead" if dead_worker else "no progress",
+            )  # fmt: skip
+    session.commit()
+    return touched
 
 
 def run(
@@ -237,9 +332,13 @@ def machine_version(report: EcgReport, analysis: Any) -> ReportVersion:
     )
 
 
-def retry(session: Session, job: AnalysisJob, *, actor: Account) -> None:
-    """Queue a failed job again (the upload was kept). Caller commits."""
-    if job.state is not JobState.FAILED:
+def retry(
+    session: Session, job: AnalysisJob, *, actor: Account, now: dt.datetime | None = None
+) -> None:
+    """Queue a failed job again (the upload was kept), or a running one whose worker is dead.
+    Caller commits."""
+    was = job.state
+    if not (was is JobState.FAILED or worker_is_dead(session, job, now)):
         raise JobNotRetryable()
     job.state = JobState.QUEUED
     job.attempts = 0
@@ -249,6 +348,7 @@ def retry(session: Session, job: AnalysisJob, *, actor: Account) -> None:
     audit.record(
         session, "job.retry", actor=actor, patient_id=job.recording.patient_id,
         object_type="analysis_job", object_id=job.id,
+        details=None if was is JobState.FAILED else {"was": "running, worker dead"},
     )  # fmt: skip
 
 

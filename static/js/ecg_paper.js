@@ -103,7 +103,7 @@
     const traces = [], rows = [];
     names.forEach((name, k) => {
       const axis = axisName(k), v = data.leads[name];
-      traces.push({ x: times(data, 0, v.length), y: v, xaxis: "x", yaxis: "y" + axis, type: "scattergl", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name });
+      traces.push({ x: times(data, 0, v.length), y: v, xaxis: "x", yaxis: "y" + axis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name });
       layout["yaxis" + axis] = yAxis(domains[k], ranges[k], name + " (mV)");
       layout.annotations.push({ ...label(axis, 0.005, name), xref: "paper" });
       rows.push({ axis: "y" + axis, segments: [{ lead: name, t0: -Infinity, t1: Infinity }] });
@@ -134,7 +134,7 @@
       const axis = axisName(k);
       layout["yaxis" + axis] = yAxis(domains[k], ranges[k], "mV");
       segs.forEach((g, c) => {
-        traces.push({ x: times(data, g.i0, g.i1), y: data.leads[g.lead].slice(g.i0, g.i1), xaxis: "x", yaxis: "y" + axis, type: "scattergl", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: g.std });
+        traces.push({ x: times(data, g.i0, g.i1), y: data.leads[g.lead].slice(g.i0, g.i1), xaxis: "x", yaxis: "y" + axis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: g.std });
         layout.annotations.push(label(axis, g.t0 + 0.02 * column, g.std));
         if (c > 0) {  // the paper's lead-change mark
           layout.shapes.push({ type: "line", xref: "x", yref: "y" + axis + " domain", x0: g.t0, x1: g.t0, y0: 0.25, y1: 0.75, line: { color: "#111", width: 1.5 } });
@@ -144,7 +144,7 @@
     });
     const rhythmAxis = axisName(3), lead = byStandard.II;
     layout["yaxis" + rhythmAxis] = yAxis(domains[3], ranges[3], "mV");
-    traces.push({ x: times(data, 0, n), y: data.leads[lead], xaxis: "x", yaxis: "y" + rhythmAxis, type: "scattergl", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: "II rhythm" });
+    traces.push({ x: times(data, 0, n), y: data.leads[lead], xaxis: "x", yaxis: "y" + rhythmAxis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: "II rhythm" });
     layout.annotations.push(label(rhythmAxis, view.start + 0.02 * column, "II rhythm"));
     rows.push({ axis: "y" + rhythmAxis, segments: [{ lead, t0: -Infinity, t1: Infinity }] });
     return { traces, layout, rows, scale: s, markerRow: 3 };

@@ -1,8 +1,9 @@
 // The review page's ECG: an overview of the whole record (min/max envelope of the analysis
 // lead, rhythm episodes shaded) and a window fetched on demand, drawn on ECG paper at a chosen
 // speed (mm/s) and gain (mm/mV): the 12-lead sheet (3 x 4 + lead II rhythm) for a standard
-// 12-lead recording, or every lead stacked. Calipers measure on the strips. WebGL traces keep
-// it fast. Layout helpers: ecg_paper.js; calipers: ecg_calipers.js.
+// 12-lead recording, or every lead stacked. Calipers measure on the strips. SVG traces, not
+// WebGL: Plotly's WebGL compiles code with eval, which the portal's Content-Security-Policy
+// forbids. Layout helpers: ecg_paper.js; calipers: ecg_calipers.js.
 (function () {
   const overviewDiv = document.getElementById("ecg-overview");
   const detailDiv = document.getElementById("ecg-detail");
@@ -42,8 +43,8 @@
     episodes = overview.episodes || [];
     const o = overview.overview;
     Plotly.newPlot(overviewDiv, [
-      { x: o.t_s, y: o.min_mv, type: "scattergl", mode: "lines", line: { width: 0.5, color: "#444" }, hoverinfo: "skip" },
-      { x: o.t_s, y: o.max_mv, type: "scattergl", mode: "lines", line: { width: 0.5, color: "#444" }, fill: "tonexty", fillcolor: "rgba(60,60,60,0.4)", hoverinfo: "skip" },
+      { x: o.t_s, y: o.min_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, hoverinfo: "skip" },
+      { x: o.t_s, y: o.max_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, fill: "tonexty", fillcolor: "rgba(60,60,60,0.4)", hoverinfo: "skip" },
     ], {
       height: 130, margin: { l: 40, r: 10, t: 20, b: 30 }, showlegend: false,
       title: { text: overview.lead + " · whole recording (click or drag to choose a window)", font: { size: 12 }, x: 0 },
@@ -90,14 +91,14 @@
       if (!idx.length) continue;
       traces.push({
         x: idx.map((i) => b.t_s[i]), y: idx.map((i) => yAt(b.t_s[i]) + 0.15), xaxis: "x", yaxis: row.axis,
-        type: "scattergl", mode: "markers", marker: { color: COLORS[cls], size: 9, symbol: "triangle-down" },
+        type: "scatter", mode: "markers", marker: { color: COLORS[cls], size: 9, symbol: "triangle-down" },
         text: idx.map((i) => `${cls} beat, p = ${b.probability[i].toFixed(2)}`), hoverinfo: "text+x", name: "beats " + cls,
       });
     }
     const mm = data.mismatches || { t_s: [] };
     if (mm.t_s.length) {
       traces.push({
-        x: mm.t_s, y: mm.t_s.map((ts) => yAt(ts) + 0.45), xaxis: "x", yaxis: row.axis, type: "scattergl",
+        x: mm.t_s, y: mm.t_s.map((ts) => yAt(ts) + 0.45), xaxis: "x", yaxis: row.axis, type: "scatter",
         mode: "markers", marker: { color: "#000", size: 10, symbol: "x" }, name: "mismatch",
         text: mm.t_s.map((_, i) => `reference ${mm.reference[i]}, machine ${mm.machine[i]}`), hoverinfo: "text+x",
       });

@@ -187,3 +187,89 @@ def write_mat_record(
     header = directory / f"{name}.hea"
     header.write_text("\n".join(lines) + "\n")
     return [header, data]
+
+
+# Hostile files (tests/test_upload_bombs.py): small on disk, huge if read naively.
+
+
+def write_zip_of_filler(
+    path: Path,
+    small: dict[str, bytes],
+    filler_name: str,
+    filler_bytes: int,
+    *,
+    byte: bytes = b"\x00",
+) -> Path:
+    """A deflated .zip of `small` members and one member of `filler_bytes` repeated `byte`,
+    streamed in 1 MiB pieces (the test never holds the filler in memory). A gigabyte of zeros
+    deflates to about 1 MB."""
+    piece = byte * (1 << 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in small.items():
+            archive.writestr(name, content)
+        with archive.open(filler_name, "w", force_zip64=filler_bytes >= 1 << 31) as sink:
+            left = filler_bytes
+            while left > 0:
+                sink.write(piece[: min(left, len(piece))])
+                left -= len(piece)
+    return path
+
+
+def zip_with_wrong_field(content: bytes, member: str, field: str, change: int) -> bytes:
+    """`content` (a .zip) with `member`'s CRC-32 ('crc') or uncompressed size ('size') changed
+    by `change`, in its local header and in the central directory alike, as a damaged or
+    forged archive has it."""
+    import struct
+
+    local_offset, central_offset = {"crc": (14, 16), "size": (22, 24)}[field]
+    data = bytearray(content)
+    name = member.encode()
+    for signature, name_length_at, name_at, offset in (
+        (b"PK\x03\x04", 26, 30, local_offset),
+        (b"PK\x01\x02", 28, 46, central_offset),
+    ):
+        at = data.find(signature)
+        while at >= 0:
+            length = struct.unpack_from("<H", data, at + name_length_at)[0]
+            if data[at + name_at : at + name_at + length] == name:
+                value = struct.unpack_from("<I", data, at + offset)[0]
+                struct.pack_into("<I", data, at + offset, (value + change) & 0xFFFFFFFF)
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def write_constant_wfdb(
+    directory: Path,
+    n_samples: int,
+    *,
+    n_signals: int = 1,
+    fs_hz: float = 2000.0,
+    fmt: str = "80",
+    byte: int = 0x80,
+    gain: float = 200.0,
+    name: str = "rec",
+) -> list[Path]:
+    """A record whose data file is one byte repeated (format 80: 0x80 is 0, 0xFF is 127 ADC
+    units), written in 1 MiB pieces: the largest recordings the limits admit, flat or full of
+    impossible values, cost a test 1 byte a sample on disk."""
+    data = directory / f"{name}.dat"
+    total = n_samples * n_signals * {"80": 1, "16": 2}[fmt]
+    piece = bytes([byte]) * (1 << 20)
+    with data.open("wb") as sink:
+        left = total
+        while left > 0:
+            sink.write(piece[: min(left, len(piece))])
+            left -= len(piece)
+    lines = [f"{name} {n_signals} {fs_hz:g} {n_samples}"]
+    lines += [f"{data.name} {fmt} {gain:g}/mV 8 0 0 0 0 L{i + 1}" for i in range(n_signals)]
+    header = directory / f"{name}.hea"
+    header.write_text("\n".join(lines) + "\n")
+    return [header, data]
+
+
+def edf_announcing(source: Path, target: Path, n_records: int) -> Path:
+    """A copy of the EDF file `source` whose header announces `n_records` data records."""
+    content = bytearray(source.read_bytes())
+    content[236:244] = f"{n_records:<8d}".encode()
+    target.write_bytes(bytes(content))
+    return target

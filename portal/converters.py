@@ -1,0 +1,65 @@
+"""What a URL may carry: ids inside the database's range, filter dates inside sane years.
+
+A number past what an id column holds (ids are 32-bit `INTEGER` columns on MariaDB) used to
+reach the database driver and end in a 500 (`2**63` overflows SQLite's and MySQL's integers).
+`IdConverter` (registered as `<id:...>`) matches 1..MAX_ID only, so anything else is a plain
+404 before a view runs. Query-string dates (`?from=`, `?to=`) are read by `date_arg`, which
+refuses a date outside EARLIEST_DATE..LATEST_DATE (`9999-12-31` + 1 day overflowed) with a
+message on the page instead of an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import flash, request
+from werkzeug.routing import BaseConverter, ValidationError
+
+MAX_ID = 2**31 - 1  # the largest value of a signed 32-bit INTEGER primary key
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
+class IdConverter(BaseConverter):
+    """A row id: a positive whole number without sign or leading zeros, at most MAX_ID."""
+
+    regex = r"[1-9][0-9]{0,9}"  # ten digits at most; the range is checked in to_python
+    weight = 50  # like werkzeug's int converter: a static path part still wins
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()  # the rule does not match: a 404
+        return number
+
+    def to_url(self, value: object) -> str:
+        return str(int(value))  # type: ignore[call-overload]
+
+
+def parse_filter_date(text: str, label: str) -> dt.date | None:
+    """A filter date from year-month-day text; None when empty; ValueError said in words."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"The {label} date “{text[:40]}” is not a date: enter it as year-month-day, "
+            "for example 2024-05-31. It was not applied."
+        ) from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"The {label} date {day.isoformat()} must be between {EARLIEST_DATE.isoformat()} "
+            f"and {LATEST_DATE.isoformat()}. It was not applied."
+        )
+    return day
+
+
+def date_arg(name: str) -> dt.date | None:
+    """The query-string date `name`, or None (with a message on the page) when it is absurd."""
+    try:
+        return parse_filter_date(request.args.get(name, ""), f"“{name}”")
+    except ValueError as problem:
+        flash(str(problem), "error")
+        return None

@@ -1,0 +1,398 @@
+"""Issue 14's acceptance walk, end to end in a real headless Chromium against a live server.
+
+A machine read with atrial fibrillation, ventricular ectopic beats and a first-degree AV block
+(a synthetic recording uploaded by staff through the form), then the doctor's review: a
+corrected QT, statements picked with the type-ahead picker, a contradictory pick warned about
+live and refused on submit, the fixed read signed (the page comes back at once: the PDFs are
+rendered later by the worker), an amendment the worklist follows, and the patient's summary
+PDF read back: the headline first, the findings in severity order, the doctor's next steps and
+no sentence that contradicts another. Screenshots: test-artifacts/walkthrough-<step>-<backend>.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml import rhythm
+from ml.recording import Recording
+from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv
+from ml.vocabulary import STATEMENTS, by_severity
+from portal.models import EcgReport, VersionKind
+from portal.services.machine_read import machine_read
+from portal.worker import Worker
+from reports.next_steps import NEXT_STEPS
+from tests import test_browser
+from tests.conftest import PASSWORD, People
+from tests.support import two_step
+from tests.support.ecg_files import write_csv
+
+# The live server and the Chromium page of tests/test_browser.py, shared as fixtures.
+live_url = test_browser.live_url
+page = test_browser.page
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils"),
+]
+
+FS_HZ = 360.0
+SINUS_S, AF_S = 50.0, 30.0  # sinus rhythm with PVCs, then atrial fibrillation
+SINUS_BPM, PR_MS = 70.0, 260.0  # a first-degree AV block: PR over 200 ms
+PVC_EVERY = 8  # every 8th sinus beat is replaced by a premature ventricular beat
+SEED = 5
+DOCTOR_QT_MS = 400  # the doctor measures the generator's true QT by hand (the machine: 408)
+SIGN_BUDGET_S = 1.0  # click on "Sign report" -> the signed page
+
+NEXT_STEPS_SIGNED = ["SEE_SOON", "HOLTER", "ECHO"]
+NEXT_STEPS_AMENDED = [*NEXT_STEPS_SIGNED, "STROKE_PREVENTION"]
+
+
+def _log_in(page, app: Flask, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Every browser login of the walk, in one place: the password, then the second step for
+    the roles that have one (the fixtures' accounts, tests/support/two_step.py)."""
+    page.goto("/login")
+    two_step.browser_log_in(page, app, username, PASSWORD)
+    assert "/login" not in page.url, page.url
+
+
+def _log_out(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login**")
+
+
+def _backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "mariadb"
+
+
+def _walkthrough_recording() -> tuple[Recording, int]:
+    """80 s of leads II and V1 at 360 Hz, and how many PVCs it holds: 50 s of sinus rhythm at
+    70 bpm with PR 260 ms in which a wide premature ventricular beat (no P wave, discordant T,
+    full compensatory pause) replaces every 8th sinus beat, then 30 s of atrial fibrillation
+    (irregular RR of 0.45-1.0 s, no P waves, fibrillatory waves). The project's generators
+    build every wave (`ml.research.synthetic`)."""
+    rng = np.random.default_rng(SEED)
+    rr_s = 60.0 / SINUS_BPM
+    beats_s = np.arange(0.5, SINUS_S, rr_s)
+    ectopic = np.arange(beats_s.size) % PVC_EVERY == PVC_EVERY - 1
+    pvc_s = beats_s[ectopic] - 0.4 * rr_s  # premature; the sinus beat it replaces is skipped
+    af_beats_s = SINUS_S + np.cumsum(rng.uniform(0.45, 1.0, 100))
+    af_beats_s = af_beats_s[af_beats_s < SINUS_S + AF_S - 0.5]
+    duration_s = SINUS_S + AF_S
+    fibrillation_mv = np.concatenate(  # fibrillatory waves in the AF stretch only
+        [
+            np.zeros(int(SINUS_S * FS_HZ)),
+            synthetic_rhythm_mv(
+                np.array([]), duration_s=AF_S, fs_hz=FS_HZ, p_waves=False,
+                fibrillation_mv=0.08, noise_mv=0.0, seed=SEED + 2,
+            ),
+        ]
+    )  # fmt: skip
+    leads = []
+    for qrs_gain, p_mv in ((1.0, 0.15), (-0.6, 0.1)):  # II upright; V1 mostly negative
+        sinus = BeatTruth(hr_bpm=SINUS_BPM, pr_ms=PR_MS, r_mv=1.2 * qrs_gain, p_mv=p_mv)
+        pvc = BeatTruth(qrs_ms=160, qt_ms=440, t_duration_ms=220, r_mv=-1.4 * np.sign(qrs_gain),
+                        t_mv=0.4 * np.sign(qrs_gain), p_mv=0.0)  # fmt: skip
+        lead_mv = synthetic_rhythm_mv(
+            beats_s[~ectopic], duration_s=duration_s, fs_hz=FS_HZ, truth=sinus, seed=SEED
+        )
+        lead_mv += synthetic_rhythm_mv(pvc_s, duration_s=duration_s, fs_hz=FS_HZ, truth=pvc,
+                                       p_waves=False, noise_mv=0.0)  # fmt: skip
+        lead_mv += synthetic_rhythm_mv(af_beats_s, duration_s=duration_s, fs_hz=FS_HZ,
+                                       truth=sinus, p_waves=False, noise_mv=0.0)  # fmt: skip
+        leads.append(lead_mv + fibrillation_mv)
+    recording = Recording(
+        fs_hz=FS_HZ,
+        lead_names=("II", "V1"),
+        signal_mv=np.column_stack(leads),
+        source_format="synthetic",
+    )
+    return recording, int(ectopic.sum())
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
+    """The PDF's text as one line of words (sentences wrap across lines on the page)."""
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    return " ".join(text.split())
+
+
+def _chips(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator(".statement-chip").evaluate_all("chips => chips.map(c => c.dataset.code)")
+
+
+def _pick(page, words: str, code: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Type words into the picker; Enter takes the first match, or click the option `code`."""
+    page.fill(".statement-search", words)
+    if code is None:
+        page.press(".statement-search", "Enter")
+    else:
+        page.click(f".statement-option[data-code={code}]:visible")
+
+
+def _remove_chip(page, code: str) -> None:  # type: ignore[no-untyped-def]
+    page.click(f".statement-chip[data-code={code}] button")
+
+
+def _set_next_steps(page, codes: list[str]) -> None:  # type: ignore[no-untyped-def]
+    for box in page.locator("input[name=next_steps]").all():
+        box.set_checked(box.get_attribute("value") in codes)
+
+
+def _worklist_row(page, status: str):  # type: ignore[no-untyped-def]
+    page.click("nav >> text=Worklist")
+    page.select_option("select[name=status]", status)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(f"**status={status}**")
+    return page.locator("#worklist tbody tr", has_text="Ada Lovelace")
+
+
+def test_issue_14_walkthrough_machine_read_to_patient_summary(
+    app: Flask,
+    page,
+    people: People,
+    sql: Session,
+    artifacts_dir: Path,
+    database_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from playwright.sync_api import expect
+
+    backend = _backend(database_url)
+
+    def shot(step: str, element: str | None = None) -> None:
+        path = str(artifacts_dir / f"walkthrough-{step}-{backend}.png")
+        if element is None:
+            page.screenshot(path=path, full_page=True)
+        else:
+            page.locator(element).screenshot(path=path)
+
+    # 1. Staff upload the recording through the form; the worker analyses it.
+    recording, n_pvcs = _walkthrough_recording()
+    csv = write_csv(tmp_path / "walkthrough.csv", recording)
+    _log_in(page, app, people.staff.username)
+    page.goto(f"/patients/{people.patient.id}")
+    page.click("text=Upload ECG")
+    page.set_input_files("#files", str(csv))
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/jobs/*")
+    assert Worker(app).run_pending() == 1
+    expect(page.locator("#job-report")).to_be_visible(timeout=10_000)
+    shot("1-analysed")
+
+    report = sql.scalar(select(EcgReport).where(EcgReport.patient_id == people.patient.id))
+    assert report is not None
+    read = machine_read(report)
+    machine_codes = [f.code for f in read.findings]
+    # What the machine itself says (never faked): AF, the PVCs and the first-degree AV block.
+    assert {"AF", "PVC", "AV_BLOCK_1"} <= set(machine_codes), machine_codes
+    assert read.main_finding.code == "AF"
+    assert read.beat_counts["V"] == n_pvcs
+    assert read.intervals.pr_ms == pytest.approx(PR_MS, abs=12)
+    assert read.intervals.confidence["pr"] == "high"
+    assert round(read.intervals.qt_ms) != DOCTOR_QT_MS  # so the PDF shows whose QT it is
+    af_s = sum(e.duration_s for e in read.episodes if e.label == rhythm.AF)
+    assert af_s == pytest.approx(AF_S, abs=10)
+    _log_out(page)
+
+    # 2. The doctor opens it from the worklist; the machine's findings are on the page.
+    _log_in(page, app, people.doctor.username)
+    row = _worklist_row(page, "preliminary")
+    expect(row).to_have_count(1)
+    expect(row.locator(".urgency")).to_have_text("AF")
+    row.locator("text=Review").click()
+    page.wait_for_url(f"**/reports/{report.id}")
+    shown = page.locator("#findings li strong").all_inner_texts()
+    for code in ("AF", "PVC", "AV_BLOCK_1"):
+        label = next(f.label for f in read.findings if f.code == code)
+        assert label in shown, (label, shown)
+    expect(page.locator(".statement-search")).to_be_visible()
+    # The machine's statements come preselected as chips.
+    assert set(_chips(page)) == set(machine_codes)
+
+    # A contradictory pick with the type-ahead: start again from nothing, then AF (Enter takes
+    # the only match), first-degree AV block, sinus rhythm and ventricular ectopic beats.
+    for code in _chips(page):
+        _remove_chip(page, code)
+    expect(page.locator(".chosen-statements")).to_have_text("No statement chosen yet.")
+    warnings = page.locator(".statement-warnings")
+    expect(warnings).to_have_text("Choose exactly one rhythm statement (now 0).")
+    _pick(page, "atrial fib")
+    assert _chips(page) == ["AF"]
+    expect(warnings).to_have_text("")
+    _pick(page, "av block", "AV_BLOCK_1")
+    _pick(page, "sinus rhythm", "SINUS")
+    _pick(page, "PVC", "PVC")
+    assert sorted(_chips(page)) == ["AF", "AV_BLOCK_1", "PVC", "SINUS"]
+    expect(warnings).to_contain_text("Choose exactly one rhythm statement (now 2).")
+    af, avb1 = STATEMENTS["AF"].label, STATEMENTS["AV_BLOCK_1"].label
+    expect(warnings).to_contain_text(f'"{af}" and "{avb1}" exclude each other.')
+
+    # The doctor's measurement: QT measured by hand; next steps ticked; the password.
+    page.fill("#rhythm_label", "Sinus rhythm with first-degree AV block")
+    page.fill("#conclusion", "Sinus rhythm, PR 256 ms. Isolated PVCs. QT measured by hand.")
+    page.fill("#qt_ms", str(DOCTOR_QT_MS))
+    heart_rate = float(page.input_value("#heart_rate_bpm"))  # the machine's, kept
+    _set_next_steps(page, NEXT_STEPS_SIGNED)
+    page.fill("#password", PASSWORD)
+    shot("2-live-warning", "#sign")
+    page.click("#sign button[type=submit]")
+
+    # Refused: every reason again above the button, focused; nothing signed.
+    errors = page.locator("#sign-errors")
+    expect(errors).to_be_visible()
+    expect(errors).to_be_focused()
+    expect(errors).to_contain_text("Not signed.")
+    expect(errors).to_contain_text("Choose exactly one rhythm statement")
+    expect(errors).to_contain_text(f'"{af}" and "{avb1}" exclude each other.')
+    assert errors.evaluate(  # right above the button (one layout, read at once)
+        """e => e.nextElementSibling.matches('button[type=submit]')
+                && e.getBoundingClientRect().bottom <= e.nextElementSibling
+                                                        .getBoundingClientRect().top"""
+    )
+    expect(page.locator("#report-status")).to_have_text("preliminary")
+    shot("3-refused", "#sign")
+    sql.expire_all()
+    assert [v.kind for v in sql.get(EcgReport, report.id).versions] == [VersionKind.MACHINE]
+
+    # Fixed: exactly one rhythm statement and no excluded pair (the AF goes; the doctor reads
+    # sinus rhythm with a long PR and PVCs). The typed values came back with the form.
+    assert sorted(_chips(page)) == ["AF", "AV_BLOCK_1", "PVC", "SINUS"]
+    assert float(page.input_value("#qt_ms")) == DOCTOR_QT_MS
+    _remove_chip(page, "AF")
+    expect(warnings).to_have_text("")
+    assert _chips(page) == ["SINUS", "AV_BLOCK_1", "PVC"]
+    _set_next_steps(page, NEXT_STEPS_SIGNED)
+    page.fill("#password", PASSWORD)
+    started = time.perf_counter()
+    page.click("#sign button[type=submit]")
+    page.locator("#report-status", has_text="final").wait_for()  # event-driven, not polled
+    sign_s = time.perf_counter() - started
+    expect(page.get_by_text("Report signed.")).to_be_visible()
+    page.wait_for_load_state("load")  # for the record: the browser's own clock, from the click
+    navigation = page.evaluate(
+        """() => { const n = performance.getEntriesByType('navigation')[0];
+                   const paint = performance.getEntriesByName('first-contentful-paint')[0];
+                   return {response_ms: Math.round(n.responseEnd),
+                           first_paint_ms: paint ? Math.round(paint.startTime) : null,
+                           dom_content_loaded_ms: Math.round(n.domContentLoadedEventEnd),
+                           load_ms: Math.round(n.loadEventEnd)}; }"""
+    )
+    expect(page.locator("#pdf-status")).to_contain_text("PDFs of version 2 being prepared")
+    shot("4-signed")
+    assert sign_s < SIGN_BUDGET_S, f"signing took {sign_s:.3f} s"
+
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    signed = report.versions[-1]
+    assert signed.kind is VersionKind.PHYSICIAN and signed.version_no == 2
+    assert signed.findings == ["SINUS", "AV_BLOCK_1", "PVC"]
+    assert signed.next_steps == NEXT_STEPS_SIGNED
+    assert signed.qt_ms == DOCTOR_QT_MS and signed.heart_rate_bpm == heart_rate
+    rr_s = 60.0 / heart_rate  # QTc follows from the doctor's QT and heart rate
+    qtc_bazett, qtc_fridericia = DOCTOR_QT_MS / rr_s**0.5, DOCTOR_QT_MS / rr_s ** (1 / 3)
+    assert signed.qtc_bazett_ms == pytest.approx(qtc_bazett)
+    assert signed.qtc_fridericia_ms == pytest.approx(qtc_fridericia)
+    row = _worklist_row(page, "final")
+    expect(row.locator(".urgency")).to_have_text("Routine")
+    expect(row.locator("td").nth(3)).to_contain_text(avb1)
+
+    # 3. Amend: on a second look the irregular stretch is AF (sinus rhythm and the AV block go,
+    # AF comes in), and stroke prevention joins the next steps.
+    page.goto(f"/reports/{report.id}")
+    expect(page.locator(".statement-search")).to_be_visible()
+    assert _chips(page) == ["SINUS", "AV_BLOCK_1", "PVC"]  # the signed read, to amend
+    assert float(page.input_value("#qt_ms")) == DOCTOR_QT_MS  # the doctor's QT stays
+    _remove_chip(page, "SINUS")
+    _remove_chip(page, "AV_BLOCK_1")
+    _pick(page, "atrial fib")
+    expect(warnings).to_have_text("")
+    assert _chips(page) == ["AF", "PVC"]
+    page.fill("#rhythm_label", "Sinus rhythm with paroxysmal atrial fibrillation")
+    page.fill("#conclusion", "Paroxysmal atrial fibrillation from 50 s. Isolated PVCs.")
+    _set_next_steps(page, NEXT_STEPS_AMENDED)
+    page.fill("#reason", "The irregular stretch from 50 s has no P waves: atrial fibrillation.")
+    page.fill("#password", PASSWORD)
+    page.click("#sign button[type=submit]")
+    expect(page.locator("#report-status")).to_have_text("amended")
+    expect(page.get_by_text("Amendment signed.")).to_be_visible()
+    shot("5-amended")
+    sql.expire_all()
+    amended = sql.get(EcgReport, report.id).versions[-1]
+    assert amended.kind is VersionKind.AMENDMENT and amended.findings == ["AF", "PVC"]
+    assert amended.qt_ms == DOCTOR_QT_MS and amended.next_steps == NEXT_STEPS_AMENDED
+
+    # The worklist follows the amendment: AF is now the main finding and the urgency.
+    assert _worklist_row(page, "final").count() == 0
+    row = _worklist_row(page, "amended")
+    expect(row).to_have_count(1)
+    expect(row.locator(".urgency")).to_have_text("AF")
+    expect(row.locator(".urgency-reason")).to_have_text(af)
+    expect(row.locator("td").nth(3)).to_contain_text(af)
+    shot("6-worklist")
+
+    # 4. The worker renders the amendment's PDFs; the open page notices by itself.
+    page.goto(f"/reports/{report.id}")
+    pdf_status = page.locator("#pdf-status")
+    expect(pdf_status).to_contain_text("PDFs of version 3 being prepared")
+    Worker(app).run_pending()
+    expect(pdf_status).to_have_text("PDFs of version 3 ready")
+    clinician = page.request.get(f"/reports/{report.id}/report.pdf")
+    assert clinician.ok and clinician.headers["content-type"] == "application/pdf"
+    clinician_text = _pdf_text(clinician.body(), tmp_path, "clinician")
+    # The doctor's QT (and the QTc from it) on the clinician report, not the machine's.
+    qt_row = f"{DOCTOR_QT_MS} ms {qtc_bazett:.0f} ms {qtc_fridericia:.0f} ms"  # QT, QTc B, QTc F
+    assert qt_row in clinician_text, clinician_text[:1500]
+    assert "version 3" in clinician_text and "no P waves: atrial fibrillation" in clinician_text
+    _log_out(page)
+
+    # The patient: "My reports" headlines the most serious signed statement.
+    _log_in(page, app, people.patient_account.username)
+    page.goto("/my/reports")
+    mine = page.locator("#my-reports tbody tr")
+    expect(mine).to_have_count(1)
+    expect(mine.locator("td").nth(1)).to_have_text(STATEMENTS["AF"].plain)
+    shot("7-my-reports")
+    # The patient clicks the link: Chromium opens the PDF in its viewer (so the page holds
+    # the viewer, not the file); the same file fetched with the browser's own session.
+    link = mine.get_by_role("link", name="Summary (PDF)")
+    href = link.get_attribute("href")
+    with page.expect_response(lambda r: r.url.endswith("/summary.pdf")) as response:
+        link.click()
+    assert response.value.ok and response.value.headers["content-type"] == "application/pdf"
+    fetched = page.request.get(href)
+    assert fetched.ok and fetched.headers["content-type"] == "application/pdf"
+    summary = fetched.body()
+    plain = _pdf_text(summary, tmp_path, "summary")
+
+    png = artifacts_dir / f"walkthrough-8-summary-{backend}"  # page 1, for the record
+    pdf = tmp_path / "summary.pdf"
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", pdf, png], check=True)
+    found = plain.split("What we found", 1)[1].split("What your risk number means", 1)[0].strip()
+    # The signed statements' sentences, the headline (most serious) first, then by severity,
+    # and nothing else before the heart rate.
+    sentences = [STATEMENTS[code].plain for code in by_severity(amended.findings)]
+    assert sentences[0] == STATEMENTS["AF"].plain
+    assert found.startswith(" ".join(sentences) + " Your heart beat about"), found[:400]
+    # Nothing the amendment took back, nothing that contradicts the AF.
+    for code in ("NORMAL", "SINUS", "AV_BLOCK_1"):
+        assert STATEMENTS[code].plain not in plain, code
+    steps = plain.split("What to do next", 1)[1]
+    positions = [steps.find(NEXT_STEPS[code].plain) for code in NEXT_STEPS_AMENDED]
+    assert -1 not in positions and positions == sorted(positions), positions
+    assert "Doctor1 checked and signed" in plain
+
+    timings = {"sign_click_to_page_s": round(sign_s, 3), "navigation": navigation}
+    (artifacts_dir / f"walkthrough-timings-{backend}.json").write_text(json.dumps(timings))
+    print(f"walkthrough {backend}: machine {machine_codes}; {timings}")

@@ -1,0 +1,272 @@
+"""OWASP ASVS 4.0.3 Level 2, authentication (V2), sessions (V3) and HTTP headers (V14.4):
+one test or more per requirement, named by its number (docs/security.md maps them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import create_app
+from portal.models import Account, AuditEvent
+from portal.passwords import password_problems
+from tests.conftest import PASSWORD, People, client_for, csrf_token, login, make_settings, post_form
+from tests.support import two_step
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _wrong(app: Flask, username: str, times: int) -> str:
+    page = ""
+    for _ in range(times):
+        page = login(app.test_client(), username, "not the password at all").get_data(as_text=True)
+    return page
+
+
+def test_v2_2_1_five_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(
+    app: Flask, people: People, sql: Session
+) -> None:
+    assert "Unknown username or wrong password." in _wrong(app, "staff1", 4)
+    page = _wrong(app, "staff1", 1)
+    assert "This account is locked for 15 more minute(s) after 5 failed attempts" in page
+    locked = login(app.test_client(), "staff1")  # the right password, while locked
+    assert locked.status_code == 200 and "locked" in locked.get_data(as_text=True)
+    reasons = [e.details["reason"] for e in sql.scalars(select(AuditEvent).where(
+        AuditEvent.action == "login.failure"))]  # fmt: skip
+    assert reasons == ["bad credentials"] * 5 + ["locked"]
+
+    admin = client_for(app, people.admin)
+    accounts_page = admin.get("/admin/accounts").get_data(as_text=True)
+    assert "<strong>locked</strong>" in accounts_page
+    unlocked = post_form(admin, f"/admin/accounts/{people.staff.id}/unlock", {},
+                         token_page="/admin/accounts")  # fmt: skip
+    assert unlocked.status_code == 302
+    assert login(app.test_client(), "staff1").status_code == 302
+
+
+def test_v2_2_1_the_lock_also_counts_wrong_second_factor_codes(app: Flask, people: People) -> None:
+    client = app.test_client()
+    token = csrf_token(client)
+    client.post("/login", data={"username": "doctor1", "password": PASSWORD, "csrf_token": token})
+    for _ in range(5):
+        page = post_form(client, "/login/verify", {"code": "000000"}, token_page="/login/verify")
+    assert "That code is not right" in page.get_data(as_text=True)
+    assert "locked" in login(app.test_client(), "doctor1").get_data(as_text=True)
+
+
+@pytest.fixture
+def throttled_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    settings = dataclasses.replace(
+        make_settings(database_url, tmp_path), login_rate_limit="3 per minute"
+    )
+    application = create_app(settings, TESTING=True)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+def test_v2_2_1_login_attempts_are_throttled_per_client_address(
+    throttled_app: Flask, people: People
+) -> None:
+    answers = [
+        login(throttled_app.test_client(), name, "wrong password here").status_code
+        for name in ("a-user", "b-user", "c-user", "d-user")
+    ]
+    assert answers == [200, 200, 200, 429]  # different accounts, one address
+    refused = login(throttled_app.test_client(), "staff1")
+    assert refused.status_code == 429
+    assert "Too many attempts from this network" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("weak", ["password1234", "aaaaaaaaaaaa", "123456789012", "qwertyuiop123"])
+def test_v2_1_7_common_and_patterned_passwords_are_refused(weak: str) -> None:
+    assert password_problems(weak), weak
+
+
+def test_v2_1_7_passwords_built_from_the_users_own_data_are_refused() -> None:
+    problems = password_problems("Lovelace1960!", username="ada", personal=("Ada Lovelace",))
+    assert problems and "passphrase" in problems[-1]
+    assert password_problems("violet piano orbit canal", username="ada") == []
+
+
+def test_v2_8_admins_and_doctors_must_enrol_two_step_login(
+    app: Flask, people: People, sql: Session
+) -> None:
+    people.doctor.totp_secret = None  # a doctor who has not enrolled yet
+    sql.commit()
+    client = app.test_client()
+    assert login(client, "doctor1").location == "/"
+    forced = client.get("/worklist")
+    assert forced.status_code == 302 and forced.location == "/account/security"
+    page = client.get("/account/security").get_data(as_text=True)
+    assert "<svg" in page and "Your role requires two-step login" in page
+    with client.session_transaction() as session:
+        secret = session["mfa_enrol_secret"]
+    wrong = post_form(client, "/account/security", {"code": "123456", "action": "enrol"},
+                      token_page="/account/security")  # fmt: skip
+    assert "That code does not match" in wrong.get_data(as_text=True)
+    enrolled = post_form(client, "/account/security",
+                         {"code": pyotp.TOTP(secret).now(), "action": "enrol"},
+                         token_page="/account/security")  # fmt: skip
+    page = enrolled.get_data(as_text=True)
+    assert "Your recovery codes" in page and page.count("<li>") >= 10
+    assert client.get("/worklist").status_code == 200  # the session goes on
+    sql.expire_all()
+    assert sql.get(Account, people.doctor.id).totp_secret == secret
+
+
+def test_v2_8_4_a_code_works_once_and_a_recovery_code_once(
+    app: Flask, people: People, sql: Session
+) -> None:
+    def password_step() -> object:
+        client = app.test_client()
+        token = csrf_token(client)
+        client.post(
+            "/login", data={"username": "admin1", "password": PASSWORD, "csrf_token": token}
+        )
+        return client
+
+    assert password_step().get("/admin/accounts").status_code == 302  # no code, no entry
+    code = two_step.next_code(app, "admin1")
+    first, second = password_step(), password_step()
+    assert (
+        post_form(first, "/login/verify", {"code": code}, token_page="/login/verify").status_code
+        == 302
+    )
+    replay = post_form(second, "/login/verify", {"code": code}, token_page="/login/verify")
+    assert replay.status_code == 200 and "already used" in replay.get_data(as_text=True)
+
+    recovery = accounts_recovery_codes(sql, people.admin)
+    third = password_step()
+    used = post_form(third, "/login/verify", {"code": recovery[0]}, token_page="/login/verify")
+    assert used.status_code == 302
+    again = post_form(password_step(), "/login/verify", {"code": recovery[0]},
+                      token_page="/login/verify")  # fmt: skip
+    assert again.status_code == 200
+
+
+def accounts_recovery_codes(sql: Session, account: Account) -> list[str]:
+    from portal.services import mfa
+
+    codes = mfa.regenerate_recovery_codes(sql, account)
+    sql.commit()
+    return codes
+
+
+def test_v3_3_1_logout_kills_the_cookie_even_if_someone_kept_a_copy(
+    app: Flask, people: People
+) -> None:
+    client = client_for(app, people.staff)
+    stolen = client.get_cookie("session")
+    assert stolen is not None
+    post_form(client, "/logout", {})
+    replay = app.test_client()
+    replay.set_cookie("session", stolen.value)
+    response = replay.get(f"/patients/{people.patient.id}")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_v3_3_2_a_session_ends_after_its_absolute_lifetime_however_active(
+    app: Flask, people: People
+) -> None:
+    client = client_for(app, people.staff)
+    assert client.get("/patients/").status_code == 200
+    with client.session_transaction() as session:
+        session["authenticated_at"] = time.time() - 12 * 3600 - 5
+    expired = client.get("/patients/")
+    assert expired.status_code == 302 and "/login" in expired.location
+    assert client.get("/patients/").status_code == 302  # and it stays ended
+
+
+def test_v3_2_1_next_with_control_characters_is_ignored_not_a_500(
+    app: Flask, people: People
+) -> None:
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post("/login", data={"username": "staff1", "password": PASSWORD,
+                                           "csrf_token": token,
+                                           "next": "/patients/\r\nSet-Cookie: x=1"})  # fmt: skip
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_v14_4_headers_on_pages_json_and_pdfs(app: Flask, people: People) -> None:
+    client = client_for(app, people.staff)
+    for url in ("/login", "/patients/", f"/patients/{people.patient.id}", "/health"):
+        headers = client.get(url).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "'unsafe-eval'" not in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store", url
+        assert "Strict-Transport-Security" not in headers  # development: plain http works
+    static = client.get("/static/css/portal.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_v14_4_no_inline_script_in_any_template() -> None:
+    """The CSP forbids inline script: only src= scripts and JSON data blocks are allowed."""
+    import re
+
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        text = path.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or 'type="application/json"' in tag, (path.name, tag)
+        assert not re.search(r"\son[a-z]+=", text), path.name  # no onclick= handlers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_v14_3_3_gunicorn_as_shipped_sends_no_server_banner(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "CARDIO_ENV": "development", "INSTANCE_DIR": str(tmp_path),
+           "JOB_WORKER": "none", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}  # fmt: skip
+    subprocess.run([str(Path(sys.executable).parent / "cardio"), "init-db"], env=env, check=True,
+                   capture_output=True, cwd=ROOT)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "docker/gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", "1", "portal.wsgi:app"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                response = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("gunicorn did not start")
+        assert "gunicorn" not in (response.headers.get("Server") or "").lower()
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_v5_1_3_a_code_in_other_digits_is_refused_not_a_500(app: Flask, people: People) -> None:
+    """Arabic-Indic digits pass str.isdigit but are no TOTP code (found by tests/test_fuzz.py)."""
+    client = app.test_client()
+    token = csrf_token(client)
+    client.post("/login", data={"username": "doctor1", "password": PASSWORD, "csrf_token": token})
+    for code in ("١٢٣٤٥٦", "\x80\x81", "12345６"):
+        answer = post_form(client, "/login/verify", {"code": code}, token_page="/login/verify")
+        assert answer.status_code == 200 and "That code is not right" in answer.get_data(
+            as_text=True
+        )

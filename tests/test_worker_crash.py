@@ -1,0 +1,244 @@
+"""Crash recovery: a worker killed mid-job is seen dead after 30 s without a heartbeat; its job is
+requeued by any live worker (at start-up and before each claim), finishes exactly once, and
+the job page offers Retry meanwhile. The last test SIGKILLs a real `cardio worker` process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import AnalysisJob, EcgReport, JobState, WorkerHeartbeat, utcnow
+from portal.services import jobs
+from portal.worker import Worker
+from tests.conftest import People, client_for, post_form
+from tests.support.ecg_files import synthetic, write_csv
+
+CARDIO = Path(sys.executable).with_name("cardio")
+
+
+def _queue_job(app: Flask, people: People, sql: Session, tmp_path: Path, seconds: int = 30) -> int:
+    staff = client_for(app, people.staff)
+    csv = write_csv(tmp_path / f"ecg-{seconds}.csv", synthetic(seconds, 250)).read_bytes()
+    response = post_form(
+        staff,
+        f"/patients/{people.patient.id}/recordings/new",
+        {"files": [(io.BytesIO(csv), "ecg.csv")]},
+        token_page=f"/patients/{people.patient.id}/recordings/new",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    job_id = sql.scalar(select(AnalysisJob.id).order_by(AnalysisJob.id.desc()))
+    assert job_id is not None
+    return job_id
+
+
+def _claimed_by(sql: Session, job_id: int, worker_id: str, beat_at: dt.datetime | None) -> None:
+    """The job as a worker left it when it claimed it; its heartbeat last at `beat_at`."""
+    now = utcnow()
+    job = sql.get(AnalysisJob, job_id)
+    assert job is not None
+    job.state, job.worker_id, job.attempts = JobState.RUNNING, worker_id, 1
+    job.started_at = job.heartbeat_at = now - dt.timedelta(seconds=40)
+    if beat_at is not None:
+        sql.add(WorkerHeartbeat(worker_id=worker_id, host="elsewhere", pid=1, beat_at=beat_at))
+    sql.commit()
+
+
+@pytest.mark.parametrize(
+    ("silent_for_s", "requeued"), [(31, True), (10, False), (None, True)], ids=str
+)
+def test_a_job_of_a_worker_silent_for_30_s_is_requeued_at_once(
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    silent_for_s: int | None,
+    requeued: bool,
+) -> None:
+    """Silent 31 s: dead, requeued (long before JOB_TIMEOUT_MINUTES). Silent 10 s: alive,
+    left alone. No heartbeat row at all: dead."""
+    job_id = _queue_job(app, people, sql, tmp_path)
+    beat_at = None if silent_for_s is None else utcnow() - dt.timedelta(seconds=silent_for_s)
+    _claimed_by(sql, job_id, "other-host:4242:1", beat_at)
+    job = sql.get(AnalysisJob, job_id)
+    assert job is not None
+    assert jobs.worker_is_dead(sql, job) is requeued
+    touched = jobs.requeue_stuck(sql, utcnow(), dt.timedelta(minutes=15))
+    sql.refresh(job)
+    assert touched == int(requeued)
+    assert job.state is (JobState.QUEUED if requeued else JobState.RUNNING)
+
+
+def test_the_job_page_offers_retry_when_the_worker_is_dead(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    job_id = _queue_job(app, people, sql, tmp_path)
+    _claimed_by(sql, job_id, "other-host:4242:1", utcnow())  # alive
+    staff = client_for(app, people.staff)
+    page = staff.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Retry the analysis" not in page
+    refused = post_form(staff, f"/jobs/{job_id}/retry", {}, token_page=f"/jobs/{job_id}")
+    assert refused.status_code == 409  # a live worker is on it
+
+    heartbeat = sql.get(WorkerHeartbeat, "other-host:4242:1")
+    assert heartbeat is not None
+    heartbeat.beat_at = utcnow() - dt.timedelta(seconds=45)  # then it died
+    sql.commit()
+    page = staff.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "has not answered for 30 seconds" in page and "Retry the analysis" in page
+    retried = post_form(staff, f"/jobs/{job_id}/retry", {}, token_page=f"/jobs/{job_id}")
+    assert retried.status_code == 302
+    job = sql.get(AnalysisJob, job_id)
+    assert job is not None
+    sql.refresh(job)
+    assert job.state is JobState.QUEUED
+    assert Worker(app).run_pending() == 1
+    sql.refresh(job)
+    assert job.state is JobState.SUCCEEDED
+
+
+def test_a_worker_beats_and_a_clean_stop_removes_its_heartbeat(app: Flask, sql: Session) -> None:
+    worker = Worker(app)
+    worker.start_heartbeat()  # a thread that beats at once, then every HEARTBEAT_SECONDS
+    try:
+        deadline = time.monotonic() + 10
+        while (beat := sql.get(WorkerHeartbeat, worker.worker_id)) is None:
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.05)
+            sql.expire_all()
+        assert beat.pid == os.getpid() and beat.beat_at > utcnow() - dt.timedelta(seconds=10)
+    finally:
+        worker.stop_heartbeat()
+    sql.expire_all()
+    assert sql.get(WorkerHeartbeat, worker.worker_id) is None
+
+
+# --------------------------------------------------------------------------- a real crash
+
+SLOW_ANALYSIS = textwrap.dedent(
+    '''
+    """Loaded by the crash test's first worker (PYTHONPATH): the analysis says so, then
+    sleeps before running, so the test can kill the process mid-job."""
+    import os
+    import time
+
+    if os.environ.get("CARDIO_TEST_SLOW_ANALYSIS_S"):
+        import ml.analysis
+
+        _real = ml.analysis.analyze
+
+        def _slow(recording, classifier=None, progress=None):
+            if progress is not None:
+                progress(0.15, "Analysing slowly (crash test)")
+            time.sleep(float(os.environ["CARDIO_TEST_SLOW_ANALYSIS_S"]))
+            return _real(recording, classifier, progress)
+
+        ml.analysis.analyze = _slow
+    '''
+)
+
+
+def _start_worker(
+    database_url: str, app: Flask, tmp_path: Path, name: str, slow: bool
+) -> subprocess.Popen[bytes]:
+    settings = app.config["SETTINGS"]
+    hooks = tmp_path / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(SLOW_ANALYSIS)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STORAGE_DIR": str(settings.storage_dir),
+        "INSTANCE_DIR": str(tmp_path / f"instance-{name}"),
+        "CARDIO_ENV": "development",
+        "JOB_WORKER": "none",
+        "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("CARDIO_TEST_SLOW_ANALYSIS_S", None)
+    if slow:
+        env["CARDIO_TEST_SLOW_ANALYSIS_S"] = "300"
+    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (lives with the process)
+    return subprocess.Popen(
+        [str(CARDIO), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+    )
+
+
+def _wait_for(condition, timeout_s: float, what: str, logs: list[Path]) -> float:  # type: ignore[no-untyped-def]
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if condition():
+            return time.monotonic() - start
+        time.sleep(0.2)
+    output = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+    raise AssertionError(f"{what} did not happen within {timeout_s} s\n{output}")
+
+
+def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
+    app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
+) -> None:
+    """SIGKILL a real `cardio worker` while it analyses; a second worker (on this host, but
+    it judges the first by its heartbeat alone) requeues the job once 30 s have passed without
+    a beat, and finishes it: one report, two attempts."""
+    job_id = _queue_job(app, people, sql, tmp_path)
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def job() -> AnalysisJob:
+        sql.expire_all()
+        found = sql.get(AnalysisJob, job_id)
+        assert found is not None
+        return found
+
+    try:
+        first = _start_worker(database_url, app, tmp_path, "first", slow=True)
+        processes.append(first)
+        _wait_for(
+            lambda: job().progress_message == "Analysing slowly (crash test)",
+            60, "the first worker's claim", logs,
+        )  # fmt: skip
+        claimed = job()
+        assert claimed.state is JobState.RUNNING and claimed.attempts == 1
+        first_worker = claimed.worker_id
+        assert first_worker is not None and f":{first.pid}:" in first_worker
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        killed_at = time.monotonic()
+
+        second = _start_worker(database_url, app, tmp_path, "second", slow=False)
+        processes.append(second)
+        requeued_s = _wait_for(lambda: job().attempts == 2, 40, "the requeue", logs)
+        _wait_for(lambda: job().state is JobState.SUCCEEDED, 30, "the second run", logs)
+        finished_s = time.monotonic() - killed_at
+        backend = database_url.split(":")[0]
+        print(f"\ncrash ({backend}): requeued {requeued_s:.1f} s, done {finished_s:.1f} s after")
+        done = job()
+        assert done.attempts == 2 and done.worker_id not in (None, first_worker)
+        assert f":{second.pid}:" in str(done.worker_id)
+        assert sql.scalar(select(func.count()).where(EcgReport.job_id == job_id)) == 1
+        assert sql.scalar(select(func.count()).select_from(EcgReport)) == 1
+        assert requeued_s <= 33, requeued_s  # the last beat was at most 5 s before the kill
+        assert finished_s <= 45, finished_s
+
+        second.send_signal(signal.SIGINT)  # a clean stop removes its heartbeat
+        second.wait(20)
+        sql.expire_all()
+        assert sql.get(WorkerHeartbeat, str(done.worker_id)) is None
+        stale = sql.get(WorkerHeartbeat, first_worker)  # the dead one's beat stays, stale
+        assert stale is not None and stale.beat_at < utcnow() - dt.timedelta(seconds=25)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
