@@ -49,6 +49,27 @@ CREATE TABLE worker_heartbeat (
 
 CREATE INDEX ix_worker_heartbeat_beat_at ON worker_heartbeat (beat_at);
 
+CREATE TABLE api_token (
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	account_id INTEGER NOT NULL, 
+	client_name VARCHAR(120) NOT NULL, 
+	token_sha256 VARCHAR(64) NOT NULL, 
+	scopes JSON NOT NULL, 
+	expires_at DATETIME(6) NOT NULL, 
+	revoked_at DATETIME(6), 
+	last_used_at DATETIME(6), 
+	created_by_id INTEGER, 
+	created_at DATETIME(6) NOT NULL, 
+	CONSTRAINT pk_api_token PRIMARY KEY (id), 
+	CONSTRAINT fk_api_token_account_id_account FOREIGN KEY(account_id) REFERENCES account (id), 
+	CONSTRAINT uq_api_token_token_sha256 UNIQUE (token_sha256), 
+	CONSTRAINT fk_api_token_created_by_id_account FOREIGN KEY(created_by_id) REFERENCES account (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX ix_api_token_account_id ON api_token (account_id);
+
+CREATE INDEX ix_api_token_created_by_id ON api_token (created_by_id);
+
 CREATE TABLE doctor_profile (
 	id INTEGER NOT NULL AUTO_INCREMENT, 
 	account_id INTEGER NOT NULL, 

@@ -11,7 +11,18 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, flash, jsonify, redirect, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, logout_user
 
 from portal.models import Role
@@ -48,8 +59,55 @@ def endpoint_access(app: Flask, endpoint: str) -> str | frozenset[Role] | None:
     return getattr(view, "access", None)
 
 
+API_PREFIXES = ("/api/", "/fhir/")
+
+
+def scopes(*needed: str) -> Callable[[View], View]:
+    """The API token scopes a machine endpoint needs (see services/api_tokens.SCOPES), on
+    top of its `@roles`: a token acts for an account and never beyond its role."""
+
+    def decorate(view: View) -> View:
+        view.api_scopes = frozenset(needed)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return is_api_request() or request.accept_mimetypes.best == "application/json"
+
+
+def _api_error(status: int, message: str) -> Any:
+    from portal.errors import error_response  # the API's JSON shape, or FHIR's OperationOutcome
+
+    return error_response(status, message)
+
+
+def _guard_api(access: frozenset[Role] | None) -> Any:
+    """Machines authenticate with `Authorization: Bearer <token>` only (never the browser's
+    session cookie, so a page cannot be made to call the API for its user)."""
+    from portal.db import db_session
+    from portal.services import api_tokens, audit
+
+    header = request.headers.get("Authorization", "")
+    kind, _, secret = header.partition(" ")
+    token = api_tokens.authenticate(db_session(), secret.strip()) if kind == "Bearer" else None
+    if token is None:
+        return _api_error(401, "A valid API token is required (Bearer).")
+    g._login_user = token.account  # Flask-Login's current user for this request only
+    g.api_token = token
+    view = current_app.view_functions[request.endpoint or ""]
+    needed: frozenset[str] = getattr(view, "api_scopes", frozenset())
+    if access is None or token.account.role not in access or not needed <= set(token.scopes):
+        audit.refused_access(db_session(), token.account, 403)
+        missing = ", ".join(sorted(needed - set(token.scopes)))
+        why = f"This token lacks the scope {missing}." if missing else "Not for this role."
+        return _api_error(403, why)
+    return None
 
 
 def _guard() -> Any:
@@ -58,6 +116,8 @@ def _guard() -> Any:
     access = endpoint_access(current_app, request.endpoint)
     if access == PUBLIC:
         return None
+    if is_api_request():
+        return _guard_api(access if isinstance(access, frozenset) else None)
     if not current_user.is_authenticated:
         if _wants_json():
             return jsonify(error="Please log in."), 401

@@ -38,6 +38,7 @@ class Settings:
     session_lifetime_minutes: int = 30  # idle timeout
     session_absolute_hours: int = 12  # however active, a login lasts at most this long
     login_rate_limit: str = "60 per minute; 1000 per hour"  # per client address
+    api_rate_limit: str = "600 per minute"  # per API token
     rate_limit_storage_uri: str = "memory://"  # e.g. redis://host:6379/0 for several processes
     patients_per_page: int = 20
     max_upload_mb: int = 100
@@ -123,6 +124,7 @@ def load_settings() -> Settings:
         ),
         login_rate_limit=os.environ.get("LOGIN_RATE_LIMIT", "").strip()
         or Settings.login_rate_limit,
+        api_rate_limit=os.environ.get("API_RATE_LIMIT", "").strip() or Settings.api_rate_limit,
         rate_limit_storage_uri=os.environ.get("RATE_LIMIT_STORAGE_URI", "").strip()
         or Settings.rate_limit_storage_uri,
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),

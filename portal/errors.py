@@ -26,38 +26,65 @@ MESSAGES = {
 }
 
 
-def _render(status: int, message: str) -> Any:
+# Machine-readable codes of the JSON errors (/api/), by HTTP status.
+ERROR_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
+}  # fmt: skip
+FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
+                    409: "conflict", 422: "processing", 429: "throttled"}  # fmt: skip
+
+
+def error_response(status: int, message: str, field: str | None = None) -> Any:
+    """The error as the caller reads it: a page, the API's JSON shape
+    {"error": {"code", "message", "field"}}, or a FHIR OperationOutcome."""
+    if request.path.startswith("/fhir/"):
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [{
+                "severity": "error",
+                "code": FHIR_ISSUE_CODES.get(status, "exception"),
+                "diagnostics": message,
+            }],
+        }  # fmt: skip
+        response = jsonify(outcome)
+        response.mimetype = "application/fhir+json"
+        return response, status
     if request.path.startswith("/api/"):
-        return jsonify(error=message), status
+        code = ERROR_CODES.get(status, "error")
+        return jsonify(error={"code": code, "message": message, "field": field}), status
     return render_template("errors/error.html", status=status, message=message), status
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
-        return _render(400, "The form expired or was sent twice. Reload the page and try again.")
+        return error_response(
+            400, "The form expired or was sent twice. Reload the page and try again."
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         status = error.code or 500
-        return _render(status, MESSAGES.get(status, error.description or "Error."))
+        return error_response(status, MESSAGES.get(status, error.description or "Error."))
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Any:
         db_session().rollback()  # nothing half-done is saved by a later commit
         if isinstance(error, NotAllowed) and current_user.is_authenticated:
             audit.refused_access(db_session(), current_user._get_current_object(), error.status)
-        return _render(error.status, error.message)
+        return error_response(error.status, error.message)
 
     @app.errorhandler(RenderError)
     def _render_failed(error: RenderError) -> Any:
         db_session().rollback()
-        return _render(503, "The PDF could not be made just now. Try again in a minute.")
+        return error_response(503, "The PDF could not be made just now. Try again in a minute.")
 
     @app.errorhandler(MachineReadError)
     def _unreadable_read(error: MachineReadError) -> Any:
         app.logger.error("Unreadable machine read on %s: %s", request.path, error)
-        return _render(
+        return error_response(
             500,
             "The machine read stored for this report cannot be shown by this version of the "
             "portal. The recording is safe; ask an administrator to re-run the analysis.",
@@ -66,4 +93,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         app.logger.exception("Unhandled error on %s", request.path)
-        return _render(500, MESSAGES[500])
+        return error_response(500, MESSAGES[500])

@@ -489,6 +489,27 @@ class RiskScore(CreatedAtMixin, Base):
     report: Mapped[EcgReport] = relationship(back_populates="risk_scores")
 
 
+class ApiToken(CreatedAtMixin, Base):
+    """A machine client's credential (the EHR, the order system): issued by an admin to a
+    named client, acting for one account with that account's role rules, limited to scopes,
+    expiring, revocable. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    client_name: Mapped[str] = mapped_column(String(120))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+
+    account: Mapped[Account] = relationship(foreign_keys=[account_id])
+
+
 class DocumentKind(enum.StrEnum):
     CLINICIAN = "clinician"
     PATIENT = "patient"

@@ -4,7 +4,7 @@ default, or in Redis (RATE_LIMIT_STORAGE_URI=redis://...) so every process share
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -12,10 +12,23 @@ THROTTLED_ENDPOINTS = ("auth.login", "auth.verify")
 
 
 def init_app(app: Flask, *, limit: str, storage_uri: str) -> Limiter:
-    """Call after the blueprints are registered: it wraps their login views."""
+    """Call after the blueprints are registered: it wraps their login views. The limiter is
+    kept in app.extensions["limiter"] for `limit_per_token`."""
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri, default_limits=[])
     for endpoint in THROTTLED_ENDPOINTS:
         view = app.view_functions[endpoint]
         throttled = limiter.limit(limit, methods=["POST"])(view)
         app.view_functions[endpoint] = throttled  # type: ignore[assignment]
+    app.extensions["limiter"] = limiter
     return limiter
+
+
+def token_key() -> str:
+    """Machine requests are counted per API token (the guard sets g.api_token first)."""
+    token = g.get("api_token")
+    return f"api-token:{token.id}" if token is not None else get_remote_address()
+
+
+def limit_per_token(app: Flask, blueprint: Blueprint, limit: str) -> None:
+    """Every route of an API blueprint limited per token (API_RATE_LIMIT)."""
+    app.extensions["limiter"].limit(limit, key_func=token_key)(blueprint)

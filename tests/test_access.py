@@ -23,6 +23,7 @@ def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:
         "account_id": people.staff.id,
         "job_id": 1,
         "report_id": 1,
+        "token_id": 1,
     }
     out = []
     for rule in app.url_map.iter_rules():

@@ -9,6 +9,13 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+TIMESTAMP = (  # the models' Timestamp: microseconds on MySQL/MariaDB
+    sa.DateTime()
+    .with_variant(mysql.DATETIME(fsp=6), "mariadb")
+    .with_variant(mysql.DATETIME(fsp=6), "mysql")
+)
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -21,11 +28,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
         )
-        batch_op.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("locked_until", TIMESTAMP, nullable=True))
         batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("mfa_recovery_hashes", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("mfa_enabled_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("mfa_enabled_at", TIMESTAMP, nullable=True))
 
 
 def downgrade() -> None:

@@ -1,8 +1,17 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import options
+from portal.services.api_tokens import SCOPES
 
 
 class NewAccountForm(FlaskForm):
@@ -29,3 +38,24 @@ class ResetPasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare form: its CSRF token is what protects a one-button POST."""
+
+
+class ApiTokenForm(FlaskForm):
+    """An API token for a machine client, acting for one account (services/api_tokens)."""
+
+    client_name = StringField(
+        "Client system (e.g. 'EHR production')", validators=[DataRequired(), Length(max=120)]
+    )
+    username = StringField(
+        "Acts for the account (username): its role rules apply",
+        validators=[DataRequired(), Length(max=64)],
+    )
+    scopes = SelectMultipleField(
+        "Scopes",
+        choices=options(*((name, f"{name}: {what}") for name, what in SCOPES.items())),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    days = IntegerField(
+        "Valid for (days)", default=90, validators=[InputRequired(), NumberRange(1, 366)]
+    )

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal.access import roles
-from portal.admin.forms import ConfirmForm, NewAccountForm, ResetPasswordForm
+from portal.admin.forms import ApiTokenForm, ConfirmForm, NewAccountForm, ResetPasswordForm
 from portal.converters import date_arg
 from portal.db import db_session
 from portal.forms import save
-from portal.models import Account, Role, utcnow
-from portal.services import accounts, audit, mfa
+from portal.models import Account, ApiToken, Role, utcnow
+from portal.services import accounts, api_tokens, audit, mfa
 from portal.services.validation import InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -78,6 +78,48 @@ def deactivate(account_id: int) -> Response:
 @roles(Role.ADMIN)
 def activate(account_id: int) -> Response:
     return _set_active(account_id, True)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def tokens() -> str:
+    """API tokens of machine clients: issue (shown once), list, revoke."""
+    sql = db_session()
+    form = ApiTokenForm()
+    issued = None
+    if form.validate_on_submit():
+        username = accounts.normalise_username(form.username.data or "")
+        account = sql.scalar(select(Account).where(Account.username == username))
+        if account is None:
+            form.username.errors = [f"No account {username!r}."]
+        else:
+            saved, issued = save(
+                form,
+                lambda: api_tokens.issue(
+                    sql, account, client_name=form.client_name.data or "",
+                    scopes=list(form.scopes.data or []), days=form.days.data or 0,
+                    actor=current_user._get_current_object(),
+                ),
+            )  # fmt: skip
+    return render_template(
+        "admin/tokens.html", form=form, issued=issued, tokens=api_tokens.tokens(sql),
+        confirm=ConfirmForm(), now_utc=utcnow(),
+    )  # fmt: skip
+
+
+@bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
+@roles(Role.ADMIN)
+def revoke_token(token_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    token = sql.get(ApiToken, token_id)
+    if token is None:
+        abort(404)
+    api_tokens.revoke(sql, token, actor=current_user._get_current_object())
+    sql.commit()
+    flash(f"The token of {token.client_name} is revoked.", "success")
+    return redirect(url_for("admin.tokens"))
 
 
 @bp.route("/accounts/<id:account_id>/unlock", methods=["POST"])

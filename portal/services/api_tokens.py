@@ -1,0 +1,109 @@
+"""API tokens for machine clients: an admin issues one to a named client (the EHR, the order
+system) to act for one account, with scopes and an expiry; it can be revoked. The token is
+shown once ("cp_" + 43 random characters); only its SHA-256 is stored, so a stolen database
+gives no working token. A token's account keeps its role rules: a doctor's token sees that
+doctor's patients, a patient's token only their own signed reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Account, ApiToken, utcnow
+from portal.services import audit
+from portal.services.validation import InvalidInput
+
+PREFIX = "cp_"
+SCOPES = {
+    "patients:read": "read patients and their clinical inputs",
+    "patients:write": "register and update patients, record clinical inputs",
+    "recordings:write": "upload recordings (and follow their analysis jobs)",
+    "reports:read": "read reports, their versions, risk scores and PDFs",
+    "fhir:read": "read FHIR resources",
+    "fhir:write": "create and update FHIR Patients",
+}
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def issue(
+    session: Session,
+    account: Account,
+    *,
+    client_name: str,
+    scopes: list[str],
+    days: int,
+    actor: Account,
+) -> Issued:
+    """A new token for `client_name` acting as `account` (caller commits)."""
+    errors = {}
+    if not client_name.strip():
+        errors["client_name"] = "Name the client system (e.g. 'EHR production')."
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        errors["scopes"] = f"Choose scopes from {', '.join(SCOPES)}."
+    if not 1 <= days <= MAX_DAYS:
+        errors["days"] = f"A token lives 1 to {MAX_DAYS} days."
+    if not account.is_active:
+        errors["account"] = "The account is deactivated."
+    if errors:
+        raise InvalidInput(errors)
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        account_id=account.id,
+        client_name=client_name.strip()[:120],
+        token_sha256=_sha256(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=utcnow() + dt.timedelta(days=days),
+        created_by_id=actor.id,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session, "api_token.issue", actor=actor, object_type="api_token", object_id=token.id,
+        details={"client": token.client_name, "account": account.username, "scopes": token.scopes},
+    )  # fmt: skip
+    return Issued(token, secret)
+
+
+def revoke(session: Session, token: ApiToken, *, actor: Account) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(
+            session, "api_token.revoke", actor=actor, object_type="api_token", object_id=token.id
+        )
+
+
+def authenticate(session: Session, secret: str) -> ApiToken | None:
+    """The live token with this secret (not expired, not revoked, its account active)."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret)))
+    now = utcnow()
+    if (
+        token is None
+        or token.revoked_at is not None
+        or token.expires_at <= now
+        or not token.account.is_active
+    ):
+        return None
+    token.last_used_at = now
+    return token
+
+
+def tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))

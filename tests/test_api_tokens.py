@@ -1,0 +1,83 @@
+"""API tokens: an admin issues one to a named client (shown once, only its hash stored),
+with scopes and an expiry; revoked, expired or an inactive account's tokens do not work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import ApiToken, AuditEvent, utcnow
+from portal.services import api_tokens
+from tests.conftest import People, client_for, post_form
+
+
+def test_an_admin_issues_a_token_shown_once_and_revokes_it(
+    app: Flask, people: People, sql: Session
+) -> None:
+    admin = client_for(app, people.admin)
+    form = {"client_name": "EHR production", "username": "doctor1",
+            "scopes": ["reports:read", "fhir:read"], "days": "30"}  # fmt: skip
+    page = post_form(admin, "/admin/tokens", form, token_page="/admin/tokens")
+    text = page.get_data(as_text=True)
+    secret = re.search(r'<p class="mono">(cp_[A-Za-z0-9_-]+)</p>', text)
+    assert page.status_code == 200 and secret, text[:2000]
+    stored = sql.scalar(select(ApiToken))
+    assert (
+        stored is not None
+        and stored.token_sha256 == hashlib.sha256(secret.group(1).encode()).hexdigest()
+    )
+    assert secret.group(1) not in admin.get("/admin/tokens").get_data(as_text=True)  # once
+    assert stored.scopes == ["fhir:read", "reports:read"] and stored.account_id == people.doctor.id
+    assert api_tokens.authenticate(sql, secret.group(1)) is not None
+
+    revoked = post_form(admin, f"/admin/tokens/{stored.id}/revoke", {}, token_page="/admin/tokens")
+    assert revoked.status_code == 302
+    sql.expire_all()
+    assert api_tokens.authenticate(sql, secret.group(1)) is None
+    actions = sql.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api_token.%")))
+    assert list(actions) == ["api_token.issue", "api_token.revoke"]
+
+
+def test_bad_requests_for_tokens_are_refused_in_words(app: Flask, people: People) -> None:
+    admin = client_for(app, people.admin)
+    page = post_form(admin, "/admin/tokens", {"client_name": "X", "username": "nobody",
+                                               "scopes": ["reports:read"], "days": "30"},
+                     token_page="/admin/tokens")  # fmt: skip
+    assert "No account &#39;nobody&#39;." in page.get_data(as_text=True)
+    too_long = post_form(admin, "/admin/tokens", {"client_name": "X", "username": "doctor1",
+                                                   "scopes": ["reports:read"], "days": "5000"},
+                         token_page="/admin/tokens")  # fmt: skip
+    assert "between 1 and 366" in too_long.get_data(as_text=True).lower()
+
+
+def test_expired_tokens_and_tokens_of_deactivated_accounts_do_not_work(
+    sql: Session, people: People
+) -> None:
+    issued = api_tokens.issue(sql, people.doctor, client_name="EHR", scopes=["reports:read"],
+                              days=1, actor=people.admin)  # fmt: skip
+    sql.commit()
+    assert api_tokens.authenticate(sql, issued.secret) is not None
+    assert api_tokens.authenticate(sql, issued.secret + "x") is None
+    assert api_tokens.authenticate(sql, "not-a-token") is None
+    issued.token.expires_at = utcnow() - dt.timedelta(seconds=1)
+    assert api_tokens.authenticate(sql, issued.secret) is None
+    issued.token.expires_at = utcnow() + dt.timedelta(days=1)
+    people.doctor.is_active = False
+    assert api_tokens.authenticate(sql, issued.secret) is None
+
+
+def test_machines_need_a_bearer_token_not_the_browsers_cookie(app: Flask, people: People) -> None:
+    """Under /api/ and /fhir/ a session cookie is no credential (a page cannot make the
+    browser call the API for its user); the answer is the API's JSON, never a login page."""
+    browser = client_for(app, people.staff)
+    for path in ("/api/v1/patients", "/fhir/r4/Patient"):
+        answer = browser.get(path)
+        if answer.status_code == 404:  # that interface is not there yet
+            continue
+        assert answer.status_code == 401, path
+        assert "text/html" not in answer.content_type
