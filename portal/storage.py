@@ -6,15 +6,22 @@ a private temporary folder first, so a failed or rejected upload leaves nothing 
 
 Everything here is private to the portal's user: folders 0700, files 0600 (patients' ECGs are
 health data; another account on the server must not read them), whatever the umask.
+
+A full disk (or quota, or file-size limit) while staging, keeping or writing a file is
+`StorageFull`, an `UploadError` with a sentence for the user: whatever was half-written is
+removed first, and the error is logged for the IT team.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -25,10 +32,41 @@ CHUNK_BYTES = 1 << 20
 MAX_FILES = 64  # a WFDB record is a header and a few data files; a zip holds as many
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+# No space left, quota exceeded, file larger than the file system or RLIMIT_FSIZE allows.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+STORAGE_FULL_MESSAGE = (
+    "The server's storage is full, so the file was not kept. Nothing was saved; tell the IT team."
+)
+
+log = logging.getLogger(__name__)
 
 
 class UploadError(ValueError):
     """The upload itself is unusable (no file, empty file, duplicate names)."""
+
+
+class StorageFull(UploadError):
+    """STORAGE_DIR has no room (or quota) for a file: nothing of it was left behind."""
+
+    def __init__(self, message: str = STORAGE_FULL_MESSAGE) -> None:
+        super().__init__(message)
+
+
+@contextmanager
+def _no_space_is_storage_full(storage_dir: Path, doing: str) -> Iterator[None]:
+    """Turn "no space" OSErrors into StorageFull (logged with the folder, which the user's
+    message never shows); any other OSError passes unchanged."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in NO_SPACE_ERRNOS:
+            raise
+        raise _storage_full(storage_dir, doing, error) from error
+
+
+def _storage_full(storage_dir: Path, doing: str, error: OSError) -> StorageFull:
+    log.error("storage full: %s under %s failed: %s", doing, storage_dir, error.strerror)
+    return StorageFull()
 
 
 @dataclass(frozen=True)
@@ -46,8 +84,9 @@ class StagedUpload:
 
 def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUpload:
     """Stream (filename, stream) pairs into a temporary folder under `storage_dir`."""
-    tmp_root = private_dir(storage_dir, "tmp")
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=tmp_root))  # 0700
+    with _no_space_is_storage_full(storage_dir, "staging an upload"):
+        tmp_root = private_dir(storage_dir, "tmp")
+        folder = Path(tempfile.mkdtemp(prefix="upload-", dir=tmp_root))  # 0700
     try:
         paths: list[Path] = []
         digests: list[tuple[str, str]] = []
@@ -72,8 +111,10 @@ def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUp
         if not paths:
             raise UploadError("Choose a recording file to upload.")
         return StagedUpload(folder, paths, _bundle_sha256(digests), total)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+    except BaseException as problem:
+        shutil.rmtree(folder, ignore_errors=True)  # the half-written file with the rest
+        if isinstance(problem, OSError) and problem.errno in NO_SPACE_ERRNOS:
+            raise _storage_full(storage_dir, "staging an upload", problem) from problem
         raise
 
 
@@ -89,13 +130,19 @@ def recording_folder(storage_dir: Path, sha256: str) -> Path:
 
 
 def keep(staged: StagedUpload, storage_dir: Path) -> list[Path]:
-    """Move staged files to their permanent folder (same content, same folder); their paths."""
+    """Move staged files to their permanent folder (same content, same folder); their paths.
+    StorageFull when there is no room for the folder (the staged files are then removed)."""
     final = recording_folder(storage_dir, staged.sha256)
     if final.exists():
         staged.discard()
     else:
-        private_dir(storage_dir, "recordings", final.parent.name)
-        staged.folder.rename(final)  # mkdtemp made it 0700
+        try:
+            with _no_space_is_storage_full(storage_dir, "keeping an upload"):
+                private_dir(storage_dir, "recordings", final.parent.name)
+                staged.folder.rename(final)  # mkdtemp made it 0700
+        except StorageFull:
+            staged.discard()
+            raise
     return stored_files(storage_dir, staged.sha256)
 
 
@@ -128,14 +175,16 @@ def open_private(path: Path) -> IO[bytes]:
 def write_private_file(storage_dir: Path, path: Path, content: bytes) -> Path:
     """Write `content` to `path` (under `storage_dir`) as a private file: its folders 0700,
     the file 0600, written to a temporary name and renamed so readers never see half of it.
-    For stored documents (PDFs) as for recordings."""
-    folder = private_dir(storage_dir, *path.parent.relative_to(storage_dir).parts)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".part-")  # mkstemp: 0600
-    try:
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    For stored documents (PDFs) as for recordings. StorageFull when the disk has no room
+    (the temporary file is removed: nothing is left, `path` is untouched)."""
+    with _no_space_is_storage_full(storage_dir, f"writing {path.name}"):
+        folder = private_dir(storage_dir, *path.parent.relative_to(storage_dir).parts)
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".part-")  # mkstemp: 0600
+        try:
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(content)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     return path

@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import storage
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
@@ -90,7 +91,10 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
         max_upload_mb=_settings().max_upload_mb,
     )
     # A refused upload answers 422 with the form and its message: clients and tests can tell.
-    return (page, 422) if request.method == "POST" else page
+    # A full storage disk is the server's fault, not the file's: 507 (Insufficient Storage).
+    if request.method != "POST":
+        return page
+    return page, 507 if storage.STORAGE_FULL_MESSAGE in form.files.errors else 422
 
 
 @bp.route("/patients/<id:patient_id>/recordings/library", methods=["POST"])

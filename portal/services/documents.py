@@ -2,7 +2,8 @@
 
 A document is rendered when a version is signed (or on first download) and stored under
 STORAGE_DIR/documents/; later downloads serve the stored file. A new signed version gets new
-documents; old versions keep theirs.
+documents; old versions keep theirs. When the storage is full nothing is stored or changed: a
+download answers 503 (`DocumentNotStored`) and the worker tries again a minute later.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -29,15 +31,29 @@ from portal.models import (
     utcnow,
 )
 from portal.risk_words import input_text
+from portal.services.errors import DomainError
 from portal.services.machine_read import machine_read
 from portal.services.reports import STATEMENTS
 from portal.services.risk_scores import SPEC_BY_MODEL
-from portal.storage import write_private_file
+from portal.storage import StorageFull, write_private_file
 from reports.data import Read, ReportData, Score
 from reports.render import render_pdf
 from reports.strips import report_strips
 
 log = logging.getLogger(__name__)
+STORAGE_FULL_RETRY_SECONDS = 60.0  # the worker's next try at PDFs after a full disk
+_storage_full_until: dict[Path, float] = {}  # storage_dir -> monotonic() of the next try
+
+
+class DocumentNotStored(DomainError):
+    """The PDF was rendered but the storage is full: nothing was stored, the report is as it
+    was (the error handler rolls the session back)."""
+
+    status = 503
+    default_message = (
+        "The server's storage is full, so the PDF could not be kept. The report is unchanged; "
+        "try again later, and tell the IT team."
+    )
 
 
 def document_path(storage_dir: Path, sha256: str) -> Path:
@@ -168,7 +184,8 @@ def ensure_document(
     session: Session, report: EcgReport, version: ReportVersion, kind: DocumentKind,
     settings: Settings,
 ) -> tuple[ReportDocument, Path]:  # fmt: skip
-    """The stored PDF of `version` as `kind`, rendering and storing it the first time."""
+    """The stored PDF of `version` as `kind`, rendering and storing it the first time.
+    DocumentNotStored (503) when the storage is full: no file, no row."""
     existing = session.scalar(
         select(ReportDocument).where(
             ReportDocument.report_version_id == version.id, ReportDocument.kind == kind
@@ -184,7 +201,10 @@ def ensure_document(
     pdf = render_pdf(kind.value, data, page_size=settings.page_size)
     sha = hashlib.sha256(pdf).hexdigest()
     path = document_path(settings.storage_dir, sha)
-    write_private_file(settings.storage_dir, path, pdf)  # 0600 in 0700 folders
+    try:
+        write_private_file(settings.storage_dir, path, pdf)  # 0600 in 0700 folders
+    except StorageFull:  # logged by storage; its temporary file is already removed
+        raise DocumentNotStored() from None
     if existing is None:
         existing = ReportDocument(
             report_version_id=version.id, kind=kind, sha256=sha, size_bytes=len(pdf),
@@ -240,8 +260,14 @@ def pending_versions(session: Session, limit: int = 10) -> list[ReportVersion]:
 
 def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
     """Render and store both PDFs of the pending versions (`pending_versions`), committing
-    each; versions in `skip` (failed before in this process) are left alone. How many."""
+    each; versions in `skip` (failed before in this process) are left alone. How many.
+
+    A full storage disk is not the version's fault: it is not skipped, rendering stops for
+    STORAGE_FULL_RETRY_SECONDS (not a render a second while the disk stays full) and the
+    pending versions are tried again after that."""
     done = 0
+    if monotonic() < _storage_full_until.get(settings.storage_dir, 0.0):
+        return done
     for version in pending_versions(session):
         if version.id in skip:
             continue
@@ -250,6 +276,14 @@ def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
                 ensure_document(session, version.report, version, kind, settings)
             session.commit()
             done += 1
+        except DocumentNotStored:
+            session.rollback()
+            _storage_full_until[settings.storage_dir] = monotonic() + STORAGE_FULL_RETRY_SECONDS
+            log.warning(
+                "the storage is full: the PDFs of report version %s were not stored; trying "
+                "again in %.0f s", version.id, STORAGE_FULL_RETRY_SECONDS,
+            )  # fmt: skip
+            break
         except Exception:  # logged once; the download renders it on demand meanwhile
             session.rollback()
             skip.add(version.id)

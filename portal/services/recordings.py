@@ -73,7 +73,8 @@ def upload_recording(
     reference_record: str | None = None,
     time_zone: ZoneInfo = UTC_ZONE,
 ) -> UploadOutcome:
-    """Check, store and register an upload (caller commits). Raises InvalidInput if unusable."""
+    """Check, store and register an upload (caller commits). Raises InvalidInput if unusable,
+    or if the storage is full (storage.StorageFull, its message beside the files field)."""
     try:
         staged = storage.stage(files, storage_dir)
     except storage.UploadError as problem:
@@ -98,7 +99,10 @@ def upload_recording(
         )  # fmt: skip
         return UploadOutcome(existing, job, duplicate=True)
 
-    storage.keep(staged, storage_dir)
+    try:  # the file is kept before any row is added: a full disk leaves the database as it was
+        storage.keep(staged, storage_dir)
+    except storage.StorageFull as problem:  # staged files already removed
+        raise InvalidInput({"files": str(problem)}) from None
     row = EcgRecording(
         patient_id=patient.id,
         uploaded_by_id=actor.id,
