@@ -97,7 +97,9 @@ def _guard_api(access: frozenset[Role] | None) -> Any:
     kind, _, secret = header.partition(" ")
     token = api_tokens.authenticate(db_session(), secret.strip()) if kind == "Bearer" else None
     if token is None:
-        return _api_error(401, "A valid API token is required (Bearer).")
+        response, status = _api_error(401, "A valid API token is required (Bearer).")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="CardioPortal"'
+        return response, status
     g._login_user = token.account  # Flask-Login's current user for this request only
     g.api_token = token
     view = current_app.view_functions[request.endpoint or ""]

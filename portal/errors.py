@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
-from flask_login import current_user
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ml.analysis import MachineReadError
@@ -24,6 +25,9 @@ MESSAGES = {
     429: "Too many attempts from this network in a short time. Wait a minute and try again.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
+DATABASE_DOWN_MESSAGE = (
+    "The database is not reachable just now; nothing was saved. Try again in a minute."
+)
 
 
 # Machine-readable codes of the JSON errors (/api/), by HTTP status.
@@ -33,7 +37,9 @@ ERROR_CODES = {
     422: "invalid", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
 }  # fmt: skip
 FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
-                    409: "conflict", 422: "processing", 429: "throttled"}  # fmt: skip
+                    405: "not-supported", 406: "not-supported", 409: "conflict",
+                    413: "too-long", 415: "not-supported", 422: "processing",
+                    429: "throttled", 503: "transient"}  # fmt: skip
 
 
 def error_response(status: int, message: str, field: str | None = None) -> Any:
@@ -89,6 +95,28 @@ def init_app(app: Flask) -> None:
             "The machine read stored for this report cannot be shown by this version of the "
             "portal. The recording is safe; ask an administrator to re-run the analysis.",
         )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def _database_unreachable(error: SQLAlchemyError) -> Any:
+        """The database server is down, restarting or unreachable (pymysql's errors arrive
+        wrapped as these): the transaction is rolled back, so nothing of the request is
+        saved, and the user is told to try again. The pool replaces dead connections
+        (pool_pre_ping), so the first request after the server is back succeeds."""
+        cause = getattr(error, "orig", None) or error  # the driver's words, not the SQL
+        app.logger.error(
+            "Database not reachable on %s %s: %s: %s",
+            request.method, request.path, type(cause).__name__, cause,
+        )  # fmt: skip
+        try:
+            db_session().rollback()
+        except SQLAlchemyError:  # the connection is gone; closing the session discards it
+            app.logger.warning("Rollback failed on a lost database connection")
+        # The page is drawn without the account: loading it would need the database.
+        g._login_user = AnonymousUserMixin()
+        page, status = error_response(503, DATABASE_DOWN_MESSAGE)
+        return page, status, {"Retry-After": "60"}
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

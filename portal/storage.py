@@ -129,21 +129,33 @@ def recording_folder(storage_dir: Path, sha256: str) -> Path:
     return storage_dir / "recordings" / sha256[:2] / sha256
 
 
-def keep(staged: StagedUpload, storage_dir: Path) -> list[Path]:
-    """Move staged files to their permanent folder (same content, same folder); their paths.
-    StorageFull when there is no room for the folder (the staged files are then removed)."""
+def keep(staged: StagedUpload, storage_dir: Path) -> bool:
+    """Move staged files to their permanent folder (same content, same folder). True when
+    this call put them there; False when the same content was stored already (the staged
+    copy is then removed). StorageFull when there is no room for the folder (the staged
+    files are then removed)."""
     final = recording_folder(storage_dir, staged.sha256)
     if final.exists():
         staged.discard()
-    else:
-        try:
-            with _no_space_is_storage_full(storage_dir, "keeping an upload"):
-                private_dir(storage_dir, "recordings", final.parent.name)
-                staged.folder.rename(final)  # mkdtemp made it 0700
-        except StorageFull:
-            staged.discard()
+        return False
+    try:
+        with _no_space_is_storage_full(storage_dir, "keeping an upload"):
+            private_dir(storage_dir, "recordings", final.parent.name)
+            staged.folder.rename(final)  # mkdtemp made it 0700
+    except StorageFull:
+        staged.discard()
+        raise
+    except OSError as error:  # the same content kept by another upload at the same moment
+        if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise
-    return stored_files(storage_dir, staged.sha256)
+        staged.discard()
+        return False
+    return True
+
+
+def remove_kept(storage_dir: Path, sha256: str) -> None:
+    """Remove a folder `keep` made for an upload whose rows were never committed."""
+    shutil.rmtree(recording_folder(storage_dir, sha256), ignore_errors=True)
 
 
 def stored_files(storage_dir: Path, sha256: str) -> list[Path]:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ml.errors import RecordingError
 from ml.io import detect_format, read_recording
@@ -85,13 +85,42 @@ def upload_recording(
     except BaseException:
         staged.discard()
         raise
+    try:
+        return _register(
+            session, patient, staged, recording, file_format, actor=actor,
+            storage_dir=storage_dir, options=options, reference_record=reference_record,
+            time_zone=time_zone,
+        )  # fmt: skip
+    except BaseException:
+        staged.discard()  # nothing once the files are kept (their folder then goes at rollback)
+        raise
+
+
+def _register(
+    session: Session,
+    patient: Patient,
+    staged: storage.StagedUpload,
+    recording: Recording,
+    file_format: RecordingFormat,
+    *,
+    actor: Account,
+    storage_dir: Path,
+    options: UploadOptions,
+    reference_record: str | None,
+    time_zone: ZoneInfo,
+) -> UploadOutcome:
     existing = session.scalar(
         select(EcgRecording).where(
             EcgRecording.patient_id == patient.id, EcgRecording.sha256 == staged.sha256
         )
     )
     if existing is not None:
-        staged.discard()
+        # Its files are normally there (the staged copy is dropped); if they are not (a commit
+        # whose answer was lost in a database outage, its folder then removed), they are now.
+        try:
+            storage.keep(staged, storage_dir)
+        except storage.StorageFull as problem:
+            raise InvalidInput({"files": str(problem)}) from None
         job = existing.jobs[-1]
         audit.record(
             session, "recording.duplicate_upload", actor=actor, patient_id=patient.id,
@@ -100,9 +129,11 @@ def upload_recording(
         return UploadOutcome(existing, job, duplicate=True)
 
     try:  # the file is kept before any row is added: a full disk leaves the database as it was
-        storage.keep(staged, storage_dir)
+        created = storage.keep(staged, storage_dir)
     except storage.StorageFull as problem:  # staged files already removed
         raise InvalidInput({"files": str(problem)}) from None
+    if created:  # ... and removed again if the rows are not committed (database down)
+        session.info.setdefault(_KEPT_UNCOMMITTED, []).append((storage_dir, staged.sha256))
     row = EcgRecording(
         patient_id=patient.id,
         uploaded_by_id=actor.id,
@@ -128,6 +159,23 @@ def upload_recording(
         details={"format": file_format.value, "sha256": staged.sha256, "job_id": job.id},
     )  # fmt: skip
     return UploadOutcome(row, job, duplicate=False)
+
+
+# Folders kept by this transaction: gone again unless it commits (no orphan files).
+_KEPT_UNCOMMITTED = "recordings_kept_uncommitted"
+
+
+@event.listens_for(Session, "after_commit")
+def _kept_for_good(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_KEPT_UNCOMMITTED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back, or closed without a commit
+        for storage_dir, sha256 in session.info.pop(_KEPT_UNCOMMITTED, []):
+            storage.remove_kept(storage_dir, sha256)
 
 
 def recording_files(storage_dir: Path, recording: EcgRecording) -> list[Path]:

@@ -59,28 +59,47 @@ class MariaDBServer:
 
     def start(self, timeout_s: float = 60) -> None:
         install_db = _binary("mariadb-install-db", "mysql_install_db")
-        server = _binary("mariadbd", "mysqld")
-        as_root = ["--user=root"] if os.geteuid() == 0 else []
+        _binary("mariadbd", "mysqld")
         self.data_dir.mkdir(parents=True)
         subprocess.run(
             [
                 install_db,
                 "--no-defaults",
                 f"--datadir={self.data_dir}",
-                *as_root,
+                *self._as_root(),
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ],
             check=True,
             capture_output=True,
         )
-        log = open(self.base_dir / "server.log", "wb")  # noqa: SIM115 (lives with the process)
+        self._launch(timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash or an OOM kill would (no clean shutdown)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def restart(self, timeout_s: float = 60) -> None:
+        """Start the server again on the same port and data directory (after `kill` or
+        `stop`); InnoDB recovers what was committed."""
+        assert self.process is not None and self.process.poll() is not None, "still running"
+        self._launch(timeout_s)
+
+    @staticmethod
+    def _as_root() -> list[str]:
+        return ["--user=root"] if os.geteuid() == 0 else []
+
+    def _launch(self, timeout_s: float) -> None:
+        server = _binary("mariadbd", "mysqld")
+        log = open(self.base_dir / "server.log", "ab")  # noqa: SIM115 (lives with the process)
         self.process = subprocess.Popen(
             [
                 server,
                 "--no-defaults",
                 f"--datadir={self.data_dir}",
-                *as_root,
+                *self._as_root(),
                 f"--socket={self.socket_path}",
                 f"--port={self.port}",
                 "--bind-address=127.0.0.1",
