@@ -49,6 +49,12 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     rate_limits.init_app(
         app, limit=settings.login_rate_limit, storage_uri=settings.rate_limit_storage_uri
     )
+    from portal import api  # /api/v1 (portal/api/): after the limiter, which limits it per token
+
+    api.init_app(app)
+    from portal import fhir  # /fhir/r4 (portal/fhir/): likewise after the limiter
+
+    fhir.init_app(app)
 
     @app.template_filter("local_time")
     def _local_time(when: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -45,6 +45,8 @@ class Settings:
     # "thread": an in-process worker runs analysis jobs; "none": another process does (or tests).
     job_worker: str = "thread"
     job_timeout_minutes: int = 15
+    # A job stops (and fails with a message) when the worker process's memory passes this.
+    job_memory_limit_mb: int = 6000
     mitdb_dir: Path | None = None
     reports_per_page: int = 25
     clinic_contact: str = "Cardiology clinic, phone +1 555 0100"
@@ -130,6 +132,7 @@ def load_settings() -> Settings:
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
         job_worker=_choice("JOB_WORKER", ("thread", "none"), Settings.job_worker),
         job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),
+        job_memory_limit_mb=_positive_int("JOB_MEMORY_LIMIT_MB", Settings.job_memory_limit_mb),
         mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),
         clinic_contact=os.environ.get("CLINIC_CONTACT", Settings.clinic_contact),
         page_size=_page_size(),

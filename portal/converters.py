@@ -20,10 +20,26 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
 
-class IdConverter(BaseConverter):
-    """A row id: a positive whole number without sign or leading zeros, at most MAX_ID."""
+def whole_numbers_up_to(limit: int) -> str:
+    """A regex matching 1..limit written without sign or leading zeros, and nothing else."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    same_length = [
+        f"{digits[:i]}[{1 if i == 0 else 0}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+        for i, d in enumerate(digits)
+        if int(d) > (1 if i == 0 else 0)
+    ]
+    return "(?:" + "|".join([*shorter, *same_length, digits]) + ")"
 
-    regex = r"[1-9][0-9]{0,9}"  # ten digits at most; the range is checked in to_python
+
+class IdConverter(BaseConverter):
+    """A row id: a positive whole number without sign or leading zeros, at most MAX_ID.
+
+    The range is in the regex itself, not only in `to_python`: werkzeug checks a rule's
+    methods before its converters, so on a path with two rules (GET and PATCH of
+    /api/v1/patients/<id>) an id past the range would otherwise be a 405, not a 404."""
+
+    regex = whole_numbers_up_to(MAX_ID)
     weight = 50  # like werkzeug's int converter: a static path part still wins
 
     def to_python(self, value: str) -> int:

@@ -42,9 +42,23 @@ FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-fo
                     429: "throttled", 503: "transient"}  # fmt: skip
 
 
+MACHINE_MESSAGES = {
+    400: "The request could not be understood.",
+    403: "This token's account may not use this resource.",
+    404: "No such resource, or not visible to this token's account.",
+    405: "This method is not allowed on this resource.",
+    413: "The request body is larger than the portal accepts.",
+    429: "Too many requests for this token (or address) in a short time; wait and retry.",
+    500: "Something went wrong on the server; nothing was saved. Retry later.",
+}
+
+
 def error_response(status: int, message: str, field: str | None = None) -> Any:
     """The error as the caller reads it: a page, the API's JSON shape
-    {"error": {"code", "message", "field"}}, or a FHIR OperationOutcome."""
+    {"error": {"code", "message", "field"}}, or a FHIR OperationOutcome. A machine is told
+    what its request lacks, not the page wording ("This page does not exist...")."""
+    if request.path.startswith(("/api/", "/fhir/")) and message == MESSAGES.get(status):
+        message = MACHINE_MESSAGES.get(status, message)
     if request.path.startswith("/fhir/"):
         outcome = {
             "resourceType": "OperationOutcome",

@@ -30,5 +30,6 @@ def token_key() -> str:
 
 
 def limit_per_token(app: Flask, blueprint: Blueprint, limit: str) -> None:
-    """Every route of an API blueprint limited per token (API_RATE_LIMIT)."""
-    app.extensions["limiter"].limit(limit, key_func=token_key)(blueprint)
+    """Every route of an API blueprint limited per token (API_RATE_LIMIT), one budget per
+    token across all its routes and API blueprints (a plain `limit` counts each route apart)."""
+    app.extensions["limiter"].shared_limit(limit, "api-token", key_func=token_key)(blueprint)

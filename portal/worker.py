@@ -70,6 +70,7 @@ class Worker:
                 storage_dir=settings.storage_dir,
                 analyzer=self.analyzer,
                 reference_dir=settings.mitdb_dir,
+                memory_limit_mb=settings.job_memory_limit_mb,
             )
             done += 1
         with self._sessions() as session:  # then the PDFs of new signatures

@@ -1,6 +1,8 @@
 """Every endpoint requires login and an allowed role, unless explicitly public.
 
-Walks app.url_map, so a new page without a declaration fails here before it ships.
+Walks app.url_map, so a new page without a declaration fails here before it ships. Machine
+endpoints (/api/, /fhir/) take a bearer token only: without one, a browser's session included,
+they answer 401 (tests/test_api.py walks them with each role's token).
 """
 
 from __future__ import annotations
@@ -8,12 +10,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from portal.access import PUBLIC, endpoint_access
+from portal.access import API_PREFIXES, PUBLIC, endpoint_access
 from portal.models import Role
 from tests.conftest import People, client_for
 
 # auth.verify: the second step of a login (it answers only to a session that passed step 1).
 EXPECTED_PUBLIC = {"static", "auth.login", "auth.verify", "main.health"}
+# The REST API's OpenAPI document and docs page (Swagger UI's files and its initializer).
+EXPECTED_PUBLIC |= {
+    "api_v1_docs.openapi_json", "api_v1_docs.swagger_ui", "api_v1_docs.swagger_ui_css",
+    "api_v1_docs.swagger_ui_js", "api_v1_docs.initializer",
+}  # fmt: skip
 
 
 def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:
@@ -29,7 +36,9 @@ def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        url = rule.build({name: ids[name] for name in rule.arguments}, append_unknown=False)[1]
+        # Another row id the walk does not name (e.g. a FHIR resource's): 1.
+        values = {name: ids.get(name, 1) for name in rule.arguments}
+        url = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             out.append((rule.endpoint, method, url))
     return out
@@ -57,6 +66,10 @@ def test_anonymous_requests_are_sent_to_login(app: Flask, people: People) -> Non
         if endpoint_access(app, endpoint) == PUBLIC:
             continue
         response = client.open(url, method=method)
+        if url.startswith(API_PREFIXES):  # a machine endpoint: no login page, a 401
+            assert response.status_code == 401, (endpoint, method, response.status_code)
+            assert "text/html" not in response.content_type, endpoint
+            continue
         assert response.status_code == 302, (endpoint, method, response.status_code)
         assert response.location.startswith("/login"), (endpoint, response.location)
         checked += 1
@@ -72,6 +85,9 @@ def test_each_role_reaches_exactly_its_endpoints(app: Flask, people: People, rol
         if access == PUBLIC or endpoint == "auth.logout":
             continue  # logging out would end this walk
         response = client.open(url, method=method)
+        if url.startswith(API_PREFIXES):  # the session cookie is no credential there
+            assert response.status_code == 401, (role, endpoint, method, response.status_code)
+            continue
         if role in access:
             # Allowed: never refused. (A POST without its form's CSRF token answers 400.)
             assert response.status_code not in (401, 403), (endpoint, method)

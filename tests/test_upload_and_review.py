@@ -653,3 +653,25 @@ def test_after_signing_the_page_says_whether_the_pdfs_are_ready(
     assert "PDFs of version 2 ready" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     patient = client_for(app, people.patient_account)
     assert patient.get(f"/reports/{report.id}/documents.json").status_code in (403, 404)
+
+
+def test_a_job_past_its_memory_ceiling_stops_with_a_message_and_keeps_the_upload(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Issue 15: a per-job memory ceiling (JOB_MEMORY_LIMIT_MB). This test process holds
+    far more than 1 MB, so a 1-MB ceiling stops the job at its first progress step."""
+    staff = client_for(app, people.staff)
+    _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")])
+    app.config["SETTINGS"].job_memory_limit_mb = 1
+    Worker(app).run_pending()
+    job = sql.scalar(select(AnalysisJob))
+    sql.refresh(job)
+    assert job.state is JobState.FAILED
+    assert "needed more memory than this server allows a job (1 MB)" in job.error_message
+    assert _count(sql, EcgReport) == 0 and len(_stored_files(app)) == 1
+    app.config["SETTINGS"].job_memory_limit_mb = 6000
+    retried = post_form(staff, f"/jobs/{job.id}/retry", {}, token_page=f"/jobs/{job.id}")
+    assert retried.status_code == 302
+    Worker(app).run_pending()
+    sql.refresh(job)
+    assert job.state is JobState.SUCCEEDED and _count(sql, EcgReport) == 1

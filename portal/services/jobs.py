@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -197,8 +198,14 @@ def run(
     storage_dir: Path,
     analyzer: Analyzer | None = None,
     reference_dir: Path | None = None,
+    memory_limit_mb: int | None = None,
 ) -> JobState:
-    """Run one claimed job to the end; never raises for a bad recording or a crash."""
+    """Run one claimed job to the end; never raises for a bad recording or a crash.
+
+    `memory_limit_mb`: the job's memory ceiling. The process's resident memory is checked at
+    every progress step; beyond the ceiling the job stops and fails with a message (the
+    upload is kept, Retry stays possible) instead of the server being killed by the system
+    for want of memory."""
     if analyzer is None:
         from ml.analysis import analyze
 
@@ -209,6 +216,8 @@ def run(
         recording_row = job.recording
 
         def progress(fraction: float, message: str) -> None:
+            if memory_limit_mb is not None and resident_mb() > memory_limit_mb:
+                raise MemoryCeilingReached(memory_limit_mb)
             session.execute(
                 update(AnalysisJob)
                 .where(AnalysisJob.id == job_id)
@@ -244,12 +253,34 @@ def run(
                 _fail(session, job_id, INTERNAL_ERROR)
         except RecordingError as problem:
             _fail(session, job_id, str(problem))
+        except MemoryCeilingReached as reached:
+            log.error("analysis job %s stopped at its memory ceiling (%s MB)", job_id, reached)
+            _fail(
+                session,
+                job_id,
+                f"The analysis needed more memory than this server allows a job "
+                f"({reached.args[0]} MB) and was stopped. The upload is kept: split the "
+                "recording into shorter parts, or ask IT to raise JOB_MEMORY_LIMIT_MB.",
+            )
         except Exception:  # a bug or a resource problem: keep the upload, say so, allow retry
             log.error("analysis job %s crashed:\n%s", job_id, traceback.format_exc())
             _fail(session, job_id, INTERNAL_ERROR)
         final = session.get(AnalysisJob, job_id, populate_existing=True)
         assert final is not None
         return final.state
+
+
+class MemoryCeilingReached(Exception):
+    """The process's resident memory passed the job's ceiling (MB, in args[0])."""
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (Linux /proc; 0 where it cannot be read)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _has_report(session: Session, job_id: int) -> bool:

@@ -1,0 +1,148 @@
+"""/api/v1/patients/<id>/clinical-inputs: the risk-factor entries of a patient (newest first)
+and a new entry, through the web form's service (`services.clinical_inputs`): the same
+units, plausible ranges and messages; values are stored in canonical units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from portal import units
+from portal.access import roles, scopes
+from portal.api.core import Blueprint, Text, UtcDateTime, actor, audited
+from portal.db import db_session
+from portal.models import ClinicalInput, Role, utcnow
+from portal.services import clinical_inputs, patients
+from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
+
+bp = Blueprint(
+    "clinical_inputs", __name__, tag="Clinical inputs",
+    description="Risk-factor measurements of a patient, in the units they were taken.",
+)  # fmt: skip
+CLINICAL = (Role.STAFF, Role.DOCTOR)
+MAX_LIST = 200
+
+
+def _flag(**kwargs: Any) -> ma.fields.Boolean:
+    return ma.fields.Boolean(allow_none=True, **kwargs)
+
+
+class _StoredValues(ma.Schema):
+    """A stored entry, in canonical units (mg/dL); null is "not measured"."""
+
+    id = ma.fields.Integer(required=True)
+    patient_id = ma.fields.Integer(required=True)
+    recorded_at = UtcDateTime(required=True)
+    entered_by_id = ma.fields.Integer(required=True)
+    total_cholesterol_mg_dl = ma.fields.Float(required=True, allow_none=True)
+    hdl_mg_dl = ma.fields.Float(required=True, allow_none=True)
+    creatinine_mg_dl = ma.fields.Float(required=True, allow_none=True)
+    systolic_bp_mmhg = ma.fields.Integer(required=True, allow_none=True)
+    heart_rate_bpm = ma.fields.Integer(required=True, allow_none=True)
+    bmi_kg_m2 = ma.fields.Float(required=True, allow_none=True)
+    killip_class = ma.fields.Integer(required=True, allow_none=True)
+    other_issues = ma.fields.String(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+
+
+ClinicalInputSchema = type(
+    "ClinicalInputSchema",
+    (_StoredValues,),
+    {"__doc__": _StoredValues.__doc__} | {n: _flag(required=True) for n in BOOLEAN_FIELDS},
+)
+
+
+class ClinicalInputListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ClinicalInputSchema), required=True)
+
+
+class ClinicalInputListArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, MAX_LIST))
+
+
+def _measurement(description: str) -> ma.fields.Float:
+    return ma.fields.Float(allow_none=True, metadata={"description": description})
+
+
+class _EnteredValues(ma.Schema):
+    """What the web's "Clinical input" form holds. Values in the unit named (the plausible
+    ranges are checked after conversion, with the web form's messages)."""
+
+    recorded_at = UtcDateTime(
+        allow_none=True, metadata={"description": "when measured (ISO 8601; no zone = UTC)"}
+    )
+    total_cholesterol = _measurement("in cholesterol_unit")
+    hdl = _measurement("in cholesterol_unit")
+    cholesterol_unit = ma.fields.String(
+        load_default="mg/dL", validate=ma.validate.OneOf(units.CHOLESTEROL_UNITS)
+    )
+    creatinine = _measurement("in creatinine_unit")
+    creatinine_unit = ma.fields.String(
+        load_default="mg/dL", validate=ma.validate.OneOf(units.CREATININE_UNITS)
+    )
+    systolic_bp_mmhg = _measurement("mmHg, whole number")
+    heart_rate_bpm = _measurement("beats per minute, whole number")
+    bmi_kg_m2 = _measurement("kg/m2")
+    killip_class = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 4))
+    other_issues = Text(allow_none=True, validate=ma.validate.Length(max=4000))
+
+
+ClinicalInputCreateSchema = type(
+    "ClinicalInputCreateSchema",
+    (_EnteredValues,),
+    {"__doc__": _EnteredValues.__doc__}
+    | {n: _flag(metadata={"description": "true, false or null (not recorded)"})
+       for n in BOOLEAN_FIELDS},
+)  # fmt: skip
+
+
+@bp.route("/patients/<id:patient_id>/clinical-inputs", methods=["GET"])
+@roles(*CLINICAL)
+@scopes("patients:read")
+@bp.arguments(ClinicalInputListArgs, location="query")
+@bp.response(200, ClinicalInputListSchema)
+def list_inputs(args: dict[str, Any], patient_id: int) -> dict[str, Any]:
+    """List a patient's clinical inputs.
+
+    Newest measurement first, in canonical units."""
+    sql = db_session()
+    patient = patients.get_visible_patient(sql, actor(), patient_id)
+    items = clinical_inputs.latest_inputs(sql, patient.id, limit=args["limit"])
+    audited(
+        "clinical_input.list", patient_id=patient.id, object_type="patient",
+        object_id=patient.id, details={"clinical_input_ids": [i.id for i in items]},
+    )  # fmt: skip
+    sql.commit()
+    return {"items": items}
+
+
+@bp.route("/patients/<id:patient_id>/clinical-inputs", methods=["POST"])
+@roles(*CLINICAL)
+@scopes("patients:write")
+@bp.arguments(ClinicalInputCreateSchema)
+@bp.response(201, ClinicalInputSchema)
+def create(values: dict[str, Any], patient_id: int) -> ClinicalInput:
+    """Record a clinical input.
+
+    A new entry (nothing is edited in place). An implausible value is a 422 naming the field,
+    the value and the range, as on the web form."""
+    sql = db_session()
+    patient = patients.get_visible_patient(sql, actor(), patient_id)
+    entry = ClinicalInputForm(
+        total_cholesterol=values.get("total_cholesterol"),
+        hdl=values.get("hdl"),
+        cholesterol_unit=values["cholesterol_unit"],
+        creatinine=values.get("creatinine"),
+        creatinine_unit=values["creatinine_unit"],
+        systolic_bp_mmhg=values.get("systolic_bp_mmhg"),
+        heart_rate_bpm=values.get("heart_rate_bpm"),
+        bmi_kg_m2=values.get("bmi_kg_m2"),
+        killip_class=values.get("killip_class"),
+        recorded_at=values.get("recorded_at"),
+        other_issues=values.get("other_issues"),
+        booleans={name: values.get(name) for name in BOOLEAN_FIELDS},
+    )
+    row = clinical_inputs.record_clinical_input(sql, patient, entry, actor=actor(), now=utcnow())
+    sql.commit()
+    return row

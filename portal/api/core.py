@@ -1,0 +1,278 @@
+"""What every /api/v1 module shares: the flask-smorest Api and Blueprint as the portal uses
+them, the JSON error shape, the fields that keep bad input a 422 (never a 500), and the
+audit of each access.
+
+Errors: the portal's own handlers (`portal.errors`) answer every error under /api/ with
+`{"error": {"code", "message", "field"}}`; flask-smorest's handler (a different shape, for the
+whole app) is not installed. Request validation (webargs) and a service's `InvalidInput` are
+turned into 422 with the offending field here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import g
+from flask_login import current_user
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.exceptions import HTTPException
+
+from portal.converters import EARLIEST_DATE, LATEST_DATE, MAX_ID
+from portal.db import db_session
+from portal.errors import MESSAGES, error_response
+from portal.models import Account, ApiToken
+from portal.services import audit
+from portal.services.validation import InvalidInput
+
+PREFIX = "/api/v1"
+MAX_PAGE = 100_000  # offset arithmetic stays far from any integer limit
+MAX_PER_PAGE = 100
+
+
+# --- the error shape -----------------------------------------------------------------------
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(
+        required=True, metadata={"description": "stable machine code, e.g. not_found, invalid"}
+    )
+    message = ma.fields.String(required=True, metadata={"description": "a sentence to show"})
+    field = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the request field at fault (422), else null"},
+    )
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBodySchema, required=True)
+
+
+def _first_problem(messages: Any, path: tuple[str, ...] = ()) -> tuple[str | None, str]:
+    """(field, message) of the first problem in webargs' nested messages."""
+    if isinstance(messages, str):
+        return (".".join(path) or None), messages
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = str(key)
+            return _first_problem(value, path if name == "_schema" else (*path, name))
+    if isinstance(messages, list | tuple) and messages:
+        return _first_problem(messages[0], path)
+    return (".".join(path) or None), "The request is not valid."
+
+
+def http_error(error: HTTPException) -> Any:
+    """webargs' validation errors (422, or 400 for unreadable JSON) with the field named;
+    any other HTTP error as the portal says it."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if messages:
+        locations = messages if isinstance(messages, Mapping) else {"": messages}
+        _, first = next(iter(locations.items()))
+        field, message = _first_problem(first)
+        return error_response(status, message, field)
+    return error_response(status, MESSAGES.get(status, error.description or "Error."))
+
+
+def invalid_input(problem: InvalidInput) -> Any:
+    """A service refused the input: nothing is saved, the first message is said (the same
+    sentence the web form shows beside its field)."""
+    db_session().rollback()
+    field, message = next(iter(problem.errors.items()))
+    return error_response(422, message, field)
+
+
+# --- Api, Blueprint, parser ----------------------------------------------------------------
+
+
+class ApiParser(FlaskParser):
+    """webargs with one more location: a multipart form's fields and files together."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "form_and_files": ma.EXCLUDE,
+    }
+
+    def load_form_and_files(self, req: Any, schema: ma.Schema) -> Any:
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
+ApiParser.__location_map__ = {
+    **FlaskParser.__location_map__,
+    "form_and_files": "load_form_and_files",
+}
+
+
+class Blueprint(SmorestBlueprint):
+    """One resource of the API: its operations carry the resource's tag, and the OpenAPI
+    document says which roles and token scopes each one needs (read from `@roles` and
+    `@scopes`, the declarations the access guard enforces)."""
+
+    ARGUMENTS_PARSER = ApiParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "form_and_files": "multipart/form-data",
+    }
+
+    def __init__(
+        self, name: str, import_name: str, *, tag: str, description: str, **options: Any
+    ) -> None:
+        super().__init__(name, import_name, description=description, **options)
+        self.tag = tag
+
+    def route(self, rule: str, *, parameters: Any = None, tags: Any = None, **options: Any) -> Any:
+        return super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+
+    def _store_endpoint_docs(  # type: ignore[no-untyped-def]
+        self, endpoint, obj, parameters, tags, **options
+    ) -> None:
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        allowed = getattr(obj, "access", None)
+        needed = sorted(getattr(obj, "api_scopes", ()))
+        role_names = sorted(r.value for r in allowed) if isinstance(allowed, frozenset) else []
+        for method, doc in self._docs[endpoint].items():
+            if method == "parameters" or not isinstance(doc, dict):
+                continue
+            info = doc.setdefault("docstring", {})
+            who = f"Roles: {', '.join(role_names) or 'none'}. Token scopes: "
+            who += ", ".join(needed) if needed else "none needed (any valid token)"
+            info["description"] = "\n\n".join(p for p in (info.get("description"), who) if p)
+            manual = doc.setdefault("manual_doc", {})
+            manual["x-roles"] = role_names
+            manual["x-scopes"] = needed
+
+
+class PortalApi(Api):
+    """flask-smorest's Api without its app-wide error handler (the portal's answers errors,
+    as JSON under /api/), with the portal's error shape in the document, and with the docs
+    (`portal.api.docs`) served by public views that work under the portal's CSP."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Not installed: it would replace the portal's error pages for the whole app."""
+
+    def _register_doc_blueprint(self) -> None:
+        from portal.api import docs
+
+        docs.register(self)
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """As flask-smorest's, without a tag for the container blueprint (each resource
+        blueprint has its own tag)."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+
+
+# --- fields --------------------------------------------------------------------------------
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """Times are stored as naive UTC. Sent out with their zone (`+00:00`); read from ISO
+    8601 with or without a zone (without one: UTC), a time the calendar cannot hold in UTC
+    is a 422, not an overflow."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
+        when = super()._deserialize(value, attr, data, **kwargs)
+        if when.tzinfo is not None:
+            try:
+                when = when.astimezone(dt.UTC).replace(tzinfo=None)
+            except OverflowError:
+                raise ma.ValidationError("The time is outside the calendar.") from None
+        return when
+
+
+class Text(ma.fields.String):
+    """Text a person typed: no NUL characters or lone surrogates (no database column keeps
+    them faithfully)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("The text contains a NUL character.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ma.ValidationError("The text is not valid Unicode.") from None
+        return text
+
+
+def one_of(values: type[enum.Enum], **kwargs: Any) -> ma.fields.String:
+    """An enum's value as a string (the document lists the values). Services keep some as
+    plain strings, which an Enum field could not dump."""
+    return ma.fields.String(validate=ma.validate.OneOf([v.value for v in values]), **kwargs)
+
+
+def row_id(**kwargs: Any) -> ma.fields.Integer:
+    """A row id as ids go in this database (1..2**31-1)."""
+    return ma.fields.Integer(validate=ma.validate.Range(1, MAX_ID), **kwargs)
+
+
+def calendar_date(**kwargs: Any) -> ma.fields.Date:
+    """A filter date within 1900-2100, as the web filters take (past it, day arithmetic
+    overflows)."""
+    return ma.fields.Date(validate=ma.validate.Range(EARLIEST_DATE, LATEST_DATE), **kwargs)
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, MAX_PAGE))
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, MAX_PER_PAGE))
+
+
+class PageMetaSchema(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+    pages = ma.fields.Integer(required=True)
+
+
+# --- who is asking, and the audit ----------------------------------------------------------
+
+
+def actor() -> Account:
+    """The token's account (the access guard made it Flask-Login's current user)."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def token() -> ApiToken:
+    return g.api_token  # type: ignore[no-any-return]
+
+
+def save_token_use() -> None:
+    """Commit what the request wrote so far (the guard's `last_used_at` of the token) before
+    a long step (reading an upload, rendering a PDF): on SQLite an open write transaction
+    would hold the whole database's write lock meanwhile."""
+    db_session().commit()
+
+
+def audited(
+    action: str,
+    *,
+    patient_id: int | None = None,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit an API read like the page that shows the same data (the caller commits), with
+    the token that asked."""
+    used = token()
+    audit.record(
+        db_session(), action, actor=actor(), patient_id=patient_id, object_type=object_type,
+        object_id=object_id,
+        details={**(details or {}), "api_token_id": used.id, "client": used.client_name},
+    )  # fmt: skip

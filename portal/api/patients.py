@@ -1,0 +1,198 @@
+"""/api/v1/patients: search (MRN, name, birth date; paged), read, register, update.
+
+The role rules are the web's (`services.patients.visible_patients`: staff all patients, a
+doctor their own, anyone else none; another's patient is a 404), and registering and
+updating go through the same service as the web forms, so validation, MRNs and the audit
+trail are the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy import func, select
+
+from portal.access import roles, scopes
+from portal.api.core import (
+    Blueprint,
+    PageArgs,
+    PageMetaSchema,
+    Text,
+    UtcDateTime,
+    actor,
+    audited,
+    one_of,
+    row_id,
+)
+from portal.db import db_session
+from portal.models import Patient, Role, Sex
+from portal.patients.forms import PHONE
+from portal.services import patients
+
+bp = Blueprint(
+    "patients", __name__, tag="Patients",
+    description="Search, read, register and update patients (the web's role rules apply).",
+)  # fmt: skip
+CLINICAL = (Role.STAFF, Role.DOCTOR)
+SEXES = [s.value for s in Sex]
+
+
+class PatientSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    mrn = ma.fields.String(required=True, metadata={"description": "medical record number"})
+    full_name = ma.fields.String(required=True)
+    date_of_birth = ma.fields.Date(required=True)
+    sex = one_of(Sex, required=True)
+    address = ma.fields.String(required=True, allow_none=True)
+    email = ma.fields.String(required=True, allow_none=True)
+    phone = ma.fields.String(required=True, allow_none=True)
+    emergency_contact_name = ma.fields.String(required=True, allow_none=True)
+    emergency_contact_phone = ma.fields.String(required=True, allow_none=True)
+    assigned_doctor_id = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "a doctor profile id"}
+    )
+    is_active = ma.fields.Boolean(required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+
+
+class PatientPageSchema(PageMetaSchema):
+    items = ma.fields.List(ma.fields.Nested(PatientSchema), required=True)
+
+
+class PatientSearchArgs(PageArgs):
+    mrn = Text(validate=ma.validate.Length(max=16), metadata={"description": "exact MRN"})
+    name = Text(validate=ma.validate.Length(max=120), metadata={"description": "part of the name"})
+    birth_date = ma.fields.Date(metadata={"description": "exact date of birth"})
+    include_inactive = ma.fields.Boolean(load_default=False)
+
+
+def _phone(**kwargs: Any) -> Text:
+    return Text(
+        allow_none=True,
+        validate=ma.validate.Regexp(PHONE.regex, error=PHONE.message),
+        **kwargs,
+    )
+
+
+class PatientUpdateSchema(ma.Schema):
+    """What the web's patient form holds; every field optional (only those given change)."""
+
+    full_name = Text(validate=ma.validate.Length(min=1, max=120))
+    date_of_birth = ma.fields.Date()
+    sex = ma.fields.String(validate=ma.validate.OneOf(SEXES))
+    address = Text(allow_none=True, validate=ma.validate.Length(max=255))
+    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=254))
+    phone = _phone()
+    emergency_contact_name = Text(allow_none=True, validate=ma.validate.Length(max=120))
+    emergency_contact_phone = _phone()
+    assigned_doctor_id = row_id(
+        allow_none=True, metadata={"description": "an active doctor's profile id, or null"}
+    )
+
+
+class PatientCreateSchema(PatientUpdateSchema):
+    full_name = Text(required=True, validate=ma.validate.Length(min=1, max=120))
+    date_of_birth = ma.fields.Date(required=True)
+    sex = ma.fields.String(required=True, validate=ma.validate.OneOf(SEXES))
+
+
+def _details(values: dict[str, Any]) -> patients.PatientDetails:
+    optional: dict[str, Any] = {f.name: values.get(f.name) for f in fields(patients.PatientDetails)}
+    return patients.PatientDetails(**optional | {"sex": Sex(values["sex"])})
+
+
+@bp.route("/patients", methods=["GET"])
+@roles(*CLINICAL)
+@scopes("patients:read")
+@bp.arguments(PatientSearchArgs, location="query")
+@bp.response(200, PatientPageSchema)
+def search(args: dict[str, Any]) -> dict[str, Any]:
+    """Search patients.
+
+    By MRN, part of the name and date of birth (all given must match), alphabetical, a page
+    at a time. Inactive patients only with include_inactive=true."""
+    query = patients.visible_patients(actor())
+    name = " ".join((args.get("name") or "").split())
+    if name:
+        query = query.where(Patient.full_name.ilike(f"%{name.replace('%', '').replace('_', '')}%"))
+    mrn = (args.get("mrn") or "").strip().upper()
+    if mrn:
+        query = query.where(Patient.mrn == mrn)
+    if args.get("birth_date") is not None:
+        query = query.where(Patient.date_of_birth == args["birth_date"])
+    if not args["include_inactive"]:
+        query = query.where(Patient.is_active.is_(True))
+    sql = db_session()
+    total = sql.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page, per_page = args["page"], args["per_page"]
+    items = list(
+        sql.scalars(
+            query.order_by(Patient.full_name, Patient.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    filters = {"mrn": mrn, "name": name[:100], "birth_date": str(args.get("birth_date") or "")}
+    audited(
+        "patient.search" if any(filters.values()) else "patient.list",
+        details={"filters": filters, "page": page, "patient_ids": [p.id for p in items]},
+    )
+    sql.commit()
+    found = patients.Page(items, page, per_page, total)
+    return {"items": items, "page": page, "per_page": per_page, "total": total,
+            "pages": found.pages}  # fmt: skip
+
+
+@bp.route("/patients", methods=["POST"])
+@roles(Role.STAFF)
+@scopes("patients:write")
+@bp.arguments(PatientCreateSchema)
+@bp.response(201, PatientSchema)
+def create(values: dict[str, Any]) -> Patient:
+    """Register a patient.
+
+    As the web's "Register patient" form: the same checks and messages; a new MRN is given.
+    """
+    sql = db_session()
+    patient = patients.register_patient(
+        sql, _details(values), actor=actor(), today=dt.date.today()
+    )  # InvalidInput: 422 with its field
+    sql.commit()
+    return patient
+
+
+@bp.route("/patients/<id:patient_id>", methods=["GET"])
+@roles(*CLINICAL)
+@scopes("patients:read")
+@bp.response(200, PatientSchema)
+def read(patient_id: int) -> Patient:
+    """Read a patient.
+
+    404 when there is none, or when it is not this account's to see."""
+    patient = patients.get_visible_patient(db_session(), actor(), patient_id)
+    audited("patient.view", patient_id=patient.id, object_type="patient", object_id=patient.id)
+    db_session().commit()
+    return patient
+
+
+@bp.route("/patients/<id:patient_id>", methods=["PATCH"])
+@roles(Role.STAFF)
+@scopes("patients:write")
+@bp.arguments(PatientUpdateSchema)
+@bp.response(200, PatientSchema)
+def update(changes: dict[str, Any], patient_id: int) -> Patient:
+    """Update a patient.
+
+    As the web's edit form, the fields sent change and the others stay."""
+    sql = db_session()
+    patient = patients.get_visible_patient(sql, actor(), patient_id)
+    current = {f.name: getattr(patient, f.name) for f in fields(patients.PatientDetails)}
+    patients.update_patient(
+        sql, patient, _details(current | changes), actor=actor(), today=dt.date.today()
+    )  # audited by the service when something changed
+    sql.commit()
+    return patient

@@ -1,0 +1,116 @@
+"""/api/v1/patients/<id>/recordings: upload an ECG (multipart), exactly as the web's upload
+form does (`services.recordings.upload_recording`: the same size limit, readers and checks,
+the same storage under the file's SHA-256, the recording and its analysis job in one
+transaction). The same file again for the same patient answers 200 with the recording and
+job it already made (idempotent: a client may safely retry). A file the portal cannot use is
+a 422 with the sentence the web form shows beside its field (`field`: "files")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+from flask_smorest.fields import Upload
+
+from portal import storage
+from portal.access import roles, scopes
+from portal.api.core import Blueprint, UtcDateTime, actor, one_of, save_token_use
+from portal.api.jobs import JobSchema, job_json
+from portal.db import db_session
+from portal.errors import error_response
+from portal.models import RecordingFormat, Role
+from portal.services import patients, recordings
+from portal.services.recordings import UNITS, UploadOptions
+from portal.services.validation import InvalidInput
+from portal.uploads import accepts_upload
+
+bp = Blueprint(
+    "recordings", __name__, tag="Recordings",
+    description="ECG uploads; each starts an analysis job.",
+)  # fmt: skip
+
+
+class UploadSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # a multipart form may carry more parts (a browser's submit)
+
+    files = ma.fields.List(
+        Upload(),
+        load_default=list,
+        metadata={
+            "description": "the recording: a CSV, an EDF, a WFDB .hea with its data file(s), "
+            "or one .zip (send each file as a `files` part)"
+        },
+    )
+    fs_hz = ma.fields.Float(
+        allow_none=True,
+        metadata={"description": "sampling rate in Hz, only for a CSV without a time column"},
+    )
+    units = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.OneOf(["", *UNITS]),
+        metadata={"description": "signal units, only for a CSV whose header does not say"},
+    )
+
+
+class RecordingSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    patient_id = ma.fields.Integer(required=True)
+    sha256 = ma.fields.String(required=True)
+    original_filename = ma.fields.String(required=True)
+    file_format = one_of(RecordingFormat, required=True)
+    size_bytes = ma.fields.Integer(required=True)
+    sampling_rate_hz = ma.fields.Float(required=True)
+    lead_names = ma.fields.List(ma.fields.String(), required=True)
+    n_samples = ma.fields.Integer(required=True)
+    duration_s = ma.fields.Float(required=True)
+    acquired_at = UtcDateTime(
+        required=True, allow_none=True, metadata={"description": "the recorder's clock, if any"}
+    )
+    created_at = UtcDateTime(required=True)
+
+
+class UploadResultSchema(ma.Schema):
+    recording = ma.fields.Nested(RecordingSchema, required=True)
+    job = ma.fields.Nested(JobSchema, required=True)
+    duplicate = ma.fields.Boolean(
+        required=True, metadata={"description": "true: this file was uploaded before (200)"}
+    )
+
+
+@bp.route("/patients/<id:patient_id>/recordings", methods=["POST"])
+@roles(Role.STAFF)
+@scopes("recordings:write")
+@accepts_upload
+@bp.arguments(UploadSchema, location="form_and_files")
+@bp.response(201, UploadResultSchema, description="Stored; its analysis job is queued")
+@bp.alt_response(200, schema=UploadResultSchema, description="The same file was uploaded before")
+def upload(form: dict[str, Any], patient_id: int) -> Any:
+    """Upload an ECG recording.
+
+    The same checks, storage and analysis job as the web's upload form; poll the job it
+    returns. The same file again answers 200 with the recording and job it made the first
+    time. A file the portal cannot use is a 422 with the web form's sentence (field "files").
+    """
+    settings = current_app.config["SETTINGS"]
+    sql = db_session()
+    patient = patients.get_visible_patient(sql, actor(), patient_id)
+    save_token_use()
+    files = [(f.filename or "", f.stream) for f in request.files.getlist("files") if f]
+    options = UploadOptions(fs_hz=form.get("fs_hz"), units=form.get("units") or None)
+    try:
+        outcome = recordings.upload_recording(
+            sql, patient, files, actor=actor(), storage_dir=settings.storage_dir,
+            options=options, time_zone=settings.zone,
+        )  # fmt: skip
+    except InvalidInput as problem:
+        sql.rollback()
+        field, message = next(iter(problem.errors.items()))
+        # A full storage disk is the server's fault, not the file's (as on the web: 507).
+        return error_response(507 if message == storage.STORAGE_FULL_MESSAGE else 422,
+                              message, field)  # fmt: skip
+    sql.commit()
+    body = {"recording": outcome.recording, "job": job_json(outcome.job),
+            "duplicate": outcome.duplicate}  # fmt: skip
+    return body, 200 if outcome.duplicate else 201

@@ -1,0 +1,446 @@
+"""/api/v1/reports: list (filters and paging), read (the typed machine read, every version,
+the physician's read, the risk scores) and the PDFs, served as the web serves them
+(`review.routes.send_document`: rendered once, stored, every download audited).
+
+Who sees which report is the web's rule (`services.reports.visible_reports`): staff all,
+a doctor their patients', a patient their own signed reports (anyone else, or another's
+report: 404). A patient's token reads a report's status, dates, main finding in plain words
+and its PDFs; the clinical parts (machine read, versions, risk scores) are null for it, as
+the patient portal shows them only the summary PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from ml import vocabulary
+from ml.analysis import EcgAnalysis
+from portal.access import roles, scopes
+from portal.api.core import (
+    PREFIX,
+    Blueprint,
+    PageArgs,
+    PageMetaSchema,
+    UtcDateTime,
+    actor,
+    audited,
+    calendar_date,
+    one_of,
+    row_id,
+    save_token_use,
+)
+from portal.db import db_session
+from portal.local_time import day_start_utc
+from portal.models import (
+    Account,
+    DocumentKind,
+    EcgReport,
+    ReportStatus,
+    ReportVersion,
+    RiskModel,
+    RiskScore,
+    Role,
+    VersionKind,
+)
+from portal.review.routes import send_document
+from portal.services import documents, myhealth, reports
+from portal.services.errors import DomainError, NotAllowed
+from portal.services.machine_read import machine_read
+from portal.services.risk_scores import SPEC_BY_MODEL
+
+bp = Blueprint(
+    "reports", __name__, tag="Reports",
+    description="ECG reports: machine read, signed versions, risk scores, PDFs.",
+)  # fmt: skip
+READERS = (Role.STAFF, Role.DOCTOR, Role.PATIENT)
+MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
+                "qtc_fridericia_ms", "qrs_axis_deg")  # fmt: skip
+PDF = {"type": "string", "format": "binary"}
+
+
+class NotSignedYet(DomainError):
+    status = 409
+    default_message = "The patient summary is made once a doctor has signed the report."
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+def _number(**kwargs: Any) -> ma.fields.Float:
+    return ma.fields.Float(required=True, allow_none=True, **kwargs)
+
+
+class FindingSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    risk = ma.fields.String(required=True, metadata={"description": "low, medium or high"})
+    confidence = _number()
+    detail = ma.fields.String(required=True)
+
+
+class HeartRateSchema(ma.Schema):
+    mean_bpm = _number()
+    min_bpm = _number()
+    max_bpm = _number()
+    sdnn_ms = _number()
+    rmssd_ms = _number()
+    pnn50 = _number(metadata={"description": "fraction 0..1"})
+    n_nn = ma.fields.Integer(required=True)
+
+
+class IntervalsSchema(ma.Schema):
+    rr_ms = _number()
+    pr_ms = _number()
+    qrs_ms = _number()
+    qt_ms = _number()
+    qtc_bazett_ms = _number()
+    qtc_fridericia_ms = _number()
+    qrs_axis_deg = _number()
+    n_beats = ma.fields.Integer(required=True)
+    not_measurable = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        metadata={"description": "interval -> why it is not measurable"},
+    )  # fmt: skip
+    confidence = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        metadata={"description": "interval -> high or low"},
+    )  # fmt: skip
+
+
+class EpisodeSchema(ma.Schema):
+    label = ma.fields.String(required=True)
+    start_s = ma.fields.Float(required=True)
+    end_s = ma.fields.Float(required=True)
+    n_beats = ma.fields.Integer(required=True)
+
+
+class SegmentSchema(ma.Schema):
+    start_s = ma.fields.Float(required=True)
+    end_s = ma.fields.Float(required=True)
+    level = ma.fields.String(required=True, metadata={"description": "noisy or unusable"})
+    reason = ma.fields.String(required=True)
+
+
+class QualitySchema(ma.Schema):
+    good_fraction = ma.fields.Float(required=True)
+    flagged_segments = ma.fields.List(ma.fields.Nested(SegmentSchema), required=True)
+
+
+class StripCallSchema(ma.Schema):
+    label = ma.fields.String(required=True)
+    text = ma.fields.String(required=True)
+    reason = ma.fields.String(required=True)
+    af_probability = _number()
+
+
+class MachineReadSchema(ma.Schema):
+    """The analysis as stored (version 1, never changed), typed (`services.machine_read`);
+    beat positions are left out."""
+
+    model_version = ma.fields.String(required=True)
+    fs_hz = ma.fields.Float(required=True)
+    duration_s = ma.fields.Float(required=True)
+    lead_names = ma.fields.List(ma.fields.String(), required=True)
+    analysis_lead = ma.fields.String(required=True)
+    analysis_lead_reason = ma.fields.String(required=True)
+    rhythm_summary = ma.fields.String(required=True)
+    main_finding = ma.fields.Nested(FindingSchema, required=True)
+    findings = ma.fields.List(ma.fields.Nested(FindingSchema), required=True)
+    heart_rate = ma.fields.Nested(HeartRateSchema, required=True)
+    intervals = ma.fields.Nested(IntervalsSchema, required=True)
+    beat_counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    class_probability_mean = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Float(), required=True
+    )
+    episodes = ma.fields.List(ma.fields.Nested(EpisodeSchema), required=True)
+    quality = ma.fields.Nested(QualitySchema, required=True)
+    notes = ma.fields.List(ma.fields.String(), required=True)
+    classification_leads = ma.fields.List(ma.fields.String(), required=True)
+    strip = ma.fields.Nested(
+        StripCallSchema, required=True, allow_none=True,
+        metadata={"description": "the one rhythm call of a strip of 60 s or less"},
+    )  # fmt: skip
+
+
+class MeasurementsSchema(ma.Schema):
+    heart_rate_bpm = _number()
+    pr_ms = _number()
+    qrs_ms = _number()
+    qt_ms = _number()
+    qtc_bazett_ms = _number()
+    qtc_fridericia_ms = _number()
+    qrs_axis_deg = _number()
+
+
+class VersionSchema(ma.Schema):
+    version_no = ma.fields.Integer(required=True)
+    kind = one_of(VersionKind, required=True)
+    signed_at = UtcDateTime(required=True, allow_none=True)
+    signed_by = ma.fields.String(required=True, allow_none=True)
+    amendment_reason = ma.fields.String(required=True, allow_none=True)
+    rhythm_label = ma.fields.String(required=True, allow_none=True)
+    findings = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "coded statements"}
+    )
+    conclusion = ma.fields.String(required=True, allow_none=True)
+    patient_comment = ma.fields.String(required=True, allow_none=True)
+    next_steps = ma.fields.List(ma.fields.String(), required=True)
+    next_steps_note = ma.fields.String(required=True, allow_none=True)
+    measurements = ma.fields.Nested(MeasurementsSchema, required=True)
+    model_version = ma.fields.String(required=True, allow_none=True)
+
+
+class RiskScoreSchema(ma.Schema):
+    model = one_of(RiskModel, required=True)
+    title = ma.fields.String(required=True)
+    value = _number(metadata={"description": "in `unit`"})
+    unit = ma.fields.String(required=True, allow_none=True)
+    category = ma.fields.String(required=True, allow_none=True)
+    not_computed_reason = ma.fields.String(required=True, allow_none=True)
+    inputs_used = ma.fields.Dict(keys=ma.fields.String(), required=True, allow_none=True)
+    contributions = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Float(), required=True, allow_none=True
+    )
+
+
+class DocumentsSchema(ma.Schema):
+    clinician_pdf = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "URL, null if not for you"}
+    )
+    patient_summary_pdf = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "URL once signed"}
+    )
+    ready = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Boolean(), required=True,
+        metadata={"description": "kind -> already rendered (else made on the first download)"},
+    )  # fmt: skip
+
+
+class ReportSummarySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    patient_id = ma.fields.Integer(required=True)
+    recording_id = ma.fields.Integer(required=True)
+    job_id = ma.fields.Integer(required=True)
+    status = one_of(ReportStatus, required=True)
+    report_date = UtcDateTime(
+        required=True, metadata={"description": "acquisition time (or upload time)"}
+    )
+    signed_at = UtcDateTime(required=True, allow_none=True)
+    urgency = ma.fields.Integer(
+        required=True, metadata={"description": "0 most urgent (VT/VF) .. 5 routine"}
+    )
+    main_finding = ma.fields.String(required=True, allow_none=True)
+    main_finding_label = ma.fields.String(required=True, allow_none=True)
+
+
+class ReportPageSchema(PageMetaSchema):
+    items = ma.fields.List(ma.fields.Nested(ReportSummarySchema), required=True)
+
+
+class ReportSchema(ReportSummarySchema):
+    plain_finding = ma.fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "the signed main finding in the patient's words"},
+    )  # fmt: skip
+    machine_read = ma.fields.Nested(MachineReadSchema, required=True, allow_none=True)
+    versions = ma.fields.List(ma.fields.Nested(VersionSchema), required=True, allow_none=True)
+    physician_read = ma.fields.Nested(
+        VersionSchema, required=True, allow_none=True,
+        metadata={"description": "the latest signed version (null before signing)"},
+    )  # fmt: skip
+    risk_scores = ma.fields.List(ma.fields.Nested(RiskScoreSchema), required=True, allow_none=True)
+    documents = ma.fields.Nested(DocumentsSchema, required=True)
+
+
+class ReportListArgs(PageArgs):
+    status = one_of(ReportStatus)
+    patient_id = row_id()
+    date_from = calendar_date(
+        data_key="from", metadata={"description": "recorded on or after (hospital's days)"}
+    )
+    date_to = calendar_date(data_key="to", metadata={"description": "recorded on or before"})
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def _summary(report: EcgReport) -> dict[str, Any]:
+    code = report.main_finding
+    statement = vocabulary.STATEMENTS.get(vocabulary.canonical(code)) if code else None
+    return {
+        "id": report.id, "patient_id": report.patient_id, "recording_id": report.recording_id,
+        "job_id": report.job_id, "status": report.status, "report_date": report.report_date,
+        "signed_at": report.signed_at, "urgency": report.urgency, "main_finding": code,
+        "main_finding_label": statement.label if statement else None,
+    }  # fmt: skip
+
+
+def _version(version: ReportVersion) -> dict[str, Any]:
+    author = db_session().get(Account, version.author_id) if version.author_id else None
+    return {
+        "version_no": version.version_no, "kind": version.kind,
+        "signed_at": version.signed_at,
+        "signed_by": author.display_name if author else None,
+        "amendment_reason": version.amendment_reason, "rhythm_label": version.rhythm_label,
+        "findings": list(version.findings or []), "conclusion": version.conclusion,
+        "patient_comment": version.patient_comment,
+        "next_steps": list(version.next_steps or []), "next_steps_note": version.next_steps_note,
+        "measurements": {name: getattr(version, name) for name in MEASUREMENTS},
+        "model_version": version.model_version,
+    }  # fmt: skip
+
+
+def _machine_read(analysis: EcgAnalysis) -> dict[str, Any]:
+    return {
+        "model_version": analysis.model_version, "fs_hz": analysis.fs_hz,
+        "duration_s": analysis.duration_s, "lead_names": list(analysis.lead_names),
+        "analysis_lead": analysis.analysis_lead,
+        "analysis_lead_reason": analysis.analysis_lead_reason,
+        "rhythm_summary": analysis.rhythm_summary, "main_finding": analysis.main_finding,
+        "findings": analysis.findings, "heart_rate": analysis.heart_rate,
+        "intervals": analysis.intervals, "beat_counts": analysis.beat_counts,
+        "class_probability_mean": analysis.class_probability_mean,
+        "episodes": analysis.episodes,
+        "quality": {"good_fraction": analysis.good_quality_fraction,
+                    "flagged_segments": analysis.flagged_segments},
+        "notes": analysis.notes, "classification_leads": list(analysis.classification_leads),
+        "strip": analysis.strip,
+    }  # fmt: skip
+
+
+def _risk_score(score: RiskScore) -> dict[str, Any]:
+    spec = SPEC_BY_MODEL.get(score.model)
+    return {
+        "model": score.model, "title": spec.title if spec else score.model.value,
+        "value": score.value, "unit": score.unit, "category": score.category,
+        "not_computed_reason": score.not_computed_reason, "inputs_used": score.inputs_used,
+        "contributions": score.contributions,
+    }  # fmt: skip
+
+
+def _clinician_pdf_allowed() -> bool:
+    return actor().role is not Role.PATIENT or bool(
+        current_app.config["SETTINGS"].patients_get_clinician_pdf
+    )
+
+
+def _documents(report: EcgReport) -> dict[str, Any]:
+    signed = report.status is not ReportStatus.PRELIMINARY
+    base = f"{PREFIX}/reports/{report.id}"
+    return {
+        "clinician_pdf": f"{base}/report.pdf" if _clinician_pdf_allowed() else None,
+        "patient_summary_pdf": f"{base}/summary.pdf" if signed else None,
+        "ready": documents.readiness(db_session(), report),
+    }
+
+
+@bp.route("/reports", methods=["GET"])
+@roles(*READERS)
+@scopes("reports:read")
+@bp.arguments(ReportListArgs, location="query")
+@bp.response(200, ReportPageSchema)
+def list_reports(args: dict[str, Any]) -> dict[str, Any]:
+    """List reports.
+
+    The reports this account may see, newest first, filtered by status, patient and the days
+    they were recorded (`from`, `to`: the hospital's days, both included)."""
+    query = reports.visible_reports(actor())
+    if args.get("status") is not None:
+        query = query.where(EcgReport.status == ReportStatus(args["status"]))
+    if args.get("patient_id") is not None:
+        query = query.where(EcgReport.patient_id == args["patient_id"])
+    zone = current_app.config["SETTINGS"].zone
+    if args.get("date_from") is not None:
+        query = query.where(EcgReport.report_date >= day_start_utc(args["date_from"], zone))
+    if args.get("date_to") is not None:
+        end = day_start_utc(args["date_to"] + dt.timedelta(days=1), zone)
+        query = query.where(EcgReport.report_date < end)
+    sql = db_session()
+    total = sql.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page, per_page = args["page"], args["per_page"]
+    rows = list(
+        sql.scalars(
+            query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    filters = {k: str(args.get(k) or "") for k in ("status", "patient_id", "date_from", "date_to")}
+    audited(
+        "report.list", patient_id=args.get("patient_id") if rows else None,
+        details={"filters": filters, "page": page, "report_ids": [r.id for r in rows],
+                 "patient_ids": sorted({r.patient_id for r in rows})},
+    )  # fmt: skip
+    sql.commit()
+    return {"items": [_summary(r) for r in rows], "page": page, "per_page": per_page,
+            "total": total, "pages": max(1, -(-total // per_page))}  # fmt: skip
+
+
+@bp.route("/reports/<id:report_id>", methods=["GET"])
+@roles(*READERS)
+@scopes("reports:read")
+@bp.response(200, ReportSchema)
+def read(report_id: int) -> dict[str, Any]:
+    """Read a report.
+
+    The typed machine read, every version, the physician's read (the latest signed version)
+    and the risk scores, with links to its PDFs. For a patient's token the clinical parts are
+    null (the patient portal gives patients the summary PDF)."""
+    sql = db_session()
+    report = reports.get_visible_report(sql, actor(), report_id)
+    signed = report.status is not ReportStatus.PRELIMINARY
+    body = _summary(report) | {
+        "plain_finding": myhealth.plain_finding(report) if signed else None,
+        "documents": _documents(report),
+        "machine_read": None, "versions": None, "physician_read": None, "risk_scores": None,
+    }  # fmt: skip
+    if actor().role is not Role.PATIENT:
+        latest = reports.latest_signed(report)
+        body |= {
+            "machine_read": _machine_read(machine_read(report)),
+            "versions": [_version(v) for v in report.versions],
+            "physician_read": _version(latest) if latest else None,
+            "risk_scores": [_risk_score(s) for s in sorted(report.risk_scores,
+                                                           key=lambda s: s.model.value)],
+        }  # fmt: skip
+    audited("report.view", patient_id=report.patient_id, object_type="ecg_report",
+            object_id=report.id)  # fmt: skip
+    sql.commit()
+    return body
+
+
+@bp.route("/reports/<id:report_id>/report.pdf", methods=["GET"])
+@roles(*READERS)
+@scopes("reports:read")
+@bp.response(200, PDF, content_type="application/pdf", description="The clinician report")
+def clinician_pdf(report_id: int) -> Response:
+    """Download the clinician report (PDF).
+
+    Of the newest version (a preliminary one says it is unsigned). Patients get it only where
+    the portal lets them (PATIENTS_GET_CLINICIAN_PDF); elsewhere it is a 404 for them."""
+    report = reports.get_visible_report(db_session(), actor(), report_id)
+    if not _clinician_pdf_allowed():
+        raise NotAllowed()
+    save_token_use()
+    return send_document(report, DocumentKind.CLINICIAN)
+
+
+@bp.route("/reports/<id:report_id>/summary.pdf", methods=["GET"])
+@roles(*READERS)
+@scopes("reports:read")
+@bp.response(200, PDF, content_type="application/pdf", description="The patient summary")
+def summary_pdf(report_id: int) -> Response:
+    """Download the patient summary (PDF).
+
+    The plain-language summary, once the report is signed (409 before)."""
+    report = reports.get_visible_report(db_session(), actor(), report_id)
+    if report.status is ReportStatus.PRELIMINARY:
+        raise NotSignedYet()
+    save_token_use()
+    return send_document(report, DocumentKind.PATIENT)

@@ -1,0 +1,136 @@
+"""GET /fhir/r4/metadata: the CapabilityStatement. It asks for a valid API token of any role
+and no scope (a FHIR client reads it first to learn the server; it holds no patient data).
+Public metadata is common, but every URL of this portal is declared in portal/access.py and
+the only public ones are the login and health pages; a token is what a client has anyway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from werkzeug.wrappers import Response
+
+from portal.access import roles
+from portal.fhir import codes
+from portal.fhir.http import base_url, bp, resource_response
+from portal.models import Role
+
+SOFTWARE_VERSION = "0.1.0"
+RELEASED = "2026-12-01"  # when this statement last changed
+
+
+def _search(params: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    return [{"name": n, "type": t, "documentation": d} for n, t, d in params]
+
+
+def capability_statement() -> dict[str, Any]:
+    settings = current_app.config["SETTINGS"]
+    read = [{"code": "read"}, {"code": "search-type"}]
+    count = ("_count", "number", "Page size (default 20, at most 100); paging with Bundle.link.")
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "cardioportal",
+        "url": f"{base_url()}/metadata",
+        "name": "CardioPortalFHIR",
+        "title": "CardioPortal FHIR R4 server",
+        "status": "active",
+        "experimental": False,
+        "date": RELEASED,
+        "publisher": settings.institution_name,
+        "description": "ECG reports of CardioPortal: Patient, DiagnosticReport (ECG study, "
+        "signed by a doctor, with its PDF), Observation (measurements, risk scores, waveform).",
+        "kind": "instance",
+        "software": {"name": "CardioPortal", "version": SOFTWARE_VERSION},
+        "implementation": {"description": settings.institution_name, "url": base_url()},
+        "fhirVersion": "4.0.1",
+        "format": ["json", "application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "JSON only (_format=xml is refused with 406). Every request "
+                "carries an API token issued by an administrator (/admin/tokens): "
+                "Authorization: Bearer cp_... Scopes: fhir:read, fhir:write. A token acts for "
+                "one account with that account's role: staff see every patient, a doctor "
+                "their patients, a patient their own signed reports.",
+                "security": {
+                    "cors": False,
+                    "description": "Bearer API token (not OAuth): Authorization: Bearer cp_...",
+                },
+                "resource": [
+                    {
+                        "type": "Patient",
+                        "interaction": [*read, {"code": "create"}, {"code": "update"}],
+                        "versioning": "no-version",
+                        "readHistory": False,
+                        "updateCreate": False,
+                        "conditionalCreate": True,
+                        "conditionalUpdate": True,
+                        "operation": [
+                            {
+                                "name": "everything",
+                                "definition": "http://hl7.org/fhir/OperationDefinition/"
+                                "Patient-everything",
+                            }
+                        ],
+                        "searchParam": _search(
+                            [
+                                ("identifier", "token", f"MRN: {codes.MRN_SYSTEM}|CP..."),
+                                ("name", "string", "Part of the name (starts a word)."),
+                                ("birthdate", "date", "eq, ne, lt, le, gt, ge."),
+                                ("gender", "token", "female, male, other, unknown."),
+                                ("active", "token", "true or false."),
+                                ("_id", "token", "Patient id."),
+                                count,
+                            ]
+                        ),  # fmt: skip
+                    },
+                    {
+                        "type": "DiagnosticReport",
+                        "interaction": [*read, {"code": "vread"}],
+                        "versioning": "versioned",
+                        "readHistory": True,
+                        "searchParam": _search(
+                            [
+                                ("patient", "reference", "Patient/<id>."),
+                                ("subject", "reference", "Patient/<id>."),
+                                ("date", "date", "When the ECG was recorded (hospital's days)."),
+                                ("status", "token", "preliminary, final, amended."),
+                                ("code", "token", "http://loinc.org|11524-6."),
+                                ("category", "token", "EC."),
+                                ("_id", "token", "Report id."),
+                                count,
+                            ]
+                        ),  # fmt: skip
+                    },
+                    {
+                        "type": "Observation",
+                        "interaction": [*read, {"code": "vread"}],
+                        "versioning": "versioned",
+                        "readHistory": True,
+                        "searchParam": _search(
+                            [
+                                ("patient", "reference", "Required (or subject)."),
+                                ("subject", "reference", "Patient/<id>."),
+                                ("code", "token", "LOINC, MDC or risk-model code."),
+                                ("category", "token", "procedure."),
+                                ("date", "date", "When the ECG was recorded."),
+                                ("_id", "token", "Observation id."),
+                                count,
+                            ]
+                        ),  # fmt: skip
+                    },
+                    {
+                        "type": "Binary",
+                        "interaction": [{"code": "read"}],
+                        "documentation": "The report PDFs (Accept: application/pdf).",
+                    },  # fmt: skip
+                ],
+            }
+        ],
+    }
+
+
+@bp.route("/metadata", methods=["GET"])
+@roles(*Role)
+def metadata() -> Response:
+    return resource_response(capability_statement())

@@ -1,0 +1,155 @@
+"""The code systems and codes the FHIR endpoints use, in one place (the README's table is
+this module, and tests/test_fhir.py checks every row against what the server emits).
+
+Where each code was checked (issue 16 asked for every code to be looked up, not recalled):
+- ECG measurements: LOINC's whole-heart EKG measurement terms (class EKG.MEAS, system
+  "Heart"): 8625-6 P-R Interval, 8633-0 QRS duration, 8634-8 Q-T interval, 8636-3 Q-T
+  interval corrected, 8632-2 QRS axis, as HL7 Japan's JP Core electrocardiogram Observation
+  example codes them (with ms and deg); QTc by formula: 76635-2 (Bazett) and 76634-5
+  (Fridericia), which LOINC's own description of 8636-3 names. Heart rate 8867-4 with UCUM
+  "/min" as US Core's heart-rate example. US Core's clinical-result examples use the
+  per-lead terms instead (44976-9 P-R interval {EKG lead}, 44973-6 QRS dur {EKG lead},
+  44975-1 Q-T interval {EKG lead}); the portal measures on the median beat of all leads,
+  not on one lead, so the whole-heart terms are the truthful ones.
+- The study: LOINC 11524-6 "EKG study" (component EKG study, class CARD.PROC); the
+  DiagnosticReport category v2-0074 "EC" (Electrocardiac (e.g. EKG, EEC, Holter)).
+- The waveform: ISO/IEEE 11073-10101 (MDC, urn:oid:2.16.840.1.113883.6.24) 131328
+  MDC_ECG_ELEC_POTL and one code per lead (131329 lead I ... ), as FHIR R4's own
+  Observation/ekg SampledData example.
+- Statements: SNOMED CT codes as the PhysioNet/Computing in Cardiology Challenge 2021 maps
+  ECG diagnoses (its dx_mapping_scored.csv and dx_mapping_unscored.csv), plus 164854000
+  "Electrocardiogram normal" and 991002 "Wide QRS complex" as HL7 FHIR guides use them.
+  A statement without a SNOMED CT concept of exactly its meaning keeps the project's own
+  code only (ecg-statement code system).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ml import vocabulary
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+MDC = "urn:oid:2.16.840.1.113883.6.24"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+DIAGNOSTIC_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"
+IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+CONTACT_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v2-0131"
+
+# The project's own systems (https://cardioportal.example/ stands for the hospital's domain).
+PROJECT = "https://cardioportal.example/fhir"
+MRN_SYSTEM = f"{PROJECT}/sid/mrn"  # Patient.identifier: the portal's MRN (CP + 8 digits)
+DOCTOR_SYSTEM = f"{PROJECT}/sid/doctor"  # a doctor (generalPractitioner, performer)
+REPORT_SYSTEM = f"{PROJECT}/sid/ecg-report"  # DiagnosticReport.identifier
+STATEMENT_SYSTEM = f"{PROJECT}/CodeSystem/ecg-statement"  # ml/vocabulary.py codes
+RISK_MODEL_SYSTEM = f"{PROJECT}/CodeSystem/risk-model"  # portal/models.py RiskModel
+
+
+@dataclass(frozen=True)
+class Coding:
+    system: str
+    code: str
+    display: str
+
+    def as_fhir(self) -> dict[str, str]:
+        return {"system": self.system, "code": self.code, "display": self.display}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One ECG measurement of a signed report version (a `report_version` column)."""
+
+    slug: str  # the Observation id is "<report id>-<slug>"
+    column: str
+    text: str
+    codings: tuple[Coding, ...]
+    unit: str  # UCUM code (also the unit shown)
+    decimals: int
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("hr", "heart_rate_bpm", "Heart rate", (Coding(LOINC, "8867-4", "Heart rate"),),
+            "/min", 0),
+    Measure("pr", "pr_ms", "PR interval", (Coding(LOINC, "8625-6", "P-R Interval"),), "ms", 0),
+    Measure("qrs", "qrs_ms", "QRS duration", (Coding(LOINC, "8633-0", "QRS duration"),),
+            "ms", 0),
+    Measure("qt", "qt_ms", "QT interval", (Coding(LOINC, "8634-8", "Q-T interval"),), "ms", 0),
+    Measure("qtc", "qtc_bazett_ms", "QTc (Bazett)",
+            (Coding(LOINC, "8636-3", "Q-T interval corrected"),
+             Coding(LOINC, "76635-2", "Q-T interval corrected based on Bazett formula")),
+            "ms", 0),
+    Measure("qtcf", "qtc_fridericia_ms", "QTc (Fridericia)",
+            (Coding(LOINC, "76634-5", "Q-T interval corrected based on Fridericia formula"),),
+            "ms", 0),
+    Measure("axis", "qrs_axis_deg", "QRS axis", (Coding(LOINC, "8632-2", "QRS axis"),),
+            "deg", 0),
+)  # fmt: skip
+MEASURE_BY_SLUG = {m.slug: m for m in MEASURES}
+UNIT_NAMES = {"/min": "beats/min", "ms": "ms", "deg": "deg"}  # as US Core's heart-rate example
+
+EKG_STUDY = Coding(LOINC, "11524-6", "EKG study")
+ELECTROCARDIAC = Coding(DIAGNOSTIC_SECTION, "EC", "Electrocardiac (e.g. EKG, EEC, Holter)")
+PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
+MRN_TYPE = Coding(IDENTIFIER_TYPE, "MR", "Medical record number")
+EMERGENCY_CONTACT = Coding(CONTACT_RELATIONSHIP, "C", "Emergency Contact")
+
+# The waveform: MDC electrical potential, per lead (lead names as the recording spells them).
+ECG_POTENTIAL = Coding(MDC, "131328", "MDC_ECG_ELEC_POTL")
+_LEAD_TERMS = {
+    "I": 257, "II": 258, "V1": 259, "V2": 260, "V3": 261, "V4": 262, "V5": 263, "V6": 264,
+    "III": 317, "AVR": 318, "AVL": 319, "AVF": 320,
+}  # fmt: skip  # IEEE 11073-10101 partition 2 terms; the code is 2 * 65536 + term
+
+
+def lead_coding(lead: str) -> Coding:
+    """The MDC code of a standard lead; other leads (MLII, unnamed) the generic potential."""
+    term = _LEAD_TERMS.get(lead.upper())
+    if term is None:
+        return ECG_POTENTIAL
+    return Coding(MDC, str(2 * 65536 + term), f"MDC_ECG_ELEC_POTL_{lead.upper()}")
+
+
+# Statements (ml/vocabulary.py) with a SNOMED CT concept of the same meaning.
+SNOMED_STATEMENTS: dict[str, Coding] = {
+    "VF": Coding(SNOMED, "164896001", "Ventricular fibrillation"),
+    "VT": Coding(SNOMED, "164895002", "Ventricular tachycardia"),
+    "ST_ELEVATION": Coding(SNOMED, "164931005", "ST elevation"),
+    "AV_BLOCK_3": Coding(SNOMED, "27885002", "Complete atrioventricular block"),
+    "AF": Coding(SNOMED, "195080001", "Atrial fibrillation and flutter"),
+    "AV_BLOCK_2": Coding(SNOMED, "195042002", "Second degree atrioventricular block"),
+    "BRADY": Coding(SNOMED, "426177001", "Sinus bradycardia"),
+    "LONG_QT": Coding(SNOMED, "111975006", "Prolonged QT interval"),
+    "ST_DEPRESSION": Coding(SNOMED, "429622005", "ST depression"),
+    "SVT": Coding(SNOMED, "426761007", "Supraventricular tachycardia"),
+    "LBBB": Coding(SNOMED, "164909002", "Left bundle branch block"),
+    "RBBB": Coding(SNOMED, "59118001", "Right bundle branch block"),
+    "WIDE_QRS": Coding(SNOMED, "991002", "Wide QRS complex"),
+    "LVH": Coding(SNOMED, "164873001", "Left ventricular hypertrophy"),
+    "T_INVERSION": Coding(SNOMED, "59931005", "T wave inversion"),
+    "TACHY": Coding(SNOMED, "427084000", "Sinus tachycardia"),
+    "PACED": Coding(SNOMED, "10370003", "Pacing rhythm"),
+    "AV_BLOCK_1": Coding(SNOMED, "270492004", "First degree atrioventricular block"),
+    "PVC": Coding(SNOMED, "427172004", "Premature ventricular contractions"),
+    "PAC": Coding(SNOMED, "63593006", "Supraventricular premature beats"),
+    "SINUS": Coding(SNOMED, "426783006", "Sinus rhythm"),
+    "NORMAL": Coding(SNOMED, "164854000", "Electrocardiogram normal"),
+}
+# Kept in the project's code system only, and why:
+# PAUSE (no SNOMED CT concept for a pause of any origin; sinus arrest 5609005 is narrower),
+# FREQUENT_PVC (a count threshold of ours), BIGEMINY / TRIGEMINY (a doctor may sign them for
+# atrial or ventricular beats; SNOMED CT has only the specific ones), DROPPED_BEAT (ours),
+# NOISY_STRIP and ARTIFACT (recording quality, not a finding about the heart).
+
+
+def statement_concept(code: str) -> dict[str, object]:
+    """A signed statement as a CodeableConcept: SNOMED CT when it has the concept, always
+    the project's own code, and the clinician's label as text."""
+    code = vocabulary.canonical(code)
+    statement = vocabulary.STATEMENTS[code]
+    codings = []
+    if code in SNOMED_STATEMENTS:
+        codings.append(SNOMED_STATEMENTS[code].as_fhir())
+    codings.append(Coding(STATEMENT_SYSTEM, code, statement.label).as_fhir())
+    return {"coding": codings, "text": statement.label}

@@ -1,0 +1,301 @@
+"""FHIR DiagnosticReport: one per ECG report, as of its latest signed version (status final,
+or amended after an amendment; earlier signed versions by `_history/<version>`), or, for
+staff and doctors, the unsigned machine read (status preliminary). LOINC 11524-6 "EKG
+study", the acquisition time, the signing doctor (contained Practitioner), the Observations
+as results, the physician's conclusion and coded statements (SNOMED CT where a concept
+exists), and the PDF as presentedForm (url to Binary, size, SHA-1). Search by patient, date,
+status.
+
+Binary/<report>-v<version>-<clinician|patient>: the PDF itself (Accept: application/pdf), or
+a Binary resource with the PDF in base64 (Accept: application/fhir+json)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, request, send_file
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from ml import vocabulary
+from portal.access import roles, scopes
+from portal.converters import MAX_ID
+from portal.db import db_session
+from portal.fhir import codes
+from portal.fhir.bundle import date_range, paging, searchset
+from portal.fhir.http import (
+    FhirError,
+    actor,
+    audit_read,
+    base_url,
+    bp,
+    instant,
+    resource_response,
+    search_args,
+)
+from portal.fhir.observation import (
+    Audience,
+    audience_of,
+    items,
+    patient_id_arg,
+    reference_of,
+    signed_version,
+)
+from portal.fhir.patient import READERS, not_found, reference
+from portal.models import (
+    Account,
+    DocumentKind,
+    EcgReport,
+    ReportDocument,
+    ReportStatus,
+    ReportVersion,
+    VersionKind,
+)
+from portal.services import audit, documents, reports
+from portal.services.errors import NotAllowed
+
+SEARCH_PARAMETERS = {"patient", "subject", "date", "status", "code", "category", "_id"}
+STATUSES = {s.value for s in ReportStatus}
+BINARY_ID = re.compile(r"^([1-9][0-9]{0,9})-v([1-9][0-9]{0,3})-(clinician|patient)$")
+
+
+def _status(report: EcgReport, version: ReportVersion | None) -> str:
+    if version is None:
+        return ReportStatus.PRELIMINARY.value
+    if version is signed_version(report):
+        return report.status.value
+    return "amended" if version.kind is VersionKind.AMENDMENT else "final"
+
+
+def _kinds(who: Audience) -> list[DocumentKind]:
+    """The PDFs this audience gets, as the web portal gives them."""
+    if who.clinician:
+        return [DocumentKind.CLINICIAN]
+    return [DocumentKind.PATIENT, *([DocumentKind.CLINICIAN] if who.full else [])]
+
+
+@functools.lru_cache(maxsize=256)
+def _sha1_base64(path: Path, sha256: str) -> str:
+    """Attachment.hash is the SHA-1 of the data, base64 (the stored file is named by SHA-256,
+    so the pair keys the cache)."""
+    return base64.b64encode(hashlib.sha1(path.read_bytes()).digest()).decode("ascii")
+
+
+def _forms(report: EcgReport, version: ReportVersion, who: Audience) -> list[dict[str, Any]]:
+    settings = current_app.config["SETTINGS"]
+    forms = []
+    for kind in _kinds(who):
+        title = "Clinician ECG report" if kind is DocumentKind.CLINICIAN else "Patient summary"
+        form: dict[str, Any] = {
+            "contentType": "application/pdf",
+            "language": "en",
+            "url": f"{base_url()}/Binary/{report.id}-v{version.version_no}-{kind.value}",
+            "title": f"{title}, version {version.version_no}",
+        }
+        stored = db_session().scalar(
+            select(ReportDocument).where(
+                ReportDocument.report_version_id == version.id, ReportDocument.kind == kind
+            )
+        )
+        path = documents.document_path(settings.storage_dir, stored.sha256) if stored else None
+        if stored is not None and path is not None and path.is_file():
+            form["size"] = stored.size_bytes
+            form["hash"] = _sha1_base64(path, stored.sha256)
+            form["creation"] = instant(stored.created_at)
+        forms.append(form)
+    return forms
+
+
+def _practitioner(version: ReportVersion) -> dict[str, Any] | None:
+    author = db_session().get(Account, version.author_id) if version.author_id else None
+    if author is None:
+        return None
+    practitioner: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "id": "signer",
+        "name": [{"text": author.display_name}],
+    }
+    profile = author.doctor_profile
+    if profile is not None:
+        practitioner["identifier"] = [{"system": codes.DOCTOR_SYSTEM, "value": str(profile.id)}]
+        if profile.registration_number:
+            practitioner["identifier"].append({"value": profile.registration_number})
+    return practitioner
+
+
+def report_resource(
+    report: EcgReport, who: Audience, version: ReportVersion | None = None
+) -> dict[str, Any]:
+    """The DiagnosticReport of `report` as of `version` (default: its latest signed version;
+    the machine read when it has none)."""
+    latest = signed_version(report)
+    version = version or latest
+    basis = version or report.versions[0]
+    resource: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": str(report.id),
+        "meta": {
+            "versionId": str(basis.version_no),
+            "lastUpdated": instant(basis.signed_at or basis.created_at),
+        },  # fmt: skip
+    }
+    signer = _practitioner(version) if version is not None else None
+    if signer is not None:
+        resource["contained"] = [signer]
+    resource |= {
+        "identifier": [{"system": codes.REPORT_SYSTEM, "value": str(report.id)}],
+        "status": _status(report, version),
+        "category": [{"coding": [codes.ELECTROCARDIAC.as_fhir()], "text": "ECG"}],
+        "code": {"coding": [codes.EKG_STUDY.as_fhir()], "text": "ECG"},
+        "subject": reference(report.patient),
+        "effectiveDateTime": instant(report.report_date),
+        "issued": instant(basis.signed_at or basis.created_at),
+    }
+    if signer is not None:
+        signed_by = {"reference": "#signer", "display": signer["name"][0]["text"]}
+        resource["performer"] = [signed_by]
+        resource["resultsInterpreter"] = [signed_by]
+    shown = items(report, who, version)
+    resource["result"] = [reference_of(i, version if version is not latest else None)
+                          for i in shown]  # fmt: skip
+    if not resource["result"]:
+        del resource["result"]
+    if version is not None:
+        conclusion = version.conclusion if who.clinician else version.patient_comment
+    else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)
+        conclusion = f"Machine read, not yet reviewed by a doctor: {basis.conclusion or ''}"
+    if conclusion:
+        resource["conclusion"] = conclusion
+    statements = vocabulary.by_severity(list(basis.findings or []))
+    if statements:
+        resource["conclusionCode"] = [codes.statement_concept(c) for c in statements]
+    if version is not None or who.clinician:
+        resource["presentedForm"] = _forms(report, basis, who)
+    return resource
+
+
+def _report_or_404(report_id: int) -> EcgReport:
+    try:
+        return reports.get_visible_report(db_session(), actor(), report_id)
+    except NotAllowed:
+        raise not_found(f"DiagnosticReport/{report_id}") from None
+
+
+@bp.route("/DiagnosticReport/<id:report_id>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def report_read(report_id: int) -> Response:
+    report = _report_or_404(report_id)
+    resource = report_resource(report, audience_of(actor()))
+    audit_read("fhir.report.read", patient_ids=[report.patient_id], object_type="ecg_report",
+               object_id=report.id)  # fmt: skip
+    return resource_response(resource)
+
+
+@bp.route("/DiagnosticReport/<id:report_id>/_history/<id:version_no>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def report_vread(report_id: int, version_no: int) -> Response:
+    """An earlier signed version, as signed then (its own results and PDF)."""
+    report = _report_or_404(report_id)
+    version = signed_version(report, version_no)
+    if version is None:
+        raise not_found(f"DiagnosticReport/{report_id}/_history/{version_no}")
+    resource = report_resource(report, audience_of(actor()), version)
+    audit_read("fhir.report.read", patient_ids=[report.patient_id], object_type="ecg_report",
+               object_id=report.id, details={"version_no": version_no})  # fmt: skip
+    return resource_response(resource)
+
+
+@bp.route("/DiagnosticReport", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def report_search() -> Response:
+    """By patient (or subject), date (of the ECG; eq/ne/lt/le/gt/ge, days in the hospital's
+    zone), status (preliminary, final, amended; comma = or), code, category, _id. Newest
+    first."""
+    args = search_args(SEARCH_PARAMETERS)
+    where = paging()
+    query = reports.visible_reports(actor())
+    patient_id = patient_id_arg(args, "patient") or patient_id_arg(args, "subject")
+    if patient_id is not None:
+        query = query.where(EcgReport.patient_id == patient_id)
+    zone = current_app.config["SETTINGS"].zone
+    for text in args.get("date", []):
+        query = query.where(date_range("date", text, zone).sql(EcgReport.report_date))
+    for text in args.get("status", []):
+        wanted = [s.strip() for s in text.split(",")]
+        if not set(wanted) <= STATUSES:
+            raise FhirError(400, "status is preliminary, final or amended.", "invalid", "status")
+        query = query.where(EcgReport.status.in_([ReportStatus(s) for s in wanted]))
+    for text in args.get("_id", []):
+        query = query.where(EcgReport.id.in_([int(i) for i in text.split(",") if i.isdigit()]))
+    for name, coding in (("code", codes.EKG_STUDY), ("category", codes.ELECTROCARDIAC)):
+        for text in args.get(name, []):
+            accepted = {coding.code, f"{coding.system}|{coding.code}"}
+            if not accepted & {t.strip() for t in text.split(",")}:
+                query = query.where(EcgReport.id.is_(None))  # every report here is an ECG
+    sql = db_session()
+    total = sql.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = sql.scalars(
+        query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
+        .offset(where.offset)
+        .limit(where.count)
+    ).all()
+    who = audience_of(actor())
+    page = [report_resource(r, who) for r in rows]
+    audit_read("fhir.report.search", patient_ids=[r.patient_id for r in rows],
+               details={"total": total, "report_ids": [r.id for r in rows]})  # fmt: skip
+    return resource_response(searchset(page, total, where))
+
+
+# --------------------------------------------------------------------------- the PDFs
+
+
+@bp.route("/Binary/<binary_id>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def binary_read(binary_id: str) -> Response:
+    """A report version's PDF (presentedForm.url): the file itself, or with
+    `Accept: application/fhir+json` a Binary resource holding it in base64."""
+    match = BINARY_ID.match(binary_id)
+    if match is None or int(match[1]) > MAX_ID:  # a report id past the column: no such
+        raise not_found(f"Binary/{binary_id[:60]}")
+    report = _report_or_404(int(match[1]))
+    who = audience_of(actor())
+    version_no, kind = int(match[2]), DocumentKind(match[3])
+    version = signed_version(report, version_no)
+    if version is None and who.clinician and version_no == 1 and len(report.versions) == 1:
+        version = report.versions[0]  # an unsigned report's clinician PDF says it is unsigned
+    if version is None or kind not in _kinds(who):
+        raise not_found(f"Binary/{binary_id}")
+    sql = db_session()
+    document, path = documents.ensure_document(  # RenderError: 503 OperationOutcome
+        sql, report, version, kind, current_app.config["SETTINGS"]
+    )
+    audit.record(
+        sql, "report.download", actor=actor(), patient_id=report.patient_id,
+        object_type="report_document", object_id=document.id,
+        details={"kind": kind.value, "version_no": version.version_no, "sha256": document.sha256,
+                 "via": "fhir"},
+    )  # fmt: skip
+    sql.commit()
+    accept = request.accept_mimetypes
+    wants_fhir = "_format" in request.args or (
+        accept.quality("application/fhir+json") > accept.quality("application/pdf")
+        and accept.find("application/fhir+json") != -1
+    )
+    if wants_fhir:
+        return resource_response({
+            "resourceType": "Binary",
+            "id": binary_id,
+            "contentType": "application/pdf",
+            "data": base64.b64encode(path.read_bytes()).decode("ascii"),
+        })  # fmt: skip
+    name = f"ecg-report-{report.id}-v{version.version_no}-{kind.value}.pdf"
+    return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=False)

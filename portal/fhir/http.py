@@ -1,0 +1,180 @@
+"""What every /fhir/r4 endpoint shares: the blueprint, content negotiation (JSON only:
+`_format` and Accept), responses as application/fhir+json, OperationOutcome errors that name
+the element at fault, the acting account (the API token's), and the audit row of a read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from flask_login import current_user
+
+from portal.db import db_session
+from portal.models import Account
+from portal.services import audit
+
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = (FHIR_JSON, "application/json", "json", "application/json+fhir")
+XML_TYPES = ("xml", "text/xml", "application/xml", "application/fhir+xml", "application/xml+fhir")
+PREFIX = "/fhir/r4"
+
+bp = Blueprint("fhir", __name__, url_prefix=PREFIX)
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome: status, message, FHIR issue type and the
+    FHIRPath of the element at fault (e.g. "Patient.birthDate")."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = "processing",
+        expression: str | None = None,
+        more: Sequence[tuple[str, str | None]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+        self.issues: list[tuple[str, str | None]] = [(message, expression), *more]
+
+
+def outcome(status: int, issues: Sequence[tuple[str, str | None]], code: str) -> Response:
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": code,
+                "diagnostics": message,
+                **({"expression": [expression]} if expression else {}),
+            }
+            for message, expression in issues
+        ],
+    }
+    return resource_response(body, status)
+
+
+@bp.errorhandler(FhirError)
+def _fhir_error(error: FhirError) -> Response:
+    db_session().rollback()  # nothing half-done is saved by a later commit
+    return outcome(error.status, error.issues, error.code)
+
+
+@bp.before_request
+def _negotiate() -> Response | None:
+    """JSON only. `_format=xml` or an Accept that allows no JSON: 406; a body that is not
+    JSON: 415 (both as OperationOutcome). Runs after the access guard (the token first)."""
+    wanted = request.args.get("_format", "").strip().lower()
+    if wanted and wanted.split(";")[0].strip() not in JSON_TYPES:
+        kind = "XML" if wanted in XML_TYPES or "xml" in wanted else f"“{wanted[:40]}”"
+        return outcome(406, [(f"{kind} is not served here: use _format=json.", None)],
+                       "not-supported")  # fmt: skip
+    accept = request.accept_mimetypes
+    if (
+        not wanted
+        and accept
+        and not any(accept.quality(kind) for kind in (FHIR_JSON, "application/json"))
+        and not (request.endpoint == "fhir.binary_read" and accept.quality("application/pdf"))
+    ):
+        return outcome(406, [("This server answers in application/fhir+json only.", None)],
+                       "not-supported")  # fmt: skip
+    sent = request.mimetype
+    if request.method in ("POST", "PUT") and sent not in (FHIR_JSON, "application/json"):
+        return outcome(
+            415,
+            [(f"Send the resource as {FHIR_JSON} (got “{sent or 'nothing'}”).", None)],
+            "not-supported",
+        )
+    return None
+
+
+def resource_response(
+    resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    pretty = request.args.get("_pretty", "").lower() == "true"
+    text = json.dumps(resource, ensure_ascii=False, indent=2 if pretty else None)
+    response = current_app.response_class(
+        text, status=status, content_type=f"{FHIR_JSON}; charset=utf-8"
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def actor() -> Account:
+    """The account the request's API token acts for (set by portal/access.py's guard)."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def base_url() -> str:
+    """This server's FHIR base, absolute (entries' fullUrl, presentedForm URLs)."""
+    return request.url_root.rstrip("/") + PREFIX
+
+
+def instant(when: dt.datetime, *, precise: bool = False) -> str:
+    """A stored (naive UTC) time as a FHIR instant/dateTime with its zone (to the second, or
+    to the millisecond when `precise`: a waveform window's bounds)."""
+    return when.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds" if precise else "seconds")
+
+
+def json_body(resource_type: str) -> dict[str, Any]:
+    """The request's resource: JSON, an object, of this type (400 otherwise)."""
+    try:
+        body = json.loads(request.get_data(as_text=True) or "null")
+    except ValueError as problem:
+        raise FhirError(400, f"The body is not JSON: {problem}.", "structure") from None
+    if not isinstance(body, dict):
+        raise FhirError(400, f"Send one {resource_type} resource as a JSON object.", "structure")
+    if body.get("resourceType") != resource_type:
+        raise FhirError(
+            400, f"Expected resourceType “{resource_type}”, got “{body.get('resourceType')}”.",
+            "structure", "resourceType",
+        )  # fmt: skip
+    return body
+
+
+def audit_read(
+    action: str,
+    *,
+    patient_ids: list[int],
+    object_type: str | None = None,
+    object_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    commit: bool = True,
+) -> None:
+    """One audit row for what this request shows, like a page view: the patient when it is
+    one (else the ids in details), the API client, the query."""
+    token = g.get("api_token")
+    unique = sorted(set(patient_ids))
+    info: dict[str, Any] = {
+        "client": token.client_name if token is not None else None,
+        "token_id": token.id if token is not None else None,
+        "query": request.query_string.decode("utf-8", "replace")[:300],
+    }
+    if len(unique) > 1:
+        info["patient_ids"] = unique[:200]
+    audit.record(
+        db_session(), action, actor=actor(), patient_id=unique[0] if len(unique) == 1 else None,
+        object_type=object_type, object_id=object_id, details=info | (details or {}),
+    )  # fmt: skip
+    if commit:
+        db_session().commit()
+
+
+def search_args(allowed: set[str]) -> dict[str, list[str]]:
+    """The search parameters (repeatable), refusing any this server does not apply: an EHR
+    that believes a filter was applied when it was not could file the wrong patient's data."""
+    general = {"_count", "_offset", "_format", "_pretty"}
+    args: dict[str, list[str]] = {}
+    for name, value in request.args.items(multi=True):
+        if name in general:
+            continue
+        if name not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise FhirError(400, f"Unknown search parameter “{name[:40]}” (known: {known}).",
+                            "not-supported", name[:40])  # fmt: skip
+        args.setdefault(name, []).append(value)
+    return args

@@ -1,0 +1,425 @@
+"""FHIR Observation: one per signed measurement of a report's latest signed version (LOINC,
+UCUM), one per computed risk score (the model named in code.text), and the waveform itself
+(MDC codes, one SampledData component per lead) in windows of at most 60 s
+(`?start_s=&duration_s=`, default the first 10 s), so a 24-hour recording never becomes one
+giant resource.
+
+Observation ids: `<report id>-<what>`: hr, pr, qrs, qt, qtc (Bazett), qtcf (Fridericia),
+axis, risk-<model>, ecg (the waveform). What a token sees follows the web portal: staff and
+doctors everything of the reports they may open; a patient what their patient summary shows
+(heart rate, the one risk figure it explains), or everything of the clinician report when
+PATIENTS_GET_CLINICIAN_PDF=true."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from flask import current_app, request
+from werkzeug.wrappers import Response
+
+from ml.recording import Recording, canonical_lead_name, standard_order
+from portal import ecg_data
+from portal.access import roles, scopes
+from portal.converters import MAX_ID
+from portal.db import db_session
+from portal.fhir import codes
+from portal.fhir.bundle import date_range, paging, searchset
+from portal.fhir.http import (
+    FhirError,
+    actor,
+    audit_read,
+    bp,
+    instant,
+    resource_response,
+    search_args,
+)
+from portal.fhir.patient import READERS, not_found, reference
+from portal.models import (
+    Account,
+    EcgReport,
+    ReportStatus,
+    ReportVersion,
+    RiskModel,
+    RiskScore,
+    Role,
+    VersionKind,
+)
+from portal.risk_words import model_title
+from portal.services import audit, reports
+from portal.services.errors import NotAllowed
+from reports.plain_language import PATIENT_RISK_ORDER
+
+DEFAULT_WINDOW_S = 10.0
+MAX_WINDOW_S = 60.0
+WAVEFORM_AUDIT_WINDOW = dt.timedelta(minutes=1)  # one audit row per report, token, minute
+OBSERVATION_ID = re.compile(r"^([1-9][0-9]{0,9})-([a-z0-9-]{2,40})$")
+SEARCH_PARAMETERS = {"patient", "subject", "code", "category", "date", "_id"}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What of a report this account may receive."""
+
+    clinician: bool  # staff or doctor: the clinical conclusion, all PDFs' content
+    full: bool  # everything the clinician report holds (clinicians; patients if allowed)
+
+
+def audience_of(account: Account) -> Audience:
+    clinician = account.role in (Role.STAFF, Role.DOCTOR)
+    allowed = current_app.config["SETTINGS"].patients_get_clinician_pdf
+    return Audience(clinician=clinician, full=clinician or allowed)
+
+
+@dataclass(frozen=True)
+class Item:
+    """An Observation of a report before it is built (its id and codes are known without
+    reading the recording: searches filter and page these, then build one page)."""
+
+    report: EcgReport
+    slug: str
+    codings: tuple[codes.Coding, ...]
+    category: str | None  # "procedure" or None
+
+    @property
+    def id(self) -> str:
+        return f"{self.report.id}-{self.slug}"
+
+
+def signed_version(report: EcgReport, version_no: int | None = None) -> ReportVersion | None:
+    """The signed version an Observation or DiagnosticReport describes: the latest, or the
+    one asked for (None: unsigned, or no such signed version)."""
+    signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
+    if version_no is None:
+        return signed[-1] if signed else None
+    return next((v for v in signed if v.version_no == version_no), None)
+
+
+def _risk_slug(model: RiskModel) -> str:
+    return "risk-" + model.value.replace("_", "-")
+
+
+def _computed(report: EcgReport) -> list[RiskScore]:
+    return sorted(
+        (s for s in report.risk_scores if s.value is not None), key=lambda s: s.model.value
+    )
+
+
+def _patient_scores(scores: list[RiskScore]) -> list[RiskScore]:
+    """The one risk figure the patient summary explains (reports/plain_language.py)."""
+    by_model = {s.model.value: s for s in scores}
+    return next(([by_model[m]] for m in PATIENT_RISK_ORDER if m in by_model), [])
+
+
+def items(report: EcgReport, who: Audience, version: ReportVersion | None = None) -> list[Item]:
+    """The report's Observations for this audience, in reading order."""
+    version = version or signed_version(report)
+    found: list[Item] = []
+    if version is not None:
+        for measure in codes.MEASURES:
+            if getattr(version, measure.column) is None:
+                continue  # not measurable: the signed read says so, nothing to send
+            if who.full or measure.slug == "hr":
+                found.append(Item(report, measure.slug, measure.codings, "procedure"))
+    scores = _computed(report)
+    for score in scores if who.full else _patient_scores(scores):
+        coding = codes.Coding(codes.RISK_MODEL_SYSTEM, score.model.value, model_title(score.model))
+        found.append(Item(report, _risk_slug(score.model), (coding,), None))
+    if who.full:
+        found.append(Item(report, "ecg", (codes.ECG_POTENTIAL,), "procedure"))
+    return found
+
+
+def reference_of(item: Item, version: ReportVersion | None = None) -> dict[str, str]:
+    versioned = version is not None and item.slug in codes.MEASURE_BY_SLUG
+    suffix = f"/_history/{version.version_no}" if versioned and version else ""
+    return {"reference": f"Observation/{item.id}{suffix}"}
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _signer(version: ReportVersion) -> str | None:
+    author = db_session().get(Account, version.author_id) if version.author_id else None
+    return author.display_name if author is not None else None
+
+
+def _common(item: Item, status: str) -> dict[str, Any]:
+    report = item.report
+    resource: dict[str, Any] = {"resourceType": "Observation", "id": item.id, "status": status}
+    if item.category:
+        resource["category"] = [{"coding": [codes.PROCEDURE.as_fhir()]}]
+    resource["code"] = {"coding": [c.as_fhir() for c in item.codings]}
+    resource["subject"] = reference(report.patient)
+    resource["effectiveDateTime"] = instant(report.report_date)
+    return resource
+
+
+def _measurement(item: Item, version: ReportVersion) -> dict[str, Any]:
+    measure = codes.MEASURE_BY_SLUG[item.slug]
+    value = getattr(version, measure.column)
+    earlier = [
+        v for v in item.report.versions
+        if v.kind is not VersionKind.MACHINE and v.version_no < version.version_no
+    ]  # fmt: skip
+    changed = bool(earlier) and getattr(earlier[-1], measure.column) != value
+    resource = _common(item, "amended" if changed else "final")
+    signed_at = instant(version.signed_at or version.created_at)
+    resource["meta"] = {"versionId": str(version.version_no), "lastUpdated": signed_at}
+    resource["code"]["text"] = measure.text
+    resource["issued"] = signed_at
+    signer = _signer(version)
+    if signer:
+        resource["performer"] = [{"display": signer}]
+    resource["valueQuantity"] = {
+        "value": round(float(value), measure.decimals) if measure.decimals else round(value),
+        "unit": codes.UNIT_NAMES[measure.unit],
+        "system": codes.UCUM,
+        "code": measure.unit,
+    }
+    return _ordered(resource)
+
+
+def _risk(item: Item) -> dict[str, Any]:
+    from portal.services.documents import _predicts
+
+    report = item.report
+    score = next(s for s in report.risk_scores if _risk_slug(s.model) == item.slug)
+    signed = report.status in (ReportStatus.FINAL, ReportStatus.AMENDED)
+    resource = _common(item, "final" if signed else "preliminary")
+    resource["meta"] = {"lastUpdated": instant(score.created_at)}
+    resource["code"]["text"] = model_title(score.model)
+    resource["issued"] = instant(score.created_at)
+    resource["valueQuantity"] = {"value": round(float(score.value or 0.0), 1), "unit": "%",
+                                 "system": codes.UCUM, "code": "%"}  # fmt: skip
+    if score.category:
+        resource["interpretation"] = [{"text": score.category}]
+    resource["note"] = [{"text": f"Predicts {_predicts(score.model.value)}."}]
+    return _ordered(resource)
+
+
+@dataclass(frozen=True)
+class Window:
+    start_s: float
+    duration_s: float
+
+
+def window_arg() -> Window:
+    """`start_s` (default 0) and `duration_s` (default 10, at most 60) of the waveform."""
+    values = {}
+    for name, default in (("start_s", 0.0), ("duration_s", DEFAULT_WINDOW_S)):
+        text = request.args.get(name, "").strip()
+        try:
+            values[name] = float(text) if text else default
+        except ValueError:
+            raise FhirError(400, f"{name} is a number of seconds.", "invalid", name) from None
+        if not np.isfinite(values[name]) or values[name] < 0:
+            raise FhirError(400, f"{name} is a number of seconds, 0 or more.", "invalid", name)
+    if not 0 < values["duration_s"] <= MAX_WINDOW_S:
+        raise FhirError(
+            400, f"duration_s is more than 0 and at most {MAX_WINDOW_S:g} s: ask for the next "
+            "window with start_s.", "too-costly", "duration_s",
+        )  # fmt: skip
+    return Window(values["start_s"], values["duration_s"])
+
+
+def _samples(values: np.ndarray) -> str:
+    """Microvolts as SampledData.data: integers, "E" where the recording has a gap."""
+    micro = np.round(values * 1000.0)
+    text = np.where(np.isfinite(micro), np.nan_to_num(micro).astype(np.int64).astype(str), "E")
+    return " ".join(text.tolist())
+
+
+def _lead_coding(lead: str) -> codes.Coding:
+    if lead.strip().upper().startswith("ML"):  # a modified (monitoring) lead is not the lead
+        return codes.ECG_POTENTIAL
+    return codes.lead_coding(canonical_lead_name(lead))
+
+
+def waveform(item: Item, recording: Recording, where: Window) -> dict[str, Any]:
+    report = item.report
+    if where.start_s >= recording.duration_s:
+        raise FhirError(400, f"start_s is beyond the recording ({recording.duration_s:.1f} s).",
+                        "invalid", "start_s")  # fmt: skip
+    fs = recording.fs_hz
+    first = round(where.start_s * fs)
+    last = min(recording.n_samples, round((where.start_s + where.duration_s) * fs))
+    start_s, end_s = first / fs, last / fs
+    signed = report.status in (ReportStatus.FINAL, ReportStatus.AMENDED)
+    resource = _common(item, "final" if signed else "preliminary")
+    resource["code"]["text"] = "ECG waveform"
+    del resource["effectiveDateTime"]
+    resource["effectivePeriod"] = {
+        "start": instant(report.report_date + dt.timedelta(seconds=start_s), precise=True),
+        "end": instant(report.report_date + dt.timedelta(seconds=end_s), precise=True),
+    }
+    resource["device"] = {
+        "display": f"{report.recording.file_format.upper()} recording, {fs:g} Hz, "
+        f"{recording.n_leads} lead(s), {recording.duration_s:.1f} s"
+    }
+    resource["note"] = [{
+        "text": f"Samples from {start_s:.3f} s to {end_s:.3f} s of a {recording.duration_s:.1f}-s "
+        f"recording, in microvolts (origin 0 mV, factor 0.001). Ask for other windows with "
+        f"?start_s=&duration_s= (at most {MAX_WINDOW_S:g} s)."
+    }]  # fmt: skip
+    components = []
+    for lead in standard_order(list(recording.lead_names)):
+        index = recording.lead_names.index(lead)
+        components.append({
+            "code": {"coding": [_lead_coding(lead).as_fhir()], "text": f"Lead {lead}"},
+            "valueSampledData": {
+                "origin": {"value": 0, "unit": "mV", "system": codes.UCUM, "code": "mV"},
+                "period": round(1000.0 / fs, 6),
+                "factor": 0.001,
+                "dimensions": 1,
+                "data": _samples(recording.signal_mv[first:last, index]),
+            },
+        })  # fmt: skip
+    resource["component"] = components
+    return _ordered(resource)
+
+
+ORDER = ("resourceType", "id", "meta", "status", "category", "code", "subject",
+         "effectiveDateTime", "effectivePeriod", "issued", "performer", "valueQuantity",
+         "interpretation", "note", "device", "component")  # fmt: skip
+
+
+def _ordered(resource: dict[str, Any]) -> dict[str, Any]:
+    return {key: resource[key] for key in ORDER if key in resource}
+
+
+def build(item: Item, version: ReportVersion | None = None, where: Window | None = None) -> Any:
+    if item.slug in codes.MEASURE_BY_SLUG:
+        version = version or signed_version(item.report)
+        assert version is not None
+        return _measurement(item, version)
+    if item.slug == "ecg":
+        storage = current_app.config["SETTINGS"].storage_dir
+        recording = ecg_data.recording_for(storage, item.report.recording)
+        return waveform(item, recording, where or Window(0.0, DEFAULT_WINDOW_S))
+    return _risk(item)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[Item, Any]:
+    match = OBSERVATION_ID.match(observation_id)
+    what = f"Observation/{observation_id[:60]}"
+    if match is None or int(match[1]) > MAX_ID:  # a report id past the column: no such
+        raise not_found(what)
+    try:
+        report = reports.get_visible_report(db_session(), actor(), int(match[1]))
+    except NotAllowed:
+        raise not_found(what) from None
+    version = signed_version(report, version_no) if version_no is not None else None
+    if version_no is not None and (version is None or match[2] not in codes.MEASURE_BY_SLUG):
+        raise not_found(f"{what}/_history/{version_no}")
+    found = next((i for i in items(report, audience_of(actor()), version) if i.slug == match[2]),
+                 None)  # fmt: skip
+    if found is None:
+        raise not_found(what)
+    return found, version
+
+
+@bp.route("/Observation/<observation_id>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def observation_read(observation_id: str) -> Response:
+    item, _ = _item_or_404(observation_id)
+    report = item.report
+    if item.slug == "ecg":
+        where = window_arg()
+        resource = build(item, where=where)
+        if audit.record_at_most_every(
+            db_session(), WAVEFORM_AUDIT_WINDOW, "fhir.waveform.read", actor=actor(),
+            patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,
+            details={"start_s": where.start_s, "duration_s": where.duration_s},
+        ):  # fmt: skip
+            db_session().commit()
+        return resource_response(resource)
+    resource = build(item)
+    audit_read("fhir.observation.read", patient_ids=[report.patient_id],
+               object_type="ecg_report", object_id=report.id,
+               details={"observation": item.id})  # fmt: skip
+    return resource_response(resource)
+
+
+@bp.route("/Observation/<observation_id>/_history/<id:version_no>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def observation_vread(observation_id: str, version_no: int) -> Response:
+    """A measurement as an earlier signed version had it (the version's number)."""
+    item, version = _item_or_404(observation_id, version_no)
+    audit_read("fhir.observation.read", patient_ids=[item.report.patient_id],
+               object_type="ecg_report", object_id=item.report.id,
+               details={"observation": item.id, "version_no": version_no})  # fmt: skip
+    return resource_response(build(item, version))
+
+
+def patient_id_arg(args: dict[str, list[str]], name: str) -> int | None:
+    """`patient=123`, `patient=Patient/123`, `subject=Patient/123` -> 123."""
+    values = args.get(name, [])
+    if not values:
+        return None
+    text = values[-1].strip().removeprefix(request.url_root + "fhir/r4/")
+    text = text.removeprefix("Patient/")
+    if not text.isdigit() or len(values) > 1:
+        raise FhirError(400, f"{name} is one Patient id (e.g. {name}=Patient/123).", "invalid",
+                        name)  # fmt: skip
+    return int(text)
+
+
+def _token_matches(item: Item, text: str) -> bool:
+    for wanted in text.split(","):
+        system, bar, code = wanted.partition("|")
+        if not bar:
+            system, code = "", wanted
+        if any(c.code == code and (not system or c.system == system) for c in item.codings):
+            return True
+    return False
+
+
+@bp.route("/Observation", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def observation_search() -> Response:
+    """Observations of one patient (patient or subject is required): by code
+    (`system|code`), category (procedure), date (of the ECG), _id."""
+    args = search_args(SEARCH_PARAMETERS)
+    where = paging()
+    patient_id = patient_id_arg(args, "patient") or patient_id_arg(args, "subject")
+    ids = [i.strip() for v in args.get("_id", []) for i in v.split(",")]
+    report_ids = [int(m[1]) for i in ids if (m := OBSERVATION_ID.match(i))]
+    if patient_id is None and not ids:
+        raise FhirError(400, "Search Observations of one patient: patient=Patient/<id>.",
+                        "required", "patient")  # fmt: skip
+    query = reports.visible_reports(actor())
+    if patient_id is not None:
+        query = query.where(EcgReport.patient_id == patient_id)
+    if ids:
+        query = query.where(EcgReport.id.in_(report_ids))
+    zone = current_app.config["SETTINGS"].zone
+    for text in args.get("date", []):
+        query = query.where(date_range("date", text, zone).sql(EcgReport.report_date))
+    found = (
+        db_session()
+        .scalars(query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc()))
+        .all()
+    )
+    who = audience_of(actor())
+    matches = [item for report in found for item in items(report, who)]
+    for text in args.get("code", []):
+        matches = [item for item in matches if _token_matches(item, text)]
+    for text in args.get("category", []):
+        wanted = {c.partition("|")[2] or c for c in text.split(",")}
+        matches = [item for item in matches if item.category in wanted]
+    if ids:
+        matches = [item for item in matches if item.id in ids]
+    page = matches[where.offset : where.offset + where.count]
+    audit_read("fhir.observation.search", patient_ids=[i.report.patient_id for i in page],
+               details={"total": len(matches), "shown": [i.id for i in page]})  # fmt: skip
+    return resource_response(searchset([build(i) for i in page], len(matches), where))

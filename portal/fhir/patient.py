@@ -1,0 +1,519 @@
+"""FHIR Patient: read, search (identifier, name, birthdate, gender, active, _id), create,
+update, and conditional update by identifier (`PUT /Patient?identifier=<system>|<MRN>`: an
+upsert), so an EHR can register patients. Input is checked by the web form's own rules
+(portal/patients/forms.py PatientForm, then services/patients.py), and a refusal names the
+element (`Patient.birthDate: The date of birth cannot be in the future.`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import request
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from portal.access import roles, scopes
+from portal.db import db_session
+from portal.fhir import codes
+from portal.fhir.bundle import date_range, paging, searchset
+from portal.fhir.http import (
+    FhirError,
+    actor,
+    audit_read,
+    base_url,
+    bp,
+    instant,
+    json_body,
+    resource_response,
+    search_args,
+)
+from portal.forms import options
+from portal.models import Account, Patient, Role, Sex, utcnow
+from portal.patients.forms import PatientForm
+from portal.services import accounts, audit, patients
+from portal.services.validation import InvalidInput
+
+READERS = (Role.STAFF, Role.DOCTOR, Role.PATIENT)
+SEARCH_PARAMETERS = {"_id", "identifier", "name", "name:contains", "name:exact", "birthdate",
+                     "gender", "active"}  # fmt: skip
+# Where each field of the web form lives in a Patient resource (OperationOutcome.expression).
+FIELD_PATHS = {
+    "full_name": "Patient.name",
+    "date_of_birth": "Patient.birthDate",
+    "sex": "Patient.gender",
+    "address": "Patient.address",
+    "email": "Patient.telecom.where(system='email')",
+    "phone": "Patient.telecom.where(system='phone')",
+    "emergency_contact_name": "Patient.contact.name",
+    "emergency_contact_phone": "Patient.contact.telecom",
+    "assigned_doctor_id": "Patient.generalPractitioner",
+    "mrn": "Patient.identifier",
+}
+MRN_PATTERN = re.compile(r"^CP\d{8}$")
+
+
+# --------------------------------------------------------------------------- resource
+
+
+def visible(account: Account) -> Select[tuple[Patient]]:
+    """Staff: every patient; a doctor: their own; a patient: themselves (the web portal's
+    rules, plus a patient's own Patient record for patient-facing apps)."""
+    if account.role == Role.PATIENT:
+        own = account.patient.id if account.patient is not None else None
+        return select(Patient).where(Patient.id == own if own else false())
+    return patients.visible_patients(account)
+
+
+def reference(patient: Patient) -> dict[str, str]:
+    return {"reference": f"Patient/{patient.id}", "display": patient.full_name}
+
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(patient.id),
+        "meta": {"lastUpdated": instant(patient.updated_at)},
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {"coding": [codes.MRN_TYPE.as_fhir()], "text": "MRN"},
+                "system": codes.MRN_SYSTEM,
+                "value": patient.mrn,
+            }
+        ],
+        "active": patient.is_active,
+        "name": [{"use": "official", "text": patient.full_name}],
+        "gender": Sex(patient.sex).value,
+        "birthDate": patient.date_of_birth.isoformat(),
+    }
+    telecom = [{"system": "phone", "value": patient.phone}] if patient.phone else []
+    telecom += [{"system": "email", "value": patient.email}] if patient.email else []
+    if telecom:
+        resource["telecom"] = telecom
+    if patient.address:
+        resource["address"] = [{"text": patient.address}]
+    if patient.emergency_contact_name or patient.emergency_contact_phone:
+        contact: dict[str, Any] = {
+            "relationship": [{"coding": [codes.EMERGENCY_CONTACT.as_fhir()]}]
+        }
+        if patient.emergency_contact_name:
+            contact["name"] = {"text": patient.emergency_contact_name}
+        if patient.emergency_contact_phone:
+            contact["telecom"] = [{"system": "phone", "value": patient.emergency_contact_phone}]
+        resource["contact"] = [contact]
+    doctor = patient.assigned_doctor
+    if doctor is not None:
+        resource["generalPractitioner"] = [
+            {
+                "identifier": {"system": codes.DOCTOR_SYSTEM, "value": str(doctor.id)},
+                "display": doctor.full_name,
+            }
+        ]
+    return resource
+
+
+def not_found(what: str) -> FhirError:
+    """404 for a record that does not exist or is not this account's (the two look the
+    same), audited as a refused access like the web portal's."""
+    audit.refused_access(db_session(), actor(), 404)
+    return FhirError(404, f"{what} does not exist, or this token's account may not see it.",
+                     "not-found")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- read, search
+
+
+@bp.route("/Patient/<id:patient_id>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def patient_read(patient_id: int) -> Response:
+    patient = db_session().scalar(visible(actor()).where(Patient.id == patient_id))
+    if patient is None:
+        raise not_found(f"Patient/{patient_id}")
+    audit_read("fhir.patient.read", patient_ids=[patient.id], object_type="patient",
+               object_id=patient.id)  # fmt: skip
+    return resource_response(patient_resource(patient))
+
+
+def _identifier_values(name: str, text: str) -> list[str]:
+    """MRNs named by `identifier` values (`system|value`, `value`; comma = or). A system
+    other than the portal's MRN names no patient here."""
+    values = []
+    for item in text.split(","):
+        system, bar, value = item.partition("|")
+        if not bar:
+            system, value = "", item
+        elif system != codes.MRN_SYSTEM:
+            continue  # another system (or "|value": no system): nobody here has it
+        if value.strip():
+            values.append(value.strip().upper())
+    return values
+
+
+def _apply_search(query: Select[tuple[Patient]], args: dict[str, list[str]]) -> Any:
+    for name, values in args.items():
+        for text in values:
+            words = " ".join(text.split())
+            if name == "_id":
+                ids = [int(v) for v in text.split(",") if v.strip().isdigit()]
+                query = query.where(Patient.id.in_(ids))
+            elif name == "identifier":
+                query = query.where(Patient.mrn.in_(_identifier_values(name, text)))
+            elif name == "name":  # FHIR's default: a name part starts with it
+                safe = words.replace("%", "").replace("_", "")
+                query = query.where(
+                    or_(Patient.full_name.ilike(f"{safe}%"), Patient.full_name.ilike(f"% {safe}%"))
+                )
+            elif name == "name:contains":
+                safe = words.replace("%", "").replace("_", "")
+                query = query.where(Patient.full_name.ilike(f"%{safe}%"))
+            elif name == "name:exact":
+                query = query.where(Patient.full_name == words)
+            elif name == "birthdate":
+                query = query.where(
+                    date_range(name, text, zone_utc()).sql(Patient.date_of_birth, as_date=True)
+                )
+            elif name == "gender":
+                genders = [g.strip() for g in text.split(",")]
+                if not set(genders) <= {s.value for s in Sex}:
+                    raise FhirError(400, "gender is one of female, male, other, unknown.",
+                                    "invalid", name)  # fmt: skip
+                query = query.where(Patient.sex.in_([Sex(g) for g in genders]))
+            elif name == "active":
+                if text not in ("true", "false"):
+                    raise FhirError(400, "active is true or false.", "invalid", name)
+                query = query.where(Patient.is_active.is_(text == "true"))
+    return query
+
+
+def _zone() -> Any:
+    from flask import current_app
+
+    return current_app.config["SETTINGS"].zone
+
+
+def zone_utc() -> Any:
+    from portal.local_time import UTC_ZONE
+
+    return UTC_ZONE  # a birth date is a calendar date, not a moment
+
+
+@bp.route("/Patient", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def patient_search() -> Response:
+    args = search_args(SEARCH_PARAMETERS)
+    where = paging()
+    sql = db_session()
+    query = _apply_search(visible(actor()), args)
+    total = sql.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(
+        sql.scalars(
+            query.order_by(Patient.full_name, Patient.id).offset(where.offset).limit(where.count)
+        )
+    )
+    audit_read("fhir.patient.search", patient_ids=[p.id for p in rows],
+               details={"total": total})  # fmt: skip
+    return resource_response(searchset([patient_resource(p) for p in rows], total, where))
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _structure(body: dict[str, Any]) -> None:
+    """FHIR R4 structure first (fhir.resources' R4B Patient model): a wrong type or an
+    unknown element is a 400 naming it."""
+    from fhir.resources.R4B.patient import Patient as FhirPatient
+    from pydantic.v1 import ValidationError
+
+    try:
+        FhirPatient.parse_obj(body)
+    except ValidationError as problem:
+        issues: list[tuple[str, str | None]] = [
+            (
+                f"Patient.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}",
+                "Patient." + ".".join(str(p) for p in error["loc"] if not isinstance(p, int)),
+            )
+            for error in problem.errors()
+        ]
+        first, *rest = issues or [("The resource is not a valid Patient.", None)]
+        raise FhirError(400, first[0], "structure", first[1], rest) from None
+
+
+def _first(items: Any, where: Any = None) -> dict[str, Any]:
+    for item in items or []:
+        if isinstance(item, dict) and (where is None or where(item)):
+            return item
+    return {}
+
+
+def _name_text(name: dict[str, Any]) -> str:
+    if name.get("text"):
+        return str(name["text"])
+    return " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+
+
+def _form_data(body: dict[str, Any]) -> dict[str, str]:
+    """The resource as the web form's fields."""
+    name = _first(body.get("name"), lambda n: n.get("use") == "official") or _first(
+        body.get("name")
+    )
+    telecom = body.get("telecom")
+    address = _first(body.get("address"))
+    contact = _first(
+        body.get("contact"),
+        lambda c: any(
+            coding.get("code") == "C"
+            for concept in c.get("relationship") or []
+            for coding in concept.get("coding") or []
+        ),
+    ) or _first(body.get("contact"))
+    doctor = _first(
+        body.get("generalPractitioner"),
+        lambda r: (r.get("identifier") or {}).get("system") == codes.DOCTOR_SYSTEM,
+    )
+    if body.get("generalPractitioner") and not doctor:
+        raise FhirError(
+            422, "Patient.generalPractitioner: name the assigned doctor by identifier "
+            f"(system {codes.DOCTOR_SYSTEM}, value: the doctor's id).", "processing",
+            "Patient.generalPractitioner",
+        )  # fmt: skip
+    address_text = address.get("text") or ", ".join(
+        str(part)
+        for part in [*(address.get("line") or []), address.get("city"), address.get("state"),
+                     address.get("postalCode"), address.get("country")]
+        if part
+    )  # fmt: skip
+    return {
+        "full_name": _name_text(name),
+        "date_of_birth": str(body.get("birthDate") or ""),
+        "sex": str(body.get("gender") or "unknown"),
+        "address": address_text,
+        "email": _first(telecom, lambda t: t.get("system") == "email").get("value", ""),
+        "phone": _first(telecom, lambda t: t.get("system") == "phone").get("value", ""),
+        "emergency_contact_name": _name_text(contact.get("name") or {}),
+        "emergency_contact_phone": _first(
+            contact.get("telecom"), lambda t: t.get("system") == "phone"
+        ).get("value", ""),
+        "assigned_doctor_id": str((doctor.get("identifier") or {}).get("value") or ""),
+    }
+
+
+def _refused(errors: dict[str, str], form: PatientForm | None = None) -> FhirError:
+    issues: list[tuple[str, str | None]] = []
+    for field, message in errors.items():
+        path = FIELD_PATHS.get(field, "Patient")
+        label = getattr(getattr(form, field, None), "label", None)
+        named = f" ({label.text})" if label is not None else ""
+        issues.append((f"{path}{named}: {message}", path))
+    (first, where), *rest = issues
+    return FhirError(422, first, "processing", where, rest)
+
+
+def _details(body: dict[str, Any]) -> patients.PatientDetails:
+    """The resource checked as the web form checks it (then the service checks again)."""
+    _structure(body)
+    form = PatientForm(formdata=MultiDict(_form_data(body)), meta={"csrf": False})
+    doctors = accounts.active_doctors(db_session())
+    form.assigned_doctor_id.choices = options(
+        ("", "Not assigned"), *((str(d.id), d.full_name) for d in doctors)
+    )
+    if not form.validate():
+        errors = {name: " ".join(messages) for name, messages in form.errors.items()}
+        if "assigned_doctor_id" in errors:
+            errors["assigned_doctor_id"] = "Name an active doctor of this portal."
+        if "sex" in errors:
+            errors["sex"] = "gender is one of female, male, other, unknown."
+        raise _refused(errors, form)
+    return patients.PatientDetails(
+        full_name=form.full_name.data or "",
+        date_of_birth=form.date_of_birth.data,
+        sex=Sex(form.sex.data),
+        address=form.address.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        emergency_contact_name=form.emergency_contact_name.data,
+        emergency_contact_phone=form.emergency_contact_phone.data,
+        assigned_doctor_id=int(form.assigned_doctor_id.data)
+        if form.assigned_doctor_id.data
+        else None,
+    )
+
+
+def _mrn_in(body: dict[str, Any]) -> str | None:
+    found = _first(body.get("identifier"), lambda i: i.get("system") == codes.MRN_SYSTEM)
+    value = found.get("value")
+    return str(value).strip().upper() if value else None
+
+
+def _check_mrn(mrn: str) -> str:
+    body = mrn[2:9]
+    if not MRN_PATTERN.match(mrn) or patients.luhn_check_digit(body) != mrn[-1]:
+        raise FhirError(
+            422, f"Patient.identifier: “{mrn[:20]}” is not a CardioPortal MRN (CP, 7 digits and "
+            "a check digit). Leave the MRN out and the portal assigns one.", "processing",
+            "Patient.identifier",
+        )  # fmt: skip
+    return mrn
+
+
+def _today() -> Any:
+    from portal.local_time import in_zone
+
+    return in_zone(utcnow(), _zone()).date()
+
+
+def _create(body: dict[str, Any], mrn: str | None) -> Patient:
+    sql = db_session()
+    details = _details(body)
+    if mrn is not None:
+        _check_mrn(mrn)
+        existing = sql.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        if existing is not None:
+            raise FhirError(409, f"Patient/{existing} already has the MRN {mrn}; update it "
+                            "with PUT.", "duplicate", "Patient.identifier")  # fmt: skip
+    try:
+        patient = patients.register_patient(sql, details, actor=actor(), today=_today())
+    except InvalidInput as problem:
+        raise _refused(problem.errors) from None
+    if mrn is not None:
+        patient.mrn = mrn
+    audit.record(
+        sql, "fhir.patient.create", actor=actor(), patient_id=patient.id,
+        object_type="patient", object_id=patient.id, details=_client(),
+    )  # fmt: skip
+    _commit()
+    return patient
+
+
+def _update(patient: Patient, body: dict[str, Any]) -> Patient:
+    sql = db_session()
+    mrn = _mrn_in(body)
+    if mrn is not None and mrn != patient.mrn:
+        raise FhirError(422, f"Patient.identifier: the MRN of Patient/{patient.id} is "
+                        f"{patient.mrn}; it cannot change.", "processing",
+                        "Patient.identifier")  # fmt: skip
+    details = _details(body)
+    try:
+        changed = patients.update_patient(sql, patient, details, actor=actor(), today=_today())
+    except InvalidInput as problem:
+        raise _refused(problem.errors) from None
+    active = body.get("active")
+    if isinstance(active, bool) and active != patient.is_active:
+        patients.set_patient_active(sql, patient, active, actor=actor())
+        changed.append("active")
+    audit.record(
+        sql, "fhir.patient.update", actor=actor(), patient_id=patient.id,
+        object_type="patient", object_id=patient.id, details=_client() | {"fields": changed},
+    )  # fmt: skip
+    _commit()
+    return patient
+
+
+def _commit() -> None:
+    try:
+        db_session().commit()
+    except IntegrityError:  # two clients registering one MRN at the same moment
+        db_session().rollback()
+        raise FhirError(409, "Another request changed this patient at the same moment; "
+                        "read it again.", "conflict") from None  # fmt: skip
+
+
+def _client() -> dict[str, Any]:
+    from flask import g
+
+    token = g.get("api_token")
+    return {"client": token.client_name, "token_id": token.id} if token is not None else {}
+
+
+def _written(patient: Patient, status: int) -> Response:
+    db_session().refresh(patient)
+    location = f"{base_url()}/Patient/{patient.id}"
+    return resource_response(patient_resource(patient), status, {"Location": location})
+
+
+def _matches(criteria: str) -> list[Patient]:
+    """Patients named by `identifier=...` (the only criterion of conditional writes)."""
+    name, _, value = criteria.partition("=")
+    if name.strip() != "identifier" or not value.strip():
+        raise FhirError(400, "Conditional writes take one criterion: identifier=<system>|<MRN> "
+                        f"(system {codes.MRN_SYSTEM}).", "invalid")  # fmt: skip
+    from urllib.parse import unquote
+
+    mrns = _identifier_values("identifier", unquote(value.strip()))
+    if not mrns:
+        return []
+    return list(db_session().scalars(visible(actor()).where(Patient.mrn.in_(mrns))))
+
+
+@bp.route("/Patient", methods=["POST"])
+@roles(Role.STAFF)
+@scopes("fhir:write")
+def patient_create() -> Response:
+    """Create; with `If-None-Exist: identifier=<system>|<MRN>`, only when no patient has it."""
+    body = json_body("Patient")
+    condition = request.headers.get("If-None-Exist", "").strip()
+    if condition:
+        found = _matches(condition)
+        if len(found) > 1:
+            raise FhirError(412, "If-None-Exist matches several patients.", "multiple-matches")
+        if found:
+            audit_read("fhir.patient.read", patient_ids=[found[0].id], object_type="patient",
+                       object_id=found[0].id)  # fmt: skip
+            return resource_response(patient_resource(found[0]), 200)
+    return _written(_create(body, _mrn_in(body)), 201)
+
+
+@bp.route("/Patient/<id:patient_id>", methods=["PUT"])
+@roles(Role.STAFF)
+@scopes("fhir:write")
+def patient_update(patient_id: int) -> Response:
+    body = json_body("Patient")
+    if str(body.get("id", "")) != str(patient_id):
+        raise FhirError(400, f"The resource's id must be {patient_id}, as in the URL.",
+                        "invalid", "Patient.id")  # fmt: skip
+    patient = db_session().scalar(visible(actor()).where(Patient.id == patient_id))
+    if patient is None:
+        raise not_found(f"Patient/{patient_id}")
+    return _written(_update(patient, body), 200)
+
+
+@bp.route("/Patient", methods=["PUT"])
+@roles(Role.STAFF)
+@scopes("fhir:write")
+def patient_upsert() -> Response:
+    """Conditional update `PUT /Patient?identifier=<system>|<MRN>`: update the patient with
+    that MRN, or register one with it (an upsert)."""
+    extra = sorted(set(request.args) - {"identifier", "_format", "_pretty"})
+    if extra or len(request.args.getlist("identifier")) != 1:
+        raise FhirError(400, "Conditional update takes one criterion: identifier=<system>|<MRN> "
+                        f"(system {codes.MRN_SYSTEM}).", "invalid")  # fmt: skip
+    criterion = request.args["identifier"]
+    body = json_body("Patient")
+    found = _matches(f"identifier={criterion}")
+    if len(found) > 1:
+        raise FhirError(412, "The identifier matches several patients.", "multiple-matches")
+    if found:
+        patient = found[0]
+        if body.get("id") not in (None, str(patient.id)):
+            raise FhirError(400, f"The identifier names Patient/{patient.id}, not "
+                            f"Patient/{body.get('id')}.", "invalid", "Patient.id")  # fmt: skip
+        return _written(_update(patient, body), 200)
+    mrns = _identifier_values("identifier", criterion)
+    if len(mrns) != 1 or "|" not in criterion:
+        raise FhirError(400, f"Name the MRN with its system: identifier={codes.MRN_SYSTEM}|CP...",
+                        "invalid")  # fmt: skip
+    in_body = _mrn_in(body)
+    if in_body is not None and in_body != mrns[0]:
+        raise FhirError(400, "The resource's MRN differs from the one in the URL.", "invalid",
+                        "Patient.identifier")  # fmt: skip
+    if body.get("id") is not None:
+        raise FhirError(400, "A new patient gets its id from the server: leave id out.",
+                        "invalid", "Patient.id")  # fmt: skip
+    taken = db_session().scalar(select(Patient.id).where(Patient.mrn == mrns[0]))
+    if taken is not None:  # exists, but this account may not see it (not for staff)
+        raise not_found(f"Patient with MRN {mrns[0]}")
+    return _written(_create(body, mrns[0]), 201)

@@ -1,0 +1,903 @@
+"""FHIR R4 at /fhir/r4 (issue 16) on both databases: every resource the server emits is
+parsed by fhir.resources' R4B models, every code is checked against the table verified for
+it (portal/fhir/codes.py says where), the role x record matrix of the web portal holds for
+API tokens, patients are upserted by identifier with the web form's rules, search pages
+link to each other, and a 24-hour recording's waveform comes in windows."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import create_app
+from portal.fhir import codes
+from portal.models import (
+    Account,
+    ApiToken,
+    AuditEvent,
+    EcgRecording,
+    EcgReport,
+    JobState,
+    Patient,
+    ReportVersion,
+    RiskScore,
+    VersionKind,
+    utcnow,
+)
+from portal.services import api_tokens, patients, recordings
+from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm, record_clinical_input
+from portal.worker import Worker
+from tests.conftest import PASSWORD, People, client_for, make_settings, post_form
+from tests.support.ecg_files import synthetic, write_csv, write_wfdb
+
+FHIR = "/fhir/r4"
+FHIR_JSON = "application/fhir+json"
+CSV_CACHE: dict[str, bytes] = {}
+MEASURED = {"heart_rate_bpm": "72", "pr_ms": "212", "qrs_ms": "96", "qt_ms": "380",
+            "qrs_axis_deg": "45"}  # fmt: skip
+
+# The codes, units and displays as verified (portal/fhir/codes.py names the sources); the
+# server's table must say exactly this, and every emitted Observation must use it.
+EXPECTED_MEASURES = {
+    "hr": ([("http://loinc.org", "8867-4", "Heart rate")], "/min", "beats/min"),
+    "pr": ([("http://loinc.org", "8625-6", "P-R Interval")], "ms", "ms"),
+    "qrs": ([("http://loinc.org", "8633-0", "QRS duration")], "ms", "ms"),
+    "qt": ([("http://loinc.org", "8634-8", "Q-T interval")], "ms", "ms"),
+    "qtc": ([("http://loinc.org", "8636-3", "Q-T interval corrected"),
+             ("http://loinc.org", "76635-2", "Q-T interval corrected based on Bazett formula")],
+            "ms", "ms"),
+    "qtcf": ([("http://loinc.org", "76634-5",
+               "Q-T interval corrected based on Fridericia formula")], "ms", "ms"),
+    "axis": ([("http://loinc.org", "8632-2", "QRS axis")], "deg", "deg"),
+}  # fmt: skip
+EXPECTED_SNOMED = {
+    "VF": ("164896001", "Ventricular fibrillation"),
+    "VT": ("164895002", "Ventricular tachycardia"),
+    "ST_ELEVATION": ("164931005", "ST elevation"),
+    "AV_BLOCK_3": ("27885002", "Complete atrioventricular block"),
+    "AF": ("195080001", "Atrial fibrillation and flutter"),
+    "AV_BLOCK_2": ("195042002", "Second degree atrioventricular block"),
+    "BRADY": ("426177001", "Sinus bradycardia"),
+    "LONG_QT": ("111975006", "Prolonged QT interval"),
+    "ST_DEPRESSION": ("429622005", "ST depression"),
+    "SVT": ("426761007", "Supraventricular tachycardia"),
+    "LBBB": ("164909002", "Left bundle branch block"),
+    "RBBB": ("59118001", "Right bundle branch block"),
+    "WIDE_QRS": ("991002", "Wide QRS complex"),
+    "LVH": ("164873001", "Left ventricular hypertrophy"),
+    "T_INVERSION": ("59931005", "T wave inversion"),
+    "TACHY": ("427084000", "Sinus tachycardia"),
+    "PACED": ("10370003", "Pacing rhythm"),
+    "AV_BLOCK_1": ("270492004", "First degree atrioventricular block"),
+    "PVC": ("427172004", "Premature ventricular contractions"),
+    "PAC": ("63593006", "Supraventricular premature beats"),
+    "SINUS": ("426783006", "Sinus rhythm"),
+    "NORMAL": ("164854000", "Electrocardiogram normal"),
+}
+PROJECT_ONLY = {"PAUSE", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY", "DROPPED_BEAT",
+                "NOISY_STRIP", "ARTIFACT"}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def valid(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource, after fhir.resources' R4B model accepted it (and each Bundle entry)."""
+    model = get_fhir_model_class(resource["resourceType"])
+    model.parse_obj(resource)
+    for entry in resource.get("entry", []):
+        valid(entry["resource"])
+    for contained in resource.get("contained", []):
+        valid(contained)
+    return resource
+
+
+def issue(sql: Session, account: Account, *scopes: str, actor: Account) -> str:
+    """An API token for `account` (the secret, as the admin page shows it once)."""
+    issued = api_tokens.issue(sql, account, client_name=f"test {account.username}",
+                              scopes=list(scopes), days=30, actor=actor)  # fmt: skip
+    sql.commit()
+    return issued.secret
+
+
+def call(client: FlaskClient, method: str, url: str, token: str | None, **kwargs: Any) -> Any:
+    headers = dict(kwargs.pop("headers", {}))
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    full = url if url.startswith(("http", FHIR)) else FHIR + url
+    return client.open(full, method=method,
+                       headers=headers, **kwargs)  # fmt: skip
+
+
+def fetch(client: FlaskClient, url: str, token: str | None, status: int = 200, **kw: Any) -> Any:
+    response = call(client, "GET", url, token, **kw)
+    assert response.status_code == status, (url, response.status_code, response.data[:800])
+    if response.mimetype == FHIR_JSON:
+        return valid(response.get_json())
+    return response
+
+
+def outcome_of(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.data[:800])
+    assert response.mimetype == FHIR_JSON
+    body = valid(response.get_json())
+    assert body["resourceType"] == "OperationOutcome"
+    return body
+
+
+def csv_bytes(tmp_path: Path, seed: int = 3) -> bytes:
+    key = str(seed)
+    if key not in CSV_CACHE:
+        path = write_csv(tmp_path / f"ecg-{seed}.csv", synthetic(30, 250, seed=seed))
+        CSV_CACHE[key] = path.read_bytes()
+    return CSV_CACHE[key]
+
+
+def upload(app: Flask, people: People, sql: Session, tmp_path: Path, seed: int = 3,
+           patient: Patient | None = None) -> EcgReport:  # fmt: skip
+    """A synthetic CSV uploaded by staff through the web form and analysed."""
+    staff = client_for(app, people.staff)
+    patient = patient or people.patient
+    url = f"/patients/{patient.id}/recordings/new"
+    data = {"files": [(io.BytesIO(csv_bytes(tmp_path, seed)), f"ecg-{seed}.csv")]}
+    response = post_form(staff, url, data, token_page=url, content_type="multipart/form-data")
+    assert response.status_code == 302, response.data[:500]
+    assert Worker(app).run_pending() == 1
+    sql.expire_all()
+    return sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+
+
+def sign(app: Flask, people: People, sql: Session, report: EcgReport, *, amend: str = "",
+         **changes: str) -> None:  # fmt: skip
+    """The doctor signs (or amends, with a reason) through the web form."""
+    doctor = client_for(app, people.doctor)
+    sql.expire_all()
+    form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "AV_BLOCK_1"],
+            "conclusion": "Sinus rhythm with first-degree AV block.",
+            "patient_comment": "Your heart rhythm is normal; one signal is a little slow.",
+            "password": PASSWORD, "row_version": str(report.row_version), **MEASURED,
+            **changes}  # fmt: skip
+    if amend:
+        form["reason"] = amend
+    url = f"/reports/{report.id}/{'amend' if amend else 'sign'}"
+    response = post_form(doctor, url, form, token_page=f"/reports/{report.id}")
+    assert response.status_code == 302, response.data[:1500]
+    sql.expire_all()
+
+
+@dataclass
+class Tokens:
+    staff: str
+    doctor: str
+    other_doctor: str
+    patient: str
+    admin: str
+    staff_read_only: str
+    wrong_scope: str
+
+
+@pytest.fixture
+def tokens(sql: Session, people: People) -> Tokens:
+    def make(account: Account, *scopes: str) -> str:
+        return issue(sql, account, *scopes, actor=people.admin)
+
+    return Tokens(
+        staff=make(people.staff, "fhir:read", "fhir:write"),
+        doctor=make(people.doctor, "fhir:read", "fhir:write"),
+        other_doctor=make(people.other_doctor, "fhir:read"),
+        patient=make(people.patient_account, "fhir:read"),
+        admin=make(people.admin, "fhir:read", "fhir:write"),
+        staff_read_only=make(people.staff, "fhir:read"),
+        wrong_scope=make(people.staff, "patients:read"),
+    )
+
+
+def risk_inputs(sql: Session, people: People) -> None:
+    """Risk-factor inputs of 3 days ago: every risk model can be computed."""
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=3), total_cholesterol=5.8,
+                          hdl=1.3, cholesterol_unit="mmol/L", systolic_bp_mmhg=142,
+                          heart_rate_bpm=88, creatinine=1.13, killip_class=2, bmi_kg_m2=27,
+                          booleans={name: False for name in BOOLEAN_FIELDS}),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+
+
+@pytest.fixture
+def signed(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    risk_inputs(sql, people)
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report)
+    return report
+
+
+def luhn_mrn(body: str) -> str:
+    return f"CP{body}{patients.luhn_check_digit(body)}"
+
+
+def new_patient_json(full_name: str = "Grace Hopper", **more: Any) -> dict[str, Any]:
+    return {"resourceType": "Patient", "name": [{"use": "official", "text": full_name}],
+            "gender": "female", "birthDate": "1946-12-09", **more}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- metadata, format
+
+
+def test_metadata_is_a_capability_statement_in_fhir_json(app: Flask, tokens: Tokens) -> None:
+    client = app.test_client()
+    outcome_of(call(client, "GET", "/metadata", None), 401)
+    response = call(client, "GET", "/metadata", tokens.patient)
+    assert response.status_code == 200 and response.mimetype == FHIR_JSON
+    statement = valid(response.get_json())
+    assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
+    served = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert set(served) == {"Patient", "DiagnosticReport", "Observation", "Binary"}
+    assert {p["name"] for p in served["Patient"]["searchParam"]} >= {
+        "identifier", "name", "birthdate"
+    }  # fmt: skip
+    assert {p["name"] for p in served["DiagnosticReport"]["searchParam"]} >= {
+        "patient", "date", "status"
+    }  # fmt: skip
+    assert served["Patient"]["conditionalUpdate"] is True
+    assert served["Patient"]["operation"][0]["name"] == "everything"
+
+    assert call(client, "GET", "/metadata?_format=json", tokens.patient).status_code == 200
+    for fmt in ("xml", "application/fhir+xml"):
+        body = outcome_of(call(client, "GET", f"/metadata?_format={fmt}", tokens.patient), 406)
+        assert body["issue"][0]["code"] == "not-supported"
+    outcome_of(call(client, "GET", "/metadata", tokens.patient,
+                    headers={"Accept": "application/fhir+xml"}), 406)  # fmt: skip
+    xml = call(client, "POST", "/Patient", tokens.staff, data="<Patient/>",
+               content_type="application/fhir+xml")  # fmt: skip
+    assert "application/fhir+json" in outcome_of(xml, 415)["issue"][0]["diagnostics"]
+    missing = outcome_of(call(client, "GET", "/NoSuchResource", tokens.staff), 404)
+    assert missing["issue"][0]["code"] == "not-found"
+
+
+def test_the_code_tables_are_the_verified_ones() -> None:
+    """Every code, unit and display the server uses, against the verified table (a typo in
+    a LOINC or SNOMED CT code sends a wrong diagnosis to an EHR)."""
+    table = {
+        m.slug: ([(c.system, c.code, c.display) for c in m.codings], m.unit,
+                 codes.UNIT_NAMES[m.unit])
+        for m in codes.MEASURES
+    }  # fmt: skip
+    assert table == EXPECTED_MEASURES
+    assert {k: (v.code, v.display) for k, v in codes.SNOMED_STATEMENTS.items()} == (EXPECTED_SNOMED)
+    assert all(c.system == codes.SNOMED for c in codes.SNOMED_STATEMENTS.values())
+    from ml import vocabulary
+
+    assert set(vocabulary.STATEMENTS) == set(EXPECTED_SNOMED) | PROJECT_ONLY
+    assert (codes.EKG_STUDY.system, codes.EKG_STUDY.code, codes.EKG_STUDY.display) == (
+        "http://loinc.org", "11524-6", "EKG study"
+    )  # fmt: skip
+    assert (codes.ELECTROCARDIAC.system, codes.ELECTROCARDIAC.code) == (
+        "http://terminology.hl7.org/CodeSystem/v2-0074", "EC"
+    )  # fmt: skip
+    leads = {lead: codes.lead_coding(lead).code for lead in
+             ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V6", "X")}  # fmt: skip
+    assert leads == {"I": "131329", "II": "131330", "III": "131389", "aVR": "131390",
+                     "aVL": "131391", "aVF": "131392", "V1": "131331", "V6": "131336",
+                     "X": "131328"}  # fmt: skip
+    for code in PROJECT_ONLY:
+        concept = codes.statement_concept(code)
+        assert [c["system"] for c in concept["coding"]] == [codes.STATEMENT_SYSTEM]
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_a_signed_report_is_a_diagnostic_report_with_its_observations_and_pdf(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    client = app.test_client()
+    report = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.staff)
+    sql.expire_all()
+    version = signed.versions[-1]
+    assert report["status"] == "final" and report["meta"]["versionId"] == "2"
+    assert report["code"]["coding"] == [
+        {"system": "http://loinc.org", "code": "11524-6", "display": "EKG study"}
+    ]
+    assert report["category"][0]["coding"][0]["code"] == "EC"
+    assert report["subject"] == {"reference": f"Patient/{people.patient.id}",
+                                 "display": "Ada Lovelace"}  # fmt: skip
+    acquired = signed.report_date.replace(tzinfo=dt.UTC)
+    assert dt.datetime.fromisoformat(report["effectiveDateTime"]) == acquired.replace(microsecond=0)
+    assert report["issued"].startswith(version.signed_at.date().isoformat())
+    signer = report["contained"][0]
+    assert signer["resourceType"] == "Practitioner" and signer["name"][0]["text"] == "Doctor1"
+    assert report["performer"] == [{"reference": "#signer", "display": "Doctor1"}]
+    assert report["conclusion"] == "Sinus rhythm with first-degree AV block."
+    coded = [[(c["system"], c["code"]) for c in concept["coding"]]
+             for concept in report["conclusionCode"]]  # fmt: skip
+    assert [(codes.SNOMED, "270492004"), (codes.STATEMENT_SYSTEM, "AV_BLOCK_1")] in coded
+    assert [(codes.SNOMED, "426783006"), (codes.STATEMENT_SYSTEM, "SINUS")] in coded
+
+    # Results: one Observation per signed measurement, per computed score, and the waveform.
+    references = [r["reference"] for r in report["result"]]
+    observations = {ref: fetch(client, f"/{ref}", tokens.staff) for ref in references}
+    measured = {o["id"].split("-", 1)[1]: o for o in observations.values()
+                if o["id"].split("-", 1)[1] in EXPECTED_MEASURES}  # fmt: skip
+    assert set(measured) == set(EXPECTED_MEASURES)
+    for slug, observation in measured.items():
+        codings, unit, unit_name = EXPECTED_MEASURES[slug]
+        assert [(c["system"], c["code"], c["display"]) for c in
+                observation["code"]["coding"]] == codings  # fmt: skip
+        quantity = observation["valueQuantity"]
+        assert (quantity["system"], quantity["code"], quantity["unit"]) == (
+            "http://unitsofmeasure.org", unit, unit_name
+        )  # fmt: skip
+        assert observation["status"] == "final" and observation["meta"]["versionId"] == "2"
+        assert observation["category"][0]["coding"][0]["code"] == "procedure"
+        assert observation["performer"] == [{"display": "Doctor1"}]
+        assert observation["subject"]["reference"] == f"Patient/{people.patient.id}"
+    values = {slug: o["valueQuantity"]["value"] for slug, o in measured.items()}
+    assert values == {"hr": 72, "pr": 212, "qrs": 96, "qt": 380, "axis": 45,
+                      "qtc": round(380 / (60 / 72) ** 0.5),
+                      "qtcf": round(380 / (60 / 72) ** (1 / 3))}  # fmt: skip
+
+    scores = {s.model.value: s for s in sql.scalars(select(RiskScore)) if s.value is not None}
+    risk = [o for o in observations.values() if "-risk-" in o["id"]]
+    assert len(risk) == len(scores) == 5
+    for observation in risk:
+        (coding,) = observation["code"]["coding"]
+        assert coding["system"] == codes.RISK_MODEL_SYSTEM and coding["code"] in scores
+        assert observation["code"]["text"] == coding["display"]  # the model, named
+        assert observation["valueQuantity"]["value"] == round(scores[coding["code"]].value, 1)
+
+    (ecg,) = [o for o in observations.values() if o["id"].endswith("-ecg")]
+    assert ecg["code"]["coding"][0]["code"] == "131328"
+    leads = [c["code"]["coding"][0]["code"] for c in ecg["component"]]
+    assert leads == ["131329", "131330", "131389"]  # I, II, III
+    sampled = ecg["component"][1]["valueSampledData"]
+    assert sampled["period"] == 4.0 and sampled["factor"] == 0.001 and sampled["dimensions"] == 1
+    assert sampled["origin"] == {"value": 0, "unit": "mV", "system": codes.UCUM, "code": "mV"}
+    assert len(sampled["data"].split()) == 2500  # the default window: 10 s at 250 Hz
+
+    # presentedForm: the clinician PDF, by URL; size and SHA-1 once it is stored.
+    (form,) = report["presentedForm"]
+    assert form["contentType"] == "application/pdf"
+    assert form["url"].endswith(f"{FHIR}/Binary/{signed.id}-v2-clinician")
+    pdf = fetch(client, form["url"], tokens.staff, headers={"Accept": "application/pdf"})
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    again = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.staff)["presentedForm"][0]
+    assert again["size"] == len(pdf.data)
+    assert again["hash"] == base64.b64encode(hashlib.sha1(pdf.data).digest()).decode()
+    binary = fetch(client, form["url"], tokens.staff, headers={"Accept": FHIR_JSON})
+    assert binary["resourceType"] == "Binary" and binary["contentType"] == "application/pdf"
+    assert base64.b64decode(binary["data"]) == pdf.data
+
+
+def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    sign(app, people, sql, signed, amend="QT remeasured on lead II.", qt_ms="420")
+    client = app.test_client()
+    report = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
+    assert report["status"] == "amended" and report["meta"]["versionId"] == "3"
+    qt = fetch(client, f"/Observation/{signed.id}-qt", tokens.doctor)
+    assert qt["status"] == "amended" and qt["valueQuantity"]["value"] == 420
+    heart_rate = fetch(client, f"/Observation/{signed.id}-hr", tokens.doctor)
+    assert heart_rate["status"] == "final"  # the amendment did not change it
+
+    first = fetch(client, f"/DiagnosticReport/{signed.id}/_history/2", tokens.doctor)
+    assert first["status"] == "final" and first["meta"]["versionId"] == "2"
+    assert first["presentedForm"][0]["url"].endswith(f"/Binary/{signed.id}-v2-clinician")
+    old_qt = next(r["reference"] for r in first["result"] if "-qt/" in r["reference"])
+    assert old_qt == f"Observation/{signed.id}-qt/_history/2"
+    assert fetch(client, f"/{old_qt}", tokens.doctor)["valueQuantity"]["value"] == 380
+    outcome_of(call(client, "GET", f"/DiagnosticReport/{signed.id}/_history/1", tokens.doctor),
+               404)  # the machine read is no signed version  # fmt: skip
+    outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt/_history/9", tokens.doctor), 404)
+
+    finals = fetch(client, f"/DiagnosticReport?patient={people.patient.id}&status=final",
+                   tokens.doctor)  # fmt: skip
+    amended = fetch(client, f"/DiagnosticReport?patient={people.patient.id}&status=amended",
+                    tokens.doctor)  # fmt: skip
+    assert (finals["total"], amended["total"]) == (0, 1)
+
+
+def test_a_preliminary_report_is_for_clinicians_only(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    report = upload(app, people, sql, tmp_path)
+    client = app.test_client()
+    found = fetch(client, f"/DiagnosticReport/{report.id}", tokens.staff)
+    assert found["status"] == "preliminary" and "performer" not in found
+    assert found["conclusion"].startswith("Machine read, not yet reviewed")
+    # No signed measurement yet: risk scores (preliminary) and the waveform only.
+    slugs = {r["reference"].split("-", 1)[1] for r in found["result"]}
+    assert "hr" not in slugs and "ecg" in slugs
+    preliminary = fetch(client, "/DiagnosticReport?status=preliminary", tokens.doctor)
+    assert [e["resource"]["id"] for e in preliminary["entry"]] == [str(report.id)]
+    outcome_of(call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.patient), 404)
+
+
+# --------------------------------------------------------------------------- who sees what
+
+
+def test_role_matrix_for_tokens(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens, tmp_path: Path
+) -> None:
+    client = app.test_client()
+    own, other = people.patient.id, people.other_patient.id
+    report = f"/DiagnosticReport/{signed.id}"
+    observation = f"/Observation/{signed.id}-hr"
+    binary = f"/Binary/{signed.id}-v2-clinician"
+
+    # Missing, malformed, revoked token: 401 OperationOutcome.
+    for token in (None, "cp_not-a-token"):
+        body = outcome_of(call(client, "GET", report, token), 401)
+        assert body["issue"][0]["code"] == "login"
+    # Admins: no clinical data (403), whatever the token's scopes.
+    for url in (f"/Patient/{own}", report, observation, binary, "/Patient?name=Ada"):
+        assert (
+            "role"
+            in outcome_of(call(client, "GET", url, tokens.admin), 403)["issue"][0]["diagnostics"]
+        )
+    # A token without the fhir scopes: 403 naming the scope.
+    assert (
+        "fhir:read"
+        in outcome_of(call(client, "GET", report, tokens.wrong_scope), 403)["issue"][0][
+            "diagnostics"
+        ]
+    )
+
+    # Staff: everything; the doctor: their patients; another doctor: 404 (as the web).
+    for token in (tokens.staff, tokens.doctor):
+        for url in (f"/Patient/{own}", report, observation):
+            fetch(client, url, token)
+        assert fetch(client, binary, token, headers={"Accept": "application/pdf"}).data[:4] == (
+            b"%PDF"
+        )
+    fetch(client, f"/Patient/{other}", tokens.staff)
+    outcome_of(call(client, "GET", f"/Patient/{other}", tokens.doctor), 404)
+    for url in (f"/Patient/{own}", report, observation, binary):
+        assert (
+            outcome_of(call(client, "GET", url, tokens.other_doctor), 404)["issue"][0]["code"]
+            == "not-found"
+        )
+    nobody = fetch(client, f"/DiagnosticReport?patient={own}", tokens.other_doctor)
+    assert nobody["total"] == 0
+    names = fetch(client, "/Patient", tokens.doctor)
+    assert [e["resource"]["id"] for e in names["entry"]] == [str(own)]
+
+    # The patient: themselves and their own signed reports; the summary, not the clinician
+    # PDF (PATIENTS_GET_CLINICIAN_PDF is off), and never the clinical conclusion.
+    assert fetch(client, f"/Patient/{own}", tokens.patient)["id"] == str(own)
+    outcome_of(call(client, "GET", f"/Patient/{other}", tokens.patient), 404)
+    mine = fetch(client, report, tokens.patient)
+    assert mine["conclusion"] == "Your heart rhythm is normal; one signal is a little slow."
+    assert [f["url"].rsplit("/", 1)[1] for f in mine["presentedForm"]] == [
+        f"{signed.id}-v2-patient"
+    ]
+    shown = {r["reference"].split("-", 1)[1] for r in mine["result"]}
+    assert "hr" in shown and not shown & {"pr", "qrs", "qt", "qtc", "axis", "ecg"}
+    assert [s for s in shown if s.startswith("risk-")] == ["risk-grace-six-month"]
+    outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt", tokens.patient), 404)
+    outcome_of(call(client, "GET", f"/Observation/{signed.id}-ecg", tokens.patient), 404)
+    outcome_of(call(client, "GET", binary, tokens.patient), 404)
+    summary = fetch(client, f"/Binary/{signed.id}-v2-patient", tokens.patient,
+                    headers={"Accept": "application/pdf"})  # fmt: skip
+    assert summary.data.startswith(b"%PDF")
+
+    # A reference record (teaching, QA) attached to the patient is never "their" report.
+    teaching = upload(app, people, sql, tmp_path, seed=5)
+    sign(app, people, sql, teaching)
+    sql.get(EcgRecording, teaching.recording_id).reference_record = "100"
+    sql.commit()
+    listed = fetch(client, f"/DiagnosticReport?patient={own}", tokens.patient)
+    assert [e["resource"]["id"] for e in listed["entry"]] == [str(signed.id)]
+    outcome_of(call(client, "GET", f"/DiagnosticReport/{teaching.id}", tokens.patient), 404)
+    assert fetch(client, f"/DiagnosticReport?patient={own}", tokens.doctor)["total"] == 2
+
+    # A revoked token stops at once.
+    staff_token = sql.scalars(select(ApiToken).order_by(ApiToken.id)).first()  # issued first
+    api_tokens.revoke(sql, staff_token, actor=people.admin)
+    sql.commit()
+    outcome_of(call(client, "GET", report, tokens.staff), 401)
+
+
+def test_every_fhir_endpoint_for_every_role(
+    app: Flask, people: People, sql: Session, signed: EcgReport
+) -> None:
+    """Like tests/test_access.py for pages: each role's token (with both FHIR scopes) reaches
+    exactly the endpoints its role is declared for; the others answer 403."""
+    from portal.access import endpoint_access
+    from portal.models import Role
+
+    values = {"patient_id": people.patient.id, "report_id": signed.id, "version_no": 2,
+              "observation_id": f"{signed.id}-hr",
+              "binary_id": f"{signed.id}-v2-patient"}  # fmt: skip
+    client = app.test_client()
+    walked = 0
+    for role in Role:
+        token = issue(sql, people.by_role(role), "fhir:read", "fhir:write", actor=people.admin)
+        for rule in app.url_map.iter_rules():
+            if not rule.endpoint.startswith("fhir."):
+                continue
+            url = rule.build({n: values[n] for n in rule.arguments}, append_unknown=False)[1]
+            access = endpoint_access(app, rule.endpoint)
+            assert isinstance(access, frozenset), rule.endpoint  # no public FHIR endpoint
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                body = {"json": new_patient_json(), "content_type": FHIR_JSON}
+                response = call(client, method, url, token, **(body if method != "GET" else {}))
+                walked += 1
+                if role in access:
+                    assert response.status_code not in (401, 403), (role, rule.endpoint, method)
+                else:
+                    assert response.status_code == 403, (role, rule.endpoint, method)
+                    assert response.mimetype == FHIR_JSON
+    assert walked >= 4 * 14
+
+
+def test_patients_may_get_the_clinician_report_when_the_hospital_allows_it(
+    database_url: str, tmp_path: Path, people: People, sql: Session
+) -> None:
+    settings = dataclasses.replace(make_settings(database_url, tmp_path),
+                                   patients_get_clinician_pdf=True)  # fmt: skip
+    app = create_app(settings, TESTING=True)
+    try:
+        report = upload(app, people, sql, tmp_path)
+        sign(app, people, sql, report)
+        token = issue(sql, people.patient_account, "fhir:read", actor=people.admin)
+        mine = fetch(app.test_client(), f"/DiagnosticReport/{report.id}", token)
+        kinds = [f["url"].rsplit("-", 1)[1] for f in mine["presentedForm"]]
+        assert kinds == ["patient", "clinician"]
+        assert "conclusion" in mine and "first-degree" not in mine["conclusion"]
+        assert {"pr", "qt", "ecg"} <= {r["reference"].split("-", 1)[1] for r in mine["result"]}
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+def test_the_browser_session_is_not_an_api_credential(
+    app: Flask, people: People, signed: EcgReport
+) -> None:
+    browser = client_for(app, people.staff)  # logged in, with the session cookie
+    outcome_of(browser.get(f"{FHIR}/DiagnosticReport/{signed.id}"), 401)
+    outcome_of(browser.post(f"{FHIR}/Patient", json=new_patient_json(),
+                            content_type=FHIR_JSON), 401)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- patients
+
+
+def test_an_ehr_registers_and_updates_patients_by_identifier(
+    app: Flask, people: People, sql: Session, tokens: Tokens
+) -> None:
+    client = app.test_client()
+    mrn = luhn_mrn("1234567")
+    url = f"/Patient?identifier={codes.MRN_SYSTEM}|{mrn}"
+    doctor_ref = {"identifier": {"system": codes.DOCTOR_SYSTEM,
+                                 "value": str(people.doctor.doctor_profile.id)}}  # fmt: skip
+    body = new_patient_json(
+        telecom=[{"system": "phone", "value": "+1 555 0100"},
+                 {"system": "email", "value": "grace@example.org"}],
+        address=[{"line": ["1 Navy Yard"], "city": "Arlington", "country": "US"}],
+        contact=[{"relationship": [{"coding": [{"system": codes.CONTACT_RELATIONSHIP,
+                                                 "code": "C"}]}],
+                  "name": {"given": ["Vincent"], "family": "Hopper"},
+                  "telecom": [{"system": "phone", "value": "+1 555 0101"}]}],
+        generalPractitioner=[doctor_ref],
+    )  # fmt: skip
+    created = call(client, "PUT", url, tokens.staff, json=body, content_type=FHIR_JSON)
+    assert created.status_code == 201, created.data[:800]
+    patient = valid(created.get_json())
+    assert created.headers["Location"].endswith(f"{FHIR}/Patient/{patient['id']}")
+    assert patient["identifier"][0]["value"] == mrn
+    assert patient["generalPractitioner"][0]["display"] == "Doctor1"
+    assert patient["address"] == [{"text": "1 Navy Yard, Arlington, US"}]
+    assert patient["contact"][0]["name"] == {"text": "Vincent Hopper"}
+    stored = sql.scalar(select(Patient).where(Patient.mrn == mrn))
+    assert stored.full_name == "Grace Hopper" and stored.email == "grace@example.org"
+
+    body["name"] = [{"use": "official", "given": ["Grace", "Brewster"], "family": "Hopper"}]
+    updated = call(client, "PUT", url, tokens.staff, json=body, content_type=FHIR_JSON)
+    assert updated.status_code == 200 and valid(updated.get_json())["id"] == patient["id"]
+    sql.expire_all()
+    assert stored.full_name == "Grace Brewster Hopper" and stored.mrn == mrn
+    count = len(list(sql.scalars(select(Patient))))
+
+    # Create without an MRN: the portal assigns one; If-None-Exist finds the existing one.
+    fresh = call(client, "POST", "/Patient", tokens.staff, json=new_patient_json("Alan Turing"),
+                 content_type=FHIR_JSON)  # fmt: skip
+    assert fresh.status_code == 201
+    assigned = valid(fresh.get_json())["identifier"][0]["value"]
+    assert assigned.startswith("CP") and assigned != mrn
+    condition = {"If-None-Exist": f"identifier={codes.MRN_SYSTEM}|{assigned}"}
+    again = call(client, "POST", "/Patient", tokens.staff, json=new_patient_json("Alan Turing"),
+                 content_type=FHIR_JSON, headers=condition)  # fmt: skip
+    assert again.status_code == 200 and again.get_json()["id"] == fresh.get_json()["id"]
+    duplicate = call(client, "POST", "/Patient", tokens.staff,
+                     json=new_patient_json(identifier=[{"system": codes.MRN_SYSTEM,
+                                                        "value": mrn}]),
+                     content_type=FHIR_JSON)  # fmt: skip
+    assert outcome_of(duplicate, 409)["issue"][0]["code"] == "duplicate"
+    sql.expire_all()
+    assert len(list(sql.scalars(select(Patient)))) == count + 1
+
+    # Update by id; the MRN cannot change.
+    by_id = dict(valid(fresh.get_json()), birthDate="1912-06-23")
+    assert call(client, "PUT", f"/Patient/{by_id['id']}", tokens.staff, json=by_id,
+                content_type=FHIR_JSON).status_code == 200  # fmt: skip
+    moved = dict(by_id, identifier=[{"system": codes.MRN_SYSTEM, "value": mrn}])
+    outcome_of(call(client, "PUT", f"/Patient/{by_id['id']}", tokens.staff, json=moved,
+                    content_type=FHIR_JSON), 422)  # fmt: skip
+    outcome_of(call(client, "PUT", f"/Patient/{by_id['id']}", tokens.staff,
+                    json=dict(by_id, id="999"), content_type=FHIR_JSON), 400)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "expression", "words"),
+    [
+        ({"birthDate": "2999-01-01"}, 422, "Patient.birthDate", "cannot be in the future"),
+        ({"birthDate": "1850-01-01"}, 422, "Patient.birthDate", "over 125 years"),
+        ({"birthDate": "1960"}, 422, "Patient.birthDate", "real date"),
+        ({"name": [{"use": "official"}]}, 422, "Patient.name", "Full name"),
+        ({"telecom": [{"system": "email", "value": "not an email"}]}, 422,
+         "Patient.telecom.where(system='email')", "Invalid email address"),
+        ({"telecom": [{"system": "phone", "value": "call me"}]}, 422,
+         "Patient.telecom.where(system='phone')", "digits"),
+        ({"generalPractitioner": [{"identifier": {"system": codes.DOCTOR_SYSTEM,
+                                                  "value": "9999"}}]}, 422,
+         "Patient.generalPractitioner", "active doctor"),
+        ({"generalPractitioner": [{"display": "Dr Who"}]}, 422, "Patient.generalPractitioner",
+         "identifier"),
+        ({"identifier": [{"system": codes.MRN_SYSTEM, "value": "CP999"}]}, 422,
+         "Patient.identifier", "not a CardioPortal MRN"),
+        ({"birthDate": "banana"}, 400, "Patient.birthDate", "date"),
+        ({"gender": "robot"}, 422, "Patient.gender", "female, male, other, unknown"),
+        ({"shoeSize": 44}, 400, "Patient.shoeSize", "extra"),
+    ],
+)  # fmt: skip
+def test_bad_patients_are_refused_naming_the_element(
+    app: Flask, sql: Session, people: People, tokens: Tokens, change: dict[str, Any],
+    status: int, expression: str, words: str,
+) -> None:  # fmt: skip
+    response = call(app.test_client(), "POST", "/Patient", tokens.staff,
+                    json=new_patient_json(**change), content_type=FHIR_JSON)  # fmt: skip
+    issues = outcome_of(response, status)["issue"]
+    assert any(expression in i.get("expression", []) for i in issues), issues
+    assert any(words.lower() in i["diagnostics"].lower() for i in issues), issues
+    sql.expire_all()
+    assert len(list(sql.scalars(select(Patient)))) == 2  # nothing was saved
+
+
+def test_writing_patients_needs_staff_and_the_write_scope(
+    app: Flask, tokens: Tokens, people: People
+) -> None:
+    client = app.test_client()
+    for token, words in ((tokens.doctor, "role"), (tokens.patient, ""),
+                         (tokens.staff_read_only, "fhir:write")):  # fmt: skip
+        response = call(client, "POST", "/Patient", token, json=new_patient_json(),
+                        content_type=FHIR_JSON)  # fmt: skip
+        assert words in outcome_of(response, 403)["issue"][0]["diagnostics"]
+    outcome_of(call(client, "POST", "/Patient", tokens.staff, data="{not json",
+                    content_type=FHIR_JSON), 400)  # fmt: skip
+    outcome_of(call(client, "POST", "/Patient", tokens.staff,
+                    json={"resourceType": "Observation"}, content_type=FHIR_JSON), 400)  # fmt: skip
+
+
+def test_patient_search_pages_link_to_each_other(
+    app: Flask, people: People, sql: Session, tokens: Tokens
+) -> None:
+    for index in range(5):
+        patients.register_patient(
+            sql, patients.PatientDetails(f"Test Person {index}", dt.date(1950 + index, 1, 2),
+                                         patients.Sex.MALE), actor=people.staff,
+            today=dt.date.today(),
+        )  # fmt: skip
+    sql.commit()
+    client = app.test_client()
+    first = fetch(client, "/Patient?name=test&_count=2", tokens.staff)
+    assert first["total"] == 5 and len(first["entry"]) == 2
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "previous" not in links and {"self", "next", "first", "last"} <= set(links)
+    seen = [e["resource"]["name"][0]["text"] for e in first["entry"]]
+    page = first
+    while "next" in {link["relation"] for link in page["link"]}:
+        url = next(link["url"] for link in page["link"] if link["relation"] == "next")
+        page = fetch(client, url, tokens.staff)
+        assert "name=test" in url and "previous" in {link["relation"] for link in page["link"]}
+        seen += [e["resource"]["name"][0]["text"] for e in page["entry"]]
+    assert seen == [f"Test Person {i}" for i in range(5)]
+    back = next(link["url"] for link in page["link"] if link["relation"] == "previous")
+    assert len(fetch(client, back, tokens.staff)["entry"]) == 2
+
+    mrn = people.patient.mrn
+    for query in (f"identifier={codes.MRN_SYSTEM}|{mrn}", f"identifier={mrn}",
+                  "name=ada", "name=LOVE", "birthdate=1960-12-10", "birthdate=1960",
+                  "birthdate=ge1960-12&birthdate=lt1961"):  # fmt: skip
+        found = fetch(client, f"/Patient?{query}", tokens.staff)
+        assert [e["resource"]["id"] for e in found["entry"]] == [str(people.patient.id)], query
+    assert (
+        fetch(client, "/Patient?identifier=http://other.example|" + mrn, tokens.staff)["total"] == 0
+    )
+    assert fetch(client, "/Patient?name=velace", tokens.staff)["total"] == 0  # starts a word
+    assert fetch(client, "/Patient?name:contains=velace", tokens.staff)["total"] == 1
+    assert fetch(client, "/Patient?birthdate=lt1952", tokens.staff)["total"] == 2
+    assert fetch(client, "/Patient?_count=0", tokens.staff)["total"] == 7
+    bad = outcome_of(call(client, "GET", "/Patient?mrn=CP1", tokens.staff), 400)
+    assert bad["issue"][0]["expression"] == ["mrn"]
+    outcome_of(call(client, "GET", "/Patient?birthdate=yesterday", tokens.staff), 400)
+    outcome_of(call(client, "GET", "/Patient?_count=1000", tokens.staff), 400)
+
+
+def test_report_search_by_patient_date_and_status(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    client = app.test_client()
+    day = signed.report_date.date()
+    own = people.patient.id
+    for query, total in (
+        (f"patient={own}", 1), (f"patient=Patient/{own}", 1), (f"subject=Patient/{own}", 1),
+        (f"patient={people.other_patient.id}", 0), (f"date={day}", 1),
+        (f"date=lt{day}", 0), (f"date=ge{day - dt.timedelta(days=1)}", 1),
+        (f"date={day.year}", 1), (f"date=gt{day}", 0), ("status=final", 1),
+        ("status=preliminary,amended", 0), ("code=http://loinc.org|11524-6", 1),
+        ("code=12345-6", 0),
+    ):  # fmt: skip
+        assert fetch(client, f"/DiagnosticReport?{query}", tokens.staff)["total"] == total, query
+    outcome_of(call(client, "GET", "/DiagnosticReport?status=signed", tokens.staff), 400)
+    outcome_of(call(client, "GET", "/Observation?code=8867-4", tokens.staff), 400)  # no patient
+    hr = fetch(client, f"/Observation?patient={own}&code=http://loinc.org|8867-4", tokens.staff)
+    assert [e["resource"]["id"] for e in hr["entry"]] == [f"{signed.id}-hr"]
+    procedures = fetch(client, f"/Observation?patient={own}&category=procedure&_count=3",
+                       tokens.staff)  # fmt: skip
+    assert procedures["total"] == 8 and len(procedures["entry"]) == 3  # 7 measures + waveform
+
+
+def test_everything_about_one_patient_in_pages(
+    app: Flask, people: People, signed: EcgReport, tokens: Tokens
+) -> None:
+    client = app.test_client()
+    url = f"/Patient/{people.patient.id}/$everything"
+    everything = fetch(client, f"{url}?_count=100", tokens.doctor)
+    kinds = [e["resource"]["resourceType"] for e in everything["entry"]]
+    assert kinds[:2] == ["Patient", "DiagnosticReport"] and set(kinds[2:]) == {"Observation"}
+    report = everything["entry"][1]["resource"]
+    listed = {f"Observation/{e['resource']['id']}" for e in everything["entry"][2:]}
+    assert listed == {r["reference"] for r in report["result"]}
+    assert everything["total"] == len(kinds) == 2 + 7 + 5 + 1  # measures, scores, waveform
+    first = fetch(client, f"{url}?_count=4", tokens.doctor)
+    assert len(first["entry"]) == 4 and "next" in {link["relation"] for link in first["link"]}
+    mine = fetch(client, url, tokens.patient)
+    assert [e["resource"]["resourceType"] for e in mine["entry"]] == [
+        "Patient", "DiagnosticReport", "Observation", "Observation"
+    ]  # fmt: skip  # the patient summary's view: heart rate, one risk figure
+    outcome_of(call(client, "GET", url, tokens.other_doctor), 404)
+    outcome_of(call(client, "GET", f"{url}?start=2020", tokens.doctor), 400)
+
+
+# --------------------------------------------------------------------------- the waveform
+
+
+def test_a_24_hour_recording_comes_in_windows(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    """A 24-hour, 2-lead Holter-style recording: the waveform Observation is a window (10 s
+    by default, at most 60 s), never the whole day. The report rows are written directly:
+    a day's analysis takes a minute and is not what this test is about."""
+    fs, hours = 64.0, 24
+    n = int(hours * 3600 * fs)
+    t = np.arange(n) / fs
+    signal = np.column_stack([0.5 * np.sin(2 * np.pi * 1.2 * t), 0.3 * np.cos(2 * np.pi * t)])
+    from ml.recording import Recording
+
+    files = write_wfdb(tmp_path, Recording(fs, ("MLII", "V1"), signal), name="holter")
+    settings = app.config["SETTINGS"]
+    handles = [(p.name, p.open("rb")) for p in files]
+    try:
+        outcome = recordings.upload_recording(
+            sql, sql.get(Patient, people.patient.id), handles, actor=people.staff,
+            storage_dir=settings.storage_dir,
+        )  # fmt: skip
+    finally:
+        for _, handle in handles:
+            handle.close()
+    outcome.job.state = JobState.SUCCEEDED
+    report = EcgReport(
+        patient_id=people.patient.id, recording=outcome.recording, job_id=outcome.job.id,
+        report_date=dt.datetime(2026, 3, 1, 8, 0),
+    )  # fmt: skip
+    sql.add(report)
+    sql.flush()
+    sql.add(ReportVersion(report_id=report.id, version_no=1, kind=VersionKind.MACHINE,
+                          findings=["SINUS"], conclusion="Sinus rhythm"))  # fmt: skip
+    sql.commit()
+    assert outcome.recording.duration_s == pytest.approx(86400)
+
+    client = app.test_client()
+    url = f"/Observation/{report.id}-ecg"
+    started = time.monotonic()
+    first = fetch(client, url, tokens.staff)
+    elapsed = time.monotonic() - started
+    (lead_ii, v1) = first["component"]
+    assert lead_ii["code"]["coding"][0]["code"] == "131328"  # MLII: not lead II itself
+    assert lead_ii["code"]["text"] == "Lead MLII"
+    assert v1["code"]["coding"][0]["code"] == "131331"
+    assert len(lead_ii["valueSampledData"]["data"].split()) == 640  # 10 s at 64 Hz
+    assert first["effectivePeriod"] == {"start": "2026-03-01T08:00:00.000+00:00",
+                                        "end": "2026-03-01T08:00:10.000+00:00"}  # fmt: skip
+    samples = np.array(lead_ii["valueSampledData"]["data"].split(), dtype=float) * 0.001
+    assert samples == pytest.approx(signal[:640, 0], abs=0.002)
+
+    late = fetch(client, f"{url}?start_s=86340&duration_s=60", tokens.staff)
+    assert len(late["component"][0]["valueSampledData"]["data"].split()) == 3840
+    assert late["effectivePeriod"]["end"] == "2026-03-02T08:00:00.000+00:00"
+    tail = fetch(client, f"{url}?start_s=86390&duration_s=60", tokens.staff)
+    assert len(tail["component"][0]["valueSampledData"]["data"].split()) == 640  # cut at end
+    for query in ("duration_s=61", "duration_s=0", "start_s=86400", "start_s=-1",
+                  "start_s=abc", "duration_s=nan"):  # fmt: skip
+        outcome_of(call(client, "GET", f"{url}?{query}", tokens.staff), 400)
+    response = call(client, "GET", f"{url}?duration_s=60", tokens.staff)
+    assert len(response.data) < 200_000, len(response.data)  # a minute, not a day (5.5M samples)
+    assert elapsed < 30, elapsed
+    rows = sql.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.waveform.read")).all()
+    assert len(rows) == 1 and rows[0].patient_id == people.patient.id  # once a minute
+
+
+# --------------------------------------------------------------------------- audit, limits
+
+
+def test_every_read_is_audited_with_the_patient_and_the_client(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    client = app.test_client()
+    fetch(client, f"/Patient/{people.patient.id}", tokens.doctor)
+    fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
+    fetch(client, f"/Observation/{signed.id}-qt", tokens.doctor)
+    fetch(client, f"/DiagnosticReport?patient={people.patient.id}", tokens.doctor)
+    fetch(client, f"/Binary/{signed.id}-v2-clinician", tokens.doctor,
+          headers={"Accept": "application/pdf"})  # fmt: skip
+    call(client, "GET", f"/Patient/{people.other_patient.id}", tokens.doctor)
+    sql.expire_all()
+    rows = sql.scalars(
+        select(AuditEvent).where(AuditEvent.actor_id == people.doctor.id).order_by(AuditEvent.id)
+    ).all()
+    actions = [(r.action, r.patient_id) for r in rows
+               if r.action.startswith(("fhir.", "access.", "report.download"))]  # fmt: skip
+    own = people.patient.id
+    assert actions == [
+        ("fhir.patient.read", own), ("fhir.report.read", own), ("fhir.observation.read", own),
+        ("fhir.report.search", own), ("report.download", own), ("access.refused", None),
+    ]  # fmt: skip
+    download = next(r for r in rows if r.action == "report.download")
+    assert download.details["via"] == "fhir" and download.details["kind"] == "clinician"
+    read = next(r for r in rows if r.action == "fhir.report.read")
+    assert read.details["client"] == "test doctor1" and read.object_id == signed.id
+
+
+def test_requests_are_limited_per_token(
+    database_url: str, tmp_path: Path, people: People, sql: Session
+) -> None:
+    settings = dataclasses.replace(make_settings(database_url, tmp_path),
+                                   api_rate_limit="3 per minute")  # fmt: skip
+    app = create_app(settings, TESTING=True)
+    try:
+        first = issue(sql, people.staff, "fhir:read", actor=people.admin)
+        second = issue(sql, people.doctor, "fhir:read", actor=people.admin)
+        client = app.test_client()
+        assert [call(client, "GET", "/metadata", first).status_code for _ in range(3)] == [200] * 3
+        body = outcome_of(call(client, "GET", "/metadata", first), 429)
+        assert body["issue"][0]["code"] == "throttled"
+        assert call(client, "GET", "/metadata", second).status_code == 200  # its own count
+    finally:
+        app.extensions["db_engine"].dispose()
