@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml.io import archive, limits
@@ -46,6 +46,7 @@ from tests.support.ecg_files import (
     write_zip_of_filler,
     zip_with_wrong_field,
 )
+from tests.test_upload_and_review import _count, _upload
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PEAK_RSS_LIMIT_MB = 1500
@@ -239,20 +240,8 @@ def test_each_bomb_is_refused_quickly_within_bounded_memory(
     assert outcome["peak_mb"] < PEAK_RSS_LIMIT_MB
 
 
-def _upload(client, patient_id: int, files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
-    data: dict[str, object] = {"files": [(io.BytesIO(f.read_bytes()), f.name) for f in files]}
-    return post_form(
-        client,
-        f"/patients/{patient_id}/recordings/new",
-        data,
-        token_page=f"/patients/{patient_id}/recordings/new",
-        content_type="multipart/form-data",
-    )
-
-
-def _count(sql: Session, model: type) -> int:
-    sql.expire_all()
-    return sql.scalar(select(func.count()).select_from(model)) or 0
+def _as_upload(files: tuple[Path, ...]) -> list[tuple[bytes, str]]:
+    return [(f.read_bytes(), f.name) for f in files]
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -275,7 +264,7 @@ def test_every_bomb_uploaded_answers_422_with_its_message_and_stores_nothing(
     storage = app.config["SETTINGS"].storage_dir
     for bomb in bombs.values():
         began = time.perf_counter()
-        response = _upload(staff, people.patient.id, bomb.files)
+        response = _upload(staff, people.patient.id, _as_upload(bomb.files))
         print(f"\n{bomb.label}: {response.status_code} in {time.perf_counter() - began:.2f} s")
         assert response.status_code == 422, bomb.label
         messages = " ".join(error_messages(response.get_data(as_text=True)))
@@ -299,7 +288,7 @@ def test_a_two_hour_recording_still_uploads_and_is_stored_privately(
     files = tuple(write_wfdb(tmp_path, synthetic(2 * 3600, 250, leads=("I", "II")), "holter"))
     staff = client_for(app, people.staff)
     began = time.perf_counter()
-    response = _upload(staff, people.patient.id, files)
+    response = _upload(staff, people.patient.id, _as_upload(files))
     print(f"\n2-h 2-lead WFDB at 250 Hz uploaded in {time.perf_counter() - began:.2f} s")
     assert response.status_code == 302, error_messages(response.get_data(as_text=True))
     recording = sql.scalar(select(EcgRecording))
@@ -370,7 +359,7 @@ def test_reader_messages_name_the_file_never_a_server_path(
 ) -> None:
     staff = client_for(app, people.staff)
     for label, files in _damaged_files(tmp_path).items():
-        response = _upload(staff, people.patient.id, tuple(files))
+        response = _upload(staff, people.patient.id, _as_upload(tuple(files)))
         assert response.status_code == 422, label
         messages = " ".join(error_messages(response.get_data(as_text=True)))
         print(f"\n{label}: {messages}")

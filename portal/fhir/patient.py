@@ -328,19 +328,7 @@ def _details(body: dict[str, Any]) -> patients.PatientDetails:
         if "sex" in errors:
             errors["sex"] = "gender is one of female, male, other, unknown."
         raise _refused(errors, form)
-    return patients.PatientDetails(
-        full_name=form.full_name.data or "",
-        date_of_birth=form.date_of_birth.data,
-        sex=Sex(form.sex.data),
-        address=form.address.data,
-        email=form.email.data,
-        phone=form.phone.data,
-        emergency_contact_name=form.emergency_contact_name.data,
-        emergency_contact_phone=form.emergency_contact_phone.data,
-        assigned_doctor_id=int(form.assigned_doctor_id.data)
-        if form.assigned_doctor_id.data
-        else None,
-    )
+    return form.details()
 
 
 def _mrn_in(body: dict[str, Any]) -> str | None:

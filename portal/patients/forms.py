@@ -12,6 +12,8 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from portal import units
 from portal.forms import options
+from portal.models import Sex
+from portal.services import patients
 from portal.services.clinical_inputs import BOOLEAN_FIELDS
 
 PHONE = Regexp(r"^\+?[0-9 ()\-.]{5,31}$", message="Use digits, spaces and + ( ) - only.")
@@ -91,6 +93,22 @@ class PatientForm(FlaskForm):
     )
     emergency_contact_phone = StringField("Emergency contact phone", validators=[Optional(), PHONE])
     assigned_doctor_id = SelectField("Assigned doctor", default="")
+
+    def details(self) -> patients.PatientDetails:
+        """The validated form as the patient service takes it (web page and FHIR alike)."""
+        return patients.PatientDetails(
+            full_name=self.full_name.data or "",
+            date_of_birth=self.date_of_birth.data,
+            sex=Sex(self.sex.data),
+            address=self.address.data,
+            email=self.email.data,
+            phone=self.phone.data,
+            emergency_contact_name=self.emergency_contact_name.data,
+            emergency_contact_phone=self.emergency_contact_phone.data,
+            assigned_doctor_id=int(self.assigned_doctor_id.data)
+            if self.assigned_doctor_id.data
+            else None,
+        )
 
 
 class ClinicalInputEntryForm(FlaskForm):

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
-from portal.models import Account, Patient, Role, Sex, utcnow
+from portal.models import Account, Patient, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
 from portal.services import accounts, audit, clinical_inputs, patients, recordings
 from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
@@ -38,22 +38,6 @@ def _patient_form(patient: Patient | None = None) -> PatientForm:
     if patient is not None and request.method == "GET":
         form.assigned_doctor_id.data = str(patient.assigned_doctor_id or "")
     return form
-
-
-def _details(form: PatientForm) -> patients.PatientDetails:
-    return patients.PatientDetails(
-        full_name=form.full_name.data or "",
-        date_of_birth=form.date_of_birth.data,
-        sex=Sex(form.sex.data),
-        address=form.address.data,
-        email=form.email.data,
-        phone=form.phone.data,
-        emergency_contact_name=form.emergency_contact_name.data,
-        emergency_contact_phone=form.emergency_contact_phone.data,
-        assigned_doctor_id=int(form.assigned_doctor_id.data)
-        if form.assigned_doctor_id.data
-        else None,
-    )
 
 
 @bp.route("/")
@@ -88,7 +72,7 @@ def new() -> str | Response:
         saved, patient = save(
             form,
             lambda: patients.register_patient(
-                db_session(), _details(form), actor=_actor(), today=dt.date.today()
+                db_session(), form.details(), actor=_actor(), today=dt.date.today()
             ),
         )
         if saved and patient is not None:
@@ -131,7 +115,7 @@ def edit(patient_id: int) -> str | Response:
         saved, changed = save(
             form,
             lambda: patients.update_patient(
-                db_session(), patient, _details(form), actor=_actor(), today=dt.date.today()
+                db_session(), patient, form.details(), actor=_actor(), today=dt.date.today()
             ),
         )
         if saved:
