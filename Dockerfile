@@ -32,6 +32,8 @@ RUN groupadd --system --gid 10001 cardio \
 WORKDIR /app
 
 # Dependencies first (their own layer, rebuilt only when pyproject.toml or constraints.txt change).
+# Only [project] dependencies: no optional extra, so no TensorFlow (`train`): the portal and its
+# workers run the beat classifier's LiteRT export (ai-edge-litert).
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \

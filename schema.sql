@@ -70,6 +70,37 @@ CREATE INDEX ix_api_token_account_id ON api_token (account_id);
 
 CREATE INDEX ix_api_token_created_by_id ON api_token (created_by_id);
 
+CREATE TABLE bulk_export_job (
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	requested_by_id INTEGER NOT NULL, 
+	client_name VARCHAR(120), 
+	request_url VARCHAR(2000) NOT NULL, 
+	base_url VARCHAR(255) NOT NULL, 
+	resource_types JSON NOT NULL, 
+	since DATETIME(6), 
+	state VARCHAR(32) NOT NULL, 
+	attempts SMALLINT NOT NULL, 
+	progress_pct FLOAT NOT NULL, 
+	progress_message VARCHAR(255), 
+	error_message TEXT, 
+	worker_id VARCHAR(64), 
+	started_at DATETIME(6), 
+	heartbeat_at DATETIME(6), 
+	finished_at DATETIME(6), 
+	transaction_time DATETIME(6), 
+	output JSON, 
+	expires_at DATETIME(6), 
+	created_at DATETIME(6) NOT NULL, 
+	CONSTRAINT pk_bulk_export_job PRIMARY KEY (id), 
+	CONSTRAINT ck_bulk_export_job_progress_pct_range CHECK (progress_pct BETWEEN 0 AND 100), 
+	CONSTRAINT fk_bulk_export_job_requested_by_id_account FOREIGN KEY(requested_by_id) REFERENCES account (id), 
+	CONSTRAINT ck_bulk_export_job_export_state CHECK (state IN ('queued', 'running', 'succeeded', 'failed'))
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX ix_bulk_export_job_requested_by_id ON bulk_export_job (requested_by_id);
+
+CREATE INDEX ix_bulk_export_job_state_created_at ON bulk_export_job (state, created_at);
+
 CREATE TABLE doctor_profile (
 	id INTEGER NOT NULL AUTO_INCREMENT, 
 	account_id INTEGER NOT NULL, 
@@ -133,6 +164,8 @@ CREATE INDEX ix_patient_created_by_id ON patient (created_by_id);
 
 CREATE INDEX ix_patient_full_name ON patient (full_name);
 
+CREATE INDEX ix_patient_is_active_full_name_mrn ON patient (is_active, full_name, mrn);
+
 CREATE INDEX ix_patient_updated_by_id ON patient (updated_by_id);
 
 CREATE TABLE audit_event (
@@ -159,6 +192,8 @@ CREATE TABLE audit_event (
 CREATE INDEX ix_audit_event_action_occurred_at ON audit_event (action, occurred_at);
 
 CREATE INDEX ix_audit_event_actor_id ON audit_event (actor_id);
+
+CREATE INDEX ix_audit_event_actor_username_occurred_at ON audit_event (actor_username, occurred_at);
 
 CREATE INDEX ix_audit_event_occurred_at ON audit_event (occurred_at);
 
@@ -284,11 +319,13 @@ CREATE TABLE ecg_report (
 
 CREATE INDEX ix_ecg_report_assigned_doctor_id_status ON ecg_report (assigned_doctor_id, status);
 
-CREATE INDEX ix_ecg_report_patient_id ON ecg_report (patient_id);
+CREATE INDEX ix_ecg_report_patient_id_status ON ecg_report (patient_id, status);
 
 CREATE INDEX ix_ecg_report_recording_id ON ecg_report (recording_id);
 
-CREATE INDEX ix_ecg_report_status_urgency ON ecg_report (status, urgency);
+CREATE INDEX ix_ecg_report_status_urgency_report_date ON ecg_report (status, urgency, report_date);
+
+CREATE INDEX ix_ecg_report_urgency_report_date ON ecg_report (urgency, report_date);
 
 CREATE TABLE report_version (
 	id INTEGER NOT NULL AUTO_INCREMENT, 
@@ -347,6 +384,14 @@ CREATE TABLE risk_score (
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX ix_risk_score_clinical_input_id ON risk_score (clinical_input_id);
+
+CREATE TABLE report_beats (
+	report_version_id INTEGER NOT NULL, 
+	n_beats INTEGER NOT NULL, 
+	beats JSON NOT NULL, 
+	CONSTRAINT pk_report_beats PRIMARY KEY (report_version_id), 
+	CONSTRAINT fk_report_beats_report_version_id_report_version FOREIGN KEY(report_version_id) REFERENCES report_version (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE TABLE report_document (
 	id INTEGER NOT NULL AUTO_INCREMENT, 

@@ -18,11 +18,12 @@ import numpy as np
 from ml import rhythm
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
-from ml.features import beat_inputs
+from ml.features import PatientBeats, beat_waveforms, rhythm_features
 from ml.filters import bandpass_mv
 from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
+from ml.io.sources import RecordingSource
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
@@ -260,16 +261,30 @@ def choose_analysis_lead(recording: Recording, usable: list[int] | None = None) 
     QRS complexes. Returns the index and a sentence saying why. (`usable`: the usable leads,
     when already known: judging them reads every sample.)"""
     usable = usable_leads(recording) if usable is None else usable
-    for index in usable:
-        name = recording.lead_names[index]
-        if canonical_lead_name(name) in PREFERRED_LEADS or name.upper() in PREFERRED_LEADS:
-            return index, f"lead {name}, the standard rhythm lead"
+    preferred = preferred_lead(recording.lead_names, usable)
+    if preferred is not None:
+        return preferred
     filtered = bandpass_mv(recording.signal_mv[:, usable], recording.fs_hz, (5.0, 15.0))
     heights = np.percentile(np.abs(filtered), 99, axis=0)
+    return tallest_lead(recording.lead_names, usable, heights)
+
+
+def preferred_lead(lead_names: tuple[str, ...], usable: list[int]) -> tuple[int, str] | None:
+    """The first usable lead II or MLII, and why; None without one."""
+    for index in usable:
+        name = lead_names[index]
+        if canonical_lead_name(name) in PREFERRED_LEADS or name.upper() in PREFERRED_LEADS:
+            return index, f"lead {name}, the standard rhythm lead"
+    return None
+
+
+def tallest_lead(
+    lead_names: tuple[str, ...], usable: list[int], heights: np.ndarray
+) -> tuple[int, str]:
+    """The usable lead with the tallest QRS `heights` (one per usable lead), and why."""
     best = usable[int(np.argmax(heights))]
     return best, (
-        f"lead {recording.lead_names[best]}: no usable lead II, so the lead with the "
-        "clearest QRS complexes"
+        f"lead {lead_names[best]}: no usable lead II, so the lead with the clearest QRS complexes"
     )
 
 
@@ -280,9 +295,14 @@ def companion_lead(
     (the classic second Holter lead, where atrial and ventricular beats look most unlike),
     else the next usable lead; None for a single usable lead."""
     usable = usable_leads(recording) if usable is None else usable
+    return companion_of(recording.lead_names, lead_index, usable)
+
+
+def companion_of(lead_names: tuple[str, ...], lead_index: int, usable: list[int]) -> int | None:
+    """`companion_lead` from the lead names and the usable leads."""
     others = [i for i in usable if i != lead_index]
     for index in others:
-        if canonical_lead_name(recording.lead_names[index]) == "V1":
+        if canonical_lead_name(lead_names[index]) == "V1":
             return index
     return others[0] if others else None
 
@@ -293,16 +313,26 @@ def classify_beats(
     """Class probabilities and decided classes from `leads` (the analysis lead first; the
     classifier reads as many as its card says), and the names of the leads it read."""
     read = leads[: classifier.leads_read]
-    per_lead = [beat_inputs(recording.signal_mv[:, i], recording.fs_hz, peaks) for i in read]
+    waves = [beat_waveforms(recording.signal_mv[:, i], recording.fs_hz, peaks) for i in read]
+    rr = rhythm_features(waves[0].model_peaks) if len(peaks) else None  # the same in every lead
+    per_lead = [PatientBeats.of(w, rr).inputs() for w in waves]
     probabilities = classifier.predict_proba_leads(per_lead)
     classes = classifier.decide(probabilities, per_lead[0]) if len(peaks) else np.array([], "<U1")
     return probabilities, classes, tuple(recording.lead_names[i] for i in read)
 
 
 def analyze(
-    recording: Recording, classifier: BeatClassifier | None = None, progress: Progress | None = None
+    recording: Recording | RecordingSource,
+    classifier: BeatClassifier | None = None,
+    progress: Progress | None = None,
 ) -> EcgAnalysis:
-    """The machine read of a recording (validated first; raises RecordingError if unusable)."""
+    """The machine read of a recording (validated first; raises RecordingError if unusable).
+    A `RecordingSource` (a long file read piece by piece, `ml.io.sources.open_recording`) is
+    analysed chunk by chunk (`ml.chunked`), to the same result in bounded memory."""
+    if not isinstance(recording, Recording):
+        from ml.chunked import analyze_chunked
+
+        return analyze_chunked(recording, classifier, progress)
     report = progress or (lambda fraction, message: None)
     recording = validated(recording)
     gaps = fill_gaps(recording)  # short gaps bridged; long ones zeroed and kept as spans
@@ -332,24 +362,22 @@ def analyze(
         alone, alone_classes, _ = classify_beats(recording, [second], peaks, classifier)
         probabilities[swapped], classes[swapped] = alone[swapped], alone_classes[swapped]
     unreadable = unusable_mask(quality, peaks / fs)
-    beat_s = peaks / fs
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
-    at_edge = _at_edges(beat_s, recording.duration_s, gaps.spans_s(quality_leads))
-    classes = np.where(unreadable | at_edge | rhythm.within(beat_s, fibrillation), "Q", classes)
+    classes = unclassified_where_unreadable(
+        classes,
+        peaks / fs,
+        recording.duration_s,
+        unreadable,
+        fibrillation,
+        gaps.spans_s(quality_leads),
+    )
 
     report(0.6, "Finding rhythm episodes")
+    beat_s = peaks / fs
     p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes)
-    episodes = rhythm.consolidate(
-        rhythm.detect_rhythms(
-            beat_s, classes, recording.duration_s, p_consistency, fibrillation, af_windows
-        )
-    )
-    strip = None
-    if is_strip:
-        strip = call_strip(lead_mv, fs, peaks, classes)
-        episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
+    strip = call_strip(lead_mv, fs, peaks, classes) if is_strip else None
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -360,9 +388,89 @@ def analyze(
         peaks[normal],
         tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
     )
-    heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
 
     report(0.9, "Summarising findings")
+    analysis = summarise(
+        BeatRead(peaks, classes, probabilities, unreadable, quality, classification_leads),
+        RhythmEvidence(p_consistency, fibrillation, af_windows, strip),
+        intervals,
+        recording_facts=(fs, recording.duration_s, recording.lead_names),
+        lead=(lead_index, lead_reason),
+        model_version=str(classifier.card_.get("version", "unknown")),
+        notes=list(recording.notes) + list(gaps.notes),
+    )
+    report(1.0, "Done")
+    return analysis
+
+
+@dataclass(frozen=True)
+class BeatRead:
+    """Every beat (sample, decided class, class probabilities), which beats sit in unusable
+    signal, the recording's quality, and the leads the classes were read from."""
+
+    peaks: np.ndarray
+    classes: np.ndarray
+    probabilities: np.ndarray
+    unreadable: np.ndarray
+    quality: list[Segment]
+    classification_leads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RhythmEvidence:
+    """What the rhythm analysis reads besides the beats: P-wave consistency per beat,
+    ventricular fibrillation spans, AF windows, and the strip call of a short strip."""
+
+    p_consistency: np.ndarray
+    fibrillation: list[tuple[float, float]]
+    af_windows: list[tuple[float, float]]
+    strip: StripCall | None
+
+
+def unclassified_where_unreadable(
+    classes: np.ndarray,
+    beat_s: np.ndarray,
+    duration_s: float,
+    unreadable: np.ndarray,
+    fibrillation: list[tuple[float, float]],
+    gap_spans_s: list[tuple[float, float]],
+) -> np.ndarray:
+    """Q for beats in unusable signal, at the recording's edges or a gap's, or inside
+    ventricular fibrillation (its waves are not beats)."""
+    at_edge = _at_edges(beat_s, duration_s, gap_spans_s)
+    return np.where(unreadable | at_edge | rhythm.within(beat_s, fibrillation), "Q", classes)
+
+
+def summarise(
+    beats: BeatRead,
+    evidence: RhythmEvidence,
+    intervals: Intervals,
+    *,
+    recording_facts: tuple[float, float, tuple[str, ...]],
+    lead: tuple[int, str],
+    model_version: str,
+    notes: list[str],
+) -> EcgAnalysis:
+    """Rhythm episodes, heart rate, findings and notes from the beats: the part of the
+    analysis that reads no signal, shared by the whole-record and the chunked analysis."""
+    fs, duration_s, lead_names = recording_facts
+    peaks, classes, probabilities = beats.peaks, beats.classes, beats.probabilities
+    beat_s = peaks / fs
+    strip = evidence.strip
+    episodes = rhythm.consolidate(
+        rhythm.detect_rhythms(
+            beat_s,
+            classes,
+            duration_s,
+            evidence.p_consistency,
+            evidence.fibrillation,
+            evidence.af_windows,
+        )
+    )
+    if strip is not None:
+        episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
+    normal = (classes == "N") & ~beats.unreadable
+    heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
     counts = {c: int(np.sum(classes == c)) for c in CLASSES}
     mean_probability = (
         {c: float(probabilities[:, i].mean()) for i, c in enumerate(CLASSES)}
@@ -375,12 +483,12 @@ def analyze(
         findings = _findings(episodes, intervals, heart_rate, counts, classes, probabilities)
     main = main_finding(findings)
     analysis = EcgAnalysis(
-        model_version=str(classifier.card_.get("version", "unknown")),
+        model_version=model_version,
         fs_hz=fs,
-        duration_s=recording.duration_s,
-        lead_names=recording.lead_names,
-        analysis_lead=recording.lead_names[lead_index],
-        analysis_lead_reason=lead_reason,
+        duration_s=duration_s,
+        lead_names=lead_names,
+        analysis_lead=lead_names[lead[0]],
+        analysis_lead_reason=lead[1],
         rhythm_summary=strip.text if strip else rhythm.headline(episodes, main.label),
         main_finding=main,
         findings=findings,
@@ -390,12 +498,11 @@ def analyze(
         beat_counts=counts,
         class_probability_mean=mean_probability,
         beats=Beats.of(peaks, classes, probabilities),
-        quality=quality,
-        classification_leads=classification_leads,
+        quality=beats.quality,
+        classification_leads=beats.classification_leads,
         strip=strip,
     )
-    analysis.notes = list(recording.notes) + list(gaps.notes) + _notes(analysis)
-    report(1.0, "Done")
+    analysis.notes = notes + _notes(analysis)
     return analysis
 
 

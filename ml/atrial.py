@@ -77,9 +77,11 @@ def p_wave_consistency(
     offsets = np.arange(round(P_REGION_S[0] * fs_hz), round(P_REGION_S[1] * fs_hz))
     centres = np.round(beat_s * fs_hz).astype(np.int64)
     inside = (centres + offsets[0] >= 0) & (centres + offsets[-1] < x_mv.size)
-    pre_rr_s = np.diff(beat_s, prepend=-np.inf)
+    # In whole samples: an interval of exactly P_MIN_PRE_RR_S is then judged the same
+    # wherever the beat sits, not by the rounding of its time since the recording began.
+    pre_rr = np.diff(centres, prepend=np.iinfo(np.int64).min // 2)
     supraventricular = np.ones(n, bool) if classes is None else np.isin(classes, P_BEAT_CLASSES)
-    taking_part = inside & supraventricular & (pre_rr_s > P_MIN_PRE_RR_S)
+    taking_part = inside & supraventricular & (pre_rr > P_MIN_PRE_RR_S * fs_hz)
     regions = np.zeros((n, offsets.size))
     regions[taking_part] = x_mv[centres[taking_part, None] + offsets[None, :]]
     regions -= regions.mean(axis=1, keepdims=True)

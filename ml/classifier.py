@@ -1,16 +1,18 @@
-"""AAMI beat classifier (N, S, V, F, Q): a small two-input Keras model, scikit-learn style.
+"""AAMI beat classifier (N, S, V, F, Q): a small two-input network, scikit-learn style.
 
 A 1-D CNN reads the beat's morphology window and a dense branch reads the patient-normalised
-RR and shape features (see `ml.features`). The shipped model is verified by the SHA-256 in
-its model card before Keras touches the file, and is loaded with `safe_mode=True`.
-TensorFlow is imported lazily so importing this module (for `CLASSES`, `model_info`) is cheap.
+RR and shape features (see `ml.features`). Keras trains it (`fit`, `save`: the `train` extra,
+`ml.training.network`); the portal runs the same network exported to LiteRT
+(`beat_classifier.tflite`, `python -m ml.export_runtime`) and never imports TensorFlow or
+Keras. Each file is verified by the SHA-256 in the model card before it is read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import weakref
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,16 @@ CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 VERSION = "beat-cnn-2.0.0"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "beat_classifier.keras"
+RUNTIME_FILE = "beat_classifier.tflite"
+RUNTIME_FORMAT = "LiteRT"
+EXPORT_COMMAND = "python -m ml.export_runtime"
 CARD_FILE = "model_card.json"
-PREDICT_BATCH = 8192
+PREDICT_BATCH = 8192  # rows per call of the TensorFlow graph (training)
+RUNTIME_BATCH = 256  # rows per LiteRT call: its buffers grow with the batch, not its speed
+# One thread per interpreter: a worker process analyses one recording at a time and a
+# machine runs several; XNNPACK's extra threads spin, and on 2 shared cores they made a
+# record's classification 2-5x slower (0.35-1.0 s against 0.19 s for MIT-BIH 100).
+RUNTIME_THREADS = 1
 MEMBER_SEED_STEP = 1000  # ensemble member k is trained from seed + 1000 k
 # How the probabilities of two leads of one beat are combined: the preferred lead alone, or
 # the mean of both. Cross-validation chooses; the model card names the choice.
@@ -32,7 +42,7 @@ _AF_CONTEXT = RR_FEATURE_NAMES.index("af_context_irregularity")
 
 
 class ModelIntegrityError(RuntimeError):
-    """The weights file is missing or is not the one the model card describes."""
+    """A model file is missing or is not the one the model card describes."""
 
 
 def sha256_of(path: Path) -> str:
@@ -41,6 +51,52 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def verified_file(folder: Path, card: dict[str, Any], kind: str) -> bytes:
+    """The bytes of the card's `{kind}_file` ("weights": the Keras file; "runtime": the
+    LiteRT file), refused unless their SHA-256 is the card's `{kind}_sha256`. The bytes
+    checked are the bytes used: nothing can swap the file between check and load."""
+    default = {"weights": WEIGHTS_FILE, "runtime": RUNTIME_FILE}[kind]
+    path = folder / card.get(f"{kind}_file", default)
+    expected = card.get(f"{kind}_sha256")
+    if expected is None:
+        hint = f"; run `{EXPORT_COMMAND}`" if kind == "runtime" else ""
+        raise ModelIntegrityError(f"{folder / CARD_FILE} pins no {kind} file{hint}")
+    if not path.is_file():
+        raise ModelIntegrityError(f"model {kind} file not found: {path}")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"model {kind} file {path} does not match the SHA-256 in {folder / CARD_FILE} "
+            f"(expected {expected}, got {actual}); refusing to load it"
+        )
+    return data
+
+
+class RuntimeNetwork:
+    """The exported network run by LiteRT: `(windows, rr_features) -> probabilities`.
+
+    One interpreter per loaded model; calls are serialised because a LiteRT interpreter is
+    not thread-safe and the portal may share the loaded model between threads."""
+
+    def __init__(self, content: bytes, threads: int = RUNTIME_THREADS) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_content=content, num_threads=threads)
+        self._runner = interpreter.get_signature_runner()
+        self._output = next(iter(self._runner.get_output_details()))
+        self._interpreter = interpreter  # the runner needs it alive
+        self._lock = threading.Lock()
+
+    def __call__(self, windows: np.ndarray, rr_features: np.ndarray) -> np.ndarray:
+        with self._lock:
+            out = self._runner(
+                window=np.ascontiguousarray(windows, np.float32),
+                rr_features=np.ascontiguousarray(rr_features, np.float32),
+            )[self._output]
+        return np.array(out, dtype=np.float32)  # a copy: the runner reuses its buffer
 
 
 def class_weights(y: np.ndarray, power: float, max_weight: float) -> dict[int, float]:
@@ -104,36 +160,6 @@ class BeatClassifier:
             "features": list(self.features),
         }
 
-    def _build(
-        self, window_samples: int, n_features: int, features: np.ndarray, name: str = "beat_cnn"
-    ) -> Any:
-        import keras
-        from keras import layers
-
-        window_in = keras.Input((window_samples, 1), name="window")
-        x = layers.GaussianNoise(self.noise_std)(window_in) if self.noise_std > 0 else window_in
-        for filters in self.conv_filters:
-            x = layers.Conv1D(filters, self.kernel_size, padding="same", activation="relu")(x)
-            x = layers.MaxPooling1D(2)(x)
-        x = layers.Flatten()(x)
-        x = layers.Dense(self.dense_units, activation="relu")(x)
-
-        features_in = keras.Input((n_features,), name="rr_features")
-        norm = layers.Normalization(name="feature_scaling")
-        norm.adapt(features)
-        f = layers.Dense(self.dense_units // 2, activation="relu")(norm(features_in))
-
-        h = layers.Concatenate()([x, f])
-        h = layers.Dense(self.dense_units, activation="relu")(h)
-        h = layers.Dropout(self.dropout)(h)
-        out = layers.Dense(len(CLASSES), activation="softmax", name="beat_class")(h)
-        model = keras.Model([window_in, features_in], out, name=name)
-        model.compile(
-            optimizer=keras.optimizers.Adam(self.learning_rate),
-            loss="sparse_categorical_crossentropy",
-        )
-        return model
-
     def fit(
         self,
         inputs: BeatInputs,
@@ -148,36 +174,19 @@ class BeatClassifier:
 
         With `n_members` > 1, that many networks are trained from different seeds (seed,
         seed + 1000, ...) and averaged: one beat's probabilities then depend less on the
-        luck of one initialisation. The callbacks see each member's training in turn."""
-        import keras
-        import tensorflow as tf
+        luck of one initialisation. The callbacks see each member's training in turn.
+        Needs the `train` extra (TensorFlow)."""
+        from ml.training.network import fit_networks
 
-        tf.config.experimental.enable_op_determinism()
-        inputs = inputs.with_features(self.features)
-        labels = np.asarray([CLASSES.index(str(c)) for c in np.asarray(y).ravel()], np.int64)
-        if labels.size != len(inputs):
-            raise ValueError("y needs one class per beat")
-        members = []
-        for index in range(self.n_members):
-            keras.utils.set_random_seed(seed + MEMBER_SEED_STEP * index)
-            member = self._build(
-                inputs.windows.shape[1],
-                inputs.rr_features.shape[1],
-                inputs.rr_features,
-                name="beat_cnn" if self.n_members == 1 else f"beat_cnn_{index}",
-            )
-            member.fit(
-                {"window": inputs.windows, "rr_features": inputs.rr_features},
-                labels,
-                epochs=epochs,
-                batch_size=self.batch_size,
-                class_weight=class_weights(y, self.class_weight_power, self.max_class_weight),
-                shuffle=True,
-                verbose=verbose,
-                callbacks=callbacks or [],
-            )
-            members.append(member)
-        self.model_ = members[0] if len(members) == 1 else _averaged(members)
+        self.model_ = fit_networks(
+            self,
+            inputs.with_features(self.features),
+            y,
+            epochs=epochs,
+            seed=seed,
+            verbose=verbose,
+            callbacks=callbacks or [],
+        )
         return self
 
     def predict_proba(self, inputs: BeatInputs) -> np.ndarray:
@@ -209,15 +218,16 @@ class BeatClassifier:
         return decide_beats(proba, inputs, self.decision_, self.af_threshold_, self.af_p_threshold_)
 
     def save(self, directory: Path | str, card: dict[str, Any] | None = None) -> Path:
-        """Write `beat_classifier.keras` and `model_card.json` (with the weights' SHA-256)."""
-        if self.model_ is None:
-            raise RuntimeError("nothing to save: the classifier is not fitted")
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        weights = out / WEIGHTS_FILE
-        self.model_.save(weights)
-        full = {
-            **(card or {}),
+        """Write `beat_classifier.keras`, its LiteRT export `beat_classifier.tflite` and
+        `model_card.json` (with both files' SHA-256). Needs the `train` extra."""
+        from ml.training.export import save_model
+
+        self.card_ = save_model(self, Path(directory), card or {})
+        return Path(directory)
+
+    def card_entries(self) -> dict[str, Any]:
+        """What the model card says about this classifier itself (files aside)."""
+        return {
             "version": VERSION,
             "classes": list(CLASSES),
             "hyper_parameters": self.get_params(),
@@ -225,35 +235,36 @@ class BeatClassifier:
             "decision_af_threshold": self.af_threshold_,
             "decision_af_p_threshold": self.af_p_threshold_,
             "lead_combination": self.lead_combination_,
-            "weights_file": WEIGHTS_FILE,
-            "weights_sha256": sha256_of(weights),
-            "weights_bytes": weights.stat().st_size,
         }
-        (out / CARD_FILE).write_text(json.dumps(full, indent=2) + "\n")
-        self.card_ = full
-        return out
 
     @classmethod
     def load(cls, directory: Path | str = DEFAULT_MODEL_DIR) -> BeatClassifier:
-        """Load a saved model after checking its SHA-256 against the model card."""
-        import keras
+        """The shipped network as the portal runs it: the LiteRT file, after checking its
+        SHA-256 against the model card. Imports neither TensorFlow nor Keras."""
+        folder = Path(directory)
+        card = read_card(folder)
+        clf = cls._from_card(card)
+        clf.model_ = RuntimeNetwork(verified_file(folder, card, "runtime"))
+        return clf
+
+    @classmethod
+    def load_keras(cls, directory: Path | str = DEFAULT_MODEL_DIR) -> BeatClassifier:
+        """The trained Keras network itself, after checking its SHA-256 against the model
+        card (training, and checking the export against it). Needs the `train` extra."""
+        from ml.training.network import read_network
 
         folder = Path(directory)
         card = read_card(folder)
-        weights = folder / card.get("weights_file", WEIGHTS_FILE)
-        if not weights.is_file():
-            raise ModelIntegrityError(f"model weights not found: {weights}")
-        actual = sha256_of(weights)
-        if actual != card.get("weights_sha256"):
-            raise ModelIntegrityError(
-                f"model weights {weights} do not match the SHA-256 in {folder / CARD_FILE} "
-                f"(expected {card.get('weights_sha256')}, got {actual}); refusing to load them"
-            )
-        params = card.get("hyper_parameters", {})
+        clf = cls._from_card(card)
+        clf.model_ = read_network(verified_file(folder, card, "weights"))
+        return clf
+
+    @classmethod
+    def _from_card(cls, card: dict[str, Any]) -> BeatClassifier:
+        params = dict(card.get("hyper_parameters", {}))
         params["conv_filters"] = tuple(params.get("conv_filters", (16, 32, 32)))
         params["features"] = tuple(params.get("features", BASE_FEATURE_NAMES))
         clf = cls(**params)
-        clf.model_ = keras.saving.load_model(weights, safe_mode=True, compile=False)
         clf.decision_ = {c: float(card.get("decision_log_bias", {}).get(c, 0.0)) for c in CLASSES}
         threshold = card.get("decision_af_threshold")
         clf.af_threshold_ = None if threshold is None else float(threshold)
@@ -267,51 +278,23 @@ class BeatClassifier:
         return _info_from_card(self.card_)
 
 
-def _averaged(members: list[Any]) -> Any:
-    """One Keras model whose output is the mean of the members' probabilities."""
-    import keras
-    from keras import layers
-
-    window_in = keras.Input(members[0].inputs[0].shape[1:], name="window")
-    features_in = keras.Input(members[0].inputs[1].shape[1:], name="rr_features")
-    outputs = [member([window_in, features_in]) for member in members]
-    mean = layers.Average(name="beat_class")(outputs)
-    return keras.Model([window_in, features_in], mean, name="beat_cnn_ensemble")
-
-
-_GRAPHS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def _graph_of(model: Any) -> Any:
-    """The model's forward pass as one TensorFlow graph (traced once per model, any batch
-    size): about twice as fast as calling the Keras layers one by one."""
-    graph = _GRAPHS.get(model)
-    if graph is None:
-        import tensorflow as tf
-
-        signature = [
-            tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32),
-            tf.TensorSpec((None, *model.inputs[1].shape[1:]), tf.float32),
-        ]
-        graph = tf.function(
-            lambda window, features: model([window, features], training=False),
-            input_signature=signature,
-        )
-        _GRAPHS[model] = graph
-    return graph
-
-
 def predict_proba_with(model: Any, inputs: BeatInputs) -> np.ndarray:
-    """Batched forward pass without Keras' predict() overhead (fast for one record)."""
+    """Batched forward pass of a `RuntimeNetwork` (the portal) or of a Keras model (training;
+    run as one TensorFlow graph, without Keras' predict() overhead); rows sum to 1."""
     n = len(inputs)
     if n == 0:
         return np.zeros((0, len(CLASSES)), np.float32)
-    forward = _graph_of(model)
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    if isinstance(model, RuntimeNetwork):
+        forward, batch = model, RUNTIME_BATCH
+    else:
+        from ml.training.network import forward_of
+
+        forward, batch = forward_of(model), PREDICT_BATCH
     parts = []
-    for start in range(0, n, PREDICT_BATCH):
-        part = inputs.subset(slice(start, start + PREDICT_BATCH))
-        out = forward(part.windows, part.rr_features)
-        parts.append(np.asarray(out, dtype=np.float32))
+    for start in range(0, n, batch):
+        part = inputs.subset(slice(start, start + batch))
+        parts.append(forward(part.windows, part.rr_features))
     proba = np.concatenate(parts)
     return proba / proba.sum(axis=1, keepdims=True)
 
@@ -371,6 +354,8 @@ def _info_from_card(card: dict[str, Any]) -> dict[str, Any]:
         "cv_metrics": card.get("cv_metrics"),
         "ds2_metrics": card.get("ds2_metrics"),
         "weights_sha256": card.get("weights_sha256"),
+        "runtime": card.get("runtime"),
+        "runtime_sha256": card.get("runtime_sha256"),
         "citation": card.get("citation"),
     }
 

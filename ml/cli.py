@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:  # the analysis imports NumPy, SciPy and TensorFlow: only when it runs
+if TYPE_CHECKING:  # the analysis imports NumPy, SciPy and LiteRT: only when it runs
     from ml.analysis import EcgAnalysis
 
 
@@ -67,14 +67,15 @@ def analyze_command(
     """Analyse one ECG recording (WFDB .hea+.dat or .zip, CSV, EDF) and print the machine read."""
     from ml.analysis import analyze
     from ml.errors import RecordingError
-    from ml.io import read_recording
+    from ml.io.sources import open_recording
 
     def progress(fraction: float, message: str) -> None:
         if not as_json:
             click.echo(f"[{fraction:4.0%}] {message}", err=True)
 
     try:
-        recording = read_recording(list(files), fs_hz=fs_hz, units=units)
+        # A long WFDB record is streamed from its files and analysed in chunks (ml.chunked).
+        recording = open_recording(list(files), fs_hz=fs_hz, units=units)
         analysis = analyze(recording, progress=progress)
     except RecordingError as problem:
         raise click.ClickException(str(problem)) from problem

@@ -46,6 +46,7 @@ AF_CONTEXT_BEATS = 60  # AF context: RR irregularity over the ~60 beats around t
 # and make up the template; below it a beat may be ectopic (S or V).
 TEMPLATE_MIN_PRE_OVER_SINUS = 0.85
 TEMPLATE_MIN_BEATS = 10  # fewer non-premature beats than this: fall back to all beats
+TEMPLATE_COLUMNS = 8  # the template's median is taken this many window samples at a time
 DEFAULT_RR_S = 0.8  # used only when a signal holds a single beat
 
 _BEFORE = round(WINDOW_BEFORE_S * MODEL_FS_HZ)
@@ -121,15 +122,51 @@ class BeatInputs:
         )
 
 
+@dataclass(frozen=True)
+class BeatWaveforms:
+    """What `beat_inputs` reads from the signal, beat by beat, before any whole-record
+    normalisation: `windows` float64 [n, W/2] (the 0.5-40 Hz beat at the model's rate, in mV),
+    `peak_mv` [n] (its largest deflection near the R peak), `p_wave_consistency` [n], and
+    `model_peaks` [n] (the R peaks at MODEL_FS_HZ). Local to each beat, so a long recording
+    can gather them chunk by chunk (`model_peaks` then shifted to the whole recording)."""
+
+    windows: np.ndarray
+    peak_mv: np.ndarray
+    p_wave_consistency: np.ndarray
+    model_peaks: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.peak_mv.size)
+
+    def subset(self, index: np.ndarray | slice) -> BeatWaveforms:
+        return BeatWaveforms(
+            self.windows[index],
+            self.peak_mv[index],
+            self.p_wave_consistency[index],
+            self.model_peaks[index],
+        )
+
+    @staticmethod
+    def concatenate(parts: list[BeatWaveforms]) -> BeatWaveforms:
+        return BeatWaveforms(
+            np.concatenate([p.windows for p in parts]),
+            np.concatenate([p.peak_mv for p in parts]),
+            np.concatenate([p.p_wave_consistency for p in parts]),
+            np.concatenate([p.model_peaks for p in parts]),
+        )
+
+
 def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> BeatInputs:
     """Model inputs for every peak in `r_peaks` (sample indices into `signal_mv` at `fs_hz`)."""
+    return PatientBeats.of(beat_waveforms(signal_mv, fs_hz, r_peaks)).inputs()
+
+
+def beat_waveforms(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> BeatWaveforms:
+    """The beats' waveforms at `r_peaks` (sample indices into `signal_mv` at `fs_hz`)."""
     x_mv, peaks = _to_model_rate(np.asarray(signal_mv, dtype=np.float64), fs_hz, r_peaks)
-    n = peaks.size
-    if n == 0:
-        return BeatInputs(
-            np.zeros((0, WINDOW_SAMPLES, 1), np.float32),
-            np.zeros((0, len(RR_FEATURE_NAMES)), np.float32),
-            np.zeros(0, np.float32),
+    if peaks.size == 0:
+        return BeatWaveforms(
+            np.zeros((0, _OFFSETS.size)), np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
         )
     x_mv = np.nan_to_num(x_mv)
     p_consistency = p_wave_consistency(x_mv, MODEL_FS_HZ, peaks / MODEL_FS_HZ, None)
@@ -138,19 +175,69 @@ def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> Bea
     pad = _BEFORE + _AFTER
     padded = np.pad(x_mv, pad)
     centres = _realigned(padded, peaks + pad)
-    windows = padded[centres[:, None] + _OFFSETS[None, :]]
-    windows /= _record_amplitude_mv(padded, centres)
-
-    rr = _rr_features(peaks / MODEL_FS_HZ)
-    template = _template(windows, rr[:, RR_FEATURE_NAMES.index("pre_over_sinus")])
-    shape = _shape_features(windows, template)
-    features = np.concatenate([rr, shape], axis=1)
-    model_windows = np.concatenate([windows, windows - template], axis=1)
-    return BeatInputs(
-        model_windows[:, :, None].astype(np.float32),
-        np.nan_to_num(features).astype(np.float32),
-        p_consistency.astype(np.float32),
+    return BeatWaveforms(
+        padded[centres[:, None] + _OFFSETS[None, :]],
+        _peak_mv(padded, centres),
+        p_consistency,
+        peaks,
     )
+
+
+@dataclass(frozen=True)
+class PatientBeats:
+    """Every beat of a record normalised to the patient: windows over the record's median QRS
+    amplitude, RR features against the patient's sinus cycle, and shape features against the
+    dominant beat (`template`). `inputs(index)` builds the model's inputs for some beats, so
+    a long recording's windows need not be doubled for all beats at once."""
+
+    windows: np.ndarray
+    template: np.ndarray
+    features: np.ndarray
+    p_wave_consistency: np.ndarray
+
+    @staticmethod
+    def of(waves: BeatWaveforms, rr: np.ndarray | None = None) -> PatientBeats:
+        """From every beat's waveform; `waves.windows` is normalised in place (consumed).
+        `rr`: `rhythm_features(waves.model_peaks)` when already computed for another lead
+        at the same beats (they depend on the beat times alone)."""
+        if len(waves) == 0:
+            return PatientBeats(
+                np.zeros((0, _OFFSETS.size)),
+                np.zeros(_OFFSETS.size),
+                np.zeros((0, len(RR_FEATURE_NAMES))),
+                np.zeros(0),
+            )
+        windows = waves.windows
+        windows /= _record_amplitude(waves.peak_mv)  # in place: a 24-hour record has 100k
+        rr = rhythm_features(waves.model_peaks) if rr is None else rr
+        template = _template(windows, rr[:, RR_FEATURE_NAMES.index("pre_over_sinus")])
+        shape = _shape_features(windows, template)
+        features = np.nan_to_num(np.concatenate([rr, shape], axis=1))
+        return PatientBeats(windows, template, features, waves.p_wave_consistency)
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+    def inputs(self, index: np.ndarray | slice = slice(None)) -> BeatInputs:
+        windows = self.windows[index]
+        if windows.shape[0] == 0:
+            return BeatInputs(
+                np.zeros((0, WINDOW_SAMPLES, 1), np.float32),
+                np.zeros((0, len(RR_FEATURE_NAMES)), np.float32),
+                np.zeros(0, np.float32),
+            )
+        model_windows = np.concatenate([windows, windows - self.template], axis=1)
+        return BeatInputs(
+            model_windows[:, :, None].astype(np.float32),
+            self.features[index].astype(np.float32),
+            self.p_wave_consistency[index].astype(np.float32),
+        )
+
+
+def rhythm_features(model_peaks: np.ndarray) -> np.ndarray:
+    """The RR features (the first columns of RR_FEATURE_NAMES) of beats at `model_peaks`
+    (samples at MODEL_FS_HZ), the same for every lead."""
+    return _rr_features(model_peaks / MODEL_FS_HZ)
 
 
 def _to_model_rate(
@@ -172,11 +259,15 @@ def _realigned(padded: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return centres + offsets[np.argmax(near, axis=1)]
 
 
-def _record_amplitude_mv(padded: np.ndarray, centres: np.ndarray) -> float:
-    """Median QRS amplitude of the record: removes gain and electrode-placement differences."""
+def _peak_mv(padded: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each beat's largest deflection within AMPLITUDE_HALF_WIDTH_S of its R peak."""
     half = round(AMPLITUDE_HALF_WIDTH_S * MODEL_FS_HZ)
     offsets = np.arange(-half, half + 1)
-    peak_mv = np.abs(padded[centres[:, None] + offsets[None, :]]).max(axis=1)
+    return np.asarray(np.abs(padded[centres[:, None] + offsets[None, :]]).max(axis=1))
+
+
+def _record_amplitude(peak_mv: np.ndarray) -> float:
+    """Median QRS amplitude of the record: removes gain and electrode-placement differences."""
     amplitude = float(np.median(peak_mv))
     return amplitude if amplitude > 1e-3 else 1.0
 
@@ -185,8 +276,14 @@ def _template(windows: np.ndarray, pre_over_sinus: np.ndarray) -> np.ndarray:
     """Median of the beats that are not premature: the dominant *normal* morphology even when
     premature ectopic beats are frequent (they would pull a plain median towards themselves)."""
     calm = pre_over_sinus >= TEMPLATE_MIN_PRE_OVER_SINUS
-    chosen = windows[calm] if calm.sum() >= TEMPLATE_MIN_BEATS else windows
-    return np.median(chosen, axis=0)
+    rows = calm if calm.sum() >= TEMPLATE_MIN_BEATS else slice(None)
+    # A few columns at a time: the median copies what it sorts (100k beats on 24 hours).
+    return np.concatenate(
+        [
+            np.median(windows[rows, column : column + TEMPLATE_COLUMNS], axis=0)
+            for column in range(0, windows.shape[1], TEMPLATE_COLUMNS)
+        ]
+    )
 
 
 def _rr_features(t_s: np.ndarray) -> np.ndarray:

@@ -118,12 +118,23 @@ class Boundary:
 
 def aligned_beats(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> np.ndarray:
     """[beats, window samples, leads]: the beats around `r_peaks` (at most `MAX_BEATS`)."""
+    usable = measured_peaks(r_peaks, len(signal_mv), fs_hz)
+    return signal_mv[usable[:, None] + beat_offsets(fs_hz)[None, :]]
+
+
+def measured_peaks(r_peaks: np.ndarray, n_samples: int, fs_hz: float) -> np.ndarray:
+    """The R peaks whose beats make the median beat: whole beats inside the recording, at
+    most `MAX_BEATS` of them spread evenly over it (a 24-hour recording needs no more)."""
     before, after = int(BEFORE_R_S * fs_hz), int(AFTER_R_S * fs_hz)
-    usable = r_peaks[(r_peaks >= before) & (r_peaks + after < len(signal_mv))]
+    usable = r_peaks[(r_peaks >= before) & (r_peaks + after < n_samples)]
     if len(usable) > MAX_BEATS:
         usable = usable[np.linspace(0, len(usable) - 1, MAX_BEATS).astype(int)]
-    index = usable[:, None] + np.arange(-before, after)[None, :]
-    return signal_mv[index]
+    return usable
+
+
+def beat_offsets(fs_hz: float) -> np.ndarray:
+    """Samples of a beat's window relative to its R peak."""
+    return np.arange(-int(BEFORE_R_S * fs_hz), int(AFTER_R_S * fs_hz))
 
 
 def beat_to_beat_spread_mv(
@@ -147,7 +158,22 @@ def measure_intervals(
     """Intervals from a (filtered) signal [samples, leads] and the R peaks of normal beats."""
     if len(r_peaks) < MIN_BEATS:
         return not_measured(f"fewer than {MIN_BEATS} normal beats to measure")
-    beats = aligned_beats(signal_mv, fs_hz, r_peaks)
+    return intervals_of_beats(
+        aligned_beats(signal_mv, fs_hz, r_peaks), fs_hz, r_peaks, lead_names, settings
+    )
+
+
+def intervals_of_beats(
+    beats: np.ndarray,
+    fs_hz: float,
+    r_peaks: np.ndarray,
+    lead_names: tuple[str, ...],
+    settings: IntervalSettings = DEFAULT_SETTINGS,
+) -> Intervals:
+    """`measure_intervals` from the beats already cut out ([beats, window, leads] at the
+    `measured_peaks` of `r_peaks`): a long recording cuts them chunk by chunk."""
+    if len(r_peaks) < MIN_BEATS:
+        return not_measured(f"fewer than {MIN_BEATS} normal beats to measure")
     if len(beats) == 0:
         return not_measured("no complete normal beat away from the recording's ends", 0)
     beat = np.median(beats, axis=0)

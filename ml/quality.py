@@ -57,12 +57,49 @@ def beat_mismatch(band_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> flo
     return float(np.percentile(residual, MISMATCH_PERCENTILE))
 
 
+@dataclass(frozen=True)
+class LeadLevels:
+    """Whole-lead figures each segment is judged against: the lead's extremes (saturation)
+    and its typical segment spread (motion artefact)."""
+
+    low_mv: float
+    high_mv: float
+    typical_spread_mv: float
+
+
+def segment_bounds(n_samples: int, fs_hz: float) -> list[tuple[int, int]]:
+    """(start, stop) samples of each 10-s segment; a short tail joins the previous one."""
+    step = int(SEGMENT_S * fs_hz)
+    bounds = [(start, min(n_samples, start + step)) for start in range(0, n_samples, step)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < step // 2:
+        bounds[-2:] = [(bounds[-2][0], n_samples)]
+    return bounds
+
+
 def segment_quality(
     lead_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray | None = None
 ) -> list[Segment]:
     """Quality of each 10-s segment; with the detected `r_peaks`, beat mismatch counts too."""
-    n = len(lead_mv)
-    step = int(SEGMENT_S * fs_hz)
+    bounds = segment_bounds(len(lead_mv), fs_hz)
+    spreads = _spreads(lead_mv, bounds, int(SEGMENT_S * fs_hz))
+    levels = LeadLevels(
+        float(np.min(lead_mv)), float(np.max(lead_mv)), max(float(np.median(spreads)), 1e-6)
+    )
+    return judge_segments(lead_mv, fs_hz, r_peaks, bounds, spreads, levels)
+
+
+def judge_segments(
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    r_peaks: np.ndarray | None,
+    bounds: list[tuple[int, int]],
+    spreads: np.ndarray,
+    levels: LeadLevels,
+    offset: int = 0,
+) -> list[Segment]:
+    """The segments `bounds` (samples of the whole lead, with their `spreads`), judged from
+    `lead_mv`, which holds the lead from sample `offset` on (the whole lead, or a chunk of it
+    with some signal either side of the segments for the filters); `r_peaks` index it too."""
     qrs_band = butter(2, [5.0, min(15.0, 0.45 * fs_hz)], btype="bandpass", fs=fs_hz, output="sos")
     qrs = sosfiltfilt(qrs_band, lead_mv)
     if fs_hz > 100:
@@ -72,14 +109,11 @@ def segment_quality(
         hf = np.zeros_like(lead_mv)
     band_mv = bandpass_mv(lead_mv, fs_hz)
     peaks = np.sort(np.asarray(r_peaks if r_peaks is not None else [], dtype=np.int64))
-    low, high_value = float(np.min(lead_mv)), float(np.max(lead_mv))
-    bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < step // 2:
-        bounds[-2:] = [(bounds[-2][0], n)]  # a short tail joins the previous segment
-    spreads = _spreads(lead_mv, bounds, step)
-    typical_spread = max(float(np.median(spreads)), 1e-6)
+    low, high_value = levels.low_mv, levels.high_mv
+    typical_spread = levels.typical_spread_mv
     segments = []
-    for (start, stop), spread in zip(bounds, spreads, strict=True):
+    for (first, last), spread in zip(bounds, spreads, strict=True):
+        start, stop = first - offset, last - offset
         piece = lead_mv[start:stop]
         pinned = float(np.mean((piece <= low) | (piece >= high_value)))
         hf_ratio = float(
@@ -107,8 +141,19 @@ def segment_quality(
             )
         ) is not None and mismatch > NOISY_BEAT_MISMATCH:
             level, reason = "noisy", "beats differ from one to the next (artefact or noise)"
-        segments.append(Segment(start / fs_hz, stop / fs_hz, level, reason))
+        segments.append(Segment(first / fs_hz, last / fs_hz, level, reason))
     return segments
+
+
+def segment_spreads(
+    lead_mv: np.ndarray, fs_hz: float, bounds: list[tuple[int, int]], offset: int = 0
+) -> np.ndarray:
+    """The 0.5-99.5 percentile range of each segment in `bounds` (whole-lead samples) from
+    `lead_mv`, which holds the lead from sample `offset` on."""
+    shifted = [(a - offset, b - offset) for a, b in bounds]
+    first = shifted[0][0] if shifted else 0
+    local = [(a - first, b - first) for a, b in shifted]
+    return _spreads(lead_mv[first:], local, int(SEGMENT_S * fs_hz))
 
 
 def _spreads(lead_mv: np.ndarray, bounds: list[tuple[int, int]], step: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,35 +94,45 @@ def validated(recording: Recording) -> Recording:
     Gaps (missing samples, see `missing_samples`) are accepted: `ml.gaps.fill_gaps` bridges or
     blanks them before analysis. A lead that is mostly gaps is not usable.
     """
-    if not MIN_FS_HZ <= recording.fs_hz <= MAX_FS_HZ:
-        raise SamplingRateError(
-            f"The sampling rate is {recording.fs_hz:g} Hz; the analysis needs "
-            f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz."
-        )
-    if recording.signal_mv.ndim != 2 or recording.n_leads == 0:
+    if recording.signal_mv.ndim != 2:
         raise UnusableSignalError("The recording holds no ECG lead.")
-    if recording.duration_s < MIN_DURATION_S:
-        raise DurationError(
-            f"The recording lasts {recording.duration_s:.1f} s; at least "
-            f"{MIN_DURATION_S:g} s are needed."
-        )
-    if recording.duration_s > MAX_DURATION_S:
-        raise DurationError(
-            f"The recording lasts {recording.duration_s / 3600:.1f} hours; at most "
-            f"{MAX_DURATION_S / 3600:g} hours can be analysed."
-        )
+    check_layout(recording.fs_hz, recording.n_leads, recording.duration_s)
     problems = [_lead_problem(recording.signal_mv[:, i]) for i in range(recording.n_leads)]
-    if all(problems):
-        raise UnusableSignalError(
-            "No lead carries a usable ECG: " + _problems_by_lead(recording, problems) + "."
-        )
+    check_some_lead_usable(recording.lead_names, problems)
     return recording
 
 
-def _problems_by_lead(recording: Recording, problems: list[str | None]) -> str:
+def check_layout(fs_hz: float, n_leads: int, duration_s: float) -> None:
+    """The checks of `validated` that need no sample: rate, leads, duration."""
+    if not MIN_FS_HZ <= fs_hz <= MAX_FS_HZ:
+        raise SamplingRateError(
+            f"The sampling rate is {fs_hz:g} Hz; the analysis needs {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz."
+        )
+    if n_leads == 0:
+        raise UnusableSignalError("The recording holds no ECG lead.")
+    if duration_s < MIN_DURATION_S:
+        raise DurationError(
+            f"The recording lasts {duration_s:.1f} s; at least {MIN_DURATION_S:g} s are needed."
+        )
+    if duration_s > MAX_DURATION_S:
+        raise DurationError(
+            f"The recording lasts {duration_s / 3600:.1f} hours; at most "
+            f"{MAX_DURATION_S / 3600:g} hours can be analysed."
+        )
+
+
+def check_some_lead_usable(lead_names: tuple[str, ...], problems: list[str | None]) -> None:
+    """UnusableSignalError when every lead has a problem (`_lead_problem`)."""
+    if all(problems):
+        raise UnusableSignalError(
+            "No lead carries a usable ECG: " + _problems_by_lead(lead_names, problems) + "."
+        )
+
+
+def _problems_by_lead(lead_names: tuple[str, ...], problems: list[str | None]) -> str:
     """'leads I, II: the signal is a flat line (...); lead V1: 80% of the samples are missing'"""
     leads_of: dict[str, list[str]] = {}
-    for name, problem in zip(recording.lead_names, problems, strict=True):
+    for name, problem in zip(lead_names, problems, strict=True):
         if problem:
             leads_of.setdefault(problem, []).append(name)
     return "; ".join(
@@ -142,9 +153,17 @@ def _lead_problem(lead_mv: np.ndarray) -> str | None:
             return f"{missing_share:.0%} of the samples are missing"
         values = lead_mv[~missing]
         low, high = float(values.min()), float(values.max())
-    if float(np.std(values)) < FLAT_STD_MV:
+    return signal_problem(
+        float(np.std(values)), lambda: float(np.mean((values <= low) | (values >= high)))
+    )
+
+
+def signal_problem(std_mv: float, pinned_share: Callable[[], float]) -> str | None:
+    """A lead's problem from its standard deviation and the share of its samples at its
+    extremes (asked only when the lead is not flat); None for a usable lead."""
+    if std_mv < FLAT_STD_MV:
         return "the signal is a flat line (electrode off or channel dead)"
-    pinned = np.mean((values <= low) | (values >= high))
+    pinned = pinned_share()
     if pinned > CLIPPED_FRACTION:
         return f"{pinned:.0%} of the samples are clipped at the amplifier's limits"
     return None

@@ -53,6 +53,7 @@ upper band edge is below Nyquist for fs >= 50 Hz).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -158,17 +159,71 @@ def detect_r_peaks_both_leads(
     peaks, primary_bp, _ = _detect(primary_mv, fs)
     if secondary_mv is None:
         return peaks, None
-    p = TWO_LEAD
     other, _, envelope = _detect(secondary_mv, fs)
-    if peaks.size < 5:
+    if peaks.size < 5 or envelope.size != primary_bp.size:
         return peaks, other
-    confirmed = _has_neighbour(peaks, other, p["match_s"] * fs)
-    if confirmed.sum() < 3 or envelope.size != primary_bp.size:
-        return peaks, other
+    return combine_two_leads(two_lead_evidence(peaks, primary_bp, other, envelope, fs), fs), other
+
+
+@dataclass(frozen=True)
+class TwoLeadEvidence:
+    """What the two-lead check reads from the signals, per detected beat: the R peaks of each
+    lead, the other lead's largest slope envelope near each primary beat (`echo`), the
+    primary's largest QRS-band deflection near it (`amplitude`), and the other lead's
+    envelope at its own beats (`other_level`). Local to each beat, so a long recording can
+    gather it chunk by chunk and `combine_two_leads` decides on all of it at once."""
+
+    peaks: np.ndarray
+    echo: np.ndarray
+    amplitude: np.ndarray
+    other: np.ndarray
+    other_level: np.ndarray
+
+    @staticmethod
+    def concatenate(parts: list[TwoLeadEvidence]) -> TwoLeadEvidence:
+        return TwoLeadEvidence(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(TwoLeadEvidence))
+        )
+
+    def within(self, start: int, stop: int, offset: int = 0) -> TwoLeadEvidence:
+        """The beats of each lead in [start, stop), shifted by `offset` samples."""
+        mine = (self.peaks >= start) & (self.peaks < stop)
+        theirs = (self.other >= start) & (self.other < stop)
+        return TwoLeadEvidence(
+            self.peaks[mine] + offset,
+            self.echo[mine],
+            self.amplitude[mine],
+            self.other[theirs] + offset,
+            self.other_level[theirs],
+        )
+
+
+def two_lead_evidence(
+    peaks: np.ndarray, primary_bp: np.ndarray, other: np.ndarray, envelope: np.ndarray, fs: float
+) -> TwoLeadEvidence:
+    """`TwoLeadEvidence` from each lead's detections, QRS band and slope envelope (`_detect`)."""
+    p = TWO_LEAD
     echo = maximum_filter1d(envelope, 2 * int(p["echo_s"] * fs) + 1)[peaks]
+    amplitude = maximum_filter1d(np.abs(primary_bp), 2 * int(p["amplitude_s"] * fs) + 1)[peaks]
+    return TwoLeadEvidence(peaks, echo, amplitude, other, envelope[other])
+
+
+def combine_two_leads(evidence: TwoLeadEvidence, fs: float) -> np.ndarray:
+    """The primary beats kept and completed by the other lead (`detect_r_peaks_both_leads`)."""
+    p = TWO_LEAD
+    peaks, other, echo, amplitude = (
+        evidence.peaks,
+        evidence.other,
+        evidence.echo,
+        evidence.amplitude,
+    )
+    if peaks.size < 5:
+        return peaks
+    confirmed = _has_neighbour(peaks, other, p["match_s"] * fs)
+    if confirmed.sum() < 3:
+        return peaks
     anchored = confirmed | (echo >= p["echo_level"] * float(np.median(echo[confirmed])))
     agreement = _centred_mean(confirmed.astype(float), int(p["agreement_beats"]))
-    amplitude = maximum_filter1d(np.abs(primary_bp), 2 * int(p["amplitude_s"] * fs) + 1)[peaks]
     pre_rr = np.diff(peaks, prepend=peaks[0] - (peaks[1] - peaks[0]))
     cycle = percentile_filter(
         pre_rr.astype(float), p["rr_percentile"], size=int(p["rr_context_beats"]), mode="nearest"
@@ -176,7 +231,7 @@ def detect_r_peaks_both_leads(
     anchors = peaks[anchored]
     questioned = np.flatnonzero(~anchored & (agreement >= p["min_agreement"]))
     if questioned.size == 0:
-        return _fill_missed_beats(peaks, other, envelope, fs), other
+        return _fill_missed_beats(peaks, other, evidence.other_level, fs)
     gap_of = np.searchsorted(anchors, peaks[questioned])  # sorted, as `questioned` is
     keep = np.ones(peaks.size, dtype=bool)
     firsts = np.flatnonzero(np.diff(gap_of, prepend=-1))
@@ -187,28 +242,27 @@ def detect_r_peaks_both_leads(
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
             keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
-    return _fill_missed_beats(peaks[keep], other, envelope, fs), other
+    return _fill_missed_beats(peaks[keep], other, evidence.other_level, fs)
 
 
 def _fill_missed_beats(
-    peaks: np.ndarray, other: np.ndarray, other_envelope: np.ndarray, fs: float
+    peaks: np.ndarray, other: np.ndarray, other_level: np.ndarray, fs: float
 ) -> np.ndarray:
     """A beat seen in a good lead is a beat: where the primary lead has a gap too long for the
     rhythm (artefact hid its beats: MIT-BIH 208's 5-s "pause" while V1 keeps beating), the
     other lead's clear beats inside the gap are added. A true pause stays one: the other lead
-    has no beat there either."""
+    has no beat there either. (`other_level`: the other lead's slope envelope at its beats.)"""
     p = TWO_LEAD
     if peaks.size < 3 or other.size < 3:
         return peaks
     rr = np.diff(peaks)
     cycle = float(np.median(rr))
-    usual = float(np.median(other_envelope[other]))
+    usual = float(np.median(other_level))
     margin = int(p["fill_margin_s"] * fs)
     added = []
     for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle):
         lo, hi = np.searchsorted(other, [peaks[i] + margin, peaks[i + 1] - margin])
-        inside = other[lo:hi]
-        added.append(inside[other_envelope[inside] >= p["fill_level"] * usual])
+        added.append(other[lo:hi][other_level[lo:hi] >= p["fill_level"] * usual])
     if not added:
         return peaks
     return np.unique(np.concatenate([peaks, *added]))
@@ -222,6 +276,13 @@ def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, **overrides: Any) -> np.
     overrides : optional PARAMS entries to change (for experiments).
     """
     return _detect(signal_mv, fs_hz, **overrides)[0]
+
+
+def detect_with_bands(
+    signal_mv: np.ndarray, fs_hz: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R peaks with the QRS-band signal and slope envelope they came from (`_detect`)."""
+    return _detect(signal_mv, fs_hz)
 
 
 def _detect(

@@ -14,6 +14,7 @@ are stored in `ml/model/strip_rule.json` with their out-of-fold figures.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -130,17 +131,27 @@ def af_window_spans_s(
     beat_samples: np.ndarray,
     classes: np.ndarray,
     rule: StripRule | None = None,
+    starts: Iterable[int] | None = None,
+    offset: int = 0,
 ) -> list[tuple[float, float]]:
-    """The 30-s windows (every 15 s) of a long recording that the window model calls AF."""
+    """The 30-s windows (every 15 s) of a long recording that the window model calls AF.
+    (`starts`: only the windows starting there, in samples of `lead_mv`, which begins at
+    sample `offset` of the recording: a long recording is read chunk by chunk.)"""
     rule = rule or shipped_rule(WINDOW_RULE_FILE)
     max_ectopic = window_gate()
     width = round(WINDOW_S * fs_hz)
     return [
-        (start / fs_hz, (start + width) / fs_hz)
-        for start, features in window_features(lead_mv, fs_hz, beat_samples, classes)
+        ((start + offset) / fs_hz, (start + offset + width) / fs_hz)
+        for start, features in window_features(lead_mv, fs_hz, beat_samples, classes, starts)
         if call_strip_from_features(features, rule).label == AF
         and (max_ectopic is None or (features or {})["ectopic_share"] < max_ectopic)
     ]
+
+
+def window_starts(n_samples: int, fs_hz: float) -> range:
+    """First sample of each 30-s window, every 15 s, of a recording of `n_samples`."""
+    width, hop = round(WINDOW_S * fs_hz), round(WINDOW_HOP_S * fs_hz)
+    return range(0, max(n_samples - width, 0) + 1, hop)
 
 
 @lru_cache(maxsize=1)
@@ -152,14 +163,19 @@ def window_gate() -> float | None:
 
 
 def window_features(
-    lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, classes: np.ndarray
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    classes: np.ndarray,
+    starts: Iterable[int] | None = None,
 ) -> list[tuple[int, dict[str, float] | None]]:
     """(first sample, strip features) of each 30-s window, every 15 s (the lead is filtered
-    once). The AF window model is fitted on exactly these (`ml.training.af_windows`)."""
-    width, hop = round(WINDOW_S * fs_hz), round(WINDOW_HOP_S * fs_hz)
+    once), or of the windows at `starts`. The AF window model is fitted on exactly these
+    (`ml.training.af_windows`)."""
+    width = round(WINDOW_S * fs_hz)
     bands = Bands.of(lead_mv, fs_hz)
     out = []
-    for start in range(0, max(lead_mv.size - width, 0) + 1, hop):
+    for start in window_starts(lead_mv.size, fs_hz) if starts is None else starts:
         lo, hi = np.searchsorted(beat_samples, [start, start + width])
         features = strip_features(
             lead_mv[start : start + width],

@@ -33,14 +33,21 @@ WINDOWS_PER_BATCH = 512
 
 def fibrillation_spans_s(signal_mv: np.ndarray, fs_hz: float) -> list[tuple[float, float]]:
     """(start_s, end_s) of each stretch of ventricular flutter / fibrillation in one lead."""
+    starts, flagged = fibrillation_windows(signal_mv, fs_hz)
+    return spans_of_windows(starts / fs_hz, flagged)
+
+
+def fibrillation_windows(signal_mv: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """(first sample, flagged) of each 4-s window, every STEP_S, of one lead (a long recording
+    takes them chunk by chunk: each window reads only its own 4 s)."""
     x_mv = np.nan_to_num(np.asarray(signal_mv, dtype=np.float64))
     n = int(round(WINDOW_S * fs_hz))
     if x_mv.size < n:
-        return []
+        return np.zeros(0, np.int64), np.zeros(0, bool)
     high_hz = min(BAND_HZ[1], 0.45 * fs_hz)
     sos = sps.butter(2, (BAND_HZ[0], high_hz), btype="bandpass", fs=fs_hz, output="sos")
     x_mv = sps.sosfiltfilt(sos, x_mv)
-    starts = np.arange(0, x_mv.size - n + 1, max(1, int(round(STEP_S * fs_hz))))
+    starts = np.arange(0, x_mv.size - n + 1, window_step(fs_hz))
     # Windows overlap 4:1, so they are examined a batch at a time: memory stays bounded on
     # 24-hour recordings.
     flagged = np.concatenate(
@@ -49,7 +56,11 @@ def fibrillation_spans_s(signal_mv: np.ndarray, fs_hz: float) -> list[tuple[floa
             for batch in np.array_split(starts, max(1, starts.size // WINDOWS_PER_BATCH))
         ]
     )
-    return _spans(starts / fs_hz, flagged)
+    return starts, flagged
+
+
+def window_step(fs_hz: float) -> int:
+    return max(1, int(round(STEP_S * fs_hz)))
 
 
 def _flag_windows(windows: np.ndarray, fs_hz: float, high_hz: float) -> np.ndarray:
@@ -74,7 +85,7 @@ def _flag_windows(windows: np.ndarray, fs_hz: float, high_hz: float) -> np.ndarr
     )
 
 
-def _spans(start_s: np.ndarray, flagged: np.ndarray) -> list[tuple[float, float]]:
+def spans_of_windows(start_s: np.ndarray, flagged: np.ndarray) -> list[tuple[float, float]]:
     """Runs of at least MIN_WINDOWS flagged windows, each covering its windows' full extent;
     runs whose windows overlap are merged."""
     padded = np.concatenate([[0], flagged.astype(np.int8), [0]])

@@ -104,6 +104,32 @@ def seed_demo_command() -> None:
         click.echo(f"# Reference library (MIT-BIH): {_settings().mitdb_dir}")
 
 
+@main.command("seed-load")
+@click.option("--reports", "n_reports", default=100_000, show_default=True, type=int)
+@click.option("--doctors", default=40, show_default=True, type=int)
+@click.option("--staff", default=20, show_default=True, type=int)
+@click.option("--seed", default=17, show_default=True, type=int, help="random seed")
+def seed_load_command(n_reports: int, doctors: int, staff: int, seed: int) -> None:
+    """Fill the database with synthetic patients, reports and audit rows (load tests)."""
+    from portal.seed_load import CREDENTIALS_FILE, seed_load, write_credentials
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("seed-load writes synthetic patients: not in production.")
+    engine = current_app.extensions["db_engine"]
+    result = seed_load(
+        engine, settings.storage_dir, reports=n_reports, doctors=doctors, staff=staff, seed=seed,
+        password=os.environ.get("CARDIO_PASSWORD"),
+    )  # fmt: skip
+    credentials = settings.instance_dir / CREDENTIALS_FILE
+    write_credentials(credentials, result)
+    click.echo(
+        f"Added {result.reports} reports ({result.versions} versions) of {result.patients} "
+        f"patients, {len(result.users)} accounts and {result.audit_rows} chained audit rows "
+        f"in {result.seconds:.0f} s. Logins: {credentials}"
+    )
+
+
 @main.command("worker")
 @click.option("--once", is_flag=True, help="run what is queued now, then exit")
 def worker_command(once: bool) -> None:
@@ -123,6 +149,53 @@ def worker_command(once: bool) -> None:
             time.sleep(POLL_SECONDS)
     finally:
         worker.stop_heartbeat()
+
+
+@main.command("celery-worker")
+@click.option("-n", "--hostname", default=None, help="Celery node name, e.g. worker1@%h")
+@click.option("--loglevel", default="INFO", show_default=True)
+def celery_worker_command(hostname: str | None, loglevel: str) -> None:
+    """Run analysis jobs, PDFs and exports sent through the broker (JOB_WORKER=celery in the
+    web process): one job at a time; start more of these for more at once."""
+    from portal.celery_app import QUEUE, make_celery
+
+    celery = make_celery(_settings(), current_app._get_current_object())  # type: ignore[attr-defined]
+    argv = ["worker", "--pool", "solo", "--concurrency", "1", "--queues", QUEUE]
+    argv += ["--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+    celery.worker_main([*argv, *(["--hostname", hostname] if hostname else [])])
+
+
+@main.command("jobs")
+@click.option("--limit", default=20, show_default=True, help="how many of the newest jobs")
+def jobs_command(limit: int) -> None:
+    """The newest analysis jobs (state, attempts, the worker that ran them) and each worker's
+    count of jobs with its last heartbeat."""
+    from sqlalchemy import func, select
+
+    from portal.models import AnalysisJob, WorkerHeartbeat, utcnow
+    from portal.services.jobs import live_workers
+
+    sql = db_session()
+    click.echo(f"{'job':>6}  {'state':<10} {'tries':>5}  {'worker':<40} progress")
+    for job in sql.scalars(select(AnalysisJob).order_by(AnalysisJob.id.desc()).limit(limit)):
+        click.echo(
+            f"{job.id:>6}  {job.state.value:<10} {job.attempts:>5}  "
+            f"{job.worker_id or '-':<40} {job.progress_message or ''}"
+        )
+    counts = sql.execute(
+        select(AnalysisJob.worker_id, func.count())
+        .where(AnalysisJob.worker_id.is_not(None))
+        .group_by(AnalysisJob.worker_id)
+    ).all()
+    beats = {row.worker_id: row.beat_at for row in sql.scalars(select(WorkerHeartbeat))}
+    ran = {str(worker_id): count for worker_id, count in counts}
+    live = live_workers(sql, utcnow())
+    click.echo(f"\n{'worker':<40} {'jobs':>5}  last heartbeat")
+    for worker_id in sorted(set(ran) | set(beats)):
+        count, beat = ran.get(worker_id, 0), beats.get(worker_id)
+        when = f"{beat:%Y-%m-%d %H:%M:%S} UTC" if beat else "-"
+        state = "alive" if worker_id in live else "gone"
+        click.echo(f"{worker_id:<40} {count:>5}  {when} ({state})")
 
 
 @main.command("audit-verify")

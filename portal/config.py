@@ -42,8 +42,13 @@ class Settings:
     rate_limit_storage_uri: str = "memory://"  # e.g. redis://host:6379/0 for several processes
     patients_per_page: int = 20
     max_upload_mb: int = 100
-    # "thread": an in-process worker runs analysis jobs; "none": another process does (or tests).
+    # "thread": an in-process worker runs analysis jobs; "none": another process does (or tests);
+    # "celery": Celery workers do, told of each job through the broker (portal/celery_app.py).
     job_worker: str = "thread"
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    # How often each Celery worker sweeps: requeues dead workers' jobs and sends again the
+    # message of work queued this long while the broker's queue is empty (a lost message).
+    job_sweep_seconds: int = 15
     job_timeout_minutes: int = 15
     # A job stops (and fails with a message) when the worker process's memory passes this.
     job_memory_limit_mb: int = 6000
@@ -130,7 +135,11 @@ def load_settings() -> Settings:
         rate_limit_storage_uri=os.environ.get("RATE_LIMIT_STORAGE_URI", "").strip()
         or Settings.rate_limit_storage_uri,
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
-        job_worker=_choice("JOB_WORKER", ("thread", "none"), Settings.job_worker),
+        job_worker=_choice("JOB_WORKER", ("thread", "none", "celery"), Settings.job_worker),
+        celery_broker_url=os.environ.get("CELERY_BROKER_URL", "").strip()
+        or os.environ.get("REDIS_URL", "").strip()
+        or Settings.celery_broker_url,
+        job_sweep_seconds=_positive_int("JOB_SWEEP_SECONDS", Settings.job_sweep_seconds),
         job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),
         job_memory_limit_mb=_positive_int("JOB_MEMORY_LIMIT_MB", Settings.job_memory_limit_mb),
         mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),

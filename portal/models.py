@@ -206,7 +206,11 @@ class Sex(enum.StrEnum):
 
 class Patient(TimestampsMixin, Base):
     __tablename__ = "patient"
-    __table_args__ = table_args()
+    __table_args__ = table_args(
+        # Patient search (a name fragment or an MRN prefix, active patients, by name): the
+        # fragment is matched in this index, in name order, without reading the rows.
+        Index(None, "is_active", "full_name", "mrn"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mrn: Mapped[str] = mapped_column(String(16), unique=True)
@@ -393,11 +397,17 @@ class EcgReport(TimestampsMixin, Base):
 
     __tablename__ = "ecg_report"
     __table_args__ = table_args(
-        Index(None, "assigned_doctor_id", "status"), Index(None, "status", "urgency")
+        Index(None, "assigned_doctor_id", "status"),
+        # A doctor's worklist: their patients' reports of a status, counted in the index.
+        Index(None, "patient_id", "status"),
+        # The worklist's order within a status (urgency, then oldest): read in index order;
+        # and the same order across every status (the worklist's "all").
+        Index(None, "status", "urgency", "report_date"),
+        Index(None, "urgency", "report_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     recording_id: Mapped[int] = mapped_column(ForeignKey("ecg_recording.id"), index=True)
     # One report per job: running a job twice can never create two reports.
     job_id: Mapped[int] = mapped_column(ForeignKey("analysis_job.id"), unique=True)
@@ -453,10 +463,28 @@ class ReportVersion(CreatedAtMixin, Base):
     qrs_axis_deg: Mapped[float | None] = mapped_column(Float)
     beat_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     class_probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
-    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # full machine analysis
+    # The machine's complete read but its beats (`ReportBeats`): loaded only when read.
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     model_version: Mapped[str | None] = mapped_column(String(64))
 
     report: Mapped[EcgReport] = relationship(back_populates="versions")
+    # Never loaded by accident: `services.machine_read.machine_read` asks for it explicitly.
+    beats: Mapped[ReportBeats | None] = relationship(lazy="raise_on_sql")
+
+
+class ReportBeats(Base):
+    """Every beat of a machine read (`ml.analysis.Beats.to_dict()`: samples, classes,
+    probabilities): most of a long recording's read, so it lives apart from
+    `report_version.analysis` and only the chart and the PDF strips read it."""
+
+    __tablename__ = "report_beats"
+    __table_args__ = table_args()
+
+    report_version_id: Mapped[int] = mapped_column(
+        ForeignKey("report_version.id"), primary_key=True, autoincrement=False
+    )
+    n_beats: Mapped[int] = mapped_column(Integer)
+    beats: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class RiskModel(enum.StrEnum):
@@ -510,6 +538,40 @@ class ApiToken(CreatedAtMixin, Base):
     account: Mapped[Account] = relationship(foreign_keys=[account_id])
 
 
+class BulkExportJob(CreatedAtMixin, Base):
+    """A FHIR Bulk Data export (`/fhir/r4/$export`): asked for by an API client, written as
+    NDJSON files by the job worker (portal/services/bulk_export.py), readable by the same
+    account until `expires_at`, then deleted with its files."""
+
+    __tablename__ = "bulk_export_job"
+    __table_args__ = table_args(
+        CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_pct_range"),
+        Index(None, "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    client_name: Mapped[str | None] = mapped_column(String(120))
+    request_url: Mapped[str] = mapped_column(String(2000))  # the kick-off URL, as sent
+    base_url: Mapped[str] = mapped_column(String(255))  # this server's FHIR base, for references
+    resource_types: Mapped[list[str]] = mapped_column(JSON)
+    since: Mapped[dt.datetime | None]
+    state: Mapped[JobState] = mapped_column(
+        enum_column(JobState, "export_state"), default=JobState.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    progress_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_message: Mapped[str | None] = mapped_column(String(255))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    transaction_time: Mapped[dt.datetime | None]  # what the files hold is as of this time
+    output: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # [{type, count}]
+    expires_at: Mapped[dt.datetime | None]
+
+
 class DocumentKind(enum.StrEnum):
     CLINICIAN = "clinician"
     PATIENT = "patient"
@@ -542,6 +604,7 @@ class AuditEvent(Base):
     __table_args__ = table_args(
         Index(None, "patient_id", "occurred_at"),
         Index(None, "action", "occurred_at"),
+        Index(None, "actor_username", "occurred_at"),  # the audit page's "user" filter
         UniqueConstraint("prev_hash"),  # the chain cannot fork: one successor per row
     )
 
@@ -583,6 +646,8 @@ class ImmutableRowError(RuntimeError):
 @event.listens_for(AuditEvent, "before_delete")
 @event.listens_for(ReportVersion, "before_update")
 @event.listens_for(ReportVersion, "before_delete")
+@event.listens_for(ReportBeats, "before_update")
+@event.listens_for(ReportBeats, "before_delete")
 def _refuse_change(mapper: Any, connection: Any, target: Base) -> None:
     raise ImmutableRowError(
         f"{type(target).__name__} rows are written once; they are never updated or deleted."

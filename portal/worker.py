@@ -2,10 +2,14 @@
 PDFs of new signatures (signing itself returns at once).
 
 The same loop runs as its own process with `cardio worker` (JOB_WORKER=none in the web
-process), and tests call `run_pending` directly. Each worker beats in `worker_heartbeat` every
-HEARTBEAT_SECONDS from a thread of its own (so a long analysis does not silence it); at
-start-up and before each claim it requeues jobs whose worker has not beaten for 30 s (or made
-no progress for JOB_TIMEOUT_MINUTES), so a worker killed mid-job loses nothing.
+process), and tests call `run_pending` directly. Celery workers (JOB_WORKER=celery,
+portal/celery_app.py) use the same object: `run_job` for the one job a task names,
+`render_documents` for the PDFs, and the same heartbeat.
+
+Each worker beats in `worker_heartbeat` every HEARTBEAT_SECONDS from a thread of its own (so a
+long analysis does not silence it); at start-up and before each claim it requeues jobs whose
+worker has not beaten for 30 s (or made no progress for JOB_TIMEOUT_MINUTES), so a worker
+killed mid-job loses nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from flask import Flask
 
 from portal.models import utcnow
-from portal.services import documents, jobs
+from portal.services import bulk_export, documents, jobs
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -30,18 +34,27 @@ HEARTBEAT_SECONDS = 5.0  # well under jobs.WORKER_DEAD_AFTER (30 s)
 
 
 class Worker:
-    def __init__(self, app: Flask, analyzer: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        analyzer: Callable[..., Any] | None = None,
+        worker_id: str | None = None,
+    ) -> None:
         self.app = app
         self.analyzer = analyzer
         self.host = socket.gethostname()
         self.pid = os.getpid()
-        self.worker_id = f"{self.host}:{self.pid}:{threading.get_ident()}"[:64]
+        self.worker_id = (worker_id or f"{self.host}:{self.pid}:{threading.get_ident()}")[:64]
         self.started_at = utcnow()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # new work was committed: poll now, not in a second
         self._thread: threading.Thread | None = None
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         self._last_beat = 0.0  # time.monotonic() of the last beat
+        # The heartbeat thread and a claim may beat at once; two INSERTs of one new row from
+        # two connections deadlock on MariaDB (1213) rather than failing as a duplicate.
+        self._beat_lock = threading.Lock()
         self._failed_renders: set[int] = set()  # report versions whose PDFs failed here
 
     def _sessions(self) -> Any:
@@ -54,37 +67,75 @@ class Worker:
     def run_pending(self, max_jobs: int | None = None) -> int:
         """Requeue stuck jobs, run queued jobs until none is left, render pending PDFs; how
         many jobs ran."""
-        settings = self.app.config["SETTINGS"]
         done = 0
         while max_jobs is None or done < max_jobs:
-            if time.monotonic() - self._last_beat > HEARTBEAT_SECONDS / 2:
-                self.beat()  # alive before claiming, so no other worker's sweep takes it back
-            with self._sessions() as session:
-                jobs.requeue_stuck(session, utcnow(), self._timeout)
-                job = jobs.claim_next(session, self.worker_id, utcnow())
-            if job is None:
+            if not self._claim_and_run(lambda s: jobs.claim_next(s, self.worker_id, utcnow())):
                 break
-            jobs.run(
-                self._sessions,
-                job.id,
-                storage_dir=settings.storage_dir,
-                analyzer=self.analyzer,
-                reference_dir=settings.mitdb_dir,
-                memory_limit_mb=settings.job_memory_limit_mb,
-            )
             done += 1
-        with self._sessions() as session:  # then the PDFs of new signatures
-            documents.render_pending(session, settings, self._failed_renders)
+        self.render_documents()  # then the PDFs of new signatures
+        bulk_export.run_pending(self.app, self.worker_id)  # then FHIR bulk exports
         return done
+
+    def run_job(self, job_id: int) -> bool:
+        """Run this job if it is still queued (what a Celery task naming it does); whether it
+        ran. Requeues stuck jobs first, as `run_pending` does before each claim."""
+        return self._claim_and_run(lambda s: jobs.claim(s, job_id, self.worker_id, utcnow()))
+
+    def render_documents(self) -> int:
+        """Render and store the PDFs of new signatures; how many versions."""
+        with self._sessions() as session:
+            return documents.render_pending(
+                session, self.app.config["SETTINGS"], self._failed_renders
+            )
+
+    def unrendered(self, signed_before: dt.datetime) -> list[int]:
+        """Ids of signed versions still without PDFs, signed before `signed_before`, leaving
+        out those whose rendering failed in this worker (it is not tried again and again)."""
+        with self._sessions() as session:
+            return [
+                version.id
+                for version in documents.pending_versions(session)
+                if version.signed_at is not None
+                and version.signed_at < signed_before
+                and version.id not in self._failed_renders
+            ]
+
+    def _claim_and_run(self, claim: Callable[[Any], Any]) -> bool:
+        settings = self.app.config["SETTINGS"]
+        if time.monotonic() - self._last_beat > HEARTBEAT_SECONDS / 2:
+            self.beat()  # alive before claiming, so no other worker's sweep takes it back
+        self.requeue_stuck()
+        with self._sessions() as session:
+            job = claim(session)
+        if job is None:
+            return False
+        jobs.run(
+            self._sessions,
+            job.id,
+            storage_dir=settings.storage_dir,
+            analyzer=self.analyzer,
+            reference_dir=settings.mitdb_dir,
+            memory_limit_mb=settings.job_memory_limit_mb,
+        )
+        return True
+
+    def requeue_stuck(self) -> int:
+        """Requeue the jobs of dead workers and hung jobs (see jobs.requeue_stuck); how many."""
+        with self._sessions() as session:
+            return jobs.requeue_stuck(session, utcnow(), self._timeout)
+
+    def wake(self) -> None:
+        """New work was committed: the loop polls at once instead of after POLL_SECONDS."""
+        self._wake.set()
 
     def beat(self) -> None:
         """Say this worker is alive (its heartbeat row)."""
-        with self._sessions() as session:
+        with self._beat_lock, self._sessions() as session:
             jobs.beat(
                 session, self.worker_id, host=self.host, pid=self.pid,
                 started_at=self.started_at, now=utcnow(),
             )  # fmt: skip
-        self._last_beat = time.monotonic()
+            self._last_beat = time.monotonic()
 
     def start_heartbeat(self) -> None:
         """Beat every HEARTBEAT_SECONDS from a daemon thread until `stop_heartbeat`."""
@@ -111,7 +162,7 @@ class Worker:
 
     def _beat_loop(self) -> None:
         try:
-            with self._sessions() as session:
+            with self._beat_lock, self._sessions() as session:
                 jobs.forget_stale_workers(session, utcnow())
         except Exception:  # housekeeping only
             log.exception("could not drop the heartbeats of long-gone workers")
@@ -135,6 +186,7 @@ class Worker:
         """Ask the loop to end and wait for it (a job in progress finishes first), so no
         thread is left polling a database that is about to go away."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
         self.stop_heartbeat()
@@ -142,8 +194,9 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._wake.clear()  # a wake during this round makes the wait below return
                 if self.run_pending() == 0:
-                    self._stop.wait(POLL_SECONDS)
+                    self._wake.wait(POLL_SECONDS)
             except Exception:  # the database may be briefly unavailable; keep serving
                 log.exception("analysis worker loop failed; retrying")
                 self._stop.wait(5 * POLL_SECONDS)

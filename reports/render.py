@@ -3,21 +3,22 @@
 - Every value is autoescaped (Jinja `autoescape=True`): patient fields render as text.
 - The URL fetcher allows only `data:` URIs and files inside `reports/templates/` (the CSS and
   fonts it ships); no file://, no http(s), so no redirects either. Refused URLs are recorded.
-- Each render runs in a child process with a time limit, so a pathological document cannot
-  hang the web process.
+- Each render runs in a render process of `reports.pool` (started on the first render, kept
+  warm between renders) with a time limit, so a pathological document can neither hang nor
+  crash the web process: one over its limit is killed and a fresh process takes its place.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reports import plain_language
-from reports.data import ReportData
 from reports.next_steps import NEXT_STEPS
+
+if TYPE_CHECKING:  # the render processes need only pdf_bytes: they import no ml/ module
+    from reports.data import ReportData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = ("A4", "Letter")
@@ -58,6 +59,8 @@ def _is_own_asset(url: str) -> bool:
 
 
 def _environment() -> Environment:
+    from reports import plain_language  # lazily, like ReportData (it reads ml/'s vocabulary)
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default=True),
@@ -107,21 +110,12 @@ def html_for(kind: str, data: ReportData, page_size: str = "A4") -> str:
 
 
 def pdf_bytes(html: str, fetcher: Any = None) -> bytes:
-    """Render in this process (tests and the child process use it)."""
+    """Render in this process (tests and the render processes use it)."""
     from weasyprint import HTML
 
     return HTML(
         string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher or safe_fetcher()
     ).write_pdf(pdf_variant="pdf/ua-1")
-
-
-def _child(html: str, conn: Any) -> None:
-    try:
-        conn.send(("ok", pdf_bytes(html)))
-    except Exception as problem:  # sent back to the parent as a RenderError
-        conn.send(("error", f"{type(problem).__name__}: {problem}"))
-    finally:
-        conn.close()
 
 
 def render_pdf(
@@ -131,23 +125,8 @@ def render_pdf(
     page_size: str = "A4",
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> bytes:
-    """The PDF for `kind` ('clinician' or 'patient'), rendered with a time limit."""
-    html = html_for(kind, data, page_size)
-    # "spawn": a fresh interpreter, safe to start from a multi-threaded web server.
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(html, child), daemon=True)
-    process.start()
-    child.close()
-    try:
-        if not parent.poll(time_limit_s):
-            raise RenderError(f"rendering took longer than {time_limit_s:g} s and was stopped")
-        status, payload = parent.recv()
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join(5)
-        parent.close()
-    if status != "ok":
-        raise RenderError(payload)
-    return payload
+    """The PDF for `kind` ('clinician' or 'patient'), rendered by this process's render pool
+    with a time limit."""
+    from reports.pool import shared_pool  # lazily: reports.pool imports this module
+
+    return shared_pool().render(html_for(kind, data, page_size), time_limit_s)

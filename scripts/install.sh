@@ -14,6 +14,8 @@ fi
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ constraints.txt -nt "$STAMP" ]; then
   echo "==> Installing Python packages (pinned by constraints.txt)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e '.[test]'
+  # train: TensorFlow, for training and for the tests that check the LiteRT export against
+  # Keras; production (Dockerfile) installs neither extra, so the portal runs without it.
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e '.[test,train]'
   touch "$STAMP"
 fi

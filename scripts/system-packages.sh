@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: a MariaDB server (the tests start their own throwaway
-# instance), Chromium for the browser tests, poppler-utils to read PDFs back, DejaVu fonts, and
-# the Pango/HarfBuzz libraries WeasyPrint renders PDFs with.
+# Debian packages the test suite needs: a MariaDB server and a Redis server (the tests start
+# their own throwaway instances of both; Redis is the Celery workers' broker), Chromium for the
+# browser tests, poppler-utils to read PDFs back, DejaVu fonts, and the Pango/HarfBuzz
+# libraries WeasyPrint renders PDFs with.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
 missing=()
 have mariadbd || missing+=(mariadb-server)
+have redis-server || missing+=(redis-server)
 have chromium || missing+=(chromium)
 have pdftotext || missing+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)

@@ -51,7 +51,10 @@ def test_compose_and_dockerfile_keep_secrets_out_and_check_health() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert "image: mysql:8.4" in compose
     assert "${SECRET_KEY:?" in compose and "${MYSQL_PASSWORD:?" in compose
-    assert compose.count("healthcheck:") == 2 and "service_healthy" in compose
+    # db, redis and app check their health; the worker turns off the image's (web) check
+    assert compose.count("healthcheck:") == 4 and "service_healthy" in compose
+    assert "image: redis:7" in compose and "JOB_WORKER: celery" in compose
+    assert "disable: true" in compose and "celery-worker" in compose
     assert "CARDIO_ENV: production" in compose or "CARDIO_ENV=production" in compose
     assert "HEALTHCHECK" in dockerfile and "USER cardio" in dockerfile
     assert "constraints.txt" in dockerfile

@@ -525,11 +525,13 @@ def test_every_fhir_endpoint_for_every_role(
 
     values = {"patient_id": people.patient.id, "report_id": signed.id, "version_no": 2,
               "observation_id": f"{signed.id}-hr",
-              "binary_id": f"{signed.id}-v2-patient"}  # fmt: skip
+              "binary_id": f"{signed.id}-v2-patient", "export_id": 1,
+              "resource_type": "Patient"}  # fmt: skip
     client = app.test_client()
     walked = 0
     for role in Role:
-        token = issue(sql, people.by_role(role), "fhir:read", "fhir:write", actor=people.admin)
+        token = issue(sql, people.by_role(role), "fhir:read", "fhir:write", "fhir:export",
+                      actor=people.admin)  # fmt: skip
         for rule in app.url_map.iter_rules():
             if not rule.endpoint.startswith("fhir."):
                 continue

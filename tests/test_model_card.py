@@ -69,6 +69,9 @@ def test_weights_match_the_card(card: dict) -> None:
     weights = DEFAULT_MODEL_DIR / card["weights_file"]
     assert sha256_of(weights) == card["weights_sha256"]
     assert card["weights_sha256"] in (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text()
+    runtime = DEFAULT_MODEL_DIR / card["runtime_file"]  # what the portal runs (LiteRT)
+    assert sha256_of(runtime) == card["runtime_sha256"]
+    assert card["runtime_sha256"] in (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text()
 
 
 def test_markdown_and_readme_print_the_same_figures(card: dict) -> None:

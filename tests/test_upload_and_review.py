@@ -29,6 +29,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
+from portal.review.routes import PLOTLY_BUNDLE
 from portal.services import jobs, reports
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
@@ -109,14 +110,14 @@ def test_full_flow_upload_analyse_review_sign_amend(
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert people.patient.full_name in worklist and f"/reports/{report.id}" in worklist
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
-    assert "Measurements" in page and "Sign report" in page and "vendor/plotly.min.js" in page
+    assert "Measurements" in page and "Sign report" in page and PLOTLY_BUNDLE in page
     overview = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()
     assert overview["lead"] == "II" and len(overview["overview"]["t_s"]) > 100
     strip = doctor.get(f"/reports/{report.id}/ecg.json?start_s=5&end_s=15").get_json()
     assert set(strip["leads"]) == {"I", "II", "III"} and strip["lead_order"] == ["I", "II", "III"]
     assert len(strip["leads"]["II"]) == 2500 and strip["start_s"] == pytest.approx(5)
     assert 10 <= len(strip["beats"]["t_s"]) <= 14 and set(strip["beats"]["class"]) <= set("NSVFQ")
-    assert doctor.get("/vendor/plotly.min.js").status_code == 200
+    assert doctor.get(f"/static/vendor/{PLOTLY_BUNDLE}").status_code == 200
 
     sign_url = f"/reports/{report.id}/sign"
     form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal ECG.",

@@ -3,7 +3,10 @@ hours) is checked against `ml.io.limits`. Messages name the uploaded file, never
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ import pyedflib
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
 from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import to_mv_factor
-from ml.recording import Recording, canonical_lead_name
+from ml.recording import MAX_ECG_MV, Recording, canonical_lead_name
 
 NON_ECG_LABEL_WORDS = ("annotation", "resp", "spo2", "pleth", "temp", "event", "status")
 MAX_SIGNALS = 4096  # EDF allows 9999; more than this is a damaged header, not a recording
@@ -25,39 +28,96 @@ def is_edf(path: Path) -> bool:
 
 
 def read_edf(path: Path) -> Recording:
-    _check_header(path)
-    try:
-        reader = pyedflib.EdfReader(str(path))
-    except OSError as error:
-        raise UnknownFormatError(
-            f"{path.name}: unreadable EDF file ({_reason(error, path)})."
-        ) from error
-    try:
-        labels = reader.getSignalLabels()
-        rates = [float(reader.getSampleFrequency(i)) for i in range(reader.signals_in_file)]
-        ecg = [i for i, label in enumerate(labels) if _is_ecg_label(label)]
-        if not ecg:
-            raise UnknownFormatError(f"{path.name}: the EDF file holds no ECG signal.")
-        fs_hz = Counter(rates[i] for i in ecg).most_common(1)[0][0]
-        chosen = [i for i in ecg if rates[i] == fs_hz]  # leads at another rate are left out
-        factors = [to_mv_factor(reader.getPhysicalDimension(i), lead=labels[i]) for i in chosen]
-        length = min(int(reader.getNSamples()[i]) for i in chosen)
+    with EdfSource(path) as source:
+        return source.as_read()
+
+
+class EdfSource:
+    """An EDF/EDF+ file's ECG signals (those at the most common ECG rate), read a stretch at a
+    time (`ml.io.sources`); pyEDFlib's reader is shared, so reads take turns."""
+
+    def __init__(self, path: Path) -> None:
+        _check_header(path)
+        try:
+            reader = pyedflib.EdfReader(str(path))
+        except OSError as error:
+            raise UnknownFormatError(
+                f"{path.name}: unreadable EDF file ({_reason(error, path)})."
+            ) from error
+        try:
+            labels = reader.getSignalLabels()
+            rates = [float(reader.getSampleFrequency(i)) for i in range(reader.signals_in_file)]
+            ecg = [i for i, label in enumerate(labels) if _is_ecg_label(label)]
+            if not ecg:
+                raise UnknownFormatError(f"{path.name}: the EDF file holds no ECG signal.")
+            self.fs_hz = Counter(rates[i] for i in ecg).most_common(1)[0][0]
+            self._chosen = [i for i in ecg if rates[i] == self.fs_hz]  # others left out
+            self._factors = [
+                to_mv_factor(reader.getPhysicalDimension(i), lead=labels[i]) for i in self._chosen
+            ]
+            self.n_samples = min(int(reader.getNSamples()[i]) for i in self._chosen)
+            self.start_time: dt.datetime | None = reader.getStartdatetime()
+        except BaseException:
+            reader.close()
+            raise
+        self._reader = reader
+        self._lock = threading.Lock()
+        self.lead_names = tuple(canonical_lead_name(labels[i]) for i in self._chosen)
+        self.source_format = "edf"
+        self.source_name: str | None = path.name
+        self.notes: tuple[str, ...] = ()
+        self.path = path
+
+    def __enter__(self) -> EdfSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._reader.close()
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs_hz
+
+    def read_into(self, out: np.ndarray, start: int) -> None:
+        """Samples from `start` on, in mV, into `out` [samples, leads]."""
+        with self._lock:
+            for column, (i, factor) in enumerate(zip(self._chosen, self._factors, strict=True)):
+                out[:, column] = self._reader.readSignal(i, start, out.shape[0])
+                out[:, column] *= factor
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        start, stop = max(start, 0), min(stop, self.n_samples)
+        out = np.empty((stop - start, len(self.lead_names)), dtype=np.float64)
+        self.read_into(out, start)
+        out[~(np.abs(out) <= MAX_ECG_MV) & ~np.isnan(out)] = np.nan  # impossible: missing
+        return out
+
+    def scan(self, chunk_samples: int) -> Iterator[tuple[int, np.ndarray]]:
+        for start in range(0, self.n_samples, chunk_samples):
+            yield start, self.read(start, start + chunk_samples)
+
+    def as_read(self) -> Recording:
+        """Every sample, as `read_edf` gives them (impossible values still numbers)."""
         # Filled lead by lead, in place: the millivolts are the only full-size array.
-        signal_mv = np.empty((length, len(chosen)), dtype=np.float64)
-        for column, (i, factor) in enumerate(zip(chosen, factors, strict=True)):
-            signal_mv[:, column] = reader.readSignal(i, 0, length)
-            signal_mv[:, column] *= factor
-        start = reader.getStartdatetime()
-    finally:
-        reader.close()
-    return Recording(
-        fs_hz=fs_hz,
-        lead_names=tuple(canonical_lead_name(labels[i]) for i in chosen),
-        signal_mv=signal_mv,
-        source_format="edf",
-        source_name=path.name,
-        start_time=start,
-    )
+        signal_mv = np.empty((self.n_samples, len(self.lead_names)), dtype=np.float64)
+        self.read_into(signal_mv, 0)
+        return Recording(
+            fs_hz=self.fs_hz,
+            lead_names=self.lead_names,
+            signal_mv=signal_mv,
+            source_format="edf",
+            source_name=self.source_name,
+            start_time=self.start_time,
+        )
+
+    def whole(self) -> Recording:
+        from ml.gaps import impossible_values_as_gaps
+        from ml.recording import validated
+
+        return validated(impossible_values_as_gaps(self.as_read()))
 
 
 def _is_ecg_label(label: str) -> bool:

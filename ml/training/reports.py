@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ml.classifier import BeatClassifier, _averaged
+from ml.classifier import BeatClassifier
 from ml.features import beat_inputs
 from ml.filters import resample
 from ml.model_card import metrics_from_score_dict
@@ -95,11 +95,11 @@ def _rates(result: dict[str, Any]) -> dict[str, float]:
 
 def fold_classifier(member_files: list[Path], chosen: BeatClassifier) -> BeatClassifier:
     """A fold's networks (averaged) with the shipped decision rule and lead combination."""
-    import keras
+    from ml.training.network import averaged, load_network
 
-    members = [keras.saving.load_model(f, safe_mode=True, compile=False) for f in member_files]
+    members = [load_network(f) for f in member_files]
     clf = BeatClassifier(**chosen.get_params())
-    clf.model_ = members[0] if len(members) == 1 else _averaged(members)
+    clf.model_ = members[0] if len(members) == 1 else averaged(members)
     clf.decision_ = dict(chosen.decision_)
     clf.af_threshold_ = chosen.af_threshold_
     clf.af_p_threshold_ = chosen.af_p_threshold_

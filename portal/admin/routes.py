@@ -16,6 +16,7 @@ from portal.db import db_session
 from portal.forms import save
 from portal.models import Account, ApiToken, Role, utcnow
 from portal.services import accounts, api_tokens, audit, mfa
+from portal.services.paging import COUNT_CAP, shown_count
 from portal.services.validation import InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -209,4 +210,7 @@ def audit_log() -> str:
         date_to=_date_arg("to"),
         page=request.args.get("page", 1, type=int),
     )
-    return render_template("admin/audit.html", page=page, args=request.args)
+    return render_template(
+        "admin/audit.html", page=page, args=request.args, shown_count=shown_count,
+        count_cap=COUNT_CAP,
+    )  # fmt: skip

@@ -5,13 +5,20 @@ role; every read is audited like a page view.
 
 Modules: http (blueprint, negotiation, errors, audit), bundle (search paging, dates), codes
 (LOINC, SNOMED CT, UCUM, MDC and the project's code systems), patient, observation,
-diagnostic_report, capability."""
+diagnostic_report, everything ($everything), bulk ($export), capability."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from portal.fhir import capability, diagnostic_report, everything, observation, patient  # noqa: F401
+from portal.fhir import (  # noqa: F401
+    bulk,
+    capability,
+    diagnostic_report,
+    everything,
+    observation,
+    patient,
+)
 from portal.fhir.http import bp
 
 

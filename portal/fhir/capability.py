@@ -49,13 +49,23 @@ def capability_statement() -> dict[str, Any]:
                 "mode": "server",
                 "documentation": "JSON only (_format=xml is refused with 406). Every request "
                 "carries an API token issued by an administrator (/admin/tokens): "
-                "Authorization: Bearer cp_... Scopes: fhir:read, fhir:write. A token acts for "
+                "Authorization: Bearer cp_... Scopes: fhir:read, fhir:write, fhir:export. "
+                "A token acts for "
                 "one account with that account's role: staff see every patient, a doctor "
                 "their patients, a patient their own signed reports.",
                 "security": {
                     "cors": False,
                     "description": "Bearer API token (not OAuth): Authorization: Bearer cp_...",
                 },
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                        "documentation": "Asynchronous NDJSON export (Prefer: respond-async) "
+                        "of Patient, DiagnosticReport and Observation; scope fhir:export; "
+                        "staff and doctors. Also Patient/$export.",
+                    }
+                ],
                 "resource": [
                     {
                         "type": "Patient",

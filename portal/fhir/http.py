@@ -78,6 +78,10 @@ def _negotiate() -> Response | None:
         and accept
         and not any(accept.quality(kind) for kind in (FHIR_JSON, "application/json"))
         and not (request.endpoint == "fhir.binary_read" and accept.quality("application/pdf"))
+        and not (
+            request.endpoint == "fhir.export_file"
+            and accept.quality("application/fhir+ndjson") + accept.quality("application/ndjson")
+        )
     ):
         return outcome(406, [("This server answers in application/fhir+json only.", None)],
                        "not-supported")  # fmt: skip

@@ -1,10 +1,9 @@
-"""/worklist, /reports/<id> (review, ECG data, sign, amend), /model, /vendor/plotly.min.js."""
+"""/worklist, /reports/<id> (review, ECG data, sign, amend), /model; Plotly's bundle name."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
-from importlib import resources
 from typing import Any
 
 from flask import (
@@ -30,7 +29,8 @@ from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, ReportVersion, Role, VersionKind
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.services import audit, documents, reports
-from portal.services.machine_read import machine_read, reference_agreement
+from portal.services.machine_read import machine_read, machine_summary, reference_agreement
+from portal.services.paging import shown_count
 from portal.services.reference import NO_MISMATCHES
 from portal.services.reports import (
     STATEMENTS,
@@ -88,6 +88,7 @@ def worklist() -> str:
         urgency_names=URGENCY_NAMES,
         urgency_reason=urgency_reason,
         high_risk_scores=reports.high_risk_scores,
+        shown_count=shown_count,
     )
 
 
@@ -149,7 +150,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         "review/report.html",
         report=found,
         machine=machine,
-        analysis=machine_read(found),
+        analysis=machine_summary(found),  # the beats are the chart's (ecg.json)
         reference=reference_agreement(found),
         latest=reports.latest_signed(found),
         pdf_ready=documents.readiness(db_session(), found),
@@ -364,10 +365,12 @@ def model_info() -> Response | str:
     return render_template("review/model.html", info=info, classes=card.get("classes", []))
 
 
-@bp.route("/vendor/plotly.min.js")
-@roles(*Role)
-def plotly_js() -> Response:
-    """Plotly from the installed package: no CDN, works offline."""
-    path = resources.files("plotly") / "package_data" / "plotly.min.js"
-    response = send_file(str(path), mimetype="text/javascript", max_age=86400)
-    return response
+# Plotly's partial bundle (scatter, bar and pie traces; the review page draws only SVG
+# scatter), committed under static/vendor/ with its licence, version and hash (README there).
+# The version in the name lets browsers keep it for a year (portal/security_headers.py).
+PLOTLY_BUNDLE = "plotly-basic-3.7.0.min.js"
+
+
+@bp.context_processor
+def _plotly_bundle() -> dict[str, str]:
+    return {"plotly_bundle": f"vendor/{PLOTLY_BUNDLE}"}

@@ -26,6 +26,7 @@ SCOPES = {
     "reports:read": "read reports, their versions, risk scores and PDFs",
     "fhir:read": "read FHIR resources",
     "fhir:write": "create and update FHIR Patients",
+    "fhir:export": "start FHIR bulk exports ($export) and download their files",
 }
 MAX_DAYS = 366
 

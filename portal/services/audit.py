@@ -34,6 +34,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.models import Account, AuditChainHead, AuditEvent, Patient, utcnow
+from portal.services.paging import capped_count, page_count
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,12 @@ def _share_lock_referenced_rows(session: Session, events: list[AuditEvent]) -> N
             ).all()
 
 
+def lock_chain_head(session: Session) -> tuple[int, str]:
+    """`_lock_head` for writers of many rows at once (`portal/seed_load.py`): the chain head
+    locked until the commit, and (last event id, last hash) to chain after."""
+    return _lock_head(session, session.connection().dialect.name)
+
+
 def _lock_head(session: Session, dialect: str) -> tuple[int, str]:
     """Lock the chain head until the commit and return (last event id, last hash)."""
     head = _HEAD
@@ -436,8 +443,8 @@ def search(
     if date_to:
         end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time())
         query = query.where(AuditEvent.occurred_at < end)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
+    total = capped_count(session, query)  # up to paging.COUNT_CAP: not a million rows a view
+    pages = page_count(total, per_page)
     page = min(max(page, 1), pages)
     events = session.scalars(
         query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ml.errors import RecordingError
+from portal import tasks
 from portal.models import (
     Account,
     AnalysisJob,
@@ -39,6 +40,7 @@ from portal.models import (
 )
 from portal.services import audit, recordings, reports, risk_scores
 from portal.services.errors import JobNotRetryable
+from portal.services.machine_read import stored_parts
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
@@ -60,25 +62,46 @@ def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJo
         .limit(5)
     ).all()
     for job_id in candidates:
-        claimed = session.execute(
-            update(AnalysisJob)
-            .where(AnalysisJob.id == job_id, AnalysisJob.state == JobState.QUEUED)
-            .values(
-                state=JobState.RUNNING,
-                worker_id=worker_id,
-                started_at=now,
-                heartbeat_at=now,
-                attempts=AnalysisJob.attempts + 1,
-                progress_pct=0.0,
-                progress_message="Starting",
-                error_message=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(AnalysisJob, job_id, populate_existing=True)
+        job = claim(session, job_id, worker_id, now)
+        if job is not None:
+            return job
     return None
+
+
+def claim(session: Session, job_id: int, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
+    """Take this job for this worker if it is still queued (a compare-and-set UPDATE), else
+    None: it is done, running elsewhere or gone. What a task naming the job does. Commits."""
+    claimed = session.execute(
+        update(AnalysisJob)
+        .where(AnalysisJob.id == job_id, AnalysisJob.state == JobState.QUEUED)
+        .values(
+            state=JobState.RUNNING,
+            worker_id=worker_id,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=AnalysisJob.attempts + 1,
+            progress_pct=0.0,
+            progress_message="Starting",
+            error_message=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if claimed.rowcount == 1:  # type: ignore[attr-defined]
+        return session.get(AnalysisJob, job_id, populate_existing=True)
+    return None
+
+
+def queued_before(session: Session, cutoff: dt.datetime) -> list[int]:
+    """Ids of the jobs still queued that were created (or first queued) before `cutoff`,
+    oldest first: the ones a lost message may have left waiting."""
+    return list(
+        session.scalars(
+            select(AnalysisJob.id)
+            .where(AnalysisJob.state == JobState.QUEUED, AnalysisJob.created_at < cutoff)
+            .order_by(AnalysisJob.created_at, AnalysisJob.id)
+        )
+    )
 
 
 def beat(
@@ -231,7 +254,7 @@ def run(
 
         try:
             progress(0.02, "Reading the recording")
-            recording = recordings.load(storage_dir, recording_row)
+            recording = recordings.open_for_analysis(storage_dir, recording_row)
             analysis = analyzer(recording, progress=progress)
             progress(0.95, "Writing the report")
             _write_report(session, job, analysis, reference_dir)
@@ -336,8 +359,9 @@ def _write_report(
 
 
 def machine_version(report: EcgReport, analysis: Any) -> ReportVersion:
-    """Version 1: the machine read, never overwritten by a doctor's read."""
-    document = analysis.to_dict()
+    """Version 1: the machine read, never overwritten by a doctor's read (its beats in their
+    own table, `report_beats`)."""
+    document, beats = stored_parts(analysis)
     intervals = analysis.intervals
     main = analysis.main_finding
     return ReportVersion(
@@ -359,6 +383,7 @@ def machine_version(report: EcgReport, analysis: Any) -> ReportVersion:
         beat_counts=dict(analysis.beat_counts),
         class_probabilities=dict(analysis.class_probability_mean),
         analysis=document,
+        beats=beats,
         model_version=analysis.model_version,
     )
 
@@ -376,6 +401,7 @@ def retry(
     job.error_message = None
     job.progress_pct = 0.0
     job.progress_message = "Queued again"
+    tasks.enqueue_after_commit(session, "analysis", job.id)
     audit.record(
         session, "job.retry", actor=actor, patient_id=job.recording.patient_id,
         object_type="analysis_job", object_id=job.id,

@@ -1,19 +1,70 @@
 """The typed machine read of a report: what every page, chart and PDF reads the stored
-analysis through (never `.get()` on its JSON), and the reference agreement beside it."""
+analysis through (never `.get()` on its JSON), and the reference agreement beside it.
+
+A read is stored in two parts (migration 0009): `report_version.analysis` holds everything
+but the beats, and `report_beats` the beats (a 24-hour Holter has ~100,000 of them, 1.5 MB of
+JSON). Pages read `machine_summary` (no beats); only the chart and the PDF strips read
+`machine_read`, which loads the beats too.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import object_session
+
 from ml.analysis import EcgAnalysis
-from portal.models import EcgReport
+from portal.models import EcgReport, ReportBeats, ReportVersion
 from portal.services.reference import ReferenceAgreement
+
+# What a summary's `beats` are: none (the page that reads a summary shows no beat).
+NO_BEATS: dict[str, Any] = {"sample": [], "class": "", "probability": []}
+
+
+def stored_parts(analysis: EcgAnalysis) -> tuple[dict[str, Any], ReportBeats]:
+    """A new machine read as stored: the document without its beats, and the beats' row (to
+    attach to the version: `ReportVersion(analysis=document, beats=row)`)."""
+    document = analysis.to_dict()
+    beats = document.pop("beats")
+    return document, ReportBeats(n_beats=len(beats["sample"]), beats=beats)
 
 
 def machine_read(report: EcgReport) -> EcgAnalysis:
-    """Version 1's analysis; MachineReadError if damaged or written by a newer portal."""
-    return EcgAnalysis.from_dict(report.versions[0].analysis or {})
+    """Version 1's analysis with every beat; MachineReadError if damaged or written by a
+    newer portal. For the chart and the PDF strips: pages use `machine_summary`."""
+    version = report.versions[0]
+    return EcgAnalysis.from_dict({**_document(version), "beats": _beats_of(version)})
+
+
+def machine_summary(report: EcgReport) -> EcgAnalysis:
+    """Version 1's analysis without its beats (`beats` is empty; `beat_counts` has the
+    counts): findings, rhythm episodes, intervals, heart rate, quality, notes."""
+    return EcgAnalysis.from_dict({**_document(report.versions[0]), "beats": NO_BEATS})
 
 
 def reference_agreement(report: EcgReport) -> ReferenceAgreement | None:
     """The agreement with the annotations of an MIT-BIH reference record, if it is one."""
-    stored = (report.versions[0].analysis or {}).get("reference")
+    stored = _document(report.versions[0]).get("reference")
     return ReferenceAgreement.from_dict(stored) if stored else None
+
+
+def _document(version: ReportVersion) -> dict[str, Any]:
+    return version.analysis or {}
+
+
+def _beats_of(version: ReportVersion) -> Any:
+    """The version's beats: its `report_beats` row (asked for here, never lazily), or those
+    of a document written before the beats had their own table."""
+    if "beats" not in inspect(version).unloaded:
+        row = version.beats
+    else:
+        session = object_session(version)
+        row = (
+            session.scalar(select(ReportBeats).where(ReportBeats.report_version_id == version.id))
+            if session is not None
+            else None
+        )
+    if row is not None:
+        return row.beats
+    return _document(version).get("beats", {})  # MachineReadError when missing altogether

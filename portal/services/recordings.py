@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ml.errors import RecordingError
 from ml.io import detect_format, read_recording
+from ml.io.sources import RecordingSource, open_recording
 from ml.recording import Recording
-from portal import storage
+from portal import storage, tasks
 from portal.local_time import UTC_ZONE, acquisition_utc
 from portal.models import (
     Account,
@@ -50,14 +51,24 @@ def _format_of(paths: list[Path]) -> RecordingFormat:
     return RecordingFormat.WFDB if kind in ("wfdb", "zip") else RecordingFormat(kind)
 
 
-def parse(paths: list[Path], options: UploadOptions) -> Recording:
-    """The recording in these files, or InvalidInput with the reader's clinician message."""
+def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSource:
+    """The recording in these files, or InvalidInput with the reader's clinician message. A
+    long WFDB or EDF recording is checked chunk by chunk, never held in memory whole (a
+    24-hour Holter), and comes back closed: its header's figures only."""
     if options.fs_hz is not None and not 50 <= options.fs_hz <= 2000:
         raise InvalidInput({"fs_hz": f"Sampling rate {options.fs_hz:g} Hz is outside 50-2000 Hz."})
     if options.units is not None and options.units not in UNITS:
         raise InvalidInput({"units": f"Units must be one of {', '.join(UNITS)}."})
     try:
-        return read_recording(paths, fs_hz=options.fs_hz, units=options.units)
+        recording = open_recording(paths, fs_hz=options.fs_hz, units=options.units)
+        if not isinstance(recording, Recording):
+            from ml.chunked import check_source  # the analysis's modules: only when needed
+
+            try:
+                check_source(recording)
+            finally:
+                recording.close()
+        return recording
     except RecordingError as problem:
         raise InvalidInput({"files": str(problem)}) from None
 
@@ -100,7 +111,7 @@ def _register(
     session: Session,
     patient: Patient,
     staged: storage.StagedUpload,
-    recording: Recording,
+    recording: Recording | RecordingSource,
     file_format: RecordingFormat,
     *,
     actor: Account,
@@ -143,7 +154,7 @@ def _register(
         size_bytes=staged.size_bytes,
         sampling_rate_hz=recording.fs_hz,
         lead_names=list(recording.lead_names),
-        n_samples=int(recording.signal_mv.shape[0]),
+        n_samples=int(recording.n_samples),
         duration_s=recording.duration_s,
         # The recorder's clock, read in the hospital's zone; None: the report says "uploaded".
         acquired_at=acquisition_utc(recording.start_time, time_zone, utcnow()),
@@ -153,6 +164,7 @@ def _register(
     job = AnalysisJob(recording=row, requested_by_id=actor.id, state=JobState.QUEUED)
     session.add_all([row, job])
     session.flush()
+    tasks.enqueue_after_commit(session, "analysis", job.id)
     audit.record(
         session, "recording.upload", actor=actor, patient_id=patient.id,
         object_type="ecg_recording", object_id=row.id,
@@ -186,6 +198,17 @@ def load(storage_dir: Path, recording: EcgRecording) -> Recording:
     """The stored recording, read again for analysis with the options given at upload."""
     csv = recording.file_format is RecordingFormat.CSV
     return read_recording(
+        recording_files(storage_dir, recording),
+        fs_hz=recording.sampling_rate_hz if csv else None,
+        units=recording.declared_units,
+    )
+
+
+def open_for_analysis(storage_dir: Path, recording: EcgRecording) -> Recording | RecordingSource:
+    """As `load`, except that a long WFDB recording stays in its files and is read chunk by
+    chunk by the analysis (`ml.chunked`: a 24-hour Holter in bounded memory)."""
+    csv = recording.file_format is RecordingFormat.CSV
+    return open_recording(
         recording_files(storage_dir, recording),
         fs_hz=recording.sampling_rate_hz if csv else None,
         units=recording.declared_units,

@@ -11,11 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ml import vocabulary
+from portal import tasks
 from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     Account,
@@ -32,6 +33,7 @@ from portal.models import (
 from portal.passwords import verify_password
 from portal.services import audit
 from portal.services.errors import NotAllowed, SigningConflict
+from portal.services.paging import capped_counts, page_count
 from portal.services.validation import InvalidInput
 from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
 
@@ -84,9 +86,9 @@ def _is_high(score: RiskScore) -> bool:
 
 
 def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
-    query = select(EcgReport).join(Patient, EcgReport.patient_id == Patient.id)
     if actor.role == Role.STAFF:
-        return query
+        return select(EcgReport)  # every report (no join: counting them reads one index)
+    query = select(EcgReport).join(Patient, EcgReport.patient_id == Patient.id)
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
         return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
     if actor.role == Role.PATIENT and actor.patient is not None:
@@ -128,15 +130,13 @@ def worklist(
     per_page: int = 25,
     zone: ZoneInfo | None = None,
 ) -> WorklistPage:
-    """Reports for this account's patients, most urgent first, then oldest first."""
+    """Reports for this account's patients, most urgent first, then oldest first.
+
+    A fixed number of queries whatever the page shows: the counts, the page's reports, then
+    what the rows show of their patients, recordings, versions and risk scores, one query
+    each (never the versions' analysis or beats)."""
     query = visible_reports(actor)
-    counts = {
-        s.value: session.scalar(
-            select(func.count()).select_from(query.where(EcgReport.status == s).subquery())
-        )
-        or 0
-        for s in ReportStatus
-    }
+    by_status = [query.where(EcgReport.status == s) for s in ReportStatus]
     if status in {s.value for s in ReportStatus}:
         query = query.where(EcgReport.status == ReportStatus(status))
     if finding:
@@ -148,15 +148,32 @@ def worklist(
         query = query.where(
             EcgReport.report_date < day_start_utc(date_to + dt.timedelta(days=1), zone)
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
+    # Each counted up to paging.COUNT_CAP (short index reads, not every report), in one query.
+    *status_counts, total = capped_counts(session, [*by_status, query])
+    counts = {s.value: n for s, n in zip(ReportStatus, status_counts, strict=True)}
+    pages = page_count(total, per_page)
     page = min(max(page, 1), pages)
     rows = session.scalars(
         query.order_by(EcgReport.urgency, EcgReport.report_date, EcgReport.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
+        .options(*WORKLIST_ROW_LOADS)
     ).all()
     return WorklistPage(list(rows), total, page, pages, counts)
+
+
+# What a worklist row shows, loaded for the whole page at once (`templates/review/worklist.html`).
+WORKLIST_ROW_LOADS = (
+    selectinload(EcgReport.patient).load_only(Patient.full_name, Patient.mrn),
+    selectinload(EcgReport.recording).load_only(EcgRecording.acquired_at),
+    selectinload(EcgReport.versions).load_only(
+        ReportVersion.version_no,
+        ReportVersion.kind,
+        ReportVersion.conclusion,
+        ReportVersion.heart_rate_bpm,
+    ),
+    selectinload(EcgReport.risk_scores).load_only(RiskScore.model, RiskScore.category),
+)
 
 
 @dataclass(frozen=True)
@@ -295,6 +312,7 @@ def _add_version(
         object_id=report.id,
         details={"version_no": version.version_no, "reason": reason},
     )
+    tasks.enqueue_after_commit(session, "documents", version.id)  # its PDFs, by a worker
     return version
 
 

@@ -1,0 +1,559 @@
+"""The analysis of a long recording in overlapping chunks streamed from its file.
+
+`analyze_chunked(source)` gives the `EcgAnalysis` that `ml.analysis.analyze` gives for the
+whole recording in memory, holding only a few chunks of signal at a time (30 min, with 60 s
+read either side so that the filters' transients have died out before the chunk's own
+stretch, its *core*, begins; the R-peak detector reads 5 min before it, so that its adaptive
+thresholds are where the whole recording's detector has them, and more when its beats just
+before the core disagree with the previous chunk's). Every step that reads the signal works
+on one chunk and keeps what falls in its core, WORKERS chunks at a time; every step that needs
+the whole recording works on compact per-beat or per-segment figures from all chunks:
+
+1. scan: each lead's extremes, spread and missing samples (the checks of
+   `ml.recording.validated`, the usable leads, the quality's reference levels, checksums);
+2. R peaks of the analysis lead and its companion, with the per-beat evidence the two-lead
+   check reads (`ml.rpeaks.TwoLeadEvidence`), the segments' spreads and the VF windows;
+   then the two-lead check over all beats at once;
+3. signal quality per 10-s segment against the whole lead's levels;
+4. the beats' waveforms (`ml.features.BeatWaveforms`); then the patient normalisation
+   (median QRS amplitude, sinus cycle, dominant beat) over all beats and the classifier,
+   a batch of beats at a time;
+5. with the classes: P-wave consistency, the AF windows, and the beats of the median beat
+   (`ml.intervals.measured_peaks`, at most 400); then rhythm, heart rate, HRV, findings.
+
+Chunk boundaries fall on multiples of the VF window step and of the model-rate resampling
+period, so a chunk's samples map to the same model-rate samples as the whole recording's.
+A recording with missing samples (gaps) is analysed whole (`ml.gaps` bridges and reports
+gaps over the whole recording). Without a usable lead II/MLII, the analysis lead is the one
+with the tallest QRS complexes judged chunk by chunk (`_Analysis._lead_choice`), the one
+figure that may differ from the whole-record analysis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TypeVar
+
+import numpy as np
+
+from ml import analysis as whole
+from ml.analysis import (
+    BeatRead,
+    EcgAnalysis,
+    Progress,
+    RhythmEvidence,
+    default_classifier,
+    summarise,
+    unclassified_where_unreadable,
+)
+from ml.atrial import p_wave_consistency
+from ml.classifier import CLASSES, BeatClassifier
+from ml.features import (
+    MODEL_FS_HZ,
+    BeatWaveforms,
+    PatientBeats,
+    beat_waveforms,
+    rhythm_features,
+)
+from ml.filters import bandpass_mv
+from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks
+from ml.io.sources import RecordingSource
+from ml.quality import (
+    LeadLevels,
+    Segment,
+    combine_leads,
+    judge_segments,
+    segment_bounds,
+    segment_spreads,
+    unusable_mask,
+)
+from ml.recording import (
+    canonical_lead_name,
+    check_layout,
+    check_some_lead_usable,
+    signal_problem,
+)
+from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
+from ml.strip_rhythm import af_window_spans_s, window_starts
+from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
+
+CHUNK_S = 1800.0  # the core of each chunk
+OVERLAP_S = 60.0  # read before and after the core: the filters' transients settle in it
+LEAD_IN_S = 300.0  # the R-peak detector reads this much before the core: its thresholds settle
+CHECK_S = 30.0  # ... checked on the beats of this stretch before the core ...
+MAX_LEAD_IN_S = 3600.0  # ... and lengthened (x4) up to this when they disagree
+CLASSIFY_BATCH = 8192  # beats per call of the classifier
+WORKERS = 2  # chunks analysed at once (threads)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Detections:
+    """What the detection pass keeps of one chunk: the beats of its core, those of the
+    CHECK_S before it (`before`), each core segment's spread per lead, the VF windows."""
+
+    core: TwoLeadEvidence
+    before: TwoLeadEvidence
+    before_span: tuple[int, int]
+    spreads: list[np.ndarray]
+    vf_starts: np.ndarray
+    vf_flagged: np.ndarray
+
+    def agrees_with(self, previous: _Detections) -> bool:
+        """Whether this chunk found the beats `previous` found in the CHECK_S before this
+        chunk's core (in both leads)."""
+        theirs = previous.core.within(*self.before_span)
+        return np.array_equal(theirs.peaks, self.before.peaks) and np.array_equal(
+            theirs.other, self.before.other
+        )
+
+
+class NeedsWholeRecording(Exception):
+    """The recording has gaps (missing samples): `ml.gaps` must see all of it at once."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int  # first sample read
+    stop: int  # after the last sample read
+    core_start: int  # the samples this chunk answers for
+    core_stop: int
+
+    def core(self, samples: np.ndarray) -> np.ndarray:
+        """Which of `samples` (of the whole recording) fall in the core."""
+        return (samples >= self.core_start) & (samples < self.core_stop)
+
+    def local(self, samples: np.ndarray) -> np.ndarray:
+        """`samples` (sorted, of the whole recording) that were read, as indices of the chunk."""
+        lo, hi = np.searchsorted(samples, [self.start, self.stop])
+        return samples[lo:hi] - self.start
+
+
+def plan_chunks(
+    n_samples: int, fs_hz: float, chunk_s: float = CHUNK_S, overlap_s: float = OVERLAP_S
+) -> list[Chunk]:
+    """Chunks whose cores tile the recording; every boundary on the alignment unit."""
+    unit = _alignment(fs_hz)
+    core = max(unit, math.ceil(chunk_s * fs_hz / unit) * unit)
+    overlap = math.ceil(overlap_s * fs_hz / unit) * unit
+    chunks = []
+    for core_start in range(0, n_samples, core):
+        core_stop = min(n_samples, core_start + core)
+        if n_samples - core_stop < unit:  # no sliver of a last chunk
+            core_stop = n_samples
+        chunks.append(
+            Chunk(
+                max(0, core_start - overlap),
+                min(n_samples, core_stop + overlap),
+                core_start,
+                core_stop,
+            )
+        )
+        if core_stop == n_samples:
+            break
+    return chunks
+
+
+def _alignment(fs_hz: float) -> int:
+    """Samples between possible chunk boundaries: the VF window step and the period after
+    which resampling to the model's rate repeats its phase."""
+    ratio = Fraction(MODEL_FS_HZ / fs_hz).limit_denominator(1000)
+    period = 1 if abs(fs_hz - MODEL_FS_HZ) <= 1e-9 else ratio.denominator
+    return math.lcm(window_step(fs_hz), period)
+
+
+@dataclass
+class _LeadStats:
+    """Running figures of one lead over the scan (`ml.recording._lead_problem`)."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    low: float = math.inf
+    high: float = -math.inf
+    at_low: int = 0
+    at_high: int = 0
+    missing: int = 0
+
+    def add(self, x: np.ndarray) -> None:
+        finite = np.isfinite(x)
+        self.missing += int(x.size - finite.sum())
+        if not finite.all():
+            return
+        n, mean = x.size, float(x.mean())
+        m2 = float(((x - mean) ** 2).sum())
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.n = total
+        low, high = float(x.min()), float(x.max())
+        if low < self.low:
+            self.low, self.at_low = low, 0
+        if low == self.low:
+            self.at_low += int((x == low).sum())
+        if high > self.high:
+            self.high, self.at_high = high, 0
+        if high == self.high:
+            self.at_high += int((x == high).sum())
+
+    def problem(self) -> str | None:
+        def pinned() -> float:
+            at = self.at_low + (self.at_high if self.high != self.low else 0)
+            return at / max(self.n, 1)
+
+        return signal_problem(math.sqrt(self.m2 / max(self.n, 1)), pinned)
+
+
+def analyze_chunked(
+    source: RecordingSource,
+    classifier: BeatClassifier | None = None,
+    progress: Progress | None = None,
+    *,
+    chunk_s: float = CHUNK_S,
+    overlap_s: float = OVERLAP_S,
+) -> EcgAnalysis:
+    """The machine read of a long recording, read chunk by chunk from `source` (see the
+    module docstring). A recording with gaps is read whole and analysed as usual."""
+    report = progress or (lambda fraction, message: None)
+    check_layout(source.fs_hz, len(source.lead_names), source.duration_s)
+    report(0.03, "Checking the recording")
+    try:
+        stats = _scan(source, chunk_s)
+    except NeedsWholeRecording:
+        return whole.analyze(source.whole(), classifier, progress)
+    classifier = classifier or default_classifier()
+    chunks = plan_chunks(source.n_samples, source.fs_hz, chunk_s, overlap_s)
+    return _Analysis(source, classifier, report, stats, chunks).run()
+
+
+def check_source(source: RecordingSource) -> None:
+    """The checks of `ml.recording.validated` (and the file's checksums) on a source, read
+    once chunk by chunk; RecordingError when it cannot be analysed. One with gaps is read
+    whole for them (`validated` judges each lead without its missing samples)."""
+    check_layout(source.fs_hz, len(source.lead_names), source.duration_s)
+    try:
+        _scan(source, CHUNK_S)
+    except NeedsWholeRecording:
+        source.whole()
+
+
+def _scan(source: RecordingSource, chunk_s: float) -> list[_LeadStats]:
+    """Each lead's figures, after the checks of `ml.recording.validated` (some lead usable);
+    NeedsWholeRecording at the first missing sample."""
+    stats = [_LeadStats() for _ in source.lead_names]
+    for _, samples in source.scan(max(1, int(chunk_s * source.fs_hz))):
+        for lead, lead_stats in zip(samples.T, stats, strict=True):
+            lead_stats.add(lead)
+            if lead_stats.missing:
+                raise NeedsWholeRecording
+    check_some_lead_usable(source.lead_names, [s.problem() for s in stats])
+    return stats
+
+
+class _Analysis:
+    """The passes of one chunked analysis (module docstring), with what they gather."""
+
+    def __init__(
+        self,
+        source: RecordingSource,
+        classifier: BeatClassifier,
+        report: Progress,
+        stats: list[_LeadStats],
+        chunks: list[Chunk],
+    ) -> None:
+        self.source, self.classifier, self.report = source, classifier, report
+        self.fs = source.fs_hz
+        self.n = source.n_samples
+        self.stats = stats
+        self.usable = [i for i, s in enumerate(stats) if s.problem() is None]
+        self.chunks = chunks
+        self.bounds = segment_bounds(self.n, self.fs)
+        self.segment_starts = np.array([a for a, _ in self.bounds], dtype=np.int64)
+
+    def _read(self) -> Iterator[tuple[Chunk, np.ndarray]]:
+        for chunk in self.chunks:
+            yield chunk, self.source.read(chunk.start, chunk.stop)
+
+    def _each(
+        self, step: Callable[..., T], span: tuple[float, float], message: str, read: bool = True
+    ) -> list[T]:
+        """`step(chunk, its samples)` (`step(chunk)` without `read`) for every chunk, in
+        order, WORKERS chunks at a time (NumPy and SciPy release the interpreter lock while
+        they filter and sort); progress is reported here, in the caller's thread."""
+
+        def run(chunk: Chunk) -> T:
+            if not read:
+                return step(chunk)
+            return step(chunk, self.source.read(chunk.start, chunk.stop))
+
+        results = []
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for done, result in enumerate(pool.map(run, self.chunks), start=1):
+                results.append(result)
+                self.report(span[0] + (span[1] - span[0]) * done / len(self.chunks), message)
+        return results
+
+    def _core_segments(self, chunk: Chunk) -> list[int]:
+        return np.flatnonzero(chunk.core(self.segment_starts)).tolist()
+
+    def run(self) -> EcgAnalysis:
+        fs, names = self.fs, self.source.lead_names
+        self.report(0.05, "Choosing the analysis lead")
+        lead, lead_reason = self._lead_choice()
+        second = whole.companion_of(names, lead, self.usable)
+        quality_leads = [lead] + ([] if second is None else [second])
+
+        self.report(0.1, "Detecting heartbeats")
+        peaks, other, spreads, fibrillation = self._detect(lead, second)
+        self.report(0.3, "Judging signal quality")
+        quality, peaks, swapped = self._quality(quality_leads, peaks, other, spreads)
+
+        self.report(0.35, "Classifying beats")
+        read = quality_leads[: self.classifier.leads_read]
+        wave_leads = sorted(
+            set(read) | ({second} if swapped.any() and second is not None else set())
+        )
+        waves = self._waveforms(wave_leads, peaks)
+        rr = rhythm_features(waves[wave_leads[0]].model_peaks)  # the same in every lead
+        patient = {i: PatientBeats.of(waves.pop(i), rr) for i in wave_leads}
+        probabilities, classes = self._classify([patient[i] for i in read])
+        if swapped.any() and second is not None:
+            index = np.flatnonzero(swapped)
+            alone, alone_classes = self._classify([patient[second]], index)
+            probabilities[index], classes[index] = alone, alone_classes
+        del patient
+        unreadable = unusable_mask(quality, peaks / fs)
+        classes = unclassified_where_unreadable(
+            classes, peaks / fs, self.source.duration_s, unreadable, fibrillation, []
+        )
+
+        self.report(0.6, "Finding rhythm episodes")
+        normal = (classes == "N") & ~unreadable
+        p_consistency, af_windows, beats = self._rhythm_and_median_beat(
+            lead, peaks, classes, peaks[normal]
+        )
+        self.report(0.87, "Measuring intervals")
+        intervals = intervals_of_beats(
+            beats, fs, peaks[normal], tuple(canonical_lead_name(names[i]) for i in self.usable)
+        )
+        self.report(0.9, "Summarising findings")
+        analysis = summarise(
+            BeatRead(
+                peaks,
+                classes,
+                probabilities,
+                unreadable,
+                quality,
+                tuple(names[i] for i in read),
+            ),
+            RhythmEvidence(p_consistency, fibrillation, af_windows, None),
+            intervals,
+            recording_facts=(fs, self.source.duration_s, names),
+            lead=(lead, lead_reason),
+            model_version=str(self.classifier.card_.get("version", "unknown")),
+            notes=list(self.source.notes),
+        )
+        self.report(1.0, "Done")
+        return analysis
+
+    def _lead_choice(self) -> tuple[int, str]:
+        """`ml.analysis.choose_analysis_lead`: lead II when usable, else the tallest QRS
+        (the 99th percentile of the QRS band, here the median of each chunk's)."""
+        names = self.source.lead_names
+        preferred = whole.preferred_lead(names, self.usable)
+        if preferred is not None:
+            return preferred
+        heights = np.median(
+            [
+                np.percentile(
+                    np.abs(bandpass_mv(x[:, self.usable], self.fs, (5.0, 15.0))), 99, axis=0
+                )
+                for _, x in self._read()
+            ],
+            axis=0,
+        )
+        return whole.tallest_lead(names, self.usable, heights)
+
+    def _detect(
+        self, lead: int, second: int | None
+    ) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], list[tuple[float, float]]]:
+        """Pass 2: R peaks (two-lead check over all of them), each segment's spread per
+        lead, and the VF spans of the analysis lead."""
+        fs = self.fs
+        leads = [lead] + ([] if second is None else [second])
+        unit = _alignment(fs)
+
+        def step(chunk: Chunk, lead_in_s: float) -> _Detections:
+            # The detector's adaptive thresholds need a lead-in to reach the state the whole
+            # recording's detector is in when the core begins (longer than the filters').
+            lead_in = math.ceil(lead_in_s * fs / unit) * unit
+            first = max(0, min(chunk.start, chunk.core_start - lead_in))
+            x = self.source.read(first, chunk.stop)
+            peaks, bp, _ = detect_with_bands(x[:, lead], fs)
+            if second is None:
+                other, envelope = np.zeros(0, np.int64), np.zeros(bp.size)
+            else:
+                other, _, envelope = detect_with_bands(x[:, second], fs)
+            if peaks.size == 0 or envelope.size != bp.size:
+                part = TwoLeadEvidence(peaks, peaks * 0.0, peaks * 0.0, other, other * 0.0)
+            else:
+                part = two_lead_evidence(peaks, bp, other, envelope, fs)
+            mine = [self.bounds[k] for k in self._core_segments(chunk)]
+            starts, flags = fibrillation_windows(x[:, lead], fs)
+            starts = starts + first
+            kept = chunk.core(starts)
+            check = round(CHECK_S * fs)
+            return _Detections(
+                part.within(chunk.core_start - first, chunk.core_stop - first, first),
+                part.within(chunk.core_start - check - first, chunk.core_start - first, first),
+                (chunk.core_start - check, chunk.core_start),
+                [segment_spreads(x[:, i], fs, mine, first) for i in leads],
+                starts[kept],
+                flags[kept],
+            )
+
+        results = self._each(
+            lambda chunk: step(chunk, LEAD_IN_S), (0.1, 0.3), "Detecting heartbeats", read=False
+        )
+        for k in range(1, len(results)):
+            # The lead-in sufficed when the chunk's beats just before its core are the
+            # previous chunk's there; otherwise (the detector still settling, as it may in
+            # ventricular fibrillation) this chunk is detected again with a longer one.
+            lead_in_s = LEAD_IN_S
+            while not results[k].agrees_with(results[k - 1]) and lead_in_s < MAX_LEAD_IN_S:
+                lead_in_s = min(4 * lead_in_s, MAX_LEAD_IN_S)
+                results[k] = step(self.chunks[k], lead_in_s)
+        gathered = TwoLeadEvidence.concatenate([r.core for r in results])
+        if second is None:
+            peaks, other = gathered.peaks, None
+        else:
+            usable_pair = gathered.peaks.size >= 5
+            peaks = combine_two_leads(gathered, fs) if usable_pair else gathered.peaks
+            other = gathered.other
+        fibrillation = spans_of_windows(
+            np.concatenate([r.vf_starts for r in results]) / fs,
+            np.concatenate([r.vf_flagged for r in results]),
+        )
+        spreads = {i: np.concatenate([r.spreads[k] for r in results]) for k, i in enumerate(leads)}
+        return peaks, other, spreads, fibrillation
+
+    def _quality(
+        self,
+        leads: list[int],
+        peaks: np.ndarray,
+        other: np.ndarray | None,
+        spreads: dict[int, np.ndarray],
+    ) -> tuple[list[Segment], np.ndarray, np.ndarray]:
+        """Pass 3: each lead's segments judged against its whole-lead levels, combined as
+        `ml.analysis._judge_leads` does (the companion judged throughout: where the
+        analysis lead is good, the combination keeps it whatever the companion's)."""
+        fs, names = self.fs, self.source.lead_names
+        beats_of = {leads[0]: peaks}
+        if len(leads) > 1 and other is not None:
+            beats_of[leads[1]] = other
+        levels = {i: self._levels(i, spreads[i]) for i in leads}
+
+        def step(chunk: Chunk, x: np.ndarray) -> list[list[Segment]]:
+            mine = self._core_segments(chunk)
+            return [
+                judge_segments(
+                    x[:, i],
+                    fs,
+                    chunk.local(beats_of[i]),
+                    [self.bounds[k] for k in mine],
+                    spreads[i][mine],
+                    levels[i],
+                    chunk.start,
+                )
+                for i in leads
+            ]
+
+        results = self._each(step, (0.3, 0.35), "Judging signal quality")
+        judged = {i: [s for r in results for s in r[k]] for k, i in enumerate(leads)}
+        by_lead = {names[i]: judged[i] for i in leads}
+        swapped = np.zeros(len(peaks), dtype=bool)
+        if len(leads) > 1 and other is not None:
+            if any(s.level != "good" for s in judged[leads[0]]):
+                peaks, swapped = whole._follow_readable_lead(
+                    peaks, other, fs, judged[leads[0]], judged[leads[1]]
+                )
+            else:
+                by_lead = {names[leads[0]]: judged[leads[0]]}
+        return combine_leads(by_lead), peaks, swapped
+
+    def _levels(self, lead: int, spreads: np.ndarray) -> LeadLevels:
+        stats = self.stats[lead]
+        return LeadLevels(stats.low, stats.high, max(float(np.median(spreads)), 1e-6))
+
+    def _waveforms(self, leads: list[int], peaks: np.ndarray) -> dict[int, BeatWaveforms]:
+        """Pass 4: every beat's waveform in each lead the classifier reads."""
+
+        def step(chunk: Chunk, x: np.ndarray) -> list[BeatWaveforms]:
+            local = chunk.local(peaks)
+            mine = chunk.core(local + chunk.start)
+            shift = round(chunk.start * MODEL_FS_HZ / self.fs)
+            waves = [beat_waveforms(x[:, i], self.fs, local).subset(mine) for i in leads]
+            return [
+                BeatWaveforms(w.windows, w.peak_mv, w.p_wave_consistency, w.model_peaks + shift)
+                for w in waves
+            ]
+
+        parts = self._each(step, (0.35, 0.45), "Classifying beats")
+        return {i: BeatWaveforms.concatenate([p[k] for p in parts]) for k, i in enumerate(leads)}
+
+    def _classify(
+        self, patient: list[PatientBeats], index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and decided classes from the leads' beats (the analysis lead first),
+        a batch of beats at a time; for the beats at `index` only when given."""
+        rows = np.arange(len(patient[0])) if index is None else index
+        probabilities = np.zeros((rows.size, len(CLASSES)), np.float32)
+        classes = np.empty(rows.size, dtype="<U1")
+        for at in range(0, rows.size, CLASSIFY_BATCH):
+            batch = rows[at : at + CLASSIFY_BATCH]
+            per_lead = [p.inputs(batch) for p in patient]
+            proba = self.classifier.predict_proba_leads(per_lead)
+            probabilities[at : at + batch.size] = proba
+            classes[at : at + batch.size] = self.classifier.decide(proba, per_lead[0])
+        return probabilities, classes
+
+    def _rhythm_and_median_beat(
+        self, lead: int, peaks: np.ndarray, classes: np.ndarray, normal_peaks: np.ndarray
+    ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray]:
+        """Pass 5: P-wave consistency per beat, the AF windows, and the beats of the median
+        beat (in every usable lead, band-passed)."""
+        fs = self.fs
+        measured = measured_peaks(normal_peaks, self.n, fs)
+        offsets = beat_offsets(fs)
+        af_starts = np.asarray(window_starts(self.n, fs), dtype=np.int64)
+        window = (offsets.size, len(self.usable))
+
+        def step(
+            chunk: Chunk, x: np.ndarray
+        ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray]:
+            lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
+            local = peaks[lo:hi] - chunk.start
+            mine = chunk.core(peaks[lo:hi])
+            consistency = p_wave_consistency(x[:, lead], fs, local / fs, classes[lo:hi])[mine]
+            starts = af_starts[chunk.core(af_starts)] - chunk.start
+            af_windows = af_window_spans_s(
+                x[:, lead], fs, local, classes[lo:hi], starts=starts.tolist(), offset=chunk.start
+            )
+            here = measured[chunk.core(measured)] - chunk.start
+            beats = np.zeros((0, *window))
+            if here.size:
+                filtered = bandpass_mv(x[:, self.usable], fs)
+                beats = filtered[here[:, None] + offsets[None, :]]
+            return consistency, af_windows, beats
+
+        results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
+        return (
+            np.concatenate([r[0] for r in results]),
+            [span for r in results for span in r[1]],
+            np.concatenate([r[2] for r in results]),
+        )

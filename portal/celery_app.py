@@ -1,0 +1,244 @@
+"""Analysis jobs, PDF rendering and bulk exports on Celery workers (JOB_WORKER=celery).
+
+    cardio celery-worker -n worker1@%h                    # one worker process (solo pool)
+    celery -A portal.celery_app worker --pool solo --concurrency 1 -n worker1@%h   # the same
+
+The tables stay the truth (portal/services/jobs.py). The web process sends a task carrying
+only a row's id once that row is committed (portal/tasks.py); the task claims the row with the
+same compare-and-set as the thread worker and runs it with the same code (portal/worker.py's
+`Worker.run_job`), so a duplicated message is a no-op and a lost one is only late:
+
+- acks_late with a prefetch of 1: a message is acknowledged when its task has finished, so a
+  worker that dies holds at most the message of the job it was running, which the broker
+  hands out again (Redis: after `VISIBILITY_TIMEOUT_S`);
+- each worker process beats in `worker_heartbeat` every 5 s, as the thread worker does, and
+  every JOB_SWEEP_SECONDS each worker sweeps: it requeues the jobs of workers silent for 30 s
+  (and hung ones), and when the broker's queue is empty it sends again the task of every job,
+  export or signed version still waiting after JOB_SWEEP_SECONDS (its message was lost: the
+  broker was down when the web process sent it, or a worker died holding it).
+
+One job at a time per worker process (solo pool): an analysis takes a core and up to a few GB,
+so more throughput is more worker processes (`docker compose up --scale worker=N`). A prefork
+pool works too (each child beats with its own id), but solo is what the tests run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from portal.config import Settings
+from portal.models import BulkExportJob, JobState, utcnow
+from portal.services import bulk_export, jobs
+from portal.tasks import TASK_NAMES
+from portal.worker import Worker
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+log = logging.getLogger(__name__)
+QUEUE = "cardio"
+# Redis hands a message that was delivered but never acknowledged (its worker died) to
+# another worker after this long. The heartbeat sweep requeues such a job after 30 s anyway;
+# this only has to be longer than the longest job, or a job still running gets a second
+# (harmless: its claim finds it running) delivery.
+VISIBILITY_TIMEOUT_S = 6 * 3600
+
+
+def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
+    """The Celery application for these settings, with the portal's tasks. In a worker,
+    `flask_app` (default: one built from `settings`) gives the database and settings."""
+    from celery import Celery, signals
+
+    celery = Celery("cardioportal", broker=settings.celery_broker_url, set_as_current=False)
+    celery.conf.update(
+        task_default_queue=QUEUE,
+        task_acks_late=True,  # acknowledged after the task: a killed worker's message returns
+        task_reject_on_worker_lost=True,  # ... also when a prefork child dies
+        worker_prefetch_multiplier=1,  # a worker holds no message it is not running
+        task_ignore_result=True,  # the tables hold the results; no result backend
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        # An upload must not hang on a broker that is down: the sweep sends it later.
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0.2},
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+    )
+    runtime = WorkerRuntime(celery, settings, flask_app)
+
+    @celery.task(name=TASK_NAMES["analysis"])
+    def analysis(job_id: int) -> bool:
+        """Run analysis job `job_id` if it is still queued."""
+        return runtime.worker().run_job(int(job_id))
+
+    @celery.task(name=TASK_NAMES["documents"])
+    def render_documents(version_id: int | None = None) -> int:
+        """Render the PDFs of every new signature (`version_id` is the one that asked)."""
+        return runtime.worker().render_documents()
+
+    @celery.task(name=TASK_NAMES["export"])
+    def export(export_id: int | None = None) -> int:
+        """Run the oldest queued bulk export (one message, one export)."""
+        worker = runtime.worker()
+        return bulk_export.run_pending(worker.app, worker.worker_id, max_exports=1)
+
+    def ours(sender: Any) -> bool:
+        return getattr(sender, "app", None) is celery
+
+    def on_worker_init(sender: Any = None, **_: Any) -> None:
+        if ours(sender):
+            runtime.nodename = str(sender.hostname)
+
+    def on_process_init(**_: Any) -> None:  # the process that runs tasks (solo: the worker)
+        if runtime.nodename is not None:
+            runtime.worker().start_heartbeat()
+
+    def on_ready(sender: Any = None, **_: Any) -> None:
+        if ours(sender):
+            runtime.start_sweeping()
+
+    def on_shutdown(sender: Any = None, **_: Any) -> None:
+        if ours(sender):
+            runtime.stop()
+
+    def on_process_shutdown(**_: Any) -> None:  # a prefork child ending
+        if runtime.nodename is not None:
+            runtime.stop()
+
+    signals.worker_init.connect(on_worker_init, weak=False)
+    signals.worker_process_init.connect(on_process_init, weak=False)
+    signals.worker_ready.connect(on_ready, weak=False)
+    signals.worker_shutdown.connect(on_shutdown, weak=False)
+    signals.worker_process_shutdown.connect(on_process_shutdown, weak=False)
+    return celery
+
+
+class WorkerRuntime:
+    """What a Celery worker process holds: the portal app (database sessions, settings), its
+    `Worker` (heartbeat, claim and run) and the sweep timer. One `Worker` per process, so a
+    prefork child beats under its own id."""
+
+    def __init__(self, celery: Celery, settings: Settings, flask_app: Flask | None) -> None:
+        self.celery = celery
+        self.settings = settings
+        self.nodename: str | None = None  # the Celery node name (`-n worker1@%h`)
+        self._given_app = flask_app
+        self._given_app_pid = os.getpid()
+        self._worker: Worker | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def worker(self) -> Worker:
+        """This process's Worker (made on first use)."""
+        with self._lock:
+            if self._worker is None or self._worker.pid != os.getpid():
+                self._worker = Worker(self._app(), worker_id=self._worker_id())
+            return self._worker
+
+    def _app(self) -> Flask:
+        if self._given_app is not None and self._given_app_pid == os.getpid():
+            return self._given_app
+        from portal import create_app
+
+        return create_app(self.settings)
+
+    def _worker_id(self) -> str:
+        return f"{self.nodename or 'celery'}:{os.getpid()}"
+
+    def start_sweeping(self) -> None:
+        """Sweep every JOB_SWEEP_SECONDS from a daemon thread (the first sweep at once)."""
+        if self._sweeper is not None:
+            return
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="cardio-sweep", daemon=True)
+        self._sweeper.start()
+
+    def stop(self) -> None:
+        """A clean stop: no more sweeps, and the heartbeat row goes (see Worker)."""
+        self._stop.set()
+        if self._worker is not None and self._worker.pid == os.getpid():
+            self._worker.stop_heartbeat()
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = sweep(self.celery, self.worker(), self.settings)
+                if sent:
+                    log.warning("sweep: sent %s task(s) again whose message was lost", sent)
+            except Exception:  # the database or the broker may be briefly unavailable
+                log.exception("the job sweep failed; trying again later")
+            self._stop.wait(self.settings.job_sweep_seconds)
+
+
+def sweep(celery: Celery, worker: Worker, settings: Settings) -> int:
+    """Requeue the jobs and exports nobody works on any more (and delete expired exports);
+    then, if the broker's queue is empty, send again the task of what has waited longer than
+    JOB_SWEEP_SECONDS. How many tasks it sent."""
+    now = utcnow()
+    worker.requeue_stuck()
+    sessions = worker.app.extensions["db_sessionmaker"]
+    with sessions() as session:
+        bulk_export.requeue_stuck(session, now)
+        bulk_export.remove_expired(session, settings.storage_dir, now)  # as run_pending does
+    if queue_length(celery) > 0:  # messages are waiting: none of them is lost (yet)
+        return 0
+    cutoff = now - dt.timedelta(seconds=settings.job_sweep_seconds)
+    with sessions() as session:
+        waiting = [("analysis", job_id) for job_id in jobs.queued_before(session, cutoff)]
+        waiting += [
+            ("export", export_id)
+            for export_id in session.scalars(
+                select(BulkExportJob.id)
+                .where(BulkExportJob.state == JobState.QUEUED, BulkExportJob.created_at < cutoff)
+                .order_by(BulkExportJob.id)
+            )
+        ]
+    unrendered = worker.unrendered(signed_before=cutoff)
+    if unrendered:
+        waiting.append(("documents", unrendered[0]))  # one task renders them all
+    for kind, object_id in waiting:
+        celery.send_task(TASK_NAMES[kind], args=[object_id], queue=QUEUE)
+    return len(waiting)
+
+
+def queue_length(celery: Celery) -> int:
+    """Messages waiting in the broker's queue (not those a worker holds)."""
+    from kombu.exceptions import ChannelError
+
+    with celery.connection_for_write() as connection:
+        try:
+            declared = connection.default_channel.queue_declare(queue=QUEUE, passive=True)
+        except ChannelError:  # Redis: an empty queue does not exist
+            return 0
+        return int(declared.message_count)
+
+
+def send(app: Flask, kind: str, object_id: int | None) -> None:
+    """Send the task of `kind` for this row (portal/tasks.py calls it after the commit)."""
+    celery = app.extensions.get("celery")
+    if celery is None:
+        celery = app.extensions["celery"] = make_celery(app.config["SETTINGS"])
+    celery.send_task(TASK_NAMES[kind], args=[object_id], queue=QUEUE)
+
+
+_cli_app: Celery | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`celery -A portal.celery_app worker` looks up `app` here: built on first use from the
+    environment (so importing this module, as the web process does, reads no settings)."""
+    global _cli_app
+    if name not in ("app", "celery"):
+        raise AttributeError(name)
+    if _cli_app is None:
+        from portal.config import load_settings
+
+        _cli_app = make_celery(load_settings())
+    return _cli_app

@@ -1,0 +1,240 @@
+"""FHIR Bulk Data $export (issue 16) on both databases: the asynchronous kick-off, status and
+manifest, NDJSON files whose every line fhir.resources accepts and equals what the read
+endpoints answer, only the asking account's view (and only to that account), clear refusals
+of what the server does not do, cancellation, expiry, and a worker that dies mid-export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, BulkExportJob, EcgReport, JobState, utcnow
+from portal.services import bulk_export, jobs
+from portal.worker import Worker
+from tests.conftest import People
+from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed report fixture)
+    FHIR,
+    call,
+    fetch,
+    issue,
+    outcome_of,
+    signed,
+    valid,
+)
+
+ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
+
+
+def exporter(sql: Session, people: People, account: Any = None) -> str:
+    return issue(sql, account or people.doctor, "fhir:read", "fhir:export", actor=people.admin)
+
+
+def kick_off(client: FlaskClient, token: str, query: str = "", path: str = "/$export") -> str:
+    response = call(client, "GET", f"{path}{query}", token, headers=ASYNC)
+    assert response.status_code == 202, response.data[:800]
+    status_url = response.headers["Content-Location"]
+    assert status_url.startswith("http://localhost/fhir/r4/$export-status/")
+    return status_url
+
+
+def manifest_of(client: FlaskClient, status_url: str, token: str) -> dict[str, Any]:
+    response = call(client, "GET", status_url, token)
+    assert response.status_code == 200, response.data[:800]
+    assert response.headers["Expires"]
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def lines_of(client: FlaskClient, url: str, token: str) -> list[dict[str, Any]]:
+    response = call(client, "GET", url, token, headers={"Accept": "application/fhir+ndjson"})
+    assert response.status_code == 200, response.data[:800]
+    assert response.mimetype == "application/fhir+ndjson"
+    return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+
+
+def test_an_export_runs_in_the_background_and_its_files_are_what_the_api_reads(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    token = exporter(sql, people)
+    status_url = kick_off(client, token)
+    waiting = call(client, "GET", status_url, token)
+    assert waiting.status_code == 202 and waiting.headers["Retry-After"] == "5"
+    assert waiting.headers["X-Progress"].startswith("0% (")
+    assert Worker(app).run_pending() == 0  # no analysis job; the export runs after them
+    manifest = manifest_of(client, status_url, token)
+    assert manifest["requiresAccessToken"] is True
+    assert manifest["request"] == "http://localhost/fhir/r4/$export" and manifest["error"] == []
+    counts = {item["type"]: item["count"] for item in manifest["output"]}
+    assert counts == {"Patient": 1, "DiagnosticReport": 1, "Observation": 7 + 5}
+    for item in manifest["output"]:
+        resources = lines_of(client, item["url"], token)
+        assert len(resources) == item["count"]
+        for resource in resources:
+            assert resource["resourceType"] == item["type"]
+            # Each line is exactly what the read endpoint answers for this account.
+            read = fetch(client, f"/{resource['resourceType']}/{resource['id']}", token)
+            assert valid(resource) == read
+    the_report = lines_of(client, manifest["output"][1]["url"], token)[0]
+    assert the_report["status"] == "final" and the_report["id"] == str(signed.id)
+    assert the_report["presentedForm"][0]["url"].startswith("http://localhost/fhir/r4/Binary/")
+    actions = set(sql.scalars(select(AuditEvent.action)))
+    assert {"fhir.export.start", "fhir.export.done", "fhir.export.download"} <= actions
+
+
+def test_patient_export_types_and_since_narrow_the_files(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    token = exporter(sql, people, people.staff)
+    only_patients = kick_off(client, token, "?_type=Patient", "/Patient/$export")
+    future = (utcnow() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    nothing_new = kick_off(client, token, f"?_since={future}")
+    Worker(app).run_pending()
+    staff_patients = manifest_of(client, only_patients, token)["output"]
+    assert [item["type"] for item in staff_patients] == ["Patient"]
+    assert staff_patients[0]["count"] == 2  # staff see every patient (people has two)
+    assert manifest_of(client, nothing_new, token)["output"] == []
+
+
+def test_only_the_asking_account_sees_an_export_and_it_holds_only_its_view(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    doctor = exporter(sql, people)
+    other = exporter(sql, people, people.other_doctor)
+    status_url = kick_off(client, doctor)
+    theirs = kick_off(client, other)
+    Worker(app).run_pending()
+    file_url = manifest_of(client, status_url, doctor)["output"][0]["url"]
+    outcome_of(call(client, "GET", status_url, other), 404)
+    outcome_of(call(client, "GET", file_url, other), 404)
+    outcome_of(call(client, "DELETE", status_url, other), 404)
+    their_files = {
+        item["type"]: item["url"] for item in manifest_of(client, theirs, other)["output"]
+    }
+    assert set(their_files) == {"Patient"}  # their own patient, who has no report
+    assert [p["id"] for p in lines_of(client, their_files["Patient"], other)] == [
+        str(people.other_patient.id)
+    ]  # fmt: skip
+    for account in (people.patient_account, people.admin):  # not roles that export
+        token = issue(sql, account, "fhir:read", "fhir:export", actor=people.admin)
+        outcome_of(call(client, "GET", "/$export", token, headers=ASYNC), 403)
+    reader = issue(sql, people.doctor, "fhir:read", actor=people.admin)  # no fhir:export scope
+    assert call(client, "GET", "/$export", reader, headers=ASYNC).status_code == 403
+    assert call(client, "GET", status_url, reader).status_code == 403
+    assert call(client, "GET", status_url, None).status_code == 401
+
+
+def test_what_the_server_does_not_do_is_refused_clearly(
+    app: Flask, people: People, sql: Session
+) -> None:
+    client = app.test_client()
+    token = exporter(sql, people)
+    cases = {
+        "": ({"Accept": "application/fhir+json"}, 400, "Prefer: respond-async"),
+        "?_type=Encounter": (ASYNC, 400, "“Encounter” is not exported"),
+        "?_outputFormat=text/csv": (ASYNC, 400, "application/fhir+ndjson"),
+        "?_since=yesterday": (ASYNC, 400, "_since is an instant"),
+        "?_since=2026-13-45": (ASYNC, 400, "is not a date"),
+        "?_typeFilter=Patient%3Factive%3Dtrue": (ASYNC, 400, "does not support “_typeFilter”"),
+        "?_format=xml": (ASYNC, 406, "XML is not served"),
+    }
+    for query, (headers, status, words) in cases.items():
+        response = call(client, "GET", f"/$export{query}", token, headers=headers)
+        body = outcome_of(response, status)
+        assert words in body["issue"][0]["diagnostics"], (query, body)
+    assert sql.scalar(select(BulkExportJob.id)) is None  # nothing was queued
+    outcome_of(call(client, "GET", "/$export-status/999", token), 404)
+    outcome_of(call(client, "GET", "/$export-file/999/Patient.ndjson", token), 404)
+
+
+def test_cancelling_deletes_the_files_and_a_cancelled_run_writes_nothing(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    token = exporter(sql, people)
+    storage: Path = app.config["SETTINGS"].storage_dir
+    done = kick_off(client, token)
+    Worker(app).run_pending()
+    export_id = int(done.rsplit("/", 1)[1])
+    assert any(bulk_export.folder(storage, export_id).iterdir())
+    assert call(client, "DELETE", done, token).status_code == 202
+    assert not bulk_export.folder(storage, export_id).exists()
+    outcome_of(call(client, "GET", done, token), 404)
+
+    running = kick_off(client, token)
+    with app.extensions["db_sessionmaker"]() as session:
+        job = bulk_export.claim_next(session, "worker-a", utcnow())
+    assert job is not None
+    assert call(client, "DELETE", running, token).status_code == 202  # while it runs
+    assert bulk_export.run(app, job.id) is None
+    assert not bulk_export.folder(storage, job.id).exists()
+
+
+def test_a_failed_export_says_so_and_expired_exports_are_deleted(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    token = exporter(sql, people)
+    storage: Path = app.config["SETTINGS"].storage_dir
+    status_url = kick_off(client, token)
+    export_id = int(status_url.rsplit("/", 1)[1])
+    blocker = storage / "exports"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the exports folder should be")  # writing fails
+    Worker(app).run_pending()
+    failed = outcome_of(call(client, "GET", status_url, token), 500)
+    assert "internal error" in failed["issue"][0]["diagnostics"]
+    blocker.unlink()
+
+    sql.execute(update(BulkExportJob).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    sql.commit()
+    Worker(app).run_pending()
+    sql.expire_all()
+    assert sql.get(BulkExportJob, export_id) is None
+    outcome_of(call(client, "GET", status_url, token), 404)
+
+
+def test_an_export_whose_worker_died_is_run_again_by_another(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    client = app.test_client()
+    token = exporter(sql, people)
+    status_url = kick_off(client, token)
+    sessions = app.extensions["db_sessionmaker"]
+    with sessions() as session:  # a worker claims it, beats once, then is killed
+        jobs.beat(session, "dead:1", host="dead", pid=1, started_at=utcnow(), now=utcnow())
+        claimed = bulk_export.claim_next(session, "dead:1", utcnow())
+        assert claimed is not None
+        later = utcnow() + jobs.WORKER_DEAD_AFTER + dt.timedelta(seconds=1)
+        assert bulk_export.requeue_stuck(session, later) == 1
+    Worker(app).run_pending()
+    sql.expire_all()
+    job = sql.get(BulkExportJob, claimed.id)
+    assert job is not None and job.state is JobState.SUCCEEDED and job.attempts == 2
+    assert len(manifest_of(client, status_url, token)["output"]) == 3
