@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -20,6 +21,8 @@ from portal.models import Role
 from portal.risk.cli import risk_command
 from portal.services import accounts
 from portal.services.validation import InvalidInput
+
+log = logging.getLogger(__name__)
 
 
 def _create_app() -> object:
@@ -141,7 +144,14 @@ def worker_command(once: bool) -> None:
     worker.start_heartbeat()  # a thread: beats every few seconds, even during a long job
     try:
         while True:
-            done = worker.run_pending()
+            try:
+                done = worker.run_pending()
+            except Exception:  # the database may be briefly unreachable: keep serving
+                if once:
+                    raise
+                log.exception("analysis worker loop failed; retrying in %s s", 5 * POLL_SECONDS)
+                time.sleep(5 * POLL_SECONDS)
+                continue
             if done:
                 click.echo(f"Ran {done} job(s).")
             if once:

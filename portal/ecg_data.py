@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ml.analysis import EcgAnalysis
 from ml.recording import Recording, standard_order
 from portal.models import EcgRecording
 from portal.services import recordings
+from portal.streamed_signal import StreamedSignal
 
 OVERVIEW_BUCKETS = 1500
 MAX_WINDOW_S = 60.0
@@ -25,8 +26,17 @@ MAX_POINTS_PER_LEAD = 15000
 
 @functools.lru_cache(maxsize=4)
 def _cached(storage_dir: Path, sha256: str, fmt: str, fs: float, units: str | None) -> Recording:
+    """The recording, whole in memory; or, when it is long (a Holter: the analysis streams
+    it too), its header with samples read from the file on demand (portal/streamed_signal.py)."""
     row = EcgRecording(sha256=sha256, file_format=fmt, sampling_rate_hz=fs, declared_units=units)
-    return recordings.load(storage_dir, row)
+    opened = recordings.open_for_analysis(storage_dir, row)
+    if isinstance(opened, Recording):
+        return opened
+    return Recording(
+        fs_hz=opened.fs_hz, lead_names=opened.lead_names,
+        signal_mv=cast(np.ndarray, StreamedSignal(opened)), source_format=opened.source_format,
+        source_name=opened.source_name, start_time=opened.start_time, notes=opened.notes,
+    )  # fmt: skip
 
 
 def recording_for(storage_dir: Path, row: EcgRecording) -> Recording:
@@ -37,17 +47,38 @@ def recording_for(storage_dir: Path, row: EcgRecording) -> Recording:
 
 def overview(recording: Recording, lead_index: int) -> dict[str, Any]:
     """Min/max per bucket of one lead over the whole record (draws as a filled band)."""
-    x = recording.signal_mv[:, lead_index]
-    n = x.size
+    n = recording.n_samples
     edges = np.linspace(0, n, min(OVERVIEW_BUCKETS, n) + 1).astype(int)
-    lows = np.minimum.reduceat(x, edges[:-1])
-    highs = np.maximum.reduceat(x, edges[:-1])
+    signal: Any = recording.signal_mv
+    if isinstance(signal, StreamedSignal):
+        lows, highs = _streamed_envelope(signal, lead_index, edges)
+    else:
+        x = signal[:, lead_index]
+        lows = np.minimum.reduceat(x, edges[:-1])
+        highs = np.maximum.reduceat(x, edges[:-1])
     centres_s = (edges[:-1] + edges[1:]) / 2 / recording.fs_hz
     return {
         "t_s": np.round(centres_s, 3).tolist(),
         "min_mv": np.round(np.nan_to_num(lows), 3).tolist(),
         "max_mv": np.round(np.nan_to_num(highs), 3).tolist(),
     }
+
+
+def _streamed_envelope(
+    signal: StreamedSignal, lead_index: int, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`overview`'s min and max per bucket, read chunk by chunk: each chunk's pieces between
+    bucket edges, merged into their buckets (the same figures as the whole-record path)."""
+    lows = np.full(edges.size - 1, np.inf)
+    highs = np.full(edges.size - 1, -np.inf)
+    for first, chunk in signal.chunks(lead_index):
+        inner = edges[(edges > first) & (edges < first + chunk.size)] - first
+        starts = np.concatenate(([0], inner)).astype(int)
+        buckets = np.searchsorted(edges, first, side="right") - 1 + np.arange(starts.size)
+        buckets = np.minimum(buckets, edges.size - 2)
+        lows[buckets] = np.minimum(lows[buckets], np.minimum.reduceat(chunk, starts))
+        highs[buckets] = np.maximum(highs[buckets], np.maximum.reduceat(chunk, starts))
+    return lows, highs
 
 
 def window(recording: Recording, start_s: float, end_s: float) -> dict[str, Any]:
