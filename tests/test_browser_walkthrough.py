@@ -252,7 +252,7 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     # Refused: every reason again above the button, focused; nothing signed.
     errors = page.locator("#sign-errors")
     expect(errors).to_be_visible()
-    expect(errors).to_be_focused()
+    expect(errors).to_be_focused(timeout=15_000)  # the page script runs after the chart loads
     expect(errors).to_contain_text("Not signed.")
     expect(errors).to_contain_text("Choose exactly one rhythm statement")
     expect(errors).to_contain_text(f'"{af}" and "{avb1}" exclude each other.')
