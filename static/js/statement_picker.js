@@ -8,8 +8,15 @@
   const rules = JSON.parse(document.getElementById("statement-rules")?.textContent || "null");
   document.querySelectorAll("select.statement-select").forEach((select) => build(select, rules));
   // A refused signature: the summary beside the button takes the focus (it is on screen).
+  // Again once the page has loaded, unless the doctor has moved on: a focus given while the
+  // page is still loading can be dropped by the browser.
   const summary = document.getElementById("sign-errors");
-  if (summary) summary.focus();
+  if (summary) {
+    summary.focus();
+    window.addEventListener("load", () => {
+      if (document.activeElement === document.body) summary.focus();
+    });
+  }
 
   function build(select, rules) {
     const picker = document.createElement("div");
