@@ -190,3 +190,24 @@ def test_only_servers_start_the_job_worker(tmp_path: Path) -> None:
     finally:
         for name in env:
             os.environ.pop(name, None)
+
+
+def test_cardio_create_user_offers_every_role_but_patient() -> None:
+    from portal.cli import CREATE_USER_ROLES
+    from portal.models import Role
+
+    assert set(CREATE_USER_ROLES) == {r.value for r in Role} - {Role.PATIENT.value}
+
+
+def test_cardio_analyze_starts_without_the_web_application() -> None:
+    """`cardio analyze` needs only the engine: importing the CLI loads no Flask app factory,
+    SQLAlchemy or blueprint (the cold-start target of issue 17)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, portal.cli; heavy = ('portal.app', 'sqlalchemy', 'portal.models'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,0 +1,116 @@
+"""The Flask application factory (`from portal import create_app`: see portal/__init__.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from portal import access, db, errors, local_time, rate_limits, security_headers, uploads
+from portal.config import PROJECT_ROOT, Settings, load_settings
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
+    """Build the app from `settings` (default: the environment); `flask_config` overrides."""
+    settings = settings or load_settings()
+    app = Flask(
+        "portal",
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_lifetime_minutes),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + uploads.FORM_FIELDS_ALLOWANCE_BYTES,
+        MAX_FORM_MEMORY_SIZE=uploads.FORM_LIMIT_BYTES,
+    )
+    app.config.update(flask_config)
+
+    db.init_app(app, settings.database_url)
+    _init_login(app)
+    access.init_app(app)  # before CSRF: an anonymous POST is sent to log in, not told "expired"
+    uploads.init_app(app)  # before CSRF: the size limit must apply to its read of the body
+    csrf.init_app(app)
+    errors.init_app(app)
+    security_headers.init_app(app, production=settings.is_production)
+    _register_blueprints(app)
+    rate_limits.init_app(
+        app, limit=settings.login_rate_limit, storage_uri=settings.rate_limit_storage_uri
+    )
+    from portal import api  # /api/v1 (portal/api/): after the limiter, which limits it per token
+
+    api.init_app(app)
+    from portal import fhir  # /fhir/r4 (portal/fhir/): likewise after the limiter
+
+    fhir.init_app(app)
+
+    @app.template_filter("local_time")
+    def _local_time(when: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
+        return local_time.shown(when, settings.zone, pattern)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        from portal.risk_words import factor_label, model_title
+
+        return {
+            "institution_name": settings.institution_name,
+            "model_title": model_title,  # risk models and factors in words, on every page
+            "factor_label": factor_label,
+        }
+
+    return app
+
+
+def start_job_worker(app: Flask) -> None:
+    """With JOB_WORKER=thread, run analysis jobs in a thread of this process. Only servers
+    call it (`portal.wsgi`, `cardio demo`): an app built for a command such as
+    `cardio create-user` must not claim a queued job and leave it "running" when it exits."""
+    if app.config["SETTINGS"].job_worker != "thread" or "worker" in app.extensions:
+        return
+    from portal.worker import Worker
+
+    app.extensions["worker"] = Worker(app)
+    app.extensions["worker"].start()
+
+
+def _init_login(app: Flask) -> None:
+    from portal.services.accounts import load_session_account
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load(session_id: str) -> Any:
+        return load_session_account(db.db_session(), session_id)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.admin.routes import bp as admin_bp
+    from portal.auth.routes import bp as auth_bp
+    from portal.converters import IdConverter
+    from portal.main.routes import bp as main_bp
+    from portal.myhealth.routes import bp as myhealth_bp
+    from portal.patients.routes import bp as patients_bp
+    from portal.recordings.routes import bp as recordings_bp
+    from portal.review.routes import bp as review_bp
+    from portal.scores.routes import bp as scores_bp
+
+    app.url_map.converters["id"] = IdConverter  # <id:...>: ids past the columns are a 404
+    for blueprint in (
+        main_bp, auth_bp, admin_bp, patients_bp, scores_bp, recordings_bp, review_bp, myhealth_bp
+    ):  # fmt: skip
+        app.register_blueprint(blueprint)
