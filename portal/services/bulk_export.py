@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Account, BulkExportJob, EcgReport, JobState, Patient, utcnow
-from portal.services import audit
+from portal.services import audit, work_queue
 from portal.services.jobs import live_workers
 
 log = logging.getLogger(__name__)
@@ -90,32 +90,7 @@ def cancel(session: Session, storage_dir: Path, job: BulkExportJob) -> None:
 
 def claim_next(session: Session, worker_id: str, now: dt.datetime) -> BulkExportJob | None:
     """Take the oldest queued export for this worker, or None. Safe with concurrent workers."""
-    candidates = session.scalars(
-        select(BulkExportJob.id)
-        .where(BulkExportJob.state == JobState.QUEUED)
-        .order_by(BulkExportJob.created_at, BulkExportJob.id)
-        .limit(5)
-    ).all()
-    for export_id in candidates:
-        claimed = session.execute(
-            update(BulkExportJob)
-            .where(BulkExportJob.id == export_id, BulkExportJob.state == JobState.QUEUED)
-            .values(
-                state=JobState.RUNNING,
-                worker_id=worker_id,
-                started_at=now,
-                heartbeat_at=now,
-                attempts=BulkExportJob.attempts + 1,
-                progress_pct=0.0,
-                progress_message="Starting",
-                error_message=None,
-            )  # fmt: skip
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(BulkExportJob, export_id, populate_existing=True)
-    return None
+    return work_queue.claim_oldest(session, BulkExportJob, worker_id, now)
 
 
 def requeue_stuck(session: Session, now: dt.datetime) -> int:

@@ -38,7 +38,7 @@ from portal.models import (
     WorkerHeartbeat,
     utcnow,
 )
-from portal.services import audit, recordings, reports, risk_scores
+from portal.services import audit, recordings, reports, risk_scores, work_queue
 from portal.services.errors import JobNotRetryable
 from portal.services.machine_read import stored_parts
 
@@ -55,41 +55,13 @@ FORGET_WORKERS_AFTER = dt.timedelta(days=7)  # heartbeat rows of long-gone worke
 
 def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
     """Take the oldest queued job for this worker, or None. Safe with concurrent workers."""
-    candidates = session.scalars(
-        select(AnalysisJob.id)
-        .where(AnalysisJob.state == JobState.QUEUED)
-        .order_by(AnalysisJob.created_at, AnalysisJob.id)
-        .limit(5)
-    ).all()
-    for job_id in candidates:
-        job = claim(session, job_id, worker_id, now)
-        if job is not None:
-            return job
-    return None
+    return work_queue.claim_oldest(session, AnalysisJob, worker_id, now)
 
 
 def claim(session: Session, job_id: int, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
     """Take this job for this worker if it is still queued (a compare-and-set UPDATE), else
     None: it is done, running elsewhere or gone. What a task naming the job does. Commits."""
-    claimed = session.execute(
-        update(AnalysisJob)
-        .where(AnalysisJob.id == job_id, AnalysisJob.state == JobState.QUEUED)
-        .values(
-            state=JobState.RUNNING,
-            worker_id=worker_id,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=AnalysisJob.attempts + 1,
-            progress_pct=0.0,
-            progress_message="Starting",
-            error_message=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    if claimed.rowcount == 1:  # type: ignore[attr-defined]
-        return session.get(AnalysisJob, job_id, populate_existing=True)
-    return None
+    return work_queue.claim(session, AnalysisJob, job_id, worker_id, now)
 
 
 def queued_before(session: Session, cutoff: dt.datetime) -> list[int]:
