@@ -6,8 +6,9 @@ read either side so that the filters' transients have died out before the chunk'
 stretch, its *core*, begins; the R-peak detector reads 5 min before it, so that its adaptive
 thresholds are where the whole recording's detector has them, and more when its beats just
 before the core disagree with the previous chunk's). Every step that reads the signal works
-on one chunk and keeps what falls in its core, WORKERS chunks at a time; every step that needs
-the whole recording works on compact per-beat or per-segment figures from all chunks:
+on one chunk and keeps what falls in its core, WORKERS chunks at a time in forked processes;
+every step that needs the whole recording works on compact per-beat or per-segment figures
+from all chunks:
 
 1. scan: each lead's extremes, spread and missing samples (the checks of
    `ml.recording.validated`, the usable leads, the quality's reference levels, checksums);
@@ -17,7 +18,7 @@ the whole recording works on compact per-beat or per-segment figures from all ch
 3. signal quality per 10-s segment against the whole lead's levels;
 4. the beats' waveforms (`ml.features.BeatWaveforms`); then the patient normalisation
    (median QRS amplitude, sinus cycle, dominant beat) over all beats and the classifier,
-   a batch of beats at a time;
+   a batch of beats at a time on WORKERS LiteRT interpreters;
 5. with the classes: P-wave consistency, the AF windows, and the beats of the median beat
    (`ml.intervals.measured_peaks`, at most 400); then rhythm, heart rate, HRV, findings.
 
@@ -32,11 +33,13 @@ figure that may differ from the whole-record analysis.
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -87,8 +90,9 @@ LEAD_IN_S = 300.0  # the R-peak detector reads this much before the core: its th
 CHECK_S = 30.0  # ... checked on the beats of this stretch before the core ...
 MAX_LEAD_IN_S = 3600.0  # ... and lengthened (x4) up to this when they disagree
 CLASSIFY_BATCH = 8192  # beats per call of the classifier
-WORKERS = 2  # chunks analysed at once (threads)
+WORKERS = 2  # chunks analysed at once, and LiteRT interpreters classifying at once
 T = TypeVar("T")
+_forked_step: Callable[[int], Any] | None = None  # what a forked chunk process runs
 
 
 @dataclass(frozen=True)
@@ -283,17 +287,18 @@ class _Analysis:
         self, step: Callable[..., T], span: tuple[float, float], message: str, read: bool = True
     ) -> list[T]:
         """`step(chunk, its samples)` (`step(chunk)` without `read`) for every chunk, in
-        order, WORKERS chunks at a time (NumPy and SciPy release the interpreter lock while
-        they filter and sort); progress is reported here, in the caller's thread."""
+        order, WORKERS chunks at a time in forked processes (`_chunk_pool`); progress is
+        reported here, in the caller's thread."""
 
-        def run(chunk: Chunk) -> T:
+        def run(index: int) -> T:
+            chunk = self.chunks[index]
             if not read:
                 return step(chunk)
             return step(chunk, self.source.read(chunk.start, chunk.stop))
 
         results = []
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            for done, result in enumerate(pool.map(run, self.chunks), start=1):
+        with _chunk_pool(run, len(self.chunks)) as (pool, call):
+            for done, result in enumerate(pool.map(call, range(len(self.chunks))), start=1):
                 results.append(result)
                 self.report(span[0] + (span[1] - span[0]) * done / len(self.chunks), message)
         return results
@@ -320,7 +325,9 @@ class _Analysis:
         )
         waves = self._waveforms(wave_leads, peaks)
         rr = rhythm_features(waves[wave_leads[0]].model_peaks)  # the same in every lead
-        patient = {i: PatientBeats.of(waves.pop(i), rr) for i in wave_leads}
+        with ThreadPoolExecutor(max_workers=WORKERS) as threads:  # NumPy releases the GIL
+            normalised = threads.map(lambda i: PatientBeats.of(waves.pop(i), rr), wave_leads)
+            patient = dict(zip(wave_leads, normalised, strict=True))
         probabilities, classes = self._classify([patient[i] for i in read])
         if swapped.any() and second is not None:
             index = np.flatnonzero(swapped)
@@ -517,7 +524,7 @@ class _Analysis:
         for at in range(0, rows.size, CLASSIFY_BATCH):
             batch = rows[at : at + CLASSIFY_BATCH]
             per_lead = [p.inputs(batch) for p in patient]
-            proba = self.classifier.predict_proba_leads(per_lead)
+            proba = self.classifier.predict_proba_leads(per_lead, WORKERS)
             probabilities[at : at + batch.size] = proba
             classes[at : at + batch.size] = self.classifier.decide(proba, per_lead[0])
         return probabilities, classes
@@ -557,3 +564,33 @@ class _Analysis:
             [span for r in results for span in r[1]],
             np.concatenate([r[2] for r in results]),
         )
+
+
+@contextmanager
+def _chunk_pool(
+    run: Callable[[int], Any], n_chunks: int
+) -> Iterator[tuple[Executor, Callable[[int], Any]]]:
+    """An executor and the function to map over chunk indices. Forked processes where the
+    platform forks and this process may have children (a daemonic pool worker may not):
+    each child inherits `run` and the analysis it closes over at the fork, so nothing but
+    the chunk's index and its compact result cross between processes, and the Python
+    loops of the passes run on both cores (threads share one interpreter lock). Threads
+    otherwise, and for a single chunk."""
+    global _forked_step
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    if n_chunks < 2 or not forks or multiprocessing.current_process().daemon:
+        with ThreadPoolExecutor(max_workers=WORKERS) as threads:
+            yield threads, run
+        return
+    _forked_step = run
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(WORKERS, n_chunks), mp_context=context) as pool:
+            yield pool, _run_forked_step
+    finally:
+        _forked_step = None
+
+
+def _run_forked_step(index: int) -> Any:
+    assert _forked_step is not None, "runs only in a process forked by _chunk_pool"
+    return _forked_step(index)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
+import os
 import zipfile
 from pathlib import Path
 
@@ -26,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from ml.analysis import EcgAnalysis, analyze
-from ml.chunked import analyze_chunked, plan_chunks
+from ml.chunked import _chunk_pool, analyze_chunked, plan_chunks
 from ml.cli import analyze_command
 from ml.errors import HeaderDataMismatchError
 from ml.io import read_recording
@@ -158,6 +160,26 @@ def test_chunks_tile_the_recording_on_aligned_boundaries(fs_hz: float) -> None:
         assert chunk.start <= chunk.core_start - min(chunk.core_start, int(60 * fs_hz))
         assert chunk.stop >= min(n, chunk.core_stop + int(60 * fs_hz))
         assert chunk.start % round(fs_hz) == 0  # the VF windows' 1-s grid
+
+
+def _pids_of_chunk_steps(n_chunks: int) -> set[int]:
+    with _chunk_pool(lambda index: os.getpid(), n_chunks) as (pool, call):
+        return set(pool.map(call, range(n_chunks)))
+
+
+def test_chunks_run_in_forked_processes_and_in_threads_where_a_process_may_not_fork() -> None:
+    """Processes run the passes' Python loops on both cores; a daemonic process (a pool's
+    worker) may have no children, so there the chunks run in threads of its own."""
+    assert os.getpid() not in _pids_of_chunk_steps(4)
+    assert _pids_of_chunk_steps(1) == {os.getpid()}
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as daemonic:  # pool workers are daemonic
+        pid, pids = daemonic.apply(_pid_and_chunk_pids)
+    assert pids == {pid}
+
+
+def _pid_and_chunk_pids() -> tuple[int, set[int]]:
+    return os.getpid(), _pids_of_chunk_steps(4)
 
 
 @pytest.mark.parametrize("fmt", ["16", "212", "80"])

@@ -4,6 +4,7 @@ hours) is checked against `ml.io.limits`. Messages name the uploaded file, never
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -62,6 +63,7 @@ class EdfSource:
             raise
         self._reader = reader
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self.lead_names = tuple(canonical_lead_name(labels[i]) for i in self._chosen)
         self.source_format = "edf"
         self.source_name: str | None = path.name
@@ -81,8 +83,19 @@ class EdfSource:
     def duration_s(self) -> float:
         return self.n_samples / self.fs_hz
 
+    def _reopen_if_forked(self) -> None:
+        """A process forked with this source open (`ml.chunked`'s chunk processes) shares
+        the file's offset with its parent and the other children, so it closes its copy of
+        the reader (pyEDFlib opens a file once per process) and opens one of its own."""
+        if os.getpid() != self._pid:
+            self._reader.close()
+            self._reader = pyedflib.EdfReader(str(self.path))
+            self._lock = threading.Lock()
+            self._pid = os.getpid()
+
     def read_into(self, out: np.ndarray, start: int) -> None:
         """Samples from `start` on, in mV, into `out` [samples, leads]."""
+        self._reopen_if_forked()
         with self._lock:
             for column, (i, factor) in enumerate(zip(self._chosen, self._factors, strict=True)):
                 out[:, column] = self._reader.readSignal(i, start, out.shape[0])
