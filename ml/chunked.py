@@ -18,7 +18,7 @@ from all chunks:
 3. signal quality per 10-s segment against the whole lead's levels;
 4. the beats' waveforms (`ml.features.BeatWaveforms`); then the patient normalisation
    (median QRS amplitude, sinus cycle, dominant beat) over all beats and the classifier,
-   a batch of beats at a time on WORKERS LiteRT interpreters;
+   a batch of beats at a time (on two LiteRT interpreters at once, `RuntimeNetwork.map`);
 5. with the classes: P-wave consistency, the AF windows, and the beats of the median beat
    (`ml.intervals.measured_peaks`, at most 400); then rhythm, heart rate, HRV, findings.
 
@@ -90,7 +90,7 @@ LEAD_IN_S = 300.0  # the R-peak detector reads this much before the core: its th
 CHECK_S = 30.0  # ... checked on the beats of this stretch before the core ...
 MAX_LEAD_IN_S = 3600.0  # ... and lengthened (x4) up to this when they disagree
 CLASSIFY_BATCH = 8192  # beats per call of the classifier
-WORKERS = 2  # chunks analysed at once, and LiteRT interpreters classifying at once
+WORKERS = 2  # chunks analysed at once
 T = TypeVar("T")
 _forked_step: Callable[[int], Any] | None = None  # what a forked chunk process runs
 
@@ -524,7 +524,7 @@ class _Analysis:
         for at in range(0, rows.size, CLASSIFY_BATCH):
             batch = rows[at : at + CLASSIFY_BATCH]
             per_lead = [p.inputs(batch) for p in patient]
-            proba = self.classifier.predict_proba_leads(per_lead, WORKERS)
+            proba = self.classifier.predict_proba_leads(per_lead)
             probabilities[at : at + batch.size] = proba
             classes[at : at + batch.size] = self.classifier.decide(proba, per_lead[0])
         return probabilities, classes

@@ -64,7 +64,7 @@ def init_db() -> None:
     from portal import migrate
 
     settings = _settings()
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    settings.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # key and database
     migrate.upgrade(settings.database_url)
     click.echo("Database schema is up to date.")
 
@@ -240,6 +240,14 @@ def audit_verify() -> None:
         )
         sys.exit(1)
     click.echo(f"Audit chain intact: {check.rows} row(s), newest row {check.last_id or '-'}.")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail: `cardio audit verify` (the same as `cardio audit-verify`)."""
+
+
+audit_group.add_command(audit_verify, "verify")
 
 
 @main.command("download-mitdb")

@@ -41,12 +41,14 @@ def _write_events(sql: Session, count: int, *, people: People | None = None) -> 
     return list(sql.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
 
 
-def _verify_cli(database_url: str, tmp_path: Path) -> Result:
+def _verify_cli(
+    database_url: str, tmp_path: Path, command: tuple[str, ...] = ("audit-verify",)
+) -> Result:
     from portal.cli import main
 
     return CliRunner().invoke(
         main,
-        ["audit-verify"],
+        list(command),
         env={"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli-instance")},
     )
 
@@ -69,9 +71,10 @@ def test_rows_are_chained_and_verify_says_intact(
     check = audit.verify_chain(sql, batch_size=3)  # several batches
     assert check.ok and check.rows == len(rows) and check.last_id == ids[-1]
     assert check.notes == ()  # on MariaDB: the triggers are there
-    result = _verify_cli(database_url, tmp_path)
-    assert result.exit_code == 0, result.output
-    assert f"Audit chain intact: {len(rows)} row(s)" in result.output
+    for command in (("audit-verify",), ("audit", "verify")):
+        result = _verify_cli(database_url, tmp_path, command)
+        assert result.exit_code == 0, result.output
+        assert f"Audit chain intact: {len(rows)} row(s)" in result.output
 
 
 def test_a_rolled_back_change_leaves_no_audit_row_and_a_direct_add_is_chained(
