@@ -38,6 +38,15 @@ CREATE TABLE audit_chain_head (
 	CONSTRAINT pk_audit_chain_head PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+CREATE TABLE rate_limit_counter (
+	`key` VARCHAR(255) NOT NULL, 
+	count INTEGER NOT NULL, 
+	expires_at DATETIME(6) NOT NULL, 
+	CONSTRAINT pk_rate_limit_counter PRIMARY KEY (`key`)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX ix_rate_limit_counter_expires_at ON rate_limit_counter (expires_at);
+
 CREATE TABLE worker_heartbeat (
 	worker_id VARCHAR(64) NOT NULL, 
 	host VARCHAR(255) NOT NULL, 
@@ -372,6 +381,7 @@ CREATE TABLE risk_score (
 	value FLOAT, 
 	unit VARCHAR(16), 
 	category VARCHAR(32), 
+	level VARCHAR(32), 
 	not_computed_reason VARCHAR(255), 
 	inputs_used JSON, 
 	contributions JSON, 
@@ -380,7 +390,8 @@ CREATE TABLE risk_score (
 	CONSTRAINT uq_risk_score_report_id_model UNIQUE (report_id, model), 
 	CONSTRAINT fk_risk_score_report_id_ecg_report FOREIGN KEY(report_id) REFERENCES ecg_report (id), 
 	CONSTRAINT fk_risk_score_clinical_input_id_clinical_input FOREIGN KEY(clinical_input_id) REFERENCES clinical_input (id), 
-	CONSTRAINT ck_risk_score_risk_model CHECK (model IN ('framingham_general_cvd', 'framingham_general_cvd_bmi', 'framingham_hard_chd_atp3', 'grace_in_hospital', 'grace_six_month'))
+	CONSTRAINT ck_risk_score_risk_model CHECK (model IN ('framingham_general_cvd', 'framingham_general_cvd_bmi', 'framingham_hard_chd_atp3', 'grace_in_hospital', 'grace_six_month')), 
+	CONSTRAINT ck_risk_score_risk_level CHECK (level IN ('low', 'intermediate', 'high'))
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX ix_risk_score_clinical_input_id ON risk_score (clinical_input_id);
@@ -406,3 +417,7 @@ CREATE TABLE report_document (
 	CONSTRAINT fk_report_document_report_version_id_report_version FOREIGN KEY(report_version_id) REFERENCES report_version (id), 
 	CONSTRAINT ck_report_document_document_kind CHECK (kind IN ('clinician', 'patient'))
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_event rows are append-only: UPDATE refused';
+
+CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_event rows are append-only: DELETE refused';

@@ -39,7 +39,9 @@ class Settings:
     session_absolute_hours: int = 12  # however active, a login lasts at most this long
     login_rate_limit: str = "60 per minute; 1000 per hour"  # per client address
     api_rate_limit: str = "600 per minute"  # per API token
-    rate_limit_storage_uri: str = "memory://"  # e.g. redis://host:6379/0 for several processes
+    # The throttles' counters: the portal's database (shared by every process, kept over a
+    # restart), or redis://host:6379/0, or memory:// (each process its own, lost on restart).
+    rate_limit_storage_uri: str = "cardio-db://"
     patients_per_page: int = 20
     max_upload_mb: int = 100
     # "thread": an in-process worker runs analysis jobs; "none": another process does (or tests);
@@ -113,7 +115,14 @@ def load_settings() -> Settings:
         raise ConfigError(
             f"CARDIO_ENV={environment!r} is not one of development, production, test."
         )
-    instance_dir = Path(os.environ.get("INSTANCE_DIR", DEFAULT_INSTANCE_DIR)).resolve()
+    if environment == "production" and _flask_debug_requested():
+        raise ConfigError(
+            "Refusing to start in production with FLASK_DEBUG on: debug mode shows internals "
+            "to users. Remove FLASK_DEBUG (or set it to 0)."
+        )
+    instance_dir = _private_instance_dir(
+        Path(os.environ.get("INSTANCE_DIR", DEFAULT_INSTANCE_DIR)).resolve()
+    )
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'cardio.db'}"
     storage_dir = Path(os.environ.get("STORAGE_DIR", instance_dir / "storage")).resolve()
     if storage_dir.is_relative_to(PROJECT_ROOT / "static"):
@@ -149,6 +158,23 @@ def load_settings() -> Settings:
         in ("1", "true", "yes"),
         time_zone=_time_zone(),
     )
+
+
+def _flask_debug_requested() -> bool:
+    """FLASK_DEBUG as Flask reads it when it builds the app's config (flask.helpers)."""
+    value = os.environ.get("FLASK_DEBUG", "")
+    return bool(value) and value.lower() not in {"0", "false", "no"}
+
+
+def _private_instance_dir(instance_dir: Path) -> Path:
+    """An existing instance folder tightened to 0700: it holds the secret key and the SQLite
+    database, and `mkdir -p` (the image, `cardio init-db`, an older version) made it 0755.
+    A missing one is left for whoever needs it first (made 0700 there)."""
+    if instance_dir.is_dir():
+        from portal.storage import private_dir
+
+        private_dir(instance_dir)
+    return instance_dir
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
@@ -37,7 +38,10 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from portal.risk.result import RiskLevel
 
 
 def utcnow() -> dt.datetime:
@@ -192,6 +196,19 @@ class DoctorProfile(TimestampsMixin, Base):
     patients: Mapped[list[Patient]] = relationship(back_populates="assigned_doctor")
 
 
+class RateLimitCounter(Base):
+    """One fixed-window counter of the login and API throttles (Flask-Limiter's key, e.g.
+    per client address), kept here so every server process shares it and a restart keeps it
+    (`portal/rate_limit_storage.py`). A row past `expires_at` counts as zero."""
+
+    __tablename__ = "rate_limit_counter"
+    __table_args__ = table_args()
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # the sweep finds old rows
+
+
 # --------------------------------------------------------------------------- patients
 
 
@@ -325,6 +342,17 @@ class EcgRecording(CreatedAtMixin, Base):
 
     patient: Mapped[Patient] = relationship()
     jobs: Mapped[list[AnalysisJob]] = relationship(back_populates="recording")
+
+    @hybrid_property
+    def is_reference(self) -> bool:
+        """A reference-library record attached for teaching or QA, not the patient's own ECG:
+        the one rule, in Python and in SQL (`~EcgRecording.is_reference` keeps it from them)."""
+        return self.reference_record is not None
+
+    @is_reference.inplace.expression
+    @classmethod
+    def _is_reference_expression(cls) -> ColumnElement[bool]:
+        return cls.reference_record.is_not(None)
 
 
 class JobState(enum.StrEnum):
@@ -509,7 +537,8 @@ class RiskScore(CreatedAtMixin, Base):
     model: Mapped[RiskModel] = mapped_column(enum_column(RiskModel, "risk_model"))
     value: Mapped[float | None] = mapped_column(Float)  # percent or points, see `unit`
     unit: Mapped[str | None] = mapped_column(String(16))
-    category: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))  # in words, every band
+    level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "risk_level"))
     not_computed_reason: Mapped[str | None] = mapped_column(String(255))
     inputs_used: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contributions: Mapped[dict[str, float] | None] = mapped_column(JSON)

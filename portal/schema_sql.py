@@ -14,6 +14,15 @@ HEADER = """\
 """
 
 
+# The audit trail is append-only: the same triggers migration 0006 creates (creating them
+# needs SUPER, or log_bin_trust_function_creators=1, when binary logging is on).
+AUDIT_TRIGGERS = tuple(
+    f"CREATE TRIGGER audit_event_no_{verb.lower()} BEFORE {verb} ON audit_event FOR EACH ROW "
+    f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_event rows are append-only: {verb} refused'"
+    for verb in ("UPDATE", "DELETE")
+)
+
+
 def mysql_ddl() -> str:
     dialect = mysql.dialect()
     statements = []
@@ -21,4 +30,5 @@ def mysql_ddl() -> str:
         statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
         for index in sorted(table.indexes, key=lambda i: i.name or ""):
             statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+    statements.extend(AUDIT_TRIGGERS)
     return HEADER + "\n" + ";\n\n".join(statements) + ";\n"

@@ -62,6 +62,7 @@ from portal.models import (
     StaffProfile,
     utcnow,
 )
+from portal.risk.result import RiskLevel
 from portal.services import audit
 from portal.services.accounts import hash_password
 from portal.services.patients import luhn_check_digit
@@ -908,7 +909,8 @@ def seed_load(
             if key not in urgency_cache:
                 pairs = [(c, vocabulary.STATEMENTS[c].risk) for c in template.findings]
                 urgency_cache[key] = urgency_of(
-                    pairs, [RiskScore(category=category)] if key[1] else []
+                    pairs,
+                    [RiskScore(category=category, level=RiskLevel(category))] if key[1] else [],
                 )
             signed_at = analysed + dt.timedelta(hours=float(rng.uniform(1, 72)))
             n_versions = {"preliminary": 1, "final": 2, "amended": 3}[status]
@@ -995,6 +997,7 @@ def seed_load(
                     "value": score,
                     "unit": "%",
                     "category": category,
+                    "level": category,
                     "not_computed_reason": None,
                     "inputs_used": json.dumps({"age_years": 60, "sex": "female"}),
                     "contributions": None,

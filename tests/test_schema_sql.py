@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymysql
 from click.testing import CliRunner
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from portal.config import PROJECT_ROOT
@@ -52,5 +52,8 @@ def test_schema_sql_loads_into_mariadb(mariadb_host_url: str) -> None:
     engine = make_engine(url.render_as_string(hide_password=False))
     try:
         assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+        with engine.begin() as db:  # the audit trail is append-only, as after the migrations
+            triggers = db.execute(text("SHOW TRIGGERS LIKE 'audit_event'")).all()
+        assert {row[0] for row in triggers} == {"audit_event_no_update", "audit_event_no_delete"}
     finally:
         engine.dispose()

@@ -88,14 +88,25 @@ def test_the_patients_headline_is_the_most_serious_statement() -> None:
 
 
 def test_a_high_grace_category_in_either_band_is_flagged_but_never_outranks_arrhythmia() -> None:
+    from portal import risk
+    from portal.risk.result import RiskLevel
+
+    result = risk.grace_in_hospital(
+        age_years=57, heart_rate_bpm=70, sbp_mmhg=110, creatinine=1.2, killip_class=3,
+        cardiac_arrest=False, st_deviation=False, elevated_enzymes=False,
+    )  # fmt: skip
+    assert result.points == 142  # ACS type unknown: both bands, one high
+    assert (result.category, result.level) == ("NSTE-ACS high, STEMI intermediate", "high")
     both = RiskScore(
-        model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS high, STEMI intermediate"
+        model=RiskModel.GRACE_IN_HOSPITAL, category=result.category, level=result.level
     )
     assert urgency_of([], [both]) == MEDIUM_URGENCY  # lifted from routine
     assert urgency_of([("BIGEMINY", "medium")], []) <= urgency_of([], [both])
     assert urgency_of([("VT", "high")], [both]) < urgency_of([], [both])
     assert high_risk_scores(EcgReport(risk_scores=[both])) == ["GRACE death in hospital"]
-    low = RiskScore(model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS low, STEMI low")
+    low = RiskScore(
+        model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS low, STEMI low", level=RiskLevel.LOW
+    )
     assert urgency_of([], [low]) == ROUTINE
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from portal.risk import framingham, inputs
 from portal.risk.explain import References, with_effects
-from portal.risk.result import RiskInputError, RiskResult
+from portal.risk.result import RiskInputError, RiskLevel, RiskResult
 
 CITATION = (
     "Expert Panel on Detection, Evaluation, and Treatment of High Blood Cholesterol in Adults. "
@@ -206,13 +206,13 @@ def _as_text(table_percent: str) -> str:
     return f"about {table_percent} %"
 
 
-def category_of(risk_percent: float) -> str:
+def category_of(risk_percent: float) -> RiskLevel:
     """ATP III risk categories: < 10 %, 10-20 %, > 20 % (CHD risk equivalent)."""
     if risk_percent < 10:
-        return "low"
+        return RiskLevel.LOW
     if risk_percent <= 20:
-        return "intermediate"
-    return "high"
+        return RiskLevel.INTERMEDIATE
+    return RiskLevel.HIGH
 
 
 def framingham_hard_chd_atp3(
@@ -268,7 +268,8 @@ def _compute(used: dict[str, Any]) -> RiskResult:
         predicts=PREDICTS,
         citation=CITATION,
         risk_percent=risk,
-        category=category_of(risk),
+        category=str(category_of(risk)),
+        level=category_of(risk),
         inputs_used=dict(used),
         contributions=terms,
         points=points,

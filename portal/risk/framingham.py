@@ -18,7 +18,7 @@ from typing import Any
 
 from portal.risk import inputs
 from portal.risk.explain import References, with_effects
-from portal.risk.result import RiskInputError, RiskResult
+from portal.risk.result import RiskInputError, RiskLevel, RiskResult
 
 CITATION = (
     "D'Agostino RB Sr, Vasan RS, Pencina MJ, et al. General cardiovascular risk profile for use "
@@ -109,13 +109,13 @@ BMI = {
 }
 
 
-def category_of(risk_percent: float) -> str:
+def category_of(risk_percent: float) -> RiskLevel:
     """The paper's bands: low < 10 %, intermediate 10-20 %, high >= 20 %."""
     if risk_percent < 10:
-        return "low"
+        return RiskLevel.LOW
     if risk_percent < 20:
-        return "intermediate"
-    return "high"
+        return RiskLevel.INTERMEDIATE
+    return RiskLevel.HIGH
 
 
 def framingham_general_cvd(
@@ -263,7 +263,8 @@ def _result(
         predicts=PREDICTS,
         citation=CITATION,
         risk_percent=risk,
-        category=category_of(risk),
+        category=str(category_of(risk)),
+        level=category_of(risk),
         inputs_used=dict(used),
         contributions=terms,
         heart_age_years=heart_age,

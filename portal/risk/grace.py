@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.risk import inputs
-from portal.risk.result import RiskResult
+from portal.risk.result import RiskLevel, RiskResult
 
 IN_HOSPITAL_CITATION = (
     "Granger CB, Goldberg RJ, Dabbous O, et al. Predictors of hospital mortality in the global "
@@ -170,24 +170,31 @@ class RiskBands:
     low_max: int
     high_min: int
 
-    def category(self, points: int) -> str:
+    def category(self, points: int) -> RiskLevel:
         if points <= self.low_max:
-            return "low"
-        return "high" if points >= self.high_min else "intermediate"
+            return RiskLevel.LOW
+        return RiskLevel.HIGH if points >= self.high_min else RiskLevel.INTERMEDIATE
 
 
 IN_HOSPITAL_BANDS = {"NSTE-ACS": RiskBands(108, 141), "STEMI": RiskBands(125, 155)}
 SIX_MONTH_BANDS = {"NSTE-ACS": RiskBands(88, 119), "STEMI": RiskBands(99, 128)}
 
 
-def _category(points: int, bands: dict[str, RiskBands], acs_type: str | None) -> str:
+def _levels(points: int, bands: dict[str, RiskBands], acs_type: str | None) -> dict[str, RiskLevel]:
+    """The level in each band that applies: both when the ACS type is not known."""
     if acs_type is None:
-        return ", ".join(f"{name} {b.category(points)}" for name, b in bands.items())
+        return {name: b.category(points) for name, b in bands.items()}
     if acs_type not in bands:
         raise inputs.RiskInputError(
             "acs_type", f"ACS type {acs_type!r} is not one of {', '.join(bands)}."
         )
-    return bands[acs_type].category(points)
+    return {acs_type: bands[acs_type].category(points)}
+
+
+def _category(levels: dict[str, RiskLevel]) -> str:
+    if len(levels) == 1:
+        return str(next(iter(levels.values())))
+    return ", ".join(f"{name} {level}" for name, level in levels.items())
 
 
 def _killip(value: int | None) -> int:
@@ -265,13 +272,15 @@ def grace_in_hospital(
         "elevated_enzymes": IN_HOSPITAL_ENZYMES * used["elevated_enzymes"],
     }
     total = int(sum(points.values()))
+    levels = _levels(total, IN_HOSPITAL_BANDS, acs_type)
     return RiskResult(
         model="grace_in_hospital",
         title="GRACE in-hospital death (Granger 2003)",
         predicts="risk of death in hospital after an acute coronary syndrome",
         citation=IN_HOSPITAL_CITATION,
         risk_percent=in_hospital_logistic_percent(used),
-        category=_category(total, IN_HOSPITAL_BANDS, acs_type),
+        category=_category(levels),
+        level=RiskLevel.highest(list(levels.values())),
         inputs_used=used,
         contributions={k: float(v) for k, v in points.items()},
         points=total,
@@ -326,13 +335,15 @@ def grace_six_month(
         "no_in_hospital_pci": SIX_MONTH_NO_PCI * (not used["in_hospital_pci"]),
     }
     total = int(sum(points.values()))
+    levels = _levels(total, SIX_MONTH_BANDS, acs_type)
     return RiskResult(
         model="grace_six_month",
         title="GRACE 6-month death after discharge (Eagle 2004)",
         predicts="risk of death in the 6 months after discharge from an acute coronary syndrome",
         citation=SIX_MONTH_CITATION,
         risk_percent=mortality_percent(total, SIX_MONTH_MORTALITY),
-        category=_category(total, SIX_MONTH_BANDS, acs_type),
+        category=_category(levels),
+        level=RiskLevel.highest(list(levels.values())),
         inputs_used=used,
         contributions={k: float(v) for k, v in points.items()},
         points=total,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,19 @@ class RiskInputError(ValueError):
 
 class MissingInputError(RiskInputError):
     """A required input was not measured (None). Never replaced by a default."""
+
+
+class RiskLevel(enum.StrEnum):
+    """A model's published band, ordered: the worklist escalates on HIGH."""
+
+    LOW = "low"
+    INTERMEDIATE = "intermediate"
+    HIGH = "high"
+
+    @classmethod
+    def highest(cls, levels: list[RiskLevel]) -> RiskLevel:
+        order = list(cls)
+        return max(levels, key=order.index)
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,8 @@ class RiskResult:
     predicts: str
     citation: str
     risk_percent: float
-    category: str
+    category: str  # in words: "high", or each GRACE band's ("NSTE-ACS high, STEMI intermediate")
+    level: RiskLevel  # the highest band of `category` (the typed value the worklist reads)
     inputs_used: dict[str, Any]
     contributions: dict[str, float]
     points: int | None = None

@@ -31,6 +31,7 @@ from portal.models import (
     utcnow,
 )
 from portal.passwords import verify_password
+from portal.risk.result import RiskLevel
 from portal.services import audit
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
@@ -79,10 +80,9 @@ def urgency_reason(report: EcgReport) -> str:
 
 
 def _is_high(score: RiskScore) -> bool:
-    """A high category in any band: GRACE reads "NSTE-ACS high, STEMI intermediate", which is
-    a high-risk patient (the last word alone once said intermediate)."""
-    words = (score.category or "").lower().replace(",", " ").replace(";", " ").split()
-    return "high" in words
+    """A high band anywhere: GRACE's "NSTE-ACS high, STEMI intermediate" is a high-risk
+    patient, and its typed level (the highest band) says so."""
+    return score.level == RiskLevel.HIGH
 
 
 def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
@@ -97,7 +97,7 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
         return query.join(EcgRecording, EcgReport.recording_id == EcgRecording.id).where(
             EcgReport.patient_id == actor.patient.id,
             EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
-            EcgRecording.reference_record.is_(None),
+            ~EcgRecording.is_reference,
         )
     return query.where(EcgReport.id.is_(None))
 
@@ -165,14 +165,16 @@ def worklist(
 # What a worklist row shows, loaded for the whole page at once (`templates/review/worklist.html`).
 WORKLIST_ROW_LOADS = (
     selectinload(EcgReport.patient).load_only(Patient.full_name, Patient.mrn),
-    selectinload(EcgReport.recording).load_only(EcgRecording.acquired_at),
+    selectinload(EcgReport.recording).load_only(
+        EcgRecording.acquired_at, EcgRecording.reference_record
+    ),
     selectinload(EcgReport.versions).load_only(
         ReportVersion.version_no,
         ReportVersion.kind,
         ReportVersion.conclusion,
         ReportVersion.heart_rate_bpm,
     ),
-    selectinload(EcgReport.risk_scores).load_only(RiskScore.model, RiskScore.category),
+    selectinload(EcgReport.risk_scores).load_only(RiskScore.model, RiskScore.level),
 )
 
 

@@ -300,6 +300,7 @@ def score_row(report: EcgReport, outcome: ScoreOutcome) -> RiskScore:
         value=None if result is None else round(result.risk_percent, 2),
         unit=None if result is None else "%",
         category=None if result is None else result.category,
+        level=None if result is None else result.level,
         not_computed_reason=(outcome.not_computed_reason or "")[:255] or None,
         inputs_used=None if result is None else {**result.inputs_used, "sources": sources},
         contributions=None
