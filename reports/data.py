@@ -47,6 +47,7 @@ class Strip:
 
 
 TWELVE_LEAD = "twelve_lead"
+DOCTOR_CLEARED = "doctor"  # not measurable: the doctor emptied the machine's value
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,15 @@ class ReportData:
     strips: list[Strip] = field(default_factory=list)
     model_version: str = ""
     statement_labels: dict[str, str] = field(default_factory=dict)
-    # From the machine read's intervals ("pr", "qrs", "qt"): why one was not measured, and
-    # "high" / "low" confidence for those that were (empty for reads stored before them).
+    # Measurement (a `measurements` key) -> why it is not measurable in this version: the
+    # machine's reason, DOCTOR_CLEARED when the doctor emptied the machine's value, "" when no
+    # reason is known. A measurement missing here and from `measurements` prints a dash.
     not_measurable: dict[str, str] = field(default_factory=dict)
+    # From the machine read's intervals ("pr", "qrs", "qt"): "high" / "low" confidence for
+    # those measured (empty for reads stored before it).
     interval_confidence: dict[str, str] = field(default_factory=dict)
+    # Set for a reference record (teaching/QA, not the patient's ECG): the words that mark it.
+    reference_marker: str | None = None
     # "Recorded" when the file gave its acquisition time, else "Uploaded" (the upload time).
     recorded_label: str = "Recorded"
 

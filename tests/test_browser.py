@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import threading
 from collections.abc import Iterator
@@ -9,10 +10,17 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, People
+from portal.finding_stops import finding_stops
+from portal.models import EcgReport
+from portal.services.machine_read import machine_read
+from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.support.ecg_files import write_csv
 from tests.support.two_step import browser_log_in
+from tests.test_finding_stops import af_pvc_av_block_recording
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -186,22 +194,6 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
         ".reduce((n, t) => n + t.x.length, 0)"
     )
     assert 15 <= beats <= 25  # 118 bpm over 10 s
-    # "Next finding" steps through every finding in order and wraps (it once stuck on the
-    # first: the window opens 1 s before an episode). The page's own function, in Chromium.
-    steps = page.evaluate(
-        """() => {
-          const episodes = [{label: 'Sinus rhythm', start_s: 0}, {label: 'Pause', start_s: 12},
-            {label: 'Ventricular tachycardia', start_s: 30},
-            {label: 'Atrial fibrillation/flutter', start_s: 30.5}];
-          const seen = []; let cursor = null;
-          for (let i = 0; i < 5; i++) {
-            const next = window.ecgNextFinding(episodes, cursor, 11);
-            seen.push(next.start_s); cursor = next.start_s;
-          }
-          return seen;
-        }"""
-    )
-    assert steps == [12, 30, 30.5, 12, 30]
     page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
 
     page.fill("#password", PASSWORD)
@@ -211,3 +203,79 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert page.locator("#report-status").inner_text() == "final"
     assert "Physician read" in page.locator(".reads").inner_text()
     page.screenshot(path=str(artifacts_dir / f"browser-signed-{backend}.png"), full_page=True)
+
+
+def _clock(t_s: float) -> str:
+    whole = int(t_s)
+    return f"{whole // 3600:02}:{whole // 60 % 60:02}:{whole % 60:02}"
+
+
+def test_next_finding_steps_through_every_finding_in_order_and_wraps(
+    app: Flask,
+    page,
+    people: People,
+    sql: Session,
+    artifacts_dir: Path,
+    database_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from portal.worker import Worker
+
+    backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
+    # 80 s with AF, PVCs (one couplet), a first-degree AV block and a long QT, uploaded by staff.
+    recording, _ = af_pvc_av_block_recording()
+    csv = write_csv(tmp_path / "ecg.csv", recording).read_bytes()
+    upload_page = f"/patients/{people.patient.id}/recordings/new"
+    response = post_form(
+        client_for(app, people.staff), upload_page, {"files": [(io.BytesIO(csv), "ecg.csv")]},
+        token_page=upload_page, content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    stops = finding_stops(machine_read(report))
+    kinds = [s.kind for s in stops]
+    assert {"AF", "PVC", "PVC couplet", "AV_BLOCK_1", "LONG_QT"} <= set(kinds), kinds
+    same_time = [i for i in range(1, len(stops)) if stops[i].t_s == stops[i - 1].t_s]
+    assert same_time, "two stops at the same time (the AV block and the long QT)"
+
+    browser_log_in(page, app, "doctor1", PASSWORD)
+    page.goto(f"/reports/{report.id}")
+    page.wait_for_selector("#ecg-detail .main-svg", timeout=60_000)
+    label = page.locator("#ecg-finding")
+    assert label.inner_text() == f"{len(stops)} findings to step through"
+    duration_s, span_s = recording.duration_s, 10.0
+
+    def lands_on(index: int) -> None:
+        stop = stops[index]
+        start_s = max(0.0, min(stop.t_s - 1, duration_s - span_s))  # 1 s before, within the record
+        page.wait_for_function(
+            """([index, start]) => {
+              const d = document.getElementById('ecg-detail');
+              return d.dataset.stop === String(index) && d.dataset.start === start;
+            }""",
+            arg=[index, f"{start_s:.3f}"],
+            timeout=30_000,
+        )
+        said = f"{index + 1} of {len(stops)}: {stop.label} at {_clock(stop.t_s)}"
+        assert label.inner_text() == said
+        marked = page.evaluate(
+            "document.getElementById('ecg-detail').layout.shapes"
+            ".filter(s => s.type === 'line' && s.line.dash === 'dash').map(s => s.x0)"
+        )
+        assert marked == [stop.t_s]  # the stop itself is marked inside the window
+        assert start_s <= stop.t_s <= start_s + span_s
+
+    next_finding = page.get_by_role("button", name="Next finding")
+    for index in [*range(len(stops)), 0]:  # every stop in order, then the first again
+        next_finding.click()
+        lands_on(index)
+        if index == same_time[0]:
+            page.locator(".ecg-card").screenshot(
+                path=str(artifacts_dir / f"browser-next-finding-{backend}.png")
+            )
+    page.get_by_role("button", name="Previous finding").click()
+    lands_on(len(stops) - 1)  # back past the first: the last
+    page.get_by_role("button", name="Previous finding").click()
+    lands_on(len(stops) - 2)

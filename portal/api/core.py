@@ -104,6 +104,15 @@ class ApiParser(FlaskParser):
     def load_form_and_files(self, req: Any, schema: ma.Schema) -> Any:
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        """As webargs', and JSON that Python's parser refuses past its syntax errors (a
+        number of more than 4300 digits, nesting past the recursion limit) is a 400
+        "Invalid JSON body." like any other unreadable JSON, not a 500."""
+        try:
+            return super().load_json(req, schema)
+        except (ValueError, RecursionError) as problem:
+            return self._handle_invalid_json_error(problem, req)  # type: ignore[arg-type]
+
 
 ApiParser.__location_map__ = {
     **FlaskParser.__location_map__,
@@ -216,6 +225,18 @@ def one_of(values: type[enum.Enum], **kwargs: Any) -> ma.fields.String:
     """An enum's value as a string (the document lists the values). Services keep some as
     plain strings, which an Enum field could not dump."""
     return ma.fields.String(validate=ma.validate.OneOf([v.value for v in values]), **kwargs)
+
+
+REFERENCE_RECORD = (
+    "true for a reference record (teaching/QA, e.g. an MIT-BIH record attached to the patient): "
+    "not this patient's ECG, and never shown to the patient"
+)
+REFERENCE_RECORD_NAME = 'the library record it is, e.g. "MIT-BIH record 100"; null otherwise'
+
+
+def reference_record_flag(**kwargs: Any) -> ma.fields.Boolean:
+    """Whether a report's recording is a reference record (`EcgRecording.is_reference`)."""
+    return ma.fields.Boolean(required=True, metadata={"description": REFERENCE_RECORD}, **kwargs)
 
 
 def row_id(**kwargs: Any) -> ma.fields.Integer:

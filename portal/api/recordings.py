@@ -15,13 +15,22 @@ from flask_smorest.fields import Upload
 
 from portal import storage
 from portal.access import roles, scopes
-from portal.api.core import Blueprint, UtcDateTime, actor, one_of, save_token_use
+from portal.api.core import (
+    REFERENCE_RECORD_NAME,
+    Blueprint,
+    UtcDateTime,
+    actor,
+    one_of,
+    reference_record_flag,
+    save_token_use,
+)
 from portal.api.jobs import JobSchema, job_json
 from portal.db import db_session
 from portal.errors import error_response
 from portal.models import RecordingFormat, Role
 from portal.services import patients, recordings
 from portal.services.recordings import UNITS, UploadOptions
+from portal.services.reference import reference_name
 from portal.services.validation import InvalidInput
 from portal.uploads import accepts_upload
 
@@ -69,6 +78,11 @@ class RecordingSchema(ma.Schema):
         required=True, allow_none=True, metadata={"description": "the recorder's clock, if any"}
     )
     created_at = UtcDateTime(required=True)
+    reference_record = reference_record_flag(attribute="is_reference")
+    reference_record_name = ma.fields.Function(
+        reference_name, required=True, allow_none=True,
+        metadata={"type": "string", "description": REFERENCE_RECORD_NAME},
+    )  # fmt: skip
 
 
 class UploadResultSchema(ma.Schema):

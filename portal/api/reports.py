@@ -17,6 +17,7 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from ml import vocabulary
@@ -24,6 +25,7 @@ from ml.analysis import EcgAnalysis
 from portal.access import roles, scopes
 from portal.api.core import (
     PREFIX,
+    REFERENCE_RECORD_NAME,
     Blueprint,
     PageArgs,
     PageMetaSchema,
@@ -32,6 +34,7 @@ from portal.api.core import (
     audited,
     calendar_date,
     one_of,
+    reference_record_flag,
     row_id,
     save_token_use,
 )
@@ -40,6 +43,7 @@ from portal.local_time import day_start_utc
 from portal.models import (
     Account,
     DocumentKind,
+    EcgRecording,
     EcgReport,
     ReportStatus,
     ReportVersion,
@@ -49,7 +53,7 @@ from portal.models import (
     VersionKind,
 )
 from portal.review.routes import send_document
-from portal.services import documents, myhealth, reports
+from portal.services import documents, myhealth, reference, reports
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.machine_read import machine_summary
 from portal.services.risk_scores import SPEC_BY_MODEL
@@ -237,6 +241,10 @@ class ReportSummarySchema(ma.Schema):
     )
     main_finding = ma.fields.String(required=True, allow_none=True)
     main_finding_label = ma.fields.String(required=True, allow_none=True)
+    reference_record = reference_record_flag()
+    reference_record_name = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": REFERENCE_RECORD_NAME}
+    )
 
 
 class ReportPageSchema(PageMetaSchema):
@@ -278,6 +286,8 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         "job_id": report.job_id, "status": report.status, "report_date": report.report_date,
         "signed_at": report.signed_at, "urgency": report.urgency, "main_finding": code,
         "main_finding_label": statement.label if statement else None,
+        "reference_record": report.recording.is_reference,
+        "reference_record_name": reference.reference_name(report.recording),
     }  # fmt: skip
 
 
@@ -369,6 +379,7 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
             query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page)
+            .options(selectinload(EcgReport.recording).load_only(EcgRecording.reference_record))
         )
     )
     filters = {k: str(args.get(k) or "") for k in ("status", "patient_id", "date_from", "date_to")}

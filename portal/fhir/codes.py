@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ml import vocabulary
+from portal.services.reference import REFERENCE_MARKER
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -45,6 +46,7 @@ DOCTOR_SYSTEM = f"{PROJECT}/sid/doctor"  # a doctor (generalPractitioner, perfor
 REPORT_SYSTEM = f"{PROJECT}/sid/ecg-report"  # DiagnosticReport.identifier
 STATEMENT_SYSTEM = f"{PROJECT}/CodeSystem/ecg-statement"  # ml/vocabulary.py codes
 RISK_MODEL_SYSTEM = f"{PROJECT}/CodeSystem/risk-model"  # portal/models.py RiskModel
+RECORD_ORIGIN_SYSTEM = f"{PROJECT}/CodeSystem/record-origin"  # meta.tag of a reference record
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ UNIT_NAMES = {"/min": "beats/min", "ms": "ms", "deg": "deg"}  # as US Core's hea
 
 EKG_STUDY = Coding(LOINC, "11524-6", "EKG study")
 ELECTROCARDIAC = Coding(DIAGNOSTIC_SECTION, "EC", "Electrocardiac (e.g. EKG, EEC, Holter)")
+# A report of a reference record (teaching/QA): a tag, which FHIR leaves to local code systems
+# and which changes no clinical meaning, so any client can filter or flag such reports.
+REFERENCE_RECORD = Coding(RECORD_ORIGIN_SYSTEM, "reference-record", REFERENCE_MARKER)
 PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
 MRN_TYPE = Coding(IDENTIFIER_TYPE, "MR", "Medical record number")
 EMERGENCY_CONTACT = Coding(CONTACT_RELATIONSHIP, "C", "Emergency Contact")

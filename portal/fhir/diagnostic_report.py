@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from ml import vocabulary
 from portal.access import roles, scopes
-from portal.converters import MAX_ID
+from portal.converters import MAX_ID, whole_number
 from portal.db import db_session
 from portal.fhir import codes
 from portal.fhir.bundle import date_range, paging, searchset
@@ -58,6 +58,7 @@ from portal.models import (
 )
 from portal.services import audit, documents, reports
 from portal.services.errors import NotAllowed
+from portal.services.reference import reference_marker
 
 SEARCH_PARAMETERS = {"patient", "subject", "date", "status", "code", "category", "_id"}
 STATUSES = {s.value for s in ReportStatus}
@@ -169,6 +170,10 @@ def report_resource(
         conclusion = version.conclusion if who.clinician else version.patient_comment
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)
         conclusion = f"Machine read, not yet reviewed by a doctor: {basis.conclusion or ''}"
+    marker = reference_marker(report.recording)
+    if marker is not None:  # teaching/QA material: tagged, and said first in the conclusion
+        resource["meta"]["tag"] = [codes.REFERENCE_RECORD.as_fhir()]
+        conclusion = f"{marker}. {conclusion or ''}".strip()
     if conclusion:
         resource["conclusion"] = conclusion
     statements = vocabulary.by_severity(list(basis.findings or []))
@@ -234,7 +239,8 @@ def report_search() -> Response:
             raise FhirError(400, "status is preliminary, final or amended.", "invalid", "status")
         query = query.where(EcgReport.status.in_([ReportStatus(s) for s in wanted]))
     for text in args.get("_id", []):
-        query = query.where(EcgReport.id.in_([int(i) for i in text.split(",") if i.isdigit()]))
+        ids = [n for i in text.split(",") if (n := whole_number(i)) is not None]
+        query = query.where(EcgReport.id.in_(ids))
     for name, coding in (("code", codes.EKG_STUDY), ("category", codes.ELECTROCARDIAC)):
         for text in args.get(name, []):
             accepted = {coding.code, f"{coding.system}|{coding.code}"}

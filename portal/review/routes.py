@@ -25,6 +25,7 @@ from portal import ecg_data
 from portal.access import roles
 from portal.converters import date_arg
 from portal.db import db_session
+from portal.finding_stops import finding_stops
 from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, ReportVersion, Role, VersionKind
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
@@ -201,6 +202,7 @@ def ecg_json(report_id: int) -> Response:
             overview=ecg_data.overview(recording, index),
             episodes=stored["episodes"],
             quality=stored["quality"]["flagged_segments"],
+            stops=[asdict(stop) for stop in finding_stops(analysis)],  # "Next finding"
             hr_trend=ecg_data.heart_rate_trend(analysis),
         )
     start_s = request.args.get("start_s", 0.0, type=float)

@@ -33,10 +33,11 @@ from portal.models import (
 from portal.risk_words import input_text
 from portal.services.errors import DomainError
 from portal.services.machine_read import machine_read
+from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS
 from portal.services.risk_scores import SPEC_BY_MODEL
 from portal.storage import StorageFull, write_private_file
-from reports.data import Read, ReportData, Score
+from reports.data import DOCTOR_CLEARED, Read, ReportData, Score
 from reports.render import render_pdf
 from reports.strips import report_strips
 
@@ -54,6 +55,13 @@ class DocumentNotStored(DomainError):
         "The server's storage is full, so the PDF could not be kept. The report is unchanged; "
         "try again later, and tell the IT team."
     )
+
+
+# What a version measures (its `report_version` columns), and the machine's interval for each.
+MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
+                "qtc_fridericia_ms", "qrs_axis_deg")  # fmt: skip
+INTERVAL_OF = {"pr_ms": "pr", "qrs_ms": "qrs", "qt_ms": "qt", "qtc_bazett_ms": "qt",
+               "qtc_fridericia_ms": "qt"}  # fmt: skip
 
 
 def document_path(storage_dir: Path, sha256: str) -> Path:
@@ -132,24 +140,14 @@ def report_data(
         leads=list(report.recording.lead_names),
         sampling_rate_hz=report.recording.sampling_rate_hz,
         source_file=report.recording.original_filename,
-        measurements={  # as signed: the doctor may have corrected the machine's
-            name: getattr(version, name)
-            for name in (
-                "heart_rate_bpm",
-                "pr_ms",
-                "qrs_ms",
-                "qt_ms",
-                "qtc_bazett_ms",
-                "qtc_fridericia_ms",
-                "qrs_axis_deg",
-            )
-        },  # fmt: skip
+        # As signed: the doctor may have corrected the machine's, or cleared one.
+        measurements={name: getattr(version, name) for name in MEASUREMENTS},
         machine=_read(machine, None, zone),
         physician=_read(physician, authors.get(physician.author_id), zone) if physician else None,
         amendments=[_read(a, authors.get(a.author_id), zone) for a in amendments],
         findings=list(analysis.findings),
         episodes=list(analysis.episodes),
-        not_measurable=dict(analysis.intervals.not_measurable),
+        not_measurable=_not_measurable(machine, version, analysis.intervals.not_measurable),
         interval_confidence=dict(analysis.intervals.confidence),
         beat_counts=dict(machine.beat_counts or {}),
         class_probabilities=dict(machine.class_probabilities or {}),
@@ -165,7 +163,28 @@ def report_data(
         else [],
         model_version=machine.model_version or "",
         statement_labels=dict(STATEMENTS),
+        reference_marker=reference_marker(report.recording),
     )
+
+
+def _not_measurable(
+    machine: ReportVersion, version: ReportVersion, machine_reasons: dict[str, str]
+) -> dict[str, str]:
+    """Why each measurement `version` leaves empty is not measurable: the doctor cleared the
+    machine's value, or the machine's own reason. A signed version's empty value always says
+    "not measurable" (empty is how the doctor says it); the machine read's says it only with
+    a reason (older reads give none)."""
+    signed = version.kind is not VersionKind.MACHINE
+    reasons = {}
+    for name in MEASUREMENTS:
+        if getattr(version, name) is not None:
+            continue
+        machine_reason = machine_reasons.get(INTERVAL_OF.get(name, ""), "")
+        if signed and getattr(machine, name) is not None:
+            reasons[name] = DOCTOR_CLEARED
+        elif signed or machine_reason:
+            reasons[name] = machine_reason
+    return reasons
 
 
 def _predicts(model: str) -> str:

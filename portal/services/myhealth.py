@@ -25,7 +25,7 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
             .where(
                 EcgReport.patient_id == account.patient.id,
                 EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
-                EcgRecording.reference_record.is_(None),  # teaching material, not their test
+                ~EcgRecording.is_reference,  # teaching material, not their test
             )
             .order_by(EcgReport.report_date.desc())
         )

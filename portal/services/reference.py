@@ -3,6 +3,10 @@
 Beats are matched within 150 ms (the AAMI window). Per class: how many reference beats were
 found and given the same class. Mismatches are kept (up to a cap) so the chart can mark them.
 Stored beside the machine read (key "reference"); read back with `ReferenceAgreement.from_dict`.
+
+Such a record is teaching or QA material attached to a patient, never their ECG: every page,
+PDF and export of its report says so in `reference_marker`'s words (the rule itself is
+`EcgRecording.is_reference`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,26 @@ import numpy as np
 from ml.analysis import EcgAnalysis
 from ml.research.aami import match_beats
 from ml.research.databases import load_record
+from portal.models import EcgRecording
+
+REFERENCE_MARKER = "Reference record (teaching/QA) — not this patient's ECG"
+REFERENCE_LIBRARY = "MIT-BIH"  # the library of the upload page (MITDB_DIR)
 
 CLASSES = ("N", "S", "V", "F", "Q")
 MAX_MISMATCHES = 2000
+
+
+def reference_name(recording: EcgRecording) -> str | None:
+    """The library record it is ("MIT-BIH record 100"); None for the patient's own ECG."""
+    if not recording.is_reference:
+        return None
+    return f"{REFERENCE_LIBRARY} record {recording.reference_record}"
+
+
+def reference_marker(recording: EcgRecording) -> str | None:
+    """The words that mark a reference record wherever its report appears; None otherwise."""
+    name = reference_name(recording)
+    return f"{REFERENCE_MARKER} ({name})" if name else None
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@
   const view = { mode: null, speed: 25, gain: 10, start: 0, width: 0, analysisLead: null };
   let duration = 0, episodes = [], data = null, byStandard = null, figure = null;
   let base = { shapes: [], annotations: [] }, measurement = null, magnified = 1;
+  // "Next finding": the server's stops (`portal/finding_stops.py`), and the one shown (-1: none).
+  let stops = [], stopIndex = -1, windowTicket = 0;
   const spanS = () => Paper.scale(1, view.speed, view.gain).spanS;
-  window.ecgNextFinding = nextFinding;  // exposed for the browser test
   window.ecgCaliper = () => (measurement ? { ...measurement } : null);
   window.ecgView = () => ({
     mode: view.mode, speed: view.speed, gain: view.gain, start: view.start, span_s: spanS(),
@@ -41,6 +42,8 @@
     duration = overview.duration_s;
     view.analysisLead = overview.lead;
     episodes = overview.episodes || [];
+    stops = overview.stops || [];
+    showStopCount();
     const o = overview.overview;
     Plotly.newPlot(overviewDiv, [
       { x: o.t_s, y: o.min_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, hoverinfo: "skip" },
@@ -53,11 +56,12 @@
     }, { displayModeBar: false, responsive: true });
     overviewDiv.on("plotly_relayout", (ev) => {
       if (ev["xaxis.range[0]"] !== undefined) {
+        forgetStop();
         showWindow(ev["xaxis.range[0]"]);
         Plotly.relayout(overviewDiv, { "xaxis.range": [0, duration] });
       }
     });
-    overviewDiv.on("plotly_click", (ev) => showWindow(ev.points[0].x - spanS() / 2));
+    overviewDiv.on("plotly_click", (ev) => { forgetStop(); showWindow(ev.points[0].x - spanS() / 2); });
     if (overview.hr_trend && $("hr-trend")) {
       Plotly.newPlot("hr-trend", [{ x: overview.hr_trend.t_s, y: overview.hr_trend.bpm, type: "scatter", mode: "lines", line: { color: "#2a6fb0" } }], {
         height: 160, margin: { l: 40, r: 10, t: 24, b: 30 }, title: { text: "Heart rate (bpm, 10 s means)", font: { size: 12 }, x: 0 },
@@ -71,8 +75,11 @@
   async function showWindow(from) {
     const span = spanS();
     const start = Math.max(0, Math.min(from, Math.max(0, duration - span)));
+    const ticket = ++windowTicket;  // quick clicks: only the last window asked for is drawn
     const response = await fetch(`${url}?start_s=${start.toFixed(3)}&end_s=${(start + span).toFixed(3)}`, { headers: { Accept: "application/json" } });
-    data = await response.json();
+    const fetched = await response.json();
+    if (ticket !== windowTicket) return;
+    data = fetched;
     view.start = start;
     const names = data.lead_order || Object.keys(data.leads);  // I, II, III, aVR, ... V6
     byStandard = Paper.twelveLeadNames(names);
@@ -113,7 +120,7 @@
     figure = view.mode === "twelve" && byStandard
       ? Paper.twelveLeadFigure(data, byStandard, view) : Paper.stackedFigure(data, names, view);
     const layout = figure.layout;
-    layout.shapes = episodeShapes("x").concat(layout.shapes);
+    layout.shapes = episodeShapes("x").concat(stopShapes(), layout.shapes);
     base = { shapes: layout.shapes, annotations: layout.annotations };
     const row = measurement && rowFor(measurement);
     if (row) Object.assign(layout, withCaliper(measurement, row));
@@ -127,6 +134,7 @@
     $("ecg-layout-twelve").setAttribute("aria-pressed", String(view.mode === "twelve"));
     $("ecg-layout-stacked").setAttribute("aria-pressed", String(view.mode !== "twelve"));
     detailDiv.dataset.start = view.start.toFixed(3);
+    detailDiv.dataset.stop = String(stopIndex);
     detailDiv.dataset.layout = view.mode;
   }
 
@@ -198,23 +206,54 @@
     resizeTimer = setTimeout(() => { if (detailDiv.clientWidth !== view.width) render(); }, 150);
   });
 
-  // "Next finding" steps through every non-sinus episode in time order, then wraps around.
-  // It remembers the finding it showed last: the window opens 1 s before an episode, so
-  // judging by the window's start alone found the same episode again on every click.
-  let findingCursor = null;
-  $("ecg-prev").addEventListener("click", () => { findingCursor = null; showWindow(view.start - spanS()); });
-  $("ecg-next").addEventListener("click", () => { findingCursor = null; showWindow(view.start + spanS()); });
-  $("ecg-next-finding").addEventListener("click", () => {
-    const next = nextFinding(episodes, findingCursor, view.start);
-    if (next) { findingCursor = next.start_s; showWindow(next.start_s - 1); }
-  });
+  // "Next finding" and "Previous finding" walk the stops by index, so two stops at the same
+  // time are two steps (judging by time alone once stuck on the first, or merged the two);
+  // past the last comes the first again. Moving the window by hand forgets the stop shown:
+  // the next step is then the first stop from the window on.
+  function showStop(step) {
+    if (!stops.length) return;
+    stopIndex = stepFrom(stops, stopIndex, step, view.start);
+    const stop = stops[stopIndex];
+    $("ecg-finding").textContent = `${stopIndex + 1} of ${stops.length}: ${stop.label} at ${clock(stop.t_s)}`;
+    showWindow(stop.t_s - 1);
+  }
+  function forgetStop() {
+    stopIndex = -1;
+    showStopCount();
+  }
+  function showStopCount() {
+    const n = stops.length;
+    $("ecg-finding").textContent = n ? `${n} finding${n === 1 ? "" : "s"} to step through` : "No findings to step through";
+    $("ecg-next-finding").disabled = $("ecg-prev-finding").disabled = n === 0;
+  }
+  // A dashed line at the stop shown, across every row.
+  function stopShapes() {
+    if (stopIndex < 0) return [];
+    const t = stops[stopIndex].t_s;
+    return [{ type: "line", xref: "x", yref: "paper", x0: t, x1: t, y0: 0, y1: 1, line: { color: "#1565c0", width: 1.5, dash: "dash" } }];
+  }
+  $("ecg-prev").addEventListener("click", () => { forgetStop(); showWindow(view.start - spanS()); });
+  $("ecg-next").addEventListener("click", () => { forgetStop(); showWindow(view.start + spanS()); });
+  $("ecg-next-finding").addEventListener("click", () => showStop(1));
+  $("ecg-prev-finding").addEventListener("click", () => showStop(-1));
   loadOverview().then(() => detailDiv.on("plotly_relayout", keepProportion));
 })();
 
-// The first non-sinus episode after `cursor` (the finding shown last), or after the window's
-// `start` when nothing was shown yet; past the last one, the first again.
-function nextFinding(episodes, cursor, start) {
-  const findings = episodes.filter((e) => !/^Sinus/.test(e.label)).sort((a, b) => a.start_s - b.start_s);
-  const after = cursor === null ? start : cursor;
-  return findings.find((e) => e.start_s > after + 1e-6) || findings[0] || null;
+// The stop `step` (+1 or -1) away from the one shown (`index`), wrapping around; with none
+// shown, the first stop from the window's `start` on (or the last one before it).
+function stepFrom(stops, index, step, start) {
+  const n = stops.length;
+  if (index >= 0) return (index + step + n) % n;
+  if (step > 0) {
+    const next = stops.findIndex((s) => s.t_s >= start);
+    return next >= 0 ? next : 0;
+  }
+  const before = stops.map((s) => s.t_s < start).lastIndexOf(true);
+  return before >= 0 ? before : n - 1;
+}
+
+// Seconds from the start of the recording as hh:mm:ss.
+function clock(t_s) {
+  const whole = Math.floor(t_s), two = (v) => String(v).padStart(2, "0");
+  return `${two(Math.floor(whole / 3600))}:${two(Math.floor(whole / 60) % 60)}:${two(whole % 60)}`;
 }
