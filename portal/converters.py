@@ -32,6 +32,16 @@ def whole_numbers_up_to(limit: int) -> str:
     return "(?:" + "|".join([*shorter, *same_length, digits]) + ")"
 
 
+def whole_number(text: str, limit: int = MAX_ID) -> int | None:
+    """`text` as a whole number 0..limit in ASCII digits, else None. (`str.isdigit` alone
+    lets "²" through, which int() refuses, and thousands of digits, past int()'s limit.)"""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(limit)):
+        return None
+    number = int(text)
+    return number if number <= limit else None
+
+
 class IdConverter(BaseConverter):
     """A row id: a positive whole number without sign or leading zeros, at most MAX_ID.
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import request
 from sqlalchemy import and_, or_
 
+from portal.converters import whole_number
 from portal.fhir.http import FhirError, base_url
 from portal.local_time import day_start_utc
 
@@ -32,10 +33,11 @@ def _whole(name: str, default: int, low: int, high: int) -> int:
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = whole_number(text, high)
+    if number is None or number < low:
         raise FhirError(400, f"{name} must be a whole number from {low} to {high}.",
                         "invalid", name)  # fmt: skip
-    return int(text)
+    return number
 
 
 def paging() -> Paging:

@@ -130,6 +130,9 @@ def json_body(resource_type: str) -> dict[str, Any]:
         body = json.loads(request.get_data(as_text=True) or "null")
     except ValueError as problem:
         raise FhirError(400, f"The body is not JSON: {problem}.", "structure") from None
+    except RecursionError:  # e.g. [[[[...]]]] 100,000 deep: past what the parser follows
+        raise FhirError(400, "The body is not JSON this server can read: it is nested too "
+                        "deeply.", "structure") from None  # fmt: skip
     if not isinstance(body, dict):
         raise FhirError(400, f"Send one {resource_type} resource as a JSON object.", "structure")
     if body.get("resourceType") != resource_type:

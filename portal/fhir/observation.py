@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 from ml.recording import Recording, canonical_lead_name, standard_order
 from portal import ecg_data
 from portal.access import roles, scopes
-from portal.converters import MAX_ID
+from portal.converters import MAX_ID, whole_number
 from portal.db import db_session
 from portal.fhir import codes
 from portal.fhir.bundle import date_range, paging, searchset
@@ -366,11 +366,11 @@ def patient_id_arg(args: dict[str, list[str]], name: str) -> int | None:
     if not values:
         return None
     text = values[-1].strip().removeprefix(request.url_root + "fhir/r4/")
-    text = text.removeprefix("Patient/")
-    if not text.isdigit() or len(values) > 1:
+    number = whole_number(text.removeprefix("Patient/"))
+    if number is None or len(values) > 1:
         raise FhirError(400, f"{name} is one Patient id (e.g. {name}=Patient/123).", "invalid",
                         name)  # fmt: skip
-    return int(text)
+    return number
 
 
 def _token_matches(item: Item, text: str) -> bool:

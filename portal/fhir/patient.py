@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from portal.access import roles, scopes
+from portal.converters import whole_number
 from portal.db import db_session
 from portal.fhir import codes
 from portal.fhir.bundle import date_range, paging, searchset
@@ -158,7 +159,7 @@ def _apply_search(query: Select[tuple[Patient]], args: dict[str, list[str]]) -> 
         for text in values:
             words = " ".join(text.split())
             if name == "_id":
-                ids = [int(v) for v in text.split(",") if v.strip().isdigit()]
+                ids = [n for v in text.split(",") if (n := whole_number(v)) is not None]
                 query = query.where(Patient.id.in_(ids))
             elif name == "identifier":
                 query = query.where(Patient.mrn.in_(_identifier_values(name, text)))
@@ -244,7 +245,9 @@ def _structure(body: dict[str, Any]) -> None:
 
 
 def _first(items: Any, where: Any = None) -> dict[str, Any]:
-    for item in items or []:
+    """The first object of a list element (nothing when the element is no list: the
+    structure check then names it)."""
+    for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and (where is None or where(item)):
             return item
     return {}
