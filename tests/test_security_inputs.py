@@ -12,6 +12,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, url_for
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
 from portal.converters import MAX_ID
-from portal.models import ClinicalInput, EcgReport, ReportStatus
+from portal.models import ClinicalInput, EcgReport, Patient, ReportStatus
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
 from tests.test_upload_and_review import _analysed_report
 
@@ -342,3 +343,96 @@ def test_finding_bad_input_a_header_with_a_negative_rate_is_refused_never_defaul
     message = " ".join(error_messages(answer.get_data(as_text=True)))
     assert "sampling" in message.lower() and "-360" in message, message
     assert sql.scalar(select(func.count()).select_from(EcgReport)) == 0
+
+
+# --- found by the machine-route fuzz (tests/test_fuzz.py, with Bearer tokens) ------------
+
+
+def _staff_token_headers(sql: Session, people: People) -> dict[str, str]:
+    from portal.services import api_tokens
+
+    issued = api_tokens.issue(
+        sql, people.staff, client_name="regression", scopes=sorted(api_tokens.SCOPES), days=1,
+        actor=people.admin,
+    )  # fmt: skip
+    sql.commit()
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+def _diagnostics(answer: Any, status: int) -> tuple[str, list[str]]:
+    assert answer.status_code == status, (answer.status_code, answer.get_data(as_text=True)[:300])
+    issue = answer.get_json()["issue"][0]
+    assert answer.get_json()["resourceType"] == "OperationOutcome"
+    return issue["diagnostics"], issue.get("expression", [])
+
+
+def test_finding_fuzz_superscript_digits_in_a_fhir_number_are_refused_in_words(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """`_count=²`, `_offset=²`, `patient=²`, `_id=²` were a 500: "²" passes str.isdigit,
+    which the FHIR parameters trusted, and int() refuses it. So did 5000 digits (past int()'s
+    limit) and an `_id` past 2**63 (SQLite's integers)."""
+    client, headers = app.test_client(), _staff_token_headers(sql, people)
+    patient = people.patient.id
+    for url, name in [("/fhir/r4/Patient?_count=²", "_count"),
+                      (f"/fhir/r4/Patient/{patient}/$everything?_offset=²", "_offset"),
+                      ("/fhir/r4/DiagnosticReport?_count=" + "9" * 5000, "_count")]:  # fmt: skip
+        message, where = _diagnostics(client.get(url, headers=headers), 400)
+        assert message.startswith(f"{name} must be a whole number from 0 to ") and where == [name]
+    message, where = _diagnostics(
+        client.get("/fhir/r4/Observation?patient=²", headers=headers), 400
+    )
+    assert message == "patient is one Patient id (e.g. patient=Patient/123)." and where == [
+        "patient"
+    ]
+    for search in ["Patient?_id=²", "DiagnosticReport?_id=²", "Patient?_id=" + "9" * 30]:
+        bundle = client.get(f"/fhir/r4/{search}", headers=headers)
+        assert bundle.status_code == 200 and bundle.get_json()["total"] == 0, search
+    own = client.get(f"/fhir/r4/Patient?_id=²,{patient}", headers=headers).get_json()
+    assert [e["resource"]["id"] for e in own["entry"]] == [
+        str(patient)
+    ]  # the valid id still counts
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_finding_fuzz_a_fhir_patient_identifier_that_is_no_list_is_a_400_naming_it(
+    app: Flask, people: People, sql: Session, method: str
+) -> None:
+    """`"identifier": 5` in a Patient was a 500 (the MRN was looked for before the structure
+    check, by iterating the number). Now the structure check names the element."""
+    client, headers = app.test_client(), _staff_token_headers(sql, people)
+    url = "/fhir/r4/Patient" + (f"/{people.patient.id}" if method == "PUT" else "")
+    for junk in (5, 10**400, True, 1.5):
+        resource = {"resourceType": "Patient", "name": [{"text": "Grace Hopper"}],
+                    "gender": "female", "birthDate": "1946-12-09", "identifier": junk}  # fmt: skip
+        if method == "PUT":
+            resource["id"] = str(people.patient.id)
+        answer = client.open(url, method=method, json=resource, headers=headers)
+        message, where = _diagnostics(answer, 400)
+        assert message.startswith("Patient.identifier: ") and where == ["Patient.identifier"]
+    assert sql.scalar(select(func.count()).select_from(Patient)) == 2  # nothing registered
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"9" * 5000, b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000],
+    ids=["5000-digit number", "nested 100000 deep", "objects nested 50000 deep"],
+)
+def test_finding_fuzz_json_past_the_parsers_limits_is_a_400_not_a_500(
+    app: Flask, people: People, sql: Session, body: bytes
+) -> None:
+    """JSON that Python's parser refuses past syntax errors (a number of more than 4300
+    digits: ValueError; nesting past the recursion limit: RecursionError) was a 500 on every
+    /api/v1 write and, when nested, on FHIR's. Now it is refused like any unreadable JSON."""
+    client, headers = app.test_client(), _staff_token_headers(sql, people)
+    for url in ("/api/v1/patients", f"/api/v1/patients/{people.patient.id}/clinical-inputs"):
+        answer = client.post(url, data=body, content_type="application/json", headers=headers)
+        assert answer.status_code == 400, (url, answer.status_code)
+        assert answer.get_json()["error"]["message"] == "Invalid JSON body."
+    patch = client.patch(f"/api/v1/patients/{people.patient.id}", data=body,
+                         content_type="application/json", headers=headers)  # fmt: skip
+    assert patch.status_code == 400
+    answer = client.post("/fhir/r4/Patient", data=body, content_type="application/fhir+json",
+                         headers=headers)  # fmt: skip
+    message, _ = _diagnostics(answer, 400)
+    assert message.startswith("The body is not JSON")
