@@ -177,6 +177,17 @@ def test_the_fhir_diagnostic_report_is_tagged_and_says_so_in_its_conclusion(
     plain = diagnostic_report(own.id)
     assert "tag" not in plain["meta"] and "Reference record" not in json.dumps(plain)
 
+    def observation(observation_id: str) -> dict:  # type: ignore[type-arg]
+        response = client.get(f"/fhir/r4/Observation/{observation_id}",
+                              headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+        assert response.status_code == 200, response.data[:500]
+        resource = response.get_json()
+        get_fhir_model_class("Observation").parse_obj(resource)
+        return resource  # type: ignore[no-any-return]
+
+    assert observation(f"{teaching.id}-ecg")["meta"]["tag"] == tagged["meta"]["tag"]  # waveform
+    assert "tag" not in observation(f"{own.id}-ecg").get("meta", {})
+
 
 @needs_poppler
 def test_the_clinician_pdf_has_a_banner_on_page_1_and_the_marker_on_every_page(

@@ -51,6 +51,7 @@ from portal.models import (
 from portal.risk_words import model_title
 from portal.services import audit, reports
 from portal.services.errors import NotAllowed
+from portal.services.reference import reference_marker
 from reports.plain_language import PATIENT_RISK_ORDER
 
 DEFAULT_WINDOW_S = 10.0
@@ -295,12 +296,29 @@ def build(item: Item, version: ReportVersion | None = None, where: Window | None
     if item.slug in codes.MEASURE_BY_SLUG:
         version = version or signed_version(item.report)
         assert version is not None
-        return _measurement(item, version)
-    if item.slug == "ecg":
+        resource = _measurement(item, version)
+    elif item.slug == "ecg":
         storage = current_app.config["SETTINGS"].storage_dir
         recording = ecg_data.recording_for(storage, item.report.recording)
-        return waveform(item, recording, where or Window(0.0, DEFAULT_WINDOW_S))
-    return _risk(item)
+        resource = waveform(item, recording, where or Window(0.0, DEFAULT_WINDOW_S))
+    else:
+        resource = _risk(item)
+    return _tagged_if_reference(resource, item.report)
+
+
+def _tagged_if_reference(resource: dict[str, Any], report: EcgReport) -> dict[str, Any]:
+    """An Observation of a reference record carries the DiagnosticReport's tag: teaching/QA
+    material, not the patient's own ECG, wherever a client meets it."""
+    if reference_marker(report.recording) is None:
+        return resource
+    meta = {**resource.get("meta", {}), "tag": [codes.REFERENCE_RECORD.as_fhir()]}
+    tagged = {key: value for key, value in resource.items() if key != "meta"}
+    return {
+        "resourceType": tagged.pop("resourceType"),
+        "id": tagged.pop("id"),
+        "meta": meta,
+        **tagged,
+    }
 
 
 # --------------------------------------------------------------------------- routes
