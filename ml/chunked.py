@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -93,6 +94,7 @@ CLASSIFY_BATCH = 8192  # beats per call of the classifier
 WORKERS = 2  # chunks analysed at once
 T = TypeVar("T")
 _forked_step: Callable[[int], Any] | None = None  # what a forked chunk process runs
+_fork_lock = threading.Lock()  # one pool of chunk processes at a time per process
 
 
 @dataclass(frozen=True)
@@ -575,20 +577,23 @@ def _chunk_pool(
     each child inherits `run` and the analysis it closes over at the fork, so nothing but
     the chunk's index and its compact result cross between processes, and the Python
     loops of the passes run on both cores (threads share one interpreter lock). Threads
-    otherwise, and for a single chunk."""
+    otherwise, and for a single chunk. Two analyses in threads of one process take turns
+    (`_fork_lock`), so a child never inherits another analysis's step."""
     global _forked_step
     forks = "fork" in multiprocessing.get_all_start_methods()
     if n_chunks < 2 or not forks or multiprocessing.current_process().daemon:
         with ThreadPoolExecutor(max_workers=WORKERS) as threads:
             yield threads, run
         return
-    _forked_step = run
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(WORKERS, n_chunks), mp_context=context) as pool:
-            yield pool, _run_forked_step
-    finally:
-        _forked_step = None
+    with _fork_lock:
+        _forked_step = run
+        try:
+            context = multiprocessing.get_context("fork")
+            workers = min(WORKERS, n_chunks)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                yield pool, _run_forked_step
+        finally:
+            _forked_step = None
 
 
 def _run_forked_step(index: int) -> Any:

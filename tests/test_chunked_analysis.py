@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import os
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,25 @@ def test_chunks_run_in_forked_processes_and_in_threads_where_a_process_may_not_f
 
 def _pid_and_chunk_pids() -> tuple[int, set[int]]:
     return os.getpid(), _pids_of_chunk_steps(4)
+
+
+def test_two_analyses_in_threads_of_one_process_each_get_their_own_read() -> None:
+    """The job worker and a command may analyse in two threads at once: each pool of chunk
+    processes must run its own analysis's steps, never the other's."""
+    sources = [
+        ArraySource(synthetic_recording(BeatTruth(hr_bpm=hr), duration_s=240, fs_hz=250)[0])
+        for hr in (55, 95)
+    ]
+    alone = [analyze_chunked(source, chunk_s=60, overlap_s=20).to_dict() for source in sources]
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        together = list(
+            threads.map(lambda s: analyze_chunked(s, chunk_s=60, overlap_s=20).to_dict(), sources)
+        )
+    assert together == alone
+    assert (
+        round(alone[0]["heart_rate"]["mean_bpm"]) == 55
+        and round(alone[1]["heart_rate"]["mean_bpm"]) == 95
+    )
 
 
 @pytest.mark.parametrize("fmt", ["16", "212", "80"])
