@@ -968,7 +968,7 @@ def _machine_probes(
     app: Flask, endpoint: str, method: str, rule: Rule, world: World
 ) -> Iterator[MachineRequest]:
     """The valid request with one query parameter, or one field of its JSON body, set to
-    each probe in turn; and each raw body once."""
+    each probe in turn (an upload also once as it is); and each raw body once."""
     values = {name: str((world.ids.get(name) or [1])[0]) for name in rule.arguments}
     path = _build_path(rule, values)
     roles = _machine_roles(app, endpoint)
@@ -980,6 +980,10 @@ def _machine_probes(
             for text in QUERY_PROBES:
                 yield MachineRequest(path, {**base_query, name: text}, None, headers, role)
     upload = _api_specs(app, endpoint, "form_and_files")
+    if upload:  # the valid upload itself: the fuzz must reach past the checks at least once
+        yield MachineRequest(
+            path, {}, Body({"files": [(world.csv, "ecg.csv")]}, None), headers, role
+        )
     for spec in upload:
         for text in [] if spec.kind == "file" else QUERY_PROBES:
             form = {"files": [(world.csv, "ecg.csv")], spec.name: text}
