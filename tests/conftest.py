@@ -26,10 +26,27 @@ from portal.models import Account, Base, Patient, Role, Sex, utcnow  # noqa: E40
 from portal.services import accounts, patients  # noqa: E402
 from tests.support import two_step  # noqa: E402
 from tests.support.mariadb import MariaDBServer, create_database  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
 BACKENDS = ["sqlite", "mariadb"]
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway redis-server on a loopback port (Celery's broker, the throttles' Redis
+    storage), or CARDIO_TEST_REDIS_URL's server."""
+    external = os.environ.get("CARDIO_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

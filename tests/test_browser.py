@@ -18,9 +18,9 @@ from portal.finding_stops import finding_stops
 from portal.models import EcgReport
 from portal.services.machine_read import machine_read
 from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.support.af_pvc_recording import af_pvc_av_block_recording
 from tests.support.ecg_files import write_csv
 from tests.support.two_step import browser_log_in
-from tests.test_finding_stops import af_pvc_av_block_recording
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -223,7 +223,7 @@ def test_next_finding_steps_through_every_finding_in_order_and_wraps(
 
     backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
     # 80 s with AF, PVCs (one couplet), a first-degree AV block and a long QT, uploaded by staff.
-    recording, _ = af_pvc_av_block_recording()
+    recording, _ = af_pvc_av_block_recording(qt_ms=480.0, couplet=True)
     csv = write_csv(tmp_path / "ecg.csv", recording).read_bytes()
     upload_page = f"/patients/{people.patient.id}/recordings/new"
     response = post_form(

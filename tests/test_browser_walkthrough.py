@@ -17,15 +17,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml import rhythm
-from ml.recording import Recording
-from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv
 from ml.vocabulary import STATEMENTS, by_severity
 from portal.models import EcgReport, VersionKind
 from portal.services.machine_read import machine_read
@@ -34,6 +31,7 @@ from reports.next_steps import NEXT_STEPS
 from tests import test_browser
 from tests.conftest import PASSWORD, People
 from tests.support import two_step
+from tests.support.af_pvc_recording import AF_S, PR_MS, af_pvc_av_block_recording
 from tests.support.ecg_files import write_csv
 
 # The live server and the Chromium page of tests/test_browser.py, shared as fixtures.
@@ -45,11 +43,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils"),
 ]
 
-FS_HZ = 360.0
-SINUS_S, AF_S = 50.0, 30.0  # sinus rhythm with PVCs, then atrial fibrillation
-SINUS_BPM, PR_MS = 70.0, 260.0  # a first-degree AV block: PR over 200 ms
-PVC_EVERY = 8  # every 8th sinus beat is replaced by a premature ventricular beat
-SEED = 5
 DOCTOR_QT_MS = 400  # the doctor measures the generator's true QT by hand (the machine: 408)
 SIGN_BUDGET_S = 1.0  # click on "Sign report" -> the signed page
 
@@ -72,51 +65,6 @@ def _log_out(page) -> None:  # type: ignore[no-untyped-def]
 
 def _backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "mariadb"
-
-
-def _walkthrough_recording() -> tuple[Recording, int]:
-    """80 s of leads II and V1 at 360 Hz, and how many PVCs it holds: 50 s of sinus rhythm at
-    70 bpm with PR 260 ms in which a wide premature ventricular beat (no P wave, discordant T,
-    full compensatory pause) replaces every 8th sinus beat, then 30 s of atrial fibrillation
-    (irregular RR of 0.45-1.0 s, no P waves, fibrillatory waves). The project's generators
-    build every wave (`ml.research.synthetic`)."""
-    rng = np.random.default_rng(SEED)
-    rr_s = 60.0 / SINUS_BPM
-    beats_s = np.arange(0.5, SINUS_S, rr_s)
-    ectopic = np.arange(beats_s.size) % PVC_EVERY == PVC_EVERY - 1
-    pvc_s = beats_s[ectopic] - 0.4 * rr_s  # premature; the sinus beat it replaces is skipped
-    af_beats_s = SINUS_S + np.cumsum(rng.uniform(0.45, 1.0, 100))
-    af_beats_s = af_beats_s[af_beats_s < SINUS_S + AF_S - 0.5]
-    duration_s = SINUS_S + AF_S
-    fibrillation_mv = np.concatenate(  # fibrillatory waves in the AF stretch only
-        [
-            np.zeros(int(SINUS_S * FS_HZ)),
-            synthetic_rhythm_mv(
-                np.array([]), duration_s=AF_S, fs_hz=FS_HZ, p_waves=False,
-                fibrillation_mv=0.08, noise_mv=0.0, seed=SEED + 2,
-            ),
-        ]
-    )  # fmt: skip
-    leads = []
-    for qrs_gain, p_mv in ((1.0, 0.15), (-0.6, 0.1)):  # II upright; V1 mostly negative
-        sinus = BeatTruth(hr_bpm=SINUS_BPM, pr_ms=PR_MS, r_mv=1.2 * qrs_gain, p_mv=p_mv)
-        pvc = BeatTruth(qrs_ms=160, qt_ms=440, t_duration_ms=220, r_mv=-1.4 * np.sign(qrs_gain),
-                        t_mv=0.4 * np.sign(qrs_gain), p_mv=0.0)  # fmt: skip
-        lead_mv = synthetic_rhythm_mv(
-            beats_s[~ectopic], duration_s=duration_s, fs_hz=FS_HZ, truth=sinus, seed=SEED
-        )
-        lead_mv += synthetic_rhythm_mv(pvc_s, duration_s=duration_s, fs_hz=FS_HZ, truth=pvc,
-                                       p_waves=False, noise_mv=0.0)  # fmt: skip
-        lead_mv += synthetic_rhythm_mv(af_beats_s, duration_s=duration_s, fs_hz=FS_HZ,
-                                       truth=sinus, p_waves=False, noise_mv=0.0)  # fmt: skip
-        leads.append(lead_mv + fibrillation_mv)
-    recording = Recording(
-        fs_hz=FS_HZ,
-        lead_names=("II", "V1"),
-        signal_mv=np.column_stack(leads),
-        source_format="synthetic",
-    )
-    return recording, int(ectopic.sum())
 
 
 def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
@@ -179,7 +127,8 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
             page.locator(element).screenshot(path=path)
 
     # 1. Staff upload the recording through the form; the worker analyses it.
-    recording, n_pvcs = _walkthrough_recording()
+    recording, pvc_s = af_pvc_av_block_recording()
+    n_pvcs = pvc_s.size
     csv = write_csv(tmp_path / "walkthrough.csv", recording)
     _log_in(page, app, people.staff.username)
     page.goto(f"/patients/{people.patient.id}")

@@ -39,7 +39,6 @@ from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, make_settings, post_form
 from tests.support.ecg_files import synthetic, write_csv
 from tests.support.mariadb import _free_port
-from tests.support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.redis]
 CARDIO = Path(sys.executable).with_name("cardio")
@@ -71,20 +70,6 @@ HANG_HOOK = textwrap.dedent(
         ml.analysis.analyze = _analyze
     '''
 )
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("CARDIO_TEST_REDIS_URL")
-    if external:
-        yield external
-        return
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

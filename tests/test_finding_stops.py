@@ -4,82 +4,23 @@ and a couplet), a first-degree AV block and a long QT."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis, analyze
 from ml.quality import Segment
-from ml.recording import Recording
-from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv
 from portal import finding_stops as stops_module
 from portal.finding_stops import MAX_STOPS_PER_KIND, finding_stops
+from tests.support.af_pvc_recording import FS_HZ, af_pvc_av_block_recording
+from tests.support.machine_codes import codes_the_machine_writes
 
-ANALYSIS_SOURCE = Path(__file__).resolve().parent.parent / "ml" / "analysis.py"
-FS_HZ = 360.0
-SINUS_S, AF_S = 50.0, 30.0  # sinus rhythm with PVCs, then atrial fibrillation
-SINUS_BPM, PR_MS, QT_MS = 70.0, 260.0, 480.0  # first-degree AV block and a long QT
-PVC_EVERY = 8  # every 8th sinus beat is replaced by a premature ventricular beat
-COUPLET_AT = 31  # the 4th PVC is followed 0.5 s later by a second one: a couplet
-SEED = 5
-
-
-def af_pvc_av_block_recording() -> tuple[Recording, np.ndarray]:
-    """80 s of leads II and V1 at 360 Hz and the true PVC onsets (s): 50 s of sinus rhythm at
-    70 bpm with PR 260 ms and QT 480 ms in which a wide premature beat replaces every 8th
-    sinus beat (one of them followed 0.5 s later by a second: a couplet), then 30 s of atrial
-    fibrillation (irregular RR 0.45-1.0 s, no P waves, fibrillatory waves)."""
-    rng = np.random.default_rng(SEED)
-    rr_s = 60.0 / SINUS_BPM
-    beats_s = np.arange(0.5, SINUS_S, rr_s)
-    ectopic = np.arange(beats_s.size) % PVC_EVERY == PVC_EVERY - 1
-    ectopic[COUPLET_AT + 1] = True  # the sinus beat after the couplet is skipped too
-    pvc_s = (
-        np.where(np.arange(beats_s.size) == COUPLET_AT + 1, beats_s[COUPLET_AT] + 0.5, beats_s)[
-            ectopic
-        ]
-        - 0.4 * rr_s
-    )
-    af_beats_s = SINUS_S + np.cumsum(rng.uniform(0.45, 1.0, 100))
-    af_beats_s = af_beats_s[af_beats_s < SINUS_S + AF_S - 0.5]
-    duration_s = SINUS_S + AF_S
-    fibrillation_mv = np.concatenate(
-        [
-            np.zeros(int(SINUS_S * FS_HZ)),
-            synthetic_rhythm_mv(
-                np.array([]), duration_s=AF_S, fs_hz=FS_HZ, p_waves=False,
-                fibrillation_mv=0.08, noise_mv=0.0, seed=SEED + 2,
-            ),
-        ]
-    )  # fmt: skip
-    leads = []
-    for qrs_gain, p_mv in ((1.0, 0.15), (-0.6, 0.1)):  # II upright; V1 mostly negative
-        sinus = BeatTruth(
-            hr_bpm=SINUS_BPM, pr_ms=PR_MS, qt_ms=QT_MS, r_mv=1.2 * qrs_gain, p_mv=p_mv
-        )
-        pvc = BeatTruth(qrs_ms=160, qt_ms=440, t_duration_ms=220, r_mv=-1.4 * np.sign(qrs_gain),
-                        t_mv=0.4 * np.sign(qrs_gain), p_mv=0.0)  # fmt: skip
-        lead_mv = synthetic_rhythm_mv(
-            beats_s[~ectopic], duration_s=duration_s, fs_hz=FS_HZ, truth=sinus, seed=SEED
-        )
-        lead_mv += synthetic_rhythm_mv(pvc_s, duration_s=duration_s, fs_hz=FS_HZ, truth=pvc,
-                                       p_waves=False, noise_mv=0.0)  # fmt: skip
-        lead_mv += synthetic_rhythm_mv(af_beats_s, duration_s=duration_s, fs_hz=FS_HZ,
-                                       truth=sinus, p_waves=False, noise_mv=0.0)  # fmt: skip
-        leads.append(lead_mv + fibrillation_mv)
-    recording = Recording(
-        fs_hz=FS_HZ, lead_names=("II", "V1"), signal_mv=np.column_stack(leads),
-        source_format="synthetic",
-    )  # fmt: skip
-    return recording, np.sort(pvc_s)
+QT_MS = 480.0  # and a long QT
 
 
 @pytest.fixture(scope="module")
 def machine_read() -> tuple[EcgAnalysis, np.ndarray]:
-    recording, pvc_s = af_pvc_av_block_recording()
+    recording, pvc_s = af_pvc_av_block_recording(qt_ms=QT_MS, couplet=True)
     return analyze(recording), pvc_s
 
 
@@ -166,20 +107,6 @@ def test_a_kind_with_very_many_occurrences_is_thinned_evenly_and_says_so(
 
 
 def test_every_code_the_machine_writes_is_located_or_says_why_not() -> None:
-    tree = ast.parse(ANALYSIS_SOURCE.read_text())
-    emitted = {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", None) == "Finding"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    } | {
-        node.args[1].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", None) == "add_episodes"
-        and isinstance(node.args[1], ast.Constant)
-    }
+    emitted = codes_the_machine_writes()
     explained = set(stops_module.LOCATED_BY) | set(stops_module.NO_STOP_BECAUSE)
     assert emitted and emitted <= explained, emitted - explained

@@ -5,7 +5,6 @@ in the database (the default, portal/rate_limit_storage.py) or in a real Redis."
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,25 +22,10 @@ from portal.db import db_session, make_engine
 from portal.models import RateLimitCounter, WorkerHeartbeat
 from portal.rate_limit_storage import DatabaseStorage
 from tests.conftest import login, make_settings
-from tests.support.redis_server import RedisServer
 
 LOGIN_LIMIT = "3 per minute"
 WRONG = "not the password at all"
 THREADS = 8
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("CARDIO_TEST_REDIS_URL")
-    if external:
-        yield external
-        return
-    server = RedisServer(tmp_path_factory.mktemp("redis-limits"))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["database", "redis"])

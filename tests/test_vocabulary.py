@@ -3,7 +3,6 @@ ordered by severity for the patient, and read by the worklist's urgency."""
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
@@ -21,9 +20,8 @@ from portal.models import EcgReport, RiskModel, RiskScore
 from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of
 from reports.plain_language import findings_in_plain_words
 from tests.conftest import People, client_for
+from tests.support.machine_codes import codes_the_machine_writes
 from tests.test_upload_and_review import _analysed_report
-
-ANALYSIS_SOURCE = Path(__file__).resolve().parent.parent / "ml" / "analysis.py"
 
 
 def test_every_code_has_a_label_category_severity_and_plain_sentence() -> None:
@@ -36,22 +34,7 @@ def test_every_code_has_a_label_category_severity_and_plain_sentence() -> None:
 
 
 def test_the_machine_emits_only_known_codes() -> None:
-    tree = ast.parse(ANALYSIS_SOURCE.read_text())
-    emitted = {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", None) == "Finding"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    }
-    emitted |= {  # add_episodes("label", "CODE", ...)
-        node.args[1].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", None) == "add_episodes"
-        and isinstance(node.args[1], ast.Constant)
-    }
+    emitted = codes_the_machine_writes()
     assert emitted and emitted <= set(vocabulary.STATEMENTS), emitted - set(vocabulary.STATEMENTS)
     with pytest.raises(ValueError, match="not in ml.vocabulary"):
         Finding("AVB1", "First-degree AV block", "low")

@@ -27,20 +27,18 @@ from ml.errors import HeaderDataMismatchError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
 from ml.io.edf_reader import EdfSource, is_edf
-from ml.io.limits import check_recording_size, without_paths
+from ml.io.limits import without_paths
 from ml.io.wfdb_header import COMPRESSED_FORMATS, WfdbHeader, parse_header
 from ml.io.wfdb_reader import (
     STAGED_NAME,
     _check_not_longer,
-    _check_not_truncated,
     _check_wfdb_agrees,
-    _data_files,
-    _frame_samples,
     _header_text,
     _integer_bits,
     _link,
     _millivolts_into,
     _uncalibrated_notes,
+    checked_data_files,
     is_wfdb_header,
 )
 from ml.recording import MAX_ECG_MV, Recording, validated
@@ -329,14 +327,4 @@ def _streamable_wfdb(
     )
     if not seekable or header.n_samples / header.fs_hz <= stream_from_s:
         return None
-    check_recording_size(
-        header_path.name,
-        n_leads=len(header.signals),
-        samples_per_lead=header.n_samples,
-        fs_hz=header.fs_hz,
-        decoded_samples=header.n_samples * _frame_samples(list(header.signals)),
-    )
-    data_files = _data_files(header, header_path, files)
-    for name, path in data_files.items():
-        _check_not_truncated(header, name, path)
-    return WfdbSource(header_path, header, data_files)
+    return WfdbSource(header_path, header, checked_data_files(header, header_path, files))

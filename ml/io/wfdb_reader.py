@@ -80,16 +80,11 @@ def is_wfdb_header(path: Path) -> bool:
     return len(lines) >= 2 and RECORD_LINE.match(lines[0].strip()) is not None
 
 
-def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Recording:
-    """The record whose header is among `paths`; `uncalibrated_ok` reads a gain of 0 as
-    WFDB's default 200 per mV and says so in the notes (research databases only)."""
-    headers = [p for p in paths if is_wfdb_header(p)]
-    if len(headers) != 1:
-        raise UnknownFormatError("Upload exactly one WFDB header (.hea) with its data file.")
-    header_path = headers[0]
-    header = parse_header(
-        _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok
-    )
+def checked_data_files(
+    header: WfdbHeader, header_path: Path, paths: Sequence[Path]
+) -> dict[str, Path]:
+    """The data files the header names, found among `paths`, once what decoding them would
+    cost is within bounds (`ml.io.limits`) and none is shorter than the header says."""
     check_recording_size(
         header_path.name,
         n_leads=len(header.signals),
@@ -100,6 +95,20 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
     data_files = _data_files(header, header_path, paths)
     for name, path in data_files.items():
         _check_not_truncated(header, name, path)
+    return data_files
+
+
+def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Recording:
+    """The record whose header is among `paths`; `uncalibrated_ok` reads a gain of 0 as
+    WFDB's default 200 per mV and says so in the notes (research databases only)."""
+    headers = [p for p in paths if is_wfdb_header(p)]
+    if len(headers) != 1:
+        raise UnknownFormatError("Upload exactly one WFDB header (.hea) with its data file.")
+    header_path = headers[0]
+    header = parse_header(
+        _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok
+    )
+    data_files = checked_data_files(header, header_path, paths)
     samples = _decode(header, header_path, data_files)
     unverified = _unverified_files(header, samples)
     for name in unverified:
