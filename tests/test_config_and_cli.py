@@ -199,6 +199,32 @@ def test_cardio_create_user_offers_every_role_but_patient() -> None:
     assert set(CREATE_USER_ROLES) == {r.value for r in Role} - {Role.PATIENT.value}
 
 
+def test_cardio_analyze_is_dispatched_without_flask(tmp_path: Path) -> None:
+    """The `cardio` entry point hands `analyze` to the engine before Flask's command group
+    (which loads every Flask plugin) is imported; other commands still reach the group."""
+    import subprocess
+    import sys
+
+    from tests.support.ecg_files import synthetic, write_csv
+
+    csv = write_csv(tmp_path / "strip.csv", synthetic(12, 250))
+    code = (
+        "import sys; from portal.entry import main; sys.argv = ['cardio'] + sys.argv[1:]\n"
+        "try:\n    main()\nfinally:\n"
+        "    print('flask imported:', 'flask' in sys.modules, file=sys.stderr)"
+    )
+    analysed = subprocess.run(
+        [sys.executable, "-c", code, "analyze", str(csv)], capture_output=True, text=True
+    )
+    assert analysed.returncode == 0, analysed.stderr
+    assert "Main finding:" in analysed.stdout
+    assert "flask imported: False" in analysed.stderr
+    listed = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, text=True, check=True
+    )
+    assert "analyze" in listed.stdout and "init-db" in listed.stdout
+
+
 def test_cardio_analyze_starts_without_the_web_application() -> None:
     """`cardio analyze` needs only the engine: importing the CLI loads no Flask app factory,
     SQLAlchemy or blueprint (the cold-start target of issue 17)."""

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ml.errors import (
     SamplingRateError,
@@ -35,6 +34,9 @@ from ml.io.limits import (
     without_paths,
 )
 from ml.io.units import to_mv_factor
+
+if TYPE_CHECKING:  # pandas is imported by the reader that needs it, not by the engine
+    import pandas as pd
 from ml.recording import Recording, canonical_lead_name
 
 TIME_COLUMNS = {"time", "t", "time_s", "time (s)", "time[s]", "seconds", "sec"}
@@ -51,6 +53,8 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     separator = _separator(path)
     _check_size(path, separator)
     _check_last_line(path)
+    import pandas as pd
+
     try:
         table = pd.read_csv(
             path, sep=separator, skipinitialspace=True, keep_default_na=False, na_values=[""]
@@ -105,6 +109,8 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
 def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndarray:
     """The table as floats; a cell pandas cannot convert must be one Python's float() reads
     (`nan`, `inf`, `1e309`), else the file is refused naming the cell."""
+    import pandas as pd
+
     numeric = table.apply(pd.to_numeric, errors="coerce")
     data = numeric.to_numpy(dtype=np.float64)
     unparsed = (numeric.isna() & table.notna()).to_numpy()

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import wfdb
 
 from ml.errors import HeaderDataMismatchError
 from ml.gaps import impossible_values_as_gaps
@@ -39,6 +38,8 @@ from ml.io.wfdb_reader import (
     _millivolts_into,
     _uncalibrated_notes,
     checked_data_files,
+    decode_interleaved,
+    is_plain_interleaved,
     is_wfdb_header,
 )
 from ml.recording import MAX_ECG_MV, Recording, validated
@@ -129,6 +130,8 @@ class WfdbSource:
         for name, path in data_files.items():
             _link(path, staged / name)
         self._record = str(staged / STAGED_NAME)
+        import wfdb  # here, not at the top: a short record never needs it (`wfdb_reader`)
+
         try:
             layout = wfdb.rdheader(self._record)
         except Exception as error:  # wfdb raises bare Exceptions for malformed files
@@ -143,12 +146,7 @@ class WfdbSource:
             raise
         # One data file in format 16 or 212 without skew: decoded here from the bytes of the
         # chunk (wfdb would also recompute checksums of every chunk, a third of the time).
-        plain = (
-            len({s.file_name for s in header.signals}) == 1
-            and len({(s.fmt, s.byte_offset) for s in header.signals}) == 1
-            and header.signals[0].fmt in ("16", "212")
-            and not any(layout.skew or [])
-        )
+        plain = is_plain_interleaved(header)
         self._plain_file = data_files[header.signals[0].file_name] if plain else None
 
     def __enter__(self) -> WfdbSource:
@@ -173,7 +171,9 @@ class WfdbSource:
     def _digital(self, start: int, stop: int) -> np.ndarray:
         start, stop = max(start, 0), min(stop, self.n_samples)
         if self._plain_file is not None:
-            return _interleaved(self._plain_file, self.header, start, stop)
+            return decode_interleaved(self._plain_file, self.header, start, stop)
+        import wfdb
+
         try:
             record = wfdb.rdrecord(
                 self._record,
@@ -242,28 +242,6 @@ class WfdbSource:
         )
         recording = impossible_values_as_gaps(recording)
         return validated(recording)
-
-
-def _interleaved(path: Path, header: WfdbHeader, start: int, stop: int) -> np.ndarray:
-    """Frames [start, stop) of a data file holding every signal, one sample per frame, in
-    format 16 (little-endian 16-bit) or 212 (two 12-bit samples in 3 bytes), as int16."""
-    n_sig = len(header.signals)
-    offset = header.signals[0].byte_offset
-    first, last = start * n_sig, stop * n_sig  # in the file's sample stream
-    if header.signals[0].fmt == "16":
-        data = np.fromfile(path, dtype="<i2", count=last - first, offset=offset + 2 * first)
-        return data.reshape(-1, n_sig).astype(np.int16)
-    pair_from, pair_to = first // 2, (last + 1) // 2
-    raw = np.fromfile(
-        path, dtype=np.uint8, count=3 * (pair_to - pair_from), offset=offset + 3 * pair_from
-    )
-    raw = np.pad(raw, (0, -raw.size % 3)).reshape(-1, 3).astype(np.int16)
-    samples = np.empty(2 * raw.shape[0], dtype=np.int16)
-    samples[0::2] = raw[:, 0] | ((raw[:, 1] & 0x0F) << 8)
-    samples[1::2] = raw[:, 2] | ((raw[:, 1] & 0xF0) << 4)
-    samples[samples > 2047] -= 4096
-    skip = first - 2 * pair_from
-    return samples[skip : skip + last - first].reshape(-1, n_sig)
 
 
 def open_recording(

@@ -55,6 +55,7 @@ class SignalSpec:
     block_size: int
     description: str
     uncalibrated: bool = False
+    skew: int = 0  # samples by which this signal lags the frame (WFDB "fmt:skew")
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def _signal_line(
         block_size=block_size or 0,
         description=" ".join(fields[8:]),
         uncalibrated=uncalibrated,
+        skew=int(storage["skew"] or 0),
     )
 
 

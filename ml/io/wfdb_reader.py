@@ -3,8 +3,11 @@ format wfdb decodes (8, 16, 24, 32, 61, 80, 160, 212, 310, 311, FLAC 508/516/524
 offsets (`16+24`, as in the CinC 2017 `.mat` files) and several samples per frame.
 
 The header is read by `wfdb_header` (strictly) and its size checked against `ml.io.limits`
-before any sample is read; wfdb decodes the samples, in the narrowest integers it allows, and
-they are converted to millivolts lead by lead into one preallocated array. The data files
+before any sample is read. The common layout (one data file in format 16 or 212, one sample
+per frame, no skew: MIT-BIH, svdb, CinC 2017) is decoded here from its bytes
+(`decode_interleaved`), so the engine imports neither wfdb nor pandas for it; wfdb decodes
+every other format, in the narrowest integers it allows. The samples are converted to
+millivolts lead by lead into one preallocated array. The data files
 are found among the files given, else next to the header on disk, under the names the
 header gives them, whatever their extension.
 """
@@ -18,9 +21,9 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import wfdb
 
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
 from ml.io.limits import check_recording_size, without_paths
@@ -33,6 +36,9 @@ from ml.io.wfdb_header import (
     parse_header,
 )
 from ml.recording import Recording
+
+if TYPE_CHECKING:  # wfdb (and the pandas it imports) only for formats decoded by wfdb
+    import wfdb
 
 # Bytes per sample of each uncompressed format (212 packs two 12-bit samples in 3 bytes).
 BYTES_PER_SAMPLE = {
@@ -225,11 +231,58 @@ def _check_not_longer(header: WfdbHeader, name: str, path: Path) -> None:
         )
 
 
+def is_plain_interleaved(header: WfdbHeader) -> bool:
+    """One data file holding every signal in format 16 or 212, one sample per frame, one byte
+    offset and no skew: the layout `decode_interleaved` reads without wfdb."""
+    first = header.signals[0]
+    return first.fmt in ("16", "212") and all(
+        (s.file_name, s.fmt, s.byte_offset, s.samples_per_frame, s.skew)
+        == (first.file_name, first.fmt, first.byte_offset, 1, 0)
+        for s in header.signals
+    )
+
+
+def decode_interleaved(path: Path, header: WfdbHeader, start: int, stop: int) -> np.ndarray:
+    """Frames [start, stop) of a plain interleaved data file (`is_plain_interleaved`) as int16
+    [frames, signals], decoded as wfdb decodes format 16 (little-endian 16-bit) and 212 (two
+    12-bit samples in 3 bytes); a file too short for them is refused."""
+    n_sig = len(header.signals)
+    offset = header.signals[0].byte_offset
+    first, last = start * n_sig, stop * n_sig  # in the file's sample stream
+    if header.signals[0].fmt == "16":
+        data = np.fromfile(path, dtype="<i2", count=last - first, offset=offset + 2 * first)
+        samples = data.astype(np.int16)
+    else:
+        pair_from, pair_to = first // 2, (last + 1) // 2
+        raw = np.fromfile(
+            path, dtype=np.uint8, count=3 * (pair_to - pair_from), offset=offset + 3 * pair_from
+        )
+        raw = np.pad(raw, (0, -raw.size % 3)).reshape(-1, 3).astype(np.int16)
+        pairs = np.empty(2 * raw.shape[0], dtype=np.int16)
+        pairs[0::2] = raw[:, 0] | ((raw[:, 1] & 0x0F) << 8)
+        pairs[1::2] = raw[:, 2] | ((raw[:, 1] & 0xF0) << 4)
+        pairs[pairs > 2047] -= 4096
+        skip = first - 2 * pair_from
+        samples = pairs[skip : skip + last - first]
+    if samples.size < last - first:
+        raise TruncatedDataError(
+            f"{header.signals[0].file_name} holds fewer samples than the "
+            f"{header.n_samples / header.fs_hz:.1f} s the header announces."
+        )
+    return samples.reshape(-1, n_sig)
+
+
 def _decode(header: WfdbHeader, header_path: Path, data_files: dict[str, Path]) -> list[np.ndarray]:
     """Every sample of each signal (all samples of each frame), as wfdb decodes them.
 
     wfdb reads `<record>.hea` and its data files from one folder, so they are linked into a
     private one, the data files under the names the header gives them."""
+    if is_plain_interleaved(header):
+        data_file = data_files[header.signals[0].file_name]
+        frames = decode_interleaved(data_file, header, 0, header.n_samples)
+        return [frames[:, column] for column in range(frames.shape[1])]  # views: no copy
+    import wfdb
+
     with tempfile.TemporaryDirectory(prefix="cardio-wfdb-") as folder:
         staged = Path(folder)
         shutil.copyfile(header_path, staged / f"{STAGED_NAME}.hea")

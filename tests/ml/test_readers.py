@@ -418,3 +418,57 @@ def test_csv_lead_with_nothing_but_gaps(tmp_path: Path) -> None:
     signal[:, 1] = np.inf
     with pytest.raises(errors.UnusableSignalError, match="leads I, II: every sample is missing"):
         read_recording(write_csv(tmp_path / "none.csv", Recording(500.0, ("I", "II"), signal)))
+
+
+def test_plain_wfdb_records_are_decoded_without_wfdb_or_pandas(tmp_path: Path) -> None:
+    """Formats 16 and 212 in one interleaved file (MIT-BIH, svdb, CinC 2017) are decoded by
+    our own reader, sample for sample as wfdb decodes them, and the engine then imports
+    neither wfdb nor pandas (a third of a second of a cold `cardio analyze`)."""
+    import subprocess
+    import sys
+
+    records = [MITDB / "100", MITDB / "208"] + ([CINC2017 / "A00001"] * (CINC2017.is_dir()))
+    code = (
+        "import sys, numpy as np; from ml.io import read_recording; import ml.analysis; "
+        f"rs = [read_recording(p + '.hea') for p in {[str(r) for r in records]!r}]; "
+        "np.save(sys.argv[1], np.concatenate([r.signal_mv[:, 0] for r in rs])); "
+        "print(sorted(m for m in ('wfdb', 'pandas') if m in sys.modules))"
+    )
+    out_file = tmp_path / "signals.npy"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(out_file)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    reference = np.concatenate([wfdb.rdrecord(str(r)).p_signal[:, 0] for r in records])
+    np.testing.assert_array_equal(np.load(out_file), reference)
+
+
+@pytest.mark.parametrize(
+    ("format_field", "plain"),
+    [("212", True), ("16+24", True), ("16:1", False), ("16x2", False), ("24", False)],
+)
+def test_only_plain_layouts_skip_wfdb(format_field: str, plain: bool) -> None:
+    from ml.io.wfdb_header import parse_header
+    from ml.io.wfdb_reader import is_plain_interleaved
+
+    header = parse_header(
+        f"rec 2 360 100\nrec.dat {format_field} 200 12 0 0 0 0 A\nrec.dat {format_field} 200 "
+        "12 0 0 0 0 B\n",
+        "rec.hea",
+    )
+    assert is_plain_interleaved(header) is plain
+
+
+def test_skewed_record_is_decoded_by_wfdb(tmp_path: Path) -> None:
+    """A signal stored one frame late (`16:1`) is shifted back into step as wfdb does it (its
+    last sample, beyond the file, is missing: a gap)."""
+    frames = _ecg_digital(3600, per_mv=200, leads=2)
+    (tmp_path / "rec.dat").write_bytes(frames.astype("<i2").tobytes())
+    (tmp_path / "rec.hea").write_text(
+        "rec 2 360 3600\nrec.dat 16 200/mV 16 0 0\nrec.dat 16:1 200/mV 16 0 0\n"
+    )
+    recording = read_recording(tmp_path / "rec.hea")
+    first, late = recording.signal_mv.T
+    np.testing.assert_allclose(first, frames[:, 0] / 200)
+    np.testing.assert_allclose(late[:-1], frames[1:, 1] / 200)
+    assert np.isnan(late[-1])
