@@ -55,6 +55,10 @@ FEATURE_NAMES = (
     "log_p_wave_over_qrs",
 )
 
+# AF round 3: the window model of long recordings may also read how irregular the intervals
+# between normal beats are (`nn_irregularity`); short strips keep FEATURE_NAMES.
+NN_FEATURE = "log_nn_successive_difference_over_rr"
+WINDOW_FEATURE_NAMES = (*FEATURE_NAMES, NN_FEATURE)
 SINUS, AF, OTHER, UNCLASSIFIABLE = "sinus", "af", "other", "unclassifiable"
 LABEL_TEXT = {
     SINUS: "Sinus rhythm",
@@ -85,6 +89,7 @@ class StripRule:
     intercept: float
     af_threshold: float
     max_log_beat_residual: float
+    features: tuple[str, ...] = FEATURE_NAMES  # what the model reads, in order
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
         z = (np.atleast_2d(features) - self.mean) / self.scale
@@ -92,7 +97,7 @@ class StripRule:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "features": list(FEATURE_NAMES),
+            "features": list(self.features),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "coef": self.coef.tolist(),
@@ -103,8 +108,9 @@ class StripRule:
 
     @staticmethod
     def from_dict(data: dict[str, object]) -> StripRule:
-        if tuple(data["features"]) != FEATURE_NAMES:  # type: ignore[arg-type]
-            raise ValueError("strip_rule.json was fitted on other features; retrain it")
+        features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
+        if features not in (FEATURE_NAMES, WINDOW_FEATURE_NAMES):
+            raise ValueError("the rule file was fitted on other features; retrain it")
         return StripRule(
             np.asarray(data["mean"], float),
             np.asarray(data["scale"], float),
@@ -112,6 +118,7 @@ class StripRule:
             float(data["intercept"]),  # type: ignore[arg-type]
             float(data["af_threshold"]),  # type: ignore[arg-type]
             float(data["max_log_beat_residual"]),  # type: ignore[arg-type]
+            features,
         )
 
 
@@ -184,8 +191,26 @@ def window_features(
             classes[lo:hi],
             bands.window(start, start + width),
         )
+        if features is not None:
+            features[NN_FEATURE] = nn_irregularity(beat_samples[lo:hi], classes[lo:hi], fs_hz)
         out.append((start, features))
     return out
+
+
+def nn_irregularity(beat_samples: np.ndarray, classes: np.ndarray, fs_hz: float) -> float:
+    """log(median |successive difference| / median) of the series of RR intervals between
+    two normal beats (intervals next to an ectopic beat left out). Frequent ectopic beats
+    make every interval series irregular; between normal beats sinus rhythm stays regular
+    and AF does not. With fewer than MIN_BEATS such intervals, the same figure over all
+    intervals (the strip feature log_median_successive_difference_over_rr)."""
+    rr_s = np.diff(beat_samples / fs_hz)
+    plausible = (rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])
+    normal = np.asarray(classes) == "N"
+    between_normal = rr_s[normal[:-1] & normal[1:] & plausible]
+    if between_normal.size < MIN_BEATS:
+        between_normal = rr_s[plausible]
+    differences = np.abs(np.diff(between_normal))
+    return float(np.log(np.median(differences) / np.median(between_normal) + 1e-3))
 
 
 def coefficient_of_sample_entropy(
@@ -328,7 +353,7 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
             None,
             features,
         )
-    probability = float(rule.af_probability(np.array(list(features.values())))[0])
+    probability = float(rule.af_probability(np.array([features[f] for f in rule.features]))[0])
     if probability >= rule.af_threshold:
         return StripCall(
             AF,

@@ -1,4 +1,4 @@
-"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 and 2).
+"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 3).
 
     python -m ml.training.af_windows --data-dir ../shared/data --report-ds2   # about 4 min
 
@@ -7,11 +7,13 @@ rule of `ml.rhythm` (irregular RR without a pattern and no consistent P wave), (
 windows every 15 s called by the strip features' logistic model refitted on cinc2017
 recordings plus MIT-BIH DS1 windows, (c) their union. Round 2, against the window model's false
 AF in runs of frequent ectopy: (d_t) the beat rule or (the window model and the window's
-ectopic-beat share < t). Units: each cinc2017 recording, and each 30-s DS1 window (AF when the
-reference marks >= 50 % of it AF). Five folds grouped by patient (DS1) or recording
-(cinc2017); the criterion is the smaller of AF Se and +P over the pooled out-of-fold units; the
-latest round's best ships. The table and the window model fitted on all units go to
-`ml/model/af_window_rule.json`.
+ectopic-beat share < t). Round 3, against the same false AF: (f) the beat rule or the window
+model refitted with one more input, how irregular the intervals between normal beats are
+(`ml.strip_rhythm.nn_irregularity`). Units: each cinc2017 recording, and each 30-s DS1
+window (AF when the reference marks >= 50 % of it AF). Five folds grouped by patient (DS1)
+or recording (cinc2017); the criterion is the smaller of AF Se and +P over the pooled
+out-of-fold units; the latest round's best ships. The table and the window model fitted on
+all units go to `ml/model/af_window_rule.json`.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ from ml.research.strips_eval import af_scores, reference_labels
 from ml.strip_rhythm import (
     AF,
     FEATURE_NAMES,
+    NN_FEATURE,
+    WINDOW_FEATURE_NAMES,
     WINDOW_RULE_FILE,
     WINDOW_S,
     call_strip_from_features,
+    nn_irregularity,
     window_features,
 )
 from ml.training.strips import N_FOLDS, fit_rule
@@ -48,11 +53,13 @@ CANDIDATES = {
     "d0.1": "(a) or ((b) with < 10 % ectopic beats in the window)",
     "d0.2": "(a) or ((b) with < 20 % ectopic beats in the window)",
     "d0.3": "(a) or ((b) with < 30 % ectopic beats in the window)",
+    "f": "(a) or the window model refitted with the irregularity of the normal-beat intervals",
 }
 # Round -> (candidates, the commit that pre-registered it).
 ROUNDS: dict[str, tuple[list[str], str]] = {
     "1": (["a", "b", "c"], "4a4fa45"),
     "2": (["c", "d0.1", "d0.2", "d0.3"], "b1419e2"),
+    "3": (["c", "f"], "pre-registration commit: filled in after it"),
 }
 
 
@@ -68,7 +75,9 @@ class Units:
 
     def add(self, features: dict[str, float] | None, label: str, group: str, af: bool) -> None:
         self.x.append(
-            [np.nan] * len(FEATURE_NAMES) if features is None else list(features.values())
+            [np.nan] * len(WINDOW_FEATURE_NAMES)
+            if features is None
+            else [features[f] for f in WINDOW_FEATURE_NAMES]
         )
         self.label.append(label)
         self.group.append(group)
@@ -104,7 +113,9 @@ def collect_units(data_dir: Path) -> Units:
         lead_mv = recording.signal_mv[:, recording.lead_names.index(analysis.analysis_lead)]
         beats, classes = analysis.beats.samples, analysis.beats.classes
         share = _beat_rule_share(lead_mv, recording.fs_hz, beats, classes)
-        features = analysis.strip.features if analysis.strip else None
+        features = dict(analysis.strip.features) if analysis.strip else None
+        if features:  # the whole strip is one unit: its normal-beat irregularity too
+            features[NN_FEATURE] = nn_irregularity(beats, classes, recording.fs_hz)
         units.add(features or None, labels[name], f"cinc2017/{name}", share >= 0.5)
     for name in tqdm(DS1, desc="MIT-BIH DS1 windows", unit="record"):
         _add_windows(units, data_dir / "mitdb", name, classifier)
@@ -170,17 +181,14 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
     """Out-of-fold AF Se / +P of each candidate: pooled, on cinc2017, on DS1 windows."""
     x, y, groups = np.array(units.x), np.array(units.label), np.array(units.group)
     folds = grouped_folds(groups)
-    window_af = np.zeros(len(y), dtype=bool)
-    for k in range(N_FOLDS):
-        rule = fit_rule(x[folds != k], y[folds != k])
-        for i in np.flatnonzero(folds == k):
-            features = None if np.isnan(x[i]).any() else dict(zip(FEATURE_NAMES, x[i], strict=True))
-            window_af[i] = call_strip_from_features(features, rule).label == AF
+    window_af = out_of_fold_window_af(x, y, folds, FEATURE_NAMES)
+    with_nn_af = out_of_fold_window_af(x, y, folds, WINDOW_FEATURE_NAMES)
     beat_af = np.array(units.beat_rule_af)
     ectopic = x[:, FEATURE_NAMES.index("ectopic_share")]
     calls = {"a": beat_af, "b": window_af, "c": beat_af | window_af} | {
         f"d{t}": beat_af | (window_af & (ectopic < t)) for t in (0.1, 0.2, 0.3)
     }
+    calls["f"] = beat_af | with_nn_af
     is_af = y == "A"
     cinc = np.char.startswith(groups.astype(str), "cinc2017")
     table: dict[str, dict[str, Any]] = {}
@@ -195,6 +203,22 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
         row["criterion"] = min(row["pooled"]["se"], row["pooled"]["ppv"])
         table[name] = row
     return table
+
+
+def out_of_fold_window_af(
+    x: np.ndarray, y: np.ndarray, folds: np.ndarray, features: tuple[str, ...]
+) -> np.ndarray:
+    """Each unit's call by the window model on `features` (columns of WINDOW_FEATURE_NAMES
+    in `x`) fitted without its fold."""
+    columns = [WINDOW_FEATURE_NAMES.index(f) for f in features]
+    called = np.zeros(len(y), dtype=bool)
+    for k in range(N_FOLDS):
+        rule = fit_rule(x[folds != k][:, columns], y[folds != k], features=features)
+        for i in np.flatnonzero(folds == k):
+            row = dict(zip(WINDOW_FEATURE_NAMES, x[i], strict=True))
+            known = not np.isnan(x[i]).any()
+            called[i] = call_strip_from_features(row if known else None, rule).label == AF
+    return called
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         rounds[number] = {"candidates": candidates, "pre_registered_in": commit, "best": best}
     shipped = str(rounds[max(rounds)]["best"])
     print("best of each round:", {n: r["best"] for n, r in rounds.items()}, "shipped:", shipped)
-    rule = fit_rule(np.array(units.x), np.array(units.label))
+    features = WINDOW_FEATURE_NAMES if shipped == "f" else FEATURE_NAMES
+    columns = [WINDOW_FEATURE_NAMES.index(f) for f in features]
+    rule = fit_rule(np.array(units.x)[:, columns], np.array(units.label), features=features)
     args.out.write_text(
         json.dumps(
             {

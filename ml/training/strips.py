@@ -77,17 +77,20 @@ def fit_logistic(
     return mean, scale, w[:-1], float(w[-1])
 
 
-def fit_rule(x: np.ndarray, y: np.ndarray, seed: int = 0) -> StripRule:
-    """Weights on all of (x, y); the AF threshold from an inner CV; the noise threshold."""
+def fit_rule(
+    x: np.ndarray, y: np.ndarray, seed: int = 0, features: tuple[str, ...] = FEATURE_NAMES
+) -> StripRule:
+    """Weights on all of (x, y); the AF threshold from an inner CV; the noise threshold.
+    The columns of `x` are `features`."""
     usable = ~np.isnan(x).any(axis=1)
     labelled = usable & (y != "~")
-    residual = x[labelled, FEATURE_NAMES.index("log_beat_residual")]
+    residual = x[labelled, features.index("log_beat_residual")]
     max_residual = float(np.quantile(residual, KEPT_LABELLED_SHARE))
     inner = np.full(len(y), np.nan)
     for train, test in stratified_folds(y, seed + 1):
         train = train[usable[train]]
         mean, scale, coef, intercept = fit_logistic(x[train], (y[train] == "A").astype(float))
-        rule = StripRule(mean, scale, coef, intercept, 0.5, max_residual)
+        rule = StripRule(mean, scale, coef, intercept, 0.5, max_residual, features)
         ok = test[usable[test]]
         inner[ok] = rule.af_probability(x[ok])
     grid = np.arange(0.05, 0.95, 0.01)
@@ -97,7 +100,7 @@ def fit_rule(x: np.ndarray, y: np.ndarray, seed: int = 0) -> StripRule:
         key=lambda t: min(af_scores(inner[known] >= t, y[known] == "A")[k] for k in ("se", "ppv")),
     )
     mean, scale, coef, intercept = fit_logistic(x[usable], (y[usable] == "A").astype(float))
-    return StripRule(mean, scale, coef, intercept, float(best), max_residual)
+    return StripRule(mean, scale, coef, intercept, float(best), max_residual, features)
 
 
 def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -130,3 +130,23 @@ def test_af_in_the_middle_of_a_long_recording_is_found_by_its_windows() -> None:
     assert sum(e.duration_s for e in af_episodes) < 1.3 * (end_s - start_s)
     assert analysis.main_finding.code == "AF"
     assert "atrial fibrillation" in analysis.rhythm_summary.lower()
+
+
+def test_normal_beat_irregularity_sees_through_frequent_ectopy() -> None:
+    """AF round 3's input: sinus rhythm with a premature ventricular beat every third beat is
+    irregular over all intervals but regular between normal beats; AF is irregular in both;
+    with too few normal-to-normal intervals the figure falls back to all intervals."""
+    from ml.strip_rhythm import nn_irregularity
+
+    fs = 250.0
+    rng = np.random.default_rng(0)
+    sinus_rr = np.tile([0.8, 0.8, 0.5], 12) + rng.normal(0, 0.005, 36)  # every 3rd beat early
+    beats = np.round(np.cumsum(np.r_[0.5, sinus_rr]) * fs).astype(int)
+    classes = np.array(["N"] + ["N", "N", "V"] * 12)  # the early beats are V
+    af = np.round(np.cumsum(np.r_[0.5, rng.uniform(0.4, 1.0, 36)]) * fs).astype(int)
+    assert nn_irregularity(beats, classes, fs) < np.log(0.05)
+    assert nn_irregularity(af, np.array(["N"] * af.size), fs) > np.log(0.15)
+    mostly_v = np.array(["V"] * beats.size)
+    rr = np.diff(beats / fs)
+    expected = np.log(np.median(np.abs(np.diff(rr))) / np.median(rr) + 1e-3)
+    assert nn_irregularity(beats, mostly_v, fs) == pytest.approx(expected)
