@@ -59,7 +59,7 @@ CANDIDATES = {
 ROUNDS: dict[str, tuple[list[str], str]] = {
     "1": (["a", "b", "c"], "4a4fa45"),
     "2": (["c", "d0.1", "d0.2", "d0.3"], "b1419e2"),
-    "3": (["c", "f"], "pre-registration commit: filled in after it"),
+    "3": (["c", "f"], "3258432"),
 }
 
 
