@@ -131,6 +131,26 @@ def test_signal_quality_leaves_the_clean_records_good(name: str) -> None:
     assert flagged <= 0.02 * len(quality)
 
 
+@needs_nstdb
+def test_segments_judged_together_give_each_segments_own_figures() -> None:
+    """Quality figures are computed for all segments at once (a 24-hour recording has 8,640
+    per lead): on a noisy record, beat mismatch and the per-segment statistics equal those
+    of each segment on its own, figure for figure."""
+    from ml.filters import bandpass_mv
+    from ml.quality import _per_segment, beat_mismatch, segment_bounds, segment_mismatches
+
+    noisy = load_record(DATA / "nstdb", "118e00")
+    lead, fs = noisy.signal_mv, noisy.fs_hz  # MLII
+    peaks = detect_r_peaks(lead, fs)
+    bounds = segment_bounds(lead.size, fs)  # the last one is longer than the rest
+    band = bandpass_mv(lead, fs)
+    alone = [beat_mismatch(band, fs, peaks[(peaks >= a) & (peaks < b)]) for a, b in bounds]
+    assert segment_mismatches(band, fs, peaks, bounds) == alone
+    assert sum(m is not None and m > 0.6 for m in alone) > 20  # noisy segments among them
+    together = _per_segment(lead, bounds, lambda x: np.std(x, axis=1))
+    assert together.tolist() == [float(np.std(lead[a:b])) for a, b in bounds]
+
+
 def _two_lead_strip(extra_s: list[float], premature_s: float | None) -> tuple[np.ndarray, list]:
     """60 s of sinus rhythm at 60 bpm in leads II and V1; QRS-like bursts at `extra_s` in II
     only (noise), and optionally one premature beat in II only, followed by a full pause."""
