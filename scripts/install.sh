@@ -19,3 +19,8 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ constraints.txt -nt
   "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e '.[test,train]'
   touch "$STAMP"
 fi
+# The project is installed editable, so pip compiles none of its modules; where
+# PYTHONDONTWRITEBYTECODE is set Python never caches them either, and every command (a cold
+# `cardio analyze`, each test's server) would compile them again. Compiled once here, as the
+# Dockerfile does; a module edited later is recompiled in memory until the next install.
+"$VENV/bin/python" -m compileall -q portal ml reports migrations > /dev/null
