@@ -513,7 +513,9 @@ class _Analysis:
             ]
 
         parts = self._each(step, (0.35, 0.45), "Classifying beats")
-        return {i: BeatWaveforms.concatenate([p[k] for p in parts]) for k, i in enumerate(leads)}
+        by_lead = [list(pieces) for pieces in zip(*parts, strict=True)]
+        del parts  # each lead's pieces are freed once joined: one lead's copy at a time
+        return {i: BeatWaveforms.concatenate(by_lead.pop(0)) for i in leads}
 
     def _classify(
         self, patient: list[PatientBeats], index: np.ndarray | None = None

@@ -266,6 +266,9 @@ def _peak_mv(padded: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return np.asarray(np.abs(padded[centres[:, None] + offsets[None, :]]).max(axis=1))
 
 
+SHAPE_BLOCK_BEATS = 4096
+
+
 def _record_amplitude(peak_mv: np.ndarray) -> float:
     """Median QRS amplitude of the record: removes gain and electrode-placement differences."""
     amplitude = float(np.median(peak_mv))
@@ -350,7 +353,16 @@ def af_context_irregularity(pre_rr_s: np.ndarray, beats: int = AF_CONTEXT_BEATS)
 
 
 def _shape_features(windows: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """How each beat differs from the record's median beat (its dominant morphology)."""
+    """How each beat differs from the record's median beat (its dominant morphology).
+    SHAPE_BLOCK_BEATS beats at a time: every figure is the beat's own, and the temporaries of
+    a 24-hour recording (100k beats) stay a few MB instead of several copies of its windows."""
+    if windows.shape[0] > SHAPE_BLOCK_BEATS:
+        return np.concatenate(
+            [
+                _shape_features(windows[at : at + SHAPE_BLOCK_BEATS], template)
+                for at in range(0, windows.shape[0], SHAPE_BLOCK_BEATS)
+            ]
+        )
     corr_qrs = _row_correlation(windows[:, _QRS], template[_QRS])
     corr_all = _row_correlation(windows, template)
     template_rms = max(float(np.sqrt(np.mean(template**2))), 1e-6)

@@ -118,6 +118,22 @@ def test_template_is_the_normal_beat_with_frequent_ectopy() -> None:
     assert np.median(corr[ectopic]) < 0.5
 
 
+def test_shape_features_of_many_beats_are_each_beats_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 24-hour recording's 100k beats are compared with the template a block at a time
+    (bounded temporaries): the figures are exactly those of all beats at once."""
+    from ml import features
+
+    rr_s = np.tile([1.0, 1.0, 1.0, 0.5, 0.5], 60)
+    beat_s = 0.5 + np.cumsum(rr_s)
+    signal_mv, peaks = _synthetic_beats(beat_s, np.tile([0, 0, 0, 1, 1], 60) > 0, beat_s[-1] + 1)
+    windows = features.beat_waveforms(signal_mv, MODEL_FS_HZ, peaks).windows
+    template = np.median(windows, axis=0)
+    monkeypatch.setattr(features, "SHAPE_BLOCK_BEATS", 10**9)
+    at_once = features._shape_features(windows, template)
+    monkeypatch.setattr(features, "SHAPE_BLOCK_BEATS", 64)  # 300 beats: 5 blocks
+    np.testing.assert_array_equal(features._shape_features(windows, template), at_once)
+
+
 def test_af_context_separates_isolated_ectopy_from_irregular_rhythm() -> None:
     rng = np.random.default_rng(1)
     sinus_rr_s = np.full(300, 0.8)
