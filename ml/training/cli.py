@@ -2,7 +2,7 @@
 
     python -m ml.train --data-dir ../shared/data            # the shipped model (about 75 min)
     python -m ml.train --data-dir ../shared/data --quick --out /tmp/model   # smoke test, ~1 min
-    python -m ml.train --cv-report                          # the saved CV figures per database
+    python -m ml.train --cv-report      # the saved CV figures per database, misses by patient
 
 Protocol v2 by construction: candidates, epochs, lead combination and the decision rule are
 chosen only from out-of-fold predictions of a cross-validation grouped by patient across
@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ml.classifier import DEFAULT_MODEL_DIR
 from ml.features import RR_FEATURE_NAMES
 from ml.research.databases import data_root, repo_root
@@ -28,10 +30,17 @@ from ml.training.cv import (
     Candidate,
     cv_wall_minutes,
     grouped_folds,
+    out_of_fold,
     run_fold,
 )
 from ml.training.data import Source, load_dataset, training_sources
-from ml.training.selection_table import best_row, cv_table, print_cv_table
+from ml.training.selection_table import (
+    best_row,
+    cv_table,
+    misses_by_patient,
+    print_cv_table,
+    print_misses,
+)
 
 ENSEMBLE_MEMBERS = 2
 CANDIDATES: dict[str, dict[str, Any]] = {
@@ -66,7 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="6 records, 2 folds, 1 epoch")
     parser.add_argument("--cv-only", action="store_true", help="run the CV table and stop")
     parser.add_argument(
-        "--cv-report", action="store_true", help="print the saved CV figures per database"
+        "--cv-report",
+        action="store_true",
+        help="print the saved CV figures per database and the V and S misses by patient",
     )
     parser.add_argument(
         "--card-only",
@@ -120,6 +131,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{best['lead_combination']}, bias S {best['bias']['S']:+.2f} V {best['bias']['V']:+.2f}"
     )
     (args.run_dir / "cv_table.json").write_text(json.dumps(rows, indent=1))
+    if args.cv_report:
+        chosen = next(c for c in candidates if c.name == best["candidate"])
+        proba = out_of_fold(data, folds, chosen, args.run_dir)[best["epochs"]]
+        for database in ("svdb", "mitdb"):
+            mine = data.subset(np.flatnonzero(data.database == database))
+            for beat_class in ("V", "S"):
+                print(f"[{database}]", end="")
+                print_misses(
+                    misses_by_patient(mine, proba[data.database == database], best, beat_class),
+                    beat_class,
+                )
     if args.cv_only or args.cv_report:
         return 0
 

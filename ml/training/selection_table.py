@@ -111,3 +111,34 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
 
 def best_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda r: r["objective"])
+
+
+def misses_by_patient(
+    data: Dataset, proba: np.ndarray, row: dict[str, Any], beat_class: str
+) -> list[tuple[str, int, dict[str, int]]]:
+    """Out of fold, with the row's lead combination and decision rule: each patient's beats
+    of `beat_class` and what its missed ones were called, most misses first. Where a class's
+    sensitivity is lost tells the next round what to look at (one patient or many)."""
+    rows, combined = lead_probabilities(data, proba, row["lead_combination"])
+    inputs = data.inputs.subset(rows)
+    called = decide_beats(combined, inputs, row["bias"], row["af_threshold"], row["af_p_threshold"])
+    truth, patients = data.y[rows], data.patient[rows]
+    out = []
+    for patient in dict.fromkeys(patients[truth == beat_class].tolist()):
+        mine = (patients == patient) & (truth == beat_class)
+        missed = called[mine][called[mine] != beat_class]
+        labels, counts = np.unique(missed, return_counts=True)
+        calls = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+        out.append((patient, int(mine.sum()), calls))
+    return sorted(out, key=lambda p: -sum(p[2].values()))
+
+
+def print_misses(
+    misses: list[tuple[str, int, dict[str, int]]], beat_class: str, top: int = 8
+) -> None:
+    total = sum(n for _, n, _ in misses)
+    lost = sum(sum(m.values()) for _, _, m in misses)
+    print(f"\n{beat_class} beats missed out of fold, by patient ({lost} of {total}):")
+    for patient, n, missed in misses[:top]:
+        calls = ", ".join(f"{c} {k}" for c, k in missed.items()) or "none"
+        print(f"  {patient:<11} {sum(missed.values()):5d} of {n:5d}  called {calls}")

@@ -130,3 +130,23 @@ def test_quick_mode_refuses_to_overwrite_the_shipped_model() -> None:
     )
     assert result.returncode == 2
     assert "--quick writes a toy model" in result.stderr
+
+
+def test_cv_report_lists_each_patients_missed_beats_most_first() -> None:
+    """`--cv-report`'s breakdown: with the chosen row's leads and decision rule, the beats of
+    a class each patient lost and what they were called, the patient who lost most first."""
+    from ml.classifier import CLASSES
+    from ml.training.selection_table import misses_by_patient
+
+    data = _toy_dataset()
+    proba = np.eye(len(CLASSES))[[CLASSES.index(c) for c in data.y]]
+    wrong = (data.patient == "svdb/3") & (data.y == "V")
+    proba[wrong] = np.eye(len(CLASSES))[CLASSES.index("S")]
+    proba[(data.patient == "mitdb/0") & (data.y == "V") & (data.beat == 21)] = np.eye(
+        len(CLASSES)
+    )[CLASSES.index("N")]
+    row = {"lead_combination": "mean", "bias": {}, "af_threshold": None, "af_p_threshold": None}
+    misses = misses_by_patient(data, proba, row, "V")
+    assert misses[0] == ("svdb/3", 2, {"S": 2})
+    assert misses[1] == ("mitdb/0", 2, {"N": 1})  # its beat 21, N in both leads
+    assert all(missed == {} for _, n, missed in misses[2:]) and len(misses) == 8
