@@ -142,9 +142,9 @@ def test_cv_report_lists_each_patients_missed_beats_most_first() -> None:
     proba = np.eye(len(CLASSES))[[CLASSES.index(c) for c in data.y]]
     wrong = (data.patient == "svdb/3") & (data.y == "V")
     proba[wrong] = np.eye(len(CLASSES))[CLASSES.index("S")]
-    proba[(data.patient == "mitdb/0") & (data.y == "V") & (data.beat == 21)] = np.eye(
-        len(CLASSES)
-    )[CLASSES.index("N")]
+    proba[(data.patient == "mitdb/0") & (data.y == "V") & (data.beat == 21)] = np.eye(len(CLASSES))[
+        CLASSES.index("N")
+    ]
     row = {"lead_combination": "mean", "bias": {}, "af_threshold": None, "af_p_threshold": None}
     misses = misses_by_patient(data, proba, row, "V")
     assert misses[0] == ("svdb/3", 2, {"S": 2})
