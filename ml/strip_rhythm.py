@@ -149,7 +149,9 @@ def af_window_spans_s(
     width = round(WINDOW_S * fs_hz)
     return [
         ((start + offset) / fs_hz, (start + offset + width) / fs_hz)
-        for start, features in window_features(lead_mv, fs_hz, beat_samples, classes, starts)
+        for start, features in window_features(
+            lead_mv, fs_hz, beat_samples, classes, starts, NN_FEATURE in rule.features
+        )
         if call_strip_from_features(features, rule).label == AF
         and (max_ectopic is None or (features or {})["ectopic_share"] < max_ectopic)
     ]
@@ -175,10 +177,12 @@ def window_features(
     beat_samples: np.ndarray,
     classes: np.ndarray,
     starts: Iterable[int] | None = None,
+    normal_beat_irregularity: bool = True,
 ) -> list[tuple[int, dict[str, float] | None]]:
     """(first sample, strip features) of each 30-s window, every 15 s (the lead is filtered
-    once), or of the windows at `starts`. The AF window model is fitted on exactly these
-    (`ml.training.af_windows`)."""
+    once), or of the windows at `starts`; with `normal_beat_irregularity` also NN_FEATURE
+    (AF round 3; the analysis asks for it only when its rule reads it). The AF window model
+    is fitted on exactly these (`ml.training.af_windows`)."""
     width = round(WINDOW_S * fs_hz)
     bands = Bands.of(lead_mv, fs_hz)
     out = []
@@ -191,7 +195,7 @@ def window_features(
             classes[lo:hi],
             bands.window(start, start + width),
         )
-        if features is not None:
+        if features is not None and normal_beat_irregularity:
             features[NN_FEATURE] = nn_irregularity(beat_samples[lo:hi], classes[lo:hi], fs_hz)
         out.append((start, features))
     return out
