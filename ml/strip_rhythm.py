@@ -55,10 +55,16 @@ FEATURE_NAMES = (
     "log_p_wave_over_qrs",
 )
 
+# AF round 4: how often a short interval is followed by a long one (`premature_then_pause`):
+# an ectopic beat's coupling interval and compensatory pause, read from the intervals alone, so
+# it holds where the classifier mislabels the beats of an unfamiliar lead.
+PAUSE_FEATURE = "premature_then_pause_share"
+PREMATURE_RR_RATIO, PAUSE_RR_RATIO = 0.85, 1.10  # of the strip's median RR interval
+STRIP_FEATURE_NAMES = (*FEATURE_NAMES, PAUSE_FEATURE)  # what `strip_features` returns
 # AF round 3: the window model of long recordings may also read how irregular the intervals
-# between normal beats are (`nn_irregularity`); short strips keep FEATURE_NAMES.
+# between normal beats are (`nn_irregularity`), computed only when a rule reads it.
 NN_FEATURE = "log_nn_successive_difference_over_rr"
-WINDOW_FEATURE_NAMES = (*FEATURE_NAMES, NN_FEATURE)
+KNOWN_FEATURE_NAMES = (*STRIP_FEATURE_NAMES, NN_FEATURE)
 SINUS, AF, OTHER, UNCLASSIFIABLE = "sinus", "af", "other", "unclassifiable"
 LABEL_TEXT = {
     SINUS: "Sinus rhythm",
@@ -109,7 +115,7 @@ class StripRule:
     @staticmethod
     def from_dict(data: dict[str, object]) -> StripRule:
         features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
-        if features not in (FEATURE_NAMES, WINDOW_FEATURE_NAMES):
+        if not set(features) <= set(KNOWN_FEATURE_NAMES):
             raise ValueError("the rule file was fitted on other features; retrain it")
         return StripRule(
             np.asarray(data["mean"], float),
@@ -217,6 +223,15 @@ def nn_irregularity(beat_samples: np.ndarray, classes: np.ndarray, fs_hz: float)
     return float(np.log(np.median(differences) / np.median(between_normal) + 1e-3))
 
 
+def premature_then_pause(rr_s: np.ndarray) -> float:
+    """Share of RR intervals shorter than PREMATURE_RR_RATIO of the median that are followed
+    by one longer than PAUSE_RR_RATIO of it: near 0 in sinus rhythm, high with frequent
+    ectopic beats (premature, then a pause), lower and patternless in AF."""
+    median_s = np.median(rr_s)
+    short = rr_s[:-1] < PREMATURE_RR_RATIO * median_s
+    return float(np.mean(short & (rr_s[1:] > PAUSE_RR_RATIO * median_s)))
+
+
 def coefficient_of_sample_entropy(
     rr_s: np.ndarray, tolerance_s: float = COSEN_TOLERANCE_S
 ) -> float:
@@ -301,7 +316,7 @@ def strip_features(
     classes: np.ndarray,
     bands: Bands | None = None,
 ) -> dict[str, float] | None:
-    """The features `FEATURE_NAMES` of one strip, or None with too few beats to judge.
+    """The features `STRIP_FEATURE_NAMES` of one strip, or None with too few beats to judge.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here."""
     beat_s = beat_samples / fs_hz
     rr_s = np.diff(beat_s)
@@ -324,8 +339,9 @@ def strip_features(
         float(np.mean(successive > 0.05)),
         float(np.log(min(beat_residual(bands.beats_mv, fs_hz, beat_samples), 1e3))),
         *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples),
+        premature_then_pause(rr_s),
     )
-    return dict(zip(FEATURE_NAMES, values, strict=True))
+    return dict(zip(STRIP_FEATURE_NAMES, values, strict=True))
 
 
 def call_strip(

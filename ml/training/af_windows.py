@@ -1,4 +1,4 @@
-"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 3).
+"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 4).
 
     python -m ml.training.af_windows --data-dir ../shared/data --report-ds2   # about 4 min
 
@@ -9,11 +9,13 @@ recordings plus MIT-BIH DS1 windows, (c) their union. Round 2, against the windo
 AF in runs of frequent ectopy: (d_t) the beat rule or (the window model and the window's
 ectopic-beat share < t). Round 3, against the same false AF: (f) the beat rule or the window
 model refitted with one more input, how irregular the intervals between normal beats are
-(`ml.strip_rhythm.nn_irregularity`). Units: each cinc2017 recording, and each 30-s DS1
-window (AF when the reference marks >= 50 % of it AF). Five folds grouped by patient (DS1)
-or recording (cinc2017); the criterion is the smaller of AF Se and +P over the pooled
-out-of-fold units; the latest round's best ships. The table and the window model fitted on
-all units go to `ml/model/af_window_rule.json`.
+(`ml.strip_rhythm.nn_irregularity`). Round 4, against it again: (g) the beat rule or the
+window model refitted with the share of short intervals followed by long ones, read from the
+intervals alone (`ml.strip_rhythm.premature_then_pause`). Units: each cinc2017 recording,
+and each 30-s DS1 window (AF when the reference marks >= 50 % of it AF). Five folds grouped
+by patient (DS1) or recording (cinc2017); the criterion is the smaller of AF Se and +P over
+the pooled out-of-fold units; the latest round's best ships. The table and the window model
+fitted on all units go to `ml/model/af_window_rule.json`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from ml.research.strips_eval import af_scores, reference_labels
 from ml.strip_rhythm import (
     AF,
     FEATURE_NAMES,
+    KNOWN_FEATURE_NAMES,
     NN_FEATURE,
-    WINDOW_FEATURE_NAMES,
+    PAUSE_FEATURE,
     WINDOW_RULE_FILE,
     WINDOW_S,
     call_strip_from_features,
@@ -54,19 +57,27 @@ CANDIDATES = {
     "d0.2": "(a) or ((b) with < 20 % ectopic beats in the window)",
     "d0.3": "(a) or ((b) with < 30 % ectopic beats in the window)",
     "f": "(a) or the window model refitted with the irregularity of the normal-beat intervals",
+    "g": "(a) or the window model refitted with the premature-then-pause share",
+}
+# What the window model of each candidate reads (a reads none; b, c and d the strip's eleven).
+MODEL_FEATURES: dict[str, tuple[str, ...]] = {
+    "f": (*FEATURE_NAMES, NN_FEATURE),
+    "g": (*FEATURE_NAMES, PAUSE_FEATURE),
 }
 # Round -> (candidates, the commit that pre-registered it).
 ROUNDS: dict[str, tuple[list[str], str]] = {
     "1": (["a", "b", "c"], "4a4fa45"),
     "2": (["c", "d0.1", "d0.2", "d0.3"], "b1419e2"),
     "3": (["c", "f"], "3258432"),
+    "4": (["c", "g"], "PENDING"),
 }
 
 
 @dataclass
 class Units:
-    """One row per unit: features (NaN row when too few beats), label (A = AF; N, O, ~ as in
-    cinc2017), patient or recording, and whether the beat rule calls it AF."""
+    """One row per unit: features (columns KNOWN_FEATURE_NAMES, NaN row when too few beats),
+    label (A = AF; N, O, ~ as in cinc2017), patient or recording, and whether the beat rule
+    calls it AF."""
 
     x: list[list[float]]
     label: list[str]
@@ -75,9 +86,9 @@ class Units:
 
     def add(self, features: dict[str, float] | None, label: str, group: str, af: bool) -> None:
         self.x.append(
-            [np.nan] * len(WINDOW_FEATURE_NAMES)
+            [np.nan] * len(KNOWN_FEATURE_NAMES)
             if features is None
-            else [features[f] for f in WINDOW_FEATURE_NAMES]
+            else [features[f] for f in KNOWN_FEATURE_NAMES]
         )
         self.label.append(label)
         self.group.append(group)
@@ -182,13 +193,13 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
     x, y, groups = np.array(units.x), np.array(units.label), np.array(units.group)
     folds = grouped_folds(groups)
     window_af = out_of_fold_window_af(x, y, folds, FEATURE_NAMES)
-    with_nn_af = out_of_fold_window_af(x, y, folds, WINDOW_FEATURE_NAMES)
     beat_af = np.array(units.beat_rule_af)
     ectopic = x[:, FEATURE_NAMES.index("ectopic_share")]
     calls = {"a": beat_af, "b": window_af, "c": beat_af | window_af} | {
         f"d{t}": beat_af | (window_af & (ectopic < t)) for t in (0.1, 0.2, 0.3)
     }
-    calls["f"] = beat_af | with_nn_af
+    for name, features in MODEL_FEATURES.items():
+        calls[name] = beat_af | out_of_fold_window_af(x, y, folds, features)
     is_af = y == "A"
     cinc = np.char.startswith(groups.astype(str), "cinc2017")
     table: dict[str, dict[str, Any]] = {}
@@ -208,14 +219,14 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
 def out_of_fold_window_af(
     x: np.ndarray, y: np.ndarray, folds: np.ndarray, features: tuple[str, ...]
 ) -> np.ndarray:
-    """Each unit's call by the window model on `features` (columns of WINDOW_FEATURE_NAMES
+    """Each unit's call by the window model on `features` (columns of KNOWN_FEATURE_NAMES
     in `x`) fitted without its fold."""
-    columns = [WINDOW_FEATURE_NAMES.index(f) for f in features]
+    columns = [KNOWN_FEATURE_NAMES.index(f) for f in features]
     called = np.zeros(len(y), dtype=bool)
     for k in range(N_FOLDS):
         rule = fit_rule(x[folds != k][:, columns], y[folds != k], features=features)
         for i in np.flatnonzero(folds == k):
-            row = dict(zip(WINDOW_FEATURE_NAMES, x[i], strict=True))
+            row = dict(zip(KNOWN_FEATURE_NAMES, x[i], strict=True))
             known = not np.isnan(x[i]).any()
             called[i] = call_strip_from_features(row if known else None, rule).label == AF
     return called
@@ -245,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         rounds[number] = {"candidates": candidates, "pre_registered_in": commit, "best": best}
     shipped = str(rounds[max(rounds)]["best"])
     print("best of each round:", {n: r["best"] for n, r in rounds.items()}, "shipped:", shipped)
-    features = WINDOW_FEATURE_NAMES if shipped == "f" else FEATURE_NAMES
-    columns = [WINDOW_FEATURE_NAMES.index(f) for f in features]
+    features = MODEL_FEATURES.get(shipped, FEATURE_NAMES)
+    columns = [KNOWN_FEATURE_NAMES.index(f) for f in features]
     rule = fit_rule(np.array(units.x)[:, columns], np.array(units.label), features=features)
     args.out.write_text(
         json.dumps(

@@ -11,6 +11,11 @@ rule (weights and both thresholds) is chosen on the other four folds only, so th
 written to the rule file are out of fold. The challenge did not publish which recordings
 share a patient, so a fold is a set of recordings, not of patients; the card says so.
 The shipped rule is then fitted on all recordings.
+
+AF round 4 (pre-registered in the commit named in `ROUND_4`, before any figure of it) compares
+two feature sets, the same folds and criterion (the smaller of out-of-fold AF Se and +P): the
+eleven of rounds 1-3 and those plus the premature-then-pause share. The better one ships; the
+figures of both go to the rule file.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from ml.research.databases import data_root
 from ml.research.strips_eval import af_scores, reference_labels, summary
 from ml.strip_rhythm import (
     FEATURE_NAMES,
+    PAUSE_FEATURE,
     RULE_FILE,
+    STRIP_FEATURE_NAMES,
     StripRule,
     call_strip_from_features,
 )
@@ -34,10 +41,16 @@ from ml.strip_rhythm import (
 N_FOLDS = 5
 L2 = 1.0
 KEPT_LABELLED_SHARE = 0.97
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "rounds 1-3": FEATURE_NAMES,
+    "with the premature-then-pause share": (*FEATURE_NAMES, PAUSE_FEATURE),
+}
+ROUND_4 = (list(CANDIDATES), "PENDING")  # (candidates, the commit that pre-registered them)
 
 
 def strip_feature_table(folder: Path) -> tuple[np.ndarray, list[str]]:
-    """(features [n, k] with NaN rows where too few beats, reference labels), by record name."""
+    """(features [n, k], columns STRIP_FEATURE_NAMES, NaN rows where too few beats; reference
+    labels), by record name."""
     from ml.analysis import analyze, default_classifier
     from ml.errors import RecordingError
     from ml.io import read_recording
@@ -53,7 +66,7 @@ def strip_feature_table(folder: Path) -> tuple[np.ndarray, list[str]]:
             features = analysis.strip.features if analysis.strip else {}
         except RecordingError:
             features = {}
-        rows.append([features.get(f, np.nan) for f in FEATURE_NAMES])
+        rows.append([features.get(f, np.nan) for f in STRIP_FEATURE_NAMES])
         y.append(labels[name])
     return np.array(rows, dtype=float), y
 
@@ -113,18 +126,19 @@ def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndar
     return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(N_FOLDS)]
 
 
-def out_of_fold_calls(x: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Each recording's call by the rule fitted (weights and thresholds) without its fold."""
+def out_of_fold_calls(
+    x: np.ndarray, y: np.ndarray, features: tuple[str, ...] = FEATURE_NAMES, seed: int = 0
+) -> np.ndarray:
+    """Each recording's call by the rule on `features` fitted (weights and thresholds)
+    without its fold. The columns of `x` are STRIP_FEATURE_NAMES."""
+    x = x[:, [STRIP_FEATURE_NAMES.index(f) for f in features]]
     calls = np.empty(len(y), dtype=object)
     for train, test in stratified_folds(y, seed):
-        rule = fit_rule(x[train], y[train], seed)
+        rule = fit_rule(x[train], y[train], seed, features)
         for i in test:
-            calls[i] = call_strip_from_features(_features(x[i]), rule).label
+            row = None if np.isnan(x[i]).any() else dict(zip(features, x[i].tolist(), strict=True))
+            calls[i] = call_strip_from_features(row, rule).label
     return calls
-
-
-def _features(row: np.ndarray) -> dict[str, float] | None:
-    return None if np.isnan(row).any() else dict(zip(FEATURE_NAMES, row.tolist(), strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,21 +148,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     x, labels = strip_feature_table(args.data_dir / "cinc2017")
     y = np.array(labels)
-    oof = summary(y, out_of_fold_calls(x, y))
-    rule = fit_rule(x, y)
-    af = oof["af"]
-    print(
-        f"out of fold on {oof['n_recordings']} cinc2017 recordings: AF Se {af['se']:.3f} "
-        f"+P {af['ppv']:.3f} F1 {af['f1']:.3f}; too-noisy called unclassifiable "
-        f"{oof['noisy_called_unclassifiable']:.0%}"
-    )
+    compared = {name: summary(y, out_of_fold_calls(x, y, f)) for name, f in CANDIDATES.items()}
+    for name, oof in compared.items():
+        af = oof["af"]
+        print(
+            f"{name}: out of fold on {oof['n_recordings']} cinc2017 recordings: AF Se "
+            f"{af['se']:.3f} +P {af['ppv']:.3f} F1 {af['f1']:.3f}; too-noisy called "
+            f"unclassifiable {oof['noisy_called_unclassifiable']:.0%}"
+        )
+    chosen = max(compared, key=lambda name: min(compared[name]["af"][k] for k in ("se", "ppv")))
+    features = CANDIDATES[chosen]
+    oof = compared[chosen]
+    print(f"chosen: {chosen}")
     for label, row in oof["calls"].items():
         print(f"  {label:>13}: " + ", ".join(f"{k} {v}" for k, v in row.items()))
+    columns = [STRIP_FEATURE_NAMES.index(f) for f in features]
+    rule = fit_rule(x[:, columns], y, features=features)
     args.out.write_text(
         json.dumps(
             {
                 "rule": rule.to_dict(),
                 "out_of_fold": oof,
+                "round_4": {
+                    "candidates": {name: list(f) for name, f in CANDIDATES.items()},
+                    "out_of_fold_af": {name: c["af"] for name, c in compared.items()},
+                    "pre_registered_in": ROUND_4[1],
+                    "chosen": chosen,
+                },
                 "protocol": (
                     f"Nested {N_FOLDS}-fold cross-validation stratified by label over the "
                     "cinc2017 recordings (one recording per item; the challenge does not say "

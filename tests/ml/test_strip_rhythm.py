@@ -150,3 +150,25 @@ def test_normal_beat_irregularity_sees_through_frequent_ectopy() -> None:
     rr = np.diff(beats / fs)
     expected = np.log(np.median(np.abs(np.diff(rr))) / np.median(rr) + 1e-3)
     assert nn_irregularity(beats, mostly_v, fs) == pytest.approx(expected)
+
+
+def test_premature_then_pause_marks_ectopy_whatever_the_beats_are_called() -> None:
+    """AF round 4's input: every third beat early and followed by a compensatory pause gives
+    a third of the intervals; sinus rhythm none; AF some, without the pattern's regularity.
+    It reads the intervals alone, so it is the same when the classifier calls every beat N."""
+    from ml.strip_rhythm import PAUSE_FEATURE, premature_then_pause, strip_features
+
+    rng = np.random.default_rng(1)
+    ectopy_rr = np.tile([0.8, 0.5, 1.1], 12) + rng.normal(0, 0.005, 36)
+    sinus_rr = 0.8 + rng.normal(0, 0.01, 36)
+    af_rr = rng.uniform(0.4, 1.0, 2000)
+    assert premature_then_pause(ectopy_rr) == pytest.approx(12 / 35)
+    assert premature_then_pause(sinus_rr) == 0.0
+    assert 0.05 < premature_then_pause(af_rr) < 0.25  # about P(short) x P(long): patternless
+
+    fs = 360.0
+    signal_mv, beat_s = sinus_or_af_mv(ectopy_rr, af=False, fs_hz=fs)
+    beats = np.round(beat_s * fs).astype(int)
+    features = strip_features(signal_mv, fs, beats, np.array(["N"] * beats.size))
+    assert features is not None
+    assert features[PAUSE_FEATURE] == pytest.approx(12 / 35)
