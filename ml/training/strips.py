@@ -45,7 +45,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "rounds 1-3": FEATURE_NAMES,
     "with the premature-then-pause share": (*FEATURE_NAMES, PAUSE_FEATURE),
 }
-ROUND_4 = (list(CANDIDATES), "PENDING")  # (candidates, the commit that pre-registered them)
+ROUND_4 = (list(CANDIDATES), "882b5ec")  # (candidates, the commit that pre-registered them)
 
 
 def strip_feature_table(folder: Path) -> tuple[np.ndarray, list[str]]:
