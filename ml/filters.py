@@ -7,7 +7,8 @@ from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, resample_poly, sosfiltfilt
+
+from ml.dsp import butter_sos, resample_poly, sosfiltfilt
 
 DIAGNOSTIC_BAND_HZ = (0.5, 40.0)
 
@@ -25,7 +26,7 @@ def bandpass_mv(
 def bandpass_sos(low_hz: float, high_hz: float, fs_hz: float) -> np.ndarray:
     """A 2nd-order Butterworth band-pass, designed once per band and rate: designing costs
     more than filtering a 30-s window, and the window rhythm model filters thousands."""
-    return butter(2, [low_hz, high_hz], btype="bandpass", fs=fs_hz, output="sos")
+    return butter_sos(2, (low_hz, high_hz), "bandpass", fs_hz)
 
 
 def resample(signal: np.ndarray, fs_from_hz: float, fs_to_hz: float) -> np.ndarray:

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.signal import savgol_filter
+
+from ml.dsp import savgol_derivative
 
 BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
@@ -493,7 +494,7 @@ def _smooth_derivative(trace: np.ndarray, fs_hz: float, window_s: float = 0.016)
         return np.zeros(len(trace))
     if len(trace) <= window:
         return np.gradient(trace) * fs_hz
-    return savgol_filter(trace, window, polyorder=2, deriv=1) * fs_hz
+    return savgol_derivative(trace, window, polyorder=2) * fs_hz
 
 
 def _frontal_axis(qrs: np.ndarray, lead_names: tuple[str, ...]) -> float | None:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
+from ml.dsp import butter_sos, sosfiltfilt
 from ml.filters import bandpass_mv
 
 SEGMENT_S = 10.0
@@ -103,10 +103,10 @@ def judge_segments(
     with some signal either side of the segments for the filters); `r_peaks` index it too.
     Every segment's figures are computed together (`_per_segment`, `segment_mismatches`): a
     24-hour recording has 8,640 segments per lead."""
-    qrs_band = butter(2, [5.0, min(15.0, 0.45 * fs_hz)], btype="bandpass", fs=fs_hz, output="sos")
+    qrs_band = butter_sos(2, (5.0, min(15.0, 0.45 * fs_hz)), "bandpass", fs_hz)
     qrs = sosfiltfilt(qrs_band, lead_mv)
     if fs_hz > 100:
-        high = butter(2, min(40.0, 0.4 * fs_hz), btype="highpass", fs=fs_hz, output="sos")
+        high = butter_sos(2, min(40.0, 0.4 * fs_hz), "highpass", fs_hz)
         hf = sosfiltfilt(high, lead_mv)
     else:
         hf = np.zeros_like(lead_mv)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.atrial import PATTERN_LAGS, pattern_irregularity
+from ml.dsp import mean_filter, rank_filter
 
 SINUS, BRADY, TACHY = "Sinus rhythm", "Sinus bradycardia", "Sinus tachycardia"
 AF = "Atrial fibrillation/flutter"
@@ -240,15 +241,11 @@ def _background(
 
 
 def _centred_median(values: np.ndarray, window: int) -> np.ndarray:
-    from scipy.ndimage import median_filter
-
-    return median_filter(values, size=min(window, max(1, len(values))), mode="nearest")
+    return rank_filter(values, size=min(window, max(1, len(values))))
 
 
 def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
-    from scipy.ndimage import uniform_filter1d
-
-    return uniform_filter1d(values, size=min(window, max(1, len(values))), mode="nearest")
+    return mean_filter(values, size=min(window, max(1, len(values))))
 
 
 # --- Consolidation: what a cardiologist would write, not every flicker of the local rate ---

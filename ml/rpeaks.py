@@ -1,4 +1,4 @@
-"""Fast single-lead ECG R-peak detector (pure numpy/scipy).
+"""Fast single-lead ECG R-peak detector (pure NumPy).
 
     from ml.rpeaks import detect_r_peaks
     peaks = detect_r_peaks(ecg_mv, fs_hz)      # -> int64 sample indices
@@ -57,8 +57,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, percentile_filter
-from scipy.signal import butter, find_peaks, sosfiltfilt
+
+from ml.dsp import butter_sos, find_peaks, rank_filter, sosfiltfilt, window_max_at
 
 PARAMS: dict[str, Any] = dict(
     band=(5.0, 15.0),  # Hz, QRS band
@@ -109,7 +109,7 @@ TWO_LEAD: dict[str, float] = dict(
 def _qrs_band(x: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
     lo, hi = band
     hi = min(hi, 0.45 * fs)
-    sos = butter(2, [lo / (fs / 2), hi / (fs / 2)], "bandpass", output="sos")
+    sos = butter_sos(2, (lo, hi), "bandpass", fs)
     return np.asarray(sosfiltfilt(sos, x - np.median(x)))
 
 
@@ -203,8 +203,8 @@ def two_lead_evidence(
 ) -> TwoLeadEvidence:
     """`TwoLeadEvidence` from each lead's detections, QRS band and slope envelope (`_detect`)."""
     p = TWO_LEAD
-    echo = maximum_filter1d(envelope, 2 * int(p["echo_s"] * fs) + 1)[peaks]
-    amplitude = maximum_filter1d(np.abs(primary_bp), 2 * int(p["amplitude_s"] * fs) + 1)[peaks]
+    echo = window_max_at(envelope, 2 * int(p["echo_s"] * fs) + 1, peaks)
+    amplitude = window_max_at(np.abs(primary_bp), 2 * int(p["amplitude_s"] * fs) + 1, peaks)
     return TwoLeadEvidence(peaks, echo, amplitude, other, envelope[other])
 
 
@@ -225,9 +225,7 @@ def combine_two_leads(evidence: TwoLeadEvidence, fs: float) -> np.ndarray:
     anchored = confirmed | (echo >= p["echo_level"] * float(np.median(echo[confirmed])))
     agreement = _centred_mean(confirmed.astype(float), int(p["agreement_beats"]))
     pre_rr = np.diff(peaks, prepend=peaks[0] - (peaks[1] - peaks[0]))
-    cycle = percentile_filter(
-        pre_rr.astype(float), p["rr_percentile"], size=int(p["rr_context_beats"]), mode="nearest"
-    )
+    cycle = rank_filter(pre_rr.astype(float), int(p["rr_context_beats"]), p["rr_percentile"])
     anchors = peaks[anchored]
     questioned = np.flatnonzero(~anchored & (agreement >= p["min_agreement"]))
     if questioned.size == 0:
@@ -311,12 +309,12 @@ def _detect(
 
     # 3. Candidates with refractory spacing; their height and max |slope|.
     refr = max(1, int(round(p["refractory"] * fs)))
-    cand, _ = find_peaks(env, distance=refr)
+    cand = find_peaks(env, refr)
     if cand.size == 0:
         return none, bp, env
     h = env[cand]
     w = max(1, int(round(p["slope_win"] * fs)))
-    slope = maximum_filter1d(np.abs(d), 2 * w + 1)[cand]
+    slope = window_max_at(np.abs(d), 2 * w + 1, cand)
 
     # 4. Adaptive thresholds.  Initialise from the first `learn` seconds:
     #    signal level = median of the 5 tallest candidates (robust to one
