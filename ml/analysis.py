@@ -18,12 +18,13 @@ import numpy as np
 from ml import rhythm
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
+from ml.dsp import use_compiled_routines
 from ml.features import PatientBeats, beat_waveforms, rhythm_features
 from ml.filters import bandpass_mv
 from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
-from ml.io.sources import RecordingSource
+from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
@@ -329,6 +330,8 @@ def analyze(
     """The machine read of a recording (validated first; raises RecordingError if unusable).
     A `RecordingSource` (a long file read piece by piece, `ml.io.sources.open_recording`) is
     analysed chunk by chunk (`ml.chunked`), to the same result in bounded memory."""
+    if not isinstance(recording, Recording) or recording.duration_s > STREAM_FROM_S:
+        use_compiled_routines()  # SciPy's compiled filters repay their import on long reads
     if not isinstance(recording, Recording):
         from ml.chunked import analyze_chunked
 
