@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:  # the analysis imports NumPy, SciPy and LiteRT: only when it runs
+if TYPE_CHECKING:  # the analysis imports NumPy and LiteRT: only when it runs
     from ml.analysis import EcgAnalysis
 
 
