@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ml.dsp import sosfiltfilt
-from ml.filters import bandpass_sos
+from ml.filters import bandpass_mv
 
 PATTERN_LAGS = (1, 2, 3)  # sinus repeats at lag 1, bigeminy at 2, trigeminy at 3; AF at none
 P_REGION_S = (-0.25, -0.08)  # before the R peak: the P wave, not the QRS
@@ -71,9 +70,8 @@ def p_wave_consistency(
     n = beat_s.size
     if n == 0:
         return np.zeros(0)
-    sos = bandpass_sos(P_BAND_HZ[0], min(P_BAND_HZ[1], 0.45 * fs_hz), fs_hz)
     x_mv = np.asarray(signal_mv, dtype=np.float64)
-    x_mv = sosfiltfilt(sos, x_mv) if x_mv.size > 12 and not prefiltered else x_mv
+    x_mv = bandpass_mv(x_mv, fs_hz, P_BAND_HZ) if x_mv.size > 12 and not prefiltered else x_mv
     offsets = np.arange(round(P_REGION_S[0] * fs_hz), round(P_REGION_S[1] * fs_hz))
     centres = np.round(beat_s * fs_hz).astype(np.int64)
     inside = (centres + offsets[0] >= 0) & (centres + offsets[-1] < x_mv.size)

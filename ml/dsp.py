@@ -45,7 +45,7 @@ def use_compiled_routines() -> None:
     import scipy.signal  # noqa: F401
 
 
-def _compiled() -> object | None:
+def _compiled() -> Any:
     """SciPy's signal package if this process has already imported it."""
     return sys.modules.get("scipy.signal")
 
@@ -108,7 +108,7 @@ def _sections(zeros: np.ndarray, poles: np.ndarray, gain: float) -> np.ndarray:
 def sosfiltfilt(sos: np.ndarray, x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Forward-backward filtering with odd extension and steady-state initial conditions,
     as scipy.signal.sosfiltfilt (default padding): SciPy's if imported, else ours."""
-    compiled: Any = _compiled()
+    compiled = _compiled()
     if compiled is not None:
         return np.asarray(compiled.sosfiltfilt(sos, x, axis=axis))
     return numpy_sosfiltfilt(sos, x, axis)
@@ -224,7 +224,7 @@ def resample_poly(x: np.ndarray, up: int, down: int, axis: int = 0) -> np.ndarra
     """Upsample by `up`, low-pass (Kaiser window, beta 5, 10 zero crossings each side) and
     keep every `down`-th sample, as scipy.signal.resample_poly with its defaults: SciPy's if
     imported, else ours."""
-    compiled: Any = _compiled()
+    compiled = _compiled()
     if compiled is not None:
         return np.asarray(compiled.resample_poly(x, up, down, axis=axis))
     return numpy_resample_poly(x, up, down, axis)
@@ -272,7 +272,7 @@ def find_peaks(x: np.ndarray, distance: float = 1) -> np.ndarray:
     """Indices of local maxima (the middle of a flat top; not at either end), keeping the
     tallest and dropping any closer than `distance` samples to one kept before it, as
     scipy.signal.find_peaks(x, distance=...): SciPy's if imported, else ours."""
-    compiled: Any = _compiled()
+    compiled = _compiled()
     if compiled is not None:
         return np.asarray(compiled.find_peaks(x, distance=distance)[0])
     return numpy_find_peaks(x, distance)

@@ -17,12 +17,11 @@ beats in AF as N).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from ml.atrial import p_wave_consistency, pattern_irregularity
-from ml.dsp import butter_sos, resample_poly, sosfiltfilt
+from ml.filters import bandpass_mv, resample
 
 MODEL_FS_HZ = 360
 WINDOW_BEFORE_S = 0.25
@@ -58,7 +57,6 @@ WINDOW_SAMPLES = 2 * int(_OFFSETS.size)
 _QRS = (QRS_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (QRS_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
 _P = (P_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (P_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
 _T = (T_REGION_S[0] * MODEL_FS_HZ <= _OFFSETS) & (T_REGION_S[1] * MODEL_FS_HZ >= _OFFSETS)
-_SOS = butter_sos(2, BAND_HZ, "bandpass", MODEL_FS_HZ)
 
 RR_FEATURE_NAMES: tuple[str, ...] = (
     "pre_rr_s",
@@ -171,7 +169,7 @@ def beat_waveforms(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> 
     x_mv = np.nan_to_num(x_mv)
     p_consistency = p_wave_consistency(x_mv, MODEL_FS_HZ, peaks / MODEL_FS_HZ, None)
     if x_mv.size > 12:  # sosfiltfilt needs a few samples of padding
-        x_mv = sosfiltfilt(_SOS, x_mv)
+        x_mv = bandpass_mv(x_mv, MODEL_FS_HZ, BAND_HZ)
     pad = _BEFORE + _AFTER
     padded = np.pad(x_mv, pad)
     centres = _realigned(padded, peaks + pad)
@@ -245,8 +243,7 @@ def _to_model_rate(
 ) -> tuple[np.ndarray, np.ndarray]:
     peaks = np.asarray(r_peaks, dtype=np.float64).ravel()
     if abs(fs_hz - MODEL_FS_HZ) > 1e-9:
-        ratio = Fraction(MODEL_FS_HZ / fs_hz).limit_denominator(1000)
-        x_mv = resample_poly(x_mv, ratio.numerator, ratio.denominator)
+        x_mv = resample(x_mv, fs_hz, MODEL_FS_HZ)
         peaks = peaks * (MODEL_FS_HZ / fs_hz)
     last = max(x_mv.size - 1, 0)
     return x_mv, np.clip(np.rint(peaks), 0, last).astype(np.int64)

@@ -103,8 +103,7 @@ def judge_segments(
     with some signal either side of the segments for the filters); `r_peaks` index it too.
     Every segment's figures are computed together (`_per_segment`, `segment_mismatches`): a
     24-hour recording has 8,640 segments per lead."""
-    qrs_band = butter_sos(2, (5.0, min(15.0, 0.45 * fs_hz)), "bandpass", fs_hz)
-    qrs = sosfiltfilt(qrs_band, lead_mv)
+    qrs = bandpass_mv(lead_mv, fs_hz, (5.0, 15.0))
     if fs_hz > 100:
         high = butter_sos(2, min(40.0, 0.4 * fs_hz), "highpass", fs_hz)
         hf = sosfiltfilt(high, lead_mv)

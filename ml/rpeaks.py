@@ -58,7 +58,8 @@ from typing import Any
 
 import numpy as np
 
-from ml.dsp import butter_sos, find_peaks, rank_filter, sosfiltfilt, window_max_at
+from ml.dsp import find_peaks, rank_filter, window_max_at
+from ml.filters import bandpass_mv
 
 PARAMS: dict[str, Any] = dict(
     band=(5.0, 15.0),  # Hz, QRS band
@@ -107,10 +108,7 @@ TWO_LEAD: dict[str, float] = dict(
 
 
 def _qrs_band(x: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
-    lo, hi = band
-    hi = min(hi, 0.45 * fs)
-    sos = butter_sos(2, (lo, hi), "bandpass", fs)
-    return np.asarray(sosfiltfilt(sos, x - np.median(x)))
+    return bandpass_mv(x - np.median(x), fs, band)
 
 
 def _slope_envelope(bp: np.ndarray, fs: float, mwi_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ml.dsp import butter_sos, sosfiltfilt
+from ml.filters import bandpass_mv
 
 WINDOW_S = 4.0
 STEP_S = 1.0
@@ -46,8 +46,7 @@ def fibrillation_windows(signal_mv: np.ndarray, fs_hz: float) -> tuple[np.ndarra
     if x_mv.size < n:
         return np.zeros(0, np.int64), np.zeros(0, bool)
     high_hz = min(BAND_HZ[1], 0.45 * fs_hz)
-    sos = butter_sos(2, (BAND_HZ[0], high_hz), "bandpass", fs_hz)
-    x_mv = sosfiltfilt(sos, x_mv)
+    x_mv = bandpass_mv(x_mv, fs_hz, BAND_HZ)
     starts = np.arange(0, x_mv.size - n + 1, window_step(fs_hz))
     # Windows overlap 4:1, so they are examined a batch at a time: memory stays bounded on
     # 24-hour recordings.
