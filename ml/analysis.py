@@ -28,7 +28,7 @@ from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
-from ml.strip_rhythm import STRIP_MAX_S, StripCall, af_window_spans_s, call_strip
+from ml.strip_rhythm import STRIP_MAX_S, Bands, StripCall, af_window_spans_s, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import STATEMENTS, canonical
 
@@ -377,10 +377,11 @@ def analyze(
 
     report(0.6, "Finding rhythm episodes")
     beat_s = peaks / fs
-    p_consistency = p_wave_consistency(lead_mv, fs, beat_s, classes)
+    bands = Bands.of(lead_mv, fs)  # the lead filtered once for the P waves and the AF features
+    p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
     is_strip = recording.duration_s <= STRIP_MAX_S
-    af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes)
-    strip = call_strip(lead_mv, fs, peaks, classes) if is_strip else None
+    af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
+    strip = call_strip(lead_mv, fs, peaks, classes, bands=bands) if is_strip else None
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable

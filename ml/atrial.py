@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ml.dsp import median
 from ml.filters import bandpass_mv
 
 PATTERN_LAGS = (1, 2, 3)  # sinus repeats at lag 1, bigeminy at 2, trigeminy at 3; AF at none
@@ -47,6 +48,18 @@ def pattern_irregularity(rr_s: np.ndarray, window: int) -> np.ndarray:
     # Window k covers intervals max_lag + k .. max_lag + k + window - 1.
     first_centre = max_lag + window // 2
     return centred[np.clip(np.arange(n) - first_centre, 0, centred.size - 1)]
+
+
+def strip_pattern_irregularity(rr_s: np.ndarray) -> float:
+    """`pattern_irregularity` of a strip judged as a whole (one window holding all of its
+    intervals, as `ml.strip_rhythm` reads it): the same number, without sliding windows."""
+    rr_s = np.asarray(rr_s, dtype=np.float64)
+    n, max_lag = rr_s.size, max(PATTERN_LAGS)
+    if n - max_lag < 3:
+        return 0.0
+    later = rr_s[max_lag:]
+    ratio = min(median(np.abs(later - rr_s[max_lag - lag : n - lag])) for lag in PATTERN_LAGS)
+    return ratio / max(median(later), 1e-3)
 
 
 def p_wave_consistency(

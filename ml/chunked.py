@@ -82,7 +82,7 @@ from ml.recording import (
     signal_problem,
 )
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
-from ml.strip_rhythm import af_window_spans_s, window_starts
+from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
 
 CHUNK_S = 1800.0  # the core of each chunk
@@ -550,10 +550,19 @@ class _Analysis:
             lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
             local = peaks[lo:hi] - chunk.start
             mine = chunk.core(peaks[lo:hi])
-            consistency = p_wave_consistency(x[:, lead], fs, local / fs, classes[lo:hi])[mine]
+            bands = Bands.of(x[:, lead], fs)  # filtered once for the P waves and AF windows
+            consistency = p_wave_consistency(
+                bands.p_waves_mv, fs, local / fs, classes[lo:hi], prefiltered=True
+            )[mine]
             starts = af_starts[chunk.core(af_starts)] - chunk.start
             af_windows = af_window_spans_s(
-                x[:, lead], fs, local, classes[lo:hi], starts=starts.tolist(), offset=chunk.start
+                x[:, lead],
+                fs,
+                local,
+                classes[lo:hi],
+                starts=starts.tolist(),
+                offset=chunk.start,
+                bands=bands,
             )
             here = measured[chunk.core(measured)] - chunk.start
             beats = np.zeros((0, *window))

@@ -20,6 +20,8 @@ minutes. The read is the same either way, to rounding.
 - `window_max_at`, `rank_filter`, `mean_filter`: sliding-window filters with SciPy.ndimage's
   footprints and edge modes (maximum_filter1d, percentile_filter/median_filter,
   uniform_filter1d).
+- `median`: np.median of a short 1-D array, the same number without np.median's per-call
+  overhead (about 20 us; the AF window features of a 24-h recording take 70,000 medians).
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 BLOCK = 64  # samples per block of the recursion: long enough for BLAS, short for precision
 SMALL_PRODUCT = 65_536  # multiply-adds: OpenBLAS threads a product from 4 x 65,536 up
 CARRY_NEGLIGIBLE = 1e-18  # a state carried further is multiplied by less: below rounding
+
+
+def median(values: np.ndarray) -> float:
+    """np.median of a non-empty 1-D array of finite values: the middle value, or the mean of
+    the two middle values computed as np.median does ((a + b) / 2), so the number is identical."""
+    ordered = np.sort(values)
+    middle = ordered.size // 2
+    if ordered.size % 2:
+        return float(ordered[middle])
+    return float((ordered[middle - 1] + ordered[middle]) / 2)
 
 
 def use_compiled_routines() -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.atrial import p_wave_consistency, pattern_irregularity
+from ml.atrial import p_wave_consistency, strip_pattern_irregularity
+from ml.dsp import median
 from ml.filters import bandpass_mv
 
 STRIP_MAX_S = 60.0
@@ -146,17 +147,19 @@ def af_window_spans_s(
     rule: StripRule | None = None,
     starts: Iterable[int] | None = None,
     offset: int = 0,
+    bands: Bands | None = None,
 ) -> list[tuple[float, float]]:
     """The 30-s windows (every 15 s) of a long recording that the window model calls AF.
     (`starts`: only the windows starting there, in samples of `lead_mv`, which begins at
-    sample `offset` of the recording: a long recording is read chunk by chunk.)"""
+    sample `offset` of the recording: a long recording is read chunk by chunk; `bands`:
+    `lead_mv` already band-passed, `Bands.of(lead_mv, fs_hz)`.)"""
     rule = rule or shipped_rule(WINDOW_RULE_FILE)
     max_ectopic = window_gate()
     width = round(WINDOW_S * fs_hz)
     return [
         ((start + offset) / fs_hz, (start + offset + width) / fs_hz)
         for start, features in window_features(
-            lead_mv, fs_hz, beat_samples, classes, starts, NN_FEATURE in rule.features
+            lead_mv, fs_hz, beat_samples, classes, starts, NN_FEATURE in rule.features, bands
         )
         if call_strip_from_features(features, rule).label == AF
         and (max_ectopic is None or (features or {})["ectopic_share"] < max_ectopic)
@@ -184,13 +187,14 @@ def window_features(
     classes: np.ndarray,
     starts: Iterable[int] | None = None,
     normal_beat_irregularity: bool = True,
+    bands: Bands | None = None,
 ) -> list[tuple[int, dict[str, float] | None]]:
     """(first sample, strip features) of each 30-s window, every 15 s (the lead is filtered
     once), or of the windows at `starts`; with `normal_beat_irregularity` also NN_FEATURE
     (AF round 3; the analysis asks for it only when its rule reads it). The AF window model
-    is fitted on exactly these (`ml.training.af_windows`)."""
+    is fitted on exactly these (`ml.training.af_windows`). `bands`: as for `af_window_spans_s`."""
     width = round(WINDOW_S * fs_hz)
-    bands = Bands.of(lead_mv, fs_hz)
+    bands = bands or Bands.of(lead_mv, fs_hz)
     out = []
     for start in window_starts(lead_mv.size, fs_hz) if starts is None else starts:
         lo, hi = np.searchsorted(beat_samples, [start, start + width])
@@ -220,14 +224,14 @@ def nn_irregularity(beat_samples: np.ndarray, classes: np.ndarray, fs_hz: float)
     if between_normal.size < MIN_BEATS:
         between_normal = rr_s[plausible]
     differences = np.abs(np.diff(between_normal))
-    return float(np.log(np.median(differences) / np.median(between_normal) + 1e-3))
+    return float(np.log(median(differences) / median(between_normal) + 1e-3))
 
 
 def premature_then_pause(rr_s: np.ndarray) -> float:
     """Share of RR intervals shorter than PREMATURE_RR_RATIO of the median that are followed
     by one longer than PAUSE_RR_RATIO of it: near 0 in sinus rhythm, high with frequent
     ectopic beats (premature, then a pause), lower and patternless in AF."""
-    median_s = np.median(rr_s)
+    median_s = median(rr_s)
     short = rr_s[:-1] < PREMATURE_RR_RATIO * median_s
     return float(np.mean(short & (rr_s[1:] > PAUSE_RR_RATIO * median_s)))
 
@@ -296,13 +300,13 @@ def median_p_wave(band: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> t
     beats = band[peaks[:, None] + np.arange(-before, after)]
     reference = slice(before - round(0.02 * fs_hz), before)  # the 20 ms before the R peak
     beats = beats - beats[:, reference].mean(axis=1, keepdims=True)
-    median = np.median(beats, axis=0)
+    median_beat = np.median(beats, axis=0)
     region = slice(before + round(P_REGION_S[0] * fs_hz), before + round(P_REGION_S[1] * fs_hz))
-    wave = median[region] - np.median(median[region][:3])
+    wave = median_beat[region] - median(median_beat[region][:3])
     height = float(np.max(np.abs(wave)))
-    spread = np.median(np.abs(beats[:, region] - median[region]), axis=0).mean() * 1.4826
+    spread = np.median(np.abs(beats[:, region] - median_beat[region]), axis=0).mean() * 1.4826
     standard_error = float(spread) / np.sqrt(peaks.size)
-    qrs = float(np.max(np.abs(median)))
+    qrs = float(np.max(np.abs(median_beat)))
     return (
         float(np.log((height + 1e-6) / (standard_error + 1e-6))),
         float(np.log(height / max(qrs, 1e-6) + 1e-3)),
@@ -324,17 +328,18 @@ def strip_features(
     if rr_s.size < MIN_BEATS:
         return None
     successive = np.abs(np.diff(rr_s))
+    median_rr_s = median(rr_s)
     bands = bands or Bands.of(lead_mv, fs_hz)
     consistency = p_wave_consistency(
         bands.p_waves_mv, fs_hz, beat_s, None, window=len(beat_s), prefiltered=True
     )
     values = (
-        np.log(float(np.median(pattern_irregularity(rr_s, rr_s.size - 3))) + 1e-3),
+        np.log(strip_pattern_irregularity(rr_s) + 1e-3),
         np.log(float(np.sqrt(np.mean(successive**2)) / np.mean(rr_s)) + 1e-3),
-        np.log(float(np.median(successive) / np.median(rr_s)) + 1e-3),
-        float(np.median(consistency)),
+        np.log(median(successive) / median_rr_s + 1e-3),
+        median(consistency),
         float(np.mean(np.isin(classes, ["S", "V", "F"]))),
-        float(np.log(60.0 / np.median(rr_s))),
+        float(np.log(60.0 / median_rr_s)),
         coefficient_of_sample_entropy(rr_s),
         float(np.mean(successive > 0.05)),
         float(np.log(min(beat_residual(bands.beats_mv, fs_hz, beat_samples), 1e3))),
@@ -350,9 +355,11 @@ def call_strip(
     beat_samples: np.ndarray,
     classes: np.ndarray,
     rule: StripRule | None = None,
+    bands: Bands | None = None,
 ) -> StripCall:
-    """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus."""
-    features = strip_features(lead_mv, fs_hz, beat_samples, classes)
+    """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus.
+    `bands`: the strip already band-passed (`Bands.of`), else it is filtered here."""
+    features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands)
     return call_strip_from_features(features, rule or shipped_rule())
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.atrial import p_wave_consistency, pattern_irregularity
+from ml.atrial import p_wave_consistency, pattern_irregularity, strip_pattern_irregularity
 from ml.recording import Recording
 from ml.research.synthetic import sinus_or_af_mv
 
@@ -44,6 +44,14 @@ def test_ventricular_and_close_coupled_beats_do_not_take_part() -> None:
 def test_pattern_irregularity_short_sequences() -> None:
     assert pattern_irregularity(np.array([0.8, 0.9, 0.7]), 32).tolist() == [0.0, 0.0, 0.0]
     assert pattern_irregularity(np.full(10, 0.8), 32).tolist() == [0.0] * 10
+
+
+def test_a_strip_judged_whole_scores_as_its_one_window() -> None:
+    rng = np.random.default_rng(3)
+    for n in (4, 5, 6, 9, 40, 41):
+        for rr_s in (rng.uniform(0.4, 1.2, n), np.tile([0.6, 1.0], n)[:n], np.full(n, 0.8)):
+            expected = float(np.median(pattern_irregularity(rr_s, rr_s.size - 3)))
+            assert strip_pattern_irregularity(rr_s) == expected
 
 
 def test_af_needs_irregular_rr_and_absent_p_waves() -> None:

@@ -113,6 +113,13 @@ def test_window_filters_equal_ndimage(lead_mv: np.ndarray) -> None:
         )
 
 
+def test_median_is_numpys_to_the_last_bit(lead_mv: np.ndarray) -> None:
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 3, 4, 7, 40, 41, 1000):
+        for values in (rng.normal(0.8, 0.2, size), lead_mv[:size], np.full(size, 0.1)):
+            assert dsp.median(values) == np.median(values)
+
+
 def test_the_analysis_imports_no_scipy_and_reads_as_it_did_with_scipy(tmp_path) -> None:
     """A fresh process analyses a 128-Hz svdb record (resampled to the model's rate) without
     importing SciPy; its whole read equals the read made here, with SciPy's routines."""
