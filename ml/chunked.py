@@ -32,6 +32,7 @@ figure that may differ from the whole-record analysis.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import multiprocessing
 import threading
@@ -93,6 +94,7 @@ MAX_LEAD_IN_S = 3600.0  # ... and lengthened (x4) up to this when they disagree
 CLASSIFY_BATCH = 8192  # beats per call of the classifier
 WORKERS = 2  # chunks analysed at once
 T = TypeVar("T")
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 _forked_step: Callable[[int], Any] | None = None  # what a forked chunk process runs
 _fork_lock = threading.Lock()  # one pool of chunk processes at a time per process
 
@@ -601,10 +603,25 @@ def _chunk_pool(
         try:
             context = multiprocessing.get_context("fork")
             workers = min(WORKERS, n_chunks)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_reuse_freed_memory
+            ) as pool:
                 yield pool, _run_forked_step
         finally:
             _forked_step = None
+
+
+def _reuse_freed_memory() -> None:
+    """Have this chunk process's allocator keep the memory it frees for its next arrays
+    (glibc: arrays up to 32 MB from its heap, never handed back) instead of returning it to
+    the system and faulting it in again, which costs more than the filters on a virtual
+    machine: a 24-h recording's CPU time 61 s against 58 s. The process lives for one pass."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: its defaults stay
+        return
+    mallopt(M_MMAP_THRESHOLD, 32 * 2**20)
+    mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
 
 
 def _run_forked_step(index: int) -> Any:

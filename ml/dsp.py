@@ -20,8 +20,9 @@ minutes. The read is the same either way, to rounding.
 - `window_max_at`, `rank_filter`, `mean_filter`: sliding-window filters with SciPy.ndimage's
   footprints and edge modes (maximum_filter1d, percentile_filter/median_filter,
   uniform_filter1d).
-- `median`: np.median of a short 1-D array, the same number without np.median's per-call
-  overhead (about 20 us; the AF window features of a 24-h recording take 70,000 medians).
+- `median`, `percentile`: np.median and np.percentile (linear) of a short 1-D array, the same
+  number without NumPy's per-call overhead (20-60 us; a 24-h recording's AF window features
+  take 70,000 medians, its sinus cycle 17,000 percentiles).
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def median(values: np.ndarray) -> float:
     if ordered.size % 2:
         return float(ordered[middle])
     return float((ordered[middle - 1] + ordered[middle]) / 2)
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear interpolation) of a non-empty 1-D array of finite
+    values, with NumPy's arithmetic (its virtual index and two-sided lerp), so identical."""
+    virtual = (values.size - 1) * (q / 100)
+    if virtual >= values.size - 1:
+        return float(np.max(values))
+    below = math.floor(virtual)
+    ordered = np.partition(values, (below, below + 1))
+    a, b = float(ordered[below]), float(ordered[below + 1])
+    gamma = virtual - below
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
 
 
 def use_compiled_routines() -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.atrial import p_wave_consistency, pattern_irregularity
+from ml.dsp import percentile
 from ml.filters import bandpass_mv, resample
 
 MODEL_FS_HZ = 360
@@ -334,7 +335,7 @@ def sinus_cycle_s(
     hi = np.searchsorted(t_s, grid_s + half_s, side="right")
     values = np.array(
         [
-            np.percentile(pre_rr_s[a:b], SINUS_RR_PERCENTILE) if b > a else np.nan
+            percentile(pre_rr_s[a:b], SINUS_RR_PERCENTILE) if b > a else np.nan
             for a, b in zip(lo, hi, strict=True)
         ]
     )

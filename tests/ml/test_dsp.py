@@ -113,11 +113,13 @@ def test_window_filters_equal_ndimage(lead_mv: np.ndarray) -> None:
         )
 
 
-def test_median_is_numpys_to_the_last_bit(lead_mv: np.ndarray) -> None:
+def test_median_and_percentile_are_numpys_to_the_last_bit(lead_mv: np.ndarray) -> None:
     rng = np.random.default_rng(7)
     for size in (1, 2, 3, 4, 7, 40, 41, 1000):
         for values in (rng.normal(0.8, 0.2, size), lead_mv[:size], np.full(size, 0.1)):
             assert dsp.median(values) == np.median(values)
+            for q in (0.0, 10.0, 50.0, 80.0, 97.5, 100.0):
+                assert dsp.percentile(values, q) == np.percentile(values, q)
 
 
 def test_the_analysis_imports_no_scipy_and_reads_as_it_did_with_scipy(tmp_path) -> None:
