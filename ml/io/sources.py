@@ -130,7 +130,16 @@ class WfdbSource:
         for name, path in data_files.items():
             _link(path, staged / name)
         self._record = str(staged / STAGED_NAME)
-        import wfdb  # here, not at the top: a short record never needs it (`wfdb_reader`)
+        # One data file in format 16 or 212 without skew: decoded here from the bytes of the
+        # chunk (wfdb would also recompute checksums of every chunk, a third of the time), as
+        # the whole-record reader does (`wfdb_reader`), so wfdb is not even imported.
+        plain = is_plain_interleaved(header)
+        self._plain_file = data_files[header.signals[0].file_name] if plain else None
+        if not plain:
+            self._check_wfdb_reads_our_layout(header)
+
+    def _check_wfdb_reads_our_layout(self, header: WfdbHeader) -> None:
+        import wfdb  # here, not at the top: plain records never need it
 
         try:
             layout = wfdb.rdheader(self._record)
@@ -144,10 +153,6 @@ class WfdbSource:
         except Exception:
             self.close()
             raise
-        # One data file in format 16 or 212 without skew: decoded here from the bytes of the
-        # chunk (wfdb would also recompute checksums of every chunk, a third of the time).
-        plain = is_plain_interleaved(header)
-        self._plain_file = data_files[header.signals[0].file_name] if plain else None
 
     def __enter__(self) -> WfdbSource:
         return self
