@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import mmap
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
@@ -59,6 +60,7 @@ from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
     MODEL_FS_HZ,
+    WINDOW_SAMPLES,
     BeatWaveforms,
     PatientBeats,
     beat_waveforms,
@@ -502,22 +504,33 @@ class _Analysis:
         return LeadLevels(stats.low, stats.high, max(float(np.median(spreads)), 1e-6))
 
     def _waveforms(self, leads: list[int], peaks: np.ndarray) -> dict[int, BeatWaveforms]:
-        """Pass 4: every beat's waveform in each lead the classifier reads."""
+        """Pass 4: every beat's waveform in each lead the classifier reads. The windows (about
+        100 MB per lead for 24 h) are written by the chunk processes straight into arrays
+        shared with them (`_shared_rows`), not sent back and joined."""
+        windows = {i: _shared_rows(peaks.size, WINDOW_SAMPLES // 2) for i in leads}
 
-        def step(chunk: Chunk, x: np.ndarray) -> list[BeatWaveforms]:
+        def step(chunk: Chunk, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             local = chunk.local(peaks)
             mine = chunk.core(local + chunk.start)
+            rows = slice(*np.searchsorted(peaks, [chunk.core_start, chunk.core_stop]))
             shift = round(chunk.start * MODEL_FS_HZ / self.fs)
-            waves = [beat_waveforms(x[:, i], self.fs, local).subset(mine) for i in leads]
-            return [
-                BeatWaveforms(w.windows, w.peak_mv, w.p_wave_consistency, w.model_peaks + shift)
-                for w in waves
-            ]
+            per_lead = []
+            for i in leads:
+                waves = beat_waveforms(x[:, i], self.fs, local).subset(mine)
+                windows[i][rows] = waves.windows
+                per_lead.append(
+                    (waves.peak_mv, waves.p_wave_consistency, waves.model_peaks + shift)
+                )
+            return per_lead
 
         parts = self._each(step, (0.35, 0.45), "Classifying beats")
-        by_lead = [list(pieces) for pieces in zip(*parts, strict=True)]
-        del parts  # each lead's pieces are freed once joined: one lead's copy at a time
-        return {i: BeatWaveforms.concatenate(by_lead.pop(0)) for i in leads}
+        joined = {}
+        for k, i in enumerate(leads):
+            peak_mv, consistency, model_peaks = (
+                np.concatenate(column) for column in zip(*(part[k] for part in parts), strict=True)
+            )
+            joined[i] = BeatWaveforms(windows[i], peak_mv, consistency, model_peaks)
+        return joined
 
     def _classify(
         self, patient: list[PatientBeats], index: np.ndarray | None = None
@@ -609,6 +622,13 @@ def _chunk_pool(
                 yield pool, _run_forked_step
         finally:
             _forked_step = None
+
+
+def _shared_rows(n_rows: int, width: int) -> np.ndarray:
+    """A zeroed float64 [n_rows, width] array in memory shared with the chunk processes forked
+    after it is made (an anonymous shared mapping): what they write in it, the parent sees."""
+    buffer = mmap.mmap(-1, max(n_rows * width * 8, 1))
+    return np.frombuffer(buffer, dtype=np.float64, count=n_rows * width).reshape(n_rows, width)
 
 
 def _reuse_freed_memory() -> None:

@@ -225,9 +225,14 @@ class PatientBeats:
                 np.zeros((0, len(RR_FEATURE_NAMES)), np.float32),
                 np.zeros(0, np.float32),
             )
-        model_windows = np.concatenate([windows, windows - self.template], axis=1)
+        # Written straight into the float32 input (a 24-h recording's 110,000 beats): the same
+        # numbers as concatenating in float64 and converting.
+        width = windows.shape[1]
+        model_windows = np.empty((windows.shape[0], 2 * width, 1), np.float32)
+        model_windows[:, :width, 0] = windows
+        np.subtract(windows, self.template, out=model_windows[:, width:, 0])
         return BeatInputs(
-            model_windows[:, :, None].astype(np.float32),
+            model_windows,
             self.features[index].astype(np.float32),
             self.p_wave_consistency[index].astype(np.float32),
         )
