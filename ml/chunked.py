@@ -256,13 +256,24 @@ def _scan(source: RecordingSource, chunk_s: float) -> list[_LeadStats]:
     """Each lead's figures, after the checks of `ml.recording.validated` (some lead usable);
     NeedsWholeRecording at the first missing sample."""
     stats = [_LeadStats() for _ in source.lead_names]
-    for _, samples in source.scan(max(1, int(chunk_s * source.fs_hz))):
+    for _, samples in _read_ahead(source.scan(max(1, int(chunk_s * source.fs_hz)))):
         for lead, lead_stats in zip(samples.T, stats, strict=True):
             lead_stats.add(lead)
             if lead_stats.missing:
                 raise NeedsWholeRecording
     check_some_lead_usable(source.lead_names, [s.problem() for s in stats])
     return stats
+
+
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each next one made by a thread while the caller works on the current one
+    (the scan decodes chunk k + 1 while the lead figures of chunk k are summed: NumPy
+    releases the interpreter lock for both)."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = reader.submit(next, items, None)
+            yield item
 
 
 class _Analysis:
