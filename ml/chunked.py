@@ -592,9 +592,15 @@ class _Analysis:
             )
             here = measured[chunk.core(measured)] - chunk.start
             beats = np.zeros((0, *window))
-            if here.size:
-                filtered = bandpass_mv(x[:, self.usable], fs)
-                beats = filtered[here[:, None] + offsets[None, :]]
+            if here.size:  # the analysis lead is already filtered (the same band)
+                at = here[:, None] + offsets[None, :]
+                beats = np.stack(
+                    [
+                        (bands.beats_mv if i == lead else bandpass_mv(x[:, i], fs))[at]
+                        for i in self.usable
+                    ],
+                    axis=-1,
+                )
             return consistency, af_windows, beats
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
