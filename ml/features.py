@@ -145,15 +145,6 @@ class BeatWaveforms:
             self.model_peaks[index],
         )
 
-    @staticmethod
-    def concatenate(parts: list[BeatWaveforms]) -> BeatWaveforms:
-        return BeatWaveforms(
-            np.concatenate([p.windows for p in parts]),
-            np.concatenate([p.peak_mv for p in parts]),
-            np.concatenate([p.p_wave_consistency for p in parts]),
-            np.concatenate([p.model_peaks for p in parts]),
-        )
-
 
 def beat_inputs(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> BeatInputs:
     """Model inputs for every peak in `r_peaks` (sample indices into `signal_mv` at `fs_hz`)."""
