@@ -86,9 +86,21 @@ class StripCall:
     features: dict[str, float]
 
 
+LINEAR, QUADRATIC = "linear", "quadratic"  # the terms a rule's logistic model reads
+
+
+def quadratic_terms(z: np.ndarray) -> np.ndarray:
+    """[n, k] standardised features -> [n, k + k + k(k-1)/2]: each feature, its square, and
+    the product of every pair (AF round 5: how irregular the rhythm must be to mean AF
+    depends on the P waves, the rate and the noise, not on each alone)."""
+    first, second = np.triu_indices(z.shape[1], 1)
+    return np.column_stack([z, z**2, z[:, first] * z[:, second]])
+
+
 @dataclass(frozen=True)
 class StripRule:
-    """A logistic AF model on standardised features, plus the AF and noise thresholds."""
+    """A logistic AF model on standardised features (and, with `terms` QUADRATIC, their
+    squares and pairwise products), plus the AF and noise thresholds."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -97,9 +109,12 @@ class StripRule:
     af_threshold: float
     max_log_beat_residual: float
     features: tuple[str, ...] = FEATURE_NAMES  # what the model reads, in order
+    terms: str = LINEAR
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
         z = (np.atleast_2d(features) - self.mean) / self.scale
+        if self.terms == QUADRATIC:
+            z = quadratic_terms(z)
         return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
 
     def to_dict(self) -> dict[str, object]:
@@ -111,12 +126,14 @@ class StripRule:
             "intercept": self.intercept,
             "af_threshold": self.af_threshold,
             "max_log_beat_residual": self.max_log_beat_residual,
+            "terms": self.terms,
         }
 
     @staticmethod
     def from_dict(data: dict[str, object]) -> StripRule:
         features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
-        if not set(features) <= set(KNOWN_FEATURE_NAMES):
+        terms = str(data.get("terms", LINEAR))
+        if not set(features) <= set(KNOWN_FEATURE_NAMES) or terms not in (LINEAR, QUADRATIC):
             raise ValueError("the rule file was fitted on other features; retrain it")
         return StripRule(
             np.asarray(data["mean"], float),
@@ -126,6 +143,7 @@ class StripRule:
             float(data["af_threshold"]),  # type: ignore[arg-type]
             float(data["max_log_beat_residual"]),  # type: ignore[arg-type]
             features,
+            terms,
         )
 
 

@@ -11,7 +11,19 @@ from ml import rhythm
 from ml.analysis import analyze
 from ml.recording import Recording
 from ml.research.synthetic import sinus_or_af_mv
-from ml.strip_rhythm import AF, RULE_FILE, SINUS, UNCLASSIFIABLE, call_strip
+from ml.strip_rhythm import (
+    AF,
+    LINEAR,
+    QUADRATIC,
+    RULE_FILE,
+    SINUS,
+    STRIP_FEATURE_NAMES,
+    UNCLASSIFIABLE,
+    StripRule,
+    call_strip,
+    quadratic_terms,
+)
+from ml.training.strips import fit_logistic, fit_weights
 
 FS_HZ = 300.0
 
@@ -68,6 +80,32 @@ def test_the_rule_file_carries_its_out_of_fold_figures() -> None:
     assert card["out_of_fold"]["n_recordings"] >= 1000
     assert 0 < card["out_of_fold"]["af"]["se"] <= 1
     assert 0 < card["rule"]["af_threshold"] < 1
+
+
+def test_a_quadratic_rule_reads_its_fitted_terms_and_survives_its_file() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.0, 1.0, -2.0, 5.0]
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    target = ((z[:, 0] * z[:, 1] + z[:, 2] ** 2 + rng.normal(0, 0.3, 400)) > 1).astype(float)
+    mean, scale, coef, intercept = fit_weights(x, target, QUADRATIC, l2=1.0)
+    features = STRIP_FEATURE_NAMES[:4]
+    rule = StripRule(mean, scale, coef, intercept, 0.5, 1.0, features, QUADRATIC)
+    # The folded weights give the probabilities of the logistic fitted on the standardised
+    # terms, and the file keeps the terms.
+    terms = quadratic_terms((x - mean) / scale)
+    t_mean, t_scale, t_coef, t_intercept = fit_logistic(terms, target, l2=1.0)
+    expected = 1 / (1 + np.exp(-(((terms - t_mean) / t_scale) @ t_coef + t_intercept)))
+    assert np.allclose(rule.af_probability(x), expected, atol=1e-9)
+    assert coef.size == 4 + 4 + 6
+    again = StripRule.from_dict(json.loads(json.dumps(rule.to_dict())))
+    assert again.terms == QUADRATIC and np.allclose(again.af_probability(x), expected, atol=1e-9)
+    # A linear model cannot read an interaction: the quadratic one separates it better.
+    linear = StripRule(*fit_weights(x, target, LINEAR, l2=1.0), 0.5, 1.0, features)
+    accuracy = {
+        name: float(np.mean((r.af_probability(x) >= 0.5) == target.astype(bool)))
+        for name, r in (("linear", linear), ("quadratic", rule))
+    }
+    assert accuracy["quadratic"] > accuracy["linear"] + 0.1
 
 
 def test_adjacent_episodes_merge_and_short_rate_stretches_read_as_sinus() -> None:
