@@ -64,7 +64,7 @@ CANDIDATES: dict[str, Candidate] = {
     "quadratic terms, L2 10": Candidate(terms=QUADRATIC, l2=10.0),
     "quadratic terms, L2 30": Candidate(terms=QUADRATIC, l2=30.0),
 }
-ROUND_5 = (list(CANDIDATES), "the commit that introduced ROUND_5")
+ROUND_5 = (list(CANDIDATES), "fcf1c92")  # (candidates, the commit that pre-registered them)
 
 
 def strip_feature_table(folder: Path) -> tuple[np.ndarray, list[str]]:
