@@ -1,4 +1,4 @@
-"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 4).
+"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 5).
 
     python -m ml.training.af_windows --data-dir ../shared/data --report-ds2   # about 4 min
 
@@ -11,7 +11,11 @@ ectopic-beat share < t). Round 3, against the same false AF: (f) the beat rule o
 model refitted with one more input, how irregular the intervals between normal beats are
 (`ml.strip_rhythm.nn_irregularity`). Round 4, against it again: (g) the beat rule or the
 window model refitted with the share of short intervals followed by long ones, read from the
-intervals alone (`ml.strip_rhythm.premature_then_pause`). Units: each cinc2017 recording,
+intervals alone (`ml.strip_rhythm.premature_then_pause`). Round 5, after the short strips'
+round 5 chose a model with quadratic terms: (h) the beat rule or the window model reading the
+eleven features, their squares and pairwise products (L2 10; frequent ectopy is irregular, but
+with a P wave and ectopic beats, which only an interaction can weigh), (i) the same with the
+premature-then-pause share as a twelfth feature. Units: each cinc2017 recording,
 and each 30-s DS1 window (AF when the reference marks >= 50 % of it AF). Five folds grouped
 by patient (DS1) or recording (cinc2017); the criterion is the smaller of AF Se and +P over
 the pooled out-of-fold units; the latest round's best ships. The table and the window model
@@ -40,13 +44,15 @@ from ml.strip_rhythm import (
     KNOWN_FEATURE_NAMES,
     NN_FEATURE,
     PAUSE_FEATURE,
+    QUADRATIC,
     WINDOW_RULE_FILE,
     WINDOW_S,
+    StripRule,
     call_strip_from_features,
     nn_irregularity,
     window_features,
 )
-from ml.training.strips import N_FOLDS, fit_rule
+from ml.training.strips import N_FOLDS, Candidate, fit_rule
 
 REFERENCE_AF_NOTES = ("(AFIB", "(AFL")
 CANDIDATES = {
@@ -58,11 +64,17 @@ CANDIDATES = {
     "d0.3": "(a) or ((b) with < 30 % ectopic beats in the window)",
     "f": "(a) or the window model refitted with the irregularity of the normal-beat intervals",
     "g": "(a) or the window model refitted with the premature-then-pause share",
+    "h": "(a) or the window model on the eleven features with quadratic terms (L2 10)",
+    "i": "(a) or the window model on the twelve (with the premature-then-pause share), "
+    "quadratic terms (L2 10)",
 }
-# What the window model of each candidate reads (a reads none; b, c and d the strip's eleven).
-MODEL_FEATURES: dict[str, tuple[str, ...]] = {
-    "f": (*FEATURE_NAMES, NN_FEATURE),
-    "g": (*FEATURE_NAMES, PAUSE_FEATURE),
+# The window model of each candidate (a reads none; b, c and d the strip's eleven, linear).
+WINDOW_MODEL = Candidate(FEATURE_NAMES)
+MODELS: dict[str, Candidate] = {
+    "f": Candidate((*FEATURE_NAMES, NN_FEATURE)),
+    "g": Candidate((*FEATURE_NAMES, PAUSE_FEATURE)),
+    "h": Candidate(FEATURE_NAMES, QUADRATIC, 10.0),
+    "i": Candidate((*FEATURE_NAMES, PAUSE_FEATURE), QUADRATIC, 10.0),
 }
 # Round -> (candidates, the commit that pre-registered it).
 ROUNDS: dict[str, tuple[list[str], str]] = {
@@ -70,6 +82,7 @@ ROUNDS: dict[str, tuple[list[str], str]] = {
     "2": (["c", "d0.1", "d0.2", "d0.3"], "b1419e2"),
     "3": (["c", "f"], "3258432"),
     "4": (["c", "g"], "882b5ec"),
+    "5": (["c", "h", "i"], "the commit that added round 5"),
 }
 
 
@@ -192,14 +205,14 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
     """Out-of-fold AF Se / +P of each candidate: pooled, on cinc2017, on DS1 windows."""
     x, y, groups = np.array(units.x), np.array(units.label), np.array(units.group)
     folds = grouped_folds(groups)
-    window_af = out_of_fold_window_af(x, y, folds, FEATURE_NAMES)
+    window_af = out_of_fold_window_af(x, y, folds, WINDOW_MODEL)
     beat_af = np.array(units.beat_rule_af)
     ectopic = x[:, FEATURE_NAMES.index("ectopic_share")]
     calls = {"a": beat_af, "b": window_af, "c": beat_af | window_af} | {
         f"d{t}": beat_af | (window_af & (ectopic < t)) for t in (0.1, 0.2, 0.3)
     }
-    for name, features in MODEL_FEATURES.items():
-        calls[name] = beat_af | out_of_fold_window_af(x, y, folds, features)
+    for name, model in MODELS.items():
+        calls[name] = beat_af | out_of_fold_window_af(x, y, folds, model)
     is_af = y == "A"
     cinc = np.char.startswith(groups.astype(str), "cinc2017")
     table: dict[str, dict[str, Any]] = {}
@@ -217,19 +230,23 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
 
 
 def out_of_fold_window_af(
-    x: np.ndarray, y: np.ndarray, folds: np.ndarray, features: tuple[str, ...]
+    x: np.ndarray, y: np.ndarray, folds: np.ndarray, model: Candidate
 ) -> np.ndarray:
-    """Each unit's call by the window model on `features` (columns of KNOWN_FEATURE_NAMES
+    """Each unit's call by the window `model` (its features: columns of KNOWN_FEATURE_NAMES
     in `x`) fitted without its fold."""
-    columns = [KNOWN_FEATURE_NAMES.index(f) for f in features]
+    columns = [KNOWN_FEATURE_NAMES.index(f) for f in model.features]
     called = np.zeros(len(y), dtype=bool)
     for k in range(N_FOLDS):
-        rule = fit_rule(x[folds != k][:, columns], y[folds != k], features=features)
+        rule = _fit(x[folds != k][:, columns], y[folds != k], model)
         for i in np.flatnonzero(folds == k):
             row = dict(zip(KNOWN_FEATURE_NAMES, x[i], strict=True))
             known = not np.isnan(x[i]).any()
             called[i] = call_strip_from_features(row if known else None, rule).label == AF
     return called
+
+
+def _fit(x: np.ndarray, y: np.ndarray, model: Candidate) -> StripRule:
+    return fit_rule(x, y, features=model.features, terms=model.terms, l2=model.l2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,9 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         rounds[number] = {"candidates": candidates, "pre_registered_in": commit, "best": best}
     shipped = str(rounds[max(rounds)]["best"])
     print("best of each round:", {n: r["best"] for n, r in rounds.items()}, "shipped:", shipped)
-    features = MODEL_FEATURES.get(shipped, FEATURE_NAMES)
-    columns = [KNOWN_FEATURE_NAMES.index(f) for f in features]
-    rule = fit_rule(np.array(units.x)[:, columns], np.array(units.label), features=features)
+    model = MODELS.get(shipped, WINDOW_MODEL)
+    columns = [KNOWN_FEATURE_NAMES.index(f) for f in model.features]
+    rule = _fit(np.array(units.x)[:, columns], np.array(units.label), model)
     args.out.write_text(
         json.dumps(
             {
