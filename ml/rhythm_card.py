@@ -3,7 +3,7 @@
 Every number comes from a file a command wrote: `ml/model/strip_rule.json`
 (`python -m ml.training.strips`: short strips, out of fold on cinc2017) and
 `ml/model/af_window_rule.json` (`python -m ml.training.af_windows --report-ds2`: AF rounds 1
-to 5 out of fold, and DS2 AF by duration reported once per round) and `ml/model/intervals_card.json`
+to 6 out of fold, and DS2 AF by duration reported once per round) and `ml/model/intervals_card.json`
 (`python -m ml.research.intervals_eval --data-dir ../shared/data/qtdb --out ...`: PR, QRS
 and QT against the QT Database's cardiologists, out of fold).
 """
@@ -29,6 +29,9 @@ CANDIDATE_NAMES = {
     "g": "(g) beat rule or window model with the premature-then-pause share",
     "h": "(h) beat rule or window model with quadratic terms",
     "i": "(i) (h) with the premature-then-pause share",
+    "j-3.0": "(j) (c) with RR successive differences above about 5 % of RR in the window",
+    "j-2.75": "(j) (c) with RR successive differences above about 6 % of RR in the window",
+    "j-2.5": "(j) (c) with RR successive differences above about 8 % of RR in the window",
 }
 
 
@@ -52,7 +55,7 @@ def strip_calls() -> dict[str, dict[str, int]]:
 
 
 def af_round_rows() -> list[dict[str, Any]]:
-    """AF in long recordings, rounds 1 to 5: each candidate's out-of-fold AF Se / +P, the
+    """AF in long recordings, rounds 1 to 6: each candidate's out-of-fold AF Se / +P, the
     rounds that compared it, and which one ships."""
     card = json.loads(WINDOW_RULE_FILE.read_text())
     rows = []

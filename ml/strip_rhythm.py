@@ -172,15 +172,16 @@ def af_window_spans_s(
     sample `offset` of the recording: a long recording is read chunk by chunk; `bands`:
     `lead_mv` already band-passed, `Bands.of(lead_mv, fs_hz)`.)"""
     rule = rule or shipped_rule(WINDOW_RULE_FILE)
-    max_ectopic = window_gate()
+    gates = window_gates()
     width = round(WINDOW_S * fs_hz)
     return [
         ((start + offset) / fs_hz, (start + offset + width) / fs_hz)
         for start, features in window_features(
             lead_mv, fs_hz, beat_samples, classes, starts, NN_FEATURE in rule.features, bands
         )
-        if call_strip_from_features(features, rule).label == AF
-        and (max_ectopic is None or (features or {})["ectopic_share"] < max_ectopic)
+        if features is not None
+        and call_strip_from_features(features, rule).label == AF
+        and gates.admit(features)
     ]
 
 
@@ -190,12 +191,36 @@ def window_starts(n_samples: int, fs_hz: float) -> range:
     return range(0, max(n_samples - width, 0) + 1, hop)
 
 
+SUCCESSIVE_FEATURE = "log_median_successive_difference_over_rr"
+
+
+@dataclass(frozen=True)
+class WindowGates:
+    """What a window's AF call must also meet to count (None: not used): an ectopic-beat
+    share below `max_ectopic_share` (AF round 2: runs of frequent ectopy are irregular without
+    being AF), and RR intervals irregular beyond `min_successive_difference` (AF round 6:
+    log(median successive difference / median RR); a regular rhythm without P waves, paced
+    or junctional, is not AF)."""
+
+    max_ectopic_share: float | None = None
+    min_successive_difference: float | None = None
+
+    def admit(self, features: dict[str, float]) -> bool:
+        ectopic, irregular = self.max_ectopic_share, self.min_successive_difference
+        return (ectopic is None or features["ectopic_share"] < ectopic) and (
+            irregular is None or features[SUCCESSIVE_FEATURE] > irregular
+        )
+
+
 @lru_cache(maxsize=1)
-def window_gate() -> float | None:
-    """The ectopic-beat share below which a window's AF call counts (AF round 2: runs of
-    frequent ectopy are irregular without being AF), or None when every call counts."""
-    gate = json.loads(WINDOW_RULE_FILE.read_text()).get("max_ectopic_share")
-    return None if gate is None else float(gate)
+def window_gates() -> WindowGates:
+    """The shipped window rule's gates (`ml/model/af_window_rule.json`)."""
+    card = json.loads(WINDOW_RULE_FILE.read_text())
+    ectopic, irregular = card.get("max_ectopic_share"), card.get("min_successive_difference")
+    return WindowGates(
+        None if ectopic is None else float(ectopic),
+        None if irregular is None else float(irregular),
+    )
 
 
 def window_features(

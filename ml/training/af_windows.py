@@ -1,4 +1,4 @@
-"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 5).
+"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 6).
 
     python -m ml.training.af_windows --data-dir ../shared/data --report-ds2   # about 4 min
 
@@ -15,7 +15,13 @@ intervals alone (`ml.strip_rhythm.premature_then_pause`). Round 5, after the sho
 round 5 chose a model with quadratic terms: (h) the beat rule or the window model reading the
 eleven features, their squares and pairwise products (L2 10; frequent ectopy is irregular, but
 with a P wave and ectopic beats, which only an interaction can weigh), (i) the same with the
-premature-then-pause share as a twelfth feature. Units: each cinc2017 recording,
+premature-then-pause share as a twelfth feature. Round 6, against false AF in regular rhythms
+without P waves (the window model called the paced MIT-BIH records 102 and 107, outside DS1
+and DS2, AF at high risk: their RR intervals vary by 5-7 %): (j_t) the beat rule or (the
+window model where the window's log(median successive RR difference / median RR) is above t),
+t in -3.0, -2.75, -2.5 (5, 6 and 8 % of the RR interval). A safety gate need not win, only not
+lose: the best j ships unless its criterion is more than `SAFETY_ROUNDS`' tolerance (half a
+point) below (c)'s. Units: each cinc2017 recording,
 and each 30-s DS1 window (AF when the reference marks >= 50 % of it AF). Five folds grouped
 by patient (DS1) or recording (cinc2017); the criterion is the smaller of AF Se and +P over
 the pooled out-of-fold units; the latest round's best ships. The table and the window model
@@ -45,6 +51,7 @@ from ml.strip_rhythm import (
     NN_FEATURE,
     PAUSE_FEATURE,
     QUADRATIC,
+    SUCCESSIVE_FEATURE,
     WINDOW_RULE_FILE,
     WINDOW_S,
     StripRule,
@@ -55,6 +62,7 @@ from ml.strip_rhythm import (
 from ml.training.strips import N_FOLDS, Candidate, fit_rule
 
 REFERENCE_AF_NOTES = ("(AFIB", "(AFL")
+IRREGULARITY_GATES = (-3.0, -2.75, -2.5)  # round 6: log(median |dRR| / median RR)
 CANDIDATES = {
     "a": "beat rule (ml.rhythm.af_interval_flags), episodes >= 30 s",
     "b": "30-s windows every 15 s called by the window model",
@@ -67,6 +75,10 @@ CANDIDATES = {
     "h": "(a) or the window model on the eleven features with quadratic terms (L2 10)",
     "i": "(a) or the window model on the twelve (with the premature-then-pause share), "
     "quadratic terms (L2 10)",
+    **{
+        f"j{t}": f"(a) or ((b) where log(median successive RR difference / median RR) > {t})"
+        for t in IRREGULARITY_GATES
+    },
 }
 # The window model of each candidate (a reads none; b, c and d the strip's eleven, linear).
 WINDOW_MODEL = Candidate(FEATURE_NAMES)
@@ -83,7 +95,11 @@ ROUNDS: dict[str, tuple[list[str], str]] = {
     "3": (["c", "f"], "3258432"),
     "4": (["c", "g"], "882b5ec"),
     "5": (["c", "h", "i"], "0611684"),
+    "6": (["c", *(f"j{t}" for t in IRREGULARITY_GATES)], "the commit that added round 6"),
 }
+# Rounds of a safety gate: (baseline, tolerance): the best other candidate ships unless its
+# criterion is below the baseline's by more than the tolerance.
+SAFETY_ROUNDS: dict[str, tuple[str, float]] = {"6": ("c", 0.005)}
 
 
 @dataclass
@@ -208,9 +224,11 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
     window_af = out_of_fold_window_af(x, y, folds, WINDOW_MODEL)
     beat_af = np.array(units.beat_rule_af)
     ectopic = x[:, FEATURE_NAMES.index("ectopic_share")]
+    successive = x[:, KNOWN_FEATURE_NAMES.index(SUCCESSIVE_FEATURE)]
     calls = {"a": beat_af, "b": window_af, "c": beat_af | window_af} | {
         f"d{t}": beat_af | (window_af & (ectopic < t)) for t in (0.1, 0.2, 0.3)
     }
+    calls |= {f"j{t}": beat_af | (window_af & (successive > t)) for t in IRREGULARITY_GATES}
     for name, model in MODELS.items():
         calls[name] = beat_af | out_of_fold_window_af(x, y, folds, model)
     is_af = y == "A"
@@ -245,6 +263,20 @@ def out_of_fold_window_af(
     return called
 
 
+def round_choice(number: str, candidates: list[str], table: dict[str, dict[str, Any]]) -> str:
+    """The candidate a round ships: the best by the criterion; in a safety round the best
+    other than the baseline, unless it loses more than the tolerance to it."""
+
+    def criterion(name: str) -> float:
+        return float(table[name]["criterion"])
+
+    if number not in SAFETY_ROUNDS:
+        return max(candidates, key=criterion)
+    baseline, tolerance = SAFETY_ROUNDS[number]
+    gate = max((c for c in candidates if c != baseline), key=criterion)
+    return gate if criterion(gate) >= criterion(baseline) - tolerance else baseline
+
+
 def _fit(x: np.ndarray, y: np.ndarray, model: Candidate) -> StripRule:
     return fit_rule(x, y, features=model.features, terms=model.terms, l2=model.l2)
 
@@ -269,8 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     rounds: dict[str, dict[str, Any]] = {}
     for number, (candidates, commit) in ROUNDS.items():
-        best = max(candidates, key=lambda name: float(table[name]["criterion"]))
-        rounds[number] = {"candidates": candidates, "pre_registered_in": commit, "best": best}
+        rounds[number] = {
+            "candidates": candidates,
+            "pre_registered_in": commit,
+            "best": round_choice(number, candidates, table),
+        }
+        if number in SAFETY_ROUNDS:
+            rounds[number]["baseline_and_tolerance"] = list(SAFETY_ROUNDS[number])
     shipped = str(rounds[max(rounds)]["best"])
     print("best of each round:", {n: r["best"] for n, r in rounds.items()}, "shipped:", shipped)
     model = MODELS.get(shipped, WINDOW_MODEL)
@@ -286,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
                 "shipped": shipped,
                 # The window model's AF counts only below this ectopic share (None: always).
                 "max_ectopic_share": float(shipped[1:]) if shipped.startswith("d") else None,
+                # ... and only above this irregularity (None: always).
+                "min_successive_difference": float(shipped[1:])
+                if shipped.startswith("j")
+                else None,
                 "n_units": len(units.label),
                 "command": "python -m ml.training.af_windows --data-dir ../shared/data "
                 "--report-ds2",
