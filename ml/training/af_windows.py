@@ -95,7 +95,7 @@ ROUNDS: dict[str, tuple[list[str], str]] = {
     "3": (["c", "f"], "3258432"),
     "4": (["c", "g"], "882b5ec"),
     "5": (["c", "h", "i"], "0611684"),
-    "6": (["c", *(f"j{t}" for t in IRREGULARITY_GATES)], "the commit that added round 6"),
+    "6": (["c", *(f"j{t}" for t in IRREGULARITY_GATES)], "f2867b0"),
 }
 # Rounds of a safety gate: (baseline, tolerance): the best other candidate ships unless its
 # criterion is below the baseline's by more than the tolerance.

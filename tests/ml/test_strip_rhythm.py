@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from ml import rhythm
+from ml import rhythm, strip_rhythm
 from ml.analysis import analyze
+from ml.io import read_recording
 from ml.recording import Recording
+from ml.research.databases import data_root
 from ml.research.synthetic import sinus_or_af_mv
 from ml.strip_rhythm import (
     AF,
@@ -18,8 +20,10 @@ from ml.strip_rhythm import (
     RULE_FILE,
     SINUS,
     STRIP_FEATURE_NAMES,
+    SUCCESSIVE_FEATURE,
     UNCLASSIFIABLE,
     StripRule,
+    WindowGates,
     call_strip,
     quadratic_terms,
 )
@@ -168,6 +172,32 @@ def test_af_in_the_middle_of_a_long_recording_is_found_by_its_windows() -> None:
     assert sum(e.duration_s for e in af_episodes) < 1.3 * (end_s - start_s)
     assert analysis.main_finding.code == "AF"
     assert "atrial fibrillation" in analysis.rhythm_summary.lower()
+
+
+def test_a_regular_rhythm_without_p_waves_is_not_called_af() -> None:
+    # A paced or junctional rhythm: no P waves (the atrial activity is unrelated), RR steady.
+    rng = np.random.default_rng(11)
+    rr_s = 0.84 + rng.normal(0, 0.01, 360)
+    signal_mv, _ = sinus_or_af_mv(rr_s, af=True, fs_hz=FS_HZ, seed=11)
+    analysis = analyze(Recording(FS_HZ, ("I",), signal_mv[:, None]))
+    assert not [e for e in analysis.episodes if e.label == rhythm.AF]
+    gates = WindowGates(min_successive_difference=-3.0)
+    steady = {"ectopic_share": 0.0, SUCCESSIVE_FEATURE: float(np.log(0.02 + 1e-3))}
+    irregular = {"ectopic_share": 0.0, SUCCESSIVE_FEATURE: float(np.log(0.2 + 1e-3))}
+    assert not gates.admit(steady) and gates.admit(irregular)
+    assert WindowGates().admit(steady)  # no gate: every call counts
+
+
+def test_the_irregularity_gate_drops_steady_windows_of_a_paced_record(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # MIT-BIH 107 (paced, outside DS1 and DS2): no P waves, RR varying by about 6 %.
+    recording = read_recording([data_root() / "mitdb" / "107.hea"])
+    analysis = analyze(recording)
+    lead_mv = recording.signal_mv[:, recording.lead_names.index(analysis.analysis_lead)]
+    args = (lead_mv, recording.fs_hz, analysis.beats.samples, analysis.beats.classes)
+    gated = strip_rhythm.af_window_spans_s(*args)
+    monkeypatch.setattr(strip_rhythm, "window_gates", lambda: WindowGates())
+    ungated = strip_rhythm.af_window_spans_s(*args)
+    assert set(gated) < set(ungated) and len(gated) <= 0.6 * len(ungated)
 
 
 def test_normal_beat_irregularity_sees_through_frequent_ectopy() -> None:
