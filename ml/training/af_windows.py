@@ -21,7 +21,7 @@ and DS2, AF at high risk: their RR intervals vary by 5-7 %): (j_t) the beat rule
 window model where the window's log(median successive RR difference / median RR) is above t),
 t in -3.0, -2.75, -2.5 (5, 6 and 8 % of the RR interval). A safety gate need not win, only not
 lose: the best j ships unless its criterion is more than `SAFETY_ROUNDS`' tolerance (half a
-point) below (c)'s. Units: each cinc2017 recording,
+point) below (c)'s (the 5 % gate lost nothing and ships). Units: each cinc2017 recording,
 and each 30-s DS1 window (AF when the reference marks >= 50 % of it AF). Five folds grouped
 by patient (DS1) or recording (cinc2017); the criterion is the smaller of AF Se and +P over
 the pooled out-of-fold units; the latest round's best ships. The table and the window model
