@@ -24,7 +24,6 @@ BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
 MIN_BEATS = 3
 FEW_BEATS = 10  # a median over fewer beats is still noisy: low confidence
-ISOELECTRIC_S = 0.020  # a run this long below the velocity threshold counts as flat
 QRS_PROMINENCE = 8.0  # the QRS changes this many times faster than the beat's median (ECGs: 19+)
 MIN_T_MV = 0.05  # a smaller T wave is not looked at
 P_CONSISTENCY = 2.0  # a P wave stands at least this many times above the beat-to-beat spread
@@ -53,6 +52,9 @@ class IntervalSettings:
     # The QRS lies where the spatial velocity is above these fractions of its peak (over noise).
     qrs_onset_fraction: float = 0.05
     qrs_offset_fraction: float = 0.08
+    # ... and ends where the velocity stays below it this long (a shorter dip is a notch
+    # inside a wide QRS, a longer one the ST segment).
+    qrs_flat_s: float = 0.020
     # The P wave starts where its upstroke slope falls below this fraction of its steepest.
     p_onset_fraction: float = 0.3
     # The T wave ends where its downstroke slope falls below this fraction of its steepest
@@ -274,11 +276,12 @@ def _qrs_limits(
         absent = Boundary(None, "no QRS complex stands out in the median beat")
         return absent, absent
     height = float(velocity[peak]) - noise
+    flat = max(2, int(settings.qrs_flat_s * fs_hz))
     onset = _walk_to_flat(
-        velocity, peak, -1, noise + settings.qrs_onset_fraction * height, int(0.15 * fs_hz), fs_hz
+        velocity, peak, -1, noise + settings.qrs_onset_fraction * height, int(0.15 * fs_hz), flat
     )
     offset = _walk_to_flat(
-        velocity, peak, +1, noise + settings.qrs_offset_fraction * height, int(0.20 * fs_hz), fs_hz
+        velocity, peak, +1, noise + settings.qrs_offset_fraction * height, int(0.20 * fs_hz), flat
     )
     if onset is None:
         onset = Boundary(None, "QRS onset not found: the QRS does not start from a flat line")
@@ -288,12 +291,11 @@ def _qrs_limits(
 
 
 def _walk_to_flat(
-    velocity: np.ndarray, start: int, step: int, threshold: float, limit: int, fs_hz: float
+    velocity: np.ndarray, start: int, step: int, threshold: float, limit: int, flat: int
 ) -> Boundary | None:
-    """From `start`, walk until the signal is flat (below threshold for `ISOELECTRIC_S`) and
+    """From `start`, walk until the signal is flat (below threshold for `flat` samples) and
     return the last sample inside the wave. If it never goes flat within `limit` samples (a P
     wave running into the QRS), the quietest sample on the way, with low confidence."""
-    flat = max(2, int(ISOELECTRIC_S * fs_hz))
     stop = start + step * limit
     stop = min(max(stop, 1), len(velocity) - 2)
     path = np.arange(start + step, stop + step, step)
