@@ -4,6 +4,7 @@ Database records (`q1c`), skipped when the database is not on this machine; and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import wfdb
 
+from ml import intervals as ml_intervals
 from ml.research.databases import data_root
 from ml.research.evaluate import main as evaluate_main
 from ml.research.intervals_eval import NAMES, measured_intervals, reference_intervals
@@ -94,3 +96,10 @@ def test_intervals_evaluation_runs_on_any_marked_folder(
         row = summary["intervals"][name]
         assert (row["records_with_reference"], row["records_measured"]) == (1, 1)
         assert abs(row["mean_diff_ms"]) <= 12, name
+
+
+def test_the_shipped_settings_are_the_ones_the_cross_validation_chose() -> None:
+    card = json.loads(
+        (Path(ml_intervals.__file__).parent / "model" / "intervals_card.json").read_text()
+    )
+    assert dataclasses.asdict(ml_intervals.DEFAULT_SETTINGS) == card["chosen_on_all_records"]
