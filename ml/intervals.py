@@ -52,8 +52,8 @@ class IntervalSettings:
     # The QRS lies where the spatial velocity is above these fractions of its peak (over noise).
     qrs_onset_fraction: float = 0.05
     qrs_offset_fraction: float = 0.08
-    # ... and ends where the velocity stays below it this long (a shorter dip is a notch
-    # inside a wide QRS, a longer one the ST segment).
+    # ... bounded where the velocity stays below them this long (after the QRS, a shorter dip
+    # is a notch inside a wide QRS, a longer one the ST segment).
     qrs_flat_s: float = 0.020
     # The P wave starts where its upstroke slope falls below this fraction of its steepest.
     p_onset_fraction: float = 0.3
