@@ -51,10 +51,10 @@ from ml.strip_rhythm import (
     NN_FEATURE,
     PAUSE_FEATURE,
     QUADRATIC,
-    SUCCESSIVE_FEATURE,
     WINDOW_RULE_FILE,
     WINDOW_S,
     StripRule,
+    WindowGates,
     call_strip_from_features,
     nn_irregularity,
     window_features,
@@ -96,6 +96,11 @@ ROUNDS: dict[str, tuple[list[str], str]] = {
     "4": (["c", "g"], "882b5ec"),
     "5": (["c", "h", "i"], "0611684"),
     "6": (["c", *(f"j{t}" for t in IRREGULARITY_GATES)], "f2867b0"),
+}
+# Candidates that gate the window model's AF calls (rounds 2 and 6), as the analysis does.
+GATED: dict[str, WindowGates] = {
+    **{f"d{t}": WindowGates(max_ectopic_share=t) for t in (0.1, 0.2, 0.3)},
+    **{f"j{t}": WindowGates(min_successive_difference=t) for t in IRREGULARITY_GATES},
 }
 # Rounds of a safety gate: (baseline, tolerance): the best other candidate ships unless its
 # criterion is below the baseline's by more than the tolerance.
@@ -223,12 +228,12 @@ def round_table(units: Units) -> dict[str, dict[str, Any]]:
     folds = grouped_folds(groups)
     window_af = out_of_fold_window_af(x, y, folds, WINDOW_MODEL)
     beat_af = np.array(units.beat_rule_af)
-    ectopic = x[:, FEATURE_NAMES.index("ectopic_share")]
-    successive = x[:, KNOWN_FEATURE_NAMES.index(SUCCESSIVE_FEATURE)]
-    calls = {"a": beat_af, "b": window_af, "c": beat_af | window_af} | {
-        f"d{t}": beat_af | (window_af & (ectopic < t)) for t in (0.1, 0.2, 0.3)
-    }
-    calls |= {f"j{t}": beat_af | (window_af & (successive > t)) for t in IRREGULARITY_GATES}
+    calls = {"a": beat_af, "b": window_af, "c": beat_af | window_af}
+    for name, gates in GATED.items():  # the analysis's own gates, unit by unit
+        admitted = np.array(
+            [gates.admit(dict(zip(KNOWN_FEATURE_NAMES, row, strict=True))) for row in x]
+        )
+        calls[name] = beat_af | (window_af & admitted)
     for name, model in MODELS.items():
         calls[name] = beat_af | out_of_fold_window_af(x, y, folds, model)
     is_af = y == "A"
@@ -311,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = str(rounds[max(rounds)]["best"])
     print("best of each round:", {n: r["best"] for n, r in rounds.items()}, "shipped:", shipped)
     model = MODELS.get(shipped, WINDOW_MODEL)
+    shipped_gates = GATED.get(shipped, WindowGates())
     columns = [KNOWN_FEATURE_NAMES.index(f) for f in model.features]
     rule = _fit(np.array(units.x)[:, columns], np.array(units.label), model)
     args.out.write_text(
@@ -322,11 +328,9 @@ def main(argv: list[str] | None = None) -> int:
                 "rounds": rounds,
                 "shipped": shipped,
                 # The window model's AF counts only below this ectopic share (None: always).
-                "max_ectopic_share": float(shipped[1:]) if shipped.startswith("d") else None,
+                "max_ectopic_share": shipped_gates.max_ectopic_share,
                 # ... and only above this irregularity (None: always).
-                "min_successive_difference": float(shipped[1:])
-                if shipped.startswith("j")
-                else None,
+                "min_successive_difference": shipped_gates.min_successive_difference,
                 "n_units": len(units.label),
                 "command": "python -m ml.training.af_windows --data-dir ../shared/data "
                 "--report-ds2",
