@@ -18,7 +18,7 @@ from ml.model_card import DATABASE_NAMES, KEY_NAMES, KEYS, figure_rows, metrics_
 from ml.research.databases import CITATIONS, DS1, PACED
 from ml.training.cv import N_FOLDS, NORMAL_BEATS_KEPT
 from ml.training.data import Dataset
-from ml.training.history import ROUND_6, ROUND_7, ROUNDS_1_TO_5
+from ml.training.history import ROUND_6, ROUND_7, ROUND_8, ROUNDS_1_TO_5
 from ml.training.selection import FLOORS
 
 MARKDOWN = "MODEL_CARD.md"
@@ -195,7 +195,7 @@ def build_card(
         "noise": reports["noise"],
         "floors": floors,
         "training": training,
-        "development_notes": ROUNDS_1_TO_5 + ROUND_6 + ROUND_7,
+        "development_notes": ROUNDS_1_TO_5 + ROUND_6 + ROUND_7 + ROUND_8,
         "limitations": LIMITATIONS,
         "citation": " ".join(CITATIONS[k] for k in ("mitdb", "svdb", "nstdb")),
     }
@@ -210,7 +210,7 @@ def refresh_text(folder: Path) -> None:
     """Rewrite the card's prose (history, limitations, protocol) from the code, keeping every
     measured figure and the weights' SHA-256, then redraw the Markdown and the picture."""
     card = read_saved(folder)
-    card["development_notes"] = ROUNDS_1_TO_5 + ROUND_6 + ROUND_7
+    card["development_notes"] = ROUNDS_1_TO_5 + ROUND_6 + ROUND_7 + ROUND_8
     card["limitations"] = LIMITATIONS
     card["protocol"] = {"version": 2, "rules": PROTOCOL_V2}
     (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
@@ -322,7 +322,7 @@ def write_markdown(card: dict[str, Any], path: Path) -> None:
         f"{card['hyper_parameters']['class_weight_power']}, the average of "
         f"{card['hyper_parameters']['n_members']} networks from different seeds), "
         f"{sel['epochs']} epochs, leads `{sel['lead_combination']}`, log-bias S "
-        f"{bias['S']:+.2f}, V {bias['V']:+.2f}, AF suppression "
+        f"{bias['S']:+.2f}, V {bias['V']:+.2f}, F {bias.get('F', 0.0):+.2f}, AF suppression "
         + (
             "off."
             if card.get("decision_af_threshold") is None

@@ -50,11 +50,16 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # Round 7: plus QRS width, QRS area and T-wave shape against the dominant beat.
     "w0.5+morph": {"class_weight_power": 0.5, "features": RR_FEATURE_NAMES},
     "w1.0+morph": {"class_weight_power": 1.0, "features": RR_FEATURE_NAMES},
+    # Round 8: the same two networks stopped sooner (round 7 peaked at its first checkpoint).
+    "w0.5+morph-early": {"class_weight_power": 0.5, "features": RR_FEATURE_NAMES},
+    "w1.0+morph-early": {"class_weight_power": 1.0, "features": RR_FEATURE_NAMES},
 }
-# Round 6 peaked at the first checkpoint (4 epochs), so round 7 looks earlier and stops sooner.
+# Rounds 6 and 7 peaked at their first checkpoints (4, then 3 epochs): each round looks earlier.
 CANDIDATE_EPOCHS: dict[str, tuple[int, ...]] = {
     "w0.5+morph": (3, 6, 9),
     "w1.0+morph": (3, 6, 9),
+    "w0.5+morph-early": (1, 2),
+    "w1.0+morph-early": (1, 2),
 }
 QUICK_SOURCES = [Source("mitdb", r) for r in ("106", "119", "209")] + [
     Source("svdb", r) for r in ("801", "803", "829")
@@ -128,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     best = best_row(rows)
     print(
         f"chosen by grouped CV: {best['candidate']}, {best['epochs']} epochs, leads "
-        f"{best['lead_combination']}, bias S {best['bias']['S']:+.2f} V {best['bias']['V']:+.2f}"
+        f"{best['lead_combination']}, bias S {best['bias']['S']:+.2f} V {best['bias']['V']:+.2f} "
+        f"F {best['bias'].get('F', 0.0):+.2f}"
     )
     (args.run_dir / "cv_table.json").write_text(json.dumps(rows, indent=1))
     if args.cv_report:

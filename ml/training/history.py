@@ -125,3 +125,18 @@ ROUND_7: list[str] = [
     "leads at 128 Hz make ventricular beats harder to tell from atrial ones, and svdb is "
     "what the external patients resemble.",
 ]
+
+ROUND_8: list[str] = [
+    "Round 8 (decided and committed after round 7's DS2 figures, before any round-8 figure): "
+    "two changes aimed at the svdb ventricular misses, chosen by the same 5-fold CV grouped "
+    "by patient, the same folds and the same objective. (1) The decision rule may damp "
+    "fusion (F): an F log-bias of 0, -1, -2 or -4 joins the S/V bias and AF-suppression "
+    "grid. F has no floor and few training beats, and round 7's F calls were almost all "
+    "wrong out of fold (+P 0.5 % on svdb, 2 % on DS1), among them about 90 svdb and 120 DS1 "
+    "ventricular beats; the rhythm analysis also counts F calls in ventricular runs. (2) "
+    "Earlier stopping: rounds 6 and 7 scored best at their first checkpoints, so the two "
+    "round-7 candidates are also trained for 1 and 2 epochs (w0.5+morph-early, "
+    "w1.0+morph-early). The best row of the combined round-6/7/8 table is fitted on all "
+    "training patients and ships whatever DS2 then shows (DS2 predicted once, after), and no "
+    "round 9 follows in this session.",
+]

@@ -97,7 +97,7 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
     header = f"{'candidate':<12}{'ep':>3} {'leads':<8}"
     for db in databases:
         header += f"| {db:<6}" + " ".join(f"{k:>8}" for k in keys) + " "
-    print(header + "| bS    bV    AF/P      objective")
+    print(header + "| bS    bV    bF    AF/P      objective")
     for r in rows:
         line = f"{r['candidate']:<12}{r['epochs']:>3} {r['lead_combination']:<8}"
         for db in databases:
@@ -105,7 +105,11 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
             line += "|       " + " ".join(f"{_pct(m.get(k)):>8}" for k in keys) + " "
         af = "off" if r["af_threshold"] is None else f"{r['af_threshold']:.2f}"
         af += "" if r["af_p_threshold"] is None else f"/{r['af_p_threshold']:.1f}"
-        print(line + f"| {r['bias']['S']:+.2f} {r['bias']['V']:+.2f} {af:<9} {r['objective']:8.4f}")
+        bias = r["bias"]
+        print(
+            line + f"| {bias['S']:+.2f} {bias['V']:+.2f} {bias.get('F', 0.0):+.2f} {af:<9} "
+            f"{r['objective']:8.4f}"
+        )
     print(flush=True)
 
 
