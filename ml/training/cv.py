@@ -169,13 +169,27 @@ def fold_model_files(run_dir: Path, candidate: Candidate, fold: int, epoch: int)
     return [folder / f"member{m}_epoch{epoch}.keras" for m in range(members)]
 
 
+# A longer wait between two folds finishing means the run was stopped and resumed later.
+IDLE_GAP_S = 20 * 60
+
+
 def cv_wall_minutes(run_dir: Path) -> float | None:
-    """How long the cross-validation took, from its files: from the first feature cache
-    completed (just before the first fold started) to the last fold saved. Works across
-    resumed runs, and across rounds whose new features were cached in between."""
-    caches = [list(d.glob("*.npz")) for d in run_dir.parent.glob("features-*")]
-    folds = list(run_dir.glob("*/fold*/probabilities.npz"))
-    if not any(caches) or not folds:
+    """How long the cross-validation takes to compute, from its saved folds: each fold took
+    the time since the fold before it finished. A fold after an idle gap (a run resumed, or a
+    later round's candidates added) is counted as its candidate's median fold instead, so
+    pauses between sessions are not counted as computing."""
+    finished = sorted(
+        (f.stat().st_mtime, f.parent.parent.name) for f in run_dir.glob("*/fold*/probabilities.npz")
+    )
+    if not finished:
         return None
-    started = min(max(f.stat().st_mtime for f in files) for files in caches if files)
-    return (max(f.stat().st_mtime for f in folds) - started) / 60
+    took: list[tuple[str, float | None]] = [(finished[0][1], None)]
+    for (before, _), (at, candidate) in zip(finished, finished[1:], strict=False):
+        took.append((candidate, at - before if at - before < IDLE_GAP_S else None))
+    total = 0.0
+    for candidate, seconds in took:
+        if seconds is None:
+            known = [s for c, s in took if c == candidate and s is not None]
+            seconds = float(np.median(known)) if known else 0.0
+        total += seconds
+    return total / 60

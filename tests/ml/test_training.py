@@ -4,6 +4,7 @@ ever touches training rows, SNR as nstdb defines it, and the `--quick` command e
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from ml.features import BeatInputs
 from ml.model_card import KEYS, figure_rows, pct
 from ml.research.databases import data_root
 from ml.training.augment import NoiseBank, augmented_mv, qrs_signal_power, scaled_noise
-from ml.training.cv import evaluation_rows, grouped_folds, training_rows
+from ml.training.cv import cv_wall_minutes, evaluation_rows, grouped_folds, training_rows
 from ml.training.data import Dataset
 
 DATA = data_root()
@@ -63,6 +64,20 @@ def test_training_never_sees_held_out_patients_and_evaluation_never_sees_augment
     assert not data.augmented[scored].any()
     assert set(data.patient[scored]) == set(held)
     assert set(data.lead[scored]) == {0, 1}
+
+
+def test_cv_time_counts_computing_not_the_pauses_between_sessions(tmp_path: Path) -> None:
+    """Two sessions a day apart: 3 folds a minute apart, then a later candidate's 2 folds 30 s
+    apart. The pause is not computing time; each session's first fold counts as its
+    candidate's median fold."""
+    finished_at = {"a/fold0": 0, "a/fold1": 60, "a/fold2": 120, "b/fold0": 86400, "b/fold1": 86430}
+    for fold, at in finished_at.items():
+        saved = tmp_path / fold / "probabilities.npz"
+        saved.parent.mkdir(parents=True)
+        saved.write_bytes(b"")
+        os.utime(saved, (1e9 + at, 1e9 + at))
+    assert cv_wall_minutes(tmp_path) == pytest.approx((60 + 60 + 60 + 30 + 30) / 60)
+    assert cv_wall_minutes(tmp_path / "nothing") is None
 
 
 def test_noise_is_scaled_to_the_requested_snr() -> None:
