@@ -21,7 +21,7 @@ import numpy as np
 from ml.features import BASE_FEATURE_NAMES, RR_FEATURE_NAMES, BeatInputs
 
 CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
-VERSION = "beat-cnn-2.0.0"
+VERSION = "beat-cnn-2.1.0"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "beat_classifier.keras"
 RUNTIME_FILE = "beat_classifier.tflite"

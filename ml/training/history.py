@@ -139,4 +139,14 @@ ROUND_8: list[str] = [
     "w1.0+morph-early). The best row of the combined round-6/7/8 table is fitted on all "
     "training patients and ships whatever DS2 then shows (DS2 predicted once, after), and no "
     "round 9 follows in this session.",
+    "Outcome of round 8 (the cross-validation, then DS2 predicted once): the best row is "
+    "again w1.0+morph at 3 epochs with both leads averaged, now with an F log-bias of -4 "
+    "(objective -0.018 against round 7's -0.031): svdb out of fold at the reference R peaks V "
+    "Se 80.3 -> 81.9, V +P 83.6 -> 83.2, S unchanged; DS1 V Se 91.3 -> 94.3. The early "
+    "candidates did not win (best -0.038, w1.0+morph-early at 2 epochs). F is now almost "
+    "never called (out of fold 0.5 % of DS1 fusion beats; none on DS2), so fusion beats are "
+    "read as N or V. The final refit was not bit-identical to round 7's (0, 4 and 13 calls "
+    "differ on DS1 101 and 119 and svdb 801 beyond the F rule). DS2 met every floor (S "
+    "83.0 / 55.2, V 97.8 / 98.1, accuracy 95.9 at the reference peaks); svdb V Se still "
+    "misses by about 11 points end to end.",
 ]
