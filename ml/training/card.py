@@ -63,11 +63,12 @@ LIMITATIONS = [
     "resting ECGs, handheld devices and today's populations are not represented in training "
     "and remain untested until the owner's external tests report.",
     "Ventricular beats are missed more often on recorders unlike MIT-BIH: out of fold on "
-    "svdb, about one ventricular beat in five was called atrial (S) or normal (V Se 77.7 %, "
+    "svdb, about one ventricular beat in five was called atrial (S) or normal (V Se 78.8 %, "
     "below the 90 % floor). A V count from another device may be too low: check the strip.",
     "F (fusion) and Q (paced/unclassifiable) beats are rare in the training data (about 440 "
-    "and 64 beats) and their calls are unreliable: on DS2 about 2.4 % of normal beats were "
-    "called F (1,056 beats). Paced records were excluded.",
+    "and 64 beats). F calls were almost all wrong, so the decision rule all but switches F "
+    "off (log-bias -4): fusion beats are read as N or V. Q calls are unreliable. Paced "
+    "records were excluded, and paced beats are read as conducted ones.",
     "S-beat detection leans on RR prematurity. Where the rhythm is irregular over about a "
     "minute without consistent P waves (the decision rule's AF context), S calls become N by "
     "design: this removes false S beats in atrial fibrillation and can hide true S beats in "
@@ -75,8 +76,9 @@ LIMITATIONS = [
     "Noise: with electrode-motion noise at 6 dB SNR or worse, beat detection and V calls "
     "degrade sharply (nstdb table); signal quality flags over 90 % of that time as noisy or "
     "unusable, so such stretches are marked for the doctor rather than trusted.",
-    "Numbers move slightly between CPU kinds (TensorFlow's oneDNN kernels); a refit on the "
-    "same machine reproduces them (the .keras bytes, and so the SHA-256, change per save). The "
+    "Numbers move slightly between CPU kinds (TensorFlow's oneDNN kernels) and between "
+    "refits (a few beat calls per record; the .keras bytes, and so the SHA-256, change per "
+    "save). The "
     "figures were measured with the Keras network; the portal runs its LiteRT export, whose "
     "probabilities differ from Keras' by less than 1e-4 with the same class for every beat "
     "(checked on DS2 records 100 and 232 by the tests), and whose bytes are the same at every "
