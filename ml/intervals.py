@@ -50,8 +50,8 @@ class IntervalSettings:
     (`python -m ml.research.intervals_eval --data-dir DIR --cv-folds 5`)."""
 
     # The QRS lies where the spatial velocity is above these fractions of its peak (over noise).
-    qrs_onset_fraction: float = 0.05
-    qrs_offset_fraction: float = 0.08
+    qrs_onset_fraction: float = 0.08
+    qrs_offset_fraction: float = 0.05
     # ... bounded where the velocity stays below them this long (after the QRS, a shorter dip
     # is a notch inside a wide QRS, a longer one the ST segment).
     qrs_flat_s: float = 0.020
@@ -59,7 +59,7 @@ class IntervalSettings:
     p_onset_fraction: float = 0.3
     # The T wave ends where its downstroke slope falls below this fraction of its steepest
     # (0: where the tangent at the steepest descent meets the baseline).
-    t_end_fraction: float = 0.3
+    t_end_fraction: float = 0.2
     min_p_mv: float = 0.02
 
 

@@ -85,7 +85,11 @@ def tune_decision(
     k = len(CLASSES)
     ref = np.array([CLASSES.index(str(c)) for c in y], dtype=np.int64)
     databases = list(dict.fromkeys(database.tolist()))
-    masks = [database == db for db in databases]
+    # Each row's cell is (database, reference, call): one bincount per candidate rule counts
+    # every database's confusion matrix at once.
+    position = {db: i for i, db in enumerate(databases)}
+    database_index = np.array([position[db] for db in database.tolist()], dtype=np.int64)
+    row_offset = (database_index * k + ref) * k
     af_context = inputs.rr_features[:, RR_FEATURE_NAMES.index("af_context_irregularity")]
     s_k, n_k = CLASSES.index("S"), CLASSES.index("N")
     suppression = [(None, None, None)] + [
@@ -105,13 +109,12 @@ def tune_decision(
         pred = np.argmax(log_p + np.array([bias[c] for c in CLASSES]), axis=1)
         for af_threshold, p_threshold, in_af in suppression:
             pred_af = pred if in_af is None else np.where((pred == s_k) & in_af, n_k, pred)
-            cells = ref * k + pred_af
+            counts = np.bincount(row_offset + pred_af, minlength=len(databases) * k * k)
+            matrices = counts.reshape(len(databases), k, k)
             value = objective(
                 {
-                    db: metrics_of(
-                        aami.BeatScore(np.bincount(cells[m], minlength=k * k).reshape(k, k))
-                    )
-                    for db, m in zip(databases, masks, strict=True)
+                    db: metrics_of(aami.BeatScore(matrix))
+                    for db, matrix in zip(databases, matrices, strict=True)
                 }
             )
             if value > best[1] + 1e-12:
