@@ -77,7 +77,7 @@ def tune_decision(
     inputs: BeatInputs,
     p_grid: tuple[float | None, ...] = AF_P_THRESHOLD_GRID,
 ) -> tuple[Decision, float]:
-    """S/V log-bias and AF-suppression thresholds maximising the objective out of fold.
+    """S/V/F log-bias and AF-suppression thresholds maximising the objective out of fold.
 
     The search re-implements `decide_beats` on class indices (much faster than on names); the
     winner is checked against `decide_beats` itself before it is returned."""

@@ -94,12 +94,12 @@ def print_cv_table(rows: list[dict[str, Any]]) -> None:
     keys = ("S_se", "S_ppv", "V_se", "V_ppv", "accuracy")
     databases = list(FLOORS)
     print("\nGrouped CV out of fold (%, decision rule tuned out of fold), per database")
-    header = f"{'candidate':<12}{'ep':>3} {'leads':<8}"
+    header = f"{'candidate':<17}{'ep':>3} {'leads':<8}"
     for db in databases:
         header += f"| {db:<6}" + " ".join(f"{k:>8}" for k in keys) + " "
     print(header + "| bS    bV    bF    AF/P      objective")
     for r in rows:
-        line = f"{r['candidate']:<12}{r['epochs']:>3} {r['lead_combination']:<8}"
+        line = f"{r['candidate']:<17}{r['epochs']:>3} {r['lead_combination']:<8}"
         for db in databases:
             m = r["per_database"].get(db, {})
             line += "|       " + " ".join(f"{_pct(m.get(k)):>8}" for k in keys) + " "
