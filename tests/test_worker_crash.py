@@ -232,7 +232,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
         assert finished_s <= 45, finished_s
 
         second.send_signal(signal.SIGINT)  # a clean stop removes its heartbeat
-        second.wait(20)
+        _wait_for(lambda: second.poll() is not None, 30, "the second worker's clean stop", logs)
         sql.expire_all()
         assert sql.get(WorkerHeartbeat, str(done.worker_id)) is None
         stale = sql.get(WorkerHeartbeat, first_worker)  # the dead one's beat stays, stale
