@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -156,6 +157,7 @@ def worker_command(once: bool) -> None:
     from portal.worker import POLL_SECONDS, Worker
 
     worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    _stop_cleanly_on_signals()
     click.echo(f"Analysis worker {worker.worker_id} started; Ctrl+C stops it.")
     worker.start_heartbeat()  # a thread: beats every few seconds, even during a long job
     try:
@@ -175,6 +177,19 @@ def worker_command(once: bool) -> None:
             time.sleep(POLL_SECONDS)
     finally:
         worker.stop_heartbeat()
+
+
+def _stop_cleanly_on_signals() -> None:
+    """Ctrl+C and SIGTERM (`kill`, `docker stop`, systemd) end the worker through its clean
+    stop: the heartbeat row goes, so a job it was running is requeued at once. Set here
+    because a process started in the background of a script inherits SIGINT ignored, and
+    Python's default SIGTERM ends it without running any cleanup."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
 
 
 @main.command("celery-worker")

@@ -151,8 +151,15 @@ SLOW_ANALYSIS = textwrap.dedent(
 
 
 def _start_worker(
-    database_url: str, app: Flask, tmp_path: Path, name: str, slow: bool
+    database_url: str,
+    app: Flask,
+    tmp_path: Path,
+    name: str,
+    slow: bool,
+    ignore_sigint: bool = False,
 ) -> subprocess.Popen[bytes]:
+    """A real `cardio worker`. `ignore_sigint`: started as a script's background job is, with
+    SIGINT ignored (inherited), which the worker must overrule."""
     settings = app.config["SETTINGS"]
     hooks = tmp_path / "hooks"
     hooks.mkdir(exist_ok=True)
@@ -170,9 +177,11 @@ def _start_worker(
     if slow:
         env["CARDIO_TEST_SLOW_ANALYSIS_S"] = "300"
     log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (lives with the process)
+    ignored = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     return subprocess.Popen(
-        [str(CARDIO), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
-    )
+        [str(CARDIO), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+        preexec_fn=ignored,
+    )  # fmt: skip
 
 
 def _wait_for(condition, timeout_s: float, what: str, logs: list[Path]) -> float:  # type: ignore[no-untyped-def]
@@ -242,3 +251,28 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
             if process.poll() is None:
                 process.kill()
                 process.wait(10)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_worker_stops_cleanly_on_ctrl_c_or_sigterm_even_if_started_ignoring_ctrl_c(
+    app: Flask, sql: Session, tmp_path: Path, database_url: str, stop_signal: signal.Signals
+) -> None:
+    """`nohup cardio worker &` in a script starts it with SIGINT ignored, and `docker stop` or
+    systemd send SIGTERM: either way the worker stops at once and removes its heartbeat (so a
+    job it held is requeued at once, not after 30 s)."""
+    logs = [tmp_path / "stopping.log"]
+    worker = _start_worker(database_url, app, tmp_path, "stopping", False, ignore_sigint=True)
+    try:
+
+        def heartbeat_pids() -> list[int]:
+            sql.expire_all()
+            return [b.pid for b in sql.scalars(select(WorkerHeartbeat))]
+
+        _wait_for(lambda: worker.pid in heartbeat_pids(), 60, "the worker's first beat", logs)
+        worker.send_signal(stop_signal)
+        _wait_for(lambda: worker.poll() is not None, 20, "the worker's clean stop", logs)
+        assert worker.pid not in heartbeat_pids()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
