@@ -8,7 +8,10 @@ the coefficient of sample entropy of Lake & Moorman 2011), its P waves (are they
 and how alike its beats are (noise). AF is a logistic model of these features; its weights,
 the AF threshold and the noise threshold come from `python -m ml.training.strips`
 (cross-validation over the PhysioNet/CinC 2017 recordings, one recording per fold member) and
-are stored in `ml/model/strip_rule.json` with their out-of-fold figures.
+are stored in `ml/model/strip_rule.json` with their out-of-fold figures. Whether a strip that
+is neither AF nor too noisy is sinus or another rhythm is, since strip round 6, a second
+logistic model of the same features (`OtherRhythmModel`) where the rule file has one, else
+the earlier fixed rule (>= 10 % ectopic beats or a rate outside 50-100 bpm).
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ P_BAND_HZ = (0.5, 15.0)
 # "Other rhythm" when the strip is not AF but not plain sinus either.
 OTHER_ECTOPIC_SHARE = 0.10
 SINUS_RATE_BPM = (50.0, 100.0)
+# Words for what sets an "other rhythm" strip apart (strip round 6's model reads the features;
+# these only say which of them depart from sinus rhythm, for the clinician).
+IRREGULAR_RR_SHARE = 0.05  # median successive RR difference over the median RR
+PAUSE_REASON_SHARE = 0.10  # of the intervals: short ones followed by a long one
+NO_P_WAVE_CONSISTENCY = 0.3
 
 FEATURE_NAMES = (
     "log_pattern_irregularity",
@@ -97,10 +105,80 @@ def quadratic_terms(z: np.ndarray) -> np.ndarray:
     return np.column_stack([z, z**2, z[:, first] * z[:, second]])
 
 
+def logistic_probability(
+    features: np.ndarray,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    coef: np.ndarray,
+    intercept: float,
+    terms: str,
+) -> np.ndarray:
+    """A logistic model of standardised features (QUADRATIC: with their squares and products)."""
+    z = (np.atleast_2d(features) - mean) / scale
+    if terms == QUADRATIC:
+        z = quadratic_terms(z)
+    return np.asarray(1.0 / (1.0 + np.exp(-(z @ coef + intercept))))
+
+
+@dataclass(frozen=True)
+class OtherRhythmModel:
+    """Strip round 6: of a strip that is neither AF nor too noisy, how likely it is another
+    rhythm than sinus, a logistic model of the strip features fitted on the cinc2017 normal and
+    other-rhythm recordings, with its threshold. With `rate_limits`, a rate outside
+    `SINUS_RATE_BPM` is another rhythm whatever the model says."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+    features: tuple[str, ...]
+    terms: str = QUADRATIC
+    rate_limits: bool = True
+
+    def probability(self, features: dict[str, float]) -> float:
+        values = np.array([features[f] for f in self.features])
+        return float(
+            logistic_probability(
+                values, self.mean, self.scale, self.coef, self.intercept, self.terms
+            )[0]
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            "terms": self.terms,
+            "rate_limits": self.rate_limits,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, object]) -> OtherRhythmModel:
+        features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
+        terms = str(data["terms"])
+        if not set(features) <= set(KNOWN_FEATURE_NAMES) or terms not in (LINEAR, QUADRATIC):
+            raise ValueError("the rule file was fitted on other features; retrain it")
+        return OtherRhythmModel(
+            np.asarray(data["mean"], float),
+            np.asarray(data["scale"], float),
+            np.asarray(data["coef"], float),
+            float(data["intercept"]),  # type: ignore[arg-type]
+            float(data["threshold"]),  # type: ignore[arg-type]
+            features,
+            terms,
+            bool(data["rate_limits"]),
+        )
+
+
 @dataclass(frozen=True)
 class StripRule:
     """A logistic AF model on standardised features (and, with `terms` QUADRATIC, their
-    squares and pairwise products), plus the AF and noise thresholds."""
+    squares and pairwise products), plus the AF and noise thresholds, and (strip round 6)
+    the model that tells another rhythm from sinus, if the rule has one."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -110,15 +188,15 @@ class StripRule:
     max_log_beat_residual: float
     features: tuple[str, ...] = FEATURE_NAMES  # what the model reads, in order
     terms: str = LINEAR
+    other: OtherRhythmModel | None = None
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
-        z = (np.atleast_2d(features) - self.mean) / self.scale
-        if self.terms == QUADRATIC:
-            z = quadratic_terms(z)
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+        return logistic_probability(
+            features, self.mean, self.scale, self.coef, self.intercept, self.terms
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "features": list(self.features),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
@@ -128,6 +206,9 @@ class StripRule:
             "max_log_beat_residual": self.max_log_beat_residual,
             "terms": self.terms,
         }
+        if self.other is not None:
+            out["other"] = self.other.to_dict()
+        return out
 
     @staticmethod
     def from_dict(data: dict[str, object]) -> StripRule:
@@ -144,6 +225,7 @@ class StripRule:
             float(data["max_log_beat_residual"]),  # type: ignore[arg-type]
             features,
             terms,
+            OtherRhythmModel.from_dict(data["other"]) if data.get("other") else None,  # type: ignore[arg-type]
         )
 
 
@@ -434,6 +516,29 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
             features,
         )
     rate_bpm = float(np.exp(features["log_rate_bpm"]))
+    if rule.other is None:
+        reasons = _departures_from_sinus(features, rate_bpm)
+    else:
+        reasons = _model_departures(features, rate_bpm, rule.other)
+    if reasons:
+        return StripCall(OTHER, LABEL_TEXT[OTHER], ", ".join(reasons), probability, features)
+    regular = _successive_share(features) < IRREGULAR_RR_SHARE
+    return StripCall(
+        SINUS,
+        LABEL_TEXT[SINUS],
+        f"regular, {rate_bpm:.0f} bpm" if regular else f"{rate_bpm:.0f} bpm",
+        probability,
+        features,
+    )
+
+
+def _successive_share(features: dict[str, float]) -> float:
+    """Median successive RR difference over the median RR (the feature is its log)."""
+    return float(np.exp(features[SUCCESSIVE_FEATURE]) - 1e-3)
+
+
+def _departures_from_sinus(features: dict[str, float], rate_bpm: float) -> list[str]:
+    """The fixed rule of rounds 1-5: ectopic beats, or a rate outside sinus limits."""
     reasons = []
     if features["ectopic_share"] >= OTHER_ECTOPIC_SHARE:
         reasons.append(f"{features['ectopic_share']:.0%} ectopic beats")
@@ -441,8 +546,24 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
         reasons.append(f"slow ({rate_bpm:.0f} bpm)")
     if rate_bpm > SINUS_RATE_BPM[1]:
         reasons.append(f"fast ({rate_bpm:.0f} bpm)")
-    if reasons:
-        return StripCall(OTHER, LABEL_TEXT[OTHER], ", ".join(reasons), probability, features)
-    return StripCall(
-        SINUS, LABEL_TEXT[SINUS], f"regular, {rate_bpm:.0f} bpm", probability, features
-    )
+    return reasons
+
+
+def _model_departures(
+    features: dict[str, float], rate_bpm: float, model: OtherRhythmModel
+) -> list[str]:
+    """Strip round 6: nothing when the model reads sinus rhythm (and, with its rate limits,
+    the rate is within them); else what departs from sinus, in words, or the model's
+    probability when no single feature does."""
+    probability = model.probability(features)
+    outside = not SINUS_RATE_BPM[0] <= rate_bpm <= SINUS_RATE_BPM[1]
+    if probability < model.threshold and not (model.rate_limits and outside):
+        return []
+    reasons = _departures_from_sinus(features, rate_bpm)
+    if features[PAUSE_FEATURE] >= PAUSE_REASON_SHARE:
+        reasons.append("premature beats followed by pauses")
+    if _successive_share(features) >= IRREGULAR_RR_SHARE:
+        reasons.append("irregular RR intervals")
+    if features["p_wave_consistency"] < NO_P_WAVE_CONSISTENCY:
+        reasons.append("no consistent P wave")
+    return reasons or [f"unlike sinus rhythm to the rhythm model ({probability:.0%})"]

@@ -36,12 +36,31 @@ def af_scores(called_af: np.ndarray, is_af: np.ndarray) -> dict[str, float]:
     return {"se": se, "ppv": ppv, "f1": 2 * se * ppv / max(se + ppv, 1e-9)}
 
 
+# The 2017 challenge's score: the mean F1 of these three (reference label, call) pairs.
+CHALLENGE_PAIRS = {"N": SINUS, "A": AF, "O": OTHER}
+
+
+def challenge_f1(y: np.ndarray, calls: np.ndarray) -> dict[str, float] | None:
+    """F1 of normal called sinus, AF called AF and other rhythm called other, and their mean
+    (the PhysioNet/CinC 2017 score); None unless the reference holds all three labels."""
+    if not all(np.any(y == label) for label in CHALLENGE_PAIRS):
+        return None
+    scores = {}
+    for label, call in CHALLENGE_PAIRS.items():
+        hits = float(np.sum((calls == call) & (y == label)))
+        total = float(np.sum(calls == call) + np.sum(y == label))
+        scores[REFERENCE_LABELS[label]] = 2 * hits / total
+    return {**scores, "mean": float(np.mean(list(scores.values())))}
+
+
 def summary(y: np.ndarray, calls: np.ndarray) -> dict[str, Any]:
-    """AF Se/+P, the share of too-noisy recordings called unclassifiable, and the call table."""
+    """AF Se/+P, the share of too-noisy recordings called unclassifiable, the challenge's F1
+    scores, and the call table."""
     names = {**LABEL_TEXT, REFUSED: "Refused by the reader"}
     return {
         "n_recordings": int(len(y)),
         "af": af_scores(calls == AF, y == "A"),
+        "f1": challenge_f1(y, calls),
         "noisy_called_unclassifiable": float(np.mean(calls[y == "~"] == UNCLASSIFIABLE))
         if np.any(y == "~")
         else None,
@@ -99,6 +118,8 @@ def print_summary(result: dict[str, Any]) -> None:
         f"{result['n_recordings']} recordings: AF Se {af['se']:.3f}  +P {af['ppv']:.3f}  "
         f"F1 {af['f1']:.3f}"
     )
+    if result.get("f1"):
+        print("F1 " + ", ".join(f"{k} {v:.3f}" for k, v in result["f1"].items()))
     if result.get("noisy_called_unclassifiable") is not None:
         print(f"too noisy called unclassifiable: {result['noisy_called_unclassifiable']:.0%}")
     for label, row in result["calls"].items():

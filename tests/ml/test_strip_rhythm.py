@@ -240,3 +240,96 @@ def test_premature_then_pause_marks_ectopy_whatever_the_beats_are_called() -> No
     features = strip_features(signal_mv, fs, beats, np.array(["N"] * beats.size))
     assert features is not None
     assert features[PAUSE_FEATURE] == pytest.approx(12 / 35)
+
+
+def _features(**changes: float) -> dict[str, float]:
+    """A plain sinus strip's features at 70 bpm, with `changes`."""
+    sinus = {name: 0.0 for name in STRIP_FEATURE_NAMES}
+    sinus.update(
+        {
+            "log_rate_bpm": float(np.log(70.0)),
+            SUCCESSIVE_FEATURE: float(np.log(0.02)),
+            "p_wave_consistency": 0.9,
+            "log_beat_residual": -1.0,
+        }
+    )
+    return {**sinus, **changes}
+
+
+def _rule_with_other_model(rate_limits: bool) -> StripRule:
+    """AF never; another rhythm when the premature-then-pause share is high (a linear model
+    reading that feature alone, threshold 0.5)."""
+    from ml.strip_rhythm import PAUSE_FEATURE, OtherRhythmModel
+
+    k = len(STRIP_FEATURE_NAMES)
+    af_never = np.zeros(k)
+    other_coef = np.zeros(k)
+    other_coef[STRIP_FEATURE_NAMES.index(PAUSE_FEATURE)] = 40.0
+    other = OtherRhythmModel(
+        np.zeros(k), np.ones(k), other_coef, -4.0, 0.5, STRIP_FEATURE_NAMES, LINEAR, rate_limits
+    )
+    return StripRule(
+        np.zeros(k), np.ones(k), af_never, -20.0, 0.5, 1.0, STRIP_FEATURE_NAMES, LINEAR, other
+    )
+
+
+def test_an_other_rhythm_model_decides_sinus_or_other_and_says_why() -> None:
+    """Strip round 6: the model, not a fixed share of ectopic beats, tells another rhythm from
+    sinus; the reason names what departs from sinus in a clinician's words."""
+    from ml.strip_rhythm import OTHER, PAUSE_FEATURE, call_strip_from_features
+
+    rule = _rule_with_other_model(rate_limits=True)
+    sinus = call_strip_from_features(_features(ectopic_share=0.15), rule)
+    # 15 % beats called ectopic, yet the intervals say sinus: the model's call stands.
+    assert sinus.label == SINUS and sinus.reason == "regular, 70 bpm"
+    ectopy = call_strip_from_features(
+        _features(**{PAUSE_FEATURE: 0.3, SUCCESSIVE_FEATURE: float(np.log(0.2))}), rule
+    )
+    assert ectopy.label == OTHER
+    assert ectopy.reason == "premature beats followed by pauses, irregular RR intervals"
+    slow = call_strip_from_features(_features(log_rate_bpm=float(np.log(42.0))), rule)
+    assert slow.label == OTHER and slow.reason == "slow (42 bpm)"
+    # Without the rate limits the model alone decides: a regular 42 bpm strip reads sinus.
+    alone = _rule_with_other_model(rate_limits=False)
+    assert call_strip_from_features(_features(log_rate_bpm=float(np.log(42.0))), alone).label == (
+        SINUS
+    )
+
+
+def test_a_rule_with_an_other_rhythm_model_survives_its_file() -> None:
+    rule = _rule_with_other_model(rate_limits=False)
+    again = StripRule.from_dict(json.loads(json.dumps(rule.to_dict())))
+    assert again.other is not None and rule.other is not None
+    assert again.other.threshold == 0.5 and not again.other.rate_limits
+    assert np.array_equal(again.other.coef, rule.other.coef)
+    assert again.other.features == rule.other.features and again.other.terms == LINEAR
+    # A rule file written before round 6 has no such model: the fixed rule applies.
+    before = {k: v for k, v in rule.to_dict().items() if k != "other"}
+    assert StripRule.from_dict(before).other is None
+
+
+def test_fitting_an_other_rhythm_model_chooses_its_threshold_out_of_fold() -> None:
+    """On synthetic features where another rhythm is an interaction of two features, the
+    fitted model tells other from normal recordings it was not fitted on, and the threshold
+    comes from the inner folds."""
+    from ml.research.strips_eval import challenge_f1
+    from ml.training.strips import Candidate, out_of_fold_calls
+
+    rng = np.random.default_rng(7)
+    n = 900
+    x = rng.normal(size=(n, len(STRIP_FEATURE_NAMES)))
+    x[:, STRIP_FEATURE_NAMES.index("log_rate_bpm")] = np.log(70.0) + rng.normal(0, 0.1, n)
+    x[:, STRIP_FEATURE_NAMES.index("log_beat_residual")] = rng.normal(-1, 0.3, n)
+    a, b = x[:, 0], x[:, 1]
+    y = np.where(a > 1.2, "A", np.where(a * b > 0.3, "O", "N"))
+    fixed = Candidate(terms=QUADRATIC, l2=10.0)
+    model = Candidate(terms=QUADRATIC, l2=10.0, other_terms=QUADRATIC, rate_limits=True)
+    scores = {
+        name: challenge_f1(y, out_of_fold_calls(x, y, c))
+        for name, c in (("fixed", fixed), ("model", model))
+    }
+    assert scores["model"] is not None and scores["fixed"] is not None
+    # The fixed rule sees no ectopic beats or odd rates here, so it calls every strip sinus.
+    assert scores["model"]["other rhythm"] > 0.7 > 0.4 > scores["fixed"]["other rhythm"]
+    assert scores["model"]["AF"] == scores["fixed"]["AF"]  # the AF model is the same
+    assert scores["model"]["mean"] > scores["fixed"]["mean"] + 0.15
