@@ -36,15 +36,34 @@ CANDIDATE_NAMES = {
 
 
 def strip_rows() -> list[dict[str, str]]:
-    """Short strips (cinc2017, out of fold): AF Se, +P, and too-noisy called unclassifiable."""
+    """Short strips (cinc2017, out of fold): AF Se, +P, too-noisy called unclassifiable, and
+    the challenge's F1 of normal, AF and other rhythm with their mean."""
     card = json.loads(RULE_FILE.read_text())["out_of_fold"]
+    f1 = card["f1"]
     return [
         {
             "data": f"cinc2017, {card['n_recordings']} recordings, out of fold",
             "af_se": pct(card["af"]["se"]),
             "af_ppv": pct(card["af"]["ppv"]),
             "noisy_unclassifiable": pct(card["noisy_called_unclassifiable"]),
+            "f1": " / ".join(pct(f1[k]) for k in ("normal", "AF", "other rhythm")),
+            "f1_mean": pct(f1["mean"]),
         }
+    ]
+
+
+def strip_round_rows() -> list[dict[str, str]]:
+    """Strip round 6: each candidate's out-of-fold F1 (normal / AF / other, and the mean), and
+    which one ships."""
+    card = json.loads(RULE_FILE.read_text())["round_6"]
+    return [
+        {
+            "candidate": name,
+            "f1": " / ".join(pct(f1[k]) for k in ("normal", "AF", "other rhythm")),
+            "f1_mean": pct(f1["mean"]),
+            "shipped": "yes" if name == card["chosen"] else "",
+        }
+        for name, f1 in card["out_of_fold_f1"].items()
     ]
 
 
@@ -91,9 +110,11 @@ def ds2_af() -> dict[str, str] | None:
 def markdown_rows() -> list[str]:
     """The table rows the README prints (a test checks they are there, figure for figure)."""
     rows = [
-        f"| {r['data']} | {r['af_se']} | {r['af_ppv']} | {r['noisy_unclassifiable']} |"
+        f"| {r['data']} | {r['af_se']} | {r['af_ppv']} | {r['noisy_unclassifiable']} | "
+        f"{r['f1']} | {r['f1_mean']} |"
         for r in strip_rows()
     ]
+    rows += ["| " + " | ".join(r.values()) + " |" for r in strip_round_rows()]
     for r in af_round_rows():
         pairs = " | ".join(
             f"{r[p + '_se']} / {r[p + '_ppv']}" for p in ("pooled", "cinc2017", "mitdb_ds1")

@@ -566,4 +566,6 @@ def _model_departures(
         reasons.append("irregular RR intervals")
     if features["p_wave_consistency"] < NO_P_WAVE_CONSISTENCY:
         reasons.append("no consistent P wave")
-    return reasons or [f"unlike sinus rhythm to the rhythm model ({probability:.0%})"]
+    return reasons or [
+        f"unlike typical sinus rhythm (probability of another rhythm {probability:.0%})"
+    ]

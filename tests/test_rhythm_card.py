@@ -43,8 +43,13 @@ def test_model_page_shows_the_rhythm_figures(app: Flask, people: People) -> None
     strip = rhythm_card.strip_rows()[0]
     assert (
         f"<tr><td>{strip['data']}</td><td>{strip['af_se']}</td><td>{strip['af_ppv']}</td>"
-        f"<td>{strip['noisy_unclassifiable']}</td></tr>"
+        f"<td>{strip['noisy_unclassifiable']}</td><td>{strip['f1']}</td>"
+        f"<td>{strip['f1_mean']}</td></tr>"
     ) in page
+    rounds = rhythm_card.strip_round_rows()
+    assert sum(r["shipped"] == "yes" for r in rounds) == 1
+    for row in rounds:
+        assert f"<tr><td>{row['candidate']}</td><td>{row['f1']}</td>" in page
     for row in rhythm_card.af_round_rows():
         assert (
             f"<td>{row['candidate']}</td><td>{row['rounds']}</td>"
@@ -59,3 +64,13 @@ def test_model_page_shows_the_interval_figures(app: Flask, people: People) -> No
     for row in rhythm_card.interval_rows():
         assert f"<tr><td>{row['interval']}</td><td>{row['measured']}</td>" in page
         assert f"<td>{row['mean_ms']}</td><td>{row['sd_ms']}</td>" in page
+
+
+def test_the_shipped_strip_rule_is_the_best_of_strip_round_6() -> None:
+    card = json.loads(RULE_FILE.read_text())
+    round_6 = card["round_6"]
+    scores = {name: f1["mean"] for name, f1 in round_6["out_of_fold_f1"].items()}
+    assert scores[round_6["chosen"]] == max(scores.values())
+    assert card["out_of_fold"]["f1"]["mean"] == scores[round_6["chosen"]]
+    with_model = round_6["candidates"][round_6["chosen"]]["other_terms"] is not None
+    assert ("other" in card["rule"]) == with_model

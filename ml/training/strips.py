@@ -100,7 +100,7 @@ CANDIDATES: dict[str, Candidate] = {
         terms=QUADRATIC, l2=10.0, other_terms=QUADRATIC, rate_limits=False
     ),
 }
-ROUND_6 = (list(CANDIDATES), "this commit")  # the results commit names it
+ROUND_6 = (list(CANDIDATES), "929278f")  # (candidates, the commit that pre-registered them)
 
 
 def strip_feature_table(folder: Path) -> tuple[np.ndarray, list[str]]:
