@@ -622,17 +622,22 @@ def _findings(
         by_label.setdefault(episode.label, []).append(episode)
     total_beats = max(1, len(classes))
 
-    def add_episodes(label: str, code: str, risk: str, describe: str) -> None:
+    def add_episodes(label: str, code: str, risk: str, describe: str, caveat: str = "") -> None:
         found = by_label.get(label, [])
         if found:
             longest = max(e.duration_s for e in found)
-            findings.append(
-                Finding(
-                    code, label, risk, None, f"{len(found)} {describe}, longest {longest:.0f} s"
-                )
-            )
+            detail = f"{len(found)} {describe}, longest {longest:.0f} s{caveat}"
+            findings.append(Finding(code, label, risk, None, detail))
 
-    add_episodes(rhythm.VF, "VF", "high", "episode(s) of ventricular flutter or fibrillation")
+    # The detector reads a sinusoidal ventricular trace; at 150-240 /min fast VT makes one too
+    # (MIT-BIH 205's VT and 207's flutter share those rates): the doctor is told so.
+    add_episodes(
+        rhythm.VF,
+        "VF",
+        "high",
+        "episode(s) of ventricular flutter or fibrillation",
+        "; very fast ventricular tachycardia looks alike, so check the strip",
+    )
     add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats")
     add_episodes(rhythm.AF, "AF", "high", "episode(s) of irregularly irregular rhythm")
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")

@@ -48,7 +48,11 @@ def test_analysis_reports_vf_as_a_high_risk_finding_without_beats_inside() -> No
     result = analyze(recording)
     vf = [e for e in result.episodes if e.label == rhythm.VF]
     assert len(vf) == 1
-    assert any(f.code == "VF" and f.risk == "high" for f in result.findings)
+    finding = next(f for f in result.findings if f.code == "VF")
+    assert finding.risk == "high"
+    # The detector cannot tell flutter from very fast VT, and says so to the doctor.
+    assert finding.detail.startswith("1 episode(s) of ventricular flutter or fibrillation")
+    assert "very fast ventricular tachycardia looks alike, so check the strip" in finding.detail
     beat_s = result.beats.samples / FS_HZ
     inside = (beat_s >= vf[0].start_s) & (beat_s <= vf[0].end_s)
     assert set(np.asarray(result.beats.classes)[inside]) <= {"Q"}
