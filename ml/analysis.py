@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
+from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.dsp import use_compiled_routines
 from ml.features import PatientBeats, beat_waveforms, rhythm_features
 from ml.filters import bandpass_mv
-from ml.gaps import GapFill, fill_gaps
+from ml.gaps import GapFill, clock, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
 from ml.io.sources import STREAM_FROM_S, RecordingSource
@@ -382,6 +383,10 @@ def analyze(
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     strip = call_strip(lead_mv, fs, peaks, classes, bands=bands) if is_strip else None
+    set_aside = [
+        (float(beat_s[first]), float(beat_s[stop - 1]))
+        for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
+    ]
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -396,7 +401,7 @@ def analyze(
     report(0.9, "Summarising findings")
     analysis = summarise(
         BeatRead(peaks, classes, probabilities, unreadable, quality, classification_leads),
-        RhythmEvidence(p_consistency, fibrillation, af_windows, strip),
+        RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
         lead=(lead_index, lead_reason),
@@ -429,6 +434,8 @@ class RhythmEvidence:
     fibrillation: list[tuple[float, float]]
     af_windows: list[tuple[float, float]]
     strip: StripCall | None
+    # Ventricular runs on artefact (`ml.artefact_runs`): (first, last beat time), not VT.
+    artefact_runs: list[tuple[float, float]] = field(default_factory=list)
 
 
 def unclassified_where_unreadable(
@@ -461,16 +468,20 @@ def summarise(
     peaks, classes, probabilities = beats.peaks, beats.classes, beats.probabilities
     beat_s = peaks / fs
     strip = evidence.strip
-    episodes = rhythm.consolidate(
-        rhythm.detect_rhythms(
-            beat_s,
-            classes,
-            duration_s,
-            evidence.p_consistency,
-            evidence.fibrillation,
-            evidence.af_windows,
-        )
+    detected = rhythm.detect_rhythms(
+        beat_s,
+        classes,
+        duration_s,
+        evidence.p_consistency,
+        evidence.fibrillation,
+        evidence.af_windows,
     )
+    set_aside = set(evidence.artefact_runs)
+    episodes = rhythm.consolidate(
+        [e for e in detected if not (e.label == rhythm.VT and (e.start_s, e.end_s) in set_aside)]
+    )
+    if set_aside:
+        notes = [*notes, _artefact_runs_note(sorted(set_aside))]
     if strip is not None:
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
     normal = (classes == "N") & ~beats.unreadable
@@ -586,6 +597,18 @@ def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.n
         (e.start_s, e.end_s) for e in episodes if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED)
     ]
     return ~rhythm.within(beat_s, excluded)
+
+
+def _artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:
+    """What the read says of the ventricular runs it set aside as artefact."""
+    where = ", ".join(clock(start_s) for start_s, _ in spans_s[:10])
+    more = f" and {len(spans_s) - 10} more" if len(spans_s) > 10 else ""
+    runs, were = ("1 run", "was") if len(spans_s) == 1 else (f"{len(spans_s)} runs", "were")
+    return (
+        f"{runs} of beats called ventricular in a noisy stretch (at {where}{more}) {were} not "
+        "called ventricular tachycardia: their beats do not look alike, as motion artefact "
+        "makes them; check the strip there."
+    )
 
 
 def _unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode]) -> list[Finding]:

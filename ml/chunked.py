@@ -56,6 +56,7 @@ from ml.analysis import (
     summarise,
     unclassified_where_unreadable,
 )
+from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
@@ -358,8 +359,8 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats = self._rhythm_and_median_beat(
-            lead, peaks, classes, peaks[normal]
+        p_consistency, af_windows, beats, set_aside = self._rhythm_and_median_beat(
+            lead, peaks, classes, peaks[normal], quality
         )
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
@@ -375,7 +376,7 @@ class _Analysis:
                 quality,
                 tuple(names[i] for i in read),
             ),
-            RhythmEvidence(p_consistency, fibrillation, af_windows, None),
+            RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
             lead=(lead, lead_reason),
@@ -560,10 +561,16 @@ class _Analysis:
         return probabilities, classes
 
     def _rhythm_and_median_beat(
-        self, lead: int, peaks: np.ndarray, classes: np.ndarray, normal_peaks: np.ndarray
-    ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray]:
-        """Pass 5: P-wave consistency per beat, the AF windows, and the beats of the median
-        beat (in every usable lead, band-passed)."""
+        self,
+        lead: int,
+        peaks: np.ndarray,
+        classes: np.ndarray,
+        normal_peaks: np.ndarray,
+        quality: list[Segment],
+    ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray, list[tuple[float, float]]]:
+        """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
+        beat (in every usable lead, band-passed), and the ventricular runs on artefact
+        (`ml.artefact_runs`, each read by the chunk whose core holds its first beat)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
@@ -572,11 +579,18 @@ class _Analysis:
 
         def step(
             chunk: Chunk, x: np.ndarray
-        ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray]:
+        ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray, list[tuple[float, float]]]:
             lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
             local = peaks[lo:hi] - chunk.start
             mine = chunk.core(peaks[lo:hi])
             bands = Bands.of(x[:, lead], fs)  # filtered once for the P waves and AF windows
+            set_aside = [
+                (float(peaks[lo + first] / fs), float(peaks[lo + stop - 1] / fs))
+                for first, stop in artefact_runs(
+                    bands.beats_mv, fs, peaks[lo:hi], classes[lo:hi], quality, chunk.start
+                )
+                if mine[first]
+            ]
             consistency = p_wave_consistency(
                 bands.p_waves_mv, fs, local / fs, classes[lo:hi], prefiltered=True
             )[mine]
@@ -601,13 +615,14 @@ class _Analysis:
                     ],
                     axis=-1,
                 )
-            return consistency, af_windows, beats
+            return consistency, af_windows, beats, set_aside
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (
             np.concatenate([r[0] for r in results]),
             [span for r in results for span in r[1]],
             np.concatenate([r[2] for r in results]),
+            [span for r in results for span in r[3]],
         )
 
 

@@ -189,10 +189,10 @@ def _long_texts(spans: tuple[Span, ...]) -> list[str]:
         total_s = sum(end - start for start, end in spans)
         return [
             f"{total_s:.1f} s of {{leads}} missing in {len(spans)} stretches from "
-            f"{_clock(spans[0][0])}, not analysed"
+            f"{clock(spans[0][0])}, not analysed"
         ]
     return [
-        f"{end - start:.1f} s of {{leads}} missing from {_clock(start)}, not analysed"
+        f"{end - start:.1f} s of {{leads}} missing from {clock(start)}, not analysed"
         for start, end in spans
     ]
 
@@ -204,7 +204,7 @@ def _leads_phrase(recording: Recording, leads: list[int]) -> str:
     return f"lead{'s' if len(leads) > 1 else ''} {names}"
 
 
-def _clock(t_s: float) -> str:
+def clock(t_s: float) -> str:
     """'61.0 s' within the first 10 minutes, else 'h:mm:ss' as a Holter report reads."""
     if t_s < 600:
         return f"{t_s:.1f} s"

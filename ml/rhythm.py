@@ -164,9 +164,10 @@ def _segments(beat_s: np.ndarray, interval_flags: np.ndarray, label: str) -> lis
     return episodes
 
 
-def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) -> list[Episode]:
-    episodes = []
-    is_class = np.concatenate([[False], classes == beat_class, [False]]).astype(int)
+def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list[tuple[int, int]]:
+    """(first, last + 1) beat index of each run of >= 3 `beat_class` beats above RUN_RATE_BPM."""
+    bounds = []
+    is_class = np.concatenate([[False], np.asarray(classes) == beat_class, [False]]).astype(int)
     starts = np.flatnonzero(np.diff(is_class) == 1)
     stops = np.flatnonzero(np.diff(is_class) == -1)  # exclusive
     for start, stop in zip(starts, stops, strict=True):
@@ -174,10 +175,15 @@ def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) 
             continue
         rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
         if rate_bpm > RUN_RATE_BPM:
-            episodes.append(
-                Episode(label, float(beat_s[start]), float(beat_s[stop - 1]), int(stop - start))
-            )
-    return episodes
+            bounds.append((int(start), int(stop)))
+    return bounds
+
+
+def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) -> list[Episode]:
+    return [
+        Episode(label, float(beat_s[start]), float(beat_s[stop - 1]), stop - start)
+        for start, stop in run_bounds(beat_s, classes, beat_class)
+    ]
 
 
 def _patterns(beat_s: np.ndarray, classes: np.ndarray) -> list[Episode]:

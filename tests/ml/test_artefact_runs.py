@@ -1,0 +1,93 @@
+"""Ventricular runs made of motion artefact are not called ventricular tachycardia."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+
+from ml import rhythm
+from ml.analysis import analyze
+from ml.artefact_runs import MAX_RUN_MISMATCH, artefact_runs, run_mismatch
+from ml.io import read_recording
+from ml.quality import Segment
+from ml.recording import Recording
+from ml.research.databases import data_root, default_data_dir
+
+FS_HZ = 250.0
+CINC = data_root() / "cinc2017"
+MITDB = default_data_dir()
+
+
+def _wide_beat_mv(width_s: float = 0.06) -> np.ndarray:
+    t = np.arange(-0.2, 0.4, 1 / FS_HZ)
+    return 1.5 * np.exp(-0.5 * (t / width_s) ** 2) - 0.4 * np.exp(-0.5 * ((t - 0.25) / 0.05) ** 2)
+
+
+def _on_swings(n: int) -> list[np.ndarray]:
+    """A narrow QRS riding a 2-mV, 1.2-Hz baseline swing, a quarter turn later each beat:
+    the same complex, a different trace under every beat, as motion artefact makes."""
+    t = np.arange(-0.2, 0.4, 1 / FS_HZ)
+    return [
+        _wide_beat_mv(0.015) + 2.0 * np.sin(2 * np.pi * 1.2 * t + k * np.pi / 2) for k in range(n)
+    ]
+
+
+def _signal_with_beats(beats: list[np.ndarray], peaks: np.ndarray, seconds: float) -> np.ndarray:
+    signal_mv = np.zeros(int(seconds * FS_HZ))
+    before = round(0.2 * FS_HZ)
+    for beat, peak in zip(beats, peaks, strict=True):
+        signal_mv[peak - before : peak - before + beat.size] += beat
+    return signal_mv
+
+
+def test_beats_alike_score_low_and_beats_on_a_swinging_baseline_high() -> None:
+    peaks = np.array([500, 620, 740, 860])
+    alike = _signal_with_beats([_wide_beat_mv()] * 4, peaks, 5.0)
+    assert run_mismatch(alike, FS_HZ, peaks) < 0.1  # alike but for the neighbours' tails
+    on_artefact = _signal_with_beats(_on_swings(peaks.size), peaks, 5.0)
+    assert run_mismatch(on_artefact, FS_HZ, peaks) > MAX_RUN_MISMATCH
+    assert run_mismatch(alike, FS_HZ, peaks[:2]) is None  # too few beats to judge
+
+
+def test_a_run_is_set_aside_only_unlike_and_in_a_noisy_segment() -> None:
+    peaks = np.array([250, 500, 620, 740, 860, 1250])  # N, then V V V at 125 bpm, then N
+    classes = np.array(list("NVVVVN"))
+    signal_mv = _signal_with_beats(_on_swings(peaks.size), peaks, 6.0)
+    noisy = [Segment(0.0, 6.0, "noisy", "beats differ from one to the next")]
+    good = [Segment(0.0, 6.0, "good")]
+    assert artefact_runs(signal_mv, FS_HZ, peaks, classes, noisy) == [(1, 5)]
+    assert artefact_runs(signal_mv, FS_HZ, peaks, classes, good) == []
+    alike = _signal_with_beats([_wide_beat_mv()] * peaks.size, peaks, 6.0)
+    assert artefact_runs(alike, FS_HZ, peaks, classes, noisy) == []
+    # A recording's later chunk: the same run, its signal starting 1000 samples later.
+    later = np.concatenate([np.zeros(1000), signal_mv])
+    assert artefact_runs(signal_mv, FS_HZ, peaks + 1000, classes, [], 1000) == []
+    shifted = [Segment(4.0, 10.0, "noisy")]
+    assert artefact_runs(later[1000:], FS_HZ, peaks + 1000, classes, shifted, 1000) == [(1, 5)]
+
+
+@pytest.mark.skipif(not (CINC / "A00194.hea").is_file(), reason="cinc2017 not found")
+def test_a_handheld_strip_with_motion_artefact_reads_no_vt_and_says_where() -> None:
+    """A00194 (reference: normal rhythm): a baseline swing in the first 9 s gave a "VT" main
+    finding (high risk). Its run is set aside; the beats still count as ventricular, and the
+    read tells the doctor where to look."""
+    analysis = analyze(read_recording(CINC / "A00194.hea", uncalibrated_ok=True))
+    assert not any(e.label == rhythm.VT for e in analysis.episodes)
+    assert analysis.main_finding.code != "VT"
+    assert analysis.beat_counts["V"] >= 3
+    note = next(n for n in analysis.notes if "not called ventricular tachycardia" in n)
+    assert note.startswith("1 run of beats called ventricular in a noisy stretch (at 8.")
+    assert "check the strip" in note
+
+
+@pytest.mark.skipif(not (MITDB / "207.hea").is_file(), reason="MIT-BIH not found")
+def test_a_run_of_alike_beats_in_a_noisy_stretch_stays_vt() -> None:
+    """MIT-BIH 207 (DS1), 30-85 s: noisy segments, and a run of ventricular beats that look
+    alike at 77 s: it stays ventricular tachycardia."""
+    record = wfdb.rdrecord(str(MITDB / "207"), sampfrom=30 * 360, sampto=85 * 360)
+    analysis = analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
+    vt = [e for e in analysis.episodes if e.label == rhythm.VT]
+    assert [round(e.start_s) for e in vt] == [47]  # 77 s into the record
+    assert any(s.level != "good" and s.start_s <= vt[0].start_s < s.end_s for s in analysis.quality)
+    assert not any("not called ventricular tachycardia" in n for n in analysis.notes)
