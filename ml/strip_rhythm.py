@@ -137,12 +137,11 @@ class OtherRhythmModel:
     rate_limits: bool = True
 
     def probability(self, features: dict[str, float]) -> float:
-        values = np.array([features[f] for f in self.features])
-        return float(
-            logistic_probability(
-                values, self.mean, self.scale, self.coef, self.intercept, self.terms
-            )[0]
-        )
+        return float(self.probabilities(np.array([features[f] for f in self.features]))[0])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Per row of `x` (columns `features`): the probability of another rhythm."""
+        return logistic_probability(x, self.mean, self.scale, self.coef, self.intercept, self.terms)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -187,7 +187,7 @@ def fit_rule(
         ok = test[usable[test]]
         inner[ok] = rule.af_probability(x[ok])
         if other is not None:
-            inner_other[ok] = fit_other(x[train], y[train], features, other).af_probability(x[ok])
+            inner_other[ok] = fit_other(x[train], y[train], features, other).probabilities(x[ok])
     grid = np.arange(0.05, 0.95, 0.01)
     known = ~np.isnan(inner)
     best = max(
@@ -201,17 +201,7 @@ def fit_rule(
     if other is not None:
         rule = StripRule(mean, scale, coef, intercept, float(best), max_residual, features, terms)
         threshold = other_threshold(x, y, inner, inner_other, rule, other)
-        fitted = fit_other(x[usable], y[usable], features, other)
-        other_model = OtherRhythmModel(
-            fitted.mean,
-            fitted.scale,
-            fitted.coef,
-            fitted.intercept,
-            threshold,
-            features,
-            fitted.terms,
-            other.rate_limits,
-        )
+        other_model = replace(fit_other(x[usable], y[usable], features, other), threshold=threshold)
     return StripRule(
         mean, scale, coef, intercept, float(best), max_residual, features, terms, other_model
     )
@@ -219,15 +209,15 @@ def fit_rule(
 
 def fit_other(
     x: np.ndarray, y: np.ndarray, features: tuple[str, ...], other: Candidate
-) -> StripRule:
-    """The other-rhythm logistic model (in a StripRule's weights) fitted on the normal and
-    other-rhythm recordings of (x, y): target 1 for other rhythm."""
+) -> OtherRhythmModel:
+    """The other-rhythm logistic model fitted on the normal and other-rhythm recordings of
+    (x, y), target 1 for other rhythm; its threshold 0.5 until `other_threshold` sets it."""
     chosen = np.isin(y, ["N", "O"]) & ~np.isnan(x).any(axis=1)
-    assert other.other_terms is not None
-    weights = fit_weights(
-        x[chosen], (y[chosen] == "O").astype(float), other.other_terms, other.other_l2
+    terms = other.other_terms or QUADRATIC
+    mean, scale, coef, intercept = fit_weights(
+        x[chosen], (y[chosen] == "O").astype(float), terms, other.other_l2
     )
-    return StripRule(*weights, 0.5, 0.0, features, other.other_terms)
+    return OtherRhythmModel(mean, scale, coef, intercept, 0.5, features, terms, other.rate_limits)
 
 
 def other_threshold(
