@@ -18,24 +18,16 @@ from __future__ import annotations
 import numpy as np
 
 from ml import rhythm
-from ml.quality import Segment
+from ml.quality import Segment, beat_residuals
 
 MAX_RUN_MISMATCH = 1.5  # true DS1 VT runs: median 0.58, 90th percentile 1.14
-BEAT_WINDOW_S = (0.2, 0.4)  # before and after the R peak
 
 
 def run_mismatch(band_mv: np.ndarray, fs_hz: float, run_peaks: np.ndarray) -> float | None:
     """How unlike one another the beats at `run_peaks` are (see the module docstring); None
     with fewer than 3 whole beats. `band_mv`: the lead band-passed 0.5-40 Hz."""
-    before, after = (round(s * fs_hz) for s in BEAT_WINDOW_S)
-    peaks = run_peaks[(run_peaks >= before) & (run_peaks < band_mv.size - after)]
-    if peaks.size < 3:
-        return None
-    beats = band_mv[peaks[:, None] + np.arange(-before, after)[None, :]]
-    beats = beats - np.median(beats, axis=1, keepdims=True)
-    template = np.median(beats, axis=0)
-    scale = max(float(np.sqrt(np.mean(template**2))), 1e-6)
-    return float(np.median(np.sqrt(np.mean((beats - template) ** 2, axis=1)) / scale))
+    residual = beat_residuals(band_mv, fs_hz, run_peaks)
+    return None if residual is None else float(np.median(residual))
 
 
 def artefact_runs(

@@ -43,9 +43,10 @@ class Segment:
     reason: str = ""
 
 
-def beat_mismatch(band_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> float | None:
-    """How unlike each other the beats at `r_peaks` are (see NOISY_BEAT_MISMATCH); None with
-    fewer than 3 whole beats. `band_mv` is the lead band-passed to about 0.5-40 Hz."""
+def beat_residuals(band_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> np.ndarray | None:
+    """Per whole beat at `r_peaks`: the RMS of the beat minus the beats' median beat, over
+    that median beat's RMS; None with fewer than 3 whole beats. `band_mv` is the lead
+    band-passed to about 0.5-40 Hz."""
     before, after = (round(s * fs_hz) for s in BEAT_WINDOW_S)
     peaks = r_peaks[(r_peaks >= before) & (r_peaks < band_mv.size - after)]
     if peaks.size < 3:
@@ -54,8 +55,14 @@ def beat_mismatch(band_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> flo
     beats = beats - np.median(beats, axis=1, keepdims=True)
     template = np.median(beats, axis=0)
     scale = max(float(np.sqrt(np.mean(template**2))), 1e-6)
-    residual = np.sqrt(np.mean((beats - template) ** 2, axis=1)) / scale
-    return float(np.percentile(residual, MISMATCH_PERCENTILE))
+    return np.asarray(np.sqrt(np.mean((beats - template) ** 2, axis=1)) / scale)
+
+
+def beat_mismatch(band_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> float | None:
+    """How unlike each other the beats at `r_peaks` are (see NOISY_BEAT_MISMATCH); None with
+    fewer than 3 whole beats. `band_mv` is the lead band-passed to about 0.5-40 Hz."""
+    residual = beat_residuals(band_mv, fs_hz, r_peaks)
+    return None if residual is None else float(np.percentile(residual, MISMATCH_PERCENTILE))
 
 
 @dataclass(frozen=True)

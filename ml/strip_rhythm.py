@@ -157,20 +157,27 @@ class OtherRhythmModel:
 
     @staticmethod
     def from_dict(data: dict[str, object]) -> OtherRhythmModel:
-        features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
-        terms = str(data["terms"])
-        if not set(features) <= set(KNOWN_FEATURE_NAMES) or terms not in (LINEAR, QUADRATIC):
-            raise ValueError("the rule file was fitted on other features; retrain it")
-        return OtherRhythmModel(
-            np.asarray(data["mean"], float),
-            np.asarray(data["scale"], float),
-            np.asarray(data["coef"], float),
-            float(data["intercept"]),  # type: ignore[arg-type]
-            float(data["threshold"]),  # type: ignore[arg-type]
-            features,
-            terms,
-            bool(data["rate_limits"]),
-        )
+        weights, features, terms = _logistic_from_dict(data)
+        threshold = float(data["threshold"])  # type: ignore[arg-type]
+        return OtherRhythmModel(*weights, threshold, features, terms, bool(data["rate_limits"]))
+
+
+def _logistic_from_dict(
+    data: dict[str, object],
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], tuple[str, ...], str]:
+    """((mean, scale, coef, intercept), features, terms) of a rule file's logistic model,
+    refused if it reads features or terms this code does not know."""
+    features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
+    terms = str(data.get("terms", LINEAR))
+    if not set(features) <= set(KNOWN_FEATURE_NAMES) or terms not in (LINEAR, QUADRATIC):
+        raise ValueError("the rule file was fitted on other features; retrain it")
+    weights = (
+        np.asarray(data["mean"], float),
+        np.asarray(data["scale"], float),
+        np.asarray(data["coef"], float),
+        float(data["intercept"]),  # type: ignore[arg-type]
+    )
+    return weights, features, terms
 
 
 @dataclass(frozen=True)
@@ -211,20 +218,15 @@ class StripRule:
 
     @staticmethod
     def from_dict(data: dict[str, object]) -> StripRule:
-        features: tuple[str, ...] = tuple(data["features"])  # type: ignore[arg-type]
-        terms = str(data.get("terms", LINEAR))
-        if not set(features) <= set(KNOWN_FEATURE_NAMES) or terms not in (LINEAR, QUADRATIC):
-            raise ValueError("the rule file was fitted on other features; retrain it")
+        weights, features, terms = _logistic_from_dict(data)
+        other = data.get("other")
         return StripRule(
-            np.asarray(data["mean"], float),
-            np.asarray(data["scale"], float),
-            np.asarray(data["coef"], float),
-            float(data["intercept"]),  # type: ignore[arg-type]
+            *weights,
             float(data["af_threshold"]),  # type: ignore[arg-type]
             float(data["max_log_beat_residual"]),  # type: ignore[arg-type]
             features,
             terms,
-            OtherRhythmModel.from_dict(data["other"]) if data.get("other") else None,  # type: ignore[arg-type]
+            OtherRhythmModel.from_dict(other) if isinstance(other, dict) else None,
         )
 
 
