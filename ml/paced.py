@@ -66,7 +66,7 @@ def paced_read(analysis: EcgAnalysis) -> EcgAnalysis:
     rate = analysis.heart_rate
     paced = dataclasses.replace(
         analysis,
-        rhythm_summary=analysis.rhythm_summary if unreadable else _headline(episodes, main),
+        rhythm_summary=analysis.rhythm_summary if unreadable else _headline(main),
         main_finding=main,
         findings=findings,
         episodes=episodes,
@@ -101,11 +101,11 @@ def _paced_finding() -> Finding:
     )
 
 
-def _headline(episodes: list[rhythm.Episode], main: Finding) -> str:
+def _headline(main: Finding) -> str:
     """The paced rhythm, with the main finding beside it when it is a pause or ventricular
-    fibrillation ("Paced rhythm (pacemaker noted at upload) with pause"), as
-    `rhythm.headline` says a dominant rhythm."""
-    return rhythm.headline(episodes, main.label).replace(rhythm.PACED, PACED_RHYTHM, 1)
+    fibrillation ("Paced rhythm (pacemaker noted at upload) with pause"), so the headline
+    never contradicts the main finding (as `rhythm.headline` does for other rhythms)."""
+    return PACED_RHYTHM if main.code == "PACED" else f"{PACED_RHYTHM} with {main.label.lower()}"
 
 
 def _paced_strip(strip: StripCall | None) -> StripCall | None:
