@@ -113,6 +113,14 @@ def test_0012_existing_recordings_have_no_pacemaker_and_downgrade_drops_it(
                 ),
                 {"sha": "0" * 64, "now": now},
             )
+            connection.execute(  # a row that refers to the recording: the downgrade keeps it
+                text(
+                    "INSERT INTO analysis_job (id, recording_id, requested_by_id, state, "
+                    "attempts, max_attempts, progress_pct, created_at) "
+                    "VALUES (1, 1, 1, 'queued', 0, 3, 0, :now)"
+                ),
+                {"now": now},
+            )
         migrate.upgrade(empty_database_url)
         with Session(engine) as session:
             recording = session.get(EcgRecording, 1)
@@ -124,5 +132,6 @@ def test_0012_existing_recordings_have_no_pacemaker_and_downgrade_drops_it(
         assert "pacemaker" not in columns and "reference_record" in columns
         with engine.connect() as connection:
             assert connection.execute(text("SELECT COUNT(*) FROM ecg_recording")).scalar() == 1
+            assert connection.execute(text("SELECT COUNT(*) FROM analysis_job")).scalar() == 1
     finally:
         engine.dispose()

@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ecg_recording", schema=None) as batch_op:
-        batch_op.drop_column("pacemaker")
+    # ALTER TABLE ... DROP COLUMN, also on SQLite (3.35+): a batch operation would copy the
+    # table and drop the old one, which the foreign keys of its jobs and reports refuse.
+    op.drop_column("ecg_recording", "pacemaker")

@@ -389,7 +389,11 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
             query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page)
-            .options(selectinload(EcgReport.recording).load_only(EcgRecording.reference_record))
+            .options(
+                selectinload(EcgReport.recording).load_only(
+                    EcgRecording.reference_record, EcgRecording.pacemaker
+                )
+            )
         )
     )
     filters = {k: str(args.get(k) or "") for k in ("status", "patient_id", "date_from", "date_to")}
