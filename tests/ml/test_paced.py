@@ -4,19 +4,23 @@ on MIT-BIH's paced record 107 (outside DS1 and DS2) and on synthetic rhythms."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis, analyze
 from ml.chunked import analyze_chunked
+from ml.cli import analyze_command
 from ml.io import read_recording
 from ml.io.sources import ArraySource
 from ml.paced import INTERVAL_REASON, NOTE, PACED_RHYTHM, PACED_STRIP, paced_read
 from ml.recording import Recording
 from ml.research.databases import default_data_dir
-from ml.research.synthetic import synthetic_rhythm_mv
+from ml.research.synthetic import BeatTruth, synthetic_recording, synthetic_rhythm_mv
+from tests.support.ecg_files import write_csv
 
 MITDB = default_data_dir()
 needs_mitdb = pytest.mark.skipif(
@@ -134,3 +138,15 @@ def test_a_regular_read_has_no_pacemaker_flag() -> None:
     read = analyze(_one_lead(onsets, 71.0))
     assert not read.pacemaker and NOTE not in read.notes
     assert read.to_dict()["pacemaker"] is False
+
+
+def test_cardio_analyze_pacemaker_prints_a_paced_read(tmp_path: Path) -> None:
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70), duration_s=20, fs_hz=250,
+                                       leads=("I", "II", "III"))  # fmt: skip
+    csv_path = write_csv(tmp_path / "paced.csv", recording)
+    result = CliRunner().invoke(analyze_command, [str(csv_path), "--pacemaker", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["pacemaker"] is True and document["rhythm_summary"] == PACED_RHYTHM
+    text = CliRunner().invoke(analyze_command, [str(csv_path), "--pacemaker"]).output
+    assert f"Rhythm: {PACED_RHYTHM}" in text and NOTE in text
