@@ -150,3 +150,20 @@ def test_cardio_analyze_pacemaker_prints_a_paced_read(tmp_path: Path) -> None:
     assert document["pacemaker"] is True and document["rhythm_summary"] == PACED_RHYTHM
     text = CliRunner().invoke(analyze_command, [str(csv_path), "--pacemaker"]).output
     assert f"Rhythm: {PACED_RHYTHM}" in text and NOTE in text
+
+
+def test_a_strip_too_noisy_to_read_stays_unreadable_with_the_flag() -> None:
+    """No rhythm is claimed for a strip the machine cannot read, paced or not; the request
+    to repeat it stays the main finding, and the intervals are withdrawn all the same."""
+    rng = np.random.default_rng(7)
+    onsets = np.arange(0.5, 29.0, 0.8)
+    signal = synthetic_rhythm_mv(onsets, duration_s=30.0, fs_hz=FS_HZ)
+    noisy = signal + rng.normal(0, 0.6, signal.size) + 0.8 * np.sin(np.arange(signal.size) / 7)
+    plain = analyze(Recording(FS_HZ, ("II",), noisy[:, None], source_format="synthetic"))
+    assert plain.strip is not None and plain.strip.label == "unclassifiable"
+
+    paced = paced_read(plain)
+    _assert_paced(paced)
+    assert paced.strip == plain.strip and paced.rhythm_summary == plain.rhythm_summary
+    assert [f.code for f in paced.findings] == [f.code for f in plain.findings]
+    assert paced.main_finding.code == "NOISY_STRIP"
