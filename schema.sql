@@ -261,6 +261,7 @@ CREATE TABLE ecg_recording (
 	acquired_at DATETIME(6), 
 	declared_units VARCHAR(8), 
 	reference_record VARCHAR(64), 
+	pacemaker BOOL NOT NULL DEFAULT '0', 
 	created_at DATETIME(6) NOT NULL, 
 	CONSTRAINT pk_ecg_recording PRIMARY KEY (id), 
 	CONSTRAINT uq_ecg_recording_patient_id_sha256 UNIQUE (patient_id, sha256), 

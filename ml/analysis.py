@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
+from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
@@ -38,8 +39,9 @@ PREFERRED_LEADS = ("II", "MLII")
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 EDGE_S = 1.0  # beats this close to the start or end of a recording are not classified (Q)
 # The stored machine read's layout. 1: before the version was written (no key); 2: adds
-# `schema_version`. `EcgAnalysis.from_dict` reads every version up to this one.
-SCHEMA_VERSION = 2
+# `schema_version`; 3: adds `pacemaker` (the read honoured the staff's pacemaker flag,
+# `ml.paced`). `EcgAnalysis.from_dict` reads every version up to this one.
+SCHEMA_VERSION = 3
 
 _classifier: BeatClassifier | None = None
 
@@ -121,6 +123,7 @@ class EcgAnalysis:
     notes: list[str] = field(default_factory=list)
     classification_leads: tuple[str, ...] = ()  # the leads the beat classes were read from
     strip: StripCall | None = None  # the one rhythm call of a short strip (<= 60 s)
+    pacemaker: bool = False  # read as a paced recording (`ml.paced`): staff noted a pacemaker
 
     @property
     def good_quality_fraction(self) -> float:
@@ -157,6 +160,7 @@ class EcgAnalysis:
                 "notes",
                 "classification_leads",
                 "strip",
+                "pacemaker",
             )
         }
         out["rhythm_overview"] = self.rhythm_overview
@@ -203,11 +207,18 @@ class EcgAnalysis:
                 notes=list(data.get("notes", [])),
                 classification_leads=tuple(data.get("classification_leads", ())),
                 strip=_typed(StripCall, strip) if strip else None,
+                pacemaker=_flag(data.get("pacemaker", False)),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, MachineReadError):
                 raise
             raise MachineReadError(f"damaged machine read: {error!r}") from error
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise MachineReadError(f"pacemaker is {value!r}, not true or false")
+    return value
 
 
 def _beats(n: int) -> str:
@@ -327,16 +338,30 @@ def analyze(
     recording: Recording | RecordingSource,
     classifier: BeatClassifier | None = None,
     progress: Progress | None = None,
+    pacemaker: bool = False,
 ) -> EcgAnalysis:
     """The machine read of a recording (validated first; raises RecordingError if unusable).
     A `RecordingSource` (a long file read piece by piece, `ml.io.sources.open_recording`) is
-    analysed chunk by chunk (`ml.chunked`), to the same result in bounded memory."""
+    analysed chunk by chunk (`ml.chunked`), to the same result in bounded memory.
+    `pacemaker`: staff noted that the patient has one; the read is then a paced read
+    (`ml.paced.paced_read`: no rhythm, beat types or intervals asserted)."""
     if not isinstance(recording, Recording) or recording.duration_s > STREAM_FROM_S:
         use_compiled_routines()  # SciPy's compiled filters repay their import on long reads
     if not isinstance(recording, Recording):
         from ml.chunked import analyze_chunked
 
-        return analyze_chunked(recording, classifier, progress)
+        return analyze_chunked(recording, classifier, progress, pacemaker=pacemaker)
+    analysis = _analyze_whole(recording, classifier, progress)
+    if pacemaker:
+        from ml.paced import paced_read  # it builds on this module
+
+        return paced_read(analysis)
+    return analysis
+
+
+def _analyze_whole(
+    recording: Recording, classifier: BeatClassifier | None, progress: Progress | None
+) -> EcgAnalysis:
     report = progress or (lambda fraction, message: None)
     recording = validated(recording)
     gaps = fill_gaps(recording)  # short gaps bridged; long ones zeroed and kept as spans
@@ -517,7 +542,7 @@ def summarise(
         classification_leads=beats.classification_leads,
         strip=strip,
     )
-    analysis.notes = notes + _notes(analysis)
+    analysis.notes = notes + machine_notes(analysis)
     return analysis
 
 
@@ -605,9 +630,9 @@ def _artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:
     more = f" and {len(spans_s) - 10} more" if len(spans_s) > 10 else ""
     runs, were = ("1 run", "was") if len(spans_s) == 1 else (f"{len(spans_s)} runs", "were")
     return (
-        f"{runs} of beats called ventricular in a noisy stretch (at {where}{more}) {were} not "
-        "called ventricular tachycardia: their beats do not look alike, as motion artefact "
-        "makes them; check the strip there."
+        f"{runs} of beats called ventricular in a noisy stretch (at {where}{more}) {were} "
+        f"{ARTEFACT_NOTE_PHRASE}: their beats do not look alike, as motion artefact makes "
+        "them; check the strip there."
     )
 
 
@@ -758,8 +783,9 @@ def _findings(
     return findings
 
 
-def _notes(analysis: EcgAnalysis) -> list[str]:
-    """Sentences for the reviewing doctor, in plain words."""
+def machine_notes(analysis: EcgAnalysis) -> list[str]:
+    """Sentences for the reviewing doctor, in plain words (after the reader's and the gap
+    notes, which come from the recording)."""
     notes = [f"Analysed on {analysis.analysis_lead_reason}."]
     if len(analysis.classification_leads) > 1:
         notes.append(
@@ -782,9 +808,13 @@ def _notes(analysis: EcgAnalysis) -> list[str]:
             f"({', '.join(sorted({s.reason for s in flagged}))}); beats in unusable "
             "stretches are marked unclassifiable (Q) rather than guessed."
         )
+    by_reason: dict[str, list[str]] = {}
     for name, reason in analysis.intervals.not_measurable.items():
-        if analysis.intervals.n_beats:
-            notes.append(f"{name.upper()} not measurable: {reason}.")
+        by_reason.setdefault(reason, []).append(name.upper())
+    for reason, names in by_reason.items():
+        if analysis.intervals.n_beats:  # one sentence per reason: "QRS and QT not ..."
+            named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            notes.append(f"{named} not measurable: {reason}.")
     for name, level in analysis.intervals.confidence.items():
         if level == "low":
             notes.append(

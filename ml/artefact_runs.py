@@ -21,6 +21,7 @@ from ml import rhythm
 from ml.quality import Segment, beat_residuals
 
 MAX_RUN_MISMATCH = 1.5  # true DS1 VT runs: median 0.58, 90th percentile 1.14
+NOTE_PHRASE = "not called ventricular tachycardia"  # in the note the read gives such runs
 
 
 def run_mismatch(band_mv: np.ndarray, fs_hz: float, run_peaks: np.ndarray) -> float | None:

@@ -70,6 +70,7 @@ from ml.features import (
 from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks
 from ml.io.sources import RecordingSource
+from ml.paced import paced_read
 from ml.quality import (
     LeadLevels,
     Segment,
@@ -227,19 +228,22 @@ def analyze_chunked(
     *,
     chunk_s: float = CHUNK_S,
     overlap_s: float = OVERLAP_S,
+    pacemaker: bool = False,
 ) -> EcgAnalysis:
     """The machine read of a long recording, read chunk by chunk from `source` (see the
-    module docstring). A recording with gaps is read whole and analysed as usual."""
+    module docstring). A recording with gaps is read whole and analysed as usual.
+    `pacemaker`: a paced read, as `ml.analysis.analyze` makes it (`ml.paced`)."""
     report = progress or (lambda fraction, message: None)
     check_layout(source.fs_hz, len(source.lead_names), source.duration_s)
     report(0.03, "Checking the recording")
     try:
         stats = _scan(source, chunk_s)
     except NeedsWholeRecording:
-        return whole.analyze(source.whole(), classifier, progress)
+        return whole.analyze(source.whole(), classifier, progress, pacemaker=pacemaker)
     classifier = classifier or default_classifier()
     chunks = plan_chunks(source.n_samples, source.fs_hz, chunk_s, overlap_s)
-    return _Analysis(source, classifier, report, stats, chunks).run()
+    analysis = _Analysis(source, classifier, report, stats, chunks).run()
+    return paced_read(analysis) if pacemaker else analysis
 
 
 def check_source(source: RecordingSource) -> None:

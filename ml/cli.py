@@ -1,4 +1,5 @@
-"""`cardio analyze FILE... [--fs HZ] [--units uV] [--json]` (also `python -m ml.cli FILE...`)."""
+"""`cardio analyze FILE... [--fs HZ] [--units uV] [--pacemaker] [--json]`
+(also `python -m ml.cli FILE...`)."""
 
 from __future__ import annotations
 
@@ -60,10 +61,16 @@ def summary_text(analysis: EcgAnalysis) -> str:
     default=None,
     help="Units of CSV values when the header does not say.",
 )
+@click.option(
+    "--pacemaker",
+    is_flag=True,
+    help="The patient has a pacemaker: no rhythm, beat types or intervals are asserted.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full analysis as JSON.")
 def analyze_command(
-    files: tuple[Path, ...], fs_hz: float | None, units: str | None, as_json: bool
-) -> None:
+    files: tuple[Path, ...], fs_hz: float | None, units: str | None, pacemaker: bool,
+    as_json: bool,
+) -> None:  # fmt: skip
     """Analyse one ECG recording (WFDB .hea+.dat or .zip, CSV, EDF) and print the machine read."""
     from ml.analysis import analyze
     from ml.errors import RecordingError
@@ -76,7 +83,7 @@ def analyze_command(
     try:
         # A long WFDB record is streamed from its files and analysed in chunks (ml.chunked).
         recording = open_recording(list(files), fs_hz=fs_hz, units=units)
-        analysis = analyze(recording, progress=progress)
+        analysis = analyze(recording, progress=progress, pacemaker=pacemaker)
     except RecordingError as problem:
         raise click.ClickException(str(problem)) from problem
     click.echo(json.dumps(analysis.to_dict()) if as_json else summary_text(analysis))

@@ -339,6 +339,9 @@ class EcgRecording(CreatedAtMixin, Base):
     declared_units: Mapped[str | None] = mapped_column(String(8))
     # MIT-BIH (or other reference library) record name when picked from the library.
     reference_record: Mapped[str | None] = mapped_column(String(64))
+    # Staff noted at upload that the patient has a pacemaker (paced rhythm possible): the
+    # analysis makes a paced read (`ml.paced`). Kept with the recording, so it can be redone.
+    pacemaker: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     patient: Mapped[Patient] = relationship()
     jobs: Mapped[list[AnalysisJob]] = relationship(back_populates="recording")

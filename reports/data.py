@@ -93,6 +93,8 @@ class ReportData:
     reference_marker: str | None = None
     # "Recorded" when the file gave its acquisition time, else "Uploaded" (the upload time).
     recorded_label: str = "Recorded"
+    # Staff noted a pacemaker at upload: the machine read is a paced read (`ml.paced`).
+    pacemaker: bool = False
 
     @property
     def twelve_lead(self) -> Strip | None:

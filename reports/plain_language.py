@@ -10,6 +10,12 @@ from reports.next_steps import in_plain_words as next_step_words
 # Signed statement codes -> what they mean, in plain words (`ml.vocabulary`).
 PLAIN_FINDINGS: dict[str, str] = {code: s.plain for code, s in vocabulary.STATEMENTS.items()}
 
+# Said when staff noted a pacemaker at upload (`ml.paced`: the machine reads no rhythm, beat
+# types or intervals then), whatever rhythm the doctor signed.
+PACEMAKER = (
+    "You have a pacemaker. The computer does not measure the rhythm or the wave timings of a "
+    "heartbeat set by a pacemaker. Your doctor read the tracing."
+)
 WHAT_THE_TEST_IS = (
     "An ECG records the small electric signals that make your heart beat. Sticky pads on your "
     "skin pick up the signals. A computer program looked at every beat first. Then your doctor "

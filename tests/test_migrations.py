@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from portal import migrate
 from portal.db import make_engine
-from portal.models import Base
+from portal.models import Base, EcgRecording
 
 EXPECTED_TABLES = set(Base.metadata.tables) | {"alembic_version"}
 
@@ -75,3 +76,62 @@ def test_every_foreign_key_is_indexed_and_constraint_names_fit_mysql() -> None:
             )
         for constraint in [*table.constraints, *table.indexes]:
             assert constraint.name is None or len(str(constraint.name)) <= 64, constraint.name
+
+
+def test_0012_existing_recordings_have_no_pacemaker_and_downgrade_drops_it(
+    empty_database_url: str,
+) -> None:
+    """Recordings uploaded before the pacemaker flag existed read as without one."""
+    migrate.upgrade(empty_database_url, "0011")
+    engine = make_engine(empty_database_url)
+    now = "2026-12-01 08:00:00"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO account (id, username, password_hash, role, is_active, "
+                    "must_change_password, session_epoch, failed_logins, updated_at, created_at) "
+                    "VALUES (1, 'staff', 'x', 'staff', 1, 0, 0, 0, :now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient (id, mrn, full_name, date_of_birth, sex, is_active, "
+                    "created_by_id, updated_at, created_at) "
+                    "VALUES (1, 'CP0000000', 'Before 0012', '1950-01-01', 'female', 1, 1, "
+                    ":now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO ecg_recording (id, patient_id, uploaded_by_id, sha256, "
+                    "original_filename, file_format, size_bytes, sampling_rate_hz, lead_names, "
+                    "n_samples, duration_s, created_at) VALUES (1, 1, 1, :sha, '107.hea', "
+                    "'wfdb', 10, 360, '[\"MLII\"]', 3600, 10, :now)"
+                ),
+                {"sha": "0" * 64, "now": now},
+            )
+            connection.execute(  # a row that refers to the recording: the downgrade keeps it
+                text(
+                    "INSERT INTO analysis_job (id, recording_id, requested_by_id, state, "
+                    "attempts, max_attempts, progress_pct, created_at) "
+                    "VALUES (1, 1, 1, 'queued', 0, 3, 0, :now)"
+                ),
+                {"now": now},
+            )
+        migrate.upgrade(empty_database_url)
+        with Session(engine) as session:
+            recording = session.get(EcgRecording, 1)
+            assert recording is not None and recording.pacemaker is False
+            recording.pacemaker = True
+            session.commit()
+        migrate.downgrade(empty_database_url, "0011")
+        columns = {c["name"] for c in inspect(engine).get_columns("ecg_recording")}
+        assert "pacemaker" not in columns and "reference_record" in columns
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM ecg_recording")).scalar() == 1
+            assert connection.execute(text("SELECT COUNT(*) FROM analysis_job")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -248,7 +248,7 @@ def test_failed_job_keeps_the_upload_shows_why_and_can_be_retried(
     staff = client_for(app, people.staff)
     _upload(staff, people.patient.id, [(_csv_bytes(tmp_path), "ecg.csv")])
 
-    def broken(recording, progress):  # type: ignore[no-untyped-def]
+    def broken(recording, progress, pacemaker):  # type: ignore[no-untyped-def]
         raise TruncatedDataError("The data stop after 3 s; the file is incomplete.")
 
     Worker(app, analyzer=broken).run_pending()

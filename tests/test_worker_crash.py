@@ -139,11 +139,11 @@ SLOW_ANALYSIS = textwrap.dedent(
 
         _real = ml.analysis.analyze
 
-        def _slow(recording, classifier=None, progress=None):
+        def _slow(recording, classifier=None, progress=None, pacemaker=False):
             if progress is not None:
                 progress(0.15, "Analysing slowly (crash test)")
             time.sleep(float(os.environ["CARDIO_TEST_SLOW_ANALYSIS_S"]))
-            return _real(recording, classifier, progress)
+            return _real(recording, classifier, progress, pacemaker)
 
         ml.analysis.analyze = _slow
     '''
@@ -190,7 +190,10 @@ def _wait_for(condition, timeout_s: float, what: str, logs: list[Path]) -> float
         if condition():
             return time.monotonic() - start
         time.sleep(0.2)
-    output = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+    output = "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:] if p.exists() else '(not started)'}"
+        for p in logs
+    )
     raise AssertionError(f"{what} did not happen within {timeout_s} s\n{output}")
 
 

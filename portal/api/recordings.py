@@ -3,7 +3,9 @@ form does (`services.recordings.upload_recording`: the same size limit, readers 
 the same storage under the file's SHA-256, the recording and its analysis job in one
 transaction). The same file again for the same patient answers 200 with the recording and
 job it already made (idempotent: a client may safely retry). A file the portal cannot use is
-a 422 with the sentence the web form shows beside its field (`field`: "files")."""
+a 422 with the sentence the web form shows beside its field (`field`: "files"). `pacemaker`
+(true or false, as the form's checkbox) makes the analysis a paced read (`ml.paced`);
+anything else is a 422 naming the field, and nothing is stored."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from portal.db import db_session
 from portal.errors import error_response
 from portal.models import RecordingFormat, Role
 from portal.services import patients, recordings
-from portal.services.recordings import UNITS, UploadOptions
+from portal.services.recordings import PACEMAKER_LABEL, PACEMAKER_MESSAGE, UNITS, UploadOptions
 from portal.services.reference import reference_name
 from portal.services.validation import InvalidInput
 from portal.uploads import accepts_upload
@@ -61,6 +63,17 @@ class UploadSchema(ma.Schema):
         validate=ma.validate.OneOf(["", *UNITS]),
         metadata={"description": "signal units, only for a CSV whose header does not say"},
     )
+    pacemaker = ma.fields.Boolean(
+        load_default=False,
+        truthy={"true", "True", "TRUE", "1"},
+        falsy={"false", "False", "FALSE", "0"},
+        error_messages={"invalid": PACEMAKER_MESSAGE, "null": PACEMAKER_MESSAGE},
+        metadata={
+            "description": f"{PACEMAKER_LABEL}: true or false (default false). With true the "
+            "analysis asserts no rhythm, beat types or intervals (a paced read); it keeps the "
+            "heart rate, pauses and ventricular fibrillation"
+        },
+    )
 
 
 class RecordingSchema(ma.Schema):
@@ -78,6 +91,9 @@ class RecordingSchema(ma.Schema):
         required=True, allow_none=True, metadata={"description": "the recorder's clock, if any"}
     )
     created_at = UtcDateTime(required=True)
+    pacemaker = ma.fields.Boolean(
+        required=True, metadata={"description": f"{PACEMAKER_LABEL}, as noted at upload"}
+    )
     reference_record = reference_record_flag(attribute="is_reference")
     reference_record_name = ma.fields.Function(
         reference_name, required=True, allow_none=True,
@@ -106,13 +122,17 @@ def upload(form: dict[str, Any], patient_id: int) -> Any:
     The same checks, storage and analysis job as the web's upload form; poll the job it
     returns. The same file again answers 200 with the recording and job it made the first
     time. A file the portal cannot use is a 422 with the web form's sentence (field "files").
+    `pacemaker=true` notes that the patient has a pacemaker: the analysis then reads no
+    rhythm, beat types or intervals (true or false only; anything else is a 422).
     """
     settings = current_app.config["SETTINGS"]
     sql = db_session()
     patient = patients.get_visible_patient(sql, actor(), patient_id)
     save_token_use()
     files = [(f.filename or "", f.stream) for f in request.files.getlist("files") if f]
-    options = UploadOptions(fs_hz=form.get("fs_hz"), units=form.get("units") or None)
+    options = UploadOptions(
+        fs_hz=form.get("fs_hz"), units=form.get("units") or None, pacemaker=form["pacemaker"]
+    )
     try:
         outcome = recordings.upload_recording(
             sql, patient, files, actor=actor(), storage_dir=settings.storage_dir,

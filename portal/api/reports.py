@@ -170,6 +170,11 @@ class MachineReadSchema(ma.Schema):
         StripCallSchema, required=True, allow_none=True,
         metadata={"description": "the one rhythm call of a strip of 60 s or less"},
     )  # fmt: skip
+    pacemaker = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "a paced read: staff noted a pacemaker, so no rhythm, beat "
+                  "types or intervals were asserted"},
+    )  # fmt: skip
 
 
 class MeasurementsSchema(ma.Schema):
@@ -245,6 +250,10 @@ class ReportSummarySchema(ma.Schema):
     reference_record_name = ma.fields.String(
         required=True, allow_none=True, metadata={"description": REFERENCE_RECORD_NAME}
     )
+    pacemaker = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "staff noted at upload that the patient has a pacemaker"},
+    )
 
 
 class ReportPageSchema(PageMetaSchema):
@@ -288,6 +297,7 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         "main_finding_label": statement.label if statement else None,
         "reference_record": report.recording.is_reference,
         "reference_record_name": reference.reference_name(report.recording),
+        "pacemaker": report.recording.pacemaker,
     }  # fmt: skip
 
 
@@ -320,7 +330,7 @@ def _machine_read(analysis: EcgAnalysis) -> dict[str, Any]:
         "quality": {"good_fraction": analysis.good_quality_fraction,
                     "flagged_segments": analysis.flagged_segments},
         "notes": analysis.notes, "classification_leads": list(analysis.classification_leads),
-        "strip": analysis.strip,
+        "strip": analysis.strip, "pacemaker": analysis.pacemaker,
     }  # fmt: skip
 
 
@@ -379,7 +389,11 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
             query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page)
-            .options(selectinload(EcgReport.recording).load_only(EcgRecording.reference_record))
+            .options(
+                selectinload(EcgReport.recording).load_only(
+                    EcgRecording.reference_record, EcgRecording.pacemaker
+                )
+            )
         )
     )
     filters = {k: str(args.get(k) or "") for k in ("status", "patient_id", "date_from", "date_to")}

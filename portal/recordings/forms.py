@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectField
+from wtforms import BooleanField, MultipleFileField, SelectField
 
 from portal.forms import options
 from portal.patients.forms import MeasurementField
+from portal.services.recordings import PACEMAKER_LABEL
 
 
 class UploadForm(FlaskForm):
@@ -15,7 +16,9 @@ class UploadForm(FlaskForm):
         choices=options(("", "As labelled in the file (or mV)"), ("mV", "mV"), ("uV", "µV")),
         default="",
     )
+    pacemaker = BooleanField(PACEMAKER_LABEL)
 
 
 class LibraryForm(FlaskForm):
     record = SelectField("MIT-BIH record", choices=[])
+    pacemaker = BooleanField(PACEMAKER_LABEL)

@@ -19,7 +19,7 @@ from portal import storage
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
-from portal.models import Account, AnalysisJob, Patient, Role
+from portal.models import Account, AnalysisJob, EcgRecording, Patient, Role
 from portal.patients.forms import ConfirmForm
 from portal.recordings.forms import LibraryForm, UploadForm
 from portal.services import audit, jobs, patients, recordings
@@ -68,9 +68,14 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
     form = UploadForm()
     library = LibraryForm(prefix="library")
     library.record.choices = options(*((r, r) for r in library_records()))
+    noted_before = recordings.pacemaker_noted_before(db_session(), patient.id)
+    if request.method != "POST":  # ticked when the patient's last recording had it
+        form.pacemaker.data = library.pacemaker.data = noted_before
     if form.validate_on_submit():
         files = [(f.filename or "", f.stream) for f in request.files.getlist(form.files.name) if f]
-        upload_options = UploadOptions(fs_hz=form.fs_hz.data, units=form.units.data or None)
+        upload_options = UploadOptions(
+            fs_hz=form.fs_hz.data, units=form.units.data or None, pacemaker=form.pacemaker.data
+        )
         saved, outcome = save(
             form,
             lambda: recordings.upload_recording(
@@ -81,7 +86,7 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
         )  # fmt: skip
         if saved and outcome is not None:
             if outcome.duplicate:
-                flash("This recording was already uploaded for this patient; showing it.", "info")
+                flash(_duplicate_message(outcome.recording, form.pacemaker.data), "info")
             return redirect(url_for("recordings.job", job_id=outcome.job.id))
     page = render_template(
         "recordings/upload.html",
@@ -89,6 +94,7 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
         form=form,
         library=library,
         max_upload_mb=_settings().max_upload_mb,
+        pacemaker_before=noted_before,
     )
     # A refused upload answers 422 with the form and its message: clients and tests can tell.
     # A full storage disk is the server's fault, not the file's: 507 (Insufficient Storage).
@@ -117,13 +123,28 @@ def from_library(patient_id: int) -> str | Response:
             lambda: recordings.upload_recording(
                 db_session(), patient, files, actor=_actor(),
                 storage_dir=_settings().storage_dir, reference_record=name,
+                options=UploadOptions(pacemaker=library.pacemaker.data),
                 time_zone=_settings().zone,
             ),
         )  # fmt: skip
     if not saved or outcome is None:
         flash(" ".join(e for errors in library.errors.values() for e in errors), "error")
         return redirect(url_for("recordings.upload", patient_id=patient.id))
+    if outcome.duplicate:
+        flash(_duplicate_message(outcome.recording, library.pacemaker.data), "info")
     return redirect(url_for("recordings.job", job_id=outcome.job.id))
+
+
+def _duplicate_message(recording: EcgRecording, pacemaker: bool) -> str:
+    """The same file again opens the first upload, whose analysis stands as it was made."""
+    message = "This recording was already uploaded for this patient; showing it."
+    if recording.pacemaker != pacemaker:
+        noted = "with" if recording.pacemaker else "without"
+        message += (
+            f" It was analysed {noted} the pacemaker noted, as it was uploaded then; the"
+            " box you changed does not change that analysis."
+        )
+    return message
 
 
 @bp.route("/jobs/<id:job_id>")

@@ -164,6 +164,7 @@ def report_data(
         model_version=machine.model_version or "",
         statement_labels=dict(STATEMENTS),
         reference_marker=reference_marker(report.recording),
+        pacemaker=report.recording.pacemaker,
     )
 
 

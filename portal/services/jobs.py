@@ -227,7 +227,7 @@ def run(
         try:
             progress(0.02, "Reading the recording")
             recording = recordings.open_for_analysis(storage_dir, recording_row)
-            analysis = analyzer(recording, progress=progress)
+            analysis = analyzer(recording, progress=progress, pacemaker=recording_row.pacemaker)
             progress(0.95, "Writing the report")
             _write_report(session, job, analysis, reference_dir)
             job.state = JobState.SUCCEEDED

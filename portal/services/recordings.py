@@ -31,12 +31,17 @@ from portal.services import audit
 from portal.services.validation import InvalidInput
 
 UNITS = ("mV", "uV")
+PACEMAKER_LABEL = "Patient has a pacemaker (paced rhythm possible)"
+PACEMAKER_MESSAGE = "Say whether the patient has a pacemaker: true or false."
 
 
 @dataclass(frozen=True)
 class UploadOptions:
     fs_hz: float | None = None  # CSV without a time column
     units: str | None = None  # CSV whose header does not say
+    # Staff noted that the patient has a pacemaker (paced rhythm possible): the analysis is a
+    # paced read (`ml.paced`). Stored with the recording.
+    pacemaker: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSou
         raise InvalidInput({"fs_hz": f"Sampling rate {options.fs_hz:g} Hz is outside 50-2000 Hz."})
     if options.units is not None and options.units not in UNITS:
         raise InvalidInput({"units": f"Units must be one of {', '.join(UNITS)}."})
+    if not isinstance(options.pacemaker, bool):
+        raise InvalidInput({"pacemaker": PACEMAKER_MESSAGE})
     try:
         recording = open_recording(paths, fs_hz=options.fs_hz, units=options.units)
         if not isinstance(recording, Recording):
@@ -160,6 +167,7 @@ def _register(
         acquired_at=acquisition_utc(recording.start_time, time_zone, utcnow()),
         reference_record=reference_record,
         declared_units=options.units if file_format is RecordingFormat.CSV else None,
+        pacemaker=options.pacemaker,
     )
     job = AnalysisJob(recording=row, requested_by_id=actor.id, state=JobState.QUEUED)
     session.add_all([row, job])
@@ -168,7 +176,8 @@ def _register(
     audit.record(
         session, "recording.upload", actor=actor, patient_id=patient.id,
         object_type="ecg_recording", object_id=row.id,
-        details={"format": file_format.value, "sha256": staged.sha256, "job_id": job.id},
+        details={"format": file_format.value, "sha256": staged.sha256, "job_id": job.id,
+                 "pacemaker": options.pacemaker},
     )  # fmt: skip
     return UploadOutcome(row, job, duplicate=False)
 
@@ -213,6 +222,18 @@ def open_for_analysis(storage_dir: Path, recording: EcgRecording) -> Recording |
         fs_hz=recording.sampling_rate_hz if csv else None,
         units=recording.declared_units,
     )
+
+
+def pacemaker_noted_before(session: Session, patient_id: int) -> bool:
+    """Whether the patient's most recent own recording (not a reference-library record) had
+    the pacemaker flag: the upload form then starts with it ticked (staff can untick it)."""
+    latest = session.scalar(
+        select(EcgRecording.pacemaker)
+        .where(EcgRecording.patient_id == patient_id, ~EcgRecording.is_reference)
+        .order_by(EcgRecording.created_at.desc(), EcgRecording.id.desc())
+        .limit(1)
+    )
+    return bool(latest)
 
 
 def for_patient(session: Session, patient_id: int) -> list[EcgRecording]:

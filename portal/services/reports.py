@@ -166,7 +166,7 @@ def worklist(
 WORKLIST_ROW_LOADS = (
     selectinload(EcgReport.patient).load_only(Patient.full_name, Patient.mrn),
     selectinload(EcgReport.recording).load_only(
-        EcgRecording.acquired_at, EcgRecording.reference_record
+        EcgRecording.acquired_at, EcgRecording.reference_record, EcgRecording.pacemaker
     ),
     selectinload(EcgReport.versions).load_only(
         ReportVersion.version_no,

@@ -91,3 +91,15 @@ def test_a_run_of_alike_beats_in_a_noisy_stretch_stays_vt() -> None:
     assert [round(e.start_s) for e in vt] == [47]  # 77 s into the record
     assert any(s.level != "good" and s.start_s <= vt[0].start_s < s.end_s for s in analysis.quality)
     assert not any("not called ventricular tachycardia" in n for n in analysis.notes)
+
+
+@pytest.mark.skipif(not (CINC / "A00194.hea").is_file(), reason="cinc2017 not found")
+def test_a_paced_read_says_nothing_of_runs_it_does_not_assess() -> None:
+    """With the pacemaker flag no beat type is assessed, so the note on runs set aside (which
+    speaks of beats called ventricular) is left out with the rest of the beat read."""
+    from ml.artefact_runs import NOTE_PHRASE
+
+    recording = read_recording(CINC / "A00194.hea", uncalibrated_ok=True)
+    assert any(NOTE_PHRASE in n for n in analyze(recording).notes)
+    paced = analyze(recording, pacemaker=True)
+    assert paced.pacemaker and not any(NOTE_PHRASE in n for n in paced.notes)
