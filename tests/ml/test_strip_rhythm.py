@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -287,6 +288,12 @@ def test_an_other_rhythm_model_decides_sinus_or_other_and_says_why() -> None:
     )
     assert ectopy.label == OTHER
     assert ectopy.reason == "premature beats followed by pauses, irregular RR intervals"
+    # Over the threshold with no single feature departing: the model's word, with no number.
+    assert rule.other is not None
+    eager = dataclasses.replace(rule, other=dataclasses.replace(rule.other, threshold=0.01))
+    quiet = call_strip_from_features(_features(), eager)
+    assert quiet.label == OTHER
+    assert quiet.reason == "the features together do not look like plain sinus rhythm to the model"
     slow = call_strip_from_features(_features(log_rate_bpm=float(np.log(42.0))), rule)
     assert slow.label == OTHER and slow.reason == "slow (42 bpm)"
     # Without the rate limits the model alone decides: a regular 42 bpm strip reads sinus.
