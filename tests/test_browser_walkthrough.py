@@ -33,6 +33,7 @@ from tests.conftest import PASSWORD, People
 from tests.support import two_step
 from tests.support.af_pvc_recording import AF_S, PR_MS, af_pvc_av_block_recording
 from tests.support.ecg_files import write_csv
+from tests.support.pdf_text import pdf_words
 
 # The live server and the Chromium page of tests/test_browser.py, shared as fixtures.
 live_url = test_browser.live_url
@@ -65,15 +66,6 @@ def _log_out(page) -> None:  # type: ignore[no-untyped-def]
 
 def _backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "mariadb"
-
-
-def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
-    """The PDF's text as one line of words (sentences wrap across lines on the page)."""
-    path = tmp_path / f"{name}.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
-    return " ".join(text.split())
 
 
 def _chips(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -299,7 +291,7 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     expect(pdf_status).to_have_text("PDFs of version 3 ready")
     clinician = page.request.get(f"/reports/{report.id}/report.pdf")
     assert clinician.ok and clinician.headers["content-type"] == "application/pdf"
-    clinician_text = _pdf_text(clinician.body(), tmp_path, "clinician")
+    clinician_text = pdf_words(clinician.body(), tmp_path, "clinician")
     # The doctor's QT (and the QTc from it) on the clinician report, not the machine's.
     qt_row = f"{DOCTOR_QT_MS} ms {qtc_bazett:.0f} ms {qtc_fridericia:.0f} ms"  # QT, QTc B, QTc F
     assert qt_row in clinician_text, clinician_text[:1500]
@@ -323,7 +315,7 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     fetched = page.request.get(href)
     assert fetched.ok and fetched.headers["content-type"] == "application/pdf"
     summary = fetched.body()
-    plain = _pdf_text(summary, tmp_path, "summary")
+    plain = pdf_words(summary, tmp_path, "summary")
 
     png = artifacts_dir / f"walkthrough-8-summary-{backend}"  # page 1, for the record
     pdf = tmp_path / "summary.pdf"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from portal.worker import Worker
 from reports.plain_language import PACEMAKER
 from tests.conftest import PASSWORD, People, client_for, post_form
 from tests.support.ecg_files import synthetic, write_csv
+from tests.support.pdf_text import pdf_words
 
 CSV: dict[int, bytes] = {}
 CHECKBOX = re.compile(r'<input[^>]*id="pacemaker"[^>]*>')
@@ -61,14 +61,6 @@ def _ticked(page: str) -> bool:
 def _count(sql: Session, model: type) -> int:
     sql.expire_all()
     return sql.scalar(select(func.count()).select_from(model)) or 0
-
-
-def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
-    path = tmp_path / f"{name}.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
-    return " ".join(text.split())
 
 
 def test_the_upload_form_stores_the_flag_and_the_read_is_paced(
@@ -163,11 +155,11 @@ def test_the_signed_paced_report_says_so_in_both_pdfs(
     sql.expire_all()
     assert report.status is ReportStatus.FINAL
 
-    clinician = _pdf_text(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
     assert "Pacemaker noted by staff at upload (paced rhythm possible)" in clinician
     assert PACED_RHYTHM in clinician and INTERVAL_REASON in clinician
     patient = client_for(app, people.patient_account)
-    summary = _pdf_text(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
+    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
     assert PACEMAKER in summary
     assert "Your pacemaker was setting the pace of your heart." in summary
 
