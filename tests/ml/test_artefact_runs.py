@@ -60,11 +60,12 @@ def test_a_run_is_set_aside_only_unlike_and_in_a_noisy_segment() -> None:
     assert artefact_runs(signal_mv, FS_HZ, peaks, classes, good) == []
     alike = _signal_with_beats([_wide_beat_mv()] * peaks.size, peaks, 6.0)
     assert artefact_runs(alike, FS_HZ, peaks, classes, noisy) == []
-    # A recording's later chunk: the same run, its signal starting 1000 samples later.
-    later = np.concatenate([np.zeros(1000), signal_mv])
-    assert artefact_runs(signal_mv, FS_HZ, peaks + 1000, classes, [], 1000) == []
-    shifted = [Segment(4.0, 10.0, "noisy")]
-    assert artefact_runs(later[1000:], FS_HZ, peaks + 1000, classes, shifted, 1000) == [(1, 5)]
+    # A chunk of a long recording: the same signal, starting at sample 1000 of the recording
+    # (peaks and quality in the recording's time, the band in the chunk's).
+    shifted = [Segment(4.0, 10.0, "noisy")]  # the run is at 6.0-7.4 s of the recording
+    assert artefact_runs(signal_mv, FS_HZ, peaks + 1000, classes, shifted, 1000) == [(1, 5)]
+    outside = [Segment(0.0, 4.0, "noisy"), Segment(4.0, 10.0, "good")]
+    assert artefact_runs(signal_mv, FS_HZ, peaks + 1000, classes, outside, 1000) == []
 
 
 @pytest.mark.skipif(not (CINC / "A00194.hea").is_file(), reason="cinc2017 not found")
