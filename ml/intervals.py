@@ -60,6 +60,10 @@ class IntervalSettings:
     # The T wave ends where its downstroke slope falls below this fraction of its steepest
     # (0: where the tangent at the steepest descent meets the baseline).
     t_end_fraction: float = 0.2
+    # The T peak is the turning point farthest from a level this share of the way from the PR
+    # baseline (0) to the ST level 60 ms after the QRS (1): with 0, an ST segment depressed
+    # below the PR baseline can be taken for an inverted T wave that ends where the T begins.
+    t_level_st_share: float = 0.0
     min_p_mv: float = 0.02
 
 
@@ -187,7 +191,7 @@ def intervals_of_beats(
         reason = qrs_on.reason or qrs_off.reason
         return replace(not_measured(reason, len(r_peaks)), rr_ms=rr_s * 1000)
     centred = beat - _pre_qrs_baseline(beat, fs_hz, qrs_on.sample)
-    t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings.t_end_fraction)
+    t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings)
     rr_samples = int(rr_s * fs_hz)
     previous_t_end = None if t_end.sample is None else t_end.sample - rr_samples
     p_on = _p_onset(beats, centred, fs_hz, qrs_on.sample, previous_t_end, settings)
@@ -195,7 +199,7 @@ def intervals_of_beats(
     if next_p_on is not None and t_end.sample is not None and t_end.sample > next_p_on:
         # The T wave ends before the next beat's P wave begins.
         t_end = _t_end(
-            centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings.t_end_fraction, next_p_on
+            centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, next_p_on
         )
     boundaries = {"pr": (p_on, qrs_on), "qrs": (qrs_on, qrs_off), "qt": (qrs_on, t_end)}
     values_ms, reasons, confidence = _judge(boundaries, fs_hz, len(beats))
@@ -380,7 +384,7 @@ def _t_end(
     qrs_on: int,
     qrs_off: int,
     rr_s: float,
-    fraction: float,
+    settings: IntervalSettings,
     stop_at: int | None = None,
 ) -> Boundary:
     """The latest T end among the leads with a clear T wave. The T peak is looked for where a
@@ -396,14 +400,14 @@ def _t_end(
     qrs_height_mv = np.ptp(centred[qrs_on : qrs_off + 1], axis=0)
     for lead in range(centred.shape[1]):
         trace = centred[start:stop, lead]
-        found = _t_peak(trace[: peak_stop - start])
+        found = _t_peak(trace[: peak_stop - start], settings.t_level_st_share)
         if found is None:
             continue
         peak, sign = found
         falling = sign * trace[peak:]  # positive until the wave is back at the baseline
         if falling[0] < MIN_T_MV:
             continue
-        end = _wave_end(falling, fs_hz, fraction)
+        end = _wave_end(falling, fs_hz, settings.t_end_fraction)
         if end is not None:
             ends.append(start + peak + end)
             amplitudes.append(float(falling[0]))
@@ -416,14 +420,17 @@ def _t_end(
     return replace(end_of_t, confident=False) if all(flat) else end_of_t
 
 
-def _t_peak(trace: np.ndarray) -> tuple[int, float] | None:
-    """(index, sign) of the T peak: the largest turning point of the trace, measured from the
-    PR baseline. A turning point, not merely the largest value, so that a depressed ST
-    segment sloping into the window's edge is not taken for the T wave."""
+def _t_peak(trace: np.ndarray, st_share: float) -> tuple[int, float] | None:
+    """(index, sign) of the T peak: the turning point farthest from a level `st_share` of the
+    way from the PR baseline to the trace's start (the ST level). A turning point, not merely
+    the largest value, so that a depressed ST segment sloping into the window's edge is not
+    taken for the T wave. The sign is the peak's side of the PR baseline, which the wave's
+    end returns to."""
     turning = _turning_points(trace)
     if len(turning) == 0:
         return None
-    peak = int(turning[np.argmax(np.abs(trace[turning]))])
+    level_mv = st_share * trace[0]
+    peak = int(turning[np.argmax(np.abs(trace[turning] - level_mv))])
     return peak, float(np.sign(trace[peak]) or 1.0)
 
 

@@ -301,9 +301,10 @@ def captured_inputs(data_dir: Path, name: str) -> MeasureInputs | None:
 
 
 def candidate_settings() -> list[IntervalSettings]:
-    """A small grid around the shipped settings: five knobs, each one explainable (the QRS's
+    """A small grid around the shipped settings: six knobs, each one explainable (the QRS's
     flat run since the intervals round of 2026-12-02, against wide QRS complexes cut at a
-    notch)."""
+    notch; the T peak's reference level since intervals round 3, against a depressed ST
+    segment taken for an inverted T wave)."""
     return [
         IntervalSettings(
             qrs_onset_fraction=qrs_on,
@@ -311,12 +312,14 @@ def candidate_settings() -> list[IntervalSettings]:
             qrs_flat_s=qrs_flat,
             p_onset_fraction=p_on,
             t_end_fraction=t_end,
+            t_level_st_share=t_level,
         )
         for qrs_on in (0.03, 0.04, 0.05, 0.08)
         for qrs_off in (0.05, 0.06, 0.08, 0.12)
         for qrs_flat in (0.020, 0.030, 0.040)
         for p_on in (0.15, 0.2, 0.3)
         for t_end in (0.0, 0.2, 0.25, 0.3, 0.35)
+        for t_level in (0.0, 0.5, 1.0)
     ]
 
 
