@@ -511,6 +511,7 @@ def summarise(
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
     normal = (classes == "N") & ~beats.unreadable
     heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
+    intervals = _without_pr_in_af(intervals, beat_s[normal], episodes)
     counts = {c: int(np.sum(classes == c)) for c in CLASSES}
     mean_probability = (
         {c: float(probabilities[:, i].mean()) for i, c in enumerate(CLASSES)}
@@ -622,6 +623,33 @@ def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.n
         (e.start_s, e.end_s) for e in episodes if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED)
     ]
     return ~rhythm.within(beat_s, excluded)
+
+
+# The PR interval is withdrawn when atrial fibrillation/flutter holds at least this share of
+# the normal beats the median beat is made of: whatever precedes their QRS is not a P wave.
+AF_SHARE_WITHOUT_PR = 0.5
+AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
+
+
+def _without_pr_in_af(
+    intervals: Intervals, measured_beat_s: np.ndarray, episodes: list[rhythm.Episode]
+) -> Intervals:
+    """`intervals` with the PR "not measurable" when most measured beats lie in AF/flutter.
+    The P-wave check does not always catch it (a handheld strip's flutter waves or a few
+    sinus beats can stand out in the median beat), and a PR beside an AF call, let alone
+    "first-degree AV block", contradicts the read."""
+    if intervals.pr_ms is None or len(measured_beat_s) == 0:
+        return intervals
+    af = [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF]
+    if np.mean(rhythm.within(measured_beat_s, af)) < AF_SHARE_WITHOUT_PR:
+        return intervals
+    return dataclasses.replace(
+        intervals,
+        pr_ms=None,
+        p_onset_ms=None,
+        not_measurable={**intervals.not_measurable, "pr": AF_PR_REASON},
+        confidence={k: v for k, v in intervals.confidence.items() if k != "pr"},
+    )
 
 
 def _artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:

@@ -56,14 +56,14 @@ class IntervalSettings:
     # is a notch inside a wide QRS, a longer one the ST segment).
     qrs_flat_s: float = 0.020
     # The P wave starts where its upstroke slope falls below this fraction of its steepest.
-    p_onset_fraction: float = 0.3
+    p_onset_fraction: float = 0.2
     # The T wave ends where its downstroke slope falls below this fraction of its steepest
     # (0: where the tangent at the steepest descent meets the baseline).
     t_end_fraction: float = 0.2
     # The T peak is the turning point farthest from a level this share of the way from the PR
     # baseline (0) to the ST level 60 ms after the QRS (1): with 0, an ST segment depressed
     # below the PR baseline can be taken for an inverted T wave that ends where the T begins.
-    t_level_st_share: float = 0.0
+    t_level_st_share: float = 0.5
     min_p_mv: float = 0.02
 
 

@@ -1,0 +1,63 @@
+"""No PR interval, and so no first-degree AV block, where the read says atrial fibrillation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import AF_PR_REASON, _without_pr_in_af, analyze
+from ml.intervals import Intervals
+from ml.io import read_recording
+from ml.research.databases import data_root
+
+CINC = data_root() / "cinc2017"
+
+
+def _intervals(pr_ms: float | None = 180.0) -> Intervals:
+    return Intervals(
+        rr_ms=800.0,
+        pr_ms=pr_ms,
+        qrs_ms=90.0,
+        qt_ms=380.0,
+        qtc_bazett_ms=425.0,
+        qtc_fridericia_ms=410.0,
+        qrs_axis_deg=45.0,
+        n_beats=40,
+        p_onset_ms=-220.0 if pr_ms else None,
+        confidence={"pr": "high", "qrs": "high", "qt": "high"} if pr_ms else {},
+    )
+
+
+BEATS_S = np.arange(40) * 0.8  # 40 beats over 32 s
+
+
+def test_pr_is_withdrawn_when_most_measured_beats_are_in_af() -> None:
+    episodes = [rhythm.Episode(rhythm.SINUS, 0.0, 8.0), rhythm.Episode(rhythm.AF, 8.0, 32.0)]
+    read = _without_pr_in_af(_intervals(), BEATS_S, episodes)
+    assert read.pr_ms is None and read.p_onset_ms is None
+    assert read.not_measurable == {"pr": AF_PR_REASON}
+    assert "pr" not in read.confidence
+    # The rest of the measurement stands.
+    assert (read.qrs_ms, read.qt_ms, read.confidence["qt"]) == (90.0, 380.0, "high")
+
+
+def test_pr_stays_when_af_holds_a_minority_of_the_measured_beats() -> None:
+    episodes = [rhythm.Episode(rhythm.SINUS, 0.0, 24.0), rhythm.Episode(rhythm.AF, 24.0, 32.0)]
+    assert _without_pr_in_af(_intervals(), BEATS_S, episodes).pr_ms == 180.0
+    # Nothing to withdraw, and no measured beat: unchanged.
+    af = [rhythm.Episode(rhythm.AF, 0.0, 32.0)]
+    assert _without_pr_in_af(_intervals(None), BEATS_S, af).not_measurable == {}
+    assert _without_pr_in_af(_intervals(), np.array([]), af).pr_ms == 180.0
+
+
+@pytest.mark.skipif(not (CINC / "A00867.hea").is_file(), reason="cinc2017 not found")
+def test_an_af_strip_whose_median_beat_shows_a_p_like_wave_gets_no_pr_and_no_av_block() -> None:
+    # Labelled AF by the challenge; before this rule the read said AF *and* first-degree AV
+    # block (PR 287 ms, high confidence): 11 of the 1,500 strips said both.
+    analysis = analyze(read_recording(CINC / "A00867.hea", uncalibrated_ok=True))
+    assert analysis.main_finding.code == "AF"
+    assert analysis.intervals.pr_ms is None
+    assert analysis.intervals.not_measurable["pr"] == AF_PR_REASON
+    assert "AV_BLOCK_1" not in {f.code for f in analysis.findings}
+    assert any(n == f"PR not measurable: {AF_PR_REASON}." for n in analysis.notes)
