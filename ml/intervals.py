@@ -56,7 +56,7 @@ class IntervalSettings:
     # is a notch inside a wide QRS, a longer one the ST segment).
     qrs_flat_s: float = 0.020
     # The P wave starts where its upstroke slope falls below this fraction of its steepest.
-    p_onset_fraction: float = 0.2
+    p_onset_fraction: float = 0.3
     # The T wave ends where its downstroke slope falls below this fraction of its steepest
     # (0: where the tangent at the steepest descent meets the baseline).
     t_end_fraction: float = 0.2
