@@ -198,9 +198,7 @@ def intervals_of_beats(
     next_p_on = None if p_on.sample is None else p_on.sample + rr_samples
     if next_p_on is not None and t_end.sample is not None and t_end.sample > next_p_on:
         # The T wave ends before the next beat's P wave begins.
-        t_end = _t_end(
-            centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, next_p_on
-        )
+        t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, next_p_on)
     boundaries = {"pr": (p_on, qrs_on), "qrs": (qrs_on, qrs_off), "qt": (qrs_on, t_end)}
     values_ms, reasons, confidence = _judge(boundaries, fs_hz, len(beats))
     qt_ms = values_ms["qt"]
