@@ -16,14 +16,21 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
-from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
 from ml.dsp import use_compiled_routines
 from ml.features import PatientBeats, beat_waveforms, rhythm_features
 from ml.filters import bandpass_mv
-from ml.gaps import GapFill, clock, fill_gaps
+from ml.findings import (
+    Finding,
+    artefact_runs_note,
+    findings_of_read,
+    main_finding,
+    unreadable_strip_findings,
+    without_pr_in_af,
+)
+from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals
 from ml.io.sources import STREAM_FROM_S, RecordingSource
@@ -32,11 +39,10 @@ from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import STRIP_MAX_S, Bands, StripCall, af_window_spans_s, call_strip
 from ml.ventricular_fibrillation import fibrillation_spans_s
-from ml.vocabulary import STATEMENTS, canonical
+from ml.vocabulary import canonical
 
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
-RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 EDGE_S = 1.0  # beats this close to the start or end of a recording are not classified (Q)
 # The stored machine read's layout. 1: before the version was written (no key); 2: adds
 # `schema_version`; 3: adds `pacemaker` (the read honoured the staff's pacemaker flag,
@@ -52,19 +58,6 @@ def default_classifier() -> BeatClassifier:
     if _classifier is None:
         _classifier = BeatClassifier.load()
     return _classifier
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str  # a code of `ml.vocabulary.STATEMENTS`, nothing else
-    label: str
-    risk: str  # low / medium / high
-    confidence: float | None = None
-    detail: str = ""
-
-    def __post_init__(self) -> None:
-        if self.code not in STATEMENTS:
-            raise ValueError(f"finding code {self.code!r} is not in ml.vocabulary")
 
 
 @dataclass(frozen=True)
@@ -219,10 +212,6 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise MachineReadError(f"pacemaker is {value!r}, not true or false")
     return value
-
-
-def _beats(n: int) -> str:
-    return f"{n} beat" if n == 1 else f"{n} beats"
 
 
 def _episode(episode: rhythm.Episode) -> dict[str, Any]:
@@ -506,12 +495,12 @@ def summarise(
         [e for e in detected if not (e.label == rhythm.VT and (e.start_s, e.end_s) in set_aside)]
     )
     if set_aside:
-        notes = [*notes, _artefact_runs_note(sorted(set_aside))]
+        notes = [*notes, artefact_runs_note(sorted(set_aside))]
     if strip is not None:
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
     normal = (classes == "N") & ~beats.unreadable
     heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
-    intervals = _without_pr_in_af(intervals, beat_s[normal], episodes)
+    intervals = without_pr_in_af(intervals, beat_s[normal], episodes)
     counts = {c: int(np.sum(classes == c)) for c in CLASSES}
     mean_probability = (
         {c: float(probabilities[:, i].mean()) for i, c in enumerate(CLASSES)}
@@ -519,9 +508,9 @@ def summarise(
         else {c: 0.0 for c in CLASSES}
     )
     if strip is not None and strip.label == "unclassifiable":
-        findings = _unreadable_strip_findings(strip, episodes)
+        findings = unreadable_strip_findings(strip, episodes)
     else:
-        findings = _findings(episodes, intervals, heart_rate, counts, classes, probabilities)
+        findings = findings_of_read(episodes, intervals, heart_rate, counts, classes, probabilities)
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,
@@ -611,11 +600,6 @@ def _follow_readable_lead(
     return merged[order], from_other[order]
 
 
-def main_finding(findings: list[Finding]) -> Finding:
-    """The highest risk; within a risk level the most serious kind (`ml.vocabulary`)."""
-    return max(findings, key=lambda f: (RISK_ORDER[f.risk], -STATEMENTS[f.code].severity))
-
-
 def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
     """True for beats outside AF, VF and paced/unclassifiable stretches: where HRV means
     something (in AF it measures the fibrillation, not the autonomic tone)."""
@@ -623,192 +607,6 @@ def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.n
         (e.start_s, e.end_s) for e in episodes if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED)
     ]
     return ~rhythm.within(beat_s, excluded)
-
-
-# The PR interval is withdrawn when atrial fibrillation/flutter holds at least this share of
-# the normal beats the median beat is made of: whatever precedes their QRS is not a P wave.
-AF_SHARE_WITHOUT_PR = 0.5
-AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
-
-
-def _without_pr_in_af(
-    intervals: Intervals, measured_beat_s: np.ndarray, episodes: list[rhythm.Episode]
-) -> Intervals:
-    """`intervals` with the PR "not measurable" when most measured beats lie in AF/flutter.
-    The P-wave check does not always catch it (a handheld strip's flutter waves or a few
-    sinus beats can stand out in the median beat), and a PR beside an AF call, let alone
-    "first-degree AV block", contradicts the read."""
-    if intervals.pr_ms is None or len(measured_beat_s) == 0:
-        return intervals
-    af = [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF]
-    if np.mean(rhythm.within(measured_beat_s, af)) < AF_SHARE_WITHOUT_PR:
-        return intervals
-    return dataclasses.replace(
-        intervals,
-        pr_ms=None,
-        p_onset_ms=None,
-        not_measurable={**intervals.not_measurable, "pr": AF_PR_REASON},
-        confidence={k: v for k, v in intervals.confidence.items() if k != "pr"},
-    )
-
-
-def _artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:
-    """What the read says of the ventricular runs it set aside as artefact."""
-    where = ", ".join(clock(start_s) for start_s, _ in spans_s[:10])
-    more = f" and {len(spans_s) - 10} more" if len(spans_s) > 10 else ""
-    runs, were = ("1 run", "was") if len(spans_s) == 1 else (f"{len(spans_s)} runs", "were")
-    return (
-        f"{runs} of beats called ventricular in a noisy stretch (at {where}{more}) {were} "
-        f"{ARTEFACT_NOTE_PHRASE}: their beats do not look alike, as motion artefact makes "
-        "them; check the strip there."
-    )
-
-
-def _unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode]) -> list[Finding]:
-    """A strip too noisy to read yields no beat-based finding (noise makes false VT and
-    pauses), only the request to repeat it, and ventricular fibrillation if seen."""
-    findings = [
-        Finding(
-            "NOISY_STRIP",
-            "Unclassifiable: too noisy",
-            "medium",
-            None,
-            f"{strip.reason}; repeat the recording",
-        )
-    ]
-    fibrillation = [e for e in episodes if e.label == rhythm.VF]
-    if fibrillation:
-        findings.insert(
-            0, Finding("VF", rhythm.VF, "high", None, f"{len(fibrillation)} episode(s)")
-        )
-    return findings
-
-
-def _findings(
-    episodes: list[rhythm.Episode],
-    intervals: Intervals,
-    rate: HeartRateSummary,
-    counts: dict[str, int],
-    classes: np.ndarray,
-    probabilities: np.ndarray,
-) -> list[Finding]:
-    findings: list[Finding] = []
-    by_label: dict[str, list[rhythm.Episode]] = {}
-    for episode in episodes:
-        by_label.setdefault(episode.label, []).append(episode)
-    total_beats = max(1, len(classes))
-
-    def add_episodes(label: str, code: str, risk: str, describe: str, caveat: str = "") -> None:
-        found = by_label.get(label, [])
-        if found:
-            longest = max(e.duration_s for e in found)
-            detail = f"{len(found)} {describe}, longest {longest:.0f} s{caveat}"
-            findings.append(Finding(code, label, risk, None, detail))
-
-    # The detector reads a sinusoidal ventricular trace; at 150-240 /min fast VT makes one too
-    # (MIT-BIH 205's VT and 207's flutter share those rates): the doctor is told so.
-    add_episodes(
-        rhythm.VF,
-        "VF",
-        "high",
-        "episode(s) of ventricular flutter or fibrillation",
-        "; very fast ventricular tachycardia looks alike, so check the strip",
-    )
-    add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats")
-    add_episodes(rhythm.AF, "AF", "high", "episode(s) of irregularly irregular rhythm")
-    add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
-    add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)")
-    add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)")
-    add_episodes(rhythm.DROPPED, "DROPPED_BEAT", "medium", "dropped beat(s)")
-    pauses = by_label.get(rhythm.PAUSE, [])
-    if pauses:
-        longest = max(p.duration_s for p in pauses)
-        findings.append(
-            Finding(
-                "PAUSE",
-                "Pause",
-                "high" if longest >= 3.0 else "medium",
-                None,
-                f"{len(pauses)} pause(s) over 2 s, longest {longest:.1f} s",
-            )
-        )
-    v_share = counts["V"] / total_beats
-    if v_share >= 0.10:
-        findings.append(
-            Finding(
-                "FREQUENT_PVC",
-                "Frequent ventricular ectopic beats",
-                "medium",
-                None,
-                f"{counts['V']} beats ({v_share:.0%})",
-            )
-        )
-    elif counts["V"]:
-        findings.append(
-            Finding("PVC", "Ventricular ectopic beats", "low", None, _beats(counts["V"]))
-        )
-    if counts["S"]:
-        findings.append(
-            Finding("PAC", "Supraventricular ectopic beats", "low", None, _beats(counts["S"]))
-        )
-    sure = lambda name: intervals.confidence.get(name, "high") == "high"  # noqa: E731
-    if intervals.pr_ms is not None and intervals.pr_ms > 200 and sure("pr"):
-        findings.append(
-            Finding(
-                "AV_BLOCK_1",
-                "First-degree AV block",
-                "low",
-                None,
-                f"PR {intervals.pr_ms:.0f} ms (> 200 ms)",
-            )
-        )
-    if intervals.qrs_ms is not None and intervals.qrs_ms >= 120 and sure("qrs"):
-        findings.append(
-            Finding(
-                "WIDE_QRS",
-                "Wide QRS complex",
-                "medium",
-                None,
-                f"QRS {intervals.qrs_ms:.0f} ms (>= 120 ms)",
-            )
-        )
-    if intervals.qtc_bazett_ms is not None and intervals.qtc_bazett_ms >= 470 and sure("qt"):
-        risk = "high" if intervals.qtc_bazett_ms >= 500 else "medium"
-        findings.append(
-            Finding(
-                "LONG_QT",
-                "Prolonged QTc",
-                risk,
-                None,
-                f"QTc (Bazett) {intervals.qtc_bazett_ms:.0f} ms",
-            )
-        )
-    if rate.mean_bpm is not None and rate.mean_bpm < 50:
-        findings.append(
-            Finding(
-                "BRADY",
-                "Marked bradycardia",
-                "high" if rate.mean_bpm < 40 else "medium",
-                None,
-                f"mean {rate.mean_bpm:.0f} bpm",
-            )
-        )
-    if rate.mean_bpm is not None and rate.mean_bpm > 120:
-        findings.append(
-            Finding("TACHY", "Marked tachycardia", "medium", None, f"mean {rate.mean_bpm:.0f} bpm")
-        )
-    if not findings:
-        chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
-        findings.append(
-            Finding(
-                "NORMAL",
-                "No significant arrhythmia",
-                "low",
-                float(chosen.mean()) if len(chosen) else None,
-                "",
-            )
-        )
-    return findings
 
 
 def machine_notes(analysis: EcgAnalysis) -> list[str]:

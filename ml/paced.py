@@ -27,8 +27,9 @@ import dataclasses
 import numpy as np
 
 from ml import rhythm
-from ml.analysis import Beats, EcgAnalysis, Finding, machine_notes, main_finding
+from ml.analysis import Beats, EcgAnalysis, machine_notes
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
+from ml.findings import Finding, main_finding
 from ml.hrv import HeartRateSummary
 from ml.intervals import not_measured
 from ml.strip_rhythm import UNCLASSIFIABLE, StripCall

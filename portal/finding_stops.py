@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml import rhythm
-from ml.analysis import EcgAnalysis, Finding
+from ml.analysis import EcgAnalysis
+from ml.findings import Finding
 
 MAX_STOPS_PER_KIND = 50
 

@@ -40,7 +40,8 @@ from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
 from ml import vocabulary
-from ml.analysis import Beats, EcgAnalysis, Finding
+from ml.analysis import Beats, EcgAnalysis
+from ml.findings import Finding
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.quality import Segment

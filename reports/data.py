@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml.analysis import Finding
+from ml.findings import Finding
 from ml.rhythm import Episode
 
 

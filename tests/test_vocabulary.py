@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ml import vocabulary
-from ml.analysis import Finding, analyze
+from ml.analysis import analyze
+from ml.findings import Finding
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport, RiskModel, RiskScore
 from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ml import rhythm
-from ml.analysis import AF_PR_REASON, _without_pr_in_af, analyze
+from ml.analysis import analyze
+from ml.findings import AF_PR_REASON, without_pr_in_af
 from ml.intervals import Intervals
 from ml.io import read_recording
 from ml.research.databases import data_root
@@ -34,7 +35,7 @@ BEATS_S = np.arange(40) * 0.8  # 40 beats over 32 s
 
 def test_pr_is_withdrawn_when_most_measured_beats_are_in_af() -> None:
     episodes = [rhythm.Episode(rhythm.SINUS, 0.0, 8.0), rhythm.Episode(rhythm.AF, 8.0, 32.0)]
-    read = _without_pr_in_af(_intervals(), BEATS_S, episodes)
+    read = without_pr_in_af(_intervals(), BEATS_S, episodes)
     assert read.pr_ms is None and read.p_onset_ms is None
     assert read.not_measurable == {"pr": AF_PR_REASON}
     assert "pr" not in read.confidence
@@ -44,11 +45,11 @@ def test_pr_is_withdrawn_when_most_measured_beats_are_in_af() -> None:
 
 def test_pr_stays_when_af_holds_a_minority_of_the_measured_beats() -> None:
     episodes = [rhythm.Episode(rhythm.SINUS, 0.0, 24.0), rhythm.Episode(rhythm.AF, 24.0, 32.0)]
-    assert _without_pr_in_af(_intervals(), BEATS_S, episodes).pr_ms == 180.0
+    assert without_pr_in_af(_intervals(), BEATS_S, episodes).pr_ms == 180.0
     # Nothing to withdraw, and no measured beat: unchanged.
     af = [rhythm.Episode(rhythm.AF, 0.0, 32.0)]
-    assert _without_pr_in_af(_intervals(None), BEATS_S, af).not_measurable == {}
-    assert _without_pr_in_af(_intervals(), np.array([]), af).pr_ms == 180.0
+    assert without_pr_in_af(_intervals(None), BEATS_S, af).not_measurable == {}
+    assert without_pr_in_af(_intervals(), np.array([]), af).pr_ms == 180.0
 
 
 @pytest.mark.skipif(not (CINC / "A00867.hea").is_file(), reason="cinc2017 not found")
