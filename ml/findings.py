@@ -40,7 +40,9 @@ def main_finding(findings: list[Finding]) -> Finding:
 
 # The PR interval is withdrawn when atrial fibrillation/flutter holds at least this share of
 # the normal beats the median beat is made of: whatever precedes their QRS is not a P wave.
-AF_SHARE_WITHOUT_PR = 0.5
+# Not a half: an AF episode's edges are only known to a few seconds, and where sinus beats
+# make half the median beat their P wave still shows in it (and is a true PR).
+AF_SHARE_WITHOUT_PR = 0.75
 AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
 

@@ -70,7 +70,7 @@ from portal.services.patients import luhn_check_digit
 from portal.services.reports import urgency_of
 
 BATCH_ROWS = 2000  # rows per INSERT round trip (pymysql sends them as one statement)
-MODEL_VERSION = "beat-cnn 2.0 (synthetic load data)"
+MODEL_VERSION = "synthetic load data (no model read it)"
 SPAN_DAYS = 3 * 365  # the reports' dates: the last three years
 PRELIMINARY_SHARE = 0.05  # the newest 5 % of reports wait for a doctor
 AMENDED_SHARE = 0.04

@@ -43,9 +43,13 @@ def test_pr_is_withdrawn_when_most_measured_beats_are_in_af() -> None:
     assert (read.qrs_ms, read.qt_ms, read.confidence["qt"]) == (90.0, 380.0, "high")
 
 
-def test_pr_stays_when_af_holds_a_minority_of_the_measured_beats() -> None:
-    episodes = [rhythm.Episode(rhythm.SINUS, 0.0, 24.0), rhythm.Episode(rhythm.AF, 24.0, 32.0)]
-    assert without_pr_in_af(_intervals(), BEATS_S, episodes).pr_ms == 180.0
+def test_pr_stays_when_sinus_beats_make_a_good_part_of_the_median_beat() -> None:
+    for af_from_s in (24.0, 16.0):  # AF holds a quarter, then half, of the beats
+        episodes = [
+            rhythm.Episode(rhythm.SINUS, 0.0, af_from_s),
+            rhythm.Episode(rhythm.AF, af_from_s, 32.0),
+        ]
+        assert without_pr_in_af(_intervals(), BEATS_S, episodes).pr_ms == 180.0
     # Nothing to withdraw, and no measured beat: unchanged.
     af = [rhythm.Episode(rhythm.AF, 0.0, 32.0)]
     assert without_pr_in_af(_intervals(None), BEATS_S, af).not_measurable == {}

@@ -1,4 +1,4 @@
-"""The finding codes `ml/analysis.py` can write, read from its source: every `Finding("CODE",
+"""The finding codes `ml/findings.py` can write, read from its source: every `Finding("CODE",
 ...)` and `add_episodes("label", "CODE", ...)` with a literal code."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ANALYSIS_SOURCE = Path(__file__).resolve().parents[2] / "ml" / "analysis.py"
+FINDINGS_SOURCE = Path(__file__).resolve().parents[2] / "ml" / "findings.py"
 
 
 def codes_the_machine_writes() -> set[str]:
-    tree = ast.parse(ANALYSIS_SOURCE.read_text())
+    tree = ast.parse(FINDINGS_SOURCE.read_text())
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
 
     def literal_args(function: str, position: int) -> set[str]:
