@@ -47,9 +47,10 @@ def _recording() -> Recording:
 
 
 def _twelve_lead_pdf(
-    app: Flask, people: People, sql: Session, tmp_path: Path
+    app: Flask, people: People, sql: Session, tmp_path: Path, pacemaker: bool = False
 ) -> tuple[EcgReport, bytes]:
-    """A signed report of a 12-lead recording, with risk-factor inputs, and its clinician PDF."""
+    """A signed report of a 12-lead recording, with risk-factor inputs, and its clinician PDF
+    (with `pacemaker`, staff noted one at upload and the doctor signs a paced rhythm)."""
     record_clinical_input(
         sql, people.patient,
         ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=3), total_cholesterol=5.8,
@@ -62,16 +63,22 @@ def _twelve_lead_pdf(
     staff = client_for(app, people.staff)
     path = write_csv(tmp_path / "ecg12.csv", _recording())
     post_form(staff, f"/patients/{people.patient.id}/recordings/new",
-              {"files": [(io.BytesIO(path.read_bytes()), "ecg12.csv")]},
+              {"files": [(io.BytesIO(path.read_bytes()), "ecg12.csv")],
+               **({"pacemaker": "y"} if pacemaker else {})},
               token_page=f"/patients/{people.patient.id}/recordings/new",
               content_type="multipart/form-data")  # fmt: skip
     Worker(app).run_pending()
     report = sql.scalar(select(EcgReport))
     assert report is not None
     doctor = client_for(app, people.doctor)
+    read = (
+        {"rhythm_label": "Paced rhythm", "findings": ["PACED"], "conclusion": "Paced rhythm."}
+        if pacemaker
+        else {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "PAC"],
+              "conclusion": "Sinus rhythm with rare early beats."}
+    )  # fmt: skip
     signed = post_form(doctor, f"/reports/{report.id}/sign",
-                       {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "PAC"],
-                        "conclusion": "Sinus rhythm with rare early beats.",
+                       {**read,
                         "patient_comment": "Your heart looks healthy.",
                         "password": PASSWORD, "row_version": str(report.row_version)},
                        token_page=f"/reports/{report.id}")  # fmt: skip
@@ -175,6 +182,23 @@ def test_page_one_holds_the_patient_statements_and_the_twelve_leads_on_true_pape
     for quarter in range(4):  # the rhythm strip runs the full 10 s
         x0 = TRACE_LEFT_MM + quarter * column_mm
         assert traced(x0 + 8, x0 + column_mm - 1, 3) > 100, f"rhythm strip, quarter {quarter}"
+
+
+def test_the_pacemaker_banner_leaves_the_twelve_leads_on_page_one(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    # The banner adds a paragraph above the grid: page 1 must still hold the grid and the
+    # rhythm strip, and the report keeps its three pages.
+    _, pdf = _twelve_lead_pdf(app, people, sql, tmp_path, pacemaker=True)
+    path = tmp_path / "paced.pdf"
+    path.write_bytes(pdf)
+    page1 = _pdftotext(path, "-f", "1", "-l", "1")
+    for expected in ("Pacemaker noted by staff at upload", "Paced rhythm",
+                     "Rhythm strip, lead II", "25 mm/s, 10 mm/mV", "Page 1 of"):  # fmt: skip
+        assert expected in page1, expected
+    assert set(STANDARD_LEADS) <= set(page1.split())
+    assert "Risk scores" not in page1
+    assert _pages(path) == 3
 
 
 def _svg_height_mm(svg: str) -> float:
