@@ -140,7 +140,8 @@ def by_severity(codes: list[str]) -> list[str]:
 
 # --- Consistency of a signed set of statements ---
 
-# The underlying rhythm: a read states exactly one.
+# The underlying rhythm: a read states exactly one. On a recording long enough to hold rhythm
+# episodes (a Holter), AF/flutter may also stand beside it: paroxysmal AF.
 RHYTHM_STATEMENTS = ("SINUS", "BRADY", "TACHY", "AF", "PACED", "VF")
 # Words the free-text rhythm line must carry for each rhythm statement.
 RHYTHM_WORDS = {
@@ -160,7 +161,9 @@ RHYTHM_ABBREVIATIONS = {
     "PACED": (),
     "VF": ("vf", "vfib"),
 }
-# Statements that cannot both be true of one recording.
+# Statements that cannot both be true of one recording (AF's pairs only when AF is the
+# underlying rhythm: beside sinus rhythm, a first-degree block or a dropped beat belongs to the
+# sinus stretches).
 EXCLUSIONS = (
     ("AV_BLOCK_3", "AV_BLOCK_1"),
     ("AV_BLOCK_3", "AV_BLOCK_2"),
@@ -172,15 +175,25 @@ EXCLUSIONS = (
 )
 
 
-def contradictions(codes: list[str], rhythm_line: str = "") -> list[str]:
-    """Why this set of statements cannot be signed, in a doctor's words (empty when it can)."""
+def paroxysmal_af(codes: list[str]) -> bool:
+    """AF/flutter stated beside another rhythm statement: episodes of it in a long recording."""
+    chosen = {canonical(c) for c in codes}
+    return "AF" in chosen and any(c in chosen for c in RHYTHM_STATEMENTS if c != "AF")
+
+
+def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = False) -> list[str]:
+    """Why this set of statements cannot be signed, in a doctor's words (empty when it can).
+    `episodes`: the recording is read as episodes (longer than `ml.strip_rhythm.STRIP_MAX_S`,
+    60 s), so AF/flutter may stand beside the underlying rhythm as paroxysmal AF."""
     chosen = [canonical(c) for c in codes]
     problems = []
-    rhythms = [c for c in chosen if c in RHYTHM_STATEMENTS]
+    paroxysmal = episodes and paroxysmal_af(chosen)
+    rhythms = [c for c in chosen if c in RHYTHM_STATEMENTS and not (paroxysmal and c == "AF")]
     if len(rhythms) != 1:
         names = ", ".join(STATEMENTS[c].label.lower() for c in RHYTHM_STATEMENTS)
+        beside = "; AF/flutter may also stand beside one of the others" if episodes else ""
         problems.append(
-            f"Choose exactly one rhythm statement ({names}); this read has {len(rhythms)}."
+            f"Choose exactly one rhythm statement ({names}{beside}); this read has {len(rhythms)}."
         )
     if "NORMAL" in chosen:
         abnormal = [STATEMENTS[c].label for c in chosen if c not in ("NORMAL", "SINUS")]
@@ -191,7 +204,7 @@ def contradictions(codes: list[str], rhythm_line: str = "") -> list[str]:
                 + "."
             )
     for a, b in EXCLUSIONS:
-        if a in chosen and b in chosen:
+        if a in chosen and b in chosen and not (paroxysmal and a == "AF"):
             problems.append(
                 f'"{STATEMENTS[a].label}" and "{STATEMENTS[b].label}" exclude each other.'
             )

@@ -34,11 +34,37 @@ WHEN_TO_GET_HELP = (
 )
 
 
+# AF/flutter signed beside another rhythm (paroxysmal AF in a long recording): the two rhythm
+# sentences say which part of the recording each describes, so "uneven" and "normal, steady"
+# do not read as a contradiction.
+PAROXYSMAL_AF = (
+    "For part of the recording your heartbeat was uneven. Doctors call this atrial "
+    "fibrillation. The top parts of the heart do not beat in step."
+)
+REST_OF_THE_TIME = "The rest of the time "
+
+
 def findings_in_plain_words(codes: list[str]) -> list[str]:
     """One sentence per signed statement, the most serious first (so the first is the
     headline: bigeminy before "extra beats from the top of the heart, often harmless")."""
-    sentences = [PLAIN_FINDINGS[c] for c in vocabulary.by_severity(codes)]
-    return sentences or ["Your doctor has written a note about your heart test below."]
+    ordered = vocabulary.by_severity(codes)
+    if not ordered:
+        return ["Your doctor has written a note about your heart test below."]
+    if not vocabulary.paroxysmal_af(ordered):
+        return [PLAIN_FINDINGS[c] for c in ordered]
+    # The AF sentence, then at once the rest of the time's rhythm, then the other findings.
+    underlying = [c for c in ordered if c in vocabulary.RHYTHM_STATEMENTS and c != "AF"]
+    rest = [
+        REST_OF_THE_TIME + PLAIN_FINDINGS[c][0].lower() + PLAIN_FINDINGS[c][1:] for c in underlying
+    ]
+    before_af = ordered[: ordered.index("AF")]
+    after_af = [c for c in ordered[ordered.index("AF") + 1 :] if c not in underlying]
+    return [
+        *(PLAIN_FINDINGS[c] for c in before_af),
+        PAROXYSMAL_AF,
+        *rest,
+        *(PLAIN_FINDINGS[c] for c in after_af),
+    ]
 
 
 # What each model predicts, for a patient, and what the rest of the 100 people do.

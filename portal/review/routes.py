@@ -164,6 +164,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
             "rhythm": vocabulary.RHYTHM_STATEMENTS,
             "exclusions": vocabulary.EXCLUSIONS,
             "labels": STATEMENTS,
+            "episodes": reports.read_as_episodes(found.recording),
         },
         VersionKind=VersionKind,
     )

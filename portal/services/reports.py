@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ml import vocabulary
+from ml.strip_rhythm import STRIP_MAX_S
 from portal import tasks
 from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
@@ -190,7 +191,13 @@ class PhysicianRead:
     measurements: dict[str, float | None] | None = None
 
 
-def _check_read(read: PhysicianRead) -> None:
+def read_as_episodes(recording: EcgRecording) -> bool:
+    """Whether the recording is read as rhythm episodes (longer than a strip, a Holter), where
+    AF/flutter may stand beside the underlying rhythm (`ml.vocabulary.contradictions`)."""
+    return recording.duration_s > STRIP_MAX_S
+
+
+def _check_read(read: PhysicianRead, episodes: bool) -> None:
     errors = {}
     unknown = [code for code in read.findings if code not in STATEMENTS]
     if unknown:
@@ -199,7 +206,8 @@ def _check_read(read: PhysicianRead) -> None:
         errors["rhythm_label"] = "State the rhythm."
     if not read.conclusion.strip():
         errors["conclusion"] = "Write a conclusion."
-    if not unknown and (problems := vocabulary.contradictions(read.findings, read.rhythm_label)):
+    problems = vocabulary.contradictions(read.findings, read.rhythm_label, episodes)
+    if not unknown and problems:
         errors["findings"] = " ".join(problems)
     if strange := [c for c in read.next_steps if c not in NEXT_STEPS]:
         errors["next_steps"] = f"Unknown next steps: {', '.join(strange)}."
@@ -231,7 +239,7 @@ def sign(
             "This report was signed or changed by someone else while you were reviewing it. "
             "Reload it to see the current version."
         )
-    _check_read(read)
+    _check_read(read, read_as_episodes(report.recording))
     return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None)
 
 
@@ -247,7 +255,7 @@ def amend(
 ) -> ReportVersion:
     """A new signed version with a reason; earlier versions stay as they were."""
     _check_password(actor, password)
-    _check_read(read)
+    _check_read(read, read_as_episodes(report.recording))
     if not reason.strip():
         raise InvalidInput({"reason": "Say why the signed report is being amended."})
     if report.status is ReportStatus.PRELIMINARY:

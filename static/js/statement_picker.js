@@ -100,15 +100,19 @@
   }
 
   function conflicts(codes, rules) {
+    // As ml.vocabulary.contradictions: on a recording read as episodes, AF/flutter beside
+    // another rhythm statement is paroxysmal AF, not a second underlying rhythm.
     const out = [];
-    const rhythms = codes.filter((c) => rules.rhythm.includes(c));
+    const paroxysmal = rules.episodes && codes.includes("AF")
+      && codes.some((c) => c !== "AF" && rules.rhythm.includes(c));
+    const rhythms = codes.filter((c) => rules.rhythm.includes(c) && !(paroxysmal && c === "AF"));
     if (rhythms.length !== 1) out.push(`Choose exactly one rhythm statement (now ${rhythms.length}).`);
     if (codes.includes("NORMAL")) {
       const abnormal = codes.filter((c) => c !== "NORMAL" && c !== "SINUS");
       if (abnormal.length) out.push(`"Normal ECG" cannot be signed with ${abnormal.map((c) => rules.labels[c]).join(", ")}.`);
     }
     rules.exclusions.forEach(([a, b]) => {
-      if (codes.includes(a) && codes.includes(b)) out.push(`"${rules.labels[a]}" and "${rules.labels[b]}" exclude each other.`);
+      if (codes.includes(a) && codes.includes(b) && !(paroxysmal && a === "AF")) out.push(`"${rules.labels[a]}" and "${rules.labels[b]}" exclude each other.`);
     });
     return out;
   }

@@ -1,0 +1,107 @@
+"""Paroxysmal AF: on a recording read as episodes (over 60 s, a Holter), a doctor may sign
+AF/flutter beside the underlying rhythm, with what belongs to the sinus stretches (a first-
+degree AV block, a dropped beat); on a strip, AF and sinus rhythm still contradict."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml import vocabulary
+from portal.models import EcgReport
+from portal.worker import Worker
+from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
+from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
+from tests.support.ecg_files import synthetic, write_csv
+from tests.test_upload_and_review import _upload
+
+HOLTER = ["SINUS", "AF", "AV_BLOCK_1", "PVC"]
+
+
+def test_af_beside_sinus_rhythm_is_paroxysmal_only_on_a_recording_read_as_episodes() -> None:
+    line = "Sinus rhythm with paroxysmal atrial fibrillation"
+    assert vocabulary.contradictions(HOLTER, line, episodes=True) == []
+    assert vocabulary.contradictions(["SINUS", "AF", "DROPPED_BEAT"], line, episodes=True) == []
+    on_a_strip = " ".join(vocabulary.contradictions(HOLTER, line, episodes=False))
+    assert "exactly one rhythm statement" in on_a_strip and "exclude each other" in on_a_strip
+
+
+def test_what_stays_contradictory_on_a_long_recording() -> None:
+    def refused(codes: list[str], line: str) -> str:
+        return " ".join(vocabulary.contradictions(codes, line, episodes=True))
+
+    # Two underlying rhythms, with or without AF beside them.
+    assert "exactly one rhythm statement" in refused(["SINUS", "BRADY", "AF"], "Sinus rhythm")
+    assert "AF/flutter may also stand beside one of the others" in refused(
+        ["SINUS", "BRADY"], "Sinus rhythm"
+    )
+    # AF as the underlying rhythm still excludes a first-degree block.
+    assert "exclude each other" in refused(["AF", "AV_BLOCK_1"], "Atrial fibrillation")
+    # The rhythm line names the underlying rhythm, not the paroxysmal AF.
+    assert "does not say" in refused(["SINUS", "AF"], "Atrial fibrillation")
+    # "Normal ECG" never stands beside AF.
+    assert "cannot be signed with abnormal" in refused(["NORMAL", "SINUS", "AF"], "Sinus rhythm")
+
+
+def test_the_patient_reads_which_part_of_the_recording_each_rhythm_describes() -> None:
+    sentences = findings_in_plain_words(HOLTER)
+    assert sentences[:2] == [
+        PAROXYSMAL_AF,
+        "The rest of the time your heart beat in its normal, steady pattern.",
+    ]
+    assert len(sentences) == 4 and len(set(sentences)) == 4
+    assert vocabulary.STATEMENTS["SINUS"].plain not in sentences  # never "normal" unqualified
+    # AF alone keeps its own sentence.
+    assert findings_in_plain_words(["AF"]) == [vocabulary.STATEMENTS["AF"].plain]
+
+
+def _report_of(app: Flask, people: People, sql: Session, tmp_path: Path, seconds: int) -> EcgReport:
+    staff = client_for(app, people.staff)
+    path = write_csv(tmp_path / f"ecg-{seconds}s.csv", synthetic(seconds, 250, seed=4))
+    response = _upload(staff, people.patient.id, [(path.read_bytes(), path.name)])
+    assert response.status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert report is not None
+    return report
+
+
+@pytest.mark.parametrize(("seconds", "signed"), [(90, True), (30, False)])
+def test_signing_paroxysmal_af_follows_the_recording_length(
+    app: Flask, people: People, sql: Session, tmp_path: Path, seconds: int, signed: bool
+) -> None:
+    report = _report_of(app, people, sql, tmp_path, seconds)
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    rules = re.search(r'<script type="application/json" id="statement-rules">(.*?)</script>', page)
+    assert rules is not None and json.loads(rules.group(1))["episodes"] is signed
+    response = post_form(
+        doctor,
+        f"/reports/{report.id}/sign",
+        {
+            "rhythm_label": "Sinus rhythm with paroxysmal atrial fibrillation",
+            "findings": HOLTER,
+            "conclusion": "Paroxysmal AF; first-degree AV block in sinus rhythm.",
+            "password": PASSWORD,
+            "row_version": str(report.row_version),
+        },
+        token_page=f"/reports/{report.id}",
+    )
+    sql.expire_all()
+    versions = sql.get(EcgReport, report.id).versions
+    if signed:
+        assert response.status_code == 302
+        assert versions[-1].findings == HOLTER
+        summary = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+        assert "final" in summary
+    else:
+        assert response.status_code in (400, 422)
+        messages = " ".join(error_messages(response.get_data(as_text=True)))
+        assert "exactly one rhythm statement" in messages and "exclude each other" in messages
+        assert len(versions) == 1  # nothing signed
