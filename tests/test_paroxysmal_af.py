@@ -81,6 +81,7 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     rules = re.search(r'<script type="application/json" id="statement-rules">(.*?)</script>', page)
     assert rules is not None and json.loads(rules.group(1))["episodes"] is signed
+    assert ("AF/flutter may stand beside it (paroxysmal AF)" in page) is signed
     response = post_form(
         doctor,
         f"/reports/{report.id}/sign",
@@ -98,8 +99,8 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
     if signed:
         assert response.status_code == 302
         assert versions[-1].findings == HOLTER
-        summary = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
-        assert "final" in summary
+        page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+        assert 'id="report-status">final</span>' in page
     else:
         assert response.status_code in (400, 422)
         messages = " ".join(error_messages(response.get_data(as_text=True)))
