@@ -159,8 +159,11 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
         label = next(f.label for f in read.findings if f.code == code)
         assert label in shown, (label, shown)
     expect(page.locator(".statement-search")).to_be_visible()
-    # The machine's statements come preselected as chips.
-    assert set(_chips(page)) == set(machine_codes)
+    # The machine's statements come preselected as chips, with its rhythm line's sinus rhythm
+    # beside the AF (paroxysmal AF on this 80-s recording): signable as they stand.
+    assert read.rhythm_summary.startswith("Sinus rhythm with atrial fibrillation")
+    assert set(_chips(page)) == {*machine_codes, "SINUS"}
+    expect(page.locator(".statement-warnings")).to_have_text("")
 
     # A contradictory pick with the type-ahead: start again from nothing, then AF (Enter takes
     # the only match), first-degree AV block, sinus rhythm, ventricular ectopic beats and

@@ -120,8 +120,15 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         # Codes as the vocabulary spells them (stored machine reads may say AVB1).
         codes = [vocabulary.canonical(c) for c in basis.findings or []]
         rhythm = vocabulary.rhythm_code_of(basis.rhythm_label or "")
-        if rhythm and not set(codes) & set(vocabulary.RHYTHM_STATEMENTS):
-            codes.insert(0, rhythm)  # the machine's rhythm line, as the one rhythm statement
+        stated = set(codes) & set(vocabulary.RHYTHM_STATEMENTS)
+        # The machine's rhythm line, as the one rhythm statement; or, on a recording read as
+        # episodes, as the rhythm its AF stands beside ("Sinus rhythm with atrial
+        # fibrillation/flutter (1.2 min)": paroxysmal AF, signable as preselected).
+        paroxysmal = (
+            stated == {"AF"} and rhythm != "AF" and reports.read_as_episodes(found.recording)
+        )
+        if rhythm and (not stated or paroxysmal):
+            codes.insert(0, rhythm)
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
