@@ -18,6 +18,7 @@ from portal.models import EcgReport
 from portal.worker import Worker
 from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
+from tests.support.pdf_text import pdf_words
 from tests.support.ecg_files import synthetic, write_csv
 from tests.test_upload_and_review import _upload
 
@@ -101,6 +102,13 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
         assert versions[-1].findings == HOLTER
         page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
         assert 'id="report-status">final</span>' in page
+        # The patient's own summary, read back from the PDF: which part each rhythm describes.
+        patient = client_for(app, people.patient_account)
+        pdf = patient.get(f"/my/reports/{report.id}/summary.pdf").data
+        summary = pdf_words(pdf, tmp_path, "summary")
+        assert PAROXYSMAL_AF in summary
+        assert "The rest of the time your heart beat in its normal, steady pattern." in summary
+        assert vocabulary.STATEMENTS["SINUS"].plain not in summary
     else:
         assert response.status_code in (400, 422)
         messages = " ".join(error_messages(response.get_data(as_text=True)))
