@@ -163,7 +163,7 @@ RHYTHM_ABBREVIATIONS = {
 }
 # Statements that cannot both be true of one recording (AF's pairs only when AF is the
 # underlying rhythm: beside sinus rhythm, a first-degree block or a dropped beat belongs to the
-# sinus stretches).
+# sinus stretches; bigeminy and trigeminy only on a strip: a Holter has episodes of each).
 EXCLUSIONS = (
     ("AV_BLOCK_3", "AV_BLOCK_1"),
     ("AV_BLOCK_3", "AV_BLOCK_2"),
@@ -204,7 +204,8 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
                 + "."
             )
     for a, b in EXCLUSIONS:
-        if a in chosen and b in chosen and not (paroxysmal and a == "AF"):
+        episode_pair = (paroxysmal and a == "AF") or (episodes and a == "BIGEMINY")
+        if a in chosen and b in chosen and not episode_pair:
             problems.append(
                 f'"{STATEMENTS[a].label}" and "{STATEMENTS[b].label}" exclude each other.'
             )
@@ -222,8 +223,9 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
 
 def rhythm_code_of(rhythm_line: str) -> str | None:
     """The rhythm statement a machine's rhythm line names ("Sinus rhythm with pause" -> SINUS),
-    or None when it names none (too noisy, undetermined)."""
-    line = rhythm_line.lower()
+    or None when it names none (too noisy, undetermined, "Other rhythm (not sinus, not atrial
+    fibrillation)": what a parenthesis says the rhythm is not, or how long, names nothing)."""
+    line = re.sub(r"\([^)]*\)", "", rhythm_line.lower())
     for code in ("BRADY", "TACHY", "AF", "PACED", "VF", "SINUS"):
         if code == "VF" and "fibrillation" in line and not line.startswith("ventricular"):
             continue  # "... with atrial fibrillation" is not VF

@@ -101,7 +101,8 @@
 
   function conflicts(codes, rules) {
     // As ml.vocabulary.contradictions: on a recording read as episodes, AF/flutter beside
-    // another rhythm statement is paroxysmal AF, not a second underlying rhythm.
+    // another rhythm statement is paroxysmal AF, not a second underlying rhythm, and
+    // bigeminy and trigeminy are episodes at different times.
     const out = [];
     const paroxysmal = rules.episodes && codes.includes("AF")
       && codes.some((c) => c !== "AF" && rules.rhythm.includes(c));
@@ -112,7 +113,8 @@
       if (abnormal.length) out.push(`"Normal ECG" cannot be signed with ${abnormal.map((c) => rules.labels[c]).join(", ")}.`);
     }
     rules.exclusions.forEach(([a, b]) => {
-      if (codes.includes(a) && codes.includes(b) && !(paroxysmal && a === "AF")) out.push(`"${rules.labels[a]}" and "${rules.labels[b]}" exclude each other.`);
+      const episodePair = (paroxysmal && a === "AF") || (rules.episodes && a === "BIGEMINY");
+      if (codes.includes(a) && codes.includes(b) && !episodePair) out.push(`"${rules.labels[a]}" and "${rules.labels[b]}" exclude each other.`);
     });
     return out;
   }

@@ -1,6 +1,7 @@
-"""Paroxysmal AF: on a recording read as episodes (over 60 s, a Holter), a doctor may sign
-AF/flutter beside the underlying rhythm, with what belongs to the sinus stretches (a first-
-degree AV block, a dropped beat); on a strip, AF and sinus rhythm still contradict."""
+"""Signing a Holter's episodes: on a recording read as episodes (over 60 s), a doctor may sign
+AF/flutter beside the underlying rhythm (paroxysmal AF), with what belongs to the sinus
+stretches (a first-degree AV block, a dropped beat), and bigeminy beside trigeminy; on a strip
+they still contradict. And the machine's rhythm line preselects only a rhythm it names."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml import vocabulary
+from ml.strip_rhythm import LABEL_TEXT, OTHER
 from portal.models import EcgReport
 from portal.worker import Worker
 from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
-from tests.support.pdf_text import pdf_words
 from tests.support.ecg_files import synthetic, write_csv
+from tests.support.pdf_text import pdf_words
 from tests.test_upload_and_review import _upload
 
 HOLTER = ["SINUS", "AF", "AV_BLOCK_1", "PVC"]
@@ -114,3 +116,23 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
         messages = " ".join(error_messages(response.get_data(as_text=True)))
         assert "exactly one rhythm statement" in messages and "exclude each other" in messages
         assert len(versions) == 1  # nothing signed
+
+
+def test_bigeminy_and_trigeminy_are_episodes_of_a_holter_but_exclude_each_other_on_a_strip() -> (
+    None
+):
+    codes = ["SINUS", "BIGEMINY", "TRIGEMINY", "FREQUENT_PVC"]
+    assert vocabulary.contradictions(codes, "Sinus rhythm", episodes=True) == []
+    assert "exclude each other" in " ".join(vocabulary.contradictions(codes, "Sinus rhythm"))
+
+
+def test_a_rhythm_line_saying_what_the_rhythm_is_not_preselects_no_rhythm() -> None:
+    # The strip call "Other rhythm (not sinus, not atrial fibrillation)" was read as AF, so
+    # the sign form of 23 + 35 + 4 cinc2017 "other rhythm" strips came with AF preselected.
+    other = LABEL_TEXT[OTHER]
+    assert "atrial fibrillation" in other
+    assert vocabulary.rhythm_code_of(other) is None
+    assert vocabulary.rhythm_code_of("Sinus rhythm with atrial fibrillation/flutter (1.2 min)") == (
+        "SINUS"
+    )
+    assert vocabulary.rhythm_code_of("Paced rhythm (pacemaker noted at upload)") == "PACED"
