@@ -510,7 +510,11 @@ def summarise(
     if strip is not None and strip.label == "unclassifiable":
         findings = unreadable_strip_findings(strip, episodes)
     else:
-        findings = findings_of_read(episodes, intervals, heart_rate, counts, classes, probabilities)
+        af_spans = [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF]
+        af_share = float(np.mean(rhythm.within(beat_s, af_spans))) if len(beat_s) else 0.0
+        findings = findings_of_read(
+            episodes, intervals, heart_rate, counts, classes, probabilities, af_share
+        )
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,

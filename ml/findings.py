@@ -106,8 +106,10 @@ def findings_of_read(
     counts: dict[str, int],
     classes: np.ndarray,
     probabilities: np.ndarray,
+    af_beat_share: float = 0.0,
 ) -> list[Finding]:
-    """Every finding of a readable recording; "No significant arrhythmia" when none."""
+    """Every finding of a readable recording; "No significant arrhythmia" when none.
+    `af_beat_share`: the share of beats inside AF/flutter episodes (see `_rate_findings`)."""
     findings: list[Finding] = []
     by_label: dict[str, list[rhythm.Episode]] = {}
     for episode in episodes:
@@ -131,7 +133,14 @@ def findings_of_read(
         "; very fast ventricular tachycardia looks alike, so check the strip",
     )
     add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats")
-    add_episodes(rhythm.AF, "AF", "high", "episode(s) of irregularly irregular rhythm")
+    af_mostly = af_beat_share >= AF_SHARE_WITHOUT_RATE_FINDING
+    add_episodes(
+        rhythm.AF,
+        "AF",
+        "high",
+        "episode(s) of irregularly irregular rhythm",
+        _ventricular_rate(rate) if af_mostly else "",
+    )
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)")
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)")
@@ -199,20 +208,8 @@ def findings_of_read(
                 f"QTc (Bazett) {intervals.qtc_bazett_ms:.0f} ms",
             )
         )
-    if rate.mean_bpm is not None and rate.mean_bpm < 50:
-        findings.append(
-            Finding(
-                "BRADY",
-                "Marked bradycardia",
-                "high" if rate.mean_bpm < 40 else "medium",
-                None,
-                f"mean {rate.mean_bpm:.0f} bpm",
-            )
-        )
-    if rate.mean_bpm is not None and rate.mean_bpm > 120:
-        findings.append(
-            Finding("TACHY", "Marked tachycardia", "medium", None, f"mean {rate.mean_bpm:.0f} bpm")
-        )
+    if not af_mostly:  # in AF the rate is its ventricular rate, said in the AF finding
+        findings += _rate_findings(rate)
     if not findings:
         chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
         findings.append(
@@ -225,6 +222,33 @@ def findings_of_read(
             )
         )
     return findings
+
+
+# The rate findings are the vocabulary's sinus bradycardia and sinus tachycardia: where AF/
+# flutter holds at least half the beats, the rate is the AF's ventricular rate instead, said
+# in the AF finding ("AF with a fast ventricular rate"), not a second rhythm statement.
+AF_SHARE_WITHOUT_RATE_FINDING = 0.5
+
+
+def _rate_findings(rate: HeartRateSummary) -> list[Finding]:
+    """Marked bradycardia (under 50 bpm) or tachycardia (over 120 bpm), from the mean rate."""
+    if rate.mean_bpm is None:
+        return []
+    if rate.mean_bpm < 50:
+        risk = "high" if rate.mean_bpm < 40 else "medium"
+        return [Finding("BRADY", "Marked bradycardia", risk, None, f"mean {rate.mean_bpm:.0f} bpm")]
+    if rate.mean_bpm > 120:
+        return [
+            Finding("TACHY", "Marked tachycardia", "medium", None, f"mean {rate.mean_bpm:.0f} bpm")
+        ]
+    return []
+
+
+def _ventricular_rate(rate: HeartRateSummary) -> str:
+    if rate.mean_bpm is None:
+        return ""
+    pace = "fast" if rate.mean_bpm > 120 else "slow" if rate.mean_bpm < 50 else "controlled"
+    return f"; mean ventricular rate {rate.mean_bpm:.0f} bpm ({pace})"
 
 
 def _beats(n: int) -> str:

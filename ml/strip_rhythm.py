@@ -78,7 +78,7 @@ SINUS, AF, OTHER, UNCLASSIFIABLE = "sinus", "af", "other", "unclassifiable"
 LABEL_TEXT = {
     SINUS: "Sinus rhythm",
     AF: "Atrial fibrillation/flutter",
-    OTHER: "Other rhythm (not sinus, not atrial fibrillation)",
+    OTHER: "Other rhythm (not normal sinus rhythm, not atrial fibrillation)",
     UNCLASSIFIABLE: "Unclassifiable: too noisy",
 }
 

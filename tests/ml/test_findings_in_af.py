@@ -1,4 +1,5 @@
-"""No PR interval, and so no first-degree AV block, where the read says atrial fibrillation."""
+"""What a read says where it says atrial fibrillation: no PR interval (so no first-degree AV
+block), and the rate as the AF's ventricular rate, not as sinus brady- or tachycardia."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.findings import AF_PR_REASON, without_pr_in_af
+from ml.findings import AF_PR_REASON, findings_of_read, without_pr_in_af
+from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.io import read_recording
 from ml.research.databases import data_root
@@ -66,3 +68,25 @@ def test_an_af_strip_whose_median_beat_shows_a_p_like_wave_gets_no_pr_and_no_av_
     assert analysis.intervals.not_measurable["pr"] == AF_PR_REASON
     assert "AV_BLOCK_1" not in {f.code for f in analysis.findings}
     assert any(n == f"PR not measurable: {AF_PR_REASON}." for n in analysis.notes)
+
+
+@pytest.mark.skipif(not (CINC / "A00107.hea").is_file(), reason="cinc2017 not found")
+def test_a_fast_af_strip_says_its_ventricular_rate_not_sinus_tachycardia() -> None:
+    analysis = analyze(read_recording(CINC / "A00107.hea", uncalibrated_ok=True))
+    codes = {f.code for f in analysis.findings}
+    assert "AF" in codes and "TACHY" not in codes, codes
+    (af,) = [f for f in analysis.findings if f.code == "AF"]
+    rate = analysis.heart_rate.mean_bpm
+    assert rate is not None and rate > 120
+    assert af.detail.endswith(f"; mean ventricular rate {rate:.0f} bpm (fast)")
+
+
+def test_rate_findings_stand_outside_af() -> None:
+    rate = HeartRateSummary(135.0, 110.0, 160.0, None, None, None, 40)
+    af = [rhythm.Episode(rhythm.AF, 0.0, 30.0, 40)]
+    classes, probabilities = np.array(["N"] * 40), np.full((40, 5), 0.2)
+    counts = {"N": 40, "S": 0, "V": 0, "F": 0, "Q": 0}
+    in_af = findings_of_read(af, _intervals(), rate, counts, classes, probabilities, 1.0)
+    assert [f.code for f in in_af] == ["AF"] and "(fast)" in in_af[0].detail
+    sinus = findings_of_read([], _intervals(), rate, counts, classes, probabilities, 0.0)
+    assert [(f.code, f.label) for f in sinus] == [("TACHY", "Marked tachycardia")]
