@@ -224,7 +224,8 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
 def rhythm_code_of(rhythm_line: str) -> str | None:
     """The rhythm statement a machine's rhythm line names ("Sinus rhythm with pause" -> SINUS),
     or None when it names none (too noisy, undetermined, "Other rhythm (not normal sinus
-    rhythm, not atrial fibrillation)": what a parenthesis says the rhythm is not, or how long, names nothing)."""
+    rhythm, not atrial fibrillation)": what a parenthesis says, the rhythm it is not or how
+    long it lasted, names nothing)."""
     line = re.sub(r"\([^)]*\)", "", rhythm_line.lower())
     for code in ("BRADY", "TACHY", "AF", "PACED", "VF", "SINUS"):
         if code == "VF" and "fibrillation" in line and not line.startswith("ventricular"):
