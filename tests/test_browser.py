@@ -153,8 +153,11 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     people: People,
     artifacts_dir: Path,
     database_url: str,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    sql: Session,  # type: ignore[no-untyped-def]
 ) -> None:
+    from playwright.sync_api import expect
+
     from portal.demo import write_demo_recordings
     from portal.worker import Worker
 
@@ -196,11 +199,22 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert 15 <= beats <= 25  # 118 bpm over 10 s
     page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
 
+    # The machine called the strip "other rhythm (not normal sinus rhythm, ...)": it names no
+    # rhythm statement, so none is preselected and the doctor names it (sinus tachycardia).
+    warnings = page.locator(".statement-warnings")
+    expect(warnings).to_have_text("Choose exactly one rhythm statement (now 0).")
+    page.fill(".statement-search", "sinus tachycardia")
+    page.click(".statement-option[data-code=TACHY]:visible")
+    expect(warnings).to_have_text("")
+    page.fill("#rhythm_label", "Sinus tachycardia")
     page.fill("#password", PASSWORD)
     page.fill("#conclusion", "Sinus tachycardia, otherwise normal.")
     page.click("#sign button[type=submit]")
     page.wait_for_selector("text=Report signed.")
     assert page.locator("#report-status").inner_text() == "final"
+    sql.expire_all()
+    signed = sql.scalar(select(EcgReport)).versions[-1]
+    assert signed.findings[0] == "TACHY" and "AF" not in signed.findings, signed.findings
     assert "Physician read" in page.locator(".reads").inner_text()
     page.screenshot(path=str(artifacts_dir / f"browser-signed-{backend}.png"), full_page=True)
 
