@@ -500,7 +500,8 @@ def summarise(
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
     normal = (classes == "N") & ~beats.unreadable
     heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
-    intervals = without_pr_in_af(intervals, beat_s[normal], episodes)
+    in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
+    intervals = without_pr_in_af(intervals, in_af[normal])
     counts = {c: int(np.sum(classes == c)) for c in CLASSES}
     mean_probability = (
         {c: float(probabilities[:, i].mean()) for i, c in enumerate(CLASSES)}
@@ -510,8 +511,7 @@ def summarise(
     if strip is not None and strip.label == "unclassifiable":
         findings = unreadable_strip_findings(strip, episodes)
     else:
-        af_spans = [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF]
-        af_share = float(np.mean(rhythm.within(beat_s, af_spans))) if len(beat_s) else 0.0
+        af_share = float(np.mean(in_af)) if len(in_af) else 0.0
         findings = findings_of_read(
             episodes, intervals, heart_rate, counts, classes, probabilities, af_share
         )

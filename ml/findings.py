@@ -46,17 +46,15 @@ AF_SHARE_WITHOUT_PR = 0.75
 AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
 
-def without_pr_in_af(
-    intervals: Intervals, measured_beat_s: np.ndarray, episodes: list[rhythm.Episode]
-) -> Intervals:
-    """`intervals` with the PR "not measurable" when most measured beats lie in AF/flutter.
-    The P-wave check does not always catch it (a handheld strip's flutter waves or a few
-    sinus beats can stand out in the median beat), and a PR beside an AF call, let alone
-    "first-degree AV block", contradicts the read."""
-    if intervals.pr_ms is None or len(measured_beat_s) == 0:
+def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Intervals:
+    """`intervals` with the PR "not measurable" when most measured beats lie in AF/flutter
+    (`measured_in_af`: one flag per beat the median beat is made of). The P-wave check does
+    not always catch it (a handheld strip's flutter waves or a few sinus beats can stand out
+    in the median beat), and a PR beside an AF call, let alone "first-degree AV block",
+    contradicts the read."""
+    if intervals.pr_ms is None or len(measured_in_af) == 0:
         return intervals
-    af = [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF]
-    if np.mean(rhythm.within(measured_beat_s, af)) < AF_SHARE_WITHOUT_PR:
+    if np.mean(measured_in_af) < AF_SHARE_WITHOUT_PR:
         return intervals
     return dataclasses.replace(
         intervals,

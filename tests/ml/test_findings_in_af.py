@@ -36,8 +36,7 @@ BEATS_S = np.arange(40) * 0.8  # 40 beats over 32 s
 
 
 def test_pr_is_withdrawn_when_most_measured_beats_are_in_af() -> None:
-    episodes = [rhythm.Episode(rhythm.SINUS, 0.0, 8.0), rhythm.Episode(rhythm.AF, 8.0, 32.0)]
-    read = without_pr_in_af(_intervals(), BEATS_S, episodes)
+    read = without_pr_in_af(_intervals(), BEATS_S >= 8.0)  # AF holds three quarters
     assert read.pr_ms is None and read.p_onset_ms is None
     assert read.not_measurable == {"pr": AF_PR_REASON}
     assert "pr" not in read.confidence
@@ -47,15 +46,11 @@ def test_pr_is_withdrawn_when_most_measured_beats_are_in_af() -> None:
 
 def test_pr_stays_when_sinus_beats_make_a_good_part_of_the_median_beat() -> None:
     for af_from_s in (24.0, 16.0):  # AF holds a quarter, then half, of the beats
-        episodes = [
-            rhythm.Episode(rhythm.SINUS, 0.0, af_from_s),
-            rhythm.Episode(rhythm.AF, af_from_s, 32.0),
-        ]
-        assert without_pr_in_af(_intervals(), BEATS_S, episodes).pr_ms == 180.0
+        assert without_pr_in_af(_intervals(), af_from_s <= BEATS_S).pr_ms == 180.0
     # Nothing to withdraw, and no measured beat: unchanged.
-    af = [rhythm.Episode(rhythm.AF, 0.0, 32.0)]
-    assert without_pr_in_af(_intervals(None), BEATS_S, af).not_measurable == {}
-    assert without_pr_in_af(_intervals(), np.array([]), af).pr_ms == 180.0
+    all_af = np.ones(len(BEATS_S), dtype=bool)
+    assert without_pr_in_af(_intervals(None), all_af).not_measurable == {}
+    assert without_pr_in_af(_intervals(), np.zeros(0, dtype=bool)).pr_ms == 180.0
 
 
 @pytest.mark.skipif(not (CINC / "A00867.hea").is_file(), reason="cinc2017 not found")
