@@ -19,6 +19,7 @@ from ml import rhythm
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.classifier import CLASSES, BeatClassifier
+from ml.cycle_splitters import cycle_splitters_note, splits_a_cycle
 from ml.dsp import use_compiled_routines
 from ml.features import PatientBeats, beat_waveforms, rhythm_features
 from ml.filters import bandpass_mv
@@ -481,6 +482,10 @@ def summarise(
     fs, duration_s, lead_names = recording_facts
     peaks, classes, probabilities = beats.peaks, beats.classes, beats.probabilities
     beat_s = peaks / fs
+    splitters = splits_a_cycle(beat_s, classes)  # T waves and spikes called V: Q
+    if splitters.any():
+        classes = np.where(splitters, "Q", classes)
+        notes = [*notes, cycle_splitters_note(beat_s[splitters])]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,

@@ -1,0 +1,52 @@
+"""Beats called ventricular that sit inside one heart cycle: a T wave or a spike detected as a
+beat, not a ventricular ectopic beat.
+
+A premature ventricular beat comes early and is followed by a pause: its two intervals
+together (before + after) are about two cycles, or, when it is interpolated, a little more
+than one. A detection whose two intervals together are shorter than the recording's median
+cycle splits one cycle in two: on handheld strips these are mostly T waves and noise spikes
+between real beats, which the classifier calls V because they are early and look unlike the
+patient's beats. Such beats become Q (unclassifiable): they still count as detections, but
+make no ventricular finding, and the read's notes say where they are.
+
+Chosen on data the classifier was fitted on (its reference beats, not its calls: the rule
+reads only times): MIT-BIH DS1, svdb and the cinc2017 normal strips. With beat-cnn 2.1, a
+sum below 1.0 median cycle turns 26 of the 6,763 true ventricular beats of DS1 and svdb
+that were called V into Q (0.4 %, most in 203, 811 and 805) and 245 of the 1,201 V calls on
+the 893 normal cinc2017 strips (20 %); a limit of 1.05 would cost 73 true beats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml.gaps import clock
+
+MAX_SPAN_CYCLES = 1.0  # before + after interval, over the recording's median interval
+NOTE_PHRASE = "left unclassified"
+
+
+def splits_a_cycle(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """True for each beat called V whose intervals before and after together are shorter
+    than MAX_SPAN_CYCLES x the median interval (see the module docstring)."""
+    found = np.zeros(len(classes), dtype=bool)
+    if len(beat_s) < 3:
+        return found
+    rr_s = np.diff(beat_s)
+    span_s = rr_s[:-1] + rr_s[1:]  # of beats 1 .. n-2
+    inner = (np.asarray(classes[1:-1]) == "V") & (span_s < MAX_SPAN_CYCLES * np.median(rr_s))
+    found[1:-1] = inner
+    return found
+
+
+def cycle_splitters_note(beat_s: np.ndarray) -> str:
+    """What the read says of the V calls it left unclassified (`beat_s`: their times)."""
+    where = ", ".join(clock(float(t)) for t in beat_s[:10])
+    more = f" and {len(beat_s) - 10} more" if len(beat_s) > 10 else ""
+    beats, were = ("1 beat", "was") if len(beat_s) == 1 else (f"{len(beat_s)} beats", "were")
+    return (
+        f"{beats} called ventricular (at {where}{more}) {were} {NOTE_PHRASE}: each sits "
+        "inside one heart cycle (its intervals before and after together are shorter than "
+        "the usual interval between beats), as T waves and noise detected as beats do, not "
+        "a premature beat with its pause; check the strip there."
+    )
