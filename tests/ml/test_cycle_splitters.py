@@ -1,0 +1,77 @@
+"""Beats called V that split one heart cycle (T waves, spikes) become Q; real PVCs and
+ventricular runs keep their class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.analysis import analyze
+from ml.cycle_splitters import NOTE_PHRASE, cycle_splitters_note, splits_a_cycle
+from ml.io import read_recording
+from ml.research.databases import data_root, load_record
+
+CINC = data_root() / "cinc2017"
+
+
+def _times_s(intervals_s: list[float]) -> np.ndarray:
+    return np.concatenate([[0.5], 0.5 + np.cumsum(intervals_s)])
+
+
+def test_a_detection_inside_one_cycle_is_flagged_a_premature_beat_with_its_pause_is_not() -> None:
+    # Sinus at 0.8 s; beat 4 is a T wave 0.3 s after beat 3 (the cycle it splits, 0.81 s, is
+    # within the limit of the 0.8-s median); beat 8 a PVC (0.5 s, then a 1.1-s pause).
+    beat_s = _times_s([0.8, 0.8, 0.8, 0.3, 0.51, 0.8, 0.8, 0.5, 1.1, 0.8, 0.8])
+    classes = np.array(list("NNNNVNNNVNNN"))
+    assert np.flatnonzero(splits_a_cycle(beat_s, classes)).tolist() == [4]
+    # An N or S call in the same place is not this rule's business.
+    assert not splits_a_cycle(beat_s, np.array(list("NNNNSNNNVNNN"))).any()
+
+
+def test_beats_of_a_ventricular_run_and_the_edges_are_left_to_the_run_rules() -> None:
+    beat_s = _times_s([0.8, 0.8, 0.8, 0.35, 0.35, 0.35, 0.35, 1.0, 0.8, 0.8])
+    classes = np.array(list("NNNNVVVVNNN"))
+    assert not splits_a_cycle(beat_s, classes).any()
+    assert not splits_a_cycle(np.array([0.0, 0.3, 0.6]), np.array(list("VVV"))).any()
+    assert not splits_a_cycle(np.array([0.0, 0.3]), np.array(list("NV"))).any()
+    # The first and last beats have one interval only.
+    edge = splits_a_cycle(_times_s([0.2, 0.8, 0.8, 0.8, 0.2]), np.array(list("VNNNNV")))
+    assert not edge.any()
+
+
+def test_the_note_says_how_many_and_where() -> None:
+    one = cycle_splitters_note(np.array([75.2]))
+    assert one.startswith("1 beat called ventricular (at 75.2 s) was left unclassified: it sits")
+    many = cycle_splitters_note(np.arange(12) * 2.0 + 1.0)
+    assert many.startswith("12 beats called ventricular (at 1.0 s, 3.0 s")
+    assert "and 2 more) were left unclassified: each sits" in many
+
+
+@pytest.mark.parametrize(
+    ("database", "record"), [("mitdb", "203"), ("mitdb", "119"), ("svdb", "811")]
+)
+def test_no_reference_ventricular_beat_of_these_records_would_be_flagged(
+    database: str, record: str
+) -> None:
+    """The cardiologists' own beats and classes: 203's runs and multiform PVCs, 119's
+    bigeminy, svdb 811's 6-beat run (which the rule broke before runs were exempt)."""
+    folder = data_root() / database
+    if not (folder / f"{record}.atr").is_file():
+        pytest.skip(f"{database} not found")
+    reference = load_record(folder, record)
+    flagged = splits_a_cycle(reference.beat_samples / reference.fs_hz, reference.beat_classes)
+    assert int((reference.beat_classes == "V").sum()) > 20
+    assert not flagged.any()
+
+
+@pytest.mark.skipif(not (CINC / "A01949.hea").is_file(), reason="cinc2017 not found")
+def test_a_normal_strip_with_a_t_wave_called_v_reads_normal_and_says_where() -> None:
+    """A01949 (reference: normal rhythm): a detection 0.2 s after the beat at 15.3 s was
+    called V, and the strip's main finding was "Ventricular ectopic beats: 1 beat"."""
+    analysis = analyze(read_recording(CINC / "A01949.hea", uncalibrated_ok=True))
+    assert analysis.beat_counts["V"] == 0
+    assert analysis.main_finding.code == "NORMAL"
+    note = next(n for n in analysis.notes if NOTE_PHRASE in n)
+    assert note.startswith("1 beat called ventricular (at 15.5 s)")
+    flagged = analysis.beats.samples[analysis.beats.classes == "Q"] / analysis.fs_hz
+    assert np.any(np.abs(flagged - 15.5) < 0.2)
