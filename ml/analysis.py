@@ -18,6 +18,7 @@ import numpy as np
 from ml import rhythm
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
+from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv, swings_note
 from ml.classifier import CLASSES, BeatClassifier
 from ml.cycle_splitters import cycle_splitters_note, splits_a_cycle
 from ml.dsp import use_compiled_routines
@@ -403,6 +404,8 @@ def _analyze_whole(
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
     ]
 
+    on_swing = rides_a_swing(*swing_and_qrs_mv(lead_mv, fs, peaks))
+
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
     filtered = bandpass_mv(recording.signal_mv[:, leads], fs)
@@ -415,7 +418,9 @@ def _analyze_whole(
 
     report(0.9, "Summarising findings")
     analysis = summarise(
-        BeatRead(peaks, classes, probabilities, unreadable, quality, classification_leads),
+        BeatRead(
+            peaks, classes, probabilities, unreadable, quality, classification_leads, on_swing
+        ),
         RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -438,6 +443,7 @@ class BeatRead:
     unreadable: np.ndarray
     quality: list[Segment]
     classification_leads: tuple[str, ...]
+    on_swing: np.ndarray | None = None  # riding a baseline swing (`ml.baseline_swings`)
 
 
 @dataclass(frozen=True)
@@ -486,6 +492,11 @@ def summarise(
     if splitters.any():
         classes = np.where(splitters, "Q", classes)
         notes = [*notes, cycle_splitters_note(beat_s[splitters])]
+    if beats.on_swing is not None:  # V calls on motion artefact: Q
+        on_swing = beats.on_swing & (classes == "V")
+        if on_swing.any():
+            classes = np.where(on_swing, "Q", classes)
+            notes = [*notes, swings_note(beat_s[on_swing])]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,

@@ -58,6 +58,7 @@ from ml.analysis import (
 )
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
+from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
     MODEL_FS_HZ,
@@ -363,7 +364,7 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats, set_aside = self._rhythm_and_median_beat(
+        p_consistency, af_windows, beats, set_aside, swing_and_qrs = self._rhythm_and_median_beat(
             lead, peaks, classes, peaks[normal], quality
         )
         self.report(0.87, "Measuring intervals")
@@ -379,6 +380,7 @@ class _Analysis:
                 unreadable,
                 quality,
                 tuple(names[i] for i in read),
+                rides_a_swing(*swing_and_qrs),
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
@@ -571,19 +573,24 @@ class _Analysis:
         classes: np.ndarray,
         normal_peaks: np.ndarray,
         quality: list[Segment],
-    ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray, list[tuple[float, float]]]:
+    ) -> tuple[
+        np.ndarray,
+        list[tuple[float, float]],
+        np.ndarray,
+        list[tuple[float, float]],
+        tuple[np.ndarray, np.ndarray],
+    ]:
         """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
-        beat (in every usable lead, band-passed), and the ventricular runs on artefact
-        (`ml.artefact_runs`, each read by the chunk whose core holds its first beat)."""
+        beat (in every usable lead, band-passed), the ventricular runs on artefact
+        (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
+        each beat's baseline swing and QRS size (`ml.baseline_swings`)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
         af_starts = np.asarray(window_starts(self.n, fs), dtype=np.int64)
         window = (offsets.size, len(self.usable))
 
-        def step(
-            chunk: Chunk, x: np.ndarray
-        ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray, list[tuple[float, float]]]:
+        def step(chunk: Chunk, x: np.ndarray) -> tuple[Any, ...]:
             lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
             local = peaks[lo:hi] - chunk.start
             mine = chunk.core(peaks[lo:hi])
@@ -619,7 +626,8 @@ class _Analysis:
                     ],
                     axis=-1,
                 )
-            return consistency, af_windows, beats, set_aside
+            swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local)
+            return consistency, af_windows, beats, set_aside, (swing[mine], qrs[mine])
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (
@@ -627,6 +635,10 @@ class _Analysis:
             [span for r in results for span in r[1]],
             np.concatenate([r[2] for r in results]),
             [span for r in results for span in r[3]],
+            (
+                np.concatenate([r[4][0] for r in results]),
+                np.concatenate([r[4][1] for r in results]),
+            ),
         )
 
 
