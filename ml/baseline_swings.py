@@ -20,8 +20,8 @@ only 29 of the 839 S calls on normal strips.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
+from ml.dsp import butter_sos, sosfiltfilt
 from ml.filters import bandpass_mv
 from ml.gaps import clock
 
@@ -39,7 +39,7 @@ def swing_and_qrs_mv(
     """Per beat at `peaks` (samples of `lead_mv`): the baseline swing and the QRS
     peak-to-peak, in mV; NaN where the window leaves the signal."""
     centred = lead_mv - np.median(lead_mv) if lead_mv.size else lead_mv
-    lowpass = butter(2, SWING_LOWPASS_HZ / (fs_hz / 2), output="sos")
+    lowpass = butter_sos(2, SWING_LOWPASS_HZ, "lowpass", fs_hz)
     swing = _peak_to_peak(sosfiltfilt(lowpass, centred), peaks, round(SWING_HALF_WINDOW_S * fs_hz))
     qrs = _peak_to_peak(
         bandpass_mv(centred, fs_hz, QRS_BAND_HZ), peaks, round(QRS_HALF_WINDOW_S * fs_hz)

@@ -1,0 +1,75 @@
+"""V calls riding a baseline swing larger than the QRS complexes (motion artefact) become Q;
+real ventricular beats on a steady baseline keep their class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.baseline_swings import (
+    MAX_SWING_OVER_QRS,
+    NOTE_PHRASE,
+    rides_a_swing,
+    swing_and_qrs_mv,
+    swings_note,
+)
+from ml.research.databases import data_root, load_record
+
+FS_HZ = 250.0
+
+
+def _beats_on_a_swing() -> tuple[np.ndarray, np.ndarray]:
+    """A 1-mV QRS every 0.8 s for 20 s; from 8 to 12 s a 3-mV, 1-Hz swing (a moving hand)."""
+    t_s = np.arange(0, 20, 1 / FS_HZ)
+    peaks = np.arange(round(0.5 * FS_HZ), t_s.size - round(0.5 * FS_HZ), round(0.8 * FS_HZ))
+    signal_mv = np.zeros(t_s.size)
+    for peak in peaks:
+        signal_mv += np.exp(-0.5 * ((t_s - peak / FS_HZ) / 0.012) ** 2)
+    window = (t_s >= 8) & (t_s < 12)
+    signal_mv[window] += 1.5 * np.sin(2 * np.pi * 1.0 * (t_s[window] - 8))
+    return signal_mv, peaks
+
+
+def test_beats_on_the_swing_are_flagged_and_the_others_not() -> None:
+    signal_mv, peaks = _beats_on_a_swing()
+    swing_mv, qrs_mv = swing_and_qrs_mv(signal_mv, FS_HZ, peaks)
+    assert np.nanmedian(qrs_mv) == pytest.approx(1.0, abs=0.3)  # the QRS band keeps the QRS
+    flagged = rides_a_swing(swing_mv, qrs_mv)
+    beat_s = peaks / FS_HZ
+    assert flagged[(beat_s > 8.3) & (beat_s < 11.7)].all()
+    assert not flagged[(beat_s < 7.0) | (beat_s > 13.0)].any()
+    # Windows that leave the signal are not judged, nor is a recording without a QRS size.
+    assert np.isnan(swing_and_qrs_mv(signal_mv, FS_HZ, np.array([10]))[0]).all()
+    assert not rides_a_swing(np.array([5.0]), np.array([np.nan])).any()
+
+
+@pytest.mark.parametrize(("database", "record"), [("mitdb", "119"), ("svdb", "811")])
+def test_no_reference_ventricular_beat_of_these_records_rides_a_swing(
+    database: str, record: str
+) -> None:
+    """The cardiologists' beats: 119's bigeminy (large ventricular beats with tall T waves
+    on MLII) and svdb 811's run at 128 Hz keep their class."""
+    folder = data_root() / database
+    if not (folder / f"{record}.atr").is_file():
+        pytest.skip(f"{database} not found")
+    reference = load_record(folder, record)
+    swing_mv, qrs_mv = swing_and_qrs_mv(
+        reference.signal_mv, reference.fs_hz, reference.beat_samples
+    )
+    ventricular = reference.beat_classes == "V"
+    assert ventricular.sum() > 20
+    assert not rides_a_swing(swing_mv, qrs_mv)[ventricular].any()
+    ratio = swing_mv[ventricular] / np.nanmedian(qrs_mv)
+    assert np.nanmax(ratio) < MAX_SWING_OVER_QRS
+
+
+def test_the_note_says_how_many_where_and_why() -> None:
+    one = swings_note(np.array([4.2]))
+    assert one.startswith(
+        f"1 beat called ventricular (at 4.2 s) was left unclassified: it rides {NOTE_PHRASE}"
+    )
+    assert "more than 2 times as large as the QRS complexes (motion artefact)" in one
+    many = swings_note(np.array([1.0, 2.5]))
+    assert many.startswith(
+        "2 beats called ventricular (at 1.0 s, 2.5 s) were left unclassified: each rides"
+    )
