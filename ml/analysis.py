@@ -506,9 +506,16 @@ def summarise(
         evidence.fibrillation,
         evidence.af_windows,
     )
-    set_aside = set(evidence.artefact_runs)
+    set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(
-        [e for e in detected if not (e.label == rhythm.VT and (e.start_s, e.end_s) in set_aside)]
+        [
+            e
+            for e in detected
+            if not (
+                e.label == rhythm.VT
+                and any(start <= e.start_s and e.end_s <= end for start, end in set_aside)
+            )
+        ]
     )
     if set_aside:
         notes = [*notes, artefact_runs_note(sorted(set_aside))]

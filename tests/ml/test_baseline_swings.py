@@ -73,3 +73,22 @@ def test_the_note_says_how_many_where_and_why() -> None:
     assert many.startswith(
         "2 beats called ventricular (at 1.0 s, 2.5 s) were left unclassified: each rides"
     )
+
+
+CINC = data_root() / "cinc2017"
+
+
+@pytest.mark.skipif(not (CINC / "A05453.hea").is_file(), reason="cinc2017 not found")
+def test_a_run_set_aside_as_artefact_stays_aside_when_some_of_its_beats_ride_a_swing() -> None:
+    """A05453 (reference: other rhythm): a ventricular "run" on motion artefact is set aside
+    (`ml.artefact_runs`); the swing rule then leaves its first beats unclassified, and the
+    shorter run that remains must not come back as ventricular tachycardia."""
+    from ml import rhythm
+    from ml.analysis import analyze
+    from ml.artefact_runs import NOTE_PHRASE as SET_ASIDE_PHRASE
+    from ml.io import read_recording
+
+    analysis = analyze(read_recording(CINC / "A05453.hea", uncalibrated_ok=True))
+    assert not any(e.label == rhythm.VT for e in analysis.episodes)
+    assert any(NOTE_PHRASE in n for n in analysis.notes)
+    assert any(SET_ASIDE_PHRASE in n for n in analysis.notes)
