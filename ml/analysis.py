@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ml import rhythm
+from ml.after_unclassified import after_unclassified_note, supraventricular_after_unclassified
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv, swings_note
@@ -473,6 +474,27 @@ def unclassified_where_unreadable(
     return np.where(unreadable | at_edge | rhythm.within(beat_s, fibrillation), "Q", classes)
 
 
+def unclassified_where_doubtful(
+    beat_s: np.ndarray, classes: np.ndarray, on_swing: np.ndarray | None
+) -> tuple[np.ndarray, list[str]]:
+    """Ectopic calls the read does not trust become Q, each rule with its note, in the order
+    they were chosen: V calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline
+    swing (`ml.baseline_swings`), S calls right after a Q (`ml.after_unclassified`)."""
+    notes = []
+    swinging = np.zeros(len(classes), dtype=bool) if on_swing is None else on_swing
+    rules = (
+        (lambda c: splits_a_cycle(beat_s, c), cycle_splitters_note),
+        (lambda c: (c == "V") & swinging, swings_note),
+        (supraventricular_after_unclassified, after_unclassified_note),
+    )
+    for find, note in rules:
+        doubtful = find(classes)
+        if np.any(doubtful):
+            classes = np.where(doubtful, "Q", classes)
+            notes.append(note(beat_s[doubtful]))
+    return classes, notes
+
+
 def summarise(
     beats: BeatRead,
     evidence: RhythmEvidence,
@@ -488,15 +510,8 @@ def summarise(
     fs, duration_s, lead_names = recording_facts
     peaks, classes, probabilities = beats.peaks, beats.classes, beats.probabilities
     beat_s = peaks / fs
-    splitters = splits_a_cycle(beat_s, classes)  # T waves and spikes called V: Q
-    if splitters.any():
-        classes = np.where(splitters, "Q", classes)
-        notes = [*notes, cycle_splitters_note(beat_s[splitters])]
-    if beats.on_swing is not None:  # V calls on motion artefact: Q
-        on_swing = beats.on_swing & (classes == "V")
-        if on_swing.any():
-            classes = np.where(on_swing, "Q", classes)
-            notes = [*notes, swings_note(beat_s[on_swing])]
+    classes, doubt_notes = unclassified_where_doubtful(beat_s, classes, beats.on_swing)
+    notes = [*notes, *doubt_notes]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,
