@@ -495,6 +495,13 @@ def unclassified_where_doubtful(
     return classes, notes
 
 
+RUN_CLASS = {rhythm.VT: "V", rhythm.SVT: "S"}  # run episodes and the calls they are runs of
+
+
+def _within_any(episode: rhythm.Episode, spans_s: list[tuple[float, float]]) -> bool:
+    return any(start <= episode.start_s and episode.end_s <= end for start, end in spans_s)
+
+
 def summarise(
     beats: BeatRead,
     evidence: RhythmEvidence,
@@ -510,6 +517,15 @@ def summarise(
     fs, duration_s, lead_names = recording_facts
     peaks, classes, probabilities = beats.peaks, beats.classes, beats.probabilities
     beat_s = peaks / fs
+    # Taking calls back may end a run but never starts one: with its first V call left
+    # unclassified, a 4-beat run at 98 bpm would become a 3-beat run at 154 bpm.
+    runs_as_called = {
+        label: [
+            (float(beat_s[first]), float(beat_s[stop - 1]))
+            for first, stop in rhythm.run_bounds(beat_s, classes, beat_class)
+        ]
+        for label, beat_class in RUN_CLASS.items()
+    }
     classes, doubt_notes = unclassified_where_doubtful(beat_s, classes, beats.on_swing)
     notes = [*notes, *doubt_notes]
     strip = evidence.strip
@@ -526,10 +542,8 @@ def summarise(
         [
             e
             for e in detected
-            if not (
-                e.label == rhythm.VT
-                and any(start <= e.start_s and e.end_s <= end for start, end in set_aside)
-            )
+            if not (e.label == rhythm.VT and _within_any(e, set_aside))
+            and not (e.label in RUN_CLASS and not _within_any(e, runs_as_called[e.label]))
         ]
     )
     if set_aside:

@@ -92,3 +92,18 @@ def test_a_run_set_aside_as_artefact_stays_aside_when_some_of_its_beats_ride_a_s
     assert not any(e.label == rhythm.VT for e in analysis.episodes)
     assert any(NOTE_PHRASE in n for n in analysis.notes)
     assert any(SET_ASIDE_PHRASE in n for n in analysis.notes)
+
+
+@pytest.mark.skipif(not (CINC / "A02051.hea").is_file(), reason="cinc2017 not found")
+def test_taking_a_call_back_never_starts_a_run() -> None:
+    """A02051 (reference: AF): four V calls at 5.7-7.5 s span 98 bpm, no run; the first rides a
+    baseline swing and is left unclassified, and the three left (154 bpm) must not read as
+    ventricular tachycardia."""
+    from ml import rhythm
+    from ml.analysis import analyze
+    from ml.io import read_recording
+
+    analysis = analyze(read_recording(CINC / "A02051.hea", uncalibrated_ok=True))
+    assert any("(at 5.7 s)" in n and NOTE_PHRASE in n for n in analysis.notes)
+    assert not any(e.label == rhythm.VT for e in analysis.episodes)
+    assert analysis.main_finding.code != "VT"
