@@ -626,7 +626,7 @@ class _Analysis:
                     ],
                     axis=-1,
                 )
-            swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local)
+            swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local, chunk.start)
             return consistency, af_windows, beats, set_aside, (swing[mine], qrs[mine])
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")

@@ -107,3 +107,18 @@ def test_taking_a_call_back_never_starts_a_run() -> None:
     assert any("(at 5.7 s)" in n and NOTE_PHRASE in n for n in analysis.notes)
     assert not any(e.label == rhythm.VT for e in analysis.episodes)
     assert analysis.main_finding.code != "VT"
+
+
+def test_a_chunk_reads_the_same_swings_as_the_whole_recording() -> None:
+    """The chunked analysis measures each chunk on its own: with the 20-ms blocks placed by
+    the recording's sample numbers, a chunk starting at any sample reads the whole's values
+    (away from its ends, where the filter settles within seconds)."""
+    signal_mv, peaks = _beats_on_a_swing()
+    whole_swing, whole_qrs = swing_and_qrs_mv(signal_mv, FS_HZ, peaks)
+    for start in (1, 3, 250):
+        swing, qrs = swing_and_qrs_mv(signal_mv[start:], FS_HZ, peaks - start, start)
+        settled = (peaks >= start + 5 * FS_HZ) & (peaks <= signal_mv.size - 5 * FS_HZ)
+        assert settled.sum() >= 8
+        np.testing.assert_allclose(swing[settled], whole_swing[settled], rtol=1e-6)
+        np.testing.assert_allclose(qrs[settled], whole_qrs[settled], rtol=1e-6)
+    assert [a.size for a in swing_and_qrs_mv(signal_mv, FS_HZ, np.array([], int))] == [0, 0]
