@@ -63,7 +63,8 @@ def swing_and_qrs_mv(
 
 def rides_a_swing(swing_mv: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:
     """True for each beat whose swing exceeds MAX_SWING_OVER_QRS x the median QRS
-    peak-to-peak of all beats (`ml.analysis.summarise` turns the V calls among them to Q)."""
+    peak-to-peak of all beats (`ml.analysis.unclassified_where_doubtful` turns the V calls
+    among them to Q)."""
     if not np.isfinite(qrs_mv).any():
         return np.zeros(len(swing_mv), dtype=bool)
     limit_mv = MAX_SWING_OVER_QRS * float(np.nanmedian(qrs_mv))

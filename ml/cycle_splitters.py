@@ -28,7 +28,7 @@ import numpy as np
 from ml.gaps import clock
 
 MAX_SPAN_CYCLES = 1.02  # before + after interval, over the recording's median interval
-NOTE_PHRASE = "left unclassified"
+NOTE_PHRASE = "inside one heart cycle"
 
 
 def splits_a_cycle(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -52,8 +52,8 @@ def cycle_splitters_note(beat_s: np.ndarray) -> str:
     one = len(beat_s) == 1
     beats, were, each = ("1 beat", "was", "it") if one else (f"{len(beat_s)} beats", "were", "each")
     return (
-        f"{beats} called ventricular (at {where}{more}) {were} {NOTE_PHRASE}: {each} sits "
-        "inside one heart cycle (its intervals before and after together are shorter than "
+        f"{beats} called ventricular (at {where}{more}) {were} left unclassified: {each} sits "
+        f"{NOTE_PHRASE} (its intervals before and after together are shorter than "
         "the usual interval between beats), as T waves and noise detected as beats do, not "
         "a premature beat with its pause; check the strip there."
     )
