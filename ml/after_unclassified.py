@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.gaps import clock
+from ml.gaps import clocks
 
 NOTE_PHRASE = "its prematurity cannot be judged"
 
@@ -34,12 +34,11 @@ def supraventricular_after_unclassified(classes: np.ndarray) -> np.ndarray:
 
 def after_unclassified_note(beat_s: np.ndarray) -> str:
     """What the read says of the S calls it left unclassified (`beat_s`: their times)."""
-    where = ", ".join(clock(float(t)) for t in beat_s[:10])
-    more = f" and {len(beat_s) - 10} more" if len(beat_s) > 10 else ""
+    where = clocks(beat_s)
     one = len(beat_s) == 1
     beats, were = ("1 beat", "was") if one else (f"{len(beat_s)} beats", "were")
     return (
-        f"{beats} called supraventricular (at {where}{more}) {were} left unclassified: the "
+        f"{beats} called supraventricular (at {where}) {were} left unclassified: the "
         f"interval before {'it' if one else 'each'} runs from a beat left unclassified "
         f"(noise, the strip's edge or a detection inside a cycle), so {NOTE_PHRASE}; check "
         "the strip there."

@@ -405,7 +405,8 @@ def _analyze_whole(
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
     ]
 
-    on_swing = rides_a_swing(*swing_and_qrs_mv(lead_mv, fs, peaks))
+    ventricular = bool(np.any(classes == "V"))  # only V calls are judged on a swing
+    on_swing = rides_a_swing(*swing_and_qrs_mv(lead_mv, fs, peaks)) if ventricular else None
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable

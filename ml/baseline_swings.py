@@ -23,7 +23,7 @@ import numpy as np
 
 from ml.dsp import butter_sos, sosfiltfilt
 from ml.filters import bandpass_mv
-from ml.gaps import clock
+from ml.gaps import clocks
 
 SWING_LOWPASS_HZ = 1.5
 SWING_HALF_WINDOW_S = 0.6
@@ -73,14 +73,13 @@ def rides_a_swing(swing_mv: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:
 
 def swings_note(beat_s: np.ndarray) -> str:
     """What the read says of the V calls it left unclassified (`beat_s`: their times)."""
-    where = ", ".join(clock(float(t)) for t in beat_s[:10])
-    more = f" and {len(beat_s) - 10} more" if len(beat_s) > 10 else ""
+    where = clocks(beat_s)
     one = len(beat_s) == 1
     beats, were, rides = (
         ("1 beat", "was", "it") if one else (f"{len(beat_s)} beats", "were", "each")
     )
     return (
-        f"{beats} called ventricular (at {where}{more}) {were} left unclassified: {rides} "
+        f"{beats} called ventricular (at {where}) {were} left unclassified: {rides} "
         f"rides {NOTE_PHRASE} more than {MAX_SWING_OVER_QRS:g} times as large as the QRS "
         "complexes (motion artefact), which hides a beat's shape; check the strip there."
     )

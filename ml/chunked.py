@@ -380,7 +380,7 @@ class _Analysis:
                 unreadable,
                 quality,
                 tuple(names[i] for i in read),
-                rides_a_swing(*swing_and_qrs),
+                rides_a_swing(*swing_and_qrs) if np.any(classes == "V") else None,
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
@@ -589,6 +589,7 @@ class _Analysis:
         offsets = beat_offsets(fs)
         af_starts = np.asarray(window_starts(self.n, fs), dtype=np.int64)
         window = (offsets.size, len(self.usable))
+        judge_swings = bool(np.any(classes == "V"))  # only V calls are judged on a swing
 
         def step(chunk: Chunk, x: np.ndarray) -> tuple[Any, ...]:
             lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
@@ -626,8 +627,11 @@ class _Analysis:
                     ],
                     axis=-1,
                 )
-            swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local, chunk.start)
-            return consistency, af_windows, beats, set_aside, (swing[mine], qrs[mine])
+            swing_and_qrs = (np.zeros(0), np.zeros(0))
+            if judge_swings:
+                swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local, chunk.start)
+                swing_and_qrs = (swing[mine], qrs[mine])
+            return consistency, af_windows, beats, set_aside, swing_and_qrs
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.gaps import clock
+from ml.gaps import clocks
 
 MAX_SPAN_CYCLES = 1.02  # before + after interval, over the recording's median interval
 NOTE_PHRASE = "inside one heart cycle"
@@ -47,12 +47,11 @@ def splits_a_cycle(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 def cycle_splitters_note(beat_s: np.ndarray) -> str:
     """What the read says of the V calls it left unclassified (`beat_s`: their times)."""
-    where = ", ".join(clock(float(t)) for t in beat_s[:10])
-    more = f" and {len(beat_s) - 10} more" if len(beat_s) > 10 else ""
+    where = clocks(beat_s)
     one = len(beat_s) == 1
     beats, were, each = ("1 beat", "was", "it") if one else (f"{len(beat_s)} beats", "were", "each")
     return (
-        f"{beats} called ventricular (at {where}{more}) {were} left unclassified: {each} sits "
+        f"{beats} called ventricular (at {where}) {were} left unclassified: {each} sits "
         f"{NOTE_PHRASE} (its intervals before and after together are shorter than "
         "the usual interval between beats), as T waves and noise detected as beats do, not "
         "a premature beat with its pause; check the strip there."

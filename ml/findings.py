@@ -11,7 +11,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
-from ml.gaps import clock
+from ml.gaps import clocks
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.strip_rhythm import StripCall
@@ -67,11 +67,10 @@ def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Interv
 
 def artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:
     """What the read says of the ventricular runs it set aside as artefact."""
-    where = ", ".join(clock(start_s) for start_s, _ in spans_s[:10])
-    more = f" and {len(spans_s) - 10} more" if len(spans_s) > 10 else ""
+    where = clocks(start_s for start_s, _ in spans_s)
     runs, were = ("1 run", "was") if len(spans_s) == 1 else (f"{len(spans_s)} runs", "were")
     return (
-        f"{runs} of beats called ventricular in a noisy stretch (at {where}{more}) {were} "
+        f"{runs} of beats called ventricular in a noisy stretch (at {where}) {were} "
         f"{ARTEFACT_NOTE_PHRASE}: their beats do not look alike, as motion artefact makes "
         "them; check the strip there."
     )

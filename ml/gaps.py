@@ -212,5 +212,12 @@ def clock(t_s: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def clocks(times_s: Iterable[float], shown: int = 10) -> str:
+    """'1.0 s, 2.5 s and 3 more': where a note's first `shown` events are, and how many follow."""
+    times = [float(t) for t in times_s]
+    where = ", ".join(clock(t) for t in times[:shown])
+    return where + (f" and {len(times) - shown} more" if len(times) > shown else "")
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
