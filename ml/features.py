@@ -158,7 +158,8 @@ def beat_waveforms(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> 
         return BeatWaveforms(
             np.zeros((0, _OFFSETS.size)), np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
         )
-    x_mv = np.nan_to_num(x_mv)
+    if not np.isfinite(x_mv).all():
+        x_mv = np.nan_to_num(x_mv)
     p_consistency = p_wave_consistency(x_mv, MODEL_FS_HZ, peaks / MODEL_FS_HZ, None)
     if x_mv.size > 12:  # sosfiltfilt needs a few samples of padding
         x_mv = bandpass_mv(x_mv, MODEL_FS_HZ, BAND_HZ)

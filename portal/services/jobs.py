@@ -202,8 +202,9 @@ def run(
     upload is kept, Retry stays possible) instead of the server being killed by the system
     for want of memory."""
     if analyzer is None:
-        from ml.analysis import analyze
+        from ml.analysis import analyze, warm_up
 
+        warm_up()  # once per worker process: the model, and SciPy's faster filters
         analyzer = analyze
     with sessions() as session:
         job = session.get(AnalysisJob, job_id)

@@ -148,3 +148,18 @@ def test_the_analysis_imports_no_scipy_and_reads_as_it_did_with_scipy(tmp_path) 
     assert "scipy.signal" in sys.modules  # here ml.dsp hands over to SciPy
     with_scipy = analyze(read_recording(record), default_classifier()).to_dict()
     assert json.loads(json.dumps(with_scipy)) == read
+
+
+def test_a_worker_warms_up_with_scipys_filters_and_a_one_off_read_does_not() -> None:
+    """`ml.analysis.warm_up` (the portal's job worker calls it before its first job) imports
+    SciPy's signal package, so every read after uses its compiled filters; importing the
+    engine alone, as `cardio analyze` does, leaves SciPy out."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ml import analysis; before = 'scipy.signal' in sys.modules; "
+        "analysis.warm_up(); print(before, 'scipy.signal' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
