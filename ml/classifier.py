@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ml.features import BASE_FEATURE_NAMES, RR_FEATURE_NAMES, BeatInputs
+from ml.features import (
+    BASE_FEATURE_NAMES,
+    OTHER_LEAD_FEATURE_NAMES,
+    RR_FEATURE_NAMES,
+    BeatInputs,
+    with_other_lead,
+)
 
 CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 VERSION = "beat-cnn-2.1.0"
@@ -231,9 +237,15 @@ class BeatClassifier:
         return predict_proba_with(self.model_, inputs.with_features(self.features), parallel)
 
     @property
+    def reads_other_lead(self) -> bool:
+        """Whether each lead's inputs hold the other lead's shape features (round 9)."""
+        return any(name in OTHER_LEAD_FEATURE_NAMES for name in self.features)
+
+    @property
     def leads_read(self) -> int:
-        """How many leads of a beat the model reads (its card's `lead_combination`)."""
-        return 1 if self.lead_combination_ == "primary" else 2
+        """How many leads of a beat the model reads (its card's `lead_combination`, and both
+        when each lead's inputs hold the other's)."""
+        return 1 if self.lead_combination_ == "primary" and not self.reads_other_lead else 2
 
     def predict_proba_leads(
         self, per_lead: list[BeatInputs], parallel: int = RUNTIME_INTERPRETERS
@@ -242,6 +254,8 @@ class BeatClassifier:
         preferred lead first), combined as the model card says (`lead_combination_`). The
         leads go through the network as one batch (one call, not one per lead)."""
         used = per_lead[: self.leads_read]
+        if self.reads_other_lead:
+            used = with_other_lead(used)[: 1 if self.lead_combination_ == "primary" else 2]
         proba = self.predict_proba(BeatInputs.concatenate(used), parallel)
         n = len(used[0])
         return combined_proba([proba[k * n : (k + 1) * n] for k in range(len(used))])

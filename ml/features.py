@@ -84,6 +84,14 @@ RR_FEATURE_NAMES: tuple[str, ...] = (
 )
 # The inputs of the models of rounds 1-6 (the first 15 features).
 BASE_FEATURE_NAMES: tuple[str, ...] = RR_FEATURE_NAMES[:15]
+# The shape features (against the lead's own dominant beat); the ten before them read only the
+# beat times, the same in every lead.
+SHAPE_FEATURE_NAMES: tuple[str, ...] = RR_FEATURE_NAMES[10:]
+# Round 9: the other lead's shape features beside a lead's own, so that the network sees both
+# leads of a beat at once (svdb 841: the first lead shows its PVCs wide, the second like atrial
+# beats). Appended to the inputs of a beat's leads by `with_other_lead`, not per lead.
+OTHER_LEAD_FEATURE_NAMES: tuple[str, ...] = tuple(f"other_lead_{n}" for n in SHAPE_FEATURE_NAMES)
+ALL_FEATURE_NAMES: tuple[str, ...] = RR_FEATURE_NAMES + OTHER_LEAD_FEATURE_NAMES
 
 
 @dataclass(frozen=True)
@@ -105,11 +113,12 @@ class BeatInputs:
         )
 
     def with_features(self, names: tuple[str, ...]) -> BeatInputs:
-        """The same beats with only the named features, in that order (what a model reads)."""
-        if names == RR_FEATURE_NAMES[: len(names)]:
+        """The same beats with only the named features (of ALL_FEATURE_NAMES: the other lead's
+        only after `with_other_lead`), in that order (what a model reads)."""
+        if names == ALL_FEATURE_NAMES[: len(names)]:
             chosen = self.rr_features[:, : len(names)]
         else:
-            chosen = self.rr_features[:, [RR_FEATURE_NAMES.index(n) for n in names]]
+            chosen = self.rr_features[:, [ALL_FEATURE_NAMES.index(n) for n in names]]
         return BeatInputs(self.windows, chosen, self.p_wave_consistency)
 
     @staticmethod
@@ -119,6 +128,24 @@ class BeatInputs:
             np.concatenate([p.rr_features for p in parts]),
             np.concatenate([p.p_wave_consistency for p in parts]),
         )
+
+
+def with_other_lead(per_lead: list[BeatInputs]) -> list[BeatInputs]:
+    """The inputs of the first two leads at the same beats, each followed by the other's shape
+    features (OTHER_LEAD_FEATURE_NAMES); a single lead reads its own there, as a lead read
+    twice would (training shows the network that case in its augmented rows)."""
+    own = len(RR_FEATURE_NAMES)
+    shape = slice(own - len(SHAPE_FEATURE_NAMES), own)
+    used = per_lead[:2]
+    partners = used[::-1]
+    return [
+        BeatInputs(
+            x.windows,
+            np.concatenate([x.rr_features[:, :own], p.rr_features[:, shape]], axis=1),
+            x.p_wave_consistency,
+        )
+        for x, p in zip(used, partners, strict=True)
+    ]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ml.classifier import DEFAULT_MODEL_DIR
-from ml.features import RR_FEATURE_NAMES
+from ml.features import ALL_FEATURE_NAMES, RR_FEATURE_NAMES
 from ml.research.databases import data_root, repo_root
 from ml.training.cv import (
     EPOCH_CHECKPOINTS,
@@ -53,6 +53,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # Round 8: the same two networks stopped sooner (round 7 peaked at its first checkpoint).
     "w0.5+morph-early": {"class_weight_power": 0.5, "features": RR_FEATURE_NAMES},
     "w1.0+morph-early": {"class_weight_power": 1.0, "features": RR_FEATURE_NAMES},
+    # Round 9: the shipped w1.0+morph reading the other lead's shape features too.
+    "w1.0+morph+other-lead": {"class_weight_power": 1.0, "features": ALL_FEATURE_NAMES},
 }
 # Rounds 6 and 7 peaked at their first checkpoints (4, then 3 epochs): each round looks earlier.
 CANDIDATE_EPOCHS: dict[str, tuple[int, ...]] = {
@@ -60,6 +62,7 @@ CANDIDATE_EPOCHS: dict[str, tuple[int, ...]] = {
     "w1.0+morph": (3, 6, 9),
     "w0.5+morph-early": (1, 2),
     "w1.0+morph-early": (1, 2),
+    "w1.0+morph+other-lead": (2, 3, 4),
 }
 QUICK_SOURCES = [Source("mitdb", r) for r in ("106", "119", "209")] + [
     Source("svdb", r) for r in ("801", "803", "829")
@@ -78,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--run-dir", type=Path, help="where folds and features are saved (resume from there)"
     )
     parser.add_argument("--quick", action="store_true", help="6 records, 2 folds, 1 epoch")
+    parser.add_argument(
+        "--candidates",
+        nargs="+",
+        choices=list(CANDIDATES),
+        help="cross-validate and compare only these (default: every round's)",
+    )
     parser.add_argument("--cv-only", action="store_true", help="run the CV table and stop")
     parser.add_argument(
         "--cv-report",
@@ -109,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     sources = QUICK_SOURCES if args.quick else training_sources(args.data_dir)
     n_folds, epochs = (2, (1,)) if args.quick else (N_FOLDS, None)
     members = 1 if args.quick else args.members
-    names = ["w0.5+morph"] if args.quick else list(CANDIDATES)
+    names = args.candidates or (["w0.5+morph"] if args.quick else list(CANDIDATES))
     candidates = [
         Candidate(
             n,

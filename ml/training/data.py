@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ml import features as features_module
-from ml.features import BeatInputs, beat_inputs
+from ml.features import RR_FEATURE_NAMES, SHAPE_FEATURE_NAMES, BeatInputs, beat_inputs
 from ml.research.databases import DS1, DS2, annotated_records, load_record
 from ml.training import augment as augment_module
 from ml.training.augment import NoiseBank, augmented_mv
@@ -120,6 +120,28 @@ def _block_arrays(
     }
 
 
+def other_lead_rows(lead: np.ndarray, augmented: np.ndarray, beat: np.ndarray) -> np.ndarray:
+    """For each row of a record's block, the row whose shape features it reads as the other
+    lead's (round 9, `ml.features.OTHER_LEAD_FEATURE_NAMES`): for a clean row, the same beat's
+    clean row in the other lead; for an augmented row, itself, so that the network also learns
+    the single-lead case (a handheld strip: `ml.features.with_other_lead` repeats the lead)."""
+    partner = np.arange(lead.size)
+    clean = {k: np.flatnonzero((lead == k) & ~augmented) for k in np.unique(lead)}
+    if len(clean) == 2:
+        first, second = clean.values()
+        order_first, order_second = first[np.argsort(beat[first])], second[np.argsort(beat[second])]
+        partner[order_first], partner[order_second] = order_second, order_first
+    return partner
+
+
+def with_other_lead_columns(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """A block's rr_features followed by the other lead's shape features (ALL_FEATURE_NAMES)."""
+    features = arrays["rr_features"]
+    partner = other_lead_rows(arrays["lead"], arrays["augmented"], arrays["beat"])
+    shape = [RR_FEATURE_NAMES.index(name) for name in SHAPE_FEATURE_NAMES]
+    return np.concatenate([features, features[partner][:, shape]], axis=1)
+
+
 def load_dataset(
     sources: list[Source],
     data_root: Path,
@@ -149,6 +171,7 @@ def load_dataset(
             arrays = _block_arrays(source, data_root, noise, seed)
             if path is not None:
                 np.savez(path, **arrays)  # type: ignore[arg-type]
+        arrays["rr_features"] = with_other_lead_columns(arrays)
         arrays["patient"] = np.full(arrays["y"].size, source.patient)
         arrays["database"] = np.full(arrays["y"].size, source.database)
         blocks.append(arrays)

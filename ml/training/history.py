@@ -150,3 +150,23 @@ ROUND_8: list[str] = [
     "83.0 / 55.2, V 97.8 / 98.1, accuracy 95.9 at the reference peaks); svdb V Se still "
     "misses by about 11 points end to end.",
 ]
+
+ROUND_9: list[str] = [
+    "Round 9 (decided and committed after round 8's figures and the exploration of lead "
+    "combinations that followed it, before any round-9 figure): the network sees both leads "
+    "of a beat at once. Each lead's inputs also carry the other lead's eight shape features "
+    "against that lead's own dominant beat (QRS and window correlation, RMS difference, QRS "
+    "amplitude, P-region correlation, QRS width, QRS area, T-region correlation; "
+    "ml.features.with_other_lead); a single-lead recording repeats its own, and the augmented "
+    "training rows carry their own there, so that the network also learns that case. Reason: "
+    "in svdb 841 and 868 one lead calls the ventricular beats V and the other S or N, and "
+    "every rule on the two leads' outputs lost to their mean (the larger V probability, the "
+    "geometric mean, a fitted combination), so the network must see what the other lead "
+    "shows. One candidate, w1.0+morph+other-lead (otherwise the shipped w1.0+morph), with "
+    "checkpoints at 2, 3 and 4 epochs and the preferred lead alone or both averaged, against "
+    "the shipped w1.0+morph rerun on the same folds (round 8's saved folds did not survive a "
+    "move to another machine; rounds 6-8's other candidates lost to it on these folds), by "
+    "the same objective and decision-rule grid. The new candidate ships only if its best "
+    "row's objective is higher; DS2 is then predicted once, after, and reported whatever it "
+    "shows, and no round 10 follows in this session.",
+]
