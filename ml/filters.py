@@ -1,5 +1,7 @@
 """Signal cleaning: zero-phase band-pass (baseline wander and mains/muscle noise out) and
-resampling. Zero-phase so that filtering never shifts a wave in time (intervals depend on it)."""
+resampling. Zero-phase so that filtering never shifts a wave in time (intervals depend on it).
+Within `each_band_once` (a whole-record read), a lead band-passed again in the same band is
+not filtered again."""
 
 from __future__ import annotations
 

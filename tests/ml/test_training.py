@@ -12,12 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.features import BeatInputs
+from ml.features import (
+    ALL_FEATURE_NAMES,
+    OTHER_LEAD_FEATURE_NAMES,
+    RR_FEATURE_NAMES,
+    BeatInputs,
+    with_other_lead,
+)
 from ml.model_card import KEYS, figure_rows, pct
 from ml.research.databases import data_root
 from ml.training.augment import NoiseBank, augmented_mv, qrs_signal_power, scaled_noise
 from ml.training.cv import cv_wall_minutes, evaluation_rows, grouped_folds, training_rows
-from ml.training.data import Dataset
+from ml.training.data import Dataset, other_lead_rows
 
 DATA = data_root()
 needs_data = pytest.mark.skipif(
@@ -165,3 +171,36 @@ def test_cv_report_lists_each_patients_missed_beats_most_first() -> None:
     assert misses[0] == ("svdb/3", 2, {"S": 2})
     assert misses[1] == ("mitdb/0", 2, {"N": 1})  # its beat 21, N in both leads
     assert all(missed == {} for _, n, missed in misses[2:]) and len(misses) == 8
+
+
+def test_each_clean_row_reads_the_same_beats_other_lead_and_augmented_rows_their_own() -> None:
+    """Round 9's pairing of a record's block: clean lead-0 beat k with clean lead-1 beat k and
+    back; an augmented row with itself (the single-lead case a handheld strip is)."""
+    n = 5
+    lead = np.repeat([0, 0, 1, 1], n)
+    augmented = np.tile(np.repeat([False, True], n), 2)
+    beat = np.tile(np.arange(n), 4)
+    partner = other_lead_rows(lead, augmented, beat)
+    clean0, aug0, clean1, aug1 = (np.arange(n) + k * n for k in range(4))
+    np.testing.assert_array_equal(partner[clean0], clean1)
+    np.testing.assert_array_equal(partner[clean1], clean0)
+    np.testing.assert_array_equal(partner[aug0], aug0)
+    np.testing.assert_array_equal(partner[aug1], aug1)
+    # One lead: every row is its own partner.
+    one = other_lead_rows(np.zeros(n, np.int8), np.zeros(n, bool), np.arange(n))
+    np.testing.assert_array_equal(one, np.arange(n))
+
+
+def test_the_other_leads_shape_features_follow_a_leads_own() -> None:
+    n, own = 3, len(RR_FEATURE_NAMES)
+    first = BeatInputs(np.zeros((n, 4, 1)), np.full((n, own), 1.0), np.zeros(n))
+    second = BeatInputs(np.zeros((n, 4, 1)), np.full((n, own), 2.0), np.zeros(n))
+    a, b = with_other_lead([first, second])
+    assert a.rr_features.shape == (n, len(ALL_FEATURE_NAMES))
+    np.testing.assert_array_equal(a.rr_features[:, :own], 1.0)
+    np.testing.assert_array_equal(a.rr_features[:, own:], 2.0)  # the other lead's shape
+    np.testing.assert_array_equal(b.rr_features[:, own:], 1.0)
+    (alone,) = with_other_lead([first])
+    np.testing.assert_array_equal(alone.rr_features[:, own:], 1.0)  # a lone lead: its own
+    picked = a.with_features(("pre_rr_s", OTHER_LEAD_FEATURE_NAMES[0]))
+    np.testing.assert_array_equal(picked.rr_features, [[1.0, 2.0]] * n)
