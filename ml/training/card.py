@@ -18,7 +18,7 @@ from ml.model_card import DATABASE_NAMES, KEY_NAMES, KEYS, figure_rows, metrics_
 from ml.research.databases import CITATIONS, DS1, PACED
 from ml.training.cv import N_FOLDS, NORMAL_BEATS_KEPT
 from ml.training.data import Dataset
-from ml.training.history import ROUND_6, ROUND_7, ROUND_8, ROUNDS_1_TO_5
+from ml.training.history import ROUND_6, ROUND_7, ROUND_8, ROUND_9, ROUNDS_1_TO_5
 from ml.training.selection import FLOORS
 
 MARKDOWN = "MODEL_CARD.md"
@@ -197,7 +197,7 @@ def build_card(
         "noise": reports["noise"],
         "floors": floors,
         "training": training,
-        "development_notes": ROUNDS_1_TO_5 + ROUND_6 + ROUND_7 + ROUND_8,
+        "development_notes": ROUNDS_1_TO_5 + ROUND_6 + ROUND_7 + ROUND_8 + ROUND_9,
         "limitations": LIMITATIONS,
         "citation": " ".join(CITATIONS[k] for k in ("mitdb", "svdb", "nstdb")),
     }
@@ -212,7 +212,7 @@ def refresh_text(folder: Path) -> None:
     """Rewrite the card's prose (history, limitations, protocol) from the code, keeping every
     measured figure and the weights' SHA-256, then redraw the Markdown and the picture."""
     card = read_saved(folder)
-    card["development_notes"] = ROUNDS_1_TO_5 + ROUND_6 + ROUND_7 + ROUND_8
+    card["development_notes"] = ROUNDS_1_TO_5 + ROUND_6 + ROUND_7 + ROUND_8 + ROUND_9
     card["limitations"] = LIMITATIONS
     card["protocol"] = {"version": 2, "rules": PROTOCOL_V2}
     (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")

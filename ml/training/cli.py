@@ -1,6 +1,6 @@
 """`python -m ml.train`: choose by grouped CV, fit, report, write the model card.
 
-    python -m ml.train --data-dir ../shared/data            # the shipped model (about 78 min)
+    python -m ml.train --data-dir ../shared/data            # the shipped model (about 88 min)
     python -m ml.train --data-dir ../shared/data --quick --out /tmp/model   # smoke test, ~1 min
     python -m ml.train --cv-report      # the saved CV figures per database, misses by patient
 

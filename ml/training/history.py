@@ -169,4 +169,15 @@ ROUND_9: list[str] = [
     "the same objective and decision-rule grid. The new candidate ships only if its best "
     "row's objective is higher; DS2 is then predicted once, after, and reported whatever it "
     "shows, and no round 10 follows in this session.",
+    "Outcome of round 9 (the cross-validation only; nothing shipped, so DS2 was not "
+    "predicted): the new candidate lost. Its best row, 4 epochs with both leads averaged, "
+    "scored -0.108 against -0.059 for the shipped w1.0+morph rerun on the same folds (3 "
+    "epochs, both leads averaged); svdb at the reference R peaks V Se 74.7 / +P 84.7 against "
+    "77.5 / 84.2, DS1 V Se 95.3 / +P 85.9 against 94.2 / 88.5. It did not reach the "
+    "patients it was for: svdb 841 232 of 254 ventricular beats missed (234 without the "
+    "other lead's features), 868 356 of 555 (241). The shipped model stays beat-cnn 2.1. "
+    "The rerun itself is the other finding: the same candidate, seeds and folds scored "
+    "-0.059 on this machine against round 8's -0.018 (svdb V Se 77.5 against 81.9), so "
+    "training differs between machines by more than the gaps between candidates of rounds "
+    "7-9; a next round should compare candidates over several seeds.",
 ]
