@@ -29,6 +29,7 @@ from ml.training.cv import (
     N_FOLDS,
     Candidate,
     cv_wall_minutes,
+    fold_dir,
     grouped_folds,
     out_of_fold,
     run_fold,
@@ -107,6 +108,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _saved(run_dir: Path, candidate: Candidate, fold: int) -> bool:
+    return (fold_dir(run_dir, candidate, fold) / "probabilities.npz").is_file()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.card_only:
@@ -136,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         for candidate in candidates:
             for fold in range(n_folds):
                 run_fold(data, folds, fold, candidate, args.run_dir, args.seed, epochs)
+    else:  # only what is saved: a run dir may hold some rounds' folds (`--candidates`)
+        saved = [c for c in candidates if all(_saved(args.run_dir, c, f) for f in range(n_folds))]
+        missing = [c.name for c in candidates if c not in saved]
+        if missing:
+            print("no saved folds (left out of the report):", ", ".join(missing))
+        if not saved:
+            print(f"nothing to report: no candidate's folds are saved in {args.run_dir}")
+            return 1
+        candidates = saved
     cv_minutes = cv_wall_minutes(args.run_dir) or (time.time() - cv_started) / 60
     rows = cv_table(data, folds, candidates, args.run_dir)
     print_cv_table(rows)
