@@ -177,7 +177,9 @@ ROUND_9: list[str] = [
     "patients it was for: svdb 841 232 of 254 ventricular beats missed (234 without the "
     "other lead's features), 868 356 of 555 (241). The shipped model stays beat-cnn 2.1. "
     "The rerun itself is the other finding: the same candidate, seeds and folds scored "
-    "-0.059 on this machine against round 8's -0.018 (svdb V Se 77.5 against 81.9), so "
-    "training differs between machines by more than the gaps between candidates of rounds "
-    "7-9; a next round should compare candidates over several seeds.",
+    "-0.059 on this machine against round 8's -0.018 (svdb V Se 77.5 against 81.9). A fold "
+    "retrained here gives identical probabilities, so this is not run-to-run noise but the "
+    "machine (or rounding-level changes in the feature code since round 8): training's "
+    "outcome moves by more than the gaps between the candidates of rounds 7-9, and a next "
+    "round should compare candidates over several seeds.",
 ]
