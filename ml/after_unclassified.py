@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.gaps import clocks
+from ml.gaps import clocks, counted_beats
 
 NOTE_PHRASE = "its prematurity cannot be judged"
 
@@ -35,11 +35,10 @@ def supraventricular_after_unclassified(classes: np.ndarray) -> np.ndarray:
 def after_unclassified_note(beat_s: np.ndarray) -> str:
     """What the read says of the S calls it left unclassified (`beat_s`: their times)."""
     where = clocks(beat_s)
-    one = len(beat_s) == 1
-    beats, were = ("1 beat", "was") if one else (f"{len(beat_s)} beats", "were")
+    beats, were, each = counted_beats(len(beat_s))
     return (
         f"{beats} called supraventricular (at {where}) {were} left unclassified: the "
-        f"interval before {'it' if one else 'each'} runs from a beat left unclassified "
+        f"interval before {each} runs from a beat left unclassified "
         f"(noise, the strip's edge or a detection inside a cycle), so {NOTE_PHRASE}; check "
         "the strip there."
     )

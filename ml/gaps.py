@@ -219,5 +219,11 @@ def clocks(times_s: Iterable[float], shown: int = 10) -> str:
     return where + (f" and {len(times) - shown} more" if len(times) > shown else "")
 
 
+def counted_beats(n: int) -> tuple[str, str, str]:
+    """A note's subject, verb and pronoun for `n` beats: ('1 beat', 'was', 'it') or
+    ('3 beats', 'were', 'each')."""
+    return ("1 beat", "was", "it") if n == 1 else (f"{n} beats", "were", "each")
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
