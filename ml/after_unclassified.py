@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.gaps import clocks, counted_beats
+from ml.gaps import left_unclassified_note
 
 NOTE_PHRASE = "its prematurity cannot be judged"
 
@@ -34,11 +34,9 @@ def supraventricular_after_unclassified(classes: np.ndarray) -> np.ndarray:
 
 def after_unclassified_note(beat_s: np.ndarray) -> str:
     """What the read says of the S calls it left unclassified (`beat_s`: their times)."""
-    where = clocks(beat_s)
-    beats, were, each = counted_beats(len(beat_s))
-    return (
-        f"{beats} called supraventricular (at {where}) {were} left unclassified: the "
-        f"interval before {each} runs from a beat left unclassified "
-        f"(noise, the strip's edge or a detection inside a cycle), so {NOTE_PHRASE}; check "
-        "the strip there."
+    return left_unclassified_note(
+        beat_s,
+        "supraventricular",
+        "the interval before {each} runs from a beat left unclassified (noise, the strip's "
+        f"edge or a detection inside a cycle), so {NOTE_PHRASE}",
     )

@@ -23,7 +23,7 @@ import numpy as np
 
 from ml.dsp import butter_sos, sosfiltfilt
 from ml.filters import bandpass_mv
-from ml.gaps import clocks, counted_beats
+from ml.gaps import left_unclassified_note
 
 SWING_LOWPASS_HZ = 1.5
 SWING_HALF_WINDOW_S = 0.6
@@ -73,12 +73,11 @@ def rides_a_swing(swing_mv: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:
 
 def swings_note(beat_s: np.ndarray) -> str:
     """What the read says of the V calls it left unclassified (`beat_s`: their times)."""
-    where = clocks(beat_s)
-    beats, were, each = counted_beats(len(beat_s))
-    return (
-        f"{beats} called ventricular (at {where}) {were} left unclassified: {each} "
-        f"rides {NOTE_PHRASE} more than {MAX_SWING_OVER_QRS:g} times as large as the QRS "
-        "complexes (motion artefact), which hides a beat's shape; check the strip there."
+    return left_unclassified_note(
+        beat_s,
+        "ventricular",
+        f"{{each}} rides {NOTE_PHRASE} more than {MAX_SWING_OVER_QRS:g} times as large as the "
+        "QRS complexes (motion artefact), which hides a beat's shape",
     )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.gaps import clocks, counted_beats
+from ml.gaps import left_unclassified_note
 
 MAX_SPAN_CYCLES = 1.02  # before + after interval, over the recording's median interval
 NOTE_PHRASE = "inside one heart cycle"
@@ -47,11 +47,10 @@ def splits_a_cycle(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 def cycle_splitters_note(beat_s: np.ndarray) -> str:
     """What the read says of the V calls it left unclassified (`beat_s`: their times)."""
-    where = clocks(beat_s)
-    beats, were, each = counted_beats(len(beat_s))
-    return (
-        f"{beats} called ventricular (at {where}) {were} left unclassified: {each} sits "
-        f"{NOTE_PHRASE} (its intervals before and after together are shorter than "
-        "the usual interval between beats), as T waves and noise detected as beats do, not "
-        "a premature beat with its pause; check the strip there."
+    return left_unclassified_note(
+        beat_s,
+        "ventricular",
+        f"{{each}} sits {NOTE_PHRASE} (its intervals before and after together are shorter "
+        "than the usual interval between beats), as T waves and noise detected as beats do, "
+        "not a premature beat with its pause",
     )

@@ -219,10 +219,18 @@ def clocks(times_s: Iterable[float], shown: int = 10) -> str:
     return where + (f" and {len(times) - shown} more" if len(times) > shown else "")
 
 
-def counted_beats(n: int) -> tuple[str, str, str]:
-    """A note's subject, verb and pronoun for `n` beats: ('1 beat', 'was', 'it') or
-    ('3 beats', 'were', 'each')."""
-    return ("1 beat", "was", "it") if n == 1 else (f"{n} beats", "were", "each")
+def left_unclassified_note(beat_s: Iterable[float], called: str, why: str) -> str:
+    """The note of a rule that left some calls unclassified: '3 beats called ventricular (at
+    ...) were left unclassified: {why}; check the strip there.' `why` says `{each}` where
+    the sentence needs 'it' (one beat) or 'each'."""
+    times = list(beat_s)
+    beats, were, each = (
+        ("1 beat", "was", "it") if len(times) == 1 else (f"{len(times)} beats", "were", "each")
+    )
+    return (
+        f"{beats} called {called} (at {clocks(times)}) {were} left unclassified: "
+        f"{why.format(each=each)}; check the strip there."
+    )
 
 
 def _capitalised(text: str) -> str:
