@@ -64,6 +64,10 @@ class IntervalSettings:
     # baseline (0) to the ST level 60 ms after the QRS (1): with 0, an ST segment depressed
     # below the PR baseline can be taken for an inverted T wave that ends where the T begins.
     t_level_st_share: float = 0.5
+    # When a turning point before that one lies on the other side of the level and departs
+    # from it by at least this share as much, it is the T peak (None: never): the farthest
+    # turning point was then the swing after the T wave, whose end lies 150-200 ms late.
+    t_earlier_share: float | None = None
     min_p_mv: float = 0.02
 
 
@@ -398,7 +402,9 @@ def _t_end(
     qrs_height_mv = np.ptp(centred[qrs_on : qrs_off + 1], axis=0)
     for lead in range(centred.shape[1]):
         trace = centred[start:stop, lead]
-        found = _t_peak(trace[: peak_stop - start], settings.t_level_st_share)
+        found = _t_peak(
+            trace[: peak_stop - start], settings.t_level_st_share, settings.t_earlier_share
+        )
         if found is None:
             continue
         peak, sign = found
@@ -418,17 +424,30 @@ def _t_end(
     return replace(end_of_t, confident=False) if all(flat) else end_of_t
 
 
-def _t_peak(trace: np.ndarray, st_share: float) -> tuple[int, float] | None:
+def _t_peak(
+    trace: np.ndarray, st_share: float, earlier_share: float | None = None
+) -> tuple[int, float] | None:
     """(index, sign) of the T peak: the turning point farthest from a level `st_share` of the
     way from the PR baseline to the trace's start (the ST level). A turning point, not merely
     the largest value, so that a depressed ST segment sloping into the window's edge is not
-    taken for the T wave. The sign is the peak's side of the PR baseline, which the wave's
-    end returns to."""
+    taken for the T wave. With `earlier_share`, an earlier turning point on the other side of
+    the level that departs from it at least that share as much is taken instead: a T wave
+    followed by a deeper swing (a U wave, a filter's undershoot). The sign is the peak's side
+    of the PR baseline, which the wave's end returns to."""
     turning = _turning_points(trace)
     if len(turning) == 0:
         return None
-    level_mv = st_share * trace[0]
-    peak = int(turning[np.argmax(np.abs(trace[turning] - level_mv))])
+    departure_mv = trace[turning] - st_share * trace[0]
+    chosen = int(np.argmax(np.abs(departure_mv)))
+    if earlier_share is not None:
+        before = departure_mv[:chosen]
+        wave_before = np.nonzero(
+            (np.sign(before) == -np.sign(departure_mv[chosen]))
+            & (np.abs(before) >= earlier_share * abs(departure_mv[chosen]))
+        )[0]
+        if len(wave_before):
+            chosen = int(wave_before[np.argmax(np.abs(before[wave_before]))])
+    peak = int(turning[chosen])
     return peak, float(np.sign(trace[peak]) or 1.0)
 
 

@@ -301,13 +301,15 @@ def captured_inputs(data_dir: Path, name: str) -> MeasureInputs | None:
 
 
 def candidate_settings() -> list[IntervalSettings]:
-    """A small grid around the shipped settings: six knobs, each one explainable (the QRS's
+    """A small grid around the shipped settings: seven knobs, each one explainable (the QRS's
     flat run since the intervals round of 2026-12-02, against wide QRS complexes cut at a
     notch; the T peak's reference level since intervals round 3, against a depressed ST
-    segment taken for an inverted T wave). The P onset's threshold stays at 30 % of its
-    steepest slope since round 3b: lower ones lengthen every PR, and round 3's choice of 20 %
-    raised PRs over 200 ms on normal handheld strips (cinc2017) from 94 to 140 of 893, a
-    first-degree AV block rate no population of normal ECGs has."""
+    segment taken for an inverted T wave; since intervals round 4 the T peak's earlier-wave
+    rule, against a T wave followed by a deeper swing whose end was taken for the T end: on
+    normal handheld strips (cinc2017) a long QTc was the main finding of 18 of 893). The P
+    onset's threshold stays at 30 % of its steepest slope since round 3b: lower ones lengthen
+    every PR, and round 3's choice of 20 % raised PRs over 200 ms on normal handheld strips
+    from 94 to 140 of 893, a first-degree AV block rate no population of normal ECGs has."""
     return [
         IntervalSettings(
             qrs_onset_fraction=qrs_on,
@@ -316,6 +318,7 @@ def candidate_settings() -> list[IntervalSettings]:
             p_onset_fraction=p_on,
             t_end_fraction=t_end,
             t_level_st_share=t_level,
+            t_earlier_share=t_earlier,
         )
         for qrs_on in (0.03, 0.04, 0.05, 0.08)
         for qrs_off in (0.05, 0.06, 0.08, 0.12)
@@ -323,6 +326,7 @@ def candidate_settings() -> list[IntervalSettings]:
         for p_on in (0.3,)
         for t_end in (0.0, 0.2, 0.25, 0.3, 0.35)
         for t_level in (0.0, 0.5, 1.0)
+        for t_earlier in (None, 0.5, 0.7)
     ]
 
 
