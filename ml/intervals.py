@@ -63,11 +63,11 @@ class IntervalSettings:
     # The T peak is the turning point farthest from a level this share of the way from the PR
     # baseline (0) to the ST level 60 ms after the QRS (1): with 0, an ST segment depressed
     # below the PR baseline can be taken for an inverted T wave that ends where the T begins.
-    t_level_st_share: float = 0.5
+    t_level_st_share: float = 1.0
     # When a turning point before that one lies on the other side of the level and departs
     # from it by at least this share as much, it is the T peak (None: never): the farthest
     # turning point was then the swing after the T wave, whose end lies 150-200 ms late.
-    t_earlier_share: float | None = None
+    t_earlier_share: float | None = 0.7
     min_p_mv: float = 0.02
 
 

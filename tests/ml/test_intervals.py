@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.intervals import Intervals, measure_intervals
+from ml.intervals import Intervals, IntervalSettings, measure_intervals
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -133,3 +133,27 @@ def test_intervals_stay_json_serialisable() -> None:
     stored = json.loads(json.dumps(dataclasses.asdict(result), default=float))
     assert stored["not_measurable"]["pr"] == result.not_measurable["pr"]
     assert Intervals(**stored).confidence == result.confidence
+
+
+def test_a_deeper_swing_after_the_t_wave_is_not_taken_for_it() -> None:
+    """Intervals round 4's knob: a positive T wave followed by a deeper negative swing (a U
+    wave, a filter's undershoot). The farthest turning point alone takes the swing for the T
+    wave and ends the QT far too late; the earlier-wave rule takes the T wave itself."""
+    truth = BeatTruth()
+    fs_hz = 500.0
+    recording, onsets = synthetic_recording(truth, leads=("II",), fs_hz=fs_hz, noise_mv=0.01)
+    t_s = np.arange(recording.n_samples) / fs_hz
+    swing = np.zeros(recording.n_samples)
+    for onset_s in onsets / fs_hz:  # 100 ms long from 40 ms after the T end, 1.3 times deeper
+        u = (t_s - onset_s - (truth.qt_ms + 40) / 1000) / 0.10
+        swing -= 1.3 * truth.t_mv * np.where((u >= 0) & (u <= 1), np.sin(np.pi * u), 0.0)
+    signal_mv = recording.signal_mv + swing[:, None]
+    peaks = _r_peaks(signal_mv, onsets, fs_hz, truth.qrs_ms)
+
+    def qt_ms(share: float | None) -> float | None:
+        settings = IntervalSettings(t_earlier_share=share)
+        return measure_intervals(signal_mv, fs_hz, peaks, ("II",), settings=settings).qt_ms
+
+    assert qt_ms(0.5) == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
+    late = qt_ms(None)
+    assert late is None or late > truth.qt_ms + 60
