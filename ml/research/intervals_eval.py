@@ -10,7 +10,7 @@ the portal reports: the record read by `ml.io.read_recording` (a gain of 0 accep
 every research database) and run through `ml.analysis.analyze`. The floors are IEC
 60601-2-25's (from the CSE study).
 
-    python -m ml.research.intervals_eval --data-dir DIR --cv-folds 5
+    python -m ml.research.intervals_eval --data-dir DIR --cv-folds 5 [--normal-strips DIR]
 
 chooses the measurement settings (`ml.intervals.IntervalSettings`) by cross-validation grouped
 by record and prints the out-of-fold figures (the honest ones) beside the shipped settings'.
@@ -39,7 +39,9 @@ from ml.errors import RecordingError
 from ml.filters import bandpass_mv
 from ml.intervals import Intervals, IntervalSettings, measure_intervals
 from ml.io import read_recording
+from ml.research import handheld_qt
 from ml.research.databases import data_root
+from ml.research.handheld_qt import MeasureInputs
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 NAMES = ("pr", "qrs", "qt")
@@ -280,8 +282,6 @@ def run(data_dir: Path | None, annotator: str, per_record: bool, as_json: bool) 
 
 # --- Choosing the settings by cross-validation grouped by record -------------------------------
 
-MeasureInputs = tuple[np.ndarray, float, np.ndarray, tuple[str, ...]]
-
 
 def captured_inputs(data_dir: Path, name: str) -> MeasureInputs | None:
     """The exact arguments `analyze()` passes to `measure_intervals` for this record, so that
@@ -407,10 +407,13 @@ def cross_validate(
     annotator: str,
     n_folds: int,
     settings: Callable[[], list[IntervalSettings]] = candidate_settings,
+    normal_strips_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold figures: for each fold, of the settings that measure the synthetic beats
     within `SYNTHETIC_TOLERANCE_MS`, the one with the lowest loss on the other folds' records
-    measures the held-out records."""
+    measures the held-out records. With `normal_strips_dir` (intervals round 5), the lowest
+    losses make a shortlist from which half of that folder's normal strips choose
+    (`ml.research.handheld_qt`); the other half reports."""
     names = annotated_interval_records(data_dir, annotator)
     analysis_module.default_classifier()
     inputs, references = {}, {}
@@ -435,17 +438,38 @@ def cross_validate(
         for i, s in enumerate(tqdm(grid, desc="settings", file=sys.stderr))
         for name in names
     }
+
+    def ranked(records: list[str]) -> list[int]:
+        return sorted(range(len(grid)), key=lambda i: _loss([table[i, n] for n in records]))
+
+    strips = {}
+    if normal_strips_dir is not None:
+        strips = {
+            half: handheld_qt.normal_strip_inputs(normal_strips_dir, captured_inputs, half)
+            for half in (handheld_qt.CHOOSING, handheld_qt.REPORTING)
+        }
+    counted: dict[tuple[int, int], handheld_qt.StripCounts] = {}
+
+    def counts(i: int, half: int = handheld_qt.CHOOSING) -> handheld_qt.StripCounts:
+        if (i, half) not in counted:
+            counted[i, half] = handheld_qt.strip_counts(grid[i], strips[half])
+        return counted[i, half]
+
+    def choose(records: list[str]) -> int:
+        order = ranked(records)
+        return handheld_qt.choose(order, counts) if strips else order[0]
+
     out_of_fold: list[RecordComparison] = []
     chosen_per_fold = []
     for train, held_out in _folds(names, n_folds):
-        best = min(range(len(grid)), key=lambda i: _loss([table[i, n] for n in train]))
+        best = choose(train)
         chosen_per_fold.append(dataclasses.asdict(grid[best]))
         out_of_fold += [table[best, n] for n in held_out]
     # What ships is what the same choice makes on all records (ml.intervals.DEFAULT_SETTINGS
     # must be it: tests/ml/test_intervals_qtdb.py checks the card against the code).
-    on_all = min(range(len(grid)), key=lambda i: _loss([table[i, n] for n in names]))
+    on_all = choose(names)
     shipped = [table[on_all, n] for n in names]
-    return {
+    result = {
         "folds": n_folds,
         "settings_tried": len(settings()),
         "settings_within_synthetic_tolerance": len(grid),
@@ -454,6 +478,18 @@ def cross_validate(
         "out_of_fold": summarise(out_of_fold),
         "shipped_settings_whole_set": summarise(shipped),
     }
+    if strips:
+        lowest_loss = ranked(names)[0]
+        result["normal_strips"] = {
+            "shortlist": handheld_qt.SHORTLIST,
+            "long_qtc_ms": handheld_qt.LONG_QTC_MS,
+            "strips_per_half": {"choosing": len(strips[0]), "reporting": len(strips[1])},
+            "reporting_half": {
+                label: dataclasses.asdict(counts(i, handheld_qt.REPORTING))
+                for label, i in (("lowest_loss", lowest_loss), ("chosen", on_all))
+            },
+        }
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -465,10 +501,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="also write the result here (the shipped card: INTERVALS_CARD)"
     )
+    parser.add_argument(
+        "--normal-strips",
+        type=Path,
+        help="a folder of labelled short strips (CinC 2017 style): half of its normal ones "
+        "choose among the best settings, the other half reports (ml.research.handheld_qt)",
+    )
     args = parser.parse_args(argv)
-    result = cross_validate(args.data_dir, args.annotator, args.cv_folds)
+    result = cross_validate(
+        args.data_dir, args.annotator, args.cv_folds, normal_strips_dir=args.normal_strips
+    )
     if args.out:
-        command = "python -m ml.research.intervals_eval --data-dir ../shared/data/qtdb --out "
+        command = "python -m ml.research.intervals_eval --data-dir ../shared/data/qtdb "
+        if args.normal_strips:
+            command += "--normal-strips ../shared/data/cinc2017 "
+        command += "--out "
         args.out.write_text(json.dumps({**result, "command": command + str(args.out)}, indent=1))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -486,6 +533,14 @@ def main(argv: list[str] | None = None) -> int:
     print_report(result["out_of_fold"], per_record=False)
     print("\nShipped settings on the whole set (not an honest estimate if tuned here):")
     print_report(result["shipped_settings_whole_set"], per_record=False)
+    if "normal_strips" in result:
+        strips = result["normal_strips"]
+        print(f"\nNormal strips not used to choose ({strips['strips_per_half']['reporting']}):")
+        for label, found in strips["reporting_half"].items():
+            print(
+                f"  {label:12s} QT measured on {found['measured']}, high-confidence QTc >= "
+                f"{strips['long_qtc_ms']:.0f} ms on {found['long_qtc']}"
+            )
     return 0
 
 
