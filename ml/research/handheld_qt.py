@@ -61,8 +61,8 @@ def strip_counts(settings: IntervalSettings, strips: list[MeasureInputs]) -> Str
         if found.qt_ms is None:
             continue
         measured += 1
-        qtc_ms = found.qtc_bazett_ms or 0.0
-        long_qtc += qtc_ms >= LONG_QTC_MS and found.confidence.get("qt") == "high"
+        qtc_ms = float(found.qtc_bazett_ms or 0.0)
+        long_qtc += int(qtc_ms >= LONG_QTC_MS and found.confidence.get("qt") == "high")
     return StripCounts(measured, long_qtc)
 
 

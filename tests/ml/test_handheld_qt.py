@@ -3,6 +3,9 @@ settings the one reading the fewest long QTcs, without winning by measuring less
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 
 from ml.intervals import IntervalSettings
@@ -21,7 +24,9 @@ def _strip(truth: BeatTruth) -> handheld_qt.MeasureInputs:
 
 def test_strip_counts_count_long_qtcs_among_measured_strips() -> None:
     strips = [_strip(BeatTruth()), _strip(BeatTruth(qt_ms=540))]  # QTc 400 and 540 at 60 bpm
-    assert strip_counts(IntervalSettings(), strips) == StripCounts(measured=2, long_qtc=1)
+    counts = strip_counts(IntervalSettings(), strips)
+    assert counts == StripCounts(measured=2, long_qtc=1)
+    assert json.loads(json.dumps(dataclasses.asdict(counts))) == {"measured": 2, "long_qtc": 1}
 
 
 def test_choose_takes_the_fewest_long_qtcs_within_the_shortlist() -> None:
