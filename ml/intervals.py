@@ -59,7 +59,7 @@ class IntervalSettings:
     p_onset_fraction: float = 0.3
     # The T wave ends where its downstroke slope falls below this fraction of its steepest
     # (0: where the tangent at the steepest descent meets the baseline).
-    t_end_fraction: float = 0.2
+    t_end_fraction: float = 0.25
     # The T peak is the turning point farthest from a level this share of the way from the PR
     # baseline (0) to the ST level 60 ms after the QRS (1): with 0, an ST segment depressed
     # below the PR baseline can be taken for an inverted T wave that ends where the T begins.
