@@ -72,6 +72,9 @@ class IntervalSettings:
 
 
 DEFAULT_SETTINGS = IntervalSettings()
+# What `measure_intervals` reads: the filtered signal [samples, leads], its rate, the R peaks of
+# normal beats and the lead names (research tools capture them to try many settings).
+MeasureInputs = tuple[np.ndarray, float, np.ndarray, tuple[str, ...]]
 
 
 @dataclass(frozen=True)

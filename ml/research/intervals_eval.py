@@ -37,11 +37,10 @@ from ml import analysis as analysis_module
 from ml.analysis import analyze
 from ml.errors import RecordingError
 from ml.filters import bandpass_mv
-from ml.intervals import Intervals, IntervalSettings, measure_intervals
+from ml.intervals import Intervals, IntervalSettings, MeasureInputs, measure_intervals
 from ml.io import read_recording
 from ml.research import handheld_qt
 from ml.research.databases import data_root
-from ml.research.handheld_qt import MeasureInputs
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 NAMES = ("pr", "qrs", "qt")
@@ -455,19 +454,19 @@ def cross_validate(
             counted[i, half] = handheld_qt.strip_counts(grid[i], strips[half])
         return counted[i, half]
 
-    def choose(records: list[str]) -> int:
-        order = ranked(records)
+    def choose(order: list[int]) -> int:
         return handheld_qt.choose(order, counts) if strips else order[0]
 
     out_of_fold: list[RecordComparison] = []
     chosen_per_fold = []
     for train, held_out in _folds(names, n_folds):
-        best = choose(train)
+        best = choose(ranked(train))
         chosen_per_fold.append(dataclasses.asdict(grid[best]))
         out_of_fold += [table[best, n] for n in held_out]
     # What ships is what the same choice makes on all records (ml.intervals.DEFAULT_SETTINGS
     # must be it: tests/ml/test_intervals_qtdb.py checks the card against the code).
-    on_all = choose(names)
+    ranked_on_all = ranked(names)
+    on_all = choose(ranked_on_all)
     shipped = [table[on_all, n] for n in names]
     result = {
         "folds": n_folds,
@@ -479,14 +478,16 @@ def cross_validate(
         "shipped_settings_whole_set": summarise(shipped),
     }
     if strips:
-        lowest_loss = ranked(names)[0]
         result["normal_strips"] = {
             "shortlist": handheld_qt.SHORTLIST,
             "long_qtc_ms": handheld_qt.LONG_QTC_MS,
-            "strips_per_half": {"choosing": len(strips[0]), "reporting": len(strips[1])},
+            "strips_per_half": {
+                "choosing": len(strips[handheld_qt.CHOOSING]),
+                "reporting": len(strips[handheld_qt.REPORTING]),
+            },
             "reporting_half": {
                 label: dataclasses.asdict(counts(i, handheld_qt.REPORTING))
-                for label, i in (("lowest_loss", lowest_loss), ("chosen", on_all))
+                for label, i in (("lowest_loss", ranked_on_all[0]), ("chosen", on_all))
             },
         }
     return result

@@ -8,13 +8,13 @@ import json
 
 import numpy as np
 
-from ml.intervals import IntervalSettings
+from ml.intervals import IntervalSettings, MeasureInputs
 from ml.research import handheld_qt
 from ml.research.handheld_qt import StripCounts, choose, strip_counts
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 
-def _strip(truth: BeatTruth) -> handheld_qt.MeasureInputs:
+def _strip(truth: BeatTruth) -> MeasureInputs:
     recording, onsets = synthetic_recording(truth, leads=("I",), fs_hz=300.0, duration_s=30)
     width = int(truth.qrs_ms / 1000 * 300)
     trace = recording.signal_mv[:, 0]
