@@ -13,5 +13,9 @@ echo "==> ruff"
 "$VENV/bin/ruff" format --check portal ml reports tests bench migrations/env.py
 echo "==> mypy"
 "$VENV/bin/mypy" portal ml reports
-echo "==> pytest (SQLite and a throwaway MariaDB server)"
-"$VENV/bin/pytest" "$@"
+# One pytest worker per core, at most 4 (TEST_WORKERS=0 runs in one process): each worker starts
+# its own MariaDB and Redis servers; a test file stays on one worker (its module fixtures run once).
+CORES=$(nproc)
+WORKERS=${TEST_WORKERS:-$((CORES < 4 ? CORES : 4))}
+echo "==> pytest on $WORKERS workers (SQLite and throwaway MariaDB servers)"
+"$VENV/bin/pytest" -n "$WORKERS" --dist loadfile "$@"

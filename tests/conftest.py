@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
@@ -39,7 +40,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     storage), or CARDIO_TEST_REDIS_URL's server."""
     external = os.environ.get("CARDIO_TEST_REDIS_URL")
     if external:
-        yield external
+        yield _redis_database_of_this_worker(external)
         return
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
@@ -47,6 +48,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def _worker_number() -> int:
+    """Which pytest-xdist worker runs this session (gw0 -> 0; 0 without xdist)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def _redis_database_of_this_worker(url: str) -> str:
+    """An existing Redis server is shared by the pytest workers: each uses its own database
+    (the URL's number plus the worker's), so no worker's Celery reads another's queue."""
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + _worker_number()
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +104,9 @@ def database_url(
         if backend == "sqlite":
             url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'cardio.db'}"
         else:
-            url = create_database(request.getfixturevalue("mariadb_host_url"), "cardio_tests")
+            url = create_database(
+                request.getfixturevalue("mariadb_host_url"), f"cardio_tests_{_worker_number()}"
+            )
         migrate.upgrade(url)
         migrated_databases[backend] = url
     url = migrated_databases[backend]

@@ -1,7 +1,7 @@
 """A throwaway MariaDB server for the tests: private data directory, loopback port.
 
-Started once per test session. Set CARDIO_TEST_MARIADB_URL (mysql+pymysql://user:pw@host:port)
-to use an existing server instead.
+Started once per test session (per pytest-xdist worker). Set CARDIO_TEST_MARIADB_URL
+(mysql+pymysql://user:pw@host:port) to use an existing server instead.
 """
 
 from __future__ import annotations

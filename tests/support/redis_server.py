@@ -1,7 +1,8 @@
 """A throwaway Redis server for the tests: private directory, loopback port, nothing saved.
 
-Started once per test session by the fixture in tests/test_celery_workers.py. Set
-CARDIO_TEST_REDIS_URL (redis://host:port/db) to use an existing server instead.
+Started once per test session (per pytest-xdist worker) by the `redis_url` fixture in
+tests/conftest.py. Set CARDIO_TEST_REDIS_URL (redis://host:port/db) to use an existing server
+instead (each pytest worker uses its own database number on it).
 """
 
 from __future__ import annotations
