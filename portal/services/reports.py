@@ -47,9 +47,13 @@ HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
 
 def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
     """0 most urgent: VT/VF, then AF, pauses, other high findings, medium findings or a high
-    risk score, routine. A high risk score lifts a report to medium and is flagged on the
+    risk score, routine. A finding ranks by its code only at high risk: the machine grades
+    some by their measure (a pause under 3 s, a run of 3-4 ventricular beats: medium), and
+    the worklist follows. A high risk score lifts a report to medium and is flagged on the
     worklist (`high_risk_scores`), but never outranks an arrhythmia on the ECG itself."""
-    ranks = [URGENT_CODES[code] for code, _ in findings if code in URGENT_CODES]
+    ranks = [
+        URGENT_CODES[code] for code, risk in findings if code in URGENT_CODES and risk == "high"
+    ]
     if any(risk == "high" for _, risk in findings):
         ranks.append(HIGH_URGENCY)
     if any(risk == "medium" for _, risk in findings) or any(_is_high(s) for s in scores):

@@ -1,0 +1,66 @@
+"""A run of 3-4 ventricular beats is non-sustained VT at medium risk; from 5 beats, high risk
+(`ml.findings.VT_HIGH_RISK_BEATS`), and the worklist ranks the report by that risk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import analyze
+from ml.findings import VT_HIGH_RISK_BEATS, findings_of_read, main_finding
+from ml.hrv import HeartRateSummary
+from ml.intervals import not_measured
+from ml.io import read_recording
+from ml.research.databases import data_root
+from portal.services.reports import MEDIUM_URGENCY, URGENT_CODES, urgency_of
+
+CINC = data_root() / "cinc2017"
+
+
+def _vt_findings(*run_beats: int):  # type: ignore[no-untyped-def]
+    runs = [
+        rhythm.Episode(rhythm.VT, 10.0 * i, 10.0 * i + 0.2 * n, n) for i, n in enumerate(run_beats)
+    ]
+    classes = np.array(["N"] * 40 + ["V"] * sum(run_beats))
+    counts = {"N": 40, "S": 0, "V": int(sum(run_beats)), "F": 0, "Q": 0}
+    rate = HeartRateSummary(75.0, 60.0, 90.0, None, None, None, 40)
+    probabilities = np.full((len(classes), 5), 0.2)
+    findings = findings_of_read(runs, not_measured("test"), rate, counts, classes, probabilities)
+    return [f for f in findings if f.code == "VT"], findings
+
+
+def test_short_runs_are_non_sustained_vt_at_medium_risk() -> None:
+    (vt,), findings = _vt_findings(3, 4)
+    assert VT_HIGH_RISK_BEATS == 5
+    assert (vt.label, vt.risk) == (rhythm.VT, "medium")
+    assert vt.detail.startswith("2 short run(s) of 3-4 ventricular beats (non-sustained)")
+    assert "motion artefact" in vt.detail
+    # Still the main finding (no high-risk finding beside it), and ranked as a medium one.
+    assert main_finding(findings) is vt
+    assert urgency_of([(vt.code, vt.risk)], []) == MEDIUM_URGENCY
+
+
+def test_a_run_of_five_beats_or_more_is_high_risk_and_ranked_first() -> None:
+    (vt,), _ = _vt_findings(3, 6)
+    assert vt.risk == "high"
+    assert vt.detail == "2 run(s) of 3 or more ventricular beats, longest 1 s; up to 6 beats"
+    assert urgency_of([(vt.code, vt.risk)], []) == URGENT_CODES["VT"] == 0
+
+
+def test_the_worklist_ranks_a_coded_finding_first_only_at_high_risk() -> None:
+    assert urgency_of([("PAUSE", "high")], []) == URGENT_CODES["PAUSE"]
+    assert urgency_of([("PAUSE", "medium")], []) == MEDIUM_URGENCY  # a pause under 3 s
+    # A doctor's signed statement carries the vocabulary's risk: VT is high.
+    assert urgency_of([("VT", "high"), ("PVC", "low")], []) == 0
+
+
+@pytest.mark.skipif(not (CINC / "A00513.hea").is_file(), reason="cinc2017 not found")
+def test_a_handheld_strip_with_three_artefact_beats_in_a_run_is_not_high_risk() -> None:
+    """A00513 (reference: normal rhythm): motion artefact makes a 3-beat "run" in a segment
+    signal quality calls good (its beats look alike, so `ml.artefact_runs` keeps it); it was a
+    high-risk VT main finding."""
+    analysis = analyze(read_recording(CINC / "A00513.hea", uncalibrated_ok=True))
+    vt = [e for e in analysis.episodes if e.label == rhythm.VT]
+    assert [e.n_beats for e in vt] == [3]
+    assert (analysis.main_finding.code, analysis.main_finding.risk) == ("VT", "medium")
