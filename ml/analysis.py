@@ -718,6 +718,10 @@ def machine_notes(analysis: EcgAnalysis) -> list[str]:
                 "no finding is drawn from it."
             )
     if len(analysis.lead_names) == 1:
-        notes.append("Single-lead recording: the QRS axis cannot be measured.")
+        notes.append(
+            "Single-lead recording: the QRS axis cannot be measured, and the P-wave onset and "
+            "T-wave end have no second lead to confirm them, so the PR and QT are of low "
+            "confidence."
+        )
     notes.append("This is a machine read; a doctor must review and sign it.")
     return notes

@@ -22,7 +22,7 @@ from ml.intervals import IntervalSettings, MeasureInputs, measure_intervals
 from ml.research.strips_eval import reference_labels
 
 SHORTLIST = 10  # the settings with the lowest QT Database loss that the strips choose among
-LONG_QTC_MS = 470.0  # a high-confidence QTc (Bazett) this long makes a long-QT finding
+LONG_QTC_MS = 470.0  # a QTc (Bazett) this long makes a long-QT finding when backed by 2 leads
 # A setting that leaves more strips' QT unmeasured than this share of the best-ranked one's
 # would win by saying less: it is not considered.
 MIN_MEASURED_SHARE = 0.98
@@ -32,7 +32,7 @@ CHOOSING, REPORTING = 0, 1  # halves of the strips, alternating in name order
 
 @dataclass(frozen=True)
 class StripCounts:
-    """On a set of normal strips: how many have a QT, and how many a long high-confidence QTc."""
+    """On a set of normal strips: how many have a QT, and how many a long QTc."""
 
     measured: int
     long_qtc: int
@@ -50,8 +50,10 @@ def normal_strip_inputs(
 
 
 def strip_counts(settings: IntervalSettings, strips: list[MeasureInputs]) -> StripCounts:
-    """What `settings` read on `strips`: QTs measured, and long QTcs a finding would be drawn
-    from (high confidence)."""
+    """What `settings` read on `strips`: QTs measured, and long QTcs. Every long QTc counts:
+    a single lead's QT is of low confidence (no second lead backs its T end), so no finding is
+    drawn from it since intervals round 5, but the count is what judges the T-end placement.
+    Round 5 counted the high-confidence ones, which were then nearly all (its card's figures)."""
     measured = long_qtc = 0
     for inputs in strips:
         found = measure_intervals(*inputs, settings=settings)
@@ -59,7 +61,7 @@ def strip_counts(settings: IntervalSettings, strips: list[MeasureInputs]) -> Str
             continue
         measured += 1
         qtc_ms = float(found.qtc_bazett_ms or 0.0)
-        long_qtc += int(qtc_ms >= LONG_QTC_MS and found.confidence.get("qt") == "high")
+        long_qtc += int(qtc_ms >= LONG_QTC_MS)
     return StripCounts(measured, long_qtc)
 
 

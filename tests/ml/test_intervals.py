@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from ml.analysis import analyze
 from ml.intervals import Intervals, IntervalSettings, measure_intervals
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
@@ -62,6 +63,27 @@ def test_single_lead_has_no_axis_but_has_intervals() -> None:
     result = measure_intervals(recording.signal_mv, 360, peaks, recording.lead_names)
     assert result.qrs_axis_deg is None
     assert result.qt_ms == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
+
+
+def test_a_single_lead_measures_pr_and_qt_with_low_confidence_and_draws_no_finding() -> None:
+    """High confidence is earned by a second lead that agrees on the P onset and T end: one
+    lead alone (a handheld strip, a single-lead Holter) gives the numbers, flagged low, and
+    no first-degree block or long-QT finding; the QRS, read from its slopes, stays high."""
+    truth = BeatTruth(hr_bpm=60, pr_ms=240, qt_ms=520)  # first-degree block, QTc 520 ms
+    for leads, expected in ((("I",), "low"), (("I", "II"), "high")):
+        recording, _ = synthetic_recording(truth, leads=leads, fs_hz=300)
+        analysis = analyze(recording)
+        read = analysis.intervals
+        assert read.pr_ms == pytest.approx(truth.pr_ms, abs=TOLERANCE_MS), leads
+        assert read.qt_ms == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS), leads
+        assert (read.confidence["pr"], read.confidence["qt"]) == (expected, expected), leads
+        assert read.confidence["qrs"] == "high", leads
+        codes = {f.code for f in analysis.findings}
+        assert ({"AV_BLOCK_1", "LONG_QT"} <= codes) == (expected == "high"), (leads, codes)
+        notes = " ".join(analysis.notes)
+        said = "no second lead to confirm them, so the PR and QT are of low confidence"
+        assert (said in notes) == (expected == "low"), leads
+        assert ("PR measured with low confidence: check it" in notes) == (expected == "low")
 
 
 def test_no_p_wave_gives_no_pr_with_a_reason() -> None:
