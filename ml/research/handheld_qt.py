@@ -51,9 +51,9 @@ def normal_strip_inputs(
 
 def strip_counts(settings: IntervalSettings, strips: list[MeasureInputs]) -> StripCounts:
     """What `settings` read on `strips`: QTs measured, and long QTcs. Every long QTc counts:
-    a single lead's QT is of low confidence (no second lead backs its T end), so no finding is
-    drawn from it since intervals round 5, but the count is what judges the T-end placement.
-    Round 5 counted the high-confidence ones, which were then nearly all (its card's figures)."""
+    since 2026-12-03 (after intervals round 5) a single lead's QT is of low confidence (no
+    second lead backs its T end) and draws no finding, but the count still judges where the
+    T end is placed. Round 5 counted the high-confidence ones, then nearly all (its card)."""
     measured = long_qtc = 0
     for inputs in strips:
         found = measure_intervals(*inputs, settings=settings)
