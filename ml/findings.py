@@ -138,24 +138,15 @@ def findings_of_read(
         "episode(s) of ventricular flutter or fibrillation",
         "; very fast ventricular tachycardia looks alike, so check the strip",
     )
-    runs = by_label.get(rhythm.VT, [])
-    most_beats = max((e.n_beats for e in runs), default=0)
+    most_beats = max((e.n_beats for e in by_label.get(rhythm.VT, [])), default=0)
     if 0 < most_beats < VT_HIGH_RISK_BEATS:
+        short = f"short run(s) of 3-{VT_HIGH_RISK_BEATS - 1} ventricular beats (non-sustained)"
         add_episodes(
-            rhythm.VT,
-            "VT",
-            "medium",
-            f"short run(s) of 3-{VT_HIGH_RISK_BEATS - 1} ventricular beats (non-sustained)",
-            "; check the strip: motion artefact can look alike",
+            rhythm.VT, "VT", "medium", short, "; check the strip: motion artefact can look alike"
         )
     else:
-        add_episodes(
-            rhythm.VT,
-            "VT",
-            "high",
-            "run(s) of 3 or more ventricular beats",
-            f"; up to {most_beats} beats" if most_beats else "",
-        )
+        longest_run = f"; up to {most_beats} beats" if most_beats else ""
+        add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats", longest_run)
     af_mostly = af_beat_share >= AF_SHARE_WITHOUT_RATE_FINDING
     add_episodes(
         rhythm.AF,
