@@ -579,7 +579,14 @@ def summarise(
     else:
         af_share = float(np.mean(in_af)) if len(in_af) else 0.0
         findings = findings_of_read(
-            episodes, intervals, heart_rate, counts, classes, probabilities, af_share
+            episodes,
+            intervals,
+            heart_rate,
+            counts,
+            classes,
+            probabilities,
+            af_share,
+            one_lead=len(beats.classification_leads) == 1,
         )
     main = main_finding(findings)
     analysis = EcgAnalysis(

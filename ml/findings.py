@@ -103,6 +103,11 @@ def unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode]) 
 # "non-sustained VT"; Mindray from 6). Most runs that motion artefact makes on handheld strips
 # are 3-4 beats (11 of the 13 normal cinc2017 strips whose main finding was VT).
 VT_HIGH_RISK_BEATS = 5
+# One lead's ventricular calls are wrong more often than two leads' averaged (out of fold, each
+# lead read alone: `python -m ml.train --cv-report`, figures in the README's "The beat
+# classifier"). The findings that count V calls say so when only one lead was read, as on a
+# handheld strip.
+ONE_LEAD_CAVEAT = "read from one lead only, where ventricular calls are less reliable than with two"
 
 
 def findings_of_read(
@@ -113,9 +118,11 @@ def findings_of_read(
     classes: np.ndarray,
     probabilities: np.ndarray,
     af_beat_share: float = 0.0,
+    one_lead: bool = False,
 ) -> list[Finding]:
     """Every finding of a readable recording; "No significant arrhythmia" when none.
-    `af_beat_share`: the share of beats inside AF/flutter episodes (see `_rate_findings`)."""
+    `af_beat_share`: the share of beats inside AF/flutter episodes (see `_rate_findings`).
+    `one_lead`: the beats were classified from one lead (ONE_LEAD_CAVEAT)."""
     findings: list[Finding] = []
     by_label: dict[str, list[rhythm.Episode]] = {}
     for episode in episodes:
@@ -138,15 +145,18 @@ def findings_of_read(
         "episode(s) of ventricular flutter or fibrillation",
         "; very fast ventricular tachycardia looks alike, so check the strip",
     )
+    one_lead_caveat = f"; {ONE_LEAD_CAVEAT}" if one_lead else ""
+    check = f"{one_lead_caveat}: check the strip" if one_lead else ""
     most_beats = max((e.n_beats for e in by_label.get(rhythm.VT, [])), default=0)
     if 0 < most_beats < VT_HIGH_RISK_BEATS:
         short = f"short run(s) of 3-{VT_HIGH_RISK_BEATS - 1} ventricular beats (non-sustained)"
-        add_episodes(
-            rhythm.VT, "VT", "medium", short, "; check the strip: motion artefact can look alike"
-        )
+        artefact = "; check the strip: motion artefact can look alike"
+        add_episodes(rhythm.VT, "VT", "medium", short, artefact + one_lead_caveat)
     else:
         longest_run = f"; up to {most_beats} beats" if most_beats else ""
-        add_episodes(rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats", longest_run)
+        add_episodes(
+            rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats", longest_run + check
+        )
     af_mostly = af_beat_share >= AF_SHARE_WITHOUT_RATE_FINDING
     add_episodes(
         rhythm.AF,
@@ -179,12 +189,12 @@ def findings_of_read(
                 "Frequent ventricular ectopic beats",
                 "medium",
                 None,
-                f"{counts['V']} beats ({v_share:.0%})",
+                f"{counts['V']} beats ({v_share:.0%}){check}",
             )
         )
     elif counts["V"]:
         findings.append(
-            Finding("PVC", "Ventricular ectopic beats", "low", None, _beats(counts["V"]))
+            Finding("PVC", "Ventricular ectopic beats", "low", None, _beats(counts["V"]) + check)
         )
     if counts["S"]:
         findings.append(

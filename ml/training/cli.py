@@ -41,6 +41,8 @@ from ml.training.selection_table import (
     misses_by_patient,
     print_cv_table,
     print_misses,
+    print_single_lead,
+    single_lead_scores,
 )
 
 ENSEMBLE_MEMBERS = 2
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                     misses_by_patient(mine, proba[data.database == database], best, beat_class),
                     beat_class,
                 )
+        print_single_lead(single_lead_scores(data, proba, best))
     if args.cv_only or args.cv_report:
         return 0
 

@@ -137,6 +137,34 @@ def misses_by_patient(
     return sorted(out, key=lambda p: -sum(p[2].values()))
 
 
+def single_lead_scores(
+    data: Dataset, proba: np.ndarray, row: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """Out of fold, every lead read alone, as the portal reads a single-lead upload (the same
+    decision rule, no second lead to average with): what a handheld strip's beat calls are
+    worth, per database, beside the two-lead figures the row was chosen by."""
+    primary, other = paired_lead_rows(data)
+    rows = np.concatenate([primary, other])
+    called = decide_beats(
+        proba[rows],
+        data.inputs.subset(rows),
+        row["bias"],
+        row["af_threshold"],
+        row["af_p_threshold"],
+    )
+    scores = score_by_database(data.y[rows], called, data.database[rows])
+    return {db: metrics_of(s) for db, s in scores.items()}
+
+
+def print_single_lead(scores: dict[str, dict[str, float]]) -> None:
+    print("\nEach lead read alone (a single-lead upload), the same decision rule, out of fold (%):")
+    for db, m in scores.items():
+        print(
+            f"  {db:<6} V Se {_pct(m['V_se'])}  V +P {_pct(m['V_ppv'])}  "
+            f"S Se {_pct(m['S_se'])}  S +P {_pct(m['S_ppv'])}  accuracy {_pct(m['accuracy'])}"
+        )
+
+
 def print_misses(
     misses: list[tuple[str, int, dict[str, int]]], beat_class: str, top: int = 8
 ) -> None:

@@ -173,6 +173,23 @@ def test_cv_report_lists_each_patients_missed_beats_most_first() -> None:
     assert all(missed == {} for _, n, missed in misses[2:]) and len(misses) == 8
 
 
+def test_cv_report_scores_each_lead_read_alone_as_a_single_lead_upload() -> None:
+    """`--cv-report`'s single-lead figures: both leads' clean rows, each decided on its own
+    probabilities with the row's rule, so a lead that misses what the other sees counts."""
+    from ml.classifier import CLASSES
+    from ml.training.selection_table import single_lead_scores
+
+    data = _toy_dataset()
+    proba = np.eye(len(CLASSES))[[CLASSES.index(c) for c in data.y]]
+    # The second lead of svdb calls every V beat N (16 of its 32 single-lead V rows).
+    blind = (data.database == "svdb") & (data.lead == 1) & (data.y == "V")
+    proba[blind] = np.eye(len(CLASSES))[CLASSES.index("N")]
+    row = {"lead_combination": "mean", "bias": {}, "af_threshold": None, "af_p_threshold": None}
+    scores = single_lead_scores(data, proba, row)
+    assert scores["svdb"]["V_se"] == pytest.approx(0.5)
+    assert scores["svdb"]["V_ppv"] == scores["mitdb"]["V_se"] == 1.0
+
+
 def test_each_clean_row_reads_the_same_beats_other_lead_and_augmented_rows_their_own() -> None:
     """Round 9's pairing of a record's block: clean lead-0 beat k with clean lead-1 beat k and
     back; an augmented row with itself (the single-lead case a handheld strip is)."""
