@@ -25,7 +25,9 @@ def _findings(n_v: int, runs: list[int], one_lead: bool) -> dict[str, str]:
     """Code -> detail of a read with `n_v` V calls among 100 beats and VT runs of `runs` beats."""
     classes = np.array(["N"] * (100 - n_v) + ["V"] * n_v)
     counts = {"N": 100 - n_v, "S": 0, "V": n_v, "F": 0, "Q": 0}
-    episodes = [rhythm.Episode(rhythm.VT, 10.0 * i, 10.0 * i + 0.3 * n, n) for i, n in enumerate(runs)]
+    episodes = [
+        rhythm.Episode(rhythm.VT, 10.0 * i, 10.0 * i + 0.3 * n, n) for i, n in enumerate(runs)
+    ]
     rate = HeartRateSummary(75.0, 60.0, 90.0, None, None, None, 100)
     probabilities = np.full((100, 5), 0.2)
     found = findings_of_read(
