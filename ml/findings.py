@@ -166,8 +166,8 @@ def findings_of_read(
         _ventricular_rate(rate) if af_mostly else "",
     )
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
-    add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)")
-    add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)")
+    add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
+    add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.DROPPED, "DROPPED_BEAT", "medium", "dropped beat(s)")
     pauses = by_label.get(rhythm.PAUSE, [])
     if pauses:

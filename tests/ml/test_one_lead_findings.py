@@ -18,16 +18,15 @@ from ml.io import read_recording
 from ml.research.databases import data_root
 
 MITDB = data_root() / "mitdb"
-VENTRICULAR_CODES = {"PVC", "FREQUENT_PVC", "VT"}
+VENTRICULAR_CODES = {"PVC", "FREQUENT_PVC", "VT", "BIGEMINY", "TRIGEMINY"}
 
 
-def _findings(n_v: int, runs: list[int], one_lead: bool) -> dict[str, str]:
-    """Code -> detail of a read with `n_v` V calls among 100 beats and VT runs of `runs` beats."""
+def _findings(n_v: int, runs: list[int], one_lead: bool, label: str = rhythm.VT) -> dict[str, str]:
+    """Code -> detail of a read with `n_v` V calls among 100 beats and episodes of `label`
+    (VT runs, bigeminy, ...) of `runs` beats."""
     classes = np.array(["N"] * (100 - n_v) + ["V"] * n_v)
     counts = {"N": 100 - n_v, "S": 0, "V": n_v, "F": 0, "Q": 0}
-    episodes = [
-        rhythm.Episode(rhythm.VT, 10.0 * i, 10.0 * i + 0.3 * n, n) for i, n in enumerate(runs)
-    ]
+    episodes = [rhythm.Episode(label, 10.0 * i, 10.0 * i + 0.3 * n, n) for i, n in enumerate(runs)]
     rate = HeartRateSummary(75.0, 60.0, 90.0, None, None, None, 100)
     probabilities = np.full((100, 5), 0.2)
     found = findings_of_read(
@@ -37,14 +36,21 @@ def _findings(n_v: int, runs: list[int], one_lead: bool) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("n_v", "runs", "code"),
-    [(2, [], "PVC"), (20, [], "FREQUENT_PVC"), (7, [7], "VT"), (3, [3], "VT")],
+    ("n_v", "runs", "label", "code"),
+    [
+        (2, [], rhythm.VT, "PVC"),
+        (20, [], rhythm.VT, "FREQUENT_PVC"),
+        (7, [7], rhythm.VT, "VT"),
+        (3, [3], rhythm.VT, "VT"),
+        (9, [18], rhythm.BIGEMINY, "BIGEMINY"),
+        (6, [18], rhythm.TRIGEMINY, "TRIGEMINY"),
+    ],
 )
 def test_ventricular_findings_of_one_lead_say_so_and_ask_for_the_strip(
-    n_v: int, runs: list[int], code: str
+    n_v: int, runs: list[int], label: str, code: str
 ) -> None:
-    one = _findings(n_v, runs, one_lead=True)[code]
-    two = _findings(n_v, runs, one_lead=False)[code]
+    one = _findings(n_v, runs, True, label)[code]
+    two = _findings(n_v, runs, False, label)[code]
     assert ONE_LEAD_CAVEAT in one and "check the strip" in one
     assert ONE_LEAD_CAVEAT not in two
     assert one.startswith(two.split(";")[0])  # the count itself is unchanged
