@@ -146,7 +146,7 @@ def findings_of_read(
         "; very fast ventricular tachycardia looks alike, so check the strip",
     )
     one_lead_caveat = f"; {ONE_LEAD_CAVEAT}" if one_lead else ""
-    check = f"{one_lead_caveat}: check the strip" if one_lead else ""
+    check = one_lead_caveat and f"{one_lead_caveat}: check the strip"
     most_beats = max((e.n_beats for e in by_label.get(rhythm.VT, [])), default=0)
     if 0 < most_beats < VT_HIGH_RISK_BEATS:
         short = f"short run(s) of 3-{VT_HIGH_RISK_BEATS - 1} ventricular beats (non-sustained)"

@@ -117,6 +117,14 @@ def best_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda r: r["objective"])
 
 
+def decided_by_row(
+    data: Dataset, rows: np.ndarray, proba: np.ndarray, row: dict[str, Any]
+) -> np.ndarray:
+    """Classes of `rows` (probabilities `proba`) by the decision rule a CV table row holds."""
+    inputs = data.inputs.subset(rows)
+    return decide_beats(proba, inputs, row["bias"], row["af_threshold"], row["af_p_threshold"])
+
+
 def misses_by_patient(
     data: Dataset, proba: np.ndarray, row: dict[str, Any], beat_class: str
 ) -> list[tuple[str, int, dict[str, int]]]:
@@ -124,8 +132,7 @@ def misses_by_patient(
     of `beat_class` and what its missed ones were called, most misses first. Where a class's
     sensitivity is lost tells the next round what to look at (one patient or many)."""
     rows, combined = lead_probabilities(data, proba, row["lead_combination"])
-    inputs = data.inputs.subset(rows)
-    called = decide_beats(combined, inputs, row["bias"], row["af_threshold"], row["af_p_threshold"])
+    called = decided_by_row(data, rows, combined, row)
     truth, patients = data.y[rows], data.patient[rows]
     out = []
     for patient in dict.fromkeys(patients[truth == beat_class].tolist()):
@@ -143,15 +150,8 @@ def single_lead_scores(
     """Out of fold, every lead read alone, as the portal reads a single-lead upload (the same
     decision rule, no second lead to average with): what a handheld strip's beat calls are
     worth, per database, beside the two-lead figures the row was chosen by."""
-    primary, other = paired_lead_rows(data)
-    rows = np.concatenate([primary, other])
-    called = decide_beats(
-        proba[rows],
-        data.inputs.subset(rows),
-        row["bias"],
-        row["af_threshold"],
-        row["af_p_threshold"],
-    )
+    rows = np.concatenate(paired_lead_rows(data))
+    called = decided_by_row(data, rows, proba[rows], row)
     scores = score_by_database(data.y[rows], called, data.database[rows])
     return {db: metrics_of(s) for db, s in scores.items()}
 
