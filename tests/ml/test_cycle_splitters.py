@@ -64,14 +64,15 @@ def test_no_reference_ventricular_beat_of_these_records_would_be_flagged(
     assert not flagged.any()
 
 
-@pytest.mark.skipif(not (CINC / "A01949.hea").is_file(), reason="cinc2017 not found")
-def test_a_normal_strip_with_a_t_wave_called_v_reads_normal_and_says_where() -> None:
-    """A01949 (reference: normal rhythm): a detection 0.2 s after the beat at 15.3 s was
-    called V, and the strip's main finding was "Ventricular ectopic beats: 1 beat"."""
-    analysis = analyze(read_recording(CINC / "A01949.hea", uncalibrated_ok=True))
+@pytest.mark.skipif(not (CINC / "A01884.hea").is_file(), reason="cinc2017 not found")
+def test_a_normal_strip_with_a_spike_called_v_reads_normal_and_says_where() -> None:
+    """A01884 (reference: normal rhythm): a spike at 2.8 s, between the beats at 2.5 and
+    3.3 s, was called V. (The T wave A01949 had called V at 15.5 s, this test's earlier
+    example, is no longer detected at all: tests/ml/test_t_wave_detections.py.)"""
+    analysis = analyze(read_recording(CINC / "A01884.hea", uncalibrated_ok=True))
     assert analysis.beat_counts["V"] == 0
     assert analysis.main_finding.code == "NORMAL"
     note = next(n for n in analysis.notes if NOTE_PHRASE in n)
-    assert note.startswith("1 beat called ventricular (at 15.5 s)")
+    assert note.startswith("1 beat called ventricular (at 2.8 s)")
     flagged = analysis.beats.samples[analysis.beats.classes == "Q"] / analysis.fs_hz
-    assert np.any(np.abs(flagged - 15.5) < 0.2)
+    assert np.any(np.abs(flagged - 2.8) < 0.2)

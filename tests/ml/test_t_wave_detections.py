@@ -1,0 +1,79 @@
+"""A tall, blunt T wave after a small QRS is not a beat: the R-peak detector's T-wave test also
+reads sharpness (steepest slope over size), which a QRS keeps however small it is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.analysis import analyze
+from ml.cycle_splitters import NOTE_PHRASE
+from ml.io import read_recording
+from ml.research.databases import data_root
+from ml.research.synthetic import BeatTruth, synthetic_recording
+from ml.rpeaks import detect_r_peaks
+
+FS_HZ = 300.0  # a handheld recorder's rate
+
+
+def _small_qrs_tall_t() -> tuple[np.ndarray, np.ndarray]:
+    """Lead I of a handheld device: a 0.3-mV QRS and a 0.6-mV T wave 160 ms wide, 70 bpm."""
+    truth = BeatTruth(hr_bpm=70, qrs_ms=80, r_mv=0.3, t_mv=0.6, t_duration_ms=160, qt_ms=340)
+    recording, qrs_onsets = synthetic_recording(truth, duration_s=30, fs_hz=FS_HZ, leads=("I",))
+    return recording.signal_mv[:, 0], qrs_onsets
+
+
+def test_the_t_waves_of_a_small_qrs_are_not_beats() -> None:
+    signal_mv, qrs_onsets = _small_qrs_tall_t()
+    peaks = detect_r_peaks(signal_mv, FS_HZ)
+    # Every detection sits on a QRS (within 60 ms of its onset), and nearly every QRS is found.
+    nearest_ms = np.abs(peaks[:, None] - qrs_onsets[None, :]).min(axis=1) / FS_HZ * 1000
+    assert np.count_nonzero(nearest_ms > 60) <= 2, nearest_ms
+    assert peaks.size >= qrs_onsets.size - 1
+    # The slope test alone (the sharpness test off) counts every T wave as a beat too.
+    assert detect_r_peaks(signal_mv, FS_HZ, t_sharp=0.0).size >= 1.8 * qrs_onsets.size
+
+
+def test_wide_ventricular_beats_in_bigeminy_are_still_beats() -> None:
+    """MIT-BIH 119 (ventricular bigeminy, DS1), first 5 min: the wide V beats are blunter
+    than the sinus beats, but not as blunt as T waves; none is lost."""
+    from ml.research.databases import default_data_dir, load_record
+
+    folder = default_data_dir()
+    if not (folder / "119.hea").is_file():
+        pytest.skip("MIT-BIH not found")
+    record = load_record(folder, "119")
+    stop = int(300 * record.fs_hz)
+    peaks = detect_r_peaks(record.signal_mv[:stop], record.fs_hz)
+    reference = record.beat_samples[record.beat_samples < stop]
+    v_beats = reference[record.beat_classes[: reference.size] == "V"]
+    assert v_beats.size > 50
+    tolerance = 0.15 * record.fs_hz
+    found = np.abs(v_beats[:, None] - peaks[None, :]).min(axis=1) <= tolerance
+    assert found.all()
+
+
+CINC = data_root() / "cinc2017"
+
+
+@pytest.mark.skipif(not (CINC / "A04737.hea").is_file(), reason="cinc2017 not found")
+def test_a_handheld_strip_whose_t_waves_doubled_its_rate_reads_its_true_rate() -> None:
+    """A04737 (60 s, lead I): a narrow 0.15-mV QRS and a 0.35-mV rounded T wave 0.26 s later.
+    Every T wave was detected and called V: 132 "beats" a minute, "frequent PVCs". Now 66
+    beats, no V call, and the strip reads sinus rhythm."""
+    analysis = analyze(read_recording(CINC / "A04737.hea", uncalibrated_ok=True))
+    assert 60 <= analysis.beats.samples.size <= 70
+    assert 60 <= analysis.heart_rate.mean_bpm <= 72
+    assert analysis.beat_counts["V"] == 0
+    assert analysis.strip is not None and analysis.strip.label == "sinus"
+
+
+@pytest.mark.skipif(not (CINC / "A01949.hea").is_file(), reason="cinc2017 not found")
+def test_a_t_wave_once_called_v_is_no_longer_a_beat() -> None:
+    """A01949 (normal rhythm): the T wave 0.2 s after the beat at 15.3 s was detected, called
+    V and then left unclassified by the cycle-splitter rule; now it is not detected."""
+    analysis = analyze(read_recording(CINC / "A01949.hea", uncalibrated_ok=True))
+    beat_s = analysis.beats.samples / analysis.fs_hz
+    assert not np.any((beat_s > 15.4) & (beat_s < 15.8))
+    assert analysis.main_finding.code == "NORMAL"
+    assert not any(NOTE_PHRASE in note for note in analysis.notes)
