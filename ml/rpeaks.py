@@ -3,9 +3,10 @@
     from ml.rpeaks import detect_r_peaks
     peaks = detect_r_peaks(ecg_mv, fs_hz)      # -> int64 sample indices
 
-Scores on all 48 MIT-BIH records (lead MLII, 150 ms window, beat annotations, record 207's
-ventricular flutter episodes left out as AAMI EC57 does): Se 0.9989, +P 0.9986
-(`python -m ml.evaluate --records all`). Parameters were chosen on DS1 records.
+Scores on all 48 MIT-BIH records, end to end (both leads, 150 ms window, beat annotations,
+record 207's ventricular flutter episodes left out as AAMI EC57 does): Se 0.9983, +P 0.9989
+(`python -m ml.evaluate --records all`). Parameters were chosen on DS1 records (the T-wave
+sharpness limit on DS1, svdb and qtdb).
 
 Pipeline (Pan-Tompkins family, with a few robustness additions):
 
