@@ -30,7 +30,7 @@ Pipeline (Pan-Tompkins family, with a few robustness additions):
    - T-wave test: if it follows the previous QRS by < 360 ms, its maximal slope
      must be >= 0.5 x that of the previous QRS (T waves are slow), and its
      sharpness (steepest slope over peak-to-peak size in 0.5-40 Hz, about
-     2 / its duration) >= 0.5 x the median of the last 8 QRS complexes': a tall
+     2 / its duration) >= 0.5 x the median of the last 8 QRS complexes: a tall
      T wave after a small QRS (handheld lead I) passes the slope test but is
      blunt.  0.5 was chosen on MIT-BIH DS1, svdb and qtdb, minimising
      2 x missed + extra beats (`ml.rpeaks.PARAMS["t_sharp"]`, README);

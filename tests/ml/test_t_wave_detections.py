@@ -9,11 +9,13 @@ import pytest
 from ml.analysis import analyze
 from ml.cycle_splitters import NOTE_PHRASE
 from ml.io import read_recording
-from ml.research.databases import data_root
+from ml.research.databases import data_root, default_data_dir, load_record
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from ml.rpeaks import detect_r_peaks
 
 FS_HZ = 300.0  # a handheld recorder's rate
+MITDB = default_data_dir()
+CINC = data_root() / "cinc2017"
 
 
 def _small_qrs_tall_t() -> tuple[np.ndarray, np.ndarray]:
@@ -34,15 +36,11 @@ def test_the_t_waves_of_a_small_qrs_are_not_beats() -> None:
     assert detect_r_peaks(signal_mv, FS_HZ, t_sharp=0.0).size >= 1.8 * qrs_onsets.size
 
 
+@pytest.mark.skipif(not (MITDB / "119.hea").is_file(), reason="MIT-BIH not found")
 def test_wide_ventricular_beats_in_bigeminy_are_still_beats() -> None:
     """MIT-BIH 119 (ventricular bigeminy, DS1), first 5 min: the wide V beats are blunter
     than the sinus beats, but not as blunt as T waves; none is lost."""
-    from ml.research.databases import default_data_dir, load_record
-
-    folder = default_data_dir()
-    if not (folder / "119.hea").is_file():
-        pytest.skip("MIT-BIH not found")
-    record = load_record(folder, "119")
+    record = load_record(MITDB, "119")
     stop = int(300 * record.fs_hz)
     peaks = detect_r_peaks(record.signal_mv[:stop], record.fs_hz)
     reference = record.beat_samples[record.beat_samples < stop]
@@ -51,9 +49,6 @@ def test_wide_ventricular_beats_in_bigeminy_are_still_beats() -> None:
     tolerance = 0.15 * record.fs_hz
     found = np.abs(v_beats[:, None] - peaks[None, :]).min(axis=1) <= tolerance
     assert found.all()
-
-
-CINC = data_root() / "cinc2017"
 
 
 @pytest.mark.skipif(not (CINC / "A04737.hea").is_file(), reason="cinc2017 not found")
