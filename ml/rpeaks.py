@@ -277,8 +277,7 @@ def _sharpness(x: np.ndarray, fs: float, cand: np.ndarray, p: dict[str, Any]) ->
     """Each candidate's steepest slope over its peak-to-peak size (1/s): about 2 / duration
     of the deflection, so a QRS (narrow, even when small) reads high and a T wave (wide and
     rounded, even when tall) low."""
-    low, high = p["sharp_band"]
-    y = bandpass_mv(x - np.median(x), fs, (low, min(high, 0.45 * fs)))
+    y = _qrs_band(x, fs, p["sharp_band"])  # the same centring and filter, a wider band
     w = max(1, int(round(p["slope_win"] * fs)))
     h = max(1, int(round(p["sharp_win"] * fs)))
     steepest = window_max_at(np.abs(np.gradient(y)) * fs, 2 * w + 1, cand)
