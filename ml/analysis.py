@@ -412,7 +412,8 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
-    strip = call_strip(lead_mv, fs, peaks, classes, bands=bands) if is_strip else None
+    good_s = [(s.start_s, s.end_s) for s in quality if s.level == "good"]
+    strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s) if is_strip else None
     set_aside = [
         (float(beat_s[first]), float(beat_s[stop - 1]))
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)

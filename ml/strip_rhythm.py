@@ -195,6 +195,8 @@ class StripRule:
     features: tuple[str, ...] = FEATURE_NAMES  # what the model reads, in order
     terms: str = LINEAR
     other: OtherRhythmModel | None = None
+    # Strip round 7: the RR features read only intervals between beats in good signal.
+    rr_from_good_signal: bool = False
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
         return logistic_probability(
@@ -214,6 +216,7 @@ class StripRule:
         }
         if self.other is not None:
             out["other"] = self.other.to_dict()
+        out["rr_from_good_signal"] = self.rr_from_good_signal
         return out
 
     @staticmethod
@@ -227,6 +230,7 @@ class StripRule:
             features,
             terms,
             OtherRhythmModel.from_dict(other) if isinstance(other, dict) else None,
+            bool(data.get("rr_from_good_signal", False)),
         )
 
 
@@ -445,12 +449,14 @@ def strip_features(
     beat_samples: np.ndarray,
     classes: np.ndarray,
     bands: Bands | None = None,
+    good_spans_s: list[tuple[float, float]] | None = None,
 ) -> dict[str, float] | None:
     """The features `STRIP_FEATURE_NAMES` of one strip, or None with too few beats to judge.
-    `bands`: the strip already band-passed (`Bands.of`), else it is filtered here."""
+    `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
+    `good_spans_s`: where signal quality is good; the RR features then read only the intervals
+    between two beats inside them (`rr_intervals_s`)."""
     beat_s = beat_samples / fs_hz
-    rr_s = np.diff(beat_s)
-    rr_s = rr_s[(rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])]
+    rr_s = rr_intervals_s(beat_s, good_spans_s)
     if rr_s.size < MIN_BEATS:
         return None
     successive = np.abs(np.diff(rr_s))
@@ -475,6 +481,26 @@ def strip_features(
     return dict(zip(STRIP_FEATURE_NAMES, values, strict=True))
 
 
+def rr_intervals_s(
+    beat_s: np.ndarray, good_spans_s: list[tuple[float, float]] | None = None
+) -> np.ndarray:
+    """The strip's RR intervals that can be rhythm (within `RR_LIMITS_S`). With `good_spans_s`
+    (strip round 7), only those whose two beats both lie in good signal, when at least
+    `MIN_BEATS` do: a few seconds of motion artefact at a strip's start make false beats whose
+    intervals look like atrial fibrillation, while the clean rest of the strip is plain sinus
+    rhythm (cinc2017 A01028, A02185), and a reader judges the rhythm where the strip is clean."""
+    rr_s = np.diff(beat_s)
+    kept = (rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])
+    if good_spans_s is not None:
+        good = np.zeros(beat_s.size, dtype=bool)
+        for start_s, end_s in good_spans_s:
+            good |= (beat_s >= start_s) & (beat_s <= end_s)
+        clean = kept & good[:-1] & good[1:]
+        if clean.sum() >= MIN_BEATS:
+            kept = clean
+    return rr_s[kept]
+
+
 def call_strip(
     lead_mv: np.ndarray,
     fs_hz: float,
@@ -482,11 +508,15 @@ def call_strip(
     classes: np.ndarray,
     rule: StripRule | None = None,
     bands: Bands | None = None,
+    good_spans_s: list[tuple[float, float]] | None = None,
 ) -> StripCall:
     """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus.
-    `bands`: the strip already band-passed (`Bands.of`), else it is filtered here."""
-    features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands)
-    return call_strip_from_features(features, rule or shipped_rule())
+    `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
+    `good_spans_s`: where signal quality is good, read when the rule says so."""
+    rule = rule or shipped_rule()
+    spans = good_spans_s if rule.rr_from_good_signal else None
+    features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands, spans)
+    return call_strip_from_features(features, rule)
 
 
 def call_strip_from_features(features: dict[str, float] | None, rule: StripRule) -> StripCall:
