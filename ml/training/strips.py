@@ -124,7 +124,7 @@ ROUND_7_CANDIDATES: dict[str, Candidate] = {
         CANDIDATES["other-rhythm model, rate limits kept"], rr_from_good_signal=True
     ),
 }
-ROUND_7 = (list(ROUND_7_CANDIDATES), "")  # the commit that pre-registered it: filled after
+ROUND_7 = (list(ROUND_7_CANDIDATES), "89dab57")  # (candidates, the commit that pre-registered)
 FOLD_SEEDS = (0, 1, 2)
 F1_TOLERANCE = 0.01
 
