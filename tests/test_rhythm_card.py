@@ -74,3 +74,19 @@ def test_the_shipped_strip_rule_is_the_best_of_strip_round_6() -> None:
     assert card["out_of_fold"]["f1"]["mean"] == scores[round_6["chosen"]]
     with_model = round_6["candidates"][round_6["chosen"]]["other_terms"] is not None
     assert ("other" in card["rule"]) == with_model
+
+
+def test_the_shipped_strip_rule_is_strip_round_7s_choice_by_its_criterion() -> None:
+    from ml.training.strips import F1_TOLERANCE, ROUND_7_CANDIDATES
+
+    card = json.loads(RULE_FILE.read_text())
+    round_7 = card["round_7"]
+    assert list(round_7["candidates"]) == list(ROUND_7_CANDIDATES)
+    baseline, new = list(ROUND_7_CANDIDATES)
+    by_seed = round_7["smaller_af_figure_by_seed"]
+    f1_loss = round_7["out_of_fold_f1"][baseline]["mean"] - round_7["out_of_fold_f1"][new]["mean"]
+    better = sum(by_seed[new]) > sum(by_seed[baseline]) and f1_loss <= F1_TOLERANCE
+    assert round_7["chosen"] == (new if better else baseline)
+    assert card["out_of_fold"]["af"] == round_7["out_of_fold_af"][round_7["chosen"]]
+    chosen = round_7["candidates"][round_7["chosen"]]
+    assert card["rule"]["rr_from_good_signal"] == chosen["rr_from_good_signal"]

@@ -340,3 +340,28 @@ def test_fitting_an_other_rhythm_model_chooses_its_threshold_out_of_fold() -> No
     assert scores["model"]["other rhythm"] > 0.7 > 0.4 > scores["fixed"]["other rhythm"]
     assert scores["model"]["AF"] == scores["fixed"]["AF"]  # the AF model is the same
     assert scores["model"]["mean"] > scores["fixed"]["mean"] + 0.15
+
+
+def test_rr_intervals_in_good_signal_leave_out_the_artefact_at_a_strips_start() -> None:
+    """Strip round 7's reading: false beats in 3 s of motion artefact give intervals of
+    0.3-0.5 s among a sinus rhythm's 0.9 s; read from good signal only, they are gone, and
+    with too few clean intervals every interval is read as before."""
+    from ml.strip_rhythm import MIN_BEATS, rr_intervals_s
+
+    artefact_s = [0.2, 0.6, 0.9, 1.4, 2.0, 2.3]
+    sinus_s = list(np.arange(3.0, 30.0, 0.9))
+    beat_s = np.array(artefact_s + sinus_s)
+    every = rr_intervals_s(beat_s)
+    clean = rr_intervals_s(beat_s, [(10.0, 30.0)])
+    assert every.size == beat_s.size - 1 and every.min() < 0.35
+    assert np.allclose(clean, 0.9) and clean.size == sum(s >= 10.0 for s in sinus_s) - 1
+    few = [(25.0, 30.0)]  # 5 clean intervals: fewer than MIN_BEATS
+    assert sum(s >= 25.0 for s in sinus_s) - 1 < MIN_BEATS
+    assert np.array_equal(rr_intervals_s(beat_s, few), every)
+
+
+def test_a_rule_reads_rr_intervals_in_good_signal_only_when_its_file_says_so() -> None:
+    rule = strip_rhythm.shipped_rule()
+    assert StripRule.from_dict(rule.to_dict()).rr_from_good_signal == rule.rr_from_good_signal
+    legacy = {k: v for k, v in rule.to_dict().items() if k != "rr_from_good_signal"}
+    assert StripRule.from_dict(legacy).rr_from_good_signal is False
