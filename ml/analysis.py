@@ -21,6 +21,7 @@ from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv, swings_note
 from ml.classifier import CLASSES, BeatClassifier
+from ml.conducted_in_af import conducted_in_af_strip, conducted_note
 from ml.cycle_splitters import cycle_splitters_note, splits_a_cycle
 from ml.dsp import use_compiled_routines
 from ml.features import PatientBeats, beat_waveforms, rhythm_features
@@ -569,6 +570,10 @@ def summarise(
     heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
+    conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)
+    if conducted.any():
+        classes = np.where(conducted, "N", classes)
+        notes = [*notes, conducted_note(int(conducted.sum()))]
     counts = {c: int(np.sum(classes == c)) for c in CLASSES}
     mean_probability = (
         {c: float(probabilities[:, i].mean()) for i, c in enumerate(CLASSES)}

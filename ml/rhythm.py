@@ -348,11 +348,13 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
 
 def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> list[Episode]:
     """A short strip's episodes made consistent with its one rhythm call (`ml.strip_rhythm`):
-    AF covers the whole strip or none of it; an unreadable strip keeps no beat-based episode."""
+    AF covers the whole strip or none of it, and keeps no sinus, dropped-beat or SVT episode
+    (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip keeps no
+    beat-based episode."""
     if call == "unclassifiable":
         return [e for e in episodes if e.label == VF]
     kept = [e for e in episodes if e.label != AF]
     if call == "af" and len(beat_s) >= 2:
-        kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED)]
+        kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, SVT)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
     return sorted(kept, key=lambda e: (e.start_s, e.label))

@@ -1,0 +1,50 @@
+"""Beats called supraventricular on a strip read as atrial fibrillation/flutter are counted as
+conducted beats (N): no "Supraventricular ectopic beats" or "Supraventricular tachycardia"
+beside the strip's AF; a long recording's S calls keep their class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import analyze, default_classifier
+from ml.conducted_in_af import NOTE_PHRASE, conducted_in_af_strip, conducted_note
+from ml.io import read_recording
+from ml.research.databases import data_root
+
+CINC = data_root() / "cinc2017"
+
+
+def test_only_s_calls_on_a_strip_read_as_af_are_conducted_beats() -> None:
+    classes = np.array(list("NSSVSNQS"))
+    assert conducted_in_af_strip(classes, "af").tolist() == [0, 1, 1, 0, 1, 0, 0, 1]
+    for other_call in ("sinus", "other", "unclassifiable", None):
+        assert not conducted_in_af_strip(classes, other_call).any()
+    assert conducted_note(1).startswith("1 beat called supraventricular on this strip")
+    assert "2 beats called supraventricular" in conducted_note(2) and " were " in conducted_note(2)
+
+
+def test_an_af_strip_keeps_no_supraventricular_run() -> None:
+    beat_s = np.arange(0.0, 20.0, 0.7)
+    svt = rhythm.Episode(rhythm.SVT, 3.0, 4.4, 3)
+    assert rhythm.strip_episodes([svt], "af", beat_s) == [
+        rhythm.Episode(rhythm.AF, 0.0, float(beat_s[-1]), beat_s.size)
+    ]
+    assert svt in rhythm.strip_episodes([svt], "other", beat_s)
+
+
+@pytest.mark.skipif(not (CINC / "A04697.hea").is_file(), reason="cinc2017 not found")
+def test_an_af_strip_reports_no_supraventricular_ectopy_beside_its_af() -> None:
+    """A04697 (labelled AF): the classifier calls some of its irregular beats S; the strip is
+    read as AF, so they are conducted AF beats."""
+    recording = read_recording(CINC / "A04697.hea", uncalibrated_ok=True)
+    analysis = analyze(recording, default_classifier())
+    assert analysis.strip is not None and analysis.strip.label == "af"
+    assert analysis.main_finding.code == "AF"
+    assert analysis.beat_counts["S"] == 0 and "S" not in set(analysis.beats.classes)
+    codes = {f.code for f in analysis.findings}
+    assert not codes & {"PAC", "SVT"}
+    assert not [e for e in analysis.episodes if e.label == rhythm.SVT]
+    notes = [n for n in analysis.notes if NOTE_PHRASE in n]
+    assert len(notes) == 1 and notes[0].split()[0].isdigit()
