@@ -67,6 +67,23 @@ def strip_round_rows() -> list[dict[str, str]]:
     ]
 
 
+def strip_round_7_rows() -> list[dict[str, str]]:
+    """Strip round 7: each reading of the RR intervals, the smaller of out-of-fold AF Se and
+    +P for fold seeds 0, 1 and 2 and their mean (the criterion), the mean F1 (seed 0), and
+    which one ships."""
+    card = json.loads(RULE_FILE.read_text())["round_7"]
+    return [
+        {
+            "candidate": name,
+            "by_seed": " / ".join(pct(v) for v in by_seed),
+            "mean": pct(sum(by_seed) / len(by_seed)),
+            "f1_mean": pct(card["out_of_fold_f1"][name]["mean"]),
+            "shipped": "yes" if name == card["chosen"] else "",
+        }
+        for name, by_seed in card["smaller_af_figure_by_seed"].items()
+    ]
+
+
 def strip_calls() -> dict[str, dict[str, int]]:
     """Reference label -> how the recordings were called, out of fold."""
     calls: dict[str, dict[str, int]] = json.loads(RULE_FILE.read_text())["out_of_fold"]["calls"]
@@ -115,6 +132,7 @@ def markdown_rows() -> list[str]:
         for r in strip_rows()
     ]
     rows += ["| " + " | ".join(r.values()) + " |" for r in strip_round_rows()]
+    rows += ["| " + " | ".join(r.values()) + " |" for r in strip_round_7_rows()]
     for r in af_round_rows():
         pairs = " | ".join(
             f"{r[p + '_se']} / {r[p + '_ppv']}" for p in ("pooled", "cinc2017", "mitdb_ds1")

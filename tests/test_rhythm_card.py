@@ -50,6 +50,10 @@ def test_model_page_shows_the_rhythm_figures(app: Flask, people: People) -> None
     assert sum(r["shipped"] == "yes" for r in rounds) == 1
     for row in rounds:
         assert f"<tr><td>{row['candidate']}</td><td>{row['f1']}</td>" in page
+    round_7 = rhythm_card.strip_round_7_rows()
+    assert sum(r["shipped"] == "yes" for r in round_7) == 1
+    for row in round_7:
+        assert "<tr><td>" + "</td><td>".join(row.values()) + "</td></tr>" in page
     for row in rhythm_card.af_round_rows():
         assert (
             f"<td>{row['candidate']}</td><td>{row['rounds']}</td>"

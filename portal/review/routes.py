@@ -366,6 +366,7 @@ def model_info() -> Response | str:
             "strips": rhythm_card.strip_rows(),
             "strip_calls": rhythm_card.strip_calls(),
             "strip_round": rhythm_card.strip_round_rows(),
+            "strip_round_7": rhythm_card.strip_round_7_rows(),
             "af_round": rhythm_card.af_round_rows(),
             "ds2_af": rhythm_card.ds2_af(),
             "intervals": rhythm_card.interval_rows(),
