@@ -36,7 +36,7 @@ from ml.findings import (
 )
 from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
-from ml.intervals import Intervals, measure_intervals
+from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
@@ -431,6 +431,7 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
         fs,
         peaks[normal],
         tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
+        normal_rr_s(peaks, normal, fs),
     )
 
     report(0.9, "Summarising findings")

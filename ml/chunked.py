@@ -69,7 +69,7 @@ from ml.features import (
     rhythm_features,
 )
 from ml.filters import bandpass_mv
-from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks
+from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
 from ml.paced import paced_read
 from ml.quality import (
@@ -369,7 +369,11 @@ class _Analysis:
         )
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
-            beats, fs, peaks[normal], tuple(canonical_lead_name(names[i]) for i in self.usable)
+            beats,
+            fs,
+            peaks[normal],
+            tuple(canonical_lead_name(names[i]) for i in self.usable),
+            normal_rr_s(peaks, normal, fs),
         )
         self.report(0.9, "Summarising findings")
         analysis = summarise(

@@ -73,8 +73,26 @@ class IntervalSettings:
 
 DEFAULT_SETTINGS = IntervalSettings()
 # What `measure_intervals` reads: the filtered signal [samples, leads], its rate, the R peaks of
-# normal beats and the lead names (research tools capture them to try many settings).
-MeasureInputs = tuple[np.ndarray, float, np.ndarray, tuple[str, ...]]
+# normal beats, the lead names and the sinus cycle (`normal_rr_s`; research tools capture them
+# to try many settings).
+MeasureInputs = tuple[np.ndarray, float, np.ndarray, tuple[str, ...], float | None]
+
+
+def normal_rr_s(peaks: np.ndarray, normal: np.ndarray, fs_hz: float) -> float | None:
+    """The sinus cycle that QTc corrects for and that bounds the T wave and the next P wave:
+    the median interval between two consecutive normal beats (NN), or, where no two normal
+    beats are adjacent (bigeminy), the median interval before a normal beat (Bazett's RR
+    preceding the QT). Not the median gap between the normal beats alone: with frequent
+    ectopic beats those gaps span them (MIT-BIH 232's normal beats lie 2.98 s apart in the
+    median, adjacent ones 1.24 s, and its QTc read 254 ms instead of 394). None with no
+    interval before a normal beat."""
+    peaks = np.asarray(peaks)
+    normal = np.asarray(normal, dtype=bool)
+    intervals = np.diff(peaks)
+    ends_normal = normal[1:]
+    both = ends_normal & normal[:-1]
+    chosen = intervals[both] if both.any() else intervals[ends_normal]
+    return float(np.median(chosen)) / fs_hz if chosen.size else None
 
 
 @dataclass(frozen=True)
@@ -167,13 +185,16 @@ def measure_intervals(
     fs_hz: float,
     r_peaks: np.ndarray,
     lead_names: tuple[str, ...],
+    rr_s: float | None = None,
     settings: IntervalSettings = DEFAULT_SETTINGS,
 ) -> Intervals:
-    """Intervals from a (filtered) signal [samples, leads] and the R peaks of normal beats."""
+    """Intervals from a (filtered) signal [samples, leads] and the R peaks of normal beats;
+    `rr_s` is the sinus cycle (`normal_rr_s`), else the median gap between those R peaks (right
+    when every beat is normal)."""
     if len(r_peaks) < MIN_BEATS:
         return not_measured(f"fewer than {MIN_BEATS} normal beats to measure")
     return intervals_of_beats(
-        aligned_beats(signal_mv, fs_hz, r_peaks), fs_hz, r_peaks, lead_names, settings
+        aligned_beats(signal_mv, fs_hz, r_peaks), fs_hz, r_peaks, lead_names, rr_s, settings
     )
 
 
@@ -182,6 +203,7 @@ def intervals_of_beats(
     fs_hz: float,
     r_peaks: np.ndarray,
     lead_names: tuple[str, ...],
+    rr_s: float | None = None,
     settings: IntervalSettings = DEFAULT_SETTINGS,
 ) -> Intervals:
     """`measure_intervals` from the beats already cut out ([beats, window, leads] at the
@@ -192,7 +214,8 @@ def intervals_of_beats(
         return not_measured("no complete normal beat away from the recording's ends", 0)
     beat = np.median(beats, axis=0)
     r_index = int(BEFORE_R_S * fs_hz)
-    rr_s = float(np.median(np.diff(r_peaks))) / fs_hz
+    if rr_s is None:
+        rr_s = float(np.median(np.diff(r_peaks))) / fs_hz
     qrs_on, qrs_off = _qrs_limits(beat, fs_hz, r_index, settings)
     if qrs_on.sample is None or qrs_off.sample is None:
         reason = qrs_on.reason or qrs_off.reason

@@ -287,9 +287,11 @@ def captured_inputs(data_dir: Path, name: str) -> MeasureInputs | None:
     settings can be tried many times without running the whole analysis again."""
     seen: list[MeasureInputs] = []
 
-    def capture(signal: np.ndarray, fs: float, peaks: np.ndarray, leads: Any, **_: Any) -> Any:
-        seen.append((signal, fs, peaks, tuple(leads)))
-        return measure_intervals(signal, fs, peaks, leads)
+    def capture(
+        signal: np.ndarray, fs: float, peaks: np.ndarray, leads: Any, rr_s: Any, **_: Any
+    ) -> Any:
+        seen.append((signal, fs, peaks, tuple(leads), rr_s))
+        return measure_intervals(signal, fs, peaks, leads, rr_s)
 
     with mock.patch.object(analysis_module, "measure_intervals", capture):
         try:
@@ -345,7 +347,7 @@ SYNTHETIC_BEATS = (
 def synthetic_inputs() -> list[tuple[BeatTruth, MeasureInputs]]:
     """Each synthetic beat as 12 leads at 250 and 500 Hz, raw and band-passed as `analyze()`
     does, with its R peaks."""
-    out = []
+    out: list[tuple[BeatTruth, MeasureInputs]] = []
     for truth in SYNTHETIC_BEATS:
         for fs_hz in (250.0, 500.0):
             recording, onsets = synthetic_recording(
@@ -358,7 +360,7 @@ def synthetic_inputs() -> list[tuple[BeatTruth, MeasureInputs]]:
                 [o + int(np.argmax(np.abs(signal_mv[o : o + width, lead]))) for o in onsets]
             )
             for signal in (signal_mv, bandpass_mv(signal_mv, fs_hz)):
-                out.append((truth, (signal, fs_hz, peaks, recording.lead_names)))
+                out.append((truth, (signal, fs_hz, peaks, recording.lead_names, None)))
     return out
 
 

@@ -41,10 +41,12 @@ def differences_ms(data_dir: Path, names: list[str]) -> dict[str, dict[str, list
         inputs = captured_inputs(data_dir, name)
         if inputs is None or inputs[0].shape[1] < 2:
             continue
-        signal, fs_hz, peaks, leads = inputs
+        signal, fs_hz, peaks, leads, rr_s = inputs
         reference, _ = reference_intervals(data_dir, name)
         for read, kept in COLUMNS.items():
-            ours = measure_intervals(signal[:, kept], fs_hz, peaks, tuple(leads[k] for k in kept))
+            ours = measure_intervals(
+                signal[:, kept], fs_hz, peaks, tuple(leads[k] for k in kept), rr_s
+            )
             for interval in INTERVALS:
                 value, marked = getattr(ours, f"{interval}_ms"), reference[interval]
                 if value is None or marked is None:

@@ -19,7 +19,7 @@ def _strip(truth: BeatTruth) -> MeasureInputs:
     width = int(truth.qrs_ms / 1000 * 300)
     trace = recording.signal_mv[:, 0]
     peaks = np.array([o + int(np.argmax(np.abs(trace[o : o + width]))) for o in onsets])
-    return recording.signal_mv, 300.0, peaks, ("I",)
+    return recording.signal_mv, 300.0, peaks, ("I",), None
 
 
 def test_strip_counts_count_long_qtcs_among_measured_strips() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from ml.analysis import analyze
 from ml.intervals import Intervals, IntervalSettings, measure_intervals
+from ml.research.databases import default_data_dir
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -179,3 +180,49 @@ def test_a_deeper_swing_after_the_t_wave_is_not_taken_for_it() -> None:
     assert qt_ms(0.5) == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
     late = qt_ms(None)
     assert late is None or late > truth.qt_ms + 60
+
+
+def test_the_sinus_cycle_is_read_between_adjacent_normal_beats() -> None:
+    """QTc corrects for the sinus cycle: the gaps between normal beats that span an ectopic
+    beat are not cycles. Bigeminy has no two adjacent normal beats: the interval before each
+    normal beat (Bazett's preceding RR) is read instead."""
+    from ml.intervals import normal_rr_s
+
+    fs = 250.0
+    # Sinus at 0.8 s, and PVCs (coupled at 0.5 s, then a compensatory pause) after three of
+    # every four normal beats: most gaps between normal beats span a PVC (1.6 s).
+    rr_s = np.tile([0.5, 1.1, 0.5, 1.1, 0.5, 1.1, 0.8, 0.8], 6)
+    peaks = np.round(np.cumsum(np.r_[0.5, rr_s]) * fs).astype(int)
+    normal = np.tile([True, False, True, False, True, False, True, True], 7)[: peaks.size]
+    assert normal_rr_s(peaks, normal, fs) == pytest.approx(0.8)
+    assert np.median(np.diff(peaks[normal])) / fs == pytest.approx(1.6)  # the old reading
+    bigeminy_peaks = np.round(np.cumsum(np.r_[0.5, np.tile([0.5, 1.1], 10)]) * fs).astype(int)
+    bigeminy = np.arange(bigeminy_peaks.size) % 2 == 0  # N V N V ...: V coupled at 0.5 s
+    assert normal_rr_s(bigeminy_peaks, bigeminy, fs) == pytest.approx(1.1)
+    assert normal_rr_s(peaks, np.zeros(peaks.size, dtype=bool), fs) is None
+
+
+@pytest.mark.skipif(not (default_data_dir() / "232.hea").is_file(), reason="MIT-BIH not found")
+def test_qtc_of_a_record_with_frequent_ectopic_beats_uses_its_sinus_cycle() -> None:
+    """MIT-BIH 232: most beats are atrial premature beats, so its normal beats lie about 3 s
+    apart in the median; between adjacent normal beats its cardiologists' beats give 1.40 s
+    (our beat classes, which call some premature beats normal, 1.24 s), and the QTc follows
+    from that cycle."""
+    import wfdb
+
+    from ml.analysis import default_classifier
+    from ml.io import read_recording
+
+    analysis = analyze(read_recording(default_data_dir() / "232.hea"), default_classifier())
+    reference = wfdb.rdann(str(default_data_dir() / "232"), "atr")
+    symbols = np.array(reference.symbol)
+    beats = np.isin(symbols, list("NLRejAaJSVEF/fQ"))
+    samples, normal = reference.sample[beats], np.isin(symbols[beats], list("NLRej"))
+    adjacent = normal[1:] & normal[:-1]
+    reference_nn_ms = float(np.median(np.diff(samples)[adjacent])) / 360 * 1000
+    intervals = analysis.intervals
+    assert intervals.rr_ms == pytest.approx(reference_nn_ms, rel=0.15)
+    assert intervals.qt_ms is not None and intervals.qtc_bazett_ms is not None
+    rr_s = intervals.rr_ms / 1000
+    assert intervals.qtc_bazett_ms == pytest.approx(intervals.qt_ms / np.sqrt(rr_s))
+    assert intervals.qtc_bazett_ms > 350  # 254 ms when the gaps across the ectopic beats were read
