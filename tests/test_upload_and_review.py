@@ -593,6 +593,28 @@ def test_the_doctor_corrects_measurements_and_the_signed_values_are_the_doctors(
     assert amended.qt_ms == 400 and amended.qtc_bazett_ms == pytest.approx(400)  # RR 1 s
 
 
+def test_signing_the_machines_qt_and_rate_keeps_the_machines_qtc() -> None:
+    """The machine corrects QT for the cycle between adjacent normal beats, which frequent
+    ectopic beats make longer than the mean rate's (MIT-BIH 232: QT 439 ms, mean 66 bpm,
+    cycle 1.24 s, QTc 394): signing its QT and heart rate as the form shows them (rounded)
+    keeps its QTc; changing either recomputes QTc from the doctor's values."""
+    machine = ReportVersion(
+        heart_rate_bpm=66.4, pr_ms=219.4, qrs_ms=133.3, qt_ms=438.9,
+        qtc_bazett_ms=394.3, qtc_fridericia_ms=408.6, qrs_axis_deg=None,
+    )  # fmt: skip
+    shown = {"heart_rate_bpm": 66, "pr_ms": 219, "qrs_ms": 133, "qt_ms": 439, "qrs_axis_deg": None}
+    kept = reports._signed_measurements(machine, dict(shown))
+    assert (kept["qtc_bazett_ms"], kept["qtc_fridericia_ms"]) == (394.3, 408.6)
+    assert kept["qt_ms"] == 439 and kept["heart_rate_bpm"] == 66
+    for change in ({"heart_rate_bpm": 80}, {"qt_ms": 450}):
+        edited = reports._signed_measurements(machine, shown | change)
+        rr_s = 60.0 / edited["heart_rate_bpm"]
+        assert edited["qtc_bazett_ms"] == pytest.approx(edited["qt_ms"] / rr_s**0.5)
+        assert edited["qtc_fridericia_ms"] == pytest.approx(edited["qt_ms"] / rr_s ** (1 / 3))
+    no_qt = reports._signed_measurements(machine, shown | {"qt_ms": None})
+    assert no_qt["qtc_bazett_ms"] is None and no_qt["qtc_fridericia_ms"] is None
+
+
 def test_the_doctor_orders_next_steps_and_a_refusal_is_said_by_the_button(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

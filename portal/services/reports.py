@@ -333,18 +333,32 @@ def _add_version(
 def _signed_measurements(
     machine: ReportVersion, edited: dict[str, float | None] | None
 ) -> dict[str, float | None]:
-    """The measurements a signed version stores: the machine's, or the doctor's with QTc
-    recomputed from their QT and heart rate (so the two can never disagree)."""
+    """The measurements a signed version stores: the machine's, or the doctor's. QTc stays the
+    machine's while the doctor keeps its QT and heart rate (the form shows them rounded): the
+    machine corrected for the cycle between adjacent normal beats, which frequent ectopic
+    beats make longer than the mean rate's. When the doctor changes either, QTc is recomputed
+    from their QT and heart rate, so the two can never disagree."""
     names = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms")
     if edited is None:
         return {name: getattr(machine, name) for name in (*names, "qrs_axis_deg")}
     values = {name: edited.get(name) for name in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms")}
     qt_ms, rate_bpm = values["qt_ms"], values["heart_rate_bpm"]
-    rr_s = 60.0 / rate_bpm if rate_bpm else None
-    values["qtc_bazett_ms"] = qt_ms / rr_s**0.5 if qt_ms and rr_s else None
-    values["qtc_fridericia_ms"] = qt_ms / rr_s ** (1 / 3) if qt_ms and rr_s else None
+    if _as_shown(qt_ms, machine.qt_ms) and _as_shown(rate_bpm, machine.heart_rate_bpm):
+        values["qtc_bazett_ms"] = machine.qtc_bazett_ms
+        values["qtc_fridericia_ms"] = machine.qtc_fridericia_ms
+    else:
+        rr_s = 60.0 / rate_bpm if rate_bpm else None
+        values["qtc_bazett_ms"] = qt_ms / rr_s**0.5 if qt_ms and rr_s else None
+        values["qtc_fridericia_ms"] = qt_ms / rr_s ** (1 / 3) if qt_ms and rr_s else None
     values["qrs_axis_deg"] = edited.get("qrs_axis_deg")
     return values
+
+
+def _as_shown(edited: float | None, machine: float | None) -> bool:
+    """Whether the doctor left the machine's value as the form showed it (rounded)."""
+    if edited is None or machine is None:
+        return edited is None and machine is None
+    return float(edited) == round(machine)
 
 
 def latest_signed(report: EcgReport) -> ReportVersion | None:
