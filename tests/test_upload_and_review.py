@@ -111,6 +111,10 @@ def test_full_flow_upload_analyse_review_sign_amend(
     assert people.patient.full_name in worklist and f"/reports/{report.id}" in worklist
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Measurements" in page and "Sign report" in page and PLOTLY_BUNDLE in page
+    # QTc says which cycle it corrects for (the median interval between adjacent normal beats).
+    rr_ms = machine.analysis["intervals"]["rr_ms"]
+    assert machine.qtc_bazett_ms is not None and rr_ms == pytest.approx(60000 / 72, rel=0.05)
+    assert f"at RR {rr_ms:.0f} ms between normal beats" in page
     overview = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()
     assert overview["lead"] == "II" and len(overview["overview"]["t_s"]) > 100
     strip = doctor.get(f"/reports/{report.id}/ecg.json?start_s=5&end_s=15").get_json()
