@@ -27,6 +27,7 @@ import numpy as np
 from ml.atrial import p_wave_consistency, strip_pattern_irregularity
 from ml.dsp import median
 from ml.filters import bandpass_mv
+from ml.rhythm import within
 
 STRIP_MAX_S = 60.0
 RULE_FILE = Path(__file__).resolve().parent / "model" / "strip_rule.json"
@@ -492,9 +493,7 @@ def rr_intervals_s(
     rr_s = np.diff(beat_s)
     kept = (rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])
     if good_spans_s is not None:
-        good = np.zeros(beat_s.size, dtype=bool)
-        for start_s, end_s in good_spans_s:
-            good |= (beat_s >= start_s) & (beat_s <= end_s)
+        good = within(beat_s, good_spans_s)
         clean = kept & good[:-1] & good[1:]
         if clean.sum() >= MIN_BEATS:
             kept = clean

@@ -365,3 +365,23 @@ def test_a_rule_reads_rr_intervals_in_good_signal_only_when_its_file_says_so() -
     assert StripRule.from_dict(rule.to_dict()).rr_from_good_signal == rule.rr_from_good_signal
     legacy = {k: v for k, v in rule.to_dict().items() if k != "rr_from_good_signal"}
     assert StripRule.from_dict(legacy).rr_from_good_signal is False
+    # A sinus strip with false beats in its first 3 s: the good-signal reading drops them.
+    fs = 300.0
+    signal_mv, beat_s = sinus_or_af_mv(np.full(33, 0.9), af=False, fs_hz=fs)
+    beat_s = np.sort(np.r_[beat_s, 0.35, 1.25, 2.1])
+    beats = np.round(beat_s * fs).astype(int)
+    classes = np.array(["N"] * beats.size)
+    good = [(10.0, 30.0)]
+    reads = {
+        flag: strip_rhythm.call_strip(
+            signal_mv,
+            fs,
+            beats,
+            classes,
+            dataclasses.replace(rule, rr_from_good_signal=flag),
+            good_spans_s=good,
+        ).features
+        for flag in (False, True)
+    }
+    assert reads[True]["log_rmssd_over_rr"] < reads[False]["log_rmssd_over_rr"] - 1.0
+    assert reads[False] == strip_rhythm.strip_features(signal_mv, fs, beats, classes)
