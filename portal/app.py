@@ -9,7 +9,16 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from portal import access, db, errors, local_time, rate_limits, security_headers, uploads
+from portal import (
+    access,
+    db,
+    errors,
+    local_time,
+    rate_limits,
+    security_headers,
+    session_cookie,
+    uploads,
+)
 from portal.config import PROJECT_ROOT, Settings, load_settings
 
 csrf = CSRFProtect()
@@ -39,6 +48,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
 
     db.init_app(app, settings.database_url)
+    session_cookie.init_app(app)  # polls do not re-send the cookie (portal/session_cookie.py)
     _init_login(app)
     access.init_app(app)  # before CSRF: an anonymous POST is sent to log in, not told "expired"
     uploads.init_app(app)  # before CSRF: the size limit must apply to its read of the body

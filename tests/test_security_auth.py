@@ -18,12 +18,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from portal import create_app
-from portal.models import Account, AuditEvent
+from portal.models import Account, AnalysisJob, AuditEvent
 from portal.passwords import password_problems
 from tests.conftest import PASSWORD, People, client_for, csrf_token, login, make_settings, post_form
 from tests.support import two_step
+from tests.test_pdf_reports import _signed as signed_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,6 +189,33 @@ def test_v3_3_2_a_session_ends_after_its_absolute_lifetime_however_active(
     expired = client.get("/patients/")
     assert expired.status_code == 302 and "/login" in expired.location
     assert client.get("/patients/").status_code == 302  # and it stays ended
+
+
+def _session_cookies(response: TestResponse) -> list[str]:
+    return [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+
+
+def test_v3_3_a_background_poll_does_not_resend_the_session_cookie(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A poll answering after a form's redirect must not replace the newer cookie that holds the
+    form's message (the lost "Amendment signed." of the browser walkthrough), nor keep an
+    unattended screen logged in. A page is activity (the idle timeout slides); a real change
+    to the session on a poll (its end) is still sent."""
+    report = signed_report(app, people, sql, tmp_path)
+    job = sql.scalar(select(AnalysisJob))
+    doctor = client_for(app, people.doctor)
+    assert _session_cookies(doctor.get(f"/reports/{report.id}"))
+    for poll in (f"/reports/{report.id}/documents.json", f"/jobs/{job.id}/status.json"):
+        answer = doctor.get(poll)
+        assert answer.status_code == 200 and answer.is_json, poll
+        assert _session_cookies(answer) == [], poll
+    with doctor.session_transaction() as session:
+        session["authenticated_at"] = time.time() - 12 * 3600 - 5
+    ended = doctor.get(f"/reports/{report.id}/documents.json")
+    assert ended.status_code == 302 and "/login" in ended.location
+    assert _session_cookies(ended)  # the session's end reaches the browser
+    assert doctor.get(f"/reports/{report.id}").status_code == 302
 
 
 def test_v3_2_1_next_with_control_characters_is_ignored_not_a_500(

@@ -25,6 +25,7 @@ from portal.recordings.forms import LibraryForm, UploadForm
 from portal.services import audit, jobs, patients, recordings
 from portal.services.errors import NotAllowed
 from portal.services.recordings import UploadOptions
+from portal.session_cookie import background_poll
 from portal.uploads import accepts_upload
 
 bp = Blueprint("recordings", __name__)
@@ -165,6 +166,7 @@ def job(job_id: int) -> str:
 
 
 @bp.route("/jobs/<id:job_id>/status.json")
+@background_poll
 @roles(*CLINICAL)
 def job_status(job_id: int) -> Response:
     return jsonify(jobs.status_of(_job_or_404(job_id)))

@@ -40,6 +40,7 @@ from portal.services.reports import (
     SigningConflict,
     urgency_reason,
 )
+from portal.session_cookie import background_poll
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -178,6 +179,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
 
 
 @bp.route("/reports/<id:report_id>/documents.json")
+@background_poll
 @roles(*CLINICAL)
 def documents_json(report_id: int) -> Response:
     """Whether the latest version's PDFs are rendered yet (the page polls it after signing)."""
