@@ -38,6 +38,7 @@ from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
+from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
@@ -420,8 +421,11 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
     ]
 
-    ventricular = bool(np.any(classes == "V"))  # only V calls are judged on a swing
-    on_swing = rides_a_swing(*swing_and_qrs_mv(lead_mv, fs, peaks)) if ventricular else None
+    on_swing = in_burst = None  # only V calls are judged on a swing or in a burst of noise
+    if np.any(classes == "V"):
+        swing_mv, qrs_mv = swing_and_qrs_mv(lead_mv, fs, peaks)
+        on_swing = rides_a_swing(swing_mv, qrs_mv)
+        in_burst = in_noise_burst(noise_mv(lead_mv, fs, peaks, classes == "V"), qrs_mv)
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -437,7 +441,14 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     report(0.9, "Summarising findings")
     analysis = summarise(
         BeatRead(
-            peaks, classes, probabilities, unreadable, quality, classification_leads, on_swing
+            peaks,
+            classes,
+            probabilities,
+            unreadable,
+            quality,
+            classification_leads,
+            on_swing,
+            in_burst,
         ),
         RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,
@@ -462,6 +473,7 @@ class BeatRead:
     quality: list[Segment]
     classification_leads: tuple[str, ...]
     on_swing: np.ndarray | None = None  # riding a baseline swing (`ml.baseline_swings`)
+    in_burst: np.ndarray | None = None  # inside a burst of fast noise (`ml.noise_bursts`)
 
 
 @dataclass(frozen=True)
@@ -492,16 +504,23 @@ def unclassified_where_unreadable(
 
 
 def unclassified_where_doubtful(
-    beat_s: np.ndarray, classes: np.ndarray, on_swing: np.ndarray | None
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    on_swing: np.ndarray | None,
+    in_burst: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Ectopic calls the read does not trust become Q, each rule with its note, in the order
     they were chosen: V calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline
-    swing (`ml.baseline_swings`), S calls right after a Q (`ml.after_unclassified`)."""
+    swing (`ml.baseline_swings`), V calls in a burst of noise (`ml.noise_bursts`), S calls
+    right after a Q (`ml.after_unclassified`)."""
     notes = []
-    swinging = np.zeros(len(classes), dtype=bool) if on_swing is None else on_swing
+    none = np.zeros(len(classes), dtype=bool)
+    swinging = none if on_swing is None else on_swing
+    bursting = none if in_burst is None else in_burst
     rules = (
         (lambda c: splits_a_cycle(beat_s, c), cycle_splitters_note),
         (lambda c: (c == "V") & swinging, swings_note),
+        (lambda c: (c == "V") & bursting, bursts_note),
         (supraventricular_after_unclassified, after_unclassified_note),
     )
     for find, note in rules:
@@ -543,7 +562,9 @@ def summarise(
         ]
         for label, beat_class in RUN_CLASS.items()
     }
-    classes, doubt_notes = unclassified_where_doubtful(beat_s, classes, beats.on_swing)
+    classes, doubt_notes = unclassified_where_doubtful(
+        beat_s, classes, beats.on_swing, beats.in_burst
+    )
     notes = [*notes, *doubt_notes]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(

@@ -71,6 +71,7 @@ from ml.features import (
 from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
+from ml.noise_bursts import in_noise_burst, noise_mv
 from ml.paced import paced_read
 from ml.quality import (
     LeadLevels,
@@ -364,7 +365,7 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats, set_aside, swing_and_qrs = self._rhythm_and_median_beat(
+        p_consistency, af_windows, beats, set_aside, surroundings = self._rhythm_and_median_beat(
             lead, peaks, classes, peaks[normal], quality
         )
         self.report(0.87, "Measuring intervals")
@@ -384,7 +385,7 @@ class _Analysis:
                 unreadable,
                 quality,
                 tuple(names[i] for i in read),
-                rides_a_swing(*swing_and_qrs) if np.any(classes == "V") else None,
+                *_shape_doubts(classes, surroundings),
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
@@ -582,18 +583,19 @@ class _Analysis:
         list[tuple[float, float]],
         np.ndarray,
         list[tuple[float, float]],
-        tuple[np.ndarray, np.ndarray],
+        tuple[np.ndarray, np.ndarray, np.ndarray],
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
         beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
-        each beat's baseline swing and QRS size (`ml.baseline_swings`)."""
+        each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
+        (`ml.noise_bursts`)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
         af_starts = np.asarray(window_starts(self.n, fs), dtype=np.int64)
         window = (offsets.size, len(self.usable))
-        judge_swings = bool(np.any(classes == "V"))  # only V calls are judged on a swing
+        ventricular = classes == "V"  # only V calls are judged on a swing or in noise
 
         def step(chunk: Chunk, x: np.ndarray) -> tuple[Any, ...]:
             lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
@@ -631,11 +633,12 @@ class _Analysis:
                     ],
                     axis=-1,
                 )
-            swing_and_qrs = (np.zeros(0), np.zeros(0))
-            if judge_swings:
+            surroundings = (np.zeros(0), np.zeros(0), np.zeros(0))
+            if ventricular.any():
                 swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local, chunk.start)
-                swing_and_qrs = (swing[mine], qrs[mine])
-            return consistency, af_windows, beats, set_aside, swing_and_qrs
+                noise = noise_mv(x[:, lead], fs, local, ventricular[lo:hi])
+                surroundings = (swing[mine], qrs[mine], noise[mine])
+            return consistency, af_windows, beats, set_aside, surroundings
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (
@@ -646,8 +649,20 @@ class _Analysis:
             (
                 np.concatenate([r[4][0] for r in results]),
                 np.concatenate([r[4][1] for r in results]),
+                np.concatenate([r[4][2] for r in results]),
             ),
         )
+
+
+def _shape_doubts(
+    classes: np.ndarray, surroundings: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Which beats ride a baseline swing and which sit in a burst of noise (None without V
+    calls), from each beat's swing, QRS size and noise."""
+    if not np.any(classes == "V"):
+        return None, None
+    swing_mv, qrs_mv, noise = surroundings
+    return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv)
 
 
 @contextmanager

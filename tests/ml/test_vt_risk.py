@@ -55,12 +55,13 @@ def test_the_worklist_ranks_a_coded_finding_first_only_at_high_risk() -> None:
     assert urgency_of([("VT", "high"), ("PVC", "low")], []) == 0
 
 
-@pytest.mark.skipif(not (CINC / "A00513.hea").is_file(), reason="cinc2017 not found")
+@pytest.mark.skipif(not (CINC / "A05318.hea").is_file(), reason="cinc2017 not found")
 def test_a_handheld_strip_with_three_artefact_beats_in_a_run_is_not_high_risk() -> None:
-    """A00513 (reference: normal rhythm): motion artefact makes a 3-beat "run" in a segment
-    signal quality calls good (its beats look alike, so `ml.artefact_runs` keeps it); it was a
-    high-risk VT main finding."""
-    analysis = analyze(read_recording(CINC / "A00513.hea", uncalibrated_ok=True))
+    """A05318 (reference: normal rhythm): three beats on a baseline shift at 4.2-4.8 s make a
+    "run" in a segment signal quality calls good (its beats look alike, so `ml.artefact_runs`
+    keeps it, and the shift is under the swing rule's limit). (A00513, this test's first
+    strip, no longer reads a run: its beats sit in bursts of noise, `ml.noise_bursts`.)"""
+    analysis = analyze(read_recording(CINC / "A05318.hea", uncalibrated_ok=True))
     vt = [e for e in analysis.episodes if e.label == rhythm.VT]
     assert [e.n_beats for e in vt] == [3]
     assert (analysis.main_finding.code, analysis.main_finding.risk) == ("VT", "medium")

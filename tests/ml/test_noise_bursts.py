@@ -1,0 +1,95 @@
+"""V calls inside a burst of fast noise (muscle tremor, a rubbing electrode) become Q;
+real ventricular beats on clean signal keep their class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.baseline_swings import swing_and_qrs_mv
+from ml.noise_bursts import (
+    MAX_NOISE_OVER_QRS,
+    NOTE_PHRASE,
+    bursts_note,
+    in_noise_burst,
+    noise_mv,
+)
+from ml.research.databases import data_root, load_record
+
+FS_HZ = 250.0
+CINC = data_root() / "cinc2017"
+
+
+def _beats_in_a_burst() -> tuple[np.ndarray, np.ndarray]:
+    """A 1-mV QRS every 0.8 s for 20 s with small T waves; from 8 to 10 s, 15-Hz noise of
+    1 mV peak-to-peak (a tensed arm)."""
+    t_s = np.arange(0, 20, 1 / FS_HZ)
+    peaks = np.arange(round(0.5 * FS_HZ), t_s.size - round(0.5 * FS_HZ), round(0.8 * FS_HZ))
+    signal_mv = np.zeros(t_s.size)
+    for peak in peaks:
+        signal_mv += np.exp(-0.5 * ((t_s - peak / FS_HZ) / 0.012) ** 2)
+        signal_mv += 0.2 * np.exp(-0.5 * ((t_s - peak / FS_HZ - 0.3) / 0.05) ** 2)
+    burst = (t_s >= 8) & (t_s < 10)
+    signal_mv[burst] += 0.5 * np.sin(2 * np.pi * 15.0 * t_s[burst])
+    return signal_mv, peaks
+
+
+def test_beats_in_the_burst_are_flagged_and_the_others_not() -> None:
+    signal_mv, peaks = _beats_in_a_burst()
+    _, qrs_mv = swing_and_qrs_mv(signal_mv, FS_HZ, peaks)
+    noise = noise_mv(signal_mv, FS_HZ, peaks)
+    flagged = in_noise_burst(noise, qrs_mv)
+    beat_s = peaks / FS_HZ
+    assert flagged[(beat_s > 8.0) & (beat_s < 10.0)].all()
+    assert not flagged[(beat_s < 7.0) | (beat_s > 11.0)].any()
+    # The T waves alone leave a fraction of the QRS size between the beats.
+    assert np.nanmax(noise[beat_s < 7.0]) < 0.3 * np.nanmedian(qrs_mv)
+    # Only the beats asked about are measured; none asked, nothing measured.
+    judged = beat_s > 9.0
+    assert np.isnan(noise_mv(signal_mv, FS_HZ, peaks, judged)[~judged]).all()
+    assert np.isnan(noise_mv(signal_mv, FS_HZ, peaks, np.zeros(peaks.size, bool))).all()
+    assert not in_noise_burst(np.array([5.0]), np.array([np.nan])).any()
+
+
+@pytest.mark.parametrize(("database", "record"), [("mitdb", "119"), ("svdb", "811")])
+def test_no_reference_ventricular_beat_of_these_records_is_in_a_burst(
+    database: str, record: str
+) -> None:
+    """The cardiologists' beats: 119's bigeminy (tall T waves after each ventricular beat)
+    and svdb 811's run at 128 Hz keep their class."""
+    folder = data_root() / database
+    if not (folder / f"{record}.atr").is_file():
+        pytest.skip(f"{database} not found")
+    reference = load_record(folder, record)
+    ventricular = reference.beat_classes == "V"
+    assert ventricular.sum() > 20
+    _, qrs_mv = swing_and_qrs_mv(reference.signal_mv, reference.fs_hz, reference.beat_samples)
+    noise = noise_mv(reference.signal_mv, reference.fs_hz, reference.beat_samples, ventricular)
+    assert not in_noise_burst(noise, qrs_mv)[ventricular].any()
+    assert np.nanmax(noise[ventricular]) / np.nanmedian(qrs_mv) < MAX_NOISE_OVER_QRS
+
+
+def test_the_note_says_how_many_where_and_why() -> None:
+    one = bursts_note(np.array([4.2]))
+    assert one.startswith(
+        f"1 beat called ventricular (at 4.2 s) was left unclassified: it sits in {NOTE_PHRASE}"
+    )
+    assert "more than 0.7 times that of the QRS complexes" in one
+    assert bursts_note(np.array([1.0, 2.5])).startswith(
+        "2 beats called ventricular (at 1.0 s, 2.5 s) were left unclassified: each sits in"
+    )
+
+
+@pytest.mark.skipif(not (CINC / "A02567.hea").is_file(), reason="cinc2017 not found")
+def test_a_normal_strips_ventricular_run_in_noise_is_no_longer_vt() -> None:
+    """A02567 (reference: normal rhythm): four deep spikes at 4.4-5.5 s, called a
+    ventricular run, are artefact; left unclassified, the strip reads no VT."""
+    from ml import rhythm
+    from ml.analysis import analyze
+    from ml.io import read_recording
+
+    analysis = analyze(read_recording(CINC / "A02567.hea", uncalibrated_ok=True))
+    [note] = [n for n in analysis.notes if NOTE_PHRASE in n]
+    assert note.startswith("4 beats called ventricular (at 4.4 s, 4.8 s, 5.2 s, 5.5 s)")
+    assert not any(e.label == rhythm.VT for e in analysis.episodes)
+    assert analysis.main_finding.code != "VT"
