@@ -51,6 +51,18 @@ def test_beats_in_the_burst_are_flagged_and_the_others_not() -> None:
     assert not in_noise_burst(np.array([5.0]), np.array([np.nan])).any()
 
 
+def test_a_beat_the_detector_missed_is_not_a_burst() -> None:
+    """In a couplet the detector may miss one beat; its QRS, left in the window, is a few
+    samples of it, not noise that fills the time (MIT-BIH 208 lost true V calls to a
+    peak-to-peak measure that counted it)."""
+    signal_mv, peaks = _beats_in_a_burst()
+    clean = peaks[peaks < 7.5 * FS_HZ]
+    missed = np.delete(clean, 4)  # the beat at 3.7 s is not in the detector's list
+    _, qrs_mv = swing_and_qrs_mv(signal_mv, FS_HZ, missed)
+    flagged = in_noise_burst(noise_mv(signal_mv, FS_HZ, missed), qrs_mv)
+    assert not flagged.any()
+
+
 @pytest.mark.parametrize(("database", "record"), [("mitdb", "119"), ("svdb", "811")])
 def test_no_reference_ventricular_beat_of_these_records_is_in_a_burst(
     database: str, record: str
@@ -74,7 +86,7 @@ def test_the_note_says_how_many_where_and_why() -> None:
     assert one.startswith(
         f"1 beat called ventricular (at 4.2 s) was left unclassified: it sits in {NOTE_PHRASE}"
     )
-    assert "more than 0.7 times that of the QRS complexes" in one
+    assert "more than 0.4 times that of the QRS complexes" in one
     assert bursts_note(np.array([1.0, 2.5])).startswith(
         "2 beats called ventricular (at 1.0 s, 2.5 s) were left unclassified: each sits in"
     )
@@ -82,14 +94,15 @@ def test_the_note_says_how_many_where_and_why() -> None:
 
 @pytest.mark.skipif(not (CINC / "A02567.hea").is_file(), reason="cinc2017 not found")
 def test_a_normal_strips_ventricular_run_in_noise_is_no_longer_vt() -> None:
-    """A02567 (reference: normal rhythm): four deep spikes at 4.4-5.5 s, called a
-    ventricular run, are artefact; left unclassified, the strip reads no VT."""
+    """A02567 (reference: normal rhythm): deep spikes at 4.4-5.5 s, called a ventricular run
+    of 5 beats (VT, high risk), are artefact; the three in the burst left unclassified, the
+    strip reads no VT."""
     from ml import rhythm
     from ml.analysis import analyze
     from ml.io import read_recording
 
     analysis = analyze(read_recording(CINC / "A02567.hea", uncalibrated_ok=True))
     [note] = [n for n in analysis.notes if NOTE_PHRASE in n]
-    assert note.startswith("4 beats called ventricular (at 4.4 s, 4.8 s, 5.2 s, 5.5 s)")
+    assert note.startswith("3 beats called ventricular (at 4.8 s, 5.2 s, 5.5 s)")
     assert not any(e.label == rhythm.VT for e in analysis.episodes)
     assert analysis.main_finding.code != "VT"
