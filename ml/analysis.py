@@ -22,7 +22,12 @@ from ml.atrial import p_wave_consistency
 from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv, swings_note
 from ml.classifier import CLASSES, BeatClassifier
 from ml.conducted_in_af import conducted_in_af_strip, conducted_note
-from ml.cycle_splitters import cycle_splitters_note, splits_a_cycle
+from ml.cycle_splitters import (
+    cycle_splitters_note,
+    splits_a_cycle,
+    supraventricular_splits_a_cycle,
+    supraventricular_splitters_note,
+)
 from ml.dsp import use_compiled_routines
 from ml.features import PatientBeats, beat_waveforms, rhythm_features
 from ml.filters import bandpass_mv, each_band_once
@@ -510,15 +515,16 @@ def unclassified_where_doubtful(
     in_burst: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Ectopic calls the read does not trust become Q, each rule with its note, in the order
-    they were chosen: V calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline
-    swing (`ml.baseline_swings`), V calls in a burst of noise (`ml.noise_bursts`), S calls
-    right after a Q (`ml.after_unclassified`)."""
+    they were chosen, except that calls inside one cycle come first (`ml.cycle_splitters`: V,
+    then S calls), V calls on a baseline swing (`ml.baseline_swings`), V calls in a burst of
+    noise (`ml.noise_bursts`), S calls right after a Q (`ml.after_unclassified`)."""
     notes = []
     none = np.zeros(len(classes), dtype=bool)
     swinging = none if on_swing is None else on_swing
     bursting = none if in_burst is None else in_burst
     rules = (
         (lambda c: splits_a_cycle(beat_s, c), cycle_splitters_note),
+        (lambda c: supraventricular_splits_a_cycle(beat_s, c), supraventricular_splitters_note),
         (lambda c: (c == "V") & swinging, swings_note),
         (lambda c: (c == "V") & bursting, bursts_note),
         (supraventricular_after_unclassified, after_unclassified_note),

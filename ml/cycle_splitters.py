@@ -1,5 +1,5 @@
-"""Beats called ventricular that sit inside one heart cycle: a T wave or a spike detected as a
-beat, not a ventricular ectopic beat.
+"""Beats called ventricular (or supraventricular) that sit inside one heart cycle: a T wave or
+a spike detected as a beat, not an ectopic beat.
 
 A premature ventricular beat comes early and is followed by a pause: its two intervals
 together (before + after) are about two cycles, or, when it is interpolated, a little more
@@ -28,21 +28,48 @@ import numpy as np
 from ml.gaps import left_unclassified_note
 
 MAX_SPAN_CYCLES = 1.02  # before + after interval, over the recording's median interval
+# A premature atrial beat resets the sinus node: the cycle after it is about one cycle, so
+# its two intervals add up to well over one (1st percentile of DS1 and svdb: 1.30), and
+# atrial beats are not interpolated. Limit: the largest of 1.0-1.2 that turns at most 0.1 %
+# of the true S calls of DS1 and svdb into Q (see README, "S calls inside one cycle").
+MAX_SPAN_CYCLES_SUPRAVENTRICULAR = 1.1
 NOTE_PHRASE = "inside one heart cycle"
 
 
-def splits_a_cycle(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """True for each beat called V, between two beats not called V, whose intervals before
-    and after together are shorter than MAX_SPAN_CYCLES x the median interval."""
+def splits_a_cycle(
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    beat_class: str = "V",
+    max_span_cycles: float = MAX_SPAN_CYCLES,
+) -> np.ndarray:
+    """True for each beat called `beat_class`, between two beats not called so, whose
+    intervals before and after together are shorter than `max_span_cycles` x the median
+    interval."""
     found = np.zeros(len(classes), dtype=bool)
     if len(beat_s) < 3:
         return found
     rr_s = np.diff(beat_s)
     span_s = rr_s[:-1] + rr_s[1:]  # of beats 1 .. n-2
-    is_v = np.asarray(classes) == "V"
-    alone = is_v[1:-1] & ~is_v[:-2] & ~is_v[2:]  # in a run, short intervals are the rhythm
-    found[1:-1] = alone & (span_s < MAX_SPAN_CYCLES * np.median(rr_s))
+    called = np.asarray(classes) == beat_class
+    alone = called[1:-1] & ~called[:-2] & ~called[2:]  # in a run, short intervals are the rhythm
+    found[1:-1] = alone & (span_s < max_span_cycles * np.median(rr_s))
     return found
+
+
+def supraventricular_splits_a_cycle(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """`splits_a_cycle` for S calls, at MAX_SPAN_CYCLES_SUPRAVENTRICULAR."""
+    return splits_a_cycle(beat_s, classes, "S", MAX_SPAN_CYCLES_SUPRAVENTRICULAR)
+
+
+def supraventricular_splitters_note(beat_s: np.ndarray) -> str:
+    """What the read says of the S calls it left unclassified (`beat_s`: their times)."""
+    return left_unclassified_note(
+        beat_s,
+        "supraventricular",
+        f"{{each}} sits {NOTE_PHRASE} (its intervals before and after together are less than "
+        f"{MAX_SPAN_CYCLES_SUPRAVENTRICULAR:g} times the usual interval between beats), as T "
+        "waves and noise detected as beats do, not a premature beat with the cycle after it",
+    )
 
 
 def cycle_splitters_note(beat_s: np.ndarray) -> str:
