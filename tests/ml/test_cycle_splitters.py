@@ -1,5 +1,5 @@
-"""Beats called V that split one heart cycle (T waves, spikes) become Q; real PVCs and
-ventricular runs keep their class."""
+"""Beats called V or S that split one heart cycle (T waves, spikes) become Q; real premature
+beats and runs keep their class."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from ml.analysis import analyze
-from ml.cycle_splitters import NOTE_PHRASE, cycle_splitters_note, splits_a_cycle
+from ml.cycle_splitters import (
+    NOTE_PHRASE,
+    cycle_splitters_note,
+    splits_a_cycle,
+    supraventricular_splits_a_cycle,
+    supraventricular_splitters_note,
+)
 from ml.io import read_recording
 from ml.research.databases import data_root, load_record
 
@@ -45,6 +51,35 @@ def test_the_note_says_how_many_and_where() -> None:
     many = cycle_splitters_note(np.arange(12) * 2.0 + 1.0)
     assert many.startswith("12 beats called ventricular (at 1.0 s, 3.0 s")
     assert "and 2 more) were left unclassified: each sits" in many
+
+
+def test_an_s_call_inside_one_cycle_is_flagged_a_premature_atrial_beat_is_not() -> None:
+    # Sinus at 0.8 s; beat 4 a spike 0.35 s after beat 3 (its intervals add up to 0.85 s,
+    # under 1.1 cycles); beat 8 a premature atrial beat (0.5 s, then a reset cycle of 0.82 s:
+    # 1.32 cycles); beats 11-13 a run of three (left to the SVT rule).
+    beat_s = _times_s([0.8, 0.8, 0.8, 0.35, 0.5, 0.8, 0.8, 0.5, 0.82, 0.8, 0.35, 0.35, 0.35, 0.8])
+    classes = np.array(list("NNNNSNNNSNNSSSN"))
+    assert np.flatnonzero(supraventricular_splits_a_cycle(beat_s, classes)).tolist() == [4]
+    assert not splits_a_cycle(beat_s, classes).any()  # the V rule leaves S calls alone
+    note = supraventricular_splitters_note(np.array([3.0]))
+    assert note.startswith("1 beat called supraventricular (at 3.0 s) was left unclassified")
+    assert "less than 1.1 times the usual interval between beats" in note
+
+
+@pytest.mark.parametrize(("database", "record"), [("mitdb", "209"), ("svdb", "822")])
+def test_few_reference_atrial_premature_beats_of_these_records_would_be_flagged(
+    database: str, record: str
+) -> None:
+    """The cardiologists' own S beats: 209's 383 (with runs of SVT), svdb 822's 658 at 128 Hz.
+    (Of all 6,452 of DS1 and svdb, 16 would be: 14 in svdb 849, 2 in MIT-BIH 201.)"""
+    folder = data_root() / database
+    if not (folder / f"{record}.atr").is_file():
+        pytest.skip(f"{database} not found")
+    reference = load_record(folder, record)
+    beat_s, classes = reference.beat_samples / reference.fs_hz, reference.beat_classes
+    atrial = int((classes == "S").sum())
+    assert atrial > 50
+    assert supraventricular_splits_a_cycle(beat_s, classes).sum() <= 0.01 * atrial
 
 
 @pytest.mark.parametrize(
