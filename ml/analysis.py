@@ -514,10 +514,10 @@ def unclassified_where_doubtful(
     on_swing: np.ndarray | None,
     in_burst: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
-    """Ectopic calls the read does not trust become Q, each rule with its note, in the order
-    they were chosen, except that calls inside one cycle come first (`ml.cycle_splitters`: V,
-    then S calls), V calls on a baseline swing (`ml.baseline_swings`), V calls in a burst of
-    noise (`ml.noise_bursts`), S calls right after a Q (`ml.after_unclassified`)."""
+    """Ectopic calls the read does not trust become Q, each rule with its note, in this order:
+    V, then S calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline swing
+    (`ml.baseline_swings`), V calls in a burst of noise (`ml.noise_bursts`), S calls right
+    after a Q (`ml.after_unclassified`)."""
     notes = []
     none = np.zeros(len(classes), dtype=bool)
     swinging = none if on_swing is None else on_swing
