@@ -65,10 +65,15 @@ def rides_a_swing(swing_mv: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:
     """True for each beat whose swing exceeds MAX_SWING_OVER_QRS x the median QRS
     peak-to-peak of all beats (`ml.analysis.unclassified_where_doubtful` turns the V calls
     among them to Q)."""
+    return larger_than_qrs(swing_mv, qrs_mv, MAX_SWING_OVER_QRS)
+
+
+def larger_than_qrs(size_mv: np.ndarray, qrs_mv: np.ndarray, times: float) -> np.ndarray:
+    """True for each beat whose `size_mv` (NaN: not judged) exceeds `times` x the median of
+    the beats' QRS peak-to-peak (`swing_and_qrs_mv`); none without a QRS size."""
     if not np.isfinite(qrs_mv).any():
-        return np.zeros(len(swing_mv), dtype=bool)
-    limit_mv = MAX_SWING_OVER_QRS * float(np.nanmedian(qrs_mv))
-    return np.nan_to_num(swing_mv, nan=0.0) > limit_mv
+        return np.zeros(len(size_mv), dtype=bool)
+    return np.nan_to_num(size_mv, nan=0.0) > times * float(np.nanmedian(qrs_mv))
 
 
 def swings_note(beat_s: np.ndarray) -> str:

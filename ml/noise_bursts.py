@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.baseline_swings import QRS_BAND_HZ
+from ml.baseline_swings import QRS_BAND_HZ, larger_than_qrs
 from ml.filters import bandpass_mv
 from ml.gaps import left_unclassified_note
 
@@ -70,10 +70,7 @@ def in_noise_burst(noise: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:
     """True for each beat whose noise (`noise_mv`) exceeds MAX_NOISE_OVER_QRS x the median QRS
     peak-to-peak of all beats (`ml.baseline_swings.swing_and_qrs_mv`); the V calls among them
     become Q (`ml.analysis.unclassified_where_doubtful`)."""
-    if not np.isfinite(qrs_mv).any():
-        return np.zeros(len(noise), dtype=bool)
-    limit_mv = MAX_NOISE_OVER_QRS * float(np.nanmedian(qrs_mv))
-    return np.nan_to_num(noise, nan=0.0) > limit_mv
+    return larger_than_qrs(noise, qrs_mv, MAX_NOISE_OVER_QRS)
 
 
 def bursts_note(beat_s: np.ndarray) -> str:
