@@ -47,7 +47,14 @@ from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
-from ml.strip_rhythm import STRIP_MAX_S, Bands, StripCall, af_window_spans_s, call_strip
+from ml.strip_rhythm import (
+    OTHER,
+    STRIP_MAX_S,
+    Bands,
+    StripCall,
+    af_window_spans_s,
+    call_strip,
+)
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import canonical
 
@@ -621,6 +628,7 @@ def summarise(
             probabilities,
             af_share,
             one_lead=len(beats.classification_leads) == 1,
+            other_strip=strip if strip is not None and strip.label == OTHER else None,
         )
     main = main_finding(findings)
     analysis = EcgAnalysis(

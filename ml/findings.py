@@ -119,8 +119,11 @@ def findings_of_read(
     probabilities: np.ndarray,
     af_beat_share: float = 0.0,
     one_lead: bool = False,
+    other_strip: StripCall | None = None,
 ) -> list[Finding]:
-    """Every finding of a readable recording; "No significant arrhythmia" when none.
+    """Every finding of a readable recording; "No significant arrhythmia" when none, except
+    on a strip called another rhythm (`other_strip`), whose call is then the finding: the
+    read's headline must not say one thing and its main finding another.
     `af_beat_share`: the share of beats inside AF/flutter episodes (see `_rate_findings`).
     `one_lead`: the beats were classified from one lead (ONE_LEAD_CAVEAT)."""
     findings: list[Finding] = []
@@ -234,6 +237,9 @@ def findings_of_read(
         )
     if not af_mostly:  # in AF the rate is its ventricular rate, said in the AF finding
         findings += _rate_findings(rate)
+    if not findings and other_strip is not None:
+        label = STATEMENTS["OTHER_RHYTHM"].label
+        findings.append(Finding("OTHER_RHYTHM", label, "low", None, other_strip.reason))
     if not findings:
         chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
         findings.append(

@@ -88,6 +88,9 @@ STATEMENTS: dict[str, Statement] = _table(
      "The trace hints that the heart muscle may be thicker than usual."),
     ("T_INVERSION", "T-wave inversion", Category.ST_T,
      "Part of the trace was upside down. This has many causes."),
+    ("OTHER_RHYTHM", "Other rhythm (not normal sinus rhythm, not AF/flutter)", Category.RHYTHM,
+     "Your heartbeat did not follow its usual steady pattern, but it was not atrial "
+     "fibrillation. Your doctor will explain what this means."),
     ("DROPPED_BEAT", "Dropped beat", Category.CONDUCTION, "Now and then a heartbeat was skipped."),
     ("TACHY", "Sinus tachycardia", Category.RHYTHM, "Your heart beat faster than usual."),
     ("PACED", "Paced rhythm", Category.RHYTHM,
@@ -142,7 +145,9 @@ def by_severity(codes: list[str]) -> list[str]:
 
 # The underlying rhythm: a read states exactly one. On a recording long enough to hold rhythm
 # episodes (a Holter), AF/flutter may also stand beside it: paroxysmal AF.
-RHYTHM_STATEMENTS = ("SINUS", "BRADY", "TACHY", "AF", "PACED", "VF")
+# OTHER_RHYTHM: neither normal sinus rhythm nor AF/flutter (junctional, ectopic atrial,
+# idioventricular...), as a short strip's "other rhythm" call says it (`ml.strip_rhythm`).
+RHYTHM_STATEMENTS = ("SINUS", "BRADY", "TACHY", "AF", "PACED", "VF", "OTHER_RHYTHM")
 # Words the free-text rhythm line must carry for each rhythm statement.
 RHYTHM_WORDS = {
     "SINUS": ("sinus",),
@@ -151,7 +156,10 @@ RHYTHM_WORDS = {
     "AF": ("fibrillation", "flutter"),
     "PACED": ("paced", "pacing", "pacemaker"),
     "VF": ("ventricular",),
-}
+    "OTHER_RHYTHM": (
+        "other", "junctional", "ectopic", "escape", "idioventricular", "wandering", "multifocal",
+    ),
+}  # fmt: skip
 # ... or one of the abbreviations clinicians write, as a whole word.
 RHYTHM_ABBREVIATIONS = {
     "SINUS": ("sr", "nsr"),
@@ -160,6 +168,7 @@ RHYTHM_ABBREVIATIONS = {
     "AF": ("af", "afib", "afl"),
     "PACED": (),
     "VF": ("vf", "vfib"),
+    "OTHER_RHYTHM": ("jr", "mat", "aivr"),
 }
 # Statements that cannot both be true of one recording (AF's pairs only when AF is the
 # underlying rhythm: beside sinus rhythm, a first-degree block or a dropped beat belongs to the
@@ -222,12 +231,12 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
 
 
 def rhythm_code_of(rhythm_line: str) -> str | None:
-    """The rhythm statement a machine's rhythm line names ("Sinus rhythm with pause" -> SINUS),
-    or None when it names none (too noisy, undetermined, "Other rhythm (not normal sinus
-    rhythm, not atrial fibrillation)": what a parenthesis says, the rhythm it is not or how
-    long it lasted, names nothing)."""
+    """The rhythm statement a machine's rhythm line names ("Sinus rhythm with pause" -> SINUS,
+    "Other rhythm (not normal sinus rhythm, not atrial fibrillation)" -> OTHER_RHYTHM), or
+    None when it names none (too noisy, undetermined). What a parenthesis says (the rhythm
+    it is not, how long it lasted) names nothing."""
     line = re.sub(r"\([^)]*\)", "", rhythm_line.lower())
-    for code in ("BRADY", "TACHY", "AF", "PACED", "VF", "SINUS"):
+    for code in ("OTHER_RHYTHM", "BRADY", "TACHY", "AF", "PACED", "VF", "SINUS"):
         if code == "VF" and "fibrillation" in line and not line.startswith("ventricular"):
             continue  # "... with atrial fibrillation" is not VF
         if code == "AF" and line.startswith("ventricular"):

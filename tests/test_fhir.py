@@ -90,7 +90,7 @@ EXPECTED_SNOMED = {
     "NORMAL": ("164854000", "Electrocardiogram normal"),
 }
 PROJECT_ONLY = {"PAUSE", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY", "DROPPED_BEAT",
-                "NOISY_STRIP", "ARTIFACT"}  # fmt: skip
+                "NOISY_STRIP", "ARTIFACT", "OTHER_RHYTHM"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers

@@ -126,13 +126,28 @@ def test_bigeminy_and_trigeminy_are_episodes_of_a_holter_but_exclude_each_other_
     assert "exclude each other" in " ".join(vocabulary.contradictions(codes, "Sinus rhythm"))
 
 
-def test_a_rhythm_line_saying_what_the_rhythm_is_not_preselects_no_rhythm() -> None:
+def test_a_rhythm_line_saying_what_the_rhythm_is_not_preselects_what_it_is() -> None:
     # The strip call "Other rhythm (not sinus, not atrial fibrillation)" was read as AF, so
-    # the sign form of 23 + 35 + 4 cinc2017 "other rhythm" strips came with AF preselected.
+    # the sign form of 23 + 35 + 4 cinc2017 "other rhythm" strips came with AF preselected;
+    # then with no rhythm; now with the other-rhythm statement, which the call is.
     other = LABEL_TEXT[OTHER]
     assert "atrial fibrillation" in other
-    assert vocabulary.rhythm_code_of(other) is None
+    assert vocabulary.rhythm_code_of(other) == "OTHER_RHYTHM"
+    assert vocabulary.rhythm_code_of("Junctional rhythm") == "OTHER_RHYTHM"
+    assert vocabulary.rhythm_code_of("Accelerated idioventricular rhythm") == "OTHER_RHYTHM"
+    assert vocabulary.rhythm_code_of("Unclassifiable: too noisy") is None
     assert vocabulary.rhythm_code_of("Sinus rhythm with atrial fibrillation/flutter (1.2 min)") == (
         "SINUS"
     )
     assert vocabulary.rhythm_code_of("Paced rhythm (pacemaker noted at upload)") == "PACED"
+
+
+def test_another_rhythm_is_signed_as_the_one_rhythm_statement_and_never_as_normal() -> None:
+    assert vocabulary.contradictions(["OTHER_RHYTHM", "PVC"], "Junctional rhythm") == []
+    assert vocabulary.contradictions(["OTHER_RHYTHM"], "Ectopic atrial rhythm at 60 bpm") == []
+    problems = " ".join(vocabulary.contradictions(["OTHER_RHYTHM", "SINUS"], "Junctional"))
+    assert "Choose exactly one rhythm statement" in problems
+    normal = " ".join(vocabulary.contradictions(["OTHER_RHYTHM", "NORMAL"], "Other rhythm"))
+    assert '"Normal ECG" cannot be signed with abnormal statements' in normal
+    wrong_line = " ".join(vocabulary.contradictions(["OTHER_RHYTHM"], "Sinus rhythm"))
+    assert "does not say" in wrong_line

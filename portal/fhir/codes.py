@@ -145,7 +145,8 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
 # PAUSE (no SNOMED CT concept for a pause of any origin; sinus arrest 5609005 is narrower),
 # FREQUENT_PVC (a count threshold of ours), BIGEMINY / TRIGEMINY (a doctor may sign them for
 # atrial or ventricular beats; SNOMED CT has only the specific ones), DROPPED_BEAT (ours),
-# NOISY_STRIP and ARTIFACT (recording quality, not a finding about the heart).
+# NOISY_STRIP and ARTIFACT (recording quality, not a finding about the heart), OTHER_RHYTHM
+# (what a rhythm is not: no SNOMED CT concept says "neither sinus nor AF").
 
 
 def statement_concept(code: str) -> dict[str, object]:

@@ -385,3 +385,21 @@ def test_a_rule_reads_rr_intervals_in_good_signal_only_when_its_file_says_so() -
     }
     assert reads[True]["log_rmssd_over_rr"] < reads[False]["log_rmssd_over_rr"] - 1.0
     assert reads[False] == strip_rhythm.strip_features(signal_mv, fs, beats, classes)
+
+
+@pytest.mark.skipif(
+    not (data_root() / "cinc2017" / "A00136.hea").is_file(), reason="cinc2017 not found"
+)
+def test_a_strip_called_another_rhythm_says_so_as_its_main_finding() -> None:
+    """cinc2017 A00136 (reference: other rhythm): 112 bpm with no consistent P wave, and no
+    beat-based finding. Its headline says "Other rhythm"; its main finding used to say "No
+    significant arrhythmia" beside it, and now carries the call and why."""
+    strip = data_root() / "cinc2017" / "A00136.hea"
+    analysis = analyze(read_recording(strip, uncalibrated_ok=True))
+    assert analysis.strip is not None and analysis.strip.label == strip_rhythm.OTHER
+    assert analysis.rhythm_summary.startswith("Other rhythm")
+    main = analysis.main_finding
+    assert (main.code, main.risk) == ("OTHER_RHYTHM", "low")
+    assert main.label.startswith("Other rhythm") and main.detail == analysis.strip.reason
+    assert "no consistent P wave" in main.detail
+    assert [f.code for f in analysis.findings] == ["OTHER_RHYTHM"]
