@@ -56,6 +56,7 @@ NO_STOP_BECAUSE = {
     "TACHY": "a mean rate over the whole recording: the heart-rate trend shows it (each "
     "stretch of sinus tachycardia is a stop)",
     "NOISY_STRIP": "the whole strip is unreadable: its stretches of poor signal are stops",
+    "OTHER_RHYTHM": "the whole strip's rhythm call: every beat of the strip shows it",
 }
 # How every other finding the machine writes is found in time.
 LOCATED_BY = {
