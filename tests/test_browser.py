@@ -199,9 +199,13 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert 15 <= beats <= 25  # 118 bpm over 10 s
     page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
 
-    # The machine called the strip "other rhythm (not normal sinus rhythm, ...)": it names no
-    # rhythm statement, so none is preselected and the doctor names it (sinus tachycardia).
+    # The machine called the strip "other rhythm (not normal sinus rhythm, ...)": that
+    # statement comes preselected; the doctor reads sinus tachycardia and says so instead.
     warnings = page.locator(".statement-warnings")
+    expect(warnings).to_have_text("")
+    chosen = page.locator(".statement-chip").evaluate_all("cs => cs.map(c => c.dataset.code)")
+    assert "OTHER_RHYTHM" in chosen
+    page.click(".statement-chip[data-code=OTHER_RHYTHM] button")
     expect(warnings).to_have_text("Choose exactly one rhythm statement (now 0).")
     page.fill(".statement-search", "sinus tachycardia")
     page.click(".statement-option[data-code=TACHY]:visible")
