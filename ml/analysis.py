@@ -433,11 +433,13 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
     ]
 
-    on_swing = in_burst = None  # only V calls are judged on a swing or in a burst of noise
+    surroundings = None  # only V calls are judged on a swing or in a burst of noise
     if np.any(classes == "V"):
-        swing_mv, qrs_mv = swing_and_qrs_mv(lead_mv, fs, peaks)
-        on_swing = rides_a_swing(swing_mv, qrs_mv)
-        in_burst = in_noise_burst(noise_mv(lead_mv, fs, peaks, classes == "V"), qrs_mv)
+        surroundings = (
+            *swing_and_qrs_mv(lead_mv, fs, peaks),
+            noise_mv(lead_mv, fs, peaks, classes == "V"),
+        )
+    on_swing, in_burst = shape_doubts(classes, surroundings)
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -471,6 +473,18 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     )
     report(1.0, "Done")
     return analysis
+
+
+def shape_doubts(
+    classes: np.ndarray, surroundings: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Which beats ride a baseline swing and which sit in a burst of noise, from each beat's
+    (swing, QRS size, noise) (`ml.baseline_swings`, `ml.noise_bursts`); None without V calls,
+    the only calls these rules judge. Shared by the whole-record and the chunked analysis."""
+    if surroundings is None or not np.any(classes == "V"):
+        return None, None
+    swing_mv, qrs_mv, noise = surroundings
+    return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv)
 
 
 @dataclass(frozen=True)

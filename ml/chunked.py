@@ -58,7 +58,7 @@ from ml.analysis import (
 )
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
-from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv
+from ml.baseline_swings import swing_and_qrs_mv
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
     MODEL_FS_HZ,
@@ -71,7 +71,7 @@ from ml.features import (
 from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
-from ml.noise_bursts import in_noise_burst, noise_mv
+from ml.noise_bursts import noise_mv
 from ml.paced import paced_read
 from ml.quality import (
     LeadLevels,
@@ -385,7 +385,7 @@ class _Analysis:
                 unreadable,
                 quality,
                 tuple(names[i] for i in read),
-                *_shape_doubts(classes, surroundings),
+                *whole.shape_doubts(classes, surroundings),
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
@@ -652,17 +652,6 @@ class _Analysis:
                 np.concatenate([r[4][2] for r in results]),
             ),
         )
-
-
-def _shape_doubts(
-    classes: np.ndarray, surroundings: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Which beats ride a baseline swing and which sit in a burst of noise (None without V
-    calls), from each beat's swing, QRS size and noise."""
-    if not np.any(classes == "V"):
-        return None, None
-    swing_mv, qrs_mv, noise = surroundings
-    return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv)
 
 
 @contextmanager
