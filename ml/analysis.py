@@ -616,7 +616,8 @@ def summarise(
     if strip is not None:
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
     normal = (classes == "N") & ~beats.unreadable
-    heart_rate = heart_rate_summary(peaks, fs, normal & _in_sinus_rhythm(beat_s, episodes))
+    readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
+    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
     conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)

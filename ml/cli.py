@@ -32,7 +32,8 @@ def summary_text(analysis: EcgAnalysis) -> str:
         f"QT {_fmt(iv.qt_ms, 'ms')}, QTc Bazett {_fmt(iv.qtc_bazett_ms, 'ms')}, "
         f"Fridericia {_fmt(iv.qtc_fridericia_ms, 'ms')}, axis {_fmt(iv.qrs_axis_deg, 'deg')}",
         f"HRV: SDNN {_fmt(rate.sdnn_ms, 'ms')}, RMSSD {_fmt(rate.rmssd_ms, 'ms')}, "
-        f"pNN50 {_fmt(None if rate.pnn50 is None else 100 * rate.pnn50, '%', 1)}",
+        f"pNN50 {_fmt(None if rate.pnn50 is None else 100 * rate.pnn50, '%', 1)}"
+        + (f" (not measurable: {rate.hrv_reason})" if rate.hrv_reason else ""),
         "Beats: " + ", ".join(f"{c} {n}" for c, n in analysis.beat_counts.items()),
         "Findings:",
         *[

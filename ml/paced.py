@@ -37,6 +37,7 @@ from ml.strip_rhythm import UNCLASSIFIABLE, StripCall
 PACED_RHYTHM = "Paced rhythm (pacemaker noted at upload)"
 PACED_STRIP = "paced"  # the label of a short strip's call in a paced read
 INTERVAL_REASON = "paced rhythm: intervals are not measured by the machine"
+HRV_REASON = "paced rhythm"
 NOTE = (
     "Pacemaker noted by staff: rhythm, beat types and intervals were not assessed by the "
     "machine; read the strip."
@@ -72,7 +73,9 @@ def paced_read(analysis: EcgAnalysis) -> EcgAnalysis:
         main_finding=main,
         findings=findings,
         episodes=episodes,
-        heart_rate=HeartRateSummary(rate.mean_bpm, rate.min_bpm, rate.max_bpm, None, None, None, 0),
+        heart_rate=HeartRateSummary(
+            rate.mean_bpm, rate.min_bpm, rate.max_bpm, None, None, None, 0, HRV_REASON
+        ),
         intervals=dataclasses.replace(
             not_measured(INTERVAL_REASON, analysis.intervals.n_beats),
             rr_ms=analysis.intervals.rr_ms,

@@ -96,6 +96,10 @@ class HeartRateSchema(ma.Schema):
     rmssd_ms = _number()
     pnn50 = _number(metadata={"description": "fraction 0..1"})
     n_nn = ma.fields.Integer(required=True)
+    hrv_reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "why SDNN, RMSSD and pNN50 are null (absent in older reads)"},
+    )
 
 
 class IntervalsSchema(ma.Schema):

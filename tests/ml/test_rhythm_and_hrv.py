@@ -113,3 +113,65 @@ def test_no_beats_no_numbers() -> None:
     summary = heart_rate_summary(np.array([100]), 360.0)
     assert summary.mean_bpm is None and summary.n_nn == 0
     assert rhythm.detect_rhythms(np.array([1.0, 2.0]), np.array(["N", "N"]), 10.0) == []
+
+
+def _every_nth_ectopic(n_beats: int, every: int) -> tuple[np.ndarray, np.ndarray]:
+    """Beat samples at 500 Hz of sinus rhythm at 75 bpm with a premature beat every `every`th
+    beat (its compensatory pause after it), and the normal-beat mask."""
+    rr_s = np.full(n_beats - 1, 0.8)
+    ectopic = np.zeros(n_beats, dtype=bool)
+    ectopic[every::every] = True
+    for i in np.flatnonzero(ectopic):
+        if 0 < i < n_beats - 1:
+            rr_s[i - 1], rr_s[i] = 0.5, 1.1
+    times_s = np.concatenate([[0.0], np.cumsum(rr_s)])
+    return np.round(times_s * 500).astype(int), ~ectopic
+
+
+def test_hrv_is_withheld_with_frequent_ectopic_beats_and_says_why() -> None:
+    samples, normal = _every_nth_ectopic(300, every=4)  # 25 % ectopic: half the intervals NN
+    summary = heart_rate_summary(samples, 500.0, normal, np.ones(len(samples), dtype=bool))
+    assert summary.sdnn_ms is summary.rmssd_ms is summary.pnn50 is None
+    assert summary.mean_bpm is not None and summary.n_nn > 100  # the rate stays
+    assert summary.hrv_reason == (
+        "frequent ectopic or unclassified beats: 51% of the intervals in sinus rhythm are "
+        "between two normal beats (at least 80% needed)"
+    )
+
+
+def test_hrv_is_kept_with_occasional_ectopic_beats() -> None:
+    samples, normal = _every_nth_ectopic(300, every=20)  # 5 %: 90 % of the intervals NN
+    summary = heart_rate_summary(samples, 500.0, normal, np.ones(len(samples), dtype=bool))
+    assert summary.hrv_reason is None
+    assert summary.sdnn_ms == pytest.approx(0.0, abs=1e-6)  # every NN interval is 0.8 s
+
+
+def test_intervals_outside_sinus_stretches_neither_count_for_nor_against_hrv() -> None:
+    """Paroxysmal AF with clean sinus rhythm around it: HRV of the sinus stretches."""
+    samples, normal = _every_nth_ectopic(300, every=1000)  # no ectopic beat
+    in_sinus = np.ones(len(samples), dtype=bool)
+    in_sinus[50:250] = False  # two thirds of the recording in AF
+    summary = heart_rate_summary(samples, 500.0, normal & in_sinus, in_sinus)
+    assert summary.hrv_reason is None and summary.n_nn == 98  # 49 on either side
+
+
+def test_hrv_needs_more_than_a_handful_of_intervals() -> None:
+    samples, normal = _every_nth_ectopic(6, every=1000)
+    summary = heart_rate_summary(samples, 500.0, normal)
+    assert summary.sdnn_ms is None and summary.mean_bpm == pytest.approx(75.0)
+    assert summary.hrv_reason == (
+        "only 5 intervals between two normal beats in sinus rhythm (at least 8 needed)"
+    )
+
+
+def test_mitbih_232_reads_no_hrv_from_its_few_normal_intervals() -> None:
+    """232's beats are mostly atrial premature beats; its few NN intervals span long pauses
+    (SDNN read 430 ms before HRV needed most intervals to be NN)."""
+    from ml.analysis import analyze
+    from ml.io import read_recording
+    from ml.research.databases import data_root
+
+    analysis = analyze(read_recording(data_root() / "mitdb" / "232.hea"))
+    rate = analysis.heart_rate
+    assert rate.sdnn_ms is None and rate.mean_bpm is not None
+    assert rate.hrv_reason is not None and rate.hrv_reason.startswith("frequent ectopic")
