@@ -423,6 +423,25 @@ def test_reference_library_record_shows_agreement_with_annotations(
     assert unknown.status_code == 302 and sql.scalar(select(func.count(EcgRecording.id))) == 1
 
 
+def test_the_review_page_says_why_hrv_is_not_measurable(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """MIT-BIH 232 (mostly atrial premature beats): HRV is withheld, and the page says why."""
+    from ml.research.databases import default_data_dir
+
+    app.config["SETTINGS"].mitdb_dir = default_data_dir()
+    staff = client_for(app, people.staff)
+    post_form(staff, f"/patients/{people.patient.id}/recordings/library",
+              {"library-record": "232"},
+              token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    rate = report.versions[0].analysis["heart_rate"]
+    assert rate["sdnn_ms"] is None and rate["hrv_reason"].startswith("frequent ectopic")
+    review = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
+    assert f"HRV not measurable ({rate['hrv_reason']})" in review
+
+
 def test_a_signed_reference_record_never_reaches_the_patient(
     app: Flask, people: People, sql: Session
 ) -> None:
