@@ -27,6 +27,7 @@ from ml.research.databases import data_root, repo_root
 from ml.training.cv import (
     EPOCH_CHECKPOINTS,
     N_FOLDS,
+    SAME_PATIENT,
     Candidate,
     cv_wall_minutes,
     fold_dir,
@@ -92,6 +93,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cv-only", action="store_true", help="run the CV table and stop")
     parser.add_argument(
+        "--folds-by-record",
+        action="store_true",
+        help="deal every record as its own patient (the folds beat-cnn 2.1 was chosen on)",
+    )
+    parser.add_argument(
         "--cv-report",
         action="store_true",
         help="print the saved CV figures per database and the V and S misses by patient",
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     data = load_dataset(sources, args.data_dir, args.run_dir.parent, seed=args.seed)
-    folds = grouped_folds(data, n_folds)
+    folds = grouped_folds(data, n_folds, () if args.folds_by_record else SAME_PATIENT)
     print("Folds (patients held out together):", *(" ".join(f) for f in folds), sep="\n  ")
     cv_started = time.time()
     if not args.cv_report:

@@ -56,6 +56,20 @@ def test_folds_hold_out_whole_patients_of_both_databases() -> None:
         assert {p.split("/")[0] for p in fold} == {"mitdb", "svdb"}
 
 
+def test_records_of_one_patient_are_held_out_together() -> None:
+    data = _toy_dataset()
+    twins = (("svdb/3", "svdb/2"), ("svdb/1", "svdb/0", "svdb/9"))  # svdb/9 is not there
+    by_record = grouped_folds(data, n_folds=2, same_patient=())
+    assert any(
+        len({i for i, f in enumerate(by_record) for r in group if r in f}) > 1 for group in twins
+    )  # dealt record by record, the toy's groups are split
+    folds = grouped_folds(data, n_folds=2, same_patient=twins)
+    assert sorted(p for f in folds for p in f) == sorted(data.patients)
+    for group in twins:
+        present = set(group) & set(data.patients)
+        assert any(present <= set(fold) for fold in folds)
+
+
 def test_training_never_sees_held_out_patients_and_evaluation_never_sees_augmentation() -> None:
     data = _toy_dataset()
     held = ["mitdb/1", "svdb/2"]
