@@ -110,6 +110,24 @@ VT_HIGH_RISK_BEATS = 5
 ONE_LEAD_CAVEAT = "read from one lead only, where ventricular calls are less reliable than with two"
 
 
+WIDE_QRS_MS = 120
+LONG_QTC_MS = 470
+# A wide QRS lengthens the QT by itself. With QRS >= 120 ms the AHA/ACCF/HRS recommendations
+# (Rautaharju et al. 2009, part IV) judge repolarisation by the JT interval instead: the JT
+# index, JT x (heart rate + 100) / 518, is prolonged from 112 (Rautaharju et al. 2004). MIT-BIH
+# 109 (left bundle branch block, QRS 167 ms) read "Prolonged QTc" 542 ms at high risk; its JT
+# index is 103.
+JT_INDEX_LIMIT = 112
+
+
+def jt_index(intervals: Intervals) -> float | None:
+    """JT x (heart rate + 100) / 518 from the QT, QRS and sinus cycle; None without them."""
+    if intervals.qt_ms is None or intervals.qrs_ms is None or not intervals.rr_ms:
+        return None
+    heart_rate_bpm = 60000.0 / intervals.rr_ms
+    return (intervals.qt_ms - intervals.qrs_ms) * (heart_rate_bpm + 100.0) / 518.0
+
+
 def findings_of_read(
     episodes: list[rhythm.Episode],
     intervals: Intervals,
@@ -214,27 +232,29 @@ def findings_of_read(
                 f"PR {intervals.pr_ms:.0f} ms (> 200 ms)",
             )
         )
-    if intervals.qrs_ms is not None and intervals.qrs_ms >= 120 and sure("qrs"):
-        findings.append(
-            Finding(
-                "WIDE_QRS",
-                "Wide QRS complex",
-                "medium",
-                None,
-                f"QRS {intervals.qrs_ms:.0f} ms (>= 120 ms)",
+    wide = intervals.qrs_ms is not None and intervals.qrs_ms >= WIDE_QRS_MS and sure("qrs")
+    long_qtc = (
+        intervals.qtc_bazett_ms is not None
+        and intervals.qtc_bazett_ms >= LONG_QTC_MS
+        and sure("qt")
+    )
+    jti = jt_index(intervals) if wide and long_qtc else None
+    if wide:
+        assert intervals.qrs_ms is not None
+        detail = f"QRS {intervals.qrs_ms:.0f} ms (>= {WIDE_QRS_MS} ms)"
+        if jti is not None and jti < JT_INDEX_LIMIT:
+            detail += (
+                f"; the QTc of {intervals.qtc_bazett_ms:.0f} ms is long because the QRS is "
+                f"wide: JT index {jti:.0f} (prolonged from {JT_INDEX_LIMIT})"
             )
-        )
-    if intervals.qtc_bazett_ms is not None and intervals.qtc_bazett_ms >= 470 and sure("qt"):
+        findings.append(Finding("WIDE_QRS", "Wide QRS complex", "medium", None, detail))
+    if long_qtc and (jti is None or jti >= JT_INDEX_LIMIT):
+        assert intervals.qtc_bazett_ms is not None
         risk = "high" if intervals.qtc_bazett_ms >= 500 else "medium"
-        findings.append(
-            Finding(
-                "LONG_QT",
-                "Prolonged QTc",
-                risk,
-                None,
-                f"QTc (Bazett) {intervals.qtc_bazett_ms:.0f} ms",
-            )
-        )
+        detail = f"QTc (Bazett) {intervals.qtc_bazett_ms:.0f} ms"
+        if jti is not None:
+            detail += f" with a wide QRS: JT index {jti:.0f} (>= {JT_INDEX_LIMIT})"
+        findings.append(Finding("LONG_QT", "Prolonged QTc", risk, None, detail))
     if not af_mostly:  # in AF the rate is its ventricular rate, said in the AF finding
         findings += _rate_findings(rate)
     if not findings and other_strip is not None:
