@@ -423,19 +423,26 @@ def test_reference_library_record_shows_agreement_with_annotations(
     assert unknown.status_code == 302 and sql.scalar(select(func.count(EcgRecording.id))) == 1
 
 
-def test_the_review_page_says_why_hrv_is_not_measurable(
-    app: Flask, people: People, sql: Session
-) -> None:
-    """MIT-BIH 232 (mostly atrial premature beats): HRV is withheld, and the page says why."""
+def _analysed_library_record(app: Flask, people: People, sql: Session, name: str) -> EcgReport:
+    """MIT-BIH record `name` picked by staff from the reference library, analysed."""
     from ml.research.databases import default_data_dir
 
     app.config["SETTINGS"].mitdb_dir = default_data_dir()
     staff = client_for(app, people.staff)
     post_form(staff, f"/patients/{people.patient.id}/recordings/library",
-              {"library-record": "232"},
+              {"library-record": name},
               token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
     Worker(app).run_pending()
     report = sql.scalar(select(EcgReport))
+    assert report is not None
+    return report
+
+
+def test_the_review_page_says_why_hrv_is_not_measurable(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """MIT-BIH 232 (mostly atrial premature beats): HRV is withheld, and the page says why."""
+    report = _analysed_library_record(app, people, sql, "232")
     rate = report.versions[0].analysis["heart_rate"]
     assert rate["sdnn_ms"] is None and rate["hrv_reason"].startswith("frequent ectopic")
     review = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
@@ -445,15 +452,7 @@ def test_the_review_page_says_why_hrv_is_not_measurable(
 def test_a_signed_reference_record_never_reaches_the_patient(
     app: Flask, people: People, sql: Session
 ) -> None:
-    from ml.research.databases import default_data_dir
-
-    app.config["SETTINGS"].mitdb_dir = default_data_dir()
-    staff = client_for(app, people.staff)
-    post_form(staff, f"/patients/{people.patient.id}/recordings/library",
-              {"library-record": "100"},
-              token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
+    report = _analysed_library_record(app, people, sql, "100")
     doctor = client_for(app, people.doctor)
     signed = post_form(doctor, f"/reports/{report.id}/sign",
                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
