@@ -189,6 +189,14 @@ def findings_of_read(
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
+    add_episodes(
+        rhythm.HALVED,
+        "AV_BLOCK_2",
+        "medium",
+        "episode(s) of the rate halving abruptly (every other beat dropped)",
+        "; 2:1 AV block, blocked atrial premature beats or a flutter's changing conduction: "
+        "check the P waves",
+    )
     add_episodes(rhythm.DROPPED, "DROPPED_BEAT", "medium", "dropped beat(s)")
     pauses = by_label.get(rhythm.PAUSE, [])
     if pauses:

@@ -11,7 +11,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
 - ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
 - ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
 - pause: an RR interval over 2 s between two readable (not Q) beats; a dropped beat: an
-  interval ~2x the local rhythm without ectopy, a hint of second-degree AV block;
+  interval ~2x the local rhythm without ectopy, a hint of second-degree AV block; 2:1
+  conduction: such intervals one after another, at least 4 (the rate halved abruptly);
 - otherwise sinus rhythm, bradycardia (< 60 bpm) or tachycardia (> 100 bpm) by the local rate.
 """
 
@@ -30,8 +31,11 @@ VT, SVT = "Ventricular tachycardia", "Supraventricular tachycardia"
 VF = "Ventricular flutter/fibrillation"
 BIGEMINY, TRIGEMINY = "Ventricular bigeminy", "Ventricular trigeminy"
 PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
+HALVED = "2:1 conduction (possible second-degree AV block)"
 PACED = "Paced or unclassifiable rhythm"
-LABELS = (SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, DROPPED, PACED)
+LABELS = (
+    SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, DROPPED, PACED
+)  # fmt: skip
 
 AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
@@ -40,6 +44,16 @@ AF_MIN_S = 30.0
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
 BASE_WINDOW_BEATS = 10
+# A dropped beat: an interval 1.8-2.2 times the rhythm around it and over 1 s. When such
+# intervals follow one another from one beat to the next (every other beat dropped), the rate
+# has halved abruptly: 2:1 AV block, or blocked atrial premature beats; sinus rhythm does not
+# halve from one beat to the next. MIT-BIH 231's 2:1 block (RR 0.85 -> 1.7 s) was read as
+# "sinus bradycardia" at 35 bpm.
+DROPPED_RATIO = (1.8, 2.2)
+DROPPED_MIN_S = 1.0
+HALVED_MIN_INTERVALS = 4
+HALVED_BASE_INTERVALS = 8  # the rhythm before the step: the median of this many intervals
+HALVED_STEADY = (0.85, 1.15)  # after the step, each interval against the stretch's median
 
 
 @dataclass(frozen=True)
@@ -83,10 +97,17 @@ def detect_rhythms(
     episodes += _runs(beat_s, classes, "V", VT)
     episodes += _runs(beat_s, classes, "S", SVT)
     episodes += _patterns(beat_s, classes)
-    episodes += _pauses(beat_s, rr_s, classes)
+    halved = _halved_rate(beat_s, rr_s, classes)
+    halved_spans = [(e.start_s, e.end_s) for e in halved]
+    episodes += [
+        e
+        for e in _pauses(beat_s, rr_s, classes)
+        if not (e.label == DROPPED and _inside(e, halved_spans))
+    ]
+    episodes += halved
     af = _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
     episodes += af
-    episodes += _background(beat_s, rr_s, classes, af + vf, duration_s)
+    episodes += _background(beat_s, rr_s, classes, af + vf + halved, duration_s)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
@@ -219,9 +240,50 @@ def _pauses(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> list[E
     for i, rr in enumerate(rr_s):
         if rr > PAUSE_S and readable_pair[i]:
             episodes.append(Episode(PAUSE, float(beat_s[i]), float(beat_s[i + 1]), 2))
-        elif normal_pair[i] and 1.8 * local[i] <= rr <= 2.2 * local[i] and rr > 1.0:
+        elif normal_pair[i] and _doubled(rr, local[i]):
             episodes.append(Episode(DROPPED, float(beat_s[i]), float(beat_s[i + 1]), 2))
     return episodes
+
+
+def _doubled(rr_s: float, base_s: float) -> bool:
+    low, high = DROPPED_RATIO
+    return bool(low * base_s <= rr_s <= high * base_s and rr_s > DROPPED_MIN_S)
+
+
+def _halved_rate(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> list[Episode]:
+    """Stretches of at least `HALVED_MIN_INTERVALS` intervals in a row, between beats neither
+    ventricular nor unclassifiable, that begin with a step to about twice the median of the
+    `HALVED_BASE_INTERVALS` intervals before, when those were not a tachycardia (the end of a
+    run of atrial beats at 120 /min is no block: svdb 808), and then hold: each next interval
+    within `HALVED_STEADY` of the stretch's median so far (the slow rate may drift, as sinus
+    rhythm does, but not jump)."""
+    conducted = (classes != "V") & (classes != "Q")
+    usable = conducted[:-1] & conducted[1:]
+    low, high = HALVED_STEADY
+    episodes, i = [], HALVED_BASE_INTERVALS
+    while i < len(rr_s):
+        before = rr_s[i - HALVED_BASE_INTERVALS : i][usable[i - HALVED_BASE_INTERVALS : i]]
+        base_s = float(np.median(before)) if len(before) >= HALVED_BASE_INTERVALS // 2 else 0.0
+        not_fast = base_s >= 60.0 / RUN_RATE_BPM  # a tachycardia's end is no block
+        end = i
+        if not_fast and usable[i] and _doubled(rr_s[i], base_s):
+            end = i + 1
+            while (
+                end < len(rr_s)
+                and usable[end]
+                and low <= rr_s[end] / np.median(rr_s[i:end]) <= high
+            ):
+                end += 1
+        if end - i >= HALVED_MIN_INTERVALS:
+            episodes.append(Episode(HALVED, float(beat_s[i]), float(beat_s[end]), end - i + 1))
+            i = end
+        else:
+            i += 1
+    return episodes
+
+
+def _inside(episode: Episode, spans_s: list[tuple[float, float]]) -> bool:
+    return any(a <= episode.start_s and episode.end_s <= b for a, b in spans_s)
 
 
 def _background(
@@ -272,11 +334,7 @@ def consolidate(episodes: list[Episode]) -> list[Episode]:
         for e in episodes
     ]
     af = [(e.start_s, e.end_s) for e in relabelled if e.label == AF]
-    kept = [
-        e
-        for e in relabelled
-        if not (e.label == DROPPED and any(a <= e.start_s and e.end_s <= b for a, b in af))
-    ]
+    kept = [e for e in relabelled if not (e.label in (DROPPED, HALVED) and _inside(e, af))]
     merged: list[Episode] = []
     for label in dict.fromkeys(e.label for e in kept):
         if label in (PAUSE, DROPPED):  # each one is a finding of its own
@@ -340,10 +398,11 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
     if main_label is None or main_label == label or main_label not in LABELS:
         return label
     seconds = sum(e.duration_s for e in episodes if e.label == main_label)
+    named = main_label[0].lower() + main_label[1:]  # "AV block" keeps its capitals
     if main_label in (PAUSE, DROPPED):
-        return f"{label} with {main_label.lower()}"
+        return f"{label} with {named}"
     span = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-    return f"{label} with {main_label.lower()} ({span})"
+    return f"{label} with {named} ({span})"
 
 
 def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> list[Episode]:
@@ -355,6 +414,6 @@ def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> li
         return [e for e in episodes if e.label == VF]
     kept = [e for e in episodes if e.label != AF]
     if call == "af" and len(beat_s) >= 2:
-        kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, SVT)]
+        kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, HALVED, SVT)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
     return sorted(kept, key=lambda e: (e.start_s, e.label))

@@ -34,6 +34,7 @@ EPISODE_CODES = {
     rhythm.TRIGEMINY: "TRIGEMINY",
     rhythm.PAUSE: "PAUSE",
     rhythm.DROPPED: "DROPPED_BEAT",
+    rhythm.HALVED: "AV_BLOCK_2",
     rhythm.PACED: "PACED",
 }
 # Ectopic beats inside these episodes are already stops (the episode's start).

@@ -85,6 +85,51 @@ def test_bigeminy_is_not_mistaken_for_af() -> None:
     assert rhythm.AF not in found and rhythm.BIGEMINY in found
 
 
+def test_two_to_one_conduction_is_found_where_the_rate_halves_abruptly() -> None:
+    """Sinus rhythm at 0.85 s, then every other beat dropped for 30 intervals (1.7 s, drifting
+    by 5 %), then back: one 2:1 episode over that stretch, no sinus bradycardia there and no
+    single dropped beats inside it (MIT-BIH 231's 2:1 block read as sinus bradycardia)."""
+    drift = 1.7 * (1 + 0.05 * np.sin(np.arange(30) / 5))
+    times, classes = _beats([0.85] * 40 + list(drift) + [0.85] * 40)
+    found = _labels(times, classes)
+    (halved,) = found[rhythm.HALVED]
+    assert halved.start_s == pytest.approx(times[40]) and halved.end_s == pytest.approx(times[70])
+    assert rhythm.BRADY not in found and rhythm.DROPPED not in found
+    findings = {f.code: f for f in _findings_of(found)}
+    assert findings["AV_BLOCK_2"].label == rhythm.HALVED and "check the P waves" in (
+        findings["AV_BLOCK_2"].detail
+    )
+
+
+@pytest.mark.parametrize(
+    ("rr_s", "why"),
+    [
+        ([0.85] * 40 + [1.7] + [0.85] * 40, "one dropped beat is a dropped beat"),
+        ([0.85] * 40 + [1.7] * 3 + [0.85] * 40, "three in a row are not yet a stretch"),
+        (list(np.linspace(0.85, 1.7, 40)) + [1.7] * 30, "sinus rhythm slowing gradually"),
+        ([0.5] * 40 + [1.0] * 30, "a tachycardia ending (svdb 808's run of atrial beats)"),
+    ],
+)
+def test_no_two_to_one_conduction_without_an_abrupt_sustained_halving(
+    rr_s: list[float], why: str
+) -> None:
+    times, classes = _beats(rr_s)
+    assert rhythm.HALVED not in _labels(times, classes), why
+
+
+def _findings_of(found: dict[str, list[rhythm.Episode]]):  # type: ignore[no-untyped-def]
+    from ml.findings import findings_of_read
+    from ml.hrv import HeartRateSummary
+    from ml.intervals import not_measured
+
+    episodes = [e for group in found.values() for e in group]
+    counts = {"N": 100, "S": 0, "V": 0, "F": 0, "Q": 0}
+    rate = HeartRateSummary(60.0, 35.0, 70.0, None, None, None, 0)
+    return findings_of_read(
+        episodes, not_measured("test"), rate, counts, np.array(["N"] * 100), np.ones((100, 5))
+    )
+
+
 def test_hrv_from_known_intervals() -> None:
     rr = np.array([0.8, 0.9] * 50)  # alternating: every successive difference is 100 ms
     times = np.concatenate([[0.0], np.cumsum(rr)])
@@ -175,3 +220,36 @@ def test_mitbih_232_reads_no_hrv_from_its_few_normal_intervals() -> None:
     rate = analysis.heart_rate
     assert rate.sdnn_ms is None and rate.mean_bpm is not None
     assert rate.hrv_reason is not None and rate.hrv_reason.startswith("frequent ectopic")
+
+
+def test_mitbih_231_two_to_one_block_is_read_and_slow_ds1_records_are_not() -> None:
+    """231 (DS2: reported, never chosen on) has five reference '(BII' episodes of 2:1 AV block;
+    the read covers most of their time and nothing outside them. DS1's slow and irregular
+    records (sinus bradycardia, AF with slow conduction, pauses) read no 2:1 conduction."""
+    from ml.analysis import analyze
+    from ml.io import read_recording
+    from ml.research.databases import data_root, load_record
+
+    mitdb = data_root() / "mitdb"
+    reference = load_record(mitdb, "231")
+    changes = [
+        (s / reference.fs_hz, note)
+        for s, note in zip(reference.ann_samples, reference.ann_aux_notes, strict=True)
+        if note.startswith("(")
+    ]
+    blocks = [
+        (start, changes[i + 1][0] if i + 1 < len(changes) else reference.leads_mv.shape[0])
+        for i, (start, note) in enumerate(changes)
+        if note == "(BII"
+    ]
+    read = analyze(read_recording(mitdb / "231.hea"))
+    halved = [e for e in read.episodes if e.label == rhythm.HALVED]
+    overlap_s = sum(
+        max(0.0, min(e.end_s, b) - max(e.start_s, a)) for e in halved for a, b in blocks
+    )
+    assert overlap_s >= 0.8 * sum(b - a for a, b in blocks)
+    assert overlap_s >= 0.95 * sum(e.duration_s for e in halved)
+    assert "2:1 conduction" in read.rhythm_summary
+    for name in ("108", "123", "201", "124"):
+        episodes = analyze(read_recording(mitdb / f"{name}.hea")).episodes
+        assert rhythm.HALVED not in {e.label for e in episodes}, name
