@@ -160,15 +160,22 @@ def test_missing_or_unpinned_runtime_file_is_refused(tmp_path: Path) -> None:
 def test_export_of_the_shipped_weights_is_the_shipped_runtime_file(
     tmp_path: Path, keras_model: BeatClassifier
 ) -> None:
-    """`python -m ml.export_runtime` is reproducible: the same weights, the same bytes."""
-    from ml.training.export import export_runtime
+    """`python -m ml.export_runtime` is reproducible: the same weights give the same bytes on
+    one kind of CPU. Another kind may fold a few constants differently (on an AVX-512 machine
+    4 of 363,432 bytes differ, the same at every export there), so there the fresh export must
+    compute what the shipped file computes, to float rounding."""
+    from ml.training.export import export_runtime, largest_difference
 
     entries = export_runtime(keras_model.model_, tmp_path)
     card = read_card()
     assert entries["runtime_export"]["check_max_abs_difference"] <= PROBABILITY_TOLERANCE
-    assert entries["runtime_sha256"] == card["runtime_sha256"], (
-        "the shipped beat_classifier.tflite is not the export of the shipped weights with "
-        "these TensorFlow and Keras versions: run `python -m ml.export_runtime`"
-    )
     shipped = (DEFAULT_MODEL_DIR / RUNTIME_FILE).read_bytes()
     assert hashlib.sha256(shipped).hexdigest() == card["runtime_sha256"]
+    if entries["runtime_sha256"] != card["runtime_sha256"]:
+        fresh = (tmp_path / RUNTIME_FILE).read_bytes()
+        changed = sum(a != b for a, b in zip(fresh, shipped, strict=False))
+        assert len(fresh) == len(shipped) and changed <= 16, (
+            "the shipped beat_classifier.tflite is not the export of the shipped weights with "
+            "these TensorFlow and Keras versions: run `python -m ml.export_runtime`"
+        )
+        assert largest_difference(keras_model.model_, shipped) <= PROBABILITY_TOLERANCE
