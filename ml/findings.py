@@ -111,7 +111,7 @@ ONE_LEAD_CAVEAT = "read from one lead only, where ventricular calls are less rel
 
 
 WIDE_QRS_MS = 120
-LONG_QTC_MS = 470
+LONG_QTC_MS = 470.0  # QTc (Bazett) from which a long-QT finding is made (high from 500)
 # A wide QRS lengthens the QT by itself. With QRS >= 120 ms the AHA/ACCF/HRS recommendations
 # (Rautaharju et al. 2009, part IV) judge repolarisation by the JT interval instead: the JT
 # index, JT x (heart rate + 100) / 518, is prolonged from 112 (Rautaharju et al. 2004). MIT-BIH

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ml.findings import LONG_QTC_MS
 from ml.intervals import IntervalSettings, MeasureInputs, measure_intervals
 from ml.research.strips_eval import reference_labels
 
 SHORTLIST = 10  # the settings with the lowest QT Database loss that the strips choose among
-LONG_QTC_MS = 470.0  # a QTc (Bazett) this long makes a long-QT finding when backed by 2 leads
 # A setting that leaves more strips' QT unmeasured than this share of the best-ranked one's
 # would win by saying less: it is not considered.
 MIN_MEASURED_SHARE = 0.98

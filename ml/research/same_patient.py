@@ -34,8 +34,8 @@ MAX_SHIFT_S = 0.04
 
 
 def median_beat(data_dir: Path | str, name: str) -> np.ndarray | None:
-    """The record's median normal beat, every lead end to end, at `COMMON_FS_HZ`; None when
-    it has fewer than `MIN_BEATS` normal beats away from its ends."""
+    """The record's median normal beat [leads, window] at `COMMON_FS_HZ`; None when it has
+    fewer than `MIN_BEATS` normal beats away from its ends."""
     record = load_record(data_dir, name)
     leads_mv = bandpass_mv(record.leads_mv, record.fs_hz, (0.5, 40.0))
     offsets_s = np.arange(-WINDOW_S[0], WINDOW_S[1], 1 / COMMON_FS_HZ)
@@ -95,10 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         beat = median_beat(args.data_dir, name)
         if beat is not None:
             beats[name] = beat
-    by_length: dict[int, dict[str, np.ndarray]] = {}
+    by_leads: dict[int, dict[str, np.ndarray]] = {}  # records compare with as many leads
     for name, beat in beats.items():
-        by_length.setdefault(beat.shape[0], {})[name] = beat
-    for group in by_length.values():
+        by_leads.setdefault(beat.shape[0], {})[name] = beat
+    for group in by_leads.values():
         if len(group) < 2:
             continue
         names, correlation = similarity(group)

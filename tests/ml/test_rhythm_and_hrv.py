@@ -238,7 +238,12 @@ def test_mitbih_231_two_to_one_block_is_read_and_slow_ds1_records_are_not() -> N
         if note.startswith("(")
     ]
     blocks = [
-        (start, changes[i + 1][0] if i + 1 < len(changes) else reference.leads_mv.shape[0])
+        (
+            start,
+            changes[i + 1][0]
+            if i + 1 < len(changes)
+            else len(reference.leads_mv) / reference.fs_hz,
+        )
         for i, (start, note) in enumerate(changes)
         if note == "(BII"
     ]
