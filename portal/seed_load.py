@@ -23,6 +23,7 @@ each recording's own folder (named by its SHA-256, as uploads are) links to one 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -42,7 +43,7 @@ from tqdm import tqdm
 from ml import vocabulary
 from ml.analysis import Beats, EcgAnalysis
 from ml.findings import Finding
-from ml.hrv import HeartRateSummary
+from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals
 from ml.quality import Segment
 from ml.rhythm import Episode
@@ -352,21 +353,17 @@ def _machine_read(
     counts = {c: int((classes == c).sum()) for c in ("N", "S", "V", "F", "Q")}
     total = max(1, classes.size)
     rr_ms = np.diff(times_s) * 1000
-    normal_rr = rr_ms[(classes[1:] == "N") & (classes[:-1] == "N")]
     af = scenario == "af"
     mean_rr = float(np.mean(rr_ms)) if rr_ms.size else 800.0
+    # The engine's own summary, so seeded reads follow its HRV limits (none inside AF).
+    summary = heart_rate_summary(
+        samples, fs, normal=classes == "N", in_sinus=np.full(samples.size, not af)
+    )
     heart_rate = HeartRateSummary(
-        mean_bpm=round(60000 / mean_rr, 1),
-        min_bpm=round(60000 / float(rr_ms.max()), 1) if rr_ms.size else None,
-        max_bpm=round(60000 / float(rr_ms.min()), 1) if rr_ms.size else None,
-        sdnn_ms=None if af or normal_rr.size < 3 else round(float(np.std(normal_rr)), 1),
-        rmssd_ms=None
-        if af or normal_rr.size < 3
-        else round(float(np.sqrt(np.mean(np.diff(normal_rr) ** 2))), 1),
-        pnn50=None
-        if af or normal_rr.size < 3
-        else round(float(np.mean(np.abs(np.diff(normal_rr)) > 50)), 3),
-        n_nn=0 if af else int(normal_rr.size),
+        **{
+            name: round(value, 3 if name == "pnn50" else 1) if isinstance(value, float) else value
+            for name, value in dataclasses.asdict(summary).items()
+        }
     )
     qt_ms = float(rng.uniform(360, 420))
     rr_s = mean_rr / 1000
