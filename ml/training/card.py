@@ -59,9 +59,14 @@ DATABASES = {
 }
 
 LIMITATIONS = [
-    "Trained on 61 patients of two Holter databases (MIT-BIH DS1, 1975-79, and svdb); 12-lead "
+    "Trained on 61 records of two Holter databases (MIT-BIH DS1, 1975-79, and svdb); 12-lead "
     "resting ECGs, handheld devices and today's populations are not represented in training "
-    "and remain untested until the owner's external tests report.",
+    "and remain untested until the owner's external tests report. The 61 records are fewer "
+    "patients: by their median beats, svdb 827/873, 828/829/876/877, 841/886 and 847/885 are "
+    "likely one patient each (`python -m ml.research.same_patient`), so about 55. The "
+    "out-of-fold figures below were dealt record by record, which split those pairs; dealt by "
+    "patient, svdb V Se read 82.0 % against 77.5 % in a rerun, a difference the fold dealing "
+    "alone can make, so read every figure as good to a few points.",
     "Ventricular beats are missed more often on recorders unlike MIT-BIH: out of fold on "
     "svdb, about one ventricular beat in five was called atrial (S) or normal (V Se 78.8 %, "
     "below the 90 % floor). A V count from another device may be too low: check the strip.",
@@ -82,7 +87,8 @@ LIMITATIONS = [
     "figures were measured with the Keras network; the portal runs its LiteRT export, whose "
     "probabilities differ from Keras' by less than 1e-4 with the same class for every beat "
     "(checked on DS2 records 100 and 232 by the tests), and whose bytes are the same at every "
-    "export of the same weights.",
+    "export of the same weights on one machine (another CPU kind may fold a few bytes "
+    "differently; the tests then check that the shipped file computes what the weights do).",
     "Figures at reference R peaks assume perfect beat detection; the end-to-end figures "
     "(the portal's own detector) are the ones to expect in use.",
     "A decision aid only: not a certified medical device; a clinician reviews every report.",
