@@ -44,6 +44,7 @@ from ml.hrv import HeartRateSummary, heart_rate_summary
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
+from ml.on_time_beats import on_time_note, on_time_supraventricular
 from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
@@ -593,6 +594,10 @@ def summarise(
         beat_s, classes, beats.on_swing, beats.in_burst
     )
     notes = [*notes, *doubt_notes]
+    on_time = on_time_supraventricular(beat_s, classes)
+    if on_time.any():
+        classes = np.where(on_time, "N", classes)
+        notes = [*notes, on_time_note(beat_s[on_time])]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,
