@@ -415,7 +415,12 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
 
 
 def test_a_preliminary_report_is_for_clinicians_only(
-    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    tokens: Tokens,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     report = upload(app, people, sql, tmp_path)
     client = app.test_client()
@@ -428,6 +433,25 @@ def test_a_preliminary_report_is_for_clinicians_only(
     preliminary = fetch(client, "/DiagnosticReport?status=preliminary", tokens.doctor)
     assert [e["resource"]["id"] for e in preliminary["entry"]] == [str(report.id)]
     outcome_of(call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.patient), 404)
+
+    # What the machine only suspects is no SNOMED CT diagnosis until a doctor signs it: the
+    # machine's AV_BLOCK_2 ("2:1 conduction (possible second-degree AV block)"); here every
+    # finding of this read is taken as suspected, to see the unsigned report use the rule.
+    concept = codes.statement_concept("AV_BLOCK_2", machine_read=True)
+    possible = "Possible second-degree AV block"
+    label = "Second-degree AV block"
+    own = {"system": codes.STATEMENT_SYSTEM, "code": "AV_BLOCK_2", "display": label}
+    assert concept == {"coding": [own], "text": possible}
+    machine_findings = frozenset(report.versions[0].findings or [])
+    assert machine_findings
+    monkeypatch.setattr(codes, "MACHINE_SUSPECTS", machine_findings)
+    found = fetch(client, f"/DiagnosticReport/{report.id}", tokens.doctor)
+    assert {c["system"] for concept in found["conclusionCode"] for c in concept["coding"]} == {
+        codes.STATEMENT_SYSTEM
+    }
+    assert all(concept["text"].startswith("Possible ") for concept in found["conclusionCode"])
+    signed_concept = codes.statement_concept("AV_BLOCK_2")
+    assert [c["code"] for c in signed_concept["coding"]] == ["195042002", "AV_BLOCK_2"]
 
 
 # --------------------------------------------------------------------------- who sees what

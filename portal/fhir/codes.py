@@ -149,13 +149,24 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
 # (what a rhythm is not: no SNOMED CT concept says "neither sinus nor AF").
 
 
-def statement_concept(code: str) -> dict[str, object]:
-    """A signed statement as a CodeableConcept: SNOMED CT when it has the concept, always
-    the project's own code, and the clinician's label as text."""
+# Statements the machine only suspects: its AV_BLOCK_2 is "2:1 conduction (possible
+# second-degree AV block)" (`ml.rhythm.HALVED`: blocked atrial premature beats or a flutter's
+# changing conduction read the same). Unsigned, it is no SNOMED CT diagnosis.
+MACHINE_SUSPECTS = frozenset({"AV_BLOCK_2"})
+
+
+def statement_concept(code: str, machine_read: bool = False) -> dict[str, object]:
+    """A statement as a CodeableConcept: SNOMED CT when it has the concept, always the
+    project's own code, and the clinician's label as text. In an unsigned machine read
+    (`machine_read`), a statement the machine only suspects (`MACHINE_SUSPECTS`) keeps only
+    the project's code, and the text says "Possible ...": a doctor's signature makes it a
+    diagnosis."""
     code = vocabulary.canonical(code)
     statement = vocabulary.STATEMENTS[code]
+    suspected = machine_read and code in MACHINE_SUSPECTS
+    text = f"Possible {statement.label[0].lower()}{statement.label[1:]}" if suspected else None
     codings = []
-    if code in SNOMED_STATEMENTS:
+    if code in SNOMED_STATEMENTS and not suspected:
         codings.append(SNOMED_STATEMENTS[code].as_fhir())
     codings.append(Coding(STATEMENT_SYSTEM, code, statement.label).as_fhir())
-    return {"coding": codings, "text": statement.label}
+    return {"coding": codings, "text": text or statement.label}

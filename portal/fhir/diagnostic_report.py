@@ -178,7 +178,9 @@ def report_resource(
         resource["conclusion"] = conclusion
     statements = vocabulary.by_severity(list(basis.findings or []))
     if statements:
-        resource["conclusionCode"] = [codes.statement_concept(c) for c in statements]
+        resource["conclusionCode"] = [
+            codes.statement_concept(c, machine_read=version is None) for c in statements
+        ]
     if version is not None or who.clinician:
         resource["presentedForm"] = _forms(report, basis, who)
     return resource
