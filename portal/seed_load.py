@@ -43,7 +43,7 @@ from tqdm import tqdm
 from ml import vocabulary
 from ml.analysis import Beats, EcgAnalysis
 from ml.findings import Finding
-from ml.hrv import HeartRateSummary, heart_rate_summary
+from ml.hrv import heart_rate_summary
 from ml.intervals import Intervals
 from ml.quality import Segment
 from ml.rhythm import Episode
@@ -359,11 +359,13 @@ def _machine_read(
     summary = heart_rate_summary(
         samples, fs, normal=classes == "N", in_sinus=np.full(samples.size, not af)
     )
-    heart_rate = HeartRateSummary(
+    heart_rate = dataclasses.replace(
+        summary,
         **{
-            name: round(value, 3 if name == "pnn50" else 1) if isinstance(value, float) else value
-            for name, value in dataclasses.asdict(summary).items()
-        }
+            name: round(value, 3 if name == "pnn50" else 1)
+            for name in ("mean_bpm", "min_bpm", "max_bpm", "sdnn_ms", "rmssd_ms", "pnn50")
+            if (value := getattr(summary, name)) is not None
+        },
     )
     qt_ms = float(rng.uniform(360, 420))
     rr_s = mean_rr / 1000
