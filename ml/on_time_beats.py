@@ -54,6 +54,10 @@ MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat 
 # (a blocked premature P wave, or a beat the detector missed) is for the pause rules to read,
 # and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`).
 PAUSE_AFTER = DROPPED_RATIO[0]
+# Under evaluation (on-time round 2, pre-registered): a sinus cycle only where NN intervals
+# are at least this share of the last `SHARE_WINDOW_INTERVALS` intervals (None: anywhere).
+MIN_NN_SHARE: float | None = None
+SHARE_WINDOW_INTERVALS = 16
 MAX_PASSES = 10  # two passes settle every record of MIT-BIH, svdb and the QT Database
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
 
@@ -84,7 +88,21 @@ def sinus_cycle_before_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     age_s = np.full(len(beat_s), np.inf)
     age_s[known] = beat_s[known] - beat_s[nn_end[latest[known]]]
     cycle[age_s > MAX_BASE_AGE_S] = np.nan
+    if MIN_NN_SHARE is not None:
+        cycle[_nn_share_before(is_nn, len(beat_s)) < MIN_NN_SHARE] = np.nan
     return cycle
+
+
+def _nn_share_before(is_nn: np.ndarray, n_beats: int) -> np.ndarray:
+    """Per beat, the share of NN intervals among the last `SHARE_WINDOW_INTERVALS` intervals
+    that end at or before the previous beat (0 with none)."""
+    counted = np.concatenate([[0], np.cumsum(is_nn)])  # counted[k]: NN among intervals < k
+    ends = np.clip(np.arange(n_beats) - 1, 0, None)  # intervals 0 .. i - 2 end by beat i - 1
+    starts = np.clip(ends - SHARE_WINDOW_INTERVALS, 0, None)
+    n = ends - starts
+    share = np.zeros(n_beats)
+    share[n > 0] = (counted[ends] - counted[starts])[n > 0] / n[n > 0]
+    return share
 
 
 def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
