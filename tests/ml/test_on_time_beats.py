@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import rhythm
+from ml import on_time_beats, rhythm
 from ml.analysis import analyze
 from ml.io import read_recording
 from ml.on_time_beats import (
@@ -104,3 +104,13 @@ def test_an_exercise_test_at_its_peak_reads_sinus_tachycardia() -> None:
     assert not [e for e in analysis.episodes if e.label == rhythm.SVT]
     assert analysis.rhythm_summary == rhythm.TACHY
     assert analysis.main_finding.code == "TACHY"
+
+
+@pytest.mark.skipif(not (QTDB / "sel310.hea").is_file(), reason="qtdb not found")
+def test_one_pass_is_not_enough_while_the_rate_climbs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In sel310's stretch called mostly S, one pass judges each call against few, older NN
+    intervals from a slower moment of the climb: it left a 10-s SVT."""
+    monkeypatch.setattr(on_time_beats, "MAX_PASSES", 1)
+    analysis = analyze(read_recording(QTDB / "sel310.hea", uncalibrated_ok=True))
+    assert analysis.beat_counts["S"] > 50
+    assert [e for e in analysis.episodes if e.label == rhythm.SVT]
