@@ -42,6 +42,9 @@ MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat 
 # (a blocked premature P wave, or a beat the detector missed) is for the pause rules to read,
 # and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`).
 PAUSE_AFTER = DROPPED_RATIO[0]
+# On-time round 3 (pre-registered, under evaluation): where no sinus cycle precedes a beat
+# (a recording's first seconds), judge it against the cycle after it.
+CYCLE_AFTER_WHEN_NONE_BEFORE = False
 MAX_PASSES = 10  # two passes settle every record of MIT-BIH, svdb and the QT Database
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
 
@@ -75,6 +78,13 @@ def sinus_cycle_before_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return cycle
 
 
+def sinus_cycle_after_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Per beat, the sinus cycle after it: `sinus_cycle_before_s` with time running backwards
+    (the first NN intervals that start at or after the next beat)."""
+    backwards_s = -np.asarray(beat_s, dtype=float)[::-1]
+    return sinus_cycle_before_s(backwards_s, np.asarray(classes)[::-1])[::-1]
+
+
 def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """True for each beat called S that came on time (`_on_time_once`), pass after pass until
     no call changes: calls turned N lengthen the NN series, so the sinus cycle follows a rate
@@ -96,6 +106,8 @@ def _on_time_once(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if len(classes) < 3:
         return found
     cycle = sinus_cycle_before_s(beat_s, classes)
+    if CYCLE_AFTER_WHEN_NONE_BEFORE:
+        cycle = np.where(np.isnan(cycle), sinus_cycle_after_s(beat_s, classes), cycle)
     rr_s = np.diff(np.asarray(beat_s, dtype=float))
     rr_after = np.append(rr_s, 0.0)
     with np.errstate(invalid="ignore"):
