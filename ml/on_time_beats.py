@@ -11,19 +11,21 @@ The rule: an S call whose preceding RR interval is at least `ON_TIME_SHARE` of t
 cycle before it becomes N. The sinus cycle is the median of the last `BASE_NN_INTERVALS`
 intervals between two beats called N (at least `MIN_NN_INTERVALS`, the latest ending within
 `MAX_BASE_AGE_S`), so inside a run of true S beats the cycle stays the sinus one before the
-run and the run stays premature against it.
+run and the run stays premature against it. Where none precedes the beat (a recording's first
+seconds), the cycle after it judges.
 
 An S call followed by a pause (`PAUSE_AFTER`) keeps its class: the pause (a blocked premature
 P wave, or a beat the detector missed) is for the pause rules, and as N the beat would start a
 "dropped beat". The rule runs until no call changes, so the cycle follows a rate that climbs.
 
-Chosen on DS1, svdb and the QT Database (pre-registered in commits 239f672 and ebc0bb1; the
-README's "S calls that come on time" has every figure): the threshold as the lowest of
-0.90-1.00 losing at most 1 % of the true S calls in DS1 and in svdb; the repeated passes
-against one pass and against an NN-share guard on out-of-fold calls (DS1 S +P 52.8 -> 71.3 %,
-S Se unchanged; svdb S Se 79.7 -> 79.4 %, S +P 64.9 -> 66.0 %). On DS2, reported and not
-chosen on, S Se fell 81.4 -> 71.6 %: in 232's long atrial runs, called partly N, those N
-calls make a cycle at the ectopic rate against which the run's other beats are on time.
+Chosen on DS1, svdb and the QT Database (pre-registered in commits 239f672, ebc0bb1 and
+b80334c; the README's "S calls that come on time" has every figure): the threshold as the
+lowest of 0.90-1.00 losing at most 1 % of the true S calls in DS1 and in svdb; the repeated
+passes against one pass and against an NN-share guard, and the cycle after, on out-of-fold
+calls (DS1 S +P 52.8 -> 71.5 %, S Se unchanged; svdb S Se 79.7 -> 79.3 %, S +P 64.9 ->
+66.0 %). On DS2, reported and not chosen on, S Se fell 81.4 -> 70.5 %: in 232's long atrial
+runs, called partly N, those N calls make a cycle at the ectopic rate against which the run's
+other beats are on time.
 """
 
 from __future__ import annotations
@@ -42,9 +44,6 @@ MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat 
 # (a blocked premature P wave, or a beat the detector missed) is for the pause rules to read,
 # and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`).
 PAUSE_AFTER = DROPPED_RATIO[0]
-# On-time round 3 (pre-registered, under evaluation): where no sinus cycle precedes a beat
-# (a recording's first seconds), judge it against the cycle after it.
-CYCLE_AFTER_WHEN_NONE_BEFORE = False
 MAX_PASSES = 10  # two passes settle every record of MIT-BIH, svdb and the QT Database
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
 
@@ -106,8 +105,8 @@ def _on_time_once(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if len(classes) < 3:
         return found
     cycle = sinus_cycle_before_s(beat_s, classes)
-    if CYCLE_AFTER_WHEN_NONE_BEFORE:
-        cycle = np.where(np.isnan(cycle), sinus_cycle_after_s(beat_s, classes), cycle)
+    # Where none precedes the beat (a recording's first seconds), the cycle after it.
+    cycle = np.where(np.isnan(cycle), sinus_cycle_after_s(beat_s, classes), cycle)
     rr_s = np.diff(np.asarray(beat_s, dtype=float))
     rr_after = np.append(rr_s, 0.0)
     with np.errstate(invalid="ignore"):

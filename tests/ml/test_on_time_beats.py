@@ -13,6 +13,7 @@ from ml.on_time_beats import (
     NOTE_PHRASE,
     on_time_note,
     on_time_supraventricular,
+    sinus_cycle_after_s,
     sinus_cycle_before_s,
 )
 from ml.research.databases import data_root
@@ -55,9 +56,21 @@ def test_an_s_call_before_a_pause_keeps_its_class() -> None:
     assert on_time_supraventricular(_beats(rr), classes).tolist() == [i == 11 for i in range(18)]
 
 
+def test_at_a_recordings_start_the_cycle_after_judges() -> None:
+    """No sinus cycle precedes the first beats of a strip: an S call there is judged against
+    the cycle after it (on-time round 3); a truly early one stays S."""
+    classes = np.array(list("NSNNNNNNNNNN"))
+    on_time = _beats([0.8] * 11)
+    assert np.isnan(sinus_cycle_before_s(on_time, classes)[1])
+    assert sinus_cycle_after_s(on_time, classes)[1] == pytest.approx(0.8)
+    assert on_time_supraventricular(on_time, classes).tolist() == [i == 1 for i in range(12)]
+    early = _beats([0.6, 1.0] + [0.8] * 9)
+    assert not on_time_supraventricular(early, classes).any()
+
+
 def test_no_sinus_cycle_no_judgement() -> None:
-    """Without 4 NN intervals before it, or with the last over 60 s before, an S call keeps
-    its class."""
+    """Without 4 NN intervals before or after it, or with the nearest over 60 s away, an S
+    call keeps its class."""
     classes = np.array(list("NNSNNS"))
     assert not on_time_supraventricular(_beats([1.0] * 5), classes).any()
     rr = [0.8] * 8 + [65.0, 0.8]  # a gap in the NN intervals (ectopy, AF, unreadable signal)
