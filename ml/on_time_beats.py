@@ -44,7 +44,7 @@ MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat 
 # (a blocked premature P wave, or a beat the detector missed) is for the pause rules to read,
 # and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`).
 PAUSE_AFTER = DROPPED_RATIO[0]
-MAX_PASSES = 10  # two passes settle every record of MIT-BIH, svdb and the QT Database
+MAX_PASSES = 10  # at most 8 change calls on any record of MIT-BIH, svdb, qtdb or cinc2017
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
 
 
