@@ -326,7 +326,12 @@ BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED)
 
 def consolidate(episodes: list[Episode]) -> list[Episode]:
     """Short brady/tachycardia stretches read as sinus rhythm, adjacent episodes of one label
-    merged, and no dropped-beat hint inside AF (where every interval is irregular)."""
+    merged, short sinus rhythm between two stretches of one rate label merged into them, and
+    no dropped-beat hint inside AF (where every interval is irregular)."""
+    return _bridge_short_sinus(_merge_adjacent(episodes))
+
+
+def _merge_adjacent(episodes: list[Episode]) -> list[Episode]:
     relabelled = [
         Episode(SINUS, e.start_s, e.end_s, e.n_beats)
         if e.label in (BRADY, TACHY) and e.duration_s < MIN_RATE_EPISODE_S
@@ -356,6 +361,37 @@ def consolidate(episodes: list[Episode]) -> list[Episode]:
         if current is not None:
             merged.append(current)
     return sorted(merged, key=lambda e: (e.start_s, e.label))
+
+
+def _bridge_short_sinus(episodes: list[Episode]) -> list[Episode]:
+    """A sinus rhythm stretch shorter than `MIN_RATE_EPISODE_S` between two stretches of the
+    same rate label (bradycardia on both sides, or tachycardia) is part of them: the rate
+    crossed 60 or 100 for a few beats and back, which ends no bradycardia or tachycardia. The
+    mirror of the rule that makes short rate stretches sinus rhythm (a rate hovering at 60
+    bpm read 51 alternating episodes on MIT-BIH 101)."""
+    rates = sorted(
+        (e for e in episodes if e.label in (SINUS, BRADY, TACHY)), key=lambda e: e.start_s
+    )
+    bridged: list[Episode] = []
+    for e in rates:
+        if len(bridged) >= 2 and _bridges(bridged[-2], bridged[-1], e):
+            gap = bridged.pop()
+            before = bridged.pop()
+            e = Episode(e.label, before.start_s, e.end_s, before.n_beats + gap.n_beats + e.n_beats)
+        bridged.append(e)
+    others = [e for e in episodes if e.label not in (SINUS, BRADY, TACHY)]
+    return sorted(others + bridged, key=lambda e: (e.start_s, e.label))
+
+
+def _bridges(before: Episode, gap: Episode, after: Episode) -> bool:
+    return (
+        gap.label == SINUS
+        and gap.duration_s < MIN_RATE_EPISODE_S
+        and before.label == after.label
+        and before.label in (BRADY, TACHY)
+        and gap.start_s - before.end_s <= MERGE_GAP_S
+        and after.start_s - gap.end_s <= MERGE_GAP_S
+    )
 
 
 def overview(episodes: list[Episode], limit: int = SUMMARY_EPISODES) -> dict[str, object]:

@@ -131,6 +131,35 @@ def test_adjacent_episodes_merge_and_short_rate_stretches_read_as_sinus() -> Non
     assert not any(e.label in (rhythm.TACHY, rhythm.DROPPED) for e in merged)
 
 
+def test_short_sinus_rhythm_inside_a_bradycardia_or_tachycardia_is_part_of_it() -> None:
+    """A rate hovering at 60 bpm crosses back for a few beats; that ends no bradycardia."""
+    episodes = [
+        rhythm.Episode(rhythm.SINUS, 0, 100, 100),
+        rhythm.Episode(rhythm.BRADY, 100, 130, 28),
+        rhythm.Episode(rhythm.SINUS, 130, 134, 4),  # 4 s at 60-62 bpm
+        rhythm.Episode(rhythm.BRADY, 134, 160, 25),
+        rhythm.Episode(rhythm.SINUS, 160, 175, 16),  # 15 s: sinus rhythm in its own right
+        rhythm.Episode(rhythm.BRADY, 175, 200, 24),
+        rhythm.Episode(rhythm.SINUS, 200, 205, 5),  # between bradycardia and tachycardia
+        rhythm.Episode(rhythm.TACHY, 205, 230, 45),
+        rhythm.Episode(rhythm.SINUS, 230, 236, 9),
+        rhythm.Episode(rhythm.TACHY, 236, 260, 45),
+        rhythm.Episode(rhythm.PAUSE, 131, 133.5, 2),  # another layer: untouched
+    ]
+    labels = [(e.label, e.start_s, e.end_s) for e in rhythm.consolidate(episodes)]
+    assert labels == [
+        (rhythm.SINUS, 0, 100),
+        (rhythm.BRADY, 100, 160),
+        (rhythm.PAUSE, 131, 133.5),
+        (rhythm.SINUS, 160, 175),
+        (rhythm.BRADY, 175, 200),
+        (rhythm.SINUS, 200, 205),
+        (rhythm.TACHY, 205, 260),
+    ]
+    bridged = next(e for e in rhythm.consolidate(episodes) if e.start_s == 100)
+    assert bridged.n_beats == 28 + 4 + 25
+
+
 def test_overview_lists_at_most_twenty_and_counts_the_rest() -> None:
     episodes = [rhythm.Episode(rhythm.SINUS, 0, 3000, 3000)] + [
         rhythm.Episode(rhythm.SVT, 10 * i, 10 * i + 2, 4) for i in range(30)
