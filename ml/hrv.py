@@ -7,6 +7,9 @@ with frequent ectopic beats the few NN intervals left are not a sample of the rh
 measure at all (210 read SDNN 143 ms from 3). The limits follow HRV practice (the 1996 Task
 Force asks for edited, mostly sinus NN series; studies commonly set aside records with more
 than about 10 % ectopic beats, which removes about 20 % of the intervals): stated, not tuned.
+The span too: the Task Force's shortest standard recording is 5 minutes, and SDNN grows with
+the length of the recording, so a 30-s strip's SDNN compares with no norm (cardiographs and
+handheld recorders report none); HRV needs 5 minutes of readable sinus rhythm.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ MIN_RR_S, MAX_RR_S = 0.25, 2.5  # outside this an interval is a detection error,
 RATE_WINDOW_BEATS = 8  # min / max heart rate over a moving average of this many intervals
 MIN_NN_INTERVALS = 8  # fewer is no measure of variability
 MIN_NN_SHARE = 0.8  # of the readable intervals in sinus stretches (about 10 % ectopic beats)
+MIN_SINUS_S = 300.0  # readable sinus rhythm: the Task Force's 5-minute short-term recording
 NO_SINUS_REASON = "no sinus rhythm between normal beats"
 
 
@@ -42,7 +46,8 @@ def heart_rate_summary(
 ) -> HeartRateSummary:
     """Rates from all beats; HRV from intervals between two `normal` beats, given only when
     they are at least `MIN_NN_SHARE` of the intervals between two `in_sinus` beats (readable
-    beats in sinus stretches; every beat when not given) and at least `MIN_NN_INTERVALS`."""
+    beats in sinus stretches; every beat when not given), at least `MIN_NN_INTERVALS`, and
+    those sinus intervals last `MIN_SINUS_S` in all."""
     rr_s = np.diff(r_peaks) / fs_hz
     plausible = (rr_s >= MIN_RR_S) & (rr_s <= MAX_RR_S)
     if not plausible.any():
@@ -60,7 +65,7 @@ def heart_rate_summary(
     if normal is not None:
         nn &= normal[:-1] & normal[1:]
     nn_s = rr_s[nn]
-    reason = _why_no_hrv(int(nn.sum()), int(considered.sum()))
+    reason = _why_no_hrv(int(nn.sum()), int(considered.sum()), float(rr_s[considered].sum()))
     sdnn = rmssd = pnn50 = None
     if reason is None:
         sdnn = float(np.std(nn_s, ddof=1) * 1000)
@@ -82,10 +87,15 @@ def heart_rate_summary(
     )
 
 
-def _why_no_hrv(n_nn: int, n_considered: int) -> str | None:
+def _why_no_hrv(n_nn: int, n_considered: int, sinus_s: float) -> str | None:
     """The reason HRV is not measurable, in a clinician's words, or None."""
     if n_nn == 0:
         return NO_SINUS_REASON
+    if sinus_s < MIN_SINUS_S:
+        return (
+            f"{_span(sinus_s)} of readable sinus rhythm: HRV needs at least "
+            f"{MIN_SINUS_S / 60:.0f} minutes (shorter spans compare with no HRV norm)"
+        )
     if n_nn < MIN_NN_INTERVALS:
         return (
             f"only {n_nn} intervals between two normal beats in sinus rhythm "
@@ -98,3 +108,7 @@ def _why_no_hrv(n_nn: int, n_considered: int) -> str | None:
             f"rhythm are between two normal beats (at least {MIN_NN_SHARE:.0%} needed)"
         )
     return None
+
+
+def _span(seconds: float) -> str:
+    return f"only {seconds:.0f} s" if seconds < 90 else f"only {seconds / 60:.1f} min"

@@ -131,7 +131,7 @@ def _findings_of(found: dict[str, list[rhythm.Episode]]):  # type: ignore[no-unt
 
 
 def test_hrv_from_known_intervals() -> None:
-    rr = np.array([0.8, 0.9] * 50)  # alternating: every successive difference is 100 ms
+    rr = np.array([0.8, 0.9] * 200)  # alternating: every successive difference is 100 ms
     times = np.concatenate([[0.0], np.cumsum(rr)])
     summary = heart_rate_summary(np.round(times * 1000).astype(int), 1000.0)
     assert summary.mean_bpm == pytest.approx(60 / 0.85, rel=1e-3)
@@ -142,7 +142,7 @@ def test_hrv_from_known_intervals() -> None:
 
 
 def test_hrv_uses_only_normal_to_normal_intervals() -> None:
-    rr = np.full(60, 1.0)
+    rr = np.full(360, 1.0)  # 6 minutes: HRV needs 5 of sinus rhythm
     rr[30], rr[31] = 0.5, 1.5  # a premature beat and its compensatory pause
     times = np.round(np.concatenate([[0.0], np.cumsum(rr)]) * 500).astype(int)
     normal = np.ones(len(times), dtype=bool)
@@ -151,7 +151,7 @@ def test_hrv_uses_only_normal_to_normal_intervals() -> None:
     nn_only = heart_rate_summary(times, 500.0, normal)
     assert with_ectopy.rmssd_ms > 50
     assert nn_only.rmssd_ms == pytest.approx(0.0, abs=1e-6)
-    assert nn_only.n_nn == 58
+    assert nn_only.n_nn == 358
 
 
 def test_no_beats_no_numbers() -> None:
@@ -174,18 +174,18 @@ def _every_nth_ectopic(n_beats: int, every: int) -> tuple[np.ndarray, np.ndarray
 
 
 def test_hrv_is_withheld_with_frequent_ectopic_beats_and_says_why() -> None:
-    samples, normal = _every_nth_ectopic(300, every=4)  # 25 % ectopic: half the intervals NN
+    samples, normal = _every_nth_ectopic(500, every=4)  # 25 % ectopic: half the intervals NN
     summary = heart_rate_summary(samples, 500.0, normal, np.ones(len(samples), dtype=bool))
     assert summary.sdnn_ms is summary.rmssd_ms is summary.pnn50 is None
     assert summary.mean_bpm is not None and summary.n_nn > 100  # the rate stays
     assert summary.hrv_reason == (
-        "frequent ectopic or unclassified beats: 51% of the intervals in sinus rhythm are "
+        "frequent ectopic or unclassified beats: 50% of the intervals in sinus rhythm are "
         "between two normal beats (at least 80% needed)"
     )
 
 
 def test_hrv_is_kept_with_occasional_ectopic_beats() -> None:
-    samples, normal = _every_nth_ectopic(300, every=20)  # 5 %: 90 % of the intervals NN
+    samples, normal = _every_nth_ectopic(500, every=20)  # 5 %: 90 % of the intervals NN
     summary = heart_rate_summary(samples, 500.0, normal, np.ones(len(samples), dtype=bool))
     assert summary.hrv_reason is None
     assert summary.sdnn_ms == pytest.approx(0.0, abs=1e-6)  # every NN interval is 0.8 s
@@ -193,20 +193,36 @@ def test_hrv_is_kept_with_occasional_ectopic_beats() -> None:
 
 def test_intervals_outside_sinus_stretches_neither_count_for_nor_against_hrv() -> None:
     """Paroxysmal AF with clean sinus rhythm around it: HRV of the sinus stretches."""
-    samples, normal = _every_nth_ectopic(300, every=1000)  # no ectopic beat
+    samples, normal = _every_nth_ectopic(1200, every=10_000)  # 16 min, no ectopic beat
     in_sinus = np.ones(len(samples), dtype=bool)
-    in_sinus[50:250] = False  # two thirds of the recording in AF
+    in_sinus[200:600] = False  # a third of the recording in AF
     summary = heart_rate_summary(samples, 500.0, normal & in_sinus, in_sinus)
-    assert summary.hrv_reason is None and summary.n_nn == 98  # 49 on either side
+    assert summary.hrv_reason is None and summary.n_nn == 199 + 599
 
 
 def test_hrv_needs_more_than_a_handful_of_intervals() -> None:
-    samples, normal = _every_nth_ectopic(6, every=1000)
+    samples, normal = _every_nth_ectopic(500, every=10_000)
+    normal[6:] = False  # 6 normal beats, then 6 minutes of beats called otherwise
     summary = heart_rate_summary(samples, 500.0, normal)
     assert summary.sdnn_ms is None and summary.mean_bpm == pytest.approx(75.0)
     assert summary.hrv_reason == (
         "only 5 intervals between two normal beats in sinus rhythm (at least 8 needed)"
     )
+
+
+@pytest.mark.parametrize(("n_beats", "measured"), [(375, False), (377, True), (40, False)])
+def test_hrv_needs_five_minutes_of_sinus_rhythm(n_beats: int, measured: bool) -> None:
+    """The Task Force's short-term recording; SDNN of a 30-s strip compares with no norm."""
+    samples, normal = _every_nth_ectopic(n_beats, every=10_000)  # 0.8 s apart
+    summary = heart_rate_summary(samples, 500.0, normal, np.ones(len(samples), dtype=bool))
+    assert (summary.sdnn_ms is not None) is measured
+    assert summary.mean_bpm == pytest.approx(75.0)  # the rate is given either way
+    if not measured:
+        span = f"{(n_beats - 1) * 0.8 / 60:.1f} min" if n_beats > 100 else "31 s"
+        assert summary.hrv_reason == (
+            f"only {span} of readable sinus rhythm: HRV needs at least 5 minutes "
+            "(shorter spans compare with no HRV norm)"
+        )
 
 
 def test_mitbih_232_reads_no_hrv_from_its_few_normal_intervals() -> None:

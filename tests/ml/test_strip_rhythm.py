@@ -60,7 +60,9 @@ def test_short_sinus_strip_is_called_sinus(seed: int) -> None:
     assert analysis.strip is not None and analysis.strip.label == SINUS
     assert analysis.rhythm_summary == "Sinus rhythm"
     assert not any(e.label == rhythm.AF for e in analysis.episodes)
-    assert analysis.heart_rate.sdnn_ms is not None
+    # HRV norms are for at least 5 minutes; a strip gives the rate and says why no HRV.
+    assert analysis.heart_rate.sdnn_ms is None and analysis.heart_rate.mean_bpm is not None
+    assert "HRV needs at least 5 minutes" in (analysis.heart_rate.hrv_reason or "")
 
 
 def test_a_strip_drowned_in_noise_is_unclassifiable_with_no_beat_findings() -> None:
