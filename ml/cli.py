@@ -26,6 +26,11 @@ def summary_text(analysis: EcgAnalysis) -> str:
         f"Main finding: {analysis.main_finding.label} (risk {analysis.main_finding.risk})"
         + (f" - {analysis.main_finding.detail}" if analysis.main_finding.detail else ""),
         f"Rhythm: {analysis.rhythm_summary}",
+        *(
+            [f"Whole-strip rhythm call: {analysis.strip.text} ({analysis.strip.reason})"]
+            if analysis.strip
+            else []
+        ),
         f"Heart rate: mean {_fmt(rate.mean_bpm, 'bpm')}, min {_fmt(rate.min_bpm, 'bpm')}, "
         f"max {_fmt(rate.max_bpm, 'bpm')}",
         f"Intervals: PR {_fmt(iv.pr_ms, 'ms')}, QRS {_fmt(iv.qrs_ms, 'ms')}, "
