@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.gaps import SHORT_GAP_MAX_S, GapFill, fill_gaps, impossible_values_as_gaps
+from ml.gaps import SHORT_GAP_MAX_S, GapFill, clocks, fill_gaps, impossible_values_as_gaps
 from ml.io import read_recording
 from ml.recording import Recording, usable_leads, validated
 from tests.support.ecg_files import synthetic, write_csv
@@ -163,3 +163,9 @@ def test_a_csv_with_a_long_gap_in_the_middle(tmp_path: Path) -> None:
     ((start_s, end_s),) = filled.spans_s()  # the rate comes from the time column
     assert (start_s, end_s) == (pytest.approx(20.0), pytest.approx(32.0))
     assert filled.notes == ("12.0 s of all leads missing from 20.0 s, not analysed.",)
+
+
+def test_a_list_of_times_reads_in_one_format() -> None:
+    assert clocks([12.5, 207.8]) == "12.5 s, 207.8 s"  # a strip or a Holter's first minutes
+    assert clocks([207.8, 723.0]) == "0:03:27, 0:12:03"  # not "207.8 s, 0:12:03"
+    assert clocks([float(t) for t in range(700, 712)]).endswith("0:11:49 and 2 more")
