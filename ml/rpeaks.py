@@ -108,7 +108,6 @@ TWO_LEAD: dict[str, float] = dict(
     min_agreement=0.5,  # below it the other lead is too noisy to overrule anything
     rr_percentile=90.0,  # the local cycle: extra beats only shorten intervals
     rr_context_beats=21,
-    cycle_of_anchors=0.0,  # 1: the local cycle is the median interval between anchored beats
     one_beat_gap=1.6,  # a gap between confirmed beats shorter than this x cycle holds no beat
     amplitude_s=0.05,
     fill_gap_cycles=1.8,  # a primary gap longer than this x the median cycle may hide beats
@@ -239,19 +238,12 @@ def combine_two_leads(evidence: TwoLeadEvidence, fs: float) -> np.ndarray:
     if questioned.size == 0:
         return _fill_missed_beats(peaks, other, evidence.other_level, fs)
     gap_of = np.searchsorted(anchors, peaks[questioned])  # sorted, as `questioned` is
-    anchor_cycle = (
-        rank_filter(np.diff(anchors).astype(float), int(p["rr_context_beats"]), 50.0)
-        if anchors.size > 1
-        else np.zeros(1)
-    )
     keep = np.ones(peaks.size, dtype=bool)
     firsts = np.flatnonzero(np.diff(gap_of, prepend=-1))
     for group, k in zip(np.split(questioned, firsts[1:]), gap_of[firsts], strict=True):
         if k == 0 or k == anchors.size:
             continue
         gap, local_cycle = anchors[k] - anchors[k - 1], float(np.median(cycle[group]))
-        if p["cycle_of_anchors"]:
-            local_cycle = float(anchor_cycle[k - 1])
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
             keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
