@@ -113,7 +113,6 @@ TWO_LEAD: dict[str, float] = dict(
     fill_gap_cycles=1.8,  # a primary gap longer than this x the median cycle may hide beats
     fill_margin_s=0.25,  # ... the other lead's beats inside it, this far from its ends, count
     fill_level=0.5,  # ... if their slope reaches this fraction of the other lead's usual one
-    restore_removed=0.0,  # 1: a questioned beat removed above is restored in such a gap
 )
 
 
@@ -248,34 +247,7 @@ def combine_two_leads(evidence: TwoLeadEvidence, fs: float) -> np.ndarray:
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
             keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
-    kept = peaks[keep]
-    if p["restore_removed"]:
-        kept = _restore_removed(kept, peaks[~keep], amplitude[~keep], fs)
-    return _fill_missed_beats(kept, other, evidence.other_level, fs)
-
-
-def _restore_removed(
-    kept: np.ndarray, removed: np.ndarray, amplitude: np.ndarray, fs: float
-) -> np.ndarray:
-    """Beats the check removed, given back where the beats kept leave a gap too long for the
-    rhythm (`fill_gap_cycles` x the median interval): the check judged the gap against a
-    cycle that frequent PVCs' compensatory pauses lengthen (MIT-BIH 208), while a gap this
-    long is one the other lead is asked to fill. As many as the gap has room for, tallest
-    first."""
-    p = TWO_LEAD
-    if kept.size < 3 or removed.size == 0:
-        return kept
-    rr = np.diff(kept)
-    cycle = float(np.median(rr))
-    margin = int(p["fill_margin_s"] * fs)
-    restored = []
-    for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle):
-        lo, hi = np.searchsorted(removed, [kept[i] + margin, kept[i + 1] - margin])
-        if hi > lo:
-            room = max(1, round(rr[i] / cycle) - 1)
-            inside = np.arange(lo, hi)
-            restored.append(removed[inside[np.argsort(-amplitude[inside], kind="stable")][:room]])
-    return np.unique(np.concatenate([kept, *restored])) if restored else kept
+    return _fill_missed_beats(peaks[keep], other, evidence.other_level, fs)
 
 
 def _fill_missed_beats(
