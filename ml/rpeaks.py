@@ -84,7 +84,6 @@ PARAMS: dict[str, Any] = dict(
     p_ratio=0.6,  # P-wave if height < p_ratio * following candidate
     relearn_gap=3.0,  # s without beats before thresholds are re-learnt
     relearn_win=8.0,  # s of history used for re-learning
-    relearn_floor=0.0,  # ... never below this x the last 8 beats' median level
     slope_win=0.075,  # s, half window for slope and peak refinement
     refine_frac=0.70,  # first |bp| local max >= this fraction of the max
 )
@@ -361,7 +360,6 @@ def _detect(
     sharp_l = sharp.tolist()
 
     beat_sharpness: list[float] = []  # of the accepted QRS complexes
-    beat_levels: list[float] = []  # their envelope heights
 
     def is_t_wave(j: int, last: int) -> bool:
         """Close to previous QRS and much less steep, or much blunter than the recent QRS
@@ -397,7 +395,6 @@ def _detect(
             rr.append(cand[j] - cand[last])
             beats.append(j)
             beat_sharpness.append(sharp_l[j])
-            beat_levels.append(h[j])
             spk = 0.25 * h[j] + 0.75 * spk
             pending = [i for i in pending if i > j]
             rr_mean = sum(rr[-8:]) / len(rr[-8:])
@@ -408,9 +405,6 @@ def _detect(
             lo_i = int(np.searchsorted(cand_np, pos - relearn_win))
             hw = np.sort(h[lo_i : k + 1])[::-1]
             spk = float(np.median(hw[:3]))
-            if beat_levels:
-                recent_levels = sorted(beat_levels[-8:])
-                spk = max(spk, p["relearn_floor"] * recent_levels[len(recent_levels) // 2])
             npk = min(npk, 0.5 * float(np.median(hw)))
             last_relearn = pos
 
@@ -430,7 +424,6 @@ def _detect(
                 rr.append(pos - cand[beats[-1]])
             beats.append(k)
             beat_sharpness.append(sharp_l[k])
-            beat_levels.append(h[k])
             spk = 0.125 * h[k] + 0.875 * spk
             pending = []
         else:
