@@ -19,7 +19,7 @@ from ml import rhythm
 from ml.after_unclassified import after_unclassified_note, supraventricular_after_unclassified
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
-from ml.baseline_swings import rides_a_swing, swing_and_qrs_mv, swings_note
+from ml.baseline_swings import qrs_sizes_mv, rides_a_swing, swing_and_qrs_mv, swings_note
 from ml.classifier import CLASSES, BeatClassifier
 from ml.conducted_in_af import conducted_in_af_strip, conducted_note
 from ml.cycle_splitters import (
@@ -35,6 +35,7 @@ from ml.findings import (
     Finding,
     artefact_runs_note,
     findings_of_read,
+    joined_pauses_note,
     main_finding,
     unreadable_strip_findings,
     without_pr_in_af,
@@ -464,6 +465,7 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
             classification_leads,
             on_swing,
             in_burst,
+            qrs_sizes_mv(lead_mv, fs, peaks),
         ),
         RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,
@@ -501,6 +503,7 @@ class BeatRead:
     classification_leads: tuple[str, ...]
     on_swing: np.ndarray | None = None  # riding a baseline swing (`ml.baseline_swings`)
     in_burst: np.ndarray | None = None  # inside a burst of fast noise (`ml.noise_bursts`)
+    qrs_mv: np.ndarray | None = None  # each beat's QRS size (`ml.baseline_swings.qrs_sizes_mv`)
 
 
 @dataclass(frozen=True)
@@ -562,6 +565,22 @@ def unclassified_where_doubtful(
 RUN_CLASS = {rhythm.VT: "V", rhythm.SVT: "S"}  # run episodes and the calls they are runs of
 
 
+FAINT_QRS_SHARE = 0.25  # of the recording's median QRS size
+
+
+def faint_in_poor_signal(beats: BeatRead, beat_s: np.ndarray) -> np.ndarray:
+    """Detections that may be no beat at all: in a stretch signal quality does not call good,
+    and under a quarter of the recording's median QRS size (svdb 850's "beats" inside a
+    12.5-s sinus arrest, both leads flat; an escape beat is full size)."""
+    sizes = beats.qrs_mv
+    if sizes is None or sizes.size != beat_s.size or not np.isfinite(sizes).any():
+        return np.zeros(beat_s.size, dtype=bool)
+    poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in beats.quality if s.level != "good"])
+    with np.errstate(invalid="ignore"):
+        faint = sizes < FAINT_QRS_SHARE * np.nanmedian(sizes)
+    return np.asarray(faint & poor)
+
+
 def _within_any(episode: rhythm.Episode, spans_s: list[tuple[float, float]]) -> bool:
     return any(start <= episode.start_s and episode.end_s <= end for start, end in spans_s)
 
@@ -618,6 +637,9 @@ def summarise(
     )
     if set_aside:
         notes = [*notes, artefact_runs_note(sorted(set_aside))]
+    episodes, joined = rhythm.join_pauses(episodes, beat_s[faint_in_poor_signal(beats, beat_s)])
+    if joined:
+        notes = [*notes, joined_pauses_note(joined)]
     if strip is not None:
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
     normal = (classes == "N") & ~beats.unreadable

@@ -55,10 +55,17 @@ def swing_and_qrs_mv(
         (np.asarray(peaks) - first) // step,
         round(SWING_HALF_WINDOW_S * fs_hz / step),
     )
-    qrs = _peak_to_peak(
+    return swing, qrs_sizes_mv(lead_mv, fs_hz, peaks)
+
+
+def qrs_sizes_mv(lead_mv: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray:
+    """Per beat at `peaks`: the QRS peak-to-peak (8-25 Hz, within 50 ms), in mV; NaN where
+    the window leaves the signal."""
+    if len(peaks) == 0:
+        return np.zeros(0)
+    return _peak_to_peak(
         bandpass_mv(lead_mv, fs_hz, QRS_BAND_HZ), peaks, round(QRS_HALF_WINDOW_S * fs_hz)
     )
-    return swing, qrs
 
 
 def rides_a_swing(swing_mv: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:

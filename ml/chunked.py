@@ -58,7 +58,7 @@ from ml.analysis import (
 )
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
-from ml.baseline_swings import swing_and_qrs_mv
+from ml.baseline_swings import qrs_sizes_mv, swing_and_qrs_mv
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
     MODEL_FS_HZ,
@@ -365,8 +365,8 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats, set_aside, surroundings = self._rhythm_and_median_beat(
-            lead, peaks, classes, peaks[normal], quality
+        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv = (
+            self._rhythm_and_median_beat(lead, peaks, classes, peaks[normal], quality)
         )
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
@@ -386,6 +386,7 @@ class _Analysis:
                 quality,
                 tuple(names[i] for i in read),
                 *whole.shape_doubts(classes, surroundings),
+                qrs_mv,
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
@@ -584,12 +585,13 @@ class _Analysis:
         np.ndarray,
         list[tuple[float, float]],
         tuple[np.ndarray, np.ndarray, np.ndarray],
+        np.ndarray,
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
         beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
-        (`ml.noise_bursts`)."""
+        (`ml.noise_bursts`) for V calls, and every beat's QRS size."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
@@ -638,7 +640,8 @@ class _Analysis:
                 swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local, chunk.start)
                 noise = noise_mv(x[:, lead], fs, local, ventricular[lo:hi])
                 surroundings = (swing[mine], qrs[mine], noise[mine])
-            return consistency, af_windows, beats, set_aside, surroundings
+            sizes = qrs_sizes_mv(x[:, lead], fs, local)[mine]
+            return consistency, af_windows, beats, set_aside, surroundings, sizes
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (
@@ -651,6 +654,7 @@ class _Analysis:
                 np.concatenate([r[4][1] for r in results]),
                 np.concatenate([r[4][2] for r in results]),
             ),
+            np.concatenate([r[5] for r in results]),
         )
 
 

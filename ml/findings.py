@@ -76,6 +76,20 @@ def artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:
     )
 
 
+def joined_pauses_note(pauses: list[rhythm.Episode]) -> str:
+    """What the read says of pauses it joined across detections that may be no beat."""
+    inside = sum(e.n_beats - 2 for e in pauses)
+    what = "1 pause" if len(pauses) == 1 else f"{len(pauses)} pauses"
+    lasting = ", ".join(f"{e.duration_s:.1f} s" for e in pauses)
+    holds = "holds" if len(pauses) == 1 else "hold"
+    detections = "1 detection" if inside == 1 else f"{inside} detections"
+    return (
+        f"{what} ({lasting}, at {clocks(e.start_s for e in pauses)}) {holds} {detections} "
+        "under a quarter of the usual QRS size in a stretch of poor signal, not taken as beats "
+        "ending it; check the strip there."
+    )
+
+
 def unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode]) -> list[Finding]:
     """A strip too noisy to read yields no beat-based finding (noise makes false VT and
     pauses), only the request to repeat it, and ventricular fibrillation if seen."""

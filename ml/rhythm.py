@@ -394,6 +394,30 @@ def _bridges(before: Episode, gap: Episode, after: Episode) -> bool:
     )
 
 
+def join_pauses(
+    episodes: list[Episode], doubtful_beat_s: np.ndarray
+) -> tuple[list[Episode], list[Episode]]:
+    """Pauses that follow one another, split only by detections that may be no beat at all
+    (`doubtful_beat_s`: faint, in poor signal), are one pause: such a "beat" does not end a
+    long silence (svdb 850's 12.5-s sinus arrest, both leads flat, read as pauses of 7.8, 2.8
+    and 2.1 s: the detector's thresholds, relearnt in the silence, found two "beats" in it),
+    while an escape beat does (MIT-BIH 207's, in poor signal too, is full size). The
+    episodes, and the pauses that were joined (for the notes)."""
+    pauses = sorted((e for e in episodes if e.label == PAUSE), key=lambda e: e.start_s)
+    doubtful = set(np.round(np.asarray(doubtful_beat_s, dtype=float), 6).tolist())
+    joined: list[Episode] = []
+    for pause in pauses:
+        if joined and joined[-1].end_s == pause.start_s and round(pause.start_s, 6) in doubtful:
+            last = joined.pop()  # the beats of both, the one between counted once
+            pause = Episode(PAUSE, last.start_s, pause.end_s, last.n_beats + pause.n_beats - 1)
+        joined.append(pause)
+    others = [e for e in episodes if e.label != PAUSE]
+    return (
+        sorted(others + joined, key=lambda e: (e.start_s, e.label)),
+        [e for e in joined if e.n_beats > 2],  # a pause is bounded by 2 beats
+    )
+
+
 def overview(episodes: list[Episode], limit: int = SUMMARY_EPISODES) -> dict[str, object]:
     """The episodes a summary lists (the `limit` most significant, in time order) and, per
     label, how many more there are. Significance: arrhythmias before background rhythm,
