@@ -113,6 +113,8 @@ TWO_LEAD: dict[str, float] = dict(
     fill_gap_cycles=1.8,  # a primary gap longer than this x the median cycle may hide beats
     fill_margin_s=0.25,  # ... the other lead's beats inside it, this far from its ends, count
     fill_level=0.5,  # ... if their slope reaches this fraction of the other lead's usual one
+    restore_removed=0.0,  # 1: a beat removed above is given back in such a gap ...
+    restore_min_share=0.25,  # ... when at least this x the kept beats' median QRS-band size
 )
 
 
@@ -247,7 +249,40 @@ def combine_two_leads(evidence: TwoLeadEvidence, fs: float) -> np.ndarray:
         room = 0 if gap < p["one_beat_gap"] * local_cycle else max(1, round(gap / local_cycle) - 1)
         if group.size > room:
             keep[group[np.argsort(-amplitude[group], kind="stable")][room:]] = False
-    return _fill_missed_beats(peaks[keep], other, evidence.other_level, fs)
+    kept = peaks[keep]
+    if p["restore_removed"]:
+        kept = _restore_removed(kept, peaks[~keep], amplitude[~keep], amplitude[keep], fs)
+    return _fill_missed_beats(kept, other, evidence.other_level, fs)
+
+
+def _restore_removed(
+    kept: np.ndarray,
+    removed: np.ndarray,
+    amplitude: np.ndarray,
+    kept_amplitude: np.ndarray,
+    fs: float,
+) -> np.ndarray:
+    """Beats the check removed, given back where the beats kept leave a gap too long for the
+    rhythm (`fill_gap_cycles` x the median interval) and when full size (`restore_min_share`
+    of the kept beats' median): the check judged the gap against a cycle that frequent
+    PVCs' compensatory pauses lengthen (MIT-BIH 208), while a gap this long is one the other
+    lead is asked to fill; a faint detection in a long silence is no beat (svdb 850). As
+    many as the gap has room for, tallest first."""
+    p = TWO_LEAD
+    if kept.size < 3 or removed.size == 0:
+        return kept
+    rr = np.diff(kept)
+    cycle = float(np.median(rr))
+    margin = int(p["fill_margin_s"] * fs)
+    full_size = amplitude >= p["restore_min_share"] * float(np.median(kept_amplitude))
+    restored = []
+    for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle):
+        lo, hi = np.searchsorted(removed, [kept[i] + margin, kept[i + 1] - margin])
+        inside = np.arange(lo, hi)[full_size[lo:hi]]
+        if inside.size:
+            room = max(1, round(rr[i] / cycle) - 1)
+            restored.append(removed[inside[np.argsort(-amplitude[inside], kind="stable")][:room]])
+    return np.unique(np.concatenate([kept, *restored])) if restored else kept
 
 
 def _fill_missed_beats(
