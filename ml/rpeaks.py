@@ -4,7 +4,7 @@
     peaks = detect_r_peaks(ecg_mv, fs_hz)      # -> int64 sample indices
 
 Scores on all 48 MIT-BIH records, end to end (both leads, 150 ms window, beat annotations,
-record 207's ventricular flutter episodes left out as AAMI EC57 does): Se 0.9983, +P 0.9989
+record 207's ventricular flutter episodes left out as AAMI EC57 does): Se 0.9989, +P 0.9990
 (`python -m ml.evaluate --records all`). Parameters were chosen on DS1 records (the T-wave
 sharpness limit on DS1, svdb and qtdb).
 
@@ -113,7 +113,7 @@ TWO_LEAD: dict[str, float] = dict(
     fill_gap_cycles=1.8,  # a primary gap longer than this x the median cycle may hide beats
     fill_margin_s=0.25,  # ... the other lead's beats inside it, this far from its ends, count
     fill_level=0.5,  # ... if their slope reaches this fraction of the other lead's usual one
-    restore_removed=0.0,  # 1: a beat removed above is given back in such a gap ...
+    restore_removed=1.0,  # 1: a beat removed above is given back in such a gap (round 2b) ...
     restore_min_share=0.25,  # ... when at least this x the kept beats' median QRS-band size
 )
 

@@ -93,7 +93,8 @@ LIMITATIONS = [
     "(the portal's own detector) are the ones to expect in use. They are the classifier's "
     "calls before the rules the portal runs after it (README, the analysis steps): since "
     "2026-12-03 S calls that came on time are counted as normal beats, and DS2 end to end "
-    "then reads S Se 70.5 % and S +P 54.3 % (V unchanged).",
+    "then reads S Se 70.5 % and S +P 54.3 % (V unchanged); with the two-lead check's restore "
+    "of beats it had removed (2026-12-04), S Se 70.4 %, S +P 54.3 %, V Se 97.3 %.",
     "A decision aid only: not a certified medical device; a clinician reviews every report.",
 ]
 

@@ -15,7 +15,7 @@ from ml.recording import Recording
 from ml.research.aami import score_rpeaks
 from ml.research.databases import data_root, load_record
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from ml.rpeaks import detect_r_peaks, detect_r_peaks_two_leads
+from ml.rpeaks import TWO_LEAD, detect_r_peaks, detect_r_peaks_two_leads
 from ml.training.reports import (
     ds2_at_reference_peaks,
     flagged_share,
@@ -192,3 +192,25 @@ def test_r_peaks_at_12_db_with_two_leads(name: str) -> None:
     peaks = detect_r_peaks_two_leads(rec.leads_mv[:, 0], rec.leads_mv[:, 1], rec.fs_hz)
     score = score_rpeaks(rec.beat_samples, peaks, rec.fs_hz)
     assert score["se"] >= 0.99 and score["ppv"] >= 0.985
+
+
+def test_the_two_lead_check_gives_back_full_size_beats_in_long_gaps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MIT-BIH 208: V1 sees some of MLII's beats 200 ms off, and with frequent PVCs the gap
+    they sit in looked too short to hold a beat; removed, each read as a dropped beat."""
+    rec = load_record(DATA / "mitdb", "208")
+    fs = rec.fs_hz
+    missed_at_s = [92.03, 1217.48, 1262.73, 1329.19, 1330.83]  # reference beats
+
+    def found(peaks: np.ndarray) -> list[bool]:
+        return [bool(np.any(np.abs(peaks / fs - t) < 0.05)) for t in missed_at_s]
+
+    peaks = detect_r_peaks_two_leads(rec.leads_mv[:, 0], rec.leads_mv[:, 1], fs)
+    assert found(peaks) == [True, False, True, True, True]  # 1217.48: MLII never saw it
+    score = score_rpeaks(rec.beat_samples, peaks, fs)
+    monkeypatch.setitem(TWO_LEAD, "restore_removed", 0.0)
+    before = detect_r_peaks_two_leads(rec.leads_mv[:, 0], rec.leads_mv[:, 1], fs)
+    assert not any(found(before))  # the premise
+    assert score["fn"] < score_rpeaks(rec.beat_samples, before, fs)["fn"] - 30
+    assert score["fp"] <= score_rpeaks(rec.beat_samples, before, fs)["fp"]
