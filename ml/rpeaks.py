@@ -163,6 +163,9 @@ def detect_r_peaks_both_leads(
     (shorter than 1.6 local cycles); a longer gap keeps as many of them as it has room for,
     the tallest first. Premature beats with their compensatory pause, and every beat in
     stretches where the second lead is noisy or flat, are kept as the primary lead saw them.
+    Where the beats kept leave a gap too long for the rhythm, full-size beats dropped here
+    are given back and the other lead's clear beats fill it (`_restore_removed`,
+    `_fill_missed_beats`).
     """
     fs = float(fs_hz)
     peaks, primary_bp, _ = _detect(primary_mv, fs)
