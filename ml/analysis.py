@@ -19,7 +19,7 @@ from ml import rhythm
 from ml.after_unclassified import after_unclassified_note, supraventricular_after_unclassified
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
-from ml.baseline_swings import qrs_sizes_mv, rides_a_swing, swing_and_qrs_mv, swings_note
+from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv, rides_a_swing, swings_note
 from ml.classifier import CLASSES, BeatClassifier
 from ml.conducted_in_af import conducted_in_af_strip, conducted_note
 from ml.cycle_splitters import (
@@ -435,10 +435,12 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
     ]
 
+    qrs_mv = qrs_sizes_mv(lead_mv, fs, peaks)
     surroundings = None  # only V calls are judged on a swing or in a burst of noise
     if np.any(classes == "V"):
         surroundings = (
-            *swing_and_qrs_mv(lead_mv, fs, peaks),
+            baseline_swings_mv(lead_mv, fs, peaks),
+            qrs_mv,
             noise_mv(lead_mv, fs, peaks, classes == "V"),
         )
     on_swing, in_burst = shape_doubts(classes, surroundings)
@@ -465,7 +467,7 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
             classification_leads,
             on_swing,
             in_burst,
-            qrs_sizes_mv(lead_mv, fs, peaks),
+            qrs_mv,
         ),
         RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,

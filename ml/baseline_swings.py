@@ -41,8 +41,15 @@ def swing_and_qrs_mv(
     peak-to-peak, in mV; NaN where the window leaves the signal. `lead_mv` starts at sample
     `offset` of the recording (a chunk), so the 20-ms blocks fall where the whole
     recording's do."""
+    return baseline_swings_mv(lead_mv, fs_hz, peaks, offset), qrs_sizes_mv(lead_mv, fs_hz, peaks)
+
+
+def baseline_swings_mv(
+    lead_mv: np.ndarray, fs_hz: float, peaks: np.ndarray, offset: int = 0
+) -> np.ndarray:
+    """Per beat at `peaks`: the baseline swing (`swing_and_qrs_mv`), in mV."""
     if len(peaks) == 0:
-        return np.zeros(0), np.zeros(0)
+        return np.zeros(0)
     # The swing is slow: read it from 20-ms means of the lead (peak-to-peak the same to a few
     # uV, a twentieth of the filtering and of the windows); the QRS needs every sample.
     step = max(1, int(fs_hz * SWING_READ_EVERY_S))
@@ -50,12 +57,11 @@ def swing_and_qrs_mv(
     blocks = (lead_mv.size - first) // step
     means_mv = lead_mv[first : first + blocks * step].reshape(-1, step).mean(axis=1)
     lowpass = butter_sos(2, SWING_LOWPASS_HZ, "lowpass", fs_hz / step)
-    swing = _peak_to_peak(
+    return _peak_to_peak(
         sosfiltfilt(lowpass, means_mv),
         (np.asarray(peaks) - first) // step,
         round(SWING_HALF_WINDOW_S * fs_hz / step),
     )
-    return swing, qrs_sizes_mv(lead_mv, fs_hz, peaks)
 
 
 def qrs_sizes_mv(lead_mv: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ from ml.analysis import (
 )
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
-from ml.baseline_swings import qrs_sizes_mv, swing_and_qrs_mv
+from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
     MODEL_FS_HZ,
@@ -635,12 +635,12 @@ class _Analysis:
                     ],
                     axis=-1,
                 )
+            sizes = qrs_sizes_mv(x[:, lead], fs, local)[mine]
             surroundings = (np.zeros(0), np.zeros(0), np.zeros(0))
             if ventricular.any():
-                swing, qrs = swing_and_qrs_mv(x[:, lead], fs, local, chunk.start)
+                swing = baseline_swings_mv(x[:, lead], fs, local, chunk.start)
                 noise = noise_mv(x[:, lead], fs, local, ventricular[lo:hi])
-                surroundings = (swing[mine], qrs[mine], noise[mine])
-            sizes = qrs_sizes_mv(x[:, lead], fs, local)[mine]
+                surroundings = (swing[mine], sizes, noise[mine])
             return consistency, af_windows, beats, set_aside, surroundings, sizes
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")

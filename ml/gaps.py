@@ -213,6 +213,11 @@ def clock(t_s: float, as_hms: bool | None = None) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def duration_text(seconds: float) -> str:
+    """'45 s' under a minute and a half, else '12.4 min'."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def clocks(times_s: Iterable[float], shown: int = 10) -> str:
     """'1.0 s, 2.5 s and 3 more': where a note's first `shown` events are, and how many follow,
     all in one format ('0:03:27, 0:12:03', not '207.8 s, 0:12:03')."""

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.gaps import duration_text
+
 MIN_RR_S, MAX_RR_S = 0.25, 2.5  # outside this an interval is a detection error, not a rhythm
 RATE_WINDOW_BEATS = 8  # min / max heart rate over a moving average of this many intervals
 MIN_NN_INTERVALS = 8  # fewer is no measure of variability
@@ -93,7 +95,7 @@ def _why_no_hrv(n_nn: int, n_considered: int, sinus_s: float) -> str | None:
         return NO_SINUS_REASON
     if sinus_s < MIN_SINUS_S:
         return (
-            f"{_span(sinus_s)} of readable sinus rhythm: HRV needs at least "
+            f"only {duration_text(sinus_s)} of readable sinus rhythm: HRV needs at least "
             f"{MIN_SINUS_S / 60:.0f} minutes (shorter spans compare with no HRV norm)"
         )
     if n_nn < MIN_NN_INTERVALS:
@@ -108,7 +110,3 @@ def _why_no_hrv(n_nn: int, n_considered: int, sinus_s: float) -> str | None:
             f"rhythm are between two normal beats (at least {MIN_NN_SHARE:.0%} needed)"
         )
     return None
-
-
-def _span(seconds: float) -> str:
-    return f"only {seconds:.0f} s" if seconds < 90 else f"only {seconds / 60:.1f} min"

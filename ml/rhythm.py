@@ -24,6 +24,7 @@ import numpy as np
 
 from ml.atrial import PATTERN_LAGS, pattern_irregularity
 from ml.dsp import mean_filter, rank_filter
+from ml.gaps import duration_text
 
 SINUS, BRADY, TACHY = "Sinus rhythm", "Sinus bradycardia", "Sinus tachycardia"
 AF = "Atrial fibrillation/flutter"
@@ -404,10 +405,10 @@ def join_pauses(
     while an escape beat does (MIT-BIH 207's, in poor signal too, is full size). The
     episodes, and the pauses that were joined (for the notes)."""
     pauses = sorted((e for e in episodes if e.label == PAUSE), key=lambda e: e.start_s)
-    doubtful = set(np.round(np.asarray(doubtful_beat_s, dtype=float), 6).tolist())
+    doubtful = set(np.asarray(doubtful_beat_s, dtype=float).tolist())  # the pauses' own ends
     joined: list[Episode] = []
     for pause in pauses:
-        if joined and joined[-1].end_s == pause.start_s and round(pause.start_s, 6) in doubtful:
+        if joined and joined[-1].end_s == pause.start_s and pause.start_s in doubtful:
             last = joined.pop()  # the beats of both, the one between counted once
             pause = Episode(PAUSE, last.start_s, pause.end_s, last.n_beats + pause.n_beats - 1)
         joined.append(pause)
@@ -461,8 +462,7 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
     named = main_label[0].lower() + main_label[1:]  # "AV block" keeps its capitals
     if main_label in (PAUSE, DROPPED):
         return f"{label} with {named}"
-    span = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-    return f"{label} with {named} ({span})"
+    return f"{label} with {named} ({duration_text(seconds)})"
 
 
 def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> list[Episode]:

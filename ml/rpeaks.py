@@ -271,21 +271,28 @@ def _restore_removed(
     PVCs' compensatory pauses lengthen (MIT-BIH 208), while a gap this long is one the other
     lead is asked to fill; a faint detection in a long silence is no beat (svdb 850). As
     many as the gap has room for, tallest first."""
-    p = TWO_LEAD
     if kept.size < 3 or removed.size == 0:
         return kept
-    rr = np.diff(kept)
+    full_size = amplitude >= TWO_LEAD["restore_min_share"] * float(np.median(kept_amplitude))
+    restored = []
+    for start, stop, room in _long_gaps(kept, fs):
+        lo, hi = np.searchsorted(removed, [start, stop])
+        inside = np.arange(lo, hi)[full_size[lo:hi]]
+        restored.append(removed[inside[np.argsort(-amplitude[inside], kind="stable")][:room]])
+    return np.unique(np.concatenate([kept, *restored])) if restored else kept
+
+
+def _long_gaps(peaks: np.ndarray, fs: float) -> list[tuple[int, int, int]]:
+    """(first sample, end sample, beats it has room for) inside each gap between `peaks`
+    longer than `fill_gap_cycles` x their median interval, `fill_margin_s` in from its ends."""
+    p = TWO_LEAD
+    rr = np.diff(peaks)
     cycle = float(np.median(rr))
     margin = int(p["fill_margin_s"] * fs)
-    full_size = amplitude >= p["restore_min_share"] * float(np.median(kept_amplitude))
-    restored = []
-    for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle):
-        lo, hi = np.searchsorted(removed, [kept[i] + margin, kept[i + 1] - margin])
-        inside = np.arange(lo, hi)[full_size[lo:hi]]
-        if inside.size:
-            room = max(1, round(rr[i] / cycle) - 1)
-            restored.append(removed[inside[np.argsort(-amplitude[inside], kind="stable")][:room]])
-    return np.unique(np.concatenate([kept, *restored])) if restored else kept
+    return [
+        (int(peaks[i] + margin), int(peaks[i + 1] - margin), max(1, round(rr[i] / cycle) - 1))
+        for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle)
+    ]
 
 
 def _fill_missed_beats(
@@ -295,17 +302,13 @@ def _fill_missed_beats(
     rhythm (artefact hid its beats: MIT-BIH 208's 5-s "pause" while V1 keeps beating), the
     other lead's clear beats inside the gap are added. A true pause stays one: the other lead
     has no beat there either. (`other_level`: the other lead's slope envelope at its beats.)"""
-    p = TWO_LEAD
     if peaks.size < 3 or other.size < 3:
         return peaks
-    rr = np.diff(peaks)
-    cycle = float(np.median(rr))
     usual = float(np.median(other_level))
-    margin = int(p["fill_margin_s"] * fs)
     added = []
-    for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle):
-        lo, hi = np.searchsorted(other, [peaks[i] + margin, peaks[i + 1] - margin])
-        added.append(other[lo:hi][other_level[lo:hi] >= p["fill_level"] * usual])
+    for start, stop, _room in _long_gaps(peaks, fs):
+        lo, hi = np.searchsorted(other, [start, stop])
+        added.append(other[lo:hi][other_level[lo:hi] >= TWO_LEAD["fill_level"] * usual])
     if not added:
         return peaks
     return np.unique(np.concatenate([peaks, *added]))
