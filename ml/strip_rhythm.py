@@ -29,7 +29,10 @@ from ml.dsp import median
 from ml.filters import bandpass_mv
 from ml.rhythm import within
 
-STRIP_MAX_S = 60.0
+# A recording up to this long is a strip with one rhythm call: a 60-s strip, with the fraction
+# of a second handheld recorders run over (cinc2017: 9 recordings of 60.2-60.6 s were read as
+# episodes, so no call).
+STRIP_MAX_S = 61.0
 RULE_FILE = Path(__file__).resolve().parent / "model" / "strip_rule.json"
 # Longer recordings: the same features on 30-s windows every 15 s, with weights refitted on
 # cinc2017 recordings plus MIT-BIH DS1 windows (AF round 1, `python -m ml.training.strips`).

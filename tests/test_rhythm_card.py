@@ -75,7 +75,9 @@ def test_the_shipped_strip_rule_is_the_best_of_strip_round_6() -> None:
     round_6 = card["round_6"]
     scores = {name: f1["mean"] for name, f1 in round_6["out_of_fold_f1"].items()}
     assert scores[round_6["chosen"]] == max(scores.values())
-    assert card["out_of_fold"]["f1"]["mean"] == scores[round_6["chosen"]]
+    # Refitted since by the same recipe (strips of up to 61 s: nine more recordings read as
+    # strips), so the shipped figure is round 6's give or take a few tenths of a point.
+    assert abs(card["out_of_fold"]["f1"]["mean"] - scores[round_6["chosen"]]) < 0.005
     with_model = round_6["candidates"][round_6["chosen"]]["other_terms"] is not None
     assert ("other" in card["rule"]) == with_model
 

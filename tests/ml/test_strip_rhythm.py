@@ -54,6 +54,16 @@ def test_short_af_strip_is_called_af_for_the_whole_strip(seed: int) -> None:
     assert analysis.heart_rate.sdnn_ms is None
 
 
+def test_a_60_s_strip_that_runs_a_little_over_is_still_one_strip() -> None:
+    """Handheld recorders' 60-s recordings run a fraction of a second over (cinc2017: 60.2-60.6
+    s); they get the whole-strip call, and a recording past 61 s is read as episodes."""
+    strip = analyze(_strip(af=False, seconds=60.6))
+    assert strip.strip is not None and strip.strip.label == SINUS
+    longer = analyze(_strip(af=False, seconds=61.5))
+    assert longer.strip is None
+    assert longer.rhythm_summary == "Sinus rhythm"
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_short_sinus_strip_is_called_sinus(seed: int) -> None:
     analysis = analyze(_strip(af=False, seed=seed))
