@@ -27,6 +27,9 @@ from ml.dsp import mean_filter, rank_filter
 from ml.gaps import duration_text
 
 SINUS, BRADY, TACHY = "Sinus rhythm", "Sinus bradycardia", "Sinus tachycardia"
+# Sinus rhythm is bradycardia below and tachycardia above these rates (bpm), as ECG machines and
+# the AHA/ACCF/HRS statements name it.
+BRADY_BELOW_BPM, TACHY_ABOVE_BPM = 60.0, 100.0
 AF = "Atrial fibrillation/flutter"
 VT, SVT = "Ventricular tachycardia", "Supraventricular tachycardia"
 VF = "Ventricular flutter/fibrillation"
@@ -283,6 +286,13 @@ def _halved_rate(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> l
     return episodes
 
 
+def sinus_label(rate_bpm: float) -> str:
+    """Sinus rhythm named by its rate: sinus rhythm, bradycardia or tachycardia."""
+    if rate_bpm < BRADY_BELOW_BPM:
+        return BRADY
+    return TACHY if rate_bpm > TACHY_ABOVE_BPM else SINUS
+
+
 def _inside(episode: Episode, spans_s: list[tuple[float, float]]) -> bool:
     return any(a <= episode.start_s and episode.end_s <= b for a, b in spans_s)
 
@@ -296,7 +306,9 @@ def _background(
 ) -> list[Episode]:
     """Sinus (brady / tachy by the local rate) outside AF and VF; paced where Q beats dominate."""
     local_rate = 60.0 / np.maximum(_centred_median(rr_s, BASE_WINDOW_BEATS), 1e-3)
-    labels = np.where(local_rate < 60, BRADY, np.where(local_rate > 100, TACHY, SINUS))
+    labels = np.where(
+        local_rate < BRADY_BELOW_BPM, BRADY, np.where(local_rate > TACHY_ABOVE_BPM, TACHY, SINUS)
+    )
     unclassifiable = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)
     labels = np.where(unclassifiable[:-1] > 0.5, PACED, labels)
     mid_s = (beat_s[:-1] + beat_s[1:]) / 2

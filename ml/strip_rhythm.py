@@ -27,7 +27,7 @@ import numpy as np
 from ml.atrial import p_wave_consistency, strip_pattern_irregularity
 from ml.dsp import median
 from ml.filters import bandpass_mv
-from ml.rhythm import within
+from ml.rhythm import sinus_label, within
 
 # A recording up to this long is a strip with one rhythm call: a 60-s strip, with the fraction
 # of a second handheld recorders run over (cinc2017: 9 recordings of 60.2-60.6 s were read as
@@ -556,9 +556,11 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
     if reasons:
         return StripCall(OTHER, LABEL_TEXT[OTHER], ", ".join(reasons), probability, features)
     regular = _successive_share(features) < IRREGULAR_RR_SHARE
+    # Named by its rate as a long recording's stretches are: a strip at 55 bpm said "Sinus
+    # rhythm" where the same rhythm over 2 minutes said "Sinus bradycardia".
     return StripCall(
         SINUS,
-        LABEL_TEXT[SINUS],
+        sinus_label(rate_bpm),
         f"regular, {rate_bpm:.0f} bpm" if regular else f"{rate_bpm:.0f} bpm",
         probability,
         features,

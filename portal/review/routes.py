@@ -130,6 +130,10 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         )
         if rhythm and (not stated or paroxysmal):
             codes.insert(0, rhythm)
+        if any(c in vocabulary.RHYTHM_STATEMENTS and c != "SINUS" for c in codes):
+            # "No significant arrhythmia" is true of a sinus bradycardia, but its statement,
+            # "Normal ECG", stands only with sinus rhythm: preselected, the form was refused.
+            codes = [c for c in codes if c != "NORMAL"]
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
