@@ -56,6 +56,7 @@ from ml.strip_rhythm import (
     StripCall,
     af_window_spans_s,
     call_strip,
+    named_by_rate,
 )
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import canonical
@@ -647,6 +648,8 @@ def summarise(
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus)
+    if strip is not None:
+        strip = named_by_rate(strip, heart_rate.mean_bpm)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
     conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)

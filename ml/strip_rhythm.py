@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -556,15 +556,26 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
     if reasons:
         return StripCall(OTHER, LABEL_TEXT[OTHER], ", ".join(reasons), probability, features)
     regular = _successive_share(features) < IRREGULAR_RR_SHARE
-    # Named by its rate as a long recording's stretches are: a strip at 55 bpm said "Sinus
-    # rhythm" where the same rhythm over 2 minutes said "Sinus bradycardia".
     return StripCall(
         SINUS,
-        sinus_label(rate_bpm),
+        LABEL_TEXT[SINUS],
         f"regular, {rate_bpm:.0f} bpm" if regular else f"{rate_bpm:.0f} bpm",
         probability,
         features,
     )
+
+
+def named_by_rate(call: StripCall, mean_bpm: float | None) -> StripCall:
+    """A sinus call named by its rate as a long recording's stretches are (`sinus_label`: a
+    strip at 55 bpm said "Sinus rhythm" where two minutes of it said "Sinus bradycardia"),
+    when the strip's rate (its reason's, from the median interval) and the mean rate the page
+    shows, both as printed, agree on the name; else plain sinus rhythm, which neither
+    contradicts."""
+    if call.label != SINUS or mean_bpm is None or "log_rate_bpm" not in call.features:
+        return call
+    strip_bpm = float(np.exp(call.features["log_rate_bpm"]))
+    names = {sinus_label(round(bpm)) for bpm in (strip_bpm, mean_bpm)}
+    return replace(call, text=names.pop()) if len(names) == 1 else call
 
 
 def _successive_share(features: dict[str, float]) -> float:
