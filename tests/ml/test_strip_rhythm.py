@@ -64,6 +64,21 @@ def test_a_60_s_strip_that_runs_a_little_over_is_still_one_strip() -> None:
     assert longer.rhythm_summary == "Sinus rhythm"
 
 
+def test_a_sinus_strip_is_named_by_its_rate_only_where_both_rates_agree() -> None:
+    def call(label: str, strip_bpm: float) -> strip_rhythm.StripCall:
+        features = {"log_rate_bpm": float(np.log(strip_bpm))}
+        return strip_rhythm.StripCall(label, strip_rhythm.LABEL_TEXT[label], "", 0.1, features)
+
+    assert strip_rhythm.named_by_rate(call(SINUS, 55.0), 56.0).text == "Sinus bradycardia"
+    assert strip_rhythm.named_by_rate(call(SINUS, 75.0), 74.0).text == "Sinus rhythm"
+    # The reason says 58 bpm, the page a mean of 61 (ectopic or extra beats): neither name
+    # may contradict what the doctor reads beside it.
+    assert strip_rhythm.named_by_rate(call(SINUS, 58.0), 61.0).text == "Sinus rhythm"
+    assert strip_rhythm.named_by_rate(call(SINUS, 59.6), 59.0).text == "Sinus rhythm"  # "60 bpm"
+    other = call(strip_rhythm.OTHER, 45.0)
+    assert strip_rhythm.named_by_rate(other, 45.0) == other
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_short_sinus_strip_is_called_sinus(seed: int) -> None:
     analysis = analyze(_strip(af=False, seed=seed))
