@@ -144,7 +144,7 @@ class EcgAnalysis:
     quality: list[Segment]
     notes: list[str] = field(default_factory=list)
     classification_leads: tuple[str, ...] = ()  # the leads the beat classes were read from
-    strip: StripCall | None = None  # the one rhythm call of a short strip (<= 60 s)
+    strip: StripCall | None = None  # the one rhythm call of a strip of up to `STRIP_MAX_S`
     pacemaker: bool = False  # read as a paced recording (`ml.paced`): staff noted a pacemaker
 
     @property

@@ -193,7 +193,7 @@ def paroxysmal_af(codes: list[str]) -> bool:
 def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = False) -> list[str]:
     """Why this set of statements cannot be signed, in a doctor's words (empty when it can).
     `episodes`: the recording is read as episodes (longer than `ml.strip_rhythm.STRIP_MAX_S`,
-    60 s), so AF/flutter may stand beside the underlying rhythm as paroxysmal AF."""
+    61 s), so AF/flutter may stand beside the underlying rhythm as paroxysmal AF."""
     chosen = [canonical(c) for c in codes]
     problems = []
     paroxysmal = episodes and paroxysmal_af(chosen)
