@@ -277,8 +277,17 @@ def findings_of_read(
         if jti is not None:
             detail += f" with a wide QRS: JT index {jti:.0f} (>= {JT_INDEX_LIMIT})"
         findings.append(Finding("LONG_QT", "Prolonged QTc", risk, None, detail))
-    if not af_mostly:  # in AF the rate is its ventricular rate, said in the AF finding
-        findings += _rate_findings(rate)
+    marked_rate = [] if af_mostly else _rate_findings(rate)  # in AF: said in the AF finding
+    if other_strip is not None and marked_rate:
+        # Marked brady- or tachycardia are the vocabulary's sinus ones, a rhythm statement
+        # beside the call's (53 cinc2017 strips' reads could not be signed as prefilled): the
+        # call carries the rate and its risk instead.
+        rate_text = f"{marked_rate[0].label.lower()}, {marked_rate[0].detail}"
+        label = STATEMENTS["OTHER_RHYTHM"].label
+        detail = f"{other_strip.reason}; {rate_text}"
+        findings.append(Finding("OTHER_RHYTHM", label, marked_rate[0].risk, None, detail))
+    else:
+        findings += marked_rate
     if not findings and other_strip is not None:
         label = STATEMENTS["OTHER_RHYTHM"].label
         findings.append(Finding("OTHER_RHYTHM", label, "low", None, other_strip.reason))
