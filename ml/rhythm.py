@@ -481,11 +481,17 @@ def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> li
     """A short strip's episodes made consistent with its one rhythm call (`ml.strip_rhythm`):
     AF covers the whole strip or none of it, and keeps no sinus, dropped-beat or SVT episode
     (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip keeps no
-    beat-based episode."""
+    beat-based episode; and a strip holds bigeminy or trigeminy, not both (a strip has one
+    rhythm, and the signing rule refuses the pair there): the one lasting longer stays,
+    bigeminy on a tie."""
     if call == "unclassifiable":
         return [e for e in episodes if e.label == VF]
     kept = [e for e in episodes if e.label != AF]
     if call == "af" and len(beat_s) >= 2:
         kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, HALVED, SVT)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
+    lasting = {k: sum(e.duration_s for e in kept if e.label == k) for k in (BIGEMINY, TRIGEMINY)}
+    if all(lasting.values()):
+        shorter = TRIGEMINY if lasting[BIGEMINY] >= lasting[TRIGEMINY] else BIGEMINY
+        kept = [e for e in kept if e.label != shorter]
     return sorted(kept, key=lambda e: (e.start_s, e.label))

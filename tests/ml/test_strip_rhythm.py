@@ -54,6 +54,18 @@ def test_short_af_strip_is_called_af_for_the_whole_strip(seed: int) -> None:
     assert analysis.heart_rate.sdnn_ms is None
 
 
+def test_a_strip_keeps_bigeminy_or_trigeminy_not_both() -> None:
+    beat_s = np.arange(0.5, 30.0, 0.8)
+    bigeminy = rhythm.Episode(rhythm.BIGEMINY, 2.0, 9.0, 10)
+    trigeminy = rhythm.Episode(rhythm.TRIGEMINY, 15.0, 19.0, 6)
+    sinus = rhythm.Episode(rhythm.SINUS, 0.5, 29.7, 37)
+    kept = rhythm.strip_episodes([sinus, bigeminy, trigeminy], "other", beat_s)
+    assert bigeminy in kept and trigeminy not in kept and sinus in kept
+    longer = rhythm.Episode(rhythm.TRIGEMINY, 12.0, 26.0, 18)
+    kept = rhythm.strip_episodes([sinus, bigeminy, longer], "sinus", beat_s)
+    assert longer in kept and bigeminy not in kept
+
+
 def test_a_60_s_strip_that_runs_a_little_over_is_still_one_strip() -> None:
     """Handheld recorders' 60-s recordings run a fraction of a second over (cinc2017: 60.2-60.6
     s); they get the whole-strip call, and a recording past 61 s is read as episodes."""
