@@ -278,19 +278,16 @@ def findings_of_read(
             detail += f" with a wide QRS: JT index {jti:.0f} (>= {JT_INDEX_LIMIT})"
         findings.append(Finding("LONG_QT", "Prolonged QTc", risk, None, detail))
     marked_rate = [] if af_mostly else _rate_findings(rate)  # in AF: said in the AF finding
-    if other_strip is not None and marked_rate:
-        # Marked brady- or tachycardia are the vocabulary's sinus ones, a rhythm statement
-        # beside the call's (53 cinc2017 strips' reads could not be signed as prefilled): the
-        # call carries the rate and its risk instead.
-        rate_text = f"{marked_rate[0].label.lower()}, {marked_rate[0].detail}"
-        label = STATEMENTS["OTHER_RHYTHM"].label
-        detail = f"{other_strip.reason}; {rate_text}"
-        findings.append(Finding("OTHER_RHYTHM", label, marked_rate[0].risk, None, detail))
-    else:
+    if other_strip is None:
         findings += marked_rate
-    if not findings and other_strip is not None:
+    elif marked_rate or not findings:
+        # The call is the finding when nothing else is, and carries a marked brady- or
+        # tachycardia with its risk: those are the vocabulary's sinus ones, a second rhythm
+        # statement beside the call's (53 cinc2017 strips could not be signed as prefilled).
+        rate_text = "".join(f"; {f.label.lower()}, {f.detail}" for f in marked_rate)
+        risk = marked_rate[0].risk if marked_rate else "low"
         label = STATEMENTS["OTHER_RHYTHM"].label
-        findings.append(Finding("OTHER_RHYTHM", label, "low", None, other_strip.reason))
+        findings.append(Finding("OTHER_RHYTHM", label, risk, None, other_strip.reason + rate_text))
     if not findings:
         chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
         findings.append(
