@@ -278,6 +278,17 @@ def findings_of_read(
             detail += f" with a wide QRS: JT index {jti:.0f} (>= {JT_INDEX_LIMIT})"
         findings.append(Finding("LONG_QT", "Prolonged QTc", risk, None, detail))
     marked_rate = [] if af_mostly else _rate_findings(rate)  # in AF: said in the AF finding
+    halved = [i for i, f in enumerate(findings) if f.code == "AV_BLOCK_2"]
+    if halved and [f.code for f in marked_rate] == ["BRADY"]:
+        # The slow rate is the 2:1 conduction's, not a sinus bradycardia (the vocabulary's
+        # statement of BRADY), whose rhythm line says sinus rhythm: QT Database sel231 came
+        # to the doctor as a read the signing rule refused. Said in the block's finding.
+        block, slow = findings[halved[0]], marked_rate.pop()
+        findings[halved[0]] = dataclasses.replace(
+            block,
+            risk=max(block.risk, slow.risk, key=RISK_ORDER.__getitem__),
+            detail=f"{block.detail}; {slow.label.lower()}, {slow.detail}",
+        )
     if other_strip is None:
         findings += marked_rate
     elif marked_rate or not findings:

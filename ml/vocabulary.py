@@ -230,6 +230,21 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
     return problems
 
 
+def rhythm_codes_of(rhythm_line: str) -> list[str]:
+    """The rhythm statements a machine's rhythm line names: the one it opens with, then one it
+    names beside it ("Sinus rhythm with atrial fibrillation/flutter (1.2 min)" -> SINUS, AF;
+    "Atrial fibrillation/flutter with sinus rhythm (4.1 min)" -> AF, SINUS). Only a sinus
+    rhythm or AF/flutter counts beside: "with ventricular tachycardia (3 s)" or "with pause"
+    names a finding, not a second rhythm."""
+    first, *beside = rhythm_line.split(" with ")
+    codes = [rhythm_code_of(first)] + [
+        rhythm_code_of(part)
+        for part in beside
+        if part.strip().lower().startswith(("sinus", "atrial fibrillation", "atrial flutter"))
+    ]
+    return [c for c in dict.fromkeys(codes) if c]
+
+
 def rhythm_code_of(rhythm_line: str) -> str | None:
     """The rhythm statement a machine's rhythm line names ("Sinus rhythm with pause" -> SINUS,
     "Other rhythm (not normal sinus rhythm, not atrial fibrillation)" -> OTHER_RHYTHM), or

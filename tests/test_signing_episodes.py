@@ -5,6 +5,7 @@ they still contradict. And the machine's rhythm line preselects only a rhythm it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -15,13 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml import vocabulary
+from ml.io import read_recording
+from ml.research.databases import data_root
 from ml.strip_rhythm import LABEL_TEXT, OTHER
 from portal.models import EcgReport
 from portal.worker import Worker
 from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
-from tests.support.ecg_files import synthetic, write_csv
+from tests.support.ecg_files import synthetic, write_csv, write_wfdb
 from tests.support.pdf_text import pdf_words
+from tests.test_sinus_rate_statement import _preselected
 from tests.test_upload_and_review import _upload
 
 HOLTER = ["SINUS", "AF", "AV_BLOCK_1", "PVC"]
@@ -140,6 +144,60 @@ def test_a_rhythm_line_saying_what_the_rhythm_is_not_preselects_what_it_is() -> 
         "SINUS"
     )
     assert vocabulary.rhythm_code_of("Paced rhythm (pacemaker noted at upload)") == "PACED"
+
+
+def test_a_rhythm_line_names_the_rhythm_af_stands_beside_whichever_comes_first() -> None:
+    assert vocabulary.rhythm_codes_of("Sinus rhythm with atrial fibrillation/flutter (9 min)") == [
+        "SINUS",
+        "AF",
+    ]
+    assert vocabulary.rhythm_codes_of("Atrial fibrillation/flutter with sinus rhythm (4 min)") == [
+        "AF",
+        "SINUS",
+    ]
+    # What follows "with" names a finding, not a second rhythm.
+    assert vocabulary.rhythm_codes_of(
+        "Atrial fibrillation/flutter with ventricular tachycardia (3 s)"
+    ) == ["AF"]
+    assert vocabulary.rhythm_codes_of("Sinus rhythm with pause") == ["SINUS"]
+    assert vocabulary.rhythm_codes_of("Unclassifiable: too noisy") == []
+
+
+MIT_219 = data_root() / "mitdb" / "219.hea"
+
+
+@pytest.mark.skipif(not MIT_219.is_file(), reason="mitdb not found")
+def test_mostly_af_with_sinus_stretches_comes_to_the_doctor_signable_as_prefilled(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """MIT-BIH 219, minutes 10-20: AF, then sinus stretches holding dropped beats. Read as
+    "Atrial fibrillation/flutter", its dropped beats contradicted AF as the one rhythm and
+    the doctor could not sign the read as it came; now the line names the sinus rhythm too,
+    and both rhythms are preselected (paroxysmal AF)."""
+    record = read_recording(MIT_219)
+    start, stop = (round(minute * 60 * record.fs_hz) for minute in (10, 20))
+    segment = dataclasses.replace(record, signal_mv=record.signal_mv[start:stop])
+    files = write_wfdb(tmp_path, segment, "mit219")
+    staff = client_for(app, people.staff)
+    uploaded = [(path.read_bytes(), path.name) for path in files]
+    assert _upload(staff, people.patient.id, uploaded).status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.rhythm_label.startswith("Atrial fibrillation/flutter with sinus rhythm (")
+    assert "DROPPED_BEAT" in (machine.findings or [])
+    doctor = client_for(app, people.doctor)
+    chosen = _preselected(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert {"SINUS", "AF", "DROPPED_BEAT"} <= set(chosen), chosen
+    form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
+            "conclusion": "Paroxysmal AF; dropped beats in the sinus stretches.",
+            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).versions[-1].findings == chosen
 
 
 def test_another_rhythm_is_signed_as_the_one_rhythm_statement_and_never_as_normal() -> None:

@@ -2,7 +2,8 @@
 to the doctor as a read that can be signed as it is: "Normal ECG" (the statement of "No
 significant arrhythmia") stands only with sinus rhythm, so it is not preselected beside sinus
 bradycardia; and a strip called another rhythm says its marked bradycardia in that call's
-finding, not as a second rhythm statement (sinus bradycardia) beside it."""
+finding, not as a second rhythm statement (sinus bradycardia) beside it; nor does the slow
+ventricular rate of 2:1 conduction."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ml.research.synthetic import BeatTruth, synthetic_recording
+from ml.recording import Recording
+from ml.research.synthetic import BeatTruth, sinus_or_af_mv, synthetic_recording
 from portal.models import EcgReport, ReportStatus
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, post_form
@@ -77,3 +80,36 @@ def test_a_slow_rhythm_is_named_and_signable_as_prefilled(
     assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
     sql.expire_all()
     assert report.status is ReportStatus.FINAL
+
+
+def test_the_slow_rate_of_2_to_1_conduction_is_said_in_its_finding(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Sinus rhythm at 75 bpm, then every other beat dropped for 4.5 min (QT Database sel231's
+    picture): the mean rate is under 50 bpm, and its "Marked bradycardia" finding, whose
+    statement is sinus bradycardia, stood beside a rhythm line saying sinus rhythm; the sign
+    form was refused as prefilled. The block's finding now carries the slow rate."""
+    rr_s = np.concatenate([np.full(60, 0.8), np.full(170, 1.6)])
+    signal_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=250.0)
+    recording = Recording(fs_hz=250.0, lead_names=("II",), signal_mv=signal_mv[:, None],
+                          source_format="synthetic")  # fmt: skip
+    path = write_csv(tmp_path / "halved.csv", recording)
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.rhythm_label.startswith("Sinus rhythm with 2:1 conduction")
+    assert "BRADY" not in (machine.findings or [])
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert re.search(r"every other beat dropped.*; marked bradycardia, mean 4\d bpm", page)
+    chosen = _preselected(page)
+    assert "SINUS" in chosen and "AV_BLOCK_2" in chosen and "BRADY" not in chosen, chosen
+    form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
+            "conclusion": "2:1 AV block.", "patient_comment": "",
+            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]

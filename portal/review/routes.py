@@ -120,16 +120,23 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         form.rhythm_label.data = basis.rhythm_label or ""
         # Codes as the vocabulary spells them (stored machine reads may say AVB1).
         codes = [vocabulary.canonical(c) for c in basis.findings or []]
-        rhythm = vocabulary.rhythm_code_of(basis.rhythm_label or "")
+        named = vocabulary.rhythm_codes_of(basis.rhythm_label or "")
         stated = set(codes) & set(vocabulary.RHYTHM_STATEMENTS)
         # The machine's rhythm line, as the one rhythm statement; or, on a recording read as
         # episodes, as the rhythm its AF stands beside ("Sinus rhythm with atrial
-        # fibrillation/flutter (1.2 min)": paroxysmal AF, signable as preselected).
+        # fibrillation/flutter (1.2 min)" or "Atrial fibrillation/flutter with sinus rhythm
+        # (4.1 min)": paroxysmal AF, signable as preselected).
+        beside_af = [c for c in named if c != "AF"]
         paroxysmal = (
-            stated == {"AF"} and rhythm != "AF" and reports.read_as_episodes(found.recording)
+            stated == {"AF"}
+            and "AF" in named
+            and len(beside_af) == 1
+            and reports.read_as_episodes(found.recording)
         )
-        if rhythm and (not stated or paroxysmal):
-            codes.insert(0, rhythm)
+        if paroxysmal:
+            codes.insert(0, beside_af[0])
+        elif named and not stated:
+            codes.insert(0, named[0])
         if any(c in vocabulary.RHYTHM_STATEMENTS and c != "SINUS" for c in codes):
             # "No significant arrhythmia" is true of a sinus bradycardia, but its statement,
             # "Normal ECG", stands only with sinus rhythm: preselected, the form was refused.

@@ -220,6 +220,39 @@ def test_headline_names_the_main_finding_when_it_is_not_the_dominant_rhythm() ->
     assert rhythm.headline(episodes, rhythm.BRADY) == "Sinus bradycardia"
 
 
+def test_mostly_af_with_stretches_of_sinus_rhythm_names_both() -> None:
+    # Paroxysmal AF the other way round (MIT-BIH 219): the sinus stretches, at any rate, are
+    # named once they add up to the minimum an AF episode needs (30 s).
+    af, sinus, brady = rhythm.AF, rhythm.SINUS, rhythm.BRADY
+    episodes = [
+        rhythm.Episode(af, 0, 900, 1100),
+        rhythm.Episode(sinus, 900, 1010, 130),
+        rhythm.Episode(brady, 1010, 1100, 80),
+        rhythm.Episode(af, 1100, 1800, 900),
+    ]
+    assert (
+        rhythm.headline(episodes, af) == "Atrial fibrillation/flutter with sinus rhythm (3.3 min)"
+    )
+    short = [rhythm.Episode(af, 0, 1780, 2000), rhythm.Episode(sinus, 1780, 1800, 25)]
+    assert rhythm.headline(short, af) == "Atrial fibrillation/flutter"
+    # Another main finding keeps the headline's other form.
+    assert rhythm.headline(episodes, rhythm.PAUSE) == "Atrial fibrillation/flutter with pause"
+
+
+def test_sinus_rhythm_at_any_rate_is_one_rhythm_against_af() -> None:
+    # 1.5 min of sinus rhythm and 1.3 min of sinus bradycardia outlast 2.3 min of AF.
+    episodes = [
+        rhythm.Episode(rhythm.AF, 0, 140, 170),
+        rhythm.Episode(rhythm.SINUS, 140, 230, 110),
+        rhythm.Episode(rhythm.BRADY, 230, 310, 70),
+    ]
+    assert rhythm.dominant_rhythm(episodes)[0] == rhythm.SINUS
+    assert rhythm.dominant_rhythm(episodes)[1] == pytest.approx(170 / 310)
+    assert rhythm.headline(episodes, rhythm.AF) == (
+        "Sinus rhythm with atrial fibrillation/flutter (2.3 min)"
+    )
+
+
 def test_af_in_the_middle_of_a_long_recording_is_found_by_its_windows() -> None:
     rng = np.random.default_rng(7)
     sinus = 0.85 + rng.normal(0, 0.01, 140)
