@@ -34,7 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ml.gaps import clocks
-from ml.rhythm import DROPPED_RATIO
+from ml.rhythm import DROPPED_RATIO, halved_spans_s, within
 
 ON_TIME_SHARE = 0.95
 BASE_NN_INTERVALS = 8
@@ -46,12 +46,17 @@ MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat 
 PAUSE_AFTER = DROPPED_RATIO[0]
 MAX_PASSES = 10  # at most 8 change calls on any record of MIT-BIH, svdb, qtdb or cinc2017
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
+Spans = list[tuple[float, float]] | tuple[()]
 
 
-def sinus_cycle_before_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def sinus_cycle_before_s(
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Spans = ()
+) -> np.ndarray:
     """Per beat, the sinus cycle (s) before it: the median of the last `BASE_NN_INTERVALS`
     NN intervals that end at or before the previous beat; NaN where fewer than
-    `MIN_NN_INTERVALS` exist or the latest ended over `MAX_BASE_AGE_S` before the beat."""
+    `MIN_NN_INTERVALS` exist or the latest ended over `MAX_BASE_AGE_S` before the beat.
+    Inside 2:1 conduction (`halved_s`, `ml.rhythm.halved_spans_s`) an NN interval spans two
+    sinus cycles, so it counts as half."""
     beat_s = np.asarray(beat_s, dtype=float)
     classes = np.asarray(classes)
     cycle = np.full(len(beat_s), np.nan)
@@ -62,6 +67,9 @@ def sinus_cycle_before_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if len(nn_end) < MIN_NN_INTERVALS:
         return cycle
     nn_s = beat_s[nn_end] - beat_s[nn_end - 1]
+    if halved_s:
+        inside = within(beat_s[nn_end - 1], list(halved_s)) & within(beat_s[nn_end], list(halved_s))
+        nn_s = np.where(inside, nn_s / 2, nn_s)
     padded = np.concatenate([np.full(BASE_NN_INTERVALS - 1, np.nan), nn_s])
     windows = sliding_window_view(padded, BASE_NN_INTERVALS)  # window k ends on NN interval k
     enough = np.sum(~np.isnan(windows), axis=1) >= MIN_NN_INTERVALS
@@ -77,11 +85,14 @@ def sinus_cycle_before_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return cycle
 
 
-def sinus_cycle_after_s(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def sinus_cycle_after_s(
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Spans = ()
+) -> np.ndarray:
     """Per beat, the sinus cycle after it: `sinus_cycle_before_s` with time running backwards
     (the first NN intervals that start at or after the next beat)."""
     backwards_s = -np.asarray(beat_s, dtype=float)[::-1]
-    return sinus_cycle_before_s(backwards_s, np.asarray(classes)[::-1])[::-1]
+    backwards_halved = [(-end_s, -start_s) for start_s, end_s in halved_s]
+    return sinus_cycle_before_s(backwards_s, np.asarray(classes)[::-1], backwards_halved)[::-1]
 
 
 def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -90,23 +101,24 @@ def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndar
     that climbs (an exercise test), as it would had the classifier called those beats N."""
     classes = np.asarray(classes)
     found = np.zeros(len(classes), dtype=bool)
+    halved = halved_spans_s(beat_s, classes)  # S or N: the same stretches
     for _ in range(MAX_PASSES):
-        more = _on_time_once(beat_s, np.where(found, "N", classes))
+        more = _on_time_once(beat_s, np.where(found, "N", classes), halved)
         if not more.any():
             break
         found |= more
     return found
 
 
-def _on_time_once(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _on_time_once(beat_s: np.ndarray, classes: np.ndarray, halved_s: Spans = ()) -> np.ndarray:
     """True for each beat called S whose preceding interval is at least `ON_TIME_SHARE` of
     the sinus cycle before it and that no pause follows."""
     found = np.zeros(len(classes), dtype=bool)
     if len(classes) < 3:
         return found
-    cycle = sinus_cycle_before_s(beat_s, classes)
+    cycle = sinus_cycle_before_s(beat_s, classes, halved_s)
     # Where none precedes the beat (a recording's first seconds), the cycle after it.
-    cycle = np.where(np.isnan(cycle), sinus_cycle_after_s(beat_s, classes), cycle)
+    cycle = np.where(np.isnan(cycle), sinus_cycle_after_s(beat_s, classes, halved_s), cycle)
     rr_s = np.diff(np.asarray(beat_s, dtype=float))
     rr_after = np.append(rr_s, 0.0)
     with np.errstate(invalid="ignore"):

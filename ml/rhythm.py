@@ -286,6 +286,13 @@ def _halved_rate(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> l
     return episodes
 
 
+def halved_spans_s(beat_s: np.ndarray, classes: np.ndarray) -> list[tuple[float, float]]:
+    """Where the rate has halved (2:1 conduction, `_halved_rate`), as (start_s, end_s)."""
+    beat_s = np.asarray(beat_s, dtype=float)
+    found = _halved_rate(beat_s, np.diff(beat_s), np.asarray(classes))
+    return [(e.start_s, e.end_s) for e in found]
+
+
 def sinus_label(rate_bpm: float) -> str:
     """Sinus rhythm named by its rate: sinus rhythm, bradycardia or tachycardia."""
     if rate_bpm < BRADY_BELOW_BPM:

@@ -127,3 +127,22 @@ def test_one_pass_is_not_enough_while_the_rate_climbs(monkeypatch: pytest.Monkey
     analysis = analyze(read_recording(QTDB / "sel310.hea", uncalibrated_ok=True))
     assert analysis.beat_counts["S"] > 50
     assert [e for e in analysis.episodes if e.label == rhythm.SVT]
+
+
+def test_after_2_to_1_conduction_the_sinus_cycle_is_half_the_blocked_interval() -> None:
+    """Sinus rhythm at 75 bpm, 2:1 conduction (every other beat dropped: 1.6-s intervals),
+    then 1:1 again; the classifier called the first 1:1 beats S, premature against the 1.6-s
+    intervals before them (QT Database sel231: 127 S calls, none in the reference). In 2:1
+    conduction the sinus cycle is half the interval: those beats come on time. A true atrial
+    run at 150 bpm after the block stays premature."""
+    rr = [0.8] * 20 + [1.6] * 20 + [0.8] * 20
+    beat_s = _beats(rr)
+    classes = np.array(["N"] * 41 + ["S"] * 6 + ["N"] * 14)
+    assert rhythm.halved_spans_s(beat_s, classes) == [(beat_s[20], beat_s[40])]
+    found = on_time_supraventricular(beat_s, classes)
+    assert found.tolist() == [41 <= i < 47 for i in range(61)]
+    halved = rhythm.halved_spans_s(beat_s, classes)
+    assert sinus_cycle_before_s(beat_s, classes, halved)[41] == pytest.approx(0.8)
+    assert sinus_cycle_before_s(beat_s, classes)[41] == pytest.approx(1.6)
+    run = _beats([0.8] * 20 + [1.6] * 20 + [0.4] * 6 + [0.8] * 14)
+    assert not on_time_supraventricular(run, classes).any()
