@@ -26,6 +26,10 @@ calls (DS1 S +P 52.8 -> 71.5 %, S Se unchanged; svdb S Se 79.7 -> 79.3 %, S +P 6
 66.0 %). On DS2, reported and not chosen on, S Se fell 81.4 -> 70.5 %: in 232's long atrial
 runs, called partly N, those N calls make a cycle at the ectopic rate against which the run's
 other beats are on time.
+
+Round 4 (pre-registered in commit a664dcb): inside 2:1 conduction (`ml.rhythm.halved_spans_s`)
+an NN interval spans two sinus cycles and counts as half, so the sinus rhythm that resumes
+after the block is not premature against it (QT Database sel231: 127 false S calls -> 31).
 """
 
 from __future__ import annotations
