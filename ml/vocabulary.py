@@ -148,6 +148,10 @@ def by_severity(codes: list[str]) -> list[str]:
 # OTHER_RHYTHM: neither normal sinus rhythm nor AF/flutter (junctional, ectopic atrial,
 # idioventricular...), as a short strip's "other rhythm" call says it (`ml.strip_rhythm`).
 RHYTHM_STATEMENTS = ("SINUS", "BRADY", "TACHY", "AF", "PACED", "VF", "OTHER_RHYTHM")
+# ... unless the doctor signs that no rhythm can be read: "Unclassifiable: too noisy" stands in
+# place of a rhythm statement (a strip drowned in noise is reported so, to be repeated), and
+# never beside one.
+UNREADABLE = "NOISY_STRIP"
 # Words the free-text rhythm line must carry for each rhythm statement.
 RHYTHM_WORDS = {
     "SINUS": ("sinus",),
@@ -198,11 +202,24 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
     problems = []
     paroxysmal = episodes and paroxysmal_af(chosen)
     rhythms = [c for c in chosen if c in RHYTHM_STATEMENTS and not (paroxysmal and c == "AF")]
-    if len(rhythms) != 1:
+    unreadable = STATEMENTS[UNREADABLE].label
+    if UNREADABLE in chosen and rhythms:
+        problems.append(
+            f'"{unreadable}" says no rhythm can be read: it cannot stand with '
+            + ", ".join(f'"{STATEMENTS[c].label}"' for c in rhythms)
+            + "."
+        )
+    elif UNREADABLE in chosen and rhythm_code_of(rhythm_line):
+        problems.append(
+            f'The rhythm line "{rhythm_line.strip()}" names a rhythm, and "{unreadable}" says '
+            "none can be read."
+        )
+    elif UNREADABLE not in chosen and len(rhythms) != 1:
         names = ", ".join(STATEMENTS[c].label.lower() for c in RHYTHM_STATEMENTS)
         beside = "; AF/flutter may also stand beside one of the others" if episodes else ""
         problems.append(
-            f"Choose exactly one rhythm statement ({names}{beside}); this read has {len(rhythms)}."
+            f"Choose exactly one rhythm statement ({names}{beside}), or "
+            f'"{unreadable}" when none can be read; this read has {len(rhythms)}.'
         )
     if "NORMAL" in chosen:
         abnormal = [STATEMENTS[c].label for c in chosen if c not in ("NORMAL", "SINUS")]

@@ -207,8 +207,14 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert "OTHER_RHYTHM" in chosen
     page.click(".statement-chip[data-code=OTHER_RHYTHM] button")
     expect(warnings).to_have_text("Choose exactly one rhythm statement (now 0).")
+    # "Unclassifiable: too noisy" stands in place of a rhythm statement, never beside one.
+    page.fill(".statement-search", "too noisy")
+    page.click(".statement-option[data-code=NOISY_STRIP]:visible")
+    expect(warnings).to_have_text("")
     page.fill(".statement-search", "sinus tachycardia")
     page.click(".statement-option[data-code=TACHY]:visible")
+    expect(warnings).to_contain_text('"Unclassifiable: too noisy" says no rhythm can be read')
+    page.click(".statement-chip[data-code=NOISY_STRIP] button")
     expect(warnings).to_have_text("")
     page.fill("#rhythm_label", "Sinus tachycardia")
     page.fill("#password", PASSWORD)

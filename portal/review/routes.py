@@ -181,6 +181,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         statements=STATEMENTS,
         statement_rules={  # for the picker's live check (the server checks again on sign)
             "rhythm": vocabulary.RHYTHM_STATEMENTS,
+            "unreadable": vocabulary.UNREADABLE,
             "exclusions": vocabulary.EXCLUSIONS,
             "labels": STATEMENTS,
             "episodes": reports.read_as_episodes(found.recording),

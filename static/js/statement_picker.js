@@ -107,7 +107,10 @@
     const paroxysmal = rules.episodes && codes.includes("AF")
       && codes.some((c) => c !== "AF" && rules.rhythm.includes(c));
     const rhythms = codes.filter((c) => rules.rhythm.includes(c) && !(paroxysmal && c === "AF"));
-    if (rhythms.length !== 1) out.push(`Choose exactly one rhythm statement (now ${rhythms.length}).`);
+    // "Unclassifiable: too noisy" stands in place of a rhythm statement, never beside one.
+    const unreadable = codes.includes(rules.unreadable);
+    if (unreadable && rhythms.length) out.push(`"${rules.labels[rules.unreadable]}" says no rhythm can be read: it cannot stand with ${rhythms.map((c) => `"${rules.labels[c]}"`).join(", ")}.`);
+    else if (!unreadable && rhythms.length !== 1) out.push(`Choose exactly one rhythm statement (now ${rhythms.length}).`);
     if (codes.includes("NORMAL")) {
       const abnormal = codes.filter((c) => c !== "NORMAL" && c !== "SINUS");
       if (abnormal.length) out.push(`"Normal ECG" cannot be signed with ${abnormal.map((c) => rules.labels[c]).join(", ")}.`);
