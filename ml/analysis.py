@@ -41,7 +41,7 @@ from ml.findings import (
     without_pr_in_af,
 )
 from ml.gaps import GapFill, fill_gaps
-from ml.hrv import HeartRateSummary, heart_rate_summary
+from ml.hrv import HeartRateSummary, heart_rate_summary, rate_not_measurable
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
@@ -52,6 +52,7 @@ from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import (
     OTHER,
     STRIP_MAX_S,
+    UNCLASSIFIABLE,
     Bands,
     StripCall,
     af_window_spans_s,
@@ -650,6 +651,8 @@ def summarise(
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus)
     if strip is not None:
         strip = named_by_rate(strip, heart_rate.mean_bpm)
+        if strip.label == UNCLASSIFIABLE and strip.features:  # hidden by noise, not too few
+            heart_rate = rate_not_measurable(strip.reason)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
     conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)
@@ -662,7 +665,7 @@ def summarise(
         if len(peaks)
         else {c: 0.0 for c in CLASSES}
     )
-    if strip is not None and strip.label == "unclassifiable":
+    if strip is not None and strip.label == UNCLASSIFIABLE:
         findings = unreadable_strip_findings(strip, episodes)
     else:
         af_share = float(np.mean(in_af)) if len(in_af) else 0.0
@@ -791,6 +794,8 @@ def machine_notes(analysis: EcgAnalysis) -> list[str]:
             f"Average heart rate {rate.mean_bpm:.0f} bpm (range "
             f"{rate.min_bpm:.0f}-{rate.max_bpm:.0f})."
         )
+    elif rate.rate_reason:
+        notes.append(f"Heart rate not measurable: {rate.rate_reason}.")
     notes.append(f"Main rhythm: {analysis.rhythm_summary.lower()}.")
     flagged = [s for s in analysis.quality if s.level != "good"]
     if flagged:

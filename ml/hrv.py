@@ -38,6 +38,14 @@ class HeartRateSummary:
     pnn50: float | None  # fraction 0..1 of successive NN differences above 50 ms
     n_nn: int
     hrv_reason: str | None = None  # why SDNN, RMSSD and pNN50 are not given
+    rate_reason: str | None = None  # why no rate is given (`rate_not_measurable`)
+
+
+def rate_not_measurable(reason: str) -> HeartRateSummary:
+    """No rate and no HRV, and why: a strip whose beats are hidden by noise (`ml.strip_rhythm`)
+    yields "beats" that are noise, and a rate counted from them (130 bpm on a synthetic strip
+    at 70) would be given as a fact beside "Unclassifiable: too noisy"."""
+    return HeartRateSummary(None, None, None, None, None, None, 0, reason, reason)
 
 
 def heart_rate_summary(

@@ -33,7 +33,6 @@ from ml import rhythm
 from ml.analysis import Beats, EcgAnalysis, machine_notes
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.findings import Finding, main_finding
-from ml.hrv import HeartRateSummary
 from ml.intervals import not_measured
 from ml.strip_rhythm import UNCLASSIFIABLE, StripCall
 
@@ -76,8 +75,8 @@ def paced_read(analysis: EcgAnalysis) -> EcgAnalysis:
         main_finding=main,
         findings=findings,
         episodes=episodes,
-        heart_rate=HeartRateSummary(
-            rate.mean_bpm, rate.min_bpm, rate.max_bpm, None, None, None, 0, HRV_REASON
+        heart_rate=dataclasses.replace(
+            rate, sdnn_ms=None, rmssd_ms=None, pnn50=None, n_nn=0, hrv_reason=HRV_REASON
         ),
         intervals=dataclasses.replace(
             not_measured(INTERVAL_REASON, analysis.intervals.n_beats),

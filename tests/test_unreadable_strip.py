@@ -5,6 +5,7 @@ so the machine's own read of 69 of cinc2017's 1,500 strips could not be signed a
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,13 @@ def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so
     assert report is not None
     machine = report.versions[0]
     assert machine.rhythm_label == TOO_NOISY
+    # "Beats" found in noise give no rate: not a number beside "too noisy" (it said 124 bpm).
+    assert machine.heart_rate_bpm is None
     doctor = client_for(app, people.doctor)
-    chosen = _preselected(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert "not measurable (the beats are hidden by noise or artefact)" in page
+    assert "Heart rate not measurable: the beats are hidden by noise or artefact." in page
+    chosen = _preselected(page)
     assert chosen == ["NOISY_STRIP"], chosen
 
     def sign(findings: list[str], rhythm_label: str):  # type: ignore[no-untyped-def]
@@ -83,3 +89,7 @@ def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so
     patient = client_for(app, people.patient_account)
     summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "s")
     assert vocabulary.STATEMENTS["NOISY_STRIP"].plain in summary
+    assert "times a minute" not in summary
+    clinician = doctor.get(f"/reports/{report.id}/report.pdf")
+    assert clinician.status_code == 200
+    assert "the beats are hidden by noise or artefact" in pdf_words(clinician.data, tmp_path, "c")

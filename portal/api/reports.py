@@ -100,6 +100,10 @@ class HeartRateSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "why SDNN, RMSSD and pNN50 are null (absent in older reads)"},
     )
+    rate_reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "why mean/min/max_bpm are null (absent in older reads)"},
+    )
 
 
 class IntervalsSchema(ma.Schema):

@@ -61,7 +61,7 @@ class DocumentNotStored(DomainError):
 MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
                 "qtc_fridericia_ms", "qrs_axis_deg")  # fmt: skip
 INTERVAL_OF = {"pr_ms": "pr", "qrs_ms": "qrs", "qt_ms": "qt", "qtc_bazett_ms": "qt",
-               "qtc_fridericia_ms": "qt"}  # fmt: skip
+               "qtc_fridericia_ms": "qt", "heart_rate_bpm": "heart_rate"}  # fmt: skip
 
 
 def document_path(storage_dir: Path, sha256: str) -> Path:
@@ -147,7 +147,14 @@ def report_data(
         amendments=[_read(a, authors.get(a.author_id), zone) for a in amendments],
         findings=list(analysis.findings),
         episodes=list(analysis.episodes),
-        not_measurable=_not_measurable(machine, version, analysis.intervals.not_measurable),
+        not_measurable=_not_measurable(
+            machine,
+            version,
+            {
+                **analysis.intervals.not_measurable,
+                "heart_rate": analysis.heart_rate.rate_reason or "",
+            },
+        ),
         interval_confidence=dict(analysis.intervals.confidence),
         beat_counts=dict(machine.beat_counts or {}),
         class_probabilities=dict(machine.class_probabilities or {}),
