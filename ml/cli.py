@@ -32,7 +32,8 @@ def summary_text(analysis: EcgAnalysis) -> str:
             else []
         ),
         f"Heart rate: mean {_fmt(rate.mean_bpm, 'bpm')}, min {_fmt(rate.min_bpm, 'bpm')}, "
-        f"max {_fmt(rate.max_bpm, 'bpm')}",
+        f"max {_fmt(rate.max_bpm, 'bpm')}"
+        + (f" (not measurable: {rate.rate_reason})" if rate.rate_reason else ""),
         f"Intervals: PR {_fmt(iv.pr_ms, 'ms')}, QRS {_fmt(iv.qrs_ms, 'ms')}, "
         f"QT {_fmt(iv.qt_ms, 'ms')}, QTc Bazett {_fmt(iv.qtc_bazett_ms, 'ms')}, "
         f"Fridericia {_fmt(iv.qtc_fridericia_ms, 'ms')}, axis {_fmt(iv.qrs_axis_deg, 'deg')}",
