@@ -26,6 +26,9 @@ MIN_NN_INTERVALS = 8  # fewer is no measure of variability
 MIN_NN_SHARE = 0.8  # of the readable intervals in sinus stretches (about 10 % ectopic beats)
 MIN_SINUS_S = 300.0  # readable sinus rhythm: the Task Force's 5-minute short-term recording
 NO_SINUS_REASON = "no sinus rhythm between normal beats"
+NO_RATE_REASON = (
+    f"no two beats {MIN_RR_S}-{MAX_RR_S} s apart ({60 / MAX_RR_S:.0f}-{60 / MIN_RR_S:.0f} bpm)"
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ def heart_rate_summary(
     rr_s = np.diff(r_peaks) / fs_hz
     plausible = (rr_s >= MIN_RR_S) & (rr_s <= MAX_RR_S)
     if not plausible.any():
-        return HeartRateSummary(None, None, None, None, None, None, 0, NO_SINUS_REASON)
+        return HeartRateSummary(
+            None, None, None, None, None, None, 0, NO_SINUS_REASON, NO_RATE_REASON
+        )
     rates_bpm = 60.0 / rr_s[plausible]
     if len(rates_bpm) >= RATE_WINDOW_BEATS:
         kernel = np.ones(RATE_WINDOW_BEATS) / RATE_WINDOW_BEATS

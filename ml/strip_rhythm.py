@@ -48,6 +48,7 @@ P_BAND_HZ = (0.5, 15.0)
 # "Other rhythm" when the strip is not AF but not plain sinus either.
 OTHER_ECTOPIC_SHARE = 0.10
 SINUS_RATE_BPM = (50.0, 100.0)
+FEW_BEATS_GOOD_SHARE = 0.8  # of a strip too short of beats: good signal, so truly few beats
 # Words for what sets an "other rhythm" strip apart (strip round 6's model reads the features;
 # these only say which of them depart from sinus rhythm, for the clinician).
 IRREGULAR_RR_SHARE = 0.05  # median successive RR difference over the median RR
@@ -518,7 +519,34 @@ def call_strip(
     rule = rule or shipped_rule()
     spans = good_spans_s if rule.rr_from_good_signal else None
     features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands, spans)
+    if features is None:
+        slow = slow_strip_call(len(lead_mv) / fs_hz, fs_hz, beat_samples, good_spans_s)
+        if slow is not None:
+            return slow
     return call_strip_from_features(features, rule)
+
+
+def slow_strip_call(
+    duration_s: float,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    good_spans_s: list[tuple[float, float]] | None,
+) -> StripCall | None:
+    """A strip too short of beats to judge (fewer than `MIN_BEATS` intervals) whose signal is
+    good over `FEW_BEATS_GOOD_SHARE` of it and whose intervals are slow (under 50 bpm) is a
+    slow rhythm, said with its rate: a clean 30-s strip with a beat every 4 s (15 bpm) read
+    "Unclassifiable: too noisy, repeat the recording" at medium risk, with its 4-s pauses and
+    its rate withheld. As another rhythm its findings stand (pauses, marked bradycardia).
+    None where that does not hold (the strip stays unclassifiable)."""
+    if good_spans_s is None or len(beat_samples) < 2:
+        return None
+    if sum(end - start for start, end in good_spans_s) < FEW_BEATS_GOOD_SHARE * duration_s:
+        return None
+    rate_bpm = 60.0 / median(np.diff(beat_samples) / fs_hz)
+    if rate_bpm >= SINUS_RATE_BPM[0]:
+        return None
+    reason = f"slow ({rate_bpm:.0f} bpm), {len(beat_samples)} beats: too few to judge the rhythm"
+    return StripCall(OTHER, LABEL_TEXT[OTHER], reason, None, {})
 
 
 def call_strip_from_features(features: dict[str, float] | None, rule: StripRule) -> StripCall:

@@ -17,6 +17,7 @@ from ml.research.synthetic import sinus_or_af_mv
 from ml.strip_rhythm import (
     AF,
     LINEAR,
+    OTHER,
     QUADRATIC,
     RULE_FILE,
     SINUS,
@@ -117,6 +118,34 @@ def test_a_strip_drowned_in_noise_is_unclassifiable_with_no_beat_findings() -> N
 def test_too_few_beats_is_unclassifiable_not_a_guess() -> None:
     call = call_strip(np.zeros(3000), FS_HZ, np.array([100, 400, 700]), np.array(list("NNN")))
     assert call.label == UNCLASSIFIABLE and "beats" in call.reason
+
+
+def test_a_clean_strip_with_a_beat_every_4_s_is_slow_not_noisy() -> None:
+    """Eight beats in 30 s of clean signal: too few to judge the rhythm, but no noise either.
+    It read "Unclassifiable: too noisy; repeat the recording" at medium risk, with its 4-s
+    pauses withheld; now it is a slow other rhythm with its pauses, high risk."""
+    signal_mv, _ = sinus_or_af_mv(np.full(7, 4.0), af=False, fs_hz=FS_HZ)
+    analysis = analyze(Recording(FS_HZ, ("I",), signal_mv[:, None]))
+    assert analysis.strip is not None and analysis.strip.label == OTHER
+    assert analysis.strip.reason.startswith("slow (15 bpm), 8 beats")
+    assert analysis.main_finding.code == "PAUSE" and analysis.main_finding.risk == "high"
+    # Intervals of 4 s are beyond what the rate counts (2.5 s): said, not a blank.
+    assert analysis.heart_rate.mean_bpm is None
+    assert "0.25-2.5 s apart" in (analysis.heart_rate.rate_reason or "")
+    # Few beats at a normal rate (a short strip), or in poor signal, stay unclassifiable.
+    beats = np.array([300, 600, 900])
+    good = [(0.0, 10.0)]
+    assert call_strip(
+        np.zeros(3000), FS_HZ, beats, np.array(list("NNN")), None, None, good
+    ).label == (UNCLASSIFIABLE)
+    slow = np.array([300, 1500, 2700])
+    half = [(0.0, 5.0)]
+    assert call_strip(
+        np.zeros(3000), FS_HZ, slow, np.array(list("NNN")), None, None, half
+    ).label == (UNCLASSIFIABLE)
+    assert call_strip(
+        np.zeros(3000), FS_HZ, slow, np.array(list("NNN")), None, None, good
+    ).label == (OTHER)
 
 
 def test_the_rule_file_carries_its_out_of_fold_figures() -> None:
