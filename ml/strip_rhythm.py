@@ -536,7 +536,8 @@ def slow_strip_call(
     good over `FEW_BEATS_GOOD_SHARE` of it and whose intervals are slow (under 50 bpm) is a
     slow rhythm, said with its rate: a clean 30-s strip with a beat every 4 s (15 bpm) read
     "Unclassifiable: too noisy, repeat the recording" at medium risk, with its 4-s pauses and
-    its rate withheld. As another rhythm its findings stand (pauses, marked bradycardia).
+    its rate withheld. As another rhythm its findings stand (pauses; a marked bradycardia
+    where the rate can be counted, `ml.hrv`).
     None where that does not hold (the strip stays unclassifiable)."""
     if good_spans_s is None or len(beat_samples) < 2:
         return None
