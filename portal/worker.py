@@ -31,6 +31,9 @@ from portal.services import bulk_export, documents, jobs
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 5.0  # well under jobs.WORKER_DEAD_AFTER (30 s)
+# A clean stop removes the heartbeat row; the stop may land while a write holds SQLite's lock
+# (one CI run out of many could not remove it), so it tries again before leaving it stale.
+FORGET_ATTEMPTS, FORGET_RETRY_S = 3, 1.0
 
 
 class Worker:
@@ -154,11 +157,18 @@ class Worker:
         if self._beat_thread is not None:
             self._beat_thread.join(2 * HEARTBEAT_SECONDS)
             self._beat_thread = None
-        try:
-            with self._sessions() as session:
-                jobs.forget_worker(session, self.worker_id)
-        except Exception:  # the database may be gone already; the row then just goes stale
-            log.warning("could not remove the heartbeat of worker %s", self.worker_id)
+        for attempt in range(1, FORGET_ATTEMPTS + 1):
+            try:
+                with self._sessions() as session:
+                    jobs.forget_worker(session, self.worker_id)
+                return
+            except Exception:  # locked for a moment, or gone: the row then just goes stale
+                if attempt == FORGET_ATTEMPTS:
+                    log.warning(
+                        "could not remove the heartbeat of worker %s", self.worker_id, exc_info=True
+                    )
+                else:
+                    time.sleep(FORGET_RETRY_S)
 
     def _beat_loop(self) -> None:
         try:
