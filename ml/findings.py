@@ -278,27 +278,21 @@ def findings_of_read(
             detail += f" with a wide QRS: JT index {jti:.0f} (>= {JT_INDEX_LIMIT})"
         findings.append(Finding("LONG_QT", "Prolonged QTc", risk, None, detail))
     marked_rate = [] if af_mostly else _rate_findings(rate)  # in AF: said in the AF finding
-    halved = [i for i, f in enumerate(findings) if f.code == "AV_BLOCK_2"]
-    if halved and [f.code for f in marked_rate] == ["BRADY"]:
-        # The slow rate is the 2:1 conduction's, not a sinus bradycardia (the vocabulary's
-        # statement of BRADY), whose rhythm line says sinus rhythm: QT Database sel231 came
-        # to the doctor as a read the signing rule refused. Said in the block's finding.
-        block, slow = findings[halved[0]], marked_rate.pop()
-        findings[halved[0]] = dataclasses.replace(
-            block,
-            risk=max(block.risk, slow.risk, key=RISK_ORDER.__getitem__),
-            detail=f"{block.detail}; {slow.label.lower()}, {slow.detail}",
-        )
+    halved = next((i for i, f in enumerate(findings) if f.code == "AV_BLOCK_2"), None)
+    if halved is not None and [f.code for f in marked_rate] == ["BRADY"]:
+        # The slow rate is the 2:1 conduction's, not a sinus bradycardia, whose rhythm line
+        # says sinus rhythm: QT Database sel231 came to the doctor as a read the signing rule
+        # refused. Said in the block's finding.
+        findings[halved] = _carrying(findings[halved], marked_rate)
+        marked_rate = []
     if other_strip is None:
         findings += marked_rate
     elif marked_rate or not findings:
         # The call is the finding when nothing else is, and carries a marked brady- or
-        # tachycardia with its risk: those are the vocabulary's sinus ones, a second rhythm
-        # statement beside the call's (53 cinc2017 strips could not be signed as prefilled).
-        rate_text = "".join(f"; {f.label.lower()}, {f.detail}" for f in marked_rate)
-        risk = marked_rate[0].risk if marked_rate else "low"
+        # tachycardia (53 cinc2017 strips could not be signed as prefilled).
         label = STATEMENTS["OTHER_RHYTHM"].label
-        findings.append(Finding("OTHER_RHYTHM", label, risk, None, other_strip.reason + rate_text))
+        call = Finding("OTHER_RHYTHM", label, "low", None, other_strip.reason)
+        findings.append(_carrying(call, marked_rate))
     if not findings:
         chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
         findings.append(
@@ -317,6 +311,18 @@ def findings_of_read(
 # flutter holds at least half the beats, the rate is the AF's ventricular rate instead, said
 # in the AF finding ("AF with a fast ventricular rate"), not a second rhythm statement.
 AF_SHARE_WITHOUT_RATE_FINDING = 0.5
+
+
+def _carrying(finding: Finding, marked_rate: list[Finding]) -> Finding:
+    """`finding` saying a marked brady- or tachycardia in its detail, at the higher risk. The
+    rate findings are the vocabulary's sinus ones: beside a rhythm that is not sinus (a strip
+    called another rhythm, 2:1 conduction) they would be a second rhythm statement."""
+    risks = [finding.risk, *(f.risk for f in marked_rate)]
+    return dataclasses.replace(
+        finding,
+        risk=max(risks, key=RISK_ORDER.__getitem__),
+        detail=finding.detail + "".join(f"; {f.label.lower()}, {f.detail}" for f in marked_rate),
+    )
 
 
 def _rate_findings(rate: HeartRateSummary) -> list[Finding]:

@@ -44,11 +44,12 @@ class HeartRateSummary:
     rate_reason: str | None = None  # why no rate is given (`rate_not_measurable`)
 
 
-def rate_not_measurable(reason: str) -> HeartRateSummary:
-    """No rate and no HRV, and why: a strip whose beats are hidden by noise (`ml.strip_rhythm`)
-    yields "beats" that are noise, and a rate counted from them (130 bpm on a synthetic strip
-    at 70) would be given as a fact beside "Unclassifiable: too noisy"."""
-    return HeartRateSummary(None, None, None, None, None, None, 0, reason, reason)
+def rate_not_measurable(reason: str, hrv_reason: str | None = None) -> HeartRateSummary:
+    """No rate and no HRV, and why (the HRV's reason is the rate's unless given): a strip
+    whose beats are hidden by noise (`ml.strip_rhythm`) yields "beats" that are noise, and a
+    rate counted from them (130 bpm on a synthetic strip at 70) would be given as a fact
+    beside "Unclassifiable: too noisy"."""
+    return HeartRateSummary(None, None, None, None, None, None, 0, hrv_reason or reason, reason)
 
 
 def heart_rate_summary(
@@ -64,9 +65,7 @@ def heart_rate_summary(
     rr_s = np.diff(r_peaks) / fs_hz
     plausible = (rr_s >= MIN_RR_S) & (rr_s <= MAX_RR_S)
     if not plausible.any():
-        return HeartRateSummary(
-            None, None, None, None, None, None, 0, NO_SINUS_REASON, NO_RATE_REASON
-        )
+        return rate_not_measurable(NO_RATE_REASON, NO_SINUS_REASON)
     rates_bpm = 60.0 / rr_s[plausible]
     if len(rates_bpm) >= RATE_WINDOW_BEATS:
         kernel = np.ones(RATE_WINDOW_BEATS) / RATE_WINDOW_BEATS

@@ -34,6 +34,8 @@ after the block is not premature against it (QT Database sel231: 127 false S cal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -50,11 +52,10 @@ MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat 
 PAUSE_AFTER = DROPPED_RATIO[0]
 MAX_PASSES = 10  # at most 8 change calls on any record of MIT-BIH, svdb, qtdb or cinc2017
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
-Spans = list[tuple[float, float]] | tuple[()]
 
 
 def sinus_cycle_before_s(
-    beat_s: np.ndarray, classes: np.ndarray, halved_s: Spans = ()
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
 ) -> np.ndarray:
     """Per beat, the sinus cycle (s) before it: the median of the last `BASE_NN_INTERVALS`
     NN intervals that end at or before the previous beat; NaN where fewer than
@@ -72,7 +73,8 @@ def sinus_cycle_before_s(
         return cycle
     nn_s = beat_s[nn_end] - beat_s[nn_end - 1]
     if halved_s:
-        inside = within(beat_s[nn_end - 1], list(halved_s)) & within(beat_s[nn_end], list(halved_s))
+        spans = list(halved_s)
+        inside = within(beat_s[nn_end - 1], spans) & within(beat_s[nn_end], spans)
         nn_s = np.where(inside, nn_s / 2, nn_s)
     padded = np.concatenate([np.full(BASE_NN_INTERVALS - 1, np.nan), nn_s])
     windows = sliding_window_view(padded, BASE_NN_INTERVALS)  # window k ends on NN interval k
@@ -90,7 +92,7 @@ def sinus_cycle_before_s(
 
 
 def sinus_cycle_after_s(
-    beat_s: np.ndarray, classes: np.ndarray, halved_s: Spans = ()
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
 ) -> np.ndarray:
     """Per beat, the sinus cycle after it: `sinus_cycle_before_s` with time running backwards
     (the first NN intervals that start at or after the next beat)."""
@@ -114,7 +116,9 @@ def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndar
     return found
 
 
-def _on_time_once(beat_s: np.ndarray, classes: np.ndarray, halved_s: Spans = ()) -> np.ndarray:
+def _on_time_once(
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
+) -> np.ndarray:
     """True for each beat called S whose preceding interval is at least `ON_TIME_SHARE` of
     the sinus cycle before it and that no pause follows."""
     found = np.zeros(len(classes), dtype=bool)
