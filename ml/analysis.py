@@ -46,7 +46,14 @@ from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
 from ml.on_time_beats import on_time_note, on_time_supraventricular
-from ml.quality import Segment, combine_leads, mark_gaps, segment_quality, unusable_mask
+from ml.quality import (
+    Segment,
+    combine_leads,
+    mark_gaps,
+    noisy_everywhere_mask,
+    segment_quality,
+    unusable_mask,
+)
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import (
@@ -59,6 +66,7 @@ from ml.strip_rhythm import (
     call_strip,
     named_by_rate,
 )
+from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import canonical
 
@@ -446,6 +454,8 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
             noise_mv(lead_mv, fs, peaks, classes == "V"),
         )
     on_swing, in_burst = shape_doubts(classes, surroundings)
+    v_waves = ventricular_waves(bands.beats_mv, fs, peaks[classes == "V"])
+    unmatched_v = unmatched_in_noise(classes, beat_s, quality, v_waves, qrs_mv)
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -470,6 +480,7 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
             on_swing,
             in_burst,
             qrs_mv,
+            unmatched_v,
         ),
         RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,
@@ -508,6 +519,8 @@ class BeatRead:
     on_swing: np.ndarray | None = None  # riding a baseline swing (`ml.baseline_swings`)
     in_burst: np.ndarray | None = None  # inside a burst of fast noise (`ml.noise_bursts`)
     qrs_mv: np.ndarray | None = None  # each beat's QRS size (`ml.baseline_swings.qrs_sizes_mv`)
+    # V calls in noisy signal unlike every other V call (`ml.unmatched_ventricular`)
+    unmatched: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -521,6 +534,28 @@ class RhythmEvidence:
     strip: StripCall | None
     # Ventricular runs on artefact (`ml.artefact_runs`): (first, last beat time), not VT.
     artefact_runs: list[tuple[float, float]] = field(default_factory=list)
+
+
+def unmatched_in_noise(
+    classes: np.ndarray,
+    beat_s: np.ndarray,
+    quality: list[Segment],
+    waves: np.ndarray,
+    qrs_mv: np.ndarray | None,
+) -> np.ndarray | None:
+    """Which beats are V calls in signal noisy in every lead that look like no other V call
+    (`ml.unmatched_ventricular`), from the `ventricular_waves` of every V call in order; None
+    without V calls. Faint detections in poor signal are left to the pause rule, which reads
+    them as no beat at all (`faint_in_poor_signal`: left unclassified, they would end the
+    pause they sit in). Shared by the whole-record and the chunked analysis."""
+    ventricular = classes == "V"
+    if not ventricular.any():
+        return None
+    faint = faint_in_poor_signal(qrs_mv, quality, beat_s)
+    judged = noisy_everywhere_mask(quality, beat_s[ventricular]) & ~faint[ventricular]
+    out = np.zeros(classes.size, dtype=bool)
+    out[ventricular] = unmatched(best_matches(waves, judged))
+    return out
 
 
 def unclassified_where_unreadable(
@@ -542,20 +577,24 @@ def unclassified_where_doubtful(
     classes: np.ndarray,
     on_swing: np.ndarray | None,
     in_burst: np.ndarray | None = None,
+    unmatched_calls: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Ectopic calls the read does not trust become Q, each rule with its note, in this order:
     V, then S calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline swing
-    (`ml.baseline_swings`), V calls in a burst of noise (`ml.noise_bursts`), S calls right
-    after a Q (`ml.after_unclassified`)."""
+    (`ml.baseline_swings`), V calls in a burst of noise (`ml.noise_bursts`), V calls in
+    noisy signal unlike every other (`ml.unmatched_ventricular`), S calls right after a Q
+    (`ml.after_unclassified`)."""
     notes = []
     none = np.zeros(len(classes), dtype=bool)
     swinging = none if on_swing is None else on_swing
     bursting = none if in_burst is None else in_burst
+    lone = none if unmatched_calls is None else unmatched_calls
     rules = (
         (lambda c: splits_a_cycle(beat_s, c), cycle_splitters_note),
         (lambda c: supraventricular_splits_a_cycle(beat_s, c), supraventricular_splitters_note),
         (lambda c: (c == "V") & swinging, swings_note),
         (lambda c: (c == "V") & bursting, bursts_note),
+        (lambda c: (c == "V") & lone, unmatched_note),
         (supraventricular_after_unclassified, after_unclassified_note),
     )
     for find, note in rules:
@@ -572,14 +611,16 @@ RUN_CLASS = {rhythm.VT: "V", rhythm.SVT: "S"}  # run episodes and the calls they
 FAINT_QRS_SHARE = 0.25  # of the recording's median QRS size
 
 
-def faint_in_poor_signal(beats: BeatRead, beat_s: np.ndarray) -> np.ndarray:
+def faint_in_poor_signal(
+    qrs_mv: np.ndarray | None, quality: list[Segment], beat_s: np.ndarray
+) -> np.ndarray:
     """Detections that may be no beat at all: in a stretch signal quality does not call good,
-    and under a quarter of the recording's median QRS size (svdb 850's "beats" inside a
-    12.5-s sinus arrest, both leads flat; an escape beat is full size)."""
-    sizes = beats.qrs_mv
+    and under a quarter of the recording's median QRS size (`qrs_mv`, per beat: svdb 850's
+    "beats" inside a 12.5-s sinus arrest, both leads flat; an escape beat is full size)."""
+    sizes = qrs_mv
     if sizes is None or sizes.size != beat_s.size or not np.isfinite(sizes).any():
         return np.zeros(beat_s.size, dtype=bool)
-    poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in beats.quality if s.level != "good"])
+    poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in quality if s.level != "good"])
     with np.errstate(invalid="ignore"):
         faint = sizes < FAINT_QRS_SHARE * np.nanmedian(sizes)
     return np.asarray(faint & poor)
@@ -614,7 +655,7 @@ def summarise(
         for label, beat_class in RUN_CLASS.items()
     }
     classes, doubt_notes = unclassified_where_doubtful(
-        beat_s, classes, beats.on_swing, beats.in_burst
+        beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
     )
     notes = [*notes, *doubt_notes]
     on_time = on_time_supraventricular(beat_s, classes)
@@ -641,7 +682,8 @@ def summarise(
     )
     if set_aside:
         notes = [*notes, artefact_runs_note(sorted(set_aside))]
-    episodes, joined = rhythm.join_pauses(episodes, beat_s[faint_in_poor_signal(beats, beat_s)])
+    faint = faint_in_poor_signal(beats.qrs_mv, beats.quality, beat_s)
+    episodes, joined = rhythm.join_pauses(episodes, beat_s[faint])
     if joined:
         notes = [*notes, joined_pauses_note(joined)]
     if strip is not None:

@@ -90,6 +90,7 @@ from ml.recording import (
 )
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
+from ml.unmatched_ventricular import ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
 
 CHUNK_S = 1800.0  # the core of each chunk
@@ -365,7 +366,7 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv = (
+        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves = (
             self._rhythm_and_median_beat(lead, peaks, classes, peaks[normal], quality)
         )
         self.report(0.87, "Measuring intervals")
@@ -387,6 +388,7 @@ class _Analysis:
                 tuple(names[i] for i in read),
                 *whole.shape_doubts(classes, surroundings),
                 qrs_mv,
+                whole.unmatched_in_noise(classes, peaks / fs, quality, v_waves, qrs_mv),
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
@@ -586,12 +588,14 @@ class _Analysis:
         list[tuple[float, float]],
         tuple[np.ndarray, np.ndarray, np.ndarray],
         np.ndarray,
+        np.ndarray,
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
         beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
-        (`ml.noise_bursts`) for V calls, and every beat's QRS size."""
+        (`ml.noise_bursts`) for V calls, every beat's QRS size, and the waveform of every V
+        call (`ml.unmatched_ventricular.ventricular_waves`)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
@@ -637,11 +641,12 @@ class _Analysis:
                 )
             sizes = qrs_sizes_mv(x[:, lead], fs, local)[mine]
             surroundings = (np.zeros(0), np.zeros(0), np.zeros(0))
+            v_waves = ventricular_waves(bands.beats_mv, fs, local[mine & ventricular[lo:hi]])
             if ventricular.any():
                 swing = baseline_swings_mv(x[:, lead], fs, local, chunk.start)
                 noise = noise_mv(x[:, lead], fs, local, ventricular[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
-            return consistency, af_windows, beats, set_aside, surroundings, sizes
+            return consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (
@@ -655,6 +660,7 @@ class _Analysis:
                 np.concatenate([r[4][2] for r in results]),
             ),
             np.concatenate([r[5] for r in results]),
+            np.concatenate([r[6] for r in results]),
         )
 
 

@@ -223,7 +223,20 @@ def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
     return unusable[index]
 
 
+def noisy_everywhere_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
+    """True for each time that falls in a segment noisy in every lead: flagged noisy, and
+    not because the analysis lead is worse than another, good, lead (`combine_leads` then
+    says `READ_FROM` in its reason)."""
+    if not segments:
+        return np.zeros(len(times_s), dtype=bool)
+    starts = np.array([s.start_s for s in segments])
+    noisy = np.array([s.level == "noisy" and READ_FROM not in s.reason for s in segments])
+    index = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, len(segments) - 1)
+    return noisy[index]
+
+
 LEVEL_RANK = {"unusable": 0, "noisy": 1, "good": 2}
+READ_FROM = "; read from lead "  # in a combined segment's reason: another lead is good there
 
 
 def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
@@ -244,7 +257,7 @@ def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
                     first.start_s,
                     first.end_s,
                     "noisy",
-                    f"lead {names[0]} {first.level} ({first.reason}); read from lead {names[best]}",
+                    f"lead {names[0]} {first.level} ({first.reason}){READ_FROM}{names[best]}",
                 )
             )
         else:
