@@ -544,17 +544,31 @@ def unmatched_in_noise(
     qrs_mv: np.ndarray | None,
 ) -> np.ndarray | None:
     """Which beats are V calls in signal noisy in every lead that look like no other V call
-    (`ml.unmatched_ventricular`), from the `ventricular_waves` of every V call in order; None
-    without V calls. Faint detections in poor signal are left to the pause rule, which reads
-    them as no beat at all (`faint_in_poor_signal`: left unclassified, they would end the
-    pause they sit in). Shared by the whole-record and the chunked analysis."""
+    (`ml.unmatched_ventricular`); None without V calls. Shared by the whole-record and the
+    chunked analysis."""
+    matches = ventricular_matches(classes, beat_s, quality, waves, qrs_mv)
+    return None if matches is None else unmatched(matches)
+
+
+def ventricular_matches(
+    classes: np.ndarray,
+    beat_s: np.ndarray,
+    quality: list[Segment],
+    waves: np.ndarray,
+    qrs_mv: np.ndarray | None,
+) -> np.ndarray | None:
+    """Per beat, the best match with another V call of each V call the unmatched-V rule
+    judges, from the `ventricular_waves` of every V call in order (NaN for the rest); None
+    without V calls. Judged: V calls in signal noisy in every lead, except faint detections in
+    poor signal, left to the pause rule, which reads them as no beat at all
+    (`faint_in_poor_signal`: left unclassified, they would end the pause they sit in)."""
     ventricular = classes == "V"
     if not ventricular.any():
         return None
     faint = faint_in_poor_signal(qrs_mv, quality, beat_s)
     judged = noisy_everywhere_mask(quality, beat_s[ventricular]) & ~faint[ventricular]
-    out = np.zeros(classes.size, dtype=bool)
-    out[ventricular] = unmatched(best_matches(waves, judged))
+    out = np.full(classes.size, np.nan)
+    out[ventricular] = best_matches(waves, judged)
     return out
 
 

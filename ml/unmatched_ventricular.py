@@ -4,8 +4,9 @@ A patient's premature ventricular beats come from one focus or a few, so they lo
 (the artefact-run rule, `ml.artefact_runs`, reads the same of runs); artefact the classifier
 calls V changes from one call to the next. On the cinc2017 normal strips, 252 of the 583 V
 calls left after the other V-call rules sit in stretches signal quality calls noisy, and
-there they look like no other V call of the strip (median best match 0.6), where MIT-BIH's
-and svdb's true V calls in noisy stretches match another of their recording (0.9 and more).
+there they look like no other V call of the strip (median best match 0.6), where all but 4
+of the 465 true V calls of MIT-BIH DS1 and svdb in noisy stretches match another V call of
+their recording at 0.9 or more.
 
 The measure: each V call's best Pearson correlation with any other V call of the recording
 (`WAVE_S` around the R peak of the analysis lead band-passed 0.5-40 Hz). A V call in a
@@ -19,10 +20,11 @@ detection in poor signal is left to the pause rule, which reads it as no beat at
 Chosen after the other V-call rules, with beat-cnn 2.1, on the portal's own analysis of
 MIT-BIH DS1 and svdb (V calls matched to the reference beats: 6,732 true) and of the cinc2017
 strips, as the limit removing the most normal-strip calls for at most 0.1 % of the true V
-calls (the noise-burst rule's criterion). Limit: true V calls of DS1 + svdb turned Q / false
-ones removed / normal-strip calls removed (of 583) / too-noisy-strip calls removed (of 162):
-0.6: 0 / 2 / 124 / 52; 0.7: 1 / 2 / 159 / 75; 0.8: 2 / 3 / 186 / 99; 0.85: 2 / 4 / 207 / 109;
-0.9 (shipped): 4 / 5 / 218 / 117; 0.95: 10 / 9 / 238 / 121; 0.97: 16 / 16 / 245 / 127.
+calls (the noise-burst rule's criterion), by `python -m ml.research.unmatched_v_table`.
+Limit: true V calls of DS1 + svdb turned Q / false ones / calls on normal strips (of 583) /
+on too-noisy strips (of 162): 0.6: 0 / 1 / 88 / 27; 0.7: 1 / 1 / 116 / 46; 0.8: 2 / 2 / 155 /
+75; 0.85: 2 / 3 / 181 / 91; 0.9 (shipped): 4 / 4 / 198 / 104; 0.95: 9 / 8 / 221 / 119; 0.97:
+15 / 15 / 233 / 127.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ signal or where another lead is good."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -133,3 +135,23 @@ def test_a_patients_frequent_ventricular_beats_in_noise_keep_their_class() -> No
     in_noise = noisy_everywhere_mask(analysis.quality, beat_s)
     assert (ventricular & in_noise).sum() > 80
     assert not any(NOTE_PHRASE in n for n in analysis.notes)
+
+
+@pytest.mark.skipif(not (CINC / "A01779.hea").is_file(), reason="cinc2017 not found")
+def test_the_table_command_counts_what_the_rule_takes(tmp_path: Path) -> None:
+    """`python -m ml.research.unmatched_v_table` on a folder holding one normal strip: its
+    five judged V calls match one another at 0.50-0.67 at best: 3 under the limit 0.6, all
+    five from 0.7 on."""
+    from ml.research.unmatched_v_table import LIMITS, main, table
+
+    strips = tmp_path / "cinc2017"
+    strips.mkdir()
+    for suffix in (".hea", ".mat"):
+        (strips / f"A01779{suffix}").symlink_to(CINC / f"A01779{suffix}")
+    (strips / "REFERENCE.csv").write_text("A01779,N\n")
+    result = table(tmp_path)
+    assert result["judged"] == {"normal strips": 5}
+    under = {limit: row["normal strips"] for limit, row in result["under_limit"].items()}
+    assert under == {str(limit): 3 if limit < 0.7 else 5 for limit in LIMITS}
+    assert list(result["under_limit"]) == [str(limit) for limit in LIMITS]
+    assert main(["--data-dir", str(tmp_path), "--json"]) == 0

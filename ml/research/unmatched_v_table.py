@@ -1,0 +1,124 @@
+"""What the unmatched-V rule (`ml.unmatched_ventricular`) would take at each limit.
+
+    python -m ml.research.unmatched_v_table --data-dir ../shared/data [--json]
+
+Each record of MIT-BIH DS1 and svdb (V calls matched to the cardiologists' beats within
+150 ms) and of cinc2017 (by the strip's reference label) goes through the portal's own
+reader and `analyze()` with the rule off; every V call the other rules leave, in signal noisy
+in every lead, is then judged by its best match with the other V calls exactly as the rule
+judges it. Prints, per limit, the true and false V calls of DS1 + svdb and the V calls on
+normal and too-noisy strips that would become Q. DS2 is not read: the limit is chosen here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+from tqdm import tqdm
+
+from ml import analysis as analysis_module
+from ml.io import read_recording
+from ml.research.databases import DS1
+from ml.research.strips_eval import reference_labels
+
+LIMITS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97)
+MATCH_S = 0.15  # a call and a reference beat this close are the same beat
+VENTRICULAR_SYMBOLS = ("V", "E")
+STRIP_GROUPS = {"N": "normal strips", "~": "too-noisy strips"}
+
+
+def judged_calls(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(time in s, best match) of each V call the rule judges that the other rules leave V:
+    the rule's own figures (`ml.analysis.ventricular_matches`), captured with the rule off."""
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def capture(classes: np.ndarray, beat_s: np.ndarray, *rest: Any) -> None:
+        matches = analysis_module.ventricular_matches(classes, beat_s, *rest)
+        if matches is not None:
+            judged = ~np.isnan(matches)
+            seen.append((beat_s[judged], matches[judged]))
+        return None  # the rule takes nothing back
+
+    with mock.patch.object(analysis_module, "unmatched_in_noise", capture):
+        read = analysis_module.analyze(read_recording(path, uncalibrated_ok=True))
+    if not seen:
+        return np.zeros(0), np.zeros(0)
+    times_s, matches = seen[0]
+    beat_s = read.beats.samples / read.fs_hz
+    still_v = np.isin(times_s, beat_s[read.beats.classes == "V"])
+    return times_s[still_v], matches[still_v]
+
+
+def _reference_symbols(path: Path, times_s: np.ndarray) -> np.ndarray:
+    import wfdb
+
+    annotation = wfdb.rdann(str(path.with_suffix("")), "atr")
+    fs_hz = annotation.fs or read_recording(path, uncalibrated_ok=True).fs_hz
+    ref_s = np.asarray(annotation.sample) / fs_hz
+    symbols = np.asarray(annotation.symbol)
+    if times_s.size == 0 or ref_s.size == 0:
+        return np.full(times_s.size, "-")
+    nearest = np.clip(np.searchsorted(ref_s, times_s), 1, ref_s.size - 1)
+    earlier = np.abs(ref_s[nearest - 1] - times_s) < np.abs(ref_s[nearest] - times_s)
+    nearest = np.where(earlier, nearest - 1, nearest)
+    close = np.abs(ref_s[nearest] - times_s) < MATCH_S
+    return np.where(close, symbols[nearest], "-")
+
+
+def records(data_root: Path) -> Iterator[tuple[str, Path]]:
+    """(group, header) of every record read: 'DS1 + svdb' or a strip's reference label."""
+    for name in DS1:
+        yield "DS1 + svdb", data_root / "mitdb" / f"{name}.hea"
+    yield from (("DS1 + svdb", p) for p in sorted((data_root / "svdb").glob("*.hea")))
+    cinc = data_root / "cinc2017"
+    labels = reference_labels(cinc / "REFERENCE.csv") if (cinc / "REFERENCE.csv").is_file() else {}
+    for name, label in sorted(labels.items()):
+        if label in STRIP_GROUPS:
+            yield STRIP_GROUPS[label], cinc / f"{name}.hea"
+
+
+def table(data_root: Path, limits: tuple[float, ...] = LIMITS) -> dict[str, Any]:
+    """Per limit, how many judged V calls of each kind fall under it."""
+    counts: dict[float, Counter[str]] = {limit: Counter() for limit in limits}
+    totals: Counter[str] = Counter()
+    found = [(g, p) for g, p in records(data_root) if p.is_file()]
+    for group, path in tqdm(found, desc="records", unit="record", file=sys.stderr):
+        times_s, matches = judged_calls(path)
+        kinds = np.full(times_s.size, group, dtype=object)
+        if group == "DS1 + svdb":
+            truth = np.isin(_reference_symbols(path, times_s), VENTRICULAR_SYMBOLS)
+            kinds = np.where(truth, "true V, DS1 + svdb", "false V, DS1 + svdb")
+        for kind in kinds:
+            totals[kind] += 1
+        for limit in limits:
+            for kind in kinds[matches < limit]:
+                counts[limit][kind] += 1
+    return {"judged": dict(totals), "under_limit": {str(k): dict(v) for k, v in counts.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="holds mitdb/, svdb/, ...")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = table(args.data_dir)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    kinds = sorted(result["judged"])
+    print("limit  " + "  ".join(f"{k} (of {result['judged'][k]})" for k in kinds))
+    for limit, row in result["under_limit"].items():
+        print(f"{limit:<6} " + "  ".join(f"{row.get(k, 0):>{len(k) + 8}}" for k in kinds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
