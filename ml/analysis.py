@@ -631,12 +631,11 @@ def faint_in_poor_signal(
     """Detections that may be no beat at all: in a stretch signal quality does not call good,
     and under a quarter of the recording's median QRS size (`qrs_mv`, per beat: svdb 850's
     "beats" inside a 12.5-s sinus arrest, both leads flat; an escape beat is full size)."""
-    sizes = qrs_mv
-    if sizes is None or sizes.size != beat_s.size or not np.isfinite(sizes).any():
+    if qrs_mv is None or qrs_mv.size != beat_s.size or not np.isfinite(qrs_mv).any():
         return np.zeros(beat_s.size, dtype=bool)
     poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in quality if s.level != "good"])
     with np.errstate(invalid="ignore"):
-        faint = sizes < FAINT_QRS_SHARE * np.nanmedian(sizes)
+        faint = qrs_mv < FAINT_QRS_SHARE * np.nanmedian(qrs_mv)
     return np.asarray(faint & poor)
 
 
