@@ -16,7 +16,8 @@ from the signal and the beat times, not from the beats' shapes. Withdrawn: the r
 (atrial fibrillation/flutter, SVT, VT, bigeminy, trigeminy, dropped beats, sinus rhythm and
 its rate labels), the beat types (every beat becomes Q, which is where AAMI puts paced
 beats), ectopic beats, AV block, bundle branch block, the intervals and axis (not measurable,
-with the reason), HRV, and the short strip's rhythm call. The rhythm becomes "Paced rhythm
+with the reason), HRV, the short strip's rhythm call, and the notes on calls the rules took
+back. The rhythm becomes "Paced rhythm
 (pacemaker noted at upload)", the PACED statement, at medium risk: the machine has not
 vouched for the rhythm, so a doctor should read the strip before routine work, but nothing
 on it is known to be urgent (a pause or ventricular fibrillation, when found, outranks it).
@@ -31,7 +32,6 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import Beats, EcgAnalysis, machine_notes
-from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.findings import Finding, main_finding
 from ml.intervals import not_measured
 from ml.strip_rhythm import UNCLASSIFIABLE, StripCall
@@ -39,6 +39,10 @@ from ml.strip_rhythm import UNCLASSIFIABLE, StripCall
 PACED_RHYTHM = "Paced rhythm (pacemaker noted at upload)"
 PACED_STRIP = "paced"  # the label of a short strip's call in a paced read
 INTERVAL_REASON = "paced rhythm: intervals are not measured by the machine"
+# What the beat types led to (runs set aside, calls taken back as Q or N) speaks of beats
+# "called ventricular" or "called supraventricular": a paced read asserts no beat type, so it
+# leaves those notes out.
+BEAT_TYPE_NOTE_PHRASES = ("called ventricular", "called supraventricular")
 HRV_REASON = "paced rhythm"
 NOTE = (
     "Pacemaker noted by staff: rhythm, beat types and intervals were not assessed by the "
@@ -95,7 +99,9 @@ def paced_read(analysis: EcgAnalysis) -> EcgAnalysis:
     )
     own_notes = len(analysis.notes) - len(machine_notes(analysis))
     recording_notes = [  # the reader's and the gaps'; not what the beat types led to
-        n for n in analysis.notes[: max(own_notes, 0)] if ARTEFACT_NOTE_PHRASE not in n
+        n
+        for n in analysis.notes[: max(own_notes, 0)]
+        if not any(phrase in n for phrase in BEAT_TYPE_NOTE_PHRASES)
     ]
     paced.notes = [NOTE, *recording_notes, *machine_notes(paced)]
     return paced
