@@ -41,7 +41,7 @@ from ml.findings import (
     without_pr_in_af,
 )
 from ml.gaps import GapFill, fill_gaps
-from ml.hrv import HeartRateSummary, heart_rate_summary, rate_not_measurable
+from ml.hrv import HeartRateSummary, heart_rate_summary, rate_not_measurable, slow_rate
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
@@ -64,6 +64,7 @@ from ml.strip_rhythm import (
     StripCall,
     af_window_spans_s,
     call_strip,
+    is_slow_strip_call,
     named_by_rate,
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
@@ -708,6 +709,8 @@ def summarise(
         strip = named_by_rate(strip, heart_rate.mean_bpm)
         if strip.label == UNCLASSIFIABLE and strip.features:  # hidden by noise, not too few
             heart_rate = rate_not_measurable(strip.reason)
+        elif is_slow_strip_call(strip) and heart_rate.mean_bpm is None:  # beats > 2.5 s apart
+            heart_rate = slow_rate(peaks, fs)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
     conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)

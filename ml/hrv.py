@@ -52,6 +52,25 @@ def rate_not_measurable(reason: str, hrv_reason: str | None = None) -> HeartRate
     return HeartRateSummary(None, None, None, None, None, None, 0, hrv_reason or reason, reason)
 
 
+def slow_rate(r_peaks: np.ndarray, fs_hz: float) -> HeartRateSummary:
+    """Mean, min and max rate from every interval, no HRV: for a clean strip whose beats are
+    all further apart than `MAX_RR_S` (`ml.strip_rhythm.slow_strip_call` vouched for the
+    signal, so its long intervals are pauses, not missed beats). The rate counted from
+    0.25-2.5-s intervals only was "not measurable" beside the strip's "slow (15 bpm)"."""
+    rr_s = np.diff(r_peaks) / fs_hz
+    rates_bpm = 60.0 / rr_s
+    return HeartRateSummary(
+        mean_bpm=float(60.0 / np.mean(rr_s)),
+        min_bpm=float(np.min(rates_bpm)),
+        max_bpm=float(np.max(rates_bpm)),
+        sdnn_ms=None,
+        rmssd_ms=None,
+        pnn50=None,
+        n_nn=0,
+        hrv_reason=NO_SINUS_REASON,
+    )
+
+
 def heart_rate_summary(
     r_peaks: np.ndarray,
     fs_hz: float,

@@ -49,6 +49,7 @@ P_BAND_HZ = (0.5, 15.0)
 OTHER_ECTOPIC_SHARE = 0.10
 SINUS_RATE_BPM = (50.0, 100.0)
 FEW_BEATS_GOOD_SHARE = 0.8  # of a strip too short of beats: good signal, so truly few beats
+TOO_FEW_TO_JUDGE = "too few to judge the rhythm"  # the slow strip call's words
 # Words for what sets an "other rhythm" strip apart (strip round 6's model reads the features;
 # these only say which of them depart from sinus rhythm, for the clinician).
 IRREGULAR_RR_SHARE = 0.05  # median successive RR difference over the median RR
@@ -536,8 +537,8 @@ def slow_strip_call(
     good over `FEW_BEATS_GOOD_SHARE` of it and whose intervals are slow (under 50 bpm) is a
     slow rhythm, said with its rate: a clean 30-s strip with a beat every 4 s (15 bpm) read
     "Unclassifiable: too noisy, repeat the recording" at medium risk, with its 4-s pauses and
-    its rate withheld. As another rhythm its findings stand (pauses; a marked bradycardia
-    where the rate can be counted, `ml.hrv`).
+    its rate withheld. As another rhythm its findings stand (pauses, a marked bradycardia),
+    and its rate is counted from every interval however long (`ml.hrv.slow_rate`).
     None where that does not hold (the strip stays unclassifiable)."""
     if good_spans_s is None or len(beat_samples) < 2:
         return None
@@ -546,8 +547,13 @@ def slow_strip_call(
     rate_bpm = 60.0 / median(np.diff(beat_samples) / fs_hz)
     if rate_bpm >= SINUS_RATE_BPM[0]:
         return None
-    reason = f"slow ({rate_bpm:.0f} bpm), {len(beat_samples)} beats: too few to judge the rhythm"
+    reason = f"slow ({rate_bpm:.0f} bpm), {len(beat_samples)} beats: {TOO_FEW_TO_JUDGE}"
     return StripCall(OTHER, LABEL_TEXT[OTHER], reason, None, {})
+
+
+def is_slow_strip_call(call: StripCall) -> bool:
+    """True for the call `slow_strip_call` makes: its beats are real, however far apart."""
+    return call.label == OTHER and TOO_FEW_TO_JUDGE in call.reason
 
 
 def call_strip_from_features(features: dict[str, float] | None, rule: StripRule) -> StripCall:

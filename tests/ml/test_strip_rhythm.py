@@ -129,9 +129,15 @@ def test_a_clean_strip_with_a_beat_every_4_s_is_slow_not_noisy() -> None:
     assert analysis.strip is not None and analysis.strip.label == OTHER
     assert analysis.strip.reason.startswith("slow (15 bpm), 8 beats")
     assert analysis.main_finding.code == "PAUSE" and analysis.main_finding.risk == "high"
-    # Intervals of 4 s are beyond what the rate counts (2.5 s): said, not a blank.
-    assert analysis.heart_rate.mean_bpm is None
-    assert "0.25-2.5 s apart" in (analysis.heart_rate.rate_reason or "")
+    # Intervals of 4 s are beyond what a rate is counted from elsewhere (2.5 s: longer ones
+    # are missed beats), but this call vouched for the signal: the rate is the strip's, 15 bpm,
+    # where it read "not measurable" beside "slow (15 bpm)", and the marked bradycardia is said.
+    rate = analysis.heart_rate
+    assert rate.mean_bpm == pytest.approx(15.0, abs=0.5) and rate.rate_reason is None
+    assert rate.min_bpm == pytest.approx(15.0, abs=0.5) and rate.sdnn_ms is None
+    assert "Average heart rate 15 bpm (range 15-15)." in analysis.notes
+    [other] = [f for f in analysis.findings if f.code == "OTHER_RHYTHM"]
+    assert other.risk == "high" and "marked bradycardia, mean 15 bpm" in other.detail
     # Few beats at a normal rate (a short strip), or in poor signal, stay unclassifiable.
     beats = np.array([300, 600, 900])
     good = [(0.0, 10.0)]
