@@ -22,6 +22,7 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import wfdb
 from tqdm import tqdm
 
 from ml import analysis as analysis_module
@@ -58,8 +59,7 @@ def judged_calls(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reference_symbols(path: Path, times_s: np.ndarray) -> np.ndarray:
-    import wfdb
-
+    """The reference beat symbol at each time (`MATCH_S`), "-" where there is none."""
     annotation = wfdb.rdann(str(path.with_suffix("")), "atr")
     fs_hz = annotation.fs or read_recording(path, uncalibrated_ok=True).fs_hz
     ref_s = np.asarray(annotation.sample) / fs_hz
