@@ -456,7 +456,7 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
         )
     on_swing, in_burst = shape_doubts(classes, surroundings)
     v_waves = ventricular_waves(bands.beats_mv, fs, peaks[classes == "V"])
-    unmatched_v = unmatched_in_noise(classes, beat_s, quality, v_waves, qrs_mv)
+    unmatched_v = unmatched(ventricular_matches(classes, beat_s, quality, v_waves, qrs_mv))
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -537,20 +537,6 @@ class RhythmEvidence:
     artefact_runs: list[tuple[float, float]] = field(default_factory=list)
 
 
-def unmatched_in_noise(
-    classes: np.ndarray,
-    beat_s: np.ndarray,
-    quality: list[Segment],
-    waves: np.ndarray,
-    qrs_mv: np.ndarray | None,
-) -> np.ndarray | None:
-    """Which beats are V calls in signal noisy in every lead that look like no other V call
-    (`ml.unmatched_ventricular`); None without V calls. Shared by the whole-record and the
-    chunked analysis."""
-    matches = ventricular_matches(classes, beat_s, quality, waves, qrs_mv)
-    return None if matches is None else unmatched(matches)
-
-
 def ventricular_matches(
     classes: np.ndarray,
     beat_s: np.ndarray,
@@ -562,7 +548,8 @@ def ventricular_matches(
     judges, from the `ventricular_waves` of every V call in order (NaN for the rest); None
     without V calls. Judged: V calls in signal noisy in every lead, except faint detections in
     poor signal, left to the pause rule, which reads them as no beat at all
-    (`faint_in_poor_signal`: left unclassified, they would end the pause they sit in)."""
+    (`faint_in_poor_signal`: left unclassified, they would end the pause they sit in). Shared
+    by the whole-record and the chunked analysis."""
     ventricular = classes == "V"
     if not ventricular.any():
         return None

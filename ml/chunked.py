@@ -90,7 +90,7 @@ from ml.recording import (
 )
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
-from ml.unmatched_ventricular import ventricular_waves
+from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
 
 CHUNK_S = 1800.0  # the core of each chunk
@@ -388,7 +388,7 @@ class _Analysis:
                 tuple(names[i] for i in read),
                 *whole.shape_doubts(classes, surroundings),
                 qrs_mv,
-                whole.unmatched_in_noise(classes, peaks / fs, quality, v_waves, qrs_mv),
+                unmatched(whole.ventricular_matches(classes, peaks / fs, quality, v_waves, qrs_mv)),
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,

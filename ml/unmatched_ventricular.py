@@ -68,8 +68,11 @@ def best_matches(waves: np.ndarray, judged: np.ndarray) -> np.ndarray:
     return out
 
 
-def unmatched(matches: np.ndarray) -> np.ndarray:
-    """True where a judged V call's best match (`best_matches`) is under MIN_MATCH."""
+def unmatched(matches: np.ndarray | None) -> np.ndarray | None:
+    """True where a judged V call's best match (`best_matches`, NaN where not judged) is
+    under MIN_MATCH; None for None (a recording without V calls)."""
+    if matches is None:
+        return None
     with np.errstate(invalid="ignore"):
         return np.asarray(matches < MIN_MATCH)
 

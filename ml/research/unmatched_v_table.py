@@ -40,15 +40,16 @@ def judged_calls(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(time in s, best match) of each V call the rule judges that the other rules leave V:
     the rule's own figures (`ml.analysis.ventricular_matches`), captured with the rule off."""
     seen: list[tuple[np.ndarray, np.ndarray]] = []
+    rule = analysis_module.ventricular_matches
 
     def capture(classes: np.ndarray, beat_s: np.ndarray, *rest: Any) -> None:
-        matches = analysis_module.ventricular_matches(classes, beat_s, *rest)
+        matches = rule(classes, beat_s, *rest)
         if matches is not None:
             judged = ~np.isnan(matches)
             seen.append((beat_s[judged], matches[judged]))
-        return None  # the rule takes nothing back
+        return None  # no matches: the rule takes nothing back
 
-    with mock.patch.object(analysis_module, "unmatched_in_noise", capture):
+    with mock.patch.object(analysis_module, "ventricular_matches", capture):
         read = analysis_module.analyze(read_recording(path, uncalibrated_ok=True))
     if not seen:
         return np.zeros(0), np.zeros(0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.analysis import analyze, unclassified_where_doubtful, unmatched_in_noise
+from ml.analysis import analyze, unclassified_where_doubtful, ventricular_matches
 from ml.io import read_recording
 from ml.quality import READ_FROM, Segment, noisy_everywhere_mask
 from ml.research.databases import data_root
@@ -95,7 +95,7 @@ def test_only_unmatched_calls_in_noise_become_unclassified_with_a_note() -> None
     ]
     beat_s = peaks / FS_HZ
     waves = ventricular_waves(signal_mv, FS_HZ, peaks)
-    lone = unmatched_in_noise(classes, beat_s, quality, waves, None)
+    lone = unmatched(ventricular_matches(classes, beat_s, quality, waves, None))
     assert lone is not None
     assert lone.tolist() == [False, False, True, False, False]
     read, notes = unclassified_where_doubtful(beat_s, classes, None, None, lone)
@@ -105,7 +105,8 @@ def test_only_unmatched_calls_in_noise_become_unclassified_with_a_note() -> None
         f"1 beat called ventricular (at 9.0 s) was left unclassified: it sits in noisy signal "
         f"and {NOTE_PHRASE}"
     )
-    assert unmatched_in_noise(np.array(list("NNNNN")), beat_s, quality, waves[:0], None) is None
+    assert ventricular_matches(np.array(list("NNNNN")), beat_s, quality, waves[:0], None) is None
+    assert unmatched(None) is None
 
 
 CINC = data_root() / "cinc2017"
