@@ -215,24 +215,24 @@ def _spreads(lead_mv: np.ndarray, bounds: list[tuple[int, int]], step: int) -> n
 
 def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
     """True for each time that falls in an unusable segment."""
-    if not segments:
-        return np.zeros(len(times_s), dtype=bool)
-    starts = np.array([s.start_s for s in segments])
-    unusable = np.array([s.level == "unusable" for s in segments])
-    index = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, len(segments) - 1)
-    return unusable[index]
+    return _segments_at(segments, times_s, [s.level == "unusable" for s in segments])
 
 
 def noisy_everywhere_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
     """True for each time that falls in a segment noisy in every lead: flagged noisy, and
     not because the analysis lead is worse than another, good, lead (`combine_leads` then
     says `READ_FROM` in its reason)."""
+    noisy = [s.level == "noisy" and READ_FROM not in s.reason for s in segments]
+    return _segments_at(segments, times_s, noisy)
+
+
+def _segments_at(segments: list[Segment], times_s: np.ndarray, flags: list[bool]) -> np.ndarray:
+    """Per time, the flag of the segment it falls in (`flags`: one per segment)."""
     if not segments:
         return np.zeros(len(times_s), dtype=bool)
     starts = np.array([s.start_s for s in segments])
-    noisy = np.array([s.level == "noisy" and READ_FROM not in s.reason for s in segments])
     index = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, len(segments) - 1)
-    return noisy[index]
+    return np.asarray(flags, dtype=bool)[index]
 
 
 LEVEL_RANK = {"unusable": 0, "noisy": 1, "good": 2}
