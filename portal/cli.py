@@ -5,6 +5,7 @@ that use them, so `cardio analyze` (the analysis engine alone) starts as fast as
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -175,8 +176,21 @@ def worker_command(once: bool) -> None:
             if once:
                 return
             time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        click.echo("Stopping.")  # handled: by `finally` the interrupt's traceback is gone
     finally:
+        _release_interrupted_connections()
         worker.stop_heartbeat()
+
+
+def _release_interrupted_connections() -> None:
+    """Close any database connection a stop signal interrupted mid-transaction. Ctrl+C and
+    SIGTERM land anywhere, also inside a write; the connection then open was held by the
+    interrupt's frames or left in the pool, and on SQLite its lock kept the clean stop from
+    removing the heartbeat row ("database is locked" three times, in CI). Collected and
+    closed, it releases the lock."""
+    gc.collect()
+    current_app.extensions["db_engine"].dispose()
 
 
 def _stop_cleanly_on_signals() -> None:
