@@ -75,7 +75,12 @@ FEATURE_NAMES = (
 # it holds where the classifier mislabels the beats of an unfamiliar lead.
 PAUSE_FEATURE = "premature_then_pause_share"
 PREMATURE_RR_RATIO, PAUSE_RR_RATIO = 0.85, 1.10  # of the strip's median RR interval
-STRIP_FEATURE_NAMES = (*FEATURE_NAMES, PAUSE_FEATURE)  # what `strip_features` returns
+# Strip round 8: the ectopic share split by beat type. In atrial fibrillation the irregular
+# intervals themselves make the classifier call beats S (premature), while V calls are read
+# from the beat's shape; one share of both counts the irregularity as ectopy.
+SPLIT_ECTOPIC_FEATURES = ("ventricular_share", "supraventricular_share")
+ROUND_4_FEATURE_NAMES = (*FEATURE_NAMES, PAUSE_FEATURE)  # what AF rounds 4 to 7 read
+STRIP_FEATURE_NAMES = (*ROUND_4_FEATURE_NAMES, *SPLIT_ECTOPIC_FEATURES)  # `strip_features`
 # AF round 3: the window model of long recordings may also read how irregular the intervals
 # between normal beats are (`nn_irregularity`), computed only when a rule reads it.
 NN_FEATURE = "log_nn_successive_difference_over_rr"
@@ -483,6 +488,8 @@ def strip_features(
         float(np.log(min(beat_residual(bands.beats_mv, fs_hz, beat_samples), 1e3))),
         *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples),
         premature_then_pause(rr_s),
+        float(np.mean(np.isin(classes, ["V", "F"]))),
+        float(np.mean(classes == "S")),
     )
     return dict(zip(STRIP_FEATURE_NAMES, values, strict=True))
 

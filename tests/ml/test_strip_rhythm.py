@@ -379,6 +379,51 @@ def test_premature_then_pause_marks_ectopy_whatever_the_beats_are_called() -> No
     assert features[PAUSE_FEATURE] == pytest.approx(12 / 35)
 
 
+def test_strip_features_split_the_ectopic_share_by_beat_type() -> None:
+    """Strip round 8's features: V (and F) calls over all beats, S calls over all beats;
+    together they are the one ectopic share the earlier rounds read."""
+    fs = 360.0
+    rr = 0.8 + np.random.default_rng(2).normal(0, 0.01, 30)
+    signal_mv, beat_s = sinus_or_af_mv(rr, af=False, fs_hz=fs)
+    beats = np.round(beat_s * fs).astype(int)
+    classes = np.array(["N"] * beats.size)
+    classes[[3, 9, 15]] = "S"
+    classes[[5, 20]] = ["V", "F"]
+    features = strip_rhythm.strip_features(signal_mv, fs, beats, classes)
+    assert features is not None
+    assert features["ventricular_share"] == pytest.approx(2 / beats.size)
+    assert features["supraventricular_share"] == pytest.approx(3 / beats.size)
+    split = features["ventricular_share"] + features["supraventricular_share"]
+    assert split == pytest.approx(features["ectopic_share"])
+
+
+def test_a_candidate_without_the_ectopic_share_is_called_out_of_fold() -> None:
+    """Strip round 8's second candidate reads the split shares, not `ectopic_share`; its calls
+    still say why (the reasons name the ectopic share), and V-heavy strips that are not AF
+    stay apart from AF strips whose beats the classifier calls S."""
+    from ml.research.strips_eval import af_scores
+    from ml.training.strips import ROUND_8_CANDIDATES, out_of_fold_calls
+
+    rng = np.random.default_rng(11)
+    n = 600
+    x = rng.normal(size=(n, len(STRIP_FEATURE_NAMES)))
+    column = STRIP_FEATURE_NAMES.index
+    x[:, column("log_rate_bpm")] = np.log(70.0) + rng.normal(0, 0.1, n)
+    x[:, column("log_beat_residual")] = rng.normal(-1, 0.3, n)
+    af = x[:, 0] > 1.0
+    x[:, column("supraventricular_share")] = np.where(af, 0.3, 0.02) + rng.uniform(0, 0.02, n)
+    x[:, column("ventricular_share")] = rng.uniform(0, 0.3, n)
+    x[:, column("ectopic_share")] = (
+        x[:, column("supraventricular_share")] + x[:, column("ventricular_share")]
+    )
+    y = np.where(af, "A", "N")
+    split = list(ROUND_8_CANDIDATES.values())[1]
+    assert "ectopic_share" not in split.features
+    calls = out_of_fold_calls(x, y, split)
+    scores = af_scores(calls == strip_rhythm.AF, y == "A")
+    assert scores["se"] > 0.9 and scores["ppv"] > 0.9
+
+
 def _features(**changes: float) -> dict[str, float]:
     """A plain sinus strip's features at 70 bpm, with `changes`."""
     sinus = {name: 0.0 for name in STRIP_FEATURE_NAMES}
