@@ -148,7 +148,7 @@ ROUND_8_CANDIDATES: dict[str, Candidate] = {
         ),
     ),
 }
-ROUND_8 = (list(ROUND_8_CANDIDATES), "")  # (candidates, the commit that pre-registered)
+ROUND_8 = (list(ROUND_8_CANDIDATES), "54c1976")  # (candidates, the commit that pre-registered)
 # The rounds judged by the smaller AF figure over fold seeds; the last is the one `main` runs.
 SEEDED_ROUNDS = {"round_7": ROUND_7_CANDIDATES, "round_8": ROUND_8_CANDIDATES}
 PRE_REGISTERED_IN = {"round_7": ROUND_7[1], "round_8": ROUND_8[1]}
