@@ -67,11 +67,14 @@ def strip_round_rows() -> list[dict[str, str]]:
     ]
 
 
-def strip_round_7_rows() -> list[dict[str, str]]:
-    """Strip round 7: each reading of the RR intervals, the smaller of out-of-fold AF Se and
-    +P for fold seeds 0, 1 and 2 and their mean (the criterion), the mean F1 (seed 0), and
-    which one ships."""
-    card = json.loads(RULE_FILE.read_text())["round_7"]
+SEEDED_STRIP_ROUNDS = ("round_7", "round_8")  # rounds judged over three fold seeds
+
+
+def strip_seeded_round_rows(key: str) -> list[dict[str, str]]:
+    """Strip round 7 or 8 (`key` "round_7", "round_8"): each candidate, the smaller of
+    out-of-fold AF Se and +P for fold seeds 0, 1 and 2 and their mean (the criterion), the
+    mean F1 (seed 0), and which one ships."""
+    card = json.loads(RULE_FILE.read_text())[key]
     return [
         {
             "candidate": name,
@@ -132,7 +135,8 @@ def markdown_rows() -> list[str]:
         for r in strip_rows()
     ]
     rows += ["| " + " | ".join(r.values()) + " |" for r in strip_round_rows()]
-    rows += ["| " + " | ".join(r.values()) + " |" for r in strip_round_7_rows()]
+    for key in SEEDED_STRIP_ROUNDS:
+        rows += ["| " + " | ".join(r.values()) + " |" for r in strip_seeded_round_rows(key)]
     for r in af_round_rows():
         pairs = " | ".join(
             f"{r[p + '_se']} / {r[p + '_ppv']}" for p in ("pooled", "cinc2017", "mitdb_ds1")

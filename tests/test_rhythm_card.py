@@ -6,6 +6,7 @@ import html
 import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from ml import rhythm_card
@@ -50,10 +51,11 @@ def test_model_page_shows_the_rhythm_figures(app: Flask, people: People) -> None
     assert sum(r["shipped"] == "yes" for r in rounds) == 1
     for row in rounds:
         assert f"<tr><td>{row['candidate']}</td><td>{row['f1']}</td>" in page
-    round_7 = rhythm_card.strip_round_7_rows()
-    assert sum(r["shipped"] == "yes" for r in round_7) == 1
-    for row in round_7:
-        assert "<tr><td>" + "</td><td>".join(row.values()) + "</td></tr>" in page
+    for key in rhythm_card.SEEDED_STRIP_ROUNDS:
+        seeded = rhythm_card.strip_seeded_round_rows(key)
+        assert sum(r["shipped"] == "yes" for r in seeded) == 1
+        for row in seeded:
+            assert "<tr><td>" + "</td><td>".join(row.values()) + "</td></tr>" in page
     for row in rhythm_card.af_round_rows():
         assert (
             f"<td>{row['candidate']}</td><td>{row['rounds']}</td>"
@@ -82,17 +84,27 @@ def test_the_shipped_strip_rule_is_the_best_of_strip_round_6() -> None:
     assert ("other" in card["rule"]) == with_model
 
 
-def test_the_shipped_strip_rule_is_strip_round_7s_choice_by_its_criterion() -> None:
-    from ml.training.strips import F1_TOLERANCE, ROUND_7_CANDIDATES
+@pytest.mark.parametrize("key", ["round_7", "round_8"])
+def test_each_seeded_strip_round_chose_by_its_criterion(key: str) -> None:
+    from ml.training.strips import F1_TOLERANCE, SEEDED_ROUNDS
 
     card = json.loads(RULE_FILE.read_text())
-    round_7 = card["round_7"]
-    assert list(round_7["candidates"]) == list(ROUND_7_CANDIDATES)
-    baseline, new = list(ROUND_7_CANDIDATES)
-    by_seed = round_7["smaller_af_figure_by_seed"]
-    f1_loss = round_7["out_of_fold_f1"][baseline]["mean"] - round_7["out_of_fold_f1"][new]["mean"]
+    seeded = card[key]
+    assert list(seeded["candidates"]) == list(SEEDED_ROUNDS[key])
+    baseline, new = list(SEEDED_ROUNDS[key])
+    by_seed = seeded["smaller_af_figure_by_seed"]
+    f1_loss = seeded["out_of_fold_f1"][baseline]["mean"] - seeded["out_of_fold_f1"][new]["mean"]
     better = sum(by_seed[new]) > sum(by_seed[baseline]) and f1_loss <= F1_TOLERANCE
-    assert round_7["chosen"] == (new if better else baseline)
-    assert card["out_of_fold"]["af"] == round_7["out_of_fold_af"][round_7["chosen"]]
-    chosen = round_7["candidates"][round_7["chosen"]]
+    assert seeded["chosen"] == (new if better else baseline)
+
+
+def test_the_shipped_strip_rule_is_the_last_seeded_rounds_choice() -> None:
+    from ml.training.strips import SEEDED_ROUNDS
+
+    card = json.loads(RULE_FILE.read_text())
+    key = list(SEEDED_ROUNDS)[-1]
+    last = card[key]
+    assert card["out_of_fold"]["af"] == last["out_of_fold_af"][last["chosen"]]
+    chosen = last["candidates"][last["chosen"]]
     assert card["rule"]["rr_from_good_signal"] == chosen["rr_from_good_signal"]
+    assert card["rule"]["features"] == chosen["features"]
