@@ -17,7 +17,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.after_unclassified import after_unclassified_note, supraventricular_after_unclassified
-from ml.artefact_runs import RUN_CLASSES, artefact_runs
+from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv, rides_a_swing, swings_note
 from ml.classifier import CLASSES, BeatClassifier
@@ -442,11 +442,8 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     good_s = [(s.start_s, s.end_s) for s in quality if s.level == "good"]
     strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s) if is_strip else None
     set_aside = [
-        (beat_class, float(beat_s[first]), float(beat_s[stop - 1]))
-        for beat_class in RUN_CLASSES
-        for first, stop in artefact_runs(
-            bands.beats_mv, fs, peaks, classes, quality, beat_class=beat_class
-        )
+        (float(beat_s[first]), float(beat_s[stop - 1]))
+        for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
     ]
 
     qrs_mv = qrs_sizes_mv(lead_mv, fs, peaks)
@@ -536,9 +533,8 @@ class RhythmEvidence:
     fibrillation: list[tuple[float, float]]
     af_windows: list[tuple[float, float]]
     strip: StripCall | None
-    # Runs on artefact (`ml.artefact_runs`): (beat class, first, last beat time), not VT or
-    # SVT.
-    artefact_runs: list[tuple[str, float, float]] = field(default_factory=list)
+    # Ventricular runs on artefact (`ml.artefact_runs`): (first, last beat time), not VT.
+    artefact_runs: list[tuple[float, float]] = field(default_factory=list)
 
 
 def ventricular_matches(
@@ -676,19 +672,17 @@ def summarise(
         evidence.fibrillation,
         evidence.af_windows,
     )
-    set_aside = {  # a run with beats left unclassified above is shorter
-        beat_class: sorted((a, b) for c, a, b in evidence.artefact_runs if c == beat_class)
-        for beat_class in RUN_CLASSES
-    }
+    set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(
         [
             e
             for e in detected
-            if not (e.label in RUN_CLASS and _within_any(e, set_aside[RUN_CLASS[e.label]]))
+            if not (e.label == rhythm.VT and _within_any(e, set_aside))
             and not (e.label in RUN_CLASS and not _within_any(e, runs_as_called[e.label]))
         ]
     )
-    notes = [*notes, *(artefact_runs_note(spans, c) for c, spans in set_aside.items() if spans)]
+    if set_aside:
+        notes = [*notes, artefact_runs_note(sorted(set_aside))]
     faint = faint_in_poor_signal(beats.qrs_mv, beats.quality, beat_s)
     episodes, joined = rhythm.join_pauses(episodes, beat_s[faint])
     if joined:

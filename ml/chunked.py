@@ -56,7 +56,7 @@ from ml.analysis import (
     summarise,
     unclassified_where_unreadable,
 )
-from ml.artefact_runs import RUN_CLASSES, artefact_runs
+from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
 from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv
 from ml.classifier import CLASSES, BeatClassifier
@@ -585,13 +585,13 @@ class _Analysis:
         np.ndarray,
         list[tuple[float, float]],
         np.ndarray,
-        list[tuple[str, float, float]],
+        list[tuple[float, float]],
         tuple[np.ndarray, np.ndarray, np.ndarray],
         np.ndarray,
         np.ndarray,
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
-        beat (in every usable lead, band-passed), the V and S runs on artefact
+        beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
         (`ml.noise_bursts`) for V calls, every beat's QRS size, and the waveform of every V
@@ -609,16 +609,9 @@ class _Analysis:
             mine = chunk.core(peaks[lo:hi])
             bands = Bands.of(x[:, lead], fs)  # filtered once for the P waves and AF windows
             set_aside = [
-                (beat_class, float(peaks[lo + first] / fs), float(peaks[lo + stop - 1] / fs))
-                for beat_class in RUN_CLASSES
+                (float(peaks[lo + first] / fs), float(peaks[lo + stop - 1] / fs))
                 for first, stop in artefact_runs(
-                    bands.beats_mv,
-                    fs,
-                    peaks[lo:hi],
-                    classes[lo:hi],
-                    quality,
-                    chunk.start,
-                    beat_class,
+                    bands.beats_mv, fs, peaks[lo:hi], classes[lo:hi], quality, chunk.start
                 )
                 if mine[first]
             ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml import rhythm
-from ml.artefact_runs import NOTE_PHRASES as ARTEFACT_NOTE_PHRASES
+from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.gaps import clocks
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
@@ -65,15 +65,14 @@ def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Interv
     )
 
 
-def artefact_runs_note(spans_s: list[tuple[float, float]], beat_class: str = "V") -> str:
-    """What the read says of the runs of `beat_class` calls it set aside as artefact."""
+def artefact_runs_note(spans_s: list[tuple[float, float]]) -> str:
+    """What the read says of the ventricular runs it set aside as artefact."""
     where = clocks(start_s for start_s, _ in spans_s)
     runs, were = ("1 run", "was") if len(spans_s) == 1 else (f"{len(spans_s)} runs", "were")
-    called = {"V": "ventricular", "S": "supraventricular"}[beat_class]
     return (
-        f"{runs} of beats called {called} in a noisy stretch (at {where}) {were} "
-        f"{ARTEFACT_NOTE_PHRASES[beat_class]}: their beats do not look alike, as motion "
-        "artefact makes them; check the strip there."
+        f"{runs} of beats called ventricular in a noisy stretch (at {where}) {were} "
+        f"{ARTEFACT_NOTE_PHRASE}: their beats do not look alike, as motion artefact makes "
+        "them; check the strip there."
     )
 
 
