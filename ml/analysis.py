@@ -44,7 +44,13 @@ from ml.gaps import GapFill, fill_gaps
 from ml.hrv import HeartRateSummary, heart_rate_summary, rate_not_measurable, slow_rate
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
-from ml.noise_bursts import bursts_note, in_noise_burst, noise_mv
+from ml.noise_bursts import (
+    bursts_note,
+    in_noise_burst,
+    judged_classes,
+    noise_mv,
+    supraventricular_bursts_note,
+)
 from ml.on_time_beats import on_time_note, on_time_supraventricular
 from ml.quality import (
     Segment,
@@ -447,12 +453,13 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     ]
 
     qrs_mv = qrs_sizes_mv(lead_mv, fs, peaks)
-    surroundings = None  # only V calls are judged on a swing or in a burst of noise
-    if np.any(classes == "V"):
+    surroundings = None  # only V (and S) calls are judged on a swing or in a burst of noise
+    in_noise = np.isin(classes, judged_classes())
+    if np.any(in_noise):
         surroundings = (
             baseline_swings_mv(lead_mv, fs, peaks),
             qrs_mv,
-            noise_mv(lead_mv, fs, peaks, classes == "V"),
+            noise_mv(lead_mv, fs, peaks, in_noise),
         )
     on_swing, in_burst = shape_doubts(classes, surroundings)
     v_waves = ventricular_waves(bands.beats_mv, fs, peaks[classes == "V"])
@@ -498,12 +505,12 @@ def shape_doubts(
     classes: np.ndarray, surroundings: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Which beats ride a baseline swing and which sit in a burst of noise, from each beat's
-    (swing, QRS size, noise) (`ml.baseline_swings`, `ml.noise_bursts`); None without V calls,
-    the only calls these rules judge. Shared by the whole-record and the chunked analysis."""
-    if surroundings is None or not np.any(classes == "V"):
+    (swing, QRS size, noise) (`ml.baseline_swings`, `ml.noise_bursts`); None without the
+    calls these rules judge. Shared by the whole-record and the chunked analysis."""
+    if surroundings is None or not np.any(np.isin(classes, judged_classes())):
         return None, None
     swing_mv, qrs_mv, noise = surroundings
-    return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv)
+    return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv, classes)
 
 
 @dataclass(frozen=True)
@@ -583,7 +590,7 @@ def unclassified_where_doubtful(
 ) -> tuple[np.ndarray, list[str]]:
     """Ectopic calls the read does not trust become Q, each rule with its note, in this order:
     V, then S calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline swing
-    (`ml.baseline_swings`), V calls in a burst of noise (`ml.noise_bursts`), V calls in
+    (`ml.baseline_swings`), V and S calls in a burst of noise (`ml.noise_bursts`), V calls in
     noisy signal unlike every other (`ml.unmatched_ventricular`), S calls right after a Q
     (`ml.after_unclassified`)."""
     notes = []
@@ -596,6 +603,7 @@ def unclassified_where_doubtful(
         (lambda c: supraventricular_splits_a_cycle(beat_s, c), supraventricular_splitters_note),
         (lambda c: (c == "V") & swinging, swings_note),
         (lambda c: (c == "V") & bursting, bursts_note),
+        (lambda c: (c == "S") & bursting, supraventricular_bursts_note),
         (lambda c: (c == "V") & lone, unmatched_note),
         (supraventricular_after_unclassified, after_unclassified_note),
     )

@@ -71,7 +71,7 @@ from ml.features import (
 from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
-from ml.noise_bursts import noise_mv
+from ml.noise_bursts import judged_classes, noise_mv
 from ml.paced import paced_read
 from ml.quality import (
     LeadLevels,
@@ -594,14 +594,15 @@ class _Analysis:
         beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
-        (`ml.noise_bursts`) for V calls, every beat's QRS size, and the waveform of every V
+        (`ml.noise_bursts`) for V (and S) calls, every beat's QRS size, and the waveform of every V
         call (`ml.unmatched_ventricular.ventricular_waves`)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
         af_starts = np.asarray(window_starts(self.n, fs), dtype=np.int64)
         window = (offsets.size, len(self.usable))
-        ventricular = classes == "V"  # only V calls are judged on a swing or in noise
+        ventricular = classes == "V"
+        judged = np.isin(classes, judged_classes())  # only these are judged on a swing or in noise
 
         def step(chunk: Chunk, x: np.ndarray) -> tuple[Any, ...]:
             lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
@@ -642,9 +643,9 @@ class _Analysis:
             sizes = qrs_sizes_mv(x[:, lead], fs, local)[mine]
             surroundings = (np.zeros(0), np.zeros(0), np.zeros(0))
             v_waves = ventricular_waves(bands.beats_mv, fs, local[mine & ventricular[lo:hi]])
-            if ventricular.any():
+            if judged.any():
                 swing = baseline_swings_mv(x[:, lead], fs, local, chunk.start)
-                noise = noise_mv(x[:, lead], fs, local, ventricular[lo:hi])
+                noise = noise_mv(x[:, lead], fs, local, judged[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
             return consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves
 

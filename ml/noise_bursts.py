@@ -36,7 +36,15 @@ BEAT_LEFT_OUT_S = (0.10, 0.15)  # before and after each R peak: the beat's own Q
 MIN_NOISE_WINDOW_S = 0.2  # less left between the beats than this: not judged
 NOISE_PERCENTILE = 90  # a lone missed QRS in the window is not a burst: its few samples
 MAX_NOISE_OVER_QRS = 0.4
+# S calls (noise-burst round 2, pre-registered): false detections in a burst of noise come
+# early, so the classifier calls them premature (S); the limit for S calls, None: not judged.
+MAX_S_NOISE_OVER_QRS: float | None = None
 NOTE_PHRASE = "a burst of noise"
+
+
+def judged_classes() -> tuple[str, ...]:
+    """The beat classes this rule judges: V, and S once its limit is set."""
+    return ("V",) if MAX_S_NOISE_OVER_QRS is None else ("V", "S")
 
 
 def noise_mv(
@@ -66,11 +74,15 @@ def noise_mv(
     return out
 
 
-def in_noise_burst(noise: np.ndarray, qrs_mv: np.ndarray) -> np.ndarray:
-    """True for each beat whose noise (`noise_mv`) exceeds MAX_NOISE_OVER_QRS x the median QRS
-    peak-to-peak of all beats (`ml.baseline_swings.swing_and_qrs_mv`); the V calls among them
-    become Q (`ml.analysis.unclassified_where_doubtful`)."""
-    return larger_than_qrs(noise, qrs_mv, MAX_NOISE_OVER_QRS)
+def in_noise_burst(noise: np.ndarray, qrs_mv: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """True for each V call whose noise (`noise_mv`) exceeds MAX_NOISE_OVER_QRS x the median
+    QRS peak-to-peak of all beats (`ml.baseline_swings.swing_and_qrs_mv`), and each S call
+    whose noise exceeds MAX_S_NOISE_OVER_QRS x it (when set); they become Q
+    (`ml.analysis.unclassified_where_doubtful`)."""
+    found = (classes == "V") & larger_than_qrs(noise, qrs_mv, MAX_NOISE_OVER_QRS)
+    if MAX_S_NOISE_OVER_QRS is not None:
+        found |= (classes == "S") & larger_than_qrs(noise, qrs_mv, MAX_S_NOISE_OVER_QRS)
+    return np.asarray(found)
 
 
 def bursts_note(beat_s: np.ndarray) -> str:
@@ -81,4 +93,15 @@ def bursts_note(beat_s: np.ndarray) -> str:
         f"{{each}} sits in {NOTE_PHRASE} (muscle tremor or electrode artefact) whose size "
         "between the beats is more than "
         f"{MAX_NOISE_OVER_QRS:g} times that of the QRS complexes, which hides a beat's shape",
+    )
+
+
+def supraventricular_bursts_note(beat_s: np.ndarray) -> str:
+    """What the read says of the S calls it left unclassified (`beat_s`: their times)."""
+    return left_unclassified_note(
+        beat_s,
+        "supraventricular",
+        f"{{each}} sits in {NOTE_PHRASE} (muscle tremor or electrode artefact) whose size "
+        f"between the beats is more than {MAX_S_NOISE_OVER_QRS:g} times that of the QRS "
+        "complexes, where noise is detected as early beats",
     )

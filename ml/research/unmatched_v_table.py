@@ -59,7 +59,7 @@ def judged_calls(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return times_s[still_v], matches[still_v]
 
 
-def _reference_symbols(path: Path, times_s: np.ndarray) -> np.ndarray:
+def reference_symbols(path: Path, times_s: np.ndarray) -> np.ndarray:
     """The reference beat symbol at each time (`MATCH_S`), "-" where there is none."""
     annotation = wfdb.rdann(str(path.with_suffix("")), "atr")
     fs_hz = annotation.fs or read_recording(path, uncalibrated_ok=True).fs_hz
@@ -95,7 +95,7 @@ def table(data_root: Path, limits: tuple[float, ...] = LIMITS) -> dict[str, Any]
         times_s, matches = judged_calls(path)
         kinds = np.full(times_s.size, group, dtype=object)
         if group == "DS1 + svdb":
-            truth = np.isin(_reference_symbols(path, times_s), VENTRICULAR_SYMBOLS)
+            truth = np.isin(reference_symbols(path, times_s), VENTRICULAR_SYMBOLS)
             kinds = np.where(truth, "true V, DS1 + svdb", "false V, DS1 + svdb")
         for kind in kinds:
             totals[kind] += 1

@@ -39,7 +39,7 @@ def test_beats_in_the_burst_are_flagged_and_the_others_not() -> None:
     signal_mv, peaks = _beats_in_a_burst()
     _, qrs_mv = swing_and_qrs_mv(signal_mv, FS_HZ, peaks)
     noise = noise_mv(signal_mv, FS_HZ, peaks)
-    flagged = in_noise_burst(noise, qrs_mv)
+    flagged = in_noise_burst(noise, qrs_mv, np.full(peaks.size, "V"))
     beat_s = peaks / FS_HZ
     assert flagged[(beat_s > 8.0) & (beat_s < 10.0)].all()
     assert not flagged[(beat_s < 7.0) | (beat_s > 11.0)].any()
@@ -49,7 +49,9 @@ def test_beats_in_the_burst_are_flagged_and_the_others_not() -> None:
     judged = beat_s > 9.0
     assert np.isnan(noise_mv(signal_mv, FS_HZ, peaks, judged)[~judged]).all()
     assert np.isnan(noise_mv(signal_mv, FS_HZ, peaks, np.zeros(peaks.size, bool))).all()
-    assert not in_noise_burst(np.array([5.0]), np.array([np.nan])).any()
+    assert not in_noise_burst(np.array([5.0]), np.array([np.nan]), np.array(["V"])).any()
+    # Only V calls (and S calls, once their limit is set) are flagged.
+    assert not in_noise_burst(noise, qrs_mv, np.full(peaks.size, "N")).any()
 
 
 def test_a_beat_the_detector_missed_is_not_a_burst() -> None:
@@ -65,7 +67,7 @@ def test_a_beat_the_detector_missed_is_not_a_burst() -> None:
     noise = noise_mv(signal_mv, FS_HZ, peaks)
     beside = np.abs(peaks / FS_HZ - missed_s) < 0.6
     assert beside.sum() == 2  # the two beats whose windows hold the missed QRS
-    assert not in_noise_burst(noise, qrs_mv).any()
+    assert not in_noise_burst(noise, qrs_mv, np.full(peaks.size, "V")).any()
     # What the first measure saw there: the band's peak-to-peak between the two beats' QRS.
     between = slice(peaks[4] + round(0.15 * FS_HZ), peaks[5] - round(0.10 * FS_HZ))
     peak_to_peak = np.ptp(bandpass_mv(signal_mv, FS_HZ, QRS_BAND_HZ)[between])
@@ -86,7 +88,7 @@ def test_no_reference_ventricular_beat_of_these_records_is_in_a_burst(
     assert ventricular.sum() > 20
     _, qrs_mv = swing_and_qrs_mv(reference.signal_mv, reference.fs_hz, reference.beat_samples)
     noise = noise_mv(reference.signal_mv, reference.fs_hz, reference.beat_samples, ventricular)
-    assert not in_noise_burst(noise, qrs_mv)[ventricular].any()
+    assert not in_noise_burst(noise, qrs_mv, reference.beat_classes)[ventricular].any()
     assert np.nanmax(noise[ventricular]) / np.nanmedian(qrs_mv) < MAX_NOISE_OVER_QRS
 
 
