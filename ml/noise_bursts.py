@@ -36,9 +36,11 @@ BEAT_LEFT_OUT_S = (0.10, 0.15)  # before and after each R peak: the beat's own Q
 MIN_NOISE_WINDOW_S = 0.2  # less left between the beats than this: not judged
 NOISE_PERCENTILE = 90  # a lone missed QRS in the window is not a burst: its few samples
 MAX_NOISE_OVER_QRS = 0.4
-# S calls (noise-burst round 2, pre-registered): false detections in a burst of noise come
-# early, so the classifier calls them premature (S); the limit for S calls, None: not judged.
-MAX_S_NOISE_OVER_QRS: float | None = None
+# S calls (noise-burst round 2, pre-registered in commit 7a5380f): false detections in a burst
+# of noise come early, so the classifier calls them premature (S); the limit for S calls
+# (None: not judged), chosen by `python -m ml.research.noise_burst_s_table`: the lowest of
+# 0.4-0.8 turning at most 0.1 % of the true S calls of DS1 + svdb into Q (0.4: 2 of 5,800).
+MAX_S_NOISE_OVER_QRS: float | None = 0.4
 NOTE_PHRASE = "a burst of noise"
 
 

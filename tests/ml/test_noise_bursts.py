@@ -1,5 +1,5 @@
-"""V calls inside a burst of fast noise (muscle tremor, a rubbing electrode) become Q;
-real ventricular beats on clean signal keep their class."""
+"""V and S calls inside a burst of fast noise (muscle tremor, a rubbing electrode) become Q;
+real ventricular and supraventricular beats on clean signal keep their class."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from ml.baseline_swings import QRS_BAND_HZ, swing_and_qrs_mv
 from ml.filters import bandpass_mv
 from ml.noise_bursts import (
     MAX_NOISE_OVER_QRS,
+    MAX_S_NOISE_OVER_QRS,
     NOTE_PHRASE,
     bursts_note,
     in_noise_burst,
     noise_mv,
+    supraventricular_bursts_note,
 )
 from ml.research.databases import data_root, load_record
 
@@ -54,6 +56,22 @@ def test_beats_in_the_burst_are_flagged_and_the_others_not() -> None:
     assert not in_noise_burst(noise, qrs_mv, np.full(peaks.size, "N")).any()
 
 
+def test_s_calls_in_the_burst_are_flagged_at_their_own_limit() -> None:
+    """Noise-burst round 2: S calls are judged like V calls, against MAX_S_NOISE_OVER_QRS."""
+    signal_mv, peaks = _beats_in_a_burst()
+    _, qrs_mv = swing_and_qrs_mv(signal_mv, FS_HZ, peaks)
+    noise = noise_mv(signal_mv, FS_HZ, peaks)
+    beat_s = peaks / FS_HZ
+    burst = (beat_s > 8.0) & (beat_s < 10.0)
+    classes = np.where(np.arange(peaks.size) % 2 == 0, "S", "N")
+    flagged = in_noise_burst(noise, qrs_mv, classes)
+    assert flagged[burst & (classes == "S")].all()
+    assert not flagged[(beat_s < 7.0) | (beat_s > 11.0) | (classes == "N")].any()
+    assert MAX_S_NOISE_OVER_QRS is not None
+    ratio = noise / np.nanmedian(qrs_mv)
+    assert np.array_equal(flagged, (classes == "S") & (ratio > MAX_S_NOISE_OVER_QRS))
+
+
 def test_a_beat_the_detector_missed_is_not_a_burst() -> None:
     """In a couplet the detector may miss one beat; its QRS, left in the windows of the
     beats beside it, is a few samples there, not noise that fills the time (MIT-BIH 208 lost
@@ -72,6 +90,24 @@ def test_a_beat_the_detector_missed_is_not_a_burst() -> None:
     between = slice(peaks[4] + round(0.15 * FS_HZ), peaks[5] - round(0.10 * FS_HZ))
     peak_to_peak = np.ptp(bandpass_mv(signal_mv, FS_HZ, QRS_BAND_HZ)[between])
     assert peak_to_peak > MAX_NOISE_OVER_QRS * np.nanmedian(qrs_mv)
+
+
+@pytest.mark.parametrize(("database", "record"), [("mitdb", "209"), ("svdb", "821")])
+def test_no_reference_supraventricular_beat_of_these_records_is_in_a_burst(
+    database: str, record: str
+) -> None:
+    """The cardiologists' S beats: MIT-BIH 209's runs of atrial premature beats and svdb 821's
+    614 at 128 Hz keep their class (noise-burst round 2 took 2 of the 5,800 true S calls of
+    DS1 + svdb end to end)."""
+    folder = data_root() / database
+    if not (folder / f"{record}.atr").is_file():
+        pytest.skip(f"{database} not found")
+    reference = load_record(folder, record)
+    supraventricular = reference.beat_classes == "S"
+    assert supraventricular.sum() > 20
+    _, qrs_mv = swing_and_qrs_mv(reference.signal_mv, reference.fs_hz, reference.beat_samples)
+    noise = noise_mv(reference.signal_mv, reference.fs_hz, reference.beat_samples, supraventricular)
+    assert not in_noise_burst(noise, qrs_mv, reference.beat_classes)[supraventricular].any()
 
 
 @pytest.mark.parametrize(("database", "record"), [("mitdb", "119"), ("svdb", "811")])
@@ -117,3 +153,28 @@ def test_a_normal_strips_ventricular_run_in_noise_is_no_longer_vt() -> None:
     assert note.startswith("3 beats called ventricular (at 4.8 s, 5.2 s, 5.5 s)")
     assert not any(e.label == rhythm.VT for e in analysis.episodes)
     assert analysis.main_finding.code != "VT"
+
+
+def test_the_note_on_s_calls_says_why_noise_reads_as_early_beats() -> None:
+    note = supraventricular_bursts_note(np.array([10.4, 10.7]))
+    assert note.startswith(
+        "2 beats called supraventricular (at 10.4 s, 10.7 s) were left unclassified: each sits "
+        f"in {NOTE_PHRASE}"
+    )
+    assert "where noise is detected as early beats" in note
+
+
+@pytest.mark.skipif(not (CINC / "A02847.hea").is_file(), reason="cinc2017 not found")
+def test_a_normal_strips_svt_in_a_burst_of_noise_is_gone() -> None:
+    """A02847 (reference: normal rhythm): a burst of artefact at 10-12 s made a 4-beat
+    "supraventricular tachycardia" of false detections; the S calls in the burst are left
+    unclassified, the strip reads no SVT, and the note says where."""
+    from ml import rhythm
+    from ml.analysis import analyze
+    from ml.io import read_recording
+
+    analysis = analyze(read_recording(CINC / "A02847.hea", uncalibrated_ok=True))
+    notes = [n for n in analysis.notes if NOTE_PHRASE in n and "supraventricular" in n]
+    assert len(notes) == 1 and notes[0].startswith("4 beats called supraventricular (at 10.4 s")
+    assert not any(e.label == rhythm.SVT for e in analysis.episodes)
+    assert all(f.code != "SVT" for f in analysis.findings)
