@@ -22,7 +22,6 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -33,14 +32,11 @@ from tqdm import tqdm
 from ml import analysis as analysis_module
 from ml import noise_bursts, rhythm
 from ml.io import read_recording
-from ml.research.databases import DS1
-from ml.research.strips_eval import reference_labels
-from ml.research.unmatched_v_table import reference_symbols
+from ml.research.call_tables import HOLTER, print_table, records, reference_symbols
 
 LIMITS = (0.4, 0.5, 0.6, 0.8)
 SUPRAVENTRICULAR_SYMBOLS = ("A", "a", "J", "S")
 MAX_TRUE_SHARE = 0.001
-HOLTER = "DS1 + svdb"
 STRIP_GROUPS = {"N": "normal strips", "~": "too-noisy strips"}
 NEVER = 1e9  # a limit no noise reaches: S calls are measured, none is taken
 
@@ -72,24 +68,12 @@ def judged_calls(path: Path) -> tuple[np.ndarray, np.ndarray, list[tuple[float, 
     return beat_s[kept], ratio[kept], svt
 
 
-def records(data_root: Path) -> Iterator[tuple[str, Path]]:
-    """(group, header) of every record read: HOLTER or a strip's reference label."""
-    for name in DS1:
-        yield HOLTER, data_root / "mitdb" / f"{name}.hea"
-    yield from ((HOLTER, p) for p in sorted((data_root / "svdb").glob("*.hea")))
-    cinc = data_root / "cinc2017"
-    labels = reference_labels(cinc / "REFERENCE.csv") if (cinc / "REFERENCE.csv").is_file() else {}
-    for name, label in sorted(labels.items()):
-        if label in STRIP_GROUPS:
-            yield STRIP_GROUPS[label], cinc / f"{name}.hea"
-
-
 def table(data_root: Path, limits: tuple[float, ...] = LIMITS) -> dict[str, Any]:
     """Per limit, the S calls of each kind above it and the strips that would lose their SVT
     or every S call; the totals judged; and the limit the criterion chooses."""
     above: dict[float, Counter[str]] = {limit: Counter() for limit in limits}
     totals: Counter[str] = Counter()
-    found = [(g, p) for g, p in records(data_root) if p.is_file()]
+    found = [(g, p) for g, p in records(data_root, STRIP_GROUPS) if p.is_file()]
     for group, path in tqdm(found, desc="records", unit="record", file=sys.stderr):
         times_s, ratio, svt = judged_calls(path)
         kinds = np.full(times_s.size, group, dtype=object)
@@ -127,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    kinds = sorted(result["judged"])
-    print("limit  " + "  ".join(f"{k} (of {result['judged'][k]})" for k in kinds))
-    for limit, row in result["above_limit"].items():
-        print(f"{limit:<6} " + "  ".join(f"{row.get(k, 0):>{len(k) + 8}}" for k in kinds))
+    print_table(result["judged"], result["above_limit"])
     share, chosen = f"{MAX_TRUE_SHARE:.1%}", result["chosen"]
     print(f"chosen (the lowest limit taking at most {share} of the true S calls): {chosen}")
     return 0

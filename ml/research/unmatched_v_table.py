@@ -16,22 +16,18 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import numpy as np
-import wfdb
 from tqdm import tqdm
 
 from ml import analysis as analysis_module
 from ml.io import read_recording
-from ml.research.databases import DS1
-from ml.research.strips_eval import reference_labels
+from ml.research.call_tables import HOLTER, print_table, records, reference_symbols
 
 LIMITS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97)
-MATCH_S = 0.15  # a call and a reference beat this close are the same beat
 VENTRICULAR_SYMBOLS = ("V", "E")
 STRIP_GROUPS = {"N": "normal strips", "~": "too-noisy strips"}
 
@@ -59,42 +55,15 @@ def judged_calls(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return times_s[still_v], matches[still_v]
 
 
-def reference_symbols(path: Path, times_s: np.ndarray) -> np.ndarray:
-    """The reference beat symbol at each time (`MATCH_S`), "-" where there is none."""
-    annotation = wfdb.rdann(str(path.with_suffix("")), "atr")
-    fs_hz = annotation.fs or read_recording(path, uncalibrated_ok=True).fs_hz
-    ref_s = np.asarray(annotation.sample) / fs_hz
-    symbols = np.asarray(annotation.symbol)
-    if times_s.size == 0 or ref_s.size == 0:
-        return np.full(times_s.size, "-")
-    nearest = np.clip(np.searchsorted(ref_s, times_s), 1, ref_s.size - 1)
-    earlier = np.abs(ref_s[nearest - 1] - times_s) < np.abs(ref_s[nearest] - times_s)
-    nearest = np.where(earlier, nearest - 1, nearest)
-    close = np.abs(ref_s[nearest] - times_s) < MATCH_S
-    return np.where(close, symbols[nearest], "-")
-
-
-def records(data_root: Path) -> Iterator[tuple[str, Path]]:
-    """(group, header) of every record read: 'DS1 + svdb' or a strip's reference label."""
-    for name in DS1:
-        yield "DS1 + svdb", data_root / "mitdb" / f"{name}.hea"
-    yield from (("DS1 + svdb", p) for p in sorted((data_root / "svdb").glob("*.hea")))
-    cinc = data_root / "cinc2017"
-    labels = reference_labels(cinc / "REFERENCE.csv") if (cinc / "REFERENCE.csv").is_file() else {}
-    for name, label in sorted(labels.items()):
-        if label in STRIP_GROUPS:
-            yield STRIP_GROUPS[label], cinc / f"{name}.hea"
-
-
 def table(data_root: Path, limits: tuple[float, ...] = LIMITS) -> dict[str, Any]:
     """Per limit, how many judged V calls of each kind fall under it."""
     counts: dict[float, Counter[str]] = {limit: Counter() for limit in limits}
     totals: Counter[str] = Counter()
-    found = [(g, p) for g, p in records(data_root) if p.is_file()]
+    found = [(g, p) for g, p in records(data_root, STRIP_GROUPS) if p.is_file()]
     for group, path in tqdm(found, desc="records", unit="record", file=sys.stderr):
         times_s, matches = judged_calls(path)
         kinds = np.full(times_s.size, group, dtype=object)
-        if group == "DS1 + svdb":
+        if group == HOLTER:
             truth = np.isin(reference_symbols(path, times_s), VENTRICULAR_SYMBOLS)
             kinds = np.where(truth, "true V, DS1 + svdb", "false V, DS1 + svdb")
         for kind in kinds:
@@ -114,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    kinds = sorted(result["judged"])
-    print("limit  " + "  ".join(f"{k} (of {result['judged'][k]})" for k in kinds))
-    for limit, row in result["under_limit"].items():
-        print(f"{limit:<6} " + "  ".join(f"{row.get(k, 0):>{len(k) + 8}}" for k in kinds))
+    print_table(result["judged"], result["under_limit"])
     return 0
 
 
