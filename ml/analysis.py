@@ -446,7 +446,6 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     good_s = [(s.start_s, s.end_s) for s in quality if s.level == "good"]
-    strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s) if is_strip else None
     set_aside = [
         (float(beat_s[first]), float(beat_s[stop - 1]))
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
@@ -464,6 +463,10 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     on_swing, in_burst = shape_doubts(classes, surroundings)
     v_waves = ventricular_waves(bands.beats_mv, fs, peaks[classes == "V"])
     unmatched_v = unmatched(ventricular_matches(classes, beat_s, quality, v_waves, qrs_mv))
+    strip = None
+    if is_strip:
+        reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
+        strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported)
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable
@@ -615,6 +618,26 @@ def unclassified_where_doubtful(
     return classes, notes
 
 
+def reported_classes(
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    on_swing: np.ndarray | None,
+    in_burst: np.ndarray | None,
+    unmatched_calls: np.ndarray | None,
+) -> tuple[np.ndarray, list[str]]:
+    """The classes the read reports, and the notes that say why some changed: the doubtful
+    ectopic calls taken back (`unclassified_where_doubtful`), then S calls that came on time
+    turned N (`ml.on_time_beats`)."""
+    classes, notes = unclassified_where_doubtful(
+        beat_s, classes, on_swing, in_burst, unmatched_calls
+    )
+    on_time = on_time_supraventricular(beat_s, classes)
+    if on_time.any():
+        classes = np.where(on_time, "N", classes)
+        notes = [*notes, on_time_note(beat_s[on_time])]
+    return classes, notes
+
+
 RUN_CLASS = {rhythm.VT: "V", rhythm.SVT: "S"}  # run episodes and the calls they are runs of
 
 
@@ -663,14 +686,10 @@ def summarise(
         ]
         for label, beat_class in RUN_CLASS.items()
     }
-    classes, doubt_notes = unclassified_where_doubtful(
+    classes, class_notes = reported_classes(
         beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
     )
-    notes = [*notes, *doubt_notes]
-    on_time = on_time_supraventricular(beat_s, classes)
-    if on_time.any():
-        classes = np.where(on_time, "N", classes)
-        notes = [*notes, on_time_note(beat_s[on_time])]
+    notes = [*notes, *class_notes]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,

@@ -208,6 +208,9 @@ class StripRule:
     other: OtherRhythmModel | None = None
     # Strip round 7: the RR features read only intervals between beats in good signal.
     rr_from_good_signal: bool = False
+    # Strip round 9: the beat classes read are those the read reports (after the rules that
+    # take doubtful calls back and turn on-time S calls N), not the classifier's first calls.
+    reported_classes: bool = False
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
         return logistic_probability(
@@ -228,6 +231,7 @@ class StripRule:
         if self.other is not None:
             out["other"] = self.other.to_dict()
         out["rr_from_good_signal"] = self.rr_from_good_signal
+        out["reported_classes"] = self.reported_classes
         return out
 
     @staticmethod
@@ -242,6 +246,7 @@ class StripRule:
             terms,
             OtherRhythmModel.from_dict(other) if isinstance(other, dict) else None,
             bool(data.get("rr_from_good_signal", False)),
+            bool(data.get("reported_classes", False)),
         )
 
 
@@ -520,12 +525,17 @@ def call_strip(
     rule: StripRule | None = None,
     bands: Bands | None = None,
     good_spans_s: list[tuple[float, float]] | None = None,
+    reported_classes: np.ndarray | None = None,
 ) -> StripCall:
     """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
-    `good_spans_s`: where signal quality is good, read when the rule says so."""
+    `good_spans_s`: where signal quality is good, read when the rule says so.
+    `reported_classes`: the classes the read reports, read instead of `classes` (the
+    classifier's calls) when the rule says so (strip round 9)."""
     rule = rule or shipped_rule()
     spans = good_spans_s if rule.rr_from_good_signal else None
+    if rule.reported_classes and reported_classes is not None:
+        classes = reported_classes
     features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands, spans)
     if features is None:
         slow = slow_strip_call(len(lead_mv) / fs_hz, fs_hz, beat_samples, good_spans_s)
