@@ -169,7 +169,7 @@ ROUND_9_CANDIDATES: dict[str, Candidate] = {
         ROUND_8_CANDIDATES["round 7 (one ectopic share)"], reported_classes=True
     ),
 }
-ROUND_9 = (list(ROUND_9_CANDIDATES), "")  # (candidates, the commit that pre-registered)
+ROUND_9 = (list(ROUND_9_CANDIDATES), "bef097d")  # (candidates, the commit that pre-registered)
 # The rounds judged over fold seeds, each by its criterion ("af": the smaller of AF Se and +P,
 # F1 within a point; "f1": the mean F1, AF within a point); the last is the one `main` runs.
 SEEDED_ROUNDS = {
