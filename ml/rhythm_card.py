@@ -67,23 +67,34 @@ def strip_round_rows() -> list[dict[str, str]]:
     ]
 
 
-SEEDED_STRIP_ROUNDS = ("round_7", "round_8")  # rounds judged over three fold seeds
+SEEDED_STRIP_ROUNDS = ("round_7", "round_8", "round_9")  # rounds judged over three fold seeds
 
 
 def strip_seeded_round_rows(key: str) -> list[dict[str, str]]:
-    """Strip round 7 or 8 (`key` "round_7", "round_8"): each candidate, the smaller of
-    out-of-fold AF Se and +P for fold seeds 0, 1 and 2 and their mean (the criterion), the
-    mean F1 (seed 0), and which one ships."""
+    """Strip round 7, 8 or 9 (`key` "round_7", ...): each candidate, its criterion's figure
+    for fold seeds 0, 1 and 2 and their mean (rounds 7 and 8: the smaller of out-of-fold AF Se
+    and +P; round 9, whose card has `mean_f1_by_seed`: the mean F1), the other figure the
+    criterion bounds (the mean F1 of seed 0; round 9: the AF figure's mean), and which one
+    ships."""
     card = json.loads(RULE_FILE.read_text())[key]
+    by_f1 = "mean_f1_by_seed" in card
+    criterion = card["mean_f1_by_seed" if by_f1 else "smaller_af_figure_by_seed"]
+
+    def bound(name: str) -> float:
+        if by_f1:
+            af = card["smaller_af_figure_by_seed"][name]
+            return float(sum(af) / len(af))
+        return float(card["out_of_fold_f1"][name]["mean"])
+
     return [
         {
             "candidate": name,
             "by_seed": " / ".join(pct(v) for v in by_seed),
             "mean": pct(sum(by_seed) / len(by_seed)),
-            "f1_mean": pct(card["out_of_fold_f1"][name]["mean"]),
+            "bound": pct(bound(name)),
             "shipped": "yes" if name == card["chosen"] else "",
         }
-        for name, by_seed in card["smaller_af_figure_by_seed"].items()
+        for name, by_seed in criterion.items()
     ]
 
 

@@ -382,6 +382,7 @@ def model_info() -> Response | str:
             "strip_round": rhythm_card.strip_round_rows(),
             "strip_round_7": rhythm_card.strip_seeded_round_rows("round_7"),
             "strip_round_8": rhythm_card.strip_seeded_round_rows("round_8"),
+            "strip_round_9": rhythm_card.strip_seeded_round_rows("round_9"),
             "af_round": rhythm_card.af_round_rows(),
             "ds2_af": rhythm_card.ds2_af(),
             "intervals": rhythm_card.interval_rows(),
