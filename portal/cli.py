@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -156,9 +155,10 @@ def seed_load_command(n_reports: int, doctors: int, staff: int, seed: int) -> No
 def worker_command(once: bool) -> None:
     """Run analysis jobs (when the web process runs with JOB_WORKER=none)."""
     from portal.worker import POLL_SECONDS, Worker
+    from portal.worker_signals import stop_cleanly_on_signals
 
     worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
-    _stop_cleanly_on_signals()
+    stop_cleanly_on_signals()
     click.echo(f"Analysis worker {worker.worker_id} started; Ctrl+C stops it.")
     worker.start_heartbeat()  # a thread: beats every few seconds, even during a long job
     try:
@@ -184,26 +184,13 @@ def worker_command(once: bool) -> None:
 
 
 def _release_interrupted_connections() -> None:
-    """Close any database connection a stop signal interrupted mid-transaction. Ctrl+C and
-    SIGTERM land anywhere, also inside a write; the connection then open was held by the
-    interrupt's frames or left in the pool, and on SQLite its lock kept the clean stop from
-    removing the heartbeat row ("database is locked" three times, in CI). Collected and
-    closed, it releases the lock."""
+    """Close any database connection a stop signal interrupted mid-transaction: the stop is
+    raised outside database code (`portal.worker_signals`), but a connection a job's code
+    left open would still hold SQLite's lock and keep the clean stop from removing the
+    heartbeat row ("database is locked" three times, in CI). Collected and closed, it
+    releases the lock."""
     gc.collect()
     current_app.extensions["db_engine"].dispose()
-
-
-def _stop_cleanly_on_signals() -> None:
-    """Ctrl+C and SIGTERM (`kill`, `docker stop`, systemd) end the worker through its clean
-    stop: the heartbeat row goes, so a job it was running is requeued at once. Set here
-    because a process started in the background of a script inherits SIGINT ignored, and
-    Python's default SIGTERM ends it without running any cleanup."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, stop)
 
 
 @main.command("celery-worker")
