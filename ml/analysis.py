@@ -52,7 +52,6 @@ from ml.noise_bursts import (
     supraventricular_bursts_note,
 )
 from ml.on_time_beats import on_time_note, on_time_supraventricular
-from ml.on_time_ventricular import on_time_ventricular, on_time_ventricular_note
 from ml.quality import (
     Segment,
     combine_leads,
@@ -595,8 +594,8 @@ def unclassified_where_doubtful(
     """Ectopic calls the read does not trust become Q, each rule with its note, in this order:
     V, then S calls inside one cycle (`ml.cycle_splitters`), V calls on a baseline swing
     (`ml.baseline_swings`), V and S calls in a burst of noise (`ml.noise_bursts`), V calls in
-    noisy signal unlike every other (`ml.unmatched_ventricular`), lone V calls that came on
-    time (`ml.on_time_ventricular`), S calls right after a Q (`ml.after_unclassified`)."""
+    noisy signal unlike every other (`ml.unmatched_ventricular`), S calls right after a Q
+    (`ml.after_unclassified`)."""
     notes = []
     none = np.zeros(len(classes), dtype=bool)
     swinging = none if on_swing is None else on_swing
@@ -609,7 +608,6 @@ def unclassified_where_doubtful(
         (lambda c: (c == "V") & bursting, bursts_note),
         (lambda c: (c == "S") & bursting, supraventricular_bursts_note),
         (lambda c: (c == "V") & lone, unmatched_note),
-        (lambda c: on_time_ventricular(beat_s, c), on_time_ventricular_note),
         (supraventricular_after_unclassified, after_unclassified_note),
     )
     for find, note in rules:
