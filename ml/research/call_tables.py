@@ -8,8 +8,11 @@ there is nothing to call (normal rhythm, too noisy). DS2 is never read here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import argparse
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import wfdb
@@ -56,3 +59,26 @@ def print_table(judged: dict[str, int], by_limit: dict[str, dict[str, int]]) -> 
     print("limit  " + "  ".join(f"{k} (of {judged[k]})" for k in kinds))
     for limit, row in by_limit.items():
         print(f"{limit:<6} " + "  ".join(f"{row.get(k, 0):>{len(k) + 8}}" for k in kinds))
+
+
+def main(
+    argv: list[str] | None,
+    doc: str,
+    table: Callable[[Path], dict[str, Any]],
+    counts_key: str,
+    chosen_text: str | None = None,
+) -> int:
+    """A table command: `--data-dir` (and `--json`), then `table`'s counts per limit
+    (`counts_key`) printed, and the criterion's choice after `chosen_text` when given."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="holds mitdb/, svdb/, ...")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = table(args.data_dir)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print_table(result["judged"], result[counts_key])
+    if chosen_text is not None:
+        print(f"{chosen_text}: {result['chosen']}")
+    return 0

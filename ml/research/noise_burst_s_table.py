@@ -18,8 +18,6 @@ the rule stays off.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -32,7 +30,8 @@ from tqdm import tqdm
 from ml import analysis as analysis_module
 from ml import noise_bursts, rhythm
 from ml.io import read_recording
-from ml.research.call_tables import HOLTER, print_table, records, reference_symbols
+from ml.research import call_tables
+from ml.research.call_tables import HOLTER, records, reference_symbols
 
 LIMITS = (0.4, 0.5, 0.6, 0.8)
 SUPRAVENTRICULAR_SYMBOLS = ("A", "a", "J", "S")
@@ -103,18 +102,9 @@ def table(data_root: Path, limits: tuple[float, ...] = LIMITS) -> dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True, help="holds mitdb/, svdb/, ...")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    result = table(args.data_dir)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    print_table(result["judged"], result["above_limit"])
-    share, chosen = f"{MAX_TRUE_SHARE:.1%}", result["chosen"]
-    print(f"chosen (the lowest limit taking at most {share} of the true S calls): {chosen}")
-    return 0
+    share = f"{MAX_TRUE_SHARE:.1%}"
+    chosen = f"chosen (the lowest limit taking at most {share} of the true S calls)"
+    return call_tables.main(argv, __doc__ or "", table, "above_limit", chosen)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ normal and too-noisy strips that would become Q. DS2 is not read: the limit is c
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -25,7 +23,8 @@ from tqdm import tqdm
 
 from ml import analysis as analysis_module
 from ml.io import read_recording
-from ml.research.call_tables import HOLTER, print_table, records, reference_symbols
+from ml.research import call_tables
+from ml.research.call_tables import HOLTER, records, reference_symbols
 
 LIMITS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97)
 VENTRICULAR_SYMBOLS = ("V", "E")
@@ -75,16 +74,7 @@ def table(data_root: Path, limits: tuple[float, ...] = LIMITS) -> dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True, help="holds mitdb/, svdb/, ...")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    result = table(args.data_dir)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    print_table(result["judged"], result["under_limit"])
-    return 0
+    return call_tables.main(argv, __doc__ or "", table, "under_limit")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from ml.noise_bursts import (
     supraventricular_bursts_note,
 )
 from ml.research.databases import data_root, load_record
+from tests.support.cinc_folder import one_strip_folder
 
 FS_HZ = 250.0
 CINC = data_root() / "cinc2017"
@@ -178,12 +179,7 @@ def test_the_table_command_counts_what_the_rule_would_take(tmp_path: Path) -> No
     the strip's false SVT, so the SVT goes."""
     from ml.research.noise_burst_s_table import LIMITS, main, table
 
-    strips = tmp_path / "cinc2017"
-    strips.mkdir()
-    for suffix in (".hea", ".mat"):
-        (strips / f"A02847{suffix}").symlink_to(CINC / f"A02847{suffix}")
-    (strips / "REFERENCE.csv").write_text("A02847,N\n")
-    result = table(tmp_path)
+    result = table(one_strip_folder(tmp_path, CINC, "A02847", "N"))
     assert result["judged"] == {
         "normal strips": 5,
         "normal strips with S calls": 1,

@@ -21,6 +21,7 @@ from ml.unmatched_ventricular import (
     unmatched_note,
     ventricular_waves,
 )
+from tests.support.cinc_folder import one_strip_folder
 
 FS_HZ = 250.0
 
@@ -145,12 +146,7 @@ def test_the_table_command_counts_what_the_rule_takes(tmp_path: Path) -> None:
     five from 0.7 on."""
     from ml.research.unmatched_v_table import LIMITS, main, table
 
-    strips = tmp_path / "cinc2017"
-    strips.mkdir()
-    for suffix in (".hea", ".mat"):
-        (strips / f"A01779{suffix}").symlink_to(CINC / f"A01779{suffix}")
-    (strips / "REFERENCE.csv").write_text("A01779,N\n")
-    result = table(tmp_path)
+    result = table(one_strip_folder(tmp_path, CINC, "A01779", "N"))
     assert result["judged"] == {"normal strips": 5}
     under = {limit: row["normal strips"] for limit, row in result["under_limit"].items()}
     assert under == {str(limit): 3 if limit < 0.7 else 5 for limit in LIMITS}
