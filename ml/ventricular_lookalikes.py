@@ -50,6 +50,9 @@ class LookalikeSettings:
     min_v_probability: float = 0.2
     min_match: float = 0.95
     margin: float = 0.0
+    # V round 2b: when the median V call correlates with the median N call above this, the
+    # recording's V calls look like its normal beats and make no template (None: never).
+    max_template_match: float | None = None
 
 
 DEFAULT_SETTINGS = LookalikeSettings()
@@ -95,8 +98,12 @@ def lookalikes(
     if doubted.size == 0:
         return out
     qrs = windows[:, _qrs_columns(windows.shape[1])]
-    v_match = _unit_rows(qrs[doubted]) @ _template(qrs, ventricular)
-    n_match = _unit_rows(qrs[doubted]) @ _template(qrs, normal)
+    v_template, n_template = _template(qrs, ventricular), _template(qrs, normal)
+    limit = settings.max_template_match
+    if limit is not None and float(v_template @ n_template) > limit:
+        return out
+    v_match = _unit_rows(qrs[doubted]) @ v_template
+    n_match = _unit_rows(qrs[doubted]) @ n_template
     out[doubted] = (v_match >= settings.min_match) & (v_match - n_match >= settings.margin)
     return out
 

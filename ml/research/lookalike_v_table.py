@@ -1,19 +1,19 @@
 """The table that chooses the settings of `ml.ventricular_lookalikes` (pre-registered).
 
     python -m ml.research.lookalike_v_table --data-dir ../shared/data \\
-        --run-dir .cache/training/run/seed0 --run-dir .cache/training/run/seed1
+        --run-dir .cache/training/run/seed0 --run-dir .cache/training/run/seed1 [--round R]
 
 Each run dir holds a cross-validation of the shipped candidate (`python -m ml.train
 --candidates w1.0+morph --cv-only --seed N`). Every patient of MIT-BIH DS1 and svdb is read
 end to end by `analyze()` with the networks of the fold that held it out (as the model card's
-end-to-end out-of-fold rows are), once with the rule off and once per setting of `GRID`
-(settings that read the same beats V share one read), and scored as `python -m ml.evaluate`
+end-to-end out-of-fold rows are), once with the rule off and once per setting of the round
+(`ROUNDS`; settings that read the same beats V share one read), and scored as `python -m ml.evaluate`
 scores. The criterion, fixed before any figure: the setting (or off) with the highest
 training objective (`ml.training.selection.objective`: svdb against the svdb floors, DS1
 against the DS2 floors) averaged over the run dirs; if the shipped model, reading the
 cinc2017 strips labelled normal, reads a beat V in more than `GUARD_SHARE` of them, the next
 setting by the criterion is taken. DS2 is never read here. Each run dir's
-figures are saved in it (`lookalike_table.json`), so a rerun resumes.
+figures are saved in it (`lookalike_table_<round>.json`), so a rerun resumes.
 """
 
 from __future__ import annotations
@@ -35,19 +35,29 @@ from ml.research.strips_eval import reference_labels
 from ml.training.selection import metrics_of, objective
 from ml.ventricular_lookalikes import LookalikeSettings
 
-GRID = tuple(
-    LookalikeSettings(p, match, margin)
-    for p, match, margin in itertools.product((0.1, 0.2, 0.3), (0.9, 0.95), (0.0, 0.05))
-)
+# Each round's settings, in the order the table prints them.
+ROUNDS: dict[str, tuple[LookalikeSettings, ...]] = {
+    "round_2": tuple(
+        LookalikeSettings(p, match, margin)
+        for p, match, margin in itertools.product((0.1, 0.2, 0.3), (0.9, 0.95), (0.0, 0.05))
+    ),
+    # Round 2 chose p 0.2, match 0.95, margin 0; round 2b asks how unlike the normal beats the
+    # V calls must be to make a template (None: round 2's rule).
+    "round_2b": tuple(
+        LookalikeSettings(0.2, 0.95, 0.0, limit) for limit in (None, 0.98, 0.95, 0.9)
+    ),
+}
+LATEST = "round_2b"
 CANDIDATE, EPOCHS = "w1.0+morph", 3  # the shipped candidate and its epochs (model card)
 GUARD_SHARE = 0.01
-SAVED = "lookalike_table.json"
 
 
 def _key(settings: LookalikeSettings | None) -> str:
     if settings is None:
         return "off"
-    return f"p>={settings.min_v_probability} match>={settings.min_match} margin>={settings.margin}"
+    key = f"p>={settings.min_v_probability} match>={settings.min_match} margin>={settings.margin}"
+    limit = settings.max_template_match
+    return key if limit is None else f"{key} template<={limit}"
 
 
 def _reading(masks: list[np.ndarray]) -> Callable[..., np.ndarray]:
@@ -57,14 +67,15 @@ def _reading(masks: list[np.ndarray]) -> Callable[..., np.ndarray]:
     return lambda windows, classes, v_probability, settings=None: queue.pop(0)
 
 
-def run_table(data_root: Path, run_dir: Path) -> dict[str, dict[str, float]]:
+def run_table(
+    data_root: Path, run_dir: Path, grid: tuple[LookalikeSettings, ...], saved: Path
+) -> dict[str, dict[str, float]]:
     """Per setting (and "off"): metrics per database, the objective, beats read V."""
     from ml.analysis import default_classifier
     from ml.training.cli import CANDIDATE_EPOCHS, CANDIDATES
     from ml.training.cv import Candidate, fold_model_files
     from ml.training.reports import fold_classifier
 
-    saved = run_dir / SAVED
     if saved.is_file():
         return dict(json.loads(saved.read_text()))
     candidate = Candidate(CANDIDATE, CANDIDATES[CANDIDATE], CANDIDATE_EPOCHS[CANDIDATE])
@@ -86,7 +97,7 @@ def run_table(data_root: Path, run_dir: Path) -> dict[str, dict[str, float]]:
             with mock.patch.object(analysis, "lookalikes", capture):
                 off = evaluate_record(data_root / database, record, clf)
             results: dict[bytes, aami.BeatScore] = {}
-            for settings in (None, *GRID):
+            for settings in (None, *grid):
                 masks = [ventricular_lookalikes.lookalikes(*inputs, settings) for inputs in seen]
                 signature = b"".join(np.packbits(m).tobytes() for m in masks)
                 if signature not in results:
@@ -112,14 +123,14 @@ def run_table(data_root: Path, run_dir: Path) -> dict[str, dict[str, float]]:
     return table
 
 
-def normal_strips_gaining_v(data_root: Path) -> dict[str, int]:
+def normal_strips_gaining_v(data_root: Path, grid: tuple[LookalikeSettings, ...]) -> dict[str, int]:
     """Per setting: cinc2017 strips labelled normal where it reads any beat V (with the
     shipped model)."""
     from ml.io import read_recording
 
     cinc = data_root / "cinc2017"
     names = [n for n, label in reference_labels(cinc / "REFERENCE.csv").items() if label == "N"]
-    gained = {_key(s): 0 for s in GRID}
+    gained = {_key(s): 0 for s in grid}
     for name in tqdm(names, desc="normal cinc2017 strips", unit="strip"):
         seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -130,7 +141,7 @@ def normal_strips_gaining_v(data_root: Path) -> dict[str, int]:
         with mock.patch.object(analysis, "lookalikes", capture):
             analysis.analyze(read_recording(cinc / f"{name}.hea", uncalibrated_ok=True))
         had_v = any((classes == "V").any() for _, classes, _ in seen)
-        for settings in GRID:
+        for settings in grid:
             if not had_v and any(
                 ventricular_lookalikes.lookalikes(*i, settings).any() for i in seen
             ):
@@ -152,10 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="holds mitdb/, svdb/, ...")
     parser.add_argument("--run-dir", type=Path, action="append", required=True)
+    parser.add_argument("--round", choices=list(ROUNDS), default=LATEST)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    tables = [run_table(args.data_dir, run_dir) for run_dir in args.run_dir]
-    gained = normal_strips_gaining_v(args.data_dir)
+    grid = ROUNDS[args.round]
+    tables = [
+        run_table(args.data_dir, d, grid, d / f"lookalike_table_{args.round}.json")
+        for d in args.run_dir
+    ]
+    gained = normal_strips_gaining_v(args.data_dir, grid)
     chosen = choose(tables, gained)
     if args.json:
         print(json.dumps({"tables": tables, "normal_strips_gaining_v": gained, "chosen": chosen}))
