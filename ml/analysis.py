@@ -75,7 +75,6 @@ from ml.strip_rhythm import (
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
-from ml.ventricular_lookalikes import lookalikes, lookalikes_note
 from ml.vocabulary import canonical
 
 Progress = Callable[[float, str], None]
@@ -356,28 +355,17 @@ def companion_of(lead_names: tuple[str, ...], lead_index: int, usable: list[int]
 
 
 def classify_beats(
-    recording: Recording,
-    leads: list[int],
-    peaks: np.ndarray,
-    classifier: BeatClassifier,
-    read_lookalikes: bool = True,
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+    recording: Recording, leads: list[int], peaks: np.ndarray, classifier: BeatClassifier
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Class probabilities and decided classes from `leads` (the analysis lead first; the
-    classifier reads as many as its card says), the names of the leads it read, and which
-    doubted N and S calls were read V because they look like the patient's V calls in the
-    first lead (`ml.ventricular_lookalikes`, when `read_lookalikes`; already V in the
-    classes)."""
+    classifier reads as many as its card says), and the names of the leads it read."""
     read = leads[: classifier.leads_read]
     waves = [beat_waveforms(recording.signal_mv[:, i], recording.fs_hz, peaks) for i in read]
     rr = rhythm_features(waves[0].model_peaks) if len(peaks) else None  # the same in every lead
     per_lead = [PatientBeats.of(w, rr).inputs() for w in waves]
     probabilities = classifier.predict_proba_leads(per_lead)
     classes = classifier.decide(probabilities, per_lead[0]) if len(peaks) else np.array([], "<U1")
-    looks = np.zeros(len(classes), dtype=bool)
-    if read_lookalikes:
-        looks = lookalikes(waves[0].windows, classes, probabilities[:, CLASSES.index("V")])
-        classes[looks] = "V"
-    return probabilities, classes, tuple(recording.lead_names[i] for i in read), looks
+    return probabilities, classes, tuple(recording.lead_names[i] for i in read)
 
 
 def analyze(
@@ -433,18 +421,13 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     quality, peaks, swapped = _judge_leads(recording, gaps, quality_leads, peaks, other_peaks)
 
     report(0.35, "Classifying beats")
-    probabilities, classes, classification_leads, looks = classify_beats(
+    probabilities, classes, classification_leads = classify_beats(
         recording, quality_leads, peaks, classifier
     )
     if swapped.any() and second is not None:
         # Where the analysis lead is unreadable, its window would only mislead the network.
-        # The template rule reads the analysis lead's calls only (the chunked read classifies
-        # just these beats from the other lead, too few for a template).
-        alone, alone_classes, _, _ = classify_beats(
-            recording, [second], peaks, classifier, read_lookalikes=False
-        )
+        alone, alone_classes, _ = classify_beats(recording, [second], peaks, classifier)
         probabilities[swapped], classes[swapped] = alone[swapped], alone_classes[swapped]
-        looks[swapped] = False
     unreadable = unusable_mask(quality, peaks / fs)
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
     classes = unclassified_where_unreadable(
@@ -509,7 +492,6 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
             in_burst,
             qrs_mv,
             unmatched_v,
-            looks,
         ),
         RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
         intervals,
@@ -550,9 +532,6 @@ class BeatRead:
     qrs_mv: np.ndarray | None = None  # each beat's QRS size (`ml.baseline_swings.qrs_sizes_mv`)
     # V calls in noisy signal unlike every other V call (`ml.unmatched_ventricular`)
     unmatched: np.ndarray | None = None
-    # Doubted N and S calls read V: they look like the patient's V calls
-    # (`ml.ventricular_lookalikes`)
-    lookalikes: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -710,8 +689,6 @@ def summarise(
     classes, class_notes = reported_classes(
         beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
     )
-    if beats.lookalikes is not None and np.any(read_v := beats.lookalikes & (classes == "V")):
-        notes = [*notes, lookalikes_note(beat_s[read_v])]
     notes = [*notes, *class_notes]
     strip = evidence.strip
     detected = rhythm.detect_rhythms(

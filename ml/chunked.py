@@ -92,7 +92,6 @@ from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
-from ml.ventricular_lookalikes import lookalikes
 
 CHUNK_S = 1800.0  # the core of each chunk
 OVERLAP_S = 60.0  # read before and after the core: the filters' transients settle in it
@@ -351,19 +350,14 @@ class _Analysis:
         )
         waves = self._waveforms(wave_leads, peaks)
         rr = rhythm_features(waves[wave_leads[0]].model_peaks)  # the same in every lead
-        analysis_windows = waves[read[0]].windows  # for the template rule
         with ThreadPoolExecutor(max_workers=WORKERS) as threads:  # NumPy releases the GIL
             normalised = threads.map(lambda i: PatientBeats.of(waves.pop(i), rr), wave_leads)
             patient = dict(zip(wave_leads, normalised, strict=True))
         probabilities, classes = self._classify([patient[i] for i in read])
-        looks = lookalikes(analysis_windows, classes, probabilities[:, CLASSES.index("V")])
-        classes[looks] = "V"
-        del analysis_windows
         if swapped.any() and second is not None:
             index = np.flatnonzero(swapped)
             alone, alone_classes = self._classify([patient[second]], index)
             probabilities[index], classes[index] = alone, alone_classes
-            looks[index] = False
         del patient
         unreadable = unusable_mask(quality, peaks / fs)
         classes = unclassified_where_unreadable(
@@ -395,7 +389,6 @@ class _Analysis:
                 *whole.shape_doubts(classes, surroundings),
                 qrs_mv,
                 unmatched(whole.ventricular_matches(classes, peaks / fs, quality, v_waves, qrs_mv)),
-                looks,
             ),
             RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
             intervals,
