@@ -47,6 +47,11 @@ AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial act
 AF_MIN_S = 30.0
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
+# A VT or SVT run lasting this long is the rhythm of its stretch, as AF is: read through it,
+# the background rhythm is named by the run's own rate ("sinus tachycardia" through MIT-BIH
+# 209's 27-s SVT and 223's 53-s VT). Shorter runs are events inside the rhythm around them,
+# whose stretch that short is read sinus rhythm whatever its rate (`MIN_RATE_EPISODE_S`).
+RHYTHM_RUN_S = 10.0
 BASE_WINDOW_BEATS = 10
 # A dropped beat: an interval 1.8-2.2 times the rhythm around it and over 1 s. When such
 # intervals follow one another from one beat to the next (every other beat dropped), the rate
@@ -81,6 +86,8 @@ def detect_rhythms(
     af_windows_s: list[tuple[float, float]] | None = None,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
+    A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
+    read through it.
 
     `p_wave_consistency` (per beat, from `ml.atrial.p_wave_consistency`) makes AF detection
     require absent P waves as well as irregular RR; without it RR alone decides.
@@ -98,8 +105,8 @@ def detect_rhythms(
     # Flutter waves are not beats: no runs, patterns or AF from them.
     classes = np.where(within(beat_s, fibrillation_spans_s or []), "Q", classes)
     episodes: list[Episode] = list(vf)
-    episodes += _runs(beat_s, classes, "V", VT)
-    episodes += _runs(beat_s, classes, "S", SVT)
+    runs = _runs(beat_s, classes, "V", VT) + _runs(beat_s, classes, "S", SVT)
+    episodes += runs
     episodes += _patterns(beat_s, classes)
     halved = _halved_rate(beat_s, rr_s, classes)
     halved_spans = [(e.start_s, e.end_s) for e in halved]
@@ -111,7 +118,8 @@ def detect_rhythms(
     episodes += halved
     af = _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
     episodes += af
-    episodes += _background(beat_s, rr_s, classes, af + vf + halved, duration_s)
+    long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
+    episodes += _background(beat_s, rr_s, classes, af + vf + halved + long_runs, duration_s)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
@@ -460,13 +468,14 @@ def overview(episodes: list[Episode], limit: int = SUMMARY_EPISODES) -> dict[str
 
 
 def dominant_rhythm(episodes: list[Episode]) -> tuple[str, float]:
-    """The background rhythm covering the most time, and its share of the background time.
+    """The background rhythm covering the most time (a run of `RHYTHM_RUN_S` or more counts
+    as one), and its share of the background time.
     Sinus rhythm at any rate counts as one rhythm against AF or pacing, then is named by the
     rate that covers most of it: 1.5 min of sinus rhythm and 1.3 min of sinus bradycardia
     are 2.8 min of sinus rhythm, more than 2.3 min of AF (MIT-BIH 219, minutes 13-19)."""
     totals: dict[str, float] = {}
     for episode in episodes:
-        if episode.label in BACKGROUND:
+        if episode.label in BACKGROUND or _is_rhythm(episode):
             totals[episode.label] = totals.get(episode.label, 0.0) + episode.duration_s
     if not totals:
         return "Undetermined", 0.0
@@ -478,6 +487,11 @@ def dominant_rhythm(episodes: list[Episode]) -> tuple[str, float]:
         label = max(others, key=lambda k: others[k])
         covered = others[label]
     return label, covered / max(sum(totals.values()), 1e-9)
+
+
+def _is_rhythm(episode: Episode) -> bool:
+    """A run long enough to be the rhythm of its stretch (`RHYTHM_RUN_S`)."""
+    return episode.label in (VT, SVT) and episode.duration_s >= RHYTHM_RUN_S
 
 
 def headline(episodes: list[Episode], main_label: str | None) -> str:

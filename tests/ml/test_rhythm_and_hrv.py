@@ -47,6 +47,32 @@ def test_ventricular_tachycardia_needs_three_fast_v_beats() -> None:
     assert rhythm.VT not in _labels(times, labels)
 
 
+@pytest.mark.parametrize(("run_s", "is_rhythm"), [(6.0, False), (20.0, True), (40.0, True)])
+def test_a_long_run_is_the_rhythm_of_its_stretch(run_s: float, is_rhythm: bool) -> None:
+    """A 20- or 40-s VT between two minutes of sinus rhythm splits it: neither sinus rhythm
+    nor "sinus tachycardia" (the run's own rate) is read through it, as it was through MIT-BIH
+    223's 53 s; a 6-s run is an event inside the sinus rhythm."""
+    n_run = int(run_s / 0.4)
+    times, labels = _beats(
+        [0.8] * 75 + [0.4] * n_run + [0.8] * 75, "N" * 75 + "V" * (n_run + 1) + "N" * 75
+    )
+    episodes = rhythm.consolidate(rhythm.detect_rhythms(times, labels, float(times[-1]) + 1))
+    [vt] = [e for e in episodes if e.label == rhythm.VT]
+    assert vt.duration_s == pytest.approx(run_s)
+    sinus = [e for e in episodes if e.label in rhythm.SINUS_RATES]
+    assert {e.label for e in sinus} == {rhythm.SINUS}
+    through = [e for e in sinus if e.start_s < vt.start_s and e.end_s > vt.end_s]
+    assert len(sinus) == (2 if is_rhythm else 1)
+    assert bool(through) is not is_rhythm
+
+
+def test_a_recording_mostly_in_tachycardia_is_headed_by_it() -> None:
+    times, labels = _beats([0.8] * 20 + [0.4] * 200 + [0.8] * 20, "N" * 20 + "V" * 201 + "N" * 20)
+    episodes = rhythm.consolidate(rhythm.detect_rhythms(times, labels, float(times[-1]) + 1))
+    assert rhythm.dominant_rhythm(episodes)[0] == rhythm.VT
+    assert rhythm.headline(episodes, rhythm.VT) == rhythm.VT
+
+
 def test_svt_bigeminy_and_trigeminy() -> None:
     times, labels = _beats([0.8] * 20 + [0.45] * 6 + [0.8] * 20, "N" * 20 + "S" * 6 + "N" * 21)
     assert rhythm.SVT in _labels(times, labels)
