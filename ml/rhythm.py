@@ -45,6 +45,9 @@ AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
 AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial activity (DS1)
 AF_MIN_S = 30.0
+# An AF episode mostly inside ventricular bigeminy or trigeminy is not AF (`_mostly_patterned`):
+# MIT-BIH 106's and 208's 30 s of "AF" (the window model's) lay 100 % and 53 % inside them.
+PATTERNED_AF_SHARE = 0.5
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
 # A VT or SVT run lasting this long is the rhythm of its stretch, as AF is: read through it,
@@ -107,7 +110,8 @@ def detect_rhythms(
     episodes: list[Episode] = list(vf)
     runs = _runs(beat_s, classes, "V", VT) + _runs(beat_s, classes, "S", SVT)
     episodes += runs
-    episodes += _patterns(beat_s, classes)
+    patterns = _patterns(beat_s, classes)
+    episodes += patterns
     halved = _halved_rate(beat_s, rr_s, classes)
     halved_spans = [(e.start_s, e.end_s) for e in halved]
     episodes += [
@@ -116,7 +120,11 @@ def detect_rhythms(
         if not (e.label == DROPPED and _inside(e, halved_spans))
     ]
     episodes += halved
-    af = _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
+    af = [
+        e
+        for e in _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
+        if not _mostly_patterned(e, patterns)
+    ]
     episodes += af
     long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
     episodes += _background(beat_s, rr_s, classes, af + vf + halved + long_runs, duration_s)
@@ -210,6 +218,13 @@ def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list
         if rate_bpm > RUN_RATE_BPM:
             bounds.append((int(start), int(stop)))
     return bounds
+
+
+def _mostly_patterned(af: Episode, patterns: list[Episode]) -> bool:
+    """An AF episode at least `PATTERNED_AF_SHARE` covered by ventricular bigeminy or trigeminy
+    is that pattern's irregularity, not AF: AF is irregular without a repeating pattern."""
+    covered_s = sum(max(0.0, min(af.end_s, p.end_s) - max(af.start_s, p.start_s)) for p in patterns)
+    return covered_s >= PATTERNED_AF_SHARE * af.duration_s
 
 
 def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) -> list[Episode]:

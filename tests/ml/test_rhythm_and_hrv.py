@@ -82,6 +82,28 @@ def test_svt_bigeminy_and_trigeminy() -> None:
     assert len(_labels(times, labels)[rhythm.TRIGEMINY]) == 1
 
 
+@pytest.mark.parametrize(("trigeminy_cycles", "af_kept"), [(15, False), (4, True)])
+def test_af_mostly_inside_bigeminy_or_trigeminy_is_the_patterns_irregularity(
+    trigeminy_cycles: int, af_kept: bool
+) -> None:
+    """A 30-s span a window model called AF, 36 s of trigeminy around its start: the AF is
+    the pattern's irregularity (MIT-BIH 106 and 208); with 10 s of trigeminy it stays AF."""
+    n_sinus = 60
+    times, labels = _beats(
+        [0.8] * n_sinus + [0.8, 0.6, 1.0] * trigeminy_cycles + [0.8] * n_sinus,
+        "N" * n_sinus + "NNV" * trigeminy_cycles + "N" * (n_sinus + 1),
+    )
+    start_s = float(times[n_sinus])
+    episodes = rhythm.detect_rhythms(
+        times, labels, float(times[-1]) + 1, af_windows_s=[(start_s, start_s + 30.0)]
+    )
+    found = {e.label for e in episodes}
+    assert (rhythm.TRIGEMINY in found) and ((rhythm.AF in found) is af_kept)
+    if not af_kept:  # the span is read as the sinus rhythm the pattern sits in
+        sinus = [e for e in episodes if e.label == rhythm.SINUS]
+        assert any(e.start_s <= start_s + 1 and e.end_s >= start_s + 29 for e in sinus)
+
+
 def test_pause_and_dropped_beat() -> None:
     times, labels = _beats([0.8] * 20 + [2.6] + [0.8] * 20)
     pause = _labels(times, labels)[rhythm.PAUSE]
