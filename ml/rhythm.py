@@ -121,9 +121,10 @@ def detect_rhythms(
     ]
     episodes += halved
     af = [
-        e
+        piece
         for e in _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
         if not _mostly_patterned(e, patterns)
+        for piece in _outside(e, fibrillation_spans_s or [], beat_s)
     ]
     episodes += af
     long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
@@ -218,6 +219,28 @@ def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list
         if rate_bpm > RUN_RATE_BPM:
             bounds.append((int(start), int(stop)))
     return bounds
+
+
+def _outside(af: Episode, spans_s: list[tuple[float, float]], beat_s: np.ndarray) -> list[Episode]:
+    """The parts of an AF episode outside ventricular flutter/fibrillation (`spans_s`) that
+    still last `AF_MIN_S`, from their first beat to their last: a window over flutter waves is
+    irregular, and one rhythm holds at a time (MIT-BIH 207 read AF over 35 s of its flutter)."""
+    if not any(start_s < af.end_s and af.start_s < end_s for start_s, end_s in spans_s):
+        return [af]
+    pieces = [(af.start_s, af.end_s)]
+    for start_s, end_s in spans_s:
+        pieces = [
+            piece
+            for a, b in pieces
+            for piece in ((a, min(b, start_s)), (max(a, end_s), b))
+            if piece[1] > piece[0]
+        ]
+    kept = []
+    for a, b in pieces:
+        inside = beat_s[(beat_s >= a) & (beat_s <= b)]
+        if inside.size >= 2 and inside[-1] - inside[0] >= AF_MIN_S:
+            kept.append(Episode(af.label, float(inside[0]), float(inside[-1]), int(inside.size)))
+    return kept
 
 
 def _mostly_patterned(af: Episode, patterns: list[Episode]) -> bool:

@@ -104,6 +104,29 @@ def test_af_mostly_inside_bigeminy_or_trigeminy_is_the_patterns_irregularity(
         assert any(e.start_s <= start_s + 1 and e.end_s >= start_s + 29 for e in sinus)
 
 
+def test_af_is_not_read_over_ventricular_flutter() -> None:
+    """A window model's AF over 40 s of ventricular flutter and the 20 s after it: the part
+    over the flutter goes, and the 20 s left are too short for an AF episode (MIT-BIH 207);
+    with 40 s after the flutter, those stay AF, from their first beat."""
+    for after_s, kept_s in ((20.0, None), (40.0, 40.0)):
+        times, labels = _beats([0.8] * 240)  # the beat rule reads no AF: the window alone
+        flutter = (60.0, 100.0)
+        window = (flutter[0], flutter[1] + after_s)
+        episodes = rhythm.detect_rhythms(
+            times,
+            labels,
+            float(times[-1]) + 1,
+            fibrillation_spans_s=[flutter],
+            af_windows_s=[window],
+        )
+        af = [e for e in episodes if e.label == rhythm.AF and e.start_s < window[1]]
+        assert not any(e.start_s < flutter[1] and e.end_s > flutter[0] for e in af)
+        if kept_s is None:
+            assert not [e for e in af if e.start_s >= flutter[1] - 1 and e.end_s <= window[1] + 1]
+        else:
+            assert any(e.duration_s == pytest.approx(kept_s, abs=1.5) for e in af)
+
+
 def test_pause_and_dropped_beat() -> None:
     times, labels = _beats([0.8] * 20 + [2.6] + [0.8] * 20)
     pause = _labels(times, labels)[rhythm.PAUSE]
