@@ -393,9 +393,10 @@ SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 
 def consolidate(episodes: list[Episode]) -> list[Episode]:
     """Short brady/tachycardia stretches read as sinus rhythm, adjacent episodes of one label
-    merged, short sinus rhythm between two stretches of one rate label merged into them, and
-    no dropped-beat hint inside AF (where every interval is irregular)."""
-    return _bridge_short_sinus(_merge_adjacent(episodes))
+    merged, short sinus rhythm between two stretches of one rate label merged into them, no
+    short background stretch inside another, and no dropped-beat hint inside AF (where every
+    interval is irregular)."""
+    return _without_flickers(_bridge_short_sinus(_merge_adjacent(episodes)))
 
 
 def _merge_adjacent(episodes: list[Episode]) -> list[Episode]:
@@ -448,6 +449,26 @@ def _bridge_short_sinus(episodes: list[Episode]) -> list[Episode]:
         bridged.append(e)
     others = [e for e in episodes if e.label not in (SINUS, BRADY, TACHY)]
     return sorted(others + bridged, key=lambda e: (e.start_s, e.label))
+
+
+def _without_flickers(episodes: list[Episode]) -> list[Episode]:
+    """No background episode shorter than `MIN_RATE_EPISODE_S` inside another background
+    episode: merging two stretches of bradycardia across a gap of up to `MERGE_GAP_S` covers
+    the 2-s sinus rhythm between them, which then read as a second rhythm at the same time
+    (MIT-BIH 108, 113, 233, svdb 844, 863; a 2-s unclassifiable stretch inside 105's sinus
+    rhythm; signal quality still marks noise there)."""
+    background = [e for e in episodes if e.label in BACKGROUND]
+
+    def flicker(e: Episode) -> bool:
+        return (
+            e.label in BACKGROUND
+            and e.duration_s < MIN_RATE_EPISODE_S
+            and any(
+                o is not e and o.start_s <= e.start_s and e.end_s <= o.end_s for o in background
+            )
+        )
+
+    return [e for e in episodes if not flicker(e)]
 
 
 def _bridges(before: Episode, gap: Episode, after: Episode) -> bool:

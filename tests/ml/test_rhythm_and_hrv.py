@@ -73,6 +73,25 @@ def test_a_recording_mostly_in_tachycardia_is_headed_by_it() -> None:
     assert rhythm.headline(episodes, rhythm.VT) == rhythm.VT
 
 
+@pytest.mark.parametrize("flicker", [rhythm.SINUS, rhythm.PACED])
+def test_no_short_background_stretch_is_read_inside_another(flicker: str) -> None:
+    """Two stretches of bradycardia 2 s apart merge across the 2 s between them; the sinus
+    rhythm (or unclassifiable stretch) read there is then inside the bradycardia and goes,
+    where it read as a second rhythm at the same time (MIT-BIH 108, 113, 105)."""
+    episodes = rhythm.consolidate(
+        [
+            rhythm.Episode(rhythm.BRADY, 11.0, 129.5, 100),
+            rhythm.Episode(flicker, 130.0, 131.9, 3),
+            rhythm.Episode(rhythm.BRADY, 131.5, 713.0, 500),
+            rhythm.Episode(rhythm.SINUS, 713.5, 800.0, 100),
+        ]
+    )
+    assert [(e.label, e.start_s, e.end_s) for e in episodes] == [
+        (rhythm.BRADY, 11.0, 713.0),
+        (rhythm.SINUS, 713.5, 800.0),
+    ]
+
+
 def test_svt_bigeminy_and_trigeminy() -> None:
     times, labels = _beats([0.8] * 20 + [0.45] * 6 + [0.8] * 20, "N" * 20 + "S" * 6 + "N" * 21)
     assert rhythm.SVT in _labels(times, labels)
