@@ -92,6 +92,22 @@ def test_no_short_background_stretch_is_read_inside_another(flicker: str) -> Non
     ]
 
 
+@pytest.mark.parametrize(("unclassified_s", "listed"), [(2.3, False), (12.0, True)])
+def test_a_few_unclassified_beats_make_no_unclassifiable_rhythm(
+    unclassified_s: float, listed: bool
+) -> None:
+    """The beats of a recording's first second are left unclassified by design; three of
+    them are no "paced or unclassifiable" rhythm beside the strip's own (683 cinc2017 strips,
+    MIT-BIH 207); 12 s of them are a stretch worth listing."""
+    episodes = rhythm.consolidate(
+        [
+            rhythm.Episode(rhythm.PACED, 0.1, unclassified_s, 3),
+            rhythm.Episode(rhythm.SINUS, unclassified_s, 60.0, 70),
+        ]
+    )
+    assert (rhythm.PACED in {e.label for e in episodes}) is listed
+
+
 def test_svt_bigeminy_and_trigeminy() -> None:
     times, labels = _beats([0.8] * 20 + [0.45] * 6 + [0.8] * 20, "N" * 20 + "S" * 6 + "N" * 21)
     assert rhythm.SVT in _labels(times, labels)
