@@ -394,13 +394,9 @@ SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 def consolidate(episodes: list[Episode]) -> list[Episode]:
     """Short brady/tachycardia stretches read as sinus rhythm, adjacent episodes of one label
     merged, short sinus rhythm between two stretches of one rate label merged into them, no
-    short background stretch inside another, no "paced or unclassifiable" stretch under
-    `MIN_RATE_EPISODE_S` (the beats of a recording's first and last second are left
-    unclassified by design, and made one at its start: 683 of the 1,500 cinc2017 strips and
-    MIT-BIH 207 listed a "Paced or unclassifiable rhythm" of 1-5 s beside their rhythm), and
-    no dropped-beat hint inside AF (where every interval is irregular)."""
-    merged = _without_flickers(_bridge_short_sinus(_merge_adjacent(episodes)))
-    return [e for e in merged if not (e.label == PACED and e.duration_s < MIN_RATE_EPISODE_S)]
+    short background flicker (`_without_flickers`), and no dropped-beat hint inside AF (where
+    every interval is irregular)."""
+    return _without_flickers(_bridge_short_sinus(_merge_adjacent(episodes)))
 
 
 def _merge_adjacent(episodes: list[Episode]) -> list[Episode]:
@@ -456,21 +452,23 @@ def _bridge_short_sinus(episodes: list[Episode]) -> list[Episode]:
 
 
 def _without_flickers(episodes: list[Episode]) -> list[Episode]:
-    """No background episode shorter than `MIN_RATE_EPISODE_S` inside another background
-    episode: merging two stretches of bradycardia across a gap of up to `MERGE_GAP_S` covers
-    the 2-s sinus rhythm between them, which then read as a second rhythm at the same time
-    (MIT-BIH 108, 113, 233, svdb 844, 863; a 2-s unclassifiable stretch inside 105's sinus
-    rhythm; signal quality still marks noise there)."""
+    """No background episode shorter than `MIN_RATE_EPISODE_S` inside another one, and no
+    "paced or unclassifiable" one that short anywhere. Merging two stretches of bradycardia
+    across a gap of up to `MERGE_GAP_S` covers the 2-s sinus rhythm between them, which then
+    read as a second rhythm at the same time (MIT-BIH 108, 113, 233, svdb 844, 863; a 2-s
+    unclassifiable stretch inside 105's sinus rhythm, where signal quality still marks the
+    noise); and the beats of a recording's first and last second are left unclassified by
+    design, which made a 1-5 s unclassifiable "rhythm" at the start of 683 of the 1,500
+    cinc2017 strips and of MIT-BIH 207."""
     background = [e for e in episodes if e.label in BACKGROUND]
 
     def flicker(e: Episode) -> bool:
-        return (
-            e.label in BACKGROUND
-            and e.duration_s < MIN_RATE_EPISODE_S
-            and any(
-                o is not e and o.start_s <= e.start_s and e.end_s <= o.end_s for o in background
-            )
+        if e.label not in BACKGROUND or e.duration_s >= MIN_RATE_EPISODE_S:
+            return False
+        inside = any(
+            o is not e and o.start_s <= e.start_s and e.end_s <= o.end_s for o in background
         )
+        return inside or e.label == PACED
 
     return [e for e in episodes if not flicker(e)]
 
