@@ -117,6 +117,16 @@ def test_svt_bigeminy_and_trigeminy() -> None:
     assert len(_labels(times, labels)[rhythm.TRIGEMINY]) == 1
 
 
+@pytest.mark.parametrize(("run_rr_s", "is_run"), [(0.45, True), (0.53, True), (0.58, False)])
+def test_an_svt_run_is_faster_than_the_rhythm_before_it(run_rr_s: float, is_run: bool) -> None:
+    """Sinus rhythm at 0.62 s (97 bpm), a PVC and its pause, then three beats called S at
+    `run_rr_s` (every one above 100 bpm): premature by 10 % or more they are a run; at about
+    the sinus rate they are the sinus rhythm misread (svdb 803), and no SVT is reported."""
+    rr_s = [0.62] * 20 + [0.45, 0.8] + [run_rr_s] * 3 + [0.62] * 20
+    times, labels = _beats(rr_s, "N" * 20 + "VN" + "SSS" + "N" * 21)
+    assert (rhythm.SVT in _labels(times, labels)) is is_run
+
+
 @pytest.mark.parametrize(("trigeminy_cycles", "af_kept"), [(15, False), (4, True)])
 def test_af_mostly_inside_bigeminy_or_trigeminy_is_the_patterns_irregularity(
     trigeminy_cycles: int, af_kept: bool
