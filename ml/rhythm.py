@@ -225,7 +225,7 @@ def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list
             continue
         rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
         if rate_bpm > RUN_RATE_BPM and (
-            beat_class != "S" or _faster_than_before(beat_s, classes, start, stop)
+            beat_class != "S" or _faster_than_before(beat_s, classes, int(start), int(stop))
         ):
             bounds.append((int(start), int(stop)))
     return bounds
