@@ -87,6 +87,24 @@ def test_a_single_lead_measures_pr_and_qt_with_low_confidence_and_draws_no_findi
         assert ("PR measured with low confidence: check it" in notes) == (expected == "low")
 
 
+def test_a_marked_pr_is_a_number_only_when_measured_with_high_confidence() -> None:
+    """A PR of 340 ms (marked first-degree AV block): two agreeing leads report it; one lead
+    alone (low confidence) says it is not measurable and why, instead of a number (cinc2017
+    strips read 307-377 ms from a tiny bump at the start of the P search)."""
+    truth = BeatTruth(hr_bpm=55, pr_ms=340)
+    for leads, measured in ((("I", "II"), True), (("I",), False)):
+        recording, _ = synthetic_recording(truth, leads=leads, fs_hz=300)
+        read = analyze(recording).intervals
+        if measured:
+            assert read.pr_ms == pytest.approx(truth.pr_ms, abs=TOLERANCE_MS)
+            assert read.confidence["pr"] == "high"
+        else:
+            assert read.pr_ms is None and "pr" not in read.confidence
+            reason = read.not_measurable["pr"]
+            assert "marked first-degree AV block (over 300 ms)" in reason
+            assert "low confidence" in reason
+
+
 def test_no_p_wave_gives_no_pr_with_a_reason() -> None:
     """As in atrial fibrillation: the P wave is absent, so PR is not measured (not invented)."""
     truth = BeatTruth(p_mv=0.0)
