@@ -43,8 +43,7 @@ LABELS = {"pr": "PR", "qrs": "QRS", "qt": "QT"}
 # confidence: paced MIT-BIH 104 (and its excerpt sel104, PR 368 ms against the cardiologists'
 # 172) and 13 cinc2017 strips whose "P wave" was a 0.02-0.05 mV bump rising over 90-240 ms from
 # the start of the P search window, where the strips show none.
-SURE_ONLY_ABOVE_MS: dict[str, float] = {"pr": 300}
-MARKED = {"pr": "a marked first-degree AV block"}
+SURE_ONLY_ABOVE_MS: dict[str, tuple[float, str]] = {"pr": (300, "a marked first-degree AV block")}
 # Clear leads whose boundaries differ by more than this (ms) disagree: not measurable.
 DISAGREEMENT_MS: dict[str, float] = {"pr": 80, "qt": 80}
 LOW_CONFIDENCE_GAP_MS: dict[str, float] = {"pr": 40, "qt": 40}
@@ -284,10 +283,10 @@ def _judge(
             )
             continue
         sure = start.confident and end.confident and n_beats >= FEW_BEATS
-        limit_ms = SURE_ONLY_ABOVE_MS.get(name)
-        if limit_ms is not None and value_ms > limit_ms and not sure:
+        limit_ms, meaning = SURE_ONLY_ABOVE_MS.get(name, (np.inf, ""))
+        if value_ms > limit_ms and not sure:
             reasons[name] = (
-                f"the {LABELS[name]} found ({value_ms:.0f} ms) would be {MARKED[name]} (over "
+                f"the {LABELS[name]} found ({value_ms:.0f} ms) would be {meaning} (over "
                 f"{limit_ms:.0f} ms), but it was measured with low confidence"
             )
             continue
