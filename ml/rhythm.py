@@ -51,11 +51,11 @@ PATTERNED_AF_SHARE = 0.5
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
 # An SVT run's intervals are shorter than this share of the rhythm's before it (10 % premature,
-# fixed, not tuned; `_faster_than_before`), judged on up to 8 normal intervals of the 30 beats
-# before the run.
+# fixed, not tuned; `_premature_run`), judged on up to 8 normal intervals of the 30 beats
+# before the run (after it, at a recording's start).
 PREMATURE_RUN_SHARE = 0.9
-BEFORE_RUN_INTERVALS = 8
-BEFORE_RUN_BEATS = 30
+RUN_CONTEXT_INTERVALS = 8
+RUN_CONTEXT_BEATS = 30
 # A VT or SVT run lasting this long is the rhythm of its stretch, as AF is: read through it,
 # the background rhythm is named by the run's own rate ("sinus tachycardia" through MIT-BIH
 # 209's 27-s SVT and 223's 53-s VT). Shorter runs are events inside the rhythm around them,
@@ -214,7 +214,7 @@ def _segments(beat_s: np.ndarray, interval_flags: np.ndarray, label: str) -> lis
 
 def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list[tuple[int, int]]:
     """(first, last + 1) beat index of each run of >= 3 `beat_class` beats above RUN_RATE_BPM;
-    a run of S beats must also be faster than the rhythm before it (`_faster_than_before`)."""
+    a run of S beats must also be faster than the rhythm around it (`_premature_run`)."""
     bounds = []
     classes = np.asarray(classes)
     is_class = np.concatenate([[False], classes == beat_class, [False]]).astype(int)
@@ -225,25 +225,30 @@ def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list
             continue
         rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
         if rate_bpm > RUN_RATE_BPM and (
-            beat_class != "S" or _faster_than_before(beat_s, classes, int(start), int(stop))
+            beat_class != "S" or _premature_run(beat_s, classes, int(start), int(stop))
         ):
             bounds.append((int(start), int(stop)))
     return bounds
 
 
-def _faster_than_before(beat_s: np.ndarray, classes: np.ndarray, start: int, stop: int) -> bool:
+def _premature_run(beat_s: np.ndarray, classes: np.ndarray, start: int, stop: int) -> bool:
     """Whether the beats start..stop-1 come faster than `PREMATURE_RUN_SHARE` of the rhythm
-    before them (the median of the last `BEFORE_RUN_INTERVALS` intervals between two N beats
-    within `BEFORE_RUN_BEATS` beats); with no such interval, there is nothing to compare and
-    the run stands. A run of atrial ectopic beats is premature: "S" beats at the rate of the
-    sinus rhythm around them are that rhythm misread (svdb 803: three beats after a PVC's pause,
-    at the sinus rate either side, made a "supraventricular tachycardia", the main finding)."""
-    ends = np.arange(max(start - BEFORE_RUN_BEATS, 1), start)
-    normal = ends[(classes[ends] == "N") & (classes[ends - 1] == "N")][-BEFORE_RUN_INTERVALS:]
+    before them (the median of the last `RUN_CONTEXT_INTERVALS` intervals between two N beats
+    within `RUN_CONTEXT_BEATS` beats) or, where none precede them (a recording's first beats),
+    of the rhythm after them (the first such intervals after the run), as the on-time S rule
+    reads the cycle; with neither, there is nothing to compare and the run stands. A run of
+    atrial ectopic beats is premature: "S" beats at the rate of the sinus rhythm around them
+    are that rhythm misread (svdb 803: three beats after a PVC's pause, at the sinus rate
+    either side, made a "supraventricular tachycardia", the main finding)."""
+    ends = np.arange(max(start - RUN_CONTEXT_BEATS, 1), start)
+    normal = ends[(classes[ends] == "N") & (classes[ends - 1] == "N")][-RUN_CONTEXT_INTERVALS:]
+    if normal.size == 0:
+        ends = np.arange(stop + 1, min(stop + RUN_CONTEXT_BEATS, len(beat_s)))
+        normal = ends[(classes[ends] == "N") & (classes[ends - 1] == "N")][:RUN_CONTEXT_INTERVALS]
     if normal.size == 0:
         return True
-    before_s = float(np.median(beat_s[normal] - beat_s[normal - 1]))
-    return float(np.median(np.diff(beat_s[start:stop]))) < PREMATURE_RUN_SHARE * before_s
+    around_s = float(np.median(beat_s[normal] - beat_s[normal - 1]))
+    return float(np.median(np.diff(beat_s[start:stop]))) < PREMATURE_RUN_SHARE * around_s
 
 
 def _outside(af: Episode, spans_s: list[tuple[float, float]], beat_s: np.ndarray) -> list[Episode]:

@@ -125,6 +125,10 @@ def test_an_svt_run_is_faster_than_the_rhythm_before_it(run_rr_s: float, is_run:
     rr_s = [0.62] * 20 + [0.45, 0.8] + [run_rr_s] * 3 + [0.62] * 20
     times, labels = _beats(rr_s, "N" * 20 + "VN" + "SSS" + "N" * 21)
     assert (rhythm.SVT in _labels(times, labels)) is is_run
+    # At a recording's first beats, with no rhythm before them, the rhythm after them
+    # (QT Database sel16273, a normal record, read a 1-s SVT from its first three beats).
+    times, labels = _beats([run_rr_s] * 2 + [0.62] * 20, "SSS" + "N" * 20)
+    assert (rhythm.SVT in _labels(times, labels)) is is_run
 
 
 @pytest.mark.parametrize(("trigeminy_cycles", "af_kept"), [(15, False), (4, True)])
