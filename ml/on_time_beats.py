@@ -8,11 +8,11 @@ sinus tachycardia at 170-180 bpm, every reference beat N) it called 214 beats S 
 showed five "supraventricular tachycardia" episodes, the longest 38 s, as its main finding.
 
 The rule: an S call whose preceding RR interval is at least `ON_TIME_SHARE` of the sinus
-cycle before it becomes N. The sinus cycle is the median of the last `BASE_NN_INTERVALS`
-intervals between two beats called N (at least `MIN_NN_INTERVALS`, the latest ending within
-`MAX_BASE_AGE_S`), so inside a run of true S beats the cycle stays the sinus one before the
-run and the run stays premature against it. Where none precedes the beat (a recording's first
-seconds), the cycle after it judges.
+cycle before it becomes N. The sinus cycle (`ml.rhythm.sinus_cycle_before_s`) is the median
+of the last 8 intervals between two beats called N (at least 4, the latest ending within
+60 s), so inside a run of true S beats the cycle stays the sinus one before the run and the
+run stays premature against it. Where none precedes the beat (a recording's first seconds),
+the cycle after it judges.
 
 An S call followed by a pause (`PAUSE_AFTER`) keeps its class: the pause (a blocked premature
 P wave, or a beat the detector missed) is for the pause rules, and as N the beat would start a
@@ -37,68 +37,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ml.gaps import clocks
-from ml.rhythm import DROPPED_RATIO, halved_spans_s, within
+from ml.rhythm import (
+    DROPPED_RATIO,
+    halved_spans_s,
+    sinus_cycle_after_s,
+    sinus_cycle_before_s,
+)
 
 ON_TIME_SHARE = 0.95
-BASE_NN_INTERVALS = 8
-MIN_NN_INTERVALS = 4
-MAX_BASE_AGE_S = 60.0  # an older sinus cycle says nothing about when this beat was due
 # Followed by an interval this many sinus cycles long, an S call keeps its class: the pause
 # (a blocked premature P wave, or a beat the detector missed) is for the pause rules to read,
 # and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`).
 PAUSE_AFTER = DROPPED_RATIO[0]
 MAX_PASSES = 10  # at most 8 change calls on any record of MIT-BIH, svdb, qtdb or cinc2017
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
-
-
-def sinus_cycle_before_s(
-    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
-) -> np.ndarray:
-    """Per beat, the sinus cycle (s) before it: the median of the last `BASE_NN_INTERVALS`
-    NN intervals that end at or before the previous beat; NaN where fewer than
-    `MIN_NN_INTERVALS` exist or the latest ended over `MAX_BASE_AGE_S` before the beat.
-    Inside 2:1 conduction (`halved_s`, `ml.rhythm.halved_spans_s`) an NN interval spans two
-    sinus cycles, so it counts as half."""
-    beat_s = np.asarray(beat_s, dtype=float)
-    classes = np.asarray(classes)
-    cycle = np.full(len(beat_s), np.nan)
-    if len(beat_s) < 3:
-        return cycle
-    is_nn = (classes[1:] == "N") & (classes[:-1] == "N")
-    nn_end = np.flatnonzero(is_nn) + 1  # the beat each NN interval ends on
-    if len(nn_end) < MIN_NN_INTERVALS:
-        return cycle
-    nn_s = beat_s[nn_end] - beat_s[nn_end - 1]
-    if halved_s:
-        spans = list(halved_s)
-        inside = within(beat_s[nn_end - 1], spans) & within(beat_s[nn_end], spans)
-        nn_s = np.where(inside, nn_s / 2, nn_s)
-    padded = np.concatenate([np.full(BASE_NN_INTERVALS - 1, np.nan), nn_s])
-    windows = sliding_window_view(padded, BASE_NN_INTERVALS)  # window k ends on NN interval k
-    enough = np.sum(~np.isnan(windows), axis=1) >= MIN_NN_INTERVALS
-    medians = np.full(len(nn_s), np.nan)
-    medians[enough] = np.nanmedian(windows[enough], axis=1)
-    # Beat i reads the NN intervals that end on beat i - 1 or earlier.
-    latest = np.searchsorted(nn_end, np.arange(len(beat_s)) - 1, side="right") - 1
-    known = latest >= 0
-    cycle[known] = medians[latest[known]]
-    age_s = np.full(len(beat_s), np.inf)
-    age_s[known] = beat_s[known] - beat_s[nn_end[latest[known]]]
-    cycle[age_s > MAX_BASE_AGE_S] = np.nan
-    return cycle
-
-
-def sinus_cycle_after_s(
-    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
-) -> np.ndarray:
-    """Per beat, the sinus cycle after it: `sinus_cycle_before_s` with time running backwards
-    (the first NN intervals that start at or after the next beat)."""
-    backwards_s = -np.asarray(beat_s, dtype=float)[::-1]
-    backwards_halved = [(-end_s, -start_s) for start_s, end_s in halved_s]
-    return sinus_cycle_before_s(backwards_s, np.asarray(classes)[::-1], backwards_halved)[::-1]
 
 
 def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -18,9 +18,11 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ml.atrial import PATTERN_LAGS, pattern_irregularity
 from ml.dsp import mean_filter, rank_filter
@@ -50,12 +52,15 @@ AF_MIN_S = 30.0
 PATTERNED_AF_SHARE = 0.5
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
-# An SVT run's intervals are shorter than this share of the rhythm's before it (10 % premature,
-# fixed, not tuned; `_premature_run`), judged on up to 8 normal intervals of the 30 beats
-# before the run (after it, at a recording's start).
+# An SVT run's intervals are shorter than this share of the sinus cycle before it (10 %
+# premature, fixed, not tuned; `_premature`), or after it at a recording's start.
 PREMATURE_RUN_SHARE = 0.9
-RUN_CONTEXT_INTERVALS = 8
-RUN_CONTEXT_BEATS = 30
+# The sinus cycle around a beat (`sinus_cycle_before_s`): the median of the last 8 intervals
+# between two N beats, at least 4, the latest ending within 60 s (an older cycle says nothing
+# about when this beat was due).
+BASE_NN_INTERVALS = 8
+MIN_NN_INTERVALS = 4
+MAX_BASE_AGE_S = 60.0
 # A VT or SVT run lasting this long is the rhythm of its stretch, as AF is: read through it,
 # the background rhythm is named by the run's own rate ("sinus tachycardia" through MIT-BIH
 # 209's 27-s SVT and 223's 53-s VT). Shorter runs are events inside the rhythm around them,
@@ -214,7 +219,7 @@ def _segments(beat_s: np.ndarray, interval_flags: np.ndarray, label: str) -> lis
 
 def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list[tuple[int, int]]:
     """(first, last + 1) beat index of each run of >= 3 `beat_class` beats above RUN_RATE_BPM;
-    a run of S beats must also be faster than the rhythm around it (`_premature_run`)."""
+    a run of S beats must also be premature against the sinus cycle (`_premature`)."""
     bounds = []
     classes = np.asarray(classes)
     is_class = np.concatenate([[False], classes == beat_class, [False]]).astype(int)
@@ -224,31 +229,76 @@ def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list
         if stop - start < 3:
             continue
         rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
-        if rate_bpm > RUN_RATE_BPM and (
-            beat_class != "S" or _premature_run(beat_s, classes, int(start), int(stop))
-        ):
+        if rate_bpm > RUN_RATE_BPM:
             bounds.append((int(start), int(stop)))
+    if beat_class == "S" and bounds:
+        before_s = sinus_cycle_before_s(beat_s, classes)
+        after_s = sinus_cycle_after_s(beat_s, classes)
+        bounds = [(a, b) for a, b in bounds if _premature(beat_s, a, b, before_s, after_s)]
     return bounds
 
 
-def _premature_run(beat_s: np.ndarray, classes: np.ndarray, start: int, stop: int) -> bool:
-    """Whether the beats start..stop-1 come faster than `PREMATURE_RUN_SHARE` of the rhythm
-    before them (the median of the last `RUN_CONTEXT_INTERVALS` intervals between two N beats
-    within `RUN_CONTEXT_BEATS` beats) or, where none precede them (a recording's first beats),
-    of the rhythm after them (the first such intervals after the run), as the on-time S rule
+def _premature(
+    beat_s: np.ndarray, start: int, stop: int, before_s: np.ndarray, after_s: np.ndarray
+) -> bool:
+    """Whether the beats start..stop-1 come faster than `PREMATURE_RUN_SHARE` of the sinus
+    cycle before the run (`before_s` at its first beat) or, where none precedes it (a
+    recording's first beats), after it (`after_s` at its last beat), as the on-time S rule
     reads the cycle; with neither, there is nothing to compare and the run stands. A run of
     atrial ectopic beats is premature: "S" beats at the rate of the sinus rhythm around them
     are that rhythm misread (svdb 803: three beats after a PVC's pause, at the sinus rate
     either side, made a "supraventricular tachycardia", the main finding)."""
-    ends = np.arange(max(start - RUN_CONTEXT_BEATS, 1), start)
-    normal = ends[(classes[ends] == "N") & (classes[ends - 1] == "N")][-RUN_CONTEXT_INTERVALS:]
-    if normal.size == 0:
-        ends = np.arange(stop + 1, min(stop + RUN_CONTEXT_BEATS, len(beat_s)))
-        normal = ends[(classes[ends] == "N") & (classes[ends - 1] == "N")][:RUN_CONTEXT_INTERVALS]
-    if normal.size == 0:
+    cycle_s = before_s[start] if not np.isnan(before_s[start]) else after_s[stop - 1]
+    if np.isnan(cycle_s):
         return True
-    around_s = float(np.median(beat_s[normal] - beat_s[normal - 1]))
-    return float(np.median(np.diff(beat_s[start:stop]))) < PREMATURE_RUN_SHARE * around_s
+    return float(np.median(np.diff(beat_s[start:stop]))) < PREMATURE_RUN_SHARE * cycle_s
+
+
+def sinus_cycle_before_s(
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
+) -> np.ndarray:
+    """Per beat, the sinus cycle (s) before it: the median of the last `BASE_NN_INTERVALS`
+    NN intervals that end at or before the previous beat; NaN where fewer than
+    `MIN_NN_INTERVALS` exist or the latest ended over `MAX_BASE_AGE_S` before the beat.
+    Inside 2:1 conduction (`halved_s`, `ml.rhythm.halved_spans_s`) an NN interval spans two
+    sinus cycles, so it counts as half."""
+    beat_s = np.asarray(beat_s, dtype=float)
+    classes = np.asarray(classes)
+    cycle = np.full(len(beat_s), np.nan)
+    if len(beat_s) < 3:
+        return cycle
+    is_nn = (classes[1:] == "N") & (classes[:-1] == "N")
+    nn_end = np.flatnonzero(is_nn) + 1  # the beat each NN interval ends on
+    if len(nn_end) < MIN_NN_INTERVALS:
+        return cycle
+    nn_s = beat_s[nn_end] - beat_s[nn_end - 1]
+    if halved_s:
+        spans = list(halved_s)
+        inside = within(beat_s[nn_end - 1], spans) & within(beat_s[nn_end], spans)
+        nn_s = np.where(inside, nn_s / 2, nn_s)
+    padded = np.concatenate([np.full(BASE_NN_INTERVALS - 1, np.nan), nn_s])
+    windows = sliding_window_view(padded, BASE_NN_INTERVALS)  # window k ends on NN interval k
+    enough = np.sum(~np.isnan(windows), axis=1) >= MIN_NN_INTERVALS
+    medians = np.full(len(nn_s), np.nan)
+    medians[enough] = np.nanmedian(windows[enough], axis=1)
+    # Beat i reads the NN intervals that end on beat i - 1 or earlier.
+    latest = np.searchsorted(nn_end, np.arange(len(beat_s)) - 1, side="right") - 1
+    known = latest >= 0
+    cycle[known] = medians[latest[known]]
+    age_s = np.full(len(beat_s), np.inf)
+    age_s[known] = beat_s[known] - beat_s[nn_end[latest[known]]]
+    cycle[age_s > MAX_BASE_AGE_S] = np.nan
+    return cycle
+
+
+def sinus_cycle_after_s(
+    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
+) -> np.ndarray:
+    """Per beat, the sinus cycle after it: `sinus_cycle_before_s` with time running backwards
+    (the first NN intervals that start at or after the next beat)."""
+    backwards_s = -np.asarray(beat_s, dtype=float)[::-1]
+    backwards_halved = [(-end_s, -start_s) for start_s, end_s in halved_s]
+    return sinus_cycle_before_s(backwards_s, np.asarray(classes)[::-1], backwards_halved)[::-1]
 
 
 def _outside(af: Episode, spans_s: list[tuple[float, float]], beat_s: np.ndarray) -> list[Episode]:
@@ -276,8 +326,13 @@ def _outside(af: Episode, spans_s: list[tuple[float, float]], beat_s: np.ndarray
 def _mostly_patterned(af: Episode, patterns: list[Episode]) -> bool:
     """An AF episode at least `PATTERNED_AF_SHARE` covered by ventricular bigeminy or trigeminy
     is that pattern's irregularity, not AF: AF is irregular without a repeating pattern."""
-    covered_s = sum(max(0.0, min(af.end_s, p.end_s) - max(af.start_s, p.start_s)) for p in patterns)
+    covered_s = overlap_s(af.start_s, af.end_s, [(p.start_s, p.end_s) for p in patterns])
     return covered_s >= PATTERNED_AF_SHARE * af.duration_s
+
+
+def overlap_s(start_s: float, end_s: float, spans_s: list[tuple[float, float]]) -> float:
+    """Seconds of start_s..end_s that the (non-overlapping) `spans_s` cover."""
+    return sum(max(0.0, min(end_s, b) - max(start_s, a)) for a, b in spans_s)
 
 
 def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) -> list[Episode]:

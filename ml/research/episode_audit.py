@@ -71,24 +71,20 @@ def problems(episodes: list[rhythm.Episode], reference: Reference) -> list[str]:
     if reference.rhythm_marks:
         af = reference.af_spans_s()
         for e in (e for e in episodes if e.label == rhythm.AF):
-            outside_s = e.duration_s - _overlap_s(e.start_s, e.end_s, af)
+            outside_s = e.duration_s - rhythm.overlap_s(e.start_s, e.end_s, af)
             if outside_s > OVERLAP_S:
                 where = f"{e.label} at {e.start_s:.1f} s ({e.duration_s:.1f} s)"
                 out.append(f"{where}: {outside_s:.0f} s outside the reference's AF")
     background = [e for e in episodes if e.label in BACKGROUND]
     for i, first in enumerate(background):
         for second in background[i + 1 :]:
-            both_s = _overlap_s(first.start_s, first.end_s, [(second.start_s, second.end_s)])
+            both_s = rhythm.overlap_s(first.start_s, first.end_s, [(second.start_s, second.end_s)])
             if first.label != second.label and both_s > OVERLAP_S:
                 out.append(
                     f"{first.label} at {first.start_s:.1f} s and {second.label} at "
                     f"{second.start_s:.1f} s at the same time for {both_s:.1f} s"
                 )
     return out
-
-
-def _overlap_s(start_s: float, end_s: float, spans_s: list[tuple[float, float]]) -> float:
-    return sum(max(0.0, min(end_s, b) - max(start_s, a)) for a, b in spans_s)
 
 
 def reference_of(data_dir: Path, name: str, duration_s: float) -> Reference:

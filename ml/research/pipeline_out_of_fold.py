@@ -37,21 +37,12 @@ def pooled_fold_classifier(member_files: list[Path], chosen: Any) -> Any:
     (every run names its members alike, and one Keras graph needs distinct names)."""
     import keras
 
-    from ml.training import network
-    from ml.training.reports import fold_classifier
+    from ml.training.network import load_network
+    from ml.training.reports import classifier_of_networks
 
-    load = network.load_network
-    names = iter(range(len(member_files)))
-
-    def renamed(path: Path) -> Any:
-        model = load(path)
-        return keras.Model(model.inputs, model.output, name=f"member_{next(names)}")
-
-    network.load_network = renamed  # type: ignore[assignment]
-    try:
-        return fold_classifier(member_files, chosen)
-    finally:
-        network.load_network = load  # type: ignore[assignment]
+    members = [load_network(f) for f in member_files]
+    renamed = [keras.Model(m.inputs, m.output, name=f"member_{i}") for i, m in enumerate(members)]
+    return classifier_of_networks(renamed, chosen)
 
 
 def out_of_fold(data_root: Path, run_dirs: list[Path]) -> dict[str, Any]:

@@ -95,9 +95,15 @@ def _rates(result: dict[str, Any]) -> dict[str, float]:
 
 def fold_classifier(member_files: list[Path], chosen: BeatClassifier) -> BeatClassifier:
     """A fold's networks (averaged) with the shipped decision rule and lead combination."""
-    from ml.training.network import averaged, load_network
+    from ml.training.network import load_network
 
-    members = [load_network(f) for f in member_files]
+    return classifier_of_networks([load_network(f) for f in member_files], chosen)
+
+
+def classifier_of_networks(members: list[Any], chosen: BeatClassifier) -> BeatClassifier:
+    """Keras networks (averaged; distinct names) with `chosen`'s decision rule and leads."""
+    from ml.training.network import averaged
+
     clf = BeatClassifier(**chosen.get_params())
     clf.model_ = members[0] if len(members) == 1 else averaged(members)
     clf.decision_ = dict(chosen.decision_)

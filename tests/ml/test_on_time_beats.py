@@ -124,7 +124,7 @@ def test_one_pass_is_not_enough_while_the_rate_climbs(monkeypatch: pytest.Monkey
     """In sel310's stretch called mostly S, one pass judges each call against few, older NN
     intervals from a slower moment of the climb: it leaves dozens of false S calls (and, before
     the SVT rule asked a run to be premature against the rhythm around it, a 10-s SVT: those
-    calls come at that rhythm's rate, so `rhythm._premature_run` now reads no run there)."""
+    calls come at that rhythm's rate, so `rhythm._premature` now reads no run there)."""
     monkeypatch.setattr(on_time_beats, "MAX_PASSES", 1)
     analysis = analyze(read_recording(QTDB / "sel310.hea", uncalibrated_ok=True))
     assert analysis.beat_counts["S"] > 50
