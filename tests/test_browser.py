@@ -79,6 +79,8 @@ def test_staff_logs_in_registers_a_patient_and_finds_them(
     artifacts_dir: Path,
     database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
+    from playwright.sync_api import expect
+
     backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
     page.goto("/patients/")
     assert "/login" in page.url
@@ -100,10 +102,12 @@ def test_staff_logs_in_registers_a_patient_and_finds_them(
     mrn = page.locator("dd.mono").first.inner_text()
 
     page.click("nav >> text=Patients")
+    page.wait_for_url("**/patients/")
     page.fill("#q", "kathe")
     page.click("form.search button")
+    page.wait_for_url("**/patients/?q=kathe")
     row = page.locator("table tbody tr", has_text="Katherine Johnson")
-    assert row.count() == 1
+    expect(row).to_have_count(1)  # waits: the results page may still be loading
     assert mrn in row.inner_text() and "Doctor1" in row.inner_text()
     page.screenshot(
         path=str(artifacts_dir / f"browser-patient-search-{backend}.png"), full_page=True
