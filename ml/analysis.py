@@ -686,10 +686,12 @@ def summarise(
         ]
         for label, beat_class in RUN_CLASS.items()
     }
+    called = classes
     classes, class_notes = reported_classes(
         beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
     )
     notes = [*notes, *class_notes]
+    taken_back = (classes == "Q") & (called != "Q")
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,
@@ -698,6 +700,7 @@ def summarise(
         evidence.p_consistency,
         evidence.fibrillation,
         evidence.af_windows,
+        beats.unreadable | taken_back,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

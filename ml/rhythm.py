@@ -98,6 +98,7 @@ def detect_rhythms(
     p_wave_consistency: np.ndarray | None = None,
     fibrillation_spans_s: list[tuple[float, float]] | None = None,
     af_windows_s: list[tuple[float, float]] | None = None,
+    unreadable: np.ndarray | None = None,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -106,7 +107,10 @@ def detect_rhythms(
     `p_wave_consistency` (per beat, from `ml.atrial.p_wave_consistency`) makes AF detection
     require absent P waves as well as irregular RR; without it RR alone decides.
     `fibrillation_spans_s` become ventricular flutter/fibrillation episodes. `af_windows_s`
-    are spans a window model called AF (`ml.strip_rhythm.af_window_spans_s`).
+    are spans a window model called AF (`ml.strip_rhythm.af_window_spans_s`). `unreadable`
+    (per beat) marks the Q beats that say the read could not read them (unusable signal, a
+    doubtful call taken back), not that they looked paced: no rhythm is read where they
+    dominate.
     """
     if len(beat_s) < 3:
         return []
@@ -139,7 +143,9 @@ def detect_rhythms(
     ]
     episodes += af
     long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
-    episodes += _background(beat_s, rr_s, classes, af + vf + halved + long_runs, duration_s)
+    covered = af + vf + halved + long_runs
+    unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
+    episodes += _background(beat_s, rr_s, classes, unread, covered)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
@@ -439,16 +445,20 @@ def _background(
     beat_s: np.ndarray,
     rr_s: np.ndarray,
     classes: np.ndarray,
+    unreadable: np.ndarray,
     covered: list[Episode],
-    duration_s: float,
 ) -> list[Episode]:
-    """Sinus (brady / tachy by the local rate) outside AF and VF; paced where Q beats dominate."""
+    """Sinus (brady / tachy by the local rate) outside AF and VF; paced or unclassifiable where
+    Q beats dominate, unless most of them are unreadable: their Q says the signal, not the
+    rhythm, could not be read, so no rhythm is read there (a strip's first 10 s of artefact read
+    "Paced or unclassifiable rhythm" above "Normal ECG")."""
     local_rate = 60.0 / np.maximum(_centred_median(rr_s, BASE_WINDOW_BEATS), 1e-3)
     labels = np.where(
         local_rate < BRADY_BELOW_BPM, BRADY, np.where(local_rate > TACHY_ABOVE_BPM, TACHY, SINUS)
     )
-    unclassifiable = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)
-    labels = np.where(unclassifiable[:-1] > 0.5, PACED, labels)
+    q_share = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)[:-1]
+    unread_share = _centred_mean(unreadable.astype(float), BASE_WINDOW_BEATS)[:-1]
+    labels = np.where(q_share > 0.5, np.where(unread_share > q_share / 2, "", PACED), labels)
     mid_s = (beat_s[:-1] + beat_s[1:]) / 2
     labels[within(mid_s, [(e.start_s, e.end_s) for e in covered])] = ""
     episodes = []

@@ -394,3 +394,18 @@ def test_mitbih_231_two_to_one_block_is_read_and_slow_ds1_records_are_not() -> N
     for name in ("108", "123", "201", "124"):
         episodes = analyze(read_recording(mitdb / f"{name}.hea")).episodes
         assert rhythm.HALVED not in {e.label for e in episodes}, name
+
+
+def test_no_rhythm_is_read_where_the_signal_is_unreadable() -> None:
+    """Beats in unusable signal are Q because the signal, not the rhythm, cannot be read: the
+    first 10 s of artefact on cinc2017 A00998 read "Paced or unclassifiable rhythm" above
+    "Normal ECG". There no rhythm is read; Q calls in readable signal still are one."""
+    times, labels = _beats([0.8] * 60, "Q" * 15 + "N" * 46)
+    unreadable = np.arange(len(times)) < 15
+    episodes = rhythm.consolidate(
+        rhythm.detect_rhythms(times, labels, float(times[-1]) + 1, unreadable=unreadable)
+    )
+    assert [e.label for e in episodes] == [rhythm.SINUS]
+    assert episodes[0].start_s >= times[10]
+    readable = rhythm.consolidate(rhythm.detect_rhythms(times, labels, float(times[-1]) + 1))
+    assert [e.label for e in readable] == [rhythm.PACED, rhythm.SINUS]
