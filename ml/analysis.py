@@ -72,6 +72,7 @@ from ml.strip_rhythm import (
     call_strip,
     is_slow_strip_call,
     named_by_rate,
+    rules_out_sinus,
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
@@ -718,7 +719,9 @@ def summarise(
     if joined:
         notes = [*notes, joined_pauses_note(joined)]
     if strip is not None:
-        episodes = rhythm.strip_episodes(episodes, strip.label, beat_s)
+        episodes = rhythm.strip_episodes(
+            episodes, strip.label, beat_s, sinus_possible=not rules_out_sinus(strip)
+        )
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus)

@@ -672,16 +672,19 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
     return f"{label} with {named} ({duration_text(seconds)})"
 
 
-def strip_episodes(episodes: list[Episode], call: str, beat_s: np.ndarray) -> list[Episode]:
+def strip_episodes(
+    episodes: list[Episode], call: str, beat_s: np.ndarray, sinus_possible: bool = True
+) -> list[Episode]:
     """A short strip's episodes made consistent with its one rhythm call (`ml.strip_rhythm`):
     AF covers the whole strip or none of it, and keeps no sinus, dropped-beat or SVT episode
     (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip keeps no
-    beat-based episode; and a strip holds bigeminy or trigeminy, not both (a strip has one
-    rhythm, and the signing rule refuses the pair there): the one lasting longer stays,
-    bigeminy on a tie."""
+    beat-based episode; a call that rules sinus rhythm out (`not sinus_possible`: another
+    rhythm without consistent P waves) keeps no sinus stretch; and a strip holds bigeminy or
+    trigeminy, not both (a strip has one rhythm, and the signing rule refuses the pair there):
+    the one lasting longer stays, bigeminy on a tie."""
     if call == "unclassifiable":
         return [e for e in episodes if e.label == VF]
-    kept = [e for e in episodes if e.label != AF]
+    kept = [e for e in episodes if e.label != AF and (sinus_possible or e.label not in SINUS_RATES)]
     if call == "af" and len(beat_s) >= 2:
         kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, HALVED, SVT)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))

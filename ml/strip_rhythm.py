@@ -568,6 +568,14 @@ def slow_strip_call(
     return StripCall(OTHER, LABEL_TEXT[OTHER], reason, None, {})
 
 
+def rules_out_sinus(call: StripCall) -> bool:
+    """True for an other-rhythm call whose reason says "no consistent P wave": sinus rhythm has
+    one before every QRS, so no stretch of that strip is listed as sinus rhythm (191 cinc2017
+    strips listed "Sinus rhythm" under that call)."""
+    consistency = call.features.get("p_wave_consistency", 1.0)
+    return call.label == OTHER and consistency < NO_P_WAVE_CONSISTENCY
+
+
 def is_slow_strip_call(call: StripCall) -> bool:
     """True for the call `slow_strip_call` makes: its beats are real, however far apart."""
     return call.label == OTHER and TOO_FEW_TO_JUDGE in call.reason

@@ -574,7 +574,8 @@ def test_a_rule_reads_rr_intervals_in_good_signal_only_when_its_file_says_so() -
 def test_a_strip_called_another_rhythm_says_so_as_its_main_finding() -> None:
     """cinc2017 A00136 (reference: other rhythm): 112 bpm with no consistent P wave, and no
     beat-based finding. Its headline says "Other rhythm"; its main finding used to say "No
-    significant arrhythmia" beside it, and now carries the call and why."""
+    significant arrhythmia" beside it, and now carries the call and why. No stretch of it is
+    listed as sinus tachycardia, as one was under a call that says no consistent P wave."""
     strip = data_root() / "cinc2017" / "A00136.hea"
     analysis = analyze(read_recording(strip, uncalibrated_ok=True))
     assert analysis.strip is not None and analysis.strip.label == strip_rhythm.OTHER
@@ -584,3 +585,23 @@ def test_a_strip_called_another_rhythm_says_so_as_its_main_finding() -> None:
     assert main.label.startswith("Other rhythm") and main.detail == analysis.strip.reason
     assert "no consistent P wave" in main.detail
     assert [f.code for f in analysis.findings] == ["OTHER_RHYTHM"]
+    assert not {e.label for e in analysis.episodes} & set(rhythm.SINUS_RATES)
+
+
+def test_a_strip_call_without_p_waves_lists_no_sinus_stretch() -> None:
+    """Sinus rhythm has a P wave before every QRS: under an other-rhythm call that found none,
+    the strip lists its events but no sinus stretch; with P waves, its sinus tachycardia
+    stays (the call says "fast", the stretch says what is fast)."""
+    beat_s = np.arange(0.5, 30.0, 0.5)
+    tachycardia = rhythm.Episode(rhythm.TACHY, 0.5, 29.5, 59)
+    pause = rhythm.Episode(rhythm.PAUSE, 12.0, 14.5, 2)
+    no_p = strip_rhythm.StripCall(
+        OTHER, "", "fast (120 bpm), no consistent P wave", None, {"p_wave_consistency": 0.1}
+    )
+    with_p = dataclasses.replace(
+        no_p, reason="fast (120 bpm)", features={"p_wave_consistency": 0.8}
+    )
+    assert strip_rhythm.rules_out_sinus(no_p) and not strip_rhythm.rules_out_sinus(with_p)
+    kept = rhythm.strip_episodes([tachycardia, pause], OTHER, beat_s, sinus_possible=False)
+    assert kept == [pause]
+    assert rhythm.strip_episodes([tachycardia, pause], OTHER, beat_s) == [tachycardia, pause]
