@@ -724,7 +724,8 @@ def summarise(
         )
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
-    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus)
+    readable = ~(beats.unreadable | taken_back)  # a doubtful call may be artefact, not a beat
+    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, readable)
     if strip is not None:
         strip = named_by_rate(strip, heart_rate.mean_bpm)
         if strip.label == UNCLASSIFIABLE and strip.features:  # hidden by noise, not too few

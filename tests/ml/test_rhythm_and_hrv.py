@@ -409,3 +409,24 @@ def test_no_rhythm_is_read_where_the_signal_is_unreadable() -> None:
     assert episodes[0].start_s >= times[10]
     readable = rhythm.consolidate(rhythm.detect_rhythms(times, labels, float(times[-1]) + 1))
     assert [e.label for e in readable] == [rhythm.PACED, rhythm.SINUS]
+
+
+def test_the_rate_counts_readable_beats_only() -> None:
+    """Detections in artefact are not heartbeats: counted, they raised a 58-bpm strip's mean
+    rate to 66 (cinc2017 A03758). Intervals touching an unreadable beat are left out."""
+    fs_hz = 250.0
+    beats_s = np.arange(0.5, 30.0, 1.0)  # 60 bpm
+    noise_s = np.array([3.85, 4.2, 4.85, 5.2, 5.85, 6.2])  # artefact detected between beats
+    times_s = np.sort(np.concatenate([beats_s, noise_s]))
+    readable = ~np.isin(times_s, noise_s)
+    readable[np.searchsorted(times_s, 5.5)] = False  # a beat inside the artefact too
+    peaks = (times_s * fs_hz).astype(int)
+    assert heart_rate_summary(peaks, fs_hz).mean_bpm > 65
+    rate = heart_rate_summary(peaks, fs_hz, readable=readable)
+    assert rate.mean_bpm == pytest.approx(60.0, abs=0.5)
+    assert rate.min_bpm == pytest.approx(60.0, abs=0.5) and rate.max_bpm == pytest.approx(
+        60.0, abs=0.5
+    )
+    none = heart_rate_summary(peaks, fs_hz, readable=np.zeros(len(peaks), dtype=bool))
+    assert none.mean_bpm is None and none.rate_reason is not None
+    assert "no two readable beats" in none.rate_reason
