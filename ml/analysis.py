@@ -73,6 +73,7 @@ from ml.strip_rhythm import (
     is_slow_strip_call,
     named_by_rate,
     rules_out_sinus,
+    unusable_throughout,
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
@@ -468,6 +469,8 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     if is_strip:
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
         strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported)
+        if quality and all(s.level == "unusable" for s in quality):
+            strip = unusable_throughout(strip, [s.reason for s in quality])
 
     report(0.75, "Measuring intervals")
     normal = (classes == "N") & ~unreadable

@@ -568,6 +568,16 @@ def slow_strip_call(
     return StripCall(OTHER, LABEL_TEXT[OTHER], reason, None, {})
 
 
+def unusable_throughout(call: StripCall, reasons: list[str]) -> StripCall:
+    """Unclassifiable when signal quality finds no usable stretch anywhere on the strip: the
+    rhythm model's noise measure compares beats with each other, and a strip of artefact
+    whose detections repeat (cinc2017 A07983: QRS complexes and T waves counted alike, under
+    mains hum, reference "too noisy") read "Other rhythm: fast (109 bpm)". The call's features
+    are kept, so the rate is withheld as for any strip hidden by noise."""
+    reason = f"{', '.join(sorted(set(reasons)))} throughout: no stretch of usable signal"
+    return StripCall(UNCLASSIFIABLE, LABEL_TEXT[UNCLASSIFIABLE], reason, None, call.features)
+
+
 def rules_out_sinus(call: StripCall) -> bool:
     """True for an other-rhythm call whose reason says "no consistent P wave": sinus rhythm has
     one before every QRS, so no stretch of that strip is listed as sinus rhythm (191 cinc2017

@@ -605,3 +605,20 @@ def test_a_strip_call_without_p_waves_lists_no_sinus_stretch() -> None:
     kept = rhythm.strip_episodes([tachycardia, pause], OTHER, beat_s, sinus_possible=False)
     assert kept == [pause]
     assert rhythm.strip_episodes([tachycardia, pause], OTHER, beat_s) == [tachycardia, pause]
+
+
+@pytest.mark.skipif(
+    not (data_root() / "cinc2017" / "A07983.hea").is_file(), reason="cinc2017 not found"
+)
+def test_a_strip_with_no_usable_signal_anywhere_is_unclassifiable() -> None:
+    """cinc2017 A07983 (reference: too noisy) is 20 s of heavy artefact, every quality segment
+    unusable; its detections repeat (QRS and T alike), so the rhythm model's noise measure
+    passed it, and it read "Other rhythm: fast (109 bpm)" with no rate the page could count."""
+    analysis = analyze(read_recording(data_root() / "cinc2017" / "A07983.hea"))
+    assert {s.level for s in analysis.quality} == {"unusable"}
+    assert analysis.strip is not None and analysis.strip.label == UNCLASSIFIABLE
+    assert analysis.strip.reason == "heavy artefact throughout: no stretch of usable signal"
+    assert analysis.rhythm_summary == "Unclassifiable: too noisy"
+    assert [f.code for f in analysis.findings] == ["NOISY_STRIP"]
+    assert analysis.heart_rate.mean_bpm is None
+    assert analysis.heart_rate.rate_reason == analysis.strip.reason
