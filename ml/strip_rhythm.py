@@ -211,6 +211,9 @@ class StripRule:
     # Strip round 9: the beat classes read are those the read reports (after the rules that
     # take doubtful calls back and turn on-time S calls N), not the classifier's first calls.
     reported_classes: bool = False
+    # Strip round 10: the RR features read only intervals between two beats the read reports
+    # as readable (not Q: unusable signal, the strip's edges, doubtful calls taken back).
+    rr_from_readable_beats: bool = False
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
         return logistic_probability(
@@ -232,6 +235,7 @@ class StripRule:
             out["other"] = self.other.to_dict()
         out["rr_from_good_signal"] = self.rr_from_good_signal
         out["reported_classes"] = self.reported_classes
+        out["rr_from_readable_beats"] = self.rr_from_readable_beats
         return out
 
     @staticmethod
@@ -247,6 +251,7 @@ class StripRule:
             OtherRhythmModel.from_dict(other) if isinstance(other, dict) else None,
             bool(data.get("rr_from_good_signal", False)),
             bool(data.get("reported_classes", False)),
+            bool(data.get("rr_from_readable_beats", False)),
         )
 
 
@@ -466,13 +471,14 @@ def strip_features(
     classes: np.ndarray,
     bands: Bands | None = None,
     good_spans_s: list[tuple[float, float]] | None = None,
+    readable: np.ndarray | None = None,
 ) -> dict[str, float] | None:
     """The features `STRIP_FEATURE_NAMES` of one strip, or None with too few beats to judge.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
     `good_spans_s`: where signal quality is good; the RR features then read only the intervals
-    between two beats inside them (`rr_intervals_s`)."""
+    between two beats inside them (`rr_intervals_s`); `readable` (per beat) likewise."""
     beat_s = beat_samples / fs_hz
-    rr_s = rr_intervals_s(beat_s, good_spans_s)
+    rr_s = rr_intervals_s(beat_s, good_spans_s, readable)
     if rr_s.size < MIN_BEATS:
         return None
     successive = np.abs(np.diff(rr_s))
@@ -500,20 +506,27 @@ def strip_features(
 
 
 def rr_intervals_s(
-    beat_s: np.ndarray, good_spans_s: list[tuple[float, float]] | None = None
+    beat_s: np.ndarray,
+    good_spans_s: list[tuple[float, float]] | None = None,
+    readable: np.ndarray | None = None,
 ) -> np.ndarray:
     """The strip's RR intervals that can be rhythm (within `RR_LIMITS_S`). With `good_spans_s`
     (strip round 7), only those whose two beats both lie in good signal, when at least
     `MIN_BEATS` do: a few seconds of motion artefact at a strip's start make false beats whose
     intervals look like atrial fibrillation, while the clean rest of the strip is plain sinus
-    rhythm (cinc2017 A01028, A02185), and a reader judges the rhythm where the strip is clean."""
+    rhythm (cinc2017 A01028, A02185), and a reader judges the rhythm where the strip is clean.
+    With `readable` (per beat; strip round 10), only those between two readable beats, on the
+    same condition: the read's own per-beat judgement, finer than a 10-s quality segment."""
     rr_s = np.diff(beat_s)
     kept = (rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])
-    if good_spans_s is not None:
-        good = within(beat_s, good_spans_s)
-        clean = kept & good[:-1] & good[1:]
-        if clean.sum() >= MIN_BEATS:
-            kept = clean
+    for clean_beats in (
+        None if good_spans_s is None else within(beat_s, good_spans_s),
+        None if readable is None else np.asarray(readable, dtype=bool),
+    ):
+        if clean_beats is not None:
+            clean = kept & clean_beats[:-1] & clean_beats[1:]
+            if clean.sum() >= MIN_BEATS:
+                kept = clean
     return rr_s[kept]
 
 
@@ -534,9 +547,12 @@ def call_strip(
     classifier's calls) when the rule says so (strip round 9)."""
     rule = rule or shipped_rule()
     spans = good_spans_s if rule.rr_from_good_signal else None
+    readable = None
+    if rule.rr_from_readable_beats and reported_classes is not None:
+        readable = reported_classes != "Q"
     if rule.reported_classes and reported_classes is not None:
         classes = reported_classes
-    features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands, spans)
+    features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands, spans, readable)
     if features is None:
         slow = slow_strip_call(len(lead_mv) / fs_hz, fs_hz, beat_samples, good_spans_s)
         if slow is not None:

@@ -541,6 +541,22 @@ def test_rr_intervals_in_good_signal_leave_out_the_artefact_at_a_strips_start() 
     assert np.array_equal(rr_intervals_s(beat_s, few), every)
 
 
+def test_rr_intervals_between_readable_beats_leave_out_detections_the_read_doubts() -> None:
+    """Strip round 10's reading: the read's own per-beat judgement (Q for unusable signal,
+    the strip's edges and calls taken back) instead of 10-s quality segments."""
+    from ml.strip_rhythm import MIN_BEATS, rr_intervals_s
+
+    artefact_s = [0.2, 0.6, 0.9, 1.4, 2.0, 2.3]
+    sinus_s = list(np.arange(3.0, 30.0, 0.9))
+    beat_s = np.array(artefact_s + sinus_s)
+    readable = np.array([False] * len(artefact_s) + [True] * len(sinus_s))
+    assert np.allclose(rr_intervals_s(beat_s, readable=readable), 0.9)
+    assert rr_intervals_s(beat_s, readable=readable).size == len(sinus_s) - 1
+    few = np.zeros(len(beat_s), dtype=bool)
+    few[-MIN_BEATS:] = True  # MIN_BEATS - 1 readable intervals: every interval is read
+    assert np.array_equal(rr_intervals_s(beat_s, readable=few), rr_intervals_s(beat_s))
+
+
 def test_a_rule_reads_rr_intervals_in_good_signal_only_when_its_file_says_so() -> None:
     rule = strip_rhythm.shipped_rule()
     assert StripRule.from_dict(rule.to_dict()).rr_from_good_signal == rule.rr_from_good_signal
