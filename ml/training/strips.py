@@ -191,7 +191,7 @@ ROUND_10_CANDIDATES: dict[str, Candidate] = {
         ROUND_9_CANDIDATES["the classes the read reports"], rr_from_readable_beats=True
     ),
 }
-ROUND_10 = (list(ROUND_10_CANDIDATES), "pending")  # (candidates, the pre-registering commit)
+ROUND_10 = (list(ROUND_10_CANDIDATES), "65fa935")  # (candidates, the pre-registering commit)
 # The rounds judged over fold seeds, each by its criterion ("af": the smaller of AF Se and +P,
 # F1 within a point; "f1": the mean F1, AF within a point); the last is the one `main` runs.
 SEEDED_ROUNDS = {
