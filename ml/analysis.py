@@ -696,7 +696,9 @@ def summarise(
         beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
     )
     notes = [*notes, *class_notes]
-    taken_back = (classes == "Q") & (called != "Q")
+    # Beats the read could not read: unusable signal, or a call taken back as doubtful (it
+    # may be artefact, not a beat). No rhythm or rate is read from them.
+    unread = beats.unreadable | ((classes == "Q") & (called != "Q"))
     strip = evidence.strip
     detected = rhythm.detect_rhythms(
         beat_s,
@@ -705,7 +707,7 @@ def summarise(
         evidence.p_consistency,
         evidence.fibrillation,
         evidence.af_windows,
-        beats.unreadable | taken_back,
+        unread,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(
@@ -728,8 +730,7 @@ def summarise(
         )
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
-    readable = ~(beats.unreadable | taken_back)  # a doubtful call may be artefact, not a beat
-    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, readable)
+    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, ~unread)
     if strip is not None:
         strip = named_by_rate(strip, heart_rate.mean_bpm)
         if strip.label == UNCLASSIFIABLE and strip.features:  # hidden by noise, not too few
