@@ -679,12 +679,16 @@ def strip_episodes(
     AF covers the whole strip or none of it, and keeps no sinus, dropped-beat or SVT episode
     (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip keeps no
     beat-based episode; a call that rules sinus rhythm out (`not sinus_possible`: another
-    rhythm without consistent P waves) keeps no sinus stretch; and a strip holds bigeminy or
-    trigeminy, not both (a strip has one rhythm, and the signing rule refuses the pair there):
-    the one lasting longer stays, bigeminy on a tie."""
+    rhythm without consistent P waves) keeps no sinus stretch, nor a dropped beat or 2:1
+    conduction (both read as AV block, which needs the P waves the call did not find, as in
+    AF); and a strip holds bigeminy or trigeminy, not both (a strip has one rhythm, and the
+    signing rule refuses the pair there): the one lasting longer stays, bigeminy on a tie."""
     if call == "unclassifiable":
         return [e for e in episodes if e.label == VF]
-    kept = [e for e in episodes if e.label != AF and (sinus_possible or e.label not in SINUS_RATES)]
+    without_p_waves = (*SINUS_RATES, DROPPED, HALVED)
+    kept = [
+        e for e in episodes if e.label != AF and (sinus_possible or e.label not in without_p_waves)
+    ]
     if call == "af" and len(beat_s) >= 2:
         kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, HALVED, SVT)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))

@@ -606,11 +606,13 @@ def test_a_strip_called_another_rhythm_says_so_as_its_main_finding() -> None:
 
 def test_a_strip_call_without_p_waves_lists_no_sinus_stretch() -> None:
     """Sinus rhythm has a P wave before every QRS: under an other-rhythm call that found none,
-    the strip lists its events but no sinus stretch; with P waves, its sinus tachycardia
-    stays (the call says "fast", the stretch says what is fast)."""
+    the strip lists its events but no sinus stretch, nor a dropped beat read as possible AV
+    block (5 cinc2017 strips had that as their main finding); with P waves, its sinus
+    tachycardia and dropped beat stay (the call says "fast", the stretch says what is fast)."""
     beat_s = np.arange(0.5, 30.0, 0.5)
     tachycardia = rhythm.Episode(rhythm.TACHY, 0.5, 29.5, 59)
     pause = rhythm.Episode(rhythm.PAUSE, 12.0, 14.5, 2)
+    dropped = rhythm.Episode(rhythm.DROPPED, 20.0, 21.0, 2)
     no_p = strip_rhythm.StripCall(
         OTHER, "", "fast (120 bpm), no consistent P wave", None, {"p_wave_consistency": 0.1}
     )
@@ -618,9 +620,9 @@ def test_a_strip_call_without_p_waves_lists_no_sinus_stretch() -> None:
         no_p, reason="fast (120 bpm)", features={"p_wave_consistency": 0.8}
     )
     assert strip_rhythm.rules_out_sinus(no_p) and not strip_rhythm.rules_out_sinus(with_p)
-    kept = rhythm.strip_episodes([tachycardia, pause], OTHER, beat_s, sinus_possible=False)
-    assert kept == [pause]
-    assert rhythm.strip_episodes([tachycardia, pause], OTHER, beat_s) == [tachycardia, pause]
+    episodes = [tachycardia, pause, dropped]
+    assert rhythm.strip_episodes(episodes, OTHER, beat_s, sinus_possible=False) == [pause]
+    assert rhythm.strip_episodes(episodes, OTHER, beat_s) == episodes
 
 
 @pytest.mark.skipif(
