@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.atrial import p_wave_consistency, strip_pattern_irregularity
+from ml.atrial import P_BEAT_CLASSES, p_wave_consistency, strip_pattern_irregularity
 from ml.dsp import median
 from ml.filters import bandpass_mv
 from ml.rhythm import sinus_label, within
@@ -214,6 +214,8 @@ class StripRule:
     # Strip round 10: the RR features read only intervals between two beats the read reports
     # as readable (not Q: unusable signal, the strip's edges, doubtful calls taken back).
     rr_from_readable_beats: bool = False
+    # Strip round 11: the P-wave features read only the beats called N or S.
+    p_waves_of_n_and_s: bool = False
 
     def af_probability(self, features: np.ndarray) -> np.ndarray:
         return logistic_probability(
@@ -236,6 +238,7 @@ class StripRule:
         out["rr_from_good_signal"] = self.rr_from_good_signal
         out["reported_classes"] = self.reported_classes
         out["rr_from_readable_beats"] = self.rr_from_readable_beats
+        out["p_waves_of_n_and_s"] = self.p_waves_of_n_and_s
         return out
 
     @staticmethod
@@ -252,6 +255,7 @@ class StripRule:
             bool(data.get("rr_from_good_signal", False)),
             bool(data.get("reported_classes", False)),
             bool(data.get("rr_from_readable_beats", False)),
+            bool(data.get("p_waves_of_n_and_s", False)),
         )
 
 
@@ -434,15 +438,20 @@ def beat_residual(band: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> f
     return float(np.sqrt(np.mean(residual**2)) / max(np.sqrt(np.mean(template**2)), 1e-6))
 
 
-def median_p_wave(band: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> tuple[float, float]:
+def median_p_wave(
+    band: np.ndarray, fs_hz: float, beat_samples: np.ndarray, taking_part: np.ndarray | None = None
+) -> tuple[float, float]:
     """(log SNR, log amplitude over the QRS) of the P wave of the median beat. Sinus beats
     share one P wave, which averaging keeps; fibrillatory waves are unrelated to the QRS and
     average away. SNR: the P wave's height over the standard error of the median there.
-    `band`: the lead band-passed 0.5-15 Hz."""
+    `band`: the lead band-passed 0.5-15 Hz; `taking_part`: the beats that may (every beat
+    when not given)."""
     before, after = round(0.30 * fs_hz), round(0.10 * fs_hz)
     pre_rr = np.diff(beat_samples, prepend=-(10**9))
+    chosen = np.ones(beat_samples.size, bool) if taking_part is None else taking_part
     peaks = beat_samples[
-        (beat_samples >= before)
+        chosen
+        & (beat_samples >= before)
         & (beat_samples < band.size - after)
         & (pre_rr > P_MIN_PRE_RR_S * fs_hz)
     ]
@@ -472,11 +481,14 @@ def strip_features(
     bands: Bands | None = None,
     good_spans_s: list[tuple[float, float]] | None = None,
     readable: np.ndarray | None = None,
+    p_waves_of_n_and_s: bool = False,
 ) -> dict[str, float] | None:
     """The features `STRIP_FEATURE_NAMES` of one strip, or None with too few beats to judge.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
     `good_spans_s`: where signal quality is good; the RR features then read only the intervals
-    between two beats inside them (`rr_intervals_s`); `readable` (per beat) likewise."""
+    between two beats inside them (`rr_intervals_s`); `readable` (per beat) likewise.
+    `p_waves_of_n_and_s` (strip round 11): the P-wave features read only beats of `classes`
+    N and S (when at least `MIN_BEATS` are), as the long recordings' beat rule does."""
     beat_s = beat_samples / fs_hz
     rr_s = rr_intervals_s(beat_s, good_spans_s, readable)
     if rr_s.size < MIN_BEATS:
@@ -484,9 +496,19 @@ def strip_features(
     successive = np.abs(np.diff(rr_s))
     median_rr_s = median(rr_s)
     bands = bands or Bands.of(lead_mv, fs_hz)
+    p_beats = np.isin(classes, P_BEAT_CLASSES) if p_waves_of_n_and_s else None
+    if p_beats is not None and p_beats.sum() < MIN_BEATS:
+        p_beats = None
     consistency = p_wave_consistency(
-        bands.p_waves_mv, fs_hz, beat_s, None, window=len(beat_s), prefiltered=True
+        bands.p_waves_mv,
+        fs_hz,
+        beat_s,
+        None if p_beats is None else classes,
+        window=len(beat_s),
+        prefiltered=True,
     )
+    if p_beats is not None:
+        consistency = consistency[p_beats]
     values = (
         np.log(strip_pattern_irregularity(rr_s) + 1e-3),
         np.log(float(np.sqrt(np.mean(successive**2)) / np.mean(rr_s)) + 1e-3),
@@ -497,7 +519,7 @@ def strip_features(
         coefficient_of_sample_entropy(rr_s),
         float(np.mean(successive > 0.05)),
         float(np.log(min(beat_residual(bands.beats_mv, fs_hz, beat_samples), 1e3))),
-        *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples),
+        *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples, p_beats),
         premature_then_pause(rr_s),
         float(np.mean(np.isin(classes, ["V", "F"]))),
         float(np.mean(classes == "S")),
@@ -552,7 +574,9 @@ def call_strip(
         readable = reported_classes != "Q"
     if rule.reported_classes and reported_classes is not None:
         classes = reported_classes
-    features = strip_features(lead_mv, fs_hz, beat_samples, classes, bands, spans, readable)
+    features = strip_features(
+        lead_mv, fs_hz, beat_samples, classes, bands, spans, readable, rule.p_waves_of_n_and_s
+    )
     if features is None:
         slow = slow_strip_call(len(lead_mv) / fs_hz, fs_hz, beat_samples, good_spans_s)
         if slow is not None:

@@ -53,6 +53,10 @@ Strip round 10 (`ROUND_10`, the same way) keeps round 9's choice and compares it
 read from every beat's intervals with those read only between two beats the read reports as
 readable (`rr_intervals_s`), by round 9's criterion and tolerance. The idea came from cinc2017
 A04194, a normal strip whose first 10 s of double detections in noise read "fast (113 bpm)".
+
+Strip round 11 (`ROUND_11`, the same way) keeps round 10's choice and compares its P-wave
+features read from every beat with those read from the beats called N or S only, by round 9's
+criterion and tolerance.
 """
 
 from __future__ import annotations
@@ -105,6 +109,7 @@ class Candidate:
     rr_from_good_signal: bool = False
     reported_classes: bool = False  # strip round 9: the classes the read reports
     rr_from_readable_beats: bool = False  # strip round 10: RR between two readable beats
+    p_waves_of_n_and_s: bool = False  # strip round 11: P-wave features of N and S beats only
 
 
 ROUND_5_CANDIDATES: dict[str, Candidate] = {
@@ -192,6 +197,23 @@ ROUND_10_CANDIDATES: dict[str, Candidate] = {
     ),
 }
 ROUND_10 = (list(ROUND_10_CANDIDATES), "65fa935")  # (candidates, the pre-registering commit)
+# Strip round 11: round 10's choice with its P-wave features (consistency, the median beat's
+# P-wave SNR and height) read from every beat, or only from the beats of the classes the strip
+# call reads that are N or S, when at least `MIN_BEATS` are (`ml.strip_rhythm.strip_features`):
+# a ventricular beat has no P wave of its own, and a beat left unclassified (noise, unusable
+# signal) none that can be read, yet both took part, so frequent PVCs or noise read as "no
+# consistent P wave"; the long recordings' beat rule already reads N and S beats only. The idea
+# came from round 10's reading, before any figure of this one. Round 9's criterion and
+# tolerance; a tie keeps round 10's choice.
+ROUND_11_CANDIDATES: dict[str, Candidate] = {
+    "round 10 (P waves of every beat)": ROUND_10_CANDIDATES[
+        "RR intervals between two readable beats"
+    ],
+    "P waves of beats called N or S": replace(
+        ROUND_10_CANDIDATES["RR intervals between two readable beats"], p_waves_of_n_and_s=True
+    ),
+}
+ROUND_11 = (list(ROUND_11_CANDIDATES), "pending")  # (candidates, the pre-registering commit)
 # The rounds judged over fold seeds, each by its criterion ("af": the smaller of AF Se and +P,
 # F1 within a point; "f1": the mean F1, AF within a point); the last is the one `main` runs.
 SEEDED_ROUNDS = {
@@ -199,13 +221,15 @@ SEEDED_ROUNDS = {
     "round_8": ROUND_8_CANDIDATES,
     "round_9": ROUND_9_CANDIDATES,
     "round_10": ROUND_10_CANDIDATES,
+    "round_11": ROUND_11_CANDIDATES,
 }
-CRITERIA = {"round_7": "af", "round_8": "af", "round_9": "f1", "round_10": "f1"}
+CRITERIA = {"round_7": "af", "round_8": "af", "round_9": "f1", "round_10": "f1", "round_11": "f1"}
 PRE_REGISTERED_IN = {
     "round_7": ROUND_7[1],
     "round_8": ROUND_8[1],
     "round_9": ROUND_9[1],
     "round_10": ROUND_10[1],
+    "round_11": ROUND_11[1],
 }
 FOLD_SEEDS = (0, 1, 2)
 F1_TOLERANCE = 0.01
@@ -224,7 +248,8 @@ CRITERION_TEXT = {
 }
 
 
-Reading = tuple[bool, bool, bool]  # RR from good signal, reported classes, RR from readable
+# RR from good signal, reported classes, RR from readable beats, P waves of N and S beats.
+Reading = tuple[bool, bool, bool, bool]
 
 
 def strip_feature_table(
@@ -257,15 +282,18 @@ def strip_feature_table(
                 analyze(read_recording(folder / f"{name}.hea", uncalibrated_ok=True), classifier)
         except RecordingError:
             captured.clear()
-        for good, reported, from_readable in readings:
+        for good, reported, from_readable, n_and_s in readings:
             features = {}
             if captured:
                 lead_mv, fs_hz, peaks, classes, _, bands, good_spans_s, as_reported = captured[0]
                 spans = good_spans_s if good else None
                 readable = as_reported != "Q" if from_readable else None
                 read = as_reported if reported else classes
-                features = strip_features(lead_mv, fs_hz, peaks, read, bands, spans, readable) or {}
-            rows[good, reported, from_readable].append(
+                features = (
+                    strip_features(lead_mv, fs_hz, peaks, read, bands, spans, readable, n_and_s)
+                    or {}
+                )
+            rows[good, reported, from_readable, n_and_s].append(
                 [features.get(f, np.nan) for f in STRIP_FEATURE_NAMES]
             )
         y.append(labels[name])
@@ -471,6 +499,7 @@ def _reading(candidate: Candidate) -> Reading:
         candidate.rr_from_good_signal,
         candidate.reported_classes,
         candidate.rr_from_readable_beats,
+        candidate.p_waves_of_n_and_s,
     )
 
 
@@ -524,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         rr_from_good_signal=candidate.rr_from_good_signal,
         reported_classes=candidate.reported_classes,
         rr_from_readable_beats=candidate.rr_from_readable_beats,
+        p_waves_of_n_and_s=candidate.p_waves_of_n_and_s,
     )
     args.out.write_text(
         json.dumps(
