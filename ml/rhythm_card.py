@@ -67,15 +67,15 @@ def strip_round_rows() -> list[dict[str, str]]:
     ]
 
 
-SEEDED_STRIP_ROUNDS = ("round_7", "round_8", "round_9", "round_10")  # judged over 3 fold seeds
+SEEDED_STRIP_ROUNDS = ("round_7", "round_8", "round_9", "round_10", "round_11")  # 3 fold seeds
 
 
 def strip_seeded_round_rows(key: str) -> list[dict[str, str]]:
-    """Strip round 7, 8, 9 or 10 (`key` "round_7", ...): each candidate, its criterion's
-    figure for fold seeds 0, 1 and 2 and their mean (rounds 7 and 8: the smaller of
-    out-of-fold AF Se and +P; rounds 9 and 10, whose cards have `mean_f1_by_seed`: the mean
-    F1), the other figure the criterion bounds (the mean F1 of seed 0; rounds 9 and 10: the
-    AF figure's mean), and which one ships."""
+    """Strip rounds 7 to 11 (`key` "round_7", ...): each candidate, its criterion's figure for
+    fold seeds 0, 1 and 2 and their mean (rounds 7 and 8: the smaller of out-of-fold AF Se and
+    +P; rounds 9 to 11, whose cards have `mean_f1_by_seed`: the mean F1), the other figure the
+    criterion bounds (the mean F1 of seed 0; rounds 9 to 11: the AF figure's mean), and which
+    one ships."""
     card = json.loads(RULE_FILE.read_text())[key]
     by_f1 = "mean_f1_by_seed" in card
     criterion = card["mean_f1_by_seed" if by_f1 else "smaller_af_figure_by_seed"]

@@ -213,7 +213,7 @@ ROUND_11_CANDIDATES: dict[str, Candidate] = {
         ROUND_10_CANDIDATES["RR intervals between two readable beats"], p_waves_of_n_and_s=True
     ),
 }
-ROUND_11 = (list(ROUND_11_CANDIDATES), "pending")  # (candidates, the pre-registering commit)
+ROUND_11 = (list(ROUND_11_CANDIDATES), "da9bccd")  # (candidates, the pre-registering commit)
 # The rounds judged over fold seeds, each by its criterion ("af": the smaller of AF Se and +P,
 # F1 within a point; "f1": the mean F1, AF within a point); the last is the one `main` runs.
 SEEDED_ROUNDS = {

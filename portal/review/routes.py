@@ -384,6 +384,7 @@ def model_info() -> Response | str:
             "strip_round_8": rhythm_card.strip_seeded_round_rows("round_8"),
             "strip_round_9": rhythm_card.strip_seeded_round_rows("round_9"),
             "strip_round_10": rhythm_card.strip_seeded_round_rows("round_10"),
+            "strip_round_11": rhythm_card.strip_seeded_round_rows("round_11"),
             "af_round": rhythm_card.af_round_rows(),
             "ds2_af": rhythm_card.ds2_af(),
             "intervals": rhythm_card.interval_rows(),

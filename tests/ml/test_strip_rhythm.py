@@ -640,3 +640,34 @@ def test_a_strip_with_no_usable_signal_anywhere_is_unclassifiable() -> None:
     assert [f.code for f in analysis.findings] == ["NOISY_STRIP"]
     assert analysis.heart_rate.mean_bpm is None
     assert analysis.heart_rate.rate_reason == analysis.strip.reason
+
+
+def test_strip_round_11s_reading_takes_p_waves_from_n_and_s_beats_only() -> None:
+    """Round 11's candidate (not shipped): a ventricular beat has no P wave of its own, so the
+    P-wave features may read only the beats called N or S; with fewer than MIN_BEATS of them,
+    every beat, as the shipped reading does."""
+    from ml.strip_rhythm import MIN_BEATS, strip_features
+
+    rule = strip_rhythm.shipped_rule()
+    assert rule.p_waves_of_n_and_s is False
+    flipped = dataclasses.replace(rule, p_waves_of_n_and_s=True)
+    assert StripRule.from_dict(flipped.to_dict()).p_waves_of_n_and_s is True
+    fs = 300.0
+    signal_mv, beat_s = sinus_or_af_mv(np.full(33, 0.9), af=False, fs_hz=fs)
+    beats = np.round(beat_s * fs).astype(int)
+    # Every other beat "ventricular" whose P region is noise: it drags the consistency down.
+    rng = np.random.default_rng(0)
+    noisy = signal_mv.copy()
+    for b in beats[1::2]:
+        noisy[max(0, b - 75) : b - 15] += rng.normal(0, 0.15, max(0, b - 15) - max(0, b - 75))
+    classes = np.array(["N", "V"] * (beats.size // 2) + ["N"] * (beats.size % 2))
+    every = strip_features(noisy, fs, beats, classes)
+    n_and_s = strip_features(noisy, fs, beats, classes, p_waves_of_n_and_s=True)
+    assert every is not None and n_and_s is not None
+    assert n_and_s["p_wave_consistency"] > every["p_wave_consistency"]
+    assert n_and_s["log_rate_bpm"] == every["log_rate_bpm"]  # only the P-wave features move
+    few = np.array(["V"] * beats.size)
+    few[: MIN_BEATS - 1] = "N"
+    assert strip_features(noisy, fs, beats, few, p_waves_of_n_and_s=True) == strip_features(
+        noisy, fs, beats, few
+    )
