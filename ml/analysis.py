@@ -469,7 +469,7 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
     if is_strip:
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
         strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported)
-        unusable = quality and all(s.level == "unusable" for s in quality)
+        unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])
 

@@ -484,6 +484,9 @@ MIN_RATE_EPISODE_S = 10.0  # sinus brady/tachycardia shorter than this is just s
 SUMMARY_EPISODES = 20
 BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED)
 SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
+# Read from P waves: sinus rhythm has one before every QRS, and a dropped beat or 2:1
+# conduction is AV block, a P wave not conducted. No strip without P waves holds them.
+NEEDS_P_WAVES = (*SINUS_RATES, DROPPED, HALVED)
 
 
 def consolidate(episodes: list[Episode]) -> list[Episode]:
@@ -685,12 +688,11 @@ def strip_episodes(
     signing rule refuses the pair there): the one lasting longer stays, bigeminy on a tie."""
     if call == "unclassifiable":
         return [e for e in episodes if e.label == VF]
-    without_p_waves = (*SINUS_RATES, DROPPED, HALVED)
     kept = [
-        e for e in episodes if e.label != AF and (sinus_possible or e.label not in without_p_waves)
+        e for e in episodes if e.label != AF and (sinus_possible or e.label not in NEEDS_P_WAVES)
     ]
     if call == "af" and len(beat_s) >= 2:
-        kept = [e for e in kept if e.label not in (SINUS, BRADY, TACHY, DROPPED, HALVED, SVT)]
+        kept = [e for e in kept if e.label not in (*NEEDS_P_WAVES, SVT)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
     lasting = {k: sum(e.duration_s for e in kept if e.label == k) for k in (BIGEMINY, TRIGEMINY)}
     if all(lasting.values()):

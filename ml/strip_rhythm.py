@@ -541,14 +541,15 @@ def rr_intervals_s(
     same condition: the read's own per-beat judgement, finer than a 10-s quality segment."""
     rr_s = np.diff(beat_s)
     kept = (rr_s > RR_LIMITS_S[0]) & (rr_s < RR_LIMITS_S[1])
-    for clean_beats in (
-        None if good_spans_s is None else within(beat_s, good_spans_s),
-        None if readable is None else np.asarray(readable, dtype=bool),
-    ):
-        if clean_beats is not None:
-            clean = kept & clean_beats[:-1] & clean_beats[1:]
-            if clean.sum() >= MIN_BEATS:
-                kept = clean
+    clean_beats = []
+    if good_spans_s is not None:
+        clean_beats.append(within(beat_s, good_spans_s))
+    if readable is not None:
+        clean_beats.append(np.asarray(readable, dtype=bool))
+    for beats_ok in clean_beats:
+        clean = kept & beats_ok[:-1] & beats_ok[1:]
+        if clean.sum() >= MIN_BEATS:
+            kept = clean
     return rr_s[kept]
 
 
