@@ -28,6 +28,8 @@ from typing import IO
 
 from werkzeug.utils import secure_filename
 
+from ml.io.limits import file_name_too_long
+
 CHUNK_BYTES = 1 << 20
 MAX_FILES = 64  # a WFDB record is a header and a few data files; a zip holds as many
 PRIVATE_DIR_MODE = 0o700
@@ -95,6 +97,11 @@ def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUp
             if len(paths) == MAX_FILES:
                 raise UploadError(f"Upload at most {MAX_FILES} files: one recording's files.")
             name = secure_filename(raw_name or "") or "recording"
+            if too_long := file_name_too_long(name):
+                raise UploadError(
+                    f"The file {name[:40]}... cannot be stored: its {too_long}. Rename it "
+                    "and upload it again."
+                )
             target = folder / name
             if target.exists():
                 raise UploadError(f"Two files are called {name}; upload each file once.")

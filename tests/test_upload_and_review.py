@@ -205,6 +205,13 @@ def _bad_uploads(tmp_path: Path) -> list[tuple[str, list[tuple[bytes, str]], dic
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:
         archive.writestr("../../etc/rec.hea", hea.read_bytes())
+    # Names longer than a file system allows (255 bytes): as uploaded, inside a .zip, and
+    # named by the header for its data file.
+    long_name = "r" * 300
+    long_zip = io.BytesIO()
+    with zipfile.ZipFile(long_zip, "w") as archive:
+        archive.writestr(f"{long_name}.hea", hea.read_bytes())
+    names_long_data = hea.read_text().replace("rec2.dat", f"{long_name}.dat").encode()
     return [
         ("truncated WFDB", [(hea.read_bytes(), hea.name), (dat.read_bytes()[:5000], dat.name)], {},
          "truncated"),
@@ -217,6 +224,10 @@ def _bad_uploads(tmp_path: Path) -> list[tuple[str, list[tuple[bytes, str]], dic
         ("microvolts as millivolts", [(_microvolt_csv(), "uv.csv")], {}, "look like microvolts"),
         ("empty file", [(b"", "empty.csv")], {}, "empty"),
         ("zip escaping its folder", [(evil.getvalue(), "evil.zip")], {}, ".."),
+        ("file name too long", [(hea.read_bytes(), f"{long_name}.hea")], {}, "name is too long"),
+        ("zip member name too long", [(long_zip.getvalue(), "long.zip")], {}, "name is too long"),
+        ("header names a data file too long",
+         [(names_long_data, hea.name), (dat.read_bytes(), dat.name)], {}, "name is too long"),
         ("nothing chosen", [], {}, "Choose a recording file"),
     ]  # fmt: skip
 

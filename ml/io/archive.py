@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from ml.errors import UnknownFormatError, UnsafeArchiveError
-from ml.io.limits import HOLTER_EXAMPLE, MAX_DECODED_SAMPLES
+from ml.io.limits import HOLTER_EXAMPLE, MAX_DECODED_SAMPLES, file_name_too_long
 
 MAX_ENTRIES = 64
 # The largest recording the sample limit admits, in the widest WFDB format (4 bytes a sample),
@@ -66,6 +66,11 @@ def extract_zip(path: Path, target_dir: Path) -> list[Path]:
             base_name = PurePosixPath(entry.filename.replace("\\", "/")).name
             if base_name.startswith(".") or "__MACOSX" in entry.filename:
                 continue  # macOS resource forks and hidden files are not part of the record
+            if too_long := file_name_too_long(base_name):
+                raise UnknownFormatError(
+                    f"{path.name} holds a file whose {too_long}. Give the recording's files "
+                    "shorter names and zip them again."
+                )
             destination = target_dir / base_name
             if destination in written:
                 raise UnsafeArchiveError(

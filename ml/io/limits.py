@@ -32,6 +32,9 @@ MAX_CSV_VALUES = 2**24
 # ECGs this portal reads. Thousands of "leads" would each be checked and listed one by one.
 MAX_LEADS = 64
 HOLTER_EXAMPLE = "for example 24 hours of 3 leads at 256 Hz, or of 2 leads at 360 Hz"
+# File systems refuse a name over 255 bytes (Linux's NAME_MAX): a longer one, uploaded, inside
+# a .zip or named by a WFDB header for its data file, could never be written or opened.
+MAX_FILE_NAME_BYTES = 255
 
 
 class RecordingTooLargeError(RecordingError):
@@ -55,6 +58,14 @@ def count_and_limit(count: int, limit: int) -> tuple[str, str]:
     """('345.6 million', '67.1 million'); exact figures when rounding would make them equal."""
     shown = millions(count), millions(limit)
     return shown if shown[0] != shown[1] else (f"{count:,}", f"{limit:,}")
+
+
+def file_name_too_long(name: str) -> str | None:
+    """None for a name a file system can hold; else why not, in words for the uploader."""
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size <= MAX_FILE_NAME_BYTES:
+        return None
+    return f"name is too long ({size} characters; a file name has at most {MAX_FILE_NAME_BYTES})"
 
 
 def check_recording_size(

@@ -23,6 +23,7 @@ from ml.errors import (
     SamplingRateError,
     UnknownFormatError,
 )
+from ml.io.limits import file_name_too_long
 
 # Storage formats wfdb 4.3 decodes (wfdb.io._signal.DAT_FMTS); 508/516/524 are FLAC.
 FORMATS = ("8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508", "516", "524")
@@ -150,6 +151,8 @@ def _signal_line(
     where = f"{header_name}, signal {number}"
     if len(fields) < 2 or not FILE_NAME.fullmatch(fields[0]) or fields[0] in (".", ".."):
         raise UnknownFormatError(f"{where}: unreadable WFDB signal line.")
+    if too_long := file_name_too_long(fields[0]):
+        raise InvalidHeaderError(f"{where}: its data file's {too_long}; no such file can exist.")
     storage = FORMAT_FIELD.fullmatch(fields[1])
     if storage is None:
         raise UnknownFormatError(f"{where}: unreadable storage format {fields[1]!r}.")
