@@ -57,6 +57,43 @@ def test_intervals_within_10_ms_of_the_truth(
     assert result.qrs_axis_deg == pytest.approx(truth.axis_deg, abs=5)
 
 
+@pytest.mark.parametrize("fs_hz", [50.0, 80.0])
+def test_too_coarse_a_sampling_rate_measures_no_interval(fs_hz: float) -> None:
+    """At 50 Hz a normal 90-ms QRS read 120 ms, a wide QRS at high confidence: below 100 Hz one
+    sample spans more than the 10 ms intervals are read to, so none is given, and the read
+    says why instead of making a finding of it."""
+    recording, _ = synthetic_recording(
+        BeatTruth(), leads=("I", "II"), fs_hz=fs_hz, duration_s=30, noise_mv=0.01, seed=7
+    )
+    analysis = analyze(recording)
+    intervals = analysis.intervals
+    assert (intervals.pr_ms, intervals.qrs_ms, intervals.qt_ms) == (None, None, None)
+    assert set(intervals.not_measurable) == {"pr", "qrs", "qt"}
+    assert f"sampled at {fs_hz:g} Hz" in intervals.not_measurable["qrs"]
+    assert "100 Hz or more needed" in intervals.not_measurable["qrs"]
+    assert {f.code for f in analysis.findings}.isdisjoint({"WIDE_QRS", "LONG_QTC", "AV_BLOCK_1"})
+    assert analysis.heart_rate.mean_bpm == pytest.approx(60, abs=2)  # the beats are still read
+
+
+@pytest.mark.parametrize(
+    "truth", CASES, ids=lambda t: f"hr{t.hr_bpm:g}-pr{t.pr_ms:g}-qrs{t.qrs_ms:g}-qt{t.qt_ms:g}"
+)
+@pytest.mark.parametrize("fs_hz", [100.0, 128.0, 200.0])
+def test_coarsely_sampled_beats_are_interpolated_before_their_boundaries(
+    truth: BeatTruth, fs_hz: float
+) -> None:
+    """From 100 Hz (a 128 Hz Holter) the median beats are interpolated to 250 Hz or more, so a
+    boundary is not rounded to a whole coarse sample: before, a 90-ms QRS read 110 at 100 Hz."""
+    recording, onsets = synthetic_recording(
+        truth, leads=("I", "II"), fs_hz=fs_hz, duration_s=30, noise_mv=0.01, seed=7
+    )
+    peaks = _r_peaks(recording.signal_mv, onsets, fs_hz, truth.qrs_ms)
+    result = measure_intervals(recording.signal_mv, fs_hz, peaks, recording.lead_names)
+    assert result.qrs_ms == pytest.approx(truth.qrs_ms, abs=TOLERANCE_MS)
+    assert result.pr_ms == pytest.approx(truth.pr_ms, abs=TOLERANCE_MS)
+    assert result.qt_ms == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
+
+
 def test_single_lead_has_no_axis_but_has_intervals() -> None:
     truth = BeatTruth()
     recording, onsets = synthetic_recording(truth, leads=("II",), fs_hz=360)
