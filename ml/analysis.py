@@ -41,7 +41,13 @@ from ml.findings import (
     without_pr_in_af,
 )
 from ml.gaps import GapFill, fill_gaps
-from ml.hrv import HeartRateSummary, heart_rate_summary, rate_not_measurable, slow_rate
+from ml.hrv import (
+    FIBRILLATION_RATE_REASON,
+    HeartRateSummary,
+    heart_rate_summary,
+    rate_not_measurable,
+    slow_rate,
+)
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.noise_bursts import (
@@ -63,6 +69,7 @@ from ml.quality import (
 from ml.recording import Recording, canonical_lead_name, usable_leads, validated
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import (
+    FIBRILLATION_STRIP_SHARE,
     OTHER,
     STRIP_MAX_S,
     UNCLASSIFIABLE,
@@ -74,6 +81,7 @@ from ml.strip_rhythm import (
     named_by_rate,
     rules_out_sinus,
     unusable_throughout,
+    with_fibrillation,
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
@@ -698,8 +706,13 @@ def summarise(
     notes = [*notes, *class_notes]
     # Beats the read could not read: unusable signal, or a call taken back as doubtful (it
     # may be artefact, not a beat). No rhythm or rate is read from them.
-    unread = beats.unreadable | ((classes == "Q") & (called != "Q"))
+    # Nor from the waves of ventricular flutter/fibrillation: they are no QRS complexes (five
+    # minutes of it had read a mean rate of 187 bpm and a tachycardia finding).
+    in_fibrillation = rhythm.within(beat_s, evidence.fibrillation)
+    unread = beats.unreadable | ((classes == "Q") & (called != "Q")) | in_fibrillation
     strip = evidence.strip
+    if strip is not None:
+        strip = with_fibrillation(strip, evidence.fibrillation, duration_s)
     detected = rhythm.detect_rhythms(
         beat_s,
         classes,
@@ -731,6 +744,8 @@ def summarise(
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, ~unread)
+    if heart_rate.mean_bpm is None and np.mean(in_fibrillation) >= FIBRILLATION_STRIP_SHARE:
+        heart_rate = rate_not_measurable(FIBRILLATION_RATE_REASON)
     if strip is not None:
         strip = named_by_rate(strip, heart_rate.mean_bpm)
         if strip.label == UNCLASSIFIABLE and strip.features:  # hidden by noise, not too few

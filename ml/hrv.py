@@ -30,6 +30,9 @@ NO_RATE_REASON = (
     f"no two beats {MIN_RR_S}-{MAX_RR_S} s apart ({60 / MAX_RR_S:.0f}-{60 / MIN_RR_S:.0f} bpm)"
 )
 NO_READABLE_RATE_REASON = "no two readable beats in a row: the signal is too poor to count them"
+FIBRILLATION_RATE_REASON = (
+    "ventricular flutter/fibrillation: its waves are not heartbeats, so there is no rate to count"
+)
 
 
 @dataclass(frozen=True)

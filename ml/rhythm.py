@@ -649,8 +649,10 @@ def dominant_rhythm(episodes: list[Episode]) -> tuple[str, float]:
 
 
 def _is_rhythm(episode: Episode) -> bool:
-    """A run long enough to be the rhythm of its stretch (`RHYTHM_RUN_S`)."""
-    return episode.label in (VT, SVT) and episode.duration_s >= RHYTHM_RUN_S
+    """A run long enough to be the rhythm of its stretch (`RHYTHM_RUN_S`); ventricular
+    flutter/fibrillation too (five minutes of it had read "Undetermined with ventricular
+    flutter/fibrillation")."""
+    return episode.label in (VT, SVT, VF) and episode.duration_s >= RHYTHM_RUN_S
 
 
 def headline(episodes: list[Episode], main_label: str | None) -> str:
@@ -680,13 +682,14 @@ def strip_episodes(
 ) -> list[Episode]:
     """A short strip's episodes made consistent with its one rhythm call (`ml.strip_rhythm`):
     AF covers the whole strip or none of it, and keeps no sinus, dropped-beat or SVT episode
-    (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip keeps no
-    beat-based episode; a call that rules sinus rhythm out (`not sinus_possible`: another
-    rhythm without consistent P waves) keeps no sinus stretch, nor a dropped beat or 2:1
-    conduction (both read as AV block, which needs the P waves the call did not find, as in
-    AF); and a strip holds bigeminy or trigeminy, not both (a strip has one rhythm, and the
-    signing rule refuses the pair there): the one lasting longer stays, bigeminy on a tie."""
-    if call == "unclassifiable":
+    (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip, or one
+    called ventricular flutter/fibrillation, keeps no beat-based episode; a call that rules
+    sinus rhythm out (`not sinus_possible`: another rhythm without consistent P waves) keeps no
+    sinus stretch, nor a dropped beat or 2:1 conduction (both read as AV block, which needs the
+    P waves the call did not find, as in AF); and a strip holds bigeminy or trigeminy, not both
+    (a strip has one rhythm, and the signing rule refuses the pair there): the one lasting
+    longer stays, bigeminy on a tie."""
+    if call in ("unclassifiable", "vf"):  # too noisy, or ventricular fibrillation throughout
         return [e for e in episodes if e.label == VF]
     kept = [
         e for e in episodes if e.label != AF and (sinus_possible or e.label not in NEEDS_P_WAVES)

@@ -86,12 +86,17 @@ STRIP_FEATURE_NAMES = (*ROUND_4_FEATURE_NAMES, *SPLIT_ECTOPIC_FEATURES)  # `stri
 NN_FEATURE = "log_nn_successive_difference_over_rr"
 KNOWN_FEATURE_NAMES = (*STRIP_FEATURE_NAMES, NN_FEATURE)
 SINUS, AF, OTHER, UNCLASSIFIABLE = "sinus", "af", "other", "unclassifiable"
+FIBRILLATION = "vf"  # no call of the rule: ventricular flutter/fibrillation fills the strip
 LABEL_TEXT = {
     SINUS: "Sinus rhythm",
     AF: "Atrial fibrillation/flutter",
     OTHER: "Other rhythm (not normal sinus rhythm, not atrial fibrillation)",
     UNCLASSIFIABLE: "Unclassifiable: too noisy",
+    FIBRILLATION: "Ventricular flutter/fibrillation",
 }
+# A strip at least this much ventricular flutter/fibrillation is called that: its "beats"
+# are the oscillation's waves, whose intervals read as AF (a synthetic VF strip did).
+FIBRILLATION_STRIP_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -617,6 +622,19 @@ def unusable_throughout(call: StripCall, reasons: list[str]) -> StripCall:
     are kept, so the rate is withheld as for any strip hidden by noise."""
     reason = f"{', '.join(sorted(set(reasons)))} throughout: no stretch of usable signal"
     return StripCall(UNCLASSIFIABLE, LABEL_TEXT[UNCLASSIFIABLE], reason, None, call.features)
+
+
+def with_fibrillation(
+    call: StripCall, fibrillation_s: list[tuple[float, float]], duration_s: float
+) -> StripCall:
+    """The call, unless ventricular flutter/fibrillation (`ml.ventricular_fibrillation`) fills
+    at least FIBRILLATION_STRIP_SHARE of the strip: then that is the strip's rhythm, as a
+    clinician reads a strip of it, whatever the rule made of the oscillation's waves."""
+    share = sum(end - start for start, end in fibrillation_s) / max(duration_s, 1e-9)
+    if share < FIBRILLATION_STRIP_SHARE:
+        return call
+    reason = f"a fast oscillation without QRS complexes over {min(share, 1.0):.0%} of the strip"
+    return StripCall(FIBRILLATION, LABEL_TEXT[FIBRILLATION], reason, None, call.features)
 
 
 def rules_out_sinus(call: StripCall) -> bool:

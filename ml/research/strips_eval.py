@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ml.strip_rhythm import AF, LABEL_TEXT, OTHER, SINUS, UNCLASSIFIABLE
+from ml.strip_rhythm import AF, FIBRILLATION, LABEL_TEXT, OTHER, SINUS, UNCLASSIFIABLE
 
 REFERENCE_LABELS = {"N": "normal", "A": "AF", "O": "other rhythm", "~": "too noisy"}
 REFUSED = "refused"
@@ -68,7 +68,7 @@ def summary(y: np.ndarray, calls: np.ndarray) -> dict[str, Any]:
             REFERENCE_LABELS.get(label, label): {
                 names[c]: int(np.sum((y == label) & (calls == c)))
                 for c in names
-                if np.sum((y == label) & (calls == c)) or c != REFUSED
+                if np.sum((y == label) & (calls == c)) or c not in (REFUSED, FIBRILLATION)
             }
             for label in dict.fromkeys([*REFERENCE_LABELS, *sorted(set(y.tolist()))])
             if np.any(y == label)

@@ -8,9 +8,11 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
+from ml.hrv import FIBRILLATION_RATE_REASON
 from ml.recording import Recording
 from ml.research.databases import default_data_dir, load_record
 from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv, ventricular_fibrillation_mv
+from ml.strip_rhythm import FIBRILLATION
 from ml.ventricular_fibrillation import fibrillation_spans_s
 
 FS_HZ = 360.0
@@ -57,6 +59,40 @@ def test_analysis_reports_vf_as_a_high_risk_finding_without_beats_inside() -> No
     inside = (beat_s >= vf[0].start_s) & (beat_s <= vf[0].end_s)
     assert set(np.asarray(result.beats.classes)[inside]) <= {"Q"}
     assert not any(e.label == rhythm.VT for e in result.episodes)
+
+
+def _one_lead(signal_mv: np.ndarray) -> Recording:
+    return Recording(FS_HZ, ("II",), signal_mv[:, None], source_format="test")
+
+
+@pytest.mark.parametrize(
+    "duration_s", [10.0, 30.0, 300.0], ids=["10-s strip", "30-s strip", "5 min"]
+)
+def test_a_recording_of_vf_reads_vf_with_no_rate_and_no_af(duration_s: float) -> None:
+    """A strip of VF had been called "Atrial fibrillation/flutter" (the oscillation's waves
+    taken for irregular beats) with an AF finding and a rate of 173 bpm; five minutes of it
+    read "Undetermined with ventricular flutter/fibrillation" and a tachycardia at 187 bpm."""
+    result = analyze(_one_lead(ventricular_fibrillation_mv(duration_s, fs_hz=FS_HZ, seed=2)))
+    assert result.rhythm_summary == rhythm.VF
+    assert [f.code for f in result.findings] == ["VF"]
+    assert result.main_finding.code == "VF" and result.main_finding.risk == "high"
+    assert {e.label for e in result.episodes} == {rhythm.VF}
+    assert result.heart_rate.mean_bpm is None
+    assert result.heart_rate.rate_reason == FIBRILLATION_RATE_REASON
+    if duration_s <= 60:
+        assert result.strip is not None and result.strip.label == FIBRILLATION
+        assert result.strip.text == rhythm.VF
+        assert "without QRS complexes over 100% of the strip" in result.strip.reason
+
+
+def test_a_strip_with_a_vf_stretch_keeps_its_rhythm_and_counts_only_real_beats() -> None:
+    """Under half of the strip in VF: the strip is still called from its beats, the VF stretch
+    is listed beside it, and the rate counts the beats outside it (75 bpm), not the waves."""
+    result = analyze(_one_lead(_sinus_with_vf(35.0, 15.0, 60.0)))
+    assert result.strip is not None and result.strip.label != FIBRILLATION
+    assert "VF" in {f.code for f in result.findings}
+    assert result.heart_rate.mean_bpm == pytest.approx(75, abs=3)
+    assert result.heart_rate.max_bpm < 100
 
 
 @pytest.mark.skipif(not (DATA_DIR / "207.hea").is_file(), reason="MIT-BIH not found")
