@@ -274,6 +274,13 @@ def shipped_rule(path: Path = RULE_FILE) -> StripRule:
     return _rules[path]
 
 
+def forget_shipped_rules() -> None:
+    """Read the rule files again at next use: a training command that has just written one
+    and then reads with it (the window rule's DS2 report had read with the rule it replaced)."""
+    _rules.clear()
+    window_gates.cache_clear()
+
+
 def af_window_spans_s(
     lead_mv: np.ndarray,
     fs_hz: float,

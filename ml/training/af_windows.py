@@ -350,7 +350,9 @@ def report_ds2(rule_file: Path, mitdb_dir: Path) -> None:
     the analysis reads), written into the rule file: reported, never used to choose."""
     from ml.research.databases import DS2
     from ml.research.evaluate import evaluate_record, summarise
+    from ml.strip_rhythm import forget_shipped_rules
 
+    forget_shipped_rules()  # the analysis must read the rule just written, not the one before
     results = [evaluate_record(mitdb_dir, name) for name in tqdm(DS2, desc="DS2", unit="record")]
     af = summarise(results)["rhythm"]["AF"]
     card = json.loads(rule_file.read_text())

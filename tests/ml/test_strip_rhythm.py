@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -671,3 +672,18 @@ def test_strip_round_11s_reading_takes_p_waves_from_n_and_s_beats_only() -> None
     assert strip_features(noisy, fs, beats, few, p_waves_of_n_and_s=True) == strip_features(
         noisy, fs, beats, few
     )
+
+
+def test_a_rule_file_written_again_is_read_again_once_forgotten(tmp_path: Path) -> None:
+    """The window rule's DS2 report ran in the process that had read the rule it replaced,
+    so it reported the old rule's figures: `forget_shipped_rules` makes the next read fresh."""
+    rule_file = tmp_path / "rule.json"
+    card = json.loads(strip_rhythm.WINDOW_RULE_FILE.read_text())
+    rule_file.write_text(json.dumps(card))
+    first = strip_rhythm.shipped_rule(rule_file).af_threshold
+    card["rule"]["af_threshold"] = first + 0.1
+    rule_file.write_text(json.dumps(card))
+    assert strip_rhythm.shipped_rule(rule_file).af_threshold == first  # read once per process
+    strip_rhythm.forget_shipped_rules()
+    assert strip_rhythm.shipped_rule(rule_file).af_threshold == pytest.approx(first + 0.1)
+    strip_rhythm.forget_shipped_rules()
