@@ -430,3 +430,16 @@ def test_the_rate_counts_readable_beats_only() -> None:
     none = heart_rate_summary(peaks, fs_hz, readable=np.zeros(len(peaks), dtype=bool))
     assert none.mean_bpm is None and none.rate_reason is not None
     assert "no two readable beats" in none.rate_reason
+
+
+def test_the_rate_range_holds_the_mean_rate() -> None:
+    """The range is of rates over 8 intervals or more, the whole strip's among them: with its
+    fastest intervals at the ends, which few 8-interval windows hold, a strip had read "mean
+    66 bpm (63-65)" (cinc2017 A07860)."""
+    fs_hz = 300.0
+    rr_s = np.array([0.75] + [0.98] * 8 + [0.75])  # a faster interval at each end only
+    peaks = np.round(np.concatenate([[0.5], 0.5 + np.cumsum(rr_s)]) * fs_hz).astype(int)
+    rate = heart_rate_summary(peaks, fs_hz)
+    assert rate.mean_bpm == pytest.approx(60 / rr_s.mean(), abs=0.5)
+    assert rate.min_bpm <= rate.mean_bpm <= rate.max_bpm
+    assert rate.min_bpm == pytest.approx(60 / 0.98, abs=0.5)  # the slowest 8 intervals
