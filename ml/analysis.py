@@ -66,7 +66,14 @@ from ml.quality import (
     segment_quality,
     unusable_mask,
 )
-from ml.recording import Recording, canonical_lead_name, usable_leads, validated
+from ml.recording import (
+    Recording,
+    canonical_lead_name,
+    check_some_lead_usable,
+    lead_problems,
+    usable_leads,
+    validated,
+)
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.strip_rhythm import (
     FIBRILLATION_STRIP_SHARE,
@@ -419,6 +426,8 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
 
     report(0.05, "Choosing the analysis lead")
     leads = usable_leads(recording)
+    if not leads:  # usable with its gaps, yet flat once they are zeroed (a lead of microvolts)
+        check_some_lead_usable(recording.lead_names, lead_problems(recording))
     lead_index, lead_reason = choose_analysis_lead(recording, leads)
     lead_mv = recording.signal_mv[:, lead_index]
 

@@ -97,9 +97,13 @@ def validated(recording: Recording) -> Recording:
     if recording.signal_mv.ndim != 2:
         raise UnusableSignalError("The recording holds no ECG lead.")
     check_layout(recording.fs_hz, recording.n_leads, recording.duration_s)
-    problems = [_lead_problem(recording.signal_mv[:, i]) for i in range(recording.n_leads)]
-    check_some_lead_usable(recording.lead_names, problems)
+    check_some_lead_usable(recording.lead_names, lead_problems(recording))
     return recording
+
+
+def lead_problems(recording: Recording) -> list[str | None]:
+    """Per lead, why it is not usable (`_lead_problem`), or None."""
+    return [_lead_problem(recording.signal_mv[:, i]) for i in range(recording.n_leads)]
 
 
 def check_layout(fs_hz: float, n_leads: int, duration_s: float) -> None:
@@ -170,4 +174,4 @@ def signal_problem(std_mv: float, pinned_share: Callable[[], float]) -> str | No
 
 
 def usable_leads(recording: Recording) -> list[int]:
-    return [i for i in range(recording.n_leads) if _lead_problem(recording.signal_mv[:, i]) is None]
+    return [i for i, problem in enumerate(lead_problems(recording)) if problem is None]

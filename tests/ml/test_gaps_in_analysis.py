@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
+from ml.errors import UnusableSignalError
+from ml.recording import Recording
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 FS_HZ = 360.0
@@ -52,3 +55,14 @@ def test_one_impossible_sample_is_bridged_and_said() -> None:
     assert abs(len(analysis.beats.samples) - len(onsets)) <= 1
     assert analysis.main_finding.code == "NORMAL"
     assert any("bridged" in note for note in analysis.notes)
+
+
+def test_a_lead_flat_once_its_gaps_are_set_aside_is_refused_with_the_reason() -> None:
+    """A lead of a few microvolts passes the flat-line check on its samples present, but its
+    long gap zeroed makes it flat: the analysis said "attempt to get argmax of an empty
+    sequence" (found by fuzzing); now it refuses the recording as the reader would."""
+    fs_hz = 100.0
+    lead_mv = np.random.default_rng(3).normal(0.0, 0.0055, int(61.5 * fs_hz))
+    lead_mv[1000:3000] = np.nan  # 20 s missing: a long gap, zeroed before the read
+    with pytest.raises(UnusableSignalError, match="lead ECG: the signal is a flat line"):
+        analyze(Recording(fs_hz, ("ECG",), lead_mv[:, None]))
