@@ -682,7 +682,8 @@ def strip_episodes(
 ) -> list[Episode]:
     """A short strip's episodes made consistent with its one rhythm call (`ml.strip_rhythm`):
     AF covers the whole strip or none of it, and keeps no sinus, dropped-beat or SVT episode
-    (its S calls are conducted AF beats, `ml.conducted_in_af`); an unreadable strip, or one
+    (its S calls are conducted AF beats, `ml.conducted_in_af`), nor a paced or unclassifiable
+    stretch (two rhythms at once under one call); an unreadable strip, or one
     called ventricular flutter/fibrillation, keeps no beat-based episode; a call that rules
     sinus rhythm out (`not sinus_possible`: another rhythm without consistent P waves) keeps no
     sinus stretch, nor a dropped beat or 2:1 conduction (both read as AV block, which needs the
@@ -695,7 +696,7 @@ def strip_episodes(
         e for e in episodes if e.label != AF and (sinus_possible or e.label not in NEEDS_P_WAVES)
     ]
     if call == "af" and len(beat_s) >= 2:
-        kept = [e for e in kept if e.label not in (*NEEDS_P_WAVES, SVT)]
+        kept = [e for e in kept if e.label not in (*NEEDS_P_WAVES, SVT, PACED)]
         kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
     lasting = {k: sum(e.duration_s for e in kept if e.label == k) for k in (BIGEMINY, TRIGEMINY)}
     if all(lasting.values()):

@@ -68,6 +68,17 @@ def test_a_strip_keeps_bigeminy_or_trigeminy_not_both() -> None:
     assert longer in kept and bigeminy not in kept
 
 
+def test_an_af_strip_lists_no_other_rhythm_beside_its_af() -> None:
+    """One call, one rhythm: an AF strip had listed a 7-s "Paced or unclassifiable rhythm"
+    inside its AF (found by fuzzing analyze() with spikes); VF and pauses stay."""
+    beat_s = np.arange(0.5, 30.0, 0.7)
+    paced = rhythm.Episode(rhythm.PACED, 3.0, 10.0, 10)
+    pause = rhythm.Episode(rhythm.PAUSE, 12.0, 14.5, 2)
+    vf = rhythm.Episode(rhythm.VF, 20.0, 26.0, 0)
+    kept = rhythm.strip_episodes([paced, pause, vf], "af", beat_s)
+    assert {e.label for e in kept} == {rhythm.AF, rhythm.PAUSE, rhythm.VF}
+
+
 def test_a_60_s_strip_that_runs_a_little_over_is_still_one_strip() -> None:
     """Handheld recorders' 60-s recordings run a fraction of a second over (cinc2017: 60.2-60.6
     s); they get the whole-strip call, and a recording past 61 s is read as episodes."""
