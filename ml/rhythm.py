@@ -307,9 +307,14 @@ def sinus_cycle_after_s(
     return sinus_cycle_before_s(backwards_s, np.asarray(classes)[::-1], backwards_halved)[::-1]
 
 
-def _outside(af: Episode, spans_s: list[tuple[float, float]], beat_s: np.ndarray) -> list[Episode]:
+def _outside(
+    af: Episode,
+    spans_s: list[tuple[float, float]],
+    beat_s: np.ndarray,
+    min_s: float = AF_MIN_S,
+) -> list[Episode]:
     """The parts of an AF episode outside ventricular flutter/fibrillation (`spans_s`) that
-    still last `AF_MIN_S`, from their first beat to their last: a window over flutter waves is
+    still last `min_s`, from their first beat to their last: a window over flutter waves is
     irregular, and one rhythm holds at a time (MIT-BIH 207 read AF over 35 s of its flutter)."""
     if not any(start_s < af.end_s and af.start_s < end_s for start_s, end_s in spans_s):
         return [af]
@@ -324,7 +329,7 @@ def _outside(af: Episode, spans_s: list[tuple[float, float]], beat_s: np.ndarray
     kept = []
     for a, b in pieces:
         inside = beat_s[(beat_s >= a) & (beat_s <= b)]
-        if inside.size >= 2 and inside[-1] - inside[0] >= AF_MIN_S:
+        if inside.size >= 2 and inside[-1] - inside[0] >= min_s:
             kept.append(Episode(af.label, float(inside[0]), float(inside[-1]), int(inside.size)))
     return kept
 
@@ -697,7 +702,9 @@ def strip_episodes(
     ]
     if call == "af" and len(beat_s) >= 2:
         kept = [e for e in kept if e.label not in (*NEEDS_P_WAVES, SVT, PACED)]
-        kept.append(Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s)))
+        whole = Episode(AF, float(beat_s[0]), float(beat_s[-1]), len(beat_s))
+        fibrillation = [(e.start_s, e.end_s) for e in kept if e.label == VF]
+        kept.extend(_outside(whole, fibrillation, beat_s, min_s=0.0))  # around VF, not over it
     lasting = {k: sum(e.duration_s for e in kept if e.label == k) for k in (BIGEMINY, TRIGEMINY)}
     if all(lasting.values()):
         shorter = TRIGEMINY if lasting[BIGEMINY] >= lasting[TRIGEMINY] else BIGEMINY

@@ -77,6 +77,10 @@ def test_an_af_strip_lists_no_other_rhythm_beside_its_af() -> None:
     vf = rhythm.Episode(rhythm.VF, 20.0, 26.0, 0)
     kept = rhythm.strip_episodes([paced, pause, vf], "af", beat_s)
     assert {e.label for e in kept} == {rhythm.AF, rhythm.PAUSE, rhythm.VF}
+    # The AF runs around the VF, not over it: from the first beat to the last of each part.
+    af = [(e.start_s, e.end_s) for e in kept if e.label == rhythm.AF]
+    before, after = beat_s[beat_s < 20.0], beat_s[beat_s > 26.0]
+    assert af == [(0.5, pytest.approx(before[-1])), (pytest.approx(after[0]), pytest.approx(29.9))]
 
 
 def test_a_60_s_strip_that_runs_a_little_over_is_still_one_strip() -> None:
