@@ -1,0 +1,78 @@
+"""A strip of ventricular fibrillation, from upload to the patient's summary: the machine reads
+VF (not AF), gives no heart rate and says why, the worklist puts it first, and the doctor signs
+what the review page prefilled; both PDFs read back."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml import rhythm
+from ml.hrv import FIBRILLATION_RATE_REASON
+from ml.recording import Recording
+from ml.research.synthetic import ventricular_fibrillation_mv
+from portal.models import EcgReport, ReportStatus
+from portal.services import reports
+from portal.worker import Worker
+from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.support.ecg_files import write_csv
+from tests.support.pdf_text import pdf_words
+
+FS_HZ = 250.0
+
+
+def _vf_csv(tmp_path: Path) -> bytes:
+    lead_mv = ventricular_fibrillation_mv(30.0, fs_hz=FS_HZ, seed=2)
+    recording = Recording(FS_HZ, ("I", "II"), np.column_stack([0.6 * lead_mv, lead_mv]))
+    return write_csv(tmp_path / "vf.csv", recording).read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_a_vf_strip_reads_vf_and_is_signed_as_such(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    upload = post_form(
+        staff, f"/patients/{people.patient.id}/recordings/new",
+        {"files": [(io.BytesIO(_vf_csv(tmp_path)), "vf.csv")]},
+        token_page=f"/patients/{people.patient.id}/recordings/new",
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert upload.status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    machine = report.versions[0]
+    assert machine.rhythm_label == rhythm.VF and machine.findings == ["VF"]
+    assert machine.heart_rate_bpm is None
+    assert report.main_finding == "VF" and report.urgency == reports.URGENT_CODES["VF"]  # first
+
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "Whole-strip rhythm call:</strong> Ventricular flutter/fibrillation" in page
+    assert f"not measurable ({FIBRILLATION_RATE_REASON})" in page
+    # The signing form comes prefilled with the machine's statements: VF, not AF.
+    assert '<option selected value="VF">' in page and '<option selected value="AF">' not in page
+    worklist = doctor.get("/worklist").get_data(as_text=True)
+    assert f"/reports/{report.id}" in worklist and "VT/VF" in worklist
+
+    form = {"rhythm_label": rhythm.VF, "findings": ["VF"],
+            "conclusion": "Ventricular fibrillation.", "password": PASSWORD,
+            "row_version": str(report.row_version)}  # fmt: skip
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+    sql.expire_all()
+    assert report.status is ReportStatus.FINAL
+
+    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    assert rhythm.VF in clinician and "Atrial fibrillation" not in clinician
+    patient = client_for(app, people.patient_account)
+    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
+    assert "Your heart had a very fast and dangerous rhythm." in summary
