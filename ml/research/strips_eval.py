@@ -25,6 +25,8 @@ REFUSED = "refused"
 
 
 def reference_labels(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise SystemExit(f"No reference file {path} (a CSV of record name, label).")
     with path.open() as handle:
         return {row[0].strip(): row[1].strip() for row in csv.reader(handle) if len(row) >= 2}
 
@@ -95,9 +97,18 @@ def evaluate_reference(data_dir: Path, reference_csv: Path) -> dict[str, Any]:
     from ml.io import read_recording
 
     labels = reference_labels(reference_csv)
+    missing = sorted(n for n in labels if not (data_dir / f"{n}.hea").is_file())
+    if len(missing) == len(labels):
+        raise SystemExit(
+            f"None of the {len(labels)} records {reference_csv.name} lists is in {data_dir}."
+        )
     classifier = default_classifier()
     calls, refused = [], {}
     for name in tqdm(sorted(labels), desc="recordings", unit="recording"):
+        if name in missing:  # listed but absent: counted as not read, and said
+            calls.append(REFUSED)
+            refused[name] = f"{name}.hea not found in {data_dir}"
+            continue
         try:
             analysis = analyze(
                 read_recording(data_dir / f"{name}.hea", uncalibrated_ok=True), classifier

@@ -83,3 +83,28 @@ def test_cv_out_of_fold_prints_the_cards_figures_per_database(
     for per_database in printed.values():
         for database, m in per_database.items():
             assert f"{database:<8}{100 * m['accuracy']:7.1f}" in text
+
+
+@pytest.mark.skipif(not (DATA / "cinc2017" / "A00001.hea").is_file(), reason="no cinc2017")
+def test_a_reference_list_naming_absent_records_is_read_and_says_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Records a REFERENCE.csv lists but the folder lacks had crashed the command
+    (FileNotFoundError); they are counted as not read, by name, and a missing list is named."""
+    for suffix in (".hea", ".mat"):
+        (tmp_path / f"A00001{suffix}").write_bytes(
+            (DATA / "cinc2017" / f"A00001{suffix}").read_bytes()
+        )
+    reference = tmp_path / "REFERENCE.csv"
+    reference.write_text("A00001,N\nA99999,A\n")
+    assert (
+        evaluate_main(["--data-dir", str(tmp_path), "--reference", str(reference), "--json"]) == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_recordings"] == 2
+    assert result["refused"] == {"A99999": f"A99999.hea not found in {tmp_path}"}
+    assert result["calls"]["AF"]["Refused by the reader"] == 1
+    with pytest.raises(SystemExit, match="No reference file .*MISSING.csv"):
+        evaluate_main(["--data-dir", str(tmp_path), "--reference", str(tmp_path / "MISSING.csv")])
+    with pytest.raises(SystemExit, match="None of the 2 records REFERENCE.csv lists is in"):
+        evaluate_main(["--data-dir", str(tmp_path / "empty"), "--reference", str(reference)])
