@@ -92,6 +92,19 @@ def test_no_short_background_stretch_is_read_inside_another(flicker: str) -> Non
     ]
 
 
+def test_no_short_sinus_stretch_is_read_inside_ventricular_fibrillation() -> None:
+    """Two stretches of VF 1.5 s apart merge; the 1-s "sinus rhythm" read between them (the
+    waves there not taken for VF) goes, as inside any background rhythm (found by fuzzing)."""
+    episodes = rhythm.consolidate(
+        [
+            rhythm.Episode(rhythm.VF, 0.0, 30.0, 0),
+            rhythm.Episode(rhythm.SINUS, 30.2, 31.2, 4),
+            rhythm.Episode(rhythm.VF, 31.5, 90.0, 0),
+        ]
+    )
+    assert [(e.label, e.start_s, e.end_s) for e in episodes] == [(rhythm.VF, 0.0, 90.0)]
+
+
 @pytest.mark.parametrize(("unclassified_s", "listed"), [(2.3, False), (12.0, True)])
 def test_a_few_unclassified_beats_make_no_unclassifiable_rhythm(
     unclassified_s: float, listed: bool
