@@ -54,7 +54,9 @@ def summary_text(analysis: EcgAnalysis) -> str:
 
 
 @click.command("analyze")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--fs",
     "fs_hz",

@@ -94,6 +94,9 @@ def test_cli_summary_json_and_clear_errors(tmp_path: Path) -> None:
     assert failed.exit_code == 1
     assert "lasts 4.0 s; at least 8 s are needed" in failed.output
     assert "Traceback" not in failed.output
+    folder = runner.invoke(analyze_command, [str(tmp_path)])  # had raised IsADirectoryError
+    assert folder.exit_code == 2 and "is a directory" in folder.output
+    assert "Traceback" not in folder.output
 
 
 def test_evaluate_json_interface(capsys: pytest.CaptureFixture[str]) -> None:
