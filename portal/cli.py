@@ -292,10 +292,22 @@ def download_mitdb(directory: Path) -> None:
     click.echo(f"Done. Set MITDB_DIR={directory.resolve()}")
 
 
+def _in_existing_folder(ctx: click.Context, param: click.Parameter, out: Path) -> Path:
+    """An output file whose folder exists: said before any work, not as a traceback after."""
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"the folder {out.parent} does not exist.")
+    return out
+
+
 @main.command("render-report")
 @click.argument("report_id", type=int)
 @click.option("--kind", type=click.Choice(["clinician", "patient"]), default="clinician")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    callback=_in_existing_folder,
+)
 def render_report(report_id: int, kind: str, out: Path) -> None:
     """Write the PDF of a report's newest version (stored once, reused afterwards)."""
     import shutil
@@ -318,7 +330,11 @@ def render_report(report_id: int, kind: str, out: Path) -> None:
 
 @main.command("schema-sql")
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=PROJECT_ROOT / "schema.sql", show_default=True
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "schema.sql",
+    show_default=True,
+    callback=_in_existing_folder,
 )
 def schema_sql(out: Path) -> None:
     """Write the MySQL DDL generated from the models."""

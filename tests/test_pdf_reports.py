@@ -249,6 +249,9 @@ def test_cli_render_report_and_time_limit(
                                        "--out", str(out)], env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Your heart test results" in _text(out.read_bytes(), tmp_path)
+    nowhere = CliRunner().invoke(main, ["render-report", str(report.id), "--out",
+                                        str(tmp_path / "no" / "x.pdf")], env=env)  # fmt: skip
+    assert nowhere.exit_code == 2 and "does not exist" in nowhere.output
     data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"])
     with pytest.raises(RenderError, match="longer than"):
         render_pdf("clinician", data, time_limit_s=0.01)

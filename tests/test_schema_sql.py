@@ -28,6 +28,10 @@ def test_schema_sql_command_writes_the_file(tmp_path) -> None:  # type: ignore[n
     )
     assert result.exit_code == 0, result.output
     assert out.read_text() == mysql_ddl()
+    # A folder that does not exist is said before any work (it had been a traceback).
+    missing = CliRunner().invoke(main, ["schema-sql", "--out", str(tmp_path / "no" / "s.sql")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
 
 
 def test_schema_sql_loads_into_mariadb(mariadb_host_url: str) -> None:
