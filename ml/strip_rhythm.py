@@ -617,7 +617,7 @@ def slow_strip_call(
     rate_bpm = 60.0 / median(np.diff(beat_samples) / fs_hz)
     if rate_bpm >= SINUS_RATE_BPM[0]:
         return None
-    reason = f"slow ({rate_bpm:.0f} bpm), {len(beat_samples)} beats: {TOO_FEW_TO_JUDGE}"
+    reason = f"slow ({median_rate(rate_bpm)}), {len(beat_samples)} beats: {TOO_FEW_TO_JUDGE}"
     return StripCall(OTHER, LABEL_TEXT[OTHER], reason, None, {})
 
 
@@ -695,10 +695,18 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
     return StripCall(
         SINUS,
         LABEL_TEXT[SINUS],
-        f"regular, {rate_bpm:.0f} bpm" if regular else f"{rate_bpm:.0f} bpm",
+        f"regular, {median_rate(rate_bpm)}" if regular else median_rate(rate_bpm),
         probability,
         features,
     )
+
+
+def median_rate(rate_bpm: float) -> str:
+    """The call's rate as its reason prints it, named for what it is: from the median interval,
+    the strip's typical beat-to-beat rate, which ectopic beats, pauses and detections in noise
+    move less than the mean rate the page shows (27 of 1,500 cinc2017 strips differ by over
+    10 %: "fast (110 bpm)" beside a mean of 84 had read as a contradiction)."""
+    return f"median rate {rate_bpm:.0f} bpm"
 
 
 def named_by_rate(call: StripCall, mean_bpm: float | None) -> StripCall:
@@ -725,9 +733,9 @@ def _departures_from_sinus(features: dict[str, float], rate_bpm: float) -> list[
     if features["ectopic_share"] >= OTHER_ECTOPIC_SHARE:
         reasons.append(f"{features['ectopic_share']:.0%} ectopic beats")
     if rate_bpm < SINUS_RATE_BPM[0]:
-        reasons.append(f"slow ({rate_bpm:.0f} bpm)")
+        reasons.append(f"slow ({median_rate(rate_bpm)})")
     if rate_bpm > SINUS_RATE_BPM[1]:
-        reasons.append(f"fast ({rate_bpm:.0f} bpm)")
+        reasons.append(f"fast ({median_rate(rate_bpm)})")
     return reasons
 
 

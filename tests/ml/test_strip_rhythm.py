@@ -143,7 +143,7 @@ def test_a_clean_strip_with_a_beat_every_4_s_is_slow_not_noisy() -> None:
     signal_mv, _ = sinus_or_af_mv(np.full(7, 4.0), af=False, fs_hz=FS_HZ)
     analysis = analyze(Recording(FS_HZ, ("I",), signal_mv[:, None]))
     assert analysis.strip is not None and analysis.strip.label == OTHER
-    assert analysis.strip.reason.startswith("slow (15 bpm), 8 beats")
+    assert analysis.strip.reason.startswith("slow (median rate 15 bpm), 8 beats")
     assert analysis.main_finding.code == "PAUSE" and analysis.main_finding.risk == "high"
     # Intervals of 4 s are beyond what a rate is counted from elsewhere (2.5 s: longer ones
     # are missed beats), but this call vouched for the signal: the rate is the strip's, 15 bpm,
@@ -479,7 +479,7 @@ def test_an_other_rhythm_model_decides_sinus_or_other_and_says_why() -> None:
     rule = _rule_with_other_model(rate_limits=True)
     sinus = call_strip_from_features(_features(ectopic_share=0.15), rule)
     # 15 % beats called ectopic, yet the intervals say sinus: the model's call stands.
-    assert sinus.label == SINUS and sinus.reason == "regular, 70 bpm"
+    assert sinus.label == SINUS and sinus.reason == "regular, median rate 70 bpm"
     ectopy = call_strip_from_features(
         _features(**{PAUSE_FEATURE: 0.3, SUCCESSIVE_FEATURE: float(np.log(0.2))}), rule
     )
@@ -492,7 +492,7 @@ def test_an_other_rhythm_model_decides_sinus_or_other_and_says_why() -> None:
     assert quiet.label == OTHER
     assert quiet.reason == "the features together do not look like plain sinus rhythm to the model"
     slow = call_strip_from_features(_features(log_rate_bpm=float(np.log(42.0))), rule)
-    assert slow.label == OTHER and slow.reason == "slow (42 bpm)"
+    assert slow.label == OTHER and slow.reason == "slow (median rate 42 bpm)"
     # Without the rate limits the model alone decides: a regular 42 bpm strip reads sinus.
     alone = _rule_with_other_model(rate_limits=False)
     assert call_strip_from_features(_features(log_rate_bpm=float(np.log(42.0))), alone).label == (
