@@ -23,7 +23,16 @@ from portal import create_app, migrate  # noqa: E402
 from portal.access import MFA_REQUIRED_ROLES  # noqa: E402
 from portal.config import Settings  # noqa: E402
 from portal.db import make_engine  # noqa: E402
-from portal.models import Account, Base, Patient, Role, Sex, utcnow  # noqa: E402
+from portal.models import (  # noqa: E402
+    Account,
+    Base,
+    EcgReport,
+    Patient,
+    ReportStatus,
+    Role,
+    Sex,
+    utcnow,
+)
 from portal.services import accounts, patients  # noqa: E402
 from tests.support import two_step  # noqa: E402
 from tests.support.mariadb import MariaDBServer, create_database  # noqa: E402
@@ -263,6 +272,17 @@ def post_form(
     """POST like a browser: with the CSRF token the portal put in its own form."""
     token = csrf_token(client, token_page or "/account/password")
     return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+def sign_report(doctor: FlaskClient, report: EcgReport, sql: Session, **statements: object) -> None:
+    """Sign `report` as the doctor logged in on `doctor`, with these statements (rhythm_label,
+    findings, conclusion, ...) and the right password and row version; it must then be final."""
+    form = {**statements, "password": PASSWORD, "row_version": str(report.row_version)}
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+    sql.expire_all()
+    assert report.status is ReportStatus.FINAL
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from ml.paced import INTERVAL_REASON, NOTE, PACED_RHYTHM
 from portal.fhir import codes
-from portal.models import AnalysisJob, EcgRecording, EcgReport, ReportStatus
+from portal.models import AnalysisJob, EcgRecording, EcgReport
 from portal.services import api_tokens, reports
 from portal.services.recordings import PACEMAKER_LABEL, PACEMAKER_MESSAGE
 from portal.worker import Worker
 from reports.plain_language import PACEMAKER
-from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.conftest import People, client_for, post_form, sign_report
 from tests.support.ecg_files import synthetic, write_csv
 from tests.support.pdf_text import pdf_words
 
@@ -145,15 +145,11 @@ def test_the_signed_paced_report_says_so_in_both_pdfs(
     report = sql.scalar(select(EcgReport))
     doctor = client_for(app, people.doctor)
     # The machine's read, as prefilled, can be signed as it is (one rhythm statement: paced).
-    form = {"rhythm_label": PACED_RHYTHM, "findings": ["PACED"],
-            "conclusion": "Paced rhythm; no pacing failure seen on the strip.",
-            "patient_comment": "Your pacemaker works well.", "password": PASSWORD,
-            "row_version": str(report.row_version)}  # fmt: skip
-    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
-                       token_page=f"/reports/{report.id}")  # fmt: skip
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
-    sql.expire_all()
-    assert report.status is ReportStatus.FINAL
+    sign_report(
+        doctor, report, sql, rhythm_label=PACED_RHYTHM, findings=["PACED"],
+        conclusion="Paced rhythm; no pacing failure seen on the strip.",
+        patient_comment="Your pacemaker works well.",
+    )  # fmt: skip
 
     clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
     assert "Pacemaker noted by staff at upload (paced rhythm possible)" in clinician

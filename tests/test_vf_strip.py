@@ -18,10 +18,10 @@ from ml import rhythm
 from ml.hrv import FIBRILLATION_RATE_REASON
 from ml.recording import Recording
 from ml.research.synthetic import ventricular_fibrillation_mv
-from portal.models import EcgReport, ReportStatus
+from portal.models import EcgReport
 from portal.services import reports
 from portal.worker import Worker
-from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.conftest import People, client_for, post_form, sign_report
 from tests.support.ecg_files import write_csv
 from tests.support.pdf_text import pdf_words
 
@@ -62,14 +62,10 @@ def test_a_vf_strip_reads_vf_and_is_signed_as_such(
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert f"/reports/{report.id}" in worklist and "VT/VF" in worklist
 
-    form = {"rhythm_label": rhythm.VF, "findings": ["VF"],
-            "conclusion": "Ventricular fibrillation.", "password": PASSWORD,
-            "row_version": str(report.row_version)}  # fmt: skip
-    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
-                       token_page=f"/reports/{report.id}")  # fmt: skip
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
-    sql.expire_all()
-    assert report.status is ReportStatus.FINAL
+    sign_report(
+        doctor, report, sql, rhythm_label=rhythm.VF, findings=["VF"],
+        conclusion="Ventricular fibrillation.",
+    )  # fmt: skip
 
     clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
     assert rhythm.VF in clinician and "Atrial fibrillation" not in clinician
