@@ -116,10 +116,9 @@ def detect_rhythms(
         return []
     classes = np.asarray(classes)
     rr_s = np.diff(beat_s)
-    vf = [
-        Episode(VF, start_s, end_s, int(np.sum((beat_s >= start_s) & (beat_s <= end_s))))
-        for start_s, end_s in fibrillation_spans_s or []
-    ]
+    # No beats: the detections inside are the oscillation's waves (left unclassified), and an
+    # episode table had listed 101 "beats" of a 30-s VF strip.
+    vf = [Episode(VF, start_s, end_s, 0) for start_s, end_s in fibrillation_spans_s or []]
     # Flutter waves are not beats: no runs, patterns or AF from them.
     classes = np.where(within(beat_s, fibrillation_spans_s or []), "Q", classes)
     episodes: list[Episode] = list(vf)

@@ -77,6 +77,7 @@ def test_a_recording_of_vf_reads_vf_with_no_rate_and_no_af(duration_s: float) ->
     assert [f.code for f in result.findings] == ["VF"]
     assert result.main_finding.code == "VF" and result.main_finding.risk == "high"
     assert {e.label for e in result.episodes} == {rhythm.VF}
+    assert all(e.n_beats == 0 for e in result.episodes)  # its waves are not beats
     assert result.heart_rate.mean_bpm is None
     assert result.heart_rate.rate_reason == FIBRILLATION_RATE_REASON
     if duration_s <= 60:
