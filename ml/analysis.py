@@ -752,7 +752,11 @@ def summarise(
         )
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
-    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, ~unread)
+    # Nor from detections the classifier left unclassified in signal that quality calls noisy:
+    # more likely noise than heartbeats (a regular 63-bpm strip read a mean of 89, max 145).
+    poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in beats.quality if s.level != "good"])
+    counted = ~unread & ~((called == "Q") & poor)
+    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, counted)
     if heart_rate.mean_bpm is None and np.mean(in_fibrillation) >= FIBRILLATION_STRIP_SHARE:
         heart_rate = rate_not_measurable(FIBRILLATION_RATE_REASON)
     if strip is not None:

@@ -702,3 +702,16 @@ def test_a_rule_file_written_again_is_read_again_once_forgotten(tmp_path: Path) 
     strip_rhythm.forget_shipped_rules()
     assert strip_rhythm.shipped_rule(rule_file).af_threshold == pytest.approx(first + 0.1)
     strip_rhythm.forget_shipped_rules()
+
+
+@pytest.mark.skipif(
+    not (data_root() / "cinc2017" / "A00989.hea").is_file(), reason="cinc2017 not found"
+)
+def test_detections_left_unclassified_in_noisy_signal_count_in_no_rate() -> None:
+    """cinc2017 A00989: a regular strip at a median rate of 63 bpm whose first 20 s of noise
+    add detections the classifier leaves unclassified; counted, they made the mean rate 89 and
+    the maximum 145 bpm beside "regular, median rate 63 bpm"."""
+    analysis = analyze(read_recording(data_root() / "cinc2017" / "A00989.hea"))
+    assert analysis.strip is not None and analysis.strip.reason == "regular, median rate 63 bpm"
+    assert analysis.heart_rate.mean_bpm == pytest.approx(63, rel=0.1)
+    assert analysis.heart_rate.max_bpm < 80
