@@ -666,6 +666,11 @@ RUN_CLASS = {rhythm.VT: "V", rhythm.SVT: "S"}  # run episodes and the calls they
 FAINT_QRS_SHARE = 0.25  # of the recording's median QRS size
 
 
+def in_poor_signal(beat_s: np.ndarray, quality: list[Segment]) -> np.ndarray:
+    """Per beat: inside a stretch signal quality does not call good (noisy or unusable)."""
+    return rhythm.within(beat_s, [(s.start_s, s.end_s) for s in quality if s.level != "good"])
+
+
 def faint_in_poor_signal(
     qrs_mv: np.ndarray | None, quality: list[Segment], beat_s: np.ndarray
 ) -> np.ndarray:
@@ -674,7 +679,7 @@ def faint_in_poor_signal(
     "beats" inside a 12.5-s sinus arrest, both leads flat; an escape beat is full size)."""
     if qrs_mv is None or qrs_mv.size != beat_s.size or not np.isfinite(qrs_mv).any():
         return np.zeros(beat_s.size, dtype=bool)
-    poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in quality if s.level != "good"])
+    poor = in_poor_signal(beat_s, quality)
     with np.errstate(invalid="ignore"):
         faint = qrs_mv < FAINT_QRS_SHARE * np.nanmedian(qrs_mv)
     return np.asarray(faint & poor)
@@ -754,8 +759,7 @@ def summarise(
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
     # Nor from detections the classifier left unclassified in signal that quality calls noisy:
     # more likely noise than heartbeats (a regular 63-bpm strip read a mean of 89, max 145).
-    poor = rhythm.within(beat_s, [(s.start_s, s.end_s) for s in beats.quality if s.level != "good"])
-    counted = ~unread & ~((called == "Q") & poor)
+    counted = ~unread & ~((called == "Q") & in_poor_signal(beat_s, beats.quality))
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, counted)
     if heart_rate.mean_bpm is None and np.mean(in_fibrillation) >= FIBRILLATION_STRIP_SHARE:
         heart_rate = rate_not_measurable(FIBRILLATION_RATE_REASON)
