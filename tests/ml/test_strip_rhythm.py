@@ -14,9 +14,10 @@ from ml.analysis import analyze
 from ml.io import read_recording
 from ml.recording import Recording
 from ml.research.databases import data_root
-from ml.research.synthetic import sinus_or_af_mv
+from ml.research.synthetic import sinus_or_af_mv, synthetic_rhythm_mv
 from ml.strip_rhythm import (
     AF,
+    AF_EXCLUDING_P_WAVE_CONSISTENCY,
     LINEAR,
     OTHER,
     QUADRATIC,
@@ -168,6 +169,42 @@ def test_a_clean_strip_with_a_beat_every_4_s_is_slow_not_noisy() -> None:
     assert call_strip(
         np.zeros(3000), FS_HZ, slow, np.array(list("NNN")), None, None, good
     ).label == (OTHER)
+
+
+def test_a_clean_strip_with_a_pause_and_few_beats_shows_its_pause_not_noise() -> None:
+    """Seven beats at 71 bpm around a 3.6-s pause on a clean 10-s strip: too few intervals to
+    judge the rhythm, but neither slow nor noisy. It read "Unclassifiable: too noisy; repeat
+    the recording", its pause withheld; now another rhythm whose reason and finding say the
+    pause, with the strip's rate."""
+    rr_s = np.array([0.85, 0.85, 0.85, 3.6, 0.85, 0.85])
+    signal_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=FS_HZ)
+    analysis = analyze(Recording(FS_HZ, ("II",), signal_mv[:, None]))
+    assert analysis.strip is not None and analysis.strip.label == OTHER
+    assert analysis.strip.reason == "a pause of 3.6 s, 7 beats: too few to judge the rhythm"
+    assert analysis.main_finding.code == "PAUSE" and analysis.main_finding.risk == "high"
+    assert "longest 3.6 s" in analysis.main_finding.detail
+    assert "NOISY_STRIP" not in {f.code for f in analysis.findings}
+    assert analysis.heart_rate.mean_bpm is not None
+    # The same beats in poor signal stay unclassifiable: the pause could be missed beats.
+    beats = np.round(np.cumsum([0.5, *rr_s]) * FS_HZ).astype(int)
+    poor = [(0.0, 4.0)]
+    call = call_strip(np.zeros(3600), FS_HZ, beats, np.array(list("NNNNNNN")), None, None, poor)
+    assert call.label == UNCLASSIFIABLE
+
+
+@pytest.mark.parametrize("rr_s", [0.65, 0.75])
+def test_a_clean_sinus_strip_with_one_pause_is_not_atrial_fibrillation(rr_s: float) -> None:
+    """Regular sinus beats with a P wave before each, and one 3.5-s pause, on a 10-s strip:
+    the rule's intervals, and the beats around the pause the classifier calls S, read
+    "Atrial fibrillation/flutter" at high risk. A P wave that consistent rules AF out."""
+    onsets_s = 0.45 + np.cumsum([0.0] + [rr_s] * 4 + [3.5] + [rr_s] * 3)
+    signal_mv = synthetic_rhythm_mv(onsets_s[onsets_s < 9.2], duration_s=10.0, fs_hz=FS_HZ)
+    analysis = analyze(Recording(FS_HZ, ("II",), signal_mv[:, None]))
+    assert analysis.strip is not None and analysis.strip.label == SINUS
+    assert analysis.strip.features["p_wave_consistency"] >= AF_EXCLUDING_P_WAVE_CONSISTENCY
+    assert analysis.main_finding.code == "PAUSE"
+    assert "AF" not in {f.code for f in analysis.findings}
+    assert not any(e.label == rhythm.AF for e in analysis.episodes)
 
 
 def test_the_rule_file_carries_its_out_of_fold_figures() -> None:
@@ -426,6 +463,7 @@ def test_a_candidate_without_the_ectopic_share_is_called_out_of_fold() -> None:
     column = STRIP_FEATURE_NAMES.index
     x[:, column("log_rate_bpm")] = np.log(70.0) + rng.normal(0, 0.1, n)
     x[:, column("log_beat_residual")] = rng.normal(-1, 0.3, n)
+    x[:, column("p_wave_consistency")] = rng.uniform(0, 0.6, n)  # under AF's exclusion
     af = x[:, 0] > 1.0
     x[:, column("supraventricular_share")] = np.where(af, 0.3, 0.02) + rng.uniform(0, 0.02, n)
     x[:, column("ventricular_share")] = rng.uniform(0, 0.3, n)
