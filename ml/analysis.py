@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,7 @@ from ml.hrv import (
 )
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
+from ml.mains import dehummed
 from ml.noise_bursts import (
     bursts_note,
     in_noise_burst,
@@ -62,6 +63,7 @@ from ml.quality import (
     Segment,
     combine_leads,
     mark_gaps,
+    mark_hum,
     noisy_everywhere_mask,
     segment_quality,
     unusable_mask,
@@ -414,12 +416,20 @@ def _analyze_whole(
     recording: Recording, classifier: BeatClassifier | None, progress: Progress | None
 ) -> EcgAnalysis:
     gaps = fill_gaps(validated(recording))  # short gaps bridged; long ones zeroed, kept as spans
+    notched, hum_hz_by_lead = dehummed(gaps.recording)  # mains hum notched out (`ml.mains`)
+    gaps = replace(gaps, recording=notched)
     with each_band_once(gaps.recording.signal_mv):  # a lead's band is filtered once
-        return _read(gaps, classifier or default_classifier(), progress)
+        return _read(gaps, classifier or default_classifier(), progress, hum_hz_by_lead)
 
 
-def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) -> EcgAnalysis:
-    """The whole-record read of a validated recording whose gaps are filled."""
+def _read(
+    gaps: GapFill,
+    classifier: BeatClassifier,
+    progress: Progress | None,
+    hum_hz_by_lead: dict[int, float],
+) -> EcgAnalysis:
+    """The whole-record read of a validated recording whose gaps are filled and whose mains
+    hum is notched out (`hum_hz_by_lead`: its leads, flagged noisy)."""
     report = progress or (lambda fraction, message: None)
     recording = gaps.recording
     fs = recording.fs_hz
@@ -437,7 +447,9 @@ def _read(gaps: GapFill, classifier: BeatClassifier, progress: Progress | None) 
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
     quality_leads = [lead_index] + ([] if second is None else [second])
-    quality, peaks, swapped = _judge_leads(recording, gaps, quality_leads, peaks, other_peaks)
+    quality, peaks, swapped = _judge_leads(
+        recording, gaps, quality_leads, peaks, other_peaks, hum_hz_by_lead
+    )
 
     report(0.35, "Classifying beats")
     probabilities, classes, classification_leads = classify_beats(
@@ -827,6 +839,7 @@ def _judge_leads(
     leads: list[int],
     peaks: np.ndarray,
     other_peaks: np.ndarray | None,
+    hum_hz_by_lead: dict[int, float],
 ) -> tuple[list[Segment], np.ndarray, np.ndarray]:
     """(quality of the recording, beats, which beats came from the companion lead).
 
@@ -836,6 +849,7 @@ def _judge_leads(
 
     def judged(index: int, beats: np.ndarray) -> list[Segment]:
         lead_quality = segment_quality(recording.signal_mv[:, index], fs, beats)
+        lead_quality = mark_hum(lead_quality, hum_hz_by_lead.get(index))
         return mark_gaps(lead_quality, gaps.spans_s([index]))
 
     first = judged(leads[0], peaks)

@@ -71,6 +71,7 @@ from ml.features import (
 from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
+from ml.mains import dehummed_source
 from ml.noise_bursts import judged_classes, noise_mv
 from ml.paced import paced_read
 from ml.quality import (
@@ -78,6 +79,7 @@ from ml.quality import (
     Segment,
     combine_leads,
     judge_segments,
+    mark_hum,
     segment_bounds,
     segment_spreads,
     unusable_mask,
@@ -244,6 +246,7 @@ def analyze_chunked(
     except NeedsWholeRecording:
         return whole.analyze(source.whole(), classifier, progress, pacemaker=pacemaker)
     classifier = classifier or default_classifier()
+    source = dehummed_source(source)  # mains hum notched out, as `analyze` does a whole read
     chunks = plan_chunks(source.n_samples, source.fs_hz, chunk_s, overlap_s)
     analysis = _Analysis(source, classifier, report, stats, chunks).run()
     return paced_read(analysis) if pacemaker else analysis
@@ -513,7 +516,11 @@ class _Analysis:
             ]
 
         results = self._each(step, (0.3, 0.35), "Judging signal quality")
-        judged = {i: [s for r in results for s in r[k]] for k, i in enumerate(leads)}
+        hums = getattr(self.source, "hum_hz_by_lead", {})  # `ml.mains.DehummedSource`
+        judged = {
+            i: mark_hum([s for r in results for s in r[k]], hums.get(i))
+            for k, i in enumerate(leads)
+        }
         by_lead = {names[i]: judged[i] for i in leads}
         swapped = np.zeros(len(peaks), dtype=bool)
         if len(leads) > 1 and other is not None:

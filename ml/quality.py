@@ -268,6 +268,19 @@ def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
 GAP_UNUSABLE_S = 1.0  # this much missing signal in a segment makes it unusable
 
 
+def mark_hum(segments: list[Segment], hum_hz: float | None) -> list[Segment]:
+    """A lead's good segments as noisy when mains hum was notched out of it (`ml.mains`): the
+    hum is gone, but an electrode that picks it up may also move (cinc2017 A07661's motion
+    artefact read as 3 PVCs once its hum was gone and its segments read good), and the
+    doctor's strip shows it."""
+    if hum_hz is None:
+        return segments
+    reason = f"mains interference ({hum_hz:.0f} Hz, filtered out)"
+    return [
+        Segment(s.start_s, s.end_s, "noisy", reason) if s.level == "good" else s for s in segments
+    ]
+
+
 def mark_gaps(segments: list[Segment], gap_spans_s: list[tuple[float, float]]) -> list[Segment]:
     """Segments holding missing signal (`ml.gaps`): unusable from GAP_UNUSABLE_S missing,
     otherwise noisy, each saying how much is missing."""

@@ -636,8 +636,9 @@ def unusable_throughout(call: StripCall, reasons: list[str]) -> StripCall:
     """Unclassifiable when signal quality finds no usable stretch anywhere on the strip: the
     rhythm model's noise measure compares beats with each other, and a strip of artefact
     whose detections repeat (cinc2017 A07983: QRS complexes and T waves counted alike, under
-    mains hum, reference "too noisy") read "Other rhythm: fast (109 bpm)". The call's features
-    are kept, so the rate is withheld as for any strip hidden by noise."""
+    mains hum, reference "too noisy", before `ml.mains` notched such hum out) read "Other
+    rhythm: fast (109 bpm)". The call's features are kept, so the rate is withheld as for any
+    strip hidden by noise."""
     reason = f"{', '.join(sorted(set(reasons)))} throughout: no stretch of usable signal"
     return StripCall(UNCLASSIFIABLE, LABEL_TEXT[UNCLASSIFIABLE], reason, None, call.features)
 

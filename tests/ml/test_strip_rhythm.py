@@ -11,6 +11,7 @@ import pytest
 
 from ml import rhythm, strip_rhythm
 from ml.analysis import analyze
+from ml.filters import bandpass_mv
 from ml.io import read_recording
 from ml.recording import Recording
 from ml.research.databases import data_root
@@ -679,14 +680,16 @@ def test_a_strip_call_without_p_waves_lists_no_sinus_stretch() -> None:
     assert rhythm.strip_episodes(episodes, OTHER, beat_s) == episodes
 
 
-@pytest.mark.skipif(
-    not (data_root() / "cinc2017" / "A07983.hea").is_file(), reason="cinc2017 not found"
-)
 def test_a_strip_with_no_usable_signal_anywhere_is_unclassifiable() -> None:
-    """cinc2017 A07983 (reference: too noisy) is 20 s of heavy artefact, every quality segment
-    unusable; its detections repeat (QRS and T alike), so the rhythm model's noise measure
-    passed it, and it read "Other rhythm: fast (109 bpm)" with no rate the page could count."""
-    analysis = analyze(read_recording(data_root() / "cinc2017" / "A07983.hea"))
+    """A regular strip under 0.5 mV of broadband noise above 45 Hz: every quality segment is
+    unusable, yet once band-passed its beats still look alike, so the rhythm model's noise
+    measure passes it (cinc2017 A07983, reference too noisy, read "Other rhythm: fast (109
+    bpm)" so, QRS complexes and T waves counted alike under its mains hum)."""
+    signal_mv, _ = sinus_or_af_mv(np.full(24, 0.85), af=False, fs_hz=FS_HZ)
+    noise_mv = bandpass_mv(np.random.default_rng(3).normal(0, 1, signal_mv.size), FS_HZ, (45, 140))
+    analysis = analyze(
+        Recording(FS_HZ, ("ECG",), (signal_mv + noise_mv * 0.5 / noise_mv.std())[:, None])
+    )
     assert {s.level for s in analysis.quality} == {"unusable"}
     assert analysis.strip is not None and analysis.strip.label == UNCLASSIFIABLE
     assert analysis.strip.reason == "heavy artefact throughout: no stretch of usable signal"
@@ -694,6 +697,22 @@ def test_a_strip_with_no_usable_signal_anywhere_is_unclassifiable() -> None:
     assert [f.code for f in analysis.findings] == ["NOISY_STRIP"]
     assert analysis.heart_rate.mean_bpm is None
     assert analysis.heart_rate.rate_reason == analysis.strip.reason
+
+
+@pytest.mark.skipif(
+    not (data_root() / "cinc2017" / "A07983.hea").is_file(), reason="cinc2017 not found"
+)
+def test_a_strip_whose_artefact_was_mains_hum_is_read_once_the_hum_is_notched() -> None:
+    """A07983's "heavy artefact" was 0.11 mV of 50 Hz hum (`ml.mains`): notched out, its
+    beats come about once a second, and the strip stays flagged noisy."""
+    analysis = analyze(read_recording(data_root() / "cinc2017" / "A07983.hea"))
+    assert {s.level for s in analysis.quality} == {"noisy"}
+    assert any(
+        n.startswith("Mains interference was filtered out of lead(s) ECG (50 Hz")
+        for n in analysis.notes
+    )
+    assert analysis.strip is not None and analysis.strip.label == SINUS
+    assert analysis.heart_rate.mean_bpm == pytest.approx(61.6, abs=1.0)
 
 
 def test_strip_round_11s_reading_takes_p_waves_from_n_and_s_beats_only() -> None:
