@@ -55,10 +55,14 @@ TOO_FEW_TO_JUDGE = "too few to judge the rhythm"  # the slow strip call's words
 IRREGULAR_RR_SHARE = 0.05  # median successive RR difference over the median RR
 PAUSE_REASON_SHARE = 0.10  # of the intervals: short ones followed by a long one
 NO_P_WAVE_CONSISTENCY = 0.3
-# A P wave this consistent before every QRS rules atrial fibrillation out, whatever the rule
-# makes of the intervals: of the 1,500 cinc2017 strips, the 133 in AF reach at most 0.67 (99th
-# percentile; none of the 127 called AF is above 0.6), and clean sinus strips with one pause,
-# whose beats around it the classifier calls S, read AF at high risk at 0.96-1.00.
+# Atrial fibrillation is ruled out on a strip, whatever the rule makes of its features, by a
+# P wave this consistent before every QRS, or by intervals regular by the strip's own words
+# (median successive difference under IRREGULAR_RR_SHARE): clean sinus strips with one pause,
+# whose beats around it the classifier calls S, read AF at high risk (the rule's quadratic
+# terms extrapolating from that ectopic share, 5 SD beyond its training strips) at P-wave
+# consistencies of 0.75-1.00 and successive differences of 3 %. Of the 1,500 cinc2017 strips,
+# the 133 in AF reach at most 0.67 and none called AF is above 0.6; of the 127 called AF only
+# one is that regular, an "other rhythm" strip.
 AF_EXCLUDING_P_WAVE_CONSISTENCY = 0.8
 
 FEATURE_NAMES = (
@@ -309,7 +313,7 @@ def af_window_spans_s(
             lead_mv, fs_hz, beat_samples, classes, starts, NN_FEATURE in rule.features, bands
         )
         if features is not None
-        and call_strip_from_features(features, rule).label == AF
+        and call_strip_from_features(features, rule, whole_strip=False).label == AF
         and gates.admit(features)
     ]
 
@@ -664,12 +668,23 @@ def rules_out_sinus(call: StripCall) -> bool:
     return call.label == OTHER and consistency < NO_P_WAVE_CONSISTENCY
 
 
+def rules_out_af(features: dict[str, float]) -> bool:
+    """A consistent P wave, or regular intervals: no atrial fibrillation, whatever the rule's
+    probability (AF_EXCLUDING_P_WAVE_CONSISTENCY)."""
+    regular = _successive_share(features) < IRREGULAR_RR_SHARE
+    return regular or features["p_wave_consistency"] >= AF_EXCLUDING_P_WAVE_CONSISTENCY
+
+
 def is_slow_strip_call(call: StripCall) -> bool:
     """True for the call `slow_strip_call` makes: its beats are real, however far apart."""
     return call.label == OTHER and TOO_FEW_TO_JUDGE in call.reason
 
 
-def call_strip_from_features(features: dict[str, float] | None, rule: StripRule) -> StripCall:
+def call_strip_from_features(
+    features: dict[str, float] | None, rule: StripRule, whole_strip: bool = True
+) -> StripCall:
+    """The call of a strip (or, `whole_strip=False`, of a long recording's 30-s window, which
+    has its own gates, `WindowGates`, instead of `rules_out_af`) from its features."""
     if features is None:
         return StripCall(
             UNCLASSIFIABLE,
@@ -687,10 +702,7 @@ def call_strip_from_features(features: dict[str, float] | None, rule: StripRule)
             features,
         )
     probability = float(rule.af_probability(np.array([features[f] for f in rule.features]))[0])
-    if (
-        probability >= rule.af_threshold
-        and features["p_wave_consistency"] < AF_EXCLUDING_P_WAVE_CONSISTENCY
-    ):
+    if probability >= rule.af_threshold and not (whole_strip and rules_out_af(features)):
         return StripCall(
             AF,
             LABEL_TEXT[AF],

@@ -264,7 +264,8 @@ def out_of_fold_window_af(
         for i in np.flatnonzero(folds == k):
             row = dict(zip(KNOWN_FEATURE_NAMES, x[i], strict=True))
             known = not np.isnan(x[i]).any()
-            called[i] = call_strip_from_features(row if known else None, rule).label == AF
+            call = call_strip_from_features(row if known else None, rule, whole_strip=False)
+            called[i] = call.label == AF
     return called
 
 

@@ -208,6 +208,36 @@ def test_a_clean_sinus_strip_with_one_pause_is_not_atrial_fibrillation(rr_s: flo
     assert not any(e.label == rhythm.AF for e in analysis.episodes)
 
 
+def test_regular_intervals_rule_af_out_on_a_strip_but_not_in_a_window() -> None:
+    """A 15-s sinus strip at 100 Hz under noise with one 4.2-s pause (fuzzer case): P-wave
+    consistency 0.78, successive differences 3 % of the RR, but half its beats called S, and
+    the rule said AF at 0.99. Its own words call those intervals regular: not AF. A long
+    recording's 30-s windows keep their own gates (`WindowGates`)."""
+    features = {
+        "log_pattern_irregularity": -3.479,
+        "log_rmssd_over_rr": -3.254,
+        "log_median_successive_difference_over_rr": -3.471,
+        "p_wave_consistency": 0.784,
+        "ectopic_share": 0.5,
+        "log_rate_bpm": 4.502,
+        "coefficient_of_sample_entropy": 3.812,
+        "share_of_successive_differences_over_50ms": 0.0,
+        "log_beat_residual": -1.302,
+        "log_p_wave_snr": 1.417,
+        "log_p_wave_over_qrs": -1.954,
+        "premature_then_pause_share": 0.0,
+        "ventricular_share": 0.0,
+        "supraventricular_share": 0.5,
+    }
+    rule = strip_rhythm.shipped_rule()
+    call = strip_rhythm.call_strip_from_features(features, rule)
+    assert call.label != AF and call.af_probability is not None
+    assert call.af_probability >= rule.af_threshold  # the rule alone says AF
+    assert strip_rhythm.call_strip_from_features(features, rule, whole_strip=False).label == AF
+    irregular = {**features, "log_median_successive_difference_over_rr": float(np.log(0.08))}
+    assert strip_rhythm.call_strip_from_features(irregular, rule).label == AF
+
+
 def test_the_rule_file_carries_its_out_of_fold_figures() -> None:
     card = json.loads(RULE_FILE.read_text())
     assert card["out_of_fold"]["n_recordings"] >= 1000
