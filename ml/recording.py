@@ -22,6 +22,11 @@ CLIPPED_FRACTION = 0.2  # this share of samples pinned at the extremes: the ampl
 # corrupted sample or a wrong scale, and is treated as missing rather than read as a number.
 MAX_ECG_MV = 50.0
 MOSTLY_MISSING_FRACTION = 0.5  # a lead missing more than this is not analysed at all
+# An ECG lead's samples vary by 0.1-1 mV (standard deviation); beyond this the numbers are not
+# millivolts: a recording in microvolts labelled as millivolts reads 1,000 times too large, one
+# in raw converter units without its gain 100-1,000 times (MIT-BIH: 200 units per mV). Such a
+# lead read "Unclassifiable: too noisy; repeat the recording", which no repeat would mend.
+WRONG_SCALE_STD_MV = 10.0
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
@@ -149,6 +154,9 @@ def _lead_problem(lead_mv: np.ndarray) -> str | None:
     values = lead_mv
     low, high = float(values.min()), float(values.max())  # NaN if any sample is NaN
     if not (low >= -MAX_ECG_MV and high <= MAX_ECG_MV):  # gaps: judge the samples present
+        finite = lead_mv[np.isfinite(lead_mv)]
+        if finite.size and (wrong := _wrong_scale(float(np.std(finite)))):
+            return wrong  # not gaps: numbers far beyond an ECG's, throughout
         missing = missing_samples(lead_mv)
         missing_share = float(np.mean(missing))
         if missing_share >= 1.0:
@@ -167,10 +175,23 @@ def signal_problem(std_mv: float, pinned_share: Callable[[], float]) -> str | No
     extremes (asked only when the lead is not flat); None for a usable lead."""
     if std_mv < FLAT_STD_MV:
         return "the signal is a flat line (electrode off or channel dead)"
+    if wrong := _wrong_scale(std_mv):
+        return wrong
     pinned = pinned_share()
     if pinned > CLIPPED_FRACTION:
         return f"{pinned:.0%} of the samples are clipped at the amplifier's limits"
     return None
+
+
+def _wrong_scale(std_mv: float) -> str | None:
+    if std_mv <= WRONG_SCALE_STD_MV:
+        return None
+    return (
+        f"its values vary far more than an ECG's (standard deviation over "
+        f"{WRONG_SCALE_STD_MV:.0f} mV; an ECG's is under 2 mV): the file's units are probably "
+        "not millivolts (microvolts labelled as millivolts read 1,000 times too large); check "
+        "the recorder's export settings"
+    )
 
 
 def usable_leads(recording: Recording) -> list[int]:

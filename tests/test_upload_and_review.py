@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -212,6 +213,10 @@ def _bad_uploads(tmp_path: Path) -> list[tuple[str, list[tuple[bytes, str]], dic
     with zipfile.ZipFile(long_zip, "w") as archive:
         archive.writestr(f"{long_name}.hea", hea.read_bytes())
     names_long_data = hea.read_text().replace("rec2.dat", f"{long_name}.dat").encode()
+    # A header whose gains are 1,000 times too small: the samples read as microvolts in mV.
+    thousandfold = re.sub(
+        r"(\.dat 16 )([0-9.]+)\(", lambda m: f"{m[1]}{float(m[2]) / 1000}(", hea.read_text()
+    ).encode()
     return [
         ("truncated WFDB", [(hea.read_bytes(), hea.name), (dat.read_bytes()[:5000], dat.name)], {},
          "truncated"),
@@ -222,6 +227,9 @@ def _bad_uploads(tmp_path: Path) -> list[tuple[str, list[tuple[bytes, str]], dic
         ("absurd sampling rate", [(csv_without_time, "leads.csv")], {"fs_hz": "5"},
          "Sampling rate 5 Hz is outside 50-2000 Hz"),
         ("microvolts as millivolts", [(_microvolt_csv(), "uv.csv")], {}, "look like microvolts"),
+        ("WFDB gains 1,000 times too small",
+         [(thousandfold, hea.name), (dat.read_bytes(), dat.name)], {},
+         "units are probably not millivolts"),
         ("empty file", [(b"", "empty.csv")], {}, "empty"),
         ("zip escaping its folder", [(evil.getvalue(), "evil.zip")], {}, ".."),
         ("file name too long", [(hea.read_bytes(), f"{long_name}.hea")], {}, "name is too long"),

@@ -199,6 +199,20 @@ def test_signal_checks() -> None:
     assert validated(_recording(one_flat)).n_leads == 3  # other leads still usable
 
 
+def test_numbers_far_beyond_an_ecgs_are_refused_as_wrong_units() -> None:
+    """Microvolts labelled as millivolts (x1,000) or converter units without their gain
+    (x100) read "Unclassifiable: too noisy; repeat the recording" (samples over 50 mV became
+    gaps, the rest noise); no repeat mends that, the export settings do."""
+    ecg = synthetic(20, 500).signal_mv
+    for factor in (1000.0, 100.0):
+        with pytest.raises(errors.UnusableSignalError, match="units are probably not millivolts"):
+            validated(_recording(ecg * factor, fs_hz=500))
+    one_wrong = ecg.copy()
+    one_wrong[:, 1] *= 1000
+    assert usable_leads(validated(_recording(one_wrong, fs_hz=500))) == [0, 2]
+    assert usable_leads(validated(_recording(ecg * 3, fs_hz=500))) == [0, 1, 2]  # a tall ECG
+
+
 def test_zip_inspection_refuses_unsafe_archives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
