@@ -62,6 +62,7 @@ from ml.on_time_beats import on_time_note, on_time_supraventricular
 from ml.quality import (
     Segment,
     combine_leads,
+    good_once_filtered,
     mark_gaps,
     mark_hum,
     noisy_everywhere_mask,
@@ -476,7 +477,7 @@ def _read(
     p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
-    good_s = [(s.start_s, s.end_s) for s in quality if s.level == "good"]
+    good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
     set_aside = [
         (float(beat_s[first]), float(beat_s[stop - 1]))
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)

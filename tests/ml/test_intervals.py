@@ -281,3 +281,30 @@ def test_qtc_of_a_record_with_frequent_ectopic_beats_uses_its_sinus_cycle() -> N
     rr_s = intervals.rr_ms / 1000
     assert intervals.qtc_bazett_ms == pytest.approx(intervals.qt_ms / np.sqrt(rr_s))
     assert intervals.qtc_bazett_ms > 350  # 254 ms when the gaps across the ectopic beats were read
+
+
+@pytest.mark.parametrize(
+    ("truth", "code"),
+    [
+        (BeatTruth(hr_bpm=60, pr_ms=260), "AV_BLOCK_1"),
+        (BeatTruth(hr_bpm=60, qrs_ms=150, qt_ms=440), "WIDE_QRS"),
+        (BeatTruth(hr_bpm=60, qt_ms=530), "LONG_QT"),
+        (BeatTruth(hr_bpm=60), "NORMAL"),
+    ],
+)
+def test_a_ten_second_twelve_lead_ecg_makes_its_interval_findings(
+    truth: BeatTruth, code: str
+) -> None:
+    """A standard 10-s 12-lead ECG at 60 bpm has 8 beats to measure once its edges are left
+    out: under 10, every interval was low confidence and none made a finding, so first-degree
+    AV block, a wide QRS and a long QT all read "No significant arrhythmia". With two leads or
+    more, 7 beats suffice (`ml.intervals.FEW_BEATS`); one lead alone still needs 10."""
+    recording, _ = synthetic_recording(truth, duration_s=10, fs_hz=500)
+    analysis = analyze(recording)
+    assert analysis.intervals.n_beats == 8
+    assert analysis.intervals.confidence == {"pr": "high", "qrs": "high", "qt": "high"}
+    assert [f.code for f in analysis.findings] == [code]
+    one_lead, _ = synthetic_recording(truth, duration_s=10, fs_hz=500, leads=("II",))
+    alone = analyze(one_lead)
+    assert set(alone.intervals.confidence.values()) == {"low"}
+    assert [f.code for f in alone.findings] == ["NORMAL"]

@@ -98,3 +98,18 @@ def test_a_long_humming_recording_streamed_in_chunks_reads_as_the_whole() -> Non
     assert np.abs(chunked.beats.samples - whole.beats.samples).max() <= 1
     assert chunked.rhythm_summary == whole.rhythm_summary == "Sinus rhythm"
     assert chunked.heart_rate.mean_bpm == pytest.approx(whole.heart_rate.mean_bpm, abs=0.01)
+
+
+def test_a_slow_strip_under_hum_is_slow_not_noisy() -> None:
+    """Six beats at 41 bpm on a clean 10-s 12-lead ECG under 0.04 mV of 50 Hz hum: its
+    segments, flagged noisy for the hum notched out, count as good for the few-beats call
+    (`quality.good_once_filtered`); it read "Unclassifiable: too noisy; repeat the recording"."""
+    clean, _ = synthetic_recording(BeatTruth(hr_bpm=41, qt_ms=480), duration_s=10, fs_hz=500)
+    humming = clean
+    for lead in range(clean.n_leads):
+        humming = _with_hum(humming, lead, 50.0, 0.04)
+    analysis = analyze(humming)
+    assert {s.level for s in analysis.quality} == {"noisy"}
+    assert analysis.strip is not None
+    assert analysis.strip.reason.startswith("slow (median rate 41 bpm), 6 beats")
+    assert analysis.heart_rate.mean_bpm == pytest.approx(41, abs=0.5)
