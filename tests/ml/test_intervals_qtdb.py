@@ -103,3 +103,22 @@ def test_the_shipped_settings_are_the_ones_the_cross_validation_chose() -> None:
         (Path(ml_intervals.__file__).parent / "model" / "intervals_card.json").read_text()
     )
     assert dataclasses.asdict(ml_intervals.DEFAULT_SETTINGS) == card["chosen_on_all_records"]
+
+
+def test_few_beat_windows_are_measured_against_the_cardiologists(
+    qtdb: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m ml.research.few_beat_intervals`, the measurement behind FEW_BEATS, on two
+    records: each window's beats, the interval differences grouped by beat count."""
+    from ml.research import few_beat_intervals
+    from ml.research.few_beat_intervals import GROUPS, differences_ms, main
+
+    two = ["sel100", "sel102"]
+    monkeypatch.setattr(few_beat_intervals, "annotated_interval_records", lambda _: two)
+    found = differences_ms(qtdb, two)
+    assert set(found) == set(GROUPS)
+    measured = [d for per_interval in found.values() for d in per_interval["qrs"]]
+    assert 6 <= len(measured) <= 12  # six windows a record, those with 4 beats or more
+    assert all(abs(d) < 60 for d in measured)
+    assert main(["--data-dir", str(qtdb)]) == 0
+    assert "7-9 beats   PR" in capsys.readouterr().out
