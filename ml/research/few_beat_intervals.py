@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         cells = []
         for interval, diffs in per_interval.items():
             d = np.asarray(diffs)
-            sd = float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")
+            if len(d) < 2:
+                cells.append(f"{interval.upper()} {len(d)} windows")
+                continue
+            sd = float(np.std(d, ddof=1))
             cells.append(f"{interval.upper()} {len(d)} windows {d.mean():+.1f} +- {sd:.1f} ms")
         print(f"{group:11s} " + "; ".join(cells))
     return 0
