@@ -38,7 +38,9 @@ from ml.findings import (
     joined_pauses_note,
     main_finding,
     unreadable_strip_findings,
+    wide_complex_tachycardia,
     without_pr_in_af,
+    without_pr_in_wide_complex_tachycardia,
 )
 from ml.gaps import GapFill, fill_gaps
 from ml.hrv import (
@@ -784,6 +786,10 @@ def summarise(
             heart_rate = slow_rate(peaks, fs)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
+    af_share = float(np.mean(in_af)) if len(in_af) else 0.0
+    one_lead = len(beats.classification_leads) == 1
+    if not one_lead and wide_complex_tachycardia(intervals, heart_rate, af_share):
+        intervals = without_pr_in_wide_complex_tachycardia(intervals)
     conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)
     if conducted.any():
         classes = np.where(conducted, "N", classes)
@@ -797,7 +803,6 @@ def summarise(
     if strip is not None and strip.label == UNCLASSIFIABLE:
         findings = unreadable_strip_findings(strip, episodes)
     else:
-        af_share = float(np.mean(in_af)) if len(in_af) else 0.0
         findings = findings_of_read(
             episodes,
             intervals,
@@ -806,7 +811,7 @@ def summarise(
             classes,
             probabilities,
             af_share,
-            one_lead=len(beats.classification_leads) == 1,
+            one_lead=one_lead,
             other_strip=strip if strip is not None and strip.label == OTHER else None,
         )
     main = main_finding(findings)
