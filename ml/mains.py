@@ -24,7 +24,7 @@ from ml.recording import Recording
 
 MAINS_HZ = (50.0, 60.0)
 WINDOW_S = 4.0  # spectrum windows: 0.25-Hz resolution
-MAX_WINDOWS = 30  # spread over the recording: a 24-hour Holter is looked at in 2 minutes
+MAX_WINDOWS = 30  # spread over the recording: 2 minutes of signal, however long it is
 # A smaller hum (peak, mV) is left alone: MIT-BIH's 60-Hz lines reach 0.016 mV, and reads that
 # fine hum leaves as they were stay so. A larger one can matter beside a small ECG: 0.03 mV
 # on a 0.3-mV QRS made signal quality call every segment unusable (its test of noise above

@@ -26,6 +26,7 @@ from ml import intervals
 from ml.research.intervals_eval import (
     annotated_interval_records,
     captured_inputs,
+    differences_line,
     reference_intervals,
 )
 
@@ -68,15 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found = differences_ms(args.data_dir, annotated_interval_records(args.data_dir))
     for group, per_interval in found.items():
-        cells = []
-        for interval, diffs in per_interval.items():
-            d = np.asarray(diffs)
-            if len(d) < 2:
-                cells.append(f"{interval.upper()} {len(d)} windows")
-                continue
-            sd = float(np.std(d, ddof=1))
-            cells.append(f"{interval.upper()} {len(d)} windows {d.mean():+.1f} +- {sd:.1f} ms")
-        print(f"{group:11s} " + "; ".join(cells))
+        print(f"{group:11s} " + differences_line(per_interval, "windows"))
     return 0
 
 

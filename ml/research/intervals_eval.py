@@ -128,6 +128,20 @@ def reference_intervals(
     return {k: float(np.median(v)) if v else None for k, v in per_beat.items()}, beats
 
 
+def differences_line(per_interval: dict[str, list[float]], unit: str) -> str:
+    """"PR 39 records -1.3 +- 15.6 ms; ...": how many differences of each interval, with their
+    mean and SD (the count alone under two)."""
+    cells = []
+    for interval, diffs in per_interval.items():
+        d = np.asarray(diffs)
+        if len(d) < 2:
+            cells.append(f"{interval.upper()} {len(d)} {unit}")
+            continue
+        sd = float(np.std(d, ddof=1))
+        cells.append(f"{interval.upper()} {len(d)} {unit} {d.mean():+.1f} +- {sd:.1f} ms")
+    return "; ".join(cells)
+
+
 def annotated_interval_records(data_dir: Path, annotator: str = "q1c") -> list[str]:
     """Records of `data_dir` that have a header and `annotator` wave-boundary annotations."""
     return sorted(

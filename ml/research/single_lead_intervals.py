@@ -16,13 +16,13 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from ml.intervals import measure_intervals
 from ml.research.intervals_eval import (
     annotated_interval_records,
     captured_inputs,
+    differences_line,
     reference_intervals,
 )
 
@@ -63,12 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found = differences_ms(args.data_dir, annotated_interval_records(args.data_dir))
     for read, per_interval in found.items():
-        cells = []
-        for interval, diffs in per_interval.items():
-            d = np.asarray(diffs)
-            sd = float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")
-            cells.append(f"{interval.upper()} {len(d)} records {d.mean():+.1f} +- {sd:.1f} ms")
-        print(f"{read:22s} " + "; ".join(cells))
+        print(f"{read:22s} " + differences_line(per_interval, "records"))
     return 0
 
 
