@@ -129,7 +129,7 @@ def reference_intervals(
 
 
 def differences_line(per_interval: dict[str, list[float]], unit: str) -> str:
-    """"PR 39 records -1.3 +- 15.6 ms; ...": how many differences of each interval, with their
+    """ "PR 39 records -1.3 +- 15.6 ms; ...": how many differences of each interval, with their
     mean and SD (the count alone under two)."""
     cells = []
     for interval, diffs in per_interval.items():
