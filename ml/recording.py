@@ -27,6 +27,9 @@ MOSTLY_MISSING_FRACTION = 0.5  # a lead missing more than this is not analysed a
 # in raw converter units without its gain 100-1,000 times (MIT-BIH: 200 units per mV). Such a
 # lead read "Unclassifiable: too noisy; repeat the recording", which no repeat would mend.
 WRONG_SCALE_STD_MV = 10.0
+# Below this a lead that is not constant varies less than any amplifier's own noise (a few
+# microvolts): it may be an ECG in volts labelled as millivolts (0.1-0.5 mV read 0.0001-0.0005).
+TOO_SMALL_STD_MV = 0.002
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
@@ -174,6 +177,11 @@ def signal_problem(std_mv: float, pinned_share: Callable[[], float]) -> str | No
     """A lead's problem from its standard deviation and the share of its samples at its
     extremes (asked only when the lead is not flat); None for a usable lead."""
     if std_mv < FLAT_STD_MV:
+        if 0 < std_mv <= TOO_SMALL_STD_MV:
+            return (
+                "the signal is a flat line (electrode off or channel dead), or its values are "
+                "about 1,000 times too small for millivolts (volts labelled as millivolts?)"
+            )
         return "the signal is a flat line (electrode off or channel dead)"
     if wrong := _wrong_scale(std_mv):
         return wrong

@@ -211,6 +211,11 @@ def test_numbers_far_beyond_an_ecgs_are_refused_as_wrong_units() -> None:
     one_wrong[:, 1] *= 1000
     assert usable_leads(validated(_recording(one_wrong, fs_hz=500))) == [0, 2]
     assert usable_leads(validated(_recording(ecg * 3, fs_hz=500))) == [0, 1, 2]  # a tall ECG
+    # Volts labelled as millivolts: flat, but not only an electrode off may be the cause.
+    with pytest.raises(errors.UnusableSignalError, match="about 1,000 times too small"):
+        validated(_recording(ecg / 1000, fs_hz=500))
+    with pytest.raises(errors.UnusableSignalError, match=r"channel dead\)\.$"):
+        validated(_recording(np.zeros_like(ecg), fs_hz=500))
 
 
 def test_zip_inspection_refuses_unsafe_archives(
