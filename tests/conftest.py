@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import os
 import re
 import uuid
@@ -272,6 +273,13 @@ def post_form(
     """POST like a browser: with the CSRF token the portal put in its own form."""
     token = csrf_token(client, token_page or "/account/password")
     return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+def upload_file(client: FlaskClient, patient_id: int, content: bytes, name: str):  # type: ignore[no-untyped-def]
+    """Upload one recording file for a patient as staff do, from the patient's upload page."""
+    page = f"/patients/{patient_id}/recordings/new"
+    files = {"files": [(io.BytesIO(content), name)]}
+    return post_form(client, page, files, token_page=page, content_type="multipart/form-data")
 
 
 def sign_report(doctor: FlaskClient, report: EcgReport, sql: Session, **statements: object) -> None:

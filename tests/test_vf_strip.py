@@ -4,7 +4,6 @@ what the review page prefilled; both PDFs read back."""
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from ml.research.synthetic import ventricular_fibrillation_mv
 from portal.models import EcgReport
 from portal.services import reports
 from portal.worker import Worker
-from tests.conftest import People, client_for, post_form, sign_report
+from tests.conftest import People, client_for, sign_report, upload_file
 from tests.support.ecg_files import write_csv
 from tests.support.pdf_text import pdf_words
 
@@ -39,12 +38,7 @@ def test_a_vf_strip_reads_vf_and_is_signed_as_such(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
     staff = client_for(app, people.staff)
-    upload = post_form(
-        staff, f"/patients/{people.patient.id}/recordings/new",
-        {"files": [(io.BytesIO(_vf_csv(tmp_path)), "vf.csv")]},
-        token_page=f"/patients/{people.patient.id}/recordings/new",
-        content_type="multipart/form-data",
-    )  # fmt: skip
+    upload = upload_file(staff, people.patient.id, _vf_csv(tmp_path), "vf.csv")
     assert upload.status_code == 302
     assert Worker(app).run_pending() == 1
     report = sql.scalar(select(EcgReport))

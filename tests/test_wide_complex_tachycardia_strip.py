@@ -5,7 +5,6 @@ review page prefilled; both PDFs read back (`ml.findings.wide_complex_tachycardi
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport
 from portal.services import reports
 from portal.worker import Worker
-from tests.conftest import People, client_for, post_form, sign_report
+from tests.conftest import People, client_for, sign_report, upload_file
 from tests.support.ecg_files import write_csv
 from tests.support.pdf_text import pdf_words
 
@@ -36,12 +35,7 @@ def test_a_wide_complex_tachycardia_reads_vt_and_is_signed_as_such(
     recording, _ = synthetic_recording(VT, duration_s=30, fs_hz=250, leads=("II", "V1"))
     content = write_csv(tmp_path / "wct.csv", recording).read_bytes()
     staff = client_for(app, people.staff)
-    upload = post_form(
-        staff, f"/patients/{people.patient.id}/recordings/new",
-        {"files": [(io.BytesIO(content), "wct.csv")]},
-        token_page=f"/patients/{people.patient.id}/recordings/new",
-        content_type="multipart/form-data",
-    )  # fmt: skip
+    upload = upload_file(staff, people.patient.id, content, "wct.csv")
     assert upload.status_code == 302
     assert Worker(app).run_pending() == 1
     report = sql.scalar(select(EcgReport))

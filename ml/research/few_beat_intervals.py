@@ -14,7 +14,6 @@ close to the cardiologists as those of 10 or more, windows of 4-6 beats do not.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from unittest import mock
@@ -24,9 +23,8 @@ from tqdm import tqdm
 
 from ml import intervals
 from ml.research.intervals_eval import (
-    annotated_interval_records,
     captured_inputs,
-    differences_line,
+    differences_command,
     reference_intervals,
 )
 
@@ -64,13 +62,7 @@ def differences_ms(data_dir: Path, names: list[str]) -> dict[str, dict[str, list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    found = differences_ms(args.data_dir, annotated_interval_records(args.data_dir))
-    for group, per_interval in found.items():
-        print(f"{group:11s} " + differences_line(per_interval, "windows"))
-    return 0
+    return differences_command(argv, __doc__, differences_ms, "windows")
 
 
 if __name__ == "__main__":

@@ -142,6 +142,24 @@ def differences_line(per_interval: dict[str, list[float]], unit: str) -> str:
     return "; ".join(cells)
 
 
+def differences_command(
+    argv: list[str] | None,
+    doc: str | None,
+    differences: Callable[[Path, list[str]], dict[str, dict[str, list[float]]]],
+    unit: str,
+) -> int:
+    """The command line of a research module measuring interval differences by read
+    (`single_lead_intervals`, `few_beat_intervals`): --data-dir, one line per read."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    found = differences(args.data_dir, annotated_interval_records(args.data_dir))
+    width = max(len(read) for read in found) + 1
+    for read, per_interval in found.items():
+        print(f"{read:{width}s}" + differences_line(per_interval, unit))
+    return 0
+
+
 def annotated_interval_records(data_dir: Path, annotator: str = "q1c") -> list[str]:
     """Records of `data_dir` that have a header and `annotator` wave-boundary annotations."""
     return sorted(

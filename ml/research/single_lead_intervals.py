@@ -12,7 +12,6 @@ far closer to the cardiologists than a lead alone (whose every read was "high" b
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from tqdm import tqdm
 
 from ml.intervals import measure_intervals
 from ml.research.intervals_eval import (
-    annotated_interval_records,
     captured_inputs,
-    differences_line,
+    differences_command,
     reference_intervals,
 )
 
@@ -58,13 +56,7 @@ def differences_ms(data_dir: Path, names: list[str]) -> dict[str, dict[str, list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    found = differences_ms(args.data_dir, annotated_interval_records(args.data_dir))
-    for read, per_interval in found.items():
-        print(f"{read:22s} " + differences_line(per_interval, "records"))
-    return 0
+    return differences_command(argv, __doc__, differences_ms, "records")
 
 
 if __name__ == "__main__":

@@ -110,15 +110,15 @@ def test_few_beat_windows_are_measured_against_the_cardiologists(
 ) -> None:
     """`python -m ml.research.few_beat_intervals`, the measurement behind FEW_BEATS, on two
     records: each window's beats, the interval differences grouped by beat count."""
-    from ml.research import few_beat_intervals
+    from ml.research import intervals_eval
     from ml.research.few_beat_intervals import GROUPS, differences_ms, main
 
     two = ["sel117", "sel123"]
-    monkeypatch.setattr(few_beat_intervals, "annotated_interval_records", lambda _: two)
+    monkeypatch.setattr(intervals_eval, "annotated_interval_records", lambda _: two)
     found = differences_ms(qtdb, two)
     assert set(found) == set(GROUPS)
     measured = [d for per_interval in found.values() for d in per_interval["qrs"]]
     assert 6 <= len(measured) <= 12  # six windows a record, those with 4 beats or more
     assert np.median(np.abs(measured)) < 20
     assert main(["--data-dir", str(qtdb)]) == 0
-    assert "7-9 beats   PR" in capsys.readouterr().out
+    assert "7-9 beats  PR" in capsys.readouterr().out
