@@ -56,11 +56,16 @@ def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Interv
         return intervals
     if np.mean(measured_in_af) < AF_SHARE_WITHOUT_PR:
         return intervals
+    return _without_pr(intervals, AF_PR_REASON)
+
+
+def _without_pr(intervals: Intervals, reason: str) -> Intervals:
+    """`intervals` with the PR (and its P onset) "not measurable" for `reason`."""
     return dataclasses.replace(
         intervals,
         pr_ms=None,
         p_onset_ms=None,
-        not_measurable={**intervals.not_measurable, "pr": AF_PR_REASON},
+        not_measurable={**intervals.not_measurable, "pr": reason},
         confidence={k: v for k, v in intervals.confidence.items() if k != "pr"},
     )
 
@@ -350,13 +355,7 @@ def without_pr_in_wide_complex_tachycardia(intervals: Intervals) -> Intervals:
     the QRS is the T wave before (a "first-degree AV block" of 336 ms read on synthetic VT)."""
     if intervals.pr_ms is None:
         return intervals
-    return dataclasses.replace(
-        intervals,
-        pr_ms=None,
-        p_onset_ms=None,
-        not_measurable={**intervals.not_measurable, "pr": WIDE_COMPLEX_PR_REASON},
-        confidence={k: v for k, v in intervals.confidence.items() if k != "pr"},
-    )
+    return _without_pr(intervals, WIDE_COMPLEX_PR_REASON)
 
 
 WIDE_COMPLEX_PR_REASON = (
