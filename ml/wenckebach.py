@@ -1,0 +1,167 @@
+"""Second-degree AV block, Mobitz I (Wenckebach): the PR lengthens beat by beat until a P
+wave is not conducted, and the cycle starts again.
+
+Found by what defines it, beat by beat: around a long RR interval between two conducted beats,
+the P waves keep marching (the P-to-P interval across the long cycle is about twice the
+atrial cycle: one P wave went unanswered) while the PR before the long cycle is clearly longer
+than the PR after it. No other common rhythm does both: sinus arrhythmia and sinoatrial block
+keep the PR, a blocked atrial premature beat comes early (its P-to-P across the pause is no
+double), and atrial fibrillation has no P wave to march.
+
+Why: 40 synthetic Wenckebach rhythms (3:2 to 5:4, 66-95 /min, 1-12 leads, 10-120 s) were
+each read without any AV-block finding, as "sinus rhythm" with dozens of "atrial premature
+beats" (the beats after each long cycle look early), and 4 of them as atrial fibrillation
+(their PR varies, so the P region before each QRS changes, and their RR is irregular).
+
+Each beat's P wave is located by matching the P wave of the beats that follow long cycles
+(the first beat of a Wenckebach group; their PR is the shortest and alike) in the 0.5-15 Hz
+band, `ml.atrial.P_BAND_HZ`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ml.dsp import median, percentile
+
+LONG_CYCLE_RATIO = 1.3  # an RR at least this times the lower quartile of conducted RRs
+MAX_LONG_CYCLE_S = 3.0  # longer is a pause (`ml.rhythm.PAUSE_S`), reported as such
+DOUBLE_ATRIAL_CYCLE = (1.75, 2.25)  # P to P across the long cycle, in atrial cycles
+PR_SHORTENING_S = 0.04  # PR before the long cycle minus PR after it, at least
+P_SEARCH_S = (-0.50, -0.07)  # where a beat's P wave may start, from its R peak
+P_HALF_WIDTH_S = 0.05  # the matched part of the P wave: its peak +- this
+P_MATCH = 0.8  # normalised correlation of a beat's P wave with the template, at least
+P_SIZE = (0.5, 2.0)  # a beat's P wave against the template's size (least-squares gain)
+ATRIAL_STEADY = 0.12  # each P-to-P on either side within this share of the atrial cycle
+FIRST_PR_SPREAD_S = 0.03  # the PR after each long cycle within this of their median
+CYCLE_SHARE = 0.5  # of the long cycles between the first and last found, at least this share
+P_MIN_MV = 0.03  # a template P wave smaller than this is not told from noise
+MIN_CYCLES = 2  # one such cycle may be chance; two make the pattern
+CONDUCTED = ("N", "S")
+
+
+@dataclass(frozen=True)
+class MobitzI:
+    """What the read found: each long cycle with Mobitz I conduction (R before, R after, in
+    s), the beats whose P wave matched the group's (conducted sinus beats), and by how much
+    the PR lengthened before the dropped beats (median, ms)."""
+
+    cycles_s: list[tuple[float, float]]
+    conducted_s: np.ndarray
+    pr_lengthening_ms: float
+
+
+NONE = MobitzI([], np.zeros(0), 0.0)
+
+
+def mobitz_i(
+    p_band_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray
+) -> MobitzI:
+    """Mobitz I conduction around the long cycles (`NONE` when fewer than `MIN_CYCLES`
+    show it, or they are under `CYCLE_SHARE` of the long cycles between the first and last
+    that do). `p_band_mv`: the analysis lead band-passed to the P band."""
+    beat_s = np.asarray(beat_s, dtype=float)
+    conducted = np.isin(np.asarray(classes), CONDUCTED)
+    if beat_s.size < 6:
+        return NONE
+    rr_s = np.diff(beat_s)
+    pairs = conducted[:-1] & conducted[1:]
+    if pairs.sum() < 4:
+        return NONE
+    long = pairs & (rr_s >= LONG_CYCLE_RATIO * percentile(rr_s[pairs], 25))
+    long &= rr_s <= MAX_LONG_CYCLE_S
+    candidates = np.flatnonzero(long)
+    r = np.round(beat_s * fs_hz).astype(np.int64)
+    snippet = _p_template(p_band_mv, fs_hz, r[candidates + 1])
+    if candidates.size < MIN_CYCLES or snippet is None:
+        return NONE
+    p_at, match, size = _p_waves(p_band_mv, fs_hz, r, snippet)
+    found = (match >= P_MATCH) & (size >= P_SIZE[0]) & (size <= P_SIZE[1])
+    chosen, lengthening_s = _mobitz_cycles(p_at / fs_hz, beat_s, found, pairs & ~long, candidates)
+    if len(chosen) < MIN_CYCLES:
+        return NONE
+    between = candidates[(candidates >= chosen[0]) & (candidates <= chosen[-1])]
+    if len(chosen) < CYCLE_SHARE * between.size:
+        return NONE
+    return MobitzI(
+        [(float(beat_s[i]), float(beat_s[i + 1])) for i in chosen],
+        beat_s[found & conducted],
+        1000.0 * median(np.asarray(lengthening_s)),
+    )
+
+
+def _mobitz_cycles(
+    p_s: np.ndarray, beat_s: np.ndarray, found: np.ndarray, short: np.ndarray, long: np.ndarray
+) -> tuple[list[int], list[float]]:
+    """The long cycles (indices into the RR intervals) across which the P waves march on
+    (about two atrial cycles P to P, steady P to P on either side) while the PR before is
+    `PR_SHORTENING_S` longer than after, which is the PR of every group's first beat; and by
+    how much the PR shortened across each. `short`: the RR intervals between conducted beats
+    that are no long cycle, where the atrial cycle is measured; `found`: beats whose P wave
+    matched."""
+    within = short & found[:-1] & found[1:]
+    first = long[found[long + 1]] + 1
+    if within.sum() < 2 or first.size < MIN_CYCLES:
+        return [], []
+    p_to_p = np.diff(p_s)
+    atrial_cycle = median(p_to_p[within])
+    steady = within & (np.abs(p_to_p / atrial_cycle - 1) <= ATRIAL_STEADY)
+    pr_s = beat_s - p_s
+    first_pr_s = median(pr_s[first])
+    chosen, shortened = [], []
+    for i in long:
+        if not (found[i] and found[i + 1]):
+            continue
+        doubled = DOUBLE_ATRIAL_CYCLE[0] <= p_to_p[i] / atrial_cycle <= DOUBLE_ATRIAL_CYCLE[1]
+        marching = i >= 1 and steady[i - 1] and i + 1 < steady.size and steady[i + 1]
+        first_alike = abs(pr_s[i + 1] - first_pr_s) <= FIRST_PR_SPREAD_S
+        if doubled and marching and first_alike and pr_s[i] - pr_s[i + 1] >= PR_SHORTENING_S:
+            chosen.append(int(i))
+            shortened.append(float(pr_s[i] - pr_s[i + 1]))
+    return chosen, shortened
+
+
+def _p_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | None:
+    """The P wave (its peak +- `P_HALF_WIDTH_S`) averaged over `peaks`' P regions."""
+    lo, hi = (round(s * fs_hz) for s in P_SEARCH_S)
+    half = round(P_HALF_WIDTH_S * fs_hz)
+    peaks = peaks[(peaks + lo - half >= 0) & (peaks + hi + half < x.size)]
+    if peaks.size < MIN_CYCLES:
+        return None
+    region = np.mean(x[peaks[:, None] + np.arange(lo, hi)], axis=0)
+    region = region - median(region)
+    top = int(np.argmax(np.abs(region[half:-half]))) + half
+    if abs(region[top]) < P_MIN_MV:
+        return None
+    snippet = np.mean(x[peaks[:, None] + lo + top + np.arange(-half, half + 1)], axis=0)
+    return snippet - snippet.mean()
+
+
+def _p_waves(
+    x: np.ndarray, fs_hz: float, r: np.ndarray, snippet: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per beat: the sample of its P wave's peak (best match of `snippet` before its R peak,
+    after the previous beat's QRS), how well it matched (normalised correlation) and its size
+    against the snippet's (least-squares gain)."""
+    lo, hi = (round(s * fs_hz) for s in P_SEARCH_S)
+    half = snippet.size // 2
+    norm = np.linalg.norm(snippet)
+    at, match, size = np.zeros(r.size, dtype=np.int64), np.zeros(r.size), np.zeros(r.size)
+    for j, peak in enumerate(r):
+        start = peak + lo
+        if j:
+            start = max(start, r[j - 1] + round(0.2 * fs_hz))
+        stop = peak + hi
+        if start - half < 0 or stop + half >= x.size or stop <= start:
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(
+            x[start - half : stop + half + 1], snippet.size
+        )
+        centred = windows - windows.mean(axis=1, keepdims=True)
+        score = centred @ snippet / np.maximum(np.linalg.norm(centred, axis=1) * norm, 1e-9)
+        best = int(np.argmax(score))
+        at[j], match[j] = start + best, score[best]
+        size[j] = centred[best] @ snippet / norm**2
+    return at, match, size
