@@ -40,6 +40,7 @@ from ml.findings import (
     unreadable_strip_findings,
     wide_complex_tachycardia,
     without_pr_in_af,
+    without_pr_in_mobitz_i,
     without_pr_in_wide_complex_tachycardia,
 )
 from ml.gaps import GapFill, fill_gaps
@@ -98,6 +99,14 @@ from ml.strip_rhythm import (
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import canonical
+from ml.wenckebach import (
+    NONE,
+    MobitzI,
+    conducted_sinus,
+    conducted_sinus_note,
+    mobitz_i,
+    strip_call_with_block,
+)
 
 Progress = Callable[[float, str], None]
 PREFERRED_LEADS = ("II", "MLII")
@@ -477,6 +486,7 @@ def _read(
     beat_s = peaks / fs
     bands = Bands.of(lead_mv, fs)  # the lead filtered once for the P waves and the AF features
     p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
+    block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
@@ -501,6 +511,7 @@ def _read(
     if is_strip:
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
         strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported)
+        strip = strip_call_with_block(strip, block)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])
@@ -530,7 +541,7 @@ def _read(
             qrs_mv,
             unmatched_v,
         ),
-        RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside),
+        RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside, block),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
         lead=(lead_index, lead_reason),
@@ -582,6 +593,7 @@ class RhythmEvidence:
     strip: StripCall | None
     # Ventricular runs on artefact (`ml.artefact_runs`): (first, last beat time), not VT.
     artefact_runs: list[tuple[float, float]] = field(default_factory=list)
+    mobitz_i: MobitzI = NONE  # a Mobitz I block's long cycles (`ml.wenckebach`)
 
 
 def ventricular_matches(
@@ -733,6 +745,11 @@ def summarise(
         beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
     )
     notes = [*notes, *class_notes]
+    block = evidence.mobitz_i
+    sinus_conducted = conducted_sinus(beat_s, classes, block)
+    if sinus_conducted.any():
+        classes = np.where(sinus_conducted, "N", classes)
+        notes = [*notes, conducted_sinus_note(int(sinus_conducted.sum()))]
     # Beats the read could not read: unusable signal, or a call taken back as doubtful (it
     # may be artefact, not a beat). No rhythm or rate is read from them.
     # Nor from the waves of ventricular flutter/fibrillation: they are no QRS complexes (five
@@ -750,6 +767,7 @@ def summarise(
         evidence.fibrillation,
         evidence.af_windows,
         unread,
+        block.cycles_s,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(
@@ -786,6 +804,8 @@ def summarise(
             heart_rate = slow_rate(peaks, fs)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
+    if block.cycles_s:
+        intervals = without_pr_in_mobitz_i(intervals)
     af_share = float(np.mean(in_af)) if len(in_af) else 0.0
     one_lead = len(beats.classification_leads) == 1
     if not one_lead and wide_complex_tachycardia(intervals, heart_rate, af_share):
@@ -906,10 +926,13 @@ def _follow_readable_lead(
 
 
 def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
-    """True for beats outside AF, VF and paced/unclassifiable stretches: where HRV means
-    something (in AF it measures the fibrillation, not the autonomic tone)."""
+    """True for beats outside AF, VF and paced/unclassifiable stretches and a Mobitz I block's
+    long cycles: where HRV means something (in AF it measures the fibrillation, in a
+    Wenckebach block the dropped beats, not the autonomic tone)."""
     excluded = [
-        (e.start_s, e.end_s) for e in episodes if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED)
+        (e.start_s, e.end_s)
+        for e in episodes
+        if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED, rhythm.MOBITZ_I)
     ]
     return ~rhythm.within(beat_s, excluded)
 
@@ -932,7 +955,8 @@ def machine_notes(analysis: EcgAnalysis) -> list[str]:
         )
     elif rate.rate_reason:
         notes.append(f"Heart rate not measurable: {rate.rate_reason}.")
-    notes.append(f"Main rhythm: {analysis.rhythm_summary.lower()}.")
+    summary = analysis.rhythm_summary
+    notes.append(f"Main rhythm: {summary[:1].lower()}{summary[1:]}.")  # "AV block" keeps capitals
     flagged = [s for s in analysis.quality if s.level != "good"]
     if flagged:
         seconds = sum(s.end_s - s.start_s for s in flagged)

@@ -94,6 +94,7 @@ from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
+from ml.wenckebach import MobitzI, mobitz_i
 
 CHUNK_S = 1800.0  # the core of each chunk
 OVERLAP_S = 60.0  # read before and after the core: the filters' transients settle in it
@@ -369,7 +370,7 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves = (
+        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block = (
             self._rhythm_and_median_beat(lead, peaks, classes, peaks[normal], quality)
         )
         self.report(0.87, "Measuring intervals")
@@ -393,7 +394,7 @@ class _Analysis:
                 qrs_mv,
                 unmatched(whole.ventricular_matches(classes, peaks / fs, quality, v_waves, qrs_mv)),
             ),
-            RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside),
+            RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside, block),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
             lead=(lead, lead_reason),
@@ -596,9 +597,11 @@ class _Analysis:
         tuple[np.ndarray, np.ndarray, np.ndarray],
         np.ndarray,
         np.ndarray,
+        MobitzI,
     ]:
-        """Pass 5: P-wave consistency per beat, the AF windows, the beats of the median
-        beat (in every usable lead, band-passed), the ventricular runs on artefact
+        """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I block's cycles
+        (`ml.wenckebach`, each read by the chunk whose core holds its first beat), the beats
+        of the median beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
         (`ml.noise_bursts`) for V (and S) calls, every beat's QRS size, and the waveform of every V
@@ -654,7 +657,8 @@ class _Analysis:
                 swing = baseline_swings_mv(x[:, lead], fs, local, chunk.start)
                 noise = noise_mv(x[:, lead], fs, local, judged[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
-            return consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves
+            block = _in_core(mobitz_i(bands.p_waves_mv, fs, local / fs, classes[lo:hi]), chunk, fs)
+            return consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
 
         results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         return (
@@ -669,7 +673,27 @@ class _Analysis:
             ),
             np.concatenate([r[5] for r in results]),
             np.concatenate([r[6] for r in results]),
+            MobitzI(
+                [cycle for r in results for cycle in r[7].cycles_s],
+                np.concatenate([r[7].conducted_s for r in results]),
+            ),
         )
+
+
+def _in_core(block: MobitzI, chunk: Chunk, fs_hz: float) -> MobitzI:
+    """A chunk's Mobitz I read (times from the chunk's start) kept to the chunk's core, the
+    cycles by their first beat, in times from the recording's start."""
+    shift_s = chunk.start / fs_hz
+
+    def core(times_s: np.ndarray) -> np.ndarray:
+        return chunk.core(np.round(np.asarray(times_s) * fs_hz).astype(np.int64) + chunk.start)
+
+    starts_s = np.array([start_s for start_s, _ in block.cycles_s])
+    kept = core(starts_s) if starts_s.size else np.zeros(0, dtype=bool)
+    return MobitzI(
+        [(a + shift_s, b + shift_s) for (a, b), k in zip(block.cycles_s, kept, strict=True) if k],
+        block.conducted_s[core(block.conducted_s)] + shift_s,
+    )
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import STATEMENTS
+from ml.wenckebach import PR_REASON
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 
@@ -57,6 +58,12 @@ def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Interv
     if np.mean(measured_in_af) < AF_SHARE_WITHOUT_PR:
         return intervals
     return _without_pr(intervals, AF_PR_REASON)
+
+
+def without_pr_in_mobitz_i(intervals: Intervals) -> Intervals:
+    """`intervals` with the PR "not measurable": in a Mobitz I block it lengthens beat by beat,
+    and one median PR would read as a fact (a first-degree block) what is a block's cycle."""
+    return _without_pr(intervals, PR_REASON)
 
 
 def _without_pr(intervals: Intervals, reason: str) -> Intervals:
@@ -216,8 +223,15 @@ def findings_of_read(
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
+    dropped = len(by_label.get(rhythm.MOBITZ_I, []))
+    if dropped:
+        detail = (
+            f"{_beats(dropped).replace('beat', 'dropped beat')}, each after the PR lengthened "
+            "beat by beat (Mobitz I, Wenckebach): P waves at a steady rate, one not conducted"
+        )
+        findings.append(Finding("AV_BLOCK_2", rhythm.MOBITZ_I, "medium", None, detail))
     add_episodes(
-        rhythm.HALVED,
+        rhythm.HALVED if rhythm.MOBITZ_I not in by_label else "",  # one AV_BLOCK_2 finding
         "AV_BLOCK_2",
         "medium",
         "episode(s) of the rate halving abruptly (every other beat dropped)",

@@ -38,15 +38,19 @@ VF = "Ventricular flutter/fibrillation"
 BIGEMINY, TRIGEMINY = "Ventricular bigeminy", "Ventricular trigeminy"
 PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
 HALVED = "2:1 conduction (possible second-degree AV block)"
+MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dropped beat
 PACED = "Paced or unclassifiable rhythm"
 LABELS = (
-    SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, DROPPED, PACED
+    SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, DROPPED,
+    MOBITZ_I, PACED,
 )  # fmt: skip
+ONE_EACH = (PAUSE, DROPPED, MOBITZ_I)  # each episode is an event of its own, never merged
 
 AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
 AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial activity (DS1)
 AF_MIN_S = 30.0
+AF_EXCLUDING_MOBITZ_CYCLES = 2  # Mobitz I cycles inside an AF episode that rule it out
 # An AF episode mostly inside ventricular bigeminy or trigeminy is not AF (`_mostly_patterned`):
 # MIT-BIH 106's and 208's 30 s of "AF" (the window model's) lay 100 % and 53 % inside them.
 PATTERNED_AF_SHARE = 0.5
@@ -99,6 +103,7 @@ def detect_rhythms(
     fibrillation_spans_s: list[tuple[float, float]] | None = None,
     af_windows_s: list[tuple[float, float]] | None = None,
     unreadable: np.ndarray | None = None,
+    mobitz_i_cycles_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -110,7 +115,8 @@ def detect_rhythms(
     are spans a window model called AF (`ml.strip_rhythm.af_window_spans_s`). `unreadable`
     (per beat) marks the Q beats that say the read could not read them (unusable signal, a
     doubtful call taken back), not that they looked paced: no rhythm is read where they
-    dominate.
+    dominate. `mobitz_i_cycles_s`: the long cycles of a Mobitz I block (`ml.wenckebach`), one
+    MOBITZ_I episode each instead of a dropped-beat hint.
     """
     if len(beat_s) < 3:
         return []
@@ -128,16 +134,18 @@ def detect_rhythms(
     episodes += patterns
     halved = _halved_rate(beat_s, rr_s, classes)
     halved_spans = [(e.start_s, e.end_s) for e in halved]
+    cycles_s = list(mobitz_i_cycles_s)
     episodes += [
         e
         for e in _pauses(beat_s, rr_s, classes)
-        if not (e.label == DROPPED and _inside(e, halved_spans))
+        if not (e.label == DROPPED and (_inside(e, halved_spans) or _on_a_cycle(e, cycles_s)))
     ]
     episodes += halved
+    episodes += [Episode(MOBITZ_I, start_s, end_s, 2) for start_s, end_s in cycles_s]
     af = [
         piece
         for e in _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
-        if not _mostly_patterned(e, patterns)
+        if not _mostly_patterned(e, patterns) and not _holds_mobitz_i(e, cycles_s)
         for piece in _outside(e, fibrillation_spans_s or [], beat_s)
     ]
     episodes += af
@@ -493,6 +501,18 @@ SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 NEEDS_P_WAVES = (*SINUS_RATES, DROPPED, HALVED)
 
 
+def _holds_mobitz_i(episode: Episode, cycles_s: list[tuple[float, float]]) -> bool:
+    """An AF episode holding `AF_EXCLUDING_MOBITZ_CYCLES` long cycles of a Mobitz I block
+    (`ml.wenckebach`): P waves marching at a steady rate are no fibrillation (4 of 40
+    synthetic Wenckebach rhythms had read AF)."""
+    inside = [1 for start_s, end_s in cycles_s if episode.start_s <= start_s < episode.end_s]
+    return len(inside) >= AF_EXCLUDING_MOBITZ_CYCLES
+
+
+def _on_a_cycle(episode: Episode, cycles_s: list[tuple[float, float]]) -> bool:
+    return any(start_s < episode.end_s and episode.start_s < end_s for start_s, end_s in cycles_s)
+
+
 def consolidate(episodes: list[Episode]) -> list[Episode]:
     """Short brady/tachycardia stretches read as sinus rhythm, adjacent episodes of one label
     merged, short sinus rhythm between two stretches of one rate label merged into them, no
@@ -512,7 +532,7 @@ def _merge_adjacent(episodes: list[Episode]) -> list[Episode]:
     kept = [e for e in relabelled if not (e.label in (DROPPED, HALVED) and _inside(e, af))]
     merged: list[Episode] = []
     for label in dict.fromkeys(e.label for e in kept):
-        if label in (PAUSE, DROPPED):  # each one is a finding of its own
+        if label in ONE_EACH:
             merged += [e for e in kept if e.label == label]
             continue
         current: Episode | None = None
@@ -677,7 +697,7 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
         return label
     seconds = sum(e.duration_s for e in episodes if e.label == main_label)
     named = main_label[0].lower() + main_label[1:]  # "AV block" keeps its capitals
-    if main_label in (PAUSE, DROPPED):
+    if main_label in ONE_EACH:
         return f"{label} with {named}"
     return f"{label} with {named} ({duration_text(seconds)})"
 

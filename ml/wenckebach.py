@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.dsp import median, percentile
+from ml.strip_rhythm import AF, LABEL_TEXT, OTHER, StripCall
 
 LONG_CYCLE_RATIO = 1.3  # an RR at least this times the lower quartile of conducted RRs
 MAX_LONG_CYCLE_S = 3.0  # longer is a pause (`ml.rhythm.PAUSE_S`), reported as such
@@ -40,20 +41,25 @@ CYCLE_SHARE = 0.5  # of the long cycles between the first and last found, at lea
 P_MIN_MV = 0.03  # a template P wave smaller than this is not told from noise
 MIN_CYCLES = 2  # one such cycle may be chance; two make the pattern
 CONDUCTED = ("N", "S")
+GROUP_REACH_S = 5.0  # a group's beats lie this close to its long cycles, at most
+
+PR_REASON = "the PR changes from beat to beat (second-degree AV block, Mobitz I)"
+STRIP_REASON = (
+    "P waves at a steady rate, the PR lengthening until one is not conducted: second-degree "
+    "AV block, Mobitz I (Wenckebach)"
+)
 
 
 @dataclass(frozen=True)
 class MobitzI:
     """What the read found: each long cycle with Mobitz I conduction (R before, R after, in
-    s), the beats whose P wave matched the group's (conducted sinus beats), and by how much
-    the PR lengthened before the dropped beats (median, ms)."""
+    s), and the beats whose P wave matched the groups' (conducted sinus beats)."""
 
     cycles_s: list[tuple[float, float]]
     conducted_s: np.ndarray
-    pr_lengthening_ms: float
 
 
-NONE = MobitzI([], np.zeros(0), 0.0)
+NONE = MobitzI([], np.zeros(0))
 
 
 def mobitz_i(
@@ -79,7 +85,7 @@ def mobitz_i(
         return NONE
     p_at, match, size = _p_waves(p_band_mv, fs_hz, r, snippet)
     found = (match >= P_MATCH) & (size >= P_SIZE[0]) & (size <= P_SIZE[1])
-    chosen, lengthening_s = _mobitz_cycles(p_at / fs_hz, beat_s, found, pairs & ~long, candidates)
+    chosen = _mobitz_cycles(p_at / fs_hz, beat_s, found, pairs & ~long, candidates)
     if len(chosen) < MIN_CYCLES:
         return NONE
     between = candidates[(candidates >= chosen[0]) & (candidates <= chosen[-1])]
@@ -88,29 +94,27 @@ def mobitz_i(
     return MobitzI(
         [(float(beat_s[i]), float(beat_s[i + 1])) for i in chosen],
         beat_s[found & conducted],
-        1000.0 * median(np.asarray(lengthening_s)),
     )
 
 
 def _mobitz_cycles(
     p_s: np.ndarray, beat_s: np.ndarray, found: np.ndarray, short: np.ndarray, long: np.ndarray
-) -> tuple[list[int], list[float]]:
+) -> list[int]:
     """The long cycles (indices into the RR intervals) across which the P waves march on
     (about two atrial cycles P to P, steady P to P on either side) while the PR before is
-    `PR_SHORTENING_S` longer than after, which is the PR of every group's first beat; and by
-    how much the PR shortened across each. `short`: the RR intervals between conducted beats
-    that are no long cycle, where the atrial cycle is measured; `found`: beats whose P wave
-    matched."""
+    `PR_SHORTENING_S` longer than after, which is the PR of every group's first beat.
+    `short`: the RR intervals between conducted beats that are no long cycle, where the atrial
+    cycle is measured; `found`: beats whose P wave matched."""
     within = short & found[:-1] & found[1:]
     first = long[found[long + 1]] + 1
     if within.sum() < 2 or first.size < MIN_CYCLES:
-        return [], []
+        return []
     p_to_p = np.diff(p_s)
     atrial_cycle = median(p_to_p[within])
     steady = within & (np.abs(p_to_p / atrial_cycle - 1) <= ATRIAL_STEADY)
     pr_s = beat_s - p_s
     first_pr_s = median(pr_s[first])
-    chosen, shortened = [], []
+    chosen = []
     for i in long:
         if not (found[i] and found[i + 1]):
             continue
@@ -119,8 +123,7 @@ def _mobitz_cycles(
         first_alike = abs(pr_s[i + 1] - first_pr_s) <= FIRST_PR_SPREAD_S
         if doubled and marching and first_alike and pr_s[i] - pr_s[i + 1] >= PR_SHORTENING_S:
             chosen.append(int(i))
-            shortened.append(float(pr_s[i] - pr_s[i + 1]))
-    return chosen, shortened
+    return chosen
 
 
 def _p_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | None:
@@ -160,8 +163,43 @@ def _p_waves(
             x[start - half : stop + half + 1], snippet.size
         )
         centred = windows - windows.mean(axis=1, keepdims=True)
-        score = centred @ snippet / np.maximum(np.linalg.norm(centred, axis=1) * norm, 1e-9)
+        projection = centred @ snippet
+        score = projection / np.maximum(np.linalg.norm(centred, axis=1) * norm, 1e-9)
+        gain = projection / norm**2
+        # The best-shaped wave of a P wave's size: a small bump on the T wave may match the
+        # shape better than the P wave itself.
+        score[(gain < P_SIZE[0]) | (gain > P_SIZE[1])] = -1.0
         best = int(np.argmax(score))
-        at[j], match[j] = start + best, score[best]
-        size[j] = centred[best] @ snippet / norm**2
+        at[j], match[j], size[j] = start + best, score[best], gain[best]
     return at, match, size
+
+
+def conducted_sinus(beat_s: np.ndarray, classes: np.ndarray, found: MobitzI) -> np.ndarray:
+    """True for S calls that are conducted sinus beats of the Mobitz I groups: their P wave
+    matched the groups' and they lie within `GROUP_REACH_S` of a long cycle. After each dropped
+    beat the intervals shorten as the PR lengthens, which the classifier reads as prematurity
+    (40 synthetic Wenckebach rhythms: dozens of "atrial premature beats" each)."""
+    beat_s = np.asarray(beat_s, dtype=float)
+    near = np.zeros(beat_s.size, dtype=bool)
+    for start_s, end_s in found.cycles_s:
+        near |= (beat_s >= start_s - GROUP_REACH_S) & (beat_s <= end_s + GROUP_REACH_S)
+    return (np.asarray(classes) == "S") & near & np.isin(beat_s, found.conducted_s)
+
+
+def conducted_sinus_note(n_beats: int) -> str:
+    """What the read says of the S calls it counted as conducted sinus beats."""
+    beats, were = ("1 beat", "was") if n_beats == 1 else (f"{n_beats} beats", "were")
+    return (
+        f"{beats} called supraventricular {were} counted as conducted sinus beats (N): their "
+        "P wave is the sinus P wave, and in a Mobitz I (Wenckebach) block the beats after each "
+        "dropped beat come sooner without being premature."
+    )
+
+
+def strip_call_with_block(call: StripCall, found: MobitzI) -> StripCall:
+    """A strip called AF or another rhythm whose P waves march through Mobitz I cycles is
+    another rhythm, said as the block: 4 of 40 synthetic Wenckebach rhythms had read AF, and
+    others "no consistent P wave" (the P wave moves with the PR)."""
+    if not found.cycles_s or call.label not in (AF, OTHER):
+        return call
+    return StripCall(OTHER, LABEL_TEXT[OTHER], STRIP_REASON, call.af_probability, call.features)

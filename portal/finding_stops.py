@@ -35,6 +35,7 @@ EPISODE_CODES = {
     rhythm.PAUSE: "PAUSE",
     rhythm.DROPPED: "DROPPED_BEAT",
     rhythm.HALVED: "AV_BLOCK_2",
+    rhythm.MOBITZ_I: "AV_BLOCK_2",
     rhythm.PACED: "PACED",
 }
 # Ectopic beats inside these episodes are already stops (the episode's start).

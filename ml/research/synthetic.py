@@ -188,3 +188,32 @@ def ventricular_fibrillation_mv(
     phase = 2 * np.pi * np.cumsum(frequency_hz + wander) / fs_hz
     envelope = 1.0 + 0.3 * np.sin(2 * np.pi * 0.2 * np.arange(n) / fs_hz + rng.uniform(0, 6))
     return amplitude_mv * envelope * np.sin(phase) + rng.normal(0, 0.01, n)
+
+
+def second_degree_block_mv(
+    duration_s: float,
+    *,
+    fs_hz: float = 250.0,
+    atrial_bpm: float = 75.0,
+    conducted: int = 3,
+    pr_ms: tuple[float, ...] = (180.0, 250.0, 285.0),
+    noise_mv: float = 0.01,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One lead (II-like) of P waves at a steady `atrial_bpm`, in groups of `conducted`
+    conducted P waves (PR `pr_ms[k]` for the k-th of each group) and one not conducted: a
+    Mobitz I (Wenckebach) block when the PRs lengthen, Mobitz II when they are alike.
+    Returns the signal (mV), the QRS onsets (s) and the P waves not conducted (s)."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * fs_hz))
+    t_s = np.arange(n) / fs_hz
+    truth = BeatTruth(hr_bpm=atrial_bpm)
+    p_starts_s = np.arange(0.3, duration_s - 1.0, 60.0 / atrial_bpm)
+    place = np.arange(p_starts_s.size) % (conducted + 1)
+    onsets_s = p_starts_s[place < conducted] + np.asarray(pr_ms)[place[place < conducted]] / 1000
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s, duration_s=duration_s, fs_hz=fs_hz, truth=truth, p_waves=False, noise_mv=0.0
+    )
+    for start_s in p_starts_s:
+        signal_mv += truth.p_mv * _half_sine(t_s, start_s, truth.p_duration_ms / 1000)
+    return signal_mv + rng.normal(0, noise_mv, n), onsets_s, p_starts_s[place == conducted]

@@ -151,7 +151,8 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
 
 # Statements the machine only suspects: its AV_BLOCK_2 is "2:1 conduction (possible
 # second-degree AV block)" (`ml.rhythm.HALVED`: blocked atrial premature beats or a flutter's
-# changing conduction read the same). Unsigned, it is no SNOMED CT diagnosis.
+# changing conduction read the same) or a Mobitz I pattern read from P waves the machine
+# located (`ml.wenckebach`). Unsigned, it is no SNOMED CT diagnosis.
 MACHINE_SUSPECTS = frozenset({"AV_BLOCK_2"})
 
 
