@@ -1,0 +1,63 @@
+"""A Wenckebach block from upload to the patient's summary: the read names the block (not
+"sinus rhythm" with atrial premature beats, nor AF), the review page prefills a form that
+signs as it is, and both PDFs say it (`ml.wenckebach`)."""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml import rhythm
+from ml.recording import Recording
+from ml.research.synthetic import second_degree_block_mv
+from portal.models import EcgReport
+from portal.worker import Worker
+from tests.conftest import People, client_for, sign_report, upload_file
+from tests.support.ecg_files import write_csv
+from tests.support.pdf_text import pdf_words
+from tests.test_sinus_rate_statement import _preselected
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_a_wenckebach_block_is_read_prefilled_and_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    signal_mv, _, _ = second_degree_block_mv(120.0, fs_hz=250.0, atrial_bpm=75.0, seed=4)
+    recording = Recording(250.0, ("II", "V1"), np.column_stack([signal_mv, -0.5 * signal_mv]))
+    content = write_csv(tmp_path / "wenckebach.csv", recording).read_bytes()
+    staff = client_for(app, people.staff)
+    assert upload_file(staff, people.patient.id, content, "wenckebach.csv").status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert (
+        machine.rhythm_label
+        == f"Sinus rhythm with {rhythm.MOBITZ_I[0].lower()}" + (rhythm.MOBITZ_I[1:])
+    )
+    assert report.main_finding == "AV_BLOCK_2" and machine.pr_ms is None
+    assert not {"AF", "PAC", "AV_BLOCK_1"} & set(machine.findings or [])
+
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert "each after the PR lengthened beat by beat (Mobitz I, Wenckebach)" in page
+    assert "the PR changes from beat to beat" in page
+    chosen = _preselected(page)
+    assert "SINUS" in chosen and "AV_BLOCK_2" in chosen and "AV_BLOCK_1" not in chosen, chosen
+    sign_report(
+        doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
+        conclusion="Mobitz I second-degree AV block.", patient_comment="",
+    )  # fmt: skip
+
+    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    assert "Second-degree AV block" in clinician
+    patient = client_for(app, people.patient_account)
+    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
+    assert "did not get through the heart" in summary
