@@ -224,20 +224,22 @@ def findings_of_read(
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
     dropped = len(by_label.get(rhythm.MOBITZ_I, []))
-    if dropped:
+    if dropped:  # the one AV_BLOCK_2 finding: it names the block's type
         detail = (
-            f"{_beats(dropped).replace('beat', 'dropped beat')}, each after the PR lengthened "
-            "beat by beat (Mobitz I, Wenckebach): P waves at a steady rate, one not conducted"
+            f"{dropped} dropped beat{'' if dropped == 1 else 's'}, each after the PR "
+            "lengthened beat by beat (Mobitz I, Wenckebach): P waves at a steady rate, one not "
+            "conducted"
         )
         findings.append(Finding("AV_BLOCK_2", rhythm.MOBITZ_I, "medium", None, detail))
-    add_episodes(
-        rhythm.HALVED if rhythm.MOBITZ_I not in by_label else "",  # one AV_BLOCK_2 finding
-        "AV_BLOCK_2",
-        "medium",
-        "episode(s) of the rate halving abruptly (every other beat dropped)",
-        "; 2:1 AV block, blocked atrial premature beats or a flutter's changing conduction: "
-        "check the P waves",
-    )
+    else:
+        add_episodes(
+            rhythm.HALVED,
+            "AV_BLOCK_2",
+            "medium",
+            "episode(s) of the rate halving abruptly (every other beat dropped)",
+            "; 2:1 AV block, blocked atrial premature beats or a flutter's changing conduction: "
+            "check the P waves",
+        )
     add_episodes(rhythm.DROPPED, "DROPPED_BEAT", "medium", "dropped beat(s)")
     pauses = by_label.get(rhythm.PAUSE, [])
     if pauses:
