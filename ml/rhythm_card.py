@@ -32,6 +32,7 @@ CANDIDATE_NAMES = {
     "j-3.0": "(j) (c) with RR successive differences above about 5 % of RR in the window",
     "j-2.75": "(j) (c) with RR successive differences above about 6 % of RR in the window",
     "j-2.5": "(j) (c) with RR successive differences above about 8 % of RR in the window",
+    "k": "(k) (j) at 5 % with a P-wave consistency under 0.8 in the window",
 }
 
 
@@ -105,7 +106,7 @@ def strip_calls() -> dict[str, dict[str, int]]:
 
 
 def af_round_rows() -> list[dict[str, Any]]:
-    """AF in long recordings, rounds 1 to 6: each candidate's out-of-fold AF Se / +P, the
+    """AF in long recordings, rounds 1 to 7: each candidate's out-of-fold AF Se / +P, the
     rounds that compared it, and which one ships."""
     card = json.loads(WINDOW_RULE_FILE.read_text())
     rows = []

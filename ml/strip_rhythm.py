@@ -331,17 +331,23 @@ SUCCESSIVE_FEATURE = "log_median_successive_difference_over_rr"
 class WindowGates:
     """What a window's AF call must also meet to count (None: not used): an ectopic-beat
     share below `max_ectopic_share` (AF round 2: runs of frequent ectopy are irregular without
-    being AF), and RR intervals irregular beyond `min_successive_difference` (AF round 6:
+    being AF), RR intervals irregular beyond `min_successive_difference` (AF round 6:
     log(median successive difference / median RR); a regular rhythm without P waves, paced
-    or junctional, is not AF)."""
+    or junctional, is not AF), and a P-wave consistency below `max_p_wave_consistency` (AF
+    round 7: a P wave consistent before every QRS is no fibrillation, as on a strip,
+    `AF_EXCLUDING_P_WAVE_CONSISTENCY`)."""
 
     max_ectopic_share: float | None = None
     min_successive_difference: float | None = None
+    max_p_wave_consistency: float | None = None
 
     def admit(self, features: dict[str, float]) -> bool:
         ectopic, irregular = self.max_ectopic_share, self.min_successive_difference
-        return (ectopic is None or features["ectopic_share"] < ectopic) and (
-            irregular is None or features[SUCCESSIVE_FEATURE] > irregular
+        p_waves = self.max_p_wave_consistency
+        return (
+            (ectopic is None or features["ectopic_share"] < ectopic)
+            and (irregular is None or features[SUCCESSIVE_FEATURE] > irregular)
+            and (p_waves is None or features["p_wave_consistency"] < p_waves)
         )
 
 
@@ -349,11 +355,11 @@ class WindowGates:
 def window_gates() -> WindowGates:
     """The shipped window rule's gates (`ml/model/af_window_rule.json`)."""
     card = json.loads(WINDOW_RULE_FILE.read_text())
-    ectopic, irregular = card.get("max_ectopic_share"), card.get("min_successive_difference")
-    return WindowGates(
-        None if ectopic is None else float(ectopic),
-        None if irregular is None else float(irregular),
+    gates = (
+        card.get(name)
+        for name in ("max_ectopic_share", "min_successive_difference", "max_p_wave_consistency")
     )
+    return WindowGates(*(None if gate is None else float(gate) for gate in gates))
 
 
 def window_features(

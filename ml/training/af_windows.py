@@ -1,4 +1,4 @@
-"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 6).
+"""`python -m ml.training.af_windows`: AF in recordings over 60 s (AF rounds 1 to 7).
 
     python -m ml.training.af_windows --data-dir ../shared/data --report-ds2   # about 4 min
 
@@ -21,11 +21,15 @@ and DS2, AF at high risk: their RR intervals vary by 5-7 %): (j_t) the beat rule
 window model where the window's log(median successive RR difference / median RR) is above t),
 t in -3.0, -2.75, -2.5 (5, 6 and 8 % of the RR interval). A safety gate need not win, only not
 lose: the best j ships unless its criterion is more than `SAFETY_ROUNDS`' tolerance (half a
-point) below (c)'s (the 5 % gate lost nothing and ships). Units: each cinc2017 recording,
-and each 30-s DS1 window (AF when the reference marks >= 50 % of it AF). Five folds grouped
-by patient (DS1) or recording (cinc2017); the criterion is the smaller of AF Se and +P over
-the pooled out-of-fold units; the latest round's best ships. The table and the window model
-fitted on all units go to `ml/model/af_window_rule.json`.
+point) below (c)'s (the 5 % gate lost nothing and ships). Round 7 (2026-12-05), against false
+AF in sinus rhythm with its P waves (a synthetic 2-min sinus arrhythmia, RR swinging +-25 %
+with breathing, clean P waves, had one window called AF at P-wave consistency 0.85): (k) the
+shipped (j-3.0) with the strips' rule-out, the window's AF counting only under a P-wave
+consistency of `AF_EXCLUDING_P_WAVE_CONSISTENCY` (0.8), the same safety rule against j-3.0.
+Units: each cinc2017 recording, and each 30-s DS1 window (AF when the reference marks >= 50
+% of it AF). Five folds grouped by patient (DS1) or recording (cinc2017); the criterion is the
+smaller of AF Se and +P over the pooled out-of-fold units; the latest round's best ships.
+The table and the window model fitted on all units go to `ml/model/af_window_rule.json`.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from ml.research.databases import DS1, data_root
 from ml.research.strips_eval import af_scores, reference_labels
 from ml.strip_rhythm import (
     AF,
+    AF_EXCLUDING_P_WAVE_CONSISTENCY,
     FEATURE_NAMES,
     KNOWN_FEATURE_NAMES,
     NN_FEATURE,
@@ -79,6 +84,7 @@ CANDIDATES = {
         f"j{t}": f"(a) or ((b) where log(median successive RR difference / median RR) > {t})"
         for t in IRREGULARITY_GATES
     },
+    "k": f"(j-3.0) and the window's P-wave consistency < {AF_EXCLUDING_P_WAVE_CONSISTENCY}",
 }
 # The window model of each candidate (a reads none; b, c and d the strip's eleven, linear).
 WINDOW_MODEL = Candidate(FEATURE_NAMES)
@@ -96,15 +102,19 @@ ROUNDS: dict[str, tuple[list[str], str]] = {
     "4": (["c", "g"], "882b5ec"),
     "5": (["c", "h", "i"], "0611684"),
     "6": (["c", *(f"j{t}" for t in IRREGULARITY_GATES)], "f2867b0"),
+    "7": (["j-3.0", "k"], "the commit that added round 7 (see git log)"),
 }
 # Candidates that gate the window model's AF calls (rounds 2 and 6), as the analysis does.
 GATED: dict[str, WindowGates] = {
     **{f"d{t}": WindowGates(max_ectopic_share=t) for t in (0.1, 0.2, 0.3)},
     **{f"j{t}": WindowGates(min_successive_difference=t) for t in IRREGULARITY_GATES},
+    "k": WindowGates(
+        min_successive_difference=-3.0, max_p_wave_consistency=AF_EXCLUDING_P_WAVE_CONSISTENCY
+    ),
 }
 # Rounds of a safety gate: (baseline, tolerance): the best other candidate ships unless its
 # criterion is below the baseline's by more than the tolerance.
-SAFETY_ROUNDS: dict[str, tuple[str, float]] = {"6": ("c", 0.005)}
+SAFETY_ROUNDS: dict[str, tuple[str, float]] = {"6": ("c", 0.005), "7": ("j-3.0", 0.005)}
 
 
 @dataclass
@@ -332,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
                 "max_ectopic_share": shipped_gates.max_ectopic_share,
                 # ... and only above this irregularity (None: always).
                 "min_successive_difference": shipped_gates.min_successive_difference,
+                # ... and only below this P-wave consistency (None: always).
+                "max_p_wave_consistency": shipped_gates.max_p_wave_consistency,
                 "n_units": len(units.label),
                 "command": "python -m ml.training.af_windows --data-dir ../shared/data "
                 "--report-ds2",
