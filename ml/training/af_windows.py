@@ -102,7 +102,7 @@ ROUNDS: dict[str, tuple[list[str], str]] = {
     "4": (["c", "g"], "882b5ec"),
     "5": (["c", "h", "i"], "0611684"),
     "6": (["c", *(f"j{t}" for t in IRREGULARITY_GATES)], "f2867b0"),
-    "7": (["j-3.0", "k"], "the commit that added round 7 (see git log)"),
+    "7": (["j-3.0", "k"], "b3d2829"),
 }
 # Candidates that gate the window model's AF calls (rounds 2 and 6), as the analysis does.
 GATED: dict[str, WindowGates] = {

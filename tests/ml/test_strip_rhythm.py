@@ -802,3 +802,24 @@ def test_detections_left_unclassified_in_noisy_signal_count_in_no_rate() -> None
     assert analysis.strip is not None and analysis.strip.reason == "regular, median rate 63 bpm"
     assert analysis.heart_rate.mean_bpm == pytest.approx(63, rel=0.1)
     assert analysis.heart_rate.max_bpm < 80
+
+
+def test_a_window_with_consistent_p_waves_is_no_af_in_a_long_recording() -> None:
+    """AF round 7: a window's AF call counts only under the strips' P-wave rule-out. A
+    synthetic 2-min sinus arrhythmia (RR +-25 % with breathing, clean P waves, two leads; fuzzer
+    case) had its 45-s window called AF by the window model at probability 0.350 (threshold
+    0.34) with a P-wave consistency of 0.85 and read "Sinus rhythm with atrial
+    fibrillation/flutter (30 s)". These are that window's features."""
+    window = {
+        "log_pattern_irregularity": -1.908,
+        "log_rmssd_over_rr": -1.826,
+        "log_median_successive_difference_over_rr": -1.904,
+        "p_wave_consistency": 0.846,
+        "ectopic_share": 0.289,
+        "log_rate_bpm": 4.569,
+    }
+    shipped = strip_rhythm.window_gates()
+    assert shipped.max_p_wave_consistency == AF_EXCLUDING_P_WAVE_CONSISTENCY
+    assert not shipped.admit(window)
+    assert WindowGates(min_successive_difference=-3.0).admit(window)  # the gates before it
+    assert shipped.admit({**window, "p_wave_consistency": 0.2})  # fibrillation: no P wave
