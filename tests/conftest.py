@@ -37,6 +37,7 @@ from portal.models import (  # noqa: E402
 from portal.services import accounts, patients  # noqa: E402
 from tests.support import two_step  # noqa: E402
 from tests.support.mariadb import MariaDBServer, create_database  # noqa: E402
+from tests.support.pdf_text import pdf_words  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -311,6 +312,17 @@ def client_for(app: Flask, account: Account) -> FlaskClient:
     response = login(client, account.username)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
+
+
+def signed_pdfs(
+    app: Flask, people: People, doctor: FlaskClient, report: EcgReport, tmp_path: Path
+) -> tuple[str, str]:
+    """The words of a signed report's clinician PDF (read by `doctor`) and of its patient
+    summary (read by the patient, logged in here)."""
+    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    patient = client_for(app, people.patient_account)
+    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
+    return clinician, summary
 
 
 def error_messages(page: str) -> list[str]:

@@ -23,9 +23,8 @@ from portal.services import api_tokens, reports
 from portal.services.recordings import PACEMAKER_LABEL, PACEMAKER_MESSAGE
 from portal.worker import Worker
 from reports.plain_language import PACEMAKER
-from tests.conftest import People, client_for, post_form, sign_report
+from tests.conftest import People, client_for, post_form, sign_report, signed_pdfs
 from tests.support.ecg_files import synthetic, write_csv
-from tests.support.pdf_text import pdf_words
 
 CSV: dict[int, bytes] = {}
 CHECKBOX = re.compile(r'<input[^>]*id="pacemaker"[^>]*>')
@@ -151,11 +150,9 @@ def test_the_signed_paced_report_says_so_in_both_pdfs(
         patient_comment="Your pacemaker works well.",
     )  # fmt: skip
 
-    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert "Pacemaker noted by staff at upload (paced rhythm possible)" in clinician
     assert PACED_RHYTHM in clinician and INTERVAL_REASON in clinician
-    patient = client_for(app, people.patient_account)
-    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
     assert PACEMAKER in summary
     assert "Your pacemaker was setting the pace of your heart." in summary
 

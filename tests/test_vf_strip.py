@@ -20,9 +20,8 @@ from ml.research.synthetic import ventricular_fibrillation_mv
 from portal.models import EcgReport
 from portal.services import reports
 from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report, upload_file
+from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
 from tests.support.ecg_files import write_csv
-from tests.support.pdf_text import pdf_words
 
 FS_HZ = 250.0
 
@@ -61,8 +60,6 @@ def test_a_vf_strip_reads_vf_and_is_signed_as_such(
         conclusion="Ventricular fibrillation.",
     )  # fmt: skip
 
-    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert rhythm.VF in clinician and "Atrial fibrillation" not in clinician
-    patient = client_for(app, people.patient_account)
-    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
     assert "Your heart had a very fast and dangerous rhythm." in summary

@@ -19,9 +19,8 @@ from ml.recording import Recording
 from ml.research.synthetic import second_degree_block_mv
 from portal.models import EcgReport
 from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report, upload_file
+from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
 from tests.support.ecg_files import write_csv
-from tests.support.pdf_text import pdf_words
 from tests.test_sinus_rate_statement import _preselected
 
 
@@ -56,8 +55,6 @@ def test_a_wenckebach_block_is_read_prefilled_and_signed(
         conclusion="Mobitz I second-degree AV block.", patient_comment="",
     )  # fmt: skip
 
-    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert "Second-degree AV block" in clinician
-    patient = client_for(app, people.patient_account)
-    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
     assert "did not get through the heart" in summary

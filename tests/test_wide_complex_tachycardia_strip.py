@@ -17,9 +17,8 @@ from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport
 from portal.services import reports
 from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report, upload_file
+from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
 from tests.support.ecg_files import write_csv
-from tests.support.pdf_text import pdf_words
 
 # Wide complexes without P waves, T opposite the QRS, at 150 bpm: monomorphic VT's picture.
 VT = BeatTruth(
@@ -57,8 +56,6 @@ def test_a_wide_complex_tachycardia_reads_vt_and_is_signed_as_such(
         findings=["OTHER_RHYTHM", "VT"], conclusion="Wide-complex tachycardia, VT.",
     )  # fmt: skip
 
-    clinician = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "c")
+    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert "Ventricular tachycardia" in clinician
-    patient = client_for(app, people.patient_account)
-    summary = pdf_words(patient.get(f"/my/reports/{report.id}/summary.pdf").data, tmp_path, "p")
     assert "lower parts of the heart" in summary
