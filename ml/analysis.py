@@ -768,6 +768,7 @@ def summarise(
         evidence.af_windows,
         unread,
         block.cycles_s,
+        p_waves_may_lack=strip is None and intervals.pr_ms is None,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

@@ -11,7 +11,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
-from ml.gaps import clocks
+from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.strip_rhythm import StripCall
@@ -324,6 +324,12 @@ def findings_of_read(
         # refused. Said in the block's finding.
         findings[halved] = _carrying(findings[halved], marked_rate)
         marked_rate = []
+    without_p_waves = by_label.get(rhythm.NO_P_WAVES, [])
+    if without_p_waves:
+        # The recording's rhythm is not sinus: its marked rate belongs to this finding, as a
+        # strip's other-rhythm call carries it (the rate findings are sinus statements).
+        findings.append(_carrying(_no_p_wave_rhythm(without_p_waves), marked_rate))
+        marked_rate = []
     if other_strip is None:
         findings += marked_rate
     elif marked_rate or not findings:
@@ -400,6 +406,19 @@ def _as_wide_complex_tachycardia(
 # flutter holds at least half the beats, the rate is the AF's ventricular rate instead, said
 # in the AF finding ("AF with a fast ventricular rate"), not a second rhythm statement.
 AF_SHARE_WITHOUT_RATE_FINDING = 0.5
+
+
+def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
+    """The other-rhythm finding of a long recording whose rhythm has no P waves
+    (`rhythm.NO_P_WAVES`), with how long and how fast."""
+    seconds = sum(e.duration_s for e in stretches)
+    rate_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+    detail = (
+        f"no consistent P wave before the QRS over {duration_text(seconds)}, at a mean of "
+        f"{rate_bpm:.0f} bpm: not sinus rhythm (junctional, ectopic atrial or idioventricular "
+        "rhythm, or atrial flutter): check the strip"
+    )
+    return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "medium", None, detail)
 
 
 def _carrying(finding: Finding, marked_rate: list[Finding]) -> Finding:

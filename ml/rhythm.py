@@ -40,9 +40,10 @@ PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
 HALVED = "2:1 conduction (possible second-degree AV block)"
 MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dropped beat
 PACED = "Paced or unclassifiable rhythm"
+NO_P_WAVES = "Junctional or ectopic rhythm (no P waves)"  # `_without_p_waves`
 LABELS = (
     SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, DROPPED,
-    MOBITZ_I, PACED,
+    MOBITZ_I, PACED, NO_P_WAVES,
 )  # fmt: skip
 ONE_EACH = (PAUSE, DROPPED, MOBITZ_I)  # each episode is an event of its own, never merged
 
@@ -51,6 +52,11 @@ AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
 AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial activity (DS1)
 AF_MIN_S = 30.0
 AF_EXCLUDING_MOBITZ_CYCLES = 2  # Mobitz I cycles inside an AF episode that rule it out
+# A sinus-named stretch this long at a rate outside these bounds (under 60, from 130 bpm)
+# whose beats show no consistent P wave (median under AF_P_CONSISTENCY) is no sinus rhythm:
+# `_without_p_waves`.
+NO_P_WAVE_MIN_S = 30.0
+NO_P_WAVE_RATES_BPM = (60.0, 130.0)
 # An AF episode mostly inside ventricular bigeminy or trigeminy is not AF (`_mostly_patterned`):
 # MIT-BIH 106's and 208's 30 s of "AF" (the window model's) lay 100 % and 53 % inside them.
 PATTERNED_AF_SHARE = 0.5
@@ -104,6 +110,7 @@ def detect_rhythms(
     af_windows_s: list[tuple[float, float]] | None = None,
     unreadable: np.ndarray | None = None,
     mobitz_i_cycles_s: Sequence[tuple[float, float]] = (),
+    p_waves_may_lack: bool = False,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -116,7 +123,11 @@ def detect_rhythms(
     (per beat) marks the Q beats that say the read could not read them (unusable signal, a
     doubtful call taken back), not that they looked paced: no rhythm is read where they
     dominate. `mobitz_i_cycles_s`: the long cycles of a Mobitz I block (`ml.wenckebach`), one
-    MOBITZ_I episode each instead of a dropped-beat hint.
+    MOBITZ_I episode each instead of a dropped-beat hint. `p_waves_may_lack`: stretches
+    without P waves may be named so (`_without_p_waves`): a long recording (a strip's one
+    rhythm call names its rhythm) whose median beat shows no P wave either (P waves far ahead
+    of the QRS, a first-degree block, fall outside the region the consistency reads: svdb
+    889's PR is 340 ms).
     """
     if len(beat_s) < 3:
         return []
@@ -152,7 +163,10 @@ def detect_rhythms(
     long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
     covered = af + vf + halved + long_runs
     unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
-    episodes += _background(beat_s, rr_s, classes, unread, covered)
+    background = _background(beat_s, rr_s, classes, unread, covered)
+    episodes += (
+        _without_p_waves(background, beat_s, p_wave_consistency) if p_waves_may_lack else background
+    )
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
@@ -494,11 +508,51 @@ def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
 MERGE_GAP_S = 2.0  # episodes of one label closer than this are one episode
 MIN_RATE_EPISODE_S = 10.0  # sinus brady/tachycardia shorter than this is just sinus rhythm
 SUMMARY_EPISODES = 20
-BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED)
+BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES)
 SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 # Read from P waves: sinus rhythm has one before every QRS, and a dropped beat or 2:1
 # conduction is AV block, a P wave not conducted. No strip without P waves holds them.
 NEEDS_P_WAVES = (*SINUS_RATES, DROPPED, HALVED)
+
+
+def _without_p_waves(
+    background: list[Episode], beat_s: np.ndarray, p_consistency: np.ndarray | None
+) -> list[Episode]:
+    """`background` with its sinus-named stretches of NO_P_WAVE_MIN_S or more, at a median rate
+    under 60 or from 130 bpm, whose beats show no consistent P wave (median consistency under
+    AF_P_CONSISTENCY) named NO_P_WAVES, when they last longer than the sinus stretches left:
+    sinus rhythm has a P wave before every QRS. Two minutes of synthetic junctional rhythm at
+    42-58 bpm read "Sinus bradycardia" (one "No significant arrhythmia"), idioventricular
+    rhythm at 30-38 bpm "Sinus bradycardia", and a narrow-complex tachycardia without P waves
+    at 150-210 bpm "Sinus tachycardia", where a strip of each reads another rhythm. Only where
+    such stretches are the recording's rhythm: at 100-112 bpm real sinus rhythm with frequent
+    PVCs reads consistencies of 0.2-0.3 (MIT-BIH 208), so the rate bounds, and a minority
+    stretch stays named by its rate."""
+    if p_consistency is None:
+        return background
+    slow, fast = NO_P_WAVE_RATES_BPM
+
+    def lacks_p_waves(e: Episode) -> bool:
+        inside = (beat_s >= e.start_s) & (beat_s <= e.end_s)
+        if e.label not in SINUS_RATES or e.duration_s < NO_P_WAVE_MIN_S or inside.sum() < 3:
+            return False
+        rate_bpm = 60.0 / float(np.median(np.diff(beat_s[inside])))
+        outside_sinus_rates = rate_bpm < slow or rate_bpm >= fast
+        return outside_sinus_rates and float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
+
+    flagged = [lacks_p_waves(e) for e in background]
+    without_s = sum(e.duration_s for e, f in zip(background, flagged, strict=True) if f)
+    sinus_s = sum(
+        e.duration_s
+        for e, f in zip(background, flagged, strict=True)
+        if e.label in SINUS_RATES and not f
+    )
+    if without_s <= sinus_s:
+        return background
+    return [
+        Episode(NO_P_WAVES, e.start_s, e.end_s, e.n_beats) if f else e
+        for e, f in zip(background, flagged, strict=True)
+    ]
 
 
 def _holds_mobitz_i(episode: Episode, cycles_s: list[tuple[float, float]]) -> bool:

@@ -37,6 +37,7 @@ EPISODE_CODES = {
     rhythm.HALVED: "AV_BLOCK_2",
     rhythm.MOBITZ_I: "AV_BLOCK_2",
     rhythm.PACED: "PACED",
+    rhythm.NO_P_WAVES: "OTHER_RHYTHM",
 }
 # Ectopic beats inside these episodes are already stops (the episode's start).
 COVERING_EPISODES = {

@@ -17,8 +17,14 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ml import rhythm
 from ml.recording import Recording
-from ml.research.synthetic import BeatTruth, sinus_or_af_mv, synthetic_recording
+from ml.research.synthetic import (
+    BeatTruth,
+    sinus_or_af_mv,
+    synthetic_recording,
+    synthetic_rhythm_mv,
+)
 from portal.models import EcgReport, ReportStatus
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, post_form
@@ -109,6 +115,43 @@ def test_the_slow_rate_of_2_to_1_conduction_is_said_in_its_finding(
     assert "SINUS" in chosen and "AV_BLOCK_2" in chosen and "BRADY" not in chosen, chosen
     form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
             "conclusion": "2:1 AV block.", "patient_comment": "",
+            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+
+
+def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Two minutes of a regular rhythm at 45 bpm without P waves (a junctional escape rhythm)
+    read "Sinus bradycardia" on a long recording, where a strip of it reads another rhythm.
+    Now its rhythm line names a junctional or ectopic rhythm, the finding says why and carries
+    the marked bradycardia, and the form signs as prefilled (`rhythm._without_p_waves`)."""
+    onsets_s = np.arange(0.5, 119.0, 60 / 45)
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s, duration_s=120.0, fs_hz=250.0, p_waves=False, noise_mv=0.02
+    )
+    recording = Recording(fs_hz=250.0, lead_names=("II",), signal_mv=signal_mv[:, None],
+                          source_format="synthetic")  # fmt: skip
+    path = write_csv(tmp_path / "junctional.csv", recording)
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.rhythm_label == rhythm.NO_P_WAVES
+    assert "BRADY" not in (machine.findings or []) and report.main_finding == "OTHER_RHYTHM"
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    said = r"no consistent P wave before the QRS over 1\.\d min, at a mean of 4\d bpm"
+    assert re.search(said, page)
+    assert "marked bradycardia, mean 4" in page
+    chosen = _preselected(page)
+    assert chosen == ["OTHER_RHYTHM"], chosen
+    form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
+            "conclusion": "Junctional escape rhythm.", "patient_comment": "",
             "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
     signed = post_form(doctor, f"/reports/{report.id}/sign", form,
                        token_page=f"/reports/{report.id}")  # fmt: skip

@@ -456,3 +456,32 @@ def test_the_rate_range_holds_the_mean_rate() -> None:
     assert rate.mean_bpm == pytest.approx(60 / rr_s.mean(), abs=0.5)
     assert rate.min_bpm <= rate.mean_bpm <= rate.max_bpm
     assert rate.min_bpm == pytest.approx(60 / 0.98, abs=0.5)  # the slowest 8 intervals
+
+
+def test_a_long_recording_without_p_waves_is_not_named_sinus() -> None:
+    """A sinus-named stretch of 30 s or more without a consistent P wave at a rate under 60 or
+    from 130 bpm is a junctional or ectopic rhythm when it is the recording's rhythm
+    (`rhythm._without_p_waves`); not on a strip, whose one call names its rhythm, nor where the
+    median beat shows a P wave (`p_waves_may_lack`); a rate between those bounds keeps its
+    sinus name, and so does a minority stretch."""
+    beat_s = np.arange(0.5, 120.0, 60 / 45)
+
+    def labels(p_consistency: float, long: bool = True, beats: np.ndarray = beat_s) -> set:
+        read = rhythm.detect_rhythms(
+            beats, np.full(beats.size, "N"), 120.0, np.full(beats.size, p_consistency),
+            p_waves_may_lack=long,
+        )  # fmt: skip
+        return {e.label for e in read}
+
+    assert labels(0.1) == {rhythm.NO_P_WAVES}
+    assert labels(0.9) == {rhythm.BRADY}
+    assert labels(0.1, long=False) == {rhythm.BRADY}
+    assert labels(0.1, beats=np.arange(0.5, 120.0, 60 / 75)) == {rhythm.SINUS}
+    assert labels(0.1, beats=np.arange(0.5, 120.0, 60 / 150)) == {rhythm.NO_P_WAVES}
+    # 40 s of it inside 80 s of sinus rhythm with its P waves: the minority keeps its name.
+    mixed = np.concatenate([np.arange(0.5, 40.0, 60 / 45), np.arange(40.5, 120.0, 60 / 70)])
+    consistency = np.where(mixed < 40.0, 0.1, 0.9)
+    read = rhythm.detect_rhythms(
+        mixed, np.full(mixed.size, "N"), 120.0, consistency, p_waves_may_lack=True
+    )
+    assert rhythm.NO_P_WAVES not in {e.label for e in read}
