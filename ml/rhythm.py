@@ -522,12 +522,10 @@ def _without_p_waves(
     under 60 or from 130 bpm, whose beats show no consistent P wave (median consistency under
     AF_P_CONSISTENCY) named NO_P_WAVES, when they last longer than the sinus stretches left:
     sinus rhythm has a P wave before every QRS. Two minutes of synthetic junctional rhythm at
-    42-58 bpm read "Sinus bradycardia" (one "No significant arrhythmia"), idioventricular
-    rhythm at 30-38 bpm "Sinus bradycardia", and a narrow-complex tachycardia without P waves
-    at 150-210 bpm "Sinus tachycardia", where a strip of each reads another rhythm. Only where
-    such stretches are the recording's rhythm: at 100-112 bpm real sinus rhythm with frequent
-    PVCs reads consistencies of 0.2-0.3 (MIT-BIH 208), so the rate bounds, and a minority
-    stretch stays named by its rate."""
+    42-58 bpm read "Sinus bradycardia" (one "No significant arrhythmia"), where a strip of it
+    reads another rhythm. Only where such stretches are the recording's rhythm, and outside
+    the rate bounds: at 100-112 bpm real sinus rhythm with frequent PVCs reads consistencies of
+    0.2-0.3 (MIT-BIH 208); a minority stretch stays named by its rate."""
     if p_consistency is None:
         return background
     slow, fast = NO_P_WAVE_RATES_BPM
@@ -537,8 +535,8 @@ def _without_p_waves(
         if e.label not in SINUS_RATES or e.duration_s < NO_P_WAVE_MIN_S or inside.sum() < 3:
             return False
         rate_bpm = 60.0 / float(np.median(np.diff(beat_s[inside])))
-        outside_sinus_rates = rate_bpm < slow or rate_bpm >= fast
-        return outside_sinus_rates and float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
+        outside_bounds = rate_bpm < slow or rate_bpm >= fast
+        return outside_bounds and float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
 
     flagged = [lacks_p_waves(e) for e in background]
     without_s = sum(e.duration_s for e, f in zip(background, flagged, strict=True) if f)
