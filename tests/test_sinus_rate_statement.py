@@ -25,9 +25,9 @@ from ml.research.synthetic import (
     synthetic_recording,
     synthetic_rhythm_mv,
 )
-from portal.models import EcgReport, ReportStatus
+from portal.models import EcgReport
 from portal.worker import Worker
-from tests.conftest import PASSWORD, People, client_for, post_form
+from tests.conftest import People, client_for, sign_report
 from tests.support.ecg_files import write_csv
 from tests.test_upload_and_review import _upload
 
@@ -42,6 +42,23 @@ def _preselected(page: str) -> list[str]:
 
 
 OTHER_LINE = "Other rhythm (not normal sinus rhythm, not atrial fibrillation)"
+
+
+def _read_by_the_portal(
+    app: Flask, people: People, sql: Session, path: Path, recording: Recording
+) -> EcgReport:
+    """`recording` uploaded as a CSV at `path` by staff and analysed: its report."""
+    write_csv(path, recording)
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    return report
+
+
+def _one_lead(signal_mv: np.ndarray) -> Recording:
+    return Recording(250.0, ("II",), signal_mv[:, None], source_format="synthetic")
 
 
 @pytest.mark.parametrize(
@@ -67,25 +84,16 @@ def test_a_slow_rhythm_is_named_and_signable_as_prefilled(
     recording = synthetic_recording(
         BeatTruth(hr_bpm=hr_bpm), duration_s=duration_s, fs_hz=250.0, leads=("I", "II", "III")
     )[0]
-    path = write_csv(tmp_path / "slow.csv", recording)
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(path.read_bytes(), "slow.csv")]).status_code == 302
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    report = _read_by_the_portal(app, people, sql, tmp_path / "slow.csv", recording)
     doctor = client_for(app, people.doctor)
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert rhythm_line in html.unescape(page)
     chosen = _preselected(page)
     assert chosen == statements, chosen
-    form = {"rhythm_label": rhythm_line, "findings": chosen,
-            "conclusion": "Slow rhythm, otherwise normal.", "patient_comment": "",
-            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
-    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
-                       token_page=f"/reports/{report.id}")  # fmt: skip
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
-    sql.expire_all()
-    assert report.status is ReportStatus.FINAL
+    sign_report(
+        doctor, report, sql, rhythm_label=rhythm_line, findings=chosen,
+        conclusion="Slow rhythm, otherwise normal.", patient_comment="",
+    )  # fmt: skip
 
 
 def test_the_slow_rate_of_2_to_1_conduction_is_said_in_its_finding(
@@ -97,14 +105,7 @@ def test_the_slow_rate_of_2_to_1_conduction_is_said_in_its_finding(
     form was refused as prefilled. The block's finding now carries the slow rate."""
     rr_s = np.concatenate([np.full(60, 0.8), np.full(170, 1.6)])
     signal_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=250.0)
-    recording = Recording(fs_hz=250.0, lead_names=("II",), signal_mv=signal_mv[:, None],
-                          source_format="synthetic")  # fmt: skip
-    path = write_csv(tmp_path / "halved.csv", recording)
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    report = _read_by_the_portal(app, people, sql, tmp_path / "halved.csv", _one_lead(signal_mv))
     machine = report.versions[0]
     assert machine.rhythm_label.startswith("Sinus rhythm with 2:1 conduction")
     assert "BRADY" not in (machine.findings or [])
@@ -113,12 +114,10 @@ def test_the_slow_rate_of_2_to_1_conduction_is_said_in_its_finding(
     assert re.search(r"every other beat dropped.*; marked bradycardia, mean 4\d bpm", page)
     chosen = _preselected(page)
     assert "SINUS" in chosen and "AV_BLOCK_2" in chosen and "BRADY" not in chosen, chosen
-    form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
-            "conclusion": "2:1 AV block.", "patient_comment": "",
-            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
-    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
-                       token_page=f"/reports/{report.id}")  # fmt: skip
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+    sign_report(
+        doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
+        conclusion="2:1 AV block.", patient_comment="",
+    )  # fmt: skip
 
 
 def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
@@ -132,14 +131,8 @@ def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
     signal_mv = synthetic_rhythm_mv(
         onsets_s, duration_s=120.0, fs_hz=250.0, p_waves=False, noise_mv=0.02
     )
-    recording = Recording(fs_hz=250.0, lead_names=("II",), signal_mv=signal_mv[:, None],
-                          source_format="synthetic")  # fmt: skip
-    path = write_csv(tmp_path / "junctional.csv", recording)
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    path = tmp_path / "junctional.csv"
+    report = _read_by_the_portal(app, people, sql, path, _one_lead(signal_mv))
     machine = report.versions[0]
     assert machine.rhythm_label == rhythm.NO_P_WAVES
     assert "BRADY" not in (machine.findings or []) and report.main_finding == "OTHER_RHYTHM"
@@ -150,9 +143,7 @@ def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
     assert "marked bradycardia, mean 4" in page
     chosen = _preselected(page)
     assert chosen == ["OTHER_RHYTHM"], chosen
-    form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
-            "conclusion": "Junctional escape rhythm.", "patient_comment": "",
-            "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
-    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
-                       token_page=f"/reports/{report.id}")  # fmt: skip
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+    sign_report(
+        doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
+        conclusion="Junctional escape rhythm.", patient_comment="",
+    )  # fmt: skip
