@@ -186,7 +186,9 @@ def conducted_sinus(beat_s: np.ndarray, classes: np.ndarray, found: MobitzI) -> 
     near = np.zeros(beat_s.size, dtype=bool)
     for start_s, end_s in found.cycles_s:
         near |= (beat_s >= start_s - GROUP_REACH_S) & (beat_s <= end_s + GROUP_REACH_S)
-    return (np.asarray(classes) == "S") & near & np.isin(beat_s, found.conducted_s)
+    # Matched to the millisecond: a chunked read shifts each chunk's times by its start.
+    matched = np.isin(np.round(beat_s * 1000), np.round(found.conducted_s * 1000))
+    return (np.asarray(classes) == "S") & near & matched
 
 
 def conducted_sinus_note(n_beats: int) -> str:
