@@ -76,6 +76,7 @@ PARAMS: dict[str, Any] = dict(
     b=0.7,  # search-back threshold TH2 = b * TH1
     rr_factor=1.66,  # search back when gap > rr_factor * mean RR
     t_win=0.36,  # s, T-wave test applies to beats closer than this
+    t_win_slow=0.0,  # s per s of mean RR over 1 s: a wider T-wave window at slow rates (0: off)
     t_slope=0.5,  # T-wave if slope < t_slope * previous QRS slope
     t_sharp=0.5,  # ... or if sharpness < t_sharp * recent QRS sharpness (0: off)
     sharp_band=(0.5, 40.0),  # Hz, the band sharpness is read in
@@ -388,6 +389,7 @@ def _detect(
     spk = float(np.median(h0[:5]))
     npk = 0.5 * float(np.median(h0))
     t_win, p_win = p["t_win"] * fs, p["p_win"] * fs
+    t_slow = p["t_win_slow"]
     sb_gap = p["rr_factor"]
     relearn_gap, relearn_win = p["relearn_gap"] * fs, p["relearn_win"] * fs
 
@@ -402,10 +404,10 @@ def _detect(
 
     beat_sharpness: list[float] = []  # of the accepted QRS complexes
 
-    def is_t_wave(j: int, last: int) -> bool:
+    def is_t_wave(j: int, last: int, rr_mean: float) -> bool:
         """Close to previous QRS and much less steep, or much blunter than the recent QRS
         complexes (their median: one sharp noise spike must not hide the next QRS) -> T wave."""
-        if cand[j] - cand[last] >= t_win:
+        if cand[j] - cand[last] >= t_win + t_slow * max(0.0, rr_mean - fs):
             return False
         if slope[j] < p["t_slope"] * slope[last]:
             return True
@@ -424,7 +426,7 @@ def _detect(
             pool = [
                 j
                 for j in pending
-                if cand[j] - cand[last] > refr and pos - cand[j] > refr and not is_t_wave(j, last)
+                if cand[j] - cand[last] > refr and pos - cand[j] > refr and not is_t_wave(j, last, rr_mean)
             ]
             if not pool:
                 pending = [j for j in pending if pos - cand[j] <= refr]
@@ -451,7 +453,7 @@ def _detect(
 
         th1 = npk + a * (spk - npk)
         is_qrs = h[k] > th1
-        if is_qrs and beats and is_t_wave(k, beats[-1]):
+        if is_qrs and beats and is_t_wave(k, beats[-1], rr_mean):
             is_qrs = False
         if is_qrs:  # P-wave look-ahead
             j = k + 1
