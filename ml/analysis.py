@@ -69,6 +69,7 @@ from ml.quality import (
     mark_gaps,
     mark_hum,
     noisy_everywhere_mask,
+    noisy_from_fast_noise,
     segment_quality,
     unusable_mask,
 )
@@ -490,6 +491,7 @@ def _read(
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
+    fast_noise_s = [(s.start_s, s.end_s) for s in quality if noisy_from_fast_noise(s)]
     set_aside = [
         (float(beat_s[first]), float(beat_s[stop - 1]))
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
@@ -510,7 +512,7 @@ def _read(
     strip = None
     if is_strip:
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
-        strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported)
+        strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported, fast_noise_s)
         strip = strip_call_with_block(strip, block)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:

@@ -34,6 +34,7 @@ NOISY_BEAT_MISMATCH = 0.6
 MISMATCH_PERCENTILE = 25.0
 BEAT_WINDOW_S = (0.2, 0.4)  # before and after the R peak
 MAINS_REASON = "mains interference"  # a segment noisy only for the hum notched out of it
+FAST_NOISE_REASON = "muscle or mains noise"  # noise above 40 Hz: it blurs small waves
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def judge_segments(
         elif spread > NOISY_RANGE_RATIO * typical_spread:
             level, reason = "noisy", "motion artefact or baseline wander"
         elif hf_ratio[k] > NOISY_HF_RATIO:
-            level, reason = "noisy", "muscle or mains noise"
+            level, reason = "noisy", FAST_NOISE_REASON
         elif (beats_differ := mismatch[k]) is not None and beats_differ > NOISY_BEAT_MISMATCH:
             level, reason = "noisy", "beats differ from one to the next (artefact or noise)"
         segments.append(Segment(first / fs_hz, last / fs_hz, level, reason))
@@ -287,6 +288,12 @@ def good_once_filtered(segment: Segment) -> bool:
     clear as a good segment's (a clean 10-s strip at 41 bpm under 0.04 mV of hum read "too
     noisy" for its few beats, `ml.strip_rhythm.slow_strip_call`)."""
     return segment.level == "good" or segment.reason.startswith(MAINS_REASON)
+
+
+def noisy_from_fast_noise(segment: Segment) -> bool:
+    """Noisy for noise above 40 Hz only (in the analysis lead, even where another lead reads
+    better): tall, sharp beats still stand out of it (`ml.strip_rhythm.slow_strip_call`)."""
+    return segment.level == "noisy" and FAST_NOISE_REASON in segment.reason
 
 
 def mark_gaps(segments: list[Segment], gap_spans_s: list[tuple[float, float]]) -> list[Segment]:

@@ -27,7 +27,11 @@ Pipeline (Pan-Tompkins family, with a few robustness additions):
 4. Adaptive classification of candidates (Pan-Tompkins):
      SPK, NPK = running signal / noise peak levels,
      TH1 = NPK + 0.25 (SPK - NPK);  candidate is a QRS if its height > TH1 and
-   - T-wave test: if it follows the previous QRS by < 360 ms, its maximal slope
+   - T-wave test: if it follows the previous QRS by < 360 ms (plus 0.4 s per second
+     of mean RR over 1 s: the QT lengthens as the rate slows, and a clean sinus
+     bradycardia at 33-40 bpm had its T waves, 0.42-0.49 s after the R peak, read as
+     beats: rate doubled, false bigeminy. 0.4 was the widest of 0.2-0.5 costing at
+     most 10 on DS1, svdb and qtdb's 2 x missed + extra, pre-registered), its maximal slope
      must be >= 0.5 x that of the previous QRS (T waves are slow), and its
      sharpness (steepest slope over peak-to-peak size in 0.5-40 Hz, about
      2 / its duration) >= 0.5 x the median of the last 8 QRS complexes: a tall
@@ -76,7 +80,7 @@ PARAMS: dict[str, Any] = dict(
     b=0.7,  # search-back threshold TH2 = b * TH1
     rr_factor=1.66,  # search back when gap > rr_factor * mean RR
     t_win=0.36,  # s, T-wave test applies to beats closer than this
-    t_win_slow=0.0,  # s per s of mean RR over 1 s: a wider T-wave window at slow rates (0: off)
+    t_win_slow=0.4,  # s per s of mean RR over 1 s: a wider T-wave window at slow rates
     t_slope=0.5,  # T-wave if slope < t_slope * previous QRS slope
     t_sharp=0.5,  # ... or if sharpness < t_sharp * recent QRS sharpness (0: off)
     sharp_band=(0.5, 40.0),  # Hz, the band sharpness is read in
@@ -426,7 +430,9 @@ def _detect(
             pool = [
                 j
                 for j in pending
-                if cand[j] - cand[last] > refr and pos - cand[j] > refr and not is_t_wave(j, last, rr_mean)
+                if cand[j] - cand[last] > refr
+                and pos - cand[j] > refr
+                and not is_t_wave(j, last, rr_mean)
             ]
             if not pool:
                 pending = [j for j in pending if pos - cand[j] <= refr]

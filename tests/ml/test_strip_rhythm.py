@@ -15,7 +15,7 @@ from ml.filters import bandpass_mv
 from ml.io import read_recording
 from ml.recording import Recording
 from ml.research.databases import data_root
-from ml.research.synthetic import sinus_or_af_mv, synthetic_rhythm_mv
+from ml.research.synthetic import BeatTruth, sinus_or_af_mv, synthetic_rhythm_mv
 from ml.strip_rhythm import (
     AF,
     AF_EXCLUDING_P_WAVE_CONSISTENCY,
@@ -190,6 +190,36 @@ def test_a_clean_strip_with_a_pause_and_few_beats_shows_its_pause_not_noise() ->
     beats = np.round(np.cumsum([0.5, *rr_s]) * FS_HZ).astype(int)
     poor = [(0.0, 4.0)]
     call = call_strip(np.zeros(3600), FS_HZ, beats, np.array(list("NNNNNNN")), None, None, poor)
+    assert call.label == UNCLASSIFIABLE
+
+
+def test_a_marked_bradycardia_under_fast_noise_is_slow_not_too_noisy() -> None:
+    """Six beats at 38 bpm on a 10-s strip at 1000 Hz with 0.04 mV of broadband noise: at so
+    few QRS complexes that noise flags the strip "muscle or mains noise", and it read
+    "Unclassifiable: too noisy, repeat the recording", the marked bradycardia unsaid. The
+    beats stand clear of the noise (nothing between them comes near), so they are all there
+    is: a slow other rhythm with its bradycardia."""
+    fs_hz = 1000.0
+    onsets_s = np.arange(0.5, 9.6, 60 / 38)
+    truth = BeatTruth(hr_bpm=38, qt_ms=480)
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s, duration_s=10, fs_hz=fs_hz, truth=truth, noise_mv=0.04, seed=3
+    )
+    analysis = analyze(Recording(fs_hz, ("II",), signal_mv[:, None]))
+    assert [s.reason for s in analysis.quality] == ["muscle or mains noise"]
+    assert analysis.strip is not None and analysis.strip.label == OTHER
+    assert analysis.strip.reason.startswith("slow (median rate 38 bpm), 6 beats: too few")
+    assert "NOISY_STRIP" not in {f.code for f in analysis.findings}
+    [other] = [f for f in analysis.findings if f.code == "OTHER_RHYTHM"]
+    assert "marked bradycardia, mean 38 bpm" in other.detail
+    # A beat the detector missed (or noise that could hide one) stands out between the beats.
+    beats = analysis.beats.samples
+    assert strip_rhythm.beats_stand_clear(signal_mv, fs_hz, beats)
+    assert not strip_rhythm.beats_stand_clear(signal_mv, fs_hz, np.delete(beats, 2))
+    call = call_strip(
+        signal_mv, fs_hz, np.delete(beats, 2), np.array(list("NNNNN")), None, None, [],
+        None, [(0.0, 10.0)],
+    )  # fmt: skip
     assert call.label == UNCLASSIFIABLE
 
 

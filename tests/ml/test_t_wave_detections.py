@@ -10,7 +10,7 @@ from ml.analysis import analyze
 from ml.cycle_splitters import NOTE_PHRASE
 from ml.io import read_recording
 from ml.research.databases import data_root, default_data_dir, load_record
-from ml.research.synthetic import BeatTruth, synthetic_recording
+from ml.research.synthetic import BeatTruth, synthetic_recording, synthetic_rhythm_mv
 from ml.rpeaks import detect_r_peaks
 
 FS_HZ = 300.0  # a handheld recorder's rate
@@ -72,3 +72,26 @@ def test_a_t_wave_once_called_v_is_no_longer_a_beat() -> None:
     assert not np.any((beat_s > 15.4) & (beat_s < 15.8))
     assert analysis.main_finding.code == "NORMAL"
     assert not any(NOTE_PHRASE in note for note in analysis.notes)
+
+
+@pytest.mark.parametrize(
+    ("hr_bpm", "t_over_r", "fs_hz"), [(33, 0.6, 500.0), (36, 0.6, 250.0), (40, 0.8, 500.0)]
+)
+def test_the_late_t_waves_of_a_marked_bradycardia_are_not_beats(
+    hr_bpm: float, t_over_r: float, fs_hz: float
+) -> None:
+    """A clean sinus bradycardia at 33-40 bpm (QTc 500 ms) whose T wave peaks 0.5-0.6 s
+    after the R peak, past the 0.36-s T-wave test of normal rates: every T wave was a beat
+    (rate doubled, "ventricular bigeminy"). The T-wave window widens as the rate slows."""
+    rr_s = 60 / hr_bpm
+    truth = BeatTruth(
+        hr_bpm=hr_bpm, qt_ms=500 * np.sqrt(rr_s), qrs_ms=100, r_mv=0.5, t_mv=0.5 * t_over_r
+    )
+    onsets_s = np.arange(0.4, 29.2, rr_s)
+    signal_mv = synthetic_rhythm_mv(onsets_s, duration_s=30, fs_hz=fs_hz, truth=truth)
+    peaks = detect_r_peaks(signal_mv, fs_hz)
+    nearest_ms = np.abs(peaks[:, None] / fs_hz - onsets_s[None, :]).min(axis=1) * 1000
+    assert peaks.size == onsets_s.size
+    assert np.all(nearest_ms <= 60), nearest_ms
+    # With the window of normal rates, the T waves are counted too.
+    assert detect_r_peaks(signal_mv, fs_hz, t_win_slow=0.0).size >= 1.8 * onsets_s.size
