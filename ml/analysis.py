@@ -42,6 +42,7 @@ from ml.findings import (
     without_pr_in_af,
     without_pr_in_mobitz_i,
     without_pr_in_wide_complex_tachycardia,
+    without_pr_without_p_waves,
 )
 from ml.gaps import GapFill, fill_gaps
 from ml.hrv import (
@@ -809,6 +810,8 @@ def summarise(
     intervals = without_pr_in_af(intervals, in_af[normal])
     if block.cycles_s:
         intervals = without_pr_in_mobitz_i(intervals)
+    if strip is not None and rules_out_sinus(strip):
+        intervals = without_pr_without_p_waves(intervals)
     af_share = float(np.mean(in_af)) if len(in_af) else 0.0
     one_lead = len(beats.classification_leads) == 1
     if not one_lead and wide_complex_tachycardia(intervals, heart_rate, af_share):

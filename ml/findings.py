@@ -60,6 +60,19 @@ def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Interv
     return _without_pr(intervals, AF_PR_REASON)
 
 
+NO_P_WAVE_PR_REASON = "the strip's rhythm shows no consistent P wave before the QRS"
+
+
+def without_pr_without_p_waves(intervals: Intervals) -> Intervals:
+    """`intervals` with the PR "not measurable" under a strip call that found no consistent
+    P wave (`ml.strip_rhythm.rules_out_sinus`): the median beat can still show a wave before
+    the QRS (fibrillatory waves averaged, a small wave in the noise), and a PR beside "no
+    consistent P wave" contradicts the read; a synthetic 10-s 12-lead in atrial fibrillation,
+    called "other rhythm: irregular RR intervals, no consistent P wave", read "first-degree
+    AV block, PR 204 ms" at high confidence."""
+    return _without_pr(intervals, NO_P_WAVE_PR_REASON) if intervals.pr_ms is not None else intervals
+
+
 def without_pr_in_mobitz_i(intervals: Intervals) -> Intervals:
     """`intervals` with the PR "not measurable": in a Mobitz I block it lengthens beat by beat,
     and one median PR would read as a fact (a first-degree block) what is a block's cycle."""

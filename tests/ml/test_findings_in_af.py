@@ -8,11 +8,20 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.findings import AF_PR_REASON, findings_of_read, without_pr_in_af
+from ml.findings import (
+    AF_PR_REASON,
+    NO_P_WAVE_PR_REASON,
+    findings_of_read,
+    without_pr_in_af,
+    without_pr_without_p_waves,
+)
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.io import read_recording
+from ml.recording import Recording
 from ml.research.databases import data_root
+from ml.research.synthetic import synthetic_rhythm_mv
+from ml.strip_rhythm import rules_out_sinus
 
 CINC = data_root() / "cinc2017"
 
@@ -85,3 +94,29 @@ def test_rate_findings_stand_outside_af() -> None:
     assert [f.code for f in in_af] == ["AF"] and "(fast)" in in_af[0].detail
     sinus = findings_of_read([], _intervals(), rate, counts, classes, probabilities, 0.0)
     assert [(f.code, f.label) for f in sinus] == [("TACHY", "Marked tachycardia")]
+
+
+def test_no_pr_under_a_strip_call_that_found_no_p_wave() -> None:
+    """A synthetic 10-s strip of atrial fibrillation (fibrillatory waves, RR at random) whose
+    call is another rhythm, "... no consistent P wave": its median beat still showed a wave
+    before the QRS and read "PR 286 ms" beside that call. The PR is not measurable now, with
+    the call as the reason; and with no PR, no first-degree AV block."""
+    rng = np.random.default_rng(22)
+    rr_s = np.abs(rng.normal(0.75, 0.18, 20)) + 0.33
+    onsets_s = 0.4 + np.concatenate([[0.0], np.cumsum(rr_s)])
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s[onsets_s < 9.2],
+        duration_s=10,
+        fs_hz=500.0,
+        p_waves=False,
+        fibrillation_mv=0.06,
+        seed=22,
+    )
+    analysis = analyze(Recording(500.0, ("II",), signal_mv[:, None]))
+    assert analysis.strip is not None and rules_out_sinus(analysis.strip)  # the premise
+    assert analysis.intervals.pr_ms is None
+    assert analysis.intervals.not_measurable["pr"] == NO_P_WAVE_PR_REASON
+    assert "AV_BLOCK_1" not in {f.code for f in analysis.findings}
+    # A PR already not measurable keeps its own reason.
+    unmeasured = without_pr_without_p_waves(_intervals(None))
+    assert unmeasured.pr_ms is None and unmeasured.not_measurable == {}
