@@ -120,10 +120,6 @@ TWO_LEAD: dict[str, float] = dict(
     fill_level=0.5,  # ... if their slope reaches this fraction of the other lead's usual one
     restore_removed=1.0,  # 1: a beat removed above is given back in such a gap (round 2b) ...
     restore_min_share=0.25,  # ... when at least this x the kept beats' median QRS-band size
-    # The rhythm a gap is judged against is the other lead's when it beats this much faster:
-    # beats the primary lead cannot see at all (a PVC isoelectric in it) leave no gap longer
-    # than its own cycle (0: off).
-    other_cycle_ratio=0.0,
 )
 
 
@@ -291,15 +287,12 @@ def _restore_removed(
     return np.unique(np.concatenate([kept, *restored])) if restored else kept
 
 
-def _long_gaps(
-    peaks: np.ndarray, fs: float, cycle: float | None = None
-) -> list[tuple[int, int, int]]:
+def _long_gaps(peaks: np.ndarray, fs: float) -> list[tuple[int, int, int]]:
     """(first sample, end sample, beats it has room for) inside each gap between `peaks`
-    longer than `fill_gap_cycles` x their median interval (or the `cycle` given),
-    `fill_margin_s` in from its ends."""
+    longer than `fill_gap_cycles` x their median interval, `fill_margin_s` in from its ends."""
     p = TWO_LEAD
     rr = np.diff(peaks)
-    cycle = float(np.median(rr)) if cycle is None else cycle
+    cycle = float(np.median(rr))
     margin = int(p["fill_margin_s"] * fs)
     return [
         (int(peaks[i] + margin), int(peaks[i + 1] - margin), max(1, round(rr[i] / cycle) - 1))
@@ -317,12 +310,8 @@ def _fill_missed_beats(
     if peaks.size < 3 or other.size < 3:
         return peaks
     usual = float(np.median(other_level))
-    cycle = float(np.median(np.diff(peaks)))
-    other_cycle = float(np.median(np.diff(other)))
-    if other_cycle < TWO_LEAD["other_cycle_ratio"] * cycle:
-        cycle = other_cycle
     added = []
-    for start, stop, _room in _long_gaps(peaks, fs, cycle):
+    for start, stop, _room in _long_gaps(peaks, fs):
         lo, hi = np.searchsorted(other, [start, stop])
         added.append(other[lo:hi][other_level[lo:hi] >= TWO_LEAD["fill_level"] * usual])
     if not added:
