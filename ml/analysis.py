@@ -54,6 +54,7 @@ from ml.hrv import (
 )
 from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
+from ml.lead_vote import beats_most_leads_see
 from ml.mains import dehummed
 from ml.noise_bursts import (
     bursts_note,
@@ -460,6 +461,7 @@ def _read(
     peaks, other_peaks = detect_r_peaks_both_leads(
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
+    peaks = beats_most_leads_see(recording.signal_mv, fs, leads, peaks)  # 3 leads or more
     quality_leads = [lead_index] + ([] if second is None else [second])
     quality, peaks, swapped = _judge_leads(
         recording, gaps, quality_leads, peaks, other_peaks, hum_hz_by_lead

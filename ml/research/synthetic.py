@@ -88,34 +88,49 @@ def synthetic_recording(
     seed: int = 0,
 ) -> tuple[Recording, np.ndarray]:
     """A regular rhythm with the given intervals; returns it and the QRS-onset samples."""
-    rng = np.random.default_rng(seed)
-    n = int(round(duration_s * fs_hz))
-    t_s = np.arange(n) / fs_hz
     rr_s = 60.0 / truth.hr_bpm
     onsets_s = np.arange(0.5, duration_s - rr_s / 2, rr_s)
-    qrs_sum = np.zeros(n)
-    pt_sum = np.zeros(n)
-    window = int(1.2 * fs_hz)
-    for onset in onsets_s:
-        start = max(0, int(onset * fs_hz) - window // 2)
-        stop = min(n, start + window)
-        qrs, pt = beat_waves_mv(t_s[start:stop] - onset, truth)
-        qrs_sum[start:stop] += qrs
-        pt_sum[start:stop] += pt
-    columns = []
-    for lead in leads:
-        if lead in LIMB_LEAD_ANGLES_DEG:
-            gain = np.cos(np.radians(LIMB_LEAD_ANGLES_DEG[lead] - truth.axis_deg))
-            gain *= AUGMENTED_GAIN if lead.startswith("aV") else 1.0
-        else:
-            gain = PRECORDIAL_GAINS.get(lead, 1.0)
-        # P and T follow the QRS direction loosely (always upright-ish in the leads shown).
-        columns.append(gain * qrs_sum + max(abs(gain), 0.3) * np.sign(gain or 1) * pt_sum)
-    signal = np.column_stack(columns) + rng.normal(0, noise_mv, (n, len(leads)))
+    signal = beats_in_leads_mv(
+        [(onset, truth) for onset in onsets_s], duration_s, fs_hz, leads, noise_mv, seed
+    )
     recording = Recording(
         fs_hz=fs_hz, lead_names=leads, signal_mv=signal, source_format="synthetic"
     )
     return recording, np.round(onsets_s * fs_hz).astype(int)
+
+
+def beats_in_leads_mv(
+    beats: list[tuple[float, BeatTruth]],
+    duration_s: float,
+    fs_hz: float,
+    leads: tuple[str, ...],
+    noise_mv: float = 0.01,
+    seed: int = 0,
+) -> np.ndarray:
+    """[samples, leads]: a beat at each (QRS onset in s, truth), each projected on the leads
+    at its own QRS axis (a PVC's axis differs from the sinus beats')."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * fs_hz))
+    t_s = np.arange(n) / fs_hz
+    signal = np.zeros((n, len(leads)))
+    window = int(1.2 * fs_hz)
+    for onset, truth in beats:
+        start = max(0, int(onset * fs_hz) - window // 2)
+        stop = min(n, start + window)
+        qrs, pt = beat_waves_mv(t_s[start:stop] - onset, truth)
+        for column, lead in enumerate(leads):
+            gain = lead_gain(lead, truth.axis_deg)
+            # P and T follow the QRS direction loosely (always upright-ish in the leads shown).
+            signal[start:stop, column] += gain * qrs + max(abs(gain), 0.3) * np.sign(gain or 1) * pt
+    return signal + rng.normal(0, noise_mv, (n, len(leads)))
+
+
+def lead_gain(lead: str, axis_deg: float) -> float:
+    """How much of the cardiac vector at `axis_deg` a lead sees (precordial leads: fixed)."""
+    if lead in LIMB_LEAD_ANGLES_DEG:
+        gain = float(np.cos(np.radians(LIMB_LEAD_ANGLES_DEG[lead] - axis_deg)))
+        return gain * (AUGMENTED_GAIN if lead.startswith("aV") else 1.0)
+    return PRECORDIAL_GAINS.get(lead, 1.0)
 
 
 def synthetic_rhythm_mv(
