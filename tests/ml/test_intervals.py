@@ -308,3 +308,31 @@ def test_a_ten_second_twelve_lead_ecg_makes_its_interval_findings(
     alone = analyze(one_lead)
     assert set(alone.intervals.confidence.values()) == {"low"}
     assert [f.code for f in alone.findings] == ["NORMAL"]
+
+
+def test_one_or_two_leads_finding_the_p_wave_far_ahead_of_the_rest_do_not_set_the_pr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 12-lead whose V1 and V2 carry a small bump 130 ms ahead of the P wave at every beat
+    (a synthetic 12-lead under baseline wander did, and read "PR 292 ms, first-degree AV
+    block" for 176): the global P onset is the earliest of the leads near most leads' onset,
+    and the PR stays the true 170 ms."""
+    import ml.intervals as intervals_module
+    from ml.recording import Recording
+    from ml.research.synthetic import _half_sine
+
+    fs_hz = 500.0
+    recording, onsets = synthetic_recording(
+        BeatTruth(hr_bpm=70, pr_ms=170), duration_s=10, fs_hz=fs_hz
+    )
+    t_s = np.arange(recording.signal_mv.shape[0]) / fs_hz
+    bump = sum(_half_sine(t_s, onset / fs_hz - 0.17 - 0.13, 0.06) for onset in onsets)
+    signal_mv = recording.signal_mv.copy()
+    for lead in ("V1", "V2"):
+        signal_mv[:, recording.lead_names.index(lead)] += 0.06 * bump
+    read = analyze(Recording(fs_hz, recording.lead_names, signal_mv)).intervals
+    assert read.pr_ms == pytest.approx(170, abs=6) and read.confidence["pr"] == "high"
+    # Before: the earliest onset of any two leads, the bump's; "PR 302 ms", withheld.
+    monkeypatch.setattr(intervals_module, "P_ONSET_BULK_LEADS", 99)
+    before = analyze(Recording(fs_hz, recording.lead_names, signal_mv)).intervals
+    assert before.pr_ms is None and "302 ms" in before.not_measurable["pr"]
