@@ -120,9 +120,6 @@ TWO_LEAD: dict[str, float] = dict(
     fill_level=0.5,  # ... if their slope reaches this fraction of the other lead's usual one
     restore_removed=1.0,  # 1: a beat removed above is given back in such a gap (round 2b) ...
     restore_min_share=0.25,  # ... when at least this x the kept beats' median QRS-band size
-    # Judged against the other lead's cycle when that lead beats faster than 0.67 of this
-    # lead's, only its beats this much taller than its usual ones fill (0: off).
-    other_cycle_level=0.0,
 )
 
 
@@ -290,15 +287,12 @@ def _restore_removed(
     return np.unique(np.concatenate([kept, *restored])) if restored else kept
 
 
-def _long_gaps(
-    peaks: np.ndarray, fs: float, cycle: float | None = None
-) -> list[tuple[int, int, int]]:
+def _long_gaps(peaks: np.ndarray, fs: float) -> list[tuple[int, int, int]]:
     """(first sample, end sample, beats it has room for) inside each gap between `peaks`
-    longer than `fill_gap_cycles` x their median interval (or `cycle`), `fill_margin_s` in
-    from its ends."""
+    longer than `fill_gap_cycles` x their median interval, `fill_margin_s` in from its ends."""
     p = TWO_LEAD
     rr = np.diff(peaks)
-    cycle = float(np.median(rr)) if cycle is None else cycle
+    cycle = float(np.median(rr))
     margin = int(p["fill_margin_s"] * fs)
     return [
         (int(peaks[i] + margin), int(peaks[i + 1] - margin), max(1, round(rr[i] / cycle) - 1))
@@ -317,16 +311,9 @@ def _fill_missed_beats(
         return peaks
     usual = float(np.median(other_level))
     added = []
-    level = TWO_LEAD["fill_level"]
     for start, stop, _room in _long_gaps(peaks, fs):
         lo, hi = np.searchsorted(other, [start, stop])
-        added.append(other[lo:hi][other_level[lo:hi] >= level * usual])
-    cycle, other_cycle = float(np.median(np.diff(peaks))), float(np.median(np.diff(other)))
-    if TWO_LEAD["other_cycle_level"] and other_cycle < 0.67 * cycle:
-        level = TWO_LEAD["other_cycle_level"]
-        for start, stop, _room in _long_gaps(peaks, fs, other_cycle):
-            lo, hi = np.searchsorted(other, [start, stop])
-            added.append(other[lo:hi][other_level[lo:hi] >= level * usual])
+        added.append(other[lo:hi][other_level[lo:hi] >= TWO_LEAD["fill_level"] * usual])
     if not added:
         return peaks
     return np.unique(np.concatenate([peaks, *added]))
