@@ -83,6 +83,7 @@ PARAMS: dict[str, Any] = dict(
     t_win_slow=0.4,  # s per s of mean RR over 1 s: a wider T-wave window at slow rates
     t_slope=0.5,  # T-wave if slope < t_slope * previous QRS slope
     t_sharp=0.5,  # ... or if sharpness < t_sharp * recent QRS sharpness (0: off)
+    t_both=(0.0, 0.0),  # ... or if slope and sharpness are both under these shares (0: off)
     sharp_band=(0.5, 40.0),  # Hz, the band sharpness is read in
     sharp_win=0.10,  # s, half window of the deflection sharpness is measured against
     p_win=0.30,  # s, P-wave look-ahead window
@@ -416,7 +417,11 @@ def _detect(
         if slope[j] < p["t_slope"] * slope[last]:
             return True
         recent = sorted(beat_sharpness[-8:])
-        return sharp_l[j] < p["t_sharp"] * recent[len(recent) // 2]
+        usual_sharpness = recent[len(recent) // 2]
+        both_slope, both_sharp = p["t_both"]
+        if slope[j] < both_slope * slope[last] and sharp_l[j] < both_sharp * usual_sharpness:
+            return True
+        return sharp_l[j] < p["t_sharp"] * usual_sharpness
 
     n_cand = len(cand)
     for k in range(n_cand):
