@@ -95,3 +95,21 @@ def test_the_late_t_waves_of_a_marked_bradycardia_are_not_beats(
     assert np.all(nearest_ms <= 60), nearest_ms
     # With the window of normal rates, the T waves are counted too.
     assert detect_r_peaks(signal_mv, fs_hz, t_win_slow=0.0).size >= 1.8 * onsets_s.size
+
+
+@pytest.mark.parametrize("hr_bpm", [50, 75, 90])
+def test_a_peaked_t_wave_as_tall_as_the_r_wave_is_not_a_beat(hr_bpm: float) -> None:
+    """A narrow (120 ms) T wave as tall as the R wave, hyperkalaemia's picture: 0.57 as steep
+    and 0.63 as sharp as the QRS, it passed both single T-wave tests (limits 0.5) and every
+    T wave was a beat. Under 0.6 of the slope and 0.65 of the sharpness together, it is a T."""
+    rr_s = 60 / hr_bpm
+    truth = BeatTruth(
+        hr_bpm=hr_bpm, qt_ms=400 * np.sqrt(rr_s), r_mv=1.2, t_mv=1.2, t_duration_ms=120
+    )
+    onsets_s = np.arange(0.4, 29.2, rr_s)
+    signal_mv = synthetic_rhythm_mv(onsets_s, duration_s=30, fs_hz=500.0, truth=truth)
+    peaks = detect_r_peaks(signal_mv, 500.0)
+    assert abs(peaks.size - onsets_s.size) <= 1
+    nearest_ms = np.abs(peaks[:, None] / 500.0 - onsets_s[None, :]).min(axis=1) * 1000
+    assert np.all(nearest_ms <= 60), nearest_ms
+    assert detect_r_peaks(signal_mv, 500.0, t_both=(0.0, 0.0)).size >= 1.9 * onsets_s.size
