@@ -38,6 +38,9 @@ Pipeline (Pan-Tompkins family, with a few robustness additions):
      T wave after a small QRS (handheld lead I) passes the slope test but is
      blunt.  0.5 was chosen on MIT-BIH DS1, svdb and qtdb, minimising
      2 x missed + extra beats (`ml.rpeaks.PARAMS["t_sharp"]`, README);
+     and a candidate under 0.6 of the slope *and* 0.65 of the sharpness is a T
+     wave too (`PARAMS["t_both"]`): a narrow peaked T as tall as the R wave
+     passes each single test (0.57, 0.63); pre-registered, README;
    - P-wave test (look-ahead): if a candidate within the next 300 ms is also
      above TH1 and this one is < 0.6 x as tall, this one is a P wave (or other
      precursor) and the following complex is the QRS.
