@@ -336,3 +336,31 @@ def test_one_or_two_leads_finding_the_p_wave_far_ahead_of_the_rest_do_not_set_th
     monkeypatch.setattr(intervals_module, "P_ONSET_BULK_LEADS", 99)
     before = analyze(Recording(fs_hz, recording.lead_names, signal_mv)).intervals
     assert before.pr_ms is None and "302 ms" in before.not_measurable["pr"]
+
+
+def test_a_p_wave_that_begins_inside_the_t_wave_has_no_pr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sinus tachycardia at 140 bpm with a PR of 186 ms: the P wave begins before the previous
+    T wave has ended, so its onset cannot be seen. The PR says so instead of measuring from
+    the P wave's far side (before: "PR 124 ms" at high confidence, 62 ms short). At 120 bpm
+    with a PR of 140 ms the P wave stands clear of the T wave and is measured."""
+    import ml.intervals as intervals_module
+
+    fused = BeatTruth(hr_bpm=140, pr_ms=186, qt_ms=264, t_duration_ms=134, p_duration_ms=95)
+    recording, _ = synthetic_recording(fused, duration_s=10, fs_hz=500, leads=("MLII", "V1"))
+    read = analyze(recording).intervals
+    assert read.pr_ms is None
+    assert "before the preceding T wave has ended" in read.not_measurable["pr"]
+    assert read.qt_ms == pytest.approx(264, abs=TOLERANCE_MS)
+
+    clear = BeatTruth(hr_bpm=120, pr_ms=140, qt_ms=300, t_duration_ms=170)
+    recording, _ = synthetic_recording(clear, duration_s=10, fs_hz=500, leads=("MLII", "V1"))
+    read = analyze(recording).intervals
+    assert read.pr_ms == pytest.approx(140, abs=TOLERANCE_MS) and read.confidence["pr"] == "high"
+
+    monkeypatch.setattr(intervals_module, "P_UNDER_WAY_S", 0.0)
+    recording, _ = synthetic_recording(fused, duration_s=10, fs_hz=500, leads=("MLII", "V1"))
+    before = analyze(recording).intervals
+    assert before.pr_ms is not None and before.pr_ms < 186 - 50
+    assert before.confidence["pr"] == "high"
