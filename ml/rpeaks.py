@@ -84,6 +84,10 @@ PARAMS: dict[str, Any] = dict(
     rr_factor=1.66,  # search back when gap > rr_factor * mean RR
     t_win=0.36,  # s, T-wave test applies to beats closer than this
     t_win_slow=0.4,  # s per s of mean RR over 1 s: a wider T-wave window at slow rates
+    # Before any RR interval is known the cycle is 1 s, or the median gap between the tall
+    # candidates (this share of the signal level or more) of the learning period, if longer
+    # (`_first_cycle`; 0: always 1 s). Pre-registered, off here.
+    first_cycle_share=0.0,
     t_slope=0.5,  # T-wave if slope < t_slope * previous QRS slope
     t_sharp=0.5,  # ... or if sharpness < t_sharp * recent QRS sharpness (0: off)
     t_both=(0.6, 0.65),  # ... or if slope and sharpness are both under these shares
@@ -352,6 +356,16 @@ def detect_with_bands(
     return _detect(signal_mv, fs_hz)
 
 
+def _first_cycle(cand: np.ndarray, h: np.ndarray, spk: float, fs: float, share: float) -> float:
+    """The cycle (samples) assumed before any RR interval is known: 1 s, or longer when the
+    tall candidates of the learning period (`share` x the signal level or more) lie further
+    apart in the median."""
+    tall = cand[h >= share * spk] if share > 0 else cand[:0]
+    if tall.size < 3:
+        return fs
+    return float(min(max(fs, np.median(np.diff(tall))), 2.5 * fs))
+
+
 def _detect(
     signal_mv: np.ndarray, fs_hz: float, **overrides: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -396,6 +410,7 @@ def _detect(
     h0 = np.sort(h[first])[::-1]
     spk = float(np.median(h0[:5]))
     npk = 0.5 * float(np.median(h0))
+    first_cycle = _first_cycle(cand[first], h[first], spk, fs, p["first_cycle_share"])
     t_win, p_win = p["t_win"] * fs, p["p_win"] * fs
     t_slow = p["t_win_slow"]
     sb_gap = p["rr_factor"]
@@ -429,7 +444,7 @@ def _detect(
     n_cand = len(cand)
     for k in range(n_cand):
         pos = cand[k]
-        rr_mean = sum(rr[-8:]) / len(rr[-8:]) if rr else fs  # 1 s before any RR known
+        rr_mean = sum(rr[-8:]) / len(rr[-8:]) if rr else first_cycle
 
         # Search-back for beats missed in a long gap.
         while beats and pending and pos - cand[beats[-1]] > sb_gap * rr_mean:
