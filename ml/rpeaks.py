@@ -86,8 +86,10 @@ PARAMS: dict[str, Any] = dict(
     t_win_slow=0.4,  # s per s of mean RR over 1 s: a wider T-wave window at slow rates
     # Before any RR interval is known the cycle is 1 s, or the median gap between the tall
     # candidates (this share of the signal level or more) of the learning period, if longer
-    # (`_first_cycle`; 0: always 1 s). Pre-registered, off here.
-    first_cycle_share=0.0,
+    # (`_first_cycle`): at 28-50 bpm with a long QT the first T wave lay beyond the 1-s
+    # default's T-wave window, was taken for a beat, and the short interval kept the window
+    # narrow for the whole strip, every T wave a beat (pre-registered rule, README).
+    first_cycle_share=0.5,
     t_slope=0.5,  # T-wave if slope < t_slope * previous QRS slope
     t_sharp=0.5,  # ... or if sharpness < t_sharp * recent QRS sharpness (0: off)
     t_both=(0.6, 0.65),  # ... or if slope and sharpness are both under these shares

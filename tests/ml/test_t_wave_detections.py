@@ -113,3 +113,25 @@ def test_a_peaked_t_wave_as_tall_as_the_r_wave_is_not_a_beat(hr_bpm: float) -> N
     nearest_ms = np.abs(peaks[:, None] / 500.0 - onsets_s[None, :]).min(axis=1) * 1000
     assert np.all(nearest_ms <= 60), nearest_ms
     assert detect_r_peaks(signal_mv, 500.0, t_both=(0.0, 0.0)).size >= 1.9 * onsets_s.size
+
+
+@pytest.mark.parametrize(
+    ("hr_bpm", "qt_ms", "t_mv", "fs_hz", "duration_s"),
+    [(34, 600, 0.7, 500.0, 30), (34, 600, 0.7, 500.0, 10), (30, 640, 0.6, 250.0, 30)],
+)
+def test_the_first_t_wave_of_a_marked_bradycardia_does_not_set_the_cycle(
+    hr_bpm: float, qt_ms: float, t_mv: float, fs_hz: float, duration_s: float
+) -> None:
+    """At 30-34 bpm with a QT of 600-640 ms the T wave (0.6-0.7 of the R wave) peaks 0.5 s
+    after the R peak. Before any interval was known the detector assumed a 1-s cycle, whose
+    T-wave window (0.36 s) the first T wave lies beyond: it was taken for a beat, and the
+    short interval kept the window narrow, every T wave a beat (rate doubled). The learning
+    period's tall candidates give the first cycle instead."""
+    truth = BeatTruth(hr_bpm=hr_bpm, qt_ms=qt_ms, qrs_ms=80, r_mv=1.0, t_mv=t_mv, t_duration_ms=180)
+    onsets_s = np.arange(0.4, duration_s - 0.8, 60 / hr_bpm)
+    signal_mv = synthetic_rhythm_mv(onsets_s, duration_s=duration_s, fs_hz=fs_hz, truth=truth)
+    peaks = detect_r_peaks(signal_mv, fs_hz)
+    assert peaks.size == onsets_s.size
+    nearest_ms = np.abs(peaks[:, None] / fs_hz - onsets_s[None, :]).min(axis=1) * 1000
+    assert np.all(nearest_ms <= 60), nearest_ms
+    assert detect_r_peaks(signal_mv, fs_hz, first_cycle_share=0.0).size == 2 * onsets_s.size
