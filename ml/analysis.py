@@ -37,7 +37,7 @@ from ml.findings import (
     findings_of_read,
     joined_pauses_note,
     main_finding,
-    unreadable_strip_findings,
+    unreadable_findings,
     wide_complex_tachycardia,
     without_pr_in_af,
     without_pr_in_mobitz_i,
@@ -96,12 +96,13 @@ from ml.strip_rhythm import (
     is_slow_strip_call,
     named_by_rate,
     rules_out_sinus,
+    unusable_reason,
     unusable_throughout,
     with_fibrillation,
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
-from ml.vocabulary import canonical
+from ml.vocabulary import UNREADABLE, canonical
 from ml.wenckebach import (
     NONE,
     MobitzI,
@@ -828,8 +829,13 @@ def summarise(
         if len(peaks)
         else {c: 0.0 for c in CLASSES}
     )
+    unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
     if strip is not None and strip.label == UNCLASSIFIABLE:
-        findings = unreadable_strip_findings(strip, episodes)
+        findings = unreadable_findings(strip.reason, episodes)
+    elif strip is None and unusable:
+        # A longer recording with no usable stretch had read "Undetermined" with "No
+        # significant arrhythmia" at low risk: two minutes of pure noise among them.
+        findings = unreadable_findings(unusable_reason([s.reason for s in beats.quality]), episodes)
     else:
         findings = findings_of_read(
             episodes,
@@ -850,7 +856,13 @@ def summarise(
         lead_names=lead_names,
         analysis_lead=lead_names[lead[0]],
         analysis_lead_reason=lead[1],
-        rhythm_summary=strip.text if strip else rhythm.headline(episodes, main.label),
+        rhythm_summary=(
+            strip.text
+            if strip
+            else main.label
+            if main.code == UNREADABLE
+            else rhythm.headline(episodes, main.label)
+        ),
         main_finding=main,
         findings=findings,
         episodes=episodes,

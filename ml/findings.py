@@ -115,16 +115,17 @@ def joined_pauses_note(pauses: list[rhythm.Episode]) -> str:
     )
 
 
-def unreadable_strip_findings(strip: StripCall, episodes: list[rhythm.Episode]) -> list[Finding]:
-    """A strip too noisy to read yields no beat-based finding (noise makes false VT and
-    pauses), only the request to repeat it, and ventricular fibrillation if seen."""
+def unreadable_findings(reason: str, episodes: list[rhythm.Episode]) -> list[Finding]:
+    """A recording too noisy to read (a strip called unclassifiable, or a longer recording
+    with no usable stretch) yields no beat-based finding (noise makes false VT and pauses),
+    only the request to repeat it, with the `reason`, and ventricular fibrillation if seen."""
     findings = [
         Finding(
             "NOISY_STRIP",
             "Unclassifiable: too noisy",
             "medium",
             None,
-            f"{strip.reason}; repeat the recording",
+            f"{reason}; repeat the recording",
         )
     ]
     fibrillation = [e for e in episodes if e.label == rhythm.VF]

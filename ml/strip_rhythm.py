@@ -691,8 +691,13 @@ def unusable_throughout(call: StripCall, reasons: list[str]) -> StripCall:
     mains hum, reference "too noisy", before `ml.mains` notched such hum out) read "Other
     rhythm: fast (109 bpm)". The call's features are kept, so the rate is withheld as for any
     strip hidden by noise."""
-    reason = f"{', '.join(sorted(set(reasons)))} throughout: no stretch of usable signal"
+    reason = unusable_reason(reasons)
     return StripCall(UNCLASSIFIABLE, LABEL_TEXT[UNCLASSIFIABLE], reason, None, call.features)
+
+
+def unusable_reason(reasons: list[str]) -> str:
+    """What a read says of a recording whose every stretch is unusable, from their reasons."""
+    return f"{', '.join(sorted(set(reasons)))} throughout: no stretch of usable signal"
 
 
 def with_fibrillation(

@@ -93,3 +93,62 @@ def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so
     clinician = doctor.get(f"/reports/{report.id}/report.pdf")
     assert clinician.status_code == 200
     assert "the beats are hidden by noise or artefact" in pdf_words(clinician.data, tmp_path, "c")
+
+
+def _noisy_recording(seconds: int = 120) -> Recording:
+    """Two minutes of sinus rhythm drowned in noise: longer than a strip, so read as a
+    recording of episodes, whose every stretch signal quality finds unusable."""
+    rng = np.random.default_rng(0)
+    rr_s = 0.85 + rng.normal(0, 0.01, int(seconds / 0.8))
+    signal_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=300.0, seed=3)
+    signal_mv = signal_mv[: seconds * 300]
+    signal_mv = signal_mv + np.cumsum(rng.normal(0, 0.4, signal_mv.size)) * 0.05
+    signal_mv = signal_mv + rng.normal(0, 1.0, signal_mv.size)
+    return Recording(300.0, ("I",), signal_mv[:, None])
+
+
+def test_a_longer_recording_with_no_usable_stretch_is_unreadable_not_normal() -> None:
+    """It read "Undetermined" with "No significant arrhythmia" at low risk: the machine's
+    word that nothing was wrong, about a recording in which it could read no beat."""
+    from ml.analysis import analyze
+
+    analysis = analyze(_noisy_recording())
+    assert analysis.strip is None  # not a strip: the episodes' read
+    assert {segment.level for segment in analysis.quality} == {"unusable"}
+    assert analysis.rhythm_summary == TOO_NOISY
+    assert [f.code for f in analysis.findings] == ["NOISY_STRIP"]
+    assert analysis.main_finding.detail == (
+        "heavy artefact throughout: no stretch of usable signal; repeat the recording"
+    )
+    assert analysis.heart_rate.mean_bpm is None
+
+
+def test_a_longer_unreadable_recording_is_signed_as_it_comes(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "noisy-2min.csv", _noisy_recording())
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    from portal.worker import Worker
+
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.rhythm_label == TOO_NOISY
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert "No significant arrhythmia" not in page
+    assert "no stretch of usable signal; repeat the recording" in page
+    chosen = _preselected(page)
+    assert chosen == ["NOISY_STRIP"], chosen
+    form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
+            "conclusion": "Uninterpretable: too noisy; repeat the recording.",
+            "patient_comment": "", "password": PASSWORD,
+            "row_version": str(report.row_version)}  # fmt: skip
+    signed = post_form(doctor, f"/reports/{report.id}/sign", form,
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))
+    sql.expire_all()
+    assert report.status is ReportStatus.FINAL
+    assert report.versions[-1].findings == ["NOISY_STRIP"]
