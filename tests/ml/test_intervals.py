@@ -351,7 +351,7 @@ def test_a_p_wave_that_begins_inside_the_t_wave_has_no_pr(
     recording, _ = synthetic_recording(fused, duration_s=10, fs_hz=500, leads=("MLII", "V1"))
     read = analyze(recording).intervals
     assert read.pr_ms is None
-    assert "before the preceding T wave has ended" in read.not_measurable["pr"]
+    assert "begins before the preceding T wave has ended" in read.not_measurable["pr"]
     assert read.qt_ms == pytest.approx(264, abs=TOLERANCE_MS)
 
     clear = BeatTruth(hr_bpm=120, pr_ms=140, qt_ms=300, t_duration_ms=170)
@@ -364,3 +364,22 @@ def test_a_p_wave_that_begins_inside_the_t_wave_has_no_pr(
     before = analyze(recording).intervals
     assert before.pr_ms is not None and before.pr_ms < 186 - 50
     assert before.confidence["pr"] == "high"
+
+
+def test_without_a_t_wave_end_the_p_search_does_not_reach_into_the_previous_beat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A narrow-complex tachycardia at 200 bpm without P waves, whose T wave runs into the
+    next QRS, so that no T-wave end is found: the P wave was looked for up to 400 ms before
+    the QRS, past the previous beat's QRS, and read one there: "PR 286 ms" at high confidence,
+    a first-degree AV block finding. The previous T wave is taken to end no earlier than a
+    short QT for the cycle, and no P wave is found."""
+    import ml.intervals as intervals_module
+
+    junctional = BeatTruth(hr_bpm=200, qrs_ms=85, qt_ms=260, t_duration_ms=140, p_mv=0.0)
+    recording, _ = synthetic_recording(junctional, duration_s=10, fs_hz=500)
+    read = analyze(recording).intervals
+    assert read.pr_ms is None, read
+    monkeypatch.setattr(intervals_module, "SHORTEST_QTC_S", 0.0)
+    before = analyze(recording).intervals
+    assert before.pr_ms is not None and before.pr_ms > 250 and before.confidence["pr"] == "high"
