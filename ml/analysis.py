@@ -856,13 +856,7 @@ def summarise(
         lead_names=lead_names,
         analysis_lead=lead_names[lead[0]],
         analysis_lead_reason=lead[1],
-        rhythm_summary=(
-            strip.text
-            if strip
-            else main.label
-            if main.code == UNREADABLE
-            else rhythm.headline(episodes, main.label)
-        ),
+        rhythm_summary=_headline(strip, episodes, main),
         main_finding=main,
         findings=findings,
         episodes=episodes,
@@ -877,6 +871,16 @@ def summarise(
     )
     analysis.notes = notes + machine_notes(analysis)
     return analysis
+
+
+def _headline(strip: StripCall | None, episodes: list[rhythm.Episode], main: Finding) -> str:
+    """The read's rhythm line: a strip's one call; a longer recording's dominant rhythm, or
+    "Unclassifiable: too noisy" when nothing on it could be read."""
+    if strip is not None:
+        return strip.text
+    if main.code == UNREADABLE:
+        return main.label
+    return rhythm.headline(episodes, main.label)
 
 
 def _judge_leads(

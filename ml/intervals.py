@@ -431,7 +431,9 @@ def _p_onset(
 ) -> Boundary:
     """The earliest onset among the leads whose P wave is consistent from beat to beat (at
     least `P_CONSISTENCY` times the beat-to-beat spread): in atrial fibrillation no lead is.
-    It is looked for up to `P_SEARCH_S` before the QRS and after the previous T wave."""
+    It is looked for up to `P_SEARCH_S` before the QRS and after the previous T wave (where
+    no T-wave end was found, after a QT of `SHORTEST_QTC_S` for the cycle `rr_s`); a lead
+    whose P wave began inside that T wave (`_under_way`) shows no onset."""
     longest = max(0, qrs_on - int(P_SEARCH_S * fs_hz))
     if previous_t_end is None and rr_s is not None and SHORTEST_QTC_S > 0:
         previous_t_end = qrs_on + int((SHORTEST_QTC_S * math.sqrt(rr_s) - rr_s) * fs_hz)
