@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,19 +40,22 @@ def test_too_noisy_stands_in_place_of_a_rhythm_statement_and_never_beside_one() 
     assert "Normal ECG" in " ".join(vocabulary.contradictions(["NORMAL", "NOISY_STRIP"], ""))
 
 
-def _noisy_strip() -> Recording:
+def _noisy_recording(seconds: int = 30, intervals: int = 40) -> Recording:
+    """Sinus rhythm drowned in noise: a 30-s strip, or (over 60 s) a recording read as
+    episodes, whose every stretch signal quality finds unusable."""
     rng = np.random.default_rng(0)
-    signal_mv, _ = sinus_or_af_mv(0.85 + rng.normal(0, 0.01, 40), af=False, fs_hz=300.0, seed=3)
-    signal_mv = signal_mv[: 30 * 300]
+    rr_s = 0.85 + rng.normal(0, 0.01, intervals)
+    signal_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=300.0, seed=3)
+    signal_mv = signal_mv[: seconds * 300]
     signal_mv = signal_mv + np.cumsum(rng.normal(0, 0.4, signal_mv.size)) * 0.05
     signal_mv = signal_mv + rng.normal(0, 1.0, signal_mv.size)
     return Recording(300.0, ("I",), signal_mv[:, None])
 
 
-def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so(
-    app: Flask, people: People, sql: Session, tmp_path: Path
-) -> None:
-    path = write_csv(tmp_path / "noisy.csv", _noisy_strip())
+def _uploaded_and_read(
+    app: Flask, people: People, sql: Session, path: Path
+) -> tuple[EcgReport, FlaskClient, str]:
+    """The report of `path` once uploaded and analysed, the doctor's client and review page."""
     staff = client_for(app, people.staff)
     assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
     from portal.worker import Worker
@@ -59,12 +63,20 @@ def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so
     assert Worker(app).run_pending() == 1
     report = sql.scalar(select(EcgReport))
     assert report is not None
-    machine = report.versions[0]
-    assert machine.rhythm_label == TOO_NOISY
-    # "Beats" found in noise give no rate: not a number beside "too noisy" (it said 124 bpm).
-    assert machine.heart_rate_bpm is None
+    assert report.versions[0].rhythm_label == TOO_NOISY
     doctor = client_for(app, people.doctor)
     page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    return report, doctor, page
+
+
+def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "noisy.csv", _noisy_recording())
+    report, doctor, page = _uploaded_and_read(app, people, sql, path)
+    machine = report.versions[0]
+    # "Beats" found in noise give no rate: not a number beside "too noisy" (it said 124 bpm).
+    assert machine.heart_rate_bpm is None
     assert "not measurable (the beats are hidden by noise or artefact)" in page
     assert "Heart rate not measurable: the beats are hidden by noise or artefact." in page
     chosen = _preselected(page)
@@ -95,24 +107,12 @@ def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so
     assert "the beats are hidden by noise or artefact" in pdf_words(clinician.data, tmp_path, "c")
 
 
-def _noisy_recording(seconds: int = 120) -> Recording:
-    """Two minutes of sinus rhythm drowned in noise: longer than a strip, so read as a
-    recording of episodes, whose every stretch signal quality finds unusable."""
-    rng = np.random.default_rng(0)
-    rr_s = 0.85 + rng.normal(0, 0.01, int(seconds / 0.8))
-    signal_mv, _ = sinus_or_af_mv(rr_s, af=False, fs_hz=300.0, seed=3)
-    signal_mv = signal_mv[: seconds * 300]
-    signal_mv = signal_mv + np.cumsum(rng.normal(0, 0.4, signal_mv.size)) * 0.05
-    signal_mv = signal_mv + rng.normal(0, 1.0, signal_mv.size)
-    return Recording(300.0, ("I",), signal_mv[:, None])
-
-
 def test_a_longer_recording_with_no_usable_stretch_is_unreadable_not_normal() -> None:
     """It read "Undetermined" with "No significant arrhythmia" at low risk: the machine's
     word that nothing was wrong, about a recording in which it could read no beat."""
     from ml.analysis import analyze
 
-    analysis = analyze(_noisy_recording())
+    analysis = analyze(_noisy_recording(120, 150))
     assert analysis.strip is None  # not a strip: the episodes' read
     assert {segment.level for segment in analysis.quality} == {"unusable"}
     assert analysis.rhythm_summary == TOO_NOISY
@@ -126,18 +126,9 @@ def test_a_longer_recording_with_no_usable_stretch_is_unreadable_not_normal() ->
 def test_a_longer_unreadable_recording_is_signed_as_it_comes(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "noisy-2min.csv", _noisy_recording())
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
-    from portal.worker import Worker
-
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    path = write_csv(tmp_path / "noisy-2min.csv", _noisy_recording(120, 150))
+    report, doctor, page = _uploaded_and_read(app, people, sql, path)
     machine = report.versions[0]
-    assert machine.rhythm_label == TOO_NOISY
-    doctor = client_for(app, people.doctor)
-    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
     assert "No significant arrhythmia" not in page
     assert "no stretch of usable signal; repeat the recording" in page
     chosen = _preselected(page)
