@@ -456,7 +456,7 @@ def _p_onset(
     if not onsets and under_way:
         return Boundary(
             None,
-            "the P wave, if any, begins before the preceding T wave has ended (fast rate): "
+            "the P wave, if any, begins before the preceding T wave has ended: "
             "its onset cannot be seen",
         )
     if not onsets:
