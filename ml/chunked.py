@@ -338,7 +338,7 @@ class _Analysis:
     def run(self) -> EcgAnalysis:
         fs, names = self.fs, self.source.lead_names
         self.report(0.05, "Choosing the analysis lead")
-        lead, lead_reason = self._lead_choice()
+        lead, lead_reason, set_aside_note = self._lead_choice()
         second = whole.companion_of(names, lead, self.usable)
         quality_leads = [lead] + ([] if second is None else [second])
 
@@ -399,28 +399,30 @@ class _Analysis:
             recording_facts=(fs, self.source.duration_s, names),
             lead=(lead, lead_reason),
             model_version=str(self.classifier.card_.get("version", "unknown")),
-            notes=list(self.source.notes),
+            notes=list(self.source.notes) + set_aside_note,
         )
         self.report(1.0, "Done")
         return analysis
 
-    def _lead_choice(self) -> tuple[int, str]:
-        """`ml.analysis.choose_analysis_lead`: lead II when usable, else the tallest QRS
-        (the 99th percentile of the QRS band, here the median of each chunk's)."""
+    def _lead_choice(self) -> tuple[int, str, list[str]]:
+        """`ml.analysis.choose_analysis_lead` after `ml.analysis.readable_leads` (which
+        narrows `self.usable`): lead II when readable, else the tallest QRS (the 99th
+        percentile of the QRS band; the QRS height and peakiness, the median of each chunk's),
+        and the note on the leads set aside."""
         names = self.source.lead_names
+        levels = [
+            whole.qrs_band_levels(bandpass_mv(x[:, self.usable], self.fs, (5.0, 15.0)))
+            for _, x in self._read()
+        ]
+        heights = np.median([h for h, _ in levels], axis=0)
+        peakiness = np.median([p for _, p in levels], axis=0)
+        readable, note = whole.readable_leads(names, self.usable, peakiness)
+        heights = heights[[self.usable.index(i) for i in readable]]
+        self.usable = readable
         preferred = whole.preferred_lead(names, self.usable)
         if preferred is not None:
-            return preferred
-        heights = np.median(
-            [
-                np.percentile(
-                    np.abs(bandpass_mv(x[:, self.usable], self.fs, (5.0, 15.0))), 99, axis=0
-                )
-                for _, x in self._read()
-            ],
-            axis=0,
-        )
-        return whole.tallest_lead(names, self.usable, heights)
+            return (*preferred, note)
+        return (*whole.tallest_lead(names, self.usable, heights), note)
 
     def _detect(
         self, lead: int, second: int | None

@@ -1,0 +1,67 @@
+"""A lead that is noise throughout (an electrode off that still picks up noise) is not read
+while another lead's QRS complexes stand clear (`ml.analysis.readable_leads`): lead II was
+read as the standard rhythm lead even when it was pure noise, and the read said
+"Unclassifiable: too noisy" of an ECG whose other leads were clean."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ml.analysis as analysis_module
+from ml.analysis import analyze
+from ml.chunked import analyze_chunked
+from ml.io.sources import ArraySource
+from ml.recording import Recording
+from ml.research.synthetic import BeatTruth, synthetic_recording
+
+HR_BPM = 72.0
+
+
+def _lead_ii_off(leads: tuple[str, ...], duration_s: float) -> Recording:
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=HR_BPM), duration_s=duration_s, fs_hz=250.0, leads=leads
+    )
+    signal_mv = recording.signal_mv.copy()
+    ii = [i for i, name in enumerate(leads) if name in ("II", "MLII")][0]
+    signal_mv[:, ii] = np.random.default_rng(3).normal(0, 0.4, signal_mv.shape[0])
+    return Recording(250.0, leads, signal_mv)
+
+
+@pytest.mark.parametrize(
+    ("leads", "duration_s"),
+    [(("MLII", "V1"), 30.0), (("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V5"), 30.0)],
+    ids=["two-lead", "eight-lead"],
+)
+def test_a_lead_that_is_noise_throughout_is_not_read(
+    leads: tuple[str, ...], duration_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = _lead_ii_off(leads, duration_s)
+    read = analyze(recording)
+    off = leads[[i for i, name in enumerate(leads) if name in ("II", "MLII")][0]]
+    assert read.analysis_lead != off
+    assert off not in read.classification_leads
+    assert any(note.startswith(f"Lead(s) {off} not read") for note in read.notes)
+    assert read.rhythm_summary.startswith("Sinus")
+    assert read.heart_rate.mean_bpm == pytest.approx(HR_BPM, abs=2)
+    # Read piece by piece (a long file), the same choice.
+    chunked = analyze_chunked(ArraySource(recording), chunk_s=10)
+    assert chunked.analysis_lead == read.analysis_lead
+    assert chunked.notes.count(next(n for n in read.notes if n.startswith("Lead(s)"))) == 1
+    # Before, lead II was read as the standard rhythm lead.
+    monkeypatch.setattr(analysis_module, "NOISE_LIKE_PEAKINESS", 0.0)
+    before = analyze(recording)
+    assert before.analysis_lead == off
+
+
+def test_no_lead_is_set_aside_when_none_stands_clear() -> None:
+    """A single noisy lead, or leads all alike: nothing to prefer, the read goes on as ever."""
+    peakiness = np.array([4.0, 5.0, 7.9])
+    assert analysis_module.readable_leads(("I", "II", "V1"), [0, 1, 2], peakiness) == (
+        [0, 1, 2],
+        [],
+    )
+    kept, note = analysis_module.readable_leads(
+        ("I", "II", "V1"), [0, 1, 2], np.array([30, 4.0, 9])
+    )
+    assert kept == [0, 2] and note and "II" in note[0]
