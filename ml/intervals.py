@@ -76,12 +76,22 @@ P_ONSET_FROM_BULK_MS = 30.0
 # confidence for a QRS of 88 ms. One- and two-lead recordings (every database here) unchanged.
 NOISY_LEAD_SPREAD = 5.0
 CLEAR_SHARE = 0.5  # a lead shows a wave clearly when it is at least half the largest one
+# Where no lead shows a T peak within a QT of 0.5 s x sqrt(RR), the T peak is looked for up to
+# this x sqrt(RR), ending `T_PEAK_CLEAR_OF_NEXT_S` before the next QRS (its P wave): a markedly
+# long QT. Synthetic 1-, 2- and 12-lead ECGs with a QTc of 440-660 ms at 45-95 bpm read
+# "T-wave end not found" in 15 of 60 (and, the P wave then looked for inside the T wave, 3
+# false first-degree AV blocks); with QT allowed to 700 ms (`PLAUSIBLE_MS`, 600 before: QTs
+# of 608-672 ms were "more likely a measurement error"), 0, and the long-QT finding missed
+# on 4 of the 2- and 12-lead ones with a QTc of 500 or more instead of 16 (those 4 measured
+# with low confidence, 10-s strips). The QT Database reads identically.
+T_PEAK_QTC_S = 0.6
+T_PEAK_CLEAR_OF_NEXT_S = 0.2
 FLAT_T_SHARE = 0.1  # a T wave under this share of the QRS height is flat: low confidence
 # Outside these ranges (ms) a measurement is far more likely an error than a finding.
 PLAUSIBLE_MS: dict[str, tuple[float, float]] = {
     "pr": (80, 400),
     "qrs": (60, 200),
-    "qt": (250, 600),
+    "qt": (250, 700),
 }
 LABELS = {"pr": "PR", "qrs": "QRS", "qt": "QT"}
 # Beyond these an interval is a number only when measured with high confidence: a marked
@@ -530,9 +540,32 @@ def _t_end(
     stop_at: int | None = None,
 ) -> Boundary:
     """The latest T end among the leads with a clear T wave. The T peak is looked for where a
-    QT of up to 0.5 s x sqrt(RR) puts it, so the next beat's P wave is not taken for it."""
+    QT of up to 0.5 s x sqrt(RR) puts it, so the next beat's P wave is not taken for it; where
+    no lead has one there, up to `T_PEAK_QTC_S` x sqrt(RR) while `T_PEAK_CLEAR_OF_NEXT_S`
+    before the next QRS (a markedly long QT)."""
+    found = _t_end_within(
+        centred, fs_hz, qrs_on, qrs_off, rr_s, settings, stop_at, 0.5 * np.sqrt(rr_s)
+    )
+    longest_s = min(T_PEAK_QTC_S * np.sqrt(rr_s), rr_s - T_PEAK_CLEAR_OF_NEXT_S)
+    if found.sample is not None or longest_s <= 0.5 * np.sqrt(rr_s):
+        return found
+    later = _t_end_within(centred, fs_hz, qrs_on, qrs_off, rr_s, settings, stop_at, longest_s)
+    return later if later.sample is not None else found
+
+
+def _t_end_within(
+    centred: np.ndarray,
+    fs_hz: float,
+    qrs_on: int,
+    qrs_off: int,
+    rr_s: float,
+    settings: IntervalSettings,
+    stop_at: int | None,
+    peak_by_s: float,
+) -> Boundary:
+    """`_t_end` with the T peak looked for up to `peak_by_s` after the QRS onset."""
     start = qrs_off + int(0.06 * fs_hz)
-    peak_stop = min(len(centred) - 1, qrs_on + int(0.5 * np.sqrt(rr_s) * fs_hz))
+    peak_stop = min(len(centred) - 1, qrs_on + int(peak_by_s * fs_hz))
     stop = min(len(centred) - 1, qrs_on + int(min(0.70 * np.sqrt(rr_s), 0.9 * rr_s) * fs_hz))
     if stop_at is not None:
         stop = min(stop, stop_at)

@@ -113,10 +113,10 @@ def beats_in_leads_mv(
     n = int(round(duration_s * fs_hz))
     t_s = np.arange(n) / fs_hz
     signal = np.zeros((n, len(leads)))
-    window = int(1.2 * fs_hz)
+    before, after = int(0.6 * fs_hz), int(0.9 * fs_hz)  # a P wave 0.6 s ahead, a QT of 0.9 s
     for onset, truth in beats:
-        start = max(0, int(onset * fs_hz) - window // 2)
-        stop = min(n, start + window)
+        start = max(0, int(onset * fs_hz) - before)
+        stop = min(n, int(onset * fs_hz) + after)
         qrs, pt = beat_waves_mv(t_s[start:stop] - onset, truth)
         for column, lead in enumerate(leads):
             gain = lead_gain(lead, truth.axis_deg)

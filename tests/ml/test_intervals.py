@@ -166,10 +166,10 @@ def test_too_few_beats_measure_nothing() -> None:
     ("truth", "name", "words"),
     [
         (BeatTruth(qrs_ms=240), "qrs", "outside 60-200 ms"),
-        (BeatTruth(hr_bpm=40, qt_ms=660), "qt", "outside 250-600 ms"),
+        (BeatTruth(qt_ms=230, t_duration_ms=100), "qt", "outside 250-700 ms"),
         (BeatTruth(pr_ms=450), "pr", "more than 400 ms before the QRS"),
     ],
-    ids=["QRS 240 ms", "QT 660 ms", "PR 450 ms"],
+    ids=["QRS 240 ms", "QT 230 ms", "PR 450 ms"],
 )
 def test_absurd_values_are_not_measurable(truth: BeatTruth, name: str, words: str) -> None:
     """Outside the physiological range a number is more likely an error than a finding."""
@@ -411,3 +411,26 @@ def test_one_noisy_lead_of_a_twelve_lead_ecg_does_not_widen_the_qrs(
     monkeypatch.setattr(intervals_module, "NOISY_LEAD_SPREAD", np.inf)
     before = analyze(noisy)
     assert before.intervals.qrs_ms is not None and before.intervals.qrs_ms >= 120
+
+
+@pytest.mark.parametrize(("hr_bpm", "qt_ms"), [(55, 640), (80, 540)])
+def test_a_markedly_long_qt_is_measured_and_found(
+    hr_bpm: float, qt_ms: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A QTc of 600 ms or more (drug-induced, congenital): the T peak lay beyond where a QT
+    of 0.5 s x sqrt(RR) puts it, so "T-wave end not found" and no finding, and a QT over
+    600 ms was "more likely a measurement error". Where no lead shows a T peak there, it is
+    looked for later, and a long QT up to 700 ms is a number."""
+    import ml.intervals as intervals_module
+
+    truth = BeatTruth(hr_bpm=hr_bpm, qt_ms=qt_ms, t_duration_ms=200)
+    recording, _ = synthetic_recording(truth, duration_s=30, fs_hz=500)
+    read = analyze(recording)
+    assert read.intervals.qt_ms == pytest.approx(qt_ms, abs=15)
+    assert read.intervals.confidence["qt"] == "high"
+    long_qt = [f for f in read.findings if f.code == "LONG_QT"]
+    assert long_qt and long_qt[0].risk == "high"
+    monkeypatch.setattr(intervals_module, "T_PEAK_QTC_S", 0.5)
+    before = analyze(recording)
+    assert before.intervals.qt_ms is None
+    assert "LONG_QT" not in [f.code for f in before.findings]
