@@ -538,32 +538,20 @@ def _t_end(
     rr_s: float,
     settings: IntervalSettings,
     stop_at: int | None = None,
+    peak_by_s: float | None = None,
 ) -> Boundary:
     """The latest T end among the leads with a clear T wave. The T peak is looked for where a
-    QT of up to 0.5 s x sqrt(RR) puts it, so the next beat's P wave is not taken for it; where
-    no lead has one there, up to `T_PEAK_QTC_S` x sqrt(RR) while `T_PEAK_CLEAR_OF_NEXT_S`
-    before the next QRS (a markedly long QT)."""
-    found = _t_end_within(
-        centred, fs_hz, qrs_on, qrs_off, rr_s, settings, stop_at, 0.5 * np.sqrt(rr_s)
-    )
-    longest_s = min(T_PEAK_QTC_S * np.sqrt(rr_s), rr_s - T_PEAK_CLEAR_OF_NEXT_S)
-    if found.sample is not None or longest_s <= 0.5 * np.sqrt(rr_s):
-        return found
-    later = _t_end_within(centred, fs_hz, qrs_on, qrs_off, rr_s, settings, stop_at, longest_s)
-    return later if later.sample is not None else found
-
-
-def _t_end_within(
-    centred: np.ndarray,
-    fs_hz: float,
-    qrs_on: int,
-    qrs_off: int,
-    rr_s: float,
-    settings: IntervalSettings,
-    stop_at: int | None,
-    peak_by_s: float,
-) -> Boundary:
-    """`_t_end` with the T peak looked for up to `peak_by_s` after the QRS onset."""
+    QT of up to 0.5 s x sqrt(RR) puts it (or up to `peak_by_s`), so the next beat's P wave is
+    not taken for it; where no lead has one there, up to `T_PEAK_QTC_S` x sqrt(RR) while
+    `T_PEAK_CLEAR_OF_NEXT_S` before the next QRS (a markedly long QT)."""
+    if peak_by_s is None:
+        usual_s = 0.5 * np.sqrt(rr_s)
+        first = _t_end(centred, fs_hz, qrs_on, qrs_off, rr_s, settings, stop_at, usual_s)
+        longest_s = min(T_PEAK_QTC_S * np.sqrt(rr_s), rr_s - T_PEAK_CLEAR_OF_NEXT_S)
+        if first.sample is not None or longest_s <= usual_s:
+            return first
+        later = _t_end(centred, fs_hz, qrs_on, qrs_off, rr_s, settings, stop_at, longest_s)
+        return later if later.sample is not None else first
     start = qrs_off + int(0.06 * fs_hz)
     peak_stop = min(len(centred) - 1, qrs_on + int(peak_by_s * fs_hz))
     stop = min(len(centred) - 1, qrs_on + int(min(0.70 * np.sqrt(rr_s), 0.9 * rr_s) * fs_hz))
