@@ -211,6 +211,9 @@ class Boundary:
     sample: int | None
     reason: str = ""
     confident: bool = True
+    # Where leads found the boundary but disagree (no `sample`), the latest of them: the P
+    # wave is looked for after it, not inside a T wave whose end was not measurable.
+    latest: int | None = None
 
 
 def aligned_beats(signal_mv: np.ndarray, fs_hz: float, r_peaks: np.ndarray) -> np.ndarray:
@@ -296,7 +299,8 @@ def intervals_of_beats(
     centred = beat - _pre_qrs_baseline(beat, fs_hz, qrs_on.sample)
     t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings)
     rr_samples = int(rr_s * fs_hz)
-    previous_t_end = None if t_end.sample is None else t_end.sample - rr_samples
+    t_ended = t_end.sample if t_end.sample is not None else t_end.latest
+    previous_t_end = None if t_ended is None else t_ended - rr_samples
     p_on = _p_onset(beats, centred, fs_hz, qrs_on.sample, previous_t_end, settings, rr_s)
     next_p_on = None if p_on.sample is None else p_on.sample + rr_samples
     if next_p_on is not None and t_end.sample is not None and t_end.sample > next_p_on:
@@ -580,7 +584,9 @@ def _t_end(
     if not ends:
         return Boundary(None, "T-wave end not found in any lead")
     clear = [e for e, a in zip(ends, amplitudes, strict=True) if a >= CLEAR_SHARE * max(amplitudes)]
-    end_of_t = _global(clear, fs_hz, earliest=False, wave="T-wave end", name="qt")
+    end_of_t = replace(
+        _global(clear, fs_hz, earliest=False, wave="T-wave end", name="qt"), latest=int(max(clear))
+    )
     # A T wave under a tenth of the QRS in every lead: its end is hard to see, even by eye.
     return replace(end_of_t, confident=False) if all(flat) else end_of_t
 

@@ -434,3 +434,26 @@ def test_a_markedly_long_qt_is_measured_and_found(
     before = analyze(recording)
     assert before.intervals.qt_ms is None
     assert "LONG_QT" not in [f.code for f in before.findings]
+
+
+def test_the_p_wave_is_looked_for_after_a_t_wave_whose_end_the_leads_disagree_on() -> None:
+    """A 10-s two-lead strip at 128 Hz under 0.6 mV of baseline wander, QT 458 ms at 77 bpm:
+    its leads disagree on the T-wave end (QT not measurable), and the P wave was then looked
+    for from 400 ms before the QRS, inside the T wave: "PR 379 ms, first-degree AV block" at
+    high confidence for a PR of 165 (2 of 40 such strips). The P search now starts after the
+    latest T end the leads found."""
+    rng = np.random.default_rng(23)
+    truth = BeatTruth(hr_bpm=77, qt_ms=458, pr_ms=165, qrs_ms=87)
+    recording, _ = synthetic_recording(
+        truth, duration_s=10, fs_hz=128, leads=("MLII", "V1"), noise_mv=0.04, seed=23
+    )
+    t_s = np.arange(recording.signal_mv.shape[0]) / 128
+    wander_mv = 0.6 * np.sin(2 * np.pi * 0.29 * t_s + rng.uniform(0, 6))[:, None]
+    signal_mv = recording.signal_mv + wander_mv * rng.uniform(0.5, 1, 2)
+    from ml.recording import Recording
+
+    read = analyze(Recording(128.0, recording.lead_names, signal_mv))
+    assert read.intervals.qt_ms is None
+    assert "disagree on the T-wave end" in read.intervals.not_measurable["qt"]
+    assert read.intervals.pr_ms == pytest.approx(165, abs=TOLERANCE_MS)
+    assert "AV_BLOCK_1" not in [f.code for f in read.findings]
