@@ -374,16 +374,17 @@ def readable_leads(
     ]
 
 
-def choose_analysis_lead(recording: Recording, usable: list[int] | None = None) -> tuple[int, str]:
-    """Lead II (or MLII) when present and usable; otherwise the usable lead with the tallest
-    QRS complexes. Returns the index and a sentence saying why. (`usable`: the usable leads,
-    when already known: judging them reads every sample.)"""
-    usable = usable_leads(recording) if usable is None else usable
-    preferred = preferred_lead(recording.lead_names, usable)
-    if preferred is not None:
-        return preferred
-    filtered = bandpass_mv(recording.signal_mv[:, usable], recording.fs_hz, (5.0, 15.0))
-    return tallest_lead(recording.lead_names, usable, qrs_band_levels(filtered)[0])
+def choose_leads(
+    lead_names: tuple[str, ...], usable: list[int], heights: np.ndarray, peakiness: np.ndarray
+) -> tuple[list[int], tuple[int, str], list[str]]:
+    """The leads read (`readable_leads`), the analysis lead among them with a sentence saying
+    why (lead II or MLII, otherwise the tallest QRS `heights`), and the note on the leads set
+    aside; `heights` and `peakiness` (`qrs_band_levels`) one per usable lead."""
+    readable, note = readable_leads(lead_names, usable, peakiness)
+    choice = preferred_lead(lead_names, readable) or tallest_lead(
+        lead_names, readable, heights[[usable.index(i) for i in readable]]
+    )
+    return readable, choice, note
 
 
 def preferred_lead(lead_names: tuple[str, ...], usable: list[int]) -> tuple[int, str] | None:
@@ -489,9 +490,12 @@ def _read(
     leads = usable_leads(recording)
     if not leads:  # usable with its gaps, yet flat once they are zeroed (a lead of microvolts)
         check_some_lead_usable(recording.lead_names, lead_problems(recording))
-    peakiness = qrs_band_levels(bandpass_mv(recording.signal_mv[:, leads], fs, (5.0, 15.0)))[1]
-    leads, set_aside_note = readable_leads(recording.lead_names, leads, peakiness)
-    lead_index, lead_reason = choose_analysis_lead(recording, leads)
+    heights, peakiness = qrs_band_levels(
+        bandpass_mv(recording.signal_mv[:, leads], fs, (5.0, 15.0))
+    )
+    leads, (lead_index, lead_reason), set_aside_note = choose_leads(
+        recording.lead_names, leads, heights, peakiness
+    )
     lead_mv = recording.signal_mv[:, lead_index]
 
     report(0.15, "Detecting heartbeats")

@@ -405,24 +405,18 @@ class _Analysis:
         return analysis
 
     def _lead_choice(self) -> tuple[int, str, list[str]]:
-        """`ml.analysis.choose_analysis_lead` after `ml.analysis.readable_leads` (which
-        narrows `self.usable`): lead II when readable, else the tallest QRS (the 99th
-        percentile of the QRS band; the QRS height and peakiness, the median of each chunk's),
-        and the note on the leads set aside."""
-        names = self.source.lead_names
+        """`ml.analysis.choose_leads` (which narrows `self.usable` to the leads read) from the
+        QRS height and peakiness of each lead, the median of each chunk's."""
         levels = [
             whole.qrs_band_levels(bandpass_mv(x[:, self.usable], self.fs, (5.0, 15.0)))
             for _, x in self._read()
         ]
         heights = np.median([h for h, _ in levels], axis=0)
         peakiness = np.median([p for _, p in levels], axis=0)
-        readable, note = whole.readable_leads(names, self.usable, peakiness)
-        heights = heights[[self.usable.index(i) for i in readable]]
-        self.usable = readable
-        preferred = whole.preferred_lead(names, self.usable)
-        if preferred is not None:
-            return (*preferred, note)
-        return (*whole.tallest_lead(names, self.usable, heights), note)
+        self.usable, choice, note = whole.choose_leads(
+            self.source.lead_names, self.usable, heights, peakiness
+        )
+        return (*choice, note)
 
     def _detect(
         self, lead: int, second: int | None
