@@ -63,7 +63,7 @@ from ml.noise_bursts import (
     noise_mv,
     supraventricular_bursts_note,
 )
-from ml.on_time_beats import on_time_note, on_time_supraventricular
+from ml.on_time_beats import ON_TIME_SHARE, on_time_note, on_time_supraventricular
 from ml.quality import (
     Segment,
     combine_leads,
@@ -759,6 +759,20 @@ def faint_in_poor_signal(
     return np.asarray(faint & poor)
 
 
+def taken_back_on_time(beat_s: np.ndarray, classes: np.ndarray, called: np.ndarray) -> np.ndarray:
+    """Calls taken back as doubtful (Q now, not Q as `called`) that came on time, at least
+    `ON_TIME_SHARE` of the sinus cycle before them: beats of the rhythm whatever their shape,
+    so they end a pause. A clean strip's last beat before a 3.7-s pause, riding a swing of
+    the baseline, was called V and taken back, and the pause went unread."""
+    taken_back = (classes == "Q") & (called != "Q")
+    if not taken_back.any():
+        return taken_back
+    cycle_s = rhythm.sinus_cycle_before_s(beat_s, classes)
+    rr_before_s = np.diff(beat_s, prepend=np.nan)
+    with np.errstate(invalid="ignore"):
+        return taken_back & (rr_before_s >= ON_TIME_SHARE * cycle_s)
+
+
 def _within_any(episode: rhythm.Episode, spans_s: list[tuple[float, float]]) -> bool:
     return any(start <= episode.start_s and episode.end_s <= end for start, end in spans_s)
 
@@ -816,6 +830,7 @@ def summarise(
         unread,
         block.cycles_s,
         p_waves_may_lack=strip is None and intervals.pr_ms is None,
+        bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

@@ -111,6 +111,7 @@ def detect_rhythms(
     unreadable: np.ndarray | None = None,
     mobitz_i_cycles_s: Sequence[tuple[float, float]] = (),
     p_waves_may_lack: bool = False,
+    bound_pauses: np.ndarray | None = None,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -127,7 +128,8 @@ def detect_rhythms(
     without P waves may be named so (`_without_p_waves`): a long recording (a strip's one
     rhythm call names its rhythm) whose median beat shows no P wave either (P waves far ahead
     of the QRS, a first-degree block, fall outside the region the consistency reads: svdb
-    889's PR is 340 ms).
+    889's PR is 340 ms). `bound_pauses` (per beat) marks Q beats that are beats of the rhythm
+    all the same (a doubtful call that came on time): they end a pause as a readable beat does.
     """
     if len(beat_s) < 3:
         return []
@@ -148,7 +150,7 @@ def detect_rhythms(
     cycles_s = list(mobitz_i_cycles_s)
     episodes += [
         e
-        for e in _pauses(beat_s, rr_s, classes)
+        for e in _pauses(beat_s, rr_s, classes, bound_pauses)
         if not (e.label == DROPPED and (_inside(e, halved_spans) or _on_a_cycle(e, cycles_s)))
     ]
     episodes += halved
@@ -397,13 +399,21 @@ def _patterns(beat_s: np.ndarray, classes: np.ndarray) -> list[Episode]:
     return episodes
 
 
-def _pauses(beat_s: np.ndarray, rr_s: np.ndarray, classes: np.ndarray) -> list[Episode]:
+def _pauses(
+    beat_s: np.ndarray,
+    rr_s: np.ndarray,
+    classes: np.ndarray,
+    bound_pauses: np.ndarray | None = None,
+) -> list[Episode]:
     episodes = []
     local = _centred_median(rr_s, BASE_WINDOW_BEATS)
     normal_pair = (classes[:-1] == "N") & (classes[1:] == "N")
     # A pause is bounded by two readable beats; next to an unclassifiable (Q) beat the
-    # "interval" may span artefact or missing signal.
-    readable_pair = (classes[:-1] != "Q") & (classes[1:] != "Q")
+    # "interval" may span artefact or missing signal, unless that beat is sure (`bound_pauses`).
+    readable = classes != "Q"
+    if bound_pauses is not None:
+        readable = readable | np.asarray(bound_pauses, dtype=bool)
+    readable_pair = readable[:-1] & readable[1:]
     for i, rr in enumerate(rr_s):
         if rr > PAUSE_S and readable_pair[i]:
             episodes.append(Episode(PAUSE, float(beat_s[i]), float(beat_s[i + 1]), 2))
