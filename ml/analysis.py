@@ -19,6 +19,12 @@ from ml import rhythm
 from ml.after_unclassified import after_unclassified_note, supraventricular_after_unclassified
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
+from ml.av_dissociation import (
+    Dissociation,
+    atrial_rate_bpm,
+    av_dissociation,
+    strip_call_with_dissociation,
+)
 from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv, rides_a_swing, swings_note
 from ml.classifier import CLASSES, BeatClassifier
 from ml.conducted_in_af import conducted_in_af_strip, conducted_note
@@ -40,6 +46,7 @@ from ml.findings import (
     unreadable_findings,
     wide_complex_tachycardia,
     without_pr_in_af,
+    without_pr_in_dissociation,
     without_pr_in_mobitz_i,
     without_pr_in_wide_complex_tachycardia,
     without_pr_without_p_waves,
@@ -533,6 +540,7 @@ def _read(
     bands = Bands.of(lead_mv, fs)  # the lead filtered once for the P waves and the AF features
     p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
     block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
+    dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
@@ -559,6 +567,7 @@ def _read(
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
         strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported, fast_noise_s)
         strip = strip_call_with_block(strip, block)
+        strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])
@@ -588,7 +597,9 @@ def _read(
             qrs_mv,
             unmatched_v,
         ),
-        RhythmEvidence(p_consistency, fibrillation, af_windows, strip, set_aside, block),
+        RhythmEvidence(
+            p_consistency, fibrillation, af_windows, strip, set_aside, block, dissociation
+        ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
         lead=(lead_index, lead_reason),
@@ -641,6 +652,8 @@ class RhythmEvidence:
     # Ventricular runs on artefact (`ml.artefact_runs`): (first, last beat time), not VT.
     artefact_runs: list[tuple[float, float]] = field(default_factory=list)
     mobitz_i: MobitzI = NONE  # a Mobitz I block's long cycles (`ml.wenckebach`)
+    # Where P waves march apart from the QRS complexes (`ml.av_dissociation`).
+    dissociation: list[Dissociation] = field(default_factory=list)
 
 
 def ventricular_matches(
@@ -831,6 +844,7 @@ def summarise(
         block.cycles_s,
         p_waves_may_lack=strip is None and intervals.pr_ms is None,
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
+        dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(
@@ -848,9 +862,8 @@ def summarise(
     if joined:
         notes = [*notes, joined_pauses_note(joined)]
     if strip is not None:
-        episodes = rhythm.strip_episodes(
-            episodes, strip.label, beat_s, sinus_possible=not rules_out_sinus(strip)
-        )
+        sinus_possible = not rules_out_sinus(strip) and not evidence.dissociation
+        episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
     # Nor from detections the classifier left unclassified in signal that quality calls noisy:
@@ -871,6 +884,8 @@ def summarise(
         intervals = without_pr_in_mobitz_i(intervals)
     if strip is not None and rules_out_sinus(strip):
         intervals = without_pr_without_p_waves(intervals)
+    if any(e.label == rhythm.COMPLETE_BLOCK for e in episodes):
+        intervals = without_pr_in_dissociation(intervals)
     af_share = float(np.mean(in_af)) if len(in_af) else 0.0
     one_lead = len(beats.classification_leads) == 1
     if not one_lead and wide_complex_tachycardia(intervals, heart_rate, af_share):
@@ -903,6 +918,7 @@ def summarise(
             af_share,
             one_lead=one_lead,
             other_strip=strip if strip is not None and strip.label == OTHER else None,
+            atrial_bpm=atrial_rate_bpm(evidence.dissociation),
         )
     main = main_finding(findings)
     analysis = EcgAnalysis(
@@ -1006,13 +1022,14 @@ def _follow_readable_lead(
 
 
 def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
-    """True for beats outside AF, VF and paced/unclassifiable stretches and a Mobitz I block's
-    long cycles: where HRV means something (in AF it measures the fibrillation, in a
-    Wenckebach block the dropped beats, not the autonomic tone)."""
+    """True for beats outside AF, VF and paced/unclassifiable stretches, a Mobitz I block's
+    long cycles and complete AV block: where HRV means something (in AF it measures the
+    fibrillation, in a Wenckebach block the dropped beats, in complete block an escape
+    rhythm, not the sinus node's autonomic tone)."""
     excluded = [
         (e.start_s, e.end_s)
         for e in episodes
-        if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED, rhythm.MOBITZ_I)
+        if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED, rhythm.MOBITZ_I, rhythm.COMPLETE_BLOCK)
     ]
     return ~rhythm.within(beat_s, excluded)
 

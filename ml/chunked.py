@@ -58,6 +58,7 @@ from ml.analysis import (
 )
 from ml.artefact_runs import artefact_runs
 from ml.atrial import p_wave_consistency
+from ml.av_dissociation import Dissociation, av_dissociation
 from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv
 from ml.classifier import CLASSES, BeatClassifier
 from ml.features import (
@@ -370,9 +371,10 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block = (
-            self._rhythm_and_median_beat(lead, peaks, classes, peaks[normal], quality)
-        )
+        (
+            (p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block),
+            (dissociation),
+        ) = self._rhythm_and_median_beat(lead, peaks, classes, peaks[normal], quality)
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
             beats,
@@ -394,7 +396,9 @@ class _Analysis:
                 qrs_mv,
                 unmatched(whole.ventricular_matches(classes, peaks / fs, quality, v_waves, qrs_mv)),
             ),
-            RhythmEvidence(p_consistency, fibrillation, af_windows, None, set_aside, block),
+            RhythmEvidence(
+                p_consistency, fibrillation, af_windows, None, set_aside, block, dissociation
+            ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
             lead=(lead, lead_reason),
@@ -586,17 +590,22 @@ class _Analysis:
         normal_peaks: np.ndarray,
         quality: list[Segment],
     ) -> tuple[
-        np.ndarray,
-        list[tuple[float, float]],
-        np.ndarray,
-        list[tuple[float, float]],
-        tuple[np.ndarray, np.ndarray, np.ndarray],
-        np.ndarray,
-        np.ndarray,
-        MobitzI,
+        tuple[
+            np.ndarray,
+            list[tuple[float, float]],
+            np.ndarray,
+            list[tuple[float, float]],
+            tuple[np.ndarray, np.ndarray, np.ndarray],
+            np.ndarray,
+            np.ndarray,
+            MobitzI,
+        ],
+        list[Dissociation],
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I block's cycles
-        (`ml.wenckebach`, each read by the chunk whose core holds its first beat), the beats
+        (`ml.wenckebach`, each read by the chunk whose core holds its first beat), the
+        stretches of AV dissociation (`ml.av_dissociation`, each window read by the chunk whose
+        core holds its start), the beats
         of the median beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
@@ -654,9 +663,23 @@ class _Analysis:
                 noise = noise_mv(x[:, lead], fs, local, judged[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
             block = _in_core(mobitz_i(bands.p_waves_mv, fs, local / fs, classes[lo:hi]), chunk, fs)
-            return consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
+            dissociated = [
+                d
+                for d in av_dissociation(
+                    bands.p_waves_mv,
+                    fs,
+                    local / fs,
+                    classes[lo:hi],
+                    chunk.start / fs,
+                    self.source.duration_s,
+                )
+                if chunk.core(np.array([round(d.start_s * fs)]))[0]
+            ]
+            read = consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
+            return read, dissociated
 
-        results = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
+        both = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
+        results = [r for r, _ in both]
         return (
             np.concatenate([r[0] for r in results]),
             [span for r in results for span in r[1]],
@@ -673,7 +696,7 @@ class _Analysis:
                 [cycle for r in results for cycle in r[7].cycles_s],
                 np.concatenate([r[7].conducted_s for r in results]),
             ),
-        )
+        ), [d for _, found in both for d in found]
 
 
 def _in_core(block: MobitzI, chunk: Chunk, fs_hz: float) -> MobitzI:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
+from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
@@ -71,6 +72,12 @@ def without_pr_without_p_waves(intervals: Intervals) -> Intervals:
     called "other rhythm: irregular RR intervals, no consistent P wave", read "first-degree
     AV block, PR 204 ms" at high confidence."""
     return _without_pr(intervals, NO_P_WAVE_PR_REASON) if intervals.pr_ms is not None else intervals
+
+
+def without_pr_in_dissociation(intervals: Intervals) -> Intervals:
+    """`intervals` with the PR "not measurable" where the P waves march apart from the QRS
+    complexes (`ml.av_dissociation`): a median beat's PR there is chance."""
+    return _without_pr(intervals, DISSOCIATION_PR_REASON)
 
 
 def without_pr_in_mobitz_i(intervals: Intervals) -> Intervals:
@@ -186,12 +193,14 @@ def findings_of_read(
     af_beat_share: float = 0.0,
     one_lead: bool = False,
     other_strip: StripCall | None = None,
+    atrial_bpm: float | None = None,
 ) -> list[Finding]:
     """Every finding of a readable recording; "No significant arrhythmia" when none, except
     on a strip called another rhythm (`other_strip`), whose call is then the finding: the
     read's headline must not say one thing and its main finding another.
     `af_beat_share`: the share of beats inside AF/flutter episodes (see `_rate_findings`).
-    `one_lead`: the beats were classified from one lead (ONE_LEAD_CAVEAT)."""
+    `one_lead`: the beats were classified from one lead (ONE_LEAD_CAVEAT). `atrial_bpm`: the
+    P waves' rate where they march apart from the QRS complexes (`ml.av_dissociation`)."""
     findings: list[Finding] = []
     by_label: dict[str, list[rhythm.Episode]] = {}
     for episode in episodes:
@@ -344,6 +353,11 @@ def findings_of_read(
         # strip's other-rhythm call carries it (the rate findings are sinus statements).
         findings.append(_carrying(_no_p_wave_rhythm(without_p_waves), marked_rate))
         marked_rate = []
+    dissociated = by_label.get(rhythm.COMPLETE_BLOCK, [])
+    if dissociated:
+        # Not sinus either: the block's finding says the (ventricular) rate.
+        findings.append(_carrying(_complete_block(dissociated, atrial_bpm), marked_rate))
+        marked_rate = []
     if other_strip is None:
         findings += marked_rate
     elif marked_rate or not findings:
@@ -433,6 +447,20 @@ def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
         "rhythm, or atrial flutter): check the strip"
     )
     return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "medium", None, detail)
+
+
+def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -> Finding:
+    """The finding of P waves marching apart from the QRS complexes (`rhythm.COMPLETE_BLOCK`),
+    with the two rates and how long."""
+    seconds = sum(e.duration_s for e in stretches)
+    ventricular_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+    atria = f"P waves at {atrial_bpm:.0f} /min" if atrial_bpm else "P waves at their own rate"
+    detail = (
+        f"{atria} march through the QRS complexes (mean {ventricular_bpm:.0f} bpm) with no "
+        f"fixed PR over {duration_text(seconds)}: complete (third-degree) AV block, or AV "
+        "dissociation: check the P waves on the strip"
+    )
+    return Finding("AV_BLOCK_3", rhythm.COMPLETE_BLOCK, "high", None, detail)
 
 
 def _carrying(finding: Finding, marked_rate: list[Finding]) -> Finding:

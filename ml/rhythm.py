@@ -41,9 +41,11 @@ HALVED = "2:1 conduction (possible second-degree AV block)"
 MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dropped beat
 PACED = "Paced or unclassifiable rhythm"
 NO_P_WAVES = "Junctional or ectopic rhythm (no P waves)"  # `_without_p_waves`
+# `ml.av_dissociation`; "escape" names the rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
+COMPLETE_BLOCK = "Complete AV block, escape rhythm (AV dissociation)"
 LABELS = (
     SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, DROPPED,
-    MOBITZ_I, PACED, NO_P_WAVES,
+    MOBITZ_I, PACED, NO_P_WAVES, COMPLETE_BLOCK,
 )  # fmt: skip
 ONE_EACH = (PAUSE, DROPPED, MOBITZ_I)  # each episode is an event of its own, never merged
 
@@ -112,6 +114,7 @@ def detect_rhythms(
     mobitz_i_cycles_s: Sequence[tuple[float, float]] = (),
     p_waves_may_lack: bool = False,
     bound_pauses: np.ndarray | None = None,
+    dissociation_spans_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -130,6 +133,8 @@ def detect_rhythms(
     of the QRS, a first-degree block, fall outside the region the consistency reads: svdb
     889's PR is 340 ms). `bound_pauses` (per beat) marks Q beats that are beats of the rhythm
     all the same (a doubtful call that came on time): they end a pause as a readable beat does.
+    `dissociation_spans_s`: where P waves march apart from the QRS complexes
+    (`ml.av_dissociation`), a COMPLETE_BLOCK episode each: no sinus rhythm or AF is read there.
     """
     if len(beat_s) < 3:
         return []
@@ -141,6 +146,8 @@ def detect_rhythms(
     # Flutter waves are not beats: no runs, patterns or AF from them.
     classes = np.where(within(beat_s, fibrillation_spans_s or []), "Q", classes)
     episodes: list[Episode] = list(vf)
+    blocked = _spans_episodes(COMPLETE_BLOCK, beat_s, dissociation_spans_s)
+    episodes += blocked
     runs = _runs(beat_s, classes, "V", VT) + _runs(beat_s, classes, "S", SVT)
     episodes += runs
     patterns = _patterns(beat_s, classes)
@@ -159,11 +166,13 @@ def detect_rhythms(
         piece
         for e in _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
         if not _mostly_patterned(e, patterns) and not _holds_mobitz_i(e, cycles_s)
-        for piece in _outside(e, fibrillation_spans_s or [], beat_s)
+        for piece in _outside(
+            e, [*(fibrillation_spans_s or []), *((b.start_s, b.end_s) for b in blocked)], beat_s
+        )
     ]
     episodes += af
     long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
-    covered = af + vf + halved + long_runs
+    covered = af + vf + halved + long_runs + blocked
     unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
     background = _background(beat_s, rr_s, classes, unread, covered)
     episodes += (
@@ -172,18 +181,36 @@ def detect_rhythms(
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
-def within(beat_s: np.ndarray, spans_s: list[tuple[float, float]]) -> np.ndarray:
-    """True for each beat time inside any of the (start_s, end_s) spans (ends included).
-    Spans are merged and looked up by bisection: a 24-h recording has thousands of them."""
-    beat_s = np.asarray(beat_s, dtype=np.float64)
-    if not spans_s:
-        return np.zeros(len(beat_s), dtype=bool)
+def _spans_episodes(
+    label: str, beat_s: np.ndarray, spans_s: Sequence[tuple[float, float]]
+) -> list[Episode]:
+    """One `label` episode per span (merged where they touch), from its first beat to its
+    last."""
+    episodes = []
+    for start_s, end_s in _merged(spans_s):
+        inside = beat_s[(beat_s >= start_s) & (beat_s <= end_s)]
+        if inside.size >= 2:
+            episodes.append(Episode(label, float(inside[0]), float(inside[-1]), int(inside.size)))
+    return episodes
+
+
+def _merged(spans_s: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     merged: list[list[float]] = []
     for start_s, end_s in sorted(spans_s):
         if merged and start_s <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end_s)
         else:
             merged.append([start_s, end_s])
+    return [(a, b) for a, b in merged]
+
+
+def within(beat_s: np.ndarray, spans_s: list[tuple[float, float]]) -> np.ndarray:
+    """True for each beat time inside any of the (start_s, end_s) spans (ends included).
+    Spans are merged and looked up by bisection: a 24-h recording has thousands of them."""
+    beat_s = np.asarray(beat_s, dtype=np.float64)
+    if not spans_s:
+        return np.zeros(len(beat_s), dtype=bool)
+    merged = _merged(spans_s)
     starts = np.array([m[0] for m in merged])
     ends = np.array([m[1] for m in merged])
     index = np.searchsorted(starts, beat_s, side="right") - 1
@@ -518,7 +545,7 @@ def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
 MERGE_GAP_S = 2.0  # episodes of one label closer than this are one episode
 MIN_RATE_EPISODE_S = 10.0  # sinus brady/tachycardia shorter than this is just sinus rhythm
 SUMMARY_EPISODES = 20
-BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES)
+BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES, COMPLETE_BLOCK)
 SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 # Read from P waves: sinus rhythm has one before every QRS, and a dropped beat or 2:1
 # conduction is AV block, a P wave not conducted. No strip without P waves holds them.

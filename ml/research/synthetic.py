@@ -232,3 +232,31 @@ def second_degree_block_mv(
     for start_s in p_starts_s:
         signal_mv += truth.p_mv * _half_sine(t_s, start_s, truth.p_duration_ms / 1000)
     return signal_mv + rng.normal(0, noise_mv, n), onsets_s, p_starts_s[place == conducted]
+
+
+def complete_block_mv(
+    duration_s: float,
+    *,
+    fs_hz: float = 250.0,
+    leads: tuple[str, ...] = ("II",),
+    atrial_bpm: float = 80.0,
+    ventricular_bpm: float = 40.0,
+    escape: BeatTruth = BeatTruth(qrs_ms=140.0, qt_ms=480.0, t_mv=-0.3, p_mv=0.0),
+    p_mv: float = 0.15,
+    noise_mv: float = 0.01,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Complete (third-degree) AV block in `leads`: P waves at a steady `atrial_bpm` and an
+    escape rhythm at `ventricular_bpm` (by default a wide ventricular escape) that ignores
+    them. Returns the signal [samples, leads] (mV), the QRS onsets and the P-wave starts (s)."""
+    rng = np.random.default_rng(seed)
+    onsets_s = np.arange(0.9, duration_s - 1.0, 60.0 / ventricular_bpm)
+    escape = BeatTruth(**{**escape.__dict__, "p_mv": 0.0})
+    signal = beats_in_leads_mv([(onset, escape) for onset in onsets_s], duration_s, fs_hz, leads, 0)
+    t_s = np.arange(signal.shape[0]) / fs_hz
+    p_starts_s = np.arange(0.3, duration_s - 0.2, 60.0 / atrial_bpm)
+    atria = sum(p_mv * _half_sine(t_s, start_s, 0.1) for start_s in p_starts_s)
+    for column, lead in enumerate(leads):
+        gain = lead_gain(lead, 60.0)  # the sinus P wave's axis
+        signal[:, column] += max(abs(gain), 0.3) * np.sign(gain or 1) * atria
+    return signal + rng.normal(0, noise_mv, signal.shape), onsets_s, p_starts_s

@@ -1,0 +1,58 @@
+"""A complete AV block from upload to the patient's summary: the read names the block (not
+"sinus bradycardia", "no P waves" or AF), the review page prefills a form that signs as it
+is, and both PDFs say it (`ml.av_dissociation`)."""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml import rhythm
+from ml.recording import Recording
+from ml.research.synthetic import complete_block_mv
+from portal.models import EcgReport
+from portal.worker import Worker
+from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
+from tests.support.ecg_files import write_csv
+from tests.test_sinus_rate_statement import _preselected
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_a_complete_block_is_read_prefilled_and_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    leads = ("II", "V1")
+    signal_mv, _, _ = complete_block_mv(
+        120.0, fs_hz=250.0, leads=leads, atrial_bpm=84.0, ventricular_bpm=37.0, seed=6
+    )
+    content = write_csv(tmp_path / "block.csv", Recording(250.0, leads, signal_mv)).read_bytes()
+    staff = client_for(app, people.staff)
+    assert upload_file(staff, people.patient.id, content, "block.csv").status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.rhythm_label == rhythm.COMPLETE_BLOCK
+    assert report.main_finding == "AV_BLOCK_3" and machine.pr_ms is None
+    assert not {"AF", "BRADY", "AV_BLOCK_1", "OTHER_RHYTHM"} & set(machine.findings or [])
+
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert "P waves at 84 /min march through the QRS complexes (mean 37 bpm)" in page
+    assert "the P waves bear no fixed relation to the QRS complexes" in page
+    chosen = _preselected(page)
+    assert "AV_BLOCK_3" in chosen and not {"SINUS", "BRADY", "AF"} & set(chosen), chosen
+    sign_report(
+        doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
+        conclusion="Complete heart block with a ventricular escape rhythm.", patient_comment="",
+    )  # fmt: skip
+
+    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
+    assert "Complete heart block" in clinician
+    assert "did not get through the heart" in summary
