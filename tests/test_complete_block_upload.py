@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ml import rhythm
 from ml.recording import Recording
 from ml.research.synthetic import complete_block_mv
+from portal.fhir import codes
 from portal.models import EcgReport
 from portal.worker import Worker
 from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
@@ -41,6 +42,13 @@ def test_a_complete_block_is_read_prefilled_and_signed(
     assert machine.rhythm_label == rhythm.COMPLETE_BLOCK
     assert report.main_finding == "AV_BLOCK_3" and machine.pr_ms is None
     assert not {"AF", "BRADY", "AV_BLOCK_1", "OTHER_RHYTHM"} & set(machine.findings or [])
+
+    # Unsigned, the machine's suspicion is no SNOMED CT diagnosis (FHIR); signed, it is.
+    suspected = codes.statement_concept("AV_BLOCK_3", machine_read=True)
+    assert suspected["text"] == "Possible complete heart block"
+    assert [c["code"] for c in suspected["coding"]] == ["AV_BLOCK_3"]  # type: ignore[index]
+    signed = codes.statement_concept("AV_BLOCK_3")["coding"]
+    assert [c["code"] for c in signed] == ["27885002", "AV_BLOCK_3"]  # type: ignore[index,union-attr]
 
     doctor = client_for(app, people.doctor)
     page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
