@@ -413,6 +413,30 @@ def test_one_noisy_lead_of_a_twelve_lead_ecg_does_not_widen_the_qrs(
     assert before.intervals.qrs_ms is not None and before.intervals.qrs_ms >= 120
 
 
+def test_one_noisy_lead_of_a_two_lead_strip_does_not_widen_the_qrs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same electrode trouble on MLII of a 10-s MLII + V1 strip (the lead fuzzer, seed
+    722): "QRS 164 ms, wide QRS" at high confidence for a QRS of 90 ms. With two leads the
+    noisy one is judged against the other."""
+    import ml.intervals as intervals_module
+    from ml.recording import Recording
+
+    truth = BeatTruth(hr_bpm=79, qrs_ms=90, r_mv=1.15)
+    recording, _ = synthetic_recording(truth, duration_s=10, fs_hz=500, leads=("MLII", "V1"))
+    signal_mv = recording.signal_mv.copy()
+    t_s = np.arange(signal_mv.shape[0]) / 500.0
+    signal_mv[:, 0] += np.random.default_rng(4).normal(0, 0.5, t_s.size)
+    signal_mv[:, 0] += 2.0 * np.sin(2 * np.pi * 0.3 * t_s)
+    noisy = Recording(500.0, recording.lead_names, signal_mv)
+    read = analyze(noisy)
+    assert read.intervals.qrs_ms == pytest.approx(90, abs=TOLERANCE_MS)
+    assert "WIDE_QRS" not in [f.code for f in read.findings]
+    monkeypatch.setattr(intervals_module, "NOISY_LEAD_SPREAD", np.inf)
+    before = analyze(noisy)
+    assert before.intervals.qrs_ms is not None and before.intervals.qrs_ms >= 120
+
+
 @pytest.mark.parametrize(("hr_bpm", "qt_ms"), [(55, 640), (80, 540)])
 def test_a_markedly_long_qt_is_measured_and_found(
     hr_bpm: float, qt_ms: float, monkeypatch: pytest.MonkeyPatch
