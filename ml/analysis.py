@@ -888,7 +888,7 @@ def summarise(
         intervals = without_pr_in_dissociation(intervals)
     af_share = float(np.mean(in_af)) if len(in_af) else 0.0
     one_lead = len(beats.classification_leads) == 1
-    if not one_lead and wide_complex_tachycardia(intervals, heart_rate, af_share):
+    if wide_complex_tachycardia(intervals, heart_rate, af_share, one_lead):
         intervals = without_pr_in_wide_complex_tachycardia(intervals)
     conducted = conducted_in_af_strip(classes, None if strip is None else strip.label)
     if conducted.any():
