@@ -10,18 +10,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml import rhythm
 from ml.recording import Recording
 from ml.research.synthetic import complete_block_mv
 from portal.fhir import codes
-from portal.models import EcgReport
-from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
-from tests.support.ecg_files import write_csv
+from tests.conftest import People, client_for, sign_report, signed_pdfs
 from tests.test_sinus_rate_statement import _preselected
+from tests.test_wenckebach_upload import uploaded_and_read
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
@@ -32,12 +29,8 @@ def test_a_complete_block_is_read_prefilled_and_signed(
     signal_mv, _, _ = complete_block_mv(
         120.0, fs_hz=250.0, leads=leads, atrial_bpm=84.0, ventricular_bpm=37.0, seed=6
     )
-    content = write_csv(tmp_path / "block.csv", Recording(250.0, leads, signal_mv)).read_bytes()
-    staff = client_for(app, people.staff)
-    assert upload_file(staff, people.patient.id, content, "block.csv").status_code == 302
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    recording = Recording(250.0, leads, signal_mv)
+    report = uploaded_and_read(app, people, sql, tmp_path / "block.csv", recording)
     machine = report.versions[0]
     assert machine.rhythm_label == rhythm.COMPLETE_BLOCK
     assert report.main_finding == "AV_BLOCK_3" and machine.pr_ms is None

@@ -24,18 +24,27 @@ from tests.support.ecg_files import write_csv
 from tests.test_sinus_rate_statement import _preselected
 
 
+def uploaded_and_read(
+    app: Flask, people: People, sql: Session, path: Path, recording: Recording
+) -> EcgReport:
+    """`recording` written as a CSV file at `path`, uploaded by staff for the patient and read
+    by the worker: the patient's one report."""
+    content = write_csv(path, recording).read_bytes()
+    staff = client_for(app, people.staff)
+    assert upload_file(staff, people.patient.id, content, path.name).status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    return report
+
+
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 def test_a_wenckebach_block_is_read_prefilled_and_signed(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
     signal_mv, _, _ = second_degree_block_mv(120.0, fs_hz=250.0, atrial_bpm=75.0, seed=4)
     recording = Recording(250.0, ("II", "V1"), np.column_stack([signal_mv, -0.5 * signal_mv]))
-    content = write_csv(tmp_path / "wenckebach.csv", recording).read_bytes()
-    staff = client_for(app, people.staff)
-    assert upload_file(staff, people.patient.id, content, "wenckebach.csv").status_code == 302
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    report = uploaded_and_read(app, people, sql, tmp_path / "wenckebach.csv", recording)
     machine = report.versions[0]
     assert (
         machine.rhythm_label
