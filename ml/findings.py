@@ -455,13 +455,17 @@ AF_SHARE_WITHOUT_RATE_FINDING = 0.5
 
 def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
     """The other-rhythm finding of a long recording whose rhythm has no P waves
-    (`rhythm.NO_P_WAVES`), with how long and how fast."""
+    (`rhythm.NO_P_WAVES`), with how long and how fast. Complete AV block is among the causes
+    it names: P waves marching apart from the QRS are inconsistent before it, and where
+    `ml.av_dissociation` misses them (1 of 30 fuzzer blocks, seed 744) this is what the read
+    says."""
     seconds = sum(e.duration_s for e in stretches)
     rate_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
     detail = (
         f"no consistent P wave before the QRS over {duration_text(seconds)}, at a mean of "
         f"{rate_bpm:.0f} bpm: not sinus rhythm (junctional, ectopic atrial or idioventricular "
-        "rhythm, or atrial flutter): check the strip"
+        "rhythm, atrial flutter, or P waves unrelated to the QRS in complete AV block): check "
+        "the strip"
     )
     return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "medium", None, detail)
 

@@ -17,8 +17,7 @@ from ml.recording import Recording
 from ml.research.synthetic import complete_block_mv
 from portal.fhir import codes
 from tests.conftest import People, client_for, sign_report, signed_pdfs
-from tests.test_sinus_rate_statement import _preselected
-from tests.test_wenckebach_upload import uploaded_and_read
+from tests.test_sinus_rate_statement import _preselected, _read_by_the_portal
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
@@ -30,7 +29,7 @@ def test_a_complete_block_is_read_prefilled_and_signed(
         120.0, fs_hz=250.0, leads=leads, atrial_bpm=84.0, ventricular_bpm=37.0, seed=6
     )
     recording = Recording(250.0, leads, signal_mv)
-    report = uploaded_and_read(app, people, sql, tmp_path / "block.csv", recording)
+    report = _read_by_the_portal(app, people, sql, tmp_path / "block.csv", recording)
     machine = report.versions[0]
     assert machine.rhythm_label == rhythm.COMPLETE_BLOCK
     assert report.main_finding == "AV_BLOCK_3" and machine.pr_ms is None

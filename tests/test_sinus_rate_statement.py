@@ -140,6 +140,7 @@ def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
     page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
     said = r"no consistent P wave before the QRS over 1\.\d min, at a mean of 4\d bpm"
     assert re.search(said, page)
+    assert "or P waves unrelated to the QRS in complete AV block" in page  # its causes
     assert "marked bradycardia, mean 4" in page
     chosen = _preselected(page)
     assert chosen == ["OTHER_RHYTHM"], chosen

@@ -11,31 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml import rhythm
 from ml.recording import Recording
 from ml.research.synthetic import second_degree_block_mv
-from portal.models import EcgReport
-from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report, signed_pdfs, upload_file
-from tests.support.ecg_files import write_csv
-from tests.test_sinus_rate_statement import _preselected
-
-
-def uploaded_and_read(
-    app: Flask, people: People, sql: Session, path: Path, recording: Recording
-) -> EcgReport:
-    """`recording` written as a CSV file at `path`, uploaded by staff for the patient and read
-    by the worker: the patient's one report."""
-    content = write_csv(path, recording).read_bytes()
-    staff = client_for(app, people.staff)
-    assert upload_file(staff, people.patient.id, content, path.name).status_code == 302
-    assert Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
-    return report
+from tests.conftest import People, client_for, sign_report, signed_pdfs
+from tests.test_sinus_rate_statement import _preselected, _read_by_the_portal
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
@@ -44,7 +26,7 @@ def test_a_wenckebach_block_is_read_prefilled_and_signed(
 ) -> None:
     signal_mv, _, _ = second_degree_block_mv(120.0, fs_hz=250.0, atrial_bpm=75.0, seed=4)
     recording = Recording(250.0, ("II", "V1"), np.column_stack([signal_mv, -0.5 * signal_mv]))
-    report = uploaded_and_read(app, people, sql, tmp_path / "wenckebach.csv", recording)
+    report = _read_by_the_portal(app, people, sql, tmp_path / "wenckebach.csv", recording)
     machine = report.versions[0]
     assert (
         machine.rhythm_label
