@@ -45,6 +45,7 @@ from ml.findings import (
     main_finding,
     unreadable_findings,
     wide_complex_tachycardia,
+    wide_qrs_measured,
     without_pr_in_af,
     without_pr_in_dissociation,
     without_pr_in_mobitz_i,
@@ -843,6 +844,7 @@ def summarise(
         unread,
         block.cycles_s,
         p_waves_may_lack=strip is None and intervals.pr_ms is None,
+        wide_qrs=wide_qrs_measured(intervals),
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
     )

@@ -387,11 +387,15 @@ def wide_complex_tachycardia(
     AF/flutter (which with a bundle-branch block is read as AF). From one lead
     (`one_lead`), only a clearly wide QRS at a clearly fast rate (`_clearly_wide_and_fast`)
     is read as ventricular tachycardia; `findings_of_read` says the others' meaning."""
-    wide = intervals.qrs_ms is not None and intervals.qrs_ms >= WIDE_QRS_MS
-    sure = intervals.confidence.get("qrs") == "high"
     fast = (rate.mean_bpm or 0.0) > WIDE_COMPLEX_TACHYCARDIA_BPM
-    found = wide and sure and fast and af_beat_share < AF_SHARE_WITHOUT_RATE_FINDING
+    found = wide_qrs_measured(intervals) and fast and af_beat_share < AF_SHARE_WITHOUT_RATE_FINDING
     return found and (not one_lead or _clearly_wide_and_fast(intervals, rate))
+
+
+def wide_qrs_measured(intervals: Intervals) -> bool:
+    """The median beat's QRS is wide (`WIDE_QRS_MS` or more) at high confidence."""
+    wide = intervals.qrs_ms is not None and intervals.qrs_ms >= WIDE_QRS_MS
+    return wide and intervals.confidence.get("qrs") == "high"
 
 
 def _clearly_wide_and_fast(intervals: Intervals, rate: HeartRateSummary) -> bool:

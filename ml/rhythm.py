@@ -113,6 +113,7 @@ def detect_rhythms(
     unreadable: np.ndarray | None = None,
     mobitz_i_cycles_s: Sequence[tuple[float, float]] = (),
     p_waves_may_lack: bool = False,
+    wide_qrs: bool = False,
     bound_pauses: np.ndarray | None = None,
     dissociation_spans_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
@@ -131,7 +132,8 @@ def detect_rhythms(
     without P waves may be named so (`_without_p_waves`): a long recording (a strip's one
     rhythm call names its rhythm) whose median beat shows no P wave either (P waves far ahead
     of the QRS, a first-degree block, fall outside the region the consistency reads: svdb
-    889's PR is 340 ms). `bound_pauses` (per beat) marks Q beats that are beats of the rhythm
+    889's PR is 340 ms); with a `wide_qrs` (the median beat's) the median beat alone decides
+    (`_without_p_waves`). `bound_pauses` (per beat) marks Q beats that are beats of the rhythm
     all the same (a doubtful call that came on time): they end a pause as a readable beat does.
     `dissociation_spans_s`: where P waves march apart from the QRS complexes
     (`ml.av_dissociation`), a COMPLETE_BLOCK episode each: no sinus rhythm or AF is read there.
@@ -176,7 +178,9 @@ def detect_rhythms(
     unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
     background = _background(beat_s, rr_s, classes, unread, covered)
     episodes += (
-        _without_p_waves(background, beat_s, p_wave_consistency) if p_waves_may_lack else background
+        _without_p_waves(background, beat_s, p_wave_consistency, wide_qrs)
+        if p_waves_may_lack
+        else background
     )
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
@@ -553,7 +557,10 @@ NEEDS_P_WAVES = (*SINUS_RATES, DROPPED, HALVED)
 
 
 def _without_p_waves(
-    background: list[Episode], beat_s: np.ndarray, p_consistency: np.ndarray | None
+    background: list[Episode],
+    beat_s: np.ndarray,
+    p_consistency: np.ndarray | None,
+    wide_qrs: bool = False,
 ) -> list[Episode]:
     """`background` with its sinus-named stretches of NO_P_WAVE_MIN_S or more, at a median rate
     under 60 or from 130 bpm, whose beats show no consistent P wave (median consistency under
@@ -562,7 +569,11 @@ def _without_p_waves(
     42-58 bpm read "Sinus bradycardia" (one "No significant arrhythmia"), where a strip of it
     reads another rhythm. Only where such stretches are the recording's rhythm, and outside
     the rate bounds: at 100-112 bpm real sinus rhythm with frequent PVCs reads consistencies of
-    0.2-0.3 (MIT-BIH 208); a minority stretch stays named by its rate."""
+    0.2-0.3 (MIT-BIH 208); a minority stretch stays named by its rate. With a wide QRS
+    (`wide_qrs`, 120 ms or more) the consistency is not asked: the region it reads, up to
+    80 ms before the R peak, takes in the wide QRS's onset, which is consistent from beat to
+    beat (idioventricular rhythm at 30-38 bpm read consistencies of 0.7-0.75 and "Sinus
+    bradycardia"); the median beat without a P wave decides."""
     if p_consistency is None:
         return background
     slow, fast = NO_P_WAVE_RATES_BPM
@@ -573,7 +584,8 @@ def _without_p_waves(
             return False
         rate_bpm = 60.0 / float(np.median(np.diff(beat_s[inside])))
         outside_bounds = rate_bpm < slow or rate_bpm >= fast
-        return outside_bounds and float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
+        inconsistent = float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
+        return outside_bounds and (wide_qrs or inconsistent)
 
     flagged = [lacks_p_waves(e) for e in background]
     without_s = sum(e.duration_s for e, f in zip(background, flagged, strict=True) if f)

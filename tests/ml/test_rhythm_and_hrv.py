@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from ml import rhythm
+from ml.analysis import analyze
 from ml.hrv import heart_rate_summary
+from ml.research.synthetic import BeatTruth, synthetic_recording
 
 
 def _beats(
@@ -466,15 +468,20 @@ def test_a_long_recording_without_p_waves_is_not_named_sinus() -> None:
     sinus name, and so does a minority stretch."""
     beat_s = np.arange(0.5, 120.0, 60 / 45)
 
-    def labels(p_consistency: float, long: bool = True, beats: np.ndarray = beat_s) -> set:
+    def labels(
+        p_consistency: float, long: bool = True, beats: np.ndarray = beat_s, wide: bool = False
+    ) -> set:
         read = rhythm.detect_rhythms(
             beats, np.full(beats.size, "N"), 120.0, np.full(beats.size, p_consistency),
-            p_waves_may_lack=long,
+            p_waves_may_lack=long, wide_qrs=wide,
         )  # fmt: skip
         return {e.label for e in read}
 
     assert labels(0.1) == {rhythm.NO_P_WAVES}
     assert labels(0.9) == {rhythm.BRADY}
+    # With a wide QRS the consistency reads the QRS onset: the median beat decides.
+    assert labels(0.9, wide=True) == {rhythm.NO_P_WAVES}
+    assert labels(0.9, long=False, wide=True) == {rhythm.BRADY}
     assert labels(0.1, long=False) == {rhythm.BRADY}
     assert labels(0.1, beats=np.arange(0.5, 120.0, 60 / 75)) == {rhythm.SINUS}
     assert labels(0.1, beats=np.arange(0.5, 120.0, 60 / 150)) == {rhythm.NO_P_WAVES}
@@ -485,3 +492,16 @@ def test_a_long_recording_without_p_waves_is_not_named_sinus() -> None:
         mixed, np.full(mixed.size, "N"), 120.0, consistency, p_waves_may_lack=True
     )
     assert rhythm.NO_P_WAVES not in {e.label for e in read}
+
+
+def test_two_minutes_of_idioventricular_rhythm_are_not_named_sinus() -> None:
+    """Wide complexes at 34 bpm without P waves, two leads: "Sinus bradycardia" before (the P
+    region's consistency, 0.7-0.75, read the wide QRS's onset)."""
+    truth = BeatTruth(
+        hr_bpm=34, qrs_ms=160, qt_ms=480, t_duration_ms=200, axis_deg=-60, t_mv=-0.4, p_mv=0.0
+    )
+    recording, _ = synthetic_recording(truth, duration_s=120, fs_hz=360, leads=("MLII", "V1"))
+    analysis = analyze(recording)
+    assert analysis.rhythm_summary == rhythm.NO_P_WAVES
+    assert "BRADY" not in [f.code for f in analysis.findings]
+    assert analysis.main_finding.code == "OTHER_RHYTHM" and analysis.main_finding.risk == "high"
