@@ -371,10 +371,10 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        (
-            (p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block),
-            (dissociation),
-        ) = self._rhythm_and_median_beat(lead, peaks, classes, peaks[normal], quality)
+        evidence, dissociation = self._rhythm_and_median_beat(
+            lead, peaks, classes, peaks[normal], quality
+        )
+        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block = evidence
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
             beats,

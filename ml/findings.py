@@ -399,9 +399,8 @@ def wide_qrs_measured(intervals: Intervals) -> bool:
 
 
 def _clearly_wide_and_fast(intervals: Intervals, rate: HeartRateSummary) -> bool:
-    return (intervals.qrs_ms or 0.0) >= ONE_LEAD_VT_QRS_MS and (
-        rate.mean_bpm or 0.0
-    ) >= ONE_LEAD_VT_BPM
+    wide = (intervals.qrs_ms or 0.0) >= ONE_LEAD_VT_QRS_MS
+    return wide and (rate.mean_bpm or 0.0) >= ONE_LEAD_VT_BPM
 
 
 # One lead's QRS width is not enough to call VT: on cinc2017 A06992 (reference "other rhythm",
