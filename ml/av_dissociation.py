@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.dsp import butter_sos, median, sosfiltfilt
+from ml.dsp import butter_sos, find_peaks, median, sosfiltfilt
 from ml.strip_rhythm import FIBRILLATION, LABEL_TEXT, OTHER, UNCLASSIFIABLE, StripCall
 
 HIGH_PASS_HZ = 1.5  # baseline wander out: a subtracted complex must not leave a step
@@ -163,20 +163,11 @@ def _p_peaks(residual: np.ndarray, hidden: np.ndarray, fs_hz: float) -> np.ndarr
     seen = residual[~hidden]
     if seen.size == 0:
         return np.zeros(0)
-    level = seen - median(seen)
-    sign = 1.0 if level.max() >= -level.min() else -1.0
-    y = np.where(hidden, 0.0, sign * (residual - median(seen)))
-    gap = round(P_MIN_GAP_S * fs_hz)
-    order = np.argsort(y)[::-1]
-    taken: list[int] = []
-    blocked = np.zeros(y.size, dtype=bool)
-    for i in order:
-        if y[i] <= 0:
-            break
-        if not blocked[i]:
-            taken.append(int(i))
-            blocked[max(0, i - gap) : i + gap + 1] = True
-    peaks = np.sort(np.asarray(taken, dtype=np.int64))
+    centre = median(seen)
+    sign = 1.0 if seen.max() - centre >= centre - seen.min() else -1.0
+    y = np.where(hidden, 0.0, sign * (residual - centre))
+    peaks = find_peaks(y, distance=round(P_MIN_GAP_S * fs_hz))
+    peaks = peaks[y[peaks] > 0]
     if peaks.size == 0:
         return np.zeros(0)
     floor = max(P_MIN_MV, P_SHARE * float(np.percentile(y[peaks], 90)))
