@@ -92,6 +92,7 @@ from ml.recording import (
     validated,
 )
 from ml.rpeaks import detect_r_peaks_both_leads
+from ml.standstill import Silence, silences_note, silences_of
 from ml.strip_rhythm import (
     FIBRILLATION_STRIP_SHARE,
     OTHER,
@@ -516,6 +517,17 @@ def _read(
     quality, peaks, swapped = _judge_leads(
         recording, gaps, quality_leads, peaks, other_peaks, hum_hz_by_lead
     )
+    fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
+    silent, not_beats = silences_of(
+        recording.signal_mv,
+        quality_leads,
+        fs,
+        peaks,
+        ~unusable_mask(quality, peaks / fs),
+        [*gaps.spans_s(quality_leads), *fibrillation],
+    )
+    peaks, swapped = peaks[~not_beats], swapped[~not_beats]  # noise in a silence: no beats
+    set_aside_note += [silences_note(silent, int(not_beats.sum()))] if not_beats.any() else []
 
     report(0.35, "Classifying beats")
     probabilities, classes, classification_leads = classify_beats(
@@ -526,7 +538,6 @@ def _read(
         alone, alone_classes, _ = classify_beats(recording, [second], peaks, classifier)
         probabilities[swapped], classes[swapped] = alone[swapped], alone_classes[swapped]
     unreadable = unusable_mask(quality, peaks / fs)
-    fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
     classes = unclassified_where_unreadable(
         classes,
         peaks / fs,
@@ -566,7 +577,9 @@ def _read(
     strip = None
     if is_strip:
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
-        strip = call_strip(lead_mv, fs, peaks, classes, None, bands, good_s, reported, fast_noise_s)
+        strip = call_strip(
+            lead_mv, fs, peaks, classes, None, bands, good_s, reported, fast_noise_s, silent
+        )
         strip = strip_call_with_block(strip, block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
@@ -599,7 +612,7 @@ def _read(
             unmatched_v,
         ),
         RhythmEvidence(
-            p_consistency, fibrillation, af_windows, strip, set_aside, block, dissociation
+            p_consistency, fibrillation, af_windows, strip, set_aside, block, dissociation, silent
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -655,6 +668,8 @@ class RhythmEvidence:
     mobitz_i: MobitzI = NONE  # a Mobitz I block's long cycles (`ml.wenckebach`)
     # Where P waves march apart from the QRS complexes (`ml.av_dissociation`).
     dissociation: list[Dissociation] = field(default_factory=list)
+    # Stretches with no QRS complex (`ml.standstill`): pauses, open at a recording's ends.
+    silences: list[Silence] = field(default_factory=list)
 
 
 def ventricular_matches(
@@ -847,6 +862,7 @@ def summarise(
         wide_qrs=wide_qrs_measured(intervals),
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
+        silences_s=[(q.start_s, q.end_s) for q in evidence.silences],
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(
@@ -921,6 +937,7 @@ def summarise(
             one_lead=one_lead,
             other_strip=strip if strip is not None and strip.label == OTHER else None,
             atrial_bpm=atrial_rate_bpm(evidence.dissociation),
+            silences=evidence.silences,
         )
     main = main_finding(findings)
     analysis = EcgAnalysis(

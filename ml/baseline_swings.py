@@ -57,7 +57,7 @@ def baseline_swings_mv(
     blocks = (lead_mv.size - first) // step
     means_mv = lead_mv[first : first + blocks * step].reshape(-1, step).mean(axis=1)
     lowpass = butter_sos(2, SWING_LOWPASS_HZ, "lowpass", fs_hz / step)
-    return _peak_to_peak(
+    return peak_to_peak(
         sosfiltfilt(lowpass, means_mv),
         (np.asarray(peaks) - first) // step,
         round(SWING_HALF_WINDOW_S * fs_hz / step),
@@ -69,7 +69,7 @@ def qrs_sizes_mv(lead_mv: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.nda
     the window leaves the signal."""
     if len(peaks) == 0:
         return np.zeros(0)
-    return _peak_to_peak(
+    return peak_to_peak(
         bandpass_mv(lead_mv, fs_hz, QRS_BAND_HZ), peaks, round(QRS_HALF_WINDOW_S * fs_hz)
     )
 
@@ -99,7 +99,9 @@ def swings_note(beat_s: np.ndarray) -> str:
     )
 
 
-def _peak_to_peak(x: np.ndarray, peaks: np.ndarray, half: int) -> np.ndarray:
+def peak_to_peak(x: np.ndarray, peaks: np.ndarray, half: int) -> np.ndarray:
+    """Per index of `peaks`: the range of `x` within `half` samples; NaN where the window
+    leaves `x`."""
     out = np.full(len(peaks), np.nan)
     inside = np.flatnonzero((peaks >= half) & (peaks < x.size - half))
     if inside.size:

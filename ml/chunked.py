@@ -92,6 +92,16 @@ from ml.recording import (
     signal_problem,
 )
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
+from ml.standstill import (
+    FILTER_MARGIN_S,
+    Silence,
+    qrs_sizes_in_leads_mv,
+    quiet,
+    relative_qrs_sizes,
+    silences,
+    silences_note,
+    typical_sizes_mv,
+)
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
@@ -347,6 +357,9 @@ class _Analysis:
         peaks, other, spreads, fibrillation = self._detect(lead, second)
         self.report(0.3, "Judging signal quality")
         quality, peaks, swapped = self._quality(quality_leads, peaks, other, spreads)
+        silent, not_beats = self._silences(quality_leads, peaks, quality, fibrillation)
+        peaks, swapped = peaks[~not_beats], swapped[~not_beats]  # noise in a silence
+        set_aside_note += [silences_note(silent, int(not_beats.sum()))] if not_beats.any() else []
 
         self.report(0.35, "Classifying beats")
         read = quality_leads[: self.classifier.leads_read]
@@ -397,7 +410,14 @@ class _Analysis:
                 unmatched(whole.ventricular_matches(classes, peaks / fs, quality, v_waves, qrs_mv)),
             ),
             RhythmEvidence(
-                p_consistency, fibrillation, af_windows, None, set_aside, block, dissociation
+                p_consistency,
+                fibrillation,
+                af_windows,
+                None,
+                set_aside,
+                block,
+                dissociation,
+                silent,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
@@ -516,7 +536,7 @@ class _Analysis:
                 for i in leads
             ]
 
-        results = self._each(step, (0.3, 0.35), "Judging signal quality")
+        results = self._each(step, (0.3, 0.33), "Judging signal quality")
         hums = getattr(self.source, "hum_hz_by_lead", {})  # `ml.mains.DehummedSource`
         judged = {
             i: mark_hum([s for r in results for s in r[k]], hums.get(i))
@@ -532,6 +552,38 @@ class _Analysis:
             else:
                 by_lead = {names[leads[0]]: judged[leads[0]]}
         return combine_leads(by_lead), peaks, swapped
+
+    def _silences(
+        self,
+        leads: list[int],
+        peaks: np.ndarray,
+        quality: list[Segment],
+        fibrillation: list[tuple[float, float]],
+    ) -> tuple[list[Silence], np.ndarray]:
+        """Pass 3b: every detection's QRS size in the leads read, for the stretches with no
+        QRS complex (`ml.standstill`) and the detections inside them, which are no beats."""
+        fs = self.fs
+
+        def step(chunk: Chunk, x: np.ndarray) -> np.ndarray:
+            lo, hi = np.searchsorted(peaks, [chunk.start, chunk.stop])
+            mine = chunk.core(peaks[lo:hi])
+            local = peaks[lo:hi] - chunk.start
+            return qrs_sizes_in_leads_mv([x[:, i] for i in leads], fs, local)[mine]
+
+        sizes = np.concatenate(self._each(step, (0.33, 0.35), "Judging signal quality"))
+        readable = ~unusable_mask(quality, peaks / fs)
+        typical = typical_sizes_mv(sizes, readable)
+        margin = round(FILTER_MARGIN_S * fs)
+
+        def is_quiet(start_s: float, end_s: float) -> bool:
+            first, last = round(start_s * fs), round(end_s * fs)
+            lo, hi = max(0, first - margin), min(self.n, last + margin)
+            span = self.source.read(lo, hi)[:, leads]
+            return quiet(span, fs, typical, slice(first - lo, last - lo))
+
+        relative = relative_qrs_sizes(sizes, typical)
+        duration_s = self.source.duration_s
+        return silences(peaks / fs, relative, readable, duration_s, fibrillation, is_quiet)
 
     def _levels(self, lead: int, spreads: np.ndarray) -> LeadLevels:
         stats = self.stats[lead]

@@ -5,6 +5,7 @@ whole-record and the chunked analysis, the paced read and stored reads share it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
+from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import STATEMENTS
 from ml.wenckebach import PR_REASON
@@ -194,13 +196,16 @@ def findings_of_read(
     one_lead: bool = False,
     other_strip: StripCall | None = None,
     atrial_bpm: float | None = None,
+    silences: Sequence[Silence] = (),
 ) -> list[Finding]:
     """Every finding of a readable recording; "No significant arrhythmia" when none, except
     on a strip called another rhythm (`other_strip`), whose call is then the finding: the
     read's headline must not say one thing and its main finding another.
     `af_beat_share`: the share of beats inside AF/flutter episodes (see `_rate_findings`).
     `one_lead`: the beats were classified from one lead (ONE_LEAD_CAVEAT). `atrial_bpm`: the
-    P waves' rate where they march apart from the QRS complexes (`ml.av_dissociation`)."""
+    P waves' rate where they march apart from the QRS complexes (`ml.av_dissociation`).
+    `silences`: stretches with no QRS complex (`ml.standstill`); one open at the recording's
+    start or end is a pause the finding says so of."""
     findings: list[Finding] = []
     by_label: dict[str, list[rhythm.Episode]] = {}
     for episode in episodes:
@@ -267,13 +272,16 @@ def findings_of_read(
     pauses = by_label.get(rhythm.PAUSE, [])
     if pauses:
         longest = max(p.duration_s for p in pauses)
+        detail = f"{len(pauses)} pause(s) over 2 s, longest {longest:.1f} s"
+        spans = [(p.start_s, p.end_s) for p in pauses]
+        unended = [q.described() for q in silences if q.open and (q.start_s, q.end_s) in spans]
         findings.append(
             Finding(
                 "PAUSE",
                 "Pause",
                 "high" if longest >= 3.0 else "medium",
                 None,
-                f"{len(pauses)} pause(s) over 2 s, longest {longest:.1f} s",
+                "; ".join([detail, *unended]),
             )
         )
     v_share = counts["V"] / total_beats

@@ -116,6 +116,7 @@ def detect_rhythms(
     wide_qrs: bool = False,
     bound_pauses: np.ndarray | None = None,
     dissociation_spans_s: Sequence[tuple[float, float]] = (),
+    silences_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -137,9 +138,12 @@ def detect_rhythms(
     all the same (a doubtful call that came on time): they end a pause as a readable beat does.
     `dissociation_spans_s`: where P waves march apart from the QRS complexes
     (`ml.av_dissociation`), a COMPLETE_BLOCK episode each: no sinus rhythm or AF is read there.
+    `silences_s`: stretches with no QRS complex (`ml.standstill`), a pause each, also where
+    one runs from the recording's start or to its end.
     """
+    silent = [Episode(PAUSE, start_s, end_s, 2) for start_s, end_s in silences_s]
     if len(beat_s) < 3:
-        return []
+        return silent
     classes = np.asarray(classes)
     rr_s = np.diff(beat_s)
     # No beats: the detections inside are the oscillation's waves (left unclassified), and an
@@ -157,10 +161,11 @@ def detect_rhythms(
     halved = _halved_rate(beat_s, rr_s, classes)
     halved_spans = [(e.start_s, e.end_s) for e in halved]
     cycles_s = list(mobitz_i_cycles_s)
-    episodes += [
+    episodes += silent + [
         e
         for e in _pauses(beat_s, rr_s, classes, bound_pauses)
         if not (e.label == DROPPED and (_inside(e, halved_spans) or _on_a_cycle(e, cycles_s)))
+        and not (e.label == PAUSE and (e.start_s, e.end_s) in silences_s)
     ]
     episodes += halved
     episodes += [Episode(MOBITZ_I, start_s, end_s, 2) for start_s, end_s in cycles_s]
@@ -191,14 +196,15 @@ def _spans_episodes(
     """One `label` episode per span (merged where they touch), from its first beat to its
     last."""
     episodes = []
-    for start_s, end_s in _merged(spans_s):
+    for start_s, end_s in merged_spans(spans_s):
         inside = beat_s[(beat_s >= start_s) & (beat_s <= end_s)]
         if inside.size >= 2:
             episodes.append(Episode(label, float(inside[0]), float(inside[-1]), int(inside.size)))
     return episodes
 
 
-def _merged(spans_s: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+def merged_spans(spans_s: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The spans, overlapping ones joined, in time order."""
     merged: list[list[float]] = []
     for start_s, end_s in sorted(spans_s):
         if merged and start_s <= merged[-1][1]:
@@ -214,7 +220,7 @@ def within(beat_s: np.ndarray, spans_s: list[tuple[float, float]]) -> np.ndarray
     beat_s = np.asarray(beat_s, dtype=np.float64)
     if not spans_s:
         return np.zeros(len(beat_s), dtype=bool)
-    merged = _merged(spans_s)
+    merged = merged_spans(spans_s)
     starts = np.array([m[0] for m in merged])
     ends = np.array([m[1] for m in merged])
     index = np.searchsorted(starts, beat_s, side="right") - 1

@@ -27,7 +27,8 @@ import numpy as np
 from ml.atrial import P_BEAT_CLASSES, p_wave_consistency, strip_pattern_irregularity
 from ml.dsp import median
 from ml.filters import bandpass_mv
-from ml.rhythm import PAUSE_S, sinus_label, within
+from ml.rhythm import PAUSE_S, merged_spans, sinus_label, within
+from ml.standstill import Silence
 
 # A recording up to this long is a strip with one rhythm call: a 60-s strip, with the fraction
 # of a second handheld recorders run over (cinc2017: 9 recordings of 60.2-60.6 s were read as
@@ -603,11 +604,13 @@ def call_strip(
     good_spans_s: list[tuple[float, float]] | None = None,
     reported_classes: np.ndarray | None = None,
     fast_noise_spans_s: Sequence[tuple[float, float]] = (),
+    silences: Sequence[Silence] = (),
 ) -> StripCall:
     """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
     `good_spans_s`: where signal quality is good, read when the rule says so;
-    `fast_noise_spans_s`: where it is noisy only from noise above 40 Hz (`slow_strip_call`).
+    `fast_noise_spans_s`: where it is noisy only from noise above 40 Hz, `silences`: where
+    no QRS complex came (`ml.standstill`), both for `slow_strip_call`.
     `reported_classes`: the classes the read reports, read instead of `classes` (the
     classifier's calls) when the rule says so (strip round 9)."""
     rule = rule or shipped_rule()
@@ -621,7 +624,9 @@ def call_strip(
         lead_mv, fs_hz, beat_samples, classes, bands, spans, readable, rule.p_waves_of_n_and_s
     )
     if features is None:
-        slow = slow_strip_call(lead_mv, fs_hz, beat_samples, good_spans_s, fast_noise_spans_s)
+        slow = slow_strip_call(
+            lead_mv, fs_hz, beat_samples, good_spans_s, fast_noise_spans_s, silences
+        )
         if slow is not None:
             return slow
     return call_strip_from_features(features, rule)
@@ -633,6 +638,7 @@ def slow_strip_call(
     beat_samples: np.ndarray,
     good_spans_s: list[tuple[float, float]] | None,
     fast_noise_spans_s: Sequence[tuple[float, float]] = (),
+    silences: Sequence[Silence] = (),
 ) -> StripCall | None:
     """A strip too short of beats to judge (fewer than `MIN_BEATS` intervals) whose signal is
     good over `FEW_BEATS_GOOD_SHARE` of it (its stretches noisy only from noise above 40 Hz
@@ -643,11 +649,16 @@ def slow_strip_call(
     pause, read "Unclassifiable: too noisy, repeat the recording" at medium risk, their
     pauses and rate withheld. As another rhythm their findings stand (pauses, a marked
     bradycardia), and the rate is counted from every interval however long
-    (`ml.hrv.slow_rate`). None where that does not hold (the strip stays unclassifiable)."""
+    (`ml.hrv.slow_rate`). None where that does not hold (the strip stays unclassifiable).
+    A stretch with no QRS complex (`silences`, which quality may call flat or noisy: nothing
+    but noise is there) is read signal, and a pause, also one running to the strip's end
+    ("a pause of at least 5.0 s"): a clean 10-s strip of 5 beats and 5 s of flat line read
+    "Unclassifiable: too noisy"."""
     if good_spans_s is None or len(beat_samples) < 2:
         return None
     duration_s = len(lead_mv) / fs_hz
-    readable_s = sum(end - start for start, end in good_spans_s)
+    silent = [(q.start_s, q.end_s) for q in silences]
+    readable_s = sum(end - start for start, end in merged_spans([*good_spans_s, *silent]))
     short = readable_s < FEW_BEATS_GOOD_SHARE * duration_s
     if short and fast_noise_spans_s and beats_stand_clear(lead_mv, fs_hz, beat_samples):
         readable_s += sum(end - start for start, end in fast_noise_spans_s)
@@ -656,8 +667,12 @@ def slow_strip_call(
     rr_s = np.diff(beat_samples) / fs_hz
     rate_bpm = 60.0 / median(rr_s)
     few = f"{len(beat_samples)} beats: {TOO_FEW_TO_JUDGE}"
+    longest = max(silences, key=lambda q: q.duration_s, default=None)
     if rate_bpm < SINUS_RATE_BPM[0]:
         reason = f"slow ({median_rate(rate_bpm)}), {few}"
+    elif longest is not None and longest.duration_s >= rr_s.max():
+        at_least = "at least " if longest.open else ""
+        reason = f"a pause of {at_least}{longest.duration_s:.1f} s, {few}"
     elif rr_s.max() > PAUSE_S:
         reason = f"a pause of {rr_s.max():.1f} s, {few}"
     else:

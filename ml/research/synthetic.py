@@ -260,3 +260,34 @@ def complete_block_mv(
         gain = lead_gain(lead, 60.0)  # the sinus P wave's axis
         signal[:, column] += max(abs(gain), 0.3) * np.sign(gain or 1) * atria
     return signal + rng.normal(0, noise_mv, signal.shape), onsets_s, p_starts_s
+
+
+def standstill_mv(
+    duration_s: float,
+    silent_s: tuple[float, float],
+    *,
+    fs_hz: float = 250.0,
+    leads: tuple[str, ...] = ("II",),
+    bpm: float = 75.0,
+    p_waves_go_on: bool = False,
+    noise_mv: float = 0.01,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sinus rhythm at `bpm` in `leads` with no QRS complex from `silent_s[0]` to
+    `silent_s[1]` (the recording's end for an asystole it does not survive): a sinus arrest,
+    or ventricular standstill when the P waves go on alone (`p_waves_go_on`, paroxysmal AV
+    block). Returns the signal [samples, leads] (mV) and the QRS onsets (s)."""
+    cycle_s = 60.0 / bpm
+    onsets_s = np.arange(0.6, duration_s - 0.8, cycle_s)
+    silent = (onsets_s > silent_s[0]) & (onsets_s < silent_s[1])
+    resumed = np.flatnonzero(~silent & (onsets_s >= silent_s[1]))
+    if resumed.size:  # the rhythm resumes a cycle after the silence
+        onsets_s[resumed] += silent_s[1] - onsets_s[resumed[0]]
+    kept = onsets_s[~silent & (onsets_s < duration_s - 0.8)]
+    truth = BeatTruth(hr_bpm=bpm)
+    beats = [(onset, truth) for onset in kept]
+    if p_waves_go_on:
+        atria_only = BeatTruth(hr_bpm=bpm, r_mv=0.0, t_mv=0.0)
+        beats += [(onset, atria_only) for onset in onsets_s[silent]]
+    signal = beats_in_leads_mv(beats, duration_s, fs_hz, leads, noise_mv, seed)
+    return signal, kept
