@@ -34,6 +34,10 @@ SIZE_HALF_WINDOW_S = 0.08
 # the P wave of the beat after (a faint detection is measured at its own peak only).
 AFTER_BEAT_S, BEFORE_BEAT_S = 0.45, 0.25
 FILTER_MARGIN_S = 1.0  # read either side of a span so the filters settle outside it
+# A silence open at the recording's start or end is claimed from this long (a high-risk
+# pause): its true length is unknown, and a recording cut 2.1 s after the last beat of a
+# 45-bpm rhythm (a test's synthetic junctional rhythm) shows no asystole.
+OPEN_SILENCE_MIN_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,8 @@ def silences(
         end_s = duration_s if after is None else float(beat_s[after])
         first = 0 if before is None else before + 1
         stop = beat_s.size if after is None else after
-        if end_s - start_s <= PAUSE_S:
+        shortest_s = OPEN_SILENCE_MIN_S if before is None or after is None else PAUSE_S
+        if end_s - start_s <= shortest_s:
             continue
         if before is not None and after is not None and stop == first:
             continue  # a plain interval: `ml.rhythm` reads it

@@ -90,7 +90,8 @@ def test_faint_detections_make_a_silence_only_over_a_pause_between_readable_beat
     assert _silences([1, 1, faint, 1, 1]) == [[]]
     # Three faint ones, 4 s between full beats: a silence, its detections no beats.
     assert _silences([1, 1, faint, faint, faint, 1, 1]) == [(1.0, 5.0, False), [2, 3, 4]]
-    # To the end (8 s long): open.
+    # To the end (8 s long): open; an open one from 3 s only (its true length is unknown).
+    assert _silences([1, 1, 1, 1, 1, 1, faint, faint]) == [[]]
     assert _silences([1, 1, 1, faint, faint, faint, faint, faint]) == [
         (2.0, 8.0, True),
         [3, 4, 5, 6, 7],
