@@ -14,9 +14,10 @@ of the last 8 intervals between two beats called N (at least 4, the latest endin
 run stays premature against it. Where none precedes the beat (a recording's first seconds),
 the cycle after it judges.
 
-An S call followed by a pause (`PAUSE_AFTER`) keeps its class: the pause (a blocked premature
-P wave, or a beat the detector missed) is for the pause rules, and as N the beat would start a
-"dropped beat". The rule runs until no call changes, so the cycle follows a rate that climbs.
+An S call followed by a doubled interval (`PAUSE_AFTER`, up to `PAUSE_S`) keeps its class:
+the interval (a blocked premature P wave, or a beat the detector missed) is for the pause
+rules, and as N the beat would start a "dropped beat". The rule runs until no call changes,
+so the cycle follows a rate that climbs.
 
 Chosen on DS1, svdb and the QT Database (pre-registered in commits 239f672, ebc0bb1 and
 b80334c; the README's "S calls that come on time" has every figure): the threshold as the
@@ -41,6 +42,7 @@ import numpy as np
 from ml.gaps import clocks
 from ml.rhythm import (
     DROPPED_RATIO,
+    PAUSE_S,
     halved_spans_s,
     sinus_cycle_after_s,
     sinus_cycle_before_s,
@@ -49,7 +51,10 @@ from ml.rhythm import (
 ON_TIME_SHARE = 0.95
 # Followed by an interval this many sinus cycles long, an S call keeps its class: the pause
 # (a blocked premature P wave, or a beat the detector missed) is for the pause rules to read,
-# and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`).
+# and as N the beat would start a "dropped beat" (`ml.rhythm.DROPPED_RATIO`). Not when that
+# interval is a pause (over `PAUSE_S`), which the pause rule reads whatever the class: the
+# on-time beat before a sinus arrest or an asystole, called S from the long interval after it,
+# read as a PAC beside every such pause.
 PAUSE_AFTER = DROPPED_RATIO[0]
 MAX_PASSES = 10  # at most 8 change calls on any record of MIT-BIH, svdb, qtdb or cinc2017
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
@@ -85,7 +90,7 @@ def _on_time_once(
     rr_after = np.append(rr_s, 0.0)
     with np.errstate(invalid="ignore"):
         found[1:] = (classes[1:] == "S") & (rr_s >= ON_TIME_SHARE * cycle[1:])
-        found &= ~(rr_after >= PAUSE_AFTER * cycle)
+        found &= ~((rr_after >= PAUSE_AFTER * cycle) & (rr_after <= PAUSE_S))
     return found
 
 

@@ -56,6 +56,17 @@ def test_an_s_call_before_a_pause_keeps_its_class() -> None:
     assert on_time_supraventricular(_beats(rr), classes).tolist() == [i == 11 for i in range(18)]
 
 
+def test_an_on_time_s_call_before_a_long_pause_is_a_beat_of_the_rhythm() -> None:
+    """The on-time beat before a sinus arrest or an asystole is called S from the long
+    interval after it, and read as a PAC beside every such pause. A pause over 2 s is read
+    whatever the class, so only a doubled interval up to 2 s keeps an S call before it."""
+    rr = [0.8] * 10 + [0.8, 4.2] + [0.8] * 5
+    classes = np.array(list("N" * 11 + "S" + "N" * 6))
+    assert on_time_supraventricular(_beats(rr), classes).tolist() == [i == 11 for i in range(18)]
+    rr[10] = 0.6  # premature, then the pause: a PAC all the same
+    assert not on_time_supraventricular(_beats(rr), classes).any()
+
+
 def test_at_a_recordings_start_the_cycle_after_judges() -> None:
     """No sinus cycle precedes the first beats of a strip: an S call there is judged against
     the cycle after it (on-time round 3); a truly early one stays S."""
