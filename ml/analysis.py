@@ -72,6 +72,7 @@ from ml.noise_bursts import (
     supraventricular_bursts_note,
 )
 from ml.on_time_beats import ON_TIME_SHARE, on_time_note, on_time_supraventricular
+from ml.pause_p_waves import pause_p_waves
 from ml.quality import (
     Segment,
     combine_leads,
@@ -550,6 +551,8 @@ def _read(
     report(0.6, "Finding rhythm episodes")
     beat_s = peaks / fs
     bands = Bands.of(lead_mv, fs)  # the lead filtered once for the P waves and the AF features
+    open_silences = [(q.start_s, q.end_s) for q in silent if q.open]
+    pause_p = pause_p_waves(bands.p_waves_mv, fs, beat_s, classes, open_silences)
     p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
     block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
     dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
@@ -612,7 +615,15 @@ def _read(
             unmatched_v,
         ),
         RhythmEvidence(
-            p_consistency, fibrillation, af_windows, strip, set_aside, block, dissociation, silent
+            p_consistency,
+            fibrillation,
+            af_windows,
+            strip,
+            set_aside,
+            block,
+            dissociation,
+            silent,
+            pause_p,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -670,6 +681,8 @@ class RhythmEvidence:
     dissociation: list[Dissociation] = field(default_factory=list)
     # Stretches with no QRS complex (`ml.standstill`): pauses, open at a recording's ends.
     silences: list[Silence] = field(default_factory=list)
+    # P waves found in each pause, keyed by its (start, end) (`ml.pause_p_waves`).
+    pause_p_waves: dict[tuple[float, float], int | None] = field(default_factory=dict)
 
 
 def ventricular_matches(
@@ -938,6 +951,7 @@ def summarise(
             other_strip=strip if strip is not None and strip.label == OTHER else None,
             atrial_bpm=atrial_rate_bpm(evidence.dissociation),
             silences=evidence.silences,
+            pause_p_waves=evidence.pause_p_waves,
         )
     main = main_finding(findings)
     analysis = EcgAnalysis(

@@ -75,6 +75,7 @@ from ml.io.sources import RecordingSource
 from ml.mains import dehummed_source
 from ml.noise_bursts import judged_classes, noise_mv
 from ml.paced import paced_read
+from ml.pause_p_waves import pause_p_waves
 from ml.quality import (
     LeadLevels,
     Segment,
@@ -384,8 +385,8 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        evidence, dissociation = self._rhythm_and_median_beat(
-            lead, peaks, classes, peaks[normal], quality
+        evidence, dissociation, pause_p = self._rhythm_and_median_beat(
+            lead, peaks, classes, peaks[normal], quality, [q for q in silent if q.open]
         )
         p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block = evidence
         self.report(0.87, "Measuring intervals")
@@ -418,6 +419,7 @@ class _Analysis:
                 block,
                 dissociation,
                 silent,
+                pause_p,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
@@ -641,6 +643,7 @@ class _Analysis:
         classes: np.ndarray,
         normal_peaks: np.ndarray,
         quality: list[Segment],
+        open_silences: list[Silence],
     ) -> tuple[
         tuple[
             np.ndarray,
@@ -653,6 +656,7 @@ class _Analysis:
             MobitzI,
         ],
         list[Dissociation],
+        dict[tuple[float, float], int | None],
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I block's cycles
         (`ml.wenckebach`, each read by the chunk whose core holds its first beat), the
@@ -728,27 +732,37 @@ class _Analysis:
                 if chunk.core(np.array([round(d.start_s * fs)]))[0]
             ]
             read = consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
-            return read, dissociated
+            in_core = lambda t_s: bool(chunk.core(np.array([round(t_s * fs)]))[0])  # noqa: E731
+            mine_open = [(q.start_s, q.end_s) for q in open_silences if in_core(q.start_s)]
+            found = pause_p_waves(
+                bands.p_waves_mv, fs, peaks[lo:hi] / fs, classes[lo:hi], mine_open, chunk.start / fs
+            )
+            pause_p = {span: n for span, n in found.items() if in_core(span[0])}
+            return read, dissociated, pause_p
 
         both = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
-        results = [r for r, _ in both]
+        results = [r for r, _, _ in both]
         return (
-            np.concatenate([r[0] for r in results]),
-            [span for r in results for span in r[1]],
-            np.concatenate([r[2] for r in results]),
-            [span for r in results for span in r[3]],
             (
-                np.concatenate([r[4][0] for r in results]),
-                np.concatenate([r[4][1] for r in results]),
-                np.concatenate([r[4][2] for r in results]),
+                np.concatenate([r[0] for r in results]),
+                [span for r in results for span in r[1]],
+                np.concatenate([r[2] for r in results]),
+                [span for r in results for span in r[3]],
+                (
+                    np.concatenate([r[4][0] for r in results]),
+                    np.concatenate([r[4][1] for r in results]),
+                    np.concatenate([r[4][2] for r in results]),
+                ),
+                np.concatenate([r[5] for r in results]),
+                np.concatenate([r[6] for r in results]),
+                MobitzI(
+                    [cycle for r in results for cycle in r[7].cycles_s],
+                    np.concatenate([r[7].conducted_s for r in results]),
+                ),
             ),
-            np.concatenate([r[5] for r in results]),
-            np.concatenate([r[6] for r in results]),
-            MobitzI(
-                [cycle for r in results for cycle in r[7].cycles_s],
-                np.concatenate([r[7].conducted_s for r in results]),
-            ),
-        ), [d for _, found in both for d in found]
+            [d for _, found, _ in both for d in found],
+            {span: n for *_, pauses in both for span, n in pauses.items()},
+        )
 
 
 def _in_core(block: MobitzI, chunk: Chunk, fs_hz: float) -> MobitzI:

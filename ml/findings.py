@@ -16,6 +16,7 @@ from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
+from ml.pause_p_waves import pause_p_wave_phrase
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import STATEMENTS
@@ -159,6 +160,8 @@ VT_HIGH_RISK_BEATS = 5
 ONE_LEAD_CAVEAT = "read from one lead only, where ventricular calls are less reliable than with two"
 
 
+# Rhythms in which a pause holds no sinus P wave whatever its cause (`ml.pause_p_waves`).
+NO_SINUS_P_WAVES = (rhythm.AF, rhythm.NO_P_WAVES, rhythm.COMPLETE_BLOCK, rhythm.VF)
 WIDE_QRS_MS = 120
 # A wide QRS at a marked tachycardia (mean over 120 bpm, `_rate_findings`) outside AF is a
 # wide-complex tachycardia, read as ventricular tachycardia until proven otherwise (SVT with a
@@ -197,6 +200,7 @@ def findings_of_read(
     other_strip: StripCall | None = None,
     atrial_bpm: float | None = None,
     silences: Sequence[Silence] = (),
+    pause_p_waves: dict[tuple[float, float], int | None] | None = None,
 ) -> list[Finding]:
     """Every finding of a readable recording; "No significant arrhythmia" when none, except
     on a strip called another rhythm (`other_strip`), whose call is then the finding: the
@@ -205,8 +209,10 @@ def findings_of_read(
     `one_lead`: the beats were classified from one lead (ONE_LEAD_CAVEAT). `atrial_bpm`: the
     P waves' rate where they march apart from the QRS complexes (`ml.av_dissociation`).
     `silences`: stretches with no QRS complex (`ml.standstill`); one open at the recording's
-    start or end is a pause the finding says so of."""
+    start or end is a pause the finding says so of. `pause_p_waves`: the P waves found in
+    each pause, by its (start, end) (`ml.pause_p_waves`): AV block or sinus arrest."""
     findings: list[Finding] = []
+    pause_p_waves = pause_p_waves or {}
     by_label: dict[str, list[rhythm.Episode]] = {}
     for episode in episodes:
         by_label.setdefault(episode.label, []).append(episode)
@@ -274,14 +280,22 @@ def findings_of_read(
         longest = max(p.duration_s for p in pauses)
         detail = f"{len(pauses)} pause(s) over 2 s, longest {longest:.1f} s"
         spans = [(p.start_s, p.end_s) for p in pauses]
-        unended = [q.described() for q in silences if q.open and (q.start_s, q.end_s) in spans]
+        unended = [q for q in silences if q.open and (q.start_s, q.end_s) in spans]
+        closed = [span for span in spans if span not in {(q.start_s, q.end_s) for q in unended}]
+        # In AF, flutter, a rhythm without P waves or AV dissociation no P wave is expected.
+        without_p = [
+            (e.start_s, e.end_s) for label in NO_SINUS_P_WAVES for e in by_label.get(label, [])
+        ]
+        judged = [span for span in closed if not _overlapping(span, without_p)]
+        p_waves = pause_p_wave_phrase([pause_p_waves.get(span) for span in judged])
+        said = [q.described(pause_p_waves.get((q.start_s, q.end_s))) for q in unended]
         findings.append(
             Finding(
                 "PAUSE",
                 "Pause",
                 "high" if longest >= 3.0 else "medium",
                 None,
-                "; ".join([detail, *unended]),
+                "; ".join(part for part in [detail, p_waves, *said] if part),
             )
         )
     v_share = counts["V"] / total_beats
@@ -526,6 +540,10 @@ def _ventricular_rate(rate: HeartRateSummary) -> str:
         return ""
     pace = "fast" if rate.mean_bpm > 120 else "slow" if rate.mean_bpm < 50 else "controlled"
     return f"; mean ventricular rate {rate.mean_bpm:.0f} bpm ({pace})"
+
+
+def _overlapping(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
+    return any(start < span[1] and span[0] < end for start, end in spans)
 
 
 def _beats(n: int) -> str:

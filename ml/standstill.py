@@ -58,16 +58,18 @@ class Silence:
     def open(self) -> bool:
         return self.open_start or self.open_end
 
-    def described(self) -> str:
-        """What a pause finding says of a silence open at one end (its length is a least)."""
+    def described(self, p_waves: int | None = None) -> str:
+        """What a pause finding says of a silence open at one end (its length is a least),
+        with the P waves found in it (`ml.pause_p_waves`): P waves going on show the
+        electrodes were on."""
         if self.open_end:
             where = f"from {clock(self.start_s)} to the end of the recording"
         else:
             where = f"from the start of the recording to {clock(self.end_s)}"
-        return (
-            f"no QRS complex {where} ({self.duration_s:.1f} s or more): asystole, or the "
-            "electrodes came off; check the strip"
-        )
+        lasting = f"no QRS complex {where} ({self.duration_s:.1f} s or more)"
+        if p_waves:
+            return f"{lasting} while P waves go on: ventricular standstill (AV block); check it"
+        return f"{lasting}: asystole, or the electrodes came off; check the strip"
 
 
 def silences_note(found: Sequence[Silence], not_beats: int) -> str:
