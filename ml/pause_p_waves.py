@@ -148,7 +148,9 @@ def _atrial_rhythm(times_s: np.ndarray, cycle_s: float) -> bool:
 
 def pause_p_wave_phrase(counts: Sequence[int | None]) -> str:
     """What a pause finding adds from the P waves of its pauses (`p_waves_in_pauses`), or ""
-    where none could be told: "P waves go on through it without a QRS (...)"."""
+    where none could be told: "P waves seen going on through it without a QRS (...)". Worded
+    as what was seen, with its causes: the rule is checked on synthetic pauses only (no
+    record here outside DS2 has a pause it speaks of)."""
     going_on = sum(1 for n in counts if n)
     none = sum(1 for n in counts if n == 0)
     one = len(counts) == 1
@@ -156,10 +158,10 @@ def pause_p_wave_phrase(counts: Sequence[int | None]) -> str:
     if going_on:
         which = "it" if one else f"{going_on} of them"
         parts.append(
-            f"P waves go on through {which} without a QRS (non-conducted P waves: AV block "
-            "rather than a sinus arrest)"
+            f"P waves seen going on through {which} without a QRS (non-conducted P waves: AV "
+            "block, or blocked atrial premature beats; check the P waves)"
         )
     if none:
         which = "it" if one else f"{none} of them"
-        parts.append(f"no P wave in {which} (sinus arrest or sinoatrial block)")
+        parts.append(f"no P wave seen in {which} (sinus arrest or sinoatrial block)")
     return "; ".join(parts)

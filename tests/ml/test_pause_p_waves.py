@@ -27,14 +27,14 @@ def _pause_detail(p_waves_go_on: bool, silent_s: tuple[float, float], **kw: obje
 def test_a_pause_with_p_waves_going_on_reads_as_av_block(noise_mv: float) -> None:
     """Before: "1 pause(s) over 2 s, longest 5.6 s", the same words as a sinus arrest."""
     detail = _pause_detail(True, (30.0, 35.6), noise_mv=noise_mv)
-    assert "P waves go on through it without a QRS (non-conducted P waves: AV block" in detail
+    assert "P waves seen going on through it without a QRS (non-conducted P waves: AV" in detail
 
 
 @pytest.mark.parametrize("noise_mv", [0.01, 0.03])
 def test_a_sinus_arrest_reads_no_p_wave(noise_mv: float) -> None:
     detail = _pause_detail(False, (30.0, 35.6), noise_mv=noise_mv)
-    assert "no P wave in it (sinus arrest or sinoatrial block)" in detail
-    assert "P waves go on" not in detail
+    assert "no P wave seen in it (sinus arrest or sinoatrial block)" in detail
+    assert "P waves seen going on" not in detail
 
 
 def test_p_waves_going_on_to_the_end_show_the_electrodes_were_on() -> None:
@@ -55,6 +55,7 @@ def test_matches_in_noise_come_at_any_spacing() -> None:
 def test_the_phrase_counts_the_pauses_of_each_kind() -> None:
     assert pause_p_wave_phrase([None, None]) == ""
     assert pause_p_wave_phrase([3, 0, None, 0]) == (
-        "P waves go on through 1 of them without a QRS (non-conducted P waves: AV block rather "
-        "than a sinus arrest); no P wave in 2 of them (sinus arrest or sinoatrial block)"
+        "P waves seen going on through 1 of them without a QRS (non-conducted P waves: AV block, "
+        "or blocked atrial premature beats; check the P waves); no P wave seen in 2 of them "
+        "(sinus arrest or sinoatrial block)"
     )
