@@ -93,16 +93,7 @@ from ml.recording import (
     signal_problem,
 )
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
-from ml.standstill import (
-    FILTER_MARGIN_S,
-    Silence,
-    qrs_sizes_in_leads_mv,
-    quiet,
-    relative_qrs_sizes,
-    silences,
-    silences_note,
-    typical_sizes_mv,
-)
+from ml.standstill import Silence, qrs_sizes_in_leads_mv, silences_note, silences_of_sizes
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
@@ -573,19 +564,14 @@ class _Analysis:
             return qrs_sizes_in_leads_mv([x[:, i] for i in leads], fs, local)[mine]
 
         sizes = np.concatenate(self._each(step, (0.33, 0.35), "Judging signal quality"))
-        readable = ~unusable_mask(quality, peaks / fs)
-        typical = typical_sizes_mv(sizes, readable)
-        margin = round(FILTER_MARGIN_S * fs)
-
-        def is_quiet(start_s: float, end_s: float) -> bool:
-            first, last = round(start_s * fs), round(end_s * fs)
-            lo, hi = max(0, first - margin), min(self.n, last + margin)
-            span = self.source.read(lo, hi)[:, leads]
-            return quiet(span, fs, typical, slice(first - lo, last - lo))
-
-        relative = relative_qrs_sizes(sizes, typical)
-        duration_s = self.source.duration_s
-        return silences(peaks / fs, relative, readable, duration_s, fibrillation, is_quiet)
+        return silences_of_sizes(
+            sizes,
+            peaks,
+            ~unusable_mask(quality, peaks / fs),
+            (fs, self.n),
+            lambda lo, hi: self.source.read(lo, hi)[:, leads],
+            fibrillation,
+        )
 
     def _levels(self, lead: int, spreads: np.ndarray) -> LeadLevels:
         stats = self.stats[lead]

@@ -199,15 +199,37 @@ def silences_of(
 ) -> tuple[list[Silence], np.ndarray]:
     """`silences` of a whole recording `signal_mv` [samples, leads], read in `leads`."""
     sizes = qrs_sizes_in_leads_mv([signal_mv[:, i] for i in leads], fs_hz, peaks)
-    typical = typical_sizes_mv(sizes, readable)
+    n_samples = signal_mv.shape[0]
+    return silences_of_sizes(
+        sizes,
+        peaks,
+        readable,
+        (fs_hz, n_samples),
+        lambda lo, hi: signal_mv[lo:hi, list(leads)],
+        unread_s,
+    )
+
+
+def silences_of_sizes(
+    sizes_mv: np.ndarray,
+    peaks: np.ndarray,
+    readable: np.ndarray,
+    rate_and_length: tuple[float, int],
+    read: Callable[[int, int], np.ndarray],
+    unread_s: Sequence[tuple[float, float]] = (),
+) -> tuple[list[Silence], np.ndarray]:
+    """`silences` from every detection's size in the leads read (`qrs_sizes_in_leads_mv`),
+    reading the candidates' spans with `read(first, stop)` (samples x leads read) for the
+    quiet check: the whole recording in memory, or a long one's file again (`ml.chunked`)."""
+    fs_hz, n_samples = rate_and_length
+    typical = typical_sizes_mv(sizes_mv, readable)
     margin = round(FILTER_MARGIN_S * fs_hz)
 
     def is_quiet(start_s: float, end_s: float) -> bool:
         first, last = round(start_s * fs_hz), round(end_s * fs_hz)
-        lo, hi = max(0, first - margin), min(signal_mv.shape[0], last + margin)
-        span = signal_mv[lo:hi, list(leads)]
-        return quiet(span, fs_hz, typical, slice(first - lo, last - lo))
+        lo, hi = max(0, first - margin), min(n_samples, last + margin)
+        return quiet(read(lo, hi), fs_hz, typical, slice(first - lo, last - lo))
 
-    duration_s = signal_mv.shape[0] / fs_hz
-    relative = relative_qrs_sizes(sizes, typical)
+    relative = relative_qrs_sizes(sizes_mv, typical)
+    duration_s = n_samples / fs_hz
     return silences(peaks / fs_hz, relative, readable, duration_s, unread_s, is_quiet)
