@@ -4,7 +4,6 @@ is, and both PDFs say it (`ml.av_dissociation`)."""
 
 from __future__ import annotations
 
-import html
 import shutil
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from ml import rhythm
 from ml.recording import Recording
 from ml.research.synthetic import complete_block_mv
 from portal.fhir import codes
-from tests.conftest import People, client_for, sign_report, signed_pdfs
-from tests.test_sinus_rate_statement import _preselected, _read_by_the_portal
+from tests.conftest import People
+from tests.test_sinus_rate_statement import _read_by_the_portal, signed_as_prefilled
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
@@ -42,17 +41,11 @@ def test_a_complete_block_is_read_prefilled_and_signed(
     signed = codes.statement_concept("AV_BLOCK_3")["coding"]
     assert [c["code"] for c in signed] == ["27885002", "AV_BLOCK_3"]  # type: ignore[index,union-attr]
 
-    doctor = client_for(app, people.doctor)
-    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    page, chosen, clinician, summary = signed_as_prefilled(
+        app, people, sql, report, tmp_path, "Complete heart block with a ventricular escape rhythm."
+    )
     assert "P waves at 84 /min march through the QRS complexes (mean 37 bpm)" in page
     assert "the P waves bear no fixed relation to the QRS complexes" in page
-    chosen = _preselected(page)
     assert "AV_BLOCK_3" in chosen and not {"SINUS", "BRADY", "AF"} & set(chosen), chosen
-    sign_report(
-        doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
-        conclusion="Complete heart block with a ventricular escape rhythm.", patient_comment="",
-    )  # fmt: skip
-
-    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert "Complete heart block" in clinician
     assert "did not get through the heart" in summary

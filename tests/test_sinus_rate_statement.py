@@ -27,12 +27,29 @@ from ml.research.synthetic import (
 )
 from portal.models import EcgReport
 from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report
+from tests.conftest import People, client_for, sign_report, signed_pdfs
 from tests.support.ecg_files import write_csv
 from tests.test_upload_and_review import _upload
 
 SIGN_FORM = re.compile(r'<form[^>]*action="[^"]*/sign(?:#sign)?"[^>]*>.*?</form>', re.S)
 SELECTED = re.compile(r'<option (?:selected )?value="([A-Z0-9_]+)"(?: selected)?', re.S)
+
+
+def signed_as_prefilled(
+    app: Flask, people: People, sql: Session, report: EcgReport, tmp_path: Path, conclusion: str
+) -> tuple[str, list[str], str, str]:
+    """A doctor opens the machine read, signs the statements the form preselects as they are,
+    and the two PDFs are read back: (review page, statements signed, clinician's PDF text,
+    patient's summary text)."""
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    chosen = _preselected(page)
+    sign_report(
+        doctor, report, sql, rhythm_label=report.versions[0].rhythm_label, findings=chosen,
+        conclusion=conclusion, patient_comment="",
+    )  # fmt: skip
+    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
+    return page, chosen, clinician, summary
 
 
 def _preselected(page: str) -> list[str]:

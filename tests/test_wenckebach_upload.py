@@ -4,7 +4,6 @@ signs as it is, and both PDFs say it (`ml.wenckebach`)."""
 
 from __future__ import annotations
 
-import html
 import shutil
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from sqlalchemy.orm import Session
 from ml import rhythm
 from ml.recording import Recording
 from ml.research.synthetic import second_degree_block_mv
-from tests.conftest import People, client_for, sign_report, signed_pdfs
-from tests.test_sinus_rate_statement import _preselected, _read_by_the_portal
+from tests.conftest import People
+from tests.test_sinus_rate_statement import _read_by_the_portal, signed_as_prefilled
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
@@ -35,17 +34,11 @@ def test_a_wenckebach_block_is_read_prefilled_and_signed(
     assert report.main_finding == "AV_BLOCK_2" and machine.pr_ms is None
     assert not {"AF", "PAC", "AV_BLOCK_1"} & set(machine.findings or [])
 
-    doctor = client_for(app, people.doctor)
-    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    page, chosen, clinician, summary = signed_as_prefilled(
+        app, people, sql, report, tmp_path, "Mobitz I second-degree AV block."
+    )
     assert "each after the PR lengthened beat by beat (Mobitz I, Wenckebach)" in page
     assert "the PR changes from beat to beat" in page
-    chosen = _preselected(page)
     assert "SINUS" in chosen and "AV_BLOCK_2" in chosen and "AV_BLOCK_1" not in chosen, chosen
-    sign_report(
-        doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
-        conclusion="Mobitz I second-degree AV block.", patient_comment="",
-    )  # fmt: skip
-
-    clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert "Second-degree AV block" in clinician
     assert "did not get through the heart" in summary
