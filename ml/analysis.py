@@ -18,7 +18,7 @@ import numpy as np
 from ml import rhythm
 from ml.after_unclassified import after_unclassified_note, supraventricular_after_unclassified
 from ml.artefact_runs import artefact_runs
-from ml.atrial import p_wave_consistency
+from ml.atrial import p_waves_where_seen
 from ml.av_dissociation import (
     Dissociation,
     atrial_rate_bpm,
@@ -553,7 +553,7 @@ def _read(
     bands = Bands.of(lead_mv, fs)  # the lead filtered once for the P waves and the AF features
     open_silences = [(q.start_s, q.end_s) for q in silent if q.open]
     pause_p = pause_p_waves(bands.p_waves_mv, fs, beat_s, classes, open_silences)
-    p_consistency = p_wave_consistency(bands.p_waves_mv, fs, beat_s, classes, prefiltered=True)
+    p_consistency = p_waves_where_seen(bands.p_waves_mv, fs, beat_s, classes)
     block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
     dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S

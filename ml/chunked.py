@@ -57,7 +57,7 @@ from ml.analysis import (
     unclassified_where_unreadable,
 )
 from ml.artefact_runs import artefact_runs
-from ml.atrial import p_wave_consistency
+from ml.atrial import p_waves_where_seen
 from ml.av_dissociation import Dissociation, av_dissociation
 from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv
 from ml.classifier import CLASSES, BeatClassifier
@@ -673,9 +673,7 @@ class _Analysis:
                 )
                 if mine[first]
             ]
-            consistency = p_wave_consistency(
-                bands.p_waves_mv, fs, local / fs, classes[lo:hi], prefiltered=True
-            )[mine]
+            consistency = p_waves_where_seen(bands.p_waves_mv, fs, local / fs, classes[lo:hi])[mine]
             starts = af_starts[chunk.core(af_starts)] - chunk.start
             af_windows = af_window_spans_s(
                 x[:, lead],

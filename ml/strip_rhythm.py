@@ -78,6 +78,10 @@ AF_EXCLUDING_P_WAVE_CONSISTENCY = 0.8
 # (48 % V, the pattern exact to the millisecond) read AF at 0.58. Of cinc2017's strips called
 # AF, none reads under 0.026 (A01828, reference AF); no call there changes.
 AF_EXCLUDING_PATTERN_IRREGULARITY = 0.02
+# ... or by that P wave where it has room to be seen, after the longer half of the intervals
+# (`ml.atrial.p_waves_after_long_intervals`, at AF_EXCLUDING_P_WAVE_CONSISTENCY too): in
+# marked sinus arrhythmia the P wave after a short interval rides the previous T wave.
+P_AFTER_LONG_FEATURE = "p_wave_consistency_after_long_intervals"
 
 FEATURE_NAMES = (
     "log_pattern_irregularity",
@@ -349,7 +353,7 @@ class WindowGates:
     log(median successive difference / median RR); a regular rhythm without P waves, paced
     or junctional, is not AF), and a P-wave consistency below `max_p_wave_consistency` (AF
     round 7: a P wave consistent before every QRS is no fibrillation, as on a strip,
-    `AF_EXCLUDING_P_WAVE_CONSISTENCY`)."""
+    `AF_EXCLUDING_P_WAVE_CONSISTENCY`; also after the longer intervals, `consistent_p_waves`)."""
 
     max_ectopic_share: float | None = None
     min_successive_difference: float | None = None
@@ -361,7 +365,7 @@ class WindowGates:
         return (
             (ectopic is None or features["ectopic_share"] < ectopic)
             and (irregular is None or features[SUCCESSIVE_FEATURE] > irregular)
-            and (p_waves is None or features["p_wave_consistency"] < p_waves)
+            and (p_waves is None or not consistent_p_waves(features, p_waves))
         )
 
 
@@ -548,8 +552,17 @@ def strip_features(
         window=len(beat_s),
         prefiltered=True,
     )
+    after_long = p_wave_consistency(
+        bands.p_waves_mv,
+        fs_hz,
+        beat_s,
+        None if p_beats is None else classes,
+        window=len(beat_s),
+        prefiltered=True,
+        after_long_intervals=True,
+    )
     if p_beats is not None:
-        consistency = consistency[p_beats]
+        consistency, after_long = consistency[p_beats], after_long[p_beats]
     values = (
         np.log(strip_pattern_irregularity(rr_s) + 1e-3),
         np.log(float(np.sqrt(np.mean(successive**2)) / np.mean(rr_s)) + 1e-3),
@@ -565,7 +578,9 @@ def strip_features(
         float(np.mean(np.isin(classes, ["V", "F"]))),
         float(np.mean(classes == "S")),
     )
-    return dict(zip(STRIP_FEATURE_NAMES, values, strict=True))
+    return dict(zip(STRIP_FEATURE_NAMES, values, strict=True)) | {
+        P_AFTER_LONG_FEATURE: median(after_long)
+    }
 
 
 def rr_intervals_s(
@@ -732,8 +747,7 @@ def rules_out_sinus(call: StripCall) -> bool:
     """True for an other-rhythm call whose reason says "no consistent P wave": sinus rhythm has
     one before every QRS, so no stretch of that strip is listed as sinus rhythm (191 cinc2017
     strips listed "Sinus rhythm" under that call)."""
-    consistency = call.features.get("p_wave_consistency", 1.0)
-    return call.label == OTHER and consistency < NO_P_WAVE_CONSISTENCY
+    return call.label == OTHER and p_waves_seen(call.features) < NO_P_WAVE_CONSISTENCY
 
 
 def rules_out_af(features: dict[str, float]) -> bool:
@@ -742,8 +756,19 @@ def rules_out_af(features: dict[str, float]) -> bool:
     AF_EXCLUDING_PATTERN_IRREGULARITY)."""
     regular = _successive_share(features) < IRREGULAR_RR_SHARE
     patterned = features["log_pattern_irregularity"] < np.log(AF_EXCLUDING_PATTERN_IRREGULARITY)
-    consistent_p = features["p_wave_consistency"] >= AF_EXCLUDING_P_WAVE_CONSISTENCY
-    return regular or patterned or consistent_p
+    return regular or patterned or consistent_p_waves(features, AF_EXCLUDING_P_WAVE_CONSISTENCY)
+
+
+def consistent_p_waves(features: dict[str, float], threshold: float) -> bool:
+    """A P wave at least `threshold` consistent (`p_waves_seen`)."""
+    return p_waves_seen(features) >= threshold
+
+
+def p_waves_seen(features: dict[str, float]) -> float:
+    """How consistent the P wave is before every QRS, or after the longer half of the
+    intervals (`P_AFTER_LONG_FEATURE`, where computed), whichever is more: what the read says
+    of the P waves ("no consistent P wave") and what rules AF out."""
+    return max(features.get("p_wave_consistency", 1.0), features.get(P_AFTER_LONG_FEATURE, 0.0))
 
 
 def is_slow_strip_call(call: StripCall) -> bool:
@@ -778,7 +803,7 @@ def call_strip_from_features(
             AF,
             LABEL_TEXT[AF],
             "RR intervals irregular without a pattern"
-            + ("" if features["p_wave_consistency"] > 0.5 else ", no consistent P wave"),
+            + ("" if p_waves_seen(features) > 0.5 else ", no consistent P wave"),
             probability,
             features,
         )
@@ -852,7 +877,7 @@ def _model_departures(
         reasons.append("premature beats followed by pauses")
     if _successive_share(features) >= IRREGULAR_RR_SHARE:
         reasons.append("irregular RR intervals")
-    if features["p_wave_consistency"] < NO_P_WAVE_CONSISTENCY:
+    if p_waves_seen(features) < NO_P_WAVE_CONSISTENCY:
         reasons.append("no consistent P wave")
     # No number here: the model's threshold is below 50 %, and "46 % likely another rhythm"
     # beside an "other rhythm" call would read as a contradiction.
