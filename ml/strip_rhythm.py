@@ -747,7 +747,8 @@ def rules_out_sinus(call: StripCall) -> bool:
     """True for an other-rhythm call whose reason says "no consistent P wave": sinus rhythm has
     one before every QRS, so no stretch of that strip is listed as sinus rhythm (191 cinc2017
     strips listed "Sinus rhythm" under that call)."""
-    return call.label == OTHER and p_waves_seen(call.features) < NO_P_WAVE_CONSISTENCY
+    consistency = call.features.get("p_wave_consistency", 1.0)
+    return call.label == OTHER and consistency < NO_P_WAVE_CONSISTENCY
 
 
 def rules_out_af(features: dict[str, float]) -> bool:
@@ -766,8 +767,8 @@ def consistent_p_waves(features: dict[str, float], threshold: float) -> bool:
 
 def p_waves_seen(features: dict[str, float]) -> float:
     """How consistent the P wave is before every QRS, or after the longer half of the
-    intervals (`P_AFTER_LONG_FEATURE`, where computed), whichever is more: what the read says
-    of the P waves ("no consistent P wave") and what rules AF out."""
+    intervals (`P_AFTER_LONG_FEATURE`, where computed), whichever is more: what rules AF out.
+    (The reasons' "no consistent P wave" still reads every beat, the rule's own feature.)"""
     return max(features.get("p_wave_consistency", 1.0), features.get(P_AFTER_LONG_FEATURE, 0.0))
 
 
@@ -803,7 +804,7 @@ def call_strip_from_features(
             AF,
             LABEL_TEXT[AF],
             "RR intervals irregular without a pattern"
-            + ("" if p_waves_seen(features) > 0.5 else ", no consistent P wave"),
+            + ("" if features["p_wave_consistency"] > 0.5 else ", no consistent P wave"),
             probability,
             features,
         )
@@ -877,7 +878,7 @@ def _model_departures(
         reasons.append("premature beats followed by pauses")
     if _successive_share(features) >= IRREGULAR_RR_SHARE:
         reasons.append("irregular RR intervals")
-    if p_waves_seen(features) < NO_P_WAVE_CONSISTENCY:
+    if features["p_wave_consistency"] < NO_P_WAVE_CONSISTENCY:
         reasons.append("no consistent P wave")
     # No number here: the model's threshold is below 50 %, and "46 % likely another rhythm"
     # beside an "other rhythm" call would read as a contradiction.

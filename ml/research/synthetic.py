@@ -291,3 +291,31 @@ def standstill_mv(
         beats += [(onset, atria_only) for onset in onsets_s[silent]]
     signal = beats_in_leads_mv(beats, duration_s, fs_hz, leads, noise_mv, seed)
     return signal, kept
+
+
+def sinus_arrhythmia_mv(
+    duration_s: float,
+    *,
+    fs_hz: float = 250.0,
+    leads: tuple[str, ...] = ("II",),
+    bpm: float = 95.0,
+    swing: float = 0.25,
+    breath_s: float = 4.0,
+    noise_mv: float = 0.02,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Respiratory sinus arrhythmia in `leads`: sinus beats whose interval swings by
+    +-`swing` of the cycle at `bpm` with each breath of `breath_s` (1 % jitter besides), every
+    beat with the same P wave and PR, and a QT shortened for the rate (Bazett, QTc 410 ms).
+    Returns the signal [samples, leads] (mV) and the QRS onsets (s)."""
+    rng = np.random.default_rng(seed)
+    cycle_s = 60.0 / bpm
+    qt_ms = 410.0 * np.sqrt(cycle_s)
+    truth = BeatTruth(hr_bpm=bpm, qt_ms=qt_ms, t_duration_ms=min(180.0, qt_ms - 150.0))
+    onsets_s, time_s = [], 0.4
+    while time_s < duration_s - 0.8:
+        onsets_s.append(time_s)
+        breath = np.sin(2 * np.pi * time_s / breath_s)
+        time_s += cycle_s * (1 + swing * breath) * (1 + rng.normal(0, 0.01))
+    beats = [(onset, truth) for onset in onsets_s]
+    return beats_in_leads_mv(beats, duration_s, fs_hz, leads, noise_mv, seed), np.array(onsets_s)
