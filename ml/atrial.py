@@ -19,6 +19,11 @@ P_BAND_HZ = (0.5, 15.0)
 P_MIN_PRE_RR_S = 0.35  # at shorter intervals the previous T wave fills the P region
 P_BEAT_CLASSES = ("N", "S")  # ventricular beats have no P wave of their own to compare
 P_WINDOW_BEATS = 32  # P-wave consistency is judged over the 32 beats around each beat
+# The P waves after the longer intervals count (`p_waves_where_seen`) only where the stretch
+# before them holds no wave locked to the QRS: in atrial flutter with variable conduction the
+# flutter waves are consistent there too (a sinus P wave is alone).
+BEFORE_P_REGION_S = (-0.40, -0.25)
+QUIET_BEFORE_P = 0.5
 
 
 def pattern_irregularity(rr_s: np.ndarray, window: int) -> np.ndarray:
@@ -70,11 +75,13 @@ def p_wave_consistency(
     window: int = P_WINDOW_BEATS,
     prefiltered: bool = False,
     after_long_intervals: bool = False,
+    region_s: tuple[float, float] = P_REGION_S,
 ) -> np.ndarray:
     """Per beat, 0..1: how alike the P regions of the `window` beats around it are.
     (`prefiltered`: `signal_mv` is already band-passed to `P_BAND_HZ`.)
     `after_long_intervals`: only beats whose preceding interval is at least the median of the
-    `window` intervals around it take part (`p_waves_after_long_intervals`).
+    `window` intervals around it take part (`p_waves_where_seen`); `region_s`: the stretch
+    before the R peak compared (s), by default where the P wave is.
 
     The energy of their average over the average of their energies: near 1 when every beat
     has the same P wave (sinus, even with frequent atrial ectopy), near 1/window when the
@@ -88,7 +95,7 @@ def p_wave_consistency(
         return np.zeros(0)
     x_mv = np.asarray(signal_mv, dtype=np.float64)
     x_mv = bandpass_mv(x_mv, fs_hz, P_BAND_HZ) if x_mv.size > 12 and not prefiltered else x_mv
-    offsets = np.arange(round(P_REGION_S[0] * fs_hz), round(P_REGION_S[1] * fs_hz))
+    offsets = np.arange(round(region_s[0] * fs_hz), round(region_s[1] * fs_hz))
     centres = np.round(beat_s * fs_hz).astype(np.int64)
     inside = (centres + offsets[0] >= 0) & (centres + offsets[-1] < x_mv.size)
     # In whole samples: an interval of exactly P_MIN_PRE_RR_S is then judged the same
@@ -130,8 +137,8 @@ def _local_median(values: np.ndarray, window: int) -> np.ndarray:
 def p_waves_where_seen(
     p_band_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray | None
 ) -> np.ndarray:
-    """Per beat, the larger of `p_wave_consistency` over all beats and over the beats after
-    an interval at least the local median, where a P wave has room to be seen: in sinus
+    """Per beat, the larger of `p_wave_consistency` over all beats and of `lone_p_waves`, the
+    P waves after the longer intervals, where a P wave has room to be seen: in sinus
     arrhythmia the P wave of a beat after a short interval rides the previous T wave,
     differently from beat to beat, and the consistency of all beats falls (2-min synthetic
     sinus rhythms at 90-110 bpm whose intervals swing by 20-30 % with breathing read "no
@@ -139,7 +146,46 @@ def p_waves_where_seen(
     same P wave stands clear. In atrial fibrillation those regions hold fibrillatory waves,
     unrelated to the QRS. (`p_band_mv`: band-passed to `P_BAND_HZ`.)"""
     every = p_wave_consistency(p_band_mv, fs_hz, beat_s, classes, prefiltered=True)
+    return np.maximum(every, lone_p_waves(p_band_mv, fs_hz, beat_s, classes))
+
+
+def lone_p_waves(
+    p_band_mv: np.ndarray,
+    fs_hz: float,
+    beat_s: np.ndarray,
+    classes: np.ndarray | None,
+    window: int = P_WINDOW_BEATS,
+) -> np.ndarray:
+    """Per beat, `p_wave_consistency` of the beats after an interval at least the local
+    median, where the stretch before their P region holds no wave locked to the QRS
+    (`atrial_waves_before_p` under QUIET_BEFORE_P), else 0: a sinus P wave stands alone,
+    while in atrial flutter with variable conduction the flutter waves before it are as
+    consistent as the one in the P region (synthetic flutter at 4:1 and 2:1 read AF before and
+    would have read "other rhythm")."""
     after_long = p_wave_consistency(
-        p_band_mv, fs_hz, beat_s, classes, prefiltered=True, after_long_intervals=True
+        p_band_mv, fs_hz, beat_s, classes, window, prefiltered=True, after_long_intervals=True
     )
-    return np.maximum(every, after_long)
+    before_p = atrial_waves_before_p(p_band_mv, fs_hz, beat_s, classes, window)
+    return np.where(before_p < QUIET_BEFORE_P, after_long, 0.0)
+
+
+def atrial_waves_before_p(
+    p_band_mv: np.ndarray,
+    fs_hz: float,
+    beat_s: np.ndarray,
+    classes: np.ndarray | None,
+    window: int = P_WINDOW_BEATS,
+) -> np.ndarray:
+    """Per beat, `p_wave_consistency` of the stretch just before the P region
+    (`BEFORE_P_REGION_S`) after the longer intervals: noise there in sinus rhythm (low), the
+    previous flutter wave in atrial flutter, locked to the QRS as the P region's is (high)."""
+    return p_wave_consistency(
+        p_band_mv,
+        fs_hz,
+        beat_s,
+        classes,
+        window,
+        prefiltered=True,
+        after_long_intervals=True,
+        region_s=BEFORE_P_REGION_S,
+    )

@@ -24,7 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.atrial import P_BEAT_CLASSES, p_wave_consistency, strip_pattern_irregularity
+from ml.atrial import (
+    P_BEAT_CLASSES,
+    lone_p_waves,
+    p_wave_consistency,
+    strip_pattern_irregularity,
+)
 from ml.dsp import median
 from ml.filters import bandpass_mv
 from ml.rhythm import PAUSE_S, merged_spans, sinus_label, within
@@ -78,9 +83,9 @@ AF_EXCLUDING_P_WAVE_CONSISTENCY = 0.8
 # (48 % V, the pattern exact to the millisecond) read AF at 0.58. Of cinc2017's strips called
 # AF, none reads under 0.026 (A01828, reference AF); no call there changes.
 AF_EXCLUDING_PATTERN_IRREGULARITY = 0.02
-# ... or by that P wave where it has room to be seen, after the longer half of the intervals
-# (`ml.atrial.p_waves_after_long_intervals`, at AF_EXCLUDING_P_WAVE_CONSISTENCY too): in
-# marked sinus arrhythmia the P wave after a short interval rides the previous T wave.
+# ... or by that P wave where it has room to be seen, alone after the longer half of the
+# intervals (`ml.atrial.lone_p_waves`, at AF_EXCLUDING_P_WAVE_CONSISTENCY too): in marked
+# sinus arrhythmia the P wave after a short interval rides the previous T wave.
 P_AFTER_LONG_FEATURE = "p_wave_consistency_after_long_intervals"
 
 FEATURE_NAMES = (
@@ -552,14 +557,8 @@ def strip_features(
         window=len(beat_s),
         prefiltered=True,
     )
-    after_long = p_wave_consistency(
-        bands.p_waves_mv,
-        fs_hz,
-        beat_s,
-        None if p_beats is None else classes,
-        window=len(beat_s),
-        prefiltered=True,
-        after_long_intervals=True,
+    after_long = lone_p_waves(
+        bands.p_waves_mv, fs_hz, beat_s, None if p_beats is None else classes, len(beat_s)
     )
     if p_beats is not None:
         consistency, after_long = consistency[p_beats], after_long[p_beats]

@@ -319,3 +319,35 @@ def sinus_arrhythmia_mv(
         time_s += cycle_s * (1 + swing * breath) * (1 + rng.normal(0, 0.01))
     beats = [(onset, truth) for onset in onsets_s]
     return beats_in_leads_mv(beats, duration_s, fs_hz, leads, noise_mv, seed), np.array(onsets_s)
+
+
+def atrial_flutter_mv(
+    duration_s: float,
+    *,
+    fs_hz: float = 250.0,
+    leads: tuple[str, ...] = ("II",),
+    flutter_per_min: float = 280.0,
+    conduction: tuple[int, ...] = (2, 4, 2, 2, 3, 4),
+    flutter_mv: float = 0.15,
+    noise_mv: float = 0.015,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Atrial flutter with variable conduction in `leads`: a sawtooth of flutter waves at
+    `flutter_per_min` (no isoelectric line) and a QRS after every 2nd, 3rd or 4th of them as
+    `conduction` repeats, each at the same phase of its flutter wave. Returns the signal
+    [samples, leads] (mV) and the QRS onsets (s)."""
+    cycle_s = 60.0 / flutter_per_min
+    onsets_s, time_s, k = [], 0.5, 0
+    while time_s < duration_s - 1.0:
+        onsets_s.append(time_s)
+        time_s += conduction[k % len(conduction)] * cycle_s
+        k += 1
+    truth = BeatTruth(p_mv=0.0, qt_ms=330.0, t_duration_ms=150.0)
+    signal = beats_in_leads_mv(
+        [(o, truth) for o in onsets_s], duration_s, fs_hz, leads, noise_mv, seed
+    )
+    t_s = np.arange(signal.shape[0]) / fs_hz
+    sawtooth_mv = flutter_mv * (2 * ((t_s / cycle_s) % 1.0) - 1)
+    for column, lead in enumerate(leads):
+        signal[:, column] += max(abs(lead_gain(lead, 60.0)), 0.3) * sawtooth_mv
+    return signal, np.array(onsets_s)

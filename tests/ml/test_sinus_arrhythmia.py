@@ -4,14 +4,15 @@ Its intervals swing with each breath; after the short ones the P wave rides the 
 wave, differently from beat to beat, so the P-wave consistency of all beats falls, and a
 fuzzer's sinus rhythms at 85-110 bpm swinging 15-30 % read AF at high risk (10 of 30), some
 with "no consistent P wave" beside plain P waves. After the longer intervals the same P wave
-stands clear (`ml.atrial.p_waves_where_seen`)."""
+stands clear (`ml.atrial.p_waves_where_seen`), alone: in atrial flutter the flutter waves
+before it are locked to the QRS too (`ml.atrial.lone_p_waves`)."""
 
 import numpy as np
 
 from ml.analysis import analyze
 from ml.atrial import p_wave_consistency, p_waves_where_seen
 from ml.recording import Recording
-from ml.research.synthetic import sinus_arrhythmia_mv, sinus_or_af_mv
+from ml.research.synthetic import atrial_flutter_mv, sinus_arrhythmia_mv, sinus_or_af_mv
 from ml.strip_rhythm import Bands
 
 
@@ -53,3 +54,16 @@ def test_p_waves_after_the_longer_intervals_are_consistent_in_sinus_arrhythmia_n
     af_mv, af_r_s = sinus_or_af_mv(rng.uniform(0.45, 0.9, 100), af=True, fs_hz=fs_hz)
     af_band = Bands.of(af_mv, fs_hz).p_waves_mv
     assert np.median(p_waves_where_seen(af_band, fs_hz, af_r_s, None)) < 0.3
+
+
+def test_atrial_flutter_with_variable_conduction_stays_atrial_fibrillation_flutter():
+    """Its flutter waves are locked to the QRS after the longer intervals too, and before the
+    P region as well: no lone P wave, so the rule-out does not apply (it would have read the
+    strip "other rhythm" had it looked at the P region alone)."""
+    fs_hz = 360.0
+    conduction = (4, 2, 3, 2, 4, 2, 2, 4)
+    signal, _ = atrial_flutter_mv(30.0, fs_hz=fs_hz, flutter_per_min=260.0, conduction=conduction)
+    recording = Recording(fs_hz=fs_hz, lead_names=("II",), signal_mv=signal, source_format="test")
+    analysis = analyze(recording)
+    assert analysis.strip is not None and analysis.strip.label == "af"
+    assert "AF" in [f.code for f in analysis.findings]
