@@ -1067,6 +1067,9 @@ def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.n
     return ~rhythm.within(beat_s, excluded)
 
 
+MEASURE_NAMES = {"axis": "QRS axis"}  # in the notes; the intervals' keys upper-cased ("PR")
+
+
 def machine_notes(analysis: EcgAnalysis) -> list[str]:
     """Sentences for the reviewing doctor, in plain words (after the reader's and the gap
     notes, which come from the recording)."""
@@ -1097,7 +1100,7 @@ def machine_notes(analysis: EcgAnalysis) -> list[str]:
         )
     by_reason: dict[str, list[str]] = {}
     for name, reason in analysis.intervals.not_measurable.items():
-        by_reason.setdefault(reason, []).append(name.upper())
+        by_reason.setdefault(reason, []).append(MEASURE_NAMES.get(name, name.upper()))
     for reason, names in by_reason.items():
         if analysis.intervals.n_beats:  # one sentence per reason: "QRS and QT not ..."
             named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ml.dsp import resample_poly, savgol_derivative
+from ml.lead_reversal import ARMS_SWAPPED, arm_electrodes_swapped
 
 BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
@@ -171,7 +172,8 @@ class Intervals:
     or the leads' boundaries differ by over 40 ms (over 80 ms is not measurable); when the T
     wave is under a tenth of the QRS in every lead; when the QRS does not start or end on a
     flat line; when the P wave starts right where the previous T wave ends. Both dictionaries
-    are keyed "pr", "qrs", "qt" (the QTc follows the QT).
+    are keyed "pr", "qrs", "qt" (the QTc follows the QT); `not_measurable` may also say why
+    the QRS axis is not given ("axis": the arm electrodes look swapped, `ml.lead_reversal`).
     """
 
     rr_ms: float | None
@@ -317,6 +319,12 @@ def intervals_of_beats(
     def relative_ms(boundary: Boundary) -> float | None:
         return None if boundary.sample is None else (boundary.sample - r_index) * to_ms
 
+    axis_deg = _frontal_axis(centred[qrs_on.sample : qrs_off.sample + 1], lead_names)
+    swapped = arm_electrodes_swapped(
+        centred, lead_names, p_on.sample, qrs_on.sample, qrs_off.sample, t_end.sample
+    )
+    if swapped:  # the axis read from the swapped leads would be a false extreme right axis
+        axis_deg, reasons = None, {**reasons, "axis": ARMS_SWAPPED}
     return Intervals(
         rr_ms=rr_s * 1000,
         pr_ms=values_ms["pr"],
@@ -324,7 +332,7 @@ def intervals_of_beats(
         qt_ms=qt_ms,
         qtc_bazett_ms=qt_ms / np.sqrt(rr_s) if qt_ms is not None else None,
         qtc_fridericia_ms=qt_ms / np.cbrt(rr_s) if qt_ms is not None else None,
-        qrs_axis_deg=_frontal_axis(centred[qrs_on.sample : qrs_off.sample + 1], lead_names),
+        qrs_axis_deg=axis_deg,
         n_beats=len(r_peaks),
         p_onset_ms=relative_ms(p_on),
         qrs_onset_ms=relative_ms(qrs_on),

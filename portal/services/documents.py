@@ -61,7 +61,8 @@ class DocumentNotStored(DomainError):
 MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
                 "qtc_fridericia_ms", "qrs_axis_deg")  # fmt: skip
 INTERVAL_OF = {"pr_ms": "pr", "qrs_ms": "qrs", "qt_ms": "qt", "qtc_bazett_ms": "qt",
-               "qtc_fridericia_ms": "qt", "heart_rate_bpm": "heart_rate"}  # fmt: skip
+               "qtc_fridericia_ms": "qt", "heart_rate_bpm": "heart_rate",
+               "qrs_axis_deg": "axis"}  # fmt: skip
 
 
 def document_path(storage_dir: Path, sha256: str) -> Path:

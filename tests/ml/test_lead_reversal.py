@@ -1,0 +1,51 @@
+"""Left and right arm electrodes swapped on a 12-lead ECG (`ml.lead_reversal`): the read says
+so and gives no QRS axis, where it read a false extreme right axis; a true right axis
+deviation keeps its axis."""
+
+import numpy as np
+
+from ml.analysis import analyze, machine_notes
+from ml.recording import Recording
+from ml.research.synthetic import BeatTruth, beats_in_leads_mv, synthetic_recording
+
+TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def _arms_swapped(recording: Recording) -> Recording:
+    """What the recorder writes with the arm electrodes reversed: I inverted, II <-> III and
+    aVR <-> aVL, aVF and the chest leads as they were."""
+    column = {name: i for i, name in enumerate(recording.lead_names)}
+    signal = recording.signal_mv.copy()
+    signal[:, column["I"]] = -recording.signal_mv[:, column["I"]]
+    for a, b in (("II", "III"), ("aVR", "aVL")):
+        signal[:, column[a]] = recording.signal_mv[:, column[b]]
+        signal[:, column[b]] = recording.signal_mv[:, column[a]]
+    return Recording(
+        fs_hz=recording.fs_hz, lead_names=recording.lead_names, signal_mv=signal, source_format="t"
+    )
+
+
+def test_swapped_arm_electrodes_give_no_axis_and_say_why():
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=72, axis_deg=50), duration_s=10.0)
+    assert abs(analyze(recording).intervals.qrs_axis_deg - 50) < 10
+    swapped = analyze(_arms_swapped(recording))
+    assert swapped.intervals.qrs_axis_deg is None
+    reason = swapped.intervals.not_measurable["axis"]
+    assert "arm electrodes look swapped" in reason and "dextrocardia" in reason
+    assert f"QRS axis not measurable: {reason}." in machine_notes(swapped)
+    # The intervals themselves do not depend on which arm is which.
+    assert swapped.intervals.qrs_ms is not None and swapped.intervals.pr_ms is not None
+
+
+def test_right_axis_deviation_with_upright_p_waves_in_lead_i_keeps_its_axis():
+    fs_hz, onsets_s = 500.0, np.arange(0.5, 9.5, 0.8)
+    ventricles = BeatTruth(axis_deg=120, p_mv=0.0, t_mv=0.0)  # QRS at +120 degrees
+    atria_and_t = BeatTruth(axis_deg=60, r_mv=0.0)  # P (and T) waves at a normal axis
+    beats = [(t, ventricles) for t in onsets_s] + [(t, atria_and_t) for t in onsets_s]
+    signal = beats_in_leads_mv(beats, 10.0, fs_hz, TWELVE, 0.01, 0)
+    analysis = analyze(
+        Recording(fs_hz=fs_hz, lead_names=TWELVE, signal_mv=signal, source_format="t")
+    )
+    assert analysis.intervals.qrs_axis_deg is not None
+    assert abs(analysis.intervals.qrs_axis_deg - 120) < 15
+    assert "axis" not in analysis.intervals.not_measurable

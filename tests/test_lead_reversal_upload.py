@@ -1,0 +1,28 @@
+"""A 12-lead ECG recorded with the arm electrodes swapped, end to end: the review page, the
+machine notes and the clinician's PDF say the QRS axis is not measurable and why, where the
+read gave a false extreme right axis (`ml.lead_reversal`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ml.lead_reversal import ARMS_SWAPPED
+from ml.research.synthetic import BeatTruth, synthetic_recording
+from tests.conftest import People
+from tests.ml.test_lead_reversal import _arms_swapped
+from tests.test_sinus_rate_statement import _read_by_the_portal, signed_as_prefilled
+
+
+def test_swapped_arm_electrodes_are_said_on_the_page_and_in_the_pdf(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=40), duration_s=10.0)
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", _arms_swapped(recording))
+    assert report.versions[0].qrs_axis_deg is None
+    page, _, clinician, _ = signed_as_prefilled(app, people, sql, report, tmp_path, "Repeat.")
+    assert f"not measurable ({ARMS_SWAPPED})" in page  # the QRS axis row
+    assert f"QRS axis not measurable: {ARMS_SWAPPED}." in page  # the machine notes
+    assert "arm electrodes look swapped" in " ".join(clinician.split())
