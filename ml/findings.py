@@ -17,6 +17,7 @@ from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.pause_p_waves import pause_p_wave_phrase
+from ml.st_segment import WIDE_QRS_CAVEAT, elevated_leads, st_elevation_detail
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import STATEMENTS
@@ -335,6 +336,13 @@ def findings_of_read(
         and sure("qt")
     )
     jti = jt_index(intervals) if wide and long_qtc else None
+    st_elevated = elevated_leads(intervals.st_mv) if sure("qrs") else []
+    if st_elevated and intervals.qrs_ms is not None:
+        detail = st_elevation_detail(intervals.st_mv, st_elevated)
+        if wide:
+            detail += WIDE_QRS_CAVEAT.format(qrs_ms=intervals.qrs_ms)
+        risk = "medium" if wide else "high"
+        findings.append(Finding("ST_ELEVATION", "ST elevation", risk, None, detail))
     if wide:
         assert intervals.qrs_ms is not None
         detail = f"QRS {intervals.qrs_ms:.0f} ms (>= {WIDE_QRS_MS} ms)"
@@ -468,7 +476,8 @@ def _as_wide_complex_tachycardia(
         + ("; its QRS width is read from one lead only" if one_lead else "")
         + ": check the strip"
     )
-    kept = [f for f in findings if f.code not in ("VT", "WIDE_QRS")]
+    # A ventricular rhythm's ST segment is its own: no ST elevation is read beside it.
+    kept = [f for f in findings if f.code not in ("VT", "WIDE_QRS", "ST_ELEVATION")]
     return [Finding("VT", rhythm.VT, "high", None, detail), *kept]
 
 

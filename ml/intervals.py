@@ -21,6 +21,7 @@ import numpy as np
 
 from ml.dsp import resample_poly, savgol_derivative
 from ml.lead_reversal import ARMS_SWAPPED, arm_electrodes_swapped
+from ml.st_segment import st_levels_mv
 
 BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
@@ -191,6 +192,8 @@ class Intervals:
     t_end_ms: float | None = None
     not_measurable: dict[str, str] = field(default_factory=dict)
     confidence: dict[str, str] = field(default_factory=dict)
+    # The ST level of each standard lead after the QRS end (mV; `ml.st_segment`).
+    st_mv: dict[str, float] = field(default_factory=dict)
 
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
@@ -340,6 +343,7 @@ def intervals_of_beats(
         t_end_ms=relative_ms(t_end),
         not_measurable=reasons,
         confidence=confidence,
+        st_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz),
     )
 
 

@@ -351,3 +351,28 @@ def atrial_flutter_mv(
     for column, lead in enumerate(leads):
         signal[:, column] += max(abs(lead_gain(lead, 60.0)), 0.3) * sawtooth_mv
     return signal, np.array(onsets_s)
+
+
+def st_shifted_mv(
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    onsets_s: np.ndarray,
+    truth: BeatTruth,
+    leads: tuple[str, ...],
+    st_mv: dict[str, float],
+) -> np.ndarray:
+    """`signal_mv` [samples, leads] with each beat's ST segment raised (or lowered) by
+    `st_mv[lead]`: from the QRS end (reached in 20 ms) on, merging into the T wave and back to
+    the baseline at its end, as in an acute injury current."""
+    out = signal_mv.copy()
+    t_s = np.arange(signal_mv.shape[0]) / fs_hz
+    qrs_s, qt_s = truth.qrs_ms / 1000, truth.qt_ms / 1000
+    t_peak_s = qt_s - 0.4 * truth.t_duration_ms / 1000
+    for onset in onsets_s:
+        u = t_s - onset
+        rise = np.clip((u - qrs_s) / 0.02, 0.0, 1.0)
+        fall = np.clip((qt_s - u) / max(qt_s - t_peak_s, 1e-3), 0.0, 1.0)
+        shape = np.where((u >= qrs_s) & (u <= qt_s), np.minimum(rise, fall), 0.0)
+        for column, lead in enumerate(leads):
+            out[:, column] += st_mv.get(lead, 0.0) * shape
+    return out
