@@ -157,35 +157,22 @@ def lone_p_waves(
     window: int = P_WINDOW_BEATS,
 ) -> np.ndarray:
     """Per beat, `p_wave_consistency` of the beats after an interval at least the local
-    median, where the stretch before their P region holds no wave locked to the QRS
-    (`atrial_waves_before_p` under QUIET_BEFORE_P), else 0: a sinus P wave stands alone,
-    while in atrial flutter with variable conduction the flutter waves before it are as
-    consistent as the one in the P region (synthetic flutter at 4:1 and 2:1 read AF before and
-    would have read "other rhythm")."""
-    after_long = p_wave_consistency(
-        p_band_mv, fs_hz, beat_s, classes, window, prefiltered=True, after_long_intervals=True
-    )
-    before_p = atrial_waves_before_p(p_band_mv, fs_hz, beat_s, classes, window)
-    return np.where(before_p < QUIET_BEFORE_P, after_long, 0.0)
+    median, where the stretch just before their P region (`BEFORE_P_REGION_S`) holds no wave
+    locked to the QRS (its own consistency under QUIET_BEFORE_P), else 0: a sinus P wave
+    stands alone, noise before it, while in atrial flutter with variable conduction the
+    previous flutter wave is there, as consistent as the one in the P region (synthetic
+    flutter at 4:1 and 2:1 read AF before and would have read "other rhythm")."""
 
+    def consistency(region_s: tuple[float, float]) -> np.ndarray:
+        return p_wave_consistency(
+            p_band_mv,
+            fs_hz,
+            beat_s,
+            classes,
+            window,
+            prefiltered=True,
+            after_long_intervals=True,
+            region_s=region_s,
+        )
 
-def atrial_waves_before_p(
-    p_band_mv: np.ndarray,
-    fs_hz: float,
-    beat_s: np.ndarray,
-    classes: np.ndarray | None,
-    window: int = P_WINDOW_BEATS,
-) -> np.ndarray:
-    """Per beat, `p_wave_consistency` of the stretch just before the P region
-    (`BEFORE_P_REGION_S`) after the longer intervals: noise there in sinus rhythm (low), the
-    previous flutter wave in atrial flutter, locked to the QRS as the P region's is (high)."""
-    return p_wave_consistency(
-        p_band_mv,
-        fs_hz,
-        beat_s,
-        classes,
-        window,
-        prefiltered=True,
-        after_long_intervals=True,
-        region_s=BEFORE_P_REGION_S,
-    )
+    return np.where(consistency(BEFORE_P_REGION_S) < QUIET_BEFORE_P, consistency(P_REGION_S), 0.0)
