@@ -17,7 +17,13 @@ from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals
 from ml.pause_p_waves import pause_p_wave_phrase
-from ml.st_segment import WIDE_QRS_CAVEAT, elevated_leads, st_elevation_detail
+from ml.st_segment import (
+    WIDE_QRS_CAVEAT,
+    depressed_leads,
+    elevated_leads,
+    st_depression_detail,
+    st_elevation_detail,
+)
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import STATEMENTS
@@ -336,13 +342,7 @@ def findings_of_read(
         and sure("qt")
     )
     jti = jt_index(intervals) if wide and long_qtc else None
-    st_elevated = elevated_leads(intervals.st_mv) if sure("qrs") else []
-    if st_elevated and intervals.qrs_ms is not None:
-        detail = st_elevation_detail(intervals.st_mv, st_elevated)
-        if wide:
-            detail += WIDE_QRS_CAVEAT.format(qrs_ms=intervals.qrs_ms)
-        risk = "medium" if wide else "high"
-        findings.append(Finding("ST_ELEVATION", "ST elevation", risk, None, detail))
+    findings += _st_findings(intervals, wide, sure("qrs"))
     if wide:
         assert intervals.qrs_ms is not None
         detail = f"QRS {intervals.qrs_ms:.0f} ms (>= {WIDE_QRS_MS} ms)"
@@ -422,6 +422,29 @@ def wide_complex_tachycardia(
     return found and (not one_lead or _clearly_wide_and_fast(intervals, rate))
 
 
+ST_CODES = ("ST_ELEVATION", "ST_DEPRESSION")
+
+
+def _st_findings(intervals: Intervals, wide: bool, qrs_sure: bool) -> list[Finding]:
+    """ST elevation (high; medium with a wide QRS, with its caveat), naming the reciprocal ST
+    depression beside it, else ST depression alone (medium; not with a wide QRS)
+    (`ml.st_segment`)."""
+    if intervals.qrs_ms is None or not qrs_sure:
+        return []
+    elevated = elevated_leads(intervals.st_mv)
+    depressed = depressed_leads(intervals.st_mv, intervals.st_late_mv)
+    if elevated:
+        detail = st_elevation_detail(intervals.st_mv, elevated, depressed)
+        if wide:
+            detail += WIDE_QRS_CAVEAT.format(qrs_ms=intervals.qrs_ms)
+        risk = "medium" if wide else "high"
+        return [Finding("ST_ELEVATION", "ST elevation", risk, None, detail)]
+    if depressed and not wide:
+        detail = st_depression_detail(intervals.st_mv, depressed)
+        return [Finding("ST_DEPRESSION", "ST depression", "medium", None, detail)]
+    return []
+
+
 def wide_qrs_measured(intervals: Intervals) -> bool:
     """The median beat's QRS is wide (`WIDE_QRS_MS` or more) at high confidence."""
     wide = intervals.qrs_ms is not None and intervals.qrs_ms >= WIDE_QRS_MS
@@ -476,8 +499,8 @@ def _as_wide_complex_tachycardia(
         + ("; its QRS width is read from one lead only" if one_lead else "")
         + ": check the strip"
     )
-    # A ventricular rhythm's ST segment is its own: no ST elevation is read beside it.
-    kept = [f for f in findings if f.code not in ("VT", "WIDE_QRS", "ST_ELEVATION")]
+    # A ventricular rhythm's ST segment is its own: no ST change is read beside it.
+    kept = [f for f in findings if f.code not in ("VT", "WIDE_QRS", *ST_CODES)]
     return [Finding("VT", rhythm.VT, "high", None, detail), *kept]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ml.dsp import resample_poly, savgol_derivative
 from ml.lead_reversal import ARMS_SWAPPED, arm_electrodes_swapped
-from ml.st_segment import st_levels_mv
+from ml.st_segment import ST_LATE_MS, st_levels_mv
 
 BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
@@ -192,8 +192,10 @@ class Intervals:
     t_end_ms: float | None = None
     not_measurable: dict[str, str] = field(default_factory=dict)
     confidence: dict[str, str] = field(default_factory=dict)
-    # The ST level of each standard lead after the QRS end (mV; `ml.st_segment`).
+    # The ST level of each standard lead after the QRS end, and ST_LATE_MS later (mV;
+    # `ml.st_segment`).
     st_mv: dict[str, float] = field(default_factory=dict)
+    st_late_mv: dict[str, float] = field(default_factory=dict)
 
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
@@ -344,6 +346,7 @@ def intervals_of_beats(
         not_measurable=reasons,
         confidence=confidence,
         st_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz),
+        st_late_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz, ST_LATE_MS),
     )
 
 

@@ -15,13 +15,22 @@ and the finding says so at medium risk (`WIDE_QRS_CAVEAT`); an injury current al
 the QRS end the read finds (synthetic QRS complexes of 96-105 ms read 120-131 ms under 0.2-0.4
 mV of ST elevation), so a wide QRS does not silence it. Nothing is read where the QRS was not
 measured with high confidence.
+
+ST depression (the same definition: horizontal or downsloping, at least 0.05 mV in two
+contiguous leads) is read as still that deep `ST_LATE_MS` after the QRS end; beside ST
+elevation it is named as the reciprocal change, alone it is a finding at medium risk, and not
+with a wide QRS, whose repolarization is secondary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 ST_AFTER_J_MS = 20.0
+ST_LATE_MS = 80.0  # depression must hold this long after the QRS end (horizontal or down)
+DEPRESSION_MV = 0.05
 ELEVATION_MV = 0.1
 ELEVATION_V2_V3_MV = 0.2
 CONTIGUOUS = (
@@ -44,11 +53,15 @@ TERRITORY = {
 
 
 def st_levels_mv(
-    centred_mv: np.ndarray, lead_names: tuple[str, ...], qrs_offset: int, fs_hz: float
+    centred_mv: np.ndarray,
+    lead_names: tuple[str, ...],
+    qrs_offset: int,
+    fs_hz: float,
+    after_ms: float = ST_AFTER_J_MS,
 ) -> dict[str, float]:
-    """Per lead of `READ_LEADS` present, the ST level (mV, 0 = the PR segment) after the QRS
-    end of the median beat [samples, leads] (the mean over 10 ms around the point)."""
-    point = qrs_offset + round(ST_AFTER_J_MS * fs_hz / 1000)
+    """Per lead of `READ_LEADS` present, the ST level (mV, 0 = the PR segment) `after_ms`
+    after the QRS end of the median beat [samples, leads] (the mean over 10 ms around it)."""
+    point = qrs_offset + round(after_ms * fs_hz / 1000)
     half = max(1, round(0.005 * fs_hz))
     if point + half >= centred_mv.shape[0]:
         return {}
@@ -72,6 +85,35 @@ def elevated_leads(levels_mv: dict[str, float]) -> list[str]:
     return [lead for lead in READ_LEADS if lead in found]
 
 
+def depressed_leads(levels_mv: dict[str, float], late_levels_mv: dict[str, float]) -> list[str]:
+    """The leads whose ST segment is at least DEPRESSION_MV below the PR segment after the QRS
+    end and still `ST_LATE_MS` later (horizontal or downsloping: the Fourth Universal
+    Definition's ischaemic depression; an upsloping ST segment after a depressed J point is a
+    normal finding at fast rates), in at least one contiguous pair."""
+
+    def depressed(lead: str) -> bool:
+        early, late = levels_mv.get(lead, 0.0), late_levels_mv.get(lead, 0.0)
+        return early <= -DEPRESSION_MV and late <= -DEPRESSION_MV
+
+    found = {lead for pair in CONTIGUOUS if all(depressed(lead) for lead in pair) for lead in pair}
+    return [lead for lead in READ_LEADS if lead in found]
+
+
+def levels_text(levels_mv: dict[str, float], leads: Sequence[str]) -> str:
+    """'II 0.24, III 0.29, aVF 0.27 mV'."""
+    return ", ".join(f"{lead} {levels_mv[lead]:.2f}" for lead in leads) + " mV"
+
+
+def st_depression_detail(levels_mv: dict[str, float], leads: list[str]) -> str:
+    """The ST-depression finding's words (no ST elevation beside it)."""
+    return (
+        f"ST depression in {levels_text(levels_mv, leads)} (horizontal or downsloping, at "
+        f"least {DEPRESSION_MV} mV in two contiguous leads): myocardial ischaemia, or the "
+        "strain of left ventricular hypertrophy, digoxin or a rate-related change: compare "
+        "with a previous ECG and the clinical picture"
+    )
+
+
 WIDE_QRS_CAVEAT = (
     "; with a QRS of {qrs_ms:.0f} ms the elevation may be secondary to a bundle-branch block "
     "or a paced rhythm (judge it by Sgarbossa's criteria), or the injury current widened the "
@@ -79,14 +121,21 @@ WIDE_QRS_CAVEAT = (
 )
 
 
-def st_elevation_detail(levels_mv: dict[str, float], leads: list[str]) -> str:
-    """The finding's words: where, how much, what it may mean and what to do."""
-    territories = sorted({TERRITORY[lead] for lead in leads})
-    shown = ", ".join(f"{lead} {levels_mv[lead]:.2f}" for lead in leads)
+def st_elevation_detail(
+    levels_mv: dict[str, float], leads: Sequence[str], reciprocal: Sequence[str] = ()
+) -> str:
+    """The finding's words: where, how much, what it may mean and what to do; the leads of
+    ST depression beside it (`reciprocal`) are named as the reciprocal change."""
+    walls = " and ".join(sorted({TERRITORY[lead] for lead in leads}))
+    opposite = (
+        f", with reciprocal ST depression in {levels_text(levels_mv, reciprocal)}"
+        if reciprocal
+        else ""
+    )
     return (
-        f"ST elevation in {shown} mV ({' and '.join(territories)} leads; at least "
+        f"ST elevation in {levels_text(levels_mv, leads)} ({walls} leads; at least "
         f"{ELEVATION_MV} mV, {ELEVATION_V2_V3_MV} mV in V2-V3, in two contiguous leads, "
-        "after the QRS end): an acute coronary occlusion until proven otherwise; pericarditis, "
-        "early repolarization or a ventricular aneurysm look alike: compare with a previous ECG "
-        "and act on the clinical picture"
+        f"after the QRS end){opposite}: an acute coronary occlusion until proven otherwise; "
+        "pericarditis, early repolarization or a ventricular aneurysm look alike: compare with "
+        "a previous ECG and act on the clinical picture"
     )

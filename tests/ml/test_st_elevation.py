@@ -1,6 +1,8 @@
-"""ST elevation on a 12-lead ECG (`ml.st_segment`): an injury pattern in two contiguous leads
-is a high-risk finding that names the leads and the wall; less than the thresholds, a normal
-ECG, or no contiguous pair of leads says nothing; with a wide QRS it is said with the caveat."""
+"""ST elevation and depression on a 12-lead ECG (`ml.st_segment`): an injury pattern in two
+contiguous leads is a high-risk finding that names the leads, the wall and the reciprocal
+depression; less than the thresholds, a normal ECG, or no contiguous pair of leads says
+nothing; with a wide QRS it is said with the caveat. Horizontal ST depression alone is a
+medium-risk finding."""
 
 import numpy as np
 import pytest
@@ -39,7 +41,8 @@ def test_an_inferior_injury_pattern_is_the_main_finding_at_high_risk():
         "III" in finding.detail and "aVF" in finding.detail and "inferior leads" in finding.detail
     )
     assert "V2 0." not in finding.detail  # the chest leads are not raised
-    assert analysis.intervals.st_mv["aVL"] < -0.1  # the reciprocal depression is measured too
+    assert "reciprocal ST depression in I -0.1" in finding.detail and "aVL -0.1" in finding.detail
+    assert "ST_DEPRESSION" not in [f.code for f in analysis.findings]  # said as reciprocal
 
 
 def test_an_anterior_injury_pattern_is_found_and_normal_or_small_changes_are_not():
@@ -62,3 +65,12 @@ def test_no_contiguous_pair_of_leads_no_st_claim(leads: tuple[str, ...]):
     analysis = injured({"II": 0.3, "V1": 0.3, "V5": 0.3}, leads=leads)
     assert not _st(analysis)
     assert np.isfinite(list(analysis.intervals.st_mv.values())).all()
+
+
+def test_horizontal_st_depression_alone_is_a_medium_risk_finding():
+    truth = BeatTruth(hr_bpm=66, qrs_ms=80.0, qt_ms=390.0, t_duration_ms=170.0)
+    analysis = injured({"V4": -0.15, "V5": -0.18, "V6": -0.15, "I": -0.12, "aVL": -0.1}, truth)
+    (finding,) = [f for f in analysis.findings if f.code == "ST_DEPRESSION"]
+    assert finding.risk == "medium" and finding.detail.startswith("ST depression in I -0.1")
+    assert "V5 -0.1" in finding.detail and "horizontal or downsloping" in finding.detail
+    assert not _st(analysis)
