@@ -6,10 +6,10 @@ already zeroed there, `ml.intervals`), 20 ms after the QRS end (the J point), `S
 the criteria are the J point's, and later points (40 or 60 ms) read the upstroke of a tall T
 wave after a short ST segment as elevation (synthetic normal 12-leads: 3 of 40 at 60 ms, 2 at
 40, none at 20). ST elevation is the Fourth Universal Definition of Myocardial Infarction's
-(Thygesen et al. 2018): at least 0.1 mV in two
-contiguous leads, 0.2 mV in V2 and V3 (the figure for men over 40; the read does not know the
-patient's sex and age, and women's 0.15 mV is not used). Contiguous: the inferior leads (II,
-III, aVF), the lateral limb leads (I, aVL) and neighbouring chest leads. With a wide QRS
+(Thygesen et al. 2018): at least 0.1 mV in two contiguous leads, 0.2 mV in V2 and V3 (the
+figure for men over 40; the read does not know the patient's sex and age, and women's 0.15
+mV is not used). Contiguous: the inferior leads (II, III, aVF), the lateral limb leads (I,
+aVL) and neighbouring chest leads. With a wide QRS
 (120 ms or more) the elevation may be secondary to a bundle-branch block or a paced rhythm,
 and the finding says so at medium risk (`WIDE_QRS_CAVEAT`); an injury current also delays
 the QRS end the read finds (synthetic QRS complexes of 96-105 ms read 120-131 ms under 0.2-0.4
@@ -75,7 +75,7 @@ def st_levels_mv(
 
 def elevated_leads(levels_mv: dict[str, float]) -> list[str]:
     """The leads whose ST elevation meets the threshold in at least one contiguous pair, in
-    the standard order."""
+    the order of READ_LEADS (inferior, lateral limb, chest)."""
 
     def elevated(lead: str) -> bool:
         limit = ELEVATION_V2_V3_MV if lead in ("V2", "V3") else ELEVATION_MV
