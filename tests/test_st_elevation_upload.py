@@ -30,5 +30,7 @@ def test_st_elevation_is_prefilled_signed_and_said_in_both_pdfs(
         app, people, sql, report, tmp_path, "Inferior injury pattern."
     )
     assert "ST_ELEVATION" in chosen
+    # The levels of every lead are on the review page, to check the finding on the chart.
+    assert "20 ms after the QRS end (mV): I -0.1" in page and "II +0.2" in page
     assert "ST elevation in II 0.2" in " ".join(clinician.split())
     assert STATEMENTS["ST_ELEVATION"].plain in " ".join(summary.split())
