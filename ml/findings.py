@@ -27,6 +27,7 @@ from ml.st_segment import (
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import STATEMENTS
+from ml.voltage import SOKOLOW_LYON_MV, lvh_detail
 from ml.wenckebach import PR_REASON
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -343,6 +344,11 @@ def findings_of_read(
     )
     jti = jt_index(intervals) if wide and long_qtc else None
     findings += _st_findings(intervals, wide, sure("qrs"))
+    voltage = intervals.sokolow_lyon_mv
+    if voltage is not None and voltage >= SOKOLOW_LYON_MV and sure("qrs") and not wide:
+        findings.append(
+            Finding("LVH", "Left ventricular hypertrophy", "low", None, lvh_detail(voltage))
+        )
     if wide:
         assert intervals.qrs_ms is not None
         detail = f"QRS {intervals.qrs_ms:.0f} ms (>= {WIDE_QRS_MS} ms)"

@@ -22,6 +22,7 @@ import numpy as np
 from ml.dsp import resample_poly, savgol_derivative
 from ml.lead_reversal import ARMS_SWAPPED, arm_electrodes_swapped
 from ml.st_segment import ST_LATE_MS, st_levels_mv
+from ml.voltage import sokolow_lyon_mv
 
 BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
@@ -196,6 +197,8 @@ class Intervals:
     # `ml.st_segment`).
     st_mv: dict[str, float] = field(default_factory=dict)
     st_late_mv: dict[str, float] = field(default_factory=dict)
+    # S in V1 plus the taller R of V5 and V6 (mV; `ml.voltage`), where those leads are.
+    sokolow_lyon_mv: float | None = None
 
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
@@ -347,6 +350,7 @@ def intervals_of_beats(
         confidence=confidence,
         st_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz),
         st_late_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz, ST_LATE_MS),
+        sokolow_lyon_mv=sokolow_lyon_mv(centred, lead_names, qrs_on.sample, qrs_off.sample),
     )
 
 

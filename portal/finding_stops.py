@@ -51,7 +51,9 @@ ECTOPIC_NAMES = {
     "S": ("PAC", "PAC couplet", "Supraventricular run"),
 }
 # Findings measured on the median beat: the stop is a typical normal beat.
-MEDIAN_BEAT_CODES = ("AV_BLOCK_1", "WIDE_QRS", "LONG_QT", "ST_ELEVATION", "ST_DEPRESSION")
+MEDIAN_BEAT_CODES = (
+    "AV_BLOCK_1", "WIDE_QRS", "LONG_QT", "ST_ELEVATION", "ST_DEPRESSION", "LVH",
+)  # fmt: skip
 # Findings about the whole recording, and why "Next finding" has no one place to show them.
 NO_STOP_BECAUSE = {
     "NORMAL": "nothing abnormal to show",
