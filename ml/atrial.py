@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ml.dsp import median
+from ml.dsp import median, rank_filter
 from ml.filters import bandpass_mv
 
 PATTERN_LAGS = (1, 2, 3)  # sinus repeats at lag 1, bigeminy at 2, trigeminy at 3; AF at none
@@ -126,12 +126,11 @@ def p_wave_consistency(
 
 
 def _local_median(values: np.ndarray, window: int) -> np.ndarray:
-    """Per element, the median of the `window` elements around it (fewer near the ends)."""
+    """Per element, the median of the `window` elements around it (the ends extended), or of
+    them all when there are no more than `window` (a strip read as one window)."""
     if values.size <= window:
         return np.full(values.size, median(values) if values.size else 0.0)
-    half = window // 2
-    padded = np.pad(values.astype(np.float64), half, mode="edge")
-    return np.median(sliding_window_view(padded, 2 * half + 1), axis=1)[: values.size]
+    return rank_filter(values, 2 * (window // 2) + 1)
 
 
 def p_waves_where_seen(
