@@ -548,7 +548,18 @@ def _read(
         gaps.spans_s(quality_leads),
     )
 
-    report(0.6, "Finding rhythm episodes")
+    report(0.55, "Measuring intervals")  # before the rhythm: a strip's P region is its P wave's
+    normal = (classes == "N") & ~unreadable
+    filtered = np.column_stack([bandpass_mv(recording.signal_mv[:, i], fs) for i in leads])
+    intervals = measure_intervals(
+        filtered,
+        fs,
+        peaks[normal],
+        tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
+        normal_rr_s(peaks, normal, fs),
+    )
+
+    report(0.7, "Finding rhythm episodes")
     beat_s = peaks / fs
     bands = Bands.of(lead_mv, fs)  # the lead filtered once for the P waves and the AF features
     open_silences = [(q.start_s, q.end_s) for q in silent if q.open]
@@ -580,25 +591,25 @@ def _read(
     strip = None
     if is_strip:
         reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
+        p_onset_s = None if intervals.p_onset_ms is None else intervals.p_onset_ms / 1000
         strip = call_strip(
-            lead_mv, fs, peaks, classes, None, bands, good_s, reported, fast_noise_s, silent
+            lead_mv,
+            fs,
+            peaks,
+            classes,
+            None,
+            bands,
+            good_s,
+            reported,
+            fast_noise_s,
+            silent,
+            p_onset_s=p_onset_s,
         )
         strip = strip_call_with_block(strip, block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])
-
-    report(0.75, "Measuring intervals")
-    normal = (classes == "N") & ~unreadable
-    filtered = np.column_stack([bandpass_mv(recording.signal_mv[:, i], fs) for i in leads])
-    intervals = measure_intervals(
-        filtered,
-        fs,
-        peaks[normal],
-        tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
-        normal_rr_s(peaks, normal, fs),
-    )
 
     report(0.9, "Summarising findings")
     analysis = summarise(
@@ -871,7 +882,7 @@ def summarise(
         evidence.af_windows,
         unread,
         block.cycles_s,
-        p_waves_may_lack=strip is None and intervals.pr_ms is None,
+        p_waves_may_lack=strip is None and not intervals.shows_p_wave(),
         wide_qrs=wide_qrs_measured(intervals),
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],

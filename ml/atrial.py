@@ -26,6 +26,18 @@ BEFORE_P_REGION_S = (-0.40, -0.25)
 QUIET_BEFORE_P = 0.5
 
 
+def p_region_s(p_onset_s: float | None) -> tuple[float, float]:
+    """The stretch before the R peak where this recording's P wave is: `P_REGION_S`, or, where
+    the median beat's P wave begins earlier (`p_onset_s`, s from the R peak: a PR over about
+    200 ms, a first-degree AV block), as wide but beginning there. Synthetic sinus strips with
+    a PR of 300-340 ms, their P waves wholly before `P_REGION_S`, read "no consistent P wave"
+    and another rhythm."""
+    start_s, end_s = P_REGION_S
+    if p_onset_s is None or p_onset_s >= start_s:
+        return P_REGION_S
+    return p_onset_s, p_onset_s + (end_s - start_s)
+
+
 def pattern_irregularity(rr_s: np.ndarray, window: int) -> np.ndarray:
     """How unpredictable the RR sequence is over the `window` intervals around each one.
 
@@ -81,7 +93,8 @@ def p_wave_consistency(
     (`prefiltered`: `signal_mv` is already band-passed to `P_BAND_HZ`.)
     `after_long_intervals`: only beats whose preceding interval is at least the median of the
     `window` intervals around it take part (`p_waves_where_seen`); `region_s`: the stretch
-    before the R peak compared (s), by default where the P wave is.
+    before the R peak compared (s), by default where the P wave is (`p_region_s`); the
+    intervals then taking part are as much longer as it begins earlier.
 
     The energy of their average over the average of their energies: near 1 when every beat
     has the same P wave (sinus, even with frequent atrial ectopy), near 1/window when the
@@ -102,7 +115,8 @@ def p_wave_consistency(
     # wherever the beat sits, not by the rounding of its time since the recording began.
     pre_rr = np.diff(centres, prepend=np.iinfo(np.int64).min // 2)
     supraventricular = np.ones(n, bool) if classes is None else np.isin(classes, P_BEAT_CLASSES)
-    taking_part = inside & supraventricular & (pre_rr > P_MIN_PRE_RR_S * fs_hz)
+    shortest_s = P_MIN_PRE_RR_S + max(P_REGION_S[0] - region_s[0], 0.0)  # a region moved early
+    taking_part = inside & supraventricular & (pre_rr > shortest_s * fs_hz)
     if after_long_intervals:
         intervals = np.diff(centres)
         intervals = np.concatenate([intervals[:1], intervals]) if n > 1 else np.zeros(n)
@@ -154,15 +168,17 @@ def lone_p_waves(
     beat_s: np.ndarray,
     classes: np.ndarray | None,
     window: int = P_WINDOW_BEATS,
+    region_s: tuple[float, float] = P_REGION_S,
 ) -> np.ndarray:
     """Per beat, `p_wave_consistency` of the beats after an interval at least the local
-    median, where the stretch just before their P region (`BEFORE_P_REGION_S`) holds no wave
+    median, where the stretch just before their P region (`region_s`; `BEFORE_P_REGION_S`
+    before the default one, as far before a moved one) holds no wave
     locked to the QRS (its own consistency under QUIET_BEFORE_P), else 0: a sinus P wave
     stands alone, noise before it, while in atrial flutter with variable conduction the
     previous flutter wave is there, as consistent as the one in the P region (synthetic
     flutter at 4:1 and 2:1 read AF before and would have read "other rhythm")."""
 
-    def consistency(region_s: tuple[float, float]) -> np.ndarray:
+    def consistency(stretch_s: tuple[float, float]) -> np.ndarray:
         return p_wave_consistency(
             p_band_mv,
             fs_hz,
@@ -171,7 +187,9 @@ def lone_p_waves(
             window,
             prefiltered=True,
             after_long_intervals=True,
-            region_s=region_s,
+            region_s=stretch_s,
         )
 
-    return np.where(consistency(BEFORE_P_REGION_S) < QUIET_BEFORE_P, consistency(P_REGION_S), 0.0)
+    moved_s = region_s[0] - P_REGION_S[0]
+    before_s = (BEFORE_P_REGION_S[0] + moved_s, BEFORE_P_REGION_S[1] + moved_s)
+    return np.where(consistency(before_s) < QUIET_BEFORE_P, consistency(region_s), 0.0)

@@ -200,6 +200,13 @@ class Intervals:
     # S in V1 plus the taller R of V5 and V6 (mV; `ml.voltage`), where those leads are.
     sokolow_lyon_mv: float | None = None
 
+    def shows_p_wave(self) -> bool:
+        """The median beat holds a P wave at a plausible PR, measured or withheld for doubt
+        (a marked first-degree AV block read with low confidence: one lead alone)."""
+        if self.p_onset_ms is None or self.qrs_onset_ms is None:
+            return False
+        return self.qrs_onset_ms - self.p_onset_ms >= PLAUSIBLE_MS["pr"][0]
+
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
     """Every interval None, for one reason."""

@@ -131,9 +131,11 @@ def detect_rhythms(
     dominate. `mobitz_i_cycles_s`: the long cycles of a Mobitz I block (`ml.wenckebach`), one
     MOBITZ_I episode each instead of a dropped-beat hint. `p_waves_may_lack`: stretches
     without P waves may be named so (`_without_p_waves`): a long recording (a strip's one
-    rhythm call names its rhythm) whose median beat shows no P wave either (P waves far ahead
-    of the QRS, a first-degree block, fall outside the region the consistency reads: svdb
-    889's PR is 340 ms); with a `wide_qrs` (the median beat's) the median beat alone decides
+    rhythm call names its rhythm) whose median beat shows no P wave either
+    (`Intervals.shows_p_wave`: P waves far ahead of the QRS, a first-degree block, fall
+    outside the region the consistency reads: svdb 889's PR is 340 ms; one lead's PR of 320
+    ms, withheld as of low confidence, had read "Junctional or ectopic rhythm"); with a
+    `wide_qrs` (the median beat's) the median beat alone decides
     (`_without_p_waves`). `bound_pauses` (per beat) marks Q beats that are beats of the rhythm
     all the same (a doubtful call that came on time): they end a pause as a readable beat does.
     `dissociation_spans_s`: where P waves march apart from the QRS complexes

@@ -27,6 +27,7 @@ import numpy as np
 from ml.atrial import (
     P_BEAT_CLASSES,
     lone_p_waves,
+    p_region_s,
     p_wave_consistency,
     strip_pattern_irregularity,
 )
@@ -69,6 +70,10 @@ TOO_FEW_TO_JUDGE = "too few to judge the rhythm"  # the slow strip call's words
 IRREGULAR_RR_SHARE = 0.05  # median successive RR difference over the median RR
 PAUSE_REASON_SHARE = 0.10  # of the intervals: short ones followed by a long one
 NO_P_WAVE_CONSISTENCY = 0.3
+# The P-wave features read where the median beat's P wave begins, earlier than by default (a
+# long PR), only where the P waves there are at least this consistent (`_where_p_waves_are`):
+# the level from which an AF call stops saying "no consistent P wave".
+MOVED_P_REGION_CONSISTENCY = 0.5
 # Atrial fibrillation is ruled out on a strip, whatever the rule makes of its features, by a
 # P wave this consistent before every QRS, or by intervals regular by the strip's own words
 # (median successive difference under IRREGULAR_RR_SHARE): clean sinus strips with one pause,
@@ -489,21 +494,26 @@ def beat_residual(band: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> f
 
 
 def median_p_wave(
-    band: np.ndarray, fs_hz: float, beat_samples: np.ndarray, taking_part: np.ndarray | None = None
+    band: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    taking_part: np.ndarray | None = None,
+    region_s: tuple[float, float] = P_REGION_S,
 ) -> tuple[float, float]:
     """(log SNR, log amplitude over the QRS) of the P wave of the median beat. Sinus beats
     share one P wave, which averaging keeps; fibrillatory waves are unrelated to the QRS and
     average away. SNR: the P wave's height over the standard error of the median there.
     `band`: the lead band-passed 0.5-15 Hz; `taking_part`: the beats that may (every beat
-    when not given)."""
-    before, after = round(0.30 * fs_hz), round(0.10 * fs_hz)
+    when not given); `region_s`: where the P wave is (`ml.atrial.p_region_s`)."""
+    moved_s = max(P_REGION_S[0] - region_s[0], 0.0)
+    before, after = round((0.30 + moved_s) * fs_hz), round(0.10 * fs_hz)
     pre_rr = np.diff(beat_samples, prepend=-(10**9))
     chosen = np.ones(beat_samples.size, bool) if taking_part is None else taking_part
     peaks = beat_samples[
         chosen
         & (beat_samples >= before)
         & (beat_samples < band.size - after)
-        & (pre_rr > P_MIN_PRE_RR_S * fs_hz)
+        & (pre_rr > (P_MIN_PRE_RR_S + moved_s) * fs_hz)
     ]
     if peaks.size < 4:  # too fast to see a P wave clear of the T wave: none seen
         return 0.0, float(np.log(1e-3))
@@ -511,7 +521,7 @@ def median_p_wave(
     reference = slice(before - round(0.02 * fs_hz), before)  # the 20 ms before the R peak
     beats = beats - beats[:, reference].mean(axis=1, keepdims=True)
     median_beat = np.median(beats, axis=0)
-    region = slice(before + round(P_REGION_S[0] * fs_hz), before + round(P_REGION_S[1] * fs_hz))
+    region = slice(before + round(region_s[0] * fs_hz), before + round(region_s[1] * fs_hz))
     wave = median_beat[region] - median(median_beat[region][:3])
     height = float(np.max(np.abs(wave)))
     spread = np.median(np.abs(beats[:, region] - median_beat[region]), axis=0).mean() * 1.4826
@@ -523,6 +533,34 @@ def median_p_wave(
     )
 
 
+def _where_p_waves_are(
+    p_band_mv: np.ndarray,
+    fs_hz: float,
+    beat_s: np.ndarray,
+    classes: np.ndarray | None,
+    moved: tuple[float, float],
+) -> tuple[tuple[float, float], np.ndarray]:
+    """(region, per-beat P-wave consistency there): `P_REGION_S`, or `moved` (the median
+    beat's P wave begins earlier, `ml.atrial.p_region_s`) where the P waves there are
+    consistent (median at least `MOVED_P_REGION_CONSISTENCY`) and more so than by default.
+    A median beat's early "P onset" can be a bump of noise or fibrillatory waves: on cinc2017
+    moving the region wherever one was found turned two strips into false or lost AF calls;
+    where a long PR puts the P wave there, its consistency there is near 1."""
+
+    def consistency(region_s: tuple[float, float]) -> np.ndarray:
+        return p_wave_consistency(
+            p_band_mv, fs_hz, beat_s, classes, len(beat_s), prefiltered=True, region_s=region_s
+        )
+
+    default = consistency(P_REGION_S)
+    if moved == P_REGION_S:
+        return P_REGION_S, default
+    there = consistency(moved)
+    if median(there) >= max(MOVED_P_REGION_CONSISTENCY, median(default)):
+        return moved, there
+    return P_REGION_S, default
+
+
 def strip_features(
     lead_mv: np.ndarray,
     fs_hz: float,
@@ -532,13 +570,15 @@ def strip_features(
     good_spans_s: list[tuple[float, float]] | None = None,
     readable: np.ndarray | None = None,
     p_waves_of_n_and_s: bool = False,
+    p_region: tuple[float, float] = P_REGION_S,
 ) -> dict[str, float] | None:
     """The features `STRIP_FEATURE_NAMES` of one strip, or None with too few beats to judge.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
     `good_spans_s`: where signal quality is good; the RR features then read only the intervals
     between two beats inside them (`rr_intervals_s`); `readable` (per beat) likewise.
     `p_waves_of_n_and_s` (strip round 11): the P-wave features read only beats of `classes`
-    N and S (when at least `MIN_BEATS` are), as the long recordings' beat rule does."""
+    N and S (when at least `MIN_BEATS` are), as the long recordings' beat rule does.
+    `p_region`: where the P-wave features look (`ml.atrial.p_region_s`)."""
     beat_s = beat_samples / fs_hz
     rr_s = rr_intervals_s(beat_s, good_spans_s, readable)
     if rr_s.size < MIN_BEATS:
@@ -549,17 +589,9 @@ def strip_features(
     p_beats = np.isin(classes, P_BEAT_CLASSES) if p_waves_of_n_and_s else None
     if p_beats is not None and p_beats.sum() < MIN_BEATS:
         p_beats = None
-    consistency = p_wave_consistency(
-        bands.p_waves_mv,
-        fs_hz,
-        beat_s,
-        None if p_beats is None else classes,
-        window=len(beat_s),
-        prefiltered=True,
-    )
-    after_long = lone_p_waves(
-        bands.p_waves_mv, fs_hz, beat_s, None if p_beats is None else classes, len(beat_s)
-    )
+    p_classes = None if p_beats is None else classes
+    p_region, consistency = _where_p_waves_are(bands.p_waves_mv, fs_hz, beat_s, p_classes, p_region)
+    after_long = lone_p_waves(bands.p_waves_mv, fs_hz, beat_s, p_classes, len(beat_s), p_region)
     if p_beats is not None:
         consistency, after_long = consistency[p_beats], after_long[p_beats]
     values = (
@@ -572,7 +604,7 @@ def strip_features(
         coefficient_of_sample_entropy(rr_s),
         float(np.mean(successive > 0.05)),
         float(np.log(min(beat_residual(bands.beats_mv, fs_hz, beat_samples), 1e3))),
-        *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples, p_beats),
+        *median_p_wave(bands.p_waves_mv, fs_hz, beat_samples, p_beats, p_region),
         premature_then_pause(rr_s),
         float(np.mean(np.isin(classes, ["V", "F"]))),
         float(np.mean(classes == "S")),
@@ -619,6 +651,7 @@ def call_strip(
     reported_classes: np.ndarray | None = None,
     fast_noise_spans_s: Sequence[tuple[float, float]] = (),
     silences: Sequence[Silence] = (),
+    p_onset_s: float | None = None,
 ) -> StripCall:
     """The strip's rhythm: unclassifiable (too noisy or too few beats), AF, other or sinus.
     `bands`: the strip already band-passed (`Bands.of`), else it is filtered here.
@@ -626,7 +659,10 @@ def call_strip(
     `fast_noise_spans_s`: where it is noisy only from noise above 40 Hz, `silences`: where
     no QRS complex came (`ml.standstill`), both for `slow_strip_call`.
     `reported_classes`: the classes the read reports, read instead of `classes` (the
-    classifier's calls) when the rule says so (strip round 9)."""
+    classifier's calls) when the rule says so (strip round 9). `p_onset_s`: where the median
+    beat's P wave begins (s from the R peak, `Intervals.p_onset_ms`), which moves the P-wave
+    features' region early for a long PR (`ml.atrial.p_region_s`); the rule was fitted with
+    the region where it stands by default."""
     rule = rule or shipped_rule()
     spans = good_spans_s if rule.rr_from_good_signal else None
     readable = None
@@ -635,7 +671,15 @@ def call_strip(
     if rule.reported_classes and reported_classes is not None:
         classes = reported_classes
     features = strip_features(
-        lead_mv, fs_hz, beat_samples, classes, bands, spans, readable, rule.p_waves_of_n_and_s
+        lead_mv,
+        fs_hz,
+        beat_samples,
+        classes,
+        bands,
+        spans,
+        readable,
+        rule.p_waves_of_n_and_s,
+        p_region_s(p_onset_s),
     )
     if features is None:
         slow = slow_strip_call(

@@ -271,9 +271,9 @@ def strip_feature_table(
     real_call = analysis_module.call_strip
     captured: list[tuple[Any, ...]] = []
 
-    def capture(*args: Any) -> Any:
-        captured.append(args)
-        return real_call(*args)
+    def capture(*args: Any, **kwargs: Any) -> Any:
+        captured.append(args)  # the features below read the P region where it stands by default
+        return real_call(*args, **kwargs)
 
     for name in tqdm(sorted(labels), desc="cinc2017 strips", unit="recording"):
         captured.clear()
