@@ -110,6 +110,12 @@ from ml.strip_rhythm import (
     unusable_throughout,
     with_fibrillation,
 )
+from ml.two_to_one import (
+    BlockedPWaves,
+    blocked_p_waves,
+    strip_call_with_two_to_one,
+    two_to_one_spans,
+)
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import UNREADABLE, canonical
@@ -567,6 +573,7 @@ def _read(
     p_consistency = p_waves_where_seen(bands.p_waves_mv, fs, beat_s, classes)
     block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
     dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
+    held_block = blocked_p_waves(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
@@ -635,6 +642,7 @@ def _read(
             dissociation,
             silent,
             pause_p,
+            held_block,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -694,6 +702,8 @@ class RhythmEvidence:
     silences: list[Silence] = field(default_factory=list)
     # P waves found in each pause, keyed by its (start, end) (`ml.pause_p_waves`).
     pause_p_waves: dict[tuple[float, float], int | None] = field(default_factory=dict)
+    # Each window's P waves halfway between the beats (`ml.two_to_one`): 2:1 AV block.
+    blocked_p_waves: list[BlockedPWaves] = field(default_factory=list)
 
 
 def ventricular_matches(
@@ -870,9 +880,13 @@ def summarise(
     # minutes of it had read a mean rate of 187 bpm and a tachycardia finding).
     in_fibrillation = rhythm.within(beat_s, evidence.fibrillation)
     unread = beats.unreadable | ((classes == "Q") & (called != "Q")) | in_fibrillation
+    # A Mobitz I block's conduction changes: its blocked P waves make no 2:1 block.
+    t_end_ms = None if evidence.mobitz_i.cycles_s else intervals.t_end_ms
+    two_to_one = two_to_one_spans(evidence.blocked_p_waves, t_end_ms)
     strip = evidence.strip
     if strip is not None:
         strip = with_fibrillation(strip, evidence.fibrillation, duration_s)
+        strip = strip_call_with_two_to_one(strip, two_to_one, duration_s)
     detected = rhythm.detect_rhythms(
         beat_s,
         classes,
@@ -887,6 +901,7 @@ def summarise(
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
         silences_s=[(q.start_s, q.end_s) for q in evidence.silences],
+        two_to_one_spans_s=[(t.start_s, t.end_s) for t in two_to_one],
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

@@ -68,7 +68,7 @@ def av_dissociation(
     the recording's."""
     duration_s = p_band_mv.size / fs_hz
     found = []
-    for start_s, end_s in _windows(offset_s, duration_s, recording_s):
+    for start_s, end_s in windows_read(offset_s, duration_s, recording_s):
         inside = (beat_s >= start_s - offset_s) & (beat_s < end_s - offset_s)
         lo, hi = (int(round((t - offset_s) * fs_hz)) for t in (start_s, end_s))
         local_s = beat_s[inside] - (start_s - offset_s)
@@ -78,7 +78,7 @@ def av_dissociation(
     return found
 
 
-def _windows(
+def windows_read(
     offset_s: float, duration_s: float, recording_s: float | None
 ) -> list[tuple[float, float]]:
     """The windows (recording times) that lie within the `duration_s` read from `offset_s`."""

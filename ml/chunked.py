@@ -95,6 +95,7 @@ from ml.recording import (
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
 from ml.standstill import Silence, qrs_sizes_in_leads_mv, silences_note, silences_of_sizes
 from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
+from ml.two_to_one import BlockedPWaves, blocked_p_waves
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
 from ml.wenckebach import MobitzI, mobitz_i
@@ -376,7 +377,7 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        evidence, dissociation, pause_p = self._rhythm_and_median_beat(
+        evidence, dissociation, pause_p, held_block = self._rhythm_and_median_beat(
             lead, peaks, classes, peaks[normal], quality, [q for q in silent if q.open]
         )
         p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block = evidence
@@ -411,6 +412,7 @@ class _Analysis:
                 dissociation,
                 silent,
                 pause_p,
+                held_block,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
@@ -643,11 +645,13 @@ class _Analysis:
         ],
         list[Dissociation],
         dict[tuple[float, float], int | None],
+        list[BlockedPWaves],
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I block's cycles
         (`ml.wenckebach`, each read by the chunk whose core holds its first beat), the
         stretches of AV dissociation (`ml.av_dissociation`, each window read by the chunk whose
-        core holds its start), the beats
+        core holds its start), the P waves halfway between beats (`ml.two_to_one`, likewise),
+        the beats
         of the median beat (in every usable lead, band-passed), the ventricular runs on artefact
         (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
         each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
@@ -722,10 +726,18 @@ class _Analysis:
                 bands.p_waves_mv, fs, peaks[lo:hi] / fs, classes[lo:hi], mine_open, chunk.start / fs
             )
             pause_p = {span: n for span, n in found.items() if in_core(span[0])}
-            return read, dissociated, pause_p
+            held = blocked_p_waves(
+                bands.p_waves_mv,
+                fs,
+                local / fs,
+                classes[lo:hi],
+                chunk.start / fs,
+                self.source.duration_s,
+            )
+            return read, dissociated, pause_p, [w for w in held if in_core(w.start_s)]
 
         both = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
-        results = [r for r, _, _ in both]
+        results = [r for r, *_ in both]
         return (
             (
                 np.concatenate([r[0] for r in results]),
@@ -744,8 +756,9 @@ class _Analysis:
                     np.concatenate([r[7].conducted_s for r in results]),
                 ),
             ),
-            [d for _, found, _ in both for d in found],
-            {span: n for *_, pauses in both for span, n in pauses.items()},
+            [d for _, found, *_ in both for d in found],
+            {span: n for _, _, pauses, _ in both for span, n in pauses.items()},
+            [w for *_, held in both for w in held],
         )
 
 

@@ -266,7 +266,10 @@ def findings_of_read(
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
     dropped = len(by_label.get(rhythm.MOBITZ_I, []))
-    if dropped:  # the one AV_BLOCK_2 finding: it names the block's type
+    held = by_label.get(rhythm.TWO_TO_ONE, [])
+    if held and not dropped:  # the one AV_BLOCK_2 finding: it names the block's type
+        findings.append(_two_to_one(held))
+    elif dropped:
         detail = (
             f"{dropped} dropped beat{'' if dropped == 1 else 's'}, each after the PR "
             "lengthened beat by beat (Mobitz I, Wenckebach): P waves at a steady rate, one not "
@@ -545,6 +548,19 @@ def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -
         "dissociation: check the P waves on the strip"
     )
     return Finding("AV_BLOCK_3", rhythm.COMPLETE_BLOCK, "high", None, detail)
+
+
+def _two_to_one(held: list[rhythm.Episode]) -> Finding:
+    """Second-degree AV block held at 2:1 (`ml.two_to_one`), with the P waves' rate: twice the
+    QRS rate over its stretches."""
+    beats = sum(e.n_beats - 1 for e in held)
+    atrial_bpm = 2 * 60.0 * beats / max(sum(e.duration_s for e in held), 1e-9)
+    over = rhythm.duration_text(sum(e.duration_s for e in held))
+    detail = (
+        f"P waves at {atrial_bpm:.0f} /min, every other one not conducted (2:1 AV block) over "
+        f"{over}; blocked atrial premature beats in bigeminy look alike: check the P waves"
+    )
+    return Finding("AV_BLOCK_2", rhythm.TWO_TO_ONE, "medium", None, detail)
 
 
 def _carrying(finding: Finding, marked_rate: list[Finding]) -> Finding:

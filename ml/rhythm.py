@@ -38,14 +38,15 @@ VF = "Ventricular flutter/fibrillation"
 BIGEMINY, TRIGEMINY = "Ventricular bigeminy", "Ventricular trigeminy"
 PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
 HALVED = "2:1 conduction (possible second-degree AV block)"
+TWO_TO_ONE = "Second-degree AV block, 2:1 conduction"  # `ml.two_to_one`: P waves seen
 MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dropped beat
 PACED = "Paced or unclassifiable rhythm"
 NO_P_WAVES = "Junctional or ectopic rhythm (no P waves)"  # `_without_p_waves`
 # `ml.av_dissociation`; "escape" names the rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
 COMPLETE_BLOCK = "Complete AV block, escape rhythm (AV dissociation)"
 LABELS = (
-    SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, DROPPED,
-    MOBITZ_I, PACED, NO_P_WAVES, COMPLETE_BLOCK,
+    SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, TWO_TO_ONE,
+    DROPPED, MOBITZ_I, PACED, NO_P_WAVES, COMPLETE_BLOCK,
 )  # fmt: skip
 ONE_EACH = (PAUSE, DROPPED, MOBITZ_I)  # each episode is an event of its own, never merged
 
@@ -117,6 +118,7 @@ def detect_rhythms(
     bound_pauses: np.ndarray | None = None,
     dissociation_spans_s: Sequence[tuple[float, float]] = (),
     silences_s: Sequence[tuple[float, float]] = (),
+    two_to_one_spans_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -141,7 +143,9 @@ def detect_rhythms(
     `dissociation_spans_s`: where P waves march apart from the QRS complexes
     (`ml.av_dissociation`), a COMPLETE_BLOCK episode each: no sinus rhythm or AF is read there.
     `silences_s`: stretches with no QRS complex (`ml.standstill`), a pause each, also where
-    one runs from the recording's start or to its end.
+    one runs from the recording's start or to its end. `two_to_one_spans_s`: where a P wave
+    halfway between the beats goes unanswered (`ml.two_to_one`), a TWO_TO_ONE episode each,
+    read instead of a halving of the rate there (HALVED) or dropped beats.
     """
     silent = [Episode(PAUSE, start_s, end_s, 2) for start_s, end_s in silences_s]
     if len(beat_s) < 3:
@@ -160,8 +164,15 @@ def detect_rhythms(
     episodes += runs
     patterns = _patterns(beat_s, classes)
     episodes += patterns
-    halved = _halved_rate(beat_s, rr_s, classes)
-    halved_spans = [(e.start_s, e.end_s) for e in halved]
+    two_to_one = _spans_episodes(TWO_TO_ONE, beat_s, two_to_one_spans_s)
+    episodes += two_to_one
+    held_spans = [(e.start_s, e.end_s) for e in two_to_one]
+    halved = [
+        e
+        for e in _halved_rate(beat_s, rr_s, classes)
+        if not any(e.start_s < end_s and start_s < e.end_s for start_s, end_s in held_spans)
+    ]
+    halved_spans = [(e.start_s, e.end_s) for e in halved] + held_spans
     cycles_s = list(mobitz_i_cycles_s)
     episodes += silent + [
         e
@@ -181,7 +192,7 @@ def detect_rhythms(
     ]
     episodes += af
     long_runs = [e for e in _merge_adjacent(runs) if _is_rhythm(e)]  # as consolidated
-    covered = af + vf + halved + long_runs + blocked
+    covered = af + vf + halved + two_to_one + long_runs + blocked
     unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
     background = _background(beat_s, rr_s, classes, unread, covered)
     episodes += (
@@ -561,7 +572,7 @@ BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES, COMPLETE_BLOCK)
 SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 # Read from P waves: sinus rhythm has one before every QRS, and a dropped beat or 2:1
 # conduction is AV block, a P wave not conducted. No strip without P waves holds them.
-NEEDS_P_WAVES = (*SINUS_RATES, DROPPED, HALVED)
+NEEDS_P_WAVES = (*SINUS_RATES, DROPPED, HALVED, TWO_TO_ONE)
 
 
 def _without_p_waves(
@@ -638,7 +649,9 @@ def _merge_adjacent(episodes: list[Episode]) -> list[Episode]:
         for e in episodes
     ]
     af = [(e.start_s, e.end_s) for e in relabelled if e.label == AF]
-    kept = [e for e in relabelled if not (e.label in (DROPPED, HALVED) and _inside(e, af))]
+    kept = [
+        e for e in relabelled if not (e.label in (DROPPED, HALVED, TWO_TO_ONE) and _inside(e, af))
+    ]
     merged: list[Episode] = []
     for label in dict.fromkeys(e.label for e in kept):
         if label in ONE_EACH:
@@ -763,13 +776,17 @@ def overview(episodes: list[Episode], limit: int = SUMMARY_EPISODES) -> dict[str
 def dominant_rhythm(episodes: list[Episode]) -> tuple[str, float]:
     """The background rhythm covering the most time (a run of `RHYTHM_RUN_S` or more counts
     as one), and its share of the background time.
+    A 2:1 AV block's stretch (TWO_TO_ONE) is sinus rhythm at its P waves' rate.
     Sinus rhythm at any rate counts as one rhythm against AF or pacing, then is named by the
     rate that covers most of it: 1.5 min of sinus rhythm and 1.3 min of sinus bradycardia
     are 2.8 min of sinus rhythm, more than 2.3 min of AF (MIT-BIH 219, minutes 13-19)."""
     totals: dict[str, float] = {}
     for episode in episodes:
-        if episode.label in BACKGROUND or _is_rhythm(episode):
-            totals[episode.label] = totals.get(episode.label, 0.0) + episode.duration_s
+        label = episode.label
+        if label == TWO_TO_ONE:  # the atria's rhythm, at twice the QRS rate, is sinus
+            label = sinus_label(120.0 * (episode.n_beats - 1) / max(episode.duration_s, 1e-9))
+        if label in BACKGROUND or _is_rhythm(episode):
+            totals[label] = totals.get(label, 0.0) + episode.duration_s
     if not totals:
         return "Undetermined", 0.0
     sinus = {k: v for k, v in totals.items() if k in SINUS_RATES}

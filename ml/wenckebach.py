@@ -83,10 +83,10 @@ def mobitz_i(
     long &= rr_s <= MAX_LONG_CYCLE_S
     candidates = np.flatnonzero(long)
     r = np.round(beat_s * fs_hz).astype(np.int64)
-    snippet = _p_template(p_band_mv, fs_hz, r[candidates + 1])
+    snippet = p_wave_template(p_band_mv, fs_hz, r[candidates + 1])
     if candidates.size < MIN_CYCLES or snippet is None:
         return NONE
-    p_at, match, size = _p_waves(p_band_mv, fs_hz, r, snippet)
+    p_at, match, size = matched_p_waves(p_band_mv, fs_hz, r, snippet)
     found = (match >= P_MATCH) & (size >= P_SIZE[0]) & (size <= P_SIZE[1])
     chosen = _mobitz_cycles(p_at / fs_hz, beat_s, found, pairs & ~long, candidates)
     if len(chosen) < MIN_CYCLES:
@@ -129,7 +129,7 @@ def _mobitz_cycles(
     return chosen
 
 
-def _p_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | None:
+def p_wave_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | None:
     """The P wave (its peak +- `P_HALF_WIDTH_S`) averaged over `peaks`' P regions."""
     lo, hi = (round(s * fs_hz) for s in P_SEARCH_S)
     half = round(P_HALF_WIDTH_S * fs_hz)
@@ -145,7 +145,7 @@ def _p_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | 
     return snippet - snippet.mean()
 
 
-def _p_waves(
+def matched_p_waves(
     x: np.ndarray, fs_hz: float, r: np.ndarray, snippet: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per beat: the sample of its P wave's peak (best match of `snippet` before its R peak,

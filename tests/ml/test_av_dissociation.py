@@ -10,7 +10,7 @@ import pytest
 from ml import rhythm
 from ml.analysis import EcgAnalysis, analyze
 from ml.atrial import P_BAND_HZ
-from ml.av_dissociation import PR_REASON, _windows, av_dissociation
+from ml.av_dissociation import PR_REASON, av_dissociation, windows_read
 from ml.chunked import analyze_chunked
 from ml.filters import bandpass_mv
 from ml.io import read_recording
@@ -132,11 +132,11 @@ def test_real_blocks_and_pauses_are_no_dissociation(database: str, record: str) 
 
 
 def test_windows_run_from_the_recordings_start_whole_or_in_chunks() -> None:
-    assert _windows(0.0, 10.0, None) == [(0.0, 10.0)]
-    assert _windows(0.0, 40.0, None) == [(0.0, 40.0)]  # a 10-s remainder joins the last
-    assert _windows(0.0, 50.0, None) == [(0.0, 30.0), (30.0, 50.0)]
+    assert windows_read(0.0, 10.0, None) == [(0.0, 10.0)]
+    assert windows_read(0.0, 40.0, None) == [(0.0, 40.0)]  # a 10-s remainder joins the last
+    assert windows_read(0.0, 50.0, None) == [(0.0, 30.0), (30.0, 50.0)]
     # A chunk read from 1,740 s of a 3,610-s recording, 100 s long: its whole windows.
     windows = [(1740.0, 1770.0), (1770.0, 1800.0), (1800.0, 1830.0)]
-    assert _windows(1740.0, 100.0, 3610.0) == windows
+    assert windows_read(1740.0, 100.0, 3610.0) == windows
     # The recording's last chunk takes a remainder under half a window into its last window.
-    assert _windows(3540.0, 70.0, 3610.0) == [(3540.0, 3570.0), (3570.0, 3610.0)]
+    assert windows_read(3540.0, 70.0, 3610.0) == [(3540.0, 3570.0), (3570.0, 3610.0)]
