@@ -1082,14 +1082,19 @@ def _follow_readable_lead(
 
 def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
     """True for beats outside AF, VF and paced/unclassifiable stretches, a Mobitz I block's
-    long cycles and complete AV block: where HRV means something (in AF it measures the
-    fibrillation, in a Wenckebach block the dropped beats, in complete block an escape
-    rhythm, not the sinus node's autonomic tone)."""
-    excluded = [
-        (e.start_s, e.end_s)
-        for e in episodes
-        if e.label in (rhythm.AF, rhythm.VF, rhythm.PACED, rhythm.MOBITZ_I, rhythm.COMPLETE_BLOCK)
-    ]
+    long cycles, a 2:1 block and complete AV block: where HRV means something (in AF it
+    measures the fibrillation, in a Wenckebach block the dropped beats, in a 2:1 block two
+    sinus cycles per interval, in complete block an escape rhythm, not the sinus node's
+    autonomic tone)."""
+    without_sinus_tone = (
+        rhythm.AF,
+        rhythm.VF,
+        rhythm.PACED,
+        rhythm.MOBITZ_I,
+        rhythm.TWO_TO_ONE,
+        rhythm.COMPLETE_BLOCK,
+    )
+    excluded = [(e.start_s, e.end_s) for e in episodes if e.label in without_sinus_tone]
     return ~rhythm.within(beat_s, excluded)
 
 

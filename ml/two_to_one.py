@@ -31,7 +31,10 @@ WIDE_S = 0.08  # the template: the conducted P wave's peak +- this, its flat sho
 BLOCKED_MATCH = 0.85  # normalised correlation of the blocked P wave with the template, at least
 BLOCKED_SIZE = (0.67, 1.5)  # its size against the template's (least-squares gain)
 JITTER_S = 0.06  # how far from halfway the blocked P wave may lie (the atrial cycle's drift)
-CLEAR_OF_T_S = 0.02  # the blocked P wave begins at least this after the previous T wave ends
+# The blocked P wave's window (its peak - WIDE_S) begins at least this after the previous T
+# wave ends: a U wave follows the T wave closely, and at 40-41 bpm one halfway between the P
+# waves read as a 2:1 block in 2 of 40 synthetic bradycardias with U waves at 0.02 s.
+CLEAR_OF_T_S = 0.06
 REGULAR = 0.10  # an R-R between N beats within this share of the window's median
 SHARE = 0.8  # of the N-N intervals regular, of the N beats with their own P wave, and of those
 # with a blocked P wave, at least this share

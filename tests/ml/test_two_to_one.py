@@ -1,0 +1,101 @@
+"""Second-degree AV block held at 2:1 from a recording's start (`ml.two_to_one`): the P wave
+halfway between the beats, answered by no QRS, is found and said; sinus bradycardia with U
+waves, atrial flutter and a Wenckebach block never read so.
+
+Before: two minutes of it read "Sinus bradycardia", its strips "Other rhythm: slow".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import EcgAnalysis, analyze
+from ml.chunked import analyze_chunked
+from ml.io.sources import ArraySource
+from ml.recording import Recording
+from ml.research.synthetic import (
+    BeatTruth,
+    atrial_flutter_mv,
+    beats_in_leads_mv,
+    second_degree_block_mv,
+)
+from ml.two_to_one import BlockedPWaves, two_to_one_spans
+
+FS_HZ = 250.0
+
+
+def _two_to_one(duration_s: float, atrial_bpm: float = 80.0, seed: int = 2) -> Recording:
+    signal_mv, _, _ = second_degree_block_mv(
+        duration_s, fs_hz=FS_HZ, atrial_bpm=atrial_bpm, conducted=1, pr_ms=(180.0,), seed=seed
+    )
+    return Recording(FS_HZ, ("II",), signal_mv[:, None], source_format="synthetic")
+
+
+def _said_as_two_to_one(analysis: EcgAnalysis) -> None:
+    blocks = [f for f in analysis.findings if f.code == "AV_BLOCK_2"]
+    assert blocks, [f.code for f in analysis.findings]
+    assert "P waves at 80 /min, every other one not conducted" in blocks[0].detail
+    assert "BRADY" not in [f.code for f in analysis.findings]  # the block's rate, not sinus
+
+
+def test_two_minutes_read_as_sinus_rhythm_with_the_block_whole_and_chunked() -> None:
+    recording = _two_to_one(120.0)
+    whole = analyze(recording)
+    chunked = analyze_chunked(ArraySource(recording), chunk_s=60, overlap_s=10)
+    for analysis in (whole, chunked):
+        _said_as_two_to_one(analysis)
+        assert analysis.heart_rate.sdnn_ms is None  # two sinus cycles per interval: no HRV
+        assert analysis.rhythm_summary == f"Sinus rhythm with {rhythm.TWO_TO_ONE[0].lower()}" + (
+            f"{rhythm.TWO_TO_ONE[1:]} (2.0 min)"
+        )
+    assert whole.episodes == chunked.episodes
+
+
+def test_a_strip_says_the_block_as_its_reason() -> None:
+    analysis = analyze(_two_to_one(30.0))
+    assert analysis.strip is not None
+    assert "every other one not conducted" in analysis.strip.reason
+    _said_as_two_to_one(analysis)
+
+
+def test_sinus_bradycardia_with_u_waves_is_no_block() -> None:
+    """A U wave after the T wave comes near halfway at 40-50 bpm; it is wider than the P wave
+    and begins at the T wave's end."""
+    onsets = np.arange(0.5, 118.0, 60.0 / 45.0)
+    sinus = BeatTruth(hr_bpm=45.0, qt_ms=500.0, t_mv=0.35)
+    u_wave = BeatTruth(hr_bpm=45.0, r_mv=0.0, p_mv=0.0, t_mv=0.15, qt_ms=680.0, t_duration_ms=170)
+    signal_mv = beats_in_leads_mv(
+        [(o, sinus) for o in onsets] + [(o, u_wave) for o in onsets], 120.0, FS_HZ, ("II",)
+    )
+    analysis = analyze(Recording(FS_HZ, ("II",), signal_mv, source_format="synthetic"))
+    assert rhythm.TWO_TO_ONE not in [e.label for e in analysis.episodes]
+    assert "AV_BLOCK_2" not in [f.code for f in analysis.findings]
+
+
+@pytest.mark.parametrize("conduction", [(4,), (2, 4)])
+def test_atrial_flutter_is_no_block(conduction: tuple[int, ...]) -> None:
+    signal_mv, _ = atrial_flutter_mv(60.0, fs_hz=FS_HZ, conduction=conduction, seed=3)
+    signal_mv = signal_mv if signal_mv.ndim == 2 else signal_mv[:, None]
+    analysis = analyze(Recording(FS_HZ, ("II",), signal_mv, source_format="synthetic"))
+    assert rhythm.TWO_TO_ONE not in [e.label for e in analysis.episodes]
+
+
+def test_a_wenckebach_block_keeps_its_own_name() -> None:
+    signal_mv, _, _ = second_degree_block_mv(
+        120.0, fs_hz=FS_HZ, atrial_bpm=80.0, conducted=3, pr_ms=(180.0, 250.0, 285.0)
+    )
+    analysis = analyze(Recording(FS_HZ, ("II",), signal_mv[:, None], source_format="synthetic"))
+    assert rhythm.TWO_TO_ONE not in [e.label for e in analysis.episodes]
+    assert any("Mobitz I" in f.detail for f in analysis.findings if f.code == "AV_BLOCK_2")
+
+
+def test_a_p_wave_on_the_t_wave_is_not_judged() -> None:
+    """Where the blocked P wave would begin before the T wave ends, it is not looked for: a
+    hump there is the T wave as often as a P wave."""
+    window = BlockedPWaves(0.0, 30.0, np.full(10, 0.30), np.ones(10, dtype=bool), 42.0)
+    assert two_to_one_spans([window], t_end_ms=380.0) == []
+    assert two_to_one_spans([window], t_end_ms=None) == []
+    (found,) = two_to_one_spans([window], t_end_ms=250.0)
+    assert found.atrial_bpm == pytest.approx(84.0)
