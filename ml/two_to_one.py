@@ -88,6 +88,8 @@ def blocked_p_waves(
 def _window(
     x: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(where each conducted beat's blocked P wave would begin, whether it is there, the QRS
+    rate) for one window, or None where its rhythm or P waves rule a 2:1 block out."""
     r = np.round(beat_s * fs_hz).astype(np.int64)
     normal = classes == "N"
     normal_rr_s = np.diff(beat_s)[normal[1:] & normal[:-1]]

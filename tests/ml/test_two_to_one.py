@@ -97,5 +97,5 @@ def test_a_p_wave_on_the_t_wave_is_not_judged() -> None:
     window = BlockedPWaves(0.0, 30.0, np.full(10, 0.30), np.ones(10, dtype=bool), 42.0)
     assert two_to_one_spans([window], t_end_ms=380.0) == []
     assert two_to_one_spans([window], t_end_ms=None) == []
-    (found,) = two_to_one_spans([window], t_end_ms=250.0)
+    (found,) = two_to_one_spans([window], t_end_ms=200.0)
     assert found.atrial_bpm == pytest.approx(84.0)
