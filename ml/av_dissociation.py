@@ -13,12 +13,16 @@ at most every other wave, and the residual between them is as large as they are)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from ml.dsp import butter_sos, find_peaks, median, sosfiltfilt
 from ml.strip_rhythm import FIBRILLATION, LABEL_TEXT, OTHER, UNCLASSIFIABLE, StripCall
+
+T = TypeVar("T")
 
 HIGH_PASS_HZ = 1.5  # baseline wander out: a subtracted complex must not leave a step
 TEMPLATE_S = (-0.12, 0.62)  # the QRS-T complex subtracted at each beat, from its R peak
@@ -66,15 +70,36 @@ def av_dissociation(
     band-passed to the P band (`ml.atrial.P_BAND_HZ`), starting `offset_s` into a recording
     `recording_s` long (a chunk of it; `beat_s` from the chunk's start); times returned are
     the recording's."""
-    duration_s = p_band_mv.size / fs_hz
+    return [
+        Dissociation(start_s, end_s, *one)
+        for start_s, end_s, one in windows_found(
+            _window, p_band_mv, fs_hz, beat_s, classes, offset_s, recording_s
+        )
+    ]
+
+
+def windows_found(
+    read_window: Callable[[np.ndarray, float, np.ndarray, np.ndarray], T | None],
+    p_band_mv: np.ndarray,
+    fs_hz: float,
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    offset_s: float = 0.0,
+    recording_s: float | None = None,
+) -> list[tuple[float, float, T]]:
+    """(start, end in the recording's time, what `read_window` found) for each window
+    `windows_read` gives of a signal read from `offset_s` (`beat_s` from its start) where it
+    found something; it reads (the window's signal, fs, its beats from the window's start,
+    their classes)."""
+    classes = np.asarray(classes)
     found = []
-    for start_s, end_s in windows_read(offset_s, duration_s, recording_s):
+    for start_s, end_s in windows_read(offset_s, p_band_mv.size / fs_hz, recording_s):
         inside = (beat_s >= start_s - offset_s) & (beat_s < end_s - offset_s)
         lo, hi = (int(round((t - offset_s) * fs_hz)) for t in (start_s, end_s))
         local_s = beat_s[inside] - (start_s - offset_s)
-        one = _window(p_band_mv[lo:hi], fs_hz, local_s, classes[inside])
+        one = read_window(p_band_mv[lo:hi], fs_hz, local_s, classes[inside])
         if one is not None:
-            found.append(Dissociation(start_s, end_s, *one))
+            found.append((start_s, end_s, one))
     return found
 
 

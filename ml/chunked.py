@@ -707,34 +707,20 @@ class _Analysis:
                 noise = noise_mv(x[:, lead], fs, local, judged[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
             block = _in_core(mobitz_i(bands.p_waves_mv, fs, local / fs, classes[lo:hi]), chunk, fs)
-            dissociated = [
-                d
-                for d in av_dissociation(
-                    bands.p_waves_mv,
-                    fs,
-                    local / fs,
-                    classes[lo:hi],
-                    chunk.start / fs,
-                    self.source.duration_s,
-                )
-                if chunk.core(np.array([round(d.start_s * fs)]))[0]
-            ]
-            read = consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
             in_core = lambda t_s: bool(chunk.core(np.array([round(t_s * fs)]))[0])  # noqa: E731
+            # Windows of 30 s from the recording's start, each read by the chunk whose core
+            # holds its start.
+            windows = (bands.p_waves_mv, fs, local / fs, classes[lo:hi])
+            whereabouts = (chunk.start / fs, self.source.duration_s)
+            dissociated = [d for d in av_dissociation(*windows, *whereabouts) if in_core(d.start_s)]
+            held = [w for w in blocked_p_waves(*windows, *whereabouts) if in_core(w.start_s)]
+            read = consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
             mine_open = [(q.start_s, q.end_s) for q in open_silences if in_core(q.start_s)]
             found = pause_p_waves(
                 bands.p_waves_mv, fs, peaks[lo:hi] / fs, classes[lo:hi], mine_open, chunk.start / fs
             )
             pause_p = {span: n for span, n in found.items() if in_core(span[0])}
-            held = blocked_p_waves(
-                bands.p_waves_mv,
-                fs,
-                local / fs,
-                classes[lo:hi],
-                chunk.start / fs,
-                self.source.duration_s,
-            )
-            return read, dissociated, pause_p, [w for w in held if in_core(w.start_s)]
+            return read, dissociated, pause_p, held
 
         both = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         results = [r for r, *_ in both]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.av_dissociation import windows_read
+from ml.av_dissociation import windows_found
 from ml.dsp import median
 from ml.strip_rhythm import FIBRILLATION, LABEL_TEXT, OTHER, UNCLASSIFIABLE, StripCall
 from ml.wenckebach import P_MATCH, P_SIZE, matched_p_waves, p_wave_template
@@ -74,15 +74,12 @@ def blocked_p_waves(
     """Each window's reading (`BlockedPWaves`). `p_band_mv`: the analysis lead band-passed to
     the P band, starting `offset_s` into a recording `recording_s` long (a chunk of it;
     `beat_s` from the chunk's start); times returned are the recording's."""
-    found = []
-    for start_s, end_s in windows_read(offset_s, p_band_mv.size / fs_hz, recording_s):
-        inside = (beat_s >= start_s - offset_s) & (beat_s < end_s - offset_s)
-        lo, hi = (int(round((t - offset_s) * fs_hz)) for t in (start_s, end_s))
-        local_s = beat_s[inside] - (start_s - offset_s)
-        one = _window(p_band_mv[lo:hi], fs_hz, local_s, np.asarray(classes)[inside])
-        if one is not None:
-            found.append(BlockedPWaves(start_s, end_s, *one))
-    return found
+    return [
+        BlockedPWaves(start_s, end_s, *one)
+        for start_s, end_s, one in windows_found(
+            _window, p_band_mv, fs_hz, beat_s, classes, offset_s, recording_s
+        )
+    ]
 
 
 def _window(
