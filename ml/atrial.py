@@ -26,6 +26,13 @@ BEFORE_P_REGION_S = (-0.40, -0.25)
 QUIET_BEFORE_P = 0.5
 
 
+def moved_p_region_guard_s(region_s: tuple[float, float]) -> float:
+    """The shortest preceding interval whose beat takes part in a P region (`region_s`): as
+    much longer than `P_MIN_PRE_RR_S` as the region was moved early (`p_region_s`), so the
+    previous T wave stays out of it."""
+    return P_MIN_PRE_RR_S + max(P_REGION_S[0] - region_s[0], 0.0)
+
+
 def p_region_s(p_onset_s: float | None) -> tuple[float, float]:
     """The stretch before the R peak where this recording's P wave is: `P_REGION_S`, or, where
     the median beat's P wave begins earlier (`p_onset_s`, s from the R peak: a PR over about
@@ -88,13 +95,15 @@ def p_wave_consistency(
     prefiltered: bool = False,
     after_long_intervals: bool = False,
     region_s: tuple[float, float] = P_REGION_S,
+    min_pre_rr_s: float = P_MIN_PRE_RR_S,
 ) -> np.ndarray:
     """Per beat, 0..1: how alike the P regions of the `window` beats around it are.
     (`prefiltered`: `signal_mv` is already band-passed to `P_BAND_HZ`.)
     `after_long_intervals`: only beats whose preceding interval is at least the median of the
     `window` intervals around it take part (`p_waves_where_seen`); `region_s`: the stretch
-    before the R peak compared (s), by default where the P wave is (`p_region_s`); the
-    intervals then taking part are as much longer as it begins earlier.
+    before the R peak compared (s), by default where the P wave is (`p_region_s`);
+    `min_pre_rr_s`: the shortest preceding interval taking part (longer for a P region moved
+    early, `moved_p_region_guard_s`).
 
     The energy of their average over the average of their energies: near 1 when every beat
     has the same P wave (sinus, even with frequent atrial ectopy), near 1/window when the
@@ -115,8 +124,7 @@ def p_wave_consistency(
     # wherever the beat sits, not by the rounding of its time since the recording began.
     pre_rr = np.diff(centres, prepend=np.iinfo(np.int64).min // 2)
     supraventricular = np.ones(n, bool) if classes is None else np.isin(classes, P_BEAT_CLASSES)
-    shortest_s = P_MIN_PRE_RR_S + max(P_REGION_S[0] - region_s[0], 0.0)  # a region moved early
-    taking_part = inside & supraventricular & (pre_rr > shortest_s * fs_hz)
+    taking_part = inside & supraventricular & (pre_rr > min_pre_rr_s * fs_hz)
     if after_long_intervals:
         intervals = np.diff(centres)
         intervals = np.concatenate([intervals[:1], intervals]) if n > 1 else np.zeros(n)
@@ -188,6 +196,7 @@ def lone_p_waves(
             prefiltered=True,
             after_long_intervals=True,
             region_s=stretch_s,
+            min_pre_rr_s=moved_p_region_guard_s(region_s),
         )
 
     moved_s = region_s[0] - P_REGION_S[0]

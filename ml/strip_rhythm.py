@@ -27,6 +27,7 @@ import numpy as np
 from ml.atrial import (
     P_BEAT_CLASSES,
     lone_p_waves,
+    moved_p_region_guard_s,
     p_region_s,
     p_wave_consistency,
     strip_pattern_irregularity,
@@ -549,7 +550,14 @@ def _where_p_waves_are(
 
     def consistency(region_s: tuple[float, float]) -> np.ndarray:
         return p_wave_consistency(
-            p_band_mv, fs_hz, beat_s, classes, len(beat_s), prefiltered=True, region_s=region_s
+            p_band_mv,
+            fs_hz,
+            beat_s,
+            classes,
+            len(beat_s),
+            prefiltered=True,
+            region_s=region_s,
+            min_pre_rr_s=moved_p_region_guard_s(region_s),
         )
 
     default = consistency(P_REGION_S)
