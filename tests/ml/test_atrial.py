@@ -7,7 +7,15 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.atrial import p_wave_consistency, pattern_irregularity, strip_pattern_irregularity
+from ml.atrial import (
+    P_MIN_PRE_RR_S,
+    P_REGION_S,
+    lone_p_waves,
+    moved_p_region_guard_s,
+    p_wave_consistency,
+    pattern_irregularity,
+    strip_pattern_irregularity,
+)
 from ml.recording import Recording
 from ml.research.synthetic import sinus_or_af_mv
 
@@ -84,3 +92,17 @@ def test_analysis_finds_af_only_where_p_waves_are_gone() -> None:
             assert af_s > 0.8 * rr_s.sum()
         else:
             assert af_s == 0.0
+
+
+def test_flutter_waves_before_the_p_region_are_seen_at_fast_rates() -> None:
+    """Waves locked to the QRS in the stretch before the P region (flutter at 2:1, 133 bpm)
+    keep `lone_p_waves` at 0 however short the intervals: the guard that keeps the previous T
+    wave out of a P region moved early (a long PR) is no guard for the default stretch, and
+    once lengthening it there read AF episodes differently (nstdb's electrode-motion noise)."""
+    fs_hz = 250.0
+    t_s = np.arange(0, 30.0, 1 / fs_hz)
+    flutter_mv = 0.1 * np.sin(2 * np.pi * t_s / 0.225)  # two waves to every beat
+    beat_s = np.arange(1.0, 29.0, 0.45)
+    assert moved_p_region_guard_s(P_REGION_S) == P_MIN_PRE_RR_S
+    assert np.all(lone_p_waves(flutter_mv, fs_hz, beat_s, None) == 0.0)
+    assert np.median(p_wave_consistency(flutter_mv, fs_hz, beat_s, None, prefiltered=True)) > 0.9
