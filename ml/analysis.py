@@ -77,6 +77,7 @@ from ml.quality import (
     Segment,
     combine_leads,
     good_once_filtered,
+    good_share,
     mark_gaps,
     mark_hum,
     noisy_everywhere_mask,
@@ -216,8 +217,7 @@ class EcgAnalysis:
 
     @property
     def good_quality_fraction(self) -> float:
-        total = sum(s.end_s - s.start_s for s in self.quality) or 1.0
-        return sum(s.end_s - s.start_s for s in self.quality if s.level == "good") / total
+        return good_share(self.quality)
 
     @property
     def flagged_segments(self) -> list[Segment]:
@@ -921,12 +921,19 @@ def summarise(
     if strip is not None:
         sinus_possible = not rules_out_sinus(strip) and not evidence.dissociation
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
+    unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
+    noise_only = strip is None and bool(beats.quality) and not unusable
+    noise_only = noise_only and good_share(beats.quality) < READABLE_GOOD_SHARE
+    if noise_only:  # as a strip too noisy to read: no beat-based episode
+        episodes = [e for e in episodes if e.label == rhythm.VF]
     normal = (classes == "N") & ~beats.unreadable
     readable_sinus = ~beats.unreadable & _in_sinus_rhythm(beat_s, episodes)
     # Nor from detections the classifier left unclassified in signal that quality calls noisy:
     # more likely noise than heartbeats (a regular 63-bpm strip read a mean of 89, max 145).
     counted = ~unread & ~((called == "Q") & in_poor_signal(beat_s, beats.quality))
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, counted)
+    if noise_only:
+        heart_rate = rate_not_measurable(mostly_noise_reason(beats.quality))
     if heart_rate.mean_bpm is None and np.mean(in_fibrillation) >= FIBRILLATION_STRIP_SHARE:
         heart_rate = rate_not_measurable(FIBRILLATION_RATE_REASON)
     if strip is not None:
@@ -957,13 +964,14 @@ def summarise(
         if len(peaks)
         else {c: 0.0 for c in CLASSES}
     )
-    unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
     if strip is not None and strip.label == UNCLASSIFIABLE:
         findings = unreadable_findings(strip.reason, episodes)
     elif strip is None and unusable:
         # A longer recording with no usable stretch had read "Undetermined" with "No
         # significant arrhythmia" at low risk: two minutes of pure noise among them.
         findings = unreadable_findings(unusable_reason([s.reason for s in beats.quality]), episodes)
+    elif noise_only:
+        findings = unreadable_findings(mostly_noise_reason(beats.quality), episodes)
     else:
         findings = findings_of_read(
             episodes,
@@ -1002,6 +1010,24 @@ def summarise(
     )
     analysis.notes = notes + machine_notes(analysis)
     return analysis
+
+
+# A recording longer than a strip with good signal over less than this share of it is read as
+# too noisy as a whole, as one with no usable stretch is (`mostly_noise_reason`). nstdb's
+# noise recordings, with no ECG in them (baseline wander, electrode motion, muscle artefact),
+# are good over 0-6 % and read "Atrial fibrillation/flutter" and "ventricular tachycardia"
+# at high risk; of the 118 MIT-BIH (DS1 and paced), svdb and QT Database reads the least good
+# is 31 % (paced 104), nstdb's records at -6 dB 56 %.
+READABLE_GOOD_SHARE = 0.10
+
+
+def mostly_noise_reason(quality: list[Segment]) -> str:
+    """What a read says of a longer recording good over less than READABLE_GOOD_SHARE (the
+    stretches' own reasons are in its signal quality)."""
+    return (
+        f"good signal over only {good_share(quality):.0%} of the recording, noise or artefact "
+        "elsewhere: too little to read the rhythm"
+    )
 
 
 def _headline(strip: StripCall | None, episodes: list[rhythm.Episode], main: Finding) -> str:

@@ -215,6 +215,12 @@ def _spreads(lead_mv: np.ndarray, bounds: list[tuple[int, int]], step: int) -> n
     return spreads
 
 
+def good_share(segments: list[Segment]) -> float:
+    """The share of the recording's time whose signal is good (0 without segments)."""
+    total_s = sum(s.end_s - s.start_s for s in segments) or 1.0
+    return sum(s.end_s - s.start_s for s in segments if s.level == "good") / total_s
+
+
 def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
     """True for each time that falls in an unusable segment."""
     return _segments_at(segments, times_s, [s.level == "unusable" for s in segments])
