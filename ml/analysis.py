@@ -923,7 +923,7 @@ def summarise(
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
     unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
     noise_only = strip is None and bool(beats.quality) and not unusable
-    noise_only = noise_only and good_share(beats.quality) < READABLE_GOOD_SHARE
+    noise_only = noise_only and good_share(beats.quality, True) < READABLE_GOOD_SHARE
     if noise_only:  # as a strip too noisy to read: no beat-based episode
         episodes = [e for e in episodes if e.label == rhythm.VF]
     normal = (classes == "N") & ~beats.unreadable
@@ -1012,12 +1012,15 @@ def summarise(
     return analysis
 
 
-# A recording longer than a strip with good signal over less than this share of it is read as
-# too noisy as a whole, as one with no usable stretch is (`mostly_noise_reason`). nstdb's
-# noise recordings, with no ECG in them (baseline wander, electrode motion, muscle artefact),
-# are good over 0-6 % and read "Atrial fibrillation/flutter" and "ventricular tachycardia"
-# at high risk; of the 118 MIT-BIH (DS1 and paced), svdb and QT Database reads the least good
-# is 31 % (paced 104), nstdb's records at -6 dB 56 %.
+# A recording longer than a strip whose signal is good in some lead (`quality.good_share(...,
+# in_some_lead=True)`: good, good once the mains hum is notched out, or good in the lead the
+# read turns to; 4 min of lead II under 0.4 mV of hum beside a clean V1 are all "noisy") over
+# less than this share of it is read as too noisy as a whole, as one with no usable stretch is
+# (`mostly_noise_reason`). nstdb's noise recordings, with no ECG in them (baseline wander,
+# electrode motion, muscle artefact), are so over 0, 8 and 0 % and read "Atrial
+# fibrillation/flutter" and "ventricular tachycardia" at high risk; of the 118 MIT-BIH (DS1
+# and paced), svdb and QT Database reads the least good is 31 % (paced 104), nstdb's records
+# at -6 dB 56 %.
 READABLE_GOOD_SHARE = 0.10
 
 
@@ -1025,8 +1028,8 @@ def mostly_noise_reason(quality: list[Segment]) -> str:
     """What a read says of a longer recording good over less than READABLE_GOOD_SHARE (the
     stretches' own reasons are in its signal quality)."""
     return (
-        f"good signal over only {good_share(quality):.0%} of the recording, noise or artefact "
-        "elsewhere: too little to read the rhythm"
+        f"good signal over only {good_share(quality, True):.0%} of the recording, noise or "
+        "artefact elsewhere: too little to read the rhythm"
     )
 
 

@@ -215,10 +215,18 @@ def _spreads(lead_mv: np.ndarray, bounds: list[tuple[int, int]], step: int) -> n
     return spreads
 
 
-def good_share(segments: list[Segment]) -> float:
-    """The share of the recording's time whose signal is good (0 without segments)."""
+def good_share(segments: list[Segment], in_some_lead: bool = False) -> float:
+    """The share of the recording's time whose signal is good (0 without segments); with
+    `in_some_lead`, also where it is good once the mains hum is notched out
+    (`good_once_filtered`) or good in a lead the read turns to (`READ_FROM`)."""
     total_s = sum(s.end_s - s.start_s for s in segments) or 1.0
-    return sum(s.end_s - s.start_s for s in segments if s.level == "good") / total_s
+
+    def good(s: Segment) -> bool:
+        return s.level == "good" or (
+            in_some_lead and (good_once_filtered(s) or READ_FROM in s.reason)
+        )
+
+    return sum(s.end_s - s.start_s for s in segments if good(s)) / total_s
 
 
 def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
