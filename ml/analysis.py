@@ -922,8 +922,12 @@ def summarise(
         sinus_possible = not rules_out_sinus(strip) and not evidence.dissociation
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
     unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
-    noise_only = strip is None and bool(beats.quality) and not unusable
-    noise_only = noise_only and good_share(beats.quality, True) < READABLE_GOOD_SHARE
+    noise_only = (
+        strip is None
+        and bool(beats.quality)
+        and not unusable
+        and good_share(beats.quality, in_some_lead=True) < READABLE_GOOD_SHARE
+    )
     if noise_only:  # as a strip too noisy to read: no beat-based episode
         episodes = [e for e in episodes if e.label == rhythm.VF]
     normal = (classes == "N") & ~beats.unreadable
@@ -1027,9 +1031,10 @@ READABLE_GOOD_SHARE = 0.10
 def mostly_noise_reason(quality: list[Segment]) -> str:
     """What a read says of a longer recording good over less than READABLE_GOOD_SHARE (the
     stretches' own reasons are in its signal quality)."""
+    share = good_share(quality, in_some_lead=True)
     return (
-        f"good signal over only {good_share(quality, True):.0%} of the recording, noise or "
-        "artefact elsewhere: too little to read the rhythm"
+        f"good signal over only {share:.0%} of the recording, noise or artefact elsewhere: too "
+        "little to read the rhythm"
     )
 
 

@@ -13,14 +13,14 @@ at most every other wave, and the residual between them is as large as they are)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from ml.dsp import butter_sos, find_peaks, median, sosfiltfilt
-from ml.strip_rhythm import FIBRILLATION, LABEL_TEXT, OTHER, UNCLASSIFIABLE, StripCall
+from ml.strip_rhythm import StripCall, another_rhythm, holds_the_strip
 
 T = TypeVar("T")
 
@@ -235,7 +235,18 @@ def _grid(
     return float(first), float(cycle)
 
 
-def atrial_rate_bpm(found: list[Dissociation]) -> float | None:
+class AtrialStretch(Protocol):
+    """A stretch with the P waves' rate: AV dissociation, or a 2:1 block (`ml.two_to_one`)."""
+
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
+    @property
+    def atrial_bpm(self) -> float: ...
+
+
+def atrial_rate_bpm(found: Sequence[AtrialStretch]) -> float | None:
     """The atrial rate over the stretches found (their mean, by duration); None without."""
     if not found:
         return None
@@ -250,13 +261,12 @@ def strip_call_with_dissociation(
     another rhythm, said as the dissociation: synthetic complete AV blocks had read "atrial
     fibrillation" (the QRS complexes fall anywhere after the P waves, so no P wave looks
     consistent) or "sinus rhythm". Unreadable and fibrillation calls stay."""
-    covered_s = sum(d.end_s - d.start_s for d in found)
-    if covered_s < duration_s / 2 or call.label in (UNCLASSIFIABLE, FIBRILLATION):
+    if not holds_the_strip(call, [(d.start_s, d.end_s) for d in found], duration_s):
         return call
     atrial = atrial_rate_bpm(found)
     ventricular = float(np.average([d.ventricular_bpm for d in found]))
-    reason = (
+    return another_rhythm(
+        call,
         f"P waves at {atrial:.0f} /min march through QRS complexes at {ventricular:.0f} /min "
-        "with no fixed PR: AV dissociation (complete AV block)"
+        "with no fixed PR: AV dissociation (complete AV block)",
     )
-    return StripCall(OTHER, LABEL_TEXT[OTHER], reason, call.af_probability, call.features)

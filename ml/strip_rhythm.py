@@ -781,6 +781,20 @@ def unusable_reason(reasons: list[str]) -> str:
     return f"{', '.join(sorted(set(reasons)))} throughout: no stretch of usable signal"
 
 
+def holds_the_strip(
+    call: StripCall, spans_s: Sequence[tuple[float, float]], duration_s: float
+) -> bool:
+    """True where what the P waves show (a block, AV dissociation) covers at least half of the
+    strip, whose call is then that rhythm's; unreadable and fibrillation calls stay."""
+    covered_s = sum(end_s - start_s for start_s, end_s in spans_s)
+    return covered_s >= duration_s / 2 and call.label not in (UNCLASSIFIABLE, FIBRILLATION)
+
+
+def another_rhythm(call: StripCall, reason: str) -> StripCall:
+    """The strip called another rhythm for `reason`, its features and AF probability kept."""
+    return StripCall(OTHER, LABEL_TEXT[OTHER], reason, call.af_probability, call.features)
+
+
 def with_fibrillation(
     call: StripCall, fibrillation_s: list[tuple[float, float]], duration_s: float
 ) -> StripCall:

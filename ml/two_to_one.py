@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.av_dissociation import windows_found
+from ml.av_dissociation import atrial_rate_bpm, windows_found
 from ml.dsp import median
-from ml.strip_rhythm import FIBRILLATION, LABEL_TEXT, OTHER, UNCLASSIFIABLE, StripCall
+from ml.strip_rhythm import StripCall, another_rhythm, holds_the_strip
 from ml.wenckebach import P_MATCH, P_SIZE, matched_p_waves, p_wave_template
 
 WIDE_S = 0.08  # the template: the conducted P wave's peak +- this, its flat shoulders included
@@ -172,14 +172,10 @@ def strip_call_with_two_to_one(
     """A strip held at 2:1 over at least half of it is another rhythm, said as the block (it
     read "Other rhythm: slow", or sinus rhythm): the QRS rate is half the P waves'.
     Unreadable and fibrillation calls stay."""
-    covered_s = sum(t.end_s - t.start_s for t in found)
-    if covered_s < duration_s / 2 or call.label in (UNCLASSIFIABLE, FIBRILLATION):
+    if not holds_the_strip(call, [(t.start_s, t.end_s) for t in found], duration_s):
         return call
-    atrial = float(
-        np.average([t.atrial_bpm for t in found], weights=[t.end_s - t.start_s for t in found])
+    return another_rhythm(
+        call,
+        f"P waves at {atrial_rate_bpm(found):.0f} /min, every other one not conducted: "
+        "second-degree AV block with 2:1 conduction",
     )
-    reason = (
-        f"P waves at {atrial:.0f} /min, every other one not conducted: second-degree AV block "
-        "with 2:1 conduction"
-    )
-    return StripCall(OTHER, LABEL_TEXT[OTHER], reason, call.af_probability, call.features)

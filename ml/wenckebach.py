@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.dsp import median, percentile
-from ml.strip_rhythm import AF, LABEL_TEXT, OTHER, StripCall
+from ml.strip_rhythm import AF, OTHER, StripCall, another_rhythm
 
 LONG_CYCLE_RATIO = 1.3  # an RR at least this times the lower quartile of conducted RRs
 MAX_LONG_CYCLE_S = 3.0  # longer is no Wenckebach cycle: two atrial cycles at 40 /min
@@ -207,4 +207,4 @@ def strip_call_with_block(call: StripCall, found: MobitzI) -> StripCall:
     others "no consistent P wave" (the P wave moves with the PR)."""
     if not found.cycles_s or call.label not in (AF, OTHER):
         return call
-    return StripCall(OTHER, LABEL_TEXT[OTHER], STRIP_REASON, call.af_probability, call.features)
+    return another_rhythm(call, STRIP_REASON)

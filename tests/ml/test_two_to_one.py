@@ -47,8 +47,8 @@ def test_two_minutes_read_as_sinus_rhythm_with_the_block_whole_and_chunked() -> 
     for analysis in (whole, chunked):
         _said_as_two_to_one(analysis)
         assert analysis.heart_rate.sdnn_ms is None  # two sinus cycles per interval: no HRV
-        assert analysis.rhythm_summary == f"Sinus rhythm with {rhythm.TWO_TO_ONE[0].lower()}" + (
-            f"{rhythm.TWO_TO_ONE[1:]} (2.0 min)"
+        assert analysis.rhythm_summary == (
+            "Sinus rhythm with second-degree AV block, 2:1 conduction (2.0 min)"
         )
     assert whole.episodes == chunked.episodes
 
