@@ -64,6 +64,7 @@ from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.lead_vote import beats_most_leads_see
 from ml.mains import dehummed
+from ml.mobitz_ii import mobitz_ii, strip_call_with_mobitz_ii
 from ml.noise_bursts import (
     bursts_note,
     in_noise_burst,
@@ -122,7 +123,7 @@ from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import UNREADABLE, canonical
 from ml.wenckebach import (
     NONE,
-    MobitzI,
+    BlockCycles,
     conducted_sinus,
     conducted_sinus_note,
     mobitz_i,
@@ -572,6 +573,7 @@ def _read(
     pause_p = pause_p_waves(bands.p_waves_mv, fs, beat_s, classes, open_silences)
     p_consistency = p_waves_where_seen(bands.p_waves_mv, fs, beat_s, classes)
     block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
+    constant_pr_block = mobitz_ii(bands.p_waves_mv, fs, beat_s, classes)
     dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
     held_block = blocked_p_waves(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S
@@ -613,6 +615,7 @@ def _read(
             p_onset_s=p_onset_s,
         )
         strip = strip_call_with_block(strip, block)
+        strip = strip_call_with_mobitz_ii(strip, constant_pr_block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
@@ -643,6 +646,7 @@ def _read(
             silent,
             pause_p,
             held_block,
+            constant_pr_block,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -695,7 +699,7 @@ class RhythmEvidence:
     strip: StripCall | None
     # Ventricular runs on artefact (`ml.artefact_runs`): (first, last beat time), not VT.
     artefact_runs: list[tuple[float, float]] = field(default_factory=list)
-    mobitz_i: MobitzI = NONE  # a Mobitz I block's long cycles (`ml.wenckebach`)
+    mobitz_i: BlockCycles = NONE  # a Mobitz I block's long cycles (`ml.wenckebach`)
     # Where P waves march apart from the QRS complexes (`ml.av_dissociation`).
     dissociation: list[Dissociation] = field(default_factory=list)
     # Stretches with no QRS complex (`ml.standstill`): pauses, open at a recording's ends.
@@ -704,6 +708,7 @@ class RhythmEvidence:
     pause_p_waves: dict[tuple[float, float], int | None] = field(default_factory=dict)
     # Each window's P waves halfway between the beats (`ml.two_to_one`): 2:1 AV block.
     blocked_p_waves: list[BlockedPWaves] = field(default_factory=list)
+    mobitz_ii: BlockCycles = NONE  # a Mobitz II block's long cycles (`ml.mobitz_ii`)
 
 
 def ventricular_matches(
@@ -870,7 +875,9 @@ def summarise(
     )
     notes = [*notes, *class_notes]
     block = evidence.mobitz_i
-    sinus_conducted = conducted_sinus(beat_s, classes, block)
+    sinus_conducted = conducted_sinus(beat_s, classes, block) | conducted_sinus(
+        beat_s, classes, evidence.mobitz_ii
+    )
     if sinus_conducted.any():
         classes = np.where(sinus_conducted, "N", classes)
         notes = [*notes, conducted_sinus_note(int(sinus_conducted.sum()))]
@@ -896,6 +903,7 @@ def summarise(
         evidence.af_windows,
         unread,
         block.cycles_s,
+        mobitz_ii_cycles_s=evidence.mobitz_ii.cycles_s,
         p_waves_may_lack=strip is None and not intervals.shows_p_wave(),
         wide_qrs=wide_qrs_measured(intervals),
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
@@ -1115,9 +1123,9 @@ def _follow_readable_lead(
 
 
 def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.ndarray:
-    """True for beats outside AF, VF and paced/unclassifiable stretches, a Mobitz I block's
-    long cycles, a 2:1 block and complete AV block: where HRV means something (in AF it
-    measures the fibrillation, in a Wenckebach block the dropped beats, in a 2:1 block two
+    """True for beats outside AF, VF and paced/unclassifiable stretches, a Mobitz I or II
+    block's long cycles, a 2:1 block and complete AV block: where HRV means something (in AF it
+    measures the fibrillation, in a Mobitz block the dropped beats, in a 2:1 block two
     sinus cycles per interval, in complete block an escape rhythm, not the sinus node's
     autonomic tone)."""
     without_sinus_tone = (
@@ -1125,6 +1133,7 @@ def _in_sinus_rhythm(beat_s: np.ndarray, episodes: list[rhythm.Episode]) -> np.n
         rhythm.VF,
         rhythm.PACED,
         rhythm.MOBITZ_I,
+        rhythm.MOBITZ_II,
         rhythm.TWO_TO_ONE,
         rhythm.COMPLETE_BLOCK,
     )

@@ -73,6 +73,7 @@ from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
 from ml.mains import dehummed_source
+from ml.mobitz_ii import mobitz_ii
 from ml.noise_bursts import judged_classes, noise_mv
 from ml.paced import paced_read
 from ml.pause_p_waves import pause_p_waves
@@ -98,7 +99,7 @@ from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
 from ml.two_to_one import BlockedPWaves, blocked_p_waves
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
-from ml.wenckebach import MobitzI, mobitz_i
+from ml.wenckebach import BlockCycles, mobitz_i
 
 CHUNK_S = 1800.0  # the core of each chunk
 OVERLAP_S = 60.0  # read before and after the core: the filters' transients settle in it
@@ -380,7 +381,10 @@ class _Analysis:
         evidence, dissociation, pause_p, held_block = self._rhythm_and_median_beat(
             lead, peaks, classes, peaks[normal], quality, [q for q in silent if q.open]
         )
-        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, block = evidence
+        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, *blocks = (
+            evidence
+        )
+        block, constant_pr_block = blocks
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
             beats,
@@ -413,6 +417,7 @@ class _Analysis:
                 silent,
                 pause_p,
                 held_block,
+                constant_pr_block,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
@@ -641,22 +646,23 @@ class _Analysis:
             tuple[np.ndarray, np.ndarray, np.ndarray],
             np.ndarray,
             np.ndarray,
-            MobitzI,
+            BlockCycles,
+            BlockCycles,
         ],
         list[Dissociation],
         dict[tuple[float, float], int | None],
         list[BlockedPWaves],
     ]:
-        """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I block's cycles
-        (`ml.wenckebach`, each read by the chunk whose core holds its first beat), the
-        stretches of AV dissociation (`ml.av_dissociation`, each window read by the chunk whose
-        core holds its start), the P waves halfway between beats (`ml.two_to_one`, likewise),
-        the beats
-        of the median beat (in every usable lead, band-passed), the ventricular runs on artefact
-        (`ml.artefact_runs`, each read by the chunk whose core holds its first beat), and
-        each beat's baseline swing, QRS size (`ml.baseline_swings`) and noise around it
-        (`ml.noise_bursts`) for V (and S) calls, every beat's QRS size, and the waveform of every V
-        call (`ml.unmatched_ventricular.ventricular_waves`)."""
+        """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I and a Mobitz II
+        block's cycles (`ml.wenckebach`, `ml.mobitz_ii`, each read by the chunk whose core holds
+        its first beat), the stretches of AV dissociation (`ml.av_dissociation`, each window
+        read by the chunk whose core holds its start), the P waves halfway between beats
+        (`ml.two_to_one`, likewise), the beats of the median beat (in every usable lead,
+        band-passed), the ventricular runs on artefact (`ml.artefact_runs`, each read by the
+        chunk whose core holds its first beat), and each beat's baseline swing, QRS size
+        (`ml.baseline_swings`) and noise around it (`ml.noise_bursts`) for V (and S) calls,
+        every beat's QRS size, and the waveform of every V call
+        (`ml.unmatched_ventricular.ventricular_waves`)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
@@ -706,7 +712,9 @@ class _Analysis:
                 swing = baseline_swings_mv(x[:, lead], fs, local, chunk.start)
                 noise = noise_mv(x[:, lead], fs, local, judged[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
-            block = _in_core(mobitz_i(bands.p_waves_mv, fs, local / fs, classes[lo:hi]), chunk, fs)
+            at_p = (bands.p_waves_mv, fs, local / fs, classes[lo:hi])
+            block = _in_core(mobitz_i(*at_p), chunk, fs)
+            constant_pr_block = _in_core(mobitz_ii(*at_p), chunk, fs)
             in_core = lambda t_s: bool(chunk.core(np.array([round(t_s * fs)]))[0])  # noqa: E731
             # Windows of 30 s from the recording's start, each read by the chunk whose core
             # holds its start.
@@ -714,7 +722,17 @@ class _Analysis:
             whereabouts = (chunk.start / fs, self.source.duration_s)
             dissociated = [d for d in av_dissociation(*windows, *whereabouts) if in_core(d.start_s)]
             held = [w for w in blocked_p_waves(*windows, *whereabouts) if in_core(w.start_s)]
-            read = consistency, af_windows, beats, set_aside, surroundings, sizes, v_waves, block
+            read = (
+                consistency,
+                af_windows,
+                beats,
+                set_aside,
+                surroundings,
+                sizes,
+                v_waves,
+                block,
+                constant_pr_block,
+            )
             mine_open = [(q.start_s, q.end_s) for q in open_silences if in_core(q.start_s)]
             found = pause_p_waves(
                 bands.p_waves_mv, fs, peaks[lo:hi] / fs, classes[lo:hi], mine_open, chunk.start / fs
@@ -737,10 +755,8 @@ class _Analysis:
                 ),
                 np.concatenate([r[5] for r in results]),
                 np.concatenate([r[6] for r in results]),
-                MobitzI(
-                    [cycle for r in results for cycle in r[7].cycles_s],
-                    np.concatenate([r[7].conducted_s for r in results]),
-                ),
+                _joined([r[7] for r in results]),
+                _joined([r[8] for r in results]),
             ),
             [d for _, found, *_ in both for d in found],
             {span: n for _, _, pauses, _ in both for span, n in pauses.items()},
@@ -748,8 +764,16 @@ class _Analysis:
         )
 
 
-def _in_core(block: MobitzI, chunk: Chunk, fs_hz: float) -> MobitzI:
-    """A chunk's Mobitz I read (times from the chunk's start) kept to the chunk's core, the
+def _joined(blocks: list[BlockCycles]) -> BlockCycles:
+    """The chunks' reads of one block (`_in_core`), in order, as one."""
+    return BlockCycles(
+        [cycle for b in blocks for cycle in b.cycles_s],
+        np.concatenate([b.conducted_s for b in blocks]),
+    )
+
+
+def _in_core(block: BlockCycles, chunk: Chunk, fs_hz: float) -> BlockCycles:
+    """A chunk's Mobitz I or II read (times from the chunk's start) kept to the chunk's core, the
     cycles by their first beat, in times from the recording's start."""
     shift_s = chunk.start / fs_hz
 
@@ -758,7 +782,7 @@ def _in_core(block: MobitzI, chunk: Chunk, fs_hz: float) -> MobitzI:
 
     starts_s = np.array([start_s for start_s, _ in block.cycles_s])
     kept = core(starts_s) if starts_s.size else np.zeros(0, dtype=bool)
-    return MobitzI(
+    return BlockCycles(
         [(a + shift_s, b + shift_s) for (a, b), k in zip(block.cycles_s, kept, strict=True) if k],
         block.conducted_s[core(block.conducted_s)] + shift_s,
     )

@@ -266,8 +266,11 @@ def findings_of_read(
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
     dropped = len(by_label.get(rhythm.MOBITZ_I, []))
+    suddenly_dropped = len(by_label.get(rhythm.MOBITZ_II, []))
     held = by_label.get(rhythm.TWO_TO_ONE, [])
-    if held and not dropped:  # the one AV_BLOCK_2 finding: it names the block's type
+    if suddenly_dropped:  # the one AV_BLOCK_2 finding: it names the block's type
+        findings.append(_mobitz_ii(suddenly_dropped, dropped, held))
+    elif held and not dropped:
         findings.append(_two_to_one(held))
     elif dropped:
         detail = (
@@ -548,6 +551,21 @@ def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -
         "dissociation: check the P waves on the strip"
     )
     return Finding("AV_BLOCK_3", rhythm.COMPLETE_BLOCK, "high", None, detail)
+
+
+def _mobitz_ii(dropped: int, mobitz_i: int, held: list[rhythm.Episode]) -> Finding:
+    """A Mobitz II block at high risk (it may go on to complete heart block without warning,
+    where a Mobitz I block seldom does), with any Mobitz I cycles or 2:1 stretches beside it."""
+    detail = (
+        f"{dropped} dropped beat{'' if dropped == 1 else 's'} with the PR unchanged before and "
+        "after (Mobitz II): P waves at a steady rate, one suddenly not conducted"
+    )
+    if mobitz_i:
+        detail += f"; {mobitz_i} more after the PR lengthened (Mobitz I)"
+    if held:
+        detail += f"; 2:1 conduction over {rhythm.duration_text(sum(e.duration_s for e in held))}"
+    detail += "; a blocked atrial premature beat looks alike: check the P waves"
+    return Finding("AV_BLOCK_2", rhythm.MOBITZ_II, "high", None, detail)
 
 
 def _two_to_one(held: list[rhythm.Episode]) -> Finding:

@@ -40,21 +40,22 @@ PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
 HALVED = "2:1 conduction (possible second-degree AV block)"
 TWO_TO_ONE = "Second-degree AV block, 2:1 conduction"  # `ml.two_to_one`: P waves seen
 MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dropped beat
+MOBITZ_II = "Second-degree AV block, Mobitz II"  # `ml.mobitz_ii`: likewise
 PACED = "Paced or unclassifiable rhythm"
 NO_P_WAVES = "Junctional or ectopic rhythm (no P waves)"  # `_without_p_waves`
 # `ml.av_dissociation`; "escape" names the rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
 COMPLETE_BLOCK = "Complete AV block, escape rhythm (AV dissociation)"
 LABELS = (
     SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, TWO_TO_ONE,
-    DROPPED, MOBITZ_I, PACED, NO_P_WAVES, COMPLETE_BLOCK,
+    DROPPED, MOBITZ_I, MOBITZ_II, PACED, NO_P_WAVES, COMPLETE_BLOCK,
 )  # fmt: skip
-ONE_EACH = (PAUSE, DROPPED, MOBITZ_I)  # each episode is an event of its own, never merged
+ONE_EACH = (PAUSE, DROPPED, MOBITZ_I, MOBITZ_II)  # each episode an event of its own, never merged
 
 AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
 AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial activity (DS1)
 AF_MIN_S = 30.0
-AF_EXCLUDING_MOBITZ_CYCLES = 2  # Mobitz I cycles inside an AF episode that rule it out
+AF_EXCLUDING_MOBITZ_CYCLES = 2  # Mobitz I or II cycles inside an AF episode that rule it out
 # A sinus-named stretch this long at a rate outside these bounds (under 60, from 130 bpm)
 # whose beats show no consistent P wave (median under AF_P_CONSISTENCY) is no sinus rhythm:
 # `_without_p_waves`.
@@ -113,6 +114,7 @@ def detect_rhythms(
     af_windows_s: list[tuple[float, float]] | None = None,
     unreadable: np.ndarray | None = None,
     mobitz_i_cycles_s: Sequence[tuple[float, float]] = (),
+    mobitz_ii_cycles_s: Sequence[tuple[float, float]] = (),
     p_waves_may_lack: bool = False,
     wide_qrs: bool = False,
     bound_pauses: np.ndarray | None = None,
@@ -131,7 +133,8 @@ def detect_rhythms(
     (per beat) marks the Q beats that say the read could not read them (unusable signal, a
     doubtful call taken back), not that they looked paced: no rhythm is read where they
     dominate. `mobitz_i_cycles_s`: the long cycles of a Mobitz I block (`ml.wenckebach`), one
-    MOBITZ_I episode each instead of a dropped-beat hint. `p_waves_may_lack`: stretches
+    MOBITZ_I episode each instead of a dropped-beat hint; `mobitz_ii_cycles_s` likewise for a
+    Mobitz II block (`ml.mobitz_ii`), a MOBITZ_II episode each. `p_waves_may_lack`: stretches
     without P waves may be named so (`_without_p_waves`): a long recording (a strip's one
     rhythm call names its rhythm) whose median beat shows no P wave either
     (`Intervals.shows_p_wave`: P waves far ahead of the QRS, a first-degree block, fall
@@ -173,7 +176,7 @@ def detect_rhythms(
         if not any(e.start_s < end_s and start_s < e.end_s for start_s, end_s in held_spans)
     ]
     halved_spans = [(e.start_s, e.end_s) for e in halved] + held_spans
-    cycles_s = list(mobitz_i_cycles_s)
+    cycles_s = list(mobitz_i_cycles_s) + list(mobitz_ii_cycles_s)
     episodes += silent + [
         e
         for e in _pauses(beat_s, rr_s, classes, bound_pauses)
@@ -181,11 +184,12 @@ def detect_rhythms(
         and not (e.label == PAUSE and (e.start_s, e.end_s) in silences_s)
     ]
     episodes += halved
-    episodes += [Episode(MOBITZ_I, start_s, end_s, 2) for start_s, end_s in cycles_s]
+    episodes += [Episode(MOBITZ_I, start_s, end_s, 2) for start_s, end_s in mobitz_i_cycles_s]
+    episodes += [Episode(MOBITZ_II, start_s, end_s, 2) for start_s, end_s in mobitz_ii_cycles_s]
     af = [
         piece
         for e in _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
-        if not _mostly_patterned(e, patterns) and not _holds_mobitz_i(e, cycles_s)
+        if not _mostly_patterned(e, patterns) and not _holds_block_cycles(e, cycles_s)
         for piece in _outside(
             e, [*(fibrillation_spans_s or []), *((b.start_s, b.end_s) for b in blocked)], beat_s
         )
@@ -621,10 +625,10 @@ def _without_p_waves(
     ]
 
 
-def _holds_mobitz_i(episode: Episode, cycles_s: list[tuple[float, float]]) -> bool:
-    """An AF episode holding `AF_EXCLUDING_MOBITZ_CYCLES` long cycles of a Mobitz I block
-    (`ml.wenckebach`): P waves marching at a steady rate are no fibrillation (4 of 40
-    synthetic Wenckebach rhythms had read AF)."""
+def _holds_block_cycles(episode: Episode, cycles_s: list[tuple[float, float]]) -> bool:
+    """An AF episode holding `AF_EXCLUDING_MOBITZ_CYCLES` long cycles of a Mobitz I or II
+    block (`ml.wenckebach`, `ml.mobitz_ii`): P waves marching at a steady rate are no
+    fibrillation (4 of 40 synthetic Wenckebach rhythms had read AF)."""
     inside = [1 for start_s, end_s in cycles_s if episode.start_s <= start_s < episode.end_s]
     return len(inside) >= AF_EXCLUDING_MOBITZ_CYCLES
 

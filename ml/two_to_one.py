@@ -116,15 +116,21 @@ def _window(
         onset_s.append((halfway - wide) / fs_hz - beat_s[i - 1])
         found.append(
             regular[i]
-            and _p_wave_at(x, fs_hz, halfway, template)
-            and not _p_wave_at(x, fs_hz, quarter, template)
+            and p_wave_at(x, fs_hz, halfway, template)
+            and not p_wave_at(x, fs_hz, quarter, template)
         )
     return np.array(onset_s), np.array(found, dtype=bool), 60.0 / ventricular_s
 
 
-def _p_wave_at(x: np.ndarray, fs_hz: float, centre: int, template: np.ndarray) -> bool:
-    """A wave of the template's shape (`BLOCKED_MATCH`) and size (`BLOCKED_SIZE`) within
-    `JITTER_S` of `centre`."""
+def p_wave_at(
+    x: np.ndarray,
+    fs_hz: float,
+    centre: int,
+    template: np.ndarray,
+    size: tuple[float, float] = BLOCKED_SIZE,
+) -> bool:
+    """A wave of the template's shape (`BLOCKED_MATCH`) and `size` (least-squares gain against
+    the template) within `JITTER_S` of `centre`."""
     half, jitter = template.size // 2, round(JITTER_S * fs_hz)
     lo, hi = centre - jitter - half, centre + jitter + half + 1
     if lo < 0 or hi > x.size:
@@ -135,7 +141,7 @@ def _p_wave_at(x: np.ndarray, fs_hz: float, centre: int, template: np.ndarray) -
     norm = np.linalg.norm(template)
     score = projection / np.maximum(np.linalg.norm(centred, axis=1) * norm, 1e-9)
     gain = projection / norm**2
-    fits = (score >= BLOCKED_MATCH) & (gain >= BLOCKED_SIZE[0]) & (gain <= BLOCKED_SIZE[1])
+    fits = (score >= BLOCKED_MATCH) & (gain >= size[0]) & (gain <= size[1])
     return bool(fits.any())
 
 

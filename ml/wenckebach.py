@@ -54,79 +54,118 @@ STRIP_REASON = (
 
 
 @dataclass(frozen=True)
-class MobitzI:
-    """What the read found: each long cycle with Mobitz I conduction (R before, R after, in
-    s), and the beats whose P wave matched the groups' (conducted sinus beats)."""
+class BlockCycles:
+    """What a second-degree block's read found (Mobitz I here, Mobitz II in `ml.mobitz_ii`):
+    each long cycle with that conduction (R before, R after, in s), and the beats whose P wave
+    matched the groups' (conducted sinus beats)."""
 
     cycles_s: list[tuple[float, float]]
     conducted_s: np.ndarray
 
 
-NONE = MobitzI([], np.zeros(0))
+NONE = BlockCycles([], np.zeros(0))
+
+
+@dataclass(frozen=True)
+class MarchingCycles:
+    """The long cycles between conducted beats across which the P waves march on (P to P
+    about two atrial cycles, steady P to P on either side), as indices into the R-R intervals
+    (`marching`) among all long cycles (`candidates`); each beat's P-wave peak (`p_at`,
+    samples), whether it matched (`found`), its PR (s), and the PR of the beats after long
+    cycles (`first_pr_s`, their median). What both Mobitz rules read."""
+
+    candidates: np.ndarray
+    marching: list[int]
+    p_at: np.ndarray
+    found: np.ndarray
+    pr_s: np.ndarray
+    first_pr_s: float
 
 
 def mobitz_i(
     p_band_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray
-) -> MobitzI:
+) -> BlockCycles:
     """Mobitz I conduction around the long cycles (`NONE` when fewer than `MIN_CYCLES`
     show it, or they are under `CYCLE_SHARE` of the long cycles between the first and last
     that do). `p_band_mv`: the analysis lead band-passed to the P band."""
+    march = marching_cycles(p_band_mv, fs_hz, beat_s, classes)
+    if march is None:
+        return NONE
+    pr_s = march.pr_s
+    chosen = [
+        i
+        for i in march.marching
+        if abs(pr_s[i + 1] - march.first_pr_s) <= FIRST_PR_SPREAD_S
+        and pr_s[i] - pr_s[i + 1] >= PR_SHORTENING_S
+    ]
+    return block_cycles(chosen, march, beat_s, classes)
+
+
+def marching_cycles(
+    p_band_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray
+) -> MarchingCycles | None:
+    """The long cycles (at least `LONG_CYCLE_RATIO` times the lower quartile of the R-R
+    intervals between conducted beats, at most `MAX_LONG_CYCLE_S`) across which the P waves
+    march on (`MarchingCycles`); None where too few beats, long cycles or matched P waves
+    leave nothing to judge. Each beat's P wave is the best match of the P wave averaged over
+    the beats that follow long cycles."""
     beat_s = np.asarray(beat_s, dtype=float)
     conducted = np.isin(np.asarray(classes), CONDUCTED)
     if beat_s.size < 6:
-        return NONE
+        return None
     rr_s = np.diff(beat_s)
     pairs = conducted[:-1] & conducted[1:]
     if pairs.sum() < 4:
-        return NONE
+        return None
     long = pairs & (rr_s >= LONG_CYCLE_RATIO * percentile(rr_s[pairs], 25))
     long &= rr_s <= MAX_LONG_CYCLE_S
     candidates = np.flatnonzero(long)
     r = np.round(beat_s * fs_hz).astype(np.int64)
     snippet = p_wave_template(p_band_mv, fs_hz, r[candidates + 1])
     if candidates.size < MIN_CYCLES or snippet is None:
-        return NONE
+        return None
     p_at, match, size = matched_p_waves(p_band_mv, fs_hz, r, snippet)
     found = (match >= P_MATCH) & (size >= P_SIZE[0]) & (size <= P_SIZE[1])
-    chosen = _mobitz_cycles(p_at / fs_hz, beat_s, found, pairs & ~long, candidates)
+    short = pairs & ~long
+    within = short & found[:-1] & found[1:]
+    first = candidates[found[candidates + 1]] + 1
+    if within.sum() < 2 or first.size < MIN_CYCLES:
+        return None
+    p_to_p = np.diff(p_at / fs_hz)
+    atrial_cycle = median(p_to_p[within])
+    steady = within & (np.abs(p_to_p / atrial_cycle - 1) <= ATRIAL_STEADY)
+    pr_s = beat_s - p_at / fs_hz
+    marching = [
+        int(i)
+        for i in candidates
+        if found[i]
+        and found[i + 1]
+        and DOUBLE_ATRIAL_CYCLE[0] <= p_to_p[i] / atrial_cycle <= DOUBLE_ATRIAL_CYCLE[1]
+        and i >= 1
+        and steady[i - 1]
+        and i + 1 < steady.size
+        and steady[i + 1]
+    ]
+    return MarchingCycles(candidates, marching, p_at, found, pr_s, median(pr_s[first]))
+
+
+def block_cycles(
+    chosen: list[int], march: MarchingCycles, beat_s: np.ndarray, classes: np.ndarray
+) -> BlockCycles:
+    """The `chosen` long cycles as a block's read, or `NONE` when fewer than `MIN_CYCLES`, or
+    under `CYCLE_SHARE` of the long cycles between the first and last chosen."""
     if len(chosen) < MIN_CYCLES:
         return NONE
+    candidates = march.candidates
     between = candidates[(candidates >= chosen[0]) & (candidates <= chosen[-1])]
     if len(chosen) < CYCLE_SHARE * between.size:
         return NONE
-    return MobitzI(
+    beat_s = np.asarray(beat_s, dtype=float)
+    conducted = np.isin(np.asarray(classes), CONDUCTED)
+    return BlockCycles(
         [(float(beat_s[i]), float(beat_s[i + 1])) for i in chosen],
-        beat_s[found & conducted],
+        beat_s[march.found & conducted],
     )
-
-
-def _mobitz_cycles(
-    p_s: np.ndarray, beat_s: np.ndarray, found: np.ndarray, short: np.ndarray, long: np.ndarray
-) -> list[int]:
-    """The long cycles (indices into the RR intervals) across which the P waves march on
-    (about two atrial cycles P to P, steady P to P on either side) while the PR before is
-    `PR_SHORTENING_S` longer than after, which is the PR of every group's first beat.
-    `short`: the RR intervals between conducted beats that are no long cycle, where the atrial
-    cycle is measured; `found`: beats whose P wave matched."""
-    within = short & found[:-1] & found[1:]
-    first = long[found[long + 1]] + 1
-    if within.sum() < 2 or first.size < MIN_CYCLES:
-        return []
-    p_to_p = np.diff(p_s)
-    atrial_cycle = median(p_to_p[within])
-    steady = within & (np.abs(p_to_p / atrial_cycle - 1) <= ATRIAL_STEADY)
-    pr_s = beat_s - p_s
-    first_pr_s = median(pr_s[first])
-    chosen = []
-    for i in long:
-        if not (found[i] and found[i + 1]):
-            continue
-        doubled = DOUBLE_ATRIAL_CYCLE[0] <= p_to_p[i] / atrial_cycle <= DOUBLE_ATRIAL_CYCLE[1]
-        marching = i >= 1 and steady[i - 1] and i + 1 < steady.size and steady[i + 1]
-        first_alike = abs(pr_s[i + 1] - first_pr_s) <= FIRST_PR_SPREAD_S
-        if doubled and marching and first_alike and pr_s[i] - pr_s[i + 1] >= PR_SHORTENING_S:
-            chosen.append(int(i))
-    return chosen
 
 
 def p_wave_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | None:
@@ -177,11 +216,13 @@ def matched_p_waves(
     return at, match, size
 
 
-def conducted_sinus(beat_s: np.ndarray, classes: np.ndarray, found: MobitzI) -> np.ndarray:
-    """True for S calls that are conducted sinus beats of the Mobitz I groups: their P wave
-    matched the groups' and they lie within `GROUP_REACH_S` of a long cycle. After each dropped
-    beat the intervals shorten as the PR lengthens, which the classifier reads as prematurity
-    (40 synthetic Wenckebach rhythms: dozens of "atrial premature beats" each)."""
+def conducted_sinus(beat_s: np.ndarray, classes: np.ndarray, found: BlockCycles) -> np.ndarray:
+    """True for S calls that are conducted sinus beats of a block's groups (Mobitz I or II):
+    their P wave matched the groups' and they lie within `GROUP_REACH_S` of a long cycle. After
+    each dropped beat of a Mobitz I block the intervals shorten as the PR lengthens, and beside
+    a Mobitz II block's long cycles the conducted cycles are short against the mean, which the
+    classifier reads as prematurity (40 synthetic Wenckebach rhythms, 30 Mobitz II: dozens of
+    "atrial premature beats" each)."""
     beat_s = np.asarray(beat_s, dtype=float)
     near = np.zeros(beat_s.size, dtype=bool)
     for start_s, end_s in found.cycles_s:
@@ -196,12 +237,13 @@ def conducted_sinus_note(n_beats: int) -> str:
     beats, were = ("1 beat", "was") if n_beats == 1 else (f"{n_beats} beats", "were")
     return (
         f"{beats} called supraventricular {were} counted as conducted sinus beats (N): their "
-        "P wave is the sinus P wave, and in a Mobitz I (Wenckebach) block the beats after each "
-        "dropped beat come sooner without being premature."
+        "P wave is the sinus P wave, and around the dropped beats of a second-degree AV block "
+        "(Mobitz I or II) the conducted beats come sooner than the mean interval without being "
+        "premature."
     )
 
 
-def strip_call_with_block(call: StripCall, found: MobitzI) -> StripCall:
+def strip_call_with_block(call: StripCall, found: BlockCycles) -> StripCall:
     """A strip called AF or another rhythm whose P waves march through Mobitz I cycles is
     another rhythm, said as the block: 4 of 40 synthetic Wenckebach rhythms had read AF, and
     others "no consistent P wave" (the P wave moves with the PR)."""

@@ -36,6 +36,7 @@ EPISODE_CODES = {
     rhythm.DROPPED: "DROPPED_BEAT",
     rhythm.HALVED: "AV_BLOCK_2",
     rhythm.MOBITZ_I: "AV_BLOCK_2",
+    rhythm.MOBITZ_II: "AV_BLOCK_2",
     rhythm.TWO_TO_ONE: "AV_BLOCK_2",
     rhythm.PACED: "PACED",
     rhythm.NO_P_WAVES: "OTHER_RHYTHM",

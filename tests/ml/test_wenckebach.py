@@ -136,14 +136,14 @@ def test_the_groups_s_calls_are_found_by_time_whatever_the_rounding() -> None:
     """A chunked read gives each chunk's times from its start, shifted after (`local / fs +
     start / fs`), which differ from the whole read's `(local + start) / fs` in the last bit for
     some beats; the S calls of the groups are matched all the same."""
-    from ml.wenckebach import MobitzI, conducted_sinus
+    from ml.wenckebach import BlockCycles, conducted_sinus
 
     fs_hz, start = 360.0, 648000
     local = np.arange(1000, 200000, 173)
     beat_s = (local + start) / fs_hz
     shifted_s = local / fs_hz + start / fs_hz
     assert (beat_s != shifted_s).any()  # the case this guards against
-    block = MobitzI([(float(beat_s[10]), float(beat_s[500]))], shifted_s)
+    block = BlockCycles([(float(beat_s[10]), float(beat_s[500]))], shifted_s)
     classes = np.full(beat_s.size, "S")
     near = (beat_s >= beat_s[10] - 5.0) & (beat_s <= beat_s[500] + 5.0)
     assert np.array_equal(conducted_sinus(beat_s, classes, block), near)
