@@ -151,10 +151,10 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
 
 # Statements the machine only suspects: its AV_BLOCK_2 is "2:1 conduction (possible
 # second-degree AV block)" (`ml.rhythm.HALVED`: blocked atrial premature beats or a flutter's
-# changing conduction read the same) or a Mobitz I or held 2:1 pattern read from P waves the
-# machine located (`ml.wenckebach`, `ml.two_to_one`); its AV_BLOCK_3 is P waves marching apart
-# from the QRS complexes (`ml.av_dissociation`: complete AV block, or AV dissociation).
-# Unsigned, neither is a SNOMED CT diagnosis.
+# changing conduction read the same) or a Mobitz I, Mobitz II or held 2:1 pattern read from P
+# waves the machine located (`ml.wenckebach`, `ml.mobitz_ii`, `ml.two_to_one`); its AV_BLOCK_3
+# is P waves marching apart from the QRS complexes (`ml.av_dissociation`: complete AV block, or
+# AV dissociation). Unsigned, neither is a SNOMED CT diagnosis.
 MACHINE_SUSPECTS = frozenset({"AV_BLOCK_2", "AV_BLOCK_3"})
 
 
