@@ -9,7 +9,7 @@ JSON (`to_dict`), which is what the portal stores.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,6 +105,7 @@ from ml.strip_rhythm import (
     StripCall,
     af_window_spans_s,
     call_strip,
+    clear_of_fast_noise_s,
     is_slow_strip_call,
     named_by_rate,
     rules_out_sinus,
@@ -580,6 +581,7 @@ def _read(
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
     fast_noise_s = [(s.start_s, s.end_s) for s in quality if noisy_from_fast_noise(s)]
+    clear_of_noise = [] if is_strip else clear_of_fast_noise_s(lead_mv, fs, peaks, quality)
     set_aside = [
         (float(beat_s[first]), float(beat_s[stop - 1]))
         for first, stop in artefact_runs(bands.beats_mv, fs, peaks, classes, quality)
@@ -647,6 +649,7 @@ def _read(
             pause_p,
             held_block,
             constant_pr_block,
+            clear_of_noise,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -709,6 +712,9 @@ class RhythmEvidence:
     # Each window's P waves halfway between the beats (`ml.two_to_one`): 2:1 AV block.
     blocked_p_waves: list[BlockedPWaves] = field(default_factory=list)
     mobitz_ii: BlockCycles = NONE  # a Mobitz II block's long cycles (`ml.mobitz_ii`)
+    # Segments noisy only from fast noise whose beats stand clear of it: read as good
+    # (`ml.strip_rhythm.clear_of_fast_noise_s`; a long recording only).
+    clear_of_fast_noise: list[tuple[float, float]] = field(default_factory=list)
 
 
 def ventricular_matches(
@@ -934,7 +940,7 @@ def summarise(
         strip is None
         and bool(beats.quality)
         and not unusable
-        and good_share(beats.quality, in_some_lead=True) < READABLE_GOOD_SHARE
+        and good_share(beats.quality, True, evidence.clear_of_fast_noise) < READABLE_GOOD_SHARE
     )
     if noise_only:  # as a strip too noisy to read: no beat-based episode
         episodes = [e for e in episodes if e.label == rhythm.VF]
@@ -945,7 +951,9 @@ def summarise(
     counted = ~unread & ~((called == "Q") & in_poor_signal(beat_s, beats.quality))
     heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, counted)
     if noise_only:
-        heart_rate = rate_not_measurable(mostly_noise_reason(beats.quality))
+        heart_rate = rate_not_measurable(
+            mostly_noise_reason(beats.quality, evidence.clear_of_fast_noise)
+        )
     if heart_rate.mean_bpm is None and np.mean(in_fibrillation) >= FIBRILLATION_STRIP_SHARE:
         heart_rate = rate_not_measurable(FIBRILLATION_RATE_REASON)
     if strip is not None:
@@ -983,7 +991,9 @@ def summarise(
         # significant arrhythmia" at low risk: two minutes of pure noise among them.
         findings = unreadable_findings(unusable_reason([s.reason for s in beats.quality]), episodes)
     elif noise_only:
-        findings = unreadable_findings(mostly_noise_reason(beats.quality), episodes)
+        findings = unreadable_findings(
+            mostly_noise_reason(beats.quality, evidence.clear_of_fast_noise), episodes
+        )
     else:
         findings = findings_of_read(
             episodes,
@@ -1036,10 +1046,13 @@ def summarise(
 READABLE_GOOD_SHARE = 0.10
 
 
-def mostly_noise_reason(quality: list[Segment]) -> str:
+def mostly_noise_reason(
+    quality: list[Segment], clear_spans_s: Sequence[tuple[float, float]] = ()
+) -> str:
     """What a read says of a longer recording good over less than READABLE_GOOD_SHARE (the
-    stretches' own reasons are in its signal quality)."""
-    share = good_share(quality, in_some_lead=True)
+    stretches' own reasons are in its signal quality; `clear_spans_s`: segments noisy only
+    from fast noise the beats stand clear of, read as good)."""
+    share = good_share(quality, True, clear_spans_s)
     return (
         f"good signal over only {share:.0%} of the recording, noise or artefact elsewhere: too "
         "little to read the rhythm"

@@ -95,7 +95,7 @@ from ml.recording import (
 )
 from ml.rpeaks import TwoLeadEvidence, combine_two_leads, detect_with_bands, two_lead_evidence
 from ml.standstill import Silence, qrs_sizes_in_leads_mv, silences_note, silences_of_sizes
-from ml.strip_rhythm import Bands, af_window_spans_s, window_starts
+from ml.strip_rhythm import Bands, af_window_spans_s, clear_of_fast_noise_s, window_starts
 from ml.two_to_one import BlockedPWaves, blocked_p_waves
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
@@ -381,10 +381,8 @@ class _Analysis:
         evidence, dissociation, pause_p, held_block = self._rhythm_and_median_beat(
             lead, peaks, classes, peaks[normal], quality, [q for q in silent if q.open]
         )
-        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves, *blocks = (
-            evidence
-        )
-        block, constant_pr_block = blocks
+        p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves = evidence[:7]
+        block, constant_pr_block, clear_of_noise = evidence[7:]
         self.report(0.87, "Measuring intervals")
         intervals = intervals_of_beats(
             beats,
@@ -418,6 +416,7 @@ class _Analysis:
                 pause_p,
                 held_block,
                 constant_pr_block,
+                clear_of_noise,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
@@ -648,6 +647,7 @@ class _Analysis:
             np.ndarray,
             BlockCycles,
             BlockCycles,
+            list[tuple[float, float]],
         ],
         list[Dissociation],
         dict[tuple[float, float], int | None],
@@ -661,8 +661,10 @@ class _Analysis:
         band-passed), the ventricular runs on artefact (`ml.artefact_runs`, each read by the
         chunk whose core holds its first beat), and each beat's baseline swing, QRS size
         (`ml.baseline_swings`) and noise around it (`ml.noise_bursts`) for V (and S) calls,
-        every beat's QRS size, and the waveform of every V call
-        (`ml.unmatched_ventricular.ventricular_waves`)."""
+        every beat's QRS size, the waveform of every V call
+        (`ml.unmatched_ventricular.ventricular_waves`), and the segments noisy only from fast
+        noise whose beats stand clear of it (`ml.strip_rhythm.clear_of_fast_noise_s`, each read
+        by the chunk whose core holds its start)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
@@ -732,6 +734,13 @@ class _Analysis:
                 v_waves,
                 block,
                 constant_pr_block,
+                clear_of_fast_noise_s(
+                    x[:, lead],
+                    fs,
+                    local,
+                    [q for q in quality if in_core(q.start_s)],
+                    chunk.start,
+                ),
             )
             mine_open = [(q.start_s, q.end_s) for q in open_silences if in_core(q.start_s)]
             found = pause_p_waves(
@@ -757,6 +766,7 @@ class _Analysis:
                 np.concatenate([r[6] for r in results]),
                 _joined([r[7] for r in results]),
                 _joined([r[8] for r in results]),
+                [span for r in results for span in r[9]],
             ),
             [d for _, found, *_ in both for d in found],
             {span: n for _, _, pauses, _ in both for span, n in pauses.items()},

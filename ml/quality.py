@@ -11,7 +11,7 @@ and about 3 % of clean MIT-BIH DS1 and svdb segments (`python -m ml.train` noise
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -215,15 +215,23 @@ def _spreads(lead_mv: np.ndarray, bounds: list[tuple[int, int]], step: int) -> n
     return spreads
 
 
-def good_share(segments: list[Segment], in_some_lead: bool = False) -> float:
+def good_share(
+    segments: list[Segment],
+    in_some_lead: bool = False,
+    clear_spans_s: Sequence[tuple[float, float]] = (),
+) -> float:
     """The share of the recording's time whose signal is good (0 without segments); with
     `in_some_lead`, also where it is good once the mains hum is notched out
-    (`good_once_filtered`) or good in a lead the read turns to (`READ_FROM`)."""
+    (`good_once_filtered`) or good in a lead the read turns to (`READ_FROM`), and the
+    segments (start, end) in `clear_spans_s` (noisy only from fast noise the beats stand clear
+    of: `ml.strip_rhythm.clear_of_fast_noise_s`)."""
     total_s = sum(s.end_s - s.start_s for s in segments) or 1.0
+    clear = set(clear_spans_s)
 
     def good(s: Segment) -> bool:
         return s.level == "good" or (
-            in_some_lead and (good_once_filtered(s) or READ_FROM in s.reason)
+            in_some_lead
+            and (good_once_filtered(s) or READ_FROM in s.reason or (s.start_s, s.end_s) in clear)
         )
 
     return sum(s.end_s - s.start_s for s in segments if good(s)) / total_s

@@ -34,6 +34,7 @@ from ml.atrial import (
 )
 from ml.dsp import median
 from ml.filters import bandpass_mv
+from ml.quality import Segment, noisy_from_fast_noise
 from ml.rhythm import PAUSE_S, merged_spans, sinus_label, within
 from ml.standstill import Silence
 
@@ -763,6 +764,36 @@ def beats_stand_clear(lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarra
     if not between.any():
         return False
     return bool(qrs[between].max() < CLEAR_BEATS_SHARE * median(np.asarray(sizes)))
+
+
+def clear_of_fast_noise_s(
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    segments: Sequence[Segment],
+    offset: int = 0,
+) -> list[tuple[float, float]]:
+    """The (start, end) of each of `segments` noisy only from noise above 40 Hz
+    (`quality.noisy_from_fast_noise`) whose beats, 3 or more, stand clear of it
+    (`beats_stand_clear`): their rhythm reads as a good segment's does. `lead_mv` holds the
+    analysis lead from sample `offset` on (a chunk of it: a segment is read as far as it
+    reaches); `beat_samples` index it.
+
+    Why: a long recording good over under `analysis.READABLE_GOOD_SHARE` reads as too noisy
+    as a whole, and two minutes of a clean synthetic rhythm under 0.03 mV of white noise at
+    360 Hz, every segment "muscle or mains noise", read "Unclassifiable: too noisy" (nstdb's
+    noise recordings, no ECG in them: none of their 87 such segments stands clear)."""
+    clear = []
+    beat_samples = np.asarray(beat_samples, dtype=np.int64)
+    for segment in segments:
+        if not noisy_from_fast_noise(segment):
+            continue
+        lo = max(0, round(segment.start_s * fs_hz) - offset)
+        hi = min(len(lead_mv), round(segment.end_s * fs_hz) - offset)
+        beats = beat_samples[(beat_samples >= lo) & (beat_samples < hi)] - lo
+        if beats.size >= 3 and beats_stand_clear(lead_mv[lo:hi], fs_hz, beats):
+            clear.append((segment.start_s, segment.end_s))
+    return clear
 
 
 def unusable_throughout(call: StripCall, reasons: list[str]) -> StripCall:
