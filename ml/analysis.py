@@ -46,6 +46,7 @@ from ml.findings import (
     unreadable_findings,
     wide_complex_tachycardia,
     wide_qrs_measured,
+    without_doubtful_long_qt,
     without_pr_in_af,
     without_pr_in_dissociation,
     without_pr_in_mobitz_i,
@@ -964,6 +965,7 @@ def summarise(
             heart_rate = slow_rate(peaks, fs)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
+    intervals = without_doubtful_long_qt(intervals)
     if block.cycles_s:
         intervals = without_pr_in_mobitz_i(intervals)
     if strip is not None and rules_out_sinus(strip):

@@ -56,6 +56,7 @@ def main_finding(findings: list[Finding]) -> Finding:
 # Not a half: an AF episode's edges are only known to a few seconds, and where sinus beats
 # make half the median beat their P wave still shows in it (and is a true PR).
 AF_SHARE_WITHOUT_PR = 0.75
+LONG_QTC_MS = 470.0  # QTc (Bazett) from which a long-QT finding is made (high from 500)
 AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
 
@@ -70,6 +71,35 @@ def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Interv
     if np.mean(measured_in_af) < AF_SHARE_WITHOUT_PR:
         return intervals
     return _without_pr(intervals, AF_PR_REASON)
+
+
+def without_doubtful_long_qt(intervals: Intervals) -> Intervals:
+    """`intervals` with the QT (and its QTc) "not measurable" when its QTc would be long
+    (`LONG_QTC_MS`) but it was measured with low confidence, as a marked first-degree block's
+    PR is (`intervals.SURE_ONLY_ABOVE_MS`); the reason gives the figures, and the T-wave end
+    stays marked on the median beat for the doctor to check. A low-confidence QT stood as a
+    number beside "No significant arrhythmia" (no finding is drawn from it): of the 1,618
+    non-DS2 reads 82 showed a low-confidence QTc of 470 ms or more, 13 of them so (cinc2017
+    A01040, QTc 645 ms), and every single-lead synthetic long QT (QTc 480-580 ms, measured
+    within 10 ms) read so."""
+    qt_ms, qtc_ms = intervals.qt_ms, intervals.qtc_bazett_ms
+    if qt_ms is None or qtc_ms is None or qtc_ms < LONG_QTC_MS:
+        return intervals
+    if intervals.confidence.get("qt") == "high":
+        return intervals
+    reason = (
+        f"the QT found ({qt_ms:.0f} ms, QTc {qtc_ms:.0f} ms) would be a long QT (QTc "
+        f"{LONG_QTC_MS:.0f} ms or more), but it was measured with low confidence: check the T "
+        "wave's end on the median beat"
+    )
+    return dataclasses.replace(
+        intervals,
+        qt_ms=None,
+        qtc_bazett_ms=None,
+        qtc_fridericia_ms=None,
+        not_measurable={**intervals.not_measurable, "qt": reason},
+        confidence={k: v for k, v in intervals.confidence.items() if k != "qt"},
+    )
 
 
 NO_P_WAVE_PR_REASON = "the strip's rhythm shows no consistent P wave before the QRS"
@@ -179,7 +209,6 @@ WIDE_QRS_MS = 120
 # with a wide QRS at medium risk and, on 12 leads, a first-degree AV block of 336 ms (the "P
 # wave" was the T wave before), and no VT.
 WIDE_COMPLEX_TACHYCARDIA_BPM = 120.0
-LONG_QTC_MS = 470.0  # QTc (Bazett) from which a long-QT finding is made (high from 500)
 # A wide QRS lengthens the QT by itself. With QRS >= 120 ms the AHA/ACCF/HRS recommendations
 # (Rautaharju et al. 2009, part IV) judge repolarisation by the JT interval instead: the JT
 # index, JT x (heart rate + 100) / 518, is prolonged from 112 (Rautaharju et al. 2004). MIT-BIH
