@@ -62,12 +62,13 @@ AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
 def without_pr_in_af(intervals: Intervals, measured_in_af: np.ndarray) -> Intervals:
     """`intervals` with the PR "not measurable" when most measured beats lie in AF/flutter
-    (`measured_in_af`: one flag per beat the median beat is made of). The P-wave check does
+    (`measured_in_af`: one flag per beat the median beat is made of) and a P onset was found,
+    the PR measured or withheld for doubt (AF's is then the reason). The P-wave check does
     not always catch it (a handheld strip's flutter waves or a few sinus beats can stand out
     in the median beat), and a PR beside an AF call, let alone "first-degree AV block",
     contradicts the read."""
-    if intervals.pr_ms is None or len(measured_in_af) == 0:
-        return intervals
+    if intervals.p_onset_ms is None or len(measured_in_af) == 0:
+        return intervals  # no P wave found: the measurement says why
     if np.mean(measured_in_af) < AF_SHARE_WITHOUT_PR:
         return intervals
     return _without_pr(intervals, AF_PR_REASON)

@@ -47,6 +47,22 @@ QRS_PROMINENCE = 8.0  # the QRS changes this many times faster than the beat's m
 MIN_T_MV = 0.05  # a smaller T wave is not looked at
 P_CONSISTENCY = 2.0  # a P wave stands at least this many times above the beat-to-beat spread
 P_SEARCH_S = 0.40  # the P wave is looked for this far before the QRS at most
+# A PR over 200 ms (a first-degree AV block) needs its P wave to end in a PR segment at the
+# baseline. Where the P wave runs into the QRS (a short PR, pre-excitation), the level just
+# before the QRS is the P wave's own, and the search, finding no wave ending there, took a
+# stretch of the diastole before it for one: synthetic PRs of 87-100 ms with a P wave of 100
+# ms read 318-346 ms, "first-degree AV block" at high confidence. There the signal at the
+# onset found lies 0.93-0.95 of the P wave's size off the PR segment's level (zero of the
+# centred beat); in the 18 high-confidence PRs over 200 ms of the 1,618 non-DS2 reads at most
+# 0.42 (QT Database sel15814). Such a PR is not measurable (`_off_the_pr_segment`), its P
+# onset kept as found, as a doubted marked first-degree block's is.
+LONG_PR_MS = 200.0
+PR_SEGMENT_OFF_BASELINE = 0.7
+NO_PR_SEGMENT_REASON = (
+    "no flat PR segment at the baseline between the P onset found ({ms:.0f} ms before the QRS) "
+    "and the QRS: the P wave may run into the QRS (a short PR or pre-excitation), or the onset "
+    "found is not the P wave's; check the PR on the strip"
+)
 # Where the previous T wave cuts the P search short (a fast rate), a wave found to begin within
 # this of the search's start, after the trace already stood further from the PR baseline than
 # anywhere after it, is the far side of a P wave that began inside the T wave (`_under_way`).
@@ -327,7 +343,12 @@ def intervals_of_beats(
         t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, next_p_on)
     boundaries = {"pr": (p_on, qrs_on), "qrs": (qrs_on, qrs_off), "qt": (qrs_on, t_end)}
     few = FEW_BEATS if beats.shape[2] > 1 else FEW_BEATS_ONE_LEAD
-    values_ms, reasons, confidence = _judge(boundaries, fs_hz, len(beats) >= few)
+    doubted = {}
+    if _off_the_pr_segment(centred, fs_hz, p_on.sample, qrs_on.sample):
+        assert p_on.sample is not None
+        pr_found_ms = (qrs_on.sample - p_on.sample) * 1000 / fs_hz
+        doubted["pr"] = NO_PR_SEGMENT_REASON.format(ms=pr_found_ms)
+    values_ms, reasons, confidence = _judge(boundaries, fs_hz, len(beats) >= few, doubted)
     qt_ms = values_ms["qt"]
     to_ms = 1000.0 / fs_hz
 
@@ -384,9 +405,15 @@ def _interpolated(beats: np.ndarray, fs_hz: float, r_index: int) -> tuple[np.nda
 
 
 def _judge(
-    boundaries: dict[str, tuple[Boundary, Boundary]], fs_hz: float, enough_beats: bool
+    boundaries: dict[str, tuple[Boundary, Boundary]],
+    fs_hz: float,
+    enough_beats: bool,
+    doubted: dict[str, str] | None = None,
 ) -> tuple[dict[str, float | None], dict[str, str], dict[str, str]]:
-    """Each interval as a number with its confidence, or None with the reason."""
+    """Each interval as a number with its confidence, or None with the reason; `doubted`: the
+    intervals withheld for a reason their boundaries alone do not show (with that reason),
+    their boundaries kept as found."""
+    doubted = doubted or {}
     values: dict[str, float | None] = {}
     reasons: dict[str, str] = {}
     confidence: dict[str, str] = {}
@@ -402,6 +429,9 @@ def _judge(
                 f"the {LABELS[name]} found ({value_ms:.0f} ms) is outside {low:.0f}-{high:.0f} "
                 "ms, more likely a measurement error than a finding"
             )
+            continue
+        if name in doubted:
+            reasons[name] = doubted[name]
             continue
         sure = start.confident and end.confident and enough_beats
         limit_ms, meaning = SURE_ONLY_ABOVE_MS.get(name, (np.inf, ""))
@@ -531,6 +561,18 @@ def _p_onset(
             )
         return replace(onset, confident=False)
     return onset
+
+
+def _off_the_pr_segment(centred: np.ndarray, fs_hz: float, p_on: int | None, qrs_on: int) -> bool:
+    """True when a P onset over `LONG_PR_MS` before the QRS lies off the PR segment's level
+    (zero of `centred`) by `PR_SEGMENT_OFF_BASELINE` of the wave's size between it and the
+    QRS, in the lead where that wave is largest: no PR segment at the baseline."""
+    if p_on is None or (qrs_on - p_on) * 1000 / fs_hz <= LONG_PR_MS:
+        return False
+    stop = qrs_on - int(0.02 * fs_hz)
+    size = np.max(np.abs(centred[p_on:stop]), axis=0)
+    lead = int(np.argmax(size))
+    return bool(abs(centred[p_on, lead]) >= PR_SEGMENT_OFF_BASELINE * max(size[lead], 1e-9))
 
 
 def _under_way(trace: np.ndarray, onset: int, fs_hz: float) -> bool:
