@@ -36,6 +36,47 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
 
 
+# A COMMIT sent whose answer has not come back (session.info key): where the connection is
+# lost then, the server may have committed or not. A MariaDB killed during a fault test's
+# uploads committed one whose request had answered "nothing was saved", and its stored file
+# was removed as uncommitted: a recording row without its file.
+COMMIT_SENT = "commit_sent"
+
+
+@event.listens_for(Session, "after_begin")
+def _session_of_connection(session: Session, _transaction: Any, connection: Any) -> None:
+    connection.info["session_info"] = session.info
+
+
+@event.listens_for(Engine, "commit")
+def _commit_sent(connection: Any) -> None:
+    session_info = connection.info.get("session_info")
+    if session_info is not None:
+        session_info[COMMIT_SENT] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _commit_answered(session: Session) -> None:
+    session.info.pop(COMMIT_SENT, None)
+
+
+@event.listens_for(Engine, "handle_error")
+def _commit_refused(context: Any) -> None:
+    """A COMMIT that failed with an answer (SQLite's "database is locked"), not a lost
+    connection, was not saved."""
+    connection = context.connection
+    if not context.is_disconnect and connection is not None:
+        session_info = connection.info.get("session_info")
+        if session_info is not None:
+            session_info.pop(COMMIT_SENT, None)
+
+
+def commit_answer_lost(session: Session) -> bool:
+    """True when the session's last COMMIT was sent and no answer came back (the connection
+    was lost): whether it was saved is unknown until the database answers again."""
+    return bool(session.info.get(COMMIT_SENT))
+
+
 def _private_sqlite_file(database: str | None) -> None:
     """The SQLite file (and so its journal, which takes its mode) readable by this service
     only: 0600 in a 0700 folder when the folder is ours to create."""

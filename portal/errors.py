@@ -11,7 +11,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from werkzeug.exceptions import HTTPException
 
 from ml.analysis import MachineReadError
-from portal.db import db_session
+from portal.db import COMMIT_SENT, commit_answer_lost, db_session
 from portal.services import audit
 from portal.services.errors import DomainError, NotAllowed
 from reports.render import RenderError
@@ -27,6 +27,12 @@ MESSAGES = {
 }
 DATABASE_DOWN_MESSAGE = (
     "The database is not reachable just now; nothing was saved. Try again in a minute."
+)
+# The connection was lost after the COMMIT went out (`portal.db.commit_answer_lost`).
+COMMIT_UNKNOWN_MESSAGE = (
+    "The database stopped answering while this was being saved, so it may or may not have been "
+    "saved. In a minute, look before you try again: an upload saved shows in the patient's "
+    "recordings (the same file again only opens it), a report signed shows as final."
 )
 
 
@@ -116,20 +122,28 @@ def init_app(app: Flask) -> None:
     def _database_unreachable(error: SQLAlchemyError) -> Any:
         """The database server is down, restarting or unreachable (pymysql's errors arrive
         wrapped as these): the transaction is rolled back, so nothing of the request is
-        saved, and the user is told to try again. The pool replaces dead connections
-        (pool_pre_ping), so the first request after the server is back succeeds."""
+        saved, and the user is told to try again; unless the connection was lost after the
+        COMMIT went out, when the server may have saved it: the user is told to look first.
+        The pool replaces dead connections (pool_pre_ping), so the first request after the
+        server is back succeeds."""
         cause = getattr(error, "orig", None) or error  # the driver's words, not the SQL
+        session = db_session()
+        unknown = commit_answer_lost(session)
         app.logger.error(
-            "Database not reachable on %s %s: %s: %s",
-            request.method, request.path, type(cause).__name__, cause,
+            "Database not reachable on %s %s%s: %s: %s",
+            request.method, request.path, " (commit sent, no answer)" if unknown else "",
+            type(cause).__name__, cause,
         )  # fmt: skip
         try:
-            db_session().rollback()
+            session.rollback()
         except SQLAlchemyError:  # the connection is gone; closing the session discards it
             app.logger.warning("Rollback failed on a lost database connection")
+        session.info.pop(COMMIT_SENT, None)
         # The page is drawn without the account: loading it would need the database.
         g._login_user = AnonymousUserMixin()
-        page, status = error_response(503, DATABASE_DOWN_MESSAGE)
+        page, status = error_response(
+            503, COMMIT_UNKNOWN_MESSAGE if unknown else DATABASE_DOWN_MESSAGE
+        )
         return page, status, {"Retry-After": "60"}
 
     @app.errorhandler(Exception)

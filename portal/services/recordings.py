@@ -17,6 +17,7 @@ from ml.io import detect_format, read_recording
 from ml.io.sources import RecordingSource, open_recording
 from ml.recording import Recording
 from portal import storage, tasks
+from portal.db import commit_answer_lost
 from portal.local_time import UTC_ZONE, acquisition_utc
 from portal.models import (
     Account,
@@ -195,7 +196,10 @@ def _kept_for_good(session: Session) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _remove_uncommitted(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # rolled back, or closed without a commit
-        for storage_dir, sha256 in session.info.pop(_KEPT_UNCOMMITTED, []):
+        kept = session.info.pop(_KEPT_UNCOMMITTED, [])
+        if commit_answer_lost(session):
+            return  # the rows may be committed: their files stay (an orphan folder at worst)
+        for storage_dir, sha256 in kept:
             storage.remove_kept(storage_dir, sha256)
 
 

@@ -1,0 +1,64 @@
+"""The connection is lost after an upload's COMMIT went out and the server committed it
+(`portal.db.commit_answer_lost`): the answer says it may or may not have been saved, never
+"nothing was saved", and the committed recording keeps its stored file (a MariaDB killed in
+the fault test once left a row whose file was removed as uncommitted). The same file again
+opens that recording."""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import pymysql
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.errors import COMMIT_UNKNOWN_MESSAGE, DATABASE_DOWN_MESSAGE
+from portal.models import EcgRecording
+from portal.storage import recording_folder
+from tests.conftest import People, client_for, csrf_token
+from tests.support.ecg_files import synthetic, write_csv
+
+
+def test_an_upload_whose_commit_answer_is_lost_says_so_and_keeps_its_file(
+    app: Flask, people: People, sql: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dialect = app.extensions["db_engine"].dialect
+    if dialect.name == "sqlite":
+        pytest.skip("SQLite runs in the portal's process: there is no connection to lose")
+    committed = dialect.do_commit
+    lose_the_answer = True
+
+    def commit_then_lose_the_answer(dbapi_connection: object) -> None:
+        committed(dbapi_connection)
+        if lose_the_answer:
+            raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+
+    staff = client_for(app, people.staff)
+    token = csrf_token(staff, f"/patients/{people.patient.id}/recordings/new")
+    content = write_csv(tmp_path / "ecg.csv", synthetic(10, 250)).read_bytes()
+
+    def upload():  # noqa: ANN202
+        return staff.post(
+            f"/patients/{people.patient.id}/recordings/new",
+            data={"files": [(io.BytesIO(content), "ecg.csv")], "csrf_token": token},
+            content_type="multipart/form-data",
+        )
+
+    monkeypatch.setattr(dialect, "do_commit", commit_then_lose_the_answer)
+    answer = upload()
+    lose_the_answer = False
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 503
+    assert COMMIT_UNKNOWN_MESSAGE in page and DATABASE_DOWN_MESSAGE not in page
+
+    row = sql.scalar(select(EcgRecording).where(EcgRecording.patient_id == people.patient.id))
+    assert row is not None and row.jobs  # the server did commit it
+    settings = app.config["SETTINGS"]
+    assert sorted(p.name for p in recording_folder(settings.storage_dir, row.sha256).iterdir())
+
+    again = upload()  # the same file again opens the first upload
+    assert again.status_code == 302 and f"/jobs/{row.jobs[-1].id}" in again.headers["Location"]
