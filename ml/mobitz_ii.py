@@ -60,7 +60,7 @@ def mobitz_ii(
             and not p_wave_at(p_band_mv, fs_hz, quarter, template, size=P_SIZE)
         ):
             chosen.append(i)
-    return block_cycles(chosen, march, beat_s, classes)
+    return block_cycles(chosen, march)
 
 
 def strip_call_with_mobitz_ii(call: StripCall, found: BlockCycles) -> StripCall:

@@ -70,16 +70,19 @@ NONE = BlockCycles([], np.zeros(0))
 class MarchingCycles:
     """The long cycles between conducted beats across which the P waves march on (P to P
     about two atrial cycles, steady P to P on either side), as indices into the R-R intervals
-    (`marching`) among all long cycles (`candidates`); each beat's P-wave peak (`p_at`,
-    samples), whether it matched (`found`), its PR (s), and the PR of the beats after long
-    cycles (`first_pr_s`, their median). What both Mobitz rules read."""
+    (`marching`) among all long cycles (`candidates`); each beat's time (`beat_s`), P-wave
+    peak (`p_at`, samples), whether it matched (`found`) and its PR (s); the PR of the beats
+    after long cycles (`first_pr_s`, their median); the conducted beats whose P wave matched
+    (`matched_s`). What both Mobitz rules read."""
 
     candidates: np.ndarray
     marching: list[int]
+    beat_s: np.ndarray
     p_at: np.ndarray
     found: np.ndarray
     pr_s: np.ndarray
     first_pr_s: float
+    matched_s: np.ndarray
 
 
 def mobitz_i(
@@ -98,7 +101,7 @@ def mobitz_i(
         if abs(pr_s[i + 1] - march.first_pr_s) <= FIRST_PR_SPREAD_S
         and pr_s[i] - pr_s[i + 1] >= PR_SHORTENING_S
     ]
-    return block_cycles(chosen, march, beat_s, classes)
+    return block_cycles(chosen, march)
 
 
 def marching_cycles(
@@ -146,12 +149,19 @@ def marching_cycles(
         and i + 1 < steady.size
         and steady[i + 1]
     ]
-    return MarchingCycles(candidates, marching, p_at, found, pr_s, median(pr_s[first]))
+    return MarchingCycles(
+        candidates,
+        marching,
+        beat_s,
+        p_at,
+        found,
+        pr_s,
+        median(pr_s[first]),
+        beat_s[found & conducted],
+    )
 
 
-def block_cycles(
-    chosen: list[int], march: MarchingCycles, beat_s: np.ndarray, classes: np.ndarray
-) -> BlockCycles:
+def block_cycles(chosen: list[int], march: MarchingCycles) -> BlockCycles:
     """The `chosen` long cycles as a block's read, or `NONE` when fewer than `MIN_CYCLES`, or
     under `CYCLE_SHARE` of the long cycles between the first and last chosen."""
     if len(chosen) < MIN_CYCLES:
@@ -160,12 +170,8 @@ def block_cycles(
     between = candidates[(candidates >= chosen[0]) & (candidates <= chosen[-1])]
     if len(chosen) < CYCLE_SHARE * between.size:
         return NONE
-    beat_s = np.asarray(beat_s, dtype=float)
-    conducted = np.isin(np.asarray(classes), CONDUCTED)
-    return BlockCycles(
-        [(float(beat_s[i]), float(beat_s[i + 1])) for i in chosen],
-        beat_s[march.found & conducted],
-    )
+    beat_s = march.beat_s
+    return BlockCycles([(float(beat_s[i]), float(beat_s[i + 1])) for i in chosen], march.matched_s)
 
 
 def p_wave_template(x: np.ndarray, fs_hz: float, peaks: np.ndarray) -> np.ndarray | None:
