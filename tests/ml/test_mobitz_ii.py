@@ -23,6 +23,7 @@ from ml.research.synthetic import (
     synthetic_rhythm_mv,
 )
 from ml.wenckebach import mobitz_i
+from tests.support.blocks import block_recording
 
 FS_HZ = 250.0
 
@@ -91,9 +92,7 @@ def _read(duration_s: float, leads: int = 1, seed: int = 0) -> Recording:
     signal_mv, _, _ = second_degree_block_mv(
         duration_s, fs_hz=FS_HZ, atrial_bpm=75.0, pr_ms=(170.0,) * 3, seed=seed
     )
-    names = ("II", "V1")[:leads]
-    columns = [signal_mv, -0.6 * signal_mv][:leads]
-    return validated(Recording(FS_HZ, names, np.column_stack(columns)))
+    return block_recording(signal_mv, FS_HZ, leads)
 
 
 def test_a_mobitz_ii_holter_reads_as_the_block_whole_and_chunked() -> None:

@@ -12,7 +12,7 @@ from ml.atrial import P_BAND_HZ
 from ml.chunked import analyze_chunked
 from ml.filters import bandpass_mv
 from ml.io.sources import ArraySource
-from ml.recording import Recording, validated
+from ml.recording import Recording
 from ml.research.synthetic import (
     R_AFTER_ONSET_S,
     second_degree_block_mv,
@@ -20,6 +20,7 @@ from ml.research.synthetic import (
     synthetic_rhythm_mv,
 )
 from ml.wenckebach import NONE, STRIP_REASON, mobitz_i
+from tests.support.blocks import block_recording
 
 FS_HZ = 250.0
 WENCKEBACH_PR_MS = {2: (180.0, 260.0), 3: (180.0, 250.0, 285.0), 4: (170.0, 230.0, 260.0, 275.0)}
@@ -79,9 +80,7 @@ def test_atrial_fibrillation_is_no_mobitz_i() -> None:
 
 def _read(duration_s: float, leads: int = 1, seed: int = 0) -> Recording:
     signal_mv, _, _ = second_degree_block_mv(duration_s, fs_hz=FS_HZ, atrial_bpm=80.0, seed=seed)
-    names = ("II", "V1")[:leads]
-    columns = [signal_mv, -0.6 * signal_mv][:leads]
-    return validated(Recording(FS_HZ, names, np.column_stack(columns)))
+    return block_recording(signal_mv, FS_HZ, leads)
 
 
 def test_a_wenckebach_holter_reads_as_the_block_whole_and_chunked() -> None:
