@@ -65,7 +65,7 @@ from ml.intervals import Intervals, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.lead_vote import beats_most_leads_see
 from ml.mains import dehummed
-from ml.mobitz_ii import mobitz_ii, strip_call_with_mobitz_ii
+from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
 from ml.noise_bursts import (
     bursts_note,
     in_noise_burst,
@@ -128,7 +128,6 @@ from ml.wenckebach import (
     BlockCycles,
     conducted_sinus,
     conducted_sinus_note,
-    mobitz_i,
     strip_call_with_block,
 )
 
@@ -574,8 +573,7 @@ def _read(
     open_silences = [(q.start_s, q.end_s) for q in silent if q.open]
     pause_p = pause_p_waves(bands.p_waves_mv, fs, beat_s, classes, open_silences)
     p_consistency = p_waves_where_seen(bands.p_waves_mv, fs, beat_s, classes)
-    block = mobitz_i(bands.p_waves_mv, fs, beat_s, classes)
-    constant_pr_block = mobitz_ii(bands.p_waves_mv, fs, beat_s, classes)
+    block, constant_pr_block = second_degree_blocks(bands.p_waves_mv, fs, beat_s, classes)
     dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
     held_block = blocked_p_waves(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S

@@ -73,7 +73,7 @@ from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
 from ml.mains import dehummed_source
-from ml.mobitz_ii import mobitz_ii
+from ml.mobitz_ii import second_degree_blocks
 from ml.noise_bursts import judged_classes, noise_mv
 from ml.paced import paced_read
 from ml.pause_p_waves import pause_p_waves
@@ -99,7 +99,7 @@ from ml.strip_rhythm import Bands, af_window_spans_s, clear_of_fast_noise_s, win
 from ml.two_to_one import BlockedPWaves, blocked_p_waves
 from ml.unmatched_ventricular import unmatched, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_windows, spans_of_windows, window_step
-from ml.wenckebach import BlockCycles, mobitz_i
+from ml.wenckebach import BlockCycles
 
 CHUNK_S = 1800.0  # the core of each chunk
 OVERLAP_S = 60.0  # read before and after the core: the filters' transients settle in it
@@ -714,9 +714,8 @@ class _Analysis:
                 swing = baseline_swings_mv(x[:, lead], fs, local, chunk.start)
                 noise = noise_mv(x[:, lead], fs, local, judged[lo:hi])
                 surroundings = (swing[mine], sizes, noise[mine])
-            at_p = (bands.p_waves_mv, fs, local / fs, classes[lo:hi])
-            block = _in_core(mobitz_i(*at_p), chunk, fs)
-            constant_pr_block = _in_core(mobitz_ii(*at_p), chunk, fs)
+            blocks = second_degree_blocks(bands.p_waves_mv, fs, local / fs, classes[lo:hi])
+            block, constant_pr_block = (_in_core(b, chunk, fs) for b in blocks)
             in_core = lambda t_s: bool(chunk.core(np.array([round(t_s * fs)]))[0])  # noqa: E731
             # Windows of 30 s from the recording's start, each read by the chunk whose core
             # holds its start.

@@ -23,7 +23,15 @@ import numpy as np
 
 from ml.strip_rhythm import AF, OTHER, StripCall, another_rhythm
 from ml.two_to_one import WIDE_S, p_wave_at
-from ml.wenckebach import NONE, P_SIZE, BlockCycles, block_cycles, marching_cycles
+from ml.wenckebach import (
+    NONE,
+    P_SIZE,
+    BlockCycles,
+    MarchingCycles,
+    block_cycles,
+    marching_cycles,
+    mobitz_i_of,
+)
 
 PR_ALIKE_S = 0.03  # the PR before the dropped beat minus the PR after it, at most (either way)
 
@@ -40,7 +48,20 @@ def mobitz_ii(
     `wenckebach.MIN_CYCLES` show it, or they are under `wenckebach.CYCLE_SHARE` of the long
     cycles between the first and last that do). `p_band_mv`: the analysis lead band-passed
     to the P band."""
+    return mobitz_ii_of(marching_cycles(p_band_mv, fs_hz, beat_s, classes), p_band_mv, fs_hz)
+
+
+def second_degree_blocks(
+    p_band_mv: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray
+) -> tuple[BlockCycles, BlockCycles]:
+    """(Mobitz I, Mobitz II) from one reading of the long cycles: the P-wave match over every
+    beat is the costly part, and both rules read the same one."""
     march = marching_cycles(p_band_mv, fs_hz, beat_s, classes)
+    return mobitz_i_of(march), mobitz_ii_of(march, p_band_mv, fs_hz)
+
+
+def mobitz_ii_of(march: MarchingCycles | None, p_band_mv: np.ndarray, fs_hz: float) -> BlockCycles:
+    """`mobitz_ii` from the long cycles already read (`marching_cycles`) in `p_band_mv`."""
     if march is None:
         return NONE
     wide = round(WIDE_S * fs_hz)

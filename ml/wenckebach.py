@@ -91,7 +91,11 @@ def mobitz_i(
     """Mobitz I conduction around the long cycles (`NONE` when fewer than `MIN_CYCLES`
     show it, or they are under `CYCLE_SHARE` of the long cycles between the first and last
     that do). `p_band_mv`: the analysis lead band-passed to the P band."""
-    march = marching_cycles(p_band_mv, fs_hz, beat_s, classes)
+    return mobitz_i_of(marching_cycles(p_band_mv, fs_hz, beat_s, classes))
+
+
+def mobitz_i_of(march: MarchingCycles | None) -> BlockCycles:
+    """`mobitz_i` from the long cycles already read (`marching_cycles`)."""
     if march is None:
         return NONE
     pr_s = march.pr_s
