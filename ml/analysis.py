@@ -84,6 +84,7 @@ from ml.quality import (
     mark_hum,
     noisy_everywhere_mask,
     noisy_from_fast_noise,
+    noisy_spans_s,
     segment_quality,
     unusable_mask,
 )
@@ -915,6 +916,7 @@ def summarise(
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
         silences_s=[(q.start_s, q.end_s) for q in evidence.silences],
         two_to_one_spans_s=[(t.start_s, t.end_s) for t in two_to_one],
+        noisy_spans_s=noisy_spans_s(beats.quality, evidence.clear_of_fast_noise),
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

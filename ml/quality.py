@@ -11,7 +11,7 @@ and about 3 % of clean MIT-BIH DS1 and svdb segments (`python -m ml.train` noise
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,12 +229,30 @@ def good_share(
     clear = set(clear_spans_s)
 
     def good(s: Segment) -> bool:
-        return s.level == "good" or (
-            in_some_lead
-            and (good_once_filtered(s) or READ_FROM in s.reason or (s.start_s, s.end_s) in clear)
-        )
+        return s.level == "good" or (in_some_lead and good_in_some_lead(s, clear))
 
     return sum(s.end_s - s.start_s for s in segments if good(s)) / total_s
+
+
+def good_in_some_lead(
+    segment: Segment, clear_spans_s: Collection[tuple[float, float]] = ()
+) -> bool:
+    """Good, good once the mains hum is notched out, good in a lead the read turns to
+    (`READ_FROM`), or noisy only from fast noise its beats stand clear of (its (start, end) in
+    `clear_spans_s`, `ml.strip_rhythm.clear_of_fast_noise_s`): its beats can be read."""
+    return (
+        good_once_filtered(segment)
+        or READ_FROM in segment.reason
+        or (segment.start_s, segment.end_s) in clear_spans_s
+    )
+
+
+def noisy_spans_s(
+    segments: list[Segment], clear_spans_s: Collection[tuple[float, float]] = ()
+) -> list[tuple[float, float]]:
+    """(start, end) of each segment noisy or unusable in every lead (not `good_in_some_lead`)."""
+    clear = set(clear_spans_s)
+    return [(s.start_s, s.end_s) for s in segments if not good_in_some_lead(s, clear)]
 
 
 def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:

@@ -55,6 +55,10 @@ AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
 AF_P_CONSISTENCY = 0.3  # P-wave consistency below this: no organised atrial activity (DS1)
 AF_MIN_S = 30.0
+# More of an AF episode or a dropped beat than this inside noisy signal: the noise's. Of the
+# 1,618 selection reads' AF episodes one lies more than half in noise (svdb 848, 90 s; svdb
+# has no rhythm labels); MIT-BIH 203's AF runs through its noisy stretches at under half.
+NOISY_SHARE = 0.5
 AF_EXCLUDING_MOBITZ_CYCLES = 2  # Mobitz I or II cycles inside an AF episode that rule it out
 # A sinus-named stretch this long at a rate outside these bounds (under 60, from 130 bpm)
 # whose beats show no consistent P wave (median under AF_P_CONSISTENCY) is no sinus rhythm:
@@ -121,6 +125,7 @@ def detect_rhythms(
     dissociation_spans_s: Sequence[tuple[float, float]] = (),
     silences_s: Sequence[tuple[float, float]] = (),
     two_to_one_spans_s: Sequence[tuple[float, float]] = (),
+    noisy_spans_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -148,7 +153,9 @@ def detect_rhythms(
     `silences_s`: stretches with no QRS complex (`ml.standstill`), a pause each, also where
     one runs from the recording's start or to its end. `two_to_one_spans_s`: where a P wave
     halfway between the beats goes unanswered (`ml.two_to_one`), a TWO_TO_ONE episode each,
-    read instead of a halving of the rate there (HALVED) or dropped beats.
+    read instead of a halving of the rate there (HALVED) or dropped beats. `noisy_spans_s`:
+    where the signal is noisy in every lead (`ml.quality.noisy_spans_s`); an AF episode or a
+    dropped beat mostly inside them is the noise's (`_mostly_noisy`).
     """
     silent = [Episode(PAUSE, start_s, end_s, 2) for start_s, end_s in silences_s]
     if len(beat_s) < 3:
@@ -180,7 +187,14 @@ def detect_rhythms(
     episodes += silent + [
         e
         for e in _pauses(beat_s, rr_s, classes, bound_pauses)
-        if not (e.label == DROPPED and (_inside(e, halved_spans) or _on_a_cycle(e, cycles_s)))
+        if not (
+            e.label == DROPPED
+            and (
+                _inside(e, halved_spans)
+                or _on_a_cycle(e, cycles_s)
+                or _mostly_noisy(e, noisy_spans_s)
+            )
+        )
         and not (e.label == PAUSE and (e.start_s, e.end_s) in silences_s)
     ]
     episodes += halved
@@ -189,7 +203,9 @@ def detect_rhythms(
     af = [
         piece
         for e in _atrial_fibrillation(beat_s, classes, p_wave_consistency, af_windows_s or [])
-        if not _mostly_patterned(e, patterns) and not _holds_block_cycles(e, cycles_s)
+        if not _mostly_patterned(e, patterns)
+        and not _holds_block_cycles(e, cycles_s)
+        and not _mostly_noisy(e, noisy_spans_s)
         for piece in _outside(
             e, [*(fibrillation_spans_s or []), *((b.start_s, b.end_s) for b in blocked)], beat_s
         )
@@ -416,6 +432,17 @@ def _mostly_patterned(af: Episode, patterns: list[Episode]) -> bool:
     is that pattern's irregularity, not AF: AF is irregular without a repeating pattern."""
     covered_s = overlap_s(af.start_s, af.end_s, [(p.start_s, p.end_s) for p in patterns])
     return covered_s >= PATTERNED_AF_SHARE * af.duration_s
+
+
+def _mostly_noisy(episode: Episode, noisy_spans_s: Sequence[tuple[float, float]]) -> bool:
+    """An AF episode or a dropped beat more than `NOISY_SHARE` inside signal noisy in every
+    lead is the noise's: spurious and missed detections make any rhythm irregular and leave
+    gaps, and noise hides the P waves. Electrode-motion noise at 6 dB SNR over sinus rhythm
+    (nstdb 118e06, 119e06) had read minutes of AF wholly inside its noisy stretches, and
+    without them dropped beats there; AF through noise joined to AF in readable signal stays
+    (MIT-BIH 203), and so does a pause, which may be real whatever the noise."""
+    noisy_s = overlap_s(episode.start_s, episode.end_s, merged_spans(noisy_spans_s))
+    return noisy_s > NOISY_SHARE * episode.duration_s
 
 
 def overlap_s(start_s: float, end_s: float, spans_s: list[tuple[float, float]]) -> float:
