@@ -97,6 +97,7 @@ from ml.recording import (
     validated,
 )
 from ml.rpeaks import detect_r_peaks_both_leads
+from ml.sinus_strip import p_wave_polarity_in_lead_ii, sinus_at_its_rate
 from ml.standstill import Silence, silences_note, silences_of
 from ml.strip_rhythm import (
     FIBRILLATION_STRIP_SHARE,
@@ -616,6 +617,10 @@ def _read(
             silent,
             p_onset_s=p_onset_s,
         )
+        lead_ii_p = p_wave_polarity_in_lead_ii(
+            filtered, fs, tuple(recording.lead_names[i] for i in leads), peaks[normal], intervals
+        )
+        strip = sinus_at_its_rate(strip, intervals, lead_ii_p)
         strip = strip_call_with_block(strip, block)
         strip = strip_call_with_mobitz_ii(strip, constant_pr_block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)

@@ -46,14 +46,14 @@ def arm_electrodes_swapped(
         slice(qrs_offset + 1, t_end + 1),
     )
     return (
-        _polarity(lead_i[p_wave]) < 0
-        and _polarity(lead_i[qrs]) < 0
-        and _polarity(lead_i[t_wave]) < 0
-        and _polarity(lead_avr[p_wave]) >= 0
+        wave_polarity(lead_i[p_wave]) < 0
+        and wave_polarity(lead_i[qrs]) < 0
+        and wave_polarity(lead_i[t_wave]) < 0
+        and wave_polarity(lead_avr[p_wave]) >= 0
     )
 
 
-def _polarity(wave_mv: np.ndarray) -> int:
+def wave_polarity(wave_mv: np.ndarray) -> int:
     """+1 or -1 by the larger of its highest and lowest points, 0 when both are under
     MIN_WAVE_MV (a QRS's net direction: its taller deflection)."""
     if wave_mv.size == 0:

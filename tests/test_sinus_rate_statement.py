@@ -83,12 +83,13 @@ def _one_lead(signal_mv: np.ndarray) -> Recording:
     [
         (30.0, 55.0, "Sinus bradycardia", ["BRADY"]),  # a strip
         (90.0, 55.0, "Sinus bradycardia", ["BRADY"]),  # a recording read as episodes
-        # A strip under 50 bpm is another rhythm by the strip rule; its marked bradycardia is
-        # said in that call's finding, not as a sinus bradycardia beside it.
-        (30.0, 42.0, OTHER_LINE, ["OTHER_RHYTHM"]),
+        # A strip under 50 bpm or over 100 is another rhythm by the strip rule, but with a P
+        # wave before every QRS it is sinus bradycardia or tachycardia (`ml.sinus_strip`).
+        (30.0, 42.0, "Sinus bradycardia", ["BRADY"]),
+        (10.0, 125.0, "Sinus tachycardia", ["TACHY"]),
     ],
 )
-def test_a_slow_rhythm_is_named_and_signable_as_prefilled(
+def test_a_slow_or_fast_sinus_rhythm_is_named_and_signable_as_prefilled(
     app: Flask,
     people: People,
     sql: Session,
@@ -98,8 +99,10 @@ def test_a_slow_rhythm_is_named_and_signable_as_prefilled(
     rhythm_line: str,
     statements: list[str],
 ) -> None:
+    qt_ms = 400.0 * np.sqrt(60.0 / hr_bpm)  # QTc 400 ms: the T wave ends before the P wave
+    truth = BeatTruth(hr_bpm=hr_bpm, qt_ms=qt_ms, t_duration_ms=min(180.0, qt_ms - 130.0))
     recording = synthetic_recording(
-        BeatTruth(hr_bpm=hr_bpm), duration_s=duration_s, fs_hz=250.0, leads=("I", "II", "III")
+        truth, duration_s=duration_s, fs_hz=250.0, leads=("I", "II", "III")
     )[0]
     report = _read_by_the_portal(app, people, sql, tmp_path / "slow.csv", recording)
     doctor = client_for(app, people.doctor)
@@ -109,7 +112,7 @@ def test_a_slow_rhythm_is_named_and_signable_as_prefilled(
     assert chosen == statements, chosen
     sign_report(
         doctor, report, sql, rhythm_label=rhythm_line, findings=chosen,
-        conclusion="Slow rhythm, otherwise normal.", patient_comment="",
+        conclusion="Sinus rhythm at its rate, otherwise normal.", patient_comment="",
     )  # fmt: skip
 
 

@@ -1,0 +1,83 @@
+"""A strip outside 50-100 bpm whose only departure from sinus rhythm is its rate, with a P
+wave before every QRS, reads sinus tachycardia or bradycardia, not "Other rhythm"
+(`ml.sinus_strip`); an inverted P wave in lead II, a rate from 150 bpm, irregular intervals or
+no measured PR keep the other-rhythm call."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from ml.analysis import analyze
+from ml.intervals import not_measured
+from ml.research.synthetic import BeatTruth, synthetic_recording
+from ml.sinus_strip import HIDDEN_BLOCK, sinus_at_its_rate
+from ml.strip_rhythm import LABEL_TEXT, OTHER, SINUS, StripCall, median_rate
+
+
+def _other_call(rate_bpm: float, reason: str | None = None, p_consistency: float = 0.9):
+    slow_or_fast = "fast" if rate_bpm > 100 else "slow"
+    return StripCall(
+        OTHER,
+        LABEL_TEXT[OTHER],
+        reason or f"{slow_or_fast} ({median_rate(rate_bpm)})",
+        0.01,
+        {"log_rate_bpm": float(np.log(rate_bpm)), "p_wave_consistency": p_consistency},
+    )
+
+
+MEASURED = dataclasses.replace(not_measured("-"), pr_ms=152.0)
+
+
+@pytest.mark.parametrize("rate_bpm", [45.0, 118.0, 149.0])
+def test_another_rhythm_for_its_rate_alone_with_p_waves_is_sinus(rate_bpm: float) -> None:
+    call = sinus_at_its_rate(_other_call(rate_bpm), MEASURED, 1)
+    assert call.label == SINUS
+    hidden_block = HIDDEN_BLOCK if rate_bpm < 50 else ""
+    assert call.reason == (
+        f"regular, {median_rate(rate_bpm)}, a P wave before every QRS (PR 152 ms){hidden_block}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "intervals", "lead_ii"),
+    [
+        (_other_call(118.0), MEASURED, -1),  # inverted in II: ectopic atrial or junctional
+        (_other_call(155.0), MEASURED, 1),  # flutter with 2:1 conduction looks alike
+        (_other_call(118.0, p_consistency=0.6), MEASURED, 1),
+        (_other_call(118.0), not_measured("no P wave"), 1),
+        (_other_call(118.0, "fast (median rate 118 bpm), irregular RR intervals"), MEASURED, 1),
+        (_other_call(80.0, "12% ectopic beats"), MEASURED, 1),
+    ],
+)
+def test_anything_else_keeps_the_other_rhythm_call(call, intervals, lead_ii) -> None:
+    assert sinus_at_its_rate(call, intervals, lead_ii) == call
+
+
+def _strip(rate_bpm: float, p_mv: float, leads: tuple[str, ...] | None = None):
+    truth = BeatTruth(hr_bpm=rate_bpm, qt_ms=400 * np.sqrt(60 / rate_bpm), t_duration_ms=150)
+    truth = dataclasses.replace(truth, p_mv=p_mv)
+    kwargs = {} if leads is None else {"leads": leads}
+    recording, _ = synthetic_recording(truth, duration_s=10.0, fs_hz=500.0, seed=3, **kwargs)
+    return analyze(recording)
+
+
+@pytest.mark.parametrize(
+    ("rate_bpm", "name"), [(120.0, "Sinus tachycardia"), (45.0, "Sinus bradycardia")]
+)
+def test_a_12_lead_strip_of_sinus_tachycardia_or_bradycardia_is_named_so(
+    rate_bpm: float, name: str
+) -> None:
+    analysis = _strip(rate_bpm, 0.15)
+    assert analysis.strip is not None and analysis.strip.text == name
+    assert analysis.rhythm_summary == name
+    assert "OTHER_RHYTHM" not in {f.code for f in analysis.findings}
+    assert "a P wave before every QRS" in analysis.strip.reason
+
+
+def test_an_inverted_p_wave_in_lead_ii_stays_another_rhythm() -> None:
+    analysis = _strip(120.0, -0.15)
+    assert analysis.strip is not None and analysis.strip.label == OTHER
+    assert "OTHER_RHYTHM" in {f.code for f in analysis.findings}
