@@ -97,7 +97,11 @@ from ml.recording import (
     validated,
 )
 from ml.rpeaks import detect_r_peaks_both_leads
-from ml.sinus_strip import p_wave_polarity_in_lead_ii, sinus_at_its_rate
+from ml.sinus_strip import (
+    not_sinus_with_inverted_p_waves,
+    p_wave_polarity_in_lead_ii,
+    sinus_at_its_rate,
+)
 from ml.standstill import Silence, silences_note, silences_of
 from ml.strip_rhythm import (
     FIBRILLATION_STRIP_SHARE,
@@ -621,6 +625,7 @@ def _read(
             filtered, fs, tuple(recording.lead_names[i] for i in leads), peaks[normal], intervals
         )
         strip = sinus_at_its_rate(strip, intervals, lead_ii_p)
+        strip = not_sinus_with_inverted_p_waves(strip, intervals, lead_ii_p)
         strip = strip_call_with_block(strip, block)
         strip = strip_call_with_mobitz_ii(strip, constant_pr_block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)

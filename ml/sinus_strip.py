@@ -39,11 +39,18 @@ from ml.strip_rhythm import (
     SINUS,
     SINUS_RATE_BPM,
     StripCall,
+    another_rhythm,
     median_rate,
 )
 
 FASTEST_SINUS_BPM = 150.0
+P_WAVE_S = 0.11  # a P wave lasts up to 110-120 ms
+BEFORE_QRS_S = 0.02
 REASON = "regular, {rate}, a P wave before every QRS (PR {pr:.0f} ms)"
+INVERTED_P_REASON = (
+    "P waves inverted in lead II: an ectopic atrial or junctional rhythm, or misplaced limb "
+    "electrodes (then the QRS complex in II is upside down too)"
+)
 HIDDEN_BLOCK = "; 2:1 AV block with its blocked P waves in the T waves looks alike: check them"
 
 
@@ -71,6 +78,22 @@ def sinus_at_its_rate(
     return dataclasses.replace(call, label=SINUS, text=LABEL_TEXT[SINUS], reason=reason)
 
 
+def not_sinus_with_inverted_p_waves(
+    call: StripCall, intervals: Intervals, p_wave_in_lead_ii: int | None
+) -> StripCall:
+    """A strip called sinus rhythm whose median P wave, at a measured PR, is negative in lead
+    II is another rhythm (`INVERTED_P_REASON`): sinus P waves are upright there. A synthetic
+    ectopic atrial rhythm at 55-100 bpm, its P waves inverted in every lead that shows them
+    upright in sinus rhythm, read "Sinus rhythm" and "No significant arrhythmia". Only with
+    the PR at high confidence (leads agreeing on the P onset)."""
+    if call.label != SINUS or p_wave_in_lead_ii != -1:
+        return call
+    if intervals.pr_ms is None or intervals.confidence.get("pr") != "high":
+        return call  # one lead's P onset may be a T wave's end (MIT-BIH 109, LBBB)
+    rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
+    return another_rhythm(call, f"{median_rate(rate_bpm)}, {INVERTED_P_REASON}")
+
+
 def p_wave_polarity_in_lead_ii(
     filtered_mv: np.ndarray,
     fs_hz: float,
@@ -78,15 +101,20 @@ def p_wave_polarity_in_lead_ii(
     r_peaks: np.ndarray,
     intervals: Intervals,
 ) -> int | None:
-    """The polarity (`ml.lead_reversal.wave_polarity`) of the median P wave in lead II, from its
-    onset to the QRS onset (`intervals`, ms from the R peak) measured against the level at its
-    onset; None without lead II, a P onset or beats to read. `filtered_mv`: [samples, leads]
-    band-passed, its columns named by `lead_names`."""
+    """The polarity (`ml.lead_reversal.wave_polarity`) of the median P wave in lead II, over
+    `P_WAVE_S` from its onset (`intervals`, ms from the R peak) and at least `BEFORE_QRS_S`
+    before the QRS onset, against the level at its onset; None without lead II, a P onset or
+    beats to read. Not up to the QRS onset: the PR segment sags below the baseline after the
+    P wave (atrial repolarisation, the band-pass), which read MIT-BIH 101's upright P waves
+    as negative. `filtered_mv`: [samples, leads] band-passed, columns named by `lead_names`."""
     names = [canonical_lead_name(name) for name in lead_names]
     if "II" not in names or intervals.p_onset_ms is None or intervals.qrs_onset_ms is None:
         return None
     start = round(intervals.p_onset_ms * fs_hz / 1000)
-    stop = round(intervals.qrs_onset_ms * fs_hz / 1000)
+    stop = min(
+        start + round(P_WAVE_S * fs_hz),
+        round((intervals.qrs_onset_ms / 1000 - BEFORE_QRS_S) * fs_hz),
+    )
     lead = filtered_mv[:, names.index("II")]
     peaks = r_peaks[(r_peaks + start >= 0) & (r_peaks + stop < lead.size)]
     if stop <= start or peaks.size < 3:

@@ -1,7 +1,8 @@
 """A strip outside 50-100 bpm whose only departure from sinus rhythm is its rate, with a P
 wave before every QRS, reads sinus tachycardia or bradycardia, not "Other rhythm"
 (`ml.sinus_strip`); an inverted P wave in lead II, a rate from 150 bpm, irregular intervals or
-no measured PR keep the other-rhythm call."""
+no measured PR keep the other-rhythm call. A strip called sinus rhythm whose P waves are
+inverted in lead II (PR of high confidence) is another rhythm."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import numpy as np
 import pytest
 
 from ml.analysis import analyze
+from ml.filters import bandpass_mv
 from ml.intervals import not_measured
+from ml.io import read_recording
+from ml.research.databases import data_root
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from ml.sinus_strip import HIDDEN_BLOCK, sinus_at_its_rate
+from ml.sinus_strip import (
+    HIDDEN_BLOCK,
+    INVERTED_P_REASON,
+    not_sinus_with_inverted_p_waves,
+    p_wave_polarity_in_lead_ii,
+    sinus_at_its_rate,
+)
 from ml.strip_rhythm import LABEL_TEXT, OTHER, SINUS, StripCall, median_rate
 
 
@@ -81,3 +91,47 @@ def test_an_inverted_p_wave_in_lead_ii_stays_another_rhythm() -> None:
     analysis = _strip(120.0, -0.15)
     assert analysis.strip is not None and analysis.strip.label == OTHER
     assert "OTHER_RHYTHM" in {f.code for f in analysis.findings}
+
+
+def test_a_12_lead_strip_with_p_waves_inverted_in_lead_ii_is_not_sinus_rhythm() -> None:
+    """An ectopic atrial rhythm at 75 bpm read "Sinus rhythm", "No significant arrhythmia"."""
+    ectopic, sinus = _strip(75.0, -0.15), _strip(75.0, 0.15)
+    assert ectopic.strip is not None and ectopic.strip.label == OTHER
+    assert ectopic.strip.reason == f"median rate 75 bpm, {INVERTED_P_REASON}"
+    assert [f.code for f in ectopic.findings] == ["OTHER_RHYTHM"]
+    assert sinus.strip is not None and sinus.strip.label == SINUS
+    assert [f.code for f in sinus.findings] == ["NORMAL"]
+
+
+SINUS_CALL = StripCall(
+    SINUS,
+    LABEL_TEXT[SINUS],
+    "regular, median rate 75 bpm",
+    0.01,
+    {"log_rate_bpm": float(np.log(75.0)), "p_wave_consistency": 0.9},
+)
+HIGH = dataclasses.replace(MEASURED, confidence={"pr": "high"})
+
+
+@pytest.mark.parametrize(
+    ("intervals", "lead_ii", "stays"),
+    [(HIGH, -1, False), (HIGH, 1, True), (HIGH, None, True), (MEASURED, -1, True)],
+)
+def test_only_a_confident_inverted_p_wave_undoes_a_sinus_call(intervals, lead_ii, stays) -> None:
+    """One lead's P onset can be a T wave's end (MIT-BIH 109, LBBB: low confidence)."""
+    assert (not_sinus_with_inverted_p_waves(SINUS_CALL, intervals, lead_ii) == SINUS_CALL) == stays
+
+
+def test_upright_p_waves_read_upright_though_the_pr_segment_sags() -> None:
+    """MIT-BIH 101 (sinus rhythm, MLII): its PR segment lies below the baseline after the P
+    wave, and reading up to the QRS onset had called its P waves negative."""
+    recording = read_recording([data_root() / "mitdb" / "101.hea"])
+    analysis = analyze(recording)
+    filtered = np.column_stack(
+        [bandpass_mv(recording.signal_mv[:, i], recording.fs_hz) for i in range(2)]
+    )
+    normal = np.asarray(analysis.beats.samples)[np.asarray(analysis.beats.classes) == "N"]
+    polarity = p_wave_polarity_in_lead_ii(
+        filtered, recording.fs_hz, recording.lead_names, normal, analysis.intervals
+    )
+    assert polarity == 1
