@@ -1,5 +1,7 @@
-"""A strip called another rhythm for its rate alone, with a P wave before every QRS, is sinus
-tachycardia or sinus bradycardia, as a cardiologist writes it.
+"""What a short strip's P waves say of its sinus call, as a cardiologist reads them: a strip
+another rhythm for its rate alone, with a P wave before every QRS, is sinus tachycardia or
+bradycardia (`sinus_at_its_rate`); a strip called sinus rhythm whose P waves are inverted in
+lead II is not (`not_sinus_with_inverted_p_waves`).
 
 The strip rule (`ml.strip_rhythm`) calls every strip outside 50-100 bpm "Other rhythm (not
 normal sinus rhythm, not atrial fibrillation)", as the CinC 2017 labels it learned from do
@@ -17,6 +19,10 @@ by its rate afterwards (`ml.strip_rhythm.named_by_rate`), when all of these hold
   where a P wave would;
 - and, when the recording has lead II, the P wave is not negative there: sinus P waves point
   down and left (upright in II); an inverted one is an ectopic atrial or junctional rhythm.
+
+Not told apart: 3:1 atrial flutter at 100-107 bpm, whose flutter wave before each QRS passes
+for a P wave (4 of 28 varied synthetic flutter strips, seed 2002, read sinus tachycardia here,
+"Other rhythm: fast" before).
 
 A slow strip's reason adds `HIDDEN_BLOCK`: in 2:1 AV block the blocked P wave can sit in the
 T wave, where `ml.two_to_one` does not look, and the strip then looks like sinus bradycardia
@@ -86,7 +92,7 @@ def not_sinus_with_inverted_p_waves(
     ectopic atrial rhythm at 55-100 bpm, its P waves inverted in every lead that shows them
     upright in sinus rhythm, read "Sinus rhythm" and "No significant arrhythmia". Only with
     the PR at high confidence (leads agreeing on the P onset)."""
-    if call.label != SINUS or p_wave_in_lead_ii != -1:
+    if call.label != SINUS or p_wave_in_lead_ii != -1 or "log_rate_bpm" not in call.features:
         return call
     if intervals.pr_ms is None or intervals.confidence.get("pr") != "high":
         return call  # one lead's P onset may be a T wave's end (MIT-BIH 109, LBBB)
