@@ -11,7 +11,11 @@ P wave of 0.15 mV before every QRS at a PR of 160 ms, read "Other rhythm: fast (
 with known answers: 11 of 11 such strips, seed 991). Such a call becomes sinus rhythm, named
 by its rate afterwards (`ml.strip_rhythm.named_by_rate`), when all of these hold:
 
-- its reason is the rate alone (no ectopic beats, pauses or irregular intervals);
+- its reason is the rate alone (no ectopic beats, pauses or irregular intervals), or, at
+  any rate under `FASTEST_SINUS_BPM`, the other-rhythm model's opinion alone
+  (`MODEL_ALONE_REASON`: nothing departs from sinus rhythm in words) with regular intervals
+  (synthetic strips of sinus rhythm with a bundle-branch block read "Other rhythm: the
+  features together do not look like plain sinus rhythm to the model");
 - the P wave is consistent before every QRS (`AF_EXCLUDING_P_WAVE_CONSISTENCY`, the figure
   that rules AF out) and the median beat has one at a measured PR;
 - under `FASTEST_SINUS_BPM`: from 150 bpm a regular narrow rhythm is as likely atrial flutter
@@ -40,13 +44,16 @@ from ml.lead_reversal import wave_polarity
 from ml.recording import canonical_lead_name
 from ml.strip_rhythm import (
     AF_EXCLUDING_P_WAVE_CONSISTENCY,
+    IRREGULAR_RR_SHARE,
     LABEL_TEXT,
+    MODEL_ALONE_REASON,
     OTHER,
     SINUS,
     SINUS_RATE_BPM,
     StripCall,
     another_rhythm,
     median_rate,
+    successive_share,
 )
 
 FASTEST_SINUS_BPM = 150.0
@@ -63,18 +70,21 @@ HIDDEN_BLOCK = "; 2:1 AV block with its blocked P waves in the T waves looks ali
 def sinus_at_its_rate(
     call: StripCall, intervals: Intervals, p_wave_in_lead_ii: int | None
 ) -> StripCall:
-    """`call` as sinus rhythm when it is another rhythm for its rate alone and its P waves say
-    sinus (module docstring); else unchanged. `p_wave_in_lead_ii`: the median P wave's
-    polarity in lead II (+1, -1, 0 too small to say; None without lead II or a P wave)."""
+    """`call` as sinus rhythm when it is another rhythm for its rate alone (or the model's
+    opinion alone, regular) and its P waves say sinus (module docstring); else unchanged.
+    `p_wave_in_lead_ii`: the median P wave's polarity in lead II (+1, -1, 0 too small to say;
+    None without lead II or a P wave)."""
     if call.label != OTHER or "log_rate_bpm" not in call.features:
         return call
     rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
-    slow, fast = SINUS_RATE_BPM
+    slow = SINUS_RATE_BPM[0]
     rate_alone = call.reason in (
         f"slow ({median_rate(rate_bpm)})",
         f"fast ({median_rate(rate_bpm)})",
     )
-    if not rate_alone or not (rate_bpm < slow or fast < rate_bpm < FASTEST_SINUS_BPM):
+    regular = successive_share(call.features) < IRREGULAR_RR_SHARE
+    model_alone = call.reason == MODEL_ALONE_REASON and regular
+    if not (rate_alone or model_alone) or rate_bpm >= FASTEST_SINUS_BPM:
         return call
     consistent = call.features["p_wave_consistency"] >= AF_EXCLUDING_P_WAVE_CONSISTENCY
     if not consistent or intervals.pr_ms is None or p_wave_in_lead_ii == -1:

@@ -70,6 +70,7 @@ TOO_FEW_TO_JUDGE = "too few to judge the rhythm"  # the slow strip call's words
 # Words for what sets an "other rhythm" strip apart (strip round 6's model reads the features;
 # these only say which of them depart from sinus rhythm, for the clinician).
 IRREGULAR_RR_SHARE = 0.05  # median successive RR difference over the median RR
+MODEL_ALONE_REASON = "the features together do not look like plain sinus rhythm to the model"
 PAUSE_REASON_SHARE = 0.10  # of the intervals: short ones followed by a long one
 NO_P_WAVE_CONSISTENCY = 0.3
 # The P-wave features read where the median beat's P wave begins, earlier than by default (a
@@ -851,7 +852,7 @@ def rules_out_af(features: dict[str, float]) -> bool:
     """A consistent P wave, regular intervals, or intervals repeating a pattern: no atrial
     fibrillation, whatever the rule's probability (AF_EXCLUDING_P_WAVE_CONSISTENCY,
     AF_EXCLUDING_PATTERN_IRREGULARITY)."""
-    regular = _successive_share(features) < IRREGULAR_RR_SHARE
+    regular = successive_share(features) < IRREGULAR_RR_SHARE
     patterned = features["log_pattern_irregularity"] < np.log(AF_EXCLUDING_PATTERN_IRREGULARITY)
     return regular or patterned or consistent_p_waves(features, AF_EXCLUDING_P_WAVE_CONSISTENCY)
 
@@ -911,7 +912,7 @@ def call_strip_from_features(
         reasons = _model_departures(features, rate_bpm, rule.other)
     if reasons:
         return StripCall(OTHER, LABEL_TEXT[OTHER], ", ".join(reasons), probability, features)
-    regular = _successive_share(features) < IRREGULAR_RR_SHARE
+    regular = successive_share(features) < IRREGULAR_RR_SHARE
     return StripCall(
         SINUS,
         LABEL_TEXT[SINUS],
@@ -942,7 +943,7 @@ def named_by_rate(call: StripCall, mean_bpm: float | None) -> StripCall:
     return replace(call, text=names.pop()) if len(names) == 1 else call
 
 
-def _successive_share(features: dict[str, float]) -> float:
+def successive_share(features: dict[str, float]) -> float:
     """Median successive RR difference over the median RR (the feature is its log)."""
     return float(np.exp(features[SUCCESSIVE_FEATURE]) - 1e-3)
 
@@ -972,10 +973,10 @@ def _model_departures(
     reasons = _departures_from_sinus(features, rate_bpm)
     if features[PAUSE_FEATURE] >= PAUSE_REASON_SHARE:
         reasons.append("premature beats followed by pauses")
-    if _successive_share(features) >= IRREGULAR_RR_SHARE:
+    if successive_share(features) >= IRREGULAR_RR_SHARE:
         reasons.append("irregular RR intervals")
     if features["p_wave_consistency"] < NO_P_WAVE_CONSISTENCY:
         reasons.append("no consistent P wave")
     # No number here: the model's threshold is below 50 %, and "46 % likely another rhythm"
     # beside an "other rhythm" call would read as a contradiction.
-    return reasons or ["the features together do not look like plain sinus rhythm to the model"]
+    return reasons or [MODEL_ALONE_REASON]

@@ -15,8 +15,9 @@ from ml.analysis import analyze
 from ml.filters import bandpass_mv
 from ml.intervals import not_measured
 from ml.io import read_recording
+from ml.recording import Recording
 from ml.research.databases import data_root
-from ml.research.synthetic import BeatTruth, synthetic_recording
+from ml.research.synthetic import BeatTruth, beats_in_leads_mv, synthetic_recording
 from ml.sinus_strip import (
     HIDDEN_BLOCK,
     INVERTED_P_REASON,
@@ -24,17 +25,34 @@ from ml.sinus_strip import (
     p_wave_polarity_in_lead_ii,
     sinus_at_its_rate,
 )
-from ml.strip_rhythm import LABEL_TEXT, OTHER, SINUS, StripCall, median_rate
+from ml.strip_rhythm import (
+    LABEL_TEXT,
+    MODEL_ALONE_REASON,
+    OTHER,
+    SINUS,
+    SUCCESSIVE_FEATURE,
+    StripCall,
+    median_rate,
+)
 
 
-def _other_call(rate_bpm: float, reason: str | None = None, p_consistency: float = 0.9):
+def _other_call(
+    rate_bpm: float,
+    reason: str | None = None,
+    p_consistency: float = 0.9,
+    successive: float = 0.01,
+):
     slow_or_fast = "fast" if rate_bpm > 100 else "slow"
     return StripCall(
         OTHER,
         LABEL_TEXT[OTHER],
         reason or f"{slow_or_fast} ({median_rate(rate_bpm)})",
         0.01,
-        {"log_rate_bpm": float(np.log(rate_bpm)), "p_wave_consistency": p_consistency},
+        {
+            "log_rate_bpm": float(np.log(rate_bpm)),
+            "p_wave_consistency": p_consistency,
+            SUCCESSIVE_FEATURE: float(np.log(successive + 1e-3)),
+        },
     )
 
 
@@ -51,9 +69,35 @@ def test_another_rhythm_for_its_rate_alone_with_p_waves_is_sinus(rate_bpm: float
     )
 
 
+def test_the_models_opinion_alone_on_a_regular_strip_with_p_waves_is_sinus() -> None:
+    """A strip of sinus rhythm with a bundle-branch block read "Other rhythm: the features
+    together do not look like plain sinus rhythm to the model"."""
+    call = sinus_at_its_rate(_other_call(68.0, MODEL_ALONE_REASON), MEASURED, 1)
+    assert call.label == SINUS
+    assert call.reason == "regular, median rate 68 bpm, a P wave before every QRS (PR 152 ms)"
+
+
+def test_a_strip_of_sinus_rhythm_with_a_bundle_branch_block_reads_sinus_rhythm() -> None:
+    """A minute of two leads at 61 bpm, QRS 145 ms, T waves discordant, intervals varying 1.5 %
+    beat to beat, read "Other rhythm: the features together do not look like plain sinus
+    rhythm to the model"."""
+    rng = np.random.default_rng(0)
+    truth = BeatTruth(hr_bpm=61.0, qrs_ms=145.0, t_mv=-0.3, qt_ms=440.0)
+    onsets_s = 0.4 + np.cumsum(np.r_[0.0, 60 / 61.0 * (1 + rng.normal(0, 0.015, 59))])
+    signal_mv = beats_in_leads_mv(
+        [(onset_s, truth) for onset_s in onsets_s if onset_s < 59.2], 60.0, 500.0,
+        ("II", "V1"), 0.015, 0,
+    )  # fmt: skip
+    analysis = analyze(Recording(500.0, ("II", "V1"), signal_mv, source_format="synthetic"))
+    assert analysis.rhythm_summary == "Sinus rhythm"
+    assert [f.code for f in analysis.findings] == ["WIDE_QRS"]
+
+
 @pytest.mark.parametrize(
     ("call", "intervals", "lead_ii"),
     [
+        (_other_call(68.0, MODEL_ALONE_REASON, successive=0.08), MEASURED, 1),  # irregular
+        (_other_call(68.0, MODEL_ALONE_REASON, p_consistency=0.6), MEASURED, 1),
         (_other_call(118.0), MEASURED, -1),  # inverted in II: ectopic atrial or junctional
         (_other_call(155.0), MEASURED, 1),  # flutter with 2:1 conduction looks alike
         (_other_call(118.0, p_consistency=0.6), MEASURED, 1),
