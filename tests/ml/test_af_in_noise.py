@@ -44,7 +44,7 @@ def test_irregular_beats_mostly_in_noise_are_no_af() -> None:
 def test_af_running_on_through_noise_from_readable_signal_stays_af() -> None:
     beat_s, classes = _irregular_beats(120.0)
     end_s = float(beat_s[-1])
-    assert _af_s(beat_s, classes, [(0.0, 0.4 * end_s)]) == _af_s(beat_s, classes, [])
+    assert _af_s(beat_s, classes, [(0.0, 0.4 * end_s)]) == _af_s(beat_s, classes, []) > 100
 
 
 def test_a_dropped_beat_inside_noise_is_the_noise_but_a_pause_stays() -> None:
