@@ -61,8 +61,9 @@ from ml.hrv import (
     rate_not_measurable,
     slow_rate,
 )
-from ml.intervals import Intervals, measure_intervals, normal_rr_s
+from ml.intervals import Intervals, aligned_beats, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
+from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
 from ml.lead_vote import beats_most_leads_see
 from ml.mains import dehummed
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
@@ -99,7 +100,6 @@ from ml.recording import (
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.sinus_strip import (
     not_sinus_with_inverted_p_waves,
-    p_wave_polarity_in_lead_ii,
     sinus_at_its_rate,
 )
 from ml.standstill import Silence, silences_note, silences_of
@@ -565,12 +565,12 @@ def _read(
     report(0.55, "Measuring intervals")  # before the rhythm: a strip's P region is its P wave's
     normal = (classes == "N") & ~unreadable
     filtered = np.column_stack([bandpass_mv(recording.signal_mv[:, i], fs) for i in leads])
+    interval_leads = tuple(canonical_lead_name(recording.lead_names[i]) for i in leads)
     intervals = measure_intervals(
-        filtered,
-        fs,
-        peaks[normal],
-        tuple(canonical_lead_name(recording.lead_names[i]) for i in leads),
-        normal_rr_s(peaks, normal, fs),
+        filtered, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs)
+    )
+    lead_ii_p = p_wave_polarity_in_lead_ii(
+        aligned_beats(filtered, fs, peaks[normal]), fs, interval_leads, intervals
     )
 
     report(0.7, "Finding rhythm episodes")
@@ -621,9 +621,6 @@ def _read(
             silent,
             p_onset_s=p_onset_s,
         )
-        lead_ii_p = p_wave_polarity_in_lead_ii(
-            filtered, fs, tuple(recording.lead_names[i] for i in leads), peaks[normal], intervals
-        )
         strip = sinus_at_its_rate(strip, intervals, lead_ii_p)
         strip = not_sinus_with_inverted_p_waves(strip, intervals, lead_ii_p)
         strip = strip_call_with_block(strip, block)
@@ -660,6 +657,7 @@ def _read(
             held_block,
             constant_pr_block,
             clear_of_noise,
+            lead_ii_p,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -725,6 +723,8 @@ class RhythmEvidence:
     # Segments noisy only from fast noise whose beats stand clear of it: read as good
     # (`ml.strip_rhythm.clear_of_fast_noise_s`; a long recording only).
     clear_of_fast_noise: list[tuple[float, float]] = field(default_factory=list)
+    # The median P wave's polarity in lead II (`ml.lead_ii_p_wave`), None without lead II.
+    p_wave_in_lead_ii: int | None = None
 
 
 def ventricular_matches(
@@ -927,6 +927,7 @@ def summarise(
         silences_s=[(q.start_s, q.end_s) for q in evidence.silences],
         two_to_one_spans_s=[(t.start_s, t.end_s) for t in two_to_one],
         noisy_spans_s=noisy_spans_s(beats.quality, evidence.clear_of_fast_noise),
+        p_waves_inverted=strip is None and inverted_p_waves(evidence.p_wave_in_lead_ii, intervals),
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

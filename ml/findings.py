@@ -425,6 +425,10 @@ def findings_of_read(
         # strip's other-rhythm call carries it (the rate findings are sinus statements).
         findings.append(_carrying(_no_p_wave_rhythm(without_p_waves), marked_rate))
         marked_rate = []
+    inverted = by_label.get(rhythm.INVERTED_P_WAVES, [])
+    if inverted:  # likewise
+        findings.append(_carrying(_inverted_p_wave_rhythm(inverted), marked_rate))
+        marked_rate = []
     dissociated = by_label.get(rhythm.COMPLETE_BLOCK, [])
     if dissociated:
         # Not sinus either: the block's finding says the (ventricular) rate.
@@ -567,6 +571,22 @@ def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
         "the strip"
     )
     return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "medium", None, detail)
+
+
+def _inverted_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
+    """The other-rhythm finding of a long recording whose P waves are inverted in lead II
+    (`rhythm.INVERTED_P_WAVES`), with how long and how fast, at low risk as a strip's
+    other-rhythm call: an ectopic atrial rhythm is seldom dangerous, and misplaced limb
+    electrodes invert lead II's P wave too."""
+    seconds = sum(e.duration_s for e in stretches)
+    rate_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+    detail = (
+        f"a P wave before every QRS, inverted in lead II, over {duration_text(seconds)}, at a "
+        f"mean of {rate_bpm:.0f} bpm: not sinus rhythm (an ectopic atrial or junctional "
+        "rhythm), or misplaced limb electrodes (then the QRS complex in II is upside down too): "
+        "check the strip"
+    )
+    return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "low", None, detail)
 
 
 def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -> Finding:

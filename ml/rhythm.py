@@ -43,11 +43,13 @@ MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dr
 MOBITZ_II = "Second-degree AV block, Mobitz II"  # `ml.mobitz_ii`: likewise
 PACED = "Paced or unclassifiable rhythm"
 NO_P_WAVES = "Junctional or ectopic rhythm (no P waves)"  # `_without_p_waves`
+# `_with_inverted_p_waves`
+INVERTED_P_WAVES = "Ectopic atrial or junctional rhythm (P waves inverted in II)"
 # `ml.av_dissociation`; "escape" names the rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
 COMPLETE_BLOCK = "Complete AV block, escape rhythm (AV dissociation)"
 LABELS = (
     SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, TWO_TO_ONE,
-    DROPPED, MOBITZ_I, MOBITZ_II, PACED, NO_P_WAVES, COMPLETE_BLOCK,
+    DROPPED, MOBITZ_I, MOBITZ_II, PACED, NO_P_WAVES, INVERTED_P_WAVES, COMPLETE_BLOCK,
 )  # fmt: skip
 ONE_EACH = (PAUSE, DROPPED, MOBITZ_I, MOBITZ_II)  # each episode an event of its own, never merged
 
@@ -126,6 +128,7 @@ def detect_rhythms(
     silences_s: Sequence[tuple[float, float]] = (),
     two_to_one_spans_s: Sequence[tuple[float, float]] = (),
     noisy_spans_s: Sequence[tuple[float, float]] = (),
+    p_waves_inverted: bool = False,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -155,7 +158,9 @@ def detect_rhythms(
     halfway between the beats goes unanswered (`ml.two_to_one`), a TWO_TO_ONE episode each,
     read instead of a halving of the rate there (HALVED) or dropped beats. `noisy_spans_s`:
     where the signal is noisy in every lead (`ml.quality.noisy_spans_s`); an AF episode or a
-    dropped beat mostly inside them is the noise's (`_mostly_noisy`).
+    dropped beat mostly inside them is the noise's (`_mostly_noisy`). `p_waves_inverted`: the
+    median P wave, at a PR of high confidence, is negative in lead II (`ml.lead_ii_p_wave`):
+    the sinus-named stretches are INVERTED_P_WAVES (`_with_inverted_p_waves`).
     """
     silent = [Episode(PAUSE, start_s, end_s, 2) for start_s, end_s in silences_s]
     if len(beat_s) < 3:
@@ -215,11 +220,11 @@ def detect_rhythms(
     covered = af + vf + halved + two_to_one + long_runs + blocked
     unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
     background = _background(beat_s, rr_s, classes, unread, covered)
-    episodes += (
-        _without_p_waves(background, beat_s, p_wave_consistency, wide_qrs)
-        if p_waves_may_lack
-        else background
-    )
+    if p_waves_may_lack:
+        background = _without_p_waves(background, beat_s, p_wave_consistency, wide_qrs)
+    if p_waves_inverted:
+        background = _with_inverted_p_waves(background)
+    episodes += background
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
 
 
@@ -599,7 +604,7 @@ def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
 MERGE_GAP_S = 2.0  # episodes of one label closer than this are one episode
 MIN_RATE_EPISODE_S = 10.0  # sinus brady/tachycardia shorter than this is just sinus rhythm
 SUMMARY_EPISODES = 20
-BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES, COMPLETE_BLOCK)
+BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES, INVERTED_P_WAVES, COMPLETE_BLOCK)
 SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 # Read from P waves: sinus rhythm has one before every QRS, and a dropped beat or 2:1
 # conduction is AV block, a P wave not conducted. No strip without P waves holds them.
@@ -649,6 +654,18 @@ def _without_p_waves(
     return [
         Episode(NO_P_WAVES, e.start_s, e.end_s, e.n_beats) if f else e
         for e, f in zip(background, flagged, strict=True)
+    ]
+
+
+def _with_inverted_p_waves(background: list[Episode]) -> list[Episode]:
+    """`background` with its sinus-named stretches named INVERTED_P_WAVES: sinus P waves are
+    upright in lead II, and two minutes of synthetic ectopic atrial rhythm, a P wave inverted
+    there before every QRS, read "Sinus rhythm" (12 of 12; a strip of it reads another
+    rhythm, `ml.sinus_strip`). The recording's median P wave decides, so every such stretch
+    is named so."""
+    return [
+        Episode(INVERTED_P_WAVES, e.start_s, e.end_s, e.n_beats) if e.label in SINUS_RATES else e
+        for e in background
     ]
 
 

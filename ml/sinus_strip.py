@@ -22,8 +22,8 @@ by its rate afterwards (`ml.strip_rhythm.named_by_rate`), when all of these hold
 - under `FASTEST_SINUS_BPM`: from 150 bpm a regular narrow rhythm is as likely atrial flutter
   with 2:1 conduction or another supraventricular tachycardia, whose flutter or P' wave stands
   where a P wave would;
-- and, when the recording has lead II, the P wave is not negative there: sinus P waves point
-  down and left (upright in II); an inverted one is an ectopic atrial or junctional rhythm.
+- and, when the recording has lead II, the P wave is not negative there
+  (`ml.lead_ii_p_wave`): an inverted one is an ectopic atrial or junctional rhythm.
 
 Not told apart: 3:1 atrial flutter at 100-107 bpm, whose flutter wave before each QRS passes
 for a P wave (4 of 28 varied synthetic flutter strips, seed 2002, read sinus tachycardia here,
@@ -41,8 +41,7 @@ import dataclasses
 import numpy as np
 
 from ml.intervals import Intervals
-from ml.lead_reversal import wave_polarity
-from ml.recording import canonical_lead_name
+from ml.lead_ii_p_wave import inverted_p_waves
 from ml.strip_rhythm import (
     AF_EXCLUDING_P_WAVE_CONSISTENCY,
     IRREGULAR_RR_SHARE,
@@ -58,8 +57,6 @@ from ml.strip_rhythm import (
 )
 
 FASTEST_SINUS_BPM = 150.0
-P_WAVE_S = 0.11  # a P wave lasts up to 110-120 ms
-BEFORE_QRS_S = 0.02
 REASON = "regular, {rate}, a P wave before every QRS (PR {pr:.0f} ms)"
 INVERTED_P_REASON = (
     "P waves inverted in lead II: an ectopic atrial or junctional rhythm, or misplaced limb "
@@ -102,40 +99,10 @@ def not_sinus_with_inverted_p_waves(
     II is another rhythm (`INVERTED_P_REASON`): sinus P waves are upright there. A synthetic
     ectopic atrial rhythm at 55-100 bpm, its P waves inverted in every lead that shows them
     upright in sinus rhythm, read "Sinus rhythm" and "No significant arrhythmia". Only with
-    the PR at high confidence (leads agreeing on the P onset)."""
-    if call.label != SINUS or p_wave_in_lead_ii != -1 or "log_rate_bpm" not in call.features:
+    the PR at high confidence (`ml.lead_ii_p_wave.inverted_p_waves`)."""
+    if call.label != SINUS or "log_rate_bpm" not in call.features:
         return call
-    if intervals.pr_ms is None or intervals.confidence.get("pr") != "high":
-        return call  # one lead's P onset may be a T wave's end (MIT-BIH 109, LBBB)
+    if not inverted_p_waves(p_wave_in_lead_ii, intervals):
+        return call
     rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
     return another_rhythm(call, f"{median_rate(rate_bpm)}, {INVERTED_P_REASON}")
-
-
-def p_wave_polarity_in_lead_ii(
-    filtered_mv: np.ndarray,
-    fs_hz: float,
-    lead_names: tuple[str, ...],
-    r_peaks: np.ndarray,
-    intervals: Intervals,
-) -> int | None:
-    """The polarity (`ml.lead_reversal.wave_polarity`) of the median P wave in lead II, over
-    `P_WAVE_S` from its onset (`intervals`, ms from the R peak) and at least `BEFORE_QRS_S`
-    before the QRS onset, against the level at its onset; None without lead II, a P onset or
-    beats to read. Not up to the QRS onset: the PR segment sags below the baseline after the
-    P wave (atrial repolarisation, the band-pass), which read MIT-BIH 101's upright P waves
-    as negative. `filtered_mv`: [samples, leads] band-passed, columns named by `lead_names`."""
-    names = [canonical_lead_name(name) for name in lead_names]
-    if "II" not in names or intervals.p_onset_ms is None or intervals.qrs_onset_ms is None:
-        return None
-    start = round(intervals.p_onset_ms * fs_hz / 1000)
-    stop = min(
-        start + round(P_WAVE_S * fs_hz),
-        round((intervals.qrs_onset_ms / 1000 - BEFORE_QRS_S) * fs_hz),
-    )
-    lead = filtered_mv[:, names.index("II")]
-    peaks = r_peaks[(r_peaks + start >= 0) & (r_peaks + stop < lead.size)]
-    if stop <= start or peaks.size < 3:
-        return None
-    waves = lead[peaks[:, None] + np.arange(start, stop)[None, :]]
-    median_wave = np.median(waves - waves[:, :1], axis=0)
-    return wave_polarity(median_wave)

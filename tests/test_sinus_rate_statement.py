@@ -168,3 +168,26 @@ def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
         doctor, report, sql, rhythm_label=machine.rhythm_label, findings=chosen,
         conclusion="Junctional escape rhythm.", patient_comment="",
     )  # fmt: skip
+
+
+def test_a_long_ectopic_atrial_rhythm_is_not_called_sinus_and_signs_as_prefilled(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Two minutes of leads II and V1 at 80 bpm, a P wave inverted in II before every QRS (an
+    ectopic atrial rhythm), read "Sinus rhythm" and "No significant arrhythmia". Now its rhythm
+    line names an ectopic atrial or junctional rhythm, the finding says why, and the form
+    signs as prefilled (`rhythm._with_inverted_p_waves`); the patient is not told the rhythm
+    was normal."""
+    truth = BeatTruth(hr_bpm=80.0, p_mv=-0.15, qt_ms=380.0, t_duration_ms=150.0)
+    recording = synthetic_recording(truth, duration_s=120.0, fs_hz=250.0, leads=("II", "V1"))[0]
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ectopic.csv", recording)
+    machine = report.versions[0]
+    assert machine.rhythm_label == rhythm.INVERTED_P_WAVES
+    assert report.main_finding == "OTHER_RHYTHM"
+    page, chosen, clinician, summary = signed_as_prefilled(
+        app, people, sql, report, tmp_path, "Ectopic atrial rhythm."
+    )
+    assert "a P wave before every QRS, inverted in lead II, over 2.0 min, at a mean of 80" in page
+    assert chosen == ["OTHER_RHYTHM"], chosen
+    assert rhythm.INVERTED_P_WAVES in clinician
+    assert "did not follow its usual steady pattern" in " ".join(summary.split())

@@ -12,17 +12,13 @@ import numpy as np
 import pytest
 
 from ml.analysis import analyze
-from ml.filters import bandpass_mv
 from ml.intervals import not_measured
-from ml.io import read_recording
 from ml.recording import Recording
-from ml.research.databases import data_root
 from ml.research.synthetic import BeatTruth, beats_in_leads_mv, synthetic_recording
 from ml.sinus_strip import (
     HIDDEN_BLOCK,
     INVERTED_P_REASON,
     not_sinus_with_inverted_p_waves,
-    p_wave_polarity_in_lead_ii,
     sinus_at_its_rate,
 )
 from ml.strip_rhythm import (
@@ -164,18 +160,3 @@ HIGH = dataclasses.replace(MEASURED, confidence={"pr": "high"})
 def test_only_a_confident_inverted_p_wave_undoes_a_sinus_call(intervals, lead_ii, stays) -> None:
     """One lead's P onset can be a T wave's end (MIT-BIH 109, LBBB: low confidence)."""
     assert (not_sinus_with_inverted_p_waves(SINUS_CALL, intervals, lead_ii) == SINUS_CALL) == stays
-
-
-def test_upright_p_waves_read_upright_though_the_pr_segment_sags() -> None:
-    """MIT-BIH 101 (sinus rhythm, MLII): its PR segment lies below the baseline after the P
-    wave, and reading up to the QRS onset had called its P waves negative."""
-    recording = read_recording([data_root() / "mitdb" / "101.hea"])
-    analysis = analyze(recording)
-    filtered = np.column_stack(
-        [bandpass_mv(recording.signal_mv[:, i], recording.fs_hz) for i in range(2)]
-    )
-    normal = np.asarray(analysis.beats.samples)[np.asarray(analysis.beats.classes) == "N"]
-    polarity = p_wave_polarity_in_lead_ii(
-        filtered, recording.fs_hz, recording.lead_names, normal, analysis.intervals
-    )
-    assert polarity == 1

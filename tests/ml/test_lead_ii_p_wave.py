@@ -1,0 +1,105 @@
+"""Lead II's median P wave (`ml.lead_ii_p_wave`): upright in sinus rhythm; inverted, at a PR
+of high confidence, it makes a long recording's sinus stretches an ectopic atrial or
+junctional rhythm (`rhythm.INVERTED_P_WAVES`), as it makes a strip another rhythm
+(`ml.sinus_strip`). Two minutes of synthetic ectopic atrial rhythm read "Sinus rhythm"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from ml import rhythm
+from ml.analysis import analyze
+from ml.filters import bandpass_mv
+from ml.intervals import aligned_beats, not_measured
+from ml.io import read_recording
+from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
+from ml.recording import canonical_lead_name
+from ml.research.databases import data_root
+from ml.research.synthetic import BeatTruth, synthetic_recording
+
+
+def _two_minutes(rate_bpm: float, p_mv: float, leads: tuple[str, ...] | None = None):
+    truth = BeatTruth(hr_bpm=rate_bpm, qt_ms=400 * np.sqrt(60 / rate_bpm), t_duration_ms=150)
+    kwargs = {} if leads is None else {"leads": leads}
+    recording, _ = synthetic_recording(
+        dataclasses.replace(truth, p_mv=p_mv), duration_s=120.0, fs_hz=500.0, seed=5, **kwargs
+    )
+    return analyze(recording)
+
+
+@pytest.mark.parametrize("rate_bpm", [72.0, 118.0])
+def test_two_minutes_with_p_waves_inverted_in_lead_ii_are_not_sinus_rhythm(
+    rate_bpm: float,
+) -> None:
+    """12 leads; a P wave before every QRS at a normal PR, inverted in II (and in every lead
+    that shows it upright in sinus rhythm)."""
+    analysis = _two_minutes(rate_bpm, -0.15)
+    assert analysis.rhythm_summary == rhythm.INVERTED_P_WAVES
+    assert {e.label for e in analysis.episodes} == {rhythm.INVERTED_P_WAVES}
+    (finding,) = analysis.findings
+    assert finding.code == "OTHER_RHYTHM" and finding.risk == "low"
+    assert finding.detail.startswith(
+        f"a P wave before every QRS, inverted in lead II, over 2.0 min, at a mean of "
+        f"{rate_bpm:.0f} bpm: not sinus rhythm (an ectopic atrial or junctional rhythm)"
+    )
+
+
+def test_two_minutes_with_upright_p_waves_stay_sinus_rhythm() -> None:
+    analysis = _two_minutes(72.0, 0.15)
+    assert analysis.rhythm_summary == rhythm.SINUS
+    assert [f.code for f in analysis.findings] == ["NORMAL"]
+
+
+def test_without_lead_ii_the_p_waves_polarity_is_not_read() -> None:
+    """V1's P wave may be negative in sinus rhythm: no other lead decides."""
+    analysis = _two_minutes(72.0, -0.15, leads=("V1", "V5"))
+    assert rhythm.INVERTED_P_WAVES not in {e.label for e in analysis.episodes}
+
+
+def test_only_sinus_stretches_are_renamed() -> None:
+    """AF and runs keep their names; the recording's median P wave names every sinus stretch."""
+    beat_s = np.r_[np.arange(0.5, 60.0, 0.8), 60.0 + np.cumsum(np.tile([0.5, 0.9, 0.6], 25))]
+    classes = np.full(beat_s.size, "N")
+    af_windows = [(60.0, float(beat_s[-1]))]
+    episodes = rhythm.detect_rhythms(
+        beat_s, classes, 120.0, af_windows_s=af_windows, p_waves_inverted=True
+    )
+    labels = {e.label for e in episodes}
+    assert rhythm.INVERTED_P_WAVES in labels and rhythm.AF in labels
+    assert not labels & set(rhythm.SINUS_RATES)
+
+
+HIGH = dataclasses.replace(not_measured("-"), pr_ms=150.0, confidence={"pr": "high"})
+
+
+@pytest.mark.parametrize(
+    ("polarity", "intervals", "inverted"),
+    [
+        (-1, HIGH, True),
+        (1, HIGH, False),
+        (0, HIGH, False),
+        (None, HIGH, False),
+        (-1, dataclasses.replace(HIGH, confidence={"pr": "low"}), False),
+        (-1, not_measured("no P wave"), False),
+    ],
+)
+def test_only_a_confident_p_onset_makes_the_p_waves_inverted(polarity, intervals, inverted):
+    """One lead's P onset may be a T wave's end (MIT-BIH 109, LBBB: low confidence)."""
+    assert inverted_p_waves(polarity, intervals) == inverted
+
+
+def test_upright_p_waves_read_upright_though_the_pr_segment_sags() -> None:
+    """MIT-BIH 101 (sinus rhythm, MLII): its PR segment lies below the baseline after the P
+    wave, and reading up to the QRS onset had called its P waves negative."""
+    recording = read_recording([data_root() / "mitdb" / "101.hea"])
+    analysis = analyze(recording)
+    fs = recording.fs_hz
+    filtered = np.column_stack([bandpass_mv(recording.signal_mv[:, i], fs) for i in range(2)])
+    normal = np.asarray(analysis.beats.samples)[np.asarray(analysis.beats.classes) == "N"]
+    names = tuple(canonical_lead_name(name) for name in recording.lead_names)
+    beats = aligned_beats(filtered, fs, normal)
+    assert p_wave_polarity_in_lead_ii(beats, fs, names, analysis.intervals) == 1
+    assert analysis.rhythm_summary == rhythm.SINUS
