@@ -72,6 +72,7 @@ from ml.features import (
 from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
+from ml.lead_ii_p_wave import p_wave_polarity_in_lead_ii
 from ml.mains import dehummed_source
 from ml.mobitz_ii import second_degree_blocks
 from ml.noise_bursts import judged_classes, noise_mv
@@ -384,13 +385,11 @@ class _Analysis:
         p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves = evidence[:7]
         block, constant_pr_block, clear_of_noise = evidence[7:]
         self.report(0.87, "Measuring intervals")
+        interval_leads = tuple(canonical_lead_name(names[i]) for i in self.usable)
         intervals = intervals_of_beats(
-            beats,
-            fs,
-            peaks[normal],
-            tuple(canonical_lead_name(names[i]) for i in self.usable),
-            normal_rr_s(peaks, normal, fs),
+            beats, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs)
         )
+        lead_ii_p = p_wave_polarity_in_lead_ii(beats, fs, interval_leads, intervals)
         self.report(0.9, "Summarising findings")
         analysis = summarise(
             BeatRead(
@@ -417,6 +416,7 @@ class _Analysis:
                 held_block,
                 constant_pr_block,
                 clear_of_noise,
+                lead_ii_p,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),

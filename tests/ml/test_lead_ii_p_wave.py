@@ -12,22 +12,28 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
+from ml.chunked import analyze_chunked
 from ml.filters import bandpass_mv
 from ml.intervals import aligned_beats, not_measured
 from ml.io import read_recording
+from ml.io.sources import ArraySource
 from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
 from ml.recording import canonical_lead_name
 from ml.research.databases import data_root
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 
-def _two_minutes(rate_bpm: float, p_mv: float, leads: tuple[str, ...] | None = None):
+def _ectopic(rate_bpm: float, p_mv: float, leads: tuple[str, ...] | None, duration_s: float):
     truth = BeatTruth(hr_bpm=rate_bpm, qt_ms=400 * np.sqrt(60 / rate_bpm), t_duration_ms=150)
     kwargs = {} if leads is None else {"leads": leads}
     recording, _ = synthetic_recording(
-        dataclasses.replace(truth, p_mv=p_mv), duration_s=120.0, fs_hz=500.0, seed=5, **kwargs
+        dataclasses.replace(truth, p_mv=p_mv), duration_s=duration_s, fs_hz=500.0, seed=5, **kwargs
     )
-    return analyze(recording)
+    return recording
+
+
+def _two_minutes(rate_bpm: float, p_mv: float, leads: tuple[str, ...] | None = None):
+    return analyze(_ectopic(rate_bpm, p_mv, leads, 120.0))
 
 
 @pytest.mark.parametrize("rate_bpm", [72.0, 118.0])
@@ -45,6 +51,15 @@ def test_two_minutes_with_p_waves_inverted_in_lead_ii_are_not_sinus_rhythm(
         f"a P wave before every QRS, inverted in lead II, over 2.0 min, at a mean of "
         f"{rate_bpm:.0f} bpm: not sinus rhythm (an ectopic atrial or junctional rhythm)"
     )
+
+
+def test_a_holter_read_chunk_by_chunk_reads_the_same() -> None:
+    """A long file is read in chunks (`ml.chunked`), its median beat cut chunk by chunk."""
+    recording = _ectopic(75.0, -0.15, ("MLII", "V1"), 240.0)
+    whole = analyze(recording)
+    chunked = analyze_chunked(ArraySource(recording), chunk_s=60, overlap_s=10)
+    assert whole.rhythm_summary == chunked.rhythm_summary == rhythm.INVERTED_P_WAVES
+    assert [f.detail for f in whole.findings] == [f.detail for f in chunked.findings]
 
 
 def test_two_minutes_with_upright_p_waves_stay_sinus_rhythm() -> None:
