@@ -922,6 +922,7 @@ def summarise(
         mobitz_ii_cycles_s=evidence.mobitz_ii.cycles_s,
         p_waves_may_lack=strip is None and not intervals.shows_p_wave(),
         wide_qrs=wide_qrs_measured(intervals),
+        p_waves_absent=intervals.lacks_p_wave_in_every_lead(),
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
         silences_s=[(q.start_s, q.end_s) for q in evidence.silences],

@@ -58,6 +58,7 @@ P_SEARCH_S = 0.40  # the P wave is looked for this far before the QRS at most
 # onset kept as found, as a doubted marked first-degree block's is.
 LONG_PR_MS = 200.0
 PR_SEGMENT_OFF_BASELINE = 0.7
+NO_P_WAVE_REASON = "no consistent P wave before the QRS in any lead"
 NO_PR_SEGMENT_REASON = (
     "no flat PR segment at the baseline between the P onset found ({ms:.0f} ms before the QRS) "
     "and the QRS: the P wave may run into the QRS (a short PR or pre-excitation), or the onset "
@@ -222,6 +223,11 @@ class Intervals:
         if self.p_onset_ms is None or self.qrs_onset_ms is None:
             return False
         return self.qrs_onset_ms - self.p_onset_ms >= PLAUSIBLE_MS["pr"][0]
+
+    def lacks_p_wave_in_every_lead(self) -> bool:
+        """No lead's median beat holds a consistent P wave before the QRS (not: the leads
+        found one and disagree on its onset, as on svdb 874's sinus rhythm)."""
+        return self.not_measurable.get("pr") == NO_P_WAVE_REASON
 
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
@@ -549,7 +555,7 @@ def _p_onset(
             "its onset cannot be seen",
         )
     if not onsets:
-        return Boundary(None, "no consistent P wave before the QRS in any lead")
+        return Boundary(None, NO_P_WAVE_REASON)
     onset = _global(onsets, fs_hz, earliest=True, wave="P-wave onset", name="pr")
     if onset.sample is not None and onset.sample < start + int(0.02 * fs_hz):
         # The wave may have begun before the search window did.

@@ -129,6 +129,7 @@ def detect_rhythms(
     two_to_one_spans_s: Sequence[tuple[float, float]] = (),
     noisy_spans_s: Sequence[tuple[float, float]] = (),
     p_waves_inverted: bool = False,
+    p_waves_absent: bool = False,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -149,8 +150,9 @@ def detect_rhythms(
     outside the region the consistency reads: svdb 889's PR is 340 ms; one lead's PR of 320
     ms, withheld as of low confidence, had read "Junctional or ectopic rhythm"); with a
     `wide_qrs` (the median beat's) the median beat alone decides
-    (`_without_p_waves`). `bound_pauses` (per beat) marks Q beats that are beats of the rhythm
-    all the same (a doubtful call that came on time): they end a pause as a readable beat does.
+    (`_without_p_waves`), at any rate when `p_waves_absent` (no lead shows one).
+    `bound_pauses` (per beat) marks Q beats that are beats of the rhythm all the same (a
+    doubtful call that came on time): they end a pause as a readable beat does.
     `dissociation_spans_s`: where P waves march apart from the QRS complexes
     (`ml.av_dissociation`), a COMPLETE_BLOCK episode each: no sinus rhythm or AF is read there.
     `silences_s`: stretches with no QRS complex (`ml.standstill`), a pause each, also where
@@ -221,7 +223,9 @@ def detect_rhythms(
     unread = np.zeros(len(beat_s), dtype=bool) if unreadable is None else np.asarray(unreadable)
     background = _background(beat_s, rr_s, classes, unread, covered)
     if p_waves_may_lack:
-        background = _without_p_waves(background, beat_s, p_wave_consistency, wide_qrs)
+        background = _without_p_waves(
+            background, beat_s, p_wave_consistency, wide_qrs, p_waves_absent
+        )
     if p_waves_inverted:
         background = _with_inverted_p_waves(background)
     episodes += background
@@ -616,6 +620,7 @@ def _without_p_waves(
     beat_s: np.ndarray,
     p_consistency: np.ndarray | None,
     wide_qrs: bool = False,
+    p_waves_absent: bool = False,
 ) -> list[Episode]:
     """`background` with its sinus-named stretches of NO_P_WAVE_MIN_S or more, at a median rate
     under 60 or from 130 bpm, whose beats show no consistent P wave (median consistency under
@@ -628,7 +633,11 @@ def _without_p_waves(
     (`wide_qrs`, 120 ms or more) the consistency is not asked: the region it reads, up to
     80 ms before the R peak, takes in the wide QRS's onset, which is consistent from beat to
     beat (idioventricular rhythm at 30-38 bpm read consistencies of 0.7-0.75 and "Sinus
-    bradycardia"); the median beat without a P wave decides."""
+    bradycardia"); the median beat without a P wave decides, and inside the rate bounds
+    (which guard against the consistency's failure) when no lead shows one (`p_waves_absent`:
+    accelerated idioventricular rhythm at 55-100 bpm read "Sinus rhythm", 18 of 20 two-minute
+    ones; svdb 874, sinus rhythm at 75 bpm with a wide QRS whose leads disagree on the P
+    onset, stays sinus)."""
     if p_consistency is None:
         return background
     slow, fast = NO_P_WAVE_RATES_BPM
@@ -640,7 +649,9 @@ def _without_p_waves(
         rate_bpm = 60.0 / float(np.median(np.diff(beat_s[inside])))
         outside_bounds = rate_bpm < slow or rate_bpm >= fast
         inconsistent = float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
-        return outside_bounds and (wide_qrs or inconsistent)
+        if wide_qrs:
+            return outside_bounds or p_waves_absent
+        return outside_bounds and inconsistent
 
     flagged = [lacks_p_waves(e) for e in background]
     without_s = sum(e.duration_s for e, f in zip(background, flagged, strict=True) if f)
