@@ -345,7 +345,7 @@ CREATE TABLE report_version (
 	author_id INTEGER, 
 	signed_at DATETIME(6), 
 	amendment_reason TEXT, 
-	rhythm_label VARCHAR(80), 
+	rhythm_label VARCHAR(200), 
 	findings JSON, 
 	conclusion TEXT, 
 	patient_comment TEXT, 

@@ -66,6 +66,9 @@ MYSQL_TABLE_OPTIONS = {
 
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+# A report's rhythm line: the machine's headline runs to 95 characters ("Complete AV block,
+# escape rhythm (AV dissociation) with ventricular flutter/fibrillation (10 s)"), and 80 cut it.
+RHYTHM_LABEL_CHARS = 200
 
 
 class Base(DeclarativeBase):
@@ -477,7 +480,7 @@ class ReportVersion(CreatedAtMixin, Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     signed_at: Mapped[dt.datetime | None]
     amendment_reason: Mapped[str | None] = mapped_column(Text)
-    rhythm_label: Mapped[str | None] = mapped_column(String(80))
+    rhythm_label: Mapped[str | None] = mapped_column(String(RHYTHM_LABEL_CHARS))
     findings: Mapped[list[str] | None] = mapped_column(JSON)  # coded statements
     conclusion: Mapped[str | None] = mapped_column(Text)  # clinical: for clinicians only
     patient_comment: Mapped[str | None] = mapped_column(Text)  # the doctor's words for the patient

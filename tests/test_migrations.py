@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ml import rhythm
 from portal import migrate
 from portal.db import make_engine
 from portal.models import Base, EcgRecording
+from portal.seed_load import SHAPES, seed_load
 
 EXPECTED_TABLES = set(Base.metadata.tables) | {"alembic_version"}
 
@@ -135,3 +140,43 @@ def test_0012_existing_recordings_have_no_pacemaker_and_downgrade_drops_it(
             assert connection.execute(text("SELECT COUNT(*) FROM analysis_job")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_0013_widens_the_rhythm_line_and_keeps_what_it_holds(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """The machine's headline runs to 95 characters and 80 cut it mid-word; 0013 keeps every
+    stored line, and its downgrade cuts only lines over 80 (MariaDB refuses them otherwise)."""
+    migrate.upgrade(empty_database_url, "0012")
+    engine = make_engine(empty_database_url)
+    try:
+        seed_load(engine, tmp_path, reports=2, doctors=1, staff=1, shapes=SHAPES[:1],
+                  progress=False, password="x" * 16)  # fmt: skip
+        before = _rhythm_lines(engine)
+        assert before and all(0 < len(line) <= 80 for line in before.values())
+        migrate.upgrade(empty_database_url)
+        assert _rhythm_lines(engine) == before
+        headline = rhythm.headline(
+            [rhythm.Episode(rhythm.COMPLETE_BLOCK, 0.0, 118.0, 80),
+             rhythm.Episode(rhythm.VF, 50.0, 60.0, 0)], rhythm.VF,
+        )  # fmt: skip
+        assert len(headline) > 80
+        first = min(before)
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE report_version SET rhythm_label = :line WHERE id = :id"),
+                {"line": headline, "id": first},
+            )
+        assert _rhythm_lines(engine)[first] == headline
+        migrate.downgrade(empty_database_url, "0012")
+        assert _rhythm_lines(engine) == {**before, first: headline[:80]}
+        migrate.upgrade(empty_database_url)
+        assert _differences(empty_database_url) == []
+    finally:
+        engine.dispose()
+
+
+def _rhythm_lines(engine: Engine) -> dict[int, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, rhythm_label FROM report_version")).all()
+    return {row.id: row.rhythm_label for row in rows if row.rhythm_label is not None}

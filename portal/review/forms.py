@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
 from ml.vocabulary import Category
 from portal.forms import options
+from portal.models import RHYTHM_LABEL_CHARS
 from reports.next_steps import NEXT_STEPS
 
 # The doctor's measurements: empty means "not measurable"; QTc follows from QT and heart rate.
@@ -59,7 +60,17 @@ def statement_groups() -> list[SelectChoice]:
 
 
 class SignForm(FlaskForm):
-    rhythm_label = StringField("Rhythm", validators=[InputRequired(), Length(max=80)])
+    rhythm_label = StringField(
+        "Rhythm",
+        validators=[
+            InputRequired(),
+            Length(
+                max=RHYTHM_LABEL_CHARS,
+                message=f"The rhythm line holds at most {RHYTHM_LABEL_CHARS} characters: put "
+                "the rest in the conclusion.",
+            ),
+        ],
+    )
     findings = SelectMultipleField(
         "Statements (coded)",
         choices=statement_groups(),

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ml.errors import RecordingError
 from portal import tasks
 from portal.models import (
+    RHYTHM_LABEL_CHARS,
     Account,
     AnalysisJob,
     EcgReport,
@@ -341,7 +342,7 @@ def machine_version(report: EcgReport, analysis: Any) -> ReportVersion:
         report=report,
         version_no=1,
         kind=VersionKind.MACHINE,
-        rhythm_label=analysis.rhythm_summary[:80],
+        rhythm_label=analysis.rhythm_summary[:RHYTHM_LABEL_CHARS],
         findings=[f.code for f in analysis.findings],
         conclusion=main.label,
         predicted_class=main.code[:16],

@@ -20,6 +20,7 @@ from ml.strip_rhythm import STRIP_MAX_S
 from portal import tasks
 from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
+    RHYTHM_LABEL_CHARS,
     Account,
     EcgRecording,
     EcgReport,
@@ -208,6 +209,11 @@ def _check_read(read: PhysicianRead, episodes: bool) -> None:
         errors["findings"] = f"Unknown statement codes: {', '.join(unknown)}."
     if not read.rhythm_label.strip():
         errors["rhythm_label"] = "State the rhythm."
+    elif len(read.rhythm_label.strip()) > RHYTHM_LABEL_CHARS:
+        errors["rhythm_label"] = (
+            f"The rhythm line holds at most {RHYTHM_LABEL_CHARS} characters: put the rest in "
+            "the conclusion."
+        )
     if not read.conclusion.strip():
         errors["conclusion"] = "Write a conclusion."
     problems = vocabulary.contradictions(read.findings, read.rhythm_label, episodes)
@@ -289,7 +295,7 @@ def _add_version(
         author_id=actor.id,
         signed_at=now,
         amendment_reason=reason,
-        rhythm_label=read.rhythm_label.strip()[:80],
+        rhythm_label=read.rhythm_label.strip(),
         findings=list(read.findings),
         conclusion=read.conclusion.strip(),
         patient_comment=read.patient_comment.strip() or None,
