@@ -60,8 +60,9 @@ STATEMENTS: dict[str, Statement] = _table(
     ("AV_BLOCK_3", "Complete heart block", Category.CONDUCTION,
      "The signals that start each beat did not get through the heart. This needs care soon."),
     ("AF", "Atrial fibrillation / flutter", Category.RHYTHM,
-     "Your heartbeat was uneven. Doctors call this atrial fibrillation. The top parts of the "
-     "heart do not beat in step."),
+     "The top parts of your heart were beating fast and out of step with the rest of it. "
+     "Doctors call this atrial fibrillation or atrial flutter. It often makes the heartbeat "
+     "uneven."),
     ("PAUSE", "Pause", Category.RHYTHM, "There were short pauses between some heartbeats."),
     ("AV_BLOCK_2", "Second-degree AV block", Category.CONDUCTION,
      "Some of the signals that start each beat did not get through the heart."),

@@ -35,11 +35,12 @@ WHEN_TO_GET_HELP = (
 
 
 # AF/flutter signed beside another rhythm (paroxysmal AF in a long recording): the two rhythm
-# sentences say which part of the recording each describes, so "uneven" and "normal, steady"
-# do not read as a contradiction.
+# sentences say which part of the recording each describes, so "out of step" and "normal,
+# steady" do not read as a contradiction. Flutter too: the statement is "AF/flutter", and a
+# flutter's beat is often regular, so "uneven" is said as what it often does, not a fact.
 PAROXYSMAL_AF = (
-    "For part of the recording your heartbeat was uneven. Doctors call this atrial "
-    "fibrillation. The top parts of the heart do not beat in step."
+    "For part of the recording the top parts of your heart were beating fast and out of step "
+    "with the rest of it. Doctors call this atrial fibrillation or atrial flutter."
 )
 REST_OF_THE_TIME = "The rest of the time "
 

@@ -19,7 +19,7 @@ from ml.findings import Finding
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport, RiskModel, RiskScore
 from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of
-from reports.plain_language import findings_in_plain_words
+from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
 from tests.conftest import People, client_for
 from tests.support.machine_codes import codes_the_machine_writes
 from tests.test_upload_and_review import _analysed_report
@@ -32,6 +32,15 @@ def test_every_code_has_a_label_category_severity_and_plain_sentence() -> None:
         assert statement.code == code and code == code.upper()
         assert statement.label and statement.category in vocabulary.Category
         assert statement.plain.endswith(".") and len(statement.plain.split()) >= 4
+
+
+def test_the_af_statement_tells_the_patient_of_flutter_too() -> None:
+    """The statement is "Atrial fibrillation / flutter", whose flutter often beats regularly:
+    the patient's sentence said "Your heartbeat was uneven. Doctors call this atrial
+    fibrillation." of both."""
+    for sentence in (vocabulary.STATEMENTS["AF"].plain, PAROXYSMAL_AF):
+        assert "atrial fibrillation or atrial flutter" in sentence
+        assert "heartbeat was uneven" not in sentence
 
 
 def test_the_machine_emits_only_known_codes() -> None:
