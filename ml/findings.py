@@ -15,7 +15,7 @@ from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
-from ml.intervals import Intervals
+from ml.intervals import LABELS, WITHHELD_AS_UNSURE, Intervals
 from ml.pause_p_waves import pause_p_wave_phrase
 from ml.st_segment import (
     WIDE_QRS_CAVEAT,
@@ -90,8 +90,8 @@ def without_doubtful_long_qt(intervals: Intervals) -> Intervals:
         return intervals
     reason = (
         f"the QT found ({qt_ms:.0f} ms, QTc {qtc_ms:.0f} ms) would be a long QT (QTc "
-        f"{LONG_QTC_MS:.0f} ms or more), but it was measured with low confidence: check the T "
-        "wave's end on the median beat"
+        f"{LONG_QTC_MS:.0f} ms or more), {WITHHELD_AS_UNSURE}: check the T wave's end on the "
+        "median beat"
     )
     return dataclasses.replace(
         intervals,
@@ -450,10 +450,23 @@ def findings_of_read(
                 "No significant arrhythmia",
                 "low",
                 float(chosen.mean()) if len(chosen) else None,
-                "",
+                _withheld_doubt(intervals),
             )
         )
     return findings
+
+
+def _withheld_doubt(intervals: Intervals) -> str:
+    """What a read with no finding must still say: an interval withheld because, measured
+    with low confidence, it would be abnormal (a long QT, a marked first-degree block). A
+    one-lead synthetic long QT (QTc 576 ms) read "No significant arrhythmia" with nothing
+    beside it but the QT's "not measurable" (15 of the 613 such non-DS2 reads withheld one)."""
+    doubts = [
+        f"{LABELS[name]} not measurable: {reason}"
+        for name, reason in intervals.not_measurable.items()
+        if name in LABELS and WITHHELD_AS_UNSURE in reason
+    ]
+    return "; ".join(doubts)
 
 
 def wide_complex_tachycardia(

@@ -123,6 +123,8 @@ LABELS = {"pr": "PR", "qrs": "QRS", "qt": "QT"}
 # 172) and 13 cinc2017 strips whose "P wave" was a 0.02-0.05 mV bump rising over 90-240 ms from
 # the start of the P search window, where the strips show none.
 SURE_ONLY_ABOVE_MS: dict[str, tuple[float, str]] = {"pr": (300, "a marked first-degree AV block")}
+# How the reason of an interval withheld so ends (also a long QT's, `ml.findings`).
+WITHHELD_AS_UNSURE = "but it was measured with low confidence"
 # Clear leads whose boundaries differ by more than this (ms) disagree: not measurable.
 DISAGREEMENT_MS: dict[str, float] = {"pr": 80, "qt": 80}
 LOW_CONFIDENCE_GAP_MS: dict[str, float] = {"pr": 40, "qt": 40}
@@ -444,7 +446,7 @@ def _judge(
         if value_ms > limit_ms and not sure:
             reasons[name] = (
                 f"the {LABELS[name]} found ({value_ms:.0f} ms) would be {meaning} (over "
-                f"{limit_ms:.0f} ms), but it was measured with low confidence"
+                f"{limit_ms:.0f} ms), {WITHHELD_AS_UNSURE}"
             )
             continue
         values[name] = value_ms

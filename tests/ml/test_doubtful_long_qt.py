@@ -1,6 +1,6 @@
 """A QT measured with low confidence whose QTc would be long is "not measurable" with the
-figures in its reason, not a number beside "No significant arrhythmia"
-(`ml.findings.without_doubtful_long_qt`); measured with high confidence it stays, and makes
+figures in its reason, not a number beside "No significant arrhythmia", which then says it
+(`ml.findings.without_doubtful_long_qt`, `_withheld_doubt`); measured with high confidence it stays, and makes
 the long-QT finding."""
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def test_one_lead_s_long_qt_is_withheld_with_its_figures() -> None:
     assert abs(qtc_ms - 540.0) <= 20.0
     assert intervals.t_end_ms is not None  # still marked on the median beat, to be checked
     assert "LONG_QT" not in {f.code for f in analysis.findings}
+    # ... and the read's one finding says so: it read "No significant arrhythmia" alone.
+    (finding,) = analysis.findings
+    assert finding.code == "NORMAL" and finding.detail == f"QT not measurable: {reason}"
 
 
 def test_twelve_leads_long_qt_is_measured_and_found() -> None:
