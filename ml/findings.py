@@ -569,14 +569,19 @@ def _as_wide_complex_tachycardia(
 AF_SHARE_WITHOUT_RATE_FINDING = 0.5
 
 
+def _time_and_mean_rate(stretches: list[rhythm.Episode]) -> tuple[float, float]:
+    """The stretches' time in all (s) and their mean rate (bpm) over it."""
+    seconds = sum(e.duration_s for e in stretches)
+    return seconds, 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+
+
 def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
     """The other-rhythm finding of a long recording whose rhythm has no P waves
     (`rhythm.NO_P_WAVES`), with how long and how fast. Complete AV block is among the causes
     it names: P waves marching apart from the QRS are inconsistent before it, and where
     `ml.av_dissociation` misses them (1 of 30 fuzzer blocks, seed 744) this is what the read
     says."""
-    seconds = sum(e.duration_s for e in stretches)
-    rate_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+    seconds, rate_bpm = _time_and_mean_rate(stretches)
     detail = (
         f"no consistent P wave before the QRS over {duration_text(seconds)}, at a mean of "
         f"{rate_bpm:.0f} bpm: not sinus rhythm (junctional, ectopic atrial or idioventricular "
@@ -591,8 +596,7 @@ def _inverted_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
     (`rhythm.INVERTED_P_WAVES`), with how long and how fast, at low risk as a strip's
     other-rhythm call: an ectopic atrial rhythm is seldom dangerous, and misplaced limb
     electrodes invert lead II's P wave too."""
-    seconds = sum(e.duration_s for e in stretches)
-    rate_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+    seconds, rate_bpm = _time_and_mean_rate(stretches)
     detail = (
         f"a P wave before every QRS, inverted in lead II, over {duration_text(seconds)}, at a "
         f"mean of {rate_bpm:.0f} bpm: not sinus rhythm (an ectopic atrial or junctional "
@@ -605,8 +609,7 @@ def _inverted_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
 def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -> Finding:
     """The finding of P waves marching apart from the QRS complexes (`rhythm.COMPLETE_BLOCK`),
     with the two rates and how long."""
-    seconds = sum(e.duration_s for e in stretches)
-    ventricular_bpm = 60.0 * sum(e.n_beats - 1 for e in stretches) / max(seconds, 1e-9)
+    seconds, ventricular_bpm = _time_and_mean_rate(stretches)
     atria = f"P waves at {atrial_bpm:.0f} /min" if atrial_bpm else "P waves at their own rate"
     detail = (
         f"{atria} march through the QRS complexes (mean {ventricular_bpm:.0f} bpm) with no "

@@ -33,27 +33,23 @@ def _resized_on_sqlite(length: int) -> bool:
     return True
 
 
-def upgrade() -> None:
-    if _resized_on_sqlite(200):
+def _resize(old_length: int, new_length: int) -> None:
+    if _resized_on_sqlite(new_length):
         return
     with op.batch_alter_table("report_version", schema=None) as batch_op:
         batch_op.alter_column(
             "rhythm_label",
-            existing_type=sa.String(length=80),
-            type_=sa.String(length=200),
+            existing_type=sa.String(length=old_length),
+            type_=sa.String(length=new_length),
             existing_nullable=True,
         )
+
+
+def upgrade() -> None:
+    _resize(80, 200)
 
 
 def downgrade() -> None:
     # Lines over 80 characters are cut to 80 first: MariaDB would refuse them otherwise.
     op.execute("UPDATE report_version SET rhythm_label = SUBSTR(rhythm_label, 1, 80)")
-    if _resized_on_sqlite(80):
-        return
-    with op.batch_alter_table("report_version", schema=None) as batch_op:
-        batch_op.alter_column(
-            "rhythm_label",
-            existing_type=sa.String(length=200),
-            type_=sa.String(length=80),
-            existing_nullable=True,
-        )
+    _resize(200, 80)
