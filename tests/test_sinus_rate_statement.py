@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ml import rhythm
+from ml import rhythm, vocabulary
 from ml.recording import Recording
 from ml.research.synthetic import (
     BeatTruth,
@@ -191,3 +191,25 @@ def test_a_long_ectopic_atrial_rhythm_is_not_called_sinus_and_signs_as_prefilled
     assert chosen == ["OTHER_RHYTHM"], chosen
     assert rhythm.INVERTED_P_WAVES in clinician
     assert "did not follow its usual steady pattern" in " ".join(summary.split())
+
+
+def test_a_one_lead_long_qt_withheld_is_not_prefilled_as_a_normal_ecg(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """30 s of lead II at 72 bpm with a QTc of 540 ms: one lead's T end is of low confidence,
+    so the QT is withheld and "No significant arrhythmia" says why; the form came prefilled
+    "Normal ECG", and signed so the patient read "Your heart test looked normal.". Now sinus
+    rhythm alone is preselected: the normal ECG is the doctor's call once the T wave is seen."""
+    rr_s = 60.0 / 72.0
+    truth = BeatTruth(hr_bpm=72.0, qt_ms=540.0 * np.sqrt(rr_s), t_duration_ms=200.0)
+    recording = synthetic_recording(truth, duration_s=30.0, fs_hz=500.0, leads=("II",), seed=3)[0]
+    report = _read_by_the_portal(app, people, sql, tmp_path / "long_qt.csv", recording)
+    assert report.versions[0].findings == ["NORMAL"]
+    page, chosen, _, summary = signed_as_prefilled(
+        app, people, sql, report, tmp_path, "Sinus rhythm; QT to be measured by hand."
+    )
+    assert "QT not measurable: the QT found" in page and "would be a long QT" in page
+    assert chosen == ["SINUS"], chosen
+    words = " ".join(summary.split())
+    assert vocabulary.STATEMENTS["SINUS"].plain in words
+    assert vocabulary.STATEMENTS["NORMAL"].plain not in words

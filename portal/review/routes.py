@@ -141,6 +141,8 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             # "No significant arrhythmia" is true of a sinus bradycardia, but its statement,
             # "Normal ECG", stands only with sinus rhythm: preselected, the form was refused.
             codes = [c for c in codes if c != "NORMAL"]
+        if basis.kind is VersionKind.MACHINE and _normal_in_doubt(found):
+            codes = [c for c in codes if c != "NORMAL"]
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
@@ -150,6 +152,14 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             getattr(form, name).data = _rounded(getattr(basis, name))
         form.row_version.data = found.row_version
     return sign_form, amend_form
+
+
+def _normal_in_doubt(found: EcgReport) -> bool:
+    """The machine's "No significant arrhythmia" says an interval was withheld as possibly
+    abnormal (`ml.findings._withheld_doubt`: a long QT read from one lead): "Normal ECG" is
+    then the doctor's to choose once they have looked, not preselected (a one-lead QTc of 576
+    ms came prefilled as a normal ECG, "Your heart test looked normal." to the patient)."""
+    return any(f.code == "NORMAL" and f.detail for f in machine_summary(found).findings)
 
 
 def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:

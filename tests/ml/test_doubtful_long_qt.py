@@ -1,7 +1,7 @@
 """A QT measured with low confidence whose QTc would be long is "not measurable" with the
 figures in its reason, not a number beside "No significant arrhythmia", which then says it
-(`ml.findings.without_doubtful_long_qt`, `_withheld_doubt`); measured with high confidence it stays, and makes
-the long-QT finding."""
+(`ml.findings.without_doubtful_long_qt`, `_withheld_doubt`); measured with high confidence it
+stays, and makes the long-QT finding."""
 
 from __future__ import annotations
 
