@@ -72,24 +72,31 @@ def sinus_at_its_rate(
     opinion alone, regular) and its P waves say sinus (module docstring); else unchanged.
     `p_wave_in_lead_ii`: the median P wave's polarity in lead II (+1, -1, 0 too small to say;
     None without lead II or a P wave)."""
-    if call.label != OTHER or "log_rate_bpm" not in call.features:
+    if not _other_for_its_rate_alone(call):
         return call
     rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
     slow = SINUS_RATE_BPM[0]
-    rate_alone = call.reason in (
-        f"slow ({median_rate(rate_bpm)})",
-        f"fast ({median_rate(rate_bpm)})",
-    )
-    regular = successive_share(call.features) < IRREGULAR_RR_SHARE
-    model_alone = call.reason == MODEL_ALONE_REASON and regular
-    if not (rate_alone or model_alone) or rate_bpm >= FASTEST_SINUS_BPM:
-        return call
     consistent = call.features["p_wave_consistency"] >= AF_EXCLUDING_P_WAVE_CONSISTENCY
     if not consistent or intervals.pr_ms is None or p_wave_in_lead_ii == -1:
         return call
     reason = REASON.format(rate=median_rate(rate_bpm), pr=intervals.pr_ms)
     reason += HIDDEN_BLOCK if rate_bpm < slow else ""
     return dataclasses.replace(call, label=SINUS, text=LABEL_TEXT[SINUS], reason=reason)
+
+
+def _other_for_its_rate_alone(call: StripCall) -> bool:
+    """Another rhythm for its rate alone, or the model's opinion alone on regular intervals,
+    under `FASTEST_SINUS_BPM`: a call the P waves decide (module docstring)."""
+    if call.label != OTHER or "log_rate_bpm" not in call.features:
+        return False
+    rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
+    rate_alone = call.reason in (
+        f"slow ({median_rate(rate_bpm)})",
+        f"fast ({median_rate(rate_bpm)})",
+    )
+    regular = successive_share(call.features) < IRREGULAR_RR_SHARE
+    model_alone = call.reason == MODEL_ALONE_REASON and regular
+    return (rate_alone or model_alone) and rate_bpm < FASTEST_SINUS_BPM
 
 
 def not_sinus_with_inverted_p_waves(
@@ -99,10 +106,16 @@ def not_sinus_with_inverted_p_waves(
     II is another rhythm (`INVERTED_P_REASON`): sinus P waves are upright there. A synthetic
     ectopic atrial rhythm at 55-100 bpm, its P waves inverted in every lead that shows them
     upright in sinus rhythm, read "Sinus rhythm" and "No significant arrhythmia". Only with
-    the PR at high confidence (`ml.lead_ii_p_wave.inverted_p_waves`)."""
-    if call.label != SINUS or "log_rate_bpm" not in call.features:
-        return call
+    the PR at high confidence (`ml.lead_ii_p_wave.inverted_p_waves`). A strip another rhythm
+    for its rate alone says so too: "fast (median rate 104 bpm)" alone gave a 12-lead ectopic
+    atrial tachycardia no reason it was not sinus tachycardia, which such a strip with upright
+    P waves reads."""
     if not inverted_p_waves(p_wave_in_lead_ii, intervals):
         return call
-    rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
-    return another_rhythm(call, f"{median_rate(rate_bpm)}, {INVERTED_P_REASON}")
+    if call.label != SINUS and not _other_for_its_rate_alone(call):
+        return call
+    if "log_rate_bpm" not in call.features:
+        return call
+    rate = median_rate(float(np.exp(call.features["log_rate_bpm"])))
+    said = call.reason if call.label == OTHER and call.reason != MODEL_ALONE_REASON else rate
+    return another_rhythm(call, f"{said}, {INVERTED_P_REASON}")

@@ -127,10 +127,31 @@ def test_a_12_lead_strip_of_sinus_tachycardia_or_bradycardia_is_named_so(
     assert "a P wave before every QRS" in analysis.strip.reason
 
 
-def test_an_inverted_p_wave_in_lead_ii_stays_another_rhythm() -> None:
+def test_an_inverted_p_wave_in_lead_ii_stays_another_rhythm_and_says_why() -> None:
+    """It read "fast (median rate 120 bpm)" alone, where the same strip with upright P waves
+    reads sinus tachycardia."""
     analysis = _strip(120.0, -0.15)
     assert analysis.strip is not None and analysis.strip.label == OTHER
+    assert analysis.strip.reason == f"fast ({median_rate(120.0)}), {INVERTED_P_REASON}"
     assert "OTHER_RHYTHM" in {f.code for f in analysis.findings}
+
+
+@pytest.mark.parametrize(
+    ("call", "intervals", "reason"),
+    [
+        (_other_call(118.0), None, f"fast ({median_rate(118.0)}), {INVERTED_P_REASON}"),
+        (_other_call(45.0), None, f"slow ({median_rate(45.0)}), {INVERTED_P_REASON}"),
+        (_other_call(68.0, MODEL_ALONE_REASON), None, f"{median_rate(68.0)}, {INVERTED_P_REASON}"),
+        (_other_call(118.0), MEASURED, None),  # a P onset of low confidence: unchanged
+        (_other_call(155.0), None, None),  # flutter or another SVT looks alike: unchanged
+        (_other_call(80.0, "12% ectopic beats"), None, None),
+    ],
+)
+def test_a_confident_inverted_p_wave_is_the_reason_of_an_other_call_for_its_rate(
+    call, intervals, reason
+) -> None:
+    read = not_sinus_with_inverted_p_waves(call, intervals or HIGH, -1)
+    assert read.label == OTHER and read.reason == (reason or call.reason)
 
 
 def test_a_12_lead_strip_with_p_waves_inverted_in_lead_ii_is_not_sinus_rhythm() -> None:
