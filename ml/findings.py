@@ -439,9 +439,7 @@ def findings_of_read(
     elif marked_rate or not findings:
         # The call is the finding when nothing else is, and carries a marked brady- or
         # tachycardia (53 cinc2017 strips could not be signed as prefilled).
-        label = STATEMENTS["OTHER_RHYTHM"].label
-        call = Finding("OTHER_RHYTHM", label, "low", None, other_strip.reason)
-        findings.append(_carrying(call, marked_rate))
+        findings.append(_carrying(_other_rhythm("low", other_strip.reason), marked_rate))
     if not findings:
         chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
         findings.append(
@@ -569,6 +567,11 @@ def _as_wide_complex_tachycardia(
 AF_SHARE_WITHOUT_RATE_FINDING = 0.5
 
 
+def _other_rhythm(risk: str, detail: str) -> Finding:
+    """The other-rhythm finding (not normal sinus rhythm, not AF/flutter)."""
+    return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, risk, None, detail)
+
+
 def _time_and_mean_rate(stretches: list[rhythm.Episode]) -> tuple[float, float]:
     """The stretches' time in all (s) and their mean rate (bpm) over it."""
     seconds = sum(e.duration_s for e in stretches)
@@ -588,7 +591,7 @@ def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
         "rhythm, atrial flutter, or P waves unrelated to the QRS in complete AV block): check "
         "the strip"
     )
-    return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "medium", None, detail)
+    return _other_rhythm("medium", detail)
 
 
 def _inverted_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
@@ -603,7 +606,7 @@ def _inverted_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
         "rhythm), or misplaced limb electrodes (then the QRS complex in II is upside down too): "
         "check the strip"
     )
-    return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, "low", None, detail)
+    return _other_rhythm("low", detail)
 
 
 def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -> Finding:

@@ -30,7 +30,12 @@ from portal.forms import save
 from portal.models import Account, DocumentKind, EcgReport, ReportVersion, Role, VersionKind
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.services import audit, documents, reports
-from portal.services.machine_read import machine_read, machine_summary, reference_agreement
+from portal.services.machine_read import (
+    machine_findings,
+    machine_read,
+    machine_summary,
+    reference_agreement,
+)
 from portal.services.paging import shown_count
 from portal.services.reference import NO_MISMATCHES
 from portal.services.reports import (
@@ -159,7 +164,7 @@ def _normal_in_doubt(found: EcgReport) -> bool:
     abnormal (`ml.findings._withheld_doubt`: a long QT read from one lead): "Normal ECG" is
     then the doctor's to choose once they have looked, not preselected (a one-lead QTc of 576
     ms came prefilled as a normal ECG, "Your heart test looked normal." to the patient)."""
-    return any(f.code == "NORMAL" and f.detail for f in machine_summary(found).findings)
+    return any(f["code"] == "NORMAL" and f.get("detail") for f in machine_findings(found))
 
 
 def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:

@@ -43,6 +43,11 @@ def machine_summary(report: EcgReport) -> EcgAnalysis:
     return EcgAnalysis.from_dict({**_document(report.versions[0]), "beats": NO_BEATS})
 
 
+def machine_findings(report: EcgReport) -> list[dict[str, Any]]:
+    """Version 1's findings as stored (code, label, risk, detail), without parsing the rest."""
+    return list(_document(report.versions[0]).get("findings", []))
+
+
 def reference_agreement(report: EcgReport) -> ReferenceAgreement | None:
     """The agreement with the annotations of an MIT-BIH reference record, if it is one."""
     stored = _document(report.versions[0]).get("reference")

@@ -69,8 +69,11 @@ def test_two_minutes_with_upright_p_waves_stay_sinus_rhythm() -> None:
 
 
 def test_without_lead_ii_the_p_waves_polarity_is_not_read() -> None:
-    """V1's P wave may be negative in sinus rhythm: no other lead decides."""
+    """V1's P wave may be negative in sinus rhythm: no other lead decides (the PR is of high
+    confidence, so only the missing lead II keeps the sinus name)."""
     analysis = _two_minutes(72.0, -0.15, leads=("V1", "V5"))
+    assert analysis.intervals.confidence.get("pr") == "high"
+    assert analysis.rhythm_summary == rhythm.SINUS
     assert rhythm.INVERTED_P_WAVES not in {e.label for e in analysis.episodes}
 
 
