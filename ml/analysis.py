@@ -61,7 +61,7 @@ from ml.hrv import (
     rate_not_measurable,
     slow_rate,
 )
-from ml.intervals import Intervals, aligned_beats, intervals_of_beats, normal_rr_s
+from ml.intervals import Intervals, aligned_beats, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
 from ml.lead_vote import beats_most_leads_see
@@ -566,11 +566,13 @@ def _read(
     normal = (classes == "N") & ~unreadable
     filtered = np.column_stack([bandpass_mv(recording.signal_mv[:, i], fs) for i in leads])
     interval_leads = tuple(canonical_lead_name(recording.lead_names[i]) for i in leads)
-    beats_mv = aligned_beats(filtered, fs, peaks[normal])  # the median beat's, cut once
-    intervals = intervals_of_beats(
-        beats_mv, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs)
+    # `measure_intervals` by name: `ml.research.intervals_eval` captures its inputs here.
+    intervals = measure_intervals(
+        filtered, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs)
     )
-    lead_ii_p = p_wave_polarity_in_lead_ii(beats_mv, fs, interval_leads, intervals)
+    lead_ii_p = p_wave_polarity_in_lead_ii(
+        aligned_beats(filtered, fs, peaks[normal]), fs, interval_leads, intervals
+    )
 
     report(0.7, "Finding rhythm episodes")
     beat_s = peaks / fs
