@@ -67,6 +67,7 @@ from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
 from ml.lead_vote import beats_most_leads_see
 from ml.mains import dehummed
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
+from ml.narrow_tachycardia import named_on_the_strip
 from ml.noise_bursts import (
     bursts_note,
     in_noise_burst,
@@ -624,6 +625,7 @@ def _read(
         )
         strip = sinus_at_its_rate(strip, intervals, lead_ii_p)
         strip = not_sinus_with_inverted_p_waves(strip, intervals, lead_ii_p)
+        strip = named_on_the_strip(strip, intervals)
         strip = strip_call_with_block(strip, block)
         strip = strip_call_with_mobitz_ii(strip, constant_pr_block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)
@@ -924,6 +926,7 @@ def summarise(
         p_waves_may_lack=strip is None and not intervals.shows_p_wave(),
         wide_qrs=wide_qrs_measured(intervals),
         p_waves_absent=intervals.lacks_p_wave_in_every_lead(),
+        no_room_for_p_waves=intervals.no_room_for_p_wave(),
         bound_pauses=taken_back_on_time(beat_s, classes, called) & ~beats.unreadable,
         dissociation_spans_s=[(d.start_s, d.end_s) for d in evidence.dissociation],
         silences_s=[(q.start_s, q.end_s) for q in evidence.silences],

@@ -16,6 +16,7 @@ from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import LABELS, WITHHELD_AS_UNSURE, Intervals
+from ml.narrow_tachycardia import CAUSES as NARROW_TACHYCARDIA_CAUSES
 from ml.pause_p_waves import pause_p_wave_phrase
 from ml.st_segment import (
     WIDE_QRS_CAVEAT,
@@ -200,7 +201,9 @@ ONE_LEAD_CAVEAT = "read from one lead only, where ventricular calls are less rel
 
 
 # Rhythms in which a pause holds no sinus P wave whatever its cause (`ml.pause_p_waves`).
-NO_SINUS_P_WAVES = (rhythm.AF, rhythm.NO_P_WAVES, rhythm.COMPLETE_BLOCK, rhythm.VF)
+NO_SINUS_P_WAVES = (
+    rhythm.AF, rhythm.NO_P_WAVES, rhythm.NARROW_TACHYCARDIA, rhythm.COMPLETE_BLOCK, rhythm.VF,
+)  # fmt: skip
 WIDE_QRS_MS = 120
 # A wide QRS at a marked tachycardia (mean over 120 bpm, `_rate_findings`) outside AF is a
 # wide-complex tachycardia, read as ventricular tachycardia until proven otherwise (SVT with a
@@ -425,6 +428,10 @@ def findings_of_read(
         # strip's other-rhythm call carries it (the rate findings are sinus statements).
         findings.append(_carrying(_no_p_wave_rhythm(without_p_waves), marked_rate))
         marked_rate = []
+    narrow_fast = by_label.get(rhythm.NARROW_TACHYCARDIA, [])
+    if narrow_fast:  # likewise
+        findings.append(_carrying(_narrow_tachycardia(narrow_fast), marked_rate))
+        marked_rate = []
     inverted = by_label.get(rhythm.INVERTED_P_WAVES, [])
     if inverted:  # likewise
         findings.append(_carrying(_inverted_p_wave_rhythm(inverted), marked_rate))
@@ -590,6 +597,19 @@ def _no_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
         f"{rate_bpm:.0f} bpm: not sinus rhythm (junctional, ectopic atrial or idioventricular "
         "rhythm, atrial flutter, or P waves unrelated to the QRS in complete AV block): check "
         "the strip"
+    )
+    return _other_rhythm("medium", detail)
+
+
+def _narrow_tachycardia(stretches: list[rhythm.Episode]) -> Finding:
+    """The other-rhythm finding of a long recording whose rhythm is a narrow-complex
+    tachycardia without P waves (`rhythm.NARROW_TACHYCARDIA`), with how long and how fast.
+    Sinus tachycardia is among the causes it names: at such rates its P wave can hide in the
+    T wave before, where the read does not find it."""
+    seconds, rate_bpm = _time_and_mean_rate(stretches)
+    detail = (
+        f"a narrow QRS and no consistent P wave before it over {duration_text(seconds)}, at a "
+        f"mean of {rate_bpm:.0f} bpm: {NARROW_TACHYCARDIA_CAUSES}"
     )
     return _other_rhythm("medium", detail)
 

@@ -59,6 +59,7 @@ P_SEARCH_S = 0.40  # the P wave is looked for this far before the QRS at most
 LONG_PR_MS = 200.0
 PR_SEGMENT_OFF_BASELINE = 0.7
 NO_P_WAVE_REASON = "no consistent P wave before the QRS in any lead"
+NO_ROOM_FOR_P_REASON = "no room for a P wave between the T wave and the QRS"
 NO_PR_SEGMENT_REASON = (
     "no flat PR segment at the baseline between the P onset found ({ms:.0f} ms before the QRS) "
     "and the QRS: the P wave may run into the QRS (a short PR or pre-excitation), or the onset "
@@ -230,6 +231,11 @@ class Intervals:
         """No lead's median beat holds a consistent P wave before the QRS (not: the leads
         found one and disagree on its onset, as on svdb 874's sinus rhythm)."""
         return self.not_measurable.get("pr") == NO_P_WAVE_REASON
+
+    def no_room_for_p_wave(self) -> bool:
+        """The median beat's T wave ends too near the next QRS to hold a P wave (a fast rate):
+        none is seen, and one may hide in the T wave."""
+        return self.not_measurable.get("pr") == NO_ROOM_FOR_P_REASON
 
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
@@ -537,7 +543,7 @@ def _p_onset(
     start = longest if previous_t_end is None else max(longest, previous_t_end + int(0.02 * fs_hz))
     stop = qrs_on - int(0.02 * fs_hz)
     if stop - start < int(0.06 * fs_hz):
-        return Boundary(None, "no room for a P wave between the T wave and the QRS")
+        return Boundary(None, NO_ROOM_FOR_P_REASON)
     spread_mv = beat_to_beat_spread_mv(beats, centred, start, stop)
     onsets = []
     under_way = 0

@@ -43,13 +43,17 @@ MOBITZ_I = "Second-degree AV block, Mobitz I (Wenckebach)"  # one episode per dr
 MOBITZ_II = "Second-degree AV block, Mobitz II"  # `ml.mobitz_ii`: likewise
 PACED = "Paced or unclassifiable rhythm"
 NO_P_WAVES = "Junctional or ectopic rhythm (no P waves)"  # `_without_p_waves`
+# `_without_p_waves` from 130 bpm with a narrow QRS; "narrow-complex tachycardia" names the
+# rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
+NARROW_TACHYCARDIA = "Narrow-complex tachycardia (no P waves found)"
 # `_with_inverted_p_waves`
 INVERTED_P_WAVES = "Ectopic atrial or junctional rhythm (P waves inverted in II)"
 # `ml.av_dissociation`; "escape" names the rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
 COMPLETE_BLOCK = "Complete AV block, escape rhythm (AV dissociation)"
 LABELS = (
     SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, TWO_TO_ONE,
-    DROPPED, MOBITZ_I, MOBITZ_II, PACED, NO_P_WAVES, INVERTED_P_WAVES, COMPLETE_BLOCK,
+    DROPPED, MOBITZ_I, MOBITZ_II, PACED, NO_P_WAVES, NARROW_TACHYCARDIA, INVERTED_P_WAVES,
+    COMPLETE_BLOCK,
 )  # fmt: skip
 ONE_EACH = (PAUSE, DROPPED, MOBITZ_I, MOBITZ_II)  # each episode an event of its own, never merged
 
@@ -130,6 +134,7 @@ def detect_rhythms(
     noisy_spans_s: Sequence[tuple[float, float]] = (),
     p_waves_inverted: bool = False,
     p_waves_absent: bool = False,
+    no_room_for_p_waves: bool = False,
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -150,7 +155,9 @@ def detect_rhythms(
     outside the region the consistency reads: svdb 889's PR is 340 ms; one lead's PR of 320
     ms, withheld as of low confidence, had read "Junctional or ectopic rhythm"); with a
     `wide_qrs` (the median beat's) the median beat alone decides
-    (`_without_p_waves`), at any rate when `p_waves_absent` (no lead shows one).
+    (`_without_p_waves`), at any rate when `p_waves_absent` (no lead shows one); from 130 bpm
+    with a narrow QRS, `p_waves_absent` or `no_room_for_p_waves` (the median beat's T wave
+    ends too near the next QRS to hold one) make it a narrow-complex tachycardia.
     `bound_pauses` (per beat) marks Q beats that are beats of the rhythm all the same (a
     doubtful call that came on time): they end a pause as a readable beat does.
     `dissociation_spans_s`: where P waves march apart from the QRS complexes
@@ -224,7 +231,7 @@ def detect_rhythms(
     background = _background(beat_s, rr_s, classes, unread, covered)
     if p_waves_may_lack:
         background = _without_p_waves(
-            background, beat_s, p_wave_consistency, wide_qrs, p_waves_absent
+            background, beat_s, p_wave_consistency, wide_qrs, p_waves_absent, no_room_for_p_waves
         )
     if p_waves_inverted:
         background = _with_inverted_p_waves(background)
@@ -608,7 +615,10 @@ def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
 MERGE_GAP_S = 2.0  # episodes of one label closer than this are one episode
 MIN_RATE_EPISODE_S = 10.0  # sinus brady/tachycardia shorter than this is just sinus rhythm
 SUMMARY_EPISODES = 20
-BACKGROUND = (SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES, INVERTED_P_WAVES, COMPLETE_BLOCK)
+BACKGROUND = (
+    SINUS, BRADY, TACHY, AF, PACED, NO_P_WAVES, NARROW_TACHYCARDIA, INVERTED_P_WAVES,
+    COMPLETE_BLOCK,
+)  # fmt: skip
 SINUS_RATES = (SINUS, BRADY, TACHY)  # one rhythm, named by its rate
 # Read from P waves: sinus rhythm has one before every QRS, and a dropped beat or 2:1
 # conduction is AV block, a P wave not conducted. No strip without P waves holds them.
@@ -621,6 +631,7 @@ def _without_p_waves(
     p_consistency: np.ndarray | None,
     wide_qrs: bool = False,
     p_waves_absent: bool = False,
+    no_room_for_p_waves: bool = False,
 ) -> list[Episode]:
     """`background` with its sinus-named stretches of NO_P_WAVE_MIN_S or more, at a median rate
     under 60 or from 130 bpm, whose beats show no consistent P wave (median consistency under
@@ -637,21 +648,39 @@ def _without_p_waves(
     (which guard against the consistency's failure) when no lead shows one (`p_waves_absent`:
     accelerated idioventricular rhythm at 55-100 bpm read "Sinus rhythm", 18 of 20 two-minute
     ones; svdb 874, sinus rhythm at 75 bpm with a wide QRS whose leads disagree on the P
-    onset, stays sinus)."""
+    onset, stays sinus).
+
+    From 130 bpm with a narrow QRS such a stretch is NARROW_TACHYCARDIA, and no lead showing a
+    P wave (`p_waves_absent`, or `no_room_for_p_waves` between the T wave and the QRS) is
+    enough: at that rate the region the consistency reads holds
+    the T wave before, consistent from beat to beat (two minutes of synthetic AV nodal
+    re-entry at 153-172 bpm read "Sinus tachycardia", 7 of 12, seed 3101). Sinus tachycardia
+    whose P waves the read cannot find reads so too (QT Database sel310, svdb 848): the
+    finding names it among the causes (`ml.findings`), as a cardiologist who sees no P wave
+    would."""
     if p_consistency is None:
         return background
     slow, fast = NO_P_WAVE_RATES_BPM
+
+    def rate_bpm(e: Episode) -> float:
+        inside = (beat_s >= e.start_s) & (beat_s <= e.end_s)
+        return 60.0 / float(np.median(np.diff(beat_s[inside])))
 
     def lacks_p_waves(e: Episode) -> bool:
         inside = (beat_s >= e.start_s) & (beat_s <= e.end_s)
         if e.label not in SINUS_RATES or e.duration_s < NO_P_WAVE_MIN_S or inside.sum() < 3:
             return False
-        rate_bpm = 60.0 / float(np.median(np.diff(beat_s[inside])))
-        outside_bounds = rate_bpm < slow or rate_bpm >= fast
+        outside_bounds = rate_bpm(e) < slow or rate_bpm(e) >= fast
         inconsistent = float(np.median(p_consistency[inside])) < AF_P_CONSISTENCY
         if wide_qrs:
             return outside_bounds or p_waves_absent
+        if rate_bpm(e) >= fast and (p_waves_absent or no_room_for_p_waves):
+            return True
         return outside_bounds and inconsistent
+
+    def named(e: Episode) -> Episode:
+        label = NO_P_WAVES if wide_qrs or rate_bpm(e) < fast else NARROW_TACHYCARDIA
+        return Episode(label, e.start_s, e.end_s, e.n_beats)
 
     flagged = [lacks_p_waves(e) for e in background]
     without_s = sum(e.duration_s for e, f in zip(background, flagged, strict=True) if f)
@@ -662,10 +691,7 @@ def _without_p_waves(
     )
     if without_s <= sinus_s:
         return background
-    return [
-        Episode(NO_P_WAVES, e.start_s, e.end_s, e.n_beats) if f else e
-        for e, f in zip(background, flagged, strict=True)
-    ]
+    return [named(e) if f else e for e, f in zip(background, flagged, strict=True)]
 
 
 def _with_inverted_p_waves(background: list[Episode]) -> list[Episode]:

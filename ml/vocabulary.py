@@ -163,6 +163,7 @@ RHYTHM_WORDS = {
     "VF": ("ventricular",),
     "OTHER_RHYTHM": (
         "other", "junctional", "ectopic", "escape", "idioventricular", "wandering", "multifocal",
+        "narrow-complex tachycardia",
     ),
 }  # fmt: skip
 # ... or one of the abbreviations clinicians write, as a whole word.

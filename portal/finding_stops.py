@@ -40,6 +40,7 @@ EPISODE_CODES = {
     rhythm.TWO_TO_ONE: "AV_BLOCK_2",
     rhythm.PACED: "PACED",
     rhythm.NO_P_WAVES: "OTHER_RHYTHM",
+    rhythm.NARROW_TACHYCARDIA: "OTHER_RHYTHM",
     rhythm.INVERTED_P_WAVES: "OTHER_RHYTHM",
     rhythm.COMPLETE_BLOCK: "AV_BLOCK_3",
 }

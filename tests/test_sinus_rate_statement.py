@@ -170,6 +170,36 @@ def test_a_long_junctional_rhythm_is_not_called_sinus_and_signs_as_prefilled(
     )  # fmt: skip
 
 
+def test_a_long_narrow_complex_tachycardia_is_not_called_sinus_and_signs_as_prefilled(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Two minutes of a regular narrow-complex rhythm at 160 bpm without P waves (AV nodal
+    re-entry) read "Sinus tachycardia". Now its rhythm line names a narrow-complex tachycardia,
+    the finding says what it may be (sinus tachycardia with hidden P waves among them) and
+    carries the marked tachycardia, and the form signs as prefilled
+    (`rhythm._without_p_waves`, `ml.narrow_tachycardia`)."""
+    onsets_s = np.arange(0.5, 119.0, 60 / 160)
+    truth = BeatTruth(hr_bpm=160.0, qt_ms=280.0, t_duration_ms=140.0)
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s, duration_s=120.0, fs_hz=250.0, truth=truth, p_waves=False, noise_mv=0.02
+    )
+    path = tmp_path / "reentry.csv"
+    report = _read_by_the_portal(app, people, sql, path, _one_lead(signal_mv))
+    machine = report.versions[0]
+    assert machine.rhythm_label == rhythm.NARROW_TACHYCARDIA
+    assert "TACHY" not in (machine.findings or []) and report.main_finding == "OTHER_RHYTHM"
+    page, chosen, clinician, summary = signed_as_prefilled(
+        app, people, sql, report, tmp_path, "AV nodal re-entrant tachycardia."
+    )
+    said = "no consistent P wave before it over 2.0 min, at a mean of 160 bpm"
+    assert said in " ".join(page.split())
+    assert "or sinus tachycardia with its P waves hidden in the T waves" in " ".join(page.split())
+    assert "marked tachycardia, mean 16" in page
+    assert chosen == ["OTHER_RHYTHM"], chosen
+    assert rhythm.NARROW_TACHYCARDIA in " ".join(clinician.split())
+    assert "did not follow its usual steady pattern" in " ".join(summary.split())
+
+
 def test_a_long_ectopic_atrial_rhythm_is_not_called_sinus_and_signs_as_prefilled(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
