@@ -12,9 +12,12 @@ import hashlib
 import logging
 from pathlib import Path
 from time import monotonic
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal import ecg_data
@@ -234,18 +237,49 @@ def ensure_document(
     except StorageFull:  # logged by storage; its temporary file is already removed
         raise DocumentNotStored() from None
     if existing is None:
-        existing = ReportDocument(
-            report_version_id=version.id, kind=kind, sha256=sha, size_bytes=len(pdf),
-            page_size=settings.page_size,
-        )  # fmt: skip
-        session.add(existing)
-    elif existing.sha256 != sha:
+        return _stored_once(session, version, kind, settings, sha, len(pdf))
+    if existing.sha256 != sha:
         # The stored file was lost and rendered again: the row names the file that exists
         # (it kept the lost one's SHA, so every download rendered it once more).
         log.warning("report %s: the %s PDF was missing and was rendered again", report.id, kind)
         existing.sha256, existing.size_bytes = sha, len(pdf)
     session.flush()
     return existing, path
+
+
+def _stored_once(
+    session: Session, version: ReportVersion, kind: DocumentKind, settings: Settings,
+    sha: str, size_bytes: int,
+) -> tuple[ReportDocument, Path]:  # fmt: skip
+    """The document row of `version` as `kind`, inserted unless another request or the worker
+    stored one at the same moment (a download right after signing renders while the worker
+    does: the second INSERT had failed the unique key and answered 500, and the worker gave
+    the version up). The winner's row and file stand; this render's file goes unless a row
+    names it."""
+    values = dict(
+        report_version_id=version.id, kind=kind, sha256=sha, size_bytes=size_bytes,
+        page_size=settings.page_size,
+    )  # fmt: skip
+    if session.get_bind().dialect.name == "sqlite":
+        statement: Any = sqlite_insert(ReportDocument).values(values).on_conflict_do_nothing()
+    else:  # MariaDB/MySQL: a no-op update of the row already there
+        statement = mysql_insert(ReportDocument).values(values)
+        statement = statement.on_duplicate_key_update(kind=statement.inserted.kind)
+    session.execute(statement)
+    # A locking read: MariaDB's consistent read would show this transaction's older snapshot,
+    # without the row another request committed since.
+    stored = session.scalars(
+        select(ReportDocument)
+        .where(ReportDocument.report_version_id == version.id, ReportDocument.kind == kind)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    if stored.sha256 != sha:
+        log.info("report version %s: the %s PDF was stored by another request", version.id, kind)
+        named = session.scalar(select(ReportDocument.id).where(ReportDocument.sha256 == sha))
+        if named is None:
+            document_path(settings.storage_dir, sha).unlink(missing_ok=True)
+    return stored, document_path(settings.storage_dir, stored.sha256)
 
 
 def readiness(session: Session, report: EcgReport) -> dict[str, bool]:
