@@ -373,14 +373,21 @@ def latest_signed(report: EcgReport) -> ReportVersion | None:
 
 
 def previous_signed_report(session: Session, report: EcgReport) -> EcgReport | None:
-    """The patient's most recent signed report before this one (serial comparison)."""
+    """The patient's most recent signed report before this one (serial comparison). A
+    reference-library record is not the patient's ECG: it is never compared, on either side
+    (an MIT-BIH record signed on a patient had stood as their previous ECG, its values
+    highlighted as changes)."""
+    if report.recording.is_reference:
+        return None
     return session.scalar(
         select(EcgReport)
+        .join(EcgRecording, EcgReport.recording_id == EcgRecording.id)
         .where(
             EcgReport.patient_id == report.patient_id,
             EcgReport.id != report.id,
             EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
             EcgReport.report_date <= report.report_date,
+            ~EcgRecording.is_reference,
         )
         .order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
         .limit(1)

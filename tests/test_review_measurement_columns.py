@@ -1,0 +1,87 @@
+"""The review page's measurements table: the machine's values, the signed version's (what the
+PDFs, the API and FHIR carry), and the previous signed ECG's, every row filled where the
+value exists; a reference-library record is never the previous ECG, nor compared with one.
+Found by a clinician-eye audit of the demo portal: an MIT-BIH record signed on a patient
+stood as their previous ECG (its values highlighted as changes), the signed values appeared
+nowhere on the page, and the previous QTc Fridericia and QRS axis read "—" though stored."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from portal.models import EcgRecording
+from portal.services import reports
+from tests.conftest import People, client_for, sign_report
+from tests.support.ecg_files import synthetic, write_csv
+from tests.test_reference_label import _analysed, _normal_and_reference
+
+
+def _table(page: str) -> dict[str, list[str]]:
+    """The measurements table as {row label: [cells]}, text only."""
+    table = re.search(r'<table class="table compact" id="measurements">(.*?)</table>', page, re.S)
+    assert table is not None
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(1), re.S):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]  # fmt: skip
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_a_reference_record_is_never_the_previous_ecg(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    own, teaching = _normal_and_reference(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    sign_report(
+        doctor, teaching, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+        conclusion="Teaching record.", patient_comment="",
+    )  # fmt: skip
+    later_csv = write_csv(tmp_path / "later.csv", synthetic(30, 250, seed=5))
+    later = _analysed(app, people, sql, later_csv)
+    assert reports.previous_signed_report(sql, later) is None
+    page = doctor.get(f"/reports/{later.id}").get_data(as_text=True)
+    assert "Previous (" not in page
+    # The patient's own signed ECG is their previous one; the reference is compared with none.
+    sign_report(
+        doctor, own, sql, rhythm_label="Sinus rhythm", findings=["SINUS", "NORMAL"],
+        conclusion="Normal ECG.", patient_comment="",
+    )  # fmt: skip
+    assert reports.previous_signed_report(sql, later) == own
+    recording = sql.get(EcgRecording, teaching.recording_id)
+    assert recording is not None and recording.is_reference
+    assert reports.previous_signed_report(sql, teaching) is None
+
+
+def test_the_table_shows_the_signed_and_every_previous_value(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    first = _analysed(app, people, sql, write_csv(tmp_path / "first.csv", synthetic(30, 250)))
+    doctor = client_for(app, people.doctor)
+    machine = first.versions[0]
+    assert machine.qtc_fridericia_ms is not None and machine.qrs_axis_deg is not None
+    sign_report(
+        doctor, first, sql, rhythm_label="Sinus rhythm", findings=["SINUS", "NORMAL"],
+        conclusion="Normal ECG.", patient_comment="", heart_rate_bpm="70",
+        pr_ms=str(round(machine.pr_ms)), qrs_ms=str(round(machine.qrs_ms)),
+        qt_ms=str(round(machine.qt_ms)), qrs_axis_deg=str(round(machine.qrs_axis_deg)),
+    )  # fmt: skip
+    signed = reports.latest_signed(first)
+    assert signed is not None and signed.heart_rate_bpm == 70
+    table = _table(doctor.get(f"/reports/{first.id}").get_data(as_text=True))
+    assert table[""] == ["Machine", "Signed (version 2)"]
+    assert table["Heart rate"][1] == "70 bpm"
+    assert table["QTc Fridericia"][1] == f"{signed.qtc_fridericia_ms:.0f} ms"
+
+    second_csv = write_csv(tmp_path / "second.csv", synthetic(30, 250, seed=6))
+    second = _analysed(app, people, sql, second_csv)
+    table = _table(doctor.get(f"/reports/{second.id}").get_data(as_text=True))
+    assert table[""][0] == "Machine" and table[""][1].startswith("Previous (")
+    assert table["Heart rate"][1] == "70 bpm"
+    assert table["QTc Fridericia"][1] == f"{signed.qtc_fridericia_ms:.0f} ms"
+    assert table["QRS axis"][1] == f"{signed.qrs_axis_deg:.0f}°"
