@@ -72,13 +72,15 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from portal.risk_words import factor_label, model_title
+        from portal.risk_words import factor_label, input_label, input_value, model_title
         from portal.services.reference import reference_marker
 
         return {
             "institution_name": settings.institution_name,
             "model_title": model_title,  # risk models and factors in words, on every page
             "factor_label": factor_label,
+            "input_label": input_label,  # a risk score's inputs with their units
+            "input_value": input_value,
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown
         }
 

@@ -55,6 +55,9 @@ UNITS = {
     "_bpm": ("bpm", 0),
     "_years": ("years", 0),
 }
+# Inputs whose value needs more decimals than its unit's: creatinine of 1.6 mg/dL had printed
+# "creatinine 2 mg/dL" on the clinician PDF (a clinician-eye audit, 2026-12-05).
+DECIMALS = {"creatinine_mg_dl": 2}
 
 
 def model_title(model: RiskModel) -> str:
@@ -69,13 +72,29 @@ def factor_label(name: str) -> str:
 
 def input_text(name: str, value: Any) -> str:
     """ "total_chol_mg_dl", 224.29 -> "total cholesterol 224 mg/dL"; booleans as yes/no."""
-    label = factor_label(name)
+    return f"{input_label(name)} {input_value(name, value)}"
+
+
+def input_label(name: str) -> str:
+    """ "total_chol_mg_dl" -> "total cholesterol": the input's name without its unit."""
+    for suffix in UNITS:
+        if name.endswith(suffix):
+            return FACTORS.get(name, factor_label(name.removesuffix(suffix)))
+    return factor_label(name)
+
+
+def input_value(name: str, value: Any) -> str:
+    """224.29 as "total_chol_mg_dl" -> "224 mg/dL", with the unit and the decimals a clinician
+    writes it with (`UNITS`, `DECIMALS`); booleans as yes/no."""
     if isinstance(value, bool):
-        return f"{label} {'yes' if value else 'no'}"
+        return "yes" if value else "no"
     for suffix, (unit, decimals) in UNITS.items():
         if name.endswith(suffix) and isinstance(value, (int, float)):
-            label = FACTORS.get(name, factor_label(name.removesuffix(suffix)))
-            return f"{label} {value:.{decimals}f} {unit}"
+            if name in DECIMALS:  # as many as needed, up to DECIMALS: 1.6, 1.25, 2
+                shown = f"{value:.{DECIMALS[name]}f}".rstrip("0").rstrip(".")
+            else:
+                shown = f"{value:.{decimals}f}"
+            return f"{shown} {unit}"
     if isinstance(value, float):
-        return f"{label} {value:.3g}"
-    return f"{label} {value}"
+        return f"{value:.3g}"
+    return f"{value}"

@@ -140,6 +140,12 @@ def test_risk_page_explains_scores_and_audits_the_view(
         assert "not computed: Heart rate missing; Creatinine missing" in text  # GRACE
         assert "ATP III hard coronary heart disease" in text
         assert text.count('<svg class="trend"') >= 3  # SBP, cholesterol, HDL, BMI
+        # "Inputs used" in words and units, never the inputs' code names (a clinician-eye
+        # audit read "total chol mg dl 212.99" and "sbp mmhg 140.0" there).
+        start = text.index("<summary>Inputs used</summary>")
+        inputs = text[start : text.index("</details>", start)]
+        assert "<dt>total cholesterol</dt>" in inputs and "213 mg/dL" in inputs
+        assert "150 mmHg" in inputs and "mg dl" not in inputs and "mmhg" not in inputs
     views = sql.scalar(select(func.count()).where(AuditEvent.action == "patient.risk_view"))
     assert views == 2
 

@@ -19,6 +19,10 @@ def test_inputs_have_units_and_clinical_precision() -> None:
     assert input_text("sbp_mmhg", 141.6) == "systolic blood pressure 142 mmHg"
     assert input_text("bmi_kg_m2", 27.345) == "BMI 27.3 kg/m²"
     assert input_text("age_years", 61.0) == "age 61 years"
+    # Creatinine as a clinician writes it: 1.6 had printed "creatinine 2 mg/dL" on the PDF.
+    assert input_text("creatinine_mg_dl", 1.6) == "creatinine 1.6 mg/dL"
+    assert input_text("creatinine_mg_dl", 1.25) == "creatinine 1.25 mg/dL"
+    assert input_text("creatinine_mg_dl", 2.0) == "creatinine 2 mg/dL"
     assert factor_label("ln_age") == "age" and factor_label("ln_sbp_treated").startswith("systolic")
     assert "_" not in model_title(RiskModel.FRAMINGHAM_GENERAL_CVD)
 
