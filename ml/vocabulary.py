@@ -249,6 +249,45 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
     return problems
 
 
+# The rates that name sinus rhythm (`ml.rhythm.BRADY_BELOW_BPM`, `TACHY_ABOVE_BPM`) and a normal
+# ECG's (50-100 bpm, the AHA/ACCF/HRS recommendations' normal range), and a QTc (Bazett) under
+# which no definition calls the QT long (limits run 440-470 ms).
+SINUS_BRADY_BELOW_BPM, SINUS_TACHY_ABOVE_BPM = 60.0, 100.0
+NORMAL_ECG_BPM = (50.0, 100.0)
+NO_LONG_QT_BELOW_MS = 440.0
+
+
+def measurement_contradictions(
+    codes: list[str], heart_rate_bpm: float | None, qtc_ms: float | None, strip: bool
+) -> list[str]:
+    """Why these statements cannot be signed with these measurements, in a doctor's words: a
+    rate-named rhythm or "Normal ECG" against the heart rate signed (on a strip, whose heart
+    rate is its rhythm's; a Holter's mean rate is not), "Long QT" against the QTc the QT and
+    heart rate signed give. A clinician-eye audit signed "Sinus tachycardia" and "Long QT"
+    with a heart rate of 40 bpm (QTc 274 ms) and the patient read "Your heart beat faster
+    than usual" beside "about 40 times a minute"."""
+    chosen = {canonical(c) for c in codes}
+    problems = []
+    if strip and heart_rate_bpm is not None:
+        # As the form shows it (whole bpm): a machine rate of 100.4 named sinus tachycardia is
+        # signed as 100.
+        shown_bpm = round(heart_rate_bpm)
+        rate = f"the heart rate signed is {shown_bpm} bpm"
+        if "BRADY" in chosen and shown_bpm > SINUS_BRADY_BELOW_BPM:
+            problems.append(f'"Sinus bradycardia" is a rate under 60 bpm, and {rate}.')
+        if "TACHY" in chosen and shown_bpm < SINUS_TACHY_ABOVE_BPM:
+            problems.append(f'"Sinus tachycardia" is a rate over 100 bpm, and {rate}.')
+        low, high = NORMAL_ECG_BPM
+        if "NORMAL" in chosen and not low <= shown_bpm <= high:
+            problems.append(f'"Normal ECG" needs a heart rate of 50-100 bpm, and {rate}.')
+    if "LONG_QT" in chosen and qtc_ms is not None and qtc_ms < NO_LONG_QT_BELOW_MS:
+        problems.append(
+            f'"Long QT" with a QTc of {qtc_ms:.0f} ms (from the QT and heart rate signed): no '
+            "definition calls a QTc under 440 ms long."
+        )
+    return problems
+
+
 def rhythm_codes_of(rhythm_line: str) -> list[str]:
     """The rhythm statements a machine's rhythm line names: the one it opens with, then one it
     names beside it ("Sinus rhythm with atrial fibrillation/flutter (1.2 min)" -> SINUS, AF;

@@ -148,6 +148,11 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             codes = [c for c in codes if c != "NORMAL"]
         if basis.kind is VersionKind.MACHINE and _normal_in_doubt(found):
             codes = [c for c in codes if c != "NORMAL"]
+        strip = not reports.read_as_episodes(found.recording)
+        if vocabulary.measurement_contradictions(["NORMAL"], basis.heart_rate_bpm, None, strip):
+            # "No significant arrhythmia" on a strip at 101-104 bpm whose median rate names it
+            # sinus rhythm: its statement would be refused at that heart rate.
+            codes = [c for c in codes if c != "NORMAL"]
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""

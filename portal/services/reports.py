@@ -202,7 +202,7 @@ def read_as_episodes(recording: EcgRecording) -> bool:
     return recording.duration_s > STRIP_MAX_S
 
 
-def _check_read(read: PhysicianRead, episodes: bool) -> None:
+def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> None:
     errors = {}
     unknown = [code for code in read.findings if code not in STATEMENTS]
     if unknown:
@@ -217,6 +217,10 @@ def _check_read(read: PhysicianRead, episodes: bool) -> None:
     if not read.conclusion.strip():
         errors["conclusion"] = "Write a conclusion."
     problems = vocabulary.contradictions(read.findings, read.rhythm_label, episodes)
+    signed = _signed_measurements(machine, read.measurements)
+    problems += vocabulary.measurement_contradictions(
+        read.findings, signed["heart_rate_bpm"], signed["qtc_bazett_ms"], strip=not episodes
+    )
     if not unknown and problems:
         errors["findings"] = " ".join(problems)
     if strange := [c for c in read.next_steps if c not in NEXT_STEPS]:
@@ -249,7 +253,7 @@ def sign(
             "This report was signed or changed by someone else while you were reviewing it. "
             "Reload it to see the current version."
         )
-    _check_read(read, read_as_episodes(report.recording))
+    _check_read(read, read_as_episodes(report.recording), report.versions[0])
     return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None)
 
 
@@ -265,7 +269,7 @@ def amend(
 ) -> ReportVersion:
     """A new signed version with a reason; earlier versions stay as they were."""
     _check_password(actor, password)
-    _check_read(read, read_as_episodes(report.recording))
+    _check_read(read, read_as_episodes(report.recording), report.versions[0])
     if not reason.strip():
         raise InvalidInput({"reason": "Say why the signed report is being amended."})
     if report.status is ReportStatus.PRELIMINARY:

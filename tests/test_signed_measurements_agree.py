@@ -1,0 +1,68 @@
+"""A signed report cannot contradict its own measurements: a rate-named rhythm or "Normal ECG"
+against the heart rate signed on a strip, "Long QT" against the QTc its QT and heart rate
+give (`ml.vocabulary.measurement_contradictions`). A clinician-eye audit signed "Sinus
+tachycardia" and "Long QT" with a heart rate of 40 bpm (QTc recomputed 274 ms), and "Normal
+ECG" at 150 bpm: the patient read "Your heart beat faster than usual" beside "about 40 times a
+minute". Refused with the reason, nothing signed; the form keeps what was typed."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ml import vocabulary
+from portal.models import ReportStatus
+from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
+from tests.test_upload_and_review import _analysed_report
+
+
+def test_the_rules_in_words() -> None:
+    def said(codes: list[str], bpm: float | None, qtc: float | None = None, strip: bool = True):
+        return vocabulary.measurement_contradictions(codes, bpm, qtc, strip)
+
+    assert said(["TACHY"], 40) == [
+        '"Sinus tachycardia" is a rate over 100 bpm, and the heart rate signed is 40 bpm.'
+    ]
+    assert said(["BRADY"], 72) and not said(["BRADY"], 55) and not said(["BRADY"], 60.4)
+    assert not said(["TACHY"], 99.6)  # signed as the form shows it, 100
+    assert said(["NORMAL"], 150) and said(["NORMAL"], 45) and not said(["NORMAL", "SINUS"], 72)
+    assert not said(["TACHY"], 40, strip=False)  # a Holter's mean rate is not its rhythm's
+    assert said(["LONG_QT"], 72, 274.0, strip=False) and not said(["LONG_QT"], 72, 480.0)
+    assert not said(["SINUS"], None)
+
+
+@pytest.mark.parametrize(
+    ("findings", "heart_rate", "qt", "message"),
+    [
+        (["TACHY", "LONG_QT"], "40", None, '"Sinus tachycardia" is a rate over 100 bpm'),
+        (["TACHY", "LONG_QT"], "40", None, '"Long QT" with a QTc of'),
+        (["SINUS", "NORMAL"], "150", None, '"Normal ECG" needs a heart rate of 50-100 bpm'),
+    ],
+)
+def test_signing_a_contradiction_is_refused_and_nothing_is_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path,
+    findings: list[str], heart_rate: str, qt: str | None, message: str,
+) -> None:  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    machine = report.versions[0]
+    doctor = client_for(app, people.doctor)
+    rhythm = "Sinus tachycardia" if "TACHY" in findings else "Sinus rhythm"
+    form = {
+        "rhythm_label": rhythm, "findings": findings, "conclusion": "Read.", "patient_comment": "",
+        "heart_rate_bpm": heart_rate, "pr_ms": str(round(machine.pr_ms)),
+        "qrs_ms": str(round(machine.qrs_ms)), "qt_ms": qt or str(round(machine.qt_ms)),
+        "qrs_axis_deg": str(round(machine.qrs_axis_deg)),
+        "password": PASSWORD, "row_version": str(report.row_version),
+    }  # fmt: skip
+    url = f"/reports/{report.id}"
+    response = post_form(doctor, f"{url}/sign", form, token_page=url)
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert any(message in m for m in error_messages(page)), error_messages(page)
+    assert f'value="{heart_rate}"' in page  # what was typed is kept
+    sql.expire_all()
+    assert report.status is ReportStatus.PRELIMINARY and len(report.versions) == 1
