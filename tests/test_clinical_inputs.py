@@ -112,6 +112,14 @@ BAD_ENTRIES = [
     ),
     ({"smoker": "maybe"}, "smoker", "Not a valid choice."),
     ({"recorded_at": "2999-01-01T00:00"}, "recorded_at", "cannot be in the future"),
+    # The patient was born on 1960-12-10; ST depression is an ST deviation (a clinician-eye
+    # audit saved both).
+    (
+        {"recorded_at": "1950-05-01T00:00"},
+        "recorded_at",
+        "The measurement date 1950-05-01 is before the patient's birth (1960-12-10)",
+    ),
+    ({"st_deviation": "no", "st_depression": "yes"}, "st_deviation", "ST depression is an"),
 ]
 
 
@@ -151,7 +159,16 @@ def test_unknown_unit_is_refused_not_guessed() -> None:
     assert "Choose a unit" in problem.value.errors["creatinine"]
 
 
-def test_an_empty_entry_stores_only_nulls() -> None:
-    values = canonical_values(ClinicalInputForm(), now=NOW)
-    assert values.pop("recorded_at") == NOW
-    assert set(values.values()) == {None}
+def test_an_empty_entry_is_refused(app: Flask, people: People, sql: Session) -> None:
+    """An entry holding nothing (only its date) made a row of nulls: now it is refused."""
+    with pytest.raises(InvalidInput) as problem:
+        canonical_values(ClinicalInputForm(), now=NOW)
+    assert problem.value.errors["entry"].startswith("Nothing was entered")
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    response = post_form(client, url, {"recorded_at": "2026-01-01T00:00"})
+    assert response.status_code == 200
+    assert "Nothing was entered: fill in at least one" in response.get_data(as_text=True)
+    assert _count(sql) == 0
+    values = canonical_values(ClinicalInputForm(booleans={"smoker": False}), now=NOW)
+    assert values["smoker"] is False  # an answer "no" is something entered

@@ -154,8 +154,13 @@ def _plain_value(field: str, raw: float, places: str | None) -> Decimal | int:
     return int(raw)
 
 
-def canonical_values(entry: ClinicalInputForm, *, now: dt.datetime) -> dict[str, Any]:
-    """Column values in canonical units, or InvalidInput naming every bad field."""
+def canonical_values(
+    entry: ClinicalInputForm, *, now: dt.datetime, born_on: dt.date | None = None
+) -> dict[str, Any]:
+    """Column values in canonical units, or InvalidInput naming every bad field: also a
+    measurement dated before the patient was born (`born_on`), an entry holding nothing, and
+    ST depression answered "yes" with ST-segment deviation "no" (depression is a deviation;
+    GRACE reads the deviation). A clinician-eye audit saved all three."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field, lab in LAB_FIELDS.items():
@@ -184,6 +189,11 @@ def canonical_values(entry: ClinicalInputForm, *, now: dt.datetime) -> dict[str,
         errors["recorded_at"] = (
             f"The measurement date {recorded_at:%Y-%m-%d} is before 1900: check the year."
         )
+    if born_on is not None and "recorded_at" not in errors and recorded_at.date() < born_on:
+        errors["recorded_at"] = (
+            f"The measurement date {recorded_at:%Y-%m-%d} is before the patient's birth "
+            f"({born_on:%Y-%m-%d}): check the year."
+        )
     values["recorded_at"] = recorded_at
 
     booleans = entry.booleans or {}
@@ -192,6 +202,15 @@ def canonical_values(entry: ClinicalInputForm, *, now: dt.datetime) -> dict[str,
         raise ValueError(f"Unknown clinical flags: {sorted(unknown)}")
     values.update({name: booleans.get(name) for name in BOOLEAN_FIELDS})
     values["other_issues"] = (entry.other_issues or "").strip() or None
+    if booleans.get("st_depression") is True and booleans.get("st_deviation") is False:
+        errors["st_deviation"] = (
+            'ST depression is an ST-segment deviation: answer "yes" here, or "no" to ST depression.'
+        )
+    entered = [v for k, v in values.items() if k != "recorded_at" and v is not None]
+    if not entered and not errors:
+        errors["entry"] = (
+            "Nothing was entered: fill in at least one measurement or answer. Nothing was saved."
+        )
 
     if errors:
         raise InvalidInput(errors)
@@ -207,7 +226,7 @@ def record_clinical_input(
     now: dt.datetime,
 ) -> ClinicalInput:
     """Validate and add a new clinical input row plus its audit event (caller commits)."""
-    values = canonical_values(entry, now=now)
+    values = canonical_values(entry, now=now, born_on=patient.date_of_birth)
     row = ClinicalInput(
         patient=patient,
         entered_by_id=actor.id,
