@@ -97,8 +97,31 @@ def _looks_like_text_table(path: Path) -> bool:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         return False
-    first_line = text.splitlines()[0] if text.splitlines() else ""
-    return "," in first_line or ";" in first_line or "\t" in first_line
+    lines = text.splitlines()
+    first_line = lines[0] if lines else ""
+    if "," in first_line or ";" in first_line or "\t" in first_line:
+        return True
+    return _one_lead_column(lines)
+
+
+def _one_lead_column(lines: list[str]) -> bool:
+    """A one-lead CSV: a lead name (`II`, `II (uV)`) over a column of numbers. Such a file,
+    from a handheld recorder, had been refused as "not a recognised ECG file" (found by a
+    clinician-eye audit). A column of numbers without the name is one too, for the reader
+    to refuse saying what it lacks."""
+    values = [line.strip() for line in lines[1:4] if line.strip()]
+    name = lines[0].strip() if lines else ""
+    if not values or not name or len(name) > 40 or not all(_is_number(v) for v in values):
+        return False
+    return _is_number(name) or any(c.isalpha() for c in name)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _looks_like_wfdb_samples(path: Path) -> bool:

@@ -65,6 +65,14 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     if table.empty or table.shape[1] == 0:
         raise UnknownFormatError(f"{path.name}: the table has no rows.")
     columns = [str(c).strip() for c in table.columns]
+    header = _header_cells(path, separator)
+    if all(_float_or_none(c) is not None for c in header):
+        # A headerless file: its first row of samples would have named the leads ("analysis
+        # lead 0.0069"), and which lead is which decides the analysis lead.
+        raise UnknownFormatError(
+            f"{path.name}: the first line holds numbers ({', '.join(header[:3])}), not lead "
+            "names. Add a header line naming the leads, e.g. 'II' or 'time,I,II,V1'."
+        )
     time_index = next((i for i, c in enumerate(columns) if c.lower() in TIME_COLUMNS), None)
     lead_columns = [i for i in range(len(columns)) if i != time_index]
     if not lead_columns:
@@ -140,6 +148,13 @@ def _separator(path: Path) -> str:
     with path.open("rb") as handle:
         header = _first_line(handle, path.name).decode("utf-8-sig", errors="replace")
     return max((",", ";", "\t"), key=header.count)
+
+
+def _header_cells(path: Path, separator: str) -> list[str]:
+    """The first line's cells as written (pandas renames repeated ones: "0.1", "0.1.1")."""
+    with path.open("rb") as handle:
+        header = _first_line(handle, path.name).decode("utf-8-sig", errors="replace")
+    return [cell.strip() for cell in header.strip().split(separator)]
 
 
 def _first_line(handle: IO[bytes], file_name: str) -> bytes:

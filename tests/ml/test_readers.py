@@ -108,6 +108,30 @@ def test_csv_without_time_needs_the_sampling_rate(tmp_path: Path) -> None:
     assert read_recording(path, fs_hz=500).duration_s == pytest.approx(20)
 
 
+def test_a_one_lead_csv_reads_and_a_headerless_one_is_refused(tmp_path: Path) -> None:
+    """A single column under its lead's name (a handheld recorder's export) had been refused as
+    "not a recognised ECG file"; a file without a header line had been read with its first
+    samples as lead names ("analysis lead 0.0069"). Found by a clinician-eye audit."""
+    original = synthetic(leads=("II",))
+    one = write_csv(tmp_path / "one.csv", original, with_time=False)
+    assert one.read_text().splitlines()[0] == "II"
+    recording = read_recording(one, fs_hz=500)
+    assert recording.lead_names == ("II",)
+    np.testing.assert_allclose(recording.signal_mv, original.signal_mv, atol=1e-5)
+    in_uv = write_csv(tmp_path / "uv.csv", original, with_time=False, scale=1000,
+                      header_suffix=" (uV)")  # fmt: skip
+    np.testing.assert_allclose(
+        read_recording(in_uv, fs_hz=500).signal_mv, original.signal_mv, atol=1e-5
+    )
+    for leads in (("II",), ("I", "II", "III")):
+        path = write_csv(tmp_path / "headed.csv", synthetic(leads=leads), with_time=False)
+        headless = tmp_path / f"headless{len(leads)}.csv"
+        headless.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+        with pytest.raises(errors.UnknownFormatError, match="the first line holds numbers .*"
+                           "not lead names. Add a header line naming the leads"):  # fmt: skip
+            read_recording(headless, fs_hz=500)
+
+
 def test_csv_microvolts_must_be_declared(tmp_path: Path) -> None:
     original = synthetic()
     path = write_csv(tmp_path / "uv.csv", original, scale=1000)
