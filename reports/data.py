@@ -9,6 +9,7 @@ from typing import Any
 
 from ml.findings import Finding
 from ml.rhythm import Episode
+from ml.strip_rhythm import STRIP_MAX_S
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,12 @@ class ReportData:
     recorded_label: str = "Recorded"
     # Staff noted a pacemaker at upload: the machine read is a paced read (`ml.paced`).
     pacemaker: bool = False
+
+    @property
+    def read_as_episodes(self) -> bool:
+        """Longer than a strip: read as rhythm episodes, as the sign form reads it
+        (`portal.services.reports.read_as_episodes`)."""
+        return self.duration_s > STRIP_MAX_S
 
     @property
     def twelve_lead(self) -> Strip | None:

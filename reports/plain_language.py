@@ -45,26 +45,50 @@ PAROXYSMAL_AF = (
 REST_OF_THE_TIME = "The rest of the time "
 
 
-def findings_in_plain_words(codes: list[str]) -> list[str]:
+# Sinus rhythm beside extra beats: "Your heart beat in its normal, steady pattern." after "Every
+# second beat was an extra beat." read as a contradiction; and on a recording read as episodes
+# (a Holter) bigeminy and trigeminy are stretches of it, not the whole recording (a
+# clinician-eye audit: MIT-BIH 208's summary said every second beat, then every third beat,
+# then a normal steady pattern).
+BESIDE_EXTRA_BEATS = "Apart from the extra beats, your heart beat in its normal pattern."
+REST_BESIDE_EXTRA_BEATS = (
+    "The rest of the time, apart from the extra beats, your heart beat in its normal pattern."
+)
+FOR_PART = "For part of the recording, "
+PATTERNS = ("BIGEMINY", "TRIGEMINY")
+
+
+def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[str]:
     """One sentence per signed statement, the most serious first (so the first is the
-    headline: bigeminy before "extra beats from the top of the heart, often harmless")."""
+    headline: bigeminy before "extra beats from the top of the heart, often harmless").
+    `episodes`: the recording is read as episodes (`portal.services.reports.read_as_episodes`,
+    over 61 s), where bigeminy and trigeminy are said for part of it (`FOR_PART`)."""
     ordered = vocabulary.by_severity(codes)
     if not ordered:
         return ["Your doctor has written a note about your heart test below."]
+    words = dict(PLAIN_FINDINGS)
+    if any(vocabulary.STATEMENTS[c].category is vocabulary.Category.ECTOPY for c in ordered):
+        words["SINUS"] = BESIDE_EXTRA_BEATS
+    if episodes:
+        for code in PATTERNS:
+            words[code] = FOR_PART + words[code][0].lower() + words[code][1:]
     if not vocabulary.paroxysmal_af(ordered):
-        return [PLAIN_FINDINGS[c] for c in ordered]
+        return [words[c] for c in ordered]
     # The AF sentence, then at once the rest of the time's rhythm, then the other findings.
     underlying = [c for c in ordered if c in vocabulary.RHYTHM_STATEMENTS and c != "AF"]
     rest = [
-        REST_OF_THE_TIME + PLAIN_FINDINGS[c][0].lower() + PLAIN_FINDINGS[c][1:] for c in underlying
+        REST_BESIDE_EXTRA_BEATS
+        if words[c] == BESIDE_EXTRA_BEATS
+        else REST_OF_THE_TIME + words[c][0].lower() + words[c][1:]
+        for c in underlying
     ]
     before_af = ordered[: ordered.index("AF")]
     after_af = [c for c in ordered[ordered.index("AF") + 1 :] if c not in underlying]
     return [
-        *(PLAIN_FINDINGS[c] for c in before_af),
+        *(words[c] for c in before_af),
         PAROXYSMAL_AF,
         *rest,
-        *(PLAIN_FINDINGS[c] for c in after_af),
+        *(words[c] for c in after_af),
     ]
 
 

@@ -21,7 +21,7 @@ from ml.research.databases import data_root
 from ml.strip_rhythm import LABEL_TEXT, OTHER
 from portal.models import EcgReport
 from portal.worker import Worker
-from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
+from reports.plain_language import PAROXYSMAL_AF, REST_BESIDE_EXTRA_BEATS, findings_in_plain_words
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
 from tests.support.ecg_files import synthetic, write_csv, write_wfdb
 from tests.support.pdf_text import pdf_words
@@ -60,7 +60,7 @@ def test_the_patient_reads_which_part_of_the_recording_each_rhythm_describes() -
     sentences = findings_in_plain_words(HOLTER)
     assert sentences[:2] == [
         PAROXYSMAL_AF,
-        "The rest of the time your heart beat in its normal, steady pattern.",
+        REST_BESIDE_EXTRA_BEATS,  # its PVCs: "normal, steady" beside them read as a contradiction
     ]
     assert len(sentences) == 4 and len(set(sentences)) == 4
     assert vocabulary.STATEMENTS["SINUS"].plain not in sentences  # never "normal" unqualified
@@ -113,7 +113,7 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
         pdf = patient.get(f"/my/reports/{report.id}/summary.pdf").data
         summary = pdf_words(pdf, tmp_path, "summary")
         assert PAROXYSMAL_AF in summary
-        assert "The rest of the time your heart beat in its normal, steady pattern." in summary
+        assert REST_BESIDE_EXTRA_BEATS in summary
         assert vocabulary.STATEMENTS["SINUS"].plain not in summary
     else:
         assert response.status_code in (400, 422)

@@ -19,7 +19,12 @@ from ml.findings import Finding
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport, RiskModel, RiskScore
 from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of
-from reports.plain_language import PAROXYSMAL_AF, findings_in_plain_words
+from reports.plain_language import (
+    BESIDE_EXTRA_BEATS,
+    FOR_PART,
+    PAROXYSMAL_AF,
+    findings_in_plain_words,
+)
 from tests.conftest import People, client_for
 from tests.support.machine_codes import codes_the_machine_writes
 from tests.test_upload_and_review import _analysed_report
@@ -69,6 +74,23 @@ def test_the_doctors_form_keeps_a_stored_legacy_machine_code(
     sql.commit()
     page = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
     assert 'value="AV_BLOCK_1" selected' in page or 'selected value="AV_BLOCK_1"' in page
+
+
+def test_extra_beats_and_their_patterns_do_not_contradict_the_rhythm() -> None:
+    """A clinician-eye audit: MIT-BIH 208's summary (a Holter) said "Every second beat was an
+    extra beat.", "Every third beat was an extra beat." and "Your heart beat in its normal,
+    steady pattern." one after the other."""
+    holter = findings_in_plain_words(["SINUS", "BIGEMINY", "TRIGEMINY", "PVC"], episodes=True)
+    assert holter == [
+        "For part of the recording, every second beat was an extra beat.",
+        "For part of the recording, every third beat was an extra beat.",
+        vocabulary.STATEMENTS["PVC"].plain,
+        BESIDE_EXTRA_BEATS,
+    ]
+    strip = findings_in_plain_words(["SINUS", "BIGEMINY"])
+    assert strip == [vocabulary.STATEMENTS["BIGEMINY"].plain, BESIDE_EXTRA_BEATS]
+    assert not any(s.startswith(FOR_PART) for s in strip)
+    assert vocabulary.STATEMENTS["SINUS"].plain in findings_in_plain_words(["SINUS", "NORMAL"])
 
 
 def test_the_patients_headline_is_the_most_serious_statement() -> None:
@@ -155,7 +177,11 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     codes = [rhythm, *sorted(others)]
     assume(not vocabulary.contradictions(codes, vocabulary.STATEMENTS[rhythm].label))
     sentences = findings_in_plain_words(codes)
-    expected = [vocabulary.STATEMENTS[c].plain for c in vocabulary.by_severity(codes)]
+    extra_beats = any(vocabulary.STATEMENTS[c].category == "ectopy" for c in codes)
+    expected = [
+        BESIDE_EXTRA_BEATS if c == "SINUS" and extra_beats else vocabulary.STATEMENTS[c].plain
+        for c in vocabulary.by_severity(codes)
+    ]
     assert sentences == expected
     assert sentences[0] == vocabulary.STATEMENTS[vocabulary.most_serious(codes) or ""].plain
     says_normal = vocabulary.STATEMENTS["NORMAL"].plain in sentences

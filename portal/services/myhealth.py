@@ -34,11 +34,12 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
 
 def plain_finding(report: EcgReport) -> str:
     """The signed main finding in plain words (first sentence of the plain-language text)."""
+    from portal.services.reports import read_as_episodes
     from reports.plain_language import findings_in_plain_words
 
     signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
     codes = list(signed[-1].findings or []) if signed else []
-    return findings_in_plain_words(codes)[0]
+    return findings_in_plain_words(codes, read_as_episodes(report.recording))[0]
 
 
 def access_events(session: Session, account: Account, limit: int = 200) -> list[AuditEvent]:
