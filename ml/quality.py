@@ -25,6 +25,13 @@ SATURATED_FRACTION = 0.05
 NOISY_HF_RATIO = 0.35  # RMS above 40 Hz relative to the QRS band
 UNUSABLE_HF_RATIO = 1.0
 ARTEFACT_RANGE_MV = 12.0  # no ECG spans 12 mV peak to peak; electrode motion does
+# ... but not throughout: a lead whose typical segment spans that much is an ECG at the wrong
+# gain or in the wrong units (a clean strip at 10 times its size read "heavy artefact
+# throughout", found by a clinician-eye audit, 2026-12-05).
+TOO_LARGE_REASON = (
+    "signal over 12 mV peak to peak (no ECG reaches that: the recorder's gain or the file's "
+    "units are probably wrong)"
+)
 NOISY_RANGE_RATIO = 2.5  # a segment this much taller than the recording's typical one: motion
 UNUSABLE_RANGE_RATIO = 6.0
 # Beat-to-beat mismatch: RMS of (beat - segment's median beat) over the median beat's RMS,
@@ -135,6 +142,8 @@ def judge_segments(
             level, reason = "unusable", "flat line (electrode off?)"
         elif pinned[k] > SATURATED_FRACTION:
             level, reason = "unusable", "amplifier saturated"
+        elif spread > ARTEFACT_RANGE_MV and typical_spread > ARTEFACT_RANGE_MV:
+            level, reason = "unusable", TOO_LARGE_REASON
         elif (
             spread > ARTEFACT_RANGE_MV
             or spread > UNUSABLE_RANGE_RATIO * typical_spread

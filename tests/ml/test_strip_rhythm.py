@@ -9,13 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml import rhythm, strip_rhythm
+from ml import quality, rhythm, strip_rhythm
 from ml.analysis import analyze
 from ml.filters import bandpass_mv
 from ml.io import read_recording
 from ml.recording import Recording
 from ml.research.databases import data_root
-from ml.research.synthetic import BeatTruth, sinus_or_af_mv, synthetic_rhythm_mv
+from ml.research.synthetic import (
+    BeatTruth,
+    sinus_or_af_mv,
+    synthetic_recording,
+    synthetic_rhythm_mv,
+)
 from ml.strip_rhythm import (
     AF,
     AF_EXCLUDING_P_WAVE_CONSISTENCY,
@@ -738,6 +743,24 @@ def test_a_strip_call_without_p_waves_lists_no_sinus_stretch() -> None:
     episodes = [tachycardia, pause, dropped]
     assert rhythm.strip_episodes(episodes, OTHER, beat_s, sinus_possible=False) == [pause]
     assert rhythm.strip_episodes(episodes, OTHER, beat_s) == episodes
+
+
+def test_a_strip_ten_times_too_large_says_the_gain_or_units_not_artefact() -> None:
+    """A clean strip at 10 times its size (R waves of 12 mV) read "heavy artefact throughout"
+    (a clinician-eye audit): no ECG spans 12 mV, but no artefact lasts the whole lead either,
+    so the reason names the gain or units (`quality.TOO_LARGE_REASON`). Motion artefact in
+    some segments keeps its words."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=72), duration_s=30, fs_hz=250,
+                                       leads=("II",))  # fmt: skip
+    large = Recording(250.0, ("II",), recording.signal_mv * 10)
+    analysis = analyze(large)
+    assert {s.reason for s in analysis.quality} == {quality.TOO_LARGE_REASON}
+    assert analysis.strip is not None and analysis.strip.label == UNCLASSIFIABLE
+    assert analysis.strip.reason.startswith("signal over 12 mV peak to peak (no ECG reaches")
+    moved = recording.signal_mv.copy()
+    moved[2500:3000, 0] += np.linspace(0, 14, 500)  # one 2-s swing of 14 mV
+    reasons = {s.reason for s in analyze(Recording(250.0, ("II",), moved)).quality}
+    assert quality.TOO_LARGE_REASON not in reasons and "heavy artefact" in reasons
 
 
 def test_a_strip_with_no_usable_signal_anywhere_is_unclassifiable() -> None:
