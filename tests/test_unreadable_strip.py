@@ -79,6 +79,10 @@ def test_a_strip_too_noisy_to_read_is_signed_as_it_comes_and_the_patient_told_so
     assert machine.heart_rate_bpm is None
     assert "not measurable (the beats are hidden by noise or artefact)" in page
     assert "Heart rate not measurable: the beats are hidden by noise or artefact." in page
+    worklist = doctor.get("/worklist").get_data(as_text=True)
+    assert f'href="/reports/{report.id}"' in worklist and "— bpm" not in worklist  # "—" alone
+    beats = page[page.index('id="beat-counts"') :]
+    assert "Classifier's mean probability, all beats" in beats[: beats.index("</table>")]
     chosen = _preselected(page)
     assert chosen == ["NOISY_STRIP"], chosen
 
