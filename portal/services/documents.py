@@ -159,7 +159,9 @@ def report_data(
                 "heart_rate": analysis.heart_rate.rate_reason or "",
             },
         ),
-        interval_confidence=dict(analysis.intervals.confidence),
+        interval_confidence=_machine_confidence(
+            machine, version, dict(analysis.intervals.confidence)
+        ),
         beat_counts=dict(machine.beat_counts or {}),
         class_probabilities=dict(machine.class_probabilities or {}),
         good_quality_fraction=analysis.good_quality_fraction,
@@ -177,6 +179,27 @@ def report_data(
         reference_marker=reference_marker(report.recording),
         pacemaker=report.recording.pacemaker,
     )
+
+
+def _machine_confidence(
+    machine: ReportVersion, version: ReportVersion, confidence: dict[str, str]
+) -> dict[str, str]:
+    """The machine's confidence in each interval, kept only where `version` shows the
+    machine's own value (as the form showed it, rounded): a value the doctor measured is
+    theirs, and the PDF had marked a QT remeasured by hand with calipers "low confidence"
+    (found by a clinician-eye audit)."""
+    kept = {}
+    for interval, level in confidence.items():
+        names = [name for name, of in INTERVAL_OF.items() if of == interval]
+        if all(_as_shown(getattr(version, n), getattr(machine, n)) for n in names):
+            kept[interval] = level
+    return kept
+
+
+def _as_shown(value: float | None, machine_value: float | None) -> bool:
+    if value is None or machine_value is None:
+        return value is None and machine_value is None
+    return round(value) == round(machine_value)
 
 
 def _not_measurable(

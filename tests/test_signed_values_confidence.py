@@ -1,0 +1,51 @@
+"""The clinician PDF marks an interval "low confidence" only where it shows the machine's own
+value: a QT the doctor remeasured by hand is theirs. A clinician-eye audit amended a QT to
+352 ms ("remeasured on V1 with calipers") and page 1 said "QT 352 ms / low confidence", the
+machine's opinion of its own 319 ms; REST and FHIR carry no such label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ml.research.synthetic import BeatTruth, synthetic_recording
+from portal.models import EcgReport
+from portal.worker import Worker
+from tests.conftest import People, client_for, sign_report
+from tests.support.ecg_files import write_csv
+from tests.support.pdf_text import pdf_words
+from tests.test_upload_and_review import _upload
+
+
+def test_only_the_machines_own_values_carry_its_confidence(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    # Ten seconds of one lead at 50 bpm: 7 beats, every interval of low confidence.
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=50), duration_s=10, fs_hz=250,
+                                       leads=("II",))  # fmt: skip
+    path = write_csv(tmp_path / "brady.csv", recording)
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.qt_ms is not None and machine.pr_ms is not None
+    doctor = client_for(app, people.doctor)
+    before = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "machine")
+    # Page 1's measurements row: HR, PR, QRS, QT, QTc Bazett, QTc Fridericia, axis.
+    assert f"{machine.qt_ms:.0f} ms low confidence" in before
+    sign_report(
+        doctor, report, sql, rhythm_label="Sinus bradycardia", findings=["BRADY"],
+        conclusion="Sinus bradycardia.", patient_comment="",
+        heart_rate_bpm=str(round(machine.heart_rate_bpm)), pr_ms=str(round(machine.pr_ms)),
+        qrs_ms=str(round(machine.qrs_ms)), qt_ms=str(round(machine.qt_ms) + 30),
+        qrs_axis_deg="",  # one lead: no axis
+    )  # fmt: skip
+    signed = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "signed")
+    qt_ms = round(machine.qt_ms) + 30
+    assert f"{qt_ms} ms" in signed and f"{qt_ms} ms low confidence" not in signed
+    assert f"{machine.pr_ms:.0f} ms low confidence" in signed  # left as it was
