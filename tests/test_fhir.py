@@ -324,7 +324,7 @@ def test_a_signed_report_is_a_diagnostic_report_with_its_observations_and_pdf(
     signer = report["contained"][0]
     assert signer["resourceType"] == "Practitioner" and signer["name"][0]["text"] == "Doctor1"
     assert report["performer"] == [{"reference": "#signer", "display": "Doctor1"}]
-    assert report["conclusion"] == "Sinus rhythm with first-degree AV block."
+    assert report["conclusion"] == "Sinus rhythm with first-degree AV block."  # names its rhythm
     coded = [[(c["system"], c["code"]) for c in concept["coding"]]
              for concept in report["conclusionCode"]]  # fmt: skip
     assert [(codes.SNOMED, "270492004"), (codes.STATEMENT_SYSTEM, "AV_BLOCK_1")] in coded
@@ -509,6 +509,7 @@ def test_role_matrix_for_tokens(
     outcome_of(call(client, "GET", f"/Patient/{other}", tokens.patient), 404)
     mine = fetch(client, report, tokens.patient)
     assert mine["conclusion"] == "Your heart rhythm is normal; one signal is a little slow."
+    assert "conclusionCode" not in mine  # clinical terms ("Bigeminy") are not in their summary
     assert [f["url"].rsplit("/", 1)[1] for f in mine["presentedForm"]] == [
         f"{signed.id}-v2-patient"
     ]
@@ -591,6 +592,21 @@ def test_patients_may_get_the_clinician_report_when_the_hospital_allows_it(
         assert {"pr", "qt", "ecg"} <= {r["reference"].split("-", 1)[1] for r in mine["result"]}
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def test_the_signed_rhythm_line_is_in_the_conclusion(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    """The PDF and the REST API carry the signed rhythm line; FHIR dropped it (a clinician-eye
+    audit: "Sinus rhythm with frequent PVCs" was nowhere in the DiagnosticReport). Said first
+    when the conclusion does not already name it."""
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report, rhythm_label="Sinus rhythm with PR prolongation",
+         conclusion="First-degree AV block; compare with the last ECG.")  # fmt: skip
+    read = fetch(app.test_client(), f"/DiagnosticReport/{report.id}", tokens.staff)
+    assert read["conclusion"] == (
+        "Sinus rhythm with PR prolongation. First-degree AV block; compare with the last ECG."
+    )
 
 
 def test_the_browser_session_is_not_an_api_credential(

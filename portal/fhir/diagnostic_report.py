@@ -166,8 +166,16 @@ def report_resource(
                           for i in shown]  # fmt: skip
     if not resource["result"]:
         del resource["result"]
-    if version is not None:
-        conclusion = version.conclusion if who.clinician else version.patient_comment
+    if version is not None and who.clinician:
+        # The signed rhythm line first, as the PDF and the REST API carry it (it was dropped:
+        # a second clinician-eye audit).
+        rhythm, said = (version.rhythm_label or "").strip(), version.conclusion or ""
+        if rhythm.lower().rstrip(".") in said.lower():
+            conclusion = said
+        else:
+            conclusion = f"{rhythm.rstrip('.')}. {said}".strip() if rhythm else said
+    elif version is not None:
+        conclusion = version.patient_comment or ""
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)
         conclusion = f"Machine read, not yet reviewed by a doctor: {basis.conclusion or ''}"
     marker = reference_marker(report.recording)
@@ -176,7 +184,9 @@ def report_resource(
         conclusion = f"{marker}. {conclusion or ''}".strip()
     if conclusion:
         resource["conclusion"] = conclusion
-    statements = vocabulary.by_severity(list(basis.findings or []))
+    # A patient gets what their summary shows: its plain sentences, not the clinical terms
+    # (a patient token read "Bigeminy", "Trigeminy" and SNOMED CT codes here).
+    statements = vocabulary.by_severity(list(basis.findings or [])) if who.clinician else []
     if statements:
         resource["conclusionCode"] = [
             codes.statement_concept(c, machine_read=version is None) for c in statements
