@@ -58,6 +58,7 @@ from ml.hrv import (
     FIBRILLATION_RATE_REASON,
     HeartRateSummary,
     heart_rate_summary,
+    on_a_strip,
     rate_not_measurable,
     slow_rate,
 )
@@ -979,6 +980,7 @@ def summarise(
             heart_rate = rate_not_measurable(strip.reason)
         elif is_slow_strip_call(strip) and heart_rate.mean_bpm is None:  # beats > 2.5 s apart
             heart_rate = slow_rate(peaks, fs)
+        heart_rate = on_a_strip(heart_rate, duration_s)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
     intervals = without_doubtful_long_qt(intervals)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from ml import rhythm
 from ml.findings import Finding
+from ml.gaps import clock
 from ml.rhythm import Episode
 from ml.strip_rhythm import STRIP_MAX_S
+
+PDF_EPISODES = 15  # rows of the episode table on the clinician report
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,19 @@ class ReportData:
         """Longer than a strip: read as rhythm episodes, as the sign form reads it
         (`portal.services.reports.read_as_episodes`)."""
         return self.duration_s > STRIP_MAX_S
+
+    @property
+    def listed_episodes(self) -> tuple[list[tuple[Episode, str]], dict[str, int]]:
+        """The episodes page 2 lists, with where each starts, and how many more of each label:
+        the `PDF_EPISODES` most significant, as the review page picks them
+        (`ml.rhythm.overview`), in time order, on one clock ("0:19:43" on a Holter, as its
+        notes say). The PDF had listed the first 15 in time, mostly sinus rhythm, and left
+        MIT-BIH 208's SVT and 219's 2:1 conduction among "33 more" (a clinician-eye audit)."""
+        chosen = rhythm.overview(self.episodes, PDF_EPISODES)
+        as_hms = any(e.start_s >= 600 for e in self.episodes)
+        listed = [self.episodes[i] for i in cast(list[int], chosen["listed"])]
+        more = cast(dict[str, int], chosen["more_by_label"])
+        return [(e, clock(e.start_s, as_hms)) for e in listed], more
 
     @property
     def twelve_lead(self) -> Strip | None:

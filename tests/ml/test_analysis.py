@@ -84,7 +84,7 @@ def test_cli_summary_json_and_clear_errors(tmp_path: Path) -> None:
     assert "Heart rate: mean 65 bpm" in text.output and "Main finding:" in text.output
     # A 30-s strip gets one rhythm call, with what it rests on; HRV is not claimed from it.
     assert "Whole-strip rhythm call: Sinus rhythm (" in text.output
-    assert "HRV needs at least 5 minutes" in text.output
+    assert "HRV needs a recording of about 5 minutes" in text.output
     as_json = runner.invoke(analyze_command, [str(csv_path), "--json"])
     document = json.loads(as_json.stdout)
     assert document["heart_rate"]["mean_bpm"] == pytest.approx(65, abs=1)
