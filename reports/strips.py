@@ -9,6 +9,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis
+from ml.gaps import clock
 from ml.recording import Recording, standard_order
 from reports.data import TWELVE_LEAD, Strip
 from reports.paper import strip_svg
@@ -26,7 +27,17 @@ def _markers(analysis: EcgAnalysis, start_s: float, end_s: float) -> list[tuple[
     return [(float(t[i]), str(classes[i])) for i in keep if classes[i] != "N"]
 
 
-def report_strips(recording: Recording, analysis: EcgAnalysis) -> list[Strip]:
+NOT_SIGNED = "the machine's call, not in the signed read"
+
+
+def report_strips(
+    recording: Recording, analysis: EcgAnalysis, withdrawn: frozenset[str] = frozenset()
+) -> list[Strip]:
+    """The PDF's strips: every lead, the rhythm strips, and 10 s around the first episode of
+    each SIGNIFICANT rhythm and the longest pause, titled on the notes' clock. An episode
+    label in `withdrawn` (its statement is not in the signed read) says so in its title: an
+    amended report still showed "Supraventricular tachycardia at 1183.2 s" after the doctor
+    withdrew the SVT as artefact (a clinician-eye audit)."""
     fs = recording.fs_hz
     span = min(STRIP_S, recording.duration_s)
     strips = []
@@ -69,9 +80,10 @@ def report_strips(recording: Recording, analysis: EcgAnalysis) -> list[Strip]:
         chosen.append(max(pauses, key=lambda e: e.duration_s))
     for episode in (e for e in chosen if e is not None):
         start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))
+        said = f" ({NOT_SIGNED})" if episode.label in withdrawn else ""
         strips.append(
             Strip(
-                f"{episode.label} at {episode.start_s:.1f} s, lead {name}",
+                f"{episode.label} at {clock(episode.start_s)}, lead {name}{said}",
                 strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
                           markers=_markers(analysis, start, start + span)),
             )

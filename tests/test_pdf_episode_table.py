@@ -13,9 +13,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from ml import rhythm
-from portal.models import EcgReport
-from portal.services.documents import report_data
+from ml.analysis import analyze
+from ml.research.synthetic import BeatTruth, synthetic_recording
+from portal.models import EcgReport, ReportVersion, VersionKind
+from portal.services.documents import _withdrawn_episodes, report_data
 from reports.render import render_pdf
+from reports.strips import NOT_SIGNED, report_strips
 from tests.conftest import People
 from tests.support.pdf_text import pdf_words
 from tests.test_pdf_render_race import signed  # noqa: F401 (fixture)
@@ -45,3 +48,24 @@ def test_the_svt_of_a_holter_is_listed_and_the_rest_counted(
     text = pdf_words(render_pdf("clinician", holter), tmp_path, "holter")
     assert "Supraventricular tachycardia 0:19:43 2.8 s 9" in text
     assert "the most significant are listed; all are in the portal" in text
+
+
+def test_a_strip_of_a_withdrawn_finding_says_it_is_the_machines_call() -> None:
+    """An amended report that withdrew the SVT as artefact still showed a strip titled
+    "Supraventricular tachycardia at 1183.2 s" with nothing saying the doctor did not sign it
+    (a clinician-eye audit)."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=72), duration_s=60, fs_hz=250,
+                                       leads=("II", "V1"))  # fmt: skip
+    analysis = dataclasses.replace(analyze(recording), episodes=[
+        rhythm.Episode(rhythm.SINUS, 0.5, 59.0, 70), rhythm.Episode(rhythm.SVT, 20.0, 22.0, 6),
+    ])  # fmt: skip
+    titles = [s.title for s in report_strips(recording, analysis, frozenset({rhythm.SVT}))]
+    assert f"Supraventricular tachycardia at 20.0 s, lead II ({NOT_SIGNED})" in titles
+    titles = [s.title for s in report_strips(recording, analysis)]
+    assert "Supraventricular tachycardia at 20.0 s, lead II" in titles
+    amended = ReportVersion(kind=VersionKind.AMENDMENT, findings=["SINUS", "PVC"])
+    assert rhythm.SVT in _withdrawn_episodes(amended)
+    assert rhythm.SVT not in _withdrawn_episodes(
+        ReportVersion(kind=VersionKind.PHYSICIAN, findings=["SINUS", "SVT"])
+    )
+    assert _withdrawn_episodes(ReportVersion(kind=VersionKind.MACHINE, findings=[])) == set()

@@ -20,8 +20,10 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ml import vocabulary
 from portal import ecg_data
 from portal.config import Settings
+from portal.finding_stops import EPISODE_CODES
 from portal.local_time import in_zone
 from portal.models import (
     Account,
@@ -170,7 +172,9 @@ def report_data(
         else [],
         scores=scores,
         strips=report_strips(
-            ecg_data.recording_for(settings.storage_dir, report.recording), analysis
+            ecg_data.recording_for(settings.storage_dir, report.recording),
+            analysis,
+            _withdrawn_episodes(version),
         )
         if with_strips
         else [],
@@ -179,6 +183,15 @@ def report_data(
         reference_marker=reference_marker(report.recording),
         pacemaker=report.recording.pacemaker,
     )
+
+
+def _withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
+    """The episode labels whose statement a signed `version` does not carry (none for the
+    machine's own read): their strips are the machine's call, not the doctor's."""
+    if version.kind is VersionKind.MACHINE:
+        return frozenset()
+    signed = {vocabulary.canonical(c) for c in version.findings or []}
+    return frozenset(label for label, code in EPISODE_CODES.items() if code not in signed)
 
 
 def _machine_confidence(
