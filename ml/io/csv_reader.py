@@ -40,6 +40,11 @@ if TYPE_CHECKING:  # pandas is imported by the reader that needs it, not by the 
 from ml.recording import Recording, canonical_lead_name
 
 TIME_COLUMNS = {"time", "t", "time_s", "time (s)", "time[s]", "seconds", "sec"}
+# A time column in milliseconds, named so: read as such. One named "time" whose steps are
+# milliseconds gives a rate under any ECG's: said so (a clinician-eye audit read "The sampling
+# rate is 0.5 Hz", and `time_ms` taken for a lead, "values reach 59878... microvolts").
+MS_TIME_COLUMNS = {"time_ms", "time (ms)", "time[ms]", "time [ms]", "ms", "milliseconds"}
+LOWEST_RATE_HZ = 50.0  # `ml.recording`'s lowest sampling rate
 UNIT_IN_NAME = re.compile(
     r"^(?P<lead>.+?)\s*(?:\((?P<a>[^)]*)\)|\[(?P<b>[^\]]*)\]|_(?P<c>[munµμ]?v))$", re.IGNORECASE
 )
@@ -73,14 +78,23 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
             f"{path.name}: the first line holds numbers ({', '.join(header[:3])}), not lead "
             "names. Add a header line naming the leads, e.g. 'II' or 'time,I,II,V1'."
         )
+    in_ms = [i for i, c in enumerate(columns) if c.lower() in MS_TIME_COLUMNS]
     time_index = next((i for i, c in enumerate(columns) if c.lower() in TIME_COLUMNS), None)
+    time_index = in_ms[0] if in_ms and time_index is None else time_index
     lead_columns = [i for i in range(len(columns)) if i != time_index]
     if not lead_columns:
         raise UnknownFormatError(f"{path.name}: no lead columns besides time.")
     data = _numbers(table, columns, path.name)
 
     if time_index is not None:
-        fs_hz = _fs_from_time(data[:, time_index], path.name)
+        units_per_second = 1000.0 if time_index in in_ms else 1.0
+        fs_hz = units_per_second * _fs_from_time(data[:, time_index], path.name)
+        if fs_hz < LOWEST_RATE_HZ <= fs_hz * 1000 and not in_ms:
+            raise SamplingRateError(
+                f"{path.name}: the time column gives {fs_hz:g} Hz, far below any ECG's; its "
+                f"steps of {1 / fs_hz:g} look like milliseconds. Give the time in seconds, or "
+                "name the column time_ms."
+            )
     elif fs_hz is None:
         raise SamplingRateError(
             f"{path.name} has no time column: give the sampling rate (Hz) of the recording."

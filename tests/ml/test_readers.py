@@ -132,6 +132,26 @@ def test_a_one_lead_csv_reads_and_a_headerless_one_is_refused(tmp_path: Path) ->
             read_recording(headless, fs_hz=500)
 
 
+def test_csv_time_in_milliseconds(tmp_path: Path) -> None:
+    """A time column named in ms is read so; one named "time" holding milliseconds had read
+    "The sampling rate is 0.5 Hz", and `time_ms` was taken for a lead ("values reach 59878...
+    they look like microvolts"; a clinician-eye audit). Now the rate, or a message naming the
+    milliseconds."""
+    original = synthetic(leads=("II",))
+    seconds = write_csv(tmp_path / "s.csv", original).read_text().splitlines()
+    for header in ("time_ms", "time (ms)", "time"):
+        rows = [f"{float(r.split(',')[0]) * 1000:.1f},{r.split(',', 1)[1]}" for r in seconds[1:]]
+        path = tmp_path / "ms.csv"
+        path.write_text(f"{header},II\n" + "\n".join(rows) + "\n")
+        if header == "time":
+            with pytest.raises(errors.SamplingRateError, match="look like milliseconds"):
+                read_recording(path)
+            continue
+        recording = read_recording(path)
+        assert recording.fs_hz == 500 and recording.lead_names == ("II",)
+        np.testing.assert_allclose(recording.signal_mv, original.signal_mv, atol=1e-5)
+
+
 def test_csv_microvolts_must_be_declared(tmp_path: Path) -> None:
     original = synthetic()
     path = write_csv(tmp_path / "uv.csv", original, scale=1000)
