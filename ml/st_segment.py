@@ -28,6 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ml.recording import standard_order
+
 ST_AFTER_J_MS = 20.0
 ST_LATE_MS = 80.0  # depression must hold this long after the QRS end (horizontal or down)
 DEPRESSION_MV = 0.05
@@ -60,16 +62,16 @@ def st_levels_mv(
     after_ms: float = ST_AFTER_J_MS,
 ) -> dict[str, float]:
     """Per lead of `READ_LEADS` present, the ST level (mV, 0 = the PR segment) `after_ms`
-    after the QRS end of the median beat [samples, leads] (the mean over 10 ms around it)."""
+    after the QRS end of the median beat [samples, leads] (the mean over 10 ms around it), in
+    the standard lead order whatever the file's (a clinician-eye audit read "V6 ... I")."""
     point = qrs_offset + round(after_ms * fs_hz / 1000)
     half = max(1, round(0.005 * fs_hz))
     if point + half >= centred_mv.shape[0]:
         return {}
     window = slice(point - half, point + half + 1)
+    read = standard_order([name for name in lead_names if name in READ_LEADS])
     return {
-        name: round(float(np.mean(centred_mv[window, i])), 3)
-        for i, name in enumerate(lead_names)
-        if name in READ_LEADS
+        name: round(float(np.mean(centred_mv[window, lead_names.index(name)])), 3) for name in read
     }
 
 

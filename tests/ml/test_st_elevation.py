@@ -4,12 +4,14 @@ depression; less than the thresholds, a normal ECG, or no contiguous pair of lea
 nothing; with a wide QRS it is said with the caveat. Horizontal ST depression alone is a
 medium-risk finding."""
 
+import numpy as np
 import pytest
 
 from ml.analysis import analyze
 from ml.findings import main_finding
 from ml.recording import Recording
 from ml.research.synthetic import BeatTruth, st_shifted_mv, synthetic_recording
+from ml.st_segment import st_levels_mv
 
 TRUTH = BeatTruth(hr_bpm=72, qt_ms=380.0, t_duration_ms=170.0)
 INFERIOR = {"II": 0.25, "III": 0.3, "aVF": 0.28, "I": -0.1, "aVL": -0.15}
@@ -75,3 +77,12 @@ def test_horizontal_st_depression_alone_is_a_medium_risk_finding():
     assert finding.risk == "medium" and finding.detail.startswith("ST depression in I -0.1")
     assert "V5 -0.1" in finding.detail and "horizontal or downsloping" in finding.detail
     assert not _st(analysis)
+
+
+def test_st_levels_come_in_the_standard_lead_order() -> None:
+    """Whatever the file's order (a clinician-eye audit read "V6 ... I" on the review page)."""
+    leads = ("V6", "V5", "V4", "V3", "V2", "V1", "aVF", "aVL", "aVR", "III", "II", "I")
+    centred = np.tile(np.arange(len(leads), dtype=float), (400, 1))
+    levels = st_levels_mv(centred, leads, qrs_offset=100, fs_hz=500.0)
+    assert list(levels) == ["I", "II", "III", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    assert levels["I"] == 11.0 and levels["V6"] == 0.0
