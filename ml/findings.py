@@ -58,6 +58,13 @@ def main_finding(findings: list[Finding]) -> Finding:
 # make half the median beat their P wave still shows in it (and is a true PR).
 AF_SHARE_WITHOUT_PR = 0.75
 LONG_QTC_MS = 470.0  # QTc (Bazett) from which a long-QT finding is made (high from 500)
+# Bazett overcorrects at fast rates (AHA/ACCF/HRS recommendations, Rautaharju et al. 2009, part
+# IV): above 100 bpm the QT must be long by Fridericia's correction too, from its upper normal
+# limit for men (450 ms). A sinus tachycardia at 118 bpm read "Prolonged QTc 471 ms" with a
+# Fridericia QTc of 421 and the form preselected Long QT (a clinician-eye audit); none of the
+# 1,618 non-DS2 reads' 3 long-QT findings is at such a rate.
+BAZETT_OVERCORRECTS_ABOVE_BPM = 100.0
+LONG_QTC_FRIDERICIA_MS = 450.0
 AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
 
@@ -221,6 +228,14 @@ WIDE_COMPLEX_TACHYCARDIA_BPM = 120.0
 JT_INDEX_LIMIT = 112
 
 
+def _long_by_fridericia_when_fast(intervals: Intervals) -> bool:
+    """Above BAZETT_OVERCORRECTS_ABOVE_BPM, the QTc by Fridericia is long too."""
+    if not intervals.rr_ms or 60000.0 / intervals.rr_ms <= BAZETT_OVERCORRECTS_ABOVE_BPM:
+        return True
+    fridericia = intervals.qtc_fridericia_ms
+    return fridericia is not None and fridericia >= LONG_QTC_FRIDERICIA_MS
+
+
 def jt_index(intervals: Intervals) -> float | None:
     """JT x (heart rate + 100) / 518 from the QT, QRS and sinus cycle; None without them."""
     if intervals.qt_ms is None or intervals.qrs_ms is None or not intervals.rr_ms:
@@ -380,6 +395,7 @@ def findings_of_read(
         intervals.qtc_bazett_ms is not None
         and intervals.qtc_bazett_ms >= LONG_QTC_MS
         and sure("qt")
+        and _long_by_fridericia_when_fast(intervals)
     )
     jti = jt_index(intervals) if wide and long_qtc else None
     findings += _st_findings(intervals, wide, sure("qrs"))

@@ -1,0 +1,28 @@
+"""Above 100 bpm a long QTc by Bazett is a long-QT finding only when Fridericia's QTc is long
+too (450 ms or more): Bazett overcorrects at fast rates (AHA/ACCF/HRS 2009, part IV). A sinus
+tachycardia at 118 bpm read "Prolonged QTc 471 ms" (Fridericia 421) and the form preselected
+Long QT (a clinician-eye audit of the demo portal)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tests.ml.test_long_qt_wide_qrs import _findings, _intervals
+
+
+def _at(qt_ms: float, rr_ms: float):  # type: ignore[no-untyped-def]
+    measured = _intervals(qt_ms, 90, rr_ms)
+    return dataclasses.replace(measured, qtc_fridericia_ms=qt_ms / np.cbrt(rr_ms / 1000))
+
+
+def test_bazett_alone_makes_no_long_qt_above_100_bpm() -> None:
+    sinus_tachycardia = _at(336, 508)  # 118 bpm: Bazett 471, Fridericia 420
+    assert sinus_tachycardia.qtc_bazett_ms is not None
+    assert round(sinus_tachycardia.qtc_bazett_ms) == 471
+    assert "LONG_QT" not in _findings(sinus_tachycardia)
+    long_qt = _at(370, 508)  # Bazett 519, Fridericia 463: long by both
+    assert _findings(long_qt)["LONG_QT"][0] == "high"
+    slower = _at(430, 800)  # 75 bpm: Bazett alone decides, as before (481)
+    assert "LONG_QT" in _findings(slower)
