@@ -94,7 +94,7 @@ def without_doubtful_long_qt(intervals: Intervals) -> Intervals:
     qt_ms, qtc_ms = intervals.qt_ms, intervals.qtc_bazett_ms
     if qt_ms is None or qtc_ms is None or qtc_ms < LONG_QTC_MS:
         return intervals
-    if intervals.confidence.get("qt") == "high":
+    if intervals.confidence.get("qt") == "high" or not _long_by_fridericia_when_fast(intervals):
         return intervals
     reason = (
         f"the QT found ({qt_ms:.0f} ms, QTc {qtc_ms:.0f} ms) would be a long QT (QTc "

@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 
+from ml.findings import without_doubtful_long_qt
 from tests.ml.test_long_qt_wide_qrs import _findings, _intervals
 
 
@@ -26,3 +27,13 @@ def test_bazett_alone_makes_no_long_qt_above_100_bpm() -> None:
     assert _findings(long_qt)["LONG_QT"][0] == "high"
     slower = _at(430, 800)  # 75 bpm: Bazett alone decides, as before (481)
     assert "LONG_QT" in _findings(slower)
+
+
+def test_a_doubtful_qt_is_withheld_only_where_it_would_be_long() -> None:
+    """A low-confidence QT is withheld as "would be a long QT" (`without_doubtful_long_qt`) by
+    the same rule: at 118 bpm with Fridericia 420 it would not be, so it stays a number."""
+    fast = dataclasses.replace(_at(336, 508), confidence={"qrs": "high", "qt": "low"})
+    assert without_doubtful_long_qt(fast).qt_ms == 336
+    slow = dataclasses.replace(_at(430, 800), confidence={"qrs": "high", "qt": "low"})
+    withheld = without_doubtful_long_qt(slow)
+    assert withheld.qt_ms is None and "would be a long QT" in withheld.not_measurable["qt"]
