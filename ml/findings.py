@@ -15,7 +15,7 @@ from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
-from ml.intervals import LABELS, WITHHELD_AS_UNSURE, Intervals
+from ml.intervals import LABELS, WIDE_QRS_MS, WITHHELD_AS_UNSURE, Intervals
 from ml.narrow_tachycardia import CAUSES as NARROW_TACHYCARDIA_CAUSES
 from ml.pause_p_waves import pause_p_wave_phrase
 from ml.st_segment import (
@@ -211,7 +211,6 @@ ONE_LEAD_CAVEAT = "read from one lead only, where ventricular calls are less rel
 NO_SINUS_P_WAVES = (
     rhythm.AF, rhythm.NO_P_WAVES, rhythm.NARROW_TACHYCARDIA, rhythm.COMPLETE_BLOCK, rhythm.VF,
 )  # fmt: skip
-WIDE_QRS_MS = 120
 # A wide QRS at a marked tachycardia (mean over 120 bpm, `_rate_findings`) outside AF is a
 # wide-complex tachycardia, read as ventricular tachycardia until proven otherwise (SVT with a
 # bundle-branch block looks alike). The beat classifier reads each beat against the patient's

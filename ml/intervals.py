@@ -57,6 +57,7 @@ P_SEARCH_S = 0.40  # the P wave is looked for this far before the QRS at most
 # 0.42 (QT Database sel15814). Such a PR is not measurable (`_off_the_pr_segment`), its P
 # onset kept as found, as a doubted marked first-degree block's is.
 LONG_PR_MS = 200.0
+WIDE_QRS_MS = 120  # a QRS this long or longer is wide (`ml.findings`, `ml.narrow_tachycardia`)
 PR_SEGMENT_OFF_BASELINE = 0.7
 NO_P_WAVE_REASON = "no consistent P wave before the QRS in any lead"
 NO_ROOM_FOR_P_REASON = "no room for a P wave between the T wave and the QRS"

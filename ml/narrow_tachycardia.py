@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.intervals import Intervals
+from ml.intervals import WIDE_QRS_MS, Intervals
 from ml.rhythm import NO_P_WAVE_RATES_BPM
 from ml.strip_rhythm import (
     IRREGULAR_RR_SHARE,
@@ -31,7 +31,6 @@ FROM_BPM = NO_P_WAVE_RATES_BPM[1]  # as the long recording's rule: 130
 # cinc2017 A08353 (reference AF, read "Other rhythm: fast (134 bpm)") reads 0.16, the strips
 # of this rhythm among the 1,618 selection reads 0.02-0.10, synthetic re-entry 0.01.
 REGULAR_RMSSD_SHARE = 0.12
-WIDE_QRS_MS = 120.0  # a wide QRS at such a rate is a wide-complex tachycardia (`ml.findings`)
 CAUSES = (
     "a supraventricular tachycardia (AV nodal re-entry, atrial tachycardia, atrial flutter "
     "with 2:1 conduction), or sinus tachycardia with its P waves hidden in the T waves: check "
@@ -43,9 +42,9 @@ STRIP_REASON = "{rate}, a narrow QRS and no P wave seen in any lead: " + CAUSES
 def named_on_the_strip(call: StripCall, intervals: Intervals) -> StripCall:
     """A strip called another rhythm for its fast rate alone, at `FROM_BPM` or more, with
     regular intervals (`_regular`), whose median beat has a narrow QRS (measured under
-    `WIDE_QRS_MS`) and no P wave in any lead (none found, or no room for one between the T
-    wave and the QRS: at 180 bpm and more), with the reason saying what it may be
-    (`STRIP_REASON`)."""
+    `WIDE_QRS_MS`; a wide one at such a rate is a wide-complex tachycardia, `ml.findings`) and
+    no P wave in any lead (none found, or no room for one between the T wave and the QRS, as
+    at the fastest rates), with the reason saying what it may be (`STRIP_REASON`)."""
     if call.label != OTHER or "log_rate_bpm" not in call.features:
         return call
     rate_bpm = float(np.exp(call.features["log_rate_bpm"]))
