@@ -70,6 +70,13 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     def _local_time(when: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
         return local_time.shown(when, settings.zone, pattern)
 
+    @app.template_filter("clock")
+    def _clock(t_s: float, as_hms: bool | None = None) -> str:
+        """Time into a recording as its notes say it ("61.0 s", or "0:19:43" on a Holter)."""
+        from ml.gaps import clock
+
+        return clock(t_s, as_hms)
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from portal.risk_words import factor_label, input_label, input_value, model_title

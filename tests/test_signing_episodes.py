@@ -188,8 +188,14 @@ def test_mostly_af_with_sinus_stretches_comes_to_the_doctor_signable_as_prefille
     assert machine.rhythm_label.startswith("Atrial fibrillation/flutter with sinus rhythm (")
     assert "DROPPED_BEAT" in (machine.findings or [])
     doctor = client_for(app, people.doctor)
-    chosen = _preselected(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    chosen = _preselected(page)
     assert {"SINUS", "AF", "DROPPED_BEAT"} <= set(chosen), chosen
+    # The episode table on the notes' clock (a clinician-eye audit: "1786.8 s" beside
+    # "0:29:46" in the notes): every From and To cell reads h:mm:ss on a 10-minute recording.
+    table = page[page.index('id="episodes"') : page.index("</table>", page.index('id="episodes"'))]
+    cells = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+    assert cells and all(re.fullmatch(r"0:\d\d:\d\d", c) for pair in cells for c in pair)
     form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
             "conclusion": "Paroxysmal AF; dropped beats in the sinus stretches.",
             "password": PASSWORD, "row_version": str(report.row_version)}  # fmt: skip
