@@ -204,10 +204,13 @@ def _leads_phrase(recording: Recording, leads: list[int]) -> str:
     return f"lead{'s' if len(leads) > 1 else ''} {names}"
 
 
+HMS_FROM_S = 600.0  # from 10 minutes into a recording, times read h:mm:ss
+
+
 def clock(t_s: float, as_hms: bool | None = None) -> str:
     """'61.0 s' within the first 10 minutes, else 'h:mm:ss' as a Holter report reads (or as
     `as_hms` says, so that one list reads in one format)."""
-    if not (t_s >= 600 if as_hms is None else as_hms):
+    if not (t_s >= HMS_FROM_S if as_hms is None else as_hms):
         return f"{t_s:.1f} s"
     whole = int(t_s)
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
@@ -222,7 +225,7 @@ def clocks(times_s: Iterable[float], shown: int = 10) -> str:
     """'1.0 s, 2.5 s and 3 more': where a note's first `shown` events are, and how many follow,
     all in one format ('0:03:27, 0:12:03', not '207.8 s, 0:12:03')."""
     times = [float(t) for t in times_s]
-    as_hms = any(t >= 600 for t in times)
+    as_hms = any(t >= HMS_FROM_S for t in times)
     where = ", ".join(clock(t, as_hms) for t in times[:shown])
     return where + (f" and {len(times) - shown} more" if len(times) > shown else "")
 

@@ -71,11 +71,12 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         return local_time.shown(when, settings.zone, pattern)
 
     @app.template_filter("clock")
-    def _clock(t_s: float, as_hms: bool | None = None) -> str:
-        """Time into a recording as its notes say it ("61.0 s", or "0:19:43" on a Holter)."""
-        from ml.gaps import clock
+    def _clock(t_s: float, duration_s: float) -> str:
+        """Time into a recording of `duration_s` as the clinician report says it ("61.0 s", or
+        "0:19:43" throughout a Holter's)."""
+        from ml.gaps import HMS_FROM_S, clock
 
-        return clock(t_s, as_hms)
+        return clock(t_s, duration_s >= HMS_FROM_S)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from ml import rhythm
 from ml.findings import Finding
-from ml.gaps import clock
+from ml.gaps import HMS_FROM_S, clock
 from ml.rhythm import Episode
 from ml.strip_rhythm import STRIP_MAX_S
 
@@ -115,7 +115,7 @@ class ReportData:
         notes say). The PDF had listed the first 15 in time, mostly sinus rhythm, and left
         MIT-BIH 208's SVT and 219's 2:1 conduction among "33 more" (a clinician-eye audit)."""
         chosen = rhythm.overview(self.episodes, PDF_EPISODES)
-        as_hms = any(e.start_s >= 600 for e in self.episodes)
+        as_hms = self.duration_s >= HMS_FROM_S  # as the review page and the strips
         listed = [self.episodes[i] for i in cast(list[int], chosen["listed"])]
         more = cast(dict[str, int], chosen["more_by_label"])
         return [(e, clock(e.start_s, as_hms)) for e in listed], more

@@ -9,7 +9,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis
-from ml.gaps import clock
+from ml.gaps import HMS_FROM_S, clock
 from ml.recording import Recording, standard_order
 from reports.data import TWELVE_LEAD, Strip
 from reports.paper import strip_svg
@@ -78,12 +78,13 @@ def report_strips(
     pauses = [e for e in episodes if e.label == rhythm.PAUSE]
     if pauses:
         chosen.append(max(pauses, key=lambda e: e.duration_s))
+    as_hms = recording.duration_s >= HMS_FROM_S  # one clock for the whole report
     for episode in (e for e in chosen if e is not None):
         start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))
         said = f" ({NOT_SIGNED})" if episode.label in withdrawn else ""
         strips.append(
             Strip(
-                f"{episode.label} at {clock(episode.start_s)}, lead {name}{said}",
+                f"{episode.label} at {clock(episode.start_s, as_hms)}, lead {name}{said}",
                 strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
                           markers=_markers(analysis, start, start + span)),
             )

@@ -16,7 +16,7 @@ from pathlib import Path
 from ml.errors import UnknownFormatError, UnsafeArchiveError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
-from ml.io.csv_reader import read_csv
+from ml.io.csv_reader import float_or_none, read_csv
 from ml.io.edf_reader import is_edf, read_edf
 from ml.io.wfdb_reader import is_wfdb_header, read_wfdb
 from ml.recording import Recording, validated
@@ -111,17 +111,10 @@ def _one_lead_column(lines: list[str]) -> bool:
     to refuse saying what it lacks."""
     values = [line.strip() for line in lines[1:4] if line.strip()]
     name = lines[0].strip() if lines else ""
-    if not values or not name or len(name) > 40 or not all(_is_number(v) for v in values):
+    numbers = all(float_or_none(v) is not None for v in values)
+    if not values or not name or len(name) > 40 or not numbers:
         return False
-    return _is_number(name) or any(c.isalpha() for c in name)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return float_or_none(name) is not None or any(c.isalpha() for c in name)
 
 
 def _looks_like_wfdb_samples(path: Path) -> bool:

@@ -71,7 +71,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         raise UnknownFormatError(f"{path.name}: the table has no rows.")
     columns = [str(c).strip() for c in table.columns]
     header = _header_cells(path, separator)
-    if all(_float_or_none(c) is not None for c in header):
+    if all(float_or_none(c) is not None for c in header):
         # A headerless file: its first row of samples would have named the leads ("analysis
         # lead 0.0069"), and which lead is which decides the analysis lead.
         raise UnknownFormatError(
@@ -139,7 +139,7 @@ def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndar
     for col in np.flatnonzero(unparsed.any(axis=0)):
         rows = np.flatnonzero(unparsed[:, col])
         cells = pd.Series(table.iloc[rows, col].to_numpy(), dtype=object)
-        parsed = {cell: _float_or_none(cell) for cell in pd.unique(cells)}
+        parsed = {cell: float_or_none(cell) for cell in pd.unique(cells)}
         words = [cell for cell, value in parsed.items() if value is None]
         if words:
             first = int(np.flatnonzero(cells.isin(words))[0])
@@ -151,7 +151,8 @@ def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndar
     return data
 
 
-def _float_or_none(cell: object) -> float | None:
+def float_or_none(cell: object) -> float | None:
+    """The cell as Python's float() reads it (`nan`, `inf`, `1e309`), or None."""
     try:
         return float(str(cell).strip())
     except ValueError:

@@ -39,7 +39,7 @@ from portal.risk_words import input_text
 from portal.services.errors import DomainError
 from portal.services.machine_read import machine_read
 from portal.services.reference import reference_marker
-from portal.services.reports import STATEMENTS
+from portal.services.reports import STATEMENTS, as_shown
 from portal.services.risk_scores import SPEC_BY_MODEL
 from portal.storage import StorageFull, write_private_file
 from reports.data import DOCTOR_CLEARED, Read, ReportData, Score
@@ -201,18 +201,14 @@ def _machine_confidence(
     machine's own value (as the form showed it, rounded): a value the doctor measured is
     theirs, and the PDF had marked a QT remeasured by hand with calipers "low confidence"
     (found by a clinician-eye audit)."""
+    if version.kind is VersionKind.MACHINE:
+        return confidence
     kept = {}
     for interval, level in confidence.items():
         names = [name for name, of in INTERVAL_OF.items() if of == interval]
-        if all(_as_shown(getattr(version, n), getattr(machine, n)) for n in names):
+        if all(as_shown(getattr(version, n), getattr(machine, n)) for n in names):
             kept[interval] = level
     return kept
-
-
-def _as_shown(value: float | None, machine_value: float | None) -> bool:
-    if value is None or machine_value is None:
-        return value is None and machine_value is None
-    return round(value) == round(machine_value)
 
 
 def _not_measurable(

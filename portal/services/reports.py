@@ -353,7 +353,7 @@ def _signed_measurements(
         return {name: getattr(machine, name) for name in (*names, "qrs_axis_deg")}
     values = {name: edited.get(name) for name in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms")}
     qt_ms, rate_bpm = values["qt_ms"], values["heart_rate_bpm"]
-    if _as_shown(qt_ms, machine.qt_ms) and _as_shown(rate_bpm, machine.heart_rate_bpm):
+    if as_shown(qt_ms, machine.qt_ms) and as_shown(rate_bpm, machine.heart_rate_bpm):
         values["qtc_bazett_ms"] = machine.qtc_bazett_ms
         values["qtc_fridericia_ms"] = machine.qtc_fridericia_ms
     else:
@@ -364,7 +364,7 @@ def _signed_measurements(
     return values
 
 
-def _as_shown(edited: float | None, machine: float | None) -> bool:
+def as_shown(edited: float | None, machine: float | None) -> bool:
     """Whether the doctor left the machine's value as the form showed it (rounded)."""
     if edited is None or machine is None:
         return edited is None and machine is None
