@@ -386,6 +386,7 @@ CREATE TABLE risk_score (
 	not_computed_reason VARCHAR(255), 
 	inputs_used JSON, 
 	contributions JSON, 
+	raised_most_by JSON, 
 	created_at DATETIME(6) NOT NULL, 
 	CONSTRAINT pk_risk_score PRIMARY KEY (id), 
 	CONSTRAINT uq_risk_score_report_id_model UNIQUE (report_id, model), 

@@ -80,7 +80,13 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from portal.risk_words import factor_label, input_label, input_value, model_title
+        from portal.risk_words import (
+            factor_label,
+            input_label,
+            input_value,
+            model_title,
+            raised_most_text,
+        )
         from portal.services.reference import reference_marker
 
         return {
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             "factor_label": factor_label,
             "input_label": input_label,  # a risk score's inputs with their units
             "input_value": input_value,
+            "raised_most_text": raised_most_text,  # ranked as the risk page ranks it
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown
         }
 

@@ -548,6 +548,9 @@ class RiskScore(CreatedAtMixin, Base):
     not_computed_reason: Mapped[str | None] = mapped_column(String(255))
     inputs_used: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contributions: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    # The factors that raise the risk most, largest first, as the risk page ranks them:
+    # [{"factor", "label", "change_percent_points"}] (models explained by what-if effects).
+    raised_most_by: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     report: Mapped[EcgReport] = relationship(back_populates="risk_scores")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.models import RiskModel
+from portal.models import RiskModel, RiskScore
 
 MODEL_TITLES = {
     RiskModel.FRAMINGHAM_GENERAL_CVD: "Framingham 2008 general cardiovascular disease, 10 years",
@@ -58,6 +58,33 @@ UNITS = {
 # Inputs whose value needs more decimals than its unit's: creatinine of 1.6 mg/dL had printed
 # "creatinine 2 mg/dL" on the clinician PDF (a clinician-eye audit, 2026-12-05).
 DECIMALS = {"creatinine_mg_dl": 2}
+
+
+POINT_MODELS = (RiskModel.GRACE_IN_HOSPITAL, RiskModel.GRACE_SIX_MONTH)
+
+
+def raised_most_text(score: RiskScore, n: int = 3) -> str:
+    """What raises a stored score most, ranked as the risk page ranks it: "Blood pressure +4.2,
+    Smoking +3.1 percentage points" (the risk minus the risk with that factor alone at a
+    healthy level), or a GRACE score's largest points ("age 58, heart rate 15 points").
+
+    Empty for a score not computed, or stored before the ranking was (a Framingham model's
+    log-hazard terms rank age first whatever its level: no ranking beats a wrong one).
+    """
+    if score.value is None:
+        return ""
+    if score.raised_most_by is not None:
+        parts = [
+            f"{e['label']} {e['change_percent_points']:+.1f}" for e in score.raised_most_by[:n]
+        ]
+        return (
+            ", ".join(parts) + " percentage points" if parts else "no factor above a healthy level"
+        )
+    if score.model in POINT_MODELS and score.contributions:
+        largest = sorted(score.contributions.items(), key=lambda item: -item[1])[:n]
+        parts = [f"{factor_label(name)} {points:.0f}" for name, points in largest if points > 0]
+        return ", ".join(parts) + " points" if parts else ""
+    return ""
 
 
 def model_title(model: RiskModel) -> str:

@@ -4,6 +4,8 @@ explanation on the risk page, and a what-if calculator that stores nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -24,6 +26,8 @@ from portal.models import (
 from portal.services import risk_scores
 from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
 from tests.conftest import People, client_for, error_messages
+from tests.test_api import Api, issue_on_admin_page
+from tests.test_upload_and_review import _analysed_report
 
 LIPIDS = dict(total_cholesterol=213.0, hdl=50.0, systolic_bp_mmhg=140.0)
 FLAGS = dict(smoker=False, diabetic=False, bp_treated=False)
@@ -207,3 +211,60 @@ def test_risk_page_is_only_for_the_patients_clinicians(app: Flask, people: Peopl
     for role in (Role.ADMIN, Role.PATIENT):
         response = client_for(app, people.by_role(role)).get(f"/patients/{people.patient.id}/risk/")
         assert response.status_code in (403, 404)
+
+
+def test_review_page_ranks_what_raises_a_score_as_the_risk_page_does(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A smoker with a healthy blood pressure and raised cholesterol: smoking raises her
+    Framingham risk most, then cholesterol. The review page had ranked the model's log-hazard
+    terms under "Largest contributions" (her healthy systolic blood pressure first, then age
+    and cholesterol, whatever their level) while the risk page said smoking; both now name the
+    same factors in the same order."""
+    ecg_at = utcnow()
+    _add_input(
+        sql, people, ecg_at - dt.timedelta(days=5), total_cholesterol=240.0, hdl=48.0,
+        systolic_bp_mmhg=118.0, booleans=FLAGS | {"smoker": True},
+    )  # fmt: skip
+    _add_input(
+        sql, people, ecg_at - dt.timedelta(hours=2), heart_rate_bpm=95.0, creatinine=1.2,
+        killip_class=2, booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                                      elevated_cardiac_enzymes=True),
+    )  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    lipid = sql.scalar(select(RiskScore).where(RiskScore.model == RiskModel.FRAMINGHAM_GENERAL_CVD))
+    assert lipid.raised_most_by[0]["label"] == "Smoking"
+    assert max(lipid.contributions, key=lipid.contributions.__getitem__) == "ln_sbp"
+
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    table = page[
+        page.index('id="risk-scores"') : page.index("</table>", page.index('id="risk-scores"'))
+    ]
+    assert "Raises it most" in table
+    framingham_row = table[
+        table.index("Framingham 2008 general cardiovascular disease, 10 years") :
+    ]
+    framingham_row = framingham_row[: framingham_row.index("</tr>")]
+    assert "Smoking +" in framingham_row and "percentage points" in framingham_row
+    assert "blood pressure" not in framingham_row.lower()
+    assert not re.search(r"\bage\b", framingham_row, re.IGNORECASE)
+    grace_row = table[table.index("GRACE death in hospital") :]
+    grace_row = grace_row[: grace_row.index("</tr>")]
+    assert " points" in grace_row and re.search(r"\bage \d+", grace_row)  # GRACE's points
+
+    risk_page = doctor.get(f"/patients/{people.patient.id}/risk/").get_data(as_text=True)
+    card = risk_page[risk_page.index('id="score-framingham_general_cvd"') :]
+    card = card[: card.index("</article>")]
+    ranked = [e["label"] for e in lipid.raised_most_by]
+    assert ranked[:2] == ["Smoking", "Total cholesterol"]
+    positions = [card.index(f'"effect-label">{label}<') for label in ranked]
+    assert positions == sorted(positions)
+
+    # The API carries the same ranking beside the model's terms.
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username, ["reports:read"]))
+    body = api.get(f"/reports/{report.id}").get_json()
+    scores = {s["model"]: s for s in body["risk_scores"]}
+    assert scores["framingham_general_cvd"]["raised_most_by"] == lipid.raised_most_by
+    assert scores["grace_in_hospital"]["raised_most_by"] is None

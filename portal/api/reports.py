@@ -213,6 +213,12 @@ class VersionSchema(ma.Schema):
     model_version = ma.fields.String(required=True, allow_none=True)
 
 
+class RaisedBySchema(ma.Schema):
+    factor = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    change_percent_points = ma.fields.Float(required=True)
+
+
 class RiskScoreSchema(ma.Schema):
     model = one_of(RiskModel, required=True)
     title = ma.fields.String(required=True)
@@ -223,6 +229,17 @@ class RiskScoreSchema(ma.Schema):
     inputs_used = ma.fields.Dict(keys=ma.fields.String(), required=True, allow_none=True)
     contributions = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Float(), required=True, allow_none=True
+    )
+    raised_most_by = ma.fields.List(
+        ma.fields.Nested(RaisedBySchema),
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the factors that raise the risk most, largest first: the risk "
+            "minus the risk with that factor alone at a healthy level (what the review and "
+            "risk pages name); null for point scores (GRACE: see contributions) and scores "
+            "stored before 2026-12-06"
+        },
     )
 
 
@@ -348,7 +365,7 @@ def _risk_score(score: RiskScore) -> dict[str, Any]:
         "model": score.model, "title": spec.title if spec else score.model.value,
         "value": score.value, "unit": score.unit, "category": score.category,
         "not_computed_reason": score.not_computed_reason, "inputs_used": score.inputs_used,
-        "contributions": score.contributions,
+        "contributions": score.contributions, "raised_most_by": score.raised_most_by,
     }  # fmt: skip
 
 

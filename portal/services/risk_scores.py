@@ -306,4 +306,18 @@ def score_row(report: EcgReport, outcome: ScoreOutcome) -> RiskScore:
         contributions=None
         if result is None
         else {k: round(v, 5) for k, v in result.contributions.items()},
+        raised_most_by=None if result is None or not result.effects else raised_most_by(result),
     )
+
+
+def raised_most_by(result: risk.RiskResult) -> list[dict[str, Any]]:
+    """The factors that raise `result` most, largest first, as the risk page ranks them (the
+    risk with that factor alone at a healthy level): what the review page names."""
+    return [
+        {
+            "factor": e.factor,
+            "label": e.label,
+            "change_percent_points": round(e.change_percent_points, 2),
+        }
+        for e in result.largest_effects(n=len(result.effects))
+    ]
