@@ -129,9 +129,12 @@ def _guard() -> Any:
         session.clear()
         flash("Your session reached its time limit; please log in again.", "info")
         return redirect(url_for("auth.login"))
-    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-        return redirect(url_for("auth.change_password"))
-    if (
+    if current_user.must_change_password:
+        # The password first, then two-step enrolment: a new doctor or admin (or one whose
+        # password an admin reset before enrolment) had been sent from each page to the other.
+        if request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for("auth.change_password"))
+    elif (
         current_user.role in MFA_REQUIRED_ROLES
         and current_user.totp_secret is None
         and request.endpoint not in MFA_ENROL_ENDPOINTS

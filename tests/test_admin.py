@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyotp
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +41,32 @@ def test_admin_creates_a_doctor_who_must_change_the_password(
     new_client = app.test_client()
     login(new_client, "dr.house", "temporary passphrase 1")
     assert new_client.get("/patients/").location == "/account/password"
+    # The first login goes through: the password page, then two-step enrolment (each page
+    # had sent the new doctor to the other, for ever).
+    assert new_client.get("/account/password").status_code == 200
+    changed = post_form(
+        new_client,
+        "/account/password",
+        {
+            "current_password": "temporary passphrase 1",
+            "password": "violet piano orbit canal",
+            "confirm_password": "violet piano orbit canal",
+        },
+        token_page="/account/password",
+    )
+    assert changed.status_code == 302, error_messages(changed.get_data(as_text=True))
+    assert new_client.get("/worklist").location == "/account/security"
+    assert new_client.get("/account/security").status_code == 200
+    with new_client.session_transaction() as session:
+        secret = session["mfa_enrol_secret"]
+    enrolled = post_form(
+        new_client,
+        "/account/security",
+        {"code": pyotp.TOTP(secret).now(), "action": "enrol"},
+        token_page="/account/security",
+    )
+    assert "Your recovery codes" in enrolled.get_data(as_text=True)
+    assert new_client.get("/worklist").status_code == 200
 
 
 def test_bad_account_forms_save_nothing(app: Flask, people: People, sql: Session) -> None:
