@@ -56,6 +56,11 @@ IN_HOSPITAL_CREATININE = _bands(
     (NEG, 1), (0.4, 4), (0.8, 7), (1.2, 10), (1.6, 13), (2.0, 21), (4.0, 28)
 )
 IN_HOSPITAL_KILLIP = {1: 0, 2: 20, 3: 39, 4: 59}
+# Creatinine is banded at 0.01 mg/dL: the published tables give the same bands in umol/L
+# (35-70, 71-105, 106-140, ...), and a value entered in umol/L converts with decimals that
+# fall short of a mg/dL edge (106 umol/L = 1.199 mg/dL had scored the 0.8-1.19 band, 3
+# points short of the umol/L table's). At 0.01 mg/dL both tables give every value's band.
+CREATININE_BAND_DECIMALS = 2
 IN_HOSPITAL_ARREST = 39
 IN_HOSPITAL_ST_DEVIATION = 28
 IN_HOSPITAL_ENZYMES = 14
@@ -197,6 +202,10 @@ def _category(levels: dict[str, RiskLevel]) -> str:
     return ", ".join(f"{name} {level}" for name, level in levels.items())
 
 
+def _banded(creatinine_mg_dl: float) -> float:
+    return round(creatinine_mg_dl, CREATININE_BAND_DECIMALS)
+
+
 def _killip(value: int | None) -> int:
     number = inputs.number("killip_class", value, KILLIP_CLASS, model="GRACE")
     if number != int(number):
@@ -265,7 +274,7 @@ def grace_in_hospital(
         "age": IN_HOSPITAL_AGE.score(used["age_years"]),
         "heart_rate": IN_HOSPITAL_HR.score(used["heart_rate_bpm"]),
         "sbp": IN_HOSPITAL_SBP.score(used["sbp_mmhg"]),
-        "creatinine": IN_HOSPITAL_CREATININE.score(used["creatinine_mg_dl"]),
+        "creatinine": IN_HOSPITAL_CREATININE.score(_banded(used["creatinine_mg_dl"])),
         "killip_class": IN_HOSPITAL_KILLIP[used["killip_class"]],
         "cardiac_arrest": IN_HOSPITAL_ARREST * used["cardiac_arrest"],
         "st_deviation": IN_HOSPITAL_ST_DEVIATION * used["st_deviation"],
@@ -330,7 +339,7 @@ def grace_six_month(
         "heart_rate": SIX_MONTH_HR.score(used["heart_rate_bpm"]),
         "sbp": SIX_MONTH_SBP.score(used["sbp_mmhg"]),
         "st_depression": SIX_MONTH_ST_DEPRESSION * used["st_depression"],
-        "creatinine": SIX_MONTH_CREATININE.score(used["creatinine_mg_dl"]),
+        "creatinine": SIX_MONTH_CREATININE.score(_banded(used["creatinine_mg_dl"])),
         "elevated_enzymes": SIX_MONTH_ENZYMES * used["elevated_enzymes"],
         "no_in_hospital_pci": SIX_MONTH_NO_PCI * (not used["in_hospital_pci"]),
     }

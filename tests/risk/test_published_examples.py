@@ -200,3 +200,35 @@ def test_grace_six_month_nomogram_rows(points: int, percent: float) -> None:
     assert mortality_percent(points, SIX_MONTH_MORTALITY) == pytest.approx(percent)
     between = mortality_percent(points + 10, SIX_MONTH_MORTALITY)
     assert percent < between < mortality_percent(points + 20, SIX_MONTH_MORTALITY)
+
+
+# The published tables' creatinine bands in umol/L: (first value of the band, in-hospital
+# points, 6-month points). Entered in umol/L, every value must score its band.
+UMOL_L_BANDS = ((0, 1, 1), (35, 4, 3), (71, 7, 5), (106, 10, 7), (141, 13, 9), (177, 21, 15),
+                (354, 28, 20))  # fmt: skip
+
+
+def test_grace_creatinine_in_micromoles_scores_the_published_micromole_bands() -> None:
+    """106 umol/L (1.199 mg/dL) had scored the 71-105 band: the worked example entered in
+    umol/L came to 206 points, not 209."""
+    six_month = dict(
+        age_years=65, heart_rate_bpm=80, sbp_mmhg=130, history_of_heart_failure=False,
+        history_of_mi=False, st_depression=False, elevated_enzymes=False, in_hospital_pci=True,
+    )  # fmt: skip
+    edges = [first for first, _, _ in UMOL_L_BANDS[1:]]
+    for umol in sorted({v for e in edges for v in (e - 1, e)} | {10, 500}):
+        band = max(i for i, (first, _, _) in enumerate(UMOL_L_BANDS) if umol >= first)
+        _, in_hospital_points, six_month_points = UMOL_L_BANDS[band]
+        in_hospital = risk.grace_in_hospital(
+            age_years=57, heart_rate_bpm=70, sbp_mmhg=110, creatinine=umol,
+            creatinine_unit="umol/L", killip_class=3, cardiac_arrest=True, st_deviation=True,
+            elevated_enzymes=False,
+        )  # fmt: skip
+        assert in_hospital.contributions["creatinine"] == in_hospital_points, umol
+        later = risk.grace_six_month(**six_month, creatinine=umol, creatinine_unit="umol/L")
+        assert later.contributions["creatinine"] == six_month_points, umol
+    example = risk.grace_in_hospital(
+        age_years=57, heart_rate_bpm=70, sbp_mmhg=110, creatinine=106, creatinine_unit="umol/L",
+        killip_class=3, cardiac_arrest=True, st_deviation=True, elevated_enzymes=False,
+    )  # fmt: skip
+    assert example.points == 209
