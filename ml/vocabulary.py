@@ -10,8 +10,11 @@ modules spelled it differently (the machine once said AVB1 where the form said A
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from ml.intervals import LONG_PR_MS, WIDE_QRS_MS
 
 
 class Category(StrEnum):
@@ -255,18 +258,30 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
 SINUS_BRADY_BELOW_BPM, SINUS_TACHY_ABOVE_BPM = 60.0, 100.0
 NORMAL_ECG_BPM = (50.0, 100.0)
 NO_LONG_QT_BELOW_MS = 440.0
+# Intervals a signed statement is defined by (`measurement_contradictions`): a first-degree
+# AV block is a PR over LONG_PR_MS; a bundle branch block or a wide QRS, WIDE_QRS_MS or more
+# (the machine's limits); "Normal ECG" stands with none of them, nor with a QTc long in
+# either sex (470 ms or more).
+WIDE_QRS_STATEMENTS = ("WIDE_QRS", "LBBB", "RBBB")
+NORMAL_ECG_QTC_BELOW_MS = 470.0
 
 
 def measurement_contradictions(
-    codes: list[str], heart_rate_bpm: float | None, qtc_ms: float | None, strip: bool
+    codes: list[str], signed: Mapping[str, float | None], strip: bool
 ) -> list[str]:
-    """Why these statements cannot be signed with these measurements, in a doctor's words: a
-    rate-named rhythm or "Normal ECG" against the heart rate signed (on a strip, whose heart
-    rate is its rhythm's; a Holter's mean rate is not), "Long QT" against the QTc the QT and
-    heart rate signed give. A clinician-eye audit signed "Sinus tachycardia" and "Long QT"
-    with a heart rate of 40 bpm (QTc 274 ms) and the patient read "Your heart beat faster
-    than usual" beside "about 40 times a minute"."""
+    """Why these statements cannot be signed with these measurements (`signed`: heart_rate_bpm,
+    pr_ms, qrs_ms, qtc_bazett_ms; None where not measurable), in a doctor's words: a rate-named
+    rhythm or "Normal ECG" against the heart rate signed (on a strip, whose heart rate is its
+    rhythm's; a Holter's mean rate is not), "Long QT" against the QTc the QT and heart rate
+    signed give, a statement defined by an interval against that interval, and "Normal ECG"
+    beside an interval no definition calls normal. Clinician-eye audits signed "Sinus
+    tachycardia" and "Long QT" with a heart rate of 40 bpm (QTc 274 ms), and the patient read
+    "Your heart beat faster than usual" beside "about 40 times a minute"; then "Normal ECG"
+    with a QTc of 562 ms, "Left bundle branch block" with a QRS of 80 ms and "First-degree AV
+    block" with a PR of 120 ms."""
     chosen = {canonical(c) for c in codes}
+    heart_rate_bpm, qtc_ms = signed.get("heart_rate_bpm"), signed.get("qtc_bazett_ms")
+    pr_ms, qrs_ms = signed.get("pr_ms"), signed.get("qrs_ms")
     problems = []
     if strip and heart_rate_bpm is not None:
         # As the form shows it (whole bpm): a machine rate of 100.4 named sinus tachycardia is
@@ -285,6 +300,27 @@ def measurement_contradictions(
             f'"Long QT" with a QTc of {qtc_ms:.0f} ms (from the QT and heart rate signed): no '
             "definition calls a QTc under 440 ms long."
         )
+    if "AV_BLOCK_1" in chosen and pr_ms is not None and round(pr_ms) <= LONG_PR_MS:
+        problems.append(
+            f'"{STATEMENTS["AV_BLOCK_1"].label}" is a PR over {LONG_PR_MS:.0f} ms, and the PR '
+            f"signed is {pr_ms:.0f} ms."
+        )
+    for code in WIDE_QRS_STATEMENTS:
+        if code in chosen and qrs_ms is not None and round(qrs_ms) < WIDE_QRS_MS:
+            problems.append(
+                f'"{STATEMENTS[code].label}" needs a QRS of {WIDE_QRS_MS:.0f} ms or more, and '
+                f"the QRS signed is {qrs_ms:.0f} ms."
+            )
+    if "NORMAL" in chosen:
+        if pr_ms is not None and round(pr_ms) > LONG_PR_MS:
+            problems.append(f'"Normal ECG" with a PR of {pr_ms:.0f} ms (over {LONG_PR_MS:.0f}).')
+        if qrs_ms is not None and round(qrs_ms) >= WIDE_QRS_MS:
+            problems.append(f'"Normal ECG" with a QRS of {qrs_ms:.0f} ms (a wide QRS).')
+        if qtc_ms is not None and round(qtc_ms) >= NORMAL_ECG_QTC_BELOW_MS:
+            problems.append(
+                f'"Normal ECG" with a QTc of {qtc_ms:.0f} ms (long: '
+                f"{NORMAL_ECG_QTC_BELOW_MS:.0f} ms or more)."
+            )
     return problems
 
 

@@ -21,8 +21,12 @@ from tests.test_upload_and_review import _analysed_report
 
 
 def test_the_rules_in_words() -> None:
-    def said(codes: list[str], bpm: float | None, qtc: float | None = None, strip: bool = True):
-        return vocabulary.measurement_contradictions(codes, bpm, qtc, strip)
+    def said(
+        codes: list[str], bpm: float | None, qtc: float | None = None, strip: bool = True,
+        **intervals: float,
+    ) -> list[str]:  # fmt: skip
+        signed = {"heart_rate_bpm": bpm, "qtc_bazett_ms": qtc, **intervals}
+        return vocabulary.measurement_contradictions(codes, signed, strip)
 
     assert said(["TACHY"], 40) == [
         '"Sinus tachycardia" is a rate over 100 bpm, and the heart rate signed is 40 bpm.'
@@ -33,6 +37,21 @@ def test_the_rules_in_words() -> None:
     assert not said(["TACHY"], 40, strip=False)  # a Holter's mean rate is not its rhythm's
     assert said(["LONG_QT"], 72, 274.0, strip=False) and not said(["LONG_QT"], 72, 480.0)
     assert not said(["SINUS"], None)
+    # Statements defined by an interval, and "Normal ECG" beside an abnormal one (a second
+    # audit signed each of these).
+    assert said(["AV_BLOCK_1"], 70, pr_ms=120) == [
+        '"First-degree AV block" is a PR over 200 ms, and the PR signed is 120 ms.'
+    ]
+    assert not said(["AV_BLOCK_1"], 70, pr_ms=240)
+    assert said(["LBBB"], 70, qrs_ms=80) == [
+        '"Left bundle branch block" needs a QRS of 120 ms or more, and the QRS signed is 80 ms.'
+    ]
+    assert said(["WIDE_QRS"], 70, qrs_ms=80) and said(["RBBB"], 70, qrs_ms=119.4)
+    assert not said(["RBBB"], 70, qrs_ms=130)
+    assert said(["NORMAL"], 70, 562.0) and not said(["NORMAL"], 70, 430.0)
+    assert said(["NORMAL"], 70, pr_ms=400) and said(["NORMAL"], 70, qrs_ms=200)
+    assert not said(["NORMAL"], 70, 440.0, pr_ms=180, qrs_ms=96)
+    assert not said(["LBBB", "AV_BLOCK_1"], 70)  # not measurable: nothing to compare
 
 
 @pytest.mark.parametrize(
@@ -41,6 +60,9 @@ def test_the_rules_in_words() -> None:
         (["TACHY", "LONG_QT"], "40", None, '"Sinus tachycardia" is a rate over 100 bpm'),
         (["TACHY", "LONG_QT"], "40", None, '"Long QT" with a QTc of'),
         (["SINUS", "NORMAL"], "150", None, '"Normal ECG" needs a heart rate of 50-100 bpm'),
+        (["SINUS", "NORMAL"], "70", "520", '"Normal ECG" with a QTc of'),
+        (["SINUS", "AV_BLOCK_1"], "70", None, '"First-degree AV block" is a PR over 200 ms'),
+        (["SINUS", "LBBB"], "70", None, '"Left bundle branch block" needs a QRS of 120 ms'),
     ],
 )
 def test_signing_a_contradiction_is_refused_and_nothing_is_signed(

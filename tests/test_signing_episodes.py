@@ -19,7 +19,7 @@ from ml import vocabulary
 from ml.io import read_recording
 from ml.research.databases import data_root
 from ml.strip_rhythm import LABEL_TEXT, OTHER
-from portal.models import EcgReport
+from portal.models import EcgReport, ReportVersion
 from portal.worker import Worker
 from reports.plain_language import PAROXYSMAL_AF, REST_BESIDE_EXTRA_BEATS, findings_in_plain_words
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
@@ -79,6 +79,17 @@ def _report_of(app: Flask, people: People, sql: Session, tmp_path: Path, seconds
     return report
 
 
+def _measurements_with_pr(machine: ReportVersion, pr_ms: int) -> dict[str, str]:
+    """The machine's measurements as the form shows them, with the PR a first-degree AV block
+    is signed with (over 200 ms: `ml.vocabulary.measurement_contradictions`)."""
+    shown = {
+        name: str(round(getattr(machine, name)))
+        for name in ("heart_rate_bpm", "qrs_ms", "qt_ms", "qrs_axis_deg")
+        if getattr(machine, name) is not None
+    }
+    return {**shown, "pr_ms": str(pr_ms)}
+
+
 @pytest.mark.parametrize(("seconds", "signed"), [(90, True), (30, False)])
 def test_signing_paroxysmal_af_follows_the_recording_length(
     app: Flask, people: People, sql: Session, tmp_path: Path, seconds: int, signed: bool
@@ -96,6 +107,7 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
             "rhythm_label": "Sinus rhythm with paroxysmal atrial fibrillation",
             "findings": HOLTER,
             "conclusion": "Paroxysmal AF; first-degree AV block in sinus rhythm.",
+            **_measurements_with_pr(report.versions[0], pr_ms=240),
             "password": PASSWORD,
             "row_version": str(report.row_version),
         },

@@ -117,6 +117,9 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value)
 
 
+MEASURED_FOR_NORMAL = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qtc_bazett_ms")
+
+
 def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
     """The sign and amend forms prefilled with the read that counts now."""
     basis = reports.latest_signed(found) or found.versions[0]
@@ -149,9 +152,10 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         if basis.kind is VersionKind.MACHINE and _normal_in_doubt(found):
             codes = [c for c in codes if c != "NORMAL"]
         strip = not reports.read_as_episodes(found.recording)
-        if vocabulary.measurement_contradictions(["NORMAL"], basis.heart_rate_bpm, None, strip):
+        as_read = {name: getattr(basis, name) for name in MEASURED_FOR_NORMAL}
+        if vocabulary.measurement_contradictions(["NORMAL"], as_read, strip):
             # "No significant arrhythmia" on a strip at 101-104 bpm whose median rate names it
-            # sinus rhythm: its statement would be refused at that heart rate.
+            # sinus rhythm, or beside a long PR or QTc: its statement would be refused so.
             codes = [c for c in codes if c != "NORMAL"]
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""

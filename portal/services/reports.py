@@ -218,9 +218,7 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
         errors["conclusion"] = "Write a conclusion."
     problems = vocabulary.contradictions(read.findings, read.rhythm_label, episodes)
     signed = _signed_measurements(machine, read.measurements)
-    problems += vocabulary.measurement_contradictions(
-        read.findings, signed["heart_rate_bpm"], signed["qtc_bazett_ms"], strip=not episodes
-    )
+    problems += vocabulary.measurement_contradictions(read.findings, signed, strip=not episodes)
     if not unknown and problems:
         errors["findings"] = " ".join(problems)
     if strange := [c for c in read.next_steps if c not in NEXT_STEPS]:
