@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, AuditEvent, Role
+from portal.models import Account, AuditEvent, Patient, Role
 from tests.conftest import People, client_for, error_messages, login, post_form
 
 NEW_DOCTOR = {
@@ -107,6 +109,39 @@ def test_admin_deactivates_and_reactivates_but_not_themselves(
     assert sql.get(Account, people.admin.id).is_active
     actions = set(sql.scalars(select(AuditEvent.action)))
     assert {"account.deactivate", "account.activate"} <= actions
+
+
+def test_a_deactivated_doctors_patients_stay_assigned_until_someone_reassigns_them(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Deactivating a doctor said nothing of their patients, and saving any change to one of
+    them (a phone number) silently unassigned the doctor: their ECGs reached no worklist."""
+    admin = client_for(app, people.admin)
+    response = post_form(admin, f"/admin/accounts/{people.doctor.id}/deactivate", {})
+    page = admin.get(response.location).get_data(as_text=True)
+    assert "1 patient still assigned to doctor1" in page and "assigns another doctor" in page
+
+    staff = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/edit"
+    form = staff.get(url).get_data(as_text=True)
+    doctor_id = people.doctor.doctor_profile.id
+    assert re.search(rf'<option selected value="{doctor_id}">Doctor1 \(deactivated', form) or (
+        re.search(rf'<option value="{doctor_id}" selected>Doctor1 \(deactivated', form)
+    ), form[form.index("assigned_doctor_id") :][:600]
+    fields = {
+        "full_name": people.patient.full_name, "date_of_birth": "1960-12-10", "sex": "female",
+        "phone": "+44 20 7946 0958", "assigned_doctor_id": str(doctor_id),
+    }  # fmt: skip
+    assert post_form(staff, url, fields).status_code == 302
+    sql.expire_all()
+    patient = sql.get(Patient, people.patient.id)
+    assert patient.phone == "+44 20 7946 0958" and patient.assigned_doctor_id == doctor_id
+    # Choosing the deactivated doctor for another patient is still refused.
+    other_url = f"/patients/{people.other_patient.id}/edit"
+    other = {**fields, "full_name": people.other_patient.full_name, "date_of_birth": "1955-06-19",
+             "sex": "male"}  # fmt: skip
+    refused = post_form(staff, other_url, other)
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
 
 
 def test_admin_resets_a_password(app: Flask, people: People, sql: Session) -> None:

@@ -657,6 +657,16 @@ def test_an_ehr_registers_and_updates_patients_by_identifier(
     assert stored.full_name == "Grace Brewster Hopper" and stored.mrn == mrn
     count = len(list(sql.scalars(select(Patient))))
 
+    # A demographics update without generalPractitioner (an EHR does not know the portal's
+    # doctors) keeps the patient's doctor: it had left them unassigned, off every worklist.
+    bare = new_patient_json("Grace Hopper", identifier=[{"system": codes.MRN_SYSTEM,
+                                                          "value": mrn}])  # fmt: skip
+    assert call(client, "PUT", url, tokens.staff, json=bare,
+                content_type=FHIR_JSON).status_code == 200  # fmt: skip
+    sql.expire_all()
+    assert stored.assigned_doctor_id == people.doctor.doctor_profile.id
+    assert call(client, "GET", f"/Patient/{patient['id']}", tokens.doctor).status_code == 200
+
     # Create without an MRN: the portal assigns one; If-None-Exist finds the existing one.
     fresh = call(client, "POST", "/Patient", tokens.staff, json=new_patient_json("Alan Turing"),
                  content_type=FHIR_JSON)  # fmt: skip

@@ -164,6 +164,13 @@ def _set_active(account_id: int, active: bool) -> Response:
     else:
         sql.commit()
         flash(f"{account.username} is {'active' if active else 'deactivated'}.", "success")
+        if not active and (left := accounts.patients_assigned_to(sql, account)):
+            flash(
+                f"{left} patient{'s' if left > 1 else ''} still assigned to "
+                f"{account.username}: their new ECGs reach no doctor's worklist until someone "
+                "assigns another doctor (Patients, Edit).",
+                "error",
+            )
     return redirect(url_for("admin.accounts"))
 
 

@@ -32,7 +32,7 @@ from portal.fhir.http import (
     search_args,
 )
 from portal.forms import options
-from portal.models import Account, Patient, Role, Sex, utcnow
+from portal.models import Account, DoctorProfile, Patient, Role, Sex, utcnow
 from portal.patients.forms import PatientForm
 from portal.services import accounts, audit, patients
 from portal.services.validation import InvalidInput
@@ -316,11 +316,16 @@ def _refused(errors: dict[str, str], form: PatientForm | None = None) -> FhirErr
     return FhirError(422, first, "processing", where, rest)
 
 
-def _details(body: dict[str, Any]) -> patients.PatientDetails:
-    """The resource checked as the web form checks it (then the service checks again)."""
+def _details(
+    body: dict[str, Any], kept_doctor: DoctorProfile | None = None
+) -> patients.PatientDetails:
+    """The resource checked as the web form checks it (then the service checks again);
+    `kept_doctor`, the patient's doctor now, may stay named though deactivated."""
     _structure(body)
     form = PatientForm(formdata=MultiDict(_form_data(body)), meta={"csrf": False})
     doctors = accounts.active_doctors(db_session())
+    if kept_doctor is not None and kept_doctor not in doctors:
+        doctors.append(kept_doctor)
     form.assigned_doctor_id.choices = options(
         ("", "Not assigned"), *((str(d.id), d.full_name) for d in doctors)
     )
@@ -387,7 +392,11 @@ def _update(patient: Patient, body: dict[str, Any]) -> Patient:
         raise FhirError(422, f"Patient.identifier: the MRN of Patient/{patient.id} is "
                         f"{patient.mrn}; it cannot change.", "processing",
                         "Patient.identifier")  # fmt: skip
-    details = _details(body)
+    details = _details(body, kept_doctor=patient.assigned_doctor)
+    if "generalPractitioner" not in body:
+        # An EHR does not know the portal's doctors: its demographics update keeps the patient
+        # on their doctor's worklist (it had left them unassigned, their ECGs unreviewed).
+        details.assigned_doctor_id = patient.assigned_doctor_id
     try:
         changed = patients.update_patient(sql, patient, details, actor=actor(), today=_today())
     except InvalidInput as problem:

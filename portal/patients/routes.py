@@ -31,10 +31,12 @@ def _patient_or_404(patient_id: int) -> Patient:
 
 def _patient_form(patient: Patient | None = None) -> PatientForm:
     form = PatientForm(obj=patient)
-    form.assigned_doctor_id.choices = options(
-        ("", "Not assigned"),
-        *((str(d.id), d.full_name) for d in accounts.active_doctors(db_session())),
-    )
+    doctors = [(str(d.id), d.full_name) for d in accounts.active_doctors(db_session())]
+    current = patient.assigned_doctor if patient is not None else None
+    if current is not None and not current.account.is_active:
+        # Kept as it is until someone chooses another: it had silently become "Not assigned".
+        doctors.insert(0, (str(current.id), f"{current.full_name} (deactivated: choose another)"))
+    form.assigned_doctor_id.choices = options(("", "Not assigned"), *doctors)
     if patient is not None and request.method == "GET":
         form.assigned_doctor_id.data = str(patient.assigned_doctor_id or "")
     return form

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, DoctorProfile, Role, StaffProfile, utcnow
+from portal.models import Account, DoctorProfile, Patient, Role, StaffProfile, utcnow
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import audit
 from portal.services.validation import InvalidInput
@@ -233,6 +233,20 @@ def load_session_account(session: Session, session_id: str) -> Account | None:
     if account is None or not account.is_active or account.session_epoch != int(epoch):
         return None
     return account
+
+
+def patients_assigned_to(session: Session, account: Account) -> int:
+    """How many active patients name this (doctor's) account as their doctor."""
+    if account.doctor_profile is None:
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Patient)
+            .where(Patient.assigned_doctor_id == account.doctor_profile.id, Patient.is_active)
+        )
+        or 0
+    )
 
 
 def active_doctors(session: Session) -> list[DoctorProfile]:

@@ -68,7 +68,11 @@ def generate_mrn(session: Session) -> str:
             return mrn
 
 
-def _validated(session: Session, details: PatientDetails, today: dt.date) -> PatientDetails:
+def _validated(
+    session: Session, details: PatientDetails, today: dt.date, kept_doctor_id: int | None = None
+) -> PatientDetails:
+    """`details` checked; `kept_doctor_id` (the patient's doctor now) may stay assigned though
+    deactivated: saving a phone number had silently unassigned such a doctor's patients."""
     errors = {}
     details.full_name = " ".join(details.full_name.split())
     if not details.full_name:
@@ -77,7 +81,7 @@ def _validated(session: Session, details: PatientDetails, today: dt.date) -> Pat
         errors["date_of_birth"] = "The date of birth cannot be in the future."
     elif today.year - details.date_of_birth.year > MAX_AGE_YEARS:
         errors["date_of_birth"] = f"The date of birth gives an age over {MAX_AGE_YEARS} years."
-    if details.assigned_doctor_id is not None:
+    if details.assigned_doctor_id not in (None, kept_doctor_id):
         doctor = session.get(DoctorProfile, details.assigned_doctor_id)
         if doctor is None or not doctor.account.is_active:
             errors["assigned_doctor_id"] = "Choose an active doctor."
@@ -112,7 +116,7 @@ def update_patient(
     session: Session, patient: Patient, details: PatientDetails, *, actor: Account, today: dt.date
 ) -> list[str]:
     """Apply the changes; return the names of the fields that changed (audited, not values)."""
-    details = _validated(session, details, today)
+    details = _validated(session, details, today, kept_doctor_id=patient.assigned_doctor_id)
     changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
     for name in changed:
         setattr(patient, name, getattr(details, name))
