@@ -400,6 +400,22 @@ def readable_leads(
     ]
 
 
+def unusable_leads_note(
+    lead_names: tuple[str, ...], problems: list[str | None], noted_missing: Sequence[int]
+) -> list[str]:
+    """A note naming each lead left out for its signal (`lead_problems`: a flat line, an
+    electrode off), beside those the gap note names (`noted_missing`). A 12-lead ECG with V3
+    flat read "100 % good quality" and said nothing of V3, whose flat line the sheet showed
+    beside a normal read (an upload audit)."""
+    by_problem: dict[str, list[str]] = {}
+    for i, problem in enumerate(problems):
+        if problem is not None and i not in noted_missing:
+            by_problem.setdefault(problem, []).append(lead_names[i])
+    return [
+        f"Lead(s) {', '.join(names)} not read: {problem}." for problem, names in by_problem.items()
+    ]
+
+
 def choose_leads(
     lead_names: tuple[str, ...], usable: list[int], heights: np.ndarray, peakiness: np.ndarray
 ) -> tuple[list[int], tuple[int, str], list[str]]:
@@ -513,14 +529,18 @@ def _read(
     fs = recording.fs_hz
 
     report(0.05, "Choosing the analysis lead")
-    leads = usable_leads(recording)
+    problems = lead_problems(recording)
+    leads = [i for i, problem in enumerate(problems) if problem is None]
     if not leads:  # usable with its gaps, yet flat once they are zeroed (a lead of microvolts)
-        check_some_lead_usable(recording.lead_names, lead_problems(recording))
+        check_some_lead_usable(recording.lead_names, problems)
     heights, peakiness = qrs_band_levels(
         bandpass_mv(recording.signal_mv[:, leads], fs, (5.0, 15.0))
     )
     leads, (lead_index, lead_reason), set_aside_note = choose_leads(
         recording.lead_names, leads, heights, peakiness
+    )
+    set_aside_note = unusable_leads_note(recording.lead_names, problems, gaps.mostly_missing) + (
+        set_aside_note
     )
     lead_mv = recording.signal_mv[:, lead_index]
 

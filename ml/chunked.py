@@ -439,7 +439,10 @@ class _Analysis:
         self.usable, choice, note = whole.choose_leads(
             self.source.lead_names, self.usable, heights, peakiness
         )
-        return (*choice, note)
+        problems = [s.problem() for s in self.stats]
+        # Leads mostly gaps are named by the gap note already.
+        gaps = [i for i, problem in enumerate(problems) if "missing" in (problem or "")]
+        return (*choice, whole.unusable_leads_note(self.source.lead_names, problems, gaps) + note)
 
     def _detect(
         self, lead: int, second: int | None

@@ -16,6 +16,7 @@ from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import LABELS, WIDE_QRS_MS, WITHHELD_AS_UNSURE, Intervals
+from ml.lead_reversal import ARMS_SWAPPED
 from ml.narrow_tachycardia import CAUSES as NARROW_TACHYCARDIA_CAUSES
 from ml.pause_p_waves import pause_p_wave_phrase
 from ml.st_segment import (
@@ -480,12 +481,16 @@ def _withheld_doubt(intervals: Intervals) -> str:
     """What a read with no finding must still say: an interval withheld because, measured
     with low confidence, it would be abnormal (a long QT, a marked first-degree block). A
     one-lead synthetic long QT (QTc 576 ms) read "No significant arrhythmia" with nothing
-    beside it but the QT's "not measurable" (15 of the 613 such non-DS2 reads withheld one)."""
+    beside it but the QT's "not measurable" (15 of the 613 such non-DS2 reads withheld one).
+    Arm electrodes that look swapped too: a 12-lead ECG with them read "Normal ECG", routine,
+    its advice to repeat the ECG only in the axis line (an upload audit)."""
     doubts = [
         f"{LABELS[name]} not measurable: {reason}"
         for name, reason in intervals.not_measurable.items()
         if name in LABELS and WITHHELD_AS_UNSURE in reason
     ]
+    if intervals.not_measurable.get("axis") == ARMS_SWAPPED:
+        doubts.append(f"QRS axis not measurable: {ARMS_SWAPPED}")
     return "; ".join(doubts)
 
 

@@ -62,8 +62,12 @@ class Recording:
 
 
 def canonical_lead_name(name: str) -> str:
-    """'ML II', 'lead ii', 'ECG II', 'MLII' -> 'II'; 'avf' -> 'aVF'; unknown names unchanged."""
-    cleaned = re.sub(r"^(ecg|lead|ml)\s*", "", name.strip(), flags=re.IGNORECASE).strip()
+    """'ML II', 'lead ii', 'ECG II', 'MLII' -> 'II'; 'avf' -> 'aVF'; unknown names unchanged.
+
+    The prefixes may stack, in English or German spelling, as EDF devices label their
+    channels: 'ECG MLII', 'ECG Lead II', 'EKG V6' (read as unknown leads, a 12-lead EDF had no
+    lead II, no axis and no check of the arm electrodes)."""
+    cleaned = re.sub(r"^((ecg|ekg|lead|ml)[\s_:-]*)+", "", name.strip(), flags=re.IGNORECASE)
     cleaned = cleaned.replace(" ", "")
     for standard in STANDARD_LEADS:
         if cleaned.lower() == standard.lower():

@@ -5,8 +5,10 @@ deviation keeps its axis."""
 import numpy as np
 
 from ml.analysis import analyze, machine_notes
-from ml.recording import Recording
+from ml.io import read_recording
+from ml.recording import Recording, canonical_lead_name
 from ml.research.synthetic import BeatTruth, beats_in_leads_mv, synthetic_recording
+from tests.support.ecg_files import write_edf
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -35,6 +37,33 @@ def test_swapped_arm_electrodes_give_no_axis_and_say_why():
     assert f"QRS axis not measurable: {reason}." in machine_notes(swapped)
     # The intervals themselves do not depend on which arm is which.
     assert swapped.intervals.qrs_ms is not None and swapped.intervals.pr_ms is not None
+    # No "normal" read without the advice beside it (it read "Normal ECG", routine).
+    (normal,) = swapped.findings
+    assert normal.code == "NORMAL" and "arm electrodes look swapped" in normal.detail
+
+
+def test_edf_lead_labels_with_device_prefixes_are_the_standard_leads(tmp_path):
+    """EDF channels labelled "EKG I" ... "EKG V6" were unknown leads: no lead II, no axis, and
+    arm electrodes swapped went unnoticed ("ECG I" ... read them)."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=72, axis_deg=50), duration_s=10.0)
+    swapped = _arms_swapped(recording)
+    labelled = Recording(
+        fs_hz=swapped.fs_hz,
+        lead_names=tuple(f"EKG {name}" for name in swapped.lead_names),
+        signal_mv=swapped.signal_mv,
+        source_format="t",
+    )
+    edf = read_recording(write_edf(tmp_path / "ekg.edf", labelled))
+    assert edf.lead_names == TWELVE
+    analysis = analyze(edf)
+    assert analysis.intervals.not_measurable["axis"].startswith("the left and right arm")
+    assert analysis.analysis_lead == "II"
+    assert [canonical_lead_name(n) for n in ("ECG MLII", "ECG Lead II", "EKG_aVR")] == [
+        "II",
+        "II",
+        "aVR",
+    ]
+    assert canonical_lead_name("ECG1") == "ECG1"  # no lead named: unchanged
 
 
 def test_right_axis_deviation_with_upright_p_waves_in_lead_i_keeps_its_axis():
@@ -49,3 +78,16 @@ def test_right_axis_deviation_with_upright_p_waves_in_lead_i_keeps_its_axis():
     assert analysis.intervals.qrs_axis_deg is not None
     assert abs(analysis.intervals.qrs_axis_deg - 120) < 15
     assert "axis" not in analysis.intervals.not_measurable
+
+
+def test_a_flat_lead_is_named_in_the_notes():
+    """V3 flat (an electrode off) was left out without a word: "100 % good quality" beside a
+    normal read, the sheet showing the flat line."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=72, axis_deg=50), duration_s=10.0)
+    signal = recording.signal_mv.copy()
+    signal[:, TWELVE.index("V3")] = 0.0
+    flat = Recording(fs_hz=recording.fs_hz, lead_names=TWELVE, signal_mv=signal, source_format="t")
+    notes = analyze(flat).notes  # the reader's, gap and lead notes, before `machine_notes`
+    named = [n for n in notes if n.startswith("Lead(s) V3 not read:")]
+    assert len(named) == 1 and "flat" in named[0], notes
+    assert not any("V3" in n for n in analyze(recording).notes)
