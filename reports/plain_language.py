@@ -118,14 +118,17 @@ def risk_in_plain_words(score: Score) -> str | None:
 
 # One risk figure for the patient, the one that fits their situation: after an acute coronary
 # syndrome (GRACE computed) the 6-month outlook; otherwise the 10-year cardiovascular risk.
+GRACE_MODELS = ("grace_in_hospital", "grace_six_month")
+AFTER_ACS_TITLE = "Your outlook"
+AFTER_ACS_WORDS = (
+    "Your doctor will talk with you about what your heart tests mean for the months ahead."
+)
 PATIENT_RISK_ORDER = (
-    "grace_six_month",
     "framingham_general_cvd",
     "framingham_general_cvd_bmi",
     "framingham_hard_chd_atp3",
 )
 PATIENT_RISK_TITLES = {
-    "grace_six_month": "Your outlook for the next 6 months",
     "framingham_general_cvd": "Your chance of a heart or blood vessel problem in 10 years",
     "framingham_general_cvd_bmi": "Your chance of a heart or blood vessel problem in 10 years",
     "framingham_hard_chd_atp3": "Your chance of a heart attack in 10 years",
@@ -135,8 +138,16 @@ PATIENT_RISK_TITLES = {
 def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
     """The one risk a patient reads (a plain title and a natural frequency), or None when
     none could be computed. Two Framingham variants side by side, or a 10-year risk after a
-    heart attack, would confuse more than inform; the clinician PDF keeps them all."""
+    heart attack, would confuse more than inform; the clinician PDF keeps them all.
+
+    After an acute coronary syndrome (a GRACE score computed) the patient reads no figure: a
+    chance of dying is said in person, with its context, never first on paper at home (an
+    audit: "About 29 of 100 people with the same values would not survive the next 6
+    months" beside a signed "Sinus tachycardia"; GRACE is computed from the admission's
+    inputs whatever the ECG shows)."""
     computed = {s.model: s for s in scores if s.risk_percent is not None}
+    if any(model in computed for model in GRACE_MODELS):
+        return AFTER_ACS_TITLE, AFTER_ACS_WORDS
     for model in PATIENT_RISK_ORDER:
         if model in computed:
             words = risk_in_plain_words(computed[model])

@@ -273,6 +273,7 @@ def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
     assert words.startswith("About 11 of 100 people with the same values")
     after_acs = [*both_framingham, score("grace_in_hospital", 3.0), score("grace_six_month", 8.4)]
     title, words = patient_risk(after_acs) or ("", "")
-    assert title == "Your outlook for the next 6 months"  # not a 10-year risk after a heart attack
-    assert "About 8 of 100 people" in words and "next 6 months" in words
+    # Not a 10-year risk after a heart attack, nor a chance of dying read first at home.
+    assert title == "Your outlook" and "Your doctor will talk with you" in words
+    assert "100" not in words and "survive" not in words
     assert patient_risk([score("framingham_general_cvd", None)]) is None
