@@ -86,7 +86,7 @@ def test_report_scores_use_latest_values_as_of_the_ecg_and_store_inputs(
     expected = risk.framingham_general_cvd(
         sex="female", age_years=age, total_chol=213, hdl=50, sbp_mmhg=120, **FLAGS
     )
-    assert lipid.value == round(expected.risk_percent, 2)
+    assert lipid.value == round(expected.risk_percent, 4)
     bmi = stored[RiskModel.FRAMINGHAM_GENERAL_CVD_BMI]
     assert bmi.value is None and bmi.not_computed_reason == "not computed: BMI missing"
     grace = stored[RiskModel.GRACE_IN_HOSPITAL]

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
+from werkzeug.datastructures import MIMEAccept
 
 from portal.db import db_session
 from portal.models import Account
@@ -63,6 +64,12 @@ def _fhir_error(error: FhirError) -> Response:
     return outcome(error.status, error.issues, error.code)
 
 
+def _without_parameters(accept: MIMEAccept) -> MIMEAccept:
+    """`accept` with each type's parameters dropped: R4's "application/fhir+json;
+    fhirVersion=4.0" had matched no type and been answered 406 (an integration audit)."""
+    return MIMEAccept([(value.split(";")[0].strip(), quality) for value, quality in accept])
+
+
 @bp.before_request
 def _negotiate() -> Response | None:
     """JSON only. `_format=xml` or an Accept that allows no JSON: 406; a body that is not
@@ -72,7 +79,7 @@ def _negotiate() -> Response | None:
         kind = "XML" if wanted in XML_TYPES or "xml" in wanted else f"“{wanted[:40]}”"
         return outcome(406, [(f"{kind} is not served here: use _format=json.", None)],
                        "not-supported")  # fmt: skip
-    accept = request.accept_mimetypes
+    accept = _without_parameters(request.accept_mimetypes)
     if (
         not wanted
         and accept

@@ -52,7 +52,7 @@ from portal.risk_words import model_title
 from portal.services import audit, reports
 from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
-from reports.plain_language import PATIENT_RISK_ORDER
+from reports.plain_language import GRACE_MODELS, PATIENT_RISK_ORDER
 
 DEFAULT_WINDOW_S = 10.0
 MAX_WINDOW_S = 60.0
@@ -110,8 +110,11 @@ def _computed(report: EcgReport) -> list[RiskScore]:
 
 
 def _patient_scores(scores: list[RiskScore]) -> list[RiskScore]:
-    """The one risk figure the patient summary explains (reports/plain_language.py)."""
+    """The one risk figure the patient summary explains (`plain_language.patient_risk`): none
+    after an acute coronary syndrome (a GRACE score computed)."""
     by_model = {s.model.value: s for s in scores}
+    if any(m in by_model for m in GRACE_MODELS):
+        return []
     return next(([by_model[m]] for m in PATIENT_RISK_ORDER if m in by_model), [])
 
 
@@ -248,6 +251,10 @@ def waveform(item: Item, recording: Recording, where: Window) -> dict[str, Any]:
     fs = recording.fs_hz
     first = round(where.start_s * fs)
     last = min(recording.n_samples, round((where.start_s + where.duration_s) * fs))
+    if last <= first:  # FHIR allows no empty SampledData.data (the window held no sample)
+        raise FhirError(400, f"The window from start_s {where.start_s:g} s holds no sample of "
+                        f"the recording ({recording.duration_s:.1f} s at {fs:g} Hz).",
+                        "invalid", "start_s")  # fmt: skip
     start_s, end_s = first / fs, last / fs
     signed = report.status in (ReportStatus.FINAL, ReportStatus.AMENDED)
     resource = _common(item, "final" if signed else "preliminary")
