@@ -45,6 +45,9 @@ FACTORS = {
     "history_of_heart_failure": "previous heart failure",
     "pci": "PCI in hospital",
     "cabg": "CABG in hospital",
+    "st_depression": "ST-segment depression",
+    "in_hospital_pci": "PCI in hospital",
+    "no_in_hospital_pci": "no PCI in hospital",
 }
 # Unit suffix of an input's name -> (printed unit, decimals).
 UNITS = {

@@ -268,3 +268,19 @@ def test_review_page_ranks_what_raises_a_score_as_the_risk_page_does(
     scores = {s["model"]: s for s in body["risk_scores"]}
     assert scores["framingham_general_cvd"]["raised_most_by"] == lipid.raised_most_by
     assert scores["grace_in_hospital"]["raised_most_by"] is None
+
+
+def test_a_grace_badge_takes_the_colour_of_its_highest_band(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """ "NSTE-ACS intermediate, STEMI low" was coloured as its last word, low (an audit)."""
+    _add_input(
+        sql, people, utcnow() - dt.timedelta(hours=2), heart_rate_bpm=70.0, creatinine=1.0,
+        systolic_bp_mmhg=170.0, killip_class=1,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                      elevated_cardiac_enzymes=False),
+    )  # fmt: skip
+    page = client_for(app, people.doctor).get(f"/patients/{people.patient.id}/risk/")
+    card = page.get_data(as_text=True)
+    card = card[card.index('id="score-grace_in_hospital"') :]
+    assert '<span class="badge risk-intermediate">NSTE-ACS intermediate, STEMI low</span>' in card

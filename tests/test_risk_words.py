@@ -25,6 +25,10 @@ def test_inputs_have_units_and_clinical_precision() -> None:
     assert input_text("creatinine_mg_dl", 2.0) == "creatinine 2 mg/dL"
     assert factor_label("ln_age") == "age" and factor_label("ln_sbp_treated").startswith("systolic")
     assert "_" not in model_title(RiskModel.FRAMINGHAM_GENERAL_CVD)
+    # GRACE 6-month points had read "st depression", "no in hospital pci" (an audit).
+    assert factor_label("st_depression") == "ST-segment depression"
+    assert factor_label("no_in_hospital_pci") == "no PCI in hospital"
+    assert input_text("in_hospital_pci", False) == "PCI in hospital no"
 
 
 def test_the_report_page_names_models_and_factors_in_words(
