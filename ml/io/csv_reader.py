@@ -81,7 +81,14 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     in_ms = [i for i, c in enumerate(columns) if c.lower() in MS_TIME_COLUMNS]
     time_index = next((i for i, c in enumerate(columns) if c.lower() in TIME_COLUMNS), None)
     time_index = in_ms[0] if in_ms and time_index is None else time_index
-    lead_columns = [i for i in range(len(columns)) if i != time_index]
+    # An unnamed column holding nothing (each line ending in the separator, as spreadsheets
+    # export) is no lead: it read "100% of lead Unnamed: 13 missing: not analysed".
+    blank = {
+        i
+        for i, cell in enumerate(header[: len(columns)])
+        if not cell.strip() and table.iloc[:, i].isna().all()
+    }
+    lead_columns = [i for i in range(len(columns)) if i != time_index and i not in blank]
     if not lead_columns:
         raise UnknownFormatError(f"{path.name}: no lead columns besides time.")
     data = _numbers(table, columns, path.name)
@@ -228,7 +235,15 @@ def _fs_from_time(time_s: np.ndarray, file_name: str) -> float:
         raise SamplingRateError(
             f"{file_name}: the time column is not evenly spaced, so the sampling rate is unclear."
         )
-    return 1.0 / median
+    return whole_when_within_rounding((len(steps)) / float(time_s[-1] - time_s[0]))
+
+
+def whole_when_within_rounding(rate_hz: float) -> float:
+    """A rate from decimal time stamps, snapped to the whole hertz it misses by rounding only
+    (a part per million): 1 / 0.002 s read 499.99999999994407 Hz, which the API and the
+    recording's duration carried (an integration audit)."""
+    whole = round(rate_hz)
+    return float(whole) if abs(rate_hz - whole) <= 1e-6 * rate_hz else rate_hz
 
 
 def _check_last_line(path: Path) -> None:

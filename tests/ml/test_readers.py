@@ -96,9 +96,23 @@ def test_unknown_formats(tmp_path: Path, content: bytes) -> None:
 def test_csv_with_time_column(tmp_path: Path) -> None:
     original = synthetic()
     recording = read_recording(write_csv(tmp_path / "ecg.csv", original))
-    assert recording.fs_hz == pytest.approx(500)
+    # Exactly: decimal time stamps had given 499.99999999994407 Hz, carried by the API.
+    assert recording.fs_hz == 500.0 and recording.duration_s == original.duration_s
     assert recording.lead_names == ("I", "II", "III")
+    for rate_hz in (250.0, 128.0, 360.0, 1000.0):
+        again = synthetic(fs_hz=rate_hz)
+        assert read_recording(write_csv(tmp_path / f"{rate_hz:g}.csv", again)).fs_hz == rate_hz
     np.testing.assert_allclose(recording.signal_mv, original.signal_mv, atol=1e-5)
+
+
+def test_csv_with_a_trailing_separator_on_every_line(tmp_path: Path) -> None:
+    """Spreadsheets end each line with the separator: the empty column was read as a lead
+    "Unnamed: 4", "100% missing: not analysed" (an upload audit)."""
+    path = write_csv(tmp_path / "ecg.csv", synthetic())
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("".join(line + ",\n" for line in path.read_text().splitlines()))
+    recording = read_recording(trailing)
+    assert recording.lead_names == ("I", "II", "III") and not recording.notes
 
 
 def test_csv_without_time_needs_the_sampling_rate(tmp_path: Path) -> None:
