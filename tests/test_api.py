@@ -270,6 +270,8 @@ def test_staff_register_search_read_and_update_patients(
     found = staff.get(f"/patients?mrn={grace['mrn'].lower()}").get_json()
     assert [p["id"] for p in found["items"]] == [grace["id"]] and found["total"] == 1
     assert [p["id"] for p in staff.get("/patients?name=hopp").get_json()["items"]] == [grace["id"]]
+    for typed in ("%25", "_", "G_ace"):  # characters, not wildcards matching everyone
+        assert staff.get(f"/patients?name={typed}").get_json()["items"] == [], typed
     by_birth = staff.get("/patients?birth_date=1946-12-09&name=grace").get_json()["items"]
     assert [p["id"] for p in by_birth] == [grace["id"]]
     assert staff.get("/patients?birth_date=1946-12-10&name=grace").get_json()["items"] == []

@@ -790,6 +790,9 @@ def test_patient_search_pages_link_to_each_other(
     )
     assert fetch(client, "/Patient?name=velace", tokens.staff)["total"] == 0  # starts a word
     assert fetch(client, "/Patient?name:contains=velace", tokens.staff)["total"] == 1
+    for typed in ("%25", "_", "A%25a", "A_a"):  # characters, not wildcards matching everyone
+        assert fetch(client, f"/Patient?name={typed}", tokens.staff)["total"] == 0, typed
+        assert fetch(client, f"/Patient?name:contains={typed}", tokens.staff)["total"] == 0
     assert fetch(client, "/Patient?birthdate=lt1952", tokens.staff)["total"] == 2
     assert fetch(client, "/Patient?_count=0", tokens.staff)["total"] == 7
     bad = outcome_of(call(client, "GET", "/Patient?mrn=CP1", tokens.staff), 400)

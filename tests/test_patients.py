@@ -120,8 +120,10 @@ def test_search_by_name_or_mrn_with_pagination(app: Flask, people: People, sql: 
     assert "Page 3 of 3" in beyond
     by_mrn = client.get(f"/patients/?q={people.patient.mrn.lower()}").get_data(as_text=True)
     assert "1 patient " in by_mrn and people.patient.full_name in by_mrn
-    wildcard = client.get("/patients/?q=%25").get_data(as_text=True)
-    assert "No patients found." not in wildcard or "0 patients" in wildcard
+    # "%" and "_" are characters searched for, not wildcards that match every patient.
+    for typed in ("%25", "_", "Zed%25Tester", "Zed_Tester"):
+        found = client.get(f"/patients/?q={typed}").get_data(as_text=True)
+        assert "No patients found." in found and "Zed Tester" not in found, typed
 
 
 def test_edit_records_who_and_which_fields(app: Flask, people: People, sql: Session) -> None:

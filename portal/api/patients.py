@@ -118,7 +118,8 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     query = patients.visible_patients(actor())
     name = " ".join((args.get("name") or "").split())
     if name:
-        query = query.where(Patient.full_name.ilike(f"%{name.replace('%', '').replace('_', '')}%"))
+        literal = patients.like_literal(name)
+        query = query.where(Patient.full_name.ilike(f"%{literal}%", escape=patients.LIKE_ESCAPE))
     mrn = (args.get("mrn") or "").strip().upper()
     if mrn:
         query = query.where(Patient.mrn == mrn)

@@ -164,13 +164,18 @@ def _apply_search(query: Select[tuple[Patient]], args: dict[str, list[str]]) -> 
             elif name == "identifier":
                 query = query.where(Patient.mrn.in_(_identifier_values(name, text)))
             elif name == "name":  # FHIR's default: a name part starts with it
-                safe = words.replace("%", "").replace("_", "")
+                safe, escape = patients.like_literal(words), patients.LIKE_ESCAPE
                 query = query.where(
-                    or_(Patient.full_name.ilike(f"{safe}%"), Patient.full_name.ilike(f"% {safe}%"))
+                    or_(
+                        Patient.full_name.ilike(f"{safe}%", escape=escape),
+                        Patient.full_name.ilike(f"% {safe}%", escape=escape),
+                    )
                 )
             elif name == "name:contains":
-                safe = words.replace("%", "").replace("_", "")
-                query = query.where(Patient.full_name.ilike(f"%{safe}%"))
+                safe = patients.like_literal(words)
+                query = query.where(
+                    Patient.full_name.ilike(f"%{safe}%", escape=patients.LIKE_ESCAPE)
+                )
             elif name == "name:exact":
                 query = query.where(Patient.full_name == words)
             elif name == "birthdate":

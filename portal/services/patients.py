@@ -167,6 +167,18 @@ def get_visible_patient(session: Session, actor: Account, patient_id: int) -> Pa
     return patient
 
 
+LIKE_ESCAPE = "/"
+
+
+def like_literal(text: str) -> str:
+    """`text` to match as typed inside a LIKE pattern (with `escape=LIKE_ESCAPE`): "%" and "_"
+    are characters of a name, not wildcards. Stripping them had made the search "%" or "_"
+    an empty one, which every patient matched (an integration audit)."""
+    for special in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return text
+
+
 def search_patients(
     session: Session,
     actor: Account,
@@ -180,11 +192,14 @@ def search_patients(
     query = visible_patients(actor)
     text = " ".join(text.split())
     if text:
-        pattern = f"%{text.replace('%', '').replace('_', '')}%"
+        literal = like_literal(text)
         query = query.where(
             # LIKE, not ILIKE (lower() of every name): case-insensitive already in MySQL's
             # collation and for SQLite's ASCII.
-            or_(Patient.full_name.like(pattern), Patient.mrn.like(f"{text.upper()}%"))
+            or_(
+                Patient.full_name.like(f"%{literal}%", escape=LIKE_ESCAPE),
+                Patient.mrn.like(f"{literal.upper()}%", escape=LIKE_ESCAPE),
+            )
         )
     if not include_inactive:
         # `= true` (not `IS TRUE`): MySQL reads the active patients' part of the index.
