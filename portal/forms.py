@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
+from wtforms import Field
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Regexp, ValidationError
 
 from portal.db import db_session
-from portal.services.validation import InvalidInput
+from portal.services.validation import InvalidInput, text_problem
 
 T = TypeVar("T")
+PHONE = Regexp(r"^\+?[0-9 ()\-.]{5,31}$", message="Use digits, spaces and + ( ) - only.")
+
+
+class PlainText:
+    """A form field's `text_problem` (control or invisible characters; a name without a
+    letter) as the field's error."""
+
+    def __init__(self, *, lines: bool = False, name: bool = False) -> None:
+        self.lines, self.name = lines, name
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if problem := text_problem(field.data, lines=self.lines, name=self.name):
+            raise ValidationError(problem)
 
 
 def show_errors(form: FlaskForm, problem: InvalidInput) -> None:

@@ -82,6 +82,14 @@ def test_bad_account_forms_save_nothing(app: Flask, people: People, sql: Session
         ({"email": "house at example"}, "Invalid email address."),
         ({"role": "patient"}, "Not a valid choice."),
         ({"full_name": ""}, "This field is required."),
+        # Invisible and control characters, a name without a letter, a phone of words (an
+        # audit created each).
+        ({"full_name": "\u200b\u200b"}, "Remove the invisible character (zero width space)."),
+        ({"full_name": "Dr. \u202eyeknod\u202c"}, "(right-to-left override)"),
+        ({"full_name": "Dr\x00 Null"}, "Remove the invisible character (U+0000)."),
+        ({"full_name": "0"}, "A name needs letters."),
+        ({"specialty": "Cardio\x1blogy"}, "Remove the invisible character"),
+        ({"phone": "<script>alert(1)</script>"}, "Use digits, spaces and + ( ) - only."),
     ]:
         response = post_form(client, "/admin/accounts/new", {**NEW_DOCTOR, **change})
         assert response.status_code == 200

@@ -299,6 +299,12 @@ def test_staff_register_search_read_and_update_patients(
         "field": "phone",
         "message": "Use digits, spaces and + ( ) - only.",
     }
+    spoofed = staff.patch(f"/patients/{grace['id']}", json={"full_name": "Grace \u202erepoh"})
+    assert error_of(spoofed, 422) == {
+        "code": "invalid",
+        "field": "full_name",
+        "message": "Remove the invisible character (right-to-left override).",
+    }
     no_doctor = staff.patch(f"/patients/{grace['id']}", json={"assigned_doctor_id": 99999})
     assert error_of(no_doctor, 422)["message"] == "Choose an active doctor."
     assert error_of(staff.post("/patients", json={"full_name": "X", "date_of_birth":

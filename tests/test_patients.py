@@ -73,7 +73,21 @@ BAD_FORMS = [
     ({"sex": "robot"}, "sex", "Not a valid choice."),
     ({"assigned_doctor_id": "999999"}, "assigned_doctor_id", "Not a valid choice."),
     ({"full_name": "x" * 500}, "full_name", "Field cannot be longer than 120 characters."),
+    ({"full_name": "Ada \u202eecalevol"}, "full_name", "(right-to-left override)"),
+    ({"full_name": "\u200b"}, "full_name", "(zero width space)"),
+    ({"full_name": "12345"}, "full_name", "A name needs letters."),
+    ({"address": "1 Road\x07"}, "address", "Remove the invisible character (U+0007)."),
 ]
+
+
+def test_names_as_people_write_them_are_accepted() -> None:
+    """Letters of any script, and the joiners Persian and Indic names need."""
+    from portal.services.validation import text_problem
+
+    for name in ("Zoë O'Brien-Łukasz", "محمد\u200cرضا", "José María", "李小龍"):
+        assert text_problem(name, name=True) is None, name
+    assert text_problem("line one\nline two", lines=True) is None
+    assert text_problem("line one\nline two") == "Remove the invisible character (U+000A)."
 
 
 def test_bad_registration_forms_show_the_message_and_save_nothing(

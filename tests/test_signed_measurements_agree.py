@@ -88,3 +88,33 @@ def test_signing_a_contradiction_is_refused_and_nothing_is_signed(
     assert f'value="{heart_rate}"' in page  # what was typed is kept
     sql.expire_all()
     assert report.status is ReportStatus.PRELIMINARY and len(report.versions) == 1
+
+
+def test_invisible_characters_are_refused_in_what_is_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A NUL in an amendment reason was stored (the audit trail showed "over\\u0000read") and
+    dropped from the PDF without a word; a right-to-left override shows text reversed."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    url = f"/reports/{report.id}"
+    form = {
+        "rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal \u202eread",
+        "patient_comment": "", "password": PASSWORD, "row_version": str(report.row_version),
+    }  # fmt: skip
+    refused = post_form(doctor, f"{url}/sign", form, token_page=url)
+    assert refused.status_code == 400
+    messages = error_messages(html.unescape(refused.get_data(as_text=True)))
+    assert "Remove the invisible character (right-to-left override)." in messages, messages
+    signed = post_form(doctor, f"{url}/sign", {**form, "conclusion": "Sinus rhythm.\nRead."},
+                       token_page=url)  # fmt: skip
+    assert signed.status_code == 302
+    sql.expire_all()
+    amend = {**form, "conclusion": "Sinus rhythm.", "reason": "over\x00read",
+             "row_version": str(report.row_version)}  # fmt: skip
+    refused = post_form(doctor, f"{url}/amend", amend, token_page=url)
+    assert refused.status_code == 400
+    messages = error_messages(html.unescape(refused.get_data(as_text=True)))
+    assert "Remove the invisible character (U+0000)." in messages, messages
+    sql.expire_all()
+    assert len(report.versions) == 2  # the machine's and the signed one, nothing amended

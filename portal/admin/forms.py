@@ -10,7 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.forms import options
+from portal.forms import PHONE, PlainText, options
 from portal.services.api_tokens import SCOPES
 
 
@@ -20,14 +20,21 @@ class NewAccountForm(FlaskForm):
         choices=options(("staff", "Staff"), ("doctor", "Doctor"), ("admin", "Administrator")),
     )
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    job_title = StringField("Job title (staff)", validators=[Optional(), Length(max=80)])
-    specialty = StringField("Specialty (doctor)", validators=[Optional(), Length(max=80)])
+    full_name = StringField(
+        "Full name", validators=[DataRequired(), Length(max=120), PlainText(name=True)]
+    )
+    job_title = StringField(
+        "Job title (staff)", validators=[Optional(), Length(max=80), PlainText()]
+    )
+    specialty = StringField(
+        "Specialty (doctor)", validators=[Optional(), Length(max=80), PlainText()]
+    )
     registration_number = StringField(
-        "Medical registration number (doctor)", validators=[Optional(), Length(max=40)]
+        "Medical registration number (doctor)",
+        validators=[Optional(), Length(max=40), PlainText()],
     )
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
+    phone = StringField("Phone", validators=[Optional(), PHONE])
     password = PasswordField("Temporary password", validators=[DataRequired()])
 
 

@@ -28,8 +28,8 @@ from portal.api.core import (
     row_id,
 )
 from portal.db import db_session
+from portal.forms import PHONE
 from portal.models import Patient, Role, Sex
-from portal.patients.forms import PHONE
 from portal.services import patients
 
 bp = Blueprint(

@@ -8,15 +8,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from portal import units
-from portal.forms import options
+from portal.forms import PHONE, PlainText, options
 from portal.models import Sex
 from portal.services import patients
 from portal.services.clinical_inputs import BOOLEAN_FIELDS
 
-PHONE = Regexp(r"^\+?[0-9 ()\-.]{5,31}$", message="Use digits, spaces and + ( ) - only.")
 TRI_STATE = (("", "Not recorded"), ("yes", "Yes"), ("no", "No"))
 BOOLEAN_LABELS = {
     "smoker": "Current smoker",
@@ -72,7 +71,9 @@ class MeasuredOnField(DateTimeLocalField):
 
 
 class PatientForm(FlaskForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    full_name = StringField(
+        "Full name", validators=[DataRequired(), Length(max=120), PlainText(name=True)]
+    )
     date_of_birth = CalendarDateField(
         "Date of birth", validators=[InputRequired(message="Enter the date of birth.")]
     )
@@ -85,11 +86,11 @@ class PatientForm(FlaskForm):
             ("unknown", "Unknown"),
         ),
     )
-    address = StringField("Address", validators=[Optional(), Length(max=255)])
+    address = StringField("Address", validators=[Optional(), Length(max=255), PlainText()])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
     phone = StringField("Phone", validators=[Optional(), PHONE])
     emergency_contact_name = StringField(
-        "Emergency contact name", validators=[Optional(), Length(max=120)]
+        "Emergency contact name", validators=[Optional(), Length(max=120), PlainText(name=True)]
     )
     emergency_contact_phone = StringField("Emergency contact phone", validators=[Optional(), PHONE])
     assigned_doctor_id = SelectField("Assigned doctor", default="")

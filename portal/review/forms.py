@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
 from ml.vocabulary import Category
-from portal.forms import options
+from portal.forms import PlainText, options
 from portal.models import RHYTHM_LABEL_CHARS
 from reports.next_steps import NEXT_STEPS
 
@@ -69,6 +69,7 @@ class SignForm(FlaskForm):
                 message=f"The rhythm line holds at most {RHYTHM_LABEL_CHARS} characters: put "
                 "the rest in the conclusion.",
             ),
+            PlainText(),
         ],
     )
     findings = SelectMultipleField(
@@ -77,11 +78,12 @@ class SignForm(FlaskForm):
         render_kw={"class": "statement-select", "size": 12},
     )
     conclusion = TextAreaField(
-        "Conclusion (for clinicians)", validators=[InputRequired(), Length(max=4000)]
+        "Conclusion (for clinicians)",
+        validators=[InputRequired(), Length(max=4000), PlainText(lines=True)],
     )
     patient_comment = TextAreaField(
         "A note for the patient (optional, plain words; the conclusion above is not shown to them)",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Length(max=2000), PlainText(lines=True)],
     )
     next_steps = SelectMultipleField(
         "Next steps (the patient's summary lists exactly these)",
@@ -91,7 +93,7 @@ class SignForm(FlaskForm):
     )
     next_steps_note = StringField(
         "Another next step, in plain words for the patient (optional)",
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500), PlainText()],
     )
     heart_rate_bpm = FloatField(
         "Heart rate (bpm)", validators=[Optional(), NumberRange(20, 300, RANGE_MESSAGE)]
@@ -108,5 +110,6 @@ class SignForm(FlaskForm):
 
 class AmendForm(SignForm):
     reason = TextAreaField(
-        "Reason for the amendment", validators=[InputRequired(), Length(max=2000)]
+        "Reason for the amendment",
+        validators=[InputRequired(), Length(max=2000), PlainText(lines=True)],
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from portal.models import Account, DoctorProfile, Patient, Role, StaffProfile, utcnow
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import audit
-from portal.services.validation import InvalidInput
+from portal.services.validation import InvalidInput, text_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 # Verifying against this when the username is unknown makes both answers take the same time.
@@ -53,6 +53,8 @@ def create_account(
         raise InvalidInput({"username": "Use 3-64 lower-case letters, digits, '.', '_' or '-'."})
     if session.scalar(select(Account.id).where(Account.username == username)):
         raise InvalidInput({"username": f"The username {username!r} is already taken."})
+    if problem := text_problem(full_name, name=True):
+        raise InvalidInput({"full_name": problem})
     problems = password_problems(
         password, username=username, personal=(full_name, email or "", phone or "")
     )

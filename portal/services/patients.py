@@ -16,7 +16,7 @@ from portal.models import Account, DoctorProfile, Patient, Role, Sex
 from portal.passwords import generate_temporary_password
 from portal.services import accounts, audit
 from portal.services.errors import NotAllowed
-from portal.services.validation import InvalidInput
+from portal.services.validation import InvalidInput, text_problem
 
 MAX_AGE_YEARS = 125
 T = TypeVar("T")
@@ -77,6 +77,13 @@ def _validated(
     details.full_name = " ".join(details.full_name.split())
     if not details.full_name:
         errors["full_name"] = "Enter the patient's name."
+    for text_field, is_name in (
+        ("full_name", True),
+        ("address", False),
+        ("emergency_contact_name", True),
+    ):
+        if problem := text_problem(getattr(details, text_field), name=is_name):
+            errors.setdefault(text_field, problem)
     if details.date_of_birth > today:
         errors["date_of_birth"] = "The date of birth cannot be in the future."
     elif today.year - details.date_of_birth.year > MAX_AGE_YEARS:

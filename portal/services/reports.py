@@ -37,7 +37,7 @@ from portal.risk.result import RiskLevel
 from portal.services import audit
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
-from portal.services.validation import InvalidInput
+from portal.services.validation import InvalidInput, text_problem
 from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
 
 # Coded statements a doctor can choose (the machine's codes are a subset): `ml.vocabulary`.
@@ -216,6 +216,14 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
         )
     if not read.conclusion.strip():
         errors["conclusion"] = "Write a conclusion."
+    for name, text, lines in (
+        ("rhythm_label", read.rhythm_label, False),
+        ("conclusion", read.conclusion, True),
+        ("patient_comment", read.patient_comment, True),
+        ("next_steps_note", read.next_steps_note, False),
+    ):
+        if problem := text_problem(text, lines=lines):
+            errors.setdefault(name, problem)
     problems = vocabulary.contradictions(read.findings, read.rhythm_label, episodes)
     signed = _signed_measurements(machine, read.measurements)
     problems += vocabulary.measurement_contradictions(read.findings, signed, strip=not episodes)
@@ -270,6 +278,8 @@ def amend(
     _check_read(read, read_as_episodes(report.recording), report.versions[0])
     if not reason.strip():
         raise InvalidInput({"reason": "Say why the signed report is being amended."})
+    if problem := text_problem(reason, lines=True):
+        raise InvalidInput({"reason": problem})
     if report.status is ReportStatus.PRELIMINARY:
         raise InvalidInput({"reason": "Only a signed report can be amended; sign it instead."})
     if report.row_version != expected_row_version:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+# Joiners that Persian and Indic names need; every other invisible formatting character is
+# refused by `text_problem`.
+JOINERS = {"\u200c", "\u200d"}
+
 
 class InvalidInput(ValueError):
     """Raised by services; views put each message beside its field and show the form again."""
@@ -9,3 +15,21 @@ class InvalidInput(ValueError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
         self.errors = errors
+
+
+def text_problem(text: str | None, *, lines: bool = False, name: bool = False) -> str | None:
+    """Why a reader would not see `text` as typed, or None: a control character (a NUL in an
+    amendment reason was stored and dropped from the PDF) or an invisible formatting one (a
+    name of zero-width spaces showed blank; a right-to-left override shows "Dr. \u202eyeknod"
+    as "Dr. donkey"). `lines`: tabs and line breaks allowed (a text area). `name`: at least
+    one letter (a full name "0" was accepted). An audit of the accounts page found each."""
+    for character in text or "":
+        if lines and character in "\t\r\n":
+            continue
+        kind = unicodedata.category(character)
+        if kind == "Cc" or (kind == "Cf" and character not in JOINERS):
+            named = unicodedata.name(character, "").lower() or f"U+{ord(character):04X}"
+            return f"Remove the invisible character ({named})."
+    if name and (text or "").strip() and not any(c.isalpha() for c in text or ""):
+        return "A name needs letters."
+    return None
