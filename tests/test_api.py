@@ -312,6 +312,13 @@ def test_staff_register_search_read_and_update_patients(
     assert error_of(staff.patch(f"/patients/{grace['id']}", json={"shoe_size": 9}),
                     422)["field"] == "shoe_size"  # fmt: skip
     assert error_of(staff.get("/patients?per_page=1000"), 422)["field"] == "per_page"
+    # A misspelt filter is refused, not ignored (`?patient=` had returned every report).
+    for url in ("/reports?patient=2", "/patients?nmae=grace", "/reports?date_from=2030-01-01"):
+        refused = error_of(staff.get(url), 422)
+        name = url.split("?")[1].split("=")[0]
+        assert (
+            refused["field"] == name and f"Unknown query parameter '{name}'" in refused["message"]
+        ), refused
     assert error_of(staff.get("/patients?birth_date=1946-13-01"), 422)["field"] == "birth_date"
 
     sql.expire_all()

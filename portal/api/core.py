@@ -76,8 +76,10 @@ def http_error(error: HTTPException) -> Any:
     messages = data.get("messages")
     if messages:
         locations = messages if isinstance(messages, Mapping) else {"": messages}
-        _, first = next(iter(locations.items()))
+        location, first = next(iter(locations.items()))
         field, message = _first_problem(first)
+        if location == "query" and message == "Unknown field.":
+            message = f"Unknown query parameter {field!r}: see the OpenAPI document."
         return error_response(status, message, field)
     return error_response(status, MESSAGES.get(status, error.description or "Error."))
 
@@ -99,6 +101,9 @@ class ApiParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
         "form_and_files": ma.EXCLUDE,
+        # A query parameter the endpoint does not know is refused, as FHIR refuses one: a
+        # misspelt filter (`?patient=2` for `?patient_id=2`) had returned every report.
+        "query": ma.RAISE,
     }
 
     def load_form_and_files(self, req: Any, schema: ma.Schema) -> Any:
