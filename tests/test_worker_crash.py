@@ -75,10 +75,30 @@ def test_a_job_of_a_worker_silent_for_30_s_is_requeued_at_once(
     job = sql.get(AnalysisJob, job_id)
     assert job is not None
     assert jobs.worker_is_dead(sql, job) is requeued
+    job.progress_pct, job.progress_message = 31.1, "Judging signal quality"
+    sql.commit()
     touched = jobs.requeue_stuck(sql, utcnow(), dt.timedelta(minutes=15))
     sql.refresh(job)
     assert touched == int(requeued)
     assert job.state is (JobState.QUEUED if requeued else JobState.RUNNING)
+    # Requeued, it starts again from nothing (the bar had stayed at 31 %).
+    assert job.progress_pct == (0.0 if requeued else 31.1)
+
+
+def test_a_failed_job_says_its_error_not_the_step_it_was_at(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    job_id = _queue_job(app, people, sql, tmp_path)
+    _claimed_by(sql, job_id, "other-host:4242:1", None)
+    job = sql.get(AnalysisJob, job_id)
+    assert job is not None
+    job.attempts = job.max_attempts
+    job.progress_pct, job.progress_message = 30.4, "Judging signal quality"
+    sql.commit()
+    assert jobs.requeue_stuck(sql, utcnow(), dt.timedelta(minutes=15)) == 1
+    status = client_for(app, people.staff).get(f"/jobs/{job_id}/status.json").get_json()
+    assert status["state"] == "failed" and status["message"] is None
+    assert "giving up" in status["error"]
 
 
 def test_the_job_page_offers_retry_when_the_worker_is_dead(
@@ -88,7 +108,8 @@ def test_the_job_page_offers_retry_when_the_worker_is_dead(
     _claimed_by(sql, job_id, "other-host:4242:1", utcnow())  # alive
     staff = client_for(app, people.staff)
     page = staff.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert "Retry the analysis" not in page
+    assert '<div id="job-worker-dead" hidden>' in page  # drawn, not shown
+    assert staff.get(f"/jobs/{job_id}/status.json").get_json()["worker_dead"] is False
     refused = post_form(staff, f"/jobs/{job_id}/retry", {}, token_page=f"/jobs/{job_id}")
     assert refused.status_code == 409  # a live worker is on it
 
@@ -98,6 +119,9 @@ def test_the_job_page_offers_retry_when_the_worker_is_dead(
     sql.commit()
     page = staff.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "has not answered for 30 seconds" in page and "Retry the analysis" in page
+    assert '<div id="job-worker-dead" >' in page  # shown
+    # The open page learns it from its poll (only a reload had said it; an operations audit).
+    assert staff.get(f"/jobs/{job_id}/status.json").get_json()["worker_dead"] is True
     retried = post_form(staff, f"/jobs/{job_id}/retry", {}, token_page=f"/jobs/{job_id}")
     assert retried.status_code == 302
     job = sql.get(AnalysisJob, job_id)

@@ -37,6 +37,13 @@ class JobSchema(ma.Schema):
     report_id = ma.fields.Integer(
         required=True, allow_none=True, metadata={"description": "set once it succeeded"}
     )
+    worker_dead = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "running, but the process running it stopped answering: a live "
+            "worker queues it again by itself (or retry it)"
+        },
+    )
     recording_id = ma.fields.Integer(required=True)
     patient_id = ma.fields.Integer(required=True)
     created_at = UtcDateTime(required=True)
@@ -46,7 +53,7 @@ class JobSchema(ma.Schema):
 
 def job_json(job: AnalysisJob) -> dict[str, Any]:
     """The job as the web's status poll says it, with where it belongs."""
-    return jobs.status_of(job) | {
+    return jobs.status_of(db_session(), job) | {
         "state": job.state,
         "recording_id": job.recording_id,
         "patient_id": job.recording.patient_id,

@@ -160,8 +160,8 @@ def job(job_id: int) -> str:
     )  # fmt: skip
     db_session().commit()
     return render_template(
-        "recordings/job.html", job=found, status=jobs.status_of(found), confirm=ConfirmForm(),
-        worker_dead=jobs.worker_is_dead(db_session(), found),
+        "recordings/job.html", job=found, status=jobs.status_of(db_session(), found),
+        confirm=ConfirmForm(),
     )  # fmt: skip
 
 
@@ -169,7 +169,7 @@ def job(job_id: int) -> str:
 @background_poll
 @roles(*CLINICAL)
 def job_status(job_id: int) -> Response:
-    return jsonify(jobs.status_of(_job_or_404(job_id)))
+    return jsonify(jobs.status_of(db_session(), _job_or_404(job_id)))
 
 
 @bp.route("/jobs/<id:job_id>/retry", methods=["POST"])

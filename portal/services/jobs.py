@@ -165,6 +165,7 @@ def requeue_stuck(session: Session, now: dt.datetime, timeout: dt.timedelta) -> 
         else:
             values = {
                 "state": JobState.QUEUED,
+                "progress_pct": 0.0,  # it starts again from the beginning
                 "progress_message": "Waiting to be retried after an interruption",
             }
         changed = session.execute(
@@ -383,17 +384,22 @@ def retry(
     )  # fmt: skip
 
 
-def status_of(job: AnalysisJob) -> dict[str, Any]:
-    """What the upload page polls."""
+def status_of(session: Session, job: AnalysisJob) -> dict[str, Any]:
+    """What the upload page polls. A failed job says its error, not the step it was at
+    ("failed: Judging signal quality"); `worker_dead`: the process running it stopped
+    answering, which the open page now says as it happens (only a reload had said it; an
+    operations audit)."""
     report_id = None
     if job.state is JobState.SUCCEEDED:
         report_id = job.report.id if job.report is not None else None
+    failed = job.state is JobState.FAILED
     return {
         "id": job.id,
         "state": job.state.value,
         "progress_pct": job.progress_pct,
-        "message": job.progress_message,
+        "message": None if failed else job.progress_message,
         "error": job.error_message,
         "attempts": job.attempts,
         "report_id": report_id,
+        "worker_dead": worker_is_dead(session, job),
     }

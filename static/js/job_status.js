@@ -6,6 +6,7 @@
   const state = document.getElementById("job-state");
   const error = document.getElementById("job-error");
   const report = document.getElementById("job-report");
+  const dead = document.getElementById("job-worker-dead");
   const reportUrl = box.dataset.reportUrl.replace(/0$/, "");
 
   async function poll() {
@@ -18,6 +19,7 @@
     strong.textContent = s.state;
     state.append(strong, s.message ? ": " + s.message : "");
     if (s.error) { error.textContent = s.error; error.hidden = false; }
+    if (dead) dead.hidden = !s.worker_dead;
     if (s.report_id) {
       report.querySelector("a").href = reportUrl + s.report_id;
       report.hidden = false;
