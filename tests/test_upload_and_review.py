@@ -4,6 +4,7 @@ amend; failures and retries; restarts; concurrent signing; duplicates; malformed
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import re
 import zipfile
@@ -440,6 +441,42 @@ def test_reference_library_record_shows_agreement_with_annotations(
                         {"library-record": "../etc/passwd"},
                         token_page=f"/patients/{people.patient.id}/recordings/new")  # fmt: skip
     assert unknown.status_code == 302 and sql.scalar(select(func.count(EcgRecording.id))) == 1
+
+
+def test_one_file_is_never_both_the_patients_own_ecg_and_a_reference_record(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Picked from the library after staff had uploaded the same files as the patient's own,
+    MIT-BIH 101 opened that unlabelled copy, which a signature releases to the patient as
+    their ECG (an integration audit). Now refused with the reason, either way round."""
+    from ml.research.databases import default_data_dir
+
+    folder = default_data_dir()
+    app.config["SETTINGS"].mitdb_dir = folder
+    staff = client_for(app, people.staff)
+    files = [((folder / f"101.{ext}").read_bytes(), f"101.{ext}") for ext in ("hea", "dat")]
+    assert _upload(staff, people.patient.id, files).status_code == 302
+    new_page = f"/patients/{people.patient.id}/recordings/new"
+    picked = post_form(staff, f"/patients/{people.patient.id}/recordings/library",
+                       {"library-record": "101"}, token_page=new_page)  # fmt: skip
+    assert picked.status_code == 302 and "/jobs/" not in picked.location
+    said = staff.get(picked.location).get_data(as_text=True)
+    assert "This patient already has this file as their own ECG" in html.unescape(said)
+    assert _count(sql, EcgRecording) == 1
+    assert sql.scalar(select(EcgRecording)).reference_record is None
+
+    # The other way round, for another patient: the library's record first, then the file.
+    other = people.other_patient.id
+    picked = post_form(staff, f"/patients/{other}/recordings/library",
+                       {"library-record": "101"},
+                       token_page=f"/patients/{other}/recordings/new")  # fmt: skip
+    assert "/jobs/" in picked.location
+    refused = _upload(staff, other, files)
+    assert refused.status_code == 422  # the upload form again, its message beside the files
+    assert "is the reference-library record 101 attached to this patient" in html.unescape(
+        refused.get_data(as_text=True)
+    )
+    assert _count(sql, EcgRecording) == 2
 
 
 def _analysed_library_record(app: Flask, people: People, sql: Session, name: str) -> EcgReport:

@@ -115,6 +115,23 @@ def upload_recording(
         raise
 
 
+def _reference_clash(existing: EcgRecording, reference_record: str | None) -> str:
+    """Why one file cannot be both this patient's own ECG and a reference-library record:
+    chosen from the library after its upload, MIT-BIH 101 had opened the patient's own copy,
+    which a signature releases to them as their ECG (an integration audit)."""
+    uploaded = f"{existing.created_at:%Y-%m-%d}"
+    if existing.reference_record is None:
+        return (
+            f"This patient already has this file as their own ECG ({existing.original_filename},"
+            f" uploaded {uploaded}); a reference-library record cannot be the same file. Open "
+            "their recording, or choose another record."
+        )
+    return (
+        f"This file is the reference-library record {existing.reference_record} attached to "
+        f"this patient ({uploaded}), for teaching or checks; it cannot also be their own ECG."
+    )
+
+
 def _register(
     session: Session,
     patient: Patient,
@@ -133,6 +150,8 @@ def _register(
             EcgRecording.patient_id == patient.id, EcgRecording.sha256 == staged.sha256
         )
     )
+    if existing is not None and existing.reference_record != reference_record:
+        raise InvalidInput({"files": _reference_clash(existing, reference_record)})
     if existing is not None:
         # Its files are normally there (the staged copy is dropped); if they are not (a commit
         # whose answer was lost in a database outage, its folder then removed), they are now.
