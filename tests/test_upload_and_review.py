@@ -183,6 +183,30 @@ def test_wfdb_pair_and_zip_uploads_are_accepted(
     assert formats == ["wfdb", "wfdb"]
 
 
+def test_a_zip_holding_a_csv_is_a_csv_recording_read_again_with_its_options(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A zip's format is its member's: one holding a CSV had been stored as WFDB, so the
+    sampling rate and units given at upload were not used to read it again for analysis (an
+    upload audit found "WFDB" on its report)."""
+    path = write_csv(tmp_path / "ecg.csv", synthetic(20, 250), with_time=False, scale=1000)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ecg.csv", path.read_bytes())
+    staff = client_for(app, people.staff)
+    zipped = _upload(staff, people.patient.id, [(buffer.getvalue(), "ecg.zip")],
+                     fs_hz="250", units="uV")  # fmt: skip
+    assert zipped.status_code == 302, zipped.get_data(as_text=True)[:2000]
+    recording = sql.scalar(select(EcgRecording))
+    assert recording.file_format.value == "csv" and recording.declared_units == "uV"
+    assert Worker(app).run_pending() == 1
+    job = sql.scalar(select(AnalysisJob))
+    sql.refresh(job)
+    assert job.state is JobState.SUCCEEDED, job.error_message
+    machine = sql.scalar(select(EcgReport)).versions[0]
+    assert machine.heart_rate_bpm == pytest.approx(72, abs=2)
+
+
 def test_duplicate_upload_finds_the_existing_recording(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

@@ -52,9 +52,12 @@ class UploadOutcome:
     duplicate: bool
 
 
-def _format_of(paths: list[Path]) -> RecordingFormat:
-    kind = detect_format(paths)
-    return RecordingFormat.WFDB if kind in ("wfdb", "zip") else RecordingFormat(kind)
+def _format_of(paths: list[Path], recording: Recording | RecordingSource) -> RecordingFormat:
+    """The format of the files read: a zip's is its members' (one holding an EDF or CSV file
+    had been stored as WFDB, and the report said so; an upload audit)."""
+    if detect_format(paths) == "zip":
+        return RecordingFormat(recording.source_format)
+    return RecordingFormat(detect_format(paths))
 
 
 def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSource:
@@ -100,7 +103,7 @@ def upload_recording(
         raise InvalidInput({"files": str(problem)}) from None
     try:
         recording = parse(staged.paths, options)
-        file_format = _format_of(staged.paths)
+        file_format = _format_of(staged.paths, recording)
     except BaseException:
         staged.discard()
         raise
