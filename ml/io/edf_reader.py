@@ -15,7 +15,7 @@ import pyedflib
 
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
 from ml.io.limits import check_recording_size, without_paths
-from ml.io.units import to_mv_factor
+from ml.io.units import is_voltage_unit, to_mv_factor
 from ml.recording import MAX_ECG_MV, Recording, canonical_lead_name
 
 NON_ECG_LABEL_WORDS = ("annotation", "resp", "spo2", "pleth", "temp", "event", "status")
@@ -51,6 +51,12 @@ class EdfSource:
             ecg = [i for i, label in enumerate(labels) if _is_ecg_label(label)]
             if not ecg:
                 raise UnknownFormatError(f"{path.name}: the EDF file holds no ECG signal.")
+            # A sleep study's EDF holds channels in other units beside its ECG (SaO2 in %,
+            # a heart rate in bpm, body position): no ECG is measured in them. They had
+            # decided the rate read and were refused as "Lead SaO2: unknown signal units
+            # '%'" (an upload audit). Without any channel in volts, the units error stands.
+            in_volts = [i for i in ecg if is_voltage_unit(reader.getPhysicalDimension(i))]
+            ecg = in_volts or ecg
             self.fs_hz = Counter(rates[i] for i in ecg).most_common(1)[0][0]
             self._chosen = [i for i in ecg if rates[i] == self.fs_hz]  # others left out
             self._factors = [
