@@ -284,3 +284,42 @@ def test_a_grace_badge_takes_the_colour_of_its_highest_band(
     card = page.get_data(as_text=True)
     card = card[card.index('id="score-grace_in_hospital"') :]
     assert '<span class="badge risk-intermediate">NSTE-ACS intermediate, STEMI low</span>' in card
+
+
+def test_framingham_keeps_the_office_blood_pressure_beside_an_admissions(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A GRACE admission entry's 95 mmHg (shock) had become the blood pressure of the 10-year
+    risk: 13.5 % fell to 6.6 % (an audit). The admission's pressure is GRACE's only."""
+    now = utcnow()
+    _add_input(sql, people, now - dt.timedelta(days=30), booleans=FLAGS, **LIPIDS)  # 140 mmHg
+    admission = dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                     elevated_cardiac_enzymes=True)  # fmt: skip
+    _add_input(sql, people, now - dt.timedelta(hours=2), heart_rate_bpm=110.0, creatinine=1.1,
+               systolic_bp_mmhg=95.0, killip_class=2, booleans=admission)  # fmt: skip
+    measured = risk_scores.measured_values(sql, people.patient.id, now)
+    outcomes = {o.spec.model: o for o in risk_scores.compute_scores(people.patient, measured,
+                                                                     as_of=now)}  # fmt: skip
+    lipid = outcomes[RiskModel.FRAMINGHAM_GENERAL_CVD].result
+    grace = outcomes[RiskModel.GRACE_IN_HOSPITAL].result
+    assert lipid is not None and lipid.inputs_used["sbp_mmhg"] == 140
+    assert grace is not None and grace.inputs_used["sbp_mmhg"] == 95
+
+    # With no pressure outside the admission, Framingham says which one it lacks.
+    later = utcnow()
+    measured = risk_scores.measured_values(sql, people.other_patient.id, later)
+    assert risk_scores.OFFICE_SBP not in measured
+    record_clinical_input(
+        sql, people.other_patient,
+        ClinicalInputForm(recorded_at=later - dt.timedelta(hours=1), systolic_bp_mmhg=95.0,
+                          killip_class=2, booleans=FLAGS | admission, **{
+                              k: v for k, v in LIPIDS.items() if k != "systolic_bp_mmhg"}),
+        actor=people.staff, now=later,
+    )  # fmt: skip
+    sql.commit()
+    measured = risk_scores.measured_values(sql, people.other_patient.id, later)
+    (lipid_outcome, *_) = risk_scores.compute_scores(people.other_patient, measured, as_of=later)
+    assert lipid_outcome.result is None
+    assert "Systolic blood pressure (outside an acute admission) missing" in (
+        lipid_outcome.not_computed_reason or ""
+    )

@@ -46,6 +46,17 @@ LABELS = {
     "in_hospital_pci": "PCI during this admission",
 }
 
+# Framingham and ATP III were built on office blood pressures: a systolic pressure entered with
+# an acute admission's values (Killip class, ST changes, enzymes, ...) is GRACE's, taken in
+# shock or pain. An admission's 95 mmHg had moved a 10-year risk from 13.5 % to 6.6 % (an
+# audit). `measured_values` keeps the latest pressure outside such an entry apart.
+ADMISSION_ONLY = (
+    "killip_class", "cardiac_arrest_at_admission", "st_deviation", "st_depression",
+    "elevated_cardiac_enzymes", "in_hospital_pci",
+)  # fmt: skip
+OFFICE_SBP = "office_systolic_bp_mmhg"
+MISSING_LABELS = LABELS | {OFFICE_SBP: "Systolic blood pressure (outside an acute admission)"}
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -71,7 +82,7 @@ def _window(columns: dict[str, str], window: dt.timedelta) -> dict[str, tuple[st
 
 
 _FRAMINGHAM_COMMON = {
-    "sbp_mmhg": "systolic_bp_mmhg",
+    "sbp_mmhg": OFFICE_SBP,
     "bp_treated": "bp_treated",
     "smoker": "smoker",
     "diabetic": "diabetic",
@@ -152,7 +163,8 @@ class ScoreOutcome:
 
 
 def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> dict[str, Measured]:
-    """The latest non-empty value of every clinical-input column recorded up to `as_of`."""
+    """The latest non-empty value of every clinical-input column recorded up to `as_of`, and
+    the latest systolic pressure of an entry holding no admission value (`OFFICE_SBP`)."""
     rows = session.scalars(
         select(ClinicalInput)
         .where(ClinicalInput.patient_id == patient_id, ClinicalInput.recorded_at <= as_of)
@@ -164,7 +176,10 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
             value = getattr(row, column)
             if value is not None and column not in latest:
                 latest[column] = Measured(_plain(value), row.recorded_at, row.id)
-        if len(latest) == len(LABELS):
+        office = all(getattr(row, column) is None for column in ADMISSION_ONLY)
+        if office and row.systolic_bp_mmhg is not None and OFFICE_SBP not in latest:
+            latest[OFFICE_SBP] = Measured(_plain(row.systolic_bp_mmhg), row.recorded_at, row.id)
+        if len(latest) == len(MISSING_LABELS):
             break
     return latest
 
@@ -223,7 +238,7 @@ def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
         if spec.uses_sex:
             kwargs["sex"] = Sex(patient.sex).value
         missing = [
-            f"{LABELS[column]} missing"
+            f"{MISSING_LABELS[column]} missing"
             for keyword, (column, _) in spec.fields.items()
             if keyword not in kwargs
         ]
@@ -257,7 +272,7 @@ def _fresh(found: Measured | None, as_of: dt.datetime, window: dt.timedelta) -> 
 
 
 def _missing_text(column: str, found: Measured | None, window: dt.timedelta) -> str:
-    label = LABELS[column]
+    label = MISSING_LABELS[column]
     if found is None:
         return f"{label} missing"
     months = "12 months" if window >= RISK_FACTOR_WINDOW else f"{window.days} days"
