@@ -93,7 +93,6 @@ def seed_demo(session: Session) -> dict[str, str]:
                 heart_rate_bpm=70 + number,
                 bmi_kg_m2=24 + number,
                 creatinine=1.0,
-                killip_class=1,
                 booleans={
                     "smoker": number % 2 == 0,
                     "diabetic": number % 3 == 0,
@@ -103,6 +102,28 @@ def seed_demo(session: Session) -> dict[str, str]:
             actor=staff,
             now=utcnow(),
         )
+        if number == 1:  # one patient admitted with an acute coronary syndrome: GRACE's inputs
+            clinical_inputs.record_clinical_input(
+                session,
+                patient,
+                clinical_inputs.ClinicalInputForm(
+                    systolic_bp_mmhg=105,
+                    heart_rate_bpm=96,
+                    creatinine=1.3,
+                    killip_class=2,
+                    booleans={
+                        "cardiac_arrest_at_admission": False,
+                        "st_deviation": True,
+                        "st_depression": True,
+                        "elevated_cardiac_enzymes": True,
+                        "in_hospital_pci": True,
+                        "history_of_mi": False,
+                        "history_of_heart_failure": False,
+                    },
+                ),
+                actor=staff,
+                now=utcnow(),
+            )
         if number == 0:
             account, password = patients.create_portal_account(session, patient, actor=staff)
             account.must_change_password = False
