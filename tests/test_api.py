@@ -511,9 +511,16 @@ def test_a_patients_token_sees_only_their_own_signed_reports(
     sql.commit()
 
     patient = Api(app, tokens.patient)
-    assert [r["id"] for r in patient.get("/reports").get_json()["items"]] == [own_signed]
+    listed = patient.get("/reports").get_json()["items"]
+    assert [r["id"] for r in listed] == [own_signed]
     mine = patient.get(f"/reports/{own_signed}").get_json()
     assert mine["status"] == "final" and mine["plain_finding"]
+    # No clinical coding for the patient, as on FHIR: their words are plain_finding.
+    for seen in (listed[0], mine):
+        assert seen["main_finding"] is None and seen["main_finding_label"] is None
+        assert seen["urgency"] is None
+    staff_view = Api(app, tokens.staff).get(f"/reports/{own_signed}").get_json()
+    assert staff_view["main_finding"] and isinstance(staff_view["urgency"], int)
     assert mine["machine_read"] is None and mine["versions"] is None
     assert mine["risk_scores"] is None and mine["physician_read"] is None
     assert mine["documents"]["clinician_pdf"] is None  # PATIENTS_GET_CLINICIAN_PDF is off

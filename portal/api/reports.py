@@ -267,10 +267,16 @@ class ReportSummarySchema(ma.Schema):
     )
     signed_at = UtcDateTime(required=True, allow_none=True)
     urgency = ma.fields.Integer(
-        required=True, metadata={"description": "0 most urgent (VT/VF) .. 5 routine"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "0 most urgent (VT/VF) .. 5 routine; null for a patient"},
     )
-    main_finding = ma.fields.String(required=True, allow_none=True)
-    main_finding_label = ma.fields.String(required=True, allow_none=True)
+    main_finding = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null for a patient"}
+    )
+    main_finding_label = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null for a patient"}
+    )
     reference_record = reference_record_flag()
     reference_record_name = ma.fields.String(
         required=True, allow_none=True, metadata={"description": REFERENCE_RECORD_NAME}
@@ -313,12 +319,17 @@ class ReportListArgs(PageArgs):
 
 
 def _summary(report: EcgReport) -> dict[str, Any]:
-    code = report.main_finding
+    """A report's list entry. For a patient's token its clinical coding is null (the main
+    finding's code and label, the worklist urgency), as FHIR leaves their conclusion codes
+    out: their words are `plain_finding` (an integration audit found the codes here)."""
+    clinical = actor().role is not Role.PATIENT
+    code = report.main_finding if clinical else None
     statement = vocabulary.STATEMENTS.get(vocabulary.canonical(code)) if code else None
     return {
         "id": report.id, "patient_id": report.patient_id, "recording_id": report.recording_id,
         "job_id": report.job_id, "status": report.status, "report_date": report.report_date,
-        "signed_at": report.signed_at, "urgency": report.urgency, "main_finding": code,
+        "signed_at": report.signed_at, "urgency": report.urgency if clinical else None,
+        "main_finding": code,
         "main_finding_label": statement.label if statement else None,
         "reference_record": report.recording.is_reference,
         "reference_record_name": reference.reference_name(report.recording),
