@@ -83,6 +83,18 @@ def error_response(status: int, message: str, field: str | None = None) -> Any:
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def headers_for(error: HTTPException) -> dict[str, str]:
+    """What a client needs to act on the error: the methods a URL takes (a 405's Allow, which
+    RFC 9110 requires) and, when throttled, when to try again (the limit's window: a 429 had
+    said neither; an integration audit)."""
+    headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+    if error.code == 429:
+        limit = getattr(error, "limit", None)  # Flask-Limiter's RateLimitExceeded
+        window_s = limit.limit.get_expiry() if limit is not None else 60
+        headers["Retry-After"] = str(int(window_s))
+    return headers
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
@@ -93,7 +105,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         status = error.code or 500
-        return error_response(status, MESSAGES.get(status, error.description or "Error."))
+        page, status = error_response(status, MESSAGES.get(status, error.description or "Error."))
+        return page, status, headers_for(error)
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Any:

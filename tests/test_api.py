@@ -556,7 +556,9 @@ def test_each_token_has_its_own_rate_limit_across_the_api(
     sql.commit()
     api = Api(limited_app, first)
     assert [api.get(p).status_code for p in ("/patients", "/reports", "/model")] == [200] * 3
-    assert error_of(api.get("/patients"), 429)["code"] == "rate_limited"
+    throttled = api.get("/patients")
+    assert error_of(throttled, 429)["code"] == "rate_limited"
+    assert throttled.headers["Retry-After"] == "60"  # the limit's window: 3 a minute
     assert error_of(api.get(f"/patients/{people.patient.id}"), 429)  # every route counts
     assert Api(limited_app, second).get("/patients").status_code == 200
 
@@ -568,7 +570,9 @@ def test_every_client_mistake_is_a_json_error_never_a_page(
     assert error_of(staff.get("/no-such-resource"), 404)["code"] == "not_found"
     assert error_of(staff.get("/patients/0"), 404)  # ids start at 1
     assert error_of(staff.get(f"/patients/{2**40}"), 404)  # past the id column
-    assert error_of(staff.open("DELETE", f"/patients/{people.patient.id}"), 405)
+    not_allowed = staff.open("DELETE", f"/patients/{people.patient.id}")
+    assert error_of(not_allowed, 405)
+    assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "PATCH"}  # RFC 9110
     bad_json = staff.post("/patients", data="{not json", content_type="application/json")
     assert error_of(bad_json, 400)["code"] == "bad_request"
     missing = error_of(staff.post("/patients", json={"sex": "female"}), 422)

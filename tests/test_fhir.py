@@ -959,8 +959,10 @@ def test_requests_are_limited_per_token(
         second = issue(sql, people.doctor, "fhir:read", actor=people.admin)
         client = app.test_client()
         assert [call(client, "GET", "/metadata", first).status_code for _ in range(3)] == [200] * 3
-        body = outcome_of(call(client, "GET", "/metadata", first), 429)
+        throttled = call(client, "GET", "/metadata", first)
+        body = outcome_of(throttled, 429)
         assert body["issue"][0]["code"] == "throttled"
+        assert throttled.headers["Retry-After"] == "60"  # when to try again: the window
         assert call(client, "GET", "/metadata", second).status_code == 200  # its own count
     finally:
         app.extensions["db_engine"].dispose()

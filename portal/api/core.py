@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.converters import EARLIEST_DATE, LATEST_DATE, MAX_ID
 from portal.db import db_session
-from portal.errors import MESSAGES, error_response
+from portal.errors import MESSAGES, error_response, headers_for
 from portal.models import Account, ApiToken
 from portal.services import audit
 from portal.services.validation import InvalidInput
@@ -81,7 +81,8 @@ def http_error(error: HTTPException) -> Any:
         if location == "query" and message == "Unknown field.":
             message = f"Unknown query parameter {field!r}: see the OpenAPI document."
         return error_response(status, message, field)
-    return error_response(status, MESSAGES.get(status, error.description or "Error."))
+    body, status = error_response(status, MESSAGES.get(status, error.description or "Error."))
+    return body, status, headers_for(error)
 
 
 def invalid_input(problem: InvalidInput) -> Any:
