@@ -74,29 +74,14 @@ def _environment() -> Environment:
     return env
 
 
-# Risk-model inputs that portal.risk_words names by their code ("st depression"), and those
-# whose clinical precision differs from their unit's ("creatinine 1.13 mg/dL", not "1 mg/dL").
-INPUT_LABELS = {"st_depression": "ST-segment depression", "in_hospital_pci": "PCI in hospital"}
-INPUT_DECIMALS = {"creatinine_mg_dl": (2, "mg/dL")}
-
-
 def input_words(name: str, value: Any) -> str:
     """A risk model's input in a clinician's words, with its unit at clinical precision:
-    ("total_chol_mg_dl", 224.29) -> "total cholesterol 224 mg/dL". A value already in words
-    (`portal.risk_words.input_text`, as the portal passes them) is kept, its label mended."""
+    ("total_chol_mg_dl", 224.29) -> "total cholesterol 224 mg/dL" (`portal.risk_words`, the
+    one table of those words). A value already in words (as the portal passes them) is kept."""
     from portal.risk_words import factor_label, input_text  # lazily: portal imports reports
 
-    code_label = factor_label(name)
-    label = INPUT_LABELS.get(name, code_label)
-    if isinstance(value, str) and value.startswith(f"{code_label} "):
-        return label + value[len(code_label) :]
-    if isinstance(value, bool):
-        return f"{label} {'yes' if value else 'no'}"
-    if name in INPUT_DECIMALS and isinstance(value, int | float):
-        decimals, unit = INPUT_DECIMALS[name]
-        return f"{label} {value:.{decimals}f} {unit}"
-    if name in INPUT_LABELS:
-        return f"{label} {value}"
+    if isinstance(value, str) and value.startswith(f"{factor_label(name)} "):
+        return value
     return input_text(name, value)
 
 

@@ -208,13 +208,19 @@ def tokens(sql: Session, people: People) -> Tokens:
 
 
 def risk_inputs(sql: Session, people: People) -> None:
-    """Risk-factor inputs of 3 days ago: every risk model can be computed."""
+    """Risk-factor inputs of 4 days ago and an admission's of 3 days ago: every risk model can
+    be computed (Framingham from the office blood pressure, GRACE from the admission's)."""
     record_clinical_input(
         sql, people.patient,
-        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=3), total_cholesterol=5.8,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=4), total_cholesterol=5.8,
                           hdl=1.3, cholesterol_unit="mmol/L", systolic_bp_mmhg=142,
-                          heart_rate_bpm=88, creatinine=1.13, killip_class=2, bmi_kg_m2=27,
-                          booleans={name: False for name in BOOLEAN_FIELDS}),
+                          bmi_kg_m2=27, booleans={name: False for name in BOOLEAN_FIELDS}),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=3), systolic_bp_mmhg=142,
+                          heart_rate_bpm=88, creatinine=1.13, killip_class=2),
         actor=people.staff, now=utcnow(),
     )  # fmt: skip
     sql.commit()
@@ -350,7 +356,9 @@ def test_a_signed_report_is_a_diagnostic_report_with_its_observations_and_pdf(
             "http://unitsofmeasure.org", unit, unit_name
         )  # fmt: skip
         assert observation["status"] == "final" and observation["meta"]["versionId"] == "2"
-        assert observation["category"][0]["coding"][0]["code"] == "procedure"
+        kinds = [c["coding"][0]["code"] for c in observation["category"]]
+        # The heart rate is a vital sign too (R4's vital-signs profile for LOINC 8867-4).
+        assert kinds == (["procedure", "vital-signs"] if slug == "hr" else ["procedure"])
         assert observation["performer"] == [{"display": "Doctor1"}]
         assert observation["subject"]["reference"] == f"Patient/{people.patient.id}"
     values = {slug: o["valueQuantity"]["value"] for slug, o in measured.items()}
@@ -823,6 +831,8 @@ def test_report_search_by_patient_date_and_status(
     procedures = fetch(client, f"/Observation?patient={own}&category=procedure&_count=3",
                        tokens.staff)  # fmt: skip
     assert procedures["total"] == 8 and len(procedures["entry"]) == 3  # 7 measures + waveform
+    vital = fetch(client, f"/Observation?patient={own}&category=vital-signs", tokens.staff)
+    assert [e["resource"]["id"] for e in vital["entry"]] == [f"{signed.id}-hr"]
 
 
 def test_everything_about_one_patient_in_pages(

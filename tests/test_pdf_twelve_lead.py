@@ -6,7 +6,6 @@ hold tall waves and mark what they still clip; the PDF is shorter than the 10 s-
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import io
 import re
 import shutil
@@ -23,8 +22,7 @@ from sqlalchemy.orm import Session
 from ml.analysis import Beats, EcgAnalysis, analyze
 from ml.recording import STANDARD_LEADS, Recording
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from portal.models import EcgReport, utcnow
-from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm, record_clinical_input
+from portal.models import EcgReport
 from portal.worker import Worker
 from reports import twelve_lead
 from reports.paper import MM_PER_S, STRIP_MAX_MM, TRACE_LEFT_MM, strip_svg
@@ -32,6 +30,7 @@ from reports.render import input_words
 from reports.strips import report_strips
 from tests.conftest import PASSWORD, People, client_for, post_form
 from tests.support.ecg_files import synthetic, write_csv
+from tests.test_fhir import risk_inputs
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 
@@ -51,15 +50,7 @@ def _twelve_lead_pdf(
 ) -> tuple[EcgReport, bytes]:
     """A signed report of a 12-lead recording, with risk-factor inputs, and its clinician PDF
     (with `pacemaker`, staff noted one at upload and the doctor signs a paced rhythm)."""
-    record_clinical_input(
-        sql, people.patient,
-        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=3), total_cholesterol=5.8,
-                          hdl=1.3, cholesterol_unit="mmol/L", systolic_bp_mmhg=142,
-                          heart_rate_bpm=88, creatinine=1.13, killip_class=2,
-                          booleans={name: False for name in BOOLEAN_FIELDS}),
-        actor=people.staff, now=utcnow(),
-    )  # fmt: skip
-    sql.commit()
+    risk_inputs(sql, people)  # an office entry and an admission's: every model computed
     staff = client_for(app, people.staff)
     path = write_csv(tmp_path / "ecg12.csv", _recording())
     post_form(staff, f"/patients/{people.patient.id}/recordings/new",
@@ -273,5 +264,6 @@ def test_risk_inputs_in_words_at_clinical_precision() -> None:
     assert input_words("creatinine_mg_dl", 1.13) == "creatinine 1.13 mg/dL"
     assert input_words("bmi_kg_m2", 27.36) == "BMI 27.4 kg/m²"
     assert input_words("st_depression", False) == "ST-segment depression no"
-    assert input_words("in_hospital_pci", "in hospital pci yes") == "PCI in hospital yes"
+    assert input_words("in_hospital_pci", True) == "PCI in hospital yes"
+    assert input_words("in_hospital_pci", "PCI in hospital yes") == "PCI in hospital yes"
     assert input_words("sex", "female") == input_words("sex", "sex female") == "sex female"

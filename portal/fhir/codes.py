@@ -97,6 +97,8 @@ ELECTROCARDIAC = Coding(DIAGNOSTIC_SECTION, "EC", "Electrocardiac (e.g. EKG, EEC
 # and which changes no clinical meaning, so any client can filter or flag such reports.
 REFERENCE_RECORD = Coding(RECORD_ORIGIN_SYSTEM, "reference-record", REFERENCE_MARKER)
 PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
+VITAL_SIGNS = Coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
+CATEGORIES = {"procedure": PROCEDURE, "vital-signs": VITAL_SIGNS}
 MRN_TYPE = Coding(IDENTIFIER_TYPE, "MR", "Medical record number")
 EMERGENCY_CONTACT = Coding(CONTACT_RELATIONSHIP, "C", "Emergency Contact")
 

@@ -83,7 +83,10 @@ class Item:
     report: EcgReport
     slug: str
     codings: tuple[codes.Coding, ...]
-    category: str | None  # "procedure" or None
+    # "procedure" (an ECG measurement), with "vital-signs" for the heart rate: R4 requires
+    # it of an Observation coded LOINC 8867-4 (the vital-signs profile; an integration audit
+    # found `category=vital-signs` searches empty); none for a risk score.
+    categories: tuple[str, ...]
 
     @property
     def id(self) -> str:
@@ -127,13 +130,14 @@ def items(report: EcgReport, who: Audience, version: ReportVersion | None = None
             if getattr(version, measure.column) is None:
                 continue  # not measurable: the signed read says so, nothing to send
             if who.full or measure.slug == "hr":
-                found.append(Item(report, measure.slug, measure.codings, "procedure"))
+                kinds = ("procedure", "vital-signs") if measure.slug == "hr" else ("procedure",)
+                found.append(Item(report, measure.slug, measure.codings, kinds))
     scores = _computed(report)
     for score in scores if who.full else _patient_scores(scores):
         coding = codes.Coding(codes.RISK_MODEL_SYSTEM, score.model.value, model_title(score.model))
-        found.append(Item(report, _risk_slug(score.model), (coding,), None))
+        found.append(Item(report, _risk_slug(score.model), (coding,), ()))
     if who.full:
-        found.append(Item(report, "ecg", (codes.ECG_POTENTIAL,), "procedure"))
+        found.append(Item(report, "ecg", (codes.ECG_POTENTIAL,), ("procedure",)))
     return found
 
 
@@ -154,8 +158,10 @@ def _signer(version: ReportVersion) -> str | None:
 def _common(item: Item, status: str) -> dict[str, Any]:
     report = item.report
     resource: dict[str, Any] = {"resourceType": "Observation", "id": item.id, "status": status}
-    if item.category:
-        resource["category"] = [{"coding": [codes.PROCEDURE.as_fhir()]}]
+    if item.categories:
+        resource["category"] = [
+            {"coding": [codes.CATEGORIES[kind].as_fhir()]} for kind in item.categories
+        ]
     resource["code"] = {"coding": [c.as_fhir() for c in item.codings]}
     resource["subject"] = reference(report.patient)
     resource["effectiveDateTime"] = instant(report.report_date)
@@ -413,7 +419,7 @@ def _token_matches(item: Item, text: str) -> bool:
 @scopes("fhir:read")
 def observation_search() -> Response:
     """Observations of one patient (patient or subject is required): by code
-    (`system|code`), category (procedure), date (of the ECG), _id."""
+    (`system|code`), category (procedure, vital-signs), date (of the ECG), _id."""
     args = search_args(SEARCH_PARAMETERS)
     where = paging()
     patient_id = patient_id_arg(args, "patient") or patient_id_arg(args, "subject")
@@ -441,7 +447,7 @@ def observation_search() -> Response:
         matches = [item for item in matches if _token_matches(item, text)]
     for text in args.get("category", []):
         wanted = {c.partition("|")[2] or c for c in text.split(",")}
-        matches = [item for item in matches if item.category in wanted]
+        matches = [item for item in matches if wanted & set(item.categories)]
     if ids:
         matches = [item for item in matches if item.id in ids]
     page = matches[where.offset : where.offset + where.count]
