@@ -299,3 +299,14 @@ def test_v5_1_3_a_code_in_other_digits_is_refused_not_a_500(app: Flask, people: 
         assert answer.status_code == 200 and "That code is not right" in answer.get_data(
             as_text=True
         )
+
+
+def test_v2_1_7_a_password_that_is_mostly_the_name_or_the_portals_is_refused() -> None:
+    """zxcvbn took the spaces between the words for strength: "Dana Doctor 2026" was accepted
+    for Dana Doctor, "CardioPortal2026!" for anyone (an audit of the accounts page)."""
+    assert password_problems("Dana Doctor 2026", username="dana.d", personal=("Dana Doctor",))
+    assert password_problems("Bob Weakfour 1", username="bobw", personal=("Bob Weakfour",))
+    assert password_problems("CardioPortal2026!", username="someone")
+    # A passphrase that merely includes the name stays fine.
+    assert password_problems("Ada loves violet piano orbit", username="ada2",
+                             personal=("Ada Lovelace",)) == []  # fmt: skip
