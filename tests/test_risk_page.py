@@ -4,6 +4,7 @@ explanation on the risk page, and a what-if calculator that stores nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from pathlib import Path
 
@@ -201,6 +202,20 @@ def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> 
     young = client.get(url, query_string=bad | {"systolic_bp_mmhg": "130", "age_years": "25"})
     assert "outside the range the Framingham 2008 model was developed for" in young.get_data(
         as_text=True
+    )
+    # As the clinical-input form: ST depression is an ST deviation (the what-if had scored
+    # the two contradicting each other; an audit). Refused beside the field, not scored.
+    grace = dict(what_if="1", age_years="60", heart_rate_bpm="90", systolic_bp_mmhg="120",
+                 creatinine="1.1", killip_class="1", cardiac_arrest_at_admission="no",
+                 elevated_cardiac_enzymes="yes", in_hospital_pci="yes", history_of_mi="no",
+                 history_of_heart_failure="no")  # fmt: skip
+    both = client.get(url, query_string=grace | {"st_depression": "yes", "st_deviation": "no"})
+    page = html.unescape(both.get_data(as_text=True))
+    assert "ST depression is an ST-segment deviation" in " ".join(error_messages(page))
+    assert "ST-segment deviation missing" in page  # GRACE in hospital: not scored on it
+    agreed = client.get(url, query_string=grace | {"st_depression": "yes", "st_deviation": "yes"})
+    assert "ST depression is an ST-segment deviation" not in html.unescape(
+        agreed.get_data(as_text=True)
     )
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import Form, SelectField
+from wtforms import Field, Form, SelectField
+from wtforms.validators import ValidationError
 
 from portal import units
 from portal.forms import options
 from portal.patients.forms import BOOLEAN_LABELS, TRI_STATE, MeasurementField
+from portal.services.clinical_inputs import ST_DEPRESSION_IS_A_DEVIATION
 
 # form field -> the risk functions' keyword
 FLAG_KEYWORDS = {
@@ -70,6 +72,16 @@ for _name, _label in BOOLEAN_LABELS.items():
     setattr(WhatIfForm, _name, SelectField(_label, choices=options(*TRI_STATE), default=""))
 
 
+def _st_deviation_agrees(form: WhatIfForm, field: Field) -> None:
+    """As the clinical-input form: ST depression is an ST-segment deviation (the what-if had
+    scored "ST depression yes" beside "ST deviation no", which the input form refuses)."""
+    if form.st_depression.data == "yes" and field.data == "no":
+        raise ValidationError(ST_DEPRESSION_IS_A_DEVIATION)
+
+
+WhatIfForm.validate_st_deviation = _st_deviation_agrees  # type: ignore[attr-defined]
+
+
 def prefill(form: WhatIfForm, age_years: int, measured: dict[str, Any]) -> None:
     """Put the patient's current values into an unsubmitted form."""
     form.age_years.data = age_years
@@ -82,8 +94,9 @@ def prefill(form: WhatIfForm, age_years: int, measured: dict[str, Any]) -> None:
             form[name].data = "yes" if measured[name].value else "no"
 
 
-def overrides(form: WhatIfForm) -> dict[str, Any]:
-    """The risk-function keywords for every filled field (units included)."""
+def overrides(form: WhatIfForm, valid: bool = True) -> dict[str, Any]:
+    """The risk-function keywords for every filled field (units included); a field refused
+    by the form's own checks (`valid` False) is left out, so no model scores it."""
     chosen: dict[str, Any] = {
         "chol_unit": form.cholesterol_unit.data,
         "creatinine_unit": form.creatinine_unit.data,
@@ -92,6 +105,8 @@ def overrides(form: WhatIfForm) -> dict[str, Any]:
         if form[name].data is not None:
             chosen[keyword] = form[name].data
     for name, keyword in FLAG_KEYWORDS.items():
+        if not valid and form[name].errors:
+            continue
         value = {"yes": True, "no": False}.get(form[name].data or "")
         if value is not None:
             chosen[keyword] = value

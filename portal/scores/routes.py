@@ -40,8 +40,8 @@ def show(patient_id: int) -> str:
     form = WhatIfForm(request.args)
     what_if = None
     if request.args.get("what_if"):
-        form.validate()
-        what_if = risk_scores.what_if(patient, overrides(form))
+        valid = form.validate()
+        what_if = risk_scores.what_if(patient, overrides(form, valid))
         for outcome in what_if:
             name = field_for_keyword(outcome.error_field or "")
             if name and outcome.not_computed_reason:

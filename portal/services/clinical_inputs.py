@@ -49,6 +49,9 @@ PLAUSIBLE_RANGES: dict[str, PlausibleRange] = {
 # A measurement dated before this is a typo (0001-01-01 once made the risk page fail for good).
 EARLIEST_MEASUREMENT = dt.datetime(1900, 1, 1)
 
+ST_DEPRESSION_IS_A_DEVIATION = (
+    'ST depression is an ST-segment deviation: answer "yes" here, or "no" to ST depression.'
+)
 BOOLEAN_FIELDS = (
     "smoker",
     "diabetic",
@@ -203,9 +206,7 @@ def canonical_values(
     values.update({name: booleans.get(name) for name in BOOLEAN_FIELDS})
     values["other_issues"] = (entry.other_issues or "").strip() or None
     if booleans.get("st_depression") is True and booleans.get("st_deviation") is False:
-        errors["st_deviation"] = (
-            'ST depression is an ST-segment deviation: answer "yes" here, or "no" to ST depression.'
-        )
+        errors["st_deviation"] = ST_DEPRESSION_IS_A_DEVIATION
     entered = [v for k, v in values.items() if k != "recorded_at" and v is not None]
     if not entered and not errors:
         errors["entry"] = (
