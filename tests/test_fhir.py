@@ -446,6 +446,17 @@ def test_a_preliminary_report_is_for_clinicians_only(
     preliminary = fetch(client, "/DiagnosticReport?status=preliminary", tokens.doctor)
     assert [e["resource"]["id"] for e in preliminary["entry"]] == [str(report.id)]
     outcome_of(call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.patient), 404)
+    # Its version is read back by its versionId (it had been a 404), and names it as an ETag;
+    # a client holding that version gets a 304 (an integration audit).
+    current = call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.staff)
+    assert found["meta"]["versionId"] == "1" and current.headers["ETag"] == 'W/"1"'
+    again = fetch(client, f"/DiagnosticReport/{report.id}/_history/1", tokens.staff)
+    assert again == found
+    unchanged = call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.staff,
+                     headers={"If-None-Match": 'W/"1"'})  # fmt: skip
+    assert unchanged.status_code == 304 and not unchanged.data
+    outcome_of(call(client, "GET", f"/DiagnosticReport/{report.id}/_history/2", tokens.staff),
+               404)  # fmt: skip
 
     # What the machine only suspects is no SNOMED CT diagnosis until a doctor signs it: the
     # machine's AV_BLOCK_2 ("2:1 conduction (possible second-degree AV block)"); here every

@@ -105,14 +105,30 @@ def _negotiate() -> Response | None:
 def resource_response(
     resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
+    headers = dict(headers or {})
+    version = (resource.get("meta") or {}).get("versionId")
+    if version is not None and resource.get("resourceType") != "Bundle":
+        # R4 for a versioned resource: its version as a weak ETag (it had none, beside a
+        # CapabilityStatement saying "versioned"); a read naming it in If-None-Match is a 304.
+        headers["ETag"] = f'W/"{version}"'
+        if request.method == "GET" and status == 200 and headers["ETag"] in _if_none_match():
+            response = current_app.response_class(status=304)
+            response.headers["ETag"] = headers["ETag"]
+            return response
     pretty = request.args.get("_pretty", "").lower() == "true"
     text = json.dumps(resource, ensure_ascii=False, indent=2 if pretty else None)
     response = current_app.response_class(
         text, status=status, content_type=f"{FHIR_JSON}; charset=utf-8"
     )
-    for name, value in (headers or {}).items():
+    for name, value in headers.items():
         response.headers[name] = value
     return response
+
+
+def _if_none_match() -> set[str]:
+    """The versions an If-None-Match header names, each as a weak ETag."""
+    tags = (t.strip() for t in request.headers.get("If-None-Match", "").split(","))
+    return {t if t.startswith("W/") else f"W/{t}" for t in tags if t}
 
 
 def actor() -> Account:
