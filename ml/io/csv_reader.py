@@ -150,9 +150,18 @@ def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndar
         words = [cell for cell, value in parsed.items() if value is None]
         if words:
             first = int(np.flatnonzero(cells.isin(words))[0])
+            cell = str(cells.iloc[first])
+            # "0,0025": a decimal comma, as spreadsheets in much of Europe export.
+            comma = re.fullmatch(r"\s*[-+]?\d+,\d+\s*", cell) is not None
+            hint = (
+                " It looks like a decimal comma: export with a decimal point (and commas or"
+                " semicolons between the columns)."
+                if comma
+                else ""
+            )
             raise UnknownFormatError(
                 f"{file_name}: line {rows[first] + 2}, column {columns[col]!r} holds "
-                f"{cells.iloc[first]!r}, which is not a number."
+                f"{cell!r}, which is not a number.{hint}"
             )
         data[rows, col] = cells.map(parsed).to_numpy(dtype=np.float64)
     return data
@@ -233,7 +242,10 @@ def _fs_from_time(time_s: np.ndarray, file_name: str) -> float:
     median = float(np.median(steps))
     if float(np.max(np.abs(steps - median))) > MAX_TIME_JITTER * median:
         raise SamplingRateError(
-            f"{file_name}: the time column is not evenly spaced, so the sampling rate is unclear."
+            f"{file_name}: the time column is not evenly spaced, so the sampling rate is unclear"
+            f" (steps of {float(np.min(steps)):g} to {float(np.max(steps)):g} s; time stamps "
+            "rounded to the millisecond do this). Remove the time column and give the "
+            "sampling rate instead."
         )
     return whole_when_within_rounding((len(steps)) / float(time_s[-1] - time_s[0]))
 

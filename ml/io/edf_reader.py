@@ -42,6 +42,12 @@ class EdfSource:
         try:
             reader = pyedflib.EdfReader(str(path))
         except OSError as error:
+            if "discontinuous" in str(error).lower():  # EDF+D: pieces with gaps between them
+                raise UnknownFormatError(
+                    f"{path.name} is an EDF+D file, recorded in pieces with gaps between them; "
+                    "only continuous EDF or EDF+C files can be read. Export each piece as a "
+                    "file of its own."
+                ) from error
             raise UnknownFormatError(
                 f"{path.name}: unreadable EDF file ({_reason(error, path)})."
             ) from error

@@ -108,8 +108,14 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
     """The record whose header is among `paths`; `uncalibrated_ok` reads a gain of 0 as
     WFDB's default 200 per mV and says so in the notes (research databases only)."""
     headers = [p for p in paths if is_wfdb_header(p)]
-    if len(headers) != 1:
+    if not headers:
         raise UnknownFormatError("Upload exactly one WFDB header (.hea) with its data file.")
+    if len(headers) > 1:  # a record stored in segments has a header for each
+        raise UnknownFormatError(
+            f"Upload exactly one WFDB header (.hea) with its data file ({len(headers)} were "
+            "given: a record stored in segments?). Segmented records cannot be read here: "
+            "export it as one record (e.g. wfdb's rdrecord, then wrsamp)."
+        )
     header_path = headers[0]
     header = parse_header(
         _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok

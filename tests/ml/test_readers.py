@@ -196,8 +196,14 @@ def test_csv_problems(tmp_path: Path) -> None:
     rows = text.splitlines()
     rows[5] = "0.0095" + rows[5][rows[5].index(",") :]
     uneven.write_text("\n".join(rows) + "\n")
-    with pytest.raises(errors.SamplingRateError, match="not evenly spaced"):
+    with pytest.raises(errors.SamplingRateError, match="not evenly spaced") as raised:
         read_recording(uneven)
+    # What to do about it (an upload audit found the refusal bare).
+    assert "Remove the time column and give the sampling rate instead." in str(raised.value)
+    european = tmp_path / "european.csv"
+    european.write_text("time;I;II\n0,000;0,10;0,20\n0,002;0,11;0,21\n")
+    with pytest.raises(errors.UnknownFormatError, match="It looks like a decimal comma"):
+        read_recording(european)
 
 
 def test_edf_in_millivolts_and_microvolts(tmp_path: Path) -> None:
@@ -577,3 +583,20 @@ def test_a_sleep_study_edf_reads_its_ecg_beside_channels_in_other_units(tmp_path
     recording = read_recording(path)
     assert recording.lead_names == ("II",) and recording.fs_hz == 256.0
     np.testing.assert_allclose(recording.signal_mv[:, 0], ecg.signal_mv[:, 0], atol=1e-3)
+
+
+def test_files_recorded_in_pieces_are_refused_saying_why(tmp_path: Path) -> None:
+    """An EDF+D file (pieces with gaps) and a WFDB record in segments were refused as
+    "unreadable EDF file" and "Upload exactly one WFDB header" (an upload audit)."""
+    path = write_edf(tmp_path / "ecg.edf", synthetic())
+    content = bytearray(path.read_bytes())
+    assert content[192:197] == b"EDF+C"
+    content[192:197] = b"EDF+D"
+    pieces = tmp_path / "pieces.edf"
+    pieces.write_bytes(bytes(content))
+    with pytest.raises(errors.UnknownFormatError, match="is an EDF\\+D file, recorded in pieces"):
+        read_recording(pieces)
+    first = write_wfdb(tmp_path, synthetic(), "seg1")
+    second = write_wfdb(tmp_path, synthetic(), "seg2")
+    with pytest.raises(errors.UnknownFormatError, match="2 were given: a record stored in"):
+        read_recording([*first, *second])
