@@ -118,3 +118,23 @@ def test_invisible_characters_are_refused_in_what_is_signed(
     assert "Remove the invisible character (U+0000)." in messages, messages
     sql.expire_all()
     assert len(report.versions) == 2  # the machine's and the signed one, nothing amended
+
+
+def test_amending_an_unsigned_report_says_to_sign_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The amend form is not on an unsigned report's page: its refusal had come back as a
+    bare 400 with no message (an audit)."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    url = f"/reports/{report.id}"
+    form = {
+        "rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Read.",
+        "reason": "Remeasured.", "password": PASSWORD, "row_version": str(report.row_version),
+    }  # fmt: skip
+    response = post_form(doctor, f"{url}/amend", form, token_page=url)
+    assert response.status_code == 302 and response.location == url
+    page = html.unescape(doctor.get(url).get_data(as_text=True))
+    assert "Only a signed report can be amended; sign it instead." in page
+    sql.expire_all()
+    assert len(report.versions) == 1

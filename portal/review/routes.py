@@ -27,7 +27,15 @@ from portal.converters import date_arg
 from portal.db import db_session
 from portal.finding_stops import finding_stops
 from portal.forms import save
-from portal.models import Account, DocumentKind, EcgReport, ReportVersion, Role, VersionKind
+from portal.models import (
+    Account,
+    DocumentKind,
+    EcgReport,
+    ReportStatus,
+    ReportVersion,
+    Role,
+    VersionKind,
+)
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.services import audit, documents, reports
 from portal.services.machine_read import (
@@ -300,6 +308,11 @@ def sign(report_id: int) -> Any:
 def amend(report_id: int) -> Any:
     found = _report_or_404(report_id)
     form = AmendForm()
+    if found.status is ReportStatus.PRELIMINARY:
+        # Its page shows the sign form, not the amend form: the message had nowhere to stand,
+        # and a bare 400 came back (an audit).
+        flash("Only a signed report can be amended; sign it instead.", "error")
+        return redirect(url_for("review.report", report_id=found.id))
     if form.validate_on_submit():
         return _commit_signature(
             form,
