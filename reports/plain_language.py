@@ -3,6 +3,8 @@ frequencies ("about 11 of 100 people"). Its reading grade is measured in the tes
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ml import vocabulary
 from reports.data import ReportData, Score
 from reports.next_steps import in_plain_words as next_step_words
@@ -154,6 +156,15 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
             if words:
                 return PATIENT_RISK_TITLES[model], words
     return None
+
+
+def updated_on(signed_at: dt.datetime) -> str:
+    """The line an amended report's summary opens with: a patient may hold the earlier one,
+    which only its footer's "version 3" had told apart (an audit)."""
+    return (
+        f"Your doctor updated this report on {signed_at:%d %B %Y}. "
+        "This page replaces any earlier one you may have."
+    )
 
 
 def next_steps(data: ReportData) -> list[str]:

@@ -198,6 +198,13 @@ def test_documents_are_rendered_once_per_version(
     assert sql.scalar(select(func.count(ReportDocument.id))) == 4
     downloads = sql.scalar(select(func.count()).where(AuditEvent.action == "report.download"))
     assert downloads == 3
+    # The patient's summary of the amendment says it replaces the earlier one (only its
+    # footer's version number had told them apart; an audit).
+    summary = client_for(app, people.patient_account).get(f"/my/reports/{report.id}/summary.pdf")
+    said = " ".join(_text(summary.data, tmp_path, "summary").split())
+    assert "Your doctor updated this report on" in said
+    assert "This page replaces any earlier one you may have." in said
+    assert "Your doctor updated" not in " ".join(_text(first, tmp_path, "first").split())
 
     # A stored PDF lost from disk is rendered again, and its row names the new file.
     sql.expire_all()
