@@ -50,6 +50,8 @@ def test_admin_audit_page_filters_and_is_admin_only(app, people, sql) -> None:  
         "/admin/audit", query_string={"mrn": people.patient.mrn, "action": "patient.view"}
     ).get_data(as_text=True)
     assert only_one.count('<td class="mono">patient.view</td>') == 1
+    # The patient is named by MRN, as the filter asks for one (it showed the internal id).
+    assert f"<td>{people.patient.mrn}</td>" in only_one
     by_user = admin.get("/admin/audit", query_string={"user": "nobody"}).get_data(as_text=True)
     assert "No events match." in by_user
     for account in (people.staff, people.doctor, people.patient_account):

@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import has_request_context, request
@@ -415,6 +415,9 @@ class AuditPage:
     total: int
     page: int
     pages: int
+    # The MRN of each patient the page's events name: the page showed internal ids, which an
+    # admin cannot look up (an audit; the filter asked for an MRN).
+    mrns: dict[int, str] = field(default_factory=dict)
 
 
 def search(
@@ -451,4 +454,6 @@ def search(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return AuditPage(list(events), total, page, pages)
+    ids = {e.patient_id for e in events if e.patient_id is not None}
+    rows = session.execute(select(Patient.id, Patient.mrn).where(Patient.id.in_(ids))).all()
+    return AuditPage(list(events), total, page, pages, {row.id: row.mrn for row in rows})
