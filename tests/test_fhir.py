@@ -547,6 +547,11 @@ def test_role_matrix_for_tokens(
     summary = fetch(client, f"/Binary/{signed.id}-v2-patient", tokens.patient,
                     headers={"Accept": "application/pdf"})  # fmt: skip
     assert summary.data.startswith(b"%PDF")
+    # Their clinicians may print it for them, as the REST API gives it (FHIR had said 404).
+    printed = fetch(client, f"/Binary/{signed.id}-v2-patient", tokens.staff,
+                    headers={"Accept": "application/pdf"})  # fmt: skip
+    assert printed.data == summary.data
+    outcome_of(call(client, "GET", f"/Binary/{signed.id}-v2-patient", tokens.other_doctor), 404)
 
     # A reference record (teaching, QA) attached to the patient is never "their" report.
     teaching = upload(app, people, sql, tmp_path, seed=5)

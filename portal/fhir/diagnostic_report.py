@@ -295,7 +295,14 @@ def binary_read(binary_id: str) -> Response:
     version = signed_version(report, version_no)
     if version is None and who.clinician and version_no == 1 and len(report.versions) == 1:
         version = report.versions[0]  # an unsigned report's clinician PDF says it is unsigned
-    if version is None or kind not in _kinds(who):
+    # A clinician may also fetch a signed version's patient summary (to print it for the
+    # patient), as the REST API's summary.pdf gives it them: FHIR had answered 404.
+    readable = _kinds(who) + (
+        [DocumentKind.PATIENT]
+        if who.clinician and version is not None and version.signed_at
+        else []
+    )
+    if version is None or kind not in readable:
         raise not_found(f"Binary/{binary_id}")
     sql = db_session()
     document, path = documents.ensure_document(  # RenderError: 503 OperationOutcome
