@@ -802,6 +802,14 @@ def test_patient_search_pages_link_to_each_other(
     assert seen == [f"Test Person {i}" for i in range(5)]
     back = next(link["url"] for link in page["link"] if link["relation"] == "previous")
     assert len(fetch(client, back, tokens.staff)["entry"]) == 2
+    # Past the end, "previous" is the last page (it had pointed past the end too), and a
+    # parameter given twice is refused (one had been taken silently); an integration audit.
+    beyond = fetch(client, "/Patient?name=test&_count=2&_offset=100", tokens.staff)
+    assert not beyond.get("entry") and beyond["total"] == 5
+    back = next(link["url"] for link in beyond["link"] if link["relation"] == "previous")
+    assert back.endswith("_count=2&_offset=4")
+    assert len(fetch(client, back, tokens.staff)["entry"]) == 1
+    outcome_of(call(client, "GET", "/Patient?_count=5&_count=6", tokens.staff), 400)
 
     mrn = people.patient.mrn
     for query in (f"identifier={codes.MRN_SYSTEM}|{mrn}", f"identifier={mrn}",

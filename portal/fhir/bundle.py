@@ -30,6 +30,10 @@ class Paging:
 
 
 def _whole(name: str, default: int, low: int, high: int) -> int:
+    given = request.args.getlist(name)
+    if len(given) > 1:  # one of them would have been taken silently
+        raise FhirError(400, f"{name} is given {len(given)} times: give it once.", "invalid",
+                        name)  # fmt: skip
     text = request.args.get(name, "").strip()
     if not text:
         return default
@@ -64,8 +68,8 @@ def searchset(page: list[dict[str, Any]], total: int, where: Paging) -> dict[str
     if count:
         last = max(0, (total - 1) // count * count)
         links.append(_link("first", 0, count))
-        if offset > 0:
-            links.append(_link("previous", max(0, offset - count), count))
+        if offset > 0:  # past the end, the previous page is the last one (it was past too)
+            links.append(_link("previous", min(max(0, offset - count), last), count))
         if offset + count < total:
             links.append(_link("next", offset + count, count))
         links.append(_link("last", last, count))
