@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -69,10 +69,25 @@ def dispatch(app: Flask, kind: str, object_id: int | None) -> None:
                 "could not send the %s task for %s to the broker; the workers' sweep will "
                 "pick it up", kind, object_id, exc_info=True,
             )  # fmt: skip
+            if has_request_context():
+                g.work_queue_unreachable = True
     elif mode == "thread":
         worker = app.extensions.get("worker")
         if worker is not None:
             worker.wake()
+
+
+QUEUE_DOWN_MESSAGE = (
+    "The recording is saved, but the analysis service cannot be reached just now: the "
+    "analysis starts by itself when it is back, and this page shows when. If it stays "
+    "queued for long, tell IT."
+)
+
+
+def queue_unreachable() -> bool:
+    """Whether this request's work could not be handed to the broker: staff had seen only
+    "queued" with Redis down, not that the analysis waits for it (an operations audit)."""
+    return has_request_context() and bool(g.get("work_queue_unreachable", False))
 
 
 def _check_kind(kind: str) -> None:

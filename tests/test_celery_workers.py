@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import io
 import json
 import os
@@ -385,3 +386,29 @@ def test_the_default_web_process_never_imports_celery(tmp_path: Path) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_staff_are_told_when_the_analysis_queue_cannot_be_reached(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """With Redis down the upload was saved and its job page said only "queued" (an
+    operations audit): it now says the analysis waits for the service, nothing lost."""
+    offline = create_app(
+        dataclasses.replace(app.config["SETTINGS"], celery_broker_url=_closed_port_url()),
+        TESTING=True,
+    )
+    try:
+        staff = client_for(offline, people.staff)
+        csv = write_csv(tmp_path / "ecg.csv", synthetic(10, 250, seed=8)).read_bytes()
+        page = f"/patients/{people.patient.id}/recordings/new"
+        response = post_form(
+            staff, page, {"files": [(io.BytesIO(csv), "ecg.csv")]},
+            token_page=page, content_type="multipart/form-data",
+        )  # fmt: skip
+        assert response.status_code == 302 and "/jobs/" in response.location
+        said = html.unescape(staff.get(response.location).get_data(as_text=True))
+        assert "the analysis service cannot be reached just now" in said
+        (job,) = all_jobs(sql)
+        assert job.state is JobState.QUEUED  # saved, waiting
+    finally:
+        offline.extensions["db_engine"].dispose()

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import storage
+from portal import storage, tasks
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
@@ -88,6 +88,8 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
         if saved and outcome is not None:
             if outcome.duplicate:
                 flash(_duplicate_message(outcome.recording, form.pacemaker.data), "info")
+            if tasks.queue_unreachable():
+                flash(tasks.QUEUE_DOWN_MESSAGE, "error")
             return redirect(url_for("recordings.job", job_id=outcome.job.id))
     page = render_template(
         "recordings/upload.html",
@@ -133,6 +135,8 @@ def from_library(patient_id: int) -> str | Response:
         return redirect(url_for("recordings.upload", patient_id=patient.id))
     if outcome.duplicate:
         flash(_duplicate_message(outcome.recording, library.pacemaker.data), "info")
+    if tasks.queue_unreachable():
+        flash(tasks.QUEUE_DOWN_MESSAGE, "error")
     return redirect(url_for("recordings.job", job_id=outcome.job.id))
 
 
