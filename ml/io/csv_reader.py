@@ -123,8 +123,18 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
             "like microvolts. Declare the units (uV) or label the columns, e.g. 'II (uV)'."
         )
     if declared and peak > MAX_PLAUSIBLE_MV:
+        # Which leads: one column labelled "(uV)" beside others in microvolts unlabelled had
+        # been refused without naming them (an upload audit).
+        over = [
+            name
+            for name, column in zip(names, signal_mv.T, strict=True)
+            if (present := np.abs(column[np.isfinite(column)])).size
+            and float(np.percentile(present, 99.9)) > MAX_PLAUSIBLE_MV
+        ]
         raise UnusableSignalError(
-            f"{path.name}: the signal reaches {peak:.0f} mV, which no ECG does. Check the units."
+            f"{path.name}: the signal reaches {peak:.0f} mV in lead(s) {', '.join(over)}, "
+            "which no ECG does. Check the units: label each column, e.g. 'II (uV)', or "
+            "choose the units for the whole file."
         )
     return Recording(
         fs_hz=float(fs_hz),

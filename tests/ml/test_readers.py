@@ -105,6 +105,19 @@ def test_csv_with_time_column(tmp_path: Path) -> None:
     np.testing.assert_allclose(recording.signal_mv, original.signal_mv, atol=1e-5)
 
 
+def test_csv_units_refusal_names_the_leads_at_fault(tmp_path: Path) -> None:
+    """II labelled in microvolts, I and III in microvolts unlabelled (read as mV): the refusal
+    had not said which leads (an upload audit)."""
+    original = synthetic()
+    path = write_csv(tmp_path / "mixed.csv", original, scale=1000)
+    lines = path.read_text().splitlines()
+    lines[0] = "time,I,II (uV),III"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(errors.UnusableSignalError, match=r"in lead\(s\) I, III, which") as raised:
+        read_recording(path)
+    assert "label each column, e.g. 'II (uV)'" in str(raised.value)
+
+
 def test_csv_with_a_trailing_separator_on_every_line(tmp_path: Path) -> None:
     """Spreadsheets end each line with the separator: the empty column was read as a lead
     "Unnamed: 4", "100% missing: not analysed" (an upload audit)."""
