@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from ml import vocabulary
-from portal.models import ReportStatus
+from portal.models import EcgReport, ReportStatus
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
 from tests.test_upload_and_review import _analysed_report
 
@@ -90,6 +90,15 @@ def test_signing_a_contradiction_is_refused_and_nothing_is_signed(
     assert report.status is ReportStatus.PRELIMINARY and len(report.versions) == 1
 
 
+def _sinus_read(report: EcgReport, **changes: str) -> dict[str, object]:
+    """A plain sinus-rhythm read as the sign (or amend) form sends it, with `changes`."""
+    return {
+        "rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Read.",
+        "patient_comment": "", "password": PASSWORD, "row_version": str(report.row_version),
+        **changes,
+    }  # fmt: skip
+
+
 def test_invisible_characters_are_refused_in_what_is_signed(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
@@ -98,10 +107,7 @@ def test_invisible_characters_are_refused_in_what_is_signed(
     report = _analysed_report(app, people, sql, tmp_path)
     doctor = client_for(app, people.doctor)
     url = f"/reports/{report.id}"
-    form = {
-        "rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal \u202eread",
-        "patient_comment": "", "password": PASSWORD, "row_version": str(report.row_version),
-    }  # fmt: skip
+    form = _sinus_read(report, conclusion="Normal \u202eread")
     refused = post_form(doctor, f"{url}/sign", form, token_page=url)
     assert refused.status_code == 400
     messages = error_messages(html.unescape(refused.get_data(as_text=True)))
@@ -128,10 +134,7 @@ def test_amending_an_unsigned_report_says_to_sign_it(
     report = _analysed_report(app, people, sql, tmp_path)
     doctor = client_for(app, people.doctor)
     url = f"/reports/{report.id}"
-    form = {
-        "rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Read.",
-        "reason": "Remeasured.", "password": PASSWORD, "row_version": str(report.row_version),
-    }  # fmt: skip
+    form = _sinus_read(report, reason="Remeasured.")
     response = post_form(doctor, f"{url}/amend", form, token_page=url)
     assert response.status_code == 302 and response.location == url
     page = html.unescape(doctor.get(url).get_data(as_text=True))
