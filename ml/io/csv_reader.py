@@ -257,7 +257,7 @@ def _fs_from_time(time_s: np.ndarray, file_name: str) -> float:
             "rounded to the millisecond do this). Remove the time column and give the "
             "sampling rate instead."
         )
-    return whole_when_within_rounding((len(steps)) / float(time_s[-1] - time_s[0]))
+    return whole_when_within_rounding(len(steps) / float(time_s[-1] - time_s[0]))
 
 
 def whole_when_within_rounding(rate_hz: float) -> float:

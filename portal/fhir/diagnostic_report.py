@@ -221,14 +221,12 @@ def report_vread(report_id: int, version_no: int) -> Response:
     """An earlier signed version, as signed then (its own results and PDF)."""
     report = _report_or_404(report_id)
     version = signed_version(report, version_no)
-    current = report_resource(report, audience_of(actor()))
-    if version is None and current["meta"]["versionId"] != str(version_no):
-        raise not_found(f"DiagnosticReport/{report_id}/_history/{version_no}")
-    # The current version (an unsigned machine read's 1) is read back too: its versionId
-    # had led to a 404 (an integration audit).
-    resource = (
-        current if version is None else report_resource(report, audience_of(actor()), version)
-    )
+    if version is not None:
+        resource = report_resource(report, audience_of(actor()), version)
+    else:  # the current version (an unsigned read's 1) is read back too: it had been a 404
+        resource = report_resource(report, audience_of(actor()))
+        if resource["meta"]["versionId"] != str(version_no):
+            raise not_found(f"DiagnosticReport/{report_id}/_history/{version_no}")
     audit_read("fhir.report.read", patient_ids=[report.patient_id], object_type="ecg_report",
                object_id=report.id, details={"version_no": version_no})  # fmt: skip
     return resource_response(resource)
