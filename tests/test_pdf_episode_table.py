@@ -49,6 +49,20 @@ def test_the_svt_of_a_holter_is_listed_and_the_rest_counted(
     assert "Supraventricular tachycardia 0:19:43 2.8 s 9" in text
     assert "the most significant are listed; all are in the portal" in text
 
+    # AF before pauses and patterns (MIT-BIH 201's three AF episodes, its main finding, had
+    # been left to the "Also ..." line), and the "Also" line keeps "AV" in capitals.
+    af = [rhythm.Episode(rhythm.AF, 600.0 * k, 600.0 * k + 300.0, 400) for k in range(3)]
+    pauses = [rhythm.Episode(rhythm.PAUSE, 320.0 + 20 * i, 322.0 + 20 * i, 2) for i in range(14)]
+    dropped = [rhythm.Episode(rhythm.DROPPED, 1500.0 + 5 * i, 1501.5 + 5 * i, 2) for i in range(2)]
+    record = dataclasses.replace(
+        data, episodes=sorted([*af, *pauses, *dropped], key=lambda e: e.start_s),
+        duration_s=1800.0,
+    )  # fmt: skip
+    listed, more = record.listed_episodes
+    assert [e for e, _ in listed if e.label == rhythm.AF] == af
+    text = pdf_words(render_pdf("clinician", record), tmp_path, "af")
+    assert "2 × dropped beat (possible" in text and "AV block): the most significant" in text
+
 
 def test_a_strip_of_a_withdrawn_finding_says_it_is_the_machines_call() -> None:
     """An amended report that withdrew the SVT as artefact still showed a strip titled

@@ -876,3 +876,18 @@ def test_a_window_with_consistent_p_waves_is_no_af_in_a_long_recording() -> None
     assert not shipped.admit(window)
     assert WindowGates(min_successive_difference=-3.0).admit(window)  # the gates before it
     assert shipped.admit({**window, "p_wave_consistency": 0.2})  # fibrillation: no P wave
+
+
+def test_overview_lists_atrial_fibrillation_before_pauses_and_patterns() -> None:
+    """MIT-BIH 201's table listed its trigeminy runs and 2-s pauses and left its three AF
+    episodes, the report's main finding, to the "Also ..." line (a clinician-eye audit)."""
+    episodes = (
+        [rhythm.Episode(rhythm.AF, 600 * k, 600 * k + 300, 400) for k in range(3)]
+        + [rhythm.Episode(rhythm.PAUSE, 400 + 50 * i, 402 + 50 * i, 2) for i in range(12)]
+        + [rhythm.Episode(rhythm.TRIGEMINY, 320 + 3 * i, 322 + 3 * i, 4) for i in range(12)]
+    )
+    view = rhythm.overview(episodes, limit=15)
+    listed = [episodes[i].label for i in view["listed"]]
+    assert listed.count(rhythm.AF) == 3 and listed.count(rhythm.PAUSE) == 12
+    assert view["more_by_label"] == {rhythm.TRIGEMINY: 12}
+    assert set(rhythm.SIGNIFICANCE) == set(rhythm.LABELS)  # every label has its place
