@@ -17,8 +17,14 @@ from ml import vocabulary
 from ml.analysis import analyze
 from ml.findings import Finding
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from portal.models import EcgReport, RiskModel, RiskScore
-from portal.services.reports import MEDIUM_URGENCY, ROUTINE, high_risk_scores, urgency_of
+from portal.models import EcgRecording, EcgReport, RiskModel, RiskScore
+from portal.services.reports import (
+    MEDIUM_URGENCY,
+    ROUTINE,
+    high_risk_scores,
+    urgency_of,
+    worklist_scores,
+)
 from reports.plain_language import (
     BESIDE_EXTRA_BEATS,
     FOR_PART,
@@ -118,7 +124,13 @@ def test_a_high_grace_category_in_either_band_is_flagged_but_never_outranks_arrh
     assert urgency_of([], [both]) == MEDIUM_URGENCY  # lifted from routine
     assert urgency_of([("BIGEMINY", "medium")], []) <= urgency_of([], [both])
     assert urgency_of([("VT", "high")], [both]) < urgency_of([], [both])
-    assert high_risk_scores(EcgReport(risk_scores=[both])) == ["GRACE death in hospital"]
+    own = EcgReport(risk_scores=[both], recording=EcgRecording(reference_record=None))
+    assert high_risk_scores(own) == ["GRACE death in hospital"]
+    # A reference record (teaching/QA) is not this patient's ECG: no flag, no lift from her
+    # risk (MIT-BIH 119 attached to a patient was flagged "high risk score"; an audit).
+    teaching = EcgReport(risk_scores=[both], recording=EcgRecording(reference_record="119"))
+    assert high_risk_scores(teaching) == [] and worklist_scores(teaching) == []
+    assert urgency_of([], worklist_scores(teaching, [both])) == ROUTINE
     low = RiskScore(
         model=RiskModel.GRACE_IN_HOSPITAL, category="NSTE-ACS low, STEMI low", level=RiskLevel.LOW
     )

@@ -324,7 +324,9 @@ def _write_report(
         ecg_heart_rate_bpm=analysis.heart_rate.mean_bpm,
     )
     report.main_finding = analysis.main_finding.code[:32]
-    report.urgency = reports.urgency_of([(f.code, f.risk) for f in analysis.findings], scores)
+    report.urgency = reports.urgency_of(
+        [(f.code, f.risk) for f in analysis.findings], reports.worklist_scores(report, scores)
+    )
     audit.record(
         session, "report.create", actor=None, actor_username="analysis worker",
         patient_id=patient.id, object_type="ecg_report", object_id=report.id,

@@ -8,6 +8,7 @@ the report row's optimistic lock lets one win and the other gets `SigningConflic
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -62,11 +63,23 @@ def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
     return min(ranks, default=ROUTINE)
 
 
+def worklist_scores(
+    report: EcgReport, scores: Iterable[RiskScore] | None = None
+) -> list[RiskScore]:
+    """The risk scores that may lift and flag a report on the worklist (`scores`, default
+    the report's): none for a reference record, which is not this patient's ECG (MIT-BIH 119
+    attached to a patient was flagged "high risk score" from her Framingham score; an
+    audit)."""
+    if report.recording.is_reference:
+        return []
+    return list(report.risk_scores if scores is None else scores)
+
+
 def high_risk_scores(report: EcgReport) -> list[str]:
     """The report's risk models with a high category, in words (the worklist's flag)."""
     from portal.risk_words import model_title
 
-    return [model_title(s.model) for s in report.risk_scores if _is_high(s)]
+    return [model_title(s.model) for s in worklist_scores(report) if _is_high(s)]
 
 
 URGENCY_NAMES = ("VT/VF", "AF", "Pause", "High", "Medium", "Routine")
@@ -75,7 +88,7 @@ URGENCY_NAMES = ("VT/VF", "AF", "Pause", "High", "Medium", "Routine")
 def urgency_reason(report: EcgReport) -> str:
     """Why the report sits where it does on the worklist, in a few words."""
     finding = vocabulary.STATEMENTS.get(vocabulary.canonical(report.main_finding or ""))
-    high_scores = [s for s in report.risk_scores if _is_high(s)]
+    high_scores = [s for s in worklist_scores(report) if _is_high(s)]
     if finding is not None and finding.risk != "low":
         return finding.label
     if report.urgency == MEDIUM_URGENCY and high_scores:
@@ -325,7 +338,8 @@ def _add_version(
     report.main_finding = vocabulary.most_serious(read.findings) or "NORMAL"
     signed = vocabulary.by_severity(read.findings)
     report.urgency = urgency_of(
-        [(code, vocabulary.STATEMENTS[code].risk) for code in signed], scores
+        [(code, vocabulary.STATEMENTS[code].risk) for code in signed],
+        worklist_scores(report, scores),
     )
     try:
         session.flush()
