@@ -74,7 +74,7 @@ def seed_demo(session: Session) -> dict[str, str]:
                 date_of_birth=born,
                 sex=sex,
                 address=f"{10 + number} Demo Street, Springfield",
-                phone=f"+1 555 010{number}",
+                phone=f"+1 555 02{number:02d}",  # not the clinic's own number (+1 555 0100)
                 email=f"patient{number}@example.org",
                 emergency_contact_name="Next of kin",
                 emergency_contact_phone="+1 555 0199",

@@ -119,6 +119,17 @@ def test_init_db_create_user_and_seed_demo(tmp_path: Path) -> None:
     assert login(client, "demo-staff", credentials["demo-staff"]).status_code == 302
     listing = client.get("/patients/").get_data(as_text=True)
     assert "Maria Garcia" in listing and "6 patients" in listing
+    # No demo patient has the clinic's own number, which every summary tells them to call
+    # (Maria Garcia's was +1 555 0100; an audit).
+    from sqlalchemy import select
+
+    from portal.db import db_session
+    from portal.models import Patient
+
+    with app.app_context():
+        phones = set(db_session().scalars(select(Patient.phone)))
+    clinic_phone = app.config["SETTINGS"].clinic_contact.rsplit("phone ", 1)[1]
+    assert clinic_phone not in phones and len(phones) == 6
 
 
 def test_cardio_demo_serves_the_portal_with_demo_logins(tmp_path: Path) -> None:
