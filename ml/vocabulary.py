@@ -63,7 +63,7 @@ STATEMENTS: dict[str, Statement] = _table(
     ("AV_BLOCK_3", "Complete heart block", Category.CONDUCTION,
      "The signals that start each beat did not get through the heart. This needs care soon."),
     ("AF", "Atrial fibrillation / flutter", Category.RHYTHM,
-     "The top parts of your heart were beating fast and out of step with the rest of it. "
+     "The top parts of your heart were quivering out of step with the rest of it. "
      "Doctors call this atrial fibrillation or atrial flutter. It often makes the heartbeat "
      "uneven."),
     ("PAUSE", "Pause", Category.RHYTHM, "There were short pauses between some heartbeats."),
@@ -91,7 +91,8 @@ STATEMENTS: dict[str, Statement] = _table(
     ("LVH", "Left ventricular hypertrophy", Category.OVERALL,
      "The trace hints that the heart muscle may be thicker than usual."),
     ("T_INVERSION", "T-wave inversion", Category.ST_T,
-     "Part of the trace was upside down. This has many causes."),
+     "On the trace, the part of each beat where the heart resets pointed down instead of "
+     "up. This has many causes; your doctor will explain what it means for you."),
     ("OTHER_RHYTHM", "Other rhythm (not normal sinus rhythm, not AF/flutter)", Category.RHYTHM,
      "Your heartbeat did not follow its usual steady pattern, but it was not atrial "
      "fibrillation. Your doctor will explain what this means."),

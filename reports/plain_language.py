@@ -41,8 +41,8 @@ WHEN_TO_GET_HELP = (
 # steady" do not read as a contradiction. Flutter too: the statement is "AF/flutter", and a
 # flutter's beat is often regular, so "uneven" is said as what it often does, not a fact.
 PAROXYSMAL_AF = (
-    "For part of the recording the top parts of your heart were beating fast and out of step "
-    "with the rest of it. Doctors call this atrial fibrillation or atrial flutter."
+    "For part of the recording the top parts of your heart were quivering out of step with "
+    "the rest of it. Doctors call this atrial fibrillation or atrial flutter."
 )
 REST_OF_THE_TIME = "The rest of the time "
 

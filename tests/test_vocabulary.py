@@ -199,3 +199,17 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     says_normal = vocabulary.STATEMENTS["NORMAL"].plain in sentences
     assert not says_normal or set(codes) <= {"NORMAL", "SINUS"}
     assert len(set(sentences)) == len(sentences)
+
+
+def test_patient_sentences_read_neither_as_a_fault_nor_as_a_fast_pulse() -> None:
+    """T-wave inversion read "Part of the trace was upside down" (a patient takes it for a
+    printing or electrode fault); AF read "beating fast" beside "about 77 times a minute" (a
+    patient takes it for their pulse). A clinician-eye audit of the patient portal."""
+    from reports.plain_language import PAROXYSMAL_AF
+    from reports.readability import grade_level
+
+    inverted = vocabulary.STATEMENTS["T_INVERSION"].plain
+    assert "upside down" not in inverted and "where the heart resets" in inverted
+    for sentence in (vocabulary.STATEMENTS["AF"].plain, PAROXYSMAL_AF):
+        assert "fast" not in sentence and "quivering" in sentence
+    assert all(grade_level(s) <= 8 for s in (inverted, PAROXYSMAL_AF))
