@@ -3,6 +3,7 @@ known resolution), hostile patient fields, storage by version, the patient porta
 
 from __future__ import annotations
 
+import html
 import io
 import shutil
 import subprocess
@@ -232,8 +233,19 @@ def test_patient_portal_only_own_signed_reports(
     assert patient.get(f"/my/reports/{report.id}/report.pdf").status_code == 404  # not allowed here
     assert patient.get(f"/my/reports/{report.id + 1}/summary.pdf").status_code == 404
     assert patient.get(f"/reports/{report.id}/report.pdf").status_code == 403
-    access = patient.get("/my/access").get_data(as_text=True)
-    assert "doctor1" in access and "report sign" in access
+    access = html.unescape(patient.get("/my/access").get_data(as_text=True))
+    # In words, with names (it had shown "doctor1" and "report sign"; an audit).
+    assert "Doctor1 (doctor)" in access and "checked and signed an ECG report" in access
+    assert "the computer read an ECG" in access and "report sign" not in access
+    assert "Ask the clinic for the full list" not in access  # all of it is shown
+    from portal import access_words
+    from portal.models import AuditEvent as Event
+
+    exchange = Event(action="fhir.report.read", actor_username="ehr", actor_role="staff")
+    assert access_words.what(exchange).startswith("another hospital system")
+    assert access_words.who(exchange, {}) == "hospital staff"
+    assert access_words.who(Event(action="report.create", actor_username="analysis worker"),
+                            {}) == access_words.SYSTEM_ACTOR  # fmt: skip
 
     app.config["SETTINGS"].patients_get_clinician_pdf = True
     assert patient.get(f"/my/reports/{report.id}/report.pdf").status_code == 200

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import access_words
 from portal.access import roles
 from portal.db import db_session
 from portal.models import Account, DocumentKind, Role
@@ -55,6 +56,11 @@ def clinician_pdf(report_id: int) -> Response:
 def access_log() -> str:
     """Who looked at or changed my record (from the audit trail)."""
     account = _account()
+    events = myhealth.access_events(db_session(), account)
     return render_template(
-        "myhealth/access.html", events=myhealth.access_events(db_session(), account)
+        "myhealth/access.html",
+        events=events,
+        names=myhealth.display_names(db_session(), events),
+        words=access_words,
+        more=len(events) == myhealth.ACCESS_ROWS,
     )

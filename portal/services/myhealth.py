@@ -42,7 +42,10 @@ def plain_finding(report: EcgReport) -> str:
     return findings_in_plain_words(codes, read_as_episodes(report.recording))[0]
 
 
-def access_events(session: Session, account: Account, limit: int = 200) -> list[AuditEvent]:
+ACCESS_ROWS = 200  # the newest; the page says when there are more
+
+
+def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) -> list[AuditEvent]:
     """Views, downloads and changes of this patient's record, newest first."""
     if account.patient is None:
         return []
@@ -54,3 +57,10 @@ def access_events(session: Session, account: Account, limit: int = 200) -> list[
             .limit(limit)
         )
     )
+
+
+def display_names(session: Session, events: list[AuditEvent]) -> dict[str, str]:
+    """The names of the accounts that did these things, by username (one query)."""
+    usernames = {e.actor_username for e in events if e.actor_username}
+    accounts = session.scalars(select(Account).where(Account.username.in_(usernames)))
+    return {a.username: a.display_name for a in accounts}

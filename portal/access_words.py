@@ -1,0 +1,60 @@
+"""The audit trail in a patient's words, for "Who has looked at my record" (/my/access).
+
+The page had shown the trail's codes ("report view", "job view", "patient risk view") and
+usernames ("demo-doctor", "analysis worker"), and cut the list at 200 rows without saying so
+(a clinician-eye audit of the patient portal)."""
+
+from __future__ import annotations
+
+from portal.models import AuditEvent
+
+ACTIONS = {
+    "patient.create": "registered you as a patient",
+    "patient.view": "opened your record",
+    "patient.edit_form": "opened your details to change them",
+    "patient.update": "changed your details",
+    "patient.list": "saw your name in the list of patients",
+    "patient.search": "found your record in a search",
+    "patient.deactivate": "closed your record",
+    "patient.reactivate": "reopened your record",
+    "patient.portal_account_create": "set up your login to this portal",
+    "patient.risk_view": "looked at your risk of heart disease",
+    "clinical_input.create": "recorded your measurements (such as blood pressure)",
+    "clinical_input.list": "looked at your measurements",
+    "recording.upload": "added a heart tracing (ECG)",
+    "recording.duplicate_upload": "added the same heart tracing (ECG) again",
+    "job.view": "checked how the computer's reading of an ECG was going",
+    "job.retry": "restarted the computer's reading of an ECG",
+    "report.create": "the computer read an ECG",
+    "report.view": "opened an ECG report",
+    "report.waveform": "looked at an ECG tracing",
+    "report.list": "listed your ECG reports",
+    "report.sign": "checked and signed an ECG report",
+    "report.amend": "corrected a signed ECG report",
+    "report.download": "downloaded an ECG report",
+    "worklist.view": "saw your ECG on their list of reports to check",
+    "myhealth.reports": "opened your reports",
+}
+# Other hospital systems reach the record through the data exchange (FHIR, the REST API).
+EXCHANGE = "another hospital system, through the data exchange, read or updated your record"
+ROLES = {"doctor": "doctor", "staff": "hospital staff", "admin": "administrator", "patient": "you"}
+SYSTEM_ACTOR = "the computer (automatic ECG reading)"
+
+
+def what(event: AuditEvent) -> str:
+    """What was done, in plain words."""
+    if event.action in ACTIONS:
+        return ACTIONS[event.action]
+    if event.action.startswith(("fhir.", "api.")):
+        return EXCHANGE
+    return "looked at or changed your record"
+
+
+def who(event: AuditEvent, names: dict[str, str]) -> str:
+    """Who did it: their name (`names`, by username) and role, "you", or the computer."""
+    if event.actor_role == "patient":
+        return "you"
+    if event.actor_username in names:
+        role = ROLES.get(event.actor_role or "", "")
+        return f"{names[event.actor_username]} ({role})" if role else names[event.actor_username]
+    return SYSTEM_ACTOR if event.actor_username in (None, "analysis worker") else "hospital staff"
