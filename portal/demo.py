@@ -150,7 +150,7 @@ def write_demo_recordings(folder: Path) -> Path:
     fast = folder / "tachycardia-3-lead-60s.csv"
     if not fast.exists():
         recording, _ = synthetic_recording(
-            BeatTruth(hr_bpm=118, qt_ms=330), duration_s=60, fs_hz=250, leads=("I", "II", "III"),
+            BeatTruth(hr_bpm=118, qt_ms=300), duration_s=60, fs_hz=250, leads=("I", "II", "III"),
             seed=2,
         )  # fmt: skip
         _write_csv(fast, recording)

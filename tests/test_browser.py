@@ -203,13 +203,15 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert 15 <= beats <= 25  # 118 bpm over 10 s
     page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
 
-    # The machine called the strip "other rhythm (not normal sinus rhythm, ...)": that
-    # statement comes preselected; the doctor reads sinus tachycardia and says so instead.
+    # The machine called the strip sinus tachycardia (the demo file's P waves clear of its T
+    # waves since 2026-12-06: it had read "other rhythm", its PR not measurable, beside an
+    # episode table saying sinus tachycardia): that statement comes preselected; the doctor
+    # takes it away, tries the others, and signs it.
     warnings = page.locator(".statement-warnings")
     expect(warnings).to_have_text("")
     chosen = page.locator(".statement-chip").evaluate_all("cs => cs.map(c => c.dataset.code)")
-    assert "OTHER_RHYTHM" in chosen
-    page.click(".statement-chip[data-code=OTHER_RHYTHM] button")
+    assert "TACHY" in chosen and "OTHER_RHYTHM" not in chosen
+    page.click(".statement-chip[data-code=TACHY] button")
     expect(warnings).to_have_text("Choose exactly one rhythm statement (now 0).")
     # "Unclassifiable: too noisy" stands in place of a rhythm statement, never beside one.
     page.fill(".statement-search", "too noisy")
