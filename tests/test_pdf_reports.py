@@ -116,6 +116,9 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
     plain = _text(summary.data, tmp_path, "summary")
     assert "Your heart test results" in plain and "Doctor1 checked and signed" in plain
     assert "Some extra beats came from the top parts of your heart" in plain
+    # Signed results: no "for research use" beside "your doctor checked and signed" (an audit).
+    said = " ".join(plain.split())
+    assert "research use" not in said and "checked and signed by your" in said
     assert "questions to ask your doctor" in plain.lower()
     # The doctor's note for the patient, never the clinical conclusion.
     assert "See me in a year." in plain and "rare early beats" not in plain
