@@ -192,12 +192,13 @@ def test_documents_are_rendered_once_per_version(
     assert first == again and sql.scalar(select(func.count(ReportDocument.id))) == 2
     amended = post_form(doctor, f"/reports/{report.id}/amend",
                         {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
-                         "conclusion": "Amended text.", "reason": "typo", "password": PASSWORD,
+                         "conclusion": "Amended text.", "reason": "A typo.", "password": PASSWORD,
                          "row_version": str(report.row_version)},
                         token_page=f"/reports/{report.id}")  # fmt: skip
     assert amended.status_code == 302
     newest = doctor.get(f"/reports/{report.id}/report.pdf").data  # not rendered yet: now
     assert newest != first and "Amended text." in _text(newest, tmp_path)
+    assert "Reason: A typo." in _text(newest, tmp_path)
     Worker(app).run_pending()  # the patient summary of the amendment
     assert sql.scalar(select(func.count(ReportDocument.id))) == 4
     downloads = sql.scalar(select(func.count()).where(AuditEvent.action == "report.download"))

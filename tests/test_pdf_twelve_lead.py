@@ -267,3 +267,22 @@ def test_risk_inputs_in_words_at_clinical_precision() -> None:
     assert input_words("in_hospital_pci", True) == "PCI in hospital yes"
     assert input_words("in_hospital_pci", "PCI in hospital yes") == "PCI in hospital yes"
     assert input_words("sex", "female") == input_words("sex", "sex female") == "sex female"
+
+
+def test_an_amendment_reason_reads_with_one_full_stop(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Page 1 printed "reason for the amendment: ... overlooked at first read.." (an audit)."""
+    report, _ = _twelve_lead_pdf(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    amended = post_form(doctor, f"/reports/{report.id}/amend",
+                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+                         "conclusion": "Sinus rhythm.", "reason": "Overlooked at first read.",
+                         "password": PASSWORD, "row_version": str(report.row_version)},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert amended.status_code == 302
+    path = tmp_path / "amended.pdf"
+    path.write_bytes(doctor.get(f"/reports/{report.id}/report.pdf").data)
+    page_one = " ".join(_pdftotext(path, "-f", "1", "-l", "1").split())
+    assert "reason for the amendment: Overlooked at first read." in page_one
+    assert "read.." not in page_one

@@ -154,6 +154,9 @@ def test_full_flow_upload_analyse_review_sign_amend(
     assert kinds == [VersionKind.MACHINE, VersionKind.PHYSICIAN, VersionKind.AMENDMENT]
     assert report.status is ReportStatus.AMENDED
     assert report.versions[0].conclusion == machine.conclusion  # the machine read is kept
+    # Each signed read names who signed it, as the clinician PDF does (it said only when).
+    reads = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert reads.count(" by Doctor1</p>") == 2
     actions = set(sql.scalars(select(AuditEvent.action)))
     assert {
         "recording.upload",

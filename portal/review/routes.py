@@ -208,6 +208,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         pdf_ready=documents.readiness(db_session(), found),
         previous=previous,
         previous_read=reports.latest_signed(previous) if previous else None,
+        signers=reports.signers(db_session(), found),
         sign_form=sign_form,
         amend_form=amend_form,
         statements=STATEMENTS,

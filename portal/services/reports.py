@@ -209,6 +209,16 @@ class PhysicianRead:
     measurements: dict[str, float | None] | None = None
 
 
+def signers(session: Session, report: EcgReport) -> dict[int, str]:
+    """Who signed each signed version (version id -> name), as the clinician PDF names them
+    (the review page's reads had said when, not who; an audit)."""
+    ids = {v.author_id for v in report.versions if v.author_id is not None}
+    names = {
+        a.id: a.display_name for a in session.scalars(select(Account).where(Account.id.in_(ids)))
+    }
+    return {v.id: names[v.author_id] for v in report.versions if v.author_id in names}
+
+
 def read_as_episodes(recording: EcgRecording) -> bool:
     """Whether the recording is read as rhythm episodes (longer than a strip, a Holter), where
     AF/flutter may stand beside the underlying rhythm (`ml.vocabulary.contradictions`)."""
