@@ -803,3 +803,17 @@ def test_a_job_past_its_memory_ceiling_stops_with_a_message_and_keeps_the_upload
     Worker(app).run_pending()
     sql.refresh(job)
     assert job.state is JobState.SUCCEEDED and _count(sql, EcgReport) == 1
+
+
+def test_the_review_pages_charts_are_named_for_screen_readers(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The ECG overview, strips and heart-rate trend were unnamed divs Plotly fills (an
+    accessibility look at the review page)."""
+    import re
+
+    report = _analysed_report(app, people, sql, tmp_path)
+    page = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
+    for chart in ("ecg-overview", "ecg-detail", "hr-trend"):
+        tag = re.search(rf'<div id="{chart}"[^>]*>', page)
+        assert tag and 'role="figure"' in tag.group(0) and 'aria-label="' in tag.group(0), chart
