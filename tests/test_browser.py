@@ -298,13 +298,21 @@ def test_next_finding_steps_through_every_finding_in_order_and_wraps(
         assert start_s <= stop.t_s <= start_s + span_s
 
     next_finding = page.get_by_role("button", name="Next finding")
+    shapes: dict[str, str] = {}
     for index in [*range(len(stops)), 0]:  # every stop in order, then the first again
         next_finding.click()
         lands_on(index)
+        shapes |= page.evaluate(
+            "Object.fromEntries(document.getElementById('ecg-detail').data"
+            ".filter(t => t.name.startsWith('beats')).map(t => [t.name, t.marker.symbol]))"
+        )
         if index == same_time[0]:
             page.locator(".ecg-card").screenshot(
                 path=str(artifacts_dir / f"browser-next-finding-{backend}.png")
             )
+    # Each beat class has a shape of its own, not a colour alone (an accessibility look):
+    # the PVCs' markers had the normal beats' triangle.
+    assert {"beats N", "beats V"} <= set(shapes) and shapes["beats N"] != shapes["beats V"]
     page.get_by_role("button", name="Previous finding").click()
     lands_on(len(stops) - 1)  # back past the first: the last
     page.get_by_role("button", name="Previous finding").click()

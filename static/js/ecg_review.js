@@ -12,6 +12,9 @@
   const $ = (id) => document.getElementById(id);
   const url = overviewDiv.dataset.url;
   const COLORS = { N: "#2b7a3d", S: "#c77c00", V: "#c62828", F: "#6a1b9a", Q: "#777777" };
+  // A shape per class too: a class told by colour alone is lost to colour-blind readers and
+  // on a grey printout (an accessibility look at the review page).
+  const SYMBOLS = { N: "triangle-down", S: "diamond", V: "square", F: "star", Q: "circle-open" };
   // mode: "twelve" (the paper 12-lead) or "stacked"; chosen once the leads are known.
   const view = { mode: null, speed: 25, gain: 10, start: 0, width: 0, analysisLead: null };
   let duration = 0, episodes = [], data = null, byStandard = null, figure = null;
@@ -98,7 +101,7 @@
       if (!idx.length) continue;
       traces.push({
         x: idx.map((i) => b.t_s[i]), y: idx.map((i) => yAt(b.t_s[i]) + 0.15), xaxis: "x", yaxis: row.axis,
-        type: "scatter", mode: "markers", marker: { color: COLORS[cls], size: 9, symbol: "triangle-down" },
+        type: "scatter", mode: "markers", marker: { color: COLORS[cls], size: 9, symbol: SYMBOLS[cls] },
         text: idx.map((i) => `${cls} beat, p = ${b.probability[i].toFixed(2)}`), hoverinfo: "text+x", name: "beats " + cls,
       });
     }
