@@ -162,7 +162,7 @@ def updated_on(signed_at: dt.datetime) -> str:
     """The line an amended report's summary opens with: a patient may hold the earlier one,
     which only its footer's "version 3" had told apart (an audit)."""
     return (
-        f"Your doctor updated this report on {signed_at:%d %B %Y}. "
+        f"Your doctor updated this report on {signed_at:%-d %B %Y}. "
         "This page replaces any earlier one you may have."
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -119,6 +120,9 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
     # Signed results: no "for research use" beside "your doctor checked and signed" (an audit).
     said = " ".join(plain.split())
     assert "research use" not in said and "checked and signed by your" in said
+    # Dates as people write them: "6 December 2026", not "06 December 2026" (an audit).
+    tested = re.search(r"Test (?:done|received) on (\d+) [A-Z][a-z]+ \d{4}", said)
+    assert tested and not tested.group(1).startswith("0"), said[:300]
     assert "questions to ask your doctor" in plain.lower()
     # The doctor's note for the patient, never the clinical conclusion.
     assert "See me in a year." in plain and "rare early beats" not in plain
