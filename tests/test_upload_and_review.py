@@ -111,6 +111,7 @@ def test_full_flow_upload_analyse_review_sign_amend(
     doctor = client_for(app, people.doctor)
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert people.patient.full_name in worklist and f"/reports/{report.id}" in worklist
+    assert "(1 report)" in worklist  # not "(1 reports)"
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Measurements" in page and "Sign report" in page and PLOTLY_BUNDLE in page
     # QTc says which cycle it corrects for (the median interval between adjacent normal beats).
