@@ -37,7 +37,7 @@ ACTIONS = {
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"
-ROLES = {"doctor": "doctor", "staff": "hospital staff", "admin": "administrator", "patient": "you"}
+ROLES = {"doctor": "doctor", "staff": "hospital staff", "admin": "administrator"}
 SYSTEM_ACTOR = "the computer (automatic ECG reading)"
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ml.errors import RecordingError
-from ml.io import detect_format, read_recording
+from ml.io import read_recording
 from ml.io.sources import RecordingSource, open_recording
 from ml.recording import Recording
 from portal import storage, tasks
@@ -52,12 +52,11 @@ class UploadOutcome:
     duplicate: bool
 
 
-def _format_of(paths: list[Path], recording: Recording | RecordingSource) -> RecordingFormat:
-    """The format of the files read: a zip's is its members' (one holding an EDF or CSV file
-    had been stored as WFDB, and the report said so; an upload audit)."""
-    if detect_format(paths) == "zip":
-        return RecordingFormat(recording.source_format)
-    return RecordingFormat(detect_format(paths))
+def _format_of(recording: Recording | RecordingSource) -> RecordingFormat:
+    """The format of the files read, as their reader names it: a zip's is its members' (one
+    holding an EDF or CSV file had been stored as WFDB, and the report said so; an upload
+    audit). The files are not looked at again."""
+    return RecordingFormat(recording.source_format)
 
 
 def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSource:
@@ -103,7 +102,7 @@ def upload_recording(
         raise InvalidInput({"files": str(problem)}) from None
     try:
         recording = parse(staged.paths, options)
-        file_format = _format_of(staged.paths, recording)
+        file_format = _format_of(recording)
     except BaseException:
         staged.discard()
         raise

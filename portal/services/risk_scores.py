@@ -176,9 +176,8 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
             value = getattr(row, column)
             if value is not None and column not in latest:
                 latest[column] = Measured(_plain(value), row.recorded_at, row.id)
-        office = row.killip_class is None and not any(
-            getattr(row, column) for column in ADMISSION_ONLY
-        )  # a "no" alone (no arrest, no ST change) is no admission's
+        # A Killip class (1-4) or a "yes" makes it an admission's; a "no" alone does not.
+        office = not any(getattr(row, column) for column in ADMISSION_ONLY)
         if office and row.systolic_bp_mmhg is not None and OFFICE_SBP not in latest:
             latest[OFFICE_SBP] = Measured(_plain(row.systolic_bp_mmhg), row.recorded_at, row.id)
         if len(latest) == len(MISSING_LABELS):
