@@ -250,7 +250,7 @@ def not_measured(reason: str, n_beats: int = 0) -> Intervals:
         None,
         None,
         n_beats,
-        not_measurable=dict.fromkeys(LABELS, reason),
+        not_measurable=dict.fromkeys((*LABELS, "axis"), reason),
     )
 
 
@@ -376,6 +376,8 @@ def intervals_of_beats(
     )
     if swapped:  # the axis read from the swapped leads would be a false extreme right axis
         axis_deg, reasons = None, {**reasons, "axis": ARMS_SWAPPED}
+    elif axis_deg is None:
+        reasons = {**reasons, "axis": no_axis_reason(lead_names)}
     return Intervals(
         rr_ms=rr_s * 1000,
         pr_ms=values_ms["pr"],
@@ -790,6 +792,17 @@ def _smooth_derivative(trace: np.ndarray, fs_hz: float, window_s: float = 0.016)
     if len(trace) <= window:
         return np.gradient(trace) * fs_hz
     return savgol_derivative(trace, window, polyorder=2) * fs_hz
+
+
+def no_axis_reason(lead_names: tuple[str, ...]) -> str:
+    """Why a recording has no frontal QRS axis: a Holter's MLII and V1, or a handheld's one
+    lead, do not span the frontal plane (a dash on the report would read as an omission)."""
+    if any(pair <= set(lead_names) for pair in ({"I", "aVF"}, {"I", "II"}, {"II", "III"})):
+        return "the QRS has no net deflection in the limb leads"
+    return (
+        "the frontal axis needs two limb leads (I and aVF, I and II, or II and III); this "
+        "recording has " + (", ".join(lead_names) if lead_names else "no named lead")
+    )
 
 
 def _frontal_axis(qrs: np.ndarray, lead_names: tuple[str, ...]) -> float | None:

@@ -4,6 +4,7 @@ read gave a false extreme right axis (`ml.lead_reversal`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from flask import Flask
@@ -26,3 +27,21 @@ def test_swapped_arm_electrodes_are_said_on_the_page_and_in_the_pdf(
     assert f"not measurable ({ARMS_SWAPPED})" in page  # the QRS axis row
     assert f"QRS axis not measurable: {ARMS_SWAPPED}." in page  # the machine notes
     assert "arm electrodes look swapped" in " ".join(clinician.split())
+
+
+def test_a_holter_pair_says_why_it_has_no_axis(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """MLII and V1 (a Holter's pair) do not span the frontal plane: the axis row and the PDF
+    say "not measurable" and why, where they showed a bare dash, read as an omission."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70), duration_s=20.0, leads=("II", "V1"))
+    holter = dataclasses.replace(recording, lead_names=("MLII", "V1"))
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", holter)
+    assert report.versions[0].qrs_axis_deg is None
+    page, _, clinician, _ = signed_as_prefilled(app, people, sql, report, tmp_path, "Sinus.")
+    reason = (
+        "the frontal axis needs two limb leads (I and aVF, I and II, or II and III); this "
+        "recording has II, V1"
+    )
+    assert f"not measurable ({reason})" in page
+    assert reason in " ".join(clinician.split())

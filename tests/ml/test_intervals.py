@@ -68,7 +68,7 @@ def test_too_coarse_a_sampling_rate_measures_no_interval(fs_hz: float) -> None:
     analysis = analyze(recording)
     intervals = analysis.intervals
     assert (intervals.pr_ms, intervals.qrs_ms, intervals.qt_ms) == (None, None, None)
-    assert set(intervals.not_measurable) == {"pr", "qrs", "qt"}
+    assert set(intervals.not_measurable) == {"pr", "qrs", "qt", "axis"}
     assert f"sampled at {fs_hz:g} Hz" in intervals.not_measurable["qrs"]
     assert "100 Hz or more needed" in intervals.not_measurable["qrs"]
     assert {f.code for f in analysis.findings}.isdisjoint({"WIDE_QRS", "LONG_QTC", "AV_BLOCK_1"})
@@ -100,7 +100,27 @@ def test_single_lead_has_no_axis_but_has_intervals() -> None:
     peaks = _r_peaks(recording.signal_mv, onsets, 360, truth.qrs_ms)
     result = measure_intervals(recording.signal_mv, 360, peaks, recording.lead_names)
     assert result.qrs_axis_deg is None
+    assert result.not_measurable["axis"] == (
+        "the frontal axis needs two limb leads (I and aVF, I and II, or II and III); this "
+        "recording has II"
+    )
     assert result.qt_ms == pytest.approx(truth.qt_ms, abs=TOLERANCE_MS)
+
+
+@pytest.mark.parametrize("leads", [("I", "II"), ("II", "III"), ("I", "aVF")])
+def test_two_limb_leads_give_the_axis(leads: tuple[str, str]) -> None:
+    truth = BeatTruth(axis_deg=40)
+    recording, onsets = synthetic_recording(truth, leads=leads, fs_hz=360)
+    peaks = _r_peaks(recording.signal_mv, onsets, 360, truth.qrs_ms)
+    result = measure_intervals(recording.signal_mv, 360, peaks, recording.lead_names)
+    assert result.qrs_axis_deg is not None and "axis" not in result.not_measurable
+
+
+def test_too_few_beats_say_why_for_the_axis_too() -> None:
+    """Every measurement the read leaves empty has its reason, the axis among them: a dash
+    on the report reads as an omission."""
+    result = measure_intervals(np.zeros((1000, 2)), 250, np.array([100, 400]), ("I", "II"))
+    assert set(result.not_measurable) == {"pr", "qrs", "qt", "axis"}
 
 
 def test_a_single_lead_measures_pr_and_qt_with_low_confidence_and_draws_no_finding() -> None:
@@ -164,7 +184,7 @@ def test_too_few_beats_measure_nothing() -> None:
     recording, onsets = synthetic_recording(BeatTruth(), leads=("II",), duration_s=12)
     result = measure_intervals(recording.signal_mv, 500, onsets[:2], recording.lead_names)
     assert result.qt_ms is None and result.n_beats == 0
-    assert set(result.not_measurable) == {"pr", "qrs", "qt"}
+    assert set(result.not_measurable) == {"pr", "qrs", "qt", "axis"}
     assert "fewer than 3" in result.not_measurable["qt"]
 
 
@@ -205,7 +225,7 @@ def test_odd_signals_never_crash_and_never_invent(case: str) -> None:
     signal_mv, peaks = _odd_signals()[case]
     result = measure_intervals(signal_mv, 250.0, peaks, ("II", "V1")[: signal_mv.shape[1]])
     assert (result.pr_ms, result.qrs_ms, result.qt_ms) == (None, None, None)
-    assert set(result.not_measurable) == {"pr", "qrs", "qt"}
+    assert set(result.not_measurable) == {"pr", "qrs", "qt", "axis"}
     assert result.confidence == {}
 
 
