@@ -58,6 +58,7 @@ REST_BESIDE_EXTRA_BEATS = (
 )
 FOR_PART = "For part of the recording, "
 PATTERNS = ("BIGEMINY", "TRIGEMINY")
+EPISODIC = ("AF", "VF")  # rhythm statements never said as the rest of a recording's time
 
 
 def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[str]:
@@ -77,7 +78,10 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     if not vocabulary.paroxysmal_af(ordered):
         return [words[c] for c in ordered]
     # The AF sentence, then at once the rest of the time's rhythm, then the other findings.
-    underlying = [c for c in ordered if c in vocabulary.RHYTHM_STATEMENTS and c != "AF"]
+    # Ventricular fibrillation is never the rest of the time: on a Holter it is minutes among
+    # hours (24 h with 11 h of AF and 15 min of VF read "The rest of the time your heart had a
+    # very fast and dangerous rhythm", the VF sentence twice).
+    underlying = [c for c in ordered if c in vocabulary.RHYTHM_STATEMENTS and c not in EPISODIC]
     rest = [
         REST_BESIDE_EXTRA_BEATS
         if words[c] == BESIDE_EXTRA_BEATS

@@ -68,6 +68,17 @@ def test_the_patient_reads_which_part_of_the_recording_each_rhythm_describes() -
     assert findings_in_plain_words(["AF"]) == [vocabulary.STATEMENTS["AF"].plain]
 
 
+def test_ventricular_fibrillation_is_never_the_rest_of_a_holters_time() -> None:
+    """24 h with 11 h of AF and 15 min of VF, signed as prefilled (VF as the rhythm statement,
+    AF beside it): the patient read "The rest of the time your heart had a very fast and
+    dangerous rhythm", the VF sentence twice (a Holter audit)."""
+    sentences = findings_in_plain_words(["VF", "AF", "VT", "PVC"], episodes=True)
+    vf = vocabulary.STATEMENTS["VF"].plain
+    assert sentences[0] == vf and PAROXYSMAL_AF in sentences
+    assert len(sentences) == 4 and len(set(sentences)) == 4
+    assert not any(s.startswith("The rest of the time") for s in sentences)
+
+
 def _report_of(app: Flask, people: People, sql: Session, tmp_path: Path, seconds: int) -> EcgReport:
     staff = client_for(app, people.staff)
     path = write_csv(tmp_path / f"ecg-{seconds}s.csv", synthetic(seconds, 250, seed=4))
