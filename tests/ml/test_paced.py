@@ -51,7 +51,9 @@ def _assert_paced(read: EcgAnalysis) -> None:
     assert read.beat_counts["Q"] == read.beats.samples.size
     assert read.intervals.pr_ms is read.intervals.qrs_ms is read.intervals.qt_ms is None
     assert read.intervals.qtc_bazett_ms is read.intervals.qtc_fridericia_ms is None
-    assert read.intervals.not_measurable == dict.fromkeys(("pr", "qrs", "qt"), INTERVAL_REASON)
+    assert read.intervals.not_measurable == dict.fromkeys(
+        ("pr", "qrs", "qt", "axis"), INTERVAL_REASON
+    )
     assert read.heart_rate.sdnn_ms is read.heart_rate.rmssd_ms is read.heart_rate.pnn50 is None
     assert {e.label for e in read.episodes} <= {rhythm.PACED, rhythm.PAUSE, rhythm.VF}
     assert read.strip is None or read.strip.label != "af"
