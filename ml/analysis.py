@@ -65,7 +65,7 @@ from ml.hrv import (
 from ml.intervals import Intervals, aligned_beats, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
-from ml.lead_vote import beats_most_leads_see
+from ml.lead_vote import beats_most_leads_see, lead_detections, lead_that_finds_the_beats
 from ml.mains import dehummed
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
 from ml.narrow_tachycardia import named_on_the_strip
@@ -448,6 +448,16 @@ def tallest_lead(
     )
 
 
+def misread_lead_reason(lead_names: tuple[str, ...], misread: int, chosen: int, found: str) -> str:
+    """Why the read left the lead it would have chosen (`ml.lead_vote`; `found`: what that
+    lead found)."""
+    return (
+        f"lead {lead_names[chosen]}: lead {lead_names[misread]} {found} (a QRS complex "
+        "isoelectric in it?), so the lead with the clearest QRS complexes among those that "
+        "find them"
+    )
+
+
 def companion_lead(
     recording: Recording, lead_index: int, usable: list[int] | None = None
 ) -> int | None:
@@ -536,9 +546,17 @@ def _read(
     heights, peakiness = qrs_band_levels(
         bandpass_mv(recording.signal_mv[:, leads], fs, (5.0, 15.0))
     )
+    height_of = dict(zip(leads, heights.tolist(), strict=True))
     leads, (lead_index, lead_reason), set_aside_note = choose_leads(
         recording.lead_names, leads, heights, peakiness
     )
+    detections = lead_detections(recording.signal_mv, fs, leads)  # 3 leads or more
+    finder, misread = lead_that_finds_the_beats(detections, fs, lead_index, height_of)
+    if misread:
+        lead_index, lead_reason = (
+            finder,
+            misread_lead_reason(recording.lead_names, lead_index, finder, misread),
+        )
     set_aside_note = unusable_leads_note(recording.lead_names, problems, gaps.mostly_missing) + (
         set_aside_note
     )
@@ -549,7 +567,7 @@ def _read(
     peaks, other_peaks = detect_r_peaks_both_leads(
         lead_mv, None if second is None else recording.signal_mv[:, second], fs
     )
-    peaks = beats_most_leads_see(recording.signal_mv, fs, leads, peaks)  # 3 leads or more
+    peaks = beats_most_leads_see(detections, fs, peaks)
     quality_leads = [lead_index] + ([] if second is None else [second])
     quality, peaks, swapped = _judge_leads(
         recording, gaps, quality_leads, peaks, other_peaks, hum_hz_by_lead
