@@ -5,14 +5,14 @@ A stop is a rhythm episode other than plain sinus rhythm, an ectopic beat or run
 do not already cover (a PVC, a couplet, a slow run), a representative beat for an interval
 finding measured on the median beat, or a stretch of poor signal. Stops with the same time
 stay distinct (the chart walks them by index). A kind with very many occurrences (a Holter
-with thousands of PVCs) is thinned to MAX_STOPS_PER_KIND spread over the recording, and its
-labels say so.
+with thousands of PVCs) is thinned to MAX_STOPS_PER_KIND: its LARGEST_KEPT longest (the
+longest pause, the longest VT run) and the rest spread over the recording; its labels say so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from ml.analysis import EcgAnalysis
 from ml.findings import Finding
 
 MAX_STOPS_PER_KIND = 50
+# Of a thinned kind, the longest occurrences always kept: evenly spread stops alone had left
+# out a 24-h Holter's longest pause (5.9 s) and its five longest VT runs (up to 125 beats).
+LARGEST_KEPT = 10
 
 # Rhythm episode label -> the finding code of the same name (`ml.vocabulary`).
 EPISODE_CODES = {
@@ -90,6 +93,7 @@ class Stop:
     t_s: float
     label: str
     kind: str
+    size: float = 0.0  # how long (s) or how many beats: a thinned kind keeps its largest
 
 
 def finding_stops(analysis: EcgAnalysis) -> list[Stop]:
@@ -110,7 +114,7 @@ def episode_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
         if episode.label == rhythm.SINUS:
             continue
         kind = EPISODE_CODES.get(episode.label, episode.label)
-        yield Stop(round(episode.start_s, 3), _episode_label(episode), kind)
+        yield Stop(round(episode.start_s, 3), _episode_label(episode), kind, episode.duration_s)
 
 
 def ectopic_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
@@ -127,7 +131,7 @@ def ectopic_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
         for first, count in _runs_of(ectopic):
             name = names[min(count, 3) - 1]
             label = name if count < 3 else f"{name}, {count} beats"
-            yield Stop(round(float(beat_s[first]), 3), label, name)
+            yield Stop(round(float(beat_s[first]), 3), label, name, count)
 
 
 def median_beat_stops(analysis: EcgAnalysis) -> list[Stop]:
@@ -156,7 +160,10 @@ def quality_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
     for segment in analysis.flagged_segments:
         why = f": {segment.reason}" if segment.reason else ""
         yield Stop(
-            round(segment.start_s, 3), f"Poor signal quality ({segment.level}{why})", "QUALITY"
+            round(segment.start_s, 3),
+            f"Poor signal quality ({segment.level}{why})",
+            "QUALITY",
+            segment.end_s - segment.start_s,
         )
 
 
@@ -169,17 +176,30 @@ def _runs_of(mask: np.ndarray) -> Iterator[tuple[int, int]]:
 
 
 def _thinned(stops: list[Stop]) -> list[Stop]:
-    """At most MAX_STOPS_PER_KIND of each kind, evenly spread in time; when some are left
-    out, the labels of those kept say how many there are."""
+    """At most MAX_STOPS_PER_KIND of each kind: its LARGEST_KEPT largest, and the rest evenly
+    spread in time over the others; when some are left out, the labels of those kept say how
+    many there are, and the largest are labelled so."""
     kept: list[Stop] = []
     for kind in dict.fromkeys(stop.kind for stop in stops):
         of_kind = [stop for stop in stops if stop.kind == kind]
         if len(of_kind) <= MAX_STOPS_PER_KIND:
             kept += of_kind
             continue
-        chosen = np.linspace(0, len(of_kind) - 1, MAX_STOPS_PER_KIND).round().astype(int)
-        note = f" ({MAX_STOPS_PER_KIND} of {len(of_kind):,} shown)"
-        kept += [Stop(of_kind[i].t_s, of_kind[i].label + note, kind) for i in chosen]
+        by_size = sorted(range(len(of_kind)), key=lambda i: -of_kind[i].size)  # stable
+        largest = set(by_size[:LARGEST_KEPT])
+        others = [i for i in range(len(of_kind)) if i not in largest]
+        spread = np.linspace(0, len(others) - 1, MAX_STOPS_PER_KIND - LARGEST_KEPT)
+        chosen = sorted(largest | {others[i] for i in spread.round().astype(int)})
+        note = f"{MAX_STOPS_PER_KIND} of {len(of_kind):,} shown"
+        kept += [
+            replace(
+                of_kind[i],
+                label=f"{of_kind[i].label} ("
+                + (f"one of the {LARGEST_KEPT} longest; " if i in largest else "")
+                + f"{note})",
+            )
+            for i in chosen
+        ]
     return kept
 
 

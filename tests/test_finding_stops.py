@@ -11,7 +11,7 @@ from ml import rhythm
 from ml.analysis import EcgAnalysis, analyze
 from ml.quality import Segment
 from portal import finding_stops as stops_module
-from portal.finding_stops import MAX_STOPS_PER_KIND, finding_stops
+from portal.finding_stops import LARGEST_KEPT, MAX_STOPS_PER_KIND, finding_stops
 from tests.support.af_pvc_recording import FS_HZ, af_pvc_av_block_recording
 from tests.support.machine_codes import codes_the_machine_writes
 
@@ -103,7 +103,30 @@ def test_a_kind_with_very_many_occurrences_is_thinned_evenly_and_says_so(
     ]
     assert len(thinned) == MAX_STOPS_PER_KIND
     assert thinned[0].t_s == 0.0 and thinned[-1].t_s == 74.5  # the first and the last
-    assert all(s.label.endswith(f"({MAX_STOPS_PER_KIND} of 150 shown)") for s in thinned)
+    assert all(s.label.endswith(f"{MAX_STOPS_PER_KIND} of 150 shown)") for s in thinned)
+
+
+def test_a_thinned_kind_keeps_its_longest_occurrences(
+    machine_read: tuple[EcgAnalysis, np.ndarray],
+) -> None:
+    """A 24-h Holter's 50 pause stops, spread evenly, left out its longest pause (5.9 s), and
+    its 50 VT stops its five longest runs (a Holter audit)."""
+    analysis, _ = machine_read
+    data = analysis.to_dict()
+    longest = {7: 5.9, 11: 4.0}  # indices the even spread skips (0, 3, 6, 9, 12, ...)
+    pauses = [
+        {"label": rhythm.PAUSE, "start_s": 10.0 * i, "end_s": 10.0 * i + longest.get(i, 2.1),
+         "n_beats": 2}
+        for i in range(150)
+    ]  # fmt: skip
+    thinned = {
+        s.t_s: s.label
+        for s in finding_stops(EcgAnalysis.from_dict({**data, "episodes": pauses}))
+        if s.kind == "PAUSE"
+    }
+    assert len(thinned) == MAX_STOPS_PER_KIND
+    assert thinned[70.0] == f"Pause, 5.9 s (one of the {LARGEST_KEPT} longest; 50 of 150 shown)"
+    assert thinned[110.0].startswith("Pause, 4.0 s (one of the")
 
 
 def test_every_code_the_machine_writes_is_located_or_says_why_not() -> None:
