@@ -33,11 +33,11 @@ NOT_SIGNED = "the machine's call, not in the signed read"
 def report_strips(
     recording: Recording, analysis: EcgAnalysis, withdrawn: frozenset[str] = frozenset()
 ) -> list[Strip]:
-    """The PDF's strips: every lead, the rhythm strips, and 10 s around the first episode of
-    each SIGNIFICANT rhythm and the longest pause, titled on the notes' clock. An episode
-    label in `withdrawn` (its statement is not in the signed read) says so in its title: an
-    amended report still showed "Supraventricular tachycardia at 1183.2 s" after the doctor
-    withdrew the SVT as artefact (a clinician-eye audit)."""
+    """The PDF's strips: every lead, the rhythm strips, and 10 s around an episode of each
+    SIGNIFICANT rhythm and the longest pause (`_shown_episode`), titled on the notes' clock.
+    An episode label in `withdrawn` (its statement is not in the signed read) says so in its
+    title: an amended report still showed "Supraventricular tachycardia at 1183.2 s" after
+    the doctor withdrew the SVT as artefact (a clinician-eye audit)."""
     fs = recording.fs_hz
     span = min(STRIP_S, recording.duration_s)
     strips = []
@@ -73,20 +73,38 @@ def report_strips(
                           markers=_markers(analysis, start, start + length)),
             )
         )  # fmt: skip
-    episodes = analysis.episodes
-    chosen = [next((e for e in episodes if e.label == label), None) for label in SIGNIFICANT]
-    pauses = [e for e in episodes if e.label == rhythm.PAUSE]
-    if pauses:
-        chosen.append(max(pauses, key=lambda e: e.duration_s))
+    chosen = [_shown_episode(analysis.episodes, label) for label in (*SIGNIFICANT, rhythm.PAUSE)]
     as_hms = recording.duration_s >= HMS_FROM_S  # one clock for the whole report
-    for episode in (e for e in chosen if e is not None):
+    for episode, which in (c for c in chosen if c is not None):
         start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))
         said = f" ({NOT_SIGNED})" if episode.label in withdrawn else ""
         strips.append(
             Strip(
-                f"{episode.label} at {clock(episode.start_s, as_hms)}, lead {name}{said}",
+                f"{episode.label}{which} at {clock(episode.start_s, as_hms)}, lead {name}{said}",
                 strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
                           markers=_markers(analysis, start, start + span)),
             )
         )  # fmt: skip
     return strips
+
+
+# Runs shown by their longest (most beats): a 24-h Holter's VT strip showed its first run, of 3
+# beats, beside a finding saying "longest 70 s; up to 125 beats" (a Holter audit). Fibrillation
+# is shown at its first onset, where the strip shows it begin.
+LONGEST_SHOWN = (rhythm.VT, rhythm.SVT, rhythm.PAUSE)
+
+
+def _shown_episode(episodes: list[rhythm.Episode], label: str) -> tuple[rhythm.Episode, str] | None:
+    """The episode of `label` a strip shows (the longest run or pause, else the first), and
+    which it is when there are several (" (the longest of 521: 125 beats, 70 s)")."""
+    of_label = [e for e in episodes if e.label == label]
+    if not of_label:
+        return None
+    if label not in LONGEST_SHOWN:
+        return of_label[0], ""
+    by_beats = label != rhythm.PAUSE  # a pause by its length
+    longest = max(of_label, key=lambda e: (e.n_beats if by_beats else 0, e.duration_s))
+    if len(of_label) == 1:
+        return longest, ""
+    beats = f"{longest.n_beats} beats, " if by_beats else ""
+    return longest, f" (the longest of {len(of_label):,}: {beats}{longest.duration_s:.1f} s)"

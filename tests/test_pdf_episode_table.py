@@ -83,3 +83,21 @@ def test_a_strip_of_a_withdrawn_finding_says_it_is_the_machines_call() -> None:
         ReportVersion(kind=VersionKind.PHYSICIAN, findings=["SINUS", "SVT"])
     )
     assert _withdrawn_episodes(ReportVersion(kind=VersionKind.MACHINE, findings=[])) == set()
+
+
+def test_the_strips_show_the_longest_run_and_pause() -> None:
+    """A 24-h Holter's VT strip showed its first run, of 3 beats, beside a finding saying
+    "longest 70 s; up to 125 beats" (a Holter audit); the longest pause was shown already."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=72), duration_s=60, fs_hz=250,
+                                       leads=("II", "V1"))  # fmt: skip
+    analysis = dataclasses.replace(analyze(recording), episodes=[
+        rhythm.Episode(rhythm.VT, 5.0, 6.0, 3), rhythm.Episode(rhythm.PAUSE, 12.0, 14.5, 2),
+        rhythm.Episode(rhythm.VT, 30.0, 38.0, 20), rhythm.Episode(rhythm.PAUSE, 44.0, 47.5, 2),
+        rhythm.Episode(rhythm.AF, 50.0, 58.0, 12),
+    ])  # fmt: skip
+    titles = [s.title for s in report_strips(recording, analysis)]
+    assert (
+        "Ventricular tachycardia (the longest of 2: 20 beats, 8.0 s) at 30.0 s, lead II" in titles
+    )
+    assert "Pause (the longest of 2: 3.5 s) at 44.0 s, lead II" in titles
+    assert any(t.startswith(f"{rhythm.AF} at 50.0 s") for t in titles)  # one: no "longest"
