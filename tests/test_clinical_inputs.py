@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal import units
 from portal.models import AuditEvent, ClinicalInput
+from portal.patients.forms import typed_number
 from portal.services.clinical_inputs import ClinicalInputForm, canonical_values
 from portal.services.validation import InvalidInput
 from tests.conftest import People, client_for, error_messages, post_form
@@ -95,8 +96,16 @@ BAD_ENTRIES = [
     ),
     ({"systolic_bp_mmhg": "-5"}, "systolic_bp_mmhg", "outside the plausible range"),
     ({"systolic_bp_mmhg": "abc"}, "systolic_bp_mmhg", "Enter a number, for example 5.2."),
-    ({"systolic_bp_mmhg": "nan"}, "systolic_bp_mmhg", "outside the plausible range"),
-    ({"heart_rate_bpm": "1e400"}, "heart_rate_bpm", "outside the plausible range"),
+    # Not numbers: the range message had read "nan mmHg", "inf bpm" (an audit).
+    ({"systolic_bp_mmhg": "nan"}, "systolic_bp_mmhg", "Enter a number, for example 5.2."),
+    ({"heart_rate_bpm": "1e400"}, "heart_rate_bpm", "Enter a number, for example 5.2."),
+    # "1,200" umol/L had been read as 1.2 (a decimal comma), and the hint to try mg/dL saved
+    # 1.2 mg/dL where 13.6 was meant (an audit); "5,6" stays 5.6.
+    (
+        {"creatinine": "1,200", "creatinine_unit": "umol/L"},
+        "creatinine",
+        'Write "1,200" without a thousands separator: it could mean 1200 or 1.2.',
+    ),
     ({"heart_rate_bpm": "72.5"}, "heart_rate_bpm", "Heart rate must be a whole number."),
     ({"bmi_kg_m2": "300"}, "bmi_kg_m2", "BMI 300 kg/m2 is outside the plausible range 10-90"),
     (
@@ -120,6 +129,9 @@ BAD_ENTRIES = [
         "The measurement date 1950-05-01 is before the patient's birth (1960-12-10)",
     ),
     ({"st_deviation": "no", "st_depression": "yes"}, "st_deviation", "ST depression is an"),
+    # A NUL and a right-to-left override were saved in "Other issues" (an audit).
+    ({"other_issues": "statin\x00"}, "other_issues", "Remove the invisible character"),
+    ({"other_issues": "no \u202eniripsa"}, "other_issues", "right-to-left override"),
 ]
 
 
@@ -172,3 +184,16 @@ def test_an_empty_entry_is_refused(app: Flask, people: People, sql: Session) -> 
     assert _count(sql) == 0
     values = canonical_values(ClinicalInputForm(booleans={"smoker": False}), now=NOW)
     assert values["smoker"] is False  # an answer "no" is something entered
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("5,6", 5.6), (" 5.6 ", 5.6), ("1.200", 1.2), ("1200", 1200.0)]
+)
+def test_a_decimal_comma_is_a_decimal_point(typed: str, value: float) -> None:
+    assert typed_number(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["1,200", "12,500", "1,200,000", "inf", "1.200,5"])
+def test_numbers_that_could_be_misread_are_refused(typed: str) -> None:
+    with pytest.raises(ValueError):
+        typed_number(typed)

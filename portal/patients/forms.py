@@ -1,3 +1,6 @@
+import math
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -37,14 +40,33 @@ class MeasurementField(FloatField):
     data: float | None  # type: ignore[assignment]
 
     def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
         if valuelist and valuelist[0].strip():
-            try:
-                self.data = float(valuelist[0].replace(",", ".").strip())
-            except ValueError as error:
-                self.data = None
-                raise ValueError("Enter a number, for example 5.2.") from error
-        else:
-            self.data = None
+            self.data = typed_number(valuelist[0])
+
+
+# "1,200" is 1200 with a thousands separator or 1.2 with a decimal comma: read as 1.2 umol/L of
+# creatinine it came back "was it measured in mg/dL?", and following that saved 1.2 mg/dL
+# where 13.6 was meant (an audit). A decimal comma alone ("5,6") is read as a decimal point.
+THOUSANDS = re.compile(r"\d{1,3}([,.]\d{3})+")
+
+
+def typed_number(text: str) -> float:
+    """A number as a clinician types it ("5.6", "5,6"), or ValueError saying what to type."""
+    text = text.strip()
+    if THOUSANDS.fullmatch(text) and "," in text:
+        raise ValueError(
+            f'Write "{text}" without a thousands separator: it could mean '
+            f"{text.replace(',', '').replace('.', '')} or "
+            f"{float(text.replace('.', '').replace(',', '.')):g}."
+        )
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError as error:
+        raise ValueError("Enter a number, for example 5.2.") from error
+    if not math.isfinite(value):
+        raise ValueError("Enter a number, for example 5.2.")
+    return value
 
 
 class CalendarDateField(DateField):
@@ -137,7 +159,9 @@ class ClinicalInputEntryForm(FlaskForm):
         ),
         default="",
     )
-    other_issues = TextAreaField("Other issues", validators=[Optional(), Length(max=4000)])
+    other_issues = TextAreaField(
+        "Other issues", validators=[Optional(), Length(max=4000), PlainText(lines=True)]
+    )
 
 
 for _name in BOOLEAN_FIELDS:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal import units
 from portal.models import Account, ClinicalInput, Patient
 from portal.services import audit
-from portal.services.validation import InvalidInput
+from portal.services.validation import InvalidInput, text_problem
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,8 @@ def canonical_values(
         raise ValueError(f"Unknown clinical flags: {sorted(unknown)}")
     values.update({name: booleans.get(name) for name in BOOLEAN_FIELDS})
     values["other_issues"] = (entry.other_issues or "").strip() or None
+    if text_trouble := text_problem(values["other_issues"], lines=True):
+        errors["other_issues"] = text_trouble
     if booleans.get("st_depression") is True and booleans.get("st_deviation") is False:
         errors["st_deviation"] = ST_DEPRESSION_IS_A_DEVIATION
     entered = [v for k, v in values.items() if k != "recorded_at" and v is not None]
