@@ -42,6 +42,40 @@ def shown(when: dt.datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:
     return in_zone(when, zone).strftime(pattern)
 
 
+def today_in(zone: ZoneInfo, now_utc: dt.datetime) -> dt.date:
+    """The hospital's date now, not the server's: at 22:30 on 5 December in New York the
+    server's UTC date is the 6th, so a date of birth of the 6th was accepted there and ages
+    turned a day early (an audit)."""
+    return in_zone(now_utc, zone).date()
+
+
+def hospital_today() -> dt.date:
+    """`today_in` the running portal's TIME_ZONE (in a request or app context)."""
+    from flask import current_app
+
+    from portal.models import utcnow
+
+    return today_in(current_app.config["SETTINGS"].zone, utcnow())
+
+
+def hospital_zone() -> ZoneInfo:
+    """The running portal's TIME_ZONE (in a request or app context)."""
+    from flask import current_app
+
+    zone: ZoneInfo = current_app.config["SETTINGS"].zone
+    return zone
+
+
+def typed_utc(typed: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+    """A date and time typed on a form (the hospital's wall clock, no zone) as naive UTC: a
+    blood pressure measured at 09:00 in Kolkata was stored as 09:00 UTC, refused as "in the
+    future" at 09:10 there, and listed as 14:30 (an audit)."""
+    if typed is None:
+        return None
+    local = typed if typed.tzinfo else typed.replace(tzinfo=zone)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
 def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     """Midnight of `day` in the hospital's zone, as naive UTC (for date filters)."""
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)

@@ -16,8 +16,15 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.config import ConfigError, load_settings
-from portal.local_time import acquisition_utc, day_start_utc, shown, zone_named
-from portal.models import EcgRecording, EcgReport
+from portal.local_time import (
+    acquisition_utc,
+    day_start_utc,
+    shown,
+    today_in,
+    typed_utc,
+    zone_named,
+)
+from portal.models import ClinicalInput, EcgRecording, EcgReport
 from portal.worker import Worker
 from tests.conftest import People, client_for, make_settings, post_form
 from tests.support.ecg_files import synthetic, write_csv
@@ -97,3 +104,31 @@ def test_report_pages_say_recorded_or_uploaded_in_local_time(
     assert " uploaded 20" in page and " CET" in page and "UTC" not in page
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert "2026-11-30 08:15 CET" in worklist and ">uploaded<" in worklist
+
+
+def test_a_time_typed_on_the_input_form_is_the_hospitals(paris_app: Flask, people: People) -> None:
+    """A blood pressure measured at 09:00 in Kolkata was stored as 09:00 UTC: refused as "in
+    the future" at 09:10 there, listed as 14:30 (an audit). Typed in Paris in winter (UTC+1),
+    08:30 is 07:30 UTC, and the patient page lists it as typed."""
+    staff = client_for(paris_app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    form = {"systolic_bp_mmhg": "141", "recorded_at": "2026-01-15T08:30"}
+    assert post_form(staff, url, form).status_code == 302
+    with paris_app.extensions["db_sessionmaker"]() as sql:
+        row = sql.scalars(select(ClinicalInput).where(ClinicalInput.systolic_bp_mmhg == 141)).one()
+        assert row.recorded_at == dt.datetime(2026, 1, 15, 7, 30)
+    page = staff.get(f"/patients/{people.patient.id}").get_data(as_text=True)
+    assert "2026-01-15 08:30 CET" in page
+
+
+def test_today_is_the_hospitals_date() -> None:
+    """At 23:30 UTC on 5 December it is already the 6th in Paris, and at 03:30 UTC on the
+    6th still the 5th in New York: a date of birth of the 6th had been accepted there."""
+    late = dt.datetime(2026, 12, 5, 23, 30)
+    assert today_in(PARIS, late) == dt.date(2026, 12, 6)
+    assert today_in(zone_named("America/New_York"), late + dt.timedelta(hours=4)) == dt.date(
+        2026, 12, 5
+    )
+    assert typed_utc(dt.datetime(2026, 7, 1, 9, 0), zone_named("Asia/Kolkata")) == dt.datetime(
+        2026, 7, 1, 3, 30
+    )

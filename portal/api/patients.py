@@ -8,7 +8,6 @@ trail are the same.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import fields
 from typing import Any
 
@@ -29,6 +28,7 @@ from portal.api.core import (
 )
 from portal.db import db_session
 from portal.forms import PHONE
+from portal.local_time import hospital_today
 from portal.models import Patient, Role, Sex
 from portal.services import patients
 
@@ -160,7 +160,7 @@ def create(values: dict[str, Any]) -> Patient:
     """
     sql = db_session()
     patient = patients.register_patient(
-        sql, _details(values), actor=actor(), today=dt.date.today()
+        sql, _details(values), actor=actor(), today=hospital_today()
     )  # InvalidInput: 422 with its field
     sql.commit()
     return patient
@@ -193,7 +193,7 @@ def update(changes: dict[str, Any], patient_id: int) -> Patient:
     patient = patients.get_visible_patient(sql, actor(), patient_id)
     current = {f.name: getattr(patient, f.name) for f in fields(patients.PatientDetails)}
     patients.update_patient(
-        sql, patient, _details(current | changes), actor=actor(), today=dt.date.today()
+        sql, patient, _details(current | changes), actor=actor(), today=hospital_today()
     )  # audited by the service when something changed
     sql.commit()
     return patient

@@ -32,7 +32,7 @@ from portal.fhir.http import (
     search_args,
 )
 from portal.forms import options
-from portal.models import Account, DoctorProfile, Patient, Role, Sex, utcnow
+from portal.models import Account, DoctorProfile, Patient, Role, Sex
 from portal.patients.forms import PatientForm
 from portal.services import accounts, audit, patients
 from portal.services.validation import InvalidInput
@@ -362,9 +362,9 @@ def _check_mrn(mrn: str) -> str:
 
 
 def _today() -> Any:
-    from portal.local_time import in_zone
+    from portal.local_time import hospital_today
 
-    return in_zone(utcnow(), _zone()).date()
+    return hospital_today()
 
 
 def _create(body: dict[str, Any], mrn: str | None) -> Patient:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -11,6 +9,7 @@ from werkzeug.wrappers import Response
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
+from portal.local_time import hospital_today, hospital_zone, typed_utc
 from portal.models import Account, Patient, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
 from portal.services import accounts, audit, clinical_inputs, patients, recordings
@@ -74,7 +73,7 @@ def new() -> str | Response:
         saved, patient = save(
             form,
             lambda: patients.register_patient(
-                db_session(), form.details(), actor=_actor(), today=dt.date.today()
+                db_session(), form.details(), actor=_actor(), today=hospital_today()
             ),
         )
         if saved and patient is not None:
@@ -104,7 +103,7 @@ def view(patient_id: int) -> str:
         inputs=clinical_inputs.latest_inputs(sql, patient.id),
         recordings=recordings.for_patient(sql, patient.id),
         boolean_labels=BOOLEAN_LABELS,
-        today=dt.date.today(),
+        today=hospital_today(),
     )
 
 
@@ -117,7 +116,7 @@ def edit(patient_id: int) -> str | Response:
         saved, changed = save(
             form,
             lambda: patients.update_patient(
-                db_session(), patient, form.details(), actor=_actor(), today=dt.date.today()
+                db_session(), patient, form.details(), actor=_actor(), today=hospital_today()
             ),
         )
         if saved:
@@ -179,7 +178,7 @@ def new_input(patient_id: int) -> str | Response:
             heart_rate_bpm=form.heart_rate_bpm.data,
             bmi_kg_m2=form.bmi_kg_m2.data,
             killip_class=int(form.killip_class.data) if form.killip_class.data else None,
-            recorded_at=form.recorded_at.data,
+            recorded_at=typed_utc(form.recorded_at.data, hospital_zone()),
             other_issues=form.other_issues.data,
             booleans={name: _tri_state(getattr(form, name).data) for name in BOOLEAN_FIELDS},
         )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from portal.access import roles
 from portal.charts import trend_svg
 from portal.db import db_session
+from portal.local_time import hospital_today
 from portal.models import Account, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS
 from portal.scores.forms import WhatIfForm, field_for_keyword, overrides, prefill
@@ -49,7 +48,7 @@ def show(patient_id: int) -> str:
                 if message not in form[name].errors:
                     form[name].errors = [*form[name].errors, message]
     else:
-        prefill(form, patient.age_years(now.date()), measured)
+        prefill(form, patient.age_years(hospital_today()), measured)
 
     history = list(reversed(clinical_inputs.latest_inputs(sql, patient.id, limit=200)))
     # A row dated before 1900 (stored before such dates were refused) stays in the table but
@@ -80,5 +79,5 @@ def show(patient_id: int) -> str:
         measured=measured,
         labels=risk_scores.LABELS,
         boolean_labels=BOOLEAN_LABELS,
-        today=dt.date.today(),
+        today=hospital_today(),
     )

@@ -139,7 +139,7 @@ def report_data(
         mrn=patient.mrn,
         date_of_birth=patient.date_of_birth,
         sex=patient.sex.value if hasattr(patient.sex, "value") else str(patient.sex),
-        age_years=patient.age_years(report.report_date.date()),
+        age_years=patient.age_years(in_zone(report.report_date, zone).date()),
         recorded_at=in_zone(report.report_date, zone),
         recorded_label="Recorded" if report.recording.acquired_at else "Uploaded",
         duration_s=report.recording.duration_s,
