@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -123,6 +124,9 @@ def _guard() -> Any:
     if not current_user.is_authenticated:
         if _wants_json():
             return jsonify(error="Please log in."), 401
+        if request.method not in ("GET", "HEAD"):
+            flash(SENT_AFTER_SESSION_ENDED, "error")
+            return redirect(url_for("auth.login", next=_page_sent_from()))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if _beyond_absolute_lifetime():
         logout_user()
@@ -148,6 +152,25 @@ def _guard() -> Any:
         audit.refused_access(db_session(), current_user._get_current_object(), 403)
         abort(403)
     return None
+
+
+# A form sent after the session ended (idle too long, or logged out in another tab) had sent
+# the user to the login page without a word, and after login to the form's address, which
+# answers only a submission ("405 This action is not available here" after signing; an
+# audit): the typed work was lost unexplained.
+SENT_AFTER_SESSION_ENDED = (
+    "Your session had ended (idle too long, or logged out in another window), so what you "
+    "sent was not saved. Log in, then enter it again."
+)
+
+
+def _page_sent_from() -> str | None:
+    """The portal page a form was sent from (its Referer, when on this host), to return to
+    after login; None otherwise (the login then lands on the user's start page)."""
+    sent_from = urlsplit(request.referrer or "")
+    if sent_from.netloc != request.host or not sent_from.path.startswith("/"):
+        return None
+    return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
 
 
 def _beyond_absolute_lifetime() -> bool:

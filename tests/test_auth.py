@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, AuditEvent, Role
+from portal.models import Account, AuditEvent, Patient, Role
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import accounts
 from portal.services.validation import InvalidInput
@@ -242,3 +242,33 @@ def test_create_account_refuses_bad_usernames_and_duplicates(sql: Session, peopl
         else:
             raise AssertionError(f"{username!r} was accepted")
     assert sql.scalar(select(Account).where(Account.username == "ab")) is None
+
+
+def test_a_form_sent_after_the_session_ended_says_nothing_was_saved(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Logged out in another tab (or idle too long), a registration form sent went to the
+    login page without a word, and a signature sent came back after login as "405 This action
+    is not available here" from the form's address (an audit)."""
+    client = client_for(app, people.staff)
+    token = csrf_token(client, "/patients/new")
+    other_tab = client_for(app, people.staff)
+    assert post_form(other_tab, "/logout", {}).status_code == 302
+    with client.session_transaction() as session:
+        session.clear()  # this tab's session has ended too (one cookie in a browser)
+    before = len(sql.scalars(select(Patient)).all())
+    form = {"full_name": "Late Sender", "date_of_birth": "1950-01-01", "sex": "female",
+            "csrf_token": token}  # fmt: skip
+    sent = client.post(
+        "/patients/new", data=form, headers={"Referer": "http://localhost/patients/new"}
+    )
+    assert sent.status_code == 302
+    assert sent.location == "/login?next=/patients/new"  # the page, which answers a GET
+    page = client.get(sent.location).get_data(as_text=True)
+    assert "so what you sent was not saved" in page
+    assert len(sql.scalars(select(Patient)).all()) == before
+    # A Referer from elsewhere is not followed.
+    elsewhere = client.post(
+        "/patients/new", data=form, headers={"Referer": "https://evil.example/x"}
+    )
+    assert elsewhere.location == "/login"
