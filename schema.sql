@@ -143,6 +143,7 @@ CREATE TABLE patient (
 	id INTEGER NOT NULL AUTO_INCREMENT, 
 	mrn VARCHAR(16) NOT NULL, 
 	full_name VARCHAR(120) NOT NULL, 
+	name_folded VARCHAR(240) NOT NULL DEFAULT '', 
 	date_of_birth DATE NOT NULL, 
 	sex VARCHAR(32) NOT NULL, 
 	address VARCHAR(255), 
@@ -173,7 +174,7 @@ CREATE INDEX ix_patient_created_by_id ON patient (created_by_id);
 
 CREATE INDEX ix_patient_full_name ON patient (full_name);
 
-CREATE INDEX ix_patient_is_active_full_name_mrn ON patient (is_active, full_name, mrn);
+CREATE INDEX ix_patient_is_active_full_name_name_folded_mrn ON patient (is_active, full_name, name_folded, mrn);
 
 CREATE INDEX ix_patient_updated_by_id ON patient (updated_by_id);
 

@@ -39,8 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from portal.name_search import FOLDED_CHARS, folded
 from portal.risk.result import RiskLevel
 
 
@@ -229,12 +230,15 @@ class Patient(TimestampsMixin, Base):
     __table_args__ = table_args(
         # Patient search (a name fragment or an MRN prefix, active patients, by name): the
         # fragment is matched in this index, in name order, without reading the rows.
-        Index(None, "is_active", "full_name", "mrn"),
+        # `name_folded` beside the name (`portal.name_search`): matched in the index too.
+        Index(None, "is_active", "full_name", "name_folded", "mrn"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mrn: Mapped[str] = mapped_column(String(16), unique=True)
     full_name: Mapped[str] = mapped_column(String(120), index=True)
+    # The name as searched (`portal.name_search.folded`), kept with the name.
+    name_folded: Mapped[str] = mapped_column(String(FOLDED_CHARS), server_default="")
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
     address: Mapped[str | None] = mapped_column(String(255))
@@ -258,6 +262,11 @@ class Patient(TimestampsMixin, Base):
     clinical_inputs: Mapped[list[ClinicalInput]] = relationship(
         back_populates="patient", order_by="ClinicalInput.recorded_at.desc()"
     )
+
+    @validates("full_name")
+    def _fold_name(self, _key: str, full_name: str) -> str:
+        self.name_folded = folded(full_name)
+        return full_name
 
     def age_years(self, on: dt.date | None = None) -> int:
         on = on or dt.date.today()

@@ -14,6 +14,7 @@ from ml import rhythm
 from portal import migrate
 from portal.db import make_engine
 from portal.models import Base, EcgRecording
+from portal.name_search import folded
 from portal.seed_load import SHAPES, seed_load
 
 EXPECTED_TABLES = set(Base.metadata.tables) | {"alembic_version"}
@@ -170,6 +171,29 @@ def test_0013_widens_the_rhythm_line_and_keeps_what_it_holds(
         assert _rhythm_lines(engine)[first] == headline
         migrate.downgrade(empty_database_url, "0012")
         assert _rhythm_lines(engine) == {**before, first: headline[:80]}
+        migrate.upgrade(empty_database_url)
+        assert _differences(empty_database_url) == []
+    finally:
+        engine.dispose()
+
+
+def test_0015_folds_the_names_of_patients_already_registered(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Patients registered before 0015 are found by the folded search too."""
+    migrate.upgrade(empty_database_url, "0014")
+    engine = make_engine(empty_database_url)
+    try:
+        seed_load(engine, tmp_path, reports=2, doctors=1, staff=1, shapes=SHAPES[:1],
+                  progress=False, password="x" * 16)  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE patient SET full_name = 'José Núñez' WHERE id = 1"))
+        migrate.upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT full_name, name_folded FROM patient")).all()
+        assert rows and all(name_folded == folded(name) for name, name_folded in rows)
+        assert ("José Núñez", "jose nunez") in rows
+        migrate.downgrade(empty_database_url, "0014")
         migrate.upgrade(empty_database_url)
         assert _differences(empty_database_url) == []
     finally:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, Patient, Sex
-from portal.services import patients
+from portal.services import api_tokens, patients
 from tests.conftest import People, client_for, error_messages, login, post_form
 
 VALID = {
@@ -138,6 +138,66 @@ def test_search_by_name_or_mrn_with_pagination(app: Flask, people: People, sql: 
     for typed in ("%25", "_", "Zed%25Tester", "Zed_Tester"):
         found = client.get(f"/patients/?q={typed}").get_data(as_text=True)
         assert "No patients found." in found and "Zed Tester" not in found, typed
+
+
+NAMES = ["José María Núñez", "O’Brien-Smith", "Müller", "Сергей Иванов", "Γιώργος Παπάς",
+         "Rene\u0301e Dube\u0301", "王小明"]  # fmt: skip
+
+
+def test_search_ignores_case_accents_and_name_separators(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """On SQLite "сергей" missed "Сергей Иванов", "jose" missed "José", "Smith" missed
+    "O'Brien-Smith" in FHIR, and a name stored decomposed missed its composed spelling (an
+    audit of names and languages): every database now searches the folded name."""
+    for name in NAMES:
+        patients.register_patient(sql, patients.PatientDetails(name, dt.date(1970, 1, 1), Sex.MALE),
+                                  actor=people.staff, today=dt.date.today())  # fmt: skip
+    sql.commit()
+    client = client_for(app, people.staff)
+    for typed, found in [("jose", "José María Núñez"), ("NUNEZ", "José María Núñez"),
+                         ("o'brien", "O’Brien-Smith"), ("MÜLLER", "Müller"),
+                         ("muller", "Müller"), ("сергей", "Сергей Иванов"),
+                         ("γιώργος", "Γιώργος Παπάς"), ("Renée", "Rene\u0301e Dube\u0301"),
+                         ("小明", "王小明")]:  # fmt: skip
+        page = client.get("/patients/", query_string={"q": typed}).get_data(as_text=True)
+        assert "1 patient " in page and found in page, typed
+    staff_token = _fhir_token(sql, people)
+    for typed, found in [("smith", "O’Brien-Smith"), ("jose", "José María Núñez"),
+                         ("maria", "José María Núñez"), ("сергей", "Сергей Иванов")]:  # fmt: skip
+        bearer = {"Authorization": f"Bearer {staff_token}"}
+        bundle = client.get("/fhir/r4/Patient", query_string={"name": typed}, headers=bearer)
+        bundle = bundle.get_json()
+        assert [e["resource"]["name"][0]["text"] for e in bundle.get("entry", [])] == [found], typed
+
+
+def _fhir_token(sql: Session, people: People) -> str:
+    issued = api_tokens.issue(
+        sql, people.staff, client_name="search test", scopes=sorted(api_tokens.SCOPES), days=1,
+        actor=people.admin,
+    )  # fmt: skip
+    sql.commit()
+    return issued.secret
+
+
+def test_a_patient_registered_twice_is_caught(app: Flask, people: People, sql: Session) -> None:
+    """The registration sent again (Back, then Register) made three "Double Click Patient"s,
+    each with its own MRN (an audit). The same name (as searched) and date of birth now names
+    the registered patient; another person of that name and birth is registered once ticked."""
+    client = client_for(app, people.staff)
+    assert post_form(client, "/patients/new", VALID).status_code == 302
+    first = sql.scalar(select(Patient).where(Patient.full_name == "Grace Hopper"))
+    assert first is not None
+    count = _patient_count(sql)
+    again = post_form(client, "/patients/new", {**VALID, "full_name": "grace  HOPPER"})
+    assert again.status_code == 200 and _patient_count(sql) == count
+    messages = " ".join(error_messages(again.get_data(as_text=True)))
+    assert f"is already registered (MRN {first.mrn}): open their record instead" in messages
+    assert "register them anyway" in again.get_data(as_text=True)  # the box is shown
+    other = post_form(client, "/patients/new", {**VALID, "different_person": "y"})
+    assert other.status_code == 302 and _patient_count(sql) == count + 1
+    born_later = post_form(client, "/patients/new", {**VALID, "date_of_birth": "1957-12-09"})
+    assert born_later.status_code == 302
 
 
 def test_edit_records_who_and_which_fields(app: Flask, people: People, sql: Session) -> None:

@@ -33,6 +33,7 @@ from portal.fhir.http import (
 )
 from portal.forms import options
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
+from portal.name_search import folded
 from portal.patients.forms import PatientForm
 from portal.services import accounts, audit, patients
 from portal.services.validation import InvalidInput
@@ -163,18 +164,19 @@ def _apply_search(query: Select[tuple[Patient]], args: dict[str, list[str]]) -> 
                 query = query.where(Patient.id.in_(ids))
             elif name == "identifier":
                 query = query.where(Patient.mrn.in_(_identifier_values(name, text)))
-            elif name == "name":  # FHIR's default: a name part starts with it
-                safe, escape = patients.like_literal(words), patients.LIKE_ESCAPE
+            elif name == "name":  # FHIR's default: a name part starts with it, any case
+                # or accent (`portal.name_search`: "Smith" finds "O'Brien-Smith")
+                safe, escape = patients.like_literal(folded(words)), patients.LIKE_ESCAPE
                 query = query.where(
                     or_(
-                        Patient.full_name.ilike(f"{safe}%", escape=escape),
-                        Patient.full_name.ilike(f"% {safe}%", escape=escape),
+                        Patient.name_folded.like(f"{safe}%", escape=escape),
+                        Patient.name_folded.like(f"% {safe}%", escape=escape),
                     )
                 )
             elif name == "name:contains":
-                safe = patients.like_literal(words)
+                safe = patients.like_literal(folded(words))
                 query = query.where(
-                    Patient.full_name.ilike(f"%{safe}%", escape=patients.LIKE_ESCAPE)
+                    Patient.name_folded.like(f"%{safe}%", escape=patients.LIKE_ESCAPE)
                 )
             elif name == "name:exact":
                 query = query.where(Patient.full_name == words)

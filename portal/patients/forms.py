@@ -3,6 +3,7 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     EmailField,
@@ -116,6 +117,10 @@ class PatientForm(FlaskForm):
     )
     emergency_contact_phone = StringField("Emergency contact phone", validators=[Optional(), PHONE])
     assigned_doctor_id = SelectField("Assigned doctor", default="")
+    # Shown once the name and date of birth match a registered patient (`register_patient`).
+    different_person = BooleanField(
+        "Another person with the same name and date of birth: register them anyway"
+    )
 
     def details(self) -> patients.PatientDetails:
         """The validated form as the patient service takes it (web page and FHIR alike)."""

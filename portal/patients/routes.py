@@ -73,7 +73,11 @@ def new() -> str | Response:
         saved, patient = save(
             form,
             lambda: patients.register_patient(
-                db_session(), form.details(), actor=_actor(), today=hospital_today()
+                db_session(),
+                form.details(),
+                actor=_actor(),
+                today=hospital_today(),
+                same_name_checked=form.different_person.data,
             ),
         )
         if saved and patient is not None:

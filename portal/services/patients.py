@@ -13,6 +13,7 @@ from sqlalchemy import Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
+from portal.name_search import folded
 from portal.passwords import generate_temporary_password
 from portal.services import accounts, audit
 from portal.services.errors import NotAllowed
@@ -102,9 +103,27 @@ def _validated(
 
 
 def register_patient(
-    session: Session, details: PatientDetails, *, actor: Account, today: dt.date
+    session: Session,
+    details: PatientDetails,
+    *,
+    actor: Account,
+    today: dt.date,
+    same_name_checked: bool = True,
 ) -> Patient:
+    """A new patient. `same_name_checked=False` (the registration page) refuses one whose
+    name and date of birth an active patient has, until the user says it is another person."""
     details = _validated(session, details, today)
+    if not same_name_checked and (twin := _registered_already(session, details)):
+        raise InvalidInput(
+            {
+                "different_person": (
+                    f"{twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, is already "
+                    f"registered (MRN {twin.mrn}): open their record instead. If this is "
+                    "another person with the same name and date of birth, tick the box and "
+                    "register again."
+                )
+            }
+        )
     patient = Patient(mrn=generate_mrn(session), created_by_id=actor.id, **vars(details))
     session.add(patient)
     session.flush()
@@ -117,6 +136,23 @@ def register_patient(
         object_id=patient.id,
     )
     return patient
+
+
+def _registered_already(session: Session, details: PatientDetails) -> Patient | None:
+    """An active patient with this name (as searched, `portal.name_search`) and date of
+    birth: a registration sent twice (Back, then Register again) made three "Double Click
+    Patient"s with their own MRNs (an audit), and staff who did not find a patient by an
+    accent register them again."""
+    return session.scalars(
+        select(Patient)
+        .where(
+            Patient.name_folded == folded(details.full_name),
+            Patient.date_of_birth == details.date_of_birth,
+            Patient.is_active == true(),
+        )
+        .order_by(Patient.id)
+        .limit(1)
+    ).first()
 
 
 def update_patient(
@@ -201,10 +237,9 @@ def search_patients(
     if text:
         literal = like_literal(text)
         query = query.where(
-            # LIKE, not ILIKE (lower() of every name): case-insensitive already in MySQL's
-            # collation and for SQLite's ASCII.
+            # The folded name (`portal.name_search`): without case or accents on SQLite too.
             or_(
-                Patient.full_name.like(f"%{literal}%", escape=LIKE_ESCAPE),
+                Patient.name_folded.like(f"%{like_literal(folded(text))}%", escape=LIKE_ESCAPE),
                 Patient.mrn.like(f"{literal.upper()}%", escape=LIKE_ESCAPE),
             )
         )
@@ -216,7 +251,7 @@ def search_patients(
     items = session.scalars(
         # Name, then MRN (unique): the order of the search index, so no sort (migration 0009).
         # The rows' doctors in one query (the list shows their names), not one per doctor.
-        query.order_by(Patient.full_name, Patient.mrn)
+        query.order_by(Patient.full_name, Patient.name_folded, Patient.mrn)
         .offset((page - 1) * per_page)
         .limit(per_page)
         .options(selectinload(Patient.assigned_doctor).load_only(DoctorProfile.full_name))

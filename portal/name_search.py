@@ -1,0 +1,37 @@
+"""Names as searched: "jose" finds "José", "o'brien" finds "O’Brien-Smith", "MÜLLER" finds
+"Müller", on SQLite as on MariaDB.
+
+SQLite's LIKE folds only ASCII letters, so "сергей" missed "Сергей Иванов" and "jose" missed
+"José Núñez"; a name typed decomposed ("Rene\u0301e") missed "Renée" everywhere (an audit of
+names and languages). Each patient keeps its name folded here (`Patient.name_folded`, set
+with the name) and searches fold the text typed the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+FOLDED_CHARS = 240  # "ß" folds to "ss", a ligature to two letters: room to grow
+# Marks dropped only on the scripts whose accents people leave out when they type (Latin,
+# Greek, Cyrillic, and Vietnamese's Latin Extended Additional): an Indic vowel sign is part
+# of the letter, not an accent.
+ACCENTED_SCRIPTS = ((0x0000, 0x052F), (0x1E00, 0x1FFF))
+# Apostrophes and hyphens (straight or typographic) separate the parts of a name.
+SEPARATORS = re.compile(r"['\u2018\u2019\u02bc`\u00b4\-\u2010\u2011\u2012\u2013\u2014\s]+")
+
+
+def folded(text: str) -> str:
+    """`text` without case, accents (`ACCENTED_SCRIPTS`) or separators between name parts:
+    "O’Brien-Smith, José" -> "o brien smith, jose"."""
+    kept: list[str] = []
+    base = 0
+    for character in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(character):
+            if any(low <= base <= high for low, high in ACCENTED_SCRIPTS):
+                continue
+        else:
+            base = ord(character)
+        kept.append(character)
+    bare = unicodedata.normalize("NFC", "".join(kept)).casefold()
+    return " ".join(SEPARATORS.sub(" ", bare).split())[:FOLDED_CHARS]
