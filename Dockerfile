@@ -15,12 +15,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     INSTANCE_DIR=/data/instance \
     STORAGE_DIR=/data/storage
 
-# Run-time libraries for WeasyPrint (PDF reports) and a font to render them with.
+# Run-time libraries for WeasyPrint (PDF reports) and fonts to render them with: DejaVu, and
+# for names in Chinese, Japanese, Korean and the Indic scripts Droid Sans Fallback and Noto.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 \
         libpangoft2-1.0-0 \
+        libharfbuzz-subset0 \
         fonts-dejavu-core \
+        fonts-droid-fallback \
+        fonts-noto-core \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 cardio \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: a MariaDB server and a Redis server (the tests start
 # their own throwaway instances of both; Redis is the Celery workers' broker), Chromium for the
-# browser tests, poppler-utils to read PDFs back, DejaVu fonts, and the Pango/HarfBuzz
+# browser tests, poppler-utils to read PDFs back, fonts for names in every script, and the Pango/HarfBuzz
 # libraries WeasyPrint renders PDFs with.
 set -euo pipefail
 
@@ -12,6 +12,11 @@ have redis-server || missing+=(redis-server)
 have chromium || missing+=(chromium)
 have pdftotext || missing+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# Names in every script on the PDFs: DejaVu has Latin, Greek, Cyrillic, Arabic and Hebrew;
+# Droid Sans Fallback brings Chinese, Japanese and Korean, Noto the Indic and other scripts
+# (without them such names printed as empty boxes).
+[ -d /usr/share/fonts/truetype/droid ] || missing+=(fonts-droid-fallback)
+[ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
 # WeasyPrint (PDF reports) loads Pango and HarfBuzz at run time.
 lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
 lib libpango-1.0.so.0 || missing+=(libpango-1.0-0)

@@ -185,6 +185,30 @@ def test_hostile_patient_fields_render_as_text_and_fetch_nothing(
     assert "root:x" not in _text(raw, tmp_path, "raw")
 
 
+@pytest.mark.parametrize(
+    ("name", "font"),
+    [("王小明", "Droid-Sans-Fallback"), ("ஸ்ரீனிவாசன் Kumar", "Noto-Sans-Tamil"),
+     ("राजेश शर्मा", "Noto-Sans-Devanagari")],
+)  # fmt: skip
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_names_in_every_script_are_printed_not_boxes(
+    app: Flask, people: People, sql: Session, tmp_path: Path, name: str, font: str
+) -> None:
+    """Chinese and Tamil names printed as empty boxes on both PDFs (DejaVu, the only font
+    installed, has no such glyphs; an audit of names and languages): the system packages now
+    bring fonts that do, which the PDF uses for them."""
+    report = _signed(app, people, sql, tmp_path, name=name)
+    documents = [(people.doctor, f"/reports/{report.id}/report.pdf"),
+                 (people.patient_account, f"/my/reports/{report.id}/summary.pdf")]  # fmt: skip
+    for reader, url in documents:
+        pdf = client_for(app, reader).get(url).data
+        assert name.split()[0] in _text(pdf, tmp_path, "named")
+        (tmp_path / "named.pdf").write_bytes(pdf)
+        fonts = subprocess.run(["pdffonts", str(tmp_path / "named.pdf")], capture_output=True,
+                               text=True, check=True).stdout  # fmt: skip
+        assert font in fonts, fonts
+
+
 def test_documents_are_rendered_once_per_version(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
