@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import (
     access,
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         MAX_FORM_MEMORY_SIZE=uploads.FORM_LIMIT_BYTES,
     )
     app.config.update(flask_config)
+    if settings.trusted_proxies:  # the client's address and scheme as the proxies saw them
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.init_app(app, settings.database_url)
     session_cookie.init_app(app)  # polls do not re-send the cookie (portal/session_cookie.py)

@@ -105,6 +105,11 @@ def seed_demo_command() -> None:
     """Add demo accounts and patients (once); print the logins."""
     from portal.demo import seed_demo, write_credentials
 
+    if _settings().is_production:  # it wrote demo logins and their passwords there (an audit)
+        raise click.ClickException(
+            "seed-demo adds demo accounts (their passwords in a file) and made-up patients: "
+            "not in production."
+        )
     sql = db_session()
     credentials = seed_demo(sql)
     sql.commit()
@@ -350,6 +355,10 @@ def schema_sql(out: Path) -> None:
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int) -> None:
     """Create the database, add demo data and serve the portal (development server)."""
+    if _settings().is_production:
+        raise click.ClickException(
+            "cardio demo serves demo data on the development server: not in production."
+        )
     ctx.invoke(init_db)
     ctx.invoke(seed_demo_command)
     click.echo(

@@ -61,6 +61,11 @@ class Settings:
     # May patients download the clinician report as well as their plain-language summary?
     patients_get_clinician_pdf: bool = False
     time_zone: str = "UTC"  # IANA name; every displayed time is shown in it
+    # Reverse proxies in front of the portal whose X-Forwarded-For / -Proto it trusts: 0 (the
+    # default) trusts none; 1 behind one TLS-terminating proxy. Behind a proxy with 0 every
+    # user is the proxy's address: one login throttle for the whole hospital, and the audit
+    # trail loses who connected from where (an ops audit).
+    trusted_proxies: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -157,6 +162,7 @@ def load_settings() -> Settings:
         patients_get_clinician_pdf=os.environ.get("PATIENTS_GET_CLINICIAN_PDF", "").lower()
         in ("1", "true", "yes"),
         time_zone=_time_zone(),
+        trusted_proxies=_whole_number("TRUSTED_PROXIES", Settings.trusted_proxies),
     )
 
 
@@ -183,6 +189,15 @@ def _positive_int(name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(f"{name}={raw!r} must be a positive whole number.")
+    return int(raw)
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name}={raw!r} must be a whole number (0 or more).")
     return int(raw)
 
 

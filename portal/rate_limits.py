@@ -18,7 +18,8 @@ THROTTLED_ENDPOINTS = ("auth.login", "auth.verify")
 
 def init_app(app: Flask, *, limit: str, storage_uri: str) -> Limiter:
     """Call after the blueprints are registered: it wraps their login views. The limiter is
-    kept in app.extensions["limiter"] for `limit_per_token`."""
+    kept in app.extensions["cardio_limiter"] for `limit_per_token` (Flask-Limiter keeps its
+    own set under "limiter", which `cardio limiter` reads: replacing it crashed that command)."""
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -30,7 +31,7 @@ def init_app(app: Flask, *, limit: str, storage_uri: str) -> Limiter:
         view = app.view_functions[endpoint]
         throttled = limiter.limit(limit, methods=["POST"])(view)
         app.view_functions[endpoint] = throttled  # type: ignore[assignment]
-    app.extensions["limiter"] = limiter
+    app.extensions["cardio_limiter"] = limiter
     return limiter
 
 
@@ -51,4 +52,4 @@ def token_key() -> str:
 def limit_per_token(app: Flask, blueprint: Blueprint, limit: str) -> None:
     """Every route of an API blueprint limited per token (API_RATE_LIMIT), one budget per
     token across all its routes and API blueprints (a plain `limit` counts each route apart)."""
-    app.extensions["limiter"].shared_limit(limit, "api-token", key_func=token_key)(blueprint)
+    app.extensions["cardio_limiter"].shared_limit(limit, "api-token", key_func=token_key)(blueprint)

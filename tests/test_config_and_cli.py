@@ -70,6 +70,23 @@ def test_cli_refuses_to_start_in_production_with_a_clear_message(tmp_path: Path)
     assert "SECRET_KEY" in result.output
 
 
+def test_production_refuses_demo_data_and_the_limiter_commands_work(tmp_path: Path) -> None:
+    """`cardio seed-demo` added demo logins (their passwords in a file) and made-up patients to
+    a production database, and `cardio limiter limits|clear|config` crashed ("'Limiter'
+    object is not iterable"): an ops audit."""
+    runner = CliRunner()
+    production = _env(tmp_path, CARDIO_ENV="production", SECRET_KEY=secrets.token_hex(32))
+    for command in (["seed-demo"], ["demo"]):
+        refused = runner.invoke(main, command, env=production)
+        assert refused.exit_code == 1 and "not in production" in refused.output, refused.output
+    env = _env(tmp_path)
+    assert runner.invoke(main, ["init-db"], env=env).exit_code == 0
+    limits = runner.invoke(main, ["limiter", "limits"], env=env)
+    assert limits.exit_code == 0 and "auth.login" in limits.output, limits.output
+    cleared = runner.invoke(main, ["limiter", "clear", "--key", "127.0.0.1"], env=env, input="y\n")
+    assert cleared.exit_code == 0, cleared.output
+
+
 def test_init_db_create_user_and_seed_demo(tmp_path: Path) -> None:
     runner = CliRunner()
     env = _env(tmp_path)

@@ -101,7 +101,7 @@ def test_the_database_is_the_default_storage_and_memory_stays_accepted(
     for uri in ("cardio-db://", "memory://", redis_url):
         settings = make_settings(database_url, tmp_path)
         app = create_app(dataclasses.replace(settings, rate_limit_storage_uri=uri))
-        kinds[uri] = type(app.extensions["limiter"].storage)
+        kinds[uri] = type(app.extensions["cardio_limiter"].storage)
         app.extensions["db_engine"].dispose()
     assert kinds == {
         "cardio-db://": DatabaseStorage,
@@ -117,7 +117,7 @@ def test_a_throttle_write_leaves_the_requests_own_work_alone(
     """The counter commits on its own connection: the request's unfinished change is
     neither committed with it nor rolled back by it."""
     app = start_worker()
-    counters = app.extensions["limiter"].storage
+    counters = app.extensions["cardio_limiter"].storage
     with app.app_context():
         session = db_session()
         session.add(WorkerHeartbeat(worker_id="unfinished", host="h", pid=1))

@@ -91,6 +91,36 @@ def test_v2_2_1_login_attempts_are_throttled_per_client_address(
     assert "Too many attempts from this network" in refused.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("hops", [0, 1])
+def test_behind_a_trusted_proxy_each_client_is_throttled_and_audited_apart(
+    database_url: str, tmp_path: Path, people: People, hops: int
+) -> None:
+    """Behind the reverse proxy production needs, every user was the proxy: one login throttle
+    for the whole hospital, and every audit row the proxy's address (an ops audit). With
+    TRUSTED_PROXIES=1 the proxy's X-Forwarded-For names the client; with 0 (no proxy) a
+    client cannot dodge the throttle by sending the header itself."""
+    settings = dataclasses.replace(
+        make_settings(database_url, tmp_path), login_rate_limit="3 per minute", trusted_proxies=hops
+    )
+    application = create_app(settings, TESTING=True)
+    try:
+        answers = []
+        for k in range(5):
+            client = application.test_client()
+            client.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.0.0.{k + 1}"
+            answers.append(login(client, f"user-{k}", "wrong password here").status_code)
+        assert answers == ([200] * 5 if hops else [200, 200, 200, 429, 429])
+        with application.extensions["db_sessionmaker"]() as sql:
+            addresses = set(
+                sql.scalars(
+                    select(AuditEvent.ip_address).where(AuditEvent.action == "login.failure")
+                )
+            )
+        assert addresses == ({f"10.0.0.{k}" for k in range(1, 6)} if hops else {"127.0.0.1"})
+    finally:
+        application.extensions["db_engine"].dispose()
+
+
 @pytest.mark.parametrize("weak", ["password1234", "aaaaaaaaaaaa", "123456789012", "qwertyuiop123"])
 def test_v2_1_7_common_and_patterned_passwords_are_refused(weak: str) -> None:
     assert password_problems(weak), weak
