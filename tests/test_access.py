@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from portal.access import API_PREFIXES, PUBLIC, endpoint_access
 from portal.models import Role
@@ -123,3 +124,23 @@ def test_health_is_public_and_checks_the_database(app: Flask) -> None:
     response = app.test_client().get("/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_health_fails_on_a_database_of_an_older_schema(app: Flask) -> None:
+    """A database restored from an older backup answered "ok" while every login failed on a
+    missing table (an ops audit): the schema's revision must be the code's."""
+    engine = app.extensions["db_engine"]
+    with engine.begin() as connection:
+        head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    try:
+        response = app.test_client().get("/health")
+        assert response.status_code == 503
+        assert response.json == {
+            "status": "error",
+            "database": f"schema 0002, this version needs {head}: run `cardio init-db`",
+        }
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert app.test_client().get("/health").status_code == 200

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from portal.cli import main
-from portal.config import ConfigError, load_settings
+from portal.config import PROJECT_ROOT, ConfigError, load_settings
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -265,3 +268,21 @@ def test_cardio_analyze_starts_without_the_web_application() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_wsgi_entry_point_reads_the_working_directorys_env_file(tmp_path: Path) -> None:
+    """gunicorn "portal.wsgi:app" in a folder whose .env configured production ran in
+    development mode on SQLite (an ops audit): `cardio` read the .env, the server did not."""
+    (tmp_path / ".env").write_text(
+        f"INSTITUTION_NAME=St Example Hospital\nINSTANCE_DIR={tmp_path / 'instance'}\n"
+        "JOB_WORKER=none\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("INSTITUTION_NAME", "INSTANCE_DIR")}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    shown = subprocess.run(
+        [sys.executable, "-c",
+         "from portal.wsgi import app; print(app.config['SETTINGS'].institution_name)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip().splitlines()[-1] == "St Example Hospital"

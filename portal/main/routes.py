@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from portal import migrate
 from portal.access import public, roles
 from portal.db import db_session
 from portal.models import Role
@@ -30,9 +31,30 @@ def index() -> Response:
 @bp.route("/health")
 @public
 def health() -> tuple[Response, int]:
-    """For load balancers and docker-compose: is the app up and the database reachable?"""
+    """For load balancers and docker-compose: is the app up, the database reachable, and its
+    schema the one this code needs? A database restored from an older backup said "ok" while
+    every login failed on a missing table (an ops audit)."""
+    try:
+        stored = db_session().execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # any database failure (no alembic_version: never migrated) is unhealthy
+        db_session().rollback()
+        if not _database_answers():
+            return jsonify(status="error", database="unreachable"), 503
+        stored = None
+    needed = migrate.head_revision()
+    if stored != needed:
+        return jsonify(
+            status="error",
+            database=f"schema {stored or 'missing'}, this version needs {needed}: run "
+            "`cardio init-db`",
+        ), 503
+    return jsonify(status="ok", database="ok"), 200
+
+
+def _database_answers() -> bool:
     try:
         db_session().execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not healthy"
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok"), 200
+    except Exception:
+        db_session().rollback()
+        return False
+    return True
