@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import current_app
@@ -46,7 +46,41 @@ def _create_app() -> object:
         sys.exit(2)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=True)
+class CardioGroup(FlaskGroup):
+    """`cardio`: a database that cannot be used is one sentence, not 165 lines of traceback,
+    with the exit code the container entrypoint reads: 1 (try again: the server may still be
+    starting) when it does not answer, 2 (configuration: retrying cannot help) for a URL, a
+    driver or credentials it refuses (an ops audit)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import ArgumentError, OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except ArgumentError as problem:
+            _stop(2, f"DATABASE_URL is not a database URL ({problem}).")
+        except ModuleNotFoundError as problem:
+            if problem.name not in ("MySQLdb", "psycopg2", "mysqlclient"):
+                raise
+            _stop(2, f"DATABASE_URL names a driver that is not installed ({problem.name}): "
+                  "use mysql+pymysql://USER:PASSWORD@HOST:3306/DB")  # fmt: skip
+        except OperationalError as problem:
+            code = problem.orig.args[0] if problem.orig and problem.orig.args else None
+            refused = code in REFUSED_CONNECTION_CODES
+            _stop(2 if refused else 1, f"The database refused or did not answer: {problem.orig}")
+
+
+# MySQL errors that are configuration, not a server still starting: access denied, unknown
+# database.
+REFUSED_CONNECTION_CODES = (1044, 1045, 1049)
+
+
+def _stop(code: int, message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=CardioGroup, create_app=_create_app, add_version_option=False, load_dotenv=True)
 def main() -> None:
     """CardioPortal: hospital ECG portal."""
 

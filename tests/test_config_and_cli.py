@@ -286,3 +286,20 @@ def test_the_wsgi_entry_point_reads_the_working_directorys_env_file(tmp_path: Pa
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert shown.stdout.strip().splitlines()[-1] == "St Example Hospital"
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "said"),
+    [("mysql+pymysql://cardio:pw@127.0.0.1:9/cardio", 1, "did not answer"),
+     ("notaurl", 2, "is not a database URL"),
+     ("mysql://cardio:pw@127.0.0.1:9/cardio", 2, "driver that is not installed (MySQLdb)")],
+)  # fmt: skip
+def test_a_database_that_cannot_be_used_is_one_sentence(
+    tmp_path: Path, url: str, code: int, said: str
+) -> None:
+    """An unreachable server, a URL that is none or a missing driver printed 165 lines of
+    traceback, all with exit code 1, which the container entrypoint retries as "the database
+    is starting" (an ops audit)."""
+    result = CliRunner().invoke(main, ["init-db"], env=_env(tmp_path, DATABASE_URL=url))
+    assert result.exit_code == code and said in result.output, result.output
+    assert "Traceback" not in result.output
