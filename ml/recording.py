@@ -67,12 +67,22 @@ def canonical_lead_name(name: str) -> str:
     The prefixes may stack, in English or German spelling, as EDF devices label their
     channels: 'ECG MLII', 'ECG Lead II', 'EKG V6' (read as unknown leads, a 12-lead EDF had no
     lead II, no axis and no check of the arm electrodes)."""
-    cleaned = re.sub(r"^((ecg|ekg|lead|ml)[\s_:-]*)+", "", name.strip(), flags=re.IGNORECASE)
+    cleaned = re.sub(
+        r"^((mdc_ecg_lead|ecg|ekg|lead|ml)[\s_:-]*)+", "", name.strip(), flags=re.IGNORECASE
+    )
     cleaned = cleaned.replace(" ", "")
+    cleaned = DERIVATIONS.get(cleaned.upper(), cleaned)
     for standard in STANDARD_LEADS:
         if cleaned.lower() == standard.lower():
             return standard
     return name.strip()
+
+
+# The limb leads as "derivations" (DI, DII, DIII: Brazilian, Portuguese and Spanish ECGs), read as
+# unknown leads before (no lead II, no axis; an audit of the 12-lead path), as were the IEEE
+# 11073 codes the portal's own FHIR output uses ("MDC_ECG_LEAD_II", stripped above). Arabic
+# numerals ("D3") are left alone: the QT Database's D3 is a Holter lead of its own.
+DERIVATIONS = {"DI": "I", "DII": "II", "DIII": "III"}
 
 
 def missing_samples(signal_mv: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from ml.analysis import analyze, machine_notes
 from ml.io import read_recording
 from ml.recording import Recording, canonical_lead_name
 from ml.research.synthetic import BeatTruth, beats_in_leads_mv, synthetic_recording
-from tests.support.ecg_files import write_edf
+from tests.support.ecg_files import write_csv, write_edf
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -64,6 +64,24 @@ def test_edf_lead_labels_with_device_prefixes_are_the_standard_leads(tmp_path):
         "aVR",
     ]
     assert canonical_lead_name("ECG1") == "ECG1"  # no lead named: unchanged
+
+
+def test_derivation_and_ieee_lead_names_are_the_standard_leads(tmp_path):
+    """A CSV with leads DI, DII, DIII (Brazilian and Iberian ECGs) or MDC_ECG_LEAD_I ... (IEEE
+    11073, the portal's own FHIR codes) read "no usable lead II": no axis, no 12-lead sheet,
+    no check of the electrodes (an audit of the 12-lead path)."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=40), duration_s=10.0)
+    derivations = ("DI", "DII", "DIII", *TWELVE[3:])
+    ieee = tuple(f"MDC_ECG_LEAD_{name.upper()}" for name in TWELVE)
+    for names in (derivations, ieee):
+        labelled = Recording(recording.fs_hz, names, recording.signal_mv, source_format="t")
+        read = read_recording(write_csv(tmp_path / f"{names[0]}.csv", labelled))
+        assert read.lead_names == TWELVE
+        analysis = analyze(read)
+        assert analysis.analysis_lead == "II"
+        axis = analysis.intervals.qrs_axis_deg
+        assert axis is not None and abs(axis - 40) < 10
+    assert canonical_lead_name("D3") == "D3"  # the QT Database's Holter lead: not lead III
 
 
 def test_right_axis_deviation_with_upright_p_waves_in_lead_i_keeps_its_axis():
