@@ -431,8 +431,15 @@ def test_two_doctors_signing_at_once_one_wins(
     )
     assert late.status_code == 409
     page = late.get_data(as_text=True)
-    assert "Redirecting" not in page and "signed or changed by someone else" in page
+    # The same doctor in another tab is told so, not "Another doctor signed" (an audit).
+    assert "Redirecting" not in page
+    assert "You signed this report already, in another window or tab" in page
     assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    sql.expire_all()
+    with pytest.raises(reports.SigningConflict) as other:
+        reports.sign(sql, sql.get(EcgReport, report.id), actor=people.other_doctor,
+                     password=PASSWORD, expected_row_version=opened_at, read=read)  # fmt: skip
+    assert str(other.value).startswith(f"{people.doctor.display_name} signed or changed")
 
 
 def test_reference_library_record_shows_agreement_with_annotations(

@@ -278,10 +278,7 @@ def sign(
     signature surfaces as SigningConflict at flush)."""
     _check_password(actor, password)
     if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
-        raise SigningConflict(
-            "This report was signed or changed by someone else while you were reviewing it. "
-            "Reload it to see the current version."
-        )
+        raise SigningConflict(_changed_meanwhile(session, report, actor, "signed or changed"))
     _check_read(read, read_as_episodes(report.recording), report.versions[0])
     return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None)
 
@@ -306,10 +303,26 @@ def amend(
     if report.status is ReportStatus.PRELIMINARY:
         raise InvalidInput({"reason": "Only a signed report can be amended; sign it instead."})
     if report.row_version != expected_row_version:
-        raise SigningConflict(
-            "This report was amended by someone else while you were editing it. Reload it."
-        )
+        raise SigningConflict(_changed_meanwhile(session, report, actor, "amended"))
     return _add_version(session, report, actor, VersionKind.AMENDMENT, read, reason.strip())
+
+
+def _changed_meanwhile(
+    session: Session, report: EcgReport, actor: Account, verb: str, *, at_once: bool = False
+) -> str:
+    """Who signed the version that came first, in words: the same doctor signing in two tabs
+    was told "Another doctor signed this report" (an audit)."""
+    latest = max(report.versions, key=lambda v: v.version_no, default=None)
+    author_id = latest.author_id if latest is not None else None
+    when = "at the same moment" if at_once else "while you were reviewing it"
+    if author_id == actor.id:
+        return (
+            f"You {verb.split(' or ')[0]} this report already, in another window or tab, "
+            f"{when}; that version stands. Reload the report to see it."
+        )
+    author = session.get(Account, author_id) if author_id is not None else None
+    who = author.display_name if author is not None else "Another doctor"
+    return f"{who} {verb} this report {when}; their version stands. Reload it to see it."
 
 
 def _add_version(
@@ -355,9 +368,9 @@ def _add_version(
         session.flush()
     except StaleDataError:
         session.rollback()
+        session.refresh(report)
         raise SigningConflict(
-            "Another doctor signed this report at the same moment; their signature stands. "
-            "Reload the report to see it."
+            _changed_meanwhile(session, report, actor, "signed", at_once=True)
         ) from None
     audit.record(
         session,
