@@ -29,9 +29,13 @@
     rows: figure ? figure.rows.map((r) => ({ axis: r.axis, leads: r.segments.map((s) => s.lead) })) : [],
   });
 
-  function episodeShapes(xref) {
+  // Episodes shaded on a chart: every one on the overview; on the strip only those that
+  // overlap its window (`within`), since a 24-h Holter's 2,337 rectangles on every redraw made
+  // each "Next finding" step take up to 2 s (a Holter audit).
+  function episodeShapes(xref, within) {
     return episodes
       .filter((e) => !/^Sinus/.test(e.label))
+      .filter((e) => !within || (e.end_s >= within[0] && e.start_s <= within[1]))
       .map((e) => ({
         type: "rect", xref: xref, yref: "paper", x0: e.start_s, x1: e.end_s, y0: 0, y1: 1,
         fillcolor: /ventric/i.test(e.label) ? "rgba(198,40,40,0.15)" : "rgba(255,160,0,0.15)",
@@ -123,7 +127,7 @@
     figure = view.mode === "twelve" && byStandard
       ? Paper.twelveLeadFigure(data, byStandard, view) : Paper.stackedFigure(data, names, view);
     const layout = figure.layout;
-    layout.shapes = episodeShapes("x").concat(stopShapes(), layout.shapes);
+    layout.shapes = episodeShapes("x", [view.start, view.start + spanS()]).concat(stopShapes(), layout.shapes);
     base = { shapes: layout.shapes, annotations: layout.annotations };
     const row = measurement && rowFor(measurement);
     if (row) Object.assign(layout, withCaliper(measurement, row));
