@@ -4,6 +4,7 @@ so `reports/` needs no database and a render can be repeated from the same input
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -12,6 +13,7 @@ from ml.findings import Finding
 from ml.gaps import HMS_FROM_S, clock
 from ml.rhythm import Episode
 from ml.strip_rhythm import STRIP_MAX_S
+from reports.time_of_day import time_of_day
 
 PDF_EPISODES = 15  # rows of the episode table on the clinician report
 
@@ -119,6 +121,14 @@ class ReportData:
         listed = [self.episodes[i] for i in cast(list[int], chosen["listed"])]
         more = cast(dict[str, int], chosen["more_by_label"])
         return [(e, clock(e.start_s, as_hms)) for e in listed], more
+
+    @property
+    def clock_time(self) -> Callable[[float], str] | None:
+        """A moment into the recording on the hospital's clock (`reports.time_of_day`), or
+        None when the file gave no start time (the report then says "uploaded")."""
+        if self.recorded_label != "Recorded":
+            return None
+        return time_of_day(self.recorded_at, self.duration_s)
 
     @property
     def twelve_lead(self) -> Strip | None:

@@ -1,9 +1,11 @@
 """Which ECG strips a report prints: for a 12-lead recording the classic 3 x 4 grid with a lead II
 rhythm strip (page 1); 10 s of every lead that grid does not show (all leads of any other
-recording); a 30 s rhythm strip of the analysis lead; and 10 s around the first of each
-significant episode (VT, AF, SVT, the longest pause)."""
+recording); a 30 s rhythm strip of the analysis lead; and 10 s around an episode of each
+significant rhythm (the first AF and VF, the longest VT and SVT run, the longest pause)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from ml.gaps import HMS_FROM_S, clock
 from ml.recording import Recording, standard_order
 from reports.data import TWELVE_LEAD, Strip
 from reports.paper import strip_svg
+from reports.time_of_day import time_of_day
 from reports.twelve_lead import lead_indices, twelve_lead_svg
 
 STRIP_S = 10.0
@@ -31,13 +34,17 @@ NOT_SIGNED = "the machine's call, not in the signed read"
 
 
 def report_strips(
-    recording: Recording, analysis: EcgAnalysis, withdrawn: frozenset[str] = frozenset()
+    recording: Recording,
+    analysis: EcgAnalysis,
+    withdrawn: frozenset[str] = frozenset(),
+    started: dt.datetime | None = None,
 ) -> list[Strip]:
     """The PDF's strips: every lead, the rhythm strips, and 10 s around an episode of each
     SIGNIFICANT rhythm and the longest pause (`_shown_episode`), titled on the notes' clock.
     An episode label in `withdrawn` (its statement is not in the signed read) says so in its
     title: an amended report still showed "Supraventricular tachycardia at 1183.2 s" after
-    the doctor withdrew the SVT as artefact (a clinician-eye audit)."""
+    the doctor withdrew the SVT as artefact (a clinician-eye audit). `started`: when the
+    recording began (aware, the hospital's zone), to say each episode's clock time too."""
     fs = recording.fs_hz
     span = min(STRIP_S, recording.duration_s)
     strips = []
@@ -75,12 +82,20 @@ def report_strips(
         )  # fmt: skip
     chosen = [_shown_episode(analysis.episodes, label) for label in (*SIGNIFICANT, rhythm.PAUSE)]
     as_hms = recording.duration_s >= HMS_FROM_S  # one clock for the whole report
+    clock_time = time_of_day(started, recording.duration_s) if started is not None else None
+
+    def when(t_s: float) -> str:
+        """ "0:19:43 into the recording (21:29:33)": a Holter's strip "at 23:51:52" was read as
+        a time of day (a Holter audit); a short strip's "at 20.0 s" says what it is."""
+        into = clock(t_s, as_hms) + (" into the recording" if as_hms else "")
+        return into + (f" ({clock_time(t_s)})" if clock_time else "")
+
     for episode, which in (c for c in chosen if c is not None):
         start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))
         said = f" ({NOT_SIGNED})" if episode.label in withdrawn else ""
         strips.append(
             Strip(
-                f"{episode.label}{which} at {clock(episode.start_s, as_hms)}, lead {name}{said}",
+                f"{episode.label}{which} at {when(episode.start_s)}, lead {name}{said}",
                 strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
                           markers=_markers(analysis, start, start + span)),
             )

@@ -288,7 +288,7 @@ def test_next_finding_steps_through_every_finding_in_order_and_wraps(
             arg=[index, f"{start_s:.3f}"],
             timeout=30_000,
         )
-        said = f"{index + 1} of {len(stops)}: {stop.label} at {_clock(stop.t_s)}"
+        said = f"{index + 1} of {len(stops)}: {stop.label} at {_clock(stop.t_s)} into the recording"
         assert label.inner_text() == said
         marked = page.evaluate(
             "document.getElementById('ecg-detail').layout.shapes"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from portal.local_time import (
 )
 from portal.models import ClinicalInput, EcgRecording, EcgReport
 from portal.worker import Worker
+from reports.time_of_day import time_of_day
 from tests.conftest import People, client_for, make_settings, post_form
 from tests.support.ecg_files import synthetic, write_csv
 
@@ -97,11 +99,17 @@ def test_report_pages_say_recorded_or_uploaded_in_local_time(
     doctor = client_for(paris_app, people.doctor)
     page = doctor.get(f"/reports/{clocked.id}").get_data(as_text=True)
     assert "recorded 2026-11-30 08:15 CET" in page
+    # Its episodes on the clock too, beside the time into the recording (a Holter audit).
+    assert "<th>Clock time</th><th>From (into the recording)</th>" in page
+    assert re.search(r"<td>08:15:0\d</td><td>\d+\.\d s</td>", page)
+    overview = doctor.get(f"/reports/{clocked.id}/ecg.json?overview=1").get_json()
+    assert all(stop["clock"].startswith("08:15:") for stop in overview["stops"])
 
     csv = write_csv(tmp_path / "no-clock.csv", recording).read_bytes()
     unclocked = _upload(paris_app, people, [(csv, "no-clock.csv")])
     page = doctor.get(f"/reports/{unclocked.id}").get_data(as_text=True)
     assert " uploaded 20" in page and " CET" in page and "UTC" not in page
+    assert "<th>Clock time</th>" not in page  # no start time in the file: none invented
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert "2026-11-30 08:15 CET" in worklist and ">uploaded<" in worklist
 
@@ -132,3 +140,15 @@ def test_today_is_the_hospitals_date() -> None:
     assert typed_utc(dt.datetime(2026, 7, 1, 9, 0), zone_named("Asia/Kolkata")) == dt.datetime(
         2026, 7, 1, 3, 30
     )
+
+
+def test_a_holters_moments_on_the_clock_cross_midnight_and_summer_time() -> None:
+    """24 h from 20:00 CET on 28 March 2026: the clocks go forward at 02:00, so 23 h 51 min
+    52 s into the recording is 20:51:52 CEST the next day (a Holter audit read the strip
+    "Pause at 23:51:52" as a time of day, an hour off besides)."""
+    started = dt.datetime(2026, 3, 28, 20, 0, tzinfo=PARIS)
+    shown = time_of_day(started, 24 * 3600.0)
+    assert shown(0) == "Sat 20:00:00 CET"
+    assert shown(23 * 3600 + 51 * 60 + 52) == "Sun 20:51:52 CEST"
+    within_a_day = time_of_day(dt.datetime(2026, 1, 15, 8, 0, tzinfo=PARIS), 7200.0)
+    assert within_a_day(3661) == "09:01:01"

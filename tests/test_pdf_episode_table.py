@@ -6,7 +6,9 @@ at 1183 s under "33 more episodes in the portal" (a clinician-eye audit)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -101,3 +103,7 @@ def test_the_strips_show_the_longest_run_and_pause() -> None:
     )
     assert "Pause (the longest of 2: 3.5 s) at 44.0 s, lead II" in titles
     assert any(t.startswith(f"{rhythm.AF} at 50.0 s") for t in titles)  # one: no "longest"
+    # With the file's start time, each strip says its clock time too (a Holter audit).
+    started = dt.datetime(2026, 1, 15, 8, 15, tzinfo=ZoneInfo("Europe/Paris"))
+    titles = [s.title for s in report_strips(recording, analysis, started=started)]
+    assert "Pause (the longest of 2: 3.5 s) at 44.0 s (08:15:44), lead II" in titles

@@ -25,8 +25,9 @@ from portal import ecg_data
 from portal.access import roles
 from portal.converters import date_arg
 from portal.db import db_session
-from portal.finding_stops import finding_stops
+from portal.finding_stops import Stop, finding_stops
 from portal.forms import save
+from portal.local_time import hospital_zone, in_zone
 from portal.models import (
     Account,
     DocumentKind,
@@ -54,6 +55,7 @@ from portal.services.reports import (
     urgency_reason,
 )
 from portal.session_cookie import background_poll
+from reports.time_of_day import time_of_day
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -257,7 +259,7 @@ def ecg_json(report_id: int) -> Response:
             overview=ecg_data.overview(recording, index),
             episodes=stored["episodes"],
             quality=stored["quality"]["flagged_segments"],
-            stops=[asdict(stop) for stop in finding_stops(analysis)],  # "Next finding"
+            stops=_stops_on_the_clock(found, finding_stops(analysis)),  # "Next finding"
             hr_trend=ecg_data.heart_rate_trend(analysis),
         )
     start_s = request.args.get("start_s", 0.0, type=float)
@@ -351,6 +353,18 @@ def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
     if isinstance(form, AmendForm):
         return _review_page(found, SignForm(formdata=None), form), 400
     return _review_page(found, form, AmendForm(formdata=None)), 400
+
+
+def _stops_on_the_clock(report: EcgReport, stops: list[Stop]) -> list[dict[str, Any]]:
+    """The stops as the chart reads them, each with its time of day ("clock", "" when the
+    file gave no start time: `reports.time_of_day`)."""
+    acquired = report.recording.acquired_at
+    clock_time = (
+        time_of_day(in_zone(acquired, hospital_zone()), report.recording.duration_s)
+        if acquired
+        else None
+    )
+    return [{**asdict(s), "clock": clock_time(s.t_s) if clock_time else ""} for s in stops]
 
 
 @bp.route("/reports/<id:report_id>/report.pdf")

@@ -175,6 +175,7 @@ def report_data(
             ecg_data.recording_for(settings.storage_dir, report.recording),
             analysis,
             _withdrawn_episodes(version),
+            in_zone(acquired, zone) if (acquired := report.recording.acquired_at) else None,
         )
         if with_strips
         else [],

@@ -221,7 +221,9 @@
     if (!stops.length) return;
     stopIndex = stepFrom(stops, stopIndex, step, view.start);
     const stop = stops[stopIndex];
-    $("ecg-finding").textContent = `${stopIndex + 1} of ${stops.length}: ${stop.label} at ${clock(stop.t_s)}`;
+    // Time into the recording, and on the clock when the file gave its start (`stop.clock`).
+    const onClock = stop.clock ? ` (${stop.clock})` : "";
+    $("ecg-finding").textContent = `${stopIndex + 1} of ${stops.length}: ${stop.label} at ${clock(stop.t_s)} into the recording${onClock}`;
     showWindow(stop.t_s - 1);
   }
   function forgetStop() {
