@@ -28,7 +28,7 @@ from ml.st_segment import (
 )
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
-from ml.vocabulary import STATEMENTS
+from ml.vocabulary import NORMAL_AXIS_DEG, STATEMENTS
 from ml.voltage import SOKOLOW_LYON_MV, lvh_detail
 from ml.wenckebach import PR_REASON
 
@@ -404,6 +404,7 @@ def findings_of_read(
         findings.append(
             Finding("LVH", "Left ventricular hypertrophy", "low", None, lvh_detail(voltage))
         )
+    findings += axis_findings(intervals)
     if wide:
         assert intervals.qrs_ms is not None
         detail = f"QRS {intervals.qrs_ms:.0f} ms (>= {WIDE_QRS_MS} ms)"
@@ -475,6 +476,23 @@ def findings_of_read(
             )
         )
     return findings
+
+
+def axis_findings(intervals: Intervals) -> list[Finding]:
+    """Left or right axis deviation from the frontal QRS axis (`vocabulary.NORMAL_AXIS_DEG`).
+    A 12-lead ECG with an axis of -44 or +119 degrees read "No significant arrhythmia" and
+    "Normal ECG" was signed beside it (an audit of the 12-lead path)."""
+    axis_deg = intervals.qrs_axis_deg
+    if axis_deg is None:
+        return []
+    shown_deg, (low_deg, high_deg) = round(axis_deg), NORMAL_AXIS_DEG
+    detail = f"QRS axis {shown_deg:+d}°"
+    if -90 <= shown_deg < low_deg:
+        return [Finding("LEFT_AXIS", "Left axis deviation", "low", None, detail)]
+    if shown_deg > high_deg or shown_deg < -90:
+        northwest = " (extreme, northwest)" if shown_deg < -90 else ""
+        return [Finding("RIGHT_AXIS", "Right axis deviation", "low", None, detail + northwest)]
+    return []
 
 
 def _withheld_doubt(intervals: Intervals) -> str:

@@ -90,6 +90,12 @@ STATEMENTS: dict[str, Statement] = _table(
      "Each beat took a bit longer than usual to spread through the heart."),
     ("LVH", "Left ventricular hypertrophy", Category.OVERALL,
      "The trace hints that the heart muscle may be thicker than usual."),
+    ("RIGHT_AXIS", "Right axis deviation", Category.CONDUCTION,
+     "The main electrical signal of your heart pointed more to the right than usual. Your "
+     "doctor will explain whether this matters for you."),
+    ("LEFT_AXIS", "Left axis deviation", Category.CONDUCTION,
+     "The main electrical signal of your heart pointed more to the left than usual. This is "
+     "common and often harmless."),
     ("T_INVERSION", "T-wave inversion", Category.ST_T,
      "On the trace, the part of each beat where the heart resets pointed down instead of "
      "up. This has many causes; your doctor will explain what it means for you."),
@@ -257,6 +263,9 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
 # ECG's (50-100 bpm, the AHA/ACCF/HRS recommendations' normal range), and a QTc (Bazett) under
 # which no definition calls the QT long (limits run 440-470 ms).
 SINUS_BRADY_BELOW_BPM, SINUS_TACHY_ABOVE_BPM = 60.0, 100.0
+# The adult frontal QRS axis called normal (AHA/ACCF/HRS 2009): -30 to +90 degrees; beyond
+# -30 left axis deviation, beyond +90 right (to +180, and the "northwest" -90 to -180).
+NORMAL_AXIS_DEG = (-30, 90)
 NORMAL_ECG_BPM = (50.0, 100.0)
 NO_LONG_QT_BELOW_MS = 440.0
 # Intervals a signed statement is defined by (`measurement_contradictions`): a first-degree
@@ -311,6 +320,21 @@ def measurement_contradictions(
             problems.append(
                 f'"{STATEMENTS[code].label}" needs a QRS of {WIDE_QRS_MS:.0f} ms or more, and '
                 f"the QRS signed is {qrs_ms:.0f} ms."
+            )
+    axis_deg = signed.get("qrs_axis_deg")
+    if axis_deg is not None:
+        shown_deg, low_deg, high_deg = round(axis_deg), *NORMAL_AXIS_DEG
+        axis = f"the QRS axis signed is {shown_deg}°"
+        if "LEFT_AXIS" in chosen and not shown_deg < low_deg:
+            problems.append(f'"Left axis deviation" is an axis beyond {low_deg}°, and {axis}.')
+        if "RIGHT_AXIS" in chosen and -90 <= shown_deg <= high_deg:
+            problems.append(
+                f'"Right axis deviation" is an axis beyond +{high_deg}° (or beyond -90°), and '
+                f"{axis}."
+            )
+        if "NORMAL" in chosen and not low_deg <= shown_deg <= high_deg:
+            problems.append(
+                f'"Normal ECG" needs a QRS axis of {low_deg}° to +{high_deg}°, and {axis}.'
             )
     if "NORMAL" in chosen:
         if pr_ms is not None and round(pr_ms) > LONG_PR_MS:

@@ -80,6 +80,8 @@ EXPECTED_SNOMED = {
     "RBBB": ("59118001", "Right bundle branch block"),
     "WIDE_QRS": ("991002", "Wide QRS complex"),
     "LVH": ("164873001", "Left ventricular hypertrophy"),
+    "LEFT_AXIS": ("39732003", "Left axis deviation"),  # PhysioNet/CinC 2020 labels, verified
+    "RIGHT_AXIS": ("47665007", "Right axis deviation"),
     "T_INVERSION": ("59931005", "T wave inversion"),
     "TACHY": ("427084000", "Sinus tachycardia"),
     "PACED": ("10370003", "Pacing rhythm"),

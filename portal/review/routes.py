@@ -127,7 +127,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value)
 
 
-MEASURED_FOR_NORMAL = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qtc_bazett_ms")
+MEASURED_FOR_NORMAL = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qtc_bazett_ms", "qrs_axis_deg")
 
 
 def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:

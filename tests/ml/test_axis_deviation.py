@@ -1,0 +1,43 @@
+"""Left and right axis deviation (`ml.findings.axis_findings`): a 12-lead ECG with a QRS axis
+of -44 or +119 degrees read "No significant arrhythmia", and "Normal ECG" was signed beside
+it; the patient read "Your heart test looked normal" (an audit of the 12-lead path)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml import vocabulary
+from ml.analysis import analyze
+from ml.research.synthetic import BeatTruth, synthetic_recording
+
+
+@pytest.mark.parametrize(
+    ("axis_deg", "code"), [(-60, "LEFT_AXIS"), (-45, "LEFT_AXIS"), (120, "RIGHT_AXIS"),
+                           (105, "RIGHT_AXIS"), (60, "NORMAL"), (0, "NORMAL")],
+)  # fmt: skip
+def test_the_axis_beyond_its_normal_range_is_a_finding(axis_deg: int, code: str) -> None:
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=72, axis_deg=axis_deg), duration_s=10.0, seed=3
+    )
+    analysis = analyze(recording)
+    measured = analysis.intervals.qrs_axis_deg
+    assert measured is not None and abs(measured - axis_deg) < 10
+    codes = [f.code for f in analysis.findings]
+    assert codes == [code], codes
+    if code != "NORMAL":
+        assert analysis.findings[0].detail == f"QRS axis {round(measured):+d}°"
+
+
+def test_axis_statements_must_agree_with_the_axis_signed() -> None:
+    def refused(codes: list[str], axis_deg: float) -> str:
+        signed = {"heart_rate_bpm": 72.0, "qrs_axis_deg": axis_deg}
+        return " ".join(vocabulary.measurement_contradictions(codes, signed, strip=True))
+
+    assert "needs a QRS axis of -30° to +90°" in refused(["NORMAL", "SINUS"], -44)
+    assert "needs a QRS axis" in refused(["NORMAL", "SINUS"], 119)
+    assert refused(["NORMAL", "SINUS"], 85) == ""
+    assert '"Left axis deviation" is an axis beyond -30°' in refused(["LEFT_AXIS", "SINUS"], 20)
+    assert refused(["LEFT_AXIS", "SINUS"], -44) == ""
+    assert '"Right axis deviation"' in refused(["RIGHT_AXIS", "SINUS"], 60)
+    assert refused(["RIGHT_AXIS", "SINUS"], -120) == ""  # the northwest axis
+    assert vocabulary.STATEMENTS["LEFT_AXIS"].risk == "low"
