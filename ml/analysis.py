@@ -54,6 +54,7 @@ from ml.findings import (
     without_pr_without_p_waves,
 )
 from ml.gaps import GapFill, fill_gaps
+from ml.holter_summary import HolterSummary, holter_summary
 from ml.hrv import (
     FIBRILLATION_RATE_REASON,
     HeartRateSummary,
@@ -224,6 +225,16 @@ class EcgAnalysis:
     classification_leads: tuple[str, ...] = ()  # the leads the beat classes were read from
     strip: StripCall | None = None  # the one rhythm call of a strip of up to `STRIP_MAX_S`
     pacemaker: bool = False  # read as a paced recording (`ml.paced`): staff noted a pacemaker
+    # The Holter summary as stored with the read (`holter`), for reads loaded without beats.
+    stored_holter: HolterSummary | None = None
+
+    @property
+    def holter(self) -> HolterSummary | None:
+        """The Holter summary (`ml.holter_summary`; None under 10 min): counted from the beats
+        when they are loaded, else as stored with the read (None for reads stored before it)."""
+        if self.beats.samples.size:
+            return holter_summary(self.beats.classes, self.duration_s, self.episodes)
+        return self.stored_holter
 
     @property
     def good_quality_fraction(self) -> float:
@@ -268,6 +279,8 @@ class EcgAnalysis:
             "good_fraction": round(self.good_quality_fraction, 4),
             "flagged_segments": [_plain(s) for s in self.flagged_segments],
         }
+        holter = self.holter
+        out["holter_summary"] = dataclasses.asdict(holter) if holter is not None else None
         out["beats"] = self.beats.to_dict()
         return out
 
@@ -285,7 +298,7 @@ class EcgAnalysis:
             )
         try:
             duration_s = float(data["duration_s"])
-            strip = data.get("strip")
+            strip, holter = data.get("strip"), data.get("holter_summary")
             return cls(
                 model_version=str(data["model_version"]),
                 fs_hz=float(data["fs_hz"]),
@@ -307,6 +320,7 @@ class EcgAnalysis:
                 classification_leads=tuple(data.get("classification_leads", ())),
                 strip=_typed(StripCall, strip) if strip else None,
                 pacemaker=_flag(data.get("pacemaker", False)),
+                stored_holter=HolterSummary.from_dict(holter) if holter else None,
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, MachineReadError):

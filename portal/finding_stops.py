@@ -19,6 +19,7 @@ import numpy as np
 from ml import rhythm
 from ml.analysis import EcgAnalysis
 from ml.findings import Finding
+from ml.holter_summary import runs_of
 
 MAX_STOPS_PER_KIND = 50
 # Of a thinned kind, the longest occurrences always kept: evenly spread stops alone had left
@@ -129,7 +130,7 @@ def ectopic_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
             if e.label in COVERING_EPISODES[beat_class]
         ]
         ectopic = (analysis.beats.classes == beat_class) & ~rhythm.within(beat_s, covering)
-        for first, count in _runs_of(ectopic):
+        for first, count in runs_of(ectopic):
             name = names[min(count, 3) - 1]
             label = name if count < 3 else f"{name}, {count} beats"
             yield Stop(round(float(beat_s[first]), 3), label, name, count)
@@ -166,14 +167,6 @@ def quality_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
             "QUALITY",
             segment.end_s - segment.start_s,
         )
-
-
-def _runs_of(mask: np.ndarray) -> Iterator[tuple[int, int]]:
-    """(first index, length) of each run of consecutive True values."""
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    for start, stop in zip(starts, stops, strict=True):
-        yield int(start), int(stop - start)
 
 
 def _thinned(stops: list[Stop]) -> list[Stop]:

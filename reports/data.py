@@ -11,9 +11,10 @@ from typing import Any, cast
 from ml import rhythm
 from ml.findings import Finding
 from ml.gaps import HMS_FROM_S, clock
+from ml.holter_summary import HolterSummary
 from ml.rhythm import Episode
 from ml.strip_rhythm import STRIP_MAX_S
-from reports.time_of_day import time_of_day
+from reports.time_of_day import moment_text, time_of_day
 
 PDF_EPISODES = 15  # rows of the episode table on the clinician report
 
@@ -102,6 +103,8 @@ class ReportData:
     recorded_label: str = "Recorded"
     # Staff noted a pacemaker at upload: the machine read is a paced read (`ml.paced`).
     pacemaker: bool = False
+    # A recording of 10 minutes or more: its Holter summary (`ml.holter_summary`).
+    holter: HolterSummary | None = None
 
     @property
     def read_as_episodes(self) -> bool:
@@ -121,6 +124,10 @@ class ReportData:
         listed = [self.episodes[i] for i in cast(list[int], chosen["listed"])]
         more = cast(dict[str, int], chosen["more_by_label"])
         return [(e, clock(e.start_s, as_hms)) for e in listed], more
+
+    def into_recording(self, t_s: float) -> str:
+        """Where `t_s` is, in time into the recording and on the clock (`moment_text`)."""
+        return moment_text(t_s, self.duration_s, self.clock_time)
 
     @property
     def clock_time(self) -> Callable[[float], str] | None:

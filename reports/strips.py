@@ -11,11 +11,10 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis
-from ml.gaps import HMS_FROM_S, clock
 from ml.recording import Recording, standard_order
 from reports.data import TWELVE_LEAD, Strip
 from reports.paper import strip_svg
-from reports.time_of_day import time_of_day
+from reports.time_of_day import moment_text, time_of_day
 from reports.twelve_lead import lead_indices, twelve_lead_svg
 
 STRIP_S = 10.0
@@ -81,14 +80,11 @@ def report_strips(
             )
         )  # fmt: skip
     chosen = [_shown_episode(analysis.episodes, label) for label in (*SIGNIFICANT, rhythm.PAUSE)]
-    as_hms = recording.duration_s >= HMS_FROM_S  # one clock for the whole report
     clock_time = time_of_day(started, recording.duration_s) if started is not None else None
 
     def when(t_s: float) -> str:
-        """ "0:19:43 into the recording (21:29:33)": a Holter's strip "at 23:51:52" was read as
-        a time of day (a Holter audit); a short strip's "at 20.0 s" says what it is."""
-        into = clock(t_s, as_hms) + (" into the recording" if as_hms else "")
-        return into + (f" ({clock_time(t_s)})" if clock_time else "")
+        """A Holter's strip "at 23:51:52" was read as a time of day (a Holter audit)."""
+        return moment_text(t_s, recording.duration_s, clock_time)
 
     for episode, which in (c for c in chosen if c is not None):
         start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from ml.gaps import HMS_FROM_S, clock
+
 
 def time_of_day(started: dt.datetime, duration_s: float) -> Callable[[float], str]:
     """How a moment `offset_s` into a recording that started at `started` (aware, in the
@@ -29,3 +31,11 @@ def time_of_day(started: dt.datetime, duration_s: float) -> Callable[[float], st
         return moment.astimezone(zone).strftime(pattern)
 
     return shown_at
+
+
+def moment_text(t_s: float, duration_s: float, clock_time: Callable[[float], str] | None) -> str:
+    """ "0:19:43 into the recording (21:29:33)" on a Holter, "20.0 s (08:15:20)" on a strip
+    (whose seconds say what they are); without a clock time only the first part."""
+    as_hms = duration_s >= HMS_FROM_S
+    into = clock(t_s, as_hms) + (" into the recording" if as_hms else "")
+    return into + (f" ({clock_time(t_s)})" if clock_time else "")

@@ -153,6 +153,7 @@ def report_data(
         amendments=[_read(a, authors.get(a.author_id), zone) for a in amendments],
         findings=list(analysis.findings),
         episodes=list(analysis.episodes),
+        holter=analysis.holter,
         not_measurable=_not_measurable(
             machine,
             version,

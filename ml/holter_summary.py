@@ -1,0 +1,101 @@
+"""A Holter's summary, the table a cardiologist reads first: beats, ectopy per hour with its
+couplets and runs, pauses, and the time in atrial fibrillation.
+
+A 24-h review page and its PDF gave the heart rate and the beat counts, the couplets and runs
+only as "Next finding" labels, and the AF time only inside the rhythm line (a Holter audit).
+Every figure here is counted from the read itself (its beats and episodes), so it agrees with
+the beat counts, the episode table and the chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ml import rhythm
+from ml.gaps import HMS_FROM_S
+
+HOLTER_FROM_S = HMS_FROM_S  # a recording this long or longer (10 min) gets the summary
+
+
+@dataclass(frozen=True)
+class Ectopy:
+    """One class of ectopic beats (V or S): how many, per hour, and how they come."""
+
+    beats: int
+    per_hour: float
+    singles: int
+    couplets: int
+    runs: int  # three or more in a row
+    longest_run: int  # beats; 0 without runs
+
+
+@dataclass(frozen=True)
+class HolterSummary:
+    hours: float
+    total_beats: int
+    ventricular: Ectopy
+    supraventricular: Ectopy
+    pauses: int
+    longest_pause_s: float | None
+    longest_pause_at_s: float | None  # into the recording
+    af_minutes: float
+    af_percent: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HolterSummary:
+        """Read back from `dataclasses.asdict` (as the stored machine read holds it)."""
+        return cls(
+            **{
+                **data,
+                "ventricular": Ectopy(**data["ventricular"]),
+                "supraventricular": Ectopy(**data["supraventricular"]),
+            }
+        )
+
+
+def holter_summary(
+    classes: np.ndarray, duration_s: float, episodes: list[rhythm.Episode]
+) -> HolterSummary | None:
+    """The summary of a read's beat classes (in time order) and episodes; None under
+    HOLTER_FROM_S, where the strip's own figures say it all."""
+    if duration_s < HOLTER_FROM_S:
+        return None
+    hours = duration_s / 3600
+    pauses = [e for e in episodes if e.label == rhythm.PAUSE]
+    longest = max(pauses, key=lambda e: e.duration_s, default=None)
+    af_s = sum(e.duration_s for e in episodes if e.label == rhythm.AF)
+    return HolterSummary(  # rounded as shown, so a stored summary reads back the same
+        hours=round(hours, 3),
+        total_beats=len(classes),
+        ventricular=_ectopy(classes == "V", hours),
+        supraventricular=_ectopy(classes == "S", hours),
+        pauses=len(pauses),
+        longest_pause_s=round(longest.duration_s, 2) if longest else None,
+        longest_pause_at_s=round(longest.start_s, 1) if longest else None,
+        af_minutes=round(af_s / 60, 1),
+        af_percent=round(100 * af_s / duration_s, 1),
+    )
+
+
+def _ectopy(is_class: np.ndarray, hours: float) -> Ectopy:
+    lengths = [n for _, n in runs_of(is_class)]
+    return Ectopy(
+        beats=int(is_class.sum()),
+        per_hour=round(float(is_class.sum()) / hours, 1),
+        singles=sum(1 for n in lengths if n == 1),
+        couplets=sum(1 for n in lengths if n == 2),
+        runs=sum(1 for n in lengths if n >= 3),
+        longest_run=max((n for n in lengths if n >= 3), default=0),
+    )
+
+
+def runs_of(mask: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first index, length) of each run of consecutive True values."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    for start, stop in zip(starts, stops, strict=True):
+        yield int(start), int(stop - start)

@@ -1,0 +1,49 @@
+"""The Holter summary (`ml.holter_summary`): counted from the read's own beats and episodes.
+A 24-h review page and its PDF gave couplets and runs only as "Next finding" labels and the
+AF time only inside the rhythm line (a Holter audit)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml import rhythm
+from ml.analysis import EcgAnalysis, analyze
+from ml.holter_summary import holter_summary
+from portal.services.machine_read import NO_BEATS
+from tests.support.ecg_files import synthetic
+
+HOUR_S = 3600.0
+
+
+def test_ectopy_pauses_and_af_time_are_counted_from_the_read() -> None:
+    classes = np.array(list("NNVNNVVNNVVVVVNNSNSSNNNSSSNNQVN"))
+    episodes = [
+        rhythm.Episode(rhythm.SINUS, 0.0, 1800.0, 1000),
+        rhythm.Episode(rhythm.PAUSE, 100.0, 102.5, 2),
+        rhythm.Episode(rhythm.PAUSE, 900.0, 904.1, 2),
+        rhythm.Episode(rhythm.AF, 1800.0, 2700.0, 900),
+    ]
+    summary = holter_summary(classes, 2 * HOUR_S, episodes)
+    assert summary is not None
+    v, s = summary.ventricular, summary.supraventricular
+    assert (v.beats, v.singles, v.couplets, v.runs, v.longest_run) == (9, 2, 1, 1, 5)
+    assert v.per_hour == 4.5
+    assert (s.beats, s.singles, s.couplets, s.runs, s.longest_run) == (6, 1, 1, 1, 3)
+    assert summary.total_beats == len(classes)
+    assert (summary.pauses, summary.longest_pause_s, summary.longest_pause_at_s) == (2, 4.1, 900)
+    assert (summary.af_minutes, summary.af_percent) == (15.0, 12.5)
+
+
+def test_a_strip_has_no_holter_summary() -> None:
+    assert holter_summary(np.array(list("NNNV")), 599.0, []) is None
+
+
+def test_the_summary_is_stored_with_the_read_and_read_back_without_beats() -> None:
+    """Pages load the read without its beats (`machine_summary`): the summary comes from
+    the stored read then, and says the same."""
+    read = analyze(synthetic(620, 250, seed=2))
+    stored = read.to_dict()
+    assert stored["holter_summary"]["total_beats"] == len(read.beats.samples) > 600
+    without_beats = EcgAnalysis.from_dict({**stored, "beats": NO_BEATS})
+    assert without_beats.beats.samples.size == 0
+    assert without_beats.holter == read.holter
