@@ -1019,7 +1019,12 @@ def summarise(
     # Nor from detections the classifier left unclassified in signal that quality calls noisy:
     # more likely noise than heartbeats (a regular 63-bpm strip read a mean of 89, max 145).
     counted = ~unread & ~((called == "Q") & in_poor_signal(beat_s, beats.quality))
-    heart_rate = heart_rate_summary(peaks, fs, normal & readable_sinus, readable_sinus, counted)
+    pause_spans = [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.PAUSE]
+    between_s = (beat_s[:-1] + beat_s[1:]) / 2  # one per interval between two beats
+    paused = rhythm.within(between_s, pause_spans)
+    heart_rate = heart_rate_summary(
+        peaks, fs, normal & readable_sinus, readable_sinus, counted, paused
+    )
     if noise_only:
         heart_rate = rate_not_measurable(
             mostly_noise_reason(beats.quality, evidence.clear_of_fast_noise)

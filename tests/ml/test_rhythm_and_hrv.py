@@ -555,3 +555,19 @@ def test_two_minutes_of_idioventricular_rhythm_are_not_named_sinus() -> None:
     assert analysis.rhythm_summary == rhythm.NO_P_WAVES
     assert "BRADY" not in [f.code for f in analysis.findings]
     assert analysis.main_finding.code == "OTHER_RHYTHM" and analysis.main_finding.risk == "high"
+
+
+def test_pauses_the_read_found_count_in_the_heart_rate() -> None:
+    """A 2-h Holter with 466 pauses (MIT-BIH 232 twice over) read a mean of 66 bpm where its
+    7,119 beats in 120 min are 59 (a Holter audit): intervals over 2.5 s were dropped as
+    detection errors even where the read had found them to be pauses."""
+    fs_hz = 250.0
+    rr_s = np.array([1.0] * 20 + [3.0] + [1.0] * 20 + [3.0] + [1.0] * 20)
+    peaks = np.concatenate([[0], np.cumsum(rr_s * fs_hz)]).astype(np.int64)
+    paused = rr_s > 2.5
+    with_pauses = heart_rate_summary(peaks, fs_hz, paused=paused)
+    assert with_pauses.mean_bpm == pytest.approx(60 * len(rr_s) / rr_s.sum())
+    assert with_pauses.min_bpm is not None and with_pauses.min_bpm < 50  # a window holds a pause
+    without = heart_rate_summary(peaks, fs_hz)  # a long gap not known as a pause: left out
+    assert without.mean_bpm == pytest.approx(60.0)
+    assert without.sdnn_ms == with_pauses.sdnn_ms  # HRV never counts a pause
