@@ -11,7 +11,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis
-from ml.recording import Recording, standard_order
+from ml.recording import Recording, canonical_lead_name, standard_order
 from reports.data import TWELVE_LEAD, Strip
 from reports.paper import strip_svg
 from reports.time_of_day import moment_text, time_of_day
@@ -47,13 +47,18 @@ def report_strips(
     fs = recording.fs_hz
     span = min(STRIP_S, recording.duration_s)
     strips = []
-    in_grid = set((lead_indices(recording.lead_names) or {}).values())
+    standard = lead_indices(recording.lead_names) or {}
+    in_grid = set(standard.values())
     if in_grid:  # a 12-lead recording: the 3 x 4 grid shows them, so no 10 s stack of them
+        # The rhythm strip is the lead the read was made on: lead II, or the lead it turned to
+        # when lead II was flat or could not find the beats (page 1 printed a flat lead II).
+        read_on = canonical_lead_name(analysis.analysis_lead)
+        rhythm_lead = read_on if read_on in standard else "II"
         strips.append(
             Strip(
-                f"12-lead ECG, 0-{span:.0f} s, 2.5 s per lead. Rhythm strip, lead II, "
-                f"0-{span:.0f} s",
-                twelve_lead_svg(recording, _markers(analysis, 0.0, span)),
+                f"12-lead ECG, 0-{span:.0f} s, 2.5 s per lead. Rhythm strip, lead "
+                f"{rhythm_lead}, 0-{span:.0f} s",
+                twelve_lead_svg(recording, _markers(analysis, 0.0, span), rhythm_lead),
                 kind=TWELVE_LEAD,
             )
         )

@@ -79,8 +79,9 @@ class Layout:
         return float(sum(lane.height_mm for lane in self.lanes[:row]))
 
 
-def layout(recording: Recording) -> Layout:
-    """Which part of which lead goes where, and how tall each row is."""
+def layout(recording: Recording, rhythm_lead: str = RHYTHM_LEAD) -> Layout:
+    """Which part of which lead goes where, and how tall each row is; the rhythm strip is
+    `rhythm_lead` (lead II, or the lead the read turned to when lead II could not be read)."""
     index = lead_indices(recording.lead_names)
     if index is None:
         raise ValueError("a 12-lead layout needs all of I, II, III, aVR, aVL, aVF, V1-V6")
@@ -98,8 +99,9 @@ def layout(recording: Recording) -> Layout:
             t, y = trace_points(signal, fs, start, length)
             segments.append(Segment(leads[row], column, start, t, y))
         rows.append(tuple(segments))
-    t, y = trace_points(recording.signal_mv[:, index[RHYTHM_LEAD]], fs, 0.0, span)
-    rows.append((Segment(RHYTHM_LEAD, 0, 0.0, t, y),))
+    rhythm_lead = rhythm_lead if rhythm_lead in index else RHYTHM_LEAD
+    t, y = trace_points(recording.signal_mv[:, index[rhythm_lead]], fs, 0.0, span)
+    rows.append((Segment(rhythm_lead, 0, 0.0, t, y),))
     extents = [_extent(segments) for segments in rows]
     caps = [ROW_MAX_MM] * len(rows)
     lanes = [_lane(extent, cap) for extent, cap in zip(extents, caps, strict=True)]
@@ -123,11 +125,15 @@ def _lane(extent: tuple[float, float], cap_mm: float) -> Lane:
     return lane(up, down, min_mm=ROW_MIN_MM, max_mm=cap_mm, top_pad_mm=LABEL_PAD_MM)
 
 
-def twelve_lead_svg(recording: Recording, markers: Sequence[tuple[float, str]] = ()) -> str:
-    """The 3 x 4 grid and the lead II rhythm strip as one SVG in true millimetres; `markers`
-    (time_s, label), such as the analysis's non-normal beats, are written over the rhythm
-    strip."""
-    plan = layout(recording)
+def twelve_lead_svg(
+    recording: Recording,
+    markers: Sequence[tuple[float, str]] = (),
+    rhythm_lead: str = RHYTHM_LEAD,
+) -> str:
+    """The 3 x 4 grid and the rhythm strip (`layout`) as one SVG in true millimetres;
+    `markers` (time_s, label), such as the analysis's non-normal beats, are written over the
+    rhythm strip."""
+    plan = layout(recording, rhythm_lead)
     height = plan.height_mm
     parts = [grid(WIDTH_MM, height)]
     for row, (segments, paper) in enumerate(zip(plan.rows, plan.lanes, strict=True)):

@@ -254,6 +254,11 @@ def test_report_strips_draw_the_twelve_lead_grid_instead_of_the_stack() -> None:
     more = synthetic(12, 250, leads=(*STANDARD_LEADS, "X", "Y"))  # leads the grid lacks: kept
     assert [s.title for s in report_strips(more, analysis)][1:3] == ["Lead X, 0-10 s",
                                                                     "Lead Y, 0-10 s"]  # fmt: skip
+    # Read on V5 (lead II flat, or unable to find the beats): page 1's rhythm strip is V5, where
+    # it printed a flat lead II (an audit of the 12-lead path).
+    on_v5 = report_strips(recording, _read_with("ECG V5", [250, 500, 750], "NVN"))[0]
+    assert on_v5.title.endswith("Rhythm strip, lead V5, 0-10 s")
+    assert on_v5.svg.count(">V5</text>") == 2  # in the grid and over the rhythm strip
     fewer = synthetic(12, 250, leads=("I", "II", "III"))  # not a 12-lead: the stack as before
     titles = [s.title for s in report_strips(fewer, _read_with("II", [], ""))]
     assert titles[:3] == ["Lead I, 0-10 s", "Lead II, 0-10 s", "Lead III, 0-10 s"]

@@ -113,7 +113,7 @@
 
   // The paper 12-lead: rows I/aVR/V1/V4, II/aVL/V2/V5, III/aVF/V3/V6, each lead drawn over its
   // own consecutive quarter of the window (so the columns read I-II-III, aVR-aVL-aVF, V1-V3,
-  // V4-V6), then lead II over the whole window as the rhythm strip.
+  // V4-V6), then the rhythm strip over the whole window (lead II, or the read's lead).
   function twelveLeadFigure(data, byStandard, view) {
     const plotWidth = view.width - MARGIN.l - MARGIN.r;
     const s = scale(plotWidth, view.speed, view.gain);
@@ -126,7 +126,11 @@
       return { std, lead: byStandard[std], t0, t1, i0: index(t0), i1: Math.min(n, index(t1) + 1) };
     }));
     const ranges = rowSpecs.map((segs) => mvRange(segs.flatMap((g) => data.leads[g.lead].slice(g.i0, g.i1))));
-    ranges.push(mvRange(data.leads[byStandard.II]));
+    // The rhythm strip is the lead the read was made on (lead II, or the lead it turned to when
+    // lead II was flat or could not find the beats), as on the PDF's page 1.
+    const rhythmStd = Object.keys(byStandard).find((std) => byStandard[std] === view.analysisLead) || "II";
+    const lead = byStandard[rhythmStd];
+    ranges.push(mvRange(data.leads[lead]));
     const { domains, plotHeight } = stackRows(ranges, s.pxPerMv);
     const layout = baseLayout(view.width, plotHeight, ranges.length, view.start, s.spanS);
     const traces = [], rows = [];
@@ -142,10 +146,10 @@
       });
       rows.push({ axis: "y" + axis, segments: segs.map((g) => ({ lead: g.lead, t0: g.t0, t1: g.t1 })) });
     });
-    const rhythmAxis = axisName(3), lead = byStandard.II;
+    const rhythmAxis = axisName(3);
     layout["yaxis" + rhythmAxis] = yAxis(domains[3], ranges[3], "mV");
-    traces.push({ x: times(data, 0, n), y: data.leads[lead], xaxis: "x", yaxis: "y" + rhythmAxis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: "II rhythm" });
-    layout.annotations.push(label(rhythmAxis, view.start + 0.02 * column, "II rhythm"));
+    traces.push({ x: times(data, 0, n), y: data.leads[lead], xaxis: "x", yaxis: "y" + rhythmAxis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: rhythmStd + " rhythm" });
+    layout.annotations.push(label(rhythmAxis, view.start + 0.02 * column, rhythmStd + " rhythm"));
     rows.push({ axis: "y" + rhythmAxis, segments: [{ lead, t0: -Infinity, t1: Infinity }] });
     return { traces, layout, rows, scale: s, markerRow: 3 };
   }
