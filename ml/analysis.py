@@ -102,6 +102,7 @@ from ml.recording import (
 )
 from ml.rpeaks import detect_r_peaks_both_leads
 from ml.sinus_strip import (
+    INVERTED_P_REASON,
     not_sinus_with_inverted_p_waves,
     sinus_at_its_rate,
 )
@@ -1003,7 +1004,14 @@ def summarise(
     if joined:
         notes = [*notes, joined_pauses_note(joined)]
     if strip is not None:
-        sinus_possible = not rules_out_sinus(strip) and not evidence.dissociation
+        # Nor under a call that found the P waves inverted in lead II: its episode table
+        # listed "Sinus rhythm 1.3-9.3 s" below "Other rhythm ... P waves inverted in lead II"
+        # (an audit of the 12-lead path).
+        sinus_possible = (
+            not rules_out_sinus(strip)
+            and not evidence.dissociation
+            and INVERTED_P_REASON not in strip.reason
+        )
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
     unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
     noise_only = (

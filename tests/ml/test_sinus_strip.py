@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from ml import rhythm
 from ml.analysis import analyze
 from ml.intervals import not_measured
 from ml.recording import Recording
@@ -134,6 +135,16 @@ def test_an_inverted_p_wave_in_lead_ii_stays_another_rhythm_and_says_why() -> No
     assert analysis.strip is not None and analysis.strip.label == OTHER
     assert analysis.strip.reason == f"fast ({median_rate(120.0)}), {INVERTED_P_REASON}"
     assert "OTHER_RHYTHM" in {f.code for f in analysis.findings}
+
+
+@pytest.mark.parametrize("rate_bpm", [70.0, 120.0])
+def test_no_sinus_episode_under_a_call_of_inverted_p_waves(rate_bpm: float) -> None:
+    """The episode table listed "Sinus rhythm 1.3-9.3 s" below the strip's call "Other rhythm
+    ... P waves inverted in lead II" (an audit of the 12-lead path)."""
+    analysis = _strip(rate_bpm, -0.15)
+    assert analysis.strip is not None and INVERTED_P_REASON in analysis.strip.reason
+    labels = {e.label for e in analysis.episodes}
+    assert not labels & {rhythm.SINUS, rhythm.BRADY, rhythm.TACHY}, labels
 
 
 @pytest.mark.parametrize(
