@@ -12,7 +12,7 @@ CREATE TABLE account (
 	session_epoch INTEGER NOT NULL, 
 	last_login_at DATETIME(6), 
 	created_by_id INTEGER, 
-	failed_logins INTEGER NOT NULL, 
+	failed_logins INTEGER NOT NULL DEFAULT '0', 
 	locked_until DATETIME(6), 
 	totp_secret VARCHAR(64), 
 	totp_last_step BIGINT, 

@@ -6,6 +6,7 @@ that use them, so `cardio analyze` (the analysis engine alone) starts as fast as
 from __future__ import annotations
 
 import gc
+import getpass
 import logging
 import os
 import sys
@@ -100,7 +101,18 @@ def init_db() -> None:
 
     settings = _settings()
     settings.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # key and database
-    migrate.upgrade(settings.database_url)
+    # Each migration run, and any warning a migration gives (no privilege to create the audit
+    # triggers), on stderr: Alembic's logger had no handler, so `init-db` said only "up to
+    # date" over missing triggers (an ops audit).
+    said = logging.StreamHandler(sys.stderr)
+    said.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    alembic_log = logging.getLogger("alembic")
+    alembic_log.addHandler(said)
+    alembic_log.setLevel(logging.INFO)
+    try:
+        migrate.upgrade(settings.database_url)
+    finally:
+        alembic_log.removeHandler(said)
     click.echo("Database schema is up to date.")
 
 
@@ -257,11 +269,13 @@ def jobs_command(limit: int) -> None:
     from portal.services.jobs import live_workers
 
     sql = db_session()
-    click.echo(f"{'job':>6}  {'state':<10} {'tries':>5}  {'worker':<40} progress")
+    click.echo(f"{'job':>6}  {'state':<10} {'tries':>5}  {'worker':<40} progress, or why it failed")
     for job in sql.scalars(select(AnalysisJob).order_by(AnalysisJob.id.desc()).limit(limit)):
+        # A failed job says why (it showed its last step, "Reading the recording": an audit).
+        said = job.error_message if job.state.value == "failed" and job.error_message else None
         click.echo(
             f"{job.id:>6}  {job.state.value:<10} {job.attempts:>5}  "
-            f"{job.worker_id or '-':<40} {job.progress_message or ''}"
+            f"{job.worker_id or '-':<40} {said or job.progress_message or ''}"
         )
     counts = sql.execute(
         select(AnalysisJob.worker_id, func.count())
@@ -352,16 +366,25 @@ def render_report(report_id: int, kind: str, out: Path) -> None:
     import shutil
 
     from portal.models import DocumentKind, EcgReport
-    from portal.services import documents
+    from portal.services import audit, documents
 
     sql = db_session()
     report = sql.get(EcgReport, report_id)
     if report is None:
         click.echo(f"Error: there is no report {report_id}.", err=True)
         sys.exit(2)
+    version = documents.latest_version(report)
     document, path = documents.ensure_document(
-        sql, report, documents.latest_version(report), DocumentKind(kind), _settings()
+        sql, report, version, DocumentKind(kind), _settings()
     )
+    # A PDF of a patient's report written to a file is a download like a page's (it had left
+    # no audit row: an ops audit); the operator is the system account running the command.
+    audit.record(
+        sql, "report.download", actor=None, actor_username=f"cli:{getpass.getuser()}"[:64],
+        patient_id=report.patient_id, object_type="report_document", object_id=document.id,
+        details={"kind": kind, "version_no": version.version_no, "sha256": document.sha256,
+                 "via": "cardio render-report"},
+    )  # fmt: skip
     sql.commit()
     shutil.copyfile(path, out)
     click.echo(f"Wrote {out} ({document.size_bytes} bytes, SHA-256 {document.sha256}).")

@@ -129,7 +129,7 @@ class Account(TimestampsMixin, Base):
     last_login_at: Mapped[dt.datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     # Brute-force protection: consecutive failed logins; locked until then (None: not locked).
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None]
     # TOTP multi-factor authentication (portal/services/mfa.py): the base32 secret once
     # enrolled, the last time step accepted (a code works once), hashed recovery codes.

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.cli import main
 from portal.config import PROJECT_ROOT, ConfigError, load_settings
+from tests.conftest import People, client_for
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -303,3 +307,46 @@ def test_a_database_that_cannot_be_used_is_one_sentence(
     result = CliRunner().invoke(main, ["init-db"], env=_env(tmp_path, DATABASE_URL=url))
     assert result.exit_code == code and said in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_init_db_says_each_migration_and_create_user_refuses_a_long_name(tmp_path: Path) -> None:
+    """`cardio init-db` said only "up to date" (Alembic's warnings went nowhere, a missing
+    audit trigger among them), and a 500-character --full-name ended in a database traceback
+    (an ops audit)."""
+    runner, env = CliRunner(), _env(tmp_path)
+    migrated = runner.invoke(main, ["init-db"], env=env)
+    assert migrated.exit_code == 0
+    assert "Running upgrade 0014 -> 0015" in migrated.output
+    long_name = runner.invoke(
+        main, ["create-user", "--role", "doctor", "--username", "drlong", "--full-name", "A" * 500],
+        env={**env, "CARDIO_PASSWORD": "a sufficiently long one"},
+    )  # fmt: skip
+    assert long_name.exit_code != 0 and "at most 120 characters" in long_name.output
+    assert "Traceback" not in long_name.output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cardio_jobs_says_why_a_job_failed(
+    app: Flask, people: People, sql: Session, database_url: str, tmp_path: Path
+) -> None:
+    """A failed job listed its last step ("Reading the recording"), not why it failed (an
+    ops audit)."""
+    from portal.models import AnalysisJob, JobState
+    from tests.conftest import upload_file
+    from tests.support.ecg_files import synthetic, write_csv
+
+    csv = write_csv(tmp_path / "ecg.csv", synthetic(20, 250)).read_bytes()
+    assert (
+        upload_file(client_for(app, people.staff), people.patient.id, csv, "ecg.csv").status_code
+        == 302
+    )
+    job = sql.scalars(select(AnalysisJob)).one()
+    job.state, job.progress_message = JobState.FAILED, "Reading the recording"
+    job.error_message = "The file ends before its header says: nothing was analysed."
+    sql.commit()
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
+           "JOB_WORKER": "none", "CARDIO_ENV": "development"}  # fmt: skip
+    listing = CliRunner().invoke(main, ["jobs"], env=env)
+    assert listing.exit_code == 0, listing.output
+    assert "The file ends before its header says" in listing.output
+    assert "Reading the recording" not in listing.output

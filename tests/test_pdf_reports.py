@@ -300,6 +300,11 @@ def test_cli_render_report_and_time_limit(
                                        "--out", str(out)], env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Your heart test results" in _text(out.read_bytes(), tmp_path)
+    # A PDF written to a file is a download: audited as one (it left no row: an ops audit).
+    sql.expire_all()
+    row = sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.download")).one()
+    assert row.actor_username.startswith("cli:") and row.patient_id == report.patient_id
+    assert row.details["via"] == "cardio render-report"
     nowhere = CliRunner().invoke(main, ["render-report", str(report.id), "--out",
                                         str(tmp_path / "no" / "x.pdf")], env=env)  # fmt: skip
     assert nowhere.exit_code == 2 and "does not exist" in nowhere.output

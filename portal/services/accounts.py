@@ -32,6 +32,9 @@ def check_new_password(
         raise InvalidInput({"confirm_password": "The two passwords are not the same."})
 
 
+FULL_NAME_CHARS = 120  # `StaffProfile.full_name`, `DoctorProfile.full_name`
+
+
 def create_account(
     session: Session,
     *,
@@ -55,6 +58,8 @@ def create_account(
         raise InvalidInput({"username": f"The username {username!r} is already taken."})
     if problem := text_problem(full_name, name=True):
         raise InvalidInput({"full_name": problem})
+    if len(full_name.strip()) > FULL_NAME_CHARS:  # `cardio create-user` had a 1406 traceback
+        raise InvalidInput({"full_name": f"A name holds at most {FULL_NAME_CHARS} characters."})
     problems = password_problems(
         password, username=username, personal=(full_name, email or "", phone or "")
     )
