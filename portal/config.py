@@ -125,6 +125,7 @@ def load_settings() -> Settings:
             "Refusing to start in production with FLASK_DEBUG on: debug mode shows internals "
             "to users. Remove FLASK_DEBUG (or set it to 0)."
         )
+    _check_bcrypt_rounds()
     instance_dir = _private_instance_dir(
         Path(os.environ.get("INSTANCE_DIR", DEFAULT_INSTANCE_DIR)).resolve()
     )
@@ -139,7 +140,9 @@ def load_settings() -> Settings:
         storage_dir=storage_dir,
         instance_dir=instance_dir,
         institution_name=os.environ.get("INSTITUTION_NAME", Settings.institution_name),
-        session_lifetime_minutes=int(os.environ.get("SESSION_LIFETIME_MINUTES", "30")),
+        session_lifetime_minutes=_positive_int(
+            "SESSION_LIFETIME_MINUTES", Settings.session_lifetime_minutes
+        ),
         session_absolute_hours=_positive_int(
             "SESSION_ABSOLUTE_HOURS", Settings.session_absolute_hours
         ),
@@ -159,8 +162,7 @@ def load_settings() -> Settings:
         mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),
         clinic_contact=os.environ.get("CLINIC_CONTACT", Settings.clinic_contact),
         page_size=_page_size(),
-        patients_get_clinician_pdf=os.environ.get("PATIENTS_GET_CLINICIAN_PDF", "").lower()
-        in ("1", "true", "yes"),
+        patients_get_clinician_pdf=_yes_or_no("PATIENTS_GET_CLINICIAN_PDF"),
         time_zone=_time_zone(),
         trusted_proxies=_whole_number("TRUSTED_PROXIES", Settings.trusted_proxies),
     )
@@ -190,6 +192,26 @@ def _positive_int(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(f"{name}={raw!r} must be a positive whole number.")
     return int(raw)
+
+
+# Settings an installer can get wrong are refused at start, in words: "30m" minutes, a bcrypt
+# cost of "abc" (the first password hashed failed with a traceback) or 3, "ja" read silently
+# as false (an ops audit).
+def _yes_or_no(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={raw!r} must be true or false.")
+
+
+def _check_bcrypt_rounds() -> None:
+    raw = os.environ.get("BCRYPT_ROUNDS", "").strip()
+    if raw and (not raw.isdigit() or not 4 <= int(raw) <= 31):
+        raise ConfigError(
+            f"BCRYPT_ROUNDS={raw!r} must be a whole number from 4 to 31 (12: the default)."
+        )
 
 
 def _whole_number(name: str, default: int) -> int:

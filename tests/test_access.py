@@ -7,6 +7,8 @@ they answer 401 (tests/test_api.py walks them with each role's token).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from sqlalchemy import text
@@ -144,3 +146,16 @@ def test_health_fails_on_a_database_of_an_older_schema(app: Flask) -> None:
         with engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
     assert app.test_client().get("/health").status_code == 200
+
+
+def test_health_fails_when_the_storage_cannot_be_written(tmp_path: Path) -> None:
+    """STORAGE_DIR below a plain file passed every check and failed each upload with a 500
+    (an ops audit)."""
+    from portal.main.routes import storage_problem
+
+    assert storage_problem(tmp_path / "storage" / "not-yet") is None  # made at the first upload
+    plain = tmp_path / "afile"
+    plain.write_text("x")
+    assert storage_problem(plain / "storage") == (
+        f"STORAGE_DIR {plain / 'storage'} cannot be made: {plain} is not a folder"
+    )

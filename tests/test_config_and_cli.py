@@ -350,3 +350,22 @@ def test_cardio_jobs_says_why_a_job_failed(
     assert listing.exit_code == 0, listing.output
     assert "The file ends before its header says" in listing.output
     assert "Reading the recording" not in listing.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [("SESSION_LIFETIME_MINUTES", "30m", "must be a positive whole number"),
+     ("BCRYPT_ROUNDS", "abc", "must be a whole number from 4 to 31"),
+     ("BCRYPT_ROUNDS", "3", "must be a whole number from 4 to 31"),
+     ("PATIENTS_GET_CLINICIAN_PDF", "ja", "must be true or false"),
+     ("TRUSTED_PROXIES", "one", "must be a whole number")],
+)  # fmt: skip
+def test_settings_an_installer_gets_wrong_are_refused_in_words(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, said: str
+) -> None:
+    """ "30m" minutes and a bcrypt cost of "abc" ended in tracebacks (the latter at the first
+    password hashed), and "ja" was read as false without a word (an ops audit)."""
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=said):
+        load_settings()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, url_for
+import os
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -42,6 +45,8 @@ def health() -> tuple[Response, int]:
             return jsonify(status="error", database="unreachable"), 503
         stored = None
     needed = migrate.head_revision()
+    if problem := storage_problem(current_app.config["SETTINGS"].storage_dir):
+        return jsonify(status="error", database="ok", storage=problem), 503
     if stored != needed:
         return jsonify(
             status="error",
@@ -58,3 +63,18 @@ def _database_answers() -> bool:
         db_session().rollback()
         return False
     return True
+
+
+def storage_problem(storage_dir: Path) -> str | None:
+    """Why uploads and PDFs could not be stored in STORAGE_DIR, or None: it (or, before the
+    first upload makes it, the nearest folder above it) must be a folder this process may
+    write. STORAGE_DIR below a plain file passed every check and failed each upload with a
+    500 (an ops audit)."""
+    existing = storage_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"STORAGE_DIR {storage_dir} cannot be made: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"STORAGE_DIR {storage_dir}: {existing} is not writable by the portal"
+    return None
