@@ -13,7 +13,9 @@ from typing import Any, cast
 
 import numpy as np
 
+from ml import rhythm
 from ml.analysis import EcgAnalysis
+from ml.hrv import MAX_RR_S, MIN_RR_S
 from ml.recording import Recording, standard_order
 from portal.models import EcgRecording
 from portal.services import recordings
@@ -116,12 +118,29 @@ def beats_between(analysis: EcgAnalysis, start_s: float, end_s: float) -> dict[s
 
 
 def heart_rate_trend(analysis: EcgAnalysis, bin_s: float = 10.0) -> dict[str, Any]:
-    """Mean heart rate per `bin_s` from the machine's beats (for the trend chart)."""
+    """Mean heart rate per `bin_s` from the machine's beats (for the trend chart), counting the
+    intervals the read's rate counts: between two classified beats, 0.25-2.5 s apart or a
+    pause it found, outside ventricular fibrillation. Every interval had counted, so a 24-h
+    trend ran 22-200 bpm beside a read of 32-175 (VF waves and noise; a Holter audit)."""
     if analysis.beats.samples.size < 3:
         return {"t_s": [], "bpm": []}
     t = analysis.beats.samples / analysis.fs_hz
     rr = np.diff(t)
-    mid = t[1:]
+    classified = analysis.beats.classes != "Q"
+    spans = {
+        label: [(e.start_s, e.end_s) for e in analysis.episodes if e.label == label]
+        for label in (rhythm.PAUSE, rhythm.VF)
+    }
+    between = (t[:-1] + t[1:]) / 2
+    counted = (
+        classified[:-1]
+        & classified[1:]
+        & (((rr >= MIN_RR_S) & (rr <= MAX_RR_S)) | rhythm.within(between, spans[rhythm.PAUSE]))
+        & ~rhythm.within(between, spans[rhythm.VF])
+    )
+    rr, mid = rr[counted], t[1:][counted]
+    if rr.size == 0:
+        return {"t_s": [], "bpm": []}
     bins = np.floor(mid / bin_s).astype(int)
     counts = np.bincount(bins)
     sums = np.bincount(bins, weights=rr)

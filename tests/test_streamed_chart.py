@@ -59,3 +59,28 @@ def test_the_chart_of_a_streamed_recording_equals_the_whole_one(long_record: Pat
         np.testing.assert_array_equal(got, expected)
     with pytest.raises(TypeError):
         lazy.signal_mv[np.arange(3)]  # fancy indexing would mean reading it all: refused
+
+
+def test_the_heart_rate_trend_counts_what_the_rate_counts() -> None:
+    """A 24-h trend ran 22-200 bpm beside a read of 32-175 (it counted every interval, VF
+    waves and unclassified noise among them; a Holter audit). Counted now: intervals between
+    classified beats, 0.25-2.5 s apart or a pause the read found, outside fibrillation."""
+    import dataclasses
+
+    import numpy as np
+
+    from ml import rhythm
+    from ml.analysis import Beats, analyze
+    from ml.research.synthetic import BeatTruth, synthetic_recording
+
+    read = analyze(synthetic_recording(BeatTruth(hr_bpm=60), duration_s=20, leads=("II",))[0])
+    fs = read.fs_hz
+    beat_s = np.array([1.0, 2.0, 3.0, 3.1, 3.2, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0, 12.0])
+    classes = np.array(list("NNNQQNNNNNNN"))
+    beats = Beats((beat_s * fs).astype(np.int64), classes, np.ones(len(classes)))
+    episodes = [rhythm.Episode(rhythm.PAUSE, 5.0, 8.0, 2), rhythm.Episode(rhythm.VF, 9.6, 11.4, 0)]
+    trend = ecg_data.heart_rate_trend(dataclasses.replace(read, beats=beats, episodes=episodes))
+    assert trend["t_s"] == [5.0, 15.0]
+    # Up to 10 s: four 1-s intervals and the 3-s pause, 7 s in all, not the noise 0.1 s apart;
+    # then 11-12 s, the fibrillation between left out.
+    assert trend["bpm"] == [round(60 / 1.4, 1), 60.0]

@@ -71,8 +71,8 @@
     overviewDiv.on("plotly_click", (ev) => { forgetStop(); showWindow(ev.points[0].x - spanS() / 2); });
     if (overview.hr_trend && $("hr-trend")) {
       Plotly.newPlot("hr-trend", [{ x: overview.hr_trend.t_s, y: overview.hr_trend.bpm, type: "scatter", mode: "lines", line: { color: "#2a6fb0" } }], {
-        height: 160, margin: { l: 40, r: 10, t: 24, b: 30 }, title: { text: "Heart rate (bpm, 10 s means)", font: { size: 12 }, x: 0 },
-        xaxis: { title: { text: "s" } },
+        height: 160, margin: { l: 40, r: 10, t: 24, b: 30 }, title: { text: "Heart rate (bpm, 10 s means of the intervals the rate counts)", font: { size: 12 }, x: 0 },
+        xaxis: { title: { text: "s into the recording" } },
       }, { displayModeBar: false, responsive: true });
     }
     await showWindow(0);
