@@ -174,7 +174,7 @@ CREATE INDEX ix_patient_created_by_id ON patient (created_by_id);
 
 CREATE INDEX ix_patient_full_name ON patient (full_name);
 
-CREATE INDEX ix_patient_is_active_full_name_name_folded_mrn ON patient (is_active, full_name, name_folded, mrn);
+CREATE INDEX ix_patient_is_active_name_folded_full_name_mrn ON patient (is_active, name_folded, full_name, mrn);
 
 CREATE INDEX ix_patient_updated_by_id ON patient (updated_by_id);
 

@@ -229,9 +229,10 @@ class Patient(TimestampsMixin, Base):
     __tablename__ = "patient"
     __table_args__ = table_args(
         # Patient search (a name fragment or an MRN prefix, active patients, by name): the
-        # fragment is matched in this index, in name order, without reading the rows.
-        # `name_folded` beside the name (`portal.name_search`): matched in the index too.
-        Index(None, "is_active", "full_name", "name_folded", "mrn"),
+        # fragment is matched in this index, in name order, without reading the rows. The
+        # order is the folded name's (`portal.name_search`): "d'Artagnan" among the Ds, not
+        # after "Zoë" as SQLite's code-point order had put it.
+        Index(None, "is_active", "name_folded", "full_name", "mrn"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

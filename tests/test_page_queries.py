@@ -214,7 +214,7 @@ def test_mariadb_plans_use_the_indexes(mariadb_host_url: str, tmp_path) -> None:
                 (lambda: reports.worklist(sql, doctor),
                  {"ix_patient_assigned_doctor_id", "ix_ecg_report_patient_id_status"}),
                 (lambda: patients.search_patients(sql, staff, text="mar"),
-                 {"ix_patient_is_active_full_name_name_folded_mrn"}),
+                 {"ix_patient_is_active_name_folded_full_name_mrn"}),
                 (lambda: audit.search(sql), {"ix_audit_event_occurred_at"}),
                 (lambda: audit.search(sql, username="load-doctor-001"),
                  {"ix_audit_event_actor_username_occurred_at"}),

@@ -162,6 +162,14 @@ def test_search_ignores_case_accents_and_name_separators(
                          ("小明", "王小明")]:  # fmt: skip
         page = client.get("/patients/", query_string={"q": typed}).get_data(as_text=True)
         assert "1 patient " in page and found in page, typed
+    # In the folded name's order: "d'Artagnan" among the Ds, not after "Zoë" (code points).
+    for name in ("Zoë Adams", "d'Artagnan Charles", "Émile Zola"):
+        patients.register_patient(sql, patients.PatientDetails(name, dt.date(1970, 1, 1), Sex.MALE),
+                                  actor=people.staff, today=dt.date.today())  # fmt: skip
+    sql.commit()
+    listed = patients.search_patients(sql, people.staff, per_page=100).items
+    names = [p.full_name for p in listed]
+    assert names.index("d'Artagnan Charles") < names.index("Émile Zola") < names.index("Zoë Adams")
     staff_token = _fhir_token(sql, people)
     for typed, found in [("smith", "O’Brien-Smith"), ("jose", "José María Núñez"),
                          ("maria", "José María Núñez"), ("сергей", "Сергей Иванов")]:  # fmt: skip

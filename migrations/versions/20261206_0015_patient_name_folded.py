@@ -50,15 +50,15 @@ def upgrade() -> None:
     # Indexes outside a batch: SQLite's batch would copy the table, which rows refer to.
     op.drop_index(op.f("ix_patient_is_active_full_name_mrn"), table_name="patient")
     op.create_index(
-        op.f("ix_patient_is_active_full_name_name_folded_mrn"),
+        op.f("ix_patient_is_active_name_folded_full_name_mrn"),
         "patient",
-        ["is_active", "full_name", "name_folded", "mrn"],
+        ["is_active", "name_folded", "full_name", "mrn"],
         unique=False,
     )
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_patient_is_active_full_name_name_folded_mrn"), table_name="patient")
+    op.drop_index(op.f("ix_patient_is_active_name_folded_full_name_mrn"), table_name="patient")
     op.create_index(
         op.f("ix_patient_is_active_full_name_mrn"),
         "patient",

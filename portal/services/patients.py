@@ -251,7 +251,7 @@ def search_patients(
     items = session.scalars(
         # Name, then MRN (unique): the order of the search index, so no sort (migration 0009).
         # The rows' doctors in one query (the list shows their names), not one per doctor.
-        query.order_by(Patient.full_name, Patient.name_folded, Patient.mrn)
+        query.order_by(Patient.name_folded, Patient.full_name, Patient.mrn)
         .offset((page - 1) * per_page)
         .limit(per_page)
         .options(selectinload(Patient.assigned_doctor).load_only(DoctorProfile.full_name))
