@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from portal.config import load_settings
 from portal.db import make_engine
@@ -39,11 +43,39 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = make_engine(_url())
-    with engine.connect() as connection:
+    with engine.connect() as connection, _one_at_a_time(connection):
         _configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+# Two `cardio init-db` at once (the app container's start and a `docker compose run ... cardio
+# create-user` beside it) both created the first table, and one died with "Table 'account'
+# already exists" (an ops audit). On MySQL/MariaDB a named lock makes the second wait, then
+# find the schema up to date. SQLite locks its file for each write on its own.
+MIGRATION_LOCK, MIGRATION_LOCK_WAIT_S = "cardioportal_migrations", 600
+
+
+@contextmanager
+def _one_at_a_time(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name not in ("mysql", "mariadb"):
+        yield
+        return
+    got = connection.exec_driver_sql(
+        f"SELECT GET_LOCK('{MIGRATION_LOCK}', {MIGRATION_LOCK_WAIT_S})"
+    ).scalar()
+    connection.commit()  # the lock is the session's: Alembic's transaction begins after it
+    if got != 1:
+        raise RuntimeError(
+            f"Another migration held the lock for {MIGRATION_LOCK_WAIT_S} s: is one stuck?"
+        )
+    try:
+        yield
+    finally:
+        connection.commit()  # the last version row written before the next one reads it
+        connection.exec_driver_sql(f"SELECT RELEASE_LOCK('{MIGRATION_LOCK}')")
+        connection.commit()
 
 
 if context.is_offline_mode():

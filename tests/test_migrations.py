@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -204,3 +205,22 @@ def _rhythm_lines(engine: Engine) -> dict[int, str]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, rhythm_label FROM report_version")).all()
     return {row.id: row.rhythm_label for row in rows if row.rhythm_label is not None}
+
+
+@pytest.mark.parametrize("empty_database_url", ["mariadb"], indirect=True)
+def test_two_migrations_at_once_take_turns(empty_database_url: str) -> None:
+    """The app container's start and a `docker compose run ... cardio create-user` beside it
+    migrate at once: one died with "Table 'account' already exists" (an ops audit). A named
+    lock makes the second wait and find the schema up to date."""
+    import subprocess
+    import sys
+
+    code = f"from portal import migrate; migrate.upgrade({empty_database_url!r})"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # two processes, as two containers: Alembic's context is one per process
+    for run in runs:
+        _, errors = run.communicate(timeout=300)
+        assert run.returncode == 0, errors[-3000:]
+    assert _differences(empty_database_url) == []
