@@ -37,7 +37,7 @@ from portal.config import Settings
 from portal.models import BulkExportJob, JobState, utcnow
 from portal.services import bulk_export, jobs
 from portal.tasks import TASK_NAMES
-from portal.worker import Worker
+from portal.worker import FailureLog, Worker
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -167,13 +167,15 @@ class WorkerRuntime:
             self._worker.stop_heartbeat()
 
     def _sweep_loop(self) -> None:
+        failing = FailureLog("the job sweep failed; trying again later")  # once, then a minute
         while not self._stop.is_set():
             try:
                 sent = sweep(self.celery, self.worker(), self.settings)
                 if sent:
                     log.warning("sweep: sent %s task(s) again whose message was lost", sent)
+                failing.recovered()
             except Exception:  # the database or the broker may be briefly unavailable
-                log.exception("the job sweep failed; trying again later")
+                failing.failed()
             self._stop.wait(self.settings.job_sweep_seconds)
 
 

@@ -49,3 +49,25 @@ def test_a_stop_inside_database_code_waits_until_it_is_out() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, previous in saved.items():
             signal.signal(signum, previous)
+
+
+def test_a_repeated_failure_is_logged_once_then_a_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker logged 24 tracebacks in 12 s while the database was down (an ops audit)."""
+    from portal.worker import FailureLog
+
+    now = [0.0]
+    failing = FailureLog("analysis worker loop failed; retrying", clock=lambda: now[0])
+    with caplog.at_level("INFO", logger="portal.worker"):
+        for second in range(0, 125, 5):  # a failure every 5 s for two minutes
+            now[0] = float(second)
+            try:
+                raise ConnectionError("database down")
+            except ConnectionError:
+                failing.failed()
+        failing.recovered()
+    records = [r for r in caplog.records if r.name == "portal.worker"]
+    assert [r.exc_info is not None for r in records] == [True, False, False, False]
+    assert "still failing, 13 times so far" in records[1].getMessage()
+    assert "working again after 25 failures" in records[-1].getMessage()
