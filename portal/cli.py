@@ -176,9 +176,11 @@ def seed_demo_command() -> None:
 
 
 @main.command("seed-load")
-@click.option("--reports", "n_reports", default=100_000, show_default=True, type=int)
-@click.option("--doctors", default=40, show_default=True, type=int)
-@click.option("--staff", default=20, show_default=True, type=int)
+@click.option(
+    "--reports", "n_reports", default=100_000, show_default=True, type=click.IntRange(min=1)
+)
+@click.option("--doctors", default=40, show_default=True, type=click.IntRange(min=1))
+@click.option("--staff", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=17, show_default=True, type=int, help="random seed")
 def seed_load_command(n_reports: int, doctors: int, staff: int, seed: int) -> None:
     """Fill the database with synthetic patients, reports and audit rows (load tests)."""
