@@ -369,3 +369,9 @@ def test_settings_an_installer_gets_wrong_are_refused_in_words(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=said):
         load_settings()
+
+
+def test_seed_load_refuses_a_count_under_one(tmp_path: Path) -> None:
+    """`--reports -5` left partial rows and a numpy traceback (an ops audit)."""
+    result = CliRunner().invoke(main, ["seed-load", "--reports", "-5"], env=_env(tmp_path))
+    assert result.exit_code == 2 and "-5 is not in the range x>=1" in result.output
