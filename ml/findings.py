@@ -29,7 +29,7 @@ from ml.st_segment import (
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
 from ml.vocabulary import NORMAL_AXIS_DEG, STATEMENTS
-from ml.voltage import SOKOLOW_LYON_MV, lvh_detail
+from ml.voltage import LOW_LIMB_VOLTAGE_MV, SOKOLOW_LYON_MV, low_voltage_detail, lvh_detail
 from ml.wenckebach import PR_REASON
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -405,6 +405,11 @@ def findings_of_read(
             Finding("LVH", "Left ventricular hypertrophy", "low", None, lvh_detail(voltage))
         )
     findings += axis_findings(intervals)
+    limb_mv = intervals.limb_qrs_mv
+    if limb_mv is not None and limb_mv < LOW_LIMB_VOLTAGE_MV and sure("qrs"):
+        findings.append(
+            Finding("LOW_VOLTAGE", "Low QRS voltage", "low", None, low_voltage_detail(limb_mv))
+        )
     if wide:
         assert intervals.qrs_ms is not None
         detail = f"QRS {intervals.qrs_ms:.0f} ms (>= {WIDE_QRS_MS} ms)"

@@ -22,7 +22,7 @@ import numpy as np
 from ml.dsp import resample_poly, savgol_derivative
 from ml.lead_reversal import ARMS_SWAPPED, arm_electrodes_swapped
 from ml.st_segment import ST_LATE_MS, st_levels_mv
-from ml.voltage import sokolow_lyon_mv
+from ml.voltage import limb_qrs_mv, sokolow_lyon_mv
 
 BEFORE_R_S, AFTER_R_S = 0.50, 0.70
 MAX_BEATS = 400  # a median over this many beats is already stable; more only costs time
@@ -220,6 +220,7 @@ class Intervals:
     st_late_mv: dict[str, float] = field(default_factory=dict)
     # S in V1 plus the taller R of V5 and V6 (mV; `ml.voltage`), where those leads are.
     sokolow_lyon_mv: float | None = None
+    limb_qrs_mv: float | None = None  # the largest limb-lead QRS (`ml.voltage.limb_qrs_mv`)
 
     def shows_p_wave(self) -> bool:
         """The median beat holds a P wave at a plausible PR, measured or withheld for doubt
@@ -396,6 +397,7 @@ def intervals_of_beats(
         st_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz),
         st_late_mv=st_levels_mv(centred, lead_names, qrs_off.sample, fs_hz, ST_LATE_MS),
         sokolow_lyon_mv=sokolow_lyon_mv(centred, lead_names, qrs_on.sample, qrs_off.sample),
+        limb_qrs_mv=limb_qrs_mv(centred, lead_names, qrs_on.sample, qrs_off.sample),
     )
 
 

@@ -90,6 +90,9 @@ STATEMENTS: dict[str, Statement] = _table(
      "Each beat took a bit longer than usual to spread through the heart."),
     ("LVH", "Left ventricular hypertrophy", Category.OVERALL,
      "The trace hints that the heart muscle may be thicker than usual."),
+    ("LOW_VOLTAGE", "Low QRS voltage", Category.OVERALL,
+     "The electrical signals of your heart looked smaller than usual on the trace. This has "
+     "several causes; your doctor will say if it needs a closer look."),
     ("RIGHT_AXIS", "Right axis deviation", Category.CONDUCTION,
      "The main electrical signal of your heart pointed more to the right than usual. Your "
      "doctor will explain whether this matters for you."),

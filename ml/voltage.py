@@ -11,6 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 SOKOLOW_LYON_MV = 3.5
+# Low QRS voltage: every limb lead's QRS under 0.5 mV peak to peak (AHA/ACCF/HRS 2009). A
+# 12-lead ECG of 0.3-0.4 mV in every lead read "No significant arrhythmia", "Normal ECG"
+# preselected (an audit of the 12-lead path): low voltage has causes a doctor looks for
+# (effusion, obesity, emphysema, infiltration).
+LOW_LIMB_VOLTAGE_MV = 0.5
+LIMB_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF")
 
 
 def sokolow_lyon_mv(
@@ -36,4 +42,23 @@ def lvh_detail(sokolow_lyon: float) -> str:
         f"{SOKOLOW_LYON_MV} mV): left ventricular hypertrophy by voltage criteria; voltage alone "
         "is common in young and thin people: judge it with the ST-T changes and an "
         "echocardiogram"
+    )
+
+
+def limb_qrs_mv(
+    centred_mv: np.ndarray, lead_names: tuple[str, ...], qrs_onset: int, qrs_offset: int
+) -> float | None:
+    """The largest QRS peak-to-peak (mV) of the six limb leads on the median beat, None
+    unless all six are read."""
+    if not all(lead in lead_names for lead in LIMB_LEADS):
+        return None
+    qrs = centred_mv[qrs_onset : qrs_offset + 1]
+    return round(max(float(np.ptp(qrs[:, lead_names.index(lead)])) for lead in LIMB_LEADS), 2)
+
+
+def low_voltage_detail(limb_mv: float) -> str:
+    """The finding's words."""
+    return (
+        f"QRS at most {limb_mv:.2f} mV peak to peak in every limb lead (under "
+        f"{LOW_LIMB_VOLTAGE_MV} mV): low voltage"
     )

@@ -61,7 +61,7 @@ ECTOPIC_NAMES = {
 # Findings measured on the median beat: the stop is a typical normal beat.
 MEDIAN_BEAT_CODES = (
     "AV_BLOCK_1", "WIDE_QRS", "LONG_QT", "ST_ELEVATION", "ST_DEPRESSION", "LVH", "LEFT_AXIS",
-    "RIGHT_AXIS",
+    "RIGHT_AXIS", "LOW_VOLTAGE",
 )  # fmt: skip
 # Findings about the whole recording, and why "Next finding" has no one place to show them.
 NO_STOP_BECAUSE = {

@@ -82,6 +82,7 @@ EXPECTED_SNOMED = {
     "LVH": ("164873001", "Left ventricular hypertrophy"),
     "LEFT_AXIS": ("39732003", "Left axis deviation"),  # PhysioNet/CinC 2020 labels, verified
     "RIGHT_AXIS": ("47665007", "Right axis deviation"),
+    "LOW_VOLTAGE": ("251146004", "Low QRS voltages"),
     "T_INVERSION": ("59931005", "T wave inversion"),
     "TACHY": ("427084000", "Sinus tachycardia"),
     "PACED": ("10370003", "Pacing rhythm"),

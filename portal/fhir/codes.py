@@ -135,6 +135,7 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
     "WIDE_QRS": Coding(SNOMED, "991002", "Wide QRS complex"),
     "LVH": Coding(SNOMED, "164873001", "Left ventricular hypertrophy"),
     "LEFT_AXIS": Coding(SNOMED, "39732003", "Left axis deviation"),
+    "LOW_VOLTAGE": Coding(SNOMED, "251146004", "Low QRS voltages"),
     "RIGHT_AXIS": Coding(SNOMED, "47665007", "Right axis deviation"),
     "T_INVERSION": Coding(SNOMED, "59931005", "T wave inversion"),
     "TACHY": Coding(SNOMED, "427084000", "Sinus tachycardia"),

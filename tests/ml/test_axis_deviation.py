@@ -41,3 +41,17 @@ def test_axis_statements_must_agree_with_the_axis_signed() -> None:
     assert '"Right axis deviation"' in refused(["RIGHT_AXIS", "SINUS"], 60)
     assert refused(["RIGHT_AXIS", "SINUS"], -120) == ""  # the northwest axis
     assert vocabulary.STATEMENTS["LEFT_AXIS"].risk == "low"
+
+
+@pytest.mark.parametrize(("r_mv", "low"), [(0.3, True), (1.2, False)])
+def test_low_qrs_voltage_in_every_limb_lead_is_a_finding(r_mv: float, low: bool) -> None:
+    """A 12-lead ECG of 0.3-0.4 mV in every lead read "No significant arrhythmia" with
+    "Normal ECG" preselected (an audit of the 12-lead path)."""
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=72, axis_deg=60, r_mv=r_mv), duration_s=10.0, seed=3
+    )
+    analysis = analyze(recording)
+    codes = [f.code for f in analysis.findings]
+    limb_mv = analysis.intervals.limb_qrs_mv
+    assert limb_mv is not None and (limb_mv < 0.5) == low
+    assert ("LOW_VOLTAGE" in codes) == low and ("NORMAL" in codes) != low, codes
