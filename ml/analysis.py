@@ -234,7 +234,10 @@ class EcgAnalysis:
         """The Holter summary (`ml.holter_summary`; None under 10 min): counted from the beats
         when they are loaded, else as stored with the read (None for reads stored before it)."""
         if self.beats.samples.size:
-            return holter_summary(self.beats.classes, self.duration_s, self.episodes)
+            beat_s = self.beats.samples / self.fs_hz
+            return holter_summary(
+                self.beats.classes, beat_s, self.duration_s, self.episodes, self.pacemaker
+            )
         return self.stored_holter
 
     @property

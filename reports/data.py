@@ -58,6 +58,10 @@ TWELVE_LEAD = "twelve_lead"
 DOCTOR_CLEARED = "doctor"  # not measurable: the doctor emptied the machine's value
 
 
+# What a strip or a figure of the machine read says when the signed read does not carry it.
+NOT_SIGNED = "the machine's call, not in the signed read"
+
+
 @dataclass(frozen=True)
 class ReportData:
     institution: str
@@ -105,6 +109,19 @@ class ReportData:
     pacemaker: bool = False
     # A recording of 10 minutes or more: its Holter summary (`ml.holter_summary`).
     holter: HolterSummary | None = None
+    # Episode labels whose statement the signed read does not carry (`documents`): their
+    # strips, and the Holter summary's AF time, say they are the machine's call.
+    withdrawn_episodes: frozenset[str] = frozenset()
+
+    @property
+    def af_withdrawn(self) -> bool:
+        """The signed read withdrew the machine's AF: its Holter AF time says so (an amended
+        read "No atrial fibrillation" printed "AF 13.2 min (44 %)" unqualified: an audit)."""
+        return rhythm.AF in self.withdrawn_episodes
+
+    @property
+    def not_signed(self) -> str:
+        return NOT_SIGNED
 
     @property
     def read_as_episodes(self) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 from ml import rhythm
 from ml.analysis import EcgAnalysis
 from ml.recording import Recording, canonical_lead_name, standard_order
-from reports.data import TWELVE_LEAD, Strip
+from reports.data import NOT_SIGNED, TWELVE_LEAD, Strip
 from reports.paper import strip_svg
 from reports.time_of_day import moment_text, time_of_day
 from reports.twelve_lead import lead_indices, twelve_lead_svg
@@ -27,9 +27,6 @@ def _markers(analysis: EcgAnalysis, start_s: float, end_s: float) -> list[tuple[
     classes = analysis.beats.classes
     keep = np.flatnonzero((t >= start_s) & (t <= end_s))
     return [(float(t[i]), str(classes[i])) for i in keep if classes[i] != "N"]
-
-
-NOT_SIGNED = "the machine's call, not in the signed read"
 
 
 def report_strips(

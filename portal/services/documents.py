@@ -154,6 +154,7 @@ def report_data(
         findings=list(analysis.findings),
         episodes=list(analysis.episodes),
         holter=analysis.holter,
+        withdrawn_episodes=_withdrawn_episodes(version),
         not_measurable=_not_measurable(
             machine,
             version,

@@ -23,7 +23,8 @@ def test_ectopy_pauses_and_af_time_are_counted_from_the_read() -> None:
         rhythm.Episode(rhythm.PAUSE, 900.0, 904.1, 2),
         rhythm.Episode(rhythm.AF, 1800.0, 2700.0, 900),
     ]
-    summary = holter_summary(classes, 2 * HOUR_S, episodes)
+    beat_s = np.arange(len(classes)) * 10.0  # all before the AF from 1800 s
+    summary = holter_summary(classes, beat_s, 2 * HOUR_S, episodes)
     assert summary is not None
     v, s = summary.ventricular, summary.supraventricular
     assert (v.beats, v.singles, v.couplets, v.runs, v.longest_run) == (9, 2, 1, 1, 5)
@@ -34,8 +35,25 @@ def test_ectopy_pauses_and_af_time_are_counted_from_the_read() -> None:
     assert (summary.af_minutes, summary.af_percent) == (15.0, 12.5)
 
 
-def test_a_strip_has_no_holter_summary() -> None:
-    assert holter_summary(np.array(list("NNNV")), 599.0, []) is None
+def test_a_strip_and_a_paced_read_have_no_holter_summary() -> None:
+    """A paced read's beat types and rhythm are not assessed: its summary had said "0 V, 0 S,
+    0 min of AF" of MIT-BIH 217's 162 PVCs and 4 min of AF (a records audit)."""
+    classes, beat_s = np.array(list("NNNV")), np.arange(4.0)
+    assert holter_summary(classes, beat_s, 599.0, []) is None
+    assert holter_summary(classes, beat_s, 1800.0, [], pacemaker=True) is None
+    assert holter_summary(classes, beat_s, 1800.0, []) is not None
+
+
+def test_fibrillation_waves_are_no_beats_and_beats_in_af_no_premature_atrial_beats() -> None:
+    """MIT-BIH 207 counted its flutter waves (2,229 "beats" for 1,860), and 202 its S calls
+    inside AF as 17 runs of premature atrial beats (a records audit)."""
+    classes = np.array(list("NSSSNNQQQQNNSN"))
+    beat_s = np.array([1, 2, 3, 4, 5, 6, 10, 10.2, 10.4, 10.6, 20, 21, 22, 23.0])
+    episodes = [rhythm.Episode(rhythm.AF, 1.5, 4.5, 3), rhythm.Episode(rhythm.VF, 9.5, 11, 0)]
+    summary = holter_summary(classes, beat_s, HOUR_S, episodes)
+    assert summary is not None
+    assert summary.total_beats == 10
+    assert (summary.supraventricular.beats, summary.supraventricular.runs) == (1, 0)
 
 
 def test_the_summary_is_stored_with_the_read_and_read_back_without_beats() -> None:
