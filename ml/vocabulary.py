@@ -66,7 +66,9 @@ STATEMENTS: dict[str, Statement] = _table(
      "The top parts of your heart were quivering out of step with the rest of it. "
      "Doctors call this atrial fibrillation or atrial flutter. It often makes the heartbeat "
      "uneven."),
-    ("PAUSE", "Pause", Category.RHYTHM, "There were short pauses between some heartbeats."),
+    ("PAUSE", "Pause", Category.RHYTHM,
+     "Your heart paused for a few seconds between some beats. Your doctor will explain what "
+     "this means for you."),
     ("AV_BLOCK_2", "Second-degree AV block", Category.CONDUCTION,
      "Some of the signals that start each beat did not get through the heart."),
     ("BRADY", "Sinus bradycardia", Category.RHYTHM,

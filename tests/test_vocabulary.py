@@ -213,3 +213,10 @@ def test_patient_sentences_read_neither_as_a_fault_nor_as_a_fast_pulse() -> None
     for sentence in (vocabulary.STATEMENTS["AF"].plain, PAROXYSMAL_AF):
         assert "fast" not in sentence and "quivering" in sentence
     assert all(grade_level(s) <= 8 for s in (inverted, PAROXYSMAL_AF))
+
+
+def test_a_pause_is_not_called_short() -> None:
+    """A pause is 2 s or more (MIT-BIH 232's longest 5.9 s, high risk, "see you today"), and
+    the patient read "There were short pauses between some heartbeats" (a records audit)."""
+    plain = vocabulary.STATEMENTS["PAUSE"].plain
+    assert "short" not in plain and "paused for a few seconds" in plain
