@@ -124,15 +124,21 @@ def _guard() -> Any:
     if not current_user.is_authenticated:
         if _wants_json():
             return jsonify(error="Please log in."), 401
+        if request.endpoint == "auth.logout":  # logged out already: nothing was lost
+            return redirect(url_for("auth.login"))
         if request.method not in ("GET", "HEAD"):
             flash(SENT_AFTER_SESSION_ENDED, "error")
             return redirect(url_for("auth.login", next=_page_sent_from()))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if _beyond_absolute_lifetime():
+        sent = request.method not in ("GET", "HEAD") and request.endpoint != "auth.logout"
+        back_to = _page_sent_from() if sent else None
         logout_user()
         session.clear()
         flash("Your session reached its time limit; please log in again.", "info")
-        return redirect(url_for("auth.login"))
+        if sent:
+            flash(SENT_AFTER_SESSION_ENDED, "error")
+        return redirect(url_for("auth.login", next=back_to))
     if current_user.must_change_password:
         # The password first, then two-step enrolment: a new doctor or admin (or one whose
         # password an admin reset before enrolment) had been sent from each page to the other.

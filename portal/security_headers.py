@@ -37,7 +37,10 @@ def init_app(app: Flask, *, production: bool) -> None:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
+        # Same-origin: other sites get no referrer (a searched name in a URL stays here), and a
+        # form sent after its session ended can return to its page after login (with
+        # no-referrer browsers sent none, so `access._page_sent_from` never knew it).
+        headers["Referrer-Policy"] = "same-origin"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if production:

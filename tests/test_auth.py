@@ -267,6 +267,12 @@ def test_a_form_sent_after_the_session_ended_says_nothing_was_saved(
     page = client.get(sent.location).get_data(as_text=True)
     assert "so what you sent was not saved" in page
     assert len(sql.scalars(select(Patient)).all()) == before
+    # Logging out of a session that had ended already loses nothing: no such message.
+    out = client.post(
+        "/logout", data={"csrf_token": token}, headers={"Referer": "http://localhost/patients/"}
+    )
+    assert out.location == "/login"
+    assert "not saved" not in client.get("/login").get_data(as_text=True)
     # A Referer from elsewhere is not followed.
     elsewhere = client.post(
         "/patients/new", data=form, headers={"Referer": "https://evil.example/x"}

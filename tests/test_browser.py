@@ -317,3 +317,23 @@ def test_next_finding_steps_through_every_finding_in_order_and_wraps(
     lands_on(len(stops) - 1)  # back past the first: the last
     page.get_by_role("button", name="Previous finding").click()
     lands_on(len(stops) - 2)
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(
+    page,
+    app: Flask,
+    people: People,  # type: ignore[no-untyped-def]
+) -> None:
+    """In a real browser the page a form was sent from came back after login only if the
+    browser said where it was sent from: with Referrer-Policy no-referrer it never did, and
+    the staff member landed on the patient list with the entry lost (an audit)."""
+    browser_log_in(page, app, "staff1", PASSWORD)
+    form_page = f"/patients/{people.patient.id}/inputs/new"
+    page.goto(form_page)
+    page.fill("#systolic_bp_mmhg", "141")
+    page.context.clear_cookies()  # the session ends (idle, or logged out elsewhere)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/login**")
+    assert "so what you sent was not saved" in page.content()
+    browser_log_in(page, app, "staff1", PASSWORD)
+    page.wait_for_url(f"**{form_page}")

@@ -506,7 +506,7 @@ def test_v8_3_1_searched_names_in_urls_stay_out_of_the_servers_access_log(
 ) -> None:
     """The web search (GET /patients/?q=) and FHIR searches (?name=) carry a name in the URL,
     as bookmarkable searches and FHIR require; the page is no-store and Referrer-Policy
-    no-referrer keeps it from other sites; the server as shipped logs the path only."""
+    same-origin keeps it from other sites; the server as shipped logs the path only."""
     log_path = tmp_path / "gunicorn.log"
     with gunicorn_serving(_served_portal_env(tmp_path), log_path, n_workers=1) as server:
         assert _status_of(f"{server.url}/patients/?q=Lovelace") == 302

@@ -268,7 +268,7 @@ def test_v14_4_headers_on_pages_json_and_pdfs(app: Flask, people: People) -> Non
         assert "'unsafe-eval'" not in policy
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store", url
         assert "Strict-Transport-Security" not in headers  # development: plain http works
     static = client.get("/static/css/portal.css")
