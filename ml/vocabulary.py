@@ -202,6 +202,7 @@ EXCLUSIONS = (
     ("AF", "DROPPED_BEAT"),
     ("AF", "AV_BLOCK_1"),
     ("BIGEMINY", "TRIGEMINY"),
+    ("LEFT_AXIS", "RIGHT_AXIS"),  # one axis (both were signed together: an audit)
 )
 
 
@@ -330,8 +331,10 @@ def measurement_contradictions(
     if axis_deg is not None:
         shown_deg, low_deg, high_deg = round(axis_deg), *NORMAL_AXIS_DEG
         axis = f"the QRS axis signed is {shown_deg}°"
-        if "LEFT_AXIS" in chosen and not shown_deg < low_deg:
-            problems.append(f'"Left axis deviation" is an axis beyond {low_deg}°, and {axis}.')
+        if "LEFT_AXIS" in chosen and not -90 <= shown_deg < low_deg:
+            problems.append(
+                f'"Left axis deviation" is an axis from {low_deg}° to -90°, and {axis}.'
+            )
         if "RIGHT_AXIS" in chosen and -90 <= shown_deg <= high_deg:
             problems.append(
                 f'"Right axis deviation" is an axis beyond +{high_deg}° (or beyond -90°), and '

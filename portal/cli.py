@@ -76,6 +76,15 @@ class CardioGroup(FlaskGroup):
 REFUSED_CONNECTION_CODES = (1044, 1045, 1049)
 
 
+def _system_user() -> str:
+    """Who runs the command, for the audit trail; the uid where the system has no name for
+    it (a container run under an arbitrary uid: `getpass.getuser()` raises there)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
 def _stop(code: int, message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -382,7 +391,7 @@ def render_report(report_id: int, kind: str, out: Path) -> None:
     # A PDF of a patient's report written to a file is a download like a page's (it had left
     # no audit row: an ops audit); the operator is the system account running the command.
     audit.record(
-        sql, "report.download", actor=None, actor_username=f"cli:{getpass.getuser()}"[:64],
+        sql, "report.download", actor=None, actor_username=f"cli:{_system_user()}"[:64],
         patient_id=report.patient_id, object_type="report_document", object_id=document.id,
         details={"kind": kind, "version_no": version.version_no, "sha256": document.sha256,
                  "via": "cardio render-report"},

@@ -189,7 +189,7 @@ def _positive_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) <= 0:
+    if not _ascii_digits(raw) or int(raw) <= 0:
         raise ConfigError(f"{name}={raw!r} must be a positive whole number.")
     return int(raw)
 
@@ -197,6 +197,11 @@ def _positive_int(name: str, default: int) -> int:
 # Settings an installer can get wrong are refused at start, in words: "30m" minutes, a bcrypt
 # cost of "abc" (the first password hashed failed with a traceback) or 3, "ja" read silently
 # as false (an ops audit).
+def _ascii_digits(raw: str) -> bool:
+    """Digits int() reads: str.isdigit() takes "²" (a traceback in int()) and "１" too."""
+    return raw.isascii() and raw.isdigit()
+
+
 def _yes_or_no(name: str) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no"):
@@ -208,7 +213,7 @@ def _yes_or_no(name: str) -> bool:
 
 def _check_bcrypt_rounds() -> None:
     raw = os.environ.get("BCRYPT_ROUNDS", "").strip()
-    if raw and (not raw.isdigit() or not 4 <= int(raw) <= 31):
+    if raw and (not _ascii_digits(raw) or not 4 <= int(raw) <= 31):
         raise ConfigError(
             f"BCRYPT_ROUNDS={raw!r} must be a whole number from 4 to 31 (12: the default)."
         )
@@ -218,7 +223,7 @@ def _whole_number(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit():
+    if not _ascii_digits(raw):
         raise ConfigError(f"{name}={raw!r} must be a whole number (0 or more).")
     return int(raw)
 

@@ -180,9 +180,12 @@ def _thinned(stops: list[Stop]) -> list[Stop]:
             kept += of_kind
             continue
         by_size = sorted(range(len(of_kind)), key=lambda i: -of_kind[i].size)  # stable
-        largest = set(by_size[:LARGEST_KEPT])
+        # Only where sizes differ: of single PACs, all alike, "the longest" were just the
+        # first ten (an audit).
+        varied = of_kind[by_size[0]].size > of_kind[by_size[-1]].size
+        largest = set(by_size[:LARGEST_KEPT]) if varied else set()
         others = [i for i in range(len(of_kind)) if i not in largest]
-        spread = np.linspace(0, len(others) - 1, MAX_STOPS_PER_KIND - LARGEST_KEPT)
+        spread = np.linspace(0, len(others) - 1, MAX_STOPS_PER_KIND - len(largest))
         chosen = sorted(largest | {others[i] for i in spread.round().astype(int)})
         note = f"{MAX_STOPS_PER_KIND} of {len(of_kind):,} shown"
         kept += [

@@ -17,6 +17,13 @@ FOLDED_CHARS = 240  # "ß" folds to "ss", a ligature to two letters: room to gro
 # Greek, Cyrillic, and Vietnamese's Latin Extended Additional): an Indic vowel sign is part
 # of the letter, not an accent.
 ACCENTED_SCRIPTS = ((0x0000, 0x052F), (0x1E00, 0x1FFF))
+# Latin letters with no decomposition to a base letter, spelled as people type them without
+# the letter ("lukasz" for "Łukasz", "oyvind" for "Øyvind": an audit found them missed).
+UNDECOMPOSED = str.maketrans(
+    {"ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae",
+     "œ": "oe", "Œ": "oe", "þ": "th", "Þ": "th", "ð": "d", "Ð": "d", "ı": "i", "ħ": "h",
+     "Ħ": "h", "ŀ": "l", "Ŀ": "l"}
+)  # fmt: skip
 # Apostrophes and hyphens (straight or typographic) separate the parts of a name.
 SEPARATORS = re.compile(r"['\u2018\u2019\u02bc`\u00b4\-\u2010\u2011\u2012\u2013\u2014\s]+")
 
@@ -26,7 +33,7 @@ def folded(text: str) -> str:
     "O’Brien-Smith, José" -> "o brien smith, jose"."""
     kept: list[str] = []
     base = 0
-    for character in unicodedata.normalize("NFKD", text):
+    for character in unicodedata.normalize("NFKD", text.translate(UNDECOMPOSED)):
         if unicodedata.combining(character):
             if any(low <= base <= high for low, high in ACCENTED_SCRIPTS):
                 continue

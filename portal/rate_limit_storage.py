@@ -58,6 +58,13 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
 
     @property
+    def storage(self) -> str:
+        """What `cardio limiter config` shows as the storage's client (Flask-Limiter reads
+        `.storage`, which limits' own storages have: the command crashed without it): the
+        database, its password hidden."""
+        return f"portal database {self.engine.url.render_as_string(hide_password=True)}"
+
+    @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return SQLAlchemyError
 

@@ -92,6 +92,8 @@ def test_production_refuses_demo_data_and_the_limiter_commands_work(tmp_path: Pa
     assert limits.exit_code == 0 and "auth.login" in limits.output, limits.output
     cleared = runner.invoke(main, ["limiter", "clear", "--key", "127.0.0.1"], env=env, input="y\n")
     assert cleared.exit_code == 0, cleared.output
+    shown = runner.invoke(main, ["limiter", "config"], env=env)  # it crashed on our storage
+    assert shown.exit_code == 0 and "DatabaseStorage" in shown.output, shown.output
 
 
 def test_init_db_create_user_and_seed_demo(tmp_path: Path) -> None:
@@ -358,7 +360,9 @@ def test_cardio_jobs_says_why_a_job_failed(
      ("BCRYPT_ROUNDS", "abc", "must be a whole number from 4 to 31"),
      ("BCRYPT_ROUNDS", "3", "must be a whole number from 4 to 31"),
      ("PATIENTS_GET_CLINICIAN_PDF", "ja", "must be true or false"),
-     ("TRUSTED_PROXIES", "one", "must be a whole number")],
+     ("TRUSTED_PROXIES", "one", "must be a whole number"),
+     ("TRUSTED_PROXIES", "²", "must be a whole number"),  # isdigit() took it: a traceback
+     ("BCRYPT_ROUNDS", "１２", "must be a whole number from 4 to 31")],
 )  # fmt: skip
 def test_settings_an_installer_gets_wrong_are_refused_in_words(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, said: str

@@ -103,7 +103,12 @@ def test_a_kind_with_very_many_occurrences_is_thinned_evenly_and_says_so(
     ]
     assert len(thinned) == MAX_STOPS_PER_KIND
     assert thinned[0].t_s == 0.0 and thinned[-1].t_s == 74.5  # the first and the last
-    assert all(s.label.endswith(f"{MAX_STOPS_PER_KIND} of 150 shown)") for s in thinned)
+    assert all(s.label.endswith(f"({MAX_STOPS_PER_KIND} of 150 shown)") for s in thinned)
+    # All alike: none is "one of the longest" (the first ten had been, an audit), and the
+    # 50 are spread evenly over the whole recording.
+    assert not any("longest" in s.label for s in thinned)
+    gaps = np.diff([s.t_s for s in thinned])
+    assert gaps.max() - gaps.min() <= 0.5
 
 
 def test_a_thinned_kind_keeps_its_longest_occurrences(

@@ -170,6 +170,16 @@ def test_search_ignores_case_accents_and_name_separators(
     listed = patients.search_patients(sql, people.staff, per_page=100).items
     names = [p.full_name for p in listed]
     assert names.index("d'Artagnan Charles") < names.index("Émile Zola") < names.index("Zoë Adams")
+    for name in ("Łukasz Żółć", "Øyvind Ærø"):  # letters NFKD leaves as they are
+        patients.register_patient(sql, patients.PatientDetails(name, dt.date(1970, 1, 1), Sex.MALE),
+                                  actor=people.staff, today=dt.date.today())  # fmt: skip
+    sql.commit()
+    for typed, found in (("lukasz zolc", "Łukasz Żółć"), ("oyvind aero", "Øyvind Ærø")):
+        page = client.get("/patients/", query_string={"q": typed}).get_data(as_text=True)
+        assert "1 patient " in page and found in page, typed
+    for separators in ("-", "'", " - "):  # "-" had listed every patient
+        page = client.get("/patients/", query_string={"q": separators}).get_data(as_text=True)
+        assert "No patients found." in page, separators
     staff_token = _fhir_token(sql, people)
     for typed, found in [("smith", "O’Brien-Smith"), ("jose", "José María Núñez"),
                          ("maria", "José María Núñez"), ("сергей", "Сергей Иванов")]:  # fmt: skip
@@ -177,6 +187,15 @@ def test_search_ignores_case_accents_and_name_separators(
         bundle = client.get("/fhir/r4/Patient", query_string={"name": typed}, headers=bearer)
         bundle = bundle.get_json()
         assert [e["resource"]["name"][0]["text"] for e in bundle.get("entry", [])] == [found], typed
+        # The REST API's ?name= searches the same way (it had kept SQLite's ASCII case only).
+        listed = client.get("/api/v1/patients", query_string={"name": typed}, headers=bearer)
+        assert [p["full_name"] for p in listed.get_json()["items"]] == [found], typed
+    assert (
+        client.get("/fhir/r4/Patient", query_string={"name": "-"}, headers=bearer).get_json()[
+            "total"
+        ]
+        == 0
+    )
 
 
 def _fhir_token(sql: Session, people: People) -> str:
@@ -206,6 +225,15 @@ def test_a_patient_registered_twice_is_caught(app: Flask, people: People, sql: S
     assert other.status_code == 302 and _patient_count(sql) == count + 1
     born_later = post_form(client, "/patients/new", {**VALID, "date_of_birth": "1957-12-09"})
     assert born_later.status_code == 302
+    # A deactivated patient (hidden from the list) is caught too, and said to be so.
+    patients.set_patient_active(sql, first, False, actor=people.staff)
+    sql.query(Patient).filter(Patient.full_name == "Grace Hopper", Patient.id != first.id).update(
+        {"is_active": False}
+    )
+    sql.commit()
+    hidden = post_form(client, "/patients/new", VALID)
+    assert hidden.status_code == 200
+    assert "deactivated: reactivate them" in " ".join(error_messages(hidden.get_data(as_text=True)))
 
 
 def test_edit_records_who_and_which_fields(app: Flask, people: People, sql: Session) -> None:

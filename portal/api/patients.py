@@ -118,8 +118,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     query = patients.visible_patients(actor())
     name = " ".join((args.get("name") or "").split())
     if name:
-        literal = patients.like_literal(name)
-        query = query.where(Patient.full_name.ilike(f"%{literal}%", escape=patients.LIKE_ESCAPE))
+        query = query.where(patients.name_contains(name))
     mrn = (args.get("mrn") or "").strip().upper()
     if mrn:
         query = query.where(Patient.mrn == mrn)
@@ -132,7 +131,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     page, per_page = args["page"], args["per_page"]
     items = list(
         sql.scalars(
-            query.order_by(Patient.full_name, Patient.id)
+            query.order_by(Patient.name_folded, Patient.full_name, Patient.id)
             .offset((page - 1) * per_page)
             .limit(per_page)
         )

@@ -172,12 +172,11 @@ def _apply_search(query: Select[tuple[Patient]], args: dict[str, list[str]]) -> 
                         Patient.name_folded.like(f"{safe}%", escape=escape),
                         Patient.name_folded.like(f"% {safe}%", escape=escape),
                     )
+                    if safe
+                    else false()
                 )
             elif name == "name:contains":
-                safe = patients.like_literal(folded(words))
-                query = query.where(
-                    Patient.name_folded.like(f"%{safe}%", escape=patients.LIKE_ESCAPE)
-                )
+                query = query.where(patients.name_contains(words))
             elif name == "name:exact":
                 query = query.where(Patient.full_name == words)
             elif name == "birthdate":
@@ -220,7 +219,9 @@ def patient_search() -> Response:
     total = sql.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(
         sql.scalars(
-            query.order_by(Patient.full_name, Patient.id).offset(where.offset).limit(where.count)
+            query.order_by(Patient.name_folded, Patient.full_name, Patient.id)
+            .offset(where.offset)
+            .limit(where.count)
         )
     )
     audit_read("fhir.patient.search", patient_ids=[p.id for p in rows],

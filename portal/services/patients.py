@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
@@ -118,9 +118,10 @@ def register_patient(
             {
                 "different_person": (
                     f"{twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, is already "
-                    f"registered (MRN {twin.mrn}): open their record instead. If this is "
-                    "another person with the same name and date of birth, tick the box and "
-                    "register again."
+                    f"registered (MRN {twin.mrn}"
+                    + ("" if twin.is_active else ", deactivated: reactivate them")
+                    + "): open their record instead. If this is another person with the same "
+                    "name and date of birth, tick the box and register again."
                 )
             }
         )
@@ -139,18 +140,17 @@ def register_patient(
 
 
 def _registered_already(session: Session, details: PatientDetails) -> Patient | None:
-    """An active patient with this name (as searched, `portal.name_search`) and date of
-    birth: a registration sent twice (Back, then Register again) made three "Double Click
-    Patient"s with their own MRNs (an audit), and staff who did not find a patient by an
-    accent register them again."""
+    """A patient with this name (as searched, `portal.name_search`) and date of birth, an
+    active one first: a registration sent twice (Back, then Register again) made three
+    "Double Click Patient"s with their own MRNs (an audit), and staff who did not find a
+    patient by an accent, or a deactivated one (hidden from the list), register them again."""
     return session.scalars(
         select(Patient)
         .where(
             Patient.name_folded == folded(details.full_name),
             Patient.date_of_birth == details.date_of_birth,
-            Patient.is_active == true(),
         )
-        .order_by(Patient.id)
+        .order_by(Patient.is_active.desc(), Patient.id)
         .limit(1)
     ).first()
 
@@ -237,11 +237,7 @@ def search_patients(
     if text:
         literal = like_literal(text)
         query = query.where(
-            # The folded name (`portal.name_search`): without case or accents on SQLite too.
-            or_(
-                Patient.name_folded.like(f"%{like_literal(folded(text))}%", escape=LIKE_ESCAPE),
-                Patient.mrn.like(f"{literal.upper()}%", escape=LIKE_ESCAPE),
-            )
+            or_(name_contains(text), Patient.mrn.like(f"{literal.upper()}%", escape=LIKE_ESCAPE))
         )
     if not include_inactive:
         # `= true` (not `IS TRUE`): MySQL reads the active patients' part of the index.
@@ -257,6 +253,16 @@ def search_patients(
         .options(selectinload(Patient.assigned_doctor).load_only(DoctorProfile.full_name))
     )
     return Page(list(items), page, per_page, total)
+
+
+def name_contains(text: str) -> ColumnElement[bool]:
+    """Patients whose name holds `text`, as searched (`portal.name_search`: no case, accents
+    or separators, on SQLite too); none for text of separators alone ("-" had listed every
+    patient: an audit). The web list, the REST API and FHIR's name:contains search so."""
+    words = folded(text)
+    if not words:
+        return false()
+    return Patient.name_folded.like(f"%{like_literal(words)}%", escape=LIKE_ESCAPE)
 
 
 def create_portal_account(

@@ -36,7 +36,12 @@ def test_axis_statements_must_agree_with_the_axis_signed() -> None:
     assert "needs a QRS axis of -30° to +90°" in refused(["NORMAL", "SINUS"], -44)
     assert "needs a QRS axis" in refused(["NORMAL", "SINUS"], 119)
     assert refused(["NORMAL", "SINUS"], 85) == ""
-    assert '"Left axis deviation" is an axis beyond -30°' in refused(["LEFT_AXIS", "SINUS"], 20)
+    assert '"Left axis deviation" is an axis from -30° to -90°' in refused(
+        ["LEFT_AXIS", "SINUS"], 20
+    )
+    assert "from -30° to -90°" in refused(["LEFT_AXIS", "SINUS"], -120)  # northwest: right
+    both = vocabulary.contradictions(["SINUS", "LEFT_AXIS", "RIGHT_AXIS"], "Sinus rhythm")
+    assert any("exclude each other" in p for p in both)
     assert refused(["LEFT_AXIS", "SINUS"], -44) == ""
     assert '"Right axis deviation"' in refused(["RIGHT_AXIS", "SINUS"], 60)
     assert refused(["RIGHT_AXIS", "SINUS"], -120) == ""  # the northwest axis
