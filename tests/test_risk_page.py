@@ -129,6 +129,30 @@ def test_grace_uses_ecg_heart_rate_only_when_no_recent_entry(
     assert grace.result is not None and grace.result.inputs_used["heart_rate_bpm"] == 95
 
 
+def test_the_age_a_score_uses_is_counted_on_the_date_given(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The risk page said "Age 65" above a GRACE score of age 66 near midnight in Anchorage:
+    the page counted the age on the hospital's date, the score on UTC's (an audit)."""
+    now = utcnow()
+    _add_input(
+        sql, people, now - dt.timedelta(hours=3), heart_rate_bpm=95.0, creatinine=1.2,
+        systolic_bp_mmhg=110.0, killip_class=3,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                      elevated_cardiac_enzymes=True),
+    )  # fmt: skip
+    measured = risk_scores.measured_values(sql, people.patient.id, now)
+    born = people.patient.date_of_birth
+    day_before_birthday = dt.date(now.year, born.month, born.day) - dt.timedelta(days=1)
+    ages = {
+        on: {o.spec.model: o for o in risk_scores.compute_scores(
+            people.patient, measured, as_of=now, age_on=on)}[RiskModel.GRACE_IN_HOSPITAL]
+        .result.inputs_used["age_years"]
+        for on in (day_before_birthday, day_before_birthday + dt.timedelta(days=1))
+    }  # fmt: skip
+    assert list(ages.values()) == [now.year - born.year - 1, now.year - born.year]
+
+
 def test_risk_page_explains_scores_and_audits_the_view(
     app: Flask, people: People, sql: Session
 ) -> None:

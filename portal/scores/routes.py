@@ -34,7 +34,7 @@ def show(patient_id: int) -> str:
     patient = patients.get_visible_patient(sql, actor, patient_id)
     now = utcnow()
     measured = risk_scores.measured_values(sql, patient.id, now)
-    current = risk_scores.compute_scores(patient, measured, as_of=now)
+    current = risk_scores.compute_scores(patient, measured, as_of=now, age_on=hospital_today())
 
     form = WhatIfForm(request.args)
     what_if = None

@@ -195,10 +195,14 @@ def compute_scores(
     *,
     as_of: dt.datetime,
     ecg_heart_rate_bpm: float | None = None,
+    age_on: dt.date | None = None,
 ) -> list[ScoreOutcome]:
     """Every model's outcome for `patient` at `as_of` from recent enough measured values.
 
-    `ecg_heart_rate_bpm` stands in when no recent entry has a heart rate.
+    `ecg_heart_rate_bpm` stands in when no recent entry has a heart rate. `age_on`: the date
+    the age is counted on (the hospital's today on the risk page, which shows the age; by
+    default `as_of`'s UTC date: the page said "Age 65" above a GRACE score of age 66 near
+    midnight in Anchorage, an audit).
     """
     values = dict(measured)
     if ecg_heart_rate_bpm is not None and not _fresh(
@@ -210,7 +214,7 @@ def compute_scores(
     )
     outcomes = []
     for spec in SPECS:
-        kwargs: dict[str, Any] = {"age_years": patient.age_years(as_of.date())}
+        kwargs: dict[str, Any] = {"age_years": patient.age_years(age_on or as_of.date())}
         if spec.uses_sex:
             kwargs["sex"] = Sex(patient.sex).value
         sources: dict[str, Measured] = {}
