@@ -5,16 +5,20 @@ holds no sample array."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ml import rhythm
+from ml.analysis import Beats, analyze
 from ml.io import read_recording
 from ml.io.sources import open_recording
 from ml.recording import Recording
 from ml.research.databases import default_data_dir
 from ml.research.holter import mitdb_end_to_end
+from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal import ecg_data
 from portal.streamed_signal import StreamedLead, StreamedSignal
 from reports.paper import trace_points
@@ -65,14 +69,6 @@ def test_the_heart_rate_trend_counts_what_the_rate_counts() -> None:
     """A 24-h trend ran 22-200 bpm beside a read of 32-175 (it counted every interval, VF
     waves and unclassified noise among them; a Holter audit). Counted now: intervals between
     classified beats, 0.25-2.5 s apart or a pause the read found, outside fibrillation."""
-    import dataclasses
-
-    import numpy as np
-
-    from ml import rhythm
-    from ml.analysis import Beats, analyze
-    from ml.research.synthetic import BeatTruth, synthetic_recording
-
     read = analyze(synthetic_recording(BeatTruth(hr_bpm=60), duration_s=20, leads=("II",))[0])
     fs = read.fs_hz
     beat_s = np.array([1.0, 2.0, 3.0, 3.1, 3.2, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0, 12.0])
