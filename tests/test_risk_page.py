@@ -108,17 +108,24 @@ def test_stale_values_are_not_used(app: Flask, people: People, sql: Session) -> 
     assert "over 12 months before" in lipid.not_computed_reason
 
 
-def test_grace_uses_ecg_heart_rate_only_when_no_recent_entry(
-    app: Flask, people: People, sql: Session
-) -> None:
-    now = utcnow()
+def _admitted_3_hours_ago(
+    sql: Session, people: People, now: dt.datetime
+) -> dict[str, risk_scores.Measured]:
+    """An admission's GRACE inputs entered 3 hours before `now`, as measured then."""
     _add_input(
         sql, people, now - dt.timedelta(hours=3), heart_rate_bpm=95.0, creatinine=1.2,
         systolic_bp_mmhg=110.0, killip_class=3,
         booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
                       elevated_cardiac_enzymes=True),
     )  # fmt: skip
-    measured = risk_scores.measured_values(sql, people.patient.id, now)
+    return risk_scores.measured_values(sql, people.patient.id, now)
+
+
+def test_grace_uses_ecg_heart_rate_only_when_no_recent_entry(
+    app: Flask, people: People, sql: Session
+) -> None:
+    now = utcnow()
+    measured = _admitted_3_hours_ago(sql, people, now)
     outcomes = {
         o.spec.model: o
         for o in risk_scores.compute_scores(
@@ -135,13 +142,7 @@ def test_the_age_a_score_uses_is_counted_on_the_date_given(
     """The risk page said "Age 65" above a GRACE score of age 66 near midnight in Anchorage:
     the page counted the age on the hospital's date, the score on UTC's (an audit)."""
     now = utcnow()
-    _add_input(
-        sql, people, now - dt.timedelta(hours=3), heart_rate_bpm=95.0, creatinine=1.2,
-        systolic_bp_mmhg=110.0, killip_class=3,
-        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
-                      elevated_cardiac_enzymes=True),
-    )  # fmt: skip
-    measured = risk_scores.measured_values(sql, people.patient.id, now)
+    measured = _admitted_3_hours_ago(sql, people, now)
     born = people.patient.date_of_birth
     day_before_birthday = dt.date(now.year, born.month, born.day) - dt.timedelta(days=1)
     ages = {
