@@ -85,13 +85,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     @app.template_filter("time_of_day")
     def _time_of_day(t_s: float, recording: Any) -> str:
         """A moment `t_s` into `recording` on the hospital's clock ("21:29:33"), or "" when
-        the file gave no start time (`reports.time_of_day`)."""
-        from reports.time_of_day import time_of_day
-
-        if recording.acquired_at is None:
-            return ""
-        started = local_time.in_zone(recording.acquired_at, settings.zone)
-        return time_of_day(started, recording.duration_s)(t_s)
+        the file gave no start time (`local_time.recording_clock`)."""
+        clock_time = local_time.recording_clock(recording)
+        return clock_time(t_s) if clock_time else ""
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -4,6 +4,8 @@ TIME_ZONE (default UTC) with the zone's abbreviation, so nobody has to guess."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = dt.UTC
@@ -64,6 +66,16 @@ def hospital_zone() -> ZoneInfo:
 
     zone: ZoneInfo = current_app.config["SETTINGS"].zone
     return zone
+
+
+def recording_clock(recording: Any) -> Callable[[float], str] | None:
+    """A moment into an `EcgRecording` on the running portal's clock (`reports.time_of_day`),
+    or None when its file gave no start time."""
+    from reports.time_of_day import time_of_day
+
+    if recording.acquired_at is None:
+        return None
+    return time_of_day(in_zone(recording.acquired_at, hospital_zone()), recording.duration_s)
 
 
 def typed_utc(typed: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:

@@ -27,7 +27,7 @@ from portal.converters import date_arg
 from portal.db import db_session
 from portal.finding_stops import Stop, finding_stops
 from portal.forms import save
-from portal.local_time import hospital_zone, in_zone
+from portal.local_time import recording_clock
 from portal.models import (
     Account,
     DocumentKind,
@@ -55,7 +55,6 @@ from portal.services.reports import (
     urgency_reason,
 )
 from portal.session_cookie import background_poll
-from reports.time_of_day import time_of_day
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -357,13 +356,8 @@ def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
 
 def _stops_on_the_clock(report: EcgReport, stops: list[Stop]) -> list[dict[str, Any]]:
     """The stops as the chart reads them, each with its time of day ("clock", "" when the
-    file gave no start time: `reports.time_of_day`)."""
-    acquired = report.recording.acquired_at
-    clock_time = (
-        time_of_day(in_zone(acquired, hospital_zone()), report.recording.duration_s)
-        if acquired
-        else None
-    )
+    file gave no start time: `local_time.recording_clock`)."""
+    clock_time = recording_clock(report.recording)
     return [{**asdict(s), "clock": clock_time(s.t_s) if clock_time else ""} for s in stops]
 
 
