@@ -4,7 +4,8 @@ Why: sessions are permanent (the idle timeout slides), so Flask re-sends the coo
 response. A poll in flight while the user submits a form can answer after the form's redirect
 has stored a message in the session ("Amendment signed."), and the poll's older cookie then
 replaces the newer one: the message is lost. A poll is not the user's activity either, so it
-must not keep an unattended screen logged in.
+must not keep an unattended screen logged in. A static file (stylesheet, favicon) is neither
+activity nor a change, and one answering after a logout would bring the session back.
 """
 
 from __future__ import annotations
@@ -33,13 +34,19 @@ class PollQuietSessionInterface(SecureCookieSessionInterface):
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         if session.modified:
             return True  # a real change (a message, a logout) is always sent
-        return not _is_background_poll(app) and super().should_set_cookie(app, session)
+        quiet = _is_background_poll(app) or _is_static_file()
+        return not quiet and super().should_set_cookie(app, session)
 
 
 def _is_background_poll(app: Flask) -> bool:
     if not has_request_context() or request.endpoint is None:
         return False
     return getattr(app.view_functions.get(request.endpoint), _POLL_ATTRIBUTE, False)
+
+
+def _is_static_file() -> bool:
+    endpoint = request.endpoint if has_request_context() else None
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
 def init_app(app: Flask) -> None:

@@ -331,6 +331,9 @@ def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(
     form_page = f"/patients/{people.patient.id}/inputs/new"
     page.goto(form_page)
     page.fill("#systolic_bp_mmhg", "141")
+    # The page's last fetches (favicon, stylesheet) refresh the session cookie on answer:
+    # one arriving after the cookies are cleared would bring the session back.
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()  # the session ends (idle, or logged out elsewhere)
     page.click("main button[type=submit]")
     page.wait_for_url("**/login**")

@@ -248,6 +248,18 @@ def test_v3_3_a_background_poll_does_not_resend_the_session_cookie(
     assert doctor.get(f"/reports/{report.id}").status_code == 302
 
 
+def test_v3_3_a_static_file_does_not_resend_the_session_cookie(app: Flask, people: People) -> None:
+    """A page's stylesheet or favicon can answer after the user logged out in that tab (or
+    after a form's redirect stored its message): its older cookie then brought the session
+    back. A browser test that cleared the cookies saw the form it sent saved anyway (CI)."""
+    staff = client_for(app, people.staff)
+    assert _session_cookies(staff.get("/patients/"))
+    for url in ("/static/css/portal.css", "/static/favicon.svg"):
+        answer = staff.get(url)
+        assert answer.status_code == 200, url
+        assert _session_cookies(answer) == [], url
+
+
 def test_v3_2_1_next_with_control_characters_is_ignored_not_a_500(
     app: Flask, people: People
 ) -> None:
