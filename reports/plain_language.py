@@ -98,6 +98,20 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     ]
 
 
+def heart_rate_in_plain_words(heart_rate_bpm: float, episodes: bool = False) -> str:
+    """The heart rate sentence. On a recording read as episodes (a Holter) the rate is the
+    whole recording's mean, said so: MIT-BIH 201 read "The rest of the time your heart beat
+    slower than usual" beside "Your heart beat about 65 times a minute", AF's faster stretches
+    included in that mean (a records audit)."""
+    rate = f"about {heart_rate_bpm:.0f} times a minute"
+    said = (
+        f"Over the whole recording your heart beat on average {rate}."
+        if episodes
+        else f"Your heart beat {rate}."
+    )
+    return f"{said} At rest, 60 to 100 is usual."
+
+
 # What each model predicts, for a patient, and what the rest of the 100 people do.
 OUTCOMES = {
     "framingham_general_cvd": (

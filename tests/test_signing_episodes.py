@@ -138,6 +138,7 @@ def test_signing_paroxysmal_af_follows_the_recording_length(
         assert PAROXYSMAL_AF in summary
         assert REST_BESIDE_EXTRA_BEATS in summary
         assert vocabulary.STATEMENTS["SINUS"].plain not in summary
+        assert "Over the whole recording your heart beat on average about " in summary
     else:
         assert response.status_code in (400, 422)
         messages = " ".join(error_messages(response.get_data(as_text=True)))

@@ -220,3 +220,17 @@ def test_a_pause_is_not_called_short() -> None:
     the patient read "There were short pauses between some heartbeats" (a records audit)."""
     plain = vocabulary.STATEMENTS["PAUSE"].plain
     assert "short" not in plain and "paused for a few seconds" in plain
+
+
+def test_a_holters_heart_rate_is_said_as_the_whole_recordings_mean() -> None:
+    """MIT-BIH 201 read "The rest of the time your heart beat slower than usual" beside "Your
+    heart beat about 65 times a minute" (the mean of all of it, AF's faster stretches
+    included): a patient could not tell which was true (a records audit)."""
+    from reports.plain_language import heart_rate_in_plain_words
+
+    strip = heart_rate_in_plain_words(64.6)
+    assert strip == "Your heart beat about 65 times a minute. At rest, 60 to 100 is usual."
+    holter = heart_rate_in_plain_words(64.6, episodes=True)
+    assert holter.startswith("Over the whole recording your heart beat on average about 65 ")
+    sentences = [*findings_in_plain_words(["BRADY", "AF"], episodes=True), holter]
+    assert any(s.startswith("The rest of the time your heart beat a bit slower") for s in sentences)
