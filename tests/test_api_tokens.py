@@ -79,3 +79,42 @@ def test_machines_need_a_bearer_token_not_the_browsers_cookie(app: Flask, people
         answer = browser.get(path)
         assert answer.status_code == 401, path
         assert "text/html" not in answer.content_type
+
+
+def test_deactivating_an_account_revokes_its_tokens_for_good(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Reactivating a doctor who had left brought their old EHR token back to life, and while
+    they were away the tokens page listed it as "active" (a records audit). A patient's login
+    deactivated with their record came back with a click on the accounts page, the record
+    still closed. Now deactivation revokes the tokens, and a closed patient's login waits."""
+    doctor_token = api_tokens.issue(sql, people.doctor, client_name="EHR", days=30,
+                                    scopes=["reports:read"], actor=people.admin)  # fmt: skip
+    patient_token = api_tokens.issue(
+        sql, people.patient_account, client_name="Phone app", days=30, scopes=["reports:read"],
+        actor=people.admin,
+    )  # fmt: skip
+    sql.commit()
+    admin = client_for(app, people.admin)
+    deactivate = f"/admin/accounts/{people.doctor.id}/deactivate"
+    assert post_form(admin, deactivate, {}, token_page="/admin/accounts").status_code == 302
+    assert post_form(admin, f"/admin/accounts/{people.doctor.id}/activate", {},
+                     token_page="/admin/accounts").status_code == 302  # fmt: skip
+    sql.expire_all()
+    assert people.doctor.is_active
+    assert api_tokens.authenticate(sql, doctor_token.secret) is None
+    assert doctor_token.token.revoked_at is not None
+
+    staff = client_for(app, people.staff)
+    assert post_form(staff, f"/patients/{people.patient.id}/deactivate", {}).status_code == 302
+    sql.expire_all()
+    assert patient_token.token.revoked_at is not None
+    activate = post_form(admin, f"/admin/accounts/{people.patient_account.id}/activate", {},
+                         token_page="/admin/accounts")  # fmt: skip
+    page = admin.get(activate.location).get_data(as_text=True)
+    assert "portal login of a deactivated patient: staff must reactivate the patient" in page
+    sql.expire_all()
+    assert not people.patient_account.is_active
+    assert api_tokens.authenticate(sql, patient_token.secret) is None
+    revocations = sql.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.revoke"))
+    assert {e.object_id for e in revocations} == {doctor_token.token.id, patient_token.token.id}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, Patient, Sex
+from portal.models import AuditEvent, ClinicalInput, EcgRecording, Patient, Sex
 from portal.services import api_tokens, patients
 from tests.conftest import People, client_for, error_messages, login, post_form
 
@@ -317,3 +319,61 @@ def test_patient_sees_no_other_patient_pages(app: Flask, people: People) -> None
         "/admin/accounts",
     ):
         assert client.get(url).status_code == 403, url
+
+
+def test_a_deactivated_patient_takes_no_new_ecg_or_inputs(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A deactivated patient's page hides "Upload ECG", but a direct request added a recording,
+    and a preliminary report reached the doctor's worklist (a records audit); clinical inputs
+    too. Now the web, the reference library and the REST API refuse, and nothing is stored."""
+    from tests.test_api import csv_bytes
+
+    client = client_for(app, people.staff)
+    patient_id = people.patient.id
+    upload_page = f"/patients/{patient_id}/recordings/new"
+    content = csv_bytes(tmp_path)
+    assert post_form(client, f"/patients/{patient_id}/deactivate", {}).status_code == 302
+    before = (_count(sql, EcgRecording), _count(sql, ClinicalInput))
+
+    said = "Ada Lovelace is deactivated: reactivate the patient before adding an ECG."
+    page = client.get(upload_page)
+    assert page.status_code == 302 and page.location == f"/patients/{patient_id}"
+    assert said in client.get(page.location).get_data(as_text=True)
+    refused = post_form(
+        client, upload_page, {"files": [(io.BytesIO(content), "ecg.csv")]},
+        token_page=f"/patients/{patient_id}", content_type="multipart/form-data",
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert f"{said} Nothing was saved." in error_messages(refused.get_data(as_text=True))
+    library = post_form(
+        client, f"/patients/{patient_id}/recordings/library", {"library-record": "100"},
+        token_page=f"/patients/{patient_id}",
+    )  # fmt: skip
+    assert said in client.get(library.location).get_data(as_text=True)
+    inputs = post_form(
+        client, f"/patients/{patient_id}/inputs/new", {"systolic_bp_mmhg": "141"},
+        token_page=f"/patients/{patient_id}",
+    )  # fmt: skip
+    assert inputs.status_code == 200
+    assert "deactivated: reactivate the patient before adding clinical inputs" in inputs.get_data(
+        as_text=True
+    )
+    bearer = {"Authorization": f"Bearer {_fhir_token(sql, people)}"}
+    api_upload = client.post(
+        f"/api/v1/patients/{patient_id}/recordings", headers=bearer,
+        data={"files": [(io.BytesIO(content), "ecg.csv")]}, content_type="multipart/form-data",
+    )  # fmt: skip
+    assert api_upload.status_code == 422, api_upload.get_data(as_text=True)
+    assert said in api_upload.get_json()["error"]["message"]
+    api_input = client.post(f"/api/v1/patients/{patient_id}/clinical-inputs", headers=bearer,
+                            json={"systolic_bp_mmhg": 141})  # fmt: skip
+    assert api_input.status_code == 422, api_input.get_data(as_text=True)
+    sql.expire_all()
+    assert (_count(sql, EcgRecording), _count(sql, ClinicalInput)) == before
+    assert post_form(client, f"/patients/{patient_id}/reactivate", {}).status_code == 302
+    assert client.get(upload_page).status_code == 200
+
+
+def _count(sql: Session, model: type) -> int:
+    return sql.scalar(select(func.count()).select_from(model)) or 0

@@ -170,6 +170,9 @@ def _tri_state(value: str | None) -> bool | None:
 @roles(*CLINICAL)
 def new_input(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
+    if request.method != "POST" and not patient.is_active:
+        flash(patients.deactivated_message(patient, "clinical inputs"), "error")
+        return redirect(url_for("patients.view", patient_id=patient.id))
     form = ClinicalInputEntryForm()
     if form.validate_on_submit():
         entry = ClinicalInputForm(

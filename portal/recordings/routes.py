@@ -66,6 +66,9 @@ def library_records() -> list[str]:
 @accepts_upload
 def upload(patient_id: int) -> str | Response | tuple[str, int]:
     patient = _patient_or_404(patient_id)
+    if request.method != "POST" and not patient.is_active:
+        flash(patients.deactivated_message(patient, "an ECG"), "error")
+        return redirect(url_for("patients.view", patient_id=patient.id))
     form = UploadForm()
     library = LibraryForm(prefix="library")
     library.record.choices = options(*((r, r) for r in library_records()))
@@ -110,6 +113,9 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
 @roles(Role.STAFF)
 def from_library(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
+    if not patient.is_active:
+        flash(patients.deactivated_message(patient, "an ECG") + " Nothing was saved.", "error")
+        return redirect(url_for("patients.view", patient_id=patient.id))
     library = LibraryForm(prefix="library")
     names = library_records()
     library.record.choices = options(*((r, r) for r in names))

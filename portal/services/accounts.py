@@ -8,9 +8,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, DoctorProfile, Patient, Role, StaffProfile, utcnow
+from portal.models import Account, ApiToken, DoctorProfile, Patient, Role, StaffProfile, utcnow
 from portal.passwords import hash_password, password_problems, verify_password
-from portal.services import audit
+from portal.services import api_tokens, audit
 from portal.services.validation import InvalidInput, text_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -217,11 +217,19 @@ def _personal(account: Account) -> tuple[str, ...]:
 
 
 def set_active(session: Session, account: Account, active: bool, *, actor: Account) -> None:
+    """Deactivating ends the account's sessions and revokes its API tokens: reactivating a
+    person who left had brought their old tokens back to life (a records audit). A patient's
+    login waits for the patient's record to be reactivated (by staff, on the patient's page)."""
     if account.id == actor.id and not active:
         raise InvalidInput({"account": "You cannot deactivate your own account."})
-    account.is_active = active
+    if active and account.patient is not None and not account.patient.is_active:
+        raise InvalidInput(
+            {"account": f"{account.username} is the portal login of a deactivated patient: "
+                        "staff must reactivate the patient first."}
+        )  # fmt: skip
     if not active:
-        account.session_epoch += 1
+        end_access(session, account, actor=actor)
+    account.is_active = active
     audit.record(
         session,
         "account.activate" if active else "account.deactivate",
@@ -229,6 +237,15 @@ def set_active(session: Session, account: Account, active: bool, *, actor: Accou
         object_type="account",
         object_id=account.id,
     )
+
+
+def end_access(session: Session, account: Account, *, actor: Account) -> None:
+    """Deactivate: end every session and revoke every live API token of the account."""
+    account.is_active = False
+    account.session_epoch += 1
+    live = select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+    for token in session.scalars(live):
+        api_tokens.revoke(session, token, actor=actor)
 
 
 def load_session_account(session: Session, session_id: str) -> Account | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal import units
 from portal.models import Account, ClinicalInput, Patient
-from portal.services import audit
+from portal.services import audit, patients
 from portal.services.validation import InvalidInput, text_problem
 
 
@@ -229,6 +229,7 @@ def record_clinical_input(
     now: dt.datetime,
 ) -> ClinicalInput:
     """Validate and add a new clinical input row plus its audit event (caller commits)."""
+    patients.require_active(patient, "entry", "clinical inputs")
     values = canonical_values(entry, now=now, born_on=patient.date_of_birth)
     row = ClinicalInput(
         patient=patient,

@@ -23,6 +23,17 @@ MAX_AGE_YEARS = 125
 T = TypeVar("T")
 
 
+def require_active(patient: Patient, field: str, adding: str) -> None:
+    """Refuse new clinical data for a deactivated patient (a closed or duplicate record): the
+    page hides the buttons, but a direct request had added an ECG to the doctor's worklist."""
+    if not patient.is_active:
+        raise InvalidInput({field: deactivated_message(patient, adding) + " Nothing was saved."})
+
+
+def deactivated_message(patient: Patient, adding: str) -> str:
+    return f"{patient.full_name} is deactivated: reactivate the patient before adding {adding}."
+
+
 @dataclass
 class PatientDetails:
     full_name: str
@@ -181,8 +192,7 @@ def set_patient_active(session: Session, patient: Patient, active: bool, *, acto
     patient.is_active = active
     patient.updated_by_id = actor.id
     if patient.account is not None and not active:
-        patient.account.is_active = False
-        patient.account.session_epoch += 1
+        accounts.end_access(session, patient.account, actor=actor)
     audit.record(
         session,
         "patient.reactivate" if active else "patient.deactivate",

@@ -28,7 +28,7 @@ from portal.models import (
     RecordingFormat,
     utcnow,
 )
-from portal.services import audit
+from portal.services import audit, patients
 from portal.services.validation import InvalidInput
 
 UNITS = ("mV", "uV")
@@ -96,6 +96,7 @@ def upload_recording(
 ) -> UploadOutcome:
     """Check, store and register an upload (caller commits). Raises InvalidInput if unusable,
     or if the storage is full (storage.StorageFull, its message beside the files field)."""
+    patients.require_active(patient, "files", "an ECG")
     try:
         staged = storage.stage(files, storage_dir)
     except storage.UploadError as problem:
