@@ -218,6 +218,10 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     page.click(".statement-option[data-code=NOISY_STRIP]:visible")
     expect(warnings).to_have_text("")
     page.fill(".statement-search", "sinus tachycardia")
+    # A statement the search leaves out is out of sight and of the Tab order: the rhythm
+    # group's style had kept all ten shown, and Tab then Space after typing "sinus rhythm"
+    # added "Ventricular fibrillation" (an accessibility audit).
+    expect(page.locator(".statement-option[data-code=VF]")).to_be_hidden()
     page.click(".statement-option[data-code=TACHY]:visible")
     expect(warnings).to_contain_text('"Unclassifiable: too noisy" says no rhythm can be read')
     page.click(".statement-chip[data-code=NOISY_STRIP] button")
