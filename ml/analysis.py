@@ -66,6 +66,7 @@ from ml.hrv import (
 from ml.intervals import Intervals, aligned_beats, measure_intervals, normal_rr_s
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
+from ml.lead_off import lead_off_as_missing
 from ml.lead_vote import beats_most_leads_see, lead_detections, lead_that_finds_the_beats
 from ml.mains import dehummed
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
@@ -231,14 +232,21 @@ class EcgAnalysis:
 
     @property
     def holter(self) -> HolterSummary | None:
-        """The Holter summary (`ml.holter_summary`; None under 10 min): counted from the beats
-        when they are loaded, else as stored with the read (None for reads stored before it)."""
-        if self.beats.samples.size:
-            beat_s = self.beats.samples / self.fs_hz
-            return holter_summary(
-                self.beats.classes, beat_s, self.duration_s, self.episodes, self.pacemaker
-            )
-        return self.stored_holter
+        """The Holter summary (`ml.holter_summary`; None under 10 min): as stored with the
+        read, else counted from the beats (a fresh read, or one stored before summaries).
+        Stored first: recounted from a stored read, whose episode bounds are rounded, the PDF
+        had said 1,094 S beats where the review page said 1,093 (a Holter audit)."""
+        if self.stored_holter is not None or not self.beats.samples.size:
+            return self.stored_holter
+        unreadable_s = sum(s.end_s - s.start_s for s in self.quality if s.level == "unusable")
+        return holter_summary(
+            self.beats.classes,
+            self.beats.samples / self.fs_hz,
+            self.duration_s,
+            self.episodes,
+            self.pacemaker,
+            unreadable_s,
+        )
 
     @property
     def good_quality_fraction(self) -> float:
@@ -537,7 +545,9 @@ def analyze(
 def _analyze_whole(
     recording: Recording, classifier: BeatClassifier | None, progress: Progress | None
 ) -> EcgAnalysis:
-    gaps = fill_gaps(validated(recording))  # short gaps bridged; long ones zeroed, kept as spans
+    # A minute of flat line in every lead is lead-off, read as missing (`ml.lead_off`); short
+    # gaps are bridged, long ones zeroed and kept as spans (`ml.gaps`).
+    gaps = fill_gaps(lead_off_as_missing(validated(recording)))
     notched, hum_hz_by_lead = dehummed(gaps.recording)  # mains hum notched out (`ml.mains`)
     gaps = replace(gaps, recording=notched)
     with each_band_once(gaps.recording.signal_mv):  # a lead's band is filtered once

@@ -75,6 +75,7 @@ from ml.filters import bandpass_mv
 from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
 from ml.io.sources import RecordingSource
 from ml.lead_ii_p_wave import p_wave_polarity_in_lead_ii
+from ml.lead_off import FlatRunWatch
 from ml.mains import dehummed_source
 from ml.mobitz_ii import second_degree_blocks
 from ml.noise_bursts import judged_classes, noise_mv
@@ -276,13 +277,17 @@ def check_source(source: RecordingSource) -> None:
 
 def _scan(source: RecordingSource, chunk_s: float) -> list[_LeadStats]:
     """Each lead's figures, after the checks of `ml.recording.validated` (some lead usable);
-    NeedsWholeRecording at the first missing sample."""
+    NeedsWholeRecording at the first missing sample, or at a lead-off stretch (`ml.lead_off`:
+    read as missing samples, by the whole read)."""
     stats = [_LeadStats() for _ in source.lead_names]
+    lead_off = FlatRunWatch(source.fs_hz)
     for _, samples in _read_ahead(source.scan(max(1, int(chunk_s * source.fs_hz)))):
         for lead, lead_stats in zip(samples.T, stats, strict=True):
             lead_stats.add(lead)
             if lead_stats.missing:
                 raise NeedsWholeRecording
+        if lead_off.add(samples):
+            raise NeedsWholeRecording
     check_some_lead_usable(source.lead_names, [s.problem() for s in stats])
     return stats
 

@@ -44,6 +44,20 @@ class HolterSummary:
     longest_pause_at_s: float | None  # into the recording
     af_minutes: float
     af_percent: float
+    # The hours of readable signal, which the per-hour figures divide by: 30 min of lead-off
+    # in a 90-min recording had read 591 V an hour for 885 (a Holter audit). None in a
+    # summary stored before it (then `hours`).
+    readable_hours: float | None = None
+
+    @property
+    def readable_note(self) -> str:
+        """ " (10 min of it readable, ...)" beside the length when a minute or more was not
+        readable (lead-off, missing signal, artefact); else nothing."""
+        readable_h = self.readable_hours
+        if readable_h is None or readable_h > self.hours - 1 / 60:
+            return ""
+        said = f"{readable_h * 60:.0f} min" if readable_h < 2 else f"{readable_h:.1f} h"
+        return f" ({said} of it readable, the time the per-hour figures count)"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HolterSummary:
@@ -63,6 +77,7 @@ def holter_summary(
     duration_s: float,
     episodes: list[rhythm.Episode],
     pacemaker: bool = False,
+    unreadable_s: float = 0.0,
 ) -> HolterSummary | None:
     """The summary of a read's beat classes and times (in time order) and episodes; None under
     HOLTER_FROM_S, where the strip's own figures say it all, and for a paced read, whose beat
@@ -70,10 +85,12 @@ def holter_summary(
     of MIT-BIH 217's 162 PVCs and 4 min of AF; a records audit). Beats are the detections
     outside ventricular fibrillation (its waves are not beats: 207 counted 2,229 for 1,860);
     supraventricular ectopy leaves out the beats inside AF/flutter, conducted AF beats rather
-    than premature atrial ones (MIT-BIH 202: 310 S calls, 17 "runs" on its AF, for 55 beats)."""
+    than premature atrial ones (MIT-BIH 202: 310 S calls, 17 "runs" on its AF, for 55 beats).
+    Per-hour figures are over the readable time: the recording less its `unreadable_s`."""
     if duration_s < HOLTER_FROM_S or pacemaker:
         return None
     hours = duration_s / 3600
+    readable_hours = max(duration_s - unreadable_s, 60.0) / 3600
     pauses = [e for e in episodes if e.label == rhythm.PAUSE]
     longest = max(pauses, key=lambda e: e.duration_s, default=None)
     af_s = sum(e.duration_s for e in episodes if e.label == rhythm.AF)
@@ -86,13 +103,14 @@ def holter_summary(
     return HolterSummary(  # rounded as shown, so a stored summary reads back the same
         hours=round(hours, 3),
         total_beats=int(beats.sum()),
-        ventricular=_ectopy((classes == "V") & beats, hours),
-        supraventricular=_ectopy((classes == "S") & beats & ~in_af, hours),
+        ventricular=_ectopy((classes == "V") & beats, readable_hours),
+        supraventricular=_ectopy((classes == "S") & beats & ~in_af, readable_hours),
         pauses=len(pauses),
         longest_pause_s=round(longest.duration_s, 2) if longest else None,
         longest_pause_at_s=round(longest.start_s, 1) if longest else None,
         af_minutes=round(af_s / 60, 1),
         af_percent=round(100 * af_s / duration_s, 1),
+        readable_hours=round(readable_hours, 3),
     )
 
 

@@ -120,6 +120,12 @@ class ReportData:
         return rhythm.AF in self.withdrawn_episodes
 
     @property
+    def pause_withdrawn(self) -> bool:
+        """The signed read withdrew the machine's pauses: so does its Holter pause count (a
+        30-min lead-off read as a pause was still "the longest 1800.0 s" once withdrawn)."""
+        return rhythm.PAUSE in self.withdrawn_episodes
+
+    @property
     def not_signed(self) -> str:
         return NOT_SIGNED
 

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from ml import vocabulary
+from ml import rhythm, vocabulary
 from portal import ecg_data
 from portal.access import roles
 from portal.converters import date_arg
@@ -55,6 +55,7 @@ from portal.services.reports import (
     urgency_reason,
 )
 from portal.session_cookie import background_poll
+from reports.data import NOT_SIGNED
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -205,7 +206,9 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         machine=machine,
         analysis=machine_summary(found),  # the beats are the chart's (ecg.json)
         reference=reference_agreement(found),
-        latest=reports.latest_signed(found),
+        latest=(latest := reports.latest_signed(found)),
+        holter_not_signed=_holter_not_signed(latest),
+        not_signed=NOT_SIGNED,
         pdf_ready=documents.readiness(db_session(), found),
         previous=previous,
         previous_read=reports.latest_signed(previous) if previous else None,
@@ -222,6 +225,13 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         },
         VersionKind=VersionKind,
     )
+
+
+def _holter_not_signed(latest: ReportVersion | None) -> dict[str, bool]:
+    """Which Holter summary figures the signed read withdrew (pauses, AF time), so the page
+    marks them as the PDF does: the page had shown an amended read's withdrawn AF time bare."""
+    withdrawn = documents.withdrawn_episodes(latest) if latest else frozenset()
+    return {"pauses": rhythm.PAUSE in withdrawn, "af": rhythm.AF in withdrawn}
 
 
 @bp.route("/reports/<id:report_id>/documents.json")

@@ -154,7 +154,7 @@ def report_data(
         findings=list(analysis.findings),
         episodes=list(analysis.episodes),
         holter=analysis.holter,
-        withdrawn_episodes=_withdrawn_episodes(version),
+        withdrawn_episodes=withdrawn_episodes(version),
         not_measurable=_not_measurable(
             machine,
             version,
@@ -176,7 +176,7 @@ def report_data(
         strips=report_strips(
             ecg_data.recording_for(settings.storage_dir, report.recording),
             analysis,
-            _withdrawn_episodes(version),
+            withdrawn_episodes(version),
             in_zone(acquired, zone) if (acquired := report.recording.acquired_at) else None,
         )
         if with_strips
@@ -188,7 +188,7 @@ def report_data(
     )
 
 
-def _withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
+def withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
     """The episode labels whose statement a signed `version` does not carry (none for the
     machine's own read): their strips are the machine's call, not the doctor's."""
     if version.kind is VersionKind.MACHINE:
