@@ -96,7 +96,9 @@ def _guard_api(access: frozenset[Role] | None) -> Any:
 
     header = request.headers.get("Authorization", "")
     kind, _, secret = header.partition(" ")
-    token = api_tokens.authenticate(db_session(), secret.strip()) if kind == "Bearer" else None
+    # The scheme is case-insensitive (RFC 9110 11.1): integration engines send "bearer".
+    bearer = kind.lower() == "bearer"
+    token = api_tokens.authenticate(db_session(), secret.strip()) if bearer else None
     if token is None:
         response, status = _api_error(401, "A valid API token is required (Bearer).")
         response.headers["WWW-Authenticate"] = 'Bearer realm="CardioPortal"'

@@ -29,7 +29,9 @@ class Paging:
     count: int
 
 
-def _whole(name: str, default: int, low: int, high: int) -> int:
+def _whole(name: str, default: int, low: int, high: int, cap: int | None = None) -> int:
+    """A whole-number search parameter from `low` to `high`, capped at `cap` when given (a
+    larger page asked for is a smaller page given, as R4's search allows)."""
     given = request.args.getlist(name)
     if len(given) > 1:  # one of them would have been taken silently
         raise FhirError(400, f"{name} is given {len(given)} times: give it once.", "invalid",
@@ -39,15 +41,16 @@ def _whole(name: str, default: int, low: int, high: int) -> int:
         return default
     number = whole_number(text, high)
     if number is None or number < low:
-        raise FhirError(400, f"{name} must be a whole number from {low} to {high}.",
-                        "invalid", name)  # fmt: skip
-    return number
+        what = f"from {low} to {high}" if cap is None else f"from {low} (at most {cap} a page)"
+        raise FhirError(400, f"{name} must be a whole number {what}.", "invalid", name)
+    return number if cap is None else min(number, cap)
 
 
 def paging() -> Paging:
     return Paging(
         offset=_whole("_offset", 0, 0, 10**9),
-        count=_whole("_count", DEFAULT_COUNT, 0, MAX_COUNT),
+        # A client asking for 1000 a page gets 100 and the next link (it had been a 400).
+        count=_whole("_count", DEFAULT_COUNT, 0, 10**9, cap=MAX_COUNT),
     )
 
 
