@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, EcgReport, ReportDocument
+from portal.services.documents import report_data
 from portal.worker import Worker
 from reports.data import Score
 from reports.plain_language import patient_risk
@@ -238,6 +239,17 @@ def test_documents_are_rendered_once_per_version(
     assert "Your doctor updated this report on" in said
     assert "This page replaces any earlier one you may have." in said
     assert "Your doctor updated" not in " ".join(_text(first, tmp_path, "first").split())
+    # An earlier version rendered again (its stored file lost) says it was superseded: it had
+    # carried the report's current status, "amended", for the signature of version 2.
+    sql.expire_all()
+    settings = app.config["SETTINGS"]
+    statuses = [report_data(sql, report, v, settings, with_strips=False).status
+                for v in report.versions]  # fmt: skip
+    assert statuses == [
+        "preliminary, superseded by version 3",
+        "final, superseded by version 3",
+        "amended",
+    ]
 
     # A stored PDF lost from disk is rendered again, and its row names the new file.
     sql.expire_all()

@@ -133,7 +133,7 @@ def report_data(
         clinic_contact=settings.clinic_contact,
         report_id=report.id,
         version_no=version.version_no,
-        status=report.status.value if version is versions[-1] else version.kind.value,
+        status=status_of(report, version),
         generated_at=in_zone(utcnow(), zone),
         patient_name=patient.full_name,
         mrn=patient.mrn,
@@ -186,6 +186,24 @@ def report_data(
         reference_marker=reference_marker(report.recording),
         pacemaker=report.recording.pacemaker,
     )
+
+
+STATUS_OF_KIND = {
+    VersionKind.MACHINE: ReportStatus.PRELIMINARY,
+    VersionKind.PHYSICIAN: ReportStatus.FINAL,
+    VersionKind.AMENDMENT: ReportStatus.AMENDED,
+}
+
+
+def status_of(report: EcgReport, version: ReportVersion) -> str:
+    """The status a version's documents print: the report's for its latest version; for an
+    earlier one (rendered again when its stored file is lost), the status it had and what
+    superseded it. Every version had printed the report's current status: a re-rendered
+    version 2 read "amended" (a records audit)."""
+    latest = max(v.version_no for v in report.versions)
+    if version.version_no == latest:
+        return report.status.value
+    return f"{STATUS_OF_KIND[version.kind].value}, superseded by version {latest}"
 
 
 def withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
