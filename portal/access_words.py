@@ -41,12 +41,30 @@ ROLES = {"doctor": "doctor", "staff": "hospital staff", "admin": "administrator"
 SYSTEM_ACTOR = "the computer (automatic ECG reading)"
 
 
+# Through the patient's own API token: an app of theirs, not another hospital system.
+OWN_APP = "read your record through an app you connected to this portal"
+DETAIL_WORDS = {
+    "full_name": "name",
+    "date_of_birth": "date of birth",
+    "sex": "sex",
+    "address": "address",
+    "email": "e-mail",
+    "phone": "phone",
+    "emergency_contact_name": "emergency contact",
+    "emergency_contact_phone": "emergency contact's phone",
+    "assigned_doctor_id": "doctor",
+}
+
+
 def what(event: AuditEvent) -> str:
-    """What was done, in plain words."""
+    """What was done, in plain words (which details changed, by name)."""
+    if event.action == "patient.update" and (fields := (event.details or {}).get("fields")):
+        named = dict.fromkeys(DETAIL_WORDS.get(f, "other details") for f in fields)
+        return f"{ACTIONS[event.action]}: {', '.join(named)}"
     if event.action in ACTIONS:
         return ACTIONS[event.action]
     if event.action.startswith(("fhir.", "api.")):
-        return EXCHANGE
+        return OWN_APP if event.actor_role == "patient" else EXCHANGE
     return "looked at or changed your record"
 
 

@@ -330,7 +330,11 @@ def test_staff_register_search_read_and_update_patients(
     assert any(grace["id"] in e.details["patient_ids"] for e in searches)
     assert sql.scalar(select(AuditEvent).where(AuditEvent.action == "patient.create"))
     update = sql.scalar(select(AuditEvent).where(AuditEvent.action == "patient.update"))
-    assert update is not None and update.details == {"fields": ["email"]}
+    assert update is not None and update.details == {
+        "fields": ["email"],
+        "was": {"email": None},
+        "now": {"email": "grace@example.org"},
+    }
 
 
 def test_clinical_inputs_are_checked_and_stored_as_on_the_web(

@@ -377,3 +377,26 @@ def test_a_deactivated_patient_takes_no_new_ecg_or_inputs(
 
 def _count(sql: Session, model: type) -> int:
     return sql.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_change_of_details_is_audited_with_the_values_before_and_after(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The audit kept only the names of the fields changed: a date of birth corrected by
+    mistake, or the phone an EHR's update cleared, could be neither told nor restored."""
+    client = client_for(app, people.staff)
+    patient = people.patient
+    page = f"/patients/{patient.id}/edit"
+    form = {"full_name": "Ada King", "date_of_birth": "1960-12-11", "sex": "female",
+            "phone": "+44 20 7946 0958",
+            "assigned_doctor_id": str(patient.assigned_doctor_id)}  # fmt: skip
+    assert post_form(client, page, form, token_page=page).status_code == 302
+    event = sql.scalars(
+        select(AuditEvent).where(AuditEvent.action == "patient.update").order_by(AuditEvent.id)
+    ).all()[-1]
+    details = event.details or {}
+    assert details["fields"] == ["full_name", "date_of_birth", "phone"]
+    assert details["was"] == {"full_name": "Ada Lovelace", "date_of_birth": "1960-12-10",
+                              "phone": None}  # fmt: skip
+    assert details["now"] == {"full_name": "Ada King", "date_of_birth": "1960-12-11",
+                              "phone": "+44 20 7946 0958"}  # fmt: skip

@@ -290,6 +290,13 @@ def test_patient_portal_only_own_signed_reports(
     assert access_words.who(exchange, {}) == "hospital staff"
     assert access_words.who(Event(action="report.create", actor_username="analysis worker"),
                             {}) == access_words.SYSTEM_ACTOR  # fmt: skip
+    # The patient's own app reads through the API: that is not "another hospital system"
+    # (it read "you: another hospital system ... read or updated your record"; an audit).
+    own = Event(action="api.report.read", actor_username=people.patient_account.username,
+                actor_role="patient")  # fmt: skip
+    assert access_words.what(own) == access_words.OWN_APP
+    changed = Event(action="patient.update", details={"fields": ["full_name", "date_of_birth"]})
+    assert access_words.what(changed) == "changed your details: name, date of birth"
 
     app.config["SETTINGS"].patients_get_clinician_pdf = True
     assert patient.get(f"/my/reports/{report.id}/report.pdf").status_code == 200

@@ -169,9 +169,13 @@ def _registered_already(session: Session, details: PatientDetails) -> Patient | 
 def update_patient(
     session: Session, patient: Patient, details: PatientDetails, *, actor: Account, today: dt.date
 ) -> list[str]:
-    """Apply the changes; return the names of the fields that changed (audited, not values)."""
+    """Apply the changes; return the names of the fields that changed. The audit keeps each
+    changed field's value before and after: it had kept only the names, so a date of birth
+    corrected by mistake, or a next of kin's phone cleared by an EHR's update, could not be
+    told nor restored (a records audit)."""
     details = _validated(session, details, today, kept_doctor_id=patient.assigned_doctor_id)
     changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
+    was = {name: _audited_value(getattr(patient, name)) for name in changed}
     for name in changed:
         setattr(patient, name, getattr(details, name))
     if changed:
@@ -183,9 +187,22 @@ def update_patient(
             patient_id=patient.id,
             object_type="patient",
             object_id=patient.id,
-            details={"fields": changed},
+            details={
+                "fields": changed,
+                "was": was,
+                "now": {name: _audited_value(getattr(patient, name)) for name in changed},
+            },
         )
     return changed
+
+
+def _audited_value(value: object) -> str | int | None:
+    """A patient field's value as the audit's JSON keeps it (dates ISO, enums by value)."""
+    if value is None or isinstance(value, int | str):
+        return value  # a StrEnum is a str
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def set_patient_active(session: Session, patient: Patient, active: bool, *, actor: Account) -> None:
