@@ -42,6 +42,9 @@ def test_login_success_lands_on_the_role_home_and_is_audited(
         assert client.get("/").location == home
         assert client.get(home).status_code == 200
     assert _actions(sql).count("login.success") == 4
+    # Input purposes named (WCAG 1.3.5), so password managers fill them.
+    page = app.test_client().get("/login").get_data(as_text=True)
+    assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(

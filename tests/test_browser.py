@@ -231,12 +231,31 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     page.fill("#conclusion", "Sinus tachycardia, otherwise normal.")
     page.click("#sign button[type=submit]")
     page.wait_for_selector("text=Report signed.")
+    # The message is where the page opens and has the focus (the form's "#sign" had stayed:
+    # the page sat at an empty amend form, the message off screen, unannounced).
+    assert page.url.endswith("#messages")
+    assert page.evaluate("document.activeElement.id") == "messages"
+    # The sign form's statements label names its field (an id the machine's list shared).
+    assert page.evaluate("document.querySelectorAll('[id=findings]').length") == 1
+    assert page.evaluate("document.querySelector('label[for=findings]').control.tagName") == (
+        "SELECT"
+    )
     assert page.locator("#report-status").inner_text() == "final"
     sql.expire_all()
     signed = sql.scalar(select(EcgReport)).versions[-1]
     assert signed.findings[0] == "TACHY" and "AF" not in signed.findings, signed.findings
     assert "Physician read" in page.locator(".reads").inner_text()
     page.screenshot(path=str(artifacts_dir / f"browser-signed-{backend}.png"), full_page=True)
+
+    # On a phone (375 px, or 200 % zoom) the page reflows: tables scroll in their own box,
+    # the page never sideways (the report's two columns and the worklist had been 435-666 px
+    # wide; an accessibility audit, WCAG 1.4.10).
+    report_url = page.url.split("#")[0]
+    page.set_viewport_size({"width": 375, "height": 800})
+    for url in (report_url, report_url.rsplit("/reports/", 1)[0] + "/worklist?status=all"):
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (url, width)
 
 
 def _clock(t_s: float) -> str:

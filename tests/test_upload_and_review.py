@@ -589,6 +589,8 @@ def test_edf_upload_and_serial_comparison_with_the_previous_signed_ecg(
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Previous (" in page  # the first, signed ECG, side by side
     assert 'class="changed"' in page  # heart rate 60 -> 100 bpm is highlighted
+    # ... and said in words, not by colour alone (WCAG 1.4.1; an accessibility audit)
+    assert '<span class="change-mark">(changed since the previous signed ECG)</span>' in page
 
 
 CINC2017 = data_root() / "cinc2017"

@@ -4,15 +4,34 @@ from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    # Input purposes named (WCAG 1.3.5): password managers and assistive tools fill them.
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
     next = HiddenField()
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired()])
-    confirm_password = PasswordField("New password again", validators=[DataRequired()])
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password", validators=[DataRequired()], render_kw={"autocomplete": "new-password"}
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class SecondFactorForm(FlaskForm):
@@ -32,4 +51,6 @@ class EnrolForm(FlaskForm):
 
 
 class PasswordConfirmForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired()])
+    password = PasswordField(
+        "Your password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )

@@ -104,7 +104,11 @@ class SignForm(FlaskForm):
     qrs_axis_deg = FloatField(
         "QRS axis (°)", validators=[Optional(), NumberRange(-180, 180, RANGE_MESSAGE)]
     )
-    password = PasswordField("Your password (to sign)", validators=[InputRequired()])
+    password = PasswordField(
+        "Your password (to sign)",
+        validators=[InputRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
     row_version = RowVersionField("Report version")
 
 

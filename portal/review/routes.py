@@ -350,8 +350,8 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         current = _report_or_404(found.id)
         return _review_page(current, *_prefilled_forms(current)), 409
     if saved:  # the PDFs are rendered by the job worker (or on the first download)
-        flash(message, "success")
-        return redirect(url_for("review.report", report_id=found.id))
+        flash(message, "success")  # shown at the top: the form's "#sign" must not stay
+        return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
     return _redisplay(found, form)
 
 
