@@ -49,11 +49,38 @@ def limb_qrs_mv(
     centred_mv: np.ndarray, lead_names: tuple[str, ...], qrs_onset: int, qrs_offset: int
 ) -> float | None:
     """The largest QRS peak-to-peak (mV) of the six limb leads on the median beat, None
-    unless all six are read."""
-    if not all(lead in lead_names for lead in LIMB_LEADS):
-        return None
+    without two of I, II and III (`six_limb_leads`)."""
     qrs = centred_mv[qrs_onset : qrs_offset + 1]
-    return round(max(float(np.ptp(qrs[:, lead_names.index(lead)])) for lead in LIMB_LEADS), 2)
+    leads = six_limb_leads({name: qrs[:, i] for i, name in enumerate(lead_names)})
+    if leads is None:
+        return None
+    return round(max(float(np.ptp(lead)) for lead in leads.values()), 2)
+
+
+def six_limb_leads(leads_mv: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The six limb leads as recorded, or, when some are not, all six from two of I, II and
+    III (Einthoven: II = I + III; Goldberger's augmented leads from them). A cardiograph's
+    8-lead export (I, II, V1-V6) is common: low voltage at 0.45 mV read "Normal ECG", the
+    patient told it was normal (an audit of the 12-lead path)."""
+    if all(lead in leads_mv for lead in LIMB_LEADS):
+        return {lead: leads_mv[lead] for lead in LIMB_LEADS}
+    i, ii, iii = (leads_mv.get(lead) for lead in ("I", "II", "III"))
+    if sum(lead is None for lead in (i, ii, iii)) > 1:
+        return None
+    if i is None:
+        i = ii - iii  # type: ignore[operator]
+    elif ii is None:
+        ii = i + iii  # type: ignore[operator]
+    elif iii is None:
+        iii = ii - i
+    return {
+        "I": i,
+        "II": ii,
+        "III": iii,
+        "aVR": -(i + ii) / 2,
+        "aVL": (i - iii) / 2,
+        "aVF": (ii + iii) / 2,
+    }
 
 
 def low_voltage_detail(limb_mv: float) -> str:

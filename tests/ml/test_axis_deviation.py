@@ -60,3 +60,23 @@ def test_low_qrs_voltage_in_every_limb_lead_is_a_finding(r_mv: float, low: bool)
     limb_mv = analysis.intervals.limb_qrs_mv
     assert limb_mv is not None and (limb_mv < 0.5) == low
     assert ("LOW_VOLTAGE" in codes) == low and ("NORMAL" in codes) != low, codes
+
+
+@pytest.mark.parametrize("limb_leads", [("I", "II"), ("II", "III"), ("I", "III")])
+def test_low_voltage_is_read_from_two_limb_leads_when_the_others_are_not_recorded(
+    limb_leads: tuple[str, str],
+) -> None:
+    """A cardiograph's 8-lead export (I, II, V1-V6) at 0.45 mV read "Normal ECG", and the
+    patient was told it was normal: the other four limb leads follow from any two."""
+    leads = (*limb_leads, "V1", "V2", "V3", "V4", "V5", "V6")
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=72, axis_deg=60, r_mv=0.3), duration_s=10.0, seed=3, leads=leads
+    )
+    twelve, _ = synthetic_recording(
+        BeatTruth(hr_bpm=72, axis_deg=60, r_mv=0.3), duration_s=10.0, seed=3
+    )
+    analysis = analyze(recording)
+    limb_mv = analysis.intervals.limb_qrs_mv
+    assert limb_mv == pytest.approx(analyze(twelve).intervals.limb_qrs_mv, abs=0.05)
+    codes = [f.code for f in analysis.findings]
+    assert "LOW_VOLTAGE" in codes and "NORMAL" not in codes, codes
