@@ -64,15 +64,13 @@ def six_limb_leads(leads_mv: dict[str, np.ndarray]) -> dict[str, np.ndarray] | N
     patient told it was normal (an audit of the 12-lead path)."""
     if all(lead in leads_mv for lead in LIMB_LEADS):
         return {lead: leads_mv[lead] for lead in LIMB_LEADS}
-    i, ii, iii = (leads_mv.get(lead) for lead in ("I", "II", "III"))
-    if sum(lead is None for lead in (i, ii, iii)) > 1:
+    recorded = [lead for lead in ("I", "II", "III") if lead in leads_mv]
+    if len(recorded) < 2:
         return None
-    if i is None:
-        i = ii - iii  # type: ignore[operator]
-    elif ii is None:
-        ii = i + iii  # type: ignore[operator]
-    elif iii is None:
-        iii = ii - i
+    given = {lead: leads_mv[lead] for lead in recorded}
+    i = given["I"] if "I" in given else given["II"] - given["III"]
+    ii = given["II"] if "II" in given else i + given["III"]
+    iii = given["III"] if "III" in given else ii - i
     return {
         "I": i,
         "II": ii,
