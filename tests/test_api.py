@@ -147,10 +147,14 @@ def test_a_missing_malformed_expired_or_revoked_token_is_a_401(
     app: Flask, people: People, tokens: Tokens, sql: Session
 ) -> None:
     for headers in ({}, {"Authorization": "Basic c3RhZmYxOnB3"}, {"Authorization": "Bearer"},
-                    {"Authorization": "Bearer cp_not-a-real-token"},
-                    {"Authorization": f"bearer {tokens.staff}"}):  # fmt: skip
+                    {"Authorization": "Bearer cp_not-a-real-token"}):  # fmt: skip
         answer = app.test_client().get("/api/v1/patients", headers=headers)
         assert error_of(answer, 401)["code"] == "unauthenticated"
+    # The scheme is case-insensitive (RFC 9110 11.1): integration engines send "bearer".
+    lower = app.test_client().get(
+        "/api/v1/patients", headers={"Authorization": f"bearer {tokens.staff}"}
+    )
+    assert lower.status_code == 200
     # The browser's session is no credential here.
     assert error_of(client_for(app, people.staff).get("/api/v1/patients"), 401)
     assert Api(app, tokens.staff).get("/patients").status_code == 200
@@ -277,6 +281,18 @@ def test_staff_register_search_read_and_update_patients(
     assert staff.get("/patients?birth_date=1946-12-10&name=grace").get_json()["items"] == []
     paged = staff.get("/patients?per_page=2&page=2").get_json()
     assert (paged["total"], paged["pages"], paged["page"], len(paged["items"])) == (3, 2, 2, 1)
+    # The same name (as searched) and birth date again, an EHR retrying after a time-out, is
+    # a 409 naming the patient (it had registered her twice); another person of that name
+    # and birth date is registered when the client says so.
+    again = {"full_name": "grace hopper", "date_of_birth": "1946-12-09", "sex": "female"}
+    twice = error_of(staff.post("/patients", json=again), 409)
+    assert (
+        f"Patient {grace['id']} (Grace Hopper, born 1946-12-09, MRN {grace['mrn']})"
+        in (twice["message"])
+    )
+    other = staff.post("/patients", json={**again, "different_person": True})
+    assert other.status_code == 201 and other.get_json()["id"] != grace["id"]
+    assert "different_person" not in other.get_json()
 
     changed = staff.patch(f"/patients/{grace['id']}", json={"email": "grace@example.org"})
     assert changed.status_code == 200 and changed.get_json()["email"] == "grace@example.org"

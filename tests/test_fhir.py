@@ -718,6 +718,21 @@ def test_an_ehr_registers_and_updates_patients_by_identifier(
     sql.expire_all()
     assert len(list(sql.scalars(select(Patient)))) == count + 1
 
+    # A create sent again (an EHR retrying after a time-out) had registered the patient
+    # twice, each with an MRN; and a condition on the EHR's own identifier, which the portal
+    # does not keep, had made a new patient on every try (an integrator's audit).
+    retried = call(client, "POST", "/Patient", tokens.staff, json=new_patient_json("Alan Turing"),
+                   content_type=FHIR_JSON)  # fmt: skip
+    said = outcome_of(retried, 409)["issue"][0]
+    assert (
+        said["code"] == "duplicate" and f"Patient/{fresh.get_json()['id']}" in said["diagnostics"]
+    )
+    ehr = {"If-None-Exist": "identifier=urn:oid:1.2.36.146.595.217.0.1|EHR-778899"}
+    for _ in range(2):
+        unkept = call(client, "POST", "/Patient", tokens.staff, headers=ehr,
+                      json=new_patient_json("Joan Clarke"), content_type=FHIR_JSON)  # fmt: skip
+        assert outcome_of(unkept, 400)["issue"][0]["code"] == "not-supported"
+
     # Update by id; the MRN cannot change.
     by_id = dict(valid(fresh.get_json()), birthDate="1912-06-23")
     assert call(client, "PUT", f"/Patient/{by_id['id']}", tokens.staff, json=by_id,

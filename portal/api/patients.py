@@ -31,6 +31,7 @@ from portal.forms import PHONE
 from portal.local_time import hospital_today
 from portal.models import Patient, Role, Sex
 from portal.services import patients
+from portal.services.errors import DomainError
 
 bp = Blueprint(
     "patients", __name__, tag="Patients",
@@ -98,6 +99,14 @@ class PatientCreateSchema(PatientUpdateSchema):
     full_name = Text(required=True, validate=ma.validate.Length(min=1, max=120))
     date_of_birth = ma.fields.Date(required=True)
     sex = ma.fields.String(required=True, validate=ma.validate.OneOf(SEXES))
+    different_person = ma.fields.Boolean(
+        load_default=False,
+        load_only=True,
+        metadata={
+            "description": "true registers a patient whose name and date of birth another "
+            "patient has (409 otherwise, naming that patient)"
+        },
+    )
 
 
 def _details(values: dict[str, Any]) -> patients.PatientDetails:
@@ -156,13 +165,31 @@ def create(values: dict[str, Any]) -> Patient:
     """Register a patient.
 
     As the web's "Register patient" form: the same checks and messages; a new MRN is given.
+    A name and date of birth a patient has already is a 409 naming that patient (a retry
+    after a time-out had registered the patient twice), unless different_person is true.
     """
     sql = db_session()
-    patient = patients.register_patient(
-        sql, _details(values), actor=actor(), today=hospital_today()
-    )  # InvalidInput: 422 with its field
+    try:
+        patient = patients.register_patient(
+            sql, _details(values), actor=actor(), today=hospital_today(),
+            same_name_checked=values["different_person"],
+        )  # fmt: skip  # InvalidInput: 422 with its field
+    except patients.RegisteredAlready as duplicate:
+        sql.rollback()
+        raise RegisteredAlready(duplicate.twin) from None
     sql.commit()
     return patient
+
+
+class RegisteredAlready(DomainError):
+    status = 409
+
+    def __init__(self, twin: Patient) -> None:
+        super().__init__(
+            f"Patient {twin.id} ({twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, MRN "
+            f"{twin.mrn}{'' if twin.is_active else ', deactivated'}) has this name and date of "
+            'birth: use that patient, or send "different_person": true to register another.'
+        )
 
 
 @bp.route("/patients/<id:patient_id>", methods=["GET"])

@@ -371,6 +371,9 @@ def _today() -> Any:
 
 
 def _create(body: dict[str, Any], mrn: str | None) -> Patient:
+    """Register the patient of `body`, with `mrn` when given (an upsert's). Without an MRN, a
+    patient with this name and birth date is a 409 naming them: an EHR retrying a create
+    after a time-out had registered the patient twice, each with their own MRN."""
     sql = db_session()
     details = _details(body)
     if mrn is not None:
@@ -380,7 +383,17 @@ def _create(body: dict[str, Any], mrn: str | None) -> Patient:
             raise FhirError(409, f"Patient/{existing} already has the MRN {mrn}; update it "
                             "with PUT.", "duplicate", "Patient.identifier")  # fmt: skip
     try:
-        patient = patients.register_patient(sql, details, actor=actor(), today=_today())
+        patient = patients.register_patient(
+            sql, details, actor=actor(), today=_today(), same_name_checked=mrn is not None
+        )
+    except patients.RegisteredAlready as duplicate:
+        twin = duplicate.twin
+        raise FhirError(
+            409, f"Patient/{twin.id} (MRN {twin.mrn}) has this name and birth date: use it "
+            f"(If-None-Exist: identifier={codes.MRN_SYSTEM}|{twin.mrn}), or register another "
+            "person of the same name and birth date through the REST API (different_person).",
+            "duplicate", "Patient.name",
+        ) from None  # fmt: skip
     except InvalidInput as problem:
         raise _refused(problem.errors) from None
     if mrn is not None:
@@ -464,6 +477,7 @@ def patient_create() -> Response:
     """Create; with `If-None-Exist: identifier=<system>|<MRN>`, only when no patient has it."""
     body = json_body("Patient")
     condition = request.headers.get("If-None-Exist", "").strip()
+    mrn = _mrn_in(body)
     if condition:
         found = _matches(condition)
         if len(found) > 1:
@@ -472,7 +486,24 @@ def patient_create() -> Response:
             audit_read("fhir.patient.read", patient_ids=[found[0].id], object_type="patient",
                        object_id=found[0].id)  # fmt: skip
             return resource_response(patient_resource(found[0]), 200)
-    return _written(_create(body, _mrn_in(body)), 201)
+        _check_condition_holds(condition, mrn)
+    return _written(_create(body, mrn), 201)
+
+
+def _check_condition_holds(condition: str, mrn: str | None) -> None:
+    """The patient a conditional create registers must meet its condition, or a retry
+    registers them again: the portal keeps no identifier but its MRN, and "identifier=<the
+    EHR's system>|EHR-778899" had made a new patient on every try (an integrator's audit)."""
+    from urllib.parse import unquote
+
+    named = _identifier_values("identifier", unquote(condition.partition("=")[2].strip()))
+    if mrn is None or mrn not in named:
+        raise FhirError(
+            400, "If-None-Exist: the portal keeps no identifier but its MRN, so the Patient "
+            f"created must carry the MRN the condition names (identifier={codes.MRN_SYSTEM}|"
+            "<MRN>); a retry would otherwise register the patient again.",
+            "not-supported", "Patient.identifier",
+        )  # fmt: skip
 
 
 @bp.route("/Patient/<id:patient_id>", methods=["PUT"])

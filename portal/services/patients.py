@@ -113,19 +113,12 @@ def _validated(
     return details
 
 
-def register_patient(
-    session: Session,
-    details: PatientDetails,
-    *,
-    actor: Account,
-    today: dt.date,
-    same_name_checked: bool = True,
-) -> Patient:
-    """A new patient. `same_name_checked=False` (the registration page) refuses one whose
-    name and date of birth an active patient has, until the user says it is another person."""
-    details = _validated(session, details, today)
-    if not same_name_checked and (twin := _registered_already(session, details)):
-        raise InvalidInput(
+class RegisteredAlready(InvalidInput):
+    """A patient with this name and date of birth is registered already (`twin`)."""
+
+    def __init__(self, twin: Patient) -> None:
+        self.twin = twin
+        super().__init__(
             {
                 "different_person": (
                     f"{twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, is already "
@@ -136,6 +129,23 @@ def register_patient(
                 )
             }
         )
+
+
+def register_patient(
+    session: Session,
+    details: PatientDetails,
+    *,
+    actor: Account,
+    today: dt.date,
+    same_name_checked: bool = True,
+) -> Patient:
+    """A new patient. `same_name_checked=False` refuses one whose name and date of birth a
+    patient has (`RegisteredAlready`), until the user says it is another person: the web's
+    registration page, and the REST API and FHIR unless their client says so (an EHR
+    retrying after a time-out had registered the patient twice, each with an MRN)."""
+    details = _validated(session, details, today)
+    if not same_name_checked and (twin := _registered_already(session, details)):
+        raise RegisteredAlready(twin)
     patient = Patient(mrn=generate_mrn(session), created_by_id=actor.id, **vars(details))
     session.add(patient)
     session.flush()
