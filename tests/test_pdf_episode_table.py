@@ -18,7 +18,7 @@ from ml import rhythm
 from ml.analysis import analyze
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport, ReportVersion, VersionKind
-from portal.services.documents import _withdrawn_episodes, report_data
+from portal.services.documents import report_data, withdrawn_episodes
 from reports.render import render_pdf
 from reports.strips import NOT_SIGNED, report_strips
 from tests.conftest import People
@@ -80,11 +80,11 @@ def test_a_strip_of_a_withdrawn_finding_says_it_is_the_machines_call() -> None:
     titles = [s.title for s in report_strips(recording, analysis)]
     assert "Supraventricular tachycardia at 20.0 s, lead II" in titles
     amended = ReportVersion(kind=VersionKind.AMENDMENT, findings=["SINUS", "PVC"])
-    assert rhythm.SVT in _withdrawn_episodes(amended)
-    assert rhythm.SVT not in _withdrawn_episodes(
+    assert rhythm.SVT in withdrawn_episodes(amended)
+    assert rhythm.SVT not in withdrawn_episodes(
         ReportVersion(kind=VersionKind.PHYSICIAN, findings=["SINUS", "SVT"])
     )
-    assert _withdrawn_episodes(ReportVersion(kind=VersionKind.MACHINE, findings=[])) == set()
+    assert withdrawn_episodes(ReportVersion(kind=VersionKind.MACHINE, findings=[])) == set()
 
 
 def test_the_strips_show_the_longest_run_and_pause() -> None:
