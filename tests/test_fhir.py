@@ -408,6 +408,8 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     client = app.test_client()
     report = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
     assert report["status"] == "amended" and report["meta"]["versionId"] == "3"
+    # Why it was amended, as the PDF says it (an EHR had shown "amended" without a reason).
+    assert report["conclusion"].endswith("Reason for the amendment: QT remeasured on lead II.")
     qt = fetch(client, f"/Observation/{signed.id}-qt", tokens.doctor)
     assert qt["status"] == "amended" and qt["valueQuantity"]["value"] == 420
     heart_rate = fetch(client, f"/Observation/{signed.id}-hr", tokens.doctor)
@@ -415,6 +417,7 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
 
     first = fetch(client, f"/DiagnosticReport/{signed.id}/_history/2", tokens.doctor)
     assert first["status"] == "final" and first["meta"]["versionId"] == "2"
+    assert "Reason for the amendment" not in first["conclusion"]
     assert first["presentedForm"][0]["url"].endswith(f"/Binary/{signed.id}-v2-clinician")
     old_qt = next(r["reference"] for r in first["result"] if "-qt/" in r["reference"])
     assert old_qt == f"Observation/{signed.id}-qt/_history/2"

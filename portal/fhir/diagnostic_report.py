@@ -174,6 +174,8 @@ def report_resource(
             conclusion = said
         else:
             conclusion = f"{rhythm.rstrip('.')}. {said}".strip() if rhythm else said
+        if version.amendment_reason:  # as the PDF says it (an EHR had shown "amended" bare)
+            conclusion = f"{conclusion} Reason for the amendment: {version.amendment_reason}"
     elif version is not None:
         conclusion = version.patient_comment or ""
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)
