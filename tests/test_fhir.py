@@ -736,8 +736,12 @@ def test_an_ehr_registers_and_updates_patients_by_identifier(
                       json=new_patient_json("Joan Clarke"), content_type=FHIR_JSON)  # fmt: skip
         assert outcome_of(unkept, 400)["issue"][0]["code"] == "not-supported"
 
-    # Update by id; the MRN cannot change.
+    # Update by id; the MRN cannot change. If-Match cannot be checked (no Patient versions):
+    # refused, where it had been ignored and one client's update overwrote another's.
     by_id = dict(valid(fresh.get_json()), birthDate="1912-06-23")
+    guarded = call(client, "PUT", f"/Patient/{by_id['id']}", tokens.staff, json=by_id,
+                   content_type=FHIR_JSON, headers={"If-Match": 'W/"999"'})  # fmt: skip
+    assert outcome_of(guarded, 400)["issue"][0]["code"] == "not-supported"
     assert call(client, "PUT", f"/Patient/{by_id['id']}", tokens.staff, json=by_id,
                 content_type=FHIR_JSON).status_code == 200  # fmt: skip
     moved = dict(by_id, identifier=[{"system": codes.MRN_SYSTEM, "value": mrn}])

@@ -506,10 +506,23 @@ def _check_condition_holds(condition: str, mrn: str | None) -> None:
         )  # fmt: skip
 
 
+def _refuse_if_match() -> None:
+    """Patient resources have no versions here (CapabilityStatement: no-version), so an
+    update's If-Match cannot be checked: refused, where it had been ignored and one client's
+    update silently overwrote another's (an integrator's audit)."""
+    if "If-Match" in request.headers:
+        raise FhirError(
+            400, "If-Match cannot be checked: Patient resources are not versioned here. Read "
+            "the Patient again just before the update and send it without If-Match.",
+            "not-supported",
+        )  # fmt: skip
+
+
 @bp.route("/Patient/<id:patient_id>", methods=["PUT"])
 @roles(Role.STAFF)
 @scopes("fhir:write")
 def patient_update(patient_id: int) -> Response:
+    _refuse_if_match()
     body = json_body("Patient")
     if str(body.get("id", "")) != str(patient_id):
         raise FhirError(400, f"The resource's id must be {patient_id}, as in the URL.",
@@ -526,6 +539,7 @@ def patient_update(patient_id: int) -> Response:
 def patient_upsert() -> Response:
     """Conditional update `PUT /Patient?identifier=<system>|<MRN>`: update the patient with
     that MRN, or register one with it (an upsert)."""
+    _refuse_if_match()
     extra = sorted(set(request.args) - {"identifier", "_format", "_pretty"})
     if extra or len(request.args.getlist("identifier")) != 1:
         raise FhirError(400, "Conditional update takes one criterion: identifier=<system>|<MRN> "
