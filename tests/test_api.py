@@ -471,6 +471,15 @@ def test_the_whole_flow_from_a_new_patient_to_the_pdf(
     assert Api(app, tokens.other_doctor).get("/reports").get_json()["items"] == []
     assert error_of(doctor.get("/reports?from=1850-01-01"), 422)["field"] == "from"
     assert error_of(doctor.get("/reports?status=lost"), 422)["field"] == "status"
+    # Several statuses in one call; a parameter that takes one value, given twice, is a 422
+    # naming it (`?status=final&status=amended` had listed the final reports only).
+    several = doctor.get("/reports?status=final,preliminary,amended").get_json()
+    assert [r["id"] for r in several["items"]] == [report_id]
+    assert error_of(doctor.get("/reports?status=final,lost"), 422)["field"] == "status"
+    twice = error_of(doctor.get("/reports?status=final&status=preliminary"), 422)
+    assert twice == {"code": "invalid", "field": "status",
+                     "message": "status is given 2 times: give it once."}  # fmt: skip
+    assert error_of(doctor.get(f"/reports?patient_id=1&patient_id={patient['id']}"), 422)
 
     report = doctor.get(f"/reports/{report_id}").get_json()
     machine = report["machine_read"]

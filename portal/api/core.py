@@ -107,6 +107,17 @@ class ApiParser(FlaskParser):
         "query": ma.RAISE,
     }
 
+    def load_querystring(self, req: Any, schema: ma.Schema) -> Any:
+        """As webargs', but a parameter that takes one value given twice is a 422 naming it:
+        `?status=final&status=amended` had silently listed the final reports only, as FHIR
+        once took one of two `_count`s (an integrator's audit)."""
+        for name in req.args:
+            given = len(req.args.getlist(name))
+            field = schema.fields.get(name)
+            if given > 1 and field is not None and not isinstance(field, ma.fields.List):
+                raise ma.ValidationError({name: [f"{name} is given {given} times: give it once."]})
+        return super().load_querystring(req, schema)
+
     def load_form_and_files(self, req: Any, schema: ma.Schema) -> Any:
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 

@@ -306,8 +306,23 @@ class ReportSchema(ReportSummarySchema):
     documents = ma.fields.Nested(DocumentsSchema, required=True)
 
 
+class StatusList(ma.fields.String):
+    """One status or several, comma-separated ("final,amended": every signed report in one
+    call, as FHIR's status search takes them)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:  # type: ignore[override]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        given = [part.strip() for part in text.split(",")]
+        known = [s.value for s in ReportStatus]
+        if not all(part in known for part in given):
+            raise ma.ValidationError(f"Each status must be one of: {', '.join(known)}.")
+        return given
+
+
 class ReportListArgs(PageArgs):
-    status = one_of(ReportStatus)
+    status = StatusList(
+        metadata={"description": "preliminary, final or amended; several comma-separated"}
+    )
     patient_id = row_id()
     date_from = calendar_date(
         data_key="from", metadata={"description": "recorded on or after (hospital's days)"}
@@ -408,7 +423,7 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
     they were recorded (`from`, `to`: the hospital's days, both included)."""
     query = reports.visible_reports(actor())
     if args.get("status") is not None:
-        query = query.where(EcgReport.status == ReportStatus(args["status"]))
+        query = query.where(EcgReport.status.in_([ReportStatus(s) for s in args["status"]]))
     if args.get("patient_id") is not None:
         query = query.where(EcgReport.patient_id == args["patient_id"])
     zone = current_app.config["SETTINGS"].zone
