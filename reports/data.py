@@ -45,6 +45,8 @@ class Score:
     inputs: dict[str, Any]
     not_computed_reason: str | None = None
     model: str = ""  # the RiskModel value, e.g. "grace_six_month"
+    # Computed for an age or sex since corrected (`risk_scores.stale_reason`), in words.
+    stale_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,8 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
     audit: "About 29 of 100 people with the same values would not survive the next 6
     months" beside a signed "Sinus tachycardia"; GRACE is computed from the admission's
     inputs whatever the ECG shows)."""
-    computed = {s.model: s for s in scores if s.risk_percent is not None}
+    # A score computed for an age or sex since corrected is not said to the patient.
+    computed = {s.model: s for s in scores if s.risk_percent is not None and not s.stale_reason}
     if any(model in computed for model in GRACE_MODELS):
         return AFTER_ACS_TITLE, AFTER_ACS_WORDS
     for model in PATIENT_RISK_ORDER:

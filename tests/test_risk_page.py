@@ -363,3 +363,42 @@ def test_framingham_keeps_the_office_blood_pressure_beside_an_admissions(
     assert "Systolic blood pressure (outside an acute admission) missing" in (
         lipid_outcome.not_computed_reason or ""
     )
+
+
+def test_a_score_computed_for_details_since_corrected_says_so_and_flags_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A date of birth corrected from 1958 to 1988 left "23.5 % (high), female, age 68"
+    beside a header of "age 38, male", flagged on the worklist, and said to the patient (a
+    records audit). The stored score now says what it was computed for, and is neither
+    flagged nor told to the patient."""
+    from portal.services.documents import report_data
+    from portal.services.reports import worklist_scores
+    from reports.plain_language import patient_risk
+
+    _add_input(sql, people, utcnow() - dt.timedelta(days=2), booleans=FLAGS, **LIPIDS)
+    report = _analysed_report(app, people, sql, tmp_path)
+    lipid = next(s for s in report.risk_scores if s.model is RiskModel.FRAMINGHAM_GENERAL_CVD)
+    assert lipid.value is not None
+    age = people.patient.age_years(report.report_date.date())
+    assert risk_scores.stale_reason(lipid, people.patient, report.report_date) is None
+    assert lipid in worklist_scores(report)
+    settings = app.config["SETTINGS"]
+    assert patient_risk(report_data(sql, report, report.versions[0], settings,
+                                    with_strips=False).scores) is not None  # fmt: skip
+
+    born = people.patient.date_of_birth
+    people.patient.date_of_birth = born.replace(year=born.year + 30)
+    sql.commit()
+    said = (
+        f"computed for age {age}; the patient's details have been corrected since: see the "
+        "risk page for today's score"
+    )
+    assert risk_scores.stale_reason(lipid, people.patient, report.report_date) == said
+    assert lipid not in worklist_scores(report)
+    page = html.unescape(client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(
+        as_text=True))  # fmt: skip
+    assert f'<span class="stale-score">({said})</span>' in page
+    data = report_data(sql, report, report.versions[0], settings, with_strips=False)
+    assert said in [s.stale_reason for s in data.scores]
+    assert patient_risk(data.scores) is None  # no figure computed for another person

@@ -54,6 +54,7 @@ from portal.services.reports import (
     SigningConflict,
     urgency_reason,
 )
+from portal.services.risk_scores import stale_reason
 from portal.session_cookie import background_poll
 from reports.data import NOT_SIGNED
 
@@ -208,6 +209,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         reference=reference_agreement(found),
         latest=(latest := reports.latest_signed(found)),
         holter_not_signed=_holter_not_signed(latest),
+        stale_score_reason=stale_reason,
         not_signed=NOT_SIGNED,
         pdf_ready=documents.readiness(db_session(), found),
         previous=previous,

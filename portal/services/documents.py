@@ -40,7 +40,7 @@ from portal.services.errors import DomainError
 from portal.services.machine_read import machine_read
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown
-from portal.services.risk_scores import SPEC_BY_MODEL
+from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
 from portal.storage import StorageFull, write_private_file
 from reports.data import DOCTOR_CLEARED, Read, ReportData, Score
 from reports.render import render_pdf
@@ -125,6 +125,7 @@ def report_data(
                 },
                 not_computed_reason=row.not_computed_reason,
                 model=row.model.value,
+                stale_reason=stale_reason(row, report.patient, report.report_date),
             )
         )
     patient = report.patient

@@ -38,6 +38,7 @@ from portal.risk.result import RiskLevel
 from portal.services import audit
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
+from portal.services.risk_scores import stale_reason
 from portal.services.validation import InvalidInput, text_problem
 from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
 
@@ -72,7 +73,11 @@ def worklist_scores(
     audit)."""
     if report.recording.is_reference:
         return []
-    return list(report.risk_scores if scores is None else scores)
+    given = list(report.risk_scores if scores is None else scores)
+    if report.patient is None:
+        return given
+    # A score computed for an age or sex since corrected flags nothing (a records audit).
+    return [s for s in given if stale_reason(s, report.patient, report.report_date) is None]
 
 
 def high_risk_scores(report: EcgReport) -> list[str]:
@@ -183,7 +188,9 @@ def worklist(
 
 # What a worklist row shows, loaded for the whole page at once (`templates/review/worklist.html`).
 WORKLIST_ROW_LOADS = (
-    selectinload(EcgReport.patient).load_only(Patient.full_name, Patient.mrn),
+    selectinload(EcgReport.patient).load_only(
+        Patient.full_name, Patient.mrn, Patient.date_of_birth, Patient.sex
+    ),
     selectinload(EcgReport.recording).load_only(
         EcgRecording.acquired_at, EcgRecording.reference_record, EcgRecording.pacemaker
     ),
@@ -193,7 +200,9 @@ WORKLIST_ROW_LOADS = (
         ReportVersion.conclusion,
         ReportVersion.heart_rate_bpm,
     ),
-    selectinload(EcgReport.risk_scores).load_only(RiskScore.model, RiskScore.level),
+    selectinload(EcgReport.risk_scores).load_only(
+        RiskScore.model, RiskScore.level, RiskScore.inputs_used
+    ),
 )
 
 

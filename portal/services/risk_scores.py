@@ -302,6 +302,29 @@ def store_report_scores(
     return rows
 
 
+def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str | None:
+    """Why a stored score no longer fits the patient (computed at `as_of` for an age or sex
+    their details since corrected), in words; None when it fits. A date of birth corrected
+    from 1958 to 1988 had left "23.5 % (high), female, age 68" beside a header of "age 38,
+    male", and the worklist flagging the report (a records audit). Not recomputed: the
+    risk page computes today's."""
+    used = score.inputs_used or {}
+    then_age = used.get("age_years")
+    then_sex = used.get("sex")
+    ages = {patient.age_years(as_of.date()), patient.age_years(as_of.date() - dt.timedelta(days=1))}
+    changed = []
+    if then_age is not None and int(then_age) not in ages:
+        changed.append(f"age {int(then_age)}")
+    if then_sex is not None and then_sex != Sex(patient.sex).value:
+        changed.append(f"sex {then_sex}")
+    if not changed:
+        return None
+    return (
+        f"computed for {' and '.join(changed)}; the patient's details have been corrected "
+        "since: see the risk page for today's score"
+    )
+
+
 def score_row(report: EcgReport, outcome: ScoreOutcome) -> RiskScore:
     """The stored form of an outcome: the value with the exact inputs used and their sources."""
     sources = {
