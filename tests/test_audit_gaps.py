@@ -116,18 +116,28 @@ def test_refused_accesses_are_audited(
     _refused(client_for(app, people.patient_account), "/patients/", 403)
 
     refused = _events(sql, "access.refused")
-    assert [(e.actor_id, e.object_type, e.object_id, e.details["status"]) for e in refused] == [  # type: ignore[index]
-        (people.other_doctor.id, "patient", people.patient.id, 404),
-        (people.other_doctor.id, "ecg_report", report.id, 404),
-        (people.other_doctor.id, "analysis_job", job.id, 404),
-        (people.other_doctor.id, "analysis_job", job.id + 999, 404),
-        (people.other_doctor.id, None, None, 403),
-        (people.patient_account.id, None, None, 403),
-    ]
+    # Each names the patient whose record was asked for, so a search by patient finds the
+    # attempts (refusals had kept only the record's id; a records audit).
+    own = people.patient.id
+    assert [(e.actor_id, e.object_type, e.object_id, e.details["status"], e.patient_id)  # type: ignore[index]
+            for e in refused] == [
+        (people.other_doctor.id, "patient", own, 404, own),
+        (people.other_doctor.id, "ecg_report", report.id, 404, own),
+        (people.other_doctor.id, "analysis_job", job.id, 404, own),
+        (people.other_doctor.id, "analysis_job", job.id + 999, 404, None),  # no such job
+        (people.other_doctor.id, None, None, 403, None),
+        (people.patient_account.id, None, None, 403, None),
+    ]  # fmt: skip
     assert refused[0].details is not None
     assert refused[0].details["path"] == f"/patients/{people.patient.id}"
     assert refused[0].details["method"] == "GET"
-    assert all(e.patient_id is None for e in refused)  # nothing was read: not in "my access"
+    admin = client_for(app, people.admin)
+    found = admin.get("/admin/audit", query_string={"mrn": people.patient.mrn,
+                                                    "action": "access.refused"})  # fmt: skip
+    assert found.get_data(as_text=True).count(f"/patients/{own}") >= 1
+    # Nothing was read: the patient's own page of who looked at their record leaves them out.
+    mine = client_for(app, people.patient_account).get("/my/access").get_data(as_text=True)
+    assert "refused" not in mine
     # Nothing the refused doctor asked for was audited as a read.
     assert not sql.scalar(
         select(func.count()).where(

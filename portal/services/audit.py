@@ -33,7 +33,16 @@ from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, SessionTransaction
 
-from portal.models import Account, AuditChainHead, AuditEvent, Patient, utcnow
+from portal.models import (
+    Account,
+    AnalysisJob,
+    AuditChainHead,
+    AuditEvent,
+    EcgRecording,
+    EcgReport,
+    Patient,
+    utcnow,
+)
 from portal.services.paging import capped_count, page_count
 
 log = logging.getLogger(__name__)
@@ -112,11 +121,28 @@ def refused_access(session: Session, actor: Account, status: int) -> None:
         record(
             session, "access.refused", actor=actor, object_type=object_type,
             object_id=object_id, details=details,
+            patient_id=_patient_of(session, object_type, object_id),
         )  # fmt: skip
         session.commit()
     except Exception:  # the database may be down: the refusal still stands
         session.rollback()
         log.exception("could not write the audit row of a refused access")
+
+
+def _patient_of(session: Session, object_type: str | None, object_id: int | None) -> int | None:
+    """The patient whose record a refused request asked for (their patient, report or job),
+    so a search by patient, and the patient's own access page, show the attempt: refusals
+    had kept only the record's id (a records audit)."""
+    if object_id is None:
+        return None
+    query = {
+        "patient": select(Patient.id).where(Patient.id == object_id),
+        "ecg_report": select(EcgReport.patient_id).where(EcgReport.id == object_id),
+        "analysis_job": select(EcgRecording.patient_id)
+        .join(AnalysisJob, AnalysisJob.recording_id == EcgRecording.id)
+        .where(AnalysisJob.id == object_id),
+    }.get(object_type or "")
+    return None if query is None else session.scalar(query)
 
 
 def record_at_most_every(

@@ -53,6 +53,8 @@ def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) 
         session.scalars(
             select(AuditEvent)
             .where(AuditEvent.patient_id == account.patient.id)
+            # A refused request read nothing (the audit keeps it for a search by patient).
+            .where(AuditEvent.action != "access.refused")
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
