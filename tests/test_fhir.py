@@ -401,6 +401,26 @@ def test_a_signed_report_is_a_diagnostic_report_with_its_observations_and_pdf(
     assert base64.b64decode(binary["data"]) == pdf.data
 
 
+def test_a_recording_read_as_episodes_is_effective_over_its_period(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """A 1-h recording's mean heart rate had been filed as a reading at its first second,
+    and its report carried no duration (an integrator's audit): a recording read as episodes
+    (over 61 s) gives its period; a strip, its moment."""
+    client = app.test_client()
+    strip = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
+    assert "effectiveDateTime" in strip and "effectivePeriod" not in strip
+    signed.recording.duration_s = 3600.0
+    sql.commit()
+    start = signed.report_date.replace(tzinfo=dt.UTC)
+    period = {"start": start.isoformat(timespec="seconds"),
+              "end": (start + dt.timedelta(hours=1)).isoformat(timespec="seconds")}  # fmt: skip
+    holter = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
+    assert holter["effectivePeriod"] == period and "effectiveDateTime" not in holter
+    heart_rate = fetch(client, f"/Observation/{signed.id}-hr", tokens.doctor)
+    assert heart_rate["effectivePeriod"] == period and "effectiveDateTime" not in heart_rate
+
+
 def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

@@ -34,6 +34,7 @@ from portal.fhir.http import (
     audit_read,
     base_url,
     bp,
+    effective,
     instant,
     resource_response,
     search_args,
@@ -154,7 +155,7 @@ def report_resource(
         "category": [{"coding": [codes.ELECTROCARDIAC.as_fhir()], "text": "ECG"}],
         "code": {"coding": [codes.EKG_STUDY.as_fhir()], "text": "ECG"},
         "subject": reference(report.patient),
-        "effectiveDateTime": instant(report.report_date),
+        **effective(report),
         "issued": instant(basis.signed_at or basis.created_at),
     }
     if signer is not None:

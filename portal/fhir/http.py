@@ -147,6 +147,19 @@ def instant(when: dt.datetime, *, precise: bool = False) -> str:
     return when.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds" if precise else "seconds")
 
 
+def effective(report: Any) -> dict[str, Any]:
+    """When an ECG's results hold: its acquisition time, or for a recording read as episodes
+    (over a strip's 61 s, a Holter) the period it covers. A 1-h recording's mean heart rate
+    had been filed as a reading at its first second (an integrator's audit)."""
+    from portal.services.reports import read_as_episodes
+
+    start = report.report_date
+    if not read_as_episodes(report.recording):
+        return {"effectiveDateTime": instant(start)}
+    end = start + dt.timedelta(seconds=report.recording.duration_s)
+    return {"effectivePeriod": {"start": instant(start), "end": instant(end)}}
+
+
 def json_body(resource_type: str) -> dict[str, Any]:
     """The request's resource: JSON, an object, of this type (400 otherwise)."""
     try:

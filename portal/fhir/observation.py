@@ -33,6 +33,7 @@ from portal.fhir.http import (
     actor,
     audit_read,
     bp,
+    effective,
     instant,
     resource_response,
     search_args,
@@ -164,7 +165,7 @@ def _common(item: Item, status: str) -> dict[str, Any]:
         ]
     resource["code"] = {"coding": [c.as_fhir() for c in item.codings]}
     resource["subject"] = reference(report.patient)
-    resource["effectiveDateTime"] = instant(report.report_date)
+    resource |= effective(report)
     return resource
 
 
@@ -265,7 +266,7 @@ def waveform(item: Item, recording: Recording, where: Window) -> dict[str, Any]:
     signed = report.status in (ReportStatus.FINAL, ReportStatus.AMENDED)
     resource = _common(item, "final" if signed else "preliminary")
     resource["code"]["text"] = "ECG waveform"
-    del resource["effectiveDateTime"]
+    resource.pop("effectiveDateTime", None)
     resource["effectivePeriod"] = {
         "start": instant(report.report_date + dt.timedelta(seconds=start_s), precise=True),
         "end": instant(report.report_date + dt.timedelta(seconds=end_s), precise=True),
