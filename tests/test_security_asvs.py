@@ -252,7 +252,11 @@ def test_v4_2_1_a_patient_cannot_read_another_patients_report_pdf_by_its_id(
     [event] = [e for e in _events(sql, "access.refused") if e.actor_id == intruder_account.id]
     assert (event.object_type, event.object_id) == ("ecg_report", report.id)
     assert event.details is not None and event.details["path"] == url
-    assert event.patient_id is None  # nothing was read: not in the owner's "who saw my record"
+    # Named for a search by patient; nothing was read: not in the owner's "who saw my record".
+    assert event.patient_id == people.patient.id
+    from portal.services.myhealth import access_events
+
+    assert event.id not in {e.id for e in access_events(sql, people.patient_account)}
 
 
 def test_v4_2_1_an_api_token_of_another_doctor_gets_404_on_a_report_and_its_pdf(

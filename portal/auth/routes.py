@@ -142,6 +142,15 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/account/keep-alive", methods=["POST"])
+@roles(*ALL_ROLES)
+def keep_alive() -> tuple[str, int]:
+    """ "Stay logged in" on the time-out warning (`static/js/session_timeout.js`): a request of
+    the user's own, so the idle timeout starts again (WCAG 2.2.1: typing is no request, and a
+    doctor slow over a read had lost it at the time-out, unwarned; an accessibility audit)."""
+    return "", 204
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @roles(*ALL_ROLES)
 def change_password() -> str | Response:
