@@ -319,7 +319,8 @@ def audit_verify() -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(f"Audit chain intact: {check.rows} row(s), newest row {check.last_id or '-'}.")
+    said = f", its hash {check.last_hash}" if check.last_hash else ""
+    click.echo(f"Audit chain intact: {check.rows} row(s), newest row {check.last_id or '-'}{said}.")
 
 
 @main.group("audit")

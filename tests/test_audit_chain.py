@@ -70,11 +70,13 @@ def test_rows_are_chained_and_verify_says_intact(
 
     check = audit.verify_chain(sql, batch_size=3)  # several batches
     assert check.ok and check.rows == len(rows) and check.last_id == ids[-1]
+    assert check.last_hash == rows[-1].row_hash  # said, to be kept outside the database
     assert check.notes == ()  # on MariaDB: the triggers are there
     for command in (("audit-verify",), ("audit", "verify")):
         result = _verify_cli(database_url, tmp_path, command)
         assert result.exit_code == 0, result.output
         assert f"Audit chain intact: {len(rows)} row(s)" in result.output
+        assert f"its hash {rows[-1].row_hash}." in result.output
 
 
 def test_a_rolled_back_change_leaves_no_audit_row_and_a_direct_add_is_chained(

@@ -312,6 +312,7 @@ class ChainCheck:
     last_id: int | None
     broken: ChainBreak | None
     notes: tuple[str, ...] = ()
+    last_hash: str | None = None  # the newest row's hash: kept outside, a rewrite shows
 
     @property
     def ok(self) -> bool:
@@ -380,7 +381,7 @@ def verify_chain(session: Session, *, batch_size: int = 2000) -> ChainCheck:
     elif head.last_hash != expected:
         why = f"row {last_id} was replaced: its hash is not the one the chain head records"
         return broken("edited", last_id, why)
-    return ChainCheck(count, last_id, None, _notes(session))
+    return ChainCheck(count, last_id, None, _notes(session), expected if count else None)
 
 
 def _link_break(
