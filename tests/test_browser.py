@@ -214,6 +214,9 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert "TACHY" in chosen and "OTHER_RHYTHM" not in chosen
     page.click(".statement-chip[data-code=TACHY] button")
     expect(warnings).to_have_text("Choose exactly one rhythm statement (now 0).")
+    # The focus stays in the picker (a chip's button, or the search), never on the page.
+    focused = page.evaluate("document.activeElement.closest('.statement-picker') !== null")
+    assert focused, page.evaluate("document.activeElement.outerHTML")
     # "Unclassifiable: too noisy" stands in place of a rhythm statement, never beside one.
     page.fill(".statement-search", "too noisy")
     page.click(".statement-option[data-code=NOISY_STRIP]:visible")

@@ -87,7 +87,15 @@
         remove.className = "link";
         remove.setAttribute("aria-label", "Remove " + it.option.text);
         remove.textContent = "×";
-        remove.addEventListener("click", () => { it.option.selected = false; refresh(); });
+        remove.addEventListener("click", () => {
+          // The chips are drawn again: the focus goes to the next chip's button (or the
+          // previous, or the search), not to the page (it had fallen to <body>; an audit).
+          const place = items.filter((x) => x.option.selected).indexOf(it);
+          it.option.selected = false;
+          refresh();
+          const left = chips.querySelectorAll(".statement-chip button");
+          (left[Math.min(place, left.length - 1)] || search).focus();
+        });
         chip.append(remove);
         chips.append(chip);
       });
