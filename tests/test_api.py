@@ -480,6 +480,11 @@ def test_the_whole_flow_from_a_new_patient_to_the_pdf(
     assert twice == {"code": "invalid", "field": "status",
                      "message": "status is given 2 times: give it once."}  # fmt: skip
     assert error_of(doctor.get(f"/reports?patient_id=1&patient_id={patient['id']}"), 422)
+    # A view that takes no query parameter refuses one too: ?version=2 had sent version 3.
+    for url in (f"/reports/{report_id}/report.pdf?version=2", f"/reports/{report_id}?foo=1",
+                f"/patients/{patient['id']}?foo=1", f"/jobs/{job_id}?foo=1"):  # fmt: skip
+        unknown = error_of(doctor.get(url), 422)
+        assert unknown["field"] == url.rsplit("?", 1)[1].split("=")[0], url
 
     report = doctor.get(f"/reports/{report_id}").get_json()
     machine = report["machine_read"]

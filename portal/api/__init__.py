@@ -25,7 +25,14 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from portal.api import clinical_inputs, jobs, model, patients, recordings, reports
-from portal.api.core import PREFIX, Blueprint, PortalApi, http_error, invalid_input
+from portal.api.core import (
+    PREFIX,
+    Blueprint,
+    PortalApi,
+    http_error,
+    invalid_input,
+    no_undeclared_query,
+)
 from portal.converters import MAX_ID, IdConverter
 from portal.services.validation import InvalidInput
 
@@ -39,6 +46,7 @@ v1 = Blueprint(
 )  # fmt: skip
 v1.register_error_handler(HTTPException, http_error)
 v1.register_error_handler(InvalidInput, invalid_input)
+v1.before_request(no_undeclared_query)
 for _resource in RESOURCES:
     v1.register_blueprint(_resource)
 
