@@ -421,6 +421,24 @@ def test_a_recording_read_as_episodes_is_effective_over_its_period(
     assert heart_rate["effectivePeriod"] == period and "effectiveDateTime" not in heart_rate
 
 
+def test_an_ehr_polls_for_reports_signed_since_its_last_run(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """An ECG recorded in March and signed today was in no `date` window of today's poll, and
+    `_lastUpdated` was refused (an integrator's audit)."""
+    signed.report_date = dt.datetime(2026, 3, 28, 23, 40)
+    sql.commit()
+    client = app.test_client()
+    today = signed.signed_at.date().isoformat()
+    assert fetch(client, f"/DiagnosticReport?date=ge{today}", tokens.doctor)["total"] == 0
+    polled = fetch(client, f"/DiagnosticReport?_lastUpdated=ge{today}&status=final,amended",
+                   tokens.doctor)  # fmt: skip
+    assert [e["resource"]["id"] for e in polled["entry"]] == [str(signed.id)]
+    later = (signed.signed_at + dt.timedelta(days=2)).date().isoformat()
+    assert fetch(client, f"/DiagnosticReport?_lastUpdated=ge{later}", tokens.doctor)["total"] == 0
+    outcome_of(call(client, "GET", "/DiagnosticReport?_lastUpdated=soon", tokens.doctor), 400)
+
+
 def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

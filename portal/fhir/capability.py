@@ -104,6 +104,12 @@ def capability_statement() -> dict[str, Any]:
                                 ("patient", "reference", "Patient/<id>."),
                                 ("subject", "reference", "Patient/<id>."),
                                 ("date", "date", "When the ECG was recorded (hospital's days)."),
+                                (
+                                    "_lastUpdated",
+                                    "date",
+                                    "When it was last signed or amended, "
+                                    "else read by the machine (hospital's days).",
+                                ),
                                 ("status", "token", "preliminary, final, amended."),
                                 ("code", "token", "http://loinc.org|11524-6."),
                                 ("category", "token", "EC."),
