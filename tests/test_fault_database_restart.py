@@ -84,7 +84,8 @@ class Attempt:
     def succeeded(self) -> bool:
         if self.kind == "upload":
             return self.status == 302 and JOB_LOCATION.search(self.location) is not None
-        return self.status == 302 and self.location.endswith(f"/reports/{self.key}")
+        # (at the page's message: "/reports/2#messages")
+        return self.status == 302 and self.location.split("#")[0].endswith(f"/reports/{self.key}")
 
     @property
     def failed_cleanly(self) -> bool:

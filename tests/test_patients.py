@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import re
 from pathlib import Path
@@ -223,6 +224,12 @@ def test_a_patient_registered_twice_is_caught(app: Flask, people: People, sql: S
     messages = " ".join(error_messages(again.get_data(as_text=True)))
     assert f"is already registered (MRN {first.mrn}): open their record instead" in messages
     assert "register them anyway" in again.get_data(as_text=True)  # the box is shown
+    # The summary at the top takes the focus and links the reason to its box (it said only
+    # "Please correct the fields marked below", the reason 22 Tab stops down; an audit).
+    summary = again.get_data(as_text=True).split('class="flash flash-error form-errors"', 1)[1]
+    summary = html.unescape(summary.split("</div>", 1)[0])
+    assert "autofocus" in summary and '<a href="#different_person">' in summary
+    assert f"is already registered (MRN {first.mrn})" in summary
     other = post_form(client, "/patients/new", {**VALID, "different_person": "y"})
     assert other.status_code == 302 and _patient_count(sql) == count + 1
     born_later = post_form(client, "/patients/new", {**VALID, "date_of_birth": "1957-12-09"})

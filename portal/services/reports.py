@@ -343,7 +343,10 @@ def _add_version(
     reason: str | None,
 ) -> ReportVersion:
     machine = report.versions[0]
-    scores = list(report.risk_scores)  # loaded before anything changes (no early autoflush)
+    # Loaded before anything changes (no early autoflush, which would meet a concurrent
+    # signature as a bare StaleDataError): the scores, and the patient their staleness needs.
+    scores = list(report.risk_scores)
+    assert report.patient is not None
     now = utcnow()
     version = ReportVersion(
         report=report,
