@@ -169,19 +169,21 @@ def create(values: dict[str, Any]) -> Patient:
     after a time-out had registered the patient twice), unless different_person is true.
     """
     sql = db_session()
-    try:
+    try:  # any other InvalidInput: 422 with its field
         patient = patients.register_patient(
             sql, _details(values), actor=actor(), today=hospital_today(),
             same_name_checked=values["different_person"],
-        )  # fmt: skip  # InvalidInput: 422 with its field
+        )  # fmt: skip
     except patients.RegisteredAlready as duplicate:
         sql.rollback()
-        raise RegisteredAlready(duplicate.twin) from None
+        raise SamePatientConflict(duplicate.twin) from None
     sql.commit()
     return patient
 
 
-class RegisteredAlready(DomainError):
+class SamePatientConflict(DomainError):
+    """409: a patient with this name and date of birth is registered already."""
+
     status = 409
 
     def __init__(self, twin: Patient) -> None:

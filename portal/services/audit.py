@@ -131,8 +131,8 @@ def refused_access(session: Session, actor: Account, status: int) -> None:
 
 def _patient_of(session: Session, object_type: str | None, object_id: int | None) -> int | None:
     """The patient whose record a refused request asked for (their patient, report or job),
-    so a search by patient, and the patient's own access page, show the attempt: refusals
-    had kept only the record's id (a records audit)."""
+    so a search by patient finds the attempt: refusals had kept only the record's id (a
+    records audit). The patient's own access page leaves refusals out: nothing was read."""
     if object_id is None:
         return None
     query = {
