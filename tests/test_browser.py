@@ -276,6 +276,8 @@ def test_next_finding_steps_through_every_finding_in_order_and_wraps(
     database_url: str,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
+    from playwright.sync_api import expect
+
     from portal.worker import Worker
 
     backend = "sqlite" if database_url.startswith("sqlite") else "mariadb"
@@ -344,6 +346,17 @@ def test_next_finding_steps_through_every_finding_in_order_and_wraps(
     lands_on(len(stops) - 1)  # back past the first: the last
     page.get_by_role("button", name="Previous finding").click()
     lands_on(len(stops) - 2)
+    # Panning leaves the stop (its count said once) and is announced by the window's own live
+    # line; a second pan leaves the finding line alone (it had said the count on every pan).
+    window = page.locator("#ecg-window")
+    assert window.get_attribute("aria-live") == "polite"
+    page.click("#ecg-next")
+    expect(label).to_have_text(f"{len(stops)} findings to step through")
+    page.evaluate("document.getElementById('ecg-finding').textContent = 'unchanged'")
+    before = window.inner_text()
+    page.click("#ecg-next")
+    expect(window).not_to_have_text(before)
+    assert label.inner_text() == "unchanged"
 
 
 def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -147,7 +148,17 @@ def test_bad_entries_are_refused_by_field_and_nothing_is_saved(
         assert response.status_code == 200, entry
         assert any(message in m for m in error_messages(html)), (entry, error_messages(html))
         assert f'id="{field}-error"' in html, entry
+        tag = re.search(rf'<(?:input|select|textarea)[^>]*\sid="{field}"[^>]*>', html)
+        assert tag and f"{field}-error" in tag.group(0).split("aria-describedby=")[1], entry
     assert _count(sql) == 0
+    # The help is tied to its field too, and the page's first Tab stop skips the header (an
+    # accessibility audit: "Empty means now." was tied to nothing; 7-8 header stops first).
+    page = client.get(url).get_data(as_text=True)
+    tag = re.search(r'<input[^>]*\sid="recorded_at"[^>]*>', page)
+    assert tag and 'aria-describedby="recorded_at-help"' in tag.group(0)
+    assert '<small class="help" id="recorded_at-help">Empty means now.</small>' in page
+    body = page.split("<body>", 1)[1].lstrip()
+    assert body.startswith('<a class="skip-link" href="#main">') and '<main id="main"' in page
 
 
 @pytest.mark.parametrize("mg_dl", [50.0, 123.4, 213.0, 699.9])

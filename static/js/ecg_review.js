@@ -226,7 +226,11 @@
     $("ecg-finding").textContent = `${stopIndex + 1} of ${stops.length}: ${stop.label} at ${clock(stop.t_s)} into the recording${onClock}`;
     showWindow(stop.t_s - 1);
   }
+  // Leaving a stop says the count once; moving on without one says nothing here: the window's
+  // own live line says where the chart is (each pan had re-announced "124 findings to step
+  // through" in place of where the reader was; an accessibility audit).
   function forgetStop() {
+    if (stopIndex < 0) return;
     stopIndex = -1;
     showStopCount();
   }
