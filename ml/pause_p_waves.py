@@ -163,5 +163,10 @@ def pause_p_wave_phrase(counts: Sequence[int | None]) -> str:
         )
     if none:
         which = "it" if one else f"{none} of them"
-        parts.append(f"no P wave seen in {which} (sinus arrest or sinoatrial block)")
+        # A silence with no P wave may also be the signal lost: a Holter's electrode-off
+        # stretch under a minute (`ml.lead_off`) read "sinus arrest" alone (a Holter audit).
+        parts.append(
+            f"no P wave seen in {which} (sinus arrest or sinoatrial block, or the electrodes "
+            "came off; check the strip)"
+        )
     return "; ".join(parts)

@@ -33,7 +33,10 @@ def test_a_pause_with_p_waves_going_on_reads_as_av_block(noise_mv: float) -> Non
 @pytest.mark.parametrize("noise_mv", [0.01, 0.03])
 def test_a_sinus_arrest_reads_no_p_wave(noise_mv: float) -> None:
     detail = _pause_detail(False, (30.0, 35.6), noise_mv=noise_mv)
-    assert "no P wave seen in it (sinus arrest or sinoatrial block)" in detail
+    assert (
+        "no P wave seen in it (sinus arrest or sinoatrial block, or the electrodes came off; "
+        "check the strip)"
+    ) in detail
     assert "P waves seen going on" not in detail
 
 
@@ -57,5 +60,5 @@ def test_the_phrase_counts_the_pauses_of_each_kind() -> None:
     assert pause_p_wave_phrase([3, 0, None, 0]) == (
         "P waves seen going on through 1 of them without a QRS (non-conducted P waves: AV block, "
         "or blocked atrial premature beats; check the P waves); no P wave seen in 2 of them "
-        "(sinus arrest or sinoatrial block)"
+        "(sinus arrest or sinoatrial block, or the electrodes came off; check the strip)"
     )
