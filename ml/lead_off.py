@@ -16,11 +16,11 @@ import dataclasses
 import numpy as np
 
 from ml.gaps import Span, clock
+from ml.quality import FLAT_STD_MV  # a second moving less than this in every lead is flat
 from ml.recording import Recording
 
 LEAD_OFF_MIN_S = 60.0  # a flat line this long in every lead is lead-off, not asystole
 WINDOW_S = 1.0  # judged a second at a time
-FLAT_STD_MV = 0.01  # a second of signal moving less than this in every lead is flat
 
 
 def flat_seconds(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MIMEAccept
 from portal.db import db_session
 from portal.models import Account
 from portal.services import audit
+from portal.services.reports import read_as_episodes
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json", "json", "application/json+fhir")
@@ -151,8 +152,6 @@ def effective(report: Any) -> dict[str, Any]:
     """When an ECG's results hold: its acquisition time, or for a recording read as episodes
     (over a strip's 61 s, a Holter) the period it covers. A 1-h recording's mean heart rate
     had been filed as a reading at its first second (an integrator's audit)."""
-    from portal.services.reports import read_as_episodes
-
     start = report.report_date
     if not read_as_episodes(report.recording):
         return {"effectiveDateTime": instant(start)}

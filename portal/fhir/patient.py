@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from flask import request
 from sqlalchemy import Select, false, func, or_, select
@@ -456,15 +457,18 @@ def _written(patient: Patient, status: int) -> Response:
     return resource_response(patient_resource(patient), status, {"Location": location})
 
 
-def _matches(criteria: str) -> list[Patient]:
-    """Patients named by `identifier=...` (the only criterion of conditional writes)."""
+def _condition_mrns(criteria: str) -> list[str]:
+    """The MRNs named by `identifier=...`, the only criterion of conditional writes."""
     name, _, value = criteria.partition("=")
     if name.strip() != "identifier" or not value.strip():
         raise FhirError(400, "Conditional writes take one criterion: identifier=<system>|<MRN> "
                         f"(system {codes.MRN_SYSTEM}).", "invalid")  # fmt: skip
-    from urllib.parse import unquote
+    return _identifier_values("identifier", unquote(value.strip()))
 
-    mrns = _identifier_values("identifier", unquote(value.strip()))
+
+def _matches(criteria: str) -> list[Patient]:
+    """Patients named by a conditional write's criterion (`_condition_mrns`)."""
+    mrns = _condition_mrns(criteria)
     if not mrns:
         return []
     return list(db_session().scalars(visible(actor()).where(Patient.mrn.in_(mrns))))
@@ -494,10 +498,7 @@ def _check_condition_holds(condition: str, mrn: str | None) -> None:
     """The patient a conditional create registers must meet its condition, or a retry
     registers them again: the portal keeps no identifier but its MRN, and "identifier=<the
     EHR's system>|EHR-778899" had made a new patient on every try (an integrator's audit)."""
-    from urllib.parse import unquote
-
-    named = _identifier_values("identifier", unquote(condition.partition("=")[2].strip()))
-    if mrn is None or mrn not in named:
+    if mrn is None or mrn not in _condition_mrns(condition):
         raise FhirError(
             400, "If-None-Exist: the portal keeps no identifier but its MRN, so the Patient "
             f"created must carry the MRN the condition names (identifier={codes.MRN_SYSTEM}|"

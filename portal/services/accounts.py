@@ -227,9 +227,10 @@ def set_active(session: Session, account: Account, active: bool, *, actor: Accou
             {"account": f"{account.username} is the portal login of a deactivated patient: "
                         "staff must reactivate the patient first."}
         )  # fmt: skip
-    if not active:
+    if active:
+        account.is_active = True
+    else:
         end_access(session, account, actor=actor)
-    account.is_active = active
     audit.record(
         session,
         "account.activate" if active else "account.deactivate",
