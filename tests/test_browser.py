@@ -204,6 +204,24 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     assert 15 <= beats <= 25  # 118 bpm over 10 s
     page.screenshot(path=str(artifacts_dir / f"browser-review-{backend}.png"), full_page=True)
 
+    # "Go to" a time into the recording puts it in the middle of the strip; a time past the
+    # end says so beside the field and leaves the strip where it was. This file gave no start
+    # time, so there is no time-of-day choice.
+    assert page.locator("#ecg-go-to-kind").count() == 0
+    page.fill("#ecg-go-to-time", "0:45")
+    page.click("#ecg-go-to button[type=submit]")
+    page.wait_for_function(
+        "() => document.getElementById('ecg-window').textContent.startsWith('40.0–50.0 s')"
+    )
+    expect(page.locator("#ecg-go-to-message")).to_have_text("Showing 45.0 s")
+    page.fill("#ecg-go-to-time", "2:00")
+    page.press("#ecg-go-to-time", "Enter")
+    expect(page.locator("#ecg-go-to-message")).to_have_text(
+        "The recording is 0:01:00 long (h:mm:ss); 0:02:00 is past its end."
+    )
+    assert page.locator("#ecg-go-to-time").get_attribute("aria-invalid") == "true"
+    assert page.locator("#ecg-window").inner_text().startswith("40.0–50.0 s")
+
     # The machine called the strip sinus tachycardia (the demo file's P waves clear of its T
     # waves since 2026-12-06: it had read "other rhythm", its PR not measurable, beside an
     # episode table saying sinus tachycardia): that statement comes preselected; the doctor

@@ -106,6 +106,7 @@ QUERY_ARGS = {
     "admin.audit_log": ["user", "action", "mrn", "from", "to", "page"],
     "patients.index": ["q", "page", "inactive"],
     "review.ecg_json": ["overview", "start_s", "end_s"],
+    "review.ecg_time_json": ["into", "clock"],
     "review.model_info": ["format"],
     "auth.login": ["next"],
     "scores.show": [

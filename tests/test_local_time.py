@@ -104,12 +104,23 @@ def test_report_pages_say_recorded_or_uploaded_in_local_time(
     assert re.search(r"<td>08:15:0\d</td><td>\d+\.\d s</td>", page)
     overview = doctor.get(f"/reports/{clocked.id}/ecg.json?overview=1").get_json()
     assert all(stop["clock"].startswith("08:15:") for stop in overview["stops"])
+    # "Go to" a time of day on it: 08:15:12 is 12 s in; 09:00 is not in its 20 s.
+    went = doctor.get(f"/reports/{clocked.id}/ecg-time.json?clock=08:15:12").get_json()
+    assert went == {"t_s": 12.0, "said": "12.0 s (08:15:12)"}
+    missed = doctor.get(f"/reports/{clocked.id}/ecg-time.json?clock=09:00")
+    assert missed.status_code == 422
+    assert missed.get_json()["error"] == (
+        "The recording runs from 08:15:00 to 08:15:20; 09:00:00 is not in it."
+    )
 
     csv = write_csv(tmp_path / "no-clock.csv", recording).read_bytes()
     unclocked = _upload(paris_app, people, [(csv, "no-clock.csv")])
     page = doctor.get(f"/reports/{unclocked.id}").get_data(as_text=True)
     assert " uploaded 20" in page and " CET" in page and "UTC" not in page
     assert "<th>Clock time</th>" not in page  # no start time in the file: none invented
+    no_clock = doctor.get(f"/reports/{unclocked.id}/ecg-time.json?clock=08:15")
+    assert no_clock.status_code == 422 and "gave no start time" in no_clock.get_json()["error"]
+    assert 'id="ecg-go-to-kind"' not in page
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert "2026-11-30 08:15 CET" in worklist and ">uploaded<" in worklist
 

@@ -19,6 +19,7 @@ GETS = [
     "/reports/{report}",
     "/reports/{report}/ecg.json?overview=1",
     "/reports/{report}/ecg.json?start_s=0&end_s=5",
+    "/reports/{report}/ecg-time.json?into=0:05",
     "/jobs/{job}",
     "/jobs/{job}/status.json",
     "/patients/{patient}/risk/",

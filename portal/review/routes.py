@@ -27,7 +27,7 @@ from portal.converters import date_arg
 from portal.db import db_session
 from portal.finding_stops import Stop, finding_stops
 from portal.forms import save
-from portal.local_time import recording_clock
+from portal.local_time import hospital_zone, in_zone, recording_clock
 from portal.models import (
     Account,
     DocumentKind,
@@ -38,6 +38,7 @@ from portal.models import (
     VersionKind,
 )
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
+from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, reports
 from portal.services.machine_read import (
     machine_findings,
@@ -57,6 +58,7 @@ from portal.services.reports import (
 from portal.services.risk_scores import stale_reason
 from portal.session_cookie import background_poll
 from reports.data import NOT_SIGNED
+from reports.time_of_day import moment_text
 
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
@@ -281,6 +283,29 @@ def ecg_json(report_id: int) -> Response:
     mismatches = reference.mismatches if reference else NO_MISMATCHES
     data["mismatches"] = asdict(mismatches.between(data["start_s"], data["end_s"]))
     return jsonify(data)
+
+
+@bp.route("/reports/<id:report_id>/ecg-time.json")
+@roles(*CLINICAL)
+def ecg_time_json(report_id: int) -> Response | tuple[Response, int]:
+    """Where the chart's "Go to" takes it: `into` (h:mm:ss into the recording) or `clock` (a
+    time of day, when the file gave its start); 422 with the reason in words otherwise."""
+    recording = _report_or_404(report_id).recording
+    try:
+        if "clock" in request.args:
+            if recording.acquired_at is None:
+                raise NotInRecording(
+                    "This file gave no start time, so a time of day cannot be placed in it: "
+                    "type the time into the recording."
+                )
+            started = in_zone(recording.acquired_at, hospital_zone())
+            t_s = at_time_of_day(request.args["clock"], started, recording.duration_s)
+        else:
+            t_s = into_recording(request.args.get("into", ""), recording.duration_s)
+    except NotInRecording as error:
+        return jsonify(error=str(error)), 422
+    said = moment_text(t_s, recording.duration_s, recording_clock(recording))
+    return jsonify(t_s=t_s, said=said)
 
 
 def _physician_read(form: SignForm) -> PhysicianRead:

@@ -247,6 +247,21 @@
   }
   $("ecg-prev").addEventListener("click", () => { forgetStop(); showWindow(view.start - spanS()); });
   $("ecg-next").addEventListener("click", () => { forgetStop(); showWindow(view.start + spanS()); });
+  // "Go to": the server reads the typed time (`portal/review/go_to_time.py`, clock changes
+  // and days included) and the strip shows it in its middle; a wrong time says why, in place.
+  $("ecg-go-to").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const kind = $("ecg-go-to-kind") ? $("ecg-go-to-kind").value : "into";
+    const typed = $("ecg-go-to-time").value, message = $("ecg-go-to-message");
+    const response = await fetch(`${e.currentTarget.dataset.url}?${kind}=${encodeURIComponent(typed)}`, { headers: { Accept: "application/json" } });
+    const answer = await response.json();
+    message.classList.toggle("error", !response.ok);
+    $("ecg-go-to-time").setAttribute("aria-invalid", String(!response.ok));
+    if (!response.ok) { message.textContent = answer.error; return; }
+    message.textContent = `Showing ${answer.said}`;
+    forgetStop();
+    showWindow(answer.t_s - spanS() / 2);
+  });
   $("ecg-next-finding").addEventListener("click", () => showStop(1));
   $("ecg-prev-finding").addEventListener("click", () => showStop(-1));
   loadOverview().then(() => detailDiv.on("plotly_relayout", keepProportion));

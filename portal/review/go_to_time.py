@@ -1,0 +1,81 @@
+"""Where "Go to" on the review page's ECG takes the chart: a time typed into the recording
+("1:02:03", "62:03", "3723") or, when the file gave its start, a time of day ("14:32").
+
+A doctor reading a Holter against the patient's diary ("palpitations at 14:32") could only
+step 10 s at a time or drag on the overview, which at 24 h holds a minute in a pixel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from ml.gaps import clock
+
+HMS = re.compile(r"^\s*(?:(\d{1,3}):)?(?:(\d{1,4}):)?(\d{1,6}(?:\.\d+)?)\s*$")
+TIME_OF_DAY = re.compile(r"^\s*(\d{1,2})[:.h](\d{2})(?::(\d{2}))?\s*$")
+
+
+class NotInRecording(ValueError):
+    """The time typed does not fall in the recording; the message says why, in words."""
+
+
+def _hms_s(text: str) -> float | None:
+    """'1:02:03' -> 3723, '62:03' -> 3723, '3723' -> 3723; None when it is none of these."""
+    match = HMS.match(text)
+    if not match:
+        return None
+    parts = [p for p in match.groups() if p is not None]
+    if len(parts) > 1 and any(float(p) >= 60 for p in parts[1:]):
+        return None  # '1:75:00': minutes or seconds past 59
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def into_recording(text: str, duration_s: float) -> float:
+    """Seconds into the recording, typed as h:mm:ss, m:ss or seconds."""
+    seconds = _hms_s(text)
+    if seconds is None:
+        raise NotInRecording(
+            f"'{text.strip()[:20]}' is not a time into the recording: type it as h:mm:ss "
+            "(1:02:03), m:ss (2:30) or seconds (150)."
+        )
+    if seconds > duration_s:
+        raise NotInRecording(
+            f"The recording is {clock(duration_s, True)} long (h:mm:ss); "
+            f"{clock(seconds, True)} is past its end."
+        )
+    return seconds
+
+
+def at_time_of_day(text: str, started: dt.datetime, duration_s: float) -> float:
+    """Seconds to the first moment of a recording (started at `started`, aware, in the
+    hospital's zone) whose clock reads `text` (HH:MM or HH:MM:SS, 24-hour). A time of day
+    repeats on a recording of more than a day, and a clock change skips or repeats an hour:
+    each day of the recording is tried in turn, skipping a wall time that day never had."""
+    match = TIME_OF_DAY.match(text)
+    hours, minutes, seconds = (int(g or 0) for g in match.groups()) if match else (99, 0, 0)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise NotInRecording(
+            f"'{text.strip()[:20]}' is not a time of day: type it as HH:MM or HH:MM:SS "
+            "on the 24-hour clock (14:32)."
+        )
+    zone = started.tzinfo
+    start_utc = started.astimezone(dt.UTC)
+    end_utc = start_utc + dt.timedelta(seconds=duration_s)
+    wall = dt.time(hours, minutes, seconds)
+    day = started.date()
+    while dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC) <= end_utc:
+        candidate = dt.datetime.combine(day, wall, tzinfo=zone)
+        exists = candidate.astimezone(dt.UTC).astimezone(zone).time() == wall
+        moment_utc = candidate.astimezone(dt.UTC)
+        if exists and start_utc <= moment_utc <= end_utc:
+            return (moment_utc - start_utc).total_seconds()
+        day += dt.timedelta(days=1)
+    first = started.strftime("%H:%M:%S")
+    last = end_utc.astimezone(zone).strftime("%H:%M:%S")
+    raise NotInRecording(
+        f"The recording runs from {first} to {last}; {wall.strftime('%H:%M:%S')} is not in it."
+    )

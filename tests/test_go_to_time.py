@@ -1,0 +1,71 @@
+"""The review chart's "Go to": a time into the recording or a time of day, read as a doctor
+types it from a Holter diary, across midnight and the clock changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
+
+PARIS = ZoneInfo("Europe/Paris")
+DAY_S = 24 * 3600.0
+
+
+@pytest.mark.parametrize(
+    ("typed", "seconds"),
+    [("1:02:03", 3723), ("62:03", 3723), ("3723", 3723), (" 0:45 ", 45), ("12.5", 12.5)],
+)
+def test_a_time_into_the_recording_reads_as_hms_ms_or_seconds(typed: str, seconds: float) -> None:
+    assert into_recording(typed, DAY_S) == seconds
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "1:75:00", "-5", "1::2", "14h"])
+def test_what_is_not_a_time_into_the_recording_says_how_to_type_it(typed: str) -> None:
+    with pytest.raises(NotInRecording, match=r"type it as h:mm:ss \(1:02:03\)"):
+        into_recording(typed, DAY_S)
+
+
+def test_a_time_past_the_end_says_how_long_the_recording_is() -> None:
+    with pytest.raises(NotInRecording) as raised:
+        into_recording("1:00:00", 1800.0)
+    assert str(raised.value) == "The recording is 0:30:00 long (h:mm:ss); 1:00:00 is past its end."
+
+
+def test_a_time_of_day_is_its_first_moment_in_the_recording_past_midnight_too() -> None:
+    started = dt.datetime(2026, 11, 30, 21, 0, tzinfo=PARIS)
+    assert at_time_of_day("21:30", started, DAY_S) == 1800
+    assert at_time_of_day("02:15:30", started, DAY_S) == 5 * 3600 + 15 * 60 + 30  # next day
+    assert at_time_of_day("14.32", started, DAY_S) == 17 * 3600 + 32 * 60
+    # A 48-h recording reaches 22:00 twice: the first one.
+    assert at_time_of_day("22:00", started, 2 * DAY_S) == 3600
+
+
+def test_a_time_of_day_across_the_clock_change_counts_real_seconds() -> None:
+    """Paris went back an hour at 03:00 CEST on 25 October 2026: from 22:00 CEST, 04:00 CET is
+    seven hours of recording, not six."""
+    started = dt.datetime(2026, 10, 24, 22, 0, tzinfo=PARIS)
+    assert at_time_of_day("04:00", started, DAY_S) == 7 * 3600
+    # Spring forward (29 March 2026, 02:00 CET -> 03:00 CEST): 02:30 never happened that night.
+    spring = dt.datetime(2026, 3, 28, 22, 0, tzinfo=PARIS)
+    with pytest.raises(NotInRecording, match="02:30:00 is not in it"):
+        at_time_of_day("02:30", spring, 8 * 3600)
+    assert at_time_of_day("03:30", spring, 8 * 3600) == 4.5 * 3600
+
+
+@pytest.mark.parametrize("typed", ["25:00", "14:60", "1430", "2:30 pm", ""])
+def test_what_is_not_a_time_of_day_says_how_to_type_it(typed: str) -> None:
+    started = dt.datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)
+    with pytest.raises(NotInRecording, match="on the 24-hour clock"):
+        at_time_of_day(typed, started, DAY_S)
+
+
+def test_a_time_of_day_outside_the_recording_names_its_span() -> None:
+    started = dt.datetime(2026, 11, 30, 8, 15, tzinfo=PARIS)
+    with pytest.raises(NotInRecording) as raised:
+        at_time_of_day("07:00", started, 3600.0)
+    assert (
+        str(raised.value) == "The recording runs from 08:15:00 to 09:15:00; 07:00:00 is not in it."
+    )
