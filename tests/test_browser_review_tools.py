@@ -132,6 +132,33 @@ def _drag(page, start: tuple[float, float], end: tuple[float, float]) -> dict:  
     return page.evaluate("window.ecgCaliper()")
 
 
+def _touch_drag(page, start: tuple[float, float], end: tuple[float, float]) -> dict:  # type: ignore[no-untyped-def]
+    """A finger's drag as the browser reports it: touch pointer events, then touch events."""
+    before = page.locator("#caliper-readout").inner_text()
+    page.evaluate(
+        """([start, end]) => {
+          const at = (x, y) => ({ clientX: x, clientY: y, pointerId: 7, pointerType: 'touch',
+                                  isPrimary: true, button: 0, bubbles: true, cancelable: true });
+          const target = document.elementFromPoint(start[0], start[1]);
+          target.dispatchEvent(new PointerEvent('pointerdown', at(...start)));
+          target.dispatchEvent(new TouchEvent('touchstart', { bubbles: true, cancelable: true }));
+          for (let i = 1; i <= 8; i++) {
+            const f = i / 8, x = start[0] + (end[0] - start[0]) * f;
+            const y = start[1] + (end[1] - start[1]) * f;
+            target.dispatchEvent(new PointerEvent('pointermove', at(x, y)));
+          }
+          target.dispatchEvent(new PointerEvent('pointerup', at(...end)));
+        }""",
+        [list(start), list(end)],
+    )
+    page.wait_for_function(
+        "([before]) => { const t = document.getElementById('caliper-readout').textContent;"
+        " return t.length > 0 && t !== before; }",
+        arg=[before],
+    )
+    return page.evaluate("window.ecgCaliper()")
+
+
 def _bracket_ends(page, axis: str) -> list[float]:  # type: ignore[no-untyped-def]
     """The times of the calipers' vertical end lines drawn on the row of `axis`."""
     shapes = page.evaluate("document.getElementById('ecg-detail').layout.shapes")
@@ -307,6 +334,18 @@ def test_calipers_measure_a_known_rr_interval_to_the_sample(
     v2 = recording.lead("V2")
     k0, k1 = round(m["t0_s"] * FS_HZ), round(m["t1_s"] * FS_HZ)
     assert m["dv_mv"] == pytest.approx(v2[k1] - v2[k0], abs=0.003)
+
+    # A finger on a ward tablet measures too (it had panned the strip: mouse events only),
+    # and leaves the window where it was.
+    page.check("#ecg-snap")
+    start_before = page.evaluate("window.ecgView().start")
+    m = _touch_drag(
+        page,
+        _client_point(page, first + 0.015, rhythm, 0.6),
+        _client_point(page, second - 0.02, rhythm, 0.4),
+    )
+    assert m["lead"] == "II" and abs(m["dt_ms"] - TRUE_RR_MS) <= sample_ms
+    assert page.evaluate("window.ecgView().start") == start_before
 
 
 def test_gain_and_speed_scale_the_paper(

@@ -1,5 +1,5 @@
-// Calipers for the review page's strips: press on a strip, drag, release; the measurement runs
-// from the press point to the release point on the lead pressed. Times are the recording's
+// Calipers for the review page's strips: press on a strip (mouse, pen or finger), drag,
+// release; the measurement runs from the press point to the release point on the lead pressed. Times are the recording's
 // own samples (rounded to the nearest sample), amplitudes are read from the signal, and with
 // "snap" each end moves to the lead's largest deflection within ±40 ms (the R peak, for RR).
 (function () {
@@ -106,9 +106,11 @@
     return null;
   }
 
-  // Press-drag-release on the strips while `hooks.active()`; the press is taken before
-  // Plotly's own drag (pan) sees it. hooks: active(), snap(), rows(), context() -> {data, fsHz},
-  // draft(measurement, row) while dragging, done(measurement, row) on release.
+  // Press-drag-release on the strips while `hooks.active()`, with a mouse, a pen or a finger
+  // (pointer events: a ward tablet's touch had panned the strip instead, mouse events only);
+  // the press is taken before Plotly's own drag (pan) sees it. hooks: active(), snap(),
+  // rows(), context() -> {data, fsHz}, draft(measurement, row) while dragging,
+  // done(measurement, row) on release.
   function attach(gd, hooks) {
     let drag = null, frame = 0;
     const timeAt = (clientX) => {
@@ -120,28 +122,32 @@
       return measure(data, fsHz, drag.lead, drag.t, timeAt(clientX), hooks.snap());
     };
     function move(e) {
-      if (!drag) return;
+      if (!drag || e.pointerId !== drag.pointerId) return;
       drag.clientX = e.clientX;
       if (!frame) frame = requestAnimationFrame(() => { frame = 0; if (drag) hooks.draft(current(drag.clientX), drag.row); });
     }
     function up(e) {
-      if (!drag) return;
-      const m = current(e.clientX), row = drag.row;
+      if (!drag || e.pointerId !== drag.pointerId) return;
+      const m = e.type === "pointercancel" ? null : current(e.clientX), row = drag.row;
       drag = null;
-      window.removeEventListener("mousemove", move);
-      window.removeEventListener("mouseup", up);
-      hooks.done(m.samples > 0 ? m : null, row);
+      ["pointermove", "pointerup", "pointercancel"].forEach((type) => window.removeEventListener(type, type === "pointermove" ? move : up));
+      hooks.done(m && m.samples > 0 ? m : null, row);
     }
-    gd.addEventListener("mousedown", (e) => {
-      if (!hooks.active() || e.button !== 0) return;
+    gd.addEventListener("pointerdown", (e) => {
+      if (!hooks.active() || !e.isPrimary || e.button !== 0) return;
       const hit = locate(gd, hooks.rows(), e.clientX, e.clientY);
       if (!hit) return;
-      e.preventDefault();
+      e.preventDefault();  // no mouse events follow for Plotly to pan with
       e.stopPropagation();
-      drag = { row: hit.row, lead: hit.lead, t: hit.t, clientX: e.clientX };
-      window.addEventListener("mousemove", move);
-      window.addEventListener("mouseup", up);
+      drag = { row: hit.row, lead: hit.lead, t: hit.t, clientX: e.clientX, pointerId: e.pointerId };
+      window.addEventListener("pointermove", move);
+      window.addEventListener("pointerup", up);
+      window.addEventListener("pointercancel", up);
     }, true);
+    // A finger's touch events still reach Plotly's own drag: not while the calipers are on.
+    const held = (e) => { if (hooks.active()) e.stopPropagation(); };
+    gd.addEventListener("touchstart", held, true);
+    gd.addEventListener("mousedown", (e) => { if (drag) held(e); }, true);
   }
 
   window.EcgCalipers = { SNAP_S, measure, describe, readout, overlay, locate, attach };
