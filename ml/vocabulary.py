@@ -54,10 +54,11 @@ def _table(*rows: tuple[str, str, Category, str]) -> dict[str, Statement]:
 
 STATEMENTS: dict[str, Statement] = _table(
     ("VF", "Ventricular fibrillation", Category.RHYTHM,
-     "Your heart had a very fast and dangerous rhythm. Your doctor will talk with you now."),
+     "Your heart had a spell of a very fast rhythm that can be dangerous. If your doctor has "
+     "not already talked with you about it, call the clinic today."),
     ("VT", "Ventricular tachycardia", Category.RHYTHM,
-     "Your heart had runs of fast beats that start in the lower parts of the heart. Your "
-     "doctor will talk with you about this soon."),
+     "Your heart had runs of fast beats that start in the lower parts of the heart. These "
+     "can be dangerous, so your doctor will talk with you about them soon."),
     ("ST_ELEVATION", "ST elevation", Category.ST_T,
      "Part of the trace was raised. This can be a sign of a blocked blood vessel."),
     ("AV_BLOCK_3", "Complete heart block", Category.CONDUCTION,
@@ -74,7 +75,10 @@ STATEMENTS: dict[str, Statement] = _table(
     ("BRADY", "Sinus bradycardia", Category.RHYTHM,
      "Your heart beat a bit slower than usual. This can be normal, for example in fit people."),
     ("LONG_QT", "Long QT", Category.INTERVALS,
-     "The heart took longer than usual to reset after each beat. Some medicines can do this."),
+     "Your heart took longer than usual to recover after each beat. Doctors call this a long "
+     "QT. Some medicines can cause it. Do not stop any medicine on your own. Before you start "
+     "a new medicine, even one from a shop, ask your doctor or pharmacist if it is safe for "
+     "you."),
     ("ST_DEPRESSION", "ST depression", Category.ST_T,
      "Part of the trace was lower than usual. This can mean the heart is short of blood and "
      "oxygen."),

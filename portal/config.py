@@ -57,6 +57,9 @@ class Settings:
     mitdb_dir: Path | None = None
     reports_per_page: int = 25
     clinic_contact: str = "Cardiology clinic, phone +1 555 0100"
+    # The number a patient summary says to call for an ambulance ("112", "999", "911"); empty:
+    # "call an ambulance", no number.
+    emergency_number: str = ""
     page_size: str = "A4"  # or "Letter"
     # May patients download the clinician report as well as their plain-language summary?
     patients_get_clinician_pdf: bool = False
@@ -161,6 +164,7 @@ def load_settings() -> Settings:
         job_memory_limit_mb=_positive_int("JOB_MEMORY_LIMIT_MB", Settings.job_memory_limit_mb),
         mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),
         clinic_contact=os.environ.get("CLINIC_CONTACT", Settings.clinic_contact),
+        emergency_number=os.environ.get("EMERGENCY_NUMBER", "").strip()[:20],
         page_size=_page_size(),
         patients_get_clinician_pdf=_yes_or_no("PATIENTS_GET_CLINICIAN_PDF"),
         time_zone=_time_zone(),

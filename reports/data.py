@@ -95,6 +95,7 @@ class ReportData:
     scores: list[Score]
     strips: list[Strip] = field(default_factory=list)
     model_version: str = ""
+    emergency_number: str = ""  # EMERGENCY_NUMBER: "112"; empty, the summary says "an ambulance"
     statement_labels: dict[str, str] = field(default_factory=dict)
     # Measurement (a `measurements` key) -> why it is not measurable in this version: the
     # machine's reason, DOCTOR_CLEARED when the doctor emptied the machine's value, "" when no

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class NextStep:
     code: str
     label: str  # the doctor's words, on the sign form and the clinician PDF
-    plain: str  # the patient's sentence
+    plain: str  # the patient's sentence; "{clinic}" is the clinic's contact (CLINIC_CONTACT)
 
 
 def _steps(*rows: tuple[str, str, str]) -> dict[str, NextStep]:
@@ -21,9 +21,11 @@ def _steps(*rows: tuple[str, str, str]) -> dict[str, NextStep]:
 # In the order a summary lists them: how soon first, then tests, then the rest.
 NEXT_STEPS: dict[str, NextStep] = _steps(
     ("SEE_TODAY", "Review today (urgent)",
-     "Your doctor wants to see you today. If nobody has called you, call the clinic now."),
+     "Your doctor wants to see you today. If nobody has called you, call the clinic now "
+     "({clinic})."),
     ("SEE_SOON", "Review within a week",
-     "Your doctor wants to see you within a week. If nobody calls you in 2 days, call us."),
+     "Your doctor wants to see you within a week. If nobody calls you in 2 days, call us "
+     "({clinic})."),
     ("ROUTINE", "Discuss at the next routine visit",
      "You can talk about this result at your next usual visit."),
     ("REPEAT_ECG", "Repeat ECG", "You will have another ECG."),
@@ -45,8 +47,12 @@ NEXT_STEPS: dict[str, NextStep] = _steps(
 FOLLOW_UP_TIMES = frozenset({"SEE_TODAY", "SEE_SOON", "ROUTINE"})  # at most one of these
 
 
-def in_plain_words(codes: list[str], note: str = "") -> list[str]:
+def in_plain_words(codes: list[str], note: str = "", clinic: str = "") -> list[str]:
     """The patient's sentences for the steps the doctor chose, in the table's order, then
-    the doctor's own note; empty when the doctor chose none."""
-    chosen = [NEXT_STEPS[c].plain for c in NEXT_STEPS if c in codes]
+    the doctor's own note; empty when the doctor chose none. `clinic`: how to reach it."""
+    chosen = [
+        NEXT_STEPS[c].plain.format(clinic=clinic).replace(" ()", "")
+        for c in NEXT_STEPS
+        if c in codes
+    ]
     return chosen + ([note.strip()] if note.strip() else [])

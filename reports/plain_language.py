@@ -30,10 +30,36 @@ QUESTIONS = [
     "What can I do to lower my risk?",
     "When should I have my next check?",
 ]
+# When to call an ambulance: the general signs, then those of what was signed (an audit: the
+# same line for every finding gave no stroke signs beside AF, and no racing heart or dizziness
+# beside VT or a pause). `emergency_number` is the EMERGENCY_NUMBER setting.
 WHEN_TO_GET_HELP = (
-    "Call an ambulance at once if you have chest pain that does not go away, trouble "
+    "Call {ambulance} at once if you have chest pain that does not go away, trouble "
     "breathing, or if you faint."
 )
+STROKE_SIGNS = (
+    "Also call {ambulance} at once if your face, arm or leg suddenly feels weak or numb, or "
+    "you cannot speak clearly. These can be signs of a stroke."
+)
+RHYTHM_SIGNS = (
+    "Also call {ambulance} at once if you nearly faint, feel very dizzy, or your heart races "
+    "and does not slow down."
+)
+RHYTHM_SIGN_CODES = frozenset(
+    {"VF", "VT", "PAUSE", "AV_BLOCK_2", "AV_BLOCK_3", "SVT", "LONG_QT", "DROPPED_BEAT"}
+)
+FAST_SPELLS = frozenset({"VF", "VT", "SVT"})  # a mean rate hides them (`heart_rate...`)
+
+
+def when_to_get_help(codes: list[str], emergency_number: str = "") -> list[str]:
+    """The ambulance sentences for a summary whose signed statements are `codes`."""
+    ambulance = f"{emergency_number} for an ambulance" if emergency_number else "an ambulance"
+    said = [WHEN_TO_GET_HELP]
+    if "AF" in codes:
+        said.append(STROKE_SIGNS)
+    if RHYTHM_SIGN_CODES & set(codes):
+        said.append(RHYTHM_SIGNS)
+    return [sentence.format(ambulance=ambulance) for sentence in said]
 
 
 # AF/flutter signed beside another rhythm (paroxysmal AF in a long recording): the two rhythm
@@ -98,12 +124,22 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     ]
 
 
-def heart_rate_in_plain_words(heart_rate_bpm: float, episodes: bool = False) -> str:
+def heart_rate_in_plain_words(
+    heart_rate_bpm: float, episodes: bool = False, codes: list[str] | None = None
+) -> str:
     """The heart rate sentence. On a recording read as episodes (a Holter) the rate is the
     whole recording's mean, said so: MIT-BIH 201 read "The rest of the time your heart beat
     slower than usual" beside "Your heart beat about 65 times a minute", AF's faster stretches
-    included in that mean (a records audit)."""
+    included in that mean (a records audit). Beside a fast rhythm signed (`codes`: VT, VF,
+    SVT) the mean is said as one, and that the fast spells were faster: "a very fast rhythm"
+    beside "about 98 times a minute ... 60 to 100 is usual" read as a contradiction (an
+    audit of the patient summaries)."""
     rate = f"about {heart_rate_bpm:.0f} times a minute"
+    if FAST_SPELLS & set(codes or []):
+        return (
+            f"On average over the whole recording your heart beat {rate}. During the fast "
+            "rhythm it beat much faster."
+        )
     said = (
         f"Over the whole recording your heart beat on average {rate}."
         if episodes
@@ -186,23 +222,34 @@ def updated_on(signed_at: dt.datetime) -> str:
     )
 
 
+KEEP_TAKING = "Keep taking your medicines as usual unless your doctor tells you to stop."
+BRING_THIS_PAGE = "Bring this page and a list of your medicines to your next visit."
+
+
 def next_steps(data: ReportData) -> list[str]:
     """The doctor's own next steps when they chose any (never generic advice beside them),
-    else the usual ones; then what always holds."""
+    else the usual ones; then what always holds: keep taking the medicines (unless the
+    doctor's medication review says it; the sign form always preselects a follow-up time, so
+    a patient told "Some medicines can cause this" had never read it, an audit), and bring
+    the page. "Call the clinic" names its number (`clinic_contact`)."""
     read = data.latest_read
-    ordered = next_step_words(read.next_steps, read.next_steps_note) if read else []
+    ordered = (
+        next_step_words(read.next_steps, read.next_steps_note, data.clinic_contact) if read else []
+    )
     if ordered:
-        return [*ordered, "Bring this page and a list of your medicines to your next visit."]
+        keep = [] if read and "MEDICATION_REVIEW" in read.next_steps else [KEEP_TAKING]
+        return [*ordered, *keep, BRING_THIS_PAGE]
     urgent = data.physician and any(
         c in ("VT", "VF", "AV_BLOCK_3", "ST_ELEVATION") for c in data.physician.findings
     )
     steps = []
     if urgent:
         steps.append(
-            "Your doctor wants to see you soon. If you have not heard from us, call us today."
+            f"Your doctor wants to see you soon. If you have not heard from us, call us today "
+            f"({data.clinic_contact})."
         )
     else:
         steps.append("Talk about this result at your next visit.")
-    steps.append("Keep taking your medicines as usual unless your doctor tells you to stop.")
-    steps.append("Bring this page and a list of your medicines to your next visit.")
+    steps.append(KEEP_TAKING)
+    steps.append(BRING_THIS_PAGE)
     return steps

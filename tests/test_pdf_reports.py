@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,9 @@ def test_signing_produces_both_pdfs_which_read_back_correctly(
     # The doctor's next steps, in order, and no generic step beside them.
     steps = " ".join(plain.split("What to do next", 1)[1].split())
     assert steps.index("next usual visit") < steps.index("ultrasound scan of your heart")
-    assert "Walk for half an hour each day." in steps and "Keep taking" not in steps
+    assert "Walk for half an hour each day." in steps
+    # ... and after them what always holds: keep taking the medicines, bring this page.
+    assert steps.index("Walk for half") < steps.index("Keep taking your medicines as usual")
     # One risk figure, with a plain title (not two Framingham variants).
     flat = " ".join(plain.split())  # no inputs recorded: no risk figure, and it says why
     assert "We did not have all the values we need to work out your risk number" in flat
@@ -352,3 +355,35 @@ def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
     assert title == "Your outlook" and "Your doctor will talk with you" in words
     assert "100" not in words and "survive" not in words
     assert patient_risk([score("framingham_general_cvd", None)]) is None
+
+
+def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hides(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient summaries: VF read "a very fast and dangerous rhythm" beside
+    "about 98 times a minute. At rest, 60 to 100 is usual."; the ambulance line gave no stroke
+    signs beside AF nor a racing heart beside VT, and no number; "call the clinic now" gave
+    no number; after a heart attack "This number comes from large studies" pointed at none."""
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"])
+    assert data.physician is not None
+    read = replace(data.physician, findings=["VT", "AF", "PVC"], next_steps=["SEE_TODAY"],
+                   next_steps_note="Bring {your} diary")  # fmt: skip
+    grace = Score("GRACE", "", 8.4, None, {}, model="grace_six_month")
+    pdf = render_pdf("patient", replace(data, physician=read, emergency_number="112",
+                                        scores=[grace]))  # fmt: skip
+    said = " ".join(_text(pdf, tmp_path, "vt").split())
+    assert "During the fast rhythm it beat much faster." in said
+    assert "At rest, 60 to 100 is usual" not in said
+    assert "Call 112 for an ambulance at once if you have chest pain" in said
+    assert "suddenly feels weak or numb" in said  # AF: a stroke's signs
+    assert "your heart races and does not slow down" in said  # VT
+    assert f"call the clinic now ({data.clinic_contact})" in said
+    assert "Bring {your} diary" in said  # the doctor's own words, never formatted
+    assert "Keep taking your medicines as usual" in said
+    assert "Your outlook" in said and "This number comes from large studies" not in said
+
+    # A plain sinus read: the general line only, "an ambulance" without a number.
+    plain = " ".join(_text(render_pdf("patient", data), tmp_path, "sinus").split())
+    assert "Call an ambulance at once if you have chest pain" in plain
+    assert "weak or numb" not in plain and "races" not in plain

@@ -234,3 +234,14 @@ def test_a_holters_heart_rate_is_said_as_the_whole_recordings_mean() -> None:
     assert holter.startswith("Over the whole recording your heart beat on average about 65 ")
     sentences = [*findings_in_plain_words(["BRADY", "AF"], episodes=True), holter]
     assert any(s.startswith("The rest of the time your heart beat a bit slower") for s in sentences)
+
+
+def test_a_long_qt_tells_the_patient_not_to_stop_medicines_and_to_ask_before_new_ones() -> None:
+    """ "Some medicines can do this." alone could have a patient stop an essential medicine,
+    or buy one that lengthens the QT further (an audit of the patient summaries)."""
+    from reports.readability import grade_level
+
+    plain = vocabulary.STATEMENTS["LONG_QT"].plain
+    assert "Do not stop any medicine on your own" in plain
+    assert "ask your doctor or pharmacist" in plain
+    assert grade_level(plain) <= 8

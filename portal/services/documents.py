@@ -132,6 +132,7 @@ def report_data(
     return ReportData(
         institution=settings.institution_name,
         clinic_contact=settings.clinic_contact,
+        emergency_number=settings.emergency_number,
         report_id=report.id,
         version_no=version.version_no,
         status=status_of(report, version),
