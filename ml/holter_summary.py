@@ -43,7 +43,7 @@ class HolterSummary:
     longest_pause_s: float | None
     longest_pause_at_s: float | None  # into the recording
     af_minutes: float
-    af_percent: float
+    af_percent: float  # of the readable time (`af_percent_of`), as AF burden is judged
     # The hours of readable signal, which the per-hour figures divide by: 30 min of lead-off
     # in a 90-min recording had read 591 V an hour for 885 (a Holter audit). None in a
     # summary stored before it (then `hours`).
@@ -58,6 +58,13 @@ class HolterSummary:
             return ""
         said = f"{readable_h * 60:.0f} min" if readable_h < 2 else f"{readable_h:.1f} h"
         return f" ({said} of it readable, the time the per-hour figures count)"
+
+    @property
+    def af_percent_of(self) -> str:
+        """What `af_percent` is a share of: the readable time when some was not (lead-off
+        had hidden AF burden: 30 min of AF in 90 min, 30 of them off, read 33 % for 50 %;
+        an audit), else the recording."""
+        return "the readable time" if self.readable_note else "the recording"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HolterSummary:
@@ -109,7 +116,7 @@ def holter_summary(
         longest_pause_s=round(longest.duration_s, 2) if longest else None,
         longest_pause_at_s=round(longest.start_s, 1) if longest else None,
         af_minutes=round(af_s / 60, 1),
-        af_percent=round(100 * af_s / duration_s, 1),
+        af_percent=round(min(100.0, 100 * af_s / (readable_hours * 3600)), 1),
         readable_hours=round(readable_hours, 3),
     )
 

@@ -33,6 +33,21 @@ def test_ectopy_pauses_and_af_time_are_counted_from_the_read() -> None:
     assert summary.total_beats == len(classes)
     assert (summary.pauses, summary.longest_pause_s, summary.longest_pause_at_s) == (2, 4.1, 900)
     assert (summary.af_minutes, summary.af_percent) == (15.0, 12.5)
+    assert summary.af_percent_of == "the recording"
+
+
+def test_the_af_share_is_of_the_readable_time() -> None:
+    """90 min, 30 of them lead-off, 30 of AF: 50 % of the readable time, not 33 % of the
+    recording (lead-off had hidden AF burden; an audit)."""
+    episodes = [
+        rhythm.Episode(rhythm.SINUS, 0.0, 1800.0, 2000),
+        rhythm.Episode(rhythm.AF, 3600.0, 5400.0, 2400),
+    ]
+    beat_s = np.arange(0.0, 1800.0, 1.0)
+    summary = holter_summary(np.full(beat_s.size, "N"), beat_s, 5400.0, episodes, unreadable_s=1800)
+    assert summary is not None
+    assert (summary.af_minutes, summary.af_percent) == (30.0, 50.0)
+    assert summary.af_percent_of == "the readable time"
 
 
 def test_a_strip_and_a_paced_read_have_no_holter_summary() -> None:
