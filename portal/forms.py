@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from flask import abort, flash, redirect, session, url_for
+from flask_login import logout_user
 from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Regexp, ValidationError
 
 from portal.db import db_session
-from portal.services.validation import InvalidInput, text_problem
+from portal.services.accounts import LOCKOUT_MINUTES, MAX_FAILED_LOGINS, count_wrong_own_password
+from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
 
 T = TypeVar("T")
 PHONE = Regexp(r"^\+?[0-9 ()\-.]{5,31}$", message="Use digits, spaces and + ( ) - only.")
@@ -54,7 +57,28 @@ def save(form: FlaskForm, change: Callable[[], T]) -> tuple[bool, T | None]:
         result = change()
     except InvalidInput as problem:
         sql.rollback()
+        if isinstance(problem, WrongOwnPassword):
+            count_wrong_password(problem)
         show_errors(form, problem)
         return False, None
     sql.commit()
     return True, result
+
+
+def count_wrong_password(problem: WrongOwnPassword) -> None:
+    """A wrong password typed in a session counts toward the lock and is audited (the action
+    itself rolled back); the one that locks the account ends this session, at the login page
+    with the lock's message."""
+    sql = db_session()
+    locked = count_wrong_own_password(sql, problem)
+    sql.commit()
+    if locked:
+        logout_user()
+        session.clear()
+        flash(
+            f"After {MAX_FAILED_LOGINS} wrong passwords or codes in a row this account is "
+            f"locked for {LOCKOUT_MINUTES} minutes, and you are logged out; an administrator "
+            "can unlock it sooner.",
+            "error",
+        )
+        abort(redirect(url_for("auth.login")))

@@ -68,6 +68,90 @@ def test_v2_2_1_the_lock_also_counts_wrong_second_factor_codes(app: Flask, peopl
     assert "locked" in login(app.test_client(), "doctor1").get_data(as_text=True)
 
 
+def test_v2_2_1_a_right_password_between_wrong_codes_does_not_start_the_count_again(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The password step had reset the count: four wrong codes, the password again, four
+    more, and so on, guessed codes without end (a security audit)."""
+
+    def password_step() -> object:
+        client = app.test_client()
+        token = csrf_token(client)
+        client.post("/login", data={"username": "doctor1", "password": PASSWORD,
+                                    "csrf_token": token})  # fmt: skip
+        return client
+
+    client = password_step()
+    for _ in range(4):
+        post_form(client, "/login/verify", {"code": "000000"}, token_page="/login/verify")
+    client = password_step()
+    post_form(client, "/login/verify", {"code": "000000"}, token_page="/login/verify")
+    assert "locked" in login(app.test_client(), "doctor1").get_data(as_text=True)
+    # A whole login starts the count again: four wrong codes, a login, four more: not locked.
+    account = sql.get(Account, people.doctor.id)
+    assert account is not None
+    account.locked_until, account.failed_logins = None, 0
+    sql.commit()
+    for _ in range(2):
+        client = password_step()
+        for _ in range(4):
+            post_form(client, "/login/verify", {"code": "000000"}, token_page="/login/verify")
+        code = two_step.next_code(app, "doctor1")
+        assert post_form(client, "/login/verify", {"code": code},
+                         token_page="/login/verify").status_code == 302  # fmt: skip
+
+
+def test_v2_2_1_wrong_passwords_in_a_session_count_are_audited_and_the_fifth_logs_out(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Signing, changing the password or making recovery codes asked for the password with
+    no limit and left no trace: someone at a logged-in workstation guessed it at two tries a
+    second (a security audit). Each wrong one now counts toward the lock, audited; the one
+    that locks the account ends the session."""
+    report = signed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    amended = post_form(doctor, f"/reports/{report.id}/amend",
+                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "reason": "x",
+                         "conclusion": "c", "password": "guess 1",
+                         "row_version": str(report.row_version)},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert "That is not your password; the report was not signed." in amended.get_data(as_text=True)
+    for n in range(2, 4):
+        page = post_form(doctor, "/account/password", {"current_password": f"guess {n}",
+                         "password": "A new one, long enough 42", "confirm_password":
+                         "A new one, long enough 42"}, token_page="/account/password")  # fmt: skip
+        assert "The current password is not correct." in page.get_data(as_text=True)
+    # Recovery codes need the code from the phone as well as the password.
+    no_code = post_form(doctor, "/account/security", {"action": "recovery",
+                        "confirm-password": PASSWORD, "confirm-code": "000000"},
+                        token_page="/account/security")  # fmt: skip
+    assert "That code is not right" in no_code.get_data(as_text=True)
+    assert "Your recovery codes" not in no_code.get_data(as_text=True)
+    fifth = post_form(doctor, "/account/security", {"action": "recovery",
+                      "confirm-password": "guess 5", "confirm-code": "000000"},
+                      token_page="/account/security")  # fmt: skip
+    assert fifth.status_code == 302 and fifth.location.endswith("/login")
+    assert doctor.get("/worklist").status_code == 302  # logged out
+    assert "locked for 15 minutes, and you are logged out" in doctor.get("/login").get_data(
+        as_text=True
+    )
+    sql.expire_all()
+    purposes = [e.details["purpose"] for e in sql.scalars(select(AuditEvent).where(
+        AuditEvent.action == "password.failure").order_by(AuditEvent.id))]  # fmt: skip
+    assert purposes == ["sign", "change password", "change password",
+                        "two-step login: recovery", "two-step login: recovery"]  # fmt: skip
+    assert "locked" in login(app.test_client(), "doctor1").get_data(as_text=True)
+
+
+def test_v2_8_new_recovery_codes_need_both_factors(app: Flask, people: People) -> None:
+    admin = client_for(app, people.admin)
+    made = post_form(admin, "/account/security", {"action": "recovery",
+                     "confirm-password": PASSWORD,
+                     "confirm-code": two_step.next_code(app, "admin1")},
+                     token_page="/account/security")  # fmt: skip
+    assert "Your recovery codes" in made.get_data(as_text=True)
+
+
 @pytest.fixture
 def throttled_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     settings = dataclasses.replace(

@@ -51,6 +51,15 @@ class EnrolForm(FlaskForm):
 
 
 class PasswordConfirmForm(FlaskForm):
+    """Both factors again before new recovery codes or two-step login off: with the password
+    alone, anyone at a logged-in workstation who guessed it made codes that log in without
+    the phone (a security audit)."""
+
     password = PasswordField(
         "Your password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    code = StringField(
+        "The 6-digit code your app shows now (or a recovery code)",
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text"},
     )

@@ -29,10 +29,10 @@ from portal.auth.forms import (
     SecondFactorForm,
 )
 from portal.db import db_session
-from portal.forms import save
+from portal.forms import count_wrong_password, save, show_errors
 from portal.models import Account, Role, utcnow
-from portal.passwords import verify_password
 from portal.services import accounts, audit, mfa
+from portal.services.validation import WrongOwnPassword
 
 bp = Blueprint("auth", __name__)
 ALL_ROLES = tuple(Role)
@@ -119,6 +119,26 @@ def verify() -> str | Response:
     return render_template("auth/verify.html", form=form)
 
 
+def _wrong_factor(
+    account: Account, confirm: PasswordConfirmForm, action: str
+) -> WrongOwnPassword | None:
+    """Why the password and code typed to confirm `action` do not prove both factors."""
+    purpose = f"two-step login: {action}"
+    try:
+        accounts.check_own_password(
+            account, confirm.password.data or "", field="password",
+            message="That is not your password.", purpose=purpose,
+        )  # fmt: skip
+    except WrongOwnPassword as wrong:
+        return wrong
+    if mfa.verify(account, confirm.code.data or "") is None:
+        return WrongOwnPassword(
+            "code", "That code is not right, or was already used.",
+            account_id=account.id, purpose=purpose,
+        )  # fmt: skip
+    return None
+
+
 def _start_session(account: Account) -> None:
     """A new session (nothing kept from before the login: no fixation), with the time of the
     login for the absolute lifetime (portal/access.py)."""
@@ -197,8 +217,9 @@ def security() -> str | Response:
                 _start_session(account)  # the epoch changed: this session stays, others end
                 codes = shown
     elif action in ("recovery", "remove") and confirm.validate_on_submit():
-        if not verify_password(confirm.password.data or "", account.password_hash):
-            confirm.password.errors = ["That is not your password."]
+        if wrong := _wrong_factor(account, confirm, action):
+            count_wrong_password(wrong)  # counted toward the lock, audited; may log out
+            show_errors(confirm, wrong)
         elif action == "recovery":
             codes = mfa.regenerate_recovery_codes(sql, account)
             sql.commit()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from portal.models import Account, ApiToken, DoctorProfile, Patient, Role, StaffProfile, utcnow
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import api_tokens, audit
-from portal.services.validation import InvalidInput, text_problem
+from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 # Verifying against this when the username is unknown makes both answers take the same time.
@@ -110,6 +110,7 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     account = session.scalar(select(Account).where(Account.username == username))
     now = utcnow()
     if account is not None and account.locked_until is not None and account.locked_until > now:
+        verify_password(password, _TIMING_DECOY_HASH)  # as slow as any other answer
         _refuse(session, username, "locked")
         raise LoginRefused(locked_message(account, now))
     if account is None:
@@ -123,8 +124,9 @@ def authenticate(session: Session, username: str, password: str) -> Account:
         if account is not None and account.locked_until is not None and account.locked_until > now:
             raise LoginRefused(locked_message(account, now))
         raise LoginRefused(BAD_CREDENTIALS)
-    account.failed_logins = 0
-    account.locked_until = None
+    # The count of failures starts again only once the whole login succeeds (`logged_in`):
+    # reset here, a right password between every four wrong codes had allowed unlimited
+    # guesses at the second step (a security audit).
     return account
 
 
@@ -158,8 +160,11 @@ def _refuse(session: Session, username: str, reason: str) -> None:
 
 
 def logged_in(session: Session, account: Account, *, second_factor: str | None) -> None:
-    """Both factors (or the only one) passed: record it (caller commits)."""
+    """Both factors (or the only one) passed: record it, and the failures count from 0
+    again (caller commits)."""
     account.last_login_at = utcnow()
+    account.failed_logins = 0
+    account.locked_until = None
     details = {"second_factor": second_factor} if second_factor else None
     audit.record(
         session, "login.success", actor=account, object_type="account", object_id=account.id,
@@ -175,11 +180,36 @@ def unlock(session: Session, account: Account, *, actor: Account) -> None:
     )
 
 
+def check_own_password(
+    account: Account, password: str, *, field: str, message: str, purpose: str
+) -> None:
+    """WrongOwnPassword (`message` beside `field`) unless `password` is the account's."""
+    if not verify_password(password or "", account.password_hash):
+        raise WrongOwnPassword(field, message, account_id=account.id, purpose=purpose)
+
+
+def count_wrong_own_password(session: Session, problem: WrongOwnPassword) -> bool:
+    """Count and audit a wrong password typed in a session (caller commits); True when it
+    locked the account, and the session must then end."""
+    account = session.get(Account, problem.account_id)
+    if account is None:
+        return False
+    now = utcnow()
+    record_failure(account, now)
+    audit.record(
+        session, "password.failure", actor=account, object_type="account",
+        object_id=account.id, details={"purpose": problem.purpose},
+    )  # fmt: skip
+    return account.locked_until is not None and account.locked_until > now
+
+
 def change_own_password(
     session: Session, account: Account, *, current: str, new: str, confirmation: str
 ) -> None:
-    if not verify_password(current, account.password_hash):
-        raise InvalidInput({"current_password": "The current password is not correct."})
+    check_own_password(
+        account, current, field="current_password",
+        message="The current password is not correct.", purpose="change password",
+    )  # fmt: skip
     check_new_password(new, confirmation, account.username, _personal(account))
     if verify_password(new, account.password_hash):
         raise InvalidInput({"password": "Choose a password different from the current one."})

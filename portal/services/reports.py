@@ -33,9 +33,9 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
-from portal.passwords import verify_password
 from portal.risk.result import RiskLevel
 from portal.services import audit
+from portal.services.accounts import check_own_password
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
 from portal.services.risk_scores import stale_reason
@@ -270,8 +270,10 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
 
 
 def _check_password(actor: Account, password: str) -> None:
-    if not verify_password(password or "", actor.password_hash):
-        raise InvalidInput({"password": "That is not your password; the report was not signed."})
+    check_own_password(
+        actor, password, field="password",
+        message="That is not your password; the report was not signed.", purpose="sign",
+    )  # fmt: skip
 
 
 def sign(

@@ -17,6 +17,17 @@ class InvalidInput(ValueError):
         self.errors = errors
 
 
+class WrongOwnPassword(InvalidInput):
+    """A signed-in user's password, asked again before an action (signing, a new password,
+    recovery codes), was wrong. Counted toward the account's lock like a login's, and audited
+    (`portal.forms.save` does it after rolling the action back): a logged-in workstation had
+    allowed unlimited guesses, untraced (a security audit)."""
+
+    def __init__(self, field: str, message: str, *, account_id: int, purpose: str):
+        super().__init__({field: message})
+        self.account_id, self.purpose = account_id, purpose
+
+
 def text_problem(text: str | None, *, lines: bool = False, name: bool = False) -> str | None:
     """Why a reader would not see `text` as typed, or None: a control character (a NUL in an
     amendment reason was stored and dropped from the PDF) or an invisible formatting one (a
