@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + uploads.FORM_FIELDS_ALLOWANCE_BYTES,
         MAX_FORM_MEMORY_SIZE=uploads.FORM_LIMIT_BYTES,
+        TRUSTED_HOSTS=list(settings.trusted_hosts) or None,  # other Host headers: 400
     )
     app.config.update(flask_config)
     if settings.trusted_proxies:  # the client's address and scheme as the proxies saw them

@@ -69,6 +69,11 @@ class Settings:
     # user is the proxy's address: one login throttle for the whole hospital, and the audit
     # trail loses who connected from where (an ops audit).
     trusted_proxies: int = 0
+    # The host names the portal answers to ("portal.hospital.org"); any other Host header is
+    # answered 400. Empty: any (the embedded default). The FHIR server's absolute links
+    # (paging, fullUrl, PDFs, bulk export files) are built from the Host a client sent: an
+    # audit had them point at "evil.example", where a client following them sends its token.
+    trusted_hosts: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -169,6 +174,9 @@ def load_settings() -> Settings:
         patients_get_clinician_pdf=_yes_or_no("PATIENTS_GET_CLINICIAN_PDF"),
         time_zone=_time_zone(),
         trusted_proxies=_whole_number("TRUSTED_PROXIES", Settings.trusted_proxies),
+        trusted_hosts=tuple(
+            h.strip().lower() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from flask import Flask, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ml.analysis import MachineReadError
 from portal.db import COMMIT_SENT, commit_answer_lost, db_session
@@ -100,6 +100,15 @@ def init_app(app: Flask) -> None:
     def _csrf(error: CSRFError) -> Any:
         return error_response(
             400, "The form expired or was sent twice. Reload the page and try again."
+        )
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(error: SecurityError) -> Any:
+        # A Host header outside TRUSTED_HOSTS: no page (its links would name that host).
+        return (
+            "This server does not answer to that host name.\n",
+            400,
+            {"Content-Type": "text/plain; charset=utf-8"},
         )
 
     @app.errorhandler(HTTPException)

@@ -152,6 +152,33 @@ def test_v2_8_new_recovery_codes_need_both_factors(app: Flask, people: People) -
     assert "Your recovery codes" in made.get_data(as_text=True)
 
 
+def test_only_the_trusted_host_names_are_answered(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FHIR's absolute links are built from the Host header: a security audit had them point
+    at "evil.example" (a client following them sends its token there). TRUSTED_HOSTS
+    answers any other host 400."""
+    from portal.config import load_settings
+
+    monkeypatch.setenv("TRUSTED_HOSTS", " Portal.Example , portal.example:8443 ")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert load_settings().trusted_hosts == ("portal.example", "portal.example:8443")
+    settings = dataclasses.replace(
+        make_settings(database_url, tmp_path), trusted_hosts=("portal.example",)
+    )
+    application = create_app(settings, TESTING=True)
+    try:
+        client = application.test_client()
+        assert client.get("/login", headers={"Host": "portal.example"}).status_code == 200
+        assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+        token = "Bearer cp_not_a_token"
+        refused = client.get("/fhir/r4/Patient", headers={"Host": "evil.example",
+                                                          "Authorization": token})  # fmt: skip
+        assert refused.status_code == 400 and b"evil.example" not in refused.data
+    finally:
+        application.extensions["db_engine"].dispose()
+
+
 @pytest.fixture
 def throttled_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     settings = dataclasses.replace(
