@@ -427,3 +427,34 @@ def test_the_idle_time_out_is_announced_before_and_can_be_put_off(
     expect(page.locator("#session-timeout-text")).to_contain_text(
         "Your session has ended", timeout=10_000
     )
+
+
+def test_the_time_out_warning_follows_every_tab_and_a_dead_session(
+    page,
+    app: Flask,
+    people: People,  # type: ignore[no-untyped-def]
+) -> None:
+    """An audit: a tab left open said "Your session has ended" while another tab's use kept
+    the session alive; and "Stay logged in" after the session had ended (logged out in another
+    tab) hid the warning as if it had worked, the keep-alive's redirect to the login page read
+    as success. Lifetime 6 s here: the warning comes at 3 s."""
+    import time
+
+    from playwright.sync_api import expect
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=6)
+    browser_log_in(page, app, "staff1", PASSWORD)
+    page.goto(f"/patients/{people.patient.id}")
+    expect(page.locator("#session-timeout-text")).to_contain_text("ends in 3 seconds")
+    other = page.context.new_page()
+    for _ in range(4):  # the other tab is used every 2 s for 8 s
+        time.sleep(2)
+        other.goto(f"/patients/{people.patient.id}")
+    assert page.locator("#session-timeout").is_hidden()  # neither warned nor ended
+    other.close()
+
+    page.context.clear_cookies()  # the session ends (logged out elsewhere)
+    expect(page.locator("#session-timeout button")).to_be_visible(timeout=10_000)
+    page.click("#session-timeout button")
+    expect(page.locator("#session-timeout-text")).to_contain_text("Your session has ended")
+    assert page.locator("#session-timeout button").is_hidden()

@@ -85,6 +85,7 @@
     const ticket = ++windowTicket;  // quick clicks: only the last window asked for is drawn
     const response = await fetch(`${url}?start_s=${start.toFixed(3)}&end_s=${(start + span).toFixed(3)}`, { headers: { Accept: "application/json" } });
     const fetched = await response.json();
+    if (window.cardioSession) window.cardioSession.touched();  // a request: the idle time restarts
     if (ticket !== windowTicket) return;
     data = fetched;
     view.start = start;
