@@ -402,3 +402,20 @@ def test_a_score_computed_for_details_since_corrected_says_so_and_flags_nothing(
     data = report_data(sql, report, report.versions[0], settings, with_strips=False)
     assert said in [s.stale_reason for s in data.scores]
     assert patient_risk(data.scores) is None  # no figure computed for another person
+
+    # An EHR reads the same note: REST's stale_reason, FHIR's Observation note (they had
+    # exported "23.5 %, high" as it stood; an audit).
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username, ["reports:read",
+                                                                       "fhir:read"]))  # fmt: skip
+    answer = api.get(f"/reports/{report.id}")
+    rest = answer.get_json()
+    assert "risk_scores" in rest, answer.get_data(as_text=True)[:500]
+    by_model = {r["model"]: r for r in rest["risk_scores"]}
+    assert by_model["framingham_general_cvd"]["stale_reason"] == said
+    observation = api.client.get(
+        f"/fhir/r4/Observation/{report.id}-risk-framingham-general-cvd", headers=api.headers
+    )
+    assert observation.status_code == 200, observation.get_data(as_text=True)[:300]
+    notes = [n["text"] for n in observation.get_json()["note"]]
+    assert f"Not current: {said}." in notes

@@ -56,7 +56,7 @@ from portal.review.routes import send_document
 from portal.services import documents, myhealth, reference, reports
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.machine_read import machine_summary
-from portal.services.risk_scores import SPEC_BY_MODEL
+from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
 
 bp = Blueprint(
     "reports", __name__, tag="Reports",
@@ -230,6 +230,15 @@ class RiskScoreSchema(ma.Schema):
     contributions = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Float(), required=True, allow_none=True
     )
+    stale_reason = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "why the score no longer fits the patient (computed for an age or "
+            "sex since corrected), as the review page and clinician PDF say it; null when it "
+            "fits. Not recomputed: the risk page computes today's."
+        },
+    )
     raised_most_by = ma.fields.List(
         ma.fields.Nested(RaisedBySchema),
         required=True,
@@ -385,13 +394,14 @@ def _machine_read(analysis: EcgAnalysis) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _risk_score(score: RiskScore) -> dict[str, Any]:
+def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
     spec = SPEC_BY_MODEL.get(score.model)
     return {
         "model": score.model, "title": spec.title if spec else score.model.value,
         "value": score.value, "unit": score.unit, "category": score.category,
         "not_computed_reason": score.not_computed_reason, "inputs_used": score.inputs_used,
         "contributions": score.contributions, "raised_most_by": score.raised_most_by,
+        "stale_reason": stale_reason(score, report.patient, report.report_date),
     }  # fmt: skip
 
 
@@ -482,7 +492,7 @@ def read(report_id: int) -> dict[str, Any]:
             "machine_read": _machine_read(machine_summary(report)),  # no beats in the API
             "versions": [_version(v) for v in report.versions],
             "physician_read": _version(latest) if latest else None,
-            "risk_scores": [_risk_score(s) for s in sorted(report.risk_scores,
+            "risk_scores": [_risk_score(s, report) for s in sorted(report.risk_scores,
                                                            key=lambda s: s.model.value)],
         }  # fmt: skip
     audited("report.view", patient_id=report.patient_id, object_type="ecg_report",

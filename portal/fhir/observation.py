@@ -53,6 +53,7 @@ from portal.risk_words import model_title
 from portal.services import audit, reports
 from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
+from portal.services.risk_scores import stale_reason
 from reports.plain_language import GRACE_MODELS, PATIENT_RISK_ORDER
 
 DEFAULT_WINDOW_S = 10.0
@@ -113,10 +114,15 @@ def _computed(report: EcgReport) -> list[RiskScore]:
     )
 
 
+def _stale(score: RiskScore) -> str | None:
+    return stale_reason(score, score.report.patient, score.report.report_date)
+
+
 def _patient_scores(scores: list[RiskScore]) -> list[RiskScore]:
     """The one risk figure the patient summary explains (`plain_language.patient_risk`): none
-    after an acute coronary syndrome (a GRACE score computed)."""
-    by_model = {s.model.value: s for s in scores}
+    after an acute coronary syndrome (a GRACE score computed), nor one computed for an age or
+    sex since corrected."""
+    by_model = {s.model.value: s for s in scores if not _stale(s)}
     if any(m in by_model for m in GRACE_MODELS):
         return []
     return next(([by_model[m]] for m in PATIENT_RISK_ORDER if m in by_model), [])
@@ -209,6 +215,8 @@ def _risk(item: Item) -> dict[str, Any]:
     if score.category:
         resource["interpretation"] = [{"text": score.category}]
     resource["note"] = [{"text": f"Predicts {_predicts(score.model.value)}."}]
+    if stale := _stale(score):  # an EHR had imported it as it stood (an audit)
+        resource["note"].append({"text": f"Not current: {stale}."})
     return _ordered(resource)
 
 
