@@ -42,3 +42,9 @@ def folded(text: str) -> str:
         kept.append(character)
     bare = unicodedata.normalize("NFC", "".join(kept)).casefold()
     return " ".join(SEPARATORS.sub(" ", bare).split())[:FOLDED_CHARS]
+
+
+def name_key(text: str) -> str:
+    """The name's parts in any order, folded: "Garcia, Maria" and "maria garcía" give the
+    same key (a duplicate registered surname-first had passed the check; an audit)."""
+    return " ".join(sorted(re.findall(r"\w+", folded(text))))

@@ -245,6 +245,42 @@ def test_a_patient_registered_twice_is_caught(app: Flask, people: People, sql: S
     assert "deactivated: reactivate them" in " ".join(error_messages(hidden.get_data(as_text=True)))
 
 
+def test_a_duplicate_made_surname_first_or_by_a_correction_is_caught(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An audit: "Garcia, Maria" beside "Maria Garcia" of the same birth date passed the
+    check; and a typo corrected on the edit page (a date of birth, a name) made an exact
+    second record of a registered patient, without a word."""
+    client = client_for(app, people.staff)
+    assert post_form(client, "/patients/new", VALID).status_code == 302
+    first = sql.scalar(select(Patient).where(Patient.full_name == "Grace Hopper"))
+    assert first is not None
+    count = _patient_count(sql)
+    turned = post_form(client, "/patients/new", {**VALID, "full_name": "HOPPER, Grace"})
+    assert turned.status_code == 200 and _patient_count(sql) == count
+    assert f"(MRN {first.mrn}): open their record instead" in " ".join(
+        error_messages(turned.get_data(as_text=True))
+    )
+
+    typo = post_form(client, "/patients/new", {**VALID, "full_name": "Grace Hoper"})
+    assert typo.status_code == 302
+    second = sql.scalar(select(Patient).where(Patient.full_name == "Grace Hoper"))
+    assert second is not None
+    url = f"/patients/{second.id}/edit"
+    corrected = post_form(client, url, {**VALID, "full_name": "Grace Hopper"})
+    assert corrected.status_code == 200
+    said = " ".join(error_messages(corrected.get_data(as_text=True)))
+    assert f"(MRN {first.mrn}): with this correction this record would be a second" in said
+    assert "same name and date of birth: save anyway" in corrected.get_data(as_text=True)
+    sql.expire_all()
+    assert sql.get(Patient, second.id).full_name == "Grace Hoper"  # nothing saved
+    ticked = post_form(client, url, {**VALID, "full_name": "Grace Hopper", "different_person": "y"})
+    assert ticked.status_code == 302
+    # Other details of a namesake change without the question (name and birth unchanged).
+    phone = post_form(client, url, {**VALID, "phone": "+44 20 7946 0000"})
+    assert phone.status_code == 302
+
+
 def test_edit_records_who_and_which_fields(app: Flask, people: People, sql: Session) -> None:
     client = client_for(app, people.staff)
     url = f"/patients/{people.patient.id}/edit"

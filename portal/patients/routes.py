@@ -116,12 +116,20 @@ def view(patient_id: int) -> str:
 def edit(patient_id: int) -> str | Response:
     patient = _patient_or_404(patient_id)
     form = _patient_form(patient)
+    form.different_person.label.text = (
+        "Another person with the same name and date of birth: save anyway"
+    )
     if form.validate_on_submit():
         saved, changed = save(
             form,
             lambda: patients.update_patient(
-                db_session(), patient, form.details(), actor=_actor(), today=hospital_today()
-            ),
+                db_session(),
+                patient,
+                form.details(),
+                actor=_actor(),
+                today=hospital_today(),
+                same_name_checked=form.different_person.data,
+            ),  # fmt: skip
         )
         if saved:
             flash("Saved." if changed else "Nothing changed.", "success")

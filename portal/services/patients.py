@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
-from portal.name_search import folded
+from portal.name_search import folded, name_key
 from portal.passwords import generate_temporary_password
 from portal.services import accounts, audit
 from portal.services.errors import NotAllowed
@@ -114,21 +114,27 @@ def _validated(
 
 
 class RegisteredAlready(InvalidInput):
-    """A patient with this name and date of birth is registered already (`twin`)."""
+    """A patient with this name and date of birth is registered already (`twin`); `editing`:
+    a correction of another record would make it a second record of them."""
 
-    def __init__(self, twin: Patient) -> None:
+    def __init__(self, twin: Patient, *, editing: bool = False) -> None:
         self.twin = twin
-        super().__init__(
-            {
-                "different_person": (
-                    f"{twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, is already "
-                    f"registered (MRN {twin.mrn}"
-                    + ("" if twin.is_active else ", deactivated: reactivate them")
-                    + "): open their record instead. If this is another person with the same "
-                    "name and date of birth, tick the box and register again."
-                )
-            }
+        already = (
+            f"{twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, is already registered "
+            f"(MRN {twin.mrn}" + ("" if twin.is_active else ", deactivated: reactivate them")
         )
+        if editing:
+            said = (
+                f"{already}): with this correction this record would be a second record of "
+                "them. If this is another person with the same name and date of birth, tick "
+                "the box and save again."
+            )
+        else:
+            said = (
+                f"{already}): open their record instead. If this is another person with the "
+                "same name and date of birth, tick the box and register again."
+            )
+        super().__init__({"different_person": said})
 
 
 def register_patient(
@@ -160,31 +166,47 @@ def register_patient(
     return patient
 
 
-def _registered_already(session: Session, details: PatientDetails) -> Patient | None:
-    """A patient with this name (as searched, `portal.name_search`) and date of birth, an
-    active one first: a registration sent twice (Back, then Register again) made three
-    "Double Click Patient"s with their own MRNs (an audit), and staff who did not find a
-    patient by an accent, or a deactivated one (hidden from the list), register them again."""
-    return session.scalars(
+def _registered_already(
+    session: Session, details: PatientDetails, *, other_than: int | None = None
+) -> Patient | None:
+    """A patient (other than `other_than`) with this name (as searched, `portal.name_search`,
+    its parts in any order) and date of birth, an active one first: a registration sent
+    twice (Back, then Register again) made three "Double Click Patient"s with their own MRNs
+    (an audit), and staff who did not find a patient by an accent, or a deactivated one
+    (hidden from the list), register them again."""
+    key = name_key(details.full_name)
+    born_that_day = session.scalars(
         select(Patient)
-        .where(
-            Patient.name_folded == folded(details.full_name),
-            Patient.date_of_birth == details.date_of_birth,
-        )
+        .where(Patient.date_of_birth == details.date_of_birth, Patient.id != (other_than or 0))
         .order_by(Patient.is_active.desc(), Patient.id)
-        .limit(1)
-    ).first()
+    )
+    return next((p for p in born_that_day if name_key(p.full_name) == key), None)
 
 
 def update_patient(
-    session: Session, patient: Patient, details: PatientDetails, *, actor: Account, today: dt.date
+    session: Session,
+    patient: Patient,
+    details: PatientDetails,
+    *,
+    actor: Account,
+    today: dt.date,
+    same_name_checked: bool = True,
 ) -> list[str]:
     """Apply the changes; return the names of the fields that changed. The audit keeps each
     changed field's value before and after: it had kept only the names, so a date of birth
     corrected by mistake, or a next of kin's phone cleared by an EHR's update, could not be
-    told nor restored (a records audit)."""
+    told nor restored (a records audit). `same_name_checked=False` (the web's edit page)
+    refuses a new name or date of birth another patient has (`RegisteredAlready`): a typo
+    corrected at registration is how duplicates arise (an audit)."""
     details = _validated(session, details, today, kept_doctor_id=patient.assigned_doctor_id)
     changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
+    identity_changed = {"full_name", "date_of_birth"} & set(changed)
+    if (
+        identity_changed
+        and not same_name_checked
+        and (twin := _registered_already(session, details, other_than=patient.id))
+    ):
+        raise RegisteredAlready(twin, editing=True)
     was = {name: _audited_value(getattr(patient, name)) for name in changed}
     for name in changed:
         setattr(patient, name, getattr(details, name))
