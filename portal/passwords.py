@@ -53,19 +53,23 @@ def password_problems(
 def _guessable(password: str, personal: list[str]) -> list[str]:
     if password.lower() in COMMON_PASSWORDS:
         return ["This is one of the most common passwords; choose another."]
-    words = [w for text in personal for w in text.replace("@", " ").replace(".", " ").split()]
+    # Each detail whole ("14/03/1958") and its parts ("Springfield").
+    words = [w for text in personal for w in (text, *re.split(r"[\s@.,/\-]+", text)) if w]
     words += list(SITE_WORDS)
     verdict = zxcvbn(password[:MAX_CHECKED_CHARS], user_inputs=words)
     if verdict["score"] < MIN_STRENGTH_SCORE:
         advice = verdict["feedback"].get("warning") or "It is too easy to guess."
         return [f"{advice.rstrip('.')}. Try a passphrase of four or more unrelated words."]
     rest = _without_words(password, [w for w in words if len(w) >= 3])
-    if rest != password and zxcvbn(rest[:MAX_CHECKED_CHARS])["score"] < MIN_STRENGTH_SCORE:
+    if rest != password and (
+        not rest or zxcvbn(rest[:MAX_CHECKED_CHARS])["score"] < MIN_STRENGTH_SCORE
+    ):
         # zxcvbn takes the spaces between words for strength: "Dana Doctor 2026" passed for
         # Dana Doctor, and "CardioPortal2026!" for anyone (an audit of the accounts page).
         return [
-            "It is mostly your name, e-mail or this portal's name: what is left is easy to "
-            "guess. Try a passphrase of four or more unrelated words."
+            "It is mostly your own details (name, e-mail, address, date of birth) or this "
+            "portal's name: what is left is easy to guess. Try a passphrase of four or more "
+            "unrelated words."
         ]
     return []
 
@@ -101,6 +105,13 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
+# Lower-case letters and digits a reader cannot mistake for one another (no i, l, o, 0, 1).
+UNMISTAKABLE = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
 def generate_temporary_password() -> str:
-    """A password to hand over once (printed or shown); the user must change it at first login."""
-    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    """A password to hand over once (printed or shown); the user must change it at first
+    login. Five groups of four unmistakable characters, 99 bits: "pDrXj4wR-DdBx-LJK-ifFwNwNG"
+    (mixed case, look-alikes, and "-" or "_" inside a group as well as between) was hard for
+    an older patient to copy (an audit)."""
+    return "-".join("".join(secrets.choice(UNMISTAKABLE) for _ in range(4)) for _ in range(5))

@@ -281,3 +281,57 @@ def test_a_form_sent_after_the_session_ended_says_nothing_was_saved(
         "/patients/new", data=form, headers={"Referer": "https://evil.example/x"}
     )
     assert elsewhere.location == "/login"
+
+
+def test_a_patient_who_forgot_the_password_is_told_whom_to_call_and_staff_give_a_new_one(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An audit: the login page offered a patient who forgot the password nothing, a locked
+    patient was told to ask an administrator they cannot reach, and staff could not help
+    ("This patient already has a portal login"). Staff now give a new temporary password,
+    in unmistakable characters, which unlocks the login; the patient chooses their own."""
+    import re
+
+    contact = app.config["SETTINGS"].clinic_contact
+    login_page = app.test_client().get("/login").get_data(as_text=True)
+    assert f"Forgot your password, or locked out? Patients: call {contact}" in login_page
+
+    username = people.patient_account.username
+    for _ in range(5):
+        login(app.test_client(), username, "not the password at all")
+    staff = client_for(app, people.staff)
+    page = f"/patients/{people.patient.id}"
+    assert "New temporary password" in staff.get(page).get_data(as_text=True)
+    issued = post_form(staff, f"{page}/portal-password", {}, token_page=page)
+    assert issued.status_code == 200
+    temporary = re.search(r'id="temporary-password">([^<]+)<', issued.get_data(as_text=True))
+    assert temporary and re.fullmatch(r"([a-hjkmnp-z2-9]{4}-){4}[a-hjkmnp-z2-9]{4}", temporary[1])
+    patient = app.test_client()
+    assert login(patient, username, temporary[1]).status_code == 302  # unlocked
+    assert patient.get("/my/reports").location == "/account/password"  # their own, first
+    assert login(app.test_client(), username).status_code == 200  # the old one is gone
+    sql.expire_all()
+    actions = sql.scalars(select(AuditEvent.action).where(
+        AuditEvent.patient_id == people.patient.id))  # fmt: skip
+    assert "patient.portal_password_reset" in list(actions)
+    # A doctor or the patient cannot.
+    doctor = client_for(app, people.doctor)
+    assert post_form(doctor, f"{page}/portal-password", {}, token_page=page).status_code in (
+        403,
+        404,
+    )
+
+
+def test_a_patients_password_may_not_be_their_address_or_date_of_birth(
+    people: People, sql: Session
+) -> None:
+    """ "10 Demo Street Springfield" and "14 March 1958 Springfield" were accepted (an audit)."""
+    patient = people.patient
+    patient.address = "10 Demo Street, Springfield"
+    sql.commit()
+    personal = accounts._personal(people.patient_account)
+    born = patient.date_of_birth
+    for weak in ("Springfield Demo Street", "10 Demo Street Springfield",
+                 f"{born:%-d %B %Y} Springfield", f"{born:%d/%m/%Y} {born:%d/%m/%Y}"):  # fmt: skip
+        assert password_problems(weak, username="cpx", personal=personal), weak
+    assert password_problems("violet piano orbit canal", personal=personal) == []

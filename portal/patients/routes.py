@@ -231,3 +231,26 @@ def portal_account(patient_id: int) -> str | Response:
         account=account,
         temporary_password=temporary_password,
     )
+
+
+@bp.route("/<id:patient_id>/portal-password", methods=["POST"])
+@roles(Role.STAFF)
+def portal_password(patient_id: int) -> str | Response:
+    """A new temporary password for the patient's login (`patients.new_portal_password`)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sql = db_session()
+    patient = _patient_or_404(patient_id)
+    try:
+        temporary_password = patients.new_portal_password(sql, patient, actor=_actor())
+    except InvalidInput as problem:
+        sql.rollback()
+        flash(" ".join(problem.errors.values()), "error")
+        return redirect(url_for("patients.view", patient_id=patient.id))
+    sql.commit()
+    return render_template(
+        "patients/portal_account.html",
+        patient=patient,
+        account=patient.account,
+        temporary_password=temporary_password,
+    )

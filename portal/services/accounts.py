@@ -238,12 +238,23 @@ def reset_password(
     )
 
 
+PERSONAL_FIELDS = ("full_name", "email", "phone", "address", "mrn", "emergency_contact_name",
+                   "emergency_contact_phone")  # fmt: skip
+
+
 def _personal(account: Account) -> tuple[str, ...]:
-    """What a password must not be built from: the person's name and contact details."""
+    """What a password must not be built from: the person's name, contact details, and for a
+    patient their address, record number and date of birth as people write it (a patient's
+    "10 Demo Street Springfield" and "14 March 1958 Springfield" were accepted; an audit)."""
     profile = account.staff_profile or account.doctor_profile or account.patient
     if profile is None:
         return ()
-    return tuple(str(getattr(profile, name) or "") for name in ("full_name", "email", "phone"))
+    said = [str(getattr(profile, name, None) or "") for name in PERSONAL_FIELDS]
+    born = getattr(profile, "date_of_birth", None)
+    if born is not None:
+        said += [f"{born:%Y-%m-%d}", f"{born:%d/%m/%Y}", f"{born:%m/%d/%Y}", f"{born:%d%m%Y}",
+                 f"{born:%-d %B %Y}", f"{born:%B %-d %Y}"]  # fmt: skip
+    return tuple(text for text in said if text)
 
 
 def set_active(session: Session, account: Account, active: bool, *, actor: Account) -> None:

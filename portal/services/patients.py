@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
 from portal.name_search import folded, name_key
-from portal.passwords import generate_temporary_password
+from portal.passwords import generate_temporary_password, hash_password
 from portal.services import accounts, audit
 from portal.services.errors import NotAllowed
 from portal.services.validation import InvalidInput, text_problem
@@ -322,6 +322,28 @@ def name_contains(text: str) -> ColumnElement[bool]:
     if not words:
         return false()
     return Patient.name_folded.like(f"%{like_literal(words)}%", escape=LIKE_ESCAPE)
+
+
+def new_portal_password(session: Session, patient: Patient, *, actor: Account) -> str:
+    """A new temporary password for the patient's login (forgotten, or locked out), to hand
+    over in person; the patient chooses their own at the next login. Staff could not help a
+    patient who forgot theirs: only an administrator could, whom a patient has no way to
+    reach (an audit). Unlocks the login and ends its sessions."""
+    account = patient.account
+    if account is None:
+        raise InvalidInput({"account": "This patient has no portal login yet: give them one."})
+    if not patient.is_active or not account.is_active:
+        raise InvalidInput({"account": "The patient's login is deactivated: reactivate it first."})
+    temporary_password = generate_temporary_password()
+    account.password_hash = hash_password(temporary_password)
+    account.must_change_password = True
+    account.session_epoch += 1
+    account.failed_logins, account.locked_until = 0, None
+    audit.record(
+        session, "patient.portal_password_reset", actor=actor, patient_id=patient.id,
+        object_type="account", object_id=account.id,
+    )  # fmt: skip
+    return temporary_password
 
 
 def create_portal_account(
