@@ -458,3 +458,38 @@ def test_the_time_out_warning_follows_every_tab_and_a_dead_session(
     page.click("#session-timeout button")
     expect(page.locator("#session-timeout-text")).to_contain_text("Your session has ended")
     assert page.locator("#session-timeout button").is_hidden()
+
+
+def test_a_patient_reads_their_reports_on_a_phone(
+    page,
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    artifacts_dir: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """An audit on a 360-px phone with text at 200 %: "My reports" was 708 px wide, "Log out"
+    cut off, links 18-22 px tall; eleven rows all read "6 December 2026". Now nothing runs
+    sideways at 360 px nor at 180 px (200 % zoom), the header's links, the download button
+    and the fields are 44 px tall, and each row says the time and what kind of test it was."""
+    from tests.test_pdf_reports import _signed
+
+    _signed(app, people, sql, tmp_path)
+    browser_log_in(page, app, people.patient_account.username, PASSWORD)
+    for width in (360, 180):
+        page.set_viewport_size({"width": width, "height": 740})
+        for path in ("/my/reports", "/my/access", "/account/password"):
+            page.goto(path)
+            scrolled = page.evaluate("document.documentElement.scrollWidth")
+            assert scrolled <= width, (path, width, scrolled)
+        page.goto("/my/reports")
+        targets = page.locator(
+            ".topbar nav a, .who a, .who button, #my-reports a.button"
+        ).evaluate_all(
+            "els => els.map(e => [e.textContent.trim(), e.getBoundingClientRect().height])"
+        )
+        small = [(name, height) for name, height in targets if height < 44]
+        assert targets and not small, small
+    row = page.locator("#my-reports tbody tr").first.inner_text()
+    assert "Heart test (ECG), 30 seconds" in row and ", " in row.split("\n")[0]
+    page.screenshot(path=str(artifacts_dir / "browser-patient-phone-180px.png"), full_page=True)

@@ -29,6 +29,9 @@ def reports_list() -> str:
         patient=account.patient,
         reports=myhealth.signed_reports(db_session(), account),
         plain_finding=myhealth.plain_finding,
+        test_words=myhealth.test_words,
+        updated_at=myhealth.updated_at,
+        clinic_contact=current_app.config["SETTINGS"].clinic_contact,
         clinician_pdf=current_app.config["SETTINGS"].patients_get_clinician_pdf,
     )
 

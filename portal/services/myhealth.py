@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,25 @@ def plain_finding(report: EcgReport) -> str:
     signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
     codes = list(signed[-1].findings or []) if signed else []
     return findings_in_plain_words(codes, read_as_episodes(report.recording))[0]
+
+
+def test_words(report: EcgReport) -> str:
+    """What kind of test, and how long, in a patient's words: eleven rows that all read
+    "6 December 2026" could not be told apart (an audit)."""
+    from portal.services.reports import read_as_episodes
+
+    seconds = report.recording.duration_s
+    if not read_as_episodes(report.recording):
+        return f"Heart test (ECG), {seconds:.0f} seconds"
+    if seconds < 2 * 3600:
+        return f"Heart monitor, {seconds / 60:.0f} minutes"
+    return f"Heart monitor, {seconds / 3600:.0f} hours"
+
+
+def updated_at(report: EcgReport) -> dt.datetime | None:
+    """When the doctor last amended the report (its summary was replaced), else None."""
+    amended = [v for v in report.versions if v.kind is VersionKind.AMENDMENT]
+    return amended[-1].created_at if amended else None
 
 
 ACCESS_ROWS = 200  # the newest; the page says when there are more
