@@ -316,6 +316,7 @@ CREATE TABLE ecg_report (
 	urgency SMALLINT NOT NULL DEFAULT '5', 
 	main_finding VARCHAR(32), 
 	signed_at DATETIME(6), 
+	patient_release_at DATETIME(6), 
 	row_version INTEGER NOT NULL, 
 	updated_at DATETIME(6) NOT NULL, 
 	created_at DATETIME(6) NOT NULL, 

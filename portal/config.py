@@ -60,6 +60,10 @@ class Settings:
     # The number a patient summary says to call for an ambulance ("112", "999", "911"); empty:
     # "call an ambulance", no number.
     emergency_number: str = ""
+    # How long a signed report with a dangerous finding (VF, VT, complete heart block, ST
+    # elevation) waits before the patient may read it, unless the doctor says it was
+    # discussed with them or releases it sooner (`reports.patient_release_at`); 0: at once.
+    patient_hold_hours: int = 72
     page_size: str = "A4"  # or "Letter"
     # May patients download the clinician report as well as their plain-language summary?
     patients_get_clinician_pdf: bool = False
@@ -170,6 +174,7 @@ def load_settings() -> Settings:
         mitdb_dir=_optional_dir("MITDB_DIR") or _shared_mitdb(),
         clinic_contact=os.environ.get("CLINIC_CONTACT", Settings.clinic_contact),
         emergency_number=os.environ.get("EMERGENCY_NUMBER", "").strip()[:20],
+        patient_hold_hours=_whole_number("PATIENT_HOLD_HOURS", Settings.patient_hold_hours),
         page_size=_page_size(),
         patients_get_clinician_pdf=_yes_or_no("PATIENTS_GET_CLINICIAN_PDF"),
         time_zone=_time_zone(),

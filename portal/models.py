@@ -464,6 +464,9 @@ class EcgReport(TimestampsMixin, Base):
     urgency: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
     main_finding: Mapped[str | None] = mapped_column(String(32))
     signed_at: Mapped[dt.datetime | None]
+    # When the patient may read it (`reports.patient_release_at`): at signing, or later for a
+    # dangerous finding not yet discussed with them; NULL while unsigned.
+    patient_release_at: Mapped[dt.datetime | None]
     # Optimistic lock: two doctors signing at once -> one wins, the other gets a conflict.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -781,6 +781,9 @@ def seed_load(
         # names; 0015 fills them.
         columns = {column["name"] for column in inspect(connection).get_columns("patient")}
         fold = "name_folded" in columns
+        # Likewise before 0016: no release time (0016 sets it to the signature's).
+        report_columns = inspect(connection).get_columns("ecg_report")
+        releases = "patient_release_at" in {column["name"] for column in report_columns}
     audit_writer = _AuditWriter(engine)
     patient_doctor: list[int | None] = []
     for chunk in bar(list(_chunks(n_patients, BATCH_ROWS)), desc="patients", unit="batch"):
@@ -933,6 +936,11 @@ def seed_load(
                     "urgency": urgency_cache[key],
                     "main_finding": template.analysis.main_finding.code,
                     "signed_at": signed_at if n_versions > 1 else None,
+                    **(
+                        {"patient_release_at": signed_at if n_versions > 1 else None}
+                        if releases
+                        else {}
+                    ),  # fmt: skip
                     "row_version": n_versions,
                     "created_at": analysed,
                     "updated_at": signed_at if n_versions > 1 else analysed,

@@ -28,6 +28,8 @@ NEXT_STEPS: dict[str, NextStep] = _steps(
      "({clinic})."),
     ("ROUTINE", "Discuss at the next routine visit",
      "You can talk about this result at your next usual visit."),
+    ("DISCUSSED", "Discussed with the patient (their summary is released now)",
+     "Your doctor has talked with you about this result."),
     ("REPEAT_ECG", "Repeat ECG", "You will have another ECG."),
     ("HOLTER", "Holter monitoring (24 h or longer)",
      "You will wear a small heart monitor for a day or more. It records every heartbeat."),

@@ -201,6 +201,27 @@ def test_0015_folds_the_names_of_patients_already_registered(
         engine.dispose()
 
 
+def test_0016_reports_signed_before_it_are_the_patients_from_their_signature(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    migrate.upgrade(empty_database_url, "0015")
+    engine = make_engine(empty_database_url)
+    try:
+        seed_load(engine, tmp_path, reports=3, doctors=1, staff=1, shapes=SHAPES[:1],
+                  progress=False, password="x" * 16)  # fmt: skip
+        migrate.upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT signed_at, patient_release_at FROM ecg_report")
+            ).all()
+        assert rows and all(released == signed for signed, released in rows)
+        migrate.downgrade(empty_database_url, "0015")
+        migrate.upgrade(empty_database_url)
+        assert _differences(empty_database_url) == []
+    finally:
+        engine.dispose()
+
+
 def _rhythm_lines(engine: Engine) -> dict[int, str]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, rhythm_label FROM report_version")).all()

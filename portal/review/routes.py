@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     jsonify,
@@ -36,7 +37,9 @@ from portal.models import (
     ReportVersion,
     Role,
     VersionKind,
+    utcnow,
 )
+from portal.patients.forms import ConfirmForm
 from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, reports
@@ -217,6 +220,8 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         previous=previous,
         previous_read=reports.latest_signed(previous) if previous else None,
         signers=reports.signers(db_session(), found),
+        held=reports.held_from_patient(found, utcnow()),
+        release_form=ConfirmForm(formdata=None),
         sign_form=sign_form,
         amend_form=amend_form,
         statements=STATEMENTS,
@@ -336,6 +341,7 @@ def sign(report_id: int) -> Any:
             lambda: reports.sign(
                 db_session(), found, actor=_actor(), password=form.password.data or "",
                 expected_row_version=form.row_version.data or 0, read=_physician_read(form),
+                patient_hold=_patient_hold(),
             ),
             "Report signed.",
         )  # fmt: skip
@@ -359,11 +365,29 @@ def amend(report_id: int) -> Any:
             lambda: reports.amend(
                 db_session(), found, actor=_actor(), password=form.password.data or "",
                 expected_row_version=form.row_version.data or 0, read=_physician_read(form),
-                reason=form.reason.data or "",
+                reason=form.reason.data or "", patient_hold=_patient_hold(),
             ),
             "Amendment signed.",
         )  # fmt: skip
     return _redisplay(found, form)
+
+
+def _patient_hold() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.config["SETTINGS"].patient_hold_hours)
+
+
+@bp.route("/reports/<id:report_id>/release", methods=["POST"])
+@roles(Role.DOCTOR)
+def release(report_id: int) -> Any:
+    """The doctor has talked with the patient: their held summary is theirs now."""
+    found = _report_or_404(report_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    saved, _ = save(form, lambda: reports.release_to_patient(db_session(), found, actor=_actor()))
+    flash("The patient can read the summary now." if saved else " ".join(form.form_errors),
+          "success" if saved else "error")  # fmt: skip
+    return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
 
 
 def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-def]

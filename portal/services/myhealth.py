@@ -14,6 +14,7 @@ from portal.models import (
     EcgReport,
     ReportStatus,
     VersionKind,
+    utcnow,
 )
 
 
@@ -28,6 +29,7 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
                 EcgReport.patient_id == account.patient.id,
                 EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
                 ~EcgRecording.is_reference,  # teaching material, not their test
+                EcgReport.patient_release_at <= utcnow(),  # `reports.HOLD_FOR_DISCUSSION`
             )
             .order_by(EcgReport.report_date.desc())
         )

@@ -122,6 +122,7 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
             EcgReport.patient_id == actor.patient.id,
             EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
             ~EcgRecording.is_reference,
+            EcgReport.patient_release_at <= utcnow(),  # not held for a talk first
         )
     return query.where(EcgReport.id.is_(None))
 
@@ -276,6 +277,37 @@ def _check_password(actor: Account, password: str) -> None:
     )  # fmt: skip
 
 
+# Findings a patient must not read first alone, at home, at night: their summary waits for
+# `patient_hold` after signing, unless the doctor says it was discussed with them (the next
+# step DISCUSSED) or releases it sooner (`release_to_patient`). A VF result had reached the
+# patient's portal the moment it was signed (an audit of the patient summaries).
+HOLD_FOR_DISCUSSION = frozenset({"VF", "VT", "AV_BLOCK_3", "ST_ELEVATION"})
+NO_HOLD = dt.timedelta(0)
+
+
+def patient_release_at(
+    read: PhysicianRead, signed_at: dt.datetime, hold: dt.timedelta
+) -> dt.datetime:
+    """When the patient may read a read signed at `signed_at`."""
+    held = bool(HOLD_FOR_DISCUSSION & set(read.findings)) and "DISCUSSED" not in read.next_steps
+    return signed_at + hold if held else signed_at
+
+
+def held_from_patient(report: EcgReport, now: dt.datetime) -> bool:
+    return report.patient_release_at is not None and report.patient_release_at > now
+
+
+def release_to_patient(session: Session, report: EcgReport, *, actor: Account) -> None:
+    """The doctor has talked with the patient: the held summary is theirs now (audited)."""
+    if report.status is ReportStatus.PRELIMINARY:
+        raise InvalidInput({"release": "Sign the report first."})
+    report.patient_release_at = utcnow()
+    audit.record(
+        session, "report.release", actor=actor, patient_id=report.patient_id,
+        object_type="ecg_report", object_id=report.id,
+    )  # fmt: skip
+
+
 def sign(
     session: Session,
     report: EcgReport,
@@ -284,6 +316,7 @@ def sign(
     password: str,
     expected_row_version: int,
     read: PhysicianRead,
+    patient_hold: dt.timedelta = NO_HOLD,
 ) -> ReportVersion:
     """Add the physician's read and make the report final (caller commits; a concurrent
     signature surfaces as SigningConflict at flush)."""
@@ -291,7 +324,7 @@ def sign(
     if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "signed or changed"))
     _check_read(read, read_as_episodes(report.recording), report.versions[0])
-    return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None)
+    return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None, patient_hold)
 
 
 def amend(
@@ -303,6 +336,7 @@ def amend(
     expected_row_version: int,
     read: PhysicianRead,
     reason: str,
+    patient_hold: dt.timedelta = NO_HOLD,
 ) -> ReportVersion:
     """A new signed version with a reason; earlier versions stay as they were."""
     _check_password(actor, password)
@@ -315,7 +349,9 @@ def amend(
         raise InvalidInput({"reason": "Only a signed report can be amended; sign it instead."})
     if report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "amended"))
-    return _add_version(session, report, actor, VersionKind.AMENDMENT, read, reason.strip())
+    return _add_version(
+        session, report, actor, VersionKind.AMENDMENT, read, reason.strip(), patient_hold
+    )
 
 
 def _changed_meanwhile(
@@ -343,6 +379,7 @@ def _add_version(
     kind: VersionKind,
     read: PhysicianRead,
     reason: str | None,
+    patient_hold: dt.timedelta = NO_HOLD,
 ) -> ReportVersion:
     machine = report.versions[0]
     # Loaded before anything changes (no early autoflush, which would meet a concurrent
@@ -371,6 +408,7 @@ def _add_version(
     session.add(version)
     report.status = ReportStatus.FINAL if kind is VersionKind.PHYSICIAN else ReportStatus.AMENDED
     report.signed_at = now
+    report.patient_release_at = patient_release_at(read, now, patient_hold)
     # The worklist follows the latest signed read, not the machine's.
     report.main_finding = vocabulary.most_serious(read.findings) or "NORMAL"
     signed = vocabulary.by_severity(read.findings)

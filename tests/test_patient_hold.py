@@ -1,0 +1,77 @@
+"""A dangerous finding is not read first alone at home: a signed report with VF, VT, complete
+heart block or ST elevation waits (PATIENT_HOLD_HOURS) before the patient may read it, unless
+the doctor says it was discussed with them or releases it sooner. An audit of the patient
+summaries: "Your heart had a very fast and dangerous rhythm" reached the patient's portal the
+moment it was signed, before anyone had called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, EcgReport
+from tests.conftest import PASSWORD, People, client_for, pdf_words, post_form
+from tests.test_api import Api, issue_on_admin_page
+from tests.test_upload_and_review import _analysed_report
+
+
+def _sign(app: Flask, people: People, report: EcgReport, next_steps: list[str]) -> None:
+    doctor = client_for(app, people.doctor)
+    signed = post_form(doctor, f"/reports/{report.id}/sign",
+                       {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "VT"],
+                        "conclusion": "Runs of VT.", "next_steps": next_steps,
+                        "password": PASSWORD, "row_version": str(report.row_version)},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:300]
+
+
+def test_a_vt_result_waits_for_the_doctor_to_release_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY"])
+    patient = client_for(app, people.patient_account)
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.patient_account.username, ["reports:read"]))
+    summary = f"/my/reports/{report.id}/summary.pdf"
+    assert f"/my/reports/{report.id}/" not in patient.get("/my/reports").get_data(as_text=True)
+    assert patient.get(summary).status_code == 404
+    assert api.get(f"/reports/{report.id}").status_code == 404  # nor through a patient's app
+
+    doctor = client_for(app, people.doctor)
+    page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "Held from the patient until" in page and "Release to the patient now" in page
+    released = post_form(doctor, f"/reports/{report.id}/release", {},
+                         token_page=f"/reports/{report.id}")  # fmt: skip
+    assert released.status_code == 302
+    assert "The patient can read the summary now." in doctor.get(released.location).get_data(
+        as_text=True
+    )
+    assert f"/my/reports/{report.id}/summary.pdf" in patient.get("/my/reports").get_data(
+        as_text=True
+    )
+    assert patient.get(summary).status_code == 200
+    assert api.get(f"/reports/{report.id}").status_code == 200
+    sql.expire_all()
+    assert sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.release")).one()
+    # Staff may not release; another doctor does not see the report.
+    staff = client_for(app, people.staff)
+    url = f"/reports/{report.id}/release"
+    assert post_form(staff, url, {}, token_page=f"/reports/{report.id}").status_code == 403
+
+
+def test_a_result_discussed_at_signing_is_the_patients_at_once(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY", "DISCUSSED"])
+    doctor = client_for(app, people.doctor)
+    assert "Held from the patient" not in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    patient = client_for(app, people.patient_account)
+    answer = patient.get(f"/my/reports/{report.id}/summary.pdf")
+    assert answer.status_code == 200
+    said = pdf_words(answer.data, tmp_path, "discussed")
+    assert "Your doctor has talked with you about this result." in " ".join(said.split())
