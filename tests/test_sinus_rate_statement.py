@@ -27,7 +27,7 @@ from ml.research.synthetic import (
 )
 from portal.models import EcgReport
 from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report, signed_pdfs
+from tests.conftest import People, client_for, post_form, sign_report, signed_pdfs
 from tests.support.ecg_files import write_csv
 from tests.test_upload_and_review import _upload
 
@@ -48,6 +48,12 @@ def signed_as_prefilled(
         doctor, report, sql, rhythm_label=report.versions[0].rhythm_label, findings=chosen,
         conclusion=conclusion, patient_comment="",
     )  # fmt: skip
+    if "Release to the patient now" in doctor.get(f"/reports/{report.id}").get_data(as_text=True):
+        # A dangerous finding is held from the patient until the doctor has talked with them
+        # (tests/test_patient_hold.py): here they have.
+        released = post_form(doctor, f"/reports/{report.id}/release", {},
+                             token_page=f"/reports/{report.id}")  # fmt: skip
+        assert released.status_code == 302
     clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     return page, chosen, clinician, summary
 

@@ -56,9 +56,14 @@ def test_a_vf_strip_reads_vf_and_is_signed_as_such(
     assert f"/reports/{report.id}" in worklist and "VT/VF" in worklist
 
     sign_report(
-        doctor, report, sql, rhythm_label=rhythm.VF, findings=["VF"],
+        doctor,
+        report,
+        sql,
+        rhythm_label=rhythm.VF,
+        findings=["VF"],
         conclusion="Ventricular fibrillation.",
-    )  # fmt: skip
+        next_steps=["SEE_TODAY", "DISCUSSED"],
+    )  # fmt: skip  (discussed: the patient's summary is not held, tests/test_patient_hold.py)
 
     clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     assert rhythm.VF in clinician and "Atrial fibrillation" not in clinician

@@ -54,6 +54,7 @@ def test_a_wide_complex_tachycardia_reads_vt_and_is_signed_as_such(
     sign_report(
         doctor, report, sql, rhythm_label="Other rhythm: ventricular tachycardia",
         findings=["OTHER_RHYTHM", "VT"], conclusion="Wide-complex tachycardia, VT.",
+        next_steps=["SEE_TODAY", "DISCUSSED"],  # not held from the patient (test_patient_hold)
     )  # fmt: skip
 
     clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)
