@@ -83,6 +83,11 @@ REST_BESIDE_EXTRA_BEATS = (
     "The rest of the time, apart from the extra beats, your heart beat in its normal pattern."
 )
 FOR_PART = "For part of the recording, "
+# A slow rate beside a heart block is the block's, not a fit heart's: MIT-BIH 231's 2:1 block
+# read "This can be normal, for example in fit people" beside "about 37 times a minute" (an
+# electrophysiologist's audit).
+BLOCKS = frozenset({"AV_BLOCK_2", "AV_BLOCK_3", "DROPPED_BEAT"})
+SLOW_BESIDE_BLOCK = "Your heart beat slower than usual."
 PATTERNS = ("BIGEMINY", "TRIGEMINY")
 EPISODIC = ("AF", "VF")  # rhythm statements never said as the rest of a recording's time
 
@@ -96,6 +101,8 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     if not ordered:
         return ["Your doctor has written a note about your heart test below."]
     words = dict(PLAIN_FINDINGS)
+    if BLOCKS & set(ordered):
+        words["BRADY"] = SLOW_BESIDE_BLOCK
     if any(vocabulary.STATEMENTS[c].category is vocabulary.Category.ECTOPY for c in ordered):
         words["SINUS"] = BESIDE_EXTRA_BEATS
     if episodes:

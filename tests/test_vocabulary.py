@@ -27,8 +27,10 @@ from portal.services.reports import (
 )
 from reports.plain_language import (
     BESIDE_EXTRA_BEATS,
+    BLOCKS,
     FOR_PART,
     PAROXYSMAL_AF,
+    SLOW_BESIDE_BLOCK,
     findings_in_plain_words,
 )
 from tests.conftest import People, client_for
@@ -190,12 +192,17 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     assume(not vocabulary.contradictions(codes, vocabulary.STATEMENTS[rhythm].label))
     sentences = findings_in_plain_words(codes)
     extra_beats = any(vocabulary.STATEMENTS[c].category == "ectopy" for c in codes)
+    blocked = bool(BLOCKS & set(codes))  # a slow rate beside a block is not "normal"
     expected = [
-        BESIDE_EXTRA_BEATS if c == "SINUS" and extra_beats else vocabulary.STATEMENTS[c].plain
+        BESIDE_EXTRA_BEATS
+        if c == "SINUS" and extra_beats
+        else SLOW_BESIDE_BLOCK
+        if c == "BRADY" and blocked
+        else vocabulary.STATEMENTS[c].plain
         for c in vocabulary.by_severity(codes)
     ]
     assert sentences == expected
-    assert sentences[0] == vocabulary.STATEMENTS[vocabulary.most_serious(codes) or ""].plain
+    assert vocabulary.by_severity(codes)[0] == vocabulary.most_serious(codes)  # the headline
     says_normal = vocabulary.STATEMENTS["NORMAL"].plain in sentences
     assert not says_normal or set(codes) <= {"NORMAL", "SINUS"}
     assert len(set(sentences)) == len(sentences)
@@ -245,3 +252,12 @@ def test_a_long_qt_tells_the_patient_not_to_stop_medicines_and_to_ask_before_new
     assert "Do not stop any medicine on your own" in plain
     assert "ask your doctor or pharmacist" in plain
     assert grade_level(plain) <= 8
+
+
+def test_a_slow_rate_beside_a_block_is_not_said_to_be_normal() -> None:
+    """MIT-BIH 231's 2:1 block read "This can be normal, for example in fit people" beside
+    "about 37 times a minute" (an electrophysiologist's audit)."""
+    said = findings_in_plain_words(["BRADY", "AV_BLOCK_2"])
+    assert "Your heart beat slower than usual." in said
+    assert not any("fit people" in s for s in said)
+    assert any("fit people" in s for s in findings_in_plain_words(["BRADY"]))
