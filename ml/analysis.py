@@ -63,7 +63,13 @@ from ml.hrv import (
     rate_not_measurable,
     slow_rate,
 )
-from ml.intervals import Intervals, aligned_beats, measure_intervals, normal_rr_s
+from ml.intervals import (
+    Intervals,
+    aligned_beats,
+    measure_intervals,
+    next_beat_s,
+    normal_rr_s,
+)
 from ml.io.sources import STREAM_FROM_S, RecordingSource
 from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
 from ml.lead_off import lead_off_as_missing
@@ -636,8 +642,9 @@ def _read(
     interval_leads = tuple(canonical_lead_name(recording.lead_names[i]) for i in leads)
     # `measure_intervals` by name: `ml.research.intervals_eval` captures its inputs here.
     intervals = measure_intervals(
-        filtered, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs)
-    )
+        filtered, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs),
+        next_s=next_beat_s(peaks, normal, fs),
+    )  # fmt: skip
     lead_ii_p = p_wave_polarity_in_lead_ii(
         aligned_beats(filtered, fs, peaks[normal]), fs, interval_leads, intervals
     )

@@ -72,7 +72,13 @@ from ml.features import (
     rhythm_features,
 )
 from ml.filters import bandpass_mv
-from ml.intervals import beat_offsets, intervals_of_beats, measured_peaks, normal_rr_s
+from ml.intervals import (
+    beat_offsets,
+    intervals_of_beats,
+    measured_peaks,
+    next_beat_s,
+    normal_rr_s,
+)
 from ml.io.sources import RecordingSource
 from ml.lead_ii_p_wave import p_wave_polarity_in_lead_ii
 from ml.lead_off import FlatRunWatch
@@ -396,8 +402,9 @@ class _Analysis:
         self.report(0.87, "Measuring intervals")
         interval_leads = tuple(canonical_lead_name(names[i]) for i in self.usable)
         intervals = intervals_of_beats(
-            beats, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs)
-        )
+            beats, fs, peaks[normal], interval_leads, normal_rr_s(peaks, normal, fs),
+            next_s=next_beat_s(peaks, normal, fs),
+        )  # fmt: skip
         lead_ii_p = p_wave_polarity_in_lead_ii(beats, fs, interval_leads, intervals)
         self.report(0.9, "Summarising findings")
         analysis = summarise(

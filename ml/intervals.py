@@ -185,6 +185,24 @@ def normal_rr_s(peaks: np.ndarray, normal: np.ndarray, fs_hz: float) -> float | 
     return float(np.median(chosen)) / fs_hz if chosen.size else None
 
 
+def next_beat_s(peaks: np.ndarray, normal: np.ndarray, fs_hz: float) -> float | None:
+    """The median time from a normal beat to the next beat of any class: in bigeminy the
+    ectopic beat 0.5 s on, where the sinus cycle (`normal_rr_s`) spans it. None with no normal
+    beat followed by another."""
+    peaks = np.asarray(peaks)
+    follows = np.asarray(normal, dtype=bool)[:-1]
+    gaps = np.diff(peaks)[follows]
+    return float(np.median(gaps)) / fs_hz if gaps.size else None
+
+
+# The next QRS starts about this long before its R peak: a T wave is looked for before it.
+NEXT_QRS_BEFORE_R_S = 0.06
+EARLY_NEXT_BEAT_REASON = (
+    "the next beat (an early ectopic beat {ms:.0f} ms after each normal one) comes before "
+    "the T wave ends"
+)
+
+
 @dataclass(frozen=True)
 class Intervals:
     """Global intervals in ms, None when not measurable (`not_measurable` says why).
@@ -306,15 +324,18 @@ def measure_intervals(
     lead_names: tuple[str, ...],
     rr_s: float | None = None,
     settings: IntervalSettings = DEFAULT_SETTINGS,
+    next_s: float | None = None,
 ) -> Intervals:
     """Intervals from a (filtered) signal [samples, leads] and the R peaks of normal beats;
     `rr_s` is the sinus cycle (`normal_rr_s`), else the median gap between those R peaks (right
-    when every beat is normal)."""
+    when every beat is normal); `next_s` the time to the next beat of any class (`next_beat_s`),
+    before which the T wave must end."""
     if len(r_peaks) < MIN_BEATS:
         return not_measured(f"fewer than {MIN_BEATS} normal beats to measure")
     return intervals_of_beats(
-        aligned_beats(signal_mv, fs_hz, r_peaks), fs_hz, r_peaks, lead_names, rr_s, settings
-    )
+        aligned_beats(signal_mv, fs_hz, r_peaks), fs_hz, r_peaks, lead_names, rr_s, settings,
+        next_s,
+    )  # fmt: skip
 
 
 def intervals_of_beats(
@@ -324,6 +345,7 @@ def intervals_of_beats(
     lead_names: tuple[str, ...],
     rr_s: float | None = None,
     settings: IntervalSettings = DEFAULT_SETTINGS,
+    next_s: float | None = None,
 ) -> Intervals:
     """`measure_intervals` from the beats already cut out ([beats, window, leads] at the
     `measured_peaks` of `r_peaks`): a long recording cuts them chunk by chunk."""
@@ -348,7 +370,16 @@ def intervals_of_beats(
         reason = qrs_on.reason or qrs_off.reason
         return replace(not_measured(reason, len(r_peaks)), rr_ms=rr_s * 1000)
     centred = beat - _pre_qrs_baseline(beat, fs_hz, qrs_on.sample)
-    t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings)
+    # An early beat of another class after each normal one (bigeminy): the median beat holds
+    # it, and the T wave must end before it. MIT-BIH 119's bigeminy read a QT of 642 ms, its
+    # "T end" inside the PVC, and a high-risk "Prolonged QTc" (an electrophysiologist's audit).
+    next_qrs = None
+    if next_s is not None and next_s < 0.9 * rr_s:
+        next_qrs = r_index + int((next_s - NEXT_QRS_BEFORE_R_S) * fs_hz)
+    t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, next_qrs)
+    if next_qrs is not None and t_end.sample is None:
+        assert next_s is not None
+        t_end = Boundary(None, EARLY_NEXT_BEAT_REASON.format(ms=next_s * 1000))
     rr_samples = int(rr_s * fs_hz)
     t_ended = t_end.sample if t_end.sample is not None else t_end.latest
     previous_t_end = None if t_ended is None else t_ended - rr_samples
@@ -356,7 +387,8 @@ def intervals_of_beats(
     next_p_on = None if p_on.sample is None else p_on.sample + rr_samples
     if next_p_on is not None and t_end.sample is not None and t_end.sample > next_p_on:
         # The T wave ends before the next beat's P wave begins.
-        t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, next_p_on)
+        stop = next_p_on if next_qrs is None else min(next_p_on, next_qrs)
+        t_end = _t_end(centred, fs_hz, qrs_on.sample, qrs_off.sample, rr_s, settings, stop)
     boundaries = {"pr": (p_on, qrs_on), "qrs": (qrs_on, qrs_off), "qt": (qrs_on, t_end)}
     few = FEW_BEATS if beats.shape[2] > 1 else FEW_BEATS_ONE_LEAD
     doubted = {}
