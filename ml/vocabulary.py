@@ -216,14 +216,32 @@ def paroxysmal_af(codes: list[str]) -> bool:
     return "AF" in chosen and any(c in chosen for c in RHYTHM_STATEMENTS if c != "AF")
 
 
+# On a recording read as episodes these may stand beside the underlying rhythm statement:
+# paroxysmal AF, and a run of VF (an electrophysiologist's audit could not sign MIT-BIH 207's
+# 101 s of VF between its other rhythms: VF had to be the one rhythm or be left out).
+EPISODIC_RHYTHMS = ("AF", "VF")
+
+
+def counted_rhythms(codes: list[str], episodes: bool) -> list[str]:
+    """The rhythm statements of `codes` that count as the recording's one rhythm: on a
+    recording read as episodes, not AF or VF beside another (nor VF beside AF)."""
+    rhythms = [c for c in codes if c in RHYTHM_STATEMENTS]
+    if not episodes:
+        return rhythms
+    underlying = [c for c in rhythms if c not in EPISODIC_RHYTHMS]
+    if underlying:
+        return underlying
+    return ["AF"] if set(rhythms) == set(EPISODIC_RHYTHMS) else rhythms
+
+
 def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = False) -> list[str]:
     """Why this set of statements cannot be signed, in a doctor's words (empty when it can).
     `episodes`: the recording is read as episodes (longer than `ml.strip_rhythm.STRIP_MAX_S`,
-    61 s), so AF/flutter may stand beside the underlying rhythm as paroxysmal AF."""
+    61 s), so AF/flutter or VF may stand beside the underlying rhythm (`counted_rhythms`)."""
     chosen = [canonical(c) for c in codes]
     problems = []
     paroxysmal = episodes and paroxysmal_af(chosen)
-    rhythms = [c for c in chosen if c in RHYTHM_STATEMENTS and not (paroxysmal and c == "AF")]
+    rhythms = counted_rhythms(chosen, episodes)
     unreadable = STATEMENTS[UNREADABLE].label
     if UNREADABLE in chosen and rhythms:
         problems.append(
@@ -238,7 +256,7 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
         )
     elif UNREADABLE not in chosen and len(rhythms) != 1:
         names = ", ".join(STATEMENTS[c].label.lower() for c in RHYTHM_STATEMENTS)
-        beside = "; AF/flutter may also stand beside one of the others" if episodes else ""
+        beside = "; AF/flutter or VF may also stand beside one of the others" if episodes else ""
         problems.append(
             f"Choose exactly one rhythm statement ({names}{beside}), or "
             f'"{unreadable}" when none can be read; this read has {len(rhythms)}.'

@@ -108,27 +108,26 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     if episodes:
         for code in PATTERNS:
             words[code] = FOR_PART + words[code][0].lower() + words[code][1:]
-    if not vocabulary.paroxysmal_af(ordered):
-        return [words[c] for c in ordered]
-    # The AF sentence, then at once the rest of the time's rhythm, then the other findings.
-    # Ventricular fibrillation is never the rest of the time: on a Holter it is minutes among
-    # hours (24 h with 11 h of AF and 15 min of VF read "The rest of the time your heart had a
-    # very fast and dangerous rhythm", the VF sentence twice).
     underlying = [c for c in ordered if c in vocabulary.RHYTHM_STATEMENTS and c not in EPISODIC]
+    if vocabulary.paroxysmal_af(ordered):
+        anchor, anchor_words = "AF", PAROXYSMAL_AF
+    elif "VF" in ordered and underlying:  # a run of VF within another rhythm (a Holter)
+        anchor, anchor_words = "VF", words["VF"]
+    else:
+        return [words[c] for c in ordered]
+    # The AF (or VF) sentence, then at once the rest of the time's rhythm, then the other
+    # findings. Ventricular fibrillation is never the rest of the time: on a Holter it is
+    # minutes among hours (24 h with 11 h of AF and 15 min of VF read "The rest of the time
+    # your heart had a very fast and dangerous rhythm", the VF sentence twice).
     rest = [
         REST_BESIDE_EXTRA_BEATS
         if words[c] == BESIDE_EXTRA_BEATS
         else REST_OF_THE_TIME + words[c][0].lower() + words[c][1:]
         for c in underlying
     ]
-    before_af = ordered[: ordered.index("AF")]
-    after_af = [c for c in ordered[ordered.index("AF") + 1 :] if c not in underlying]
-    return [
-        *(words[c] for c in before_af),
-        PAROXYSMAL_AF,
-        *rest,
-        *(words[c] for c in after_af),
-    ]
+    before = ordered[: ordered.index(anchor)]
+    after = [c for c in ordered[ordered.index(anchor) + 1 :] if c not in underlying]
+    return [*(words[c] for c in before), anchor_words, *rest, *(words[c] for c in after)]
 
 
 def heart_rate_in_plain_words(

@@ -45,7 +45,7 @@ def test_what_stays_contradictory_on_a_long_recording() -> None:
 
     # Two underlying rhythms, with or without AF beside them.
     assert "exactly one rhythm statement" in refused(["SINUS", "BRADY", "AF"], "Sinus rhythm")
-    assert "AF/flutter may also stand beside one of the others" in refused(
+    assert "AF/flutter or VF may also stand beside one of the others" in refused(
         ["SINUS", "BRADY"], "Sinus rhythm"
     )
     # AF as the underlying rhythm still excludes a first-degree block.
@@ -77,6 +77,24 @@ def test_ventricular_fibrillation_is_never_the_rest_of_a_holters_time() -> None:
     assert sentences[0] == vf and PAROXYSMAL_AF in sentences
     assert len(sentences) == 4 and len(set(sentences)) == 4
     assert not any(s.startswith("The rest of the time") for s in sentences)
+
+
+def test_a_run_of_vf_may_stand_beside_the_underlying_rhythm_of_a_long_recording() -> None:
+    """An electrophysiologist's audit could not sign MIT-BIH 207's 101 s of VF between its
+    other rhythms ("Choose exactly one rhythm statement ... this read has 2"): VF had to be
+    the rhythm, or be left out. On a recording read as episodes it stands beside one, as AF
+    does; on a strip the two still contradict. The patient reads the rest as the rest."""
+    line = "Other rhythm: idioventricular, with ventricular fibrillation"
+    assert not vocabulary.contradictions(["OTHER_RHYTHM", "VF", "PAUSE"], line, episodes=True)
+    assert vocabulary.contradictions(["OTHER_RHYTHM", "VF"], line, episodes=False)
+    assert not vocabulary.contradictions(["AF", "VF"], "Atrial fibrillation", episodes=True)
+    too_many = vocabulary.contradictions(["SINUS", "OTHER_RHYTHM", "VF"], "Sinus", episodes=True)
+    assert too_many and "AF/flutter or VF may also stand beside" in too_many[0]
+    sentences = findings_in_plain_words(["SINUS", "VF"], episodes=True)
+    assert sentences == [
+        vocabulary.STATEMENTS["VF"].plain,
+        "The rest of the time your heart beat in its normal, steady pattern.",
+    ]
 
 
 def _report_of(app: Flask, people: People, sql: Session, tmp_path: Path, seconds: int) -> EcgReport:

@@ -114,7 +114,11 @@
     const out = [];
     const paroxysmal = rules.episodes && codes.includes("AF")
       && codes.some((c) => c !== "AF" && rules.rhythm.includes(c));
-    const rhythms = codes.filter((c) => rules.rhythm.includes(c) && !(paroxysmal && c === "AF"));
+    // ml.vocabulary.counted_rhythms: on episodes AF or VF may stand beside the underlying one.
+    const all = codes.filter((c) => rules.rhythm.includes(c));
+    const underlying = all.filter((c) => c !== "AF" && c !== "VF");
+    const rhythms = !rules.episodes ? all : underlying.length ? underlying
+      : (all.includes("AF") && all.includes("VF") ? ["AF"] : all);
     // "Unclassifiable: too noisy" stands in place of a rhythm statement, never beside one.
     const unreadable = codes.includes(rules.unreadable);
     if (unreadable && rhythms.length) out.push(`"${rules.labels[rules.unreadable]}" says no rhythm can be read: it cannot stand with ${rhythms.map((c) => `"${rules.labels[c]}"`).join(", ")}.`);
