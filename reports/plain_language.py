@@ -232,6 +232,30 @@ KEEP_TAKING = "Keep taking your medicines as usual unless your doctor tells you 
 BRING_THIS_PAGE = "Bring this page and a list of your medicines to your next visit."
 
 
+def what_changed(data: ReportData) -> list[str]:
+    """What an amendment changed, in the patient's words: the statements and next steps the
+    newest version adds and those it no longer says, against the version before it. An
+    amended summary had said only "Your doctor updated this report", and a patient holding
+    both could not tell what was different (an audit of the patient summaries)."""
+    if not data.amendments:
+        return []
+    before = data.amendments[-2] if len(data.amendments) > 1 else data.physician
+    if before is None:
+        return []
+    now = data.amendments[-1]
+    said: list[str] = []
+    added = [c for c in now.findings if c not in before.findings]
+    dropped = [c for c in before.findings if c not in now.findings]
+    if added:
+        said.append("It now says: " + " ".join(findings_in_plain_words(added)))
+    if dropped:
+        said.append("It no longer says: " + " ".join(findings_in_plain_words(dropped)))
+    new_steps = next_step_words([c for c in now.next_steps if c not in before.next_steps])
+    if new_steps:
+        said.append("New next steps: " + " ".join(new_steps))
+    return said or ["The findings and next steps are the same as before."]
+
+
 def next_steps(data: ReportData) -> list[str]:
     """The doctor's own next steps when they chose any (never generic advice beside them),
     else the usual ones; then what always holds: keep taking the medicines (unless the

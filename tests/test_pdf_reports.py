@@ -241,6 +241,9 @@ def test_documents_are_rendered_once_per_version(
     said = " ".join(_text(summary.data, tmp_path, "summary").split())
     assert "Your doctor updated this report on" in said
     assert "This page replaces any earlier one you may have." in said
+    # ... and what changed: the early beats signed in version 2 are no longer said.
+    assert "It no longer says: Some extra beats came from the top parts of your heart." in said
+    assert "It now says" not in said
     assert "Your doctor updated" not in " ".join(_text(first, tmp_path, "first").split())
     # An earlier version rendered again (its stored file lost) says it was superseded: it had
     # carried the report's current status, "amended", for the signature of version 2.
@@ -387,3 +390,22 @@ def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hid
     plain = " ".join(_text(render_pdf("patient", data), tmp_path, "sinus").split())
     assert "Call an ambulance at once if you have chest pain" in plain
     assert "weak or numb" not in plain and "races" not in plain
+
+
+def test_an_amended_summary_says_what_it_adds(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    from reports.plain_language import what_changed
+
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert data.physician is not None and what_changed(data) == []
+    amendment = replace(data.physician, kind="amendment", findings=["SINUS", "PAC", "LONG_QT"],
+                        next_steps=["ROUTINE", "ECHO", "MEDICATION_REVIEW"])  # fmt: skip
+    said = what_changed(replace(data, amendments=[amendment]))
+    assert said[0].startswith("It now says: Your heart took longer than usual to recover")
+    assert said[1].startswith("New next steps: Your doctor will go over your medicines")
+    same = replace(data.physician, kind="amendment")
+    assert what_changed(replace(data, amendments=[same])) == [
+        "The findings and next steps are the same as before."
+    ]
