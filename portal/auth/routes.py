@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -30,8 +31,9 @@ from portal.auth.forms import (
 )
 from portal.db import db_session
 from portal.forms import count_wrong_password, save, show_errors
-from portal.models import Account, Role, utcnow
-from portal.services import accounts, audit, mfa
+from portal.models import Account, ApiToken, Role, utcnow
+from portal.patients.forms import ConfirmForm
+from portal.services import accounts, api_tokens, audit, mfa
 from portal.services.validation import WrongOwnPassword
 
 bp = Blueprint("auth", __name__)
@@ -240,6 +242,8 @@ def security() -> str | Response:
     return render_template(
         "auth/security.html",
         account=account,
+        tokens=api_tokens.acting_for(sql, account),
+        revoke_form=ConfirmForm(formdata=None),
         form=form,
         confirm=confirm,
         codes=codes,
@@ -249,3 +253,18 @@ def security() -> str | Response:
         qr_svg=mfa.qr_svg(uri) if uri else "",
         recovery_left=len(account.mfa_recovery_hashes or []),
     )
+
+
+@bp.route("/account/tokens/<id:token_id>/revoke", methods=["POST"])
+@roles(*ALL_ROLES)
+def revoke_own_token(token_id: int) -> Response:
+    """The owner of an account revokes a machine client's token that acts as them."""
+    sql = db_session()
+    account: Account = current_user._get_current_object()
+    token = sql.get(ApiToken, token_id)
+    if token is None or token.account_id != account.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    api_tokens.revoke(sql, token, actor=account)
+    sql.commit()
+    flash(f"The token of {token.client_name} is revoked: it no longer acts as you.", "success")
+    return redirect(url_for("auth.security"))

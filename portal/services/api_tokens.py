@@ -108,3 +108,25 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
 
 def tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+
+
+def acting_for(session: Session, account: Account) -> list[tuple[ApiToken, str]]:
+    """The live tokens that act as `account`, each with who issued it: shown on the account's
+    own security page, where its owner may revoke them. An admin could issue a token for a
+    doctor's account, which read clinical data as that doctor, past their second factor, and
+    nothing of the doctor's own said so (a security audit)."""
+    now = utcnow()
+    live = session.scalars(
+        select(ApiToken)
+        .where(
+            ApiToken.account_id == account.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+        .order_by(ApiToken.id)
+    )
+    out = []
+    for token in live:
+        issuer = session.get(Account, token.created_by_id) if token.created_by_id else None
+        out.append((token, issuer.display_name if issuer else "unknown"))
+    return out
