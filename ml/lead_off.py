@@ -31,6 +31,11 @@ TYPICAL_CENTILE = 75.0
 # not absolute: a lead-off line carries 10-20 uV of noise (an audit: 90 s of 0.02 mV noise in
 # every lead read as a 92-s "sinus arrest", high risk, against the 0.01 mV flat-line limit).
 SILENT_SHARE = FAINT_SHARE
+# And under this absolutely: a lead-off line's 10-20 uV of noise spans about 0.1 mV in a
+# second. Relative alone, clean stretches of nstdb 118e_6 (-6 dB: half the record buried in
+# noise of 12 mV a second, its 75th centile) and MIT-BIH 212's smaller V1 complexes (0.4 mV
+# beside its usual 2 mV) read as lead-off.
+LEAD_OFF_MAX_RANGE_MV = 0.2
 BLOCK_SECONDS = 600  # seconds judged at once (a 24-h recording's copy in memory is large)
 
 
@@ -59,45 +64,65 @@ def flat_seconds(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     return silent_in_every_lead(second_ranges_mv(signal_mv, fs_hz))
 
 
-def silent_in_every_lead(ranges_mv: np.ndarray) -> np.ndarray:
-    """Per second of `ranges_mv` [seconds, leads] (`second_ranges_mv`): whether every lead is
-    flat in it, judged against each lead's own typical second (`SILENT_SHARE`), and always
+def silent_seconds(ranges_mv: np.ndarray) -> np.ndarray:
+    """Per second and lead of `ranges_mv` [seconds, leads] (`second_ranges_mv`): whether the
+    lead is flat in it, judged against its own typical second (`SILENT_SHARE`), and always
     when its trace moves less than the quality module's flat line."""
     if ranges_mv.shape[0] == 0:
-        return np.zeros(0, dtype=bool)
+        return np.zeros(ranges_mv.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
         finite = np.where(np.isfinite(ranges_mv), ranges_mv, np.nan)
         typical = np.zeros(ranges_mv.shape[1])
         if np.isfinite(finite).any():
             typical = np.nan_to_num(np.nanpercentile(finite, TYPICAL_CENTILE, axis=0))
-        limit = np.maximum(SILENT_SHARE * typical, 4 * FLAT_STD_MV)  # 4 SD: a flat line's range
-        return np.asarray(np.all(ranges_mv < limit, axis=1))
+        relative = np.minimum(SILENT_SHARE * typical, LEAD_OFF_MAX_RANGE_MV)
+        limit = np.maximum(relative, 4 * FLAT_STD_MV)  # 4 SD: a flat line's range
+        return np.asarray(ranges_mv < limit)
+
+
+def silent_in_every_lead(ranges_mv: np.ndarray) -> np.ndarray:
+    """Per second of `ranges_mv`: whether every lead is flat in it (`silent_seconds`)."""
+    return np.asarray(np.all(silent_seconds(ranges_mv), axis=1))
+
+
+def _long_runs_s(flags: np.ndarray, window_s: float) -> list[Span]:
+    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [
+        (float(start * window_s), float(stop * window_s))
+        for start, stop in zip(starts, stops, strict=True)
+        if (stop - start) * window_s >= LEAD_OFF_MIN_S
+    ]
 
 
 def lead_off_spans_s(signal_mv: np.ndarray, fs_hz: float) -> list[Span]:
     """Stretches of `LEAD_OFF_MIN_S` or more where every lead is flat (`flat_seconds`)."""
-    flat = flat_seconds(signal_mv, fs_hz)
-    edges = np.diff(np.concatenate(([0], flat.astype(np.int8), [0])))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    window = max(1, round(WINDOW_S * fs_hz)) / fs_hz
-    return [
-        (float(start * window), float(stop * window))
-        for start, stop in zip(starts, stops, strict=True)
-        if (stop - start) * window >= LEAD_OFF_MIN_S
-    ]
+    window_s = max(1, round(WINDOW_S * fs_hz)) / fs_hz
+    return _long_runs_s(flat_seconds(signal_mv, fs_hz), window_s)
 
 
 def lead_off_as_missing(recording: Recording) -> Recording:
     """The recording with each lead-off stretch set to missing samples (NaN), and a note
-    saying why; unchanged without one."""
-    spans = lead_off_spans_s(recording.signal_mv, recording.fs_hz)
-    if not spans:
+    saying why; unchanged without one. A lead flat for a minute or more while another goes
+    on is missing in that lead only, and the read follows the others there (`ml.gaps`): two
+    of three leads off for 90 s while V5 beat on had read a 90-s high-risk pause, the flat
+    leads out-voting the live one (an audit)."""
+    fs_hz = recording.fs_hz
+    window_s = max(1, round(WINDOW_S * fs_hz)) / fs_hz
+    silent = silent_seconds(second_ranges_mv(recording.signal_mv, fs_hz))
+    every = _long_runs_s(np.all(silent, axis=1), window_s) if silent.size else []
+    per_lead = [_long_runs_s(silent[:, lead], window_s) for lead in range(silent.shape[1])]
+    if not any(per_lead):
         return recording
     signal_mv = np.array(recording.signal_mv, dtype=np.float64)
-    for start_s, end_s in spans:
-        signal_mv[round(start_s * recording.fs_hz) : round(end_s * recording.fs_hz)] = np.nan
-    notes = tuple(lead_off_note(start_s, end_s) for start_s, end_s in spans)
-    return dataclasses.replace(recording, signal_mv=signal_mv, notes=recording.notes + notes)
+    notes = [lead_off_note(start_s, end_s) for start_s, end_s in every]
+    for lead, spans in enumerate(per_lead):
+        for start_s, end_s in spans:
+            signal_mv[round(start_s * fs_hz) : round(end_s * fs_hz), lead] = np.nan
+        alone = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in every)]
+        if alone and len(per_lead) > 1:
+            notes.append(one_lead_off_note(recording.lead_names[lead], alone))
+    return dataclasses.replace(recording, signal_mv=signal_mv, notes=recording.notes + tuple(notes))
 
 
 def lead_off_note(start_s: float, end_s: float) -> str:
@@ -107,6 +132,15 @@ def lead_off_note(start_s: float, end_s: float) -> str:
         "electrodes were off or the recorder lost the signal, so that stretch is read as "
         "missing, not as a pause (no asystole that long ends in a normal heartbeat); check "
         "the strip."
+    )
+
+
+def one_lead_off_note(lead: str, spans: list[Span]) -> str:
+    where = ", ".join(f"from {clock(a, True)} for {(b - a) / 60:.1f} min" for a, b in spans[:3])
+    more = f" and {len(spans) - 3} more times" if len(spans) > 3 else ""
+    return (
+        f"Lead {lead} is a flat line {where}{more} while other leads go on: its electrode was "
+        "off, so that stretch of it is read as missing and the other leads are read there."
     )
 
 

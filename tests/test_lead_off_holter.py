@@ -67,6 +67,23 @@ def test_ninety_seconds_of_flat_line_is_lead_off_whole_and_chunked(noise_mv: flo
         assert holter.readable_hours is not None and holter.readable_hours <= round(600 / 3600, 3)
 
 
+def test_leads_off_while_another_beats_on_are_missing_in_those_leads_only() -> None:
+    """An audit: II and V1 flat (lead-off noise) for 90 s while V5 beat on read a 92-s
+    high-risk pause and a minimum rate of 5 bpm, the flat leads out-voting the live one."""
+    recording = synthetic(210, FS_HZ, seed=3, leads=("II", "V1", "V5"))
+    signal = np.array(recording.signal_mv)
+    off = slice(round(60 * FS_HZ), round(150 * FS_HZ))
+    signal[off, :2] = np.random.default_rng(1).normal(0, 0.015, (off.stop - off.start, 2))
+    analysis = analyze(dataclasses.replace(recording, signal_mv=signal))
+    assert not _pauses(analysis) and "PAUSE" not in {f.code for f in analysis.findings}
+    assert analysis.heart_rate.min_bpm > 60
+    assert any(
+        n.startswith("Lead II is a flat line from 0:01:00 for 1.5 min while other leads go on")
+        for n in analysis.notes
+    ), analysis.notes
+    assert not any(n.startswith("Every lead is a flat line") for n in analysis.notes)
+
+
 def test_a_flat_line_under_a_minute_is_still_a_pause() -> None:
     """Asystole is read as such: 20 s of flat line between beats is a high-risk pause."""
     recording = _with_flat_line(60, 20, 60)
