@@ -27,7 +27,7 @@ from ml.vocabulary import STATEMENTS, by_severity
 from portal.models import EcgReport, VersionKind
 from portal.services.machine_read import machine_read
 from portal.worker import Worker
-from reports.next_steps import NEXT_STEPS
+from reports.next_steps import in_plain_words
 from tests import test_browser
 from tests.conftest import PASSWORD, People
 from tests.support import two_step
@@ -203,7 +203,7 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     expect(errors).to_be_focused(timeout=15_000)  # the page script runs after the chart loads
     expect(errors).to_contain_text("Not signed.")
     expect(errors).to_contain_text("Choose exactly one rhythm statement")
-    expect(errors).to_contain_text("AF/flutter may also stand beside one of the others")
+    expect(errors).to_contain_text("AF/flutter or VF may also stand beside one of the others")
     assert errors.evaluate(  # right above the button (one layout, read at once)
         """e => e.nextElementSibling.matches('button[type=submit]')
                 && e.getBoundingClientRect().bottom <= e.nextElementSibling
@@ -336,11 +336,15 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     # (A recording read as episodes: its rate is the whole recording's mean, and says so.)
     heart_rate = " Over the whole recording your heart beat on average about"
     assert found.startswith(" ".join(sentences) + heart_rate), found[:400]
-    # Nothing the amendment took back, nothing that contradicts the AF.
+    # Nothing the amendment took back among the findings, nothing that contradicts the AF;
+    # what it took back is said as such under "updated" (`plain_language.what_changed`).
     for code in ("NORMAL", "SINUS", "AV_BLOCK_1"):
-        assert STATEMENTS[code].plain not in plain, code
+        assert STATEMENTS[code].plain not in found, code
+    changed = plain.split("What was tested", 1)[0]
+    assert "It no longer says: " in " ".join(changed.split())
     steps = plain.split("What to do next", 1)[1]
-    positions = [steps.find(NEXT_STEPS[code].plain) for code in NEXT_STEPS_AMENDED]
+    contact = app.config["SETTINGS"].clinic_contact  # "call us (...)" names the clinic
+    positions = [steps.find(in_plain_words([code], "", contact)[0]) for code in NEXT_STEPS_AMENDED]
     assert -1 not in positions and positions == sorted(positions), positions
     assert "Doctor1 checked and signed" in plain
 
