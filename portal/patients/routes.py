@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -214,12 +216,25 @@ def new_input(patient_id: int) -> str | Response:
 @bp.route("/<id:patient_id>/portal-account", methods=["POST"])
 @roles(Role.STAFF)
 def portal_account(patient_id: int) -> str | Response:
+    return _hand_over_login(patient_id, patients.create_portal_account)
+
+
+@bp.route("/<id:patient_id>/portal-password", methods=["POST"])
+@roles(Role.STAFF)
+def portal_password(patient_id: int) -> str | Response:
+    """A new temporary password for the patient's login (`patients.new_portal_password`)."""
+    return _hand_over_login(patient_id, patients.new_portal_password)
+
+
+def _hand_over_login(patient_id: int, issue: Callable[..., tuple[Account, str]]) -> str | Response:
+    """The page that shows the patient's username and a temporary password once, or the
+    patient's page with why none was made."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     sql = db_session()
     patient = _patient_or_404(patient_id)
     try:
-        account, temporary_password = patients.create_portal_account(sql, patient, actor=_actor())
+        account, temporary_password = issue(sql, patient, actor=_actor())
     except InvalidInput as problem:
         sql.rollback()
         flash(" ".join(problem.errors.values()), "error")
@@ -229,28 +244,5 @@ def portal_account(patient_id: int) -> str | Response:
         "patients/portal_account.html",
         patient=patient,
         account=account,
-        temporary_password=temporary_password,
-    )
-
-
-@bp.route("/<id:patient_id>/portal-password", methods=["POST"])
-@roles(Role.STAFF)
-def portal_password(patient_id: int) -> str | Response:
-    """A new temporary password for the patient's login (`patients.new_portal_password`)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    sql = db_session()
-    patient = _patient_or_404(patient_id)
-    try:
-        temporary_password = patients.new_portal_password(sql, patient, actor=_actor())
-    except InvalidInput as problem:
-        sql.rollback()
-        flash(" ".join(problem.errors.values()), "error")
-        return redirect(url_for("patients.view", patient_id=patient.id))
-    sql.commit()
-    return render_template(
-        "patients/portal_account.html",
-        patient=patient,
-        account=patient.account,
         temporary_password=temporary_password,
     )

@@ -324,7 +324,9 @@ def name_contains(text: str) -> ColumnElement[bool]:
     return Patient.name_folded.like(f"%{like_literal(words)}%", escape=LIKE_ESCAPE)
 
 
-def new_portal_password(session: Session, patient: Patient, *, actor: Account) -> str:
+def new_portal_password(
+    session: Session, patient: Patient, *, actor: Account
+) -> tuple[Account, str]:
     """A new temporary password for the patient's login (forgotten, or locked out), to hand
     over in person; the patient chooses their own at the next login. Staff could not help a
     patient who forgot theirs: only an administrator could, whom a patient has no way to
@@ -343,7 +345,7 @@ def new_portal_password(session: Session, patient: Patient, *, actor: Account) -
         session, "patient.portal_password_reset", actor=actor, patient_id=patient.id,
         object_type="account", object_id=account.id,
     )  # fmt: skip
-    return temporary_password
+    return account, temporary_password
 
 
 def create_portal_account(
