@@ -10,30 +10,20 @@ from sqlalchemy.orm import Session
 from portal.models import (
     Account,
     AuditEvent,
-    EcgRecording,
     EcgReport,
-    ReportStatus,
     VersionKind,
-    utcnow,
 )
 
 
 def signed_reports(session: Session, account: Account) -> list[EcgReport]:
+    """The patient's reports as every patient path sees them (`reports.visible_reports`:
+    signed, their own tests, not held for a talk first), newest first."""
+    from portal.services.reports import visible_reports
+
     if account.patient is None:
         return []
-    return list(
-        session.scalars(
-            select(EcgReport)
-            .join(EcgRecording, EcgReport.recording_id == EcgRecording.id)
-            .where(
-                EcgReport.patient_id == account.patient.id,
-                EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
-                ~EcgRecording.is_reference,  # teaching material, not their test
-                EcgReport.patient_release_at <= utcnow(),  # `reports.HOLD_FOR_DISCUSSION`
-            )
-            .order_by(EcgReport.report_date.desc())
-        )
-    )
+    query = visible_reports(account).order_by(EcgReport.report_date.desc())
+    return list(session.scalars(query))
 
 
 def plain_finding(report: EcgReport) -> str:
