@@ -47,6 +47,8 @@ class Score:
     model: str = ""  # the RiskModel value, e.g. "grace_six_month"
     # Computed for an age or sex since corrected (`risk_scores.stale_reason`), in words.
     stale_reason: str | None = None
+    # The first and last day of the measurements it used (clinical inputs), if any.
+    measured_on: tuple[dt.date, dt.date] | None = None
 
 
 @dataclass(frozen=True)

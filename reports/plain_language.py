@@ -215,8 +215,20 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
         if model in computed:
             words = risk_in_plain_words(computed[model])
             if words:
-                return PATIENT_RISK_TITLES[model], words
+                return PATIENT_RISK_TITLES[model], words + measured_on_words(computed[model])
     return None
+
+
+def measured_on_words(score: Score) -> str:
+    """ " It uses your measurements from 3 December 2026." (or "from ... to ..."): reports
+    of one day had said 24 and 79 of 100 with nothing to tell which values each used (an
+    audit of the patient summaries)."""
+    if score.measured_on is None:
+        return ""
+    first, last = score.measured_on
+    if first == last:
+        return f" It uses your measurements from {first:%-d %B %Y}."
+    return f" It uses your measurements from {first:%-d %B %Y} to {last:%-d %B %Y}."
 
 
 def updated_on(signed_at: dt.datetime) -> str:

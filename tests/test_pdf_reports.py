@@ -3,6 +3,7 @@ known resolution), hostile patient fields, storage by version, the patient porta
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import re
@@ -358,6 +359,16 @@ def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
     assert title == "Your outlook" and "Your doctor will talk with you" in words
     assert "100" not in words and "survive" not in words
     assert patient_risk([score("framingham_general_cvd", None)]) is None
+    # Which measurements it uses: reports of one day had said 24 and 79 of 100 (an audit).
+    days = (dt.date(2026, 12, 3), dt.date(2026, 12, 6))
+    dated = [replace(both_framingham[0], measured_on=days)]
+    assert (patient_risk(dated) or ("", ""))[1].endswith(
+        " It uses your measurements from 3 December 2026 to 6 December 2026."
+    )
+    one_day = [replace(both_framingham[0], measured_on=(days[0], days[0]))]
+    assert (patient_risk(one_day) or ("", ""))[1].endswith(
+        " It uses your measurements from 3 December 2026."
+    )
 
 
 def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hides(

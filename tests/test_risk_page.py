@@ -384,8 +384,9 @@ def test_a_score_computed_for_details_since_corrected_says_so_and_flags_nothing(
     assert risk_scores.stale_reason(lipid, people.patient, report.report_date) is None
     assert lipid in worklist_scores(report)
     settings = app.config["SETTINGS"]
-    assert patient_risk(report_data(sql, report, report.versions[0], settings,
-                                    with_strips=False).scores) is not None  # fmt: skip
+    said = patient_risk(report_data(sql, report, report.versions[0], settings,
+                                    with_strips=False).scores)  # fmt: skip
+    assert said is not None and " It uses your measurements from " in said[1]
 
     born = people.patient.date_of_birth
     people.patient.date_of_birth = born.replace(year=born.year + 30)

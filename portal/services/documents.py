@@ -8,6 +8,7 @@ download answers 503 (`DocumentNotStored`) and the worker tries again a minute l
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from pathlib import Path
@@ -90,6 +91,19 @@ def _read(version: ReportVersion, author: Account | None, zone: ZoneInfo) -> Rea
     )
 
 
+def _measured_on(
+    inputs_used: dict[str, Any] | None, zone: ZoneInfo
+) -> tuple[dt.date, dt.date] | None:
+    """The first and last day (the hospital's) of the clinical inputs a score used."""
+    sources = (inputs_used or {}).get("sources") or {}
+    days = sorted(
+        in_zone(dt.datetime.fromisoformat(source["recorded_at"]), zone).date()
+        for source in sources.values()
+        if source.get("from") == "clinical input" and source.get("recorded_at")
+    )
+    return (days[0], days[-1]) if days else None
+
+
 def report_data(
     session: Session,
     report: EcgReport,
@@ -126,6 +140,7 @@ def report_data(
                 not_computed_reason=row.not_computed_reason,
                 model=row.model.value,
                 stale_reason=stale_reason(row, report.patient, report.report_date),
+                measured_on=_measured_on(row.inputs_used, zone),
             )
         )
     patient = report.patient
