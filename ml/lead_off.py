@@ -1,5 +1,6 @@
 """A minute or more of flat line in every lead: the electrodes off, or the recorder's signal
-lost. Read as missing signal (`ml.gaps`), never as asystole.
+lost. Read as missing signal (`ml.gaps`), never as asystole. A lead flat that long while
+another goes on is missing in that lead only, and the read follows the others.
 
 Why: MIT-BIH 119 with 30 minutes of flat line in its middle read a pause of 1800 s ("sinus
 arrest or sinoatrial block", high risk), a mean heart rate of 44 bpm with a minimum of 0, and

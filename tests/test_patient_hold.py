@@ -61,6 +61,8 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     staff = client_for(app, people.staff)
     url = f"/reports/{report.id}/release"
     assert post_form(staff, url, {}, token_page=f"/reports/{report.id}").status_code == 403
+    other = client_for(app, people.other_doctor)
+    assert post_form(other, url, {}, token_page="/worklist").status_code == 404
 
 
 def test_a_result_discussed_at_signing_is_the_patients_at_once(

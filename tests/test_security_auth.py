@@ -145,6 +145,9 @@ def test_v2_2_1_wrong_passwords_in_a_session_count_are_audited_and_the_fifth_log
 
 def test_v2_8_new_recovery_codes_need_both_factors(app: Flask, people: People) -> None:
     admin = client_for(app, people.admin)
+    asked = {"action": "recovery", "confirm-password": PASSWORD}
+    password_only = post_form(admin, "/account/security", asked, token_page="/account/security")
+    assert "Your recovery codes" not in password_only.get_data(as_text=True)
     made = post_form(admin, "/account/security", {"action": "recovery",
                      "confirm-password": PASSWORD,
                      "confirm-code": two_step.next_code(app, "admin1")},
