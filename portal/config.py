@@ -1,7 +1,8 @@
 """Configuration read from environment variables (see .env.example and the README).
 
 Development runs need no set-up: SQLite under instance/, a random secret key kept in
-instance/secret_key. Production (CARDIO_ENV=production) refuses to start without a real key.
+instance/secret_key. Production (CARDIO_ENV=production) refuses to start without a real key
+or a DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -125,6 +126,24 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _database_url(environment: str, instance_dir: Path) -> str:
+    """The embedded SQLite file unless DATABASE_URL names another. Production must name one,
+    even SQLite: without it each web server and worker machine silently kept its own empty
+    database in its own instance folder (an ops audit), and uploads analysed on one were lost
+    to the others."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    if environment == "production":
+        raise ConfigError(
+            "Refusing to start in production: DATABASE_URL is not set, so every server would "
+            "keep its own SQLite file. Set DATABASE_URL to the hospital's database, e.g. "
+            "mysql+pymysql://cardio:PASSWORD@db-host:3306/cardio (or, for a single machine, "
+            "sqlite:////var/lib/cardio/cardio.db)."
+        )
+    return f"sqlite:///{instance_dir / 'cardio.db'}"
+
+
 def load_settings() -> Settings:
     """Settings for this process, from the environment."""
     environment = os.environ.get("CARDIO_ENV", "development").strip().lower()
@@ -141,14 +160,15 @@ def load_settings() -> Settings:
     instance_dir = _private_instance_dir(
         Path(os.environ.get("INSTANCE_DIR", DEFAULT_INSTANCE_DIR)).resolve()
     )
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'cardio.db'}"
+    secret_key = _secret_key(environment, instance_dir)
+    database_url = _database_url(environment, instance_dir)
     storage_dir = Path(os.environ.get("STORAGE_DIR", instance_dir / "storage")).resolve()
     if storage_dir.is_relative_to(PROJECT_ROOT / "static"):
         raise ConfigError("STORAGE_DIR must be outside the web root (static/).")
     return Settings(
         environment=environment,
         database_url=database_url,
-        secret_key=_secret_key(environment, instance_dir),
+        secret_key=secret_key,
         storage_dir=storage_dir,
         instance_dir=instance_dir,
         institution_name=os.environ.get("INSTITUTION_NAME", Settings.institution_name),

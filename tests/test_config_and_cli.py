@@ -54,8 +54,30 @@ def test_production_starts_with_a_real_key(monkeypatch: pytest.MonkeyPatch, tmp_
     key = secrets.token_hex(32)
     monkeypatch.setenv("SECRET_KEY", key)
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "mysql+pymysql://cardio:pw@db:3306/cardio")
     settings = load_settings()
     assert settings.is_production and settings.secret_key == key
+    assert settings.database_url == "mysql+pymysql://cardio:pw@db:3306/cardio"
+
+
+def test_production_refuses_to_start_without_a_database_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without DATABASE_URL each production server and worker kept its own SQLite file in its
+    own instance folder (an ops audit): production must name its database, even SQLite."""
+    monkeypatch.setenv("CARDIO_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    for unset in ("", "  "):
+        monkeypatch.setenv("DATABASE_URL", unset)
+        with pytest.raises(ConfigError, match="production: DATABASE_URL is not set"):
+            load_settings()
+    monkeypatch.delenv("DATABASE_URL")
+    with pytest.raises(ConfigError, match="mysql\\+pymysql://"):
+        load_settings()
+    sqlite_url = f"sqlite:///{tmp_path / 'chosen.db'}"
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    assert load_settings().database_url == sqlite_url  # named explicitly: allowed
 
 
 def test_development_key_is_random_and_kept(

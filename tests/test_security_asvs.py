@@ -540,8 +540,9 @@ def test_v8_3_4_an_existing_instance_folder_and_database_file_are_made_private(
     monkeypatch.setenv("INSTANCE_DIR", str(instance))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("STORAGE_DIR", raising=False)
-    if environment == "production":
+    if environment == "production":  # production must name its database, even SQLite
         monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
     else:
         monkeypatch.delenv("SECRET_KEY", raising=False)
     settings = load_settings()
@@ -555,8 +556,8 @@ def test_v8_3_4_an_existing_instance_folder_and_database_file_are_made_private(
 def test_v8_3_4_cardio_init_db_makes_a_new_instance_folder_private(tmp_path: Path) -> None:
     instance = tmp_path / "new-instance"
     env = {**os.environ, "CARDIO_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
-           "INSTANCE_DIR": str(instance), "JOB_WORKER": "none"}  # fmt: skip
-    env.pop("DATABASE_URL", None)
+           "INSTANCE_DIR": str(instance), "JOB_WORKER": "none",
+           "DATABASE_URL": f"sqlite:///{instance / 'cardio.db'}"}  # fmt: skip
     subprocess.run([str(Path(sys.executable).parent / "cardio"), "init-db"], env=env, check=True,
                    capture_output=True, cwd=ROOT)  # fmt: skip
     assert _mode(instance) == 0o700 and _mode(instance / "cardio.db") == 0o600
@@ -669,6 +670,7 @@ def test_v14_3_2_production_refuses_to_start_in_flask_debug_mode(
     monkeypatch.setenv("CARDIO_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cardio.db'}")
     monkeypatch.setenv("FLASK_DEBUG", "1")
     with pytest.raises(ConfigError, match="Refusing to start in production with FLASK_DEBUG"):
         load_settings()
