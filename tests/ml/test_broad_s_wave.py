@@ -29,7 +29,7 @@ def _rbbb_like_beat(s_bottom_ms: float) -> np.ndarray:
     return beat[:, None]
 
 
-@pytest.mark.parametrize("s_bottom_ms", [20.0, 30.0, 40.0])
+@pytest.mark.parametrize("s_bottom_ms", [50.0, 60.0, 70.0])
 def test_the_qrs_ends_after_the_upstroke_out_of_a_flat_s_wave(s_bottom_ms: float) -> None:
     onset, offset = _qrs_limits(_rbbb_like_beat(s_bottom_ms), FS_HZ, 150, DEFAULT_SETTINGS)
     assert offset.sample is not None and offset.confident
@@ -40,7 +40,7 @@ def test_the_qrs_ends_after_the_upstroke_out_of_a_flat_s_wave(s_bottom_ms: float
 
 @pytest.mark.skipif(not (MITDB / "118.hea").is_file(), reason="MIT-BIH not found")
 def test_right_bundle_branch_block_reads_a_wide_qrs() -> None:
-    record = wfdb.rdrecord(str(MITDB / "118"), sampto=300 * 360)
+    record = wfdb.rdrecord(str(MITDB / "118"))  # 30 min: its first 5 read 136 ms before
     analysis = analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
     qrs_ms = analysis.intervals.qrs_ms
     assert qrs_ms is not None and 120 <= qrs_ms <= 160, qrs_ms
