@@ -346,6 +346,7 @@ CREATE TABLE report_version (
 	kind VARCHAR(32) NOT NULL, 
 	author_id INTEGER, 
 	signed_at DATETIME(6), 
+	previous_release_at DATETIME(6), 
 	amendment_reason TEXT, 
 	rhythm_label VARCHAR(200), 
 	findings JSON, 

@@ -492,6 +492,9 @@ class ReportVersion(CreatedAtMixin, Base):
     kind: Mapped[VersionKind] = mapped_column(enum_column(VersionKind, "version_kind"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     signed_at: Mapped[dt.datetime | None]
+    # When the signed version this one replaced was released to the patient, as it stood at
+    # this signature (a time after `signed_at`: it never was): `reports.shown_to_patient`.
+    previous_release_at: Mapped[dt.datetime | None]
     amendment_reason: Mapped[str | None] = mapped_column(Text)
     rhythm_label: Mapped[str | None] = mapped_column(String(RHYTHM_LABEL_CHARS))
     findings: Mapped[list[str] | None] = mapped_column(JSON)  # coded statements

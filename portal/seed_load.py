@@ -784,6 +784,8 @@ def seed_load(
         # Likewise before 0016: no release time (0016 sets it to the signature's).
         report_columns = inspect(connection).get_columns("ecg_report")
         releases = "patient_release_at" in {column["name"] for column in report_columns}
+        version_columns = inspect(connection).get_columns("report_version")
+        replaced = "previous_release_at" in {column["name"] for column in version_columns}
     audit_writer = _AuditWriter(engine)
     patient_doctor: list[int | None] = []
     for chunk in bar(list(_chunks(n_patients, BATCH_ROWS)), desc="patients", unit="batch"):
@@ -962,6 +964,8 @@ def seed_load(
             findings_json = json.dumps(template.findings)
             for number in range(1, n_versions + 1):
                 machine = number == 1
+                version_signed = signed_at + dt.timedelta(days=number - 2)
+                previous_signed = signed_at + dt.timedelta(days=number - 3)
                 version_rows.append(
                     {
                         "id": version_id,
@@ -973,7 +977,7 @@ def seed_load(
                         if number == 2
                         else "amendment",
                         "author_id": None if machine else doctor_account,
-                        "signed_at": None if machine else signed_at + dt.timedelta(days=number - 2),
+                        "signed_at": None if machine else version_signed,
                         "amendment_reason": "Rhythm re-read on the full recording"
                         if number == 3
                         else None,
@@ -992,6 +996,11 @@ def seed_load(
                         "analysis": template.summary_json if machine else None,
                         "created_at": analysed if machine else signed_at,
                         **measured,
+                        **(
+                            {"previous_release_at": previous_signed if number > 2 else None}
+                            if replaced
+                            else {}
+                        ),  # fmt: skip
                     }
                 )
                 if machine:

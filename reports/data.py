@@ -34,6 +34,9 @@ class Read:
     reason: str | None = None
     next_steps: list[str] = field(default_factory=list)  # codes of reports.next_steps
     next_steps_note: str = ""
+    # Released to the patient before a later version replaced it (`reports.shown_to_patient`):
+    # the patient's summary says what changed only against a version they could read.
+    shown_to_patient: bool = True
 
 
 @dataclass(frozen=True)

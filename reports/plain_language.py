@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ml import vocabulary
-from reports.data import ReportData, Score
+from reports.data import Read, ReportData, Score
 from reports.next_steps import in_plain_words as next_step_words
 
 # Signed statement codes -> what they mean, in plain words (`ml.vocabulary`).
@@ -244,14 +244,22 @@ KEEP_TAKING = "Keep taking your medicines as usual unless your doctor tells you 
 BRING_THIS_PAGE = "Bring this page and a list of your medicines to your next visit."
 
 
+def earlier_shown(data: ReportData) -> Read | None:
+    """The newest earlier version of an amended report the patient could read, if any: one
+    held for a talk and amended before its release was never theirs (`Read.shown_to_patient`),
+    and to them the amendment is the first version."""
+    if not data.amendments:
+        return None
+    earlier = [data.physician, *data.amendments[:-1]]
+    return next((r for r in reversed(earlier) if r is not None and r.shown_to_patient), None)
+
+
 def what_changed(data: ReportData) -> list[str]:
     """What an amendment changed, in the patient's words: the statements and next steps the
     newest version adds and those it no longer says, against the version before it. An
     amended summary had said only "Your doctor updated this report", and a patient holding
     both could not tell what was different (an audit of the patient summaries)."""
-    if not data.amendments:
-        return []
-    before = data.amendments[-2] if len(data.amendments) > 1 else data.physician
+    before = earlier_shown(data)
     if before is None:
         return []
     now = data.amendments[-1]

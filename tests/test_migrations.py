@@ -222,6 +222,35 @@ def test_0016_reports_signed_before_it_are_the_patients_from_their_signature(
         engine.dispose()
 
 
+def test_0017_amendments_signed_before_it_replaced_a_version_the_patient_saw(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Before 0016 every signed version was the patient's from its signature: an amendment's
+    `previous_release_at` is the signature of the version it replaced."""
+    migrate.upgrade(empty_database_url, "0016")
+    engine = make_engine(empty_database_url)
+    try:
+        seed_load(engine, tmp_path, reports=12, doctors=1, staff=1, shapes=SHAPES[:1],
+                  progress=False, password="x" * 16)  # fmt: skip
+        migrate.upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT report_id, version_no, signed_at, previous_release_at "
+                     "FROM report_version ORDER BY report_id, version_no")
+            ).all()  # fmt: skip
+        signed = {(r.report_id, r.version_no): r.signed_at for r in rows}
+        amended = [r for r in rows if r.version_no > 2]
+        assert amended, "no amended report among the twelve"
+        for row in rows:
+            before = signed.get((row.report_id, row.version_no - 1)) if row.version_no > 2 else None
+            assert row.previous_release_at == before, row
+        migrate.downgrade(empty_database_url, "0016")
+        migrate.upgrade(empty_database_url)
+        assert _differences(empty_database_url) == []
+    finally:
+        engine.dispose()
+
+
 def _rhythm_lines(engine: Engine) -> dict[int, str]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, rhythm_label FROM report_version")).all()

@@ -6,6 +6,7 @@ moment it was signed, before anyone had called."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask
@@ -77,3 +78,78 @@ def test_a_result_discussed_at_signing_is_the_patients_at_once(
     assert answer.status_code == 200
     said = pdf_words(answer.data, tmp_path, "discussed")
     assert "Your doctor has talked with you about this result." in " ".join(said.split())
+
+
+def _amend(app: Flask, people: People, sql: Session, report: EcgReport,
+           findings: list[str], next_steps: list[str]) -> None:  # fmt: skip
+    sql.refresh(report)
+    doctor = client_for(app, people.doctor)
+    amended = post_form(doctor, f"/reports/{report.id}/amend",
+                        {"rhythm_label": "Sinus rhythm", "findings": findings,
+                         "conclusion": "Re-read.", "reason": "The runs were artefact.",
+                         "next_steps": next_steps, "password": PASSWORD,
+                         "row_version": str(report.row_version)},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert amended.status_code == 302, amended.get_data(as_text=True)[:300]
+
+
+def test_a_held_version_amended_before_its_release_never_reaches_the_patient(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """VT signed and held, then withdrawn by an amendment before anyone had talked with the
+    patient: the amendment is theirs at once, but neither the held words ("It no longer says:
+    ... runs of fast beats ...") nor the held version through FHIR `_history` (an audit)."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY"])
+    _amend(app, people, sql, report, ["SINUS"], ["ROUTINE"])
+    patient = client_for(app, people.patient_account)
+    summary = patient.get(f"/my/reports/{report.id}/summary.pdf")
+    assert summary.status_code == 200
+    said = " ".join(pdf_words(summary.data, tmp_path, "amended").split())
+    assert "lower parts of the heart" not in said and "no longer says" not in said
+    assert "Your doctor updated this report" not in said
+    assert "Updated" not in patient.get("/my/reports").get_data(as_text=True)
+
+    admin = client_for(app, people.admin)
+    secret = issue_on_admin_page(admin, people.patient_account.username, ["fhir:read"])
+    app_of_patient = Api(app, secret)
+    fhir = app_of_patient.client
+    for path in (f"/fhir/r4/DiagnosticReport/{report.id}/_history/2",
+                 f"/fhir/r4/Binary/{report.id}-v2-patient",
+                 f"/fhir/r4/Observation/{report.id}-hr/_history/2"):  # fmt: skip
+        assert fhir.get(path, headers=app_of_patient.headers).status_code == 404, path
+    assert fhir.get(f"/fhir/r4/DiagnosticReport/{report.id}/_history/3",
+                    headers=app_of_patient.headers).status_code == 200  # fmt: skip
+    # The doctor still reads every version.
+    doctor_token = issue_on_admin_page(admin, people.doctor.username, ["fhir:read"])
+    clinician = Api(app, doctor_token)
+    held = clinician.client.get(f"/fhir/r4/DiagnosticReport/{report.id}/_history/2",
+                                headers=clinician.headers)  # fmt: skip
+    assert held.status_code == 200
+
+
+def test_a_released_version_is_what_an_amendment_is_compared_with(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY", "DISCUSSED"])  # released at once
+    _amend(app, people, sql, report, ["SINUS"], ["ROUTINE"])
+    summary = client_for(app, people.patient_account).get(f"/my/reports/{report.id}/summary.pdf")
+    said = " ".join(pdf_words(summary.data, tmp_path, "compared").split())
+    assert "Your doctor updated this report" in said and "It no longer says" in said
+
+
+def test_the_amend_form_does_not_carry_over_discussed_with_the_patient(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """ "Discussed with the patient" speaks of one talk about one read: prefilled in the amend
+    form, it released an ST elevation the amendment added at once, "Your doctor has talked
+    with you about this result." (an audit of the patient hold)."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY", "DISCUSSED"])
+    page = client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(as_text=True)
+    amend_form = page[page.index(f'action="/reports/{report.id}/amend#sign"') :]
+    ticked = re.findall(r'<input[^>]*checked[^>]*value="([A-Z_]+)"|<input[^>]*value="([A-Z_]+)"'
+                        r'[^>]*checked', amend_form.split("</form>")[0])  # fmt: skip
+    codes = {a or b for a, b in ticked}
+    assert "SEE_TODAY" in codes and "DISCUSSED" not in codes, codes

@@ -44,6 +44,7 @@ from portal.fhir.observation import (
     audience_of,
     items,
     patient_id_arg,
+    readable_version,
     reference_of,
     signed_version,
 )
@@ -228,11 +229,12 @@ def report_read(report_id: int) -> Response:
 def report_vread(report_id: int, version_no: int) -> Response:
     """An earlier signed version, as signed then (its own results and PDF)."""
     report = _report_or_404(report_id)
-    version = signed_version(report, version_no)
+    who = audience_of(actor())
+    version = readable_version(report, version_no, who)
     if version is not None:
-        resource = report_resource(report, audience_of(actor()), version)
+        resource = report_resource(report, who, version)
     else:  # the current version (an unsigned read's 1) is read back too: it had been a 404
-        resource = report_resource(report, audience_of(actor()))
+        resource = report_resource(report, who)
         if resource["meta"]["versionId"] != str(version_no):
             raise not_found(f"DiagnosticReport/{report_id}/_history/{version_no}")
     audit_read("fhir.report.read", patient_ids=[report.patient_id], object_type="ecg_report",
@@ -302,7 +304,7 @@ def binary_read(binary_id: str) -> Response:
     report = _report_or_404(int(match[1]))
     who = audience_of(actor())
     version_no, kind = int(match[2]), DocumentKind(match[3])
-    version = signed_version(report, version_no)
+    version = readable_version(report, version_no, who)
     if version is None and who.clinician and version_no == 1 and len(report.versions) == 1:
         version = report.versions[0]  # an unsigned report's clinician PDF says it is unsigned
     # A clinician may also fetch a signed version's patient summary (to print it for the

@@ -48,6 +48,7 @@ from portal.models import (
     RiskScore,
     Role,
     VersionKind,
+    utcnow,
 )
 from portal.risk_words import model_title
 from portal.services import audit, reports
@@ -102,6 +103,17 @@ def signed_version(report: EcgReport, version_no: int | None = None) -> ReportVe
     if version_no is None:
         return signed[-1] if signed else None
     return next((v for v in signed if v.version_no == version_no), None)
+
+
+def readable_version(report: EcgReport, version_no: int, who: Audience) -> ReportVersion | None:
+    """`signed_version(report, version_no)` if this audience may read it: a patient only the
+    versions released to them (`reports.shown_to_patient`). A patient's app had read, through
+    `_history`, a version held for a talk and amended before its release (an audit of the
+    patient hold)."""
+    version = signed_version(report, version_no)
+    if version is None or who.clinician:
+        return version
+    return version if reports.shown_to_patient(report, version, utcnow()) else None
 
 
 def _risk_slug(model: RiskModel) -> str:
@@ -355,11 +367,11 @@ def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[It
         report = reports.get_visible_report(db_session(), actor(), int(match[1]))
     except NotAllowed:
         raise not_found(what) from None
-    version = signed_version(report, version_no) if version_no is not None else None
+    who = audience_of(actor())
+    version = readable_version(report, version_no, who) if version_no is not None else None
     if version_no is not None and (version is None or match[2] not in codes.MEASURE_BY_SLUG):
         raise not_found(f"{what}/_history/{version_no}")
-    found = next((i for i in items(report, audience_of(actor()), version) if i.slug == match[2]),
-                 None)  # fmt: skip
+    found = next((i for i in items(report, who, version) if i.slug == match[2]), None)
     if found is None:
         raise not_found(what)
     return found, version

@@ -193,11 +193,13 @@ def _normal_in_doubt(found: EcgReport) -> bool:
 
 
 def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:
-    """The signed read's next steps; before signing, a suggested follow-up time from the
-    urgency (today for a high one, within a week for a medium one), which the doctor can
-    change."""
+    """The signed read's next steps but "Discussed with the patient", which speaks of one talk
+    about one read: carried into the amend form, it released an ST elevation added by the
+    amendment at once, "Your doctor has talked with you about this result." (an audit of the
+    patient hold). Before signing, a suggested follow-up time from the urgency (today for a
+    high one, within a week for a medium one), which the doctor can change."""
     if basis.kind is not VersionKind.MACHINE:
-        return list(basis.next_steps or [])
+        return [c for c in basis.next_steps or [] if c != "DISCUSSED"]
     if found.urgency <= reports.HIGH_URGENCY:  # VT, VF, AF, a pause or another high risk
         return ["SEE_TODAY"]
     return ["SEE_SOON" if found.urgency == reports.MEDIUM_URGENCY else "ROUTINE"]

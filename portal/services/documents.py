@@ -40,7 +40,7 @@ from portal.risk_words import input_text
 from portal.services.errors import DomainError
 from portal.services.machine_read import machine_read
 from portal.services.reference import reference_marker
-from portal.services.reports import STATEMENTS, as_shown
+from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
 from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
 from portal.storage import StorageFull, write_private_file
 from reports.data import DOCTOR_CLEARED, Read, ReportData, Score
@@ -75,7 +75,9 @@ def document_path(storage_dir: Path, sha256: str) -> Path:
     return storage_dir / "documents" / sha256[:2] / f"{sha256}.pdf"
 
 
-def _read(version: ReportVersion, author: Account | None, zone: ZoneInfo) -> Read:
+def _read(
+    version: ReportVersion, author: Account | None, zone: ZoneInfo, shown: bool = True
+) -> Read:
     return Read(
         version_no=version.version_no,
         kind=version.kind.value,
@@ -88,6 +90,7 @@ def _read(version: ReportVersion, author: Account | None, zone: ZoneInfo) -> Rea
         signed_by=author.display_name if author else None,
         signed_at=in_zone(version.signed_at, zone) if version.signed_at else None,
         reason=version.amendment_reason,
+        shown_to_patient=shown,
     )
 
 
@@ -124,6 +127,11 @@ def report_data(
     physician = next((v for v in versions if v.kind is VersionKind.PHYSICIAN), None)
     amendments = [v for v in versions if v.kind is VersionKind.AMENDMENT]
     flagged = analysis.flagged_segments
+    now = utcnow()
+
+    def shown(v: ReportVersion) -> bool:
+        return shown_to_patient(report, v, now)
+
     scores = []
     for row in sorted(report.risk_scores, key=lambda r: r.model.value):
         scores.append(
@@ -166,8 +174,10 @@ def report_data(
         # As signed: the doctor may have corrected the machine's, or cleared one.
         measurements={name: getattr(version, name) for name in MEASUREMENTS},
         machine=_read(machine, None, zone),
-        physician=_read(physician, authors.get(physician.author_id), zone) if physician else None,
-        amendments=[_read(a, authors.get(a.author_id), zone) for a in amendments],
+        physician=_read(physician, authors.get(physician.author_id), zone, shown(physician))
+        if physician
+        else None,
+        amendments=[_read(a, authors.get(a.author_id), zone, shown(a)) for a in amendments],
         findings=list(analysis.findings),
         episodes=list(analysis.episodes),
         holter=analysis.holter,

@@ -12,6 +12,7 @@ from portal.models import (
     AuditEvent,
     EcgReport,
     VersionKind,
+    utcnow,
 )
 
 
@@ -50,9 +51,19 @@ def test_words(report: EcgReport) -> str:
 
 
 def updated_at(report: EcgReport) -> dt.datetime | None:
-    """When the doctor last amended the report (its summary was replaced), else None."""
+    """When the doctor last amended the report (its summary was replaced), else None; also
+    None when the patient never saw an earlier version (held for a talk, then amended): to
+    them it is new, not updated."""
     amended = [v for v in report.versions if v.kind is VersionKind.AMENDMENT]
-    return amended[-1].created_at if amended else None
+    if not amended:
+        return None
+    earlier = [v for v in report.versions if v.signed_at and v.version_no < amended[-1].version_no]
+    from portal.services.reports import shown_to_patient
+
+    now = utcnow()
+    if not any(shown_to_patient(report, v, now) for v in earlier):
+        return None
+    return amended[-1].created_at
 
 
 ACCESS_ROWS = 200  # the newest; the page says when there are more

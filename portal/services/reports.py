@@ -297,6 +297,26 @@ def held_from_patient(report: EcgReport, now: dt.datetime) -> bool:
     return report.patient_release_at is not None and report.patient_release_at > now
 
 
+def shown_to_patient(report: EcgReport, version: ReportVersion, now: dt.datetime) -> bool:
+    """Whether the patient could read this signed version: released before the next version
+    replaced it (`ReportVersion.previous_release_at`), or by `now` if it is the newest. A
+    version held for a talk and amended before its release never was, and neither its words
+    nor what an amendment took from them may reach the patient (an audit of the patient hold:
+    "It no longer says: Part of the trace was raised ..." after an ST elevation withdrawn
+    before anyone had called)."""
+    if version.signed_at is None:
+        return False
+    following = next((v for v in report.versions if v.version_no == version.version_no + 1), None)
+    if following is None:
+        return report.patient_release_at is not None and report.patient_release_at <= now
+    released = following.previous_release_at
+    return (
+        released is not None
+        and following.signed_at is not None
+        and (released <= following.signed_at)
+    )
+
+
 def release_to_patient(session: Session, report: EcgReport, *, actor: Account) -> None:
     """The doctor has talked with the patient: the held summary is theirs now (audited)."""
     if report.status is ReportStatus.PRELIMINARY:
@@ -394,6 +414,7 @@ def _add_version(
         author_id=actor.id,
         signed_at=now,
         amendment_reason=reason,
+        previous_release_at=report.patient_release_at,  # the replaced version's, if signed
         rhythm_label=read.rhythm_label.strip(),
         findings=list(read.findings),
         conclusion=read.conclusion.strip(),
