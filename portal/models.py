@@ -518,6 +518,7 @@ class ReportVersion(CreatedAtMixin, Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
 
     report: Mapped[EcgReport] = relationship(back_populates="versions")
+    author: Mapped[Account | None] = relationship()  # who signed it (the worklist says)
     # Never loaded by accident: `services.machine_read.machine_read` asks for it explicitly.
     beats: Mapped[ReportBeats | None] = relationship(lazy="raise_on_sql")
 

@@ -90,11 +90,14 @@ def worklist() -> str:
         finding=request.args.get("finding", ""),
         date_from=_date("from"),
         date_to=_date("to"),
+        dates=request.args.get("dates", "recorded"),
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["SETTINGS"].reports_per_page,
         zone=current_app.config["SETTINGS"].zone,
     )
-    filters = {k: request.args.get(k, "")[:40] for k in ("status", "finding", "from", "to")}
+    filters = {
+        k: request.args.get(k, "")[:40] for k in ("status", "finding", "from", "to", "dates")
+    }
     audit.record(
         db_session(), "worklist.view", actor=_actor(),
         details={

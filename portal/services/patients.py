@@ -252,13 +252,21 @@ def set_patient_active(session: Session, patient: Patient, active: bool, *, acto
     )
 
 
+def mine_or_pooled(doctor_id: int) -> ColumnElement[bool]:
+    """A doctor's patients, and the department's pool: patients assigned to no doctor. A VF
+    recording of a patient registered with "Not assigned" had reached no doctor's worklist,
+    and nothing said so (an on-call audit)."""
+    return or_(Patient.assigned_doctor_id == doctor_id, Patient.assigned_doctor_id.is_(None))
+
+
 def visible_patients(actor: Account) -> Select[tuple[Patient]]:
-    """Staff see every patient; a doctor only the patients assigned to them; others none."""
+    """Staff see every patient; a doctor the patients assigned to them and those assigned to
+    no one (`mine_or_pooled`); others none."""
     query = select(Patient)
     if actor.role == Role.STAFF:
         return query
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
-        return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
+        return query.where(mine_or_pooled(actor.doctor_profile.id))
     return query.where(false())
 
 

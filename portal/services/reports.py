@@ -38,6 +38,7 @@ from portal.services import audit
 from portal.services.accounts import check_own_password
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
+from portal.services.patients import mine_or_pooled
 from portal.services.risk_scores import stale_reason
 from portal.services.validation import InvalidInput, text_problem
 from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
@@ -114,7 +115,7 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
         return select(EcgReport)  # every report (no join: counting them reads one index)
     query = select(EcgReport).join(Patient, EcgReport.patient_id == Patient.id)
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
-        return query.where(Patient.assigned_doctor_id == actor.doctor_profile.id)
+        return query.where(mine_or_pooled(actor.doctor_profile.id))
     if actor.role == Role.PATIENT and actor.patient is not None:
         # Signed reports of the patient's own recordings: a reference record attached for
         # teaching or QA is never "your test".
@@ -151,11 +152,14 @@ def worklist(
     finding: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    dates: str = "recorded",
     page: int = 1,
     per_page: int = 25,
     zone: ZoneInfo | None = None,
 ) -> WorklistPage:
-    """Reports for this account's patients, most urgent first, then oldest first.
+    """Reports for this account's patients, most urgent first, then oldest first; the days
+    are those of the recording, or with `dates="signed"` of the signature (a hand-over: what
+    was signed overnight, and by whom, the rows say).
 
     A fixed number of queries whatever the page shows: the counts, the page's reports, then
     what the rows show of their patients, recordings, versions and risk scores, one query
@@ -167,12 +171,11 @@ def worklist(
     if finding:
         query = query.where(EcgReport.main_finding == finding)
     zone = zone or UTC_ZONE  # the days are the hospital's days
+    when = EcgReport.signed_at if dates == "signed" else EcgReport.report_date
     if date_from:
-        query = query.where(EcgReport.report_date >= day_start_utc(date_from, zone))
+        query = query.where(when >= day_start_utc(date_from, zone))
     if date_to:
-        query = query.where(
-            EcgReport.report_date < day_start_utc(date_to + dt.timedelta(days=1), zone)
-        )
+        query = query.where(when < day_start_utc(date_to + dt.timedelta(days=1), zone))
     # Each counted up to paging.COUNT_CAP (short index reads, not every report), in one query.
     *status_counts, total = capped_counts(session, [*by_status, query])
     counts = {s.value: n for s, n in zip(ReportStatus, status_counts, strict=True)}
@@ -190,17 +193,25 @@ def worklist(
 # What a worklist row shows, loaded for the whole page at once (`templates/review/worklist.html`).
 WORKLIST_ROW_LOADS = (
     selectinload(EcgReport.patient).load_only(
-        Patient.full_name, Patient.mrn, Patient.date_of_birth, Patient.sex
-    ),
+        Patient.full_name,
+        Patient.mrn,
+        Patient.date_of_birth,
+        Patient.sex,
+        Patient.assigned_doctor_id,
+    ),  # fmt: skip
     selectinload(EcgReport.recording).load_only(
         EcgRecording.acquired_at, EcgRecording.reference_record, EcgRecording.pacemaker
     ),
-    selectinload(EcgReport.versions).load_only(
+    selectinload(EcgReport.versions)
+    .load_only(
         ReportVersion.version_no,
         ReportVersion.kind,
         ReportVersion.conclusion,
         ReportVersion.heart_rate_bpm,
-    ),
+        ReportVersion.signed_at,
+        ReportVersion.author_id,
+    )
+    .selectinload(ReportVersion.author),
     selectinload(EcgReport.risk_scores).load_only(
         RiskScore.model, RiskScore.level, RiskScore.inputs_used
     ),
