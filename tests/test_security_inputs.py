@@ -436,3 +436,18 @@ def test_finding_fuzz_json_past_the_parsers_limits_is_a_400_not_a_500(
                          headers=headers)  # fmt: skip
     message, _ = _diagnostics(answer, 400)
     assert message.startswith("The body is not JSON")
+
+
+def test_a_fhir_body_that_is_not_utf8_is_refused_not_stored_with_replaced_letters(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A Latin-1 body had stored "Ren\ufffde" for Renée, for good; the REST API refused it
+    (an integrator's audit). FHIR JSON is UTF-8."""
+    client, headers = app.test_client(), _staff_token_headers(sql, people)
+    body = ('{"resourceType": "Patient", "name": [{"text": "Renée Latin"}], '
+            '"birthDate": "1960-01-02", "gender": "female"}').encode("latin-1")  # fmt: skip
+    answer = client.post("/fhir/r4/Patient", data=body, content_type="application/fhir+json",
+                         headers=headers)  # fmt: skip
+    message, _ = _diagnostics(answer, 400)
+    assert "not UTF-8" in message
+    assert client.get("/fhir/r4/Patient?name=Latin", headers=headers).get_json()["total"] == 0
