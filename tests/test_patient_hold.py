@@ -153,3 +153,37 @@ def test_the_amend_form_does_not_carry_over_discussed_with_the_patient(
                         r'[^>]*checked', amend_form.split("</form>")[0])  # fmt: skip
     codes = {a or b for a, b in ticked}
     assert "SEE_TODAY" in codes and "DISCUSSED" not in codes, codes
+
+
+def test_connected_systems_are_told_a_result_is_held_from_the_patient(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An exchange that forwards final results to the patient's own portal had no way to know
+    a result waited for a talk (an integrator's audit): REST says when the patient may read
+    it, FHIR carries it as an extension; neither tells a patient's app."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY"])
+    admin = client_for(app, people.admin)
+    staff = Api(app, issue_on_admin_page(admin, people.staff.username,
+                                         ["reports:read", "fhir:read"]))  # fmt: skip
+    body = staff.get(f"/reports/{report.id}").get_json()
+    assert body["held_from_patient"] is True and body["patient_release_at"] is not None
+    assert body["urgency_label"] == "VT/VF" and body["urgency_reason"]
+    listed = staff.get("/reports").get_json()["items"][0]
+    assert listed["held_from_patient"] is True
+    resource = staff.client.get(f"/fhir/r4/DiagnosticReport/{report.id}",
+                                headers=staff.headers).get_json()  # fmt: skip
+    [extension] = resource["extension"]
+    assert extension["url"].endswith("/StructureDefinition/patient-release")
+    assert extension["valueDateTime"][:16] == body["patient_release_at"][:16]
+
+    doctor = client_for(app, people.doctor)
+    post_form(doctor, f"/reports/{report.id}/release", {}, token_page=f"/reports/{report.id}")
+    assert staff.get(f"/reports/{report.id}").get_json()["held_from_patient"] is False
+    patient = Api(app, issue_on_admin_page(admin, people.patient_account.username,
+                                           ["reports:read", "fhir:read"]))  # fmt: skip
+    own = patient.get(f"/reports/{report.id}").get_json()
+    assert own["held_from_patient"] is None and own["patient_release_at"] is None
+    mine = patient.client.get(f"/fhir/r4/DiagnosticReport/{report.id}",
+                              headers=patient.headers).get_json()  # fmt: skip
+    assert "extension" not in mine

@@ -51,6 +51,7 @@ from portal.models import (
     RiskScore,
     Role,
     VersionKind,
+    utcnow,
 )
 from portal.review.routes import send_document
 from portal.services import documents, myhealth, reference, reports
@@ -280,6 +281,32 @@ class ReportSummarySchema(ma.Schema):
         allow_none=True,
         metadata={"description": "0 most urgent (VT/VF) .. 5 routine; null for a patient"},
     )
+    urgency_label = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the worklist's name of `urgency` (VT/VF, AF, Pause, High, "
+                  "Medium, Routine); null for a patient"},
+    )  # fmt: skip
+    urgency_reason = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "why it sits there, as the worklist says (\"high risk score; "
+                  "no urgent ECG finding\"); null for a patient"},
+    )  # fmt: skip
+    patient_release_at = UtcDateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "when the patient may read the signed report: its signature, "
+                  "or later while a dangerous finding waits to be discussed with them "
+                  "(PATIENT_HOLD_HOURS); an exchange must not show it to the patient before. "
+                  "Null while unsigned, and for a patient's token"},
+    )  # fmt: skip
+    held_from_patient = ma.fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "signed but not yet the patient's (see patient_release_at); "
+                  "null while unsigned, and for a patient's token"},
+    )  # fmt: skip
     main_finding = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "null for a patient"}
     )
@@ -353,6 +380,12 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         "id": report.id, "patient_id": report.patient_id, "recording_id": report.recording_id,
         "job_id": report.job_id, "status": report.status, "report_date": report.report_date,
         "signed_at": report.signed_at, "urgency": report.urgency if clinical else None,
+        "urgency_label": reports.URGENCY_NAMES[report.urgency] if clinical else None,
+        "urgency_reason": reports.urgency_reason(report) if clinical else None,
+        "patient_release_at": report.patient_release_at if clinical else None,
+        "held_from_patient": reports.held_from_patient(report, utcnow())
+        if clinical and report.signed_at is not None
+        else None,
         "main_finding": code,
         "main_finding_label": statement.label if statement else None,
         "reference_record": report.recording.is_reference,
@@ -453,7 +486,8 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
             .options(
                 selectinload(EcgReport.recording).load_only(
                     EcgRecording.reference_record, EcgRecording.pacemaker
-                )
+                ),
+                selectinload(EcgReport.risk_scores),  # the urgency's reason may name them
             )
         )
     )

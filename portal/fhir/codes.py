@@ -47,6 +47,9 @@ REPORT_SYSTEM = f"{PROJECT}/sid/ecg-report"  # DiagnosticReport.identifier
 STATEMENT_SYSTEM = f"{PROJECT}/CodeSystem/ecg-statement"  # ml/vocabulary.py codes
 RISK_MODEL_SYSTEM = f"{PROJECT}/CodeSystem/risk-model"  # portal/models.py RiskModel
 RECORD_ORIGIN_SYSTEM = f"{PROJECT}/CodeSystem/record-origin"  # meta.tag of a reference record
+# DiagnosticReport.extension (clinicians): when the patient may read the signed report
+# (`reports.patient_release_at`); an exchange must not show it to the patient before.
+PATIENT_RELEASE_EXTENSION = f"{PROJECT}/StructureDefinition/patient-release"
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,11 @@ def report_resource(
     signer = _practitioner(version) if version is not None else None
     if signer is not None:
         resource["contained"] = [signer]
+    if who.clinician and version is latest and report.patient_release_at is not None:
+        # A result held for a talk with the patient: an exchange that forwards final results
+        # to the patient's own portal had no way to know (an integrator's audit).
+        resource["extension"] = [{"url": codes.PATIENT_RELEASE_EXTENSION,
+                                  "valueDateTime": instant(report.patient_release_at)}]  # fmt: skip
     resource |= {
         "identifier": [{"system": codes.REPORT_SYSTEM, "value": str(report.id)}],
         "status": _status(report, version),
