@@ -14,6 +14,7 @@ CREATE TABLE account (
 	created_by_id INTEGER, 
 	failed_logins INTEGER NOT NULL DEFAULT '0', 
 	locked_until DATETIME(6), 
+	failed_in_session INTEGER NOT NULL DEFAULT '0', 
 	totp_secret VARCHAR(64), 
 	totp_last_step BIGINT, 
 	mfa_recovery_hashes JSON, 

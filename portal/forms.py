@@ -70,14 +70,20 @@ def count_wrong_password(problem: WrongOwnPassword) -> None:
     itself rolled back); the one that locks the account ends this session, at the login page
     with the lock's message."""
     sql = db_session()
-    locked = count_wrong_own_password(sql, problem)
+    left = count_wrong_own_password(sql, problem)
     sql.commit()
-    if locked:
+    if left == 1:
+        flash(
+            f"One more wrong password locks this account for {LOCKOUT_MINUTES} minutes and "
+            "logs you out.",
+            "error",
+        )
+    if left == 0:
         logout_user()
         session.clear()
         flash(
-            f"After {MAX_FAILED_LOGINS} wrong passwords or codes in a row this account is "
-            f"locked for {LOCKOUT_MINUTES} minutes, and you are logged out; an administrator "
+            f"After {MAX_FAILED_LOGINS} wrong passwords in a row while logged in, this account "
+            f"is locked for {LOCKOUT_MINUTES} minutes, and you are logged out; an administrator "
             "can unlock it sooner.",
             "error",
         )

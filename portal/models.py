@@ -131,6 +131,9 @@ class Account(TimestampsMixin, Base):
     # Brute-force protection: consecutive failed logins; locked until then (None: not locked).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None]
+    # Wrong passwords typed inside a logged-in session (to sign, to change the password), in a
+    # row: counted apart from the login page's, which anyone can add to.
+    failed_in_session: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # TOTP multi-factor authentication (portal/services/mfa.py): the base32 secret once
     # enrolled, the last time step accepted (a code works once), hashed recovery codes.
     totp_secret: Mapped[str | None] = mapped_column(String(64))

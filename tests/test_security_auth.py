@@ -101,6 +101,38 @@ def test_v2_2_1_a_right_password_between_wrong_codes_does_not_start_the_count_ag
                          token_page="/login/verify").status_code == 302  # fmt: skip
 
 
+def test_others_wrong_logins_and_one_typo_do_not_log_a_doctor_out(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An outsider's four wrong passwords at the login page and one typo of the on-call
+    doctor's signing password had made five "in a row": logged out mid-read, locked out for
+    15 minutes (an audit). The session's own count warns before the one that locks."""
+    report = signed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    for _ in range(4):
+        assert "Unknown username or wrong password" in login(
+            app.test_client(), "doctor1", "not the password"
+        ).get_data(as_text=True)
+
+    def amend(password: str) -> TestResponse:
+        return post_form(doctor, f"/reports/{report.id}/amend",
+                         {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "reason": "x",
+                          "conclusion": "c", "password": password,
+                          "row_version": str(report.row_version)},
+                         token_page=f"/reports/{report.id}")  # fmt: skip
+
+    assert "That is not your password" in amend("typo").get_data(as_text=True)
+    assert doctor.get("/worklist").status_code == 200  # still logged in
+    for _ in range(2):
+        assert "One more wrong password" not in amend("typo").get_data(as_text=True)
+    fourth = amend("typo").get_data(as_text=True)
+    assert "One more wrong password locks this account for 15 minutes" in fourth
+    assert doctor.get("/worklist").status_code == 200
+    sql.expire_all()
+    account = sql.get(Account, people.doctor.id)
+    assert account is not None and account.locked_until is None
+
+
 def test_v2_2_1_wrong_passwords_in_a_session_count_are_audited_and_the_fifth_logs_out(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

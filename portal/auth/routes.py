@@ -129,7 +129,7 @@ def _wrong_factor(
     try:
         accounts.check_own_password(
             account, confirm.password.data or "", field="password",
-            message="That is not your password.", purpose=purpose,
+            message="That is not your password.", purpose=purpose, second_factor_follows=True,
         )  # fmt: skip
     except WrongOwnPassword as wrong:
         return wrong
@@ -138,6 +138,7 @@ def _wrong_factor(
             "code", "That code is not right, or was already used.",
             account_id=account.id, purpose=purpose,
         )  # fmt: skip
+    account.failed_in_session = 0  # both factors right (the action commits it)
     return None
 
 

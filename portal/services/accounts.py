@@ -164,6 +164,7 @@ def logged_in(session: Session, account: Account, *, second_factor: str | None) 
     again (caller commits)."""
     account.last_login_at = utcnow()
     account.failed_logins = 0
+    account.failed_in_session = 0
     account.locked_until = None
     details = {"second_factor": second_factor} if second_factor else None
     audit.record(
@@ -181,26 +182,45 @@ def unlock(session: Session, account: Account, *, actor: Account) -> None:
 
 
 def check_own_password(
-    account: Account, password: str, *, field: str, message: str, purpose: str
+    account: Account,
+    password: str,
+    *,
+    field: str,
+    message: str,
+    purpose: str,
+    second_factor_follows: bool = False,
 ) -> None:
-    """WrongOwnPassword (`message` beside `field`) unless `password` is the account's."""
+    """WrongOwnPassword (`message` beside `field`) unless `password` is the account's; the
+    right one starts the in-session count again (the caller's action commits it), unless a
+    code must follow (`second_factor_follows`: the caller resets it once both are right, or
+    the right password between wrong codes would let the codes be guessed without end)."""
     if not verify_password(password or "", account.password_hash):
         raise WrongOwnPassword(field, message, account_id=account.id, purpose=purpose)
+    if not second_factor_follows:
+        account.failed_in_session = 0
 
 
-def count_wrong_own_password(session: Session, problem: WrongOwnPassword) -> bool:
-    """Count and audit a wrong password typed in a session (caller commits); True when it
-    locked the account, and the session must then end."""
+def count_wrong_own_password(session: Session, problem: WrongOwnPassword) -> int:
+    """Count and audit a wrong password typed in a session (caller commits). Returns how many
+    more wrong ones this session may type before the account locks; 0: it just locked, and
+    the session must end. Counted apart from the login page's failures: an outsider's four
+    wrong logins and one signing typo had logged an on-call doctor out and locked them out
+    (an audit), and a lock others keep up no longer ends a live session at its next typo."""
     account = session.get(Account, problem.account_id)
     if account is None:
-        return False
+        return MAX_FAILED_LOGINS
     now = utcnow()
-    record_failure(account, now)
+    account.failed_in_session = (account.failed_in_session or 0) + 1
     audit.record(
         session, "password.failure", actor=account, object_type="account",
-        object_id=account.id, details={"purpose": problem.purpose},
+        object_id=account.id,
+        details={"purpose": problem.purpose, "in_a_row": account.failed_in_session},
     )  # fmt: skip
-    return account.locked_until is not None and account.locked_until > now
+    if account.failed_in_session < MAX_FAILED_LOGINS:
+        return MAX_FAILED_LOGINS - account.failed_in_session
+    account.failed_in_session = 0
+    account.locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES)
+    return 0
 
 
 def change_own_password(
