@@ -84,6 +84,15 @@
     const start = Math.max(0, Math.min(from, Math.max(0, duration - span)));
     const ticket = ++windowTicket;  // quick clicks: only the last window asked for is drawn
     const response = await fetch(`${url}?start_s=${start.toFixed(3)}&end_s=${(start + span).toFixed(3)}`, { headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      // A session ended elsewhere (401) had left the chart frozen on its last window with a
+      // script error, and told every tab the session was alive (an audit): say so instead.
+      if (response.status === 401 && window.cardioSession) window.cardioSession.ended();
+      $("ecg-window").textContent = response.status === 401
+        ? "Your session has ended: log in again to see the strip."
+        : `The strip could not be loaded (error ${response.status}); try again.`;
+      return;
+    }
     const fetched = await response.json();
     if (window.cardioSession) window.cardioSession.touched();  // a request: the idle time restarts
     if (ticket !== windowTicket) return;

@@ -83,6 +83,7 @@
   window.addEventListener("storage", function (event) {
     if (event.key === KEY && !over) { box.hidden = true; schedule(); }
   });
-  window.cardioSession = { touched: touched };
+  // `ended`: a request of the page's own answered 401 (the session ended in another tab).
+  window.cardioSession = { touched: touched, ended: showEnded };
   touched();
 })();
