@@ -28,7 +28,7 @@ from ml.st_segment import (
 )
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall
-from ml.vocabulary import NORMAL_AXIS_DEG, STATEMENTS
+from ml.vocabulary import NORMAL_AXIS_DEG, NORMAL_ECG_BPM, STATEMENTS
 from ml.voltage import LOW_LIMB_VOLTAGE_MV, SOKOLOW_LYON_MV, low_voltage_detail, lvh_detail
 from ml.wenckebach import PR_REASON
 
@@ -469,6 +469,8 @@ def findings_of_read(
         # The call is the finding when nothing else is, and carries a marked brady- or
         # tachycardia (53 cinc2017 strips could not be signed as prefilled).
         findings.append(_carrying(_other_rhythm("low", other_strip.reason), marked_rate))
+    if not findings and (fast := _sinus_tachycardia(by_label, rate)) is not None:
+        findings.append(fast)
     if not findings:
         chosen = probabilities.max(axis=1) if len(probabilities) else np.array([])
         findings.append(
@@ -737,6 +739,22 @@ def _rate_findings(rate: HeartRateSummary) -> list[Finding]:
             Finding("TACHY", "Marked tachycardia", "medium", None, f"mean {rate.mean_bpm:.0f} bpm")
         ]
     return []
+
+
+def _sinus_tachycardia(
+    by_label: dict[str, list[rhythm.Episode]], rate: HeartRateSummary
+) -> Finding | None:
+    """Sinus tachycardia over `NORMAL_ECG_BPM` (a mean over 100 bpm, as the form
+    shows it) where nothing else is found: "No significant arrhythmia" is signed as "Normal
+    ECG", which the signing rule refuses at that rate, and a 60-s strip at 118 bpm read it on
+    the worklist, the API and FHIR ("Electrocardiogram normal"; an on-call audit). Low risk,
+    as sinus tachycardia is; a marked one (over 120 bpm) is `_rate_findings`'."""
+    if rate.mean_bpm is None or not by_label.get(rhythm.TACHY):
+        return None
+    if round(rate.mean_bpm) <= NORMAL_ECG_BPM[1]:
+        return None
+    detail = f"mean {rate.mean_bpm:.0f} bpm (a normal ECG's rate is 50-100 bpm)"
+    return Finding("TACHY", "Sinus tachycardia", "low", None, detail)
 
 
 def _ventricular_rate(rate: HeartRateSummary) -> str:
