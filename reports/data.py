@@ -100,6 +100,9 @@ class ReportData:
     scores: list[Score]
     strips: list[Strip] = field(default_factory=list)
     model_version: str = ""
+    # The machine's notes, as the review page lists them (a lead off, gaps, calls taken back):
+    # the signed PDF had said "100 % good quality" of a recording whose V1 was off for 90 s.
+    machine_notes: list[str] = field(default_factory=list)
     emergency_number: str = ""  # EMERGENCY_NUMBER: "112"; empty, the summary says "an ambulance"
     statement_labels: dict[str, str] = field(default_factory=dict)
     # Measurement (a `measurements` key) -> why it is not measurable in this version: the

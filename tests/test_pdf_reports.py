@@ -420,3 +420,28 @@ def test_an_amended_summary_says_what_it_adds(
     assert what_changed(replace(data, amendments=[same])) == [
         "The findings and next steps are the same as before."
     ]
+
+
+def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The signed PDF of a recording whose lead III was off for 70 s said "100 % of the
+    recording is of good quality" and nothing of the lead; the review page's machine notes
+    said it (an audit of the lead-off notes)."""
+    recording = synthetic(150, 250, seed=5)
+    signal = recording.signal_mv.copy()
+    signal[250 * 40 : 250 * 110, 2] = np.random.default_rng(2).normal(0, 0.01, 250 * 70)
+    path = write_csv(tmp_path / "off.csv", replace(recording, signal_mv=signal))
+    staff = client_for(app, people.staff)
+    post_form(staff, f"/patients/{people.patient.id}/recordings/new",
+              {"files": [(io.BytesIO(path.read_bytes()), "off.csv")]},
+              token_page=f"/patients/{people.patient.id}/recordings/new",
+              content_type="multipart/form-data")  # fmt: skip
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    doctor = client_for(app, people.doctor)
+    pdf = doctor.get(f"/reports/{report.id}/report.pdf")
+    assert pdf.status_code == 200
+    said = " ".join(_text(pdf.data, tmp_path, "notes").split())
+    assert "Machine notes" in said
+    assert "Lead III is a flat line from 0:00:40 for 1.2 min" in said
