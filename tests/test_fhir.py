@@ -452,6 +452,13 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     assert qt["status"] == "amended" and qt["valueQuantity"]["value"] == 420
     heart_rate = fetch(client, f"/Observation/{signed.id}-hr", tokens.doctor)
     assert heart_rate["status"] == "final"  # the amendment did not change it
+    # A later amendment of the conclusion alone leaves the QT amended: it still differs from
+    # what was first signed (it had turned "final" again; an integrator's audit).
+    sign(app, people, sql, signed, amend="Conclusion reworded.", qt_ms="420",
+         conclusion="Sinus rhythm, first-degree AV block; QT normal.")  # fmt: skip
+    qt = fetch(client, f"/Observation/{signed.id}-qt", tokens.doctor)
+    assert qt["status"] == "amended" and qt["meta"]["versionId"] == "4"
+    assert fetch(client, f"/Observation/{signed.id}-hr", tokens.doctor)["status"] == "final"
 
     first = fetch(client, f"/DiagnosticReport/{signed.id}/_history/2", tokens.doctor)
     assert first["status"] == "final" and first["meta"]["versionId"] == "2"

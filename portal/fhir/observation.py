@@ -194,7 +194,10 @@ def _measurement(item: Item, version: ReportVersion) -> dict[str, Any]:
         v for v in item.report.versions
         if v.kind is not VersionKind.MACHINE and v.version_no < version.version_no
     ]  # fmt: skip
-    changed = bool(earlier) and getattr(earlier[-1], measure.column) != value
+    # Amended if it differs from any earlier signed value: compared with the version before
+    # alone, a later amendment of the conclusion only had turned it "final" again (an
+    # integrator's audit).
+    changed = any(getattr(v, measure.column) != value for v in earlier)
     resource = _common(item, "amended" if changed else "final")
     signed_at = instant(version.signed_at or version.created_at)
     resource["meta"] = {"versionId": str(version.version_no), "lastUpdated": signed_at}
