@@ -1082,3 +1082,33 @@ def test_requests_are_limited_per_token(
         assert call(client, "GET", "/metadata", second).status_code == 200  # its own count
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def test_a_death_or_a_merge_is_refused_not_dropped_and_inactive_is_kept(
+    app: Flask, people: People, sql: Session, tokens: Tokens
+) -> None:
+    """A Patient sent with a date of death and active: false came back alive and active, and
+    a link (an EHR's merge) was dropped without a word (an integrator's audit)."""
+    client = app.test_client()
+    count = len(list(sql.scalars(select(Patient))))
+    for extra, element in (
+        ({"deceasedDateTime": "2026-11-30T10:00:00+01:00"}, "Patient.deceased"),
+        ({"deceasedBoolean": True}, "Patient.deceased"),
+        ({"link": [{"other": {"reference": f"Patient/{people.patient.id}"},
+                    "type": "replaced-by"}]}, "Patient.link"),
+    ):  # fmt: skip
+        refused = call(client, "POST", "/Patient", tokens.staff, content_type=FHIR_JSON,
+                       json=new_patient_json("Ada Lovelace", **extra))  # fmt: skip
+        issue = outcome_of(refused, 422)["issue"][0]
+        assert issue["code"] == "not-supported" and issue["expression"] == [element], issue
+    sql.expire_all()
+    assert len(list(sql.scalars(select(Patient)))) == count  # nothing half-written
+    inactive = call(
+        client,
+        "POST",
+        "/Patient",
+        tokens.staff,
+        content_type=FHIR_JSON,
+        json=new_patient_json("Ada Lovelace", active=False, deceasedBoolean=False),
+    )
+    assert inactive.status_code == 201 and valid(inactive.get_json())["active"] is False

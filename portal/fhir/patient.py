@@ -253,6 +253,25 @@ def _structure(body: dict[str, Any]) -> None:
         raise FhirError(400, first[0], "structure", first[1], rest) from None
 
 
+def _nothing_that_would_be_lost(body: dict[str, Any]) -> None:
+    """A 422 for what the portal cannot keep and must not silently drop: a death (a dead
+    patient had been registered as alive and active, and would be recalled) and a link (a
+    merge in the EHR, lost). An integrator's audit."""
+    deceased = body.get("deceasedBoolean") is True or "deceasedDateTime" in body
+    if deceased:
+        raise FhirError(
+            422, "Patient.deceased: this portal does not record a death. Send the patient with "
+            "active: false (their record and reports are kept) and record the death in the "
+            "EHR.", "not-supported", "Patient.deceased",
+        )  # fmt: skip
+    if body.get("link"):
+        raise FhirError(
+            422, "Patient.link: this portal does not merge or link patients: send each patient on "
+            "its own, and ask the portal's staff to correct a duplicate record.", "not-supported",
+            "Patient.link",
+        )  # fmt: skip
+
+
 def _first(items: Any, where: Any = None) -> dict[str, Any]:
     """The first object of a list element (nothing when the element is no list: the
     structure check then names it)."""
@@ -331,6 +350,7 @@ def _details(
     """The resource checked as the web form checks it (then the service checks again);
     `kept_doctor`, the patient's doctor now, may stay named though deactivated."""
     _structure(body)
+    _nothing_that_would_be_lost(body)
     form = PatientForm(formdata=MultiDict(_form_data(body)), meta={"csrf": False})
     doctors = accounts.active_doctors(db_session())
     if kept_doctor is not None and kept_doctor not in doctors:
@@ -399,6 +419,8 @@ def _create(body: dict[str, Any], mrn: str | None) -> Patient:
         raise _refused(problem.errors) from None
     if mrn is not None:
         patient.mrn = mrn
+    if body.get("active") is False:  # registered inactive, as sent (it had come back active)
+        patients.set_patient_active(sql, patient, False, actor=actor())
     audit.record(
         sql, "fhir.patient.create", actor=actor(), patient_id=patient.id,
         object_type="patient", object_id=patient.id, details=_client(),
