@@ -58,6 +58,9 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     assert api.get(f"/reports/{report.id}").status_code == 200
     sql.expire_all()
     assert sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.release")).one()
+    # The patient's access log says it in words (it read "looked at or changed your record").
+    access = patient.get("/my/access").get_data(as_text=True)
+    assert "made an ECG report available to you" in access
     # Staff may not release; another doctor does not see the report.
     staff = client_for(app, people.staff)
     url = f"/reports/{report.id}/release"
