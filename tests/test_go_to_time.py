@@ -55,6 +55,14 @@ def test_a_time_of_day_across_the_clock_change_counts_real_seconds() -> None:
     assert at_time_of_day("03:30", spring, 8 * 3600) == 4.5 * 3600
 
 
+def test_a_time_of_day_in_the_repeated_hour_is_found_after_the_clock_goes_back() -> None:
+    """Started at 02:40 summer time on the night the clocks go back, 02:20 comes once, in
+    winter time, 40 minutes in: it was "not in" the recording (an audit)."""
+    started = dt.datetime(2026, 10, 25, 2, 40, tzinfo=PARIS)  # fold 0: CEST
+    assert at_time_of_day("02:20", started, 3 * 3600) == 40 * 60
+    assert at_time_of_day("02:50", started, 3 * 3600) == 10 * 60  # the first, in summer time
+
+
 @pytest.mark.parametrize("typed", ["25:00", "14:60", "1430", "2:30 pm", ""])
 def test_what_is_not_a_time_of_day_says_how_to_type_it(typed: str) -> None:
     started = dt.datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)

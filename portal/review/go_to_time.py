@@ -54,7 +54,10 @@ def at_time_of_day(text: str, started: dt.datetime, duration_s: float) -> float:
     """Seconds to the first moment of a recording (started at `started`, aware, in the
     hospital's zone) whose clock reads `text` (HH:MM or HH:MM:SS, 24-hour). A time of day
     repeats on a recording of more than a day, and a clock change skips or repeats an hour:
-    each day of the recording is tried in turn, skipping a wall time that day never had."""
+    each day of the recording is tried in turn, skipping a wall time that day never had, and
+    both times a wall time that day had twice (the hour repeated when the clocks go back: a
+    recording started at 01:40 summer time could not go to 01:20 winter time, 40 minutes in;
+    an audit)."""
     match = TIME_OF_DAY.match(text)
     hours, minutes, seconds = (int(g or 0) for g in match.groups()) if match else (99, 0, 0)
     if hours > 23 or minutes > 59 or seconds > 59:
@@ -68,11 +71,12 @@ def at_time_of_day(text: str, started: dt.datetime, duration_s: float) -> float:
     wall = dt.time(hours, minutes, seconds)
     day = started.date()
     while dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC) <= end_utc:
-        candidate = dt.datetime.combine(day, wall, tzinfo=zone)
-        exists = candidate.astimezone(dt.UTC).astimezone(zone).time() == wall
-        moment_utc = candidate.astimezone(dt.UTC)
-        if exists and start_utc <= moment_utc <= end_utc:
-            return (moment_utc - start_utc).total_seconds()
+        for fold in (0, 1):  # the earlier, then the later, of a repeated wall time
+            candidate = dt.datetime.combine(day, wall, tzinfo=zone).replace(fold=fold)
+            exists = candidate.astimezone(dt.UTC).astimezone(zone).time() == wall
+            moment_utc = candidate.astimezone(dt.UTC)
+            if exists and start_utc <= moment_utc <= end_utc:
+                return (moment_utc - start_utc).total_seconds()
         day += dt.timedelta(days=1)
     first = started.strftime("%H:%M:%S")
     last = end_utc.astimezone(zone).strftime("%H:%M:%S")
