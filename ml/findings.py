@@ -27,7 +27,7 @@ from ml.st_segment import (
     st_elevation_detail,
 )
 from ml.standstill import Silence
-from ml.strip_rhythm import StripCall
+from ml.strip_rhythm import StripCall, may_be_fibrillation
 from ml.vocabulary import NORMAL_AXIS_DEG, NORMAL_ECG_BPM, STATEMENTS
 from ml.voltage import LOW_LIMB_VOLTAGE_MV, SOKOLOW_LYON_MV, low_voltage_detail, lvh_detail
 from ml.wenckebach import PR_REASON
@@ -468,7 +468,7 @@ def findings_of_read(
     elif marked_rate or not findings:
         # The call is the finding when nothing else is, and carries a marked brady- or
         # tachycardia (53 cinc2017 strips could not be signed as prefilled).
-        findings.append(_carrying(_other_rhythm("low", other_strip.reason), marked_rate))
+        findings.append(_carrying(_strip_other_rhythm(other_strip), marked_rate))
     if not findings and (fast := _sinus_tachycardia(by_label, rate)) is not None:
         findings.append(fast)
     if not findings:
@@ -617,6 +617,17 @@ def _as_wide_complex_tachycardia(
 # flutter holds at least half the beats, the rate is the AF's ventricular rate instead, said
 # in the AF finding ("AF with a fast ventricular rate"), not a second rhythm statement.
 AF_SHARE_WITHOUT_RATE_FINDING = 0.5
+
+
+def _strip_other_rhythm(call: StripCall) -> Finding:
+    """A strip's other-rhythm call as its finding: low risk, but medium where its reason is
+    what AF looks like (`strip_rhythm.may_be_fibrillation`), so it is read before routine
+    work, and the finding says AF is not ruled out."""
+    if may_be_fibrillation(call):
+        return _other_rhythm(
+            "medium", f"{call.reason}: atrial fibrillation is not ruled out, check the strip"
+        )
+    return _other_rhythm("low", call.reason)
 
 
 def _other_rhythm(risk: str, detail: str) -> Finding:

@@ -840,6 +840,16 @@ def with_fibrillation(
     return StripCall(FIBRILLATION, LABEL_TEXT[FIBRILLATION], reason, None, call.features)
 
 
+def may_be_fibrillation(call: StripCall) -> bool:
+    """True for an other-rhythm call whose reason says both "irregular RR intervals" and "no
+    consistent P wave": what atrial fibrillation looks like, though the AF rule did not call
+    it. An on-call audit: cinc2017 A00015 (reference AF) read so at low risk, "Routine", below
+    a normal ECG a risk score had lifted."""
+    irregular = successive_share(call.features) >= IRREGULAR_RR_SHARE
+    consistency = call.features.get("p_wave_consistency", 1.0)
+    return call.label == OTHER and irregular and consistency < NO_P_WAVE_CONSISTENCY
+
+
 def rules_out_sinus(call: StripCall) -> bool:
     """True for an other-rhythm call whose reason says "no consistent P wave": sinus rhythm has
     one before every QRS, so no stretch of that strip is listed as sinus rhythm (191 cinc2017
