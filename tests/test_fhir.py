@@ -1112,3 +1112,32 @@ def test_a_death_or_a_merge_is_refused_not_dropped_and_inactive_is_kept(
         json=new_patient_json("Ada Lovelace", active=False, deceasedBoolean=False),
     )
     assert inactive.status_code == 201 and valid(inactive.get_json())["active"] is False
+
+
+def test_a_measurement_an_amendment_withdrew_is_entered_in_error_not_gone(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """An amendment that signed the QT as not measurable made `Observation/<id>-qt` a 404: an
+    EHR that had imported QT 380 ms as final was never told it was withdrawn (an integrator's
+    audit). It is now entered-in-error (R4: withdrawn after final release), with why."""
+    client = app.test_client()
+    assert (
+        fetch(client, f"/Observation/{signed.id}-qt", tokens.doctor)["valueQuantity"]["value"]
+        == 380
+    )
+    sign(app, people, sql, signed, amend="QT not measurable: T wave merges into the P wave.",
+         qt_ms="")  # fmt: skip
+    qt = valid(fetch(client, f"/Observation/{signed.id}-qt", tokens.doctor))
+    assert qt["status"] == "entered-in-error" and "valueQuantity" not in qt
+    assert qt["dataAbsentReason"]["coding"][0]["code"] == "unknown"
+    assert "T wave merges into the P wave" in qt["note"][0]["text"]
+    assert qt["meta"]["versionId"] == "3"
+    report = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
+    assert f"Observation/{signed.id}-qt" not in [r["reference"] for r in report["result"]]
+    polled = fetch(client, f"/Observation?patient={people.patient.id}&code=http://loinc.org|"
+                   f"{codes.MEASURE_BY_SLUG['qt'].codings[0].code}", tokens.doctor)  # fmt: skip
+    assert [e["resource"]["status"] for e in polled["entry"]] == ["entered-in-error"]
+    before = fetch(client, f"/Observation/{signed.id}-qt/_history/2", tokens.doctor)
+    assert before["status"] == "final" and before["valueQuantity"]["value"] == 380
+    # A value never given (the PR was measured; nothing was withdrawn) stays absent.
+    outcome_of(call(client, "GET", f"/Observation/{signed.id}-nothing", tokens.doctor), 404)

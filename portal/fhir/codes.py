@@ -38,6 +38,7 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 DIAGNOSTIC_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 CONTACT_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v2-0131"
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 
 # The project's own systems (https://cardioportal.example/ stands for the hospital's domain).
 PROJECT = "https://cardioportal.example/fhir"
@@ -99,6 +100,8 @@ ELECTROCARDIAC = Coding(DIAGNOSTIC_SECTION, "EC", "Electrocardiac (e.g. EKG, EEC
 # A report of a reference record (teaching/QA): a tag, which FHIR leaves to local code systems
 # and which changes no clinical meaning, so any client can filter or flag such reports.
 REFERENCE_RECORD = Coding(RECORD_ORIGIN_SYSTEM, "reference-record", REFERENCE_MARKER)
+# A measurement withdrawn as not measurable (`observation._withdrawn`): expected, not known.
+NOT_MEASURABLE = Coding(DATA_ABSENT_REASON, "unknown", "Unknown")
 PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
 VITAL_SIGNS = Coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
 CATEGORIES = {"procedure": PROCEDURE, "vital-signs": VITAL_SIGNS}

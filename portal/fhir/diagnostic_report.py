@@ -180,7 +180,7 @@ def report_resource(
         signed_by = {"reference": "#signer", "display": signer["name"][0]["text"]}
         resource["performer"] = [signed_by]
         resource["resultsInterpreter"] = [signed_by]
-    shown = items(report, who, version)
+    shown = [i for i in items(report, who, version) if not i.withdrawn]
     resource["result"] = [reference_of(i, version if version is not latest else None)
                           for i in shown]  # fmt: skip
     if not resource["result"]:

@@ -90,6 +90,9 @@ class Item:
     # it of an Observation coded LOINC 8867-4 (the vital-signs profile; an integration audit
     # found `category=vital-signs` searches empty); none for a risk score.
     categories: tuple[str, ...]
+    # A measurement an earlier signed version gave and this one withdrew (signed as not
+    # measurable): served as entered-in-error, never a result of the DiagnosticReport.
+    withdrawn: bool = False
 
     @property
     def id(self) -> str:
@@ -145,12 +148,17 @@ def items(report: EcgReport, who: Audience, version: ReportVersion | None = None
     version = version or signed_version(report)
     found: list[Item] = []
     if version is not None:
+        signed_before = [
+            v for v in report.versions
+            if v.kind is not VersionKind.MACHINE and v.version_no < version.version_no
+        ]  # fmt: skip
         for measure in codes.MEASURES:
-            if getattr(version, measure.column) is None:
+            withdrawn = getattr(version, measure.column) is None
+            if withdrawn and all(getattr(v, measure.column) is None for v in signed_before):
                 continue  # not measurable: the signed read says so, nothing to send
             if who.full or measure.slug == "hr":
                 kinds = ("procedure", "vital-signs") if measure.slug == "hr" else ("procedure",)
-                found.append(Item(report, measure.slug, measure.codings, kinds))
+                found.append(Item(report, measure.slug, measure.codings, kinds, withdrawn))
     scores = _computed(report)
     for score in scores if who.full else _patient_scores(scores):
         coding = codes.Coding(codes.RISK_MODEL_SYSTEM, score.model.value, model_title(score.model))
@@ -198,6 +206,8 @@ def _measurement(item: Item, version: ReportVersion) -> dict[str, Any]:
     # alone, a later amendment of the conclusion only had turned it "final" again (an
     # integrator's audit).
     changed = any(getattr(v, measure.column) != value for v in earlier)
+    if value is None:  # given before, withdrawn by this version (`Item.withdrawn`)
+        return _withdrawn(item, version)
     resource = _common(item, "amended" if changed else "final")
     signed_at = instant(version.signed_at or version.created_at)
     resource["meta"] = {"versionId": str(version.version_no), "lastUpdated": signed_at}
@@ -212,6 +222,24 @@ def _measurement(item: Item, version: ReportVersion) -> dict[str, Any]:
         "system": codes.UCUM,
         "code": measure.unit,
     }
+    return _ordered(resource)
+
+
+def _withdrawn(item: Item, version: ReportVersion) -> dict[str, Any]:
+    """A measurement an amendment signed as not measurable: status entered-in-error (R4:
+    "withdrawn following previous final release"), no value, with when and why. It had become
+    a 404, which an EHR that had imported the value reads as a fault, never as a retraction
+    (an integrator's audit)."""
+    measure = codes.MEASURE_BY_SLUG[item.slug]
+    resource = _common(item, "entered-in-error")
+    signed_at = instant(version.signed_at or version.created_at)
+    resource["meta"] = {"versionId": str(version.version_no), "lastUpdated": signed_at}
+    resource["code"]["text"] = measure.text
+    resource["issued"] = signed_at
+    resource["dataAbsentReason"] = {"coding": [codes.NOT_MEASURABLE.as_fhir()]}
+    reason = version.amendment_reason or "no reason given"
+    resource["note"] = [{"text": f"Withdrawn by the amendment of version {version.version_no}: "
+                         f"signed as not measurable ({reason})."}]  # fmt: skip
     return _ordered(resource)
 
 
@@ -322,7 +350,7 @@ def waveform(item: Item, recording: Recording, where: Window) -> dict[str, Any]:
 
 ORDER = ("resourceType", "id", "meta", "status", "category", "code", "subject",
          "effectiveDateTime", "effectivePeriod", "issued", "performer", "valueQuantity",
-         "interpretation", "note", "device", "component")  # fmt: skip
+         "dataAbsentReason", "interpretation", "note", "device", "component")  # fmt: skip
 
 
 def _ordered(resource: dict[str, Any]) -> dict[str, Any]:
