@@ -226,6 +226,10 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         previous_read=reports.latest_signed(previous) if previous else None,
         signers=reports.signers(db_session(), found),
         held=reports.held_from_patient(found, utcnow()),
+        next_waiting=reports.next_waiting(db_session(), _actor(), found)
+        if found.status is not ReportStatus.PRELIMINARY
+        else None,
+        urgency_names=URGENCY_NAMES,
         release_form=ConfirmForm(formdata=None),
         sign_form=sign_form,
         amend_form=amend_form,

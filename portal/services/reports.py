@@ -505,6 +505,18 @@ def latest_signed(report: EcgReport) -> ReportVersion | None:
     return signed[-1] if signed else None
 
 
+def next_waiting(session: Session, actor: Account, report: EcgReport) -> EcgReport | None:
+    """The most urgent unsigned report this account may see, other than `report`, in the
+    worklist's order: the signed page's only way on had been the worklist, one more step per
+    report at night (an on-call audit)."""
+    return session.scalar(
+        visible_reports(actor)
+        .where(EcgReport.status == ReportStatus.PRELIMINARY, EcgReport.id != report.id)
+        .order_by(EcgReport.urgency, EcgReport.report_date, EcgReport.id)
+        .limit(1)
+    )
+
+
 def previous_signed_report(session: Session, report: EcgReport) -> EcgReport | None:
     """The patient's most recent signed report before this one (serial comparison). A
     reference-library record is not the patient's ECG: it is never compared, on either side
