@@ -100,8 +100,15 @@ def _guard_api(access: frozenset[Role] | None) -> Any:
     bearer = kind.lower() == "bearer"
     token = api_tokens.authenticate(db_session(), secret.strip()) if bearer else None
     if token is None:
-        response, status = _api_error(401, "A valid API token is required (Bearer).")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="CardioPortal"'
+        if not bearer or not secret.strip():  # no credentials: RFC 6750 3.1, no error code
+            response, status = _api_error(401, "A valid API token is required (Bearer).")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="CardioPortal"'
+            return response, status
+        why = api_tokens.refusal(db_session(), secret.strip())
+        response, status = _api_error(401, why)
+        response.headers["WWW-Authenticate"] = (
+            f'Bearer realm="CardioPortal", error="invalid_token", error_description="{why}"'
+        )
         return response, status
     g._login_user = token.account  # Flask-Login's current user for this request only
     g.api_token = token

@@ -118,3 +118,35 @@ def test_deactivating_an_account_revokes_its_tokens_for_good(
     assert api_tokens.authenticate(sql, patient_token.secret) is None
     revocations = sql.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.revoke"))
     assert {e.object_id for e in revocations} == {doctor_token.token.id, patient_token.token.id}
+
+
+def test_a_refused_token_is_told_why_as_rfc_6750_says(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Expired and revoked tokens were answered as a mistyped one, "A valid API token is
+    required", with no error code: an operator could not tell expiry from a typo (an
+    integrator's audit)."""
+    issued = api_tokens.issue(sql, people.doctor, client_name="EHR", scopes=["reports:read"],
+                              days=1, actor=people.admin)  # fmt: skip
+    issued.token.expires_at = utcnow() - dt.timedelta(days=1)
+    sql.commit()
+    client = app.test_client()
+
+    def refused(secret: str | None) -> tuple[str, str]:
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        answer = client.get("/api/v1/reports", headers=headers)
+        assert answer.status_code == 401
+        return answer.get_json()["error"]["message"], answer.headers["WWW-Authenticate"]
+
+    message, challenge = refused(issued.secret)
+    assert message.startswith("The API token expired on ") and 'error="invalid_token"' in challenge
+    assert "expired" in challenge
+    issued.token.expires_at = utcnow() + dt.timedelta(days=1)
+    issued.token.revoked_at = utcnow()
+    sql.commit()
+    assert refused(issued.secret)[0].startswith("The API token was revoked")
+    assert "not known" in refused("cp_" + "x" * 40)[0]
+    message, challenge = refused(None)  # no credentials: no error code (RFC 6750 3.1)
+    assert message == "A valid API token is required (Bearer)." and "error=" not in challenge
+    fhir = client.get("/fhir/r4/Patient", headers={"Authorization": f"Bearer {issued.secret}"})
+    assert "revoked" in fhir.get_json()["issue"][0]["diagnostics"]

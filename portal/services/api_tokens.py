@@ -106,6 +106,26 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
     return token
 
 
+def refusal(session: Session, secret: str) -> str:
+    """Why `authenticate` refused this secret, in an operator's words (RFC 6750's
+    error_description): an integration engine had been told the same thing for an expired or
+    revoked token as for a mistyped one (an integrator's audit). Said only to whoever holds
+    the secret."""
+    token = (
+        session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret)))
+        if secret.startswith(PREFIX) and len(secret) <= 200
+        else None
+    )
+    if token is None:
+        return "The API token is not known to this portal (mistyped, or from another portal)."
+    if token.revoked_at is not None:
+        return "The API token was revoked: ask an administrator for a new one."
+    if token.expires_at <= utcnow():
+        day = token.expires_at.date().isoformat()
+        return f"The API token expired on {day}: ask an administrator for a new one."
+    return "The API token's account is deactivated."
+
+
 def tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
 
