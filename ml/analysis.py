@@ -139,7 +139,7 @@ from ml.two_to_one import (
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
 from ml.ventricular_fibrillation import fibrillation_spans_s
-from ml.vocabulary import UNREADABLE, canonical
+from ml.vocabulary import STATEMENTS, UNREADABLE, canonical
 from ml.wenckebach import (
     NONE,
     BlockCycles,
@@ -831,6 +831,27 @@ def ventricular_matches(
     return out
 
 
+NO_GOOD_SIGNAL_DETAIL = (
+    "no stretch of the recording is of good quality: the rate, beat types and rhythm were read "
+    "through noise; check the strip, or repeat the recording"
+)
+
+
+def read_through_noise(
+    quality: list[Segment], clear_spans_s: Sequence[tuple[float, float]] = ()
+) -> list[Finding]:
+    """A medium-risk quality finding when no segment is of good quality but the read went on
+    (noisy, not unusable, signal): a 60-s strip of nstdb 118e00, 0 % good quality, read 114
+    beats for the reference's 74, a rate of 108 bpm and 7 false PVCs, "Routine" on the
+    worklist (an on-call audit). The read stays; the doctor is told not to take it on trust.
+    Good here as the strip call counts it (`good_share(..., in_some_lead=True)`): a lead good
+    once its mains hum is notched out, or beats standing clear of fast noise."""
+    if not quality or good_share(quality, True, clear_spans_s) > 0:
+        return []
+    label = STATEMENTS["ARTIFACT"].label
+    return [Finding("ARTIFACT", label, "medium", None, NO_GOOD_SIGNAL_DETAIL)]
+
+
 def beats_missing_a_lead(
     beat_s: np.ndarray, read_leads: list[int], long_gaps_s: Sequence[Sequence[Span]]
 ) -> list[tuple[list[int], np.ndarray]]:
@@ -1149,9 +1170,11 @@ def summarise(
             one_lead=one_lead,
             other_strip=strip if strip is not None and strip.label == OTHER else None,
             atrial_bpm=atrial_rate_bpm(evidence.dissociation),
+            two_to_one_atrial_bpm=atrial_rate_bpm(two_to_one),
             silences=evidence.silences,
             pause_p_waves=evidence.pause_p_waves,
         )
+        findings += read_through_noise(beats.quality, evidence.clear_of_fast_noise)
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,

@@ -844,7 +844,10 @@ def may_be_fibrillation(call: StripCall) -> bool:
     """True for an other-rhythm call whose reason says both "irregular RR intervals" and "no
     consistent P wave": what atrial fibrillation looks like, though the AF rule did not call
     it. An on-call audit: cinc2017 A00015 (reference AF) read so at low risk, "Routine", below
-    a normal ECG a risk score had lifted."""
+    a normal ECG a risk score had lifted. A call made without the rule's features (too few
+    beats: `slow_strip_call`) is not judged."""
+    if SUCCESSIVE_FEATURE not in call.features:
+        return False
     irregular = successive_share(call.features) >= IRREGULAR_RR_SHARE
     consistency = call.features.get("p_wave_consistency", 1.0)
     return call.label == OTHER and irregular and consistency < NO_P_WAVE_CONSISTENCY

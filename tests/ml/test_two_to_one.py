@@ -99,3 +99,26 @@ def test_a_p_wave_on_the_t_wave_is_not_judged() -> None:
     assert two_to_one_spans([window], t_end_ms=None) == []
     (found,) = two_to_one_spans([window], t_end_ms=200.0)
     assert found.atrial_bpm == pytest.approx(84.0)
+
+
+def test_the_strip_call_and_the_block_finding_name_one_atrial_rate() -> None:
+    """An on-call audit: a minute of MIT-BIH 231's 2:1 block said "P waves at 73 /min" in the
+    strip's call and "at 80 /min" in the AV-block finding (twice the QRS rate over episodes
+    that began in 1:1 conduction)."""
+    import re
+
+    import wfdb
+
+    from ml.analysis import analyze
+    from ml.recording import Recording
+    from ml.research.databases import default_data_dir
+
+    path = default_data_dir() / "231"
+    if not path.with_suffix(".hea").is_file():
+        pytest.skip("MIT-BIH not found")
+    record = wfdb.rdrecord(str(path), sampfrom=90 * 360, sampto=150 * 360)
+    analysis = analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
+    assert analysis.strip is not None
+    block = next(f for f in analysis.findings if f.code == "AV_BLOCK_2")
+    said = re.findall(r"P waves at (\d+) /min", analysis.strip.reason + " " + (block.detail or ""))
+    assert len(said) == 2 and said[0] == said[1], said

@@ -1,0 +1,31 @@
+"""A read with no segment of good quality says so in a medium-risk finding
+(`ml.analysis.read_through_noise`). An on-call audit: a 60-s strip of nstdb 118e00 (0 dB
+noise), "0 % of the recording is of good quality", read 114 beats for the reference's 74, a
+rate of 108 bpm and 7 false PVCs, and sat on the worklist as "Routine"."""
+
+from __future__ import annotations
+
+import pytest
+import wfdb
+
+from ml.analysis import NO_GOOD_SIGNAL_DETAIL, analyze
+from ml.recording import Recording
+from ml.research.databases import data_root
+
+NSTDB = data_root() / "nstdb"
+
+
+def _read(name: str, start_s: int):  # type: ignore[no-untyped-def]
+    record = wfdb.rdrecord(str(NSTDB / name), sampfrom=start_s * 360, sampto=(start_s + 60) * 360)
+    return analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
+
+
+@pytest.mark.skipif(not (NSTDB / "118e00.hea").is_file(), reason="nstdb not found")
+def test_a_strip_with_no_good_signal_is_not_routine() -> None:
+    noisy = _read("118e00", 300)
+    assert noisy.good_quality_fraction == 0
+    assert noisy.main_finding.code == "ARTIFACT" and noisy.main_finding.risk == "medium"
+    assert noisy.main_finding.detail == NO_GOOD_SIGNAL_DETAIL
+    clean = _read("118e24", 300)  # the same minute under 24 dB of noise: good signal
+    assert clean.good_quality_fraction > 0.5
+    assert "ARTIFACT" not in {f.code for f in clean.findings}
