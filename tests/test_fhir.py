@@ -399,6 +399,9 @@ def test_a_signed_report_is_a_diagnostic_report_with_its_observations_and_pdf(
     binary = fetch(client, form["url"], tokens.staff, headers={"Accept": FHIR_JSON})
     assert binary["resourceType"] == "Binary" and binary["contentType"] == "application/pdf"
     assert base64.b64decode(binary["data"]) == pdf.data
+    # Plain JSON asks for the resource too (it had been sent the PDF; an integrator's audit).
+    as_json = fetch(client, form["url"], tokens.staff, headers={"Accept": "application/json"})
+    assert as_json["resourceType"] == "Binary"
 
 
 def test_a_recording_read_as_episodes_is_effective_over_its_period(

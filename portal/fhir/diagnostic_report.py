@@ -346,9 +346,12 @@ def binary_read(binary_id: str) -> Response:
     )  # fmt: skip
     sql.commit()
     accept = request.accept_mimetypes
+    # JSON of either name asks for the Binary resource: `Accept: application/json` had been
+    # sent the PDF (an integrator's audit).
+    json_quality = max(accept.quality("application/fhir+json"), accept.quality("application/json"))
     wants_fhir = "_format" in request.args or (
-        accept.quality("application/fhir+json") > accept.quality("application/pdf")
-        and accept.find("application/fhir+json") != -1
+        json_quality > accept.quality("application/pdf")
+        and (accept.find("application/fhir+json") != -1 or accept.find("application/json") != -1)
     )
     if wants_fhir:
         return resource_response({
