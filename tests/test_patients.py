@@ -90,7 +90,12 @@ def test_names_as_people_write_them_are_accepted() -> None:
     for name in ("Zoë O'Brien-Łukasz", "محمد\u200cرضا", "José María", "李小龍"):
         assert text_problem(name, name=True) is None, name
     assert text_problem("line one\nline two", lines=True) is None
-    assert text_problem("line one\nline two") == "Remove the invisible character (U+000A)."
+    # A line break or a tab is no invisible character to its writer: an address sent over the
+    # REST API on two lines read "Remove the invisible character (U+000A)" (an audit).
+    one_line = "Write it on one line (a comma where a line would break)."
+    assert text_problem("line one\nline two") == one_line
+    assert text_problem("1 Road\r\nTown") == one_line
+    assert text_problem("1 Road\tTown") == "Replace the tab with a space."
 
 
 def test_bad_registration_forms_show_the_message_and_save_nothing(

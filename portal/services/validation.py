@@ -37,6 +37,10 @@ def text_problem(text: str | None, *, lines: bool = False, name: bool = False) -
     for character in text or "":
         if lines and character in "\t\r\n":
             continue
+        if character in "\r\n":  # a line break is no invisible character to its writer
+            return "Write it on one line (a comma where a line would break)."
+        if character == "\t":
+            return "Replace the tab with a space."
         kind = unicodedata.category(character)
         if kind == "Cc" or (kind == "Cf" and character not in JOINERS):
             named = unicodedata.name(character, "").lower() or f"U+{ord(character):04X}"
