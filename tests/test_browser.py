@@ -20,7 +20,7 @@ from portal.models import EcgReport
 from portal.services.machine_read import machine_read
 from tests.conftest import PASSWORD, People, client_for, post_form
 from tests.support.af_pvc_recording import af_pvc_av_block_recording
-from tests.support.ecg_files import synthetic, write_csv
+from tests.support.ecg_files import write_csv
 from tests.support.two_step import browser_log_in
 
 pytestmark = pytest.mark.browser
@@ -458,40 +458,6 @@ def test_the_time_out_warning_follows_every_tab_and_a_dead_session(
     page.click("#session-timeout button")
     expect(page.locator("#session-timeout-text")).to_contain_text("Your session has ended")
     assert page.locator("#session-timeout button").is_hidden()
-
-
-def test_the_chart_says_when_the_session_ended_in_another_tab(
-    app: Flask,
-    page,
-    people: People,
-    sql: Session,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
-    """Logged out in another tab, the review chart's next window answered 401: the chart
-    froze on its last window with a script error, said nothing, and told every tab the
-    session was alive (an audit)."""
-    from playwright.sync_api import expect
-
-    from portal.worker import Worker
-
-    csv = write_csv(tmp_path / "ecg.csv", synthetic(30, 250)).read_bytes()
-    upload_page = f"/patients/{people.patient.id}/recordings/new"
-    response = post_form(
-        client_for(app, people.staff), upload_page, {"files": [(io.BytesIO(csv), "ecg.csv")]},
-        token_page=upload_page, content_type="multipart/form-data",
-    )  # fmt: skip
-    assert response.status_code == 302 and Worker(app).run_pending() == 1
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
-    browser_log_in(page, app, "doctor1", PASSWORD)
-    page.goto(f"/reports/{report.id}")
-    page.wait_for_function("() => document.getElementById('ecg-window').textContent.length > 0")
-    before = page.evaluate("window.localStorage.getItem('cardio-last-activity')")
-    page.context.clear_cookies()  # logged out elsewhere
-    page.click("#ecg-next")
-    expect(page.locator("#ecg-window")).to_contain_text("Your session has ended")
-    expect(page.locator("#session-timeout-text")).to_contain_text("Your session has ended")
-    assert page.evaluate("window.localStorage.getItem('cardio-last-activity')") == before
 
 
 def test_a_patient_reads_their_reports_on_a_phone(

@@ -415,3 +415,25 @@ def test_gain_and_speed_scale_the_paper(
     zoomed = _scale(page)
     for px_per_mv in zoomed["px_per_mv"]:
         assert px_per_mv / (0.2 * zoomed["px_per_s"]) == pytest.approx(2, rel=0.03)
+
+
+def test_the_chart_says_when_the_session_ended_in_another_tab(
+    app: Flask,
+    page,
+    people: People,
+    sql: Session,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Logged out in another tab, the review chart's next window answered 401: the chart
+    froze on its last window with a script error, said nothing, and told every tab the
+    session was alive (an audit)."""
+    from playwright.sync_api import expect
+
+    report_id, _, _ = _analysed_report(app, people, sql, tmp_path, ("I", "II", "III"))
+    _open_review(page, app, report_id)
+    before = page.evaluate("window.localStorage.getItem('cardio-last-activity')")
+    page.context.clear_cookies()  # logged out elsewhere
+    page.click("#ecg-next")
+    expect(page.locator("#ecg-window")).to_contain_text("Your session has ended")
+    expect(page.locator("#session-timeout-text")).to_contain_text("Your session has ended")
+    assert page.evaluate("window.localStorage.getItem('cardio-last-activity')") == before
