@@ -38,6 +38,13 @@ UNUSABLE_RANGE_RATIO = 6.0
 # 25th percentile over the segment's beats (so up to 3 in 4 ectopic beats do not count).
 # Clean segments: median 0.1; nstdb at 0 dB: 1.2-1.3. Chosen on DS1, svdb and nstdb.
 NOISY_BEAT_MISMATCH = 0.6
+# Why a segment whose beats differ is flagged: artefact and noise, but also beats of several
+# shapes. An on-call audit: MIT-BIH 205's clean ventricular tachycardia and the slow
+# ventricular run after it read "(artefact or noise)", which invites a doctor to dismiss them.
+BEATS_DIFFER_REASON = (
+    "beats differ from one to the next (artefact or noise, or beats of several shapes: "
+    "ventricular beats and runs look alike, so check the strip)"
+)
 MISMATCH_PERCENTILE = 25.0
 BEAT_WINDOW_S = (0.2, 0.4)  # before and after the R peak
 MAINS_REASON = "mains interference"  # a segment noisy only for the hum notched out of it
@@ -155,7 +162,7 @@ def judge_segments(
         elif hf_ratio[k] > NOISY_HF_RATIO:
             level, reason = "noisy", FAST_NOISE_REASON
         elif (beats_differ := mismatch[k]) is not None and beats_differ > NOISY_BEAT_MISMATCH:
-            level, reason = "noisy", "beats differ from one to the next (artefact or noise)"
+            level, reason = "noisy", BEATS_DIFFER_REASON
         segments.append(Segment(first / fs_hz, last / fs_hz, level, reason))
     return segments
 
