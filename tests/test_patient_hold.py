@@ -45,6 +45,9 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     doctor = client_for(app, people.doctor)
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Held from the patient until" in page and "Release to the patient now" in page
+    # The worklist lists what waits for a talk (a call list; an audit of the hold).
+    held_list = doctor.get("/worklist?status=held").get_data(as_text=True)
+    assert f"/reports/{report.id}" in held_list and "held from the patient until" in held_list
     released = post_form(doctor, f"/reports/{report.id}/release", {},
                          token_page=f"/reports/{report.id}")  # fmt: skip
     assert released.status_code == 302
@@ -56,6 +59,7 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     )
     assert patient.get(summary).status_code == 200
     assert api.get(f"/reports/{report.id}").status_code == 200
+    assert f"/reports/{report.id}" not in doctor.get("/worklist?status=held").get_data(as_text=True)
     sql.expire_all()
     assert sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.release")).one()
     # The patient's access log says it in words (it read "looked at or changed your record").

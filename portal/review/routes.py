@@ -114,6 +114,7 @@ def worklist() -> str:
         urgency_names=URGENCY_NAMES,
         urgency_reason=urgency_reason,
         high_risk_scores=reports.high_risk_scores,
+        held=lambda r: reports.held_from_patient(r, utcnow()),
         shown_count=shown_count,
     )
 

@@ -144,6 +144,11 @@ class WorklistPage:
     counts: dict[str, int]
 
 
+# The worklist's filter of reports held from the patient (`patient_release_at`): the doctor's
+# list of patients to talk with before their result is released (an audit of the hold).
+HELD = "held"
+
+
 def worklist(
     session: Session,
     actor: Account,
@@ -168,6 +173,8 @@ def worklist(
     by_status = [query.where(EcgReport.status == s) for s in ReportStatus]
     if status in {s.value for s in ReportStatus}:
         query = query.where(EcgReport.status == ReportStatus(status))
+    elif status == HELD:  # signed, still waiting for a talk with the patient: a call list
+        query = query.where(EcgReport.patient_release_at > utcnow())
     if finding:
         query = query.where(EcgReport.main_finding == finding)
     zone = zone or UTC_ZONE  # the days are the hospital's days
