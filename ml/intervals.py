@@ -131,6 +131,7 @@ LABELS = {"pr": "PR", "qrs": "QRS", "qt": "QT"}
 SURE_ONLY_ABOVE_MS: dict[str, tuple[float, str]] = {"pr": (300, "a marked first-degree AV block")}
 # How the reason of an interval withheld so ends (also a long QT's, `ml.findings`).
 WITHHELD_AS_UNSURE = "but it was measured with low confidence"
+OUTSIDE_PLAUSIBLE = "more likely a measurement error than a finding"
 # Clear leads whose boundaries differ by more than this (ms) disagree: not measurable.
 DISAGREEMENT_MS: dict[str, float] = {"pr": 80, "qt": 80}
 LOW_CONFIDENCE_GAP_MS: dict[str, float] = {"pr": 40, "qt": 40}
@@ -482,7 +483,7 @@ def _judge(
         if not low <= value_ms <= high:
             reasons[name] = (
                 f"the {LABELS[name]} found ({value_ms:.0f} ms) is outside {low:.0f}-{high:.0f} "
-                "ms, more likely a measurement error than a finding"
+                f"ms, {OUTSIDE_PLAUSIBLE}"
             )
             continue
         if name in doubted:
