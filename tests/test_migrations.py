@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -178,15 +180,28 @@ def test_0013_widens_the_rhythm_line_and_keeps_what_it_holds(
         engine.dispose()
 
 
+@contextmanager
+def _seeded_at(url: str, revision: str, tmp_path: Path, reports: int) -> Iterator[Engine]:
+    """A database at `revision` holding `reports` seeded reports, for the body to upgrade and
+    check; then the next migration must go down to `revision` and up again to the models."""
+    migrate.upgrade(url, revision)
+    engine = make_engine(url)
+    try:
+        seed_load(engine, tmp_path, reports=reports, doctors=1, staff=1, shapes=SHAPES[:1],
+                  progress=False, password="x" * 16)  # fmt: skip
+        yield engine
+        migrate.downgrade(url, revision)
+        migrate.upgrade(url)
+        assert _differences(url) == []
+    finally:
+        engine.dispose()
+
+
 def test_0015_folds_the_names_of_patients_already_registered(
     empty_database_url: str, tmp_path: Path
 ) -> None:
     """Patients registered before 0015 are found by the folded search too."""
-    migrate.upgrade(empty_database_url, "0014")
-    engine = make_engine(empty_database_url)
-    try:
-        seed_load(engine, tmp_path, reports=2, doctors=1, staff=1, shapes=SHAPES[:1],
-                  progress=False, password="x" * 16)  # fmt: skip
+    with _seeded_at(empty_database_url, "0014", tmp_path, reports=2) as engine:
         with engine.begin() as connection:
             connection.execute(text("UPDATE patient SET full_name = 'José Núñez' WHERE id = 1"))
         migrate.upgrade(empty_database_url)
@@ -194,32 +209,18 @@ def test_0015_folds_the_names_of_patients_already_registered(
             rows = connection.execute(text("SELECT full_name, name_folded FROM patient")).all()
         assert rows and all(name_folded == folded(name) for name, name_folded in rows)
         assert ("José Núñez", "jose nunez") in rows
-        migrate.downgrade(empty_database_url, "0014")
-        migrate.upgrade(empty_database_url)
-        assert _differences(empty_database_url) == []
-    finally:
-        engine.dispose()
 
 
 def test_0016_reports_signed_before_it_are_the_patients_from_their_signature(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    migrate.upgrade(empty_database_url, "0015")
-    engine = make_engine(empty_database_url)
-    try:
-        seed_load(engine, tmp_path, reports=3, doctors=1, staff=1, shapes=SHAPES[:1],
-                  progress=False, password="x" * 16)  # fmt: skip
+    with _seeded_at(empty_database_url, "0015", tmp_path, reports=3) as engine:
         migrate.upgrade(empty_database_url)
         with engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT signed_at, patient_release_at FROM ecg_report")
             ).all()
         assert rows and all(released == signed for signed, released in rows)
-        migrate.downgrade(empty_database_url, "0015")
-        migrate.upgrade(empty_database_url)
-        assert _differences(empty_database_url) == []
-    finally:
-        engine.dispose()
 
 
 def test_0017_amendments_signed_before_it_replaced_a_version_the_patient_saw(
@@ -227,11 +228,7 @@ def test_0017_amendments_signed_before_it_replaced_a_version_the_patient_saw(
 ) -> None:
     """Before 0016 every signed version was the patient's from its signature: an amendment's
     `previous_release_at` is the signature of the version it replaced."""
-    migrate.upgrade(empty_database_url, "0016")
-    engine = make_engine(empty_database_url)
-    try:
-        seed_load(engine, tmp_path, reports=12, doctors=1, staff=1, shapes=SHAPES[:1],
-                  progress=False, password="x" * 16)  # fmt: skip
+    with _seeded_at(empty_database_url, "0016", tmp_path, reports=12) as engine:
         migrate.upgrade(empty_database_url)
         with engine.connect() as connection:
             rows = connection.execute(
@@ -244,11 +241,6 @@ def test_0017_amendments_signed_before_it_replaced_a_version_the_patient_saw(
         for row in rows:
             before = signed.get((row.report_id, row.version_no - 1)) if row.version_no > 2 else None
             assert row.previous_release_at == before, row
-        migrate.downgrade(empty_database_url, "0016")
-        migrate.upgrade(empty_database_url)
-        assert _differences(empty_database_url) == []
-    finally:
-        engine.dispose()
 
 
 def _rhythm_lines(engine: Engine) -> dict[int, str]:
