@@ -838,7 +838,7 @@ NO_GOOD_SIGNAL_DETAIL = (
 
 
 def read_through_noise(
-    quality: list[Segment], clear_spans_s: Sequence[tuple[float, float]] = ()
+    quality: list[Segment], clear_spans_s: Sequence[tuple[float, float]]
 ) -> list[Finding]:
     """A medium-risk quality finding when no segment is of good quality but the read went on
     (noisy, not unusable, signal): a 60-s strip of nstdb 118e00, 0 % good quality, read 114

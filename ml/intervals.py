@@ -44,7 +44,7 @@ MIN_INTERVALS_FS_HZ = 100.0
 # to a whole coarse sample (synthetic beats at 100-200 Hz: QRS RMS error 6.6-13.3 -> 2.6-5.9 ms).
 MEASURE_FS_HZ = 250.0
 # A swing this steep (share of the QRS's peak spatial velocity, over noise) within this long
-# after a QRS end found is still the QRS (`_past_slow_parts`); T waves swing at under a tenth.
+# after a QRS end found is still the QRS (`_qrs_end`); T waves swing at under a tenth.
 QRS_RESUMES_FRACTION = 0.25
 QRS_RESUMES_WITHIN_S = 0.06
 QRS_PROMINENCE = 8.0  # the QRS changes this many times faster than the beat's median (ECGs: 19+)
@@ -533,10 +533,10 @@ def _qrs_limits(
     onset = _walk_to_flat(
         velocity, peak, -1, noise + settings.qrs_onset_fraction * height, int(0.15 * fs_hz), flat
     )
-    offset = _walk_to_flat(
-        velocity, peak, +1, noise + settings.qrs_offset_fraction * height, int(0.20 * fs_hz), flat
-    )
-    offset = _past_slow_parts(velocity, offset, noise, height, peak, fs_hz, settings)
+    offset = _qrs_end(
+        velocity, peak, peak + int(0.20 * fs_hz), noise + settings.qrs_offset_fraction * height,
+        noise + QRS_RESUMES_FRACTION * height, flat, int(QRS_RESUMES_WITHIN_S * fs_hz),
+    )  # fmt: skip
     if onset is None:
         onset = Boundary(None, "QRS onset not found: the QRS does not start from a flat line")
     if offset is None:
@@ -544,29 +544,25 @@ def _qrs_limits(
     return onset, offset
 
 
-def _past_slow_parts(
+def _qrs_end(
     velocity: np.ndarray,
-    offset: Boundary | None,
-    noise: float,
-    height: float,
     peak: int,
-    fs_hz: float,
-    settings: IntervalSettings,
+    limit: int,
+    threshold: float,
+    resumes_above: float,
+    flat: int,
+    within: int,
 ) -> Boundary | None:
-    """`offset`, moved past any steep swing that follows it within QRS_RESUMES_WITHIN_S: the
-    flat bottom of a broad S wave (right bundle branch block in II) stays still for longer than
-    the ST test's QRS_FLAT_S, and the upstroke after it is still the QRS. MIT-BIH 118's RBBB
-    read a "high-confidence" QRS of 83 ms (136 ms from the same beats aligned one sample later)
-    and an ST level of -1.2 mV at the bottom of the S wave (an electrophysiologist's audit).
-    A T wave never swings this fast."""
-    limit = peak + int(0.20 * fs_hz)
-    resumes_above = noise + QRS_RESUMES_FRACTION * height
-    flat = max(2, int(settings.qrs_flat_s * fs_hz))
-    threshold = noise + settings.qrs_offset_fraction * height
+    """The QRS end: where the velocity stays under `threshold` for `flat` samples
+    (`_walk_to_flat`), unless a swing above `resumes_above` follows within `within` samples,
+    from where the walk goes on (up to `limit`). The flat bottom of a broad S wave (right
+    bundle branch block in II) stays still for longer than QRS_FLAT_S, and the upstroke after
+    it is still the QRS: MIT-BIH 118's RBBB read a "high-confidence" QRS of 83 ms (136 ms from
+    the same beats aligned one sample later) and an ST level of -1.2 mV at the bottom of the
+    S wave (an electrophysiologist's audit). A T wave never swings this fast."""
+    offset = _walk_to_flat(velocity, peak, +1, threshold, limit - peak, flat)
     while offset is not None and offset.sample is not None and offset.confident:
-        ahead = velocity[
-            offset.sample + 1 : min(limit, offset.sample + int(QRS_RESUMES_WITHIN_S * fs_hz))
-        ]
+        ahead = velocity[offset.sample + 1 : min(limit, offset.sample + within)]
         steep = np.flatnonzero(ahead > resumes_above)
         if len(steep) == 0:
             break

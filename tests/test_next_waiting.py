@@ -34,6 +34,8 @@ def test_a_signed_report_links_the_next_one_waiting(
     assert signed.status_code == 302
     page = doctor.get(signed.location).get_data(as_text=True)
     assert f'id="next-waiting" href="/reports/{second.id}"' in page
-    # Another doctor's patient's report is never offered.
-    other = client_for(app, people.other_doctor).get(f"/reports/{first.id}")
-    assert other.status_code == 404
+    # Offered from the doctor's own reports only: the other doctor, whose list it is not on,
+    # is offered nothing from it and cannot open it.
+    other = client_for(app, people.other_doctor)
+    assert other.get(f"/reports/{first.id}").status_code == 404
+    assert f"/reports/{second.id}" not in other.get("/worklist").get_data(as_text=True)

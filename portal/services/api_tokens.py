@@ -91,9 +91,7 @@ def revoke(session: Session, token: ApiToken, *, actor: Account) -> None:
 
 def authenticate(session: Session, secret: str) -> ApiToken | None:
     """The live token with this secret (not expired, not revoked, its account active)."""
-    if not secret.startswith(PREFIX) or len(secret) > 200:
-        return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret)))
+    token = _with_secret(session, secret)
     now = utcnow()
     if (
         token is None
@@ -111,11 +109,7 @@ def refusal(session: Session, secret: str) -> str:
     error_description): an integration engine had been told the same thing for an expired or
     revoked token as for a mistyped one (an integrator's audit). Said only to whoever holds
     the secret."""
-    token = (
-        session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret)))
-        if secret.startswith(PREFIX) and len(secret) <= 200
-        else None
-    )
+    token = _with_secret(session, secret)
     if token is None:
         return "The API token is not known to this portal (mistyped, or from another portal)."
     if token.revoked_at is not None:
@@ -124,6 +118,13 @@ def refusal(session: Session, secret: str) -> str:
         day = token.expires_at.date().isoformat()
         return f"The API token expired on {day}: ask an administrator for a new one."
     return "The API token's account is deactivated."
+
+
+def _with_secret(session: Session, secret: str) -> ApiToken | None:
+    """The stored token whose hash is this secret's, live or not (None for no such token)."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    return session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret)))
 
 
 def tokens(session: Session) -> list[ApiToken]:

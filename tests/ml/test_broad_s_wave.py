@@ -1,4 +1,4 @@
-"""A broad S wave's flat bottom is inside the QRS (`ml.intervals._past_slow_parts`). An
+"""A broad S wave's flat bottom is inside the QRS (`ml.intervals._qrs_end`). An
 electrophysiologist's audit: MIT-BIH 118's right bundle branch block read a "high-confidence"
 QRS of 83 ms and an ST level of -1.2 mV in II, the bottom of its S wave; the same beats
 aligned one sample later read 136 ms."""
