@@ -954,7 +954,8 @@ def reported_classes(
     return classes, notes
 
 
-RUN_CLASS = {rhythm.VT: "V", rhythm.SVT: "S"}  # run episodes and the calls they are runs of
+# Run episodes, the calls they are runs of, and whether they are the slow runs (`run_bounds`).
+RUN_CLASS = {rhythm.VT: ("V", False), rhythm.SVT: ("S", False), rhythm.IVR: ("V", True)}
 
 
 FAINT_QRS_SHARE = 0.25  # of the recording's median QRS size
@@ -1017,9 +1018,9 @@ def summarise(
     runs_as_called = {
         label: [
             (float(beat_s[first]), float(beat_s[stop - 1]))
-            for first, stop in rhythm.run_bounds(beat_s, classes, beat_class)
+            for first, stop in rhythm.run_bounds(beat_s, classes, beat_class, slow)
         ]
-        for label, beat_class in RUN_CLASS.items()
+        for label, (beat_class, slow) in RUN_CLASS.items()
     }
     called = classes
     classes, class_notes = reported_classes(

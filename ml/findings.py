@@ -312,6 +312,8 @@ def findings_of_read(
         _ventricular_rate(rate) if af_mostly else "",
     )
     add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
+    if by_label.get(rhythm.IVR):
+        findings.append(_idioventricular(by_label[rhythm.IVR], check))
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
     add_episodes(rhythm.TRIGEMINY, "TRIGEMINY", "medium", "episode(s)", check)
     dropped = len(by_label.get(rhythm.MOBITZ_I, []))
@@ -701,6 +703,29 @@ def _inverted_p_wave_rhythm(stretches: list[rhythm.Episode]) -> Finding:
         "check the strip"
     )
     return _other_rhythm("low", detail)
+
+
+# Idioventricular rhythm is "accelerated" from this rate (AHA/ACCF/HRS 2009, part II: 50-100
+# /min, often benign, as in reperfusion); slower it is a ventricular escape rhythm, which a
+# failing sinus node or AV conduction lets through.
+ACCELERATED_IVR_BPM = 50.0
+
+
+def _idioventricular(runs: list[rhythm.Episode], check: str) -> Finding:
+    """The runs of 3 or more ventricular beats at 100 /min or slower, with their rates and
+    what the slowest one may mean."""
+    rates_bpm = [60.0 * (e.n_beats - 1) / max(e.duration_s, 1e-9) for e in runs]
+    slowest, fastest = min(rates_bpm), max(rates_bpm)
+    same = round(slowest) == round(fastest)
+    rates = f"{slowest:.0f} /min" if same else f"{slowest:.0f}-{fastest:.0f} /min"
+    longest = max(runs, key=lambda e: e.n_beats)
+    detail = (
+        f"{len(runs)} run(s) of 3 or more ventricular beats at 100 /min or slower ({rates}), "
+        f"longest {longest.n_beats} beats"
+    )
+    if slowest < ACCELERATED_IVR_BPM:
+        detail += "; under 50 /min a ventricular escape rhythm: look for AV block or sinus arrest"
+    return Finding("IVR", rhythm.IVR, "medium", None, detail + check)
 
 
 def _complete_block(stretches: list[rhythm.Episode], atrial_bpm: float | None) -> Finding:

@@ -9,6 +9,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
 - ventricular flutter / fibrillation: given as spans found in the signal
   (`ml.ventricular_fibrillation`); beats inside them are not beats and are left out;
 - ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
+  idioventricular rhythm: >= 3 consecutive V beats at 100 bpm or slower (accelerated from 50
+  bpm, an escape rhythm below);
 - ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
 - pause: an RR interval over 2 s between two readable (not Q) beats; a dropped beat: an
   interval ~2x the local rhythm without ectopy, a hint of second-degree AV block; 2:1
@@ -35,6 +37,10 @@ BRADY_BELOW_BPM, TACHY_ABOVE_BPM = 60.0, 100.0
 AF = "Atrial fibrillation/flutter"
 VT, SVT = "Ventricular tachycardia", "Supraventricular tachycardia"
 VF = "Ventricular flutter/fibrillation"
+# A run of V beats at RUN_RATE_BPM or slower: no tachycardia, but no sinus rhythm either. MIT-BIH
+# 124's three idioventricular runs (19, 5 and 6 beats at 54-61 /min) made no episode and no
+# finding: their beats counted only as ventricular ectopic beats, at low risk.
+IVR = "Idioventricular rhythm"
 BIGEMINY, TRIGEMINY = "Ventricular bigeminy", "Ventricular trigeminy"
 PAUSE, DROPPED = "Pause", "Dropped beat (possible second-degree AV block)"
 HALVED = "2:1 conduction (possible second-degree AV block)"
@@ -51,7 +57,7 @@ INVERTED_P_WAVES = "Ectopic atrial or junctional rhythm (P waves inverted in II)
 # `ml.av_dissociation`; "escape" names the rhythm statement (`ml.vocabulary.RHYTHM_WORDS`)
 COMPLETE_BLOCK = "Complete AV block, escape rhythm (AV dissociation)"
 LABELS = (
-    SINUS, BRADY, TACHY, AF, VF, VT, SVT, BIGEMINY, TRIGEMINY, PAUSE, HALVED, TWO_TO_ONE,
+    SINUS, BRADY, TACHY, AF, VF, VT, SVT, IVR, BIGEMINY, TRIGEMINY, PAUSE, HALVED, TWO_TO_ONE,
     DROPPED, MOBITZ_I, MOBITZ_II, PACED, NO_P_WAVES, NARROW_TACHYCARDIA, INVERTED_P_WAVES,
     COMPLETE_BLOCK,
 )  # fmt: skip
@@ -184,7 +190,11 @@ def detect_rhythms(
     episodes: list[Episode] = list(vf)
     blocked = _spans_episodes(COMPLETE_BLOCK, beat_s, dissociation_spans_s)
     episodes += blocked
-    runs = _runs(beat_s, classes, "V", VT) + _runs(beat_s, classes, "S", SVT)
+    runs = [
+        *_runs(beat_s, classes, "V", VT),
+        *_runs(beat_s, classes, "S", SVT),
+        *_runs(beat_s, classes, "V", IVR, slow=True),
+    ]
     episodes += runs
     patterns = _patterns(beat_s, classes)
     episodes += patterns
@@ -332,9 +342,12 @@ def _segments(beat_s: np.ndarray, interval_flags: np.ndarray, label: str) -> lis
     return episodes
 
 
-def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list[tuple[int, int]]:
-    """(first, last + 1) beat index of each run of >= 3 `beat_class` beats above RUN_RATE_BPM;
-    a run of S beats must also be premature against the sinus cycle (`_premature`)."""
+def run_bounds(
+    beat_s: np.ndarray, classes: np.ndarray, beat_class: str, slow: bool = False
+) -> list[tuple[int, int]]:
+    """(first, last + 1) beat index of each run of >= 3 `beat_class` beats above RUN_RATE_BPM
+    (at or below it when `slow`); a fast run of S beats must also be premature against the
+    sinus cycle (`_premature`)."""
     bounds = []
     classes = np.asarray(classes)
     is_class = np.concatenate([[False], classes == beat_class, [False]]).astype(int)
@@ -344,9 +357,9 @@ def run_bounds(beat_s: np.ndarray, classes: np.ndarray, beat_class: str) -> list
         if stop - start < 3:
             continue
         rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
-        if rate_bpm > RUN_RATE_BPM:
+        if (rate_bpm > RUN_RATE_BPM) != slow:
             bounds.append((int(start), int(stop)))
-    if beat_class == "S" and bounds:
+    if beat_class == "S" and bounds and not slow:
         before_s = sinus_cycle_before_s(beat_s, classes)
         after_s = sinus_cycle_after_s(beat_s, classes)
         bounds = [(a, b) for a, b in bounds if _premature(beat_s, a, b, before_s, after_s)]
@@ -466,10 +479,12 @@ def overlap_s(start_s: float, end_s: float, spans_s: list[tuple[float, float]]) 
     return sum(max(0.0, min(end_s, b) - max(start_s, a)) for a, b in spans_s)
 
 
-def _runs(beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str) -> list[Episode]:
+def _runs(
+    beat_s: np.ndarray, classes: np.ndarray, beat_class: str, label: str, slow: bool = False
+) -> list[Episode]:
     return [
         Episode(label, float(beat_s[start]), float(beat_s[stop - 1]), stop - start)
-        for start, stop in run_bounds(beat_s, classes, beat_class)
+        for start, stop in run_bounds(beat_s, classes, beat_class, slow)
     ]
 
 
@@ -844,7 +859,7 @@ def join_pauses(
 # main finding, for the "Also ..." line (a clinician-eye audit).
 SIGNIFICANCE = (
     VF, VT, COMPLETE_BLOCK, MOBITZ_II, TWO_TO_ONE, AF, NARROW_TACHYCARDIA, SVT, PAUSE,
-    MOBITZ_I, HALVED, DROPPED, NO_P_WAVES, INVERTED_P_WAVES, PACED, BIGEMINY, TRIGEMINY,
+    MOBITZ_I, HALVED, DROPPED, IVR, NO_P_WAVES, INVERTED_P_WAVES, PACED, BIGEMINY, TRIGEMINY,
     TACHY, BRADY, SINUS,
 )  # fmt: skip
 
@@ -898,7 +913,7 @@ def _is_rhythm(episode: Episode) -> bool:
     """A run long enough to be the rhythm of its stretch (`RHYTHM_RUN_S`); ventricular
     flutter/fibrillation too (five minutes of it had read "Undetermined with ventricular
     flutter/fibrillation")."""
-    return episode.label in (VT, SVT, VF) and episode.duration_s >= RHYTHM_RUN_S
+    return episode.label in (VT, SVT, IVR, VF) and episode.duration_s >= RHYTHM_RUN_S
 
 
 def headline(episodes: list[Episode], main_label: str | None) -> str:

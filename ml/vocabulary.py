@@ -88,6 +88,10 @@ STATEMENTS: dict[str, Statement] = _table(
     ("TRIGEMINY", "Trigeminy", Category.ECTOPY, "Every third beat was an extra beat."),
     ("SVT", "Supraventricular tachycardia", Category.RHYTHM,
      "Your heart had short runs of fast beats that start in the top parts of the heart."),
+    ("IVR", "Idioventricular rhythm", Category.RHYTHM,
+     "For short spells, your heartbeat started in the lower parts of the heart instead of its "
+     "usual place, at a normal or slow speed. This is often harmless; your doctor will explain "
+     "what it means for you."),
     ("LBBB", "Left bundle branch block", Category.CONDUCTION,
      "The signal spread through the left side of the heart in a slower way than usual."),
     ("RBBB", "Right bundle branch block", Category.CONDUCTION,
@@ -134,7 +138,7 @@ HIGH_RISK = frozenset({"VF", "VT", "ST_ELEVATION", "AV_BLOCK_3", "AF", "PAUSE"})
 MEDIUM_RISK = frozenset(
     {
         "AV_BLOCK_2", "LONG_QT", "ST_DEPRESSION", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY",
-        "SVT", "LBBB", "WIDE_QRS", "DROPPED_BEAT", "NOISY_STRIP",
+        "SVT", "IVR", "LBBB", "WIDE_QRS", "DROPPED_BEAT", "NOISY_STRIP",
     }
 )  # fmt: skip
 # Codes the machine wrote before this table existed, read back from stored analyses.

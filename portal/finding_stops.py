@@ -34,6 +34,7 @@ EPISODE_CODES = {
     rhythm.VF: "VF",
     rhythm.VT: "VT",
     rhythm.SVT: "SVT",
+    rhythm.IVR: "IVR",
     rhythm.BIGEMINY: "BIGEMINY",
     rhythm.TRIGEMINY: "TRIGEMINY",
     rhythm.PAUSE: "PAUSE",
@@ -50,7 +51,7 @@ EPISODE_CODES = {
 }
 # Ectopic beats inside these episodes are already stops (the episode's start).
 COVERING_EPISODES = {
-    "V": (rhythm.VT, rhythm.VF, rhythm.BIGEMINY, rhythm.TRIGEMINY),
+    "V": (rhythm.VT, rhythm.IVR, rhythm.VF, rhythm.BIGEMINY, rhythm.TRIGEMINY),
     "S": (rhythm.SVT,),
 }
 # (single, two in a row, three or more) per beat class; a fast run of three is an episode.
@@ -203,7 +204,7 @@ def _thinned(stops: list[Stop]) -> list[Stop]:
 def _episode_label(episode: rhythm.Episode) -> str:
     seconds = episode.duration_s
     length = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    if episode.label in (rhythm.VT, rhythm.SVT, rhythm.BIGEMINY, rhythm.TRIGEMINY):
+    if episode.label in (rhythm.VT, rhythm.SVT, rhythm.IVR, rhythm.BIGEMINY, rhythm.TRIGEMINY):
         return f"{episode.label}, {episode.n_beats} beats, {length}"
     return f"{episode.label}, {length}"
 

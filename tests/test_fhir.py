@@ -76,6 +76,7 @@ EXPECTED_SNOMED = {
     "LONG_QT": ("111975006", "Prolonged QT interval"),
     "ST_DEPRESSION": ("429622005", "ST depression"),
     "SVT": ("426761007", "Supraventricular tachycardia"),
+    "IVR": ("49260003", "Idioventricular rhythm"),
     "LBBB": ("164909002", "Left bundle branch block"),
     "RBBB": ("59118001", "Right bundle branch block"),
     "WIDE_QRS": ("991002", "Wide QRS complex"),

@@ -48,6 +48,7 @@ RHYTHM_LABELS = {
     "VF": ({"(VFL", "(VF"}, rhythm.VF),
     "VT": ({"(VT"}, rhythm.VT),
     "SVT": ({"(SVTA"}, rhythm.SVT),
+    "IVR": ({"(IVR"}, rhythm.IVR),
     "bigeminy": ({"(B"}, rhythm.BIGEMINY),
     "trigeminy": ({"(T"}, rhythm.TRIGEMINY),
     "sinus_bradycardia": ({"(SBR"}, rhythm.BRADY),

@@ -136,6 +136,7 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
     "LONG_QT": Coding(SNOMED, "111975006", "Prolonged QT interval"),
     "ST_DEPRESSION": Coding(SNOMED, "429622005", "ST depression"),
     "SVT": Coding(SNOMED, "426761007", "Supraventricular tachycardia"),
+    "IVR": Coding(SNOMED, "49260003", "Idioventricular rhythm"),  # CinC 2020's label map
     "LBBB": Coding(SNOMED, "164909002", "Left bundle branch block"),
     "RBBB": Coding(SNOMED, "59118001", "Right bundle branch block"),
     "WIDE_QRS": Coding(SNOMED, "991002", "Wide QRS complex"),
