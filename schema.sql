@@ -385,7 +385,7 @@ CREATE TABLE risk_score (
 	model VARCHAR(32) NOT NULL, 
 	value FLOAT, 
 	unit VARCHAR(16), 
-	category VARCHAR(32), 
+	category VARCHAR(64), 
 	level VARCHAR(32), 
 	not_computed_reason VARCHAR(255), 
 	inputs_used JSON, 

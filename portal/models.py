@@ -563,7 +563,7 @@ class RiskScore(CreatedAtMixin, Base):
     model: Mapped[RiskModel] = mapped_column(enum_column(RiskModel, "risk_model"))
     value: Mapped[float | None] = mapped_column(Float)  # percent or points, see `unit`
     unit: Mapped[str | None] = mapped_column(String(16))
-    category: Mapped[str | None] = mapped_column(String(32))  # in words, every band
+    category: Mapped[str | None] = mapped_column(String(64))  # in words, every band
     level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "risk_level"))
     not_computed_reason: Mapped[str | None] = mapped_column(String(255))
     inputs_used: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -266,3 +266,24 @@ def test_two_migrations_at_once_take_turns(empty_database_url: str) -> None:
         _, errors = run.communicate(timeout=300)
         assert run.returncode == 0, errors[-3000:]
     assert _differences(empty_database_url) == []
+
+
+def test_0019_stores_a_grace_category_naming_both_acs_bands(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """A GRACE category for both ACS types runs to 41 characters, which MariaDB refused in the
+    32 the column had; the downgrade cuts it to 32 (MariaDB refuses longer ones there)."""
+    both = "NSTE-ACS intermediate, STEMI intermediate"
+    with _seeded_at(empty_database_url, "0018", tmp_path, reports=2) as engine:
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:
+            first = connection.execute(text("SELECT MIN(id) FROM risk_score")).scalar()
+            connection.execute(
+                text("UPDATE risk_score SET category = :both WHERE id = :id"),
+                {"both": both, "id": first},
+            )
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT category FROM risk_score WHERE id = :id"), {"id": first}
+            ).scalar()
+        assert stored == both

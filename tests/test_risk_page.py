@@ -70,7 +70,10 @@ def test_report_scores_use_latest_values_as_of_the_ecg_and_store_inputs(
     # After the ECG: must not be used.
     _add_input(sql, people, ecg_at + dt.timedelta(hours=2), systolic_bp_mmhg=190.0)
     report = _report(sql, people)
-    rows = risk_scores.store_report_scores(sql, report, as_of=ecg_at, ecg_heart_rate_bpm=72.4)
+    report.report_date = ecg_at
+    outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=72.4)
+    rows = risk_scores.store_report_scores(report, outcomes)
+    sql.add_all(rows)
     sql.commit()
 
     stored = {r.model: r for r in sql.scalars(select(RiskScore))}

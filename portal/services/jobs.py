@@ -317,12 +317,10 @@ def _write_report(
         found = agreement(reference_dir, recording.reference_record, analysis)
         version.analysis = {**(version.analysis or {}), "reference": found.to_dict()}
     session.add(version)
-    scores = risk_scores.store_report_scores(
-        session,
-        report,
-        as_of=report.report_date,
-        ecg_heart_rate_bpm=analysis.heart_rate.mean_bpm,
-    )
+    heart_rate_bpm = risk_scores.report_heart_rate_bpm(report, analysis.heart_rate.mean_bpm)
+    outcomes = risk_scores.report_outcomes(session, report, ecg_heart_rate_bpm=heart_rate_bpm)
+    scores = risk_scores.store_report_scores(report, outcomes)
+    session.add_all(scores)
     report.main_finding = analysis.main_finding.code[:32]
     report.urgency = reports.urgency_of(
         [(f.code, f.risk) for f in analysis.findings], reports.worklist_scores(report, scores)

@@ -23,6 +23,7 @@ from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
+    ClinicalInput,
     EcgRecording,
     EcgReport,
     Patient,
@@ -34,7 +35,7 @@ from portal.models import (
     utcnow,
 )
 from portal.risk.result import RiskLevel
-from portal.services import audit
+from portal.services import audit, risk_scores
 from portal.services.accounts import check_own_password
 from portal.services.errors import NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
@@ -205,7 +206,10 @@ WORKLIST_ROW_LOADS = (
         Patient.date_of_birth,
         Patient.sex,
         Patient.assigned_doctor_id,
-    ),  # fmt: skip
+    )  # fmt: skip
+    # an entry added after a score, dated before its ECG, makes it stale (`stale_reason`)
+    .selectinload(Patient.clinical_inputs)
+    .load_only(ClinicalInput.recorded_at, ClinicalInput.created_at),
     selectinload(EcgReport.recording).load_only(
         EcgRecording.acquired_at, EcgRecording.reference_record, EcgRecording.pacemaker
     ),
@@ -220,7 +224,7 @@ WORKLIST_ROW_LOADS = (
     )
     .selectinload(ReportVersion.author),
     selectinload(EcgReport.risk_scores).load_only(
-        RiskScore.model, RiskScore.level, RiskScore.inputs_used
+        RiskScore.model, RiskScore.level, RiskScore.inputs_used, RiskScore.created_at
     ),
 )
 
@@ -420,10 +424,15 @@ def _add_version(
     patient_hold: dt.timedelta = NO_HOLD,
 ) -> ReportVersion:
     machine = report.versions[0]
+    signed_values = _signed_measurements(machine, read.measurements)
     # Loaded before anything changes (no early autoflush, which would meet a concurrent
-    # signature as a bare StaleDataError): the scores, and the patient their staleness needs.
-    scores = list(report.risk_scores)
+    # signature as a bare StaleDataError): the scores, recomputed from the signed heart rate
+    # and the inputs dated up to the ECG, and the patient their staleness needs.
     assert report.patient is not None
+    list(report.patient.clinical_inputs)
+    heart_rate_bpm = risk_scores.report_heart_rate_bpm(report, signed_values["heart_rate_bpm"])
+    outcomes = risk_scores.report_outcomes(session, report, ecg_heart_rate_bpm=heart_rate_bpm)
+    list(report.risk_scores)
     now = utcnow()
     version = ReportVersion(
         report=report,
@@ -439,7 +448,7 @@ def _add_version(
         patient_comment=read.patient_comment.strip() or None,
         next_steps=[c for c in NEXT_STEPS if c in read.next_steps],
         next_steps_note=read.next_steps_note.strip() or None,
-        **_signed_measurements(machine, read.measurements),
+        **signed_values,
         beat_counts=machine.beat_counts,
         class_probabilities=machine.class_probabilities,
         model_version=machine.model_version,
@@ -449,6 +458,8 @@ def _add_version(
     report.signed_at = now
     report.patient_release_at = patient_release_at(read, now, patient_hold)
     # The worklist follows the latest signed read, not the machine's.
+    scores = risk_scores.store_report_scores(report, outcomes)
+    session.add_all(scores)
     report.main_finding = vocabulary.most_serious(read.findings) or "NORMAL"
     signed = vocabulary.by_severity(read.findings)
     report.urgency = urgency_of(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import risk
-from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex
+from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
 
 RISK_FACTOR_WINDOW = dt.timedelta(days=365)
 ADMISSION_WINDOW = dt.timedelta(days=14)
@@ -284,30 +284,63 @@ def _missing_text(column: str, found: Measured | None, window: dt.timedelta) -> 
     return f"{label} missing (last recorded {found.recorded_at:%Y-%m-%d}, over {months} before)"
 
 
-def store_report_scores(
-    session: Session,
-    report: EcgReport,
-    *,
-    as_of: dt.datetime,
-    ecg_heart_rate_bpm: float | None,
-) -> list[RiskScore]:
-    """Compute every model for `report` and add one RiskScore row each (caller commits)."""
-    measured = measured_values(session, report.patient_id, as_of)
+def report_outcomes(
+    session: Session, report: EcgReport, *, ecg_heart_rate_bpm: float | None
+) -> list[ScoreOutcome]:
+    """Every model's outcome for `report`, from the inputs recorded up to its date and the
+    heart rate of its ECG (`report_heart_rate_bpm`). Reads only: call it before changing
+    anything the same flush would write."""
+    measured = measured_values(session, report.patient_id, report.report_date)
+    return compute_scores(
+        report.patient, measured, as_of=report.report_date, ecg_heart_rate_bpm=ecg_heart_rate_bpm
+    )
+
+
+def report_heart_rate_bpm(report: EcgReport, heart_rate_bpm: float | None) -> float | None:
+    """The ECG's heart rate as a GRACE input: none from a reference-library record, which is
+    not this patient's ECG (MIT-BIH 100's 76 bpm had been scored as a patient's admission
+    rate), and none where the signed read says the rate is not measurable (None)."""
+    return None if report.recording.reference_record else heart_rate_bpm
+
+
+def store_report_scores(report: EcgReport, outcomes: list[ScoreOutcome]) -> list[RiskScore]:
+    """The report's score rows set to `outcomes`, one per model: added, or recomputed in
+    place (created_at then says when; caller commits). Signing and amending recompute, so the
+    signed scores read the signed heart rate and every input dated up to the ECG, a late
+    correction included (a cholesterol typo of 380 corrected to 180 had left 48.4 % on the
+    signed report, and the patient, where the inputs give 23.5 %; an audit)."""
+    existing = {row.model: row for row in report.risk_scores}
     rows = []
-    for outcome in compute_scores(
-        report.patient, measured, as_of=as_of, ecg_heart_rate_bpm=ecg_heart_rate_bpm
-    ):
-        rows.append(score_row(report, outcome))
-    session.add_all(rows)
+    for outcome in outcomes:
+        row = existing.get(outcome.spec.model)
+        if row is None:
+            rows.append(RiskScore(report=report, model=outcome.spec.model, **score_values(outcome)))
+            continue
+        for column, value in score_values(outcome).items():
+            setattr(row, column, value)
+        row.created_at = utcnow()
+        rows.append(row)
     return rows
 
 
 def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str | None:
-    """Why a stored score no longer fits the patient (computed at `as_of` for an age or sex
-    their details since corrected), in words; None when it fits. A date of birth corrected
+    """Why a stored score no longer fits the patient (computed at `as_of` before an entry
+    dated up to `as_of` was added, or for an age or sex their details since corrected), in
+    words; None when it fits. A date of birth corrected
     from 1958 to 1988 had left "23.5 % (high), female, age 68" beside a header of "age 38,
     male", and the worklist flagging the report (a records audit). Not recomputed: the
     risk page computes today's."""
+    late = [
+        entry.created_at
+        for entry in patient.clinical_inputs
+        if entry.recorded_at <= as_of and entry.created_at > score.created_at
+    ]
+    if late:
+        return (
+            f"an entry measured on or before this ECG was added on {max(late):%Y-%m-%d} "
+            "after the score was computed: signing or amending the report recomputes it; see "
+            "the risk page for today's score"
+        )
     used = score.inputs_used or {}
     then_age = used.get("age_years")
     then_sex = used.get("sex")
@@ -325,8 +358,9 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     )
 
 
-def score_row(report: EcgReport, outcome: ScoreOutcome) -> RiskScore:
-    """The stored form of an outcome: the value with the exact inputs used and their sources."""
+def score_values(outcome: ScoreOutcome) -> dict[str, Any]:
+    """The stored form of an outcome, a score row's columns: the value with the exact inputs
+    used and their sources."""
     sources = {
         keyword: {
             "recorded_at": m.recorded_at.isoformat(timespec="minutes"),
@@ -336,10 +370,8 @@ def score_row(report: EcgReport, outcome: ScoreOutcome) -> RiskScore:
         for keyword, m in outcome.sources.items()
     }
     result = outcome.result
-    return RiskScore(
-        report=report,
+    return dict(
         clinical_input_id=outcome.latest_input_id,
-        model=outcome.spec.model,
         # Four decimals: stored at two, 8.147 % read 8.2 % here and 8.1 % on the risk page.
         value=None if result is None else round(result.risk_percent, 4),
         unit=None if result is None else "%",

@@ -1,0 +1,123 @@
+"""A report's risk scores follow what is signed: signing and amending recompute them from the
+signed heart rate and every input dated up to the ECG; until then a late entry marks them stale;
+a reference-library record lends no heart rate to a patient's GRACE score (a risk audit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from portal import risk
+from portal.models import EcgReport, RiskModel, RiskScore, utcnow
+from portal.services import reports, risk_scores
+from tests.conftest import PASSWORD, People
+from tests.test_risk_page import _add_input
+from tests.test_upload_and_review import _analysed_library_record, _analysed_report
+
+FLAGS = dict(smoker=True, diabetic=True, bp_treated=False)
+ADMISSION = dict(systolic_bp_mmhg=130.0, creatinine=1.1, killip_class=1)
+ADMISSION_FLAGS = dict(
+    cardiac_arrest_at_admission=False, st_deviation=True, elevated_cardiac_enzymes=True
+)
+
+
+def _score(report: EcgReport, model: RiskModel) -> RiskScore:
+    return next(s for s in report.risk_scores if s.model == model)
+
+
+def _sign(sql: Session, report: EcgReport, people: People, **measurements: float | None) -> None:
+    machine = report.versions[0]
+    kept = {
+        name: getattr(machine, name)
+        for name in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qrs_axis_deg")
+    }
+    reports.sign(
+        sql, report, actor=people.doctor, password=PASSWORD,
+        expected_row_version=report.row_version,
+        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read.",
+                                   measurements=kept | measurements),
+    )  # fmt: skip
+    sql.commit()
+    sql.expire_all()
+
+
+def test_a_corrected_entry_marks_the_score_stale_and_signing_recomputes_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    measured_at = utcnow() - dt.timedelta(days=2)
+    lipids = dict(hdl=50.0, systolic_bp_mmhg=140.0)
+    _add_input(sql, people, measured_at, booleans=FLAGS, total_cholesterol=380.0, **lipids)
+    report = _analysed_report(app, people, sql, tmp_path)
+    before = _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD)
+    assert risk_scores.stale_reason(before, report.patient, report.report_date) is None
+    typo_value = before.value
+
+    # The typo corrected by an entry dated when the value was measured.
+    _add_input(sql, people, measured_at, booleans=FLAGS, total_cholesterol=180.0, **lipids)
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    stale = risk_scores.stale_reason(
+        _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD), report.patient, report.report_date
+    )
+    assert stale is not None and "after the score was computed" in stale
+    assert "recomputes" in stale
+
+    _sign(sql, report, people)
+    report = sql.get(EcgReport, report.id)
+    after = _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD)
+    age = report.patient.age_years(report.report_date.date())
+    expected = risk.framingham_general_cvd(
+        sex=report.patient.sex.value, age_years=age, total_chol=180, hdl=50, sbp_mmhg=140,
+        **FLAGS,
+    )  # fmt: skip
+    assert after.value == round(expected.risk_percent, 4) != typo_value
+    assert risk_scores.stale_reason(after, report.patient, report.report_date) is None
+    assert len(report.risk_scores) == len(risk_scores.SPECS)  # recomputed in place
+
+
+def test_a_heart_rate_signed_not_measurable_is_no_grace_input(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    _add_input(
+        sql, people, utcnow() - dt.timedelta(hours=1), booleans=ADMISSION_FLAGS, **ADMISSION
+    )
+    report = _analysed_report(app, people, sql, tmp_path)
+    grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
+    assert grace.value is not None
+    assert grace.inputs_used["sources"]["heart_rate_bpm"]["from"] == "ECG"
+
+    _sign(sql, report, people, heart_rate_bpm=None)
+    grace = _score(sql.get(EcgReport, report.id), RiskModel.GRACE_IN_HOSPITAL)
+    assert grace.value is None and grace.level is None
+    assert "Heart rate missing" in (grace.not_computed_reason or "")
+
+    amended_rate = 88
+    report = sql.get(EcgReport, report.id)
+    reports.amend(
+        sql, report, actor=people.doctor, password=PASSWORD,
+        expected_row_version=report.row_version,
+        read=reports.PhysicianRead(
+            "Sinus rhythm", ["SINUS"], "Rate measured by hand.",
+            measurements={"heart_rate_bpm": amended_rate, "qt_ms": None},
+        ),
+        reason="Heart rate counted on the strip",
+    )  # fmt: skip
+    sql.commit()
+    sql.expire_all()
+    grace = _score(sql.get(EcgReport, report.id), RiskModel.GRACE_IN_HOSPITAL)
+    assert grace.value is not None and grace.inputs_used["heart_rate_bpm"] == amended_rate
+
+
+def test_a_reference_record_lends_no_heart_rate_to_the_patients_grace_score(
+    app: Flask, people: People, sql: Session
+) -> None:
+    _add_input(
+        sql, people, utcnow() - dt.timedelta(hours=1), booleans=ADMISSION_FLAGS, **ADMISSION
+    )
+    report = _analysed_library_record(app, people, sql, "100")
+    grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
+    assert grace.value is None
+    assert "Heart rate missing" in (grace.not_computed_reason or "")
