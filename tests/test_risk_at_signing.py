@@ -81,9 +81,7 @@ def test_a_corrected_entry_marks_the_score_stale_and_signing_recomputes_it(
 def test_a_heart_rate_signed_not_measurable_is_no_grace_input(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    _add_input(
-        sql, people, utcnow() - dt.timedelta(hours=1), booleans=ADMISSION_FLAGS, **ADMISSION
-    )
+    _add_input(sql, people, utcnow() - dt.timedelta(hours=1), booleans=ADMISSION_FLAGS, **ADMISSION)
     report = _analysed_report(app, people, sql, tmp_path)
     grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
     assert grace.value is not None
@@ -114,9 +112,7 @@ def test_a_heart_rate_signed_not_measurable_is_no_grace_input(
 def test_a_reference_record_lends_no_heart_rate_to_the_patients_grace_score(
     app: Flask, people: People, sql: Session
 ) -> None:
-    _add_input(
-        sql, people, utcnow() - dt.timedelta(hours=1), booleans=ADMISSION_FLAGS, **ADMISSION
-    )
+    _add_input(sql, people, utcnow() - dt.timedelta(hours=1), booleans=ADMISSION_FLAGS, **ADMISSION)
     report = _analysed_library_record(app, people, sql, "100")
     grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
     assert grace.value is None

@@ -200,7 +200,8 @@ def worklist(
 
 # What a worklist row shows, loaded for the whole page at once (`templates/review/worklist.html`).
 WORKLIST_ROW_LOADS = (
-    selectinload(EcgReport.patient).load_only(
+    selectinload(EcgReport.patient)
+    .load_only(
         Patient.full_name,
         Patient.mrn,
         Patient.date_of_birth,
