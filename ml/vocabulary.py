@@ -90,7 +90,7 @@ STATEMENTS: dict[str, Statement] = _table(
      "Your heart had short runs of fast beats that start in the top parts of the heart."),
     ("IVR", "Idioventricular rhythm", Category.RHYTHM,
      "For short spells, your heartbeat started in the lower parts of the heart instead of its "
-     "usual place, at a normal or slow speed. This is often harmless; your doctor will explain "
+     "usual place, without beating fast. This is often harmless; your doctor will explain "
      "what it means for you."),
     ("LBBB", "Left bundle branch block", Category.CONDUCTION,
      "The signal spread through the left side of the heart in a slower way than usual."),

@@ -88,6 +88,13 @@ FOR_PART = "For part of the recording, "
 # electrophysiologist's audit).
 BLOCKS = frozenset({"AV_BLOCK_2", "AV_BLOCK_3", "DROPPED_BEAT"})
 SLOW_BESIDE_BLOCK = "Your heart beat slower than usual."
+# Sinus rhythm beside a block is no "normal pattern": MIT-BIH 231's summary said "Some of the
+# signals that start each beat did not get through the heart. ... Apart from the extra beats,
+# your heart beat in its normal pattern." (a consistency audit). The atria keep their rhythm.
+SINUS_BESIDE_BLOCK = (
+    "Each heartbeat started in its usual place, though not every signal got through, as said above."
+)
+SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS = "Apart from the extra beats, e" + SINUS_BESIDE_BLOCK[1:]
 PATTERNS = ("BIGEMINY", "TRIGEMINY")
 EPISODIC = ("AF", "VF")  # rhythm statements never said as the rest of a recording's time
 
@@ -101,10 +108,14 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     if not ordered:
         return ["Your doctor has written a note about your heart test below."]
     words = dict(PLAIN_FINDINGS)
+    extra_beats = any(
+        vocabulary.STATEMENTS[c].category is vocabulary.Category.ECTOPY for c in ordered
+    )
+    if extra_beats:
+        words["SINUS"] = BESIDE_EXTRA_BEATS
     if BLOCKS & set(ordered):
         words["BRADY"] = SLOW_BESIDE_BLOCK
-    if any(vocabulary.STATEMENTS[c].category is vocabulary.Category.ECTOPY for c in ordered):
-        words["SINUS"] = BESIDE_EXTRA_BEATS
+        words["SINUS"] = SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK
     if episodes:
         for code in PATTERNS:
             words[code] = FOR_PART + words[code][0].lower() + words[code][1:]

@@ -30,6 +30,8 @@ from reports.plain_language import (
     BLOCKS,
     FOR_PART,
     PAROXYSMAL_AF,
+    SINUS_BESIDE_BLOCK,
+    SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS,
     SLOW_BESIDE_BLOCK,
     findings_in_plain_words,
 )
@@ -194,7 +196,9 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     extra_beats = any(vocabulary.STATEMENTS[c].category == "ectopy" for c in codes)
     blocked = bool(BLOCKS & set(codes))  # a slow rate beside a block is not "normal"
     expected = [
-        BESIDE_EXTRA_BEATS
+        (SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK)
+        if c == "SINUS" and blocked
+        else BESIDE_EXTRA_BEATS
         if c == "SINUS" and extra_beats
         else SLOW_BESIDE_BLOCK
         if c == "BRADY" and blocked
@@ -205,7 +209,19 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     assert vocabulary.by_severity(codes)[0] == vocabulary.most_serious(codes)  # the headline
     says_normal = vocabulary.STATEMENTS["NORMAL"].plain in sentences
     assert not says_normal or set(codes) <= {"NORMAL", "SINUS"}
+    assert not blocked or not any("normal" in sentence for sentence in sentences)
     assert len(set(sentences)) == len(sentences)
+
+
+def test_sinus_rhythm_beside_a_signed_block_is_not_a_normal_pattern() -> None:
+    """MIT-BIH 231 signed as prefilled (sinus rhythm, 2:1 AV block, PVCs, PACs) told the
+    patient "Apart from the extra beats, your heart beat in its normal pattern." right after
+    "Some of the signals that start each beat did not get through the heart."."""
+    sentences = findings_in_plain_words(["SINUS", "AV_BLOCK_2", "PVC", "PAC"])
+    assert sentences[0] == vocabulary.STATEMENTS["AV_BLOCK_2"].plain
+    assert SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS in sentences
+    assert not any("normal" in sentence for sentence in sentences), sentences
+    assert findings_in_plain_words(["SINUS", "DROPPED_BEAT"])[-1] == SINUS_BESIDE_BLOCK
 
 
 def test_patient_sentences_read_neither_as_a_fault_nor_as_a_fast_pulse() -> None:
