@@ -170,5 +170,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
+        """Rolled back first: the page loads the account through the session, which a failed
+        flush leaves unusable (an IntegrityError had ended in Werkzeug's bare "Internal
+        Server Error" page, raised again inside this handler; a concurrency audit)."""
         app.logger.exception("Unhandled error on %s", request.path)
+        try:
+            db_session().rollback()
+        except SQLAlchemyError:
+            app.logger.warning("Rollback failed after an unhandled error")
         return error_response(500, MESSAGES[500])
