@@ -121,7 +121,8 @@ def upload(form: dict[str, Any], patient_id: int) -> Any:
 
     The same checks, storage and analysis job as the web's upload form; poll the job it
     returns. The same file again answers 200 with the recording and job it made the first
-    time. A file the portal cannot use is a 422 with the web form's sentence (field "files").
+    time; sent twice at the same moment, the request that loses the race is a 409. A file
+    the portal cannot use is a 422 with the web form's sentence (field "files").
     `pacemaker=true` notes that the patient has a pacemaker: the analysis then reads no
     rhythm, beat types or intervals (true or false only; anything else is a 422).
     """

@@ -33,3 +33,14 @@ class SigningConflict(DomainError):
 class JobNotRetryable(DomainError):
     status = 409
     default_message = "Only a failed analysis can be retried."
+
+
+class UploadedMeanwhile(DomainError):
+    """The same file registered for the same patient by another request at the same moment
+    (a double click, a web and an interface upload at once): it is stored and analysed once."""
+
+    status = 409
+    default_message = (
+        "This file was uploaded for this patient by another request at the same moment; it is "
+        "stored and analysed once. Open the patient's recordings to find it."
+    )

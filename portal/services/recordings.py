@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ml.errors import RecordingError
@@ -29,6 +30,7 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, patients
+from portal.services.errors import UploadedMeanwhile
 from portal.services.validation import InvalidInput
 
 UNITS = ("mV", "uV")
@@ -194,7 +196,13 @@ def _register(
     )
     job = AnalysisJob(recording=row, requested_by_id=actor.id, state=JobState.QUEUED)
     session.add_all([row, job])
-    session.flush()
+    patient_id = patient.id  # read now: after a failed flush the session loads nothing
+    try:
+        session.flush()
+    except IntegrityError:  # the same file, for the same patient, committed meanwhile
+        if not _stored_by_another_request(session, staged.sha256, patient_id):
+            raise
+        raise UploadedMeanwhile() from None
     tasks.enqueue_after_commit(session, "analysis", job.id)
     audit.record(
         session, "recording.upload", actor=actor, patient_id=patient.id,
@@ -222,7 +230,28 @@ def _remove_uncommitted(session: Session, transaction: SessionTransaction) -> No
         if commit_answer_lost(session):
             return  # the rows may be committed: their files stay (an orphan folder at worst)
         for storage_dir, sha256 in kept:
-            storage.remove_kept(storage_dir, sha256)
+            if not _stored_by_another_request(session, sha256):
+                storage.remove_kept(storage_dir, sha256)
+
+
+def _stored_by_another_request(
+    session: Session, sha256: str, patient_id: int | None = None
+) -> bool:
+    """Whether a committed recording (of `patient_id`, or of anyone) holds this content, read
+    on a connection of its own (this session's transaction may have failed). Two uploads of
+    one file at the same moment: the one that kept the folder lost the insert, and its
+    rollback had removed the folder the other's committed recording reads (its ECG gone, its
+    job failing on every retry; a concurrency audit). Unknown (the database unreachable):
+    False, as before."""
+    where = [EcgRecording.sha256 == sha256]
+    if patient_id is not None:
+        where.append(EcgRecording.patient_id == patient_id)
+    try:
+        with session.get_bind().engine.connect() as connection:
+            count = connection.scalar(select(func.count()).select_from(EcgRecording).where(*where))
+    except SQLAlchemyError:
+        return False
+    return bool(count)
 
 
 def recording_files(storage_dir: Path, recording: EcgRecording) -> list[Path]:

@@ -1,0 +1,60 @@
+"""Two uploads of one file for one patient at the same moment (a double click, the web form and
+an interface at once): one recording, its files kept, and the other request told so in words.
+The request that kept the folder could lose the insert, and its rollback removed the folder the
+committed recording reads: the ECG gone, its job failing on every retry (a concurrency audit,
+2 of 8 rounds of four uploads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal import storage
+from portal.models import EcgRecording, Patient
+from portal.services import recordings
+from portal.services.errors import UploadedMeanwhile
+from tests.conftest import People
+from tests.support.ecg_files import synthetic, write_csv
+
+
+def _upload(session: Session, people: People, path: Path, storage_dir: Path):  # type: ignore[no-untyped-def]
+    with path.open("rb") as handle:
+        return recordings.upload_recording(
+            session, session.get(Patient, people.patient.id), [(path.name, handle)],
+            actor=people.staff, storage_dir=storage_dir,
+        )  # fmt: skip
+
+
+def test_the_upload_that_loses_the_race_keeps_the_winners_files(
+    app: Flask, people: People, sql: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "ecg.csv", synthetic(20, 250, seed=11))
+    storage_dir = app.config["SETTINGS"].storage_dir
+    real_keep = storage.keep
+    calls: list[bool] = []
+
+    def keep_then_the_other_request_commits(staged, storage_dir_):  # type: ignore[no-untyped-def]
+        created = real_keep(staged, storage_dir_)
+        calls.append(created)
+        if len(calls) == 1:  # this request kept the folder; the other one commits first
+            with Session(sql.get_bind()) as other:
+                winner = _upload(other, people, path, storage_dir)
+                assert not winner.duplicate
+                other.commit()
+        return created
+
+    monkeypatch.setattr(storage, "keep", keep_then_the_other_request_commits)
+    with pytest.raises(UploadedMeanwhile) as refused:
+        _upload(sql, people, path, storage_dir)
+    sql.rollback()
+    assert calls == [True, False]  # the loser had kept the folder, the winner found it
+    assert refused.value.status == 409
+    assert "at the same moment; it is stored and analysed once" in refused.value.message
+
+    assert sql.scalar(select(func.count()).select_from(EcgRecording)) == 1
+    recording = sql.scalars(select(EcgRecording)).one()
+    assert recordings.load(storage_dir, recording).n_samples == 20 * 250  # files still there
