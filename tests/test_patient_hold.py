@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, EcgReport
+from portal.models import AuditEvent, EcgReport, utcnow
 from tests.conftest import PASSWORD, People, client_for, pdf_words, post_form
 from tests.test_api import Api, issue_on_admin_page
 from tests.test_upload_and_review import _analysed_report
@@ -48,7 +48,7 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     # The worklist lists what waits for a talk (a call list; an audit of the hold).
     held_list = doctor.get("/worklist?status=held").get_data(as_text=True)
     assert f"/reports/{report.id}" in held_list and "held from the patient until" in held_list
-    released = post_form(doctor, f"/reports/{report.id}/release", {},
+    released = post_form(doctor, f"/reports/{report.id}/release", {"version_no": "2"},
                          token_page=f"/reports/{report.id}")  # fmt: skip
     assert released.status_code == 302
     assert "The patient can read the summary now." in doctor.get(released.location).get_data(
@@ -185,7 +185,12 @@ def test_connected_systems_are_told_a_result_is_held_from_the_patient(
     assert extension["valueDateTime"][:16] == body["patient_release_at"][:16]
 
     doctor = client_for(app, people.doctor)
-    post_form(doctor, f"/reports/{report.id}/release", {}, token_page=f"/reports/{report.id}")
+    post_form(
+        doctor,
+        f"/reports/{report.id}/release",
+        {"version_no": "2"},
+        token_page=f"/reports/{report.id}",
+    )
     assert staff.get(f"/reports/{report.id}").get_json()["held_from_patient"] is False
     patient = Api(app, issue_on_admin_page(admin, people.patient_account.username,
                                            ["reports:read", "fhir:read"]))  # fmt: skip
@@ -194,3 +199,52 @@ def test_connected_systems_are_told_a_result_is_held_from_the_patient(
     mine = patient.client.get(f"/fhir/r4/DiagnosticReport/{report.id}",
                               headers=patient.headers).get_json()  # fmt: skip
     assert "extension" not in mine
+
+
+def test_a_release_from_a_page_opened_before_an_amendment_releases_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Dr B phoned the patient about version 2 and clicked Release on that page after Dr A had
+    amended the report (version 3, held again): the newer read reached the patient undiscussed
+    (a concurrency audit). Now refused, naming who amended; the page of version 3 releases."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY"])
+    _amend(app, people, sql, report, ["SINUS", "VT", "ST_ELEVATION"], ["SEE_TODAY"])
+    other_tab = client_for(app, people.doctor)
+    url = f"/reports/{report.id}/release"
+    stale = post_form(other_tab, url, {"version_no": "2"}, token_page=f"/reports/{report.id}")
+    said = other_tab.get(stale.location).get_data(as_text=True)
+    assert "amended this report (version 3) since you opened it; nothing was released" in said
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).patient_release_at > utcnow()  # still held
+    page = other_tab.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'name="version_no" type="hidden" value="3"' in page
+    assert post_form(other_tab, url, {"version_no": "3"}, token_page=f"/reports/{report.id}")
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).patient_release_at <= utcnow()
+    release = sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.release")).one()
+    assert release.details == {"version_no": 3}
+
+
+def test_an_amendment_written_after_a_release_is_not_refused_for_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A release changes nothing a doctor's form holds: the amending doctor, whose page was
+    opened before it, had been told "You amended this report already" and lost the correction
+    (a concurrency audit)."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY"])
+    sql.refresh(report)
+    opened_at_row_version = report.row_version
+    doctor = client_for(app, people.doctor)
+    released = post_form(doctor, f"/reports/{report.id}/release", {"version_no": "2"},
+                         token_page=f"/reports/{report.id}")  # fmt: skip
+    assert released.status_code == 302
+    amended = post_form(doctor, f"/reports/{report.id}/amend",
+                        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+                         "conclusion": "Re-read.", "reason": "The runs were artefact.",
+                         "password": PASSWORD, "row_version": str(opened_at_row_version)},
+                        token_page=f"/reports/{report.id}")  # fmt: skip
+    assert amended.status_code == 302, amended.get_data(as_text=True)[:300]
+    sql.expire_all()
+    assert len(sql.get(EcgReport, report.id).versions) == 3

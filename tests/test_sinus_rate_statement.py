@@ -51,7 +51,7 @@ def signed_as_prefilled(
     if "Release to the patient now" in doctor.get(f"/reports/{report.id}").get_data(as_text=True):
         # A dangerous finding is held from the patient until the doctor has talked with them
         # (tests/test_patient_hold.py): here they have.
-        released = post_form(doctor, f"/reports/{report.id}/release", {},
+        released = post_form(doctor, f"/reports/{report.id}/release", {"version_no": "2"},
                              token_page=f"/reports/{report.id}")  # fmt: skip
         assert released.status_code == 302
     clinician, summary = signed_pdfs(app, people, doctor, report, tmp_path)

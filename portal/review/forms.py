@@ -117,3 +117,11 @@ class AmendForm(SignForm):
         "Reason for the amendment",
         validators=[InputRequired(), Length(max=2000), PlainText(lines=True)],
     )
+
+
+class ReleaseForm(FlaskForm):
+    """ "Release to the patient now": the signed version the page showed, so a release sent
+    from a page opened before an amendment releases nothing (an open page had released a
+    newer ST-elevation read nobody had discussed with the patient; a concurrency audit)."""
+
+    version_no = RowVersionField("Signed version shown")

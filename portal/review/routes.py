@@ -39,8 +39,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
-from portal.patients.forms import ConfirmForm
-from portal.review.forms import MEASUREMENTS, AmendForm, SignForm
+from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, reports
 from portal.services.machine_read import (
@@ -231,7 +230,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         if found.status is not ReportStatus.PRELIMINARY
         else None,
         urgency_names=URGENCY_NAMES,
-        release_form=ConfirmForm(formdata=None),
+        release_form=ReleaseForm(formdata=None, version_no=latest.version_no if latest else None),
         sign_form=sign_form,
         amend_form=amend_form,
         statements=STATEMENTS,
@@ -391,10 +390,20 @@ def _patient_hold() -> dt.timedelta:
 def release(report_id: int) -> Any:
     """The doctor has talked with the patient: their held summary is theirs now."""
     found = _report_or_404(report_id)
-    form = ConfirmForm()
+    form = ReleaseForm()
     if not form.validate_on_submit():
         abort(400)
-    saved, _ = save(form, lambda: reports.release_to_patient(db_session(), found, actor=_actor()))
+    try:
+        saved, _ = save(
+            form,
+            lambda: reports.release_to_patient(
+                db_session(), found, actor=_actor(), version_no=form.version_no.data
+            ),
+        )
+    except SigningConflict as conflict:
+        db_session().rollback()
+        flash(str(conflict), "error")
+        return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
     flash("The patient can read the summary now." if saved else " ".join(form.form_errors),
           "success" if saved else "error")  # fmt: skip
     return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import CursorResult, Select, Table, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ml import vocabulary
@@ -340,15 +342,51 @@ def shown_to_patient(report: EcgReport, version: ReportVersion, now: dt.datetime
     )
 
 
-def release_to_patient(session: Session, report: EcgReport, *, actor: Account) -> None:
-    """The doctor has talked with the patient: the held summary is theirs now (audited)."""
+def release_to_patient(
+    session: Session, report: EcgReport, *, actor: Account, version_no: int | None = None
+) -> None:
+    """The doctor has talked with the patient about signed version `version_no` (the one
+    their page showed; None: the latest): the held summary is theirs now (audited).
+
+    A page opened before an amendment releases nothing (SigningConflict, naming who amended):
+    an open page had released a newer ST-elevation read nobody had discussed with the
+    patient. And a release is no change to the read: written beside the signing lock, not
+    through it, so an amendment being written at the same time is not refused for it (the
+    amending doctor had been told "You amended this report already", their correction lost;
+    a concurrency audit). An amendment committed between this check and the write makes the
+    write match no row: refused the same way."""
     if report.status is ReportStatus.PRELIMINARY:
         raise InvalidInput({"release": "Sign the report first."})
-    report.patient_release_at = utcnow()
+    latest = latest_signed(report)
+    assert latest is not None
+    if version_no is not None and latest.version_no != version_no:
+        raise SigningConflict(_amended_since(session, latest))
+    now = utcnow()
+    table = cast(Table, EcgReport.__table__)
+    released = session.execute(
+        update(table)
+        .where(table.c.id == report.id, table.c.row_version == report.row_version)
+        .values(patient_release_at=now)
+    )
+    if cast(CursorResult[Any], released).rowcount != 1:
+        session.rollback()
+        session.refresh(report)
+        raise SigningConflict(_amended_since(session, latest_signed(report) or latest))
+    set_committed_value(report, "patient_release_at", now)
     audit.record(
         session, "report.release", actor=actor, patient_id=report.patient_id,
         object_type="ecg_report", object_id=report.id,
+        details={"version_no": latest.version_no},
     )  # fmt: skip
+
+
+def _amended_since(session: Session, latest: ReportVersion) -> str:
+    author = session.get(Account, latest.author_id) if latest.author_id is not None else None
+    who = author.display_name if author is not None else "Another doctor"
+    return (
+        f"{who} amended this report (version {latest.version_no}) since you opened it; "
+        "nothing was released. Read the new version before you release it to the patient."
+    )
 
 
 def sign(
