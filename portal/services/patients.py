@@ -150,8 +150,13 @@ def register_patient(
     registration page, and the REST API and FHIR unless their client says so (an EHR
     retrying after a time-out had registered the patient twice, each with an MRN)."""
     details = _validated(session, details, today)
-    if not same_name_checked and (twin := _registered_already(session, details)):
-        raise RegisteredAlready(twin)
+    if not same_name_checked:
+        # One account's registrations one after another, each checking what the one before
+        # committed: a double click, or a client retrying after a time-out, sent two at once,
+        # and on MariaDB both found no twin and both registered (a concurrency audit).
+        session.execute(select(Account.id).where(Account.id == actor.id).with_for_update())
+        if twin := _registered_already(session, details, latest=True):
+            raise RegisteredAlready(twin)
     patient = Patient(mrn=generate_mrn(session), created_by_id=actor.id, **vars(details))
     session.add(patient)
     session.flush()
@@ -167,19 +172,25 @@ def register_patient(
 
 
 def _registered_already(
-    session: Session, details: PatientDetails, *, other_than: int | None = None
+    session: Session,
+    details: PatientDetails,
+    *,
+    other_than: int | None = None,
+    latest: bool = False,
 ) -> Patient | None:
     """A patient (other than `other_than`) with this name (as searched, `portal.name_search`,
     its parts in any order) and date of birth, an active one first: a registration sent
     twice (Back, then Register again) made three "Double Click Patient"s with their own MRNs
     (an audit), and staff who did not find a patient by an accent, or a deactivated one
-    (hidden from the list), register them again."""
+    (hidden from the list), register them again. `latest`: a locking read, which sees what
+    was committed since this transaction's first read (MariaDB's repeatable read would not)."""
     key = name_key(details.full_name)
-    born_that_day = session.scalars(
+    query = (
         select(Patient)
         .where(Patient.date_of_birth == details.date_of_birth, Patient.id != (other_than or 0))
         .order_by(Patient.is_active.desc(), Patient.id)
     )
+    born_that_day = session.scalars(query.with_for_update(read=True) if latest else query)
     return next((p for p in born_that_day if name_key(p.full_name) == key), None)
 
 
