@@ -370,9 +370,20 @@ def new_portal_password(
 def create_portal_account(
     session: Session, patient: Patient, *, actor: Account
 ) -> tuple[Account, str]:
-    """Give a patient a login; returns it with a temporary password to hand over once."""
-    if patient.account is not None:
-        raise InvalidInput({"account": "This patient already has a portal login."})
+    """Give a patient a login; returns it with a temporary password to hand over once.
+    The patient's row is locked and read as committed first: a double click on MariaDB had
+    answered the second click with a 500 (the username taken meanwhile), the page the browser
+    shows, and the temporary password on the first answer was lost (a concurrency audit)."""
+    made_meanwhile = session.scalar(
+        select(Patient.account_id).where(Patient.id == patient.id).with_for_update()
+    )
+    if patient.account is not None or made_meanwhile is not None:
+        raise InvalidInput(
+            {
+                "account": "This patient already has a portal login (given a moment ago, if "
+                'you clicked twice): use "New temporary password" to hand them one.'
+            }
+        )
     if not patient.is_active:
         raise InvalidInput({"account": "Reactivate the patient before giving them a login."})
     temporary_password = generate_temporary_password()
