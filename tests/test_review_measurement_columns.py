@@ -85,3 +85,40 @@ def test_the_table_shows_the_signed_and_every_previous_value(
     assert table["Heart rate"][1] == "70 bpm"
     assert table["QTc Fridericia"][1] == f"{signed.qtc_fridericia_ms:.0f} ms"
     assert table["QRS axis"][1] == f"{signed.qrs_axis_deg:.0f}°"
+
+
+def _signed_measurements(version, heart_rate_bpm: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
+        "heart_rate_bpm": str(heart_rate_bpm), "pr_ms": str(round(version.pr_ms)),
+        "qrs_ms": str(round(version.qrs_ms)), "qt_ms": str(round(version.qt_ms)),
+        "qrs_axis_deg": str(round(version.qrs_axis_deg)),
+    }  # fmt: skip
+
+
+def test_changes_compare_what_is_signed_with_what_was_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A consistency audit: after signing, "changed since the previous signed ECG" still
+    compared the machine's values, flagging a heart rate the doctor signed as the previous
+    one (and missing a change the doctor signed)."""
+    first = _analysed(app, people, sql, write_csv(tmp_path / "first.csv", synthetic(30, 250)))
+    second_csv = write_csv(tmp_path / "second.csv", synthetic(30, 250, seed=6))
+    second = _analysed(app, people, sql, second_csv)
+    rate_then = round(second.versions[0].heart_rate_bpm) + 20
+    doctor = client_for(app, people.doctor)
+    sign_report(
+        doctor, first, sql, rhythm_label="Sinus rhythm", findings=["SINUS"], conclusion="Read.",
+        patient_comment="", **_signed_measurements(first.versions[0], rate_then),
+    )  # fmt: skip
+    mark = "(changed since the previous signed ECG)"
+    unsigned = _table(doctor.get(f"/reports/{second.id}").get_data(as_text=True))
+    assert unsigned["Heart rate"][0].endswith(mark)  # the machine's 20 bpm slower: a change
+
+    sign_report(
+        doctor, second, sql, rhythm_label="Sinus rhythm", findings=["SINUS"], conclusion="Read.",
+        patient_comment="", **_signed_measurements(second.versions[0], rate_then),
+    )  # fmt: skip
+    signed = _table(doctor.get(f"/reports/{second.id}").get_data(as_text=True))
+    assert signed[""][1] == "Signed (version 2)"
+    assert signed["Heart rate"][1] == f"{rate_then} bpm" == signed["Heart rate"][2]
+    assert not any(mark in cell for cell in signed["Heart rate"]), signed["Heart rate"]
