@@ -111,6 +111,15 @@ def finding_stops(analysis: EcgAnalysis) -> list[Stop]:
     return sorted(stops, key=lambda stop: stop.t_s)  # stable
 
 
+def withdrawn_marked(stops: list[Stop], withdrawn: frozenset[str], note: str) -> list[Stop]:
+    """`stops` with those of episodes whose statement the signed read withdrew (`withdrawn`,
+    episode labels: `portal.services.documents.withdrawn_episodes`) saying so (`note`): an
+    amended read without SVT still stepped to "Supraventricular tachycardia, 5 beats, 1.8 s"
+    unqualified (a consistency audit)."""
+    kinds = {EPISODE_CODES[label] for label in withdrawn if label in EPISODE_CODES}
+    return [replace(s, label=f"{s.label} ({note})") if s.kind in kinds else s for s in stops]
+
+
 def episode_stops(analysis: EcgAnalysis) -> Iterator[Stop]:
     """Each rhythm episode that is not plain sinus rhythm, at its start."""
     for episode in analysis.episodes:

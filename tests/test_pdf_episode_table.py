@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,7 +49,8 @@ def test_the_svt_of_a_holter_is_listed_and_the_rest_counted(
     assert [start for e, start in listed if e == SVT] == ["0:19:43"]
     assert sum(more.values()) == 26 - 15
     text = pdf_words(render_pdf("clinician", holter), tmp_path, "holter")
-    assert "Supraventricular tachycardia 0:19:43 2.8 s 9" in text
+    # signed without SVT: the row says it is the machine's call
+    assert f"Supraventricular tachycardia ({NOT_SIGNED}) 0:19:43 2.8 s 9" in text
     assert "the most significant are listed; all are in the portal" in text
 
     # AF before pauses and patterns (MIT-BIH 201's three AF episodes, its main finding, had
@@ -107,3 +109,33 @@ def test_the_strips_show_the_longest_run_and_pause() -> None:
     started = dt.datetime(2026, 1, 15, 8, 15, tzinfo=ZoneInfo("Europe/Paris"))
     titles = [s.title for s in report_strips(recording, analysis, started=started)]
     assert "Pause (the longest of 2: 3.5 s) at 44.0 s (08:15:44), lead II" in titles
+
+
+def test_the_episodes_a_signed_read_withdrew_say_so_in_every_list(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A consistency audit: signed without SVT, MIT-BIH 220's episode tables (review page and
+    clinician PDF) and the chart's "Next finding" stops still listed its supraventricular
+    tachycardia unqualified, while the PDF strips said "the machine's call"."""
+    from portal.services.documents import report_data
+    from tests.conftest import client_for, sign_report
+    from tests.test_upload_and_review import _analysed_library_record
+
+    report = _analysed_library_record(app, people, sql, "220")
+    doctor = client_for(app, people.doctor)
+    sign_report(doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS", "PAC"],
+                conclusion="Runs were artefact.", patient_comment="")  # fmt: skip
+    marked = f"{rhythm.SVT} ({NOT_SIGNED})"
+    page = " ".join(
+        html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True)).split()
+    )
+    assert f'{rhythm.SVT} <span class="muted">({NOT_SIGNED})</span>' in page
+    assert 'Sinus rhythm <span class="muted">' not in page  # the signed rhythm stands
+    stops = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()["stops"]
+    svt = [s["label"] for s in stops if s["kind"] == "SVT"]
+    assert svt and all(label.endswith(f"({NOT_SIGNED})") for label in svt)
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"])
+    text = pdf_words(render_pdf("clinician", data), tmp_path, "withdrawn")
+    assert marked in text

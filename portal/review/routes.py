@@ -26,7 +26,7 @@ from portal import ecg_data
 from portal.access import roles
 from portal.converters import date_arg
 from portal.db import db_session
-from portal.finding_stops import Stop, finding_stops
+from portal.finding_stops import Stop, finding_stops, withdrawn_marked
 from portal.forms import save
 from portal.local_time import hospital_zone, in_zone, recording_clock
 from portal.models import (
@@ -219,6 +219,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         reference=reference_agreement(found),
         latest=(latest := reports.latest_signed(found)),
         holter_not_signed=_holter_not_signed(latest),
+        withdrawn_episodes=documents.withdrawn_episodes(latest) if latest else frozenset(),
         stale_score_reason=stale_reason,
         not_signed=NOT_SIGNED,
         pdf_ready=documents.readiness(db_session(), found),
@@ -243,6 +244,12 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         },
         VersionKind=VersionKind,
     )
+
+
+def _withdrawn(report: EcgReport) -> frozenset[str]:
+    """The episode labels the latest signed read withdrew (none before signing)."""
+    latest = reports.latest_signed(report)
+    return documents.withdrawn_episodes(latest) if latest else frozenset()
 
 
 def _holter_not_signed(latest: ReportVersion | None) -> dict[str, bool]:
@@ -286,7 +293,9 @@ def ecg_json(report_id: int) -> Response:
             overview=ecg_data.overview(recording, index),
             episodes=stored["episodes"],
             quality=stored["quality"]["flagged_segments"],
-            stops=_stops_on_the_clock(found, finding_stops(analysis)),  # "Next finding"
+            stops=_stops_on_the_clock(  # "Next finding"
+                found, withdrawn_marked(finding_stops(analysis), _withdrawn(found), NOT_SIGNED)
+            ),
             hr_trend=ecg_data.heart_rate_trend(analysis),
         )
     start_s = request.args.get("start_s", 0.0, type=float)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ml import vocabulary
+from ml import rhythm, vocabulary
 from portal import ecg_data
 from portal.config import Settings
 from portal.finding_stops import EPISODE_CODES
@@ -236,11 +236,17 @@ def status_of(report: EcgReport, version: ReportVersion) -> str:
 
 def withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
     """The episode labels whose statement a signed `version` does not carry (none for the
-    machine's own read): their strips are the machine's call, not the doctor's."""
+    machine's own read): their strips, table rows and "Next finding" stops are the machine's
+    call, not the doctor's. Not the stretches of sinus brady- or tachycardia: they name the
+    sinus rhythm by its rate, which a signed "Sinus rhythm" covers."""
     if version.kind is VersionKind.MACHINE:
         return frozenset()
     signed = {vocabulary.canonical(c) for c in version.findings or []}
-    return frozenset(label for label, code in EPISODE_CODES.items() if code not in signed)
+    return frozenset(
+        label
+        for label, code in EPISODE_CODES.items()
+        if code not in signed and label not in rhythm.SINUS_RATES
+    )
 
 
 def _machine_confidence(
