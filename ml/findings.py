@@ -286,7 +286,7 @@ def findings_of_read(
         found = by_label.get(label, [])
         if found:
             longest = max(e.duration_s for e in found)
-            detail = f"{len(found)} {describe}, longest {longest:.0f} s{caveat}"
+            detail = f"{len(found)} {describe}, longest {_seconds(longest)}{caveat}"
             findings.append(Finding(code, label, risk, None, detail))
 
     # The detector reads a sinusoidal ventricular trace; at 150-240 /min fast VT makes one too
@@ -302,13 +302,20 @@ def findings_of_read(
     check = one_lead_caveat and f"{one_lead_caveat}: check the strip"
     most_beats = max((e.n_beats for e in by_label.get(rhythm.VT, [])), default=0)
     if 0 < most_beats < VT_HIGH_RISK_BEATS:
-        short = f"short run(s) of 3-{VT_HIGH_RISK_BEATS - 1} ventricular beats (non-sustained)"
+        short = (
+            f"short run(s) of 3-{VT_HIGH_RISK_BEATS - 1} ventricular beats over 100 /min "
+            "(non-sustained)"
+        )
         artefact = "; check the strip: motion artefact can look alike"
         add_episodes(rhythm.VT, "VT", "medium", short, artefact + one_lead_caveat)
     else:
         longest_run = f"; up to {most_beats} beats" if most_beats else ""
         add_episodes(
-            rhythm.VT, "VT", "high", "run(s) of 3 or more ventricular beats", longest_run + check
+            rhythm.VT,
+            "VT",
+            "high",
+            "run(s) of 3 or more ventricular beats over 100 /min",
+            longest_run + check,
         )
     af_mostly = af_beat_share >= AF_SHARE_WITHOUT_RATE_FINDING
     add_episodes(
@@ -318,7 +325,9 @@ def findings_of_read(
         "episode(s) of irregularly irregular rhythm",
         _ventricular_rate(rate) if af_mostly else "",
     )
-    add_episodes(rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats")
+    add_episodes(
+        rhythm.SVT, "SVT", "medium", "run(s) of 3 or more supraventricular beats over 100 /min"
+    )
     if by_label.get(rhythm.IVR):
         findings.append(_idioventricular(by_label[rhythm.IVR], check))
     add_episodes(rhythm.BIGEMINY, "BIGEMINY", "medium", "episode(s)", check)
@@ -830,6 +839,12 @@ def _ventricular_rate(rate: HeartRateSummary) -> str:
 
 def _overlapping(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in spans)
+
+
+def _seconds(duration_s: float) -> str:
+    """A duration as the episode tables and strip titles give it: tenths under 10 s (an SVT
+    finding's "longest 1 s" stood beside a table and a strip saying 1.5 s; an audit)."""
+    return f"{duration_s:.1f} s" if duration_s < 10 else f"{duration_s:.0f} s"
 
 
 def _beats(n: int) -> str:

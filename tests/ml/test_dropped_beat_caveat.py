@@ -22,6 +22,6 @@ def test_the_dropped_beat_finding_says_blocked_premature_beats_look_alike() -> N
     )
     (finding,) = [f for f in findings if f.code == "DROPPED_BEAT"]
     assert finding.detail == (
-        "1 dropped beat(s), longest 2 s; blocked atrial premature beats look alike: check the "
+        "1 dropped beat(s), longest 1.6 s; blocked atrial premature beats look alike: check the "
         "T wave before each for a P wave"
     )

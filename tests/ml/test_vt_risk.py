@@ -34,7 +34,9 @@ def test_short_runs_are_non_sustained_vt_at_medium_risk() -> None:
     (vt,), findings = _vt_findings(3, 4)
     assert VT_HIGH_RISK_BEATS == 5
     assert (vt.label, vt.risk) == (rhythm.VT, "medium")
-    assert vt.detail.startswith("2 short run(s) of 3-4 ventricular beats (non-sustained)")
+    assert vt.detail.startswith(
+        "2 short run(s) of 3-4 ventricular beats over 100 /min (non-sustained), longest 0.8 s"
+    )
     assert "motion artefact" in vt.detail
     # Still the main finding (no high-risk finding beside it), and ranked as a medium one.
     assert main_finding(findings) is vt
@@ -44,7 +46,9 @@ def test_short_runs_are_non_sustained_vt_at_medium_risk() -> None:
 def test_a_run_of_five_beats_or_more_is_high_risk_and_ranked_first() -> None:
     (vt,), _ = _vt_findings(3, 6)
     assert vt.risk == "high"
-    assert vt.detail == "2 run(s) of 3 or more ventricular beats, longest 1 s; up to 6 beats"
+    assert vt.detail == (
+        "2 run(s) of 3 or more ventricular beats over 100 /min, longest 1.2 s; up to 6 beats"
+    )
     assert urgency_of([(vt.code, vt.risk)], []) == URGENT_CODES["VT"] == 0
 
 
