@@ -423,3 +423,33 @@ def test_a_score_computed_for_details_since_corrected_says_so_and_flags_nothing(
     assert observation.status_code == 200, observation.get_data(as_text=True)[:300]
     notes = [n["text"] for n in observation.get_json()["note"]]
     assert f"Not current: {said}." in notes
+
+
+def test_first_event_models_are_not_computed_after_a_recorded_heart_attack(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """D'Agostino 2008 and ATP III are for people without known cardiovascular disease: a
+    post-MI patient read a 10-year risk "of a first cardiovascular event" of 48.4 %, and the
+    patient "About 48 of 100 people ..." (a risk audit)."""
+    now = utcnow()
+    _add_input(sql, people, now - dt.timedelta(days=30), booleans={**FLAGS}, **LIPIDS)
+    before = risk_scores.compute_scores(
+        people.patient, risk_scores.measured_values(sql, people.patient.id, now), as_of=now
+    )
+    assert before[0].result is not None
+    _add_input(sql, people, now - dt.timedelta(days=1), booleans={"history_of_mi": True})
+    outcomes = risk_scores.compute_scores(
+        people.patient, risk_scores.measured_values(sql, people.patient.id, now), as_of=now
+    )
+    first_event = [o for o in outcomes if o.spec.first_event]
+    assert len(first_event) == 3
+    assert all(o.result is None for o in first_event)
+    assert all(o.not_computed_reason == risk_scores.PRIOR_MI_REASON for o in first_event)
+    what_if = risk_scores.what_if(
+        people.patient,
+        {"age_years": 60, "total_chol": 213.0, "hdl": 50.0, "sbp_mmhg": 140, **FLAGS,
+         "history_of_mi": True},
+    )  # fmt: skip
+    assert [o.not_computed_reason for o in what_if if o.spec.first_event] == [
+        risk_scores.PRIOR_MI_REASON
+    ] * 3

@@ -75,6 +75,9 @@ class ModelSpec:
     # keyword -> (clinical_input column, freshness window)
     fields: dict[str, tuple[str, dt.timedelta]]
     uses_sex: bool = True
+    # For people without known cardiovascular disease (D'Agostino 2008, ATP III): not
+    # computed once a heart attack is recorded (`PRIOR_MI_REASON`).
+    first_event: bool = False
 
 
 def _window(columns: dict[str, str], window: dt.timedelta) -> dict[str, tuple[str, dt.timedelta]]:
@@ -100,18 +103,21 @@ SPECS: tuple[ModelSpec, ...] = (
         "Framingham 2008 general CVD (lipids)",
         risk.framingham_general_cvd,
         _window(_FRAMINGHAM_COMMON | _LIPIDS, RISK_FACTOR_WINDOW),
+        first_event=True,
     ),
     ModelSpec(
         RiskModel.FRAMINGHAM_GENERAL_CVD_BMI,
         "Framingham 2008 general CVD (BMI)",
         risk.framingham_general_cvd_bmi,
         _window(_FRAMINGHAM_COMMON | {"bmi_kg_m2": "bmi_kg_m2"}, RISK_FACTOR_WINDOW),
+        first_event=True,
     ),
     ModelSpec(
         RiskModel.FRAMINGHAM_HARD_CHD_ATP3,
         "ATP III hard coronary heart disease",
         risk.framingham_hard_chd_atp3,
         _window(_FRAMINGHAM_COMMON | _LIPIDS, RISK_FACTOR_WINDOW),
+        first_event=True,
     ),
     ModelSpec(
         RiskModel.GRACE_IN_HOSPITAL,
@@ -148,6 +154,14 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
 )
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
+# A first-event model's answer once a heart attack is on record (any entry up to the date,
+# however old: a history does not expire). A post-MI patient had read a 10-year risk "of a
+# first cardiovascular event" of 48.4 %, the patient told "About 48 of 100 people ..." (a risk
+# audit).
+PRIOR_MI_REASON = (
+    "not computed: the model is for people without known cardiovascular disease, and a "
+    "previous heart attack is recorded"
+)
 
 
 @dataclass(frozen=True)
@@ -212,8 +226,12 @@ def compute_scores(
     latest_id = max(
         (m.clinical_input_id for m in measured.values() if m.clinical_input_id), default=None
     )
+    prior_mi = (found := values.get("history_of_mi")) is not None and found.value is True
     outcomes = []
     for spec in SPECS:
+        if spec.first_event and prior_mi:
+            outcomes.append(ScoreOutcome(spec, None, PRIOR_MI_REASON, {}, latest_id))
+            continue
         kwargs: dict[str, Any] = {"age_years": patient.age_years(age_on or as_of.date())}
         if spec.uses_sex:
             kwargs["sex"] = Sex(patient.sex).value
@@ -238,6 +256,9 @@ def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
     """
     outcomes = []
     for spec in SPECS:
+        if spec.first_event and chosen.get("history_of_mi") is True:
+            outcomes.append(ScoreOutcome(spec, None, PRIOR_MI_REASON, {}, None))
+            continue
         accepted = inspect.signature(spec.function).parameters
         kwargs = {k: v for k, v in chosen.items() if k in accepted}
         if spec.uses_sex:
