@@ -35,10 +35,10 @@ NORMAL_TOTAL_CHOL_MG_DL = 180.0
 NORMAL_HDL_MG_DL = 45.0
 NORMAL_BMI_KG_M2 = 22.5
 REFERENCES: References = {
-    "blood_pressure": (
-        "Blood pressure",
-        {"sbp_mmhg": NORMAL_SBP_MMHG, "bp_treated": False},
-    ),
+    # The pressure at a healthy level, treatment kept as it is: stopping treatment is no
+    # healthy level, and a treated pressure of 125 mmHg had read "Blood pressure +4.0
+    # percentage points", the whole of it the treated coefficient (a risk audit).
+    "blood_pressure": ("Blood pressure", {"sbp_mmhg": NORMAL_SBP_MMHG}),
     "total_chol": ("Total cholesterol", {"total_chol_mg_dl": NORMAL_TOTAL_CHOL_MG_DL}),
     "hdl": ("HDL cholesterol", {"hdl_mg_dl": NORMAL_HDL_MG_DL}),
     "bmi": ("Body-mass index", {"bmi_kg_m2": NORMAL_BMI_KG_M2}),

@@ -83,6 +83,21 @@ def test_framingham_explains_which_factors_raise_the_risk() -> None:
     assert hdl.change_percent_points < 0  # HDL 50 is better than the reference 45
 
 
+def test_a_treated_pressure_at_a_healthy_level_raises_nothing() -> None:
+    """The healthy level keeps the treatment: a treated 125 mmHg had read "Blood pressure +4.0
+    percentage points", the whole of it the treated coefficient (a risk audit)."""
+    at_target = risk.framingham_general_cvd(
+        **(MAN_55 | {"sbp_mmhg": 125, "bp_treated": True}), total_chol=213, hdl=50
+    )
+    pressure = next(e for e in at_target.effects if e.factor == "blood_pressure")
+    assert pressure.change_percent_points == pytest.approx(0.0, abs=1e-9)
+    high = risk.framingham_general_cvd(
+        **(MAN_55 | {"sbp_mmhg": 160, "bp_treated": True}), total_chol=213, hdl=50
+    )
+    pressure = next(e for e in high.effects if e.factor == "blood_pressure")
+    assert pressure.risk_percent_at_reference == pytest.approx(at_target.risk_percent)
+
+
 # sex, age, TC, HDL, SBP, treated, smoker -> equation %, printed-table points
 ATP3_CASES = [
     ("male", 55, 213, 50, 120, False, False, 6.509, 11),
