@@ -728,6 +728,11 @@ def test_signing_the_machines_qt_and_rate_keeps_the_machines_qtc() -> None:
         assert edited["qtc_fridericia_ms"] == pytest.approx(edited["qt_ms"] / rr_s ** (1 / 3))
     no_qt = reports._signed_measurements(machine, shown | {"qt_ms": None})
     assert no_qt["qtc_bazett_ms"] is None and no_qt["qtc_fridericia_ms"] is None
+    # The rate cleared as not measurable, the QT kept: the machine's QTc stands (it had been
+    # withdrawn, the PDF saying "QTc not measurable (doctor)"; a consistency audit).
+    no_rate = reports._signed_measurements(machine, shown | {"heart_rate_bpm": None})
+    assert no_rate["heart_rate_bpm"] is None
+    assert (no_rate["qtc_bazett_ms"], no_rate["qtc_fridericia_ms"]) == (394.3, 408.6)
 
 
 def test_the_doctor_orders_next_steps_and_a_refusal_is_said_by_the_button(

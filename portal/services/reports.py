@@ -530,16 +530,21 @@ def _signed_measurements(
     machine: ReportVersion, edited: dict[str, float | None] | None
 ) -> dict[str, float | None]:
     """The measurements a signed version stores: the machine's, or the doctor's. QTc stays the
-    machine's while the doctor keeps its QT and heart rate (the form shows them rounded): the
-    machine corrected for the cycle between adjacent normal beats, which frequent ectopic
-    beats make longer than the mean rate's. When the doctor changes either, QTc is recomputed
-    from their QT and heart rate, so the two can never disagree."""
+    machine's while the doctor keeps its QT and keeps or clears its heart rate (the form shows
+    them rounded): the machine corrected for the cycle between adjacent normal beats, which
+    frequent ectopic beats make longer than the mean rate's. When the doctor changes either,
+    QTc is recomputed from their QT and heart rate, so the two can never disagree."""
     names = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms")
     if edited is None:
         return {name: getattr(machine, name) for name in (*names, "qrs_axis_deg")}
     values = {name: edited.get(name) for name in ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms")}
     qt_ms, rate_bpm = values["qt_ms"], values["heart_rate_bpm"]
-    if as_shown(qt_ms, machine.qt_ms) and as_shown(rate_bpm, machine.heart_rate_bpm):
+    # A rate cleared as not measurable (an irregular rhythm's mean) beside the machine's QT
+    # keeps the machine's QTc too: it corrects for the cycle between normal beats, not for
+    # the mean rate, and clearing the rate alone had withdrawn it, the PDF saying "QTc not
+    # measurable (doctor)" of a value the doctor never touched (a consistency audit).
+    rate_kept_or_cleared = rate_bpm is None or as_shown(rate_bpm, machine.heart_rate_bpm)
+    if as_shown(qt_ms, machine.qt_ms) and rate_kept_or_cleared:
         values["qtc_bazett_ms"] = machine.qtc_bazett_ms
         values["qtc_fridericia_ms"] = machine.qtc_fridericia_ms
     else:
