@@ -37,6 +37,7 @@ class Read:
     # Released to the patient before a later version replaced it (`reports.shown_to_patient`):
     # the patient's summary says what changed only against a version they could read.
     shown_to_patient: bool = True
+    heart_rate_bpm: float | None = None  # as signed (None: not measurable, or not stored)
 
 
 @dataclass(frozen=True)

@@ -104,9 +104,14 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     headline: bigeminy before "extra beats from the top of the heart, often harmless").
     `episodes`: the recording is read as episodes (`portal.services.reports.read_as_episodes`,
     over 61 s), where bigeminy and trigeminy are said for part of it (`FOR_PART`)."""
-    ordered = vocabulary.by_severity(codes)
-    if not ordered:
+    if not vocabulary.by_severity(codes):
         return ["Your doctor has written a note about your heart test below."]
+    return [sentence for _, sentence in _worded(codes, episodes)]
+
+
+def _worded(codes: list[str], episodes: bool) -> list[tuple[str, str]]:
+    """(code, sentence) per known statement, in the order `findings_in_plain_words` says them."""
+    ordered = vocabulary.by_severity(codes)
     words = dict(PLAIN_FINDINGS)
     extra_beats = any(
         vocabulary.STATEMENTS[c].category is vocabulary.Category.ECTOPY for c in ordered
@@ -125,20 +130,28 @@ def findings_in_plain_words(codes: list[str], episodes: bool = False) -> list[st
     elif "VF" in ordered and underlying:  # a run of VF within another rhythm (a Holter)
         anchor, anchor_words = "VF", words["VF"]
     else:
-        return [words[c] for c in ordered]
+        return [(c, words[c]) for c in ordered]
     # The AF (or VF) sentence, then at once the rest of the time's rhythm, then the other
     # findings. Ventricular fibrillation is never the rest of the time: on a Holter it is
     # minutes among hours (24 h with 11 h of AF and 15 min of VF read "The rest of the time
     # your heart had a very fast and dangerous rhythm", the VF sentence twice).
     rest = [
-        REST_BESIDE_EXTRA_BEATS
-        if words[c] == BESIDE_EXTRA_BEATS
-        else REST_OF_THE_TIME + words[c][0].lower() + words[c][1:]
+        (
+            c,
+            REST_BESIDE_EXTRA_BEATS
+            if words[c] == BESIDE_EXTRA_BEATS
+            else REST_OF_THE_TIME + words[c][0].lower() + words[c][1:],
+        )
         for c in underlying
     ]
     before = ordered[: ordered.index(anchor)]
     after = [c for c in ordered[ordered.index(anchor) + 1 :] if c not in underlying]
-    return [*(words[c] for c in before), anchor_words, *rest, *(words[c] for c in after)]
+    return [
+        *((c, words[c]) for c in before),
+        (anchor, anchor_words),
+        *rest,
+        *((c, words[c]) for c in after),
+    ]
 
 
 def heart_rate_in_plain_words(
@@ -266,8 +279,9 @@ def earlier_shown(data: ReportData) -> Read | None:
 
 
 def what_changed(data: ReportData) -> list[str]:
-    """What an amendment changed, in the patient's words: the statements and next steps the
-    newest version adds and those it no longer says, against the version before it. An
+    """What an amendment changed, in the patient's words: the sentences about the findings the
+    newest version adds and those it no longer says, a changed heart rate, and new next steps,
+    against the version before it. An
     amended summary had said only "Your doctor updated this report", and a patient holding
     both could not tell what was different (an audit of the patient summaries)."""
     before = earlier_shown(data)
@@ -275,12 +289,25 @@ def what_changed(data: ReportData) -> list[str]:
         return []
     now = data.amendments[-1]
     said: list[str] = []
-    added = [c for c in now.findings if c not in before.findings]
-    dropped = [c for c in before.findings if c not in now.findings]
+    # Statements added or dropped, each in the sentence its version printed, in context (one
+    # quoted alone had read "The top parts of your heart were quivering ..." where the earlier
+    # summary said "For part of the recording ..."; a consistency audit).
+    then_words = dict(_worded(before.findings, data.read_as_episodes))
+    now_words = dict(_worded(now.findings, data.read_as_episodes))
+    added = [w for c, w in now_words.items() if c not in then_words]
+    dropped = [w for c, w in then_words.items() if c not in now_words]
     if added:
-        said.append("It now says: " + " ".join(findings_in_plain_words(added)))
+        said.append("It now says: " + " ".join(added))
     if dropped:
-        said.append("It no longer says: " + " ".join(findings_in_plain_words(dropped)))
+        said.append("It no longer says: " + " ".join(dropped))
+    rate_then, rate_now = before.heart_rate_bpm, now.heart_rate_bpm
+    if rate_then is not None and rate_now is not None and round(rate_then) != round(rate_now):
+        said.append(
+            f"Your heart rate now reads about {rate_now:.0f} times a minute; it said about "
+            f"{rate_then:.0f}."
+        )
+    elif rate_then is not None and rate_now is None:
+        said.append("It no longer gives your heart rate: your doctor could not measure it.")
     new_steps = next_step_words([c for c in now.next_steps if c not in before.next_steps])
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))

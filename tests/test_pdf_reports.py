@@ -420,6 +420,23 @@ def test_an_amended_summary_says_what_it_adds(
     assert what_changed(replace(data, amendments=[same])) == [
         "The findings and next steps are the same as before."
     ]
+    # A changed heart rate is said, and a statement dropped is quoted as its version printed
+    # it (a consistency audit: "the same as before" beside a rate gone from 76 to 80, and
+    # AF quoted without the "For part of the recording" its Holter summary had said).
+    from reports.plain_language import PAROXYSMAL_AF
+
+    holter = replace(data, duration_s=1800.0)
+    then = replace(data.physician, findings=["SINUS", "AF"], heart_rate_bpm=76.0)
+    rate_only = replace(then, kind="amendment", heart_rate_bpm=80.4)
+    assert what_changed(replace(holter, physician=then, amendments=[rate_only])) == [
+        "Your heart rate now reads about 80 times a minute; it said about 76."
+    ]
+    no_af = replace(then, kind="amendment", findings=["SINUS"], heart_rate_bpm=None)
+    said = what_changed(replace(holter, physician=then, amendments=[no_af]))
+    assert said == [
+        f"It no longer says: {PAROXYSMAL_AF}",
+        "It no longer gives your heart rate: your doctor could not measure it.",
+    ]
 
 
 def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(

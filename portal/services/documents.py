@@ -91,6 +91,7 @@ def _read(
         signed_at=in_zone(version.signed_at, zone) if version.signed_at else None,
         reason=version.amendment_reason,
         shown_to_patient=shown,
+        heart_rate_bpm=version.heart_rate_bpm,
     )
 
 
