@@ -44,3 +44,13 @@ class UploadedMeanwhile(DomainError):
         "This file was uploaded for this patient by another request at the same moment; it is "
         "stored and analysed once. Open the patient's recordings to find it."
     )
+
+
+class AccountDeactivated(DomainError):
+    """The acting account was deactivated while its request was in flight."""
+
+    status = 403
+    default_message = (
+        "Your account was deactivated while this was being saved; nothing was saved. Ask an "
+        "administrator."
+    )

@@ -39,7 +39,7 @@ from portal.models import (
 from portal.risk.result import RiskLevel
 from portal.services import audit, risk_scores
 from portal.services.accounts import check_own_password
-from portal.services.errors import NotAllowed, SigningConflict
+from portal.services.errors import AccountDeactivated, NotAllowed, SigningConflict
 from portal.services.paging import capped_counts, page_count
 from portal.services.patients import mine_or_pooled
 from portal.services.risk_scores import stale_reason
@@ -295,6 +295,18 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
         raise InvalidInput(errors)
 
 
+def _still_active(session: Session, actor: Account) -> None:
+    """The signer's account, locked and read as committed: deactivated by an administrator
+    while the request was in flight (its password check alone takes a quarter of a second),
+    it had still signed (a concurrency audit). A deactivation waits for a signature that
+    holds the lock, and one that came first refuses it (AccountDeactivated)."""
+    active = session.scalar(
+        select(Account.is_active).where(Account.id == actor.id).with_for_update()
+    )
+    if not active:
+        raise AccountDeactivated()
+
+
 def _check_password(actor: Account, password: str) -> None:
     check_own_password(
         actor, password, field="password",
@@ -462,6 +474,7 @@ def _add_version(
     reason: str | None,
     patient_hold: dt.timedelta = NO_HOLD,
 ) -> ReportVersion:
+    _still_active(session, actor)
     machine = report.versions[0]
     signed_values = _signed_measurements(machine, read.measurements)
     # Loaded before anything changes (no early autoflush, which would meet a concurrent
