@@ -58,3 +58,48 @@ def test_the_upload_that_loses_the_race_keeps_the_winners_files(
     assert sql.scalar(select(func.count()).select_from(EcgRecording)) == 1
     recording = sql.scalars(select(EcgRecording)).one()
     assert recordings.load(storage_dir, recording).n_samples == 20 * 250  # files still there
+
+
+def test_an_upload_in_flight_when_the_patient_is_deactivated_adds_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
+) -> None:
+    """On MariaDB, ECGs had landed on a record 17-57 ms after staff were told it was
+    deactivated, their reports on the worklist (a concurrency audit): the upload now locks
+    the patient's row and reads it as committed just before it writes."""
+    import threading
+
+    from portal.models import Account
+    from portal.services import patients
+    from portal.services.validation import InvalidInput
+
+    if not database_url.startswith("mysql"):
+        pytest.skip("SQLite runs one writer at a time: the race is MariaDB's")
+    path = write_csv(tmp_path / "ecg.csv", synthetic(20, 250, seed=12))
+    storage_dir = app.config["SETTINGS"].storage_dir
+    engine = sql.get_bind()
+    closing = Session(engine)
+    patients.set_patient_active(
+        closing, closing.get(Patient, people.patient.id), False,
+        actor=closing.get(Account, people.staff.id),
+    )  # fmt: skip
+    closing.flush()  # the deactivation is mid-way, not committed
+    outcome: dict[str, str] = {}
+
+    def upload() -> None:
+        with Session(engine) as uploading:
+            try:
+                _upload(uploading, people, path, storage_dir)
+                uploading.commit()
+                outcome["result"] = "stored"
+            except InvalidInput as refused:
+                outcome["result"] = refused.errors["files"]
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    thread.join(timeout=1.5)
+    closing.commit()
+    closing.close()
+    thread.join(timeout=30)
+    assert "is deactivated: reactivate the patient before adding an ECG" in outcome["result"]
+    sql.expire_all()
+    assert sql.scalar(select(func.count()).select_from(EcgRecording)) == 0

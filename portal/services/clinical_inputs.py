@@ -229,7 +229,7 @@ def record_clinical_input(
     now: dt.datetime,
 ) -> ClinicalInput:
     """Validate and add a new clinical input row plus its audit event (caller commits)."""
-    patients.require_active(patient, "entry", "clinical inputs")
+    patients.require_still_active(session, patient, "entry", "clinical inputs")
     values = canonical_values(entry, now=now, born_on=patient.date_of_birth)
     row = ClinicalInput(
         patient=patient,

@@ -30,6 +30,18 @@ def require_active(patient: Patient, field: str, adding: str) -> None:
         raise InvalidInput({field: deactivated_message(patient, adding) + " Nothing was saved."})
 
 
+def require_still_active(session: Session, patient: Patient, field: str, adding: str) -> None:
+    """`require_active` on the patient's row locked and read as committed, just before the
+    new data is written: a deactivation in flight waits for it, or refuses it if it came
+    first (on MariaDB, ECGs had landed on a record 17-57 ms after it was deactivated, their
+    reports on the worklist; a concurrency audit)."""
+    active = session.scalar(
+        select(Patient.is_active).where(Patient.id == patient.id).with_for_update(read=True)
+    )
+    if not active:
+        raise InvalidInput({field: deactivated_message(patient, adding) + " Nothing was saved."})
+
+
 def deactivated_message(patient: Patient, adding: str) -> str:
     return f"{patient.full_name} is deactivated: reactivate the patient before adding {adding}."
 

@@ -150,6 +150,7 @@ def _register(
     reference_record: str | None,
     time_zone: ZoneInfo,
 ) -> UploadOutcome:
+    patients.require_still_active(session, patient, "files", "an ECG")
     existing = session.scalar(
         select(EcgRecording).where(
             EcgRecording.patient_id == patient.id, EcgRecording.sha256 == staged.sha256
