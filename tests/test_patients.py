@@ -448,3 +448,33 @@ def test_a_change_of_details_is_audited_with_the_values_before_and_after(
                               "phone": None}  # fmt: skip
     assert details["now"] == {"full_name": "Ada King", "date_of_birth": "1960-12-11",
                               "phone": "+44 20 7946 0958"}  # fmt: skip
+
+
+def test_an_edit_page_opened_before_another_save_saves_nothing(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Tab 1 opened the edit page, tab 2 reassigned the doctor and changed the phone, then tab
+    1 saved an address: the doctor and phone went back, silently (a concurrency audit)."""
+    url = f"/patients/{people.patient.id}/edit"
+    first_tab, second_tab = client_for(app, people.staff), client_for(app, people.staff)
+
+    def opened_version(client) -> str:  # type: ignore[no-untyped-def]
+        page = client.get(url).get_data(as_text=True)
+        found = re.search(r'name="opened_version" type="hidden" value="([^"]+)"', page)
+        assert found, page[:500]
+        return found.group(1)
+
+    stale = opened_version(first_tab)
+    doctor_id = str(people.doctor.doctor_profile.id)
+    fields = {"full_name": people.patient.full_name, "date_of_birth": "1960-12-10",
+              "sex": "female", "assigned_doctor_id": doctor_id}  # fmt: skip
+    newer = {**fields, "phone": "+44 20 7946 0958", "opened_version": opened_version(second_tab)}
+    assert post_form(second_tab, url, newer, token_page=url).status_code == 302
+    old_page = {**fields, "address": "1 New Street", "opened_version": stale}
+    refused = post_form(first_tab, url, old_page, token_page=url)
+    assert refused.status_code == 302 and refused.location.endswith(url)
+    said = first_tab.get(refused.location).get_data(as_text=True)
+    assert "changed by someone else since you opened this page; nothing was saved" in said
+    sql.expire_all()
+    patient = sql.get(Patient, people.patient.id)
+    assert patient.phone == "+44 20 7946 0958" and patient.address is None

@@ -8,6 +8,7 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     FloatField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -117,6 +118,10 @@ class PatientForm(FlaskForm):
     )
     emergency_contact_phone = StringField("Emergency contact phone", validators=[Optional(), PHONE])
     assigned_doctor_id = SelectField("Assigned doctor", default="")
+    # When the edit page was opened: the patient's `updated_at` then (empty when registering).
+    # A page left open in another tab had silently put back the doctor and phone number a
+    # newer save had changed (a concurrency audit); such a save is now refused.
+    opened_version = HiddenField()
     # Shown once the name and date of birth match a registered patient (`register_patient`).
     different_person = BooleanField(
         "Another person with the same name and date of birth: register them anyway"

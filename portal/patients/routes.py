@@ -40,7 +40,15 @@ def _patient_form(patient: Patient | None = None) -> PatientForm:
     form.assigned_doctor_id.choices = options(("", "Not assigned"), *doctors)
     if patient is not None and request.method == "GET":
         form.assigned_doctor_id.data = str(patient.assigned_doctor_id or "")
+        form.opened_version.data = patient.updated_at.isoformat()
     return form
+
+
+# A save from an edit page opened before another save changed the patient (`opened_version`).
+CHANGED_MEANWHILE = (
+    "This patient's details were changed by someone else since you opened this page; nothing "
+    "was saved. The page now shows them as they are: make your change again."
+)
 
 
 @bp.route("/")
@@ -122,6 +130,10 @@ def edit(patient_id: int) -> str | Response:
         "Another person with the same name and date of birth: save anyway"
     )
     if form.validate_on_submit():
+        opened = form.opened_version.data  # every page sends it; a bare request may not
+        if opened and opened != patient.updated_at.isoformat():
+            flash(CHANGED_MEANWHILE, "error")
+            return redirect(url_for("patients.edit", patient_id=patient.id))
         saved, changed = save(
             form,
             lambda: patients.update_patient(
