@@ -434,6 +434,10 @@ def test_two_doctors_signing_at_once_one_wins(
     # The same doctor in another tab is told so, not "Another doctor signed" (an audit).
     assert "Redirecting" not in page
     assert "You signed this report already, in another window or tab" in page
+    # ... and the read typed there is kept in the amend form (it had to be typed again).
+    assert "Your read is kept in the amend form below." in page
+    amend_form = page[page.index(f'action="/reports/{report.id}/amend#sign"') :]
+    assert re.search(r"<textarea[^>]*conclusion[^>]*>\s*AF\.</textarea>", amend_form)
     assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     sql.expire_all()
     with pytest.raises(reports.SigningConflict) as other:

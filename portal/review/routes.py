@@ -425,9 +425,13 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         # The current report with the message, as a page: a 409 redirect shows browsers a
         # bare "Redirecting..." page.
         db_session().rollback()
-        flash(str(conflict), "error")
         current = _report_or_404(found.id)
-        return _review_page(current, *_prefilled_forms(current)), 409
+        # The doctor's read is kept in the amend form, against the version that stands now:
+        # it had been thrown away, to be typed again (a concurrency audit).
+        kept = AmendForm()
+        kept.row_version.data = current.row_version
+        flash(f"{conflict} Your read is kept in the amend form below.", "error")
+        return _review_page(current, _prefilled_forms(current)[0], kept), 409
     if saved:  # the PDFs are rendered by the job worker (or on the first download)
         flash(message, "success")  # shown at the top: the form's "#sign" must not stay
         return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))

@@ -523,8 +523,9 @@ def _add_version(
     except StaleDataError:
         session.rollback()
         session.refresh(report)
+        verb = "signed" if kind is VersionKind.PHYSICIAN else "amended"  # "signed" had said both
         raise SigningConflict(
-            _changed_meanwhile(session, report, actor, "signed", at_once=True)
+            _changed_meanwhile(session, report, actor, verb, at_once=True)
         ) from None
     audit.record(
         session,
