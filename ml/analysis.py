@@ -1174,6 +1174,7 @@ def summarise(
             two_to_one_atrial_bpm=atrial_rate_bpm(two_to_one),
             silences=evidence.silences,
             pause_p_waves=evidence.pause_p_waves,
+            s_in_af=int(np.sum((classes == "S") & in_af)),
         )
         findings += read_through_noise(beats.quality, evidence.clear_of_fast_noise)
     main = main_finding(findings)

@@ -52,7 +52,7 @@ EPISODE_CODES = {
 # Ectopic beats inside these episodes are already stops (the episode's start).
 COVERING_EPISODES = {
     "V": (rhythm.VT, rhythm.IVR, rhythm.VF, rhythm.BIGEMINY, rhythm.TRIGEMINY),
-    "S": (rhythm.SVT,),
+    "S": (rhythm.SVT, rhythm.AF),  # in AF no beat is premature: the PAC finding agrees
 }
 # (single, two in a row, three or more) per beat class; a fast run of three is an episode.
 ECTOPIC_NAMES = {
