@@ -587,7 +587,13 @@ def test_role_matrix_for_tokens(
     assert fetch(client, f"/Patient/{own}", tokens.patient)["id"] == str(own)
     outcome_of(call(client, "GET", f"/Patient/{other}", tokens.patient), 404)
     mine = fetch(client, report, tokens.patient)
-    assert mine["conclusion"] == "Your heart rhythm is normal; one signal is a little slow."
+    # Their summary's words: the signed statements in plain sentences, then the doctor's note.
+    from reports.plain_language import findings_in_plain_words
+
+    plain = " ".join(findings_in_plain_words(["SINUS", "AV_BLOCK_1"]))
+    assert mine["conclusion"] == (
+        f"{plain} Your heart rhythm is normal; one signal is a little slow."
+    )
     assert "conclusionCode" not in mine  # clinical terms ("Bigeminy") are not in their summary
     assert [f["url"].rsplit("/", 1)[1] for f in mine["presentedForm"]] == [
         f"{signed.id}-v2-patient"

@@ -61,6 +61,7 @@ from portal.models import (
 from portal.services import audit, documents, reports
 from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
+from reports.plain_language import findings_in_plain_words
 
 SEARCH_PARAMETERS = {
     "patient", "subject", "date", "status", "code", "category", "_id", "_lastUpdated"
@@ -196,7 +197,13 @@ def report_resource(
         if version.amendment_reason:  # as the PDF says it (an EHR had shown "amended" bare)
             conclusion = f"{conclusion} Reason for the amendment: {version.amendment_reason}"
     elif version is not None:
-        conclusion = version.patient_comment or ""
+        # The patient's own words, as their summary says them: the signed statements in plain
+        # sentences, then the doctor's note to them (a patient's app had shown no finding at
+        # all where the doctor wrote no note; a consistency audit).
+        plain = findings_in_plain_words(
+            list(version.findings or []), reports.read_as_episodes(report.recording)
+        )
+        conclusion = " ".join([*plain, version.patient_comment or ""]).strip()
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)
         conclusion = f"Machine read, not yet reviewed by a doctor: {basis.conclusion or ''}"
     marker = reference_marker(report.recording)
