@@ -28,7 +28,13 @@ def _score(report: EcgReport, model: RiskModel) -> RiskScore:
     return next(s for s in report.risk_scores if s.model == model)
 
 
-def _sign(sql: Session, report: EcgReport, people: People, **measurements: float | None) -> None:
+def _sign(
+    sql: Session,
+    report: EcgReport,
+    people: People,
+    findings: tuple[str, ...] = ("SINUS",),
+    **measurements: float | None,
+) -> None:
     machine = report.versions[0]
     kept = {
         name: getattr(machine, name)
@@ -37,7 +43,7 @@ def _sign(sql: Session, report: EcgReport, people: People, **measurements: float
     reports.sign(
         sql, report, actor=people.doctor, password=PASSWORD,
         expected_row_version=report.row_version,
-        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read.",
+        read=reports.PhysicianRead("Sinus rhythm", list(findings), "Read.",
                                    measurements=kept | measurements),
     )  # fmt: skip
     sql.commit()
@@ -117,3 +123,23 @@ def test_a_reference_record_lends_no_heart_rate_to_the_patients_grace_score(
     grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
     assert grace.value is None
     assert "Heart rate missing" in (grace.not_computed_reason or "")
+
+
+def test_a_signed_st_change_the_admission_values_deny_leaves_grace_not_computed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A signed STEMI stood beside a GRACE score computed with "no ST deviation" from the
+    admission values, 2.0 % where counting it gives 4.6 % (a risk audit)."""
+    no_st = ADMISSION_FLAGS | {"st_deviation": False, "st_depression": False}
+    _add_input(sql, people, utcnow() - dt.timedelta(hours=1), booleans=no_st, **ADMISSION)
+    report = _analysed_report(app, people, sql, tmp_path)
+    assert _score(report, RiskModel.GRACE_IN_HOSPITAL).value is not None
+    _sign(sql, report, people, findings=("SINUS", "ST_ELEVATION"))
+    report = sql.get(EcgReport, report.id)
+    grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
+    assert grace.value is None and grace.not_computed_reason == (
+        "not computed: the signed ECG shows ST elevation, and the admission values say no "
+        "ST-segment deviation: correct the admission values, or amend the report"
+    )
+    six_month = _score(report, RiskModel.GRACE_SIX_MONTH)  # its input is ST depression only
+    assert six_month.value is not None or "ST" not in (six_month.not_computed_reason or "")

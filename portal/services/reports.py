@@ -483,7 +483,12 @@ def _add_version(
     assert report.patient is not None
     list(report.patient.clinical_inputs)
     heart_rate_bpm = risk_scores.report_heart_rate_bpm(report, signed_values["heart_rate_bpm"])
-    outcomes = risk_scores.report_outcomes(session, report, ecg_heart_rate_bpm=heart_rate_bpm)
+    outcomes = risk_scores.report_outcomes(
+        session,
+        report,
+        ecg_heart_rate_bpm=heart_rate_bpm,
+        signed_codes=frozenset(vocabulary.canonical(c) for c in read.findings),
+    )
     list(report.risk_scores)
     now = utcnow()
     version = ReportVersion(

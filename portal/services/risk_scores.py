@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ml import vocabulary
 from portal import risk
 from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
 
@@ -306,15 +307,48 @@ def _missing_text(column: str, found: Measured | None, window: dt.timedelta) -> 
 
 
 def report_outcomes(
-    session: Session, report: EcgReport, *, ecg_heart_rate_bpm: float | None
+    session: Session,
+    report: EcgReport,
+    *,
+    ecg_heart_rate_bpm: float | None,
+    signed_codes: frozenset[str] = frozenset(),
 ) -> list[ScoreOutcome]:
     """Every model's outcome for `report`, from the inputs recorded up to its date and the
-    heart rate of its ECG (`report_heart_rate_bpm`). Reads only: call it before changing
-    anything the same flush would write."""
+    heart rate of its ECG (`report_heart_rate_bpm`); a GRACE score whose ST input the signed
+    statements (`signed_codes`) contradict is not computed (`_contradicted_by_the_ecg`).
+    Reads only: call it before changing anything the same flush would write."""
     measured = measured_values(session, report.patient_id, report.report_date)
-    return compute_scores(
+    outcomes = compute_scores(
         report.patient, measured, as_of=report.report_date, ecg_heart_rate_bpm=ecg_heart_rate_bpm
     )
+    return [_contradicted_by_the_ecg(o, signed_codes) for o in outcomes]
+
+
+# GRACE's ST input, and the signed statements that contradict a "no" there.
+ST_INPUTS = {
+    RiskModel.GRACE_IN_HOSPITAL: ("st_deviation", {"ST_ELEVATION", "ST_DEPRESSION"}),
+    RiskModel.GRACE_SIX_MONTH: ("st_depression", {"ST_DEPRESSION"}),
+}
+
+
+def _contradicted_by_the_ecg(outcome: ScoreOutcome, signed_codes: frozenset[str]) -> ScoreOutcome:
+    """Not computed when the admission values say no ST change and the doctor signs one on
+    this ECG: GRACE's ST input is the presenting ECG's, and a signed STEMI had stood beside a
+    GRACE score computed with "no ST deviation", 2.0 % where counting it gives 4.6 % (a risk
+    audit). Which is right, the entry or this ECG, is the clinician's call: the reason says so."""
+    st_input = ST_INPUTS.get(outcome.spec.model)
+    if outcome.result is None or st_input is None:
+        return outcome
+    keyword, contradicting = st_input
+    signed = sorted(contradicting & signed_codes)
+    if not signed or outcome.result.inputs_used.get(keyword) is not False:
+        return outcome
+    change = " and ".join(vocabulary.STATEMENTS[c].label for c in signed)
+    reason = (
+        f"not computed: the signed ECG shows {change}, and the admission values say no "
+        f"{LABELS[keyword]}: correct the admission values, or amend the report"
+    )
+    return ScoreOutcome(outcome.spec, None, reason, outcome.sources, outcome.latest_input_id)
 
 
 def report_heart_rate_bpm(report: EcgReport, heart_rate_bpm: float | None) -> float | None:
