@@ -5,9 +5,7 @@ one patient: on MariaDB both requests had found no twin and both registered, eac
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 from portal.models import Account, Patient, Sex
 from portal.services import patients
 from tests.conftest import People
+from tests.support.races import mariadb_only, second_while_first_is_open
 
 DETAILS = patients.PatientDetails(
     full_name="Pair Racer", date_of_birth=dt.date(1961, 3, 4), sex=Sex.FEMALE
@@ -31,31 +30,23 @@ def _register(session: Session, people: People) -> Patient:
 def test_the_second_of_two_registrations_at_once_finds_the_first(
     app: Flask, people: People, sql: Session, database_url: str
 ) -> None:
-    if not database_url.startswith("mysql"):
-        pytest.skip("SQLite runs one writer at a time: the race is MariaDB's")
+    mariadb_only(database_url)
     engine = sql.get_bind()
     first = Session(engine)
     _register(first, people)  # flushed, not committed: the first request is mid-way
-    outcome: dict[str, object] = {}
 
-    def second_request() -> None:
-        with Session(engine) as second:
-            second.scalar(select(func.count()).select_from(Patient))  # its snapshot: before
-            try:
-                _register(second, people)
-                second.commit()
-                outcome["result"] = "registered"
-            except patients.RegisteredAlready as twin:
-                outcome["result"] = f"refused: {twin.twin.full_name}"
+    def second_request(second: Session) -> str:
+        second.scalar(select(func.count()).select_from(Patient))  # its snapshot: before
+        try:
+            _register(second, people)
+            second.commit()
+            return "registered"
+        except patients.RegisteredAlready as twin:
+            return f"refused: {twin.twin.full_name}"
 
-    thread = threading.Thread(target=second_request)
-    thread.start()
-    thread.join(timeout=1.0)
-    assert thread.is_alive()  # waits for the first registration to end
-    first.commit()
-    first.close()
-    thread.join(timeout=30)
-    assert outcome == {"result": "refused: Pair Racer"}
+    said, waited = second_while_first_is_open(engine, first, second_request)
+    assert waited  # it waited for the first registration to end
+    assert said == "refused: Pair Racer"
     sql.expire_all()
     count = sql.scalar(
         select(func.count()).select_from(Patient).where(Patient.full_name == "Pair Racer")

@@ -4,10 +4,8 @@ administrator was told "demo-doctor2 is deactivated" (a concurrency audit, on Ma
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -15,14 +13,14 @@ from portal.models import Account, EcgReport
 from portal.services import accounts, reports
 from portal.services.errors import AccountDeactivated
 from tests.conftest import PASSWORD, People
+from tests.support.races import mariadb_only, second_while_first_is_open
 from tests.test_upload_and_review import _analysed_report
 
 
 def test_a_signature_waits_for_a_deactivation_in_flight_and_is_refused(
     app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
 ) -> None:
-    if not database_url.startswith("mysql"):
-        pytest.skip("SQLite runs one writer at a time: the race is MariaDB's")
+    mariadb_only(database_url)
     report_id = _analysed_report(app, people, sql, tmp_path).id
     sql.commit()
     engine = sql.get_bind()
@@ -32,29 +30,22 @@ def test_a_signature_waits_for_a_deactivation_in_flight_and_is_refused(
         actor=admin_session.get(Account, people.admin.id),
     )  # fmt: skip
     admin_session.flush()  # the deactivation is mid-way, not committed
-    outcome: dict[str, str] = {}
 
-    def sign() -> None:
-        with Session(engine) as doctor_session:
-            report = doctor_session.get(EcgReport, report_id)
-            assert report is not None
-            try:
-                reports.sign(
-                    doctor_session, report, actor=doctor_session.get(Account, people.doctor.id),
-                    password=PASSWORD, expected_row_version=report.row_version,
-                    read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read."),
-                )  # fmt: skip
-                doctor_session.commit()
-                outcome["result"] = "signed"
-            except AccountDeactivated as refused:
-                outcome["result"] = refused.message
+    def sign(doctor_session: Session) -> str:
+        report = doctor_session.get(EcgReport, report_id)
+        assert report is not None
+        try:
+            reports.sign(
+                doctor_session, report, actor=doctor_session.get(Account, people.doctor.id),
+                password=PASSWORD, expected_row_version=report.row_version,
+                read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read."),
+            )  # fmt: skip
+            doctor_session.commit()
+            return "signed"
+        except AccountDeactivated as refused:
+            return refused.message
 
-    thread = threading.Thread(target=sign)
-    thread.start()
-    thread.join(timeout=1.5)
-    admin_session.commit()
-    admin_session.close()
-    thread.join(timeout=30)
-    assert outcome["result"].startswith("Your account was deactivated while this was being saved")
+    said, _ = second_while_first_is_open(engine, admin_session, sign, wait_s=1.5)
+    assert said.startswith("Your account was deactivated while this was being saved")
     sql.expire_all()
     assert len(sql.get(EcgReport, report_id).versions) == 1

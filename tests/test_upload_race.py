@@ -19,6 +19,7 @@ from portal.services import recordings
 from portal.services.errors import UploadedMeanwhile
 from tests.conftest import People
 from tests.support.ecg_files import synthetic, write_csv
+from tests.support.races import mariadb_only, second_while_first_is_open
 
 
 def _upload(session: Session, people: People, path: Path, storage_dir: Path):  # type: ignore[no-untyped-def]
@@ -66,14 +67,11 @@ def test_an_upload_in_flight_when_the_patient_is_deactivated_adds_nothing(
     """On MariaDB, ECGs had landed on a record 17-57 ms after staff were told it was
     deactivated, their reports on the worklist (a concurrency audit): the upload now locks
     the patient's row and reads it as committed just before it writes."""
-    import threading
-
     from portal.models import Account
     from portal.services import patients
     from portal.services.validation import InvalidInput
 
-    if not database_url.startswith("mysql"):
-        pytest.skip("SQLite runs one writer at a time: the race is MariaDB's")
+    mariadb_only(database_url)
     path = write_csv(tmp_path / "ecg.csv", synthetic(20, 250, seed=12))
     storage_dir = app.config["SETTINGS"].storage_dir
     engine = sql.get_bind()
@@ -83,23 +81,16 @@ def test_an_upload_in_flight_when_the_patient_is_deactivated_adds_nothing(
         actor=closing.get(Account, people.staff.id),
     )  # fmt: skip
     closing.flush()  # the deactivation is mid-way, not committed
-    outcome: dict[str, str] = {}
 
-    def upload() -> None:
-        with Session(engine) as uploading:
-            try:
-                _upload(uploading, people, path, storage_dir)
-                uploading.commit()
-                outcome["result"] = "stored"
-            except InvalidInput as refused:
-                outcome["result"] = refused.errors["files"]
+    def upload(uploading: Session) -> str:
+        try:
+            _upload(uploading, people, path, storage_dir)
+            uploading.commit()
+            return "stored"
+        except InvalidInput as refused:
+            return refused.errors["files"]
 
-    thread = threading.Thread(target=upload)
-    thread.start()
-    thread.join(timeout=1.5)
-    closing.commit()
-    closing.close()
-    thread.join(timeout=30)
-    assert "is deactivated: reactivate the patient before adding an ECG" in outcome["result"]
+    said, _ = second_while_first_is_open(engine, closing, upload, wait_s=1.5)
+    assert "is deactivated: reactivate the patient before adding an ECG" in said
     sql.expire_all()
     assert sql.scalar(select(func.count()).select_from(EcgRecording)) == 0
