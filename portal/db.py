@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +34,19 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if url.get_backend_name() in {"mysql", "mariadb"} and "charset" not in url.query:
         url = url.update_query_dict({"charset": "utf8mb4"})
     return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
+
+
+def lock_row(session: Session, table: str, row_id: int, column: str) -> None:
+    """Hold row `row_id` of `table` until this transaction ends, so that a second request
+    doing the same waits for this one and then reads what it committed: SELECT ... FOR
+    UPDATE on MariaDB; on SQLite, which ignores FOR UPDATE, a write of `column` that changes
+    nothing takes the database's one write lock. (FOR UPDATE alone had left two registrations
+    at once on SQLite free to make two patients; an audit.)"""
+    if session.get_bind().dialect.name == "sqlite":
+        statement = f"UPDATE {table} SET {column} = {column} WHERE id = :id"  # noqa: S608
+    else:
+        statement = f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"  # noqa: S608
+    session.execute(text(statement), {"id": row_id})
 
 
 # A COMMIT sent whose answer has not come back (session.info key): where the connection is

@@ -12,13 +12,12 @@ from portal.models import Account, Patient
 from portal.services import patients
 from portal.services.validation import InvalidInput
 from tests.conftest import People
-from tests.support.races import mariadb_only, second_while_first_is_open
+from tests.support.races import second_while_first_is_open
 
 
 def test_the_second_of_two_logins_given_at_once_is_told_it_exists(
-    app: Flask, people: People, sql: Session, database_url: str
+    app: Flask, people: People, sql: Session
 ) -> None:
-    mariadb_only(database_url)
     engine = sql.get_bind()
     patient_id = people.other_patient.id
     first = Session(engine)

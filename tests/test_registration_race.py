@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.models import Account, Patient, Sex
 from portal.services import patients
 from tests.conftest import People
-from tests.support.races import mariadb_only, second_while_first_is_open
+from tests.support.races import second_while_first_is_open
 
 DETAILS = patients.PatientDetails(
     full_name="Pair Racer", date_of_birth=dt.date(1961, 3, 4), sex=Sex.FEMALE
@@ -28,9 +28,8 @@ def _register(session: Session, people: People) -> Patient:
 
 
 def test_the_second_of_two_registrations_at_once_finds_the_first(
-    app: Flask, people: People, sql: Session, database_url: str
+    app: Flask, people: People, sql: Session
 ) -> None:
-    mariadb_only(database_url)
     engine = sql.get_bind()
     first = Session(engine)
     _register(first, people)  # flushed, not committed: the first request is mid-way

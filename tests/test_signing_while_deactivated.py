@@ -13,14 +13,13 @@ from portal.models import Account, EcgReport
 from portal.services import accounts, reports
 from portal.services.errors import AccountDeactivated
 from tests.conftest import PASSWORD, People
-from tests.support.races import mariadb_only, second_while_first_is_open
+from tests.support.races import second_while_first_is_open
 from tests.test_upload_and_review import _analysed_report
 
 
 def test_a_signature_waits_for_a_deactivation_in_flight_and_is_refused(
-    app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
+    app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    mariadb_only(database_url)
     report_id = _analysed_report(app, people, sql, tmp_path).id
     sql.commit()
     engine = sql.get_bind()

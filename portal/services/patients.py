@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from portal.db import lock_row
 from portal.models import Account, DoctorProfile, Patient, Role, Sex
 from portal.name_search import folded, name_key
 from portal.passwords import generate_temporary_password, hash_password
@@ -166,7 +167,7 @@ def register_patient(
         # One account's registrations one after another, each checking what the one before
         # committed: a double click, or a client retrying after a time-out, sent two at once,
         # and on MariaDB both found no twin and both registered (a concurrency audit).
-        session.execute(select(Account.id).where(Account.id == actor.id).with_for_update())
+        lock_row(session, "account", actor.id, "failed_logins")
         if twin := _registered_already(session, details, latest=True):
             raise RegisteredAlready(twin)
     patient = Patient(mrn=generate_mrn(session), created_by_id=actor.id, **vars(details))
@@ -386,9 +387,8 @@ def create_portal_account(
     The patient's row is locked and read as committed first: a double click on MariaDB had
     answered the second click with a 500 (the username taken meanwhile), the page the browser
     shows, and the temporary password on the first answer was lost (a concurrency audit)."""
-    made_meanwhile = session.scalar(
-        select(Patient.account_id).where(Patient.id == patient.id).with_for_update()
-    )
+    lock_row(session, "patient", patient.id, "is_active")
+    made_meanwhile = session.scalar(select(Patient.account_id).where(Patient.id == patient.id))
     if patient.account is not None or made_meanwhile is not None:
         raise InvalidInput(
             {

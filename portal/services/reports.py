@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ml import vocabulary
 from ml.strip_rhythm import STRIP_MAX_S
 from portal import tasks
+from portal.db import lock_row
 from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     RHYTHM_LABEL_CHARS,
@@ -300,9 +301,8 @@ def _still_active(session: Session, actor: Account) -> None:
     while the request was in flight (its password check alone takes a quarter of a second),
     it had still signed (a concurrency audit). A deactivation waits for a signature that
     holds the lock, and one that came first refuses it (AccountDeactivated)."""
-    active = session.scalar(
-        select(Account.is_active).where(Account.id == actor.id).with_for_update()
-    )
+    lock_row(session, "account", actor.id, "failed_logins")
+    active = session.scalar(select(Account.is_active).where(Account.id == actor.id))
     if not active:
         raise AccountDeactivated()
 

@@ -1,6 +1,6 @@
 """Two requests at the same moment, made deterministic: the first has written and not yet
 committed, the second runs in a thread on its own session, then the first commits. MariaDB
-only: SQLite runs one writer at a time, so the races these tests pin down are MariaDB's."""
+only where a test says so (SQLite runs one writer at a time)."""
 
 from __future__ import annotations
 
