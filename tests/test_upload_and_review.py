@@ -438,6 +438,17 @@ def test_two_doctors_signing_at_once_one_wins(
     assert "Your read is kept in the amend form below." in page
     amend_form = page[page.index(f'action="/reports/{report.id}/amend#sign"') :]
     assert re.search(r"<textarea[^>]*conclusion[^>]*>\s*AF\.</textarea>", amend_form)
+    # ... and can be sent: it carries the version that stands now (it had kept the stale one,
+    # and every try answered "You amended this report already"; an audit).
+    kept_version = re.search(r'name="row_version" type="hidden" value="(\d+)"', amend_form)
+    assert kept_version is not None
+    sql.expire_all()
+    assert int(kept_version.group(1)) == sql.get(EcgReport, report.id).row_version
+    resent = {**stale, "findings": ["AF"], "row_version": kept_version.group(1),
+              "reason": "AF on the strip."}  # fmt: skip
+    sent = post_form(doctor, f"/reports/{report.id}/amend", resent,
+                     token_page=f"/reports/{report.id}")  # fmt: skip
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:300]
     assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     sql.expire_all()
     with pytest.raises(reports.SigningConflict) as other:

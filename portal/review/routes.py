@@ -429,7 +429,10 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         # The doctor's read is kept in the amend form, against the version that stands now:
         # it had been thrown away, to be typed again (a concurrency audit).
         kept = AmendForm()
+        # The version that stands now, as the field renders it (it draws the posted value
+        # first: the kept form had carried the stale version and could never be sent).
         kept.row_version.data = current.row_version
+        kept.row_version.raw_data = [str(current.row_version)]
         flash(f"{conflict} Your read is kept in the amend form below.", "error")
         return _review_page(current, _prefilled_forms(current)[0], kept), 409
     if saved:  # the PDFs are rendered by the job worker (or on the first download)
