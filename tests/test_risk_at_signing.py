@@ -71,6 +71,15 @@ def test_a_corrected_entry_marks_the_score_stale_and_signing_recomputes_it(
     assert stale is not None and "after the score was computed" in stale
     assert "recomputes" in stale
 
+    # An entry that would change nothing (too old for any model, or older than the value
+    # used) leaves the scores current: any back-dated entry had marked them all stale.
+    _add_input(sql, people, measured_at - dt.timedelta(days=800), bmi_kg_m2=31.0)
+    _add_input(sql, people, measured_at - dt.timedelta(days=10), systolic_bp_mmhg=150.0)
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    bmi_model = _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD_BMI)
+    assert risk_scores.stale_reason(bmi_model, report.patient, report.report_date) is None
+
     _sign(sql, report, people)
     report = sql.get(EcgReport, report.id)
     after = _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD)

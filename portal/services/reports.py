@@ -26,7 +26,6 @@ from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
-    ClinicalInput,
     EcgRecording,
     EcgReport,
     Patient,
@@ -211,9 +210,8 @@ WORKLIST_ROW_LOADS = (
         Patient.sex,
         Patient.assigned_doctor_id,
     )  # fmt: skip
-    # an entry added after a score, dated before its ECG, makes it stale (`stale_reason`)
-    .selectinload(Patient.clinical_inputs)
-    .load_only(ClinicalInput.recorded_at, ClinicalInput.created_at),
+    # an entry added after a score, dated before its ECG, may make it stale (`stale_reason`)
+    .selectinload(Patient.clinical_inputs),
     selectinload(EcgReport.recording).load_only(
         EcgRecording.acquired_at, EcgRecording.reference_record, EcgRecording.pacemaker
     ),

@@ -380,15 +380,17 @@ def store_report_scores(report: EcgReport, outcomes: list[ScoreOutcome]) -> list
 
 def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str | None:
     """Why a stored score no longer fits the patient (computed at `as_of` before an entry
-    dated up to `as_of` was added, or for an age or sex their details since corrected), in
-    words; None when it fits. A date of birth corrected
-    from 1958 to 1988 had left "23.5 % (high), female, age 68" beside a header of "age 38,
-    male", and the worklist flagging the report (a records audit). Not recomputed: the
-    risk page computes today's."""
+    dated up to `as_of` was added that would change it, `_would_change`, or for an age or
+    sex their details since corrected), in words; None when it fits. A date of birth
+    corrected from 1958 to 1988 had left "23.5 % (high), female, age 68" beside a header of
+    "age 38, male", and the worklist flagging the report (a records audit). Not recomputed:
+    the risk page computes today's."""
     late = [
         entry.created_at
         for entry in patient.clinical_inputs
-        if entry.recorded_at <= as_of and entry.created_at > score.created_at
+        if entry.recorded_at <= as_of
+        and entry.created_at > score.created_at
+        and _would_change(score, entry, as_of)
     ]
     if late:
         return (
@@ -411,6 +413,38 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
         f"computed for {' and '.join(changed)}; the patient's details have been corrected "
         "since: see the risk page for today's score"
     )
+
+
+def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) -> bool:
+    """Whether `entry`, added after `score` was computed, would change it: a value of an
+    input the model reads, fresh enough at `as_of` and at least as recent as the one used
+    (for a score not computed, an input it lacked), or a heart attack for a first-event model.
+    Any back-dated entry had marked every score stale, a BMI of 2024 beside a 2026 GRACE
+    score, and lifted the report off the worklist's high-risk flag (an audit)."""
+    spec = SPEC_BY_MODEL.get(score.model)
+    if spec is None:
+        return False
+    if spec.first_event and entry.history_of_mi:
+        return True
+    sources = (score.inputs_used or {}).get("sources", {})
+    for keyword, (column, window) in spec.fields.items():
+        if column == OFFICE_SBP:
+            office = not any(getattr(entry, c) for c in ADMISSION_ONLY)
+            value = entry.systolic_bp_mmhg if office else None
+        else:
+            value = getattr(entry, column)
+        if value is None or as_of - entry.recorded_at > window:
+            continue
+        if score.value is None:  # not computed: only an input it lacked can change that
+            if f"{MISSING_LABELS[column]} missing" in (score.not_computed_reason or ""):
+                return True
+            continue
+        used = sources.get(keyword)
+        if used is None or used.get("from") == "ECG":
+            return True
+        if entry.recorded_at >= dt.datetime.fromisoformat(used["recorded_at"]):
+            return True
+    return False
 
 
 def score_values(outcome: ScoreOutcome) -> dict[str, Any]:
