@@ -82,16 +82,15 @@ STATEMENTS: dict[str, Statement] = _table(
     ("ST_DEPRESSION", "ST depression", Category.ST_T,
      "Part of the trace was lower than usual. This can mean the heart is short of blood and "
      "oxygen."),
+    ("IVR", "Idioventricular rhythm", Category.RHYTHM,
+     "For short spells, your heartbeat started in the lower parts of the heart instead of its "
+     "usual place, without beating fast. Your doctor will explain what it means for you."),
     ("FREQUENT_PVC", "Frequent ventricular ectopic beats", Category.ECTOPY,
      "Many extra beats came from the lower parts of your heart."),
     ("BIGEMINY", "Bigeminy", Category.ECTOPY, "Every second beat was an extra beat."),
     ("TRIGEMINY", "Trigeminy", Category.ECTOPY, "Every third beat was an extra beat."),
     ("SVT", "Supraventricular tachycardia", Category.RHYTHM,
      "Your heart had short runs of fast beats that start in the top parts of the heart."),
-    ("IVR", "Idioventricular rhythm", Category.RHYTHM,
-     "For short spells, your heartbeat started in the lower parts of the heart instead of its "
-     "usual place, without beating fast. This is often harmless; your doctor will explain "
-     "what it means for you."),
     ("LBBB", "Left bundle branch block", Category.CONDUCTION,
      "The signal spread through the left side of the heart in a slower way than usual."),
     ("RBBB", "Right bundle branch block", Category.CONDUCTION,
@@ -157,6 +156,18 @@ def is_known(code: str) -> bool:
 def most_serious(codes: list[str]) -> str | None:
     ordered = by_severity(codes)
     return ordered[0] if ordered else None
+
+
+def most_urgent(codes: list[str]) -> str | None:
+    """The signed statement that sets the report's urgency: the highest risk, then the most
+    serious, as the machine picks its main finding (`ml.findings.main_finding`). By
+    seriousness alone a signed "Sinus bradycardia" (low risk) named a report whose medium
+    urgency came from its idioventricular rhythm (an audit)."""
+    order = {"high": 0, "medium": 1, "low": 2}
+    known = by_severity(codes)
+    return min(
+        known, key=lambda c: (order[STATEMENTS[c].risk], STATEMENTS[c].severity), default=None
+    )
 
 
 def by_severity(codes: list[str]) -> list[str]:

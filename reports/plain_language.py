@@ -209,6 +209,15 @@ AFTER_ACS_TITLE = "Your outlook"
 AFTER_ACS_WORDS = (
     "Your doctor will talk with you about what your heart tests mean for the months ahead."
 )
+# The first-event models are not computed once a heart attack is recorded
+# (`portal.services.risk_scores.PRIOR_MI_REASON` says this): the patient had read "We did not
+# have all the values we need ... which tests are missing", which no test would mend (an audit).
+AFTER_A_HEART_ATTACK = "a previous heart attack is recorded"
+AFTER_MI_TITLE = "Your heart risk"
+AFTER_MI_WORDS = (
+    "The usual 10-year risk numbers are for people who have not had a heart attack, so none is "
+    "given here. Your doctor will talk with you about what your heart tests mean for you."
+)
 PATIENT_RISK_ORDER = (
     "framingham_general_cvd",
     "framingham_general_cvd_bmi",
@@ -235,6 +244,8 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
     computed = {s.model: s for s in scores if s.risk_percent is not None and not s.stale_reason}
     if any(model in computed for model in GRACE_MODELS):
         return AFTER_ACS_TITLE, AFTER_ACS_WORDS
+    if any(AFTER_A_HEART_ATTACK in (s.not_computed_reason or "") for s in scores):
+        return AFTER_MI_TITLE, AFTER_MI_WORDS
     for model in PATIENT_RISK_ORDER:
         if model in computed:
             words = risk_in_plain_words(computed[model])
@@ -308,6 +319,8 @@ def what_changed(data: ReportData) -> list[str]:
         )
     elif rate_then is not None and rate_now is None:
         said.append("It no longer gives your heart rate: your doctor could not measure it.")
+    elif rate_then is None and rate_now is not None:
+        said.append(f"It now gives your heart rate: about {rate_now:.0f} times a minute.")
     new_steps = next_step_words([c for c in now.next_steps if c not in before.next_steps])
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))

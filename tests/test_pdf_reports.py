@@ -359,6 +359,16 @@ def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
     assert title == "Your outlook" and "Your doctor will talk with you" in words
     assert "100" not in words and "survive" not in words
     assert patient_risk([score("framingham_general_cvd", None)]) is None
+    # After a recorded heart attack the first-event models are not computed: the patient is
+    # told why, not that tests are missing (an audit).
+    from portal.services.risk_scores import PRIOR_MI_REASON
+    from reports.plain_language import AFTER_A_HEART_ATTACK, AFTER_MI_TITLE
+
+    assert AFTER_A_HEART_ATTACK in PRIOR_MI_REASON
+    after_mi = [replace(s, risk_percent=None, not_computed_reason=PRIOR_MI_REASON)
+                for s in both_framingham]  # fmt: skip
+    title, words = patient_risk(after_mi) or ("", "")
+    assert title == AFTER_MI_TITLE and "not had a heart attack" in words and "100" not in words
     # Which measurements it uses: reports of one day had said 24 and 79 of 100 (an audit).
     days = (dt.date(2026, 12, 3), dt.date(2026, 12, 6))
     dated = [replace(both_framingham[0], measured_on=days)]
@@ -436,6 +446,11 @@ def test_an_amended_summary_says_what_it_adds(
     assert said == [
         f"It no longer says: {PAROXYSMAL_AF}",
         "It no longer gives your heart rate: your doctor could not measure it.",
+    ]
+    back = replace(then, kind="amendment", heart_rate_bpm=75.0)
+    without_rate = replace(then, heart_rate_bpm=None)
+    assert what_changed(replace(holter, physician=without_rate, amendments=[back])) == [
+        "It now gives your heart rate: about 75 times a minute."
     ]
 
 

@@ -515,7 +515,7 @@ def _add_version(
     # The worklist follows the latest signed read, not the machine's.
     scores = risk_scores.store_report_scores(report, outcomes)
     session.add_all(scores)
-    report.main_finding = vocabulary.most_serious(read.findings) or "NORMAL"
+    report.main_finding = vocabulary.most_urgent(read.findings) or "NORMAL"
     signed = vocabulary.by_severity(read.findings)
     report.urgency = urgency_of(
         [(code, vocabulary.STATEMENTS[code].risk) for code in signed],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import wfdb
 
-from ml import rhythm
+from ml import rhythm, vocabulary
 from ml.analysis import analyze
 from ml.findings import findings_of_read
 from ml.hrv import HeartRateSummary
@@ -101,3 +101,15 @@ def test_mitdb_124_reports_its_reference_idioventricular_runs() -> None:
         assert any(e.start_s < end_s and start_s < e.end_s for e in runs), (start_s, runs)
     (finding,) = [f for f in analysis.findings if f.code == "IVR"]
     assert finding.risk == "medium" and "longest 19 beats" in (finding.detail or "")
+    # Ranked as the rhythm summary ranks it, above the trigeminy it read first before (the
+    # headline had named the 24 s of trigeminy, not the 28.5 s of idioventricular rhythm).
+    assert analysis.main_finding.code == "IVR"
+    assert "with idioventricular rhythm" in analysis.rhythm_summary
+
+
+def test_a_signed_idioventricular_rhythm_names_the_report_before_a_low_risk_rhythm() -> None:
+    """Signed beside "Sinus bradycardia" (low risk), the worklist named the report by the
+    bradycardia, whose medium urgency came from the idioventricular rhythm (an audit)."""
+    assert vocabulary.most_urgent(["BRADY", "IVR", "PVC"]) == "IVR"
+    assert vocabulary.most_urgent(["SINUS", "NORMAL"]) == "SINUS"
+    assert vocabulary.most_urgent(["VF", "IVR"]) == "VF"
