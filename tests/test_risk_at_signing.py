@@ -152,3 +152,9 @@ def test_a_signed_st_change_the_admission_values_deny_leaves_grace_not_computed(
     )
     six_month = _score(report, RiskModel.GRACE_SIX_MONTH)  # its input is ST depression only
     assert six_month.value is not None or "ST" not in (six_month.not_computed_reason or "")
+    # Corrected admission values make it stale, for an amendment to recompute.
+    _add_input(sql, people, utcnow() - dt.timedelta(hours=1), booleans={"st_deviation": True})
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
+    assert risk_scores.stale_reason(grace, report.patient, report.report_date) is not None

@@ -418,9 +418,10 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
 def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) -> bool:
     """Whether `entry`, added after `score` was computed, would change it: a value of an
     input the model reads, fresh enough at `as_of` and at least as recent as the one used
-    (for a score not computed, an input it lacked), or a heart attack for a first-event model.
-    Any back-dated entry had marked every score stale, a BMI of 2024 beside a 2026 GRACE
-    score, and lifted the report off the worklist's high-risk flag (an audit)."""
+    (for a score not computed, an input its reason names), or a heart attack for a
+    first-event model. Any back-dated entry had marked every score stale, a BMI of 2024
+    beside a 2026 GRACE score, and lifted the report off the worklist's high-risk flag (an
+    audit)."""
     spec = SPEC_BY_MODEL.get(score.model)
     if spec is None:
         return False
@@ -435,9 +436,9 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
             value = getattr(entry, column)
         if value is None or as_of - entry.recorded_at > window:
             continue
-        if score.value is None:  # not computed: only an input it lacked can change that
-            if f"{MISSING_LABELS[column]} missing" in (score.not_computed_reason or ""):
-                return True
+        if score.value is None:  # not computed: only an input its reason names changes that
+            if MISSING_LABELS[column] in (score.not_computed_reason or ""):
+                return True  # missing, or contradicted by the signed ECG
             continue
         used = sources.get(keyword)
         if used is None or used.get("from") == "ECG":
