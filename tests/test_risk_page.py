@@ -453,3 +453,27 @@ def test_first_event_models_are_not_computed_after_a_recorded_heart_attack(
     assert [o.not_computed_reason for o in what_if if o.spec.first_event] == [
         risk_scores.PRIOR_MI_REASON
     ] * 3
+
+
+def test_grace_reads_the_admission_entrys_rate_pressure_and_creatinine(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A ward round's pressure of 150 and rate of 64 on day 3 had moved a GRACE score from
+    6.7 % (high) to 2.4 %: GRACE is defined on the values at presentation (a risk audit)."""
+    now = utcnow()
+    admission = dict(systolic_bp_mmhg=105.0, heart_rate_bpm=96.0, creatinine=1.3, killip_class=2)
+    flags = dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                 elevated_cardiac_enzymes=True)  # fmt: skip
+    _add_input(sql, people, now - dt.timedelta(days=3), booleans=flags, **admission)
+
+    def grace() -> float | None:
+        measured = risk_scores.measured_values(sql, people.patient.id, now)
+        outcomes = risk_scores.compute_scores(people.patient, measured, as_of=now)
+        (found,) = [o for o in outcomes if o.spec.model == RiskModel.GRACE_IN_HOSPITAL]
+        return found.result.risk_percent if found.result else None
+
+    at_presentation = grace()
+    assert at_presentation is not None
+    _add_input(sql, people, now - dt.timedelta(days=1), systolic_bp_mmhg=150.0,
+               heart_rate_bpm=64.0, creatinine=1.0)  # fmt: skip
+    assert grace() == at_presentation

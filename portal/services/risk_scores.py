@@ -56,7 +56,19 @@ ADMISSION_ONLY = (
     "elevated_cardiac_enzymes", "in_hospital_pci",
 )  # fmt: skip
 OFFICE_SBP = "office_systolic_bp_mmhg"
-MISSING_LABELS = LABELS | {OFFICE_SBP: "Systolic blood pressure (outside an acute admission)"}
+# GRACE reads the heart rate and pressure at presentation and the initial creatinine (Granger
+# 2003): those of the latest entry holding admission values (`measured_values`), else the
+# latest of each. A ward round's pressure of 150 and rate of 64 on day 3 had moved a GRACE
+# score from 6.7 % (high) to 2.4 % and off the worklist's high-risk flag (a risk audit).
+AT_PRESENTATION = {
+    column: f"{column}_at_presentation"
+    for column in ("heart_rate_bpm", "systolic_bp_mmhg", "creatinine_mg_dl")
+}
+MISSING_LABELS = (
+    LABELS
+    | {OFFICE_SBP: "Systolic blood pressure (outside an acute admission)"}
+    | {key: LABELS[column] for column, key in AT_PRESENTATION.items()}
+)
 
 
 @dataclass(frozen=True)
@@ -93,9 +105,9 @@ _FRAMINGHAM_COMMON = {
 }
 _LIPIDS = {"total_chol": "total_cholesterol_mg_dl", "hdl": "hdl_mg_dl"}
 _GRACE_ADMISSION = {
-    "heart_rate_bpm": "heart_rate_bpm",
-    "sbp_mmhg": "systolic_bp_mmhg",
-    "creatinine": "creatinine_mg_dl",
+    "heart_rate_bpm": AT_PRESENTATION["heart_rate_bpm"],
+    "sbp_mmhg": AT_PRESENTATION["systolic_bp_mmhg"],
+    "creatinine": AT_PRESENTATION["creatinine_mg_dl"],
     "elevated_enzymes": "elevated_cardiac_enzymes",
 }
 SPECS: tuple[ModelSpec, ...] = (
@@ -178,8 +190,10 @@ class ScoreOutcome:
 
 
 def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> dict[str, Measured]:
-    """The latest non-empty value of every clinical-input column recorded up to `as_of`, and
-    the latest systolic pressure of an entry holding no admission value (`OFFICE_SBP`)."""
+    """The latest non-empty value of every clinical-input column recorded up to `as_of`, the
+    latest systolic pressure of an entry holding no admission value (`OFFICE_SBP`), and the
+    heart rate, pressure and creatinine of the latest entry holding admission values
+    (`AT_PRESENTATION`; `compute_scores` falls back to the latest of each)."""
     rows = session.scalars(
         select(ClinicalInput)
         .where(ClinicalInput.patient_id == patient_id, ClinicalInput.recorded_at <= as_of)
@@ -195,9 +209,19 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
         office = not any(getattr(row, column) for column in ADMISSION_ONLY)
         if office and row.systolic_bp_mmhg is not None and OFFICE_SBP not in latest:
             latest[OFFICE_SBP] = Measured(_plain(row.systolic_bp_mmhg), row.recorded_at, row.id)
+        if _admission_entry(row) and not any(k in latest for k in AT_PRESENTATION.values()):
+            for column, key in AT_PRESENTATION.items():
+                if (value := getattr(row, column)) is not None:
+                    latest[key] = Measured(_plain(value), row.recorded_at, row.id)
         if len(latest) == len(MISSING_LABELS):
             break
     return latest
+
+
+def _admission_entry(row: ClinicalInput) -> bool:
+    """An entry holding any admission value, yes or no (Killip class, arrest, ST changes,
+    enzymes, PCI): the admission's, whose rate, pressure and creatinine are GRACE's."""
+    return any(getattr(row, column) is not None for column in ADMISSION_ONLY)
 
 
 def _plain(value: Any) -> Any:
@@ -220,10 +244,14 @@ def compute_scores(
     midnight in Anchorage, an audit).
     """
     values = dict(measured)
+    for column, key in AT_PRESENTATION.items():  # no admission entry holds it: the latest
+        if key not in values and column in values:
+            values[key] = values[column]
+    at_presentation = AT_PRESENTATION["heart_rate_bpm"]
     if ecg_heart_rate_bpm is not None and not _fresh(
-        values.get("heart_rate_bpm"), as_of, ADMISSION_WINDOW
+        values.get(at_presentation), as_of, ADMISSION_WINDOW
     ):
-        values["heart_rate_bpm"] = Measured(round(ecg_heart_rate_bpm), as_of, None)
+        values[at_presentation] = Measured(round(ecg_heart_rate_bpm), as_of, None)
     latest_id = max(
         (m.clinical_input_id for m in measured.values() if m.clinical_input_id), default=None
     )
@@ -432,6 +460,9 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
         if column == OFFICE_SBP:
             office = not any(getattr(entry, c) for c in ADMISSION_ONLY)
             value = entry.systolic_bp_mmhg if office else None
+        elif column in AT_PRESENTATION.values():  # an admission entry's (a ward round's not)
+            plain = column.removesuffix("_at_presentation")
+            value = getattr(entry, plain) if _admission_entry(entry) else None
         else:
             value = getattr(entry, column)
         if value is None or as_of - entry.recorded_at > window:
