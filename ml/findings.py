@@ -13,7 +13,7 @@ import numpy as np
 from ml import rhythm
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
-from ml.gaps import clocks, duration_text
+from ml.gaps import clocks, duration_text, seconds_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import LABELS, OUTSIDE_PLAUSIBLE, WIDE_QRS_MS, WITHHELD_AS_UNSURE, Intervals
 from ml.lead_reversal import ARMS_SWAPPED
@@ -291,7 +291,7 @@ def findings_of_read(
         found = by_label.get(label, [])
         if found:
             longest = max(e.duration_s for e in found)
-            detail = f"{len(found)} {describe}, longest {_seconds(longest)}{caveat}"
+            detail = f"{len(found)} {describe}, longest {seconds_text(longest)}{caveat}"
             findings.append(Finding(code, label, risk, None, detail))
 
     # The detector reads a sinusoidal ventricular trace; at 150-240 /min fast VT makes one too
@@ -852,12 +852,6 @@ def _ventricular_rate(rate: HeartRateSummary) -> str:
 
 def _overlapping(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in spans)
-
-
-def _seconds(duration_s: float) -> str:
-    """A duration as the episode tables and strip titles give it: tenths under 10 s (an SVT
-    finding's "longest 1 s" stood beside a table and a strip saying 1.5 s; an audit)."""
-    return f"{duration_s:.1f} s" if duration_s < 10 else f"{duration_s:.0f} s"
 
 
 def _beats(n: int) -> str:

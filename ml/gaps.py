@@ -216,6 +216,12 @@ def clock(t_s: float, as_hms: bool | None = None) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def seconds_text(seconds: float) -> str:
+    """'1.6 s' under 10 s, else '45 s': an episode's length as the tables, strips, findings and
+    "Next finding" give it (a finding's "longest 1 s" stood beside a 1.5-s strip; an audit)."""
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+
+
 def duration_text(seconds: float) -> str:
     """'45 s' under a minute and a half, else '12.4 min'."""
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"

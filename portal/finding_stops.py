@@ -19,6 +19,7 @@ import numpy as np
 from ml import rhythm
 from ml.analysis import EcgAnalysis
 from ml.findings import Finding
+from ml.gaps import seconds_text
 from ml.holter_summary import runs_of
 
 MAX_STOPS_PER_KIND = 50
@@ -211,8 +212,7 @@ def _thinned(stops: list[Stop]) -> list[Stop]:
 
 
 def _episode_label(episode: rhythm.Episode) -> str:
-    seconds = episode.duration_s
-    length = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    length = seconds_text(episode.duration_s)
     if episode.label in (rhythm.VT, rhythm.SVT, rhythm.IVR, rhythm.BIGEMINY, rhythm.TRIGEMINY):
         return f"{episode.label}, {episode.n_beats} beats, {length}"
     return f"{episode.label}, {length}"

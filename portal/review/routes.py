@@ -218,8 +218,8 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         analysis=machine_summary(found),  # the beats are the chart's (ecg.json)
         reference=reference_agreement(found),
         latest=(latest := reports.latest_signed(found)),
-        holter_not_signed=_holter_not_signed(latest),
-        withdrawn_episodes=documents.withdrawn_episodes(latest) if latest else frozenset(),
+        holter_not_signed=_holter_not_signed(withdrawn := _withdrawn(latest)),
+        withdrawn_episodes=withdrawn,
         stale_score_reason=stale_reason,
         not_signed=NOT_SIGNED,
         pdf_ready=documents.readiness(db_session(), found),
@@ -246,16 +246,14 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
     )
 
 
-def _withdrawn(report: EcgReport) -> frozenset[str]:
-    """The episode labels the latest signed read withdrew (none before signing)."""
-    latest = reports.latest_signed(report)
+def _withdrawn(latest: ReportVersion | None) -> frozenset[str]:
+    """The episode labels the latest signed read (`latest`) withdrew; none before signing."""
     return documents.withdrawn_episodes(latest) if latest else frozenset()
 
 
-def _holter_not_signed(latest: ReportVersion | None) -> dict[str, bool]:
+def _holter_not_signed(withdrawn: frozenset[str]) -> dict[str, bool]:
     """Which Holter summary figures the signed read withdrew (pauses, AF time), so the page
     marks them as the PDF does: the page had shown an amended read's withdrawn AF time bare."""
-    withdrawn = documents.withdrawn_episodes(latest) if latest else frozenset()
     return {"pauses": rhythm.PAUSE in withdrawn, "af": rhythm.AF in withdrawn}
 
 
@@ -294,7 +292,10 @@ def ecg_json(report_id: int) -> Response:
             episodes=stored["episodes"],
             quality=stored["quality"]["flagged_segments"],
             stops=_stops_on_the_clock(  # "Next finding"
-                found, withdrawn_marked(finding_stops(analysis), _withdrawn(found), NOT_SIGNED)
+                found,
+                withdrawn_marked(
+                    finding_stops(analysis), _withdrawn(reports.latest_signed(found)), NOT_SIGNED
+                ),
             ),
             hr_trend=ecg_data.heart_rate_trend(analysis),
         )

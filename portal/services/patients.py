@@ -7,7 +7,7 @@ import datetime as dt
 import math
 import secrets
 from dataclasses import dataclass, fields
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -28,7 +28,7 @@ def require_active(patient: Patient, field: str, adding: str) -> None:
     """Refuse new clinical data for a deactivated patient (a closed or duplicate record): the
     page hides the buttons, but a direct request had added an ECG to the doctor's worklist."""
     if not patient.is_active:
-        raise InvalidInput({field: deactivated_message(patient, adding) + " Nothing was saved."})
+        _refuse_for_deactivated(patient, field, adding)
 
 
 def require_still_active(session: Session, patient: Patient, field: str, adding: str) -> None:
@@ -40,7 +40,11 @@ def require_still_active(session: Session, patient: Patient, field: str, adding:
         select(Patient.is_active).where(Patient.id == patient.id).with_for_update(read=True)
     )
     if not active:
-        raise InvalidInput({field: deactivated_message(patient, adding) + " Nothing was saved."})
+        _refuse_for_deactivated(patient, field, adding)
+
+
+def _refuse_for_deactivated(patient: Patient, field: str, adding: str) -> NoReturn:
+    raise InvalidInput({field: deactivated_message(patient, adding) + " Nothing was saved."})
 
 
 def deactivated_message(patient: Patient, adding: str) -> str:
