@@ -131,9 +131,13 @@ def test_the_episodes_a_signed_read_withdrew_say_so_in_every_list(
     )
     assert f'{rhythm.SVT} <span class="muted">({NOT_SIGNED})</span>' in page
     assert 'Sinus rhythm <span class="muted">' not in page  # the signed rhythm stands
-    stops = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()["stops"]
-    svt = [s["label"] for s in stops if s["kind"] == "SVT"]
+    overview = doctor.get(f"/reports/{report.id}/ecg.json?overview=1").get_json()
+    svt = [s["label"] for s in overview["stops"] if s["kind"] == "SVT"]
     assert svt and all(label.endswith(f"({NOT_SIGNED})") for label in svt)
+    # the chart's shading too: grey and dashed, as the key under the overview says
+    shaded = {e["label"]: e["withdrawn"] for e in overview["episodes"]}
+    assert shaded[rhythm.SVT] is True and shaded[rhythm.SINUS] is False
+    assert "grey with a dashed outline, the machine's call, not in the signed read" in page
     sql.expire_all()
     report = sql.get(EcgReport, report.id)
     data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"])

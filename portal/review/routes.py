@@ -251,6 +251,13 @@ def _withdrawn(latest: ReportVersion | None) -> frozenset[str]:
     return documents.withdrawn_episodes(latest) if latest else frozenset()
 
 
+def _shaded(episodes: list[dict[str, Any]], withdrawn: frozenset[str]) -> list[dict[str, Any]]:
+    """The episodes the chart shades, each saying whether the signed read withdrew it: the
+    overview had shaded a withdrawn AF as it shades a signed one, while the episode tables and
+    the Next finding stops said "the machine's call, not in the signed read"."""
+    return [{**episode, "withdrawn": episode["label"] in withdrawn} for episode in episodes]
+
+
 def _holter_not_signed(withdrawn: frozenset[str]) -> dict[str, bool]:
     """Which Holter summary figures the signed read withdrew (pauses, AF time), so the page
     marks them as the PDF does: the page had shown an amended read's withdrawn AF time bare."""
@@ -285,17 +292,15 @@ def ecg_json(report_id: int) -> Response:
         lead = analysis.analysis_lead
         index = recording.lead_names.index(lead) if lead in recording.lead_names else 0
         stored = analysis.to_dict()  # episodes and flagged segments as the chart reads them
+        withdrawn = _withdrawn(reports.latest_signed(found))
         return jsonify(
             duration_s=recording.duration_s,
             lead=recording.lead_names[index],
             overview=ecg_data.overview(recording, index),
-            episodes=stored["episodes"],
+            episodes=_shaded(stored["episodes"], withdrawn),
             quality=stored["quality"]["flagged_segments"],
             stops=_stops_on_the_clock(  # "Next finding"
-                found,
-                withdrawn_marked(
-                    finding_stops(analysis), _withdrawn(reports.latest_signed(found)), NOT_SIGNED
-                ),
+                found, withdrawn_marked(finding_stops(analysis), withdrawn, NOT_SIGNED)
             ),
             hr_trend=ecg_data.heart_rate_trend(analysis),
         )

@@ -38,8 +38,11 @@
       .filter((e) => !within || (e.end_s >= within[0] && e.start_s <= within[1]))
       .map((e) => ({
         type: "rect", xref: xref, yref: "paper", x0: e.start_s, x1: e.end_s, y0: 0, y1: 1,
-        fillcolor: /ventric/i.test(e.label) ? "rgba(198,40,40,0.15)" : "rgba(255,160,0,0.15)",
-        line: { width: 0 }, layer: "below",
+        // An episode the signed read withdrew: grey, outlined with dashes (the key below the
+        // overview says so), not shaded as a call the doctor made.
+        fillcolor: e.withdrawn ? "rgba(120,120,120,0.12)"
+          : /ventric/i.test(e.label) ? "rgba(198,40,40,0.15)" : "rgba(255,160,0,0.15)",
+        line: e.withdrawn ? { width: 1, dash: "dash", color: "#777" } : { width: 0 }, layer: "below",
       }));
   }
 
