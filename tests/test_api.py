@@ -609,6 +609,11 @@ def test_every_client_mistake_is_a_json_error_never_a_page(
     assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "PATCH"}  # RFC 9110
     bad_json = staff.post("/patients", data="{not json", content_type="application/json")
     assert error_of(bad_json, 400)["code"] == "bad_request"
+    # a form-encoded body is not JSON: 415 saying so (it had been "Missing data for required
+    # field." of a field the body held)
+    form = error_of(staff.post("/patients", data={"full_name": "Ann Lee", "sex": "female"}), 415)
+    assert form["code"] == "unsupported_media_type"
+    assert form["message"].startswith("Send this body as JSON (Content-Type: application/json)")
     missing = error_of(staff.post("/patients", json={"sex": "female"}), 422)
     assert missing["field"] in {"full_name", "date_of_birth"}
     wrong_type = staff.post(f"/patients/{people.patient.id}/clinical-inputs",

@@ -22,7 +22,7 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from portal.converters import EARLIEST_DATE, LATEST_DATE, MAX_ID
 from portal.db import db_session
@@ -137,7 +137,14 @@ class ApiParser(FlaskParser):
     def load_json(self, req: Any, schema: ma.Schema) -> Any:
         """As webargs', and JSON that Python's parser refuses past its syntax errors (a
         number of more than 4300 digits, nesting past the recursion limit) is a 400
-        "Invalid JSON body." like any other unreadable JSON, not a 500."""
+        "Invalid JSON body." like any other unreadable JSON, not a 500. A body of another
+        type is a 415 saying to send JSON: a form-encoded patient had been told "Missing data
+        for required field." of a field the body held."""
+        if req.content_length and not req.is_json:
+            raise UnsupportedMediaType(
+                f"Send this body as JSON (Content-Type: application/json), not "
+                f"{req.mimetype or 'without a type'}."
+            )
         try:
             return super().load_json(req, schema)
         except (ValueError, RecursionError) as problem:
