@@ -463,7 +463,7 @@ class EcgReport(TimestampsMixin, Base):
         enum_column(ReportStatus, "report_status"), default=ReportStatus.PRELIMINARY
     )
     report_date: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Worklist order and filter, set from the machine read: 0 = VT/VF ... 5 = routine.
+    # Worklist order and filter, set from the machine read: 0 = emergency ... 5 = routine.
     urgency: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
     main_finding: Mapped[str | None] = mapped_column(String(32))
     signed_at: Mapped[dt.datetime | None]

@@ -287,3 +287,31 @@ def test_0019_stores_a_grace_category_naming_both_acs_bands(
                 text("SELECT category FROM risk_score WHERE id = :id"), {"id": first}
             ).scalar()
         assert stored == both
+
+
+def test_0020_ranks_st_elevation_and_complete_heart_block_as_emergencies(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Reports read before 0020 with a high ST elevation or complete heart block as their main
+    finding had ranked "High" (3), below AF; they move to "Emergency" (0), and back on the
+    downgrade. Other reports keep their rank."""
+    with _seeded_at(empty_database_url, "0019", tmp_path, reports=4) as engine:
+        with engine.begin() as connection:
+            ids = [r.id for r in connection.execute(text("SELECT id FROM ecg_report ORDER BY id"))]
+            for report_id, (finding, urgency) in zip(ids, [
+                ("ST_ELEVATION", 3), ("AV_BLOCK_3", 3), ("ST_ELEVATION", 4), ("AF", 1),
+            ], strict=True):  # fmt: skip
+                connection.execute(
+                    text("UPDATE ecg_report SET main_finding = :f, urgency = :u WHERE id = :id"),
+                    {"f": finding, "u": urgency, "id": report_id},
+                )
+
+        def ranks() -> list[int]:
+            with engine.connect() as connection:
+                return list(connection.execute(text("SELECT urgency FROM ecg_report ORDER BY id"))
+                            .scalars())  # fmt: skip
+
+        migrate.upgrade(empty_database_url)
+        assert ranks() == [0, 0, 4, 1]  # a medium ST elevation stays medium
+        migrate.downgrade(empty_database_url, "0019")
+        assert ranks() == [3, 3, 4, 1]

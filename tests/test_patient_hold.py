@@ -175,7 +175,7 @@ def test_connected_systems_are_told_a_result_is_held_from_the_patient(
                                          ["reports:read", "fhir:read"]))  # fmt: skip
     body = staff.get(f"/reports/{report.id}").get_json()
     assert body["held_from_patient"] is True and body["patient_release_at"] is not None
-    assert body["urgency_label"] == "VT/VF" and body["urgency_reason"]
+    assert body["urgency_label"] == "Emergency" and body["urgency_reason"]
     listed = staff.get("/reports").get_json()["items"][0]
     assert listed["held_from_patient"] is True
     resource = staff.client.get(f"/fhir/r4/DiagnosticReport/{report.id}",

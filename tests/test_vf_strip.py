@@ -53,7 +53,7 @@ def test_a_vf_strip_reads_vf_and_is_signed_as_such(
     # The signing form comes prefilled with the machine's statements: VF, not AF.
     assert '<option selected value="VF">' in page and '<option selected value="AF">' not in page
     worklist = doctor.get("/worklist").get_data(as_text=True)
-    assert f"/reports/{report.id}" in worklist and "VT/VF" in worklist
+    assert f"/reports/{report.id}" in worklist and "Emergency" in worklist
 
     sign_report(
         doctor,

@@ -49,7 +49,7 @@ def test_a_wide_complex_tachycardia_reads_vt_and_is_signed_as_such(
     assert '<option selected value="VT">' in page
     assert '<option selected value="AV_BLOCK_1">' not in page
     worklist = doctor.get("/worklist").get_data(as_text=True)
-    assert f"/reports/{report.id}" in worklist and "VT/VF" in worklist
+    assert f"/reports/{report.id}" in worklist and "Emergency" in worklist
 
     sign_report(
         doctor, report, sql, rhythm_label="Other rhythm: ventricular tachycardia",

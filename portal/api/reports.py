@@ -279,12 +279,15 @@ class ReportSummarySchema(ma.Schema):
     urgency = ma.fields.Integer(
         required=True,
         allow_none=True,
-        metadata={"description": "0 most urgent (VT/VF) .. 5 routine; null for a patient"},
+        metadata={
+            "description": "0 most urgent (Emergency: VT, VF, ST elevation, complete "
+            "heart block) .. 5 routine; null for a patient"
+        },
     )
     urgency_label = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "the worklist's name of `urgency` (VT/VF, AF, Pause, High, "
+        metadata={"description": "the worklist's name of `urgency` (Emergency, AF, Pause, High, "
                   "Medium, Routine); null for a patient"},
     )  # fmt: skip
     urgency_reason = ma.fields.String(

@@ -48,16 +48,20 @@ from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
 
 # Coded statements a doctor can choose (the machine's codes are a subset): `ml.vocabulary`.
 STATEMENTS: dict[str, str] = {code: s.label for code, s in vocabulary.STATEMENTS.items()}
-URGENT_CODES = {"VT": 0, "VF": 0, "AF": 1, "PAUSE": 2}
+# Emergencies first, in the vocabulary's order of severity: an acute ST elevation or a complete
+# heart block had ranked "High", below a rate-controlled AF at 85 bpm (a 12-lead audit).
+EMERGENCY_CODES = ("VT", "VF", "ST_ELEVATION", "AV_BLOCK_3")
+URGENT_CODES = {**dict.fromkeys(EMERGENCY_CODES, 0), "AF": 1, "PAUSE": 2}
 HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
 
 
 def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
-    """0 most urgent: VT/VF, then AF, pauses, other high findings, medium findings or a high
-    risk score, routine. A finding ranks by its code only at high risk: the machine grades
-    some by their measure (a pause under 3 s, a run of 3-4 ventricular beats: medium), and
-    the worklist follows. A high risk score lifts a report to medium and is flagged on the
-    worklist (`high_risk_scores`), but never outranks an arrhythmia on the ECG itself."""
+    """0 most urgent: an emergency (VT, VF, ST elevation, complete heart block), then AF,
+    pauses, other high findings, medium findings or a high risk score, routine. A finding
+    ranks by its code only at high risk: the machine grades some by their measure (a pause
+    under 3 s, a run of 3-4 ventricular beats: medium), and the worklist follows. A high
+    risk score lifts a report to medium and is flagged on the worklist (`high_risk_scores`),
+    but never outranks an arrhythmia on the ECG itself."""
     ranks = [
         URGENT_CODES[code] for code, risk in findings if code in URGENT_CODES and risk == "high"
     ]
@@ -91,7 +95,7 @@ def high_risk_scores(report: EcgReport) -> list[str]:
     return [model_title(s.model) for s in worklist_scores(report) if _is_high(s)]
 
 
-URGENCY_NAMES = ("VT/VF", "AF", "Pause", "High", "Medium", "Routine")
+URGENCY_NAMES = ("Emergency", "AF", "Pause", "High", "Medium", "Routine")
 
 
 def urgency_reason(report: EcgReport) -> str:

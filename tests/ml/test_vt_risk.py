@@ -13,7 +13,7 @@ from ml.hrv import HeartRateSummary
 from ml.intervals import not_measured
 from ml.io import read_recording
 from ml.research.databases import data_root
-from portal.services.reports import MEDIUM_URGENCY, URGENT_CODES, urgency_of
+from portal.services.reports import MEDIUM_URGENCY, URGENCY_NAMES, URGENT_CODES, urgency_of
 
 CINC = data_root() / "cinc2017"
 
@@ -69,3 +69,14 @@ def test_a_handheld_strip_with_three_artefact_beats_in_a_run_is_not_high_risk() 
     vt = [e for e in analysis.episodes if e.label == rhythm.VT]
     assert [e.n_beats for e in vt] == [3]
     assert (analysis.main_finding.code, analysis.main_finding.risk) == ("VT", "medium")
+
+
+def test_an_st_elevation_or_complete_heart_block_ranks_with_vt_above_af() -> None:
+    """A 12-lead audit: an acute inferior STEMI ranked "High", below a rate-controlled AF at
+    85 bpm, and an anterior one below a long QT (the worklist then orders by date)."""
+    af = urgency_of([("AF", "high")], [])
+    for code in ("ST_ELEVATION", "AV_BLOCK_3"):
+        assert urgency_of([(code, "high")], []) == 0 < af
+        assert urgency_of([(code, "high"), ("LONG_QT", "high")], []) == 0
+    assert URGENCY_NAMES[0] == "Emergency"
+    assert urgency_of([("ST_ELEVATION", "medium")], []) == MEDIUM_URGENCY
