@@ -47,6 +47,7 @@ from ml.findings import (
     wide_complex_tachycardia,
     wide_qrs_measured,
     without_doubtful_long_qt,
+    without_doubtful_wide_qrs,
     without_pr_in_af,
     without_pr_in_dissociation,
     without_pr_in_mobitz_i,
@@ -745,6 +746,7 @@ def _read(
         lead=(lead_index, lead_reason),
         model_version=str(classifier.card_.get("version", "unknown")),
         notes=list(recording.notes) + list(gaps.notes) + set_aside_note,
+        leads_not_read=tuple(n for i, n in enumerate(recording.lead_names) if i not in leads),
     )
     report(1.0, "Done")
     return analysis
@@ -1007,9 +1009,11 @@ def summarise(
     lead: tuple[int, str],
     model_version: str,
     notes: list[str],
+    leads_not_read: tuple[str, ...] = (),
 ) -> EcgAnalysis:
     """Rhythm episodes, heart rate, findings and notes from the beats: the part of the
-    analysis that reads no signal, shared by the whole-record and the chunked analysis."""
+    analysis that reads no signal, shared by the whole-record and the chunked analysis.
+    `leads_not_read`: the leads left out for their signal (the notes say why)."""
     fs, duration_s, lead_names = recording_facts
     peaks, classes, probabilities = beats.peaks, beats.classes, beats.probabilities
     beat_s = peaks / fs
@@ -1128,7 +1132,7 @@ def summarise(
         heart_rate = on_a_strip(heart_rate, duration_s)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
-    intervals = without_doubtful_long_qt(intervals)
+    intervals = without_doubtful_wide_qrs(without_doubtful_long_qt(intervals))
     if block.cycles_s:
         intervals = without_pr_in_mobitz_i(intervals)
     if strip is not None and rules_out_sinus(strip):
@@ -1175,6 +1179,7 @@ def summarise(
             silences=evidence.silences,
             pause_p_waves=evidence.pause_p_waves,
             s_in_af=int(np.sum((classes == "S") & in_af)),
+            leads_not_read=leads_not_read,
         )
         findings += read_through_noise(beats.quality, evidence.clear_of_fast_noise)
     main = main_finding(findings)

@@ -439,6 +439,7 @@ class _Analysis:
             lead=(lead, lead_reason),
             model_version=str(self.classifier.card_.get("version", "unknown")),
             notes=list(self.source.notes) + set_aside_note,
+            leads_not_read=tuple(n for i, n in enumerate(names) if i not in self.usable),
         )
         self.report(1.0, "Done")
         return analysis

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml import rhythm
+from ml import rhythm, vocabulary
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text, seconds_text
@@ -109,6 +109,30 @@ def without_doubtful_long_qt(intervals: Intervals) -> Intervals:
         qtc_fridericia_ms=None,
         not_measurable={**intervals.not_measurable, "qt": reason},
         confidence={k: v for k, v in intervals.confidence.items() if k != "qt"},
+    )
+
+
+def without_doubtful_wide_qrs(intervals: Intervals) -> Intervals:
+    """`intervals` with the QRS "not measurable" when it would be wide (`WIDE_QRS_MS` or
+    more) but was measured with low confidence, as a long QT so measured is
+    (`without_doubtful_long_qt`); its onset and end stay marked on the median beat. A 12-lead
+    left bundle branch block of 150 ms, whose leads disagree on the QRS onset, read "QRS 166
+    ms (low confidence)" beside "No significant arrhythmia", which the worklist showed as a
+    routine "Normal ECG" (a 12-lead audit); the withheld QRS now stands beside it
+    (`_withheld_doubt`) and the form does not preselect a normal ECG."""
+    qrs_ms = intervals.qrs_ms
+    if qrs_ms is None or qrs_ms < WIDE_QRS_MS or intervals.confidence.get("qrs") == "high":
+        return intervals
+    reason = (
+        f"the QRS found ({qrs_ms:.0f} ms) would be wide ({WIDE_QRS_MS:.0f} ms or more: a "
+        f"bundle branch block or ventricular conduction), {WITHHELD_AS_UNSURE}: check the QRS "
+        "on the median beat and in every lead"
+    )
+    return dataclasses.replace(
+        intervals,
+        qrs_ms=None,
+        not_measurable={**intervals.not_measurable, "qrs": reason},
+        confidence={k: v for k, v in intervals.confidence.items() if k != "qrs"},
     )
 
 
@@ -266,6 +290,7 @@ def findings_of_read(
     silences: Sequence[Silence] = (),
     pause_p_waves: dict[tuple[float, float], int | None] | None = None,
     s_in_af: int = 0,
+    leads_not_read: Sequence[str] = (),
 ) -> list[Finding]:
     """Every finding of a readable recording; "No significant arrhythmia" when none, except
     on a strip called another rhythm (`other_strip`), whose call is then the finding: the
@@ -279,7 +304,8 @@ def findings_of_read(
     `s_in_af`: the S calls inside AF/flutter episodes, not counted as premature atrial beats
     (in AF there is no sinus rhythm for a beat to be premature to; MIT-BIH 201 read 97 PACs
     where its Holter table, outside AF, counts 88, and the patient was told of extra beats
-    from the top of the heart; a consistency audit)."""
+    from the top of the heart; a consistency audit). `leads_not_read`: leads left out for
+    their signal, which "No significant arrhythmia" names (`_withheld_doubt`)."""
     findings: list[Finding] = []
     pause_p_waves = pause_p_waves or {}
     by_label: dict[str, list[rhythm.Episode]] = {}
@@ -508,10 +534,10 @@ def findings_of_read(
         findings.append(
             Finding(
                 "NORMAL",
-                "No significant arrhythmia",
+                vocabulary.MACHINE_LABELS["NORMAL"],
                 "low",
                 float(chosen.mean()) if len(chosen) else None,
-                _withheld_doubt(intervals),
+                _withheld_doubt(intervals, leads_not_read),
             )
         )
     return findings
@@ -538,13 +564,15 @@ UNMEASURED_QRS_ADVICE = "check the strip (paced beats look so) before calling th
 NO_QRS_THIS_NARROW_MS = 40.0
 
 
-def _withheld_doubt(intervals: Intervals) -> str:
+def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) -> str:
     """What a read with no finding must still say: an interval withheld because, measured
     with low confidence, it would be abnormal (a long QT, a marked first-degree block). A
     one-lead synthetic long QT (QTc 576 ms) read "No significant arrhythmia" with nothing
     beside it but the QT's "not measurable" (15 of the 613 such non-DS2 reads withheld one).
     Arm electrodes that look swapped too: a 12-lead ECG with them read "Normal ECG", routine,
-    its advice to repeat the ECG only in the axis line (an upload audit)."""
+    its advice to repeat the ECG only in the axis line (an upload audit). Leads not read
+    (`leads_not_read`): a 12-lead ECG with V3 flat read "No significant arrhythmia", the form
+    preselecting "Normal ECG", though nothing seen only in V3 was excluded (a 12-lead audit)."""
     doubts = [
         f"{LABELS[name]} not measurable: {reason}"
         for name, reason in intervals.not_measurable.items()
@@ -565,6 +593,11 @@ def _withheld_doubt(intervals: Intervals) -> str:
         # aside; an on-call audit). A QRS found at 45-59 ms is common on one-lead strips of
         # normal rhythm (50 or more of the cinc2017 normal strips) and stays out of this.
         doubts.append(f"QRS not measurable: {qrs_failed}; {UNMEASURED_QRS_ADVICE}")
+    if leads_not_read:
+        doubts.append(
+            f"lead(s) {', '.join(leads_not_read)} not read (see the notes): what shows only "
+            "there is not excluded"
+        )
     return "; ".join(doubts)
 
 

@@ -133,6 +133,10 @@ STATEMENTS: dict[str, Statement] = _table(
     ("SINUS", "Sinus rhythm", Category.RHYTHM, "Your heart beat in its normal, steady pattern."),
     ("NORMAL", "Normal ECG", Category.OVERALL, "Your heart test looked normal."),
 )  # fmt: skip
+# What the machine itself says where a code's statement is the doctor's to make: it finds "no
+# significant arrhythmia", and only a doctor signs a "Normal ECG" (the worklist and the
+# version list had shown an unsigned read with a withheld wide QRS as a routine "Normal ECG").
+MACHINE_LABELS = {"NORMAL": "No significant arrhythmia"}
 HIGH_RISK = frozenset({"VF", "VT", "ST_ELEVATION", "AV_BLOCK_3", "AF", "PAUSE"})
 MEDIUM_RISK = frozenset(
     {

@@ -668,6 +668,14 @@ def test_the_worklist_follows_the_signed_read_and_says_why(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
     report = _analysed_report(app, people, sql, tmp_path)  # a normal machine read
+    # unsigned, in the machine's words: nobody has signed a "Normal ECG" (a 12-lead audit)
+    assert report.main_finding == "NORMAL"
+    doctor_client = client_for(app, people.doctor)
+    listing = doctor_client.get("/worklist").get_data(as_text=True)
+    assert '<span class="muted small urgency-reason">No significant arrhythmia</span>' in listing
+    assert 'urgency-reason">Normal ECG' not in listing
+    page = doctor_client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "<strong>Findings:</strong> No significant arrhythmia</p>" in page
     make = app.extensions["db_sessionmaker"]
     with make() as session:
         found = session.get(EcgReport, report.id)

@@ -235,6 +235,7 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         sign_form=sign_form,
         amend_form=amend_form,
         statements=STATEMENTS,
+        machine_labels=vocabulary.MACHINE_LABELS,
         statement_rules={  # for the picker's live check (the server checks again on sign)
             "rhythm": vocabulary.RHYTHM_STATEMENTS,
             "unreadable": vocabulary.UNREADABLE,

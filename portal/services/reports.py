@@ -99,13 +99,17 @@ URGENCY_NAMES = ("Emergency", "AF", "Pause", "High", "Medium", "Routine")
 
 
 def urgency_reason(report: EcgReport) -> str:
-    """Why the report sits where it does on the worklist, in a few words."""
-    finding = vocabulary.STATEMENTS.get(vocabulary.canonical(report.main_finding or ""))
+    """Why the report sits where it does on the worklist, in a few words: an unsigned read in
+    the machine's words ("No significant arrhythmia", never a "Normal ECG" nobody signed)."""
+    code = vocabulary.canonical(report.main_finding or "")
+    finding = vocabulary.STATEMENTS.get(code)
     high_scores = [s for s in worklist_scores(report) if _is_high(s)]
     if finding is not None and finding.risk != "low":
         return finding.label
     if report.urgency == MEDIUM_URGENCY and high_scores:
         return "high risk score; no urgent ECG finding"
+    if finding is not None and report.status is ReportStatus.PRELIMINARY:
+        return vocabulary.MACHINE_LABELS.get(code, finding.label)
     if finding is not None:
         return finding.label
     return "no finding"

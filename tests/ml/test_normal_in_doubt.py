@@ -1,0 +1,57 @@
+"""A machine read of "No significant arrhythmia" says what it could not exclude, and the form
+then does not preselect a normal ECG (`ml.findings._withheld_doubt`,
+`portal.review.routes._normal_in_doubt`): a QRS that would be wide measured with low
+confidence (`without_doubtful_wide_qrs`), and leads not read. A 12-lead audit: a left bundle
+branch block of 150 ms read "QRS 166 ms (low confidence)" beside "No significant arrhythmia",
+a routine "Normal ECG" on the worklist; a flat V3 read "No significant arrhythmia" with
+"Normal ECG" preselected."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ml.analysis import analyze
+from ml.findings import WIDE_QRS_MS, _withheld_doubt, without_doubtful_wide_qrs
+from ml.recording import Recording, validated
+from ml.research.synthetic import BeatTruth, synthetic_recording
+
+TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def _twelve_lead(flat: str | None = None) -> Recording:
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=70.0), duration_s=10.0, fs_hz=500.0, leads=TWELVE, seed=5
+    )
+    signal = recording.signal_mv.copy()
+    if flat is not None:
+        signal[:, TWELVE.index(flat)] = 0.0
+    return validated(dataclasses.replace(recording, signal_mv=signal))
+
+
+def test_a_doubtful_wide_qrs_is_withheld_with_its_figure_and_said_beside_a_normal_read() -> None:
+    measured = analyze(_twelve_lead()).intervals
+    assert measured.qrs_ms is not None and measured.qrs_ms < WIDE_QRS_MS
+    wide = dataclasses.replace(measured, qrs_ms=166.0)
+    low = dataclasses.replace(wide, confidence={**wide.confidence, "qrs": "low"})
+    high = dataclasses.replace(wide, confidence={**wide.confidence, "qrs": "high"})
+    narrow_low = dataclasses.replace(measured, confidence={**measured.confidence, "qrs": "low"})
+    withheld = without_doubtful_wide_qrs(low)
+    assert withheld.qrs_ms is None and "qrs" not in withheld.confidence
+    reason = withheld.not_measurable["qrs"]
+    assert reason.startswith("the QRS found (166 ms) would be wide (120 ms or more")
+    assert withheld.qrs_onset_ms == low.qrs_onset_ms  # still marked, to be checked
+    assert f"QRS not measurable: {reason}" in _withheld_doubt(withheld)
+    assert without_doubtful_wide_qrs(high) == high  # a sure wide QRS makes its finding
+    assert without_doubtful_wide_qrs(narrow_low) == narrow_low
+
+
+def test_a_lead_not_read_is_named_beside_no_significant_arrhythmia() -> None:
+    clean = analyze(_twelve_lead())
+    assert [(f.code, f.detail) for f in clean.findings] == [("NORMAL", "")]
+    flat_v3 = analyze(_twelve_lead(flat="V3"))
+    (finding,) = flat_v3.findings
+    assert finding.code == "NORMAL"
+    assert finding.detail == (
+        "lead(s) V3 not read (see the notes): what shows only there is not excluded"
+    )
+    assert any(n.startswith("Lead(s) V3 not read") for n in flat_v3.notes)
