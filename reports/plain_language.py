@@ -218,6 +218,14 @@ AFTER_MI_WORDS = (
     "The usual 10-year risk numbers are for people who have not had a heart attack, so none is "
     "given here. Your doctor will talk with you about what your heart tests mean for you."
 )
+# Not computed for their age (`portal.risk.inputs.number`: "Age 82 years is outside the range
+# the ... model was developed for"): a patient of 82 had read "... Your doctor can tell you
+# which tests are missing.", and no test would mend it (an audit of the patient summaries).
+OUTSIDE_AGE_RANGE = "outside the range the"
+AGE_RANGE_WORDS = (
+    "The usual 10-year risk numbers are made for people aged 30 to 79, so none is given for "
+    "your age here. Your doctor will talk with you about what your heart tests mean for you."
+)
 PATIENT_RISK_ORDER = (
     "framingham_general_cvd",
     "framingham_general_cvd_bmi",
@@ -251,7 +259,15 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
             words = risk_in_plain_words(computed[model])
             if words:
                 return PATIENT_RISK_TITLES[model], words + measured_on_words(computed[model])
+    first_event = [s for s in scores if s.model in PATIENT_RISK_ORDER]
+    if first_event and all(_outside_age_range(s) for s in first_event):
+        return AFTER_MI_TITLE, AGE_RANGE_WORDS
     return None
+
+
+def _outside_age_range(score: Score) -> bool:
+    reason = (score.not_computed_reason or "").removeprefix("not computed: ")
+    return reason.startswith("Age ") and OUTSIDE_AGE_RANGE in reason
 
 
 def measured_on_words(score: Score) -> str:
@@ -321,7 +337,9 @@ def what_changed(data: ReportData) -> list[str]:
         said.append("It no longer gives your heart rate: your doctor could not measure it.")
     elif rate_then is None and rate_now is not None:
         said.append(f"It now gives your heart rate: about {rate_now:.0f} times a minute.")
-    new_steps = next_step_words([c for c in now.next_steps if c not in before.next_steps])
+    new_steps = next_step_words(
+        [c for c in now.next_steps if c not in before.next_steps], clinic=data.clinic_contact
+    )
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))
     return said or ["The findings and next steps are the same as before."]
@@ -340,8 +358,10 @@ def next_steps(data: ReportData) -> list[str]:
     if ordered:
         keep = [] if read and "MEDICATION_REVIEW" in read.next_steps else [KEEP_TAKING]
         return [*ordered, *keep, BRING_THIS_PAGE]
-    urgent = data.physician and any(
-        c in ("VT", "VF", "AV_BLOCK_3", "ST_ELEVATION") for c in data.physician.findings
+    # The latest read's findings: the first signed one's had given an amendment that added VT
+    # "Talk about this result at your next visit" (an audit of the patient summaries).
+    urgent = read is not None and any(
+        c in ("VT", "VF", "AV_BLOCK_3", "ST_ELEVATION") for c in read.findings
     )
     steps = []
     if urgent:

@@ -369,6 +369,15 @@ def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
                 for s in both_framingham]  # fmt: skip
     title, words = patient_risk(after_mi) or ("", "")
     assert title == AFTER_MI_TITLE and "not had a heart attack" in words and "100" not in words
+    # Outside the models' ages (82): why none is given, not "tests are missing" (an audit).
+    from reports.plain_language import AGE_RANGE_WORDS
+
+    too_old = [replace(s, risk_percent=None, not_computed_reason=(
+        "not computed: Age 82 years is outside the range the Framingham model was developed "
+        "for (30-74 years); the model does not apply.")) for s in both_framingham]  # fmt: skip
+    assert patient_risk(too_old) == (AFTER_MI_TITLE, AGE_RANGE_WORDS)
+    missing = [too_old[0], replace(too_old[1], not_computed_reason="not computed: HDL missing")]
+    assert patient_risk(missing) is None  # a test missing: the usual sentence
     # Which measurements it uses: reports of one day had said 24 and 79 of 100 (an audit).
     days = (dt.date(2026, 12, 3), dt.date(2026, 12, 6))
     dated = [replace(both_framingham[0], measured_on=days)]
@@ -452,6 +461,38 @@ def test_an_amended_summary_says_what_it_adds(
     assert what_changed(replace(holter, physician=without_rate, amendments=[back])) == [
         "It now gives your heart rate: about 75 times a minute."
     ]
+    # New next steps name the clinic's number, as the body does (an audit).
+    call = replace(then, kind="amendment", next_steps=["SEE_SOON"])
+    said = what_changed(replace(holter, physician=then, amendments=[call]))
+    assert data.clinic_contact and data.clinic_contact in said[-1]
+
+
+def test_an_amendment_adding_vt_asks_to_be_seen_soon_and_names_its_signer(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient summaries: an amendment adding VT, no next step chosen, read
+    "Talk about this result at your next visit" (the advice came from the first signed
+    version), and "Who checked this" named the first signer, not the doctor who amended."""
+    from reports.plain_language import next_steps
+
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert data.physician is not None
+    first = replace(data.physician, next_steps=[], next_steps_note="")
+    signed_at = data.physician.signed_at + dt.timedelta(days=1)  # type: ignore[operator]
+    vt = replace(first, kind="amendment", version_no=3, findings=["SINUS", "VT"],
+                 signed_by="Dr Lee Second", signed_at=signed_at, reason="VT seen.")  # fmt: skip
+    amended = replace(data, physician=first, amendments=[vt], version_no=3)
+    assert next_steps(amended)[0].startswith("Your doctor wants to see you soon.")
+    withdrawn = replace(vt, findings=["SINUS"])
+    urgent_first = replace(first, findings=["SINUS", "VT"])
+    calm = replace(amended, physician=urgent_first, amendments=[withdrawn])
+    assert next_steps(calm)[0] == "Talk about this result at your next visit."
+    said = " ".join(_text(render_pdf("patient", amended), tmp_path, "vt-amended").split())
+    assert (
+        f"{first.signed_by} checked and signed this result on "
+        f"{first.signed_at:%-d %B %Y}, and Dr Lee Second updated it on {signed_at:%-d %B %Y}."
+    ) in said
 
 
 def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(
