@@ -158,3 +158,45 @@ def test_a_signed_st_change_the_admission_values_deny_leaves_grace_not_computed(
     report = sql.get(EcgReport, report.id)
     grace = _score(report, RiskModel.GRACE_IN_HOSPITAL)
     assert risk_scores.stale_reason(grace, report.patient, report.report_date) is not None
+
+
+def test_a_heart_attack_recorded_after_the_ecg_ends_the_first_event_scores(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient summaries: "MI 2019, told today" entered after the ECG (its
+    "Measured on" today) never counted for the report, which was amended twice and still told
+    the patient "About 29 of 100 people ..."; a history is entered when it is learned."""
+    measured_at = utcnow() - dt.timedelta(days=2)
+    _add_input(sql, people, measured_at, booleans=FLAGS, total_cholesterol=220.0, hdl=45.0,
+               systolic_bp_mmhg=140.0)  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(sql, report, people)
+    report = sql.get(EcgReport, report.id)
+    framingham = _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD)
+    assert framingham.value is not None
+
+    _add_input(sql, people, utcnow(), booleans={"history_of_mi": True})  # learned today
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    stale = risk_scores.stale_reason(
+        _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD), report.patient, report.report_date
+    )
+    assert stale is not None and stale.startswith("a previous heart attack was recorded on")
+    grace = [s for s in report.risk_scores if s.model.value.startswith("grace")]
+    assert all(risk_scores.stale_reason(s, report.patient, report.report_date) is None
+               for s in grace)  # fmt: skip
+
+    reports.amend(
+        sql, report, actor=people.doctor, password=PASSWORD,
+        expected_row_version=report.row_version,
+        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read again.",
+                                   measurements={"heart_rate_bpm": 70.0}),
+        reason="History of MI learned.",
+    )  # fmt: skip
+    sql.commit()
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    for model in (RiskModel.FRAMINGHAM_GENERAL_CVD, RiskModel.FRAMINGHAM_HARD_CHD_ATP3):
+        score = _score(report, model)
+        assert score.value is None and score.not_computed_reason == risk_scores.PRIOR_MI_REASON
+        assert risk_scores.stale_reason(score, report.patient, report.report_date) is None

@@ -167,10 +167,10 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
 )
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
-# A first-event model's answer once a heart attack is on record (any entry up to the date,
-# however old: a history does not expire). A post-MI patient had read a 10-year risk "of a
-# first cardiovascular event" of 48.4 %, the patient told "About 48 of 100 people ..." (a risk
-# audit).
+# A first-event model's answer once a heart attack is on record (in any entry, however old: a
+# history does not expire; and whatever its date, `_history_of_mi`). A post-MI patient had
+# read a 10-year risk "of a first cardiovascular event" of 48.4 %, the patient told "About 48
+# of 100 people ..." (a risk audit).
 PRIOR_MI_REASON = (
     "not computed: the model is for people without known cardiovascular disease, and a "
     "previous heart attack is recorded"
@@ -215,7 +215,24 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
                     latest[key] = Measured(_plain(value), row.recorded_at, row.id)
         if len(latest) == len(MISSING_LABELS):
             break
+    history = _history_of_mi(session, patient_id)
+    if history is not None and history.recorded_at > as_of:
+        latest["history_of_mi"] = history
     return latest
+
+
+def _history_of_mi(session: Session, patient_id: int) -> Measured | None:
+    """The latest answer to "a previous heart attack?", whatever its date: a history is
+    entered when it is learned, often after the ECG ("MI 2019, told today"), and read only up
+    to the ECG's date it had left a post-MI patient's signed report, amended twice since, at
+    "About 29 of 100 people ..." (an audit of the patient summaries)."""
+    row = session.scalars(
+        select(ClinicalInput)
+        .where(ClinicalInput.patient_id == patient_id, ClinicalInput.history_of_mi.is_not(None))
+        .order_by(ClinicalInput.recorded_at.desc(), ClinicalInput.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else Measured(row.history_of_mi, row.recorded_at, row.id)
 
 
 def _admission_entry(row: ClinicalInput) -> bool:
@@ -413,12 +430,17 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     corrected from 1958 to 1988 had left "23.5 % (high), female, age 68" beside a header of
     "age 38, male", and the worklist flagging the report (a records audit). Not recomputed:
     the risk page computes today's."""
+    added = [e for e in patient.clinical_inputs if e.created_at > score.created_at]
+    if history := [e.created_at for e in added if _tells_of_a_heart_attack(score, e)]:
+        return (
+            f"a previous heart attack was recorded on {max(history):%Y-%m-%d} after the score "
+            "was computed (this model is for people without one): signing or amending the "
+            "report recomputes it"
+        )
     late = [
         entry.created_at
-        for entry in patient.clinical_inputs
-        if entry.recorded_at <= as_of
-        and entry.created_at > score.created_at
-        and _would_change(score, entry, as_of)
+        for entry in added
+        if entry.recorded_at <= as_of and _would_change(score, entry, as_of)
     ]
     if late:
         return (
@@ -440,6 +462,18 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     return (
         f"computed for {' and '.join(changed)}; the patient's details have been corrected "
         "since: see the risk page for today's score"
+    )
+
+
+def _tells_of_a_heart_attack(score: RiskScore, entry: ClinicalInput) -> bool:
+    """`entry` records a previous heart attack, which a computed first-event `score` did not
+    know of (whatever the entry's date: `_history_of_mi`)."""
+    spec = SPEC_BY_MODEL.get(score.model)
+    return (
+        spec is not None
+        and spec.first_event
+        and score.value is not None
+        and bool(entry.history_of_mi)
     )
 
 
