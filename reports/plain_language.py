@@ -205,6 +205,9 @@ def risk_in_plain_words(score: Score) -> str | None:
 # One risk figure for the patient, the one that fits their situation: after an acute coronary
 # syndrome (GRACE computed) the 6-month outlook; otherwise the 10-year cardiovascular risk.
 GRACE_MODELS = ("grace_in_hospital", "grace_six_month")
+# The first-event models are not computed during one (`risk_scores.IN_ACS`), GRACE computed
+# or not: a GRACE score not computed had let "About 14 of 100 people ... in 10 years" through.
+IN_ACS = "the admission values show an acute coronary syndrome"
 AFTER_ACS_TITLE = "Your outlook"
 AFTER_ACS_WORDS = (
     "Your doctor will talk with you about what your heart tests mean for the months ahead."
@@ -250,7 +253,8 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
     inputs whatever the ECG shows)."""
     # A score computed for an age or sex since corrected is not said to the patient.
     computed = {s.model: s for s in scores if s.risk_percent is not None and not s.stale_reason}
-    if any(model in computed for model in GRACE_MODELS):
+    in_acs = any(IN_ACS in (s.not_computed_reason or "") for s in scores)
+    if in_acs or any(model in computed for model in GRACE_MODELS):
         return AFTER_ACS_TITLE, AFTER_ACS_WORDS
     if any(AFTER_A_HEART_ATTACK in (s.not_computed_reason or "") for s in scores):
         return AFTER_MI_TITLE, AFTER_MI_WORDS

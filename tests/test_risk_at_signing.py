@@ -200,3 +200,40 @@ def test_a_heart_attack_recorded_after_the_ecg_ends_the_first_event_scores(
         score = _score(report, model)
         assert score.value is None and score.not_computed_reason == risk_scores.PRIOR_MI_REASON
         assert risk_scores.stale_reason(score, report.patient, report.report_date) is None
+
+
+def test_no_first_event_score_during_an_acute_coronary_syndrome(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient summaries: raised enzymes on admission, the ECG signed with ST
+    depression ("NSTEMI"), so both GRACE scores were not computed; the patient then read
+    "About 14 of 100 people ... in the next 10 years", a first-event figure, where a computed
+    GRACE score would have given them "Your outlook"."""
+    from reports.data import Score
+    from reports.plain_language import AFTER_ACS_TITLE, IN_ACS, patient_risk
+
+    days_ago = utcnow() - dt.timedelta(days=3)
+    _add_input(sql, people, days_ago - dt.timedelta(days=30), booleans=FLAGS,
+               total_cholesterol=220.0, hdl=45.0, systolic_bp_mmhg=140.0)  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    assert _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD).value is not None
+    # the admission's values, entered late but dated before the ECG: the score is stale
+    _add_input(sql, people, days_ago, booleans={"elevated_cardiac_enzymes": True},
+               killip_class=1)  # fmt: skip
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    framingham = _score(report, RiskModel.FRAMINGHAM_GENERAL_CVD)
+    assert risk_scores.stale_reason(framingham, report.patient, report.report_date)
+    _sign(sql, report, people, findings=("SINUS", "ST_DEPRESSION"))
+    report = sql.get(EcgReport, report.id)
+    for model in (RiskModel.FRAMINGHAM_GENERAL_CVD, RiskModel.FRAMINGHAM_GENERAL_CVD_BMI,
+                  RiskModel.FRAMINGHAM_HARD_CHD_ATP3):  # fmt: skip
+        score = _score(report, model)
+        assert score.value is None and IN_ACS in (score.not_computed_reason or "")
+        assert "(raised cardiac enzymes)" in (score.not_computed_reason or "")
+    scores = [
+        Score(s.model.value, "", s.value, None, {}, model=s.model.value,
+              not_computed_reason=s.not_computed_reason)
+        for s in report.risk_scores
+    ]  # fmt: skip
+    assert (patient_risk(scores) or ("",))[0] == AFTER_ACS_TITLE

@@ -271,9 +271,10 @@ def test_review_page_ranks_what_raises_a_score_as_the_risk_page_does(
     )  # fmt: skip
     _add_input(
         sql, people, ecg_at - dt.timedelta(hours=2), heart_rate_bpm=95.0, creatinine=1.2,
-        killip_class=2, booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
-                                      elevated_cardiac_enzymes=True),
+        killip_class=2, booleans=dict(cardiac_arrest_at_admission=False, st_deviation=False,
+                                      elevated_cardiac_enzymes=False),
     )  # fmt: skip
+    # (with raised enzymes or ST deviation, no first-event score: `risk_scores.IN_ACS`)
     report = _analysed_report(app, people, sql, tmp_path)
     lipid = sql.scalar(select(RiskScore).where(RiskScore.model == RiskModel.FRAMINGHAM_GENERAL_CVD))
     assert lipid.raised_most_by[0]["label"] == "Smoking"
@@ -336,8 +337,9 @@ def test_framingham_keeps_the_office_blood_pressure_beside_an_admissions(
     risk: 13.5 % fell to 6.6 % (an audit). The admission's pressure is GRACE's only."""
     now = utcnow()
     _add_input(sql, people, now - dt.timedelta(days=30), booleans=FLAGS, **LIPIDS)  # 140 mmHg
-    admission = dict(cardiac_arrest_at_admission=False, st_deviation=True,
-                     elevated_cardiac_enzymes=True)  # fmt: skip
+    # An admission without raised enzymes or ST deviation (with them, no first-event score).
+    admission = dict(cardiac_arrest_at_admission=False, st_deviation=False,
+                     elevated_cardiac_enzymes=False)  # fmt: skip
     _add_input(sql, people, now - dt.timedelta(hours=2), heart_rate_bpm=110.0, creatinine=1.1,
                systolic_bp_mmhg=95.0, killip_class=2, booleans=admission)  # fmt: skip
     measured = risk_scores.measured_values(sql, people.patient.id, now)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ml import vocabulary
 from portal import risk
 from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
+from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
 
 RISK_FACTOR_WINDOW = dt.timedelta(days=365)
 ADMISSION_WINDOW = dt.timedelta(days=14)
@@ -176,6 +177,16 @@ PRIOR_MI_REASON = (
     "previous heart attack is recorded"
 )
 
+# ... and during an acute coronary syndrome: admission values within the GRACE window showing
+# one. A patient signed with ST depression and "NSTEMI", raised enzymes on admission, read
+# "About 14 of 100 people ... in the next 10 years" once the GRACE scores were not computed
+# (an audit of the patient summaries).
+ACS_SIGNS = {
+    "elevated_cardiac_enzymes": "raised cardiac enzymes",
+    "st_deviation": "ST-segment deviation",
+    "st_depression": "ST-segment depression",
+}
+
 
 @dataclass(frozen=True)
 class ScoreOutcome:
@@ -273,10 +284,12 @@ def compute_scores(
         (m.clinical_input_id for m in measured.values() if m.clinical_input_id), default=None
     )
     prior_mi = (found := values.get("history_of_mi")) is not None and found.value is True
+    acs_reason = _acute_coronary_syndrome(values, as_of)
     outcomes = []
     for spec in SPECS:
-        if spec.first_event and prior_mi:
-            outcomes.append(ScoreOutcome(spec, None, PRIOR_MI_REASON, {}, latest_id))
+        if spec.first_event and (prior_mi or acs_reason):
+            reason = PRIOR_MI_REASON if prior_mi else acs_reason
+            outcomes.append(ScoreOutcome(spec, None, reason, {}, latest_id))
             continue
         kwargs: dict[str, Any] = {"age_years": patient.age_years(age_on or as_of.date())}
         if spec.uses_sex:
@@ -293,6 +306,24 @@ def compute_scores(
                 missing.append(_missing_text(column, found, window))
         outcomes.append(_run(spec, kwargs, missing, sources, latest_id))
     return outcomes
+
+
+def _acute_coronary_syndrome(values: dict[str, Measured], as_of: dt.datetime) -> str | None:
+    """Why a first-event model does not apply during an acute coronary syndrome (admission
+    values within `ADMISSION_WINDOW` showing one), or None."""
+    signs = [
+        words
+        for column, words in ACS_SIGNS.items()
+        if (found := values.get(column)) is not None
+        and found.value is True
+        and _fresh(found, as_of, ADMISSION_WINDOW)
+    ]
+    if not signs:
+        return None
+    return (
+        "not computed: the model is for people without known cardiovascular disease, and "
+        f"{IN_ACS} ({', '.join(signs)})"
+    )
 
 
 def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
@@ -489,6 +520,10 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
         return False
     if spec.first_event and entry.history_of_mi:
         return True
+    acs = any(getattr(entry, column) is True for column in ACS_SIGNS)
+    if spec.first_event and acs and as_of - entry.recorded_at <= ADMISSION_WINDOW:
+        return score.value is not None  # now in an acute coronary syndrome
+
     sources = (score.inputs_used or {}).get("sources", {})
     for keyword, (column, window) in spec.fields.items():
         if column == OFFICE_SBP:
