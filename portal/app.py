@@ -22,6 +22,8 @@ from portal import (
 )
 from portal.config import PROJECT_ROOT, Settings, load_settings
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")  # always answered (health checks)
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
@@ -45,7 +47,12 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + uploads.FORM_FIELDS_ALLOWANCE_BYTES,
         MAX_FORM_MEMORY_SIZE=uploads.FORM_LIMIT_BYTES,
-        TRUSTED_HOSTS=list(settings.trusted_hosts) or None,  # other Host headers: 400
+        # Other Host headers: 400. Loopback names too: the container's health check asks
+        # http://127.0.0.1:8000/health, and with TRUSTED_HOSTS set it was refused, the app
+        # "unhealthy" and the worker, which waits for it, never started (an ops audit).
+        TRUSTED_HOSTS=[*settings.trusted_hosts, *LOOPBACK_HOSTS]
+        if settings.trusted_hosts
+        else None,
     )
     app.config.update(flask_config)
     if settings.trusted_proxies:  # the client's address and scheme as the proxies saw them

@@ -206,6 +206,10 @@ def test_only_the_trusted_host_names_are_answered(
         client = application.test_client()
         assert client.get("/login", headers={"Host": "portal.example"}).status_code == 200
         assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+        # The container's health check asks 127.0.0.1:8000 (an ops audit: refused, the app
+        # was "unhealthy" and the worker never started).
+        for loopback in ("127.0.0.1:8000", "localhost"):
+            assert client.get("/health", headers={"Host": loopback}).status_code == 200
         token = "Bearer cp_not_a_token"
         refused = client.get("/fhir/r4/Patient", headers={"Host": "evil.example",
                                                           "Authorization": token})  # fmt: skip
