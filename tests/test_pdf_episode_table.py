@@ -65,7 +65,7 @@ def test_the_svt_of_a_holter_is_listed_and_the_rest_counted(
     listed, more = record.listed_episodes
     assert [e for e, _ in listed if e.label == rhythm.AF] == af
     text = pdf_words(render_pdf("clinician", record), tmp_path, "af")
-    assert "2 × dropped beat (possible" in text and "AV block): the most significant" in text
+    assert "1 × dropped beat (possible" in text and "AV block): the most significant" in text
 
 
 def test_a_strip_of_a_withdrawn_finding_says_it_is_the_machines_call() -> None:

@@ -888,6 +888,24 @@ def test_overview_lists_atrial_fibrillation_before_pauses_and_patterns() -> None
     )
     view = rhythm.overview(episodes, limit=15)
     listed = [episodes[i].label for i in view["listed"]]
-    assert listed.count(rhythm.AF) == 3 and listed.count(rhythm.PAUSE) == 12
-    assert view["more_by_label"] == {rhythm.TRIGEMINY: 12}
+    # every arrhythmia its longest episode first, then by significance
+    assert listed.count(rhythm.AF) == 3 and listed.count(rhythm.PAUSE) == 11
+    assert listed.count(rhythm.TRIGEMINY) == 1
+    assert view["more_by_label"] == {rhythm.PAUSE: 1, rhythm.TRIGEMINY: 11}
     assert set(rhythm.SIGNIFICANCE) == set(rhythm.LABELS)  # every label has its place
+
+
+def test_overview_gives_every_arrhythmia_a_row_before_more_runs_of_one() -> None:
+    """A Holter audit: a 4-h recording's 20 rows were all VT runs, its 72 min of AF (4
+    episodes, a high-risk finding) only in the "also" line; a 24-h one's Mobitz II likewise."""
+    episodes = (
+        [rhythm.Episode(rhythm.VT, 100 * i, 100 * i + 3, 6) for i in range(25)]
+        + [rhythm.Episode(rhythm.AF, 3000 + 1000 * k, 3600 + 1000 * k, 700) for k in range(4)]
+        + [rhythm.Episode(rhythm.MOBITZ_II, 8000, 8010, 9)]
+        + [rhythm.Episode(rhythm.SINUS, 9000, 12000, 3000)]
+    )
+    view = rhythm.overview(episodes)
+    listed = [episodes[i].label for i in view["listed"]]
+    assert listed.count(rhythm.AF) == 1 and listed.count(rhythm.MOBITZ_II) == 1
+    assert listed.count(rhythm.VT) == 18 and rhythm.SINUS not in listed
+    assert view["more_by_label"] == {rhythm.VT: 7, rhythm.AF: 3, rhythm.SINUS: 1}
