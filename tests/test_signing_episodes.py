@@ -257,3 +257,22 @@ def test_another_rhythm_is_signed_as_the_one_rhythm_statement_and_never_as_norma
     assert '"Normal ECG" cannot be signed with abnormal statements' in normal
     wrong_line = " ".join(vocabulary.contradictions(["OTHER_RHYTHM"], "Sinus rhythm"))
     assert "does not say" in wrong_line
+
+
+def test_af_beside_a_rhythm_line_naming_another_finding_is_signable_as_prefilled() -> None:
+    """A Holter audit: "Sinus rhythm with ventricular tachycardia (5.9 min)" with 72 min of AF
+    and dropped beats came to the doctor refused as prefilled ("'Atrial fibrillation /
+    flutter' and 'Dropped beat' exclude each other"; the line "does not say atrial
+    fibrillation"), and the quickest way on was to delete the AF."""
+    from portal.review.routes import with_the_rhythm_line
+
+    line = "Sinus rhythm with ventricular tachycardia (5.9 min)"
+    machine = ["AF", "VT", "DROPPED_BEAT", "PVC"]
+    holter = with_the_rhythm_line(machine, line, episodes=True)
+    assert holter[0] == "SINUS" and set(machine) <= set(holter)
+    assert vocabulary.contradictions(holter, line, episodes=True) == []
+    # On a strip AF is the strip's one rhythm: nothing is added beside it.
+    assert with_the_rhythm_line(["AF", "PVC"], "Atrial fibrillation/flutter", False) == [
+        "AF",
+        "PVC",
+    ]

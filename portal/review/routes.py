@@ -145,25 +145,11 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
     sign_form, amend_form = SignForm(formdata=None), AmendForm(formdata=None)
     for form in (sign_form, amend_form):
         form.rhythm_label.data = basis.rhythm_label or ""
-        # Codes as the vocabulary spells them (stored machine reads may say AVB1).
-        codes = [vocabulary.canonical(c) for c in basis.findings or []]
-        named = vocabulary.rhythm_codes_of(basis.rhythm_label or "")
-        stated = set(codes) & set(vocabulary.RHYTHM_STATEMENTS)
-        # The machine's rhythm line, as the one rhythm statement; or, on a recording read as
-        # episodes, as the rhythm its AF stands beside ("Sinus rhythm with atrial
-        # fibrillation/flutter (1.2 min)" or "Atrial fibrillation/flutter with sinus rhythm
-        # (4.1 min)": paroxysmal AF, signable as preselected).
-        beside_af = [c for c in named if c != "AF"]
-        paroxysmal = (
-            stated == {"AF"}
-            and "AF" in named
-            and len(beside_af) == 1
-            and reports.read_as_episodes(found.recording)
+        codes = with_the_rhythm_line(
+            basis.findings or [],
+            basis.rhythm_label or "",
+            reports.read_as_episodes(found.recording),
         )
-        if paroxysmal:
-            codes.insert(0, beside_af[0])
-        elif named and not stated:
-            codes.insert(0, named[0])
         if any(c in vocabulary.RHYTHM_STATEMENTS and c != "SINUS" for c in codes):
             # "No significant arrhythmia" is true of a sinus bradycardia, but its statement,
             # "Normal ECG", stands only with sinus rhythm: preselected, the form was refused.
@@ -185,6 +171,26 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             getattr(form, name).data = _rounded(getattr(basis, name))
         form.row_version.data = found.row_version
     return sign_form, amend_form
+
+
+def with_the_rhythm_line(findings: list[str], rhythm_label: str, episodes: bool) -> list[str]:
+    """The codes to preselect (as the vocabulary spells them: stored machine reads may say
+    AVB1), with the machine's rhythm line as the one rhythm statement; or, on a recording read
+    as episodes (`episodes`), as the rhythm its AF stands beside: "Sinus rhythm with atrial
+    fibrillation/flutter (1.2 min)", "Atrial fibrillation/flutter with sinus rhythm (4.1
+    min)", or a line naming another finding, "Sinus rhythm with ventricular tachycardia (5.9
+    min)" beside 72 min of AF (paroxysmal AF, signable as preselected; a Holter audit: that
+    read was refused as prefilled, "'Atrial fibrillation / flutter' and 'Dropped beat' exclude
+    each other", and the quickest way on was to delete the AF)."""
+    codes = [vocabulary.canonical(c) for c in findings]
+    named = vocabulary.rhythm_codes_of(rhythm_label)
+    stated = set(codes) & set(vocabulary.RHYTHM_STATEMENTS)
+    beside_af = [c for c in named if c != "AF"]
+    if stated == {"AF"} and len(beside_af) == 1 and episodes:
+        codes.insert(0, beside_af[0])
+    elif named and not stated:
+        codes.insert(0, named[0])
+    return codes
 
 
 def _normal_in_doubt(found: EcgReport) -> bool:
