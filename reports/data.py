@@ -124,6 +124,9 @@ class ReportData:
     # Episode labels whose statement the signed read does not carry (`documents`): their
     # strips, and the Holter summary's AF time, say they are the machine's call.
     withdrawn_episodes: frozenset[str] = frozenset()
+    # Why this PDF is a re-issue (`documents.ensure_document`: the one first issued was missing
+    # or altered in storage), printed at its top; empty for the first issue.
+    reissued: str = ""
 
     @property
     def af_withdrawn(self) -> bool:

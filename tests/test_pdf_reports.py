@@ -258,18 +258,35 @@ def test_documents_are_rendered_once_per_version(
         "amended",
     ]
 
-    # A stored PDF lost from disk is rendered again, and its row names the new file.
-    sql.expire_all()
-    latest = max(sql.scalars(select(ReportDocument)).all(), key=lambda d: d.id)
+    # A stored PDF lost from disk is issued again, saying so at its top, audited with both
+    # hashes, and its row names the new file; an altered one likewise, never served as it
+    # stands (an ops audit: re-rendered silently, the first issue's hash overwritten).
     stored = app.config["SETTINGS"].storage_dir
-    next(p for p in stored.rglob(f"{latest.sha256}*")).unlink()
-    url = "report.pdf" if latest.kind.value == "clinician" else "summary.pdf"
-    base = f"/reports/{report.id}/" if url == "report.pdf" else f"/my/reports/{report.id}/"
-    who = doctor if url == "report.pdf" else client_for(app, people.patient_account)
-    assert who.get(base + url).status_code == 200
-    sql.expire_all()
-    renewed = sql.get(ReportDocument, latest.id)
-    assert any(stored.rglob(f"{renewed.sha256}*"))
+    for damage in ("missing", "altered or damaged"):
+        sql.expire_all()
+        latest = max(sql.scalars(select(ReportDocument)).all(), key=lambda d: d.id)
+        first_sha = latest.sha256
+        file = next(p for p in stored.rglob(f"{first_sha}*"))
+        if damage == "missing":
+            file.unlink()
+        else:
+            file.write_bytes(file.read_bytes() + b"%% altered\n")  # still a readable PDF
+        url = "report.pdf" if latest.kind.value == "clinician" else "summary.pdf"
+        base = f"/reports/{report.id}/" if url == "report.pdf" else f"/my/reports/{report.id}/"
+        who = doctor if url == "report.pdf" else client_for(app, people.patient_account)
+        served = who.get(base + url)
+        assert served.status_code == 200
+        said = " ".join(_text(served.data, tmp_path, "reissued").split())
+        assert f"(SHA-256 {first_sha[:16]}...) was {damage} in the portal's storage" in said
+        sql.expire_all()
+        renewed = sql.get(ReportDocument, latest.id)
+        assert renewed.sha256 != first_sha and any(stored.rglob(f"{renewed.sha256}*"))
+        event = sql.scalars(
+            select(AuditEvent).where(AuditEvent.action == "document.reissued")
+            .order_by(AuditEvent.id.desc())
+        ).first()  # fmt: skip
+        assert event is not None and event.details["was_sha256"] == first_sha
+        assert event.details["sha256"] == renewed.sha256 and event.details["reason"] == damage
 
 
 def test_patient_portal_only_own_signed_reports(

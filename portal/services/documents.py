@@ -8,6 +8,7 @@ download answers 503 (`DocumentNotStored`) and the worker tries again a minute l
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -37,6 +38,7 @@ from portal.models import (
     utcnow,
 )
 from portal.risk_words import input_text
+from portal.services import audit
 from portal.services.errors import DomainError
 from portal.services.machine_read import machine_read
 from portal.services.reference import reference_marker
@@ -304,19 +306,28 @@ def ensure_document(
     settings: Settings,
 ) -> tuple[ReportDocument, Path]:  # fmt: skip
     """The stored PDF of `version` as `kind`, rendering and storing it the first time.
-    DocumentNotStored (503) when the storage is full: no file, no row."""
+    DocumentNotStored (503) when the storage is full: no file, no row. A stored file that is
+    missing, or whose bytes no longer match the SHA-256 it was issued with, is never served:
+    the PDF is issued again from the signed report, saying so at its top, and audited
+    (`document.reissued`, with both hashes). An ops audit: a file lost in a restore was
+    re-rendered silently with other machine notes under the same "version 2 (final)", the
+    issued document's hash overwritten; an altered file was served as it stood."""
     existing = session.scalar(
         select(ReportDocument).where(
             ReportDocument.report_version_id == version.id, ReportDocument.kind == kind
         )
     )
+    problem = None
     if existing is not None:
         path = document_path(settings.storage_dir, existing.sha256)
-        if path.is_file():
+        problem = _stored_problem(path, existing.sha256)
+        if problem is None:
             return existing, path
     data = report_data(
         session, report, version, settings, with_strips=kind is DocumentKind.CLINICIAN
     )
+    if existing is not None and problem is not None:
+        data = dataclasses.replace(data, reissued=reissue_note(existing.sha256, problem))
     pdf = render_pdf(kind.value, data, page_size=settings.page_size)
     sha = hashlib.sha256(pdf).hexdigest()
     path = document_path(settings.storage_dir, sha)
@@ -326,13 +337,37 @@ def ensure_document(
         raise DocumentNotStored() from None
     if existing is None:
         return _stored_once(session, version, kind, settings, sha, len(pdf))
-    if existing.sha256 != sha:
-        # The stored file was lost and rendered again: the row names the file that exists
-        # (it kept the lost one's SHA, so every download rendered it once more).
-        log.warning("report %s: the %s PDF was missing and was rendered again", report.id, kind)
-        existing.sha256, existing.size_bytes = sha, len(pdf)
+    # The row names the file that exists now (it kept the lost one's SHA, so every download
+    # rendered it once more); the audit keeps the first issue's.
+    log.warning("report %s: the %s PDF was %s and was issued again", report.id, kind, problem)
+    audit.record(
+        session, "document.reissued", actor=None, actor_username="system",
+        patient_id=report.patient_id, object_type="report_document", object_id=existing.id,
+        details={"kind": kind.value, "version": version.version_no, "reason": problem,
+                 "was_sha256": existing.sha256, "sha256": sha},
+    )  # fmt: skip
+    existing.sha256, existing.size_bytes = sha, len(pdf)
     session.flush()
     return existing, path
+
+
+def _stored_problem(path: Path, sha256: str) -> str | None:
+    """Why the stored file cannot be served as the document issued: None when its bytes are
+    the ones issued."""
+    if not path.is_file():
+        return "missing"
+    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        return "altered or damaged"
+    return None
+
+
+def reissue_note(sha256: str, problem: str) -> str:
+    """The line a re-issued PDF opens with."""
+    return (
+        f"Issued again on {utcnow():%Y-%m-%d %H:%M} UTC: the PDF first issued for this version "
+        f"(SHA-256 {sha256[:16]}...) was {problem} in the portal's storage. This copy is "
+        "rendered again from the signed report; its layout and machine notes may differ."
+    )
 
 
 def _stored_once(
