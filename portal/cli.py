@@ -270,7 +270,11 @@ def celery_worker_command(hostname: str | None, loglevel: str) -> None:
 
 
 @main.command("jobs")
-@click.option("--limit", default=20, show_default=True, help="how many of the newest jobs")
+# (-5 had reached the database as LIMIT -5: a 119-line traceback; an ops audit)
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+    help="how many of the newest jobs",
+)  # fmt: skip
 def jobs_command(limit: int) -> None:
     """The newest analysis jobs (state, attempts, the worker that ran them) and each worker's
     count of jobs with its last heartbeat."""

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from limits import parse_many
+from limits.storage import SCHEMES
+
 from portal.local_time import zone_named
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -178,11 +181,9 @@ def load_settings() -> Settings:
         session_absolute_hours=_positive_int(
             "SESSION_ABSOLUTE_HOURS", Settings.session_absolute_hours
         ),
-        login_rate_limit=os.environ.get("LOGIN_RATE_LIMIT", "").strip()
-        or Settings.login_rate_limit,
-        api_rate_limit=os.environ.get("API_RATE_LIMIT", "").strip() or Settings.api_rate_limit,
-        rate_limit_storage_uri=os.environ.get("RATE_LIMIT_STORAGE_URI", "").strip()
-        or Settings.rate_limit_storage_uri,
+        login_rate_limit=_rate_limit("LOGIN_RATE_LIMIT", Settings.login_rate_limit),
+        api_rate_limit=_rate_limit("API_RATE_LIMIT", Settings.api_rate_limit),
+        rate_limit_storage_uri=_rate_limit_storage(),
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
         job_worker=_choice("JOB_WORKER", ("thread", "none", "celery"), Settings.job_worker),
         celery_broker_url=os.environ.get("CELERY_BROKER_URL", "").strip()
@@ -254,6 +255,33 @@ def _check_bcrypt_rounds() -> None:
         raise ConfigError(
             f"BCRYPT_ROUNDS={raw!r} must be a whole number from 4 to 31 (12: the default)."
         )
+
+
+def _rate_limit(name: str, default: str) -> str:
+    """A limit as Flask-Limiter reads it ("60 per minute; 1000 per hour"). An ops audit: "3
+    per fortnight" or "lots" had turned the login throttle off without a word."""
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate limit: write e.g. '60 per minute; 1000 per hour' "
+            "(per second, minute, hour, day, month or year)."
+        ) from None
+    return raw
+
+
+def _rate_limit_storage() -> str:
+    """RATE_LIMIT_STORAGE_URI with a scheme Flask-Limiter knows (or the portal's database,
+    `cardio-db://`): a typo had printed a 48-line traceback at every `cardio` command."""
+    raw = os.environ.get("RATE_LIMIT_STORAGE_URI", "").strip() or Settings.rate_limit_storage_uri
+    supported = {s for s in SCHEMES if not s.startswith("async+")} | {"cardio-db"}
+    if raw.partition("://")[0] not in supported:
+        raise ConfigError(
+            f"RATE_LIMIT_STORAGE_URI={raw!r}: the scheme must be one of "
+            f"{', '.join(sorted(supported))}, or leave it empty for the portal's database."
+        )
+    return raw
 
 
 def _whole_number(name: str, default: int) -> int:

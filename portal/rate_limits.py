@@ -26,6 +26,9 @@ def init_app(app: Flask, *, limit: str, storage_uri: str) -> Limiter:
         storage_uri=storage_uri,
         storage_options=_storage_options(app, storage_uri),
         default_limits=[],
+        # A Redis that is down: count in this process meanwhile. Every login had answered 500
+        # while /health said ok, the whole hospital locked out (an ops audit).
+        in_memory_fallback_enabled=True,
     )
     for endpoint in THROTTLED_ENDPOINTS:
         view = app.view_functions[endpoint]

@@ -384,7 +384,12 @@ def test_cardio_jobs_says_why_a_job_failed(
      ("PATIENTS_GET_CLINICIAN_PDF", "ja", "must be true or false"),
      ("TRUSTED_PROXIES", "one", "must be a whole number"),
      ("TRUSTED_PROXIES", "²", "must be a whole number"),  # isdigit() took it: a traceback
-     ("BCRYPT_ROUNDS", "１２", "must be a whole number from 4 to 31")],
+     ("BCRYPT_ROUNDS", "１２", "must be a whole number from 4 to 31"),
+     # "3 per fortnight" or "lots" had turned the throttle off without a word (an ops audit)
+     ("LOGIN_RATE_LIMIT", "3 per fortnight", "is not a rate limit"),
+     ("LOGIN_RATE_LIMIT", "lots", "is not a rate limit"),
+     ("API_RATE_LIMIT", "2 per fortnight", "is not a rate limit"),
+     ("RATE_LIMIT_STORAGE_URI", "bogus://x", "the scheme must be one of")],
 )  # fmt: skip
 def test_settings_an_installer_gets_wrong_are_refused_in_words(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, said: str
@@ -398,6 +403,41 @@ def test_settings_an_installer_gets_wrong_are_refused_in_words(
 
 
 def test_seed_load_refuses_a_count_under_one(tmp_path: Path) -> None:
-    """`--reports -5` left partial rows and a numpy traceback (an ops audit)."""
+    """`--reports -5` left partial rows and a numpy traceback (an ops audit); `cardio jobs
+    --limit -5` a 119-line SQL traceback (another)."""
     result = CliRunner().invoke(main, ["seed-load", "--reports", "-5"], env=_env(tmp_path))
     assert result.exit_code == 2 and "-5 is not in the range x>=1" in result.output
+    result = CliRunner().invoke(main, ["jobs", "--limit", "-5"], env=_env(tmp_path))
+    assert result.exit_code == 2 and "-5 is not in the range x>=1" in result.output
+
+
+def test_login_goes_on_while_the_redis_of_the_throttle_is_down(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An ops audit: with RATE_LIMIT_STORAGE_URI naming a Redis that is down, every login
+    answered 500 while /health said ok. The throttle now counts in the process meanwhile."""
+    import dataclasses
+    import socket
+
+    from portal.app import create_app
+    from tests.conftest import make_settings
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = dataclasses.replace(
+        make_settings(database_url, tmp_path),
+        rate_limit_storage_uri=f"redis://127.0.0.1:{port}/0",
+        login_rate_limit="3 per minute",
+    )
+    application = create_app(settings, TESTING=True)
+    application.config["WTF_CSRF_ENABLED"] = False
+    try:
+        client = application.test_client()
+        answers = [
+            client.post("/login", data={"username": "nobody", "password": "x" * 16}).status_code
+            for _ in range(4)
+        ]
+        assert answers == [200, 200, 200, 429]  # refused in words, then throttled
+    finally:
+        application.extensions["db_engine"].dispose()
