@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
@@ -83,6 +83,19 @@ def error_response(status: int, message: str, field: str | None = None) -> Any:
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def too_large_message(content_length: int | None) -> str:
+    """A 413 in words a user can act on: the limit, the size sent, and what to do. A Holter
+    audit: a 126-MB 24-h EDF read only "The file or form is larger than the portal accepts."
+    """
+    limit_mb = current_app.config["SETTINGS"].max_upload_mb
+    sent = f"; this one is {content_length / 1e6:.0f} MB" if content_length else ""
+    return (
+        f"The file is larger than the portal accepts: at most {limit_mb} MB per upload{sent}. "
+        "Zip the recording's files and upload the .zip (a long recording often shrinks to "
+        "half), or ask an administrator about MAX_UPLOAD_MB."
+    )
+
+
 def headers_for(error: HTTPException) -> dict[str, str]:
     """What a client needs to act on the error: the methods a URL takes (a 405's Allow, which
     RFC 9110 requires) and, when throttled, when to try again (the limit's window: a 429 had
@@ -114,7 +127,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         status = error.code or 500
-        page, status = error_response(status, MESSAGES.get(status, error.description or "Error."))
+        message = MESSAGES.get(status, error.description or "Error.")
+        if status == 413 and request.mimetype == "multipart/form-data":  # a file upload
+            message = too_large_message(request.content_length)
+        page, status = error_response(status, message)
         return page, status, headers_for(error)
 
     @app.errorhandler(DomainError)
