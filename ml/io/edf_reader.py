@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -74,6 +75,7 @@ class EdfSource:
             reader.close()
             raise
         self._reader = reader
+        self._kept: list[tempfile.TemporaryDirectory[str]] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self.lead_names = tuple(canonical_lead_name(labels[i]) for i in self._chosen)
@@ -90,6 +92,12 @@ class EdfSource:
 
     def close(self) -> None:
         self._reader.close()
+        for folder in self._kept:
+            folder.cleanup()
+
+    def keep(self, folder: tempfile.TemporaryDirectory[str]) -> None:
+        """Remove `folder` (where a zip holding the file was unpacked) when the source closes."""
+        self._kept.append(folder)
 
     @property
     def duration_s(self) -> float:

@@ -271,7 +271,7 @@ def open_recording(
             streamed = (
                 None
                 if len(inner) == 1 and is_zip(inner[0])
-                else _streamable_wfdb(inner, uncalibrated_ok, stream_from_s)
+                else _streamable(inner, uncalibrated_ok, stream_from_s)
             )
         except BaseException:
             unpacked.cleanup()
@@ -281,15 +281,26 @@ def open_recording(
         else:
             streamed.keep(unpacked)  # the unpacked files live as long as the source
             return streamed
-    source = _streamable_wfdb(files, uncalibrated_ok, stream_from_s)
+    source = _streamable(files, uncalibrated_ok, stream_from_s)
     if source is not None:
         return source
-    if len(files) == 1 and is_edf(files[0]):
-        edf = EdfSource(files[0])
-        if edf.duration_s > stream_from_s:
-            return edf
-        edf.close()
     return read_recording(files, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok)
+
+
+def _streamable(
+    files: list[Path], uncalibrated_ok: bool, stream_from_s: float
+) -> WfdbSource | EdfSource | None:
+    """A source read chunk by chunk for a long WFDB record or EDF file, plain or unpacked
+    from a zip; None for anything else (read whole). A Holter audit: a zipped 22.6-h EDF was
+    read whole, 3.4 GB and 4.6 min where the same file unzipped streamed in 0.5 GB."""
+    wfdb_source = _streamable_wfdb(files, uncalibrated_ok, stream_from_s)
+    if wfdb_source is not None or len(files) != 1 or not is_edf(files[0]):
+        return wfdb_source
+    edf = EdfSource(files[0])
+    if edf.duration_s > stream_from_s:
+        return edf
+    edf.close()
+    return None
 
 
 def _streamable_wfdb(
