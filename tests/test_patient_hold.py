@@ -248,3 +248,22 @@ def test_an_amendment_written_after_a_release_is_not_refused_for_it(
     assert amended.status_code == 302, amended.get_data(as_text=True)[:300]
     sql.expire_all()
     assert len(sql.get(EcgReport, report.id).versions) == 3
+
+
+def test_a_released_report_held_again_by_an_amendment_is_said_to_be_updated(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient summaries: a released report amended to add VT (a new hold)
+    vanished from the patient's list, which then said "No reports yet"."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(app, people, report, ["SEE_TODAY", "DISCUSSED"])  # released at once
+    patient = client_for(app, people.patient_account)
+    assert f"/my/reports/{report.id}/summary.pdf" in patient.get("/my/reports").get_data(
+        as_text=True
+    )
+    _amend(app, people, sql, report, ["SINUS", "VT", "ST_ELEVATION"], ["SEE_TODAY"])  # held
+    listing = " ".join(patient.get("/my/reports").get_data(as_text=True).split())
+    assert f"/my/reports/{report.id}/summary.pdf" not in listing
+    assert "No reports yet" not in listing
+    assert "A result is being updated" in listing
+    assert "Your doctor is updating a result you could read before" in listing

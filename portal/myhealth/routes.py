@@ -28,6 +28,7 @@ def reports_list() -> str:
         "myhealth/reports.html",
         patient=account.patient,
         reports=myhealth.signed_reports(db_session(), account),
+        being_updated=myhealth.being_updated(db_session(), account),
         plain_finding=myhealth.plain_finding,
         test_words=myhealth.test_words,
         updated_at=myhealth.updated_at,

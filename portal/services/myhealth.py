@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     Account,
     AuditEvent,
+    EcgRecording,
     EcgReport,
+    ReportStatus,
+    ReportVersion,
     VersionKind,
     utcnow,
 )
@@ -25,6 +28,31 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
         return []
     query = visible_reports(account).order_by(EcgReport.report_date.desc())
     return list(session.scalars(query))
+
+
+def being_updated(session: Session, account: Account) -> int:
+    """How many of the patient's reports they could read before and which an amendment now
+    holds for a talk (`reports.patient_release_at` later than now): an audit of the patient
+    summaries found a released report gone from the list, which then said "No reports yet"."""
+    if account.patient is None:
+        return 0
+    released_before = exists().where(
+        ReportVersion.report_id == EcgReport.id,
+        ReportVersion.previous_release_at.is_not(None),
+        ReportVersion.previous_release_at <= ReportVersion.signed_at,
+    )
+    query = (
+        select(func.count(EcgReport.id))
+        .join(EcgRecording, EcgReport.recording_id == EcgRecording.id)
+        .where(
+            EcgReport.patient_id == account.patient.id,
+            EcgReport.status == ReportStatus.AMENDED,
+            ~EcgRecording.is_reference,
+            EcgReport.patient_release_at > utcnow(),
+            released_before,
+        )
+    )
+    return session.scalar(query) or 0
 
 
 def plain_finding(report: EcgReport) -> str:
