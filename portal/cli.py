@@ -51,13 +51,19 @@ class CardioGroup(FlaskGroup):
     """`cardio`: a database that cannot be used is one sentence, not 165 lines of traceback,
     with the exit code the container entrypoint reads: 1 (try again: the server may still be
     starting) when it does not answer, 2 (configuration: retrying cannot help) for a URL, a
-    driver or credentials it refuses (an ops audit)."""
+    driver or credentials it refuses, a schema newer than this code, or any other error the
+    database answers with (an ops audit)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from alembic.util.exc import CommandError
         from sqlalchemy.exc import ArgumentError, OperationalError
 
         try:
             return super().invoke(ctx)
+        except CommandError as problem:  # e.g. a schema newer than this code (a rollback)
+            _stop(2, f"The database's schema cannot be brought to this version's: {problem}. "
+                  "If the database was upgraded by a newer version of the portal, deploy that "
+                  "version (or newer), or restore a backup taken for this one.")  # fmt: skip
         except ArgumentError as problem:
             _stop(2, f"DATABASE_URL is not a database URL ({problem}).")
         except ModuleNotFoundError as problem:
@@ -67,13 +73,30 @@ class CardioGroup(FlaskGroup):
                   "use mysql+pymysql://USER:PASSWORD@HOST:3306/DB")  # fmt: skip
         except OperationalError as problem:
             code = problem.orig.args[0] if problem.orig and problem.orig.args else None
-            refused = code in REFUSED_CONNECTION_CODES
-            _stop(2 if refused else 1, f"The database refused or did not answer: {problem.orig}")
+            if code in REFUSED_CONNECTION_CODES:
+                _stop(2, f"The database refused the connection: {problem.orig}")
+            answering = (
+                code not in NOT_ANSWERING_CODES
+                if isinstance(code, int)
+                else (
+                    "locked" not in str(problem.orig)  # SQLite: a lock is worth waiting for
+                )
+            )
+            if answering:
+                # An ops audit: "Table 'rate_limit_counter' already exists" (a restore onto a
+                # database that was not empty) was retried as "the database starts".
+                _stop(2, f"The database answered with an error retrying cannot mend: "
+                      f"{problem.orig}. A restore onto a database that was not empty? See "
+                      "'Backups and restore' in the README.")  # fmt: skip
+            _stop(1, f"The database did not answer: {problem.orig}")
 
 
 # MySQL errors that are configuration, not a server still starting: access denied, unknown
 # database.
 REFUSED_CONNECTION_CODES = (1044, 1045, 1049)
+# ... and those of a server not (yet) answering, worth retrying: can't connect (local, TCP),
+# unknown host, server gone away, lost connection.
+NOT_ANSWERING_CODES = (2002, 2003, 2005, 2006, 2013)
 
 
 def _system_user() -> str:

@@ -333,6 +333,32 @@ def test_a_database_that_cannot_be_used_is_one_sentence(
     assert "Traceback" not in result.output
 
 
+def test_init_db_errors_retrying_cannot_mend_are_configuration_errors(tmp_path: Path) -> None:
+    """An ops audit: a restore onto a database that was not empty ("table ... already
+    exists") and code rolled back behind its schema ("Can't locate revision identified by
+    '0020'", a 100-line traceback) both exited 1, which the entrypoint retries as "the
+    database starts"; now exit 2 (not retried) in one sentence each."""
+    import sqlite3
+
+    runner = CliRunner()
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0099')")
+    result = runner.invoke(main, ["init-db"], env=_env(tmp_path, DATABASE_URL=f"sqlite:///{newer}"))
+    assert result.exit_code == 2, result.output
+    assert "schema cannot be brought to this version's" in result.output
+    assert "deploy that version (or newer)" in result.output and "Traceback" not in result.output
+    leftover = tmp_path / "leftover.db"
+    with sqlite3.connect(leftover) as connection:
+        connection.execute("CREATE TABLE rate_limit_counter (id INTEGER PRIMARY KEY)")
+    result = runner.invoke(
+        main, ["init-db"], env=_env(tmp_path, DATABASE_URL=f"sqlite:///{leftover}")
+    )
+    assert result.exit_code == 2, result.output
+    assert "retrying cannot mend" in result.output and "already exists" in result.output
+
+
 def test_init_db_says_each_migration_and_create_user_refuses_a_long_name(tmp_path: Path) -> None:
     """`cardio init-db` said only "up to date" (Alembic's warnings went nowhere, a missing
     audit trigger among them), and a 500-character --full-name ended in a database traceback
