@@ -215,11 +215,21 @@ def _flask_debug_requested() -> bool:
 def _private_instance_dir(instance_dir: Path) -> Path:
     """An existing instance folder tightened to 0700: it holds the secret key and the SQLite
     database, and `mkdir -p` (the image, `cardio init-db`, an older version) made it 0755.
-    A missing one is left for whoever needs it first (made 0700 there)."""
+    A missing one is left for whoever needs it first (made 0700 there). One that is a file, or
+    cannot be tightened (a read-only mount), is a ConfigError in words: it had ended in a
+    49-line traceback (an ops audit)."""
+    if instance_dir.exists() and not instance_dir.is_dir():
+        raise ConfigError(f"INSTANCE_DIR={str(instance_dir)!r} is a file, not a folder.")
     if instance_dir.is_dir():
         from portal.storage import private_dir
 
-        private_dir(instance_dir)
+        try:
+            private_dir(instance_dir)
+        except OSError as problem:
+            raise ConfigError(
+                f"INSTANCE_DIR={str(instance_dir)!r} cannot be used: {problem.strerror} (the "
+                "portal's user must be able to write it, and it must not be a read-only mount)."
+            ) from None
     return instance_dir
 
 

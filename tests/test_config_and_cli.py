@@ -333,6 +333,17 @@ def test_a_database_that_cannot_be_used_is_one_sentence(
     assert "Traceback" not in result.output
 
 
+def test_an_instance_dir_that_is_a_file_is_refused_in_words(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An ops audit: INSTANCE_DIR naming a file (or a read-only mount) ended in a traceback."""
+    file = tmp_path / "instance"
+    file.write_text("not a folder")
+    monkeypatch.setenv("INSTANCE_DIR", str(file))
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        load_settings()
+
+
 def test_init_db_errors_retrying_cannot_mend_are_configuration_errors(tmp_path: Path) -> None:
     """An ops audit: a restore onto a database that was not empty ("table ... already
     exists") and code rolled back behind its schema ("Can't locate revision identified by
