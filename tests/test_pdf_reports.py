@@ -535,3 +535,35 @@ def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(
     said = " ".join(_text(pdf.data, tmp_path, "notes").split())
     assert "Machine notes" in said
     assert "Lead III is a flat line from 0:00:40 for 1.2 min" in said
+
+
+def test_storage_verify_names_what_a_restore_left_out(
+    app: Flask, people: People, sql: Session, database_url: str, tmp_path: Path
+) -> None:
+    """An ops audit: a restore whose storage was older than its database answered 500 on the
+    ECG pages while /health, `cardio init-db` and `cardio audit verify` all passed."""
+    from click.testing import CliRunner
+
+    from portal.cli import main
+    from portal.models import EcgRecording
+    from portal.storage import recording_folder
+
+    report = _signed(app, people, sql, tmp_path)
+    client_for(app, people.doctor).get(f"/reports/{report.id}/report.pdf")
+    stored = app.config["SETTINGS"].storage_dir
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
+           "STORAGE_DIR": str(stored)}  # fmt: skip
+    intact = CliRunner().invoke(main, ["storage", "verify"], env=env)
+    assert intact.exit_code == 0 and "Storage intact: " in intact.output, intact.output
+    sql.expire_all()
+    document = max(sql.scalars(select(ReportDocument)).all(), key=lambda d: d.id)
+    next(stored.rglob(f"{document.sha256}*")).write_bytes(b"%PDF-1.4 damaged")
+    recording = sql.get(EcgRecording, report.recording_id)
+    assert recording is not None
+    for path in recording_folder(stored, recording.sha256).iterdir():
+        path.unlink()
+    broken = CliRunner().invoke(main, ["storage", "verify"], env=env)
+    assert broken.exit_code == 1
+    assert f"recording {recording.id}: its files are missing" in broken.output
+    assert f"document {document.id}: altered or damaged" in broken.output
+    assert "Storage INCOMPLETE: 2 problem(s)" in broken.output

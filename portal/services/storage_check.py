@@ -1,0 +1,44 @@
+"""Whether the files the database names are in storage: every recording's folder, and every
+issued PDF with the bytes it was issued with (`cardio storage verify`). An ops audit restored a
+database with an older copy of the storage: ECG pages answered 500 while `/health`, `cardio
+init-db` and `cardio audit verify` all passed, so the restore was called good."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import EcgRecording, ReportDocument
+from portal.services.documents import document_path
+from portal.storage import recording_folder
+
+
+@dataclass
+class StorageCheck:
+    recordings: int = 0
+    documents: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
+    """Every recording folder present and not empty, every document present with its SHA-256
+    (a missing or altered PDF is issued again when next asked for, `documents.ensure_document`;
+    a missing recording cannot be)."""
+    check = StorageCheck()
+    for row in session.execute(select(EcgRecording.id, EcgRecording.sha256)):
+        check.recordings += 1
+        folder = recording_folder(storage_dir, row.sha256)
+        if not folder.is_dir() or not any(folder.iterdir()):
+            check.problems.append(f"recording {row.id}: its files are missing ({folder})")
+    for doc in session.execute(select(ReportDocument.id, ReportDocument.sha256)):
+        check.documents += 1
+        path = document_path(storage_dir, doc.sha256)
+        if not path.is_file():
+            check.problems.append(f"document {doc.id}: missing ({path})")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != doc.sha256:
+            check.problems.append(f"document {doc.id}: altered or damaged ({path})")
+    return check
