@@ -355,6 +355,7 @@ CREATE TABLE report_version (
 	patient_comment TEXT, 
 	next_steps JSON, 
 	next_steps_note TEXT, 
+	patient_risk VARCHAR(400), 
 	predicted_class VARCHAR(16), 
 	confidence FLOAT, 
 	heart_rate_bpm FLOAT, 

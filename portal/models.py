@@ -483,6 +483,9 @@ class EcgReport(TimestampsMixin, Base):
     risk_scores: Mapped[list[RiskScore]] = relationship(back_populates="report")
 
 
+PATIENT_RISK_CHARS = 400
+
+
 class ReportVersion(CreatedAtMixin, Base):
     """An immutable read of a report: the machine's (version 1), a physician's, an amendment."""
 
@@ -505,6 +508,9 @@ class ReportVersion(CreatedAtMixin, Base):
     patient_comment: Mapped[str | None] = mapped_column(Text)  # the doctor's words for the patient
     next_steps: Mapped[list[str] | None] = mapped_column(JSON)  # codes of reports.next_steps
     next_steps_note: Mapped[str | None] = mapped_column(Text)  # the doctor's own next step
+    # The risk figure the patient's summary gave at this signature, in its words (the scores
+    # are recomputed in place: `reports.plain_language.what_changed` compares these).
+    patient_risk: Mapped[str | None] = mapped_column(String(PATIENT_RISK_CHARS))
     predicted_class: Mapped[str | None] = mapped_column(String(16))
     confidence: Mapped[float | None] = mapped_column(Float)
     heart_rate_bpm: Mapped[float | None] = mapped_column(Float)

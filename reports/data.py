@@ -38,6 +38,7 @@ class Read:
     # the patient's summary says what changed only against a version they could read.
     shown_to_patient: bool = True
     heart_rate_bpm: float | None = None  # as signed (None: not measurable, or not stored)
+    patient_risk: str | None = None  # the risk figure the patient read at this signature
 
 
 @dataclass(frozen=True)

@@ -341,12 +341,26 @@ def what_changed(data: ReportData) -> list[str]:
         said.append("It no longer gives your heart rate: your doctor could not measure it.")
     elif rate_then is None and rate_now is not None:
         said.append(f"It now gives your heart rate: about {rate_now:.0f} times a minute.")
+    # The risk figure, recomputed at every signature: a patient holding both pages read
+    # "About 32 of 100" and "About 20 of 100" with nothing between them (an audit).
+    risk_then, risk_now = before.patient_risk, now.patient_risk
+    if risk_then and risk_now and risk_then != risk_now:
+        said.append(
+            f"Your risk number was worked out again. It now reads: {_first_sentence(risk_now)} "
+            f"It said: {_first_sentence(risk_then)}"
+        )
     new_steps = next_step_words(
         [c for c in now.next_steps if c not in before.next_steps], clinic=data.clinic_contact
     )
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))
     return said or ["The findings and next steps are the same as before."]
+
+
+def _first_sentence(risk: str) -> str:
+    """ "About 20 of 100 people ... in the next 10 years." of a stored "Title: About ..."."""
+    words = risk.partition(": ")[2] or risk
+    return words.split(". ")[0].rstrip(".") + "."
 
 
 def next_steps(data: ReportData) -> list[str]:

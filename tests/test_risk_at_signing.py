@@ -200,6 +200,23 @@ def test_a_heart_attack_recorded_after_the_ecg_ends_the_first_event_scores(
         score = _score(report, model)
         assert score.value is None and score.not_computed_reason == risk_scores.PRIOR_MI_REASON
         assert risk_scores.stale_reason(score, report.patient, report.report_date) is None
+    # Each signature keeps the figure its summary gave, and the amended summary says it
+    # changed (the scores are recomputed in place; a patient holding both pages read two
+    # figures with nothing between them: an audit).
+    from portal.services.documents import report_data
+    from reports.plain_language import AFTER_MI_WORDS, what_changed
+
+    signed, amended = report.versions[1], report.versions[2]
+    assert signed.patient_risk is not None and " of 100 people" in signed.patient_risk
+    assert amended.patient_risk is not None and AFTER_MI_WORDS in amended.patient_risk
+    data = report_data(sql, report, amended, app.config["SETTINGS"], with_strips=False)
+    changed = [s for s in what_changed(data) if s.startswith("Your risk number")]
+    assert changed == [
+        "Your risk number was worked out again. It now reads: The usual 10-year risk numbers "
+        "are for people who have not had a heart attack, so none is given here. It said: "
+        + signed.patient_risk.partition(": ")[2].split(". ")[0]
+        + "."
+    ]
 
 
 def test_no_first_event_score_during_an_acute_coronary_syndrome(

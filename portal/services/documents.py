@@ -28,6 +28,7 @@ from portal.config import Settings
 from portal.finding_stops import EPISODE_CODES
 from portal.local_time import in_zone
 from portal.models import (
+    PATIENT_RISK_CHARS,
     Account,
     DocumentKind,
     EcgReport,
@@ -73,6 +74,36 @@ INTERVAL_OF = {"pr_ms": "pr", "qrs_ms": "qrs", "qt_ms": "qt", "qtc_bazett_ms": "
                "qrs_axis_deg": "axis"}  # fmt: skip
 
 
+def scores_of(report: EcgReport, zone: ZoneInfo) -> list[Score]:
+    """The report's risk scores as the PDFs print them."""
+    return [
+        Score(
+            title=SPEC_BY_MODEL[row.model].title,
+            predicts=_predicts(row.model.value),
+            risk_percent=row.value,
+            category=row.category,
+            inputs={  # in words, with units and clinical precision
+                k: input_text(k, v) for k, v in (row.inputs_used or {}).items() if k != "sources"
+            },
+            not_computed_reason=row.not_computed_reason,
+            model=row.model.value,
+            stale_reason=stale_reason(row, report.patient, report.report_date),
+            measured_on=_measured_on(row.inputs_used, zone),
+        )
+        for row in sorted(report.risk_scores, key=lambda r: r.model.value)
+    ]
+
+
+def patient_risk_words(report: EcgReport) -> str | None:
+    """The risk figure a patient's summary gives now, in its words, without the dates of the
+    measurements (stored with each signed version: `ReportVersion.patient_risk`)."""
+    from reports.plain_language import patient_risk
+
+    undated = [dataclasses.replace(s, measured_on=None) for s in scores_of(report, ZoneInfo("UTC"))]
+    said = patient_risk(undated)
+    return None if said is None else f"{said[0]}: {said[1]}"[:PATIENT_RISK_CHARS]
+
+
 def document_path(storage_dir: Path, sha256: str) -> Path:
     return storage_dir / "documents" / sha256[:2] / f"{sha256}.pdf"
 
@@ -94,6 +125,7 @@ def _read(
         reason=version.amendment_reason,
         shown_to_patient=shown,
         heart_rate_bpm=version.heart_rate_bpm,
+        patient_risk=version.patient_risk,
     )
 
 
@@ -135,25 +167,7 @@ def report_data(
     def shown(v: ReportVersion) -> bool:
         return shown_to_patient(report, v, now)
 
-    scores = []
-    for row in sorted(report.risk_scores, key=lambda r: r.model.value):
-        scores.append(
-            Score(
-                title=SPEC_BY_MODEL[row.model].title,
-                predicts=_predicts(row.model.value),
-                risk_percent=row.value,
-                category=row.category,
-                inputs={  # in words, with units and clinical precision
-                    k: input_text(k, v)
-                    for k, v in (row.inputs_used or {}).items()
-                    if k != "sources"
-                },
-                not_computed_reason=row.not_computed_reason,
-                model=row.model.value,
-                stale_reason=stale_reason(row, report.patient, report.report_date),
-                measured_on=_measured_on(row.inputs_used, zone),
-            )
-        )
+    scores = scores_of(report, zone)
     patient = report.patient
     return ReportData(
         institution=settings.institution_name,

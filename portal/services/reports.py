@@ -523,6 +523,9 @@ def _add_version(
     # The worklist follows the latest signed read, not the machine's.
     scores = risk_scores.store_report_scores(report, outcomes)
     session.add_all(scores)
+    from portal.services.documents import patient_risk_words  # (documents imports this module)
+
+    version.patient_risk = patient_risk_words(report)
     report.main_finding = vocabulary.most_urgent(read.findings) or "NORMAL"
     signed = vocabulary.by_severity(read.findings)
     report.urgency = urgency_of(
