@@ -7,7 +7,13 @@ from typing import Any
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from ml.analysis import MachineReadError
@@ -25,6 +31,19 @@ MESSAGES = {
     429: "Too many attempts from this network in a short time. Wait a minute and try again.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
+SCHEMA_BEHIND_MESSAGE = (
+    "The portal's database is not up to date with this version of the portal; nothing was "
+    "saved. An administrator must run `cardio init-db`."
+)
+# The driver's words for a table or column the code needs and the database lacks: MariaDB
+# 1146 "Table ... doesn't exist" and 1054 "Unknown column", SQLite "no such table/column".
+SCHEMA_BEHIND_WORDS = ("doesn't exist", "Unknown column", "no such table", "no such column")
+
+
+def schema_behind(cause: BaseException) -> bool:
+    return any(words in str(cause) for words in SCHEMA_BEHIND_WORDS)
+
+
 DATABASE_DOWN_MESSAGE = (
     "The database is not reachable just now; nothing was saved. Try again in a minute."
 )
@@ -179,9 +198,23 @@ def init_app(app: Flask) -> None:
         session.info.pop(COMMIT_SENT, None)
         # The page is drawn without the account: loading it would need the database.
         g._login_user = AnonymousUserMixin()
-        page, status = error_response(
-            503, COMMIT_UNKNOWN_MESSAGE if unknown else DATABASE_DOWN_MESSAGE
-        )
+        message = COMMIT_UNKNOWN_MESSAGE if unknown else DATABASE_DOWN_MESSAGE
+        if schema_behind(cause):
+            message = SCHEMA_BEHIND_MESSAGE
+        page, status = error_response(503, message)
+        return page, status, {"Retry-After": "60"}
+
+    @app.errorhandler(ProgrammingError)
+    def _schema_behind(error: ProgrammingError) -> Any:
+        """A table or column the code needs is missing (MariaDB 1146, 1054): the portal was
+        started on a database restored from an older version without `cardio init-db`, and
+        every login had answered "Something went wrong on our side" (an ops audit)."""
+        if not schema_behind(getattr(error, "orig", None) or error):
+            return _unexpected(error)
+        app.logger.error("Database schema behind the code on %s: %s", request.path, error.orig)
+        db_session().rollback()
+        g._login_user = AnonymousUserMixin()
+        page, status = error_response(503, SCHEMA_BEHIND_MESSAGE)
         return page, status, {"Retry-After": "60"}
 
     @app.errorhandler(Exception)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import secrets
 import subprocess
@@ -476,5 +477,32 @@ def test_login_goes_on_while_the_redis_of_the_throttle_is_down(
             for _ in range(4)
         ]
         assert answers == [200, 200, 200, 429]  # refused in words, then throttled
+    finally:
+        application.extensions["db_engine"].dispose()
+
+
+def test_a_portal_started_on_a_database_not_yet_upgraded_says_to_run_init_db(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """An ops audit restored an older dump and started the portal without `cardio init-db`:
+    /health said the schema was behind, but every login answered "Something went wrong on
+    our side" (a table the code needs was missing)."""
+    from portal import migrate
+    from portal.app import create_app
+    from portal.errors import SCHEMA_BEHIND_MESSAGE
+    from tests.conftest import make_settings
+
+    migrate.upgrade(empty_database_url, "0009")  # before rate_limit_counter
+    application = create_app(make_settings(empty_database_url, tmp_path), TESTING=True)
+    application.config["WTF_CSRF_ENABLED"] = False
+    application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        answer = application.test_client().post(
+            "/login", data={"username": "nobody", "password": "x" * 16}
+        )
+        assert answer.status_code == 503
+        assert SCHEMA_BEHIND_MESSAGE.replace("`", "") in html.unescape(
+            answer.get_data(as_text=True)
+        ).replace("<code>", "").replace("</code>", "").replace("`", "")
     finally:
         application.extensions["db_engine"].dispose()
