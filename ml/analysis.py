@@ -607,6 +607,19 @@ def _read(
     quality, peaks, swapped = _judge_leads(
         recording, gaps, quality_leads, peaks, other_peaks, hum_hz_by_lead
     )
+    if second is not None and len(swapped) and swapped.all():
+        # Unreadable throughout: the rhythm, its P waves and the strips are read on another
+        # lead, a limb lead where one is read (the strip rhythm's model learned lead I), else
+        # the one every beat came from. A 12-lead audit: lead II under heavy noise, its P
+        # waves crisp in the other leads, read "Other rhythm: no consistent P wave", and the
+        # signed PDF's rhythm strip was that noise. (Each beat's class is the companion's.)
+        usual = recording.lead_names[lead_index]
+        lead_index = _rhythm_lead_instead(recording.lead_names, leads, lead_index, second)
+        lead_reason = (
+            f"lead {recording.lead_names[lead_index]}: lead {usual}, the usual one, is "
+            "unreadable throughout"
+        )
+        lead_mv = recording.signal_mv[:, lead_index]
     fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
     silent, not_beats = silences_of(
         recording.signal_mv,
@@ -1240,6 +1253,18 @@ def _headline(strip: StripCall | None, episodes: list[rhythm.Episode], main: Fin
     if main.code == UNREADABLE:
         return main.label
     return rhythm.headline(episodes, main.label)
+
+
+RHYTHM_LEADS_INSTEAD = ("I", "aVF", "III")  # in this order, where lead II is unreadable
+
+
+def _rhythm_lead_instead(
+    lead_names: tuple[str, ...], leads: list[int], unreadable: int, companion: int
+) -> int:
+    """The lead to read the rhythm on when `unreadable` is so throughout: the first of
+    RHYTHM_LEADS_INSTEAD among the leads read, else `companion`."""
+    by_name = {canonical_lead_name(lead_names[i]): i for i in leads if i != unreadable}
+    return next((by_name[n] for n in RHYTHM_LEADS_INSTEAD if n in by_name), companion)
 
 
 def _judge_leads(

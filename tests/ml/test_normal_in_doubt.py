@@ -55,3 +55,25 @@ def test_a_lead_not_read_is_named_beside_no_significant_arrhythmia() -> None:
         "lead(s) V3 not read (see the notes): what shows only there is not excluded"
     )
     assert any(n.startswith("Lead(s) V3 not read") for n in flat_v3.notes)
+
+
+def test_a_lead_ii_unreadable_throughout_leaves_the_rhythm_to_lead_i() -> None:
+    """A 12-lead audit: lead II under heavy noise (its P waves crisp in the other leads) read
+    "Other rhythm: no consistent P wave", PR not measurable, and the signed PDF's rhythm strip
+    was that noise; the beats already came from the companion lead."""
+    import numpy as np
+
+    recording = _twelve_lead()
+    rng = np.random.default_rng(7)
+    signal = recording.signal_mv.copy()
+    t_s = np.arange(len(signal)) / recording.fs_hz
+    ii = TWELVE.index("II")
+    signal[:, ii] += rng.normal(0, 0.25, len(signal)) + 0.6 * np.sin(2 * np.pi * 0.3 * t_s)
+    signal[:, ii] += np.where(rng.random(len(signal)) < 0.01, rng.normal(0, 2.0, len(signal)), 0)
+    noisy = analyze(validated(dataclasses.replace(recording, signal_mv=signal)))
+    clean = analyze(recording)
+    assert clean.analysis_lead == "II"
+    assert noisy.analysis_lead == "I", noisy.notes[:2]
+    assert "Analysed on lead I: lead II, the usual one, is unreadable throughout." in noisy.notes
+    assert [f.code for f in noisy.findings] == [f.code for f in clean.findings] == ["NORMAL"]
+    assert noisy.intervals.pr_ms is not None
