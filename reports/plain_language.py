@@ -179,6 +179,10 @@ def heart_rate_in_plain_words(
 
 
 # What each model predicts, for a patient, and what the rest of the 100 people do.
+# A rate the doctor signed as not measurable: the summary had said nothing of the rate at all,
+# and only a later amendment "your doctor could not measure it" (an audit).
+NO_HEART_RATE = "Your doctor could not measure your heart rate reliably from this recording."
+
 OUTCOMES = {
     "framingham_general_cvd": (
         "will have a heart attack, a stroke or another heart or blood vessel problem in the "

@@ -484,6 +484,22 @@ def test_an_amended_summary_says_what_it_adds(
     assert data.clinic_contact and data.clinic_contact in said[-1]
 
 
+def test_a_rate_signed_not_measurable_is_said_to_the_patient(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient summaries: a heart rate the doctor signed as not measurable
+    left the summary silent about the rate (only a later amendment said so)."""
+    from reports.plain_language import NO_HEART_RATE
+
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    cleared = replace(data, measurements={**data.measurements, "heart_rate_bpm": None})
+    said = " ".join(_text(render_pdf("patient", cleared), tmp_path, "no-rate").split())
+    assert NO_HEART_RATE in said and "times a minute" not in said
+    kept = " ".join(_text(render_pdf("patient", data), tmp_path, "rate").split())
+    assert NO_HEART_RATE not in kept and "times a minute" in kept
+
+
 def test_an_amendment_adding_vt_asks_to_be_seen_soon_and_names_its_signer(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
