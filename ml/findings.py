@@ -456,15 +456,20 @@ def findings_of_read(
         and _long_by_fridericia_when_fast(intervals)
     )
     jti = jt_index(intervals) if wide and long_qtc else None
-    findings += _st_findings(intervals, wide, sure("qrs"))
+    # A QRS withheld or not measurable is no sure narrow QRS: a left bundle branch block whose
+    # doubtful 158 ms was withheld read "Left ventricular hypertrophy" by voltage (a review of
+    # `without_doubtful_wide_qrs`); none of the 138 such non-DS2 reads had LVH, low voltage
+    # or an ST finding.
+    qrs_sure = intervals.qrs_ms is not None and sure("qrs")
+    findings += _st_findings(intervals, wide, qrs_sure)
     voltage = intervals.sokolow_lyon_mv
-    if voltage is not None and voltage >= SOKOLOW_LYON_MV and sure("qrs") and not wide:
+    if voltage is not None and voltage >= SOKOLOW_LYON_MV and qrs_sure and not wide:
         findings.append(
             Finding("LVH", "Left ventricular hypertrophy", "low", None, lvh_detail(voltage))
         )
     findings += axis_findings(intervals)
     limb_mv = intervals.limb_qrs_mv
-    if limb_mv is not None and limb_mv < LOW_LIMB_VOLTAGE_MV and sure("qrs"):
+    if limb_mv is not None and limb_mv < LOW_LIMB_VOLTAGE_MV and qrs_sure:
         findings.append(
             Finding("LOW_VOLTAGE", "Low QRS voltage", "low", None, low_voltage_detail(limb_mv))
         )

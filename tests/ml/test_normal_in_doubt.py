@@ -77,3 +77,18 @@ def test_a_lead_ii_unreadable_throughout_leaves_the_rhythm_to_lead_i() -> None:
     assert "Analysed on lead I: lead II, the usual one, is unreadable throughout." in noisy.notes
     assert [f.code for f in noisy.findings] == [f.code for f in clean.findings] == ["NORMAL"]
     assert noisy.intervals.pr_ms is not None
+
+
+def test_a_withheld_wide_qrs_draws_no_voltage_finding() -> None:
+    """A review of the withheld wide QRS: a 12-lead bundle-branch-like QRS of 150 ms with tall
+    R waves (Sokolow-Lyon 3.8 mV), its QRS withheld as doubtful, read "Left ventricular
+    hypertrophy" by voltage: a QRS not measured is no sure narrow one."""
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=45.0, qrs_ms=150.0, r_mv=2.4), duration_s=10.0, fs_hz=500.0,
+        leads=TWELVE, seed=5,
+    )  # fmt: skip
+    analysis = analyze(validated(recording))
+    assert analysis.intervals.qrs_ms is None and "qrs" in analysis.intervals.not_measurable
+    assert (analysis.intervals.sokolow_lyon_mv or 0) >= 3.5
+    codes = {f.code for f in analysis.findings}
+    assert not codes & {"LVH", "LOW_VOLTAGE", "ST_ELEVATION", "ST_DEPRESSION"}, codes
