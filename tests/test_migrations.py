@@ -295,11 +295,12 @@ def test_0020_ranks_st_elevation_and_complete_heart_block_as_emergencies(
     """Reports read before 0020 with a high ST elevation or complete heart block as their main
     finding had ranked "High" (3), below AF; they move to "Emergency" (0), and back on the
     downgrade. Other reports keep their rank."""
-    with _seeded_at(empty_database_url, "0019", tmp_path, reports=4) as engine:
+    with _seeded_at(empty_database_url, "0019", tmp_path, reports=6) as engine:
         with engine.begin() as connection:
             ids = [r.id for r in connection.execute(text("SELECT id FROM ecg_report ORDER BY id"))]
             for report_id, (finding, urgency) in zip(ids, [
                 ("ST_ELEVATION", 3), ("AV_BLOCK_3", 3), ("ST_ELEVATION", 4), ("AF", 1),
+                ("ST_ELEVATION", 1), ("AV_BLOCK_3", 2),  # beside AF, beside a pause
             ], strict=True):  # fmt: skip
                 connection.execute(
                     text("UPDATE ecg_report SET main_finding = :f, urgency = :u WHERE id = :id"),
@@ -312,6 +313,6 @@ def test_0020_ranks_st_elevation_and_complete_heart_block_as_emergencies(
                             .scalars())  # fmt: skip
 
         migrate.upgrade(empty_database_url)
-        assert ranks() == [0, 0, 4, 1]  # a medium ST elevation stays medium
+        assert ranks() == [0, 0, 4, 1, 0, 0]  # a medium ST elevation stays medium
         migrate.downgrade(empty_database_url, "0019")
-        assert ranks() == [3, 3, 4, 1]
+        assert ranks() == [3, 3, 4, 1, 3, 3]
