@@ -254,3 +254,22 @@ def test_no_first_event_score_during_an_acute_coronary_syndrome(
         for s in report.risk_scores
     ]  # fmt: skip
     assert (patient_risk(scores) or ("",))[0] == AFTER_ACS_TITLE
+
+
+def test_a_report_missing_a_models_row_signs(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review: a report stored without a row for one model (a seeded report, or a model
+    added later) answered 500 at signing: the new row had no creation time yet when its
+    staleness was read for the patient's risk sentence."""
+    _add_input(sql, people, utcnow() - dt.timedelta(days=2), booleans=FLAGS,
+               total_cholesterol=220.0, hdl=45.0, systolic_bp_mmhg=140.0)  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    sql.delete(_score(report, RiskModel.FRAMINGHAM_GENERAL_CVD_BMI))
+    sql.commit()
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    _sign(sql, report, people)
+    report = sql.get(EcgReport, report.id)
+    assert len(report.risk_scores) == len(risk_scores.SPECS)
+    assert report.versions[-1].patient_risk is not None

@@ -444,8 +444,15 @@ def store_report_scores(report: EcgReport, outcomes: list[ScoreOutcome]) -> list
     rows = []
     for outcome in outcomes:
         row = existing.get(outcome.spec.model)
-        if row is None:
-            rows.append(RiskScore(report=report, model=outcome.spec.model, **score_values(outcome)))
+        if row is None:  # created_at now, not at the flush: stale_reason reads it before
+            rows.append(
+                RiskScore(
+                    report=report,
+                    model=outcome.spec.model,
+                    created_at=utcnow(),
+                    **score_values(outcome),
+                )  # fmt: skip
+            )
             continue
         for column, value in score_values(outcome).items():
             setattr(row, column, value)
