@@ -49,12 +49,14 @@ def test_a_lead_that_is_noise_throughout_is_not_read(
     chunked = analyze_chunked(ArraySource(recording), chunk_s=10)
     assert chunked.analysis_lead == read.analysis_lead
     assert chunked.notes.count(next(n for n in read.notes if n.startswith("Lead(s)"))) == 1
-    # Before, lead II was read as the standard rhythm lead (with three leads or more, the
-    # vote of `ml.lead_vote` now sets it aside too).
+    # Before, lead II was read (with three leads or more, the vote of `ml.lead_vote` now sets
+    # it aside too); kept so, it is still no rhythm lead: unreadable throughout, the rhythm
+    # is read on another (`analysis._rhythm_lead_instead`).
     monkeypatch.setattr(analysis_module, "NOISE_LIKE_PEAKINESS", 0.0)
     monkeypatch.setattr(lead_vote, "MIN_LEADS", 99)
     before = analyze(recording)
-    assert before.analysis_lead == off
+    assert off in before.classification_leads and before.analysis_lead != off
+    assert f"lead {off}, the usual one, is unreadable throughout" in before.notes[0]
 
 
 def test_no_lead_is_set_aside_when_none_stands_clear() -> None:
