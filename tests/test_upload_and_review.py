@@ -674,6 +674,9 @@ def test_the_worklist_follows_the_signed_read_and_says_why(
     listing = doctor_client.get("/worklist").get_data(as_text=True)
     assert '<span class="muted small urgency-reason">No significant arrhythmia</span>' in listing
     assert 'urgency-reason">Normal ECG' not in listing
+    row = listing[listing.index(f"/reports/{report.id}") :]
+    assert "Normal ECG" not in row[: row.index("</tr>")]  # the main finding column too
+    assert reports.main_finding_label(report) == "No significant arrhythmia"  # and the API's
     page = doctor_client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "<strong>Findings:</strong> No significant arrhythmia</p>" in page
     make = app.extensions["db_sessionmaker"]

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from ml import vocabulary
 from ml.analysis import EcgAnalysis
 from portal.access import roles, scopes
 from portal.api.core import (
@@ -378,7 +377,6 @@ def _summary(report: EcgReport) -> dict[str, Any]:
     out: their words are `plain_finding` (an integration audit found the codes here)."""
     clinical = actor().role is not Role.PATIENT
     code = report.main_finding if clinical else None
-    statement = vocabulary.STATEMENTS.get(vocabulary.canonical(code)) if code else None
     return {
         "id": report.id, "patient_id": report.patient_id, "recording_id": report.recording_id,
         "job_id": report.job_id, "status": report.status, "report_date": report.report_date,
@@ -390,7 +388,7 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         if clinical and report.signed_at is not None
         else None,
         "main_finding": code,
-        "main_finding_label": statement.label if statement else None,
+        "main_finding_label": reports.main_finding_label(report) if code else None,
         "reference_record": report.recording.is_reference,
         "reference_record_name": reference.reference_name(report.recording),
         "pacemaker": report.recording.pacemaker,

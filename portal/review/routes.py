@@ -112,6 +112,7 @@ def worklist() -> str:
         args=request.args,
         urgency_names=URGENCY_NAMES,
         urgency_reason=urgency_reason,
+        main_finding_label=reports.main_finding_label,
         high_risk_scores=reports.high_risk_scores,
         held=lambda r: reports.held_from_patient(r, utcnow()),
         shown_count=shown_count,

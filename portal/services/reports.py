@@ -98,21 +98,27 @@ def high_risk_scores(report: EcgReport) -> list[str]:
 URGENCY_NAMES = ("Emergency", "AF", "Pause", "High", "Medium", "Routine")
 
 
-def urgency_reason(report: EcgReport) -> str:
-    """Why the report sits where it does on the worklist, in a few words: an unsigned read in
-    the machine's words ("No significant arrhythmia", never a "Normal ECG" nobody signed)."""
+def main_finding_label(report: EcgReport) -> str | None:
+    """The main finding in words: an unsigned read in the machine's ("No significant
+    arrhythmia", never a "Normal ECG" nobody signed; the worklist, its reason and the API)."""
     code = vocabulary.canonical(report.main_finding or "")
     finding = vocabulary.STATEMENTS.get(code)
+    if finding is None:
+        return None
+    if report.status is ReportStatus.PRELIMINARY:
+        return vocabulary.MACHINE_LABELS.get(code, finding.label)
+    return finding.label
+
+
+def urgency_reason(report: EcgReport) -> str:
+    """Why the report sits where it does on the worklist, in a few words."""
+    finding = vocabulary.STATEMENTS.get(vocabulary.canonical(report.main_finding or ""))
     high_scores = [s for s in worklist_scores(report) if _is_high(s)]
     if finding is not None and finding.risk != "low":
         return finding.label
     if report.urgency == MEDIUM_URGENCY and high_scores:
         return "high risk score; no urgent ECG finding"
-    if finding is not None and report.status is ReportStatus.PRELIMINARY:
-        return vocabulary.MACHINE_LABELS.get(code, finding.label)
-    if finding is not None:
-        return finding.label
-    return "no finding"
+    return main_finding_label(report) or "no finding"
 
 
 def _is_high(score: RiskScore) -> bool:
