@@ -128,6 +128,9 @@ class ReportData:
     # Why this PDF is a re-issue (`documents.ensure_document`: the one first issued was missing
     # or altered in storage), printed at its top; empty for the first issue.
     reissued: str = ""
+    # A version since superseded: the risk figure its own summary gave ("Title: words",
+    # `ReportVersion.patient_risk`), never today's scores; None for the latest version.
+    risk_at_signature: str | None = None
 
     @property
     def af_withdrawn(self) -> bool:

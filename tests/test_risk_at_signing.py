@@ -273,3 +273,50 @@ def test_a_report_missing_a_models_row_signs(
     report = sql.get(EcgReport, report.id)
     assert len(report.risk_scores) == len(risk_scores.SPECS)
     assert report.versions[-1].patient_risk is not None
+
+
+def test_a_superseded_version_issued_again_keeps_its_own_risk_figure(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review: version 2's patient summary, issued again after its file was lost, printed
+    version 3's recomputed "About 29 of 100" where it had said 57 (the scores are recomputed
+    in place at every signature)."""
+    from portal.models import DocumentKind
+    from portal.services import documents
+    from tests.test_pdf_reports import _text
+
+    settings = app.config["SETTINGS"]
+    measured_at = utcnow() - dt.timedelta(days=2)
+    lipids = dict(hdl=50.0, systolic_bp_mmhg=140.0)
+    _add_input(sql, people, measured_at, booleans=FLAGS, total_cholesterol=380.0, **lipids)
+    report = _analysed_report(app, people, sql, tmp_path)
+    _sign(sql, report, people)
+    report = sql.get(EcgReport, report.id)
+    first, path = documents.ensure_document(
+        sql, report, report.versions[1], DocumentKind.PATIENT, settings
+    )
+    sql.commit()
+    said_then = " ".join(_text(path.read_bytes(), tmp_path, "then").split())
+    _add_input(sql, people, measured_at, booleans=FLAGS, total_cholesterol=180.0, **lipids)
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    reports.amend(
+        sql, report, actor=people.doctor, password=PASSWORD,
+        expected_row_version=report.row_version,
+        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read again.",
+                                   measurements={"heart_rate_bpm": 70.0}),
+        reason="Cholesterol corrected.",
+    )  # fmt: skip
+    sql.commit()
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    then, now = (v.patient_risk or "" for v in report.versions[1:3])
+    figure_then = then.partition(": ")[2].split(". ")[0]
+    assert figure_then and figure_then in said_then and figure_then not in now
+    path.unlink()
+    _, again = documents.ensure_document(
+        sql, report, report.versions[1], DocumentKind.PATIENT, settings
+    )
+    said_again = " ".join(_text(again.read_bytes(), tmp_path, "again").split())
+    assert figure_then in said_again
+    assert now.partition(": ")[2].split(". ")[0] not in said_again

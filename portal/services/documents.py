@@ -176,6 +176,7 @@ def report_data(
         report_id=report.id,
         version_no=version.version_no,
         status=status_of(report, version),
+        risk_at_signature=_risk_at_signature(report, version),
         generated_at=in_zone(utcnow(), zone),
         patient_name=patient.full_name,
         mrn=patient.mrn,
@@ -238,6 +239,14 @@ STATUS_OF_KIND = {
     VersionKind.PHYSICIAN: ReportStatus.FINAL,
     VersionKind.AMENDMENT: ReportStatus.AMENDED,
 }
+
+
+def _risk_at_signature(report: EcgReport, version: ReportVersion) -> str | None:
+    """The risk figure a superseded version's summary gave: the scores are recomputed in place
+    at every signature, and a review found version 2's summary, issued again after its file
+    was lost, printing version 3's "About 29 of 100" where it had said 57."""
+    latest = max(v.version_no for v in report.versions)
+    return version.patient_risk if version.version_no != latest else None
 
 
 def status_of(report: EcgReport, version: ReportVersion) -> str:
