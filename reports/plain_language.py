@@ -349,16 +349,27 @@ def what_changed(data: ReportData) -> list[str]:
     # "About 32 of 100" and "About 20 of 100" with nothing between them (an audit).
     risk_then, risk_now = before.patient_risk, now.patient_risk
     if risk_then and risk_now and risk_then != risk_now:
-        said.append(
-            f"Your risk number was worked out again. It now reads: {_first_sentence(risk_now)} "
-            f"It said: {_first_sentence(risk_then)}"
-        )
+        if not _a_figure(risk_now):  # after a heart attack, in an ACS, outside the ages
+            said.append(  # the earlier figure is not repeated (a review)
+                "The risk number the earlier page gave no longer applies to you: "
+                + (risk_now.partition(": ")[2] or risk_now)
+            )
+        else:
+            said.append(
+                f"Your risk number was worked out again. It now reads: "
+                f"{_first_sentence(risk_now)} It said: {_first_sentence(risk_then)}"
+            )
     new_steps = next_step_words(
         [c for c in now.next_steps if c not in before.next_steps], clinic=data.clinic_contact
     )
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))
     return said or ["The findings and next steps are the same as before."]
+
+
+def _a_figure(risk: str) -> bool:
+    """Whether a stored patient risk gives a number ("About 20 of 100", "Fewer than 1 in 100")."""
+    return " of 100 people" in risk or " in 100 people" in risk
 
 
 def _first_sentence(risk: str) -> str:
