@@ -132,6 +132,19 @@ def _bundle_sha256(digests: list[tuple[str, str]]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def folder_sha256(folder: Path) -> str:
+    """The SHA-256 a stored recording's folder was filed under, computed again from its files
+    (`cardio storage verify`: a truncated file had passed as intact)."""
+    digests = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        digests.append((path.name, digest.hexdigest()))
+    return _bundle_sha256(digests)
+
+
 def recording_folder(storage_dir: Path, sha256: str) -> Path:
     return storage_dir / "recordings" / sha256[:2] / sha256
 

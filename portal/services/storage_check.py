@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import EcgRecording, ReportDocument
 from portal.services.documents import document_path
-from portal.storage import recording_folder
+from portal.storage import folder_sha256, recording_folder
 
 
 @dataclass
@@ -25,7 +25,8 @@ class StorageCheck:
 
 
 def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
-    """Every recording folder present and not empty, every document present with its SHA-256
+    """Every recording folder present with the files it was filed under (their SHA-256), every
+    document present with its SHA-256
     (a missing or altered PDF is issued again when next asked for, `documents.ensure_document`;
     a missing recording cannot be)."""
     check = StorageCheck()
@@ -34,6 +35,8 @@ def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
         folder = recording_folder(storage_dir, row.sha256)
         if not folder.is_dir() or not any(folder.iterdir()):
             check.problems.append(f"recording {row.id}: its files are missing ({folder})")
+        elif folder_sha256(folder) != row.sha256:
+            check.problems.append(f"recording {row.id}: altered or damaged ({folder})")
     for doc in session.execute(select(ReportDocument.id, ReportDocument.sha256)):
         check.documents += 1
         path = document_path(storage_dir, doc.sha256)
