@@ -94,9 +94,10 @@ class CardioGroup(FlaskGroup):
 # MySQL errors that are configuration, not a server still starting: access denied, unknown
 # database.
 REFUSED_CONNECTION_CODES = (1044, 1045, 1049)
-# ... and those of a server not (yet) answering, worth retrying: can't connect (local, TCP),
-# unknown host, server gone away, lost connection.
-NOT_ANSWERING_CODES = (2002, 2003, 2005, 2006, 2013)
+# ... and those worth retrying: a server not (yet) answering (can't connect, local or TCP;
+# unknown host; gone away; lost connection), too many connections, shutting down, a lock wait
+# or a deadlock (a review: 1040 and 1053 had stopped the entrypoint's retries).
+NOT_ANSWERING_CODES = (2002, 2003, 2005, 2006, 2013, 1040, 1053, 1205, 1213)
 
 
 def _system_user() -> str:

@@ -8,6 +8,7 @@ or a DATABASE_URL.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,11 +273,13 @@ def _rate_limit(name: str, default: str) -> str:
     per fortnight" or "lots" had turned the login throttle off without a word."""
     raw = os.environ.get(name, "").strip() or default
     try:
-        parse_many(raw)
+        items = parse_many(raw)
+        if any(item.amount < 1 for item in items) or re.search(r"\bper\s+0", raw):
+            raise ValueError("zero")  # "0 per minute" refused every login (a review)
     except ValueError:
         raise ConfigError(
             f"{name}={raw!r} is not a rate limit: write e.g. '60 per minute; 1000 per hour' "
-            "(per second, minute, hour, day, month or year)."
+            "(1 or more per second, minute, hour, day, month or year)."
         ) from None
     return raw
 

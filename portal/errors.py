@@ -20,6 +20,7 @@ from ml.analysis import MachineReadError
 from portal.db import COMMIT_SENT, commit_answer_lost, db_session
 from portal.services import audit
 from portal.services.errors import DomainError, NotAllowed
+from portal.storage import MAX_FILES
 from reports.render import RenderError
 
 MESSAGES = {
@@ -107,6 +108,13 @@ def too_large_message(content_length: int | None) -> str:
     audit: a 126-MB 24-h EDF read only "The file or form is larger than the portal accepts."
     """
     limit_mb = current_app.config["SETTINGS"].max_upload_mb
+    if content_length is not None and content_length <= limit_mb * 1024 * 1024:
+        # within the size: too many parts (files) for one recording (a review: "this one is
+        # 0 MB" for 200 small files)
+        return (
+            f"Too many files in one upload: at most {MAX_FILES}, one recording's files. Zip "
+            "them and upload the .zip."
+        )
     sent = f"; this one is {content_length / 1e6:.0f} MB" if content_length else ""
     return (
         f"The file is larger than the portal accepts: at most {limit_mb} MB per upload{sent}. "

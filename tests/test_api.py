@@ -613,7 +613,10 @@ def test_every_client_mistake_is_a_json_error_never_a_page(
     # field." of a field the body held)
     form = error_of(staff.post("/patients", data={"full_name": "Ann Lee", "sex": "female"}), 415)
     assert form["code"] == "unsupported_media_type"
-    assert form["message"].startswith("Send this body as JSON (Content-Type: application/json)")
+    assert form["message"] == (
+        "Send this body as JSON (Content-Type: application/json); it was sent as "
+        "application/x-www-form-urlencoded."
+    )
     missing = error_of(staff.post("/patients", json={"sex": "female"}), 422)
     assert missing["field"] in {"full_name", "date_of_birth"}
     wrong_type = staff.post(f"/patients/{people.patient.id}/clinical-inputs",

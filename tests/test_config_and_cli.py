@@ -427,6 +427,9 @@ def test_cardio_jobs_says_why_a_job_failed(
      ("LOGIN_RATE_LIMIT", "3 per fortnight", "is not a rate limit"),
      ("LOGIN_RATE_LIMIT", "lots", "is not a rate limit"),
      ("API_RATE_LIMIT", "2 per fortnight", "is not a rate limit"),
+     # "0 per minute" refused every login; "5 per 0 minute" was read per 1 minute (a review)
+     ("LOGIN_RATE_LIMIT", "0 per minute", "is not a rate limit"),
+     ("LOGIN_RATE_LIMIT", "5 per 0 minute", "is not a rate limit"),
      ("RATE_LIMIT_STORAGE_URI", "bogus://x", "the scheme must be one of")],
 )  # fmt: skip
 def test_settings_an_installer_gets_wrong_are_refused_in_words(

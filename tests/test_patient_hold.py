@@ -267,3 +267,4 @@ def test_a_released_report_held_again_by_an_amendment_is_said_to_be_updated(
     assert "No reports yet" not in listing
     assert "A result is being updated" in listing
     assert "Your doctor is updating a result you could read before" in listing
+    assert "If nobody has called you within 3 days" in listing  # PATIENT_HOLD_HOURS 72

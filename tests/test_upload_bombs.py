@@ -13,6 +13,7 @@ temporary file. Times and peaks are printed (`pytest -s`), not asserted, except 
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -266,6 +267,10 @@ def test_an_upload_of_many_files_is_refused_before_reading_them(
     response = post_form(staff, url, {"files": far_too_many}, token_page=url,
                          content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 413  # werkzeug stops parsing at UPLOAD_FORM_PARTS
+    # said as what it is (a review: "larger than the portal accepts ... this one is 0 MB")
+    assert "Too many files in one upload: at most 64" in html.unescape(
+        response.get_data(as_text=True)
+    )
     assert _count(sql, EcgRecording) == 0
     assert _files_under(app.config["SETTINGS"].storage_dir) == []
     assert _files_under(private_tmp) == []

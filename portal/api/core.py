@@ -142,8 +142,8 @@ class ApiParser(FlaskParser):
         for required field." of a field the body held."""
         if req.content_length and not req.is_json:
             raise UnsupportedMediaType(
-                f"Send this body as JSON (Content-Type: application/json), not "
-                f"{req.mimetype or 'without a type'}."
+                "Send this body as JSON (Content-Type: application/json); "
+                + (f"it was sent as {req.mimetype}." if req.mimetype else "it named no type.")
             )
         try:
             return super().load_json(req, schema)

@@ -41,7 +41,7 @@
         // An episode the signed read withdrew: grey, outlined with dashes (the key below the
         // overview says so), not shaded as a call the doctor made.
         fillcolor: e.withdrawn ? "rgba(120,120,120,0.12)"
-          : /ventric/i.test(e.label) ? "rgba(198,40,40,0.15)" : "rgba(255,160,0,0.15)",
+          : /^(idio)?ventricular/i.test(e.label) ? "rgba(198,40,40,0.15)" : "rgba(255,160,0,0.15)",
         line: e.withdrawn ? { width: 1, dash: "dash", color: "#777" } : { width: 0 }, layer: "below",
       }));
   }
