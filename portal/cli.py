@@ -75,14 +75,11 @@ class CardioGroup(FlaskGroup):
             code = problem.orig.args[0] if problem.orig and problem.orig.args else None
             if code in REFUSED_CONNECTION_CODES:
                 _stop(2, f"The database refused the connection: {problem.orig}")
-            answering = (
-                code not in NOT_ANSWERING_CODES
-                if isinstance(code, int)
-                else (
-                    "locked" not in str(problem.orig)  # SQLite: a lock is worth waiting for
-                )
-            )
-            if answering:
+            # SQLite gives no code: only its lock is worth waiting for.
+            retry = code in NOT_ANSWERING_CODES if isinstance(code, int) else (
+                "locked" in str(problem.orig)
+            )  # fmt: skip
+            if not retry:
                 # An ops audit: "Table 'rate_limit_counter' already exists" (a restore onto a
                 # database that was not empty) was retried as "the database starts".
                 _stop(2, f"The database answered with an error retrying cannot mend: "

@@ -343,7 +343,7 @@ def ensure_document(
     problem = None
     if existing is not None:
         path = document_path(settings.storage_dir, existing.sha256)
-        problem = _stored_problem(path, existing.sha256)
+        problem = stored_problem(path, existing.sha256)
         if problem is None:
             return existing, path
     data = report_data(
@@ -374,7 +374,7 @@ def ensure_document(
     return existing, path
 
 
-def _stored_problem(path: Path, sha256: str) -> str | None:
+def stored_problem(path: Path, sha256: str) -> str | None:
     """Why the stored file cannot be served as the document issued: None when its bytes are
     the ones issued."""
     if not path.is_file():

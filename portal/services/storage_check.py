@@ -5,7 +5,6 @@ init-db` and `cardio audit verify` all passed, so the restore was called good.""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import EcgRecording, ReportDocument
-from portal.services.documents import document_path
+from portal.services.documents import document_path, stored_problem
 from portal.storage import folder_sha256, recording_folder
 
 
@@ -40,8 +39,6 @@ def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
     for doc in session.execute(select(ReportDocument.id, ReportDocument.sha256)):
         check.documents += 1
         path = document_path(storage_dir, doc.sha256)
-        if not path.is_file():
-            check.problems.append(f"document {doc.id}: missing ({path})")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != doc.sha256:
-            check.problems.append(f"document {doc.id}: altered or damaged ({path})")
+        if problem := stored_problem(path, doc.sha256):
+            check.problems.append(f"document {doc.id}: {problem} ({path})")
     return check
