@@ -50,6 +50,22 @@ def _sign(
     sql.expire_all()
 
 
+def _amended(sql: Session, report: EcgReport, people: People, reason: str) -> EcgReport:
+    """`report` amended as sinus rhythm at 70 bpm (which recomputes its scores), read again."""
+    reports.amend(
+        sql, report, actor=people.doctor, password=PASSWORD,
+        expected_row_version=report.row_version,
+        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read again.",
+                                   measurements={"heart_rate_bpm": 70.0}),
+        reason=reason,
+    )  # fmt: skip
+    sql.commit()
+    sql.expire_all()
+    amended = sql.get(EcgReport, report.id)
+    assert amended is not None
+    return amended
+
+
 def test_a_corrected_entry_marks_the_score_stale_and_signing_recomputes_it(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
@@ -186,16 +202,7 @@ def test_a_heart_attack_recorded_after_the_ecg_ends_the_first_event_scores(
     assert all(risk_scores.stale_reason(s, report.patient, report.report_date) is None
                for s in grace)  # fmt: skip
 
-    reports.amend(
-        sql, report, actor=people.doctor, password=PASSWORD,
-        expected_row_version=report.row_version,
-        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read again.",
-                                   measurements={"heart_rate_bpm": 70.0}),
-        reason="History of MI learned.",
-    )  # fmt: skip
-    sql.commit()
-    sql.expire_all()
-    report = sql.get(EcgReport, report.id)
+    report = _amended(sql, report, people, "History of MI learned.")
     for model in (RiskModel.FRAMINGHAM_GENERAL_CVD, RiskModel.FRAMINGHAM_HARD_CHD_ATP3):
         score = _score(report, model)
         assert score.value is None and score.not_computed_reason == risk_scores.PRIOR_MI_REASON
@@ -300,16 +307,7 @@ def test_a_superseded_version_issued_again_keeps_its_own_risk_figure(
     _add_input(sql, people, measured_at, booleans=FLAGS, total_cholesterol=180.0, **lipids)
     sql.expire_all()
     report = sql.get(EcgReport, report.id)
-    reports.amend(
-        sql, report, actor=people.doctor, password=PASSWORD,
-        expected_row_version=report.row_version,
-        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read again.",
-                                   measurements={"heart_rate_bpm": 70.0}),
-        reason="Cholesterol corrected.",
-    )  # fmt: skip
-    sql.commit()
-    sql.expire_all()
-    report = sql.get(EcgReport, report.id)
+    report = _amended(sql, report, people, "Cholesterol corrected.")
     then, now = (v.patient_risk or "" for v in report.versions[1:3])
     figure_then = then.partition(": ")[2].split(". ")[0]
     assert figure_then and figure_then in said_then and figure_then not in now
