@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 from portal.models import (
     Account,
     AuditEvent,
-    EcgRecording,
     EcgReport,
-    ReportStatus,
     ReportVersion,
     VersionKind,
     utcnow,
@@ -41,18 +39,11 @@ def being_updated(session: Session, account: Account) -> int:
         ReportVersion.previous_release_at.is_not(None),
         ReportVersion.previous_release_at <= ReportVersion.signed_at,
     )
-    query = (
-        select(func.count(EcgReport.id))
-        .join(EcgRecording, EcgReport.recording_id == EcgRecording.id)
-        .where(
-            EcgReport.patient_id == account.patient.id,
-            EcgReport.status == ReportStatus.AMENDED,
-            ~EcgRecording.is_reference,
-            EcgReport.patient_release_at > utcnow(),
-            released_before,
-        )
-    )
-    return session.scalar(query) or 0
+    from portal.services.reports import patients_signed_reports
+
+    query = patients_signed_reports(select(func.count(EcgReport.id)), account.patient.id)
+    held = query.where(EcgReport.patient_release_at > utcnow(), released_before)
+    return session.scalar(held) or 0
 
 
 def plain_finding(report: EcgReport) -> str:

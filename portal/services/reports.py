@@ -134,15 +134,20 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
         return query.where(mine_or_pooled(actor.doctor_profile.id))
     if actor.role == Role.PATIENT and actor.patient is not None:
-        # Signed reports of the patient's own recordings: a reference record attached for
-        # teaching or QA is never "your test".
-        return query.join(EcgRecording, EcgReport.recording_id == EcgRecording.id).where(
-            EcgReport.patient_id == actor.patient.id,
-            EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
-            ~EcgRecording.is_reference,
-            EcgReport.patient_release_at <= utcnow(),  # not held for a talk first
+        return patients_signed_reports(query, actor.patient.id).where(
+            EcgReport.patient_release_at <= utcnow()  # not held for a talk first
         )
     return query.where(EcgReport.id.is_(None))
+
+
+def patients_signed_reports(query: Select[Any], patient_id: int) -> Select[Any]:
+    """`query` narrowed to the signed reports of the patient's own recordings (a reference
+    record attached for teaching or QA is never "your test"), released or held."""
+    return query.join(EcgRecording, EcgReport.recording_id == EcgRecording.id).where(
+        EcgReport.patient_id == patient_id,
+        EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+        ~EcgRecording.is_reference,
+    )
 
 
 def get_visible_report(session: Session, actor: Account, report_id: int) -> EcgReport:
