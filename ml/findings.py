@@ -540,12 +540,25 @@ def findings_of_read(
             Finding(
                 "NORMAL",
                 vocabulary.MACHINE_LABELS["NORMAL"],
-                "low",
+                REPEAT_ECG_RISK if _repeat_the_ecg(intervals) else "low",
                 float(chosen.mean()) if len(chosen) else None,
                 _withheld_doubt(intervals, leads_not_read),
             )
         )
     return findings
+
+
+# The machine's risk of a read that asks for the ECG to be repeated: medium, so the worklist
+# shows it before the routine reads while the patient may still be in the department (an
+# arms-swapped 12-lead read "No significant arrhythmia", routine, its "repeat the ECG" in the
+# notes only; a 12-lead audit).
+REPEAT_ECG_RISK = "medium"
+
+
+def _repeat_the_ecg(intervals: Intervals) -> bool:
+    """Whether the read says the ECG must be repeated before it can be read: arm electrodes
+    that look swapped (`ml.lead_reversal`)."""
+    return intervals.not_measurable.get("axis") == ARMS_SWAPPED
 
 
 def axis_findings(intervals: Intervals) -> list[Finding]:
@@ -583,7 +596,7 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
         for name, reason in intervals.not_measurable.items()
         if name in LABELS and WITHHELD_AS_UNSURE in reason
     ]
-    if intervals.not_measurable.get("axis") == ARMS_SWAPPED:
+    if _repeat_the_ecg(intervals):
         doubts.append(f"QRS axis not measurable: {ARMS_SWAPPED}")
     qrs_failed = intervals.not_measurable.get("qrs", "")
     on_ms, off_ms = intervals.qrs_onset_ms, intervals.qrs_offset_ms

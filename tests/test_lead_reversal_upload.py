@@ -8,11 +8,14 @@ import dataclasses
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml.lead_reversal import ARMS_SWAPPED
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from tests.conftest import People
+from portal.models import EcgReport
+from portal.services.reports import MEDIUM_URGENCY, ROUTINE, urgency_reason
+from tests.conftest import People, client_for
 from tests.ml.test_lead_reversal import _arms_swapped
 from tests.test_sinus_rate_statement import _read_by_the_portal, signed_as_prefilled
 
@@ -45,3 +48,23 @@ def test_a_holter_pair_says_why_it_has_no_axis(
     )
     assert f"not measurable ({reason})" in page
     assert reason in " ".join(clinician.split())
+
+
+def test_swapped_arm_electrodes_rank_before_the_routine_reads(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The read asks for the ECG to be repeated, so the worklist ranks it medium and says
+    why, while the patient may still be in the department: it had sat among the routine
+    reads as "No significant arrhythmia". The same ECG with its electrodes right stays
+    routine."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=40), duration_s=10.0)
+    swapped = _read_by_the_portal(app, people, sql, tmp_path / "a.csv", _arms_swapped(recording))
+    _read_by_the_portal(app, people, sql, tmp_path / "b.csv", recording)
+    right = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert right is not None and right.id != swapped.id
+    assert (swapped.main_finding, right.main_finding) == ("NORMAL", "NORMAL")
+    assert (swapped.urgency, right.urgency) == (MEDIUM_URGENCY, ROUTINE)
+    assert urgency_reason(swapped) == "No significant arrhythmia; repeat the ECG (electrodes)"
+    assert urgency_reason(right) == "No significant arrhythmia"
+    worklist = client_for(app, people.doctor).get("/worklist").get_data(as_text=True)
+    assert "repeat the ECG (electrodes)" in worklist

@@ -118,6 +118,15 @@ def urgency_reason(report: EcgReport) -> str:
         return finding.label
     if report.urgency == MEDIUM_URGENCY and high_scores:
         return "high risk score; no urgent ECG finding"
+    if (
+        report.urgency == MEDIUM_URGENCY
+        and report.status is ReportStatus.PRELIMINARY
+        and finding is not None
+        and finding.code == "NORMAL"
+    ):
+        # The machine's one medium "no significant arrhythmia": the read asks for a repeat
+        # ECG (`ml.findings.REPEAT_ECG_RISK`), the arm electrodes looking swapped.
+        return f"{main_finding_label(report)}; repeat the ECG (electrodes)"
     return main_finding_label(report) or "no finding"
 
 
