@@ -125,7 +125,7 @@ def test_unknown_url_is_404_not_a_login_loop(app: Flask) -> None:
 def test_health_is_public_and_checks_the_database(app: Flask) -> None:
     response = app.test_client().get("/health")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "throttle": "ok"}
 
 
 def test_health_fails_on_a_database_of_an_older_schema(app: Flask) -> None:

@@ -480,6 +480,12 @@ def test_login_goes_on_while_the_redis_of_the_throttle_is_down(
             for _ in range(4)
         ]
         assert answers == [200, 200, 200, 429]  # refused in words, then throttled
+        health = client.get("/health")  # the portal works: said, not a 503 (it said "ok")
+        assert health.status_code == 200
+        assert health.json is not None and health.json["throttle"] == (
+            "redis storage unreachable: each server process counts login attempts on its "
+            "own meanwhile"
+        )
     finally:
         application.extensions["db_engine"].dispose()
 

@@ -53,7 +53,20 @@ def health() -> tuple[Response, int]:
             database=f"schema {stored or 'missing'}, this version needs {needed}: run "
             "`cardio init-db`",
         ), 503
-    return jsonify(status="ok", database="ok"), 200
+    return jsonify(status="ok", database="ok", throttle=throttle_state()), 200
+
+
+def throttle_state() -> str:
+    """Whether the login throttle's counters can be shared: "ok", or what is wrong. A Redis
+    holding them that is down leaves the portal working (each process counts meanwhile), so
+    this is said, never a 503 that would stop the traffic (an ops audit: nothing showed it)."""
+    limiter = current_app.extensions.get("cardio_limiter")
+    if limiter is None or limiter.storage.check():
+        return "ok"
+    return (
+        f"{current_app.config['SETTINGS'].rate_limit_storage_uri.partition('://')[0]} storage "
+        "unreachable: each server process counts login attempts on its own meanwhile"
+    )
 
 
 def _database_answers() -> bool:
