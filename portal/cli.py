@@ -384,6 +384,35 @@ def storage_verify() -> None:
     )
 
 
+@main.command("backup")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(out_dir: Path) -> None:
+    """Back up a portal on SQLite (the database, then the stored files) into a new folder
+    under OUT_DIR, while it runs; on MySQL/MariaDB use mysqldump (README)."""
+    from portal.services import audit
+    from portal.services.sqlite_backup import BackupRefused, back_up, sqlite_path
+
+    settings = _settings()
+    try:
+        sqlite_path(settings.database_url)
+    except BackupRefused as refused:
+        _stop(2, str(refused))
+        return
+    # Every patient's data leaves the portal: audited, by the system account, before the copy
+    # (so the backup holds its own row).
+    sql = db_session()
+    audit.record(
+        sql, "database.backup", actor=None, actor_username=f"cli:{_system_user()}"[:64],
+        details={"to": str(out_dir.resolve())[:200], "via": "cardio backup"},
+    )  # fmt: skip
+    sql.commit()
+    made = back_up(settings.database_url, settings.storage_dir, out_dir)
+    click.echo(
+        f"Backup written to {made.folder}: the database ({made.database_bytes:,} bytes) and "
+        f"{made.stored_files} stored file(s). Keep both files together."
+    )
+
+
 @main.command("download-mitdb")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def download_mitdb(directory: Path) -> None:

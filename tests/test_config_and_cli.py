@@ -515,3 +515,47 @@ def test_a_portal_started_on_a_database_not_yet_upgraded_says_to_run_init_db(
         ).replace("<code>", "").replace("</code>", "").replace("`", "")
     finally:
         application.extensions["db_engine"].dispose()
+
+
+def test_a_sqlite_portal_is_backed_up_while_it_runs_and_restores_whole(
+    app: Flask, people: People, sql: Session, database_url: str, tmp_path: Path
+) -> None:
+    """`cardio backup` (the embedded default had no backup procedure at all): the restored
+    database and storage pass `cardio storage verify` and `cardio audit verify`, with the
+    recording the portal held; on MariaDB it says to use mysqldump, taking nothing."""
+    import tarfile
+
+    from portal.models import AuditEvent, EcgRecording
+    from portal.services.sqlite_backup import DATABASE_FILE, STORAGE_ARCHIVE
+    from tests.support.ecg_files import synthetic
+    from tests.test_sinus_rate_statement import _read_by_the_portal
+
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
+           "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir)}  # fmt: skip
+    made = CliRunner().invoke(main, ["backup", str(tmp_path / "backups")], env=env)
+    if not database_url.startswith("sqlite"):
+        assert made.exit_code == 2 and "back it up with mysqldump" in made.output
+        assert not (tmp_path / "backups").exists()
+        return
+    assert made.exit_code == 0, made.output
+    assert "Backup written to " in made.output and "Keep both files together." in made.output
+    (folder,) = (tmp_path / "backups").iterdir()
+    restored = tmp_path / "restored"
+    with tarfile.open(folder / STORAGE_ARCHIVE) as archive:
+        archive.extractall(restored, filter="data")
+    env = {"DATABASE_URL": f"sqlite:///{folder / DATABASE_FILE}",
+           "INSTANCE_DIR": str(tmp_path / "cli2"),
+           "STORAGE_DIR": str(restored / "storage")}  # fmt: skip
+    for command in (["init-db"], ["storage", "verify"], ["audit", "verify"]):
+        result = CliRunner().invoke(main, command, env=env)
+        assert result.exit_code == 0, (command, result.output)
+    check = CliRunner().invoke(main, ["storage", "verify"], env=env).output
+    assert "Storage intact: 1 recording(s)" in check
+    sql.expire_all()
+    row = sql.scalars(select(AuditEvent).where(AuditEvent.action == "database.backup")).one()
+    assert row.actor_username.startswith("cli:")
+    recording = sql.get(EcgRecording, report.recording_id)
+    assert recording is not None and recording.sha256 in "".join(
+        str(p) for p in (restored / "storage").rglob("*")
+    )

@@ -1,0 +1,66 @@
+"""A backup of a portal on its embedded SQLite database (`cardio backup`): a consistent copy
+of the database, taken while the portal runs (SQLite's online backup, never a file copy that
+can catch a write halfway), then the stored recordings and PDFs. The database goes first, so
+every file it names is in the archive; a file uploaded meanwhile is only an extra. The README
+had the MySQL procedure only, and nothing for the embedded default."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import tarfile
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+DATABASE_FILE = "cardio.db"
+STORAGE_ARCHIVE = "storage.tgz"
+SKIPPED_FOLDERS = frozenset({"tmp"})  # uploads being staged: not yet the database's
+
+
+class BackupRefused(Exception):
+    """Why no backup was taken, in words."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    folder: Path
+    database_bytes: int
+    stored_files: int
+
+
+def sqlite_path(database_url: str) -> Path:
+    """The database file of a SQLite URL; BackupRefused for any other database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise BackupRefused(
+            f"`cardio backup` copies the embedded SQLite database; this portal runs on "
+            f"{url.get_backend_name()}: back it up with mysqldump and the storage folder "
+            "(README, Backups and restore)."
+        )
+    path = Path(url.database)
+    if not path.is_file():
+        raise BackupRefused(f"The database file {path} does not exist: nothing to back up.")
+    return path
+
+
+def back_up(database_url: str, storage_dir: Path, out_dir: Path) -> Backup:
+    """A folder under `out_dir` named by the time (UTC) holding the database and the storage."""
+    source = sqlite_path(database_url)
+    folder = out_dir / f"cardio-{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%SZ}"
+    folder.mkdir(parents=True)
+    copy = folder / DATABASE_FILE
+    reading = closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True))
+    with reading as source_db, closing(sqlite3.connect(copy)) as copy_db:
+        source_db.backup(copy_db)
+    stored = 0
+    with tarfile.open(folder / STORAGE_ARCHIVE, "w:gz") as archive:
+        if storage_dir.is_dir():
+            for path in sorted(storage_dir.iterdir()):
+                if path.name in SKIPPED_FOLDERS:
+                    continue
+                archive.add(path, arcname=f"storage/{path.name}")
+                stored += sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 1
+    return Backup(folder, copy.stat().st_size, stored)
