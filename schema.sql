@@ -39,6 +39,13 @@ CREATE TABLE audit_chain_head (
 	CONSTRAINT pk_audit_chain_head PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+CREATE TABLE named_lock (
+	id SMALLINT NOT NULL, 
+	name VARCHAR(64) NOT NULL, 
+	CONSTRAINT pk_named_lock PRIMARY KEY (id), 
+	CONSTRAINT uq_named_lock_name UNIQUE (name)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
 CREATE TABLE rate_limit_counter (
 	`key` VARCHAR(255) NOT NULL, 
 	count INTEGER NOT NULL, 
@@ -172,6 +179,8 @@ CREATE TABLE patient (
 CREATE INDEX ix_patient_assigned_doctor_id ON patient (assigned_doctor_id);
 
 CREATE INDEX ix_patient_created_by_id ON patient (created_by_id);
+
+CREATE INDEX ix_patient_date_of_birth ON patient (date_of_birth);
 
 CREATE INDEX ix_patient_full_name ON patient (full_name);
 

@@ -48,6 +48,14 @@ def schema_behind(cause: BaseException) -> bool:
 DATABASE_DOWN_MESSAGE = (
     "The database is not reachable just now; nothing was saved. Try again in a minute."
 )
+# MariaDB chose this request's transaction as a deadlock's victim (1213) or it waited too long
+# for a lock (1205): the server is up and busy, and sending again works. A deadlock had been
+# told "not reachable", and staff reported an outage (a working-day audit).
+DATABASE_BUSY_CODES = (1205, 1213)
+DATABASE_BUSY_MESSAGE = (
+    "The database was busy with another change at the same moment; nothing was saved. "
+    "Send it again."
+)
 # The connection was lost after the COMMIT went out (`portal.db.commit_answer_lost`).
 COMMIT_UNKNOWN_MESSAGE = (
     "The database stopped answering while this was being saved, so it may or may not have been "
@@ -207,6 +215,8 @@ def init_app(app: Flask) -> None:
         # The page is drawn without the account: loading it would need the database.
         g._login_user = AnonymousUserMixin()
         message = COMMIT_UNKNOWN_MESSAGE if unknown else DATABASE_DOWN_MESSAGE
+        if not unknown and getattr(cause, "args", ())[:1] in [(c,) for c in DATABASE_BUSY_CODES]:
+            message = DATABASE_BUSY_MESSAGE
         if schema_behind(cause):
             message = SCHEMA_BEHIND_MESSAGE
         page, status = error_response(503, message)

@@ -216,6 +216,22 @@ class RateLimitCounter(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # the sweep finds old rows
 
 
+class NamedLock(Base):
+    """Rows locked to serialise one kind of work across every server process and account
+    (`portal.db.lock_row`): `REGISTRATION_LOCK_ID`, patient registrations, each checking for
+    a twin what the one before committed. Two staff registering two patients at the same
+    moment on MariaDB had deadlocked, one told the database was down (a working-day audit)."""
+
+    __tablename__ = "named_lock"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+REGISTRATION_LOCK_ID = 1
+
+
 # --------------------------------------------------------------------------- patients
 
 
@@ -243,7 +259,8 @@ class Patient(TimestampsMixin, Base):
     full_name: Mapped[str] = mapped_column(String(120), index=True)
     # The name as searched (`portal.name_search.folded`), kept with the name.
     name_folded: Mapped[str] = mapped_column(String(FOLDED_CHARS), server_default="")
-    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    # Indexed: the twin check of a registration reads (and share-locks) one day's patients.
+    date_of_birth: Mapped[dt.date] = mapped_column(Date, index=True)
     sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
     address: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(254))

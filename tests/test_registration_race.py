@@ -4,10 +4,15 @@ one patient: on MariaDB both requests had found no twin and both registered, eac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
+from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from portal.models import Account, Patient, Sex
@@ -51,3 +56,50 @@ def test_the_second_of_two_registrations_at_once_finds_the_first(
         select(func.count()).select_from(Patient).where(Patient.full_name == "Pair Racer")
     )
     assert count == 1
+
+
+def test_two_accounts_registering_two_patients_at_once_both_register(
+    app: Flask, people: People, sql: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A working-day audit on MariaDB: two staff registering two different patients at the
+    same moment deadlocked (each twin check share-locked the patients, then both inserted),
+    and one was told the database was down. Both twin checks are held here until the other
+    has made its own, as they were then; registrations now take turns, so the second waits
+    for the first to commit instead."""
+    engine = app.extensions["db_engine"]  # the app's isolation (the test session reads committed)
+    both_checked = threading.Barrier(2, timeout=3)
+    check = patients._registered_already
+
+    def held_check(*args: Any, **kwargs: Any) -> Patient | None:
+        found = check(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()  # the other one checks too (before: both did)
+        return found
+
+    monkeypatch.setattr(patients, "_registered_already", held_check)
+    outcomes: dict[str, str] = {}
+
+    def register(account_id: int, name: str, born: dt.date) -> None:
+        details = patients.PatientDetails(full_name=name, date_of_birth=born, sex=Sex.MALE)
+        with Session(engine) as own:
+            try:
+                patients.register_patient(
+                    own, details, actor=own.get(Account, account_id),
+                    today=dt.date(2026, 12, 6), same_name_checked=False,
+                )  # fmt: skip
+                own.commit()
+                outcomes[name] = "registered"
+            except OperationalError as error:
+                outcomes[name] = f"failed: {error.orig}"
+
+    threads = [
+        threading.Thread(
+            target=register, args=(people.staff.id, "Alpha One", dt.date(1990, 1, 15))
+        ),
+        threading.Thread(target=register, args=(people.admin.id, "Beta Two", dt.date(1990, 7, 20))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes == {"Alpha One": "registered", "Beta Two": "registered"}

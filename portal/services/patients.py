@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import lock_row
-from portal.models import Account, DoctorProfile, Patient, Role, Sex
+from portal.models import REGISTRATION_LOCK_ID, Account, DoctorProfile, Patient, Role, Sex
 from portal.name_search import folded, name_key
 from portal.passwords import generate_temporary_password, hash_password
 from portal.services import accounts, audit
@@ -168,10 +168,12 @@ def register_patient(
     retrying after a time-out had registered the patient twice, each with an MRN)."""
     details = _validated(session, details, today)
     if not same_name_checked:
-        # One account's registrations one after another, each checking what the one before
-        # committed: a double click, or a client retrying after a time-out, sent two at once,
-        # and on MariaDB both found no twin and both registered (a concurrency audit).
-        lock_row(session, "account", actor.id, "failed_logins")
+        # Registrations one after another, each checking what the one before committed: a
+        # double click, or a client retrying after a time-out, sent two at once, and on
+        # MariaDB both found no twin and both registered (a concurrency audit). One lock for
+        # every account: two staff registering at the same moment had deadlocked on the
+        # twin check's share locks, one told the database was down (a working-day audit).
+        lock_row(session, "named_lock", REGISTRATION_LOCK_ID, "name")
         if twin := _registered_already(session, details, latest=True):
             raise RegisteredAlready(twin)
     patient = Patient(mrn=generate_mrn(session), created_by_id=actor.id, **vars(details))
