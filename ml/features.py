@@ -47,6 +47,14 @@ AF_CONTEXT_BEATS = 60  # AF context: RR irregularity over the ~60 beats around t
 TEMPLATE_MIN_PRE_OVER_SINUS = 0.85
 TEMPLATE_MIN_BEATS = 10  # fewer non-premature beats than this: fall back to all beats
 TEMPLATE_COLUMNS = 8  # the template's median is taken this many window samples at a time
+# A long recording's beats are compared with the dominant beat and QRS amplitude of the 31 min
+# centred on their 5-min block, not of the whole recording: where the QRS changes partway
+# (electrodes re-applied, an intermittent bundle-branch block) the beats unlike the whole
+# recording's dominant beat were called V (MIT-BIH 119 then itself inverted: 962 V calls in its
+# upright half for 444 PVCs). Longer than any training record (MIT-BIH: 30 min 6 s), so
+# theirs, and any recording up to 31 min, keep their one dominant beat (pre-registered round).
+STRETCH_WINDOW_S = 31 * 60.0
+STRETCH_BLOCK_S = 5 * 60.0
 DEFAULT_RR_S = 0.8  # used only when a signal holds a single beat
 
 _BEFORE = round(WINDOW_BEFORE_S * MODEL_FS_HZ)
@@ -209,7 +217,8 @@ class PatientBeats:
     a long recording's windows need not be doubled for all beats at once."""
 
     windows: np.ndarray
-    template: np.ndarray
+    templates: np.ndarray  # [stretches, W/2]: the dominant beat of each stretch
+    template_of: np.ndarray  # [n]: each beat's stretch
     features: np.ndarray
     p_wave_consistency: np.ndarray
 
@@ -221,17 +230,41 @@ class PatientBeats:
         if len(waves) == 0:
             return PatientBeats(
                 np.zeros((0, _OFFSETS.size)),
-                np.zeros(_OFFSETS.size),
+                np.zeros((1, _OFFSETS.size)),
+                np.zeros(0, np.int64),
                 np.zeros((0, len(RR_FEATURE_NAMES))),
                 np.zeros(0),
             )
         windows = waves.windows
-        windows /= _record_amplitude(waves.peak_mv)  # in place: a 24-hour record has 100k
         rr = rhythm_features(waves.model_peaks) if rr is None else rr
-        template = _template(windows, rr[:, RR_FEATURE_NAMES.index("pre_over_sinus")])
-        shape = _shape_features(windows, template)
+        pre_over_sinus = rr[:, RR_FEATURE_NAMES.index("pre_over_sinus")]
+        stretches = beat_stretches(waves.model_peaks / MODEL_FS_HZ)
+        if len(stretches) == 1:  # the whole recording's, as trained (no copy of the windows)
+            windows /= _record_amplitude(waves.peak_mv)  # in place: a 24-hour record has 100k
+            templates = _template(windows, pre_over_sinus)[None]
+        else:
+            # Every stretch's amplitude and dominant beat from the raw windows, before any
+            # block is normalised in place.
+            amplitudes = [_record_amplitude(waves.peak_mv[around]) for _, around in stretches]
+            templates = np.stack(
+                [
+                    _template(windows[around] / amplitude, pre_over_sinus[around])
+                    for (_, around), amplitude in zip(stretches, amplitudes, strict=True)
+                ]
+            )
+            for (block, _), amplitude in zip(stretches, amplitudes, strict=True):
+                windows[block] /= amplitude
+        template_of = np.zeros(len(waves), np.int64)
+        for k, (block, _) in enumerate(stretches):
+            template_of[block] = k
+        shape = np.concatenate(
+            [
+                _shape_features(windows[block], templates[k])
+                for k, (block, _) in enumerate(stretches)
+            ]
+        )
         features = np.nan_to_num(np.concatenate([rr, shape], axis=1))
-        return PatientBeats(windows, template, features, waves.p_wave_consistency)
+        return PatientBeats(windows, templates, template_of, features, waves.p_wave_consistency)
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
@@ -249,12 +282,42 @@ class PatientBeats:
         width = windows.shape[1]
         model_windows = np.empty((windows.shape[0], 2 * width, 1), np.float32)
         model_windows[:, :width, 0] = windows
-        np.subtract(windows, self.template, out=model_windows[:, width:, 0])
+        template = (
+            self.templates[0]
+            if len(self.templates) == 1
+            else self.templates[self.template_of[index]]
+        )
+        np.subtract(windows, template, out=model_windows[:, width:, 0])
         return BeatInputs(
             model_windows,
             self.features[index].astype(np.float32),
             self.p_wave_consistency[index].astype(np.float32),
         )
+
+
+def beat_stretches(t_s: np.ndarray) -> list[tuple[slice, slice]]:
+    """(a block's beats, the beats its dominant beat and amplitude come from) for beats at
+    sorted times `t_s`: one stretch, the whole recording, up to STRETCH_WINDOW_S; else each
+    STRETCH_BLOCK_S block with the STRETCH_WINDOW_S centred on it, kept inside the recording."""
+    whole = slice(0, t_s.size)
+    start_s, end_s = float(t_s[0]), float(t_s[-1])
+    if end_s - start_s <= STRETCH_WINDOW_S:
+        return [(whole, whole)]
+    blocks = int(np.ceil((end_s - start_s) / STRETCH_BLOCK_S))
+    edges = np.searchsorted(t_s, start_s + STRETCH_BLOCK_S * np.arange(blocks + 1))
+    edges[-1] = t_s.size
+    stretches = []
+    for k in range(blocks):
+        if edges[k] == edges[k + 1]:
+            continue  # no beat in the block (a lead-off hour): nothing to compare
+        centre_s = start_s + (k + 0.5) * STRETCH_BLOCK_S
+        low_s = min(max(centre_s - STRETCH_WINDOW_S / 2, start_s), end_s - STRETCH_WINDOW_S)
+        around = slice(
+            int(np.searchsorted(t_s, low_s)),
+            int(np.searchsorted(t_s, low_s + STRETCH_WINDOW_S, side="right")),
+        )
+        stretches.append((slice(int(edges[k]), int(edges[k + 1])), around))
+    return stretches
 
 
 def rhythm_features(model_peaks: np.ndarray) -> np.ndarray:
