@@ -444,9 +444,25 @@ def test_two_doctors_signing_at_once_one_wins(
     assert kept_version is not None
     sql.expire_all()
     assert int(kept_version.group(1)) == sql.get(EcgReport, report.id).row_version
+    # It says what it would change in the version that now stands, and is signed in its place
+    # only when the doctor ticks that they have read that version: a working-day audit's kept
+    # read withdrew a colleague's Long QT and QT unseen.
+    said = " ".join(html.unescape(page).split())
+    assert (
+        "Signed as it is, your kept read would replace version 2, which now stands: it would "
+        'withdraw Sinus rhythm; rhythm line "Sinus rhythm" -> "AF"; another conclusion.'
+    ) in said
+    kept_over = re.search(r'name="kept_over" type="hidden" value="(\d+)"', amend_form)
+    assert kept_over is not None and kept_over.group(1) == "2"
     resent = {**stale, "findings": ["AF"], "row_version": kept_version.group(1),
-              "reason": "AF on the strip."}  # fmt: skip
-    sent = post_form(doctor, f"/reports/{report.id}/amend", resent,
+              "reason": "AF on the strip.", "kept_over": "2"}  # fmt: skip
+    unticked = post_form(doctor, f"/reports/{report.id}/amend", resent,
+                         token_page=f"/reports/{report.id}")  # fmt: skip
+    assert unticked.status_code == 400
+    assert "your kept read would replace version 2" in html.unescape(
+        unticked.get_data(as_text=True)
+    )
+    sent = post_form(doctor, f"/reports/{report.id}/amend", {**resent, "replaces_seen": "y"},
                      token_page=f"/reports/{report.id}")  # fmt: skip
     assert sent.status_code == 302, sent.get_data(as_text=True)[:300]
     assert "signed" in doctor.get(f"/reports/{report.id}").get_data(as_text=True)

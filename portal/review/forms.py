@@ -4,7 +4,9 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     FloatField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectMultipleField,
@@ -116,6 +118,12 @@ class AmendForm(SignForm):
     reason = TextAreaField(
         "Reason for the amendment",
         validators=[InputRequired(), Length(max=2000), PlainText(lines=True)],
+    )
+    # Set when the form holds a read kept after a signing conflict (`review.kept_read`): it
+    # is signed in place of the version that now stands only with `replaces_seen` ticked.
+    kept_over = HiddenField()
+    replaces_seen = BooleanField(
+        "I have read the version that now stands (above), and mean my read to replace it"
     )
 
 

@@ -39,6 +39,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
+from portal.review import kept_read
 from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, reports
@@ -391,6 +392,11 @@ def amend(report_id: int) -> Any:
         flash("Only a signed report can be amended; sign it instead.", "error")
         return redirect(url_for("review.report", report_id=found.id))
     if form.validate_on_submit():
+        if form.kept_over.data and not form.replaces_seen.data:
+            standing = documents.latest_version(found)
+            changes = kept_read.differences(_physician_read(form), standing)
+            form.replaces_seen.errors = [_kept_read_changes(standing, changes)]
+            return _redisplay(found, form)
         return _commit_signature(
             form,
             found,
@@ -448,11 +454,25 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         kept.row_version.data = current.row_version
         kept.row_version.raw_data = [str(current.row_version)]
         flash(f"{conflict} Your read is kept in the amend form below.", "error")
+        standing = documents.latest_version(current)
+        if changes := kept_read.differences(_physician_read(form), standing):
+            # Signed as it is, it would replace what the other doctor signed: say what.
+            kept.kept_over.data = kept.kept_over.raw_data = str(standing.version_no)
+            flash(_kept_read_changes(standing, changes), "error")
         return _review_page(current, _prefilled_forms(current)[0], kept), 409
     if saved:  # the PDFs are rendered by the job worker (or on the first download)
         flash(message, "success")  # shown at the top: the form's "#sign" must not stay
         return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
     return _redisplay(found, form)
+
+
+def _kept_read_changes(standing: ReportVersion, changes: list[str]) -> str:
+    changed = "; ".join(changes) or "nothing"
+    return (
+        f"Signed as it is, your kept read would replace version {standing.version_no}, which "
+        f"now stands: {changed}. Read that version above; to sign yours in its place, tick "
+        '"I have read the version that now stands".'
+    )
 
 
 def _redisplay(found: EcgReport, form: SignForm) -> tuple[str, int]:
