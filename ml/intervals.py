@@ -262,6 +262,17 @@ class Intervals:
         none is seen, and one may hide in the T wave."""
         return self.not_measurable.get("pr") == NO_ROOM_FOR_P_REASON
 
+    def qrs_end_sure(self) -> bool:
+        """The QRS measured with high confidence: its end, the J point the ST levels are read
+        after, can be trusted (the ST findings ask the same, `ml.findings._st_findings`)."""
+        return self.qrs_ms is not None and self.confidence.get("qrs", "high") == "high"
+
+    def st_levels_shown_mv(self) -> dict[str, float]:
+        """The ST levels a page may show: none after a QRS end not measured with confidence.
+        A clinician-eye audit read "ST level ... II +0.88" beside "QRS not measurable (the QRS
+        found (253 ms) ...)": 8.8 mm of apparent ST elevation read inside the T wave."""
+        return self.st_mv if self.qrs_end_sure() else {}
+
 
 def not_measured(reason: str, n_beats: int = 0) -> Intervals:
     """Every interval None, for one reason."""

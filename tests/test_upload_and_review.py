@@ -874,3 +874,32 @@ def test_the_review_pages_charts_are_named_for_screen_readers(
     for chart in ("ecg-overview", "ecg-detail", "hr-trend"):
         tag = re.search(rf'<div id="{chart}"[^>]*>', page)
         assert tag and 'role="figure"' in tag.group(0) and 'aria-label="' in tag.group(0), chart
+
+
+@pytest.mark.parametrize("qrs_ms", [None, 96.0])
+def test_st_levels_are_shown_only_after_a_qrs_end_measured_with_confidence(
+    app: Flask, people: People, sql: Session, tmp_path: Path, qrs_ms: float | None
+) -> None:
+    """A clinician-eye audit read "ST level against the PR segment ... II +0.88" beside "QRS
+    not measurable (the QRS found (253 ms) is outside 60-200 ms ...)": 8.8 mm of apparent ST
+    elevation read inside the T wave of a QRS whose end was not found."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    machine = report.versions[0]
+    stored = machine.analysis["intervals"]
+    reasons = {k: v for k, v in stored.get("not_measurable", {}).items() if k != "qrs"}
+    if qrs_ms is None:
+        reasons["qrs"] = "the QRS found (253 ms) is outside 60-200 ms"
+    intervals = {**stored, "qrs_ms": qrs_ms, "not_measurable": reasons,
+                 "confidence": {**stored.get("confidence", {}), "qrs": "high"},
+                 "st_mv": {"II": 0.88, "V4": 0.38}}  # fmt: skip
+    table = ReportVersion.__table__
+    sql.execute(
+        table.update()
+        .where(table.c.id == machine.id)
+        .values(analysis={**machine.analysis, "intervals": intervals})
+    )
+    sql.commit()
+    page = html.unescape(client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(True))
+    shown = "ST level against the PR segment, 20 ms after the QRS end (mV): II +0.88"
+    withheld = "ST levels not measurable: the QRS end they are read after is not measured"
+    assert (shown in page, withheld in page) == ((False, True) if qrs_ms is None else (True, False))
