@@ -30,6 +30,7 @@ from portal.models import (
     AuditEvent,
     EcgRecording,
     EcgReport,
+    Patient,
     utcnow,
 )
 from portal.services import reports
@@ -351,6 +352,20 @@ def test_staff_register_search_read_and_update_patients(
         "was": {"email": None},
         "now": {"email": "grace@example.org"},
     }
+
+    # Renamed into another patient's name and date of birth, a PATCH is a 409 naming them, as
+    # the web's edit page refuses it (it had made two records of one person; an integrator's
+    # audit); the client may say it is another person.
+    turing = staff.post("/patients", json={
+        "full_name": "Alan Turing", "date_of_birth": "1946-12-09", "sex": "male"})  # fmt: skip
+    renamed = {"full_name": "Grace Hopper"}
+    refused = error_of(staff.patch(f"/patients/{turing.get_json()['id']}", json=renamed), 409)
+    assert f"Patient {grace['id']} (Grace Hopper" in refused["message"]
+    assert "is this one a duplicate?" in refused["message"]
+    sql.expire_all()
+    assert sql.get(Patient, turing.get_json()["id"]).full_name == "Alan Turing"
+    kept = {**renamed, "different_person": True}
+    assert staff.patch(f"/patients/{turing.get_json()['id']}", json=kept).status_code == 200
 
 
 def test_clinical_inputs_are_checked_and_stored_as_on_the_web(

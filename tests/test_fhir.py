@@ -785,6 +785,20 @@ def test_an_ehr_registers_and_updates_patients_by_identifier(
     assert (
         said["code"] == "duplicate" and f"Patient/{fresh.get_json()['id']}" in said["diagnostics"]
     )
+    # ... nor with an MRN of its own (an upsert), nor by an update making another's twin.
+    new_mrn = f"{codes.MRN_SYSTEM}|CP12345674"
+    upsert = call(client, "PUT", f"/Patient?identifier={new_mrn}", tokens.staff,
+                  json=new_patient_json("Alan Turing"), content_type=FHIR_JSON)  # fmt: skip
+    assert outcome_of(upsert, 409)["issue"][0]["code"] == "duplicate"
+    ada = call(client, "POST", "/Patient", tokens.staff, json=new_patient_json("Ada Byron"),
+               content_type=FHIR_JSON).get_json()  # fmt: skip
+    into_twin = dict(valid(ada), name=valid(fresh.get_json())["name"])
+    renamed = call(client, "PUT", f"/Patient/{ada['id']}", tokens.staff, json=into_twin,
+                   content_type=FHIR_JSON)  # fmt: skip
+    said = outcome_of(renamed, 409)["issue"][0]
+    assert (
+        said["code"] == "duplicate" and f"Patient/{fresh.get_json()['id']}" in said["diagnostics"]
+    )
     ehr = {"If-None-Exist": "identifier=urn:oid:1.2.36.146.595.217.0.1|EHR-778899"}
     for _ in range(2):
         unkept = call(client, "POST", "/Patient", tokens.staff, headers=ehr,

@@ -93,6 +93,14 @@ class PatientUpdateSchema(ma.Schema):
     assigned_doctor_id = row_id(
         allow_none=True, metadata={"description": "an active doctor's profile id, or null"}
     )
+    different_person = ma.fields.Boolean(
+        load_default=False,
+        load_only=True,
+        metadata={
+            "description": "true keeps a new name or date of birth that another patient has "
+            "(409 otherwise, naming that patient: a typo corrected is how duplicates arise)"
+        },
+    )
 
 
 class PatientCreateSchema(PatientUpdateSchema):
@@ -186,11 +194,16 @@ class SamePatientConflict(DomainError):
 
     status = 409
 
-    def __init__(self, twin: Patient) -> None:
+    def __init__(self, twin: Patient, editing: bool = False) -> None:
+        then = (
+            'is this one a duplicate? Or send "different_person": true to keep the change.'
+            if editing
+            else 'use that patient, or send "different_person": true to register another.'
+        )
         super().__init__(
             f"Patient {twin.id} ({twin.full_name}, born {twin.date_of_birth:%Y-%m-%d}, MRN "
             f"{twin.mrn}{'' if twin.is_active else ', deactivated'}) has this name and date of "
-            'birth: use that patient, or send "different_person": true to register another.'
+            f"birth: {then}"
         )
 
 
@@ -220,8 +233,13 @@ def update(changes: dict[str, Any], patient_id: int) -> Patient:
     sql = db_session()
     patient = patients.get_visible_patient(sql, actor(), patient_id)
     current = {f.name: getattr(patient, f.name) for f in fields(patients.PatientDetails)}
-    patients.update_patient(
-        sql, patient, _details(current | changes), actor=actor(), today=hospital_today()
-    )  # audited by the service when something changed
+    try:  # audited by the service when something changed
+        patients.update_patient(
+            sql, patient, _details(current | changes), actor=actor(), today=hospital_today(),
+            same_name_checked=changes["different_person"],
+        )  # fmt: skip
+    except patients.RegisteredAlready as duplicate:
+        sql.rollback()  # a PATCH made another patient's twin (the web's edit page refused it)
+        raise SamePatientConflict(duplicate.twin, editing=True) from None
     sql.commit()
     return patient

@@ -404,17 +404,13 @@ def _create(body: dict[str, Any], mrn: str | None) -> Patient:
             raise FhirError(409, f"Patient/{existing} already has the MRN {mrn}; update it "
                             "with PUT.", "duplicate", "Patient.identifier")  # fmt: skip
     try:
+        # Checked with an MRN too: an upsert naming a new MRN had registered a second record
+        # of a patient staff had registered on the web (an integrator's audit).
         patient = patients.register_patient(
-            sql, details, actor=actor(), today=_today(), same_name_checked=mrn is not None
+            sql, details, actor=actor(), today=_today(), same_name_checked=False
         )
     except patients.RegisteredAlready as duplicate:
-        twin = duplicate.twin
-        raise FhirError(
-            409, f"Patient/{twin.id} (MRN {twin.mrn}) has this name and birth date: use it "
-            f"(If-None-Exist: identifier={codes.MRN_SYSTEM}|{twin.mrn}), or register another "
-            "person of the same name and birth date through the REST API (different_person).",
-            "duplicate", "Patient.name",
-        ) from None  # fmt: skip
+        raise _twin_conflict(duplicate.twin) from None
     except InvalidInput as problem:
         raise _refused(problem.errors) from None
     if mrn is not None:
@@ -442,7 +438,13 @@ def _update(patient: Patient, body: dict[str, Any]) -> Patient:
         # on their doctor's worklist (it had left them unassigned, their ECGs unreviewed).
         details.assigned_doctor_id = patient.assigned_doctor_id
     try:
-        changed = patients.update_patient(sql, patient, details, actor=actor(), today=_today())
+        changed = patients.update_patient(
+            sql, patient, details, actor=actor(), today=_today(), same_name_checked=False
+        )
+    except patients.RegisteredAlready as duplicate:
+        # An update making this record another patient's twin (the web's edit page refused
+        # it; an integrator's audit made two "John Smith, 1969-11-02" so).
+        raise _twin_conflict(duplicate.twin) from None
     except InvalidInput as problem:
         raise _refused(problem.errors) from None
     active = body.get("active")
@@ -455,6 +457,15 @@ def _update(patient: Patient, body: dict[str, Any]) -> Patient:
     )  # fmt: skip
     _commit()
     return patient
+
+
+def _twin_conflict(twin: Patient) -> FhirError:
+    return FhirError(
+        409, f"Patient/{twin.id} (MRN {twin.mrn}) has this name and birth date: use it "
+        f"(If-None-Exist: identifier={codes.MRN_SYSTEM}|{twin.mrn}), or register or rename "
+        "a person of the same name and birth date through the REST API (different_person).",
+        "duplicate", "Patient.name",
+    )  # fmt: skip
 
 
 def _commit() -> None:
