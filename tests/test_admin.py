@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pyotp
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Account, AuditEvent, Patient, Role
+from portal.services import accounts
+from portal.services.validation import InvalidInput
 from tests.conftest import People, client_for, error_messages, login, post_form
 
 NEW_DOCTOR = {
@@ -163,6 +167,35 @@ def test_admin_resets_a_password(app: Flask, people: People, sql: Session) -> No
     assert good.status_code == 302
     assert login(app.test_client(), "doctor1", "new temporary 1").status_code == 302
     assert client.get("/admin/accounts/999999/reset-password").status_code == 404
+
+
+def test_an_admin_does_not_set_a_patients_password_nor_take_their_login_name(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A security audit: an administrator reset a patient's portal password, logged in as
+    them and read their results, the reads under the patient's own name; and a staff
+    account named after a patient's MRN left that patient unable to get a login."""
+    client = client_for(app, people.admin)
+    patient_login = people.patient_account
+    for url in (f"/admin/accounts/{patient_login.id}/reset-password",):
+        asked = post_form(client, url, {"password": "new temporary 1",
+                                        "confirm_password": "new temporary 1"})  # fmt: skip
+        assert asked.status_code == 302
+        said = html.unescape(client.get("/admin/accounts").get_data(as_text=True))
+        assert "is a patient's login: staff give the patient a new temporary password" in said
+    assert login(app.test_client(), patient_login.username, "new temporary 1").status_code == 200
+    assert login(app.test_client(), patient_login.username).status_code == 302  # unchanged
+    mfa_reset = post_form(client, f"/admin/accounts/{patient_login.id}/reset-mfa", {},
+                          token_page="/admin/accounts")  # fmt: skip
+    assert mfa_reset.status_code == 302
+    sql.expire_all()
+    actions = set(sql.scalars(select(AuditEvent.action)))
+    assert not actions & {"account.password_reset", "account.mfa_remove"}
+    with pytest.raises(InvalidInput, match="has the form of a patient's login"):
+        accounts.create_account(
+            sql, role=Role.STAFF, username="CP27565837", password="a long password 1",
+            full_name="John Smith", actor=None,
+        )  # fmt: skip
 
 
 def test_oversized_form_is_refused_with_a_message(app: Flask, people: People) -> None:

@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, AuditEvent, Patient, Role
+from portal.models import Account, AuditEvent, Patient, Role, utcnow
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import accounts
 from portal.services.validation import InvalidInput
@@ -319,6 +319,45 @@ def test_a_patient_who_forgot_the_password_is_told_whom_to_call_and_staff_give_a
     assert post_form(doctor, f"{page}/portal-password", {}, token_page=page).status_code in (
         403,
         404,
+    )
+
+
+def test_a_patient_who_lost_the_phone_of_their_two_step_login_is_helped_by_staff(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A security audit: a patient with the optional two-step login who lost their phone was
+    sent to an administrator ("An administrator can reset your two-step login"), whom
+    patients cannot reach. The new temporary password staff hand over in person removes it."""
+    import re
+
+    from tests.support import two_step
+
+    account = sql.get(Account, people.patient_account.id)
+    account.totp_secret, account.mfa_enabled_at = two_step.SECRET, utcnow()
+    sql.commit()
+    assert _password_only(app, account.username, PASSWORD).location == "/login/verify"
+    staff = client_for(app, people.staff)
+    page = f"/patients/{people.patient.id}"
+    issued = post_form(staff, f"{page}/portal-password", {}, token_page=page)
+    temporary = re.search(r'id="temporary-password">([^<]+)<', issued.get_data(as_text=True))
+    assert temporary is not None
+    answer = _password_only(app, account.username, temporary[1])
+    assert answer.status_code == 302 and answer.location != "/login/verify"
+    sql.expire_all()
+    assert sql.get(Account, account.id).totp_secret is None
+    row = sql.scalars(
+        select(AuditEvent).where(AuditEvent.action == "patient.portal_password_reset")
+    ).one()
+    assert row.patient_id == people.patient.id
+    assert row.details == {"two_step_login_removed": True}
+
+
+def _password_only(app: Flask, username: str, password: str):  # type: ignore[no-untyped-def]
+    """The login form's first step alone (no code sent for a second)."""
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
     )
 
 

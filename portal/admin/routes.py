@@ -145,9 +145,25 @@ def reset_mfa(account_id: int) -> Response:
         abort(400)
     sql = db_session()
     account = _account_or_404(account_id)
+    if account.role is Role.PATIENT:
+        return _patients_own_desk(account)
     mfa.remove(sql, account, actor=current_user._get_current_object())
     sql.commit()
     flash(f"Two-step login of {account.username} removed; they enrol again at login.", "success")
+    return redirect(url_for("admin.accounts"))
+
+
+def _patients_own_desk(account: Account) -> Response:
+    """A patient's login gets its password or two-step login reset by staff, in person, on
+    the patient's page (`patients.new_portal_password`, audited with the patient): an
+    administrator who set a patient's password could log in as them and read their results,
+    and the patient's own access list showed the reads as theirs (a security audit)."""
+    flash(
+        f"{account.username} is a patient's login: staff give the patient a new temporary "
+        "password in person on the patient's page (it removes their two-step login too). An "
+        "administrator does not set patients' passwords.",
+        "error",
+    )
     return redirect(url_for("admin.accounts"))
 
 
@@ -178,6 +194,8 @@ def _set_active(account_id: int, active: bool) -> Response:
 @roles(Role.ADMIN)
 def reset_password(account_id: int) -> str | Response:
     account = _account_or_404(account_id)
+    if account.role is Role.PATIENT:
+        return _patients_own_desk(account)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         saved, _ = save(

@@ -14,6 +14,8 @@ from portal.services import api_tokens, audit
 from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+# A patient's portal login: their MRN in lower case (`patients.create_portal_account`).
+PATIENT_USERNAME = re.compile(r"cp\d{8}")
 # Verifying against this when the username is unknown makes both answers take the same time.
 _TIMING_DECOY_HASH = "$2b$12$4K0DtqgQklFKLHQ6fC.7x.vAHZ6g3ORMFpaEK3dg.coBEE86g4c8q"
 
@@ -54,6 +56,15 @@ def create_account(
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
         raise InvalidInput({"username": "Use 3-64 lower-case letters, digits, '.', '_' or '-'."})
+    if role is not Role.PATIENT and PATIENT_USERNAME.fullmatch(username):
+        # A patient's login is their MRN: a staff account named "cp27565837" left that
+        # patient unable to get a login, and its audit rows read as theirs (a security audit).
+        raise InvalidInput(
+            {
+                "username": f"{username!r} has the form of a patient's login (their MRN): choose "
+                "another."
+            }  # fmt: skip
+        )
     if session.scalar(select(Account.id).where(Account.username == username)):
         raise InvalidInput({"username": f"The username {username!r} is already taken."})
     if problem := text_problem(full_name, name=True):

@@ -379,9 +379,16 @@ def new_portal_password(
     account.must_change_password = True
     account.session_epoch += 1
     account.failed_logins, account.locked_until = 0, None
+    # A patient who lost the phone of their (optional) two-step login could not be helped:
+    # only an administrator could remove it (a security audit). Handed over in person, the
+    # new password removes it too; the patient may set it up again.
+    two_step_removed = account.totp_secret is not None
+    account.totp_secret = account.totp_last_step = account.mfa_recovery_hashes = None
+    account.mfa_enabled_at = None
     audit.record(
         session, "patient.portal_password_reset", actor=actor, patient_id=patient.id,
         object_type="account", object_id=account.id,
+        details={"two_step_login_removed": two_step_removed},
     )  # fmt: skip
     return account, temporary_password
 
