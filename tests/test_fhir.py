@@ -510,6 +510,13 @@ def test_a_preliminary_report_is_for_clinicians_only(
     unchanged = call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.staff,
                      headers={"If-None-Match": 'W/"1"'})  # fmt: skip
     assert unchanged.status_code == 304 and not unchanged.data
+    # "*" names any version (RFC 9110): a 304, where it had been a 200 (an integrator's audit).
+    any_version = call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.staff,
+                       headers={"If-None-Match": "*"})  # fmt: skip
+    assert any_version.status_code == 304 and any_version.headers["ETag"] == 'W/"1"'
+    stale = call(client, "GET", f"/DiagnosticReport/{report.id}", tokens.staff,
+                 headers={"If-None-Match": 'W/"2"'})  # fmt: skip
+    assert stale.status_code == 200
     outcome_of(call(client, "GET", f"/DiagnosticReport/{report.id}/_history/2", tokens.staff),
                404)  # fmt: skip
 
@@ -1047,7 +1054,10 @@ def test_a_24_hour_recording_comes_in_windows(
     for query in ("duration_s=61", "duration_s=0", "start_s=86400", "start_s=-1",
                   "start_s=abc", "duration_s=nan",
                   # a window holding no sample: its SampledData.data was "" (invalid FHIR)
-                  "start_s=86399.999&duration_s=0.001"):  # fmt: skip
+                  "start_s=86399.999&duration_s=0.001",
+                  # misspelt, unknown or repeated: they had answered another window than
+                  # asked for (an integrator's audit)
+                  "start=3600", "foo=1", "start_s=1&start_s=2"):  # fmt: skip
         outcome_of(call(client, "GET", f"{url}?{query}", tokens.staff), 400)
     response = call(client, "GET", f"{url}?duration_s=60", tokens.staff)
     assert len(response.data) < 200_000, len(response.data)  # a minute, not a day (5.5M samples)

@@ -112,7 +112,8 @@ def resource_response(
         # R4 for a versioned resource: its version as a weak ETag (it had none, beside a
         # CapabilityStatement saying "versioned"); a read naming it in If-None-Match is a 304.
         headers["ETag"] = f'W/"{version}"'
-        if request.method == "GET" and status == 200 and headers["ETag"] in _if_none_match():
+        named = _if_none_match()  # "*": any version (RFC 9110 13.1.2), 304 as it exists
+        if request.method == "GET" and status == 200 and ({headers["ETag"], "W/*"} & named):
             response = current_app.response_class(status=304)
             response.headers["ETag"] = headers["ETag"]
             return response

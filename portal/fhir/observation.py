@@ -270,10 +270,17 @@ class Window:
 
 
 def window_arg() -> Window:
-    """`start_s` (default 0) and `duration_s` (default 10, at most 60) of the waveform."""
+    """`start_s` (default 0) and `duration_s` (default 10, at most 60) of the waveform, each
+    at most once, and no other parameter: `start=3600` (misspelt) and `start_s=1&start_s=2`
+    had answered seconds 0-10 and 1-11 as asked, a viewer labelling the wrong stretch of ECG
+    (an integrator's audit)."""
+    given = search_args({"start_s", "duration_s"})
+    for name, sent in given.items():
+        if len(sent) > 1:
+            raise FhirError(400, f"{name} is given once.", "invalid", name)
     values = {}
     for name, default in (("start_s", 0.0), ("duration_s", DEFAULT_WINDOW_S)):
-        text = request.args.get(name, "").strip()
+        text = given.get(name, [""])[0].strip()
         try:
             values[name] = float(text) if text else default
         except ValueError:
