@@ -63,6 +63,15 @@ def test_the_rules_in_words() -> None:
         (["SINUS", "NORMAL"], "70", "520", '"Normal ECG" with a QTc of'),
         (["SINUS", "AV_BLOCK_1"], "70", None, '"First-degree AV block" is a PR over 200 ms'),
         (["SINUS", "LBBB"], "70", None, '"Left bundle branch block" needs a QRS of 120 ms'),
+        # A working-day audit signed 250 bpm with a QT of 690 ms (QTc 1408 ms), and the
+        # patient read "about 250 times a minute".
+        (
+            ["SINUS"],
+            "250",
+            "690",
+            "A QT of 690 ms is longer than the interval between beats at "
+            "250 bpm (240 ms): check both",
+        ),
     ],
 )
 def test_signing_a_contradiction_is_refused_and_nothing_is_signed(

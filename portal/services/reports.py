@@ -314,6 +314,8 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
     problems += vocabulary.measurement_contradictions(read.findings, signed, strip=not episodes)
     if not unknown and problems:
         errors["findings"] = " ".join(problems)
+    if read.measurements is not None and (problem := _qt_beyond_the_beat(signed, machine)):
+        errors["qt_ms"] = problem
     if strange := [c for c in read.next_steps if c not in NEXT_STEPS]:
         errors["next_steps"] = f"Unknown next steps: {', '.join(strange)}."
     elif len(FOLLOW_UP_TIMES & set(read.next_steps)) > 1:
@@ -572,6 +574,26 @@ def _add_version(
     )
     tasks.enqueue_after_commit(session, "documents", version.id)  # its PDFs, by a worker
     return version
+
+
+def _qt_beyond_the_beat(signed: dict[str, float | None], machine: ReportVersion) -> str | None:
+    """Why a QT and heart rate the doctor typed cannot both be: the QT ends before the next
+    beat, so it is shorter than the interval between beats. A working-day audit signed a
+    heart rate of 250 bpm with a QT of 690 ms (QTc 1408 ms), and the patient read "about 250
+    times a minute". The machine's own pair is not judged: its QT is the normal beats', its
+    rate the mean of every beat (fast AF)."""
+    qt_ms, rate_bpm = signed.get("qt_ms"), signed.get("heart_rate_bpm")
+    if qt_ms is None or not rate_bpm:
+        return None
+    if as_shown(qt_ms, machine.qt_ms) and as_shown(rate_bpm, machine.heart_rate_bpm):
+        return None
+    rr_ms = 60_000.0 / rate_bpm
+    if qt_ms < rr_ms:
+        return None
+    return (
+        f"A QT of {qt_ms:.0f} ms is longer than the interval between beats at {rate_bpm:.0f} "
+        f"bpm ({rr_ms:.0f} ms): check both (a value in another unit?)."
+    )
 
 
 def _signed_measurements(
