@@ -128,6 +128,7 @@ from ml.strip_rhythm import (
     is_slow_strip_call,
     named_by_rate,
     rules_out_sinus,
+    strip_call_over_a_pattern,
     unusable_reason,
     unusable_throughout,
     with_fibrillation,
@@ -724,6 +725,9 @@ def _read(
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])
+        intervals = _with_conducted_beats_in_af(
+            intervals, strip, classes, unreadable, (filtered, fs, peaks, interval_leads)
+        )
 
     report(0.9, "Summarising findings")
     analysis = summarise(
@@ -763,6 +767,29 @@ def _read(
     )
     report(1.0, "Done")
     return analysis
+
+
+def _with_conducted_beats_in_af(
+    intervals: Intervals,
+    strip: StripCall,
+    classes: np.ndarray,
+    unreadable: np.ndarray,
+    measured: tuple[np.ndarray, float, np.ndarray, tuple[str, ...]],
+) -> Intervals:
+    """On a strip called AF, the intervals measured again with its S calls as the conducted
+    beats they are (`ml.conducted_in_af`): measured before the call, with them as early
+    ectopic beats, the QT read "not measurable (the next beat (an early ectopic beat 587 ms
+    after each normal one) comes before the T wave ends)" on 3 of 8 AF strips of a
+    clinician-eye audit, a reason untrue in AF and a QT lost."""
+    conducted = conducted_in_af_strip(classes, strip.label)
+    if not conducted.any():
+        return intervals
+    filtered, fs, peaks, leads = measured
+    beats = (conducted | (classes == "N")) & ~unreadable
+    return measure_intervals(
+        filtered, fs, peaks[beats], leads, normal_rr_s(peaks, beats, fs),
+        next_s=next_beat_s(peaks, beats, fs),
+    )  # fmt: skip
 
 
 def shape_doubts(
@@ -1101,6 +1128,12 @@ def summarise(
     if joined:
         notes = [*notes, joined_pauses_note(joined)]
     if strip is not None:
+        patterns = [
+            (e.label, e.start_s, e.end_s)
+            for e in episodes
+            if e.label in (rhythm.BIGEMINY, rhythm.TRIGEMINY)
+        ]
+        strip = strip_call_over_a_pattern(strip, patterns, duration_s)
         # Nor under a call that found the P waves inverted in lead II: its episode table
         # listed "Sinus rhythm 1.3-9.3 s" below "Other rhythm ... P waves inverted in lead II"
         # (an audit of the 12-lead path).

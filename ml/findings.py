@@ -15,7 +15,14 @@ from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
 from ml.gaps import clocks, duration_text, seconds_text
 from ml.hrv import HeartRateSummary
-from ml.intervals import LABELS, OUTSIDE_PLAUSIBLE, WIDE_QRS_MS, WITHHELD_AS_UNSURE, Intervals
+from ml.intervals import (
+    LABELS,
+    NO_P_WAVE_REASON,
+    OUTSIDE_PLAUSIBLE,
+    WIDE_QRS_MS,
+    WITHHELD_AS_UNSURE,
+    Intervals,
+)
 from ml.lead_reversal import ARMS_SWAPPED
 from ml.narrow_tachycardia import CAUSES as NARROW_TACHYCARDIA_CAUSES
 from ml.pause_p_waves import pause_p_wave_phrase
@@ -579,6 +586,7 @@ def axis_findings(intervals: Intervals) -> list[Finding]:
 
 
 UNMEASURED_QRS_ADVICE = "check the strip (paced beats look so) before calling the ECG normal"
+NO_P_WAVE_ADVICE = "check the strip for a P wave before every QRS before calling the ECG normal"
 NO_QRS_THIS_NARROW_MS = 40.0
 
 
@@ -596,6 +604,12 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
         for name, reason in intervals.not_measurable.items()
         if name in LABELS and WITHHELD_AS_UNSURE in reason
     ]
+    if intervals.lacks_p_wave_in_every_lead():
+        # A normal ECG has a P wave before every QRS, and none was found: cinc2017 A08195
+        # (reference AF) read "Sinus rhythm" and "No significant arrhythmia", prefilled and
+        # signed as "Normal ECG" beside "PR not measurable (no consistent P wave ...)", and the
+        # patient read "Your heart test looked normal." (a clinician-eye audit).
+        doubts.append(f"PR not measurable: {NO_P_WAVE_REASON}; {NO_P_WAVE_ADVICE}")
     if _repeat_the_ecg(intervals):
         doubts.append(f"QRS axis not measurable: {ARMS_SWAPPED}")
     qrs_failed = intervals.not_measurable.get("qrs", "")

@@ -48,3 +48,15 @@ def test_an_af_strip_reports_no_supraventricular_ectopy_beside_its_af() -> None:
     assert not [e for e in analysis.episodes if e.label == rhythm.SVT]
     notes = [n for n in analysis.notes if NOTE_PHRASE in n]
     assert len(notes) == 1 and notes[0].split()[0].isdigit()
+
+
+@pytest.mark.skipif(not (CINC / "A03548.hea").is_file(), reason="cinc2017 not found")
+def test_an_af_strips_intervals_count_its_s_calls_as_conducted_beats() -> None:
+    """A clinician-eye audit: measured before the strip's AF call, with its S calls as early
+    ectopic beats, A03548's QT read "not measurable (the next beat (an early ectopic beat
+    587 ms after each normal one) comes before the T wave ends)", untrue in AF. Measured
+    again with them as the conducted beats they are, the reason is the T wave's own."""
+    analysis = analyze(read_recording(CINC / "A03548.hea", uncalibrated_ok=True))
+    assert analysis.strip is not None and analysis.strip.label == "af"
+    reason = analysis.intervals.not_measurable.get("qt", "")
+    assert "early ectopic beat" not in reason

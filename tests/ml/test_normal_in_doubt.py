@@ -12,6 +12,7 @@ import dataclasses
 
 from ml.analysis import analyze
 from ml.findings import WIDE_QRS_MS, _withheld_doubt, without_doubtful_wide_qrs
+from ml.intervals import NO_P_WAVE_REASON
 from ml.recording import Recording, validated
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
@@ -92,3 +93,18 @@ def test_a_withheld_wide_qrs_draws_no_voltage_finding() -> None:
     assert (analysis.intervals.sokolow_lyon_mv or 0) >= 3.5
     codes = {f.code for f in analysis.findings}
     assert not codes & {"LVH", "LOW_VOLTAGE", "ST_ELEVATION", "ST_DEPRESSION"}, codes
+
+
+def test_no_p_wave_in_any_lead_is_said_beside_a_normal_read() -> None:
+    """A clinician-eye audit: cinc2017 A08195 (reference AF) read "Sinus rhythm" and "No
+    significant arrhythmia" beside "PR not measurable (no consistent P wave before the QRS in
+    any lead)", was signed as prefilled "Normal ECG", and the patient read "Your heart test
+    looked normal."; a normal ECG has a P wave before every QRS."""
+    measured = analyze(_twelve_lead()).intervals
+    assert _withheld_doubt(measured) == ""  # its P waves were found
+    reasons = {**measured.not_measurable, "pr": NO_P_WAVE_REASON}
+    without = dataclasses.replace(measured, pr_ms=None, not_measurable=reasons)
+    assert _withheld_doubt(without) == (
+        "PR not measurable: no consistent P wave before the QRS in any lead; check the strip "
+        "for a P wave before every QRS before calling the ECG normal"
+    )

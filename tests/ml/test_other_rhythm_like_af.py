@@ -8,11 +8,14 @@ from __future__ import annotations
 import pytest
 import wfdb
 
+from ml import rhythm
 from ml.analysis import analyze
 from ml.recording import Recording
 from ml.research.databases import data_root
+from ml.strip_rhythm import StripCall, strip_call_over_a_pattern
 
 CINC = data_root() / "cinc2017"
+MITDB = data_root() / "mitdb"
 
 
 @pytest.mark.skipif(not (CINC / "A00015.hea").is_file(), reason="cinc2017 not found")
@@ -23,3 +26,28 @@ def test_an_irregular_strip_without_p_waves_is_not_routine() -> None:
     assert other.risk == "medium"
     assert "irregular RR intervals" in (other.detail or "")
     assert (other.detail or "").endswith("atrial fibrillation is not ruled out, check the strip")
+
+
+def test_a_strip_called_af_over_a_bigeminal_pattern_is_another_rhythm() -> None:
+    call = StripCall("af", "Atrial fibrillation/flutter", "RR intervals irregular", 0.9, {})
+    bigeminy = [(rhythm.BIGEMINY, 2.0, 27.5)]
+    over = strip_call_over_a_pattern(call, bigeminy, 30.0)
+    assert over.label == "other"
+    assert over.reason == (
+        "ventricular bigeminy over 85% of the strip: its intervals repeat a pattern, which "
+        "atrial fibrillation does not"
+    )
+    assert strip_call_over_a_pattern(call, [(rhythm.BIGEMINY, 2.0, 12.0)], 30.0) == call
+    sinus = StripCall("sinus", "Sinus rhythm", "regular", 0.1, {})
+    assert strip_call_over_a_pattern(sinus, bigeminy, 30.0) == sinus
+
+
+@pytest.mark.skipif(not (MITDB / "223.hea").is_file(), reason="MIT-BIH not found")
+def test_thirty_seconds_of_mitdb_223s_alternating_rhythm_is_not_af() -> None:
+    """A clinician-eye audit: 30 s of MIT-BIH 223 from 576 s, its intervals alternating
+    strictly, read AF at high risk, prefilled for signing; 90 s of it read VT, no AF."""
+    record = wfdb.rdrecord(str(MITDB / "223"), sampfrom=576 * 360, sampto=606 * 360)
+    analysis = analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
+    assert analysis.strip is not None and analysis.strip.label == "other"
+    assert "bigeminy over" in analysis.strip.reason
+    assert "AF" not in {f.code for f in analysis.findings}
