@@ -370,6 +370,46 @@ def test_framingham_keeps_the_office_blood_pressure_beside_an_admissions(
     )
 
 
+def test_a_score_refused_for_an_age_or_sex_since_corrected_says_so(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A working-day audit: a patient registered as born in 2001, whose score was "not
+    computed: Age 25 years is outside the range ...", corrected to 1961, still read that
+    beside a patient of 65 with no word of the correction (a refused score stores no
+    inputs); likewise a sex "unknown" corrected to female."""
+    _add_input(sql, people, utcnow() - dt.timedelta(days=2), booleans=FLAGS, **LIPIDS)
+    born = people.patient.date_of_birth
+    people.patient.date_of_birth = dt.date(utcnow().year - 25, born.month, min(born.day, 28))
+    sql.commit()
+    report = _analysed_report(app, people, sql, tmp_path)
+    lipid = next(s for s in report.risk_scores if s.model is RiskModel.FRAMINGHAM_GENERAL_CVD)
+    age = people.patient.age_years(report.report_date.date())
+    assert lipid.value is None and f"Age {age} years is outside the range" in (
+        lipid.not_computed_reason or ""
+    )
+    assert risk_scores.stale_reason(lipid, people.patient, report.report_date) is None
+    people.patient.date_of_birth = people.patient.date_of_birth.replace(
+        year=people.patient.date_of_birth.year - 40
+    )
+    sql.commit()
+    assert risk_scores.stale_reason(lipid, people.patient, report.report_date) == (
+        f"not computed for age {age}; the patient's details have been corrected since: see the "
+        "risk page for today's score"
+    )
+    page = html.unescape(client_for(app, people.doctor).get(f"/reports/{report.id}").get_data(
+        as_text=True))  # fmt: skip
+    assert f"(not computed for age {age}; the patient's details have been corrected" in page
+    refused_sex = RiskScore(
+        model=RiskModel.FRAMINGHAM_GENERAL_CVD, created_at=utcnow(),
+        not_computed_reason="Sex 'unknown': the model has equations for male and female only, "
+        "so it cannot be used.",
+    )  # fmt: skip
+    assert risk_scores.stale_reason(refused_sex, people.patient, report.report_date) == (
+        "not computed for sex unknown; the patient's details have been corrected since: see "
+        "the risk page for today's score"
+    )
+
+
 def test_a_score_computed_for_details_since_corrected_says_so_and_flags_nothing(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -461,6 +462,23 @@ def store_report_scores(report: EcgReport, outcomes: list[ScoreOutcome]) -> list
     return rows
 
 
+REFUSED_AGE = re.compile(r"\bAge (\d+) years is outside the range")
+REFUSED_SEX = re.compile(r"\bSex '([^']*)': the model has equations for male and female only")
+
+
+def _refused_for(reason: str) -> dict[str, Any]:
+    """The age and sex a score was not computed for, as its reason names them (a refused
+    score stores no inputs): a date of birth corrected from 2001 to 1961 had left "not
+    computed: Age 25 years is outside the range ..." beside a patient of 65, with no word
+    of the correction (a working-day audit)."""
+    named: dict[str, Any] = {}
+    if age := REFUSED_AGE.search(reason):
+        named["age_years"] = int(age.group(1))
+    if sex := REFUSED_SEX.search(reason):
+        named["sex"] = sex.group(1)
+    return named
+
+
 def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str | None:
     """Why a stored score no longer fits the patient (computed at `as_of` before an entry
     dated up to `as_of` was added that would change it, `_would_change`, or for an age or
@@ -486,7 +504,7 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
             "after the score was computed: signing or amending the report recomputes it; see "
             "the risk page for today's score"
         )
-    used = score.inputs_used or {}
+    used = score.inputs_used or _refused_for(score.not_computed_reason or "")
     then_age = used.get("age_years")
     then_sex = used.get("sex")
     ages = {patient.age_years(as_of.date()), patient.age_years(as_of.date() - dt.timedelta(days=1))}
@@ -497,8 +515,9 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
         changed.append(f"sex {then_sex}")
     if not changed:
         return None
+    computed = "computed" if score.inputs_used else "not computed"
     return (
-        f"computed for {' and '.join(changed)}; the patient's details have been corrected "
+        f"{computed} for {' and '.join(changed)}; the patient's details have been corrected "
         "since: see the risk page for today's score"
     )
 
