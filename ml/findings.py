@@ -604,12 +604,6 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
         for name, reason in intervals.not_measurable.items()
         if name in LABELS and WITHHELD_AS_UNSURE in reason
     ]
-    if intervals.lacks_p_wave_in_every_lead():
-        # A normal ECG has a P wave before every QRS, and none was found: cinc2017 A08195
-        # (reference AF) read "Sinus rhythm" and "No significant arrhythmia", prefilled and
-        # signed as "Normal ECG" beside "PR not measurable (no consistent P wave ...)", and the
-        # patient read "Your heart test looked normal." (a clinician-eye audit).
-        doubts.append(f"PR not measurable: {NO_P_WAVE_REASON}; {NO_P_WAVE_ADVICE}")
     if _repeat_the_ecg(intervals):
         doubts.append(f"QRS axis not measurable: {ARMS_SWAPPED}")
     qrs_failed = intervals.not_measurable.get("qrs", "")
@@ -625,6 +619,12 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
         # aside; an on-call audit). A QRS found at 45-59 ms is common on one-lead strips of
         # normal rhythm (50 or more of the cinc2017 normal strips) and stays out of this.
         doubts.append(f"QRS not measurable: {qrs_failed}; {UNMEASURED_QRS_ADVICE}")
+    if intervals.lacks_p_wave_in_every_lead():
+        # A normal ECG has a P wave before every QRS, and none was found: cinc2017 A08195
+        # (reference AF) read "Sinus rhythm" and "No significant arrhythmia", prefilled and
+        # signed as "Normal ECG" beside "PR not measurable (no consistent P wave ...)", and the
+        # patient read "Your heart test looked normal." (a clinician-eye audit).
+        doubts.append(f"PR not measurable: {NO_P_WAVE_REASON}; {NO_P_WAVE_ADVICE}")
     if leads_not_read:
         doubts.append(
             f"lead(s) {', '.join(leads_not_read)} not read (see the notes): what shows only "

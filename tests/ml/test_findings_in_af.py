@@ -16,7 +16,7 @@ from ml.findings import (
     without_pr_without_p_waves,
 )
 from ml.hrv import HeartRateSummary
-from ml.intervals import Intervals
+from ml.intervals import NO_P_WAVE_REASON, Intervals
 from ml.io import read_recording
 from ml.recording import Recording
 from ml.research.databases import data_root
@@ -66,12 +66,16 @@ def test_pr_stays_when_sinus_beats_make_a_good_part_of_the_median_beat() -> None
 def test_an_af_strip_whose_median_beat_shows_a_p_like_wave_gets_no_pr_and_no_av_block() -> None:
     # Labelled AF by the challenge; before this rule the read said AF *and* first-degree AV
     # block (PR 287 ms, high confidence): 11 of the 1,500 strips said both.
+    # Its intervals are measured with the strip's S calls as conducted beats (since
+    # 2026-12-06, `analysis._with_conducted_beats_in_af`): the median beat then shows no
+    # P-like wave at all, and the PR says so.
     analysis = analyze(read_recording(CINC / "A00867.hea", uncalibrated_ok=True))
     assert analysis.main_finding.code == "AF"
     assert analysis.intervals.pr_ms is None
-    assert analysis.intervals.not_measurable["pr"] == AF_PR_REASON
+    assert analysis.intervals.not_measurable["pr"] == NO_P_WAVE_REASON
     assert "AV_BLOCK_1" not in {f.code for f in analysis.findings}
-    assert any(n == f"PR not measurable: {AF_PR_REASON}." for n in analysis.notes)
+    reason = analysis.intervals.not_measurable["pr"]
+    assert any(n == f"PR not measurable: {reason}." for n in analysis.notes)
 
 
 @pytest.mark.skipif(not (CINC / "A00107.hea").is_file(), reason="cinc2017 not found")
