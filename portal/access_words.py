@@ -36,6 +36,7 @@ ACTIONS = {
     "report.download": "downloaded an ECG report",
     "worklist.view": "saw your ECG on their list of reports to check",
     "myhealth.reports": "opened your reports",
+    "audit.view": "looked at the list of who has seen or changed your record",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"

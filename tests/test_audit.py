@@ -56,3 +56,26 @@ def test_admin_audit_page_filters_and_is_admin_only(app, people, sql) -> None:  
     assert "No events match." in by_user
     for account in (people.staff, people.doctor, people.patient_account):
         assert client_for(app, account).get("/admin/audit").status_code == 403
+
+
+def test_reading_the_audit_trail_is_audited_with_the_patients_shown(
+    app,
+    people,
+    sql,  # type: ignore[no-untyped-def]
+) -> None:
+    """A security audit: an administrator's search of the trail by a patient's MRN, which
+    shows their address and phone as changed, left no row."""
+    from sqlalchemy import select
+
+    from portal.models import AuditEvent
+    from tests.conftest import client_for
+
+    client_for(app, people.staff).get(f"/patients/{people.patient.id}")
+    admin = client_for(app, people.admin)
+    admin.get("/admin/audit", query_string={"mrn": people.patient.mrn})
+    sql.expire_all()
+    row = sql.scalars(select(AuditEvent).where(AuditEvent.action == "audit.view")).one()
+    assert row.actor_username == people.admin.username
+    assert row.patient_id == people.patient.id
+    assert row.details == {"filters": {"mrn": people.patient.mrn},
+                           "patient_ids": [people.patient.id]}  # fmt: skip

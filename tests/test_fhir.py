@@ -1069,6 +1069,29 @@ def test_a_24_hour_recording_comes_in_windows(
 # --------------------------------------------------------------------------- audit, limits
 
 
+def test_each_client_of_a_doctor_leaves_its_own_rows_for_waveforms_and_pdfs(
+    app: Flask, people: People, sql: Session, signed: EcgReport
+) -> None:
+    """A security audit: two clients acting for one doctor read the waveform in the same
+    minute and left one row; their PDF downloads were rows like the doctor's own in the
+    browser, naming no client. Each row now names its client and token."""
+    client = app.test_client()
+    ehr = issue(sql, people.doctor, "fhir:read", actor=people.admin)
+    research = issue(sql, people.doctor, "fhir:read", actor=people.admin)
+    for token in (ehr, research, ehr):
+        fetch(client, f"/Observation/{signed.id}-ecg", token)
+        pdf = call(client, "GET", f"/Binary/{signed.id}-v2-clinician", token)
+        assert pdf.status_code == 200
+    sql.expire_all()
+    mine = sql.scalars(select(ApiToken.id).where(ApiToken.account_id == people.doctor.id))
+    two = sorted(mine)[-2:]  # the EHR's and the research app's
+    reads = sql.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.waveform.read"))
+    assert sorted(r.details["token_id"] for r in reads) == two  # once a minute per client
+    downloads = sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.download"))
+    assert sorted(d.details["token_id"] for d in downloads) == sorted([*two, two[0]])
+    assert all(d.details["client"] == f"test {people.doctor.username}" for d in downloads)
+
+
 def test_every_read_is_audited_with_the_patient_and_the_client(
     app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

@@ -235,6 +235,17 @@ def audit_log() -> str:
         date_to=_date_arg("to"),
         page=request.args.get("page", 1, type=int),
     )
+    # The trail shows patients' details as changed (addresses, phones) and amendment reasons:
+    # its own reads are audited, with the filters and the patients shown (a security audit
+    # found an admin's search by MRN left no row).
+    shown = sorted({e.patient_id for e in page.events if e.patient_id is not None})
+    audit.record(
+        db_session(), "audit.view", actor=current_user._get_current_object(),
+        patient_id=shown[0] if len(shown) == 1 else None,
+        details={"filters": {k: v[:64] for k, v in request.args.items()},
+                 "patient_ids": shown[:200]},
+    )  # fmt: skip
+    db_session().commit()
     return render_template(
         "admin/audit.html", page=page, args=request.args, shown_count=shown_count,
         count_cap=COUNT_CAP,

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ml import vocabulary
-from portal.access import roles, scopes
+from portal.access import api_client, roles, scopes
 from portal.converters import MAX_ID, whole_number
 from portal.db import db_session
 from portal.fhir import codes
@@ -349,7 +349,7 @@ def binary_read(binary_id: str) -> Response:
         sql, "report.download", actor=actor(), patient_id=report.patient_id,
         object_type="report_document", object_id=document.id,
         details={"kind": kind.value, "version_no": version.version_no, "sha256": document.sha256,
-                 "via": "fhir"},
+                 "via": "fhir", **api_client()},
     )  # fmt: skip
     sql.commit()
     accept = request.accept_mimetypes

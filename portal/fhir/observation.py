@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from ml.recording import Recording, canonical_lead_name, standard_order
 from portal import ecg_data
-from portal.access import roles, scopes
+from portal.access import api_client, roles, scopes
 from portal.converters import MAX_ID, whole_number
 from portal.db import db_session
 from portal.fhir import codes
@@ -427,7 +427,8 @@ def observation_read(observation_id: str) -> Response:
         if audit.record_at_most_every(
             db_session(), WAVEFORM_AUDIT_WINDOW, "fhir.waveform.read", actor=actor(),
             patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,
-            details={"start_s": where.start_s, "duration_s": where.duration_s},
+            details={"start_s": where.start_s, "duration_s": where.duration_s,
+                     **api_client()},
         ):  # fmt: skip
             db_session().commit()
         return resource_response(resource)

@@ -23,7 +23,7 @@ from flask_login import current_user
 
 from ml import rhythm, vocabulary
 from portal import ecg_data
-from portal.access import roles
+from portal.access import api_client, roles
 from portal.converters import date_arg
 from portal.db import db_session
 from portal.finding_stops import Stop, finding_stops, withdrawn_marked
@@ -509,7 +509,8 @@ def send_document(found: EcgReport, kind: DocumentKind) -> Response:
     audit.record(
         sql, "report.download", actor=_actor(), patient_id=found.patient_id,
         object_type="report_document", object_id=document.id,
-        details={"kind": kind.value, "version_no": version.version_no, "sha256": document.sha256},
+        details={"kind": kind.value, "version_no": version.version_no,
+                 "sha256": document.sha256, **api_client()},
     )  # fmt: skip
     sql.commit()
     name = f"ecg-report-{found.id}-v{version.version_no}-{kind.value}.pdf"
