@@ -24,6 +24,10 @@ ACTIONS = {
     "clinical_input.list": "looked at your measurements",
     "recording.upload": "added a heart tracing (ECG)",
     "recording.duplicate_upload": "added the same heart tracing (ECG) again",
+    "recording.move_out": "moved a heart tracing (ECG) added to your record by mistake to "
+    "the right patient's record",
+    "recording.move_in": "moved a heart tracing (ECG) of yours, added to another record by "
+    "mistake, to your record",
     "job.view": "checked how the computer's reading of an ECG was going",
     "job.retry": "restarted the computer's reading of an ECG",
     "report.create": "the computer read an ECG",

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, MultipleFileField, SelectField
+from wtforms import BooleanField, MultipleFileField, SelectField, StringField
+from wtforms.validators import InputRequired, Length
 
 from portal.forms import options
 from portal.patients.forms import MeasurementField
@@ -22,3 +23,14 @@ class UploadForm(FlaskForm):
 class LibraryForm(FlaskForm):
     record = SelectField("MIT-BIH record", choices=[])
     pacemaker = BooleanField(PACEMAKER_LABEL)
+
+
+class MoveForm(FlaskForm):
+    """A recording uploaded to the wrong patient, moved with its unsigned read."""
+
+    mrn = StringField(
+        "Move to the patient with the MRN", validators=[InputRequired(), Length(max=20)]
+    )
+    reason = StringField(
+        "Why (e.g. uploaded to the wrong patient)", validators=[InputRequired(), Length(max=300)]
+    )

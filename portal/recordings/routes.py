@@ -21,8 +21,8 @@ from portal.db import db_session
 from portal.forms import options, save
 from portal.models import Account, AnalysisJob, EcgRecording, Patient, Role
 from portal.patients.forms import ConfirmForm
-from portal.recordings.forms import LibraryForm, UploadForm
-from portal.services import audit, jobs, patients, recordings
+from portal.recordings.forms import LibraryForm, MoveForm, UploadForm
+from portal.services import audit, jobs, patients, recording_move, recordings
 from portal.services.errors import NotAllowed
 from portal.services.recordings import UploadOptions
 from portal.session_cookie import background_poll
@@ -171,8 +171,42 @@ def job(job_id: int) -> str:
     db_session().commit()
     return render_template(
         "recordings/job.html", job=found, status=jobs.status_of(db_session(), found),
-        confirm=ConfirmForm(),
+        confirm=ConfirmForm(), move_form=MoveForm(formdata=None), movable=_movable(found),
     )  # fmt: skip
+
+
+def _movable(found: AnalysisJob) -> bool:
+    """Staff may move a recording none of whose reports is signed (`recording_move`)."""
+    read = recording_move.reports_of(db_session(), found.recording)
+    return current_user.role is Role.STAFF and recording_move.movable(read)
+
+
+@bp.route("/jobs/<id:job_id>/move", methods=["POST"])
+@roles(Role.STAFF)
+def move(job_id: int) -> Response | tuple[str, int]:
+    """The recording of this analysis, and its unsigned report, to another patient."""
+    found = _job_or_404(job_id)
+    form = MoveForm()
+    if form.validate_on_submit():
+        saved, target = save(
+            form,
+            lambda: recording_move.move_recording(
+                db_session(), found.recording, form.mrn.data or "", form.reason.data or "",
+                actor=_actor(),
+            ),
+        )  # fmt: skip
+        if saved and target is not None:
+            flash(
+                f"Moved to {target.full_name} ({target.mrn}), with its unsigned report; "
+                "the move is in both patients' records.",
+                "success",
+            )
+            return redirect(url_for("recordings.job", job_id=found.id))
+    page = render_template(
+        "recordings/job.html", job=found, status=jobs.status_of(db_session(), found),
+        confirm=ConfirmForm(), move_form=form, movable=_movable(found),
+    )  # fmt: skip
+    return page, 400
 
 
 @bp.route("/jobs/<id:job_id>/status.json")

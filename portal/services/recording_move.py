@@ -1,0 +1,90 @@
+"""A recording uploaded to the wrong patient, moved to the right one with its unsigned read
+(`/jobs/<id>/move`, staff). A working-day audit uploaded an excerpt to the wrong patient and
+found no way out: no route moved or removed it, it sat on a doctor's worklist as that
+patient's AF, and once signed it went to that patient's portal, where the only correction was
+an amendment forced to sign a false "Unclassifiable: too noisy". A signed report is the
+record of what was issued and does not move."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.db import lock_row
+from portal.models import Account, EcgRecording, EcgReport, Patient, ReportStatus
+from portal.services import audit, patients, reports, risk_scores
+from portal.services.validation import InvalidInput, text_problem
+
+
+def move_recording(
+    session: Session, recording: EcgRecording, mrn: str, reason: str, *, actor: Account
+) -> Patient:
+    """Move `recording` and its unsigned report to the patient with `mrn`: the report goes to
+    that patient's doctor's worklist, its risk scores computed for them; audited on both
+    patients' records. InvalidInput, in words, when it cannot move."""
+    lock_row(session, "ecg_recording", recording.id, "pacemaker")  # one move at a time
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput({"reason": "Say why it moves (e.g. uploaded to the wrong patient)."})
+    if problem := text_problem(reason, lines=False):
+        raise InvalidInput({"reason": problem})
+    target = session.scalar(select(Patient).where(Patient.mrn == mrn.strip().upper()))
+    if target is None:
+        raise InvalidInput({"mrn": f"No patient has the MRN {mrn.strip()[:20]!r}."})
+    source = recording.patient
+    if target.id == source.id:
+        raise InvalidInput({"mrn": "This recording is this patient's already."})
+    patients.require_active(target, "mrn", "a recording")
+    read = reports_of(session, recording)
+    if not movable(read):
+        raise InvalidInput(
+            {
+                "mrn": "Its report is signed, and a signed report does not move: the doctor "
+                "amends it, and a new upload to the right patient is read anew."
+            }  # fmt: skip
+        )
+    twin = session.scalar(
+        select(EcgRecording.id).where(
+            EcgRecording.patient_id == target.id, EcgRecording.sha256 == recording.sha256
+        )
+    )
+    if twin is not None:
+        raise InvalidInput({"mrn": f"{target.full_name} has this recording already."})
+    recording.patient_id, recording.patient = target.id, target
+    for report in read:
+        _move_report(session, report, target)
+    details = {"recording_id": recording.id, "from_patient_id": source.id,
+               "to_patient_id": target.id, "reason": reason,
+               "report_ids": [r.id for r in read]}  # fmt: skip
+    for action, patient in (("recording.move_out", source), ("recording.move_in", target)):
+        audit.record(
+            session, action, actor=actor, patient_id=patient.id,
+            object_type="ecg_recording", object_id=recording.id, details=details,
+        )  # fmt: skip
+    return target
+
+
+def reports_of(session: Session, recording: EcgRecording) -> list[EcgReport]:
+    return list(session.scalars(select(EcgReport).where(EcgReport.recording_id == recording.id)))
+
+
+def movable(read: list[EcgReport]) -> bool:
+    """Whether a recording with these reports may move: none of them signed."""
+    return all(r.status is ReportStatus.PRELIMINARY for r in read)
+
+
+def _move_report(session: Session, report: EcgReport, target: Patient) -> None:
+    """The unsigned report as if it had been read for `target`: their doctor, their scores,
+    the urgency those give."""
+    report.patient_id = target.id
+    report.patient = target
+    report.assigned_doctor_id = target.assigned_doctor_id
+    machine = report.versions[0]
+    rate_bpm = risk_scores.report_heart_rate_bpm(report, machine.heart_rate_bpm)
+    outcomes = risk_scores.report_outcomes(session, report, ecg_heart_rate_bpm=rate_bpm)
+    scores = risk_scores.store_report_scores(report, outcomes)
+    session.add_all(scores)
+    analysis_findings = [
+        (f["code"], f["risk"]) for f in (machine.analysis or {}).get("findings", [])
+    ]
+    report.urgency = reports.urgency_of(analysis_findings, reports.worklist_scores(report, scores))
