@@ -41,6 +41,10 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     assert f"/my/reports/{report.id}/" not in patient.get("/my/reports").get_data(as_text=True)
     assert patient.get(summary).status_code == 404
     assert api.get(f"/reports/{report.id}").status_code == 404  # nor through a patient's app
+    # Nor does their access list say it was signed (a security audit: it read "checked and
+    # signed an ECG report" of a report missing from their list); it does once released.
+    signed_words = "checked and signed an ECG report"
+    assert signed_words not in patient.get("/my/access").get_data(as_text=True)
 
     doctor = client_for(app, people.doctor)
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
@@ -64,7 +68,7 @@ def test_a_vt_result_waits_for_the_doctor_to_release_it(
     assert sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.release")).one()
     # The patient's access log says it in words (it read "looked at or changed your record").
     access = patient.get("/my/access").get_data(as_text=True)
-    assert "made an ECG report available to you" in access
+    assert "made an ECG report available to you" in access and signed_words in access
     # Staff may not release; another doctor does not see the report.
     staff = client_for(app, people.staff)
     url = f"/reports/{report.id}/release"

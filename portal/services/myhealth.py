@@ -88,16 +88,26 @@ def updated_at(report: EcgReport) -> dt.datetime | None:
 ACCESS_ROWS = 200  # the newest; the page says when there are more
 
 
+HELD_UNTIL_RELEASE = ("report.sign", "report.amend")
+
+
 def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) -> list[AuditEvent]:
     """Views, downloads and changes of this patient's record, newest first."""
     if account.patient is None:
         return []
+    held_report = (AuditEvent.object_type == "ecg_report") & exists().where(
+        EcgReport.id == AuditEvent.object_id, EcgReport.patient_release_at > utcnow()
+    )
     return list(
         session.scalars(
             select(AuditEvent)
             .where(AuditEvent.patient_id == account.patient.id)
             # A refused request read nothing (the audit keeps it for a search by patient).
             .where(AuditEvent.action != "access.refused")
+            # A signature of a result held for a talk first is not said before the talk: the
+            # list had read "checked and signed an ECG report" at night, of a report missing
+            # from the patient's list (a security audit). Shown once it is released.
+            .where(~(AuditEvent.action.in_(HELD_UNTIL_RELEASE) & held_report))
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
