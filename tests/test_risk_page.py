@@ -370,6 +370,26 @@ def test_framingham_keeps_the_office_blood_pressure_beside_an_admissions(
     )
 
 
+def test_a_score_of_an_ecg_older_than_every_value_says_the_values_are_later(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A working-day audit: an ECG whose file is dated 2000 read "not computed: Systolic blood
+    pressure ... missing; Smoking status missing; ..." beside a patient page listing both,
+    entered today. The reason now says why, within its column, cut after a whole item."""
+    _add_input(sql, people, utcnow() - dt.timedelta(days=2), booleans=FLAGS, **LIPIDS)
+    report = _analysed_report(app, people, sql, tmp_path)
+    report.report_date = dt.datetime(2000, 11, 1, 9, 0)
+    outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=72.0)
+    stored = risk_scores.store_report_scores(report, outcomes)
+    for score, outcome in zip(stored, outcomes, strict=True):
+        reason, full = score.not_computed_reason or "", outcome.not_computed_reason or ""
+        assert reason.startswith("not computed: "), reason
+        assert "measured only after this ECG's date (2000-11-01), not used for it; " in reason
+        cut = len(full) > 255
+        assert reason == full or (cut and reason.endswith("; ...") and len(reason) <= 255)
+    sql.rollback()
+
+
 def test_a_score_refused_for_an_age_or_sex_since_corrected_says_so(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

@@ -398,7 +398,47 @@ def report_outcomes(
     outcomes = compute_scores(
         report.patient, measured, as_of=report.report_date, ecg_heart_rate_bpm=ecg_heart_rate_bpm
     )
-    return [_contradicted_by_the_ecg(o, signed_codes) for o in outcomes]
+    later = _measured_later(session, report)
+    return [_with_later_values(_contradicted_by_the_ecg(o, signed_codes), later, report)
+            for o in outcomes]  # fmt: skip
+
+
+REASON_CHARS = 255  # `risk_score.not_computed_reason`
+
+
+def _fitted(reason: str) -> str:
+    """The reason within the column, cut after a whole item ("; ...") rather than mid-word."""
+    if len(reason) <= REASON_CHARS:
+        return reason
+    cut = reason.rfind("; ", 0, REASON_CHARS - 5)
+    return reason[: cut if cut > 0 else REASON_CHARS - 5] + "; ..."
+
+
+def _measured_later(session: Session, report: EcgReport) -> set[str]:
+    """The labels of the inputs the patient has values of measured after the ECG."""
+    rows = session.scalars(
+        select(ClinicalInput).where(
+            ClinicalInput.patient_id == report.patient_id,
+            ClinicalInput.recorded_at > report.report_date,
+        )
+    )
+    return {label for row in rows for c, label in LABELS.items() if getattr(row, c) is not None}
+
+
+def _with_later_values(outcome: ScoreOutcome, later: set[str], report: EcgReport) -> ScoreOutcome:
+    """A score missing inputs that the patient has values of, measured after this ECG, says
+    so: an ECG whose file is dated 2000 read "Systolic blood pressure missing; Smoking status
+    missing" beside a patient page listing both, entered today (a working-day audit)."""
+    reason = outcome.not_computed_reason or ""
+    named = sorted(label for label in later if f"{label} missing" in reason)
+    if not named:
+        return outcome
+    said = (
+        f"not computed: {', '.join(named)} measured only after this ECG's date "
+        f"({report.report_date:%Y-%m-%d}), not used for it; "
+        f"{reason.removeprefix('not computed: ')}"
+    )
+    return ScoreOutcome(outcome.spec, None, said, outcome.sources, outcome.latest_input_id)
 
 
 # GRACE's ST input, and the signed statements that contradict a "no" there.
@@ -593,7 +633,7 @@ def score_values(outcome: ScoreOutcome) -> dict[str, Any]:
         unit=None if result is None else "%",
         category=None if result is None else result.category,
         level=None if result is None else result.level,
-        not_computed_reason=(outcome.not_computed_reason or "")[:255] or None,
+        not_computed_reason=_fitted(outcome.not_computed_reason or "") or None,
         inputs_used=None if result is None else {**result.inputs_used, "sources": sources},
         contributions=None
         if result is None
