@@ -256,7 +256,9 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     # The message is where the page opens and has the focus (the form's "#sign" had stayed:
     # the page sat at an empty amend form, the message off screen, unannounced).
     assert page.url.endswith("#messages")
-    assert page.evaluate("document.activeElement.id") == "messages"
+    # Waited for: the page's script moves the focus after load (read at once, a loaded CI
+    # machine once found it not moved yet).
+    expect(page.locator("#messages")).to_be_focused()
     # The sign form's statements label names its field (an id the machine's list shared).
     assert page.evaluate("document.querySelectorAll('[id=findings]').length") == 1
     assert page.evaluate("document.querySelector('label[for=findings]').control.tagName") == (
