@@ -471,8 +471,8 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     old_qt = next(r["reference"] for r in first["result"] if "-qt/" in r["reference"])
     assert old_qt == f"Observation/{signed.id}-qt/_history/2"
     assert fetch(client, f"/{old_qt}", tokens.doctor)["valueQuantity"]["value"] == 380
-    outcome_of(call(client, "GET", f"/DiagnosticReport/{signed.id}/_history/1", tokens.doctor),
-               404)  # the machine read is no signed version  # fmt: skip
+    machine = fetch(client, f"/DiagnosticReport/{signed.id}/_history/1", tokens.doctor)
+    assert machine["status"] == "preliminary"  # the machine read, still readable (since 12-06)
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt/_history/9", tokens.doctor), 404)
 
     finals = fetch(client, f"/DiagnosticReport?patient={people.patient.id}&status=final",
@@ -1067,6 +1067,29 @@ def test_a_24_hour_recording_comes_in_windows(
 
 
 # --------------------------------------------------------------------------- audit, limits
+
+
+def test_the_machine_read_stays_readable_as_version_1_once_signed(
+    app: Flask, people: People, sql: Session, tokens: Tokens, signed: EcgReport
+) -> None:
+    """An integrator's audit: version 1, preliminary, and its PDF answered 404 once the
+    report was signed, so an EHR that had shown the machine read could not fetch it again."""
+    client = app.test_client()
+    first = fetch(client, f"/DiagnosticReport/{signed.id}/_history/1", tokens.doctor)
+    assert first["status"] == "preliminary" and first["meta"]["versionId"] == "1"
+    assert first["conclusion"].startswith("Machine read, not yet reviewed by a doctor")
+    assert [r["reference"] for r in first["result"]] == [f"Observation/{signed.id}-ecg"]
+    form = first["presentedForm"][0]
+    assert form["url"].endswith(f"/Binary/{signed.id}-v1-clinician")
+    pdf = call(client, "GET", f"/Binary/{signed.id}-v1-clinician", tokens.doctor,
+               headers={"Accept": "application/pdf"})  # fmt: skip
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    current = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
+    assert current["status"] == "final" and current["meta"]["versionId"] == "2"
+    # Not the patient's: they read signed versions only.
+    outcome_of(call(client, "GET", f"/DiagnosticReport/{signed.id}/_history/1", tokens.patient),
+               404)  # fmt: skip
+    outcome_of(call(client, "GET", f"/Binary/{signed.id}-v1-clinician", tokens.patient), 404)
 
 
 def test_each_client_of_a_doctor_leaves_its_own_rows_for_waveforms_and_pdfs(

@@ -145,12 +145,13 @@ def _practitioner(version: ReportVersion) -> dict[str, Any] | None:
 
 
 def report_resource(
-    report: EcgReport, who: Audience, version: ReportVersion | None = None
-) -> dict[str, Any]:
+    report: EcgReport, who: Audience, version: ReportVersion | None = None,
+    machine_read: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """The DiagnosticReport of `report` as of `version` (default: its latest signed version;
-    the machine read when it has none)."""
+    the machine read when it has none, or with `machine_read`: version 1, preliminary)."""
     latest = signed_version(report)
-    version = version or latest
+    version = None if machine_read else version or latest
     basis = version or report.versions[0]
     resource: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
@@ -182,6 +183,10 @@ def report_resource(
         resource["performer"] = [signed_by]
         resource["resultsInterpreter"] = [signed_by]
     shown = [i for i in items(report, who, version) if not i.withdrawn]
+    if machine_read and latest is not None:
+        # Version 1 after a signature: the waveform; no measurement of it is signed, and the
+        # risk scores are the signature's now.
+        shown = [i for i in shown if i.slug == "ecg"]
     resource["result"] = [reference_of(i, version if version is not latest else None)
                           for i in shown]  # fmt: skip
     if not resource["result"]:
@@ -252,7 +257,11 @@ def report_vread(report_id: int, version_no: int) -> Response:
     version = readable_version(report, version_no, who)
     if version is not None:
         resource = report_resource(report, who, version)
-    else:  # the current version (an unsigned read's 1) is read back too: it had been a 404
+    elif version_no == 1 and who.clinician:
+        # The machine read, preliminary, also once signed: an EHR that showed it could no
+        # longer fetch what it had displayed (an integrator's audit).
+        resource = report_resource(report, who, machine_read=True)
+    else:  # the current version is read back too: it had been a 404
         resource = report_resource(report, who)
         if resource["meta"]["versionId"] != str(version_no):
             raise not_found(f"DiagnosticReport/{report_id}/_history/{version_no}")
@@ -330,8 +339,10 @@ def binary_read(binary_id: str) -> Response:
     who = audience_of(actor())
     version_no, kind = int(match[2]), DocumentKind(match[3])
     version = readable_version(report, version_no, who)
-    if version is None and who.clinician and version_no == 1 and len(report.versions) == 1:
-        version = report.versions[0]  # an unsigned report's clinician PDF says it is unsigned
+    if version is None and who.clinician and version_no == 1:
+        # The machine read's clinician PDF says it is unsigned; served after a signature too,
+        # as version 1 of the DiagnosticReport is (an integrator's audit).
+        version = report.versions[0]
     # A clinician may also fetch a signed version's patient summary (to print it for the
     # patient), as the REST API's summary.pdf gives it them: FHIR had answered 404.
     readable = _kinds(who) + (
