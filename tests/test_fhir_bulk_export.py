@@ -89,6 +89,9 @@ def test_an_export_runs_in_the_background_and_its_files_are_what_the_api_reads(
     assert the_report["presentedForm"][0]["url"].startswith("http://localhost/fhir/r4/Binary/")
     actions = set(sql.scalars(select(AuditEvent.action)))
     assert {"fhir.export.start", "fhir.export.done", "fhir.export.download"} <= actions
+    # The row of the finished export names whose data left (a security audit: none was).
+    done = sql.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.export.done")).one()
+    assert done.details["patients"] == 1 and done.details["patient_ids"] == [signed.patient_id]
 
 
 def test_patient_export_types_and_since_narrow_the_files(

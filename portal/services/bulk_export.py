@@ -33,6 +33,9 @@ from portal.services.jobs import live_workers
 log = logging.getLogger(__name__)
 RESOURCE_TYPES = ("Patient", "DiagnosticReport", "Observation")
 KEEP = dt.timedelta(hours=24)  # files are kept this long after the export finished
+EXPORTED_IDS_AUDITED = (
+    10_000  # patient ids named in the "done" audit row (a larger export: the count)
+)
 MAX_ATTEMPTS = 3
 SILENT_FOR = dt.timedelta(minutes=15)  # no progress this long: the export is hung
 FAILED_MESSAGE = "The export failed because of an internal error (it has been logged)."
@@ -191,11 +194,12 @@ def run(app: Flask, export_id: int) -> JobState | None:
 
     target = folder(storage_dir, export_id)
     transaction_time = utcnow()
+    exported: set[int] = set()  # none when it fails before writing
     try:
         shutil.rmtree(target, ignore_errors=True)  # a previous, interrupted attempt's parts
         target.mkdir(mode=0o700, parents=True)
         with app.test_request_context("/", base_url=base_url):
-            counts = _write_files(target, account_id, resource_types, since, progress)
+            counts, exported = _write_files(target, account_id, resource_types, since, progress)
         for part in target.glob("*.part"):
             part.rename(part.with_suffix(""))
         final, error = JobState.SUCCEEDED, None
@@ -211,12 +215,13 @@ def run(app: Flask, export_id: int) -> JobState | None:
         shutil.rmtree(target, ignore_errors=True)
         log.error("export %s crashed:\n%s", export_id, traceback.format_exc())
         final, error, counts = JobState.FAILED, FAILED_MESSAGE, {}
-    return _finish(sessions, export_id, attempt, final, error, counts, transaction_time)
+    return _finish(sessions, export_id, attempt, final, error, counts, transaction_time, exported)
 
 
 def _finish(
     sessions: Callable[[], Session], export_id: int, attempt: int, final: JobState,
     error: str | None, counts: dict[str, int], transaction_time: dt.datetime,
+    exported: set[int] | None = None,
 ) -> JobState | None:  # fmt: skip
     now = utcnow()
     with sessions() as session:
@@ -244,7 +249,11 @@ def _finish(
         audit.record(
             session, action, actor=session.get(Account, job.requested_by_id),
             object_type="bulk_export", object_id=export_id,
-            details={"client": job.client_name, "counts": counts, "error": error},
+            # Whose data left, for an investigation: the rows had named no patient (a
+            # security audit). The first EXPORTED_IDS_AUDITED ids, and how many in all.
+            details={"client": job.client_name, "counts": counts, "error": error,
+                     "patients": len(exported or ()),
+                     "patient_ids": sorted(exported or ())[:EXPORTED_IDS_AUDITED]},
         )  # fmt: skip
         session.commit()
     return final
@@ -256,7 +265,7 @@ def _write_files(
     resource_types: list[str],
     since: dt.datetime | None,
     progress: Callable[[float, str], None],
-) -> dict[str, int]:
+) -> tuple[dict[str, int], set[int]]:
     """The NDJSON files, as `<type>.ndjson.part`, built by the FHIR endpoints' own builders
     (inside a request context, so references and PDF URLs name this server)."""
     from portal.db import db_session
@@ -280,11 +289,13 @@ def _write_files(
     n_reports = sql.scalar(select(func.count()).select_from(reports_query.subquery())) or 0
     total = max(1, n_patients + n_reports)
     counts = dict.fromkeys(resource_types, 0)
+    exported: set[int] = set()
     done = 0
     with _Files(target, resource_types) as files:
         if "Patient" in resource_types:
             for patient in _batches(sql, patients_query, Patient.id):
                 counts["Patient"] += files.write("Patient", patient_resource(patient))
+                exported.add(patient.id)
                 done += 1
                 if done % 200 == 0:
                     progress(done / total, f"Writing patients ({done} of {n_patients})")
@@ -292,6 +303,7 @@ def _write_files(
         wanted = {"DiagnosticReport", "Observation"} & set(resource_types)
         if wanted:
             for report in _batches(sql, reports_query, EcgReport.id):
+                exported.add(report.patient_id)
                 if "DiagnosticReport" in wanted:
                     counts["DiagnosticReport"] += files.write(
                         "DiagnosticReport", report_resource(report, who)
@@ -303,7 +315,7 @@ def _write_files(
                 done += 1
                 if done % 50 == 0:
                     progress(done / total, f"Writing reports ({done - n_patients} of {n_reports})")
-    return counts
+    return counts, exported
 
 
 def _batches(sql: Session, query: Any, id_column: Any, size: int = 200) -> Iterator[Any]:
