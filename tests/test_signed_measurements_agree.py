@@ -150,3 +150,22 @@ def test_amending_an_unsigned_report_says_to_sign_it(
     assert "Only a signed report can be amended; sign it instead." in page
     sql.expire_all()
     assert len(report.versions) == 1
+
+
+def test_typed_measurements_are_signed_as_whole_numbers(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An integrator's audit: a PR typed 150.5 was 150.5 through the REST API and 150 (half
+    to even) on the PDF, the review page and FHIR. Signed as whole numbers, half up."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    machine = report.versions[0]
+    doctor = client_for(app, people.doctor)
+    url = f"/reports/{report.id}"
+    form = _sinus_read(
+        report, heart_rate_bpm=str(round(machine.heart_rate_bpm)), pr_ms="150.5",
+        qrs_ms="99.5", qt_ms=str(round(machine.qt_ms)), qrs_axis_deg="30.4",
+    )  # fmt: skip
+    assert post_form(doctor, f"{url}/sign", form, token_page=url).status_code == 302
+    sql.expire_all()
+    signed = sql.get(EcgReport, report.id).versions[-1]
+    assert (signed.pr_ms, signed.qrs_ms, signed.qrs_axis_deg) == (151.0, 100.0, 30.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -346,6 +347,13 @@ def ecg_time_json(report_id: int) -> Response | tuple[Response, int]:
     return jsonify(t_s=t_s, said=said)
 
 
+def _whole(value: float | None) -> float | None:
+    """A measurement as signed: a whole number, half up, as every page shows it. A PR typed
+    150.5 had been 150.5 through the REST API and 150 (half to even) on the PDF, the review
+    page and FHIR (an integrator's audit)."""
+    return None if value is None else float(math.floor(value + 0.5))
+
+
 def _physician_read(form: SignForm) -> PhysicianRead:
     return PhysicianRead(
         rhythm_label=form.rhythm_label.data or "",
@@ -356,7 +364,7 @@ def _physician_read(form: SignForm) -> PhysicianRead:
         next_steps_note=form.next_steps_note.data or "",
         # A form without the measurement fields (an older page, a script) keeps the machine's;
         # with them, an empty field means "not measurable".
-        measurements={name: getattr(form, name).data for name in MEASUREMENTS}
+        measurements={name: _whole(getattr(form, name).data) for name in MEASUREMENTS}
         if any(name in request.form for name in MEASUREMENTS)
         else None,
     )
