@@ -471,6 +471,14 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     old_qt = next(r["reference"] for r in first["result"] if "-qt/" in r["reference"])
     assert old_qt == f"Observation/{signed.id}-qt/_history/2"
     assert fetch(client, f"/{old_qt}", tokens.doctor)["valueQuantity"]["value"] == 380
+    # The risk scores are recomputed at each signature: an earlier version names none (it had
+    # pointed at today's figure), and the current one says amended, at the latest version.
+    assert not [r for r in first["result"] if "-risk-" in r["reference"]]
+    risk_ref = next(r["reference"] for r in report["result"] if "-risk-" in r["reference"])
+    risk = fetch(client, f"/{risk_ref}", tokens.doctor)
+    assert risk["status"] == "amended" and risk["meta"]["versionId"] == "4"
+    assert fetch(client, f"/{risk_ref}/_history/4", tokens.doctor) == risk
+    outcome_of(call(client, "GET", f"/{risk_ref}/_history/2", tokens.doctor), 404)
     machine = fetch(client, f"/DiagnosticReport/{signed.id}/_history/1", tokens.doctor)
     assert machine["status"] == "preliminary"  # the machine read, still readable (since 12-06)
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt/_history/9", tokens.doctor), 404)

@@ -183,6 +183,10 @@ def report_resource(
         resource["performer"] = [signed_by]
         resource["resultsInterpreter"] = [signed_by]
     shown = [i for i in items(report, who, version) if not i.withdrawn]
+    if version is not None and version is not latest:
+        # The risk scores are the latest signature's (recomputed in place): an earlier version
+        # names none, where it had pointed at today's figure (an integrator's audit).
+        shown = [i for i in shown if not i.slug.startswith("risk-")]
     if machine_read and latest is not None:
         # Version 1 after a signature: the waveform; no measurement of it is signed, and the
         # risk scores are the signature's now.

@@ -248,9 +248,14 @@ def _risk(item: Item) -> dict[str, Any]:
 
     report = item.report
     score = next(s for s in report.risk_scores if _risk_slug(s.model) == item.slug)
-    signed = report.status in (ReportStatus.FINAL, ReportStatus.AMENDED)
-    resource = _common(item, "final" if signed else "preliminary")
-    resource["meta"] = {"lastUpdated": instant(score.created_at)}
+    # Recomputed at every signature: its version is the latest signature's, and an amendment
+    # marks it amended. An EHR that had imported 9.0 % (low) saw 38.4 % (high) under the same
+    # "final" and no version (an integrator's audit).
+    latest = signed_version(report)
+    status = {ReportStatus.FINAL: "final", ReportStatus.AMENDED: "amended"}
+    resource = _common(item, status.get(report.status, "preliminary"))
+    resource["meta"] = {"versionId": str(latest.version_no if latest else 1),
+                        "lastUpdated": instant(score.created_at)}  # fmt: skip
     resource["code"]["text"] = model_title(score.model)
     resource["issued"] = instant(score.created_at)
     resource["valueQuantity"] = {"value": round(float(score.value or 0.0), 1), "unit": "%",
@@ -407,7 +412,11 @@ def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[It
         raise not_found(what) from None
     who = audience_of(actor())
     version = readable_version(report, version_no, who) if version_no is not None else None
-    if version_no is not None and (version is None or match[2] not in codes.MEASURE_BY_SLUG):
+    # A risk score has one version, the latest signature's (its `meta.versionId`).
+    current_risk = match[2].startswith("risk-") and version is signed_version(report)
+    if version_no is not None and (
+        version is None or (match[2] not in codes.MEASURE_BY_SLUG and not current_risk)
+    ):
         raise not_found(f"{what}/_history/{version_no}")
     found = next((i for i in items(report, who, version) if i.slug == match[2]), None)
     if found is None:
