@@ -82,3 +82,62 @@ def test_a_move_is_refused_in_words_and_a_signed_read_does_not_move(
     page = f"/jobs/{report.job_id}"
     form = {"mrn": people.other_patient.mrn, "reason": "x"}
     assert post_form(doctor, f"{page}/move", form, token_page=page).status_code == 403
+
+
+def test_a_move_waits_for_the_analysis_and_renders_the_pdf_again(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review of this action: moved while its analysis ran, the recording went to one
+    patient and its report, written afterwards, to the other; and a clinician PDF rendered
+    before the move was served after it with the first patient's name and MRN."""
+    import datetime as dt
+
+    from portal.models import Sex
+    from portal.services import patients
+    from portal.worker import Worker
+    from tests.conftest import pdf_words
+    from tests.support.ecg_files import write_csv
+    from tests.test_sinus_rate_statement import _upload
+
+    path = write_csv(tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    job_id = sql.scalar(select(EcgRecording)).jobs[0].id
+    page = f"/jobs/{job_id}"
+    move_form = {"mrn": people.other_patient.mrn, "reason": "wrong patient"}
+    early = post_form(staff, f"{page}/move", move_form, token_page=page)
+    assert early.status_code == 400
+    assert "still running: move it once it has finished" in html.unescape(early.get_data(True))
+    Worker(app).run_pending()
+    sql.expire_all()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None and report.patient_id == people.patient.id
+
+    doctor = client_for(app, people.doctor)
+    before = doctor.get(f"/reports/{report.id}/report.pdf")
+    assert people.patient.mrn in pdf_words(before.data, tmp_path, "before")
+    # The same doctor's second patient, so that the doctor can still open it after the move.
+    second = patients.register_patient(
+        sql, patients.PatientDetails(full_name="Second Patient", date_of_birth=dt.date(1960, 1, 2),
+                                     sex=Sex.MALE,
+                                     assigned_doctor_id=people.doctor.doctor_profile.id),
+        actor=people.staff, today=dt.date(2026, 12, 6),
+    )  # fmt: skip
+    sql.commit()
+    opened_at = report.row_version
+    assert _move(app, people, report, mrn=second.mrn, reason="wrong").status_code == 302
+    after = doctor.get(f"/reports/{report.id}/report.pdf")
+    said = pdf_words(after.data, tmp_path, "after")
+    assert second.mrn in said and people.patient.mrn not in said
+
+    # A doctor signing it from the page opened before the move is told so, not that another
+    # doctor signed, and the read stays in the sign form.
+    url = f"/reports/{report.id}"
+    form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Mine.",
+            "password": PASSWORD, "row_version": str(opened_at)}  # fmt: skip
+    late = post_form(doctor, f"{url}/sign", form, token_page=url)
+    assert late.status_code == 409
+    text = " ".join(html.unescape(late.get_data(True)).split())
+    assert "nobody has signed it: it is now Second Patient's" in text
+    assert "Your read is kept in the sign form below." in text
+    assert f'action="/reports/{report.id}/sign' in text and "Mine.</textarea>" in text

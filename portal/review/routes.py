@@ -454,6 +454,12 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         # bare "Redirecting..." page.
         db_session().rollback()
         current = _report_or_404(found.id)
+        if conflict.unsigned:  # moved to another patient, unsigned: the read stays to sign
+            flash(f"{conflict} Your read is kept in the sign form below.", "error")
+            kept_sign = SignForm()
+            kept_sign.row_version.data = current.row_version
+            kept_sign.row_version.raw_data = [str(current.row_version)]
+            return _review_page(current, kept_sign, AmendForm(formdata=None)), 409
         # The doctor's read is kept in the amend form, against the version that stands now:
         # it had been thrown away, to be typed again (a concurrency audit).
         kept = AmendForm()

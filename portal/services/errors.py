@@ -25,9 +25,14 @@ class NotAllowed(DomainError, LookupError):
 
 
 class SigningConflict(DomainError):
-    """Someone else signed or changed the report first."""
+    """Someone else signed or changed the report first. `unsigned`: it is still unsigned
+    (moved to another patient meanwhile): the doctor's read stays in the sign form."""
 
     status = 409
+
+    def __init__(self, message: str | None = None, *, unsigned: bool = False) -> None:
+        super().__init__(message)
+        self.unsigned = unsigned
 
 
 class JobNotRetryable(DomainError):

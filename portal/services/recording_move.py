@@ -7,11 +7,19 @@ record of what was issued and does not move."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import lock_row
-from portal.models import Account, EcgRecording, EcgReport, Patient, ReportStatus
+from portal.models import (
+    Account,
+    EcgRecording,
+    EcgReport,
+    JobState,
+    Patient,
+    ReportDocument,
+    ReportStatus,
+)
 from portal.services import audit, patients, reports, risk_scores
 from portal.services.validation import InvalidInput, text_problem
 
@@ -35,6 +43,16 @@ def move_recording(
     if target.id == source.id:
         raise InvalidInput({"mrn": "This recording is this patient's already."})
     patients.require_active(target, "mrn", "a recording")
+    if any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in recording.jobs):
+        # Its report would be written for the patient the worker read: a move while the
+        # analysis ran left the recording with one patient and its report with the other (a
+        # review of this action).
+        raise InvalidInput(
+            {
+                "mrn": "The analysis of this recording is still running: move it once it has "
+                "finished (this page says when)."
+            }  # fmt: skip
+        )
     read = reports_of(session, recording)
     if not movable(read):
         raise InvalidInput(
@@ -78,6 +96,10 @@ def _move_report(session: Session, report: EcgReport, target: Patient) -> None:
     the urgency those give."""
     report.patient_id = target.id
     report.patient = target
+    # Its PDFs were rendered with the first patient's name, MRN and date of birth: they are
+    # rendered again when next asked for (a stored one had been served after the move).
+    version_ids = [v.id for v in report.versions]
+    session.execute(delete(ReportDocument).where(ReportDocument.report_version_id.in_(version_ids)))
     report.assigned_doctor_id = target.assigned_doctor_id
     machine = report.versions[0]
     rate_bpm = risk_scores.report_heart_rate_bpm(report, machine.heart_rate_bpm)

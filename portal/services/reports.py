@@ -442,6 +442,15 @@ def sign(
     """Add the physician's read and make the report final (caller commits; a concurrent
     signature surfaces as SigningConflict at flush)."""
     _check_password(actor, password)
+    if report.status is ReportStatus.PRELIMINARY and report.row_version != expected_row_version:
+        # Unsigned and changed: staff moved it to another patient's record (`recording_move`)
+        # while the doctor read it; "another doctor signed" had been said of it (an audit).
+        raise SigningConflict(
+            f"This report was changed while you were reviewing it, and nobody has signed it: "
+            f"it is now {report.patient.full_name}'s ({report.patient.mrn}; staff move a "
+            "recording uploaded to the wrong patient). Check the patient, then sign.",
+            unsigned=True,
+        )
     if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "signed or changed"))
     _check_read(read, read_as_episodes(report.recording), report.versions[0])
