@@ -32,3 +32,20 @@ def test_a_read_like_the_standing_one_changes_nothing() -> None:
     standing = ReportVersion(version_no=2, rhythm_label="Sinus rhythm", findings=["SINUS"],
                              conclusion="Normal.")  # fmt: skip
     assert differences(PhysicianRead("Sinus rhythm", ["SINUS"], "Normal."), standing) == []
+
+
+def test_next_steps_and_words_to_the_patient_are_named_too() -> None:
+    """A review of the kept form: a colleague's "Review today", cardiology referral, note and
+    comment to the patient were withdrawn by a kept read that named nothing."""
+    standing = ReportVersion(
+        version_no=2, rhythm_label="Sinus rhythm", findings=["SINUS"], conclusion="Read.",
+        next_steps=["SEE_TODAY", "CARDIOLOGY"], next_steps_note="Call patient at 3 pm",
+        patient_comment="Please come to the clinic today.",
+    )  # fmt: skip
+    kept = PhysicianRead("Sinus rhythm", ["SINUS"], "Read.", next_steps=("ROUTINE",))
+    assert differences(kept, standing) == [
+        "it would withdraw next steps Cardiology referral, Review today (urgent)",
+        "it would add next steps Discuss at the next routine visit",
+        "another next step in words",
+        "another note to the patient",
+    ]

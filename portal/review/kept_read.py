@@ -10,6 +10,7 @@ from ml import vocabulary
 from portal.models import ReportVersion
 from portal.review.forms import MEASUREMENTS
 from portal.services.reports import PhysicianRead
+from reports.next_steps import NEXT_STEPS
 
 MEASUREMENT_WORDS = {
     "heart_rate_bpm": ("heart rate", "bpm"),
@@ -23,7 +24,7 @@ MEASUREMENT_WORDS = {
 def differences(read: PhysicianRead, standing: ReportVersion) -> list[str]:
     """In words, what signing `read` would change in `standing`: statements withdrawn and
     added, measurements changed (as the form shows them, whole numbers), the rhythm line, the
-    conclusion."""
+    conclusion, the next steps and the words to the patient."""
     said = []
     now = set(standing.findings or [])
     mine = set(read.findings)
@@ -40,6 +41,20 @@ def differences(read: PhysicianRead, standing: ReportVersion) -> list[str]:
         said.append(f'rhythm line "{standing.rhythm_label or ""}" -> "{read.rhythm_label}"')
     if (standing.conclusion or "").strip() != read.conclusion.strip():
         said.append("another conclusion")
+    # What the patient is told and when they are seen: a kept read had dropped a colleague's
+    # "Review today", referral and note to the patient without a word (a review of this).
+    steps = {s.code: s.label for s in NEXT_STEPS.values()}
+    now_steps, my_steps = set(standing.next_steps or []), set(read.next_steps)
+    if withdrawn_steps := sorted(now_steps - my_steps):
+        said.append(
+            "it would withdraw next steps " + ", ".join(steps.get(c, c) for c in withdrawn_steps)
+        )
+    if added_steps := sorted(my_steps - now_steps):
+        said.append("it would add next steps " + ", ".join(steps.get(c, c) for c in added_steps))
+    if (standing.next_steps_note or "").strip() != read.next_steps_note.strip():
+        said.append("another next step in words")
+    if (standing.patient_comment or "").strip() != read.patient_comment.strip():
+        said.append("another note to the patient")
     return said
 
 
