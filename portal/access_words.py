@@ -41,6 +41,7 @@ ACTIONS = {
     "worklist.view": "saw your ECG on their list of reports to check",
     "myhealth.reports": "opened your reports",
     "audit.view": "looked at the list of who has seen or changed your record",
+    "api_token.issue": "gave an app access to your record, acting as you",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"
@@ -78,7 +79,10 @@ def what(event: AuditEvent) -> str:
 def who(event: AuditEvent, names: dict[str, str]) -> str:
     """Who did it: their name (`names`, by username) and role, "you", or the computer."""
     if event.actor_role == "patient":
-        return "you"
+        client = (event.details or {}).get("client")
+        # Through a token acting as them: the app, not "you" (an administrator's token for a
+        # patient's login had read their results as "you").
+        return f'an app acting as you ("{client}")' if client else "you"
     if event.actor_username in names:
         role = ROLES.get(event.actor_role or "", "")
         return f"{names[event.actor_username]} ({role})" if role else names[event.actor_username]

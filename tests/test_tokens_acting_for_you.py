@@ -33,3 +33,29 @@ def test_the_owner_sees_and_revokes_a_token_that_acts_as_them(app: Flask, people
     assert revoked.status_code == 302
     assert "no longer acts as you" in doctor.get(revoked.location).get_data(as_text=True)
     assert api.get("/patients").status_code == 401
+
+
+def test_a_patient_sees_a_token_issued_as_them_and_its_reads_as_the_apps(
+    app: Flask, people: People
+) -> None:
+    """A review: an administrator issued a token for a patient's login and read their
+    results with it; the patient's access list said "you opened an ECG report" and nothing
+    of the token."""
+    import html
+
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.patient_account.username, ["reports:read"]))
+    assert api.get("/reports").status_code == 200
+    patient = client_for(app, people.patient_account)
+    page = html.unescape(patient.get("/my/access").get_data(as_text=True))
+    assert (
+        "<td>Admin1 (administrator)</td><td>gave an app access to your record, acting as you</td>"
+    ) in page
+    # Its reads are the app's, not "you".
+    from portal.access_words import who
+    from portal.models import AuditEvent
+
+    read = AuditEvent(actor_role="patient", actor_username=people.patient_account.username,
+                      details={"client": "client of cp1", "api_token_id": 7})  # fmt: skip
+    assert who(read, {}) == 'an app acting as you ("client of cp1")'
+    assert who(AuditEvent(actor_role="patient", details={}), {}) == "you"

@@ -74,8 +74,11 @@ def issue(
     )
     session.add(token)
     session.flush()
+    # On the patient's own record when the token acts as a patient: an administrator's token
+    # for a patient's login read their results, and their access list said "you" (a review).
     audit.record(
         session, "api_token.issue", actor=actor, object_type="api_token", object_id=token.id,
+        patient_id=account.patient.id if account.patient is not None else None,
         details={"client": token.client_name, "account": account.username, "scopes": token.scopes},
     )  # fmt: skip
     return Issued(token, secret)
