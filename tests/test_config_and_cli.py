@@ -541,6 +541,9 @@ def test_a_sqlite_portal_is_backed_up_while_it_runs_and_restores_whole(
     assert made.exit_code == 0, made.output
     assert "Backup written to " in made.output and "Keep both files together." in made.output
     (folder,) = (tmp_path / "backups").iterdir()
+    # As private as what it copies, whatever the umask (a review found them world-readable).
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}
     restored = tmp_path / "restored"
     with tarfile.open(folder / STORAGE_ARCHIVE) as archive:
         archive.extractall(restored, filter="data")

@@ -50,8 +50,14 @@ def back_up(database_url: str, storage_dir: Path, out_dir: Path) -> Backup:
     """A folder under `out_dir` named by the time (UTC) holding the database and the storage."""
     source = sqlite_path(database_url)
     folder = out_dir / f"cardio-{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%SZ}"
-    folder.mkdir(parents=True)
+    # Private like what it copies (the database 0600, storage 0700): under a umask of 022 a
+    # backup had every patient's data, password hashes and two-step secrets readable by any
+    # account on the server (a review).
+    folder.mkdir(parents=True, mode=0o700)
+    folder.chmod(0o700)
     copy = folder / DATABASE_FILE
+    for name in (DATABASE_FILE, STORAGE_ARCHIVE):
+        (folder / name).touch(mode=0o600)
     reading = closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True))
     with reading as source_db, closing(sqlite3.connect(copy)) as copy_db:
         source_db.backup(copy_db)
