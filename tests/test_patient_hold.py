@@ -272,3 +272,27 @@ def test_a_released_report_held_again_by_an_amendment_is_said_to_be_updated(
     assert "A result is being updated" in listing
     assert "Your doctor is updating a result you could read before" in listing
     assert "If nobody has called you within 3 days" in listing  # PATIENT_HOLD_HOURS 72
+
+
+def test_a_signature_the_patient_was_shown_stays_on_their_access_list_during_a_later_hold(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review of the held-report filter: a normal report signed and released, then amended
+    to add VT (held), lost its first "checked and signed" row from the patient's access list
+    too; only the held amendment is left out."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    signed = post_form(doctor, f"/reports/{report.id}/sign",
+                       {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+                        "conclusion": "Normal.", "password": PASSWORD,
+                        "row_version": str(report.row_version)},
+                       token_page=f"/reports/{report.id}")  # fmt: skip
+    assert signed.status_code == 302
+    patient = client_for(app, people.patient_account)
+    assert "checked and signed an ECG report" in patient.get("/my/access").get_data(True)
+    _amend(app, people, sql, report, ["SINUS", "VT"], ["SEE_TODAY"])
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).patient_release_at > utcnow()  # held
+    access = patient.get("/my/access").get_data(as_text=True)
+    assert "checked and signed an ECG report" in access
+    assert "corrected a signed ECG report" not in access

@@ -92,26 +92,55 @@ HELD_UNTIL_RELEASE = ("report.sign", "report.amend")
 
 
 def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) -> list[AuditEvent]:
-    """Views, downloads and changes of this patient's record, newest first."""
+    """Views, downloads and changes of this patient's record, newest first. The signature or
+    amendment of a version held for a talk first is not said before it is released: the list
+    had read "checked and signed an ECG report" at night, of a report missing from the
+    patient's list (a security audit); an earlier signature they were shown stays listed."""
     if account.patient is None:
         return []
-    held_report = (AuditEvent.object_type == "ecg_report") & exists().where(
-        EcgReport.id == AuditEvent.object_id, EcgReport.patient_release_at > utcnow()
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.patient_id == account.patient.id)
+        # A refused request read nothing (the audit keeps it for a search by patient).
+        .where(AuditEvent.action != "access.refused")
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
     )
-    return list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.patient_id == account.patient.id)
-            # A refused request read nothing (the audit keeps it for a search by patient).
-            .where(AuditEvent.action != "access.refused")
-            # A signature of a result held for a talk first is not said before the talk: the
-            # list had read "checked and signed an ECG report" at night, of a report missing
-            # from the patient's list (a security audit). Shown once it is released.
-            .where(~(AuditEvent.action.in_(HELD_UNTIL_RELEASE) & held_report))
-            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-            .limit(limit)
+    unseen = _unseen_since(session, account.patient.id)
+    return [
+        e
+        for e in events
+        if not (
+            e.action in HELD_UNTIL_RELEASE
+            and e.object_type == "ecg_report"
+            and e.object_id in unseen
+            # a signature's row is written after its version's `signed_at` (at the flush)
+            and e.occurred_at >= unseen[e.object_id]
+        )
+    ]
+
+
+def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:
+    """For each report held from the patient now, when its first version they were never
+    shown was signed (`reports.shown_to_patient`)."""
+    from portal.services.reports import shown_to_patient
+
+    now = utcnow()
+    held = session.scalars(
+        select(EcgReport).where(
+            EcgReport.patient_id == patient_id, EcgReport.patient_release_at > now
         )
     )
+    since = {}
+    for report in held:
+        unseen = [
+            v.signed_at
+            for v in report.versions
+            if v.signed_at is not None and not shown_to_patient(report, v, now)
+        ]
+        if unseen:
+            since[report.id] = min(unseen)
+    return since
 
 
 def display_names(session: Session, events: list[AuditEvent]) -> dict[str, str]:
