@@ -21,6 +21,7 @@ from portal.models import (
     ReportStatus,
 )
 from portal.services import audit, patients, reports, risk_scores
+from portal.services.machine_read import machine_findings
 from portal.services.validation import InvalidInput, text_problem
 
 
@@ -106,7 +107,5 @@ def _move_report(session: Session, report: EcgReport, target: Patient) -> None:
     outcomes = risk_scores.report_outcomes(session, report, ecg_heart_rate_bpm=rate_bpm)
     scores = risk_scores.store_report_scores(report, outcomes)
     session.add_all(scores)
-    analysis_findings = [
-        (f["code"], f["risk"]) for f in (machine.analysis or {}).get("findings", [])
-    ]
-    report.urgency = reports.urgency_of(analysis_findings, reports.worklist_scores(report, scores))
+    found = [(f["code"], f["risk"]) for f in machine_findings(report)]
+    report.urgency = reports.urgency_of(found, reports.worklist_scores(report, scores))
