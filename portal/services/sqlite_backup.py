@@ -53,20 +53,25 @@ def back_up(database_url: str, storage_dir: Path, out_dir: Path) -> Backup:
     # Private like what it copies (the database 0600, storage 0700): under a umask of 022 a
     # backup had every patient's data, password hashes and two-step secrets readable by any
     # account on the server (a review).
-    folder.mkdir(parents=True, mode=0o700)
-    folder.chmod(0o700)
-    copy = folder / DATABASE_FILE
+    folder.mkdir(parents=True)
+    folder.chmod(0o700)  # whatever the umask
     for name in (DATABASE_FILE, STORAGE_ARCHIVE):
         (folder / name).touch(mode=0o600)
-    reading = closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True))
-    with reading as source_db, closing(sqlite3.connect(copy)) as copy_db:
+    copy = folder / DATABASE_FILE
+    with (
+        closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as source_db,
+        closing(sqlite3.connect(copy)) as copy_db,
+    ):
         source_db.backup(copy_db)
-    stored = 0
-    with tarfile.open(folder / STORAGE_ARCHIVE, "w:gz") as archive:
-        if storage_dir.is_dir():
-            for path in sorted(storage_dir.iterdir()):
-                if path.name in SKIPPED_FOLDERS:
-                    continue
-                archive.add(path, arcname=f"storage/{path.name}")
-                stored += sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 1
+    stored = _archive_storage(storage_dir, folder / STORAGE_ARCHIVE)
     return Backup(folder, copy.stat().st_size, stored)
+
+
+def _archive_storage(storage_dir: Path, archive_path: Path) -> int:
+    """`storage_dir` (but the uploads being staged) as `storage/...` in a gzipped tar; how
+    many files it holds."""
+    with tarfile.open(archive_path, "w:gz") as archive:
+        for path in sorted(storage_dir.iterdir()) if storage_dir.is_dir() else []:
+            if path.name not in SKIPPED_FOLDERS:
+                archive.add(path, arcname=f"storage/{path.name}")
+        return sum(1 for member in archive.getmembers() if member.isfile())
