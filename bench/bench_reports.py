@@ -69,7 +69,7 @@ def report_data(data_dir: Path) -> ReportData:
         physician=read, amendments=[], findings=analysis.findings,
         episodes=analysis.episodes, beat_counts=document["beat_counts"],
         class_probabilities=document["class_probability_mean"],
-        good_quality_fraction=analysis.good_quality_fraction, quality_notes=[],
+        quality_words=analysis.quality_words, quality_notes=[],
         scores=[Score("Framingham 2008 general CVD (lipids)", "10-year CVD", 13.5,
                       "intermediate", {"age_years": 76})],
         strips=report_strips(recording, analysis), model_version=document["model_version"],

@@ -25,6 +25,7 @@ from ml.av_dissociation import (
     av_dissociation,
     strip_call_with_dissociation,
 )
+from ml.baseline_swings import NOTE_PHRASE as SWING_PHRASE
 from ml.baseline_swings import baseline_swings_mv, qrs_sizes_mv, rides_a_swing, swings_note
 from ml.classifier import CLASSES, BeatClassifier
 from ml.conducted_in_af import conducted_in_af_strip, conducted_note
@@ -78,6 +79,7 @@ from ml.lead_vote import beats_most_leads_see, lead_detections, lead_that_finds_
 from ml.mains import dehummed
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
 from ml.narrow_tachycardia import named_on_the_strip
+from ml.noise_bursts import NOTE_PHRASE as BURST_PHRASE
 from ml.noise_bursts import (
     bursts_note,
     in_noise_burst,
@@ -88,6 +90,7 @@ from ml.noise_bursts import (
 from ml.on_time_beats import ON_TIME_SHARE, on_time_note, on_time_supraventricular
 from ml.pause_p_waves import pause_p_waves
 from ml.quality import (
+    SEGMENT_S,
     Segment,
     combine_leads,
     good_once_filtered,
@@ -259,6 +262,11 @@ class EcgAnalysis:
     @property
     def good_quality_fraction(self) -> float:
         return good_share(self.quality)
+
+    @property
+    def quality_words(self) -> str:
+        """The quality line of the review page and the clinician's PDF (`quality_words`)."""
+        return quality_words(self.good_quality_fraction, self.notes)
 
     @property
     def flagged_segments(self) -> list[Segment]:
@@ -802,6 +810,24 @@ def shape_doubts(
         return None, None
     swing_mv, qrs_mv, noise = surroundings
     return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv, classes)
+
+
+def quality_words(good_fraction: float, notes: Sequence[str]) -> str:
+    """How much of the recording is of good quality, in words. Quality is judged in 10-s
+    segments, which a burst of noise or a swing of a second or two passes: "100 % of the
+    recording is of good quality" had stood beside a note of a beat left unclassified in a
+    burst of noise (helper C5), so such a note is pointed to. A share just short of all is
+    never rounded up to 100 %."""
+    percent = round(good_fraction * 100)
+    if good_fraction < 1 and percent == 100:
+        percent = 99
+    words = f"{percent} % of the recording is of good quality"
+    if any(BURST_PHRASE in n or SWING_PHRASE in n for n in notes):
+        words += (
+            f" (judged in {SEGMENT_S:g}-s segments); shorter bursts of noise or baseline "
+            "swings inside them are in the machine notes"
+        )
+    return words + "."
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ class ReportData:
     episodes: list[Episode]
     beat_counts: dict[str, int]
     class_probabilities: dict[str, float]
-    good_quality_fraction: float
+    quality_words: str  # `ml.analysis.quality_words`
     quality_notes: list[str]
     scores: list[Score]
     strips: list[Strip] = field(default_factory=list)

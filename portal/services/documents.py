@@ -213,7 +213,7 @@ def report_data(
         ),
         beat_counts=dict(machine.beat_counts or {}),
         class_probabilities=dict(machine.class_probabilities or {}),
-        good_quality_fraction=analysis.good_quality_fraction,
+        quality_words=analysis.quality_words,
         machine_notes=list(analysis.notes),
         quality_notes=[f"{len(flagged)} segment(s) flagged as noisy or unusable."]
         if flagged

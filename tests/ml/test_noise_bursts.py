@@ -169,6 +169,25 @@ def test_a_normal_strips_svt_in_a_burst_of_noise_is_gone() -> None:
     assert len(notes) == 1 and notes[0].startswith("4 beats called supraventricular (at 10.4 s")
     assert not any(e.label == rhythm.SVT for e in analysis.episodes)
     assert all(f.code != "SVT" for f in analysis.findings)
+    # Every 10-s segment is good, and the quality line points to the burst it passed.
+    assert analysis.good_quality_fraction == 1.0
+    assert analysis.quality_words.startswith("100 % of the recording is of good quality")
+    assert "shorter bursts of noise or baseline swings inside them" in analysis.quality_words
+
+
+def test_the_quality_line_points_to_short_noise_and_never_rounds_up_to_all() -> None:
+    """ "100 % of the recording is of good quality" had stood beside a note of beats left
+    unclassified in a burst of noise (helper C5): segments of 10 s pass a burst of 2 s."""
+    from ml.analysis import quality_words
+
+    assert quality_words(1.0, []) == "100 % of the recording is of good quality."
+    assert quality_words(0.996, []) == "99 % of the recording is of good quality."
+    assert quality_words(0.0, []) == "0 % of the recording is of good quality."
+    pointed = quality_words(1.0, [bursts_note(np.array([4.2]))])
+    assert pointed == (
+        "100 % of the recording is of good quality (judged in 10-s segments); shorter bursts "
+        "of noise or baseline swings inside them are in the machine notes."
+    )
 
 
 @pytest.mark.skipif(not (CINC / "A02847.hea").is_file(), reason="cinc2017 not found")
