@@ -327,6 +327,9 @@ CREATE TABLE ecg_report (
 	main_finding VARCHAR(32), 
 	signed_at DATETIME(6), 
 	patient_release_at DATETIME(6), 
+	withdrawn_at DATETIME(6), 
+	withdrawn_by_id INTEGER, 
+	withdrawn_reason VARCHAR(500), 
 	row_version INTEGER NOT NULL, 
 	updated_at DATETIME(6) NOT NULL, 
 	created_at DATETIME(6) NOT NULL, 
@@ -336,7 +339,8 @@ CREATE TABLE ecg_report (
 	CONSTRAINT uq_ecg_report_job_id UNIQUE (job_id), 
 	CONSTRAINT fk_ecg_report_job_id_analysis_job FOREIGN KEY(job_id) REFERENCES analysis_job (id), 
 	CONSTRAINT fk_ecg_report_assigned_doctor_id_doctor_profile FOREIGN KEY(assigned_doctor_id) REFERENCES doctor_profile (id), 
-	CONSTRAINT ck_ecg_report_report_status CHECK (status IN ('preliminary', 'final', 'amended'))
+	CONSTRAINT ck_ecg_report_report_status CHECK (status IN ('preliminary', 'final', 'amended', 'entered-in-error')), 
+	CONSTRAINT fk_ecg_report_withdrawn_by_id_account FOREIGN KEY(withdrawn_by_id) REFERENCES account (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX ix_ecg_report_assigned_doctor_id_status ON ecg_report (assigned_doctor_id, status);
@@ -348,6 +352,8 @@ CREATE INDEX ix_ecg_report_recording_id ON ecg_report (recording_id);
 CREATE INDEX ix_ecg_report_status_urgency_report_date ON ecg_report (status, urgency, report_date);
 
 CREATE INDEX ix_ecg_report_urgency_report_date ON ecg_report (urgency, report_date);
+
+CREATE INDEX ix_ecg_report_withdrawn_by_id ON ecg_report (withdrawn_by_id);
 
 CREATE TABLE report_version (
 	id INTEGER NOT NULL AUTO_INCREMENT, 

@@ -24,6 +24,7 @@ ACTIONS = {
     "clinical_input.list": "looked at your measurements",
     "recording.upload": "added a heart tracing (ECG)",
     "recording.duplicate_upload": "added the same heart tracing (ECG) again",
+    "report.entered_in_error": "withdrew a result filed under your name by mistake",
     "recording.move_out": "moved a heart tracing (ECG) added to your record by mistake to "
     "the right patient's record",
     "recording.move_in": "moved a heart tracing (ECG) of yours, added to another record by "

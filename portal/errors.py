@@ -72,7 +72,7 @@ ERROR_CODES = {
 }  # fmt: skip
 FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
                     405: "not-supported", 406: "not-supported", 409: "conflict",
-                    413: "too-long", 415: "not-supported", 422: "processing",
+                    410: "deleted", 413: "too-long", 415: "not-supported", 422: "processing",
                     429: "throttled", 503: "transient"}  # fmt: skip
 
 

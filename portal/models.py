@@ -448,12 +448,17 @@ class ReportStatus(enum.StrEnum):
     PRELIMINARY = "preliminary"  # machine read only
     FINAL = "final"  # signed by a doctor
     AMENDED = "amended"  # signed, then amended with a reason
+    # Signed, then withdrawn by a doctor: not this patient's ECG (`services.entered_in_error`)
+    ENTERED_IN_ERROR = "entered-in-error"
 
 
 class VersionKind(enum.StrEnum):
     MACHINE = "machine"
     PHYSICIAN = "physician"
     AMENDMENT = "amendment"
+
+
+WITHDRAWN_REASON_CHARS = 500
 
 
 class EcgReport(TimestampsMixin, Base):
@@ -487,6 +492,10 @@ class EcgReport(TimestampsMixin, Base):
     # When the patient may read it (`reports.patient_release_at`): at signing, or later for a
     # dangerous finding not yet discussed with them; NULL while unsigned.
     patient_release_at: Mapped[dt.datetime | None]
+    # Withdrawn as entered in error (status ENTERED_IN_ERROR): when, by whom, why.
+    withdrawn_at: Mapped[dt.datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(WITHDRAWN_REASON_CHARS))
     # Optimistic lock: two doctors signing at once -> one wins, the other gets a conflict.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -494,6 +503,7 @@ class EcgReport(TimestampsMixin, Base):
 
     patient: Mapped[Patient] = relationship()
     recording: Mapped[EcgRecording] = relationship()
+    withdrawn_by: Mapped[Account | None] = relationship()
     versions: Mapped[list[ReportVersion]] = relationship(
         back_populates="report", order_by="ReportVersion.version_no"
     )

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ml import rhythm
@@ -316,3 +317,34 @@ def test_0020_ranks_st_elevation_and_complete_heart_block_as_emergencies(
         assert ranks() == [0, 0, 4, 1, 0, 0]  # a medium ST elevation stays medium
         migrate.downgrade(empty_database_url, "0019")
         assert ranks() == [3, 3, 4, 1, 3, 3]
+
+
+def test_0023_lets_a_report_be_entered_in_error_and_keeps_the_reports(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """The status's CHECK constraint takes "entered-in-error" (on SQLite widened in place: a
+    copy of the table is refused by its versions' foreign keys); the reports stay, and the
+    downgrade narrows it again once none is withdrawn."""
+    import pytest
+
+    withdraw = text(
+        "UPDATE ecg_report SET status = 'entered-in-error', withdrawn_reason = 'wrong patient' "
+        "WHERE id = (SELECT MIN(id) FROM ecg_report)"
+    )
+    with _seeded_at(empty_database_url, "0022", tmp_path, reports=3) as engine:
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text("UPDATE ecg_report SET status = 'entered-in-error'"))
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:
+            connection.execute(withdraw)
+        with engine.connect() as connection:
+            statuses = connection.execute(text("SELECT status FROM ecg_report ORDER BY id"))
+            assert list(statuses.scalars())[0] == "entered-in-error"
+            assert connection.execute(text("SELECT COUNT(*) FROM ecg_report")).scalar() == 3
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text("UPDATE ecg_report SET status = 'withdrawn'"))
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE ecg_report SET status = 'final'"))
+        migrate.downgrade(empty_database_url, "0022")
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text("UPDATE ecg_report SET status = 'entered-in-error'"))

@@ -74,7 +74,8 @@ def test_a_move_is_refused_in_words_and_a_signed_read_does_not_move(
     refused = _move(app, people, report, mrn=people.other_patient.mrn, reason="wrong patient")
     assert refused.status_code == 400
     messages = error_messages(html.unescape(refused.get_data(True)))
-    assert any("a signed report does not move" in m for m in messages), messages
+    assert any("a signed report does not move: the doctor withdraws it as entered in error" in m
+               for m in messages), messages  # fmt: skip
     sql.expire_all()
     assert sql.get(EcgReport, report.id).patient_id == people.patient.id
     # A doctor may not move one.

@@ -309,6 +309,16 @@ class ReportSummarySchema(ma.Schema):
         metadata={"description": "signed but not yet the patient's (see patient_release_at); "
                   "null while unsigned, and for a patient's token"},
     )  # fmt: skip
+    withdrawn_at = UtcDateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "when a doctor withdrew the signed report as entered in error "
+                  "(status entered-in-error: not a report of this patient's ECG, no PDF); null "
+                  "otherwise"},
+    )  # fmt: skip
+    withdrawn_reason = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "why it was withdrawn"}
+    )
     main_finding = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "null for a patient"}
     )
@@ -387,6 +397,7 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         "held_from_patient": reports.held_from_patient(report, utcnow())
         if clinical and report.signed_at is not None
         else None,
+        "withdrawn_at": report.withdrawn_at, "withdrawn_reason": report.withdrawn_reason,
         "main_finding": code,
         "main_finding_label": reports.main_finding_label(report) if code else None,
         "reference_record": report.recording.is_reference,
@@ -448,6 +459,8 @@ def _clinician_pdf_allowed() -> bool:
 def _documents(report: EcgReport) -> dict[str, Any]:
     signed = report.status is not ReportStatus.PRELIMINARY
     base = f"{PREFIX}/reports/{report.id}"
+    if report.status is ReportStatus.ENTERED_IN_ERROR:  # no PDF (`services.entered_in_error`)
+        return {"clinician_pdf": None, "patient_summary_pdf": None, "ready": {}}
     return {
         "clinician_pdf": f"{base}/report.pdf" if _clinician_pdf_allowed() else None,
         "patient_summary_pdf": f"{base}/summary.pdf" if signed else None,

@@ -74,8 +74,7 @@ STATUSES = {s.value for s in ReportStatus}
 # here. The usual poll for every signed result, status=final,amended,corrected, had been a
 # 400 (an integrator's audit).
 OTHER_FHIR_STATUSES = {
-    "registered", "partial", "modified", "corrected", "appended", "cancelled",
-    "entered-in-error", "unknown",
+    "registered", "partial", "modified", "corrected", "appended", "cancelled", "unknown",
 }  # fmt: skip
 BINARY_ID = re.compile(r"^([1-9][0-9]{0,9})-v([1-9][0-9]{0,3})-(clinician|patient)$")
 
@@ -219,6 +218,11 @@ def report_resource(
     if marker is not None:  # teaching/QA material: tagged, and said first in the conclusion
         resource["meta"]["tag"] = [codes.REFERENCE_RECORD.as_fhir()]
         conclusion = f"{marker}. {conclusion or ''}".strip()
+    if report.status is ReportStatus.ENTERED_IN_ERROR:  # `services.entered_in_error`
+        conclusion = (
+            f"Withdrawn as entered in error: {report.withdrawn_reason}. Not a report of this "
+            f"patient's ECG. {conclusion or ''}"
+        ).strip()
     if conclusion:
         resource["conclusion"] = conclusion
     # A patient gets what their summary shows: its plain sentences, not the clinical terms
@@ -228,7 +232,9 @@ def report_resource(
         resource["conclusionCode"] = [
             codes.statement_concept(c, machine_read=version is None) for c in statements
         ]
-    if version is not None or who.clinician:
+    if (version is not None or who.clinician) and (
+        report.status is not ReportStatus.ENTERED_IN_ERROR  # no PDF: it would pass as one
+    ):
         resource["presentedForm"] = _forms(report, basis, who)
     return resource
 
@@ -301,7 +307,8 @@ def report_search() -> Response:
         if unknown:
             raise FhirError(
                 400, f"status {', '.join(sorted(unknown))} is not a DiagnosticReport status "
-                "(this server's reports are preliminary, final or amended).", "invalid", "status",
+                "(this server's reports are preliminary, final, amended or entered-in-error).",
+                "invalid", "status",
             )  # fmt: skip
         ours = [ReportStatus(s) for s in wanted if s in STATUSES]
         query = query.where(EcgReport.status.in_(ours))

@@ -183,7 +183,11 @@ def _signer(version: ReportVersion) -> str | None:
 
 
 def _common(item: Item, status: str) -> dict[str, Any]:
+    """The parts every Observation has. A report withdrawn as entered in error makes each of
+    its Observations entered-in-error, whatever its version said (`services.entered_in_error`)."""
     report = item.report
+    if report.status is ReportStatus.ENTERED_IN_ERROR:
+        status = ReportStatus.ENTERED_IN_ERROR.value
     resource: dict[str, Any] = {"resourceType": "Observation", "id": item.id, "status": status}
     if item.categories:
         resource["category"] = [

@@ -29,6 +29,7 @@ def reports_list() -> str:
         patient=account.patient,
         reports=myhealth.signed_reports(db_session(), account),
         being_updated=myhealth.being_updated(db_session(), account),
+        withdrawn=myhealth.withdrawn_from_them(db_session(), account),
         # the hold (PATIENT_HOLD_HOURS) in whole days: "3 days" had been written in (a review)
         hold_days=-(-current_app.config["SETTINGS"].patient_hold_hours // 24),
         plain_finding=myhealth.plain_finding,

@@ -20,7 +20,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
 from ml.vocabulary import Category
 from portal.forms import PlainText, options
-from portal.models import RHYTHM_LABEL_CHARS
+from portal.models import RHYTHM_LABEL_CHARS, WITHDRAWN_REASON_CHARS
 from reports.next_steps import NEXT_STEPS
 
 # The doctor's measurements: empty means "not measurable"; QTc follows from QT and heart rate.
@@ -133,3 +133,24 @@ class ReleaseForm(FlaskForm):
     newer ST-elevation read nobody had discussed with the patient; a concurrency audit)."""
 
     version_no = RowVersionField("Signed version shown")
+
+
+class WithdrawForm(FlaskForm):
+    """Withdraw a signed report as entered in error (`services.entered_in_error`)."""
+
+    reason = StringField(
+        "Why it is withdrawn",
+        validators=[InputRequired(), Length(max=WITHDRAWN_REASON_CHARS), PlainText()],
+        description="e.g. not this patient's ECG (uploaded to the wrong record)",
+    )
+    confirmed = BooleanField(
+        "This report is not a true record of this patient's ECG: withdraw it from their "
+        "record and portal",
+        validators=[InputRequired("Tick the box to confirm the withdrawal.")],
+    )
+    password = PasswordField(
+        "Your password (to withdraw)",
+        validators=[InputRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    row_version = RowVersionField("Report version")

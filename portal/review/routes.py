@@ -41,9 +41,9 @@ from portal.models import (
     utcnow,
 )
 from portal.review import kept_read
-from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm
+from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm, WithdrawForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
-from portal.services import audit, documents, reports
+from portal.services import audit, documents, entered_in_error, reports
 from portal.services.machine_read import (
     machine_findings,
     machine_read,
@@ -67,6 +67,8 @@ from reports.time_of_day import moment_text
 bp = Blueprint("review", __name__)
 CLINICAL = (Role.STAFF, Role.DOCTOR)
 WAVEFORM_AUDIT_WINDOW = dt.timedelta(minutes=1)  # ecg.json: one audit row per minute
+# The withdrawal form's field prefix: its reason and password stand beside the amend form's.
+WITHDRAW = "withdraw"
 
 
 def _actor() -> Account:
@@ -217,7 +219,12 @@ def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:
     return ["SEE_SOON" if found.urgency == reports.MEDIUM_URGENCY else "ROUTINE"]
 
 
-def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -> str:
+def _review_page(
+    found: EcgReport,
+    sign_form: SignForm,
+    amend_form: AmendForm,
+    withdraw_form: WithdrawForm | None = None,
+) -> str:
     machine = found.versions[0]
     previous = reports.previous_signed_report(db_session(), found)
     return render_template(
@@ -243,6 +250,8 @@ def _review_page(found: EcgReport, sign_form: SignForm, amend_form: AmendForm) -
         release_form=ReleaseForm(formdata=None, version_no=latest.version_no if latest else None),
         sign_form=sign_form,
         amend_form=amend_form,
+        withdraw_form=withdraw_form
+        or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
         statements=STATEMENTS,
         machine_labels=vocabulary.MACHINE_LABELS,
         statement_rules={  # for the picker's live check (the server checks again on sign)
@@ -416,6 +425,37 @@ def amend(report_id: int) -> Any:
             "Amendment signed.",
         )  # fmt: skip
     return _redisplay(found, form)
+
+
+@bp.route("/reports/<id:report_id>/entered-in-error", methods=["POST"])
+@roles(Role.DOCTOR)
+def withdraw(report_id: int) -> Any:
+    """Withdraw a signed report as entered in error (`services.entered_in_error`)."""
+    found = _report_or_404(report_id)
+    form = WithdrawForm(prefix=WITHDRAW)
+    if found.status is ReportStatus.PRELIMINARY:  # its page has no withdrawal form to show it
+        flash(entered_in_error.NOT_SIGNED_YET, "error")
+        return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
+    if form.validate_on_submit():
+        try:
+            saved, _ = save(
+                form,
+                lambda: entered_in_error.withdraw(
+                    db_session(), found, form.reason.data or "", actor=_actor(),
+                    password=form.password.data or "",
+                    expected_row_version=form.row_version.data or 0,
+                ),
+            )  # fmt: skip
+        except SigningConflict as conflict:
+            db_session().rollback()
+            flash(str(conflict), "error")
+            return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
+        if saved:
+            flash("The report is withdrawn as entered in error.", "success")
+            return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
+    db_session().rollback()
+    found = _report_or_404(found.id)
+    return _review_page(found, SignForm(formdata=None), AmendForm(formdata=None), form), 400
 
 
 def _patient_hold() -> dt.timedelta:

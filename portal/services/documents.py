@@ -40,7 +40,7 @@ from portal.models import (
 )
 from portal.risk_words import input_text
 from portal.services import audit
-from portal.services.errors import DomainError
+from portal.services.errors import DomainError, ReportWithdrawn
 from portal.services.machine_read import machine_read
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
@@ -334,7 +334,11 @@ def ensure_document(
     the PDF is issued again from the signed report, saying so at its top, and audited
     (`document.reissued`, with both hashes). An ops audit: a file lost in a restore was
     re-rendered silently with other machine notes under the same "version 2 (final)", the
-    issued document's hash overwritten; an altered file was served as it stood."""
+    issued document's hash overwritten; an altered file was served as it stood.
+    ReportWithdrawn (410) for a report withdrawn as entered in error: printed, it would pass
+    for a report of the patient's ECG."""
+    if report.status is ReportStatus.ENTERED_IN_ERROR:
+        raise ReportWithdrawn()
     existing = session.scalar(
         select(ReportDocument).where(
             ReportDocument.report_version_id == version.id, ReportDocument.kind == kind

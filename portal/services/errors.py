@@ -35,6 +35,16 @@ class SigningConflict(DomainError):
         self.unsigned = unsigned
 
 
+class ReportWithdrawn(DomainError):
+    """A report withdrawn as entered in error (`services.entered_in_error`): it has no PDF."""
+
+    status = 410
+    default_message = (
+        "This report was withdrawn as entered in error: it is not a report of this patient's "
+        "ECG, and it has no PDF. Its review page keeps it for the record."
+    )
+
+
 class JobNotRetryable(DomainError):
     status = 409
     default_message = "Only a failed analysis can be retried."

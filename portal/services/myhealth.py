@@ -11,6 +11,7 @@ from portal.models import (
     Account,
     AuditEvent,
     EcgReport,
+    ReportStatus,
     ReportVersion,
     VersionKind,
     utcnow,
@@ -44,6 +45,21 @@ def being_updated(session: Session, account: Account) -> int:
     query = patients_signed_reports(select(func.count(EcgReport.id)), account.patient.id)
     held = query.where(EcgReport.patient_release_at > utcnow(), released_before)
     return session.scalar(held) or 0
+
+
+def withdrawn_from_them(session: Session, account: Account) -> list[EcgReport]:
+    """The results the patient could read and which a doctor has since withdrawn as entered
+    in error (`services.entered_in_error`), newest first: gone from their list without a
+    word, a result they had read would look lost (or hidden)."""
+    from portal.services.reports import own_recordings
+
+    if account.patient is None:
+        return []
+    query = own_recordings(select(EcgReport), account.patient.id).where(
+        EcgReport.status == ReportStatus.ENTERED_IN_ERROR,
+        EcgReport.patient_release_at <= EcgReport.withdrawn_at,
+    )
+    return list(session.scalars(query.order_by(EcgReport.withdrawn_at.desc())))
 
 
 def plain_finding(report: EcgReport) -> str:

@@ -59,7 +59,8 @@ def move_recording(
         raise InvalidInput(
             {
                 "mrn": "Its report is signed, and a signed report does not move: the doctor "
-                "amends it, and a new upload to the right patient is read anew."
+                "withdraws it as entered in error (on its review page), and the recording, "
+                "uploaded again to the right patient, is read anew."
             }  # fmt: skip
         )
     twin = session.scalar(

@@ -151,11 +151,17 @@ def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
 
 def patients_signed_reports(query: Select[Any], patient_id: int) -> Select[Any]:
     """`query` narrowed to the signed reports of the patient's own recordings (a reference
-    record attached for teaching or QA is never "your test"), released or held."""
+    record attached for teaching or QA is never "your test"), released or held; never one
+    withdrawn as entered in error."""
+    return own_recordings(query, patient_id).where(
+        EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED])
+    )
+
+
+def own_recordings(query: Select[Any], patient_id: int) -> Select[Any]:
+    """`query` narrowed to the reports of the patient's own recordings (not reference ones)."""
     return query.join(EcgRecording, EcgReport.recording_id == EcgRecording.id).where(
-        EcgReport.patient_id == patient_id,
-        EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
-        ~EcgRecording.is_reference,
+        EcgReport.patient_id == patient_id, ~EcgRecording.is_reference
     )
 
 
@@ -358,6 +364,11 @@ def patient_release_at(
     return signed_at + hold if held else signed_at
 
 
+WITHDRAWN_ALREADY = (
+    "This report was withdrawn as entered in error; it can no longer be amended or released."
+)
+
+
 def held_from_patient(report: EcgReport, now: dt.datetime) -> bool:
     return report.patient_release_at is not None and report.patient_release_at > now
 
@@ -397,6 +408,8 @@ def release_to_patient(
     write match no row: refused the same way."""
     if report.status is ReportStatus.PRELIMINARY:
         raise InvalidInput({"release": "Sign the report first."})
+    if report.status is ReportStatus.ENTERED_IN_ERROR:
+        raise InvalidInput({"release": WITHDRAWN_ALREADY})
     latest = latest_signed(report)
     assert latest is not None
     if version_no is not None and latest.version_no != version_no:
@@ -477,6 +490,8 @@ def amend(
         raise InvalidInput({"reason": problem})
     if report.status is ReportStatus.PRELIMINARY:
         raise InvalidInput({"reason": "Only a signed report can be amended; sign it instead."})
+    if report.status is ReportStatus.ENTERED_IN_ERROR:
+        raise InvalidInput({"reason": WITHDRAWN_ALREADY})
     if report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "amended"))
     return _add_version(

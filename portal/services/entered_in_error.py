@@ -1,0 +1,77 @@
+"""A signed report withdrawn as entered in error (`/reports/<id>/entered-in-error`, doctors).
+
+A signed report of a recording uploaded to the wrong patient had no way out: it stayed on that
+patient's portal, and the doctor's only correction was an amendment forced to sign a false
+read (a working-day audit). Withdrawn, it is kept for the record and marked on every page,
+leaves the patient's portal (who is told, in their words, that a result was filed under their
+name in error), is "entered-in-error" through REST and FHIR, and has no PDF. An unsigned
+report is not withdrawn: staff move its recording to the right patient (`recording_move`)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from portal.models import WITHDRAWN_REASON_CHARS, Account, EcgReport, ReportStatus, utcnow
+from portal.services import audit
+from portal.services.accounts import check_own_password
+from portal.services.errors import SigningConflict
+from portal.services.reports import WITHDRAWN_ALREADY, held_from_patient
+from portal.services.validation import InvalidInput, text_problem
+
+SIGNED = (ReportStatus.FINAL, ReportStatus.AMENDED)
+NOT_SIGNED_YET = (
+    "Only a signed report is withdrawn. An unsigned one uploaded to the wrong patient is moved "
+    "by staff to the right patient, from its job page."
+)
+
+
+def withdraw(
+    session: Session,
+    report: EcgReport,
+    reason: str,
+    *,
+    actor: Account,
+    password: str,
+    expected_row_version: int,
+) -> None:
+    """Mark the signed `report` entered in error (caller commits); InvalidInput in words when
+    it cannot be, SigningConflict when it changed since the doctor's page was opened."""
+    check_own_password(
+        actor, password, field="password",
+        message="That is not your password; the report was not withdrawn.", purpose="sign",
+    )  # fmt: skip
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput({"reason": "Say why it is withdrawn (e.g. not this patient's ECG)."})
+    if len(reason) > WITHDRAWN_REASON_CHARS:
+        raise InvalidInput({"reason": f"At most {WITHDRAWN_REASON_CHARS} characters."})
+    if problem := text_problem(reason, lines=False):
+        raise InvalidInput({"reason": problem})
+    if report.status is ReportStatus.ENTERED_IN_ERROR:
+        raise InvalidInput({"reason": WITHDRAWN_ALREADY})
+    if report.status not in SIGNED:
+        raise InvalidInput({"reason": NOT_SIGNED_YET})
+    if report.row_version != expected_row_version:
+        raise SigningConflict(
+            "This report was signed again or changed while you had it open; nothing was "
+            "withdrawn. Read the version that now stands, then withdraw it if you still mean to."
+        )
+    now = utcnow()
+    if held_from_patient(report, now):  # never shown to the patient: it never will be
+        report.patient_release_at = None
+    report.status = ReportStatus.ENTERED_IN_ERROR
+    report.withdrawn_at = now
+    report.withdrawn_by_id = actor.id
+    report.withdrawn_reason = reason
+    audit.record(
+        session, "report.entered_in_error", actor=actor,
+        patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,
+        details={"reason": reason, "version_no": report.versions[-1].version_no,
+                 "patient_had_it": shown_to_patient(report)},
+    )  # fmt: skip
+
+
+def shown_to_patient(report: EcgReport) -> bool:
+    """Whether the patient could read the report before it was withdrawn (released by then)."""
+    released = report.patient_release_at
+    return released is not None and (report.withdrawn_at is None or released <= report.withdrawn_at)

@@ -1,0 +1,183 @@
+"""A signed report withdrawn as entered in error (`portal.services.entered_in_error`). A
+working-day audit: a signed report of a recording uploaded to the wrong patient stayed on that
+patient's portal, and the doctor's only correction was an amendment forced to sign a false
+read. Withdrawn, it is kept and marked for clinicians, leaves the patient's portal (who is
+told in their words), is entered-in-error through REST and FHIR, and has no PDF."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, EcgReport, ReportStatus
+from portal.services import api_tokens, reports
+from tests.conftest import PASSWORD, People, client_for, error_messages, post_form, sign_report
+from tests.support.ecg_files import synthetic
+from tests.test_sinus_rate_statement import _read_by_the_portal
+
+REASON = "not this patient's ECG: uploaded to the wrong record"
+
+
+def _withdraw(client: FlaskClient, report: EcgReport, **form: str):  # type: ignore[no-untyped-def]
+    page = f"/reports/{report.id}"
+    fields = {f"withdraw-{name}": value for name, value in form.items()}
+    return post_form(client, f"{page}/entered-in-error", fields, token_page=page)
+
+
+def _signed(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    doctor = client_for(app, people.doctor)
+    sign_report(doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    return report
+
+
+def _token(sql: Session, people: People, account: object, *scopes: str) -> str:
+    issued = api_tokens.issue(sql, account, client_name="withdrawal test",  # type: ignore[arg-type]
+                              scopes=list(scopes), days=30, actor=people.admin)  # fmt: skip
+    sql.commit()
+    return issued.secret
+
+
+def test_a_doctor_withdraws_a_signed_report_and_the_patient_is_told(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed(app, people, sql, tmp_path)
+    patient = client_for(app, people.patient_account)
+    assert f"/my/reports/{report.id}/summary.pdf" in patient.get("/my/reports").get_data(True)
+    doctor = client_for(app, people.doctor)
+    row_version = str(report.row_version)
+    for form, said in (
+        ({"reason": REASON, "confirmed": "y", "password": "wrong"}, "That is not your password"),
+        ({"reason": REASON, "password": PASSWORD}, "Tick the box to confirm the withdrawal."),
+        ({"reason": "  ", "confirmed": "y", "password": PASSWORD}, "Say why it is withdrawn"),
+    ):
+        refused = _withdraw(doctor, report, row_version=row_version, **form)
+        assert refused.status_code == 400
+        page = html.unescape(refused.get_data(True))
+        assert any(said in m for m in error_messages(page)), error_messages(page)
+        assert '<details id="withdraw" class="withdraw" open>' in page
+        sql.expire_all()
+        assert sql.get(EcgReport, report.id).status is ReportStatus.FINAL
+    done = _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=row_version)  # fmt: skip
+    assert done.status_code == 302
+    sql.expire_all()
+    found = sql.get(EcgReport, report.id)
+    assert found.status is ReportStatus.ENTERED_IN_ERROR
+    assert found.withdrawn_reason == REASON and found.withdrawn_by_id == people.doctor.id
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(True))
+    assert "Withdrawn as entered in error</strong>" in page and REASON in page
+    assert "Sign amendment" not in page and "Clinician PDF" not in page
+    gone = doctor.get(f"/reports/{report.id}/report.pdf")
+    assert gone.status_code == 410
+    assert "withdrawn as entered in error" in gone.get_data(True)
+    # The patient: off their list, told in their words, no PDF, and who did it.
+    mine = html.unescape(patient.get("/my/reports").get_data(True))
+    assert f"/my/reports/{report.id}/" not in mine
+    assert "A result was removed from your record" in mine
+    assert "filed under your name by mistake and is not about your heart" in mine
+    assert "No reports yet" not in mine
+    assert patient.get(f"/my/reports/{report.id}/summary.pdf").status_code == 404
+    access = html.unescape(patient.get("/my/access").get_data(True))
+    assert "withdrew a result filed under your name by mistake" in access
+    [row] = sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.entered_in_error"))
+    assert row.patient_id == people.patient.id and row.details["reason"] == REASON
+    assert row.details["patient_had_it"] is True
+    # Nothing more is signed on it: no amendment, no release, no second withdrawal.
+    read = reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read.")
+    for change in (
+        lambda: reports.amend(sql, found, actor=people.doctor, password=PASSWORD,
+                              expected_row_version=found.row_version, read=read, reason="x"),
+        lambda: reports.release_to_patient(sql, found, actor=people.doctor),
+    ):  # fmt: skip
+        try:
+            change()
+        except reports.InvalidInput as problem:
+            assert reports.WITHDRAWN_ALREADY in str(problem.errors)
+        else:
+            raise AssertionError("a withdrawn report was changed")
+    again = _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                      row_version=str(found.row_version))  # fmt: skip
+    assert again.status_code == 400
+
+
+def test_only_a_signed_report_is_withdrawn_and_only_by_a_doctor(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    doctor = client_for(app, people.doctor)
+    unsigned = _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                         row_version=str(report.row_version))  # fmt: skip
+    assert unsigned.status_code == 302
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(True))
+    assert "moved by staff to the right patient, from its job page" in page
+    sign_report(doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    form = {"reason": REASON, "confirmed": "y", "password": PASSWORD,
+            "row_version": str(report.row_version)}  # fmt: skip
+    staff = client_for(app, people.staff)
+    assert _withdraw(staff, report, **form).status_code == 403
+    patient = client_for(app, people.patient_account)
+    token = {"withdraw-csrf_token": "x", **{f"withdraw-{k}": v for k, v in form.items()}}
+    assert patient.post(f"/reports/{report.id}/entered-in-error", data=token).status_code in (
+        400, 403,
+    )  # fmt: skip
+    # Another doctor's patient's report is not this doctor's to withdraw.
+    other = client_for(app, people.other_doctor)
+    assert other.post(f"/reports/{report.id}/entered-in-error", data=token).status_code in (
+        400, 403, 404,
+    )  # fmt: skip
+    # A page opened before an amendment withdraws nothing.
+    stale = _withdraw(doctor, report, **{**form, "row_version": str(report.row_version - 1)})
+    assert stale.status_code == 302
+    assert "signed again or changed while you had it open" in html.unescape(
+        doctor.get(f"/reports/{report.id}").get_data(True)
+    )
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).status is ReportStatus.FINAL
+
+
+def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _signed(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version)).status_code == 302  # fmt: skip
+    api = app.test_client()
+    clinician = {"Authorization": "Bearer " + _token(sql, people, people.doctor, "reports:read",
+                                                       "fhir:read")}  # fmt: skip
+    body = api.get(f"/api/v1/reports/{report.id}", headers=clinician).get_json()
+    assert body["status"] == "entered-in-error" and body["withdrawn_reason"] == REASON
+    assert body["documents"]["clinician_pdf"] is None
+    assert body["documents"]["patient_summary_pdf"] is None
+    pdf = api.get(f"/api/v1/reports/{report.id}/summary.pdf", headers=clinician)
+    assert pdf.status_code == 410
+    assert "withdrawn as entered in error" in pdf.get_json()["error"]["message"]
+    listed = api.get("/api/v1/reports?status=entered-in-error", headers=clinician).get_json()
+    assert [r["id"] for r in listed["items"]] == [report.id]
+
+    fhir = {**clinician, "Accept": "application/fhir+json"}
+    resource = api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=fhir).get_json()
+    assert resource["status"] == "entered-in-error"
+    assert "presentedForm" not in resource
+    assert resource["conclusion"].startswith(f"Withdrawn as entered in error: {REASON}.")
+    found = api.get("/fhir/r4/DiagnosticReport?status=entered-in-error", headers=fhir).get_json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [str(report.id)]
+    for ref in resource.get("result", []):
+        observation = api.get(f"/fhir/r4/{ref['reference']}", headers=fhir).get_json()
+        assert observation["status"] == "entered-in-error", observation
+    binary = api.get(f"/fhir/r4/Binary/{report.id}-v2-clinician", headers=fhir)
+    assert binary.status_code == 410
+    assert binary.get_json()["issue"][0]["code"] == "deleted"
+
+    patient = {"Authorization": "Bearer " + _token(sql, people, people.patient_account,
+                                                     "reports:read", "fhir:read")}  # fmt: skip
+    assert api.get(f"/api/v1/reports/{report.id}", headers=patient).status_code == 404
+    assert api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=patient).status_code == 404
