@@ -55,6 +55,11 @@ TEMPLATE_COLUMNS = 8  # the template's median is taken this many window samples 
 # theirs, and any recording up to 31 min, keep their one dominant beat (pre-registered round).
 STRETCH_WINDOW_S = 31 * 60.0
 STRETCH_BLOCK_S = 5 * 60.0
+# A window holding fewer beats widens to the STRETCH_MIN_BEATS beats nearest its block: 50 s of
+# VT between two 16-min gaps (electrodes off) was its own window's dominant beat, and half the
+# run, compared with itself, was called N (the VT lost; a review of the round). 31 min holds
+# over 1,000 beats at any rate above 33 bpm, so windows without a gap are unchanged.
+STRETCH_MIN_BEATS = 1000
 DEFAULT_RR_S = 0.8  # used only when a signal holds a single beat
 
 _BEFORE = round(WINDOW_BEFORE_S * MODEL_FS_HZ)
@@ -298,7 +303,8 @@ class PatientBeats:
 def beat_stretches(t_s: np.ndarray) -> list[tuple[slice, slice]]:
     """(a block's beats, the beats its dominant beat and amplitude come from) for beats at
     sorted times `t_s`: one stretch, the whole recording, up to STRETCH_WINDOW_S; else each
-    STRETCH_BLOCK_S block with the STRETCH_WINDOW_S centred on it, kept inside the recording."""
+    STRETCH_BLOCK_S block with the STRETCH_WINDOW_S centred on it, kept inside the recording,
+    or the STRETCH_MIN_BEATS beats nearest the block where that window holds fewer."""
     whole = slice(0, t_s.size)
     start_s, end_s = float(t_s[0]), float(t_s[-1])
     if end_s - start_s <= STRETCH_WINDOW_S:
@@ -316,8 +322,16 @@ def beat_stretches(t_s: np.ndarray) -> list[tuple[slice, slice]]:
             int(np.searchsorted(t_s, low_s)),
             int(np.searchsorted(t_s, low_s + STRETCH_WINDOW_S, side="right")),
         )
+        if around.stop - around.start < STRETCH_MIN_BEATS:
+            around = _nearest_beats(t_s.size, (int(edges[k]) + int(edges[k + 1])) // 2)
         stretches.append((slice(int(edges[k]), int(edges[k + 1])), around))
     return stretches
+
+
+def _nearest_beats(n_beats: int, centre: int) -> slice:
+    """The STRETCH_MIN_BEATS beats around beat `centre` (all of them, if fewer)."""
+    first = min(max(centre - STRETCH_MIN_BEATS // 2, 0), max(n_beats - STRETCH_MIN_BEATS, 0))
+    return slice(first, min(first + STRETCH_MIN_BEATS, n_beats))
 
 
 def rhythm_features(model_peaks: np.ndarray) -> np.ndarray:
