@@ -35,7 +35,13 @@ from ml.st_segment import (
 )
 from ml.standstill import Silence
 from ml.strip_rhythm import StripCall, may_be_fibrillation
-from ml.vocabulary import NORMAL_AXIS_DEG, NORMAL_ECG_BPM, STATEMENTS
+from ml.vocabulary import (
+    BAZETT_OVERCORRECTS_ABOVE_BPM,
+    LONG_QTC_FRIDERICIA_MS,
+    NORMAL_AXIS_DEG,
+    NORMAL_ECG_BPM,
+    STATEMENTS,
+)
 from ml.voltage import LOW_LIMB_VOLTAGE_MV, SOKOLOW_LYON_MV, low_voltage_detail, lvh_detail
 from ml.wenckebach import PR_REASON
 
@@ -66,13 +72,6 @@ def main_finding(findings: list[Finding]) -> Finding:
 # make half the median beat their P wave still shows in it (and is a true PR).
 AF_SHARE_WITHOUT_PR = 0.75
 LONG_QTC_MS = 470.0  # QTc (Bazett) from which a long-QT finding is made (high from 500)
-# Bazett overcorrects at fast rates (AHA/ACCF/HRS recommendations, Rautaharju et al. 2009, part
-# IV): above 100 bpm the QT must be long by Fridericia's correction too, from its upper normal
-# limit for men (450 ms). A sinus tachycardia at 118 bpm read "Prolonged QTc 471 ms" with a
-# Fridericia QTc of 421 and the form preselected Long QT (a clinician-eye audit); none of the
-# 1,618 non-DS2 reads' 3 long-QT findings is at such a rate.
-BAZETT_OVERCORRECTS_ABOVE_BPM = 100.0
-LONG_QTC_FRIDERICIA_MS = 450.0
 AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
 

@@ -323,6 +323,32 @@ WIDE_QRS_STATEMENTS = ("WIDE_QRS", "LBBB", "RBBB")
 NORMAL_ECG_QTC_BELOW_MS = 470.0
 
 
+# A QTc signed at this or more without "Long QT" is refused (a browser audit signed a QT of
+# 360 ms at 118 bpm, QTc 505 ms, under "Sinus tachycardia" alone: nothing had shown the
+# doctor the QTc, and the report ranked routine). Not beside a wide QRS or a paced rhythm,
+# whose QT the QRS lengthens (the machine reads the JT index there), and above 100 bpm only
+# when Fridericia's QTc is long too, as the machine's own long-QT finding.
+QTC_LONG_UNSAID_MS = 500.0
+# Bazett overcorrects at fast rates (AHA/ACCF/HRS recommendations, Rautaharju et al. 2009, part
+# IV): above 100 bpm the QT must be long by Fridericia's correction too, from its upper normal
+# limit for men (450 ms). A sinus tachycardia at 118 bpm read "Prolonged QTc 471 ms" with a
+# Fridericia QTc of 421 and the form preselected Long QT (a clinician-eye audit); none of the
+# 1,618 non-DS2 reads' 3 long-QT findings is at such a rate (`ml.findings`).
+BAZETT_OVERCORRECTS_ABOVE_BPM = 100.0
+LONG_QTC_FRIDERICIA_MS = 450.0
+
+
+def _long_qtc_unsaid(chosen: set[str], signed: Mapping[str, float | None]) -> bool:
+    qtc_ms, rate_bpm = signed.get("qtc_bazett_ms"), signed.get("heart_rate_bpm")
+    if qtc_ms is None or round(qtc_ms) < QTC_LONG_UNSAID_MS or "LONG_QT" in chosen:
+        return False
+    if chosen & {*WIDE_QRS_STATEMENTS, "PACED"}:
+        return False
+    fridericia_ms = signed.get("qtc_fridericia_ms")
+    fast = rate_bpm is not None and rate_bpm > BAZETT_OVERCORRECTS_ABOVE_BPM
+    return not fast or (fridericia_ms is not None and fridericia_ms >= LONG_QTC_FRIDERICIA_MS)
+
+
 def measurement_contradictions(
     codes: list[str], signed: Mapping[str, float | None], strip: bool
 ) -> list[str]:
@@ -356,6 +382,14 @@ def measurement_contradictions(
         problems.append(
             f'"Long QT" with a QTc of {qtc_ms:.0f} ms (from the QT and heart rate signed): no '
             "definition calls a QTc under 440 ms long."
+        )
+    if _long_qtc_unsaid(chosen, signed):
+        fridericia = signed.get("qtc_fridericia_ms")
+        also = f"; Fridericia {fridericia:.0f} ms" if fridericia is not None else ""
+        problems.append(
+            f"The QT and heart rate signed give a QTc of {qtc_ms:.0f} ms (Bazett{also}): "
+            f"{QTC_LONG_UNSAID_MS:.0f} ms or more is a long QT, with a risk of torsades. Add "
+            '"Long QT", or correct the QT or the heart rate (empty if not measurable).'
         )
     if "AV_BLOCK_1" in chosen and pr_ms is not None and round(pr_ms) <= LONG_PR_MS:
         problems.append(

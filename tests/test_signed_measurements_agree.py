@@ -52,6 +52,17 @@ def test_the_rules_in_words() -> None:
     assert said(["NORMAL"], 70, pr_ms=400) and said(["NORMAL"], 70, qrs_ms=200)
     assert not said(["NORMAL"], 70, 440.0, pr_ms=180, qrs_ms=96)
     assert not said(["LBBB", "AV_BLOCK_1"], 70)  # not measurable: nothing to compare
+    # A QTc of 500 ms or more signed without "Long QT" (a browser audit: QT 360 ms at 118 bpm,
+    # QTc 505, signed under "Sinus tachycardia" alone, ranked routine).
+    assert said(["TACHY"], 118, 505.0, qtc_fridericia_ms=451.0) == [
+        "The QT and heart rate signed give a QTc of 505 ms (Bazett; Fridericia 451 ms): 500 ms "
+        'or more is a long QT, with a risk of torsades. Add "Long QT", or correct the QT or the '
+        "heart rate (empty if not measurable)."
+    ]
+    assert not said(["TACHY", "LONG_QT"], 118, 505.0, qtc_fridericia_ms=451.0)
+    assert not said(["TACHY"], 130, 505.0, qtc_fridericia_ms=430.0)  # Bazett overcorrects
+    assert said(["SINUS"], 70, 499.6) and not said(["SINUS"], 70, 499.4)  # as the page shows it
+    assert not said(["SINUS", "LBBB"], 70, 520.0) and not said(["PACED"], 70, 520.0)
 
 
 @pytest.mark.parametrize(
@@ -63,6 +74,7 @@ def test_the_rules_in_words() -> None:
         (["SINUS", "NORMAL"], "70", "520", '"Normal ECG" with a QTc of'),
         (["SINUS", "AV_BLOCK_1"], "70", None, '"First-degree AV block" is a PR over 200 ms'),
         (["SINUS", "LBBB"], "70", None, '"Left bundle branch block" needs a QRS of 120 ms'),
+        (["TACHY"], "118", "360", "give a QTc of 505 ms (Bazett; Fridericia 451 ms)"),
         # A working-day audit signed 250 bpm with a QT of 690 ms (QTc 1408 ms), and the
         # patient read "about 250 times a minute".
         (
