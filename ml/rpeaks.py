@@ -73,6 +73,7 @@ import numpy as np
 
 from ml.dsp import find_peaks, rank_filter, window_max_at
 from ml.filters import bandpass_mv
+from ml.stretches import local_median
 
 PARAMS: dict[str, Any] = dict(
     band=(5.0, 15.0),  # Hz, QRS band
@@ -249,7 +250,10 @@ def combine_two_leads(evidence: TwoLeadEvidence, fs: float) -> np.ndarray:
     confirmed = _has_neighbour(peaks, other, p["match_s"] * fs)
     if confirmed.sum() < 3:
         return peaks
-    anchored = confirmed | (echo >= p["echo_level"] * float(np.median(echo[confirmed])))
+    # Levels of the beats' own stretch (`ml.stretches`): one Holter part's larger echoes had
+    # made another's full-size beats look small, and two were dropped as a "Mobitz II".
+    typical_echo = local_median(echo[confirmed], peaks[confirmed] / fs, peaks / fs)
+    anchored = confirmed | (echo >= p["echo_level"] * typical_echo)
     agreement = _centred_mean(confirmed.astype(float), int(p["agreement_beats"]))
     pre_rr = np.diff(peaks, prepend=peaks[0] - (peaks[1] - peaks[0]))
     cycle = rank_filter(pre_rr.astype(float), int(p["rr_context_beats"]), p["rr_percentile"])
@@ -288,7 +292,8 @@ def _restore_removed(
     many as the gap has room for, tallest first."""
     if kept.size < 3 or removed.size == 0:
         return kept
-    full_size = amplitude >= TWO_LEAD["restore_min_share"] * float(np.median(kept_amplitude))
+    typical = local_median(kept_amplitude, kept / fs, removed / fs)
+    full_size = amplitude >= TWO_LEAD["restore_min_share"] * typical
     restored = []
     for start, stop, room in _long_gaps(kept, fs):
         lo, hi = np.searchsorted(removed, [start, stop])
@@ -302,10 +307,12 @@ def _long_gaps(peaks: np.ndarray, fs: float) -> list[tuple[int, int, int]]:
     longer than `fill_gap_cycles` x their median interval, `fill_margin_s` in from its ends."""
     p = TWO_LEAD
     rr = np.diff(peaks)
-    cycle = float(np.median(rr))
+    # The cycle of its own 5-min block on a long recording (`ml.stretches`): a slower part's
+    # beside it had hidden a beat dropped by the two-lead check in a gap of two cycles.
+    cycle = local_median(rr.astype(float), peaks[1:] / fs, peaks[1:] / fs, block_only=True)
     margin = int(p["fill_margin_s"] * fs)
     return [
-        (int(peaks[i] + margin), int(peaks[i + 1] - margin), max(1, round(rr[i] / cycle) - 1))
+        (int(peaks[i] + margin), int(peaks[i + 1] - margin), max(1, round(rr[i] / cycle[i]) - 1))
         for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle)
     ]
 
@@ -319,11 +326,11 @@ def _fill_missed_beats(
     has no beat there either. (`other_level`: the other lead's slope envelope at its beats.)"""
     if peaks.size < 3 or other.size < 3:
         return peaks
-    usual = float(np.median(other_level))
+    usual = local_median(other_level, other / fs, other / fs)  # of its stretch
     added = []
     for start, stop, _room in _long_gaps(peaks, fs):
         lo, hi = np.searchsorted(other, [start, stop])
-        added.append(other[lo:hi][other_level[lo:hi] >= TWO_LEAD["fill_level"] * usual])
+        added.append(other[lo:hi][other_level[lo:hi] >= TWO_LEAD["fill_level"] * usual[lo:hi]])
     if not added:
         return peaks
     return np.unique(np.concatenate([peaks, *added]))

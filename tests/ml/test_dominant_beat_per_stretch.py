@@ -11,9 +11,9 @@ import pytest
 import wfdb
 
 from ml.analysis import analyze
-from ml.features import STRETCH_BLOCK_S, STRETCH_MIN_BEATS, STRETCH_WINDOW_S, beat_stretches
 from ml.recording import Recording
 from ml.research.databases import default_data_dir
+from ml.stretches import STRETCH_BLOCK_S, STRETCH_MIN_BEATS, STRETCH_WINDOW_S, beat_stretches
 
 MITDB = default_data_dir()
 
