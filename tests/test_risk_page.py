@@ -375,18 +375,39 @@ def test_a_score_of_an_ecg_older_than_every_value_says_the_values_are_later(
 ) -> None:
     """A working-day audit: an ECG whose file is dated 2000 read "not computed: Systolic blood
     pressure ... missing; Smoking status missing; ..." beside a patient page listing both,
-    entered today. The reason now says why, within its column, cut after a whole item."""
-    _add_input(sql, people, utcnow() - dt.timedelta(days=2), booleans=FLAGS, **LIPIDS)
+    entered today. Each missing item now says its value came after the ECG, in place (a
+    review: a prefix naming them had hidden the items behind "; ...", called values "only
+    after" that were merely stale, and missed the office pressure), within its column."""
+    entered = utcnow() - dt.timedelta(days=2)
+    _add_input(sql, people, entered, booleans=FLAGS, **LIPIDS)
     report = _analysed_report(app, people, sql, tmp_path)
     report.report_date = dt.datetime(2000, 11, 1, 9, 0)
     outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=72.0)
     stored = risk_scores.store_report_scores(report, outcomes)
+    after = f"measured after this ECG, {entered:%Y-%m-%d}, not used for it"
     for score, outcome in zip(stored, outcomes, strict=True):
         reason, full = score.not_computed_reason or "", outcome.not_computed_reason or ""
         assert reason.startswith("not computed: "), reason
-        assert "measured only after this ECG's date (2000-11-01), not used for it; " in reason
         cut = len(full) > 255
         assert reason == full or (cut and reason.endswith("; ...") and len(reason) <= 255)
+        entered_labels = ("cholesterol", "Systolic", "Smoking", "Diabetes", "treatment")
+        for item in full.removeprefix("not computed: ").split("; "):
+            if any(label in item for label in entered_labels):  # each came after the ECG
+                assert item.endswith(f"missing ({after})"), item
+    lipids = next(o for o in outcomes if o.spec.model is RiskModel.FRAMINGHAM_GENERAL_CVD)
+    assert "Systolic blood pressure (outside an acute admission) missing (" + after in (
+        lipids.not_computed_reason or ""
+    )
+    sql.rollback()
+    # A value stale at the ECG and measured again later says both.
+    _add_input(sql, people, dt.datetime(1999, 1, 1), booleans=FLAGS, **LIPIDS)
+    report.report_date = dt.datetime(2000, 11, 1, 9, 0)  # the rollback had restored it
+    outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=72.0)
+    lipids = next(o for o in outcomes if o.spec.model is RiskModel.FRAMINGHAM_GENERAL_CVD)
+    assert (
+        "Smoking status missing (last recorded 1999-01-01, over 12 months before; measured "
+        f"again after this ECG, {entered:%Y-%m-%d}, not used for it)"
+    ) in (lipids.not_computed_reason or "")
     sql.rollback()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -233,6 +233,30 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
     return latest
 
 
+def measured_after(session: Session, patient_id: int, after: dt.datetime) -> dict[str, Measured]:
+    """The first value of every input (as `measured_values` keys them) recorded after
+    `after`: what a score of an ECG of that time could not use, though the patient has it."""
+    rows = session.scalars(
+        select(ClinicalInput)
+        .where(ClinicalInput.patient_id == patient_id, ClinicalInput.recorded_at > after)
+        .order_by(ClinicalInput.recorded_at, ClinicalInput.id)
+    )
+    first: dict[str, Measured] = {}
+    for row in rows:
+        keyed = {column: getattr(row, column) for column in LABELS}
+        if not any(getattr(row, column) for column in ADMISSION_ONLY):
+            keyed[OFFICE_SBP] = row.systolic_bp_mmhg
+        if _admission_entry(row):
+            keyed |= {key: getattr(row, column) for column, key in AT_PRESENTATION.items()}
+        for key, value in keyed.items():
+            if value is not None and key not in first:
+                first[key] = Measured(_plain(value), row.recorded_at, row.id)
+    for column, key in AT_PRESENTATION.items():  # as `compute_scores` falls back to the latest
+        if key not in first and column in first:
+            first[key] = first[column]
+    return first
+
+
 def _history_of_mi(session: Session, patient_id: int) -> Measured | None:
     """The latest answer to "a previous heart attack?", whatever its date: a history is
     entered when it is learned, often after the ECG ("MI 2019, told today"), and read only up
@@ -264,13 +288,15 @@ def compute_scores(
     as_of: dt.datetime,
     ecg_heart_rate_bpm: float | None = None,
     age_on: dt.date | None = None,
+    later: Mapping[str, Measured] | None = None,
 ) -> list[ScoreOutcome]:
     """Every model's outcome for `patient` at `as_of` from recent enough measured values.
 
     `ecg_heart_rate_bpm` stands in when no recent entry has a heart rate. `age_on`: the date
     the age is counted on (the hospital's today on the risk page, which shows the age; by
     default `as_of`'s UTC date: the page said "Age 65" above a GRACE score of age 66 near
-    midnight in Anchorage, an audit).
+    midnight in Anchorage, an audit). `later`: each input's first value recorded after
+    `as_of` (`measured_after`), named beside a missing input (`_missing_text`).
     """
     values = dict(measured)
     for column, key in AT_PRESENTATION.items():  # no admission entry holds it: the latest
@@ -304,7 +330,7 @@ def compute_scores(
                 kwargs[keyword] = found.value
                 sources[keyword] = found
             else:
-                missing.append(_missing_text(column, found, window))
+                missing.append(_missing_text(column, found, window, (later or {}).get(column)))
         outcomes.append(_run(spec, kwargs, missing, sources, latest_id))
     return outcomes
 
@@ -375,12 +401,24 @@ def _fresh(found: Measured | None, as_of: dt.datetime, window: dt.timedelta) -> 
     return found is not None and as_of - found.recorded_at <= window
 
 
-def _missing_text(column: str, found: Measured | None, window: dt.timedelta) -> str:
+def _missing_text(
+    column: str, found: Measured | None, window: dt.timedelta, later: Measured | None = None
+) -> str:
+    """Why an input is missing, in place among the others; with `later` (its first value
+    recorded after the ECG), that it exists but came after: an ECG whose file is dated 2000
+    read "Smoking status missing" beside a patient page listing it, entered that day (a
+    working-day audit)."""
     label = MISSING_LABELS[column]
+    after = (
+        f"measured after this ECG, {later.recorded_at:%Y-%m-%d}, not used for it" if later else ""
+    )
     if found is None:
-        return f"{label} missing"
+        return f"{label} missing ({after})" if after else f"{label} missing"
     months = "12 months" if window >= RISK_FACTOR_WINDOW else f"{window.days} days"
-    return f"{label} missing (last recorded {found.recorded_at:%Y-%m-%d}, over {months} before)"
+    again = f"; {after.replace('measured', 'measured again', 1)}" if after else ""
+    return (
+        f"{label} missing (last recorded {found.recorded_at:%Y-%m-%d}, over {months} before{again})"
+    )
 
 
 def report_outcomes(
@@ -396,11 +434,11 @@ def report_outcomes(
     Reads only: call it before changing anything the same flush would write."""
     measured = measured_values(session, report.patient_id, report.report_date)
     outcomes = compute_scores(
-        report.patient, measured, as_of=report.report_date, ecg_heart_rate_bpm=ecg_heart_rate_bpm
-    )
-    later = _measured_later(session, report)
-    return [_with_later_values(_contradicted_by_the_ecg(o, signed_codes), later, report)
-            for o in outcomes]  # fmt: skip
+        report.patient, measured, as_of=report.report_date,
+        ecg_heart_rate_bpm=ecg_heart_rate_bpm,
+        later=measured_after(session, report.patient_id, report.report_date),
+    )  # fmt: skip
+    return [_contradicted_by_the_ecg(o, signed_codes) for o in outcomes]
 
 
 REASON_CHARS = 255  # `risk_score.not_computed_reason`
@@ -412,33 +450,6 @@ def _fitted(reason: str) -> str:
         return reason
     cut = reason.rfind("; ", 0, REASON_CHARS - 5)
     return reason[: cut if cut > 0 else REASON_CHARS - 5] + "; ..."
-
-
-def _measured_later(session: Session, report: EcgReport) -> set[str]:
-    """The labels of the inputs the patient has values of measured after the ECG."""
-    rows = session.scalars(
-        select(ClinicalInput).where(
-            ClinicalInput.patient_id == report.patient_id,
-            ClinicalInput.recorded_at > report.report_date,
-        )
-    )
-    return {label for row in rows for c, label in LABELS.items() if getattr(row, c) is not None}
-
-
-def _with_later_values(outcome: ScoreOutcome, later: set[str], report: EcgReport) -> ScoreOutcome:
-    """A score missing inputs that the patient has values of, measured after this ECG, says
-    so: an ECG whose file is dated 2000 read "Systolic blood pressure missing; Smoking status
-    missing" beside a patient page listing both, entered today (a working-day audit)."""
-    reason = outcome.not_computed_reason or ""
-    named = sorted(label for label in later if f"{label} missing" in reason)
-    if not named:
-        return outcome
-    said = (
-        f"not computed: {', '.join(named)} measured only after this ECG's date "
-        f"({report.report_date:%Y-%m-%d}), not used for it; "
-        f"{reason.removeprefix('not computed: ')}"
-    )
-    return ScoreOutcome(outcome.spec, None, said, outcome.sources, outcome.latest_input_id)
 
 
 # GRACE's ST input, and the signed statements that contradict a "no" there.
