@@ -546,7 +546,7 @@ def findings_of_read(
             Finding(
                 "NORMAL",
                 vocabulary.MACHINE_LABELS["NORMAL"],
-                REPEAT_ECG_RISK if _repeat_the_ecg(intervals) else "low",
+                REPEAT_ECG_RISK if repeat_the_ecg(intervals) else "low",
                 float(chosen.mean()) if len(chosen) else None,
                 _withheld_doubt(intervals, leads_not_read),
             )
@@ -561,7 +561,7 @@ def findings_of_read(
 REPEAT_ECG_RISK = "medium"
 
 
-def _repeat_the_ecg(intervals: Intervals) -> bool:
+def repeat_the_ecg(intervals: Intervals) -> bool:
     """Whether the read says the ECG must be repeated before it can be read: arm electrodes
     that look swapped (`ml.lead_reversal`)."""
     return intervals.not_measurable.get("axis") == ARMS_SWAPPED
@@ -603,7 +603,7 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
         for name, reason in intervals.not_measurable.items()
         if name in LABELS and WITHHELD_AS_UNSURE in reason
     ]
-    if _repeat_the_ecg(intervals):
+    if repeat_the_ecg(intervals):
         doubts.append(f"QRS axis not measurable: {ARMS_SWAPPED}")
     qrs_failed = intervals.not_measurable.get("qrs", "")
     on_ms, off_ms = intervals.qrs_onset_ms, intervals.qrs_offset_ms

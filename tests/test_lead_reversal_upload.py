@@ -68,3 +68,25 @@ def test_swapped_arm_electrodes_rank_before_the_routine_reads(
     assert urgency_reason(right) == "No significant arrhythmia"
     worklist = client_for(app, people.doctor).get("/worklist").get_data(as_text=True)
     assert "repeat the ECG (electrodes)" in worklist
+
+
+def test_a_repeat_is_asked_for_whatever_the_read_and_only_when_the_arms_look_swapped(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review: a first-degree AV block (a low finding) with the arms swapped ranked
+    routine, its "repeat the ECG" on the review page only; and a normal read ranked medium by
+    a risk score since recomputed was told to "repeat the ECG (electrodes)", its electrodes
+    right."""
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=70, pr_ms=240, axis_deg=40), duration_s=10.0
+    )
+    swapped = _read_by_the_portal(app, people, sql, tmp_path / "a.csv", _arms_swapped(recording))
+    assert swapped.main_finding == "AV_BLOCK_1" and swapped.urgency == MEDIUM_URGENCY
+    assert urgency_reason(swapped) == "First-degree AV block; repeat the ECG (electrodes)"
+    calm, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=40), duration_s=10.0)
+    _read_by_the_portal(app, people, sql, tmp_path / "b.csv", calm)
+    right = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert right is not None and right.urgency == ROUTINE
+    right.urgency = MEDIUM_URGENCY  # as a high risk score, recomputed since, had left it
+    assert urgency_reason(right) == "No significant arrhythmia"
+    sql.rollback()

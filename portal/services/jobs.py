@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ml.errors import RecordingError
+from ml.findings import repeat_the_ecg
 from portal import tasks
 from portal.models import (
     RHYTHM_LABEL_CHARS,
@@ -323,8 +324,9 @@ def _write_report(
     session.add_all(scores)
     report.main_finding = analysis.main_finding.code[:32]
     report.urgency = reports.urgency_of(
-        [(f.code, f.risk) for f in analysis.findings], reports.worklist_scores(report, scores)
-    )
+        [(f.code, f.risk) for f in analysis.findings], reports.worklist_scores(report, scores),
+        repeat_ecg=repeat_the_ecg(analysis.intervals),
+    )  # fmt: skip
     audit.record(
         session, "report.create", actor=None, actor_username="analysis worker",
         patient_id=patient.id, object_type="ecg_report", object_id=report.id,

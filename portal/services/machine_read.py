@@ -15,6 +15,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import object_session
 
 from ml.analysis import EcgAnalysis
+from ml.lead_reversal import ARMS_SWAPPED
 from portal.models import EcgReport, ReportBeats, ReportVersion
 from portal.services.reference import ReferenceAgreement
 
@@ -46,6 +47,13 @@ def machine_summary(report: EcgReport) -> EcgAnalysis:
 def machine_findings(report: EcgReport) -> list[dict[str, Any]]:
     """Version 1's findings as stored (code, label, risk, detail), without parsing the rest."""
     return list(_document(report.versions[0]).get("findings", []))
+
+
+def machine_asks_for_a_repeat(report: EcgReport) -> bool:
+    """Whether version 1 asks for the ECG to be repeated (`ml.findings.repeat_the_ecg`: arm
+    electrodes that look swapped), without parsing the rest."""
+    intervals = _document(report.versions[0]).get("intervals") or {}
+    return bool((intervals.get("not_measurable") or {}).get("axis") == ARMS_SWAPPED)
 
 
 def reference_agreement(report: EcgReport) -> ReferenceAgreement | None:

@@ -21,7 +21,7 @@ from portal.models import (
     ReportStatus,
 )
 from portal.services import audit, patients, reports, risk_scores
-from portal.services.machine_read import machine_findings
+from portal.services.machine_read import machine_asks_for_a_repeat, machine_findings
 from portal.services.validation import InvalidInput, text_problem
 
 
@@ -109,4 +109,6 @@ def _move_report(session: Session, report: EcgReport, target: Patient) -> None:
     scores = risk_scores.store_report_scores(report, outcomes)
     session.add_all(scores)
     found = [(f["code"], f["risk"]) for f in machine_findings(report)]
-    report.urgency = reports.urgency_of(found, reports.worklist_scores(report, scores))
+    report.urgency = reports.urgency_of(
+        found, reports.worklist_scores(report, scores), repeat_ecg=machine_asks_for_a_repeat(report)
+    )

@@ -40,6 +40,7 @@ from portal.risk.result import RiskLevel
 from portal.services import audit, risk_scores
 from portal.services.accounts import check_own_password
 from portal.services.errors import AccountDeactivated, NotAllowed, SigningConflict
+from portal.services.machine_read import machine_asks_for_a_repeat
 from portal.services.paging import capped_counts, page_count
 from portal.services.patients import mine_or_pooled
 from portal.services.risk_scores import stale_reason
@@ -55,19 +56,26 @@ URGENT_CODES = {**dict.fromkeys(EMERGENCY_CODES, 0), "AF": 1, "PAUSE": 2}
 HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
 
 
-def urgency_of(findings: list[tuple[str, str]], scores: list[RiskScore]) -> int:
+def urgency_of(
+    findings: list[tuple[str, str]], scores: list[RiskScore], *, repeat_ecg: bool = False
+) -> int:
     """0 most urgent: an emergency (VT, VF, ST elevation, complete heart block), then AF,
     pauses, other high findings, medium findings or a high risk score, routine. A finding
     ranks by its code only at high risk: the machine grades some by their measure (a pause
     under 3 s, a run of 3-4 ventricular beats: medium), and the worklist follows. A high
     risk score lifts a report to medium and is flagged on the worklist (`high_risk_scores`),
-    but never outranks an arrhythmia on the ECG itself."""
+    but never outranks an arrhythmia on the ECG itself. A read asking for the ECG to be
+    repeated (`repeat_ecg`: arm electrodes that look swapped) is medium at least, whatever
+    its findings, while the patient may still be in the department (a sinus tachycardia with
+    swapped arms had ranked routine, a review)."""
     ranks = [
         URGENT_CODES[code] for code, risk in findings if code in URGENT_CODES and risk == "high"
     ]
     if any(risk == "high" for _, risk in findings):
         ranks.append(HIGH_URGENCY)
     if any(risk == "medium" for _, risk in findings) or any(_is_high(s) for s in scores):
+        ranks.append(MEDIUM_URGENCY)
+    if repeat_ecg:
         ranks.append(MEDIUM_URGENCY)
     return min(ranks, default=ROUTINE)
 
@@ -116,17 +124,16 @@ def urgency_reason(report: EcgReport) -> str:
     high_scores = [s for s in worklist_scores(report) if _is_high(s)]
     if finding is not None and finding.risk != "low":
         return finding.label
-    if report.urgency == MEDIUM_URGENCY and high_scores:
-        return "high risk score; no urgent ECG finding"
-    if (
+    repeat = (
         report.urgency == MEDIUM_URGENCY
         and report.status is ReportStatus.PRELIMINARY
-        and finding is not None
-        and finding.code == "NORMAL"
-    ):
-        # The machine's one medium "no significant arrhythmia": the read asks for a repeat
-        # ECG (`ml.findings.REPEAT_ECG_RISK`), the arm electrodes looking swapped.
-        return f"{main_finding_label(report)}; repeat the ECG (electrodes)"
+        and machine_asks_for_a_repeat(report)  # read only for these few rows
+    )
+    if repeat:  # the arm electrodes look swapped (`urgency_of`): said whatever else ranks it
+        said = "high risk score" if high_scores else main_finding_label(report) or "no finding"
+        return f"{said}; repeat the ECG (electrodes)"
+    if report.urgency == MEDIUM_URGENCY and high_scores:
+        return "high risk score; no urgent ECG finding"
     return main_finding_label(report) or "no finding"
 
 
