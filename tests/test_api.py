@@ -366,6 +366,11 @@ def test_staff_register_search_read_and_update_patients(
     assert sql.get(Patient, turing.get_json()["id"]).full_name == "Alan Turing"
     kept = {**renamed, "different_person": True}
     assert staff.patch(f"/patients/{turing.get_json()['id']}", json=kept).status_code == 200
+    # The same name in capitals or another order is no new identity: a twin confirmed as
+    # another person stays updatable (an EHR sending capitals had been refused every update).
+    for same in ("GRACE HOPPER", "Hopper Grace"):
+        again = staff.patch(f"/patients/{turing.get_json()['id']}", json={"full_name": same})
+        assert again.status_code == 200, again.get_json()
 
 
 def test_clinical_inputs_are_checked_and_stored_as_on_the_web(

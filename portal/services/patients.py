@@ -230,7 +230,12 @@ def update_patient(
     corrected at registration is how duplicates arise (an audit)."""
     details = _validated(session, details, today, kept_doctor_id=patient.assigned_doctor_id)
     changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
-    identity_changed = {"full_name", "date_of_birth"} & set(changed)
+    # A name changed only in case, accents, spacing or word order is the same person's: the
+    # twin check compares name keys, and an EHR sending "CASEY TWIN" for a patient with a
+    # confirmed same-name twin could no longer update even a phone number (a review).
+    identity_changed = "date_of_birth" in changed or name_key(details.full_name) != name_key(
+        patient.full_name
+    )
     if (
         identity_changed
         and not same_name_checked
