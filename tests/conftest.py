@@ -291,7 +291,7 @@ def sign_report(doctor: FlaskClient, report: EcgReport, sql: Session, **statemen
     form = {**statements, "password": PASSWORD, "row_version": str(report.row_version)}
     signed = post_form(doctor, f"/reports/{report.id}/sign", form,
                        token_page=f"/reports/{report.id}")  # fmt: skip
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+    assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))
     sql.expire_all()
     assert report.status is ReportStatus.FINAL
 

@@ -88,9 +88,11 @@ def test_the_table_shows_the_signed_and_every_previous_value(
 
 
 def _signed_measurements(version, heart_rate_bpm: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The machine's measurements at another heart rate; the QT left not measurable, as its
+    QTc at that rate would be another (500 ms or more, refused without "Long QT")."""
     return {
         "heart_rate_bpm": str(heart_rate_bpm), "pr_ms": str(round(version.pr_ms)),
-        "qrs_ms": str(round(version.qrs_ms)), "qt_ms": str(round(version.qt_ms)),
+        "qrs_ms": str(round(version.qrs_ms)), "qt_ms": "",
         "qrs_axis_deg": str(round(version.qrs_axis_deg)),
     }  # fmt: skip
 
@@ -122,3 +124,24 @@ def test_changes_compare_what_is_signed_with_what_was_signed(
     assert signed[""][1] == "Signed (version 2)"
     assert signed["Heart rate"][1] == f"{rate_then} bpm" == signed["Heart rate"][2]
     assert not any(mark in cell for cell in signed["Heart rate"]), signed["Heart rate"]
+
+
+def test_a_previous_value_signed_as_not_measurable_says_so(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A browser audit: the previous ECG's QRS and axis, signed as not measurable, read "—"
+    in the Previous column (a dash reads as not recorded), where its own page said "not
+    measurable"."""
+    first = _analysed(app, people, sql, write_csv(tmp_path / "first.csv", synthetic(30, 250)))
+    doctor = client_for(app, people.doctor)
+    machine = first.versions[0]
+    sign_report(
+        doctor, first, sql, rhythm_label="Sinus rhythm", findings=["SINUS"], conclusion="Read.",
+        patient_comment="", heart_rate_bpm="70", pr_ms=str(round(machine.pr_ms)), qrs_ms="",
+        qt_ms=str(round(machine.qt_ms)), qrs_axis_deg="",
+    )  # fmt: skip
+    second_csv = write_csv(tmp_path / "second.csv", synthetic(30, 250, seed=6))
+    second = _analysed(app, people, sql, second_csv)
+    table = _table(doctor.get(f"/reports/{second.id}").get_data(as_text=True))
+    assert table[""][1].startswith("Previous (")
+    assert table["QRS"][1] == "not measurable" and table["QRS axis"][1] == "not measurable"
