@@ -436,6 +436,11 @@ def test_two_doctors_signing_at_once_one_wins(
     assert "You signed this report already, in another window or tab" in page
     # ... and the read typed there is kept in the amend form (it had to be typed again).
     assert "Your read is kept in the amend form below." in page
+    # Said atop the sign section the page opens at, focused (`#sign-errors`): at the page's
+    # top, 2,900 px above, a doctor took their kept read for a signed one (a browser audit).
+    sign_section = page[page.index('id="sign"') :]
+    assert sign_section.index('id="sign-errors"') < sign_section.index("Your read is kept in")
+    assert "<strong>Not signed.</strong>" in sign_section
     amend_form = page[page.index(f'action="/reports/{report.id}/amend#sign"') :]
     assert re.search(r"<textarea[^>]*conclusion[^>]*>\s*AF\.</textarea>", amend_form)
     # ... and can be sent: it carries the version that stands now (it had kept the stale one,

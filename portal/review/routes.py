@@ -224,7 +224,10 @@ def _review_page(
     sign_form: SignForm,
     amend_form: AmendForm,
     withdraw_form: WithdrawForm | None = None,
+    not_signed: list[str] | None = None,
 ) -> str:
+    """The review page; `not_signed`: why the doctor's signature was refused (a signing
+    conflict), said atop the sign section the page opens at, focused."""
     machine = found.versions[0]
     previous = reports.previous_signed_report(db_session(), found)
     return render_template(
@@ -252,6 +255,7 @@ def _review_page(
         amend_form=amend_form,
         withdraw_form=withdraw_form
         or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
+        not_signed_because=not_signed or [],
         statements=STATEMENTS,
         machine_labels=vocabulary.MACHINE_LABELS,
         statement_rules={  # for the picker's live check (the server checks again on sign)
@@ -492,14 +496,17 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
     except SigningConflict as conflict:
         # The current report with the message, as a page: a 409 redirect shows browsers a
         # bare "Redirecting..." page.
+        # Said atop the sign section the page opens at (`#sign`), focused: at the page's top,
+        # 2,900 px above, a doctor saw their own read under "Amend the signed report" and
+        # took it as signed, and a screen reader said nothing (a browser audit).
         db_session().rollback()
         current = _report_or_404(found.id)
         if conflict.unsigned:  # moved to another patient, unsigned: the read stays to sign
-            flash(f"{conflict} Your read is kept in the sign form below.", "error")
             kept_sign = SignForm()
             kept_sign.row_version.data = current.row_version
             kept_sign.row_version.raw_data = [str(current.row_version)]
-            return _review_page(current, kept_sign, AmendForm(formdata=None)), 409
+            why = [f"{conflict} Your read is kept in the sign form below."]
+            return _review_page(current, kept_sign, AmendForm(formdata=None), None, why), 409
         # The doctor's read is kept in the amend form, against the version that stands now:
         # it had been thrown away, to be typed again (a concurrency audit).
         kept = AmendForm()
@@ -507,13 +514,13 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         # first: the kept form had carried the stale version and could never be sent).
         kept.row_version.data = current.row_version
         kept.row_version.raw_data = [str(current.row_version)]
-        flash(f"{conflict} Your read is kept in the amend form below.", "error")
+        why = [f"{conflict} Your read is kept in the amend form below."]
         standing = documents.latest_version(current)
         if changes := kept_read.differences(_physician_read(form), standing):
             # Signed as it is, it would replace what the other doctor signed: say what.
             kept.kept_over.data = kept.kept_over.raw_data = str(standing.version_no)
-            flash(_kept_read_changes(standing, changes), "error")
-        return _review_page(current, _prefilled_forms(current)[0], kept), 409
+            why.append(_kept_read_changes(standing, changes))
+        return _review_page(current, _prefilled_forms(current)[0], kept, None, why), 409
     if saved:  # the PDFs are rendered by the job worker (or on the first download)
         flash(message, "success")  # shown at the top: the form's "#sign" must not stay
         return redirect(url_for("review.report", report_id=found.id, _anchor="messages"))
