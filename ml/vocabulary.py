@@ -289,7 +289,13 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
                 + "."
             )
     for a, b in EXCLUSIONS:
-        episode_pair = (paroxysmal and a == "AF") or (episodes and a == "BIGEMINY")
+        # On a recording read as episodes a dropped beat lies outside AF (the machine reads
+        # none inside it): a 2-h Holter, AF 64 % and its one dropped beat between two AF
+        # episodes, was refused as prefilled (a Holter audit).
+        dropped_outside_af = episodes and (a, b) == ("AF", "DROPPED_BEAT")
+        episode_pair = (
+            (paroxysmal and a == "AF") or (episodes and a == "BIGEMINY") or dropped_outside_af
+        )
         if a in chosen and b in chosen and not episode_pair:
             problems.append(
                 f'"{STATEMENTS[a].label}" and "{STATEMENTS[b].label}" exclude each other.'

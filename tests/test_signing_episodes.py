@@ -48,8 +48,13 @@ def test_what_stays_contradictory_on_a_long_recording() -> None:
     assert "AF/flutter or VF may also stand beside one of the others" in refused(
         ["SINUS", "BRADY"], "Sinus rhythm"
     )
-    # AF as the underlying rhythm still excludes a first-degree block.
+    # AF as the underlying rhythm still excludes a first-degree block; not a dropped beat,
+    # which lies outside AF (a Holter audit: 64 % AF and a dropped beat between two of its
+    # episodes was refused as prefilled). On a strip it does.
     assert "exclude each other" in refused(["AF", "AV_BLOCK_1"], "Atrial fibrillation")
+    assert refused(["AF", "DROPPED_BEAT"], "Atrial fibrillation/flutter") == ""
+    on_a_strip = vocabulary.contradictions(["AF", "DROPPED_BEAT"], "Atrial fibrillation/flutter")
+    assert any("exclude each other" in p for p in on_a_strip)
     # The rhythm line names the underlying rhythm, not the paroxysmal AF.
     assert "does not say" in refused(["SINUS", "AF"], "Atrial fibrillation")
     # "Normal ECG" never stands beside AF.

@@ -128,7 +128,10 @@
       if (abnormal.length) out.push(`"Normal ECG" cannot be signed with ${abnormal.map((c) => rules.labels[c]).join(", ")}.`);
     }
     rules.exclusions.forEach(([a, b]) => {
-      const episodePair = (paroxysmal && a === "AF") || (rules.episodes && a === "BIGEMINY");
+      // As `ml.vocabulary.contradictions`: on episodes a dropped beat lies outside AF.
+      const droppedOutsideAf = rules.episodes && a === "AF" && b === "DROPPED_BEAT";
+      const episodePair =
+        (paroxysmal && a === "AF") || (rules.episodes && a === "BIGEMINY") || droppedOutsideAf;
       if (codes.includes(a) && codes.includes(b) && !episodePair) out.push(`"${rules.labels[a]}" and "${rules.labels[b]}" exclude each other.`);
     });
     return out;
