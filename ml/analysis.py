@@ -116,6 +116,7 @@ from ml.sinus_strip import (
     INVERTED_P_REASON,
     not_sinus_with_inverted_p_waves,
     sinus_at_its_rate,
+    sinus_without_a_p_wave_said,
 )
 from ml.standstill import Silence, silences_note, silences_of
 from ml.strip_rhythm import (
@@ -730,6 +731,7 @@ def _read(
         strip = strip_call_with_block(strip, block)
         strip = strip_call_with_mobitz_ii(strip, constant_pr_block)
         strip = strip_call_with_dissociation(strip, dissociation, recording.duration_s)
+        strip = sinus_without_a_p_wave_said(strip, intervals)
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])

@@ -108,3 +108,22 @@ def test_no_p_wave_in_any_lead_is_said_beside_a_normal_read() -> None:
         "PR not measurable: no consistent P wave before the QRS in any lead; check the strip "
         "for a P wave before every QRS before calling the ECG normal"
     )
+
+
+def test_a_sinus_strip_without_a_p_wave_says_so_in_its_call() -> None:
+    """A review: cinc2017 A02807 (reference AF) read "Sinus rhythm" with atrial ectopic beats
+    and no word that no P wave was found, the doubt said beside "No significant arrhythmia"
+    only. The call stands (most such strips are normal), and says it."""
+    from ml.sinus_strip import NO_P_WAVE_FOUND, sinus_without_a_p_wave_said
+    from ml.strip_rhythm import AF, SINUS, StripCall
+
+    measured = analyze(_twelve_lead()).intervals
+    without_p = dataclasses.replace(
+        measured, not_measurable={**measured.not_measurable, "pr": NO_P_WAVE_REASON}
+    )
+    sinus = StripCall(SINUS, "Sinus rhythm", "regular, median rate 66 bpm", None, {})
+    said = sinus_without_a_p_wave_said(sinus, without_p)
+    assert said.label == SINUS and said.reason == f"regular, median rate 66 bpm; {NO_P_WAVE_FOUND}"
+    assert sinus_without_a_p_wave_said(sinus, measured) == sinus  # a P wave was found
+    af = dataclasses.replace(sinus, label=AF, text="Atrial fibrillation/flutter")
+    assert sinus_without_a_p_wave_said(af, without_p) == af
