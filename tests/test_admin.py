@@ -177,6 +177,12 @@ def test_an_admin_does_not_set_a_patients_password_nor_take_their_login_name(
     account named after a patient's MRN left that patient unable to get a login."""
     client = client_for(app, people.admin)
     patient_login = people.patient_account
+    # The accounts page offers no reset for a patient's login (a browser audit: its links led
+    # to the refusal below), and says who does it.
+    listed = client.get("/admin/accounts").get_data(as_text=True)
+    assert f"/admin/accounts/{patient_login.id}/reset-password" not in listed
+    assert f"/admin/accounts/{people.doctor.id}/reset-password" in listed
+    assert "password and two-step login: staff, in person" in listed
     for url in (f"/admin/accounts/{patient_login.id}/reset-password",):
         asked = post_form(client, url, {"password": "new temporary 1",
                                         "confirm_password": "new temporary 1"})  # fmt: skip
