@@ -273,6 +273,23 @@ def _long_by_fridericia_when_fast(intervals: Intervals) -> bool:
     return fridericia is not None and fridericia >= LONG_QTC_FRIDERICIA_MS
 
 
+# A QRS this long, short of a bundle branch block's 120 ms, lengthens the QT too: the long-QT
+# finding says so with the JT index (MIT-BIH 207, 1,457 LBBB beats, read a high-risk QTc of
+# 660 ms beside a QRS of 119 ms, nothing said of the conduction delay; a Holter audit).
+NEAR_WIDE_QRS_MS = 110.0
+
+
+def _near_wide_caveat(intervals: Intervals) -> str | None:
+    """The long-QT finding's caveat for a QRS of NEAR_WIDE_QRS_MS up to a wide one."""
+    qrs_ms, jti = intervals.qrs_ms, jt_index(intervals)
+    if qrs_ms is None or jti is None or not NEAR_WIDE_QRS_MS <= qrs_ms < WIDE_QRS_MS:
+        return None
+    return (
+        f"; the QRS of {qrs_ms:.0f} ms (a conduction delay) lengthens the QT too: JT index "
+        f"{jti:.0f} (prolonged from {JT_INDEX_LIMIT}); check for a bundle branch block"
+    )
+
+
 def jt_index(intervals: Intervals) -> float | None:
     """JT x (heart rate + 100) / 518 from the QT, QRS and sinus cycle; None without them."""
     if intervals.qt_ms is None or intervals.qrs_ms is None or not intervals.rr_ms:
@@ -494,6 +511,8 @@ def findings_of_read(
         detail = f"QTc (Bazett) {intervals.qtc_bazett_ms:.0f} ms"
         if jti is not None:
             detail += f" with a wide QRS: JT index {jti:.0f} (>= {JT_INDEX_LIMIT})"
+        elif (near := _near_wide_caveat(intervals)) is not None:
+            detail += near
         findings.append(Finding("LONG_QT", "Prolonged QTc", risk, None, detail))
     if wide_complex_tachycardia(intervals, rate, af_beat_share):
         if one_lead and not _clearly_wide_and_fast(intervals, rate):

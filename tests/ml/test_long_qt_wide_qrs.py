@@ -69,6 +69,18 @@ def test_a_narrow_qrs_is_judged_by_the_qtc_as_before() -> None:
     assert "WIDE_QRS" not in found
 
 
+def test_a_qrs_just_short_of_wide_is_said_beside_a_long_qt() -> None:
+    """A Holter audit: MIT-BIH 207 (1,457 LBBB beats) read a high-risk QTc of 660 ms beside a
+    QRS of 119 ms, nothing said of the conduction delay that lengthens the QT."""
+    found = _findings(_intervals(639, 119, 938))  # 207's figures: QTc 660 ms
+    risk, detail = found["LONG_QT"]
+    assert risk == "high" and detail.startswith("QTc (Bazett) 660 ms; the QRS of 119 ms")
+    assert "lengthens the QT too: JT index" in detail and "bundle branch block" in detail
+    assert "WIDE_QRS" not in found
+    assert found == _findings(_intervals(639, 119, 938))  # nothing else moves
+    assert _findings(_intervals(440, 109, 800))["LONG_QT"] == ("medium", "QTc (Bazett) 492 ms")
+
+
 def test_mitbih_109_left_bundle_branch_block_reads_no_long_qt() -> None:
     analysis = analyze(read_recording(data_root() / "mitdb" / "109.hea"))
     codes = {f.code for f in analysis.findings}
