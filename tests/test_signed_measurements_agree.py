@@ -181,3 +181,26 @@ def test_typed_measurements_are_signed_as_whole_numbers(
     sql.expire_all()
     signed = sql.get(EcgReport, report.id).versions[-1]
     assert (signed.pr_ms, signed.qrs_ms, signed.qrs_axis_deg) == (151.0, 100.0, 30.0)
+
+
+def test_measurements_are_read_as_doctors_type_them(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An input audit: "160 ms", "440ms" and "0,16" were "Not a valid float value.", and a PR
+    typed in seconds ("0.16") only "Between 60 and 500"."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    url = f"/reports/{report.id}"
+    refused = post_form(doctor, f"{url}/sign", _sinus_read(report, pr_ms="0,16"), token_page=url)
+    assert refused.status_code == 400
+    messages = error_messages(html.unescape(refused.get_data(as_text=True)))
+    assert "0,16 looks like seconds: type milliseconds (160)." in messages, messages
+    machine = report.versions[0]
+    typed = _sinus_read(
+        report, heart_rate_bpm=f"{round(machine.heart_rate_bpm)} bpm", pr_ms="160 ms",
+        qrs_ms=f"{round(machine.qrs_ms)}ms", qt_ms=f"{round(machine.qt_ms)} ms",
+    )  # fmt: skip
+    signed = post_form(doctor, f"{url}/sign", typed, token_page=url)
+    assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))
+    sql.expire_all()
+    assert report.versions[-1].pr_ms == 160 and report.status is ReportStatus.FINAL

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    FloatField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -21,6 +21,7 @@ from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
 from ml.vocabulary import Category
 from portal.forms import PlainText, options
 from portal.models import RHYTHM_LABEL_CHARS, WITHDRAWN_REASON_CHARS
+from portal.patients.forms import MeasurementField, typed_number
 from reports.next_steps import NEXT_STEPS
 
 # The doctor's measurements: empty means "not measurable"; QTc follows from QT and heart rate.
@@ -61,6 +62,31 @@ def statement_groups() -> list[SelectChoice]:
     return [SelectChoice(s.code, s.label, optgroup=title(s.category)) for s in ordered]
 
 
+class TypedMeasurementField(MeasurementField):
+    """A measurement as a doctor types it: "160", "160 ms", a decimal comma; a PR of "0.16"
+    is said to look like seconds. An input audit: "160 ms", "440ms" and "0,16" were all "Not
+    a valid float value.", and "0.16" only "Between 60 and 500"."""
+
+    def __init__(self, label: str, unit: str, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)
+        self.unit = unit
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
+        text = valuelist[0].strip() if valuelist else ""
+        if text.lower().endswith(self.unit):
+            text = text[: -len(self.unit)].strip()
+        if not text:
+            return
+        value = typed_number(text)
+        if self.unit == "ms" and 0 < value < SECONDS_UP_TO:
+            raise ValueError(f"{text} looks like seconds: type milliseconds ({value * 1000:.0f}).")
+        self.data = value
+
+
+SECONDS_UP_TO = 3.0  # a typed interval under this is in seconds: no PR, QRS or QT is 3 ms
+
+
 class SignForm(FlaskForm):
     rhythm_label = StringField(
         "Rhythm",
@@ -97,14 +123,20 @@ class SignForm(FlaskForm):
         "Another next step, in plain words for the patient (optional)",
         validators=[Optional(), Length(max=500), PlainText()],
     )
-    heart_rate_bpm = FloatField(
-        "Heart rate (bpm)", validators=[Optional(), NumberRange(20, 300, RANGE_MESSAGE)]
+    heart_rate_bpm = TypedMeasurementField(
+        "Heart rate (bpm)", "bpm", validators=[Optional(), NumberRange(20, 300, RANGE_MESSAGE)]
     )
-    pr_ms = FloatField("PR (ms)", validators=[Optional(), NumberRange(60, 500, RANGE_MESSAGE)])
-    qrs_ms = FloatField("QRS (ms)", validators=[Optional(), NumberRange(40, 250, RANGE_MESSAGE)])
-    qt_ms = FloatField("QT (ms)", validators=[Optional(), NumberRange(200, 700, RANGE_MESSAGE)])
-    qrs_axis_deg = FloatField(
-        "QRS axis (°)", validators=[Optional(), NumberRange(-180, 180, RANGE_MESSAGE)]
+    pr_ms = TypedMeasurementField(
+        "PR (ms)", "ms", validators=[Optional(), NumberRange(60, 500, RANGE_MESSAGE)]
+    )
+    qrs_ms = TypedMeasurementField(
+        "QRS (ms)", "ms", validators=[Optional(), NumberRange(40, 250, RANGE_MESSAGE)]
+    )
+    qt_ms = TypedMeasurementField(
+        "QT (ms)", "ms", validators=[Optional(), NumberRange(200, 700, RANGE_MESSAGE)]
+    )
+    qrs_axis_deg = TypedMeasurementField(
+        "QRS axis (°)", "°", validators=[Optional(), NumberRange(-180, 180, RANGE_MESSAGE)]
     )
     password = PasswordField(
         "Your password (to sign)",
