@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from portal.models import AnalysisJob, EcgReport, JobState, WorkerHeartbeat, utcnow
@@ -131,6 +132,51 @@ def test_the_job_page_offers_retry_when_the_worker_is_dead(
     assert Worker(app).run_pending() == 1
     sql.refresh(job)
     assert job.state is JobState.SUCCEEDED
+
+
+@pytest.mark.parametrize("commits_lost", [3, 9], ids=["back-in-seconds", "away-a-minute"])
+def test_a_database_outage_as_a_job_crashes_does_not_leave_it_running(
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    commits_lost: int,
+) -> None:
+    """The database goes away as the analysis crashes, so the first commits marking the job
+    failed are lost (MariaDB 2013). Back within the retries: the job is failed at once. Away
+    longer than the retries (8, about a minute): the worker's next sweep fails it. Before an
+    operations audit the job stayed RUNNING under a live worker for 15 min, with no Retry."""
+    job_id = _queue_job(app, people, sql, tmp_path)
+    lost = {"commits": 0}
+    real_commit = Session.commit
+
+    def commit(session: Session) -> None:
+        if lost["commits"] > 0:
+            lost["commits"] -= 1
+            raise OperationalError("COMMIT", {}, Exception(2013, "Lost connection during query"))
+        real_commit(session)
+
+    def crashing(*_args: object, **_kwargs: object) -> None:
+        lost["commits"] = commits_lost  # the database goes away as the analysis crashes
+        raise RuntimeError("the analysis crashed")
+
+    monkeypatch.setattr(Session, "commit", commit)
+    monkeypatch.setattr(jobs, "FAIL_RETRY_DELAYS_S", (0.0,) * 8)
+    assert jobs.claim(sql, job_id, "this-host:1:1", utcnow()) is not None
+    sessions = app.extensions["db_sessionmaker"]
+    storage_dir = app.config["SETTINGS"].storage_dir
+    state = jobs.run(sessions, job_id, storage_dir=storage_dir, analyzer=crashing)
+    assert state is JobState.FAILED and lost["commits"] == 0
+    job = sql.get(AnalysisJob, job_id)
+    assert job is not None
+    sql.refresh(job)
+    if commits_lost > len(jobs.FAIL_RETRY_DELAYS_S):  # still away after the retries
+        assert job.state is JobState.RUNNING
+        jobs.requeue_stuck(sql, utcnow(), dt.timedelta(minutes=15))  # the next sweep
+        sql.refresh(job)
+    assert job.state is JobState.FAILED and job.error_message == jobs.INTERNAL_ERROR
+    assert not jobs._unwritten_failures
 
 
 def test_a_worker_beats_and_a_clean_stop_removes_its_heartbeat(app: Flask, sql: Session) -> None:

@@ -10,6 +10,14 @@ job it claims carries its `worker_id`. A running job whose worker has not beaten
 `WORKER_DEAD_AFTER` (30 s), or that made no progress for the job timeout, goes back to the
 queue (`requeue_stuck`, run by every worker at start-up and before each claim) until its
 attempts are used up; the job page offers Retry on it at once.
+
+A database outage during a job: marking it failed needs the database too, and an operations
+audit found a few seconds' outage left the job RUNNING under a live worker for the whole job
+timeout, with no Retry. The failure is now written with a short backoff on fresh sessions
+(`_record_failure`, about a minute); if the database is still away, this process keeps it in
+memory and its own next sweep (`requeue_stuck`, before each claim and every
+JOB_SWEEP_SECONDS) writes it as soon as the database answers. Memory is enough: if this
+process dies meanwhile, its heartbeat stops and the dead-worker rule requeues the job.
 """
 
 from __future__ import annotations
@@ -17,13 +25,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from ml.errors import RecordingError
@@ -53,6 +63,14 @@ INTERNAL_ERROR = (
 )
 WORKER_DEAD_AFTER = dt.timedelta(seconds=30)  # a worker silent this long is dead
 FORGET_WORKERS_AFTER = dt.timedelta(days=7)  # heartbeat rows of long-gone workers are dropped
+# The database's own "cannot answer now" errors (down, restarting, connection lost, locked).
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError)
+# Waits between tries to write a job's failure while the database is unreachable: about 60 s.
+FAIL_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 7.5, 15.0, 15.0, 15.0)
+# Failures this process could not write (job id -> (worker id, attempts, message)), written by
+# its next `requeue_stuck` once the database answers again.
+_unwritten_failures: dict[int, tuple[str | None, int, str]] = {}
+_unwritten_lock = threading.Lock()
 
 
 def claim_next(session: Session, worker_id: str, now: dt.datetime) -> AnalysisJob | None:
@@ -140,7 +158,10 @@ def requeue_stuck(session: Session, now: dt.datetime, timeout: dt.timedelta) -> 
     """Running jobs nobody is working on any more: their worker is dead (no heartbeat for
     WORKER_DEAD_AFTER), or they made no progress for `timeout` (a hung analysis). Queued again,
     or failed when out of attempts. Each change is a compare-and-set, so a job that finished
-    or was claimed again meanwhile is left alone. Returns how many were touched."""
+    or was claimed again meanwhile is left alone. Returns how many were touched. First writes
+    the failures this process could not write while the database was away
+    (`_record_failure`)."""
+    write_unwritten_failures(session, now)
     live = live_workers(session, now)
     running = session.execute(
         select(
@@ -228,6 +249,7 @@ def run(
             )
             session.commit()
 
+        claimed = (job.worker_id, job.attempts)
         try:
             progress(0.02, "Reading the recording")
             recording = recordings.open_for_analysis(storage_dir, recording_row)
@@ -249,21 +271,23 @@ def run(
                 session.commit()
             else:  # any other constraint: a real failure, nothing was written
                 log.error("analysis job %s: integrity error:\n%s", job_id, traceback.format_exc())
-                _fail(session, job_id, INTERNAL_ERROR)
+                return _record_failure(sessions, session, job_id, claimed, INTERNAL_ERROR)
         except RecordingError as problem:
-            _fail(session, job_id, str(problem))
+            return _record_failure(sessions, session, job_id, claimed, str(problem))
         except MemoryCeilingReached as reached:
             log.error("analysis job %s stopped at its memory ceiling (%s MB)", job_id, reached)
-            _fail(
+            return _record_failure(
+                sessions,
                 session,
                 job_id,
+                claimed,
                 f"The analysis needed more memory than this server allows a job "
                 f"({reached.args[0]} MB) and was stopped. The upload is kept: split the "
                 "recording into shorter parts, or ask IT to raise JOB_MEMORY_LIMIT_MB.",
             )
         except Exception:  # a bug or a resource problem: keep the upload, say so, allow retry
             log.error("analysis job %s crashed:\n%s", job_id, traceback.format_exc())
-            _fail(session, job_id, INTERNAL_ERROR)
+            return _record_failure(sessions, session, job_id, claimed, INTERNAL_ERROR)
         final = session.get(AnalysisJob, job_id, populate_existing=True)
         assert final is not None
         return final.state
@@ -286,14 +310,95 @@ def _has_report(session: Session, job_id: int) -> bool:
     return session.scalar(select(EcgReport.id).where(EcgReport.job_id == job_id)) is not None
 
 
-def _fail(session: Session, job_id: int, message: str) -> None:
+def _record_failure(
+    sessions: SessionFactory,
+    session: Session,
+    job_id: int,
+    claimed: tuple[str | None, int],
+    message: str,
+) -> JobState:
+    """Mark the job failed, even across a short database outage (an operations audit: the
+    failure could not be written, and the job stayed RUNNING under a live worker for
+    JOB_TIMEOUT_MINUTES with no Retry). Tried on the job's session, then on a fresh session
+    after each of FAIL_RETRY_DELAYS_S (about a minute in all); still unreachable, the failure
+    is kept for this process's next `requeue_stuck`, which writes it once the database
+    answers. The job's state as it now is or will be."""
+    try:
+        return _fail(session, job_id, claimed, message)
+    except DATABASE_UNREACHABLE as lost:
+        log.warning("analysis job %s: cannot mark it failed (%s); retrying", job_id, _words(lost))
+        _discard(session)
+    for delay_s in FAIL_RETRY_DELAYS_S:
+        time.sleep(delay_s)
+        fresh = sessions()
+        try:
+            return _fail(fresh, job_id, claimed, message)
+        except DATABASE_UNREACHABLE as lost:
+            last = _words(lost)
+        finally:
+            _discard(fresh)
+    log.error(
+        "analysis job %s: database unreachable for about a minute (%s); its failure is written "
+        "at this worker's next sweep", job_id, last,
+    )  # fmt: skip
+    with _unwritten_lock:
+        _unwritten_failures[job_id] = (*claimed, message)
+    return JobState.FAILED
+
+
+def write_unwritten_failures(session: Session, now: dt.datetime) -> None:
+    """Write the failures `_record_failure` could not, now that the database answers. Each
+    is a compare-and-set on the claim the run held, so a job requeued or claimed again since
+    is left alone. Commits."""
+    with _unwritten_lock:
+        pending = dict(_unwritten_failures)
+    for job_id, (worker_id, attempts, message) in pending.items():
+        _fail(session, job_id, (worker_id, attempts), message, now)
+        with _unwritten_lock:
+            _unwritten_failures.pop(job_id, None)
+
+
+def _fail(
+    session: Session,
+    job_id: int,
+    claimed: tuple[str | None, int],
+    message: str,
+    now: dt.datetime | None = None,
+) -> JobState:
+    """Failed, if the job is still the run's (RUNNING under the same worker and attempt): a
+    job a sweep requeued meanwhile, or whose success was committed before the connection
+    was lost, is not turned into a failure. Commits; the job's state."""
+    worker_id, attempts = claimed
     session.rollback()
-    job = session.get(AnalysisJob, job_id, populate_existing=True)
-    assert job is not None
-    job.state = JobState.FAILED
-    job.error_message = message
-    job.finished_at = utcnow()
+    session.execute(
+        update(AnalysisJob)
+        .where(
+            AnalysisJob.id == job_id,
+            AnalysisJob.state == JobState.RUNNING,
+            AnalysisJob.worker_id.is_not_distinct_from(worker_id),
+            AnalysisJob.attempts == attempts,
+        )
+        .values(state=JobState.FAILED, error_message=message, finished_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
+    state = session.scalar(select(AnalysisJob.state).where(AnalysisJob.id == job_id))
+    session.rollback()  # the read's transaction ends here (no lock held on MariaDB)
+    return state if state is not None else JobState.FAILED
+
+
+def _discard(session: Session) -> None:
+    """Drop a session whose connection may be dead (its rollback may fail too)."""
+    try:
+        session.close()
+    except DATABASE_UNREACHABLE:
+        session.invalidate()
+
+
+def _words(error: Exception) -> str:
+    """The driver's words for a database error, without its SQL or parameters."""
+    cause = getattr(error, "orig", None) or error
+    return f"{type(cause).__name__}: {cause}"
 
 
 def _write_report(
