@@ -5,13 +5,19 @@ bare "Internal Server Error" page; a concurrency audit)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import traceback
+
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.access import roles
 from portal.db import db_session
 from portal.errors import MESSAGES
-from portal.models import Account, Role
+from portal.models import Account, Patient, Role, Sex
 from tests.conftest import People, client_for
 
 
@@ -38,3 +44,40 @@ def test_a_failed_flush_answers_with_the_portals_page_and_keeps_the_session_usab
             select(func.count()).where(Account.username == people.staff.username)
         )
     assert count == 1
+
+
+def test_a_database_error_on_a_patient_logs_no_patient_identity(
+    app: Flask, people: People, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed INSERT of a patient (the MRN is taken) logs the statement without its values:
+    every engine hides SQL parameters. The server log and the worker's tracebacks
+    (`traceback.format_exc()` in portal/services/jobs.py) had carried the patient's name, date
+    of birth, address, email and phone (an operations audit)."""
+    identity = ("Zelda Quintanilla-Voss", "1937-04-29", "17 Rue des Lilas", "zq@example.org")
+    tracebacks: list[str] = []
+
+    def duplicate_mrn() -> str:
+        session = db_session()
+        session.add(
+            Patient(
+                mrn=people.patient.mrn, full_name=identity[0],
+                date_of_birth=dt.date(1937, 4, 29), sex=Sex.FEMALE, address=identity[2],
+                email=identity[3], phone="+33 6 12 34 56 78", created_by_id=people.staff.id,
+            )
+        )  # fmt: skip
+        try:
+            session.flush()  # IntegrityError: the MRN is taken
+        except IntegrityError:
+            tracebacks.append(traceback.format_exc())  # as the job worker logs a crash
+            raise
+        return "not reached"
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answered as in production
+    app.add_url_rule("/test-duplicate-mrn", view_func=roles(Role.STAFF)(duplicate_mrn))
+    with caplog.at_level(logging.INFO):
+        answer = client_for(app, people.staff).get("/test-duplicate-mrn")
+    assert answer.status_code == 500
+    logged = caplog.text + "".join(tracebacks)
+    assert "IntegrityError" in logged and "INSERT INTO patient" in logged
+    for value in (*identity, "1937", "+33 6"):
+        assert value not in logged
