@@ -9,7 +9,10 @@ health data; another account on the server must not read them), whatever the uma
 
 A full disk (or quota, or file-size limit) while staging, keeping or writing a file is
 `StorageFull`, an `UploadError` with a sentence for the user: whatever was half-written is
-removed first, and the error is logged for the IT team.
+removed first, and the error is logged for the IT team. Storage that cannot be written at all
+(mounted read-only, or not the portal user's to write: EROFS, EACCES, EPERM) is
+`StorageNotWritable`, handled the same way (an operations audit: it had answered a bare 500 on
+uploads and PDFs, where a full disk said what happened). Both are `StorageUnavailable`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 STORAGE_FULL_MESSAGE = (
     "The server's storage is full, so the file was not kept. Nothing was saved; tell the IT team."
 )
+# Mounted read-only, or folders the portal's user may not write.
+NOT_WRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+STORAGE_NOT_WRITABLE_MESSAGE = (
+    "The server's storage cannot be written, so the file was not kept. Nothing was saved; "
+    "tell the IT team."
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +56,61 @@ class UploadError(ValueError):
     """The upload itself is unusable (no file, empty file, duplicate names)."""
 
 
-class StorageFull(UploadError):
-    """STORAGE_DIR has no room (or quota) for a file: nothing of it was left behind."""
+class StorageUnavailable(UploadError):
+    """STORAGE_DIR cannot take a file (the server's fault, not the file's): nothing of it was
+    left behind."""
+
+
+class StorageFull(StorageUnavailable):
+    """STORAGE_DIR has no room (or quota) for a file."""
 
     def __init__(self, message: str = STORAGE_FULL_MESSAGE) -> None:
         super().__init__(message)
 
 
+class StorageNotWritable(StorageUnavailable):
+    """STORAGE_DIR is read-only or not writable by the portal's user."""
+
+    def __init__(self, message: str = STORAGE_NOT_WRITABLE_MESSAGE) -> None:
+        super().__init__(message)
+
+
+def status_of_refusal(messages: Iterable[str]) -> int:
+    """The HTTP status of a refused upload with these messages: 507 (Insufficient Storage)
+    for a full disk, 503 for storage that cannot be written, else 422 (the file's fault)."""
+    said = set(messages)
+    if STORAGE_FULL_MESSAGE in said:
+        return 507
+    return 503 if STORAGE_NOT_WRITABLE_MESSAGE in said else 422
+
+
 @contextmanager
 def _no_space_is_storage_full(storage_dir: Path, doing: str) -> Iterator[None]:
-    """Turn "no space" OSErrors into StorageFull (logged with the folder, which the user's
-    message never shows); any other OSError passes unchanged."""
+    """Turn "no space" and "cannot write" OSErrors into StorageFull or StorageNotWritable
+    (logged with the folder, which the user's message never shows); any other OSError passes
+    unchanged."""
     try:
         yield
     except OSError as error:
-        if error.errno not in NO_SPACE_ERRNOS:
+        unavailable = _storage_unavailable(storage_dir, doing, error)
+        if unavailable is None:
             raise
-        raise _storage_full(storage_dir, doing, error) from error
+        raise unavailable from error
 
 
-def _storage_full(storage_dir: Path, doing: str, error: OSError) -> StorageFull:
-    log.error("storage full: %s under %s failed: %s", doing, storage_dir, error.strerror)
-    return StorageFull()
+def _storage_unavailable(
+    storage_dir: Path, doing: str, error: OSError
+) -> StorageUnavailable | None:
+    """The StorageUnavailable an OSError means, logged for the IT team; None for any other."""
+    if error.errno in NO_SPACE_ERRNOS:
+        log.error("storage full: %s under %s failed: %s", doing, storage_dir, error.strerror)
+        return StorageFull()
+    if error.errno in NOT_WRITABLE_ERRNOS:
+        log.error(
+            "storage not writable: %s under %s failed: %s", doing, storage_dir, error.strerror
+        )
+        return StorageNotWritable()
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,8 +162,10 @@ def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUp
         return StagedUpload(folder, paths, _bundle_sha256(digests), total)
     except BaseException as problem:
         shutil.rmtree(folder, ignore_errors=True)  # the half-written file with the rest
-        if isinstance(problem, OSError) and problem.errno in NO_SPACE_ERRNOS:
-            raise _storage_full(storage_dir, "staging an upload", problem) from problem
+        if isinstance(problem, OSError):
+            unavailable = _storage_unavailable(storage_dir, "staging an upload", problem)
+            if unavailable is not None:
+                raise unavailable from problem
         raise
 
 
@@ -152,8 +196,8 @@ def recording_folder(storage_dir: Path, sha256: str) -> Path:
 def keep(staged: StagedUpload, storage_dir: Path) -> bool:
     """Move staged files to their permanent folder (same content, same folder). True when
     this call put them there; False when the same content was stored already (the staged
-    copy is then removed). StorageFull when there is no room for the folder (the staged
-    files are then removed)."""
+    copy is then removed). StorageUnavailable when there is no room for the folder, or it
+    cannot be written (the staged files are then removed)."""
     final = recording_folder(storage_dir, staged.sha256)
     if final.exists():
         staged.discard()
@@ -162,7 +206,7 @@ def keep(staged: StagedUpload, storage_dir: Path) -> bool:
         with _no_space_is_storage_full(storage_dir, "keeping an upload"):
             private_dir(storage_dir, "recordings", final.parent.name)
             staged.folder.rename(final)  # mkdtemp made it 0700
-    except StorageFull:
+    except StorageUnavailable:
         staged.discard()
         raise
     except OSError as error:  # the same content kept by another upload at the same moment
@@ -207,8 +251,9 @@ def open_private(path: Path) -> IO[bytes]:
 def write_private_file(storage_dir: Path, path: Path, content: bytes) -> Path:
     """Write `content` to `path` (under `storage_dir`) as a private file: its folders 0700,
     the file 0600, written to a temporary name and renamed so readers never see half of it.
-    For stored documents (PDFs) as for recordings. StorageFull when the disk has no room
-    (the temporary file is removed: nothing is left, `path` is untouched)."""
+    For stored documents (PDFs) as for recordings. StorageUnavailable when the disk has no
+    room or cannot be written (the temporary file is removed: nothing is left, `path` is
+    untouched)."""
     with _no_space_is_storage_full(storage_dir, f"writing {path.name}"):
         folder = private_dir(storage_dir, *path.parent.relative_to(storage_dir).parts)
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".part-")  # mkstemp: 0600

@@ -142,9 +142,8 @@ def upload(form: dict[str, Any], patient_id: int) -> Any:
     except InvalidInput as problem:
         sql.rollback()
         field, message = next(iter(problem.errors.items()))
-        # A full storage disk is the server's fault, not the file's (as on the web: 507).
-        return error_response(507 if message == storage.STORAGE_FULL_MESSAGE else 422,
-                              message, field)  # fmt: skip
+        # Storage full or not writable is the server's fault, not the file's (as on the web).
+        return error_response(storage.status_of_refusal([message]), message, field)
     sql.commit()
     body = {"recording": outcome.recording, "job": job_json(outcome.job),
             "duplicate": outcome.duplicate}  # fmt: skip

@@ -103,10 +103,11 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
         pacemaker_before=noted_before,
     )
     # A refused upload answers 422 with the form and its message: clients and tests can tell.
-    # A full storage disk is the server's fault, not the file's: 507 (Insufficient Storage).
+    # A full storage disk is the server's fault, not the file's: 507 (Insufficient Storage);
+    # storage that cannot be written, 503 (an operations audit: it had been a bare 500).
     if request.method != "POST":
         return page
-    return page, 507 if storage.STORAGE_FULL_MESSAGE in form.files.errors else 422
+    return page, storage.status_of_refusal(form.files.errors)
 
 
 @bp.route("/patients/<id:patient_id>/recordings/library", methods=["POST"])

@@ -2,8 +2,9 @@
 
 A document is rendered when a version is signed (or on first download) and stored under
 STORAGE_DIR/documents/; later downloads serve the stored file. A new signed version gets new
-documents; old versions keep theirs. When the storage is full nothing is stored or changed: a
-download answers 503 (`DocumentNotStored`) and the worker tries again a minute later.
+documents; old versions keep theirs. When the storage is full, or cannot be written (read-only,
+not the portal's to write), nothing is stored or changed: a download answers 503
+(`DocumentNotStored`) and the worker tries again a minute later.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from portal.services.machine_read import machine_read
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
 from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
-from portal.storage import StorageFull, write_private_file
+from portal.storage import StorageNotWritable, StorageUnavailable, write_private_file
 from reports.data import DOCTOR_CLEARED, Read, ReportData, Score
 from reports.render import render_pdf
 from reports.strips import report_strips
@@ -63,6 +64,10 @@ class DocumentNotStored(DomainError):
     default_message = (
         "The server's storage is full, so the PDF could not be kept. The report is unchanged; "
         "try again later, and tell the IT team."
+    )
+    not_writable_message = (
+        "The server's storage cannot be written, so the PDF could not be kept. The report is "
+        "unchanged; tell the IT team."
     )
 
 
@@ -329,12 +334,12 @@ def ensure_document(
     settings: Settings,
 ) -> tuple[ReportDocument, Path]:  # fmt: skip
     """The stored PDF of `version` as `kind`, rendering and storing it the first time.
-    DocumentNotStored (503) when the storage is full: no file, no row. A stored file that is
-    missing, or whose bytes no longer match the SHA-256 it was issued with, is never served:
-    the PDF is issued again from the signed report, saying so at its top, and audited
-    (`document.reissued`, with both hashes). An ops audit: a file lost in a restore was
-    re-rendered silently with other machine notes under the same "version 2 (final)", the
-    issued document's hash overwritten; an altered file was served as it stood.
+    DocumentNotStored (503) when the storage is full or cannot be written: no file, no row.
+    A stored file that is missing, or whose bytes no longer match the SHA-256 it was issued
+    with, is never served: the PDF is issued again from the signed report, saying so at its
+    top, and audited (`document.reissued`, with both hashes). An ops audit: a file lost in a
+    restore was re-rendered silently with other machine notes under the same "version 2
+    (final)", the issued document's hash overwritten; an altered file was served as it stood.
     ReportWithdrawn (410) for a report withdrawn as entered in error: printed, it would pass
     for a report of the patient's ECG."""
     if report.status is ReportStatus.ENTERED_IN_ERROR:
@@ -360,7 +365,9 @@ def ensure_document(
     path = document_path(settings.storage_dir, sha)
     try:
         write_private_file(settings.storage_dir, path, pdf)  # 0600 in 0700 folders
-    except StorageFull:  # logged by storage; its temporary file is already removed
+    except StorageUnavailable as unavailable:  # logged by storage; no temporary file is left
+        if isinstance(unavailable, StorageNotWritable):  # an operations audit: a bare 500
+            raise DocumentNotStored(DocumentNotStored.not_writable_message) from None
         raise DocumentNotStored() from None
     if existing is None:
         return _stored_once(session, version, kind, settings, sha, len(pdf))
@@ -488,12 +495,13 @@ def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
                 ensure_document(session, version.report, version, kind, settings)
             session.commit()
             done += 1
-        except DocumentNotStored:
+        except DocumentNotStored as not_stored:
             session.rollback()
             _storage_full_until[settings.storage_dir] = monotonic() + STORAGE_FULL_RETRY_SECONDS
+            why = "is full" if "is full" in not_stored.message else "cannot be written"
             log.warning(
-                "the storage is full: the PDFs of report version %s were not stored; trying "
-                "again in %.0f s", version.id, STORAGE_FULL_RETRY_SECONDS,
+                "the storage %s: the PDFs of report version %s were not stored; trying "
+                "again in %.0f s", why, version.id, STORAGE_FULL_RETRY_SECONDS,
             )  # fmt: skip
             break
         except Exception:  # logged once; the download renders it on demand meanwhile

@@ -163,7 +163,7 @@ def _register(
         # whose answer was lost in a database outage, its folder then removed), they are now.
         try:
             storage.keep(staged, storage_dir)
-        except storage.StorageFull as problem:
+        except storage.StorageUnavailable as problem:
             raise InvalidInput({"files": str(problem)}) from None
         job = existing.jobs[-1]
         audit.record(
@@ -174,7 +174,7 @@ def _register(
 
     try:  # the file is kept before any row is added: a full disk leaves the database as it was
         created = storage.keep(staged, storage_dir)
-    except storage.StorageFull as problem:  # staged files already removed
+    except storage.StorageUnavailable as problem:  # staged files already removed
         raise InvalidInput({"files": str(problem)}) from None
     if created:  # ... and removed again if the rows are not committed (database down)
         session.info.setdefault(_KEPT_UNCOMMITTED, []).append((storage_dir, staged.sha256))
