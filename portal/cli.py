@@ -390,7 +390,7 @@ def backup_command(out_dir: Path) -> None:
     """Back up a portal on SQLite (the database, then the stored files) into a new folder
     under OUT_DIR, while it runs; on MySQL/MariaDB use mysqldump (README)."""
     from portal.services import audit
-    from portal.services.sqlite_backup import BackupRefused, back_up, sqlite_path
+    from portal.services.sqlite_backup import BackupFailed, BackupRefused, back_up, sqlite_path
 
     settings = _settings()
     try:
@@ -406,7 +406,11 @@ def backup_command(out_dir: Path) -> None:
         details={"to": str(out_dir.resolve())[:200], "via": "cardio backup"},
     )  # fmt: skip
     sql.commit()
-    made = back_up(settings.database_url, settings.storage_dir, out_dir)
+    try:
+        made = back_up(settings.database_url, settings.storage_dir, out_dir)
+    except BackupFailed as failed:  # one sentence, not a traceback (an operations audit)
+        _stop(1, str(failed))
+        return
     click.echo(
         f"Backup written to {made.folder}: the database ({made.database_bytes:,} bytes) and "
         f"{made.stored_files} stored file(s). Keep both files together."

@@ -562,3 +562,34 @@ def test_a_sqlite_portal_is_backed_up_while_it_runs_and_restores_whole(
     assert recording is not None and recording.sha256 in "".join(
         str(p) for p in (restored / "storage").rglob("*")
     )
+
+
+def test_a_backup_onto_a_full_disk_says_so_in_one_sentence_and_leaves_no_backup(
+    app: Flask, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while the storage is archived: exit 1, one sentence, and no folder
+    (neither the backup's name nor its .partial). An operations audit: a 40-line traceback,
+    and a folder with a 0-byte cardio.db and storage.tgz that looked like a real backup."""
+    import errno
+
+    from portal.services import sqlite_backup
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("`cardio backup` copies the embedded SQLite database")
+
+    def disk_full(_storage_dir: Path, archive_path: Path) -> int:
+        archive_path.write_bytes(b"\0" * 512)  # part of it written, then no room
+        raise OSError(errno.ENOSPC, "No space left on device", str(archive_path))
+
+    monkeypatch.setattr(sqlite_backup, "_archive_storage", disk_full)
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
+           "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir)}  # fmt: skip
+    out_dir = tmp_path / "backups"
+    made = CliRunner().invoke(main, ["backup", str(out_dir)], env=env)
+    assert made.exit_code == 1, made.output
+    assert made.output.strip().splitlines() == [
+        f"Error: The backup could not be written to {out_dir} (No space left on device); "
+        "nothing was kept. Free some space or choose another folder, then run `cardio backup` "
+        "again."
+    ]
+    assert list(out_dir.iterdir()) == []
