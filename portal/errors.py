@@ -202,9 +202,14 @@ def init_app(app: Flask) -> None:
         cause = getattr(error, "orig", None) or error  # the driver's words, not the SQL
         session = db_session()
         unknown = commit_answer_lost(session)
+        # A column the database lacks (MariaDB 1054 arrives as an OperationalError) is a
+        # database not upgraded, not an outage, which it had been logged as (an operations
+        # audit).
+        behind = schema_behind(cause)
+        what = "schema behind this version of the portal" if behind else "not reachable"
         app.logger.error(
-            "Database not reachable on %s %s%s: %s: %s",
-            request.method, request.path, " (commit sent, no answer)" if unknown else "",
+            "Database %s on %s %s%s: %s: %s",
+            what, request.method, request.path, " (commit sent, no answer)" if unknown else "",
             type(cause).__name__, cause,
         )  # fmt: skip
         try:
@@ -217,7 +222,7 @@ def init_app(app: Flask) -> None:
         message = COMMIT_UNKNOWN_MESSAGE if unknown else DATABASE_DOWN_MESSAGE
         if not unknown and getattr(cause, "args", ())[:1] in [(c,) for c in DATABASE_BUSY_CODES]:
             message = DATABASE_BUSY_MESSAGE
-        if schema_behind(cause):
+        if behind:
             message = SCHEMA_BEHIND_MESSAGE
         page, status = error_response(503, message)
         return page, status, {"Retry-After": "60"}

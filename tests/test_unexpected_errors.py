@@ -12,7 +12,7 @@ import traceback
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.access import roles
 from portal.db import db_session
@@ -81,3 +81,37 @@ def test_a_database_error_on_a_patient_logs_no_patient_identity(
     assert "IntegrityError" in logged and "INSERT INTO patient" in logged
     for value in (*identity, "1937", "+33 6"):
         assert value not in logged
+
+
+@pytest.mark.parametrize(
+    ("driver_error", "logged"),
+    [
+        ((1054, "Unknown column 'patient.nickname' in 'field list'"),
+         "Database schema behind this version of the portal on GET /test-database-error"),
+        ((2003, "Can't connect to MySQL server on 'db'"),
+         "Database not reachable on GET /test-database-error"),
+    ],
+    ids=["unknown-column", "down"],
+)  # fmt: skip
+def test_a_schema_behind_is_logged_as_such_not_as_an_unreachable_database(
+    app: Flask,
+    people: People,
+    caplog: pytest.LogCaptureFixture,
+    driver_error: tuple[int, str],
+    logged: str,
+) -> None:
+    """MariaDB's 1054 "Unknown column" arrives as an OperationalError, like an outage: the
+    user was already told the schema is behind, but the log said "Database not reachable"
+    (an operations audit)."""
+
+    def failing_query() -> str:
+        raise OperationalError("SELECT patient.nickname FROM patient", {}, Exception(*driver_error))
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.add_url_rule("/test-database-error", view_func=roles(Role.STAFF)(failing_query))
+    staff = client_for(app, people.staff)
+    with caplog.at_level(logging.ERROR):
+        answer = staff.get("/test-database-error")
+    assert answer.status_code == 503
+    assert logged in caplog.text
+    assert ("not reachable" in caplog.text) is (driver_error[0] != 1054)
