@@ -281,10 +281,18 @@ def _release_interrupted_connections() -> None:
 @click.option("--loglevel", default="INFO", show_default=True)
 def celery_worker_command(hostname: str | None, loglevel: str) -> None:
     """Run analysis jobs, PDFs and exports sent through the broker (JOB_WORKER=celery in the
-    web process): one job at a time; start more of these for more at once."""
+    web process): one job at a time; start more of these for more at once. Refused (exit 2)
+    under any other JOB_WORKER: the web processes then send nothing to a broker, and an
+    operations audit found the worker started silently against a default Redis."""
     from portal.celery_app import QUEUE, make_celery
 
-    celery = make_celery(_settings(), current_app._get_current_object())  # type: ignore[attr-defined]
+    settings = _settings()
+    if settings.job_worker != "celery":
+        _stop(2, f"`cardio celery-worker` runs jobs sent through a broker, but JOB_WORKER is "
+              f"{settings.job_worker!r} (the web processes send none): set JOB_WORKER=celery "
+              "and CELERY_BROKER_URL for the web processes and the workers alike.")  # fmt: skip
+        return
+    celery = make_celery(settings, current_app._get_current_object())  # type: ignore[attr-defined]
     argv = ["worker", "--pool", "solo", "--concurrency", "1", "--queues", QUEUE]
     argv += ["--loglevel", loglevel, "--without-gossip", "--without-mingle"]
     celery.worker_main([*argv, *(["--hostname", hostname] if hostname else [])])

@@ -593,3 +593,34 @@ def test_a_backup_onto_a_full_disk_says_so_in_one_sentence_and_leaves_no_backup(
         "again."
     ]
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("job_worker", ["thread", "none", "celery"])
+def test_cardio_celery_worker_refuses_unless_jobs_go_through_a_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job_worker: str
+) -> None:
+    """With JOB_WORKER=thread or none the web processes send no job to a broker: the Celery
+    worker had started silently against a default Redis (an operations audit). It now stops
+    with one sentence and exit 2; with JOB_WORKER=celery it starts (Celery stubbed here)."""
+    from portal import celery_app
+
+    started: list[list[str]] = []
+
+    class StubCelery:
+        def worker_main(self, argv: list[str]) -> None:
+            started.append(argv)
+
+    monkeypatch.setattr(celery_app, "make_celery", lambda *_args: StubCelery())
+    result = CliRunner().invoke(
+        main, ["celery-worker", "-n", "one@%h"], env=_env(tmp_path, JOB_WORKER=job_worker)
+    )
+    if job_worker == "celery":
+        assert result.exit_code == 0, result.output
+        assert len(started) == 1 and "one@%h" in started[0]
+        return
+    assert result.exit_code == 2 and not started
+    assert result.output.strip().splitlines() == [
+        f"Error: `cardio celery-worker` runs jobs sent through a broker, but JOB_WORKER is "
+        f"'{job_worker}' (the web processes send none): set JOB_WORKER=celery and "
+        "CELERY_BROKER_URL for the web processes and the workers alike."
+    ]
