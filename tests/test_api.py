@@ -409,6 +409,26 @@ def test_clinical_inputs_are_checked_and_stored_as_on_the_web(
     assert event is not None and event.patient_id == people.patient.id
 
 
+def test_a_decimal_in_an_integer_field_is_refused_not_cut(
+    app: Flask, people: People, tokens: Tokens, sql: Session
+) -> None:
+    """Since an input audit: Killip class 3.9 was stored as 3, and doctor 1.9 assigned doctor
+    1; each is now a 422 naming the field, and nothing changes."""
+    staff = Api(app, tokens.staff)
+    patient_id = people.patient.id
+    killip = staff.post(f"/patients/{patient_id}/clinical-inputs", json={"killip_class": 3.9})
+    assert error_of(killip, 422)["field"] == "killip_class"
+    other_id = people.other_doctor.doctor_profile.id
+    assigned = staff.patch(f"/patients/{patient_id}", json={"assigned_doctor_id": other_id + 0.9})
+    assert error_of(assigned, 422)["field"] == "assigned_doctor_id"
+    assert staff.get(f"/patients/{patient_id}").get_json()["assigned_doctor_id"] == (
+        people.doctor.doctor_profile.id
+    )
+    assert staff.get(f"/patients/{patient_id}/clinical-inputs").get_json()["items"] == []
+    whole = staff.post(f"/patients/{patient_id}/clinical-inputs", json={"killip_class": 2})
+    assert whole.status_code == 201 and whole.get_json()["killip_class"] == 2
+
+
 # --- uploads: the web form's checks and messages, idempotent -------------------------------
 
 

@@ -84,7 +84,8 @@ class _EnteredValues(ma.Schema):
     systolic_bp_mmhg = _measurement("mmHg, whole number")
     heart_rate_bpm = _measurement("beats per minute, whole number")
     bmi_kg_m2 = _measurement("kg/m2")
-    killip_class = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 4))
+    # strict: 3.9 had been stored as Killip class 3 (an input audit)
+    killip_class = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(1, 4))
     other_issues = Text(allow_none=True, validate=ma.validate.Length(max=4000))
 
 

@@ -91,7 +91,9 @@ class PatientUpdateSchema(ma.Schema):
     emergency_contact_name = Text(allow_none=True, validate=ma.validate.Length(max=120))
     emergency_contact_phone = _phone()
     assigned_doctor_id = row_id(
-        allow_none=True, metadata={"description": "an active doctor's profile id, or null"}
+        strict=True,
+        allow_none=True,
+        metadata={"description": "an active doctor's profile id, or null"},
     )
     different_person = ma.fields.Boolean(
         load_default=False,
