@@ -55,6 +55,24 @@ def test_bad_requests_for_tokens_are_refused_in_words(app: Flask, people: People
     assert "between 1 and 366" in too_long.get_data(as_text=True).lower()
 
 
+def test_a_client_name_with_invisible_or_control_characters_is_refused(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Since an input audit: "EHR\u202etcudorp" was issued and shown reversed ("EHR
+    production") on the doctor's page of tokens acting as them; a bell character went
+    through too. The form now says which character to remove, and issues nothing."""
+    admin = client_for(app, people.admin)
+    for name, said in (
+        ("EHR\u202etcudorp", "Remove the invisible character (right-to-left override)."),
+        ("x\x07bell", "Remove the invisible character (U+0007)."),
+    ):
+        form = {"client_name": name, "username": "doctor1", "scopes": ["reports:read"],
+                "days": "30"}  # fmt: skip
+        page = post_form(admin, "/admin/tokens", form, token_page="/admin/tokens")
+        assert said in page.get_data(as_text=True), name
+    assert sql.scalar(select(ApiToken)) is None
+
+
 def test_expired_tokens_and_tokens_of_deactivated_accounts_do_not_work(
     sql: Session, people: People
 ) -> None:

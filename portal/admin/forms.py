@@ -50,8 +50,10 @@ class ConfirmForm(FlaskForm):
 class ApiTokenForm(FlaskForm):
     """An API token for a machine client, acting for one account (services/api_tokens)."""
 
+    # PlainText: "EHR\u202etcudorp" had been shown reversed on the owner's page (an input audit)
     client_name = StringField(
-        "Client system (e.g. 'EHR production')", validators=[DataRequired(), Length(max=120)]
+        "Client system (e.g. 'EHR production')",
+        validators=[DataRequired(), Length(max=120), PlainText()],
     )
     username = StringField(
         "Acts for the account (username): its role rules apply",
