@@ -91,6 +91,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     lead_columns = [i for i in range(len(columns)) if i != time_index and i not in blank]
     if not lead_columns:
         raise UnknownFormatError(f"{path.name}: no lead columns besides time.")
+    _refuse_repeated_leads(path.name, lead_columns, header, columns)
     data = _numbers(table, columns, path.name)
 
     if time_index is not None:
@@ -143,6 +144,27 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         source_format="csv",
         source_name=path.name,
     )
+
+
+def _refuse_repeated_leads(
+    file_name: str, lead_columns: list[int], header: list[str], columns: list[str]
+) -> None:
+    """Refuse a lead named by two columns ("time,II,II", or "II" beside "MLII"): pandas had
+    renamed the second "II.1", and the file was read with two leads II without a word (an
+    input audit). Which column is the lead is not the portal's to guess."""
+    written = header if len(header) == len(columns) else columns
+    seen: dict[str, int] = {}
+    for i in lead_columns:
+        name = written[i].strip().strip('"').strip()
+        lead = _split_unit(name)[0]
+        if lead in seen:
+            first = seen[lead]
+            raise UnknownFormatError(
+                f"{file_name}: lead {lead} has two columns (column {first + 1}, "
+                f"{written[first].strip()!r}, and column {i + 1}, {name!r}). Keep one "
+                "column per lead, or name each lead once."
+            )
+        seen[lead] = i
 
 
 def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndarray:

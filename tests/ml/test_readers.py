@@ -128,6 +128,24 @@ def test_csv_with_a_trailing_separator_on_every_line(tmp_path: Path) -> None:
     assert recording.lead_names == ("I", "II", "III") and not recording.notes
 
 
+def test_csv_with_a_lead_named_twice_is_refused_naming_it(tmp_path: Path) -> None:
+    """Since an input audit: "time,II,II" was read with leads II and II.1 (pandas' renaming)
+    without a word; now refused naming the lead and both columns. "II" beside "MLII" or
+    "II (uV)" is the same lead too."""
+    good = write_csv(tmp_path / "good.csv", synthetic(leads=("II", "III")))
+    header, rows = good.read_text().split("\n", 1)
+    assert header == "time,II,III" and read_recording(good).lead_names == ("II", "III")
+    for second in ("II", "MLII", "II (uV)"):
+        path = tmp_path / "twice.csv"
+        path.write_text(f"time,II,{second}\n" + rows)
+        with pytest.raises(errors.UnknownFormatError) as refused:
+            read_recording(path)
+        assert str(refused.value) == (
+            f"twice.csv: lead II has two columns (column 2, 'II', and column 3, '{second}'). "
+            "Keep one column per lead, or name each lead once."
+        )
+
+
 def test_csv_without_time_needs_the_sampling_rate(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "ecg.csv", synthetic(), with_time=False)
     with pytest.raises(errors.SamplingRateError, match="no time column: give the sampling rate"):
