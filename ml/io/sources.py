@@ -14,7 +14,6 @@ the analysis's first pass over it (`ml.chunked`).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,6 +40,7 @@ from ml.io.wfdb_reader import (
     decode_interleaved,
     is_plain_interleaved,
     is_wfdb_header,
+    stage_header,
 )
 from ml.recording import MAX_ECG_MV, Recording, validated
 
@@ -126,7 +126,7 @@ class WfdbSource:
         self._kept: list[tempfile.TemporaryDirectory[str]] = []
         self._folder = tempfile.TemporaryDirectory(prefix="cardio-wfdb-stream-")
         staged = Path(self._folder.name)
-        shutil.copyfile(header_path, staged / f"{STAGED_NAME}.hea")
+        stage_header(header_path, staged / f"{STAGED_NAME}.hea")
         for name, path in data_files.items():
             _link(path, staged / name)
         self._record = str(staged / STAGED_NAME)

@@ -77,12 +77,18 @@ STAGED_NAME = "record"  # wfdb reads `<name>.hea`; the name inside the header is
 
 
 def is_wfdb_header(path: Path) -> bool:
-    """A text file whose first line reads like a record line and which has a signal line."""
+    """A text file whose first line reads like a record line and which has a signal line.
+    Text in any encoding: a comment "# Patient: Müller" had made r12.hea no header at all, and
+    its uploader was told to upload r12.hea with r12.dat, which they had (an input audit);
+    which characters the reader takes is `_header_text`'s to say."""
     try:
-        text = path.open("rb").read(2048).decode("ascii")
-    except (UnicodeDecodeError, OSError):
+        head = path.open("rb").read(2048)
+    except OSError:
         return False
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if b"\x00" in head:  # a data file, not text
+        return False
+    lines = [line for line in _decoded(head).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("#")]
     return len(lines) >= 2 and RECORD_LINE.match(lines[0].strip()) is not None
 
 
@@ -151,12 +157,54 @@ def _uncalibrated_notes(header: WfdbHeader) -> tuple[str, ...]:
 
 
 def _header_text(path: Path) -> str:
+    """The header's text. Characters beyond ASCII are read in comment lines and signal
+    descriptions (a patient's name "Müller", "µV" in a description), where a recorder writes
+    what it likes; in any other field they are refused naming the line (an input audit)."""
     with path.open("rb") as handle:
-        raw = handle.read(MAX_HEADER_BYTES)
+        text = _decoded(handle.read(MAX_HEADER_BYTES))
+    if (found := _unreadable_line(text)) is not None:
+        number, line = found
+        character = next(c for c in line if not c.isascii())
+        raise UnknownFormatError(
+            f"{path.name}: line {number} holds a character the reader cannot read "
+            f"({character!r}, in {line.strip()[:60]!r}). Only comment lines (starting with #) "
+            "and the lead descriptions may hold characters beyond plain English letters and "
+            "digits: correct that line, or export the record again."
+        )
+    return text
+
+
+DESCRIPTION_FIELD = 8  # a signal line's fields before its description (`parse_header`)
+
+
+def _unreadable_line(text: str) -> tuple[int, str] | None:
+    """The first line, numbered from 1, holding a character beyond ASCII outside a comment
+    and a signal's description: the record line anywhere, a signal line in its first fields."""
+    record_line_seen = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split()
+        read = fields[:DESCRIPTION_FIELD] if record_line_seen else fields
+        record_line_seen = True
+        if not all(field.isascii() for field in read):
+            return number, line
+    return None
+
+
+def _decoded(raw: bytes) -> str:
+    """UTF-8 (with or without its byte-order mark), else Latin-1, which reads any byte: a
+    header's comments come in whichever the recorder's computer used."""
     try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError as error:
-        raise UnknownFormatError(f"{path.name}: the WFDB header is not plain text.") from error
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def stage_header(header_path: Path, target: Path) -> None:
+    """The header as wfdb reads it: its characters beyond ASCII (comments and descriptions
+    only, `_header_text`) replaced by '?', which wfdb does not need."""
+    target.write_bytes(_header_text(header_path).encode("ascii", "replace"))
 
 
 def _data_files(header: WfdbHeader, header_path: Path, paths: Sequence[Path]) -> dict[str, Path]:
@@ -291,7 +339,7 @@ def _decode(header: WfdbHeader, header_path: Path, data_files: dict[str, Path]) 
 
     with tempfile.TemporaryDirectory(prefix="cardio-wfdb-") as folder:
         staged = Path(folder)
-        shutil.copyfile(header_path, staged / f"{STAGED_NAME}.hea")
+        stage_header(header_path, staged / f"{STAGED_NAME}.hea")
         for name, path in data_files.items():
             _link(path, staged / name)
         # wfdb 4.3 fails on big-endian format 61 when frames are kept apart, so they are

@@ -56,6 +56,42 @@ def test_wfdb_as_uploaded_files_and_as_zip(tmp_path: Path) -> None:
     np.testing.assert_allclose(read_recording(bundle).signal_mv, from_files.signal_mv)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_wfdb_header_with_letters_beyond_ascii_in_comments_and_descriptions_reads(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Since an input audit: "# Patient: Müller" (UTF-8 or Latin-1) or a description "II µV"
+    made the .hea no header at all, and its uploader was told to upload r12.hea together with
+    r12.dat, which they had. Read by us (format 16) and by wfdb (format 80) alike."""
+    for fmt, name in (("16", "r12"), ("80", "r80")):
+        digital = np.clip(_ecg_digital(3600, per_mv=50, leads=2), -127, 127)
+        header, data = write_wfdb_format(tmp_path, digital, fmt, fs_hz=360, gain=50, name=name)
+        lines = header.read_text().splitlines()
+        lines[2] += " µV"  # the second signal's description: "L2 µV"
+        text = "\n".join([*lines, "# Patient: Müller, 80 J."]) + "\n"
+        header.write_bytes(text.encode(encoding))
+        recording = read_recording([header, data])
+        assert recording.lead_names == ("L1", "L2 µV") and recording.fs_hz == 360, fmt
+        np.testing.assert_allclose(recording.signal_mv, digital / 50)
+
+
+def test_a_wfdb_header_with_letters_beyond_ascii_in_a_field_says_which_line(
+    tmp_path: Path,
+) -> None:
+    """A character beyond ASCII in a field the reader needs (here the data file's name) is
+    refused naming its line, not taken for "no header"."""
+    digital = np.clip(_ecg_digital(3600, per_mv=50, leads=1), -127, 127)
+    header, data = write_wfdb_format(tmp_path, digital, "16", fs_hz=360, gain=50, name="r12")
+    lines = header.read_text().splitlines()
+    lines[1] = lines[1].replace("r12.dat", "r12ü.dat", 1)
+    header.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(errors.UnknownFormatError) as refused:
+        read_recording([header, data])
+    assert str(refused.value).startswith(
+        "r12.hea: line 2 holds a character the reader cannot read ('ü', in 'r12ü.dat 16"
+    ), str(refused.value)
+
+
 def test_truncated_wfdb_data(tmp_path: Path) -> None:
     header, data = _copy_record("100", tmp_path)
     data.write_bytes(data.read_bytes()[:100_000])
