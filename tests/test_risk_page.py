@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 from flask import Flask
@@ -214,6 +215,60 @@ def test_what_if_moves_the_result_and_stores_nothing(
         sql.scalar(select(func.count()).select_from(RiskScore)),
     )
     assert after == before
+
+
+class _FormValues(HTMLParser):
+    """The what-if form's values as a browser would send them: each input's value and each
+    select's selected option."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "input" and found.get("name"):
+            self.values[found["name"] or ""] = found.get("value") or ""
+        elif tag == "select":
+            self._select = found.get("name")
+            self.values.setdefault(self._select or "", "")
+        elif tag == "option" and self._select and "selected" in found:
+            self.values[self._select] = found.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+
+
+def test_what_if_unchanged_gives_the_current_scores(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Since an input audit: the calculator prefilled the latest pressure of any kind (an
+    admission's 160 mmHg) where Framingham and ATP III use the office one (120), and Calculate
+    with nothing changed showed "+10.7 percentage points". It now holds the values the scores
+    use, the office pressure and GRACE's admission pressure each in its own field."""
+    now = utcnow()
+    office = {**LIPIDS, "systolic_bp_mmhg": 120.0, "bmi_kg_m2": 27.0}
+    _add_input(sql, people, now - dt.timedelta(days=30), booleans=FLAGS, **office)
+    admission = dict(cardiac_arrest_at_admission=False, st_deviation=False, st_depression=False,
+                     elevated_cardiac_enzymes=False, in_hospital_pci=False, history_of_mi=False,
+                     history_of_heart_failure=False)  # fmt: skip
+    _add_input(sql, people, now - dt.timedelta(hours=2), heart_rate_bpm=80.0, creatinine=1.0,
+               systolic_bp_mmhg=160.0, killip_class=1, booleans=admission)  # fmt: skip
+    client = client_for(app, people.doctor)
+    url = f"/patients/{people.patient.id}/risk/"
+    page = client.get(url).get_data(as_text=True)
+    form = _FormValues()
+    form.feed(page[page.index('id="what-if"') :])
+    assert form.values["systolic_bp_mmhg"] == "120", form.values
+    assert form.values["admission_sbp_mmhg"] == "160", form.values
+    calculated = client.get(url, query_string=form.values).get_data(as_text=True)
+    table = calculated[calculated.index('id="what-if-results"') :].split("</table>")[0]
+    rows = [re.findall(r"<td>(.*?)</td>", row, flags=re.S) for row in table.split("<tr>")[2:]]
+    assert [row[0] for row in rows] == [spec.title for spec in risk_scores.SPECS], table
+    for model, _now, _what_if, change in rows:
+        assert change == "+0.0 percentage points", (model, change)
 
 
 def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> None:

@@ -1,4 +1,5 @@
-"""The what-if calculator's form: every model input, prefilled from the patient's latest values.
+"""The what-if calculator's form: every model input, prefilled with the values the current
+scores use.
 
 A GET form (it stores nothing), so no CSRF token; values are checked by the risk models
 themselves and their messages are shown beside the fields.
@@ -15,6 +16,12 @@ from portal import units
 from portal.forms import options
 from portal.patients.forms import BOOLEAN_LABELS, TRI_STATE, MeasurementField
 from portal.services.clinical_inputs import ST_DEPRESSION_IS_A_DEVIATION
+from portal.services.risk_scores import (
+    ADMISSION_SBP,
+    Measured,
+    ScoreOutcome,
+    reads_admission_pressure,
+)
 
 # form field -> the risk functions' keyword
 FLAG_KEYWORDS = {
@@ -34,19 +41,10 @@ NUMBER_KEYWORDS = {
     "total_cholesterol": "total_chol",
     "hdl": "hdl",
     "systolic_bp_mmhg": "sbp_mmhg",
+    "admission_sbp_mmhg": ADMISSION_SBP,
     "bmi_kg_m2": "bmi_kg_m2",
     "heart_rate_bpm": "heart_rate_bpm",
     "creatinine": "creatinine",
-    "killip_class": "killip_class",
-}
-# measured column -> form field, for prefilling
-PREFILL = {
-    "total_cholesterol_mg_dl": "total_cholesterol",
-    "hdl_mg_dl": "hdl",
-    "systolic_bp_mmhg": "systolic_bp_mmhg",
-    "bmi_kg_m2": "bmi_kg_m2",
-    "heart_rate_bpm": "heart_rate_bpm",
-    "creatinine_mg_dl": "creatinine",
     "killip_class": "killip_class",
 }
 
@@ -58,7 +56,8 @@ class WhatIfForm(Form):
     cholesterol_unit = SelectField(
         "Cholesterol unit", choices=list(units.CHOLESTEROL_UNITS), default="mg/dL"
     )
-    systolic_bp_mmhg = MeasurementField("Systolic BP (mmHg)")
+    systolic_bp_mmhg = MeasurementField("Systolic BP, office (mmHg): Framingham, ATP III")
+    admission_sbp_mmhg = MeasurementField("Systolic BP at admission (mmHg): GRACE")
     bmi_kg_m2 = MeasurementField("BMI (kg/m²)")
     heart_rate_bpm = MeasurementField("Heart rate (bpm)")
     creatinine = MeasurementField("Creatinine")
@@ -82,16 +81,29 @@ def _st_deviation_agrees(form: WhatIfForm, field: Field) -> None:
 WhatIfForm.validate_st_deviation = _st_deviation_agrees  # type: ignore[attr-defined]
 
 
-def prefill(form: WhatIfForm, age_years: int, measured: dict[str, Any]) -> None:
-    """Put the patient's current values into an unsubmitted form."""
+def prefill(
+    form: WhatIfForm, age_years: int, current: list[ScoreOutcome], measured: dict[str, Measured]
+) -> None:
+    """Put into an unsubmitted form the values the current scores used, so Calculate with
+    nothing changed gives them again: the latest pressure of any kind (an admission's 160
+    mmHg) had stood where Framingham uses the office 120, "+10.7 percentage points" for
+    nothing (an input audit). A value too old for every score stays empty, as they leave it;
+    a heart attack on record counts however old, as it does for them."""
     form.age_years.data = age_years
-    for column, name in PREFILL.items():
-        if column in measured:
-            value = measured[column].value
-            form[name].data = int(value) if float(value).is_integer() else value
-    for name in FLAG_KEYWORDS:
-        if name in measured:
-            form[name].data = "yes" if measured[name].value else "no"
+    for outcome in current:
+        for keyword, found in outcome.sources.items():
+            name = field_for_keyword(keyword, admission=reads_admission_pressure(outcome.spec))
+            if name is not None:
+                _show(form[name], found.value)
+    if "history_of_mi" in measured and not form.history_of_mi.data:
+        _show(form.history_of_mi, measured["history_of_mi"].value)
+
+
+def _show(field: Field, value: Any) -> None:
+    if isinstance(value, bool):
+        field.data = "yes" if value else "no"
+    else:
+        field.data = int(value) if float(value).is_integer() else value
 
 
 def overrides(form: WhatIfForm, valid: bool = True) -> dict[str, Any]:
@@ -113,8 +125,11 @@ def overrides(form: WhatIfForm, valid: bool = True) -> dict[str, Any]:
     return chosen
 
 
-def field_for_keyword(keyword: str) -> str | None:
-    """The form field that feeds a risk-function keyword (to show an error beside it)."""
+def field_for_keyword(keyword: str, *, admission: bool = False) -> str | None:
+    """The form field that feeds a risk-function keyword (to show an error beside it);
+    `admission`: the model reads its pressure at presentation (GRACE)."""
+    if admission and keyword == "sbp_mmhg":
+        return "admission_sbp_mmhg"
     for table in (NUMBER_KEYWORDS, FLAG_KEYWORDS):
         for name, kw in table.items():
             if kw == keyword:

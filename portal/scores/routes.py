@@ -42,13 +42,16 @@ def show(patient_id: int) -> str:
         valid = form.validate()
         what_if = risk_scores.what_if(patient, overrides(form, valid))
         for outcome in what_if:
-            name = field_for_keyword(outcome.error_field or "")
+            name = field_for_keyword(
+                outcome.error_field or "",
+                admission=risk_scores.reads_admission_pressure(outcome.spec),
+            )
             if name and outcome.not_computed_reason:
                 message = outcome.not_computed_reason.removeprefix("not computed: ")
                 if message not in form[name].errors:
                     form[name].errors = [*form[name].errors, message]
     else:
-        prefill(form, patient.age_years(hospital_today()), measured)
+        prefill(form, patient.age_years(hospital_today()), current, measured)
 
     history = list(reversed(clinical_inputs.latest_inputs(sql, patient.id, limit=200)))
     # A row dated before 1900 (stored before such dates were refused) stays in the table but

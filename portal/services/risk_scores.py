@@ -353,10 +353,33 @@ def _acute_coronary_syndrome(values: dict[str, Measured], as_of: dt.datetime) ->
     )
 
 
+# The what-if calculator's keyword for GRACE's pressure (at presentation), beside `sbp_mmhg`,
+# the office pressure of the first-event models: one field for both had prefilled an
+# admission's 160 mmHg where Framingham uses the office 120, and Calculate with nothing changed
+# showed "+10.7 percentage points" (an input audit).
+ADMISSION_SBP = "admission_sbp_mmhg"
+
+
+def reads_admission_pressure(spec: ModelSpec) -> bool:
+    """Whether the model's `sbp_mmhg` is the pressure at presentation (GRACE's)."""
+    return spec.fields.get("sbp_mmhg", ("", None))[0] == AT_PRESENTATION["systolic_bp_mmhg"]
+
+
+def _what_if_keywords(spec: ModelSpec, chosen: dict[str, Any]) -> dict[str, Any]:
+    """`chosen` as the model reads it: GRACE's `sbp_mmhg` is the admission pressure."""
+    if not reads_admission_pressure(spec):
+        return chosen
+    values = {k: v for k, v in chosen.items() if k not in ("sbp_mmhg", ADMISSION_SBP)}
+    if chosen.get(ADMISSION_SBP) is not None:
+        values["sbp_mmhg"] = chosen[ADMISSION_SBP]
+    return values
+
+
 def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
     """Every model's outcome from `chosen` keyword values alone (the what-if calculator).
 
     Nothing is looked up or stored; a keyword a model needs but `chosen` lacks is missing.
+    GRACE takes its pressure from `ADMISSION_SBP`, the others from `sbp_mmhg`.
     """
     outcomes = []
     for spec in SPECS:
@@ -364,7 +387,7 @@ def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
             outcomes.append(ScoreOutcome(spec, None, PRIOR_MI_REASON, {}, None))
             continue
         accepted = inspect.signature(spec.function).parameters
-        kwargs = {k: v for k, v in chosen.items() if k in accepted}
+        kwargs = {k: v for k, v in _what_if_keywords(spec, chosen).items() if k in accepted}
         if spec.uses_sex:
             kwargs["sex"] = Sex(patient.sex).value
         missing = [
