@@ -24,6 +24,8 @@ ACTIONS = {
     "clinical_input.list": "looked at your measurements",
     "recording.upload": "added a heart tracing (ECG)",
     "recording.duplicate_upload": "added the same heart tracing (ECG) again",
+    "recording.read_again": "had the computer read a heart tracing (ECG) again, with the "
+    "setting it was first read with corrected",
     "report.entered_in_error": "withdrew a result filed under your name by mistake",
     "recording.move_out": "moved a heart tracing (ECG) added to your record by mistake to "
     "the right patient's record",

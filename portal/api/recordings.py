@@ -2,10 +2,12 @@
 form does (`services.recordings.upload_recording`: the same size limit, readers and checks,
 the same storage under the file's SHA-256, the recording and its analysis job in one
 transaction). The same file again for the same patient answers 200 with the recording and
-job it already made (idempotent: a client may safely retry). A file the portal cannot use is
-a 422 with the sentence the web form shows beside its field (`field`: "files"). `pacemaker`
-(true or false, as the form's checkbox) makes the analysis a paced read (`ml.paced`);
-anything else is a 422 naming the field, and nothing is stored."""
+job it already made (idempotent: a client may safely retry); a CSV given again at another
+`fs_hz` or `units` is read again at those while no read of it is signed (`read_again` says
+so), else a 422 saying what to do (`services.recordings._read_again`). A file the portal
+cannot use is a 422 with the sentence the web form shows beside its field (`field`:
+"files"). `pacemaker` (true or false, as the form's checkbox) makes the analysis a paced read
+(`ml.paced`); anything else is a 422 naming the field, and nothing is stored."""
 
 from __future__ import annotations
 
@@ -107,6 +109,15 @@ class UploadResultSchema(ma.Schema):
     duplicate = ma.fields.Boolean(
         required=True, metadata={"description": "true: this file was uploaded before (200)"}
     )
+    read_again = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the same file given again at another fs_hz or units: it is read "
+            "again at those, its unsigned read removed, and `job` is the new analysis; this "
+            "says so, naming both (null otherwise). A signed read is not replaced: 422"
+        },
+    )
 
 
 @bp.route("/patients/<id:patient_id>/recordings", methods=["POST"])
@@ -146,5 +157,5 @@ def upload(form: dict[str, Any], patient_id: int) -> Any:
         return error_response(storage.status_of_refusal([message]), message, field)
     sql.commit()
     body = {"recording": outcome.recording, "job": job_json(outcome.job),
-            "duplicate": outcome.duplicate}  # fmt: skip
+            "duplicate": outcome.duplicate, "read_again": outcome.read_again}  # fmt: skip
     return body, 200 if outcome.duplicate else 201

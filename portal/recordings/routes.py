@@ -19,7 +19,7 @@ from portal import storage, tasks
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
-from portal.models import Account, AnalysisJob, EcgRecording, Patient, Role
+from portal.models import Account, AnalysisJob, Patient, Role
 from portal.patients.forms import ConfirmForm
 from portal.recordings.forms import LibraryForm, MoveForm, UploadForm
 from portal.services import audit, jobs, patients, recording_move, recordings
@@ -90,7 +90,7 @@ def upload(patient_id: int) -> str | Response | tuple[str, int]:
         )  # fmt: skip
         if saved and outcome is not None:
             if outcome.duplicate:
-                flash(_duplicate_message(outcome.recording, form.pacemaker.data), "info")
+                flash(_duplicate_message(outcome, form.pacemaker.data), "info")
             if tasks.queue_unreachable():
                 flash(tasks.QUEUE_DOWN_MESSAGE, "error")
             return redirect(url_for("recordings.job", job_id=outcome.job.id))
@@ -141,15 +141,20 @@ def from_library(patient_id: int) -> str | Response:
         flash(" ".join(e for errors in library.errors.values() for e in errors), "error")
         return redirect(url_for("recordings.upload", patient_id=patient.id))
     if outcome.duplicate:
-        flash(_duplicate_message(outcome.recording, library.pacemaker.data), "info")
+        flash(_duplicate_message(outcome, library.pacemaker.data), "info")
     if tasks.queue_unreachable():
         flash(tasks.QUEUE_DOWN_MESSAGE, "error")
     return redirect(url_for("recordings.job", job_id=outcome.job.id))
 
 
-def _duplicate_message(recording: EcgRecording, pacemaker: bool) -> str:
-    """The same file again opens the first upload, whose analysis stands as it was made."""
-    message = "This recording was already uploaded for this patient; showing it."
+def _duplicate_message(outcome: recordings.UploadOutcome, pacemaker: bool) -> str:
+    """The same file again opens the first upload, whose analysis stands as it was made, or,
+    given at another sampling rate or in other units, is read again at those
+    (`recordings._read_again`), which the page says naming both (an input audit)."""
+    recording = outcome.recording
+    message = (
+        outcome.read_again or "This recording was already uploaded for this patient; showing it."
+    )
     if recording.pacemaker != pacemaker:
         noted = "with" if recording.pacemaker else "without"
         message += (

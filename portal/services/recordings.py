@@ -3,13 +3,14 @@ in one transaction, and find an earlier upload of the same file instead of dupli
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -18,15 +19,21 @@ from ml.io import read_recording
 from ml.io.sources import RecordingSource, open_recording
 from ml.recording import Recording
 from portal import storage, tasks
-from portal.db import commit_answer_lost
+from portal.db import commit_answer_lost, lock_row
 from portal.local_time import UTC_ZONE, acquisition_utc
 from portal.models import (
     Account,
     AnalysisJob,
     EcgRecording,
+    EcgReport,
     JobState,
     Patient,
     RecordingFormat,
+    ReportBeats,
+    ReportDocument,
+    ReportStatus,
+    ReportVersion,
+    RiskScore,
     utcnow,
 )
 from portal.services import audit, patients
@@ -52,6 +59,9 @@ class UploadOutcome:
     recording: EcgRecording
     job: AnalysisJob
     duplicate: bool
+    # The same file given again at another sampling rate or in other units, its unsigned read
+    # replaced by one queued at those (`_read_again`): what the page says about it.
+    read_again: str | None = None
 
 
 def _format_of(recording: Recording | RecordingSource) -> RecordingFormat:
@@ -158,13 +168,13 @@ def _register(
     )
     if existing is not None and existing.reference_record != reference_record:
         raise InvalidInput({"files": _reference_clash(existing, reference_record)})
+    change = _reading_change(existing, recording, options) if existing is not None else None
+    if existing is not None and change is not None:
+        _check_read_again(session, existing, change)
+        _keep_again(staged, storage_dir)
+        return _read_again(session, existing, recording, options, change, actor=actor)
     if existing is not None:
-        # Its files are normally there (the staged copy is dropped); if they are not (a commit
-        # whose answer was lost in a database outage, its folder then removed), they are now.
-        try:
-            storage.keep(staged, storage_dir)
-        except storage.StorageUnavailable as problem:
-            raise InvalidInput({"files": str(problem)}) from None
+        _keep_again(staged, storage_dir)
         job = existing.jobs[-1]
         audit.record(
             session, "recording.duplicate_upload", actor=actor, patient_id=patient.id,
@@ -212,6 +222,146 @@ def _register(
                  "pacemaker": options.pacemaker},
     )  # fmt: skip
     return UploadOutcome(row, job, duplicate=False)
+
+
+@dataclass(frozen=True)
+class ReadingChange:
+    """How an earlier upload of a file was read and how this one asks it to be read."""
+
+    field: str  # the upload field that differs: fs_hz, else units
+    was: str  # "250 Hz", "250 Hz in mV"
+    now: str
+
+
+def _reading_change(
+    existing: EcgRecording, recording: Recording | RecordingSource, options: UploadOptions
+) -> ReadingChange | None:
+    """Whether the same file was read at another sampling rate or in other units than this
+    upload gives (a CSV's, the only files these choices read differently). The same file at
+    360 Hz after 250 Hz had opened the first read, every rate, interval and QTc 44 % off (an
+    input audit). Units left empty are millivolts, as the reader takes them."""
+    if existing.file_format is not RecordingFormat.CSV:
+        return None
+    units_were, units_now = existing.declared_units or "mV", options.units or "mV"
+    rate_differs = not math.isclose(existing.sampling_rate_hz, recording.fs_hz, rel_tol=1e-9)
+    if not rate_differs and units_were == units_now:
+        return None
+    with_units = units_were != units_now
+    return ReadingChange(
+        field="fs_hz" if rate_differs else "units",
+        was=_reading_words(existing.sampling_rate_hz, units_were, with_units),
+        now=_reading_words(recording.fs_hz, units_now, with_units),
+    )
+
+
+def _reading_words(rate_hz: float, units: str, with_units: bool) -> str:
+    return f"{rate_hz:g} Hz in {units}" if with_units else f"{rate_hz:g} Hz"
+
+
+def _keep_again(staged: storage.StagedUpload, storage_dir: Path) -> None:
+    """An earlier upload's files are normally there (the staged copy is dropped); if they are
+    not (a commit whose answer was lost in a database outage, its folder then removed), they
+    are now."""
+    try:
+        storage.keep(staged, storage_dir)
+    except storage.StorageUnavailable as problem:
+        raise InvalidInput({"files": str(problem)}) from None
+
+
+def _check_read_again(session: Session, existing: EcgRecording, change: ReadingChange) -> None:
+    """InvalidInput, saying what to do, when the file cannot be read again now: its analysis
+    is running, or a read of it is signed (the record of what was issued, never replaced)."""
+    lock_row(session, "ecg_recording", existing.id, "pacemaker")  # one re-read at a time
+    before = _before(existing, change)
+    if any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in existing.jobs):
+        raise InvalidInput(
+            {change.field: f"{before} Its analysis is still running: upload it again with "
+             f"{change.now} once it has finished (its page says when), and it is read again."}
+        )  # fmt: skip
+    if session.scalar(
+        select(func.count())
+        .select_from(EcgReport)
+        .where(EcgReport.recording_id == existing.id, EcgReport.status.in_(SIGNED_STATUSES))
+    ):
+        raise InvalidInput({change.field: _signed_refusal(before, change)})
+
+
+def _before(existing: EcgRecording, change: ReadingChange) -> str:
+    return (
+        f"This file was uploaded on {existing.created_at:%Y-%m-%d} and read at {change.was}; "
+        f"you gave {change.now}."
+    )
+
+
+def _signed_refusal(before: str, change: ReadingChange) -> str:
+    return (
+        f"{before} Its report is signed, and a signed report is not read again: the doctor "
+        'withdraws it as entered in error (its review page, "Withdraw as entered in error"); '
+        f"then upload the file again with {change.now}."
+    )
+
+
+def _read_again(
+    session: Session,
+    existing: EcgRecording,
+    recording: Recording | RecordingSource,
+    options: UploadOptions,
+    change: ReadingChange,
+    *,
+    actor: Account,
+) -> UploadOutcome:
+    """The same file, given again at another rate or in other units (`_check_read_again`
+    allows it): read again at those, its unsigned machine read removed (audited). That read
+    was of the file at the wrong rate, and no doctor had put their name to it, so nothing of
+    record is lost (an input audit); a read withdrawn as entered in error stays."""
+    read = list(session.scalars(select(EcgReport).where(EcgReport.recording_id == existing.id)))
+    unsigned = [report for report in read if report.status is ReportStatus.PRELIMINARY]
+    removed = _remove_unsigned_reads(session, unsigned, change, _before(existing, change))
+    details = {"was": change.was, "now": change.now, "removed_report_ids": removed}
+    existing.sampling_rate_hz = recording.fs_hz
+    existing.n_samples = int(recording.n_samples)
+    existing.duration_s = recording.duration_s
+    existing.declared_units = options.units  # the pacemaker flag stays as noted at upload
+    job = AnalysisJob(recording=existing, requested_by_id=actor.id, state=JobState.QUEUED)
+    session.add(job)
+    session.flush()
+    tasks.enqueue_after_commit(session, "analysis", job.id)
+    audit.record(
+        session, "recording.read_again", actor=actor, patient_id=existing.patient_id,
+        object_type="ecg_recording", object_id=existing.id, details=details | {"job_id": job.id},
+    )  # fmt: skip
+    replaced = " Its unsigned machine read was removed." if removed else ""
+    message = f"{_before(existing, change)}{replaced} It is being read again at {change.now}."
+    return UploadOutcome(existing, job, duplicate=True, read_again=message)
+
+
+SIGNED_STATUSES = (ReportStatus.FINAL, ReportStatus.AMENDED)
+
+
+def _remove_unsigned_reads(
+    session: Session, unsigned: list[EcgReport], change: ReadingChange, before: str
+) -> list[int]:
+    """Delete these unsigned reports and what hangs on them (their beats, PDFs and scores),
+    each only while still unsigned: one a doctor signs at this moment is refused as signed
+    (the caller rolls back, nothing changes). Returns their ids."""
+    report_ids = [report.id for report in unsigned]
+    if not report_ids:
+        return []
+    version_ids = list(
+        session.scalars(select(ReportVersion.id).where(ReportVersion.report_id.in_(report_ids)))
+    )
+    session.execute(delete(ReportBeats).where(ReportBeats.report_version_id.in_(version_ids)))
+    session.execute(delete(ReportDocument).where(ReportDocument.report_version_id.in_(version_ids)))
+    session.execute(delete(RiskScore).where(RiskScore.report_id.in_(report_ids)))
+    session.execute(delete(ReportVersion).where(ReportVersion.id.in_(version_ids)))
+    gone = session.execute(
+        delete(EcgReport).where(
+            EcgReport.id.in_(report_ids), EcgReport.status == ReportStatus.PRELIMINARY
+        )
+    )
+    if gone.rowcount != len(report_ids):  # type: ignore[attr-defined]
+        raise InvalidInput({change.field: _signed_refusal(before, change)})
+    return report_ids
 
 
 # Folders kept by this transaction: gone again unless it commits (no orphan files).

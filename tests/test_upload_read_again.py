@@ -1,0 +1,146 @@
+"""The same CSV uploaded again at another sampling rate (or in other units), on both databases.
+
+An input audit uploaded a CSV at 250 Hz that had been recorded at 360 Hz, then again at 360
+Hz: the second upload was taken for a duplicate by its SHA-256 and opened the first read,
+every rate, interval and QTc 44 % off. Now it is read again at the new rate while nobody has
+signed a read of it (the unsigned read removed, audited), refused naming both rates while its
+analysis runs, and refused with what to do once a read is signed."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ml.recording import Recording
+from portal.models import AuditEvent, EcgRecording, EcgReport, RecordingFormat, ReportStatus
+from portal.services import entered_in_error
+from portal.services.recordings import ReadingChange, UploadOptions, _reading_change
+from portal.worker import Worker
+from tests.conftest import PASSWORD, People, client_for, error_messages
+from tests.support.ecg_files import synthetic, write_csv
+from tests.test_api import Api, error_of, issue_on_admin_page, sign
+from tests.test_upload_and_review import _upload
+
+
+def _strip_at_360_hz(tmp_path: Path) -> bytes:
+    """30 s at 72 /min, recorded at 360 Hz, in a CSV without a time column."""
+    return write_csv(tmp_path / "strip.csv", synthetic(30, 360), with_time=False).read_bytes()
+
+
+def _machine_rate(sql: Session) -> float:
+    sql.expire_all()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    return float(report.versions[0].heart_rate_bpm or 0)
+
+
+def test_on_the_web_the_right_rate_reads_the_unsigned_recording_again(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    staff = client_for(app, people.staff)
+    strip = [(_strip_at_360_hz(tmp_path), "strip.csv")]
+    assert _upload(staff, people.patient.id, strip, fs_hz="250").status_code == 302
+
+    running = _upload(staff, people.patient.id, strip, fs_hz="360")
+    assert running.status_code == 422
+    uploaded = f"{sql.scalar(select(EcgRecording.created_at)):%Y-%m-%d}"
+    assert (
+        f"This file was uploaded on {uploaded} and read at 250 Hz; you gave 360 Hz. Its analysis "
+        "is still running: upload it again with 360 Hz once it has finished"
+    ) in " ".join(error_messages(running.get_data(as_text=True)))
+
+    assert Worker(app).run_pending() == 1
+    assert _machine_rate(sql) == pytest.approx(72 * 250 / 360, abs=2)  # read 44 % slow
+    again = _upload(staff, people.patient.id, strip, fs_hz="360")
+    assert again.status_code == 302, again.get_data(as_text=True)[:2000]
+    page = html.unescape(staff.get(again.location).get_data(as_text=True))
+    assert (
+        f"This file was uploaded on {uploaded} and read at 250 Hz; you gave 360 Hz. Its unsigned"
+        " machine read was removed. It is being read again at 360 Hz."
+    ) in page
+    sql.expire_all()
+    recording = sql.scalar(select(EcgRecording))
+    assert recording is not None and recording.sampling_rate_hz == 360
+    assert recording.duration_s == pytest.approx(30) and len(recording.jobs) == 2
+    assert sql.scalar(select(func.count()).select_from(EcgReport)) == 0
+    event = sql.scalar(select(AuditEvent).where(AuditEvent.action == "recording.read_again"))
+    assert event is not None and event.details["was"] == "250 Hz"
+    assert event.details["now"] == "360 Hz" and len(event.details["removed_report_ids"]) == 1
+
+    assert Worker(app).run_pending() == 1
+    assert _machine_rate(sql) == pytest.approx(72, abs=2)
+
+
+def test_through_the_api_a_read_again_is_said_and_a_signed_read_is_not_replaced(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    secret = issue_on_admin_page(
+        client_for(app, people.admin), people.staff.username, ["recordings:write"]
+    )
+    api = Api(app, secret)
+    strip = [(_strip_at_360_hz(tmp_path), "strip.csv")]
+    first = api.upload(people.patient.id, strip, fs_hz="250")
+    assert first.status_code == 201 and first.get_json()["read_again"] is None
+    assert Worker(app).run_pending() == 1
+
+    again = api.upload(people.patient.id, strip, fs_hz="360")
+    assert again.status_code == 200, again.get_json()
+    body = again.get_json()
+    assert body["duplicate"] and body["recording"]["sampling_rate_hz"] == 360
+    assert body["job"]["id"] != first.get_json()["job"]["id"]
+    assert body["read_again"].endswith(
+        "read at 250 Hz; you gave 360 Hz. Its unsigned machine read was removed. It is being "
+        "read again at 360 Hz."
+    )
+    assert Worker(app).run_pending() == 1
+    report_id = sql.scalar(select(EcgReport.id))
+    assert report_id is not None
+    sign(sql, report_id, people)
+
+    refused = error_of(api.upload(people.patient.id, strip, fs_hz="250"), 422)
+    assert refused["field"] == "fs_hz"
+    assert "read at 360 Hz; you gave 250 Hz. Its report is signed" in refused["message"]
+    assert 'its review page, "Withdraw as entered in error"' in refused["message"]
+    sql.expire_all()
+    assert sql.scalar(select(EcgRecording.sampling_rate_hz)) == 360
+    assert sql.scalar(select(func.count()).select_from(EcgReport)) == 1
+    same = api.upload(people.patient.id, strip, fs_hz="360")
+    assert same.status_code == 200 and same.get_json()["read_again"] is None
+
+    # Withdrawn as entered in error, as the refusal says: the upload then reads it again,
+    # and the withdrawn report stays for the record.
+    signed = sql.get(EcgReport, report_id)
+    assert signed is not None
+    entered_in_error.withdraw(
+        sql, signed, "Read at the wrong sampling rate", actor=people.doctor, password=PASSWORD,
+        expected_row_version=signed.row_version,
+    )  # fmt: skip
+    sql.commit()
+    after = api.upload(people.patient.id, strip, fs_hz="250")
+    assert (
+        after.status_code == 200
+        and "It is being read again at 250 Hz." in (after.get_json()["read_again"])
+    )
+    sql.expire_all()
+    kept = sql.scalars(select(EcgReport.status)).all()
+    assert kept == [ReportStatus.ENTERED_IN_ERROR]
+
+
+def test_other_units_are_a_change_of_reading_too() -> None:
+    """Units left empty are millivolts, as the reader takes them; a WFDB or EDF file's rate
+    and units are its own, whatever the form says."""
+    existing = EcgRecording(
+        file_format=RecordingFormat.CSV, sampling_rate_hz=360.0, declared_units=None
+    )
+    read = Recording(fs_hz=360.0, lead_names=("II",), signal_mv=synthetic(10, 360).signal_mv[:, :1])
+    assert _reading_change(existing, read, UploadOptions(fs_hz=360, units="mV")) is None
+    assert _reading_change(existing, read, UploadOptions(fs_hz=360, units="uV")) == (
+        ReadingChange(field="units", was="360 Hz in mV", now="360 Hz in uV")
+    )
+    existing.file_format = RecordingFormat.WFDB
+    assert _reading_change(existing, read, UploadOptions(units="uV")) is None
