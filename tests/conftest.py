@@ -34,7 +34,7 @@ from portal.models import (  # noqa: E402
     Sex,
     utcnow,
 )
-from portal.services import accounts, patients  # noqa: E402
+from portal.services import accounts, api_tokens, patients  # noqa: E402
 from tests.support import two_step  # noqa: E402
 from tests.support.mariadb import MariaDBServer, create_database  # noqa: E402
 from tests.support.pdf_text import pdf_words  # noqa: E402
@@ -294,6 +294,14 @@ def sign_report(doctor: FlaskClient, report: EcgReport, sql: Session, **statemen
     assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))
     sql.expire_all()
     assert report.status is ReportStatus.FINAL
+
+
+def bearer_token(sql: Session, people: People, account: Account, *scopes: str) -> str:
+    """A 30-day API token of `account` with `scopes`, issued by the admin (committed)."""
+    issued = api_tokens.issue(sql, account, client_name="test client", scopes=list(scopes),
+                              days=30, actor=people.admin)  # fmt: skip
+    sql.commit()
+    return issued.secret
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]

@@ -15,8 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, EcgReport, ReportStatus
-from portal.services import api_tokens, reports
-from tests.conftest import PASSWORD, People, client_for, error_messages, post_form, sign_report
+from portal.services import reports
+from tests.conftest import (
+    PASSWORD,
+    People,
+    bearer_token,
+    client_for,
+    error_messages,
+    post_form,
+    sign_report,
+)
 from tests.support.ecg_files import synthetic
 from tests.test_sinus_rate_statement import _read_by_the_portal
 
@@ -35,13 +43,6 @@ def _signed(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgRepo
     sign_report(doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
                 conclusion="Sinus rhythm.")  # fmt: skip
     return report
-
-
-def _token(sql: Session, people: People, account: object, *scopes: str) -> str:
-    issued = api_tokens.issue(sql, account, client_name="withdrawal test",  # type: ignore[arg-type]
-                              scopes=list(scopes), days=30, actor=people.admin)  # fmt: skip
-    sql.commit()
-    return issued.secret
 
 
 def test_a_doctor_withdraws_a_signed_report_and_the_patient_is_told(
@@ -151,8 +152,8 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
                      row_version=str(report.row_version)).status_code == 302  # fmt: skip
     api = app.test_client()
-    clinician = {"Authorization": "Bearer " + _token(sql, people, people.doctor, "reports:read",
-                                                       "fhir:read")}  # fmt: skip
+    secret = bearer_token(sql, people, people.doctor, "reports:read", "fhir:read")
+    clinician = {"Authorization": f"Bearer {secret}"}
     body = api.get(f"/api/v1/reports/{report.id}", headers=clinician).get_json()
     assert body["status"] == "entered-in-error" and body["withdrawn_reason"] == REASON
     assert body["documents"]["clinician_pdf"] is None
@@ -177,7 +178,7 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     assert binary.status_code == 410
     assert binary.get_json()["issue"][0]["code"] == "deleted"
 
-    patient = {"Authorization": "Bearer " + _token(sql, people, people.patient_account,
-                                                     "reports:read", "fhir:read")}  # fmt: skip
+    secret = bearer_token(sql, people, people.patient_account, "reports:read", "fhir:read")
+    patient = {"Authorization": f"Bearer {secret}"}
     assert api.get(f"/api/v1/reports/{report.id}", headers=patient).status_code == 404
     assert api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=patient).status_code == 404

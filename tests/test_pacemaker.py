@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from ml.paced import INTERVAL_REASON, NOTE, PACED_RHYTHM
 from portal.fhir import codes
 from portal.models import AnalysisJob, EcgRecording, EcgReport
-from portal.services import api_tokens, reports
+from portal.services import reports
 from portal.services.recordings import PACEMAKER_LABEL, PACEMAKER_MESSAGE
 from portal.worker import Worker
 from reports.plain_language import PACEMAKER
-from tests.conftest import People, client_for, post_form, sign_report, signed_pdfs
+from tests.conftest import People, bearer_token, client_for, post_form, sign_report, signed_pdfs
 from tests.support.ecg_files import synthetic, write_csv
 
 CSV: dict[int, bytes] = {}
@@ -168,17 +168,10 @@ def _api_upload(app: Flask, secret: str, patient_id: int, content: bytes, **fiel
     )  # fmt: skip
 
 
-def _token(sql: Session, people: People, account: object, *scopes: str) -> str:
-    issued = api_tokens.issue(sql, account, client_name="pacemaker test",  # type: ignore[arg-type]
-                              scopes=list(scopes), days=30, actor=people.admin)  # fmt: skip
-    sql.commit()
-    return issued.secret
-
-
 def test_the_api_field_stores_the_flag_refuses_other_values_and_fhir_says_paced(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
-    staff = _token(sql, people, people.staff, "recordings:write", "reports:read", "fhir:read")
+    staff = bearer_token(sql, people, people.staff, "recordings:write", "reports:read", "fhir:read")
     for value in ("maybe", "2", "", "yes please", "null"):
         refused = _api_upload(app, staff, people.patient.id, _csv(tmp_path), pacemaker=value)
         assert refused.status_code == 422, (value, refused.status_code)
@@ -190,7 +183,7 @@ def test_the_api_field_stores_the_flag_refuses_other_values_and_fhir_says_paced(
     assert not storage.exists() or not [p for p in storage.rglob("*") if p.is_file()]
 
     for role_account in (people.doctor, people.patient_account):  # uploading is staff's
-        other = _token(sql, people, role_account, "recordings:write")
+        other = bearer_token(sql, people, role_account, "recordings:write")
         denied = _api_upload(app, other, people.patient.id, _csv(tmp_path), pacemaker="true")
         assert denied.status_code == 403
     assert _count(sql, EcgRecording) == 0
