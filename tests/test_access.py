@@ -125,7 +125,39 @@ def test_unknown_url_is_404_not_a_login_loop(app: Flask) -> None:
 def test_health_is_public_and_checks_the_database(app: Flask) -> None:
     response = app.test_client().get("/health")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "throttle": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "throttle": "ok", "jobs": "ok"}
+
+
+def test_health_says_when_no_worker_serves_the_queue(
+    app: Flask, people: People, tmp_path: Path
+) -> None:
+    """An operations audit stopped every worker and uploaded an ECG: `/health` kept answering
+    ok while nothing was analysed. It says so (still 200: the portal itself works)."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from portal.db import db_session
+    from portal.models import AnalysisJob, WorkerHeartbeat, utcnow
+    from tests.conftest import upload_file
+    from tests.support.ecg_files import synthetic, write_csv
+
+    staff = client_for(app, people.staff)
+    content = write_csv(tmp_path / "ecg.csv", synthetic(10.0, 250.0)).read_bytes()
+    assert upload_file(staff, people.patient.id, content, "ecg.csv").status_code == 302
+    with app.app_context():
+        sql = db_session()
+        sql.execute(update(AnalysisJob).values(created_at=utcnow() - dt.timedelta(minutes=5)))
+        sql.commit()
+        health = app.test_client().get("/health")
+        assert health.status_code == 200
+        assert health.json["jobs"] == (
+            "no analysis worker is running: 1 recording(s) wait to be analysed, the oldest for "
+            "5 min (start `cardio worker` or the Celery workers)"
+        )
+        sql.add(WorkerHeartbeat(worker_id="w1", host="here", pid=1, beat_at=utcnow()))
+        sql.commit()
+        assert app.test_client().get("/health").json["jobs"] == "ok"
 
 
 def test_health_fails_on_a_database_of_an_older_schema(app: Flask) -> None:

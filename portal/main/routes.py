@@ -13,7 +13,8 @@ from werkzeug.wrappers import Response
 from portal import migrate
 from portal.access import public, roles
 from portal.db import db_session
-from portal.models import Role
+from portal.models import Role, utcnow
+from portal.services import jobs
 
 bp = Blueprint("main", __name__)
 
@@ -53,7 +54,9 @@ def health() -> tuple[Response, int]:
             database=f"schema {stored or 'missing'}, this version needs {needed}: run "
             "`cardio init-db`",
         ), 503
-    return jsonify(status="ok", database="ok", throttle=throttle_state()), 200
+    jobs_state = jobs.service_state(db_session(), utcnow())
+    db_session().rollback()  # a read: no transaction is left open
+    return jsonify(status="ok", database="ok", throttle=throttle_state(), jobs=jobs_state), 200
 
 
 def throttle_state() -> str:

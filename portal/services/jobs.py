@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -143,6 +143,32 @@ def live_workers(session: Session, now: dt.datetime) -> set[str]:
                 WorkerHeartbeat.beat_at >= now - WORKER_DEAD_AFTER
             )
         )
+    )
+
+
+# A queued job waiting this long with no live worker: nobody will analyse it (`service_state`).
+WAITING_UNSERVED = dt.timedelta(minutes=1)
+
+
+def service_state(session: Session, now: dt.datetime) -> str:
+    """Whether the analysis service is serving the queue, for `/health`: "ok", or what is
+    wrong in words. An operations audit stopped every worker, uploaded an ECG, and `/health`
+    kept answering ok while nothing was analysed (a missing or crash-looping worker)."""
+    oldest = session.scalar(
+        select(AnalysisJob.created_at)
+        .where(AnalysisJob.state == JobState.QUEUED)
+        .order_by(AnalysisJob.created_at)
+        .limit(1)
+    )
+    if oldest is None or now - oldest < WAITING_UNSERVED or live_workers(session, now):
+        return "ok"
+    waiting = session.scalar(
+        select(func.count(AnalysisJob.id)).where(AnalysisJob.state == JobState.QUEUED)
+    )
+    minutes = int((now - oldest).total_seconds() // 60)
+    return (
+        f"no analysis worker is running: {waiting} recording(s) wait to be analysed, the "
+        f"oldest for {minutes} min (start `cardio worker` or the Celery workers)"
     )
 
 
