@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -349,3 +349,34 @@ def test_a_worker_stops_cleanly_on_ctrl_c_or_sigterm_even_if_started_ignoring_ct
         if worker.poll() is None:
             worker.kill()
             worker.wait(10)
+
+
+def test_a_run_whose_job_was_requeued_and_claimed_again_stops(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An operations audit: a worker whose host clock was behind was thought dead, its job
+    requeued and run again by another worker while it still ran; both wrote progress, and the
+    job ended "succeeded" at "95 %: Writing the report". A run that no longer holds the job's
+    claim stops at its next progress and leaves the job to the run that does."""
+    job_id = _queue_job(app, people, sql, tmp_path)
+    assert jobs.claim(sql, job_id, "slow-clock:1:1", utcnow()) is not None
+    sessions = app.extensions["db_sessionmaker"]
+
+    def requeued_midway(*_args: object, progress, **_kwargs: object) -> None:  # type: ignore[no-untyped-def]
+        with sessions() as other:  # the sweep requeues it; another worker claims it
+            other.execute(
+                update(AnalysisJob).where(AnalysisJob.id == job_id)
+                .values(state=JobState.QUEUED, worker_id=None)
+            )  # fmt: skip
+            other.commit()
+            assert jobs.claim(other, job_id, "other-host:2:1", utcnow()) is not None
+        progress(0.5, "Classifying beats")
+        raise AssertionError("the run went on after losing its claim")
+
+    storage_dir = app.config["SETTINGS"].storage_dir
+    state = jobs.run(sessions, job_id, storage_dir=storage_dir, analyzer=requeued_midway)
+    assert state is JobState.RUNNING  # the other run's
+    job = sql.get(AnalysisJob, job_id)
+    assert job is not None
+    sql.refresh(job)
+    assert job.worker_id == "other-host:2:1" and job.progress_message != "Classifying beats"

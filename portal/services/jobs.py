@@ -30,9 +30,9 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -261,21 +261,30 @@ def run(
         assert job is not None and job.state is JobState.RUNNING
         recording_row = job.recording
 
+        claimed = (job.worker_id, job.attempts)
+
         def progress(fraction: float, message: str) -> None:
             if memory_limit_mb is not None and resident_mb() > memory_limit_mb:
                 raise MemoryCeilingReached(memory_limit_mb)
-            session.execute(
+            still_ours = session.execute(
                 update(AnalysisJob)
-                .where(AnalysisJob.id == job_id)
+                .where(
+                    AnalysisJob.id == job_id,
+                    AnalysisJob.state == JobState.RUNNING,
+                    AnalysisJob.worker_id.is_not_distinct_from(claimed[0]),
+                    AnalysisJob.attempts == claimed[1],
+                )
                 .values(
                     progress_pct=round(100 * min(max(fraction, 0.0), 1.0), 1),
                     progress_message=message[:255],
                     heartbeat_at=utcnow(),
                 )
+                .execution_options(synchronize_session=False)
             )
             session.commit()
+            if cast(CursorResult[Any], still_ours).rowcount != 1:
+                raise ClaimLost()
 
-        claimed = (job.worker_id, job.attempts)
         try:
             progress(0.02, "Reading the recording")
             recording = recordings.open_for_analysis(storage_dir, recording_row)
@@ -298,6 +307,12 @@ def run(
             else:  # any other constraint: a real failure, nothing was written
                 log.error("analysis job %s: integrity error:\n%s", job_id, traceback.format_exc())
                 return _record_failure(sessions, session, job_id, claimed, INTERNAL_ERROR)
+        except ClaimLost:  # requeued meanwhile (this worker was thought dead): its new run counts
+            log.warning("analysis job %s was requeued while this worker ran it; stopped", job_id)
+            session.rollback()
+            state = session.scalar(select(AnalysisJob.state).where(AnalysisJob.id == job_id))
+            session.rollback()
+            return state if state is not None else JobState.QUEUED
         except RecordingError as problem:
             return _record_failure(sessions, session, job_id, claimed, str(problem))
         except MemoryCeilingReached as reached:
@@ -317,6 +332,12 @@ def run(
         final = session.get(AnalysisJob, job_id, populate_existing=True)
         assert final is not None
         return final.state
+
+
+class ClaimLost(Exception):
+    """The job is no longer this run's: a sweep requeued it (its worker thought dead, e.g. a
+    host clock behind the others') and another run claimed it. An operations audit saw both
+    runs write progress, the job ending "succeeded" at "95 %: Writing the report"."""
 
 
 class MemoryCeilingReached(Exception):
