@@ -67,11 +67,12 @@ def withdraw(
         session, "report.entered_in_error", actor=actor,
         patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,
         details={"reason": reason, "version_no": report.versions[-1].version_no,
-                 "patient_had_it": shown_to_patient(report)},
+                 "patient_had_it": _patient_could_read_it(report)},
     )  # fmt: skip
 
 
-def shown_to_patient(report: EcgReport) -> bool:
-    """Whether the patient could read the report before it was withdrawn (released by then)."""
+def _patient_could_read_it(report: EcgReport) -> bool:
+    """Whether the patient could read the report before it was withdrawn (released by then;
+    `myhealth.withdrawn_from_them` asks the same of the database)."""
     released = report.patient_release_at
     return released is not None and (report.withdrawn_at is None or released <= report.withdrawn_at)

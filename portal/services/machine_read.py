@@ -16,6 +16,7 @@ from sqlalchemy.orm import object_session
 
 from ml.analysis import EcgAnalysis
 from ml.lead_reversal import ARMS_SWAPPED
+from ml.recording import canonical_lead_name
 from portal.models import EcgReport, ReportBeats, ReportVersion
 from portal.services.reference import ReferenceAgreement
 
@@ -51,7 +52,12 @@ def machine_findings(report: EcgReport) -> list[dict[str, Any]]:
 
 def machine_asks_for_a_repeat(report: EcgReport) -> bool:
     """Whether version 1 asks for the ECG to be repeated (`ml.findings.repeat_the_ecg`: arm
-    electrodes that look swapped), without parsing the rest."""
+    electrodes that look swapped), without parsing the rest. Its stored read (a Holter's is
+    large) is loaded only for a recording with leads I and aVR and no axis, the only ones
+    `ml.lead_reversal` judges: the worklist asks this of its medium unsigned rows."""
+    leads = {canonical_lead_name(name) for name in report.recording.lead_names}
+    if not {"I", "aVR"} <= leads or report.versions[0].qrs_axis_deg is not None:
+        return False
     intervals = _document(report.versions[0]).get("intervals") or {}
     return bool((intervals.get("not_measurable") or {}).get("axis") == ARMS_SWAPPED)
 

@@ -217,9 +217,7 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
             value = getattr(row, column)
             if value is not None and column not in latest:
                 latest[column] = Measured(_plain(value), row.recorded_at, row.id)
-        # A Killip class (1-4) or a "yes" makes it an admission's; a "no" alone does not.
-        office = not any(getattr(row, column) for column in ADMISSION_ONLY)
-        if office and row.systolic_bp_mmhg is not None and OFFICE_SBP not in latest:
+        if _office_entry(row) and row.systolic_bp_mmhg is not None and OFFICE_SBP not in latest:
             latest[OFFICE_SBP] = Measured(_plain(row.systolic_bp_mmhg), row.recorded_at, row.id)
         if _admission_entry(row) and not any(k in latest for k in AT_PRESENTATION.values()):
             for column, key in AT_PRESENTATION.items():
@@ -244,7 +242,7 @@ def measured_after(session: Session, patient_id: int, after: dt.datetime) -> dic
     first: dict[str, Measured] = {}
     for row in rows:
         keyed = {column: getattr(row, column) for column in LABELS}
-        if not any(getattr(row, column) for column in ADMISSION_ONLY):
+        if _office_entry(row):
             keyed[OFFICE_SBP] = row.systolic_bp_mmhg
         if _admission_entry(row):
             keyed |= {key: getattr(row, column) for column, key in AT_PRESENTATION.items()}
@@ -255,6 +253,12 @@ def measured_after(session: Session, patient_id: int, after: dt.datetime) -> dic
         if key not in first and column in first:
             first[key] = first[column]
     return first
+
+
+def _office_entry(row: ClinicalInput) -> bool:
+    """An entry holding no admission value: its pressure is an office one (`OFFICE_SBP`). A
+    Killip class (1-4) or a "yes" makes it an admission's; a "no" alone does not."""
+    return not any(getattr(row, column) for column in ADMISSION_ONLY)
 
 
 def _history_of_mi(session: Session, patient_id: int) -> Measured | None:
@@ -627,8 +631,7 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
     sources = (score.inputs_used or {}).get("sources", {})
     for keyword, (column, window) in spec.fields.items():
         if column == OFFICE_SBP:
-            office = not any(getattr(entry, c) for c in ADMISSION_ONLY)
-            value = entry.systolic_bp_mmhg if office else None
+            value = entry.systolic_bp_mmhg if _office_entry(entry) else None
         elif column in AT_PRESENTATION.values():  # an admission entry's (a ward round's not)
             plain = column.removesuffix("_at_presentation")
             value = getattr(entry, plain) if _admission_entry(entry) else None
