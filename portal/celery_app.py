@@ -222,12 +222,36 @@ def queue_length(celery: Celery) -> int:
         return int(declared.message_count)
 
 
-def send(app: Flask, kind: str, object_id: int | None) -> None:
-    """Send the task of `kind` for this row (portal/tasks.py calls it after the commit)."""
+def broker_state(app: Flask) -> str:
+    """Whether the web process can hand work to the broker, for `/health`: "ok", or what is
+    wrong in words. With Redis down the workers kept beating, so `/health` said ok while every
+    upload waited unanalysed (an operations audit). Said, still 200, like the throttle's."""
+    celery = _celery_of(app)
+    try:
+        with celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=BROKER_PROBE_S)
+    except Exception:
+        scheme = app.config["SETTINGS"].celery_broker_url.partition("://")[0]
+        return (
+            f"{scheme} broker unreachable: uploads are saved and wait; their analysis starts "
+            "by itself when the broker is back"
+        )
+    return "ok"
+
+
+BROKER_PROBE_S = 2  # a broker on a host that drops packets must not hold /health longer
+
+
+def _celery_of(app: Flask) -> Celery:
     celery = app.extensions.get("celery")
     if celery is None:
         celery = app.extensions["celery"] = make_celery(app.config["SETTINGS"])
-    celery.send_task(TASK_NAMES[kind], args=[object_id], queue=QUEUE)
+    return celery
+
+
+def send(app: Flask, kind: str, object_id: int | None) -> None:
+    """Send the task of `kind` for this row (portal/tasks.py calls it after the commit)."""
+    _celery_of(app).send_task(TASK_NAMES[kind], args=[object_id], queue=QUEUE)
 
 
 _cli_app: Celery | None = None

@@ -7,6 +7,7 @@ they answer 401 (tests/test_api.py walks them with each role's token).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,28 @@ def test_unknown_url_is_404_not_a_login_loop(app: Flask) -> None:
 def test_health_is_public_and_checks_the_database(app: Flask) -> None:
     response = app.test_client().get("/health")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "throttle": "ok", "jobs": "ok"}
+    assert response.json == {
+        "status": "ok", "database": "ok", "throttle": "ok", "jobs": "ok", "queue": "ok",
+        "storage": "ok",
+    }  # fmt: skip
+
+
+def test_health_warns_when_the_storage_disk_is_nearly_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk was found only by the uploads it failed (an operations audit)."""
+    import shutil
+
+    from portal.main import routes
+
+    assert routes.storage_space(tmp_path / "storage") == "ok"  # this disk has room
+    monkeypatch.setattr(routes, "STORAGE_LOW_MB", shutil.disk_usage(tmp_path).free / 1e6 + 1e4)
+    said = routes.storage_space(tmp_path / "storage")  # as if 10 GB short of the threshold
+    assert re.fullmatch(
+        rf"only \d+ MB free on the disk of STORAGE_DIR {re.escape(str(tmp_path))}/storage: "
+        "uploads and PDFs fail when it is full; free space or move STORAGE_DIR",
+        said,
+    ), said
 
 
 def test_health_says_when_no_worker_serves_the_queue(

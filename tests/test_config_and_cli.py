@@ -490,6 +490,39 @@ def test_login_goes_on_while_the_redis_of_the_throttle_is_down(
         application.extensions["db_engine"].dispose()
 
 
+def test_health_says_when_the_celery_broker_is_down(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """An operations audit: with Redis down the workers kept beating, so `/health` said ok
+    while every upload waited unanalysed. It says so (still 200: the portal itself works)."""
+    import dataclasses
+    import socket
+
+    from portal.app import create_app
+    from tests.conftest import make_settings
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    said = {}
+    for broker in (redis_url, f"redis://127.0.0.1:{port}/0"):
+        settings = dataclasses.replace(
+            make_settings(database_url, tmp_path), job_worker="celery", celery_broker_url=broker
+        )
+        application = create_app(settings, TESTING=True)
+        try:
+            health = application.test_client().get("/health")
+            assert health.status_code == 200 and health.json is not None
+            said[broker] = health.json["queue"]
+        finally:
+            application.extensions["db_engine"].dispose()
+    assert list(said.values()) == [
+        "ok",
+        "redis broker unreachable: uploads are saved and wait; their analysis starts by "
+        "itself when the broker is back",
+    ]
+
+
 def test_a_portal_started_on_a_database_not_yet_upgraded_says_to_run_init_db(
     empty_database_url: str, tmp_path: Path
 ) -> None:

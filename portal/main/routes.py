@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, url_for
@@ -56,7 +57,19 @@ def health() -> tuple[Response, int]:
         ), 503
     jobs_state = jobs.service_state(db_session(), utcnow())
     db_session().rollback()  # a read: no transaction is left open
-    return jsonify(status="ok", database="ok", throttle=throttle_state(), jobs=jobs_state), 200
+    return jsonify(
+        status="ok", database="ok", throttle=throttle_state(), jobs=jobs_state,
+        queue=queue_state(), storage=storage_space(current_app.config["SETTINGS"].storage_dir),
+    ), 200  # fmt: skip
+
+
+def queue_state() -> str:
+    """With JOB_WORKER=celery, whether the broker takes work ("ok" otherwise: no broker)."""
+    if current_app.config["SETTINGS"].job_worker != "celery":
+        return "ok"
+    from portal import celery_app
+
+    return celery_app.broker_state(current_app)
 
 
 def throttle_state() -> str:
@@ -79,6 +92,25 @@ def _database_answers() -> bool:
         db_session().rollback()
         return False
     return True
+
+
+# Below this much free space on STORAGE_DIR's disk `/health` warns: a 24-h Holter is ~100 MB.
+STORAGE_LOW_MB = 500
+
+
+def storage_space(storage_dir: Path) -> str:
+    """ "ok", or how little room is left for uploads and PDFs. A full disk was found only by
+    the uploads it failed (an operations audit). Said, still 200: reading and signing work."""
+    existing = storage_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free_mb = shutil.disk_usage(existing).free / 1e6
+    if free_mb >= STORAGE_LOW_MB:
+        return "ok"
+    return (
+        f"only {free_mb:.0f} MB free on the disk of STORAGE_DIR {storage_dir}: uploads and "
+        "PDFs fail when it is full; free space or move STORAGE_DIR"
+    )
 
 
 def storage_problem(storage_dir: Path) -> str | None:
