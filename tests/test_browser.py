@@ -523,3 +523,42 @@ def test_staff_and_admin_pages_reflow_on_a_phone(
                 page.goto(path)
                 scrolled = page.evaluate("document.documentElement.scrollWidth")
                 assert scrolled <= width, (path, width, scrolled)
+
+
+def test_deactivating_an_account_asks_first_naming_it(
+    page,
+    app: Flask,
+    people: People,
+    sql: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    """A browser audit: "Deactivate" acted at one click and named no account, so a screen
+    reader's list of buttons read "Deactivate" nine times. It asks first, naming the account,
+    and its button is named "Deactivate <username>"."""
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    browser_log_in(page, app, people.admin.username, PASSWORD)
+    page.goto("/admin/accounts")
+    button = page.get_by_role("button", name=f"Deactivate {people.staff.username}", exact=True)
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    button.click()
+    page.wait_for_timeout(300)  # a dismissed question sends nothing
+    sql.refresh(people.staff)
+    assert people.staff.is_active and page.url.endswith("/admin/accounts")
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    button.click()
+    expect(page.get_by_role("button", name=f"Reactivate {people.staff.username}")).to_be_visible()
+    sql.refresh(people.staff)
+    assert not people.staff.is_active
+    assert asked == 2 * [
+        f"Deactivate the account {people.staff.username} ({people.staff.display_name})? They "
+        "are logged out and can no longer log in, and their API tokens are revoked; what they "
+        "signed stays. An administrator can reactivate the account (tokens are then issued "
+        "again)."
+    ]
