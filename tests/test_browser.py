@@ -221,6 +221,14 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     )
     assert page.locator("#ecg-go-to-time").get_attribute("aria-invalid") == "true"
     assert page.locator("#ecg-window").inner_text().startswith("40.0–50.0 s")
+    # Moving the window another way ends what "Go to" said (its error had stayed, the box
+    # marked invalid, beside a strip showing another time: an audit).
+    page.click("#ecg-prev")
+    page.wait_for_function(
+        "() => document.getElementById('ecg-window').textContent.startsWith('30.0–40.0 s')"
+    )
+    expect(page.locator("#ecg-go-to-message")).to_have_text("")
+    assert page.locator("#ecg-go-to-time").get_attribute("aria-invalid") is None
 
     # The machine called the strip sinus tachycardia (the demo file's P waves clear of its T
     # waves since 2026-12-06: it had read "other rhythm", its PR not measurable, beside an

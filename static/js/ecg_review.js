@@ -66,12 +66,12 @@
     }, { displayModeBar: false, responsive: true });
     overviewDiv.on("plotly_relayout", (ev) => {
       if (ev["xaxis.range[0]"] !== undefined) {
-        forgetStop();
+        forgetStop(); leaveGoTo();
         showWindow(ev["xaxis.range[0]"]);
         Plotly.relayout(overviewDiv, { "xaxis.range": [0, duration] });
       }
     });
-    overviewDiv.on("plotly_click", (ev) => { forgetStop(); showWindow(ev.points[0].x - spanS() / 2); });
+    overviewDiv.on("plotly_click", (ev) => { forgetStop(); leaveGoTo(); showWindow(ev.points[0].x - spanS() / 2); });
     if (overview.hr_trend && $("hr-trend")) {
       Plotly.newPlot("hr-trend", [{ x: overview.hr_trend.t_s, y: overview.hr_trend.bpm, type: "scatter", mode: "lines", line: { color: "#2a6fb0" } }], {
         height: 160, margin: { l: 40, r: 10, t: 24, b: 30 }, title: { text: "Heart rate (bpm, 10 s means of the intervals the rate counts)", font: { size: 12 }, x: 0 },
@@ -234,6 +234,7 @@
     if (!stops.length) return;
     stopIndex = stepFrom(stops, stopIndex, step, view.start);
     const stop = stops[stopIndex];
+    leaveGoTo();
     // Time into the recording, and on the clock when the file gave its start (`stop.clock`).
     const onClock = stop.clock ? ` (${stop.clock})` : "";
     $("ecg-finding").textContent = `${stopIndex + 1} of ${stops.length}: ${stop.label} at ${clock(stop.t_s)} into the recording${onClock}`;
@@ -258,8 +259,8 @@
     const t = stops[stopIndex].t_s;
     return [{ type: "line", xref: "x", yref: "paper", x0: t, x1: t, y0: 0, y1: 1, line: { color: "#1565c0", width: 1.5, dash: "dash" } }];
   }
-  $("ecg-prev").addEventListener("click", () => { forgetStop(); showWindow(view.start - spanS()); });
-  $("ecg-next").addEventListener("click", () => { forgetStop(); showWindow(view.start + spanS()); });
+  $("ecg-prev").addEventListener("click", () => { forgetStop(); leaveGoTo(); showWindow(view.start - spanS()); });
+  $("ecg-next").addEventListener("click", () => { forgetStop(); leaveGoTo(); showWindow(view.start + spanS()); });
   // "Go to": the server reads the typed time (`portal/review/go_to_time.py`, clock changes
   // and days included) and the strip shows it in its middle; a wrong time says why, in place.
   $("ecg-go-to").addEventListener("submit", async (e) => {
@@ -275,6 +276,13 @@
     forgetStop();
     showWindow(answer.t_s - spanS() / 2);
   });
+  // Moving the window any other way ends what "Go to" said: "Showing 0:12:00", or its error
+  // with the box marked invalid, had stayed beside a strip showing another time (an audit).
+  function leaveGoTo() {
+    $("ecg-go-to-message").textContent = "";
+    $("ecg-go-to-message").classList.remove("error");
+    $("ecg-go-to-time").removeAttribute("aria-invalid");
+  }
   $("ecg-next-finding").addEventListener("click", () => showStop(1));
   $("ecg-prev-finding").addEventListener("click", () => showStop(-1));
   loadOverview().then(() => detailDiv.on("plotly_relayout", keepProportion));
