@@ -147,7 +147,15 @@ def reset_mfa(account_id: int) -> Response:
     account = _account_or_404(account_id)
     if account.role is Role.PATIENT:
         return _patients_own_desk(account)
-    mfa.remove(sql, account, actor=current_user._get_current_object())
+    admin = current_user._get_current_object()
+    try:
+        accounts.refuse_one_admin_holding_both(
+            sql, account, actor=admin, resetting="two-step login"
+        )
+    except InvalidInput as refused:
+        flash(refused.errors["account"], "error")
+        return redirect(url_for("admin.accounts"))
+    mfa.remove(sql, account, actor=admin)
     sql.commit()
     flash(f"Two-step login of {account.username} removed; they enrol again at login.", "success")
     return redirect(url_for("admin.accounts"))

@@ -8,7 +8,16 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, ApiToken, DoctorProfile, Patient, Role, StaffProfile, utcnow
+from portal.models import (
+    Account,
+    ApiToken,
+    AuditEvent,
+    DoctorProfile,
+    Patient,
+    Role,
+    StaffProfile,
+    utcnow,
+)  # fmt: skip
 from portal.passwords import hash_password, password_problems, verify_password
 from portal.services import api_tokens, audit
 from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
@@ -260,6 +269,7 @@ def reset_password(
     session: Session, account: Account, *, new: str, confirmation: str, actor: Account
 ) -> None:
     """An administrator sets a temporary password; the user must change it at next login."""
+    refuse_one_admin_holding_both(session, account, actor=actor, resetting="password")
     check_new_password(new, confirmation, account.username, _personal(account))
     account.password_hash = hash_password(new)
     account.must_change_password = True
@@ -267,6 +277,42 @@ def reset_password(
     audit.record(
         session, "account.password_reset", actor=actor, object_type="account", object_id=account.id
     )
+
+
+def refuse_one_admin_holding_both(
+    session: Session, account: Account, *, actor: Account, resetting: str
+) -> None:
+    """One administrator may not reset both the password and the two-step login of an account
+    while the other reset is still pending: an administrator who removed a doctor's two-step
+    login and then set their temporary password logged in as the doctor, enrolled their own
+    phone, and could read and sign as them (a security audit). A second administrator does
+    the other half. `resetting`: "password" or "two-step login"."""
+    if resetting == "password":
+        other_pending = account.totp_secret is None  # not enrolled again since
+        other_actions: tuple[str, ...] = ("account.mfa_remove",)
+        other = "two-step login"
+    else:
+        other_pending = account.must_change_password  # not changed by its owner since
+        other_actions = ("account.password_reset", "account.create")
+        other = "password"
+    if not other_pending:
+        return
+    last_by = session.scalar(
+        select(AuditEvent.actor_id)
+        .where(
+            AuditEvent.action.in_(other_actions),
+            AuditEvent.object_type == "account",
+            AuditEvent.object_id == account.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if last_by == actor.id:
+        raise InvalidInput(
+            {"account": f"You reset the {other} of {account.username}, and they have not set "
+                        f"it again yet: another administrator must reset the {resetting}, so "
+                        "that no one administrator can log in as them."}
+        )  # fmt: skip
 
 
 PERSONAL_FIELDS = ("full_name", "email", "phone", "address", "mrn", "emergency_contact_name",
