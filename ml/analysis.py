@@ -78,7 +78,7 @@ from ml.lead_off import lead_off_as_missing
 from ml.lead_vote import beats_most_leads_see, lead_detections, lead_that_finds_the_beats
 from ml.mains import dehummed
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
-from ml.narrow_tachycardia import named_on_the_strip
+from ml.narrow_tachycardia import named_on_the_strip, said_on_the_strip
 from ml.noise_bursts import NOTE_PHRASE as BURST_PHRASE
 from ml.noise_bursts import (
     bursts_note,
@@ -1169,6 +1169,7 @@ def summarise(
             not rules_out_sinus(strip)
             and not evidence.dissociation
             and INVERTED_P_REASON not in strip.reason
+            and not said_on_the_strip(strip)
         )
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
     unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)

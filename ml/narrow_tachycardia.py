@@ -36,7 +36,15 @@ CAUSES = (
     "with 2:1 conduction), or sinus tachycardia with its P waves hidden in the T waves: check "
     "the strip"
 )
-STRIP_REASON = "{rate}, a narrow QRS and no P wave seen in any lead: " + CAUSES
+NO_P_WAVE_WORDS = "no P wave seen in any lead"
+STRIP_REASON = "{rate}, a narrow QRS and " + NO_P_WAVE_WORDS + ": " + CAUSES
+
+
+def said_on_the_strip(call: StripCall) -> bool:
+    """Whether the strip's call is this one (`named_on_the_strip`): no P wave in any lead, so
+    no stretch of it is listed as sinus (MIT-BIH 202's flutter listed "Sinus tachycardia
+    1.1-28.7 s" below it; a clinician audit)."""
+    return NO_P_WAVE_WORDS in call.reason
 
 
 def named_on_the_strip(call: StripCall, intervals: Intervals) -> StripCall:

@@ -87,6 +87,15 @@ def test_a_strip_of_a_withdrawn_finding_says_it_is_the_machines_call() -> None:
         ReportVersion(kind=VersionKind.PHYSICIAN, findings=["SINUS", "SVT"])
     )
     assert withdrawn_episodes(ReportVersion(kind=VersionKind.MACHINE, findings=[])) == set()
+    # Sinus rhythm named by its rate: any of the three signed covers all three; none signed
+    # (an atrial flutter signed as AF) withdraws them: its signed PDF had kept "Sinus
+    # tachycardia 1.1-28.7 s" unmarked (a clinician audit).
+    sinus = {rhythm.SINUS, rhythm.BRADY, rhythm.TACHY}
+    for code in ("SINUS", "BRADY", "TACHY"):
+        signed_sinus = ReportVersion(kind=VersionKind.PHYSICIAN, findings=[code])
+        assert not sinus & withdrawn_episodes(signed_sinus)
+    flutter = ReportVersion(kind=VersionKind.PHYSICIAN, findings=["AF"])
+    assert sinus <= withdrawn_episodes(flutter) and rhythm.AF not in withdrawn_episodes(flutter)
 
 
 def test_the_strips_show_the_longest_run_and_pause() -> None:

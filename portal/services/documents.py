@@ -268,16 +268,19 @@ def status_of(report: EcgReport, version: ReportVersion) -> str:
 def withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
     """The episode labels whose statement a signed `version` does not carry (none for the
     machine's own read): their strips, table rows and "Next finding" stops are the machine's
-    call, not the doctor's. Not the stretches of sinus brady- or tachycardia: they name the
-    sinus rhythm by its rate, which a signed "Sinus rhythm" covers."""
+    call, not the doctor's. The stretches of sinus rhythm, brady- or tachycardia name one
+    rhythm by its rate: any of the three signed covers them all, and none signed withdraws
+    them (an atrial flutter signed as such had kept "Sinus tachycardia 1.1-28.7 s" unmarked
+    in its signed PDF; a clinician audit)."""
     if version.kind is VersionKind.MACHINE:
         return frozenset()
     signed = {vocabulary.canonical(c) for c in version.findings or []}
-    return frozenset(
-        label
-        for label, code in EPISODE_CODES.items()
-        if code not in signed and label not in rhythm.SINUS_RATES
-    )
+    withdrawn = {label for label, code in EPISODE_CODES.items() if code not in signed}
+    sinus = set(rhythm.SINUS_RATES)
+    return frozenset(withdrawn - sinus if signed & SINUS_CODES else withdrawn | sinus)
+
+
+SINUS_CODES = frozenset({"SINUS", "BRADY", "TACHY"})  # sinus rhythm, by its rate or not
 
 
 def _machine_confidence(

@@ -35,6 +35,9 @@ def test_a_strip_of_it_says_what_it_may_be() -> None:
     assert analysis.strip is not None and analysis.strip.label == "other"
     assert "a narrow QRS and no P wave seen in any lead" in analysis.strip.reason
     assert CAUSES in analysis.main_finding.detail
+    # No stretch of it is listed as sinus: MIT-BIH 202's flutter listed "Sinus tachycardia
+    # 1.1-28.7 s" below this call (a clinician audit).
+    assert not {e.label for e in analysis.episodes} & set(rhythm.SINUS_RATES), analysis.episodes
 
 
 def test_sinus_tachycardia_with_its_p_waves_keeps_its_name() -> None:
