@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from portal.finding_stops import finding_stops
-from portal.models import EcgReport
+from portal.models import ClinicalInput, EcgReport
 from portal.services.machine_read import machine_read
 from tests.conftest import PASSWORD, People, client_for, post_form
 from tests.support.af_pvc_recording import af_pvc_av_block_recording
@@ -121,6 +121,7 @@ def test_doctor_enters_risk_factors_and_tries_a_what_if(
     page,
     app: Flask,
     people: People,
+    sql: Session,
     artifacts_dir: Path,
     database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
@@ -128,7 +129,10 @@ def test_doctor_enters_risk_factors_and_tries_a_what_if(
     browser_log_in(page, app, "doctor1", PASSWORD)
     page.goto(f"/patients/{people.patient.id}/inputs/new")
     page.fill("#total_cholesterol", "5.5")
-    page.fill("#hdl", "1.3")
+    # Typed with a decimal comma, key by key: Chromium's number box had deleted the comma as
+    # it was typed, and creatinine "1,2" mg/dL was saved as 12 (a browser audit).
+    page.locator("#hdl").press_sequentially("1,3")
+    page.locator("#creatinine").press_sequentially("1,2")
     page.select_option("#cholesterol_unit", "mmol/L")
     page.fill("#systolic_bp_mmhg", "150")
     page.select_option("#smoker", "yes")
@@ -136,6 +140,10 @@ def test_doctor_enters_risk_factors_and_tries_a_what_if(
     page.select_option("#bp_treated", "no")
     page.click("main button[type=submit]")
     page.wait_for_selector("text=Clinical input saved.")
+    sql.expire_all()
+    saved = sql.scalars(select(ClinicalInput).where(ClinicalInput.patient_id == people.patient.id))
+    latest = max(saved, key=lambda row: row.id)
+    assert (float(latest.creatinine_mg_dl), round(float(latest.hdl_mg_dl))) == (1.2, 50)  # type: ignore[arg-type]
 
     page.click("text=Risk scores")
     card = page.locator("#score-framingham_general_cvd")

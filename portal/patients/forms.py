@@ -1,7 +1,9 @@
 import math
 import re
+from typing import Any
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,6 +16,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.widgets import TextInput
 
 from portal import units
 from portal.forms import PHONE, PlainText, options
@@ -37,9 +40,17 @@ BOOLEAN_LABELS = {
 
 
 class MeasurementField(FloatField):
-    """A number field whose complaint a clinician understands."""
+    """A number field whose complaint a clinician understands. A text box asking for a
+    decimal keypad, not a number box: Chromium's number box deleted a decimal comma as it was
+    typed, so creatinine "1,2" mg/dL was sent and saved as 12 and a PR of "0,16" as 16
+    (a browser audit); `typed_number` reads what was typed."""
 
+    widget = TextInput()
     data: float | None  # type: ignore[assignment]
+
+    def __call__(self, **kwargs: Any) -> Markup:
+        kwargs.setdefault("inputmode", "decimal")
+        return super().__call__(**kwargs)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = None
