@@ -237,6 +237,15 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     )
     expect(page.locator("#ecg-go-to-message")).to_have_text("")
     assert page.locator("#ecg-go-to-time").get_attribute("aria-invalid") is None
+    # A click on the overview shows the window around it (it did nothing: a browser audit).
+    plot_area = page.locator("#ecg-overview .nsewdrag").first
+    box = plot_area.bounding_box()
+    assert box is not None
+    plot_area.click(position={"x": box["width"] * 0.25, "y": box["height"] / 2})
+    page.wait_for_function(
+        "() => /^(9|10|11)\\.\\d–(19|20|21)\\.\\d s/.test("
+        "document.getElementById('ecg-window').textContent)"
+    )
 
     # The machine called the strip sinus tachycardia (the demo file's P waves clear of its T
     # waves since 2026-12-06: it had read "other rhythm", its PR not measurable, beside an

@@ -55,10 +55,14 @@
     stops = overview.stops || [];
     showStopCount();
     const o = overview.overview;
+    // "none", not "skip", and hovermode "x": Plotly sends no click for a trace that skips
+    // hovering, and clicking the overview did nothing (a browser audit); now a click anywhere
+    // over the recording's time axis counts, with no hover label.
     Plotly.newPlot(overviewDiv, [
-      { x: o.t_s, y: o.min_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, hoverinfo: "skip" },
-      { x: o.t_s, y: o.max_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, fill: "tonexty", fillcolor: "rgba(60,60,60,0.4)", hoverinfo: "skip" },
+      { x: o.t_s, y: o.min_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, hoverinfo: "none" },
+      { x: o.t_s, y: o.max_mv, type: "scatter", mode: "lines", line: { width: 0.5, color: "#444" }, fill: "tonexty", fillcolor: "rgba(60,60,60,0.4)", hoverinfo: "none" },
     ], {
+      hovermode: "x",
       height: 130, margin: { l: 40, r: 10, t: 20, b: 30 }, showlegend: false,
       title: { text: overview.lead + " · whole recording (click or drag to choose a window)", font: { size: 12 }, x: 0 },
       xaxis: { title: { text: "s" }, range: [0, duration] }, yaxis: { fixedrange: true },
