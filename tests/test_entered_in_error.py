@@ -182,3 +182,34 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     patient = {"Authorization": f"Bearer {secret}"}
     assert api.get(f"/api/v1/reports/{report.id}", headers=patient).status_code == 404
     assert api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=patient).status_code == 404
+
+
+def test_a_result_the_patient_read_then_held_for_a_talk_is_said_removed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An adversarial review: a result the patient had read, amended and held for a talk, then
+    withdrawn, left their portal without a word, and the audit said "patient_had_it": false
+    (only the newest version's release was asked)."""
+    import datetime as dt
+
+    report = _signed(app, people, sql, tmp_path)
+    patient = client_for(app, people.patient_account)
+    assert patient.get(f"/my/reports/{report.id}/summary.pdf").status_code == 200  # read
+    read = reports.PhysicianRead("Sinus rhythm", ["SINUS", "ST_ELEVATION"], "ST elevation.")
+    reports.amend(sql, report, actor=people.doctor, password=PASSWORD, read=read,
+                  expected_row_version=report.row_version, reason="ST elevation seen",
+                  patient_hold=dt.timedelta(hours=72))  # fmt: skip
+    sql.commit()
+    held = html.unescape(patient.get("/my/reports").get_data(True))
+    assert "A result is being updated" in held
+    doctor = client_for(app, people.doctor)
+    sql.refresh(report)
+    done = _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version))  # fmt: skip
+    assert done.status_code == 302
+    mine = html.unescape(patient.get("/my/reports").get_data(True))
+    assert "A result was removed from your record" in mine
+    assert "A result is being updated" not in mine
+    sql.expire_all()
+    [row] = sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.entered_in_error"))
+    assert row.details["patient_had_it"] is True

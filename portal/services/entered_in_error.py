@@ -9,13 +9,22 @@ report is not withdrawn: staff move its recording to the right patient (`recordi
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
-from portal.models import WITHDRAWN_REASON_CHARS, Account, EcgReport, ReportStatus, utcnow
+from portal.models import (
+    WITHDRAWN_REASON_CHARS,
+    Account,
+    EcgReport,
+    ReportStatus,
+    VersionKind,
+    utcnow,
+)  # fmt: skip
 from portal.services import audit
 from portal.services.accounts import check_own_password
 from portal.services.errors import SigningConflict
-from portal.services.reports import WITHDRAWN_ALREADY, held_from_patient
+from portal.services.reports import WITHDRAWN_ALREADY, held_from_patient, shown_to_patient
 from portal.services.validation import InvalidInput, text_problem
 
 SIGNED = (ReportStatus.FINAL, ReportStatus.AMENDED)
@@ -57,7 +66,8 @@ def withdraw(
             "withdrawn. Read the version that now stands, then withdraw it if you still mean to."
         )
     now = utcnow()
-    if held_from_patient(report, now):  # never shown to the patient: it never will be
+    patient_had_it = ever_shown_to_patient(report, now)
+    if held_from_patient(report, now):  # the held version never will be shown now
         report.patient_release_at = None
     report.status = ReportStatus.ENTERED_IN_ERROR
     report.withdrawn_at = now
@@ -67,12 +77,18 @@ def withdraw(
         session, "report.entered_in_error", actor=actor,
         patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,
         details={"reason": reason, "version_no": report.versions[-1].version_no,
-                 "patient_had_it": _patient_could_read_it(report)},
+                 "patient_had_it": patient_had_it},
     )  # fmt: skip
 
 
-def _patient_could_read_it(report: EcgReport) -> bool:
-    """Whether the patient could read the report before it was withdrawn (released by then;
-    `myhealth.withdrawn_from_them` asks the same of the database)."""
-    released = report.patient_release_at
-    return released is not None and (report.withdrawn_at is None or released <= report.withdrawn_at)
+def ever_shown_to_patient(report: EcgReport, now: dt.datetime) -> bool:
+    """Whether the patient could read any signed version of the report by `now`
+    (`reports.shown_to_patient`; `myhealth.withdrawn_from_them` asks the same of the
+    database). Not only the newest: a result the patient had read, amended and held for a
+    talk, then withdrawn, had been "not had" and left their portal without a word (an
+    adversarial review, 2026-12-07)."""
+    return any(
+        shown_to_patient(report, version, now)
+        for version in report.versions
+        if version.kind is not VersionKind.MACHINE
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -55,9 +55,17 @@ def withdrawn_from_them(session: Session, account: Account) -> list[EcgReport]:
 
     if account.patient is None:
         return []
+    earlier_version_released = (
+        select(ReportVersion.id)
+        .where(
+            ReportVersion.report_id == EcgReport.id,
+            ReportVersion.previous_release_at <= ReportVersion.signed_at,
+        )
+        .exists()
+    )  # as `reports.shown_to_patient` reads a version the next one replaced
     query = own_recordings(select(EcgReport), account.patient.id).where(
         EcgReport.status == ReportStatus.ENTERED_IN_ERROR,
-        EcgReport.patient_release_at <= EcgReport.withdrawn_at,
+        or_(EcgReport.patient_release_at <= EcgReport.withdrawn_at, earlier_version_released),
     )
     return list(session.scalars(query.order_by(EcgReport.withdrawn_at.desc())))
 
