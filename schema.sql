@@ -330,6 +330,9 @@ CREATE TABLE ecg_report (
 	withdrawn_at DATETIME(6), 
 	withdrawn_by_id INTEGER, 
 	withdrawn_reason VARCHAR(500), 
+	withdrawn_kind VARCHAR(32), 
+	read_at_hz FLOAT, 
+	read_in_units VARCHAR(8), 
 	row_version INTEGER NOT NULL, 
 	updated_at DATETIME(6) NOT NULL, 
 	created_at DATETIME(6) NOT NULL, 
@@ -340,7 +343,8 @@ CREATE TABLE ecg_report (
 	CONSTRAINT fk_ecg_report_job_id_analysis_job FOREIGN KEY(job_id) REFERENCES analysis_job (id), 
 	CONSTRAINT fk_ecg_report_assigned_doctor_id_doctor_profile FOREIGN KEY(assigned_doctor_id) REFERENCES doctor_profile (id), 
 	CONSTRAINT ck_ecg_report_report_status CHECK (status IN ('preliminary', 'final', 'amended', 'entered-in-error')), 
-	CONSTRAINT fk_ecg_report_withdrawn_by_id_account FOREIGN KEY(withdrawn_by_id) REFERENCES account (id)
+	CONSTRAINT fk_ecg_report_withdrawn_by_id_account FOREIGN KEY(withdrawn_by_id) REFERENCES account (id), 
+	CONSTRAINT ck_ecg_report_withdrawn_kind CHECK (withdrawn_kind IN ('wrong-patient', 'misread'))
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX ix_ecg_report_assigned_doctor_id_status ON ecg_report (assigned_doctor_id, status);

@@ -72,6 +72,10 @@ def what(event: AuditEvent) -> str:
     if event.action == "patient.update" and (fields := (event.details or {}).get("fields")):
         named = dict.fromkeys(DETAIL_WORDS.get(f, "other details") for f in fields)
         return f"{ACTIONS[event.action]}: {', '.join(named)}"
+    if event.action == "report.entered_in_error" and (event.details or {}).get("kind") == (
+        "misread"
+    ):
+        return "withdrew a result read with a wrong setting"
     if event.action in ACTIONS:
         return ACTIONS[event.action]
     if event.action.startswith(("fhir.", "api.")):

@@ -17,7 +17,7 @@ from ml import rhythm
 from ml.analysis import EcgAnalysis
 from ml.hrv import MAX_RR_S, MIN_RR_S
 from ml.recording import Recording, standard_order
-from portal.models import EcgRecording
+from portal.models import EcgRecording, EcgReport
 from portal.services import recordings
 from portal.streamed_signal import StreamedSignal
 
@@ -41,9 +41,12 @@ def _cached(storage_dir: Path, sha256: str, fmt: str, fs: float, units: str | No
     )  # fmt: skip
 
 
-def recording_for(storage_dir: Path, row: EcgRecording) -> Recording:
+def recording_for(storage_dir: Path, report: EcgReport) -> Recording:
+    """The recording as `report` read it: at its own reading when the file has been read
+    again since at another rate or in other units (`EcgReport.reading_hz`)."""
+    row = report.recording
     return _cached(
-        storage_dir, row.sha256, row.file_format, row.sampling_rate_hz, row.declared_units
+        storage_dir, row.sha256, row.file_format, report.reading_hz, report.reading_units
     )
 
 

@@ -448,8 +448,18 @@ class ReportStatus(enum.StrEnum):
     PRELIMINARY = "preliminary"  # machine read only
     FINAL = "final"  # signed by a doctor
     AMENDED = "amended"  # signed, then amended with a reason
-    # Signed, then withdrawn by a doctor: not this patient's ECG (`services.entered_in_error`)
+    # Signed, then withdrawn by a doctor: not a true record of this patient's ECG (not theirs,
+    # or read at a wrong rate or units; `EcgReport.withdrawn_kind`, `services.entered_in_error`)
     ENTERED_IN_ERROR = "entered-in-error"
+
+
+class WithdrawnKind(enum.StrEnum):
+    """Why a signed report was withdrawn as entered in error: what the patient, the doctors
+    and other systems are told depends on it (a review, 2026-12-07: a CSV signed at the wrong
+    rate, withdrawn to be read again, told the patient "not about your heart")."""
+
+    WRONG_PATIENT = "wrong-patient"  # another person's ECG filed under this patient
+    MISREAD = "misread"  # this patient's ECG, read at a wrong sampling rate or in wrong units
 
 
 class VersionKind(enum.StrEnum):
@@ -496,6 +506,14 @@ class EcgReport(TimestampsMixin, Base):
     withdrawn_at: Mapped[dt.datetime | None]
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     withdrawn_reason: Mapped[str | None] = mapped_column(String(WITHDRAWN_REASON_CHARS))
+    withdrawn_kind: Mapped[WithdrawnKind | None] = mapped_column(
+        enum_column(WithdrawnKind, "withdrawn_kind"), nullable=True
+    )
+    # The reading its machine read was made at, when the recording has since been read again
+    # at another (`recordings._read_again`; NULL: the recording's own): a withdrawn report's
+    # chart had drawn the new rate under the old read's beats (a review, 2026-12-07).
+    read_at_hz: Mapped[float | None] = mapped_column(Float)
+    read_in_units: Mapped[str | None] = mapped_column(String(8))
     # Optimistic lock: two doctors signing at once -> one wins, the other gets a conflict.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -508,6 +526,22 @@ class EcgReport(TimestampsMixin, Base):
         back_populates="report", order_by="ReportVersion.version_no"
     )
     risk_scores: Mapped[list[RiskScore]] = relationship(back_populates="report")
+
+    @property
+    def reading_hz(self) -> float:
+        """The sampling rate this report's read was made at (`read_at_hz`: the recording has
+        been read again since at another), else the recording's."""
+        return self.read_at_hz if self.read_at_hz is not None else self.recording.sampling_rate_hz
+
+    @property
+    def reading_duration_s(self) -> float:
+        """The recording's length at `reading_hz`."""
+        return self.recording.n_samples / self.reading_hz
+
+    @property
+    def reading_units(self) -> str | None:
+        """The units this report's read took the file in, as `reading_hz`."""
+        return self.read_in_units if self.read_at_hz is not None else self.recording.declared_units
 
 
 PATIENT_RISK_CHARS = 400

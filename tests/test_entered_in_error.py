@@ -33,7 +33,9 @@ REASON = "not this patient's ECG: uploaded to the wrong record"
 
 def _withdraw(client: FlaskClient, report: EcgReport, **form: str):  # type: ignore[no-untyped-def]
     page = f"/reports/{report.id}"
-    fields = {f"withdraw-{name}": value for name, value in form.items()}
+    fields = {
+        f"withdraw-{name}": value for name, value in {"kind": "wrong-patient", **form}.items()
+    }
     return post_form(client, f"{page}/entered-in-error", fields, token_page=page)
 
 
@@ -57,6 +59,10 @@ def test_a_doctor_withdraws_a_signed_report_and_the_patient_is_told(
         ({"reason": REASON, "confirmed": "y", "password": "wrong"}, "That is not your password"),
         ({"reason": REASON, "password": PASSWORD}, "Tick the box to confirm the withdrawal."),
         ({"reason": "  ", "confirmed": "y", "password": PASSWORD}, "Say why it is withdrawn"),
+        (
+            {"kind": "", "reason": REASON, "confirmed": "y", "password": PASSWORD},
+            "Choose what is wrong with it.",
+        ),
     ):
         refused = _withdraw(doctor, report, row_version=row_version, **form)
         assert refused.status_code == 400
@@ -156,6 +162,7 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     clinician = {"Authorization": f"Bearer {secret}"}
     body = api.get(f"/api/v1/reports/{report.id}", headers=clinician).get_json()
     assert body["status"] == "entered-in-error" and body["withdrawn_reason"] == REASON
+    assert body["withdrawn_kind"] == "wrong-patient"
     assert body["documents"]["clinician_pdf"] is None
     assert body["documents"]["patient_summary_pdf"] is None
     pdf = api.get(f"/api/v1/reports/{report.id}/summary.pdf", headers=clinician)

@@ -348,3 +348,30 @@ def test_0023_lets_a_report_be_entered_in_error_and_keeps_the_reports(
         migrate.downgrade(empty_database_url, "0022")
         with pytest.raises(DBAPIError), engine.begin() as connection:
             connection.execute(text("UPDATE ecg_report SET status = 'entered-in-error'"))
+
+
+def test_0024_says_earlier_withdrawals_were_of_the_wrong_patient(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Every withdrawal before it was of a recording filed under the wrong patient (the only
+    kind there was); the kind's CHECK refuses another value; the downgrade drops the columns."""
+    import pytest
+
+    with _seeded_at(empty_database_url, "0023", tmp_path, reports=2) as engine:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE ecg_report SET status = 'entered-in-error', withdrawn_reason = 'x' "
+                    "WHERE id = (SELECT MIN(id) FROM ecg_report)"
+                )
+            )
+        migrate.upgrade(empty_database_url, "0024")
+        with engine.connect() as connection:
+            kinds = connection.execute(text("SELECT withdrawn_kind FROM ecg_report ORDER BY id"))
+            assert list(kinds.scalars()) == ["wrong-patient", None]
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text("UPDATE ecg_report SET withdrawn_kind = 'other'"))
+        migrate.downgrade(empty_database_url, "0023")
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("ecg_report")}
+            assert not columns & {"withdrawn_kind", "read_at_hz", "read_in_units"}

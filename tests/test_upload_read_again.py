@@ -17,7 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ml.recording import Recording
-from portal.models import AuditEvent, EcgRecording, EcgReport, RecordingFormat, ReportStatus
+from portal.models import (
+    AuditEvent,
+    EcgRecording,
+    EcgReport,
+    RecordingFormat,
+    ReportStatus,
+    WithdrawnKind,
+)  # fmt: skip
 from portal.services import entered_in_error
 from portal.services.recordings import ReadingChange, UploadOptions, _reading_change
 from portal.worker import Worker
@@ -105,7 +112,10 @@ def test_through_the_api_a_read_again_is_said_and_a_signed_read_is_not_replaced(
     refused = error_of(api.upload(people.patient.id, strip, fs_hz="250"), 422)
     assert refused["field"] == "fs_hz"
     assert "read at 360 Hz; you gave 250 Hz. Its report is signed" in refused["message"]
-    assert 'its review page, "Withdraw as entered in error"' in refused["message"]
+    assert (
+        'its review page, "Withdraw as entered in error", "This patient\'s ECG, read wrongly"'
+        in refused["message"]
+    )
     sql.expire_all()
     assert sql.scalar(select(EcgRecording.sampling_rate_hz)) == 360
     assert sql.scalar(select(func.count()).select_from(EcgReport)) == 1
@@ -117,8 +127,8 @@ def test_through_the_api_a_read_again_is_said_and_a_signed_read_is_not_replaced(
     signed = sql.get(EcgReport, report_id)
     assert signed is not None
     entered_in_error.withdraw(
-        sql, signed, "Read at the wrong sampling rate", actor=people.doctor, password=PASSWORD,
-        expected_row_version=signed.row_version,
+        sql, signed, "Read at the wrong sampling rate", kind=WithdrawnKind.MISREAD,
+        actor=people.doctor, password=PASSWORD, expected_row_version=signed.row_version,
     )  # fmt: skip
     sql.commit()
     after = api.upload(people.patient.id, strip, fs_hz="250")
@@ -129,6 +139,26 @@ def test_through_the_api_a_read_again_is_said_and_a_signed_read_is_not_replaced(
     sql.expire_all()
     kept = sql.scalars(select(EcgReport.status)).all()
     assert kept == [ReportStatus.ENTERED_IN_ERROR]
+    # The withdrawn report keeps the reading it was made at: its page and chart had drawn the
+    # file at 250 Hz under its 360-Hz beats (a review, 2026-12-07).
+    withdrawn = sql.get(EcgReport, report_id)
+    assert withdrawn is not None and (withdrawn.read_at_hz, withdrawn.reading_hz) == (360, 360)
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report_id}").get_data(as_text=True))
+    assert "360 Hz · 30 s" in " ".join(page.split())
+    assert (
+        "it is a wrong read of this patient's ECG (a wrong sampling rate or units given at "
+        "upload), not a true record of it" in page
+    )
+    overview = doctor.get(f"/reports/{report_id}/ecg.json?overview=1").get_json()
+    assert overview["duration_s"] == pytest.approx(30)
+    # The patient is told the truth of it: their own ECG, read with a wrong setting.
+    patient = client_for(app, people.patient_account)
+    mine = " ".join(html.unescape(patient.get("/my/reports").get_data(as_text=True)).split())
+    assert "it was read with a wrong setting, so its figures were not right" in mine
+    assert "not about your heart" not in mine
+    access = html.unescape(patient.get("/my/access").get_data(as_text=True))
+    assert "withdrew a result read with a wrong setting" in access
 
 
 def test_other_units_are_a_change_of_reading_too() -> None:

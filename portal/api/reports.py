@@ -50,10 +50,11 @@ from portal.models import (
     RiskScore,
     Role,
     VersionKind,
+    WithdrawnKind,
     utcnow,
 )
 from portal.review.routes import send_document
-from portal.services import documents, myhealth, reference, reports
+from portal.services import documents, entered_in_error, myhealth, reference, reports
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.machine_read import machine_summary
 from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
@@ -313,12 +314,20 @@ class ReportSummarySchema(ma.Schema):
         required=True,
         allow_none=True,
         metadata={"description": "when a doctor withdrew the signed report as entered in error "
-                  "(status entered-in-error: not a report of this patient's ECG, no PDF); null "
-                  "otherwise"},
+                  "(status entered-in-error: not a true record of this patient's ECG, no PDF); "
+                  "null otherwise"},
     )  # fmt: skip
     withdrawn_reason = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "why it was withdrawn"}
     )
+    withdrawn_kind = ma.fields.String(
+        required=True,
+        allow_none=True,
+        validate=ma.validate.OneOf([k.value for k in WithdrawnKind]),
+        metadata={"description": "wrong-patient: another person's ECG filed under this "
+                  "patient; misread: this patient's ECG read at a wrong sampling rate or in "
+                  "wrong units (its file may since have been read again); null unless withdrawn"},
+    )  # fmt: skip
     main_finding = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "null for a patient"}
     )
@@ -398,6 +407,7 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         if clinical and report.signed_at is not None
         else None,
         "withdrawn_at": report.withdrawn_at, "withdrawn_reason": report.withdrawn_reason,
+        "withdrawn_kind": entered_in_error.kind_of(report).value if report.withdrawn_at else None,
         "main_finding": code,
         "main_finding_label": reports.main_finding_label(report) if code else None,
         "reference_record": report.recording.is_reference,

@@ -58,7 +58,7 @@ from portal.models import (
     ReportVersion,
     VersionKind,
 )
-from portal.services import audit, documents, reports
+from portal.services import audit, documents, entered_in_error, reports
 from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
 from reports.plain_language import findings_in_plain_words
@@ -220,8 +220,9 @@ def report_resource(
         conclusion = f"{marker}. {conclusion or ''}".strip()
     if report.status is ReportStatus.ENTERED_IN_ERROR:  # `services.entered_in_error`
         conclusion = (
-            f"Withdrawn as entered in error: {report.withdrawn_reason}. Not a report of this "
-            f"patient's ECG. {conclusion or ''}"
+            f"Withdrawn as entered in error: {report.withdrawn_reason}. "
+            f"{entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(report)].capitalize()}. "
+            f"{conclusion or ''}"
         ).strip()
     if conclusion:
         resource["conclusion"] = conclusion

@@ -380,7 +380,7 @@ def build(item: Item, version: ReportVersion | None = None, where: Window | None
         resource = _measurement(item, version)
     elif item.slug == "ecg":
         storage = current_app.config["SETTINGS"].storage_dir
-        recording = ecg_data.recording_for(storage, item.report.recording)
+        recording = ecg_data.recording_for(storage, item.report)
         resource = waveform(item, recording, where or Window(0.0, DEFAULT_WINDOW_S))
     else:
         resource = _risk(item)

@@ -12,6 +12,7 @@ from portal.db import db_session
 from portal.models import Account, DocumentKind, Role
 from portal.review.routes import send_document
 from portal.services import myhealth, reports
+from portal.services.entered_in_error import FOR_THE_PATIENT, kind_of
 
 bp = Blueprint("myhealth", __name__, url_prefix="/my")
 
@@ -30,6 +31,7 @@ def reports_list() -> str:
         reports=myhealth.signed_reports(db_session(), account),
         being_updated=myhealth.being_updated(db_session(), account),
         withdrawn=myhealth.withdrawn_from_them(db_session(), account),
+        withdrawn_words=lambda report: FOR_THE_PATIENT[kind_of(report)],
         # the hold (PATIENT_HOLD_HOURS) in whole days: "3 days" had been written in (a review)
         hold_days=-(-current_app.config["SETTINGS"].patient_hold_hours // 24),
         plain_finding=myhealth.plain_finding,

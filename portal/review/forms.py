@@ -9,6 +9,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -22,6 +23,7 @@ from ml.vocabulary import Category
 from portal.forms import PlainText, options
 from portal.models import RHYTHM_LABEL_CHARS, WITHDRAWN_REASON_CHARS
 from portal.patients.forms import MeasurementField, typed_number
+from portal.services.entered_in_error import KIND_CHOICES
 from reports.next_steps import NEXT_STEPS
 
 # The doctor's measurements: empty means "not measurable"; QTc follows from QT and heart rate.
@@ -170,10 +172,18 @@ class ReleaseForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     """Withdraw a signed report as entered in error (`services.entered_in_error`)."""
 
+    kind = SelectField(
+        "What is wrong with it",
+        choices=options(
+            ("", "Choose..."), *((k.value, words) for k, words in KIND_CHOICES.items())
+        ),
+        validators=[InputRequired("Choose what is wrong with it.")],
+    )
     reason = StringField(
         "Why it is withdrawn",
         validators=[InputRequired(), Length(max=WITHDRAWN_REASON_CHARS), PlainText()],
-        description="e.g. not this patient's ECG (uploaded to the wrong record)",
+        description="e.g. uploaded to the wrong record; or CSV uploaded at 360 Hz, its rate is "
+        "250 Hz",
     )
     confirmed = BooleanField(
         "This report is not a true record of this patient's ECG: withdraw it from their "

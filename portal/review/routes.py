@@ -38,6 +38,7 @@ from portal.models import (
     ReportVersion,
     Role,
     VersionKind,
+    WithdrawnKind,
     utcnow,
 )
 from portal.review import kept_read
@@ -255,6 +256,7 @@ def _review_page(
         amend_form=amend_form,
         withdraw_form=withdraw_form
         or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
+        withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         not_signed_because=not_signed or [],
         statements=STATEMENTS,
         machine_labels=vocabulary.MACHINE_LABELS,
@@ -310,7 +312,7 @@ def ecg_json(report_id: int) -> Response:
     ):  # fmt: skip
         db_session().commit()
     analysis = machine_read(found)
-    recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found.recording)
+    recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found)
     if request.args.get("overview"):
         lead = analysis.analysis_lead
         index = recording.lead_names.index(lead) if lead in recording.lead_names else 0
@@ -342,7 +344,8 @@ def ecg_json(report_id: int) -> Response:
 def ecg_time_json(report_id: int) -> Response | tuple[Response, int]:
     """Where the chart's "Go to" takes it: `into` (h:mm:ss into the recording) or `clock` (a
     time of day, when the file gave its start); 422 with the reason in words otherwise."""
-    recording = _report_or_404(report_id).recording
+    report = _report_or_404(report_id)
+    recording, duration_s = report.recording, report.reading_duration_s
     try:
         if "clock" in request.args:
             if recording.acquired_at is None:
@@ -351,12 +354,12 @@ def ecg_time_json(report_id: int) -> Response | tuple[Response, int]:
                     "type the time into the recording."
                 )
             started = in_zone(recording.acquired_at, hospital_zone())
-            t_s = at_time_of_day(request.args["clock"], started, recording.duration_s)
+            t_s = at_time_of_day(request.args["clock"], started, duration_s)
         else:
-            t_s = into_recording(request.args.get("into", ""), recording.duration_s)
+            t_s = into_recording(request.args.get("into", ""), duration_s)
     except NotInRecording as error:
         return jsonify(error=str(error)), 422
-    said = moment_text(t_s, recording.duration_s, recording_clock(recording))
+    said = moment_text(t_s, duration_s, recording_clock(recording))
     return jsonify(t_s=t_s, said=said)
 
 
@@ -445,7 +448,8 @@ def withdraw(report_id: int) -> Any:
             saved, _ = save(
                 form,
                 lambda: entered_in_error.withdraw(
-                    db_session(), found, form.reason.data or "", actor=_actor(),
+                    db_session(), found, form.reason.data or "",
+                    kind=WithdrawnKind(form.kind.data), actor=_actor(),
                     password=form.password.data or "",
                     expected_row_version=form.row_version.data or 0,
                 ),

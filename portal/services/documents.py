@@ -225,7 +225,7 @@ def report_data(
         else [],
         scores=scores,
         strips=report_strips(
-            ecg_data.recording_for(settings.storage_dir, report.recording),
+            ecg_data.recording_for(settings.storage_dir, report),
             analysis,
             withdrawn_episodes(version),
             in_zone(acquired, zone) if (acquired := report.recording.acquired_at) else None,

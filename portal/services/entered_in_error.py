@@ -19,6 +19,7 @@ from portal.models import (
     EcgReport,
     ReportStatus,
     VersionKind,
+    WithdrawnKind,
     utcnow,
 )  # fmt: skip
 from portal.services import audit
@@ -28,6 +29,32 @@ from portal.services.reports import WITHDRAWN_ALREADY, held_from_patient, shown_
 from portal.services.validation import InvalidInput, text_problem
 
 SIGNED = (ReportStatus.FINAL, ReportStatus.AMENDED)
+# Why it was withdrawn, as the doctor chooses it on the review page.
+KIND_CHOICES = {
+    WithdrawnKind.WRONG_PATIENT: "Not this patient's ECG (filed under the wrong patient)",
+    WithdrawnKind.MISREAD: "This patient's ECG, read wrongly (a wrong sampling rate or units "
+    "given at upload)",
+}
+# What the withdrawn report is, for clinicians (review page, FHIR conclusion).
+NOT_A_RECORD = {
+    WithdrawnKind.WRONG_PATIENT: "not a report of this patient's ECG",
+    WithdrawnKind.MISREAD: "a wrong read of this patient's ECG (a wrong sampling rate or units "
+    "given at upload), not a true record of it",
+}
+# What the patient is told of each withdrawn result ("The result of ... removed ...: it ...").
+FOR_THE_PATIENT = {
+    WithdrawnKind.WRONG_PATIENT: "was filed under your name by mistake and is not about your heart",
+    WithdrawnKind.MISREAD: "was read with a wrong setting, so its figures were not right; if "
+    "your tracing is read again, the new result appears here once a doctor has checked it",
+}
+
+
+def kind_of(report: EcgReport) -> WithdrawnKind:
+    """Why `report` was withdrawn (withdrawals before 2026-12-07 were all of the wrong patient,
+    and migration 0024 says so)."""
+    return report.withdrawn_kind or WithdrawnKind.WRONG_PATIENT
+
+
 NOT_SIGNED_YET = (
     "Only a signed report is withdrawn. An unsigned one uploaded to the wrong patient is moved "
     "by staff to the right patient, from its job page."
@@ -39,6 +66,7 @@ def withdraw(
     report: EcgReport,
     reason: str,
     *,
+    kind: WithdrawnKind,
     actor: Account,
     password: str,
     expected_row_version: int,
@@ -73,10 +101,11 @@ def withdraw(
     report.withdrawn_at = now
     report.withdrawn_by_id = actor.id
     report.withdrawn_reason = reason
+    report.withdrawn_kind = kind
     audit.record(
         session, "report.entered_in_error", actor=actor,
         patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,
-        details={"reason": reason, "version_no": report.versions[-1].version_no,
+        details={"reason": reason, "kind": kind.value, "version_no": report.versions[-1].version_no,
                  "patient_had_it": patient_had_it},
     )  # fmt: skip
 

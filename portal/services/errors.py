@@ -40,8 +40,8 @@ class ReportWithdrawn(DomainError):
 
     status = 410
     default_message = (
-        "This report was withdrawn as entered in error: it is not a report of this patient's "
-        "ECG, and it has no PDF. Its review page keeps it for the record."
+        "This report was withdrawn as entered in error (not a true record of this patient's "
+        "ECG), and it has no PDF. Its review page keeps it for the record."
     )
 
 

@@ -296,8 +296,9 @@ def _before(existing: EcgRecording, change: ReadingChange) -> str:
 def _signed_refusal(before: str, change: ReadingChange) -> str:
     return (
         f"{before} Its report is signed, and a signed report is not read again: the doctor "
-        'withdraws it as entered in error (its review page, "Withdraw as entered in error"); '
-        f"then upload the file again with {change.now}."
+        'withdraws it as entered in error (its review page, "Withdraw as entered in error", '
+        '"This patient\'s ECG, read wrongly"); then upload the file again with '
+        f"{change.now}."
     )
 
 
@@ -318,6 +319,9 @@ def _read_again(
     unsigned = [report for report in read if report.status is ReportStatus.PRELIMINARY]
     removed = _remove_unsigned_reads(session, unsigned, change, _before(existing, change))
     details = {"was": change.was, "now": change.now, "removed_report_ids": removed}
+    for kept in read:  # withdrawn, kept for the record as read: they keep their reading
+        if kept.id not in removed and kept.read_at_hz is None:
+            kept.read_at_hz, kept.read_in_units = existing.sampling_rate_hz, existing.declared_units
     existing.sampling_rate_hz = recording.fs_hz
     existing.n_samples = int(recording.n_samples)
     existing.duration_s = recording.duration_s
