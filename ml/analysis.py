@@ -1256,7 +1256,10 @@ def summarise(
             s_in_af=int(np.sum((classes == "S") & in_af)),
             leads_not_read=leads_not_read,
         )
-        findings += read_through_noise(beats.quality, evidence.clear_of_fast_noise)
+        if noise := read_through_noise(beats.quality, evidence.clear_of_fast_noise):
+            # Read through noise, nothing is vouched for as normal: cinc2017 A00984, 0 % good
+            # signal, read "No significant arrhythmia" beside this (a clinician audit).
+            findings = [f for f in findings if f.code != "NORMAL"] + noise
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,

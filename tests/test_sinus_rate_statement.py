@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ml import rhythm, vocabulary
 from ml.recording import Recording
+from ml.research.databases import data_root
 from ml.research.synthetic import (
     BeatTruth,
     sinus_or_af_mv,
@@ -249,3 +250,25 @@ def test_a_one_lead_long_qt_withheld_is_not_prefilled_as_a_normal_ecg(
     words = " ".join(summary.split())
     assert vocabulary.STATEMENTS["SINUS"].plain in words
     assert vocabulary.STATEMENTS["NORMAL"].plain not in words
+
+
+MITDB = data_root() / "mitdb"
+
+
+@pytest.mark.skipif(not (MITDB / "212.hea").is_file(), reason="mitdb not found")
+def test_a_strip_whose_qrs_is_not_measurable_is_not_prefilled_as_a_normal_ecg(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A clinician audit: 10 s of MIT-BIH 212 (5 of 15 beats with a right bundle branch
+    block) read "QRS not measurable (the QRS found (56 ms) is outside 60-200 ms ...)" beside
+    "No significant arrhythmia", and "Normal ECG" came preselected."""
+    import wfdb
+
+    record = wfdb.rdrecord(str(MITDB / "212"), sampfrom=60 * 360, sampto=70 * 360)
+    recording = Recording(360.0, tuple(record.sig_name), record.p_signal)
+    report = _read_by_the_portal(app, people, sql, tmp_path / "212.csv", recording)
+    assert report.versions[0].findings == ["NORMAL"]
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    assert "QRS not measurable" in page
+    assert "NORMAL" not in _preselected(page), _preselected(page)

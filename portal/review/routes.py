@@ -201,10 +201,18 @@ def with_the_rhythm_line(findings: list[str], rhythm_label: str, episodes: bool)
 
 def _normal_in_doubt(found: EcgReport) -> bool:
     """The machine's "No significant arrhythmia" says an interval was withheld as possibly
-    abnormal (`ml.findings._withheld_doubt`: a long QT read from one lead): "Normal ECG" is
-    then the doctor's to choose once they have looked, not preselected (a one-lead QTc of 576
-    ms came prefilled as a normal ECG, "Your heart test looked normal." to the patient)."""
-    return any(f["code"] == "NORMAL" and f.get("detail") for f in machine_findings(found))
+    abnormal (`ml.findings._withheld_doubt`: a long QT read from one lead), or its QRS or QT
+    could not be measured: "Normal ECG" is then the doctor's to choose once they have looked,
+    not preselected (a one-lead QTc of 576 ms came prefilled as a normal ECG, "Your heart
+    test looked normal." to the patient; MIT-BIH 212's strip, 5 of 15 beats with a right
+    bundle branch block, its QRS "not measurable", likewise, a clinician audit 2026-12-07)."""
+    if any(f["code"] == "NORMAL" and f.get("detail") for f in machine_findings(found)):
+        return True
+    unmeasured = machine_read(found).intervals.not_measurable
+    return any(name in unmeasured for name in QRS_AND_QT)
+
+
+QRS_AND_QT = ("qrs", "qt")  # a normal ECG has both measured
 
 
 def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:

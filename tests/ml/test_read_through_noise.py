@@ -29,3 +29,18 @@ def test_a_strip_with_no_good_signal_is_not_routine() -> None:
     clean = _read("118e24", 300)  # the same minute under 24 dB of noise: good signal
     assert clean.good_quality_fraction > 0.5
     assert "ARTIFACT" not in {f.code for f in clean.findings}
+
+
+CINC = data_root() / "cinc2017"
+
+
+@pytest.mark.skipif(not (CINC / "A00984.hea").is_file(), reason="cinc2017 not found")
+def test_a_strip_read_through_noise_is_not_said_normal() -> None:
+    """A clinician audit: cinc2017 A00984 (reference: too noisy), 0 % good signal, read "No
+    significant arrhythmia" beside this finding, and its prefilled form ("Normal ECG" with
+    "Poor quality / artefact") could not be signed."""
+    from ml.io import read_recording
+
+    analysis = analyze(read_recording(CINC / "A00984.hea", uncalibrated_ok=True))
+    codes = [f.code for f in analysis.findings]
+    assert "ARTIFACT" in codes and "NORMAL" not in codes, codes
