@@ -250,3 +250,19 @@ def test_a_measurement_signed_as_not_measurable_says_so_and_why_in_the_pdf(
     assert table.count(f"not measurable ({why})") == 1
     assert table.count("not measurable (doctor)") == 4
     assert "—" not in table and "96 ms" in table
+
+
+def test_a_machine_reason_naming_a_rhythm_the_doctor_did_not_sign_is_not_printed() -> None:
+    """A clinician audit: MIT-BIH 208's trigeminy, read as AF by the machine and signed as
+    "Sinus rhythm with ventricular trigeminy ... Not atrial fibrillation", printed "PR not
+    measurable (no P waves in atrial fibrillation/flutter to measure it from)" in its signed
+    PDF. Signed with AF the reason stands."""
+    from ml.findings import AF_PR_REASON
+    from portal.models import ReportVersion, VersionKind
+    from portal.services.documents import _not_measurable
+
+    machine = ReportVersion(kind=VersionKind.MACHINE, findings=["AF"], qt_ms=400.0)
+    reasons = {"pr": AF_PR_REASON}
+    for findings, said in ((["SINUS", "TRIGEMINY"], ""), (["AF"], AF_PR_REASON)):
+        signed = ReportVersion(kind=VersionKind.PHYSICIAN, findings=findings, qt_ms=400.0)
+        assert _not_measurable(machine, signed, reasons)["pr_ms"] == said

@@ -24,6 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ml import rhythm, vocabulary
+from ml.findings import AF_PR_REASON, DISSOCIATION_PR_REASON
+from ml.wenckebach import PR_REASON as MOBITZ_I_PR_REASON
 from portal import ecg_data
 from portal.config import Settings
 from portal.finding_stops import EPISODE_CODES
@@ -308,16 +310,29 @@ def _not_measurable(
     "not measurable" (empty is how the doctor says it); the machine read's says it only with
     a reason (older reads give none)."""
     signed = version.kind is not VersionKind.MACHINE
+    codes = {vocabulary.canonical(c) for c in version.findings or []}
     reasons = {}
     for name in MEASUREMENTS:
         if getattr(version, name) is not None:
             continue
         machine_reason = machine_reasons.get(INTERVAL_OF.get(name, ""), "")
+        if signed and RHYTHM_OF_REASON.get(machine_reason, "") not in {"", *codes}:
+            machine_reason = ""  # a reason naming a rhythm this read does not sign
         if signed and getattr(machine, name) is not None:
             reasons[name] = DOCTOR_CLEARED
         elif signed or machine_reason:
             reasons[name] = machine_reason
     return reasons
+
+
+# Machine reasons for an empty PR that name a rhythm, and that rhythm's statement: a trigeminy
+# signed as "Not atrial fibrillation" printed "PR not measurable (no P waves in atrial
+# fibrillation/flutter to measure it from)" in its signed PDF (a clinician audit, 2026-12-07).
+RHYTHM_OF_REASON = {
+    AF_PR_REASON: "AF",
+    DISSOCIATION_PR_REASON: "AV_BLOCK_3",
+    MOBITZ_I_PR_REASON: "AV_BLOCK_2",
+}
 
 
 def _predicts(model: str) -> str:
