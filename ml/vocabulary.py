@@ -64,7 +64,8 @@ STATEMENTS: dict[str, Statement] = _table(
     ("AV_BLOCK_3", "Complete heart block", Category.CONDUCTION,
      "The signals that start each beat did not get through the heart. This needs care soon."),
     ("AF", "Atrial fibrillation / flutter", Category.RHYTHM,
-     "The top parts of your heart were quivering out of step with the rest of it. "
+     "The top parts of your heart were quivering or fluttering out of step with the rest of "
+     "it. "
      "Doctors call this atrial fibrillation or atrial flutter. It often makes the heartbeat "
      "uneven."),
     ("PAUSE", "Pause", Category.RHYTHM,
@@ -112,8 +113,8 @@ STATEMENTS: dict[str, Statement] = _table(
      "On the trace, the part of each beat where the heart resets pointed down instead of "
      "up. This has many causes; your doctor will explain what it means for you."),
     ("OTHER_RHYTHM", "Other rhythm (not normal sinus rhythm, not AF/flutter)", Category.RHYTHM,
-     "Your heartbeat did not follow its usual steady pattern, but it was not atrial "
-     "fibrillation. Your doctor will explain what this means."),
+     "Your heartbeat did not follow its usual pattern. Your doctor will explain what this "
+     "means."),
     ("DROPPED_BEAT", "Dropped beat", Category.CONDUCTION, "Now and then a heartbeat was skipped."),
     ("TACHY", "Sinus tachycardia", Category.RHYTHM, "Your heart beat faster than usual."),
     ("PACED", "Paced rhythm", Category.RHYTHM,

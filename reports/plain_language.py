@@ -67,8 +67,8 @@ def when_to_get_help(codes: list[str], emergency_number: str = "") -> list[str]:
 # steady" do not read as a contradiction. Flutter too: the statement is "AF/flutter", and a
 # flutter's beat is often regular, so "uneven" is said as what it often does, not a fact.
 PAROXYSMAL_AF = (
-    "For part of the recording the top parts of your heart were quivering out of step with "
-    "the rest of it. Doctors call this atrial fibrillation or atrial flutter."
+    "For part of the recording the top parts of your heart were quivering or fluttering out "
+    "of step with the rest of it. Doctors call this atrial fibrillation or atrial flutter."
 )
 REST_OF_THE_TIME = "The rest of the time "
 

@@ -234,7 +234,11 @@ def test_patient_sentences_read_neither_as_a_fault_nor_as_a_fast_pulse() -> None
     inverted = vocabulary.STATEMENTS["T_INVERSION"].plain
     assert "upside down" not in inverted and "where the heart resets" in inverted
     for sentence in (vocabulary.STATEMENTS["AF"].plain, PAROXYSMAL_AF):
-        assert "fast" not in sentence and "quivering" in sentence
+        # "quivering" is fibrillation, "fluttering" flutter: the statement is both (a
+        # clinician audit, 2026-12-07: a 2:1 flutter's patient read only "quivering").
+        assert "fast" not in sentence and "quivering or fluttering" in sentence
+    # Not "but it was not atrial fibrillation": a term the patient may never have heard.
+    assert "fibrillation" not in vocabulary.STATEMENTS["OTHER_RHYTHM"].plain
     assert all(grade_level(s) <= 8 for s in (inverted, PAROXYSMAL_AF))
 
 
