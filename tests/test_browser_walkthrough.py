@@ -192,6 +192,15 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     page.fill("#conclusion", "Sinus rhythm, PR 256 ms. Isolated PVCs. QT measured by hand.")
     page.fill("#qt_ms", str(DOCTOR_QT_MS))
     heart_rate = float(page.input_value("#heart_rate_bpm"))  # the machine's, kept
+    # The QTc as it will be signed shows as the QT is typed (it had been unseen before
+    # signing; a browser audit): the doctor's QT, for the machine's cycle.
+    machine = sql.get(EcgReport, report.id).versions[0]  # type: ignore[union-attr]
+    cycle_s = (machine.qt_ms / machine.qtc_bazett_ms) ** 2  # type: ignore[operator]
+    expect(page.locator("#live-qtc")).to_have_text(
+        f"QTc as signed: Bazett {round(DOCTOR_QT_MS / cycle_s**0.5)} ms, Fridericia "
+        f"{round(DOCTOR_QT_MS / cycle_s ** (1 / 3))} ms (for the machine's RR of "
+        f"{round(cycle_s * 1000)} ms between normal beats)"
+    )
     _set_next_steps(page, NEXT_STEPS_SIGNED)
     page.fill("#password", PASSWORD)
     shot("2-live-warning", "#sign")
@@ -249,7 +258,8 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     assert signed.findings == ["SINUS", "AV_BLOCK_1", "PVC"]
     assert signed.next_steps == NEXT_STEPS_SIGNED
     assert signed.qt_ms == DOCTOR_QT_MS and signed.heart_rate_bpm == heart_rate
-    rr_s = 60.0 / heart_rate  # QTc follows from the doctor's QT and heart rate
+    machine = report.versions[0]  # the rate kept: the doctor's QT, the machine's cycle
+    rr_s = (machine.qt_ms / machine.qtc_bazett_ms) ** 2  # type: ignore[operator]
     qtc_bazett, qtc_fridericia = DOCTOR_QT_MS / rr_s**0.5, DOCTOR_QT_MS / rr_s ** (1 / 3)
     assert signed.qtc_bazett_ms == pytest.approx(qtc_bazett)
     assert signed.qtc_fridericia_ms == pytest.approx(qtc_fridericia)

@@ -265,6 +265,7 @@ def _review_page(
         withdraw_form=withdraw_form
         or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
+        machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
         not_signed_because=not_signed or [],
         statements=STATEMENTS,
         machine_labels=vocabulary.MACHINE_LABELS,

@@ -633,8 +633,11 @@ def _signed_measurements(
     """The measurements a signed version stores: the machine's, or the doctor's. QTc stays the
     machine's while the doctor keeps its QT and keeps or clears its heart rate (the form shows
     them rounded): the machine corrected for the cycle between adjacent normal beats, which
-    frequent ectopic beats make longer than the mean rate's. When the doctor changes either,
-    QTc is recomputed from their QT and heart rate, so the two can never disagree."""
+    frequent ectopic beats and pauses make differ from the mean rate's. A QT the doctor
+    changes is corrected for that same cycle (`machine_cycle_s`); a heart rate they change,
+    for their rate. A browser audit (2026-12-07): a QT of 433 ms typed as 435 on MIT-BIH 232,
+    recomputed from the mean rate its 116 pauses slow, signed a QTc of 431 ms for the form's
+    389, unseen (the form now shows it live, `static/js/live_qtc.js`)."""
     names = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms")
     if edited is None:
         return {name: getattr(machine, name) for name in (*names, "qrs_axis_deg")}
@@ -649,11 +652,20 @@ def _signed_measurements(
         values["qtc_bazett_ms"] = machine.qtc_bazett_ms
         values["qtc_fridericia_ms"] = machine.qtc_fridericia_ms
     else:
-        rr_s = 60.0 / rate_bpm if rate_bpm else None
+        cycle_s = machine_cycle_s(machine) if rate_kept_or_cleared else None
+        rr_s = cycle_s or (60.0 / rate_bpm if rate_bpm else None)
         values["qtc_bazett_ms"] = qt_ms / rr_s**0.5 if qt_ms and rr_s else None
         values["qtc_fridericia_ms"] = qt_ms / rr_s ** (1 / 3) if qt_ms and rr_s else None
     values["qrs_axis_deg"] = edited.get("qrs_axis_deg")
     return values
+
+
+def machine_cycle_s(machine: ReportVersion) -> float | None:
+    """The cycle the machine's QTc corrected for (its QT and Bazett QTc give it back), or
+    None without both."""
+    if not machine.qt_ms or not machine.qtc_bazett_ms:
+        return None
+    return float((machine.qt_ms / machine.qtc_bazett_ms) ** 2)
 
 
 def as_shown(edited: float | None, machine: float | None) -> bool:

@@ -1,0 +1,46 @@
+// The QTc as it will be signed, shown beside the QT as the doctor types: the server corrects
+// a changed QT for the machine's cycle between normal beats, and a changed heart rate for the
+// doctor's rate (`reports._signed_measurements`); this mirrors it. A browser audit: a QT
+// typed 2 ms longer signed a QTc 42 ms higher, never shown before signing.
+(function () {
+  "use strict";
+  const out = document.getElementById("live-qtc");
+  if (!out) return;
+  const form = out.closest("form");
+  const field = (name) => form.querySelector(`[name="${name}"]`);
+  const d = out.dataset;
+  const num = (v) => (v === "" || v === undefined ? null : Number(v));
+  const machine = { qt: num(d.qtMs), rate: num(d.rateBpm), bazett: num(d.bazettMs),
+                    fridericia: num(d.fridericiaMs), cycle: num(d.cycleS) };
+
+  function typed(input, unit) {  // as the server reads it: "440 ms", a decimal comma
+    let text = input.value.trim().toLowerCase();
+    if (text.endsWith(unit)) text = text.slice(0, -unit.length).trim();
+    if (text === "") return null;
+    const value = Number(text.replace(",", "."));
+    return Number.isFinite(value) ? value : NaN;
+  }
+  const shown = (edited, value) => (edited === null || value === null
+    ? edited === null && value === null : edited === Math.round(value));
+
+  function say() {
+    const qt = typed(field("qt_ms"), "ms"), rate = typed(field("heart_rate_bpm"), "bpm");
+    if (Number.isNaN(qt) || Number.isNaN(rate)) { out.textContent = ""; return; }
+    const rateKept = rate === null || shown(rate, machine.rate);
+    let bazett, fridericia, basis;
+    if (shown(qt, machine.qt) && rateKept) {
+      [bazett, fridericia, basis] = [machine.bazett, machine.fridericia, "the machine's"];
+    } else {
+      const cycle = rateKept && machine.cycle ? machine.cycle : null;
+      const rr = cycle || (rate ? 60 / rate : null);
+      if (qt && rr) [bazett, fridericia] = [qt / Math.sqrt(rr), qt / Math.cbrt(rr)];
+      basis = cycle ? `for the machine's RR of ${Math.round(cycle * 1000)} ms between normal beats`
+        : `for your heart rate of ${rate} bpm`;
+    }
+    out.textContent = bazett && fridericia
+      ? `QTc as signed: Bazett ${Math.round(bazett)} ms, Fridericia ${Math.round(fridericia)} ms (${basis})`
+      : "QTc as signed: not measurable (it needs a QT and a heart rate)";
+  }
+  ["qt_ms", "heart_rate_bpm"].forEach((name) => field(name).addEventListener("input", say));
+  say();
+})();
