@@ -7,6 +7,7 @@ told in their words), is entered-in-error through REST and FHIR, and has no PDF.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from flask import Flask
@@ -220,3 +221,39 @@ def test_a_result_the_patient_read_then_held_for_a_talk_is_said_removed(
     sql.expire_all()
     [row] = sql.scalars(select(AuditEvent).where(AuditEvent.action == "report.entered_in_error"))
     assert row.details["patient_had_it"] is True
+
+
+def test_the_patients_page_says_each_reports_state_in_words(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A browser audit: staff answering a patient's call ("I can't see my result") read only
+    "succeeded amended" on the patient's page, not whether it was signed, by whom, or held."""
+    import datetime as dt
+
+    staff = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}"
+
+    def state() -> str:
+        page = html.unescape(staff.get(url).get_data(True))
+        said = page.split('class="small report-state">')[1].split("</span>")[0]
+        return " ".join(re.sub("<[^>]+>", "", said).split())
+
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    assert state().startswith("not signed yet; the machine read: ")
+    doctor = client_for(app, people.doctor)
+    sign_report(doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    signer = people.doctor.display_name
+    assert f"Sinus rhythm; signed by {signer} " in state()
+    assert state().endswith("the patient can read it")
+    read = reports.PhysicianRead("Sinus rhythm", ["SINUS", "ST_ELEVATION"], "ST elevation.")
+    sql.refresh(report)
+    reports.amend(sql, report, actor=people.doctor, password=PASSWORD, read=read,
+                  expected_row_version=report.row_version, reason="ST elevation seen",
+                  patient_hold=dt.timedelta(hours=72))  # fmt: skip
+    sql.commit()
+    assert "(amended: version 3); held from the patient until " in state()
+    sql.refresh(report)
+    _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+              row_version=str(report.row_version))  # fmt: skip
+    assert "withdrawn as entered in error " in state() and "off the patient's portal" in state()

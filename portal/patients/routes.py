@@ -14,7 +14,7 @@ from portal.forms import options, save
 from portal.local_time import hospital_today, hospital_zone, typed_utc
 from portal.models import Account, Patient, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
-from portal.services import accounts, audit, clinical_inputs, patients, recordings
+from portal.services import accounts, audit, clinical_inputs, patients, recordings, reports
 from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
 from portal.services.validation import InvalidInput
 
@@ -118,6 +118,11 @@ def view(patient_id: int) -> str:
         recordings=recordings.for_patient(sql, patient.id),
         boolean_labels=BOOLEAN_LABELS,
         today=hospital_today(),
+        # Each report's state in words, so staff answering a patient's call ("I can't see my
+        # result") can tell (a browser audit: the table said only "succeeded amended").
+        main_finding_label=reports.main_finding_label,
+        latest_signed=reports.latest_signed,
+        held_from_patient=lambda report: reports.held_from_patient(report, utcnow()),
     )
 
 
