@@ -553,9 +553,12 @@ def findings_of_read(
         marked_rate = []
     if other_strip is None:
         findings += marked_rate
-    elif marked_rate or not findings:
+    elif marked_rate or not findings or may_be_fibrillation(other_strip):
         # The call is the finding when nothing else is, and carries a marked brady- or
-        # tachycardia (53 cinc2017 strips could not be signed as prefilled).
+        # tachycardia (53 cinc2017 strips could not be signed as prefilled); and where it is
+        # what AF looks like, beside other findings too: MIT-BIH 221's 10 s of AF read
+        # "Frequent ventricular ectopic beats" alone, its call's reason listing AF's signs
+        # with nothing saying AF was not ruled out (a clinician audit, 2026-12-07).
         findings.append(_carrying(_strip_other_rhythm(other_strip), marked_rate))
     if not findings and (fast := _sinus_tachycardia(by_label, rate)) is not None:
         findings.append(fast)

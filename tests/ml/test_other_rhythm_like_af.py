@@ -51,3 +51,17 @@ def test_thirty_seconds_of_mitdb_223s_alternating_rhythm_is_not_af() -> None:
     assert analysis.strip is not None and analysis.strip.label == "other"
     assert "bigeminy over" in analysis.strip.reason
     assert "AF" not in {f.code for f in analysis.findings}
+
+
+@pytest.mark.skipif(not (MITDB / "221.hea").is_file(), reason="mitdb not found")
+def test_it_is_said_beside_other_findings_too() -> None:
+    """A clinician audit: 10 s of MIT-BIH 221's AF (11 normal and 2 ventricular beats), called
+    another rhythm with "irregular RR intervals, no consistent P wave", read "Frequent
+    ventricular ectopic beats" alone: the doubt was said only where the call was the one
+    finding."""
+    record = wfdb.rdrecord(str(MITDB / "221"), sampfrom=50 * 360, sampto=60 * 360)
+    analysis = analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
+    other = next(f for f in analysis.findings if f.code == "OTHER_RHYTHM")
+    assert other.risk == "medium"
+    assert other.detail.endswith("atrial fibrillation is not ruled out, check the strip")
+    assert "FREQUENT_PVC" in {f.code for f in analysis.findings}
