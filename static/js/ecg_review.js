@@ -287,6 +287,13 @@
     $("ecg-go-to-message").classList.remove("error");
     $("ecg-go-to-time").removeAttribute("aria-invalid");
   }
+  // An episode's start in the table shows it on the strip, a second before it: the longest
+  // pause or VT run of a Holter had been reachable only by typing its time (a browser audit).
+  document.querySelectorAll(".episode-show").forEach((button) => button.addEventListener("click", () => {
+    forgetStop(); leaveGoTo();
+    showWindow(Number(button.dataset.tS) - 1);
+    detailDiv.scrollIntoView({ block: "center" });
+  }));
   $("ecg-next-finding").addEventListener("click", () => showStop(1));
   $("ecg-prev-finding").addEventListener("click", () => showStop(-1));
   loadOverview().then(() => detailDiv.on("plotly_relayout", keepProportion));
