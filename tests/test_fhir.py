@@ -949,6 +949,51 @@ def test_patient_search_pages_link_to_each_other(
     outcome_of(call(client, "GET", "/Patient?_count=-1", tokens.staff), 400)
 
 
+def test_searches_read_commas_as_or_and_systems_as_given(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """An EHR reads "0 matches" as "not registered" and registers a duplicate: a comma in a
+    name search, an MRN system without a value and a name sent decomposed had matched
+    nobody, and a category's wrong system had been ignored (an interoperability audit,
+    2026-12-07)."""
+    renee = patients.register_patient(
+        sql, patients.PatientDetails("Rene\u0301e  Dubois", dt.date(1971, 3, 4),
+                                     patients.Sex.FEMALE), actor=people.staff,
+        today=dt.date.today(),
+    )  # fmt: skip
+    sql.commit()
+    assert renee.full_name == "Ren\u00e9e Dubois"  # stored composed (NFC)
+    client = app.test_client()
+
+    def ids(query: str) -> list[str]:
+        found = fetch(client, f"/Patient?{query}", tokens.staff)
+        return sorted(e["resource"]["id"] for e in found.get("entry", []))
+
+    ada, blaise, dubois = (str(p.id) for p in (people.patient, people.other_patient, renee))
+    for query, expected in (
+        ("name=Ada,Blaise", [ada, blaise]), ("name=nobody,pascal", [blaise]),
+        ("name:contains=velac,asca", [ada, blaise]),
+        ("name:exact=Ada Lovelace,Blaise Pascal", [ada, blaise]),
+        ("name:exact=Ren\u00e9e Dubois", [dubois]), ("name:exact=Rene\u0301e Dubois", [dubois]),
+        ("name=ren\u00e9e", [dubois]), ("name:exact=Lovelace\\, Ada", []),
+        (f"identifier={codes.MRN_SYSTEM}|", sorted([ada, blaise, dubois])),
+        (f"identifier={codes.MRN_SYSTEM}|&name=ada", [ada]),
+        ("identifier=http://other.example|", []), (f"identifier=|{people.patient.mrn}", []),
+    ):  # fmt: skip
+        assert ids(query) == sorted(expected, key=str), query
+
+    own = people.patient.id
+    category = codes.OBSERVATION_CATEGORY
+    for query, total in (
+        ("category=vital-signs", 1), (f"category={category}|vital-signs", 1),
+        ("category=http://wrong.example|vital-signs", 0), ("category=|vital-signs", 0),
+        ("category=http://wrong.example|vital-signs,procedure", 8),
+        ("code=http://wrong.example|8867-4", 0), ("code=8867-4", 1),
+    ):  # fmt: skip
+        found = fetch(client, f"/Observation?patient={own}&{query}", tokens.staff)
+        assert found["total"] == total, query
+
+
 def test_report_search_by_patient_date_and_status(
     app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

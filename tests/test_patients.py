@@ -166,8 +166,9 @@ def test_search_ignores_case_accents_and_name_separators(
     for typed, found in [("jose", "José María Núñez"), ("NUNEZ", "José María Núñez"),
                          ("o'brien", "O’Brien-Smith"), ("MÜLLER", "Müller"),
                          ("muller", "Müller"), ("сергей", "Сергей Иванов"),
-                         ("γιώργος", "Γιώργος Παπάς"), ("Renée", "Rene\u0301e Dube\u0301"),
+                         ("γιώργος", "Γιώργος Παπάς"), ("Renée", "Ren\u00e9e Dub\u00e9"),
                          ("小明", "王小明")]:  # fmt: skip
+        # "Rene\u0301e Dube\u0301" is stored composed, NFC (since 2026-12-07).
         page = client.get("/patients/", query_string={"q": typed}).get_data(as_text=True)
         assert "1 patient " in page and found in page, typed
     # In the folded name's order: "d'Artagnan" among the Ds, not after "Zoë" (code points).

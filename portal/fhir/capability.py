@@ -16,7 +16,7 @@ from portal.fhir.http import base_url, bp, resource_response
 from portal.models import Role
 
 SOFTWARE_VERSION = "0.1.0"
-RELEASED = "2026-12-01"  # when this statement last changed
+RELEASED = "2026-12-07"  # when this statement last changed
 
 
 def _search(params: list[tuple[str, str, str]]) -> list[dict[str, str]]:
@@ -84,8 +84,18 @@ def capability_statement() -> dict[str, Any]:
                         ],
                         "searchParam": _search(
                             [
-                                ("identifier", "token", f"MRN: {codes.MRN_SYSTEM}|CP..."),
-                                ("name", "string", "Part of the name (starts a word)."),
+                                (
+                                    "identifier",
+                                    "token",
+                                    f"MRN: {codes.MRN_SYSTEM}|CP... "
+                                    f"({codes.MRN_SYSTEM}| alone: any MRN); comma = or.",
+                                ),
+                                (
+                                    "name",
+                                    "string",
+                                    "Part of the name (starts a word); also "
+                                    "name:contains and name:exact (composed, NFC); comma = or.",
+                                ),
                                 ("birthdate", "date", "eq, ne, lt, le, gt, ge."),
                                 ("gender", "token", "female, male, other, unknown."),
                                 ("active", "token", "true or false."),

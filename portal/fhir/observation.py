@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -477,13 +478,16 @@ def patient_id_arg(args: dict[str, list[str]], name: str) -> int | None:
     return number
 
 
-def _token_matches(item: Item, text: str) -> bool:
+def _token_matches(codings: Iterable[codes.Coding], text: str) -> bool:
+    """A token search value (comma = or) against codings: `code` in any system,
+    `system|code` in that system only, `|code` in none (every coding here has a system).
+    A category's system had been dropped, so `category=http://wrong.example|vital-signs`
+    found the heart rates (an interoperability audit, 2026-12-07)."""
     for wanted in text.split(","):
-        system, bar, code = wanted.partition("|")
-        if not bar:
-            system, code = "", wanted
-        if any(c.code == code and (not system or c.system == system) for c in item.codings):
-            return True
+        system, bar, code = wanted.strip().rpartition("|")
+        for coding in codings:
+            if coding.code == code and (not bar or coding.system == system):
+                return True
     return False
 
 
@@ -517,10 +521,12 @@ def observation_search() -> Response:
     who = audience_of(actor())
     matches = [item for report in found for item in items(report, who)]
     for text in args.get("code", []):
-        matches = [item for item in matches if _token_matches(item, text)]
+        matches = [item for item in matches if _token_matches(item.codings, text)]
     for text in args.get("category", []):
-        wanted = {c.partition("|")[2] or c for c in text.split(",")}
-        matches = [item for item in matches if wanted & set(item.categories)]
+        matches = [
+            item for item in matches
+            if _token_matches([codes.CATEGORIES[kind] for kind in item.categories], text)
+        ]  # fmt: skip
     if ids:
         matches = [item for item in matches if item.id in ids]
     page = matches[where.offset : where.offset + where.count]

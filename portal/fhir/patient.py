@@ -7,11 +7,12 @@ element (`Patient.birthDate: The date of birth cannot be in the future.`)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import unquote
 
 from flask import request
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -156,30 +157,68 @@ def _identifier_values(name: str, text: str) -> list[str]:
     return values
 
 
+def _names_any_mrn(text: str) -> bool:
+    """Whether an `identifier` search names the MRN system with no value (`<system>|`): in
+    FHIR, any identifier of that system, so every patient. It had matched none, and an EHR
+    reads "0 matches" as "not registered" (an interoperability audit, 2026-12-07). Searches
+    only: a conditional write still needs the MRN itself."""
+    return any(item.strip() == f"{codes.MRN_SYSTEM}|" for item in text.split(","))
+
+
+def _identifier_matches(text: str) -> ColumnElement[bool]:
+    """The patients an `identifier` search value names (`_identifier_values`, or all of
+    them for `<MRN system>|`)."""
+    if _names_any_mrn(text):
+        return true()
+    return Patient.mrn.in_(_identifier_values("identifier", text))
+
+
+def _string_alternatives(text: str) -> list[str]:
+    r"""A string search value's alternatives (comma = or; `\,` a comma of the name), each
+    with its spaces collapsed and in NFC: "Aisha,Maria" had been searched as one name and
+    matched nobody, and a name sent decomposed ("Rene\u0301e") missed one stored composed
+    (an interoperability audit, 2026-12-07)."""
+    parts = re.split(r"(?<!\\),", text)
+    return [" ".join(patients.composed(part.replace("\\,", ",")).split()) for part in parts]
+
+
+def _name_starts_a_word(words: str) -> ColumnElement[bool]:
+    """FHIR's default name search: a name part starts with it, any case or accent
+    (`portal.name_search`: "Smith" finds "O'Brien-Smith")."""
+    safe, escape = patients.like_literal(folded(words)), patients.LIKE_ESCAPE
+    if not safe:
+        return false()
+    return or_(
+        Patient.name_folded.like(f"{safe}%", escape=escape),
+        Patient.name_folded.like(f"% {safe}%", escape=escape),
+    )
+
+
+def _name_is_exactly(words: str) -> ColumnElement[bool]:
+    """`name:exact`: the name as stored, composed (NFC, as `services.patients` stores it) or
+    fully decomposed (a name stored before names were composed)."""
+    return Patient.full_name.in_({words, unicodedata.normalize("NFD", words)})
+
+
+NAME_MATCHERS = {
+    "name": _name_starts_a_word,
+    "name:contains": patients.name_contains,
+    "name:exact": _name_is_exactly,
+}
+
+
 def _apply_search(query: Select[tuple[Patient]], args: dict[str, list[str]]) -> Any:
     for name, values in args.items():
         for text in values:
-            words = " ".join(text.split())
             if name == "_id":
                 ids = [n for v in text.split(",") if (n := whole_number(v)) is not None]
                 query = query.where(Patient.id.in_(ids))
             elif name == "identifier":
-                query = query.where(Patient.mrn.in_(_identifier_values(name, text)))
-            elif name == "name":  # FHIR's default: a name part starts with it, any case
-                # or accent (`portal.name_search`: "Smith" finds "O'Brien-Smith")
-                safe, escape = patients.like_literal(folded(words)), patients.LIKE_ESCAPE
-                query = query.where(
-                    or_(
-                        Patient.name_folded.like(f"{safe}%", escape=escape),
-                        Patient.name_folded.like(f"% {safe}%", escape=escape),
-                    )
-                    if safe
-                    else false()
-                )
-            elif name == "name:contains":
-                query = query.where(patients.name_contains(words))
-            elif name == "name:exact":
-                query = query.where(Patient.full_name == words)
+                query = query.where(_identifier_matches(text))
+            elif name in NAME_MATCHERS:
+                matcher = NAME_MATCHERS[name]
+                alternatives = [w for w in _string_alternatives(text) if w]
+                query = query.where(or_(false(), *(matcher(w) for w in alternatives)))
             elif name == "birthdate":
                 query = query.where(
                     date_range(name, text, zone_utc()).sql(Patient.date_of_birth, as_date=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass, fields
 from typing import Generic, NoReturn, TypeVar
 
@@ -97,13 +98,22 @@ def generate_mrn(session: Session) -> str:
             return mrn
 
 
+def composed(name: str) -> str:
+    """A name in Unicode's composed form (NFC), as stored and as FHIR's name:exact compares it:
+    "Rene\u0301e Dubois" sent decomposed had been stored so, and an exact search for "Renée
+    Dubois" missed it (an interoperability audit, 2026-12-07)."""
+    return unicodedata.normalize("NFC", name)
+
+
 def _validated(
     session: Session, details: PatientDetails, today: dt.date, kept_doctor_id: int | None = None
 ) -> PatientDetails:
     """`details` checked; `kept_doctor_id` (the patient's doctor now) may stay assigned though
     deactivated: saving a phone number had silently unassigned such a doctor's patients."""
     errors = {}
-    details.full_name = " ".join(details.full_name.split())
+    details.full_name = " ".join(composed(details.full_name).split())
+    if details.emergency_contact_name:
+        details.emergency_contact_name = composed(details.emergency_contact_name)
     if not details.full_name:
         errors["full_name"] = "Enter the patient's name."
     for text_field, is_name in (
