@@ -994,6 +994,36 @@ def test_searches_read_commas_as_or_and_systems_as_given(
         assert found["total"] == total, query
 
 
+def test_a_read_refuses_a_parameter_it_does_not_take(
+    app: Flask, people: People, signed: EcgReport, tokens: Tokens
+) -> None:
+    """`DiagnosticReport/2?version=2` had answered version 4 with a 200, and `_at`,
+    `_history`, any other parameter of a read were ignored the same way (an
+    interoperability audit, 2026-12-07): a 400 naming it; the format ones and the waveform's
+    window are still taken."""
+    client = app.test_client()
+    rid, pid = signed.id, people.patient.id
+    for url, name in (
+        (f"/DiagnosticReport/{rid}?version=2", "version"),
+        (f"/DiagnosticReport/{rid}?_at=2026-01-01", "_at"),
+        (f"/DiagnosticReport/{rid}/_history/2?_summary=true", "_summary"),
+        (f"/Observation/{rid}-qt?_history=3", "_history"),
+        (f"/Observation/{rid}-qt/_history/2?foo=1", "foo"),
+        (f"/Observation/{rid}-hr?start_s=5", "start_s"),
+        (f"/Patient/{pid}?foo=bar", "foo"),
+        (f"/Binary/{rid}-v2-clinician?version=2", "version"),
+    ):
+        refused = outcome_of(call(client, "GET", url, tokens.staff), 400)
+        assert refused["issue"][0]["expression"] == [name], url
+        assert f"“{name}”" in refused["issue"][0]["diagnostics"], url
+    outcome_of(call(client, "GET", f"/Patient/{pid}?foo=bar", None), 401)  # the token first
+    for url in (f"/DiagnosticReport/{rid}?_format=json&_pretty=true",
+                f"/Patient/{pid}?_pretty=false", f"/Observation/{rid}-ecg?start_s=5&duration_s=2",
+                f"/Observation/{rid}-qt/_history/2?_format=json"):  # fmt: skip
+        fetch(client, url, tokens.staff)
+    outcome_of(call(client, "GET", f"/Observation/{rid}-ecg?start=5", tokens.staff), 400)
+
+
 def test_report_search_by_patient_date_and_status(
     app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

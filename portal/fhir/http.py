@@ -103,6 +103,39 @@ def _negotiate() -> Response | None:
     return None
 
 
+# Reads (read, vread, Binary): no parameter but the format ones; the waveform Observation's
+# window (`observation.window_arg`) refuses its own unknown ones.
+READ_ENDPOINTS = {
+    "fhir.patient_read", "fhir.report_read", "fhir.report_vread", "fhir.observation_read",
+    "fhir.observation_vread", "fhir.binary_read",
+}  # fmt: skip
+READ_PARAMETERS = {"_format", "_pretty"}
+WAVEFORM_ID_END = "-ecg"
+
+
+@bp.before_request
+def _refuse_read_parameters() -> Response | None:
+    """A read with a parameter it does not take is a 400 naming it: `DiagnosticReport/2?
+    version=2` had answered version 4 with a 200, and `?_at=`, `?_history=3` were ignored the
+    same way, so an EHR filed today's version as the one it asked for (an interoperability
+    audit, 2026-12-07). After `_negotiate` (a 406 first) and the access guard (a 401 first)."""
+    if request.endpoint not in READ_ENDPOINTS:
+        return None
+    waveform = request.endpoint == "fhir.observation_read" and str(
+        (request.view_args or {}).get("observation_id", "")
+    ).endswith(WAVEFORM_ID_END)
+    unknown = [name for name in request.args if name not in READ_PARAMETERS]
+    if not unknown or waveform:
+        return None
+    name = unknown[0][:40]
+    return outcome(
+        400,
+        [(f"Unknown parameter “{name}”: a read takes only _format and _pretty. An earlier "
+          "version is read at <type>/<id>/_history/<version>.", name)],
+        "not-supported",
+    )  # fmt: skip
+
+
 def resource_response(
     resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
