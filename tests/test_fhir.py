@@ -286,6 +286,37 @@ def test_metadata_is_a_capability_statement_in_fhir_json(app: Flask, tokens: Tok
     assert missing["issue"][0]["code"] == "not-found"
 
 
+def test_an_accept_for_another_fhir_version_is_406(
+    app: Flask, people: People, tokens: Tokens
+) -> None:
+    """`Accept: application/fhir+json; fhirVersion=3.0` (or 5.0) had been sent R4 content
+    with a 200, which an STU3 or R5 client reads by the wrong rules (an interoperability
+    audit, 2026-12-07): 406, unless some acceptable type takes R4."""
+    client = app.test_client()
+    url = f"/Patient/{people.patient.id}"
+    refused_accepts = (
+        "application/fhir+json; fhirVersion=3.0",
+        "application/fhir+json;fhirVersion=5.0",
+        'application/json; fhirVersion="3.0", application/fhir+json; fhirVersion=5.0',
+    )
+    for accept in refused_accepts:
+        answer = call(client, "GET", url, tokens.staff, headers={"Accept": accept})
+        refused = outcome_of(answer, 406)
+        assert refused["issue"][0]["code"] == "not-supported", accept
+        assert "fhirVersion=4.0" in refused["issue"][0]["diagnostics"], accept
+    stu3 = {"Accept": "application/fhir+json; fhirVersion=3.0"}
+    outcome_of(call(client, "GET", "/metadata", tokens.staff, headers=stu3), 406)
+    served_accepts = (
+        "application/fhir+json; fhirVersion=4.0",
+        "application/fhir+json; fhirVersion=4.0.1",
+        "application/fhir+json; fhirVersion=3.0, application/json;q=0.5",
+        "application/fhir+json",
+        "*/*",
+    )
+    for accept in served_accepts:
+        fetch(client, url, tokens.staff, headers={"Accept": accept})
+
+
 def test_the_code_tables_are_the_verified_ones() -> None:
     """Every code, unit and display the server uses, against the verified table (a typo in
     a LOINC or SNOMED CT code sends a wrong diagnosis to an EHR)."""

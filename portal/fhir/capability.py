@@ -47,7 +47,9 @@ def capability_statement() -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "JSON only (_format=xml is refused with 406). A read takes "
+                "documentation": "JSON only (_format=xml is refused with 406), FHIR R4 "
+                "only (an Accept asking for another fhirVersion only is refused with 406). "
+                "A read takes "
                 "_format and _pretty only (a waveform Observation also start_s and duration_s): "
                 "any other parameter is a 400, as an unknown search parameter is. Every request "
                 "carries an API token issued by an administrator (/admin/tokens): "

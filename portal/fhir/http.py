@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_options_header
 
 from portal.db import db_session
 from portal.models import Account
@@ -71,6 +72,25 @@ def _without_parameters(accept: MIMEAccept) -> MIMEAccept:
     return MIMEAccept([(value.split(";")[0].strip(), quality) for value, quality in accept])
 
 
+R4_VERSIONS = {"4.0", "4.0.1"}  # R4's fhirVersion MIME parameter (major.minor), or in full
+
+
+def _other_fhir_versions(accept: MIMEAccept) -> list[str]:
+    """The FHIR versions an Accept header asks for when none of its types takes R4: every
+    acceptable type names another `fhirVersion` (e.g. `application/fhir+json;
+    fhirVersion=3.0`). R4 content had been sent to a client asking for STU3 or R5, which it
+    would read by the wrong version's rules (an interoperability audit, 2026-12-07)."""
+    asked: list[str] = []
+    for value, quality in accept:
+        if not quality:
+            continue
+        version = parse_options_header(value)[1].get("fhirversion")
+        if version is None or version.strip() in R4_VERSIONS:
+            return []
+        asked.append(version.strip()[:10])
+    return asked
+
+
 @bp.before_request
 def _negotiate() -> Response | None:
     """JSON only. `_format=xml` or an Accept that allows no JSON: 406; a body that is not
@@ -79,6 +99,11 @@ def _negotiate() -> Response | None:
     if wanted and wanted.split(";")[0].strip() not in JSON_TYPES:
         kind = "XML" if wanted in XML_TYPES or "xml" in wanted else f"“{wanted[:40]}”"
         return outcome(406, [(f"{kind} is not served here: use _format=json.", None)],
+                       "not-supported")  # fmt: skip
+    if other := _other_fhir_versions(request.accept_mimetypes):
+        return outcome(406, [(f"This server speaks FHIR R4 (fhirVersion=4.0), not "
+                              f"fhirVersion={other[0]}: ask for application/fhir+json; "
+                              "fhirVersion=4.0, or leave fhirVersion out.", None)],
                        "not-supported")  # fmt: skip
     accept = _without_parameters(request.accept_mimetypes)
     if (
