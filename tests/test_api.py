@@ -429,6 +429,30 @@ def test_a_decimal_in_an_integer_field_is_refused_not_cut(
     assert whole.status_code == 201 and whole.get_json()["killip_class"] == 2
 
 
+def test_a_patch_of_nothing_or_with_if_match_is_refused_and_changes_nothing(
+    app: Flask, people: People, tokens: Tokens
+) -> None:
+    """A PATCH with no body had answered 200, and one with a bogus If-Match had applied its
+    change: patients are not versioned, so If-Match cannot be checked and is a 400, as on
+    FHIR (an interoperability audit, 2026-12-07)."""
+    staff = Api(app, tokens.staff)
+    path = f"/patients/{people.patient.id}"
+    before = staff.get(path).get_json()
+    assert "ETag" not in staff.get(path).headers
+    for sent in ({}, {"data": b"", "content_type": "application/json"}, {"json": {}}):
+        empty = error_of(staff.patch(path, **sent), 422)
+        assert empty["code"] == "invalid" and empty["message"].startswith("Nothing to change"), sent
+    guarded = staff.patch(path, json={"phone": "+44 20 7946 0000"},
+                          headers={"If-Match": 'W/"bogus"'})  # fmt: skip
+    refused = error_of(guarded, 400)
+    assert refused["code"] == "bad_request" and "If-Match cannot be checked" in refused["message"]
+    assert staff.get(path).get_json() == before
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert document["components"]["schemas"]["PatientUpdate"]["minProperties"] == 1
+    changed = staff.patch(path, json={"phone": "+44 20 7946 0000"})
+    assert changed.status_code == 200 and changed.get_json()["phone"] == "+44 20 7946 0000"
+
+
 # --- uploads: the web form's checks and messages, idempotent -------------------------------
 
 

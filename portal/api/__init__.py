@@ -50,6 +50,11 @@ v1.before_request(no_undeclared_query)
 for _resource in RESOURCES:
     v1.register_blueprint(_resource)
 
+# What a request body's schema requires as a whole, which marshmallow fields cannot say in
+# the document (each schema enforces it itself): a PATCH of nothing is a 422 (it had been a
+# 200 with nothing changed; an interoperability audit, 2026-12-07).
+SCHEMA_RULES: dict[str, dict[str, object]] = {"PatientUpdate": {"minProperties": 1}}
+
 DESCRIPTION = """The CardioPortal REST API for machine clients.
 
 Authenticate with `Authorization: Bearer <token>`: an administrator issues tokens on the
@@ -110,6 +115,8 @@ def init_app(app: Flask) -> PortalApi:
     api.register_blueprint(v1)
     for resource in RESOURCES:
         api.spec.tag({"name": resource.tag, "description": resource.description})
+    for schema_name, rules in SCHEMA_RULES.items():
+        api.spec.components.schemas[schema_name].update(rules)
     for blueprint in (v1, *RESOURCES):
         csrf.exempt(blueprint)  # bearer tokens only: no cookie is a credential here
     rate_limits.limit_per_token(app, v1, app.config["SETTINGS"].api_rate_limit)

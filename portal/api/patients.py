@@ -12,6 +12,7 @@ from dataclasses import fields
 from typing import Any
 
 import marshmallow as ma
+from flask import request
 from sqlalchemy import func, select
 
 from portal.access import roles, scopes
@@ -103,6 +104,19 @@ class PatientUpdateSchema(ma.Schema):
             "(409 otherwise, naming that patient: a typo corrected is how duplicates arise)"
         },
     )
+
+    @ma.validates_schema(pass_original=True)
+    def _something_to_change(self, _data: Any, original: Any, **_kwargs: Any) -> None:
+        """An empty PATCH (no body, or `{}`) had answered 200 with nothing changed, which a
+        client reads as its change saved (an interoperability audit, 2026-12-07)."""
+        if not original:
+            raise ma.ValidationError(NOTHING_TO_CHANGE)
+
+
+NOTHING_TO_CHANGE = (
+    "Nothing to change: send a JSON object with the fields to change, e.g. "
+    '{"phone": "+44 20 7946 0000"}.'
+)
 
 
 class PatientCreateSchema(PatientUpdateSchema):
@@ -223,6 +237,24 @@ def read(patient_id: int) -> Patient:
     return patient
 
 
+class IfMatchNotChecked(DomainError):
+    """400: an update's If-Match, which cannot be checked (patients are not versioned)."""
+
+    default_message = (
+        "If-Match cannot be checked: patients are not versioned here (no ETag). Read the "
+        "patient again just before the update and send it without If-Match."
+    )
+
+
+def _refuse_if_match() -> None:
+    """If-Match had been ignored: a bogus value answered 200 with the change applied, and a
+    client that meant "only if unchanged since I read it" overwrote another's update. Refused
+    as FHIR's Patient update refuses it (`fhir.patient._refuse_if_match`; an
+    interoperability audit, 2026-12-07)."""
+    if "If-Match" in request.headers:
+        raise IfMatchNotChecked()
+
+
 @bp.route("/patients/<id:patient_id>", methods=["PATCH"])
 @roles(Role.STAFF)
 @scopes("patients:write")
@@ -231,7 +263,10 @@ def read(patient_id: int) -> Patient:
 def update(changes: dict[str, Any], patient_id: int) -> Patient:
     """Update a patient.
 
-    As the web's edit form, the fields sent change and the others stay."""
+    As the web's edit form, the fields sent change and the others stay; a body with no field
+    is a 422. Patients have no version here, so If-Match cannot be checked: it is a 400
+    (read the patient again just before the update instead)."""
+    _refuse_if_match()
     sql = db_session()
     patient = patients.get_visible_patient(sql, actor(), patient_id)
     current = {f.name: getattr(patient, f.name) for f in fields(patients.PatientDetails)}
