@@ -64,12 +64,17 @@ COMMIT_UNKNOWN_MESSAGE = (
 )
 
 
-# Machine-readable codes of the JSON errors (/api/), by HTTP status.
+# Machine-readable codes of the JSON errors (/api/), by HTTP status; the OpenAPI document
+# lists them. 410 (a withdrawn report's PDF) had answered the fallback "error" (an
+# interoperability audit, 2026-12-07).
 ERROR_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "invalid", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
+    405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large",
+    415: "unsupported_media_type", 422: "invalid", 429: "rate_limited", 500: "internal_error",
+    503: "unavailable",
 }  # fmt: skip
+FALLBACK_ERROR_CODE = "error"  # a status no code above names
+ERROR_CODE_VALUES = [*ERROR_CODES.values(), FALLBACK_ERROR_CODE]
 FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
                     405: "not-supported", 406: "not-supported", 409: "conflict",
                     410: "deleted", 413: "too-long", 415: "not-supported", 422: "processing",
@@ -106,7 +111,7 @@ def error_response(status: int, message: str, field: str | None = None) -> Any:
         response.mimetype = "application/fhir+json"
         return response, status
     if request.path.startswith("/api/"):
-        code = ERROR_CODES.get(status, "error")
+        code = ERROR_CODES.get(status, FALLBACK_ERROR_CODE)
         return jsonify(error={"code": code, "message": message, "field": field}), status
     return render_template("errors/error.html", status=status, message=message), status
 

@@ -453,6 +453,32 @@ def test_a_patch_of_nothing_or_with_if_match_is_refused_and_changes_nothing(
     assert changed.status_code == 200 and changed.get_json()["phone"] == "+44 20 7946 0000"
 
 
+def test_a_boolean_field_takes_true_or_false_only(
+    app: Flask, people: People, tokens: Tokens
+) -> None:
+    """`{"in_hospital_pci": 0}` had been stored as false, as 3.9 had been stored as Killip
+    class 3 (an interoperability audit, 2026-12-07): a JSON boolean is true or false, and
+    anything else a 422 naming the field, nothing stored."""
+    staff = Api(app, tokens.staff)
+    path = f"/patients/{people.patient.id}/clinical-inputs"
+    for sent in (0, 1, "false", "yes", 0.0):
+        refused = error_of(staff.post(path, json={"in_hospital_pci": sent}), 422)
+        assert refused["field"] == "in_hospital_pci", sent
+        assert refused["message"] == "Not a valid boolean: send true or false.", sent
+    twin = staff.patch(f"/patients/{people.patient.id}",
+                       json={"phone": "+44 20 7946 0000", "different_person": 1})  # fmt: skip
+    assert error_of(twin, 422)["field"] == "different_person"
+    assert staff.get(path).get_json()["items"] == []
+    stored = staff.post(path, json={"in_hospital_pci": False, "smoker": True, "killip_class": 1})
+    assert stored.status_code == 201
+    assert (stored.get_json()["in_hospital_pci"], stored.get_json()["smoker"]) == (False, True)
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    codes = document["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"]
+    assert {"gone", "not_found", "invalid", "error"} <= set(codes)
+    pdf = document["paths"]["/api/v1/reports/{report_id}/report.pdf"]["get"]["responses"]
+    assert pdf["410"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
 # --- uploads: the web form's checks and messages, idempotent -------------------------------
 
 

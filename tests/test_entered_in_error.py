@@ -167,7 +167,7 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     assert body["documents"]["clinician_pdf"] is None
     assert body["documents"]["patient_summary_pdf"] is None
     pdf = api.get(f"/api/v1/reports/{report.id}/summary.pdf", headers=clinician)
-    assert pdf.status_code == 410
+    assert pdf.status_code == 410 and pdf.get_json()["error"]["code"] == "gone"  # not "error"
     assert "withdrawn as entered in error" in pdf.get_json()["error"]["message"]
     listed = api.get("/api/v1/reports?status=entered-in-error", headers=clinician).get_json()
     assert [r["id"] for r in listed["items"]] == [report.id]

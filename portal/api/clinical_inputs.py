@@ -10,7 +10,7 @@ import marshmallow as ma
 
 from portal import units
 from portal.access import roles, scopes
-from portal.api.core import Blueprint, Text, UtcDateTime, actor, audited
+from portal.api.core import Blueprint, JsonBoolean, Text, UtcDateTime, actor, audited
 from portal.db import db_session
 from portal.models import ClinicalInput, Role, utcnow
 from portal.services import clinical_inputs, patients
@@ -25,7 +25,7 @@ MAX_LIST = 200
 
 
 def _flag(**kwargs: Any) -> ma.fields.Boolean:
-    return ma.fields.Boolean(allow_none=True, **kwargs)
+    return JsonBoolean(allow_none=True, **kwargs)
 
 
 class _StoredValues(ma.Schema):

@@ -26,7 +26,13 @@ from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from portal.converters import EARLIEST_DATE, LATEST_DATE, MAX_ID
 from portal.db import db_session
-from portal.errors import MESSAGES, error_response, headers_for
+from portal.errors import (
+    ERROR_CODE_VALUES,
+    FALLBACK_ERROR_CODE,
+    MESSAGES,
+    error_response,
+    headers_for,
+)
 from portal.models import Account, ApiToken
 from portal.services import audit
 from portal.services.validation import InvalidInput
@@ -41,8 +47,11 @@ MAX_PER_PAGE = 100
 
 class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(
-        required=True, metadata={"description": "stable machine code, e.g. not_found, invalid"}
-    )
+        required=True,
+        validate=ma.validate.OneOf(ERROR_CODE_VALUES),
+        metadata={"description": "stable machine code, e.g. not_found, invalid; "
+                  f"{FALLBACK_ERROR_CODE} for a status no other code names"},
+    )  # fmt: skip
     message = ma.fields.String(required=True, metadata={"description": "a sentence to show"})
     field = ma.fields.String(
         required=True,
@@ -256,6 +265,20 @@ class Text(ma.fields.String):
         except UnicodeEncodeError:
             raise ma.ValidationError("The text is not valid Unicode.") from None
         return text
+
+
+class JsonBoolean(ma.fields.Boolean):
+    """A JSON body's boolean: true or false only. marshmallow's Boolean also takes 0, 1,
+    "yes", "off" ...: `{"in_hospital_pci": 0}` had been stored as false (an interoperability
+    audit, 2026-12-07), as integer fields had taken 3.9 (`row_id`'s strict=True). A query
+    string's or a form's "true" is text, so those keep ma.fields.Boolean."""
+
+    default_error_messages = {"invalid": "Not a valid boolean: send true or false."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def one_of(values: type[enum.Enum], **kwargs: Any) -> ma.fields.String:

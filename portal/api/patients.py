@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from portal.access import roles, scopes
 from portal.api.core import (
     Blueprint,
+    JsonBoolean,
     PageArgs,
     PageMetaSchema,
     Text,
@@ -96,7 +97,7 @@ class PatientUpdateSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "an active doctor's profile id, or null"},
     )
-    different_person = ma.fields.Boolean(
+    different_person = JsonBoolean(
         load_default=False,
         load_only=True,
         metadata={
@@ -123,7 +124,7 @@ class PatientCreateSchema(PatientUpdateSchema):
     full_name = Text(required=True, validate=ma.validate.Length(min=1, max=120))
     date_of_birth = ma.fields.Date(required=True)
     sex = ma.fields.String(required=True, validate=ma.validate.OneOf(SEXES))
-    different_person = ma.fields.Boolean(
+    different_person = JsonBoolean(
         load_default=False,
         load_only=True,
         metadata={

@@ -26,6 +26,7 @@ from portal.api.core import (
     PREFIX,
     REFERENCE_RECORD_NAME,
     Blueprint,
+    ErrorSchema,
     PageArgs,
     PageMetaSchema,
     UtcDateTime,
@@ -67,6 +68,7 @@ READERS = (Role.STAFF, Role.DOCTOR, Role.PATIENT)
 MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
                 "qtc_fridericia_ms", "qrs_axis_deg")  # fmt: skip
 PDF = {"type": "string", "format": "binary"}
+WITHDRAWN_NO_PDF = "Withdrawn as entered in error: no PDF (error code gone)"
 
 
 class NotSignedYet(DomainError):
@@ -563,6 +565,7 @@ def read(report_id: int) -> dict[str, Any]:
 @roles(*READERS)
 @scopes("reports:read")
 @bp.response(200, PDF, content_type="application/pdf", description="The clinician report")
+@bp.alt_response(410, schema=ErrorSchema, description=WITHDRAWN_NO_PDF)
 def clinician_pdf(report_id: int) -> Response:
     """Download the clinician report (PDF).
 
@@ -579,6 +582,7 @@ def clinician_pdf(report_id: int) -> Response:
 @roles(*READERS)
 @scopes("reports:read")
 @bp.response(200, PDF, content_type="application/pdf", description="The patient summary")
+@bp.alt_response(410, schema=ErrorSchema, description=WITHDRAWN_NO_PDF)
 def summary_pdf(report_id: int) -> Response:
     """Download the patient summary (PDF).
 
