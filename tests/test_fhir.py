@@ -34,6 +34,7 @@ from portal.models import (
     EcgReport,
     JobState,
     Patient,
+    ReportStatus,
     ReportVersion,
     RiskScore,
     VersionKind,
@@ -284,6 +285,23 @@ def test_metadata_is_a_capability_statement_in_fhir_json(app: Flask, tokens: Tok
     assert "application/fhir+json" in outcome_of(xml, 415)["issue"][0]["diagnostics"]
     missing = outcome_of(call(client, "GET", "/NoSuchResource", tokens.staff), 404)
     assert missing["issue"][0]["code"] == "not-found"
+
+
+def test_the_capability_statement_names_every_status_and_category_served(
+    app: Flask, tokens: Tokens
+) -> None:
+    """It had said DiagnosticReport.status is "preliminary, final, amended" while
+    entered-in-error is served and searched, and Observation.category "procedure" while
+    vital-signs is too (an interoperability audit, 2026-12-07)."""
+    statement = fetch(app.test_client(), "/metadata", tokens.staff)
+    served = {r["type"]: r for r in statement["rest"][0]["resource"]}
+
+    def said(resource: str, parameter: str) -> str:
+        found = served[resource]["searchParam"]
+        return next(p["documentation"] for p in found if p["name"] == parameter)
+
+    assert all(s.value in said("DiagnosticReport", "status") for s in ReportStatus)
+    assert all(kind in said("Observation", "category") for kind in codes.CATEGORIES)
 
 
 def test_an_accept_for_another_fhir_version_is_406(

@@ -124,7 +124,12 @@ def capability_statement() -> dict[str, Any]:
                                     "When it was last signed or amended, "
                                     "else read by the machine (hospital's days).",
                                 ),
-                                ("status", "token", "preliminary, final, amended."),
+                                (
+                                    "status",
+                                    "token",
+                                    "preliminary, final, amended, entered-in-error (withdrawn); "
+                                    "comma = or; FHIR's other codes match no report.",
+                                ),
                                 ("code", "token", "http://loinc.org|11524-6."),
                                 ("category", "token", "EC."),
                                 ("_id", "token", "Report id."),
@@ -142,7 +147,12 @@ def capability_statement() -> dict[str, Any]:
                                 ("patient", "reference", "Required (or subject)."),
                                 ("subject", "reference", "Patient/<id>."),
                                 ("code", "token", "LOINC, MDC or risk-model code."),
-                                ("category", "token", "procedure."),
+                                (
+                                    "category",
+                                    "token",
+                                    "procedure, vital-signs (the heart rate); code or "
+                                    f"{codes.OBSERVATION_CATEGORY}|code; comma = or.",
+                                ),
                                 ("date", "date", "When the ECG was recorded."),
                                 ("_id", "token", "Observation id."),
                                 count,
