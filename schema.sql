@@ -375,6 +375,7 @@ CREATE TABLE report_version (
 	next_steps JSON, 
 	next_steps_note TEXT, 
 	patient_risk VARCHAR(400), 
+	risk_figures JSON, 
 	predicted_class VARCHAR(16), 
 	confidence FLOAT, 
 	heart_rate_bpm FLOAT, 

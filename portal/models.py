@@ -572,6 +572,11 @@ class ReportVersion(CreatedAtMixin, Base):
     # The risk figure the patient's summary gave at this signature, in its words (the scores
     # are recomputed in place: `reports.plain_language.what_changed` compares these).
     patient_risk: Mapped[str | None] = mapped_column(String(PATIENT_RISK_CHARS))
+    # Each risk score as this signature computed it, by model (`risk_scores.signed_figures`:
+    # value, unit, category, or why not computed); None for the machine read and versions
+    # signed before migration 0025. FHIR serves a score's earlier versions from it, and a
+    # score a later signature could not compute as withdrawn (entered-in-error).
+    risk_figures: Mapped[dict[str, dict[str, Any]] | None] = mapped_column(JSON)
     predicted_class: Mapped[str | None] = mapped_column(String(16))
     confidence: Mapped[float | None] = mapped_column(Float)
     heart_rate_bpm: Mapped[float | None] = mapped_column(Float)

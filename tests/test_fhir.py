@@ -527,7 +527,9 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     risk = fetch(client, f"/{risk_ref}", tokens.doctor)
     assert risk["status"] == "amended" and risk["meta"]["versionId"] == "4"
     assert fetch(client, f"/{risk_ref}/_history/4", tokens.doctor) == risk
-    outcome_of(call(client, "GET", f"/{risk_ref}/_history/2", tokens.doctor), 404)
+    # Each signature's own figure, by its version (since 2026-12-07; it had been a 404).
+    signed_then = fetch(client, f"/{risk_ref}/_history/2", tokens.doctor)
+    assert signed_then["status"] == "final" and signed_then["meta"]["versionId"] == "2"
     machine = fetch(client, f"/DiagnosticReport/{signed.id}/_history/1", tokens.doctor)
     assert machine["status"] == "preliminary"  # the machine read, still readable (since 12-06)
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt/_history/9", tokens.doctor), 404)
@@ -1353,3 +1355,64 @@ def test_a_measurement_an_amendment_withdrew_is_entered_in_error_not_gone(
     assert before["status"] == "final" and before["valueQuantity"]["value"] == 380
     # A value never given (the PR was measured; nothing was withdrawn) stays absent.
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-nothing", tokens.doctor), 404)
+
+
+def test_a_risk_score_an_amendment_could_not_compute_is_entered_in_error_not_gone(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    """Framingham 51.1 % was signed and amended; ST depression recorded on admission, the next
+    amendment could not compute it (an acute coronary syndrome), and its Observation, its
+    `_history` and its search answered 404 or nothing: an EHR that had imported 51.1 % was
+    never told it was withdrawn (an interoperability audit, 2026-12-07). It is now
+    entered-in-error with why, and each signature's figure stays readable by `_history`."""
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=4), total_cholesterol=230,
+                          hdl=40, cholesterol_unit="mg/dL", systolic_bp_mmhg=150,
+                          booleans={name: name == "smoker" for name in BOOLEAN_FIELDS}),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    report = upload(app, people, sql, tmp_path)
+    client = app.test_client()
+    url = f"/Observation/{report.id}-risk-framingham-general-cvd"
+    preliminary = fetch(client, url, tokens.doctor)
+    figure = preliminary["valueQuantity"]["value"]
+    assert preliminary["status"] == "preliminary" and figure > 20
+    sign(app, people, sql, report)
+    sign(app, people, sql, report, amend="PR remeasured.", pr_ms="208")
+    assert fetch(client, url, tokens.doctor)["status"] == "amended"
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=report.report_date - dt.timedelta(hours=1),
+                          booleans={"st_depression": True}),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    sign(app, people, sql, report, amend="ST depression on admission.", pr_ms="208")
+    sql.expire_all()
+    score = next(s for s in report.risk_scores if s.model.value == "framingham_general_cvd")
+    assert score is not None and score.value is None and score.not_computed_reason
+
+    withdrawn = fetch(client, url, tokens.doctor)
+    assert withdrawn["status"] == "entered-in-error" and "valueQuantity" not in withdrawn
+    assert withdrawn["meta"]["versionId"] == "4"
+    assert withdrawn["dataAbsentReason"]["coding"][0]["code"] == "unknown"
+    note = withdrawn["note"][0]["text"]
+    assert note.startswith("Withdrawn by the amendment of version 4: ")
+    assert score.not_computed_reason in note and "acute coronary syndrome" in note
+    assert fetch(client, f"{url}/_history/4", tokens.doctor) == withdrawn
+    for version_no, status in ((3, "amended"), (2, "final")):
+        before = fetch(client, f"{url}/_history/{version_no}", tokens.doctor)
+        assert before["status"] == status and before["meta"]["versionId"] == str(version_no)
+        assert before["valueQuantity"]["value"] == figure
+    outcome_of(call(client, "GET", f"{url}/_history/1", tokens.doctor), 404)  # the machine's
+    code = f"{codes.RISK_MODEL_SYSTEM}|framingham_general_cvd"
+    polled = fetch(client, f"/Observation?patient={people.patient.id}&code={code}", tokens.doctor)
+    assert [e["resource"]["status"] for e in polled["entry"]] == ["entered-in-error"]
+    current = fetch(client, f"/DiagnosticReport/{report.id}", tokens.doctor)
+    assert f"Observation/{report.id}-risk-framingham-general-cvd" not in [
+        r["reference"] for r in current.get("result", [])
+    ]
+    # The patient's app had their one figure: withdrawn for them too.
+    assert fetch(client, url, tokens.patient)["status"] == "entered-in-error"

@@ -102,6 +102,9 @@ ELECTROCARDIAC = Coding(DIAGNOSTIC_SECTION, "EC", "Electrocardiac (e.g. EKG, EEC
 REFERENCE_RECORD = Coding(RECORD_ORIGIN_SYSTEM, "reference-record", REFERENCE_MARKER)
 # A measurement withdrawn as not measurable (`observation._withdrawn`): expected, not known.
 NOT_MEASURABLE = Coding(DATA_ABSENT_REASON, "unknown", "Unknown")
+# A risk score a later signature could not compute (`observation._risk_withdrawn`; its note says
+# why): likewise expected, not known.
+NOT_COMPUTED = NOT_MEASURABLE
 PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
 VITAL_SIGNS = Coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
 CATEGORIES = {"procedure": PROCEDURE, "vital-signs": VITAL_SIGNS}

@@ -92,7 +92,8 @@ class Item:
     # found `category=vital-signs` searches empty); none for a risk score.
     categories: tuple[str, ...]
     # A measurement an earlier signed version gave and this one withdrew (signed as not
-    # measurable): served as entered-in-error, never a result of the DiagnosticReport.
+    # measurable), or a risk score an earlier signature computed and the latest could not:
+    # served as entered-in-error, never a result of the DiagnosticReport.
     withdrawn: bool = False
 
     @property
@@ -160,13 +161,56 @@ def items(report: EcgReport, who: Audience, version: ReportVersion | None = None
             if who.full or measure.slug == "hr":
                 kinds = ("procedure", "vital-signs") if measure.slug == "hr" else ("procedure",)
                 found.append(Item(report, measure.slug, measure.codings, kinds, withdrawn))
-    scores = _computed(report)
-    for score in scores if who.full else _patient_scores(scores):
-        coding = codes.Coding(codes.RISK_MODEL_SYSTEM, score.model.value, model_title(score.model))
-        found.append(Item(report, _risk_slug(score.model), (coding,), ()))
+    found += _risk_items(report, who, version)
     if who.full:
         found.append(Item(report, "ecg", (codes.ECG_POTENTIAL,), ("procedure",)))
     return found
+
+
+def _risk_item(report: EcgReport, model: RiskModel, withdrawn: bool = False) -> Item:
+    coding = codes.Coding(codes.RISK_MODEL_SYSTEM, model.value, model_title(model))
+    return Item(report, _risk_slug(model), (coding,), (), withdrawn)
+
+
+def _computed_in(version: ReportVersion) -> set[str]:
+    """The models a signature computed (`ReportVersion.risk_figures`; none known for a
+    version signed before they were kept)."""
+    return {m for m, f in (version.risk_figures or {}).items() if f.get("value") is not None}
+
+
+def _patient_model(computed: set[str]) -> set[str]:
+    """The model of the one risk figure a patient's summary gave, from a signature's models
+    (`_patient_scores`, as signed: none after an acute coronary syndrome)."""
+    if computed & set(GRACE_MODELS):
+        return set()
+    return next(({m} for m in PATIENT_RISK_ORDER if m in computed), set())
+
+
+def _risk_items(report: EcgReport, who: Audience, version: ReportVersion | None) -> list[Item]:
+    """The report's risk-score Observations: the scores computed now; for an earlier signed
+    version, its own (`ReportVersion.risk_figures`); and, withdrawn, each score an earlier
+    signature computed (and this audience was given) that the latest could not. A score an
+    amendment could no longer compute (an acute coronary syndrome recorded since) had become
+    a 404, which an EHR that had imported it reads as a fault (an interoperability audit,
+    2026-12-07)."""
+    latest = signed_version(report)
+    if version is not None and version is not latest:
+        computed = _computed_in(version)
+        shown = computed if who.full else _patient_model(computed)
+        return [_risk_item(report, RiskModel(m)) for m in sorted(shown)]
+    scores = _computed(report)
+    found = [_risk_item(report, s.model) for s in (scores if who.full else _patient_scores(scores))]
+    given_before: set[str] = set()
+    for earlier in report.versions:
+        if earlier is latest or readable_version(report, earlier.version_no, who) is None:
+            continue
+        computed = _computed_in(earlier)
+        given_before |= computed if who.full else _patient_model(computed)
+    now = {s.model.value for s in scores}
+    known = {m.value for m in RiskModel}
+    withdrawn = sorted(m for m in given_before - now if m in known)
+    found += [_risk_item(report, RiskModel(m), withdrawn=True) for m in withdrawn]
+    return sorted(found, key=lambda item: item.codings[0].code)
 
 
 def reference_of(item: Item, version: ReportVersion | None = None) -> dict[str, str]:
@@ -245,6 +289,54 @@ def _withdrawn(item: Item, version: ReportVersion) -> dict[str, Any]:
     reason = version.amendment_reason or "no reason given"
     resource["note"] = [{"text": f"Withdrawn by the amendment of version {version.version_no}: "
                          f"signed as not measurable ({reason})."}]  # fmt: skip
+    return _ordered(resource)
+
+
+def _risk_model(item: Item) -> RiskModel:
+    return RiskModel(item.codings[0].code)
+
+
+def _risk_as_signed(item: Item, version: ReportVersion) -> dict[str, Any]:
+    """A risk score as an earlier signature computed it (`ReportVersion.risk_figures`): its
+    `_history/<version>`, final or amended as that version was."""
+    from portal.services.documents import _predicts
+
+    model = _risk_model(item)
+    figure = (version.risk_figures or {})[model.value]
+    resource = _common(item, "amended" if version.kind is VersionKind.AMENDMENT else "final")
+    signed_at = instant(version.signed_at or version.created_at)
+    resource["meta"] = {"versionId": str(version.version_no), "lastUpdated": signed_at}
+    resource["code"]["text"] = model_title(model)
+    resource["issued"] = signed_at
+    resource["valueQuantity"] = {"value": round(float(figure["value"]), 1), "unit": "%",
+                                 "system": codes.UCUM, "code": "%"}  # fmt: skip
+    if figure.get("category"):
+        resource["interpretation"] = [{"text": figure["category"]}]
+    resource["note"] = [{"text": f"Predicts {_predicts(model.value)}."}]
+    return _ordered(resource)
+
+
+def _risk_withdrawn(item: Item) -> dict[str, Any]:
+    """A risk score an earlier signature computed and the latest could not: entered-in-error
+    (R4: "withdrawn following previous final release", as `_withdrawn` for a measurement), no
+    value, with why it is not computed now."""
+    report = item.report
+    latest = signed_version(report)
+    assert latest is not None  # withdrawn only by a signature
+    model = _risk_model(item)
+    score = next((s for s in report.risk_scores if s.model is model), None)
+    resource = _common(item, "entered-in-error")
+    signed_at = instant(latest.signed_at or latest.created_at)
+    resource["meta"] = {"versionId": str(latest.version_no), "lastUpdated": signed_at}
+    resource["code"]["text"] = model_title(model)
+    resource["issued"] = signed_at
+    resource["dataAbsentReason"] = {"coding": [codes.NOT_COMPUTED.as_fhir()]}
+    why = (score.not_computed_reason if score is not None else None) or "not computed"
+    how = "amendment" if latest.kind is VersionKind.AMENDMENT else "signature"
+    note = f"Withdrawn by the {how} of version {latest.version_no}: {why}."
+    if latest.amendment_reason:
+        note += f" Reason for the amendment: {latest.amendment_reason}"
+    resource["note"] = [{"text": note}]
     return _ordered(resource)
 
 
@@ -383,6 +475,10 @@ def build(item: Item, version: ReportVersion | None = None, where: Window | None
         storage = current_app.config["SETTINGS"].storage_dir
         recording = ecg_data.recording_for(storage, item.report)
         resource = waveform(item, recording, where or Window(0.0, DEFAULT_WINDOW_S))
+    elif item.withdrawn:
+        resource = _risk_withdrawn(item)
+    elif version is not None and version is not signed_version(item.report):
+        resource = _risk_as_signed(item, version)
     else:
         resource = _risk(item)
     return _tagged_if_reference(resource, item.report)
@@ -417,11 +513,10 @@ def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[It
         raise not_found(what) from None
     who = audience_of(actor())
     version = readable_version(report, version_no, who) if version_no is not None else None
-    # A risk score has one version, the latest signature's (its `meta.versionId`).
-    current_risk = match[2].startswith("risk-") and version is signed_version(report)
-    if version_no is not None and (
-        version is None or (match[2] not in codes.MEASURE_BY_SLUG and not current_risk)
-    ):
+    # A measurement or a risk score has a version per signature (a risk score's as it kept
+    # it, `_risk_items`); the waveform none.
+    versioned = match[2] in codes.MEASURE_BY_SLUG or match[2].startswith("risk-")
+    if version_no is not None and (version is None or not versioned):
         raise not_found(f"{what}/_history/{version_no}")
     found = next((i for i in items(report, who, version) if i.slug == match[2]), None)
     if found is None:

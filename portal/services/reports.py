@@ -579,6 +579,7 @@ def _add_version(
     from portal.services.documents import patient_risk_words  # (documents imports this module)
 
     version.patient_risk = patient_risk_words(report)
+    version.risk_figures = risk_scores.signed_figures(scores)
     report.main_finding = vocabulary.most_urgent(read.findings) or "NORMAL"
     signed = vocabulary.by_severity(read.findings)
     report.urgency = urgency_of(

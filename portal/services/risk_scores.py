@@ -540,6 +540,22 @@ def store_report_scores(report: EcgReport, outcomes: list[ScoreOutcome]) -> list
     return rows
 
 
+def signed_figures(scores: list[RiskScore]) -> dict[str, dict[str, Any]]:
+    """The scores as a signature computed them, by model (`ReportVersion.risk_figures`): they
+    are recomputed in place at the next signature, and FHIR serves each signature's own
+    figure and withdraws one a later signature could not compute (an interoperability
+    audit, 2026-12-07)."""
+    return {
+        score.model.value: {
+            "value": score.value,
+            "unit": score.unit,
+            "category": score.category,
+            "not_computed_reason": score.not_computed_reason,
+        }
+        for score in scores
+    }
+
+
 REFUSED_AGE = re.compile(r"\bAge (\d+) years is outside the range")
 REFUSED_SEX = re.compile(r"\bSex '([^']*)': the model has equations for male and female only")
 
