@@ -44,7 +44,15 @@ def folded(text: str) -> str:
     return " ".join(SEPARATORS.sub(" ", bare).split())[:FOLDED_CHARS]
 
 
+def name_words(text: str) -> str:
+    """The name's parts in their order, folded: "JOSÉ  María López" is "jose maria lopez", the
+    same name, while "María José López" is another person's (siblings, twins; an identity
+    audit, 2026-12-07, found a record renamed so into its twin's with no check)."""
+    return " ".join(re.findall(r"\w+", folded(text)))
+
+
 def name_key(text: str) -> str:
     """The name's parts in any order, folded: "Garcia, Maria" and "maria garcía" give the
-    same key (a duplicate registered surname-first had passed the check; an audit)."""
-    return " ".join(sorted(re.findall(r"\w+", folded(text))))
+    same key (a duplicate registered surname-first had passed the check; an audit). For
+    catching a likely duplicate only: whether a name changed is `name_words`."""
+    return " ".join(sorted(name_words(text).split()))

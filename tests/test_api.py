@@ -366,11 +366,19 @@ def test_staff_register_search_read_and_update_patients(
     assert sql.get(Patient, turing.get_json()["id"]).full_name == "Alan Turing"
     kept = {**renamed, "different_person": True}
     assert staff.patch(f"/patients/{turing.get_json()['id']}", json=kept).status_code == 200
-    # The same name in capitals or another order is no new identity: a twin confirmed as
-    # another person stays updatable (an EHR sending capitals had been refused every update).
-    for same in ("GRACE HOPPER", "Hopper Grace"):
+    # The same name in capitals or with other accents or spacing is no new identity: a twin
+    # confirmed as another person stays updatable (an EHR sending capitals had been refused
+    # every update).
+    for same in ("GRACE HOPPER", "Gráce  hopper"):
         again = staff.patch(f"/patients/{turing.get_json()['id']}", json={"full_name": same})
         assert again.status_code == 200, again.get_json()
+    # Its words in another order are another name, checked again ("María José" is not
+    # "José María"; an identity audit, 2026-12-07).
+    reordered = {"full_name": "Hopper Grace"}
+    refused = error_of(staff.patch(f"/patients/{turing.get_json()['id']}", json=reordered), 409)
+    assert f"Patient {grace['id']} (Grace Hopper" in refused["message"]
+    kept = {**reordered, "different_person": True}
+    assert staff.patch(f"/patients/{turing.get_json()['id']}", json=kept).status_code == 200
 
 
 def test_clinical_inputs_are_checked_and_stored_as_on_the_web(

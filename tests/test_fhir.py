@@ -889,6 +889,51 @@ def test_an_ehr_registers_and_updates_patients_by_identifier(
                     json=dict(by_id, id="999"), content_type=FHIR_JSON), 400)  # fmt: skip
 
 
+def test_a_name_in_another_word_order_is_checked_for_a_twin(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """José María and María José López, born the same day, are two people (siblings): a PUT
+    giving one the other's word order had answered 200 unchecked, and the two records could
+    no longer be told apart (an identity audit, 2026-12-07). Case and accents stay no change."""
+    token = issue(sql, people.staff, "fhir:read", "fhir:write", "patients:write",
+                  actor=people.admin)  # fmt: skip
+    client = app.test_client()
+
+    def named(*given: str, family: str = "Lopez", **more: Any) -> dict[str, Any]:
+        return {"resourceType": "Patient", "name": [{"given": list(given), "family": family}],
+                "gender": "male", "birthDate": "1970-05-05", **more}  # fmt: skip
+
+    jose = call(client, "POST", "/Patient", token, json=named("Jose", "Maria"),
+                content_type=FHIR_JSON)  # fmt: skip
+    assert jose.status_code == 201, jose.data[:800]
+    jose_id = jose.get_json()["id"]
+    rest = {"Authorization": f"Bearer {token}"}
+    maria = client.post("/api/v1/patients", headers=rest, json={
+        "full_name": "Maria Jose Lopez", "date_of_birth": "1970-05-05", "sex": "male",
+        "different_person": True})  # fmt: skip
+    assert maria.status_code == 201, maria.get_json()
+
+    swapped = call(client, "PUT", f"/Patient/{jose_id}", token,
+                   json=named("Maria", "Jose", id=jose_id), content_type=FHIR_JSON)  # fmt: skip
+    said = outcome_of(swapped, 409)["issue"][0]
+    assert (
+        said["code"] == "duplicate" and f"Patient/{maria.get_json()['id']}" in said["diagnostics"]
+    )
+    patched = client.patch(f"/api/v1/patients/{jose_id}", headers=rest,
+                           json={"full_name": "Maria Jose Lopez"})  # fmt: skip
+    assert patched.status_code == 409, patched.get_json()
+    assert (
+        f"Patient {maria.get_json()['id']} (Maria Jose Lopez"
+        in patched.get_json()["error"]["message"]
+    )
+    sql.expire_all()
+    assert sql.get(Patient, jose_id).full_name == "Jose Maria Lopez"
+
+    capitals = call(client, "PUT", f"/Patient/{jose_id}", token, content_type=FHIR_JSON,
+                    json=named("JOSÉ", "MARÍA", family="LÓPEZ", id=jose_id))  # fmt: skip
+    assert capitals.status_code == 200, capitals.data[:800]
+
+
 @pytest.mark.parametrize(
     ("change", "status", "expression", "words"),
     [

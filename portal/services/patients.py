@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.db import lock_row
 from portal.models import REGISTRATION_LOCK_ID, Account, DoctorProfile, Patient, Role, Sex
-from portal.name_search import folded, name_key
+from portal.name_search import folded, name_key, name_words
 from portal.passwords import generate_temporary_password, hash_password
 from portal.services import accounts, audit
 from portal.services.errors import NotAllowed
@@ -240,12 +240,7 @@ def update_patient(
     corrected at registration is how duplicates arise (an audit)."""
     details = _validated(session, details, today, kept_doctor_id=patient.assigned_doctor_id)
     changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
-    # A name changed only in case, accents, spacing or word order is the same person's: the
-    # twin check compares name keys, and an EHR sending "CASEY TWIN" for a patient with a
-    # confirmed same-name twin could no longer update even a phone number (a review).
-    identity_changed = "date_of_birth" in changed or name_key(details.full_name) != name_key(
-        patient.full_name
-    )
+    identity_changed = "date_of_birth" in changed or _renamed(patient, details)
     if (
         identity_changed
         and not same_name_checked
@@ -271,6 +266,15 @@ def update_patient(
             },
         )
     return changed
+
+
+def _renamed(patient: Patient, details: PatientDetails) -> bool:
+    """Whether the name is another one, to check again for a twin. Case, accents and spacing
+    are the same name: an EHR sending "CASEY TWIN" for a patient with a confirmed same-name
+    twin could no longer update even a phone number (a review). Word order is not: "María
+    José" and "José María" are two people, and comparing the order-free `name_key` had
+    renamed a record into its twin's name unchecked (an identity audit, 2026-12-07)."""
+    return name_words(details.full_name) != name_words(patient.full_name)
 
 
 def _audited_value(value: object) -> str | int | None:
