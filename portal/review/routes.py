@@ -29,7 +29,7 @@ from portal.converters import date_arg
 from portal.db import db_session
 from portal.finding_stops import Stop, finding_stops, withdrawn_marked
 from portal.forms import save
-from portal.local_time import hospital_zone, in_zone, recording_clock
+from portal.local_time import hospital_zone, in_zone, recording_clock, shown
 from portal.models import (
     Account,
     DocumentKind,
@@ -45,6 +45,7 @@ from portal.review import kept_read
 from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm, WithdrawForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, entered_in_error, reports
+from portal.services.errors import NotAllowed
 from portal.services.machine_read import (
     machine_findings,
     machine_read,
@@ -398,8 +399,11 @@ def _physician_read(form: SignForm) -> PhysicianRead:
 @bp.route("/reports/<id:report_id>/sign", methods=["POST"])
 @roles(Role.DOCTOR)
 def sign(report_id: int) -> Any:
-    found = _report_or_404(report_id)
     form = SignForm()
+    try:
+        found = _report_or_404(report_id)
+    except NotAllowed:
+        return _read_kept_after_reassignment(report_id, form)
     if form.validate_on_submit():
         return _commit_signature(
             form,
@@ -417,8 +421,11 @@ def sign(report_id: int) -> Any:
 @bp.route("/reports/<id:report_id>/amend", methods=["POST"])
 @roles(Role.DOCTOR)
 def amend(report_id: int) -> Any:
-    found = _report_or_404(report_id)
     form = AmendForm()
+    try:
+        found = _report_or_404(report_id)
+    except NotAllowed:
+        return _read_kept_after_reassignment(report_id, form)
     if found.status is ReportStatus.PRELIMINARY:
         # Its page shows the sign form, not the amend form: the message had nowhere to stand,
         # and a bare 400 came back (an audit).
@@ -441,6 +448,32 @@ def amend(report_id: int) -> Any:
             "Amendment signed.",
         )  # fmt: skip
     return _redisplay(found, form)
+
+
+def _read_kept_after_reassignment(report_id: int, form: SignForm) -> tuple[str, int]:
+    """Not signed, as the patient was assigned to another doctor while this one reviewed the
+    report: a page saying so, with the doctor's own typing to copy, where a bare 404 had
+    thrown their read away (a review audit, 2026-12-07). Nothing of the report is shown, as
+    it is no longer theirs to see; a doctor who never had it open gets the plain 404."""
+    sql = db_session()
+    sql.rollback()
+    away = reports.assigned_away_while_reviewing(sql, _actor(), report_id)
+    if away is None:
+        raise NotAllowed()
+    audit.refused_access(sql, _actor(), 409)
+    message = (
+        f"Not signed: {away.patient_name} was assigned to {away.doctor_name} at "
+        f"{shown(away.assigned_at, hospital_zone())} while you were reviewing, so this report "
+        f"is no longer yours to see. Ask {away.doctor_name} to sign it, or staff to assign the "
+        "patient back to you. Nothing was saved; your read is below to copy."
+    )
+    typed = [
+        (field.label.text, field.data)
+        for field in (form.rhythm_label, form.conclusion, form.patient_comment,
+                      form.next_steps_note, getattr(form, "reason", None))
+        if field is not None and (field.data or "").strip()
+    ]  # fmt: skip
+    return render_template("review/not_signed_reassigned.html", message=message, typed=typed), 409
 
 
 @bp.route("/reports/<id:report_id>/entered-in-error", methods=["POST"])

@@ -101,9 +101,11 @@ def record(
 
 
 def refused_access(session: Session, actor: Account, status: int) -> None:
-    """Record a refused request of a logged-in account: 403 (not for this role) or 404 (no
-    such record, or not this account's). Committed at once: the caller rolled back the
-    request's own work first. Never raises: the refusal is answered even if this fails."""
+    """Record a refused request of a logged-in account: 403 (not for this role), 404 (no
+    such record, or not this account's) or 409 (a signature refused as the patient was
+    assigned to another doctor meanwhile, `reports.assigned_away_while_reviewing`). Committed
+    at once: the caller rolled back the request's own work first. Never raises: the refusal
+    is answered even if this fails."""
     view_args = dict(request.view_args or {}) if has_request_context() else {}
     object_type = object_id = None
     for name, value in view_args.items():

@@ -26,6 +26,7 @@ from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
+    AuditEvent,
     EcgRecording,
     EcgReport,
     Patient,
@@ -177,6 +178,63 @@ def get_visible_report(session: Session, actor: Account, report_id: int) -> EcgR
     if report is None:
         raise NotAllowed()
     return report
+
+
+@dataclass(frozen=True)
+class AssignedAway:
+    """Why a doctor may no longer sign a report they had open: its patient was assigned to
+    `doctor_name` at `assigned_at` (UTC) since they opened it."""
+
+    patient_name: str
+    doctor_name: str
+    assigned_at: dt.datetime
+
+
+def assigned_away_while_reviewing(
+    session: Session, actor: Account, report_id: int
+) -> AssignedAway | None:
+    """The reassignment that took report `report_id` from a doctor who had it open (the
+    pool's, or theirs), or None: a doctor pressing Sign after staff assigned the pooled
+    patient to another doctor had met a bare 404, their typed read lost (a review audit,
+    2026-12-07). Only when they opened it (their `report.view`) and its patient's doctor
+    changed afterwards: a doctor who never could see the report learns nothing of it."""
+    if actor.role is not Role.DOCTOR or actor.doctor_profile is None:
+        return None
+    report = session.get(EcgReport, report_id)
+    patient = report.patient if report is not None else None
+    doctor = patient.assigned_doctor if patient is not None else None
+    if patient is None or doctor is None or doctor is actor.doctor_profile:
+        return None
+    opened = session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "report.view",
+            AuditEvent.actor_id == actor.id,
+            AuditEvent.object_type == "ecg_report",
+            AuditEvent.object_id == report_id,
+            AuditEvent.patient_id == patient.id,  # a report moved since is not this case
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if opened is None:
+        return None
+    updates_since = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "patient.update",
+            AuditEvent.patient_id == patient.id,
+            AuditEvent.id > opened.id,
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    assigned = next(
+        (e for e in updates_since if "assigned_doctor_id" in (e.details or {}).get("fields", [])),
+        None,
+    )
+    if assigned is None:
+        return None
+    return AssignedAway(patient.full_name, doctor.full_name, assigned.occurred_at)
 
 
 @dataclass(frozen=True)
