@@ -45,6 +45,7 @@ ACTIONS = {
     "myhealth.reports": "opened your reports",
     "audit.view": "looked at the list of who has seen or changed your record",
     "api_token.issue": "gave an app access to your record, acting as you",
+    "api_token.revoke": "cut off an app's access to your record (it had acted as you)",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"

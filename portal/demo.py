@@ -125,9 +125,9 @@ def seed_demo(session: Session) -> dict[str, str]:
                 now=utcnow(),
             )
         if number == 0:
-            account, password = patients.create_portal_account(session, patient, actor=staff)
-            account.must_change_password = False
-            credentials[account.username] = password
+            login = patients.create_portal_account(session, patient, actor=staff)
+            login.account.must_change_password = False
+            credentials[login.account.username] = login.temporary_password
     return credentials
 
 

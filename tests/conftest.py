@@ -245,7 +245,7 @@ def people(sql: Session) -> People:
         actor=staff,
         today=dt.date.today(),
     )
-    patient_account, _ = patients.create_portal_account(sql, patient, actor=staff)
+    patient_account = patients.create_portal_account(sql, patient, actor=staff).account
     patient_account.password_hash = accounts.hash_password(PASSWORD)
     patient_account.must_change_password = False
     sql.commit()

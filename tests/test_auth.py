@@ -349,7 +349,63 @@ def test_a_patient_who_lost_the_phone_of_their_two_step_login_is_helped_by_staff
         select(AuditEvent).where(AuditEvent.action == "patient.portal_password_reset")
     ).one()
     assert row.patient_id == people.patient.id
-    assert row.details == {"two_step_login_removed": True}
+    assert row.details == {"two_step_login_removed": True, "api_tokens_revoked": 0}
+
+
+def test_a_new_temporary_password_cuts_off_the_apps_acting_as_the_patient(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """After a compromised login staff expect the patient's apps cut off too: the new
+    temporary password ended the web sessions, while an API token acting as the patient kept
+    reading their record (an access audit, 2026-12-07). It is revoked, as at deactivation,
+    and staff are told so, before and after."""
+    import datetime as dt
+
+    from portal import access_words
+    from portal.services import api_tokens
+
+    app_token = api_tokens.issue(sql, people.patient_account, client_name="Phone app",
+                                 scopes=["reports:read"], days=30, actor=people.admin)  # fmt: skip
+    old = api_tokens.issue(sql, people.patient_account, client_name="Old tablet",
+                           scopes=["reports:read"], days=30, actor=people.admin)  # fmt: skip
+    old.token.expires_at = utcnow() - dt.timedelta(days=1)
+    sql.commit()
+    bearer = {"Authorization": f"Bearer {app_token.secret}"}
+    assert app.test_client().get("/api/v1/reports", headers=bearer).status_code == 200
+    staff = client_for(app, people.staff)
+    page = f"/patients/{people.patient.id}"
+    before = staff.get(page).get_data(as_text=True)
+    assert (
+        "(1 app acting as them through API tokens: Phone app; a new temporary password cuts "
+        "it off)" in before
+    )
+    issued = post_form(staff, f"{page}/portal-password", {}, token_page=page)
+    text = issued.get_data(as_text=True)
+    assert issued.status_code == 200 and 'id="temporary-password"' in text
+    assert (
+        "The patient&#39;s sessions on this portal have ended, and the app acting as them "
+        "through an API token (Phone app) is cut off." in text
+    )
+    assert "Old tablet" not in text  # expired: it no longer worked
+    assert app.test_client().get("/api/v1/reports", headers=bearer).status_code == 401
+    sql.expire_all()
+    assert app_token.token.revoked_at is not None and old.token.revoked_at is not None
+    reset = sql.scalars(
+        select(AuditEvent).where(AuditEvent.action == "patient.portal_password_reset")
+    ).one()
+    assert reset.details == {"two_step_login_removed": False, "api_tokens_revoked": 1}
+    revoked = sql.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.revoke")).all()
+    assert {(e.object_id, e.patient_id, e.actor_id) for e in revoked} == {
+        (app_token.token.id, people.patient.id, people.staff.id),
+        (old.token.id, people.patient.id, people.staff.id),
+    }
+    assert access_words.what(revoked[0]) == (
+        "cut off an app's access to your record (it had acted as you)"
+    )
+    # Nothing acts as them now: the page no longer says so, and a reset says none was.
+    assert "acting as them" not in staff.get(page).get_data(as_text=True)
+    again = post_form(staff, f"{page}/portal-password", {}, token_page=page)
+    assert "no app was acting as them" in again.get_data(as_text=True)
 
 
 def _password_only(app: Flask, username: str, password: str):  # type: ignore[no-untyped-def]

@@ -287,7 +287,7 @@ def test_v2_8_6_an_admin_resets_a_doctors_two_step_login_and_the_doctor_enrols_a
 
 def _second_patient_login(sql: Session, people: People) -> Account:
     """people.other_patient gets a portal login of their own."""
-    account, _ = patients.create_portal_account(sql, people.other_patient, actor=people.staff)
+    account = patients.create_portal_account(sql, people.other_patient, actor=people.staff).account
     account.password_hash = people.patient_account.password_hash  # PASSWORD
     account.must_change_password = False
     sql.commit()

@@ -14,7 +14,9 @@ from portal.forms import options, save
 from portal.local_time import hospital_today, hospital_zone, typed_utc
 from portal.models import Account, Patient, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
-from portal.services import accounts, audit, clinical_inputs, patients, recordings, reports
+from portal.services import (
+    accounts, api_tokens, audit, clinical_inputs, patients, recordings, reports,
+)  # fmt: skip
 from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
 from portal.services.validation import InvalidInput
 
@@ -123,7 +125,16 @@ def view(patient_id: int) -> str:
         main_finding_label=reports.main_finding_label,
         latest_signed=reports.latest_signed,
         held_from_patient=lambda report: reports.held_from_patient(report, utcnow()),
+        apps_acting=_apps_acting_as(patient),
     )
+
+
+def _apps_acting_as(patient: Patient) -> list[str]:
+    """The client names of the working API tokens acting as the patient, for staff: a new
+    temporary password cuts them off, and the page says so before it is pressed."""
+    if patient.account is None or _actor().role is not Role.STAFF:
+        return []
+    return [token.client_name for token, _ in api_tokens.acting_for(db_session(), patient.account)]
 
 
 @bp.route("/<id:patient_id>/edit", methods=["GET", "POST"])
@@ -240,26 +251,48 @@ def portal_account(patient_id: int) -> str | Response:
 @roles(Role.STAFF)
 def portal_password(patient_id: int) -> str | Response:
     """A new temporary password for the patient's login (`patients.new_portal_password`)."""
-    return _hand_over_login(patient_id, patients.new_portal_password)
+    return _hand_over_login(patient_id, patients.new_portal_password, reset=True)
 
 
-def _hand_over_login(patient_id: int, issue: Callable[..., tuple[Account, str]]) -> str | Response:
+def _hand_over_login(
+    patient_id: int, issue: Callable[..., patients.HandedOverLogin], *, reset: bool = False
+) -> str | Response:
     """The page that shows the patient's username and a temporary password once, or the
-    patient's page with why none was made."""
+    patient's page with why none was made. After a `reset`, what else ended."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     sql = db_session()
     patient = _patient_or_404(patient_id)
     try:
-        account, temporary_password = issue(sql, patient, actor=_actor())
+        handed = issue(sql, patient, actor=_actor())
     except InvalidInput as problem:
         sql.rollback()
         flash(" ".join(problem.errors.values()), "error")
         return redirect(url_for("patients.view", patient_id=patient.id))
     sql.commit()
+    if reset:
+        flash(_access_ended_message(handed.apps_cut_off), "success")
     return render_template(
         "patients/portal_account.html",
         patient=patient,
-        account=account,
-        temporary_password=temporary_password,
+        account=handed.account,
+        temporary_password=handed.temporary_password,
+    )
+
+
+def _access_ended_message(apps_cut_off: tuple[str, ...]) -> str:
+    """What a new temporary password ended, in staff's words: after a compromised login staff
+    expect the patient's apps cut off too, and nothing had said whether they were (an access
+    audit, 2026-12-07)."""
+    if not apps_cut_off:
+        return "The patient's sessions on this portal have ended; no app was acting as them."
+    names = ", ".join(apps_cut_off)
+    apps = (
+        f"the app acting as them through an API token ({names}) is"
+        if len(apps_cut_off) == 1
+        else f"the {len(apps_cut_off)} apps acting as them through API tokens ({names}) are"
+    )
+    return (
+        f"The patient's sessions on this portal have ended, and {apps} cut off. If an app "
+        "should still reach their record, an administrator issues it a new token (API tokens)."
     )

@@ -362,9 +362,22 @@ def end_access(session: Session, account: Account, *, actor: Account) -> None:
     """Deactivate: end every session and revoke every live API token of the account."""
     account.is_active = False
     account.session_epoch += 1
-    live = select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
-    for token in session.scalars(live):
+    revoke_api_tokens(session, account, actor=actor)
+
+
+def revoke_api_tokens(session: Session, account: Account, *, actor: Account) -> list[str]:
+    """Revoke every API token acting as `account` not revoked yet (each audited); the client
+    names of those still working (not expired), to tell the user which apps are cut off."""
+    now = utcnow()
+    unrevoked = select(ApiToken).where(
+        ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None)
+    )
+    working = []
+    for token in session.scalars(unrevoked.order_by(ApiToken.id)):
+        if token.expires_at > now:
+            working.append(token.client_name)
         api_tokens.revoke(session, token, actor=actor)
+    return working
 
 
 def load_session_account(session: Session, session_id: str) -> Account | None:

@@ -85,11 +85,16 @@ def issue(
 
 
 def revoke(session: Session, token: ApiToken, *, actor: Account) -> None:
+    """Revoke the token (audited). On the patient's own record when it acted as a patient, as
+    its issue is: their access list had not said that an app of theirs was cut off (an
+    access audit, 2026-12-07)."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        patient = token.account.patient
         audit.record(
-            session, "api_token.revoke", actor=actor, object_type="api_token", object_id=token.id
-        )
+            session, "api_token.revoke", actor=actor, object_type="api_token", object_id=token.id,
+            patient_id=patient.id if patient is not None else None,
+        )  # fmt: skip
 
 
 def authenticate(session: Session, secret: str) -> ApiToken | None:

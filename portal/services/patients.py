@@ -381,13 +381,24 @@ def name_contains(text: str) -> ColumnElement[bool]:
     return Patient.name_folded.like(f"%{like_literal(words)}%", escape=LIKE_ESCAPE)
 
 
-def new_portal_password(
-    session: Session, patient: Patient, *, actor: Account
-) -> tuple[Account, str]:
+@dataclass(frozen=True)
+class HandedOverLogin:
+    """A patient's login with a temporary password to hand over once; `apps_cut_off`: the
+    client names of the API tokens that acted as the patient and were revoked with it."""
+
+    account: Account
+    temporary_password: str
+    apps_cut_off: tuple[str, ...] = ()
+
+
+def new_portal_password(session: Session, patient: Patient, *, actor: Account) -> HandedOverLogin:
     """A new temporary password for the patient's login (forgotten, or locked out), to hand
     over in person; the patient chooses their own at the next login. Staff could not help a
     patient who forgot theirs: only an administrator could, whom a patient has no way to
-    reach (an audit). Unlocks the login and ends its sessions."""
+    reach (an audit). Unlocks the login, ends its sessions and revokes the API tokens acting
+    as the patient, as deactivation does (`accounts.end_access`): after a compromised login
+    an app acting as the patient had kept reading their record (an access audit,
+    2026-12-07)."""
     account = patient.account
     if account is None:
         raise InvalidInput({"account": "This patient has no portal login yet: give them one."})
@@ -404,17 +415,17 @@ def new_portal_password(
     two_step_removed = account.totp_secret is not None
     account.totp_secret = account.totp_last_step = account.mfa_recovery_hashes = None
     account.mfa_enabled_at = None
+    apps_cut_off = accounts.revoke_api_tokens(session, account, actor=actor)
     audit.record(
         session, "patient.portal_password_reset", actor=actor, patient_id=patient.id,
         object_type="account", object_id=account.id,
-        details={"two_step_login_removed": two_step_removed},
+        details={"two_step_login_removed": two_step_removed,
+                 "api_tokens_revoked": len(apps_cut_off)},
     )  # fmt: skip
-    return account, temporary_password
+    return HandedOverLogin(account, temporary_password, tuple(apps_cut_off))
 
 
-def create_portal_account(
-    session: Session, patient: Patient, *, actor: Account
-) -> tuple[Account, str]:
+def create_portal_account(session: Session, patient: Patient, *, actor: Account) -> HandedOverLogin:
     """Give a patient a login; returns it with a temporary password to hand over once.
     The patient's row is locked and read as committed first: a double click on MariaDB had
     answered the second click with a 500 (the username taken meanwhile), the page the browser
@@ -449,4 +460,4 @@ def create_portal_account(
         object_type="account",
         object_id=account.id,
     )
-    return account, temporary_password
+    return HandedOverLogin(account, temporary_password)
