@@ -15,7 +15,13 @@ from portal.local_time import hospital_today, hospital_zone, typed_utc
 from portal.models import Account, Patient, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
 from portal.services import (
-    accounts, api_tokens, audit, clinical_inputs, patients, recordings, reports,
+    accounts,
+    api_tokens,
+    audit,
+    clinical_inputs,
+    patients,
+    recordings,
+    reports,
 )  # fmt: skip
 from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
 from portal.services.validation import InvalidInput
