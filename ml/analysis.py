@@ -124,6 +124,7 @@ from ml.strip_rhythm import (
     OTHER,
     STRIP_MAX_S,
     UNCLASSIFIABLE,
+    WINDOW_S,
     Bands,
     StripCall,
     af_window_spans_s,
@@ -135,6 +136,7 @@ from ml.strip_rhythm import (
     strip_call_over_a_pattern,
     unusable_reason,
     unusable_throughout,
+    window_starts,
     with_fibrillation,
 )
 from ml.two_to_one import (
@@ -688,6 +690,15 @@ def _read(
     held_block = blocked_p_waves(bands.p_waves_mv, fs, beat_s, classes)
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
+    if not is_strip:
+        p_consistency, af_windows = atrial_evidence_on_a_live_lead(
+            recording.signal_mv,
+            fs,
+            (peaks, classes),
+            (p_consistency, af_windows),
+            gaps.long_gaps_s,
+            (lead_index, second),
+        )
     good_s = [(s.start_s, s.end_s) for s in quality if good_once_filtered(s)]
     fast_noise_s = [(s.start_s, s.end_s) for s in quality if noisy_from_fast_noise(s)]
     clear_of_noise = [] if is_strip else clear_of_fast_noise_s(lead_mv, fs, peaks, quality)
@@ -941,6 +952,48 @@ def beats_missing_a_lead(
         live = [lead for lead, off in zip(read_leads, pattern, strict=True) if not off]
         groups.append((live, where))
     return groups
+
+
+def atrial_evidence_on_a_live_lead(
+    signal_mv: np.ndarray,
+    fs: float,
+    beats: tuple[np.ndarray, np.ndarray],
+    evidence: tuple[np.ndarray, list[tuple[float, float]]],
+    long_gaps_s: Sequence[Sequence[Span]],
+    leads: tuple[int, int | None],
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The AF evidence, (per-beat P-wave consistency, AF windows), read from the companion
+    lead wherever the rhythm lead is in a long gap (an electrode off) and the companion is
+    not: each beat's P-wave consistency there, and every 30-s window touching such a span,
+    judged on the companion alone. The rhythm lead's zeros have no P wave, and MIT-BIH 119
+    with MLII off for 10 min while V1 beat on read 5 AF episodes (high risk) in its
+    ventricular bigeminy: the window model had called the flat lead's windows AF."""
+    rhythm_lead, companion = leads
+    consistency, windows = evidence
+    if companion is None or companion == rhythm_lead or not long_gaps_s[rhythm_lead]:
+        return consistency, windows
+    peaks, classes = beats
+    off, companion_off = list(long_gaps_s[rhythm_lead]), list(long_gaps_s[companion])
+    beat_s = peaks / fs
+    on_companion = rhythm.within(beat_s, off) & ~rhythm.within(beat_s, companion_off)
+    width_s = WINDOW_S  # the windows start every WINDOW_HOP_S, as `af_window_spans_s` reads them
+    touching = [
+        start
+        for start in window_starts(signal_mv.shape[0], fs)
+        if rhythm.overlap_s(start / fs, start / fs + width_s, off) > 0
+        and rhythm.overlap_s(start / fs, start / fs + width_s, companion_off) == 0
+    ]
+    if not on_companion.any() and not touching:
+        return consistency, windows
+    lead_mv = signal_mv[:, companion]
+    bands = Bands.of(lead_mv, fs)
+    if on_companion.any():
+        live = p_waves_where_seen(bands.p_waves_mv, fs, beat_s, classes)
+        consistency = np.where(on_companion, live, consistency)
+    moved = {start / fs for start in touching}
+    kept = [w for w in windows if w[0] not in moved]
+    judged = af_window_spans_s(lead_mv, fs, peaks, classes, starts=touching, bands=bands)
+    return consistency, sorted(kept + judged)
 
 
 def spans_every_lead_misses(long_gaps_s: Sequence[Sequence[Span]], leads: list[int]) -> list[Span]:
