@@ -1,7 +1,8 @@
 """The clinician PDF marks an interval "low confidence" only where it shows the machine's own
 value: a QT the doctor remeasured by hand is theirs. A clinician-eye audit amended a QT to
 352 ms ("remeasured on V1 with calipers") and page 1 said "QT 352 ms / low confidence", the
-machine's opinion of its own 319 ms; REST and FHIR carry no such label."""
+machine's opinion of its own 319 ms. The review page, REST (`low_confidence`) and FHIR (a
+note) say it where the PDF does (a browser audit, 2026-12-07)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.models import EcgReport
 from portal.worker import Worker
-from tests.conftest import People, client_for, sign_report
+from tests.conftest import People, bearer_token, client_for, sign_report
 from tests.support.ecg_files import write_csv
 from tests.support.pdf_text import pdf_words
 from tests.test_upload_and_review import _upload
@@ -49,3 +50,17 @@ def test_only_the_machines_own_values_carry_its_confidence(
     qt_ms = round(machine.qt_ms) + 30
     assert f"{qt_ms} ms" in signed and f"{qt_ms} ms low confidence" not in signed
     assert f"{machine.pr_ms:.0f} ms low confidence" in signed  # left as it was
+    # The review page's signed column, REST and FHIR say it too (a browser audit: a PR of
+    # 219 ms "low confidence" on the PDF reached the EHR as a clean 219 ms, above 200).
+    page = " ".join(doctor.get(f"/reports/{report.id}").get_data(as_text=True).split())
+    assert f'{machine.pr_ms:.0f} ms <span class="muted small">low confidence</span></td>' in page
+    token = bearer_token(sql, people, people.doctor, "reports:read", "fhir:read")
+    auth = {"Authorization": f"Bearer {token}"}
+    api = app.test_client()
+    body = api.get(f"/api/v1/reports/{report.id}", headers=auth).get_json()
+    assert "pr_ms" in body["physician_read"]["low_confidence"]
+    assert "qt_ms" not in body["physician_read"]["low_confidence"]  # the doctor's QT
+    pr = api.get(f"/fhir/r4/Observation/{report.id}-pr", headers=auth).get_json()
+    assert pr["note"][0]["text"].startswith("Low confidence: the machine's measurement")
+    qt = api.get(f"/fhir/r4/Observation/{report.id}-qt", headers=auth).get_json()
+    assert "note" not in qt

@@ -213,6 +213,11 @@ class VersionSchema(ma.Schema):
     next_steps = ma.fields.List(ma.fields.String(), required=True)
     next_steps_note = ma.fields.String(required=True, allow_none=True)
     measurements = ma.fields.Nested(MeasurementsSchema, required=True)
+    low_confidence = ma.fields.List(
+        ma.fields.String(), required=True,
+        metadata={"description": "the measurements (names as in `measurements`) that are the "
+                  "machine's own values of low confidence, as the clinician PDF marks them"},
+    )  # fmt: skip
     model_version = ma.fields.String(required=True, allow_none=True)
 
 
@@ -429,6 +434,7 @@ def _version(version: ReportVersion) -> dict[str, Any]:
         "patient_comment": version.patient_comment,
         "next_steps": list(version.next_steps or []), "next_steps_note": version.next_steps_note,
         "measurements": {name: getattr(version, name) for name in MEASUREMENTS},
+        "low_confidence": documents.low_confidence_values(version.report, version),
         "model_version": version.model_version,
     }  # fmt: skip
 

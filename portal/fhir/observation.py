@@ -52,7 +52,7 @@ from portal.models import (
     utcnow,
 )
 from portal.risk_words import model_title
-from portal.services import audit, reports
+from portal.services import audit, documents, reports
 from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
 from portal.services.risk_scores import stale_reason
@@ -271,7 +271,18 @@ def _measurement(item: Item, version: ReportVersion) -> dict[str, Any]:
         "system": codes.UCUM,
         "code": measure.unit,
     }
+    if measure.column in documents.low_confidence_values(item.report, version):
+        resource["note"] = [{"text": LOW_CONFIDENCE_NOTE}]
     return _ordered(resource)
+
+
+# A signed value that is the machine's own of low confidence, as the clinician PDF marks it
+# (`documents.low_confidence_values`): an EHR had received a clean PR of 219 ms (a browser
+# audit, 2026-12-07).
+LOW_CONFIDENCE_NOTE = (
+    "Low confidence: the machine's measurement, which the signing doctor kept unchanged; "
+    "check it on the ECG before relying on it"
+)
 
 
 def _withdrawn(item: Item, version: ReportVersion) -> dict[str, Any]:

@@ -267,6 +267,7 @@ def _review_page(
         or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
+        signed_low=documents.low_confidence_values(found, latest) if latest else [],
         not_signed_because=not_signed or [],
         statements=STATEMENTS,
         machine_labels=vocabulary.MACHINE_LABELS,

@@ -215,7 +215,7 @@ def report_data(
                 "heart_rate": analysis.heart_rate.rate_reason or "",
             },
         ),
-        interval_confidence=_machine_confidence(
+        interval_confidence=signed_confidence(
             machine, version, dict(analysis.intervals.confidence)
         ),
         beat_counts=dict(machine.beat_counts or {}),
@@ -285,7 +285,7 @@ def withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
 SINUS_CODES = frozenset({"SINUS", "BRADY", "TACHY"})  # sinus rhythm, by its rate or not
 
 
-def _machine_confidence(
+def signed_confidence(
     machine: ReportVersion, version: ReportVersion, confidence: dict[str, str]
 ) -> dict[str, str]:
     """The machine's confidence in each interval, kept only where `version` shows the
@@ -300,6 +300,21 @@ def _machine_confidence(
         if all(as_shown(getattr(version, n), getattr(machine, n)) for n in names):
             kept[interval] = level
     return kept
+
+
+def low_confidence_values(report: EcgReport, version: ReportVersion) -> list[str]:
+    """The measurements of `version` that are the machine's own values of low confidence
+    (`signed_confidence`), by column name: the review page's signed column, REST and FHIR
+    say it as the clinician PDF does. A browser audit: the PDF said "PR 219 ms low
+    confidence" while the page, REST and FHIR gave a clean PR of 219 ms, above 200."""
+    machine = report.versions[0]
+    stored = ((machine.analysis or {}).get("intervals") or {}).get("confidence") or {}
+    kept = signed_confidence(machine, version, stored)
+    return [
+        name
+        for name, interval in INTERVAL_OF.items()
+        if kept.get(interval) == "low" and getattr(version, name) is not None
+    ]
 
 
 def _not_measurable(
