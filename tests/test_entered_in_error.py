@@ -6,6 +6,7 @@ told in their words), is entered-in-error through REST and FHIR, and has no PDF.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from pathlib import Path
@@ -257,3 +258,56 @@ def test_the_patients_page_says_each_reports_state_in_words(
     _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
               row_version=str(report.row_version))  # fmt: skip
     assert "withdrawn as entered in error " in state() and "off the patient's portal" in state()
+
+
+def test_fhir_says_when_it_was_withdrawn_so_an_ehr_polling_for_changes_learns_of_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """`_lastUpdated` and `meta.lastUpdated` had been the signature's: an EHR polling for
+    changes since its last run never learnt of the withdrawal, where a bulk `$export?_since=`
+    did; and the signed version's ETag was answered 304 (an interoperability audit,
+    2026-12-07)."""
+    report = _signed(app, people, sql, tmp_path)
+    hour_ago = report.signed_at - dt.timedelta(hours=1)
+    report.signed_at = hour_ago  # signed an hour ago, so the poll's time falls between
+    sql.commit()
+    polled_at = (hour_ago + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api = app.test_client()
+    secret = bearer_token(sql, people, people.staff, "fhir:read")
+    fhir = {"Authorization": f"Bearer {secret}", "Accept": "application/fhir+json"}
+    poll = f"/fhir/r4/DiagnosticReport?_lastUpdated=gt{polled_at}"
+    assert api.get(poll, headers=fhir).get_json()["total"] == 0
+    signed = api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=fhir)
+    assert signed.headers["ETag"] == 'W/"2"'
+    hr_signed = api.get(f"/fhir/r4/Observation/{report.id}-hr", headers=fhir).get_json()
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version)).status_code == 302  # fmt: skip
+    sql.expire_all()
+    withdrawn_at = sql.get(EcgReport, report.id).withdrawn_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+    found = api.get(poll, headers=fhir).get_json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [str(report.id)]
+    resource = found["entry"][0]["resource"]
+    assert resource["status"] == "entered-in-error"
+    assert resource["meta"] == {"versionId": "3", "lastUpdated": withdrawn_at}
+    # The withdrawal is a version of its own: a client holding the signed one is not told
+    # "unchanged", and `_history` reads back both.
+    read = api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers={**fhir,
+                   "If-None-Match": signed.headers["ETag"]})  # fmt: skip
+    assert read.status_code == 200 and read.headers["ETag"] == 'W/"3"'
+    assert api.get(f"/fhir/r4/DiagnosticReport/{report.id}/_history/3",
+                   headers=fhir).get_json() == resource  # fmt: skip
+    before = api.get(f"/fhir/r4/DiagnosticReport/{report.id}/_history/2", headers=fhir)
+    assert before.get_json()["meta"]["versionId"] == "2"
+    # Its Observations likewise.
+    for ref in resource["result"]:
+        observation = api.get(f"/fhir/r4/{ref['reference']}", headers=fhir).get_json()
+        assert observation["status"] == "entered-in-error", observation
+        if "meta" in observation:  # the waveform has no version
+            assert observation["meta"]["versionId"] == "3"
+            assert observation["meta"]["lastUpdated"] == withdrawn_at
+            again = api.get(f"/fhir/r4/{ref['reference']}/_history/3", headers=fhir)
+            assert again.get_json() == observation
+    hr = api.get(f"/fhir/r4/Observation/{report.id}-hr/_history/2", headers=fhir).get_json()
+    assert hr["meta"] == hr_signed["meta"]

@@ -121,8 +121,9 @@ def capability_statement() -> dict[str, Any]:
                                 (
                                     "_lastUpdated",
                                     "date",
-                                    "When it was last signed or amended, "
-                                    "else read by the machine (hospital's days).",
+                                    "When it was withdrawn as entered in error, else "
+                                    "last signed or amended, else read by the machine "
+                                    "(hospital's days).",
                                 ),
                                 (
                                     "status",

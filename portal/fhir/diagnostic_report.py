@@ -47,6 +47,7 @@ from portal.fhir.observation import (
     readable_version,
     reference_of,
     signed_version,
+    withdrawal_meta,
 )
 from portal.fhir.patient import READERS, not_found, reference
 from portal.models import (
@@ -66,9 +67,12 @@ from reports.plain_language import findings_in_plain_words
 SEARCH_PARAMETERS = {
     "patient", "subject", "date", "status", "code", "category", "_id", "_lastUpdated"
 }  # fmt: skip
-# When a report last changed: its latest signature or amendment, else its machine read (as
-# `meta.lastUpdated` says it).
-LAST_UPDATED = func.coalesce(EcgReport.signed_at, EcgReport.created_at)
+# When a report last changed, as `meta.lastUpdated` says it: its withdrawal as entered in
+# error, else its latest signature or amendment, else its machine read. (A report is withdrawn
+# only once signed and is never signed again after, so the first of these set is the latest.)
+# The withdrawal had been left out: `_lastUpdated=gt<after the signature>` never found it,
+# where a bulk `$export?_since=` did (an interoperability audit, 2026-12-07).
+LAST_UPDATED = func.coalesce(EcgReport.withdrawn_at, EcgReport.signed_at, EcgReport.created_at)
 STATUSES = {s.value for s in ReportStatus}
 # The rest of FHIR R4's DiagnosticReport.status codes: valid in a search, matching no report
 # here. The usual poll for every signed result, status=final,amended,corrected, had been a
@@ -147,8 +151,10 @@ def report_resource(
     report: EcgReport, who: Audience, version: ReportVersion | None = None,
     machine_read: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """The DiagnosticReport of `report` as of `version` (default: its latest signed version;
-    the machine read when it has none, or with `machine_read`: version 1, preliminary)."""
+    """The DiagnosticReport of `report` as of `version` (default: as it stands, its latest
+    signed version, withdrawn or not; the machine read when it has none, or with
+    `machine_read`: version 1, preliminary)."""
+    current = version is None and not machine_read
     latest = signed_version(report)
     version = None if machine_read else version or latest
     basis = version or report.versions[0]
@@ -160,6 +166,9 @@ def report_resource(
             "lastUpdated": instant(basis.signed_at or basis.created_at),
         },  # fmt: skip
     }
+    withdrawal = withdrawal_meta(report) if current else None
+    if withdrawal is not None:  # the withdrawal is a version of its own, read by `_history`
+        resource["meta"] |= withdrawal
     signer = _practitioner(version) if version is not None else None
     if signer is not None:
         resource["contained"] = [signer]
@@ -286,9 +295,9 @@ def report_vread(report_id: int, version_no: int) -> Response:
 @scopes("fhir:read")
 def report_search() -> Response:
     """By patient (or subject), date (of the ECG; eq/ne/lt/le/gt/ge, days in the hospital's
-    zone), _lastUpdated (its latest signature, else its machine read), status (preliminary,
-    final, amended; comma = or; FHIR's other codes match nothing), code, category, _id.
-    Newest first."""
+    zone), _lastUpdated (its withdrawal, else its latest signature, else its machine read:
+    `LAST_UPDATED`), status (preliminary, final, amended, entered-in-error; comma = or;
+    FHIR's other codes match nothing), code, category, _id. Newest first."""
     args = search_args(SEARCH_PARAMETERS)
     where = paging()
     query = reports.visible_reports(actor())

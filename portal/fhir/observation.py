@@ -110,6 +110,20 @@ def signed_version(report: EcgReport, version_no: int | None = None) -> ReportVe
     return next((v for v in signed if v.version_no == version_no), None)
 
 
+def withdrawal_meta(report: EcgReport) -> dict[str, str] | None:
+    """`meta` of a withdrawn report's current resources (its DiagnosticReport and each of its
+    Observations): the withdrawal is their version after the latest signed one (it signs no
+    new read, so it is no report version), updated when it was withdrawn. They had kept the
+    signature's version and time: an EHR polling `_lastUpdated` found nothing, and one holding
+    the signed version's ETag was answered 304, so neither learnt of the withdrawal (an
+    interoperability audit, 2026-12-07). None while the report is not withdrawn."""
+    if report.status is not ReportStatus.ENTERED_IN_ERROR or report.withdrawn_at is None:
+        return None
+    latest = signed_version(report)
+    version_no = (latest.version_no if latest else len(report.versions)) + 1
+    return {"versionId": str(version_no), "lastUpdated": instant(report.withdrawn_at)}
+
+
 def readable_version(report: EcgReport, version_no: int, who: Audience) -> ReportVersion | None:
     """`signed_version(report, version_no)` if this audience may read it: a patient only the
     versions released to them (`reports.shown_to_patient`). A patient's app had read, through
@@ -478,6 +492,8 @@ def _ordered(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def build(item: Item, version: ReportVersion | None = None, where: Window | None = None) -> Any:
+    """The Observation as it stands (`version` None), or as an earlier signed version had it."""
+    current = version is None
     if item.slug in codes.MEASURE_BY_SLUG:
         version = version or signed_version(item.report)
         assert version is not None
@@ -492,6 +508,9 @@ def build(item: Item, version: ReportVersion | None = None, where: Window | None
         resource = _risk_as_signed(item, version)
     else:
         resource = _risk(item)
+    withdrawal = withdrawal_meta(item.report) if current else None
+    if withdrawal is not None and "meta" in resource:  # the waveform has no version
+        resource["meta"] |= withdrawal
     return _tagged_if_reference(resource, item.report)
 
 
@@ -523,6 +542,8 @@ def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[It
     except NotAllowed:
         raise not_found(what) from None
     who = audience_of(actor())
+    if version_no is not None and _is_withdrawal(report, match[2], version_no):
+        version_no = None  # the withdrawal's version is the current one, read back
     version = readable_version(report, version_no, who) if version_no is not None else None
     # A measurement or a risk score has a version per signature (a risk score's as it kept
     # it, `_risk_items`); the waveform none.
@@ -533,6 +554,13 @@ def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[It
     if found is None:
         raise not_found(what)
     return found, version
+
+
+def _is_withdrawal(report: EcgReport, slug: str, version_no: int) -> bool:
+    """Whether `_history/<version_no>` names the version a withdrawal as entered in error made
+    (`withdrawal_meta`): read back as the current Observation, as its `meta.versionId` says."""
+    withdrawal = withdrawal_meta(report)
+    return slug != "ecg" and withdrawal is not None and withdrawal["versionId"] == str(version_no)
 
 
 @bp.route("/Observation/<observation_id>", methods=["GET"])
