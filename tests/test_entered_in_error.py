@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, EcgReport, ReportStatus
+from portal.models import AuditEvent, EcgReport, ReportStatus, RiskModel, RiskScore
+from portal.risk.result import RiskLevel
 from portal.services import reports
 from tests.conftest import (
     PASSWORD,
@@ -311,3 +312,57 @@ def test_fhir_says_when_it_was_withdrawn_so_an_ehr_polling_for_changes_learns_of
             assert again.get_json() == observation
     hr = api.get(f"/fhir/r4/Observation/{report.id}-hr/_history/2", headers=fhir).get_json()
     assert hr["meta"] == hr_signed["meta"]
+
+
+def _worklist_rows(client: FlaskClient) -> list[str]:
+    """The rows of the worklist's "all", in its order, as the doctor reads them."""
+    page = html.unescape(client.get("/worklist?status=all").get_data(True))
+    return page.split('<tr class="urgency-')[1:]
+
+
+def test_a_withdrawn_report_ranks_last_unflagged_and_has_no_pdf_ready(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A withdrawn ST elevation, not this patient's ECG, had topped the doctor's "all" list as
+    an emergency with its "high risk score" flag, and `documents.json` said its PDFs ready
+    while they answer 410 (an audit, 2026-12-07)."""
+    report = _signed(app, people, sql, tmp_path)
+    report.urgency, report.main_finding = 0, "ST_ELEVATION"  # signed as an emergency
+    grace = sql.scalar(
+        select(RiskScore).where(
+            RiskScore.report_id == report.id, RiskScore.model == RiskModel.GRACE_IN_HOSPITAL
+        )
+    )
+    assert grace is not None  # not computed: no admission values; as if it had been
+    grace.value, grace.unit, grace.not_computed_reason = 142.0, "points", None
+    grace.category, grace.level = "NSTE-ACS high, STEMI intermediate", RiskLevel.HIGH
+    sql.commit()
+    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=4))
+    waiting = sql.scalar(select(EcgReport).order_by(EcgReport.id.desc()))
+    assert waiting is not None and waiting.id != report.id
+    doctor = client_for(app, people.doctor)
+    first, second = _worklist_rows(doctor)
+    assert f'/reports/{report.id}"' in first and "Emergency" in first
+    assert "high risk score" in first
+    assert doctor.get(f"/reports/{report.id}/report.pdf").status_code == 200  # stored
+    assert doctor.get(f"/reports/{report.id}/documents.json").get_json()["ready"]["clinician"]
+
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version)).status_code == 302  # fmt: skip
+    first, last = _worklist_rows(doctor)
+    assert f'/reports/{waiting.id}"' in first
+    assert f'/reports/{report.id}"' in last
+    assert "Withdrawn" in last and "withdrawn (entered in error)" in last
+    assert "Emergency" not in last and "high risk score" not in last
+    assert "(withdrawn: not this patient's ECG)" in last
+    status = doctor.get(f"/reports/{report.id}/documents.json").get_json()
+    assert status["ready"] == {"clinician": False, "patient": False}
+    assert "withdrawn as entered in error" in status["withdrawn"]
+    assert doctor.get(f"/reports/{report.id}/report.pdf").status_code == 410
+    # The REST API says the same rank in its words.
+    secret = bearer_token(sql, people, people.doctor, "reports:read")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    body = app.test_client().get(f"/api/v1/reports/{report.id}", headers=bearer).get_json()
+    assert (body["urgency_label"], body["urgency_reason"]) == (
+        "Withdrawn", "withdrawn (entered in error)",
+    )  # fmt: skip

@@ -375,3 +375,28 @@ def test_0024_says_earlier_withdrawals_were_of_the_wrong_patient(
         with engine.connect() as connection:
             columns = {c["name"] for c in inspect(connection).get_columns("ecg_report")}
             assert not columns & {"withdrawn_kind", "read_at_hz", "read_in_units"}
+
+
+def test_0026_ranks_reports_withdrawn_before_it_last(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """A report withdrawn as entered in error before 0026 kept its signed rank (an ST
+    elevation topped the worklist as an emergency); it moves to 6 (Withdrawn, last), and to 5
+    (Routine), the last rank the code before knows, on the downgrade. Others keep theirs."""
+    with _seeded_at(empty_database_url, "0025", tmp_path, reports=3) as engine:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE ecg_report SET urgency = 0, status = 'final'"))
+            connection.execute(
+                text("UPDATE ecg_report SET status = 'entered-in-error' "
+                     "WHERE id = (SELECT MIN(id) FROM (SELECT id FROM ecg_report) AS ids)")
+            )  # fmt: skip
+
+        def ranks() -> list[int]:
+            with engine.connect() as connection:
+                return list(connection.execute(text("SELECT urgency FROM ecg_report ORDER BY id"))
+                            .scalars())  # fmt: skip
+
+        migrate.upgrade(empty_database_url)
+        assert ranks() == [6, 0, 0]
+        migrate.downgrade(empty_database_url, "0025")
+        assert ranks() == [5, 0, 0]

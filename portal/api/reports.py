@@ -288,14 +288,15 @@ class ReportSummarySchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "0 most urgent (Emergency: VT, VF, ST elevation, complete "
-            "heart block) .. 5 routine; null for a patient"
+            "heart block) .. 5 routine; 6 withdrawn as entered in error (last); null for a "
+            "patient"
         },
     )
     urgency_label = ma.fields.String(
         required=True,
         allow_none=True,
         metadata={"description": "the worklist's name of `urgency` (Emergency, AF, Pause, High, "
-                  "Medium, Routine); null for a patient"},
+                  "Medium, Routine, Withdrawn); null for a patient"},
     )  # fmt: skip
     urgency_reason = ma.fields.String(
         required=True,

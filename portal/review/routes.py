@@ -45,7 +45,7 @@ from portal.review import kept_read
 from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm, WithdrawForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, entered_in_error, reports
-from portal.services.errors import NotAllowed
+from portal.services.errors import NotAllowed, ReportWithdrawn
 from portal.services.machine_read import (
     machine_findings,
     machine_read,
@@ -304,10 +304,15 @@ def _holter_not_signed(withdrawn: frozenset[str]) -> dict[str, bool]:
 @background_poll
 @roles(*CLINICAL)
 def documents_json(report_id: int) -> Response:
-    """Whether the latest version's PDFs are rendered yet (the page polls it after signing)."""
+    """Whether the latest version's PDFs are rendered yet (the page polls it after signing);
+    `withdrawn`: why there will be none, for a report withdrawn as entered in error meanwhile
+    (the page then says so and offers no PDF)."""
     found = _report_or_404(report_id)
+    withdrawn = found.status is ReportStatus.ENTERED_IN_ERROR
     return jsonify(
-        version_no=found.versions[-1].version_no, ready=documents.readiness(db_session(), found)
+        version_no=found.versions[-1].version_no,
+        ready=documents.readiness(db_session(), found),
+        withdrawn=ReportWithdrawn.default_message if withdrawn else None,
     )
 
 

@@ -474,7 +474,11 @@ def _stored_once(
 
 def readiness(session: Session, report: EcgReport) -> dict[str, bool]:
     """Per kind of PDF, whether the latest version's is stored (True) or still to be
-    rendered by the worker (False; a download then renders it while the user waits)."""
+    rendered by the worker (False; a download then renders it while the user waits). None is
+    ready for a report withdrawn as entered in error: it has no PDF (410, `ReportWithdrawn`),
+    where its stored ones had been said ready (an audit, 2026-12-07)."""
+    if report.status is ReportStatus.ENTERED_IN_ERROR:
+        return dict.fromkeys((kind.value for kind in DocumentKind), False)
     version = latest_version(report)
     stored = set(
         session.scalars(

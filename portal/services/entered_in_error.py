@@ -25,7 +25,12 @@ from portal.models import (
 from portal.services import audit
 from portal.services.accounts import check_own_password
 from portal.services.errors import SigningConflict
-from portal.services.reports import WITHDRAWN_ALREADY, held_from_patient, shown_to_patient
+from portal.services.reports import (
+    WITHDRAWN_ALREADY,
+    WITHDRAWN_URGENCY,
+    held_from_patient,
+    shown_to_patient,
+)
 from portal.services.validation import InvalidInput, text_problem
 
 SIGNED = (ReportStatus.FINAL, ReportStatus.AMENDED)
@@ -102,6 +107,7 @@ def withdraw(
     report.withdrawn_by_id = actor.id
     report.withdrawn_reason = reason
     report.withdrawn_kind = kind
+    report.urgency = WITHDRAWN_URGENCY  # off the top of the worklist: no true record of an ECG
     audit.record(
         session, "report.entered_in_error", actor=actor,
         patient_id=report.patient_id, object_type="ecg_report", object_id=report.id,

@@ -55,6 +55,10 @@ STATEMENTS: dict[str, str] = {code: s.label for code, s in vocabulary.STATEMENTS
 EMERGENCY_CODES = ("VT", "VF", "ST_ELEVATION", "AV_BLOCK_3")
 URGENT_CODES = {**dict.fromkeys(EMERGENCY_CODES, 0), "AF": 1, "PAUSE": 2}
 HIGH_URGENCY, MEDIUM_URGENCY, ROUTINE = 3, 4, 5
+# A report withdrawn as entered in error (`services.entered_in_error`) is no true record of
+# this patient's ECG: it ranks after every other, in the worklist's own index order. Its signed
+# ST elevation had topped the doctor's "all" list as an emergency (an audit, 2026-12-07).
+WITHDRAWN_URGENCY = 6
 
 
 def urgency_of(
@@ -87,8 +91,9 @@ def worklist_scores(
     """The risk scores that may lift and flag a report on the worklist (`scores`, default
     the report's): none for a reference record, which is not this patient's ECG (MIT-BIH 119
     attached to a patient was flagged "high risk score" from her Framingham score; an
-    audit)."""
-    if report.recording.is_reference:
+    audit), nor for a report withdrawn as entered in error, no true record of it either (its
+    "high risk score" flag had stayed on the worklist, an audit, 2026-12-07)."""
+    if report.status is ReportStatus.ENTERED_IN_ERROR or report.recording.is_reference:
         return []
     given = list(report.risk_scores if scores is None else scores)
     if report.patient is None:
@@ -104,7 +109,8 @@ def high_risk_scores(report: EcgReport) -> list[str]:
     return [model_title(s.model) for s in worklist_scores(report) if _is_high(s)]
 
 
-URGENCY_NAMES = ("Emergency", "AF", "Pause", "High", "Medium", "Routine")
+URGENCY_NAMES = ("Emergency", "AF", "Pause", "High", "Medium", "Routine", "Withdrawn")
+WITHDRAWN_REASON = "withdrawn (entered in error)"
 
 
 def main_finding_label(report: EcgReport) -> str | None:
@@ -121,6 +127,8 @@ def main_finding_label(report: EcgReport) -> str | None:
 
 def urgency_reason(report: EcgReport) -> str:
     """Why the report sits where it does on the worklist, in a few words."""
+    if report.status is ReportStatus.ENTERED_IN_ERROR:  # last, whatever it was signed with
+        return WITHDRAWN_REASON
     finding = vocabulary.STATEMENTS.get(vocabulary.canonical(report.main_finding or ""))
     high_scores = [s for s in worklist_scores(report) if _is_high(s)]
     if finding is not None and finding.risk != "low":

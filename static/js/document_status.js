@@ -7,6 +7,14 @@
     const response = await fetch(status.dataset.url, { headers: { Accept: "application/json" } });
     if (response.ok) {
       const s = await response.json();
+      if (s.withdrawn) {
+        // Withdrawn as entered in error meanwhile (another tab, another doctor): it has no
+        // PDF, so none is offered (its stored PDFs had been said ready; an audit, 2026-12-07).
+        status.textContent = s.withdrawn;
+        status.dataset.ready = "withdrawn";
+        document.getElementById("clinician-pdf")?.remove();
+        return;
+      }
       if (Object.values(s.ready).every(Boolean)) {
         status.textContent = `PDFs of version ${s.version_no} ready`;
         status.dataset.ready = "yes";
