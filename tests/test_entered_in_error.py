@@ -366,3 +366,76 @@ def test_a_withdrawn_report_ranks_last_unflagged_and_has_no_pdf_ready(
     assert (body["urgency_label"], body["urgency_reason"]) == (
         "Withdrawn", "withdrawn (entered in error)",
     )  # fmt: skip
+
+
+def test_a_page_opened_before_the_withdrawal_is_told_who_withdrew_it_and_signs_nothing(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An amendment that lost to a withdrawal had been told "You amended this report already,
+    in another window or tab, at the same moment; that version stands", and offered to sign
+    over it (a concurrency audit, 2026-12-07): it says who withdrew it, when and why, and that
+    nothing can be signed on it. Likewise a signature from a page opened while unsigned."""
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    opened_unsigned = str(report.row_version)
+    doctor = client_for(app, people.doctor)
+    read = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Sinus rhythm.",
+            "password": PASSWORD}  # fmt: skip
+    sign_report(doctor, report, sql, **{k: v for k, v in read.items() if k != "password"})
+    opened_signed = str(report.row_version)
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=opened_signed).status_code == 302  # fmt: skip
+    page = f"/reports/{report.id}"
+    for action, form, verb in (
+        ("amend", {**read, "reason": "Rhythm line reworded.", "row_version": opened_signed},
+         "amended"),
+        ("sign", {**read, "row_version": opened_unsigned}, "signed"),
+    ):  # fmt: skip
+        refused = post_form(doctor, f"{page}/{action}", form, token_page=page)
+        assert refused.status_code == 409, action
+        said = " ".join(html.unescape(refused.get_data(True)).split())
+        assert "You withdrew this report as entered in error on " in said, action
+        assert f"saying: “{REASON}”" in said and f"nothing was {verb}" in said, action
+        assert "If this ECG is another patient's, upload it to their record" in said, action
+        assert "amended this report already" not in said and "that version stands" not in said
+        assert "I have read the version that now stands" not in said, action
+        assert 'name="kept_over"' not in said, action
+    sql.expire_all()
+    found = sql.get(EcgReport, report.id)
+    assert found.status is ReportStatus.ENTERED_IN_ERROR and len(found.versions) == 2
+
+
+def test_an_amendment_that_loses_the_race_to_a_withdrawal_is_told_it_was_withdrawn(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The race itself: the amendment's checks passed on the report as it was loaded, signed,
+    and its write met the withdrawal committed meanwhile (a concurrency audit, 2026-12-07)."""
+    report = _signed(app, people, sql, tmp_path)
+    loaded_signed = report.row_version
+    assert report.status is ReportStatus.FINAL  # as the amending request read it
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, report, reason="read at 250 Hz; it was recorded at 360 Hz",
+                     kind="misread", confirmed="y", password=PASSWORD,
+                     row_version=str(loaded_signed)).status_code == 302  # fmt: skip
+    read = reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Rhythm line reworded.")
+    with app.test_request_context():
+        try:
+            reports.amend(
+                sql,
+                report,
+                actor=people.doctor,
+                password=PASSWORD,
+                expected_row_version=loaded_signed,
+                read=read,
+                reason="Reworded.",
+            )
+        except reports.SigningConflict as conflict:
+            assert conflict.withdrawn
+            assert "You withdrew this report as entered in error on " in str(conflict)
+            assert "(at the same moment, in another window or tab)" in str(conflict)
+            assert "nothing was amended" in str(conflict)
+            # Withdrawn as misread: where its read may be signed is said for that.
+            assert "Upload the file again with the right sampling rate or units" in str(conflict)
+        else:
+            raise AssertionError("an amendment was signed over a withdrawal")  # fmt: skip
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).status is ReportStatus.ENTERED_IN_ERROR

@@ -438,7 +438,8 @@ def amend(report_id: int) -> Any:
         flash("Only a signed report can be amended; sign it instead.", "error")
         return redirect(url_for("review.report", report_id=found.id))
     if form.validate_on_submit():
-        if form.kept_over.data and not form.replaces_seen.data:
+        withdrawn = found.status is ReportStatus.ENTERED_IN_ERROR  # said by the conflict
+        if form.kept_over.data and not form.replaces_seen.data and not withdrawn:
             standing = documents.latest_version(found)
             changes = kept_read.differences(_physician_read(form), standing)
             form.replaces_seen.errors = [_kept_read_changes(standing, changes)]
@@ -553,6 +554,9 @@ def _commit_signature(form, found, change, message):  # type: ignore[no-untyped-
         # took it as signed, and a screen reader said nothing (a browser audit).
         db_session().rollback()
         current = _report_or_404(found.id)
+        if conflict.withdrawn:  # nothing is signed on it any more: no read kept to sign over
+            return _review_page(current, SignForm(formdata=None), AmendForm(formdata=None),
+                                None, [str(conflict)]), 409  # fmt: skip
         if conflict.unsigned:  # moved to another patient, unsigned: the read stays to sign
             kept_sign = SignForm()
             kept_sign.row_version.data = current.row_version

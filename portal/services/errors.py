@@ -26,13 +26,18 @@ class NotAllowed(DomainError, LookupError):
 
 class SigningConflict(DomainError):
     """Someone else signed or changed the report first. `unsigned`: it is still unsigned
-    (moved to another patient meanwhile): the doctor's read stays in the sign form."""
+    (moved to another patient meanwhile): the doctor's read stays in the sign form.
+    `withdrawn`: it was withdrawn as entered in error meanwhile: nothing can be signed on it,
+    so no read is kept to sign over another."""
 
     status = 409
 
-    def __init__(self, message: str | None = None, *, unsigned: bool = False) -> None:
+    def __init__(
+        self, message: str | None = None, *, unsigned: bool = False, withdrawn: bool = False
+    ) -> None:
         super().__init__(message)
         self.unsigned = unsigned
+        self.withdrawn = withdrawn
 
 
 class ReportWithdrawn(DomainError):

@@ -22,7 +22,7 @@ from ml import vocabulary
 from ml.strip_rhythm import STRIP_MAX_S
 from portal import tasks
 from portal.db import lock_row
-from portal.local_time import UTC_ZONE, day_start_utc
+from portal.local_time import UTC_ZONE, day_start_utc, hospital_zone, shown
 from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
@@ -35,6 +35,7 @@ from portal.models import (
     RiskScore,
     Role,
     VersionKind,
+    WithdrawnKind,
     utcnow,
 )
 from portal.risk.result import RiskLevel
@@ -537,6 +538,8 @@ def sign(
             "recording uploaded to the wrong patient). Check the patient, then sign.",
             unsigned=True,
         )
+    if report.status is ReportStatus.ENTERED_IN_ERROR:  # signed, then withdrawn, meanwhile
+        raise _withdrawn_meanwhile(session, report, actor, "signed")
     if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "signed or changed"))
     _check_read(read, read_as_episodes(report.recording), report.versions[0])
@@ -564,6 +567,8 @@ def amend(
     if report.status is ReportStatus.PRELIMINARY:
         raise InvalidInput({"reason": "Only a signed report can be amended; sign it instead."})
     if report.status is ReportStatus.ENTERED_IN_ERROR:
+        if report.row_version != expected_row_version:  # a page opened before the withdrawal
+            raise _withdrawn_meanwhile(session, report, actor, "amended")
         raise InvalidInput({"reason": WITHDRAWN_ALREADY})
     if report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "amended"))
@@ -588,6 +593,37 @@ def _changed_meanwhile(
     author = session.get(Account, author_id) if author_id is not None else None
     who = author.display_name if author is not None else "Another doctor"
     return f"{who} {verb} this report {when}; their version stands. Reload it to see it."
+
+
+def _withdrawn_meanwhile(
+    session: Session, report: EcgReport, actor: Account, verb: str, *, at_once: bool = False
+) -> SigningConflict:
+    """A signature or amendment refused because the report was withdrawn as entered in error
+    since the doctor's page was opened: who withdrew it, when and why, and that nothing can be
+    signed on it. An amendment posted with a withdrawal had been told "You amended this report
+    already ...; that version stands", and offered to sign over it (a concurrency audit,
+    2026-12-07)."""
+    by = session.get(Account, report.withdrawn_by_id) if report.withdrawn_by_id else None
+    who = "You" if by is not None and by.id == actor.id else by.display_name if by else "A doctor"
+    when = "at the same moment" if at_once else "after you opened it"
+    if who == "You":
+        when += ", in another window or tab"
+    return SigningConflict(
+        f"{who} withdrew this report as entered in error on "
+        f"{shown(report.withdrawn_at, hospital_zone())} ({when}), saying: "
+        f"“{report.withdrawn_reason}”. A withdrawn report is kept for the record only and "
+        f"can no longer be signed or amended: nothing was {verb}. {_what_to_do_instead(report)}",
+        withdrawn=True,
+    )
+
+
+def _what_to_do_instead(report: EcgReport) -> str:
+    """Where a read of a withdrawn report's ECG may still be signed, by why it was withdrawn."""
+    if report.withdrawn_kind is WithdrawnKind.MISREAD:
+        return "Upload the file again with the right sampling rate or units, and sign its new read."
+    return (
+        "If this ECG is another patient's, upload it to their record and sign its new report there."
+    )
 
 
 def _add_version(
@@ -658,6 +694,8 @@ def _add_version(
         session.rollback()
         session.refresh(report)
         verb = "signed" if kind is VersionKind.PHYSICIAN else "amended"  # "signed" had said both
+        if report.status is ReportStatus.ENTERED_IN_ERROR:  # not a version: a withdrawal won
+            raise _withdrawn_meanwhile(session, report, actor, verb, at_once=True) from None
         raise SigningConflict(
             _changed_meanwhile(session, report, actor, verb, at_once=True)
         ) from None
