@@ -176,6 +176,33 @@ def create_user(role: str, username: str, full_name: str | None) -> None:
     click.echo(f"Created {account.role.value} account {account.username!r}.")
 
 
+@main.command("reset-login")
+@click.argument("username")
+def reset_login(username: str) -> None:
+    """Reset both the password and the two-step login of someone who lost both, in person:
+    prints a temporary password to hand over; they change it and enrol again at login. The
+    web refuses an administrator both resets (one who set the password could log in as them)."""
+    from sqlalchemy import select
+
+    from portal.models import Account
+    from portal.services import accounts
+    from portal.services.validation import InvalidInput
+
+    sql = db_session()
+    account = sql.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        raise click.ClickException(f"No account {username!r}.")
+    try:
+        temporary = accounts.reset_login_on_the_server(sql, account)
+    except InvalidInput as problem:
+        raise click.ClickException(" ".join(problem.errors.values())) from problem
+    sql.commit()
+    click.echo(
+        f"Temporary password for {account.username}: {temporary}\nHand it over in person; "
+        "they change it and set up two-step login again at their next login."
+    )
+
+
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Add demo accounts and patients (once); print the logins."""

@@ -142,6 +142,12 @@ def test_init_db_create_user_and_seed_demo(tmp_path: Path) -> None:
         input="another long password\nanother long password\n",
     )
     assert prompted.exit_code == 0, prompted.output
+    # Someone who lost both their password and their phone is reset on the server, in person.
+    reset = runner.invoke(main, ["reset-login", "boss"], env=env)
+    assert reset.exit_code == 0 and "Temporary password for boss: " in reset.output
+    temporary_password = reset.output.split("Temporary password for boss: ")[1].split()[0]
+    unknown = runner.invoke(main, ["reset-login", "nobody"], env=env)
+    assert unknown.exit_code != 0 and "No account 'nobody'." in unknown.output
 
     seeded = runner.invoke(main, ["seed-demo"], env=env)
     assert seeded.exit_code == 0
@@ -166,6 +172,9 @@ def test_init_db_create_user_and_seed_demo(tmp_path: Path) -> None:
             os.environ.pop(name, None)
     client = app.test_client()
     assert login(client, "demo-staff", credentials["demo-staff"]).status_code == 302
+    boss = app.test_client()  # logged in, then sent to a new password and a phone
+    assert login(boss, "boss", temporary_password).status_code == 302
+    assert boss.get("/admin/accounts").location.endswith("/account/password")
     listing = client.get("/patients/").get_data(as_text=True)
     assert "Maria Garcia" in listing and "6 patients" in listing
     # No demo patient has the clinic's own number, which every summary tells them to call

@@ -149,9 +149,7 @@ def reset_mfa(account_id: int) -> Response:
         return _patients_own_desk(account)
     admin = current_user._get_current_object()
     try:
-        accounts.refuse_one_admin_holding_both(
-            sql, account, actor=admin, resetting="two-step login"
-        )
+        accounts.refuse_both_resets_pending(sql, account, actor=admin, resetting="two-step login")
     except InvalidInput as refused:
         flash(refused.errors["account"], "error")
         return redirect(url_for("admin.accounts"))

@@ -18,7 +18,12 @@ from portal.models import (
     StaffProfile,
     utcnow,
 )  # fmt: skip
-from portal.passwords import hash_password, password_problems, verify_password
+from portal.passwords import (
+    generate_temporary_password,
+    hash_password,
+    password_problems,
+    verify_password,
+)  # fmt: skip
 from portal.services import api_tokens, audit
 from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
 
@@ -269,7 +274,7 @@ def reset_password(
     session: Session, account: Account, *, new: str, confirmation: str, actor: Account
 ) -> None:
     """An administrator sets a temporary password; the user must change it at next login."""
-    refuse_one_admin_holding_both(session, account, actor=actor, resetting="password")
+    refuse_both_resets_pending(session, account, actor=actor, resetting="password")
     check_new_password(new, confirmation, account.username, _personal(account))
     account.password_hash = hash_password(new)
     account.must_change_password = True
@@ -279,26 +284,28 @@ def reset_password(
     )
 
 
-def refuse_one_admin_holding_both(
+def refuse_both_resets_pending(
     session: Session, account: Account, *, actor: Account, resetting: str
 ) -> None:
-    """One administrator may not reset both the password and the two-step login of an account
-    while the other reset is still pending: an administrator who removed a doctor's two-step
-    login and then set their temporary password logged in as the doctor, enrolled their own
-    phone, and could read and sign as them (a security audit). A second administrator does
-    the other half. `resetting`: "password" or "two-step login"."""
+    """An administrator may not reset the password of an account whose two-step login an
+    administrator has reset and its owner not set up again, nor the reverse: whoever set the
+    temporary password of an account without a second factor could log in as its owner,
+    enrol their own phone, and read and sign as them. A security audit found one administrator
+    doing both; a browser audit, that a second one setting the password could still do it.
+    Someone who lost both is reset from the server (`cardio reset-login`), in person.
+    `resetting`: "password" or "two-step login"."""
     if resetting == "password":
         other_pending = account.totp_secret is None  # not enrolled again since
         other_actions: tuple[str, ...] = ("account.mfa_remove",)
         other = "two-step login"
     else:
         other_pending = account.must_change_password  # not changed by its owner since
-        other_actions = ("account.password_reset", "account.create")
+        other_actions = ("account.password_reset",)
         other = "password"
     if not other_pending:
         return
-    last_by = session.scalar(
-        select(AuditEvent.actor_id)
+    last = session.scalar(
+        select(AuditEvent)
         .where(
             AuditEvent.action.in_(other_actions),
             AuditEvent.object_type == "account",
@@ -307,12 +314,45 @@ def refuse_one_admin_holding_both(
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
-    if last_by == actor.id:
+    if last is None or last.actor_id == account.id:  # never reset, or by its owner
+        return
+    by = "you" if last.actor_id == actor.id else (last.actor_username or "the server")
+    raise InvalidInput(
+        {"account": f"The {other} of {account.username} was reset by {by} on "
+                    f"{last.occurred_at:%Y-%m-%d %H:%M} UTC and they have not set it again yet: "
+                    f"its {resetting} is not reset meanwhile, so that no administrator can log "
+                    f"in as them. They set their {other} first; if they have lost both, the IT "
+                    f"team resets both on the server, in person (`cardio reset-login "
+                    f"{account.username}`)."}
+    )  # fmt: skip
+
+
+def reset_login_on_the_server(session: Session, account: Account) -> str:
+    """Both the password and the two-step login of a person who lost both (`cardio
+    reset-login`, run by the IT team, who can read the database anyway): a temporary password
+    to hand over in person, returned; the owner changes it and enrols again at the next login.
+    Audited as the server's."""
+    if account.role is Role.PATIENT:
         raise InvalidInput(
-            {"account": f"You reset the {other} of {account.username}, and they have not set "
-                        f"it again yet: another administrator must reset the {resetting}, so "
-                        "that no one administrator can log in as them."}
+            {"account": f"{account.username} is a patient's login: staff give the patient a new "
+                        "temporary password in person on the patient's page."}
         )  # fmt: skip
+    temporary = generate_temporary_password()
+    account.password_hash = hash_password(temporary)
+    account.must_change_password = True
+    account.totp_secret = None
+    account.totp_last_step = None
+    account.mfa_recovery_hashes = None
+    account.mfa_enabled_at = None
+    account.session_epoch += 1  # logs them out everywhere
+    account.failed_logins = 0
+    account.locked_until = None
+    for action in ("account.password_reset", "account.mfa_remove"):
+        audit.record(
+            session, action, actor=None, actor_username="server (cardio reset-login)",
+            object_type="account", object_id=account.id,
+        )  # fmt: skip
+    return temporary
 
 
 PERSONAL_FIELDS = ("full_name", "email", "phone", "address", "mrn", "emergency_contact_name",
