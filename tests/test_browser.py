@@ -237,6 +237,12 @@ def test_staff_uploads_doctor_reviews_on_the_chart_and_signs(
     )
     expect(page.locator("#ecg-go-to-message")).to_have_text("")
     assert page.locator("#ecg-go-to-time").get_attribute("aria-invalid") is None
+    page.fill("#ecg-go-to-time", "0:45")  # and a change of speed (a browser audit)
+    page.press("#ecg-go-to-time", "Enter")
+    expect(page.locator("#ecg-go-to-message")).to_have_text("Showing 45.0 s")
+    page.select_option("#ecg-speed", "50")
+    expect(page.locator("#ecg-go-to-message")).to_have_text("")
+    page.select_option("#ecg-speed", "25")
     # A click on the overview shows the window around it (it did nothing: a browser audit).
     plot_area = page.locator("#ecg-overview .nsewdrag").first
     box = plot_area.bounding_box()
@@ -592,7 +598,7 @@ def test_deactivating_an_account_asks_first_naming_it(
     assert not people.staff.is_active
     assert asked == 2 * [
         f"Deactivate the account {people.staff.username} ({people.staff.display_name})? They "
-        "are logged out and can no longer log in, and their API tokens are revoked; what they "
-        "signed stays. An administrator can reactivate the account (tokens are then issued "
-        "again)."
+        "are logged out and can no longer log in, and their API tokens are revoked. An "
+        "administrator can reactivate the account; revoked tokens stay revoked (issue new ones "
+        "if still needed)."
     ]

@@ -258,7 +258,10 @@ def test_the_patients_page_says_each_reports_state_in_words(
     sql.refresh(report)
     _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
               row_version=str(report.row_version))  # fmt: skip
-    assert "withdrawn as entered in error " in state() and "off the patient's portal" in state()
+    assert "withdrawn as entered in error " in state() and (
+        f"by {signer}: not this patient's ECG (upload it to the right patient); off the "
+        "patient's portal" in state()
+    )
 
 
 def test_fhir_says_when_it_was_withdrawn_so_an_ehr_polling_for_changes_learns_of_it(

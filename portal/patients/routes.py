@@ -19,6 +19,7 @@ from portal.services import (
     api_tokens,
     audit,
     clinical_inputs,
+    entered_in_error,
     patients,
     recordings,
     reports,
@@ -131,6 +132,7 @@ def view(patient_id: int) -> str:
         main_finding_label=reports.main_finding_label,
         latest_signed=reports.latest_signed,
         held_from_patient=lambda report: reports.held_from_patient(report, utcnow()),
+        withdrawn_words=lambda report: entered_in_error.FOR_STAFF[entered_in_error.kind_of(report)],
         apps_acting=_apps_acting_as(patient),
     )
 

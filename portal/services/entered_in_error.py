@@ -46,6 +46,12 @@ NOT_A_RECORD = {
     WithdrawnKind.MISREAD: "a wrong read of this patient's ECG (a wrong sampling rate or units "
     "given at upload), not a true record of it",
 }
+# What staff read on the patient's page, with what they do next.
+FOR_STAFF = {
+    WithdrawnKind.WRONG_PATIENT: "not this patient's ECG (upload it to the right patient)",
+    WithdrawnKind.MISREAD: "this patient's ECG read wrongly (upload the file again with the "
+    "right sampling rate or units)",
+}
 # What the patient is told of each withdrawn result ("The result of ... removed ...: it ...").
 FOR_THE_PATIENT = {
     WithdrawnKind.WRONG_PATIENT: "was filed under your name by mistake and is not about your heart",

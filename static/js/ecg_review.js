@@ -221,7 +221,7 @@
 
   // Paper settings and layout: redraw the same window (a slower speed fetches a longer one).
   $("ecg-gain").addEventListener("change", (e) => { view.gain = Number(e.target.value); render(); });
-  $("ecg-speed").addEventListener("change", (e) => { view.speed = Number(e.target.value); showWindow(view.start); });
+  $("ecg-speed").addEventListener("change", (e) => { view.speed = Number(e.target.value); leaveGoTo(); showWindow(view.start); });
   $("ecg-layout-twelve").addEventListener("click", () => { view.mode = "twelve"; render(); });
   $("ecg-layout-stacked").addEventListener("click", () => { view.mode = "stacked"; render(); });
   let resizeTimer = 0;
