@@ -196,6 +196,11 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     # signing; a browser audit): the doctor's QT, for the machine's cycle.
     machine = sql.get(EcgReport, report.id).versions[0]  # type: ignore[union-attr]
     cycle_s = (machine.qt_ms / machine.qtc_bazett_ms) ** 2  # type: ignore[operator]
+    page.fill("#qt_ms", "0,4")  # seconds: said as the form will refuse it (a review)
+    expect(page.locator("#live-qtc")).to_have_text(
+        "QTc as signed: the QT looks like seconds; type milliseconds (400)"
+    )
+    page.fill("#qt_ms", str(DOCTOR_QT_MS))
     expect(page.locator("#live-qtc")).to_have_text(
         f"QTc as signed: Bazett {round(DOCTOR_QT_MS / cycle_s**0.5)} ms, Fridericia "
         f"{round(DOCTOR_QT_MS / cycle_s ** (1 / 3))} ms (for the machine's RR of "

@@ -177,6 +177,8 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     fhir = {**clinician, "Accept": "application/fhir+json"}
     resource = api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=fhir).get_json()
     assert resource["status"] == "entered-in-error"
+    # "ECG" as written: `str.capitalize` had sent "this patient's ecg" (a review).
+    assert "Not a report of this patient's ECG." in resource["conclusion"]
     assert "presentedForm" not in resource
     assert resource["conclusion"].startswith(f"Withdrawn as entered in error: {REASON}.")
     found = api.get("/fhir/r4/DiagnosticReport?status=entered-in-error", headers=fhir).get_json()
@@ -442,3 +444,34 @@ def test_an_amendment_that_loses_the_race_to_a_withdrawal_is_told_it_was_withdra
             raise AssertionError("an amendment was signed over a withdrawal")  # fmt: skip
     sql.expire_all()
     assert sql.get(EcgReport, report.id).status is ReportStatus.ENTERED_IN_ERROR
+
+
+def test_a_wfdb_file_is_not_withdrawn_as_read_wrongly(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review: a WFDB recording, whose rate and units come from its header, was withdrawn as
+    "read wrongly (a wrong sampling rate or units given at upload)", and its patient promised
+    a re-read that could never come. Only a CSV is read at what the upload gave."""
+    from portal.worker import Worker
+    from tests.support.ecg_files import write_wfdb
+    from tests.test_upload_and_review import _upload
+
+    paths = write_wfdb(tmp_path, synthetic(10.0, 250.0))
+    staff = client_for(app, people.staff)
+    files = [(path.read_bytes(), path.name) for path in paths]
+    assert _upload(staff, people.patient.id, files).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    doctor = client_for(app, people.doctor)
+    sign_report(doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    page = doctor.get(f"/reports/{report.id}").get_data(True)
+    assert 'value="wrong-patient"' in page and 'value="misread"' not in page
+    refused = _withdraw(doctor, report, kind="misread", reason=REASON, confirmed="y",
+                        password=PASSWORD, row_version=str(report.row_version))  # fmt: skip
+    assert refused.status_code == 400
+    said = html.unescape(refused.get_data(True))
+    assert "Only a CSV file is read at the sampling rate and units given at upload" in said
+    sql.expire_all()
+    assert sql.get(EcgReport, report.id).status is not ReportStatus.ENTERED_IN_ERROR

@@ -174,3 +174,15 @@ def test_other_units_are_a_change_of_reading_too() -> None:
     )
     existing.file_format = RecordingFormat.WFDB
     assert _reading_change(existing, read, UploadOptions(units="uV")) is None
+
+
+def test_a_report_is_read_as_episodes_at_the_length_its_read_was_made_at() -> None:
+    """A review: 21,600 samples read at 250 Hz (86.4 s, read as episodes), withdrawn and read
+    again at 360 Hz (60 s, a strip): the withdrawn report's FHIR time and PDF facts followed the
+    recording's new length (`reports.read_as_episodes` read the recording's)."""
+    from portal.services.reports import read_as_episodes
+
+    recording = EcgRecording(n_samples=21_600, sampling_rate_hz=360.0, duration_s=60.0)
+    withdrawn = EcgReport(recording=recording, read_at_hz=250.0)
+    assert withdrawn.reading_duration_s == pytest.approx(86.4) and read_as_episodes(withdrawn)
+    assert not read_as_episodes(EcgReport(recording=recording))

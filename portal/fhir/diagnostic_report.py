@@ -218,7 +218,7 @@ def report_resource(
         # sentences, then the doctor's note to them (a patient's app had shown no finding at
         # all where the doctor wrote no note; a consistency audit).
         plain = findings_in_plain_words(
-            list(version.findings or []), reports.read_as_episodes(report.recording)
+            list(version.findings or []), reports.read_as_episodes(report)
         )
         conclusion = " ".join([*plain, version.patient_comment or ""]).strip()
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)
@@ -230,7 +230,7 @@ def report_resource(
     if report.status is ReportStatus.ENTERED_IN_ERROR:  # `services.entered_in_error`
         conclusion = (
             f"Withdrawn as entered in error: {report.withdrawn_reason}. "
-            f"{entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(report)].capitalize()}. "
+            f"{sentence_start(entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(report)])}. "
             f"{conclusion or ''}"
         ).strip()
     if conclusion:
@@ -401,3 +401,9 @@ def binary_read(binary_id: str) -> Response:
         })  # fmt: skip
     name = f"ecg-report-{report.id}-v{version.version_no}-{kind.value}.pdf"
     return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=False)
+
+
+def sentence_start(text: str) -> str:
+    """`text` with its first letter a capital, the rest as written (`str.capitalize` had
+    sent "this patient's ecg" to every EHR; a review, 2026-12-07)."""
+    return text[:1].upper() + text[1:]

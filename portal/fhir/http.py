@@ -212,7 +212,7 @@ def effective(report: Any) -> dict[str, Any]:
     (over a strip's 61 s, a Holter) the period it covers. A 1-h recording's mean heart rate
     had been filed as a reading at its first second (an integrator's audit)."""
     start = report.report_date
-    if not read_as_episodes(report.recording):
+    if not read_as_episodes(report):
         return {"effectiveDateTime": instant(start)}
     end = start + dt.timedelta(seconds=report.recording.duration_s)
     return {"effectivePeriod": {"start": instant(start), "end": instant(end)}}

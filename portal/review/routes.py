@@ -155,7 +155,7 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         codes = with_the_rhythm_line(
             basis.findings or [],
             basis.rhythm_label or "",
-            reports.read_as_episodes(found.recording),
+            reports.read_as_episodes(found),
         )
         if any(c in vocabulary.RHYTHM_STATEMENTS and c != "SINUS" for c in codes):
             # "No significant arrhythmia" is true of a sinus bradycardia, but its statement,
@@ -163,7 +163,7 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             codes = [c for c in codes if c != "NORMAL"]
         if basis.kind is VersionKind.MACHINE and _normal_in_doubt(found):
             codes = [c for c in codes if c != "NORMAL"]
-        strip = not reports.read_as_episodes(found.recording)
+        strip = not reports.read_as_episodes(found)
         as_read = {name: getattr(basis, name) for name in MEASURED_FOR_NORMAL}
         if vocabulary.measurement_contradictions(["NORMAL"], as_read, strip):
             # "No significant arrhythmia" on a strip at 101-104 bpm whose median rate names it
@@ -263,8 +263,11 @@ def _review_page(
         release_form=ReleaseForm(formdata=None, version_no=latest.version_no if latest else None),
         sign_form=sign_form,
         amend_form=amend_form,
-        withdraw_form=withdraw_form
-        or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
+        withdraw_form=_kinds_for(
+            withdraw_form
+            or WithdrawForm(formdata=None, prefix=WITHDRAW, row_version=found.row_version),
+            found,
+        ),
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
         signed_low=documents.low_confidence_values(found, latest) if latest else [],
@@ -276,10 +279,19 @@ def _review_page(
             "unreadable": vocabulary.UNREADABLE,
             "exclusions": vocabulary.EXCLUSIONS,
             "labels": STATEMENTS,
-            "episodes": reports.read_as_episodes(found.recording),
+            "episodes": reports.read_as_episodes(found),
         },
         VersionKind=VersionKind,
     )
+
+
+def _kinds_for(form: WithdrawForm, report: EcgReport) -> WithdrawForm:
+    """The withdrawal's kinds this report can have: "read wrongly" only for a CSV
+    (`entered_in_error.misread_possible`)."""
+    if not entered_in_error.misread_possible(report):
+        kept = [c for c in form.kind.choices or [] if c.value != WithdrawnKind.MISREAD]  # type: ignore[union-attr]
+        form.kind.choices = kept
+    return form
 
 
 def _withdrawn(latest: ReportVersion | None) -> frozenset[str]:

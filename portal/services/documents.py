@@ -192,9 +192,9 @@ def report_data(
         age_years=patient.age_years(in_zone(report.report_date, zone).date()),
         recorded_at=in_zone(report.report_date, zone),
         recorded_label="Recorded" if report.recording.acquired_at else "Uploaded",
-        duration_s=report.recording.duration_s,
+        duration_s=report.reading_duration_s,
         leads=list(report.recording.lead_names),
-        sampling_rate_hz=report.recording.sampling_rate_hz,
+        sampling_rate_hz=report.reading_hz,
         source_file=report.recording.original_filename,
         # As signed: the doctor may have corrected the machine's, or cleared one.
         measurements={name: getattr(version, name) for name in MEASUREMENTS},

@@ -17,6 +17,7 @@ from portal.models import (
     WITHDRAWN_REASON_CHARS,
     Account,
     EcgReport,
+    RecordingFormat,
     ReportStatus,
     VersionKind,
     WithdrawnKind,
@@ -60,6 +61,20 @@ FOR_THE_PATIENT = {
 }
 
 
+MISREAD_CSV_ONLY = (
+    "Only a CSV file is read at the sampling rate and units given at upload; this recording's "
+    "come from its own file, so it cannot have been read wrongly that way. If it is not this "
+    "patient's ECG, choose that; otherwise correct the report by an amendment."
+)
+
+
+def misread_possible(report: EcgReport) -> bool:
+    """Whether its recording could have been read at a wrong rate or in wrong units given at
+    upload: a CSV's only (`recordings._reading_change`). A WFDB file withdrawn as misread had
+    promised its patient a re-read that could never come (a review, 2026-12-07)."""
+    return report.recording.file_format is RecordingFormat.CSV
+
+
 def kind_of(report: EcgReport) -> WithdrawnKind:
     """Why `report` was withdrawn (withdrawals before 2026-12-07 were all of the wrong patient,
     and migration 0024 says so)."""
@@ -99,6 +114,8 @@ def withdraw(
         raise InvalidInput({"reason": WITHDRAWN_ALREADY})
     if report.status not in SIGNED:
         raise InvalidInput({"reason": NOT_SIGNED_YET})
+    if kind is WithdrawnKind.MISREAD and not misread_possible(report):
+        raise InvalidInput({"kind": MISREAD_CSV_ONLY})
     if report.row_version != expected_row_version:
         raise SigningConflict(
             "This report was signed again or changed while you had it open; nothing was "

@@ -77,7 +77,7 @@ def plain_finding(report: EcgReport) -> str:
 
     signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
     codes = list(signed[-1].findings or []) if signed else []
-    return findings_in_plain_words(codes, read_as_episodes(report.recording))[0]
+    return findings_in_plain_words(codes, read_as_episodes(report))[0]
 
 
 def test_words(report: EcgReport) -> str:
@@ -86,7 +86,7 @@ def test_words(report: EcgReport) -> str:
     from portal.services.reports import read_as_episodes
 
     seconds = report.recording.duration_s
-    if not read_as_episodes(report.recording):
+    if not read_as_episodes(report):
         return f"Heart test (ECG), {seconds:.0f} seconds"
     if seconds < 2 * 3600:
         return f"Heart monitor, {seconds / 60:.0f} minutes"

@@ -361,10 +361,12 @@ def signers(session: Session, report: EcgReport) -> dict[int, str]:
     return {v.id: names[v.author_id] for v in report.versions if v.author_id in names}
 
 
-def read_as_episodes(recording: EcgRecording) -> bool:
-    """Whether the recording is read as rhythm episodes (longer than a strip, a Holter), where
-    AF/flutter may stand beside the underlying rhythm (`ml.vocabulary.contradictions`)."""
-    return recording.duration_s > STRIP_MAX_S
+def read_as_episodes(report: EcgReport) -> bool:
+    """Whether the report's recording is read as rhythm episodes (longer than a strip, a
+    Holter), where AF/flutter may stand beside the underlying rhythm
+    (`ml.vocabulary.contradictions`): at the length its read was made at (`reading_duration_s`:
+    a CSV read again at another rate since had moved a withdrawn report's FHIR time)."""
+    return report.reading_duration_s > STRIP_MAX_S
 
 
 def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> None:
@@ -542,7 +544,7 @@ def sign(
         raise _withdrawn_meanwhile(session, report, actor, "signed")
     if report.status is not ReportStatus.PRELIMINARY or report.row_version != expected_row_version:
         raise SigningConflict(_changed_meanwhile(session, report, actor, "signed or changed"))
-    _check_read(read, read_as_episodes(report.recording), report.versions[0])
+    _check_read(read, read_as_episodes(report), report.versions[0])
     return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None, patient_hold)
 
 
@@ -559,7 +561,7 @@ def amend(
 ) -> ReportVersion:
     """A new signed version with a reason; earlier versions stay as they were."""
     _check_password(actor, password)
-    _check_read(read, read_as_episodes(report.recording), report.versions[0])
+    _check_read(read, read_as_episodes(report), report.versions[0])
     if not reason.strip():
         raise InvalidInput({"reason": "Say why the signed report is being amended."})
     if problem := text_problem(reason, lines=True):

@@ -20,12 +20,23 @@
     const value = Number(text.replace(",", "."));
     return Number.isFinite(value) ? value : NaN;
   }
+  // Python's round(): halves to even, as the server compares (`reports.as_shown`).
+  function roundHalfEven(value) {
+    const floor = Math.floor(value), rest = value - floor;
+    if (Math.abs(rest - 0.5) > 1e-9) return Math.round(value);
+    return floor % 2 === 0 ? floor : floor + 1;
+  }
   const shown = (edited, value) => (edited === null || value === null
-    ? edited === null && value === null : edited === Math.round(value));
+    ? edited === null && value === null : edited === roundHalfEven(value));
+  const SECONDS_UP_TO = 3;  // as the form: a QT typed under 3 is in seconds (`forms.SECONDS_UP_TO`)
 
   function say() {
     const qt = typed(field("qt_ms"), "ms"), rate = typed(field("heart_rate_bpm"), "bpm");
     if (Number.isNaN(qt) || Number.isNaN(rate)) { out.textContent = ""; return; }
+    if (qt !== null && qt > 0 && qt < SECONDS_UP_TO) {
+      out.textContent = `QTc as signed: the QT looks like seconds; type milliseconds (${Math.round(qt * 1000)})`;
+      return;
+    }
     const rateKept = rate === null || shown(rate, machine.rate);
     let bazett, fridericia, basis;
     if (shown(qt, machine.qt) && rateKept) {
