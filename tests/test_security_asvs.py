@@ -226,6 +226,12 @@ def test_no_administrator_resets_a_password_while_a_two_step_reset_is_pending(
             "reset-login doctor1`)."
             in said
         ), said
+    # Nor a reset of nothing, or of one's own (a review: the posts did what the page hides).
+    for url, said in ((f"{doctor_url}/reset-mfa", "doctor1 has no two-step login to reset."),
+                      (f"/admin/accounts/{people.admin.id}/reset-mfa",
+                       "Your own two-step login is changed on your security page.")):  # fmt: skip
+        post_form(admin, url, {}, token_page="/admin/accounts")
+        assert said in html.unescape(admin.get("/admin/accounts").get_data(as_text=True))
     # The reverse: a temporary password pending, no two-step reset.
     other_url = f"/admin/accounts/{people.other_doctor.id}"
     assert post_form(admin, f"{other_url}/reset-password", typed).status_code == 302

@@ -148,6 +148,16 @@ def reset_mfa(account_id: int) -> Response:
     if account.role is Role.PATIENT:
         return _patients_own_desk(account)
     admin = current_user._get_current_object()
+    # As the accounts page offers it: not one's own (their own security page does it, with
+    # their password and a code), nor one with nothing enrolled (a review: the posts did).
+    if account.id == admin.id or account.totp_secret is None:
+        flash(
+            f"{account.username} has no two-step login to reset."
+            if account.totp_secret is None
+            else "Your own two-step login is changed on your security page.",
+            "error",
+        )
+        return redirect(url_for("admin.accounts"))
     try:
         accounts.refuse_both_resets_pending(sql, account, actor=admin, resetting="two-step login")
     except InvalidInput as refused:
