@@ -215,6 +215,9 @@ def test_no_administrator_resets_a_password_while_a_two_step_reset_is_pending(
         == 302
     )
     for who, by in ((admin, "you"), (other_admin, "admin1")):
+        # Said as the page opens, before the passwords are typed (a browser audit).
+        opened = html.unescape(who.get(f"{doctor_url}/reset-password").get_data(as_text=True))
+        assert f"The two-step login of doctor1 was reset by {by} on " in opened
         refused = post_form(who, f"{doctor_url}/reset-password", typed)
         assert refused.status_code == 200
         said = " ".join(html.unescape(refused.get_data(as_text=True)).split())

@@ -231,6 +231,15 @@ def reset_password(account_id: int) -> str | Response:
                 "success",
             )
             return redirect(url_for("admin.accounts"))
+    elif request.method == "GET":
+        # Said before the two passwords are typed (a browser audit: only after).
+        try:
+            accounts.refuse_both_resets_pending(
+                db_session(), account, actor=current_user._get_current_object(),
+                resetting="password",
+            )  # fmt: skip
+        except InvalidInput as refused:
+            form.form_errors.append(refused.errors["account"])
     return render_template("admin/reset_password.html", form=form, account=account)
 
 
