@@ -1292,6 +1292,7 @@ def summarise(
             mostly_noise_reason(beats.quality, evidence.clear_of_fast_noise), episodes
         )
     else:
+        noise = read_through_noise(beats.quality, evidence.clear_of_fast_noise)
         findings = findings_of_read(
             episodes,
             intervals,
@@ -1308,8 +1309,9 @@ def summarise(
             pause_p_waves=evidence.pause_p_waves,
             s_in_af=int(np.sum((classes == "S") & in_af)),
             leads_not_read=leads_not_read,
+            through_noise=bool(noise),
         )
-        if noise := read_through_noise(beats.quality, evidence.clear_of_fast_noise):
+        if noise:
             # Read through noise, nothing is vouched for as normal: cinc2017 A00984, 0 % good
             # signal, read "No significant arrhythmia" beside this (a clinician audit).
             findings = [f for f in findings if f.code != "NORMAL"] + noise

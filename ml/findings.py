@@ -314,6 +314,7 @@ def findings_of_read(
     pause_p_waves: dict[tuple[float, float], int | None] | None = None,
     s_in_af: int = 0,
     leads_not_read: Sequence[str] = (),
+    through_noise: bool = False,
 ) -> list[Finding]:
     """Every finding of a readable recording; "No significant arrhythmia" when none, except
     on a strip called another rhythm (`other_strip`), whose call is then the finding: the
@@ -553,12 +554,14 @@ def findings_of_read(
         marked_rate = []
     if other_strip is None:
         findings += marked_rate
-    elif marked_rate or not findings or may_be_fibrillation(other_strip):
+    elif marked_rate or not findings or (may_be_fibrillation(other_strip) and not through_noise):
         # The call is the finding when nothing else is, and carries a marked brady- or
         # tachycardia (53 cinc2017 strips could not be signed as prefilled); and where it is
         # what AF looks like, beside other findings too: MIT-BIH 221's 10 s of AF read
         # "Frequent ventricular ectopic beats" alone, its call's reason listing AF's signs
-        # with nothing saying AF was not ruled out (a clinician audit, 2026-12-07).
+        # with nothing saying AF was not ruled out (a clinician audit, 2026-12-07). Not when
+        # the whole strip was read through noise (`through_noise`), whose irregularity and
+        # missing P waves are the noise's: its quality finding stays the main one.
         findings.append(_carrying(_strip_other_rhythm(other_strip), marked_rate))
     if not findings and (fast := _sinus_tachycardia(by_label, rate)) is not None:
         findings.append(fast)

@@ -535,8 +535,10 @@ class EcgReport(TimestampsMixin, Base):
 
     @property
     def reading_duration_s(self) -> float:
-        """The recording's length at `reading_hz`."""
-        return self.recording.n_samples / self.reading_hz
+        """The recording's length at `reading_hz` (its own while that is the recording's)."""
+        if self.read_at_hz is None:
+            return self.recording.duration_s
+        return self.recording.n_samples / self.read_at_hz
 
     @property
     def reading_units(self) -> str | None:

@@ -100,8 +100,8 @@ def test_report_pages_say_recorded_or_uploaded_in_local_time(
     page = doctor.get(f"/reports/{clocked.id}").get_data(as_text=True)
     assert "recorded 2026-11-30 08:15 CET" in page
     # Its episodes on the clock too, beside the time into the recording (a Holter audit).
-    assert "<th>Clock time</th><th>From (into the recording)</th>" in page
-    assert re.search(r"<td>08:15:0\d</td><td>\d+\.\d s</td>", page)
+    assert "<th>Clock time</th><th>From (into the recording; click to show it)</th>" in page
+    assert re.search(r"<td>08:15:0\d</td><td><button[^>]*>\d+\.\d s</button></td>", page)
     overview = doctor.get(f"/reports/{clocked.id}/ecg.json?overview=1").get_json()
     assert all(stop["clock"].startswith("08:15:") for stop in overview["stops"])
     # "Go to" a time of day on it: 08:15:12 is 12 s in; 09:00 is not in its 20 s.

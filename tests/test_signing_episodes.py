@@ -241,7 +241,10 @@ def test_mostly_af_with_sinus_stretches_comes_to_the_doctor_signable_as_prefille
     # The episode table on the notes' clock (a clinician-eye audit: "1786.8 s" beside
     # "0:29:46" in the notes): every From and To cell reads h:mm:ss on a 10-minute recording.
     table = page[page.index('id="episodes"') : page.index("</table>", page.index('id="episodes"'))]
-    cells = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+    cells = re.findall(  # the From cell a button that shows the episode on the strip
+        r"<tr><td>[^<]*</td><td>(?:<button[^>]*>)?([^<]*)(?:</button>)?</td><td>([^<]*)</td>",
+        table,
+    )
     assert cells and all(re.fullmatch(r"0:\d\d:\d\d", c) for pair in cells for c in pair)
     form = {"rhythm_label": machine.rhythm_label, "findings": chosen,
             "conclusion": "Paroxysmal AF; dropped beats in the sinus stretches.",

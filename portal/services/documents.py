@@ -308,8 +308,7 @@ def low_confidence_values(report: EcgReport, version: ReportVersion) -> list[str
     say it as the clinician PDF does. A browser audit: the PDF said "PR 219 ms low
     confidence" while the page, REST and FHIR gave a clean PR of 219 ms, above 200."""
     machine = report.versions[0]
-    stored = ((machine.analysis or {}).get("intervals") or {}).get("confidence") or {}
-    kept = signed_confidence(machine, version, stored)
+    kept = signed_confidence(machine, version, dict(machine_read(report).intervals.confidence))
     return [
         name
         for name, interval in INTERVAL_OF.items()
