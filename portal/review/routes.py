@@ -209,7 +209,7 @@ def _normal_in_doubt(found: EcgReport) -> bool:
     bundle branch block, its QRS "not measurable", likewise, a clinician audit 2026-12-07)."""
     if any(f["code"] == "NORMAL" and f.get("detail") for f in machine_findings(found)):
         return True
-    unmeasured = machine_read(found).intervals.not_measurable
+    unmeasured = machine_summary(found).intervals.not_measurable
     return any(name in unmeasured for name in QRS_AND_QT)
 
 

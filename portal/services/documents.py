@@ -44,7 +44,7 @@ from portal.models import (
 from portal.risk_words import input_text
 from portal.services import audit
 from portal.services.errors import DomainError, ReportWithdrawn
-from portal.services.machine_read import machine_read
+from portal.services.machine_read import machine_read, machine_summary
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
 from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
@@ -308,7 +308,8 @@ def low_confidence_values(report: EcgReport, version: ReportVersion) -> list[str
     say it as the clinician PDF does. A browser audit: the PDF said "PR 219 ms low
     confidence" while the page, REST and FHIR gave a clean PR of 219 ms, above 200."""
     machine = report.versions[0]
-    kept = signed_confidence(machine, version, dict(machine_read(report).intervals.confidence))
+    confidence = dict(machine_summary(report).intervals.confidence)  # no beats: pages need none
+    kept = signed_confidence(machine, version, confidence)
     return [
         name
         for name, interval in INTERVAL_OF.items()
