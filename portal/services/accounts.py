@@ -24,7 +24,7 @@ from portal.passwords import (
     password_problems,
     verify_password,
 )  # fmt: skip
-from portal.services import api_tokens, audit
+from portal.services import api_tokens, audit, mfa
 from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -337,21 +337,17 @@ def reset_login_on_the_server(session: Session, account: Account) -> str:
             {"account": f"{account.username} is a patient's login: staff give the patient a new "
                         "temporary password in person on the patient's page."}
         )  # fmt: skip
+    server = "server (cardio reset-login)"
     temporary = generate_temporary_password()
     account.password_hash = hash_password(temporary)
     account.must_change_password = True
-    account.totp_secret = None
-    account.totp_last_step = None
-    account.mfa_recovery_hashes = None
-    account.mfa_enabled_at = None
-    account.session_epoch += 1  # logs them out everywhere
     account.failed_logins = 0
     account.locked_until = None
-    for action in ("account.password_reset", "account.mfa_remove"):
-        audit.record(
-            session, action, actor=None, actor_username="server (cardio reset-login)",
-            object_type="account", object_id=account.id,
-        )  # fmt: skip
+    audit.record(
+        session, "account.password_reset", actor=None, actor_username=server,
+        object_type="account", object_id=account.id,
+    )  # fmt: skip
+    mfa.remove(session, account, actor=None, actor_username=server)  # and ends their sessions
     return temporary
 
 

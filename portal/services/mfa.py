@@ -125,14 +125,18 @@ def verify(account: Account, code: str, now_s: float | None = None) -> str | Non
     return None
 
 
-def remove(session: Session, account: Account, *, actor: Account) -> None:
-    """Turn MFA off (an admin for a lost phone, or the user for an optional role); the user
-    must enrol again at the next login when their role requires it."""
+def remove(
+    session: Session, account: Account, *, actor: Account | None, actor_username: str | None = None
+) -> None:
+    """Turn MFA off (an admin for a lost phone, the user for an optional role, or the server:
+    `accounts.reset_login_on_the_server`, named by `actor_username`); the user must enrol again
+    at the next login when their role requires it."""
     account.totp_secret = None
     account.totp_last_step = None
     account.mfa_recovery_hashes = None
     account.mfa_enabled_at = None
     account.session_epoch += 1
     audit.record(
-        session, "account.mfa_remove", actor=actor, object_type="account", object_id=account.id
-    )
+        session, "account.mfa_remove", actor=actor, actor_username=actor_username,
+        object_type="account", object_id=account.id,
+    )  # fmt: skip
