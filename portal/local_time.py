@@ -78,6 +78,16 @@ def recording_clock(recording: Any) -> Callable[[float], str] | None:
     return time_of_day(in_zone(recording.acquired_at, hospital_zone()), recording.duration_s)
 
 
+def hospital_day(when: dt.datetime) -> str:
+    """A stored time's date in the running portal's zone (UTC outside an app context), as
+    the pages list it: in Paris a cholesterol typed for 00:30 on 15 January read "last
+    recorded 2026-01-14" (UTC's date) in a risk score's reason beside a patient page listing
+    it on the 15th."""
+    from flask import has_app_context
+
+    return shown(when, hospital_zone() if has_app_context() else UTC_ZONE, "%Y-%m-%d")
+
+
 def typed_utc(typed: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
     """A date and time typed on a form (the hospital's wall clock, no zone) as naive UTC: a
     blood pressure measured at 09:00 in Kolkata was stored as 09:00 UTC, refused as "in the

@@ -25,7 +25,8 @@ from portal.local_time import (
     typed_utc,
     zone_named,
 )
-from portal.models import ClinicalInput, EcgRecording, EcgReport
+from portal.models import ClinicalInput, EcgRecording, EcgReport, Patient
+from portal.services import risk_scores
 from portal.worker import Worker
 from reports.time_of_day import time_of_day
 from tests.conftest import People, client_for, make_settings, post_form
@@ -163,3 +164,32 @@ def test_a_holters_moments_on_the_clock_cross_midnight_and_summer_time() -> None
     assert shown(23 * 3600 + 51 * 60 + 52) == "Sun 20:51:52 CEST"
     within_a_day = time_of_day(dt.datetime(2026, 1, 15, 8, 0, tzinfo=PARIS), 7200.0)
     assert within_a_day(3661) == "09:01:01"
+
+
+def test_a_risk_reason_dates_an_entry_by_the_hospitals_calendar(
+    paris_app: Flask, people: People
+) -> None:
+    """A cholesterol typed in Paris for 00:30 on 15 January 2025 (23:30 UTC on the 14th) read
+    "last recorded 2025-01-14" in the risk score's reason, beside a patient page listing it on
+    the 15th (an audit's "UTC dates in risk reasons")."""
+    staff = client_for(paris_app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    form = {
+        "total_cholesterol": "200",
+        "cholesterol_unit": "mg/dL",
+        "recorded_at": "2025-01-15T00:30",
+    }
+    assert post_form(staff, url, form).status_code == 302
+    assert "2025-01-15 00:30 CET" in staff.get(f"/patients/{people.patient.id}").get_data(
+        as_text=True
+    )
+    as_of = dt.datetime(2026, 6, 1, 12, 0)
+    with paris_app.app_context(), paris_app.extensions["db_sessionmaker"]() as sql:
+        patient = sql.get(Patient, people.patient.id)
+        assert patient is not None
+        measured = risk_scores.measured_values(sql, patient.id, as_of)
+        reasons = " ".join(
+            outcome.not_computed_reason or ""
+            for outcome in risk_scores.compute_scores(patient, measured, as_of=as_of)
+        )
+    assert "Total cholesterol missing (last recorded 2025-01-15, over 12 months before)" in reasons

@@ -20,7 +20,7 @@ from ml.io.sources import RecordingSource, open_recording
 from ml.recording import Recording
 from portal import storage, tasks
 from portal.db import commit_answer_lost, lock_row
-from portal.local_time import UTC_ZONE, acquisition_utc
+from portal.local_time import UTC_ZONE, acquisition_utc, hospital_day
 from portal.models import (
     Account,
     AnalysisJob,
@@ -134,7 +134,7 @@ def _reference_clash(existing: EcgRecording, reference_record: str | None) -> st
     """Why one file cannot be both this patient's own ECG and a reference-library record:
     chosen from the library after its upload, MIT-BIH 101 had opened the patient's own copy,
     which a signature releases to them as their ECG (an integration audit)."""
-    uploaded = f"{existing.created_at:%Y-%m-%d}"
+    uploaded = hospital_day(existing.created_at)
     if existing.reference_record is None:
         return (
             f"This patient already has this file as their own ECG ({existing.original_filename},"
@@ -288,7 +288,7 @@ def _check_read_again(session: Session, existing: EcgRecording, change: ReadingC
 
 def _before(existing: EcgRecording, change: ReadingChange) -> str:
     return (
-        f"This file was uploaded on {existing.created_at:%Y-%m-%d} and read at {change.was}; "
+        f"This file was uploaded on {hospital_day(existing.created_at)} and read at {change.was}; "
         f"you gave {change.now}."
     )
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ml import vocabulary
 from portal import risk
+from portal.local_time import hospital_day
 from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
 from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
 
@@ -437,15 +438,16 @@ def _missing_text(
     working-day audit)."""
     label = MISSING_LABELS[column]
     after = (
-        f"measured after this ECG, {later.recorded_at:%Y-%m-%d}, not used for it" if later else ""
+        f"measured after this ECG, {hospital_day(later.recorded_at)}, not used for it"
+        if later
+        else ""
     )
     if found is None:
         return f"{label} missing ({after})" if after else f"{label} missing"
     months = "12 months" if window >= RISK_FACTOR_WINDOW else f"{window.days} days"
     again = f"; {after.replace('measured', 'measured again', 1)}" if after else ""
-    return (
-        f"{label} missing (last recorded {found.recorded_at:%Y-%m-%d}, over {months} before{again})"
-    )
+    last = hospital_day(found.recorded_at)
+    return f"{label} missing (last recorded {last}, over {months} before{again})"
 
 
 def report_outcomes(
@@ -583,7 +585,7 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     added = [e for e in patient.clinical_inputs if e.created_at > score.created_at]
     if history := [e.created_at for e in added if _tells_of_a_heart_attack(score, e)]:
         return (
-            f"a previous heart attack was recorded on {max(history):%Y-%m-%d} after the score "
+            f"a previous heart attack was recorded on {hospital_day(max(history))} after the score "
             "was computed (this model is for people without one): signing or amending the "
             "report recomputes it"
         )
@@ -594,7 +596,7 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     ]
     if late:
         return (
-            f"an entry measured on or before this ECG was added on {max(late):%Y-%m-%d} "
+            f"an entry measured on or before this ECG was added on {hospital_day(max(late))} "
             "after the score was computed: signing or amending the report recomputes it; see "
             "the risk page for today's score"
         )
