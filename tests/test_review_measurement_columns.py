@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import EcgRecording
 from portal.services import reports
-from tests.conftest import People, client_for, sign_report
+from tests.conftest import PASSWORD, People, client_for, post_form, sign_report
 from tests.support.ecg_files import synthetic, write_csv
 from tests.test_reference_label import _analysed, _normal_and_reference
 
@@ -145,3 +145,51 @@ def test_a_previous_value_signed_as_not_measurable_says_so(
     table = _table(doctor.get(f"/reports/{second.id}").get_data(as_text=True))
     assert table[""][1].startswith("Previous (")
     assert table["QRS"][1] == "not measurable" and table["QRS axis"][1] == "not measurable"
+
+
+def _read_articles(page: str) -> dict[str, str]:
+    """The "Reads" list as {version heading: its text}."""
+    found = {}
+    for article in re.findall(r'<article class="read read-[^"]+">(.*?)</article>', page, re.S):
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", article)).split())
+        heading = re.match(r"Version \d+ · [A-Za-z ]+?(?= Signed| Rhythm)", text)
+        assert heading is not None, text
+        found[heading.group(0)] = text
+    return found
+
+
+def test_each_signed_read_lists_its_measurements_next_steps_and_note_for_the_patient(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A doctor amending a report saw what earlier versions called and concluded, but not what
+    they measured, ordered or told the patient (a doctor's-day audit): the amendment's author
+    could not tell what the patient had already read. Each signed read now says all three."""
+    report = _analysed(app, people, sql, write_csv(tmp_path / "r.csv", synthetic(30, 250, seed=3)))
+    doctor = client_for(app, people.doctor)
+    sign_report(
+        doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+        conclusion="Sinus rhythm.", patient_comment="Your heart rhythm is regular.",
+        next_steps=["ROUTINE", "ECHO"], next_steps_note="Bring your medicines list.",
+        heart_rate_bpm="71", pr_ms="", qrs_ms="92", qt_ms="401", qrs_axis_deg="",
+    )  # fmt: skip
+    sql.refresh(report)
+    amended = post_form(
+        doctor, f"/reports/{report.id}/amend",
+        {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Re-read.",
+         "reason": "QT re-measured.", "qt_ms": "420", "heart_rate_bpm": "71", "qrs_ms": "92",
+         "password": PASSWORD, "row_version": str(report.row_version)},
+        token_page=f"/reports/{report.id}",
+    )  # fmt: skip
+    assert amended.status_code == 302, amended.get_data(as_text=True)[:300]
+    reads = _read_articles(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    machine, signed, amendment = (reads[k] for k in sorted(reads))
+    assert "Measurements:" not in machine  # the machine's are the table's first column
+    assert "heart rate 71 bpm · PR not measurable · QRS 92 ms · QT 401 ms" in signed
+    assert "QRS axis not measurable" in signed
+    assert (
+        "Next steps: Discuss at the next routine visit; Echocardiogram; Bring your medicines "
+        "list." in signed
+    )
+    assert "Note for the patient: Your heart rhythm is regular." in signed
+    assert "QT 420 ms" in amendment
+    assert "Next steps: none ordered" in amendment and "Note for the patient: none" in amendment

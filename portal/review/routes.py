@@ -64,6 +64,7 @@ from portal.services.reports import (
 from portal.services.risk_scores import stale_reason
 from portal.session_cookie import background_poll
 from reports.data import NOT_SIGNED
+from reports.next_steps import NEXT_STEPS
 from reports.time_of_day import moment_text
 
 bp = Blueprint("review", __name__)
@@ -271,6 +272,12 @@ def _review_page(
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
         signed_low=documents.low_confidence_values(found, latest) if latest else [],
+        low_by_version={
+            v.id: documents.low_confidence_values(found, v)
+            for v in found.versions
+            if v.kind is not VersionKind.MACHINE
+        },
+        next_step_labels={code: step.label for code, step in NEXT_STEPS.items()},
         not_signed_because=not_signed or [],
         statements=STATEMENTS,
         machine_labels=vocabulary.MACHINE_LABELS,
