@@ -400,3 +400,27 @@ def test_0026_ranks_reports_withdrawn_before_it_last(
         assert ranks() == [6, 0, 0]
         migrate.downgrade(empty_database_url, "0025")
         assert ranks() == [5, 0, 0]
+
+
+def test_0027_composes_names_stored_decomposed(empty_database_url: str, tmp_path: Path) -> None:
+    """Names sent decomposed ("Rene\u0301e") were stored so before the portal composed them,
+    and FHIR's name:exact, which compares composed names, still missed those patients; 0027
+    composes the patient's and the emergency contact's names."""
+    decomposed = "Rene\u0301e Dubois"
+    with _seeded_at(empty_database_url, "0026", tmp_path, reports=2) as engine:
+        with engine.begin() as connection:
+            ids = list(connection.execute(text("SELECT id FROM patient ORDER BY id")).scalars())
+            connection.execute(
+                text("UPDATE patient SET emergency_contact_name = :n WHERE id = :id"),
+                {"n": "Jose\u0301 Dubois", "id": ids[0]},
+            )
+            connection.execute(
+                text("UPDATE patient SET full_name = :n WHERE id = :id"),
+                {"n": decomposed, "id": ids[0]},
+            )
+        migrate.upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT full_name, emergency_contact_name FROM patient ORDER BY id")
+            ).all()
+        assert tuple(rows[0]) == ("Ren\u00e9e Dubois", "Jos\u00e9 Dubois")
