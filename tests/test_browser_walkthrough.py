@@ -206,6 +206,20 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
         f"{round(DOCTOR_QT_MS / cycle_s ** (1 / 3))} ms (for the machine's RR of "
         f"{round(cycle_s * 1000)} ms between normal beats)"
     )
+    # A rate typed with decimals is signed whole, half up, as the server does: 0.4 over the
+    # machine's rate is its rate (the live line had said "your heart rate of 72.4 bpm" and a
+    # QTc 42 ms from the one signed; a review), and 10.6 over is the next whole rate.
+    prefilled_rate = page.input_value("#heart_rate_bpm")
+    page.fill("#heart_rate_bpm", f"{prefilled_rate},4")
+    expect(page.locator("#live-qtc")).to_contain_text("for the machine's RR of")
+    faster = int(prefilled_rate) + 11
+    page.fill("#heart_rate_bpm", f"{faster - 1}.6")
+    rr_s = 60 / faster
+    expect(page.locator("#live-qtc")).to_have_text(
+        f"QTc as signed: Bazett {round(DOCTOR_QT_MS / rr_s**0.5)} ms, Fridericia "
+        f"{round(DOCTOR_QT_MS / rr_s ** (1 / 3))} ms (for your heart rate of {faster} bpm)"
+    )
+    page.fill("#heart_rate_bpm", prefilled_rate)
     _set_next_steps(page, NEXT_STEPS_SIGNED)
     page.fill("#password", PASSWORD)
     shot("2-live-warning", "#sign")

@@ -26,17 +26,22 @@
     if (Math.abs(rest - 0.5) > 1e-9) return Math.round(value);
     return floor % 2 === 0 ? floor : floor + 1;
   }
+  // A typed value as the server signs it: a whole number, half up (`review.routes._whole`).
+  // A rate typed 59.4 had been "your heart rate of 59.4 bpm" and its QTc, signed at 59 as
+  // the machine's rate with the machine's QTc, 42 ms apart (a review).
+  const whole = (value) => (value === null || Number.isNaN(value) ? value : Math.floor(value + 0.5));
   const shown = (edited, value) => (edited === null || value === null
     ? edited === null && value === null : edited === roundHalfEven(value));
   const SECONDS_UP_TO = 3;  // as the form: a QT typed under 3 is in seconds (`forms.SECONDS_UP_TO`)
 
   function say() {
-    const qt = typed(field("qt_ms"), "ms"), rate = typed(field("heart_rate_bpm"), "bpm");
-    if (Number.isNaN(qt) || Number.isNaN(rate)) { out.textContent = ""; return; }
-    if (qt !== null && qt > 0 && qt < SECONDS_UP_TO) {
-      out.textContent = `QTc as signed: the QT looks like seconds; type milliseconds (${Math.round(qt * 1000)})`;
+    const qtTyped = typed(field("qt_ms"), "ms"), rate = whole(typed(field("heart_rate_bpm"), "bpm"));
+    if (Number.isNaN(qtTyped) || Number.isNaN(rate)) { out.textContent = ""; return; }
+    if (qtTyped !== null && qtTyped > 0 && qtTyped < SECONDS_UP_TO) {
+      out.textContent = `QTc as signed: the QT looks like seconds; type milliseconds (${Math.round(qtTyped * 1000)})`;
       return;
     }
+    const qt = whole(qtTyped);
     const rateKept = rate === null || shown(rate, machine.rate);
     let bazett, fridericia, basis;
     if (shown(qt, machine.qt) && rateKept) {
