@@ -44,6 +44,7 @@ from ml.findings import (
     findings_of_read,
     joined_pauses_note,
     main_finding,
+    says_af_not_ruled_out,
     unreadable_findings,
     wide_complex_tachycardia,
     wide_qrs_measured,
@@ -122,6 +123,7 @@ from ml.standstill import Silence, silences_note, silences_of
 from ml.strip_rhythm import (
     FIBRILLATION_STRIP_SHARE,
     OTHER,
+    OTHER_AF_NOT_RULED_OUT_TEXT,
     STRIP_MAX_S,
     UNCLASSIFIABLE,
     WINDOW_S,
@@ -1315,6 +1317,8 @@ def summarise(
             # Read through noise, nothing is vouched for as normal: cinc2017 A00984, 0 % good
             # signal, read "No significant arrhythmia" beside this (a clinician audit).
             findings = [f for f in findings if f.code != "NORMAL"] + noise
+    if strip is not None and says_af_not_ruled_out(findings):
+        strip = replace(strip, text=OTHER_AF_NOT_RULED_OUT_TEXT)
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,

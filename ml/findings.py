@@ -34,7 +34,7 @@ from ml.st_segment import (
     st_elevation_detail,
 )
 from ml.standstill import Silence
-from ml.strip_rhythm import StripCall, may_be_fibrillation
+from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT, StripCall, may_be_fibrillation
 from ml.vocabulary import (
     BAZETT_OVERCORRECTS_ABOVE_BPM,
     LONG_QTC_FRIDERICIA_MS,
@@ -757,15 +757,28 @@ def _as_wide_complex_tachycardia(
 AF_SHARE_WITHOUT_RATE_FINDING = 0.5
 
 
+AF_NOT_RULED_OUT = "atrial fibrillation is not ruled out, check the strip"
+
+
 def _strip_other_rhythm(call: StripCall) -> Finding:
     """A strip's other-rhythm call as its finding: low risk, but medium where its reason is
     what AF looks like (`strip_rhythm.may_be_fibrillation`), so it is read before routine
-    work, and the finding says AF is not ruled out."""
+    work, and the finding says AF is not ruled out, in its label too (it had read "not
+    AF/flutter" before it)."""
     if may_be_fibrillation(call):
-        return _other_rhythm(
-            "medium", f"{call.reason}: atrial fibrillation is not ruled out, check the strip"
-        )
+        return Finding(
+            "OTHER_RHYTHM", OTHER_AF_NOT_RULED_OUT_TEXT, "medium", None,
+            f"{call.reason}: {AF_NOT_RULED_OUT}",
+        )  # fmt: skip
     return _other_rhythm("low", call.reason)
+
+
+def says_af_not_ruled_out(findings: list[Finding]) -> bool:
+    """Whether a read lists the other-rhythm finding that says AF is not ruled out: its
+    rhythm line then says so too (`strip_rhythm.OTHER_AF_NOT_RULED_OUT_TEXT`)."""
+    return any(
+        f.code == "OTHER_RHYTHM" and (f.detail or "").endswith(AF_NOT_RULED_OUT) for f in findings
+    )
 
 
 def _other_rhythm(risk: str, detail: str) -> Finding:

@@ -134,6 +134,12 @@ LABEL_TEXT = {
     UNCLASSIFIABLE: "Unclassifiable: too noisy",
     FIBRILLATION: "Ventricular flutter/fibrillation",
 }
+# The line of an other-rhythm call whose read says AF is not ruled out (`ml.findings.
+# AF_NOT_RULED_OUT`): "not atrial fibrillation" above "atrial fibrillation is not ruled out"
+# had said both of MIT-BIH 221's 10 s of AF (a review, 2026-12-07).
+OTHER_AF_NOT_RULED_OUT_TEXT = (
+    "Other rhythm (not normal sinus rhythm; atrial fibrillation not ruled out)"
+)
 # A strip at least this much ventricular flutter/fibrillation is called that: its "beats"
 # are the oscillation's waves, whose intervals read as AF (a synthetic VF strip did).
 FIBRILLATION_STRIP_SHARE = 0.5

@@ -137,7 +137,13 @@ STATEMENTS: dict[str, Statement] = _table(
 # What the machine itself says where a code's statement is the doctor's to make: it finds "no
 # significant arrhythmia", and only a doctor signs a "Normal ECG" (the worklist and the
 # version list had shown an unsigned read with a withheld wide QRS as a routine "Normal ECG").
-MACHINE_LABELS = {"NORMAL": "No significant arrhythmia"}
+# An unsigned read's words for a statement that only a doctor makes: a "Normal ECG", and
+# "not AF/flutter" of another rhythm (the machine misses some AF, and says where it cannot
+# rule it out: `ml.findings.AF_NOT_RULED_OUT`).
+MACHINE_LABELS = {
+    "NORMAL": "No significant arrhythmia",
+    "OTHER_RHYTHM": "Other rhythm (not normal sinus rhythm)",
+}
 HIGH_RISK = frozenset({"VF", "VT", "ST_ELEVATION", "AV_BLOCK_3", "AF", "PAUSE"})
 MEDIUM_RISK = frozenset(
     {

@@ -23,6 +23,7 @@ from flask import (
 from flask_login import current_user
 
 from ml import rhythm, vocabulary
+from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT
 from portal import ecg_data
 from portal.access import api_client, roles
 from portal.converters import date_arg
@@ -170,6 +171,12 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             # "No significant arrhythmia" on a strip at 101-104 bpm whose median rate names it
             # sinus rhythm, or beside a long PR or QTc: its statement would be refused so.
             codes = [c for c in codes if c != "NORMAL"]
+        if _af_not_ruled_out(basis):
+            # The doctor says whether it is AF: prefilled "Other rhythm" would sign "not AF/
+            # flutter" as offered under "atrial fibrillation not ruled out" (MIT-BIH 221's
+            # AF; a review, 2026-12-07).
+            form.rhythm_label.data = ""
+            codes = [c for c in codes if c != "OTHER_RHYTHM"]
         form.findings.data = [c for c in codes if c in STATEMENTS]
         form.conclusion.data = basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
@@ -179,6 +186,11 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             getattr(form, name).data = _rounded(getattr(basis, name))
         form.row_version.data = found.row_version
     return sign_form, amend_form
+
+
+def _af_not_ruled_out(basis: ReportVersion) -> bool:
+    """The machine's read (not a doctor's) whose rhythm line says AF is not ruled out."""
+    return basis.kind is VersionKind.MACHINE and basis.rhythm_label == OTHER_AF_NOT_RULED_OUT_TEXT
 
 
 def with_the_rhythm_line(findings: list[str], rhythm_label: str, episodes: bool) -> list[str]:
@@ -271,6 +283,7 @@ def _review_page(
         ),
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
+        af_not_ruled_out=_af_not_ruled_out(found.versions[0]),
         signed_low=documents.low_confidence_values(found, latest) if latest else [],
         low_by_version={
             v.id: documents.low_confidence_values(found, v)

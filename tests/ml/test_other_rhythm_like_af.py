@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 import wfdb
 
-from ml import rhythm
+from ml import rhythm, vocabulary
 from ml.analysis import analyze
 from ml.recording import Recording
 from ml.research.databases import data_root
-from ml.strip_rhythm import StripCall, strip_call_over_a_pattern
+from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT, StripCall, strip_call_over_a_pattern
 
 CINC = data_root() / "cinc2017"
 MITDB = data_root() / "mitdb"
@@ -65,3 +65,8 @@ def test_it_is_said_beside_other_findings_too() -> None:
     assert other.risk == "medium"
     assert other.detail.endswith("atrial fibrillation is not ruled out, check the strip")
     assert "FREQUENT_PVC" in {f.code for f in analysis.findings}
+    # Nor does its rhythm line or the finding's label say "not atrial fibrillation" above it
+    # (a review, 2026-12-07: both said so beside the doubt).
+    assert analysis.rhythm_summary == OTHER_AF_NOT_RULED_OUT_TEXT
+    assert other.label == OTHER_AF_NOT_RULED_OUT_TEXT
+    assert vocabulary.rhythm_code_of(analysis.rhythm_summary) == "OTHER_RHYTHM"
