@@ -65,6 +65,10 @@ def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
         task_ignore_result=True,  # the tables hold the results; no result backend
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
+        # A worker waits out a broker outage however long it lasts: Celery's default of 100
+        # retries made every worker exit after roughly 45 minutes of Redis down, and without a
+        # supervisor the analysis never started "by itself" again (an operations audit).
+        broker_connection_max_retries=None,
         broker_connection_timeout=3,
         # An upload must not hang on a broker that is down: the sweep sends it later.
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0.2},

@@ -365,6 +365,22 @@ def test_celery_settings_come_from_the_environment(
         load_settings()
 
 
+def test_a_worker_waits_out_a_broker_outage_however_long(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Celery's default of 100 reconnection attempts made every worker exit after about 45
+    minutes of Redis down (an operations audit); the README promises the analysis starts by
+    itself when the broker is back, so the workers retry for as long as it takes."""
+    from portal.celery_app import make_celery
+
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("CARDIO_ENV", "development")
+    monkeypatch.setenv("JOB_WORKER", "celery")
+    celery = make_celery(load_settings(), flask_app=None)
+    assert celery.conf.broker_connection_max_retries is None  # Celery: None retries forever
+    assert celery.conf.broker_connection_retry_on_startup is True
+
+
 def test_the_default_web_process_never_imports_celery(tmp_path: Path) -> None:
     """JOB_WORKER=thread (the default): building the app and telling it of new work (which
     wakes its thread) load no Celery."""
