@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 UTC = dt.UTC
 UTC_ZONE = ZoneInfo("UTC")
 EARLIEST_ACQUISITION = dt.datetime(1980, 1, 1, tzinfo=UTC)  # older clocks mean "not set"
+# EDF's start date when the recording's is unknown (the spec's "01.01.85 00.00.00"), as
+# anonymised and clockless exports write it: it had been stored as the recording date.
+EDF_PLACEHOLDER_START = dt.datetime(1985, 1, 1)
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -104,15 +107,22 @@ def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
 
 
 def acquisition_utc(
-    device_clock: dt.datetime | None, zone: ZoneInfo, uploaded_at: dt.datetime
+    device_clock: dt.datetime | None,
+    zone: ZoneInfo,
+    uploaded_at: dt.datetime,
+    born_on: dt.date | None = None,
 ) -> dt.datetime | None:
     """When the ECG was recorded, from the file's start time (a recorder's local clock,
     read in the hospital's zone), as naive UTC; None when the file has none or its clock
-    is implausible (before 1980, or after the upload): the report then says "uploaded"."""
-    if device_clock is None:
+    is implausible (before 1980, EDF's placeholder 01.01.85 00.00.00, before the patient
+    was born, or after the upload): the report then says "uploaded". An anonymised EDF's
+    placeholder had dated a patient born in 2000's ECG 1985, "age -16" on its PDF."""
+    if device_clock is None or device_clock.replace(tzinfo=None) == EDF_PLACEHOLDER_START:
         return None
     local = device_clock if device_clock.tzinfo else device_clock.replace(tzinfo=zone)
     when = local.astimezone(UTC)
     if when < EARLIEST_ACQUISITION or when > as_utc(uploaded_at) + dt.timedelta(minutes=5):
+        return None
+    if born_on is not None and when < dt.datetime.combine(born_on, dt.time(), tzinfo=zone):
         return None
     return when.replace(tzinfo=None)

@@ -83,7 +83,7 @@ class ReportData:
     mrn: str
     date_of_birth: dt.date
     sex: str
-    age_years: int
+    age_years: int | None  # None: recorded before the date of birth (`documents.age_at`)
     recorded_at: dt.datetime  # every datetime here is aware, in the hospital's TIME_ZONE
     duration_s: float
     leads: list[str]

@@ -35,6 +35,7 @@ from portal.models import (
     Account,
     DocumentKind,
     EcgReport,
+    Patient,
     ReportDocument,
     ReportStatus,
     ReportVersion,
@@ -149,6 +150,13 @@ def _measured_on(
     return (days[0], days[-1]) if days else None
 
 
+def age_at(patient: Patient, day: dt.date) -> int | None:
+    """The patient's age on the recording's date; None (no age printed) for a date before
+    their birth: an anonymised EDF's placeholder date had printed "2000-05-05 (age -16)"."""
+    age = patient.age_years(day)
+    return age if age >= 0 else None
+
+
 def report_data(
     session: Session,
     report: EcgReport,
@@ -189,7 +197,7 @@ def report_data(
         mrn=patient.mrn,
         date_of_birth=patient.date_of_birth,
         sex=patient.sex.value if hasattr(patient.sex, "value") else str(patient.sex),
-        age_years=patient.age_years(in_zone(report.report_date, zone).date()),
+        age_years=age_at(patient, in_zone(report.report_date, zone).date()),
         recorded_at=in_zone(report.report_date, zone),
         recorded_label="Recorded" if report.recording.acquired_at else "Uploaded",
         duration_s=report.reading_duration_s,

@@ -200,7 +200,9 @@ def _register(
         n_samples=int(recording.n_samples),
         duration_s=recording.duration_s,
         # The recorder's clock, read in the hospital's zone; None: the report says "uploaded".
-        acquired_at=acquisition_utc(recording.start_time, time_zone, utcnow()),
+        acquired_at=acquisition_utc(
+            recording.start_time, time_zone, utcnow(), patient.date_of_birth
+        ),
         reference_record=reference_record,
         declared_units=options.units if file_format is RecordingFormat.CSV else None,
         pacemaker=options.pacemaker,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from pathlib import Path
 
@@ -54,10 +55,14 @@ def write_wfdb(directory: Path, recording: Recording, name: str = "rec") -> list
     return [directory / f"{name}.hea", directory / f"{name}.dat"]
 
 
-def write_edf(path: Path, recording: Recording, dimension: str = "mV") -> Path:
+def write_edf(
+    path: Path, recording: Recording, dimension: str = "mV", start: dt.datetime | None = None
+) -> Path:
     scale = 1000.0 if dimension == "uV" else 1.0
     writer = pyedflib.EdfWriter(str(path), recording.n_leads, file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
+        if start is not None:
+            writer.setStartdatetime(start)
         headers = []
         for name in recording.lead_names:
             headers.append(
