@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +76,24 @@ def canonical_lead_name(name: str) -> str:
         if cleaned.lower() == standard.lower():
             return standard
     return name.strip()
+
+
+def distinct_lead_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The leads' names, each once: a name given again (as written, or as the same lead,
+    "ECG II" beside "II") is numbered, "ECG" and "ECG (2)". Two EDF channels labelled "ECG",
+    as Holter exports write them, had been read as leads ECG and ECG; the chart keyed by name
+    drew the second for both and never showed the first, the one analysed (a bad-input
+    audit). The first keeps its name, and is the one read as that lead."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        distinct, n = name, 1
+        while canonical_lead_name(distinct) in seen:
+            n += 1
+            distinct = f"{name} ({n})"
+        seen.add(canonical_lead_name(distinct))
+        kept.append(distinct)
+    return tuple(kept)
 
 
 # The limb leads as "derivations" (DI, DII, DIII: Brazilian, Portuguese and Spanish ECGs), read as

@@ -17,7 +17,7 @@ import pyedflib
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
 from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import is_voltage_unit, to_mv_factor
-from ml.recording import MAX_ECG_MV, Recording, canonical_lead_name
+from ml.recording import MAX_ECG_MV, Recording, canonical_lead_name, distinct_lead_names
 
 NON_ECG_LABEL_WORDS = ("annotation", "resp", "spo2", "pleth", "temp", "event", "status")
 MAX_SIGNALS = 4096  # EDF allows 9999; more than this is a damaged header, not a recording
@@ -78,7 +78,9 @@ class EdfSource:
         self._kept: list[tempfile.TemporaryDirectory[str]] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
-        self.lead_names = tuple(canonical_lead_name(labels[i]) for i in self._chosen)
+        self.lead_names = distinct_lead_names(
+            [canonical_lead_name(labels[i]) for i in self._chosen]
+        )
         self.source_format = "edf"
         self.source_name: str | None = path.name
         self.notes: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from ml.errors import (
     UnknownFormatError,
 )
 from ml.io.limits import file_name_too_long
+from ml.recording import distinct_lead_names
 
 # Storage formats wfdb 4.3 decodes (wfdb.io._signal.DAT_FMTS); 508/516/524 are FLAC.
 FORMATS = ("8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508", "516", "524")
@@ -69,8 +70,11 @@ class WfdbHeader:
 
     @property
     def lead_names(self) -> tuple[str, ...]:
-        """Each signal's description (its lead, e.g. 'MLII'), or 'signal N' without one."""
-        return tuple(s.description or f"signal {i + 1}" for i, s in enumerate(self.signals))
+        """Each signal's description (its lead, e.g. 'MLII'), or 'signal N' without one; a
+        lead described twice is numbered the second time, "II (2)" (`distinct_lead_names`)."""
+        return distinct_lead_names(
+            [s.description or f"signal {i + 1}" for i, s in enumerate(self.signals)]
+        )
 
     @property
     def file_names(self) -> list[str]:
