@@ -39,11 +39,23 @@ if TYPE_CHECKING:  # pandas is imported by the reader that needs it, not by the 
     import pandas as pd
 from ml.recording import Recording, canonical_lead_name
 
-TIME_COLUMNS = {"time", "t", "time_s", "time (s)", "time[s]", "seconds", "sec"}
-# A time column in milliseconds, named so: read as such. One named "time" whose steps are
-# milliseconds gives a rate under any ECG's: said so (a clinician-eye audit read "The sampling
-# rate is 0.5 Hz", and `time_ms` taken for a lead, "values reach 59878... microvolts").
-MS_TIME_COLUMNS = {"time_ms", "time (ms)", "time[ms]", "time [ms]", "ms", "milliseconds"}
+# A time column, by its name normalised ("Time (sec)", "Elapsed time", "timestamp [ms]",
+# "t_s"): an exact list had taken "Elapsed time" for a lead, which changed the read, and
+# "Time (sec)" for lead Time in units 'sec' (a bad-input audit). Seconds unless it says ms.
+# One named "time" whose steps are milliseconds gives a rate under any ECG's: said so (a
+# clinician-eye audit read "The sampling rate is 0.5 Hz").
+TIME_NAME = re.compile(
+    r"^(?:elapsed[\s_]*)?(?:time|t|timestamp)"
+    r"(?:\s*\((?P<a>[^)]*)\)|\s*\[(?P<b>[^\]]*)\]|[\s_](?P<c>[a-z]+))?$"
+)
+SECOND_UNITS = {"s", "sec", "secs", "second", "seconds"}
+MILLISECOND_UNITS = {"ms", "msec", "msecs", "millisecond", "milliseconds"}
+# Columns that are plainly no lead: they had been read as one ("Marker", or "sample" taken
+# for the analysis lead in microvolts, leaving II and V5 "a flat line").
+NOT_A_LEAD = re.compile(
+    r"^(?:(?P<count>samples?(?:[\s_]*(?:#|no\.?|nr|number|index))?|index|idx|row)"
+    r"|markers?|events?|annotations?|triggers?)$"
+)
 LOWEST_RATE_HZ = 50.0  # `ml.recording`'s lowest sampling rate
 UNIT_IN_NAME = re.compile(
     r"^(?P<lead>.+?)\s*(?:\((?P<a>[^)]*)\)|\[(?P<b>[^\]]*)\]|_(?P<c>[munµμ]?v))$", re.IGNORECASE
@@ -78,8 +90,9 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
             f"{path.name}: the first line holds numbers ({', '.join(header[:3])}), not lead "
             "names. Add a header line naming the leads, e.g. 'II' or 'time,I,II,V1'."
         )
-    in_ms = [i for i, c in enumerate(columns) if c.lower() in MS_TIME_COLUMNS]
-    time_index = next((i for i, c in enumerate(columns) if c.lower() in TIME_COLUMNS), None)
+    time_units = [time_unit(c) for c in columns]
+    in_ms = [i for i, unit in enumerate(time_units) if unit == "ms"]
+    time_index = next((i for i, unit in enumerate(time_units) if unit == "s"), None)
     time_index = in_ms[0] if in_ms and time_index is None else time_index
     # An unnamed column holding nothing (each line ending in the separator, as spreadsheets
     # export) is no lead: it read "100% of lead Unnamed: 13 missing: not analysed".
@@ -88,11 +101,14 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         for i, cell in enumerate(header[: len(columns)])
         if not cell.strip() and table.iloc[:, i].isna().all()
     }
-    lead_columns = [i for i in range(len(columns)) if i != time_index and i not in blank]
+    lead_columns = [i for i in range(len(columns)) if time_units[i] is None and i not in blank]
     if not lead_columns:
         raise UnknownFormatError(f"{path.name}: no lead columns besides time.")
+    written = header if len(header) == len(columns) else columns
+    _refuse_named_non_leads(path.name, lead_columns, written)
     _refuse_repeated_leads(path.name, lead_columns, header, columns)
     data = _numbers(table, columns, path.name)
+    _refuse_counts(path.name, lead_columns, written, data)
 
     if time_index is not None:
         units_per_second = 1000.0 if time_index in in_ms else 1.0
@@ -143,6 +159,55 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         signal_mv=signal_mv,
         source_format="csv",
         source_name=path.name,
+    )
+
+
+def time_unit(column: str) -> str | None:
+    """ "s" or "ms" when the column is the time, by its name with any unit spelling ("Time
+    (sec)", "Elapsed time", "time [ms]", "timestamp"), else None."""
+    name = column.strip().strip('"').strip().lower()
+    if name in ("seconds", "sec") or name in MILLISECOND_UNITS:
+        return "s" if name in SECOND_UNITS else "ms"
+    match = TIME_NAME.match(name)
+    if not match:
+        return None
+    unit = (match.group("a") or match.group("b") or match.group("c") or "s").strip()
+    return "s" if unit in SECOND_UNITS else "ms" if unit in MILLISECOND_UNITS else None
+
+
+def _refuse_named_non_leads(file_name: str, lead_columns: list[int], written: list[str]) -> None:
+    """Refuse a column named as no lead (sample, index, marker, event, annotation), saying
+    what to do: read as leads, they had changed the read or become its analysis lead."""
+    for i in lead_columns:
+        name = written[i].strip().strip('"').strip()
+        match = NOT_A_LEAD.match(_split_unit(name)[0].lower())
+        if match:
+            raise UnknownFormatError(_not_a_lead(file_name, name, counts=bool(match["count"])))
+
+
+def _refuse_counts(
+    file_name: str, lead_columns: list[int], written: list[str], data: np.ndarray
+) -> None:
+    """Refuse a column of whole numbers rising on every line (a sample number under another
+    name, or a spreadsheet's row index): no ECG lead does that."""
+    for i in lead_columns:
+        column = data[:, i]
+        whole = column.size >= 3 and np.all(np.isfinite(column) & (column == np.round(column)))
+        if whole and np.all(np.diff(column) > 0):
+            name = written[i].strip().strip('"').strip() or f"column {i + 1}"
+            raise UnknownFormatError(_not_a_lead(file_name, name, counts=True))
+
+
+def _not_a_lead(file_name: str, name: str, *, counts: bool) -> str:
+    if counts:
+        return (
+            f"{file_name}: the column {name!r} counts the samples; it is not an ECG lead. "
+            f"Remove the column {name!r} (it is not an ECG lead) and give the sampling rate "
+            "instead, or give the time in seconds in a column named 'time'."
+        )
+    return (
+        f"{file_name}: the column {name!r} is not an ECG lead. Remove the column {name!r} "
+        "(it is not an ECG lead) and upload the file again."
     )
 
 
