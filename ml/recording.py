@@ -44,6 +44,9 @@ class Recording:
     source_name: str | None = None
     start_time: dt.datetime | None = None
     notes: tuple[str, ...] = field(default=())
+    # A CSV whose columns all name their units ("II (mV)"): a units option changes nothing,
+    # and is not how it was read (`portal.services.recordings.units_read_in`).
+    units_in_file: bool = False
 
     @property
     def n_samples(self) -> int:

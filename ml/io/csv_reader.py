@@ -159,6 +159,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         signal_mv=signal_mv,
         source_format="csv",
         source_name=path.name,
+        units_in_file=all(_split_unit(columns[i])[1] for i in lead_columns),
     )
 
 

@@ -204,7 +204,9 @@ def _register(
             recording.start_time, time_zone, utcnow(), patient.date_of_birth
         ),
         reference_record=reference_record,
-        declared_units=options.units if file_format is RecordingFormat.CSV else None,
+        declared_units=units_read_in(recording, options)
+        if file_format is RecordingFormat.CSV
+        else None,
         pacemaker=options.pacemaker,
     )
     job = AnalysisJob(recording=row, requested_by_id=actor.id, state=JobState.QUEUED)
@@ -245,6 +247,8 @@ def _reading_change(
     if existing.file_format is not RecordingFormat.CSV:
         return None
     units_were, units_now = existing.declared_units or "mV", options.units or "mV"
+    if isinstance(recording, Recording) and recording.units_in_file:
+        units_were = units_now  # its columns name their units: read in them every time
     rate_differs = not math.isclose(existing.sampling_rate_hz, recording.fs_hz, rel_tol=1e-9)
     if not rate_differs and units_were == units_now:
         return None
@@ -254,6 +258,15 @@ def _reading_change(
         was=_reading_words(existing.sampling_rate_hz, units_were, with_units),
         now=_reading_words(recording.fs_hz, units_now, with_units),
     )
+
+
+def units_read_in(recording: Recording | RecordingSource, options: UploadOptions) -> str | None:
+    """The units option as the file was read in it: None when its columns name their own
+    ("MLII (mV)"), which the reader takes over any option. Such a file given "uV" had been
+    recorded as read in uV, read again for nothing, and its signed report then said to be
+    read in uV, to be withdrawn as read wrongly (a bad-input audit)."""
+    labelled = isinstance(recording, Recording) and recording.units_in_file
+    return None if labelled else options.units
 
 
 def _reading_words(rate_hz: float, units: str, with_units: bool) -> str:
@@ -327,7 +340,7 @@ def _read_again(
     existing.sampling_rate_hz = recording.fs_hz
     existing.n_samples = int(recording.n_samples)
     existing.duration_s = recording.duration_s
-    existing.declared_units = options.units  # the pacemaker flag stays as noted at upload
+    existing.declared_units = units_read_in(recording, options)  # the pacemaker flag stays
     job = AnalysisJob(recording=existing, requested_by_id=actor.id, state=JobState.QUEUED)
     session.add(job)
     session.flush()
