@@ -58,7 +58,13 @@ def _pngs(pdf: bytes, out_dir: Path, stem: str, dpi: int = 80) -> list[Path]:
 
 
 def _signed(
-    app: Flask, people: People, sql: Session, tmp_path: Path, *, name: str | None = None
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    *,
+    name: str | None = None,
+    findings: tuple[str, ...] = ("SINUS", "PAC"),
 ) -> EcgReport:
     if name is not None:
         people.patient.full_name = name
@@ -73,7 +79,7 @@ def _signed(
     report = sql.scalar(select(EcgReport))
     doctor = client_for(app, people.doctor)
     signed = post_form(doctor, f"/reports/{report.id}/sign",
-                       {"rhythm_label": "Sinus rhythm", "findings": ["SINUS", "PAC"],
+                       {"rhythm_label": "Sinus rhythm", "findings": list(findings),
                         "conclusion": "Sinus rhythm with rare early beats.",
                         "patient_comment": "Your heart looks healthy. See me in a year.",
                         "next_steps": ["ROUTINE", "ECHO"],
@@ -593,3 +599,35 @@ def test_storage_verify_names_what_a_restore_left_out(
         path.unlink()
     gone = CliRunner().invoke(main, ["storage", "verify"], env=env)
     assert f"recording {recording.id}: its files are missing" in gone.output
+
+
+def test_a_pattern_over_part_of_a_strip_is_said_for_part_of_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cardiologist's audit: nstdb 119e06's 60-s strip, 6.8 s of ventricular trigeminy among
+    scattered PVCs, signed as prefilled, told the patient "Every third beat was an extra
+    beat." (MIT-BIH 213's 2.6 s of bigeminy in 30 s, "Every second beat"): on a strip the
+    whole-recording sentence is said only where the machine's episodes cover 80 % of it."""
+    from ml import rhythm, vocabulary
+    from portal.services import myhealth, reports
+
+    report = _signed(app, people, sql, tmp_path, findings=("SINUS", "TRIGEMINY"))
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert not data.read_as_episodes
+    few_s = [rhythm.Episode(rhythm.TRIGEMINY, 7.4, 14.2, 7)]
+    most_s = [rhythm.Episode(rhythm.TRIGEMINY, 1.0, 29.5, 30)]
+    part = _text(render_pdf("patient", replace(data, episodes=few_s)), tmp_path)
+    said = " ".join(part.split())
+    said_for_part = "For part of the recording, every third beat was an extra beat."
+    said_for_all = vocabulary.STATEMENTS["TRIGEMINY"].plain
+    assert said_for_part in said and said_for_all not in said
+    whole = _text(render_pdf("patient", replace(data, episodes=most_s)), tmp_path)
+    assert said_for_all in " ".join(whole.split())
+
+    # The patient's list and FHIR read the stored machine read's episodes alike.
+    summary = reports.machine_summary(report)
+    for episodes, sentence in ((few_s, said_for_part), (most_s, said_for_all)):
+        monkeypatch.setattr(
+            reports, "machine_summary", lambda _r, e=episodes: replace(summary, episodes=e)
+        )
+        assert myhealth.plain_finding(report) == sentence

@@ -218,7 +218,7 @@ def report_resource(
         # sentences, then the doctor's note to them (a patient's app had shown no finding at
         # all where the doctor wrote no note; a consistency audit).
         plain = findings_in_plain_words(
-            list(version.findings or []), reports.read_as_episodes(report)
+            list(version.findings or []), reports.patterns_in_part(report)
         )
         conclusion = " ".join([*plain, version.patient_comment or ""]).strip()
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)

@@ -42,11 +42,12 @@ from portal.risk.result import RiskLevel
 from portal.services import audit, risk_scores
 from portal.services.accounts import check_own_password
 from portal.services.errors import AccountDeactivated, NotAllowed, SigningConflict
-from portal.services.machine_read import machine_asks_for_a_repeat
+from portal.services.machine_read import machine_asks_for_a_repeat, machine_summary
 from portal.services.paging import capped_counts, page_count
 from portal.services.patients import mine_or_pooled
 from portal.services.risk_scores import stale_reason
 from portal.services.validation import InvalidInput, text_problem
+from reports import plain_language
 from reports.next_steps import FOLLOW_UP_TIMES, NEXT_STEPS
 
 # Coded statements a doctor can choose (the machine's codes are a subset): `ml.vocabulary`.
@@ -367,6 +368,16 @@ def read_as_episodes(report: EcgReport) -> bool:
     (`ml.vocabulary.contradictions`): at the length its read was made at (`reading_duration_s`:
     a CSV read again at another rate since had moved a withdrawn report's FHIR time)."""
     return report.reading_duration_s > STRIP_MAX_S
+
+
+def patterns_in_part(report: EcgReport) -> bool:
+    """Whether the patient reads bigeminy and trigeminy as "for part of the recording"
+    (`reports.plain_language.patterns_in_part`, from the machine read's episodes on a strip),
+    as their summary says them."""
+    if read_as_episodes(report):
+        return True
+    episodes = machine_summary(report).episodes
+    return plain_language.patterns_in_part(episodes, report.reading_duration_s, False)
 
 
 def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> None:
