@@ -432,8 +432,11 @@ def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hid
     read = replace(data.physician, findings=["VT", "AF", "PVC"], next_steps=["SEE_TODAY"],
                    next_steps_note="Bring {your} diary")  # fmt: skip
     grace = Score("GRACE", "", 8.4, None, {}, model="grace_six_month")
+    from ml import rhythm
+
+    run = [rhythm.Episode(rhythm.VT, 10.0, 14.0, 8)]  # the machine's: part of the recording
     pdf = render_pdf("patient", replace(data, physician=read, emergency_number="112",
-                                        scores=[grace]))  # fmt: skip
+                                        scores=[grace], episodes=run))  # fmt: skip
     said = " ".join(_text(pdf, tmp_path, "vt").split())
     assert "During the fast rhythm it beat much faster." in said
     assert "At rest, 60 to 100 is usual" not in said
@@ -444,6 +447,11 @@ def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hid
     assert "Bring {your} diary" in said  # the doctor's own words, never formatted
     assert "Keep taking your medicines as usual" in said
     assert "Your outlook" in said and "This number comes from large studies" not in said
+    # VT over (nearly) the whole strip: its mean is the fast rhythm's (MIT-BIH 223, an audit).
+    sustained = [rhythm.Episode(rhythm.VT, 0.5, 29.5, 50)]
+    pdf = render_pdf("patient", replace(data, physician=read, episodes=sustained))
+    whole = " ".join(_text(pdf, tmp_path, "sustained").split())
+    assert "much faster" not in whole and "most of that time in the fast rhythm" in whole
 
     # A plain sinus read: the general line only, "an ambulance" without a number.
     plain = " ".join(_text(render_pdf("patient", data), tmp_path, "sinus").split())

@@ -263,6 +263,28 @@ def test_a_holters_heart_rate_is_said_as_the_whole_recordings_mean() -> None:
     assert any(s.startswith("The rest of the time your heart beat a bit slower") for s in sentences)
 
 
+def test_the_fast_rhythms_rate_is_said_faster_only_where_it_covers_part_of_the_recording() -> None:
+    """A cardiologist's audit: MIT-BIH 223's 60 s, VT from 3.3 s to 58.3 s, signed VT, read
+    "On average over the whole recording your heart beat about 105 times a minute. During the
+    fast rhythm it beat much faster.", its mean the fast rhythm's; VF, no beat, read so too."""
+    from ml import rhythm
+    from reports.plain_language import DURING_VF, fast_share, heart_rate_in_plain_words
+
+    mean = "On average over the whole recording your heart beat about 105 times a minute"
+    sustained = fast_share([rhythm.Episode(rhythm.VT, 3.3, 58.3, 99)], 60.0)
+    said = heart_rate_in_plain_words(105.0, codes=["VT"], fast_share=sustained)
+    assert said == f"{mean}, most of that time in the fast rhythm."
+    runs = fast_share([rhythm.Episode(rhythm.VT, 10.0, 14.0, 8)], 60.0)
+    assert heart_rate_in_plain_words(105.0, codes=["SINUS", "VT"], fast_share=runs) == (
+        f"{mean}. During the fast rhythm it beat much faster."
+    )
+    # A fast rhythm the doctor signed where the machine found no run: the mean, no comparison.
+    assert heart_rate_in_plain_words(105.0, codes=["VT"]) == f"{mean}."
+    for share in (0.0, runs, sustained):
+        vf = heart_rate_in_plain_words(105.0, codes=["VF", "VT"], fast_share=share)
+        assert vf == f"{mean}. {DURING_VF}" and "beat much faster" not in vf
+
+
 def test_a_long_qt_tells_the_patient_not_to_stop_medicines_and_to_ask_before_new_ones() -> None:
     """ "Some medicines can do this." alone could have a patient stop an essential medicine,
     or buy one that lengthens the QT further (an audit of the patient summaries)."""
