@@ -639,3 +639,25 @@ def test_a_pattern_over_part_of_a_strip_is_said_for_part_of_it(
             reports, "machine_summary", lambda _r, e=episodes: replace(summary, episodes=e)
         )
         assert myhealth.plain_finding(report) == sentence
+
+
+def test_frequent_pacs_read_many_on_the_patients_summary_and_list(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """svdb 822's atrial bigeminy (38 S of 77 beats), signed sinus rhythm with PACs, read
+    "Some extra beats ... often harmless" (a cardiologist's audit)."""
+    from portal.services import myhealth
+    from reports.plain_language import MANY_PACS
+
+    report = _signed(app, people, sql, tmp_path)  # sinus rhythm and PACs
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    bigeminy = {"N": 39, "S": 38, "V": 0, "F": 0, "Q": 0}
+    pdf = render_pdf("patient", replace(data, beat_counts=bigeminy))
+    said = " ".join(_text(pdf, tmp_path).split())
+    assert MANY_PACS in said and "often harmless" not in said
+    # The patient's list (and FHIR) read the machine version's counts alike (in memory only:
+    # a version is never updated).
+    with sql.no_autoflush:
+        report.versions[0].beat_counts = bigeminy
+        assert myhealth.plain_finding(report) == MANY_PACS
+    sql.rollback()

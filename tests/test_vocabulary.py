@@ -103,6 +103,25 @@ def test_extra_beats_and_their_patterns_do_not_contradict_the_rhythm() -> None:
     assert vocabulary.STATEMENTS["SINUS"].plain in findings_in_plain_words(["SINUS", "NORMAL"])
 
 
+def test_frequent_pacs_are_many_extra_beats_to_the_patient() -> None:
+    """A cardiologist's audit: svdb 822's atrial bigeminy (38 S of 77 beats) read "Some extra
+    beats came from the top parts of your heart. This is common and is often harmless."; from
+    10 % of the machine's beats they are "many", as frequent ventricular ones are."""
+    from reports.plain_language import MANY_PACS, frequent_pacs
+
+    bigeminy = {"N": 39, "S": 38, "V": 0, "F": 0, "Q": 0}
+    assert frequent_pacs(bigeminy) and not frequent_pacs({"N": 91, "S": 9})
+    assert not frequent_pacs({})
+    said = findings_in_plain_words(["SINUS", "PAC"], many_pacs=frequent_pacs(bigeminy))
+    assert said == [MANY_PACS, BESIDE_EXTRA_BEATS]
+    assert "often harmless" not in " ".join(said)
+    few = findings_in_plain_words(["SINUS", "PAC"], many_pacs=frequent_pacs({"N": 91, "S": 9}))
+    assert few[0] == vocabulary.STATEMENTS["PAC"].plain
+    # Beside AF the S calls inside it are no premature atrial beats: not counted as many.
+    beside_af = findings_in_plain_words(["SINUS", "AF", "PAC"], True, many_pacs=True)
+    assert vocabulary.STATEMENTS["PAC"].plain in beside_af
+
+
 def test_the_patients_headline_is_the_most_serious_statement() -> None:
     sentences = findings_in_plain_words(["PAC", "SINUS", "BIGEMINY", "FREQUENT_PVC"])
     assert sentences[0] == vocabulary.STATEMENTS["FREQUENT_PVC"].plain

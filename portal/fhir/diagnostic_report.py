@@ -62,7 +62,7 @@ from portal.models import (
 from portal.services import audit, documents, entered_in_error, reports
 from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
-from reports.plain_language import findings_in_plain_words
+from reports.plain_language import findings_in_plain_words, frequent_pacs
 
 SEARCH_PARAMETERS = {
     "patient", "subject", "date", "status", "code", "category", "_id", "_lastUpdated"
@@ -218,7 +218,9 @@ def report_resource(
         # sentences, then the doctor's note to them (a patient's app had shown no finding at
         # all where the doctor wrote no note; a consistency audit).
         plain = findings_in_plain_words(
-            list(version.findings or []), reports.patterns_in_part(report)
+            list(version.findings or []),
+            reports.patterns_in_part(report),
+            frequent_pacs(report.versions[0].beat_counts or {}),
         )
         conclusion = " ".join([*plain, version.patient_comment or ""]).strip()
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)

@@ -73,11 +73,12 @@ def withdrawn_from_them(session: Session, account: Account) -> list[EcgReport]:
 def plain_finding(report: EcgReport) -> str:
     """The signed main finding in plain words (first sentence of the plain-language text)."""
     from portal.services.reports import patterns_in_part
-    from reports.plain_language import findings_in_plain_words
+    from reports.plain_language import findings_in_plain_words, frequent_pacs
 
     signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
     codes = list(signed[-1].findings or []) if signed else []
-    return findings_in_plain_words(codes, patterns_in_part(report))[0]
+    many_pacs = frequent_pacs(report.versions[0].beat_counts or {})
+    return findings_in_plain_words(codes, patterns_in_part(report), many_pacs)[0]
 
 
 def test_words(report: EcgReport) -> str:

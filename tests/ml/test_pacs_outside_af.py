@@ -33,9 +33,23 @@ def _pac(s_in_af: int) -> list[str]:
 
 
 def test_the_pac_finding_counts_the_calls_outside_af() -> None:
-    assert _pac(0) == ["10 beats"]
-    assert _pac(4) == ["6 beats outside atrial fibrillation"]
+    assert _pac(0) == ["10 beats (25%)"]
+    assert _pac(4) == ["6 beats (15%) outside atrial fibrillation"]
+    assert _pac(7) == ["3 beats outside atrial fibrillation"]
     assert _pac(10) == []
+
+
+def test_frequent_pacs_give_their_share_of_the_beats_as_frequent_pvcs_do() -> None:
+    """A cardiologist's audit: svdb 822's atrial bigeminy, 38 S of 77 beats, read
+    "Supraventricular ectopic beats 38 beats" beside "Frequent ventricular ectopic beats 14
+    beats (21%)" of another strip: from 10 % the share is given."""
+    classes = np.array(["N", "S"] * 38 + ["N"])
+    counts = {"N": 39, "S": 38, "V": 0, "F": 0, "Q": 0}
+    rate = HeartRateSummary(80.0, 60.0, 120.0, None, None, None, 77)
+    findings = findings_of_read(
+        [], not_measured("test"), rate, counts, classes, np.full((77, 5), 0.2)
+    )
+    assert [f.detail for f in findings if f.code == "PAC"] == ["38 beats (49%)"]
 
 
 @pytest.mark.skipif(not (MITDB / "201.hea").is_file(), reason="MIT-BIH not found")
