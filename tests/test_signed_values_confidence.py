@@ -64,3 +64,45 @@ def test_only_the_machines_own_values_carry_its_confidence(
     assert pr["note"][0]["text"].startswith("Low confidence: the machine's measurement")
     qt = api.get(f"/fhir/r4/Observation/{report.id}-qt", headers=auth).get_json()
     assert "note" not in qt
+
+
+def test_values_signed_as_prefilled_keep_the_machines_low_confidence_for_every_interval(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A cardiologist's audit: MIT-BIH 215 signed as prefilled showed "PR 194 ms low
+    confidence" beside a clean "QT 286 ms" and "QTc 393 ms" on the review page's signed
+    column and the clinician PDF: the QTc kept beside the machine's QT is its own, unrounded
+    (392.6), and counted as changed against the form's 393."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=50), duration_s=10, fs_hz=250,
+                                       leads=("II",))  # fmt: skip
+    path = write_csv(tmp_path / "brady.csv", recording)
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.qt_ms is not None and machine.qtc_bazett_ms is not None
+    assert machine.qtc_bazett_ms != round(machine.qtc_bazett_ms)  # as the audit's 392.6
+    doctor = client_for(app, people.doctor)
+    sign_report(
+        doctor, report, sql, rhythm_label="Sinus bradycardia", findings=["BRADY"],
+        conclusion="Sinus bradycardia.", patient_comment="",
+        heart_rate_bpm=str(round(machine.heart_rate_bpm)), pr_ms=str(round(machine.pr_ms)),
+        qrs_ms=str(round(machine.qrs_ms)), qt_ms=str(round(machine.qt_ms)), qrs_axis_deg="",
+    )  # as the form shows them  # fmt: skip
+    signed = pdf_words(doctor.get(f"/reports/{report.id}/report.pdf").data, tmp_path, "signed")
+    for value in (machine.pr_ms, machine.qt_ms, machine.qtc_bazett_ms):
+        assert f"{value:.0f} ms low confidence" in signed
+    page = " ".join(doctor.get(f"/reports/{report.id}").get_data(as_text=True).split())
+    for value in (machine.qt_ms, machine.qtc_bazett_ms):
+        assert f'{value:.0f} ms <span class="muted small">low confidence</span>' in page
+    token = bearer_token(sql, people, people.doctor, "reports:read", "fhir:read")
+    auth = {"Authorization": f"Bearer {token}"}
+    api = app.test_client()
+    body = api.get(f"/api/v1/reports/{report.id}", headers=auth).get_json()
+    low = body["physician_read"]["low_confidence"]
+    assert {"pr_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"} <= set(low)
+    for what in ("qt", "qtc", "qtcf"):
+        observation = api.get(f"/fhir/r4/Observation/{report.id}-{what}", headers=auth)
+        assert observation.get_json()["note"][0]["text"].startswith("Low confidence")

@@ -787,10 +787,14 @@ def machine_cycle_s(machine: ReportVersion) -> float | None:
 
 
 def as_shown(edited: float | None, machine: float | None) -> bool:
-    """Whether the doctor left the machine's value as the form showed it (rounded)."""
+    """Whether the doctor left the machine's value as the form showed it (rounded), or it is
+    the machine's own: a QTc kept beside the machine's QT is stored unrounded
+    (`_signed_measurements`), and MIT-BIH 215 signed as prefilled lost the low confidence of
+    its QT and QTc (a cardiologist's audit: "PR 194 ms low confidence" beside a clean "QT 286
+    ms" and "QTc 393 ms", the QTc 392.6 = the machine's, not its rounded 393)."""
     if edited is None or machine is None:
         return edited is None and machine is None
-    return float(edited) == round(machine)
+    return float(edited) in (round(machine), machine)
 
 
 def latest_signed(report: EcgReport) -> ReportVersion | None:
