@@ -148,6 +148,7 @@ def reset_mfa(account_id: int) -> Response:
     if account.role is Role.PATIENT:
         return _patients_own_desk(account)
     admin = current_user._get_current_object()
+    accounts.lock_for_reset(sql, account)  # a password reset posted at once waits, or this does
     # As the accounts page offers it: not one's own (their own security page does it, with
     # their password and a code), nor one with nothing enrolled (a review: the posts did).
     if account.id == admin.id or account.totp_secret is None:
@@ -159,7 +160,9 @@ def reset_mfa(account_id: int) -> Response:
         )
         return redirect(url_for("admin.accounts"))
     try:
-        accounts.refuse_both_resets_pending(sql, account, actor=admin, resetting="two-step login")
+        accounts.refuse_both_resets_pending(
+            sql, account, actor=admin, resetting="two-step login", latest=True
+        )
     except InvalidInput as refused:
         flash(refused.errors["account"], "error")
         return redirect(url_for("admin.accounts"))

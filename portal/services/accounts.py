@@ -8,6 +8,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.db import lock_row
 from portal.models import (
     Account,
     ApiToken,
@@ -273,10 +274,16 @@ def change_own_password(
 def reset_password(
     session: Session, account: Account, *, new: str, confirmation: str, actor: Account
 ) -> None:
-    """An administrator sets a temporary password; the user must change it at next login."""
+    """An administrator sets a temporary password; the user must change it at next login.
+    Hashed first, then checked again on the locked row (`lock_for_reset`): the ~250 ms of
+    bcrypt between the check and the commit let a two-step reset posted meanwhile be made
+    too (an access audit)."""
     refuse_both_resets_pending(session, account, actor=actor, resetting="password")
     check_new_password(new, confirmation, account.username, _personal(account))
-    account.password_hash = hash_password(new)
+    password_hash = hash_password(new)
+    lock_for_reset(session, account)
+    refuse_both_resets_pending(session, account, actor=actor, resetting="password", latest=True)
+    account.password_hash = password_hash
     account.must_change_password = True
     account.session_epoch += 1  # logs the user out everywhere
     audit.record(
@@ -284,8 +291,16 @@ def reset_password(
     )
 
 
+def lock_for_reset(session: Session, account: Account) -> None:
+    """Hold the account's row until this transaction ends and read it again as committed: a
+    password reset and a two-step reset posted at once each read the other as not pending,
+    and both were made (an access audit). The second now waits for the first and is refused."""
+    lock_row(session, "account", account.id, "session_epoch")
+    session.refresh(account, with_for_update=True)
+
+
 def refuse_both_resets_pending(
-    session: Session, account: Account, *, actor: Account, resetting: str
+    session: Session, account: Account, *, actor: Account, resetting: str, latest: bool = False
 ) -> None:
     """An administrator may not reset the password of an account whose two-step login an
     administrator has reset and its owner not set up again, nor the reverse: whoever set the
@@ -293,7 +308,9 @@ def refuse_both_resets_pending(
     enrol their own phone, and read and sign as them. A security audit found one administrator
     doing both; a browser audit, that a second one setting the password could still do it.
     Someone who lost both is reset from the server (`cardio reset-login`), in person.
-    `resetting`: "password" or "two-step login"."""
+    `resetting`: "password" or "two-step login". `latest`: after `lock_for_reset`, a locking
+    read of the audit trail, which sees what was committed since this transaction's first read
+    (MariaDB's repeatable read would not)."""
     if resetting == "password":
         other_pending = account.totp_secret is None  # not enrolled again since
         other_actions: tuple[str, ...] = ("account.mfa_remove",)
@@ -304,7 +321,7 @@ def refuse_both_resets_pending(
         other = "password"
     if not other_pending:
         return
-    last = session.scalar(
+    query = (
         select(AuditEvent)
         .where(
             AuditEvent.action.in_(other_actions),
@@ -314,6 +331,7 @@ def refuse_both_resets_pending(
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
+    last = session.scalar(query.with_for_update(read=True) if latest else query)
     if last is None or last.actor_id == account.id:  # never reset, or by its owner
         return
     by = "you" if last.actor_id == actor.id else (last.actor_username or "the server")
