@@ -454,9 +454,12 @@ def test_a_patch_of_nothing_or_with_if_match_is_refused_and_changes_nothing(
                           headers={"If-Match": 'W/"bogus"'})  # fmt: skip
     refused = error_of(guarded, 400)
     assert refused["code"] == "bad_request"
-    assert "If-Match and If-Unmodified-Since cannot be checked" in refused["message"]
+    assert "If-Match, If-Unmodified-Since and If-None-Match cannot be checked" in refused["message"]
     since = {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}  # its sibling (a review)
     error_of(staff.patch(path, json={"phone": "+44 20 7946 0000"}, headers=since), 400)
+    # If-None-Match: * had applied the change to the patient that exists (an audit, 2026-12-07).
+    absent = {"If-None-Match": "*"}
+    error_of(staff.patch(path, json={"phone": "+44 20 7946 0000"}, headers=absent), 400)
     assert staff.get(path).get_json() == before
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     assert document["components"]["schemas"]["PatientUpdate"]["minProperties"] == 1

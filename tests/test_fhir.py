@@ -889,6 +889,52 @@ def test_an_ehr_registers_and_updates_patients_by_identifier(
                     json=dict(by_id, id="999"), content_type=FHIR_JSON), 400)  # fmt: skip
 
 
+def test_an_update_honours_if_unmodified_since_and_if_none_match_star(
+    app: Flask, people: People, sql: Session, tokens: Tokens
+) -> None:
+    """A PUT with an If-Unmodified-Since earlier than the patient's meta.lastUpdated, or with
+    If-None-Match: * on a patient that exists, had answered 200 and applied the update (an
+    interoperability audit, 2026-12-07): both are a 412 now, nothing changed (RFC 9110 13.1)."""
+    client = app.test_client()
+    url = f"/Patient/{people.patient.id}"
+    read = call(client, "GET", url, tokens.staff).get_json()
+    last_updated = dt.datetime.fromisoformat(read["meta"]["lastUpdated"])
+    moved = dict(read, birthDate="1950-02-02")
+    earlier = (last_updated - dt.timedelta(seconds=1)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    for headers in ({"If-Unmodified-Since": earlier}, {"If-None-Match": "*"}):
+        refused = outcome_of(call(client, "PUT", url, tokens.staff, json=moved,
+                                  content_type=FHIR_JSON, headers=headers), 412)  # fmt: skip
+        assert refused["issue"][0]["code"] == "conflict", headers
+        by_mrn = f"/Patient?identifier={codes.MRN_SYSTEM}|{people.patient.mrn}"
+        outcome_of(call(client, "PUT", by_mrn, tokens.staff, json=moved,
+                        content_type=FHIR_JSON, headers=headers), 412)  # fmt: skip
+    said = call(
+        client,
+        "PUT",
+        url,
+        tokens.staff,
+        json=moved,
+        content_type=FHIR_JSON,
+        headers={"If-Unmodified-Since": earlier},
+    ).get_json()["issue"][0]["diagnostics"]
+    assert f"changed at {read['meta']['lastUpdated']} (meta.lastUpdated)" in said
+    for bad in ({"If-Unmodified-Since": "yesterday"}, {"If-None-Match": 'W/"1"'}):
+        outcome_of(call(client, "PUT", url, tokens.staff, json=moved, content_type=FHIR_JSON,
+                        headers=bad), 400)  # fmt: skip
+    sql.expire_all()
+    assert sql.get(Patient, people.patient.id).date_of_birth.isoformat() == read["birthDate"]  # type: ignore[union-attr]
+    unchanged_since = last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    held = call(client, "PUT", url, tokens.staff, json=moved, content_type=FHIR_JSON,
+                headers={"If-Unmodified-Since": unchanged_since})  # fmt: skip
+    assert held.status_code == 200 and held.get_json()["birthDate"] == "1950-02-02"
+    # If-None-Match: * holds where no patient has the MRN: the upsert registers one.
+    new_mrn = luhn_mrn("1234560")
+    created = call(client, "PUT", f"/Patient?identifier={codes.MRN_SYSTEM}|{new_mrn}",
+                   tokens.staff, json=new_patient_json("Joan Clarke"), content_type=FHIR_JSON,
+                   headers={"If-None-Match": "*"})  # fmt: skip
+    assert created.status_code == 201, created.data[:800]
+
+
 def test_a_name_in_another_word_order_is_checked_for_a_twin(
     app: Flask, people: People, sql: Session
 ) -> None:

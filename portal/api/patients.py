@@ -242,8 +242,9 @@ class IfMatchNotChecked(DomainError):
     """400: an update's If-Match, which cannot be checked (patients are not versioned)."""
 
     default_message = (
-        "If-Match and If-Unmodified-Since cannot be checked: patients are not versioned here "
-        "(no ETag). Read the patient again just before the update and send it without them."
+        "If-Match, If-Unmodified-Since and If-None-Match cannot be checked: patients are not "
+        "versioned here (no ETag). Read the patient again just before the update and send it "
+        "without them."
     )
 
 
@@ -251,12 +252,13 @@ def _refuse_if_match() -> None:
     """If-Match had been ignored: a bogus value answered 200 with the change applied, and a
     client that meant "only if unchanged since I read it" overwrote another's update. Refused
     as FHIR's Patient update refuses it (`fhir.patient._refuse_if_match`; an
-    interoperability audit, 2026-12-07). If-Unmodified-Since likewise (a review)."""
+    interoperability audit, 2026-12-07). If-Unmodified-Since likewise (a review), and
+    If-None-Match (`*` had answered 200 and applied the change to the patient that exists)."""
     if PRECONDITIONS & set(request.headers.keys()):
         raise IfMatchNotChecked()
 
 
-PRECONDITIONS = {"If-Match", "If-Unmodified-Since"}  # as the headers' keys are spelt
+PRECONDITIONS = {"If-Match", "If-Unmodified-Since", "If-None-Match"}  # as keys are spelt
 
 
 @bp.route("/patients/<id:patient_id>", methods=["PATCH"])
@@ -268,8 +270,9 @@ def update(changes: dict[str, Any], patient_id: int) -> Patient:
     """Update a patient.
 
     As the web's edit form, the fields sent change and the others stay; a body with no field
-    is a 422. Patients have no version here, so If-Match (or If-Unmodified-Since) cannot be
-    checked: it is a 400 (read the patient again just before the update instead)."""
+    is a 422. Patients have no version here, so If-Match (or If-Unmodified-Since, or
+    If-None-Match) cannot be checked: it is a 400 (read the patient again just before the
+    update instead)."""
     _refuse_if_match()
     sql = db_session()
     patient = patients.get_visible_patient(sql, actor(), patient_id)

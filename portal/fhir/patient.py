@@ -6,6 +6,7 @@ element (`Patient.birthDate: The date of birth cannot be in the future.`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from typing import Any
@@ -15,6 +16,7 @@ from flask import request
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
+from werkzeug.http import parse_date
 from werkzeug.wrappers import Response
 
 from portal.access import roles, scopes
@@ -582,12 +584,43 @@ def _check_condition_holds(condition: str, mrn: str | None) -> None:
 def _refuse_if_match() -> None:
     """Patient resources have no versions here (CapabilityStatement: no-version), so an
     update's If-Match cannot be checked: refused, where it had been ignored and one client's
-    update silently overwrote another's (an integrator's audit)."""
+    update silently overwrote another's (an integrator's audit); an If-None-Match naming a
+    version likewise (`*` is checked: `_check_preconditions`)."""
     if "If-Match" in request.headers:
         raise FhirError(
             400, "If-Match cannot be checked: Patient resources are not versioned here. Read "
             "the Patient again just before the update and send it without If-Match.",
             "not-supported",
+        )  # fmt: skip
+    if request.headers.get("If-None-Match", "*").strip() != "*":
+        raise FhirError(
+            400, "If-None-Match names no version here (Patient resources are not versioned): "
+            "only If-None-Match: * (update only if the patient does not exist) is checked.",
+            "not-supported",
+        )  # fmt: skip
+
+
+def _check_preconditions(patient: Patient) -> None:
+    """An update of an existing patient under If-None-Match: * or an If-Unmodified-Since
+    before its meta.lastUpdated is a 412 (RFC 9110 13.1.2, 13.1.4): both had been ignored and
+    the update applied, one client's update overwriting another's (an interoperability
+    audit). To the second, as meta.lastUpdated and the HTTP date say it."""
+    if "If-None-Match" in request.headers:
+        raise FhirError(412, f"If-None-Match: * updates only a patient that does not exist, "
+                        f"and Patient/{patient.id} does.", "conflict")  # fmt: skip
+    sent = request.headers.get("If-Unmodified-Since")
+    if sent is None:
+        return
+    since = parse_date(sent)
+    if since is None:
+        raise FhirError(400, f"If-Unmodified-Since: {sent!r} is not an HTTP date (e.g. "
+                        "'Mon, 07 Dec 2026 09:12:00 GMT').", "invalid")  # fmt: skip
+    last_updated = patient.updated_at.replace(microsecond=0, tzinfo=dt.UTC)
+    if last_updated > since:
+        raise FhirError(
+            412, f"Patient/{patient.id} changed at {instant(patient.updated_at)} "
+            f"(meta.lastUpdated), after If-Unmodified-Since {sent}: read it again and send "
+            "the update on what it holds now.", "conflict",
         )  # fmt: skip
 
 
@@ -603,6 +636,7 @@ def patient_update(patient_id: int) -> Response:
     patient = db_session().scalar(visible(actor()).where(Patient.id == patient_id))
     if patient is None:
         raise not_found(f"Patient/{patient_id}")
+    _check_preconditions(patient)
     return _written(_update(patient, body), 200)
 
 
@@ -627,6 +661,7 @@ def patient_upsert() -> Response:
         if body.get("id") not in (None, str(patient.id)):
             raise FhirError(400, f"The identifier names Patient/{patient.id}, not "
                             f"Patient/{body.get('id')}.", "invalid", "Patient.id")  # fmt: skip
+        _check_preconditions(patient)
         return _written(_update(patient, body), 200)
     mrns = _identifier_values("identifier", criterion)
     if len(mrns) != 1 or "|" not in criterion:
