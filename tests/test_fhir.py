@@ -1001,6 +1001,10 @@ def test_a_name_in_another_word_order_is_checked_for_a_twin(
         ({"birthDate": "banana"}, 400, "Patient.birthDate", "date"),
         ({"gender": "robot"}, 422, "Patient.gender", "female, male, other, unknown"),
         ({"shoeSize": 44}, 400, "Patient.shoeSize", "extra"),
+        ({"active": "false"}, 400, "Patient.active", "not a boolean"),
+        ({"active": 0}, 400, "Patient.active", "not a boolean"),
+        ({"active": None}, 400, "Patient.active", "not a boolean"),
+        ({"deceasedBoolean": "true"}, 400, "Patient.deceasedBoolean", "not a boolean"),
     ],
 )  # fmt: skip
 def test_bad_patients_are_refused_naming_the_element(
@@ -1014,6 +1018,27 @@ def test_bad_patients_are_refused_naming_the_element(
     assert any(words.lower() in i["diagnostics"].lower() for i in issues), issues
     sql.expire_all()
     assert len(list(sql.scalars(select(Patient)))) == 2  # nothing was saved
+
+
+def test_an_update_with_a_non_boolean_active_is_refused(
+    app: Flask, sql: Session, people: People, tokens: Tokens
+) -> None:
+    """`"active": "false"` (or 0, or null) had answered 200 with the patient left active, while
+    a wrong-typed birthDate was refused (an interoperability audit, 2026-12-07): a 400 naming
+    Patient.active, nothing changed; true or false still deactivate and reactivate."""
+    client = app.test_client()
+    url = f"/Patient/{people.patient.id}"
+    read = call(client, "GET", url, tokens.staff).get_json()
+    for sent in ("false", 0, None):
+        refused = call(client, "PUT", url, tokens.staff, json=dict(read, active=sent),
+                       content_type=FHIR_JSON)  # fmt: skip
+        said = outcome_of(refused, 400)["issue"][0]
+        assert said["code"] == "structure" and said["expression"] == ["Patient.active"], said
+    sql.expire_all()
+    assert sql.get(Patient, people.patient.id).is_active  # type: ignore[union-attr]
+    deactivated = call(client, "PUT", url, tokens.staff, json=dict(read, active=False),
+                       content_type=FHIR_JSON)  # fmt: skip
+    assert deactivated.status_code == 200 and deactivated.get_json()["active"] is False
 
 
 def test_writing_patients_needs_staff_and_the_write_scope(

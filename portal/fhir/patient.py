@@ -7,6 +7,7 @@ element (`Patient.birthDate: The date of birth cannot be in the future.`)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from typing import Any
@@ -59,6 +60,7 @@ FIELD_PATHS = {
     "mrn": "Patient.identifier",
 }
 MRN_PATTERN = re.compile(r"^CP\d{8}$")
+PATIENT_BOOLEANS = ("active", "deceasedBoolean", "multipleBirthBoolean")  # JSON true or false
 
 
 # --------------------------------------------------------------------------- resource
@@ -280,6 +282,7 @@ def _structure(body: dict[str, Any]) -> None:
     from fhir.resources.R4B.patient import Patient as FhirPatient
     from pydantic.v1 import ValidationError
 
+    _strict_booleans(body)
     try:
         FhirPatient.parse_obj(body)
     except ValidationError as problem:
@@ -292,6 +295,19 @@ def _structure(body: dict[str, Any]) -> None:
         ]
         first, *rest = issues or [("The resource is not a valid Patient.", None)]
         raise FhirError(400, first[0], "structure", first[1], rest) from None
+
+
+def _strict_booleans(body: dict[str, Any]) -> None:
+    """A boolean element is JSON true or false: the model takes "false", 0 and null as
+    booleans or absent, and `"active": "false"` had answered 200 with the patient left active
+    (an interoperability audit; the REST API's `JsonBoolean` likewise)."""
+    for element in PATIENT_BOOLEANS:
+        if element in body and not isinstance(body[element], bool):
+            raise FhirError(
+                400, f"Patient.{element}: {json.dumps(body[element])[:40]} is not a boolean; send "
+                "true or false (JSON has them unquoted, and FHIR JSON no null).", "structure",
+                f"Patient.{element}",
+            )  # fmt: skip
 
 
 def _nothing_that_would_be_lost(body: dict[str, Any]) -> None:
