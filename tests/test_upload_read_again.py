@@ -146,6 +146,8 @@ def test_through_the_api_a_read_again_is_said_and_a_signed_read_is_not_replaced(
     doctor = client_for(app, people.doctor)
     page = html.unescape(doctor.get(f"/reports/{report_id}").get_data(as_text=True))
     assert "360 Hz · 30 s" in " ".join(page.split())
+    # ... and its calipers count samples at that rate (they said "... samples at 250 Hz").
+    assert 'data-fs-hz="360"' in page
     assert (
         "it is a wrong read of this patient's ECG (a wrong sampling rate or units given at "
         "upload), not a true record of it" in page
@@ -186,3 +188,22 @@ def test_a_report_is_read_as_episodes_at_the_length_its_read_was_made_at() -> No
     withdrawn = EcgReport(recording=recording, read_at_hz=250.0)
     assert withdrawn.reading_duration_s == pytest.approx(86.4) and read_as_episodes(withdrawn)
     assert not read_as_episodes(EcgReport(recording=recording))
+
+
+def test_a_withdrawn_reports_fhir_period_is_its_own_readings() -> None:
+    """An audit: 14,400 samples read at 180 Hz (80 s, episodes), withdrawn and read again at
+    360 Hz (40 s): `DiagnosticReport/<old id>` ended its effectivePeriod at 40 s, from the
+    recording's current duration (`http.effective`)."""
+    import datetime as dt
+
+    from portal.fhir.http import effective
+
+    recording = EcgRecording(n_samples=14_400, sampling_rate_hz=360.0, duration_s=40.0)
+    start = dt.datetime(2026, 12, 7, 9, 0, 0)
+    withdrawn = EcgReport(recording=recording, read_at_hz=180.0, report_date=start)
+    assert effective(withdrawn) == {
+        "effectivePeriod": {
+            "start": "2026-12-07T09:00:00+00:00",
+            "end": "2026-12-07T09:01:20+00:00",
+        }
+    }

@@ -210,11 +210,13 @@ def instant(when: dt.datetime, *, precise: bool = False) -> str:
 def effective(report: Any) -> dict[str, Any]:
     """When an ECG's results hold: its acquisition time, or for a recording read as episodes
     (over a strip's 61 s, a Holter) the period it covers. A 1-h recording's mean heart rate
-    had been filed as a reading at its first second (an integrator's audit)."""
+    had been filed as a reading at its first second (an integrator's audit). The period is
+    the report's own reading's (`reading_duration_s`): a withdrawn report read over 80 s had
+    ended at 40 s once its CSV was read again at twice the rate (an audit)."""
     start = report.report_date
     if not read_as_episodes(report):
         return {"effectiveDateTime": instant(start)}
-    end = start + dt.timedelta(seconds=report.recording.duration_s)
+    end = start + dt.timedelta(seconds=report.reading_duration_s)
     return {"effectivePeriod": {"start": instant(start), "end": instant(end)}}
 
 
