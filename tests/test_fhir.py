@@ -544,6 +544,29 @@ def test_an_amendment_is_amended_and_earlier_versions_stay_readable(
     assert (finals["total"], amended["total"]) == (0, 1)
 
 
+def test_the_history_of_one_resource_says_how_its_versions_are_read(
+    app: Flask, signed: EcgReport, tokens: Tokens
+) -> None:
+    """`DiagnosticReport/3/_history` had answered 404 "No such resource" for a report that
+    exists (an interoperability audit, 2026-12-07): the instance history is not served, and
+    the CapabilityStatement lists no history-instance, so it is a 400 saying how to read them."""
+    client = app.test_client()
+    for what in (f"DiagnosticReport/{signed.id}", f"Observation/{signed.id}-qt"):
+        said = outcome_of(call(client, "GET", f"/{what}/_history", tokens.doctor), 400)
+        issue = said["issue"][0]
+        assert issue["code"] == "not-supported", issue
+        assert f"read {what} for its current version" in issue["diagnostics"]
+        assert f"{what}/_history/<version> for each earlier one" in issue["diagnostics"]
+    said = outcome_of(call(client, "GET", "/Patient/1/_history", tokens.doctor), 400)
+    assert "Patient resources are not versioned here" in said["issue"][0]["diagnostics"]
+    outcome_of(call(client, "GET", f"/DiagnosticReport/{signed.id}/_history", None), 401)
+    statement = call(client, "GET", "/metadata", tokens.doctor).get_json()
+    interactions = {
+        (r["type"], i["code"]) for r in statement["rest"][0]["resource"] for i in r["interaction"]
+    }
+    assert not {code for _, code in interactions if code == "history-instance"}
+
+
 def test_a_preliminary_report_is_for_clinicians_only(
     app: Flask,
     people: People,

@@ -292,6 +292,40 @@ def report_vread(report_id: int, version_no: int) -> Response:
     return resource_response(resource)
 
 
+def _no_instance_history(where: str) -> FhirError:
+    """The history of one resource is not served (the CapabilityStatement lists no
+    history-instance): a 400 saying how its versions are read, where it had been a 404 "No
+    such resource" for a report that exists (an interoperability audit)."""
+    kind = where.partition("/")[0]
+    return FhirError(
+        400, f"The history of one {kind} is not served here (no history-instance in the "
+        f"CapabilityStatement): read {where} for its current version (its meta.versionId) and "
+        f"{where}/_history/<version> for each earlier one.", "not-supported",
+    )  # fmt: skip
+
+
+@bp.route("/DiagnosticReport/<id:report_id>/_history", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def report_history(report_id: int) -> Response:
+    raise _no_instance_history(f"DiagnosticReport/{report_id}")
+
+
+@bp.route("/Observation/<observation_id>/_history", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def observation_history(observation_id: str) -> Response:
+    raise _no_instance_history(f"Observation/{observation_id[:40]}")
+
+
+@bp.route("/Patient/<id:patient_id>/_history", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def patient_history(patient_id: int) -> Response:
+    raise FhirError(400, f"Patient resources are not versioned here: read Patient/{patient_id}.",
+                    "not-supported")  # fmt: skip
+
+
 @bp.route("/DiagnosticReport", methods=["GET"])
 @roles(*READERS)
 @scopes("fhir:read")
