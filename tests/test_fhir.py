@@ -382,7 +382,12 @@ def test_a_signed_report_is_a_diagnostic_report_with_its_observations_and_pdf(
     assert report["category"][0]["coding"][0]["code"] == "EC"
     assert report["subject"] == {"reference": f"Patient/{people.patient.id}",
                                  "display": "Ada Lovelace"}  # fmt: skip
-    acquired = signed.report_date.replace(tzinfo=dt.UTC)
+    # A CSV has no clock: it began at the latest its length before its upload (it had been
+    # filed as starting at the upload, and a long one as ending after its signature).
+    assert signed.recording.acquired_at is None
+    acquired = (signed.report_date - dt.timedelta(seconds=signed.reading_duration_s)).replace(
+        tzinfo=dt.UTC
+    )
     assert dt.datetime.fromisoformat(report["effectiveDateTime"]) == acquired.replace(microsecond=0)
     assert report["issued"].startswith(version.signed_at.date().isoformat())
     signer = report["contained"][0]
@@ -468,13 +473,15 @@ def test_a_recording_read_as_episodes_is_effective_over_its_period(
     assert "effectiveDateTime" in strip and "effectivePeriod" not in strip
     signed.recording.duration_s = 3600.0
     sql.commit()
-    start = signed.report_date.replace(tzinfo=dt.UTC)
-    period = {"start": start.isoformat(timespec="seconds"),
-              "end": (start + dt.timedelta(hours=1)).isoformat(timespec="seconds")}  # fmt: skip
+    uploaded = signed.report_date.replace(tzinfo=dt.UTC)  # no clock: it ended by its upload
+    period = {"start": (uploaded - dt.timedelta(hours=1)).isoformat(timespec="seconds"),
+              "end": uploaded.isoformat(timespec="seconds")}  # fmt: skip
     holter = fetch(client, f"/DiagnosticReport/{signed.id}", tokens.doctor)
     assert holter["effectivePeriod"] == period and "effectiveDateTime" not in holter
     heart_rate = fetch(client, f"/Observation/{signed.id}-hr", tokens.doctor)
     assert heart_rate["effectivePeriod"] == period and "effectiveDateTime" not in heart_rate
+    window = fetch(client, f"/Observation/{signed.id}-ecg", tokens.doctor)  # its first 10 s
+    assert window["effectivePeriod"]["start"][:19] == period["start"][:19]
 
 
 def test_an_ehr_polls_for_reports_signed_since_its_last_run(
@@ -1296,6 +1303,7 @@ def test_a_24_hour_recording_comes_in_windows(
         for _, handle in handles:
             handle.close()
     outcome.job.state = JobState.SUCCEEDED
+    outcome.recording.acquired_at = dt.datetime(2026, 3, 1, 8, 0)  # the recorder's clock
     report = EcgReport(
         patient_id=people.patient.id, recording=outcome.recording, job_id=outcome.job.id,
         report_date=dt.datetime(2026, 3, 1, 8, 0),

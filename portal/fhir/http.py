@@ -207,13 +207,24 @@ def instant(when: dt.datetime, *, precise: bool = False) -> str:
     return when.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds" if precise else "seconds")
 
 
+def recording_start(report: Any) -> dt.datetime:
+    """When the recording began: its own clock's time (`report_date`), or, for a file with no
+    clock, its upload time less its length, as it ended by its upload. A 30-min MIT-BIH record
+    with no start time had been filed as running from its upload to 28 minutes after the
+    doctor signed it (an integration audit, 2026-12-07)."""
+    stamped: dt.datetime = report.report_date
+    if report.recording.acquired_at is not None:
+        return stamped
+    return stamped - dt.timedelta(seconds=report.reading_duration_s)
+
+
 def effective(report: Any) -> dict[str, Any]:
     """When an ECG's results hold: its acquisition time, or for a recording read as episodes
     (over a strip's 61 s, a Holter) the period it covers. A 1-h recording's mean heart rate
     had been filed as a reading at its first second (an integrator's audit). The period is
     the report's own reading's (`reading_duration_s`): a withdrawn report read over 80 s had
     ended at 40 s once its CSV was read again at twice the rate (an audit)."""
-    start = report.report_date
+    start = recording_start(report)
     if not read_as_episodes(report):
         return {"effectiveDateTime": instant(start)}
     end = start + dt.timedelta(seconds=report.reading_duration_s)

@@ -36,6 +36,7 @@ from portal.fhir.http import (
     bp,
     effective,
     instant,
+    recording_start,
     resource_response,
     search_args,
 )
@@ -453,8 +454,8 @@ def waveform(item: Item, recording: Recording, where: Window) -> dict[str, Any]:
     resource["code"]["text"] = "ECG waveform"
     resource.pop("effectiveDateTime", None)
     resource["effectivePeriod"] = {
-        "start": instant(report.report_date + dt.timedelta(seconds=start_s), precise=True),
-        "end": instant(report.report_date + dt.timedelta(seconds=end_s), precise=True),
+        "start": instant(recording_start(report) + dt.timedelta(seconds=start_s), precise=True),
+        "end": instant(recording_start(report) + dt.timedelta(seconds=end_s), precise=True),
     }
     resource["device"] = {
         "display": f"{report.recording.file_format.upper()} recording, {fs:g} Hz, "
