@@ -777,14 +777,6 @@ def _strip_other_rhythm(call: StripCall) -> Finding:
     return _other_rhythm("low", call.reason)
 
 
-def says_af_not_ruled_out(findings: list[Finding]) -> bool:
-    """Whether a read lists the other-rhythm finding that says AF is not ruled out: its
-    rhythm line then says so too (`strip_rhythm.OTHER_AF_NOT_RULED_OUT_TEXT`)."""
-    return any(
-        f.code == "OTHER_RHYTHM" and (f.detail or "").endswith(AF_NOT_RULED_OUT) for f in findings
-    )
-
-
 def _other_rhythm(risk: str, detail: str) -> Finding:
     """The other-rhythm finding (not normal sinus rhythm, not AF/flutter)."""
     return Finding("OTHER_RHYTHM", STATEMENTS["OTHER_RHYTHM"].label, risk, None, detail)

@@ -307,6 +307,15 @@ def contradictions(codes: list[str], rhythm_line: str = "", episodes: bool = Fal
             problems.append(
                 f'"{STATEMENTS[a].label}" and "{STATEMENTS[b].label}" exclude each other.'
             )
+    if "not ruled out" in rhythm_line.lower() and "AF" not in rhythms:
+        # The machine's doubt is not a signed read: "Other rhythm (...; atrial fibrillation not
+        # ruled out)" signed with the other-rhythm statement said both "not AF/flutter" and
+        # "AF not ruled out" (a review, 2026-12-07).
+        problems.append(
+            f'The rhythm line "{rhythm_line.strip()}" leaves the rhythm open: a signed read '
+            "says what it is. Type the rhythm you see and choose its statement (atrial "
+            "fibrillation/flutter, or another rhythm), and put any doubt in the conclusion."
+        )
     if len(rhythms) == 1 and rhythm_line.strip():
         words, tokens = RHYTHM_WORDS[rhythms[0]], re.findall(r"[a-z]+", rhythm_line.lower())
         if not any(w in rhythm_line.lower() for w in words) and not set(tokens) & set(

@@ -113,14 +113,15 @@ class Worker:
             job = claim(session)
         if job is None:
             return False
-        jobs.run(
-            self._sessions,
-            job.id,
-            storage_dir=settings.storage_dir,
-            analyzer=self.analyzer,
-            reference_dir=settings.mitdb_dir,
-            memory_limit_mb=settings.job_memory_limit_mb,
-        )
+        with self.app.app_context():  # the hospital's zone, as a page has it (risk reasons)
+            jobs.run(
+                self._sessions,
+                job.id,
+                storage_dir=settings.storage_dir,
+                analyzer=self.analyzer,
+                reference_dir=settings.mitdb_dir,
+                memory_limit_mb=settings.job_memory_limit_mb,
+            )
         return True
 
     def requeue_stuck(self) -> int:

@@ -13,8 +13,18 @@ from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ml import vocabulary
 from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT
-from portal.models import ReportVersion
+from portal.fhir.codes import statement_concept
+from portal.models import (
+    EcgRecording,
+    EcgReport,
+    ReportStatus,
+    ReportVersion,
+    RiskLevel,
+    RiskModel,
+    RiskScore,
+)
 from portal.services import reports
 from tests.conftest import People, client_for
 from tests.support.ecg_files import synthetic, write_csv
@@ -47,4 +57,38 @@ def test_the_doctor_chooses_the_rhythm_where_the_machine_cannot_rule_out_af(
     assert "The machine could not rule out atrial fibrillation on this strip" in page
     chosen = {a or b for a, b in _selected(page, "findings")}
     assert "FREQUENT_PVC" in chosen and "OTHER_RHYTHM" not in chosen
+    # Nor the conclusion, which names the machine's call (a signed AF kept it; a review).
+    conclusion = re.search(r'<textarea[^>]*name="conclusion"[^>]*>(.*?)</textarea>', page, re.S)
+    assert conclusion is not None and conclusion.group(1).strip() == ""
     assert reports.latest_signed(report) is None
+
+
+def test_a_rhythm_line_leaving_af_open_is_not_signed() -> None:
+    """The machine's line pasted with the other-rhythm statement signed both "not AF/flutter"
+    and "AF not ruled out" (a review): a signed read says what the rhythm is."""
+    problems = vocabulary.contradictions(["OTHER_RHYTHM"], OTHER_AF_NOT_RULED_OUT_TEXT)
+    assert any("leaves the rhythm open" in p for p in problems)
+    assert vocabulary.contradictions(["AF"], "Atrial fibrillation") == []
+
+
+def test_an_unsigned_other_rhythm_is_not_said_to_be_not_af_to_other_systems() -> None:
+    """FHIR's text of an unsigned other rhythm said "not AF/flutter" beside a conclusion
+    saying AF was not ruled out (a review); the worklist already said the machine's words."""
+    machine = statement_concept("OTHER_RHYTHM", machine_read=True)
+    assert machine["text"] == "Other rhythm (not normal sinus rhythm)"
+    signed = statement_concept("OTHER_RHYTHM")
+    assert signed["text"] == "Other rhythm (not normal sinus rhythm, not AF/flutter)"
+
+
+def test_the_worklist_names_an_other_rhythm_beside_a_high_risk_score() -> None:
+    """cinc2017 A00015 unsigned, its "AF not ruled out" at medium risk, read "high risk score;
+    no urgent ECG finding" for a patient with a high score (a review)."""
+    report = EcgReport(
+        status=ReportStatus.PRELIMINARY, main_finding="OTHER_RHYTHM",
+        urgency=reports.MEDIUM_URGENCY,
+        recording=EcgRecording(reference_record=None, lead_names=["II"]),
+        risk_scores=[RiskScore(model=RiskModel.GRACE_IN_HOSPITAL, level=RiskLevel.HIGH)],
+    )  # fmt: skip
+    assert (
+        reports.urgency_reason(report) == "Other rhythm (not normal sinus rhythm); high risk score"
+    )

@@ -25,7 +25,7 @@ from portal.local_time import (
     typed_utc,
     zone_named,
 )
-from portal.models import ClinicalInput, EcgRecording, EcgReport, Patient
+from portal.models import ClinicalInput, EcgRecording, EcgReport, Patient, RiskScore
 from portal.services import risk_scores
 from portal.worker import Worker
 from reports.time_of_day import time_of_day
@@ -193,3 +193,24 @@ def test_a_risk_reason_dates_an_entry_by_the_hospitals_calendar(
             for outcome in risk_scores.compute_scores(patient, measured, as_of=as_of)
         )
     assert "Total cholesterol missing (last recorded 2025-01-15, over 12 months before)" in reasons
+
+
+def test_a_risk_reason_stored_by_the_worker_is_dated_by_the_hospitals_calendar(
+    paris_app: Flask, people: People, tmp_path: Path
+) -> None:
+    """A review: the worker stored its report's risk reasons with UTC's date ("last recorded
+    2025-01-14" for a value typed for 00:30 on the 15th in Paris): it ran outside the app's
+    context, where `hospital_day` falls back to UTC."""
+    staff = client_for(paris_app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    form = {"systolic_bp_mmhg": "130", "recorded_at": "2025-01-15T00:30"}
+    assert post_form(staff, url, form).status_code == 302
+    csv = write_csv(tmp_path / "strip.csv", synthetic(duration_s=20.0, fs_hz=250.0))
+    report = _upload(paris_app, people, [(csv.read_bytes(), "strip.csv")])
+    with paris_app.extensions["db_sessionmaker"]() as sql:
+        reasons = " ".join(
+            score.not_computed_reason or ""
+            for score in sql.scalars(select(RiskScore).where(RiskScore.report_id == report.id))
+        )
+    assert "last recorded 2025-01-15, over 12 months before" in reasons
+    assert "2025-01-14" not in reasons

@@ -183,6 +183,10 @@ def statement_concept(code: str, machine_read: bool = False) -> dict[str, object
     statement = vocabulary.STATEMENTS[code]
     suspected = machine_read and code in MACHINE_SUSPECTS
     text = f"Possible {statement.label[0].lower()}{statement.label[1:]}" if suspected else None
+    if machine_read and not suspected:
+        # As the worklist says it: only a doctor signs a "Normal ECG" or "not AF/flutter" (an
+        # unsigned read that could not rule AF out said "not AF/flutter" here; a review).
+        text = vocabulary.MACHINE_LABELS.get(code)
     codings = []
     if code in SNOMED_STATEMENTS and not suspected:
         codings.append(SNOMED_STATEMENTS[code].as_fhir())

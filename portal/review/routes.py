@@ -174,11 +174,13 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
         if _af_not_ruled_out(basis):
             # The doctor says whether it is AF: prefilled "Other rhythm" would sign "not AF/
             # flutter" as offered under "atrial fibrillation not ruled out" (MIT-BIH 221's
-            # AF; a review, 2026-12-07).
+            # AF; a review, 2026-12-07), so the rhythm line and statement are left empty ...
             form.rhythm_label.data = ""
             codes = [c for c in codes if c != "OTHER_RHYTHM"]
         form.findings.data = [c for c in codes if c in STATEMENTS]
-        form.conclusion.data = basis.conclusion or ""
+        # ... and the conclusion, which names the machine's call (a signed AF had kept "Other
+        # rhythm (...; atrial fibrillation not ruled out)" as its conclusion; a review).
+        form.conclusion.data = "" if _af_not_ruled_out(basis) else basis.conclusion or ""
         form.patient_comment.data = basis.patient_comment or ""
         form.next_steps.data = _next_steps_of(basis, found)
         form.next_steps_note.data = basis.next_steps_note or ""

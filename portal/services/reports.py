@@ -144,6 +144,10 @@ def urgency_reason(report: EcgReport) -> str:
         said = "high risk score" if high_scores else main_finding_label(report) or "no finding"
         return f"{said}; repeat the ECG (electrodes)"
     if report.urgency == MEDIUM_URGENCY and high_scores:
+        if report.status is ReportStatus.PRELIMINARY and report.main_finding == "OTHER_RHYTHM":
+            # The machine reads some other rhythms at medium risk itself (AF not ruled out, no
+            # P waves): "no urgent ECG finding" had stood beside cinc2017 A00015's (a review).
+            return f"{main_finding_label(report)}; high risk score"
         return "high risk score; no urgent ECG finding"
     return main_finding_label(report) or "no finding"
 

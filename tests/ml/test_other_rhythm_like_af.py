@@ -70,3 +70,14 @@ def test_it_is_said_beside_other_findings_too() -> None:
     assert analysis.rhythm_summary == OTHER_AF_NOT_RULED_OUT_TEXT
     assert other.label == OTHER_AF_NOT_RULED_OUT_TEXT
     assert vocabulary.rhythm_code_of(analysis.rhythm_summary) == "OTHER_RHYTHM"
+
+
+@pytest.mark.skipif(not (CINC / "A04973.hea").is_file(), reason="cinc2017 not found")
+@pytest.mark.parametrize("name", ["A04973", "A08514"])
+def test_the_rhythm_line_never_says_not_af_where_af_is_not_ruled_out(name: str) -> None:
+    """A review: A04973's finding carries its marked bradycardia after the doubt, and
+    A08514 (reference AF) is read through noise with no such finding; both kept "not atrial
+    fibrillation" in their rhythm line."""
+    record = wfdb.rdrecord(str(CINC / name))
+    analysis = analyze(Recording(float(record.fs), tuple(record.sig_name), record.p_signal))
+    assert analysis.rhythm_summary == OTHER_AF_NOT_RULED_OUT_TEXT
