@@ -2,12 +2,15 @@
 
 A 30-minute record has ~650,000 samples per lead; the browser gets a min/max envelope of
 the analysis lead for the overview and full-resolution windows (at most 60 s) on demand.
-Recordings are read from storage once and kept in a small per-process cache.
+Recordings are read from storage once and kept in a small per-process cache, keyed by the
+stored files as they stand (a file deleted since is not served from a worker's cache).
+A recording whose files are missing or unreadable is `RecordingFilesMissing` (410), logged.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,19 +18,27 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis
+from ml.errors import RecordingError
 from ml.hrv import MAX_RR_S, MIN_RR_S
 from ml.recording import Recording, standard_order
 from portal.models import EcgRecording, EcgReport
 from portal.services import recordings
+from portal.services.errors import RecordingFilesMissing
+from portal.storage import recording_folder, stored_files
 from portal.streamed_signal import StreamedSignal
 
 OVERVIEW_BUCKETS = 1500
 MAX_WINDOW_S = 60.0
 MAX_POINTS_PER_LEAD = 15000
 
+log = logging.getLogger(__name__)
+FilesStamp = tuple[tuple[str, int, int], ...]
+
 
 @functools.lru_cache(maxsize=4)
-def _cached(storage_dir: Path, sha256: str, fmt: str, fs: float, units: str | None) -> Recording:
+def _cached(
+    storage_dir: Path, sha256: str, fmt: str, fs: float, units: str | None, stamp: FilesStamp
+) -> Recording:
     """The recording, whole in memory; or, when it is long (a Holter: the analysis streams
     it too), its header with samples read from the file on demand (portal/streamed_signal.py)."""
     row = EcgRecording(sha256=sha256, file_format=fmt, sampling_rate_hz=fs, declared_units=units)
@@ -43,11 +54,42 @@ def _cached(storage_dir: Path, sha256: str, fmt: str, fs: float, units: str | No
 
 def recording_for(storage_dir: Path, report: EcgReport) -> Recording:
     """The recording as `report` read it: at its own reading when the file has been read
-    again since at another rate or in other units (`EcgReport.reading_hz`)."""
+    again since at another rate or in other units (`EcgReport.reading_hz`).
+    RecordingFilesMissing when its stored files are missing or unreadable (logged in a line):
+    it had been a 500 saying "please try again", with the upload form's words in the log."""
     row = report.recording
-    return _cached(
-        storage_dir, row.sha256, row.file_format, report.reading_hz, report.reading_units
-    )
+    stamp = _files_stamp(storage_dir, row.sha256)
+    try:
+        return _cached(
+            storage_dir, row.sha256, row.file_format, report.reading_hz, report.reading_units,
+            stamp,
+        )  # fmt: skip
+    except (OSError, RecordingError) as error:
+        log.error(
+            "recording %s: its stored files are missing or unreadable (%s): %s",
+            row.id, recording_folder(storage_dir, row.sha256), error,
+        )  # fmt: skip
+        raise RecordingFilesMissing(row.id) from None
+
+
+def _files_stamp(storage_dir: Path, sha256: str) -> FilesStamp:
+    """The recording folder's files (name, size, modified time), part of the cache's key: a
+    file deleted or replaced since had been served from each worker's cache until restart,
+    and the chart broke on some workers only."""
+    try:
+        paths = stored_files(storage_dir, sha256)
+        return tuple((p.name, (s := p.stat()).st_size, s.st_mtime_ns) for p in paths)
+    except OSError:  # no folder: reading says so
+        return ()
+
+
+def missing_files_message(storage_dir: Path, report: EcgReport) -> str | None:
+    """What the review page shows in the chart's place when the recording's files are lost."""
+    try:
+        recording_for(storage_dir, report)
+    except RecordingFilesMissing as missing:
+        return missing.message
+    return None
 
 
 def overview(recording: Recording, lead_index: int) -> dict[str, Any]:

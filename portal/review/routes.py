@@ -46,7 +46,7 @@ from portal.review import kept_read
 from portal.review.forms import MEASUREMENTS, AmendForm, ReleaseForm, SignForm, WithdrawForm
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 from portal.services import audit, documents, entered_in_error, reports
-from portal.services.errors import NotAllowed, ReportWithdrawn
+from portal.services.errors import NotAllowed, RecordingFilesMissing, ReportWithdrawn
 from portal.services.machine_read import (
     machine_findings,
     machine_read,
@@ -260,6 +260,9 @@ def _review_page(
         report=found,
         machine=machine,
         analysis=machine_summary(found),  # the beats are the chart's (ecg.json)
+        files_missing=ecg_data.missing_files_message(
+            current_app.config["SETTINGS"].storage_dir, found
+        ),
         reference=reference_agreement(found),
         latest=(latest := reports.latest_signed(found)),
         holter_not_signed=_holter_not_signed(withdrawn := _withdrawn(latest)),
@@ -352,7 +355,9 @@ def documents_json(report_id: int) -> Response:
 
 @bp.route("/reports/<id:report_id>/ecg.json")
 @roles(*CLINICAL)
-def ecg_json(report_id: int) -> Response:
+def ecg_json(report_id: int) -> Response | tuple[Response, int]:
+    """The chart's samples; 410 with the reason in words (`error`) when the recording's
+    stored files are missing or unreadable (`ecg_data.recording_for`)."""
     found = _report_or_404(report_id)
     # The viewer asks many times a minute (pan, zoom): one audit row per report, account and
     # minute is the record of who read the waveform.
@@ -362,7 +367,10 @@ def ecg_json(report_id: int) -> Response:
     ):  # fmt: skip
         db_session().commit()
     analysis = machine_read(found)
-    recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found)
+    try:
+        recording = ecg_data.recording_for(current_app.config["SETTINGS"].storage_dir, found)
+    except RecordingFilesMissing as missing:
+        return jsonify(error=missing.message), missing.status
     if request.args.get("overview"):
         lead = analysis.analysis_lead
         index = recording.lead_names.index(lead) if lead in recording.lead_names else 0

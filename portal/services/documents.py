@@ -44,7 +44,7 @@ from portal.models import (
 )
 from portal.risk_words import input_text
 from portal.services import audit
-from portal.services.errors import DomainError, ReportWithdrawn
+from portal.services.errors import DomainError, RecordingFilesMissing, ReportWithdrawn
 from portal.services.machine_read import machine_read, machine_summary
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
@@ -382,7 +382,9 @@ def ensure_document(
     restore was re-rendered silently with other machine notes under the same "version 2
     (final)", the issued document's hash overwritten; an altered file was served as it stood.
     ReportWithdrawn (410) for a report withdrawn as entered in error: printed, it would pass
-    for a report of the patient's ECG."""
+    for a report of the patient's ECG. RecordingFilesMissing (410) for a clinician PDF whose
+    recording's files are lost: it is not issued without its strips (a blank strip had been
+    a 500); the patient PDF, which has none, is."""
     if report.status is ReportStatus.ENTERED_IN_ERROR:
         raise ReportWithdrawn()
     existing = session.scalar(
@@ -549,6 +551,9 @@ def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
                 "again in %.0f s", why, version.id, STORAGE_FULL_RETRY_SECONDS,
             )  # fmt: skip
             break
+        except RecordingFilesMissing:  # logged in a line by ecg_data; no strips, no PDF
+            session.rollback()
+            skip.add(version.id)
         except Exception:  # logged once; the download renders it on demand meanwhile
             session.rollback()
             skip.add(version.id)

@@ -50,6 +50,22 @@ class ReportWithdrawn(DomainError):
     )
 
 
+class RecordingFilesMissing(DomainError):
+    """The stored files of a report's recording are missing or cannot be read (lost in a
+    restore, deleted): the chart and the clinician PDF cannot be drawn. The report and its
+    measurements are in the database and stand; an operations audit had met a 500 saying
+    "please try again" and a blank chart."""
+
+    status = 410
+
+    def __init__(self, recording_id: int) -> None:
+        super().__init__(
+            f"This recording's files are missing from storage or unreadable (recording "
+            f"{recording_id}): the report and its measurements are kept; restore the files "
+            "from the backup (`cardio storage verify` lists what is missing)."
+        )
+
+
 class JobNotRetryable(DomainError):
     status = 409
     default_message = "Only a failed analysis can be retried."

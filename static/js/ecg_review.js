@@ -48,6 +48,13 @@
 
   async function loadOverview() {
     const response = await fetch(url + "?overview=1", { headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      // The recording's files lost from storage (410) had left a blank chart: say why.
+      const answer = await response.json().catch(() => ({}));
+      overviewDiv.textContent = answer.error || `The recording could not be loaded (error ${response.status}); try again.`;
+      overviewDiv.classList.add("notice", "files-missing");
+      return;
+    }
     const overview = await response.json();
     duration = overview.duration_s;
     view.analysisLead = overview.lead;
@@ -95,9 +102,10 @@
       // A session ended elsewhere (401) had left the chart frozen on its last window with a
       // script error, and told every tab the session was alive (an audit): say so instead.
       if (response.status === 401 && window.cardioSession) window.cardioSession.ended();
+      const answer = response.status === 410 ? await response.json().catch(() => ({})) : {};
       $("ecg-window").textContent = response.status === 401
         ? "Your session has ended: log in again to see the strip."
-        : `The strip could not be loaded (error ${response.status}); try again.`;
+        : answer.error || `The strip could not be loaded (error ${response.status}); try again.`;
       return;
     }
     const fetched = await response.json();
@@ -296,6 +304,7 @@
   }));
   $("ecg-next-finding").addEventListener("click", () => showStop(1));
   $("ecg-prev-finding").addEventListener("click", () => showStop(-1));
+  if (document.getElementById("ecg-files-missing")) return;  // the page says why: no chart
   loadOverview().then(() => detailDiv.on("plotly_relayout", keepProportion));
 })();
 
