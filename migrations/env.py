@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -53,12 +55,19 @@ def run_migrations_online() -> None:
 # Two `cardio init-db` at once (the app container's start and a `docker compose run ... cardio
 # create-user` beside it) both created the first table, and one died with "Table 'account'
 # already exists" (an ops audit). On MySQL/MariaDB a named lock makes the second wait, then
-# find the schema up to date. SQLite locks its file for each write on its own.
+# find the schema up to date. On SQLite an exclusive lock on a file beside the database does:
+# SQLite locks its file for each write only, and two `init-db` at once had both found it empty
+# (one died, exit 2: "table account already exists"; an operations audit).
 MIGRATION_LOCK, MIGRATION_LOCK_WAIT_S = "cardioportal_migrations", 600
+SQLITE_LOCK_SUFFIX = ".migrate.lock"
 
 
 @contextmanager
 def _one_at_a_time(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name == "sqlite":
+        with _sqlite_file_lock(connection.engine.url.database):
+            yield
+        return
     if connection.dialect.name not in ("mysql", "mariadb"):
         yield
         return
@@ -76,6 +85,21 @@ def _one_at_a_time(connection: Connection) -> Iterator[None]:
         connection.commit()  # the last version row written before the next one reads it
         connection.exec_driver_sql(f"SELECT RELEASE_LOCK('{MIGRATION_LOCK}')")
         connection.commit()
+
+
+@contextmanager
+def _sqlite_file_lock(database: str | None) -> Iterator[None]:
+    """`<database>.migrate.lock`, held exclusively while migrating (a second waits for it);
+    none for an in-memory database, which no other process can open."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    descriptor = os.open(database + SQLITE_LOCK_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 if context.is_offline_mode():
