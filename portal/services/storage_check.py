@@ -15,6 +15,9 @@ from portal.models import EcgRecording, ReportDocument
 from portal.services.documents import document_path, stored_problem
 from portal.storage import folder_sha256, recording_folder
 
+ORIGINAL_FILENAME_CHARS = 255  # EcgRecording.original_filename's column
+SEED_TEMPLATES = "seed-templates"  # `portal.seed_load`'s folder under STORAGE_DIR
+
 
 @dataclass
 class StorageCheck:
@@ -24,16 +27,27 @@ class StorageCheck:
 
 
 def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
-    """Every recording folder present with the files it was filed under (their SHA-256), every
+    """Every recording folder present with the files it was filed under (their SHA-256), each
+    file missing named (it had read "altered or damaged" while any file was left), every
     document present with its SHA-256
     (a missing or altered PDF is issued again when next asked for, `documents.ensure_document`;
     a missing recording cannot be)."""
     check = StorageCheck()
-    for row in session.execute(select(EcgRecording.id, EcgRecording.sha256)):
+    rows = select(EcgRecording.id, EcgRecording.sha256, EcgRecording.original_filename)
+    for row in session.execute(rows):
         check.recordings += 1
         folder = recording_folder(storage_dir, row.sha256)
-        if not folder.is_dir() or not any(folder.iterdir()):
+        present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+        missing = [name for name in uploaded_names(row.original_filename) if name not in present]
+        if not present:
             check.problems.append(f"recording {row.id}: its files are missing ({folder})")
+        elif missing:
+            verb = "is" if len(missing) == 1 else "are"
+            check.problems.append(
+                f"recording {row.id}: {', '.join(missing)} {verb} missing ({folder})"
+            )
+        elif _seed_template(storage_dir, folder):
+            continue  # present; a made-up SHA-256, no bytes to check it against
         elif folder_sha256(folder) != row.sha256:
             check.problems.append(f"recording {row.id}: altered or damaged ({folder})")
     for doc in session.execute(select(ReportDocument.id, ReportDocument.sha256)):
@@ -42,3 +56,18 @@ def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
         if problem := stored_problem(path, doc.sha256):
             check.problems.append(f"document {doc.id}: {problem} ({path})")
     return check
+
+
+def uploaded_names(original_filename: str) -> list[str]:
+    """The names of a recording's stored files, as `recordings.register` listed them (", "
+    between names, cut at 255 characters: a name cut short is left out)."""
+    names = original_filename.split(", ")
+    return names[:-1] if len(original_filename) >= ORIGINAL_FILENAME_CHARS else names
+
+
+def _seed_template(storage_dir: Path, folder: Path) -> bool:
+    """Whether the recording's folder links to a `cardio seed-load` template: its recordings
+    are filed under made-up SHA-256s, many linking to one template's files, and all 300 of a
+    load-test database had read "altered or damaged" (an operations audit)."""
+    templates = (storage_dir / SEED_TEMPLATES).resolve()
+    return folder.is_symlink() and folder.resolve().is_relative_to(templates)
