@@ -182,6 +182,60 @@ def test_health_says_when_no_worker_serves_the_queue(
         assert app.test_client().get("/health").json["jobs"] == "ok"
 
 
+def test_health_tells_a_caller_off_the_server_no_paths_or_workload(
+    app: Flask, people: People, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operations audit: `curl /health` with no login, on the published port 8000, read
+    "only 3 MB free on the disk of STORAGE_DIR /tmp/.../storage", "STORAGE_DIR ... is not
+    writable by the portal" and "1 recording(s) wait to be analysed, the oldest for 1 min".
+    Off the server the status and its problem words stay; the paths and figures do not."""
+    import dataclasses
+    import datetime as dt
+    import shutil
+
+    from sqlalchemy import update
+
+    from portal.db import db_session
+    from portal.main import routes
+    from portal.models import AnalysisJob, utcnow
+    from tests.conftest import upload_file
+    from tests.support.ecg_files import synthetic, write_csv
+
+    staff = client_for(app, people.staff)
+    content = write_csv(tmp_path / "ecg.csv", synthetic(10.0, 250.0)).read_bytes()
+    assert upload_file(staff, people.patient.id, content, "ecg.csv").status_code == 302
+    storage = app.config["SETTINGS"].storage_dir
+    monkeypatch.setattr(routes, "STORAGE_LOW_MB", shutil.disk_usage(storage).free / 1e6 + 1e4)
+    away = {"REMOTE_ADDR": "203.0.113.7"}
+    with app.app_context():
+        sql = db_session()
+        sql.execute(update(AnalysisJob).values(created_at=utcnow() - dt.timedelta(minutes=5)))
+        sql.commit()
+        remote = app.test_client().get("/health", environ_base=away)
+        local = app.test_client().get("/health")  # the test client asks from 127.0.0.1
+    assert remote.status_code == local.status_code == 200
+    said = remote.get_data(as_text=True)
+    assert str(tmp_path) not in said and "MB free" not in said and "1 recording(s)" not in said
+    assert remote.json["storage"].startswith("little free space on the disk of STORAGE_DIR")
+    assert remote.json["jobs"].startswith("no analysis worker is running: recordings wait")
+    assert f"STORAGE_DIR {storage}" in local.json["storage"]
+    assert "1 recording(s) wait to be analysed" in local.json["jobs"]
+
+    plain = tmp_path / "afile"
+    plain.write_text("x")
+    settings = app.config["SETTINGS"]
+    app.config["SETTINGS"] = dataclasses.replace(settings, storage_dir=plain / "storage")
+    try:
+        remote = app.test_client().get("/health", environ_base=away)
+        local = app.test_client().get("/health")
+    finally:
+        app.config["SETTINGS"] = settings
+    assert remote.status_code == local.status_code == 503
+    assert remote.json == {"status": "error", "database": "ok",
+                           "storage": routes.STORAGE_PROBLEM_BRIEF}  # fmt: skip
+    assert str(plain) in local.json["storage"]
+
+
 def test_health_fails_on_a_database_of_an_older_schema(app: Flask) -> None:
     """A database restored from an older backup answered "ok" while every login failed on a
     missing table (an ops audit): the schema's revision must be the code's."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, redirect, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -47,8 +48,10 @@ def health() -> tuple[Response, int]:
             return jsonify(status="error", database="unreachable"), 503
         stored = None
     needed = migrate.head_revision()
+    on_server = asked_on_the_server()
     if problem := storage_problem(current_app.config["SETTINGS"].storage_dir):
-        return jsonify(status="error", database="ok", storage=problem), 503
+        said = problem if on_server else STORAGE_PROBLEM_BRIEF
+        return jsonify(status="error", database="ok", storage=said), 503
     if stored != needed:
         return jsonify(
             status="error",
@@ -57,10 +60,43 @@ def health() -> tuple[Response, int]:
         ), 503
     jobs_state = jobs.service_state(db_session(), utcnow())
     db_session().rollback()  # a read: no transaction is left open
+    space = storage_space(current_app.config["SETTINGS"].storage_dir)
+    if not on_server:
+        jobs_state, space = _brief(jobs_state, JOBS_BRIEF), _brief(space, STORAGE_LOW_BRIEF)
     return jsonify(
         status="ok", database="ok", throttle=throttle_state(), jobs=jobs_state,
-        queue=queue_state(), storage=storage_space(current_app.config["SETTINGS"].storage_dir),
+        queue=queue_state(), storage=space,
     ), 200  # fmt: skip
+
+
+# What /health says to a caller off the server: the same "ok" or problem, without STORAGE_DIR's
+# path or the queue's figures. Port 8000 is published, and anyone could read the server's
+# folders and how many ECGs wait (an operations audit). The server's own health check, and an
+# administrator's curl on it, ask from loopback and get the details.
+STORAGE_PROBLEM_BRIEF = (
+    "STORAGE_DIR cannot be written by the portal (ask /health on the server for details)"
+)
+STORAGE_LOW_BRIEF = (
+    "little free space on the disk of STORAGE_DIR: uploads and PDFs fail when it is full "
+    "(ask /health on the server for details)"
+)
+JOBS_BRIEF = (
+    "no analysis worker is running: recordings wait to be analysed (start `cardio worker` or "
+    "the Celery workers; ask /health on the server for details)"
+)
+
+
+def asked_on_the_server() -> bool:
+    """Whether the request comes from loopback: the client's address, as the trusted proxies
+    saw it (ProxyFix, TRUSTED_PROXIES)."""
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _brief(said: str, brief: str) -> str:
+    return said if said == "ok" else brief
 
 
 def queue_state() -> str:
