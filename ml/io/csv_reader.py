@@ -44,9 +44,14 @@ from ml.recording import Recording, canonical_lead_name
 # "Time (sec)" for lead Time in units 'sec' (a bad-input audit). Seconds unless it says ms.
 # One named "time" whose steps are milliseconds gives a rate under any ECG's: said so (a
 # clinician-eye audit read "The sampling rate is 0.5 Hz").
+# "Time stamp", "Time_stamp", "Relative Time", "Seconds elapsed" and "Time (sec.)" had still
+# been read as leads or refused for their units (a bad-input audit).
 TIME_NAME = re.compile(
-    r"^(?:elapsed[\s_]*)?(?:time|t|timestamp)"
-    r"(?:\s*\((?P<a>[^)]*)\)|\s*\[(?P<b>[^\]]*)\]|[\s_](?P<c>[a-z]+))?$"
+    r"^(?:(?:elapsed|relative)[\s_]*)?(?:time[\s_]*stamp|time|t|elapsed)(?:[\s_]*elapsed)?"
+    r"(?:\s*\((?P<a>[^)]*)\)|\s*\[(?P<b>[^\]]*)\]|[\s_](?P<c>[a-z]+\.?))?$"
+)
+UNIT_THEN_ELAPSED = re.compile(  # "Seconds elapsed", "ms elapsed"
+    r"^(?P<unit>s|secs?\.?|seconds?|ms|msecs?\.?|milliseconds?)[\s_]+elapsed$"
 )
 SECOND_UNITS = {"s", "sec", "secs", "second", "seconds"}
 MILLISECOND_UNITS = {"ms", "msec", "msecs", "millisecond", "milliseconds"}
@@ -62,6 +67,11 @@ UNIT_IN_NAME = re.compile(
 )
 MAX_PLAUSIBLE_MV = 20.0  # no surface ECG reaches 20 mV; larger values are in other units
 MAX_TIME_JITTER = 0.01  # relative spread of sample intervals still called "regular"
+# A column rising by a constant step on every one of this many lines is a time or a count,
+# never a lead (an ECG rises and falls with every beat); the spread allows times written to
+# the millisecond (steps of 2 and 3 ms at 360 Hz).
+MIN_RAMP_ROWS = 100
+MAX_RAMP_STEP_SPREAD = 0.5
 MAX_HEADER_LINE_BYTES = 64 * 1024  # lead names: a few hundred bytes at most
 CHUNK_BYTES = 1 << 20
 
@@ -165,14 +175,18 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
 
 def time_unit(column: str) -> str | None:
     """ "s" or "ms" when the column is the time, by its name with any unit spelling ("Time
-    (sec)", "Elapsed time", "time [ms]", "timestamp"), else None."""
+    (sec.)", "Elapsed time", "time [ms]", "Time stamp", "Relative Time", "Seconds elapsed"),
+    else None."""
     name = column.strip().strip('"').strip().lower()
     if name in ("seconds", "sec") or name in MILLISECOND_UNITS:
         return "s" if name in SECOND_UNITS else "ms"
-    match = TIME_NAME.match(name)
-    if not match:
+    if match := UNIT_THEN_ELAPSED.match(name):
+        unit = match.group("unit")
+    elif match := TIME_NAME.match(name):
+        unit = match.group("a") or match.group("b") or match.group("c") or "s"
+    else:
         return None
-    unit = (match.group("a") or match.group("b") or match.group("c") or "s").strip()
+    unit = unit.strip().rstrip(".").strip()  # "sec." is "sec"
     return "s" if unit in SECOND_UNITS else "ms" if unit in MILLISECOND_UNITS else None
 
 
@@ -190,13 +204,36 @@ def _refuse_counts(
     file_name: str, lead_columns: list[int], written: list[str], data: np.ndarray
 ) -> None:
     """Refuse a column of whole numbers rising on every line (a sample number under another
-    name, or a spreadsheet's row index): no ECG lead does that."""
+    name, or a spreadsheet's row index), or of any numbers rising by a constant step on every
+    line of a long file (a time under a name not known as one): no ECG lead does that. A
+    decimal time ramp under an unknown name had been read as a lead (a bad-input audit)."""
     for i in lead_columns:
         column = data[:, i]
-        whole = column.size >= 3 and np.all(np.isfinite(column) & (column == np.round(column)))
+        finite = np.all(np.isfinite(column))
+        whole = column.size >= 3 and finite and np.all(column == np.round(column))
+        name = written[i].strip().strip('"').strip() or f"column {i + 1}"
         if whole and np.all(np.diff(column) > 0):
-            name = written[i].strip().strip('"').strip() or f"column {i + 1}"
             raise UnknownFormatError(_not_a_lead(file_name, name, counts=True))
+        if column.size >= MIN_RAMP_ROWS and finite and _constant_rise(column):
+            raise UnknownFormatError(_a_ramp(file_name, name))
+
+
+def _constant_rise(column: np.ndarray) -> bool:
+    """Rising on every line by the same step, to the rounding of the written values."""
+    steps = np.diff(column)
+    if not np.all(steps > 0):
+        return False
+    median = float(np.median(steps))
+    return float(np.max(np.abs(steps - median))) <= MAX_RAMP_STEP_SPREAD * median
+
+
+def _a_ramp(file_name: str, name: str) -> str:
+    return (
+        f"{file_name}: the column {name!r} rises by the same step on every line, as a time "
+        "or a sample number does; it is not an ECG lead. Name it 'time' if it is the time "
+        f"in seconds (or 'time_ms' in milliseconds), or remove the column {name!r} and give "
+        "the sampling rate instead."
+    )
 
 
 def _not_a_lead(file_name: str, name: str, *, counts: bool) -> str:
