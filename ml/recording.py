@@ -86,11 +86,15 @@ def distinct_lead_names(names: Sequence[str]) -> tuple[str, ...]:
     "ECG II" beside "II") is numbered, "ECG" and "ECG (2)". Two EDF channels labelled "ECG",
     as Holter exports write them, had been read as leads ECG and ECG; the chart keyed by name
     drew the second for both and never showed the first, the one analysed (a bad-input
-    audit). The first keeps its name, and is the one read as that lead."""
+    audit). The first keeps its name, and is the one read as that lead. Numbered by the lead
+    each names: "II", "ECG II", "Lead II" had read "II", "ECG II (2)", "Lead II (2)"."""
     kept: list[str] = []
     seen: set[str] = set()
+    given: dict[str, int] = {}
     for name in names:
-        distinct, n = name, 1
+        lead = canonical_lead_name(name)
+        given[lead] = n = given.get(lead, 0) + 1
+        distinct = name if n == 1 else f"{name} ({n})"
         while canonical_lead_name(distinct) in seen:
             n += 1
             distinct = f"{name} ({n})"

@@ -50,6 +50,12 @@ def test_a_name_given_twice_is_numbered_the_second_time() -> None:
     assert distinct_lead_names(["I", "II", "III"]) == ("I", "II", "III")
 
 
+def test_a_lead_named_three_times_is_numbered_by_the_lead() -> None:
+    """Numbered by the lead each names: two leads had both been "(2)"."""
+    assert distinct_lead_names(["II", "ECG II", "Lead II"]) == ("II", "ECG II (2)", "Lead II (3)")
+    assert distinct_lead_names(["ECG", "ECG", "ECG"]) == ("ECG", "ECG (2)", "ECG (3)")
+
+
 @pytest.mark.parametrize(
     ("labels", "leads"),
     [(["ECG", "ECG"], ("ECG", "ECG (2)")), (["ECG II", "II"], ("II", "II (2)"))],
@@ -72,3 +78,12 @@ def test_a_wfdb_header_describing_two_signals_alike_shows_both(tmp_path: Path) -
     header = files[0].read_text().replace(" I\n", " II\n")
     files[0].write_text(header)
     assert read_recording(files).lead_names == ("II", "II (2)")
+
+
+def test_a_wfdb_header_describing_three_signals_as_lead_ii_numbers_each(tmp_path: Path) -> None:
+    files = write_wfdb(tmp_path, synthetic(20, 360, leads=("I", "II", "V5")))
+    lines = files[0].read_text().splitlines()
+    for k, description in enumerate(("II", "ECG II", "Lead II"), start=1):
+        lines[k] = lines[k].rsplit(" ", 1)[0] + " " + description
+    files[0].write_text("\n".join(lines) + "\n")
+    assert read_recording(files).lead_names == ("II", "ECG II (2)", "Lead II (3)")
