@@ -106,6 +106,12 @@ def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
 
 
+def before_birth(acquired_at: dt.datetime | None, born_on: dt.date, zone: ZoneInfo) -> bool:
+    """Whether a stored recording time (naive UTC) is before the day the patient was born, in
+    the hospital's zone: no recording time of theirs (`acquisition_utc`'s rule)."""
+    return acquired_at is not None and acquired_at < day_start_utc(born_on, zone)
+
+
 def acquisition_utc(
     device_clock: dt.datetime | None,
     zone: ZoneInfo,

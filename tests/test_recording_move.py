@@ -4,6 +4,7 @@ doctor's worklist as the wrong patient's AF and, once signed, reached that patie
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, EcgRecording, EcgReport
 from portal.services import reports
+from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
-from tests.support.ecg_files import synthetic
+from tests.support.ecg_files import synthetic, write_edf
 from tests.test_sinus_rate_statement import _read_by_the_portal
+from tests.test_upload_and_review import _upload
 
 
 def _move(app: Flask, people: People, report: EcgReport, **form: str):  # type: ignore[no-untyped-def]
@@ -142,3 +145,50 @@ def test_a_move_waits_for_the_analysis_and_renders_the_pdf_again(
     assert "nobody has signed it: it is now Second Patient's" in text
     assert "Your read is kept in the sign form below." in text
     assert f'action="/reports/{report.id}/sign' in text and "Mine.</textarea>" in text
+
+
+def _edf_of_1995(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    """An EDF dated 1995-06-01 10:00, read for a patient born in 1958."""
+    people.patient.date_of_birth = dt.date(1958, 4, 1)
+    people.other_patient.date_of_birth = dt.date(2001, 2, 3)
+    sql.commit()
+    edf = write_edf(tmp_path / "r.edf", synthetic(20, 250), start=dt.datetime(1995, 6, 1, 10))
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(edf.read_bytes(), "r.edf")]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None and report.recording.acquired_at is not None
+    return report
+
+
+def test_a_recording_time_before_the_new_patients_birth_is_dropped_by_a_move(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review of the move: moved to a patient born 2001-02-03, an EDF dated 1995-06-01 kept
+    "Recorded 1995-06-01 10:00 UTC" on its page, PDF and FHIR resource."""
+    report = _edf_of_1995(app, people, sql, tmp_path)
+    moved = _move(app, people, report, mrn=people.other_patient.mrn, reason="wrong patient")
+    assert moved.status_code == 302
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    recording = sql.get(EcgRecording, report.recording_id)
+    assert recording.acquired_at is None and report.report_date == recording.created_at
+    page = client_for(app, people.other_doctor).get(f"/reports/{report.id}").get_data(True)
+    assert " · uploaded " in page and "1995" not in page
+    move_in = sql.scalar(select(AuditEvent).where(AuditEvent.action == "recording.move_in"))
+    assert move_in.details["recording_time_dropped"].startswith("1995-06-01")
+
+
+def test_a_date_of_birth_after_the_recording_time_is_said_on_the_review_page(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A date of birth corrected after the upload leaves the recording time (a signed report
+    is what was issued) and the review page says the two disagree."""
+    report = _edf_of_1995(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    assert 'id="recorded-before-birth"' not in doctor.get(f"/reports/{report.id}").get_data(True)
+    people.patient.date_of_birth = dt.date(2001, 2, 3)
+    sql.commit()
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(True))
+    assert 'id="recorded-before-birth"' in page
+    assert "before this patient's date of birth (2001-02-03)" in page

@@ -30,7 +30,7 @@ from portal.converters import date_arg
 from portal.db import db_session
 from portal.finding_stops import Stop, finding_stops, withdrawn_marked
 from portal.forms import save
-from portal.local_time import hospital_zone, in_zone, recording_clock, shown
+from portal.local_time import before_birth, hospital_zone, in_zone, recording_clock, shown
 from portal.models import (
     Account,
     DocumentKind,
@@ -274,6 +274,11 @@ def _review_page(
         previous_read=reports.latest_signed(previous) if previous else None,
         signers=reports.signers(db_session(), found),
         held=reports.held_from_patient(found, utcnow()),
+        # A date of birth corrected after the upload leaves the recording time as it was
+        # (signed reports are what was issued); the page says when it is before the birth.
+        recorded_before_birth=before_birth(
+            found.recording.acquired_at, found.patient.date_of_birth, hospital_zone()
+        ),
         next_waiting=reports.next_waiting(db_session(), _actor(), found)
         if found.status is not ReportStatus.PRELIMINARY
         else None,

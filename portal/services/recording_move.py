@@ -7,10 +7,13 @@ record of what was issued and does not move."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import lock_row
+from portal.local_time import before_birth, hospital_zone
 from portal.models import (
     Account,
     EcgRecording,
@@ -71,11 +74,14 @@ def move_recording(
     if twin is not None:
         raise InvalidInput({"mrn": f"{target.full_name} has this recording already."})
     recording.patient_id, recording.patient = target.id, target
+    dropped = _drop_time_before_birth(recording, target)
     for report in read:
         _move_report(session, report, target)
     details = {"recording_id": recording.id, "from_patient_id": source.id,
                "to_patient_id": target.id, "reason": reason,
                "report_ids": [r.id for r in read]}  # fmt: skip
+    if dropped is not None:  # kept in the audit: the file's clock, should it matter again
+        details["recording_time_dropped"] = dropped.isoformat()
     for action, patient in (("recording.move_out", source), ("recording.move_in", target)):
         audit.record(
             session, action, actor=actor, patient_id=patient.id,
@@ -93,11 +99,24 @@ def movable(read: list[EcgReport]) -> bool:
     return all(r.status is ReportStatus.PRELIMINARY for r in read)
 
 
+def _drop_time_before_birth(recording: EcgRecording, target: Patient) -> dt.datetime | None:
+    """The recording time, dropped (and returned) when it is before `target` was born: it is
+    no recording time of theirs, as at upload (`local_time.acquisition_utc`). An EDF dated
+    1995 moved to a patient born 2001 had kept "Recorded 1995-06-01" on its page, PDF and
+    FHIR resource (a review of the move)."""
+    dropped = recording.acquired_at
+    if not before_birth(dropped, target.date_of_birth, hospital_zone()):
+        return None
+    recording.acquired_at = None
+    return dropped
+
+
 def _move_report(session: Session, report: EcgReport, target: Patient) -> None:
     """The unsigned report as if it had been read for `target`: their doctor, their scores,
-    the urgency those give."""
+    the urgency those give, its date from the recording's time as kept for them."""
     report.patient_id = target.id
     report.patient = target
+    report.report_date = report.recording.acquired_at or report.recording.created_at
     # Its PDFs were rendered with the first patient's name, MRN and date of birth: they are
     # rendered again when next asked for (a stored one had been served after the move).
     version_ids = [v.id for v in report.versions]
