@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -162,8 +163,12 @@ def check_layout(fs_hz: float, n_leads: int, duration_s: float) -> None:
     if n_leads == 0:
         raise UnusableSignalError("The recording holds no ECG lead.")
     if duration_s < MIN_DURATION_S:
+        # In samples too: a 3-sample CSV had been told it "lasts 0.0 s" (a bad-input audit).
+        samples, needed = round(duration_s * fs_hz), math.ceil(MIN_DURATION_S * fs_hz)
+        lasts = f"{duration_s:.1f} s" if duration_s >= 1 else f"{duration_s * 1000:.0f} ms"
         raise DurationError(
-            f"The recording lasts {duration_s:.1f} s; at least {MIN_DURATION_S:g} s are needed."
+            f"The recording lasts {lasts} ({samples:,} samples at {fs_hz:g} Hz); at least "
+            f"{MIN_DURATION_S:g} s are needed ({needed:,} samples at {fs_hz:g} Hz)."
         )
     if duration_s > MAX_DURATION_S:
         raise DurationError(

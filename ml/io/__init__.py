@@ -41,6 +41,18 @@ def detect_format(paths: Sequence[Path]) -> str:
             f"{name} holds only the samples of a WFDB record; its header ({stem}.hea) says "
             f"how to read them. Upload {stem}.hea together with {name}, or both in one .zip."
         )
+    if any(p.name == "[Content_Types].xml" for p in paths) and any(
+        p.name.startswith("sheet") and p.suffix == ".xml" for p in paths
+    ):  # an .xlsx is a .zip: it had been named by its parts, "[Content_Types].xml, sheet1.xml"
+        raise UnknownFormatError(
+            "The file is an Excel workbook (.xlsx), not a CSV: in Excel, save it as "
+            "'CSV UTF-8 (Comma delimited)' and upload that."
+        )
+    if len(paths) == 1 and _utf16(paths[0]):
+        raise UnknownFormatError(
+            f"{paths[0].name} is text saved as UTF-16 ('Unicode text'), which the portal does "
+            "not read: save it as 'CSV UTF-8' and upload that."
+        )
     names = ", ".join(p.name for p in paths)
     raise UnknownFormatError(
         f"{names}: not a recognised ECG file. Upload WFDB (.hea with its .dat, or both in a "
@@ -115,6 +127,12 @@ def _one_lead_column(lines: list[str]) -> bool:
     if not values or not name or len(name) > 40 or not numbers:
         return False
     return float_or_none(name) is not None or any(c.isalpha() for c in name)
+
+
+def _utf16(path: Path) -> bool:
+    """Text in UTF-16, by its byte-order mark (Excel's "Unicode text" and Windows tools)."""
+    with path.open("rb") as handle:
+        return handle.read(2) in (b"\xff\xfe", b"\xfe\xff")
 
 
 def _looks_like_wfdb_samples(path: Path) -> bool:

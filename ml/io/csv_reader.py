@@ -74,17 +74,25 @@ MIN_RAMP_ROWS = 100
 MAX_RAMP_STEP_SPREAD = 0.5
 MAX_HEADER_LINE_BYTES = 64 * 1024  # lead names: a few hundred bytes at most
 CHUNK_BYTES = 1 << 20
+DECIMAL_COMMA_SEPARATORS = (";", "\t")  # a decimal comma is unambiguous between these
+DECIMAL_MARK_SAMPLE_BYTES = 64 * 1024
 
 
 def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None) -> Recording:
     separator = _separator(path)
     _check_size(path, separator)
     _check_last_line(path)
+    decimal = _decimal_mark(path, separator)
     import pandas as pd
 
     try:
         table = pd.read_csv(
-            path, sep=separator, skipinitialspace=True, keep_default_na=False, na_values=[""]
+            path,
+            sep=separator,
+            decimal=decimal,
+            skipinitialspace=True,
+            keep_default_na=False,
+            na_values=[""],
         )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         reason = without_paths(str(error)).strip()
@@ -117,7 +125,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     written = header if len(header) == len(columns) else columns
     _refuse_named_non_leads(path.name, lead_columns, written)
     _refuse_repeated_leads(path.name, lead_columns, header, columns)
-    data = _numbers(table, columns, path.name)
+    data = _numbers(table, columns, path.name, separator)
     _refuse_counts(path.name, lead_columns, written, data)
 
     if time_index is not None:
@@ -270,7 +278,9 @@ def _refuse_repeated_leads(
         seen[lead] = i
 
 
-def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndarray:
+def _numbers(
+    table: pd.DataFrame, columns: list[str], file_name: str, separator: str = ","
+) -> np.ndarray:
     """The table as floats; a cell pandas cannot convert must be one Python's float() reads
     (`nan`, `inf`, `1e309`), else the file is refused naming the cell."""
     import pandas as pd
@@ -286,11 +296,15 @@ def _numbers(table: pd.DataFrame, columns: list[str], file_name: str) -> np.ndar
         if words:
             first = int(np.flatnonzero(cells.isin(words))[0])
             cell = str(cells.iloc[first])
-            # "0,0025": a decimal comma, as spreadsheets in much of Europe export.
+            # "0,0025": a decimal comma, as spreadsheets in much of Europe export. Between
+            # semicolons or tabs it is read (`_decimal_mark`) unless points are used too.
             comma = re.fullmatch(r"\s*[-+]?\d+,\d+\s*", cell) is not None
             hint = (
-                " It looks like a decimal comma: export with a decimal point (and commas or"
-                " semicolons between the columns)."
+                " It looks like a decimal comma beside decimal points elsewhere in the file:"
+                " export it with one decimal mark throughout."
+                if comma and separator in DECIMAL_COMMA_SEPARATORS
+                else " It looks like a decimal comma: export with a decimal point, or with"
+                " semicolons between the columns."
                 if comma
                 else ""
             )
@@ -308,6 +322,21 @@ def float_or_none(cell: object) -> float | None:
         return float(str(cell).strip())
     except ValueError:
         return None
+
+
+def _decimal_mark(path: Path, separator: str) -> str:
+    """ "," for a table whose columns are split by semicolons or tabs and whose numbers have
+    decimal commas and no decimal point (a European spreadsheet's export), else ".". Such a
+    file had been refused, told to use "commas or semicolons between the columns", which it
+    did (a bad-input audit)."""
+    if separator not in DECIMAL_COMMA_SEPARATORS:
+        return "."
+    with path.open("rb") as handle:
+        _first_line(handle, path.name)
+        body = handle.read(DECIMAL_MARK_SAMPLE_BYTES).decode("utf-8", errors="replace")
+    if "." in body or not re.search(r"\d,\d", body):
+        return "."
+    return ","
 
 
 def _separator(path: Path) -> str:

@@ -11,6 +11,12 @@ def to_mv_factor(unit: str | None, *, lead: str) -> float:
     key = _key(unit)
     if key in MV_PER_UNIT:
         return MV_PER_UNIT[key]
+    if not key:  # an EDF channel with an empty physical dimension: it had read "units ''"
+        raise UnknownUnitsError(
+            f"Lead {lead}: the file gives no units for this lead, so its values cannot be read "
+            "as millivolts. Export it again with the units set (mV or uV: in EDF, the "
+            "channel's physical dimension), or as CSV with the units chosen at upload."
+        )
     raise UnknownUnitsError(
         f"Lead {lead}: unknown signal units {unit!r}. The analysis needs mV, uV or V."
     )

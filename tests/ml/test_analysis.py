@@ -92,7 +92,7 @@ def test_cli_summary_json_and_clear_errors(tmp_path: Path) -> None:
     write_csv(bad, Recording(250, ("II",), recording.signal_mv[:1000, 1:2]))
     failed = runner.invoke(analyze_command, [str(bad)])
     assert failed.exit_code == 1
-    assert "lasts 4.0 s; at least 8 s are needed" in failed.output
+    assert "lasts 4.0 s (1,000 samples at 250 Hz); at least 8 s are needed" in failed.output
     assert "Traceback" not in failed.output
     folder = runner.invoke(analyze_command, [str(tmp_path)])  # had raised IsADirectoryError
     assert folder.exit_code == 2 and "is a directory" in folder.output

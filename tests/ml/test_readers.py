@@ -268,7 +268,7 @@ def test_csv_problems(tmp_path: Path) -> None:
     # What to do about it (an upload audit found the refusal bare).
     assert "Remove the time column and give the sampling rate instead." in str(raised.value)
     european = tmp_path / "european.csv"
-    european.write_text("time;I;II\n0,000;0,10;0,20\n0,002;0,11;0,21\n")
+    european.write_text("time\tI\tII\n0,000\t0,10\t0.20\n0,002\t0,11\t0.21\n")
     with pytest.raises(errors.UnknownFormatError, match="It looks like a decimal comma"):
         read_recording(european)
 
@@ -304,7 +304,9 @@ def test_signal_checks() -> None:
         validated(_recording(good, fs_hz=20))
     with pytest.raises(errors.SamplingRateError):
         validated(_recording(good, fs_hz=5000))
-    with pytest.raises(errors.DurationError, match="lasts 4.0 s; at least 8 s"):
+    with pytest.raises(
+        errors.DurationError, match=r"lasts 4.0 s \(1,000 samples at 250 Hz\); at least 8 s"
+    ):
         validated(_recording(good[:1000]))
     with pytest.raises(errors.DurationError, match="at most 48 hours"):
         validated(_recording(np.zeros((int(48.5 * 3600 * 50), 1), dtype=np.float32), fs_hz=50))

@@ -1,0 +1,87 @@
+"""A refused file is told what is wrong with it and what to do, not misdirected.
+
+A bad-input audit: a semicolon-separated CSV with decimal commas (a European Excel export) was
+told to use "commas or semicolons between the columns", which it did; a 3-sample CSV "lasts
+0.0 s"; an Excel workbook renamed .csv was "[Content_Types].xml, sheet1.xml: not a recognised
+ECG file"; a UTF-16 CSV was "not a recognised ECG file"; an EDF channel with an empty
+physical dimension had "unknown signal units ''"."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml import errors
+from ml.io import read_recording
+from tests.support.ecg_files import synthetic, write_edf
+
+
+def _rows(separator: str, decimal: str) -> str:
+    original = synthetic(leads=("II", "V5"), fs_hz=250)
+    lines = [separator.join(("time", "II", "V5"))]
+    for i, (a, b) in enumerate(original.signal_mv):
+        cells = (f"{i / 250:.3f}", f"{a:.4f}", f"{b:.4f}")
+        lines.append(separator.join(c.replace(".", decimal) for c in cells))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_decimal_commas_between_semicolons_or_tabs_are_read(tmp_path: Path, separator: str) -> None:
+    path = tmp_path / "european.csv"
+    path.write_text(_rows(separator, ","))
+    recording = read_recording(path)
+    expected = read_recording(_written(tmp_path / "point.csv", _rows(",", ".")))
+    assert recording.lead_names == ("II", "V5") and recording.fs_hz == 250
+    np.testing.assert_allclose(recording.signal_mv, expected.signal_mv)
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_decimal_commas_beside_points_say_to_use_one_mark(tmp_path: Path) -> None:
+    path = _written(tmp_path / "mixed.csv", "time;II\n0,000;0.10\n0,004;0.11\n")
+    with pytest.raises(errors.UnknownFormatError, match="with one decimal mark throughout"):
+        read_recording(path)
+
+
+def test_a_few_samples_are_counted_not_called_zero_seconds(tmp_path: Path) -> None:
+    path = _written(tmp_path / "three.csv", "II\n0.1\n0.2\n0.1\n")
+    with pytest.raises(errors.DurationError) as refused:
+        read_recording(path, fs_hz=360)
+    said = str(refused.value)
+    assert "lasts 8 ms (3 samples at 360 Hz)" in said and "(2,880 samples at 360 Hz)" in said
+    assert "0.0 s" not in said
+
+
+def test_an_excel_workbook_is_named_as_one(tmp_path: Path) -> None:
+    content = io.BytesIO()
+    with zipfile.ZipFile(content, "w") as workbook:
+        workbook.writestr("[Content_Types].xml", "<Types/>")
+        workbook.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    path = tmp_path / "ecg.csv"
+    path.write_bytes(content.getvalue())
+    with pytest.raises(errors.UnknownFormatError) as refused:
+        read_recording(path, fs_hz=360)
+    assert "is an Excel workbook (.xlsx)" in str(refused.value)
+    assert "save it as 'CSV UTF-8" in str(refused.value)
+
+
+def test_a_utf16_csv_is_told_to_be_saved_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes(_rows(",", ".").encode("utf-16"))
+    with pytest.raises(errors.UnknownFormatError, match="saved as UTF-16.*'CSV UTF-8'"):
+        read_recording(path)
+
+
+def test_an_edf_lead_without_units_is_said_so(tmp_path: Path) -> None:
+    path = write_edf(tmp_path / "nodim.edf", synthetic(20, 250), "")
+    with pytest.raises(errors.UnknownUnitsError) as refused:
+        read_recording(path)
+    assert "the file gives no units for this lead" in str(refused.value)
+    assert "''" not in str(refused.value)
