@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -39,6 +40,33 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if url.get_backend_name() in {"mysql", "mariadb"} and "charset" not in url.query:
         url = url.update_query_dict({"charset": "utf8mb4"})
     return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
+
+
+# MariaDB chose the transaction as a deadlock's victim (1213) or it waited too long for a lock
+# (1205): the server is up and busy, and the same work again succeeds.
+DATABASE_BUSY_CODES = (1205, 1213)
+# SQLite's words when another connection held its one write lock past the busy timeout.
+SQLITE_BUSY_WORDS = ("database is locked", "database is busy", "database table is locked")
+# MariaDB's connection lost mid-statement (2013) or server gone away (2006): a new one works.
+CONNECTION_LOST_CODES = (2006, 2013)
+
+
+def database_busy(cause: BaseException) -> bool:
+    """The driver's error (`.orig`) says the database was busy with another transaction just
+    then (SQLite locked, a MariaDB lock wait timeout or deadlock), not that it is down."""
+    if getattr(cause, "args", ())[:1] in [(code,) for code in DATABASE_BUSY_CODES]:
+        return True
+    return any(words in str(cause).lower() for words in SQLITE_BUSY_WORDS)
+
+
+def transient_database_error(error: BaseException) -> bool:
+    """Sending the same work again soon is expected to succeed: the database was busy, or the
+    connection was lost (the pool opens a new one)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    cause = getattr(error, "orig", None) or error
+    lost = getattr(cause, "args", ())[:1] in [(code,) for code in CONNECTION_LOST_CODES]
+    return lost or database_busy(cause)
 
 
 def lock_row(session: Session, table: str, row_id: int, column: str) -> None:

@@ -18,6 +18,11 @@ timeout, with no Retry. The failure is now written with a short backoff on fresh
 memory and its own next sweep (`requeue_stuck`, before each claim and every
 JOB_SWEEP_SECONDS) writes it as soon as the database answers. Memory is enough: if this
 process dies meanwhile, its heartbeat stops and the dead-worker rule requeues the job.
+
+A database busy for a moment (SQLite locked, a MariaDB lock wait timeout or deadlock) or a lost
+connection is not the job's failure: the job goes back to the queue within its attempts
+(`transient_database_error`). A load audit on SQLite had 2 of 54 jobs failed after one attempt
+with "an internal error" for a lock held a few seconds by a web request.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from sqlalchemy.orm import Session
 from ml.errors import RecordingError
 from ml.findings import Finding, repeat_the_ecg
 from portal import tasks
+from portal.db import transient_database_error
 from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
@@ -67,9 +73,11 @@ FORGET_WORKERS_AFTER = dt.timedelta(days=7)  # heartbeat rows of long-gone worke
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError)
 # Waits between tries to write a job's failure while the database is unreachable: about 60 s.
 FAIL_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 7.5, 15.0, 15.0, 15.0)
-# Failures this process could not write (job id -> (worker id, attempts, message)), written by
-# its next `requeue_stuck` once the database answers again.
-_unwritten_failures: dict[int, tuple[str | None, int, str]] = {}
+# What a transiently failed run (database busy, connection lost) says while it waits again.
+REQUEUED_MESSAGE = "Waiting to be retried: the database was busy"
+# Failures this process could not write (job id -> (worker id, attempts, message, requeue)),
+# written by its next `requeue_stuck` once the database answers again.
+_unwritten_failures: dict[int, tuple[str | None, int, str, bool]] = {}
 _unwritten_lock = threading.Lock()
 
 
@@ -326,6 +334,14 @@ def run(
                 f"({reached.args[0]} MB) and was stopped. The upload is kept: split the "
                 "recording into shorter parts, or ask IT to raise JOB_MEMORY_LIMIT_MB.",
             )
+        except DATABASE_UNREACHABLE as error:
+            if not transient_database_error(error):
+                log.error("analysis job %s crashed:\n%s", job_id, traceback.format_exc())
+                return _record_failure(sessions, session, job_id, claimed, INTERNAL_ERROR)
+            log.warning(
+                "analysis job %s: database busy or lost (%s); requeued", job_id, _words(error)
+            )
+            return _record_failure(sessions, session, job_id, claimed, INTERNAL_ERROR, requeue=True)
         except Exception:  # a bug or a resource problem: keep the upload, say so, allow retry
             log.error("analysis job %s crashed:\n%s", job_id, traceback.format_exc())
             return _record_failure(sessions, session, job_id, claimed, INTERNAL_ERROR)
@@ -363,15 +379,18 @@ def _record_failure(
     job_id: int,
     claimed: tuple[str | None, int],
     message: str,
+    *,
+    requeue: bool = False,
 ) -> JobState:
-    """Mark the job failed, even across a short database outage (an operations audit: the
+    """Mark the job failed (`requeue`: queued again while it has attempts left, else failed
+    with `message`), even across a short database outage (an operations audit: the
     failure could not be written, and the job stayed RUNNING under a live worker for
     JOB_TIMEOUT_MINUTES with no Retry). Tried on the job's session, then on a fresh session
     after each of FAIL_RETRY_DELAYS_S (about a minute in all); still unreachable, the failure
     is kept for this process's next `requeue_stuck`, which writes it once the database
     answers. The job's state as it now is or will be."""
     try:
-        return _fail(session, job_id, claimed, message)
+        return _fail(session, job_id, claimed, message, requeue=requeue)
     except DATABASE_UNREACHABLE as lost:
         log.warning("analysis job %s: cannot mark it failed (%s); retrying", job_id, _words(lost))
         _discard(session)
@@ -379,7 +398,7 @@ def _record_failure(
         time.sleep(delay_s)
         fresh = sessions()
         try:
-            return _fail(fresh, job_id, claimed, message)
+            return _fail(fresh, job_id, claimed, message, requeue=requeue)
         except DATABASE_UNREACHABLE as lost:
             last = _words(lost)
         finally:
@@ -389,7 +408,7 @@ def _record_failure(
         "at this worker's next sweep", job_id, last,
     )  # fmt: skip
     with _unwritten_lock:
-        _unwritten_failures[job_id] = (*claimed, message)
+        _unwritten_failures[job_id] = (*claimed, message, requeue)
     return JobState.FAILED
 
 
@@ -399,8 +418,8 @@ def write_unwritten_failures(session: Session, now: dt.datetime) -> None:
     is left alone. Commits."""
     with _unwritten_lock:
         pending = dict(_unwritten_failures)
-    for job_id, (worker_id, attempts, message) in pending.items():
-        _fail(session, job_id, (worker_id, attempts), message, now)
+    for job_id, (worker_id, attempts, message, requeue) in pending.items():
+        _fail(session, job_id, (worker_id, attempts), message, now, requeue=requeue)
         with _unwritten_lock:
             _unwritten_failures.pop(job_id, None)
 
@@ -411,20 +430,33 @@ def _fail(
     claimed: tuple[str | None, int],
     message: str,
     now: dt.datetime | None = None,
+    *,
+    requeue: bool = False,
 ) -> JobState:
     """Failed, if the job is still the run's (RUNNING under the same worker and attempt): a
     job a sweep requeued meanwhile, or whose success was committed before the connection
-    was lost, is not turned into a failure. Commits; the job's state."""
+    was lost, is not turned into a failure. `requeue`: queued again instead while it has
+    attempts left (the workers told once it commits). Commits; the job's state."""
     worker_id, attempts = claimed
     session.rollback()
+    still_the_runs = (
+        AnalysisJob.id == job_id,
+        AnalysisJob.state == JobState.RUNNING,
+        AnalysisJob.worker_id.is_not_distinct_from(worker_id),
+        AnalysisJob.attempts == attempts,
+    )
+    if requeue:
+        queued = session.execute(
+            update(AnalysisJob)
+            .where(*still_the_runs, AnalysisJob.attempts < AnalysisJob.max_attempts)
+            .values(state=JobState.QUEUED, progress_pct=0.0, progress_message=REQUEUED_MESSAGE)
+            .execution_options(synchronize_session=False)
+        )
+        if cast(CursorResult[Any], queued).rowcount == 1:
+            tasks.enqueue_after_commit(session, "analysis", job_id)
     session.execute(
         update(AnalysisJob)
-        .where(
-            AnalysisJob.id == job_id,
-            AnalysisJob.state == JobState.RUNNING,
-            AnalysisJob.worker_id.is_not_distinct_from(worker_id),
-            AnalysisJob.attempts == attempts,
-        )
+        .where(*still_the_runs)
         .values(state=JobState.FAILED, error_message=message, finished_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
