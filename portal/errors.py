@@ -17,7 +17,7 @@ from sqlalchemy.exc import (
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from ml.analysis import MachineReadError
-from portal.db import COMMIT_SENT, commit_answer_lost, db_session
+from portal.db import COMMIT_SENT, commit_answer_lost, database_busy, db_session
 from portal.services import audit
 from portal.services.errors import DomainError, NotAllowed
 from portal.storage import MAX_FILES
@@ -48,14 +48,17 @@ def schema_behind(cause: BaseException) -> bool:
 DATABASE_DOWN_MESSAGE = (
     "The database is not reachable just now; nothing was saved. Try again in a minute."
 )
-# MariaDB chose this request's transaction as a deadlock's victim (1213) or it waited too long
-# for a lock (1205): the server is up and busy, and sending again works. A deadlock had been
-# told "not reachable", and staff reported an outage (a working-day audit).
-DATABASE_BUSY_CODES = (1205, 1213)
+# MariaDB chose this request's transaction as a deadlock's victim (DATABASE_BUSY_CODES: 1213)
+# or it waited too long for a lock (1205), or SQLite's write lock was held past the busy
+# timeout ("database is locked"): the server is up and busy, and sending again works. A
+# deadlock had been told "not reachable", and staff reported an outage (a working-day audit);
+# so had SQLite's lock, with Retry-After 60, 0.8 % of reads under load (a load audit).
 DATABASE_BUSY_MESSAGE = (
     "The database was busy with another change at the same moment; nothing was saved. "
     "Send it again."
 )
+BUSY_RETRY_AFTER_S = 2  # a lock is held for a request's length, not a minute
+DOWN_RETRY_AFTER_S = 60
 # The connection was lost after the COMMIT went out (`portal.db.commit_answer_lost`).
 COMMIT_UNKNOWN_MESSAGE = (
     "The database stopped answering while this was being saved, so it may or may not have been "
@@ -211,7 +214,9 @@ def init_app(app: Flask) -> None:
         # database not upgraded, not an outage, which it had been logged as (an operations
         # audit).
         behind = schema_behind(cause)
+        busy = not unknown and not behind and database_busy(cause)
         what = "schema behind this version of the portal" if behind else "not reachable"
+        what = "busy (locked by another transaction)" if busy else what
         app.logger.error(
             "Database %s on %s %s%s: %s: %s",
             what, request.method, request.path, " (commit sent, no answer)" if unknown else "",
@@ -225,12 +230,13 @@ def init_app(app: Flask) -> None:
         # The page is drawn without the account: loading it would need the database.
         g._login_user = AnonymousUserMixin()
         message = COMMIT_UNKNOWN_MESSAGE if unknown else DATABASE_DOWN_MESSAGE
-        if not unknown and getattr(cause, "args", ())[:1] in [(c,) for c in DATABASE_BUSY_CODES]:
+        if busy:
             message = DATABASE_BUSY_MESSAGE
         if behind:
             message = SCHEMA_BEHIND_MESSAGE
         page, status = error_response(503, message)
-        return page, status, {"Retry-After": "60"}
+        retry_after_s = BUSY_RETRY_AFTER_S if busy else DOWN_RETRY_AFTER_S
+        return page, status, {"Retry-After": str(retry_after_s)}
 
     @app.errorhandler(ProgrammingError)
     def _schema_behind(error: ProgrammingError) -> Any:
