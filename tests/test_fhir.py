@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import create_app
-from portal.fhir import codes
+from portal.fhir import codes, diagnostic_report
 from portal.models import (
     Account,
     ApiToken,
@@ -797,6 +797,37 @@ def test_the_signed_rhythm_line_is_in_the_conclusion(
     assert read["conclusion"] == (
         "Sinus rhythm with PR prolongation. First-degree AV block; compare with the last ECG."
     )
+
+
+def test_a_rhythm_line_inside_a_longer_word_is_still_said(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    """An integration audit: signed AF with the conclusion "Rate controlled on bisoprolol.
+    Repeat ECG after 2 weeks.", the DiagnosticReport said no AF anywhere ("af" is in
+    "after"). Named as whole words only; an amendment's reason follows a full stop."""
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report, rhythm_label="AF", findings=["AF"],
+         conclusion="Rate controlled on bisoprolol. Repeat ECG after 2 weeks.")  # fmt: skip
+    read = fetch(app.test_client(), f"/DiagnosticReport/{report.id}", tokens.staff)
+    assert read["conclusion"] == "AF. Rate controlled on bisoprolol. Repeat ECG after 2 weeks."
+    sign(app, people, sql, report, amend="QT remeasured on lead II", rhythm_label="AF",
+         findings=["AF"], conclusion="Rate controlled on bisoprolol")  # fmt: skip
+    amended = fetch(app.test_client(), f"/DiagnosticReport/{report.id}", tokens.staff)
+    assert amended["conclusion"] == (
+        "AF. Rate controlled on bisoprolol. Reason for the amendment: QT remeasured on lead II"
+    )
+
+
+@pytest.mark.parametrize(
+    ("conclusion", "rhythm", "named"),
+    [("SVT, rate 180.", "VT", False), ("Widely spaced complexes.", "paced", False),
+     ("Repeat ECG after 2 weeks.", "AF", False), ("Fast AF; rate control.", "AF", True),
+     ("Sinus  rhythm with PVCs.", "Sinus rhythm.", True), ("VT.", "VT", True)],
+)  # fmt: skip
+def test_the_conclusion_names_the_rhythm_as_whole_words(
+    conclusion: str, rhythm: str, named: bool
+) -> None:
+    assert diagnostic_report.names_the_rhythm(conclusion, rhythm) is named
 
 
 def test_the_browser_session_is_not_an_api_credential(

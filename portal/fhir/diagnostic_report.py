@@ -207,12 +207,14 @@ def report_resource(
         # The signed rhythm line first, as the PDF and the REST API carry it (it was dropped:
         # a second clinician-eye audit).
         rhythm, said = (version.rhythm_label or "").strip(), version.conclusion or ""
-        if rhythm.lower().rstrip(".") in said.lower():
+        if names_the_rhythm(said, rhythm):
             conclusion = said
         else:
             conclusion = f"{rhythm.rstrip('.')}. {said}".strip() if rhythm else said
         if version.amendment_reason:  # as the PDF says it (an EHR had shown "amended" bare)
-            conclusion = f"{conclusion} Reason for the amendment: {version.amendment_reason}"
+            conclusion = (
+                f"{full_stop(conclusion)} Reason for the amendment: {version.amendment_reason}"
+            ).strip()
     elif version is not None:
         # The patient's own words, as their summary says them: the signed statements in plain
         # sentences, then the doctor's note to them (a patient's app had shown no finding at
@@ -249,6 +251,24 @@ def report_resource(
     ):
         resource["presentedForm"] = _forms(report, basis, who)
     return resource
+
+
+def names_the_rhythm(conclusion: str, rhythm: str) -> bool:
+    """The conclusion already says the rhythm line, as whole words: "AF" is not named by
+    "after", "VT" by "SVT", "paced" by "spaced" (a substring test had dropped a signed AF
+    from "Repeat ECG after 2 weeks."; an integration audit)."""
+    words = rhythm.rstrip(".").split()
+    if not words:
+        return True
+    phrase = r"\s+".join(re.escape(word) for word in words)
+    return re.search(rf"(?<!\w){phrase}(?!\w)", conclusion, re.IGNORECASE) is not None
+
+
+def full_stop(sentence: str) -> str:
+    """The sentence ended with a full stop, so the next one does not run on ("Sinus
+    tachycardia Reason for the amendment: ...")."""
+    sentence = sentence.strip()
+    return sentence if not sentence or sentence.endswith((".", "!", "?")) else f"{sentence}."
 
 
 def _report_or_404(report_id: int) -> EcgReport:
