@@ -35,6 +35,7 @@ from ml.io.limits import file_name_too_long
 
 CHUNK_BYTES = 1 << 20
 MAX_FILES = 64  # a WFDB record is a header and a few data files; a zip holds as many
+NO_FILE_MESSAGE = "Choose a recording file to upload."
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 # No space left, quota exceeded, file larger than the file system or RLIMIT_FSIZE allows.
@@ -158,7 +159,7 @@ def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUp
             paths.append(target)
             digests.append((name, digest.hexdigest()))
         if not paths:
-            raise UploadError("Choose a recording file to upload.")
+            raise UploadError(NO_FILE_MESSAGE)
         return StagedUpload(folder, paths, _bundle_sha256(digests), total)
     except BaseException as problem:
         shutil.rmtree(folder, ignore_errors=True)  # the half-written file with the rest

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import create_app
-from portal.fhir import codes, diagnostic_report
+from portal.fhir import capability, codes, diagnostic_report
 from portal.models import (
     Account,
     ApiToken,
@@ -285,6 +285,24 @@ def test_metadata_is_a_capability_statement_in_fhir_json(app: Flask, tokens: Tok
     assert "application/fhir+json" in outcome_of(xml, 415)["issue"][0]["diagnostics"]
     missing = outcome_of(call(client, "GET", "/NoSuchResource", tokens.staff), 404)
     assert missing["issue"][0]["code"] == "not-found"
+
+
+@pytest.mark.parametrize("resource_type", ["Patient", "DiagnosticReport", "Observation"])
+def test_a_form_encoded_search_is_refused_as_the_statement_says(
+    app: Flask, tokens: Tokens, resource_type: str
+) -> None:
+    """`POST Patient/_search` had answered 404 "No such resource, or not visible to this
+    token's account", which a client reads as no match (an integration audit): 405, Allow:
+    GET, in the words of the CapabilityStatement."""
+    client = app.test_client()
+    answer = call(client, "POST", f"/{resource_type}/_search", tokens.staff,
+                  data={"name": "ma"})  # fmt: skip
+    refused = outcome_of(answer, 405)
+    assert answer.headers["Allow"] == "GET"
+    assert refused["issue"][0]["code"] == "not-supported"
+    statement = fetch(client, "/metadata", tokens.staff)
+    assert capability.SEARCH_BY_GET in statement["rest"][0]["documentation"]
+    assert refused["issue"][0]["diagnostics"].startswith(capability.SEARCH_BY_GET)
 
 
 def test_the_capability_statement_names_every_status_and_category_served(

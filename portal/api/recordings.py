@@ -48,9 +48,13 @@ class UploadSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE  # a multipart form may carry more parts (a browser's submit)
 
+    # Required, as the view refuses an upload without one (the document had said optional,
+    # and a schema-valid request was refused; an integration audit).
     files = ma.fields.List(
         Upload(),
-        load_default=list,
+        required=True,
+        validate=ma.validate.Length(min=1, error=storage.NO_FILE_MESSAGE),
+        error_messages={"required": storage.NO_FILE_MESSAGE},
         metadata={
             "description": "the recording: a CSV, an EDF, a WFDB .hea with its data file(s), "
             "or one .zip (send each file as a `files` part)"

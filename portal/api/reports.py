@@ -384,9 +384,19 @@ class StatusList(ma.fields.String):
         return given
 
 
+_STATUS = "(preliminary|final|amended|entered-in-error)"
+# What `StatusList` takes, in the document (it had allowed any text, the empty one included,
+# which the API refuses: an integration audit's schemathesis run).
+STATUS_LIST_PATTERN = rf"^{_STATUS}(,{_STATUS})*$"
+
+
 class ReportListArgs(PageArgs):
     status = StatusList(
-        metadata={"description": "preliminary, final or amended; several comma-separated"}
+        metadata={
+            "description": "preliminary, final, amended or entered-in-error; several "
+            "comma-separated",
+            "pattern": STATUS_LIST_PATTERN,
+        }
     )
     patient_id = row_id()
     date_from = calendar_date(

@@ -12,10 +12,15 @@ from werkzeug.wrappers import Response
 
 from portal.access import roles
 from portal.fhir import codes
-from portal.fhir.http import base_url, bp, resource_response
+from portal.fhir.http import base_url, bp, outcome, resource_response
 from portal.models import Role
 
 SOFTWARE_VERSION = "0.1.0"
+# What the statement says of searches and what `POST <type>/_search` answers (405).
+SEARCH_BY_GET = (
+    "Searches are GET only: GET [type]?parameters. POST [type]/_search (a form-encoded "
+    "search) is not supported and answers 405, Allow: GET."
+)
 RELEASED = "2026-12-07"  # when this statement last changed
 
 
@@ -56,7 +61,8 @@ def capability_statement() -> dict[str, Any]:
                 "Authorization: Bearer cp_... Scopes: fhir:read, fhir:write, fhir:export. "
                 "A token acts for "
                 "one account with that account's role: staff see every patient, a doctor "
-                "their patients, a patient their own signed reports.",
+                "their patients, a patient their own signed reports. "
+                f"{SEARCH_BY_GET}",
                 "security": {
                     "cors": False,
                     "description": "Bearer API token (not OAuth): Authorization: Bearer cp_...",
@@ -175,3 +181,18 @@ def capability_statement() -> dict[str, Any]:
 @roles(*Role)
 def metadata() -> Response:
     return resource_response(capability_statement())
+
+
+@bp.route("/<any(Patient,DiagnosticReport,Observation):resource_type>/_search", methods=["POST"])
+@roles(*Role)
+def search_by_post(resource_type: str) -> Response:
+    """A form-encoded search is refused in words, as the statement says: it had answered 404
+    "No such resource, or not visible to this token's account" (an integration audit), which
+    a client reads as no match."""
+    answer = outcome(
+        405,
+        [(f"{SEARCH_BY_GET} Send GET {base_url()}/{resource_type}?<parameters>.", None)],
+        "not-supported",
+    )
+    answer.headers["Allow"] = "GET"
+    return answer

@@ -119,7 +119,12 @@ def _negotiate() -> Response | None:
         return outcome(406, [("This server answers in application/fhir+json only.", None)],
                        "not-supported")  # fmt: skip
     sent = request.mimetype
-    if request.method in ("POST", "PUT") and sent not in (FHIR_JSON, "application/json"):
+    takes_a_resource = request.endpoint != "fhir.search_by_post"  # a form: told to use GET
+    if (
+        request.method in ("POST", "PUT")
+        and takes_a_resource
+        and sent not in (FHIR_JSON, "application/json")
+    ):
         return outcome(
             415,
             [(f"Send the resource as {FHIR_JSON} (got “{sent or 'nothing'}”).", None)],
