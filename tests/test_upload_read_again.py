@@ -199,6 +199,7 @@ def test_a_withdrawn_reports_fhir_period_is_its_own_readings() -> None:
     from portal.fhir.http import effective
 
     recording = EcgRecording(n_samples=14_400, sampling_rate_hz=360.0, duration_s=40.0)
+    recording.acquired_at = dt.datetime(2026, 12, 7, 9, 0, 0)  # its own clock's start
     start = dt.datetime(2026, 12, 7, 9, 0, 0)
     withdrawn = EcgReport(recording=recording, read_at_hz=180.0, report_date=start)
     assert effective(withdrawn) == {
@@ -206,4 +207,9 @@ def test_a_withdrawn_reports_fhir_period_is_its_own_readings() -> None:
             "start": "2026-12-07T09:00:00+00:00",
             "end": "2026-12-07T09:01:20+00:00",
         }
+    }
+    recording.acquired_at = None  # a CSV: no clock, so it ended by its upload at 09:00
+    assert effective(withdrawn)["effectivePeriod"] == {
+        "start": "2026-12-07T08:58:40+00:00",
+        "end": "2026-12-07T09:00:00+00:00",
     }
