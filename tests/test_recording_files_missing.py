@@ -23,18 +23,24 @@ from tests.support.ecg_files import synthetic, write_wfdb
 MISSING = "files are missing from storage"
 
 
-def _signed_wfdb_report(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
-    """A .hea + .dat uploaded by staff, analysed and signed by the doctor."""
-    hea, dat = write_wfdb(tmp_path, synthetic(20, 360), "rec1")
+def analysed_wfdb_upload(app: Flask, people: People, tmp_path: Path, name: str) -> list[Path]:
+    """A 20-s .hea + .dat named `name`, uploaded by staff through the page and analysed; its
+    files as written."""
+    files = write_wfdb(tmp_path, synthetic(20, 360), name)
     staff = client_for(app, people.staff)
-    files = [(io.BytesIO(p.read_bytes()), p.name) for p in (hea, dat)]
     upload_page = f"/patients/{people.patient.id}/recordings/new"
     uploaded = post_form(
-        staff, upload_page, {"files": files}, token_page=upload_page,
-        content_type="multipart/form-data",
+        staff, upload_page, {"files": [(io.BytesIO(p.read_bytes()), p.name) for p in files]},
+        token_page=upload_page, content_type="multipart/form-data",
     )  # fmt: skip
     assert uploaded.status_code == 302
     assert Worker(app).run_pending() == 1
+    return files
+
+
+def _signed_wfdb_report(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    """A .hea + .dat uploaded by staff, analysed and signed by the doctor."""
+    analysed_wfdb_upload(app, people, tmp_path, "rec1")
     report = sql.scalar(select(EcgReport))
     form = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"], "conclusion": "Normal ECG.",
             "row_version": str(report.row_version), "password": PASSWORD}  # fmt: skip

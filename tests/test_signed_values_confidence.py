@@ -21,10 +21,9 @@ from tests.support.pdf_text import pdf_words
 from tests.test_upload_and_review import _upload
 
 
-def test_only_the_machines_own_values_carry_its_confidence(
-    app: Flask, people: People, sql: Session, tmp_path: Path
-) -> None:
-    # Ten seconds of one lead at 50 bpm: 7 beats, every interval of low confidence.
+def _brady_strip_report(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    """Ten seconds of one lead at 50 bpm, uploaded and analysed: 7 beats, every interval of
+    low confidence."""
     recording, _ = synthetic_recording(BeatTruth(hr_bpm=50), duration_s=10, fs_hz=250,
                                        leads=("II",))  # fmt: skip
     path = write_csv(tmp_path / "brady.csv", recording)
@@ -33,6 +32,13 @@ def test_only_the_machines_own_values_carry_its_confidence(
     Worker(app).run_pending()
     report = sql.scalar(select(EcgReport))
     assert report is not None
+    return report
+
+
+def test_only_the_machines_own_values_carry_its_confidence(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _brady_strip_report(app, people, sql, tmp_path)
     machine = report.versions[0]
     assert machine.qt_ms is not None and machine.pr_ms is not None
     doctor = client_for(app, people.doctor)
@@ -73,14 +79,7 @@ def test_values_signed_as_prefilled_keep_the_machines_low_confidence_for_every_i
     confidence" beside a clean "QT 286 ms" and "QTc 393 ms" on the review page's signed
     column and the clinician PDF: the QTc kept beside the machine's QT is its own, unrounded
     (392.6), and counted as changed against the form's 393."""
-    recording, _ = synthetic_recording(BeatTruth(hr_bpm=50), duration_s=10, fs_hz=250,
-                                       leads=("II",))  # fmt: skip
-    path = write_csv(tmp_path / "brady.csv", recording)
-    staff = client_for(app, people.staff)
-    assert _upload(staff, people.patient.id, [(path.read_bytes(), path.name)]).status_code == 302
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
-    assert report is not None
+    report = _brady_strip_report(app, people, sql, tmp_path)
     machine = report.versions[0]
     assert machine.qt_ms is not None and machine.qtc_bazett_ms is not None
     assert machine.qtc_bazett_ms != round(machine.qtc_bazett_ms)  # as the audit's 392.6

@@ -3,7 +3,6 @@ a load-test database (`cardio seed-load` links its recordings to shared template
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,8 @@ from portal.models import EcgRecording
 from portal.seed_load import SHAPES, seed_load
 from portal.services.storage_check import verify_storage
 from portal.storage import recording_folder
-from portal.worker import Worker
-from tests.conftest import People, client_for, post_form
-from tests.support.ecg_files import synthetic, write_wfdb
+from tests.conftest import People
+from tests.test_recording_files_missing import analysed_wfdb_upload
 
 
 def test_a_deleted_data_file_is_named_as_missing_not_as_altered(
@@ -29,16 +27,7 @@ def test_a_deleted_data_file_is_named_as_missing_not_as_altered(
 ) -> None:
     """An operations audit deleted 100.dat beside 100.hea: verify said "recording 1: altered or
     damaged", and "its files are missing" only for an empty folder."""
-    hea, dat = write_wfdb(tmp_path, synthetic(20, 360), "100")
-    staff = client_for(app, people.staff)
-    upload_page = f"/patients/{people.patient.id}/recordings/new"
-    files = [(io.BytesIO(p.read_bytes()), p.name) for p in (hea, dat)]
-    uploaded = post_form(
-        staff, upload_page, {"files": files}, token_page=upload_page,
-        content_type="multipart/form-data",
-    )  # fmt: skip
-    assert uploaded.status_code == 302
-    assert Worker(app).run_pending() == 1
+    _, dat = analysed_wfdb_upload(app, people, tmp_path, "100")
     recording = sql.scalar(select(EcgRecording))
     stored = app.config["SETTINGS"].storage_dir
     folder = recording_folder(stored, recording.sha256)
