@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from portal.models import EcgReport
+from portal.models import EcgReport, ReportVersion
+from portal.services import documents, reports
 from portal.worker import Worker
 from tests.conftest import People, bearer_token, client_for, sign_report
 from tests.support.ecg_files import write_csv
@@ -105,3 +106,35 @@ def test_values_signed_as_prefilled_keep_the_machines_low_confidence_for_every_i
     for what in ("qt", "qtc", "qtcf"):
         observation = api.get(f"/fhir/r4/Observation/{report.id}-{what}", headers=auth)
         assert observation.get_json()["note"][0]["text"].startswith("Low confidence")
+
+
+def test_a_qt_kept_while_the_rate_changes_keeps_its_low_confidence(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review: signed with the heart rate changed and the machine's QT of low confidence
+    kept, the QT and its recomputed QTc showed as clean values on the page, REST and FHIR."""
+    report = _brady_strip_report(app, people, sql, tmp_path)
+    machine = report.versions[0]
+    assert machine.qt_ms is not None and machine.heart_rate_bpm is not None
+    doctor = client_for(app, people.doctor)
+    sign_report(
+        doctor, report, sql, rhythm_label="Sinus bradycardia", findings=["BRADY"],
+        conclusion="Sinus bradycardia.", patient_comment="",
+        heart_rate_bpm=str(round(machine.heart_rate_bpm) + 6), pr_ms="", qrs_ms="",
+        qt_ms=str(round(machine.qt_ms)), qrs_axis_deg="",
+    )  # fmt: skip
+    signed = reports.latest_signed(report)
+    assert signed is not None and signed.qtc_bazett_ms != machine.qtc_bazett_ms  # recomputed
+    assert {"qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms"} <= set(
+        documents.low_confidence_values(report, signed)
+    )
+    # A QT the doctor changed is theirs: no doubt on it or its QTc.
+    assert not {"qt_ms", "qtc_bazett_ms"} & set(
+        documents.low_confidence_values(report, signed_with(signed, qt_ms=signed.qt_ms + 20))
+    )
+
+
+def signed_with(version: ReportVersion, **changes: float) -> ReportVersion:
+    """A transient copy of a signed version with other values (rows are immutable)."""
+    columns = {c.key: getattr(version, c.key) for c in ReportVersion.__table__.columns}
+    return ReportVersion(**{**columns, "id": None, **changes})

@@ -297,15 +297,18 @@ def signed_confidence(
     machine: ReportVersion, version: ReportVersion, confidence: dict[str, str]
 ) -> dict[str, str]:
     """The machine's confidence in each interval, kept only where `version` shows the
-    machine's own value (as the form showed it, rounded): a value the doctor measured is
+    machine's own measured value (as the form showed it, rounded): a value the doctor measured is
     theirs, and the PDF had marked a QT remeasured by hand with calipers "low confidence"
     (found by a clinician-eye audit)."""
     if version.kind is VersionKind.MACHINE:
         return confidence
     kept = {}
     for interval, level in confidence.items():
-        names = [name for name, of in INTERVAL_OF.items() if of == interval]
-        if all(as_shown(getattr(version, n), getattr(machine, n)) for n in names):
+        # The interval's measured column (PR, QRS, QT; its QTc are computed from the QT):
+        # a QT kept while the doctor changed the rate keeps its doubt, and so do the QTc
+        # computed from it (a review: both had lost it when only the rate changed).
+        measured = next(name for name, of in INTERVAL_OF.items() if of == interval)
+        if as_shown(getattr(version, measured), getattr(machine, measured)):
             kept[interval] = level
     return kept
 
