@@ -381,8 +381,8 @@ def earlier_shown(data: ReportData) -> Read | None:
 
 def what_changed(data: ReportData) -> list[str]:
     """What an amendment changed, in the patient's words: the sentences about the findings the
-    newest version adds and those it no longer says, a changed heart rate, and new next steps,
-    against the version before it. An
+    newest version adds and those it no longer says, a changed heart rate, new next steps and
+    those taken back, a changed free-text step or note, against the version before it. An
     amended summary had said only "Your doctor updated this report", and a patient holding
     both could not tell what was different (an audit of the patient summaries)."""
     before = earlier_shown(data)
@@ -432,7 +432,40 @@ def what_changed(data: ReportData) -> list[str]:
     )
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))
+    said += _steps_and_note_changed(before, now, data.clinic_contact)
     return said or ["The findings and next steps are the same as before."]
+
+
+# Not a step taken back: the talk it says was had (an amendment's form never ticks it again).
+DONE_STEPS = frozenset({"DISCUSSED"})
+NOTE_CHANGED = "Your doctor's note for you has changed: see below."
+NOTE_REMOVED = "It no longer has the note your doctor wrote for you before."
+
+
+def _steps_and_note_changed(before: Read, now: Read, clinic: str) -> list[str]:
+    """Next steps an amendment dropped, a changed free-text step and a changed note for the
+    patient: an echo taken back, or "Stop taking sotalol ..." reworded, had read "The
+    findings and next steps are the same as before." (an audit of the patient's side)."""
+    said = []
+    dropped = next_step_words(
+        [c for c in before.next_steps if c not in now.next_steps and c not in DONE_STEPS],
+        clinic=clinic,
+    )
+    if dropped:
+        said.append("You no longer need these next steps: " + " ".join(dropped))
+    step_then, step_now = _words(before.next_steps_note), _words(now.next_steps_note)
+    if step_then != step_now and step_now:
+        said.append("Your doctor's own next step has changed. It now reads: " + step_now)
+    elif step_then != step_now:
+        said.append("Your doctor's own next step no longer applies: " + step_then)
+    if _words(before.patient_comment) != _words(now.patient_comment):
+        said.append(NOTE_CHANGED if _words(now.patient_comment) else NOTE_REMOVED)
+    return said
+
+
+def _words(text: str) -> str:
+    """`text` with its spacing and line breaks made single spaces (no change to the patient)."""
+    return " ".join(text.split())
 
 
 def _a_figure(risk: str) -> bool:

@@ -501,7 +501,46 @@ def test_an_amended_summary_says_what_it_adds(
     # New next steps name the clinic's number, as the body does (an audit).
     call = replace(then, kind="amendment", next_steps=["SEE_SOON"])
     said = what_changed(replace(holter, physician=then, amendments=[call]))
-    assert data.clinic_contact and data.clinic_contact in said[-1]
+    new_steps = next(s for s in said if s.startswith("New next steps"))
+    assert data.clinic_contact and data.clinic_contact in new_steps
+
+
+def test_an_amended_summary_says_a_step_taken_back_and_a_changed_note(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side: signed with an echo, amended to the routine visit
+    alone ("Echo not needed"), the summary read "The findings and next steps are the same as
+    before."; so did a reworded free-text step and a changed note for the patient."""
+    from reports.plain_language import NOTE_CHANGED, what_changed
+
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert data.physician is not None
+    no_echo = replace(data.physician, kind="amendment", version_no=3, next_steps=["ROUTINE"])
+    said = what_changed(replace(data, amendments=[no_echo]))
+    assert said == [
+        "You no longer need these next steps: You will have an ultrasound scan of your heart. "
+        "It shows how well your heart pumps."
+    ]
+    pdf = render_pdf("patient", replace(data, amendments=[no_echo]))
+    words = " ".join(_text(pdf, tmp_path, "no-echo").split())
+    assert "same as before" not in words and "You no longer need these next steps" in words
+    sotalol = replace(data.physician, next_steps_note="Stop taking sotalol until you see us.")
+    faint = "Stop taking sotalol today and call us if you feel faint."
+    reworded = replace(sotalol, kind="amendment", version_no=3, next_steps_note=faint)
+    assert what_changed(replace(data, physician=sotalol, amendments=[reworded])) == [
+        "Your doctor's own next step has changed. It now reads: Stop taking sotalol today and "
+        "call us if you feel faint."
+    ]
+    note = replace(data.physician, kind="amendment", version_no=3,
+                   patient_comment="Please stop driving until we have seen you.")  # fmt: skip
+    assert what_changed(replace(data, amendments=[note])) == [NOTE_CHANGED]
+    # A note's line breaks alone change nothing the patient reads.
+    spaced = replace(data.physician, kind="amendment", version_no=3,
+                     patient_comment="Your heart looks healthy.\nSee me in a year.")  # fmt: skip
+    assert what_changed(replace(data, amendments=[spaced])) == [
+        "The findings and next steps are the same as before."
+    ]
 
 
 def test_a_rate_signed_not_measurable_is_said_to_the_patient(
