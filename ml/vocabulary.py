@@ -77,9 +77,9 @@ STATEMENTS: dict[str, Statement] = _table(
      "Your heart beat a bit slower than usual. This can be normal, for example in fit people."),
     ("LONG_QT", "Long QT", Category.INTERVALS,
      "Your heart took longer than usual to recover after each beat. Doctors call this a long "
-     "QT. Some medicines can cause it. Do not stop any medicine on your own. Before you start "
-     "a new medicine, even one from a shop, ask your doctor or pharmacist if it is safe for "
-     "you."),
+     "QT. Some medicines can cause it. Do not stop any medicine unless your doctor tells you "
+     "to. Before you start a new medicine, even one from a shop, ask your doctor or "
+     "pharmacist if it is safe for you."),
     ("ST_DEPRESSION", "ST depression", Category.ST_T,
      "Part of the trace was lower than usual. This can mean the heart is short of blood and "
      "oxygen."),

@@ -40,7 +40,8 @@ NEXT_STEPS: dict[str, NextStep] = _steps(
     ("BLOOD_TESTS", "Blood tests (electrolytes, thyroid)", "You will have blood tests."),
     ("CARDIOLOGY", "Cardiology referral", "You will see a heart doctor (a cardiologist)."),
     ("MEDICATION_REVIEW", "Medication review",
-     "Your doctor will go over your medicines with you. Keep taking them until then."),
+     "Your doctor will go over your medicines with you. Keep taking them until then, unless "
+     "your doctor has told you otherwise."),
     ("STROKE_PREVENTION", "Discuss anticoagulation (stroke prevention)",
      "Your doctor will talk with you about medicine that lowers the chance of a stroke."),
 )  # fmt: skip

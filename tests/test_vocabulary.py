@@ -310,9 +310,24 @@ def test_a_long_qt_tells_the_patient_not_to_stop_medicines_and_to_ask_before_new
     from reports.readability import grade_level
 
     plain = vocabulary.STATEMENTS["LONG_QT"].plain
-    assert "Do not stop any medicine on your own" in plain
+    assert "Do not stop any medicine unless your doctor tells you to." in plain
     assert "ask your doctor or pharmacist" in plain
     assert grade_level(plain) <= 8
+
+
+def test_the_medicine_sentences_leave_room_for_the_doctors_own_instruction() -> None:
+    """Signed with a medication review and "Stop taking sotalol until you see us.", the
+    summary read "Keep taking them until then." and "Do not stop any medicine on your own."
+    beside it (an audit of the patient's side)."""
+    from reports.next_steps import in_plain_words
+    from reports.readability import grade_level
+
+    steps = in_plain_words(["MEDICATION_REVIEW"], "Stop taking sotalol until you see us.")
+    assert steps[0].endswith(
+        "Keep taking them until then, unless your doctor has told you otherwise."
+    )
+    assert grade_level(steps[0]) <= 8
+    assert "on your own" not in vocabulary.STATEMENTS["LONG_QT"].plain
 
 
 def test_a_slow_rate_beside_a_block_is_not_said_to_be_normal() -> None:
