@@ -58,7 +58,8 @@ STATEMENTS: dict[str, Statement] = _table(
      "not already talked with you about it, call the clinic today."),
     ("VT", "Ventricular tachycardia", Category.RHYTHM,
      "Your heart had runs of fast beats that start in the lower parts of the heart. These "
-     "can be dangerous, so your doctor will talk with you about them soon."),
+     "can be dangerous. If your doctor has not already talked with you about them, call the "
+     "clinic today."),
     ("ST_ELEVATION", "ST elevation", Category.ST_T,
      "Part of the trace was raised. This can be a sign of a blocked blood vessel."),
     ("AV_BLOCK_3", "Complete heart block", Category.CONDUCTION,

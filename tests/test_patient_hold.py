@@ -87,8 +87,14 @@ def test_a_result_discussed_at_signing_is_the_patients_at_once(
     patient = client_for(app, people.patient_account)
     answer = patient.get(f"/my/reports/{report.id}/summary.pdf")
     assert answer.status_code == 200
-    said = pdf_words(answer.data, tmp_path, "discussed")
-    assert "Your doctor has talked with you about this result." in " ".join(said.split())
+    said = " ".join(pdf_words(answer.data, tmp_path, "discussed").split())
+    assert "Your doctor has talked with you about this result." in said
+    # Nor does the VT sentence say the talk is still to come, on the PDF or the list (an audit
+    # of the patient's side: "... so your doctor will talk with you about them soon.").
+    row = patient.get("/my/reports").get_data(as_text=True)
+    for words in (said, row):
+        assert "will talk with you about them soon" not in words
+        assert "If your doctor has not already talked with you about them" in words
 
 
 def _amend(app: Flask, people: People, sql: Session, report: EcgReport,
