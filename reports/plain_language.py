@@ -94,6 +94,10 @@ PATTERN_WHOLE_STRIP_SHARE = 0.8
 # electrophysiologist's audit).
 BLOCKS = frozenset({"AV_BLOCK_2", "AV_BLOCK_3", "DROPPED_BEAT"})
 SLOW_BESIDE_BLOCK = "Your heart beat slower than usual."
+# Nor beside pauses: a slow rate with pauses suggests a sick sinus node. MIT-BIH 232's 0-300 s,
+# signed bradycardia and pause at 48 bpm, read "This can be normal, for example in fit people"
+# (an audit of the patient's side).
+SLOW_NOT_FITNESS = BLOCKS | {"PAUSE"}
 # Sinus rhythm beside a block is no "normal pattern": MIT-BIH 231's summary said "Some of the
 # signals that start each beat did not get through the heart. ... Apart from the extra beats,
 # your heart beat in its normal pattern." (a consistency audit). The atria keep their rhythm.
@@ -156,8 +160,9 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
         words["SINUS"] = BESIDE_EXTRA_BEATS
     if many_pacs and "AF" not in ordered:
         words["PAC"] = MANY_PACS
-    if BLOCKS & set(ordered):
+    if SLOW_NOT_FITNESS & set(ordered):
         words["BRADY"] = SLOW_BESIDE_BLOCK
+    if BLOCKS & set(ordered):
         words["SINUS"] = SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK
     if episodes:
         for code in PATTERNS:

@@ -33,6 +33,7 @@ from reports.plain_language import (
     SINUS_BESIDE_BLOCK,
     SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS,
     SLOW_BESIDE_BLOCK,
+    SLOW_NOT_FITNESS,
     findings_in_plain_words,
 )
 from tests.conftest import People, client_for
@@ -220,7 +221,7 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
         else BESIDE_EXTRA_BEATS
         if c == "SINUS" and extra_beats
         else SLOW_BESIDE_BLOCK
-        if c == "BRADY" and blocked
+        if c == "BRADY" and SLOW_NOT_FITNESS & set(codes)  # a block's, or a sick sinus node's
         else vocabulary.STATEMENTS[c].plain
         for c in vocabulary.by_severity(codes)
     ]
@@ -337,3 +338,17 @@ def test_a_slow_rate_beside_a_block_is_not_said_to_be_normal() -> None:
     assert "Your heart beat slower than usual." in said
     assert not any("fit people" in s for s in said)
     assert any("fit people" in s for s in findings_in_plain_words(["BRADY"]))
+
+
+def test_a_slow_rate_beside_pauses_is_not_said_to_be_normal() -> None:
+    """MIT-BIH 232's 0-300 s, signed bradycardia and pause at 48 bpm, read "This can be
+    normal, for example in fit people" (a sick sinus node's picture; an audit of the
+    patient's side); so did the rest of a Holter's time beside paroxysmal AF."""
+    said = findings_in_plain_words(["BRADY", "PAUSE", "AV_BLOCK_1"])
+    assert "Your heart beat slower than usual." in said
+    assert not any("fit people" in s for s in said)
+    rest = findings_in_plain_words(["BRADY", "AF", "PAUSE"], episodes=True)
+    assert "The rest of the time your heart beat slower than usual." in rest
+    assert not any("fit people" in s for s in rest)
+    # A pause is no block: sinus rhythm beside it keeps its own sentence.
+    assert not any("got through" in s for s in findings_in_plain_words(["SINUS", "PAUSE"]))
