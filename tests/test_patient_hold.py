@@ -125,6 +125,9 @@ def test_a_held_version_amended_before_its_release_never_reaches_the_patient(
     said = " ".join(pdf_words(summary.data, tmp_path, "amended").split())
     assert "lower parts of the heart" not in said and "no longer says" not in said
     assert "Your doctor updated this report" not in said
+    # Nor "Who checked this" (an audit of the patient's side: "... checked and signed this
+    # result on 7 December 2026, and Dr ... updated it on 7 December 2026.").
+    assert "updated it" not in said and "checked and signed this result on" in said
     assert "Updated" not in patient.get("/my/reports").get_data(as_text=True)
 
     admin = client_for(app, people.admin)
