@@ -543,6 +543,27 @@ def test_an_amended_summary_says_a_step_taken_back_and_a_changed_note(
     ]
 
 
+def test_the_doctors_note_keeps_its_lines(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side: a numbered note of three lines printed on one, "Two
+    things: 1. Do not take ... morning 2. Come back ...". Escaped all the same."""
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert data.physician is not None
+    note = (
+        "Two things:\r\n1. Do not take your water tablet tomorrow morning\n"
+        "2. Come back on Monday for a new ECG <b>"
+    )
+    pdf = render_pdf(
+        "patient", replace(data, physician=replace(data.physician, patient_comment=note))
+    )
+    lines = [" ".join(line.split()) for line in _text(pdf, tmp_path, "note").splitlines()]
+    assert "Two things:" in lines
+    assert "1. Do not take your water tablet tomorrow morning" in lines
+    assert "2. Come back on Monday for a new ECG <b>" in lines
+
+
 def test_a_rate_signed_not_measurable_is_said_to_the_patient(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
