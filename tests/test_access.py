@@ -35,6 +35,7 @@ def _urls(app: Flask, people: People) -> list[tuple[str, str, str]]:
         "job_id": 1,
         "report_id": 1,
         "token_id": 1,
+        "resource_type": "Patient",  # FHIR's `<type>/_search`
     }
     out = []
     for rule in app.url_map.iter_rules():
