@@ -453,9 +453,10 @@ def waveform(item: Item, recording: Recording, where: Window) -> dict[str, Any]:
     resource = _common(item, "final" if signed else "preliminary")
     resource["code"]["text"] = "ECG waveform"
     resource.pop("effectiveDateTime", None)
+    began = recording_start(report)
     resource["effectivePeriod"] = {
-        "start": instant(recording_start(report) + dt.timedelta(seconds=start_s), precise=True),
-        "end": instant(recording_start(report) + dt.timedelta(seconds=end_s), precise=True),
+        "start": instant(began + dt.timedelta(seconds=start_s), precise=True),
+        "end": instant(began + dt.timedelta(seconds=end_s), precise=True),
     }
     resource["device"] = {
         "display": f"{report.recording.file_format.upper()} recording, {fs:g} Hz, "

@@ -255,6 +255,7 @@ def _review_page(
     conflict), said atop the sign section the page opens at, focused."""
     machine = found.versions[0]
     previous = reports.previous_signed_report(db_session(), found)
+    low_by_version = documents.low_confidence_by_version(found)
     return render_template(
         "review/report.html",
         report=found,
@@ -294,12 +295,8 @@ def _review_page(
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
         af_not_ruled_out=_af_not_ruled_out(found.versions[0]),
-        signed_low=documents.low_confidence_values(found, latest) if latest else [],
-        low_by_version={
-            v.id: documents.low_confidence_values(found, v)
-            for v in found.versions
-            if v.kind is not VersionKind.MACHINE
-        },
+        signed_low=low_by_version.get(latest.id, []) if latest else [],
+        low_by_version=low_by_version,
         next_step_labels={code: step.label for code, step in NEXT_STEPS.items()},
         not_signed_because=not_signed or [],
         statements=STATEMENTS,

@@ -318,8 +318,24 @@ def low_confidence_values(report: EcgReport, version: ReportVersion) -> list[str
     (`signed_confidence`), by column name: the review page's signed column, REST and FHIR
     say it as the clinician PDF does. A browser audit: the PDF said "PR 219 ms low
     confidence" while the page, REST and FHIR gave a clean PR of 219 ms, above 200."""
-    machine = report.versions[0]
-    confidence = dict(machine_summary(report).intervals.confidence)  # no beats: pages need none
+    return _low_in(report.versions[0], version, _machine_confidence(report))
+
+
+def low_confidence_by_version(report: EcgReport) -> dict[int, list[str]]:
+    """`low_confidence_values` of every signed version (the review page's "Reads" list),
+    reading the machine's stored read once."""
+    confidence = _machine_confidence(report)
+    machine, *signed = report.versions
+    return {version.id: _low_in(machine, version, confidence) for version in signed}
+
+
+def _machine_confidence(report: EcgReport) -> dict[str, str]:
+    return dict(machine_summary(report).intervals.confidence)  # no beats: pages need none
+
+
+def _low_in(
+    machine: ReportVersion, version: ReportVersion, confidence: dict[str, str]
+) -> list[str]:
     kept = signed_confidence(machine, version, confidence)
     return [
         name
