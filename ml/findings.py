@@ -71,6 +71,9 @@ def main_finding(findings: list[Finding]) -> Finding:
 # Not a half: an AF episode's edges are only known to a few seconds, and where sinus beats
 # make half the median beat their P wave still shows in it (and is a true PR).
 AF_SHARE_WITHOUT_PR = 0.75
+# Ectopic beats are "frequent" from this share of all beats (FREQUENT_PVC; a PAC finding gives
+# its share from here, and the patient's summary says "Many extra beats").
+FREQUENT_ECTOPY_SHARE = 0.10
 LONG_QTC_MS = 470.0  # QTc (Bazett) from which a long-QT finding is made (high from 500)
 AF_PR_REASON = "no P waves in atrial fibrillation/flutter to measure it from"
 
@@ -435,7 +438,7 @@ def findings_of_read(
             )
         )
     v_share = counts["V"] / total_beats
-    if v_share >= 0.10:
+    if v_share >= FREQUENT_ECTOPY_SHARE:
         findings.append(
             Finding(
                 "FREQUENT_PVC",
@@ -455,7 +458,7 @@ def findings_of_read(
         # Their share of the beats as the ventricular finding gives it, from 10 %: svdb 822's
         # atrial bigeminy (38 of 77 beats) read "38 beats" (a cardiologist's audit).
         s_share = premature_atrial / total_beats
-        share = f" ({s_share:.0%})" if s_share >= 0.10 else ""
+        share = f" ({s_share:.0%})" if s_share >= FREQUENT_ECTOPY_SHARE else ""
         findings.append(
             Finding(
                 "PAC",

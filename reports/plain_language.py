@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from ml import rhythm, vocabulary
+from ml.findings import FREQUENT_ECTOPY_SHARE
 from reports.data import Read, ReportData, Score
 from reports.next_steps import in_plain_words as next_step_words
 
@@ -105,10 +106,9 @@ SINUS_BESIDE_BLOCK = (
     "Each heartbeat started in its usual place, though not every signal got through, as said above."
 )
 SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS = "Apart from the extra beats, e" + SINUS_BESIDE_BLOCK[1:]
-# Supraventricular ectopic beats 10 % or more of the machine's beats are "many", as frequent
-# ventricular ones are (`ml.findings`: FREQUENT_PVC from 10 %): svdb 822's atrial bigeminy,
-# 38 of 77 beats, read "Some extra beats ... often harmless" (a cardiologist's audit).
-FREQUENT_ECTOPY_SHARE = 0.10
+# Supraventricular ectopic beats from `ml.findings.FREQUENT_ECTOPY_SHARE` of the machine's beats
+# are "many", as frequent ventricular ones are: svdb 822's atrial bigeminy, 38 of 77 beats,
+# read "Some extra beats ... often harmless" (a cardiologist's audit).
 MANY_PACS = "Many extra beats came from the top parts of your heart."
 PATTERNS = ("BIGEMINY", "TRIGEMINY")
 EPISODIC = ("AF", "VF")  # rhythm statements never said as the rest of a recording's time
