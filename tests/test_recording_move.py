@@ -192,3 +192,42 @@ def test_a_date_of_birth_after_the_recording_time_is_said_on_the_review_page(
     page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(True))
     assert 'id="recorded-before-birth"' in page
     assert "before this patient's date of birth (2001-02-03)" in page
+
+
+def test_a_recording_time_dropped_for_a_younger_patient_comes_back_on_the_move_to_the_right_one(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A review of the move: an EDF dated 1995-06-01 10:00 uploaded to a patient born 2001
+    (undated: no recording time of theirs) and moved to the one born 1958 stayed "uploaded"."""
+    people.patient.date_of_birth = dt.date(2001, 2, 3)
+    people.other_patient.date_of_birth = dt.date(1958, 4, 1)
+    sql.commit()
+    edf = write_edf(tmp_path / "r.edf", synthetic(20, 250), start=dt.datetime(1995, 6, 1, 10))
+    staff = client_for(app, people.staff)
+    assert _upload(staff, people.patient.id, [(edf.read_bytes(), "r.edf")]).status_code == 302
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None and report.recording.acquired_at is None
+    moved = _move(app, people, report, mrn=people.other_patient.mrn, reason="wrong patient")
+    assert moved.status_code == 302
+    sql.expire_all()
+    report = sql.get(EcgReport, report.id)
+    recording = sql.get(EcgRecording, report.recording_id)
+    assert recording.acquired_at == dt.datetime(1995, 6, 1, 10)
+    assert report.report_date == recording.acquired_at
+    page = client_for(app, people.other_doctor).get(f"/reports/{report.id}").get_data(True)
+    assert "1995-06-01" in page and " · uploaded " not in page
+    move_in = sql.scalar(select(AuditEvent).where(AuditEvent.action == "recording.move_in"))
+    assert move_in.details["recording_time_restored"] == "1995-06-01T10:00:00"
+
+
+def test_a_recording_time_dropped_by_a_move_comes_back_on_a_move_back(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Moved by mistake to a patient born after it was recorded and back: its time returns."""
+    report = _edf_of_1995(app, people, sql, tmp_path)
+    kept = report.recording.acquired_at
+    assert _move(app, people, report, mrn=people.other_patient.mrn, reason="x").status_code == 302
+    assert _move(app, people, report, mrn=people.patient.mrn, reason="back").status_code == 302
+    sql.expire_all()
+    assert sql.get(EcgRecording, report.recording_id).acquired_at == kept

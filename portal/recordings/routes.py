@@ -198,7 +198,7 @@ def move(job_id: int) -> Response | tuple[str, int]:
             form,
             lambda: recording_move.move_recording(
                 db_session(), found.recording, form.mrn.data or "", form.reason.data or "",
-                actor=_actor(),
+                actor=_actor(), storage_dir=_settings().storage_dir,
             ),
         )  # fmt: skip
         if saved and target is not None:

@@ -8,12 +8,15 @@ record of what was issued and does not move."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ml.errors import RecordingError
+from ml.recording import Recording
 from portal.db import lock_row
-from portal.local_time import before_birth, hospital_zone
+from portal.local_time import acquisition_utc, before_birth, hospital_zone
 from portal.models import (
     Account,
     EcgRecording,
@@ -23,17 +26,25 @@ from portal.models import (
     ReportDocument,
     ReportStatus,
 )
-from portal.services import audit, patients, reports, risk_scores
+from portal.services import audit, patients, recordings, reports, risk_scores
 from portal.services.machine_read import machine_asks_for_a_repeat, machine_findings
 from portal.services.validation import InvalidInput, text_problem
 
 
 def move_recording(
-    session: Session, recording: EcgRecording, mrn: str, reason: str, *, actor: Account
+    session: Session,
+    recording: EcgRecording,
+    mrn: str,
+    reason: str,
+    *,
+    actor: Account,
+    storage_dir: Path | None = None,
 ) -> Patient:
     """Move `recording` and its unsigned report to the patient with `mrn`: the report goes to
     that patient's doctor's worklist, its risk scores computed for them; audited on both
-    patients' records. InvalidInput, in words, when it cannot move."""
+    patients' records. An undated recording's files (in `storage_dir`) are read again for
+    their own clock, which may fit the new patient. InvalidInput, in words, when it cannot
+    move."""
     lock_row(session, "ecg_recording", recording.id, "pacemaker")  # one move at a time
     reason = " ".join(reason.split())
     if not reason:
@@ -75,6 +86,7 @@ def move_recording(
         raise InvalidInput({"mrn": f"{target.full_name} has this recording already."})
     recording.patient_id, recording.patient = target.id, target
     dropped = _drop_time_before_birth(recording, target)
+    restored = _restore_file_time(recording, target, storage_dir) if dropped is None else None
     for report in read:
         _move_report(session, report, target)
     details = {"recording_id": recording.id, "from_patient_id": source.id,
@@ -82,6 +94,8 @@ def move_recording(
                "report_ids": [r.id for r in read]}  # fmt: skip
     if dropped is not None:  # kept in the audit: the file's clock, should it matter again
         details["recording_time_dropped"] = dropped.isoformat()
+    if restored is not None:
+        details["recording_time_restored"] = restored.isoformat()
     for action, patient in (("recording.move_out", source), ("recording.move_in", target)):
         audit.record(
             session, action, actor=actor, patient_id=patient.id,
@@ -109,6 +123,31 @@ def _drop_time_before_birth(recording: EcgRecording, target: Patient) -> dt.date
         return None
     recording.acquired_at = None
     return dropped
+
+
+def _restore_file_time(
+    recording: EcgRecording, target: Patient, storage_dir: Path | None
+) -> dt.datetime | None:
+    """The file's own recording time, set (and returned) when the recording has none and that
+    time fits `target` (`local_time.acquisition_utc`, as at upload): a time dropped for a
+    younger patient, at upload or by a move, comes back on the move to the right one. An EDF
+    dated 1995 uploaded to a patient born 2001, then moved to the one born 1958, had stayed
+    "uploaded" (a review of the move). None when nothing changes."""
+    if recording.acquired_at is not None or storage_dir is None:
+        return None
+    try:
+        opened = recordings.open_for_analysis(storage_dir, recording)
+    except (RecordingError, OSError):  # files missing or unreadable: it stays undated
+        return None
+    try:
+        restored = acquisition_utc(
+            opened.start_time, hospital_zone(), recording.created_at, target.date_of_birth
+        )
+    finally:
+        if not isinstance(opened, Recording):
+            opened.close()
+    recording.acquired_at = restored
+    return restored
 
 
 def _move_report(session: Session, report: EcgReport, target: Patient) -> None:
