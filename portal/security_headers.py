@@ -53,4 +53,7 @@ def init_app(app: Flask, *, production: bool) -> None:
             # come under a new URL, so browsers keep it without asking again.
             headers["Cache-Control"] = "public, max-age=31536000, immutable"
         headers.pop("Server", None)  # gunicorn's own banner: see docker/gunicorn.conf.py
+        # The server writes Date (gunicorn always, Werkzeug's when none is given); `send_file`
+        # adds its own, and two Date headers break RFC 9110 (an access audit).
+        headers.pop("Date", None)
         return response

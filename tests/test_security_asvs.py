@@ -587,6 +587,25 @@ def test_v8_3_1_searched_names_in_urls_stay_out_of_the_servers_access_log(
     assert "Lovelace" not in log
 
 
+def test_a_file_sent_carries_one_date_header(app: Flask) -> None:
+    """RFC 9110 5.3: Date is no list, so it comes once. An access audit found two on every PDF,
+    export file and static file from `cardio demo`: Werkzeug's `send_file` adds one, and the
+    development server its own (gunicorn as shipped sends one; `tests/support/gunicorn_server`)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for path in ("/static/css/portal.css", "/login"):
+            url = f"http://127.0.0.1:{server.server_port}{path}"
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                assert len(answer.headers.get_all("Date")) == 1, path
+    finally:
+        server.shutdown()
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
