@@ -8,7 +8,12 @@ import wfdb
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.artefact_runs import MAX_RUN_MISMATCH, artefact_runs, run_mismatch
+from ml.artefact_runs import (
+    MAX_RUN_MISMATCH,
+    alternates_two_shapes,
+    artefact_runs,
+    run_mismatch,
+)
 from ml.io import read_recording
 from ml.quality import Segment
 from ml.recording import Recording
@@ -66,6 +71,47 @@ def test_a_run_is_set_aside_only_unlike_and_in_a_noisy_segment() -> None:
     assert artefact_runs(signal_mv, FS_HZ, peaks + 1000, classes, shifted, 1000) == [(1, 5)]
     outside = [Segment(0.0, 4.0, "noisy"), Segment(4.0, 10.0, "good")]
     assert artefact_runs(signal_mv, FS_HZ, peaks + 1000, classes, outside, 1000) == []
+
+
+def _negative_wide_beat_mv() -> np.ndarray:
+    """A second ventricular shape: a deep, wide S wave and an upright T wave."""
+    t = np.arange(-0.2, 0.4, 1 / FS_HZ)
+    return -1.2 * np.exp(-0.5 * ((t - 0.03) / 0.04) ** 2) + 0.5 * np.exp(
+        -0.5 * ((t - 0.22) / 0.06) ** 2
+    )
+
+
+def test_a_run_of_two_shapes_in_turn_is_not_set_aside_but_artefact_still_is() -> None:
+    """A bimorphic ventricular tachycardia (two QRS shapes in turn, as MIT-BIH 223's at 600 s)
+    is unlike its own median beat, and quality calls its segment noisy for the same reason:
+    until 2026-12-07 it was set aside as artefact. Every other beat alike: VT. Beats on a
+    swinging baseline are no more alike every other one: still set aside."""
+    peaks = 250 + 135 * np.arange(8)  # 8 V beats at 133 bpm
+    classes = np.array(["V"] * peaks.size)
+    noisy = [Segment(0.0, 7.0, "noisy", "beats differ from one to the next")]
+    shapes = [_wide_beat_mv() if k % 2 == 0 else _negative_wide_beat_mv() for k in range(8)]
+    bimorphic = _signal_with_beats(shapes, peaks, 7.0)
+    assert run_mismatch(bimorphic, FS_HZ, peaks) > MAX_RUN_MISMATCH  # unlike its median beat
+    assert alternates_two_shapes(bimorphic, FS_HZ, peaks)
+    assert artefact_runs(bimorphic, FS_HZ, peaks, classes, noisy) == []
+    on_artefact = _signal_with_beats(_on_swings(peaks.size), peaks, 7.0)
+    assert not alternates_two_shapes(on_artefact, FS_HZ, peaks)
+    assert artefact_runs(on_artefact, FS_HZ, peaks, classes, noisy) == [(0, 8)]
+    assert not alternates_two_shapes(bimorphic, FS_HZ, peaks[:7])  # 3 of one shape: too few
+
+
+@pytest.mark.skipif(not (MITDB / "223.hea").is_file(), reason="MIT-BIH not found")
+def test_mitdb_223_bimorphic_vt_on_a_one_minute_strip_reads_vt() -> None:
+    """MIT-BIH 223 (DS1), 600-660 s: a ventricular tachycardia (reference 578-633 s, 59 V
+    beats at about 110 /min), its QRS alternating between two shapes, then sinus rhythm. Its
+    runs were set aside as motion artefact and the strip read AF with no VT finding."""
+    record = wfdb.rdrecord(str(MITDB / "223"), sampfrom=600 * 360, sampto=660 * 360)
+    analysis = analyze(Recording(360.0, tuple(record.sig_name), record.p_signal))
+    vt = [e for e in analysis.episodes if e.label == rhythm.VT]
+    assert vt and vt[0].start_s < 2.0 and vt[-1].end_s > 28.0
+    assert analysis.main_finding.code == "VT"
+    note = next(n for n in analysis.notes if "not called ventricular tachycardia" in n)
+    assert "1.4 s" not in note and "16.1 s" not in note  # the VT's long runs stand
 
 
 @pytest.mark.skipif(not (CINC / "A00194.hea").is_file(), reason="cinc2017 not found")
