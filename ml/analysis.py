@@ -1321,6 +1321,9 @@ def summarise(
         # An other-rhythm call with AF's signs does not say "not atrial fibrillation", with or
         # without its finding (a read through noise lists none: cinc2017 A08514, reference AF).
         strip = replace(strip, text=OTHER_AF_NOT_RULED_OUT_TEXT)
+    if strip is not None:
+        # After the findings, which read each stretch by its own rate as a long recording's.
+        episodes = rhythm.named_as_the_strip(episodes, strip.text)
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,

@@ -979,3 +979,28 @@ def strip_episodes(
         shorter = TRIGEMINY if lasting[BIGEMINY] >= lasting[TRIGEMINY] else BIGEMINY
         kept = [e for e in kept if e.label != shorter]
     return sorted(kept, key=lambda e: (e.start_s, e.label))
+
+
+def named_as_the_strip(episodes: list[Episode], call_text: str) -> list[Episode]:
+    """On a strip called sinus bradycardia or tachycardia (`ml.strip_rhythm.named_by_rate`),
+    its sinus rhythm stretches shorter than `MIN_RATE_EPISODE_S` take the call's name: that
+    rule leaves a stretch too short to be named by its own rate sinus rhythm, and a 10-s
+    strip's stretch always is (its edge beats are left out), so the episode table read "Sinus
+    rhythm" under "Sinus bradycardia (regular, median rate 48 bpm)" (MIT-BIH 124, 60-70 s; an
+    audit). Longer stretches keep their own rate's name, as on a long recording."""
+    if call_text not in (BRADY, TACHY):
+        return episodes
+    renamed = [
+        Episode(call_text, e.start_s, e.end_s, e.n_beats)
+        if e.label == SINUS and e.duration_s < MIN_RATE_EPISODE_S
+        else e
+        for e in episodes
+    ]
+    joined: list[Episode] = []  # a renamed stretch beside one of the call's name is one with it
+    for e in sorted((e for e in renamed if e.label == call_text), key=lambda e: e.start_s):
+        if joined and e.start_s - joined[-1].end_s <= MERGE_GAP_S:
+            last = joined.pop()
+            e = Episode(call_text, last.start_s, max(last.end_s, e.end_s), _joined_beats(last, e))
+        joined.append(e)
+    others = [e for e in renamed if e.label != call_text]
+    return sorted(others + joined, key=lambda e: (e.start_s, e.label))

@@ -27,7 +27,9 @@ from ml.research.synthetic import (
     synthetic_rhythm_mv,
 )
 from portal.models import EcgReport
+from portal.services.machine_read import machine_summary
 from portal.worker import Worker
+from reports.data import NOT_SIGNED
 from tests.conftest import People, client_for, post_form, sign_report, signed_pdfs
 from tests.support.ecg_files import write_csv
 from tests.test_upload_and_review import _upload
@@ -121,6 +123,11 @@ def test_a_slow_or_fast_sinus_rhythm_is_named_and_signable_as_prefilled(
         doctor, report, sql, rhythm_label=rhythm_line, findings=chosen,
         conclusion="Sinus rhythm at its rate, otherwise normal.", patient_comment="",
     )  # fmt: skip
+    # The episode table names the rhythm as its line does (a 10-s strip's had read "Sinus
+    # rhythm" under "Sinus tachycardia"), and signed as prefilled, none is the machine's alone.
+    assert {e.label for e in machine_summary(report).episodes} == {rhythm_line}
+    clinician, _ = signed_pdfs(app, people, doctor, report, tmp_path)
+    assert rhythm_line in clinician and NOT_SIGNED not in clinician
 
 
 def test_the_slow_rate_of_2_to_1_conduction_is_said_in_its_finding(

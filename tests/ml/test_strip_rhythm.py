@@ -115,6 +115,29 @@ def test_a_sinus_strip_is_named_by_its_rate_only_where_both_rates_agree() -> Non
     assert strip_rhythm.named_by_rate(other, 45.0) == other
 
 
+def test_a_strip_called_sinus_bradycardia_lists_no_sinus_rhythm_episode() -> None:
+    """A 10-s strip's stretch is always shorter than the 10 s a stretch needs to be named by
+    its own rate, so its table read "Sinus rhythm" under "Sinus bradycardia (regular, median
+    rate 48 bpm)" (MIT-BIH 124, 60-70 s; an audit): it takes the call's name."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=48.0), duration_s=10.0, leads=("II",))
+    analysis = analyze(recording)
+    assert analysis.strip is not None and analysis.strip.text == rhythm.BRADY
+    assert [e.label for e in analysis.episodes] == [rhythm.BRADY]
+
+
+def test_a_strip_call_names_its_short_sinus_stretches_only() -> None:
+    tachycardia = rhythm.Episode(rhythm.TACHY, 1.0, 40.0, 79)
+    short = rhythm.Episode(rhythm.SINUS, 41.0, 48.0, 15)  # joins the tachycardia before it
+    named = rhythm.named_as_the_strip([tachycardia, short], rhythm.TACHY)
+    assert named == [rhythm.Episode(rhythm.TACHY, 1.0, 48.0, 94)]
+    long_sinus = rhythm.Episode(rhythm.SINUS, 42.0, 59.0, 35)  # named by its own rate
+    assert rhythm.named_as_the_strip([tachycardia, long_sinus], rhythm.TACHY) == [
+        tachycardia,
+        long_sinus,
+    ]
+    assert rhythm.named_as_the_strip([short], rhythm.SINUS) == [short]
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_short_sinus_strip_is_called_sinus(seed: int) -> None:
     analysis = analyze(_strip(af=False, seed=seed))
