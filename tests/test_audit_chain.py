@@ -197,6 +197,38 @@ def test_a_row_slipped_into_the_middle_is_named(sql: Session, linked: bool) -> N
     assert check.broken.event_id == 15, check.broken
 
 
+@pytest.mark.parametrize("row_id", [0, -7])
+@pytest.mark.parametrize("self_consistent", [False, True], ids=["made-up", "self-consistent"])
+def test_a_row_inserted_below_the_first_id_is_named(
+    people: People,
+    sql: Session,
+    database_url: str,
+    tmp_path: Path,
+    row_id: int,
+    self_consistent: bool,
+) -> None:
+    """An audit: a forged `report.view` with id 0 or -7 (made-up hashes) was shown on the audit
+    page and the patient's access page while `audit verify` said "intact" (the walk began
+    above id 0)."""
+    _write_events(sql, 3, people=people)
+    forged = _forged(sql, row_id, "f" * 64) | {
+        "action": "report.view", "patient_id": people.patient.id,
+    }  # fmt: skip
+    forged["row_hash"] = audit.content_hash(forged, "f" * 64) if self_consistent else "e" * 64
+    sql.execute(insert(AUDIT).values(**forged))
+    sql.commit()
+    # MariaDB takes an explicit id 0 as "the next id" (unless NO_AUTO_VALUE_ON_ZERO).
+    stored = sql.scalar(select(AUDIT.c.id).where(AUDIT.c.actor_username == f"user-{row_id}"))
+    check = audit.verify_chain(sql)
+    assert check.broken is not None and check.broken.event_id == stored, check
+    assert f"row {stored} " in check.broken.message
+    if stored == row_id:  # below the chain: not linked to it, or its own hash false
+        assert check.broken.kind == ("inserted" if self_consistent else "edited"), check
+    result = _verify_cli(database_url, tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"row {stored} " in result.output and "Audit chain intact" not in result.output
+
+
 def test_concurrent_writers_keep_one_valid_chain(
     app: Flask, people: People, sql: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
