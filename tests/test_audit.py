@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.app import create_app
 from portal.models import AuditEvent, ImmutableRowError
-from tests.conftest import People, client_for
+from portal.services import audit
+from tests.conftest import People, client_for, make_settings
 
 
 def test_viewing_a_patient_is_audited_with_actor_and_address(
@@ -79,3 +86,34 @@ def test_reading_the_audit_trail_is_audited_with_the_patients_shown(
     assert row.patient_id == people.patient.id
     assert row.details == {"filters": {"mrn": people.patient.mrn},
                            "patient_ids": [people.patient.id]}  # fmt: skip
+
+
+@pytest.fixture
+def los_angeles_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    settings = make_settings(database_url, tmp_path)
+    application = create_app(
+        dataclasses.replace(settings, time_zone="America/Los_Angeles"), TESTING=True
+    )
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+def test_the_audit_pages_dates_are_the_hospitals_days(
+    los_angeles_app: Flask, people: People, sql: Session
+) -> None:
+    """A data-protection audit: with TIME_ZONE=America/Los_Angeles a row shown "2026-12-06
+    22:20:41 PST" (06:20 UTC on the 7th) was not found by from=to=2026-12-06, and was by
+    from=to=2026-12-07: the filter's days were UTC days."""
+    late = audit.record(sql, "patient.view", actor=people.staff, patient_id=people.patient.id)
+    late.occurred_at = dt.datetime(2026, 12, 7, 6, 20, 41)  # chained as written at the commit
+    sql.commit()
+    admin = client_for(los_angeles_app, people.admin)
+
+    def shown_on(day: str) -> bool:
+        page = admin.get(
+            "/admin/audit", query_string={"from": day, "to": day, "user": people.staff.username}
+        )
+        return "2026-12-06 22:20:41 PST" in page.get_data(as_text=True)
+
+    assert shown_on("2026-12-06") and not shown_on("2026-12-07")
+    assert not shown_on("2026-12-05")

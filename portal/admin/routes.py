@@ -14,6 +14,7 @@ from portal.admin.forms import ApiTokenForm, ConfirmForm, NewAccountForm, ResetP
 from portal.converters import date_arg
 from portal.db import db_session
 from portal.forms import save
+from portal.local_time import hospital_zone
 from portal.models import Account, ApiToken, Role, utcnow
 from portal.services import accounts, api_tokens, audit, mfa
 from portal.services.paging import COUNT_CAP, shown_count
@@ -262,6 +263,7 @@ def audit_log() -> str:
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),
         page=request.args.get("page", 1, type=int),
+        zone=hospital_zone(),
     )
     # The trail shows patients' details as changed (addresses, phones) and amendment reasons:
     # its own reads are audited, with the filters and the patients shown (a security audit

@@ -27,12 +27,14 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
 from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal.local_time import UTC_ZONE, day_start_utc
 from portal.models import (
     Account,
     AnalysisJob,
@@ -473,8 +475,10 @@ def search(
     date_to: dt.date | None = None,
     page: int = 1,
     per_page: int = 50,
+    zone: ZoneInfo | None = None,
 ) -> AuditPage:
-    """Audit events, newest first, filtered for the admin's audit page (read only)."""
+    """Audit events, newest first, filtered for the admin's audit page (read only). The dates
+    are the hospital's days (`zone`), as the page shows the times: they had been UTC days."""
     query = select(AuditEvent)
     if username:
         query = query.where(AuditEvent.actor_username == username.strip())
@@ -484,10 +488,11 @@ def search(
         query = query.join(Patient, AuditEvent.patient_id == Patient.id).where(
             Patient.mrn == patient_mrn.strip().upper()
         )
+    zone = zone or UTC_ZONE
     if date_from:
-        query = query.where(AuditEvent.occurred_at >= dt.datetime.combine(date_from, dt.time()))
+        query = query.where(AuditEvent.occurred_at >= day_start_utc(date_from, zone))
     if date_to:
-        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time())
+        end = day_start_utc(date_to + dt.timedelta(days=1), zone)
         query = query.where(AuditEvent.occurred_at < end)
     total = capped_count(session, query)  # up to paging.COUNT_CAP: not a million rows a view
     pages = page_count(total, per_page)
