@@ -46,6 +46,7 @@ ACTIONS = {
     "audit.view": "looked at the list of who has seen or changed your record",
     "api_token.issue": "gave an app access to your record, acting as you",
     "api_token.revoke": "cut off an app's access to your record (it had acted as you)",
+    "fhir.export.patient": "copied your record to another system (bulk export)",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"
@@ -77,6 +78,8 @@ def what(event: AuditEvent) -> str:
         "misread"
     ):
         return "withdrew a result read with a wrong setting"
+    if event.action == "fhir.export.patient" and (client := (event.details or {}).get("client")):
+        return f'copied your record to another system, "{client}" (bulk export)'
     if event.action in ACTIONS:
         return ACTIONS[event.action]
     if event.action.startswith(("fhir.", "api.")):

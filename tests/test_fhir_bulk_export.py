@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, BulkExportJob, EcgReport, JobState, utcnow
 from portal.services import bulk_export, jobs
 from portal.worker import Worker
-from tests.conftest import People
+from tests.conftest import People, client_for
 from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed report fixture)
     FHIR,
     call,
@@ -241,3 +241,33 @@ def test_an_export_whose_worker_died_is_run_again_by_another(
     job = sql.get(BulkExportJob, claimed.id)
     assert job is not None and job.state is JobState.SUCCEEDED and job.attempts == 2
     assert len(manifest_of(client, status_url, token)["output"]) == 3
+
+
+def test_an_export_is_traced_to_each_patient_it_copied(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """A data-protection audit: a staff token's Patient/$export wrote `fhir.export.done` with
+    the patients in its details but no patient, so /admin/audit?mrn=&action=fhir.export showed
+    no event and the patient's /my/access said nothing of it."""
+    client = app.test_client()
+    token = exporter(sql, people, people.staff)
+    status_url = kick_off(client, token, "", "/Patient/$export")
+    Worker(app).run_pending()
+    export_id = int(status_url.rsplit("/", 1)[1])
+    rows = sql.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.export.patient")).all()
+    assert sorted(r.patient_id for r in rows) == sorted(
+        [people.patient.id, people.other_patient.id]
+    )  # fmt: skip
+    assert {(r.object_id, r.actor_id) for r in rows} == {(export_id, people.staff.id)}
+    assert rows[0].details == {"export_id": export_id, "client": f"test {people.staff.username}"}
+
+    admin = client_for(app, people.admin)
+    found = admin.get("/admin/audit", query_string={"mrn": people.patient.mrn,
+                                                    "action": "fhir.export"})  # fmt: skip
+    assert found.get_data(as_text=True).count('<td class="mono">fhir.export.patient</td>') == 1
+    mine = client_for(app, people.patient_account).get("/my/access").get_data(as_text=True)
+    words = f"copied your record to another system, &#34;test {people.staff.username}&#34;"
+    assert words + " (bulk export)" in mine

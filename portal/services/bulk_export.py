@@ -255,8 +255,23 @@ def _finish(
                      "patients": len(exported or ()),
                      "patient_ids": sorted(exported or ())[:EXPORTED_IDS_AUDITED]},
         )  # fmt: skip
+        if final is JobState.SUCCEEDED:
+            _record_disclosures(session, job, exported or set())
         session.commit()
     return final
+
+
+def _record_disclosures(session: Session, job: BulkExportJob, exported: set[int]) -> None:
+    """One `fhir.export.patient` row per patient whose data the files hold, so a search by
+    MRN and the patient's own access page name the export: the "done" row's `patient_ids`
+    were in its details only (a data-protection audit found neither did)."""
+    actor = session.get(Account, job.requested_by_id)
+    for patient_id in sorted(exported):
+        audit.record(
+            session, "fhir.export.patient", actor=actor, patient_id=patient_id,
+            object_type="bulk_export", object_id=job.id,
+            details={"export_id": job.id, "client": job.client_name},
+        )  # fmt: skip
 
 
 def _write_files(
