@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +119,37 @@ def test_the_audit_pages_dates_are_the_hospitals_days(
 
     assert shown_on("2026-12-06") and not shown_on("2026-12-07")
     assert not shown_on("2026-12-05")
+
+
+@pytest.mark.parametrize("filters", [{}, {"action": "test."}], ids=["all", "filtered"])
+def test_audit_pages_do_not_repeat_rows_written_since_the_first_page(
+    app: Flask, people: People, sql: Session, filters: dict[str, str]
+) -> None:
+    """A records audit: page 1's last row was page 2's first, as each page view writes its own
+    `audit.view` at the top (and others' events do too) and the pages were offsets from the
+    newest row."""
+
+    def write_events(numbers: range) -> None:
+        for n in numbers:
+            audit.record(sql, "test.event", actor=people.staff, object_type="test", object_id=n)
+            sql.commit()
+
+    def listed(page: str) -> list[int]:
+        return [int(n) for n in re.findall(r"<td>test (\d+)</td>", page)]
+
+    def next_link(page: str) -> str:
+        found = re.search(r'<a href="([^"]+)">Next</a>', page)
+        assert found is not None, "no Next link"
+        return html.unescape(found.group(1))
+
+    write_events(range(1, 61))
+    admin = client_for(app, people.admin)
+    first = admin.get("/admin/audit", query_string=filters).get_data(as_text=True)
+    write_events(range(61, 66))  # written while the admin reads page 1
+    second = admin.get(next_link(first)).get_data(as_text=True)
+    pages = [listed(first), listed(second)]
+    if len(pages[0]) + len(pages[1]) < 60:  # unfiltered: the logins and views fill pages too
+        pages.append(listed(admin.get(next_link(second)).get_data(as_text=True)))
+    assert not set(pages[0]) & set(pages[1]), "a row shown on two pages"
+    assert [n for page in pages for n in page] == list(range(60, 0, -1))
+    assert "Page 2 of" in second

@@ -103,7 +103,7 @@ FORMS: dict[str, list[tuple[type[FlaskForm], str]]] = {
 # Query parameters the views read (every GET route gets these and a few strays).
 QUERY_ARGS = {
     "review.worklist": ["status", "finding", "from", "to", "page"],
-    "admin.audit_log": ["user", "action", "mrn", "from", "to", "page"],
+    "admin.audit_log": ["user", "action", "mrn", "from", "to", "page", "upto_id"],
     "patients.index": ["q", "page", "inactive"],
     "review.ecg_json": ["overview", "start_s", "end_s"],
     "review.ecg_time_json": ["into", "clock"],

@@ -251,6 +251,12 @@ def _date_arg(name: str) -> dt.date | None:
     return date_arg(name)  # a date past 1900..2100 is said on the page (it overflowed)
 
 
+def _row_id_arg(name: str) -> int | None:
+    """An audit row id from the pager's links; anything else reads as none."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and -(2**63) <= value < 2**63 else None
+
+
 @bp.route("/audit")
 @roles(Role.ADMIN)
 def audit_log() -> str:
@@ -264,6 +270,7 @@ def audit_log() -> str:
         date_to=_date_arg("to"),
         page=request.args.get("page", 1, type=int),
         zone=hospital_zone(),
+        upto_id=_row_id_arg("upto_id"),
     )
     # The trail shows patients' details as changed (addresses, phones) and amendment reasons:
     # its own reads are audited, with the filters and the patients shown (a security audit

@@ -463,6 +463,7 @@ class AuditPage:
     # The MRN of each patient the page's events name: the page showed internal ids, which an
     # admin cannot look up (an audit; the filter asked for an MRN).
     mrns: dict[int, str] = field(default_factory=dict)
+    upto_id: int | None = None  # the newest row the pages list, carried by the pager's links
 
 
 def search(
@@ -476,10 +477,19 @@ def search(
     page: int = 1,
     per_page: int = 50,
     zone: ZoneInfo | None = None,
+    upto_id: int | None = None,
 ) -> AuditPage:
     """Audit events, newest first, filtered for the admin's audit page (read only). The dates
-    are the hospital's days (`zone`), as the page shows the times: they had been UTC days."""
+    are the hospital's days (`zone`), as the page shows the times: they had been UTC days.
+
+    The pages list the rows up to `upto_id` (none given: the newest row now), so rows written
+    since the first page was read, its own `audit.view` first, do not shift the later pages:
+    page 1's last row had been page 2's first (a records audit)."""
+    if upto_id is None:
+        upto_id = session.scalar(select(func.max(AuditEvent.id)))
     query = select(AuditEvent)
+    if upto_id is not None:
+        query = query.where(AuditEvent.id <= upto_id)
     if username:
         query = query.where(AuditEvent.actor_username == username.strip())
     if action:
@@ -504,4 +514,5 @@ def search(
     ).all()
     ids = {e.patient_id for e in events if e.patient_id is not None}
     rows = session.execute(select(Patient.id, Patient.mrn).where(Patient.id.in_(ids))).all()
-    return AuditPage(list(events), total, page, pages, {row.id: row.mrn for row in rows})
+    mrns = {row.id: row.mrn for row in rows}
+    return AuditPage(list(events), total, page, pages, mrns, upto_id)
