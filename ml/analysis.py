@@ -1283,6 +1283,11 @@ def summarise(
         if len(peaks)
         else {c: 0.0 for c in CLASSES}
     )
+    if strip is not None:
+        # Before the findings: a 10-s strip called sinus tachycardia at 110 bpm had its short
+        # sinus stretch read as sinus rhythm there, "No significant arrhythmia", prefilled as
+        # a "Normal ECG" the signing rule refuses at that rate (MIT-BIH 215).
+        episodes = rhythm.named_as_the_strip(episodes, strip.text)
     if strip is not None and strip.label == UNCLASSIFIABLE:
         findings = unreadable_findings(strip.reason, episodes)
     elif strip is None and unusable:
@@ -1321,9 +1326,6 @@ def summarise(
         # An other-rhythm call with AF's signs does not say "not atrial fibrillation", with or
         # without its finding (a read through noise lists none: cinc2017 A08514, reference AF).
         strip = replace(strip, text=OTHER_AF_NOT_RULED_OUT_TEXT)
-    if strip is not None:
-        # After the findings, which read each stretch by its own rate as a long recording's.
-        episodes = rhythm.named_as_the_strip(episodes, strip.text)
     main = main_finding(findings)
     analysis = EcgAnalysis(
         model_version=model_version,

@@ -125,6 +125,19 @@ def test_a_strip_called_sinus_bradycardia_lists_no_sinus_rhythm_episode() -> Non
     assert [e.label for e in analysis.episodes] == [rhythm.BRADY]
 
 
+def test_a_short_strip_called_sinus_tachycardia_finds_sinus_tachycardia() -> None:
+    """Its stretch was named after the findings read it as sinus rhythm: 10-s strips of MIT-BIH
+    215 at 109-112 bpm read "No significant arrhythmia", prefilled as a "Normal ECG" that the
+    signing rule refuses at that rate (an audit)."""
+    qt_ms = 400.0 * np.sqrt(60.0 / 110.0)  # QTc 400 ms: the T wave ends before the P wave
+    truth = BeatTruth(hr_bpm=110.0, qt_ms=qt_ms, t_duration_ms=qt_ms - 130.0)
+    recording, _ = synthetic_recording(truth, duration_s=10.0, leads=("I", "II", "III"))
+    analysis = analyze(recording)
+    assert analysis.strip is not None and analysis.strip.text == rhythm.TACHY
+    assert analysis.main_finding.code == "TACHY"
+    assert "NORMAL" not in [f.code for f in analysis.findings]
+
+
 def test_a_strip_call_names_its_short_sinus_stretches_only() -> None:
     tachycardia = rhythm.Episode(rhythm.TACHY, 1.0, 40.0, 79)
     short = rhythm.Episode(rhythm.SINUS, 41.0, 48.0, 15)  # joins the tachycardia before it
