@@ -17,7 +17,7 @@ from portal.models import EcgReport, ReportVersion
 from portal.services import documents, reports
 from portal.worker import Worker
 from tests.conftest import People, bearer_token, client_for, sign_report
-from tests.support.ecg_files import write_csv
+from tests.support.ecg_files import synthetic, write_csv
 from tests.support.pdf_text import pdf_words
 from tests.test_upload_and_review import _upload
 
@@ -138,3 +138,33 @@ def signed_with(version: ReportVersion, **changes: float) -> ReportVersion:
     """A transient copy of a signed version with other values (rows are immutable)."""
     columns = {c.key: getattr(version, c.key) for c in ReportVersion.__table__.columns}
     return ReportVersion(**{**columns, "id": None, **changes})
+
+
+def test_the_previous_column_shows_the_earlier_values_as_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A doctor's-day audit: MIT-BIH 101 signed as prefilled read "PR 144 ms low confidence
+    · QT 419 ms low confidence" on its page and PDF, and the next report's "Previous" column
+    gave a clean "144 ms", "419 ms". It says "low confidence" as the earlier page did."""
+    from tests.test_reference_label import _analysed
+    from tests.test_review_measurement_columns import _table
+
+    report = _brady_strip_report(app, people, sql, tmp_path)
+    machine = report.versions[0]
+    assert machine.pr_ms is not None and machine.qt_ms is not None
+    doctor = client_for(app, people.doctor)
+    sign_report(
+        doctor, report, sql, rhythm_label="Sinus bradycardia", findings=["BRADY"],
+        conclusion="Sinus bradycardia.", patient_comment="",
+        heart_rate_bpm=str(round(machine.heart_rate_bpm)), pr_ms=str(round(machine.pr_ms)),
+        qrs_ms=str(round(machine.qrs_ms)), qt_ms=str(round(machine.qt_ms) + 30),
+        qrs_axis_deg="",
+    )  # the machine's PR as prefilled, a QT of the doctor's own  # fmt: skip
+    signed = reports.latest_signed(report)
+    assert signed is not None and "pr_ms" in documents.low_confidence_values(report, signed)
+    later = _analysed(app, people, sql, write_csv(tmp_path / "later.csv", synthetic(30, 250)))
+    table = _table(doctor.get(f"/reports/{later.id}").get_data(as_text=True))
+    assert table[""][1].startswith("Previous (")
+    assert table["PR"][1] == f"{signed.pr_ms:.0f} ms low confidence"
+    assert table["QT"][1] == f"{signed.qt_ms:.0f} ms"  # the doctor's own: no doubt
+    assert table["QTc Bazett"][1] == f"{signed.qtc_bazett_ms:.0f} ms"

@@ -272,7 +272,11 @@ def _review_page(
         not_signed=NOT_SIGNED,
         pdf_ready=documents.readiness(db_session(), found),
         previous=previous,
-        previous_read=reports.latest_signed(previous) if previous else None,
+        previous_read=(previous_read := reports.latest_signed(previous) if previous else None),
+        # The previous read's values of low confidence, as its own page and PDF say them.
+        previous_low=documents.low_confidence_values(previous, previous_read)
+        if previous and previous_read
+        else [],
         signers=reports.signers(db_session(), found),
         held=reports.held_from_patient(found, utcnow()),
         # A date of birth corrected after the upload leaves the recording time as it was
