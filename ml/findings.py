@@ -288,9 +288,18 @@ def _near_wide_caveat(intervals: Intervals) -> str | None:
     if qrs_ms is None or jti is None or not NEAR_WIDE_QRS_MS <= qrs_ms < WIDE_QRS_MS:
         return None
     return (
-        f"; the QRS of {qrs_ms:.0f} ms (a conduction delay) lengthens the QT too: JT index "
-        f"{jti:.0f} (prolonged from {JT_INDEX_LIMIT}); check for a bundle branch block"
+        f"; the QRS of {qrs_ms:.0f} ms (a conduction delay) lengthens the QT too: "
+        f"{jt_index_words(jti)}; check for a bundle branch block"
     )
+
+
+def jt_index_words(jti: float) -> str:
+    """The JT index and whether it is prolonged: "JT index 104 (prolonged from 112)" read the
+    same as "JT index 165 (prolonged from 112)", and a reader took 104 for prolonged."""
+    if jti >= JT_INDEX_LIMIT:
+        return f"JT index {jti:.0f}, prolonged (from {JT_INDEX_LIMIT})"
+    shown = f"{jti:.0f}" if round(jti) < JT_INDEX_LIMIT else f"{jti:.1f}"  # never "112, within"
+    return f"JT index {shown}, within normal (prolonged from {JT_INDEX_LIMIT})"
 
 
 def jt_index(intervals: Intervals) -> float | None:
@@ -510,7 +519,7 @@ def findings_of_read(
         if jti is not None and jti < JT_INDEX_LIMIT:
             detail += (
                 f"; the QTc of {intervals.qtc_bazett_ms:.0f} ms is long because the QRS is "
-                f"wide: JT index {jti:.0f} (prolonged from {JT_INDEX_LIMIT})"
+                f"wide: {jt_index_words(jti)}"
             )
         findings.append(Finding("WIDE_QRS", "Wide QRS complex", "medium", None, detail))
     if long_qtc and (jti is None or jti >= JT_INDEX_LIMIT):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ml.analysis import analyze
-from ml.findings import JT_INDEX_LIMIT, findings_of_read, jt_index
+from ml.findings import JT_INDEX_LIMIT, findings_of_read, jt_index, jt_index_words
 from ml.hrv import HeartRateSummary
 from ml.intervals import Intervals, not_measured
 from ml.io import read_recording
@@ -49,7 +49,7 @@ def test_a_wide_qrs_alone_does_not_make_a_long_qt() -> None:
     assert risk == "medium"
     assert detail == (
         "QRS 167 ms (>= 120 ms); the QTc of 542 ms is long because the QRS is wide: "
-        f"JT index 103 (prolonged from {JT_INDEX_LIMIT})"
+        f"JT index 103, within normal (prolonged from {JT_INDEX_LIMIT})"
     )
 
 
@@ -76,6 +76,11 @@ def test_a_qrs_just_short_of_wide_is_said_beside_a_long_qt() -> None:
     risk, detail = found["LONG_QT"]
     assert risk == "high" and detail.startswith("QTc (Bazett) 660 ms; the QRS of 119 ms")
     assert "lengthens the QT too: JT index" in detail and "bundle branch block" in detail
+    # Whether the JT index is prolonged is said in words, not left to the reader ("JT index 104
+    # (prolonged from 112)" read as prolonged; a doctor's-day audit).
+    assert "JT index 165, prolonged (from 112)" in detail
+    _, within = _findings(_intervals(560, 115, 1000))["LONG_QT"]  # JT 445 ms at 60 bpm
+    assert "JT index 137, prolonged (from 112)" in within
     assert "WIDE_QRS" not in found
     assert found == _findings(_intervals(639, 119, 938))  # nothing else moves
     assert _findings(_intervals(440, 109, 800))["LONG_QT"] == ("medium", "QTc (Bazett) 492 ms")
@@ -86,3 +91,12 @@ def test_mitbih_109_left_bundle_branch_block_reads_no_long_qt() -> None:
     codes = {f.code for f in analysis.findings}
     assert "WIDE_QRS" in codes and "LONG_QT" not in codes
     assert analysis.main_finding.code != "LONG_QT"
+
+
+def test_the_jt_index_says_whether_it_is_prolonged() -> None:
+    """A doctor's-day audit: "JT index 104 (prolonged from 112)" and "JT index 165 (prolonged
+    from 112)" read alike, and a reader took 104 for prolonged."""
+    assert jt_index_words(104.2) == "JT index 104, within normal (prolonged from 112)"
+    assert jt_index_words(165.0) == "JT index 165, prolonged (from 112)"
+    assert jt_index_words(112.0) == "JT index 112, prolonged (from 112)"
+    assert jt_index_words(111.7) == "JT index 111.7, within normal (prolonged from 112)"
