@@ -77,3 +77,15 @@ def test_a_time_of_day_outside_the_recording_names_its_span() -> None:
     assert (
         str(raised.value) == "The recording runs from 08:15:00 to 09:15:00; 07:00:00 is not in it."
     )
+
+
+def test_the_length_the_page_shows_is_in_the_recording() -> None:
+    """A doctor's-day audit: MIT-BIH 207 (1805.56 s) shows "1806 s" in the page's header, and
+    "Go to" 1806 said "The recording is 0:30:05 long (h:mm:ss); 0:30:06 is past its end."
+    A time within the rounding of the end goes to the end; the length said is the header's."""
+    assert into_recording("1806", 1805.56) == 1805.56
+    assert into_recording("30:06", 1805.56) == 1805.56
+    assert into_recording("1805.2", 1805.56) == 1805.2
+    with pytest.raises(NotInRecording) as raised:
+        into_recording("1807", 1805.56)
+    assert str(raised.value) == "The recording is 0:30:06 long (h:mm:ss); 0:30:07 is past its end."

@@ -42,12 +42,15 @@ def into_recording(text: str, duration_s: float) -> float:
             f"'{text.strip()[:20]}' is not a time into the recording: type it as h:mm:ss "
             "(1:02:03), m:ss (2:30) or seconds (150)."
         )
-    if seconds > duration_s:
+    # Whole seconds, as the review page's header gives the length ("1806 s" for 1805.56 s):
+    # the length it showed had been refused, "The recording is 0:30:05 long (h:mm:ss);
+    # 0:30:06 is past its end." A time that rounds to the end goes to the end.
+    if round(seconds) > round(duration_s):
         raise NotInRecording(
-            f"The recording is {clock(duration_s, True)} long (h:mm:ss); "
-            f"{clock(seconds, True)} is past its end."
+            f"The recording is {clock(round(duration_s), True)} long (h:mm:ss); "
+            f"{clock(round(seconds), True)} is past its end."
         )
-    return seconds
+    return min(seconds, duration_s)
 
 
 def at_time_of_day(text: str, started: dt.datetime, duration_s: float) -> float:
