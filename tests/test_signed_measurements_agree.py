@@ -204,3 +204,25 @@ def test_measurements_are_read_as_doctors_type_them(
     assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))
     sql.expire_all()
     assert report.versions[-1].pr_ms == 160 and report.status is ReportStatus.FINAL
+
+
+def test_an_absurd_measurement_gets_one_message_that_can_be_followed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A doctor's-day audit: a QT of "2.9" read "2.9 looks like seconds: type milliseconds
+    (2900)." then "Between 200 and 700; ...", refusing what it had just suggested; a PR of
+    "0.16" got both messages too, and "nan" or "inf" "Enter a number" and the range. One
+    message a field: milliseconds suggested only when in range, a non-number only said so."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    url = f"/reports/{report.id}"
+    typed = _sinus_read(report, pr_ms="0.16", qt_ms="2.9", qrs_ms="nan", heart_rate_bpm="inf")
+    refused = post_form(doctor, f"{url}/sign", typed, token_page=url)
+    assert refused.status_code == 400
+    messages = error_messages(html.unescape(refused.get_data(as_text=True)))
+    assert sorted(messages) == sorted([
+        "0.16 looks like seconds: type milliseconds (160).",
+        "Between 200 and 700; leave it empty if it cannot be measured.",
+        "Enter a number, for example 5.2.",
+        "Enter a number, for example 5.2.",
+    ]), messages  # fmt: skip

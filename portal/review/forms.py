@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ml.vocabulary import STATEMENTS as STATEMENTS_BY_CODE
@@ -81,9 +81,21 @@ class TypedMeasurementField(MeasurementField):
         if not text:
             return
         value = typed_number(text)
-        if self.unit == "ms" and 0 < value < SECONDS_UP_TO:
+        if self.unit == "ms" and 0 < value < SECONDS_UP_TO and self._in_range(value * 1000):
             raise ValueError(f"{text} looks like seconds: type milliseconds ({value * 1000:.0f}).")
-        self.data = value
+        self.data = value  # out of range in seconds too: the range alone says what to type
+
+    def _in_range(self, value: float) -> bool:
+        """Within the field's NumberRange: a suggestion the next check would refuse ("type
+        milliseconds (2900)" for a QT of 2.9, then "Between 200 and 700") is no help."""
+        ranges = [v for v in self.validators if isinstance(v, NumberRange)]
+        return all(r.min <= value <= r.max for r in ranges)
+
+    def pre_validate(self, form: Any) -> None:
+        """One message a field: what could not be read says so alone ("Enter a number, for
+        example 5.2." had been followed by the range, which a nan or inf never reaches)."""
+        if self.process_errors:
+            raise StopValidation()
 
 
 SECONDS_UP_TO = 3.0  # a typed interval under this is in seconds: no PR, QRS or QT is 3 ms
