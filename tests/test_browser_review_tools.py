@@ -437,3 +437,96 @@ def test_the_chart_says_when_the_session_ended_in_another_tab(
     expect(page.locator("#ecg-window")).to_contain_text("Your session has ended")
     expect(page.locator("#session-timeout-text")).to_contain_text("Your session has ended")
     assert page.evaluate("window.localStorage.getItem('cardio-last-activity')") == before
+
+
+def _boxes(page, selector: str) -> list[dict[str, float]]:  # type: ignore[no-untyped-def]
+    """The screen boxes of the elements `selector` finds that show something."""
+    return page.locator(selector).evaluate_all(
+        """els => els.filter(e => e.textContent.trim() && e.getBoundingClientRect().width > 0)
+             .map(e => { const r = e.getBoundingClientRect();
+                         return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
+    )
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        min(a["right"], b["right"]) > max(a["left"], b["left"]) + 0.5
+        and min(a["bottom"], b["bottom"]) > max(a["top"], b["top"]) + 0.5
+    )
+
+
+def test_the_strip_is_legible_on_a_phone(
+    app: Flask,
+    page,
+    live_url: str,
+    people: People,
+    sql: Session,
+    artifacts_dir: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A doctor's-day audit on a 360-px phone (two leads, 50 mm/s): the chart was 283 x 107
+    px, 10 s at 25 mm/s squeezed into ~250 px; the axis titles ran together, "V1 (mVMLII
+    (mV)"; the mV labels printed on top of each other; Plotly's mode bar (always shown on
+    touch) covered the whole MLII strip. The paper keeps a legible scale in a box that scrolls
+    sideways, each lead is tall enough, no label covers another, and no mode bar covers a
+    trace; calipers and the window's steps still work."""
+    report_id, _, onsets = _analysed_report(app, people, sql, tmp_path, ("II", "V1"))
+    phone = page.context.browser.new_context(
+        base_url=live_url, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
+    mobile = phone.new_page()
+    browser_log_in(mobile, app, "doctor1", PASSWORD)
+    mobile.goto(f"/reports/{report_id}")
+    mobile.wait_for_selector("#ecg-detail .main-svg", timeout=30_000)
+    mobile.wait_for_function("() => window.ecgView && window.ecgView().rows.length === 2")
+    for speed in ("25", "50"):
+        mobile.select_option("#ecg-speed", speed)
+        mobile.wait_for_function(
+            f"() => document.getElementById('ecg-paper-settings').textContent === "
+            f"'{speed} mm/s · 10 mm/mV'"
+        )
+        drawn = _scale(mobile)
+        assert drawn["px_per_s"] >= 70 * int(speed) / 25, drawn  # 3 px a paper millimetre
+        assert min(drawn["px_per_mv"]) >= 28, drawn
+        assert mobile.evaluate("document.documentElement.scrollWidth") <= 360  # the page stays
+        box = mobile.locator(".ecg-scroll").evaluate("b => [b.scrollWidth, b.clientWidth]")
+        assert box[0] > box[1], box  # the strip scrolls in its own box
+        titles = _boxes(mobile, "#ecg-detail .g-ytitle text, #ecg-detail .g-y2title text")
+        ticks = _boxes(mobile, "#ecg-detail .yaxislayer-above text")
+        assert len(titles) == 2 and len(ticks) >= 4
+        labels = titles + ticks
+        crossed = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :] if _overlap(a, b)]
+        assert not crossed, crossed
+        plot_areas = mobile.locator("#ecg-detail .nsewdrag").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().toJSON())"
+        )
+        buttons = mobile.locator("#ecg-detail .modebar-btn").evaluate_all(
+            "els => els.filter(e => e.getBoundingClientRect().width > 0)"
+            ".map(e => e.getBoundingClientRect().toJSON())"
+        )
+        assert plot_areas and not [b for b in buttons for p in plot_areas if _overlap(b, p)]
+    mobile.locator("#ecg-detail").screenshot(path=str(artifacts_dir / "browser-strip-phone.png"))
+
+    # Calipers by finger on the part of the strip in view; the step buttons move the window.
+    mobile.select_option("#ecg-speed", "25")
+    mobile.wait_for_function(
+        "() => document.getElementById('ecg-paper-settings').textContent.startsWith('25 mm/s')"
+    )
+    r_peaks_s = onsets / FS_HZ + R_AFTER_ONSET_S
+    first, second = r_peaks_s[1], r_peaks_s[2]
+    mobile.locator(".ecg-scroll").evaluate(
+        "(b, t) => { b.scrollLeft = t; }", int(first * _scale(mobile)["px_per_s"])
+    )
+    mobile.locator("#ecg-detail").scroll_into_view_if_needed()
+    mobile.click("#ecg-calipers")
+    m = _touch_drag(
+        mobile,
+        _client_point(mobile, first + 0.015, "y", 0.6),
+        _client_point(mobile, second - 0.02, "y", 0.4),
+    )
+    assert m["lead"] == "II" and abs(m["dt_ms"] - TRUE_RR_MS) <= 1000 / FS_HZ
+    mobile.click("#ecg-next")
+    mobile.wait_for_function(
+        "() => document.getElementById('ecg-window').textContent.startsWith('10.0')"
+    )
+    phone.close()

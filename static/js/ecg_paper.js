@@ -9,6 +9,11 @@
   const PAPER_MM = 250;  // the strip's width in paper millimetres: 10 s at 25 mm/s
   const MARGIN = { l: 60, r: 10, t: 10, b: 30 };
   const GAP_PX = 16;  // between two rows
+  // The paper never shrinks below 3 px a millimetre (75 px a second at 25 mm/s, 30 px a mV at
+  // 10 mm/mV): on a 360-px phone it fitted the screen, 10 s in 213 px and two leads in 107 px,
+  // unreadable (a doctor's-day audit). A narrower box scrolls sideways over the strip instead.
+  const MIN_PX_PER_MM = 3;
+  const MIN_TICK_GAP_PX = 18;  // between two mV labels (each 17 px tall): 0.5 mV apart they overlapped
   const GRID = "#f4a6a6", MINOR_GRID = "#fbe0e0";
 
   // 'ECG II', 'lead ii', 'MLII' -> 'II'; 'avf' -> 'aVF' (as ml/recording.py canonical_lead_name).
@@ -29,6 +34,11 @@
   function scale(plotWidthPx, speedMmS, gainMmMv) {
     const pxPerMm = plotWidthPx / PAPER_MM;
     return { pxPerMm, pxPerS: pxPerMm * speedMmS, pxPerMv: pxPerMm * gainMmMv, spanS: PAPER_MM / speedMmS };
+  }
+
+  // The figure's width in a box `boxWidthPx` wide: the box's, or the narrowest legible paper.
+  function figureWidth(boxWidthPx) {
+    return Math.max(boxWidthPx, PAPER_MM * MIN_PX_PER_MM + MARGIN.l + MARGIN.r);
   }
 
   function settingsText(speedMmS, gainMmMv) {
@@ -57,10 +67,17 @@
     return { domains, plotHeight };
   }
 
-  function yAxis(domain, range, title) {
+  // A grid line every 0.5 mV (major square), labelled every 0.5, 1 or 2 mV: the first step
+  // at least MIN_TICK_GAP_PX tall at this gain. Lines span well past the range, for a zoom.
+  function yAxis(domain, range, title, pxPerMv) {
+    const step = [0.5, 1, 2, 5].find((s) => s * pxPerMv >= MIN_TICK_GAP_PX) || 5;
+    const ticks = [];
+    for (let v = Math.floor(range[0]) - 10; v <= Math.ceil(range[1]) + 10; v += 0.5) ticks.push(v);
     return {
-      domain, range, dtick: 0.5, gridcolor: GRID, gridwidth: 1, zeroline: false, fixedrange: true,
+      domain, range, gridcolor: GRID, gridwidth: 1, zeroline: false, fixedrange: true,
       minor: { dtick: 0.1, showgrid: true, gridcolor: MINOR_GRID },
+      tickmode: "array", tickvals: ticks,
+      ticktext: ticks.map((v) => (Math.abs(v / step - Math.round(v / step)) < 1e-6 ? String(v).replace("-", "−") : "")),
       title: { text: title, font: { size: 11 } },
     };
   }
@@ -104,7 +121,9 @@
     names.forEach((name, k) => {
       const axis = axisName(k), v = data.leads[name];
       traces.push({ x: times(data, 0, v.length), y: v, xaxis: "x", yaxis: "y" + axis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name });
-      layout["yaxis" + axis] = yAxis(domains[k], ranges[k], name + " (mV)");
+      // "mV" alone: the row's label names the lead ("V1 (mV)" and "MLII (mV)" had run
+      // together on short rows, "V1 (mVMLII (mV)").
+      layout["yaxis" + axis] = yAxis(domains[k], ranges[k], "mV", s.pxPerMv);
       layout.annotations.push({ ...label(axis, 0.005, name), xref: "paper" });
       rows.push({ axis: "y" + axis, segments: [{ lead: name, t0: -Infinity, t1: Infinity }] });
     });
@@ -136,7 +155,7 @@
     const traces = [], rows = [];
     rowSpecs.forEach((segs, k) => {
       const axis = axisName(k);
-      layout["yaxis" + axis] = yAxis(domains[k], ranges[k], "mV");
+      layout["yaxis" + axis] = yAxis(domains[k], ranges[k], "mV", s.pxPerMv);
       segs.forEach((g, c) => {
         traces.push({ x: times(data, g.i0, g.i1), y: data.leads[g.lead].slice(g.i0, g.i1), xaxis: "x", yaxis: "y" + axis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: g.std });
         layout.annotations.push(label(axis, g.t0 + 0.02 * column, g.std));
@@ -147,12 +166,12 @@
       rows.push({ axis: "y" + axis, segments: segs.map((g) => ({ lead: g.lead, t0: g.t0, t1: g.t1 })) });
     });
     const rhythmAxis = axisName(3);
-    layout["yaxis" + rhythmAxis] = yAxis(domains[3], ranges[3], "mV");
+    layout["yaxis" + rhythmAxis] = yAxis(domains[3], ranges[3], "mV", s.pxPerMv);
     traces.push({ x: times(data, 0, n), y: data.leads[lead], xaxis: "x", yaxis: "y" + rhythmAxis, type: "scatter", mode: "lines", line: { color: "#111", width: 1 }, hoverinfo: "skip", name: rhythmStd + " rhythm" });
     layout.annotations.push(label(rhythmAxis, view.start + 0.02 * column, rhythmStd + " rhythm"));
     rows.push({ axis: "y" + rhythmAxis, segments: [{ lead, t0: -Infinity, t1: Infinity }] });
     return { traces, layout, rows, scale: s, markerRow: 3 };
   }
 
-  window.EcgPaper = { STANDARD, GRID_ROWS, MARGIN, canonical, twelveLeadNames, scale, settingsText, mvRange, stackRows, stackedFigure, twelveLeadFigure };
+  window.EcgPaper = { STANDARD, GRID_ROWS, MARGIN, canonical, twelveLeadNames, scale, figureWidth, settingsText, mvRange, stackRows, stackedFigure, twelveLeadFigure };
 })();

@@ -147,7 +147,7 @@
 
   async function render() {
     if (!data) return;
-    view.width = detailDiv.clientWidth || 1000;
+    view.width = Paper.figureWidth(detailDiv.clientWidth || 1000);
     const names = data.lead_order || Object.keys(data.leads);
     figure = view.mode === "twelve" && byStandard
       ? Paper.twelveLeadFigure(data, byStandard, view) : Paper.stackedFigure(data, names, view);
@@ -157,7 +157,12 @@
     const row = measurement && rowFor(measurement);
     if (row) Object.assign(layout, withCaliper(measurement, row));
     magnified = 1;
-    await Plotly.react(detailDiv, figure.traces.concat(beatTraces(figure)), layout, { scrollZoom: true, displaylogo: false, responsive: false });
+    // A strip wider than its box, or a touch screen: no mode bar (on a phone it covered the
+    // whole MLII strip; the page's own buttons move, scale and measure), and no drag to pan,
+    // so a finger scrolls the box along the strip (Plotly keeps a drag when it has a mode).
+    const compact = view.width > detailDiv.clientWidth || window.matchMedia("(hover: none)").matches;
+    if (compact) layout.dragmode = false;
+    await Plotly.react(detailDiv, figure.traces.concat(beatTraces(figure)), layout, { scrollZoom: true, displaylogo: false, responsive: false, displayModeBar: compact ? false : "hover" });
     const span = spanS(), stepText = `${+span.toFixed(1)} s`;
     $("ecg-window").textContent = `${view.start.toFixed(1)}–${(view.start + span).toFixed(1)} s of ${duration.toFixed(0)} s`;
     $("ecg-prev").textContent = `← ${stepText}`;
@@ -235,7 +240,7 @@
   let resizeTimer = 0;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { if (detailDiv.clientWidth !== view.width) render(); }, 150);
+    resizeTimer = setTimeout(() => { if (Paper.figureWidth(detailDiv.clientWidth) !== view.width) render(); }, 150);
   });
 
   // "Next finding" and "Previous finding" walk the stops by index, so two stops at the same
