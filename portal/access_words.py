@@ -47,11 +47,16 @@ ACTIONS = {
     "api_token.issue": "gave an app access to your record, acting as you",
     "api_token.revoke": "cut off an app's access to your record (it had acted as you)",
     "fhir.export.patient": "copied your record to another system (bulk export)",
+    "document.reissued": "made an ECG report's PDF again (the stored copy could not be used)",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"
 ROLES = {"doctor": "doctor", "staff": "hospital staff", "admin": "administrator"}
 SYSTEM_ACTOR = "the computer (automatic ECG reading)"
+# Rows with no person behind them, by the name they are written under: a PDF issued again by
+# the portal ("system") had read "hospital staff" (an access audit).
+SYSTEM_ACTORS = {None: SYSTEM_ACTOR, "analysis worker": SYSTEM_ACTOR, "system": "the portal"}
+VAGUE = "looked at or changed your record"  # only for an action with no words of its own
 
 
 # Through the patient's own API token: an app of theirs, not another hospital system.
@@ -80,21 +85,26 @@ def what(event: AuditEvent) -> str:
         return "withdrew a result read with a wrong setting"
     if event.action == "fhir.export.patient" and (client := (event.details or {}).get("client")):
         return f'copied your record to another system, "{client}" (bulk export)'
+    if event.action == "document.reissued" and (reason := (event.details or {}).get("reason")):
+        return f"made an ECG report's PDF again (the stored copy was {reason})"
     if event.action in ACTIONS:
         return ACTIONS[event.action]
     if event.action.startswith(("fhir.", "api.")):
         return OWN_APP if event.actor_role == "patient" else EXCHANGE
-    return "looked at or changed your record"
+    return VAGUE
 
 
 def who(event: AuditEvent, names: dict[str, str]) -> str:
-    """Who did it: their name (`names`, by username) and role, "you", or the computer."""
+    """Who did it: their name (`names`, by username) and role, "you", the computer or the
+    portal (`SYSTEM_ACTORS`)."""
     if event.actor_role == "patient":
         client = (event.details or {}).get("client")
         # Through a token acting as them: the app, not "you" (an administrator's token for a
         # patient's login had read their results as "you").
         return f'an app acting as you ("{client}")' if client else "you"
+    if event.actor_role is None and event.actor_username in SYSTEM_ACTORS:
+        return SYSTEM_ACTORS[event.actor_username]
     if event.actor_username in names:
         role = ROLES.get(event.actor_role or "", "")
         return f"{names[event.actor_username]} ({role})" if role else names[event.actor_username]
-    return SYSTEM_ACTOR if event.actor_username in (None, "analysis worker") else "hospital staff"
+    return "hospital staff"

@@ -5,10 +5,12 @@ record"."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
-from portal.access_words import ACTIONS
+from portal.access_words import ACTIONS, SYSTEM_ACTOR, what, who
+from portal.models import AuditEvent
 
 PORTAL = Path(__file__).resolve().parents[1] / "portal"
 # Actions on patients' records written as a literal beside `patient_id=` in an audit call.
@@ -25,3 +27,54 @@ def test_every_audited_action_on_a_record_has_plain_words() -> None:
     assert {"report.release", "patient.portal_password_reset"} <= actions
     missing = sorted(actions - set(ACTIONS))
     assert missing == [], f"no plain words for {missing} in portal/access_words.py"
+
+
+# The audit calls, and which keyword names the patient in each.
+AUDIT_CALLS = {"record": "patient_id", "record_at_most_every": "patient_id",
+               "audited": "patient_id", "audit_read": "patient_ids"}  # fmt: skip
+ACTION = re.compile(r"[a-z_]+(?:\.[a-z_]+)+")
+VAGUE = "looked at or changed your record"  # what an action without words of its own reads
+
+
+def _actions_audited_with_a_patient() -> set[str]:
+    """Every action literal an audit call is made with where the call names a patient (its
+    `patient_id` is not None, or `patient_ids` not an empty list)."""
+    found = set()
+    for path in PORTAL.rglob("*.py"):
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(call, ast.Call):
+                continue
+            name = getattr(call.func, "attr", getattr(call.func, "id", None))
+            keyword = next((k for k in call.keywords if k.arg == AUDIT_CALLS.get(name or "")), None)
+            if keyword is None or ast.unparse(keyword.value) in ("None", "[]"):
+                continue
+            found |= {
+                node.value
+                for arg in call.args
+                for node in ast.walk(arg)
+                if isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and ACTION.fullmatch(node.value)
+            }
+    return found
+
+
+def test_every_action_audited_on_a_patient_has_words_of_its_own() -> None:
+    """An access audit: a PDF the portal issued again (`document.reissued`) read "hospital
+    staff | looked at or changed your record"."""
+    actions = _actions_audited_with_a_patient() - {"access.refused"}  # not on the page
+    assert {"document.reissued", "report.sign", "fhir.waveform.read"} <= actions
+    vague = sorted(a for a in actions if what(AuditEvent(action=a, details={})) == VAGUE)
+    assert vague == [], f"no plain words for {vague} in portal/access_words.py"
+
+
+def test_a_pdf_the_portal_issued_again_is_the_portals_and_says_why() -> None:
+    reissued = AuditEvent(action="document.reissued", actor_username="system",
+                          details={"reason": "missing", "kind": "patient"})  # fmt: skip
+    assert who(reissued, {}) == "the portal"
+    assert what(reissued) == "made an ECG report's PDF again (the stored copy was missing)"
+    # an account a person took the name "system" for is still that person
+    staff = AuditEvent(action="patient.view", actor_username="system", actor_role="staff")
+    assert who(staff, {"system": "Sys Tem"}) == "Sys Tem (hospital staff)"
+    worker = AuditEvent(action="report.create", actor_username="analysis worker")
+    assert who(worker, {}) == SYSTEM_ACTOR

@@ -299,6 +299,13 @@ def test_documents_are_rendered_once_per_version(
         ).first()  # fmt: skip
         assert event is not None and event.details["was_sha256"] == first_sha
         assert event.details["sha256"] == renewed.sha256 and event.details["reason"] == damage
+    # The patient's list says the portal did it, and why (it had read "hospital staff | looked
+    # at or changed your record"; an access audit).
+    patient = client_for(app, people.patient_account)
+    access = html.unescape(patient.get("/my/access").get_data(as_text=True))
+    for damage in ("missing", "altered or damaged"):
+        reissued = f"made an ECG report's PDF again (the stored copy was {damage})"
+        assert f"<td>the portal</td><td>{reissued}</td>" in access
 
 
 def test_patient_portal_only_own_signed_reports(
