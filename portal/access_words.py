@@ -48,6 +48,17 @@ ACTIONS = {
     "api_token.revoke": "cut off an app's access to your record (it had acted as you)",
     "fhir.export.patient": "copied your record to another system (bulk export)",
     "document.reissued": "made an ECG report's PDF again (the stored copy could not be used)",
+    # Through FHIR, read and changed said apart (every one had read "read or updated").
+    "fhir.patient.read": "read your details",
+    "fhir.patient.search": "found your record in a search",
+    "fhir.patient.everything": "read your whole record (details, ECG reports, measurements)",
+    "fhir.patient.create": "registered you as a patient",
+    "fhir.patient.update": "sent your details, which were already up to date (nothing changed)",
+    "fhir.report.read": "read an ECG report",
+    "fhir.report.search": "found your ECG reports in a search",
+    "fhir.observation.read": "read a measurement of an ECG report",
+    "fhir.observation.search": "found measurements of your ECG reports in a search",
+    "fhir.waveform.read": "read an ECG tracing",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"
@@ -71,14 +82,16 @@ DETAIL_WORDS = {
     "emergency_contact_name": "emergency contact",
     "emergency_contact_phone": "emergency contact's phone",
     "assigned_doctor_id": "doctor",
+    "active": "whether your record is open",
 }
 
 
 def what(event: AuditEvent) -> str:
     """What was done, in plain words (which details changed, by name)."""
-    if event.action == "patient.update" and (fields := (event.details or {}).get("fields")):
+    changes_details = event.action in ("patient.update", "fhir.patient.update")
+    if changes_details and (fields := (event.details or {}).get("fields")):
         named = dict.fromkeys(DETAIL_WORDS.get(f, "other details") for f in fields)
-        return f"{ACTIONS[event.action]}: {', '.join(named)}"
+        return f"{ACTIONS['patient.update']}: {', '.join(named)}"
     if event.action == "report.entered_in_error" and (event.details or {}).get("kind") == (
         "misread"
     ):
@@ -96,7 +109,7 @@ def what(event: AuditEvent) -> str:
 
 def who(event: AuditEvent, names: dict[str, str]) -> str:
     """Who did it: their name (`names`, by username) and role, "you", the computer or the
-    portal (`SYSTEM_ACTORS`)."""
+    portal (`SYSTEM_ACTORS`); through an API token, the client acting for them."""
     if event.actor_role == "patient":
         client = (event.details or {}).get("client")
         # Through a token acting as them: the app, not "you" (an administrator's token for a
@@ -104,6 +117,23 @@ def who(event: AuditEvent, names: dict[str, str]) -> str:
         return f'an app acting as you ("{client}")' if client else "you"
     if event.actor_role is None and event.actor_username in SYSTEM_ACTORS:
         return SYSTEM_ACTORS[event.actor_username]
+    person = _person(event, names)
+    # A client's reads and changes, through the token (not a token's issue, which names its
+    # client too), are the system's, for the person whose token it holds: they had read as the
+    # person's own, "Sam Staff (hospital staff) opened an ECG report".
+    client = _client_through_a_token(event)
+    return f'"{client}", a system acting for {person}' if client else person
+
+
+def _client_through_a_token(event: AuditEvent) -> str | None:
+    """The client named by a row of a request made with its API token (REST's `api_token_id`,
+    FHIR's and the services' `token_id`), else None."""
+    details = event.details or {}
+    through = details.get("token_id") is not None or details.get("api_token_id") is not None
+    return details.get("client") if through else None
+
+
+def _person(event: AuditEvent, names: dict[str, str]) -> str:
     if event.actor_username in names:
         role = ROLES.get(event.actor_role or "", "")
         return f"{names[event.actor_username]} ({role})" if role else names[event.actor_username]

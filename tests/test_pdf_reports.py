@@ -328,9 +328,10 @@ def test_patient_portal_only_own_signed_reports(
     from portal import access_words
     from portal.models import AuditEvent as Event
 
-    exchange = Event(action="fhir.report.read", actor_username="ehr", actor_role="staff")
-    assert access_words.what(exchange).startswith("another hospital system")
-    assert access_words.who(exchange, {}) == "hospital staff"
+    exchange = Event(action="fhir.report.read", actor_username="ehr", actor_role="staff",
+                     details={"client": "EHR", "token_id": 3})  # fmt: skip
+    assert access_words.what(exchange) == "read an ECG report"  # not "read or updated"
+    assert access_words.who(exchange, {}) == '"EHR", a system acting for hospital staff'
     assert access_words.who(Event(action="report.create", actor_username="analysis worker"),
                             {}) == access_words.SYSTEM_ACTOR  # fmt: skip
     # The patient's own app reads through the API: that is not "another hospital system"

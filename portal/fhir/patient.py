@@ -464,7 +464,7 @@ def _create(body: dict[str, Any], mrn: str | None) -> Patient:
         # Checked with an MRN too: an upsert naming a new MRN had registered a second record
         # of a patient staff had registered on the web (an integrator's audit).
         patient = patients.register_patient(
-            sql, details, actor=actor(), today=_today(), same_name_checked=False
+            sql, details, actor=actor(), today=_today(), same_name_checked=False, via=_client()
         )
     except patients.RegisteredAlready as duplicate:
         raise _twin_conflict(duplicate.twin) from None
@@ -473,7 +473,7 @@ def _create(body: dict[str, Any], mrn: str | None) -> Patient:
     if mrn is not None:
         patient.mrn = mrn
     if body.get("active") is False:  # registered inactive, as sent (it had come back active)
-        patients.set_patient_active(sql, patient, False, actor=actor())
+        patients.set_patient_active(sql, patient, False, actor=actor(), via=_client())
     audit.record(
         sql, "fhir.patient.create", actor=actor(), patient_id=patient.id,
         object_type="patient", object_id=patient.id, details=_client(),
@@ -496,8 +496,9 @@ def _update(patient: Patient, body: dict[str, Any]) -> Patient:
         details.assigned_doctor_id = patient.assigned_doctor_id
     try:
         changed = patients.update_patient(
-            sql, patient, details, actor=actor(), today=_today(), same_name_checked=False
-        )
+            sql, patient, details, actor=actor(), today=_today(), same_name_checked=False,
+            via=_client(),
+        )  # fmt: skip
     except patients.RegisteredAlready as duplicate:
         # An update making this record another patient's twin (the web's edit page refused
         # it; an integrator's audit made two "John Smith, 1969-11-02" so).
@@ -506,8 +507,10 @@ def _update(patient: Patient, body: dict[str, Any]) -> Patient:
         raise _refused(problem.errors) from None
     active = body.get("active")
     if isinstance(active, bool) and active != patient.is_active:
-        patients.set_patient_active(sql, patient, active, actor=actor())
+        patients.set_patient_active(sql, patient, active, actor=actor(), via=_client())
         changed.append("active")
+    # The rows of the change name the client too: the patient's list shows them, this row once
+    # nothing changed (`myhealth._said_just_before`).
     audit.record(
         sql, "fhir.patient.update", actor=actor(), patient_id=patient.id,
         object_type="patient", object_id=patient.id, details=_client() | {"fields": changed},

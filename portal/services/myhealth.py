@@ -114,16 +114,25 @@ ACCESS_ROWS = 200  # the newest; the page says when there are more
 
 
 HELD_UNTIL_RELEASE = ("report.sign", "report.amend")
+# A FHIR write's own row follows the rows of the change it made, which name its client too.
+FHIR_WRITES = ("fhir.patient.create", "fhir.patient.update")
+CHANGES_OF_DETAILS = (
+    "patient.create",
+    "patient.update",
+    "patient.deactivate",
+    "patient.reactivate",
+)
 
 
 def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) -> list[AuditEvent]:
     """Views, downloads and changes of this patient's record, newest first. The signature or
     amendment of a version held for a talk first is not said before it is released: the list
     had read "checked and signed an ECG report" at night, of a report missing from the
-    patient's list (a security audit); an earlier signature they were shown stays listed."""
+    patient's list (a security audit); an earlier signature they were shown stays listed. A
+    change made through FHIR is listed once (`_said_just_before`)."""
     if account.patient is None:
         return []
-    events = session.scalars(
+    query = (
         select(AuditEvent)
         .where(AuditEvent.patient_id == account.patient.id)
         # A refused request read nothing (the audit keeps it for a search by patient).
@@ -131,10 +140,11 @@ def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) 
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
+    events = list(session.scalars(query))
     unseen = _unseen_since(session, account.patient.id)
     return [
         e
-        for e in events
+        for e, before in zip(events, [*events[1:], None], strict=True)
         if not (
             e.action in HELD_UNTIL_RELEASE
             and e.object_type == "ecg_report"
@@ -142,7 +152,24 @@ def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) 
             # a signature's row is written after its version's `signed_at` (at the flush)
             and e.occurred_at >= unseen[e.object_id]
         )
+        and not _said_just_before(e, before)
     ]
+
+
+def _said_just_before(event: AuditEvent, before: AuditEvent | None) -> bool:
+    """Whether `event` is a FHIR write whose change the row just before it says, through the
+    same token: a request's rows are consecutive in the trail. One address changed through FHIR
+    had read twice, "changed your details: address" and "another hospital system ... read or
+    updated your record" (an access audit)."""
+    token_id = (event.details or {}).get("token_id")
+    return (
+        event.action in FHIR_WRITES
+        and before is not None
+        and before.action in CHANGES_OF_DETAILS
+        and before.actor_id == event.actor_id
+        and token_id is not None
+        and (before.details or {}).get("token_id") == token_id
+    )
 
 
 def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:

@@ -8,7 +8,7 @@ import math
 import secrets
 import unicodedata
 from dataclasses import dataclass, fields
-from typing import Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -171,11 +171,13 @@ def register_patient(
     actor: Account,
     today: dt.date,
     same_name_checked: bool = True,
+    via: dict[str, Any] | None = None,
 ) -> Patient:
     """A new patient. `same_name_checked=False` refuses one whose name and date of birth a
     patient has (`RegisteredAlready`), until the user says it is another person: the web's
     registration page, and the REST API and FHIR unless their client says so (an EHR
-    retrying after a time-out had registered the patient twice, each with an MRN)."""
+    retrying after a time-out had registered the patient twice, each with an MRN). `via`:
+    the API client it came through (`client`, `token_id`), kept on the audit row."""
     details = _validated(session, details, today)
     if not same_name_checked:
         # Registrations one after another, each checking what the one before committed: a
@@ -196,6 +198,7 @@ def register_patient(
         patient_id=patient.id,
         object_type="patient",
         object_id=patient.id,
+        details=via or None,
     )
     return patient
 
@@ -231,13 +234,15 @@ def update_patient(
     actor: Account,
     today: dt.date,
     same_name_checked: bool = True,
+    via: dict[str, Any] | None = None,
 ) -> list[str]:
     """Apply the changes; return the names of the fields that changed. The audit keeps each
     changed field's value before and after: it had kept only the names, so a date of birth
     corrected by mistake, or a next of kin's phone cleared by an EHR's update, could not be
     told nor restored (a records audit). `same_name_checked=False` (the web's edit page)
     refuses a new name or date of birth another patient has (`RegisteredAlready`): a typo
-    corrected at registration is how duplicates arise (an audit)."""
+    corrected at registration is how duplicates arise (an audit). `via`: as
+    `register_patient`'s."""
     details = _validated(session, details, today, kept_doctor_id=patient.assigned_doctor_id)
     changed = [name for name, value in vars(details).items() if getattr(patient, name) != value]
     identity_changed = "date_of_birth" in changed or _renamed(patient, details)
@@ -263,7 +268,8 @@ def update_patient(
                 "fields": changed,
                 "was": was,
                 "now": {name: _audited_value(getattr(patient, name)) for name in changed},
-            },
+            }
+            | (via or {}),
         )
     return changed
 
@@ -286,7 +292,15 @@ def _audited_value(value: object) -> str | int | None:
     return str(value)
 
 
-def set_patient_active(session: Session, patient: Patient, active: bool, *, actor: Account) -> None:
+def set_patient_active(
+    session: Session,
+    patient: Patient,
+    active: bool,
+    *,
+    actor: Account,
+    via: dict[str, Any] | None = None,
+) -> None:
+    """`via`: as `register_patient`'s."""
     patient.is_active = active
     patient.updated_by_id = actor.id
     if patient.account is not None and not active:
@@ -298,6 +312,7 @@ def set_patient_active(session: Session, patient: Patient, active: bool, *, acto
         patient_id=patient.id,
         object_type="patient",
         object_id=patient.id,
+        details=via or None,
     )
 
 
