@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AnalysisJob, AuditEvent, EcgReport
 from portal.worker import Worker
-from tests.conftest import People, client_for, post_form
+from tests.conftest import People, bearer_token, client_for, post_form
 from tests.support.ecg_files import synthetic, write_csv
 
 
@@ -152,3 +152,29 @@ def test_anonymous_requests_are_sent_to_log_in_not_audited_as_refused(
 ) -> None:
     assert app.test_client().get(f"/patients/{people.patient.id}").status_code == 302
     assert _events(sql, "access.refused") == []
+
+
+def test_refused_fhir_pdfs_and_observations_name_their_report_and_patient(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An access audit: another doctor's `Binary/1-v2-clinician` and `Observation/1-ecg`
+    (404) were audited with no report and no patient, the path alone, where the same refusal
+    on the web or through REST named both."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    token = bearer_token(sql, people, people.other_doctor, "fhir:read")
+    client = app.test_client()
+    asked = [f"Binary/{report.id}-v1-clinician", f"Observation/{report.id}-ecg",
+             f"Observation/{report.id}-ecg/_history/1", "Binary/999999-v1-clinician",
+             "Binary/not-an-id"]  # fmt: skip
+    for path in asked:
+        answer = client.get(f"/fhir/r4/{path}", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 404, path
+    refused = _events(sql, "access.refused")
+    own = people.patient.id
+    assert [(e.object_type, e.object_id, e.patient_id) for e in refused] == [
+        ("ecg_report", report.id, own),
+        ("ecg_report", report.id, own),
+        ("ecg_report", report.id, own),
+        ("ecg_report", 999999, None),  # no such report
+        (None, None, None),
+    ]

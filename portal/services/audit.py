@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -68,6 +69,10 @@ _OBJECT_TYPES = {
     "job_id": "analysis_job",
     "account_id": "account",
 }
+# FHIR's ids of a report's PDFs and observations start with the report's id ("1-v2-clinician",
+# "1-ecg"): a refusal of one names that report.
+_REPORT_PREFIXED_IDS = ("binary_id", "observation_id")
+_REPORT_PREFIX = re.compile(r"([1-9][0-9]{0,17})-")
 
 
 def record(
@@ -107,12 +112,17 @@ def refused_access(session: Session, actor: Account, status: int) -> None:
     such record, or not this account's) or 409 (a signature refused as the patient was
     assigned to another doctor meanwhile, `reports.assigned_away_while_reviewing`). Committed
     at once: the caller rolled back the request's own work first. Never raises: the refusal
-    is answered even if this fails."""
+    is answered even if this fails. A FHIR PDF or observation refused names its report (and
+    patient): `Binary/1-v2-clinician` and `Observation/1-ecg` had named nothing but the path
+    (an access audit)."""
     view_args = dict(request.view_args or {}) if has_request_context() else {}
     object_type = object_id = None
     for name, value in view_args.items():
         if name in _OBJECT_TYPES and isinstance(value, int) and 0 <= value < 2**63:
             object_type, object_id = _OBJECT_TYPES[name], value
+            break
+        if name in _REPORT_PREFIXED_IDS and (report := _REPORT_PREFIX.match(str(value))):
+            object_type, object_id = "ecg_report", int(report[1])
             break
     details: dict[str, Any] = {"status": status}
     if has_request_context():
