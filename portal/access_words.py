@@ -47,6 +47,8 @@ ACTIONS = {
     "api_token.issue": "gave an app access to your record, acting as you",
     "api_token.revoke": "cut off an app's access to your record (it had acted as you)",
     "fhir.export.patient": "copied your record to another system (bulk export)",
+    "account.deactivate": "turned off your login to this portal",
+    "account.activate": "turned your login to this portal back on",
     "document.reissued": "made an ECG report's PDF again (the stored copy could not be used)",
     # Through FHIR, read and changed said apart (every one had read "read or updated").
     "fhir.patient.read": "read your details",

@@ -9,8 +9,13 @@ import ast
 import re
 from pathlib import Path
 
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from portal.access_words import ACTIONS, SYSTEM_ACTOR, what, who
 from portal.models import AuditEvent
+from tests.conftest import People, client_for, post_form
 
 PORTAL = Path(__file__).resolve().parents[1] / "portal"
 # Actions on patients' records written as a literal beside `patient_id=` in an audit call.
@@ -78,3 +83,29 @@ def test_a_pdf_the_portal_issued_again_is_the_portals_and_says_why() -> None:
     assert who(staff, {"system": "Sys Tem"}) == "Sys Tem (hospital staff)"
     worker = AuditEvent(action="report.create", actor_username="analysis worker")
     assert who(worker, {}) == SYSTEM_ACTOR
+
+
+def test_turning_a_patients_login_off_and_on_is_on_their_list(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An access audit: an administrator's reactivation of a patient's login was audited
+    `account.activate` with no patient, so the patient's list never said it."""
+    admin = client_for(app, people.admin)
+    login = f"/admin/accounts/{people.patient_account.id}"
+    for step in ("deactivate", "activate"):
+        assert (
+            post_form(admin, f"{login}/{step}", {}, token_page="/admin/accounts").status_code == 302
+        )
+    page = client_for(app, people.patient_account).get("/my/access").get_data(as_text=True)
+    assert (
+        "<td>Admin1 (administrator)</td><td>turned your login to this portal back on</td>"
+    ) in page
+    assert "<td>Admin1 (administrator)</td><td>turned off your login to this portal</td>" in page
+    # a staff member's login stays off every patient's list
+    assert post_form(admin, f"/admin/accounts/{people.staff.id}/deactivate", {},
+                     token_page="/admin/accounts").status_code == 302  # fmt: skip
+    sql.expire_all()
+    staff_rows = select(AuditEvent.patient_id).where(
+        AuditEvent.action == "account.deactivate", AuditEvent.object_id == people.staff.id
+    )
+    assert list(sql.scalars(staff_rows)) == [None]

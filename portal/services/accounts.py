@@ -403,10 +403,13 @@ def set_active(session: Session, account: Account, active: bool, *, actor: Accou
         account.is_active = True
     else:
         end_access(session, account, actor=actor)
+    # On the patient's own access list when it is their login, as a token issued for it is (the
+    # row had named no patient, an access audit).
     audit.record(
         session,
         "account.activate" if active else "account.deactivate",
         actor=actor,
+        patient_id=account.patient.id if account.patient is not None else None,
         object_type="account",
         object_id=account.id,
     )
