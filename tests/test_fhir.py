@@ -1233,11 +1233,12 @@ def test_searches_read_commas_as_or_and_systems_as_given(
 
     own = people.patient.id
     category = codes.OBSERVATION_CATEGORY
+    # The ECG's heart rate; the clinical inputs' two systolic pressures, BMI and heart rate.
     for query, total in (
-        ("category=vital-signs", 1), (f"category={category}|vital-signs", 1),
+        ("category=vital-signs", 5), (f"category={category}|vital-signs", 5),
         ("category=http://wrong.example|vital-signs", 0), ("category=|vital-signs", 0),
         ("category=http://wrong.example|vital-signs,procedure", 8),
-        ("code=http://wrong.example|8867-4", 0), ("code=8867-4", 1),
+        ("code=http://wrong.example|8867-4", 0), ("code=8867-4", 2),
     ):  # fmt: skip
         found = fetch(client, f"/Observation?patient={own}&{query}", tokens.staff)
         assert found["total"] == total, query
@@ -1295,12 +1296,17 @@ def test_report_search_by_patient_date_and_status(
     outcome_of(call(client, "GET", "/DiagnosticReport?status=signed", tokens.staff), 400)
     outcome_of(call(client, "GET", "/Observation?code=8867-4", tokens.staff), 400)  # no patient
     hr = fetch(client, f"/Observation?patient={own}&code=http://loinc.org|8867-4", tokens.staff)
-    assert [e["resource"]["id"] for e in hr["entry"]] == [f"{signed.id}-hr"]
+    admission = max(people.patient.clinical_inputs, key=lambda row: row.recorded_at)
+    assert [e["resource"]["id"] for e in hr["entry"]] == [
+        f"{signed.id}-hr",
+        f"input-{admission.id}-heart-rate",
+    ]  # the ECG's, then the clinical input's
     procedures = fetch(client, f"/Observation?patient={own}&category=procedure&_count=3",
                        tokens.staff)  # fmt: skip
     assert procedures["total"] == 8 and len(procedures["entry"]) == 3  # 7 measures + waveform
     vital = fetch(client, f"/Observation?patient={own}&category=vital-signs", tokens.staff)
-    assert [e["resource"]["id"] for e in vital["entry"]] == [f"{signed.id}-hr"]
+    assert [e["resource"]["id"] for e in vital["entry"]][0] == f"{signed.id}-hr"
+    assert vital["total"] == 5  # and the clinical inputs' (systolic pressures, BMI, heart rate)
 
 
 def test_everything_about_one_patient_in_pages(
@@ -1312,17 +1318,148 @@ def test_everything_about_one_patient_in_pages(
     kinds = [e["resource"]["resourceType"] for e in everything["entry"]]
     assert kinds[:2] == ["Patient", "DiagnosticReport"] and set(kinds[2:]) == {"Observation"}
     report = everything["entry"][1]["resource"]
-    listed = {f"Observation/{e['resource']['id']}" for e in everything["entry"][2:]}
+    listed = {f"Observation/{e['resource']['id']}" for e in everything["entry"][2:]
+              if not e["resource"]["id"].startswith("input-")}  # fmt: skip
     assert listed == {r["reference"] for r in report["result"]}
-    assert everything["total"] == len(kinds) == 2 + 7 + 5 + 1  # measures, scores, waveform
+    # measures, scores, waveform; then the clinical inputs' 18 values (`risk_inputs`)
+    assert everything["total"] == len(kinds) == 2 + 7 + 5 + 1 + 18
     first = fetch(client, f"{url}?_count=4", tokens.doctor)
     assert len(first["entry"]) == 4 and "next" in {link["relation"] for link in first["link"]}
-    mine = fetch(client, url, tokens.patient)
+    mine = fetch(client, f"{url}?_count=100", tokens.patient)
     assert [e["resource"]["resourceType"] for e in mine["entry"]] == [
-        "Patient", "DiagnosticReport", "Observation"
+        "Patient", "DiagnosticReport", "Observation", *["Observation"] * 18
     ]  # fmt: skip  # the patient summary's view: heart rate (no GRACE chance of dying)
+    assert mine["entry"][2]["resource"]["id"] == f"{signed.id}-hr"  # then their own inputs
     outcome_of(call(client, "GET", url, tokens.other_doctor), 404)
     outcome_of(call(client, "GET", f"{url}?start=2020", tokens.doctor), 400)
+
+
+# The clinical inputs as verified (portal/fhir/codes.py names the sources): code, unit.
+EXPECTED_INPUTS = {
+    "total-cholesterol": (("http://loinc.org", "2093-3",
+                           "Cholesterol [Mass/volume] in Serum or Plasma"), "laboratory", "mg/dL"),
+    "hdl": (("http://loinc.org", "2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma"),
+            "laboratory", "mg/dL"),
+    "systolic-bp": (("http://loinc.org", "8480-6", "Systolic blood pressure"), "vital-signs",
+                    "mm[Hg]"),
+    "smoker": (("http://loinc.org", "72166-2", "Tobacco smoking status"), "social-history",
+               None),
+    "bmi": (("http://loinc.org", "39156-5", "Body mass index (BMI) [Ratio]"), "vital-signs",
+            "kg/m2"),
+    "heart-rate": (("http://loinc.org", "8867-4", "Heart rate"), "vital-signs", "/min"),
+    "creatinine": (("http://loinc.org", "2160-0", "Creatinine [Mass/volume] in Serum or Plasma"),
+                   "laboratory", "mg/dL"),
+}  # fmt: skip
+
+
+def test_the_clinical_inputs_behind_a_risk_figure_are_observations_their_patient_reads(
+    app: Flask, people: People, sql: Session, tokens: Tokens
+) -> None:
+    """A patient's app had their risk figure and none of the cholesterol, blood pressure or
+    smoking it was computed from (`$everything` left them out, and the REST API answers the
+    patient 403; a data-protection audit, 2026-12-07): each stored value is an Observation,
+    read by those who may read the patient's risk scores and by the patient, no one else."""
+    risk_inputs(sql, people)
+    record_clinical_input(
+        sql, people.other_patient,
+        ClinicalInputForm(total_cholesterol=250, hdl=40, systolic_bp_mmhg=160,
+                          booleans={"smoker": True}),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    office, admission = sorted(people.patient.clinical_inputs, key=lambda row: row.recorded_at)
+    (theirs,) = people.other_patient.clinical_inputs
+    client = app.test_client()
+    own = people.patient.id
+
+    everything = fetch(client, f"/Patient/{own}/$everything?_count=100", tokens.patient)
+    inputs = {e["resource"]["id"]: e["resource"] for e in everything["entry"]
+              if e["resource"]["id"].startswith("input-")}  # fmt: skip
+    # The office visit's 4 values and 10 answers, the admission's 4 values.
+    assert len(inputs) == 18 and everything["total"] == 1 + 18
+    cholesterol = inputs[f"input-{office.id}-total-cholesterol"]
+    assert cholesterol["status"] == "final" and cholesterol["subject"]["reference"] == (
+        f"Patient/{own}"
+    )
+    assert cholesterol["valueQuantity"] == {
+        "value": 224.29,
+        "unit": "mg/dL",
+        "system": codes.UCUM,
+        "code": "mg/dL",
+    }  # 5.8 mmol/L
+    assert dt.datetime.fromisoformat(cholesterol["effectiveDateTime"]) == (
+        office.recorded_at.replace(tzinfo=dt.UTC, microsecond=0)
+    )
+    assert inputs[f"input-{office.id}-hdl"]["valueQuantity"]["value"] == 50.27
+    assert inputs[f"input-{admission.id}-creatinine"]["valueQuantity"]["value"] == 1.13
+    assert inputs[f"input-{office.id}-smoker"]["valueCodeableConcept"]["coding"] == [
+        {"system": codes.SNOMED, "code": "8392000", "display": "Non-smoker"}
+    ]
+    assert inputs[f"input-{office.id}-bp-treated"]["valueBoolean"] is False
+    assert inputs[f"input-{admission.id}-killip-class"]["valueInteger"] == 2
+    loinc = {
+        i.slug: ((i.codings[0].system, i.codings[0].code, i.codings[0].display), i.category, i.unit)
+        for i in codes.CLINICAL_INPUTS
+        if i.codings[0].system == codes.LOINC
+    }
+    assert loinc == EXPECTED_INPUTS  # fmt: skip
+    for slug, (coding, category, unit) in EXPECTED_INPUTS.items():
+        found = [o for i, o in inputs.items() if i.endswith(f"-{slug}")]
+        assert found, slug
+        for observation in found:
+            assert [tuple(c.values()) for c in observation["code"]["coding"]] == [coding]
+            assert observation["category"][0]["coding"][0]["code"] == category
+            if unit is not None:
+                assert observation["valueQuantity"]["code"] == unit
+    assert all(observation["code"]["text"] for observation in inputs.values())
+
+    # Searches find them: by patient, code, category and date; never another patient's.
+    def ids(query: str, token: str) -> list[str]:
+        found = fetch(client, f"/Observation?{query}&_count=100", token)
+        return [e["resource"]["id"] for e in found.get("entry", [])]
+
+    assert set(ids(f"patient={own}", tokens.patient)) == set(inputs)
+    assert ids(f"patient={own}&code=http://loinc.org|2093-3", tokens.patient) == [
+        f"input-{office.id}-total-cholesterol"
+    ]
+    assert sorted(ids(f"patient={own}&category=laboratory", tokens.doctor)) == sorted(
+        [f"input-{office.id}-total-cholesterol", f"input-{office.id}-hdl",
+         f"input-{admission.id}-creatinine"]
+    )  # fmt: skip
+    day = admission.recorded_at.date()
+    assert {i.split("-")[1] for i in ids(f"patient={own}&date={day}", tokens.staff)} == {
+        str(admission.id)
+    }
+    other = f"input-{theirs.id}-total-cholesterol"
+    assert ids(f"patient={people.other_patient.id}", tokens.patient) == []
+    assert ids(f"_id={other},input-{office.id}-hdl", tokens.patient) == [f"input-{office.id}-hdl"]
+
+    # Read by id: the patient, staff and their doctor; another doctor, another patient's
+    # inputs: 404; an administrator: 403.
+    mine = f"/Observation/input-{office.id}-total-cholesterol"
+    for token in (tokens.patient, tokens.staff, tokens.doctor):
+        assert fetch(client, mine, token) == cholesterol
+    assert fetch(client, f"{mine}/_history/1", tokens.patient) == cholesterol
+    outcome_of(call(client, "GET", f"{mine}/_history/2", tokens.patient), 404)
+    outcome_of(call(client, "GET", mine, tokens.other_doctor), 404)
+    outcome_of(call(client, "GET", mine, tokens.admin), 403)
+    outcome_of(call(client, "GET", f"/Observation/{other}", tokens.patient), 404)
+    outcome_of(call(client, "GET", f"/Observation/{other}", tokens.doctor), 404)
+    theirs_read = fetch(client, f"/Observation/{other}", tokens.other_doctor)
+    assert theirs_read["valueQuantity"]["value"] == 250
+    smokes = fetch(client, f"/Observation/input-{theirs.id}-smoker", tokens.other_doctor)
+    assert smokes["valueCodeableConcept"]["coding"][0]["code"] == "77176002"
+    outcome_of(call(client, "GET", f"/Observation/input-{admission.id}-hdl", tokens.staff), 404)
+    outcome_of(call(client, "GET", f"/Observation/input-{office.id}-nothing", tokens.staff), 404)
+    rows = sql.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "fhir.observation.read", AuditEvent.object_type == "clinical_input"
+        )
+    )
+    assert {(r.patient_id, r.object_id) for r in rows} == {
+        (own, office.id),
+        (people.other_patient.id, theirs.id),
+    }
 
 
 # --------------------------------------------------------------------------- the waveform

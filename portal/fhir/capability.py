@@ -43,7 +43,8 @@ def capability_statement() -> dict[str, Any]:
         "date": RELEASED,
         "publisher": settings.institution_name,
         "description": "ECG reports of CardioPortal: Patient, DiagnosticReport (ECG study, "
-        "signed by a doctor, with its PDF), Observation (measurements, risk scores, waveform).",
+        "signed by a doctor, with its PDF), Observation (measurements, risk scores, waveform, "
+        "the clinical inputs the risk scores are computed from).",
         "kind": "instance",
         "software": {"name": "CardioPortal", "version": SOFTWARE_VERSION},
         "implementation": {"description": settings.institution_name, "url": base_url()},
@@ -153,14 +154,24 @@ def capability_statement() -> dict[str, Any]:
                             [
                                 ("patient", "reference", "Required (or subject)."),
                                 ("subject", "reference", "Patient/<id>."),
-                                ("code", "token", "LOINC, MDC or risk-model code."),
+                                (
+                                    "code",
+                                    "token",
+                                    "LOINC, MDC, risk-model or clinical-input code.",
+                                ),
                                 (
                                     "category",
                                     "token",
-                                    "procedure, vital-signs (the heart rate); code or "
+                                    "procedure, vital-signs (the heart rate, a blood "
+                                    "pressure, BMI), laboratory, social-history, exam (the "
+                                    "clinical inputs); code or "
                                     f"{codes.OBSERVATION_CATEGORY}|code; comma = or.",
                                 ),
-                                ("date", "date", "When the ECG was recorded."),
+                                (
+                                    "date",
+                                    "date",
+                                    "When the ECG was recorded, or the clinical input measured.",
+                                ),
                                 ("_id", "token", "Observation id."),
                                 count,
                             ]

@@ -48,6 +48,8 @@ REPORT_SYSTEM = f"{PROJECT}/sid/ecg-report"  # DiagnosticReport.identifier
 STATEMENT_SYSTEM = f"{PROJECT}/CodeSystem/ecg-statement"  # ml/vocabulary.py codes
 RISK_MODEL_SYSTEM = f"{PROJECT}/CodeSystem/risk-model"  # portal/models.py RiskModel
 RECORD_ORIGIN_SYSTEM = f"{PROJECT}/CodeSystem/record-origin"  # meta.tag of a reference record
+# A risk factor with no LOINC term of its meaning (`ClinicalInput` column names).
+CLINICAL_INPUT_SYSTEM = f"{PROJECT}/CodeSystem/clinical-input"
 # DiagnosticReport.extension (clinicians): when the patient may read the signed report
 # (`reports.patient_release_at`); an exchange must not show it to the patient before.
 PATIENT_RELEASE_EXTENSION = f"{PROJECT}/StructureDefinition/patient-release"
@@ -107,8 +109,81 @@ NOT_MEASURABLE = Coding(DATA_ABSENT_REASON, "unknown", "Unknown")
 NOT_COMPUTED = NOT_MEASURABLE
 PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
 VITAL_SIGNS = Coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
-CATEGORIES = {"procedure": PROCEDURE, "vital-signs": VITAL_SIGNS}
+LABORATORY = Coding(OBSERVATION_CATEGORY, "laboratory", "Laboratory")
+SOCIAL_HISTORY = Coding(OBSERVATION_CATEGORY, "social-history", "Social History")
+EXAM = Coding(OBSERVATION_CATEGORY, "exam", "Exam")
+CATEGORIES = {"procedure": PROCEDURE, "vital-signs": VITAL_SIGNS, "laboratory": LABORATORY,
+              "social-history": SOCIAL_HISTORY, "exam": EXAM}  # fmt: skip
 MRN_TYPE = Coding(IDENTIFIER_TYPE, "MR", "Medical record number")
+
+
+@dataclass(frozen=True)
+class InputCode:
+    """One risk-factor column of a clinical input (`ClinicalInput`), as an Observation: a
+    quantity in `unit` (UCUM; the stored, canonical unit), else a yes/no (`valueBoolean`;
+    smoking: SNOMED CT answers) or a class (`valueInteger`)."""
+
+    column: str
+    slug: str  # the Observation id is "input-<clinical input id>-<slug>"
+    text: str
+    codings: tuple[Coding, ...]
+    category: str | None  # a key of CATEGORIES
+    unit: str | None = None
+
+
+def _project_input(column: str, text: str) -> tuple[Coding, ...]:
+    return (Coding(CLINICAL_INPUT_SYSTEM, column, text),)
+
+
+# LOINC where a term of exactly the stored measurement exists: 2093-3 and 2085-9 (FHIR R4's
+# cholesterol value set example), 2160-0 (HL7 Clinical Guidelines' creatinine value set),
+# 8480-6 and 39156-5 (the vital-signs profile's systolic blood pressure and BMI: a systolic
+# pressure alone, as the portal records no diastolic one), 8867-4 (as the ECG's heart rate)
+# and 72166-2 with SNOMED CT answers (US Core and IPS smoking status). The yes/no answers
+# have no LOINC question of the same meaning: the project's code, with the question as text.
+CLINICAL_INPUTS: tuple[InputCode, ...] = (
+    InputCode("total_cholesterol_mg_dl", "total-cholesterol", "Total cholesterol",
+              (Coding(LOINC, "2093-3", "Cholesterol [Mass/volume] in Serum or Plasma"),),
+              "laboratory", "mg/dL"),
+    InputCode("hdl_mg_dl", "hdl", "HDL cholesterol",
+              (Coding(LOINC, "2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma"),),
+              "laboratory", "mg/dL"),
+    InputCode("systolic_bp_mmhg", "systolic-bp", "Systolic blood pressure",
+              (Coding(LOINC, "8480-6", "Systolic blood pressure"),), "vital-signs", "mm[Hg]"),
+    InputCode("bp_treated", "bp-treated", "On treatment for high blood pressure",
+              _project_input("bp_treated", "On treatment for high blood pressure"), None),
+    InputCode("smoker", "smoker", "Smoker",
+              (Coding(LOINC, "72166-2", "Tobacco smoking status"),), "social-history"),
+    InputCode("diabetic", "diabetes", "Diabetes", _project_input("diabetic", "Diabetes"), None),
+    InputCode("bmi_kg_m2", "bmi", "Body mass index",
+              (Coding(LOINC, "39156-5", "Body mass index (BMI) [Ratio]"),), "vital-signs",
+              "kg/m2"),
+    InputCode("heart_rate_bpm", "heart-rate", "Heart rate",
+              (Coding(LOINC, "8867-4", "Heart rate"),), "vital-signs", "/min"),
+    InputCode("creatinine_mg_dl", "creatinine", "Creatinine",
+              (Coding(LOINC, "2160-0", "Creatinine [Mass/volume] in Serum or Plasma"),),
+              "laboratory", "mg/dL"),
+    InputCode("killip_class", "killip-class", "Killip class",
+              _project_input("killip_class", "Killip class"), "exam"),
+    *(
+        InputCode(column, column.replace("_", "-"), text, _project_input(column, text), None)
+        for column, text in (
+            ("cardiac_arrest_at_admission", "Cardiac arrest at admission"),
+            ("st_deviation", "ST-segment deviation"),
+            ("st_depression", "ST depression"),
+            ("elevated_cardiac_enzymes", "Elevated cardiac enzymes"),
+            ("history_of_mi", "History of myocardial infarction"),
+            ("history_of_heart_failure", "History of heart failure"),
+            ("in_hospital_pci", "In-hospital PCI"),
+        )
+    ),
+)  # fmt: skip
+INPUT_BY_SLUG = {i.slug: i for i in CLINICAL_INPUTS}
+INPUT_UNIT_NAMES = {"mg/dL": "mg/dL", "mm[Hg]": "mmHg", "kg/m2": "kg/m2", "/min": "beats/min"}
+# Smoking status (LOINC 72166-2): the portal asks "smoker" yes or no, so a current smoker or
+# not one (not "never smoked": a former smoker answers no too).
+SMOKER = Coding(SNOMED, "77176002", "Smoker")
+NON_SMOKER = Coding(SNOMED, "8392000", "Non-smoker")
 EMERGENCY_CONTACT = Coding(CONTACT_RELATIONSHIP, "C", "Emergency Contact")
 
 # The waveform: MDC electrical potential, per lead (lead names as the recording spells them).

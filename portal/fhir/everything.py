@@ -1,5 +1,6 @@
 """GET /fhir/r4/Patient/<id>/$everything: one patient's record as a searchset Bundle in
-pages: the Patient, their DiagnosticReports (newest first) and each report's Observations.
+pages: the Patient, their DiagnosticReports (newest first) and each report's Observations,
+then the Observations of their clinical inputs (risk factors, newest first).
 The waveform Observations are listed without their samples' weight: they come with the
 first 10 s; later windows are read by id (`Observation/<report>-ecg?start_s=`)."""
 
@@ -11,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from portal.access import roles, scopes
 from portal.db import db_session
+from portal.fhir import clinical_input
 from portal.fhir.bundle import paging, searchset
 from portal.fhir.diagnostic_report import report_resource
 from portal.fhir.http import FhirError, actor, audit_read, bp, resource_response
@@ -46,6 +48,7 @@ def patient_everything(patient_id: int) -> Response:
     for report in found:
         listed.append(("report", report))
         listed += [("observation", item) for item in items(report, who)]
+    listed += [("input", item) for item in clinical_input.input_items(patient.id, None, [])]
     page = listed[where.offset : where.offset + where.count]
     built = []
     for kind, thing in page:
@@ -53,6 +56,8 @@ def patient_everything(patient_id: int) -> Response:
             built.append(patient_resource(thing))
         elif kind == "report":
             built.append(report_resource(thing, who))
+        elif kind == "input":
+            built.append(clinical_input.build_input(thing))
         else:
             built.append(build(thing))
     audit_read("fhir.patient.everything", patient_ids=[patient.id], object_type="patient",

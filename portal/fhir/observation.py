@@ -5,7 +5,8 @@ UCUM), one per computed risk score (the model named in code.text), and the wavef
 giant resource.
 
 Observation ids: `<report id>-<what>`: hr, pr, qrs, qt, qtc (Bazett), qtcf (Fridericia),
-axis, risk-<model>, ecg (the waveform). What a token sees follows the web portal: staff and
+axis, risk-<model>, ecg (the waveform); a clinical input's are `input-<id>-<what>`
+(`clinical_input`). What a token sees follows the web portal: staff and
 doctors everything of the reports they may open; a patient what their patient summary shows
 (heart rate, the one risk figure it explains), or everything of the clinician report when
 PATIENTS_GET_CLINICIAN_PDF=true."""
@@ -27,7 +28,7 @@ from portal import ecg_data
 from portal.access import api_client, roles, scopes
 from portal.converters import MAX_ID, whole_number
 from portal.db import db_session
-from portal.fhir import codes
+from portal.fhir import clinical_input, codes
 from portal.fhir.bundle import date_range, paging, searchset
 from portal.fhir.http import (
     FhirError,
@@ -100,6 +101,10 @@ class Item:
     @property
     def id(self) -> str:
         return f"{self.report.id}-{self.slug}"
+
+    @property
+    def patient_id(self) -> int:
+        return self.report.patient_id
 
 
 def signed_version(report: EcgReport, version_no: int | None = None) -> ReportVersion | None:
@@ -569,6 +574,8 @@ def _is_withdrawal(report: EcgReport, slug: str, version_no: int) -> bool:
 @roles(*READERS)
 @scopes("fhir:read")
 def observation_read(observation_id: str) -> Response:
+    if (entry := clinical_input.item_or_404(observation_id)) is not None:
+        return _input_response(entry)
     item, _ = _item_or_404(observation_id)
     report = item.report
     if item.slug == "ecg":
@@ -594,11 +601,29 @@ def observation_read(observation_id: str) -> Response:
 @scopes("fhir:read")
 def observation_vread(observation_id: str, version_no: int) -> Response:
     """A measurement as an earlier signed version had it (the version's number)."""
+    if (entry := clinical_input.item_or_404(observation_id)) is not None:
+        if version_no != 1:  # a clinical input is never edited: version 1 only
+            raise not_found(f"Observation/{observation_id}/_history/{version_no}")
+        return _input_response(entry)
     item, version = _item_or_404(observation_id, version_no)
     audit_read("fhir.observation.read", patient_ids=[item.report.patient_id],
                object_type="ecg_report", object_id=item.report.id,
                details={"observation": item.id, "version_no": version_no})  # fmt: skip
     return resource_response(build(item, version))
+
+
+def _input_response(entry: clinical_input.InputItem) -> Response:
+    audit_read("fhir.observation.read", patient_ids=[entry.patient_id],
+               object_type="clinical_input", object_id=entry.row.id,
+               details={"observation": entry.id})  # fmt: skip
+    return resource_response(clinical_input.build_input(entry))
+
+
+def build_any(item: Item | clinical_input.InputItem) -> Any:
+    """An ECG's Observation or a clinical input's, as it stands."""
+    if isinstance(item, clinical_input.InputItem):
+        return clinical_input.build_input(item)
+    return build(item)
 
 
 def patient_id_arg(args: dict[str, list[str]], name: str) -> int | None:
@@ -632,12 +657,14 @@ def _token_matches(codings: Iterable[codes.Coding], text: str) -> bool:
 @scopes("fhir:read")
 def observation_search() -> Response:
     """Observations of one patient (patient or subject is required): by code
-    (`system|code`), category (procedure, vital-signs), date (of the ECG), _id."""
+    (`system|code`), category, date (of the ECG, or when a clinical input was measured), _id.
+    The ECGs' first, then the clinical inputs' (`clinical_input`), newest first."""
     args = search_args(SEARCH_PARAMETERS)
     where = paging()
     patient_id = patient_id_arg(args, "patient") or patient_id_arg(args, "subject")
     ids = [i.strip() for v in args.get("_id", []) for i in v.split(",")]
     report_ids = [int(m[1]) for i in ids if (m := OBSERVATION_ID.match(i))]
+    input_ids = [int(m[1]) for i in ids if (m := clinical_input.INPUT_ID.match(i))]
     if patient_id is None and not ids:
         raise FhirError(400, "Search Observations of one patient: patient=Patient/<id>.",
                         "required", "patient")  # fmt: skip
@@ -647,15 +674,19 @@ def observation_search() -> Response:
     if ids:
         query = query.where(EcgReport.id.in_(report_ids))
     zone = current_app.config["SETTINGS"].zone
-    for text in args.get("date", []):
-        query = query.where(date_range("date", text, zone).sql(EcgReport.report_date))
+    dates = [date_range("date", text, zone) for text in args.get("date", [])]
+    for when in dates:
+        query = query.where(when.sql(EcgReport.report_date))
     found = (
         db_session()
         .scalars(query.order_by(EcgReport.report_date.desc(), EcgReport.id.desc()))
         .all()
     )
     who = audience_of(actor())
-    matches = [item for report in found for item in items(report, who)]
+    matches: list[Item | clinical_input.InputItem] = [
+        item for report in found for item in items(report, who)
+    ]
+    matches += clinical_input.input_items(patient_id, input_ids if ids else None, dates)
     for text in args.get("code", []):
         matches = [item for item in matches if _token_matches(item.codings, text)]
     for text in args.get("category", []):
@@ -666,6 +697,6 @@ def observation_search() -> Response:
     if ids:
         matches = [item for item in matches if item.id in ids]
     page = matches[where.offset : where.offset + where.count]
-    audit_read("fhir.observation.search", patient_ids=[i.report.patient_id for i in page],
+    audit_read("fhir.observation.search", patient_ids=[i.patient_id for i in page],
                details={"total": len(matches), "shown": [i.id for i in page]})  # fmt: skip
-    return resource_response(searchset([build(i) for i in page], len(matches), where))
+    return resource_response(searchset([build_any(i) for i in page], len(matches), where))
