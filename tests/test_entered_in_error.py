@@ -193,7 +193,84 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
     secret = bearer_token(sql, people, people.patient_account, "reports:read", "fhir:read")
     patient = {"Authorization": f"Bearer {secret}"}
     assert api.get(f"/api/v1/reports/{report.id}", headers=patient).status_code == 404
-    assert api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=patient).status_code == 404
+    # Their FHIR apps are told it was withdrawn (`test_a_patients_app_learns_...`, below).
+    theirs = api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=patient).get_json()
+    assert theirs["status"] == "entered-in-error" and REASON not in theirs["conclusion"]
+
+
+def test_a_patients_app_learns_a_result_it_read_was_withdrawn_and_gets_none_of_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Signed, read by the patient's app, then withdrawn as not this patient's ECG: with the
+    patient's token the DiagnosticReport had become a 404 "does not exist" (its `_history/3`
+    too) while staff saw entered-in-error, so an app that imported it as final kept another
+    person's ECG as the patient's own (a data-protection audit, 2026-12-07). Now their apps
+    read it entered-in-error, in their words, with no value, Observation value or PDF; a
+    report they never could read stays a 404."""
+    from tests.test_fhir import valid
+
+    report = _signed(app, people, sql, tmp_path)
+    api = app.test_client()
+    secret = bearer_token(sql, people, people.patient_account, "fhir:read")
+    fhir = {"Authorization": f"Bearer {secret}", "Accept": "application/fhir+json"}
+    url = f"/fhir/r4/DiagnosticReport/{report.id}"
+    imported = api.get(url, headers=fhir).get_json()
+    assert imported["status"] == "final" and imported["presentedForm"]
+    results = [r["reference"] for r in imported["result"]]
+    assert f"Observation/{report.id}-hr" in results
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version)).status_code == 302  # fmt: skip
+
+    answer = api.get(url, headers=fhir)
+    assert answer.status_code == 200, answer.get_data(True)[:300]
+    withdrawn = valid(answer.get_json())
+    assert withdrawn["status"] == "entered-in-error" and withdrawn["meta"]["versionId"] == "3"
+    assert withdrawn["conclusion"] == (
+        "This result was removed from your record: it was filed under your name by mistake "
+        "and is not about your heart. Please disregard it."
+    )  # their list's words; not the doctor's reason, nor the read of another person's ECG
+    assert "presentedForm" not in withdrawn and "conclusionCode" not in withdrawn
+    assert api.get(f"{url}/_history/3", headers=fhir).get_json() == withdrawn
+    assert api.get(f"{url}/_history/2", headers=fhir).status_code == 404  # the signed read
+    assert [r["reference"] for r in withdrawn["result"]] == results
+    for reference in results:
+        observation = valid(api.get(f"/fhir/r4/{reference}", headers=fhir).get_json())
+        assert observation["status"] == "entered-in-error"
+        assert not [key for key in observation if key.startswith("value")], observation
+        assert "not about your heart" in observation["note"][0]["text"]
+        assert observation["meta"]["versionId"] == "3"
+        gone = api.get(f"/fhir/r4/{reference}/_history/2", headers=fhir)
+        assert gone.status_code == 404
+    assert api.get(f"/fhir/r4/Observation/{report.id}-ecg", headers=fhir).status_code == 404
+    assert api.get(f"/fhir/r4/Binary/{report.id}-v2-patient", headers=fhir).status_code == 404
+    # A poll for withdrawn results finds it, and so does $everything, valueless alike.
+    polled = api.get("/fhir/r4/DiagnosticReport?status=entered-in-error", headers=fhir)
+    assert [e["resource"] for e in polled.get_json()["entry"]] == [withdrawn]
+    found = api.get(f"/fhir/r4/Observation?patient={people.patient.id}", headers=fhir)
+    assert {e["resource"]["status"] for e in found.get_json()["entry"]} == {"entered-in-error"}
+    everything = valid(api.get(f"/fhir/r4/Patient/{people.patient.id}/$everything",
+                               headers=fhir).get_json())  # fmt: skip
+    assert withdrawn in [e["resource"] for e in everything["entry"]]
+    assert not [e for e in everything["entry"] if "valueQuantity" in e["resource"]]
+
+    # Held for a talk and withdrawn before anyone had called: never theirs, still a 404.
+    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=8))
+    never = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert never is not None and never.id != report.id
+    sign_report(doctor, never, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    never.patient_release_at = never.signed_at + dt.timedelta(hours=72)
+    sql.commit()
+    assert _withdraw(doctor, never, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(never.row_version)).status_code == 302  # fmt: skip
+    assert api.get(f"/fhir/r4/DiagnosticReport/{never.id}", headers=fhir).status_code == 404
+    assert api.get(f"/fhir/r4/Observation/{never.id}-hr", headers=fhir).status_code == 404
+    polled = api.get("/fhir/r4/DiagnosticReport?status=entered-in-error", headers=fhir)
+    assert [e["resource"]["id"] for e in polled.get_json()["entry"]] == [str(report.id)]
+    staff = bearer_token(sql, people, people.staff, "fhir:read")
+    assert api.get(f"/fhir/r4/DiagnosticReport/{never.id}",
+                   headers={"Authorization": f"Bearer {staff}"}).status_code == 200  # fmt: skip
 
 
 def test_a_result_the_patient_read_then_held_for_a_talk_is_said_removed(

@@ -47,6 +47,7 @@ from portal.fhir.observation import (
     readable_version,
     reference_of,
     signed_version,
+    visible_reports,
     withdrawal_meta,
 )
 from portal.fhir.patient import READERS, not_found, reference
@@ -60,7 +61,6 @@ from portal.models import (
     VersionKind,
 )
 from portal.services import audit, documents, entered_in_error, reports
-from portal.services.errors import NotAllowed
 from portal.services.reference import reference_marker
 from reports.plain_language import findings_in_plain_words, frequent_pacs
 
@@ -203,7 +203,12 @@ def report_resource(
                           for i in shown]  # fmt: skip
     if not resource["result"]:
         del resource["result"]
-    if version is not None and who.clinician:
+    withdrawn = report.status is ReportStatus.ENTERED_IN_ERROR  # `services.entered_in_error`
+    if withdrawn and not who.clinician:
+        # The patient's apps: the withdrawal in their words, none of the read (it may be
+        # another person's ECG), as their list says it.
+        conclusion = entered_in_error.for_the_patient(report)
+    elif version is not None and who.clinician:
         # The signed rhythm line first, as the PDF and the REST API carry it (it was dropped:
         # a second clinician-eye audit).
         rhythm, said = (version.rhythm_label or "").strip(), version.conclusion or ""
@@ -231,7 +236,7 @@ def report_resource(
     if marker is not None:  # teaching/QA material: tagged, and said first in the conclusion
         resource["meta"]["tag"] = [codes.REFERENCE_RECORD.as_fhir()]
         conclusion = f"{marker}. {conclusion or ''}".strip()
-    if report.status is ReportStatus.ENTERED_IN_ERROR:  # `services.entered_in_error`
+    if withdrawn and who.clinician:
         conclusion = (
             f"Withdrawn as entered in error: {report.withdrawn_reason}. "
             f"{sentence_start(entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(report)])}. "
@@ -272,10 +277,10 @@ def full_stop(sentence: str) -> str:
 
 
 def _report_or_404(report_id: int) -> EcgReport:
-    try:
-        return reports.get_visible_report(db_session(), actor(), report_id)
-    except NotAllowed:
-        raise not_found(f"DiagnosticReport/{report_id}") from None
+    report = db_session().scalar(visible_reports(actor()).where(EcgReport.id == report_id))
+    if report is None:
+        raise not_found(f"DiagnosticReport/{report_id}")
+    return report
 
 
 @bp.route("/DiagnosticReport/<id:report_id>", methods=["GET"])
@@ -356,7 +361,7 @@ def report_search() -> Response:
     FHIR's other codes match nothing), code, category, _id. Newest first."""
     args = search_args(SEARCH_PARAMETERS)
     where = paging()
-    query = reports.visible_reports(actor())
+    query = visible_reports(actor())
     patient_id = patient_id_arg(args, "patient") or patient_id_arg(args, "subject")
     if patient_id is not None:
         query = query.where(EcgReport.patient_id == patient_id)

@@ -16,10 +16,9 @@ from portal.fhir import clinical_input
 from portal.fhir.bundle import paging, searchset
 from portal.fhir.diagnostic_report import report_resource
 from portal.fhir.http import FhirError, actor, audit_read, bp, resource_response
-from portal.fhir.observation import audience_of, build, items
+from portal.fhir.observation import audience_of, build, items, visible_reports
 from portal.fhir.patient import READERS, not_found, patient_resource, visible
 from portal.models import EcgReport, Patient
-from portal.services import reports
 
 
 @bp.route("/Patient/<id:patient_id>/$everything", methods=["GET"])
@@ -38,7 +37,7 @@ def patient_everything(patient_id: int) -> Response:
         raise not_found(f"Patient/{patient_id}")
     where = paging()
     found = sql.scalars(
-        reports.visible_reports(actor())
+        visible_reports(actor())
         .where(EcgReport.patient_id == patient.id)
         .order_by(EcgReport.report_date.desc(), EcgReport.id.desc())
     ).all()

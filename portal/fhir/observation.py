@@ -13,6 +13,7 @@ PATIENTS_GET_CLINICIAN_PDF=true."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -54,8 +55,7 @@ from portal.models import (
     utcnow,
 )
 from portal.risk_words import model_title
-from portal.services import audit, documents, reports
-from portal.services.errors import NotAllowed
+from portal.services import audit, documents, entered_in_error, reports
 from portal.services.reference import reference_marker
 from portal.services.risk_scores import stale_reason
 from reports.plain_language import GRACE_MODELS, PATIENT_RISK_ORDER
@@ -97,6 +97,9 @@ class Item:
     # measurable), or a risk score an earlier signature computed and the latest could not:
     # served as entered-in-error, never a result of the DiagnosticReport.
     withdrawn: bool = False
+    # Of a report withdrawn as entered in error, for the patient's apps: entered-in-error with
+    # no value (it may be another person's ECG), the withdrawal in their words.
+    without_value: bool = False
 
     @property
     def id(self) -> str:
@@ -105,6 +108,15 @@ class Item:
     @property
     def patient_id(self) -> int:
         return self.report.patient_id
+
+
+def visible_reports(account: Account) -> Any:
+    """The reports a token's account reads through FHIR: `reports.visible_reports`, and a
+    patient's also each one withdrawn as entered in error after they could read it, served
+    without its values (`Item.without_value`). It had become a 404 "does not exist", so an
+    app that imported it as final kept another person's ECG as the patient's own (a
+    data-protection audit, 2026-12-07)."""
+    return reports.visible_reports(account, withdrawn_they_read=True)
 
 
 def signed_version(report: EcgReport, version_no: int | None = None) -> ReportVersion | None:
@@ -138,6 +150,8 @@ def readable_version(report: EcgReport, version_no: int, who: Audience) -> Repor
     version = signed_version(report, version_no)
     if version is None or who.clinician:
         return version
+    if report.status is ReportStatus.ENTERED_IN_ERROR:  # its withdrawal only, no version's read
+        return None
     return version if reports.shown_to_patient(report, version, utcnow()) else None
 
 
@@ -184,6 +198,9 @@ def items(report: EcgReport, who: Audience, version: ReportVersion | None = None
     found += _risk_items(report, who, version)
     if who.full:
         found.append(Item(report, "ecg", (codes.ECG_POTENTIAL,), ("procedure",)))
+    if report.status is ReportStatus.ENTERED_IN_ERROR and not who.clinician:
+        # The patient's apps: each as withdrawn, no value, no waveform (`visible_reports`).
+        return [dataclasses.replace(i, without_value=True) for i in found if i.slug != "ecg"]
     return found
 
 
@@ -320,6 +337,17 @@ def _withdrawn(item: Item, version: ReportVersion) -> dict[str, Any]:
     reason = version.amendment_reason or "no reason given"
     resource["note"] = [{"text": f"Withdrawn by the amendment of version {version.version_no}: "
                          f"signed as not measurable ({reason})."}]  # fmt: skip
+    return _ordered(resource)
+
+
+def _withdrawn_for_patient(item: Item) -> dict[str, Any]:
+    """An Observation of a withdrawn report, for the patient's apps: entered-in-error, what it
+    was (its code), the withdrawal in their words, and no value: it may be another person's."""
+    resource = _common(item, "entered-in-error")
+    resource["meta"] = withdrawal_meta(item.report)
+    measure = codes.MEASURE_BY_SLUG.get(item.slug)
+    resource["code"]["text"] = measure.text if measure else model_title(_risk_model(item))
+    resource["note"] = [{"text": entered_in_error.for_the_patient(item.report)}]
     return _ordered(resource)
 
 
@@ -501,7 +529,9 @@ def _ordered(resource: dict[str, Any]) -> dict[str, Any]:
 def build(item: Item, version: ReportVersion | None = None, where: Window | None = None) -> Any:
     """The Observation as it stands (`version` None), or as an earlier signed version had it."""
     current = version is None
-    if item.slug in codes.MEASURE_BY_SLUG:
+    if item.without_value:
+        resource = _withdrawn_for_patient(item)
+    elif item.slug in codes.MEASURE_BY_SLUG:
         version = version or signed_version(item.report)
         assert version is not None
         resource = _measurement(item, version)
@@ -544,10 +574,9 @@ def _item_or_404(observation_id: str, version_no: int | None = None) -> tuple[It
     what = f"Observation/{observation_id[:60]}"
     if match is None or int(match[1]) > MAX_ID:  # a report id past the column: no such
         raise not_found(what)
-    try:
-        report = reports.get_visible_report(db_session(), actor(), int(match[1]))
-    except NotAllowed:
-        raise not_found(what) from None
+    report = db_session().scalar(visible_reports(actor()).where(EcgReport.id == int(match[1])))
+    if report is None:
+        raise not_found(what)
     who = audience_of(actor())
     if version_no is not None and _is_withdrawal(report, match[2], version_no):
         version_no = None  # the withdrawal's version is the current one, read back
@@ -668,7 +697,7 @@ def observation_search() -> Response:
     if patient_id is None and not ids:
         raise FhirError(400, "Search Observations of one patient: patient=Patient/<id>.",
                         "required", "patient")  # fmt: skip
-    query = reports.visible_reports(actor())
+    query = visible_reports(actor())
     if patient_id is not None:
         query = query.where(EcgReport.patient_id == patient_id)
     if ids:

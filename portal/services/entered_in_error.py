@@ -4,7 +4,8 @@ A signed report of a recording uploaded to the wrong patient had no way out: it 
 patient's portal, and the doctor's only correction was an amendment forced to sign a false
 read (a working-day audit). Withdrawn, it is kept for the record and marked on every page,
 leaves the patient's portal (who is told, in their words, that a result was filed under their
-name in error), is "entered-in-error" through REST and FHIR, and has no PDF. An unsigned
+name in error), is "entered-in-error" through REST and FHIR (to the patient's FHIR apps too, if
+they could read it, without its values: `fhir.observation.items`), and has no PDF. An unsigned
 report is not withdrawn: staff move its recording to the right patient (`recording_move`)."""
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ FOR_THE_PATIENT = {
     WithdrawnKind.MISREAD: "was read with a wrong setting, so its figures were not right; if "
     "your tracing is read again, the new result appears here once a doctor has checked it",
 }
+
+
+def for_the_patient(report: EcgReport) -> str:
+    """The withdrawal in the patient's words, as their list says it (`FOR_THE_PATIENT`): what
+    their FHIR apps read in the withdrawn DiagnosticReport's conclusion and Observations."""
+    return (
+        f"This result was removed from your record: it {FOR_THE_PATIENT[kind_of(report)]}. "
+        "Please disregard it."
+    )
 
 
 MISREAD_CSV_ONLY = (

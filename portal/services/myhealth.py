@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     Account,
     AuditEvent,
     EcgReport,
-    ReportStatus,
     ReportVersion,
     VersionKind,
     utcnow,
@@ -51,22 +50,11 @@ def withdrawn_from_them(session: Session, account: Account) -> list[EcgReport]:
     """The results the patient could read and which a doctor has since withdrawn as entered
     in error (`services.entered_in_error`), newest first: gone from their list without a
     word, a result they had read would look lost (or hidden)."""
-    from portal.services.reports import own_recordings
+    from portal.services.reports import own_recordings, read_before_withdrawal
 
     if account.patient is None:
         return []
-    earlier_version_released = (
-        select(ReportVersion.id)
-        .where(
-            ReportVersion.report_id == EcgReport.id,
-            ReportVersion.previous_release_at <= ReportVersion.signed_at,
-        )
-        .exists()
-    )  # as `reports.shown_to_patient` reads a version the next one replaced
-    query = own_recordings(select(EcgReport), account.patient.id).where(
-        EcgReport.status == ReportStatus.ENTERED_IN_ERROR,
-        or_(EcgReport.patient_release_at <= EcgReport.withdrawn_at, earlier_version_released),
-    )
+    query = own_recordings(select(EcgReport), account.patient.id).where(read_before_withdrawal())
     return list(session.scalars(query.order_by(EcgReport.withdrawn_at.desc())))
 
 

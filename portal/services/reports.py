@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Select, Table, select, update
+from sqlalchemy import CursorResult, Select, Table, and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -158,17 +158,45 @@ def _is_high(score: RiskScore) -> bool:
     return score.level == RiskLevel.HIGH
 
 
-def visible_reports(actor: Account) -> Select[tuple[EcgReport]]:
+def visible_reports(
+    actor: Account, *, withdrawn_they_read: bool = False
+) -> Select[tuple[EcgReport]]:
+    """The reports `actor` may open; with `withdrawn_they_read`, a patient also those withdrawn
+    as entered in error after they could read them (`read_before_withdrawal`: their FHIR apps
+    are told of the withdrawal)."""
     if actor.role == Role.STAFF:
         return select(EcgReport)  # every report (no join: counting them reads one index)
     query = select(EcgReport).join(Patient, EcgReport.patient_id == Patient.id)
     if actor.role == Role.DOCTOR and actor.doctor_profile is not None:
         return query.where(mine_or_pooled(actor.doctor_profile.id))
     if actor.role == Role.PATIENT and actor.patient is not None:
-        return patients_signed_reports(query, actor.patient.id).where(
-            EcgReport.patient_release_at <= utcnow()  # not held for a talk first
+        released = and_(
+            EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+            EcgReport.patient_release_at <= utcnow(),  # not held for a talk first
         )
+        if withdrawn_they_read:
+            released = or_(released, read_before_withdrawal())
+        return own_recordings(query, actor.patient.id).where(released)
     return query.where(EcgReport.id.is_(None))
+
+
+def read_before_withdrawal() -> Any:
+    """SQL: the report was withdrawn as entered in error after its patient could read a signed
+    version of it (`entered_in_error.ever_shown_to_patient` asked of the database): released
+    before the withdrawal, or an earlier version released before the next replaced it (as
+    `shown_to_patient` reads a version the next one replaced)."""
+    earlier_version_released = (
+        select(ReportVersion.id)
+        .where(
+            ReportVersion.report_id == EcgReport.id,
+            ReportVersion.previous_release_at <= ReportVersion.signed_at,
+        )
+        .exists()
+    )
+    return and_(
+        EcgReport.status == ReportStatus.ENTERED_IN_ERROR,
+        or_(EcgReport.patient_release_at <= EcgReport.withdrawn_at, earlier_version_released),
+    )
 
 
 def patients_signed_reports(query: Select[Any], patient_id: int) -> Select[Any]:
