@@ -302,6 +302,53 @@ def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> 
     )
 
 
+def test_what_if_refuses_first_event_scores_during_an_acute_coronary_syndrome(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Admission values with ST deviation: the current scores say the first-event models are
+    not computed, and the what-if, the ST deviation prefilled and a cholesterol, HDL and
+    pressure added, had read "Framingham 2008 ... 13.5 % intermediate" and "ATP III 8.2 %
+    low" (a risk audit). It refuses them as the current scores do."""
+    _add_input(
+        sql, people, utcnow() - dt.timedelta(hours=3), heart_rate_bpm=95.0, creatinine=1.2,
+        systolic_bp_mmhg=110.0, killip_class=3,
+        booleans=dict(cardiac_arrest_at_admission=True, st_deviation=True),
+    )  # fmt: skip
+    client = client_for(app, people.doctor)
+    url = f"/patients/{people.patient.id}/risk/"
+    page = client.get(url).get_data(as_text=True)
+    form = _FormValues()
+    form.feed(page[page.index('id="what-if"') :])
+    assert form.values["st_deviation"] == "yes", form.values
+    added = dict(total_cholesterol="200", hdl="45", systolic_bp_mmhg="130", bmi_kg_m2="27",
+                 smoker="no", diabetic="no", bp_treated="no")  # fmt: skip
+    calculated = client.get(url, query_string=form.values | added).get_data(as_text=True)
+    table = calculated[calculated.index('id="what-if-results"') :].split("</table>")[0]
+    reason = "the admission values show an acute coronary syndrome (ST-segment deviation)"
+    for spec in risk_scores.SPECS:
+        row = table[table.index(spec.title) :].split("</tr>")[0]
+        if spec.first_event:
+            assert reason in row and " %" not in row, row
+    assert [
+        o.not_computed_reason
+        for o in risk_scores.what_if(
+            people.patient,
+            {
+                "age_years": 60,
+                "total_chol": 200.0,
+                "hdl": 45.0,
+                "sbp_mmhg": 130,
+                **FLAGS,
+                "elevated_enzymes": True,
+            },
+        )
+        if o.spec.first_event
+    ] == [  # fmt: skip
+        "not computed: the model is for people without known cardiovascular disease, and the "
+        "admission values show an acute coronary syndrome (raised cardiac enzymes)"
+    ] * 3
+
+
 def test_risk_page_is_only_for_the_patients_clinicians(app: Flask, people: People) -> None:
     url = f"/patients/{people.other_patient.id}/risk/"
     assert client_for(app, people.doctor).get(url).status_code == 404

@@ -350,12 +350,26 @@ def _acute_coronary_syndrome(values: dict[str, Measured], as_of: dt.datetime) ->
         and found.value is True
         and _fresh(found, as_of, ADMISSION_WINDOW)
     ]
+    return _acs_reason(signs)
+
+
+def _acs_reason(signs: list[str]) -> str | None:
+    """The first-event models' answer when `signs` of an acute coronary syndrome are shown."""
     if not signs:
         return None
     return (
         "not computed: the model is for people without known cardiovascular disease, and "
         f"{IN_ACS} ({', '.join(signs)})"
     )
+
+
+# The what-if calculator's keyword for each sign of `ACS_SIGNS` (GRACE's keywords).
+ACS_SIGN_KEYWORDS = {
+    column: keyword
+    for spec in SPECS
+    for keyword, (column, _) in spec.fields.items()
+    if column in ACS_SIGNS
+}
 
 
 # The what-if calculator's keyword for GRACE's pressure (at presentation), beside `sbp_mmhg`,
@@ -384,12 +398,23 @@ def what_if(patient: Patient, chosen: dict[str, Any]) -> list[ScoreOutcome]:
     """Every model's outcome from `chosen` keyword values alone (the what-if calculator).
 
     Nothing is looked up or stored; a keyword a model needs but `chosen` lacks is missing.
-    GRACE takes its pressure from `ADMISSION_SBP`, the others from `sbp_mmhg`.
+    GRACE takes its pressure from `ADMISSION_SBP`, the others from `sbp_mmhg`. The first-event
+    models refuse as the current scores do, after a heart attack and during an acute coronary
+    syndrome (`_acute_coronary_syndrome`): ST deviation prefilled beside a cholesterol added
+    had read "Framingham ... 13.5 % intermediate" where the scores now said not computed.
     """
+    acs_reason = _acs_reason(
+        [
+            words
+            for column, words in ACS_SIGNS.items()
+            if chosen.get(ACS_SIGN_KEYWORDS[column]) is True
+        ]
+    )
     outcomes = []
     for spec in SPECS:
-        if spec.first_event and chosen.get("history_of_mi") is True:
-            outcomes.append(ScoreOutcome(spec, None, PRIOR_MI_REASON, {}, None))
+        if spec.first_event and (chosen.get("history_of_mi") is True or acs_reason):
+            reason = PRIOR_MI_REASON if chosen.get("history_of_mi") is True else acs_reason
+            outcomes.append(ScoreOutcome(spec, None, reason, {}, None))
             continue
         accepted = inspect.signature(spec.function).parameters
         kwargs = {k: v for k, v in _what_if_keywords(spec, chosen).items() if k in accepted}
