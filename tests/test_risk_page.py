@@ -349,6 +349,33 @@ def test_what_if_refuses_first_event_scores_during_an_acute_coronary_syndrome(
     ] * 3
 
 
+def _a_woman_of_30_with_healthy_values(sql: Session, people: People) -> str:
+    """The patient made 30, with cholesterol 150, HDL 70, SBP 110 and BMI 21: her risk page."""
+    today = dt.date.today()
+    people.patient.date_of_birth = today.replace(year=today.year - 31) + dt.timedelta(days=10)
+    sql.commit()
+    _add_input(sql, people, utcnow() - dt.timedelta(days=10), booleans=FLAGS,
+               total_cholesterol=150.0, hdl=70.0, systolic_bp_mmhg=110.0,
+               bmi_kg_m2=21.0)  # fmt: skip
+    return f"/patients/{people.patient.id}/risk/"
+
+
+def _card(page: str, model: RiskModel) -> str:
+    card = page[page.index(f'id="score-{model.value}"') :]
+    return card[: card.index("</article>")]
+
+
+def test_a_heart_age_below_the_models_ages_reads_under_30(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A woman of 30 with healthy values had read "heart age 21 years" (26 on the BMI form):
+    the model covers 30-74, and the page said "over 80" above but nothing below (an audit)."""
+    url = _a_woman_of_30_with_healthy_values(sql, people)
+    page = client_for(app, people.doctor).get(url).get_data(as_text=True)
+    for model in (RiskModel.FRAMINGHAM_GENERAL_CVD, RiskModel.FRAMINGHAM_GENERAL_CVD_BMI):
+        assert "heart age under 30 years" in _card(page, model)
+
+
 def test_risk_page_is_only_for_the_patients_clinicians(app: Flask, people: People) -> None:
     url = f"/patients/{people.other_patient.id}/risk/"
     assert client_for(app, people.doctor).get(url).status_code == 404

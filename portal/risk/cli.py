@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from portal import risk
+from portal.risk.framingham import heart_age_text
 from portal.risk.result import RiskResult
 
 MODELS: dict[str, Callable[..., RiskResult]] = {
@@ -74,7 +75,7 @@ def describe(result: RiskResult) -> str:
         value = f"{result.points} points -> {value}"
     lines.append(f"  result:   {value} ({result.category})")
     if result.heart_age_years is not None:
-        lines.append(f"  heart age: {result.heart_age_years:.0f} years")
+        lines.append(f"  heart age: {heart_age_text(result.heart_age_years)} years")
     for effect in result.largest_effects():
         lines.append(f"  {effect.label}: +{effect.change_percent_points:.1f} percentage points")
     lines.append(f"  source:   {result.citation}")

@@ -109,6 +109,21 @@ BMI = {
 }
 
 
+# Heart age is said as a number within the ages the model covers, up to 80: below 30 the
+# equation extrapolates (a woman of 30 with healthy values read "heart age 21 years").
+HEART_AGE_SAID_YEARS = (AGE_YEARS.low, 80)
+
+
+def heart_age_text(heart_age_years: float) -> str:
+    """ "61", or "under 30" / "over 80" beyond the ages it is said for (`HEART_AGE_SAID_YEARS`)."""
+    low, high = HEART_AGE_SAID_YEARS
+    if heart_age_years < low:
+        return f"under {low:g}"
+    if heart_age_years > high:
+        return f"over {high:g}"
+    return f"{heart_age_years:.0f}"
+
+
 def category_of(risk_percent: float) -> RiskLevel:
     """The paper's bands: low < 10 %, intermediate 10-20 %, high >= 20 %."""
     if risk_percent < 10:

@@ -11,6 +11,7 @@ from portal.db import db_session
 from portal.local_time import hospital_today
 from portal.models import Account, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS
+from portal.risk.framingham import heart_age_text
 from portal.scores.forms import WhatIfForm, field_for_keyword, overrides, prefill
 from portal.services import audit, clinical_inputs, patients, risk_scores
 
@@ -83,4 +84,5 @@ def show(patient_id: int) -> str:
         labels=risk_scores.LABELS,
         boolean_labels=BOOLEAN_LABELS,
         today=hospital_today(),
+        heart_age_text=heart_age_text,  # "under 30", "61", "over 80"
     )

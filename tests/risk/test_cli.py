@@ -60,3 +60,13 @@ def test_refusals_are_usage_errors_naming_the_option() -> None:
     assert "--age-years: Age 25 years is outside the range" in result.output
     missing = CliRunner().invoke(risk_command, ["framingham", *MAN_55[:-1]])
     assert missing.exit_code == 2 and "--diabetic" in missing.output
+
+
+def test_a_heart_age_beyond_the_ages_it_is_said_for_is_said_as_such() -> None:
+    """ "heart age: 21 years" for a woman of 30 with healthy values: the model covers 30-74."""
+    young = ["--sex", "female", "--age-years", "30", "--total-chol", "150", "--hdl", "70",
+             "--sbp-mmhg", "110", "--no-bp-treated", "--no-smoker", "--no-diabetic"]  # fmt: skip
+    result = CliRunner().invoke(risk_command, ["framingham", *young])
+    assert "heart age: under 30 years" in result.output, result.output
+    result = CliRunner().invoke(risk_command, ["framingham", *MAN_55])
+    assert "heart age: 61 years" in result.output, result.output
