@@ -23,6 +23,7 @@ from portal.models import (
     RiskModel,
     RiskScore,
     Role,
+    Sex,
     utcnow,
 )
 from portal.services import risk_scores
@@ -374,6 +375,31 @@ def test_a_heart_age_below_the_models_ages_reads_under_30(
     page = client_for(app, people.doctor).get(url).get_data(as_text=True)
     for model in (RiskModel.FRAMINGHAM_GENERAL_CVD, RiskModel.FRAMINGHAM_GENERAL_CVD_BMI):
         assert "heart age under 30 years" in _card(page, model)
+
+
+def test_what_raises_it_most_lists_only_factors_that_raise_it(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The risk page listed "HDL cholesterol -1.3 percentage points" under "What raises it
+    most" for a man of 55 (HDL 50), only lowering factors for a woman of 30 with healthy
+    values, and for her ATP III the heading alone; the review page names only those that
+    raise it (`largest_effects`). Both now follow that rule, and say when none does."""
+    url = _a_woman_of_30_with_healthy_values(sql, people)
+    client = client_for(app, people.doctor)
+    page = html.unescape(client.get(url).get_data(as_text=True))
+    for model in risk_scores.SPEC_BY_MODEL:
+        if risk_scores.SPEC_BY_MODEL[model].first_event:
+            card = _card(page, model).split("<details>")[0]
+            assert "What raises it most" in card, card
+            assert "no factor above a healthy level." in card and "percentage points" not in card
+    people.patient.sex = Sex.MALE
+    people.patient.date_of_birth = dt.date.today().replace(year=dt.date.today().year - 55)
+    sql.commit()
+    _add_input(sql, people, utcnow() - dt.timedelta(days=1), booleans=FLAGS, **LIPIDS)
+    page = html.unescape(client.get(url).get_data(as_text=True))
+    card = _card(page, RiskModel.FRAMINGHAM_GENERAL_CVD).split("<details>")[0]
+    assert "Total cholesterol" in card and "Blood pressure" in card
+    assert "HDL cholesterol" not in card and "−" not in card and "-1." not in card, card
 
 
 def test_risk_page_is_only_for_the_patients_clinicians(app: Flask, people: People) -> None:
