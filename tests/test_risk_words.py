@@ -41,3 +41,27 @@ def test_the_report_page_names_models_and_factors_in_words(
     ]
     assert "framingham general cvd" not in table and "ln age" not in table and "ln_" not in table
     assert "Framingham 2008 general cardiovascular disease" in table
+
+
+def test_what_raises_a_score_is_rounded_once_as_on_the_risk_page() -> None:
+    """Stored at two decimals, ATP III's blood-pressure effect of 1.0486 had read "+1.1" on
+    the review page (1.05, rounded again) and "+1.0" on the risk page (a risk audit); here
+    0.548 stored as 0.55 read "+0.6" beside the risk page's "+0.5"."""
+    from portal import risk
+    from portal.models import RiskScore
+    from portal.risk_words import raised_most_text
+    from portal.services import risk_scores
+
+    result = risk.framingham_hard_chd_atp3(
+        sex="male", age_years=40, total_chol=188, hdl=45, sbp_mmhg=168, bp_treated=False,
+        smoker=False, diabetic=False,
+    )  # fmt: skip
+    spec = risk_scores.SPEC_BY_MODEL[RiskModel.FRAMINGHAM_HARD_CHD_ATP3]
+    stored = RiskScore(
+        model=spec.model, **risk_scores.score_values(risk_scores.ScoreOutcome(spec, result, None))
+    )
+    on_the_risk_page = ", ".join(  # show.html: '%+.1f' of each effect that raises it
+        f"{e.label} {e.change_percent_points:+.1f}" for e in result.largest_effects()
+    )
+    assert "Blood pressure +0.5" in on_the_risk_page
+    assert raised_most_text(stored) == on_the_risk_page + " percentage points"

@@ -724,12 +724,14 @@ def score_values(outcome: ScoreOutcome) -> dict[str, Any]:
 
 def raised_most_by(result: risk.RiskResult) -> list[dict[str, Any]]:
     """The factors that raise `result` most, largest first, as the risk page ranks them (the
-    risk with that factor alone at a healthy level): what the review page names."""
+    risk with that factor alone at a healthy level): what the review page names. Unrounded,
+    so each page rounds once: stored at two decimals, ATP III's 1.0486 read "+1.1" there (1.05)
+    and "+1.0" on the risk page (a risk audit)."""
     return [
         {
             "factor": e.factor,
             "label": e.label,
-            "change_percent_points": round(e.change_percent_points, 2),
+            "change_percent_points": e.change_percent_points,
         }
         for e in result.largest_effects(n=len(result.effects))
     ]
