@@ -729,3 +729,32 @@ def test_frequent_pacs_read_many_on_the_patients_summary_and_list(
         report.versions[0].beat_counts = bigeminy
         assert myhealth.plain_finding(report) == MANY_PACS
     sql.rollback()
+
+
+def test_the_clinician_pdf_dates_each_risk_input(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The clinician PDF's "Inputs used" gave no dates, though they may be 12 months old (the
+    risk page says "recorded YYYY-MM-DD", the summary "It uses your measurements from ...";
+    a risk audit). Each now says the hospital's day it was recorded, or that it came from
+    the ECG."""
+    import dataclasses
+
+    from portal.services.reports import latest_signed
+    from reports.render import html_for
+    from tests.test_risk_page import FLAGS, _add_input
+
+    noon = dt.datetime.combine(dt.date.today(), dt.time(12)) - dt.timedelta(days=200)
+    _add_input(sql, people, noon, booleans=FLAGS, total_cholesterol=213.0, hdl=50.0,
+               systolic_bp_mmhg=140.0, bmi_kg_m2=27.0)  # fmt: skip
+    report = _signed(app, people, sql, tmp_path)
+    version = latest_signed(report)
+    assert version is not None
+    settings = dataclasses.replace(app.config["SETTINGS"], time_zone="Pacific/Kiritimati")
+    with app.app_context():
+        page = html.unescape(html_for("clinician", report_data(sql, report, version, settings)))
+    table = page[page.index('id="risk-scores"') :].split("</table>")[0]
+    day = (noon + dt.timedelta(hours=14)).date()  # UTC+14: the next day there
+    assert f"total cholesterol 213 mg/dL (recorded {day:%Y-%m-%d})" in table, table
+    assert f"systolic blood pressure 140 mmHg (recorded {day:%Y-%m-%d})" in table
+    assert f"BMI 27.0 kg/m² (recorded {day:%Y-%m-%d})" in table

@@ -90,8 +90,10 @@ def scores_of(report: EcgReport, zone: ZoneInfo) -> list[Score]:
             predicts=_predicts(row.model.value),
             risk_percent=row.value,
             category=row.category,
-            inputs={  # in words, with units and clinical precision
-                k: input_text(k, v) for k, v in (row.inputs_used or {}).items() if k != "sources"
+            inputs={  # in words, with units and clinical precision, and when measured
+                k: input_text(k, v) + _recorded_words(k, row.inputs_used, zone)
+                for k, v in (row.inputs_used or {}).items()
+                if k != "sources"
             },
             not_computed_reason=row.not_computed_reason,
             model=row.model.value,
@@ -135,6 +137,20 @@ def _read(
         heart_rate_bpm=version.heart_rate_bpm,
         patient_risk=version.patient_risk,
     )
+
+
+def _recorded_words(name: str, inputs_used: dict[str, Any] | None, zone: ZoneInfo) -> str:
+    """ " (recorded 2026-12-01)" (the hospital's day) or " (from the ECG)" after an input the
+    score used, as the risk page says it: the clinician PDF gave no date for inputs up to 12
+    months old (a risk audit). Its source is keyed by the model's keyword ("total_chol")."""
+    sources = (inputs_used or {}).get("sources") or {}
+    source = sources.get(name) or sources.get(name.removesuffix("_mg_dl"))
+    if not source or not source.get("recorded_at"):
+        return ""
+    if source.get("from") == "ECG":
+        return " (from the ECG)"
+    recorded = in_zone(dt.datetime.fromisoformat(source["recorded_at"]), zone)
+    return f" (recorded {recorded:%Y-%m-%d})"
 
 
 def _measured_on(
