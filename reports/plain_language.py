@@ -304,6 +304,17 @@ AGE_RANGE_WORDS = (
     "The usual 10-year risk numbers are made for people aged 30 to 79, so none is given for "
     "your age here. Your doctor will talk with you about what your heart tests mean for you."
 )
+# ... and for a person with diabetes too old for the 2008 model (75-79): Framingham refused
+# for the age, ATP III for the diabetes (a coronary heart disease risk equivalent there,
+# `portal.risk.atp3`). A diabetic of 77 with every value recorded had read "... which tests
+# are missing" (a risk audit).
+DIABETES_REFUSED = "does not score people with diabetes"
+DIABETES_AND_AGE_WORDS = (
+    "The usual 10-year risk numbers do not fit you, so none is given here. Some are made for "
+    "people aged 30 to 74. The other one gives no number to people with diabetes, because "
+    "in it diabetes already counts as a high risk. Your doctor will talk with you about what "
+    "your heart tests mean for you."
+)
 PATIENT_RISK_ORDER = (
     "framingham_general_cvd",
     "framingham_general_cvd_bmi",
@@ -341,12 +352,18 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
     first_event = [s for s in scores if s.model in PATIENT_RISK_ORDER]
     if first_event and all(_outside_age_range(s) for s in first_event):
         return AFTER_MI_TITLE, AGE_RANGE_WORDS
+    if first_event and all(_outside_age_range(s) or _diabetes_refused(s) for s in first_event):
+        return AFTER_MI_TITLE, DIABETES_AND_AGE_WORDS
     return None
 
 
 def _outside_age_range(score: Score) -> bool:
     reason = (score.not_computed_reason or "").removeprefix("not computed: ")
     return reason.startswith("Age ") and OUTSIDE_AGE_RANGE in reason
+
+
+def _diabetes_refused(score: Score) -> bool:
+    return DIABETES_REFUSED in (score.not_computed_reason or "")
 
 
 def measured_on_words(score: Score) -> str:

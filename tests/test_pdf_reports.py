@@ -758,3 +758,34 @@ def test_the_clinician_pdf_dates_each_risk_input(
     assert f"total cholesterol 213 mg/dL (recorded {day:%Y-%m-%d})" in table, table
     assert f"systolic blood pressure 140 mmHg (recorded {day:%Y-%m-%d})" in table
     assert f"BMI 27.0 kg/m² (recorded {day:%Y-%m-%d})" in table
+
+
+def test_a_diabetic_too_old_for_the_2008_model_is_told_why_no_figure_is_given(
+    app: Flask, people: People
+) -> None:
+    """A man of 77 with diabetes, every value recorded: both Framingham forms are refused for
+    his age (30-74), ATP III for his diabetes (a coronary heart disease risk equivalent there),
+    and his summary read "We did not have all the values we need ... which tests are missing"
+    (a risk audit). He is now told why, and never that a test is missing."""
+    from portal.services import risk_scores
+    from reports.plain_language import AFTER_MI_TITLE, DIABETES_AND_AGE_WORDS
+
+    values = {"age_years": 77, "total_chol": 213.0, "hdl": 50.0, "sbp_mmhg": 140,
+              "bmi_kg_m2": 27.0, "smoker": False, "diabetic": True,
+              "bp_treated": False}  # fmt: skip
+    outcomes = risk_scores.what_if(people.other_patient, values)
+    scores = [
+        Score(o.spec.title, "", None, None, {}, o.not_computed_reason, model=o.spec.model.value)
+        for o in outcomes
+    ]
+    assert all(s.not_computed_reason for s in scores[:3])  # none computed
+    assert patient_risk(scores) == (AFTER_MI_TITLE, DIABETES_AND_AGE_WORDS)
+    assert "missing" not in DIABETES_AND_AGE_WORDS and "74" in DIABETES_AND_AGE_WORDS
+    # HDL missing as well: the usual "tests are missing" sentence, which is then true.
+    without_hdl = risk_scores.what_if(
+        people.other_patient, {k: v for k, v in values.items() if k != "hdl"}
+    )
+    assert patient_risk([
+        Score(o.spec.title, "", None, None, {}, o.not_computed_reason, model=o.spec.model.value)
+        for o in without_hdl
+    ]) is None  # fmt: skip
