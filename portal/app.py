@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             input_value,
             model_title,
             raised_most_text,
+            risk_figure_text,
         )
         from portal.services.reference import reference_marker
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             "input_label": input_label,  # a risk score's inputs with their units
             "input_value": input_value,
             "raised_most_text": raised_most_text,  # ranked as the risk page ranks it
+            "risk_figure_text": risk_figure_text,  # "> 30 %" above a model's calibrated range
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown
         }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal import risk
 from portal.models import RiskModel, RiskScore
 
 MODEL_TITLES = {
@@ -88,6 +89,19 @@ def raised_most_text(score: RiskScore, n: int = 3) -> str:
         parts = [f"{factor_label(name)} {points:.0f}" for name, points in largest if points > 0]
         return ", ".join(parts) + " points" if parts else ""
     return ""
+
+
+BEYOND_CALIBRATION = "beyond the range the model was built on"
+
+
+def risk_figure_text(model: str, risk_percent: float) -> str:
+    """ "13.5 %", or "> 30 % (beyond the range the model was built on)" above the highest
+    figure the model states (`portal.risk.beyond_calibration`): a clinician PDF had printed
+    "99.9 % (high)", a certainty the extrapolated equation cannot give (a risk audit)."""
+    ceiling = risk.beyond_calibration(model, risk_percent)
+    if ceiling is None:
+        return f"{risk_percent:.1f} %"
+    return f"> {ceiling:.0f} % ({BEYOND_CALIBRATION})"
 
 
 def model_title(model: RiskModel) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from ml import rhythm, vocabulary
 from ml.findings import FREQUENT_ECTOPY_SHARE
+from portal.risk import beyond_calibration  # pure Python: no Flask, no database
 from reports.data import Read, ReportData, Score
 from reports.next_steps import in_plain_words as next_step_words
 
@@ -266,12 +267,17 @@ OUTCOMES["framingham_general_cvd_bmi"] = OUTCOMES["framingham_general_cvd"]
 
 
 def risk_in_plain_words(score: Score) -> str | None:
-    """A risk as a natural frequency, or None when it was not computed."""
+    """A risk as a natural frequency, or None when it was not computed; above the highest
+    figure the model states (`portal.risk.beyond_calibration`) "More than 30 of 100 ...",
+    with no "The other N": "About 100 of 100 people ... The other 0 will not." had told a
+    patient a certainty the model cannot give (a risk audit)."""
     if score.risk_percent is None:
         return None
     what, rest = OUTCOMES.get(score.model, OUTCOMES["framingham_general_cvd"])
     if score.risk_percent < 0.5:
         return f"Fewer than 1 in 100 people with the same values {what}."
+    if (ceiling := beyond_calibration(score.model, score.risk_percent)) is not None:
+        return f"More than {ceiling:.0f} of 100 people with the same values {what}."
     people = max(1, round(score.risk_percent))
     others = 100 - people
     return f"About {people} of 100 people with the same values {what}. The other {others} {rest}."

@@ -71,7 +71,15 @@ def _environment() -> Environment:
     env.globals["next_step_labels"] = {code: s.label for code, s in NEXT_STEPS.items()}
     env.filters["ms"] = lambda v: "—" if v is None else f"{v:.0f} ms"
     env.globals["input_words"] = input_words
+    env.globals["risk_figure_text"] = risk_figure_text
     return env
+
+
+def risk_figure_text(model: str, risk_percent: float) -> str:
+    """ "13.5 %", or "> 30 % (beyond the range the model was built on)" (`portal.risk_words`)."""
+    from portal.risk_words import risk_figure_text as in_words  # lazily: portal imports reports
+
+    return in_words(model, risk_percent)
 
 
 def input_words(name: str, value: Any) -> str:

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -1752,3 +1753,33 @@ def test_a_risk_score_an_amendment_could_not_compute_is_entered_in_error_not_gon
     ]
     # The patient's app had their one figure: withdrawn for them too.
     assert fetch(client, url, tokens.patient)["status"] == "entered-in-error"
+
+
+def test_a_risk_beyond_the_models_calibrated_range_is_served_as_more_than_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    """Cholesterol 300, HDL 30, a treated 200 mmHg, a smoker with diabetes: the Cox equation
+    gives 96.6 % for her, far beyond the highest risk the paper states as a figure (30 %), and FHIR
+    served it as a certainty (a risk audit). It is now "> 30 %" (R4's Quantity.comparator),
+    the equation's figure in a note; a score within the range is served as before."""
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=4), total_cholesterol=300,
+                          hdl=30, cholesterol_unit="mg/dL", systolic_bp_mmhg=200, bmi_kg_m2=22,
+                          booleans={name: name in ("smoker", "diabetic", "bp_treated")
+                                    for name in BOOLEAN_FIELDS}),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report)
+    client = app.test_client()
+    url = f"/Observation/{report.id}-risk-framingham-general-cvd"
+    for served in (fetch(client, url, tokens.doctor), fetch(client, f"{url}/_history/2",
+                                                            tokens.doctor)):  # fmt: skip
+        assert served["valueQuantity"] == {"value": 30.0, "comparator": ">", "unit": "%",
+                                           "system": codes.UCUM, "code": "%"}  # fmt: skip
+        notes = " ".join(n["text"] for n in served["note"])
+        assert re.search(r"The equation gives 9\d\.\d %", notes) and "more than 30 %" in notes
+    score = next(s for s in report.risk_scores if s.model.value == "framingham_general_cvd")
+    assert score.value is not None and score.value > 90  # kept as computed

@@ -21,7 +21,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, EcgReport, ReportDocument
+from portal.models import AuditEvent, EcgReport, ReportDocument, utcnow
 from portal.services.documents import report_data
 from portal.worker import Worker
 from reports.data import Score
@@ -789,3 +789,55 @@ def test_a_diabetic_too_old_for_the_2008_model_is_told_why_no_figure_is_given(
         Score(o.spec.title, "", None, None, {}, o.not_computed_reason, model=o.spec.model.value)
         for o in without_hdl
     ]) is None  # fmt: skip
+
+
+def test_a_risk_beyond_the_models_calibrated_range_is_said_as_more_than_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Cholesterol 300, HDL 30, a treated 200 mmHg, a smoker with diabetes: the Cox equation
+    extrapolates far beyond the risks it was built on (99.9 % for a man of 70), and the summary
+    said "About 100 of 100 people ... The other 0 will not.", the clinician PDF "99.9 %
+    (high)" (a risk audit). Above the highest figure the model states (30 %) the patient
+    reads "More than 30 of 100 people ...", the clinician "> 30 % (beyond the range the model
+    was built on)", and the REST API keeps the value beside `more_than_percent`."""
+    from portal.services.reports import latest_signed
+    from reports.plain_language import risk_in_plain_words
+    from reports.render import html_for
+    from tests.test_api import Api, issue_on_admin_page
+    from tests.test_risk_page import _add_input
+
+    extreme = Score("", "", 99.9, "high", {}, model="framingham_general_cvd")
+    assert risk_in_plain_words(extreme) == (
+        "More than 30 of 100 people with the same values will have a heart attack, a stroke or "
+        "another heart or blood vessel problem in the next 10 years."
+    )
+    assert risk_in_plain_words(replace(extreme, risk_percent=29.6)) == (
+        "About 30 of 100 people with the same values will have a heart attack, a stroke or "
+        "another heart or blood vessel problem in the next 10 years. The other 70 will not."
+    )
+    _add_input(sql, people, utcnow() - dt.timedelta(days=5), total_cholesterol=300.0, hdl=30.0,
+               systolic_bp_mmhg=200.0, bmi_kg_m2=30.0,
+               booleans={"smoker": True, "diabetic": True, "bp_treated": True})  # fmt: skip
+    report = _signed(app, people, sql, tmp_path)
+    version = latest_signed(report)
+    assert version is not None
+    with app.app_context():
+        data = report_data(sql, report, version, app.config["SETTINGS"])
+        clinician = html.unescape(html_for("clinician", data))
+        summary = " ".join(html.unescape(html_for("patient", data)).split())
+    table = clinician[clinician.index('id="risk-scores"') :].split("</table>")[0]
+    assert "> 30 % (beyond the range the model was built on)</strong> (high)" in table, table
+    assert not re.search(r"\b9\d\.\d %", table)
+    assert "More than 30 of 100 people with the same values" in summary
+    assert "The other" not in summary and "About 9" not in summary
+    doctor = client_for(app, people.doctor)  # the review page and the risk page alike
+    for page in (f"/reports/{report.id}", f"/patients/{people.patient.id}/risk/"):
+        shown = html.unescape(doctor.get(page).get_data(as_text=True))
+        assert "> 30 % (beyond the range the model was built on)" in shown, page
+        assert not re.search(r"\b9\d\.\d %", shown), page
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username, ["reports:read"]))
+    scores = {s["model"]: s for s in api.get(f"/reports/{report.id}").get_json()["risk_scores"]}
+    lipid = scores["framingham_general_cvd"]
+    assert lipid["value"] > 90 and lipid["more_than_percent"] == 30.0
+    assert all(s["more_than_percent"] is None for s in scores.values() if not s["value"])

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from ml.analysis import EcgAnalysis
+from portal import risk
 from portal.access import roles, scopes
 from portal.api.core import (
     PREFIX,
@@ -245,6 +246,16 @@ class RiskScoreSchema(ma.Schema):
             "description": "why the score no longer fits the patient (computed for an age or "
             "sex since corrected), as the review page and clinician PDF say it; null when it "
             "fits. Not recomputed: the risk page computes today's."
+        },
+    )
+    more_than_percent = ma.fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the highest risk the model states as a figure (30 for Framingham "
+            "2008 and ATP III), when `value` is above it: read the score as more than this, as "
+            'the PDFs and FHIR (comparator ">") do; `value` is then the equation\'s '
+            "extrapolation. null otherwise"
         },
     )
     raised_most_by = ma.fields.List(
@@ -476,6 +487,7 @@ def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
         "not_computed_reason": score.not_computed_reason, "inputs_used": score.inputs_used,
         "contributions": score.contributions, "raised_most_by": score.raised_most_by,
         "stale_reason": stale_reason(score, report.patient, report.report_date),
+        "more_than_percent": risk.beyond_calibration(score.model, score.value),
     }  # fmt: skip
 
 

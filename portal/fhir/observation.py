@@ -25,7 +25,7 @@ from flask import current_app, request
 from werkzeug.wrappers import Response
 
 from ml.recording import Recording, canonical_lead_name, standard_order
-from portal import ecg_data
+from portal import ecg_data, risk
 from portal.access import api_client, roles, scopes
 from portal.converters import MAX_ID, whole_number
 from portal.db import db_session
@@ -367,12 +367,32 @@ def _risk_as_signed(item: Item, version: ReportVersion) -> dict[str, Any]:
     resource["meta"] = {"versionId": str(version.version_no), "lastUpdated": signed_at}
     resource["code"]["text"] = model_title(model)
     resource["issued"] = signed_at
-    resource["valueQuantity"] = {"value": round(float(figure["value"]), 1), "unit": "%",
-                                 "system": codes.UCUM, "code": "%"}  # fmt: skip
+    resource["valueQuantity"] = _risk_quantity(model, float(figure["value"]))
     if figure.get("category"):
         resource["interpretation"] = [{"text": figure["category"]}]
     resource["note"] = [{"text": f"Predicts {_predicts(model.value)}."}]
+    resource["note"] += _beyond_calibration_note(model, float(figure["value"]))
     return _ordered(resource)
+
+
+def _risk_quantity(model: RiskModel, value: float) -> dict[str, Any]:
+    """A risk in %: above the highest figure the model states (`risk.beyond_calibration`),
+    that figure with comparator ">" (R4's Quantity.comparator), as the PDFs say "> 30 %": an
+    EHR reading `value` alone had charted an extrapolated 99.9 % as a certainty (a risk
+    audit); the equation's figure is in the note (`_beyond_calibration_note`)."""
+    ceiling = risk.beyond_calibration(model, value)
+    if ceiling is None:
+        return {"value": round(value, 1), "unit": "%", "system": codes.UCUM, "code": "%"}
+    return {"value": ceiling, "comparator": ">", "unit": "%", "system": codes.UCUM, "code": "%"}
+
+
+def _beyond_calibration_note(model: RiskModel, value: float) -> list[dict[str, str]]:
+    ceiling = risk.beyond_calibration(model, value)
+    if ceiling is None:
+        return []
+    said = f"more than {ceiling:.0f} %"
+    return [{"text": f"The equation gives {value:.1f} %, beyond the highest risk the model "
+                     f"states as a figure: read as {said}."}]  # fmt: skip
 
 
 def _risk_withdrawn(item: Item) -> dict[str, Any]:
@@ -414,11 +434,11 @@ def _risk(item: Item) -> dict[str, Any]:
                         "lastUpdated": instant(score.created_at)}  # fmt: skip
     resource["code"]["text"] = model_title(score.model)
     resource["issued"] = instant(score.created_at)
-    resource["valueQuantity"] = {"value": round(float(score.value or 0.0), 1), "unit": "%",
-                                 "system": codes.UCUM, "code": "%"}  # fmt: skip
+    resource["valueQuantity"] = _risk_quantity(score.model, float(score.value or 0.0))
     if score.category:
         resource["interpretation"] = [{"text": score.category}]
     resource["note"] = [{"text": f"Predicts {_predicts(score.model.value)}."}]
+    resource["note"] += _beyond_calibration_note(score.model, float(score.value or 0.0))
     if stale := _stale(score):  # an EHR had imported it as it stood (an audit)
         resource["note"].append({"text": f"Not current: {stale}."})
     return _ordered(resource)

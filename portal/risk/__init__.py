@@ -6,15 +6,35 @@ raises `RiskInputError` naming the field, the value and the allowed range.
 """
 
 from portal.risk.atp3 import framingham_hard_chd_atp3
+from portal.risk.framingham import CALIBRATED_UP_TO_PERCENT as _FRAMINGHAM_CEILING
 from portal.risk.framingham import framingham_general_cvd, framingham_general_cvd_bmi
 from portal.risk.grace import grace_in_hospital, grace_six_month
 from portal.risk.result import FactorEffect, MissingInputError, RiskInputError, RiskResult
 
+# Model -> the highest risk (%) it states as a figure (`framingham.CALIBRATED_UP_TO_PERCENT`,
+# ATP III's printed table alike); a figure above it is said as "more than" it.
+CALIBRATED_UP_TO_PERCENT = {
+    "framingham_general_cvd": _FRAMINGHAM_CEILING,
+    "framingham_general_cvd_bmi": _FRAMINGHAM_CEILING,
+    "framingham_hard_chd_atp3": _FRAMINGHAM_CEILING,
+}
+
+
+def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
+    """The model's ceiling when `risk_percent` is above it (say "more than" it), else None."""
+    ceiling = CALIBRATED_UP_TO_PERCENT.get(model)
+    if ceiling is None or risk_percent is None or risk_percent <= ceiling:
+        return None
+    return ceiling
+
+
 __all__ = [
+    "CALIBRATED_UP_TO_PERCENT",
     "FactorEffect",
     "MissingInputError",
     "RiskInputError",
     "RiskResult",
+    "beyond_calibration",
     "framingham_general_cvd",
     "framingham_general_cvd_bmi",
     "framingham_hard_chd_atp3",

@@ -29,6 +29,12 @@ PREDICTS = (
     "stroke or TIA, peripheral artery disease, heart failure)"
 )
 AGE_YEARS = inputs.Range("Age", 30, 74, "years", kind="model")
+# The highest 10-year risk the paper states as a figure: its points tables for primary care
+# stop at "> 30 %" (as ATP III's printed table stops at ">= 30 %", `atp3.POINTS`), and its
+# highest risk category is ">= 20 %". Above it the Cox equation extrapolates beyond the risks
+# it was calibrated on: 99.9 % for a smoker of 70 with diabetes, cholesterol 300, HDL 30 and
+# a treated 200 mmHg, told "About 100 of 100 people ... The other 0 will not" (a risk audit).
+CALIBRATED_UP_TO_PERCENT = 30.0
 # The paper's "normal" risk factor levels: heart age, and the size of each factor's effect.
 NORMAL_SBP_MMHG = 125.0
 NORMAL_TOTAL_CHOL_MG_DL = 180.0
