@@ -73,6 +73,7 @@ import numpy as np
 
 from ml.dsp import find_peaks, rank_filter, window_max_at
 from ml.filters import bandpass_mv
+from ml.rhythm import PAUSE_S
 from ml.stretches import local_median
 
 PARAMS: dict[str, Any] = dict(
@@ -180,8 +181,8 @@ def detect_r_peaks_both_leads(
     the tallest first. Premature beats with their compensatory pause, and every beat in
     stretches where the second lead is noisy or flat, are kept as the primary lead saw them.
     Where the beats kept leave a gap too long for the rhythm, full-size beats dropped here
-    are given back and the other lead's clear beats fill it (`_restore_removed`,
-    `_fill_missed_beats`).
+    are given back (in any pause too) and the other lead's clear beats fill it
+    (`_restore_removed`, `_fill_missed_beats`).
     """
     fs = float(fs_hz)
     peaks, primary_bp, _ = _detect(primary_mv, fs)
@@ -285,26 +286,32 @@ def _restore_removed(
     fs: float,
 ) -> np.ndarray:
     """Beats the check removed, given back where the beats kept leave a gap too long for the
-    rhythm (`fill_gap_cycles` x the median interval) and when full size (`restore_min_share`
-    of the kept beats' median): the check judged the gap against a cycle that frequent
-    PVCs' compensatory pauses lengthen (MIT-BIH 208), while a gap this long is one the other
-    lead is asked to fill; a faint detection in a long silence is no beat (svdb 850). As
-    many as the gap has room for, tallest first."""
+    rhythm (`fill_gap_cycles` x the median interval, or a pause: `PAUSE_S` or more) and when
+    full size (`restore_min_share` of the kept beats' median): the check judged the gap
+    against a cycle that frequent PVCs' compensatory pauses lengthen (MIT-BIH 208), while a
+    gap this long is one the other lead is asked to fill; a faint detection in a long silence
+    is no beat (svdb 850). A pause finding never rests on a beat the check dropped: a 60-s
+    cut of MIT-BIH 201 read a 2.0-s pause around an aberrated APC that V1 barely saw, its
+    2.02-s gap just under 1.8 x the cut's median interval of 1.16 s. As many as the gap has
+    room for, tallest first."""
     if kept.size < 3 or removed.size == 0:
         return kept
     typical = local_median(kept_amplitude, kept / fs, removed / fs)
     full_size = amplitude >= TWO_LEAD["restore_min_share"] * typical
     restored = []
-    for start, stop, room in _long_gaps(kept, fs):
+    for start, stop, room in _long_gaps(kept, fs, always_s=PAUSE_S):
         lo, hi = np.searchsorted(removed, [start, stop])
         inside = np.arange(lo, hi)[full_size[lo:hi]]
         restored.append(removed[inside[np.argsort(-amplitude[inside], kind="stable")][:room]])
     return np.unique(np.concatenate([kept, *restored])) if restored else kept
 
 
-def _long_gaps(peaks: np.ndarray, fs: float) -> list[tuple[int, int, int]]:
+def _long_gaps(
+    peaks: np.ndarray, fs: float, always_s: float = np.inf
+) -> list[tuple[int, int, int]]:
     """(first sample, end sample, beats it has room for) inside each gap between `peaks`
-    longer than `fill_gap_cycles` x their median interval, `fill_margin_s` in from its ends."""
+    longer than `fill_gap_cycles` x their median interval (or `always_s` long or more),
+    `fill_margin_s` in from its ends."""
     p = TWO_LEAD
     rr = np.diff(peaks)
     # The cycle of its own 5-min block on a long recording (`ml.stretches`): a slower part's
@@ -313,7 +320,7 @@ def _long_gaps(peaks: np.ndarray, fs: float) -> list[tuple[int, int, int]]:
     margin = int(p["fill_margin_s"] * fs)
     return [
         (int(peaks[i] + margin), int(peaks[i + 1] - margin), max(1, round(rr[i] / cycle[i]) - 1))
-        for i in np.flatnonzero(rr > p["fill_gap_cycles"] * cycle)
+        for i in np.flatnonzero((rr > p["fill_gap_cycles"] * cycle) | (rr >= always_s * fs))
     ]
 
 
