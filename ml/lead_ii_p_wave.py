@@ -12,6 +12,16 @@ from ml.lead_reversal import wave_polarity
 
 P_WAVE_S = 0.11  # a P wave lasts up to 110-120 ms
 BEFORE_QRS_S = 0.02
+# The level a P wave is measured against is its onset's, so the onset must lie at a baseline:
+# where the trace over `BEFORE_ONSET_S` before it departs from that level by
+# `OFF_BASELINE_SHARE` of the wave or more, the onset found lies inside the wave (the notch of
+# a notched P wave, the slow start of its upstroke), and the wave's falling half reads
+# "negative": MIT-BIH 124's upright sinus P waves (+0.08 mV, notched about 65 ms into them,
+# where the onset was found) read "P waves inverted in lead II" at a PR of 94 ms for about
+# 160. In lead II the MIT-BIH DS1 onsets at a baseline depart 0.02-0.14 of the wave there,
+# 124's minutes 0.41-0.72 (none measured on DS2).
+BEFORE_ONSET_S = 0.06
+OFF_BASELINE_SHARE = 0.3
 
 
 def p_wave_polarity_in_lead_ii(
@@ -24,7 +34,8 @@ def p_wave_polarity_in_lead_ii(
     below the baseline after the P wave (atrial repolarisation, the band-pass), which read
     MIT-BIH 101's upright P waves as negative. `beats_mv`: band-passed normal beats [beats,
     window, leads] as `ml.intervals.aligned_beats` cuts them; `lead_names` canonical
-    (`ml.recording.canonical_lead_name`)."""
+    (`ml.recording.canonical_lead_name`). 0 where the onset does not lie at a baseline
+    (`_onset_inside_the_wave`): its polarity cannot be told from there."""
     if "II" not in lead_names or intervals.p_onset_ms is None or intervals.qrs_onset_ms is None:
         return None
     r_index = int(BEFORE_R_S * fs_hz)
@@ -35,9 +46,34 @@ def p_wave_polarity_in_lead_ii(
     )
     if start < 0 or stop <= start or len(beats_mv) < 3:
         return None
-    waves = beats_mv[:, start:stop, lead_names.index("II")]
-    median_wave = np.median(waves - waves[:, :1], axis=0)
+    lead_ii = beats_mv[:, :, lead_names.index("II")]
+    from_onset = np.median(lead_ii - lead_ii[:, start : start + 1], axis=0)
+    median_wave = from_onset[start:stop]
+    before_onset = from_onset[_baseline_start(start, r_index, fs_hz, intervals) : start]
+    if _onset_inside_the_wave(before_onset, median_wave):
+        return 0
     return wave_polarity(median_wave)
+
+
+def _baseline_start(onset: int, r_index: int, fs_hz: float, intervals: Intervals) -> int:
+    """Where the baseline before a P onset is read from: `BEFORE_ONSET_S` before it, but not
+    before the previous beat's T wave has ended (at 120 bpm its tail lies 50 ms before the
+    P wave)."""
+    start = max(0, onset - round(BEFORE_ONSET_S * fs_hz))
+    if intervals.t_end_ms is None or intervals.rr_ms is None:
+        return start
+    previous_t_end_ms = intervals.t_end_ms - intervals.rr_ms
+    return max(start, r_index + round(previous_t_end_ms * fs_hz / 1000))
+
+
+def _onset_inside_the_wave(before_onset_mv: np.ndarray, wave_mv: np.ndarray) -> bool:
+    """True when the trace before a wave's onset (both relative to the onset's level) departs
+    from that level by `OFF_BASELINE_SHARE` of the wave's largest departure or more: no
+    baseline before it, so the onset found lies inside the wave."""
+    if before_onset_mv.size == 0 or wave_mv.size == 0:
+        return False
+    wave_size_mv = float(np.max(np.abs(wave_mv)))
+    return float(np.max(np.abs(before_onset_mv))) >= OFF_BASELINE_SHARE * wave_size_mv
 
 
 def inverted_p_waves(polarity_in_lead_ii: int | None, intervals: Intervals) -> bool:
