@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             input_label,
             input_value,
             model_title,
+            points_factor_text,
             raised_most_text,
             risk_figure_text,
         )
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             "factor_label": factor_label,
             "input_label": input_label,  # a risk score's inputs with their units
             "input_value": input_value,
+            "points_factor_text": points_factor_text,  # "age (82 years)": a GRACE factor
             "raised_most_text": raised_most_text,  # ranked as the risk page ranks it
             "risk_figure_text": risk_figure_text,  # "> 30 %" above a model's calibrated range
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown

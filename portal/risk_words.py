@@ -65,12 +65,22 @@ DECIMALS = {"creatinine_mg_dl": 2}
 
 
 POINT_MODELS = (RiskModel.GRACE_IN_HOSPITAL, RiskModel.GRACE_SIX_MONTH)
+# A GRACE factor scored from a measured value -> that input: its points are named beside the
+# value ("age (82 years) 91 points"), as "age 91" had read as the patient's age (an audit).
+POINTS_FROM_INPUT = {
+    "age": "age_years",
+    "heart_rate": "heart_rate_bpm",
+    "sbp": "sbp_mmhg",
+    "creatinine": "creatinine_mg_dl",
+    "killip_class": "killip_class",
+}
 
 
 def raised_most_text(score: RiskScore, n: int = 3) -> str:
     """What raises a stored score most, ranked as the risk page ranks it: "Blood pressure +4.2,
     Smoking +3.1 percentage points" (the risk minus the risk with that factor alone at a
-    healthy level), or a GRACE score's largest points ("age 58, heart rate 15 points").
+    healthy level), or a GRACE score's largest points ("age (82 years) 91 points, heart rate
+    (110 bpm) 24 points").
 
     Empty for a score not computed, or stored before the ranking was (a Framingham model's
     log-hazard terms rank age first whatever its level: no ranking beats a wrong one).
@@ -86,8 +96,12 @@ def raised_most_text(score: RiskScore, n: int = 3) -> str:
         )
     if score.model in POINT_MODELS and score.contributions:
         largest = sorted(score.contributions.items(), key=lambda item: -item[1])[:n]
-        parts = [f"{factor_label(name)} {points:.0f}" for name, points in largest if points > 0]
-        return ", ".join(parts) + " points" if parts else ""
+        parts = [
+            f"{points_factor_text(name, score.inputs_used or {})} {points:.0f} points"
+            for name, points in largest
+            if points > 0
+        ]
+        return ", ".join(parts)
     return ""
 
 
@@ -102,6 +116,15 @@ def risk_figure_text(model: str, risk_percent: float) -> str:
     if ceiling is None:
         return f"{risk_percent:.1f} %"
     return f"> {ceiling:.0f} % ({BEYOND_CALIBRATION})"
+
+
+def points_factor_text(name: str, inputs_used: dict[str, Any]) -> str:
+    """A GRACE factor with the value that scored it: "age (82 years)", "heart rate (110 bpm)";
+    a yes/no factor by its name alone ("ST-segment deviation")."""
+    measured = POINTS_FROM_INPUT.get(name)
+    if measured is None or inputs_used.get(measured) is None:
+        return factor_label(name)
+    return f"{factor_label(name)} ({input_value(measured, inputs_used[measured])})"
 
 
 def model_title(model: RiskModel) -> str:

@@ -450,7 +450,8 @@ def test_review_page_ranks_what_raises_a_score_as_the_risk_page_does(
     assert not re.search(r"\bage\b", framingham_row, re.IGNORECASE)
     grace_row = table[table.index("GRACE death in hospital") :]
     grace_row = grace_row[: grace_row.index("</tr>")]
-    assert " points" in grace_row and re.search(r"\bage \d+", grace_row)  # GRACE's points
+    # GRACE's points, beside the value that scored them ("age 58" had read as the age)
+    assert re.search(r"\bage \(\d+ years\) \d+ points", grace_row), grace_row
 
     risk_page = doctor.get(f"/patients/{people.patient.id}/risk/").get_data(as_text=True)
     card = risk_page[risk_page.index('id="score-framingham_general_cvd"') :]

@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from portal.models import RiskModel
-from portal.risk_words import factor_label, input_text, model_title
+from portal import risk
+from portal.models import RiskModel, RiskScore
+from portal.risk_words import factor_label, input_text, model_title, raised_most_text
 from tests.conftest import People, client_for
 from tests.test_upload_and_review import _analysed_report
 
@@ -65,3 +66,20 @@ def test_what_raises_a_score_is_rounded_once_as_on_the_risk_page() -> None:
     )
     assert "Blood pressure +0.5" in on_the_risk_page
     assert raised_most_text(stored) == on_the_risk_page + " percentage points"
+
+
+def test_grace_points_are_named_beside_the_value_that_scored_them() -> None:
+    """A patient of 82 read "age 91, ST-segment deviation 28, heart rate 24 points" on the
+    review page: "age 91" reads as 91 years, where it is the points of the 80-89 band (an
+    audit, 2026-12-07)."""
+    result = risk.grace_in_hospital(
+        age_years=82, heart_rate_bpm=110, sbp_mmhg=188, creatinine=0.91, killip_class=1,
+        cardiac_arrest=False, st_deviation=True, elevated_enzymes=False,
+    )  # fmt: skip
+    score = RiskScore(
+        model=RiskModel.GRACE_IN_HOSPITAL, value=result.risk_percent,
+        inputs_used=result.inputs_used, contributions=result.contributions,
+    )  # fmt: skip
+    assert raised_most_text(score) == (
+        "age (82 years) 91 points, ST-segment deviation 28 points, heart rate (110 bpm) 24 points"
+    )
