@@ -100,13 +100,17 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from portal.risk_words import (
+            band_text,
             factor_label,
             input_label,
             input_value,
             model_title,
+            percent_text,
+            points_banded,
             points_factor_text,
             raised_most_text,
             risk_figure_text,
+            score_points,
         )
         from portal.services.reference import reference_marker
 
@@ -119,6 +123,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             "points_factor_text": points_factor_text,  # "age (82 years)": a GRACE factor
             "raised_most_text": raised_most_text,  # ranked as the risk page ranks it
             "risk_figure_text": risk_figure_text,  # "> 30 %" above a model's calibrated range
+            "score_points": score_points,  # a GRACE score's points, its band of them and
+            "band_text": band_text,  # its percentage with the percentage's source
+            "percent_text": percent_text,
+            "points_banded": points_banded,
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown
         }
 

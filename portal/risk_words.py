@@ -7,6 +7,7 @@ from typing import Any
 
 from portal import risk
 from portal.models import RiskModel, RiskScore
+from portal.risk import grace
 
 MODEL_TITLES = {
     RiskModel.FRAMINGHAM_GENERAL_CVD: "Framingham 2008 general cardiovascular disease, 10 years",
@@ -116,6 +117,45 @@ def risk_figure_text(model: str, risk_percent: float) -> str:
     if ceiling is None:
         return f"{risk_percent:.1f} %"
     return f"> {ceiling:.0f} % ({BEYOND_CALIBRATION})"
+
+
+# Where a GRACE percentage comes from: its band is of the points (`band_text`), and the
+# percentage is said with its source, never beside a band it may contradict (an audit read
+# "2.2 % NSTE-ACS high", high meaning over 3 %).
+PERCENT_SOURCES = {
+    RiskModel.GRACE_IN_HOSPITAL: "GRACE continuous model",
+    RiskModel.GRACE_SIX_MONTH: "Eagle 2004 nomogram",
+}
+
+
+def points_banded(model: RiskModel | str) -> bool:
+    """GRACE: banded by its points, not by its percentage (ATP III's points are a check)."""
+    return RiskModel(model) in POINT_MODELS
+
+
+def score_points(score: RiskScore) -> int | None:
+    """A stored GRACE score's points, None for other models: its contributions are exactly
+    the points the score adds up."""
+    if not points_banded(score.model) or score.value is None or not score.contributions:
+        return None
+    return round(sum(score.contributions.values()))
+
+
+def band_text(model: RiskModel | str, points: int | None, category: str | None) -> str:
+    """A score's band as what it is: a GRACE band is one of points, "NSTE-ACS high (≥ 141
+    points), STEMI high (≥ 155 points)"; the other models' is their category ("high")."""
+    if points_banded(model) and points is not None:
+        return grace.band_words(RiskModel(model).value, points)
+    return category or ""
+
+
+def percent_text(model: RiskModel | str, percent: float) -> str:
+    """ "13.5 %" ("> 30 % (beyond ...)" above the model's calibrated range, `risk_figure_text`);
+    a GRACE percentage with its source: "2.2 % (GRACE continuous model)"."""
+    source = PERCENT_SOURCES.get(RiskModel(model))
+    if source is None:
+        return risk_figure_text(RiskModel(model).value, percent)
+    return f"{percent:.1f} % ({source})"
 
 
 def points_factor_text(name: str, inputs_used: dict[str, Any]) -> str:

@@ -54,6 +54,10 @@ class Score:
     stale_reason: str | None = None
     # The first and last day of the measurements it used (clinical inputs), if any.
     measured_on: tuple[dt.date, dt.date] | None = None
+    # GRACE: its score, which `category` bands ("NSTE-ACS high (≥ 141 points), ..."), and the
+    # percentage with its source ("2.2 % (GRACE continuous model)"; `portal.risk_words`).
+    points: int | None = None
+    percent_words: str = ""
 
 
 @dataclass(frozen=True)

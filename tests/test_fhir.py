@@ -37,6 +37,7 @@ from portal.models import (
     Patient,
     ReportStatus,
     ReportVersion,
+    RiskModel,
     RiskScore,
     VersionKind,
     utcnow,
@@ -1692,6 +1693,42 @@ def test_a_measurement_an_amendment_withdrew_is_entered_in_error_not_gone(
     assert before["status"] == "final" and before["valueQuantity"]["value"] == 380
     # A value never given (the PR was measured; nothing was withdrawn) stays absent.
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-nothing", tokens.doctor), 404)
+
+
+def test_a_grace_observation_carries_its_points_and_names_their_band(
+    app: Flask, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """`Observation/<n>-risk-grace-in-hospital` had only its percentage, with "NSTE-ACS high,
+    STEMI high" as its interpretation: a band of points beside a percentage it may contradict
+    (2.2 % at 160 points, high meaning over 3 %), and the points, which guidelines act on,
+    nowhere (an audit, 2026-12-07). The points are a component in "{score}" now, in the
+    current Observation and in each signature's own."""
+    client = app.test_client()
+    for model in (RiskModel.GRACE_IN_HOSPITAL, RiskModel.GRACE_SIX_MONTH):
+        score = sql.scalar(
+            select(RiskScore).where(RiskScore.report_id == signed.id, RiskScore.model == model)
+        )
+        assert score is not None and score.value is not None and score.contributions
+        points = round(sum(score.contributions.values()))  # GRACE's terms are its points
+        url = f"/Observation/{signed.id}-risk-{model.value.replace('_', '-')}"
+        observation = fetch(client, url, tokens.doctor)
+        (component,) = observation["component"]
+        assert component["code"]["coding"] == [
+            {"system": codes.RISK_PART_SYSTEM, "code": "points", "display": "Score in points"}
+        ]
+        assert component["valueQuantity"] == {"value": points, "unit": "{score}",
+                                              "system": codes.UCUM, "code": "{score}"}  # fmt: skip
+        (interpretation,) = observation["interpretation"]
+        assert interpretation["text"].startswith(f"{points} points: NSTE-ACS "), interpretation
+        assert "points), STEMI " in interpretation["text"]
+        assert observation["valueQuantity"]["unit"] == "%"
+        as_signed = fetch(client, f"{url}/_history/2", tokens.doctor)
+        assert as_signed["component"] == observation["component"]
+        assert as_signed["interpretation"] == observation["interpretation"]
+    framingham = fetch(
+        client, f"/Observation/{signed.id}-risk-framingham-general-cvd", tokens.doctor
+    )
+    assert "component" not in framingham
 
 
 def test_a_risk_score_an_amendment_could_not_compute_is_entered_in_error_not_gone(

@@ -483,7 +483,11 @@ def test_a_grace_badge_takes_the_colour_of_its_highest_band(
     page = client_for(app, people.doctor).get(f"/patients/{people.patient.id}/risk/")
     card = page.get_data(as_text=True)
     card = card[card.index('id="score-grace_in_hospital"') :]
-    assert '<span class="badge risk-intermediate">NSTE-ACS intermediate, STEMI low</span>' in card
+    # (the band of its points, named with them since 2026-12-07)
+    assert (
+        '<span class="badge risk-intermediate">NSTE-ACS intermediate (109-140 points), '
+        "STEMI low (≤ 125 points)</span>" in card
+    )
 
 
 def test_framingham_keeps_the_office_blood_pressure_beside_an_admissions(
@@ -716,3 +720,80 @@ def test_grace_reads_the_admission_entrys_rate_pressure_and_creatinine(
     _add_input(sql, people, now - dt.timedelta(days=1), systolic_bp_mmhg=150.0,
                heart_rate_bpm=64.0, creatinine=1.0)  # fmt: skip
     assert grace() == at_presentation
+
+
+def _grace_patient_of_82(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    """The audit's patient: 82, HR 110, SBP 188, creatinine 0.91 mg/dL, Killip 1, no arrest,
+    ST deviation, no raised enzymes, PCI in hospital, no history: GRACE 160 points in hospital
+    (2.2 % by the continuous model), 123 at 6 months (4.7 % by the nomogram)."""
+    people.patient.date_of_birth = dt.date.today() - dt.timedelta(days=round(82.5 * 365.25))
+    admission = dict(cardiac_arrest_at_admission=False, st_deviation=True, st_depression=False,
+                     elevated_cardiac_enzymes=False, in_hospital_pci=True, history_of_mi=False,
+                     history_of_heart_failure=False)  # fmt: skip
+    _add_input(sql, people, utcnow() - dt.timedelta(hours=2), heart_rate_bpm=110.0,
+               systolic_bp_mmhg=188.0, creatinine=0.91, killip_class=1,
+               booleans=admission)  # fmt: skip
+    return _analysed_report(app, people, sql, tmp_path)
+
+
+def test_a_grace_score_shows_its_points_and_their_band_beside_its_percentage(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The review page and clinician PDF read "GRACE death in hospital 2.2 % NSTE-ACS high,
+    STEMI high" (high: over 3 % and 5 %; 160 points) and "4.7 % (NSTE-ACS high, ...)" at 6
+    months (high: over 8 %), the band of the points beside a percentage it contradicts; and the
+    points, which guidelines act on, were on the risk page only (an audit, 2026-12-07)."""
+    from portal.services.documents import report_data
+    from reports.render import html_for
+
+    report = _grace_patient_of_82(app, people, sql, tmp_path)
+    stored = {s.model: s for s in report.risk_scores}
+    in_hospital = stored[RiskModel.GRACE_IN_HOSPITAL]
+    six_month = stored[RiskModel.GRACE_SIX_MONTH]
+    assert (sum(in_hospital.contributions.values()), round(in_hospital.value, 1)) == (160, 2.2)
+    assert (sum(six_month.contributions.values()), round(six_month.value, 1)) == (123, 4.7)
+    in_hospital_band = "NSTE-ACS high (≥ 141 points), STEMI high (≥ 155 points)"
+    six_month_band = "NSTE-ACS high (≥ 119 points), STEMI intermediate (100-127 points)"
+
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    table = page[page.index('id="risk-scores"') :].split("</table>")[0]
+    assert "2.2 %</strong>" not in table and "4.7 %</strong>" not in table
+    assert (
+        f'<strong>160 points</strong> <span class="badge">{in_hospital_band}</span>; '
+        "2.2 % (GRACE continuous model)" in table
+    ), table
+    assert (
+        f'<strong>123 points</strong> <span class="badge">{six_month_band}</span>; '
+        "4.7 % (Eagle 2004 nomogram)" in table
+    )
+
+    risk_page = html.unescape(
+        doctor.get(f"/patients/{people.patient.id}/risk/").get_data(as_text=True)
+    )
+    card = risk_page[risk_page.index('id="score-grace_in_hospital"') :].split("</article>")[0]
+    assert "<strong>160 points</strong>" in card and in_hospital_band in card
+    assert "2.2 % (GRACE continuous model)" in card and "2.2 %</strong>" not in card
+
+    settings = app.config["SETTINGS"]
+    data = report_data(sql, report, report.versions[-1], settings, with_strips=False)
+    clinician = html.unescape(html_for("clinician", data))
+    assert (
+        f"<strong>160 points</strong> ({in_hospital_band}); 2.2 % (GRACE continuous model)"
+        in clinician
+    )
+    assert (
+        f"<strong>123 points</strong> ({six_month_band}); 4.7 % (Eagle 2004 nomogram)" in clinician
+    )
+
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username, ["reports:read"]))
+    scores = {s["model"]: s for s in api.get(f"/reports/{report.id}").get_json()["risk_scores"]}
+    assert (scores["grace_in_hospital"]["points"], scores["grace_six_month"]["points"]) == (
+        160,
+        123,
+    )
+    assert scores["framingham_general_cvd"]["points"] is None
+    schema = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "points" in schema["RiskScore"]["properties"]
+    assert "points" in schema["RiskScore"]["required"]

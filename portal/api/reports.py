@@ -56,6 +56,7 @@ from portal.models import (
     utcnow,
 )
 from portal.review.routes import send_document
+from portal.risk_words import score_points
 from portal.services import documents, entered_in_error, myhealth, reference, reports
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.machine_read import machine_summary
@@ -233,7 +234,24 @@ class RiskScoreSchema(ma.Schema):
     title = ma.fields.String(required=True)
     value = _number(metadata={"description": "in `unit`"})
     unit = ma.fields.String(required=True, allow_none=True)
-    category = ma.fields.String(required=True, allow_none=True)
+    points = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the GRACE score in points, which guidelines act on (over 140: an "
+            "early invasive strategy) and `category` bands; null for the other models"
+        },
+    )
+    category = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the band in words: for GRACE the band of `points` by the published "
+            "cut-offs on points (NSTE-ACS high: 141 or more in hospital), not of `value`, "
+            "which comes from the GRACE continuous model (in hospital) or Eagle's nomogram "
+            "(6 months) and may lie outside a band's registry death rate"
+        },
+    )
     not_computed_reason = ma.fields.String(required=True, allow_none=True)
     inputs_used = ma.fields.Dict(keys=ma.fields.String(), required=True, allow_none=True)
     contributions = ma.fields.Dict(
@@ -483,8 +501,9 @@ def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
     spec = SPEC_BY_MODEL.get(score.model)
     return {
         "model": score.model, "title": spec.title if spec else score.model.value,
-        "value": score.value, "unit": score.unit, "category": score.category,
-        "not_computed_reason": score.not_computed_reason, "inputs_used": score.inputs_used,
+        "value": score.value, "unit": score.unit, "points": score_points(score),
+        "category": score.category, "not_computed_reason": score.not_computed_reason,
+        "inputs_used": score.inputs_used,
         "contributions": score.contributions, "raised_most_by": score.raised_most_by,
         "stale_reason": stale_reason(score, report.patient, report.report_date),
         "more_than_percent": risk.beyond_calibration(score.model, score.value),

@@ -47,6 +47,7 @@ DOCTOR_SYSTEM = f"{PROJECT}/sid/doctor"  # a doctor (generalPractitioner, perfor
 REPORT_SYSTEM = f"{PROJECT}/sid/ecg-report"  # DiagnosticReport.identifier
 STATEMENT_SYSTEM = f"{PROJECT}/CodeSystem/ecg-statement"  # ml/vocabulary.py codes
 RISK_MODEL_SYSTEM = f"{PROJECT}/CodeSystem/risk-model"  # portal/models.py RiskModel
+RISK_PART_SYSTEM = f"{PROJECT}/CodeSystem/risk-score-part"  # a risk Observation's components
 RECORD_ORIGIN_SYSTEM = f"{PROJECT}/CodeSystem/record-origin"  # meta.tag of a reference record
 # A risk factor with no LOINC term of its meaning (`ClinicalInput` column names).
 CLINICAL_INPUT_SYSTEM = f"{PROJECT}/CodeSystem/clinical-input"
@@ -107,6 +108,10 @@ NOT_MEASURABLE = Coding(DATA_ABSENT_REASON, "unknown", "Unknown")
 # A risk score a later signature could not compute (`observation._risk_withdrawn`; its note says
 # why): likewise expected, not known.
 NOT_COMPUTED = NOT_MEASURABLE
+# A GRACE score's points (`observation._points`), a component beside its percentage; UCUM's
+# annotation "{score}" as a unit: a count of points, dimensionless.
+RISK_POINTS = Coding(RISK_PART_SYSTEM, "points", "Score in points")
+POINTS_UNIT = "{score}"
 PROCEDURE = Coding(OBSERVATION_CATEGORY, "procedure", "Procedure")
 VITAL_SIGNS = Coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
 LABORATORY = Coding(OBSERVATION_CATEGORY, "laboratory", "Laboratory")

@@ -54,7 +54,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
-from portal.risk_words import model_title
+from portal.risk_words import band_text, model_title, score_points
 from portal.services import audit, documents, entered_in_error, reports
 from portal.services.reference import reference_marker
 from portal.services.risk_scores import stale_reason
@@ -370,6 +370,7 @@ def _risk_as_signed(item: Item, version: ReportVersion) -> dict[str, Any]:
     resource["valueQuantity"] = _risk_quantity(model, float(figure["value"]))
     if figure.get("category"):
         resource["interpretation"] = [{"text": figure["category"]}]
+    _points(resource, model, figure.get("points"))
     resource["note"] = [{"text": f"Predicts {_predicts(model.value)}."}]
     resource["note"] += _beyond_calibration_note(model, float(figure["value"]))
     return _ordered(resource)
@@ -393,6 +394,21 @@ def _beyond_calibration_note(model: RiskModel, value: float) -> list[dict[str, s
     said = f"more than {ceiling:.0f} %"
     return [{"text": f"The equation gives {value:.1f} %, beyond the highest risk the model "
                      f"states as a figure: read as {said}."}]  # fmt: skip
+
+
+def _points(resource: dict[str, Any], model: RiskModel, points: int | None) -> None:
+    """A GRACE score's points beside its percentage: a component in "{score}", and the
+    interpretation the band of those points ("160 points: NSTE-ACS high (≥ 141 points), ...").
+    The percentage alone beside "NSTE-ACS high, STEMI high" had read as a high 2.2 %, where
+    high is a band of points (an audit, 2026-12-07)."""
+    if points is None:
+        return
+    resource["interpretation"] = [{"text": f"{points} points: {band_text(model, points, None)}"}]
+    resource["component"] = [{
+        "code": {"coding": [codes.RISK_POINTS.as_fhir()], "text": codes.RISK_POINTS.display},
+        "valueQuantity": {"value": points, "unit": codes.POINTS_UNIT, "system": codes.UCUM,
+                          "code": codes.POINTS_UNIT},
+    }]  # fmt: skip
 
 
 def _risk_withdrawn(item: Item) -> dict[str, Any]:
@@ -437,6 +453,7 @@ def _risk(item: Item) -> dict[str, Any]:
     resource["valueQuantity"] = _risk_quantity(score.model, float(score.value or 0.0))
     if score.category:
         resource["interpretation"] = [{"text": score.category}]
+    _points(resource, score.model, score_points(score))
     resource["note"] = [{"text": f"Predicts {_predicts(score.model.value)}."}]
     resource["note"] += _beyond_calibration_note(score.model, float(score.value or 0.0))
     if stale := _stale(score):  # an EHR had imported it as it stood (an audit)

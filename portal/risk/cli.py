@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from portal import risk
+from portal.risk import grace
 from portal.risk.framingham import heart_age_text
 from portal.risk.result import RiskResult
 
@@ -71,9 +72,12 @@ def describe(result: RiskResult) -> str:
     """A short human-readable summary for the terminal."""
     lines = [result.title, f"  predicts: {result.predicts}"]
     value = f"{result.risk_percent:.1f} %"
-    if result.points is not None:
-        value = f"{result.points} points -> {value}"
-    lines.append(f"  result:   {value} ({result.category})")
+    if result.model in grace.BANDS_BY_MODEL:  # banded by its points, not by its percentage
+        lines.append(f"  result:   {result.points} points ({result.category}) -> {value}")
+    elif result.points is not None:
+        lines.append(f"  result:   {result.points} points -> {value} ({result.category})")
+    else:
+        lines.append(f"  result:   {value} ({result.category})")
     if result.heart_age_years is not None:
         lines.append(f"  heart age: {heart_age_text(result.heart_age_years)} years")
     for effect in result.largest_effects():

@@ -180,9 +180,29 @@ class RiskBands:
             return RiskLevel.LOW
         return RiskLevel.HIGH if points >= self.high_min else RiskLevel.INTERMEDIATE
 
+    def points_words(self, level: RiskLevel) -> str:
+        """The points of `level`'s band: "≤ 108 points", "109-140 points", "≥ 141 points"."""
+        if level is RiskLevel.LOW:
+            return f"≤ {self.low_max} points"
+        if level is RiskLevel.HIGH:
+            return f"≥ {self.high_min} points"
+        return f"{self.low_max + 1}-{self.high_min - 1} points"
+
 
 IN_HOSPITAL_BANDS = {"NSTE-ACS": RiskBands(108, 141), "STEMI": RiskBands(125, 155)}
 SIX_MONTH_BANDS = {"NSTE-ACS": RiskBands(88, 119), "STEMI": RiskBands(99, 128)}
+BANDS_BY_MODEL = {"grace_in_hospital": IN_HOSPITAL_BANDS, "grace_six_month": SIX_MONTH_BANDS}
+
+
+def band_words(model: str, points: int) -> str:
+    """The band `points` fall in by each ACS type's published cut-offs, with that band's
+    points: "NSTE-ACS high (≥ 141 points), STEMI high (≥ 155 points)". The bands are of
+    points: a band's registry death rate (NSTE-ACS high: over 3 % in hospital) is its
+    patients' average, which one patient's probability need not reach (160 points, 2.2 %)."""
+    return ", ".join(
+        f"{name} {b.category(points)} ({b.points_words(b.category(points))})"
+        for name, b in BANDS_BY_MODEL[model].items()
+    )
 
 
 def _levels(points: int, bands: dict[str, RiskBands], acs_type: str | None) -> dict[str, RiskLevel]:

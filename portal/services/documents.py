@@ -42,7 +42,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
-from portal.risk_words import input_text
+from portal.risk_words import band_text, input_text, percent_text, score_points
 from portal.services import audit
 from portal.services.errors import DomainError, RecordingFilesMissing, ReportWithdrawn
 from portal.services.machine_read import machine_read, machine_summary
@@ -83,13 +83,16 @@ INTERVAL_OF = {"pr_ms": "pr", "qrs_ms": "qrs", "qt_ms": "qt", "qtc_bazett_ms": "
 
 
 def scores_of(report: EcgReport, zone: ZoneInfo) -> list[Score]:
-    """The report's risk scores as the PDFs print them."""
+    """The report's risk scores as the PDFs print them: a GRACE score by its points and
+    their band, its percentage with its source (`risk_words.band_text`)."""
     return [
         Score(
             title=SPEC_BY_MODEL[row.model].title,
             predicts=_predicts(row.model.value),
             risk_percent=row.value,
-            category=row.category,
+            category=band_text(row.model, score_points(row), row.category),
+            points=score_points(row),
+            percent_words="" if row.value is None else percent_text(row.model, row.value),
             inputs={  # in words, with units and clinical precision, and when measured
                 k: input_text(k, v) + _recorded_words(k, row.inputs_used, zone)
                 for k, v in (row.inputs_used or {}).items()

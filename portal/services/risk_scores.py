@@ -25,6 +25,7 @@ from ml import vocabulary
 from portal import risk
 from portal.local_time import hospital_day
 from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
+from portal.risk_words import score_points
 from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
 
 RISK_FACTOR_WINDOW = dt.timedelta(days=365)
@@ -571,11 +572,12 @@ def signed_figures(scores: list[RiskScore]) -> dict[str, dict[str, Any]]:
     """The scores as a signature computed them, by model (`ReportVersion.risk_figures`): they
     are recomputed in place at the next signature, and FHIR serves each signature's own
     figure and withdraws one a later signature could not compute (an interoperability
-    audit, 2026-12-07)."""
+    audit, 2026-12-07); a GRACE score with its points."""
     return {
         score.model.value: {
             "value": score.value,
             "unit": score.unit,
+            "points": score_points(score),
             "category": score.category,
             "not_computed_reason": score.not_computed_reason,
         }

@@ -38,7 +38,8 @@ def test_grace_human_readable() -> None:
             "--no-elevated-enzymes"]  # fmt: skip
     result = CliRunner().invoke(risk_command, args)
     assert result.exit_code == 0, result.output
-    assert "209 points -> 21.7 %" in result.output
+    # The band is of the points, beside them, not beside the percentage (an audit, 2026-12-07).
+    assert "209 points (NSTE-ACS high, STEMI high) -> 21.7 %" in result.output
 
 
 def test_six_month_and_bmi_forms_run() -> None:
