@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     def _globals() -> dict[str, Any]:
         from portal.risk_words import (
             band_text,
+            change_text,
             factor_label,
             input_label,
             input_value,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             "score_points": score_points,  # a GRACE score's points, its band of them and
             "band_text": band_text,  # its percentage with the percentage's source
             "percent_text": percent_text,
+            "change_text": change_text,  # the what-if's, a nomogram's bound a bound
             "points_banded": points_banded,
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown
         }

@@ -8,6 +8,7 @@ from typing import Any
 from portal import risk
 from portal.models import RiskModel, RiskScore
 from portal.risk import grace
+from portal.risk.result import RiskResult
 
 MODEL_TITLES = {
     RiskModel.FRAMINGHAM_GENERAL_CVD: "Framingham 2008 general cardiovascular disease, 10 years",
@@ -149,13 +150,45 @@ def band_text(model: RiskModel | str, points: int | None, category: str | None) 
     return category or ""
 
 
-def percent_text(model: RiskModel | str, percent: float) -> str:
-    """ "13.5 %" ("> 30 % (beyond ...)" above the model's calibrated range, `risk_figure_text`);
-    a GRACE percentage with its source: "2.2 % (GRACE continuous model)"."""
+BOUND_SIGNS = {"<=": "≤ ", ">=": "≥ "}
+
+
+def percent_bound(model: RiskModel | str, points: int | None) -> str | None:
+    """ "<=" where a GRACE percentage is the 6-month nomogram's floor (`grace.percent_bound`):
+    "0.8 % or less", which the portal had stated as exactly 0.8 % (an audit)."""
+    if not points_banded(model) or points is None:
+        return None
+    return grace.percent_bound(RiskModel(model).value, points)
+
+
+def percent_text(model: RiskModel | str, percent: float, points: int | None = None) -> str:
+    """ "13.5 %"; a GRACE percentage with its source, and its bound where the nomogram gives
+    only one: "2.2 % (GRACE continuous model)", "≤ 0.8 % (Eagle 2004 nomogram)"."""
     source = PERCENT_SOURCES.get(RiskModel(model))
-    if source is None:
+    if source is None:  # "> 30 % (beyond ...)" above the model's calibrated range
         return risk_figure_text(RiskModel(model).value, percent)
-    return f"{percent:.1f} % ({source})"
+    sign = BOUND_SIGNS.get(percent_bound(model, points) or "", "")
+    return f"{sign}{percent:.1f} % ({source})"
+
+
+def change_text(now: RiskResult, then: RiskResult) -> str:
+    """The what-if's change, "+1.2 percentage points", a GRACE score's with its points ("+1.2
+    percentage points, +8 points"); beside a nomogram's bound a bound too ("≥ +0.8 ..."), and
+    within its floor no figure: "0.8 % → 0.8 %, +0.0" had said a younger age changed nothing,
+    from 70 points to 52 (an audit)."""
+    difference = then.risk_percent - now.risk_percent
+    change = f"{difference:+.1f} percentage points"
+    if now.percent_bound is not None and now.percent_bound == then.percent_bound:
+        edge = "floor" if now.percent_bound == "<=" else "top"
+        change = f"both within the nomogram's {edge} ({BOUND_SIGNS[now.percent_bound]}"
+        change += f"{now.risk_percent:.1f} %)"
+    elif then.percent_bound == "<=" or now.percent_bound == ">=":
+        change = f"≤ {change}"
+    elif then.percent_bound == ">=" or now.percent_bound == "<=":
+        change = f"≥ {change}"
+    if points_banded(now.model) and now.points is not None and then.points is not None:
+        change += f", {then.points - now.points:+d} points"
+    return change
 
 
 def points_factor_text(name: str, inputs_used: dict[str, Any]) -> str:

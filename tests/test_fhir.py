@@ -1731,6 +1731,39 @@ def test_a_grace_observation_carries_its_points_and_names_their_band(
     assert "component" not in framingham
 
 
+def test_a_grace_six_month_percentage_at_the_nomogram_floor_has_its_comparator(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    """Eagle's nomogram gives "0.8 % or less" at 70 points or fewer; the Observation had sent
+    `valueQuantity.value` 0.8 with no comparator, a bound as a fact (an audit, 2026-12-07)."""
+    admission = {name: False for name in BOOLEAN_FIELDS} | {"in_hospital_pci": True}
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(hours=3), heart_rate_bpm=55,
+                          systolic_bp_mmhg=170, creatinine=0.9, killip_class=1,
+                          booleans=admission),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report)
+    six_month = sql.scalar(
+        select(RiskScore).where(
+            RiskScore.report_id == report.id, RiskScore.model == RiskModel.GRACE_SIX_MONTH
+        )
+    )
+    assert six_month is not None and six_month.contributions
+    assert sum(six_month.contributions.values()) == 67  # age 60-69, 55 bpm, 170 mmHg, 0.9 mg/dL
+    client = app.test_client()
+    url = f"/Observation/{report.id}-risk-grace-six-month"
+    for observation in (fetch(client, url, tokens.doctor),
+                        fetch(client, f"{url}/_history/2", tokens.doctor)):  # fmt: skip
+        assert observation["valueQuantity"] == {"value": 0.8, "comparator": "<=", "unit": "%",
+                                                "system": codes.UCUM, "code": "%"}  # fmt: skip
+    in_hospital = fetch(client, f"/Observation/{report.id}-risk-grace-in-hospital", tokens.doctor)
+    assert "comparator" not in in_hospital["valueQuantity"]  # the continuous model's estimate
+
+
 def test_a_risk_score_an_amendment_could_not_compute_is_entered_in_error_not_gone(
     app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
 ) -> None:

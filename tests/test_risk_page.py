@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -269,7 +270,8 @@ def test_what_if_unchanged_gives_the_current_scores(
     rows = [re.findall(r"<td>(.*?)</td>", row, flags=re.S) for row in table.split("<tr>")[2:]]
     assert [row[0] for row in rows] == [spec.title for spec in risk_scores.SPECS], table
     for model, _now, _what_if, change in rows:
-        assert change == "+0.0 percentage points", (model, change)
+        unchanged = "+0.0 percentage points" + (", +0 points" if "GRACE" in model else "")
+        assert change == unchanged, (model, change)
 
 
 def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> None:
@@ -797,3 +799,63 @@ def test_a_grace_score_shows_its_points_and_their_band_beside_its_percentage(
     schema = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert "points" in schema["RiskScore"]["properties"]
     assert "points" in schema["RiskScore"]["required"]
+
+
+def test_grace_six_month_at_the_nomogram_floor_reads_as_a_bound_everywhere(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Eagle's nomogram gives "0.8 % or less" at 70 points or fewer; the portal stated 0.8 %
+    as a fact (REST `value: 0.8`, FHIR without a comparator), and the what-if with only the
+    age changed from 57 to 40 (70 -> 52 points) read "0.8 % -> 0.8 % ... +0.0 percentage
+    points", as if age had no effect (an audit, 2026-12-07)."""
+    from portal.services.documents import report_data
+    from reports.render import html_for
+
+    people.patient.date_of_birth = dt.date.today() - dt.timedelta(days=round(57.5 * 365.25))
+    admission = dict(cardiac_arrest_at_admission=False, st_deviation=False, st_depression=False,
+                     elevated_cardiac_enzymes=False, in_hospital_pci=True, history_of_mi=False,
+                     history_of_heart_failure=False)  # fmt: skip
+    _add_input(sql, people, utcnow() - dt.timedelta(hours=2), heart_rate_bpm=80.0,
+               systolic_bp_mmhg=110.0, creatinine=1.3, killip_class=1,
+               booleans=admission)  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    six_month = next(s for s in report.risk_scores if s.model is RiskModel.GRACE_SIX_MONTH)
+    assert (sum(six_month.contributions.values()), round(six_month.value, 1)) == (70, 0.8)
+    floor = "≤ 0.8 % (Eagle 2004 nomogram)"
+
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    row = page[page.index("GRACE death within 6 months") :].split("</tr>")[0]
+    assert "<strong>70 points</strong>" in row and f"; {floor}" in row, row
+
+    url = f"/patients/{people.patient.id}/risk/"
+    risk_page = html.unescape(doctor.get(url).get_data(as_text=True))
+    card = risk_page[risk_page.index('id="score-grace_six_month"') :].split("</article>")[0]
+    assert floor in card
+    form = _FormValues()
+    form.feed(risk_page[risk_page.index('id="what-if"') :])
+    younger = html.unescape(
+        doctor.get(url, query_string=form.values | {"age_years": "40"}).get_data(as_text=True)
+    )
+    table = younger[younger.index('id="what-if-results"') :].split("</table>")[0]
+    six_month_row = next(r for r in table.split("<tr>") if "GRACE 6-month" in r)
+    cells = re.findall(r"<td>(.*?)</td>", six_month_row, flags=re.S)
+    assert cells[1] == f"70 points, {floor}", cells
+    assert cells[2].startswith(f"52 points, {floor}"), cells
+    assert cells[3] == "both within the nomogram's floor (≤ 0.8 %), -18 points", cells
+
+    settings = app.config["SETTINGS"]
+    data = report_data(sql, report, report.versions[-1], settings, with_strips=False)
+    assert "<strong>70 points</strong> (" in html.unescape(html_for("clinician", data))
+    assert f"); {floor}" in html.unescape(html_for("clinician", data))
+
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username, ["reports:read"]))
+    scores = {s["model"]: s for s in api.get(f"/reports/{report.id}").get_json()["risk_scores"]}
+    assert (scores["grace_six_month"]["value"], scores["grace_six_month"]["comparator"]) == (
+        pytest.approx(0.8),
+        "<=",
+    )
+    assert scores["grace_in_hospital"]["comparator"] is None  # the continuous model's estimate
+    schema = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "comparator" in schema["RiskScore"]["required"]

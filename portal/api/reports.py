@@ -56,7 +56,7 @@ from portal.models import (
     utcnow,
 )
 from portal.review.routes import send_document
-from portal.risk_words import score_points
+from portal.risk_words import percent_bound, score_points
 from portal.services import documents, entered_in_error, myhealth, reference, reports
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.machine_read import machine_summary
@@ -234,6 +234,15 @@ class RiskScoreSchema(ma.Schema):
     title = ma.fields.String(required=True)
     value = _number(metadata={"description": "in `unit`"})
     unit = ma.fields.String(required=True, allow_none=True)
+    comparator = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": '"<=" when `value` is a bound, the risk at most it: GRACE '
+            "6-month at 70 points or fewer, where Eagle's nomogram gives only \"0.8 % or "
+            "less\" (FHIR's valueQuantity.comparator); null when `value` is an estimate"
+        },
+    )
     points = ma.fields.Integer(
         required=True,
         allow_none=True,
@@ -501,7 +510,9 @@ def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
     spec = SPEC_BY_MODEL.get(score.model)
     return {
         "model": score.model, "title": spec.title if spec else score.model.value,
-        "value": score.value, "unit": score.unit, "points": score_points(score),
+        "value": score.value, "unit": score.unit,
+        "comparator": percent_bound(score.model, score_points(score)),
+        "points": score_points(score),
         "category": score.category, "not_computed_reason": score.not_computed_reason,
         "inputs_used": score.inputs_used,
         "contributions": score.contributions, "raised_most_by": score.raised_most_by,

@@ -54,7 +54,7 @@ from portal.models import (
     VersionKind,
     utcnow,
 )
-from portal.risk_words import band_text, model_title, score_points
+from portal.risk_words import band_text, model_title, percent_bound, score_points
 from portal.services import audit, documents, entered_in_error, reports
 from portal.services.reference import reference_marker
 from portal.services.risk_scores import stale_reason
@@ -400,9 +400,12 @@ def _points(resource: dict[str, Any], model: RiskModel, points: int | None) -> N
     """A GRACE score's points beside its percentage: a component in "{score}", and the
     interpretation the band of those points ("160 points: NSTE-ACS high (≥ 141 points), ...").
     The percentage alone beside "NSTE-ACS high, STEMI high" had read as a high 2.2 %, where
-    high is a band of points (an audit, 2026-12-07)."""
+    high is a band of points (an audit, 2026-12-07). A percentage the nomogram gives only as a
+    bound carries its comparator ("<=" 0.8 %: it had been sent as exactly 0.8)."""
     if points is None:
         return
+    if bound := percent_bound(model, points):
+        resource["valueQuantity"]["comparator"] = bound
     resource["interpretation"] = [{"text": f"{points} points: {band_text(model, points, None)}"}]
     resource["component"] = [{
         "code": {"coding": [codes.RISK_POINTS.as_fhir()], "text": codes.RISK_POINTS.display},

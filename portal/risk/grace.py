@@ -130,7 +130,8 @@ SIX_MONTH_MORTALITY = (
 
 def mortality_percent(points: int, table: tuple[tuple[int, float], ...]) -> float:
     """Interpolate the nomogram table in log-odds; beyond its ends, its end values (the
-    nomograms print "<= first" and ">= last" there, see `_nomogram_note`)."""
+    nomograms print "<= first" and ">= last" there, see `_nomogram_note`): a bound, which
+    `nomogram_bound` says."""
     xs = [p for p, _ in table]
     if points <= xs[0]:
         return table[0][1]
@@ -140,6 +141,22 @@ def mortality_percent(points: int, table: tuple[tuple[int, float], ...]) -> floa
     (x0, p0), (x1, p1) = table[i], table[i + 1]
     l0, l1 = _logit(p0 / 100), _logit(p1 / 100)
     return 100 / (1 + math.exp(-(l0 + (l1 - l0) * (points - x0) / (x1 - x0))))
+
+
+def nomogram_bound(points: int, table: tuple[tuple[int, float], ...]) -> str | None:
+    """ "<=" at or below the nomogram's first row, where it gives only "or less" (Eagle's
+    "0.8 % or less" at 70 points or fewer); ">=" beyond its last row; None between, where
+    `mortality_percent` interpolates an estimate."""
+    if points <= table[0][0]:
+        return "<="
+    return ">=" if points > table[-1][0] else None
+
+
+def percent_bound(model: str, points: int) -> str | None:
+    """Whether a GRACE score's percentage is a bound: the 6-month nomogram's floor at 70 points
+    or fewer (its table ends at 263, the highest score); the in-hospital percentage comes from
+    the continuous model, an estimate at every score."""
+    return nomogram_bound(points, SIX_MONTH_MORTALITY) if model == "grace_six_month" else None
 
 
 def in_hospital_logistic_percent(used: dict[str, Any]) -> float:
@@ -376,6 +393,7 @@ def grace_six_month(
         inputs_used=used,
         contributions={k: float(v) for k, v in points.items()},
         points=total,
+        percent_bound=percent_bound("grace_six_month", total),
         notes=[
             "Probability from the points nomogram; "
             + _nomogram_note(total, SIX_MONTH_MORTALITY, "6-month death")

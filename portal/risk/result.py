@@ -67,6 +67,9 @@ class RiskResult:
     inputs_used: dict[str, Any]
     contributions: dict[str, float]
     points: int | None = None
+    # "<=": the risk is at most `risk_percent` (a nomogram's floor, "0.8 % or less"), ">=": at
+    # least; None: an estimate (`grace.percent_bound`).
+    percent_bound: str | None = None
     heart_age_years: float | None = None
     effects: list[FactorEffect] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

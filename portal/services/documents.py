@@ -92,7 +92,9 @@ def scores_of(report: EcgReport, zone: ZoneInfo) -> list[Score]:
             risk_percent=row.value,
             category=band_text(row.model, score_points(row), row.category),
             points=score_points(row),
-            percent_words="" if row.value is None else percent_text(row.model, row.value),
+            percent_words=""
+            if row.value is None
+            else percent_text(row.model, row.value, score_points(row)),
             inputs={  # in words, with units and clinical precision, and when measured
                 k: input_text(k, v) + _recorded_words(k, row.inputs_used, zone)
                 for k, v in (row.inputs_used or {}).items()

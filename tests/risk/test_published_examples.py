@@ -217,6 +217,34 @@ def test_grace_six_month_nomogram_rows(points: int, percent: float) -> None:
     assert percent < between < mortality_percent(points + 20, SIX_MONTH_MORTALITY)
 
 
+def test_grace_six_month_at_the_nomogram_floor_is_a_bound() -> None:
+    """Eagle's nomogram gives "0.8 % or less" at 70 points or fewer: the result says so
+    (`percent_bound` "<="), as does the command line ("≤ 0.8 %"), where 0.8 % had been
+    stated as a fact at 52 points as at 70 (an audit, 2026-12-07)."""
+    from click.testing import CliRunner
+
+    from portal.risk.cli import risk_command
+
+    def six_month(age: int) -> risk.RiskResult:
+        return risk.grace_six_month(
+            age_years=age, history_of_heart_failure=False, history_of_mi=False,
+            heart_rate_bpm=80, sbp_mmhg=110, st_depression=False, creatinine=1.3,
+            elevated_enzymes=False, in_hospital_pci=True,
+        )  # fmt: skip
+
+    at_70, at_52, at_89 = six_month(57), six_month(40), six_month(60)
+    assert (at_70.points, at_52.points, at_89.points) == (70, 52, 89)
+    assert (at_70.percent_bound, at_52.percent_bound, at_89.percent_bound) == ("<=", "<=", None)
+    assert at_70.risk_percent == at_52.risk_percent == pytest.approx(0.8)
+    args = ["grace-6m", "--age-years", "40", "--heart-rate-bpm", "80", "--sbp-mmhg", "110",
+            "--creatinine", "1.3", "--no-history-of-heart-failure", "--no-history-of-mi",
+            "--no-st-depression", "--no-elevated-enzymes", "--in-hospital-pci"]  # fmt: skip
+    assert (
+        "52 points (NSTE-ACS low, STEMI low) -> ≤ 0.8 %"
+        in CliRunner().invoke(risk_command, args).output
+    )
+
+
 # The published tables' creatinine bands in umol/L: (first value of the band, in-hospital
 # points, 6-month points). Entered in umol/L, every value must score its band.
 UMOL_L_BANDS = ((0, 1, 1), (35, 4, 3), (71, 7, 5), (106, 10, 7), (141, 13, 9), (177, 21, 15),
