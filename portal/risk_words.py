@@ -150,9 +150,6 @@ def band_text(model: RiskModel | str, points: int | None, category: str | None) 
     return category or ""
 
 
-BOUND_SIGNS = {"<=": "≤ ", ">=": "≥ "}
-
-
 def percent_bound(model: RiskModel | str, points: int | None) -> str | None:
     """ "<=" where a GRACE percentage is the 6-month nomogram's floor (`grace.percent_bound`):
     "0.8 % or less", which the portal had stated as exactly 0.8 % (an audit)."""
@@ -167,7 +164,7 @@ def percent_text(model: RiskModel | str, percent: float, points: int | None = No
     source = PERCENT_SOURCES.get(RiskModel(model))
     if source is None:  # "> 30 % (beyond ...)" above the model's calibrated range
         return risk_figure_text(RiskModel(model).value, percent)
-    sign = BOUND_SIGNS.get(percent_bound(model, points) or "", "")
+    sign = grace.BOUND_SIGNS.get(percent_bound(model, points) or "", "")
     return f"{sign}{percent:.1f} % ({source})"
 
 
@@ -180,7 +177,7 @@ def change_text(now: RiskResult, then: RiskResult) -> str:
     change = f"{difference:+.1f} percentage points"
     if now.percent_bound is not None and now.percent_bound == then.percent_bound:
         edge = "floor" if now.percent_bound == "<=" else "top"
-        change = f"both within the nomogram's {edge} ({BOUND_SIGNS[now.percent_bound]}"
+        change = f"both within the nomogram's {edge} ({grace.BOUND_SIGNS[now.percent_bound]}"
         change += f"{now.risk_percent:.1f} %)"
     elif then.percent_bound == "<=" or now.percent_bound == ">=":
         change = f"≤ {change}"

@@ -90,15 +90,9 @@ def test_a_what_if_change_beside_the_nomogram_floor_is_a_bound() -> None:
     the difference, and within the floor no figure at all: "+0.0 percentage points" had said
     age 57 -> 40 changed nothing (an audit, 2026-12-07)."""
     from portal.risk_words import change_text
+    from tests.risk.test_published_examples import grace_six_month_at
 
-    def six_month(age: int) -> risk.RiskResult:
-        return risk.grace_six_month(
-            age_years=age, history_of_heart_failure=False, history_of_mi=False,
-            heart_rate_bpm=80, sbp_mmhg=110, st_depression=False, creatinine=1.3,
-            elevated_enzymes=False, in_hospital_pci=True,
-        )  # fmt: skip
-
-    at_70, at_52, at_89 = six_month(57), six_month(40), six_month(60)
+    at_70, at_52, at_89 = grace_six_month_at(57), grace_six_month_at(40), grace_six_month_at(60)
     assert change_text(at_70, at_89) == "≥ +0.7 percentage points, +19 points"
     assert change_text(at_89, at_70) == "≤ -0.7 percentage points, -19 points"
     assert change_text(at_70, at_52) == "both within the nomogram's floor (≤ 0.8 %), -18 points"

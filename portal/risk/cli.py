@@ -71,7 +71,7 @@ def _command(name: str, function: Callable[..., RiskResult]) -> click.Command:
 def describe(result: RiskResult) -> str:
     """A short human-readable summary for the terminal."""
     lines = [result.title, f"  predicts: {result.predicts}"]
-    sign = {"<=": "≤ ", ">=": "≥ "}.get(result.percent_bound or "", "")  # a nomogram's bound
+    sign = grace.BOUND_SIGNS.get(result.percent_bound or "", "")  # a nomogram's bound
     value = f"{sign}{result.risk_percent:.1f} %"
     if result.model in grace.BANDS_BY_MODEL:  # banded by its points, not by its percentage
         lines.append(f"  result:   {result.points} points ({result.category}) -> {value}")

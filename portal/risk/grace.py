@@ -152,6 +152,9 @@ def nomogram_bound(points: int, table: tuple[tuple[int, float], ...]) -> str | N
     return ">=" if points > table[-1][0] else None
 
 
+BOUND_SIGNS = {"<=": "≤ ", ">=": "≥ "}  # a percent_bound as it is printed before the figure
+
+
 def percent_bound(model: str, points: int) -> str | None:
     """Whether a GRACE score's percentage is a bound: the 6-month nomogram's floor at 70 points
     or fewer (its table ends at 263, the highest score); the in-hospital percentage comes from
