@@ -200,6 +200,13 @@ def test_issue_14_walkthrough_machine_read_to_patient_summary(
     expect(page.locator("#live-qtc")).to_have_text(
         "QTc as signed: the QT looks like seconds; type milliseconds (400)"
     )
+    # Only what the form signs: 2.9 s is no QT in milliseconds either, and 900 ms is beyond
+    # the form's range (the line had said "type milliseconds (2900)" and given 900 a QTc).
+    for beyond in ("2,9", "900"):
+        page.fill("#qt_ms", beyond)
+        expect(page.locator("#live-qtc")).to_have_text(
+            "QTc as signed: none (the QT must be between 200 and 700 ms)"
+        )
     page.fill("#qt_ms", str(DOCTOR_QT_MS))
     expect(page.locator("#live-qtc")).to_have_text(
         f"QTc as signed: Bazett {round(DOCTOR_QT_MS / cycle_s**0.5)} ms, Fridericia "

@@ -88,8 +88,14 @@ class TypedMeasurementField(MeasurementField):
     def _in_range(self, value: float) -> bool:
         """Within the field's NumberRange: a suggestion the next check would refuse ("type
         milliseconds (2900)" for a QT of 2.9, then "Between 200 and 700") is no help."""
+        low, high = self.limits
+        return low <= value <= high
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """The lowest and highest value the form signs, for the page's live QTc line too."""
         ranges = [v for v in self.validators if isinstance(v, NumberRange)]
-        return all(r.min <= value <= r.max for r in ranges)
+        return max(r.min for r in ranges), min(r.max for r in ranges)
 
     def pre_validate(self, form: Any) -> None:
         """One message a field: what could not be read says so alone ("Enter a number, for

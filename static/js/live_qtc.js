@@ -33,15 +33,28 @@
   const shown = (edited, value) => (edited === null || value === null
     ? edited === null && value === null : edited === roundHalfEven(value));
   const SECONDS_UP_TO = 3;  // as the form: a QT typed under 3 is in seconds (`forms.SECONDS_UP_TO`)
+  // The values the form signs (`forms.TypedMeasurementField.limits`): a QT of 2.9 had been
+  // told "type milliseconds (2900)", and a QT of 900 given a QTc, that the form then refused.
+  const limits = (text) => (text ? text.split(" ").map(Number) : [-Infinity, Infinity]);
+  const [qtLow, qtHigh] = limits(d.qtLimitsMs), [rateLow, rateHigh] = limits(d.rateLimitsBpm);
+  const within = (value, low, high) => value === null || (value >= low && value <= high);
 
   function say() {
-    const qtTyped = typed(field("qt_ms"), "ms"), rate = whole(typed(field("heart_rate_bpm"), "bpm"));
-    if (Number.isNaN(qtTyped) || Number.isNaN(rate)) { out.textContent = ""; return; }
-    if (qtTyped !== null && qtTyped > 0 && qtTyped < SECONDS_UP_TO) {
+    const qtTyped = typed(field("qt_ms"), "ms"), rateTyped = typed(field("heart_rate_bpm"), "bpm");
+    if (Number.isNaN(qtTyped) || Number.isNaN(rateTyped)) { out.textContent = ""; return; }
+    const rate = whole(rateTyped);
+    if (qtTyped !== null && qtTyped > 0 && qtTyped < SECONDS_UP_TO
+        && within(qtTyped * 1000, qtLow, qtHigh)) {
       out.textContent = `QTc as signed: the QT looks like seconds; type milliseconds (${Math.round(qtTyped * 1000)})`;
       return;
     }
     const qt = whole(qtTyped);
+    if (!within(qtTyped, qtLow, qtHigh) || !within(rateTyped, rateLow, rateHigh)) {
+      out.textContent = !within(qtTyped, qtLow, qtHigh)
+        ? `QTc as signed: none (the QT must be between ${qtLow} and ${qtHigh} ms)`
+        : `QTc as signed: none (the heart rate must be between ${rateLow} and ${rateHigh} bpm)`;
+      return;
+    }
     const rateKept = rate === null || shown(rate, machine.rate);
     let bazett, fridericia, basis;
     if (shown(qt, machine.qt) && rateKept) {
