@@ -49,6 +49,12 @@ ACTIONS = {
     "fhir.export.patient": "copied your record to another system (bulk export)",
     "account.deactivate": "turned off your login to this portal",
     "account.activate": "turned your login to this portal back on",
+    "account.unlock": "unlocked your login to this portal (locked after wrong passwords)",
+    "account.password_reset": "gave you a new temporary password for this portal",
+    "account.password_change": "changed the password of your login to this portal",
+    "account.mfa_enrol": "set up two-step login for your login to this portal",
+    "account.mfa_recovery_codes": "made new recovery codes for your two-step login",
+    "account.mfa_remove": "turned off two-step login for your login to this portal",
     "document.reissued": "made an ECG report's PDF again (the stored copy could not be used)",
     # Through FHIR, read and changed said apart (every one had read "read or updated").
     "fhir.patient.read": "read your details",

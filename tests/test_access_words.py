@@ -6,6 +6,7 @@ record"."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.access_words import ACTIONS, SYSTEM_ACTOR, what, who
-from portal.models import AuditEvent
+from portal.models import AuditEvent, utcnow
 from tests.conftest import People, client_for, post_form
 
 PORTAL = Path(__file__).resolve().parents[1] / "portal"
@@ -109,3 +110,33 @@ def test_turning_a_patients_login_off_and_on_is_on_their_list(
         AuditEvent.action == "account.deactivate", AuditEvent.object_id == people.staff.id
     )
     assert list(sql.scalars(staff_rows)) == [None]
+
+
+def test_an_unlock_of_a_patients_login_is_on_their_list(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A review: an administrator's unlock of a patient's login (and any other change to that
+    login: its password, its two-step login) named no patient, so the patient's list never
+    said it, though turning the login off and on did."""
+    account = people.patient_account
+    account.locked_until = utcnow() + dt.timedelta(minutes=15)
+    sql.commit()
+    admin = client_for(app, people.admin)
+    unlock = f"/admin/accounts/{account.id}/unlock"
+    assert post_form(admin, unlock, {}, token_page="/admin/accounts").status_code == 302
+    page = client_for(app, account).get("/my/access").get_data(as_text=True)
+    assert (
+        "<td>Admin1 (administrator)</td><td>unlocked your login to this portal (locked after "
+        "wrong passwords)</td>"
+    ) in page
+    # a staff member's unlock stays off every patient's list
+    assert post_form(
+        admin, f"/admin/accounts/{people.staff.id}/unlock", {}, token_page="/admin/accounts"
+    ).status_code == 302  # fmt: skip
+    sql.expire_all()
+    rows = select(AuditEvent.object_id, AuditEvent.patient_id).where(
+        AuditEvent.action == "account.unlock"
+    )
+    assert sorted(sql.execute(rows).tuples()) == sorted(
+        [(account.id, people.patient.id), (people.staff.id, None)]
+    )

@@ -203,8 +203,9 @@ def unlock(session: Session, account: Account, *, actor: Account) -> None:
     account.locked_until = None
     account.failed_logins = 0
     audit.record(
-        session, "account.unlock", actor=actor, object_type="account", object_id=account.id
-    )
+        session, "account.unlock", actor=actor, patient_id=audit.patient_of(account),
+        object_type="account", object_id=account.id,
+    )  # fmt: skip
 
 
 def check_own_password(
@@ -266,6 +267,7 @@ def change_own_password(
         session,
         "account.password_change",
         actor=account,
+        patient_id=audit.patient_of(account),
         object_type="account",
         object_id=account.id,
     )
@@ -287,8 +289,9 @@ def reset_password(
     account.must_change_password = True
     account.session_epoch += 1  # logs the user out everywhere
     audit.record(
-        session, "account.password_reset", actor=actor, object_type="account", object_id=account.id
-    )
+        session, "account.password_reset", actor=actor, patient_id=audit.patient_of(account),
+        object_type="account", object_id=account.id,
+    )  # fmt: skip
 
 
 def lock_for_reset(session: Session, account: Account) -> None:
@@ -409,7 +412,7 @@ def set_active(session: Session, account: Account, active: bool, *, actor: Accou
         session,
         "account.activate" if active else "account.deactivate",
         actor=actor,
-        patient_id=account.patient.id if account.patient is not None else None,
+        patient_id=audit.patient_of(account),
         object_type="account",
         object_id=account.id,
     )

@@ -75,6 +75,13 @@ _REPORT_PREFIXED_IDS = ("binary_id", "observation_id")
 _REPORT_PREFIX = re.compile(r"([1-9][0-9]{0,17})-")
 
 
+def patient_of(account: Account) -> int | None:
+    """The patient whose portal login `account` is, else None: a change to that login is on
+    their own access list ("Who has looked at my record"), as its deactivation was; an
+    unlock or a new temporary password had named no patient (a review)."""
+    return account.patient.id if account.patient is not None else None
+
+
 def record(
     session: Session,
     action: str,

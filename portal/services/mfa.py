@@ -83,8 +83,9 @@ def enrol(session: Session, account: Account, secret: str, code: str) -> list[st
     codes = _new_recovery_codes(account)
     account.session_epoch += 1  # other sessions of this account must log in with MFA
     audit.record(
-        session, "account.mfa_enrol", actor=account, object_type="account", object_id=account.id
-    )
+        session, "account.mfa_enrol", actor=account, patient_id=audit.patient_of(account),
+        object_type="account", object_id=account.id,
+    )  # fmt: skip
     return codes
 
 
@@ -100,6 +101,7 @@ def regenerate_recovery_codes(session: Session, account: Account) -> list[str]:
         session,
         "account.mfa_recovery_codes",
         actor=account,
+        patient_id=audit.patient_of(account),
         object_type="account",
         object_id=account.id,
     )
@@ -138,5 +140,5 @@ def remove(
     account.session_epoch += 1
     audit.record(
         session, "account.mfa_remove", actor=actor, actor_username=actor_username,
-        object_type="account", object_id=account.id,
+        patient_id=audit.patient_of(account), object_type="account", object_id=account.id,
     )  # fmt: skip
