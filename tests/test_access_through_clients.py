@@ -68,3 +68,25 @@ def test_a_fhir_change_is_listed_once_as_the_systems_and_reads_are_reads(
         (SYSTEM, "changed your details: phone"),
         (SYSTEM, "opened your record"),
     ]
+
+
+def test_a_rest_change_is_listed_as_the_systems(app: Flask, people: People, sql: Session) -> None:
+    """A review: a patient's details changed and a measurement entered through the REST API
+    read "Staff1 (hospital staff) | changed your details: phone", as the token owner's own
+    doing, where the same change through FHIR named the client."""
+    token = bearer_token(sql, people, people.staff, "patients:read", "patients:write")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    url = f"/api/v1/patients/{people.patient.id}"
+    changed = client.patch(url, json={"phone": "+1 555 0199"}, headers=headers)
+    assert changed.status_code == 200, changed.data[:500]
+    entered = client.post(
+        f"{url}/clinical-inputs", headers=headers,
+        json={"systolic_bp_mmhg": 128, "cholesterol_unit": "mmol/L",
+              "creatinine_unit": "umol/L"},
+    )  # fmt: skip
+    assert entered.status_code == 201, entered.data[:500]
+    assert _rows(app, people)[:2] == [
+        (SYSTEM, "recorded your measurements (such as blood pressure)"),
+        (SYSTEM, "changed your details: phone"),
+    ]

@@ -351,6 +351,8 @@ def test_staff_register_search_read_and_update_patients(
         "fields": ["email"],
         "was": {"email": None},
         "now": {"email": "grace@example.org"},
+        "token_id": update.details["token_id"],  # the client's change, named as FHIR's are
+        "client": "client of staff1",
     }
 
     # Renamed into another patient's name and date of birth, a PATCH is a 409 naming them, as

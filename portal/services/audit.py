@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, SessionTransaction
@@ -95,6 +95,7 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to `session`; it is written, at the end of the hash chain, when the
     caller commits its change (a rollback discards it with the change)."""
+    details = _naming_the_token(details)
     event = AuditEvent(
         occurred_at=utcnow(),
         action=action[:48],
@@ -112,6 +113,17 @@ def record(
         event.user_agent = (request.user_agent.string or "")[:255] or None
     session.add(event)
     return event
+
+
+def _naming_the_token(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`details`, naming the API token (and its client) a request made with one was made
+    through, when the caller did not: a patient registered or changed, a recording uploaded or
+    a measurement entered through the REST API read on the patient's list as the token
+    owner's own doing (a review), where FHIR's named the client."""
+    token = g.get("api_token") if has_request_context() else None
+    if token is None or {"token_id", "api_token_id"} & set(details or {}):
+        return details
+    return {**(details or {}), "token_id": token.id, "client": token.client_name}
 
 
 def refused_access(session: Session, actor: Account, status: int) -> None:
