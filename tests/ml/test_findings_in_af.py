@@ -89,6 +89,21 @@ def test_a_fast_af_strip_says_its_ventricular_rate_not_sinus_tachycardia() -> No
     assert af.detail.endswith(f"; mean ventricular rate {rate:.0f} bpm (fast)")
 
 
+def test_af_at_or_over_the_rate_control_target_is_fast_not_controlled() -> None:
+    """A clinician audit: cinc2017 A00456 read "mean ventricular rate 117 bpm (controlled)";
+    rate control in AF aims at a resting rate under 110 bpm."""
+    af = [rhythm.Episode(rhythm.AF, 0.0, 30.0, 40)]
+    classes, probabilities = np.array(["N"] * 40), np.full((40, 5), 0.2)
+    counts = {"N": 40, "S": 0, "V": 0, "F": 0, "Q": 0}
+    said = {}
+    for mean_bpm in (109.4, 109.6, 117.0, 80.0, 45.0):
+        rate = HeartRateSummary(mean_bpm, 90.0, 140.0, None, None, None, 40)
+        (finding,) = findings_of_read(af, _intervals(), rate, counts, classes, probabilities, 1.0)
+        said[mean_bpm] = finding.detail.rsplit("(", 1)[1]
+    assert said == {109.4: "controlled)", 109.6: "fast)", 117.0: "fast)", 80.0: "controlled)",
+                    45.0: "slow)"}  # fmt: skip
+
+
 def test_rate_findings_stand_outside_af() -> None:
     rate = HeartRateSummary(135.0, 110.0, 160.0, None, None, None, 40)
     af = [rhythm.Episode(rhythm.AF, 0.0, 30.0, 40)]
