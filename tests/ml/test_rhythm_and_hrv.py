@@ -7,7 +7,7 @@ import pytest
 
 from ml import rhythm
 from ml.analysis import analyze
-from ml.hrv import heart_rate_summary
+from ml.hrv import _why_no_hrv, heart_rate_summary
 from ml.research.synthetic import BeatTruth, synthetic_recording
 
 
@@ -317,6 +317,15 @@ def test_hrv_is_withheld_with_frequent_ectopic_beats_and_says_why() -> None:
         "frequent ectopic or unclassified beats: 50% of the intervals in sinus rhythm are "
         "between two normal beats (at least 80% needed)"
     )
+
+
+def test_a_share_just_under_the_needed_one_reads_under_it() -> None:
+    """A Holter audit: 79.7 % read "80% ... (at least 80% needed)"."""
+    assert _why_no_hrv(797, 1000, 3600.0) == (
+        "frequent ectopic or unclassified beats: 79.7% of the intervals in sinus rhythm are "
+        "between two normal beats (at least 80% needed)"
+    )
+    assert _why_no_hrv(794, 1000, 3600.0).startswith("frequent ectopic or unclassified beats: 79% ")  # type: ignore[union-attr]
 
 
 def test_hrv_is_kept_with_occasional_ectopic_beats() -> None:
