@@ -190,11 +190,16 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
     ]
     before = ordered[: ordered.index(anchor)]
     after = [c for c in ordered[ordered.index(anchor) + 1 :] if c not in underlying]
+    # A block comes before the rest of the time's rhythm, which says "as said above" of it
+    # (AF, sinus rhythm and a dropped beat had read "... not every signal got through, as
+    # said above." before "Now and then a heartbeat was skipped."; a Holter audit).
+    blocks_first = [c for c in after if c in BLOCKS]
     return [
         *((c, words[c]) for c in before),
         (anchor, anchor_words),
+        *((c, words[c]) for c in blocks_first),
         *rest,
-        *((c, words[c]) for c in after),
+        *((c, words[c]) for c in after if c not in blocks_first),
     ]
 
 

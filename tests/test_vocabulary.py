@@ -244,6 +244,17 @@ def test_sinus_rhythm_beside_a_signed_block_is_not_a_normal_pattern() -> None:
     assert findings_in_plain_words(["SINUS", "DROPPED_BEAT"])[-1] == SINUS_BESIDE_BLOCK
 
 
+def test_the_block_comes_before_the_rest_of_the_time_that_says_as_said_above() -> None:
+    """A Holter audit: paroxysmal AF, sinus rhythm, a dropped beat and PVCs read "The rest of
+    the time apart from the extra beats, each heartbeat started in its usual place, though not
+    every signal got through, as said above." before "Now and then a heartbeat was skipped."."""
+    for block in sorted(BLOCKS):
+        sentences = findings_in_plain_words(["AF", "SINUS", block, "PVC"])
+        rest = next(i for i, s in enumerate(sentences) if s.endswith("as said above."))
+        said = sentences.index(vocabulary.STATEMENTS[block].plain)
+        assert said < rest, sentences
+
+
 def test_patient_sentences_read_neither_as_a_fault_nor_as_a_fast_pulse() -> None:
     """T-wave inversion read "Part of the trace was upside down" (a patient takes it for a
     printing or electrode fault); AF read "beating fast" beside "about 77 times a minute" (a
