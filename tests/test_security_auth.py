@@ -48,6 +48,20 @@ def test_v2_2_1_five_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(
     reasons = [e.details["reason"] for e in sql.scalars(select(AuditEvent).where(
         AuditEvent.action == "login.failure"))]  # fmt: skip
     assert reasons == ["bad credentials"] * 5 + ["locked"]
+    assert "or ask an administrator to unlock it." in page
+
+
+def test_a_locked_patient_is_sent_to_the_clinic_not_an_administrator(
+    app: Flask, people: People
+) -> None:
+    """A patient reaches no administrator; the login page below says to call the clinic (the
+    lock message had said "ask an administrator to unlock it"; an audit of the patient's side)."""
+    page = _wrong(app, people.patient_account.username, 5)
+    assert (
+        "This account is locked for 15 more minute(s) after 5 failed attempts. Try again "
+        "later, or call the clinic."
+    ) in page
+    assert "administrator to unlock" not in page
 
     admin = client_for(app, people.admin)
     accounts_page = admin.get("/admin/accounts").get_data(as_text=True)

@@ -172,9 +172,14 @@ def record_failure(account: Account, now: dt.datetime) -> None:
 def locked_message(account: Account, now: dt.datetime) -> str:
     assert account.locked_until is not None
     minutes = max(1, -(-int((account.locked_until - now).total_seconds()) // 60))
+    # A patient reaches no administrator: the clinic gives them a new temporary password, as
+    # the login page says below it ("ask an administrator" had contradicted it; an audit).
+    helper = (
+        "call the clinic" if account.role is Role.PATIENT else "ask an administrator to unlock it"
+    )
     return (
         f"This account is locked for {minutes} more minute(s) after {MAX_FAILED_LOGINS} "
-        "failed attempts. Try again later, or ask an administrator to unlock it."
+        f"failed attempts. Try again later, or {helper}."
     )
 
 
