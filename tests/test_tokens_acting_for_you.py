@@ -19,13 +19,13 @@ def test_the_owner_sees_and_revokes_a_token_that_acts_as_them(app: Flask, people
 
     doctor = client_for(app, people.doctor)
     page = doctor.get("/account/security").get_data(as_text=True)
-    assert "Machine clients acting as you" in page
+    assert "Apps and systems acting as you" in page
     assert people.admin.display_name in page and "patients:read" in page
     revoke = re.search(r'action="(/account/tokens/\d+/revoke)"', page)
     assert revoke
     other = client_for(app, people.other_doctor)
     other_page = other.get("/account/security").get_data(as_text=True)
-    assert "None: no machine client holds a token for your account." in other_page
+    assert "None: no app or other system can read or change anything as you." in other_page
     refused = post_form(other, revoke[1], {}, token_page="/account/security")
     assert refused.status_code == 404 and api.get("/patients").status_code == 200
 

@@ -39,7 +39,9 @@ def provisioning_uri(secret: str, account: Account, institution: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The otpauth:// URI as an inline SVG QR code (no image request, no inline script)."""
-    return str(segno.make(uri, error="m").svg_inline(scale=5, dark="#111"))
+    # Sized by the page (`.qr svg` in portal.css), not fixed: 285 px had stuck out of a
+    # 320-px phone's card, cutting a finder square and the quiet zone a scanner needs.
+    return str(segno.make(uri, error="m").svg_inline(scale=5, dark="#111", omitsize=True))
 
 
 def grouped(secret: str) -> str:
