@@ -19,7 +19,12 @@ from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import is_voltage_unit, to_mv_factor
 from ml.recording import MAX_ECG_MV, Recording, canonical_lead_name, distinct_lead_names
 
-NON_ECG_LABEL_WORDS = ("annotation", "resp", "spo2", "pleth", "temp", "event", "status")
+# Labels of channels that are no ECG lead. A sleep study's EEG, EOG and EMG are in microvolts
+# like its ECG: they had been read as ECG leads, and decided the rate read (an upload audit).
+NON_ECG_LABEL_WORDS = (
+    "annotation", "resp", "spo2", "sao2", "pleth", "temp", "event", "status",
+    "eeg", "eog", "emg", "flow", "thor", "abd", "snore", "position", "pulse", "light",
+)  # fmt: skip
 MAX_SIGNALS = 4096  # EDF allows 9999; more than this is a damaged header, not a recording
 
 
@@ -64,8 +69,9 @@ class EdfSource:
             # '%'" (an upload audit). Without any channel in volts, the units error stands.
             in_volts = [i for i in ecg if is_voltage_unit(reader.getPhysicalDimension(i))]
             ecg = in_volts or ecg
-            self.fs_hz = Counter(rates[i] for i in ecg).most_common(1)[0][0]
-            self._chosen = [i for i in ecg if rates[i] == self.fs_hz]  # others left out
+            self.fs_hz = _rate_read(labels, rates, ecg)
+            self._chosen = [i for i in ecg if rates[i] == self.fs_hz]
+            self.notes: tuple[str, ...] = _left_out_notes(labels, rates, ecg, self._chosen)
             self._factors = [
                 to_mv_factor(reader.getPhysicalDimension(i), lead=labels[i]) for i in self._chosen
             ]
@@ -83,7 +89,6 @@ class EdfSource:
         )
         self.source_format = "edf"
         self.source_name: str | None = path.name
-        self.notes: tuple[str, ...] = ()
         self.path = path
 
     def __enter__(self) -> EdfSource:
@@ -146,6 +151,7 @@ class EdfSource:
             source_format="edf",
             source_name=self.source_name,
             start_time=self.start_time,
+            notes=self.notes,
         )
 
     def whole(self) -> Recording:
@@ -157,6 +163,36 @@ class EdfSource:
 
 def _is_ecg_label(label: str) -> bool:
     return not any(word in label.lower() for word in NON_ECG_LABEL_WORDS)
+
+
+def _rate_read(labels: list[str], rates: list[float], ecg: list[int]) -> float:
+    """The sampling rate of most ECG channels, lead II's on a tie: one rate is read."""
+    counts = Counter(rates[i] for i in ecg)
+    with_lead_ii = {rates[i] for i in ecg if canonical_lead_name(labels[i]) == "II"}
+    return max(counts, key=lambda rate: (counts[rate], rate in with_lead_ii))
+
+
+def _left_out_notes(
+    labels: list[str], rates: list[float], ecg: list[int], chosen: list[int]
+) -> tuple[str, ...]:
+    """Notes naming the channels not read and why: no ECG lead by their label or units, or
+    an ECG lead at another rate than those read. An ECG at 512 Hz beside five EEG, EOG and EMG
+    channels at 256 Hz had been left out without a word, the EEG read in its place."""
+    notes = []
+    if not_ecg := [label for i, label in enumerate(labels) if i not in ecg]:
+        notes.append(
+            f"Channel(s) {', '.join(not_ecg)} not read: not ECG leads, by their labels or units "
+            "(EEG, EOG, EMG, respiration, oximetry ...)."
+        )
+    fs_hz, read = rates[chosen[0]], ", ".join(labels[i] for i in chosen)
+    for rate in sorted({rates[i] for i in ecg} - {fs_hz}):
+        names = ", ".join(labels[i] for i in ecg if rates[i] == rate)
+        notes.append(
+            f"Lead(s) {names} not read: recorded at {rate:g} Hz, the leads read ({read}) at "
+            f"{fs_hz:g} Hz; one sampling rate is read per recording. Export the recording with "
+            "one rate for all its leads to have them read together."
+        )
+    return tuple(notes)
 
 
 def _reason(error: OSError, path: Path) -> str:
