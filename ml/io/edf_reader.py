@@ -25,6 +25,10 @@ NON_ECG_LABEL_WORDS = (
     "annotation", "resp", "spo2", "sao2", "pleth", "temp", "event", "status",
     "eeg", "eog", "emg", "flow", "thor", "abd", "snore", "position", "pulse", "light",
 )  # fmt: skip
+# The EDF format keeps every sample within its channel's digital minimum..maximum; a sample
+# this many counts beyond it means the header's scale is wrong (a device writing its missing
+# value one count beyond the range is let pass).
+DIGITAL_SLACK_COUNTS = 3
 MAX_SIGNALS = 4096  # EDF allows 9999; more than this is a damaged header, not a recording
 
 
@@ -75,6 +79,7 @@ class EdfSource:
             self._factors = [
                 to_mv_factor(reader.getPhysicalDimension(i), lead=labels[i]) for i in self._chosen
             ]
+            self._digital_ranges = [_digital_range(reader, i) for i in self._chosen]
             self.n_samples = min(int(reader.getNSamples()[i]) for i in self._chosen)
             self.start_time: dt.datetime | None = reader.getStartdatetime()
         except BaseException:
@@ -126,7 +131,32 @@ class EdfSource:
         with self._lock:
             for column, (i, factor) in enumerate(zip(self._chosen, self._factors, strict=True)):
                 out[:, column] = self._reader.readSignal(i, start, out.shape[0])
+                self._check_digital_range(out[:, column], column)
                 out[:, column] *= factor
+
+    def _check_digital_range(self, values: np.ndarray, column: int) -> None:
+        """A HeaderDataMismatchError when samples lie beyond the channel's digital range: read
+        as they are, a 12-lead whose data span 16 bits under a header declaring -8192..8191
+        had read four times too tall, "Left ventricular hypertrophy" (an upload audit)."""
+        digital_min, digital_max, physical_min, per_count = self._digital_ranges[column]
+        if not values.size or per_count == 0:
+            return
+        ends = [
+            (float(v) - physical_min) / per_count + digital_min
+            for v in (values.min(), values.max())
+        ]
+        low, high = min(ends), max(ends)  # in counts; a scale upside down swaps them
+        slack = DIGITAL_SLACK_COUNTS
+        if low >= digital_min - slack and high <= digital_max + slack:
+            return
+        reached = round(high) if high > digital_max + slack else round(low)
+        label = self._reader.getLabel(self._chosen[column]).strip()
+        raise HeaderDataMismatchError(
+            f"{self.path.name}: channel {label} holds samples beyond the digital minimum and "
+            f"maximum its header declares ({digital_min} to {digital_max}; a sample reaches "
+            f"{reached}), which EDF does not allow: its amplitudes cannot be read to scale. "
+            "Export the file again from the recording device's software."
+        )
 
     def read(self, start: int, stop: int) -> np.ndarray:
         start, stop = max(start, 0), min(stop, self.n_samples)
@@ -170,6 +200,18 @@ def _rate_read(labels: list[str], rates: list[float], ecg: list[int]) -> float:
     counts = Counter(rates[i] for i in ecg)
     with_lead_ii = {rates[i] for i in ecg if canonical_lead_name(labels[i]) == "II"}
     return max(counts, key=lambda rate: (counts[rate], rate in with_lead_ii))
+
+
+def _digital_range(reader: pyedflib.EdfReader, i: int) -> tuple[int, int, float, float]:
+    """Channel `i`'s digital minimum and maximum, its physical minimum and the physical
+    units per count: what turns its samples back into counts (0 per count: no range)."""
+    digital_min, digital_max = int(reader.getDigitalMinimum(i)), int(reader.getDigitalMaximum(i))
+    physical_min = float(reader.getPhysicalMinimum(i))
+    physical_max = float(reader.getPhysicalMaximum(i))
+    if digital_max == digital_min:
+        return digital_min, digital_max, physical_min, 0.0
+    per_count = (physical_max - physical_min) / (digital_max - digital_min)
+    return digital_min, digital_max, physical_min, per_count
 
 
 def _left_out_notes(

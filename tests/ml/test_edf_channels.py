@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pyedflib
+import pytest
 
+from ml import errors
 from ml.io import read_recording
 from ml.io.sources import open_recording
 from tests.support.ecg_files import synthetic
@@ -68,3 +70,44 @@ def test_ecg_leads_at_another_rate_are_named_in_the_notes(tmp_path: Path) -> Non
     two = read_recording(_write_channels(tmp_path / "two.edf", [v1, lead_ii]))
     assert two.lead_names == ("II",) and two.fs_hz == 500.0  # a tie: lead II's rate
     assert two.notes[0].startswith("Lead(s) V1 not read: recorded at 250 Hz, the leads read (II)")
+
+
+def _with_digital_range(source: Path, target: Path, low: int, high: int) -> Path:
+    """`source` with its signals' digital minimum and maximum in the header replaced (not
+    those of the EDF+ annotations, the last signal, which EDF+ fixes)."""
+    content = bytearray(source.read_bytes())
+    n_signals = int(content[252:256])
+    for field_start, value in ((256 + 120 * n_signals, low), (256 + 128 * n_signals, high)):
+        for i in range(n_signals - 1):
+            at = field_start + 8 * i
+            content[at : at + 8] = str(value).ljust(8).encode("ascii")
+    target.write_bytes(bytes(content))
+    return target
+
+
+def test_samples_beyond_the_declared_digital_range_are_refused(tmp_path: Path) -> None:
+    """Data spanning 16 bits under a header declaring -8192..8191 had been read four times
+    too tall: a 12-lead with R waves of 0.9 mV read "Left ventricular hypertrophy"; at 16
+    times "too noisy" (an upload audit)."""
+    recording = synthetic(20, 500.0, leads=("I", "II", "III"))
+    channels = [
+        (name, "mV", 500.0, recording.signal_mv[:, i], 1.25)
+        for i, name in enumerate(recording.lead_names)
+    ]
+    honest = _write_channels(tmp_path / "honest.edf", channels)
+    assert np.max(np.abs(read_recording(honest).signal_mv - recording.signal_mv)) < 1e-3
+    lying = _with_digital_range(honest, tmp_path / "lying.edf", -8192, 8191)
+    message = (
+        r"lying.edf: channel I holds samples beyond the digital minimum and maximum its header "
+        r"declares \(-8192 to 8191; a sample reaches -?\d+\), which EDF does not allow: its "
+        r"amplitudes cannot be read to scale. Export the file again from the recording "
+        r"device's software."
+    )
+    with pytest.raises(errors.HeaderDataMismatchError, match=message):
+        read_recording(lying)
+    streamed = open_recording(lying, stream_from_s=0)
+    try:
+        with pytest.raises(errors.HeaderDataMismatchError, match=message):
+            list(streamed.scan(5000))
+    finally:
+        streamed.close()
