@@ -70,11 +70,14 @@ def canonical_lead_name(name: str) -> str:
 
     The prefixes may stack, in English or German spelling, as EDF devices label their
     channels: 'ECG MLII', 'ECG Lead II', 'EKG V6' (read as unknown leads, a 12-lead EDF had no
-    lead II, no axis and no check of the arm electrodes)."""
-    cleaned = re.sub(
-        r"^((mdc_ecg_lead|ecg|ekg|lead|ml)[\s_:-]*)+", "", name.strip(), flags=re.IGNORECASE
-    )
-    cleaned = cleaned.replace(" ", "")
+    lead II, no axis and no check of the arm electrodes); so may the word for a lead in German,
+    Spanish, Portuguese, French or Italian ('Ableitung II', 'Abl. II', 'Derivación II',
+    'Dérivation II'), after which, as after 'Lead', the limb leads may be numbered: 'Lead 2'
+    -> 'II' ('ECG2' stays itself: a Holter's second channel)."""
+    prefix = re.match(LEAD_PREFIXES, name.strip(), flags=re.IGNORECASE)
+    cleaned = name.strip()[prefix.end() if prefix else 0 :].replace(" ", "")
+    if prefix and re.search(LEAD_WORDS, prefix.group(), flags=re.IGNORECASE):
+        cleaned = NUMBERED_LIMB_LEADS.get(cleaned, cleaned)
     cleaned = DERIVATIONS.get(cleaned.upper(), cleaned)
     for standard in STANDARD_LEADS:
         if cleaned.lower() == standard.lower():
@@ -109,6 +112,14 @@ def distinct_lead_names(names: Sequence[str]) -> tuple[str, ...]:
 # 11073 codes the portal's own FHIR output uses ("MDC_ECG_LEAD_II", stripped above). Arabic
 # numerals ("D3") are left alone: the QT Database's D3 is a Holter lead of its own.
 DERIVATIONS = {"DI": "I", "DII": "II", "DIII": "III"}
+# The words naming a lead ("lead", German "Ableitung" or "Abl.", Spanish "derivación",
+# Portuguese "derivação", French "dérivation", Italian "derivazione") before a lead's name,
+# alone or after a device's prefix: a German 12-lead EDF labelled "Ableitung I" ... "Ableitung
+# V6" had read "no usable lead II", no axis, no low-voltage or arm-electrode check (an upload
+# audit), as had "Lead 2", "Abl. II", "Derivación II" and "Dérivation II".
+LEAD_WORDS = r"lead|ableitung|abl\.?|d[eé]riva(ci[oó]n|[cç][aã]o|tion|zione)"
+LEAD_PREFIXES = rf"((mdc_ecg_lead|ecg|ekg|{LEAD_WORDS}|ml)[\s_:-]*)+"
+NUMBERED_LIMB_LEADS = {"1": "I", "2": "II", "3": "III"}  # after a word for a lead only
 
 
 def missing_samples(signal_mv: np.ndarray) -> np.ndarray:

@@ -84,6 +84,34 @@ def test_derivation_and_ieee_lead_names_are_the_standard_leads(tmp_path):
     assert canonical_lead_name("D3") == "D3"  # the QT Database's Holter lead: not lead III
 
 
+def test_lead_names_in_other_languages_and_numbered_limb_leads_are_the_standard_leads(tmp_path):
+    """A German 12-lead EDF labelled "Ableitung I" ... "Ableitung V6" read "no usable lead
+    II" and no axis ("this recording has Ableitung I, Ableitung II, ..."), as did leads named
+    "Lead 2", "ECG Lead 2", "Abl. II", "Derivación II", "Dérivation II" (an upload audit)."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=40), duration_s=10.0)
+    german = tuple(f"Ableitung {name}" for name in TWELVE)
+    numbered = ("Lead 1", "ECG Lead 2", "Lead 3", *(f"Abl. {name}" for name in TWELVE[3:]))
+    for names in (german, numbered):
+        labelled = Recording(recording.fs_hz, names, recording.signal_mv, source_format="t")
+        read = read_recording(write_csv(tmp_path / f"{names[1]}.csv", labelled))
+        assert read.lead_names == TWELVE
+        analysis = analyze(read)
+        assert analysis.analysis_lead == "II"
+        axis = analysis.intervals.qrs_axis_deg
+        assert axis is not None and abs(axis - 40) < 10
+    labelled = Recording(recording.fs_hz, german, recording.signal_mv, source_format="t")
+    edf = write_edf(tmp_path / "ekg.edf", labelled, label_prefix="")  # "Ableitung I" ...
+    assert read_recording(edf).lead_names == TWELVE
+    spoken = ("Derivación II", "Dérivation II", "Derivação aVF", "Derivazione V1", "Abl II")
+    assert [canonical_lead_name(n) for n in spoken] == ["II", "II", "aVF", "V1", "II"]
+    # A number alone is a channel, not a limb lead: a Holter's "ECG2" is its second channel.
+    assert [canonical_lead_name(n) for n in ("ECG2", "ECG 2", "Lead 4")] == [
+        "ECG2",
+        "ECG 2",
+        "Lead 4",
+    ]
+
+
 def test_right_axis_deviation_with_upright_p_waves_in_lead_i_keeps_its_axis():
     fs_hz, onsets_s = 500.0, np.arange(0.5, 9.5, 0.8)
     ventricles = BeatTruth(axis_deg=120, p_mv=0.0, t_mv=0.0)  # QRS at +120 degrees

@@ -56,7 +56,11 @@ def write_wfdb(directory: Path, recording: Recording, name: str = "rec") -> list
 
 
 def write_edf(
-    path: Path, recording: Recording, dimension: str = "mV", start: dt.datetime | None = None
+    path: Path,
+    recording: Recording,
+    dimension: str = "mV",
+    start: dt.datetime | None = None,
+    label_prefix: str = "ECG ",
 ) -> Path:
     scale = 1000.0 if dimension == "uV" else 1.0
     writer = pyedflib.EdfWriter(str(path), recording.n_leads, file_type=pyedflib.FILETYPE_EDFPLUS)
@@ -67,7 +71,7 @@ def write_edf(
         for name in recording.lead_names:
             headers.append(
                 {
-                    "label": f"ECG {name}",
+                    "label": f"{label_prefix}{name}",
                     "dimension": dimension,
                     "sample_frequency": recording.fs_hz,
                     "physical_max": 5.0 * scale,
