@@ -659,13 +659,9 @@ def _read(
         alone, alone_classes, _ = classify_beats(recording, live, peaks, classifier)
         probabilities[where], classes[where] = alone[where], alone_classes[where]
     unreadable = unusable_mask(quality, peaks / fs)
+    missing = spans_every_lead_misses(gaps.long_gaps_s, quality_leads)
     classes = unclassified_where_unreadable(
-        classes,
-        peaks / fs,
-        recording.duration_s,
-        unreadable,
-        fibrillation,
-        spans_every_lead_misses(gaps.long_gaps_s, quality_leads),
+        classes, peaks / fs, recording.duration_s, unreadable, fibrillation, missing
     )
 
     report(0.55, "Measuring intervals")  # before the rhythm: a strip's P region is its P wave's
@@ -780,6 +776,7 @@ def _read(
             constant_pr_block,
             clear_of_noise,
             lead_ii_p,
+            missing,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -889,6 +886,8 @@ class RhythmEvidence:
     clear_of_fast_noise: list[tuple[float, float]] = field(default_factory=list)
     # The median P wave's polarity in lead II (`ml.lead_ii_p_wave`), None without lead II.
     p_wave_in_lead_ii: int | None = None
+    # Where every lead read is missing (`spans_every_lead_misses`): no episode runs through.
+    missing: list[tuple[float, float]] = field(default_factory=list)
 
 
 def ventricular_matches(
@@ -1194,6 +1193,7 @@ def summarise(
         two_to_one_spans_s=[(t.start_s, t.end_s) for t in two_to_one],
         noisy_spans_s=noisy_spans_s(beats.quality, evidence.clear_of_fast_noise),
         p_waves_inverted=strip is None and inverted_p_waves(evidence.p_wave_in_lead_ii, intervals),
+        missing_spans_s=evidence.missing,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     episodes = rhythm.consolidate(

@@ -141,6 +141,7 @@ def detect_rhythms(
     p_waves_inverted: bool = False,
     p_waves_absent: bool = False,
     no_room_for_p_waves: bool = False,
+    missing_spans_s: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -176,6 +177,8 @@ def detect_rhythms(
     dropped beat mostly inside them is the noise's (`_mostly_noisy`). `p_waves_inverted`: the
     median P wave, at a PR of high confidence, is negative in lead II (`ml.lead_ii_p_wave`):
     the sinus-named stretches are INVERTED_P_WAVES (`_with_inverted_p_waves`).
+    `missing_spans_s`: signal every lead read misses (`ml.gaps`, lead-off from `ml.lead_off`):
+    no episode runs through one (`_apart_at_missing`).
     """
     silent = [Episode(PAUSE, start_s, end_s, 2) for start_s, end_s in silences_s]
     if len(beat_s) < 3:
@@ -246,7 +249,33 @@ def detect_rhythms(
     if p_waves_inverted:
         background = _with_inverted_p_waves(background)
     episodes += background
+    episodes = _apart_at_missing(episodes, missing_spans_s, beat_s)
     return sorted(episodes, key=lambda e: (e.start_s, e.label))
+
+
+def _apart_at_missing(
+    episodes: list[Episode], missing_spans_s: Sequence[tuple[float, float]], beat_s: np.ndarray
+) -> list[Episode]:
+    """Each beat-based episode that runs through signal every read lead misses, in its pieces
+    either side (`_outside`), however short: the rhythm in the gap is not known, and an
+    episode found over 30 s stays one on its readable beats. MIT-BIH 221 (AF throughout) three
+    times over with 20 min of lead-off had read one AF episode through the gap, 90.2 min of
+    AF in 70 min of readable signal (a Holter audit). A pause through one has no piece of two
+    beats, so none is left; ventricular fibrillation is read from the signal itself, not cut."""
+    if not missing_spans_s:
+        return episodes
+    missing = merged_spans(missing_spans_s)
+    starts = np.array([a for a, _ in missing])
+    ends = np.array([b for _, b in missing])
+    cut = []
+    for e in episodes:
+        first = int(np.searchsorted(ends, e.start_s, side="right"))
+        last = int(np.searchsorted(starts, e.end_s, side="left"))  # the spans it overlaps
+        if e.label == VF or first >= last:
+            cut.append(e)
+        else:
+            cut += _outside(e, missing[first:last], beat_s, min_s=0.0)
+    return cut
 
 
 def _spans_episodes(
@@ -437,7 +466,8 @@ def _outside(
 ) -> list[Episode]:
     """The parts of an AF episode outside ventricular flutter/fibrillation (`spans_s`) that
     still last `min_s`, from their first beat to their last: a window over flutter waves is
-    irregular, and one rhythm holds at a time (MIT-BIH 207 read AF over 35 s of its flutter)."""
+    irregular, and one rhythm holds at a time (MIT-BIH 207 read AF over 35 s of its flutter).
+    Any episode likewise outside missing signal (`_apart_at_missing`)."""
     if not any(start_s < af.end_s and af.start_s < end_s for start_s, end_s in spans_s):
         return [af]
     pieces = [(af.start_s, af.end_s)]
