@@ -254,14 +254,14 @@ class EcgAnalysis:
         had said 1,094 S beats where the review page said 1,093 (a Holter audit)."""
         if self.stored_holter is not None or not self.beats.samples.size:
             return self.stored_holter
-        unreadable_s = sum(s.end_s - s.start_s for s in self.quality if s.level == "unusable")
+        unreadable = [(s.start_s, s.end_s) for s in self.quality if s.level == "unusable"]
         return holter_summary(
             self.beats.classes,
             self.beats.samples / self.fs_hz,
             self.duration_s,
             self.episodes,
             self.pacemaker,
-            unreadable_s,
+            unreadable,
         )
 
     @property

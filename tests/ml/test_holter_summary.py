@@ -44,10 +44,29 @@ def test_the_af_share_is_of_the_readable_time() -> None:
         rhythm.Episode(rhythm.AF, 3600.0, 5400.0, 2400),
     ]
     beat_s = np.arange(0.0, 1800.0, 1.0)
-    summary = holter_summary(np.full(beat_s.size, "N"), beat_s, 5400.0, episodes, unreadable_s=1800)
+    summary = holter_summary(
+        np.full(beat_s.size, "N"), beat_s, 5400.0, episodes, unreadable_spans_s=[(1800.0, 3600.0)]
+    )
     assert summary is not None
     assert (summary.af_minutes, summary.af_percent) == (30.0, 50.0)
     assert summary.af_percent_of == "the readable time"
+
+
+def test_the_af_time_is_the_readable_af_time_and_never_over_100_percent() -> None:
+    """A Holter audit: AF through 20 min of lead-off had read 90.2 min of AF in 70 min of
+    readable signal, "100.0 %" (128 %, clipped). AF counts where the signal was readable,
+    as the time it is a share of does: unclipped, it cannot pass 100 %."""
+    beat_s = np.arange(1.0, 3600.0, 1.0)
+    classes = np.full(beat_s.size, "N")
+    off = [(2400.0, 3000.0)]  # unusable: lead-off, or noise AF was read through
+    through = [rhythm.Episode(rhythm.AF, 0.0, 3600.0, beat_s.size)]
+    summary = holter_summary(classes, beat_s, 3600.0, through, unreadable_spans_s=off)
+    assert summary is not None and summary.readable_hours is not None
+    assert (summary.af_minutes, summary.af_percent) == (50.0, 100.0)
+    half = [rhythm.Episode(rhythm.AF, 1800.0, 3600.0, 1800)]
+    summary = holter_summary(classes, beat_s, 3600.0, half, unreadable_spans_s=off)
+    assert summary is not None
+    assert (summary.af_minutes, summary.af_percent) == (20.0, 40.0)  # had read 30.0, 60.0
 
 
 def test_a_strip_and_a_paced_read_have_no_holter_summary() -> None:
