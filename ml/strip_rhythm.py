@@ -703,7 +703,24 @@ def call_strip(
         )
         if slow is not None:
             return slow
-    return call_strip_from_features(features, rule)
+    good = good_over_the_whole_strip(good_spans_s, len(lead_mv) / fs_hz)
+    return call_strip_from_features(features, rule, good_throughout=good)
+
+
+def good_over_the_whole_strip(
+    good_spans_s: Sequence[tuple[float, float]] | None, duration_s: float
+) -> bool:
+    """True when signal quality finds the whole strip good (`good_spans_s`). The rule's noise
+    measure (`beat_residual`) is everything but the repeated beat, 0.5-40 Hz, over the whole
+    strip, so one or two baseline swings of 2-3 mV between clean beats outweigh them; quality
+    compares each beat with the others, its own level taken out, and a swing hides no beat.
+    cinc2017 A00589 and A00781 (reference AF, clean irregular narrow QRS complexes, a swing or
+    two) read "Unclassifiable: too noisy ... repeat the recording" beside "100 % of the
+    recording is of good quality"."""
+    if not good_spans_s:
+        return False
+    good_s = sum(end - start for start, end in merged_spans(list(good_spans_s)))
+    return good_s >= duration_s - 1e-6
 
 
 def slow_strip_call(
@@ -924,10 +941,15 @@ def is_slow_strip_call(call: StripCall) -> bool:
 
 
 def call_strip_from_features(
-    features: dict[str, float] | None, rule: StripRule, whole_strip: bool = True
+    features: dict[str, float] | None,
+    rule: StripRule,
+    whole_strip: bool = True,
+    good_throughout: bool = False,
 ) -> StripCall:
     """The call of a strip (or, `whole_strip=False`, of a long recording's 30-s window, which
-    has its own gates, `WindowGates`, instead of `rules_out_af`) from its features."""
+    has its own gates, `WindowGates`, instead of `rules_out_af`) from its features.
+    `good_throughout`: signal quality finds every stretch of the strip good
+    (`good_over_the_whole_strip`), and the noise measure does not overrule it."""
     if features is None:
         return StripCall(
             UNCLASSIFIABLE,
@@ -936,7 +958,7 @@ def call_strip_from_features(
             None,
             {},
         )
-    if features["log_beat_residual"] > rule.max_log_beat_residual:
+    if features["log_beat_residual"] > rule.max_log_beat_residual and not good_throughout:
         return StripCall(
             UNCLASSIFIABLE,
             LABEL_TEXT[UNCLASSIFIABLE],
