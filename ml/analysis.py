@@ -128,6 +128,7 @@ from ml.strip_rhythm import (
     WINDOW_S,
     Bands,
     StripCall,
+    af_from_noise,
     af_window_spans_s,
     call_strip,
     clear_of_fast_noise_s,
@@ -744,6 +745,8 @@ def _read(
         unusable = bool(quality) and all(s.level == "unusable" for s in quality)
         if unusable and strip.label != UNCLASSIFIABLE:
             strip = unusable_throughout(strip, [s.reason for s in quality])
+        noisy_s = noisy_spans_s(quality, clear_of_fast_noise_s(lead_mv, fs, peaks, quality))
+        strip = af_from_noise(strip, lead_mv, fs, peaks, noisy_s)
         intervals = _with_conducted_beats_in_af(
             intervals, strip, classes, unreadable, (filtered, fs, peaks, interval_leads)
         )

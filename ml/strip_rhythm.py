@@ -34,8 +34,8 @@ from ml.atrial import (
 )
 from ml.dsp import median
 from ml.filters import bandpass_mv
-from ml.quality import Segment, noisy_from_fast_noise
-from ml.rhythm import PAUSE_S, merged_spans, sinus_label, within
+from ml.quality import NOISY_BEAT_MISMATCH, Segment, noisy_from_fast_noise
+from ml.rhythm import NOISY_SHARE, PAUSE_S, merged_spans, sinus_label, within
 from ml.standstill import Silence
 
 # A recording up to this long is a strip with one rhythm call: a 60-s strip, with the fraction
@@ -829,6 +829,60 @@ def unusable_throughout(call: StripCall, reasons: list[str]) -> StripCall:
     strip hidden by noise."""
     reason = unusable_reason(reasons)
     return StripCall(UNCLASSIFIABLE, LABEL_TEXT[UNCLASSIFIABLE], reason, None, call.features)
+
+
+# A strip called AF is not, when signal noisy in every lead (`quality.noisy_spans_s`) covers
+# more than `rhythm.NOISY_SHARE` of it, as a long recording's AF episodes are not, and the QRS
+# complexes found differ from one another: the median, over the detections, of the RMS of each
+# one's QRS (QRS_HALF_WIDTH_S either side of the R peak) minus theirs all, over that median
+# QRS's RMS, above the quality rule's NOISY_BEAT_MISMATCH. Electrode motion makes false beats
+# and distorts real ones (60-s nstdb 118e*/119e* pieces called AF: 1.2-4.9), while true AF
+# keeps its QRS complexes alike however its fast irregular beats make quality's longer beat
+# windows differ (cinc2017's 8 AF strips called AF and noisy over half of them or more:
+# 0.19-0.37; clean sinus rhythm about 0.1).
+QRS_HALF_WIDTH_S = 0.05
+QRS_MISMATCH_FROM_NOISE = NOISY_BEAT_MISMATCH
+
+
+def af_from_noise(
+    call: StripCall,
+    lead_mv: np.ndarray,
+    fs_hz: float,
+    beat_samples: np.ndarray,
+    noisy_spans_s: Sequence[tuple[float, float]],
+) -> StripCall:
+    """The call, unless it is AF read from noise (see QRS_MISMATCH_FROM_NOISE): then
+    unclassifiable, too noisy. Noise makes any rhythm irregular and hides the P waves; 60-s
+    strips of nstdb 118 and 119 (no AF in their reference) under electrode-motion noise, 0 %
+    good in every lead, read "Atrial fibrillation/flutter" at high risk, where the 30-min read
+    of the same record found no AF."""
+    duration_s = len(lead_mv) / fs_hz
+    noisy_s = sum(end - start for start, end in merged_spans(list(noisy_spans_s)))
+    if call.label != AF or noisy_s <= NOISY_SHARE * duration_s:
+        return call
+    if qrs_mismatch(lead_mv, fs_hz, beat_samples) <= QRS_MISMATCH_FROM_NOISE:
+        return call
+    reason = (
+        f"signal noisy in every lead over {min(noisy_s / duration_s, 1.0) * 100:.0f} % of the "
+        "strip and the QRS complexes found unalike: its irregular intervals may be the noise's"
+    )
+    return StripCall(UNCLASSIFIABLE, LABEL_TEXT[UNCLASSIFIABLE], reason, None, call.features)
+
+
+def qrs_mismatch(lead_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray) -> float:
+    """How unlike one another the QRS complexes at `beat_samples` are (see
+    QRS_MISMATCH_FROM_NOISE); infinite with fewer than 3 whole ones."""
+    band = bandpass_mv(np.asarray(lead_mv, dtype=np.float64), fs_hz)
+    half = max(1, round(QRS_HALF_WIDTH_S * fs_hz))
+    peaks = np.asarray(beat_samples, dtype=np.int64)
+    peaks = peaks[(peaks >= half) & (peaks < band.size - half)]
+    if peaks.size < 3:
+        return float("inf")
+    qrs = band[peaks[:, None] + np.arange(-half, half + 1)]
+    qrs = qrs - np.median(qrs, axis=1, keepdims=True)
+    template = np.median(qrs, axis=0)
+    scale = max(float(np.sqrt(np.mean(template**2))), 1e-6)
+    return median(np.sqrt(np.mean((qrs - template) ** 2, axis=1)) / scale)
 
 
 def unusable_reason(reasons: list[str]) -> str:
