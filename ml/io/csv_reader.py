@@ -130,7 +130,11 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
 
     if time_index is not None:
         units_per_second = 1000.0 if time_index in in_ms else 1.0
-        fs_hz = units_per_second * _fs_from_time(data[:, time_index], path.name)
+        # Snapped after the milliseconds become seconds: snapped per millisecond (0.36), a
+        # time_ms column at 360 Hz had read 360.000002666914 Hz (an upload audit).
+        fs_hz = whole_when_within_rounding(
+            units_per_second * _fs_from_time(data[:, time_index], path.name)
+        )
         if fs_hz < LOWEST_RATE_HZ <= fs_hz * 1000 and not in_ms:
             raise SamplingRateError(
                 f"{path.name}: the time column gives {fs_hz:g} Hz, far below any ECG's; its "

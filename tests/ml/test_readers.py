@@ -233,6 +233,21 @@ def test_csv_time_in_milliseconds(tmp_path: Path) -> None:
         np.testing.assert_allclose(recording.signal_mv, original.signal_mv, atol=1e-5)
 
 
+def test_csv_time_in_milliseconds_gives_a_whole_rate(tmp_path: Path) -> None:
+    """Times in ms to three decimals at 360 Hz: the rate had been snapped per millisecond
+    (0.36, nothing to snap), and read 360.000002666914 Hz, the API's duration 29.99999977 s
+    (an upload audit)."""
+    original = synthetic(duration_s=30, fs_hz=360, leads=("II", "V5"))
+    times_ms = np.arange(original.n_samples) * 1000 / 360
+    rows = [
+        f"{t:.3f},{a:.4f},{b:.4f}" for t, (a, b) in zip(times_ms, original.signal_mv, strict=True)
+    ]
+    path = tmp_path / "time_ms.csv"
+    path.write_text("time_ms,II,V5\n" + "\n".join(rows) + "\n")
+    recording = read_recording(path)
+    assert recording.fs_hz == 360.0 and recording.duration_s == 30.0
+
+
 def test_csv_microvolts_must_be_declared(tmp_path: Path) -> None:
     original = synthetic()
     path = write_csv(tmp_path / "uv.csv", original, scale=1000)
