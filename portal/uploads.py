@@ -27,9 +27,14 @@ def accepts_upload(view: View) -> View:
     return view
 
 
-def _set_limit() -> None:
+def is_upload_view() -> bool:
+    """Whether this request's view takes files (`accepts_upload`), so its limit is the upload's."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "accepts_upload", False):
+    return bool(getattr(view, "accepts_upload", False))
+
+
+def _set_limit() -> None:
+    if is_upload_view():
         settings = current_app.config["SETTINGS"]
         request.max_content_length = settings.max_upload_bytes + FORM_FIELDS_ALLOWANCE_BYTES
         request.max_form_parts = UPLOAD_FORM_PARTS

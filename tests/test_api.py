@@ -535,6 +535,23 @@ def test_a_bad_upload_gets_the_web_forms_message(
     assert sql.scalar(select(EcgRecording)) is None and sql.scalar(select(AnalysisJob)) is None
 
 
+def test_an_upload_over_the_limit_says_the_limit_and_its_size(
+    app: Flask, people: People, tokens: Tokens
+) -> None:
+    """A 413 names the limit and the size sent, as the web form does: a 210-MB upload had
+    been told only "The request body is larger than the portal accepts." (an upload audit).
+    Another request's 413 keeps the body's words (its limit is the form's, not an upload's)."""
+    app.config["SETTINGS"].max_upload_mb = 1
+    api = Api(app, tokens.staff)
+    too_big = error_of(api.upload(people.patient.id, [(b"0" * (2 * 1024 * 1024), "big.csv")]), 413)
+    assert too_big["code"] == "too_large" and too_big["message"].startswith(
+        "The file is larger than the portal accepts: at most 1 MB per upload; this one is 2 MB. "
+        "Zip the recording's files and upload the .zip"
+    )
+    form = error_of(api.post("/patients", json={"full_name": "x" * (2 * 1024 * 1024)}), 413)
+    assert form["message"] == "The request body is larger than the portal accepts."
+
+
 def test_the_whole_flow_from_a_new_patient_to_the_pdf(
     app: Flask, people: People, tokens: Tokens, sql: Session, tmp_path: Path
 ) -> None:

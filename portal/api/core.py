@@ -32,10 +32,12 @@ from portal.errors import (
     MESSAGES,
     error_response,
     headers_for,
+    too_large_message,
 )
 from portal.models import Account, ApiToken
 from portal.services import audit
 from portal.services.validation import InvalidInput
+from portal.uploads import is_upload_view
 
 PREFIX = "/api/v1"
 MAX_PAGE = 100_000  # offset arithmetic stays far from any integer limit
@@ -90,7 +92,12 @@ def http_error(error: HTTPException) -> Any:
         if location == "query" and message == "Unknown field.":
             message = f"Unknown query parameter {field!r}: see the OpenAPI document."
         return error_response(status, message, field)
-    body, status = error_response(status, MESSAGES.get(status, error.description or "Error."))
+    message = MESSAGES.get(status, error.description or "Error.")
+    if status == 413 and is_upload_view():
+        # The limit and the size sent, as the web form says them: a 210-MB upload had been
+        # told only "The request body is larger than the portal accepts." (an upload audit).
+        message = too_large_message(request.content_length)
+    body, status = error_response(status, message)
     return body, status, headers_for(error)
 
 
