@@ -76,6 +76,10 @@ MAX_HEADER_LINE_BYTES = 64 * 1024  # lead names: a few hundred bytes at most
 CHUNK_BYTES = 1 << 20
 DECIMAL_COMMA_SEPARATORS = (";", "\t")  # a decimal comma is unambiguous between these
 DECIMAL_MARK_SAMPLE_BYTES = 64 * 1024
+# Excel's first line declaring the separator ("sep=;"), above the lead names: it had been
+# taken for the header, "line 2, column 'sep=' holds 'II', which is not a number" (an upload
+# audit).
+EXCEL_SEPARATOR_LINE = re.compile(rb"(?:\xef\xbb\xbf)?sep=(?P<separator>[,;\t])\s*")
 
 
 def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None) -> Recording:
@@ -91,6 +95,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
             sep=separator,
             decimal=decimal,
             skipinitialspace=True,
+            skiprows=_lines_before_header(path),
             keep_default_na=False,
             na_values=[""],
         )
@@ -125,7 +130,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     written = header if len(header) == len(columns) else columns
     _refuse_named_non_leads(path.name, lead_columns, written)
     _refuse_repeated_leads(path.name, lead_columns, header, columns)
-    data = _numbers(table, columns, path.name, separator)
+    data = _numbers(table, columns, path.name, separator, _lines_before_header(path))
     _refuse_counts(path.name, lead_columns, written, data)
 
     if time_index is not None:
@@ -283,7 +288,11 @@ def _refuse_repeated_leads(
 
 
 def _numbers(
-    table: pd.DataFrame, columns: list[str], file_name: str, separator: str = ","
+    table: pd.DataFrame,
+    columns: list[str],
+    file_name: str,
+    separator: str = ",",
+    lines_before_header: int = 0,
 ) -> np.ndarray:
     """The table as floats; a cell pandas cannot convert must be one Python's float() reads
     (`nan`, `inf`, `1e309`), else the file is refused naming the cell."""
@@ -312,8 +321,9 @@ def _numbers(
                 if comma
                 else ""
             )
+            line = rows[first] + 2 + lines_before_header
             raise UnknownFormatError(
-                f"{file_name}: line {rows[first] + 2}, column {columns[col]!r} holds "
+                f"{file_name}: line {line}, column {columns[col]!r} holds "
                 f"{cell!r}, which is not a number.{hint}"
             )
         data[rows, col] = cells.map(parsed).to_numpy(dtype=np.float64)
@@ -344,9 +354,20 @@ def _decimal_mark(path: Path, separator: str) -> str:
 
 
 def _separator(path: Path) -> str:
+    """The separator an Excel `sep=` line declares, else the one the header uses most."""
     with path.open("rb") as handle:
+        declared = EXCEL_SEPARATOR_LINE.fullmatch(_line_at(handle, path.name))
+        handle.seek(0)
         header = _first_line(handle, path.name).decode("utf-8-sig", errors="replace")
+    if declared:
+        return declared["separator"].decode()
     return max((",", ";", "\t"), key=header.count)
+
+
+def _lines_before_header(path: Path) -> int:
+    """1 when an Excel `sep=` line comes before the lead names, else 0."""
+    with path.open("rb") as handle:
+        return int(EXCEL_SEPARATOR_LINE.fullmatch(_line_at(handle, path.name)) is not None)
 
 
 def _header_cells(path: Path, separator: str) -> list[str]:
@@ -358,7 +379,19 @@ def _header_cells(path: Path, separator: str) -> list[str]:
 
 def _first_line(handle: IO[bytes], file_name: str) -> bytes:
     """The header line with its line end (\\n, \\r\\n or an old Mac's \\r), read no further
-    than MAX_HEADER_LINE_BYTES."""
+    than MAX_HEADER_LINE_BYTES; past an Excel `sep=` line."""
+    start = handle.tell()
+    line = _line_at(handle, file_name)
+    if EXCEL_SEPARATOR_LINE.fullmatch(line):
+        handle.seek(start + len(line))
+        if line.endswith(b"\r") and handle.read(1) != b"\n":  # \r\n, or \r alone
+            handle.seek(start + len(line))
+        line = _line_at(handle, file_name)
+    return line
+
+
+def _line_at(handle: IO[bytes], file_name: str) -> bytes:
+    """The line at the handle's position, with its line end."""
     head = handle.read(MAX_HEADER_LINE_BYTES + 1)
     ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
     if not ends and len(head) > MAX_HEADER_LINE_BYTES:

@@ -85,3 +85,29 @@ def test_an_edf_lead_without_units_is_said_so(tmp_path: Path) -> None:
         read_recording(path)
     assert "the file gives no units for this lead" in str(refused.value)
     assert "''" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("separator", "decimal", "line_end"), [(";", ",", "\r\n"), (",", ".", "\n")]
+)
+def test_an_excel_separator_line_is_honoured(
+    tmp_path: Path, separator: str, decimal: str, line_end: str
+) -> None:
+    """Excel's `sep=;` first line declares the separator above the lead names; it had been
+    taken for the header, "line 2, column 'sep=' holds 'II', which is not a number" (an upload
+    audit). A cell that is no number is named by its line in the file, the `sep=` line
+    counted."""
+    text = f"sep={separator}\n" + _rows(separator, decimal)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.replace("\n", line_end).encode())
+    recording = read_recording(path)
+    expected = read_recording(_written(tmp_path / "point.csv", _rows(",", ".")))
+    assert recording.lead_names == ("II", "V5") and recording.fs_hz == 250
+    np.testing.assert_allclose(recording.signal_mv, expected.signal_mv)
+    if decimal == ",":
+        return  # a word among decimal commas is told of the commas (`_numbers`)
+    lines = text.splitlines()
+    lines[3] = separator.join(("0.008", "n/a", "0"))
+    path.write_bytes((line_end.join(lines) + line_end).encode())
+    with pytest.raises(errors.UnknownFormatError, match="line 4, column 'II' holds 'n/a'"):
+        read_recording(path)
