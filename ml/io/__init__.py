@@ -16,7 +16,7 @@ from pathlib import Path
 from ml.errors import UnknownFormatError, UnsafeArchiveError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
-from ml.io.csv_reader import float_or_none, read_csv
+from ml.io.csv_reader import float_or_none, read_csv, text_encoding
 from ml.io.edf_reader import is_edf, read_edf
 from ml.io.wfdb_reader import is_wfdb_header, read_wfdb
 from ml.recording import Recording, validated
@@ -105,11 +105,10 @@ def _looks_like_text_table(path: Path) -> bool:
     head = path.open("rb").read(4096)
     if not head or b"\x00" in head:
         return False
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    encoding = text_encoding(head)
+    if encoding is None:
         return False
-    lines = text.splitlines()
+    lines = head.decode(encoding, errors="ignore").splitlines()  # a character cut at the end
     first_line = lines[0] if lines else ""
     if "," in first_line or ";" in first_line or "\t" in first_line:
         return True

@@ -12,6 +12,7 @@ The values are counted before pandas parses them (`ml.io.limits.MAX_CSV_VALUES`)
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -83,6 +84,7 @@ EXCEL_SEPARATOR_LINE = re.compile(rb"(?:\xef\xbb\xbf)?sep=(?P<separator>[,;\t])\
 
 
 def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None) -> Recording:
+    encoding = _encoding(path)
     separator = _separator(path)
     _check_size(path, separator)
     _check_last_line(path)
@@ -94,6 +96,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
             path,
             sep=separator,
             decimal=decimal,
+            encoding=encoding,
             skipinitialspace=True,
             skiprows=_lines_before_header(path),
             keep_default_na=False,
@@ -105,7 +108,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
     if table.empty or table.shape[1] == 0:
         raise UnknownFormatError(f"{path.name}: the table has no rows.")
     columns = [str(c).strip() for c in table.columns]
-    header = _header_cells(path, separator)
+    header = _header_cells(path, separator, encoding)
     if all(float_or_none(c) is not None for c in header):
         # A headerless file: its first row of samples would have named the leads ("analysis
         # lead 0.0069"), and which lead is which decides the analysis lead.
@@ -370,10 +373,34 @@ def _lines_before_header(path: Path) -> int:
         return int(EXCEL_SEPARATOR_LINE.fullmatch(_line_at(handle, path.name)) is not None)
 
 
-def _header_cells(path: Path, separator: str) -> list[str]:
+def text_encoding(head: bytes) -> str | None:
+    """ "utf-8-sig" for the start of a UTF-8 text file (a character cut at its end allowed),
+    "cp1252" for one in Windows' own encoding (Latin-1's characters and more, as Excel's
+    "CSV (Comma delimited)" writes "II (µV)" on Windows), None for bytes that are no text.
+    Such a file had been "not a recognised ECG file" (an upload audit)."""
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = head.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    return "cp1252" if all(c.isprintable() or c in "\t\r\n" for c in text) else None
+
+
+def _encoding(path: Path) -> str:
+    """The file's text encoding (`text_encoding`) judged by its start, where the lead names
+    are; UTF-8 when it is neither, for pandas to refuse."""
+    with path.open("rb") as handle:
+        return text_encoding(handle.read(MAX_HEADER_LINE_BYTES)) or "utf-8-sig"
+
+
+def _header_cells(path: Path, separator: str, encoding: str = "utf-8-sig") -> list[str]:
     """The first line's cells as written (pandas renames repeated ones: "0.1", "0.1.1")."""
     with path.open("rb") as handle:
-        header = _first_line(handle, path.name).decode("utf-8-sig", errors="replace")
+        header = _first_line(handle, path.name).decode(encoding, errors="replace")
     return [cell.strip() for cell in header.strip().split(separator)]
 
 

@@ -111,3 +111,20 @@ def test_an_excel_separator_line_is_honoured(
     path.write_bytes((line_end.join(lines) + line_end).encode())
     with pytest.raises(errors.UnknownFormatError, match="line 4, column 'II' holds 'n/a'"):
         read_recording(path)
+
+
+def test_a_csv_in_windows_encoding_is_read(tmp_path: Path) -> None:
+    """`II (µV)` saved in Latin-1/Windows-1252, as Excel's "CSV (Comma delimited)" writes it
+    on Windows, is read as its UTF-8 twin: it had been "not a recognised ECG file" (an upload
+    audit)."""
+    original = synthetic(leads=("II", "V5"), fs_hz=250)
+    lines = ["time,II (µV),V5 (µV)"]
+    for i, (a, b) in enumerate(original.signal_mv * 1000):
+        lines.append(f"{i / 250:.3f},{a:.0f},{b:.0f}")
+    text = "\n".join(lines) + "\n"
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes(text.encode("cp1252"))
+    recording = read_recording(windows)
+    expected = read_recording(_written(tmp_path / "utf8.csv", text))
+    assert recording.lead_names == ("II", "V5") and recording.units_in_file
+    np.testing.assert_array_equal(recording.signal_mv, expected.signal_mv)
