@@ -34,11 +34,11 @@ from ml.io.limits import (
     count_and_limit,
     without_paths,
 )
-from ml.io.units import to_mv_factor
+from ml.io.units import MV_PER_UNIT, to_mv_factor
 
 if TYPE_CHECKING:  # pandas is imported by the reader that needs it, not by the engine
     import pandas as pd
-from ml.recording import Recording, canonical_lead_name
+from ml.recording import TOO_SMALL_STD_MV, Recording, canonical_lead_name
 
 # A time column, by its name normalised ("Time (sec)", "Elapsed time", "timestamp [ms]",
 # "t_s"): an exact list had taken "Elapsed time" for a lead, which changed the read, and
@@ -160,6 +160,10 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         factors.append(to_mv_factor(column_unit or units or "mV", lead=name))
     with np.errstate(over="ignore", invalid="ignore"):  # 1e308 V is infinite in mV: a gap
         signal_mv = data[:, lead_columns] * np.array(factors)
+    in_chosen_units = [
+        signal_mv[:, k] for k, i in enumerate(lead_columns) if not _split_unit(columns[i])[1]
+    ]
+    _refuse_millivolts_chosen_as_microvolts(path.name, units, in_chosen_units)
     declared = units is not None or any(_split_unit(columns[i])[1] for i in lead_columns)
     finite = np.abs(signal_mv[np.isfinite(signal_mv)])
     # The 99.9th percentile: a few corrupted values (gaps later) do not decide the units.
@@ -191,6 +195,27 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         source_name=path.name,
         units_in_file=all(_split_unit(columns[i])[1] for i in lead_columns),
     )
+
+
+def _refuse_millivolts_chosen_as_microvolts(
+    file_name: str, units: str | None, in_chosen_units: list[np.ndarray]
+) -> None:
+    """Refuse a file whose leads read in the microvolts chosen for it (no unit in their
+    column) all vary 1,000 times less than an ECG (`ml.recording.TOO_SMALL_STD_MV`): its
+    values are millivolts. It had been told "a flat line (electrode off or channel dead), or
+    ... 1,000 times too small for millivolts (volts labelled as millivolts?)", of units the
+    technician had chosen (an upload audit)."""
+    if units is None or to_mv_factor(units, lead="") != MV_PER_UNIT["uv"]:
+        return
+    present = [lead[np.isfinite(lead)] for lead in in_chosen_units]
+    spreads = [float(np.std(values)) for values in present if values.size]
+    if spreads and all(0 < spread <= TOO_SMALL_STD_MV for spread in spreads):
+        raise UnknownUnitsError(
+            f"{file_name}: the values look like millivolts, but microvolts (uV) were chosen "
+            "for the file: read so, the signal is 1,000 times too small for an ECG. Upload "
+            "the file again with the units mV (if they are microvolts, the signal is a flat "
+            "line: electrode off or channel dead)."
+        )
 
 
 def time_unit(column: str) -> str | None:

@@ -128,3 +128,27 @@ def test_a_csv_in_windows_encoding_is_read(tmp_path: Path) -> None:
     expected = read_recording(_written(tmp_path / "utf8.csv", text))
     assert recording.lead_names == ("II", "V5") and recording.units_in_file
     np.testing.assert_array_equal(recording.signal_mv, expected.signal_mv)
+
+
+def test_millivolts_chosen_as_microvolts_are_said_to_look_like_millivolts(
+    tmp_path: Path,
+) -> None:
+    """A one-lead file in millivolts uploaded with microvolts chosen had been told "the
+    signal is a flat line (electrode off or channel dead), or ... about 1,000 times too small
+    for millivolts (volts labelled as millivolts?)", of units the technician had chosen (an
+    upload audit). The same file in microvolts still reads."""
+    original = synthetic(leads=("II",), fs_hz=360)
+    millivolts = _written(
+        tmp_path / "one_col_mv.csv",
+        "II\n" + "".join(f"{v:.4f}\n" for v in original.signal_mv[:, 0]),
+    )
+    with pytest.raises(errors.UnknownUnitsError) as refused:
+        read_recording(millivolts, fs_hz=360, units="uV")
+    said = str(refused.value)
+    assert "the values look like millivolts, but microvolts (uV) were chosen" in said
+    assert "Upload the file again with the units mV" in said and "volts labelled" not in said
+    microvolts = _written(
+        tmp_path / "one_col_uv.csv",
+        "II\n" + "".join(f"{v * 1000:.0f}\n" for v in original.signal_mv[:, 0]),
+    )
+    assert read_recording(microvolts, fs_hz=360, units="uV").lead_names == ("II",)
