@@ -18,7 +18,7 @@ from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
 from ml.io.csv_reader import float_or_none, read_csv, text_encoding
 from ml.io.edf_reader import is_edf, read_edf
-from ml.io.wfdb_reader import is_wfdb_header, read_wfdb
+from ml.io.wfdb_reader import is_wfdb_header, read_wfdb, several_recordings
 from ml.recording import Recording, validated
 
 __all__ = ["read_recording", "detect_format"]
@@ -53,6 +53,9 @@ def detect_format(paths: Sequence[Path]) -> str:
             f"{paths[0].name} is text saved as UTF-16 ('Unicode text'), which the portal does "
             "not read: save it as 'CSV UTF-8' and upload that."
         )
+    recordings = [p for p in paths if is_zip(p) or is_edf(p) or _looks_like_text_table(p)]
+    if len(recordings) > 1:  # each read alone: "a.edf, b.edf: not a recognised ECG file"
+        raise UnknownFormatError(several_recordings([p.name for p in recordings]))
     names = ", ".join(p.name for p in paths)
     raise UnknownFormatError(
         f"{names}: not a recognised ECG file. Upload WFDB (.hea with its .dat, or both in a "

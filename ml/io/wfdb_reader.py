@@ -73,6 +73,7 @@ MAX_HEADER_BYTES = 1 << 20
 # Formats whose samples fit 16 bits as wfdb decodes them (see `_integer_bits`).
 SIXTEEN_BIT_FORMATS = frozenset(("16", "61", "80", "160", "212", "310", "311", "508", "516"))
 RECORD_LINE = re.compile(RECORD_NAME.pattern + r"(/\d+)?\s+\d+(\s|$)")
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 STAGED_NAME = "record"  # wfdb reads `<name>.hea`; the name inside the header is not checked
 
 
@@ -116,12 +117,14 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
     headers = [p for p in paths if is_wfdb_header(p)]
     if not headers:
         raise UnknownFormatError("Upload exactly one WFDB header (.hea) with its data file.")
-    if len(headers) > 1:  # a record stored in segments has a header for each
+    if len(headers) > 1 and any(_in_segments(h) for h in headers):  # a header for each
         raise UnknownFormatError(
             f"Upload exactly one WFDB header (.hea) with its data file ({len(headers)} were "
             "given: a record stored in segments?). Segmented records cannot be read here: "
             "export it as one record (e.g. wfdb's rdrecord, then wrsamp)."
         )
+    if len(headers) > 1:
+        raise UnknownFormatError(several_recordings([h.name for h in headers]))
     header_path = headers[0]
     header = parse_header(
         _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok
@@ -145,6 +148,26 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
         start_time=header.start_time,
         notes=_uncalibrated_notes(header),
     )
+
+
+def several_recordings(names: Sequence[str]) -> str:
+    """The refusal of an upload holding more than one recording, naming their files. Two
+    WFDB records had been told "a record stored in segments? ... export it as one record
+    (e.g. wfdb's rdrecord, then wrsamp)", two EDF files "not a recognised ECG file" (an
+    upload audit)."""
+    count = NUMBER_WORDS.get(len(names), str(len(names)))
+    return (
+        f"This upload holds {count} recordings ({', '.join(names)}): upload one recording "
+        "at a time."
+    )
+
+
+def _in_segments(header_path: Path) -> bool:
+    """A multi-segment record's master header: its record line names `record/segments`."""
+    with header_path.open("rb") as handle:
+        lines = _decoded(handle.read(2048)).splitlines()
+    record_line = next((line for line in lines if line.strip() and not line.startswith("#")), "")
+    return "/" in (record_line.split() or [""])[0]
 
 
 def _uncalibrated_notes(header: WfdbHeader) -> tuple[str, ...]:

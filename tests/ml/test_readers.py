@@ -682,5 +682,7 @@ def test_files_recorded_in_pieces_are_refused_saying_why(tmp_path: Path) -> None
         read_recording(pieces)
     first = write_wfdb(tmp_path, synthetic(), "seg1")
     second = write_wfdb(tmp_path, synthetic(), "seg2")
-    with pytest.raises(errors.UnknownFormatError, match="2 were given: a record stored in"):
-        read_recording([*first, *second])
+    master = tmp_path / "seg.hea"  # a segmented record's header names its segments
+    master.write_text("seg/2 3 500 20000\nseg1 10000\nseg2 10000\n")
+    with pytest.raises(errors.UnknownFormatError, match="3 were given: a record stored in"):
+        read_recording([master, *first, *second])

@@ -17,7 +17,7 @@ import pytest
 
 from ml import errors
 from ml.io import read_recording
-from tests.support.ecg_files import synthetic, write_edf
+from tests.support.ecg_files import synthetic, write_csv, write_edf, write_wfdb, write_zip
 
 
 def _rows(separator: str, decimal: str) -> str:
@@ -152,3 +152,32 @@ def test_millivolts_chosen_as_microvolts_are_said_to_look_like_millivolts(
         "II\n" + "".join(f"{v * 1000:.0f}\n" for v in original.signal_mv[:, 0]),
     )
     assert read_recording(microvolts, fs_hz=360, units="uV").lead_names == ("II",)
+
+
+def test_two_recordings_in_one_upload_are_said_to_be_two(tmp_path: Path) -> None:
+    """Two EDF files in a .zip had been "a.edf, b.edf: not a recognised ECG file", and two
+    WFDB records "Upload exactly one WFDB header ... (2 were given: a record stored in
+    segments?) ... export it as one record (e.g. wfdb's rdrecord, then wrsamp)", words a
+    technician cannot act on (an upload audit)."""
+    edfs = {
+        name: write_edf(tmp_path / name, synthetic(20, 250, seed=seed)).read_bytes()
+        for seed, name in enumerate(("a.edf", "b.edf"))
+    }
+    records = {
+        path.name: path.read_bytes()
+        for name in ("100", "101")
+        for path in write_wfdb(tmp_path, synthetic(20, 250), name)
+    }
+    tables = [
+        write_csv(tmp_path / name, synthetic(20, 250)) for name in ("first.csv", "second.csv")
+    ]
+    for upload, names in (
+        ([write_zip(tmp_path / "two_edf.zip", edfs)], "a.edf, b.edf"),
+        ([write_zip(tmp_path / "two_records.zip", records)], "100.hea, 101.hea"),
+        (tables, "first.csv, second.csv"),
+    ):
+        with pytest.raises(errors.UnknownFormatError) as refused:
+            read_recording(upload)
+        assert str(refused.value) == (
+            f"This upload holds two recordings ({names}): upload one recording at a time."
+        )
