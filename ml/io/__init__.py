@@ -9,6 +9,7 @@ gaps (NaN), already checked by `ml.recording.validated`. Gaps are left for
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +22,23 @@ from ml.io.edf_reader import is_edf, read_edf
 from ml.io.wfdb_reader import is_wfdb_header, read_wfdb, several_recordings
 from ml.recording import Recording, validated
 
-__all__ = ["read_recording", "detect_format"]
+__all__ = ["read_recording", "detect_format", "beside_the_recording"]
+
+# Documents and pictures, never a signal: left unread beside a recording.
+DOCUMENT_SUFFIXES = frozenset(
+    (".pdf", ".doc", ".docx", ".odt", ".rtf", ".htm", ".html", ".jpg", ".jpeg", ".png", ".gif",
+     ".bmp", ".tif", ".tiff", ".heic")
+)  # fmt: skip
+# Notes; some recorders export their table as .txt too, so a .txt is notes only when it is
+# no table or a file of another kind is there.
+NOTE_SUFFIXES = frozenset((".txt", ".md"))
 
 
 def detect_format(paths: Sequence[Path]) -> str:
-    """'wfdb', 'edf', 'csv' or 'zip' for these files, judged by their content."""
+    """'wfdb', 'edf', 'csv' or 'zip' for these files, judged by their content; notes and
+    documents beside the recording are not judged (`beside_the_recording`)."""
+    unread = beside_the_recording(paths)
+    paths = [p for p in paths if p not in unread]
     if len(paths) == 1 and is_zip(paths[0]):
         return "zip"
     if any(is_wfdb_header(p) for p in paths):
@@ -81,6 +94,8 @@ def read_recording(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files = [Path(p) for p in paths]
+    unread = beside_the_recording(files)
+    files = [f for f in files if f not in unread]
     kind = detect_format(files)
     if kind == "zip":
         with tempfile.TemporaryDirectory(prefix="cardio-zip-") as tmp:
@@ -89,9 +104,10 @@ def read_recording(
                 raise UnsafeArchiveError(
                     "The .zip holds another .zip; upload the recording's own files."
                 )
-            return read_recording(
+            unpacked = read_recording(
                 extracted, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok
             )
+            return with_unread_noted(unpacked, unread)
     if kind == "wfdb":
         recording = read_wfdb(files, uncalibrated_ok=uncalibrated_ok)
     elif kind == "edf":
@@ -100,8 +116,47 @@ def read_recording(
         recording = read_csv(files[0], fs_hz=fs_hz, units=units)
     # Rebound, not nested: the signal before gaps were marked is freed before checking, so
     # the largest recording admitted (ml.io.limits) is held twice at most, not three times.
-    recording = impossible_values_as_gaps(recording)
+    recording = impossible_values_as_gaps(with_unread_noted(recording, unread))
     return validated(recording)
+
+
+def beside_the_recording(paths: Sequence[Path]) -> list[Path]:
+    """The files of an upload left unread as plainly no signal: documents and pictures, and
+    notes (.txt, .md) that are no table or lie beside a file of another kind; none when they
+    are all there is, or beside a WFDB header (which names the files it needs). An EDF with
+    a README.txt had been "good.edf, README.txt: not a recognised ECG file" (an upload
+    audit)."""
+    if len(paths) < 2 or any(is_wfdb_header(p) for p in paths):
+        return []
+    suffixes = {p.suffix.lower() for p in paths}
+    others = bool(suffixes - DOCUMENT_SUFFIXES - NOTE_SUFFIXES)
+    unread = [
+        p
+        for p in paths
+        if not is_zip(p)
+        and not is_edf(p)
+        and (
+            p.suffix.lower() in DOCUMENT_SUFFIXES
+            or (p.suffix.lower() in NOTE_SUFFIXES and (others or not _looks_like_text_table(p)))
+        )
+    ]
+    return unread if len(unread) < len(paths) else []
+
+
+def with_unread_noted(recording: Recording, unread: Sequence[Path]) -> Recording:
+    """The recording with a note naming the files left unread beside it."""
+    if not unread:
+        return recording
+    return dataclasses.replace(recording, notes=(*recording.notes, *unread_notes(unread)))
+
+
+def unread_notes(unread: Sequence[Path]) -> tuple[str, ...]:
+    """The note naming the files left unread beside the recording (`beside_the_recording`)."""
+    if not unread:
+        return ()
+    names = ", ".join(p.name for p in unread)
+    verb = "was" if len(unread) == 1 else "were"
+    return (f"{names}, uploaded beside the recording, {verb} not read (not an ECG signal).",)
 
 
 def _looks_like_text_table(path: Path) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ml.errors import HeaderDataMismatchError
 from ml.gaps import impossible_values_as_gaps
+from ml.io import beside_the_recording, unread_notes
 from ml.io.archive import extract_zip, is_zip
 from ml.io.edf_reader import EdfSource, is_edf
 from ml.io.limits import without_paths
@@ -292,12 +293,16 @@ def _streamable(
 ) -> WfdbSource | EdfSource | None:
     """A source read chunk by chunk for a long WFDB record or EDF file, plain or unpacked
     from a zip; None for anything else (read whole). A Holter audit: a zipped 22.6-h EDF was
-    read whole, 3.4 GB and 4.6 min where the same file unzipped streamed in 0.5 GB."""
+    read whole, 3.4 GB and 4.6 min where the same file unzipped streamed in 0.5 GB. Notes
+    and documents beside it are left unread, as `read_recording` leaves them."""
+    unread = beside_the_recording(files)
+    files = [f for f in files if f not in unread]
     wfdb_source = _streamable_wfdb(files, uncalibrated_ok, stream_from_s)
     if wfdb_source is not None or len(files) != 1 or not is_edf(files[0]):
         return wfdb_source
     edf = EdfSource(files[0])
     if edf.duration_s > stream_from_s:
+        edf.notes = (*edf.notes, *unread_notes(unread))
         return edf
     edf.close()
     return None

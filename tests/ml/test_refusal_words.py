@@ -17,6 +17,8 @@ import pytest
 
 from ml import errors
 from ml.io import read_recording
+from ml.io.edf_reader import EdfSource
+from ml.io.sources import open_recording
 from tests.support.ecg_files import synthetic, write_csv, write_edf, write_wfdb, write_zip
 
 
@@ -181,3 +183,43 @@ def test_two_recordings_in_one_upload_are_said_to_be_two(tmp_path: Path) -> None
         assert str(refused.value) == (
             f"This upload holds two recordings ({names}): upload one recording at a time."
         )
+
+
+def test_notes_and_documents_beside_one_recording_are_left_unread_and_named(
+    tmp_path: Path,
+) -> None:
+    """An EDF zipped with its README.txt had been "good.edf, README.txt: not a recognised ECG
+    file. Upload ... EDF/EDF+ ...", a CSV with its export_info.txt the same (an upload audit).
+    Files plainly no signal beside one recording are left unread and named in the notes,
+    also when the recording is streamed; a .txt that is the table is read."""
+    original = synthetic(20, 250, leads=("II", "V5"))
+    edf = write_edf(tmp_path / "good.edf", original)
+    readme = b"Exported by device X\n"
+    zipped = write_zip(
+        tmp_path / "edf_readme.zip", {"good.edf": edf.read_bytes(), "README.txt": readme}
+    )
+    recording = read_recording(zipped)
+    assert recording.lead_names == ("II", "V5")
+    assert recording.notes == (
+        "README.txt, uploaded beside the recording, was not read (not an ECG signal).",
+    )
+    with open_recording(zipped, stream_from_s=10) as streamed:
+        assert isinstance(streamed, EdfSource) and streamed.notes == recording.notes
+    table = write_csv(tmp_path / "plain.csv", original)
+    info = _written(tmp_path / "export_info.txt", "Exported by device X, 250 Hz\n")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    read = read_recording([table, info, scan])
+    assert read.lead_names == ("II", "V5") and read.fs_hz == 250
+    assert read.notes == (
+        "export_info.txt, scan.pdf, uploaded beside the recording, were not read (not an ECG "
+        "signal).",
+    )
+    as_txt = _written(tmp_path / "ecg.txt", table.read_text())
+    readme_txt = _written(tmp_path / "README.txt", readme.decode())
+    assert read_recording([as_txt, readme_txt]).lead_names == ("II", "V5")
+    nested = write_zip(
+        tmp_path / "nested.zip", {"inner.zip": zipped.read_bytes(), "README.txt": readme}
+    )
+    with pytest.raises(errors.UnsafeArchiveError, match="holds another .zip"):
+        read_recording(nested)
