@@ -58,8 +58,23 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(
         assert "Unknown username or wrong password." in response.get_data(as_text=True)
     assert client.get("/patients/").status_code == 302
     failures = sql.scalars(select(AuditEvent).where(AuditEvent.action == "login.failure")).all()
-    assert [f.actor_username for f in failures] == ["staff1", "nobody-here"]
+    assert [f.actor_username for f in failures] == ["staff1", None]  # no account: no text kept
+    assert [f.details["reason"] for f in failures] == ["bad credentials", "unknown username"]
     assert all(f.ip_address for f in failures)
+
+
+def test_a_password_typed_as_the_username_is_not_kept_in_the_audit_trail(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The trail is append-only: a password typed into the username box had been kept there
+    for good as `actor_username` and shown on /admin/audit (an access audit, ASVS V7.1.1)."""
+    typed = "MyS3cret-Passw0rd!"
+    assert "Unknown username" in login(app.test_client(), typed, "anything").get_data(as_text=True)
+    sql.expire_all()
+    rows = sql.scalars(select(AuditEvent).where(AuditEvent.action == "login.failure")).all()
+    assert [(r.actor_username, r.details) for r in rows] == [(None, {"reason": "unknown username"})]
+    page = client_for(app, people.admin).get("/admin/audit").get_data(as_text=True)
+    assert "login.failure" in page and typed.lower() not in page.lower()
 
 
 def test_login_renews_the_session_and_logout_ends_it(

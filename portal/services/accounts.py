@@ -145,8 +145,10 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     if account is None or not ok or not account.is_active:
         if account is not None and not ok:
             record_failure(account, now)
-        reason = "inactive" if account is not None and ok else "bad credentials"
-        _refuse(session, username, reason)
+        if account is None:
+            _refuse_unknown(session)
+        else:
+            _refuse(session, username, "inactive" if ok else "bad credentials")
         if account is not None and account.locked_until is not None and account.locked_until > now:
             raise LoginRefused(locked_message(account, now))
         raise LoginRefused(BAD_CREDENTIALS)
@@ -187,6 +189,15 @@ def _refuse(session: Session, username: str, reason: str) -> None:
     audit.record(
         session, "login.failure", actor=None, actor_username=username[:64],
         details={"reason": reason},
+    )  # fmt: skip
+
+
+def _refuse_unknown(session: Session) -> None:
+    """A username that is no account's is not written down: it is often the password typed
+    into the wrong box, and the audit trail keeps what it holds for good (an access audit)."""
+    audit.record(
+        session, "login.failure", actor=None, actor_username=None,
+        details={"reason": "unknown username"},
     )  # fmt: skip
 
 
