@@ -380,6 +380,42 @@ def test_0023_lets_a_report_be_entered_in_error_and_keeps_the_reports(
             connection.execute(text("UPDATE ecg_report SET status = 'entered-in-error'"))
 
 
+def _revision(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.execute(text("SELECT version_num FROM alembic_version")).scalar())
+
+
+def test_a_downgrade_past_0023_refuses_before_it_loses_a_withdrawal(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """With a report withdrawn as entered in error, `alembic downgrade 0022` on MariaDB had
+    dropped why, who and when, then failed at the narrower CHECK with its revision still 0023:
+    the next `cardio init-db` said up to date and every page answered 503 (an ops audit). It
+    refuses first, and the database stays whole at 0023."""
+    from alembic.util import CommandError
+
+    with _seeded_at(empty_database_url, "0022", tmp_path, reports=3) as engine:
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "UPDATE ecg_report SET status = 'entered-in-error', withdrawn_reason = 'wrong "
+                "patient', withdrawn_at = signed_at WHERE id = (SELECT MIN(id) FROM ecg_report)"
+            ))  # fmt: skip
+        with pytest.raises(CommandError, match=r"^1 report\(s\) are entered in error; a downg"):
+            migrate.downgrade(empty_database_url, "0022")
+        assert _revision(engine) == "0023"
+        with engine.connect() as connection:
+            kept = connection.execute(text(
+                "SELECT status, withdrawn_reason, withdrawn_at FROM ecg_report "
+                "WHERE withdrawn_reason IS NOT NULL"
+            )).one()  # fmt: skip
+        assert kept.status == "entered-in-error" and kept.withdrawn_at is not None
+        migrate.upgrade(empty_database_url)
+        assert _differences(empty_database_url) == []
+        with engine.begin() as connection:  # for the downgrade the fixture makes
+            connection.execute(text("UPDATE ecg_report SET status = 'final'"))
+
+
 def test_0024_says_earlier_withdrawals_were_of_the_wrong_patient(
     empty_database_url: str, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 from sqlalchemy.dialects import mysql
 
 revision: str = "0023"
@@ -79,7 +80,27 @@ def upgrade() -> None:
     op.create_index(op.f("ix_ecg_report_withdrawn_by_id"), "ecg_report", ["withdrawn_by_id"])
 
 
+def _refuse_to_lose_withdrawals() -> None:
+    """Asked before any step: DDL is not transactional on MariaDB, and this downgrade had
+    dropped the three columns, then failed at the narrower CHECK, its revision left at 0023
+    with the columns gone (an operations audit). Alembic commits each revision apart, so a
+    refusal here leaves the database whole at 0023."""
+    withdrawn = list(op.get_bind().execute(sa.text(
+        "SELECT id FROM ecg_report WHERE status = 'entered-in-error' ORDER BY id"
+    )).scalars())  # fmt: skip
+    if withdrawn:
+        shown = ", ".join(str(i) for i in withdrawn[:10])
+        more = f" and {len(withdrawn) - 10} more" if len(withdrawn) > 10 else ""
+        raise CommandError(
+            f"{len(withdrawn)} report(s) are entered in error; a downgrade past 0023 would lose "
+            f"why, who and when: report(s) {shown}{more}. Nothing of revision 0023 was changed "
+            "and the database stays at 0023: run a version of the portal that has it, or "
+            "restore a backup taken before the upgrade to 0023."
+        )
+
+
 def downgrade() -> None:
+    _refuse_to_lose_withdrawals()
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f(FOREIGN_KEY), "ecg_report", type_="foreignkey")
     op.drop_index(op.f("ix_ecg_report_withdrawn_by_id"), table_name="ecg_report")
