@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import DateTime, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from ml import rhythm
 from portal import migrate
 from portal.db import make_engine
-from portal.models import Base, EcgRecording
+from portal.models import Base, EcgRecording, utcnow
 from portal.name_search import folded
 from portal.seed_load import SHAPES, seed_load
 
@@ -414,6 +415,41 @@ def test_a_downgrade_past_0023_refuses_before_it_loses_a_withdrawal(
         assert _differences(empty_database_url) == []
         with engine.begin() as connection:  # for the downgrade the fixture makes
             connection.execute(text("UPDATE ecg_report SET status = 'final'"))
+
+
+def test_a_downgrade_past_0016_refuses_to_release_a_held_report(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """0016's upgrade makes every report the patient's from its signature: a report held for
+    a talk first (VF, 72 h) went down and up again and reached its patient at once (an ops
+    audit). The hold cannot be worked out again, so the downgrade refuses while one is held."""
+    from alembic.util import CommandError
+
+    with _seeded_at(empty_database_url, "0015", tmp_path, reports=3) as engine:
+        migrate.upgrade(empty_database_url)
+        hold = (
+            "UPDATE ecg_report SET patient_release_at = :until "
+            "WHERE id = (SELECT MIN(id) FROM ecg_report WHERE signed_at IS NOT NULL)"
+        )
+        with engine.begin() as connection:
+            connection.execute(text(hold), {"until": utcnow() + dt.timedelta(hours=72)})
+        with pytest.raises(CommandError, match=r"^1 report\(s\) are held from their patient"):
+            migrate.downgrade(empty_database_url, "0015")
+        assert _revision(engine) == "0016"
+        with engine.connect() as connection:
+            releases = (
+                connection.execute(
+                    text("SELECT patient_release_at FROM ecg_report").columns(
+                        patient_release_at=DateTime
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert any(r is not None and r > utcnow() for r in releases)
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:  # the hold over: the fixture's downgrade may go
+            connection.execute(text(hold), {"until": utcnow() - dt.timedelta(hours=1)})
 
 
 def test_0024_says_earlier_withdrawals_were_of_the_wrong_patient(

@@ -11,10 +11,12 @@ Revises: 0015
 Create Date: 2026-12-06 09:40:00
 """
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 from sqlalchemy.dialects import mysql
 
 revision: str = "0016"
@@ -43,7 +45,29 @@ def upgrade() -> None:
     )
 
 
+def _refuse_to_release_held_reports() -> None:
+    """The hold cannot be worked out again on the upgrade (it depends on the signed findings,
+    "Discussed with the patient", `PATIENT_HOLD_HOURS` and any early release), which sets each
+    report's release to its signature: a report still held would reach its patient at once."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # stored times are naive UTC
+    held = list(op.get_bind().execute(
+        sa.text("SELECT id FROM ecg_report WHERE patient_release_at > :now ORDER BY id")
+        .bindparams(sa.bindparam("now", now, type_=sa.DateTime()))  # as SQLite stores it
+    ).scalars())  # fmt: skip
+    if held:
+        shown = ", ".join(str(i) for i in held[:10])
+        more = f" and {len(held) - 10} more" if len(held) > 10 else ""
+        raise CommandError(
+            f"{len(held)} report(s) are held from their patient for a talk first (a dangerous "
+            f"finding); a downgrade past 0016 would lose the hold and show them to the patient "
+            f"at once: report(s) {shown}{more}. Nothing of revision 0016 was changed and the "
+            "database stays at 0016: release them on their review page, or wait until their "
+            "holds end."
+        )
+
+
 def downgrade() -> None:
+    _refuse_to_release_held_reports()
     # ALTER TABLE ... DROP COLUMN, also on SQLite (3.35+): a batch operation would copy the
     # table and drop the old one, which the foreign keys of its versions and scores refuse.
     op.drop_column("ecg_report", "patient_release_at")
