@@ -235,12 +235,21 @@ def broker_state(app: Flask) -> str:
         with celery.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0, timeout=BROKER_PROBE_S)
     except Exception:
-        scheme = app.config["SETTINGS"].celery_broker_url.partition("://")[0]
         return (
-            f"{scheme} broker unreachable: uploads are saved and wait; their analysis starts "
-            "by itself when the broker is back"
+            f"{_broker_kind(app.config['SETTINGS'].celery_broker_url)} unreachable: uploads are "
+            "saved and wait; their analysis starts by itself when the broker is back"
         )
     return "ok"
+
+
+def _broker_kind(url: str) -> str:
+    """The broker's kind, "redis broker", or "the broker": never text of the URL, which /health
+    shows to anyone (a scheme typo, "redis//:PASSWORD@...", had shown it whole; an ops audit)."""
+    from kombu.transport import TRANSPORT_ALIASES
+
+    scheme, separator, _ = url.partition("://")
+    transport = scheme.partition("+")[0]
+    return f"{transport} broker" if separator and transport in TRANSPORT_ALIASES else "the broker"
 
 
 BROKER_PROBE_S = 2  # a broker on a host that drops packets must not hold /health longer

@@ -187,9 +187,7 @@ def load_settings() -> Settings:
         rate_limit_storage_uri=_rate_limit_storage(),
         max_upload_mb=_positive_int("MAX_UPLOAD_MB", Settings.max_upload_mb),
         job_worker=_choice("JOB_WORKER", ("thread", "none", "celery"), Settings.job_worker),
-        celery_broker_url=os.environ.get("CELERY_BROKER_URL", "").strip()
-        or os.environ.get("REDIS_URL", "").strip()
-        or Settings.celery_broker_url,
+        celery_broker_url=_celery_broker_url(),
         job_sweep_seconds=_positive_int("JOB_SWEEP_SECONDS", Settings.job_sweep_seconds),
         job_timeout_minutes=_positive_int("JOB_TIMEOUT_MINUTES", Settings.job_timeout_minutes),
         job_memory_limit_mb=_positive_int("JOB_MEMORY_LIMIT_MB", Settings.job_memory_limit_mb),
@@ -295,6 +293,25 @@ def _rate_limit_storage() -> str:
             f"{', '.join(sorted(supported))}, or leave it empty for the portal's database."
         )
     return raw
+
+
+def _celery_broker_url() -> str:
+    """CELERY_BROKER_URL (else REDIS_URL) with a transport Kombu knows before its "://". An ops
+    audit's "redis//:PASSWORD@host:6379/0" was read by Kombu as amqp://guest@localhost, the
+    workers retried it for ever and /health showed it, password and all. Never printed."""
+    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
+        if raw := os.environ.get(name, "").strip():
+            from kombu.transport import TRANSPORT_ALIASES  # 0.2 s: only where one is set
+
+            scheme, separator, _ = raw.partition("://")
+            if not separator or scheme.partition("+")[0] not in TRANSPORT_ALIASES:
+                raise ConfigError(
+                    f"{name} is not a broker URL the workers can use: it must start with its "
+                    "kind and '://', e.g. redis://:PASSWORD@redis-host:6379/0 (redis, rediss, "
+                    "amqp, ...); it is not printed here, as it may hold a password."
+                )
+            return raw
+    return Settings.celery_broker_url
 
 
 def _whole_number(name: str, default: int) -> int:

@@ -532,6 +532,52 @@ def test_health_says_when_the_celery_broker_is_down(
     ]
 
 
+TYPO_BROKER = "redis//:Red1sPassw0rd@127.0.0.1:5251/0"  # the ':' of "redis://" missing
+
+
+@pytest.mark.parametrize("name", ["CELERY_BROKER_URL", "REDIS_URL"])
+def test_a_broker_url_without_its_scheme_stops_the_start_without_its_password(
+    tmp_path: Path, name: str
+) -> None:
+    """An ops audit: Kombu read "redis//:PASSWORD@..." as amqp://guest@localhost, the workers
+    retried it for ever, and /health showed it to anyone. One sentence at start, exit 2, the
+    password not in it; a URL Kombu knows still starts."""
+    env = _env(tmp_path, JOB_WORKER="celery", **{name: TYPO_BROKER})
+    result = CliRunner().invoke(main, ["jobs"], env=env)
+    assert result.exit_code == 2, result.output
+    assert f"Error: {name} is not a broker URL the workers can use" in result.output
+    assert "Red1sPassw0rd" not in result.output and "Traceback" not in result.output
+    for fine in ("redis://:pw@redis:6379/0", "rediss://h:6380/0", "amqp://u:p@h//"):
+        os.environ[name] = fine
+        try:
+            assert load_settings().celery_broker_url == fine
+        finally:
+            del os.environ[name]
+
+
+def test_health_never_shows_the_broker_url(database_url: str, tmp_path: Path) -> None:
+    """/health needs no login: with a scheme typo it had said "redis//:Red1sPassw0rd@127.0.0.1
+    :5251/0 broker unreachable: ..." (an ops audit). Built past the start's check here."""
+    import dataclasses
+
+    from portal.app import create_app
+    from tests.conftest import make_settings
+
+    settings = dataclasses.replace(
+        make_settings(database_url, tmp_path), job_worker="celery", celery_broker_url=TYPO_BROKER
+    )
+    application = create_app(settings, TESTING=True)
+    try:
+        health = application.test_client().get(
+            "/health", headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+        assert health.status_code == 200 and health.json is not None
+        assert health.json["queue"].startswith("the broker unreachable: uploads are saved")
+        assert "Red1s" not in health.get_data(as_text=True)
+    finally:
+        application.extensions["db_engine"].dispose()
+
+
 def test_a_portal_started_on_a_database_not_yet_upgraded_says_to_run_init_db(
     empty_database_url: str, tmp_path: Path
 ) -> None:
