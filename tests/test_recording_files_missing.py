@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import EcgReport, ReportStatus
+from portal.models import AnalysisJob, EcgReport, JobState, ReportStatus
 from portal.storage import recording_folder
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, post_form
@@ -87,3 +87,64 @@ def test_a_recording_lost_from_storage_is_said_plainly_by_the_chart_page_and_pdf
 
     pdf = doctor.get(f"/reports/{report.id}/report.pdf")  # the clinician PDF needs the strips
     assert pdf.status_code == 410 and MISSING in pdf.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lost", ["the .dat file", "the whole folder"])
+def test_an_analysis_whose_stored_files_are_lost_says_so_and_how_to_restore_them(
+    app: Flask, people: People, sql: Session, tmp_path: Path, lost: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """An ops audit stopped the workers, uploaded, removed the recording's folder and started
+    a worker: the job said "internal error ... The upload is kept; you can retry." (it was not,
+    and a retry failed alike) and the log held a FileNotFoundError traceback. It says the
+    files are missing and how to restore them, the log one line; the same file uploaded
+    again restores them, and a retry then analyses it."""
+    files = write_wfdb(tmp_path, synthetic(20, 360), "rec1")
+    staff = client_for(app, people.staff)
+    upload_page = f"/patients/{people.patient.id}/recordings/new"
+
+    def upload() -> None:
+        sent = post_form(
+            staff, upload_page, {"files": [(io.BytesIO(p.read_bytes()), p.name) for p in files]},
+            token_page=upload_page, content_type="multipart/form-data",
+        )  # fmt: skip
+        assert sent.status_code == 302
+
+    upload()  # queued: no worker has run yet
+    job = sql.scalars(select(AnalysisJob)).one()
+    folder = recording_folder(app.config["SETTINGS"].storage_dir, job.recording.sha256)
+    if lost == "the .dat file":
+        (folder / "rec1.dat").unlink()
+    else:
+        shutil.rmtree(folder)
+    with caplog.at_level(logging.ERROR):
+        assert Worker(app).run_pending() == 1
+    sql.expire_all()
+    assert job.state is JobState.FAILED
+    said = job.error_message or ""
+    assert said.startswith(
+        f"The recording's stored files are missing or unreadable (recording {job.recording.id})"
+    )
+    assert "from the backup (`cardio storage verify`" in said and "internal error" not in said
+    # An upload of the same file stores it again only where its whole folder is gone.
+    assert ("upload the same file again" in said) is (lost == "the whole folder")
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lines == [line for line in lines if "Traceback" not in line]
+    assert any(
+        f"recording {job.recording.id}: its stored files are missing" in line for line in lines
+    )
+    assert not any(r.exc_info for r in caplog.records)
+    assert said in client_for(app, people.staff).get(f"/jobs/{job.id}/status.json").get_data(
+        as_text=True
+    )
+
+    if lost == "the whole folder":
+        upload()  # the same file again: its files are kept again
+    else:  # restored from the backup
+        shutil.copy(files[1], folder / "rec1.dat")
+    assert (folder / "rec1.dat").is_file()
+    retried = post_form(staff, f"/jobs/{job.id}/retry", {}, token_page=f"/jobs/{job.id}")
+    assert retried.status_code == 302
+    assert Worker(app).run_pending() == 1
+    sql.expire_all()
+    assert job.state is JobState.SUCCEEDED

@@ -43,12 +43,15 @@ from sqlalchemy.orm import Session
 
 from ml.errors import RecordingError
 from ml.findings import Finding, repeat_the_ecg
+from ml.io.sources import RecordingSource
+from ml.recording import Recording
 from portal import tasks
 from portal.db import transient_database_error
 from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
     AnalysisJob,
+    EcgRecording,
     EcgReport,
     JobState,
     ReportVersion,
@@ -59,6 +62,8 @@ from portal.models import (
 from portal.services import audit, recordings, reports, risk_scores, work_queue
 from portal.services.errors import JobNotRetryable
 from portal.services.machine_read import stored_parts
+from portal.services.storage_check import uploaded_names
+from portal.storage import recording_folder
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
@@ -295,7 +300,7 @@ def run(
 
         try:
             progress(0.02, "Reading the recording")
-            recording = recordings.open_for_analysis(storage_dir, recording_row)
+            recording = _open_stored(storage_dir, recording_row)
             analysis = analyzer(recording, progress=progress, pacemaker=recording_row.pacemaker)
             progress(0.95, "Writing the report")
             _write_report(session, job, analysis, reference_dir)
@@ -348,6 +353,37 @@ def run(
         final = session.get(AnalysisJob, job_id, populate_existing=True)
         assert final is not None
         return final.state
+
+
+def _open_stored(storage_dir: Path, row: EcgRecording) -> Recording | RecordingSource:
+    """The recording to analyse; a RecordingError saying so when its stored files are gone (a
+    folder removed, a restore without them). An ops audit had read "internal error ... The
+    upload is kept; you can retry" over a FileNotFoundError traceback, or, with the .dat
+    alone gone, the upload form's "Upload rec1.hea and rec1.dat together"."""
+    try:
+        return recordings.open_for_analysis(storage_dir, row)
+    except (OSError, RecordingError) as error:
+        folder = recording_folder(storage_dir, row.sha256)
+        if not isinstance(error, OSError) and all(
+            (folder / name).is_file() for name in uploaded_names(row.original_filename)
+        ):
+            raise  # the files are there: what they hold is the problem
+        log.error(
+            "recording %s: its stored files are missing or unreadable (%s): %s",
+            row.id, folder, error,
+        )  # fmt: skip
+        raise RecordingError(files_missing_message(row.id, folder.is_dir())) from None
+
+
+def files_missing_message(recording_id: int, folder_left: bool) -> str:
+    """An upload of the same file stores it again only where its whole folder is gone
+    (`storage.keep` leaves a folder that exists as it is)."""
+    again = "" if folder_left else ", or upload the same file again, which stores them again"
+    return (
+        f"The recording's stored files are missing or unreadable (recording {recording_id}): "
+        "nothing was analysed. Restore them from the backup (`cardio storage verify` lists "
+        f"what is missing){again}; then retry."
+    )
 
 
 class ClaimLost(Exception):
