@@ -343,6 +343,27 @@ def test_a_database_that_cannot_be_used_is_one_sentence(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [("mysql+pymysql://cardio:S3cretPW@db.example:33o6/cardioportal",
+      "DATABASE_URL is not a database URL (its port is not a number: write e.g. "
+      "db-host:3306)."),
+     ("mysql+pymysql://cardio:S3c@retPW@127.0.0.1:9/cardio",
+      "DATABASE_URL is not a database URL (its password or user name contains '@': write "
+      "each '@' in them as %40).")],
+)  # fmt: skip
+def test_a_database_url_typo_is_one_sentence_exit_2_without_the_password(
+    tmp_path: Path, url: str, said: str
+) -> None:
+    """An ops audit: a port typed "33o6" printed a 51-line ValueError traceback with exit 1,
+    which the entrypoint retries ten times as "the database starts"; an unescaped '@' in the
+    password printed part of it, "Can't connect to MySQL server on 'retPW@127.0.0.1'"."""
+    result = CliRunner().invoke(main, ["init-db"], env=_env(tmp_path, DATABASE_URL=url))
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"Error: {said}"
+    assert "S3c" not in result.output and "retPW" not in result.output
+
+
 def test_an_instance_dir_that_is_a_file_is_refused_in_words(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
