@@ -55,7 +55,7 @@ from ml.findings import (
     without_pr_in_wide_complex_tachycardia,
     without_pr_without_p_waves,
 )
-from ml.gaps import GapFill, Span, fill_gaps
+from ml.gaps import GapFill, Span, clocks, fill_gaps
 from ml.holter_summary import HolterSummary, holter_summary
 from ml.hrv import (
     FIBRILLATION_RATE_REASON,
@@ -937,6 +937,31 @@ def read_through_noise(
     return [Finding("ARTIFACT", label, "medium", None, NO_GOOD_SIGNAL_DETAIL)]
 
 
+def low_confidence_through_noise(intervals: Intervals) -> Intervals:
+    """`intervals` of low confidence at most where no stretch of the recording is of good
+    quality (`read_through_noise`): its median beat is a median of noise too. 10 s of nstdb
+    119e00 from 560 s (MIT-BIH 119, QRS 83 ms, under 0 dB of electrode-motion noise) read a
+    QRS of 158 ms at high confidence, made a wide-complex tachycardia of it ("Ventricular
+    tachycardia", "Emergency" on the worklist) and showed an ST level of +3.37 mV in II. Of
+    low confidence, a QRS that would be wide and a QT that would be long are withheld, and
+    the ST levels read after the QRS end are not shown (`Intervals.st_levels_shown_mv`)."""
+    return replace(intervals, confidence={name: "low" for name in intervals.confidence})
+
+
+def vt_through_noise_note(runs: Sequence[rhythm.Episode]) -> str:
+    """What the read says of the ventricular runs it did not read as ventricular tachycardia
+    for want of any stretch of good signal: 60 s of nstdb 118e00 from 540 s (MIT-BIH 118,
+    no ventricular run in its reference, under 0 dB of electrode-motion noise) read a 5-beat
+    "ventricular tachycardia" at high risk."""
+    where = clocks(run.start_s for run in runs)
+    said = "1 run" if len(runs) == 1 else f"{len(runs)} runs"
+    return (
+        f"{said} of beats called ventricular over 100 /min (at {where}) not read as "
+        "ventricular tachycardia: no stretch of the recording is of good quality, and motion "
+        "artefact makes such runs; check the strip there."
+    )
+
+
 def beats_missing_a_lead(
     beat_s: np.ndarray, read_leads: list[int], long_gaps_s: Sequence[Sequence[Span]]
 ) -> list[tuple[list[int], np.ndarray]]:
@@ -1199,16 +1224,21 @@ def summarise(
         missing_spans_s=evidence.missing,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
+    noise = read_through_noise(beats.quality, evidence.clear_of_fast_noise)
+    vt_in_noise = [e for e in detected if e.label == rhythm.VT and noise]
     episodes = rhythm.consolidate(
         [
             e
             for e in detected
             if not (e.label == rhythm.VT and _within_any(e, set_aside))
             and not (e.label in RUN_CLASS and not _within_any(e, runs_as_called[e.label]))
+            and e not in vt_in_noise
         ]
     )
     if set_aside:
         notes = [*notes, artefact_runs_note(sorted(set_aside))]
+    if vt_in_noise:
+        notes = [*notes, vt_through_noise_note(vt_in_noise)]
     faint = faint_in_poor_signal(beats.qrs_mv, beats.quality, beat_s)
     episodes, joined = rhythm.join_pauses(episodes, beat_s[faint])
     if joined:
@@ -1265,6 +1295,8 @@ def summarise(
         heart_rate = on_a_strip(heart_rate, duration_s)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     intervals = without_pr_in_af(intervals, in_af[normal])
+    if noise:
+        intervals = low_confidence_through_noise(intervals)
     intervals = without_doubtful_wide_qrs(without_doubtful_long_qt(intervals))
     if block.cycles_s:
         intervals = without_pr_in_mobitz_i(intervals)
@@ -1302,7 +1334,6 @@ def summarise(
             mostly_noise_reason(beats.quality, evidence.clear_of_fast_noise), episodes
         )
     else:
-        noise = read_through_noise(beats.quality, evidence.clear_of_fast_noise)
         findings = findings_of_read(
             episodes,
             intervals,
