@@ -133,6 +133,17 @@ SURE_ONLY_ABOVE_MS: dict[str, tuple[float, str]] = {"pr": (300, "a marked first-
 # How the reason of an interval withheld so ends (also a long QT's, `ml.findings`).
 WITHHELD_AS_UNSURE = "but it was measured with low confidence"
 OUTSIDE_PLAUSIBLE = "more likely a measurement error than a finding"
+# A QT on a median beat whose QRS is refused as too long (over `PLAUSIBLE_MS`): the QT starts
+# at that QRS's onset and its T wave is looked for after that QRS's end. 10 s of nstdb 119e06
+# from 330 s (MIT-BIH 119, QT 411 ms clean) read "QRS found (242 ms) ... more likely a
+# measurement error" beside a QT of 503 ms at high confidence and "Prolonged QTc 602 ms" at
+# high risk (an electrophysiologist's audit). A QRS refused as too short leaves the QT:
+# MIT-BIH 208's 50 ms stands beside a QT of 331 ms.
+QT_OF_A_REFUSED_QRS_REASON = (
+    "the QT starts at the onset of a QRS found too long to be one ({ms:.0f} ms, over "
+    f"{PLAUSIBLE_MS['qrs'][1]:.0f} ms: {OUTSIDE_PLAUSIBLE}), and its T wave is looked for "
+    "after that QRS's end"
+)
 # Clear leads whose boundaries differ by more than this (ms) disagree: not measurable.
 DISAGREEMENT_MS: dict[str, float] = {"pr": 80, "qt": 80}
 LOW_CONFIDENCE_GAP_MS: dict[str, float] = {"pr": 40, "qt": 40}
@@ -414,6 +425,10 @@ def intervals_of_beats(
         assert p_on.sample is not None
         pr_found_ms = (qrs_on.sample - p_on.sample) * 1000 / fs_hz
         doubted["pr"] = NO_PR_SEGMENT_REASON.format(ms=pr_found_ms)
+    if qrs_on.sample is not None and qrs_off.sample is not None:
+        qrs_found_ms = (qrs_off.sample - qrs_on.sample) * 1000 / fs_hz
+        if qrs_found_ms > PLAUSIBLE_MS["qrs"][1]:
+            doubted["qt"] = QT_OF_A_REFUSED_QRS_REASON.format(ms=qrs_found_ms)
     values_ms, reasons, confidence = _judge(boundaries, fs_hz, len(beats) >= few, doubted)
     qt_ms = values_ms["qt"]
     to_ms = 1000.0 / fs_hz

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import wfdb
 
 from ml.analysis import analyze
-from ml.intervals import Intervals, IntervalSettings, measure_intervals
-from ml.research.databases import default_data_dir
+from ml.intervals import (
+    OUTSIDE_PLAUSIBLE,
+    QT_OF_A_REFUSED_QRS_REASON,
+    Intervals,
+    IntervalSettings,
+    measure_intervals,
+)
+from ml.io import read_recording
+from ml.recording import Recording
+from ml.research.databases import data_root, default_data_dir
 from ml.research.synthetic import BeatTruth, synthetic_recording
+from tests.support.ecg_files import write_wfdb
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 TOLERANCE_MS = 10.0
@@ -495,3 +506,22 @@ def test_the_p_wave_is_looked_for_after_a_t_wave_whose_end_the_leads_disagree_on
     assert "disagree on the T-wave end" in read.intervals.not_measurable["qt"]
     assert read.intervals.pr_ms == pytest.approx(165, abs=TOLERANCE_MS)
     assert "AV_BLOCK_1" not in [f.code for f in read.findings]
+
+
+NSTDB = data_root() / "nstdb"
+
+
+@pytest.mark.skipif(not (NSTDB / "119e06.hea").is_file(), reason="nstdb not found")
+def test_no_qt_on_a_median_beat_whose_qrs_is_refused_as_too_long(tmp_path: Path) -> None:
+    """An electrophysiologist's audit: 10 s of nstdb 119e06 from 330 s (MIT-BIH 119, QT 411
+    ms clean) read "Prolonged QTc 602 ms" at high risk, its QT of 503 ms at high confidence,
+    beside "QRS not measurable: the QRS found (242 ms) ... more likely a measurement error":
+    the QT starts at that QRS's onset, and its T wave is looked for after that QRS's end."""
+    record = wfdb.rdrecord(str(NSTDB / "119e06"), sampfrom=330 * 360, sampto=340 * 360)
+    piece = Recording(360.0, tuple(record.sig_name), record.p_signal)
+    analysis = analyze(read_recording(write_wfdb(tmp_path, piece, "119e06_330")[0]))
+    intervals = analysis.intervals
+    assert intervals.qrs_ms is None and OUTSIDE_PLAUSIBLE in intervals.not_measurable["qrs"]
+    assert intervals.qt_ms is None and intervals.qtc_bazett_ms is None
+    assert intervals.not_measurable["qt"] == QT_OF_A_REFUSED_QRS_REASON.format(ms=242)
+    assert "LONG_QT" not in [f.code for f in analysis.findings]
