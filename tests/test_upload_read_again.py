@@ -9,6 +9,7 @@ analysis runs, and refused with what to do once a read is signed."""
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from portal.models import (
     ReportStatus,
     WithdrawnKind,
 )  # fmt: skip
-from portal.services import entered_in_error
+from portal.services import entered_in_error, reports
 from portal.services.recordings import ReadingChange, UploadOptions, _reading_change
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, error_messages
@@ -161,6 +162,59 @@ def test_through_the_api_a_read_again_is_said_and_a_signed_read_is_not_replaced(
     assert "not about your heart" not in mine
     access = html.unescape(patient.get("/my/access").get_data(as_text=True))
     assert "withdrew a result read with a wrong setting" in access
+
+
+def test_a_result_withdrawn_as_read_wrongly_points_at_its_new_read_once_that_is_theirs(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side: a CSV read at 250 Hz, signed, withdrawn as read
+    wrongly, uploaded again at 360 Hz and signed. Both results carry the recording's date, and
+    the notice said a new result "appears here" if the tracing "is read again" beside it, then
+    "Please disregard it" of the date the new, valid result is listed under."""
+    staff = client_for(app, people.staff)
+    strip = [(_strip_at_360_hz(tmp_path), "strip.csv")]
+    assert _upload(staff, people.patient.id, strip, fs_hz="250").status_code == 302
+    assert Worker(app).run_pending() == 1
+    signed = sql.scalar(select(EcgReport))
+    assert signed is not None
+    first_id = signed.id
+    cleared: dict[str, float | None] = dict.fromkeys(("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms"))
+    reports.sign(
+        sql,
+        signed,
+        actor=people.doctor,
+        password=PASSWORD,
+        expected_row_version=signed.row_version,
+        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read.", measurements=cleared),
+    )  # the misread strip's rate and QT as not measurable: read 44 % slow, they contradict it
+    sql.commit()
+    entered_in_error.withdraw(
+        sql, signed, "Read at the wrong sampling rate", kind=WithdrawnKind.MISREAD,
+        actor=people.doctor, password=PASSWORD, expected_row_version=signed.row_version,
+    )  # fmt: skip
+    sql.commit()
+    assert _upload(staff, people.patient.id, strip, fs_hz="360").status_code == 302
+    assert Worker(app).run_pending() == 1
+    patient = client_for(app, people.patient_account)
+
+    def mine() -> str:
+        return " ".join(html.unescape(patient.get("/my/reports").get_data(as_text=True)).split())
+
+    promised = "if your tracing is read again, the new result appears here once a doctor"
+    unsigned = mine()  # the new read is not signed yet: as before
+    assert promised in unsigned and "Please disregard it. If you have questions" in unsigned
+    new_id = sql.scalar(select(EcgReport.id).where(EcgReport.id != first_id))
+    assert new_id is not None
+    sign(sql, new_id, people)
+    listed = mine()
+    assert f"/my/reports/{new_id}/summary.pdf" in listed
+    [date] = set(re.findall(r"of (\d+ December \d{4}, \d\d:\d\d), removed", listed))
+    assert promised not in listed
+    assert (
+        "it was read with a wrong setting, so its figures were not right. Your tracing was read "
+        f"again with the right setting: the new result, listed below under {date}, replaces it."
+    ) in listed
+    assert "Please disregard it and go by the new result below." in listed
 
 
 def test_other_units_are_a_change_of_reading_too() -> None:

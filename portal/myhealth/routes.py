@@ -12,7 +12,11 @@ from portal.db import db_session
 from portal.models import Account, DocumentKind, Role
 from portal.review.routes import send_document
 from portal.services import myhealth, reports
-from portal.services.entered_in_error import FOR_THE_PATIENT, kind_of
+from portal.services.entered_in_error import (
+    FOR_THE_PATIENT,
+    READ_AGAIN_FOR_THE_PATIENT,
+    kind_of,
+)
 
 bp = Blueprint("myhealth", __name__, url_prefix="/my")
 
@@ -25,13 +29,17 @@ def _account() -> Account:
 @roles(Role.PATIENT)
 def reports_list() -> str:
     account = _account()
+    listed = myhealth.signed_reports(db_session(), account)
+    withdrawn = myhealth.withdrawn_from_them(db_session(), account)
     return render_template(
         "myhealth/reports.html",
         patient=account.patient,
-        reports=myhealth.signed_reports(db_session(), account),
+        reports=listed,
         being_updated=myhealth.being_updated(db_session(), account),
-        withdrawn=myhealth.withdrawn_from_them(db_session(), account),
+        withdrawn=withdrawn,
         withdrawn_words=lambda report: FOR_THE_PATIENT[kind_of(report)],
+        read_again={r.id: again for r in withdrawn if (again := myhealth.read_again_as(r, listed))},
+        read_again_words=READ_AGAIN_FOR_THE_PATIENT,
         # the hold (PATIENT_HOLD_HOURS) in whole days: "3 days" had been written in (a review)
         hold_days=-(-current_app.config["SETTINGS"].patient_hold_hours // 24),
         plain_finding=myhealth.plain_finding,

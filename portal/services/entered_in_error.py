@@ -60,6 +60,14 @@ FOR_THE_PATIENT = {
     WithdrawnKind.MISREAD: "was read with a wrong setting, so its figures were not right; if "
     "your tracing is read again, the new result appears here once a doctor has checked it",
 }
+# ... a misread one whose tracing's new read the patient can read (`myhealth.read_again_as`),
+# "{date}" the list's date of that result: the notice had promised a new result "if your
+# tracing is read again" beside it, then said "Please disregard it" of the date the new result
+# carries too, the recording's (an audit of the patient's side, 2026-12-07).
+READ_AGAIN_FOR_THE_PATIENT = (
+    "was read with a wrong setting, so its figures were not right. Your tracing was read again "
+    "with the right setting: the new result, listed below under {date}, replaces it"
+)
 
 
 def for_the_patient(report: EcgReport) -> str:

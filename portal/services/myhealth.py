@@ -13,6 +13,7 @@ from portal.models import (
     EcgReport,
     ReportVersion,
     VersionKind,
+    WithdrawnKind,
     utcnow,
 )
 
@@ -56,6 +57,20 @@ def withdrawn_from_them(session: Session, account: Account) -> list[EcgReport]:
         return []
     query = own_recordings(select(EcgReport), account.patient.id).where(read_before_withdrawal())
     return list(session.scalars(query.order_by(EcgReport.withdrawn_at.desc())))
+
+
+def read_again_as(withdrawn: EcgReport, listed: list[EcgReport]) -> EcgReport | None:
+    """The patient's listed result (`signed_reports`) of the same tracing read again after
+    `withdrawn` was withdrawn as read wrongly, if any: both carry the recording's date, and
+    the notice must say which one replaces which."""
+    from portal.services.entered_in_error import kind_of
+
+    if kind_of(withdrawn) is not WithdrawnKind.MISREAD:
+        return None
+    return next(
+        (r for r in listed if r.recording_id == withdrawn.recording_id and r.id != withdrawn.id),
+        None,
+    )
 
 
 def plain_finding(report: EcgReport) -> str:
