@@ -326,6 +326,16 @@ DIABETES_AND_AGE_WORDS = (
     "in it diabetes already counts as a high risk. Your doctor will talk with you about what "
     "your heart tests mean for you."
 )
+# Not computed because the values came after this ECG (`risk_scores._missing_text`: "Systolic
+# blood pressure missing (measured after this ECG, 2026-12-07, not used for it)"): a patient
+# with every value recorded an hour after the recording, and one whose file is dated 2000, read
+# "... Your doctor can tell you which tests are missing." (an audit of the patient's side).
+MEASURED_AFTER = "after this ECG"
+MEASURED_AFTER_WORDS = (
+    "Values we need to work out your risk number were measured after this heart test, so this "
+    "result has no risk number. Your doctor will talk with you about what your heart tests "
+    "mean for you."
+)
 PATIENT_RISK_ORDER = (
     "framingham_general_cvd",
     "framingham_general_cvd_bmi",
@@ -365,6 +375,8 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
         return AFTER_MI_TITLE, AGE_RANGE_WORDS
     if first_event and all(_outside_age_range(s) or _diabetes_refused(s) for s in first_event):
         return AFTER_MI_TITLE, DIABETES_AND_AGE_WORDS
+    if first_event and all(_measured_after(s) for s in first_event):
+        return AFTER_MI_TITLE, MEASURED_AFTER_WORDS
     return None
 
 
@@ -375,6 +387,15 @@ def _outside_age_range(score: Score) -> bool:
 
 def _diabetes_refused(score: Score) -> bool:
     return DIABETES_REFUSED in (score.not_computed_reason or "")
+
+
+def _measured_after(score: Score) -> bool:
+    """Whether every value the stored reason lists as missing was measured after this ECG
+    (each such names it); the column cuts a long reason after a whole item, "; ..."
+    (`risk_scores._fitted`), and a full set measured after fills it with two."""
+    reason = (score.not_computed_reason or "").removesuffix("; ...")
+    missing = reason.count(" missing")
+    return 0 < missing == reason.count(MEASURED_AFTER)
 
 
 def measured_on_words(score: Score) -> str:

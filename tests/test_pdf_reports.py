@@ -791,6 +791,47 @@ def test_a_diabetic_too_old_for_the_2008_model_is_told_why_no_figure_is_given(
     ]) is None  # fmt: skip
 
 
+def test_values_measured_after_the_ecg_are_said_so_not_that_tests_are_missing(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An audit of the patient's side: every value recorded an hour after the ECG (and, alike,
+    after a file dated 2000), none usable for it, and the summary said "We did not have all the
+    values we need ... Your doctor can tell you which tests are missing."."""
+    from portal.services import risk_scores
+    from portal.services.documents import patient_risk_words
+    from tests.test_risk_page import _add_input, _report
+
+    report = _report(sql, people)
+    report.report_date = utcnow() - dt.timedelta(hours=1)
+    sql.commit()
+    flags = {"smoker": False, "diabetic": False, "bp_treated": True}
+    _add_input(sql, people, utcnow() - dt.timedelta(minutes=10), booleans=flags,
+               total_cholesterol=220.0, hdl=50.0, systolic_bp_mmhg=150.0,
+               bmi_kg_m2=27.0)  # fmt: skip
+
+    def said() -> str | None:
+        sql.expire_all()
+        outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=None)
+        risk_scores.store_report_scores(report, outcomes)
+        sql.flush()
+        return patient_risk_words(report)
+
+    words = (
+        "Your heart risk: Values we need to work out your risk number were measured after this "
+        "heart test, so this result has no risk number. Your doctor will talk with you about "
+        "what your heart tests mean for you."
+    )
+    assert said() == words
+    # An older HDL too, over 12 months before the ECG ("... measured again after this ECG").
+    _add_input(sql, people, report.report_date - dt.timedelta(days=500), hdl=45.0)
+    assert said() == words
+    # One value truly missing beside them: the usual sentence, which is then true.
+    scores = [Score("", "", None, None, {}, "not computed: BMI missing; Smoking status missing "
+                    "(measured after this ECG, 2026-12-07, not used for it)",
+                    model="framingham_general_cvd")]  # fmt: skip
+    assert patient_risk(scores) is None
+
+
 def test_a_risk_beyond_the_models_calibrated_range_is_said_as_more_than_it(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
