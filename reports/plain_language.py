@@ -410,6 +410,13 @@ def measured_on_words(score: Score) -> str:
     return f" It uses your measurements from {first:%-d %B %Y} to {last:%-d %B %Y}."
 
 
+def test_date_words(recorded: bool) -> str:
+    """What a test's date is, on the summary and the patient's list alike: when it was done if
+    its file gave a clock (`recorded`), else when the hospital received it (the upload). The
+    list had said "Date of the test" of the upload time, the summary "Test received on"."""
+    return "Test done on" if recorded else "Test received on"
+
+
 def updated_on(signed_at: dt.datetime) -> str:
     """The line an amended report's summary opens with: a patient may hold the earlier one,
     which only its footer's "version 3" had told apart (an audit)."""

@@ -349,6 +349,41 @@ def test_patient_portal_only_own_signed_reports(
     assert stranger.get(f"/my/reports/{report.id}/summary.pdf").status_code == 403
 
 
+def test_the_list_says_received_on_of_a_file_without_a_clock_as_its_summary_does(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side: a CSV (no clock) was listed under "Date of the test" at
+    its upload time, and its summary said "Test received on" the same day; a Holter uploaded
+    days later read as tested on the upload day."""
+    from portal.services.reports import latest_signed
+    from reports.render import html_for
+
+    report = _signed(app, people, sql, tmp_path)
+    patient = client_for(app, people.patient_account)
+
+    def listed() -> str:
+        page = html.unescape(patient.get("/my/reports").get_data(as_text=True))
+        return " ".join(page[page.index('id="my-reports"') :].split())
+
+    def summary() -> str:
+        version = latest_signed(report)
+        assert version is not None
+        with app.app_context():
+            data = report_data(sql, report, version, app.config["SETTINGS"], with_strips=False)
+            return " ".join(html.unescape(html_for("patient", data)).split())
+
+    day = f"{report.report_date:%-d %B %Y}"  # the tests' hospital time is UTC
+    assert f"Test received on {day}, {report.report_date:%H:%M}" in listed()
+    assert "Date of the test" not in listed() and "Test done on" not in listed()
+    assert f"Test received on {day}." in summary()
+    # A file with its own clock: "done on", on both.
+    recorded = dt.datetime(2026, 11, 30, 8, 15)
+    report.recording.acquired_at = report.report_date = recorded
+    sql.commit()
+    assert "Test done on 30 November 2026, 08:15" in listed() and "received" not in listed()
+    assert "Test done on 30 November 2026." in summary()
+
+
 def test_cli_render_report_and_time_limit(
     app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
 ) -> None:

@@ -44,6 +44,7 @@ def reports_list() -> str:
         hold_days=-(-current_app.config["SETTINGS"].patient_hold_hours // 24),
         plain_finding=myhealth.plain_finding,
         test_words=myhealth.test_words,
+        date_words=myhealth.date_words,
         updated_at=myhealth.updated_at,
         clinic_contact=current_app.config["SETTINGS"].clinic_contact,
         clinician_pdf=current_app.config["SETTINGS"].patients_get_clinician_pdf,

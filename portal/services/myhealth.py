@@ -97,6 +97,14 @@ def test_words(report: EcgReport) -> str:
     return f"Heart monitor, {seconds / 3600:.0f} hours"
 
 
+def date_words(report: EcgReport) -> str:
+    """ "Test done on", or "Test received on" for a file without a clock, whose date is its
+    upload's (`plain_language.test_date_words`, as its summary says it)."""
+    from reports.plain_language import test_date_words
+
+    return test_date_words(report.recording.acquired_at is not None)
+
+
 def updated_at(report: EcgReport) -> dt.datetime | None:
     """When the doctor last amended the report (its summary was replaced), else None; also
     None when the patient never saw an earlier version (held for a talk, then amended): to
