@@ -384,6 +384,25 @@ def test_the_list_says_received_on_of_a_file_without_a_clock_as_its_summary_does
     assert "Test done on 30 November 2026." in summary()
 
 
+def test_each_download_link_names_its_test_to_a_screen_reader(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An accessibility audit (WCAG 2.4.4): a screen reader tabbing "My reports" with seven
+    reports heard "Summary (PDF)" seven times. Each link's text now goes on, for it alone,
+    with the test's date and kind; what is seen still starts its name."""
+    report = _signed(app, people, sql, tmp_path)
+    app.config["SETTINGS"].patients_get_clinician_pdf = True
+    page = client_for(app, people.patient_account).get("/my/reports").get_data(as_text=True)
+    links = re.findall(r'<a class="button[^"]*" href="/my/reports/\d+/[a-z]+\.pdf">(.*?)</a>', page)
+    names = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", link)).split()) for link in links]
+    when = f"{report.report_date:%-d %B %Y, %H:%M}"  # the tests' hospital time is UTC
+    assert names == [
+        f"Summary (PDF), test received on {when}, Heart test (ECG), 30 seconds",
+        f"Full report (PDF), test received on {when}, Heart test (ECG), 30 seconds",
+    ]
+    assert all('<span class="sr-only">' in link for link in links)
+
+
 def test_cli_render_report_and_time_limit(
     app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
 ) -> None:
