@@ -18,14 +18,17 @@ def _steps(*rows: tuple[str, str, str]) -> dict[str, NextStep]:
     return {code: NextStep(code, label, plain) for code, label, plain in rows}
 
 
+# "Review within a week" without its own deadline to call: beside a finding that already asks
+# the patient to call the clinic today unless their doctor has talked with them (VT, VF:
+# `plain_language.next_steps`), "If nobody calls you in 2 days, call us" had set a second one.
+SEE_SOON_ALONE = "Your doctor wants to see you within a week."
 # In the order a summary lists them: how soon first, then tests, then the rest.
 NEXT_STEPS: dict[str, NextStep] = _steps(
     ("SEE_TODAY", "Review today (urgent)",
      "Your doctor wants to see you today. If nobody has called you, call the clinic now "
      "({clinic})."),
     ("SEE_SOON", "Review within a week",
-     "Your doctor wants to see you within a week. If nobody calls you in 2 days, call us "
-     "({clinic})."),
+     SEE_SOON_ALONE + " If nobody calls you in 2 days, call us ({clinic})."),
     ("ROUTINE", "Discuss at the next routine visit",
      "You can talk about this result at your next usual visit."),
     ("DISCUSSED", "Discussed with the patient (their summary is released now)",

@@ -10,6 +10,7 @@ from ml import rhythm, vocabulary
 from ml.findings import FREQUENT_ECTOPY_SHARE
 from portal.risk import beyond_calibration  # pure Python: no Flask, no database
 from reports.data import Read, ReportData, Score
+from reports.next_steps import SEE_SOON_ALONE
 from reports.next_steps import in_plain_words as next_step_words
 
 # Signed statement codes -> what they mean, in plain words (`ml.vocabulary`).
@@ -426,6 +427,21 @@ def updated_on(signed_at: dt.datetime) -> str:
     )
 
 
+# Statements whose sentence asks the patient to call the clinic today unless their doctor has
+# already talked with them (`ml.vocabulary`: VF, VT): the one deadline to call on their page.
+CALL_TODAY = "call the clinic today"
+CALLS_TODAY = frozenset(code for code, words in PLAIN_FINDINGS.items() if CALL_TODAY in words)
+
+
+def _one_deadline_to_call(steps: list[str], findings: list[str]) -> list[str]:
+    """The steps with "within a week" said without its "If nobody calls you in 2 days, call
+    us" beside a finding that asks to call today: a VT result, released after the talk, read
+    "call the clinic today" and "wait 2 days" on one page (an audit of the patient's side)."""
+    if not CALLS_TODAY & set(findings):
+        return steps
+    return [SEE_SOON_ALONE if step.startswith(SEE_SOON_ALONE) else step for step in steps]
+
+
 KEEP_TAKING = "Keep taking your medicines as usual unless your doctor tells you to stop."
 BRING_THIS_PAGE = "Bring this page and a list of your medicines to your next visit."
 
@@ -488,8 +504,11 @@ def what_changed(data: ReportData) -> list[str]:
                 f"Your risk number was worked out again. It now reads: "
                 f"{_first_sentence(risk_now)} It said: {_first_sentence(risk_then)}"
             )
-    new_steps = next_step_words(
-        [c for c in now.next_steps if c not in before.next_steps], clinic=data.clinic_contact
+    new_steps = _one_deadline_to_call(
+        next_step_words(
+            [c for c in now.next_steps if c not in before.next_steps], clinic=data.clinic_contact
+        ),
+        now.findings,
     )
     if new_steps:
         said.append("New next steps: " + " ".join(new_steps))
@@ -548,7 +567,12 @@ def next_steps(data: ReportData) -> list[str]:
     the page. "Call the clinic" names its number (`clinic_contact`)."""
     read = data.latest_read
     ordered = (
-        next_step_words(read.next_steps, read.next_steps_note, data.clinic_contact) if read else []
+        _one_deadline_to_call(
+            next_step_words(read.next_steps, read.next_steps_note, data.clinic_contact),
+            read.findings,
+        )
+        if read
+        else []
     )
     if ordered:
         keep = [] if read and "MEDICATION_REVIEW" in read.next_steps else [KEEP_TAKING]

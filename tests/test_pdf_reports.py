@@ -670,6 +670,42 @@ def test_an_amendment_adding_vt_asks_to_be_seen_soon_and_names_its_signer(
     ) in said
 
 
+def test_a_vt_summary_gives_one_deadline_to_call(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side: VT, sinus tachycardia and PVCs signed with "Review
+    within a week" and a Holter, released after the talk, read "If your doctor has not already
+    talked with you about them, call the clinic today." and "Your doctor wants to see you
+    within a week. If nobody calls you in 2 days, call us ..." on one page. The finding's
+    sentence is the one deadline to call; the week's review is said without its own."""
+    from reports.plain_language import next_steps, what_changed
+    from reports.render import html_for
+
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert data.physician is not None
+    vt = replace(data.physician, findings=["VT", "TACHY", "PVC"], next_steps=["SEE_SOON", "HOLTER"],
+                 next_steps_note="")  # fmt: skip
+    held = replace(data, physician=vt)
+    with app.app_context():
+        page = " ".join(html.unescape(html_for("patient", held)).split())
+    assert "talked with you about them, call the clinic today." in page
+    assert "Your doctor wants to see you within a week.</li>" in page
+    assert "in 2 days" not in page
+    # Without such a finding the week's review keeps its own deadline.
+    calm = replace(vt, findings=["TACHY", "PVC"])
+    assert next_steps(replace(data, physician=calm))[0].startswith(
+        "Your doctor wants to see you within a week. If nobody calls you in 2 days, call us"
+    )
+    # An amendment adding the week's review to a VT read says it the same way.
+    routine = replace(vt, next_steps=["ROUTINE"])
+    later = replace(vt, kind="amendment", version_no=3)
+    amended = replace(data, physician=routine, amendments=[later], version_no=3)
+    assert "New next steps: Your doctor wants to see you within a week. You will wear" in (
+        " ".join(what_changed(amended))
+    )
+
+
 def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
