@@ -706,6 +706,49 @@ def test_a_vt_summary_gives_one_deadline_to_call(
     )
 
 
+def test_the_summarys_footer_and_signers_are_in_the_patients_words(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side: every summary's footer read "ECG report 1 · version 3
+    (amended) · generated 2026-12-07 09:28 UTC · ...", where every other date is "7 December
+    2026", and an amendment by the signer read "Dr. Dana Doctor checked and signed this result
+    on 7 December 2026, and Dr. Dana Doctor updated it on 7 December 2026."."""
+    import dataclasses
+
+    from reports.render import html_for
+
+    report = _signed(app, people, sql, tmp_path)
+    settings = dataclasses.replace(app.config["SETTINGS"], time_zone="Europe/Paris")
+    data = report_data(sql, report, report.versions[-1], settings, with_strips=False)
+    assert data.physician is not None and data.physician.signed_at is not None
+    signed_on = f"{data.physician.signed_at:%-d %B %Y}"
+    update = replace(data.physician, kind="amendment", version_no=3, reason="A typo.")
+    amended = replace(data, amendments=[update], version_no=3, status="amended")
+    with app.app_context():
+        page = " ".join(html.unescape(html_for("patient", amended)).split())
+    made = f"{amended.generated_at:%-d %B %Y, %H:%M}"
+    assert amended.generated_at.utcoffset() != dt.timedelta(0)  # the hospital's time, not UTC
+    footer = page[page.index('<div class="footer">') :].split("</div>")[0]
+    assert footer == (
+        f'<div class="footer">{data.institution} · Report number {report.id} · Made on {made} · '
+        "checked and signed by your doctor"
+    )
+    assert "version" not in page and "UTC" not in page
+    assert (
+        f"{data.physician.signed_by} checked and signed this result on {signed_on} and updated "
+        f"it on {signed_on}."
+    ) in page
+    # Another doctor's amendment names them.
+    other = replace(amended, amendments=[replace(update, signed_by="Dr Lee Second")])
+    with app.app_context():
+        page = " ".join(html.unescape(html_for("patient", other)).split())
+    assert f"on {signed_on}, and Dr Lee Second updated it on {signed_on}." in page
+    # The clinician report keeps its footer.
+    with app.app_context():
+        clinician = " ".join(html.unescape(html_for("clinician", amended)).split())
+    assert f"ECG report {report.id} · version 3 (amended) · generated " in clinician
+
+
 def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:
