@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, BulkExportJob, EcgReport, JobState, utcnow
 from portal.services import bulk_export, jobs
+from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
 from portal.worker import Worker
 from tests.conftest import People, client_for
 from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed report fixture)
@@ -75,7 +76,8 @@ def test_an_export_runs_in_the_background_and_its_files_are_what_the_api_reads(
     assert manifest["requiresAccessToken"] is True
     assert manifest["request"] == "http://localhost/fhir/r4/$export" and manifest["error"] == []
     counts = {item["type"]: item["count"] for item in manifest["output"]}
-    assert counts == {"Patient": 1, "DiagnosticReport": 1, "Observation": 7 + 5}
+    # measures, risk scores, then the clinical inputs' 18 values (`risk_inputs`)
+    assert counts == {"Patient": 1, "DiagnosticReport": 1, "Observation": 7 + 5 + 18}
     for item in manifest["output"]:
         resources = lines_of(client, item["url"], token)
         assert len(resources) == item["count"]
@@ -271,3 +273,36 @@ def test_an_export_is_traced_to_each_patient_it_copied(
     mine = client_for(app, people.patient_account).get("/my/access").get_data(as_text=True)
     words = f"copied your record to another system, &#34;test {people.staff.username}&#34;"
     assert words + " (bulk export)" in mine
+
+
+def test_the_observation_file_holds_the_clinical_inputs_the_search_finds(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """An interoperability audit (2026-12-07): a staff export's Observation file held the
+    reports' Observations only, none of the 9 `input-...` ones (cholesterol, blood pressure,
+    smoking, ...) that the same token's `Observation?patient=` and `$everything` found."""
+    record_clinical_input(
+        sql, people.other_patient,
+        ClinicalInputForm(recorded_at=utcnow() - dt.timedelta(days=1), systolic_bp_mmhg=128),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    client = app.test_client()
+    # staff: every patient's; a doctor their patient's 18 values; the other doctor theirs
+    for account, n_inputs in ((people.staff, 19), (people.doctor, 18), (people.other_doctor, 1)):
+        token = exporter(sql, people, account)
+        status_url = kick_off(client, token)
+        Worker(app).run_pending()
+        files = {item["type"]: item for item in manifest_of(client, status_url, token)["output"]}
+        exported = [r["id"] for r in lines_of(client, files["Observation"]["url"], token)]
+        assert len(exported) == files["Observation"]["count"]
+        searched = []
+        for patient in (people.patient, people.other_patient):
+            found = call(client, "GET", f"/Observation?patient={patient.id}&_count=100", token)
+            searched += [e["resource"]["id"] for e in found.get_json().get("entry", [])]
+        inputs = sorted(i for i in searched if i.startswith("input-"))
+        assert sorted(i for i in exported if i.startswith("input-")) == inputs, account.username
+        assert len(inputs) == n_inputs, account.username

@@ -26,7 +26,15 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from portal.models import Account, BulkExportJob, EcgReport, JobState, Patient, utcnow
+from portal.models import (
+    Account,
+    BulkExportJob,
+    ClinicalInput,
+    EcgReport,
+    JobState,
+    Patient,
+    utcnow,
+)
 from portal.services import audit, work_queue
 from portal.services.jobs import live_workers
 
@@ -284,6 +292,7 @@ def _write_files(
     """The NDJSON files, as `<type>.ndjson.part`, built by the FHIR endpoints' own builders
     (inside a request context, so references and PDF URLs name this server)."""
     from portal.db import db_session
+    from portal.fhir.clinical_input import build_input, items_of, visible_inputs
     from portal.fhir.diagnostic_report import report_resource
     from portal.fhir.observation import audience_of, build, items
     from portal.fhir.patient import patient_resource, visible
@@ -297,12 +306,19 @@ def _write_files(
     reports_query = reports.visible_reports(account).where(
         EcgReport.patient_id.in_(visible(account).with_only_columns(Patient.id))
     )
+    # The clinical inputs' Observations, as `Observation?patient=` finds them (a row is never
+    # edited: changed since it was entered).
+    inputs_query = visible_inputs(account).order_by(None)
     if since is not None:
         patients_query = patients_query.where(Patient.updated_at >= since)
         reports_query = reports_query.where(EcgReport.updated_at >= since)
+        inputs_query = inputs_query.where(ClinicalInput.created_at >= since)
     n_patients = sql.scalar(select(func.count()).select_from(patients_query.subquery())) or 0
     n_reports = sql.scalar(select(func.count()).select_from(reports_query.subquery())) or 0
-    total = max(1, n_patients + n_reports)
+    n_inputs = 0
+    if "Observation" in resource_types:
+        n_inputs = sql.scalar(select(func.count()).select_from(inputs_query.subquery())) or 0
+    total = max(1, n_patients + n_reports + n_inputs)
     counts = dict.fromkeys(resource_types, 0)
     exported: set[int] = set()
     done = 0
@@ -330,6 +346,16 @@ def _write_files(
                 done += 1
                 if done % 50 == 0:
                     progress(done / total, f"Writing reports ({done - n_patients} of {n_reports})")
+        done = n_patients + n_reports
+        rows = _batches(sql, inputs_query, ClinicalInput.id) if n_inputs else iter(())
+        for row in rows:
+            for entry in items_of(row):
+                counts["Observation"] += files.write("Observation", build_input(entry))
+                exported.add(row.patient_id)
+            done += 1
+            if done % 200 == 0:
+                written = done - n_patients - n_reports
+                progress(done / total, f"Writing clinical inputs ({written} of {n_inputs})")
     return counts, exported
 
 
