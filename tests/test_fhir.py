@@ -1245,6 +1245,34 @@ def test_searches_read_commas_as_or_and_systems_as_given(
         found = fetch(client, f"/Observation?patient={own}&{query}", tokens.staff)
         assert found["total"] == total, query
 
+    # `system|` is any code of that system: it had matched nothing (2026-12-07).
+    every = fetch(client, f"/Observation?patient={own}&_count=100", tokens.staff)["entry"]
+
+    def coded(resource: dict[str, Any], element: str, system: str) -> bool:
+        concepts = resource.get(element, [])
+        concepts = [concepts] if isinstance(concepts, dict) else concepts
+        return any(c["system"] == system for cc in concepts for c in cc["coding"])
+
+    loinc = sorted(e["resource"]["id"] for e in every if coded(e["resource"], "code", codes.LOINC))
+    categorised = sorted(e["resource"]["id"] for e in every
+                         if coded(e["resource"], "category", category))  # fmt: skip
+    # the ECG's 7 measures (and its waveform's category), then the inputs' coded values
+    assert (len(every), len(loinc), len(categorised)) == (31, 7 + 8, 8 + 9)
+    for query, expected in (
+        (f"code={codes.LOINC}|", loinc), (f"category={category}|", categorised),
+        ("code=http://wrong.example|", []), ("code=|", []),
+        ("category=http://wrong.example|", []),
+    ):  # fmt: skip
+        found = fetch(client, f"/Observation?patient={own}&{query}&_count=100", tokens.staff)
+        assert sorted(e["resource"]["id"] for e in found.get("entry", [])) == expected, query
+        assert found["total"] == len(expected), query
+    for query, total in (
+        (f"code={codes.LOINC}|", 1), (f"code={codes.LOINC}|11524-6", 1),
+        (f"category={codes.DIAGNOSTIC_SECTION}|", 1), ("code=http://wrong.example|", 0),
+        ("category=http://wrong.example|", 0), ("code=|", 0),
+    ):  # fmt: skip
+        assert fetch(client, f"/DiagnosticReport?{query}", tokens.staff)["total"] == total, query
+
 
 def test_a_read_refuses_a_parameter_it_does_not_take(
     app: Flask, people: People, signed: EcgReport, tokens: Tokens

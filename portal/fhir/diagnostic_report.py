@@ -388,7 +388,8 @@ def report_search() -> Response:
         query = query.where(EcgReport.id.in_(ids))
     for name, coding in (("code", codes.EKG_STUDY), ("category", codes.ELECTROCARDIAC)):
         for text in args.get(name, []):
-            accepted = {coding.code, f"{coding.system}|{coding.code}"}
+            # `system|` is any code of that system (R4); it had matched no report.
+            accepted = {coding.code, f"{coding.system}|{coding.code}", f"{coding.system}|"}
             if not accepted & {t.strip() for t in text.split(",")}:
                 query = query.where(EcgReport.id.is_(None))  # every report here is an ECG
     sql = db_session()

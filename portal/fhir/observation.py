@@ -710,13 +710,15 @@ def patient_id_arg(args: dict[str, list[str]], name: str) -> int | None:
 
 def _token_matches(codings: Iterable[codes.Coding], text: str) -> bool:
     """A token search value (comma = or) against codings: `code` in any system,
-    `system|code` in that system only, `|code` in none (every coding here has a system).
-    A category's system had been dropped, so `category=http://wrong.example|vital-signs`
-    found the heart rates (an interoperability audit, 2026-12-07)."""
+    `system|code` in that system only, `system|` any code of that system, `|code` in none
+    (every coding here has a system). A category's system had been dropped, so
+    `category=http://wrong.example|vital-signs` found the heart rates, and `system|` had
+    matched nothing (an interoperability audit, 2026-12-07)."""
     for wanted in text.split(","):
         system, bar, code = wanted.strip().rpartition("|")
+        any_code = bool(bar) and not code
         for coding in codings:
-            if coding.code == code and (not bar or coding.system == system):
+            if (any_code or coding.code == code) and (not bar or coding.system == system):
                 return True
     return False
 
