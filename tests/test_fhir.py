@@ -1339,6 +1339,39 @@ def test_report_search_by_patient_date_and_status(
     assert vital["total"] == 5  # and the clinical inputs' (systolic pressures, BMI, heart rate)
 
 
+def test_a_date_to_the_minute_is_the_whole_minute_with_every_prefix(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """FHIR's implicit range of a date's precision: `eq2000-11-01T04:11Z` had been taken as
+    the second 04:11:00 and missed a report recorded at 04:11:29 (an interoperability audit,
+    2026-12-07)."""
+    signed.report_date = dt.datetime(2000, 11, 1, 4, 11, 29)
+    sql.commit()
+    client = app.test_client()
+    for value, prefixes in (
+        # the minute holding 04:11:29; the minute before it; the minute after it
+        ("2000-11-01T04:11Z", {"eq": 1, "ne": 0, "lt": 0, "le": 1, "gt": 0, "ge": 1}),
+        ("2000-11-01T04:10Z", {"eq": 0, "ne": 1, "lt": 0, "le": 0, "gt": 1, "ge": 1}),
+        ("2000-11-01T04:12Z", {"eq": 0, "ne": 1, "lt": 1, "le": 1, "gt": 0, "ge": 0}),
+        ("2000-11-01T05:11%2B01:00", {"eq": 1, "ne": 0, "lt": 0, "le": 1, "gt": 0, "ge": 1}),
+        ("2000-11-01T04:11", {"eq": 1, "lt": 0, "gt": 0}),  # no zone: TIME_ZONE's (UTC)
+        ("2000-11-01T04Z", {"eq": 1, "lt": 0, "gt": 0}),  # the hour
+        # to the second, as before: the second itself
+        ("2000-11-01T04:11:29Z", {"eq": 1, "ne": 0, "lt": 0, "le": 1, "gt": 0, "ge": 1}),
+        ("2000-11-01T04:11:30Z", {"eq": 0, "ne": 1, "lt": 1, "le": 1, "gt": 0, "ge": 0}),
+    ):
+        for prefix, total in prefixes.items():
+            query = f"date={prefix}{value}"
+            found = fetch(client, f"/DiagnosticReport?{query}", tokens.staff)
+            assert found["total"] == total, query
+    own = people.patient.id
+    for query, found_it in (("date=eq2000-11-01T04:11Z", True), ("date=gt2000-11-01T04:11Z", False),
+                            ("date=le2000-11-01T04:11Z", True)):  # fmt: skip
+        found = fetch(client, f"/Observation?patient={own}&code=8867-4&{query}", tokens.staff)
+        ids = [e["resource"]["id"] for e in found.get("entry", [])]
+        assert (f"{signed.id}-hr" in ids) is found_it, query  # the ECG's heart rate
+
+
 def test_everything_about_one_patient_in_pages(
     app: Flask, people: People, signed: EcgReport, tokens: Tokens
 ) -> None:

@@ -1,7 +1,8 @@
 """Search results as a FHIR searchset Bundle, in pages: `_count` (default 20, at most 100;
 0 = the total only) and `_offset`, with `link` self / first / previous / next / last that
 repeat the search. Also the date search parameter (prefixes eq, ne, lt, le, gt, ge; a year,
-a month, a day in the hospital's time zone, or an instant)."""
+a month, a day in the hospital's time zone, or an instant to the minute or the second, each
+the range its precision implies)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,19 @@ def searchset(page: list[dict[str, Any]], total: int, where: Paging) -> dict[str
 
 PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge")
 _DAY = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_CLOCK = re.compile(r"[T ]([0-9:]+)")  # an instant's time of day, up to its fraction or zone
+
+
+def _precision(value: str) -> dt.timedelta:
+    """The span an instant names, by its precision (FHIR's implicit range): `T04:11` is the
+    whole minute, 04:11:00 to 04:11:59, and `T04` the hour; seconds (or finer) one second.
+    A minute had been taken as its first second, so `eq2000-11-01T04:11Z` missed a report
+    of 04:11:29 (an interoperability audit, 2026-12-07)."""
+    clock = _CLOCK.search(value)
+    digits = len(clock[1].replace(":", "")) if clock else 6
+    return {2: dt.timedelta(hours=1), 4: dt.timedelta(minutes=1)}.get(
+        digits, dt.timedelta(seconds=1)
+    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,7 @@ def date_range(name: str, text: str, zone: ZoneInfo) -> DateRange:
         if when.tzinfo is None:
             when = when.replace(tzinfo=zone)
         start = when.astimezone(dt.UTC).replace(tzinfo=None)
-        return DateRange(prefix, start, start + dt.timedelta(seconds=1))
+        return DateRange(prefix, start, start + _precision(value))
     except (ValueError, OverflowError):
         raise FhirError(
             400, f"{name}: “{text[:40]}” is not a date (e.g. 2024-05-31, ge2024-05, "
