@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import wfdb
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis, analyze
@@ -28,7 +27,7 @@ from ml.research.synthetic import (
     sinus_or_af_mv,
     synthetic_rhythm_mv,
 )
-from tests.support.ecg_files import write_wfdb
+from tests.support.ecg_files import write_record_piece
 
 FS_HZ = 250.0
 NARROW_ESCAPE = BeatTruth(qrs_ms=90.0, qt_ms=440.0, p_mv=0.0)
@@ -149,15 +148,6 @@ def test_windows_run_from_the_recordings_start_whole_or_in_chunks() -> None:
 NSTDB = data_root() / "nstdb"
 
 
-def _nstdb_strip(tmp_path: Path, name: str, start_s: int, seconds: int = 10) -> EcgAnalysis:
-    """A piece of an nstdb record, written as a WFDB file and read as an upload is."""
-    record = wfdb.rdrecord(
-        str(NSTDB / name), sampfrom=start_s * 360, sampto=(start_s + seconds) * 360
-    )
-    piece = Recording(360.0, tuple(record.sig_name), record.p_signal)
-    return analyze(read_recording(write_wfdb(tmp_path, piece, f"{name}_{start_s}")[0]))
-
-
 @pytest.mark.skipif(not (NSTDB / "118e12.hea").is_file(), reason="nstdb not found")
 @pytest.mark.parametrize(
     ("name", "start_s"), [("118e12", 1780), ("118e06", 1750), ("118e06", 1780), ("119e00", 1020)]
@@ -166,7 +156,7 @@ def test_motion_noise_on_a_grid_is_no_dissociation(tmp_path: Path, name: str, st
     """An electrophysiologist's audit: MIT-BIH 118 and 119 (sinus rhythm, a P wave before
     every QRS at a fixed PR) under electrode-motion noise read "Complete AV block" at high
     risk, from noise peaks at 113-115 /min standing on a steady grid."""
-    analysis = _nstdb_strip(tmp_path, name, start_s)
+    analysis = analyze(read_recording(write_record_piece(tmp_path, NSTDB / name, start_s, 10)))
     assert "AV_BLOCK_3" not in [f.code for f in analysis.findings]
     assert rhythm.COMPLETE_BLOCK not in {e.label for e in analysis.episodes}
     assert analysis.intervals.not_measurable.get("pr") != PR_REASON

@@ -5,31 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyedflib
 import pytest
 
 from ml import errors
 from ml.io import read_recording
 from ml.io.sources import open_recording
-from tests.support.ecg_files import synthetic
-
-# (label, unit, rate in Hz, samples, physical extreme)
-Channel = tuple[str, str, float, np.ndarray, float]
-
-
-def _write_channels(path: Path, channels: list[Channel]) -> Path:
-    writer = pyedflib.EdfWriter(str(path), len(channels), file_type=pyedflib.FILETYPE_EDFPLUS)
-    try:
-        writer.setSignalHeaders([
-            {"label": label, "dimension": unit, "sample_frequency": rate,
-             "physical_max": top, "physical_min": -top, "digital_max": 32767,
-             "digital_min": -32768}
-            for label, unit, rate, _, top in channels
-        ])  # fmt: skip
-        writer.writeSamples([np.ascontiguousarray(samples) for _, _, _, samples, _ in channels])
-    finally:
-        writer.close()
-    return path
+from tests.support.ecg_files import synthetic, write_edf_channels
 
 
 def test_a_sleep_study_reads_its_ecg_not_its_eeg_eog_and_emg(tmp_path: Path) -> None:
@@ -42,7 +23,7 @@ def test_a_sleep_study_reads_its_ecg_not_its_eeg_eog_and_emg(tmp_path: Path) -> 
     channels = [
         (label, "uV", 256.0, samples, 500.0) for label, samples in zip(others, noise, strict=True)
     ]
-    path = _write_channels(tmp_path / "psg.edf", [*channels, ("ECG", "uV", 512.0, ecg, 5000.0)])
+    path = write_edf_channels(tmp_path / "psg.edf", [*channels, ("ECG", "uV", 512.0, ecg, 5000.0)])
     streamed = open_recording(path, stream_from_s=0)
     streamed.close()
     for read in (read_recording(path), streamed):
@@ -60,14 +41,14 @@ def test_ecg_leads_at_another_rate_are_named_in_the_notes(tmp_path: Path) -> Non
     slow = synthetic(20, 250.0, leads=("V1", "V5")).signal_mv
     lead_ii = ("II", "mV", 500.0, fast[:, 0], 5.0)
     v1, v5 = (("V1", "mV", 250.0, slow[:, 0], 5.0), ("V5", "mV", 250.0, slow[:, 1], 5.0))
-    three = read_recording(_write_channels(tmp_path / "three.edf", [lead_ii, v1, v5]))
+    three = read_recording(write_edf_channels(tmp_path / "three.edf", [lead_ii, v1, v5]))
     assert three.lead_names == ("V1", "V5") and three.fs_hz == 250.0
     assert three.notes == (
         "Lead(s) II not read: recorded at 500 Hz, the leads read (V1, V5) at 250 Hz; one "
         "sampling rate is read per recording. Export the recording with one rate for all its "
         "leads to have them read together.",
     )
-    two = read_recording(_write_channels(tmp_path / "two.edf", [v1, lead_ii]))
+    two = read_recording(write_edf_channels(tmp_path / "two.edf", [v1, lead_ii]))
     assert two.lead_names == ("II",) and two.fs_hz == 500.0  # a tie: lead II's rate
     assert two.notes[0].startswith("Lead(s) V1 not read: recorded at 250 Hz, the leads read (II)")
 
@@ -94,7 +75,7 @@ def test_samples_beyond_the_declared_digital_range_are_refused(tmp_path: Path) -
         (name, "mV", 500.0, recording.signal_mv[:, i], 1.25)
         for i, name in enumerate(recording.lead_names)
     ]
-    honest = _write_channels(tmp_path / "honest.edf", channels)
+    honest = write_edf_channels(tmp_path / "honest.edf", channels)
     assert np.max(np.abs(read_recording(honest).signal_mv - recording.signal_mv)) < 1e-3
     lying = _with_digital_range(honest, tmp_path / "lying.edf", -8192, 8191)
     message = (

@@ -12,8 +12,10 @@ import wfdb
 
 from ml import rhythm
 from ml.analysis import NO_GOOD_SIGNAL_DETAIL, analyze
+from ml.io import read_recording
 from ml.recording import Recording
 from ml.research.databases import data_root
+from tests.support.ecg_files import write_record_piece
 
 NSTDB = data_root() / "nstdb"
 
@@ -49,18 +51,6 @@ def test_a_strip_read_through_noise_is_not_said_normal() -> None:
     assert "ARTIFACT" in codes and "NORMAL" not in codes, codes
 
 
-def _upload(tmp_path: Path, name: str, start_s: int, seconds: int):  # type: ignore[no-untyped-def]
-    """A piece of an nstdb record, written as a WFDB file and read as an upload is."""
-    from ml.io import read_recording
-    from tests.support.ecg_files import write_wfdb
-
-    record = wfdb.rdrecord(
-        str(NSTDB / name), sampfrom=start_s * 360, sampto=(start_s + seconds) * 360
-    )
-    piece = Recording(360.0, tuple(record.sig_name), record.p_signal)
-    return analyze(read_recording(write_wfdb(tmp_path, piece, f"{name}_{start_s}")[0]))
-
-
 @pytest.mark.skipif(not (NSTDB / "119e00.hea").is_file(), reason="nstdb not found")
 @pytest.mark.parametrize(
     ("name", "start_s", "seconds"),
@@ -73,7 +63,7 @@ def test_no_ventricular_tachycardia_is_read_through_noise(
     2 V at 66 bpm, QRS 83 ms clean) read "Ventricular tachycardia: wide-complex tachycardia:
     QRS 158 ms at a mean of 129 bpm", its QRS at high confidence and "ST level II +3.37 mV";
     60 s of 118e00 from 540 s a 5-beat VT run; 0 % good signal, "Emergency" on the worklist."""
-    analysis = _upload(tmp_path, name, start_s, seconds)
+    analysis = analyze(read_recording(write_record_piece(tmp_path, NSTDB / name, start_s, seconds)))
     assert analysis.good_quality_fraction == 0
     assert "VT" not in [f.code for f in analysis.findings]
     assert rhythm.VT not in {e.label for e in analysis.episodes}

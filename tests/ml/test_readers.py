@@ -20,6 +20,7 @@ from tests.support.ecg_files import (
     synthetic,
     write_csv,
     write_edf,
+    write_edf_channels,
     write_mat_record,
     write_wfdb,
     write_wfdb_format,
@@ -645,25 +646,13 @@ def test_a_sleep_study_edf_reads_its_ecg_beside_channels_in_other_units(tmp_path
     """ECG at 256 Hz beside SaO2 (%), a heart rate (bpm) and body position at 1 Hz: the 1-Hz
     channels outnumbered the ECG, decided the rate and were refused as "Lead SaO2: unknown
     signal units '%'" (an upload audit)."""
-    import pyedflib
-
     ecg = synthetic(20, 256.0, leads=("II",))
-    path = tmp_path / "psg.edf"
-    writer = pyedflib.EdfWriter(str(path), 4, file_type=pyedflib.FILETYPE_EDFPLUS)
-    channels = [("ECG II", "mV", 256, ecg.signal_mv[:, 0], 5.0),
-                ("SaO2", "%", 1, np.full(20, 96.0), 100.0),
-                ("HR", "bpm", 1, np.full(20, 72.0), 250.0),
-                ("Position", "", 1, np.zeros(20), 10.0)]  # fmt: skip
-    try:
-        writer.setSignalHeaders([
-            {"label": label, "dimension": unit, "sample_frequency": rate,
-             "physical_max": top, "physical_min": -top, "digital_max": 32767,
-             "digital_min": -32768}
-            for label, unit, rate, _, top in channels
-        ])  # fmt: skip
-        writer.writeSamples([samples for _, _, _, samples, _ in channels])
-    finally:
-        writer.close()
+    path = write_edf_channels(tmp_path / "psg.edf", [
+        ("ECG II", "mV", 256, ecg.signal_mv[:, 0], 5.0),
+        ("SaO2", "%", 1, np.full(20, 96.0), 100.0),
+        ("HR", "bpm", 1, np.full(20, 72.0), 250.0),
+        ("Position", "", 1, np.zeros(20), 10.0),
+    ])  # fmt: skip
     recording = read_recording(path)
     assert recording.lead_names == ("II",) and recording.fs_hz == 256.0
     np.testing.assert_allclose(recording.signal_mv[:, 0], ecg.signal_mv[:, 0], atol=1e-3)

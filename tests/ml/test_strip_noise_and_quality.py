@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import wfdb
 
 from ml.analysis import analyze
 from ml.io import read_recording
@@ -24,6 +23,7 @@ from ml.strip_rhythm import (
     call_strip_from_features,
     shipped_rule,
 )
+from tests.support.ecg_files import write_record_piece
 
 
 def _features(log_beat_residual: float) -> dict[str, float]:
@@ -90,21 +90,8 @@ def test_a_60_s_strip_of_electrode_motion_noise_is_not_called_af(
     """nstdb 118 and 119 (no AF in their reference) under electrode-motion noise: 60-s pieces,
     0 % good in every lead, read "Atrial fibrillation/flutter" at high risk, where the 30-min
     read of 118e06 finds no AF."""
-    piece = wfdb.rdrecord(
-        str(data_root() / "nstdb" / name), sampfrom=start_s * 360, sampto=(start_s + 60) * 360
-    )
-    wfdb.wrsamp(
-        "piece",
-        fs=piece.fs,
-        units=piece.units,
-        sig_name=piece.sig_name,
-        p_signal=piece.p_signal,
-        fmt=piece.fmt,
-        adc_gain=piece.adc_gain,
-        baseline=piece.baseline,
-        write_dir=str(tmp_path),
-    )
-    analysis = analyze(read_recording(tmp_path / "piece.hea"))
+    piece = write_record_piece(tmp_path, data_root() / "nstdb" / name, start_s, 60)
+    analysis = analyze(read_recording(piece))
     assert analysis.good_quality_fraction == 0.0
     assert analysis.strip is not None and analysis.strip.label == UNCLASSIFIABLE
     assert "signal noisy in every lead over 100 % of the strip" in analysis.strip.reason

@@ -87,6 +87,42 @@ def write_edf(
     return path
 
 
+# (label, unit, rate in Hz, samples, physical extreme) of one EDF channel
+EdfChannel = tuple[str, str, float, np.ndarray, float]
+
+
+def write_edf_channels(path: Path, channels: list[EdfChannel]) -> Path:
+    """An EDF+ file of channels at their own rates and units (a sleep study's, a device's)."""
+    writer = pyedflib.EdfWriter(str(path), len(channels), file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        writer.setSignalHeaders([
+            {"label": label, "dimension": unit, "sample_frequency": rate,
+             "physical_max": top, "physical_min": -top, "digital_max": 32767,
+             "digital_min": -32768}
+            for label, unit, rate, _, top in channels
+        ])  # fmt: skip
+        writer.writeSamples([np.ascontiguousarray(samples) for _, _, _, samples, _ in channels])
+    finally:
+        writer.close()
+    return path
+
+
+def write_record_piece(directory: Path, record: Path, start_s: float, seconds: float) -> Path:
+    """`seconds` of a database record from `start_s`, written as a WFDB upload with the
+    record's own storage format and gains, so its samples are the record's (its header's path,
+    for `read_recording`): the pieces audits cut from nstdb and MIT-BIH."""
+    fs_hz = wfdb.rdheader(str(record)).fs
+    piece = wfdb.rdrecord(
+        str(record), sampfrom=round(start_s * fs_hz), sampto=round((start_s + seconds) * fs_hz)
+    )
+    name = f"{record.name}_{start_s:g}"
+    wfdb.wrsamp(
+        name, fs=piece.fs, units=piece.units, sig_name=piece.sig_name, p_signal=piece.p_signal,
+        fmt=piece.fmt, adc_gain=piece.adc_gain, baseline=piece.baseline, write_dir=str(directory),
+    )  # fmt: skip
+    return directory / f"{name}.hea"
+
+
 def write_zip(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in members.items():
