@@ -72,12 +72,11 @@ def canonical_lead_name(name: str) -> str:
     channels: 'ECG MLII', 'ECG Lead II', 'EKG V6' (read as unknown leads, a 12-lead EDF had no
     lead II, no axis and no check of the arm electrodes); so may the word for a lead in German,
     Spanish, Portuguese, French or Italian ('Ableitung II', 'Abl. II', 'Derivación II',
-    'Dérivation II'), after which, as after 'Lead', the limb leads may be numbered: 'Lead 2'
-    -> 'II' ('ECG2' stays itself: a Holter's second channel)."""
+    'Dérivation II'). A number is a channel, not a limb lead: 'Lead 2', like 'ECG2', is a
+    Holter's second channel (read as lead II, two bipolar chest channels of MIT-BIH 118
+    labelled 'Lead 1', 'Lead 2' gave a QRS axis of -166 degrees; a review)."""
     prefix = re.match(LEAD_PREFIXES, name.strip(), flags=re.IGNORECASE)
     cleaned = name.strip()[prefix.end() if prefix else 0 :].replace(" ", "")
-    if prefix and re.search(LEAD_WORDS, prefix.group(), flags=re.IGNORECASE):
-        cleaned = NUMBERED_LIMB_LEADS.get(cleaned, cleaned)
     cleaned = DERIVATIONS.get(cleaned.upper(), cleaned)
     for standard in STANDARD_LEADS:
         if cleaned.lower() == standard.lower():
@@ -119,7 +118,6 @@ DERIVATIONS = {"DI": "I", "DII": "II", "DIII": "III"}
 # audit), as had "Lead 2", "Abl. II", "Derivación II" and "Dérivation II".
 LEAD_WORDS = r"lead|ableitung|abl\.?|d[eé]riva(ci[oó]n|[cç][aã]o|tion|zione)"
 LEAD_PREFIXES = rf"((mdc_ecg_lead|ecg|ekg|{LEAD_WORDS}|ml)[\s_:-]*)+"
-NUMBERED_LIMB_LEADS = {"1": "I", "2": "II", "3": "III"}  # after a word for a lead only
 
 
 def missing_samples(signal_mv: np.ndarray) -> np.ndarray:
