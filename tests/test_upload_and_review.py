@@ -802,6 +802,18 @@ def test_the_doctor_orders_next_steps_and_a_refusal_is_said_by_the_button(
     text = refused.get_data(as_text=True)
     summary = text[text.index('id="sign-errors"') : text.index(">Sign report</button>")]
     assert "Choose one of today, within a week or the next routine visit." in summary
+    # VT's patient words ask to call today unless the doctor has talked with them: the routine
+    # visit beside it had put two deadlines on one page (a review).
+    routine_vt = post_form(
+        doctor, f"/reports/{report.id}/sign",
+        form | {"findings": ["SINUS", "VT"], "next_steps": ["ROUTINE"]},
+        token_page=f"/reports/{report.id}",
+    )  # fmt: skip
+    assert routine_vt.status_code == 400
+    assert (
+        "The patient's summary of Ventricular tachycardia asks them to call the clinic today "
+        "unless you have talked with them"
+    ) in " ".join(error_messages(routine_vt.get_data(as_text=True)))
     unknown = post_form(doctor, f"/reports/{report.id}/sign", form | {"next_steps": ["TEA"]},
                         token_page=f"/reports/{report.id}")  # fmt: skip
     assert unknown.status_code == 400, error_messages(unknown.get_data(as_text=True))

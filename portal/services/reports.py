@@ -445,8 +445,25 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
         errors["next_steps"] = f"Unknown next steps: {', '.join(strange)}."
     elif len(FOLLOW_UP_TIMES & set(read.next_steps)) > 1:
         errors["next_steps"] = "Choose one of today, within a week or the next routine visit."
+    elif problem := _routine_beside_call_today(read):
+        errors["next_steps"] = problem
     if errors:
         raise InvalidInput(errors)
+
+
+def _routine_beside_call_today(read: PhysicianRead) -> str | None:
+    """Why "the next routine visit" cannot be signed beside VT or VF: their patient's words
+    ask to call the clinic today unless the doctor has talked with them, and a VT summary
+    signed with the routine step had said both on one page (a review)."""
+    calling = [c for c in read.findings if c in plain_language.CALLS_TODAY]
+    if "ROUTINE" not in read.next_steps or not calling:
+        return None
+    names = " and ".join(vocabulary.STATEMENTS[c].label for c in calling)
+    return (
+        f"The patient's summary of {names} asks them to call the clinic today unless you have "
+        "talked with them: choose a review today or within a week, or that you discussed it "
+        "with them, instead of the next routine visit."
+    )
 
 
 def _still_active(session: Session, actor: Account) -> None:
