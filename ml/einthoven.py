@@ -7,7 +7,10 @@ where a lead's signal itself is wrong: one lead written upside down by the devic
 (its polarity reversed), or a channel labelled as the wrong lead. The axis read from such leads
 is false (lead I inverted read a true +60 degrees as +120, "right axis deviation"), and which
 lead is wrong cannot be told from the three alone, so no axis is given. A lead II the device
-derives from I and III keeps the law exactly.
+derives from I and III keeps the law exactly. The augmented leads are differences of the same
+potentials too (Goldberger: aVR = -(I + II) / 2, aVL = (I - III) / 2, aVF = (II + III) / 2),
+so an augmented lead that breaks its equation is itself upside down or mislabelled: the axis
+read from aVF inverted was a false "Left axis deviation" (a true +57 degrees read -57).
 """
 
 from __future__ import annotations
@@ -31,6 +34,33 @@ LIMB_LEADS_DISAGREE = (
     "file's export; check the limb lead cables, the electrode placement and the recorder's "
     "lead settings before reading the limb leads"
 )
+AUGMENTED_DISAGREE = "not match leads I, II and III"  # in each reason below
+# Each augmented lead from two of I, II and III (Goldberger), as (weight, lead) pairs.
+GOLDBERGER = {
+    "aVR": ((-0.5, "I"), (-0.5, "II")),
+    "aVL": ((0.5, "I"), (-0.5, "III")),
+    "aVF": ((0.5, "II"), (0.5, "III")),
+}
+
+
+def augmented_leads_disagree_reason(names: list[str]) -> str:
+    """Why the axis is withheld when augmented leads `names` do not match I, II and III."""
+    equations = "; ".join(f"{name} = {_equation(name)}" for name in names)
+    which, it = (
+        (f"lead {names[0]} does", "it looks")
+        if len(names) == 1
+        else (f"leads {', '.join(names)} do", "they look swapped,")
+    )
+    return (
+        f"{which} {AUGMENTED_DISAGREE} as Goldberger's equations require ({equations}): {it} "
+        "upside down (polarity reversed) or mislabelled by the recorder or the file's "
+        "export; check the limb lead cables and the recorder's lead settings before reading "
+        "the limb leads"
+    )
+
+
+def _equation(name: str) -> str:
+    return {"aVR": "-(I + II) / 2", "aVL": "(I - III) / 2", "aVF": "(II + III) / 2"}[name]
 
 
 def einthoven_mismatch(
@@ -53,6 +83,31 @@ def limb_leads_disagree(
     """Whether leads I, II and III break Einthoven's law beyond what noise explains."""
     mismatch = einthoven_mismatch(beat_mv, lead_names, qrs_onset, qrs_offset)
     return mismatch is not None and mismatch > MAX_EINTHOVEN_MISMATCH
+
+
+def augmented_leads_that_disagree(
+    beat_mv: np.ndarray, lead_names: tuple[str, ...], qrs_onset: int, qrs_offset: int
+) -> list[str]:
+    """The augmented leads (aVR, aVL, aVF) whose median beat's QRS breaks Goldberger's
+    equation beyond what noise explains: the RMS of the lead less its value from I, II and III
+    over the largest RMS of the leads in it, over `MAX_EINTHOVEN_MISMATCH` as in Einthoven's
+    check. Needs I, II and III (`limb_leads_disagree` checks them first)."""
+    if not set(TRIPLE) <= set(lead_names):
+        return []
+    qrs_mv = beat_mv[qrs_onset : qrs_offset + 1]
+    limb = dict(zip(TRIPLE, _triple(qrs_mv, lead_names), strict=True))
+    disagree = []
+    for name, terms in GOLDBERGER.items():
+        if name not in lead_names:
+            continue
+        augmented_mv = qrs_mv[:, lead_names.index(name)]
+        expected_mv = sum(weight * limb[lead] for weight, lead in terms)
+        largest_mv = max(_rms(augmented_mv), *(_rms(limb[lead]) for _, lead in terms))
+        if largest_mv > 0 and _rms(augmented_mv - expected_mv) / largest_mv > (
+            MAX_EINTHOVEN_MISMATCH
+        ):
+            disagree.append(name)
+    return disagree
 
 
 def _triple(qrs_mv: np.ndarray, lead_names: tuple[str, ...]) -> tuple[np.ndarray, ...]:

@@ -13,7 +13,7 @@ import numpy as np
 from ml import rhythm, vocabulary
 from ml.artefact_runs import NOTE_PHRASE as ARTEFACT_NOTE_PHRASE
 from ml.av_dissociation import PR_REASON as DISSOCIATION_PR_REASON
-from ml.einthoven import LIMB_LEADS_DISAGREE
+from ml.einthoven import AUGMENTED_DISAGREE, LIMB_LEADS_DISAGREE
 from ml.gaps import clocks, duration_text, seconds_text
 from ml.hrv import HeartRateSummary
 from ml.intervals import (
@@ -638,7 +638,8 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
     beside it but the QT's "not measurable" (15 of the 613 such non-DS2 reads withheld one).
     Arm electrodes that look swapped too: a 12-lead ECG with them read "Normal ECG", routine,
     its advice to repeat the ECG only in the axis line (an upload audit); and leads I, II and
-    III that do not add up (`ml.einthoven`: one limb lead upside down). Leads not read
+    III that do not add up, or an augmented lead that does not match them (`ml.einthoven`: one
+    lead upside down). Leads not read
     (`leads_not_read`): a 12-lead ECG with V3 flat read "No significant arrhythmia", the form
     preselecting "Normal ECG", though nothing seen only in V3 was excluded (a 12-lead audit)."""
     doubts = [
@@ -648,8 +649,9 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
     ]
     if repeat_the_ecg(intervals):
         doubts.append(f"QRS axis not measurable: {ARMS_SWAPPED}")
-    if intervals.not_measurable.get("axis") == LIMB_LEADS_DISAGREE:  # a limb lead upside down
-        doubts.append(f"QRS axis not measurable: {LIMB_LEADS_DISAGREE}")
+    axis_reason = intervals.not_measurable.get("axis", "")
+    if axis_reason == LIMB_LEADS_DISAGREE or AUGMENTED_DISAGREE in axis_reason:
+        doubts.append(f"QRS axis not measurable: {axis_reason}")  # a limb lead upside down
     qrs_failed = intervals.not_measurable.get("qrs", "")
     on_ms, off_ms = intervals.qrs_onset_ms, intervals.qrs_offset_ms
     found_ms = None if on_ms is None or off_ms is None else off_ms - on_ms

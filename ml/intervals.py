@@ -20,7 +20,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ml.dsp import resample_poly, savgol_derivative
-from ml.einthoven import LIMB_LEADS_DISAGREE, limb_leads_disagree
+from ml.einthoven import (
+    LIMB_LEADS_DISAGREE,
+    augmented_leads_disagree_reason,
+    augmented_leads_that_disagree,
+    limb_leads_disagree,
+)
 from ml.lead_reversal import ARMS_SWAPPED, arm_electrodes_swapped
 from ml.st_segment import ST_LATE_MS, st_levels_mv
 from ml.voltage import limb_qrs_mv, sokolow_lyon_mv
@@ -232,7 +237,7 @@ class Intervals:
     flat line; when the P wave starts right where the previous T wave ends. Both dictionaries
     are keyed "pr", "qrs", "qt" (the QTc follows the QT); `not_measurable` may also say why
     the QRS axis is not given ("axis": the arm electrodes look swapped, `ml.lead_reversal`;
-    leads I, II and III do not add up, `ml.einthoven`).
+    leads I, II and III do not add up, or an augmented lead does not match them, `ml.einthoven`).
     """
 
     rr_ms: float | None
@@ -445,6 +450,9 @@ def intervals_of_beats(
     elif limb_leads_disagree(centred, lead_names, qrs_on.sample, qrs_off.sample):
         # One limb lead upside down or mislabelled (I + III != II): a false axis (`ml.einthoven`)
         axis_deg, reasons = None, {**reasons, "axis": LIMB_LEADS_DISAGREE}
+    elif wrong := augmented_leads_that_disagree(centred, lead_names, qrs_on.sample, qrs_off.sample):
+        # aVF upside down or swapped read a true +57 degrees as -57 (`ml.einthoven`)
+        axis_deg, reasons = None, {**reasons, "axis": augmented_leads_disagree_reason(wrong)}
     elif axis_deg is None:
         reasons = {**reasons, "axis": no_axis_reason(lead_names)}
     return Intervals(

@@ -59,3 +59,43 @@ def test_electrode_swaps_a_derived_lead_ii_and_noise_keep_the_axis():
         intervals = analyze(_with_signal(recording, signal)).intervals
         assert "axis" not in intervals.not_measurable
         assert abs(intervals.qrs_axis_deg - 50) < 10
+
+
+def _swapped(recording: Recording, lead_a: str, lead_b: str) -> Recording:
+    """Two channels labelled as each other (a device's or an export's)."""
+    signal = recording.signal_mv.copy()
+    a, b = TWELVE.index(lead_a), TWELVE.index(lead_b)
+    signal[:, [a, b]] = signal[:, [b, a]]
+    return _with_signal(recording, signal)
+
+
+def test_an_augmented_lead_upside_down_or_mislabelled_gives_no_axis_and_names_it():
+    """A 12-lead audit: a true +57 degrees read "Left axis deviation, QRS axis -57°" with aVF
+    inverted, though I + III = II held; aVR and aVF swapped read +60 as -58."""
+    recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=57), duration_s=10.0)
+    analysis = analyze(_inverted(recording, "aVF"))
+    assert analysis.intervals.qrs_axis_deg is None
+    reason = analysis.intervals.not_measurable["axis"]
+    assert reason.startswith("lead aVF does not match leads I, II and III"), reason
+    assert f"QRS axis not measurable: {reason}." in machine_notes(analysis)
+    assert "LEFT_AXIS" not in [f.code for f in analysis.findings]
+    (normal,) = analysis.findings
+    assert "aVF does not match" in normal.detail  # said beside "No significant arrhythmia"
+    for axis_deg, lead_a, lead_b in ((60, "aVR", "aVF"), (60, "aVL", "aVF"), (-45, "aVF", "aVF")):
+        recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=axis_deg), duration_s=10.0)
+        wrong = (
+            _inverted(recording, lead_a)
+            if lead_a == lead_b
+            else _swapped(recording, lead_a, lead_b)
+        )
+        intervals = analyze(wrong).intervals
+        assert intervals.qrs_axis_deg is None, (axis_deg, lead_a, lead_b)
+        assert "aVF" in intervals.not_measurable["axis"]
+
+
+def test_augmented_leads_right_keep_the_axis():
+    for axis_deg in (-45, 57, 100):
+        recording, _ = synthetic_recording(BeatTruth(hr_bpm=70, axis_deg=axis_deg), duration_s=10.0)
+        intervals = analyze(recording).intervals
+        assert "axis" not in intervals.not_measurable
+        assert abs(intervals.qrs_axis_deg - axis_deg) < 5
