@@ -446,20 +446,26 @@ class _Analysis:
 
     def _lead_choice(self) -> tuple[int, str, list[str]]:
         """`ml.analysis.choose_leads` (which narrows `self.usable` to the leads read) from the
-        QRS height and peakiness of each lead, the median of each chunk's."""
+        QRS height, peakiness and beat coherence of each lead, the median of each chunk's."""
         levels = [
-            whole.qrs_band_levels(bandpass_mv(x[:, self.usable], self.fs, (5.0, 15.0)))
+            self._band_levels(bandpass_mv(x[:, self.usable], self.fs, (5.0, 15.0)))
             for _, x in self._read()
         ]
-        heights = np.median([h for h, _ in levels], axis=0)
-        peakiness = np.median([p for _, p in levels], axis=0)
+        heights = np.median([h for h, _, _ in levels], axis=0)
+        peakiness = np.median([p for _, p, _ in levels], axis=0)
+        coherence = np.median([c for _, _, c in levels], axis=0)
         self.usable, choice, note = whole.choose_leads(
-            self.source.lead_names, self.usable, heights, peakiness
+            self.source.lead_names, self.usable, heights, peakiness, coherence
         )
         problems = [s.problem() for s in self.stats]
         # Leads mostly gaps are named by the gap note already.
         gaps = [i for i, problem in enumerate(problems) if "missing" in (problem or "")]
         return (*choice, whole.unusable_leads_note(self.source.lead_names, problems, gaps) + note)
+
+    def _band_levels(self, qrs_band_mv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A chunk's `ml.analysis.qrs_band_levels` and `ml.analysis.beat_coherence`."""
+        heights, peakiness = whole.qrs_band_levels(qrs_band_mv)
+        return heights, peakiness, whole.beat_coherence(qrs_band_mv, self.fs, peakiness)
 
     def _detect(
         self, lead: int, second: int | None

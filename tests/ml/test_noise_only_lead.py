@@ -12,6 +12,7 @@ import ml.analysis as analysis_module
 from ml import lead_vote
 from ml.analysis import analyze
 from ml.chunked import analyze_chunked
+from ml.filters import bandpass_mv
 from ml.io.sources import ArraySource
 from ml.recording import Recording
 from ml.research.synthetic import BeatTruth, synthetic_recording
@@ -70,3 +71,39 @@ def test_no_lead_is_set_aside_when_none_stands_clear() -> None:
         ("I", "II", "V1"), [0, 1, 2], np.array([30, 4.0, 9])
     )
     assert kept == [0, 2] and note and "II" in note[0]
+
+
+@pytest.mark.parametrize("hr_bpm", [80.0, 90.0, 100.0])
+def test_a_clean_lead_at_right_angles_to_the_axis_is_read_at_any_rate(hr_bpm: float) -> None:
+    """A 12-lead audit: at 80-100 bpm lead III (axis +30, its QRS near flat, its P and T waves
+    clean) was set aside as "an electrode off?", its peakiness lowered by the rate, so lead I
+    inverted read "Right axis deviation, QRS axis +150°" unchecked by Einthoven's law."""
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=hr_bpm, axis_deg=30, qt_ms=360), duration_s=10.0
+    )
+    signal_mv = recording.signal_mv.copy()
+    signal_mv[:, 0] *= -1  # lead I upside down
+    read = analyze(Recording(recording.fs_hz, recording.lead_names, signal_mv))
+    assert not [note for note in read.notes if "not read" in note]
+    assert read.intervals.qrs_axis_deg is None
+    assert "do not add up" in read.intervals.not_measurable["axis"]
+    assert "RIGHT_AXIS" not in [f.code for f in read.findings]
+    chunked = analyze_chunked(
+        ArraySource(Recording(recording.fs_hz, recording.lead_names, signal_mv)), chunk_s=10
+    )
+    assert not [note for note in chunked.notes if "not read" in note]
+
+
+def test_beat_coherence_tells_a_repeating_lead_from_noise() -> None:
+    """Lead III at right angles to the axis repeats at every beat; a lead of noise does not, and
+    stays set aside (`test_a_lead_that_is_noise_throughout_is_not_read`)."""
+    recording, _ = synthetic_recording(
+        BeatTruth(hr_bpm=90, axis_deg=30, qt_ms=360), duration_s=10.0
+    )
+    band_mv = bandpass_mv(recording.signal_mv, recording.fs_hz, (5.0, 15.0))
+    band_mv[:, 8] = np.random.default_rng(1).normal(0, 0.02, band_mv.shape[0])  # V2 noise
+    _, peakiness = analysis_module.qrs_band_levels(band_mv)
+    coherence = analysis_module.beat_coherence(band_mv, recording.fs_hz, peakiness)
+    iii, v2 = recording.lead_names.index("III"), 8
+    assert peakiness[iii] < analysis_module.NOISE_LIKE_PEAKINESS  # before: set aside
+    assert coherence[iii] >= analysis_module.MIN_BEAT_COHERENCE > coherence[v2]
