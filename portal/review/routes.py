@@ -23,6 +23,7 @@ from flask import (
 from flask_login import current_user
 
 from ml import rhythm, vocabulary
+from ml.recording import canonical_lead_name
 from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT
 from portal import ecg_data
 from portal.access import api_client, roles
@@ -165,6 +166,8 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             codes = [c for c in codes if c != "NORMAL"]
         if basis.kind is VersionKind.MACHINE and _normal_in_doubt(found):
             codes = [c for c in codes if c != "NORMAL"]
+        if basis.kind is VersionKind.MACHINE and morphology_unread(found):
+            codes = [c for c in codes if c != "NORMAL"]
         strip = not reports.read_as_episodes(found)
         as_read = {name: getattr(basis, name) for name in MEASURED_FOR_NORMAL}
         if vocabulary.measurement_contradictions(["NORMAL"], as_read, strip):
@@ -229,6 +232,25 @@ def _normal_in_doubt(found: EcgReport) -> bool:
 
 
 QRS_AND_QT = ("qrs", "qt")  # a normal ECG has both measured
+
+# A recording with three or more chest leads (a 12-lead, or its 8-lead export) is read for its
+# morphology by whoever signs it; one or two leads (a Holter's MLII and V1) are rhythm strips.
+CHEST_LEADS = ("V1", "V2", "V3", "V4", "V5", "V6")
+CHEST_LEADS_FOR_MORPHOLOGY = 3
+MORPHOLOGY_UNREAD_HELP = (
+    "The machine does not read T waves or Q waves: choose Normal ECG yourself if the tracing "
+    "is normal."
+)
+
+
+def morphology_unread(found: EcgReport) -> bool:
+    """A recording with the chest leads, whose "No significant arrhythmia" is no normal ECG:
+    the machine reads no T-wave or Q-wave morphology, so "Normal ECG" is the doctor's to choose
+    (Wellens-like T waves of -0.9 mV in V1-V4, and Q waves of 0.7 mV in III and aVF, came
+    prefilled "Normal ECG", and signed so the patient read "Your heart test looked normal.";
+    a 12-lead audit, 2026-12-07)."""
+    leads = {canonical_lead_name(name) for name in found.recording.lead_names}
+    return len(leads & set(CHEST_LEADS)) >= CHEST_LEADS_FOR_MORPHOLOGY
 
 
 def _next_steps_of(basis: ReportVersion, found: EcgReport) -> list[str]:
@@ -299,6 +321,7 @@ def _review_page(
         withdrawn_words=entered_in_error.NOT_A_RECORD[entered_in_error.kind_of(found)],
         machine_cycle_s=reports.machine_cycle_s(found.versions[0]),
         af_not_ruled_out=_af_not_ruled_out(found.versions[0]),
+        morphology_unread=MORPHOLOGY_UNREAD_HELP if morphology_unread(found) else "",
         signed_low=low_by_version.get(latest.id, []) if latest else [],
         low_by_version=low_by_version,
         next_step_labels={code: step.label for code, step in NEXT_STEPS.items()},
