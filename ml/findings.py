@@ -30,6 +30,7 @@ from ml.pause_p_waves import pause_p_wave_phrase
 from ml.st_segment import (
     WIDE_QRS_CAVEAT,
     depressed_leads,
+    diffuse_with_avr_elevation,
     elevated_leads,
     st_depression_detail,
     st_elevation_detail,
@@ -696,8 +697,8 @@ ST_CODES = ("ST_ELEVATION", "ST_DEPRESSION")
 
 def _st_findings(intervals: Intervals, wide: bool, qrs_sure: bool) -> list[Finding]:
     """ST elevation (high; medium with a wide QRS, with its caveat), naming the reciprocal ST
-    depression beside it, else ST depression alone (medium; not with a wide QRS)
-    (`ml.st_segment`)."""
+    depression beside it, else ST depression alone (medium; high in 8 or more leads with ST
+    elevation in aVR; not with a wide QRS) (`ml.st_segment`)."""
     if intervals.qrs_ms is None or not qrs_sure:
         return []
     elevated = elevated_leads(intervals.st_mv)
@@ -710,7 +711,9 @@ def _st_findings(intervals: Intervals, wide: bool, qrs_sure: bool) -> list[Findi
         return [Finding("ST_ELEVATION", "ST elevation", risk, None, detail)]
     if depressed and not wide:
         detail = st_depression_detail(intervals.st_mv, depressed)
-        return [Finding("ST_DEPRESSION", "ST depression", "medium", None, detail)]
+        diffuse = diffuse_with_avr_elevation(intervals.st_mv, depressed)
+        risk = "high" if diffuse else "medium"  # left main or multivessel: review today
+        return [Finding("ST_DEPRESSION", "ST depression", risk, None, detail)]
     return []
 
 

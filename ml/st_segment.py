@@ -18,8 +18,9 @@ measured with high confidence.
 
 ST depression (the same definition: horizontal or downsloping, at least 0.05 mV in two
 contiguous leads) is read as still that deep `ST_LATE_MS` after the QRS end; beside ST
-elevation it is named as the reciprocal change, alone it is a finding at medium risk, and not
-with a wide QRS, whose repolarization is secondary.
+elevation it is named as the reciprocal change, alone it is a finding at medium risk (high in
+8 or more leads with ST elevation in aVR, `diffuse_with_avr_elevation`), and not with a wide
+QRS, whose repolarization is secondary.
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ CONTIGUOUS = (
     ("V4", "V5"),
     ("V5", "V6"),
 )
-READ_LEADS = tuple(dict.fromkeys(lead for pair in CONTIGUOUS for lead in pair))
+# aVR has no contiguous lead, but its ST elevation beside diffuse ST depression is the sign of
+# left main or multivessel ischaemia (`DIFFUSE_DEPRESSION_LEADS`): it is measured and listed
+# (it had been neither, though the review page's list is of every standard lead).
+READ_LEADS = (*dict.fromkeys(lead for pair in CONTIGUOUS for lead in pair), "aVR")
+# ST depression in 8 or more leads with ST elevation in aVR (Fourth Universal Definition of
+# Myocardial Infarction, 2018; ESC NSTE-ACS guideline): left main or multivessel ischaemia.
+DIFFUSE_DEPRESSION_LEADS = 8
+AVR_ELEVATION_MV = ELEVATION_MV
 TERRITORY = {
     "II": "inferior", "III": "inferior", "aVF": "inferior", "I": "lateral", "aVL": "lateral",
     "V5": "lateral", "V6": "lateral", "V1": "septal", "V2": "septal", "V3": "anterior",
@@ -106,8 +114,23 @@ def levels_text(levels_mv: dict[str, float], leads: Sequence[str]) -> str:
     return ", ".join(f"{lead} {levels_mv[lead]:.2f}" for lead in leads) + " mV"
 
 
+def diffuse_with_avr_elevation(levels_mv: dict[str, float], depressed: Sequence[str]) -> bool:
+    """ST depression in `DIFFUSE_DEPRESSION_LEADS` or more leads with ST elevation in aVR of
+    `AVR_ELEVATION_MV` or more: left main or multivessel ischaemia, not a local change."""
+    avr_mv = levels_mv.get("aVR", -np.inf)
+    return len(depressed) >= DIFFUSE_DEPRESSION_LEADS and avr_mv >= AVR_ELEVATION_MV
+
+
 def st_depression_detail(levels_mv: dict[str, float], leads: list[str]) -> str:
-    """The ST-depression finding's words (no ST elevation beside it)."""
+    """The ST-depression finding's words (no ST elevation beside it); in 8 or more leads with
+    ST elevation in aVR, what that pattern suggests (`diffuse_with_avr_elevation`)."""
+    if diffuse_with_avr_elevation(levels_mv, leads):
+        return (
+            f"ST depression in {levels_text(levels_mv, leads)} (horizontal or downsloping, at "
+            f"least {DEPRESSION_MV} mV in two contiguous leads; {len(leads)} leads) with ST "
+            f"elevation in aVR {levels_mv['aVR']:+.2f} mV: consider left main or multivessel "
+            "ischaemia; compare with a previous ECG and act on the clinical picture"
+        )
     return (
         f"ST depression in {levels_text(levels_mv, leads)} (horizontal or downsloping, at "
         f"least {DEPRESSION_MV} mV in two contiguous leads): myocardial ischaemia, or the "

@@ -84,5 +84,7 @@ def test_st_levels_come_in_the_standard_lead_order() -> None:
     leads = ("V6", "V5", "V4", "V3", "V2", "V1", "aVF", "aVL", "aVR", "III", "II", "I")
     centred = np.tile(np.arange(len(leads), dtype=float), (400, 1))
     levels = st_levels_mv(centred, leads, qrs_offset=100, fs_hz=500.0)
-    assert list(levels) == ["I", "II", "III", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    assert levels["I"] == 11.0 and levels["V6"] == 0.0
+    assert list(levels) == [
+        "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"
+    ]  # fmt: skip
+    assert levels["I"] == 11.0 and levels["V6"] == 0.0 and levels["aVR"] == 8.0
