@@ -74,14 +74,51 @@ def canonical_lead_name(name: str) -> str:
     Spanish, Portuguese, French or Italian ('Ableitung II', 'Abl. II', 'Derivación II',
     'Dérivation II'). A number is a channel, not a limb lead: 'Lead 2', like 'ECG2', is a
     Holter's second channel (read as lead II, two bipolar chest channels of MIT-BIH 118
-    labelled 'Lead 1', 'Lead 2' gave a QRS axis of -166 degrees; a review)."""
-    prefix = re.match(LEAD_PREFIXES, name.strip(), flags=re.IGNORECASE)
-    cleaned = name.strip()[prefix.end() if prefix else 0 :].replace(" ", "")
+    labelled 'Lead 1', 'Lead 2' gave a QRS axis of -166 degrees; a review). A minus sign
+    before the lead is kept: 'ECG -aVR' -> '-aVR' (`inverted_lead`), never the plain lead."""
+    stripped = name.strip()
+    prefix = re.match(LEAD_PREFIXES, stripped, flags=re.IGNORECASE)
+    end = prefix.end() if prefix else 0
+    if end >= 2 and stripped[end - 1] == "-" and stripped[end - 2] in SEPARATORS:
+        end -= 1  # 'ECG -aVR', 'ECG:-aVR', 'MDC_ECG_LEAD_-aVR': a minus sign, no separator
+    minus = stripped[end : end + 1] in MINUS_SIGNS
+    cleaned = stripped[end + minus :].replace(" ", "")
     cleaned = DERIVATIONS.get(cleaned.upper(), cleaned)
     for standard in STANDARD_LEADS:
         if cleaned.lower() == standard.lower():
-            return standard
-    return name.strip()
+            return f"-{standard}" if minus else standard
+    return stripped
+
+
+def inverted_lead(name: str) -> str | None:
+    """The standard lead a name gives inverted ('-aVR', 'ECG -aVR', '–aVR': Cabrera's
+    -aVR), or None."""
+    canonical = canonical_lead_name(name)
+    inverted = canonical[:1] == "-" and canonical[1:] in STANDARD_LEADS
+    return canonical[1:] if inverted else None
+
+
+def inverted_back(lead_names: Sequence[str]) -> tuple[list[str], list[float], tuple[str, ...]]:
+    """Leads named with a minus sign before a standard lead ('-aVR', in Cabrera's order) named
+    as that lead, with the sign (-1) that turns their samples back, and a note each; named as
+    written where the plain lead is recorded too. Read as aVR, an EDF's "ECG -aVR" had been
+    listed and drawn as an upright aVR, the sign of swapped arms or dextrocardia."""
+    present = {canonical_lead_name(name) for name in lead_names}
+    names: list[str] = []
+    signs: list[float] = []
+    notes: list[str] = []
+    for name in lead_names:
+        lead = inverted_lead(name)
+        if lead is None or lead in present:
+            names.append(name)
+            signs.append(1.0)
+            continue
+        present.add(lead)
+        names.append(lead)
+        signs.append(-1.0)
+        cabrera = " (Cabrera)" if lead == "aVR" else ""
+        notes.append(f"Lead -{lead}{cabrera} read as {lead}, inverted back.")
+    return names, signs, tuple(notes)
 
 
 def distinct_lead_names(names: Sequence[str]) -> tuple[str, ...]:
@@ -118,6 +155,11 @@ DERIVATIONS = {"DI": "I", "DII": "II", "DIII": "III"}
 # audit), as had "Lead 2", "Abl. II", "Derivación II" and "Dérivation II".
 LEAD_WORDS = r"lead|ableitung|abl\.?|d[eé]riva(ci[oó]n|[cç][aã]o|tion|zione)"
 LEAD_PREFIXES = rf"((mdc_ecg_lead|ecg|ekg|{LEAD_WORDS}|ml)[\s_:-]*)+"
+# A minus sign before a lead's name (hyphen, en dash or minus) is the lead inverted, as Cabrera's
+# order writes -aVR; a hyphen right after a prefix ('ECG-II') separates. The prefix separator
+# had swallowed it: "ECG -aVR" read as aVR, "ECG -II" as II.
+MINUS_SIGNS = ("-", "\u2013", "\u2212")
+SEPARATORS = (" ", "\t", "_", ":")
 
 
 def missing_samples(signal_mv: np.ndarray) -> np.ndarray:

@@ -17,7 +17,13 @@ import pyedflib
 from ml.errors import HeaderDataMismatchError, TruncatedDataError, UnknownFormatError
 from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import is_voltage_unit, to_mv_factor
-from ml.recording import MAX_ECG_MV, Recording, canonical_lead_name, distinct_lead_names
+from ml.recording import (
+    MAX_ECG_MV,
+    Recording,
+    canonical_lead_name,
+    distinct_lead_names,
+    inverted_back,
+)
 
 # Labels of channels that are no ECG lead. A sleep study's EEG, EOG and EMG are in microvolts
 # like its ECG: they had been read as ECG leads, and decided the rate read (an upload audit).
@@ -89,9 +95,13 @@ class EdfSource:
         self._kept: list[tempfile.TemporaryDirectory[str]] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
-        self.lead_names = distinct_lead_names(
+        # Cabrera's "ECG -aVR" is aVR upside down: read as aVR, turned back (`inverted_back`).
+        named, signs, inverted = inverted_back(
             [canonical_lead_name(labels[i]) for i in self._chosen]
         )
+        self._factors = [factor * sign for factor, sign in zip(self._factors, signs, strict=True)]
+        self.notes = (*self.notes, *inverted)
+        self.lead_names = distinct_lead_names(named)
         self.source_format = "edf"
         self.source_name: str | None = path.name
         self.path = path
