@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 import threading
 from collections import Counter
@@ -19,18 +20,31 @@ from ml.io.limits import check_recording_size, without_paths
 from ml.io.units import is_voltage_unit, to_mv_factor
 from ml.recording import (
     MAX_ECG_MV,
+    STANDARD_LEADS,
     Recording,
     canonical_lead_name,
     distinct_lead_names,
     inverted_back,
 )
 
-# Labels of channels that are no ECG lead. A sleep study's EEG, EOG and EMG are in microvolts
+# Words of the labels of channels that are no ECG lead, matched as whole words of the label
+# (a number after them allowed: "EEG1"). A sleep study's EEG, EOG and EMG are in microvolts
 # like its ECG: they had been read as ECG leads, and decided the rate read (an upload audit).
+# Matched anywhere in the label, "thor", "abd" and "pulse" had left out a fetal ECG's
+# "Thorax_1" and even "Thoracic ECG", and refused the file (an upload audit).
 NON_ECG_LABEL_WORDS = (
-    "annotation", "resp", "spo2", "sao2", "pleth", "temp", "event", "status",
-    "eeg", "eog", "emg", "flow", "thor", "abd", "snore", "position", "pulse", "light",
+    "annotation", "annotations", "resp", "respiration", "respiratory", "spo2", "sao2",
+    "pleth", "plethysmogram", "temp", "temperature", "event", "status", "oxstatus",
+    "eeg", "eog", "emg", "flow", "airflow", "thor", "abd", "abdo", "snore", "snoring",
+    "position", "pulse", "light",
 )  # fmt: skip
+# Words that make a channel an ECG lead whatever else its label says ("ECG Thorax").
+ECG_LABEL_WORDS = ("ecg", "ekg")
+# Body sites naming an ECG lead (a fetal ECG's "Thorax_1", "Abdomen_2") or a respiratory belt
+# ("Thorax", "Abdomen"): a belt is sampled at 10-100 Hz, in no unit, % or V, so such a channel
+# is read as an ECG lead only in millivolts or microvolts and faster than that.
+BODY_SITE_LABEL_WORDS = ("thorax", "thoracic", "chest", "abdomen", "abdominal")
+MAX_BELT_RATE_HZ = 100.0
 # The EDF format keeps every sample within its channel's digital minimum..maximum; a sample
 # this many counts beyond it means the header's scale is wrong (a device writing its missing
 # value one count beyond the range is let pass).
@@ -70,7 +84,11 @@ class EdfSource:
         try:
             labels = reader.getSignalLabels()
             rates = [float(reader.getSampleFrequency(i)) for i in range(reader.signals_in_file)]
-            ecg = [i for i, label in enumerate(labels) if _is_ecg_label(label)]
+            ecg = [
+                i
+                for i, label in enumerate(labels)
+                if _is_ecg_channel(label, reader.getPhysicalDimension(i), rates[i])
+            ]
             if not ecg:
                 raise UnknownFormatError(f"{path.name}: the EDF file holds no ECG signal.")
             # A sleep study's EDF holds channels in other units beside its ECG (SaO2 in %,
@@ -202,7 +220,30 @@ class EdfSource:
 
 
 def _is_ecg_label(label: str) -> bool:
-    return not any(word in label.lower() for word in NON_ECG_LABEL_WORDS)
+    """Whether `label` may be an ECG lead's: one naming ECG or a standard lead is, whatever
+    else it holds; one holding a word of `NON_ECG_LABEL_WORDS` is not."""
+    words = _label_words(label)
+    if words & set(ECG_LABEL_WORDS) or canonical_lead_name(label) in STANDARD_LEADS:
+        return True
+    return not words & set(NON_ECG_LABEL_WORDS)
+
+
+def _is_ecg_channel(label: str, unit: str, rate_hz: float) -> bool:
+    """`_is_ecg_label`, and a label naming a body site alone ("Thorax_1") only in mV or uV
+    above a respiratory belt's rates."""
+    if not _is_ecg_label(label):
+        return False
+    words = _label_words(label)
+    if words & set(ECG_LABEL_WORDS) or not words & set(BODY_SITE_LABEL_WORDS):
+        return True
+    in_millivolts_or_less = is_voltage_unit(unit) and to_mv_factor(unit, lead=label) <= 1.0
+    return in_millivolts_or_less and rate_hz > MAX_BELT_RATE_HZ
+
+
+def _label_words(label: str) -> set[str]:
+    """The label's words in lower case, each also without the number it ends in ("eeg1")."""
+    words = re.findall(r"[a-z0-9]+", label.lower())
+    return set(words) | {word.rstrip("0123456789") for word in words}
 
 
 def _rate_read(labels: list[str], rates: list[float], ecg: list[int]) -> float:

@@ -34,6 +34,35 @@ def test_a_sleep_study_reads_its_ecg_not_its_eeg_eog_and_emg(tmp_path: Path) -> 
         )
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [("Thorax_1", "Thorax_2"), ("ECG Thorax",), ("Thoracic ECG", "Abdominal ECG"), ("Abdomen_1",)],
+)
+def test_ecg_leads_named_by_their_body_site_are_read(
+    tmp_path: Path, labels: tuple[str, ...]
+) -> None:
+    """A fetal ECG's "Thorax_1, Thorax_2" in mV (PhysioNet's non-invasive fetal ECG EDFs),
+    "ECG Thorax" and "Thoracic ECG, Abdominal ECG" had been refused as "the EDF file holds no
+    ECG signal": "thor" and "abd" were looked for anywhere in a label (an upload audit)."""
+    signal = synthetic(20, 360.0, leads=("II", "V5")).signal_mv
+    channels = [(label, "mV", 360.0, signal[:, i], 5.0) for i, label in enumerate(labels)]
+    read = read_recording(write_edf_channels(tmp_path / "thorax.edf", channels))
+    assert read.lead_names == labels and read.fs_hz == 360.0 and read.notes == ()
+
+
+def test_a_sleep_study_leaves_out_its_belts_and_sensors_by_their_words(tmp_path: Path) -> None:
+    """A sleep study's respiratory belts, pulse and light channels stay out, by whole words
+    ("THOR RES", "Abdo", "Pulse") or, labelled by a body site alone, by their rate."""
+    ecg = synthetic(20, 256.0, leads=("II",)).signal_mv[:, 0] * 1000
+    belt = np.sin(np.linspace(0, 40, 20 * 16)) * 100
+    others = ("THOR RES", "ABDO RES", "Thorax", "Abdomen", "Pulse", "Light", "Flow", "EEG1")
+    channels = [(label, "uV", 16.0, belt, 500.0) for label in others]
+    path = write_edf_channels(tmp_path / "psg.edf", [*channels, ("ECG", "uV", 256.0, ecg, 5000.0)])
+    read = read_recording(path)
+    assert read.lead_names == ("ECG",) and read.fs_hz == 256.0
+    assert read.notes[0].startswith(f"Channel(s) {', '.join(others)} not read: not ECG leads")
+
+
 def test_ecg_leads_at_another_rate_are_named_in_the_notes(tmp_path: Path) -> None:
     """Lead II at 500 Hz beside V1 and V5 at 250 Hz read "no usable lead II", and II beside
     V1 alone read "Single-lead recording", the other leads left out without a word."""
