@@ -431,19 +431,20 @@ def _header_cells(path: Path, separator: str, encoding: str = "utf-8-sig") -> li
 
 def _first_line(handle: IO[bytes], file_name: str) -> bytes:
     """The header line with its line end (\\n, \\r\\n or an old Mac's \\r), read no further
-    than MAX_HEADER_LINE_BYTES; past an Excel `sep=` line."""
-    start = handle.tell()
+    than MAX_HEADER_LINE_BYTES; past an Excel `sep=` line. The handle is left where the
+    samples start."""
     line = _line_at(handle, file_name)
     if EXCEL_SEPARATOR_LINE.fullmatch(line):
-        handle.seek(start + len(line))
-        if line.endswith(b"\r") and handle.read(1) != b"\n":  # \r\n, or \r alone
-            handle.seek(start + len(line))
         line = _line_at(handle, file_name)
     return line
 
 
 def _line_at(handle: IO[bytes], file_name: str) -> bytes:
-    """The line at the handle's position, with its line end."""
+    """The line at the handle's position, with its line end (\\r of a \\r\\n); the handle is
+    left after it. Left MAX_HEADER_LINE_BYTES on, a small file's samples had been looked for
+    past its end: `_decimal_mark` found none and read its decimal commas as words (an upload
+    audit)."""
+    start = handle.tell()
     head = handle.read(MAX_HEADER_LINE_BYTES + 1)
     ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
     if not ends and len(head) > MAX_HEADER_LINE_BYTES:
@@ -451,19 +452,21 @@ def _line_at(handle: IO[bytes], file_name: str) -> bytes:
             f"{file_name}: the first line is longer than {MAX_HEADER_LINE_BYTES // 1024} KB, "
             "so it is not a header of lead names."
         )
-    return head[: min(ends) + 1] if ends else head
+    line = head[: min(ends) + 1] if ends else head
+    crlf = line.endswith(b"\r") and head[len(line) : len(line) + 1] == b"\n"
+    handle.seek(start + len(line) + crlf)
+    return line
 
 
 def _check_size(path: Path, separator: str) -> None:
-    """Count the values (every separator or line end closes one) before parsing: pandas needs
-    about 35 bytes a value, so the file's size alone does not bound the work. Streams the
-    file in chunks; 100 MB take about 0.1 s."""
+    """Count the values after the header line(s) (every separator or line end closes one)
+    before parsing: pandas needs about 35 bytes a value, so the file's size alone does not
+    bound the work. Streams the file in chunks; 100 MB take about 0.1 s."""
     sep, values, lines, last = separator.encode(), 0, 0, b""
     with path.open("rb") as handle:
         columns = _first_line(handle, path.name).count(sep) + 1
         if columns - 1 > MAX_LEADS:  # one column may be time
             check_lead_count(path.name, columns, what="columns")
-        handle.seek(0)
         while chunk := handle.read(CHUNK_BYTES):
             line_ends = max(chunk.count(b"\n"), chunk.count(b"\r"))  # \n, \r\n or \r alone
             values += chunk.count(sep) + line_ends

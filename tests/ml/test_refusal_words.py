@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from ml import errors
-from ml.io import read_recording
+from ml.io import csv_reader, read_recording
 from ml.io.edf_reader import EdfSource
+from ml.io.limits import RecordingTooLargeError
 from ml.io.sources import open_recording
 from tests.support.ecg_files import synthetic, write_csv, write_edf, write_wfdb, write_zip
 
@@ -39,6 +40,31 @@ def test_decimal_commas_between_semicolons_or_tabs_are_read(tmp_path: Path, sepa
     expected = read_recording(_written(tmp_path / "point.csv", _rows(",", ".")))
     assert recording.lead_names == ("II", "V5") and recording.fs_hz == 250
     np.testing.assert_allclose(recording.signal_mv, expected.signal_mv)
+
+
+@pytest.mark.parametrize(("separator", "first_line"), [(";", ""), (";", "sep=;\n"), ("\t", "")])
+def test_a_short_european_export_is_read(tmp_path: Path, separator: str, first_line: str) -> None:
+    """10 s at 250 Hz with decimal commas between semicolons (37 KB) had been refused, "line
+    2, column 'I' holds '0,0000', which is not a number. It looks like a decimal comma beside
+    decimal points elsewhere in the file", though it held no decimal point: the decimal mark
+    was looked for from 64 KB on, past the end of a file this short (an upload audit)."""
+    signal = synthetic(10, 250.0, leads=("I", "II")).signal_mv
+    rows = [separator.join(f"{v:.4f}".replace(".", ",") for v in row) for row in signal]
+    text = first_line + "\n".join([separator.join(("I", "II")), *rows]) + "\n"
+    path = _written(tmp_path / "e1.csv", text)
+    assert path.stat().st_size < 64 * 1024
+    recording = read_recording(path, fs_hz=250)
+    assert recording.lead_names == ("I", "II")
+    np.testing.assert_allclose(recording.signal_mv, signal, atol=1e-4)
+
+
+def test_the_size_check_counts_the_values_after_the_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csv_reader, "MAX_CSV_VALUES", 10)
+    path = _written(tmp_path / "six.csv", "sep=;\nI;II\n" + "0,1;0,2\n" * 6)
+    with pytest.raises(RecordingTooLargeError, match=r"about 12 values \(6 lines of 2 "):
+        read_recording(path, fs_hz=250)
 
 
 def _written(path: Path, text: str) -> Path:
