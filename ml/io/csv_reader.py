@@ -335,11 +335,15 @@ def _numbers(
         parsed = {cell: float_or_none(cell) for cell in pd.unique(cells)}
         words = [cell for cell, value in parsed.items() if value is None]
         if words:
-            first = int(np.flatnonzero(cells.isin(words))[0])
+            # A word ("n/a") leaves its whole column unparsed, its decimal commas too: it is
+            # named before them, where they had been told to be "beside decimal points
+            # elsewhere in the file" (an upload audit).
+            named = [word for word in words if not _decimal_comma(word)] or words
+            first = int(np.flatnonzero(cells.isin(named))[0])
             cell = str(cells.iloc[first])
             # "0,0025": a decimal comma, as spreadsheets in much of Europe export. Between
             # semicolons or tabs it is read (`_decimal_mark`) unless points are used too.
-            comma = re.fullmatch(r"\s*[-+]?\d+,\d+\s*", cell) is not None
+            comma = _decimal_comma(cell)
             hint = (
                 " It looks like a decimal comma beside decimal points elsewhere in the file:"
                 " export it with one decimal mark throughout."
@@ -356,6 +360,11 @@ def _numbers(
             )
         data[rows, col] = cells.map(parsed).to_numpy(dtype=np.float64)
     return data
+
+
+def _decimal_comma(cell: object) -> bool:
+    """Whether the cell is a number written with a decimal comma ("0,0025")."""
+    return re.fullmatch(r"\s*[-+]?\d+,\d+\s*", str(cell)) is not None
 
 
 def float_or_none(cell: object) -> float | None:

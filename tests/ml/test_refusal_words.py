@@ -124,7 +124,8 @@ def test_an_excel_separator_line_is_honoured(
     """Excel's `sep=;` first line declares the separator above the lead names; it had been
     taken for the header, "line 2, column 'sep=' holds 'II', which is not a number" (an upload
     audit). A cell that is no number is named by its line in the file, the `sep=` line
-    counted."""
+    counted; among decimal commas, "n/a" had been told of the commas, "holds '-0,0396' ...
+    a decimal comma beside decimal points elsewhere in the file" (an upload audit)."""
     text = f"sep={separator}\n" + _rows(separator, decimal)
     path = tmp_path / "excel.csv"
     path.write_bytes(text.replace("\n", line_end).encode())
@@ -132,10 +133,8 @@ def test_an_excel_separator_line_is_honoured(
     expected = read_recording(_written(tmp_path / "point.csv", _rows(",", ".")))
     assert recording.lead_names == ("II", "V5") and recording.fs_hz == 250
     np.testing.assert_allclose(recording.signal_mv, expected.signal_mv)
-    if decimal == ",":
-        return  # a word among decimal commas is told of the commas (`_numbers`)
-    lines = text.splitlines()
-    lines[3] = separator.join(("0.008", "n/a", "0"))
+    lines = text.splitlines()  # a word among decimal commas is named, not the commas
+    lines[3] = separator.join(("0.008".replace(".", decimal), "n/a", "0"))
     path.write_bytes((line_end.join(lines) + line_end).encode())
     with pytest.raises(errors.UnknownFormatError, match="line 4, column 'II' holds 'n/a'"):
         read_recording(path)
