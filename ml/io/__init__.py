@@ -18,7 +18,7 @@ from ml.errors import UnknownFormatError, UnsafeArchiveError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
 from ml.io.csv_reader import float_or_none, read_csv, text_encoding
-from ml.io.edf_reader import is_edf, read_edf
+from ml.io.edf_reader import holds_annotations_only, is_edf, read_edf
 from ml.io.wfdb_reader import is_wfdb_header, read_wfdb, several_recordings
 from ml.recording import Recording, validated
 
@@ -66,7 +66,11 @@ def detect_format(paths: Sequence[Path]) -> str:
             f"{paths[0].name} is text saved as UTF-16 ('Unicode text'), which the portal does "
             "not read: save it as 'CSV UTF-8' and upload that."
         )
-    recordings = [p for p in paths if is_zip(p) or is_edf(p) or _looks_like_text_table(p)]
+    recordings = [
+        p
+        for p in paths
+        if (is_zip(p) or is_edf(p) or _looks_like_text_table(p)) and not holds_annotations_only(p)
+    ]
     if len(recordings) > 1:  # each read alone: "a.edf, b.edf: not a recognised ECG file"
         raise UnknownFormatError(several_recordings([p.name for p in recordings]))
     names = ", ".join(p.name for p in paths)
@@ -121,11 +125,12 @@ def read_recording(
 
 
 def beside_the_recording(paths: Sequence[Path]) -> list[Path]:
-    """The files of an upload left unread as plainly no signal: documents and pictures, and
-    notes (.txt, .md) that are no table or lie beside a file of another kind; none when they
-    are all there is, or beside a WFDB header (which names the files it needs). An EDF with
-    a README.txt had been "good.edf, README.txt: not a recognised ECG file" (an upload
-    audit)."""
+    """The files of an upload left unread as plainly no signal: documents and pictures,
+    notes (.txt, .md) that are no table or lie beside a file of another kind, and EDF+ files
+    of annotations alone (a hypnogram); none when they are all there is, or beside a WFDB
+    header (which names the files it needs). An EDF with a README.txt had been "good.edf,
+    README.txt: not a recognised ECG file", and one with its hypnogram "two recordings" (upload
+    audits)."""
     if len(paths) < 2 or any(is_wfdb_header(p) for p in paths):
         return []
     suffixes = {p.suffix.lower() for p in paths}
@@ -133,11 +138,14 @@ def beside_the_recording(paths: Sequence[Path]) -> list[Path]:
     unread = [
         p
         for p in paths
-        if not is_zip(p)
-        and not is_edf(p)
-        and (
-            p.suffix.lower() in DOCUMENT_SUFFIXES
-            or (p.suffix.lower() in NOTE_SUFFIXES and (others or not _looks_like_text_table(p)))
+        if holds_annotations_only(p)
+        or (
+            not is_zip(p)
+            and not is_edf(p)
+            and (
+                p.suffix.lower() in DOCUMENT_SUFFIXES
+                or (p.suffix.lower() in NOTE_SUFFIXES and (others or not _looks_like_text_table(p)))
+            )
         )
     ]
     return unread if len(unread) < len(paths) else []

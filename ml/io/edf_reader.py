@@ -49,6 +49,7 @@ MAX_BELT_RATE_HZ = 100.0
 # this many counts beyond it means the header's scale is wrong (a device writing its missing
 # value one count beyond the range is let pass).
 DIGITAL_SLACK_COUNTS = 3
+EDF_ANNOTATIONS_LABEL = b"EDF Annotations"  # EDF+'s label of the channel of annotations
 MAX_SIGNALS = 4096  # EDF allows 9999; more than this is a damaged header, not a recording
 
 
@@ -56,6 +57,19 @@ def is_edf(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(256)
     return len(head) == 256 and head[:8] == b"0       " and head[184:192].strip().isdigit()
+
+
+def holds_annotations_only(path: Path) -> bool:
+    """Whether an EDF+ file holds its annotations alone, no signal (a sleep study's hypnogram,
+    `SC4001EC-Hypnogram.edf` beside its `SC4001E0-PSG.edf`): no recording of its own."""
+    if not is_edf(path):
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(256)
+        n_signals = int(head[252:256]) if head[252:256].strip().isdigit() else 0
+        raw_labels = handle.read(16 * n_signals) if 0 < n_signals <= MAX_SIGNALS else b""
+    labels = [raw_labels[16 * i : 16 * (i + 1)] for i in range(len(raw_labels) // 16)]
+    return bool(labels) and all(label.strip() == EDF_ANNOTATIONS_LABEL for label in labels)
 
 
 def read_edf(path: Path) -> Recording:

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyedflib
 import pytest
 
 from ml import errors
@@ -208,6 +209,36 @@ def test_two_recordings_in_one_upload_are_said_to_be_two(tmp_path: Path) -> None
         assert str(refused.value) == (
             f"This upload holds two recordings ({names}): upload one recording at a time."
         )
+
+
+def _hypnogram(path: Path) -> Path:
+    """An EDF+ file of annotations alone, no signal: a sleep study's hypnogram."""
+    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.writeAnnotation(0, 30, "Sleep stage W")
+    writer.writeAnnotation(30, 30, "Sleep stage 1")
+    writer.close()
+    return path
+
+
+def test_an_edf_of_annotations_beside_its_recording_is_left_unread_and_named(
+    tmp_path: Path,
+) -> None:
+    """SC4001E0-PSG.edf with its SC4001EC-Hypnogram.edf (annotations alone), as two files or
+    one .zip, had been "This upload holds two recordings (SC4001E0-PSG.edf,
+    SC4001EC-Hypnogram.edf): upload one recording at a time." (an upload audit)."""
+    psg = write_edf(tmp_path / "SC4001E0-PSG.edf", synthetic(20, 250, leads=("II",)))
+    hypnogram = _hypnogram(tmp_path / "SC4001EC-Hypnogram.edf")
+    zipped = write_zip(tmp_path / "psg.zip", {p.name: p.read_bytes() for p in (psg, hypnogram)})
+    note = (
+        "SC4001EC-Hypnogram.edf, uploaded beside the recording, was not read (not an ECG signal)."
+    )
+    for upload in ([psg, hypnogram], [zipped]):
+        recording = read_recording(upload)
+        assert recording.lead_names == ("II",) and recording.notes == (note,)
+        with open_recording(upload, stream_from_s=10) as streamed:
+            assert isinstance(streamed, EdfSource) and streamed.notes == (note,)
+    with pytest.raises(errors.UnknownFormatError, match="the EDF file holds no ECG signal"):
+        read_recording(hypnogram)
 
 
 def test_notes_and_documents_beside_one_recording_are_left_unread_and_named(
