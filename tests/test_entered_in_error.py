@@ -192,8 +192,10 @@ def test_rest_and_fhir_say_entered_in_error_and_serve_no_pdf(
 
     secret = bearer_token(sql, people, people.patient_account, "reports:read", "fhir:read")
     patient = {"Authorization": f"Bearer {secret}"}
-    assert api.get(f"/api/v1/reports/{report.id}", headers=patient).status_code == 404
-    # Their FHIR apps are told it was withdrawn (`test_a_patients_app_learns_...`, below).
+    # Their apps are told it was withdrawn (`test_a_patients_app_learns_...`, below).
+    assert api.get(f"/api/v1/reports/{report.id}", headers=patient).get_json()["status"] == (
+        "entered-in-error"
+    )
     theirs = api.get(f"/fhir/r4/DiagnosticReport/{report.id}", headers=patient).get_json()
     assert theirs["status"] == "entered-in-error" and REASON not in theirs["conclusion"]
 
@@ -271,6 +273,64 @@ def test_a_patients_app_learns_a_result_it_read_was_withdrawn_and_gets_none_of_i
     staff = bearer_token(sql, people, people.staff, "fhir:read")
     assert api.get(f"/fhir/r4/DiagnosticReport/{never.id}",
                    headers={"Authorization": f"Bearer {staff}"}).status_code == 200  # fmt: skip
+
+
+def test_a_patients_rest_client_learns_a_result_it_read_was_withdrawn_and_gets_none_of_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An interoperability audit (2026-12-07): a signed report the patient's token had read,
+    withdrawn as not this patient's ECG, became a 404 through `/api/v1/reports/<id>` and left
+    `/api/v1/reports`, while FHIR said entered-in-error. Now the REST API lists and serves it
+    as withdrawn, the reason in the patient's words and none of its read; a report never
+    released to them stays a 404."""
+    report = _signed(app, people, sql, tmp_path)
+    api = app.test_client()
+    secret = bearer_token(sql, people, people.patient_account, "reports:read")
+    patient = {"Authorization": f"Bearer {secret}"}
+    url = f"/api/v1/reports/{report.id}"
+    assert api.get(url, headers=patient).get_json()["status"] == "final"
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version)).status_code == 302  # fmt: skip
+
+    answer = api.get(url, headers=patient)
+    assert answer.status_code == 200, answer.get_data(True)[:300]
+    body = answer.get_json()
+    assert body["status"] == "entered-in-error" and body["withdrawn_at"] is not None
+    assert body["withdrawn_reason"] == (
+        "This result was removed from your record: it was filed under your name by mistake "
+        "and is not about your heart. Please disregard it."
+    )  # their words, as FHIR's conclusion; not the doctor's reason
+    assert body["withdrawn_kind"] == "wrong-patient"
+    assert body["plain_finding"] is None and body["main_finding"] is None
+    assert body["machine_read"] is None and body["versions"] is None
+    assert body["physician_read"] is None and body["risk_scores"] is None
+    assert body["documents"] == {"clinician_pdf": None, "patient_summary_pdf": None, "ready": {}}
+    listed = api.get("/api/v1/reports", headers=patient).get_json()
+    assert [r["id"] for r in listed["items"]] == [report.id]
+    assert listed["items"][0]["withdrawn_reason"] == body["withdrawn_reason"]
+    polled = api.get("/api/v1/reports?status=entered-in-error", headers=patient).get_json()
+    assert [r["id"] for r in polled["items"]] == [report.id]
+    assert api.get(f"{url}/summary.pdf", headers=patient).status_code == 404
+
+    # Held for a talk and withdrawn before anyone had called: never theirs, still a 404.
+    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=8))
+    never = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert never is not None and never.id != report.id
+    sign_report(doctor, never, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    never.patient_release_at = never.signed_at + dt.timedelta(hours=72)
+    sql.commit()
+    assert _withdraw(doctor, never, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(never.row_version)).status_code == 302  # fmt: skip
+    assert api.get(f"/api/v1/reports/{never.id}", headers=patient).status_code == 404
+    listed = api.get("/api/v1/reports", headers=patient).get_json()
+    assert [r["id"] for r in listed["items"]] == [report.id]
+    staff = {"Authorization": f"Bearer {bearer_token(sql, people, people.staff, 'reports:read')}"}
+    assert (
+        api.get(f"/api/v1/reports/{never.id}", headers=staff).get_json()["withdrawn_reason"]
+        == REASON
+    )
 
 
 def test_a_result_the_patient_read_then_held_for_a_talk_is_said_removed(

@@ -3,8 +3,9 @@ the physician's read, the risk scores) and the PDFs, served as the web serves th
 (`review.routes.send_document`: rendered once, stored, every download audited).
 
 Who sees which report is the web's rule (`services.reports.visible_reports`): staff all,
-a doctor their patients', a patient their own signed reports (anyone else, or another's
-report: 404). A patient's token reads a report's status, dates, main finding in plain words
+a doctor their patients', a patient their own signed reports and, as FHIR serves it, one
+withdrawn as entered in error after they could read it (anyone else, or another's report:
+404). A patient's token reads a report's status, dates, main finding in plain words
 and its PDFs; the clinical parts (machine read, versions, risk scores) are null for it, as
 the patient portal shows them only the summary PDF.
 """
@@ -364,8 +365,11 @@ class ReportSummarySchema(ma.Schema):
                   "null otherwise"},
     )  # fmt: skip
     withdrawn_reason = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "why it was withdrawn"}
-    )
+        required=True,
+        allow_none=True,
+        metadata={"description": "why it was withdrawn; for a patient's token in their words, "
+                  "as FHIR's conclusion gives it (`entered_in_error.for_the_patient`)"},
+    )  # fmt: skip
     withdrawn_kind = ma.fields.String(
         required=True,
         allow_none=True,
@@ -446,6 +450,21 @@ class ReportListArgs(PageArgs):
 # --- views ---------------------------------------------------------------------------------
 
 
+def _visible_reports() -> Any:
+    """The reports this token's account reads: a patient's also each one withdrawn as entered
+    in error after they could read it, as FHIR serves it (`observation.visible_reports`). It
+    had become a 404 here while FHIR said entered-in-error, so an app that had imported it
+    kept another person's ECG as the patient's own (an interoperability audit, 2026-12-07)."""
+    return reports.visible_reports(actor(), withdrawn_they_read=True)
+
+
+def _withdrawn_reason(report: EcgReport, clinical: bool) -> str | None:
+    """The doctor's reason for clinicians; for the patient, their words, as FHIR gives them."""
+    if report.withdrawn_at is None or clinical:
+        return report.withdrawn_reason
+    return entered_in_error.for_the_patient(report)
+
+
 def _summary(report: EcgReport) -> dict[str, Any]:
     """A report's list entry. For a patient's token its clinical coding is null (the main
     finding's code and label, the worklist urgency), as FHIR leaves their conclusion codes
@@ -462,7 +481,8 @@ def _summary(report: EcgReport) -> dict[str, Any]:
         "held_from_patient": reports.held_from_patient(report, utcnow())
         if clinical and report.signed_at is not None
         else None,
-        "withdrawn_at": report.withdrawn_at, "withdrawn_reason": report.withdrawn_reason,
+        "withdrawn_at": report.withdrawn_at,
+        "withdrawn_reason": _withdrawn_reason(report, clinical),
         "withdrawn_kind": entered_in_error.kind_of(report).value if report.withdrawn_at else None,
         "main_finding": code,
         "main_finding_label": reports.main_finding_label(report) if code else None,
@@ -549,7 +569,7 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
 
     The reports this account may see, newest first, filtered by status, patient and the days
     they were recorded (`from`, `to`: the hospital's days, both included)."""
-    query = reports.visible_reports(actor())
+    query = _visible_reports()
     if args.get("status") is not None:
         query = query.where(EcgReport.status.in_([ReportStatus(s) for s in args["status"]]))
     if args.get("patient_id") is not None:
@@ -598,10 +618,16 @@ def read(report_id: int) -> dict[str, Any]:
     and the risk scores, with links to its PDFs. For a patient's token the clinical parts are
     null (the patient portal gives patients the summary PDF)."""
     sql = db_session()
-    report = reports.get_visible_report(sql, actor(), report_id)
+    report = reports.get_visible_report(sql, actor(), report_id, withdrawn_they_read=True)
     signed = report.status is not ReportStatus.PRELIMINARY
+    # Withdrawn, none of its read for the patient: it may be another person's ECG.
+    withdrawn_from_patient = (
+        actor().role is Role.PATIENT and report.status is ReportStatus.ENTERED_IN_ERROR
+    )
     body = _summary(report) | {
-        "plain_finding": myhealth.plain_finding(report) if signed else None,
+        "plain_finding": myhealth.plain_finding(report)
+        if signed and not withdrawn_from_patient
+        else None,
         "documents": _documents(report),
         "machine_read": None, "versions": None, "physician_read": None, "risk_scores": None,
     }  # fmt: skip

@@ -215,8 +215,11 @@ def own_recordings(query: Select[Any], patient_id: int) -> Select[Any]:
     )
 
 
-def get_visible_report(session: Session, actor: Account, report_id: int) -> EcgReport:
-    report = session.scalar(visible_reports(actor).where(EcgReport.id == report_id))
+def get_visible_report(
+    session: Session, actor: Account, report_id: int, *, withdrawn_they_read: bool = False
+) -> EcgReport:
+    query = visible_reports(actor, withdrawn_they_read=withdrawn_they_read)
+    report = session.scalar(query.where(EcgReport.id == report_id))
     if report is None:
         raise NotAllowed()
     return report
