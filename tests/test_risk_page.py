@@ -859,3 +859,40 @@ def test_grace_six_month_at_the_nomogram_floor_reads_as_a_bound_everywhere(
     assert scores["grace_in_hospital"]["comparator"] is None  # the continuous model's estimate
     schema = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert "comparator" in schema["RiskScore"]["required"]
+
+
+def test_rest_gives_each_input_a_score_used_with_its_offset_and_the_pdf_the_hospitals_day(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An interoperability audit (2026-12-07): REST's `inputs_used.sources.*.recorded_at` read
+    "2026-12-07T09:20", with no offset, where every other REST time has one and FHIR gives the
+    same input "2026-12-07T09:20:49+00:00": RFC 3339 reads it as local time, so an EHR in
+    Paris dated the cholesterol an hour wrong. The clinician PDF still says the hospital's
+    day of it."""
+    import dataclasses
+
+    from portal.services.documents import report_data
+    from reports.render import html_for
+
+    day = (utcnow() - dt.timedelta(days=3)).date()
+    measured = dt.datetime.combine(day, dt.time(23, 20, 49))  # Paris: the next day
+    _add_input(sql, people, measured, booleans=FLAGS, **LIPIDS)
+    report = _analysed_report(app, people, sql, tmp_path)
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.staff.username, ["reports:read",
+                                                                      "fhir:read"]))  # fmt: skip
+    scores = {s["model"]: s for s in api.get(f"/reports/{report.id}").get_json()["risk_scores"]}
+    source = scores["framingham_general_cvd"]["inputs_used"]["sources"]["total_chol"]
+    assert source["recorded_at"] == f"{day.isoformat()}T23:20:00+00:00"  # stored to the minute
+    observation = api.client.get(
+        f"/fhir/r4/Observation/input-{source['clinical_input_id']}-total-cholesterol",
+        headers=api.headers,
+    ).get_json()
+    assert dt.datetime.fromisoformat(observation["effectiveDateTime"]).replace(
+        second=0
+    ) == dt.datetime.fromisoformat(source["recorded_at"])  # the same instant as FHIR's
+
+    paris = dataclasses.replace(app.config["SETTINGS"], time_zone="Europe/Paris")
+    data = report_data(sql, report, report.versions[-1], paris, with_strips=False)
+    clinician = html.unescape(html_for("clinician", data))
+    assert f"(recorded {(day + dt.timedelta(days=1)).isoformat()})" in clinician

@@ -41,7 +41,7 @@ from portal.api.core import (
     save_token_use,
 )
 from portal.db import db_session
-from portal.local_time import day_start_utc
+from portal.local_time import as_utc, day_start_utc
 from portal.models import (
     Account,
     DocumentKind,
@@ -263,7 +263,12 @@ class RiskScoreSchema(ma.Schema):
         },
     )
     not_computed_reason = ma.fields.String(required=True, allow_none=True)
-    inputs_used = ma.fields.Dict(keys=ma.fields.String(), required=True, allow_none=True)
+    inputs_used = ma.fields.Dict(
+        keys=ma.fields.String(), required=True, allow_none=True,
+        metadata={"description": "the inputs the model read, and `sources`: per input its "
+                  "`recorded_at` (UTC with its offset, to the minute), `clinical_input_id` "
+                  "and `from` (clinical input or ECG)"},
+    )  # fmt: skip
     contributions = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Float(), required=True, allow_none=True
     )
@@ -526,6 +531,28 @@ def _machine_read(analysis: EcgAnalysis) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _with_offsets(inputs_used: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The inputs a score used, each source's `recorded_at` with its offset, as every REST time
+    is written: stored as naive UTC to the minute ("2026-12-07T09:20"), which RFC 3339 reads as
+    the client's local time (an interoperability audit: an EHR in Paris dated the cholesterol
+    an hour wrong)."""
+    sources = (inputs_used or {}).get("sources")
+    if not sources:
+        return inputs_used
+    dated = {
+        keyword: source | {"recorded_at": _utc_text(source.get("recorded_at"))}
+        for keyword, source in sources.items()
+    }
+    return {**(inputs_used or {}), "sources": dated}
+
+
+def _utc_text(stored: str | None) -> str | None:
+    """A stored source time ("2026-12-07T09:20", naive UTC) as "2026-12-07T09:20:00+00:00"."""
+    if not stored:
+        return stored
+    return as_utc(dt.datetime.fromisoformat(stored)).isoformat()
+
+
 def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
     spec = SPEC_BY_MODEL.get(score.model)
     return {
@@ -534,7 +561,7 @@ def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
         "comparator": percent_bound(score.model, score_points(score)),
         "points": score_points(score),
         "category": score.category, "not_computed_reason": score.not_computed_reason,
-        "inputs_used": score.inputs_used,
+        "inputs_used": _with_offsets(score.inputs_used),
         "contributions": score.contributions, "raised_most_by": score.raised_most_by,
         "stale_reason": stale_reason(score, report.patient, report.report_date),
         "more_than_percent": risk.beyond_calibration(score.model, score.value),
