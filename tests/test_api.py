@@ -646,6 +646,37 @@ def test_the_whole_flow_from_a_new_patient_to_the_pdf(
     } <= actions
 
 
+def test_a_201_names_what_it_created_in_location(
+    app: Flask, tokens: Tokens, tmp_path: Path
+) -> None:
+    """An interoperability audit (curl, schemathesis): `POST /patients` and an upload answered
+    201 with no `Location`, which RFC 9110 (15.3.2) has name what was created. The patient's
+    URL, and the upload's analysis job (what the client polls), are there and in the
+    document."""
+    staff = Api(app, tokens.staff)
+    hopper = {"full_name": "Grace Hopper", "date_of_birth": "1956-12-09", "sex": "female"}
+    created = staff.post("/patients", json=hopper)
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"/api/v1/patients/{created.get_json()['id']}"
+    assert staff.client.get(created.headers["Location"], headers=staff.headers).get_json() == (
+        created.get_json()
+    )
+    patient_id = created.get_json()["id"]
+    uploaded = staff.upload(patient_id, [(csv_bytes(tmp_path), "ecg.csv")])
+    assert uploaded.status_code == 201
+    job = uploaded.get_json()["job"]
+    assert uploaded.headers["Location"] == f"/api/v1/jobs/{job['id']}"
+    polled = staff.client.get(uploaded.headers["Location"], headers=staff.headers).get_json()
+    assert polled["id"] == job["id"] and polled["patient_id"] == patient_id
+    again = staff.upload(patient_id, [(csv_bytes(tmp_path), "ecg.csv")])
+    assert again.status_code == 200 and "Location" not in again.headers  # nothing created
+
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/patients", "/api/v1/patients/{patient_id}/recordings"):
+        headers = paths[path]["post"]["responses"]["201"]["headers"]
+        assert headers["Location"]["schema"]["format"] == "uri-reference", path
+
+
 def test_a_patients_token_sees_only_their_own_signed_reports(
     app: Flask, people: People, tokens: Tokens, sql: Session, tmp_path: Path
 ) -> None:

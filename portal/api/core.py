@@ -44,6 +44,17 @@ MAX_PAGE = 100_000  # offset arithmetic stays far from any integer limit
 MAX_PER_PAGE = 100
 
 
+def location_header(what: str) -> dict[str, Any]:
+    """The `Location` header of a 201, as the document states it: RFC 9110 (15.3.2) has a 201
+    name what it created there, and it had been missing (an interoperability audit)."""
+    return {
+        "Location": {
+            "description": f"the root-relative URL of {what}",
+            "schema": {"type": "string", "format": "uri-reference"},
+        }
+    }
+
+
 # --- the error shape -----------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from portal.access import roles, scopes
 from portal.api.core import (
+    PREFIX,
     Blueprint,
     JsonBoolean,
     PageArgs,
@@ -25,6 +26,7 @@ from portal.api.core import (
     UtcDateTime,
     actor,
     audited,
+    location_header,
     one_of,
     row_id,
 )
@@ -207,11 +209,12 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 @roles(Role.STAFF)
 @scopes("patients:write")
 @bp.arguments(PatientCreateSchema)
-@bp.response(201, PatientSchema)
-def create(values: dict[str, Any]) -> Patient:
+@bp.response(201, PatientSchema, headers=location_header("the new patient"))
+def create(values: dict[str, Any]) -> tuple[Patient, int, dict[str, str]]:
     """Register a patient.
 
-    As the web's "Register patient" form: the same checks and messages; a new MRN is given.
+    As the web's "Register patient" form: the same checks and messages; a new MRN is given,
+    and `Location` names the patient's URL.
     A name and date of birth a patient has already is a 409 naming that patient (a retry
     after a time-out had registered the patient twice), unless different_person is true.
     """
@@ -225,7 +228,7 @@ def create(values: dict[str, Any]) -> Patient:
         sql.rollback()
         raise SamePatientConflict(duplicate.twin) from None
     sql.commit()
-    return patient
+    return patient, 201, {"Location": f"{PREFIX}/patients/{patient.id}"}
 
 
 class SamePatientConflict(DomainError):

@@ -20,10 +20,12 @@ from flask_smorest.fields import Upload
 from portal import storage
 from portal.access import roles, scopes
 from portal.api.core import (
+    PREFIX,
     REFERENCE_RECORD_NAME,
     Blueprint,
     UtcDateTime,
     actor,
+    location_header,
     one_of,
     reference_record_flag,
     save_token_use,
@@ -129,15 +131,18 @@ class UploadResultSchema(ma.Schema):
 @scopes("recordings:write")
 @accepts_upload
 @bp.arguments(UploadSchema, location="form_and_files")
-@bp.response(201, UploadResultSchema, description="Stored; its analysis job is queued")
+@bp.response(
+    201, UploadResultSchema, description="Stored; its analysis job is queued",
+    headers=location_header("the analysis job to poll (`GET /jobs/<id>`)"),
+)  # fmt: skip
 @bp.alt_response(200, schema=UploadResultSchema, description="The same file was uploaded before")
 def upload(form: dict[str, Any], patient_id: int) -> Any:
     """Upload an ECG recording.
 
     The same checks, storage and analysis job as the web's upload form; poll the job it
-    returns. The same file again answers 200 with the recording and job it made the first
-    time; sent twice at the same moment, the request that loses the race is a 409. A file
-    the portal cannot use is a 422 with the web form's sentence (field "files").
+    returns (a 201's `Location`). The same file again answers 200 with the recording and job
+    it made the first time; sent twice at the same moment, the request that loses the race is
+    a 409. A file the portal cannot use is a 422 with the web form's sentence (field "files").
     `pacemaker=true` notes that the patient has a pacemaker: the analysis then reads no
     rhythm, beat types or intervals (true or false only; anything else is a 422).
     """
@@ -162,4 +167,6 @@ def upload(form: dict[str, Any], patient_id: int) -> Any:
     sql.commit()
     body = {"recording": outcome.recording, "job": job_json(outcome.job),
             "duplicate": outcome.duplicate, "read_again": outcome.read_again}  # fmt: skip
-    return body, 200 if outcome.duplicate else 201
+    if outcome.duplicate:
+        return body, 200
+    return body, 201, {"Location": f"{PREFIX}/jobs/{outcome.job.id}"}  # what the client polls
