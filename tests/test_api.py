@@ -819,6 +819,58 @@ def test_the_openapi_document_describes_every_route_and_its_access(
     assert document["components"]["schemas"]["Error"]["required"] == ["error"]
 
 
+def test_the_document_states_the_rules_the_api_refuses_by(
+    app: Flask, people: People, tokens: Tokens, tmp_path: Path
+) -> None:
+    """An interoperability audit (schemathesis ST202, `--checks all`): requests valid by the
+    document were refused with a 422: `to=2294-08-27` (the 1900-2100 years only as
+    `x-minimum`), `fs_hz=0` (50-2000 Hz), `name=` with a NUL character, and a clinical input
+    of nulls only ("Nothing was entered"). Each rule is now in the document, as a standard
+    validator reads it, and the API refuses exactly past it."""
+    import jsonschema_rs
+
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = document["paths"]
+
+    def query(path: str, name: str) -> dict[str, Any]:
+        parameters = paths[f"/api/v1{path}"]["get"]["parameters"]
+        return next(p["schema"] for p in parameters if p["name"] == name)
+
+    def valid(schema: dict[str, Any], value: Any) -> bool:
+        return bool(jsonschema_rs.Draft202012Validator(schema).is_valid(value))
+
+    staff = Api(app, tokens.staff)
+    for name in ("from", "to"):
+        day = query("/reports", name)
+        assert valid(day, "2100-12-31") and valid(day, "1900-01-01")
+        assert not valid(day, "2294-08-27") and not valid(day, "1899-12-31")
+        assert staff.get(f"/reports?{name}=2100-12-31").status_code == 200
+        assert error_of(staff.get(f"/reports?{name}=2101-01-01"), 422)["field"] == name
+
+    fs_hz = document["components"]["schemas"]["Upload"]["properties"]["fs_hz"]
+    assert (fs_hz["minimum"], fs_hz["maximum"]) == (50, 2000)
+    assert fs_hz["type"] == "number"  # a form's field has no null: "null" is refused
+    csv = [(csv_bytes(tmp_path), "ecg.csv")]
+    for refused in ("49.9", "2000.1", "0"):
+        answer = error_of(staff.upload(people.patient.id, csv, fs_hz=refused), 422)
+        assert answer["field"] == "fs_hz", answer
+
+    for name in ("name", "mrn"):
+        text = query("/patients", name)
+        assert valid(text, "0") and not valid(text, "a\x00b")
+        assert staff.get(f"/patients?{name}=0").status_code == 200
+        assert error_of(staff.get(f"/patients?{name}=a%00b"), 422)["field"] == name
+
+    entry = document["components"]["schemas"]["ClinicalInputCreate"]
+    nothing = {"total_cholesterol": None, "smoker": None, "other_issues": "  "}
+    assert not valid(entry, nothing) and not valid(entry, {})
+    assert valid(entry, {"smoker": False}) and valid(entry, {"other_issues": "chest pain"})
+    path = f"/patients/{people.patient.id}/clinical-inputs"
+    assert "Nothing was entered" in error_of(staff.post(path, json=nothing), 422)["message"]
+    assert staff.post(path, json={"smoker": False}).status_code == 201
+    assert staff.post(path, json={"other_issues": "chest pain"}).status_code == 201
+
+
 def test_the_docs_page_needs_no_inline_script_and_no_cdn(app: Flask) -> None:
     client = app.test_client()
     page = client.get("/api/v1/docs")

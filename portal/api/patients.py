@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from portal.access import roles, scopes
 from portal.api.core import (
+    NO_NUL_PATTERN,
     PREFIX,
     Blueprint,
     JsonBoolean,
@@ -69,8 +70,14 @@ class PatientPageSchema(PageMetaSchema):
 
 
 class PatientSearchArgs(PageArgs):
-    mrn = Text(validate=ma.validate.Length(max=16), metadata={"description": "exact MRN"})
-    name = Text(validate=ma.validate.Length(max=120), metadata={"description": "part of the name"})
+    mrn = Text(
+        validate=ma.validate.Length(max=16),
+        metadata={"description": "exact MRN", "pattern": NO_NUL_PATTERN},
+    )
+    name = Text(
+        validate=ma.validate.Length(max=120),
+        metadata={"description": "part of the name (no NUL character)", "pattern": NO_NUL_PATTERN},
+    )
     birth_date = ma.fields.Date(metadata={"description": "exact date of birth"})
     include_inactive = ma.fields.Boolean(load_default=False)
 

@@ -35,7 +35,14 @@ from portal.db import db_session
 from portal.errors import error_response
 from portal.models import RecordingFormat, Role
 from portal.services import patients, recordings
-from portal.services.recordings import PACEMAKER_LABEL, PACEMAKER_MESSAGE, UNITS, UploadOptions
+from portal.services.recordings import (
+    MAX_FS_HZ,
+    MIN_FS_HZ,
+    PACEMAKER_LABEL,
+    PACEMAKER_MESSAGE,
+    UNITS,
+    UploadOptions,
+)
 from portal.services.reference import reference_name
 from portal.services.validation import InvalidInput
 from portal.uploads import accepts_upload
@@ -62,12 +69,17 @@ class UploadSchema(ma.Schema):
             "or one .zip (send each file as a `files` part)"
         },
     )
+    # The range the upload refuses outside of, in the document; and not nullable: a form's
+    # field is text, which has no null ("null" is refused). An interoperability audit's
+    # schemathesis run: fs_hz=0 and fs_hz=null were valid by the document and refused.
     fs_hz = ma.fields.Float(
-        allow_none=True,
-        metadata={"description": "sampling rate in Hz, only for a CSV without a time column"},
+        metadata={
+            "description": "sampling rate in Hz, only for a CSV without a time column",
+            "minimum": MIN_FS_HZ,
+            "maximum": MAX_FS_HZ,
+        },
     )
     units = ma.fields.String(
-        allow_none=True,
         validate=ma.validate.OneOf(["", *UNITS]),
         metadata={"description": "signal units, only for a CSV whose header does not say"},
     )

@@ -64,6 +64,10 @@ class UploadOutcome:
     read_again: str | None = None
 
 
+# The sampling rates an upload may give (`parse`), as the API's document states them.
+MIN_FS_HZ, MAX_FS_HZ = 50, 2000
+
+
 def _format_of(recording: Recording | RecordingSource) -> RecordingFormat:
     """The format of the files read, as their reader names it: a zip's is its members' (one
     holding an EDF or CSV file had been stored as WFDB, and the report said so; an upload
@@ -75,8 +79,10 @@ def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSou
     """The recording in these files, or InvalidInput with the reader's clinician message. A
     long WFDB or EDF recording is checked chunk by chunk, never held in memory whole (a
     24-hour Holter), and comes back closed: its header's figures only."""
-    if options.fs_hz is not None and not 50 <= options.fs_hz <= 2000:
-        raise InvalidInput({"fs_hz": f"Sampling rate {options.fs_hz:g} Hz is outside 50-2000 Hz."})
+    if options.fs_hz is not None and not MIN_FS_HZ <= options.fs_hz <= MAX_FS_HZ:
+        raise InvalidInput(
+            {"fs_hz": f"Sampling rate {options.fs_hz:g} Hz is outside {MIN_FS_HZ}-{MAX_FS_HZ} Hz."}
+        )
     if options.units is not None and options.units not in UNITS:
         raise InvalidInput({"units": f"Units must be one of {', '.join(UNITS)}."})
     if not isinstance(options.pacemaker, bool):
