@@ -257,15 +257,8 @@ def test_a_patients_app_learns_a_result_it_read_was_withdrawn_and_gets_none_of_i
     assert not [e for e in everything["entry"] if "valueQuantity" in e["resource"]]
 
     # Held for a talk and withdrawn before anyone had called: never theirs, still a 404.
-    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=8))
-    never = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
-    assert never is not None and never.id != report.id
-    sign_report(doctor, never, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
-                conclusion="Sinus rhythm.")  # fmt: skip
-    never.patient_release_at = never.signed_at + dt.timedelta(hours=72)
-    sql.commit()
-    assert _withdraw(doctor, never, reason=REASON, confirmed="y", password=PASSWORD,
-                     row_version=str(never.row_version)).status_code == 302  # fmt: skip
+    never = _held_then_withdrawn(app, people, sql, tmp_path, doctor)
+    assert never.id != report.id
     assert api.get(f"/fhir/r4/DiagnosticReport/{never.id}", headers=fhir).status_code == 404
     assert api.get(f"/fhir/r4/Observation/{never.id}-hr", headers=fhir).status_code == 404
     polled = api.get("/fhir/r4/DiagnosticReport?status=entered-in-error", headers=fhir)
@@ -273,6 +266,23 @@ def test_a_patients_app_learns_a_result_it_read_was_withdrawn_and_gets_none_of_i
     staff = bearer_token(sql, people, people.staff, "fhir:read")
     assert api.get(f"/fhir/r4/DiagnosticReport/{never.id}",
                    headers={"Authorization": f"Bearer {staff}"}).status_code == 200  # fmt: skip
+
+
+def _held_then_withdrawn(
+    app: Flask, people: People, sql: Session, tmp_path: Path, doctor: FlaskClient
+) -> EcgReport:
+    """A second report, signed, held for a talk, and withdrawn before anyone had called: never
+    the patient's to read."""
+    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=8))
+    never = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert never is not None
+    sign_report(doctor, never, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    never.patient_release_at = never.signed_at + dt.timedelta(hours=72)
+    sql.commit()
+    assert _withdraw(doctor, never, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(never.row_version)).status_code == 302  # fmt: skip
+    return never
 
 
 def test_a_patients_rest_client_learns_a_result_it_read_was_withdrawn_and_gets_none_of_it(
@@ -314,15 +324,8 @@ def test_a_patients_rest_client_learns_a_result_it_read_was_withdrawn_and_gets_n
     assert api.get(f"{url}/summary.pdf", headers=patient).status_code == 404
 
     # Held for a talk and withdrawn before anyone had called: never theirs, still a 404.
-    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=8))
-    never = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
-    assert never is not None and never.id != report.id
-    sign_report(doctor, never, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
-                conclusion="Sinus rhythm.")  # fmt: skip
-    never.patient_release_at = never.signed_at + dt.timedelta(hours=72)
-    sql.commit()
-    assert _withdraw(doctor, never, reason=REASON, confirmed="y", password=PASSWORD,
-                     row_version=str(never.row_version)).status_code == 302  # fmt: skip
+    never = _held_then_withdrawn(app, people, sql, tmp_path, doctor)
+    assert never.id != report.id
     assert api.get(f"/api/v1/reports/{never.id}", headers=patient).status_code == 404
     listed = api.get("/api/v1/reports", headers=patient).get_json()
     assert [r["id"] for r in listed["items"]] == [report.id]

@@ -2,6 +2,8 @@
 so and gives no QRS axis, where it read a false extreme right axis; a true right axis
 deviation keeps its axis."""
 
+from pathlib import Path
+
 import numpy as np
 
 from ml.analysis import analyze, machine_notes
@@ -74,14 +76,20 @@ def test_derivation_and_ieee_lead_names_are_the_standard_leads(tmp_path):
     derivations = ("DI", "DII", "DIII", *TWELVE[3:])
     ieee = tuple(f"MDC_ECG_LEAD_{name.upper()}" for name in TWELVE)
     for names in (derivations, ieee):
-        labelled = Recording(recording.fs_hz, names, recording.signal_mv, source_format="t")
-        read = read_recording(write_csv(tmp_path / f"{names[0]}.csv", labelled))
-        assert read.lead_names == TWELVE
-        analysis = analyze(read)
-        assert analysis.analysis_lead == "II"
-        axis = analysis.intervals.qrs_axis_deg
-        assert axis is not None and abs(axis - 40) < 10
+        _read_as_the_twelve_leads(recording, names, tmp_path / f"{names[0]}.csv")
     assert canonical_lead_name("D3") == "D3"  # the QT Database's Holter lead: not lead III
+
+
+def _read_as_the_twelve_leads(recording: Recording, names: tuple[str, ...], path: Path) -> None:
+    """A 12-lead (axis +40) labelled `names`, written as CSV, reads as the standard twelve
+    leads: analysed on lead II, its axis measured."""
+    labelled = Recording(recording.fs_hz, names, recording.signal_mv, source_format="t")
+    read = read_recording(write_csv(path, labelled))
+    assert read.lead_names == TWELVE
+    analysis = analyze(read)
+    assert analysis.analysis_lead == "II"
+    axis = analysis.intervals.qrs_axis_deg
+    assert axis is not None and abs(axis - 40) < 10
 
 
 def test_lead_names_in_other_languages_are_the_standard_leads(tmp_path):
@@ -92,13 +100,7 @@ def test_lead_names_in_other_languages_are_the_standard_leads(tmp_path):
     german = tuple(f"Ableitung {name}" for name in TWELVE)
     abbreviated = ("Lead I", "ECG Lead II", "Lead III", *(f"Abl. {name}" for name in TWELVE[3:]))
     for names in (german, abbreviated):
-        labelled = Recording(recording.fs_hz, names, recording.signal_mv, source_format="t")
-        read = read_recording(write_csv(tmp_path / f"{names[1]}.csv", labelled))
-        assert read.lead_names == TWELVE
-        analysis = analyze(read)
-        assert analysis.analysis_lead == "II"
-        axis = analysis.intervals.qrs_axis_deg
-        assert axis is not None and abs(axis - 40) < 10
+        _read_as_the_twelve_leads(recording, names, tmp_path / f"{names[1]}.csv")
     labelled = Recording(recording.fs_hz, german, recording.signal_mv, source_format="t")
     edf = write_edf(tmp_path / "ekg.edf", labelled, label_prefix="")  # "Ableitung I" ...
     assert read_recording(edf).lead_names == TWELVE
