@@ -871,6 +871,65 @@ def test_the_document_states_the_rules_the_api_refuses_by(
     assert staff.post(path, json={"other_issues": "chest pain"}).status_code == 201
 
 
+def test_a_clinical_input_names_its_list_and_the_document_states_its_ranges(
+    app: Flask, people: People, tokens: Tokens
+) -> None:
+    """An interoperability audit: `POST /patients/<id>/clinical-inputs` answered 201 without
+    `Location`, and the document stated no range of the values (cholesterol 50-700 mg/dL,
+    systolic 50-300 mmHg, Killip 1-4 ...) the API refuses outside of. The 201 names the
+    patient's list (no URL serves one entry), and every range the document states, in each
+    unit, is exactly where the API starts refusing."""
+    import math
+
+    import jsonschema_rs
+
+    staff = Api(app, tokens.staff)
+    path = f"/patients/{people.patient.id}/clinical-inputs"
+    created = staff.post(path, json={"smoker": True})
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"/api/v1{path}"
+    listed = staff.client.get(created.headers["Location"], headers=staff.headers).get_json()
+    assert created.get_json()["id"] in [item["id"] for item in listed["items"]]
+
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    post = document["paths"]["/api/v1/patients/{patient_id}/clinical-inputs"]["post"]
+    assert post["responses"]["201"]["headers"]["Location"]["schema"]["format"] == "uri-reference"
+    entry = document["components"]["schemas"]["ClinicalInputCreate"]
+    validator = jsonschema_rs.Draft202012Validator(entry)
+    edges: list[tuple[dict[str, Any], str, float, float]] = []  # (unit, field, low, high)
+    for name, field in entry["properties"].items():
+        if "minimum" in field:
+            edges.append(({}, name, field["minimum"], field["maximum"]))
+    for rule in entry["allOf"]:  # a lab value's range in the unit named (none: the default)
+        for branch in rule["anyOf"]:
+            unit_field, *values = branch["properties"]
+            unit = {unit_field: branch["properties"][unit_field]["const"]}
+            ways = [unit] if "required" in branch else [unit, {}]
+            for name in values:
+                field = branch["properties"][name]
+                edges += [(way, name, field["minimum"], field["maximum"]) for way in ways]
+    stated = {name for _, name, _, _ in edges}
+    assert stated == {"total_cholesterol", "hdl", "creatinine", "systolic_bp_mmhg",
+                      "heart_rate_bpm", "bmi_kg_m2", "killip_class"}  # fmt: skip
+    assert {"mg/dL", "mmol/L", "umol/L"} <= {u for unit, *_ in edges for u in unit.values()}
+
+    def step(name: str, value: float, away: float) -> float:
+        if entry["properties"][name]["type"][0] == "integer":
+            return value + (1 if away > 0 else -1)
+        return math.nextafter(value, away)
+
+    for unit, name, low, high in edges:
+        for inside, outside in ((low, step(name, low, -math.inf)),
+                                (high, step(name, high, math.inf))):  # fmt: skip
+            body = {**unit, name: inside}
+            assert validator.is_valid(body), body
+            answer = staff.post(path, json=body)
+            assert answer.status_code == 201, (body, answer.get_json())
+            body = {**unit, name: outside}
+            assert not validator.is_valid(body), body
+            assert error_of(staff.post(path, json=body), 422)["field"] == name, body
+
+
 def test_the_docs_page_needs_no_inline_script_and_no_cdn(app: Flask) -> None:
     client = app.test_client()
     page = client.get("/api/v1/docs")

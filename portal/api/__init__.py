@@ -53,10 +53,14 @@ for _resource in RESOURCES:
 # What a request body's schema requires as a whole, which marshmallow fields cannot say in
 # the document (each schema enforces it itself): a PATCH of nothing is a 422 (it had been a
 # 200 with nothing changed; an interoperability audit, 2026-12-07), and so is a clinical
-# input holding nothing (`clinical_inputs.something_entered`).
+# input holding nothing (`clinical_inputs.something_entered`) or a lab value outside its
+# plausible range in the unit the entry names (`clinical_inputs.lab_ranges`).
 SCHEMA_RULES: dict[str, dict[str, object]] = {
     "PatientUpdate": {"minProperties": 1},
-    "ClinicalInputCreate": {"anyOf": clinical_inputs.something_entered()},
+    "ClinicalInputCreate": {
+        "anyOf": clinical_inputs.something_entered(),
+        "allOf": clinical_inputs.lab_ranges(),
+    },
 }
 
 DESCRIPTION = """The CardioPortal REST API for machine clients.

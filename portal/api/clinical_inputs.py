@@ -4,17 +4,33 @@ units, plausible ranges and messages; values are stored in canonical units."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import marshmallow as ma
 
 from portal import units
 from portal.access import roles, scopes
-from portal.api.core import Blueprint, JsonBoolean, Text, UtcDateTime, actor, audited
+from portal.api.core import (
+    PREFIX,
+    Blueprint,
+    JsonBoolean,
+    Text,
+    UtcDateTime,
+    actor,
+    audited,
+    location_header,
+)
 from portal.db import db_session
 from portal.models import ClinicalInput, Role, utcnow
 from portal.services import clinical_inputs, patients
-from portal.services.clinical_inputs import BOOLEAN_FIELDS, ClinicalInputForm
+from portal.services.clinical_inputs import (
+    BOOLEAN_FIELDS,
+    LAB_FIELDS,
+    PLAUSIBLE_RANGES,
+    ClinicalInputForm,
+    LabField,
+)
 
 bp = Blueprint(
     "clinical_inputs", __name__, tag="Clinical inputs",
@@ -65,6 +81,69 @@ def _measurement(description: str) -> ma.fields.Float:
     return ma.fields.Float(allow_none=True, metadata={"description": description})
 
 
+def _plain_measurement(column: str, description: str) -> ma.fields.Float:
+    """A unit-fixed measurement with the plausible range `canonical_values` refuses outside
+    of, in the document (it had said no range; an interoperability audit)."""
+    allowed = PLAUSIBLE_RANGES[column]
+    return ma.fields.Float(
+        allow_none=True,
+        metadata={"description": description, "minimum": allowed.low, "maximum": allowed.high},
+    )
+
+
+def _edge_in_unit(lab: LabField, unit: str, *, low: bool) -> float:
+    """The last value in `unit` that `_lab_value` accepts at this edge of its mg/dL range:
+    the division's float, moved by the least step until it is exactly the edge."""
+    allowed = PLAUSIBLE_RANGES[lab.column]
+
+    def accepted(value: float) -> bool:
+        return allowed.low <= lab.to_mg_dl(value, unit) <= allowed.high
+
+    value = (allowed.low if low else allowed.high) / lab.to_mg_dl(1.0, unit)
+    inward, outward = (math.inf, -math.inf) if low else (-math.inf, math.inf)
+    while not accepted(value):
+        value = math.nextafter(value, inward)
+    while accepted(math.nextafter(value, outward)):
+        value = math.nextafter(value, outward)
+    return value
+
+
+def lab_ranges() -> list[dict[str, Any]]:
+    """The document's plausible ranges of the lab values, in the unit the entry names: for
+    each unit field an `anyOf` of one branch per unit, its values' `minimum`/`maximum` there
+    (no unit is the default, mg/dL), as `_lab_value` refuses outside of after conversion
+    (the document had said no range; an interoperability audit). No `if`/`not`: schemathesis
+    cannot generate from them."""
+    rules = []
+    unit_fields = {lab.unit_field: lab.allowed_units for lab in LAB_FIELDS.values()}
+    for unit_field, allowed_units in unit_fields.items():
+        branches = []
+        for unit in allowed_units:
+            ranges: dict[str, Any] = {
+                field: {
+                    "minimum": _edge_in_unit(lab, unit, low=True),
+                    "maximum": _edge_in_unit(lab, unit, low=False),
+                }
+                for field, lab in LAB_FIELDS.items()
+                if lab.unit_field == unit_field
+            }
+            branch: dict[str, Any] = {"properties": {unit_field: {"const": unit}, **ranges}}
+            if unit != _EnteredValues._declared_fields[unit_field].load_default:
+                branch["required"] = [unit_field]
+            branches.append(branch)
+        rules.append({"anyOf": branches})
+    return rules
+
+
+def _lab_description(field: str) -> str:
+    lab = LAB_FIELDS[field]
+    in_units = "; ".join(
+        f"{_edge_in_unit(lab, unit, low=True):.4g}-{_edge_in_unit(lab, unit, low=False):.4g} {unit}"
+        for unit in lab.allowed_units
+    )
+    return f"in {lab.unit_field}; plausible {in_units}"
+
+
 class _EnteredValues(ma.Schema):
     """What the web's "Clinical input" form holds. Values in the unit named (the plausible
     ranges are checked after conversion, with the web form's messages)."""
@@ -72,20 +151,26 @@ class _EnteredValues(ma.Schema):
     recorded_at = UtcDateTime(
         allow_none=True, metadata={"description": "when measured (ISO 8601; no zone = UTC)"}
     )
-    total_cholesterol = _measurement("in cholesterol_unit")
-    hdl = _measurement("in cholesterol_unit")
+    total_cholesterol = _measurement(_lab_description("total_cholesterol"))
+    hdl = _measurement(_lab_description("hdl"))
     cholesterol_unit = ma.fields.String(
         load_default="mg/dL", validate=ma.validate.OneOf(units.CHOLESTEROL_UNITS)
     )
-    creatinine = _measurement("in creatinine_unit")
+    creatinine = _measurement(_lab_description("creatinine"))
     creatinine_unit = ma.fields.String(
         load_default="mg/dL", validate=ma.validate.OneOf(units.CREATININE_UNITS)
     )
-    systolic_bp_mmhg = _measurement("mmHg, whole number")
-    heart_rate_bpm = _measurement("beats per minute, whole number")
-    bmi_kg_m2 = _measurement("kg/m2")
+    systolic_bp_mmhg = _plain_measurement("systolic_bp_mmhg", "mmHg, whole number")
+    heart_rate_bpm = _plain_measurement("heart_rate_bpm", "beats per minute, whole number")
+    bmi_kg_m2 = _plain_measurement("bmi_kg_m2", "kg/m2")
     # strict: 3.9 had been stored as Killip class 3 (an input audit)
-    killip_class = ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(1, 4))
+    killip_class = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=ma.validate.Range(
+            PLAUSIBLE_RANGES["killip_class"].low, PLAUSIBLE_RANGES["killip_class"].high
+        ),
+    )
     other_issues = Text(allow_none=True, validate=ma.validate.Length(max=4000))
 
 
@@ -138,12 +223,16 @@ def list_inputs(args: dict[str, Any], patient_id: int) -> dict[str, Any]:
 @roles(*CLINICAL)
 @scopes("patients:write")
 @bp.arguments(ClinicalInputCreateSchema)
-@bp.response(201, ClinicalInputSchema)
-def create(values: dict[str, Any], patient_id: int) -> ClinicalInput:
+@bp.response(
+    201, ClinicalInputSchema,
+    headers=location_header("the patient's clinical inputs, newest first (no URL serves one)"),
+)  # fmt: skip
+def create(values: dict[str, Any], patient_id: int) -> tuple[ClinicalInput, int, dict[str, str]]:
     """Record a clinical input.
 
-    A new entry (nothing is edited in place). An implausible value is a 422 naming the field,
-    the value and the range, as on the web form."""
+    A new entry (nothing is edited in place); `Location` names the patient's clinical-input
+    list, where it is (the API serves no URL of one entry). An implausible value is a 422
+    naming the field, the value and the range, as on the web form."""
     sql = db_session()
     patient = patients.get_visible_patient(sql, actor(), patient_id)
     entry = ClinicalInputForm(
@@ -162,4 +251,4 @@ def create(values: dict[str, Any], patient_id: int) -> ClinicalInput:
     )
     row = clinical_inputs.record_clinical_input(sql, patient, entry, actor=actor(), now=utcnow())
     sql.commit()
-    return row
+    return row, 201, {"Location": f"{PREFIX}/patients/{patient.id}/clinical-inputs"}
