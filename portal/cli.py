@@ -58,6 +58,8 @@ class CardioGroup(FlaskGroup):
         from alembic.util.exc import CommandError
         from sqlalchemy.exc import ArgumentError, OperationalError
 
+        from portal.db import LOGIN_REFUSED, LOGIN_REFUSED_CODE
+
         try:
             return super().invoke(ctx)
         except CommandError as problem:  # e.g. a schema newer than this code (a rollback)
@@ -73,6 +75,8 @@ class CardioGroup(FlaskGroup):
                   "use mysql+pymysql://USER:PASSWORD@HOST:3306/DB")  # fmt: skip
         except OperationalError as problem:
             code = problem.orig.args[0] if problem.orig and problem.orig.args else None
+            if code == LOGIN_REFUSED_CODE:  # the driver's words name the user, not the password
+                _stop(2, f"The database {LOGIN_REFUSED}: {problem.orig}")
             if code in REFUSED_CONNECTION_CODES:
                 _stop(2, f"The database refused the connection: {problem.orig}")
             # SQLite gives no code: only its lock is worth waiting for.

@@ -72,6 +72,18 @@ SQLITE_BUSY_WORDS = ("database is locked", "database is busy", "database table i
 CONNECTION_LOST_CODES = (2006, 2013)
 
 
+# MySQL's "Access denied for user" (1045): the server answers and refuses DATABASE_URL's user
+# name or password. `/health` and `cardio` had said "unreachable", which sent the administrator
+# to the network instead of the credentials (an operations audit); SQLite has no login.
+LOGIN_REFUSED_CODE = 1045
+LOGIN_REFUSED = "refused the login: check the user name and password in DATABASE_URL"
+
+
+def login_refused(cause: BaseException) -> bool:
+    """The driver's error (`.orig`) says the database refused the user name or password."""
+    return getattr(cause, "args", ())[:1] == (LOGIN_REFUSED_CODE,)
+
+
 def database_busy(cause: BaseException) -> bool:
     """The driver's error (`.orig`) says the database was busy with another transaction just
     then (SQLite locked, a MariaDB lock wait timeout or deadlock), not that it is down."""

@@ -17,7 +17,14 @@ from sqlalchemy.exc import (
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from ml.analysis import MachineReadError
-from portal.db import COMMIT_SENT, commit_answer_lost, database_busy, db_session
+from portal.db import (
+    COMMIT_SENT,
+    LOGIN_REFUSED,
+    commit_answer_lost,
+    database_busy,
+    db_session,
+    login_refused,
+)
 from portal.services import audit
 from portal.services.errors import DomainError, NotAllowed
 from portal.storage import MAX_FILES
@@ -217,6 +224,7 @@ def init_app(app: Flask) -> None:
         busy = not unknown and not behind and database_busy(cause)
         what = "schema behind this version of the portal" if behind else "not reachable"
         what = "busy (locked by another transaction)" if busy else what
+        what = LOGIN_REFUSED if login_refused(cause) else what
         app.logger.error(
             "Database %s on %s %s%s: %s: %s",
             what, request.method, request.path, " (commit sent, no answer)" if unknown else "",

@@ -364,6 +364,49 @@ def test_a_database_url_typo_is_one_sentence_exit_2_without_the_password(
     assert "S3c" not in result.output and "retPW" not in result.output
 
 
+@pytest.mark.mariadb
+def test_a_refused_database_password_reads_as_the_credentials_not_the_network(
+    mariadb_host_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operations audit: DATABASE_URL with a wrong password on a running MariaDB (error
+    1045) read "unreachable" in `/health`, sending the administrator to the network. On the
+    server `/health`, the log and `cardio` say the login was refused, naming no password;
+    off it `/health` stays as brief as it was."""
+    from sqlalchemy.engine import make_url
+
+    from portal import create_app
+    from portal.db import LOGIN_REFUSED
+    from tests.conftest import csrf_token, make_settings
+    from tests.support.mariadb import _admin_sql, create_database
+
+    database = make_url(create_database(mariadb_host_url, "cardio_wrong_password"))
+    _admin_sql(  # a user of its own (the right password would then meet the grants)
+        mariadb_host_url,
+        "CREATE USER IF NOT EXISTS 'cardio_pw'@'127.0.0.1' IDENTIFIED BY 'Right-Pw-1'",
+    )
+    wrong = database.set(username="cardio_pw", password="Wr0ng-Pw-9")
+    url = wrong.render_as_string(hide_password=False)
+    app = create_app(make_settings(url, tmp_path))
+    local = app.test_client().get("/health")  # the test client asks from 127.0.0.1
+    remote = app.test_client().get("/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert local.status_code == remote.status_code == 503
+    assert local.json == {"status": "error", "database": LOGIN_REFUSED}
+    assert remote.json == {"status": "error", "database": "unreachable"}
+    assert LOGIN_REFUSED == "refused the login: check the user name and password in DATABASE_URL"
+    client = app.test_client()
+    form = {"username": "staff1", "password": "x", "csrf_token": csrf_token(client, "/login")}
+    with caplog.at_level("ERROR"):
+        assert client.post("/login", data=form).status_code == 503
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Database")]
+    assert said and all(f"Database {LOGIN_REFUSED} on POST /login" in s for s in said), said
+
+    result = CliRunner().invoke(main, ["init-db"], env=_env(tmp_path, DATABASE_URL=url))
+    assert result.exit_code == 2, result.output  # configuration: retrying cannot help
+    assert result.output.startswith(f"Error: The database {LOGIN_REFUSED}: (1045, "), result.output
+    for output in (result.output, local.get_data(as_text=True), *said):
+        assert "Wr0ng-Pw-9" not in output and url not in output
+
+
 def test_an_instance_dir_that_is_a_file_is_refused_in_words(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from portal import migrate
 from portal.access import public, roles
-from portal.db import db_session
+from portal.db import LOGIN_REFUSED, db_session, login_refused
 from portal.models import Role, utcnow
 from portal.services import jobs
 
@@ -40,15 +40,18 @@ def health() -> tuple[Response, int]:
     """For load balancers and docker-compose: is the app up, the database reachable, and its
     schema the one this code needs? A database restored from an older backup said "ok" while
     every login failed on a missing table (an ops audit)."""
+    on_server = asked_on_the_server()
     try:
         stored = db_session().execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # any database failure (no alembic_version: never migrated) is unhealthy
+    except Exception as failure:  # any database failure (no alembic_version: never migrated)
         db_session().rollback()
         if not _database_answers():
-            return jsonify(status="error", database="unreachable"), 503
+            refused = on_server and login_refused(getattr(failure, "orig", None) or failure)
+            return jsonify(
+                status="error", database=LOGIN_REFUSED if refused else "unreachable"
+            ), 503
         stored = None
     needed = migrate.head_revision()
-    on_server = asked_on_the_server()
     if problem := storage_problem(current_app.config["SETTINGS"].storage_dir):
         said = problem if on_server else STORAGE_PROBLEM_BRIEF
         return jsonify(status="error", database="ok", storage=said), 503
