@@ -204,13 +204,16 @@ def _leads_phrase(recording: Recording, leads: list[int]) -> str:
     return f"lead{'s' if len(leads) > 1 else ''} {names}"
 
 
-HMS_FROM_S = 600.0  # from 10 minutes into a recording, times read h:mm:ss
+HMS_FROM_S = 600.0  # the tables of a recording of 10 minutes or more read h:mm:ss throughout
+NOTE_HMS_FROM_S = 60.0  # a note's time from a minute into the recording reads h:mm:ss
 
 
 def clock(t_s: float, as_hms: bool | None = None) -> str:
-    """'61.0 s' within the first 10 minutes, else 'h:mm:ss' as a Holter report reads (or as
-    `as_hms` says, so that one list reads in one format)."""
-    if not (t_s >= HMS_FROM_S if as_hms is None else as_hms):
+    """A moment into the recording as every machine note says it: '12.5 s' under a minute,
+    else 'h:mm:ss' ('0:06:53'), so that one moment reads the same in every note (a 4-h
+    Holter's notes had mixed '413.4 s' and '0:06:53'; a words audit). `as_hms` is for a
+    table of one format (the review page's and PDF's episodes, `HMS_FROM_S`)."""
+    if not (t_s >= NOTE_HMS_FROM_S if as_hms is None else as_hms):
         return f"{t_s:.1f} s"
     whole = int(t_s)
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
@@ -229,10 +232,10 @@ def duration_text(seconds: float) -> str:
 
 def clocks(times_s: Iterable[float], shown: int = 10) -> str:
     """'1.0 s, 2.5 s and 3 more': where a note's first `shown` events are, and how many follow,
-    all in one format ('0:03:27, 0:12:03', not '207.8 s, 0:12:03')."""
+    each as `clock` says it in every note ('0:03:27, 0:12:03'; a list had read '207.8 s'
+    in one note and '0:03:27' in another beside a later time)."""
     times = [float(t) for t in times_s]
-    as_hms = any(t >= HMS_FROM_S for t in times)
-    where = ", ".join(clock(t, as_hms) for t in times[:shown])
+    where = ", ".join(clock(t) for t in times[:shown])
     return where + (f" and {len(times) - shown} more" if len(times) > shown else "")
 
 

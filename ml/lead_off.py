@@ -129,7 +129,7 @@ def lead_off_as_missing(recording: Recording) -> Recording:
 def lead_off_note(start_s: float, end_s: float) -> str:
     minutes = (end_s - start_s) / 60
     return (
-        f"Every lead is a flat line from {clock(start_s, True)} for {minutes:.1f} min: the "
+        f"Every lead is a flat line from {clock(start_s)} for {minutes:.1f} min: the "
         "electrodes were off or the recorder lost the signal, so that stretch is read as "
         "missing, not as a pause (no asystole that long ends in a normal heartbeat); check "
         "the strip."
@@ -137,7 +137,7 @@ def lead_off_note(start_s: float, end_s: float) -> str:
 
 
 def one_lead_off_note(lead: str, spans: list[Span]) -> str:
-    where = ", ".join(f"from {clock(a, True)} for {(b - a) / 60:.1f} min" for a, b in spans[:3])
+    where = ", ".join(f"from {clock(a)} for {(b - a) / 60:.1f} min" for a, b in spans[:3])
     more = f" and {len(spans) - 3} more times" if len(spans) > 3 else ""
     return (
         f"Lead {lead} is a flat line {where}{more} while other leads go on: its electrode was "

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import wfdb
 from flask import Flask
@@ -124,6 +125,35 @@ def test_report_pages_say_recorded_or_uploaded_in_local_time(
     assert 'id="ecg-go-to-kind"' not in page
     worklist = doctor.get("/worklist").get_data(as_text=True)
     assert "2026-11-30 08:15 CET" in worklist and ">uploaded<" in worklist
+
+
+def test_machine_notes_of_a_clocked_recording_say_their_times_are_into_it(
+    paris_app: Flask, people: People, tmp_path: Path
+) -> None:
+    """A words audit: a recording with a start clock listed its notes' bare elapsed times
+    ("1:30:27") beside the episodes' clock times ("14:02"). Its notes' heading says they are
+    times into the recording; a file without a clock has no clock time to mix them with."""
+    recording = synthetic(duration_s=20.0, fs_hz=360.0, leads=("II", "V1"))
+    signal = recording.signal_mv.copy()
+    signal[5 * 360 : 7 * 360] = np.nan  # 2 s missing: a note with a time in it
+    wfdb.wrsamp(
+        "gap", fs=360, units=["mV", "mV"], sig_name=["II", "V1"], p_signal=signal,
+        fmt=["16", "16"], write_dir=str(tmp_path),
+        base_time=dt.time(8, 15, 0), base_date=dt.date(2026, 11, 30),
+    )  # fmt: skip
+    files = [((tmp_path / f"gap.{ext}").read_bytes(), f"gap.{ext}") for ext in ("hea", "dat")]
+    clocked = _upload(paris_app, people, files)
+    doctor = client_for(paris_app, people.doctor)
+    page = doctor.get(f"/reports/{clocked.id}").get_data(as_text=True)
+    heading = 'Machine notes <span class="muted small">(times into the recording, not of day)'
+    assert heading in page and "missing from 5.0 s" in page, page[page.find("Machine") :][:600]
+
+    csv = write_csv(
+        tmp_path / "no-clock.csv", dataclasses.replace(recording, signal_mv=signal)
+    ).read_bytes()
+    unclocked = _upload(paris_app, people, [(csv, "no-clock.csv")])
+    page = doctor.get(f"/reports/{unclocked.id}").get_data(as_text=True)
+    assert "<h3>Machine notes</h3>" in page and "missing from 5.0 s" in page
 
 
 def test_a_time_typed_on_the_input_form_is_the_hospitals(paris_app: Flask, people: People) -> None:

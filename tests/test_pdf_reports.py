@@ -771,7 +771,7 @@ def test_the_clinician_pdf_lists_the_machine_notes_such_as_a_lead_off(
     assert pdf.status_code == 200
     said = " ".join(_text(pdf.data, tmp_path, "notes").split())
     assert "Machine notes" in said
-    assert "Lead III is a flat line from 0:00:40 for 1.2 min" in said
+    assert "Lead III is a flat line from 40.0 s for 1.2 min" in said  # under a minute: seconds
 
 
 def test_storage_verify_names_what_a_restore_left_out(

@@ -47,7 +47,7 @@ def test_beats_of_a_ventricular_run_and_the_edges_are_left_to_the_run_rules() ->
 
 def test_the_note_says_how_many_and_where() -> None:
     one = cycle_splitters_note(np.array([75.2]))
-    assert one.startswith("1 beat called ventricular (at 75.2 s) was left unclassified: it sits")
+    assert one.startswith("1 beat called ventricular (at 0:01:15) was left unclassified: it sits")
     many = cycle_splitters_note(np.arange(12) * 2.0 + 1.0)
     assert many.startswith("12 beats called ventricular (at 1.0 s, 3.0 s")
     assert "and 2 more) were left unclassified: each sits" in many

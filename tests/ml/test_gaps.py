@@ -70,7 +70,7 @@ def test_a_long_gap_in_the_middle_is_zero_and_reported() -> None:
     assert filled.spans_s() == [(61.0, 73.0)] and filled.spans_s([0]) == []
     assert np.all(filled.recording.signal_mv[int(61 * FS_HZ) : int(73 * FS_HZ), 1] == 0)
     assert np.isfinite(filled.recording.signal_mv).all()
-    assert filled.notes == ("12.0 s of lead II missing from 61.0 s, not analysed.",)
+    assert filled.notes == ("12.0 s of lead II missing from 0:01:01, not analysed.",)
     assert usable_leads(filled.recording) == [0, 1]  # the rest of lead II is still read
 
 
@@ -86,7 +86,7 @@ def test_gaps_in_all_leads_and_at_the_edges() -> None:
     assert filled.notes == (
         "1 short gap in all leads (3 samples = 12 ms) bridged by interpolation.",
         "2.5 s of all leads missing from 30.0 s, not analysed.",
-        "10.0 s of lead I missing from 80.0 s, not analysed.",
+        "10.0 s of lead I missing from 0:01:20, not analysed.",
     )
 
 
@@ -165,7 +165,18 @@ def test_a_csv_with_a_long_gap_in_the_middle(tmp_path: Path) -> None:
     assert filled.notes == ("12.0 s of all leads missing from 20.0 s, not analysed.",)
 
 
-def test_a_list_of_times_reads_in_one_format() -> None:
-    assert clocks([12.5, 207.8]) == "12.5 s, 207.8 s"  # a strip or a Holter's first minutes
-    assert clocks([207.8, 723.0]) == "0:03:27, 0:12:03"  # not "207.8 s, 0:12:03"
+def test_a_moment_reads_the_same_in_every_note() -> None:
+    """A words audit: on a 4-h Holter one note said "413.4 s" and another "0:06:53" of the same
+    moment (a list read h:mm:ss only beside a time past 10 minutes; a lone time past 10
+    minutes). One rule now: under a minute "12.5 s", from a minute on h:mm:ss."""
+    from ml.gaps import clock
+    from ml.lead_off import lead_off_note
+
+    assert clocks([12.5, 59.9]) == "12.5 s, 59.9 s"  # a strip's seconds
+    assert clocks([413.4]) == clocks([413.4, 7200.0]).split(", ")[0] == clock(413.4) == "0:06:53"
+    assert clocks([12.5, 207.8]) == "12.5 s, 0:03:27"
+    assert clocks([207.8, 723.0]) == "0:03:27, 0:12:03"
     assert clocks([float(t) for t in range(700, 712)]).endswith("0:11:49 and 2 more")
+    assert clock(60.0) == "0:01:00" and clock(5427.0) == "1:30:27"
+    assert lead_off_note(30.0, 750.0).startswith("Every lead is a flat line from 30.0 s for 12.0")
+    assert lead_off_note(413.4, 750.0).startswith("Every lead is a flat line from 0:06:53 for")
