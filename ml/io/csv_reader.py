@@ -38,7 +38,7 @@ from ml.io.units import MV_PER_UNIT, to_mv_factor
 
 if TYPE_CHECKING:  # pandas is imported by the reader that needs it, not by the engine
     import pandas as pd
-from ml.recording import TOO_SMALL_STD_MV, Recording, canonical_lead_name
+from ml.recording import TOO_SMALL_STD_MV, Recording, canonical_lead_name, inverted_back
 
 # A time column, by its name normalised ("Time (sec)", "Elapsed time", "timestamp [ms]",
 # "t_s"): an exact list had taken "Elapsed time" for a lead, which changed the read, and
@@ -158,6 +158,10 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         name, column_unit = _split_unit(columns[i])
         names.append(name)
         factors.append(to_mv_factor(column_unit or units or "mV", lead=name))
+    # Cabrera's "-aVR" column is aVR upside down: read as aVR, turned back (`inverted_back`),
+    # as an EDF's "ECG -aVR" is; it had stayed a lead "-aVR", and the 12-lead had no aVR.
+    names, signs, inverted = inverted_back(names)
+    factors = [factor * sign for factor, sign in zip(factors, signs, strict=True)]
     with np.errstate(over="ignore", invalid="ignore"):  # 1e308 V is infinite in mV: a gap
         signal_mv = data[:, lead_columns] * np.array(factors)
     in_chosen_units = [
@@ -193,6 +197,7 @@ def read_csv(path: Path, *, fs_hz: float | None = None, units: str | None = None
         signal_mv=signal_mv,
         source_format="csv",
         source_name=path.name,
+        notes=inverted,
         units_in_file=all(_split_unit(columns[i])[1] for i in lead_columns),
     )
 

@@ -122,7 +122,7 @@ class WfdbSource:
         self.source_format = "wfdb"
         self.source_name: str | None = header.record_name
         self.start_time = header.start_time
-        self.notes = _uncalibrated_notes(header)
+        self.notes = (*_uncalibrated_notes(header), *header.inverted_notes)
         self._data_files = data_files
         self._kept: list[tempfile.TemporaryDirectory[str]] = []
         self._folder = tempfile.TemporaryDirectory(prefix="cardio-wfdb-stream-")
@@ -199,10 +199,10 @@ class WfdbSource:
 
     def _millivolts(self, digital: np.ndarray, impossible_as_missing: bool = True) -> np.ndarray:
         out = np.empty(digital.shape, dtype=np.float64)
-        for column, (spec, lead) in enumerate(
-            zip(self.header.signals, self.lead_names, strict=True)
+        for column, (spec, lead, sign) in enumerate(
+            zip(self.header.signals, self.lead_names, self.header.lead_signs, strict=True)
         ):
-            _millivolts_into(out[:, column], spec, digital[:, column], lead)
+            _millivolts_into(out[:, column], spec, digital[:, column], lead, sign)
         if impossible_as_missing:
             out[~(np.abs(out) <= MAX_ECG_MV) & ~np.isnan(out)] = np.nan
         return out

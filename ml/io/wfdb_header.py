@@ -24,7 +24,7 @@ from ml.errors import (
     UnknownFormatError,
 )
 from ml.io.limits import file_name_too_long
-from ml.recording import distinct_lead_names
+from ml.recording import distinct_lead_names, inverted_back
 
 # Storage formats wfdb 4.3 decodes (wfdb.io._signal.DAT_FMTS); 508/516/524 are FLAC.
 FORMATS = ("8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508", "516", "524")
@@ -71,10 +71,24 @@ class WfdbHeader:
     @property
     def lead_names(self) -> tuple[str, ...]:
         """Each signal's description (its lead, e.g. 'MLII'), or 'signal N' without one; a
-        lead described twice is numbered the second time, "II (2)" (`distinct_lead_names`)."""
-        return distinct_lead_names(
-            [s.description or f"signal {i + 1}" for i, s in enumerate(self.signals)]
-        )
+        lead described twice is numbered the second time, "II (2)" (`distinct_lead_names`);
+        Cabrera's "-aVR" is named aVR (`lead_signs` turns it back, `inverted_back`)."""
+        return distinct_lead_names(inverted_back(self._described)[0])
+
+    @property
+    def lead_signs(self) -> tuple[float, ...]:
+        """-1 for a signal that is a standard lead inverted ("-aVR"), 1 for the others: such
+        a signal had stayed a lead "-aVR", and a Cabrera 12-lead had no aVR."""
+        return tuple(inverted_back(self._described)[1])
+
+    @property
+    def inverted_notes(self) -> tuple[str, ...]:
+        """ "Lead -aVR (Cabrera) read as aVR, inverted back." for each signal turned back."""
+        return inverted_back(self._described)[2]
+
+    @property
+    def _described(self) -> list[str]:
+        return [s.description or f"signal {i + 1}" for i, s in enumerate(self.signals)]
 
     @property
     def file_names(self) -> list[str]:

@@ -136,8 +136,10 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
         _check_not_longer(header, name, data_files[name])
     # Filled lead by lead, in place: the millivolts are the only full-size float array.
     signal_mv = np.empty((header.n_samples, len(header.signals)), dtype=np.float64)
-    for column, (spec, lead) in enumerate(zip(header.signals, header.lead_names, strict=True)):
-        _millivolts_into(signal_mv[:, column], spec, samples[column], lead)
+    for column, (spec, lead, sign) in enumerate(
+        zip(header.signals, header.lead_names, header.lead_signs, strict=True)
+    ):
+        _millivolts_into(signal_mv[:, column], spec, samples[column], lead, sign)
     del samples
     return Recording(
         fs_hz=header.fs_hz,
@@ -146,7 +148,7 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
         source_format="wfdb",
         source_name=header.record_name,
         start_time=header.start_time,
-        notes=_uncalibrated_notes(header),
+        notes=(*_uncalibrated_notes(header), *header.inverted_notes),
     )
 
 
@@ -449,12 +451,14 @@ def _unverified_files(header: WfdbHeader, samples: list[np.ndarray]) -> set[str]
     return unverified
 
 
-def _millivolts_into(out: np.ndarray, spec: SignalSpec, digital: np.ndarray, lead: str) -> None:
-    """(sample - baseline) / gain in mV, written into `out` (one column of the recording);
-    WFDB's missing-sample value becomes NaN; several samples per frame are averaged to the
-    frame rate (NaN if any of them is missing). The same arithmetic, in float64, as
-    computing it on a copy: integers convert exactly."""
-    factor = to_mv_factor(spec.units, lead=lead)
+def _millivolts_into(
+    out: np.ndarray, spec: SignalSpec, digital: np.ndarray, lead: str, sign: float = 1.0
+) -> None:
+    """(sample - baseline) / gain in mV, times `sign` (-1 turns Cabrera's -aVR back), written
+    into `out` (one column of the recording); WFDB's missing-sample value becomes NaN; several
+    samples per frame are averaged to the frame rate (NaN if any of them is missing). The
+    same arithmetic, in float64, as computing it on a copy: integers convert exactly."""
+    factor = to_mv_factor(spec.units, lead=lead) * sign
     invalid = INVALID_SAMPLE.get(spec.fmt)
     if spec.samples_per_frame == 1:
         out[:] = digital

@@ -11,7 +11,7 @@ import numpy as np
 from ml.io import read_recording
 from ml.recording import Recording, canonical_lead_name
 from ml.research.synthetic import BeatTruth, synthetic_recording
-from tests.support.ecg_files import write_edf
+from tests.support.ecg_files import write_csv, write_edf, write_wfdb
 
 TWELVE = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -45,3 +45,41 @@ def test_an_edf_channel_of_minus_avr_is_read_as_avr_inverted_back(tmp_path: Path
     assert np.allclose(read.lead("aVR"), recording.lead("aVR"), atol=0.001)
     assert read.lead("aVR").min() < -0.5  # the normal aVR's QRS points down
     assert "Lead -aVR (Cabrera) read as aVR, inverted back." in read.notes
+
+
+def _cabrera_twelve_lead() -> tuple[Recording, Recording]:
+    """A normal 12-lead, and the same with aVR written as Cabrera's -aVR."""
+    truth = BeatTruth(hr_bpm=70.0)
+    recording, _ = synthetic_recording(truth, duration_s=10.0, fs_hz=500.0, leads=TWELVE, seed=5)
+    cabrera = recording.signal_mv.copy()
+    cabrera[:, TWELVE.index("aVR")] *= -1.0
+    names = tuple("-aVR" if lead == "aVR" else lead for lead in TWELVE)
+    return recording, Recording(500.0, names, cabrera)
+
+
+def test_a_csv_column_of_minus_avr_is_read_as_avr_inverted_back(tmp_path: Path) -> None:
+    recording, cabrera = _cabrera_twelve_lead()
+    read = read_recording(write_csv(tmp_path / "cabrera.csv", cabrera))
+    assert read.lead_names == TWELVE
+    assert np.allclose(read.lead("aVR"), recording.lead("aVR"), atol=0.001)
+    assert read.lead("aVR").min() < -0.5  # the normal aVR's QRS points down
+    assert "Lead -aVR (Cabrera) read as aVR, inverted back." in read.notes
+    both = Recording(500.0, ("aVR", "-aVR"), recording.signal_mv[:, [3, 3]] * [1.0, -1.0])
+    kept = read_recording(write_csv(tmp_path / "both.csv", both))
+    assert kept.lead_names == ("aVR", "-aVR") and not kept.notes  # the plain lead recorded too
+
+
+def test_a_wfdb_signal_of_minus_avr_is_read_as_avr_inverted_back(tmp_path: Path) -> None:
+    from ml.io.sources import WfdbSource, open_recording
+
+    recording, cabrera = _cabrera_twelve_lead()
+    files = write_wfdb(tmp_path, cabrera, name="cabrera")
+    read = read_recording(files)
+    assert read.lead_names == TWELVE
+    assert np.allclose(read.lead("aVR"), recording.lead("aVR"), atol=0.01)
+    assert read.lead("aVR").min() < -0.5  # the normal aVR's QRS points down
+    assert "Lead -aVR (Cabrera) read as aVR, inverted back." in read.notes
+    with open_recording(files, stream_from_s=1.0) as streamed:  # read chunk by chunk
+        assert isinstance(streamed, WfdbSource) and streamed.lead_names == TWELVE
+        assert np.allclose(streamed.read(0, 5000)[:, 3], read.lead("aVR"), equal_nan=True)
+        assert "Lead -aVR (Cabrera) read as aVR, inverted back." in streamed.notes
