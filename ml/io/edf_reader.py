@@ -40,6 +40,11 @@ NON_ECG_LABEL_WORDS = (
 )  # fmt: skip
 # Words that make a channel an ECG lead whatever else its label says ("ECG Thorax").
 ECG_LABEL_WORDS = ("ecg", "ekg")
+# EEG derivations labelled by their 10-20 system electrodes alone ("Fp2-F4", "C3-A2", "O1:M2",
+# "Fz-Cz", "F3"), as polysomnography EDFs label them: with no word of `NON_ECG_LABEL_WORDS`
+# they had been read as ECG leads, beats read from the EEG (an upload audit).
+EEG_ELECTRODE = r"fp[12z]|f[3478z]|c[34z]|t[345678]|p[3478z]|o[12z]|a[12]|m[12]"
+EEG_DERIVATION_LABEL = re.compile(rf"(?:{EEG_ELECTRODE})(?:\s*[-:]\s*(?:{EEG_ELECTRODE}))?")
 # Body sites naming an ECG lead (a fetal ECG's "Thorax_1", "Abdomen_2") or a respiratory belt
 # ("Thorax", "Abdomen"): a belt is sampled at 10-100 Hz, in no unit, % or V, so such a channel
 # is read as an ECG lead only in millivolts or microvolts and faster than that.
@@ -235,10 +240,13 @@ class EdfSource:
 
 def _is_ecg_label(label: str) -> bool:
     """Whether `label` may be an ECG lead's: one naming ECG or a standard lead is, whatever
-    else it holds; one holding a word of `NON_ECG_LABEL_WORDS` is not."""
+    else it holds; one holding a word of `NON_ECG_LABEL_WORDS`, or made of 10-20 system EEG
+    electrodes alone (`EEG_DERIVATION_LABEL`), is not."""
     words = _label_words(label)
     if words & set(ECG_LABEL_WORDS) or canonical_lead_name(label) in STANDARD_LEADS:
         return True
+    if EEG_DERIVATION_LABEL.fullmatch(label.strip().lower()):
+        return False
     return not words & set(NON_ECG_LABEL_WORDS)
 
 

@@ -34,6 +34,25 @@ def test_a_sleep_study_reads_its_ecg_not_its_eeg_eog_and_emg(tmp_path: Path) -> 
         )
 
 
+def test_eeg_derivations_named_by_their_electrodes_alone_are_left_out(tmp_path: Path) -> None:
+    """A sleep study's EEG labelled by its 10-20 electrodes alone ("Fp2-F4", "C3-A2"), at the
+    ECG's rate and in its units, had been read as ECG leads (beats from the EEG)."""
+    from ml.io.edf_reader import _is_ecg_label
+
+    ecg = synthetic(20, 256.0, leads=("II",)).signal_mv[:, 0] * 1000
+    noise = np.random.default_rng(1).normal(0, 20, (7, 20 * 256))
+    eeg = ("Fp2-F4", "C3-A2", "O1-M2", "Fz-Cz", "F3", "C4:A1", "FP1 - T3")
+    channels = [
+        (label, "uV", 256.0, samples, 500.0) for label, samples in zip(eeg, noise, strict=True)
+    ]
+    path = write_edf_channels(tmp_path / "psg.edf", [*channels, ("ECG", "uV", 256.0, ecg, 5000.0)])
+    read = read_recording(path)
+    assert read.lead_names == ("ECG",) and read.fs_hz == 256.0
+    assert read.notes[0].startswith(f"Channel(s) {', '.join(eeg)} not read: not ECG leads")
+    ecg_labels = ("ECG", "EKG", "ECG II", "Thorax_1", "Thoracic ECG", "II", "V1", "aVF", "CM5")
+    assert all(_is_ecg_label(label) for label in (*ecg_labels, "MLII", "D3", "ECG1", "Lead 2"))
+
+
 @pytest.mark.parametrize(
     "labels",
     [("Thorax_1", "Thorax_2"), ("ECG Thorax",), ("Thoracic ECG", "Abdominal ECG"), ("Abdomen_1",)],
