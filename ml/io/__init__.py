@@ -17,7 +17,7 @@ from pathlib import Path
 from ml.errors import UnknownFormatError, UnsafeArchiveError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
-from ml.io.csv_reader import float_or_none, read_csv, text_encoding
+from ml.io.csv_reader import _decimal_comma, float_or_none, read_csv, text_encoding
 from ml.io.edf_reader import holds_annotations_only, is_edf, read_edf
 from ml.io.wfdb_reader import is_wfdb_header, read_wfdb, several_recordings
 from ml.recording import Recording, validated
@@ -65,6 +65,13 @@ def detect_format(paths: Sequence[Path]) -> str:
         raise UnknownFormatError(
             f"{paths[0].name} is text saved as UTF-16 ('Unicode text'), which the portal does "
             "not read: save it as 'CSV UTF-8' and upload that."
+        )
+    if len(paths) == 1 and (value := _decimal_comma_column(paths[0])) is not None:
+        raise UnknownFormatError(
+            f"{paths[0].name}: its one column holds numbers with a decimal comma ({value!r}), "
+            "and with no other separator in the file the comma cannot be told from a column "
+            "separator. Export it with a decimal point, or add a first line sep=; above the "
+            "lead's name (as Excel writes it) to have the commas read as decimal commas."
         )
     recordings = [
         p
@@ -192,6 +199,22 @@ def _one_lead_column(lines: list[str]) -> bool:
     if not values or not name or len(name) > 40 or not numbers:
         return False
     return float_or_none(name) is not None or any(c.isalpha() for c in name)
+
+
+def _decimal_comma_column(path: Path) -> str | None:
+    """The first value of a one-lead CSV whose numbers have decimal commas ("II" over
+    "0,123"), else None. Such a file (a European device's single lead) had been "not a
+    recognised ECG file"; it is not read as one, since "0,123" under a name is also two
+    columns of whole numbers, but refused saying why and what to do (an upload audit)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    encoding = text_encoding(head) if head and b"\x00" not in head else None
+    lines = head.decode(encoding, errors="ignore").splitlines() if encoding else []
+    values = [line.strip() for line in lines[1:4] if line.strip()]
+    name = lines[0].strip() if lines else ""
+    if not values or not any(c.isalpha() for c in name) or len(name) > 40:
+        return None
+    return values[0] if all(_decimal_comma(value) for value in values) else None
 
 
 def _utf16(path: Path) -> bool:

@@ -59,6 +59,27 @@ def test_a_short_european_export_is_read(tmp_path: Path, separator: str, first_l
     np.testing.assert_allclose(recording.signal_mv, signal, atol=1e-4)
 
 
+def test_one_column_of_decimal_commas_is_refused_naming_them(tmp_path: Path) -> None:
+    """A single lead with decimal commas ("II" over "0,1234"), a European device's export, had
+    been "not a recognised ECG file"; "0,1234" under one name could be two columns of whole
+    numbers, so it is refused naming the decimal comma, and read once `sep=;` declares it."""
+    signal = synthetic(10, 250.0, leads=("II",)).signal_mv
+    rows = "\n".join(f"{v:.4f}".replace(".", ",") for v in signal[:, 0]) + "\n"
+    path = _written(tmp_path / "single.csv", "II\n" + rows)
+    with pytest.raises(errors.UnknownFormatError) as refused:
+        read_recording(path, fs_hz=250)
+    first = f"{signal[0, 0]:.4f}".replace(".", ",")
+    assert str(refused.value) == (
+        f"single.csv: its one column holds numbers with a decimal comma ('{first}'), and with "
+        "no other separator in the file the comma cannot be told from a column separator. "
+        "Export it with a decimal point, or add a first line sep=; above the lead's name (as "
+        "Excel writes it) to have the commas read as decimal commas."
+    )
+    declared = read_recording(_written(tmp_path / "declared.csv", "sep=;\nII\n" + rows), fs_hz=250)
+    assert declared.lead_names == ("II",)
+    np.testing.assert_allclose(declared.signal_mv, signal, atol=1e-4)
+
+
 def test_the_size_check_counts_the_values_after_the_header(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
