@@ -137,6 +137,7 @@ from ml.strip_rhythm import (
     named_by_rate,
     rules_out_sinus,
     strip_call_over_a_pattern,
+    strip_call_with_svt_runs,
     unusable_reason,
     unusable_throughout,
     window_starts,
@@ -788,6 +789,7 @@ def _read(
             strip = unusable_throughout(strip, [s.reason for s in quality])
         noisy_s = noisy_spans_s(quality, clear_of_fast_noise_s(lead_mv, fs, peaks, quality))
         strip = af_from_noise(strip, lead_mv, fs, peaks, noisy_s)
+        strip = strip_call_with_svt_runs(strip, beat_s, reported)
         intervals = _with_conducted_beats_in_af(
             intervals, strip, classes, unreadable, (filtered, fs, peaks, interval_leads)
         )

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import wfdb
 
-from ml import rhythm
+from ml import rhythm, strip_rhythm
 from ml.analysis import analyze, default_classifier
 from ml.conducted_in_af import NOTE_PHRASE, conducted_in_af_strip, conducted_note
 from ml.io import read_recording
+from ml.recording import Recording
 from ml.research.databases import data_root
 
 CINC = data_root() / "cinc2017"
+SVDB = data_root() / "svdb"
 
 
 def test_only_s_calls_on_a_strip_read_as_af_are_conducted_beats() -> None:
@@ -60,3 +63,39 @@ def test_an_af_strips_intervals_count_its_s_calls_as_conducted_beats() -> None:
     assert analysis.strip is not None and analysis.strip.label == "af"
     reason = analysis.intervals.not_measurable.get("qt", "")
     assert "early ectopic beat" not in reason
+
+
+def test_regular_s_runs_between_regular_sinus_beats_are_no_af() -> None:
+    """Runs of S calls regular within themselves, between normal beats at a regular rate, are
+    supraventricular tachycardia runs, not AF; irregular inside the run or around it, AF
+    stays (`strip_rhythm.strip_call_with_svt_runs`)."""
+    af = strip_rhythm.StripCall("af", "Atrial fibrillation/flutter", "", 0.99, {})
+    sinus_s = np.arange(0.0, 8.0, 0.8)
+    run_s = sinus_s[-1] + 0.4 * np.arange(1, 13)
+    beat_s = np.concatenate([sinus_s, run_s, run_s[-1] + 0.8 * np.arange(1, 6)])
+    classes = np.array(["N"] * sinus_s.size + ["S"] * run_s.size + ["N"] * 5)
+    call = strip_rhythm.strip_call_with_svt_runs(af, beat_s, classes)
+    assert call.label == "other" and "supraventricular tachycardia runs (12 beats" in call.reason
+    assert not conducted_in_af_strip(classes, call.label).any()
+    jitter = np.random.default_rng(1).uniform(-0.12, 0.12, run_s.size)
+    irregular_run = beat_s.copy()
+    irregular_run[sinus_s.size : sinus_s.size + run_s.size] += jitter
+    assert strip_rhythm.strip_call_with_svt_runs(af, irregular_run, classes) == af
+    irregular_sinus = beat_s + np.where(
+        classes == "N", np.resize([0.0, 0.15, -0.1], beat_s.size), 0
+    )
+    assert strip_rhythm.strip_call_with_svt_runs(af, irregular_sinus, classes) == af
+
+
+@pytest.mark.skipif(not (SVDB / "840.hea").is_file(), reason="svdb not found")
+def test_svdb_840s_s_run_in_sinus_rhythm_is_no_af_and_keeps_its_s_beats() -> None:
+    """An electrophysiologist's audit: svdb 840, 640-670 s, a 41-beat S run (649.5-666.8 s)
+    between clear sinus beats, read "Atrial fibrillation/flutter" at high risk with S 0 and
+    39 S calls counted as conducted AF beats. Now another rhythm, its S calls kept."""
+    record = wfdb.rdrecord(str(SVDB / "840"), sampfrom=640 * 128, sampto=670 * 128)
+    analysis = analyze(Recording(128.0, tuple(record.sig_name), record.p_signal))
+    assert analysis.strip is not None and analysis.strip.label == "other"
+    assert analysis.strip.reason.startswith("supraventricular tachycardia runs")
+    assert analysis.main_finding.code != "AF"
+    assert analysis.beat_counts["S"] >= 30
+    assert not [n for n in analysis.notes if NOTE_PHRASE in n]
