@@ -15,7 +15,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
 - pause: an RR interval over 2 s between two readable (not Q) beats; a dropped beat: an
   interval ~2x the local rhythm without ectopy, a hint of second-degree AV block; 2:1
   conduction: such intervals one after another, at least 4 (the rate halved abruptly);
-- otherwise sinus rhythm, bradycardia (< 60 bpm) or tachycardia (> 100 bpm) by the local rate.
+- otherwise sinus rhythm, bradycardia (< 60 bpm) or tachycardia (> 100 bpm) by the local rate
+  of NN intervals (between two N beats); with too few of them, sinus rhythm.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ MAX_BASE_AGE_S = 60.0
 # whose stretch that short is read sinus rhythm whatever its rate (`MIN_RATE_EPISODE_S`).
 RHYTHM_RUN_S = 10.0
 BASE_WINDOW_BEATS = 10
+# The sinus rate of the background (`_centred_nn_median`) needs this many NN intervals of the
+# window's `BASE_WINDOW_BEATS`: trigeminy leaves 3 in any 10 intervals, bigeminy none (fixed,
+# not tuned).
+MIN_BASE_NN_INTERVALS = 3
 # A dropped beat: an interval 1.8-2.2 times the rhythm around it and over 1 s. When such
 # intervals follow one another from one beat to the next (every other beat dropped), the rate
 # has halved abruptly: 2:1 AV block, or blocked atrial premature beats; sinus rhythm does not
@@ -626,14 +631,17 @@ def _background(
     unreadable: np.ndarray,
     covered: list[Episode],
 ) -> list[Episode]:
-    """Sinus (brady / tachy by the local rate) outside AF and VF; paced or unclassifiable where
-    Q beats dominate, unless most of them are unreadable: their Q says the signal, not the
-    rhythm, could not be read, so no rhythm is read there (a strip's first 10 s of artefact read
-    "Paced or unclassifiable rhythm" above "Normal ECG")."""
-    local_rate = 60.0 / np.maximum(_centred_median(rr_s, BASE_WINDOW_BEATS), 1e-3)
-    labels = np.where(
-        local_rate < BRADY_BELOW_BPM, BRADY, np.where(local_rate > TACHY_ABOVE_BPM, TACHY, SINUS)
-    )
+    """Sinus (brady / tachy by the local NN rate, `_centred_nn_median`) outside AF and VF;
+    paced or unclassifiable where Q beats dominate, unless most of them are unreadable: their
+    Q says the signal, not the rhythm, could not be read, so no rhythm is read there (a strip's
+    first 10 s of artefact read "Paced or unclassifiable rhythm" above "Normal ECG")."""
+    local_rate = 60.0 / np.maximum(_centred_nn_median(rr_s, classes, BASE_WINDOW_BEATS), 1e-3)
+    with np.errstate(invalid="ignore"):  # NaN: too few NN intervals, no rate name
+        labels = np.where(
+            local_rate < BRADY_BELOW_BPM,
+            BRADY,
+            np.where(local_rate > TACHY_ABOVE_BPM, TACHY, SINUS),
+        )
     q_share = _centred_mean((classes == "Q").astype(float), BASE_WINDOW_BEATS)[:-1]
     unread_share = _centred_mean(unreadable.astype(float), BASE_WINDOW_BEATS)[:-1]
     labels = np.where(q_share > 0.5, np.where(unread_share > q_share / 2, "", PACED), labels)
@@ -649,6 +657,22 @@ def _background(
 
 def _centred_median(values: np.ndarray, window: int) -> np.ndarray:
     return rank_filter(values, size=min(window, max(1, len(values))))
+
+
+def _centred_nn_median(rr_s: np.ndarray, classes: np.ndarray, window: int) -> np.ndarray:
+    """Per interval, the median (the upper one, as `_centred_median`) of the NN intervals
+    (between two beats called N) among the `window` around it: the sinus rate, not the
+    coupling of ectopic beats nor an SVT's cycle; NaN where fewer than `MIN_BASE_NN_INTERVALS`
+    are NN. Of every interval, ventricular bigeminy at 66 bpm (RR 0.50 / 1.18-1.39 s) read
+    "sinus bradycardia" from its long post-ectopic intervals (MIT-BIH 106)."""
+    normal_pair = (classes[:-1] == "N") & (classes[1:] == "N")
+    size = min(window, max(1, len(rr_s)))
+    left = size // 2
+    nn_s = np.pad(np.where(normal_pair, rr_s, np.nan), (left, size - 1 - left), mode="edge")
+    windows = np.sort(sliding_window_view(nn_s, size), axis=1)  # NaNs last
+    counts = np.sum(~np.isnan(windows), axis=1)
+    median_s = windows[np.arange(len(windows)), counts // 2]
+    return np.where(counts >= MIN_BASE_NN_INTERVALS, median_s, np.nan)
 
 
 def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:

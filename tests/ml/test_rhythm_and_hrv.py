@@ -580,3 +580,16 @@ def test_pauses_the_read_found_count_in_the_heart_rate() -> None:
     without = heart_rate_summary(peaks, fs_hz)  # a long gap not known as a pause: left out
     assert without.mean_bpm == pytest.approx(60.0)
     assert without.sdnn_ms == with_pauses.sdnn_ms  # HRV never counts a pause
+
+
+def test_sinus_rate_names_come_from_nn_intervals_not_ectopic_coupling() -> None:
+    # Ventricular bigeminy at 66 bpm (MIT-BIH 106): N-V 0.50 s, V-N 1.30 s, no NN interval.
+    times, classes = _beats(
+        [0.9] * 20 + [0.5, 1.3] * 20 + [0.9] * 20, "N" * 21 + "VN" * 20 + "N" * 20
+    )
+    found = _labels(times, classes)
+    assert rhythm.BIGEMINY in found
+    assert rhythm.BRADY not in found and rhythm.TACHY not in found
+    # Trigeminy keeps its sinus rate's name: bradycardia at 50 bpm between the PVCs.
+    times, classes = _beats([1.2] * 10 + [1.2, 0.6, 1.8] * 15, "N" * 11 + "NVN" * 15)
+    assert rhythm.BRADY in _labels(times, classes)
