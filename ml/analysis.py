@@ -1365,7 +1365,7 @@ def summarise(
         # Before the findings: a 10-s strip called sinus tachycardia at 110 bpm had its short
         # sinus stretch read as sinus rhythm there, "No significant arrhythmia", prefilled as
         # a "Normal ECG" the signing rule refuses at that rate (MIT-BIH 215).
-        episodes = rhythm.named_as_the_strip(episodes, strip.text)
+        episodes = rhythm.named_as_the_strip(episodes, strip.text, beat_s, classes)
     if strip is not None and strip.label == UNCLASSIFIABLE:
         findings = unreadable_findings(strip.reason, episodes)
     elif strip is None and unusable:

@@ -1035,13 +1035,22 @@ def strip_episodes(
     return sorted(kept, key=lambda e: (e.start_s, e.label))
 
 
-def named_as_the_strip(episodes: list[Episode], call_text: str) -> list[Episode]:
+def named_as_the_strip(
+    episodes: list[Episode],
+    call_text: str,
+    beat_s: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+) -> list[Episode]:
     """On a strip called sinus bradycardia or tachycardia (`ml.strip_rhythm.named_by_rate`),
     its sinus rhythm stretches shorter than `MIN_RATE_EPISODE_S` take the call's name: that
     rule leaves a stretch too short to be named by its own rate sinus rhythm, and a 10-s
     strip's stretch always is (its edge beats are left out), so the episode table read "Sinus
     rhythm" under "Sinus bradycardia (regular, median rate 48 bpm)" (MIT-BIH 124, 60-70 s; an
-    audit). Longer stretches keep their own rate's name, as on a long recording."""
+    audit). Longer stretches keep their own rate's name, as on a long recording. Under a call
+    that names no sinus rhythm (another rhythm), such a stretch is named by its own NN rate
+    (`_named_by_nn_rate`)."""
+    if call_text not in SINUS_RATES and beat_s is not None and classes is not None:
+        return [_named_by_nn_rate(e, beat_s, classes) for e in episodes]
     if call_text not in (BRADY, TACHY):
         return episodes
     renamed = [
@@ -1058,3 +1067,19 @@ def named_as_the_strip(episodes: list[Episode], call_text: str) -> list[Episode]
         joined.append(e)
     others = [e for e in renamed if e.label != call_text]
     return sorted(others + joined, key=lambda e: (e.start_s, e.label))
+
+
+def _named_by_nn_rate(episode: Episode, beat_s: np.ndarray, classes: np.ndarray) -> Episode:
+    """A sinus rhythm stretch shorter than `MIN_RATE_EPISODE_S` named by the median of its NN
+    intervals (`sinus_label`), given at least `MIN_BASE_NN_INTERVALS`: a strip called another
+    rhythm listed "Sinus rhythm 1.6-9.6 s" at 161 bpm below "Other rhythm ... fast (median
+    rate 161 bpm)" (MIT-BIH 209, 420-430 s, atrial tachycardia called N)."""
+    if episode.label != SINUS or episode.duration_s >= MIN_RATE_EPISODE_S:
+        return episode
+    inside = (beat_s >= episode.start_s) & (beat_s <= episode.end_s)
+    times_s, called = np.asarray(beat_s)[inside], np.asarray(classes)[inside]
+    nn_s = np.diff(times_s)[(called[:-1] == "N") & (called[1:] == "N")]
+    if len(nn_s) < MIN_BASE_NN_INTERVALS:
+        return episode
+    label = sinus_label(60.0 / float(np.median(nn_s)))
+    return Episode(label, episode.start_s, episode.end_s, episode.n_beats)

@@ -151,6 +151,21 @@ def test_a_strip_call_names_its_short_sinus_stretches_only() -> None:
     assert rhythm.named_as_the_strip([short], rhythm.SINUS) == [short]
 
 
+def test_a_strip_called_another_rhythm_names_its_short_sinus_stretch_by_its_nn_rate() -> None:
+    # MIT-BIH 209, 420-430 s: atrial tachycardia called N at 161 bpm, "Other rhythm ... fast".
+    beat_s = 1.6 + 0.373 * np.arange(22)
+    classes = np.array(["N"] * 22)
+    stretch = rhythm.Episode(rhythm.SINUS, float(beat_s[0]), float(beat_s[-1]), 22)
+    other = "Other rhythm (not normal sinus rhythm, not atrial fibrillation)"
+    named = rhythm.named_as_the_strip([stretch], other, beat_s, classes)
+    assert [e.label for e in named] == [rhythm.TACHY]
+    # Too few NN intervals (every other beat ventricular): no rate name.
+    alternating = np.array(["N", "V"] * 11)
+    assert rhythm.named_as_the_strip([stretch], other, beat_s, alternating) == [stretch]
+    # A sinus call keeps its own rule: its text already weighed the strip's rates.
+    assert rhythm.named_as_the_strip([stretch], rhythm.SINUS, beat_s, classes) == [stretch]
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_short_sinus_strip_is_called_sinus(seed: int) -> None:
     analysis = analyze(_strip(af=False, seed=seed))
