@@ -960,3 +960,17 @@ def test_overview_gives_every_arrhythmia_a_row_before_more_runs_of_one() -> None
     assert listed.count(rhythm.AF) == 1 and listed.count(rhythm.MOBITZ_II) == 1
     assert listed.count(rhythm.VT) == 18 and rhythm.SINUS not in listed
     assert view["more_by_label"] == {rhythm.VT: 7, rhythm.AF: 3, rhythm.SINUS: 1}
+
+
+@pytest.mark.skipif(not (data_root() / "mitdb" / "209.hea").is_file(), reason="mitdb not found")
+def test_an_atrial_tachycardia_strip_lists_no_plain_sinus_rhythm_at_its_rate() -> None:
+    """MIT-BIH 209, 420-430 s: atrial tachycardia at about 160 bpm, its beats called N, the
+    strip "Other rhythm ... fast". Its one sinus stretch was listed as plain "Sinus rhythm" at
+    that rate; named by its N-N rate it is "Sinus tachycardia" (`rhythm._named_by_nn_rate`)."""
+    whole = read_recording([data_root() / "mitdb" / "209.hea"])
+    start, stop = int(420 * whole.fs_hz), int(430 * whole.fs_hz)
+    piece = Recording(whole.fs_hz, whole.lead_names, whole.signal_mv[start:stop])
+    analysis = analyze(piece)
+    assert analysis.strip is not None and analysis.strip.label == strip_rhythm.OTHER
+    assert analysis.heart_rate.mean_bpm is not None and analysis.heart_rate.mean_bpm > 140
+    assert rhythm.SINUS not in {e.label for e in analysis.episodes}
