@@ -17,7 +17,13 @@ from pathlib import Path
 from ml.errors import UnknownFormatError, UnsafeArchiveError
 from ml.gaps import impossible_values_as_gaps
 from ml.io.archive import extract_zip, is_zip
-from ml.io.csv_reader import _decimal_comma, float_or_none, read_csv, text_encoding
+from ml.io.csv_reader import (
+    _decimal_comma,
+    float_or_none,
+    missing_or_float,
+    read_csv,
+    text_encoding,
+)
 from ml.io.edf_reader import holds_annotations_only, is_edf, read_edf
 from ml.io.wfdb_reader import is_wfdb_header, read_wfdb, several_recordings
 from ml.recording import Recording, validated
@@ -195,7 +201,7 @@ def _one_lead_column(lines: list[str]) -> bool:
     to refuse saying what it lacks."""
     values = [line.strip() for line in lines[1:4] if line.strip()]
     name = lines[0].strip() if lines else ""
-    numbers = all(float_or_none(v) is not None for v in values)
+    numbers = all(missing_or_float(v) is not None for v in values)
     if not values or not name or len(name) > 40 or not numbers:
         return False
     return float_or_none(name) is not None or any(c.isalpha() for c in name)

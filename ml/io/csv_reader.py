@@ -4,8 +4,9 @@ Units are mV unless the header says otherwise per column (`II (uV)`, `II [uV]`, 
 caller declares them. A file whose values look like microvolts but are not declared so is
 refused rather than analysed a thousand times too large.
 
-An empty cell, `nan` or `inf` (as numerical software writes them) is a gap, not an error; a
-word such as `n/a` is refused, since it suggests a column that is not a signal.
+An empty cell, `nan` or `inf` (as numerical software writes them) is a gap, not an error, and
+so is a word that says a value is missing (`NA`, `N/A`, `NULL`, `-`: `MISSING_VALUE_WORDS`);
+any other word (`abc`) is refused, since it suggests a column that is not a signal.
 
 The values are counted before pandas parses them (`ml.io.limits.MAX_CSV_VALUES`).
 """
@@ -80,6 +81,11 @@ DECIMAL_MARK_SAMPLE_BYTES = 64 * 1024
 # Excel's first line declaring the separator ("sep=;"), above the lead names: it had been
 # taken for the header, "line 2, column 'sep=' holds 'II', which is not a number" (an upload
 # audit).
+# Words that say a value is missing, as R (`NA`), databases (`NULL`), spreadsheets (`#N/A`,
+# `-`) and pandas (`<NA>`, `None`) write them; compared in any case. Pandas' default na_values
+# besides the ones float() reads. They are gaps as `nan` is: R's write.csv `NA` had been
+# refused, "line 3602, column 'II' holds 'NA', which is not a number" (an audit of gaps).
+MISSING_VALUE_WORDS = frozenset({"na", "n/a", "#n/a", "#na", "<na>", "null", "none", "-"})
 EXCEL_SEPARATOR_LINE = re.compile(rb"(?:\xef\xbb\xbf)?sep=(?P<separator>[,;\t])\s*")
 
 
@@ -328,7 +334,8 @@ def _numbers(
     lines_before_header: int = 0,
 ) -> np.ndarray:
     """The table as floats; a cell pandas cannot convert must be one Python's float() reads
-    (`nan`, `inf`, `1e309`), else the file is refused naming the cell."""
+    (`nan`, `inf`, `1e309`) or a word for a missing value (`missing_or_float`), else the file
+    is refused naming the cell."""
     import pandas as pd
 
     numeric = table.apply(pd.to_numeric, errors="coerce")
@@ -337,7 +344,7 @@ def _numbers(
     for col in np.flatnonzero(unparsed.any(axis=0)):
         rows = np.flatnonzero(unparsed[:, col])
         cells = pd.Series(table.iloc[rows, col].to_numpy(), dtype=object)
-        parsed = {cell: float_or_none(cell) for cell in pd.unique(cells)}
+        parsed = {cell: missing_or_float(cell) for cell in pd.unique(cells)}
         words = [cell for cell, value in parsed.items() if value is None]
         if words:
             # A word ("n/a") leaves its whole column unparsed, its decimal commas too: it is
@@ -370,6 +377,14 @@ def _numbers(
 def _decimal_comma(cell: object) -> bool:
     """Whether the cell is a number written with a decimal comma ("0,0025")."""
     return re.fullmatch(r"\s*[-+]?\d+,\d+\s*", str(cell)) is not None
+
+
+def missing_or_float(cell: object) -> float | None:
+    """NaN (a gap) for a word saying the value is missing (`MISSING_VALUE_WORDS`), else the
+    cell as `float_or_none` reads it."""
+    if str(cell).strip().casefold() in MISSING_VALUE_WORDS:
+        return float("nan")
+    return float_or_none(cell)
 
 
 def float_or_none(cell: object) -> float | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ml import errors
 from ml.gaps import SHORT_GAP_MAX_S, GapFill, clocks, fill_gaps, impossible_values_as_gaps
 from ml.io import read_recording
 from ml.recording import Recording, usable_leads, validated
@@ -152,6 +153,31 @@ def test_a_csv_with_a_bad_cell_is_read_with_a_gap_and_bridged(tmp_path: Path, ce
     neighbours = recording.signal_mv[[999, 1001], 1]
     assert filled.recording.signal_mv[1000, 1] == pytest.approx(neighbours.mean())
     assert filled.notes == ("1 short gap in lead II (1 sample = 2 ms) bridged by interpolation.",)
+
+
+@pytest.mark.parametrize("word", ["NA", "N/A", "n/a", "NULL", "null", "None", "#N/A", "<NA>", "-"])
+def test_a_csv_word_for_a_missing_value_is_a_gap(tmp_path: Path, word: str) -> None:
+    """R's write.csv writes a missing value `NA`, databases `NULL`, spreadsheets `#N/A` or `-`:
+    each is a gap as `nan` is, with the same note. `NA` had been refused, "line 3602, column
+    'II' holds 'NA', which is not a number" (an audit of gaps); a word that says nothing of a
+    missing value is still refused, naming its line and column."""
+    path = write_csv(tmp_path / "ecg.csv", synthetic(leads=("I", "II")))
+    lines = path.read_text().splitlines()
+    time_s, lead_i, _ = lines[1001].split(",")
+    lines[1001] = ",".join([time_s, lead_i, word])
+    path.write_text("\n".join(lines) + "\n")
+    recording = read_recording(path)
+    assert np.isnan(recording.signal_mv[1000, 1]) and np.isnan(recording.signal_mv).sum() == 1
+    assert fill_gaps(recording).notes == (
+        "1 short gap in lead II (1 sample = 2 ms) bridged by interpolation.",
+    )
+    alone = tmp_path / "one_lead.csv"  # a handheld recorder's one column, a gap first
+    alone.write_text("II\n" + "\n".join([word] + [line.split(",")[2] for line in lines[2:]]))
+    assert np.isnan(read_recording(alone, fs_hz=500).signal_mv[0, 0])
+    lines[1001] = ",".join([time_s, lead_i, "abc"])
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(errors.UnknownFormatError, match="line 1002, column 'II' holds 'abc'"):
+        read_recording(path)
 
 
 def test_a_csv_with_a_long_gap_in_the_middle(tmp_path: Path) -> None:

@@ -270,10 +270,10 @@ def test_csv_problems(tmp_path: Path) -> None:
     with pytest.raises(errors.TruncatedDataError, match="last line is incomplete"):
         read_recording(cut)
     lines = text.splitlines()
-    lines[10] = lines[10].replace(lines[10].split(",")[2], "n/a", 1)
+    lines[10] = lines[10].replace(lines[10].split(",")[2], "abc", 1)
     word = tmp_path / "word.csv"
     word.write_text("\n".join(lines) + "\n")
-    with pytest.raises(errors.UnknownFormatError, match="line 11, column 'II' holds 'n/a'"):
+    with pytest.raises(errors.UnknownFormatError, match="line 11, column 'II' holds 'abc'"):
         read_recording(word)
     uneven = tmp_path / "uneven.csv"
     rows = text.splitlines()

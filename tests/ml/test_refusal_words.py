@@ -156,9 +156,9 @@ def test_an_excel_separator_line_is_honoured(
     assert recording.lead_names == ("II", "V5") and recording.fs_hz == 250
     np.testing.assert_allclose(recording.signal_mv, expected.signal_mv)
     lines = text.splitlines()  # a word among decimal commas is named, not the commas
-    lines[3] = separator.join(("0.008".replace(".", decimal), "n/a", "0"))
+    lines[3] = separator.join(("0.008".replace(".", decimal), "abc", "0"))
     path.write_bytes((line_end.join(lines) + line_end).encode())
-    with pytest.raises(errors.UnknownFormatError, match="line 4, column 'II' holds 'n/a'"):
+    with pytest.raises(errors.UnknownFormatError, match="line 4, column 'II' holds 'abc'"):
         read_recording(path)
 
 
