@@ -1488,11 +1488,12 @@ def _judge_leads(
     Each lead is judged with its own beats and its own gaps; the companion only matters
     where the analysis lead is not good, so a clean analysis lead spares judging it."""
     fs = recording.fs_hz
+    every_gap_s = [span for index in leads for span in gaps.spans_s([index])]  # cut alike
 
     def judged(index: int, beats: np.ndarray) -> list[Segment]:
         lead_quality = segment_quality(recording.signal_mv[:, index], fs, beats)
         lead_quality = mark_hum(lead_quality, hum_hz_by_lead.get(index))
-        return mark_gaps(lead_quality, gaps.spans_s([index]))
+        return mark_gaps(lead_quality, gaps.spans_s([index]), every_gap_s)
 
     first = judged(leads[0], peaks)
     by_lead = {recording.lead_names[leads[0]]: first}

@@ -66,3 +66,32 @@ def test_a_lead_flat_once_its_gaps_are_set_aside_is_refused_with_the_reason() ->
     lead_mv[1000:3000] = np.nan  # 20 s missing: a long gap, zeroed before the read
     with pytest.raises(UnusableSignalError, match="lead ECG: the signal is a flat line"):
         analyze(Recording(fs_hz, ("ECG",), lead_mv[:, None]))
+
+
+def test_a_gap_of_a_second_or_more_is_unusable_for_its_span_only() -> None:
+    """A gap of a second or more is unusable for its span and GAP_MARGIN_S either side, the
+    rest of its 10-s segment analysed, and no pause or rate is read across it. The whole
+    segment had been unusable: 1.95 s missing at the start read every beat to 9.9 s Q and
+    "Signal quality is reduced for 10 s (1.9 s of signal missing)" (an audit of gaps)."""
+    recording, onsets = _sinus(60.0)
+    signal = recording.signal_mv.copy()
+    signal[: int(1.95 * FS_HZ), :] = np.nan
+    signal[int(30.3 * FS_HZ) : int(31.69 * FS_HZ), :] = np.nan  # 1.39 s mid-record
+    analysis = analyze(replace(recording, signal_mv=signal))
+    unusable = [(s.start_s, s.end_s) for s in analysis.quality if s.level == "unusable"]
+    assert unusable == [
+        (0.0, pytest.approx(2.15)),
+        (pytest.approx(30.1), pytest.approx(31.89, abs=0.01)),
+    ]
+    beat_s = analysis.beats.samples / FS_HZ
+    classes = np.asarray(analysis.beats.classes)
+    near_a_gap = rhythm.within(beat_s, [(0.0, 2.95), (29.3, 32.69), (59.0, 60.0)])
+    assert (classes[near_a_gap] == "Q").all()  # within a second of a gap, as at an end
+    assert (classes[~near_a_gap] != "Q").all()  # 3-10 s and 20-30 s had been Q
+    assert abs(np.sum(beat_s > 3) - np.sum(onsets / FS_HZ > 3)) <= 1
+    assert not any(e.label in (rhythm.PAUSE, rhythm.DROPPED) for e in analysis.episodes)
+    assert analysis.heart_rate.min_bpm is not None and analysis.heart_rate.min_bpm > 60
+    assert (
+        "Signal quality is reduced for 4 s (1.4 s of signal missing, 1.9 s of signal missing)"
+        in " ".join(analysis.notes)
+    )
