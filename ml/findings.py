@@ -20,6 +20,7 @@ from ml.intervals import (
     LABELS,
     NO_P_WAVE_REASON,
     OUTSIDE_PLAUSIBLE,
+    SHORT_PR_MS,
     WIDE_QRS_MS,
     WITHHELD_AS_UNSURE,
     Intervals,
@@ -672,12 +673,24 @@ def _withheld_doubt(intervals: Intervals, leads_not_read: Sequence[str] = ()) ->
         # signed as "Normal ECG" beside "PR not measurable (no consistent P wave ...)", and the
         # patient read "Your heart test looked normal." (a clinician-eye audit).
         doubts.append(f"PR not measurable: {NO_P_WAVE_REASON}; {NO_P_WAVE_ADVICE}")
+    if _short_pr(intervals):
+        doubts.append(f"short PR {intervals.pr_ms:.0f} ms: check for a delta wave (pre-excitation)")
     if leads_not_read:
         doubts.append(
             f"lead(s) {', '.join(leads_not_read)} not read (see the notes): what shows only "
             "there is not excluded"
         )
     return "; ".join(doubts)
+
+
+def _short_pr(intervals: Intervals) -> bool:
+    """A PR under `SHORT_PR_MS` measured with high confidence: with a delta wave, ventricular
+    pre-excitation, which the machine does not look for. MIT-BIH 230's pre-excited minute (PR
+    117 ms) read "No significant arrhythmia", prefilled "Normal ECG" (an electrophysiologist's
+    audit, 2026-12-07)."""
+    pr_ms = intervals.pr_ms
+    sure = intervals.confidence.get("pr") == "high"
+    return pr_ms is not None and sure and round(pr_ms) < SHORT_PR_MS
 
 
 def wide_complex_tachycardia(

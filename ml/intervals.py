@@ -67,6 +67,9 @@ P_SEARCH_S = 0.40  # the P wave is looked for this far before the QRS at most
 # 0.42 (QT Database sel15814). Such a PR is not measurable (`_off_the_pr_segment`), its P
 # onset kept as found, as a doubted marked first-degree block's is.
 LONG_PR_MS = 200.0
+# A PR under this is short: a normal ECG's PR is 120-200 ms, and a short one with a delta wave
+# is ventricular pre-excitation (`ml.vocabulary.measurement_contradictions`, `ml.findings`).
+SHORT_PR_MS = 120.0
 WIDE_QRS_MS = 120  # a QRS this long or longer is wide (`ml.findings`, `ml.narrow_tachycardia`)
 PR_SEGMENT_OFF_BASELINE = 0.7
 NO_P_WAVE_REASON = "no consistent P wave before the QRS in any lead"

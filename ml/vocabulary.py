@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ml.intervals import LONG_PR_MS, WIDE_QRS_MS
+from ml.intervals import LONG_PR_MS, SHORT_PR_MS, WIDE_QRS_MS
 
 
 class Category(StrEnum):
@@ -97,6 +97,10 @@ STATEMENTS: dict[str, Statement] = _table(
      "The signal spread through the left side of the heart in a slower way than usual."),
     ("RBBB", "Right bundle branch block", Category.CONDUCTION,
      "The signal spread through the right side of the heart in a slower way than usual."),
+    ("PRE_EXCITATION", "Ventricular pre-excitation (WPW pattern)", Category.CONDUCTION,
+     "Part of the signal that starts each beat took an extra path between the top and "
+     "lower parts of your heart. Doctors call this a Wolff-Parkinson-White pattern. Your "
+     "doctor will explain what it means for you."),
     ("WIDE_QRS", "Wide QRS", Category.INTERVALS,
      "Each beat took a bit longer than usual to spread through the heart."),
     ("LVH", "Left ventricular hypertrophy", Category.OVERALL,
@@ -123,6 +127,9 @@ STATEMENTS: dict[str, Statement] = _table(
     ("AV_BLOCK_1", "First-degree AV block", Category.CONDUCTION,
      "The signal that starts each beat took a little longer than usual to pass through the "
      "heart. This is often harmless."),
+    ("SHORT_PR", "Short PR interval", Category.INTERVALS,
+     "The signal that starts each beat passed through the heart a little faster than usual. "
+     "This is often harmless."),
     ("PVC", "Ventricular ectopic beats", Category.ECTOPY,
      "Some extra beats came from the lower parts of your heart. This is common."),
     ("PAC", "Supraventricular ectopic beats", Category.ECTOPY,
@@ -149,7 +156,7 @@ HIGH_RISK = frozenset({"VF", "VT", "ST_ELEVATION", "AV_BLOCK_3", "AF", "PAUSE"})
 MEDIUM_RISK = frozenset(
     {
         "AV_BLOCK_2", "LONG_QT", "ST_DEPRESSION", "FREQUENT_PVC", "BIGEMINY", "TRIGEMINY",
-        "SVT", "IVR", "LBBB", "WIDE_QRS", "DROPPED_BEAT", "NOISY_STRIP",
+        "SVT", "IVR", "LBBB", "WIDE_QRS", "DROPPED_BEAT", "NOISY_STRIP", "PRE_EXCITATION",
     }
 )  # fmt: skip
 # Codes the machine wrote before this table existed, read back from stored analyses.
@@ -228,6 +235,7 @@ RHYTHM_ABBREVIATIONS = {
 EXCLUSIONS = (
     ("AV_BLOCK_3", "AV_BLOCK_1"),
     ("AV_BLOCK_3", "AV_BLOCK_2"),
+    ("SHORT_PR", "AV_BLOCK_1"),
     ("AV_BLOCK_3", "DROPPED_BEAT"),
     ("LBBB", "RBBB"),
     ("AF", "DROPPED_BEAT"),
@@ -339,9 +347,9 @@ NORMAL_AXIS_DEG = (-30, 90)
 NORMAL_ECG_BPM = (50.0, 100.0)
 NO_LONG_QT_BELOW_MS = 440.0
 # Intervals a signed statement is defined by (`measurement_contradictions`): a first-degree
-# AV block is a PR over LONG_PR_MS; a bundle branch block or a wide QRS, WIDE_QRS_MS or more
-# (the machine's limits); "Normal ECG" stands with none of them, nor with a QTc long in
-# either sex (470 ms or more).
+# AV block is a PR over LONG_PR_MS, a short PR one under SHORT_PR_MS; a bundle branch block
+# or a wide QRS, WIDE_QRS_MS or more (the machine's limits); "Normal ECG" stands with none of
+# them, nor with a QTc long in either sex (470 ms or more).
 WIDE_QRS_STATEMENTS = ("WIDE_QRS", "LBBB", "RBBB")
 NORMAL_ECG_QTC_BELOW_MS = 470.0
 
@@ -370,6 +378,16 @@ def _long_qtc_unsaid(chosen: set[str], signed: Mapping[str, float | None]) -> bo
     fridericia_ms = signed.get("qtc_fridericia_ms")
     fast = rate_bpm is not None and rate_bpm > BAZETT_OVERCORRECTS_ABOVE_BPM
     return not fast or (fridericia_ms is not None and fridericia_ms >= LONG_QTC_FRIDERICIA_MS)
+
+
+def short_pr_doubt(pr_ms: float) -> str:
+    """What a PR under `SHORT_PR_MS` asks of whoever calls the ECG normal: a short PR with a
+    delta wave (a slurred QRS upstroke) is ventricular pre-excitation, which the machine does
+    not look for."""
+    return (
+        f"a PR of {pr_ms:.0f} ms is short: check for a delta wave (pre-excitation) before "
+        "calling the ECG normal"
+    )
 
 
 def measurement_contradictions(
@@ -419,6 +437,11 @@ def measurement_contradictions(
             f'"{STATEMENTS["AV_BLOCK_1"].label}" is a PR over {LONG_PR_MS:.0f} ms, and the PR '
             f"signed is {pr_ms:.0f} ms."
         )
+    if "SHORT_PR" in chosen and pr_ms is not None and round(pr_ms) >= SHORT_PR_MS:
+        problems.append(
+            f'"{STATEMENTS["SHORT_PR"].label}" is a PR under {SHORT_PR_MS:.0f} ms, and the PR '
+            f"signed is {pr_ms:.0f} ms."
+        )
     for code in WIDE_QRS_STATEMENTS:
         if code in chosen and qrs_ms is not None and round(qrs_ms) < WIDE_QRS_MS:
             problems.append(
@@ -445,6 +468,9 @@ def measurement_contradictions(
     if "NORMAL" in chosen:
         if pr_ms is not None and round(pr_ms) > LONG_PR_MS:
             problems.append(f'"Normal ECG" with a PR of {pr_ms:.0f} ms (over {LONG_PR_MS:.0f}).')
+        if pr_ms is not None and round(pr_ms) < SHORT_PR_MS:
+            # MIT-BIH 230's pre-excited minute (PR 117 ms, a delta wave) was signed so.
+            problems.append(f'"Normal ECG": {short_pr_doubt(pr_ms)}.')
         if qrs_ms is not None and round(qrs_ms) >= WIDE_QRS_MS:
             problems.append(f'"Normal ECG" with a QRS of {qrs_ms:.0f} ms (a wide QRS).')
         if qtc_ms is not None and round(qtc_ms) >= NORMAL_ECG_QTC_BELOW_MS:

@@ -82,6 +82,7 @@ EXPECTED_SNOMED = {
     "IVR": ("49260003", "Idioventricular rhythm"),
     "LBBB": ("164909002", "Left bundle branch block"),
     "RBBB": ("59118001", "Right bundle branch block"),
+    "PRE_EXCITATION": ("74390002", "Wolff-Parkinson-White pattern"),
     "WIDE_QRS": ("991002", "Wide QRS complex"),
     "LVH": ("164873001", "Left ventricular hypertrophy"),
     "LEFT_AXIS": ("39732003", "Left axis deviation"),  # PhysioNet/CinC 2020 labels, verified
@@ -91,6 +92,7 @@ EXPECTED_SNOMED = {
     "TACHY": ("427084000", "Sinus tachycardia"),
     "PACED": ("10370003", "Pacing rhythm"),
     "AV_BLOCK_1": ("270492004", "First degree atrioventricular block"),
+    "SHORT_PR": ("49578007", "Shortened PR interval"),
     "PVC": ("427172004", "Premature ventricular contractions"),
     "PAC": ("63593006", "Supraventricular premature beats"),
     "SINUS": ("426783006", "Sinus rhythm"),

@@ -222,6 +222,7 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
     "IVR": Coding(SNOMED, "49260003", "Idioventricular rhythm"),  # CinC 2020's label map
     "LBBB": Coding(SNOMED, "164909002", "Left bundle branch block"),
     "RBBB": Coding(SNOMED, "59118001", "Right bundle branch block"),
+    "PRE_EXCITATION": Coding(SNOMED, "74390002", "Wolff-Parkinson-White pattern"),
     "WIDE_QRS": Coding(SNOMED, "991002", "Wide QRS complex"),
     "LVH": Coding(SNOMED, "164873001", "Left ventricular hypertrophy"),
     "LEFT_AXIS": Coding(SNOMED, "39732003", "Left axis deviation"),
@@ -231,6 +232,7 @@ SNOMED_STATEMENTS: dict[str, Coding] = {
     "TACHY": Coding(SNOMED, "427084000", "Sinus tachycardia"),
     "PACED": Coding(SNOMED, "10370003", "Pacing rhythm"),
     "AV_BLOCK_1": Coding(SNOMED, "270492004", "First degree atrioventricular block"),
+    "SHORT_PR": Coding(SNOMED, "49578007", "Shortened PR interval"),  # CinC 2020's label map
     "PVC": Coding(SNOMED, "427172004", "Premature ventricular contractions"),
     "PAC": Coding(SNOMED, "63593006", "Supraventricular premature beats"),
     "SINUS": Coding(SNOMED, "426783006", "Sinus rhythm"),
