@@ -22,6 +22,16 @@ BEFORE_QRS_S = 0.02
 # 124's minutes 0.41-0.72 (none measured on DS2).
 BEFORE_ONSET_S = 0.06
 OFF_BASELINE_SHARE = 0.3
+# A negative P wave is a trough: the trace falls from the onset's level and rises back toward
+# it before the QRS (`BEFORE_QRS_S` before its onset: a P wave may last longer than
+# `P_WAVE_S`). Where it rises back less than `RETURN_SHARE` of its fall, what was read is a
+# step down onto the baseline from a wave before it (a small positive hump, the previous T
+# wave's tail), not an inverted P wave: MIT-BIH 109 (left bundle branch block, sinus rhythm)
+# read "Ectopic atrial or junctional rhythm (P waves inverted in II)" over 5 minutes, a fall
+# of 0.23 mV rising back 0.05 before the QRS. Its 5-minute windows rise back 0.20-0.23 of the
+# fall, synthetic inverted P waves (-0.08 to -0.25 mV at 50-118 bpm) all of it: half-way back
+# is the rule, not tuned.
+RETURN_SHARE = 0.5
 
 
 def p_wave_polarity_in_lead_ii(
@@ -35,15 +45,14 @@ def p_wave_polarity_in_lead_ii(
     MIT-BIH 101's upright P waves as negative. `beats_mv`: band-passed normal beats [beats,
     window, leads] as `ml.intervals.aligned_beats` cuts them; `lead_names` canonical
     (`ml.recording.canonical_lead_name`). 0 where the onset does not lie at a baseline
-    (`_onset_inside_the_wave`): its polarity cannot be told from there."""
+    (`_onset_inside_the_wave`): its polarity cannot be told from there; 0 too where the fall
+    does not rise back (`_rises_back`): a step, no negative wave."""
     if "II" not in lead_names or intervals.p_onset_ms is None or intervals.qrs_onset_ms is None:
         return None
     r_index = int(BEFORE_R_S * fs_hz)
     start = r_index + round(intervals.p_onset_ms * fs_hz / 1000)
-    stop = min(
-        start + round(P_WAVE_S * fs_hz),
-        r_index + round((intervals.qrs_onset_ms / 1000 - BEFORE_QRS_S) * fs_hz),
-    )
+    before_qrs = r_index + round((intervals.qrs_onset_ms / 1000 - BEFORE_QRS_S) * fs_hz)
+    stop = min(start + round(P_WAVE_S * fs_hz), before_qrs)
     if start < 0 or stop <= start or len(beats_mv) < 3:
         return None
     lead_ii = beats_mv[:, :, lead_names.index("II")]
@@ -52,7 +61,10 @@ def p_wave_polarity_in_lead_ii(
     before_onset = from_onset[_baseline_start(start, r_index, fs_hz, intervals) : start]
     if _onset_inside_the_wave(before_onset, median_wave):
         return 0
-    return wave_polarity(median_wave)
+    polarity = wave_polarity(median_wave)
+    if polarity == -1 and not _rises_back(median_wave, from_onset[start:before_qrs]):
+        return 0
+    return polarity
 
 
 def _baseline_start(onset: int, r_index: int, fs_hz: float, intervals: Intervals) -> int:
@@ -74,6 +86,16 @@ def _onset_inside_the_wave(before_onset_mv: np.ndarray, wave_mv: np.ndarray) -> 
         return False
     wave_size_mv = float(np.max(np.abs(wave_mv)))
     return float(np.max(np.abs(before_onset_mv))) >= OFF_BASELINE_SHARE * wave_size_mv
+
+
+def _rises_back(wave_mv: np.ndarray, to_qrs_mv: np.ndarray) -> bool:
+    """True when the trace from a wave's lowest point to the QRS (`to_qrs_mv`, from the wave's
+    onset, both relative to the onset's level) rises back by `RETURN_SHARE` of its fall or
+    more: a trough below the baseline on both sides."""
+    lowest = int(np.argmin(wave_mv))
+    fall_mv = -float(wave_mv[lowest])
+    rise_mv = float(np.max(to_qrs_mv[lowest:]) - wave_mv[lowest])
+    return rise_mv >= RETURN_SHARE * fall_mv
 
 
 def inverted_p_waves(polarity_in_lead_ii: int | None, intervals: Intervals) -> bool:

@@ -175,3 +175,49 @@ def test_mitdb_124s_upright_notched_p_waves_are_not_read_inverted() -> None:
     assert analysis.strip is not None
     assert sinus_strip.INVERTED_P_REASON not in analysis.strip.reason
     assert rhythm.INVERTED_P_WAVES not in analysis.rhythm_summary
+
+
+def _step_beats(fs_hz: float) -> tuple[np.ndarray, Intervals]:
+    """Beats [beats, window, II] as MIT-BIH 109's median beat (LBBB, sinus rhythm, MLII): a
+    small positive hump (+0.14 mV, about 400-230 ms before the R peak) stepping down onto a
+    baseline 0.08 mV below zero, which it keeps to the QRS; the P onset found at the step's top
+    (236 ms before the R peak, PR 175 ms at high confidence)."""
+    t_ms = (np.arange(int((BEFORE_R_S + 0.70) * fs_hz)) / fs_hz - BEFORE_R_S) * 1000
+    hump = 0.22 / (1 + np.exp((t_ms + 215) / 6)) / (1 + np.exp(-(t_ms + 420) / 15))
+    beat = hump - 0.08 + 1.5 * np.exp(-((t_ms / 25) ** 2))
+    noise = np.random.default_rng(0).normal(0, 0.004, (40, t_ms.size))
+    intervals = dataclasses.replace(
+        HIGH, pr_ms=175.0, p_onset_ms=-236.0, qrs_onset_ms=-61.0, qrs_offset_ms=106.0
+    )
+    return (beat + noise)[:, :, None], intervals
+
+
+def test_a_step_down_onto_the_baseline_is_no_inverted_p_wave() -> None:
+    """MIT-BIH 109, 900-1200 s (reference sinus rhythm throughout, LBBB): the fall from a
+    small positive hump onto the baseline, which never rises back, read as a negative P wave:
+    "Ectopic atrial or junctional rhythm (P waves inverted in II)" over 5 minutes. A negative
+    P wave is a trough below the baseline on both sides (`_rises_back`)."""
+    beats, intervals = _step_beats(360.0)
+    assert p_wave_polarity_in_lead_ii(beats, 360.0, ("II",), intervals) == 0  # was -1
+    t_ms = (np.arange(beats.shape[1]) / 360.0 - BEFORE_R_S) * 1000
+    inverted_p = -0.2 * np.exp(-(((t_ms + 180) / 25) ** 2)) + 1.5 * np.exp(-((t_ms / 25) ** 2))
+    trough = inverted_p + np.random.default_rng(0).normal(0, 0.004, beats.shape[:2])
+    assert p_wave_polarity_in_lead_ii(trough[:, :, None], 360.0, ("II",), intervals) == -1
+
+
+def test_mitdb_109s_five_minutes_of_lbbb_stay_sinus_rhythm() -> None:
+    """The auditor's five minutes of MIT-BIH 109 (reference sinus rhythm, LBBB)."""
+    path = data_root() / "mitdb" / "109"
+    if not path.with_suffix(".hea").is_file():
+        pytest.skip("MIT-BIH is not in the data folder")
+    record = wfdb.rdrecord(str(path), sampfrom=900 * 360, sampto=1200 * 360)
+    recording = Recording(
+        fs_hz=360.0,
+        lead_names=tuple(record.sig_name),
+        signal_mv=record.p_signal.astype(float),
+        source_format="wfdb",
+        source_name="109",
+    )
+    analysis = analyze(recording)
+    assert analysis.rhythm_summary == rhythm.SINUS  # was rhythm.INVERTED_P_WAVES
+    assert "OTHER_RHYTHM" not in {f.code for f in analysis.findings}
