@@ -208,3 +208,23 @@ def test_a_decimal_comma_is_a_decimal_point(typed: str, value: float) -> None:
 def test_numbers_that_could_be_misread_are_refused(typed: str) -> None:
     with pytest.raises(ValueError):
         typed_number(typed)
+
+
+def test_a_date_in_year_1_is_named_with_its_four_digit_year(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """`%Y` drops leading zeros: 0001-01-01 had read "The measurement date 1-01-01 is before
+    1900" (a bad-input audit)."""
+    said = "The measurement date 0001-01-01 is before 1900: check the year."
+    with pytest.raises(InvalidInput) as problem:
+        canonical_values(
+            ClinicalInputForm(systolic_bp_mmhg=120, recorded_at=dt.datetime(1, 1, 1)), now=NOW
+        )
+    assert problem.value.errors["recorded_at"] == said
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    response = post_form(
+        client, url, {"systolic_bp_mmhg": "120", "recorded_at": "0001-01-01T00:00"}
+    )
+    assert said in error_messages(response.get_data(as_text=True))
+    assert _count(sql) == 0

@@ -189,9 +189,8 @@ def canonical_values(
     if recorded_at > now + dt.timedelta(minutes=5):
         errors["recorded_at"] = "The measurement date cannot be in the future."
     elif recorded_at < EARLIEST_MEASUREMENT:
-        errors["recorded_at"] = (
-            f"The measurement date {recorded_at:%Y-%m-%d} is before 1900: check the year."
-        )
+        day = recorded_at.date().isoformat()  # as typed: `%Y` had said "1-01-01" for 0001-01-01
+        errors["recorded_at"] = f"The measurement date {day} is before 1900: check the year."
     if born_on is not None and "recorded_at" not in errors and recorded_at.date() < born_on:
         errors["recorded_at"] = (
             f"The measurement date {recorded_at:%Y-%m-%d} is before the patient's birth "
