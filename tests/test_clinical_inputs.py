@@ -228,3 +228,21 @@ def test_a_date_in_year_1_is_named_with_its_four_digit_year(
     )
     assert said in error_messages(response.get_data(as_text=True))
     assert _count(sql) == 0
+
+
+def test_a_value_too_large_to_convert_is_refused_as_typed(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """1e308 mmol/L is no number of mg/dL: the refusal had added "(it is inf mg/dL)" (a
+    bad-input audit)."""
+    entry = ClinicalInputForm(total_cholesterol=1e308, hdl=1.2, cholesterol_unit="mmol/L")
+    with pytest.raises(InvalidInput) as problem:
+        canonical_values(entry, now=NOW)
+    said = "Total cholesterol 1e+308 mmol/L is outside the plausible range 50-700 mg/dL."
+    assert problem.value.errors["total_cholesterol"] == said
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    form = {"total_cholesterol": "1e308", "cholesterol_unit": "mmol/L"}
+    messages = error_messages(post_form(client, url, form).get_data(as_text=True))
+    assert said in messages and not any("inf" in m for m in messages), messages
+    assert _count(sql) == 0

@@ -9,6 +9,7 @@ would be plausible in the other unit (the usual cause: mmol/L typed as mg/dL).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -134,7 +135,7 @@ def _lab_value(lab: LabField, raw: float, unit: str) -> Decimal:
     if allowed.low <= mg_dl <= allowed.high:
         return _decimal(mg_dl, lab.places)
     message = f"{allowed.label} {raw:g} {unit} is outside the plausible range {allowed.describe()}"
-    if unit != allowed.unit:
+    if unit != allowed.unit and math.isfinite(mg_dl):  # 1e308 mmol/L had been "inf mg/dL"
         message += f" (it is {mg_dl:.3g} {allowed.unit})"
     message += "."
     for other_unit in lab.allowed_units:
