@@ -246,3 +246,20 @@ def test_a_value_too_large_to_convert_is_refused_as_typed(
     messages = error_messages(post_form(client, url, form).get_data(as_text=True))
     assert said in messages and not any("inf" in m for m in messages), messages
     assert _count(sql) == 0
+
+
+def test_a_pressure_typed_as_systolic_over_diastolic_is_told_to_give_the_systolic(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """ "120/80" had been told "Enter a number, for example 5.2." (a bad-input audit); the
+    form has no diastolic field, so it says to type the systolic alone."""
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    for typed in ("120/80", "120 / 80 mmHg"):
+        html = post_form(client, url, {"systolic_bp_mmhg": typed}).get_data(as_text=True)
+        said = "Enter the systolic pressure only, in mmHg, e.g. 120: the diastolic is not recorded."
+        assert said in error_messages(html), (typed, error_messages(html))
+        assert 'id="systolic_bp_mmhg-error"' in html
+    assert _count(sql) == 0
+    assert post_form(client, url, {"systolic_bp_mmhg": "120"}).status_code == 302
+    assert _count(sql) == 1

@@ -58,6 +58,23 @@ class MeasurementField(FloatField):
             self.data = typed_number(valuelist[0])
 
 
+class SystolicPressureField(MeasurementField):
+    """The systolic pressure alone (the portal records no diastolic one): a pressure typed as
+    it is written, "120/80", had been told only "Enter a number, for example 5.2." (a
+    bad-input audit)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and "/" in valuelist[0]:
+            self.data = None
+            raise ValueError(SYSTOLIC_ONLY)
+        super().process_formdata(valuelist)
+
+
+SYSTOLIC_ONLY = (
+    "Enter the systolic pressure only, in mmHg, e.g. 120: the diastolic is not recorded."
+)
+
+
 # "1,200" is 1200 with a thousands separator or 1.2 with a decimal comma: read as 1.2 umol/L of
 # creatinine it came back "was it measured in mg/dL?", and following that saved 1.2 mg/dL
 # where 13.6 was meant (an audit). A decimal comma alone ("5,6") is read as a decimal point.
@@ -162,7 +179,9 @@ class ClinicalInputEntryForm(FlaskForm):
     cholesterol_unit = SelectField(
         "Cholesterol unit", choices=list(units.CHOLESTEROL_UNITS), default="mg/dL"
     )
-    systolic_bp_mmhg = MeasurementField("Systolic blood pressure (mmHg)", validators=[Optional()])
+    systolic_bp_mmhg = SystolicPressureField(
+        "Systolic blood pressure (mmHg)", validators=[Optional()]
+    )
     heart_rate_bpm = MeasurementField("Heart rate (bpm)", validators=[Optional()])
     bmi_kg_m2 = MeasurementField("BMI (kg/m2)", validators=[Optional()])
     creatinine = MeasurementField("Creatinine", validators=[Optional()])
