@@ -98,7 +98,10 @@ def typed_utc(typed: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
     if typed is None:
         return None
     local = typed if typed.tzinfo else typed.replace(tzinfo=zone)
-    return local.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return local.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01 00:00 east of UTC, 9999-12-31 west: refused as a typo
+        return typed.replace(tzinfo=None)
 
 
 def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
@@ -211,7 +212,7 @@ def test_numbers_that_could_be_misread_are_refused(typed: str) -> None:
 
 
 def test_a_date_in_year_1_is_named_with_its_four_digit_year(
-    app: Flask, people: People, sql: Session
+    app: Flask, people: People, sql: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`%Y` drops leading zeros: 0001-01-01 had read "The measurement date 1-01-01 is before
     1900" (a bad-input audit)."""
@@ -226,6 +227,15 @@ def test_a_date_in_year_1_is_named_with_its_four_digit_year(
     response = post_form(
         client, url, {"systolic_bp_mmhg": "120", "recorded_at": "0001-01-01T00:00"}
     )
+    assert said in error_messages(response.get_data(as_text=True))
+    assert _count(sql) == 0
+    # East of UTC, midnight of year 1 is in year 0 in UTC: the form answered a 500.
+    paris = dataclasses.replace(app.config["SETTINGS"], time_zone="Europe/Paris")
+    monkeypatch.setitem(app.config, "SETTINGS", paris)
+    response = post_form(
+        client, url, {"systolic_bp_mmhg": "120", "recorded_at": "0001-01-01T00:00"}
+    )
+    assert response.status_code == 200
     assert said in error_messages(response.get_data(as_text=True))
     assert _count(sql) == 0
 
