@@ -285,6 +285,10 @@ def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> 
     messages = error_messages(response.get_data(as_text=True))
     assert any("Systolic blood pressure 900 mmHg" in m for m in messages)
     assert any("Enter a number" in m for m in messages)
+    # A pressure typed as written, "120/80": the what-if had said only "Enter a number".
+    written = client.get(url, query_string=bad | {"systolic_bp_mmhg": "120/80"})
+    told = error_messages(html.unescape(written.get_data(as_text=True)))
+    assert any("Enter the systolic pressure only, in mmHg" in m for m in told)
     young = client.get(url, query_string=bad | {"systolic_bp_mmhg": "130", "age_years": "25"})
     assert "outside the range the Framingham 2008 model was developed for" in young.get_data(
         as_text=True

@@ -14,7 +14,12 @@ from wtforms.validators import ValidationError
 
 from portal import units
 from portal.forms import options
-from portal.patients.forms import BOOLEAN_LABELS, TRI_STATE, MeasurementField
+from portal.patients.forms import (
+    BOOLEAN_LABELS,
+    TRI_STATE,
+    MeasurementField,
+    SystolicPressureField,
+)
 from portal.services.clinical_inputs import ST_DEPRESSION_IS_A_DEVIATION
 from portal.services.risk_scores import (
     ADMISSION_SBP,
@@ -56,8 +61,8 @@ class WhatIfForm(Form):
     cholesterol_unit = SelectField(
         "Cholesterol unit", choices=list(units.CHOLESTEROL_UNITS), default="mg/dL"
     )
-    systolic_bp_mmhg = MeasurementField("Systolic BP, office (mmHg): Framingham, ATP III")
-    admission_sbp_mmhg = MeasurementField("Systolic BP at admission (mmHg): GRACE")
+    systolic_bp_mmhg = SystolicPressureField("Systolic BP, office (mmHg): Framingham, ATP III")
+    admission_sbp_mmhg = SystolicPressureField("Systolic BP at admission (mmHg): GRACE")
     bmi_kg_m2 = MeasurementField("BMI (kg/m²)")
     heart_rate_bpm = MeasurementField("Heart rate (bpm)")
     creatinine = MeasurementField("Creatinine")
