@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from ml import vocabulary
-from portal.models import EcgReport, ReportStatus
+from portal.models import EcgReport, ReportStatus, ReportVersion
+from portal.services import reports
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
 from tests.test_upload_and_review import _analysed_report
 
@@ -226,3 +229,76 @@ def test_an_absurd_measurement_gets_one_message_that_can_be_followed(
         "Enter a number, for example 5.2.",
         "Enter a number, for example 5.2.",
     ]), messages  # fmt: skip
+
+
+def test_typed_intervals_and_sinus_rate_must_fit_together() -> None:
+    """An audit signed MIT-BIH 230 (machine 79 bpm) as "Sinus rhythm" with a wide QRS at 180
+    bpm, PR 450, QRS 240, QT 210: a QRS longer than the QT that contains it, a PR longer than
+    the whole beat, and the patient read "Your heart beat in its normal, steady pattern."
+    beside "about 180 times a minute". The doctor's values are judged, not the machine's."""
+    machine = cast(
+        ReportVersion,
+        SimpleNamespace(heart_rate_bpm=103.6, pr_ms=150.0, qrs_ms=300.0, qt_ms=280.0),
+    )
+
+    def signed(**typed: float) -> dict[str, float | None]:
+        return {"heart_rate_bpm": 180.0, "pr_ms": 450.0, "qrs_ms": 240.0, "qt_ms": 210.0} | typed
+
+    assert reports._qrs_beyond_the_qt(signed(), machine) == (
+        "A QRS of 240 ms is not shorter than the QT of 210 ms, which contains it: check both "
+        "(a value in another unit?)."
+    )
+    assert not reports._qrs_beyond_the_qt(signed(qt_ms=340.0), machine)
+    assert not reports._qrs_beyond_the_qt(signed(qrs_ms=300.0, qt_ms=280.0), machine)  # its own
+    assert reports._pr_beyond_the_beat(signed(), machine) == (
+        "A PR of 450 ms and a QRS of 240 ms (690 ms) are longer than the interval between beats "
+        "at 180 bpm (333 ms): check them (a value in another unit?)."
+    )
+    assert not reports._pr_beyond_the_beat(signed(pr_ms=160.0, qrs_ms=100.0), machine)
+    own = signed(heart_rate_bpm=104.0, pr_ms=150.0, qrs_ms=300.0)
+    assert not reports._pr_beyond_the_beat(own, machine)  # the machine's own three
+    assert reports._sinus_beyond_its_rates(["SINUS", "WIDE_QRS"], signed(), machine) == [
+        '"Sinus rhythm" at the 180 bpm signed: over 100 bpm it is "Sinus tachycardia", under '
+        '50 "Sinus bradycardia". Choose "Sinus tachycardia" (or the rhythm you see), or check '
+        "the heart rate (a value in another unit?)."
+    ]
+    slow = reports._sinus_beyond_its_rates(["SINUS"], signed(heart_rate_bpm=45.0), machine)
+    assert 'Choose "Sinus bradycardia"' in slow[0]
+    assert not reports._sinus_beyond_its_rates(["SINUS"], signed(heart_rate_bpm=50.0), machine)
+    assert not reports._sinus_beyond_its_rates(["TACHY"], signed(), machine)
+    # The machine's own 101-104 bpm beside its sinus rhythm (by the median rate) is signed so.
+    kept = signed(heart_rate_bpm=104.0)
+    assert not reports._sinus_beyond_its_rates(["SINUS"], kept, machine)
+    assert reports._sinus_beyond_its_rates(["SINUS"], signed(heart_rate_bpm=105.0), machine)
+
+
+def test_the_audits_impossible_read_is_refused_in_three_places(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    url = f"/reports/{report.id}"
+    form = _sinus_read(
+        report, findings=["SINUS", "WIDE_QRS"], heart_rate_bpm="180", pr_ms="450", qrs_ms="240",
+        qt_ms="210",
+    )  # fmt: skip
+    response = post_form(doctor, f"{url}/sign", form, token_page=url)
+    assert response.status_code == 400
+    messages = error_messages(html.unescape(response.get_data(as_text=True)))
+    for said in (
+        "A QRS of 240 ms is not shorter than the QT of 210 ms",
+        "A PR of 450 ms and a QRS of 240 ms (690 ms) are longer than the interval between "
+        "beats at 180 bpm (333 ms)",
+        '"Sinus rhythm" at the 180 bpm signed: over 100 bpm it is "Sinus tachycardia"',
+    ):
+        assert any(said in m for m in messages), (said, messages)
+    sql.expire_all()
+    assert report.status is ReportStatus.PRELIMINARY and len(report.versions) == 1
+    machine = report.versions[0]
+    as_read = _sinus_read(
+        report, heart_rate_bpm=str(round(machine.heart_rate_bpm)),
+        pr_ms=str(round(machine.pr_ms)), qrs_ms=str(round(machine.qrs_ms)),
+        qt_ms=str(round(machine.qt_ms)),
+    )  # fmt: skip
+    signed = post_form(doctor, f"{url}/sign", as_read, token_page=url)
+    assert signed.status_code == 302, error_messages(signed.get_data(as_text=True))

@@ -440,10 +440,16 @@ def _check_read(read: PhysicianRead, episodes: bool, machine: ReportVersion) -> 
     problems = vocabulary.contradictions(read.findings, read.rhythm_label, episodes)
     signed = _signed_measurements(machine, read.measurements)
     problems += vocabulary.measurement_contradictions(read.findings, signed, strip=not episodes)
+    if read.measurements is not None and not episodes:
+        problems += _sinus_beyond_its_rates(read.findings, signed, machine)
     if not unknown and problems:
         errors["findings"] = " ".join(problems)
     if read.measurements is not None and (problem := _qt_beyond_the_beat(signed, machine)):
         errors["qt_ms"] = problem
+    if read.measurements is not None and (problem := _qrs_beyond_the_qt(signed, machine)):
+        errors["qrs_ms"] = problem
+    if read.measurements is not None and (problem := _pr_beyond_the_beat(signed, machine)):
+        errors["pr_ms"] = problem
     if strange := [c for c in read.next_steps if c not in NEXT_STEPS]:
         errors["next_steps"] = f"Unknown next steps: {', '.join(strange)}."
     elif len(FOLLOW_UP_TIMES & set(read.next_steps)) > 1:
@@ -795,6 +801,75 @@ def _qt_beyond_the_beat(signed: dict[str, float | None], machine: ReportVersion)
         f"A QT of {qt_ms:.0f} ms is longer than the interval between beats at {rate_bpm:.0f} "
         f"bpm ({rr_ms:.0f} ms): check both (a value in another unit?)."
     )
+
+
+def _qrs_beyond_the_qt(signed: dict[str, float | None], machine: ReportVersion) -> str | None:
+    """Why a QRS and QT the doctor typed cannot both be: the QT runs from the QRS's onset, so
+    it contains the QRS and is longer. An audit signed a QRS of 240 ms beside a QT of 210 ms
+    on MIT-BIH 230, and the PDF printed both. The machine's own pair is not judged, as
+    `_qt_beyond_the_beat`."""
+    qrs_ms, qt_ms = signed.get("qrs_ms"), signed.get("qt_ms")
+    if qrs_ms is None or qt_ms is None or qrs_ms < qt_ms:
+        return None
+    if as_shown(qrs_ms, machine.qrs_ms) and as_shown(qt_ms, machine.qt_ms):
+        return None
+    return (
+        f"A QRS of {qrs_ms:.0f} ms is not shorter than the QT of {qt_ms:.0f} ms, which "
+        "contains it: check both (a value in another unit?)."
+    )
+
+
+def _pr_beyond_the_beat(signed: dict[str, float | None], machine: ReportVersion) -> str | None:
+    """Why a PR, QRS and heart rate the doctor typed cannot all be: the P wave, the PR and the
+    QRS of one beat come before the next beat, so PR + QRS is shorter than the interval
+    between beats. An audit signed a PR of 450 ms and a QRS of 240 ms at 180 bpm (333 ms
+    between beats). The machine's own three are not judged, as `_qt_beyond_the_beat`."""
+    pr_ms, qrs_ms, rate_bpm = (signed.get(n) for n in ("pr_ms", "qrs_ms", "heart_rate_bpm"))
+    if pr_ms is None or qrs_ms is None or not rate_bpm:
+        return None
+    own = (
+        as_shown(pr_ms, machine.pr_ms)
+        and as_shown(qrs_ms, machine.qrs_ms)
+        and as_shown(rate_bpm, machine.heart_rate_bpm)
+    )
+    rr_ms = 60_000.0 / rate_bpm
+    if own or pr_ms + qrs_ms < rr_ms:
+        return None
+    return (
+        f"A PR of {pr_ms:.0f} ms and a QRS of {qrs_ms:.0f} ms ({pr_ms + qrs_ms:.0f} ms) are "
+        f"longer than the interval between beats at {rate_bpm:.0f} bpm ({rr_ms:.0f} ms): "
+        "check them (a value in another unit?)."
+    )
+
+
+# The rates sinus rhythm and a normal ECG are signed at with a heart rate the doctor typed
+# (`_sinus_beyond_its_rates`): 50-100 bpm, the AHA/ACCF/HRS recommendations' normal range.
+SINUS_RHYTHM_BPM = vocabulary.NORMAL_ECG_BPM
+
+
+def _sinus_beyond_its_rates(
+    codes: list[str], signed: dict[str, float | None], machine: ReportVersion
+) -> list[str]:
+    """Why "Sinus rhythm" cannot be signed on a strip at the heart rate the doctor typed: over
+    100 bpm it is sinus tachycardia, under 50 sinus bradycardia. An audit signed "Sinus
+    rhythm" at 180 bpm on MIT-BIH 230 (the machine's 79), and the patient read "Your heart
+    beat in its normal, steady pattern." beside "about 180 times a minute". The machine's own
+    rate is not judged: a strip at 101-104 bpm whose median rate is sinus rhythm's is signed
+    so (`vocabulary.measurement_contradictions` refuses "Normal ECG" there already)."""
+    rate_bpm = signed.get("heart_rate_bpm")
+    if "SINUS" not in {vocabulary.canonical(c) for c in codes} or rate_bpm is None:
+        return []
+    if as_shown(rate_bpm, machine.heart_rate_bpm):
+        return []
+    shown_bpm, (low_bpm, high_bpm) = round(rate_bpm), SINUS_RHYTHM_BPM
+    if low_bpm <= shown_bpm <= high_bpm:
+        return []
+    instead = "Sinus tachycardia" if shown_bpm > high_bpm else "Sinus bradycardia"
+    return [
+        f'"Sinus rhythm" at the {shown_bpm} bpm signed: over {high_bpm:.0f} bpm it is "Sinus '
+        f'tachycardia", under {low_bpm:.0f} "Sinus bradycardia". Choose "{instead}" (or the '
+        "rhythm you see), or check the heart rate (a value in another unit?)."
+    ]
 
 
 def _signed_measurements(
