@@ -143,6 +143,7 @@ from ml.strip_rhythm import (
     window_starts,
     with_fibrillation,
 )
+from ml.strip_rhythm import SINUS as SINUS_CALL
 from ml.two_to_one import (
     BlockedPWaves,
     blocked_p_waves,
@@ -1454,8 +1455,11 @@ def mostly_noise_reason(
 
 
 def _headline(strip: StripCall | None, episodes: list[rhythm.Episode], main: Finding) -> str:
-    """The read's rhythm line: a strip's one call; a longer recording's dominant rhythm, or
+    """The read's rhythm line: a strip's one call (a sinus call with the main finding's VF or
+    VT beside it, `rhythm.with_ventricular_run`); a longer recording's dominant rhythm, or
     "Unclassifiable: too noisy" when nothing on it could be read."""
+    if strip is not None and strip.label == SINUS_CALL:
+        return rhythm.with_ventricular_run(strip.text, episodes, main.label)
     if strip is not None:
         return strip.text
     if main.code == UNREADABLE:

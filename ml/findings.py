@@ -450,6 +450,9 @@ def findings_of_read(
             )
         )
     v_share = counts["V"] / total_beats
+    # The waves of ventricular flutter/fibrillation are no beats (read Q): a count beside it
+    # says so, MIT-BIH 205's 60 s with 11 s of it having read "1 beat" (an audit).
+    outside_vf = OUTSIDE_VF if by_label.get(rhythm.VF) else ""
     if v_share >= FREQUENT_ECTOPY_SHARE:
         findings.append(
             Finding(
@@ -457,12 +460,18 @@ def findings_of_read(
                 "Frequent ventricular ectopic beats",
                 "medium",
                 None,
-                f"{counts['V']} beats ({v_share:.0%}){check}",
+                f"{counts['V']} beats ({v_share:.0%}){outside_vf}{check}",
             )
         )
     elif counts["V"]:
         findings.append(
-            Finding("PVC", "Ventricular ectopic beats", "low", None, _beats(counts["V"]) + check)
+            Finding(
+                "PVC",
+                "Ventricular ectopic beats",
+                "low",
+                None,
+                _beats(counts["V"]) + outside_vf + check,
+            )  # fmt: skip
         )
     premature_atrial = counts["S"] - s_in_af
     if premature_atrial > 0:
@@ -992,6 +1001,9 @@ def _ventricular_rate(rate: HeartRateSummary) -> str:
 
 def _overlapping(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in spans)
+
+
+OUTSIDE_VF = " outside the ventricular flutter/fibrillation, whose waves are not counted"
 
 
 def _beats(n: int) -> str:

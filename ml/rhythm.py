@@ -1005,6 +1005,22 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
     return f"{label} with {named} ({duration_text(seconds)})"
 
 
+def with_ventricular_run(line: str, episodes: list[Episode], main_label: str | None) -> str:
+    """A strip's sinus rhythm line with the main finding's ventricular flutter/fibrillation or
+    tachycardia beside it, as `headline` says it of a longer recording: "Sinus rhythm with
+    ventricular flutter/fibrillation (11 s)". A strip's one call is read over the whole strip
+    and a run under half of it leaves it sinus, so MIT-BIH 205 (290-350 s) was headed "Sinus
+    rhythm" above an episode table with 11 s of VF, and its sign form came prefilled so (an
+    audit). A line that already names something beside its rhythm is kept."""
+    if main_label not in (VF, VT) or " with " in line:
+        return line
+    seconds = sum(e.duration_s for e in episodes if e.label == main_label)
+    if not seconds:
+        return line
+    named = main_label[0].lower() + main_label[1:]
+    return f"{line} with {named} ({duration_text(seconds)})"
+
+
 def strip_episodes(
     episodes: list[Episode], call: str, beat_s: np.ndarray, sinus_possible: bool = True
 ) -> list[Episode]:

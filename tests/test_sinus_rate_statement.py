@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ml import rhythm, vocabulary
@@ -26,13 +26,13 @@ from ml.research.synthetic import (
     synthetic_recording,
     synthetic_rhythm_mv,
 )
-from portal.models import EcgReport
+from portal.models import EcgReport, ReportVersion
 from portal.services.machine_read import machine_summary
 from portal.worker import Worker
 from reports.data import NOT_SIGNED
 from tests.conftest import People, client_for, post_form, sign_report, signed_pdfs
 from tests.support.ecg_files import write_csv
-from tests.test_upload_and_review import _upload
+from tests.test_upload_and_review import _analysed_report, _upload
 
 SIGN_FORM = re.compile(r'<form[^>]*action="[^"]*/sign(?:#sign)?"[^>]*>.*?</form>', re.S)
 SELECTED = re.compile(r'<option (?:selected )?value="([A-Z0-9_]+)"(?: selected)?', re.S)
@@ -279,3 +279,35 @@ def test_a_strip_whose_qrs_is_not_measurable_is_not_prefilled_as_a_normal_ecg(
     page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
     assert "QRS not measurable" in page
     assert "NORMAL" not in _preselected(page), _preselected(page)
+
+
+def test_a_strip_read_stored_with_vf_beside_sinus_rhythm_prefills_a_line_naming_it(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A strip read stored before 2026-12-07 with 11 s of VF under a sinus call (MIT-BIH 205,
+    290-350 s, an audit) kept "Sinus rhythm" as its line, and the form prefilled it beside the
+    VF statement; the line prefilled now names the VF, as reads since store it."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    machine = report.versions[0]
+    assert machine.analysis["strip"]["label"] == "sinus"
+    vf = {"label": rhythm.VF, "start_s": 7.0, "end_s": 18.0, "n_beats": 0, "duration_s": 11.0}
+    main = {"code": "VF", "label": rhythm.VF, "risk": "high", "confidence": None, "detail": ""}
+    stored = {
+        **machine.analysis, "episodes": [*machine.analysis["episodes"], vf],
+        "main_finding": main, "findings": [main],
+    }  # fmt: skip
+    rows = ReportVersion.__table__  # as a read made before 2026-12-07 (versions are immutable)
+    sql.execute(
+        update(rows).where(rows.c.id == machine.id)
+        .values(analysis=stored, rhythm_label="Sinus rhythm", findings=["VF"])
+    )  # fmt: skip
+    sql.commit()
+    sql.expire_all()
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    form = SIGN_FORM.search(page)
+    assert form is not None
+    line = "Sinus rhythm with ventricular flutter/fibrillation (11 s)"
+    assert f'value="{line}"' in form.group(0)
+    assert _preselected(page) == ["VF"]
+    assert not vocabulary.contradictions(["VF"], line, episodes=False)

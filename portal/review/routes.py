@@ -24,7 +24,7 @@ from flask_login import current_user
 
 from ml import rhythm, vocabulary
 from ml.recording import canonical_lead_name
-from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT
+from ml.strip_rhythm import OTHER_AF_NOT_RULED_OUT_TEXT, SINUS
 from portal import ecg_data
 from portal.access import api_client, roles
 from portal.converters import date_arg
@@ -153,12 +153,11 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
     """The sign and amend forms prefilled with the read that counts now."""
     basis = reports.latest_signed(found) or found.versions[0]
     sign_form, amend_form = SignForm(formdata=None), AmendForm(formdata=None)
+    rhythm_line = _strip_line_with_its_run(found, basis)
     for form in (sign_form, amend_form):
-        form.rhythm_label.data = basis.rhythm_label or ""
+        form.rhythm_label.data = rhythm_line
         codes = with_the_rhythm_line(
-            basis.findings or [],
-            basis.rhythm_label or "",
-            reports.read_as_episodes(found),
+            basis.findings or [], rhythm_line, reports.read_as_episodes(found)
         )
         if any(c in vocabulary.RHYTHM_STATEMENTS and c != "SINUS" for c in codes):
             # "No significant arrhythmia" is true of a sinus bradycardia, but its statement,
@@ -191,6 +190,20 @@ def _prefilled_forms(found: EcgReport) -> tuple[SignForm, AmendForm]:
             getattr(form, name).data = _rounded(getattr(basis, name))
         form.row_version.data = found.row_version
     return sign_form, amend_form
+
+
+def _strip_line_with_its_run(found: EcgReport, basis: ReportVersion) -> str:
+    """The rhythm line to prefill: a machine read of a strip called sinus names the VF or VT
+    of its main finding beside it (`ml.rhythm.with_ventricular_run`), as reads made since
+    2026-12-07 store it; one stored before had prefilled "Sinus rhythm" beside the VF
+    statement (MIT-BIH 205, 290-350 s, with 11 s of VF; an audit)."""
+    line = basis.rhythm_label or ""
+    if basis.kind is not VersionKind.MACHINE or reports.read_as_episodes(found):
+        return line
+    summary = machine_summary(found)
+    if summary.strip is None or summary.strip.label != SINUS:
+        return line
+    return rhythm.with_ventricular_run(line, summary.episodes, summary.main_finding.label)
 
 
 def _af_not_ruled_out(basis: ReportVersion) -> bool:
