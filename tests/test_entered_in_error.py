@@ -30,6 +30,7 @@ from tests.conftest import (
 )
 from tests.support.ecg_files import synthetic
 from tests.test_sinus_rate_statement import _read_by_the_portal
+from tests.test_upload_and_review import _upload
 
 REASON = "not this patient's ECG: uploaded to the wrong record"
 
@@ -615,3 +616,34 @@ def test_a_wfdb_file_is_not_withdrawn_as_read_wrongly(
     assert "Only a CSV file is read at the sampling rate and units given at upload" in said
     sql.expire_all()
     assert sql.get(EcgReport, report.id).status is not ReportStatus.ENTERED_IN_ERROR
+
+
+def test_the_same_files_uploaded_again_say_their_report_was_withdrawn(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit withdrew MIT-BIH 116's report as "Not this patient's ECG", and staff uploaded
+    the same files to the same patient again: the job page said "This recording was already
+    uploaded for this patient; showing it. ... succeeded: Done" and "Open the report" to the
+    withdrawn report, nothing said of it. It says who withdrew it, when and why, and where the
+    ECG belongs."""
+    report = _signed(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    done = _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version))  # fmt: skip
+    assert done.status_code == 302
+    staff = client_for(app, people.staff)
+    again = _upload(staff, people.patient.id, [((tmp_path / "ecg.csv").read_bytes(), "ecg.csv")])
+    assert again.status_code == 302 and "/jobs/" in again.location
+    page = " ".join(html.unescape(staff.get(again.location).get_data(True)).split())
+    assert "already uploaded for this patient; showing it." in page
+    said = re.search(r'<p id="job-withdrawn"[^>]*>(.*?)</p>', page)
+    assert said is not None, page
+    assert said.group(1).startswith(
+        "The report of this recording was withdrawn as entered in error by "
+        f"{people.doctor.display_name} on "
+    )
+    assert f"saying: “{REASON}”." in said.group(1)
+    assert "It is not this patient's ECG: it belongs under the right patient, so upload it " in (
+        said.group(1)
+    )
+    assert "Open the withdrawn report" in page

@@ -22,7 +22,7 @@ from portal.forms import options, save
 from portal.models import Account, AnalysisJob, Patient, Role
 from portal.patients.forms import ConfirmForm
 from portal.recordings.forms import LibraryForm, MoveForm, UploadForm
-from portal.services import audit, jobs, patients, recording_move, recordings
+from portal.services import audit, entered_in_error, jobs, patients, recording_move, recordings
 from portal.services.errors import NotAllowed
 from portal.services.recordings import UploadOptions
 from portal.session_cookie import background_poll
@@ -178,6 +178,7 @@ def job(job_id: int) -> str:
     return render_template(
         "recordings/job.html", job=found, status=jobs.status_of(db_session(), found),
         confirm=ConfirmForm(), move_form=MoveForm(formdata=None), movable=_movable(found),
+        withdrawn=entered_in_error.on_the_job_page(db_session(), found.report),
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from portal.local_time import hospital_zone, shown
 from portal.models import (
     WITHDRAWN_REASON_CHARS,
     Account,
@@ -155,6 +156,33 @@ def withdraw(
         details={"reason": reason, "kind": kind.value, "version_no": report.versions[-1].version_no,
                  "patient_had_it": patient_had_it},
     )  # fmt: skip
+
+
+# What staff read on a job page whose report was withdrawn: where the ECG may be read again.
+ON_THE_JOB_PAGE = {
+    WithdrawnKind.WRONG_PATIENT: "It is not this patient's ECG: it belongs under the right "
+    "patient, so upload it to their record; uploaded here again, it only opens this withdrawn "
+    "report.",
+    WithdrawnKind.MISREAD: "This patient's ECG was read wrongly: upload the file again with the "
+    "right sampling rate or units, and a doctor signs its new read.",
+}
+
+
+def on_the_job_page(session: Session, report: EcgReport | None) -> str | None:
+    """What a job page says of its report withdrawn as entered in error: who withdrew it, when
+    and why, and what staff do instead. The same files uploaded again to the same patient open
+    the first upload's job, and MIT-BIH 116, withdrawn as "Not this patient's ECG", had read
+    "This recording was already uploaded for this patient; showing it. ... succeeded: Done"
+    with "Open the report" to the withdrawn report, nothing said of it (an audit)."""
+    if report is None or report.status is not ReportStatus.ENTERED_IN_ERROR:
+        return None
+    by = session.get(Account, report.withdrawn_by_id) if report.withdrawn_by_id else None
+    return (
+        f"The report of this recording was withdrawn as entered in error by "
+        f"{by.display_name if by else 'a doctor'} on "
+        f"{shown(report.withdrawn_at, hospital_zone())}, saying: “{report.withdrawn_reason}”. "
+        f"{ON_THE_JOB_PAGE[kind_of(report)]}"
+    )
 
 
 def ever_shown_to_patient(report: EcgReport, now: dt.datetime) -> bool:
