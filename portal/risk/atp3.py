@@ -15,7 +15,7 @@ from typing import Any
 
 from portal.risk import framingham, inputs
 from portal.risk.explain import References, with_effects
-from portal.risk.result import RiskInputError, RiskLevel, RiskResult
+from portal.risk.result import RiskInputError, RiskLevel, RiskResult, as_shown
 
 CITATION = (
     "Expert Panel on Detection, Evaluation, and Treatment of High Blood Cholesterol in Adults. "
@@ -207,7 +207,9 @@ def _as_text(table_percent: str) -> str:
 
 
 def category_of(risk_percent: float) -> RiskLevel:
-    """ATP III risk categories: < 10 %, 10-20 %, > 20 % (CHD risk equivalent)."""
+    """ATP III risk categories: < 10 %, 10-20 %, > 20 % (CHD risk equivalent), of the figure
+    as shown (`result.as_shown`)."""
+    risk_percent = as_shown(risk_percent)
     if risk_percent < 10:
         return RiskLevel.LOW
     if risk_percent <= 20:

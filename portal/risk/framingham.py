@@ -18,7 +18,7 @@ from typing import Any
 
 from portal.risk import inputs
 from portal.risk.explain import References, with_effects
-from portal.risk.result import RiskInputError, RiskLevel, RiskResult
+from portal.risk.result import RiskInputError, RiskLevel, RiskResult, as_shown
 
 CITATION = (
     "D'Agostino RB Sr, Vasan RS, Pencina MJ, et al. General cardiovascular risk profile for use "
@@ -131,7 +131,9 @@ def heart_age_text(heart_age_years: float) -> str:
 
 
 def category_of(risk_percent: float) -> RiskLevel:
-    """The paper's bands: low < 10 %, intermediate 10-20 %, high >= 20 %."""
+    """The paper's bands: low < 10 %, intermediate 10-20 %, high >= 20 %, of the figure as
+    shown (`as_shown`)."""
+    risk_percent = as_shown(risk_percent)
     if risk_percent < 10:
         return RiskLevel.LOW
     if risk_percent < 20:

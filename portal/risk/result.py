@@ -22,6 +22,16 @@ class MissingInputError(RiskInputError):
     """A required input was not measured (None). Never replaced by a default."""
 
 
+SHOWN_DECIMALS = 1  # every page, PDF and FHIR value gives a risk in % to one decimal
+
+
+def as_shown(risk_percent: float) -> float:
+    """A risk in % as it is shown ("20.0 %"): bands are decided on it, so a figure never
+    contradicts its band. 19.993 % had been "20.0 % intermediate" where high is >= 20 %, and
+    an ATP III 20.007 % "20.0 % high" where high is > 20 % (a risk-score audit, 2026-12-07)."""
+    return round(risk_percent, SHOWN_DECIMALS)
+
+
 class RiskLevel(enum.StrEnum):
     """A model's published band, ordered: the worklist escalates on HIGH."""
 

@@ -162,3 +162,27 @@ def test_grace_rises_with_age_heart_rate_and_killip_class(age, hr, killip) -> No
     )
     assert no_pci.points == six.points + 14 and no_pci.risk_percent >= six.risk_percent
     assert math.isfinite(r.risk_percent)
+
+
+@pytest.mark.parametrize(
+    ("function", "inputs", "shown", "band"),
+    [
+        # 19.993 %: high is >= 20 % (D'Agostino 2008), and it is shown as 20.0 %
+        (risk.framingham_general_cvd,
+         dict(sex="male", age_years=60, total_chol=152, hdl=45, sbp_mmhg=176,
+              bp_treated=False, smoker=False, diabetic=False), "20.0 %", "high"),
+        # 20.005 %: high is > 20 % (ATP III), and it is shown as 20.0 %
+        (risk.framingham_hard_chd_atp3,
+         dict(sex="male", age_years=50, total_chol=239, hdl=45, sbp_mmhg=150,
+              bp_treated=False, smoker=True, diabetic=False), "20.0 %", "intermediate"),
+    ],
+)  # fmt: skip
+def test_the_band_is_that_of_the_figure_as_shown(function, inputs, shown, band) -> None:
+    """The risk page's what-if had said "20.0 % intermediate" of 19.993 %, where high is
+    >= 20 %, and ATP III "20.0 % high" of 20.005 %, where high is > 20 % (a risk-score
+    audit, 2026-12-07): the band was of the unrounded figure, the text rounded."""
+    from portal.risk_words import risk_figure_text
+
+    result = function(**inputs)
+    assert risk_figure_text(result.model, result.risk_percent) == shown
+    assert result.category == band and result.level == band
