@@ -1460,6 +1460,8 @@ def test_the_clinical_inputs_behind_a_risk_figure_are_observations_their_patient
     assert inputs[f"input-{office.id}-smoker"]["valueCodeableConcept"]["coding"] == [
         {"system": codes.SNOMED, "code": "8392000", "display": "Non-smoker"}
     ]
+    # The question, not an answer: "Smoker" above a value "Non-smoker" (a risk-score audit).
+    assert inputs[f"input-{office.id}-smoker"]["code"]["text"] == "Tobacco smoking status"
     assert inputs[f"input-{office.id}-bp-treated"]["valueBoolean"] is False
     assert inputs[f"input-{admission.id}-killip-class"]["valueInteger"] == 2
     loinc = {

@@ -157,7 +157,8 @@ CLINICAL_INPUTS: tuple[InputCode, ...] = (
               (Coding(LOINC, "8480-6", "Systolic blood pressure"),), "vital-signs", "mm[Hg]"),
     InputCode("bp_treated", "bp-treated", "On treatment for high blood pressure",
               _project_input("bp_treated", "On treatment for high blood pressure"), None),
-    InputCode("smoker", "smoker", "Smoker",
+    # code.text the question: "Smoker" had read as the answer beside "Non-smoker" (an audit).
+    InputCode("smoker", "smoker", "Tobacco smoking status",
               (Coding(LOINC, "72166-2", "Tobacco smoking status"),), "social-history"),
     InputCode("diabetic", "diabetes", "Diabetes", _project_input("diabetic", "Diabetes"), None),
     InputCode("bmi_kg_m2", "bmi", "Body mass index",
