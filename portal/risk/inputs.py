@@ -124,4 +124,6 @@ def _converted(
     except RiskInputError as problem:
         if unit == allowed.unit:
             raise
-        raise RiskInputError(name, f"{problem} (entered as {float(raw):g} {unit}).") from None
+        # One stop: "... (plausible: 50-700 mg/dL). (entered as 213.07 mmol/L)." had two.
+        said = str(problem).removesuffix(".")
+        raise RiskInputError(name, f"{said} (entered as {float(raw):g} {unit}).") from None

@@ -82,6 +82,17 @@ def test_refused_with_a_message_naming_field_value_and_range(
         assert word in str(refused.value)
 
 
+def test_a_value_converted_from_another_unit_is_refused_in_one_sentence() -> None:
+    """ "... (plausible: 50-700 mg/dL). (entered as 213.07 mmol/L)." had two stops (a
+    risk-score audit, 2026-12-07)."""
+    with pytest.raises(risk.RiskInputError) as refused:
+        risk.framingham_general_cvd(**(LIPID | {"chol_unit": "mmol/L", "total_chol": 213.07}))
+    assert str(refused.value) == (
+        "Total cholesterol 8239.42 mg/dL is not a possible value (plausible: 50-700 mg/dL) "
+        "(entered as 213.07 mmol/L)."
+    )
+
+
 @pytest.mark.parametrize(
     ("function", "base", "field", "label"),
     [
