@@ -295,6 +295,9 @@ GRACE_MODELS = ("grace_in_hospital", "grace_six_month")
 # The first-event models are not computed during one (`risk_scores.IN_ACS`), GRACE computed
 # or not: a GRACE score not computed had let "About 14 of 100 people ... in 10 years" through.
 IN_ACS = "the admission values show an acute coronary syndrome"
+# The patient summary's heading where no risk number is given (`AFTER_ACS_TITLE`,
+# `AFTER_MI_TITLE`): "What your risk number means" had headed "Your outlook: ..." (an audit).
+NO_RISK_NUMBER_HEADING = "About your heart risk"
 AFTER_ACS_TITLE = "Your outlook"
 AFTER_ACS_WORDS = (
     "Your doctor will talk with you about what your heart tests mean for the months ahead."

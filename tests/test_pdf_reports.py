@@ -509,6 +509,9 @@ def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hid
     assert "Bring {your} diary" in said  # the doctor's own words, never formatted
     assert "Keep taking your medicines as usual" in said
     assert "Your outlook" in said and "This number comes from large studies" not in said
+    # A heading that fits: no number follows (a risk-score audit, 2026-12-07).
+    assert "About your heart risk Your outlook:" in said
+    assert "What your risk number means" not in said
     # VT over (nearly) the whole strip: its mean is the fast rhythm's (MIT-BIH 223, an audit).
     sustained = [rhythm.Episode(rhythm.VT, 0.5, 29.5, 50)]
     pdf = render_pdf("patient", replace(data, physician=read, episodes=sustained))
