@@ -16,19 +16,29 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, EcgReport, ReportStatus, RiskModel, RiskScore
+from portal.models import (
+    Account,
+    AuditEvent,
+    EcgReport,
+    ReportStatus,
+    RiskModel,
+    RiskScore,
+    WithdrawnKind,
+)
 from portal.risk.result import RiskLevel
-from portal.services import reports
+from portal.services import entered_in_error, reports
 from tests.conftest import (
     PASSWORD,
     People,
     bearer_token,
     client_for,
+    csrf_token,
     error_messages,
     post_form,
     sign_report,
 )
 from tests.support.ecg_files import synthetic
+from tests.support.races import second_while_first_is_open
 from tests.test_sinus_rate_statement import _read_by_the_portal
 from tests.test_upload_and_review import _upload
 
@@ -585,6 +595,48 @@ def test_an_amendment_that_loses_the_race_to_a_withdrawal_is_told_it_was_withdra
             raise AssertionError("an amendment was signed over a withdrawal")  # fmt: skip
     sql.expire_all()
     assert sql.get(EcgReport, report.id).status is ReportStatus.ENTERED_IN_ERROR
+
+
+def test_a_withdrawal_posted_twice_at_once_is_told_it_was_withdrawn_not_a_500(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A double click (or two tabs) on "Withdraw as entered in error": the second had passed
+    its checks on the report as loaded and met the first's write at flush, a 500 "Nothing was
+    saved" (StaleDataError) though the report was withdrawn (a bad-input audit, 2026-12-07).
+    It waits for the first and is told the report is withdrawn, by whom, in words."""
+    report = _signed(app, people, sql, tmp_path)
+    report_id, opened = report.id, report.row_version
+    page = f"/reports/{report_id}"
+    doctor = client_for(app, people.doctor)
+    token = csrf_token(doctor, page)  # both clicks from the page as it was opened
+    first = Session(sql.get_bind())
+    with app.test_request_context():
+        entered_in_error.withdraw(
+            first, first.get(EcgReport, report_id), REASON, kind=WithdrawnKind.WRONG_PATIENT,
+            actor=first.get(Account, people.doctor.id), password=PASSWORD,
+            expected_row_version=opened,
+        )  # fmt: skip
+        first.flush()  # written, not committed: the first click is mid-way
+
+    def second_click(_: Session) -> str:
+        answer = doctor.post(f"{page}/entered-in-error", data={
+            "csrf_token": token, "withdraw-kind": "wrong-patient", "withdraw-reason": REASON,
+            "withdraw-confirmed": "y", "withdraw-password": PASSWORD,
+            "withdraw-row_version": str(opened),
+        })  # fmt: skip
+        return f"{answer.status_code} {answer.location}"
+
+    said, _ = second_while_first_is_open(sql.get_bind(), first, second_click)
+    assert said == f"302 {page}#messages"
+    shown = " ".join(html.unescape(doctor.get(page).get_data(True)).split())
+    assert "You withdrew this report as entered in error on " in shown
+    assert f"(in another window or tab), saying: “{REASON}”. It stays withdrawn" in shown
+    sql.expire_all()
+    assert sql.get(EcgReport, report_id).status is ReportStatus.ENTERED_IN_ERROR
+    withdrawals = sql.scalars(
+        select(AuditEvent).where(AuditEvent.action == "report.entered_in_error")
+    ).all()
+    assert len(withdrawals) == 1
 
 
 def test_a_wfdb_file_is_not_withdrawn_as_read_wrongly(

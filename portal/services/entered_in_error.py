@@ -14,6 +14,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from portal.db import lock_row
 from portal.local_time import hospital_zone, shown
 from portal.models import (
     WITHDRAWN_REASON_CHARS,
@@ -117,7 +118,10 @@ def withdraw(
     expected_row_version: int,
 ) -> None:
     """Mark the signed `report` entered in error (caller commits); InvalidInput in words when
-    it cannot be, SigningConflict when it changed since the doctor's page was opened."""
+    it cannot be, SigningConflict when it changed since the doctor's page was opened. The
+    report's row is locked and read as committed first: posted twice at once, the second
+    withdrawal had passed its checks on the report as loaded and met the first's write at
+    flush, a 500 "Nothing was saved" though the report was withdrawn (a bad-input audit)."""
     check_own_password(
         actor, password, field="password",
         message="That is not your password; the report was not withdrawn.", purpose="sign",
@@ -129,7 +133,11 @@ def withdraw(
         raise InvalidInput({"reason": f"At most {WITHDRAWN_REASON_CHARS} characters."})
     if problem := text_problem(reason, lines=False):
         raise InvalidInput({"reason": problem})
+    lock_row(session, "ecg_report", report.id, "status")  # one withdrawal or signature at a time
+    session.refresh(report, with_for_update=True)  # as committed (MariaDB: not the snapshot)
     if report.status is ReportStatus.ENTERED_IN_ERROR:
+        if report.row_version != expected_row_version:  # a page opened before the withdrawal
+            raise _withdrawn_meanwhile(session, report, actor)
         raise InvalidInput({"reason": WITHDRAWN_ALREADY})
     if report.status not in SIGNED:
         raise InvalidInput({"reason": NOT_SIGNED_YET})
@@ -182,6 +190,21 @@ def on_the_job_page(session: Session, report: EcgReport | None) -> str | None:
         f"{by.display_name if by else 'a doctor'} on "
         f"{shown(report.withdrawn_at, hospital_zone())}, saying: “{report.withdrawn_reason}”. "
         f"{ON_THE_JOB_PAGE[kind_of(report)]}"
+    )
+
+
+def _withdrawn_meanwhile(session: Session, report: EcgReport, actor: Account) -> SigningConflict:
+    """Who withdrew the report since the doctor's page was opened, when and why: the same
+    doctor's second click or tab is told it was theirs."""
+    by = session.get(Account, report.withdrawn_by_id) if report.withdrawn_by_id else None
+    mine = by is not None and by.id == actor.id
+    who = "You" if mine else by.display_name if by is not None else "A doctor"
+    where = " (in another window or tab)" if mine else " (after you opened it)"
+    return SigningConflict(
+        f"{who} withdrew this report as entered in error on "
+        f"{shown(report.withdrawn_at, hospital_zone())}{where}, saying: "
+        f"“{report.withdrawn_reason}”. It stays withdrawn; nothing more was changed.",
+        withdrawn=True,
     )
 
 
