@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import lock_row
@@ -111,7 +112,17 @@ def create_account(
             email=email,
             phone=phone,
         )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same username, committed meanwhile (a double click)
+        if not _username_taken_meanwhile(session, username):
+            raise
+        raise InvalidInput(
+            {
+                "username": f"The username {username!r} is already taken (created a moment "
+                "ago, if you clicked twice)."
+            }
+        ) from None
     audit.record(
         session,
         "account.create",
@@ -121,6 +132,15 @@ def create_account(
         details={"role": role.value, "username": username},
     )
     return account
+
+
+def _username_taken_meanwhile(session: Session, username: str) -> bool:
+    """Whether a committed account has `username`, read on a connection of its own (this
+    session's flush failed). "Create account" posted twice at once had answered the second
+    with a 500, the username's unique key refusing its insert (a bad-input audit)."""
+    with session.get_bind().engine.connect() as connection:
+        found = connection.scalar(select(Account.id).where(Account.username == username))
+    return found is not None
 
 
 class LoginRefused(Exception):
