@@ -5,12 +5,15 @@ request has written and not committed when the second is posted (`races`)."""
 
 from __future__ import annotations
 
+import html
+
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, Role
-from portal.services import accounts
+from portal.models import Account, AuditEvent, Patient, Role
+from portal.passwords import verify_password
+from portal.services import accounts, patients
 from tests.conftest import People, client_for, csrf_token, error_messages
 from tests.support.races import second_while_first_is_open
 
@@ -50,3 +53,38 @@ def test_create_account_posted_twice_at_once_says_the_username_was_taken_a_momen
     )
     made = select(func.count()).select_from(Account).where(Account.username == "racer1")
     assert sql.scalar(made) == 1
+
+
+def test_a_new_temporary_password_sent_twice_issues_one_and_the_second_says_so(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Sent twice 0-100 ms apart (a double click), both had issued a password and shown it,
+    and only the last committed worked: the one the browser showed could be refused."""
+    page = f"/patients/{people.patient.id}"
+    staff = client_for(app, people.staff)
+    token = csrf_token(staff, page)
+    first = Session(sql.get_bind())
+    with app.test_request_context():
+        handed = patients.new_portal_password(
+            first, first.get(Patient, people.patient.id), actor=first.get(Account, people.staff.id)
+        )  # written, not committed: the first click is mid-way
+        first.flush()
+
+    def second_click(_: Session) -> str:
+        answer = staff.post(f"{page}/portal-password", data={"csrf_token": token})
+        return f"{answer.status_code} {answer.location}"
+
+    said, _ = second_while_first_is_open(sql.get_bind(), first, second_click)
+    assert said == f"302 {page}"
+    shown = html.unescape(staff.get(page).get_data(True))
+    assert (
+        "A temporary password was issued a moment ago (if you clicked twice): use the one shown "
+        "in the other window, or issue a new one again after 10 seconds." in shown
+    )
+    sql.expire_all()
+    account = sql.get(Account, people.patient_account.id)
+    assert verify_password(handed.temporary_password, account.password_hash)
+    issued = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "patient.portal_password_reset"
+    )  # fmt: skip
+    assert sql.scalar(issued) == 1

@@ -14,7 +14,16 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import lock_row
-from portal.models import REGISTRATION_LOCK_ID, Account, DoctorProfile, Patient, Role, Sex
+from portal.models import (
+    REGISTRATION_LOCK_ID,
+    Account,
+    AuditEvent,
+    DoctorProfile,
+    Patient,
+    Role,
+    Sex,
+    utcnow,
+)  # fmt: skip
 from portal.name_search import folded, name_key, name_words
 from portal.passwords import generate_temporary_password, hash_password
 from portal.services import accounts, audit
@@ -406,6 +415,29 @@ class HandedOverLogin:
     apps_cut_off: tuple[str, ...] = ()
 
 
+# How long one staff member's new temporary password for a patient refuses their next.
+PASSWORD_AGAIN_WINDOW = dt.timedelta(seconds=10)
+
+
+def _issued_a_moment_ago(session: Session, patient: Patient, actor: Account) -> bool:
+    """Whether `actor` issued the patient a temporary password within `PASSWORD_AGAIN_WINDOW`,
+    as committed (read on a connection of its own, after the patient's row was locked). Sent
+    twice 0-100 ms apart (a double click), both had issued one and shown it, and only the
+    last committed worked: the one the browser showed could be refused (an access audit)."""
+    issued = (
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.action == "patient.portal_password_reset",
+            AuditEvent.patient_id == patient.id,
+            AuditEvent.actor_id == actor.id,
+            AuditEvent.occurred_at >= utcnow() - PASSWORD_AGAIN_WINDOW,
+        )
+        .limit(1)
+    )
+    with session.get_bind().engine.connect() as connection:
+        return connection.scalar(issued) is not None
+
+
 def new_portal_password(session: Session, patient: Patient, *, actor: Account) -> HandedOverLogin:
     """A new temporary password for the patient's login (forgotten, or locked out), to hand
     over in person; the patient chooses their own at the next login. Staff could not help a
@@ -413,12 +445,22 @@ def new_portal_password(session: Session, patient: Patient, *, actor: Account) -
     reach (an audit). Unlocks the login, ends its sessions and revokes the API tokens acting
     as the patient, as deactivation does (`accounts.end_access`): after a compromised login
     an app acting as the patient had kept reading their record (an access audit,
-    2026-12-07)."""
+    2026-12-07). One staff member's second within `PASSWORD_AGAIN_WINDOW` is refused
+    (`_issued_a_moment_ago`)."""
     account = patient.account
     if account is None:
         raise InvalidInput({"account": "This patient has no portal login yet: give them one."})
     if not patient.is_active or not account.is_active:
         raise InvalidInput({"account": "The patient's login is deactivated: reactivate it first."})
+    lock_row(session, "patient", patient.id, "is_active")  # one new password at a time
+    if _issued_a_moment_ago(session, patient, actor):
+        raise InvalidInput(
+            {
+                "account": "A temporary password was issued a moment ago (if you clicked "
+                "twice): use the one shown in the other window, or issue a new one again after "
+                f"{PASSWORD_AGAIN_WINDOW.seconds} seconds."
+            }
+        )
     temporary_password = generate_temporary_password()
     account.password_hash = hash_password(temporary_password)
     account.must_change_password = True
