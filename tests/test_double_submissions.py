@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Account, AuditEvent, Patient, Role
+from portal.models import Account, ApiToken, AuditEvent, Patient, Role
 from portal.passwords import verify_password
-from portal.services import accounts, patients
+from portal.services import accounts, api_tokens, patients
 from tests.conftest import People, client_for, csrf_token, error_messages
 from tests.support.races import second_while_first_is_open
 
@@ -88,3 +88,38 @@ def test_a_new_temporary_password_sent_twice_issues_one_and_the_second_says_so(
         AuditEvent.action == "patient.portal_password_reset"
     )  # fmt: skip
     assert sql.scalar(issued) == 1
+
+
+def test_issue_token_posted_twice_at_once_issues_one_and_the_second_says_so(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Both had issued a live token with the same client name, the browser showing one
+    secret: a live API token nobody saw."""
+    admin = client_for(app, people.admin)
+    token = csrf_token(admin, "/admin/tokens")
+    form = {"client_name": "Lab system", "username": people.staff.username,
+            "scopes": ["patients:read"], "days": "30"}  # fmt: skip
+    first = Session(sql.get_bind())
+    with app.test_request_context():
+        api_tokens.issue_unless_just_issued(
+            first,
+            first.get(Account, people.staff.id),
+            client_name="Lab system",
+            scopes=["patients:read"],
+            days=30,
+            actor=first.get(Account, people.admin.id),
+        )  # fmt: skip  (flushed, not committed: the first click is mid-way)
+
+    def second_click(_: Session) -> str:
+        answer = admin.post("/admin/tokens", data={**form, "csrf_token": token})
+        shown = answer.get_data(True)
+        return f"{answer.status_code} {'cp_' in shown} " + " ".join(error_messages(shown))
+
+    said, _ = second_while_first_is_open(sql.get_bind(), first, second_click)
+    assert said == (
+        "200 False A token for Lab system acting as staff1 was issued a moment ago (if you "
+        "clicked twice): copy its secret from the other window; if no window shows it, revoke "
+        "it below and issue a new one."
+    )
+    live = select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))
+    assert sql.scalar(live) == 1

@@ -97,7 +97,7 @@ def tokens() -> str:
         else:
             saved, issued = save(
                 form,
-                lambda: api_tokens.issue(
+                lambda: api_tokens.issue_unless_just_issued(
                     sql, account, client_name=form.client_name.data or "",
                     scopes=list(form.scopes.data or []), days=form.days.data or 0,
                     actor=current_user._get_current_object(),

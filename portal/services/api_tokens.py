@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.db import lock_row
 from portal.models import Account, ApiToken, utcnow
 from portal.services import audit
 from portal.services.validation import InvalidInput
@@ -29,6 +30,8 @@ SCOPES = {
     "fhir:export": "start FHIR bulk exports ($export) and download their files",
 }
 MAX_DAYS = 366
+# How long an administrator's token for a client and account refuses their next of the same.
+AGAIN_WINDOW = dt.timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,49 @@ def issue(
         details={"client": token.client_name, "account": account.username, "scopes": token.scopes},
     )  # fmt: skip
     return Issued(token, secret)
+
+
+def issue_unless_just_issued(
+    session: Session,
+    account: Account,
+    *,
+    client_name: str,
+    scopes: list[str],
+    days: int,
+    actor: Account,
+) -> Issued:
+    """`issue`, from the administrators' form: a token of the same client, account and
+    scopes issued by the same administrator within `AGAIN_WINDOW`, as committed, refuses
+    this one (the account's row locked first, so the second waits for the first). Posted
+    twice at once (a double click, two tabs), two live tokens had been issued and the
+    browser showed one secret (an access audit)."""
+    lock_row(session, "account", account.id, "failed_logins")
+    if _issued_a_moment_ago(session, account, client_name.strip()[:120], scopes, actor):
+        raise InvalidInput(
+            {
+                "client_name": f"A token for {client_name.strip()} acting as "
+                f"{account.username} was issued a moment ago (if you clicked twice): copy "
+                "its secret from the other window; if no window shows it, revoke it below "
+                "and issue a new one."
+            }
+        )
+    return issue(session, account, client_name=client_name, scopes=scopes, days=days, actor=actor)
+
+
+def _issued_a_moment_ago(
+    session: Session, account: Account, client_name: str, scopes: list[str], actor: Account
+) -> bool:
+    """Read on a connection of its own: what the first request committed. Other scopes are
+    another token, meant (e.g. a client's read-only one beside its full one)."""
+    twins = select(ApiToken.scopes).where(
+        ApiToken.account_id == account.id,
+        ApiToken.client_name == client_name,
+        ApiToken.created_by_id == actor.id,
+        ApiToken.revoked_at.is_(None),
+        ApiToken.created_at >= utcnow() - AGAIN_WINDOW,
+    )
+    with session.get_bind().engine.connect() as connection:
+        return sorted(set(scopes)) in connection.scalars(twins).all()
 
 
 def revoke(session: Session, token: ApiToken, *, actor: Account) -> None:
