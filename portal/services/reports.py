@@ -820,10 +820,12 @@ def _qrs_beyond_the_qt(signed: dict[str, float | None], machine: ReportVersion) 
 
 
 def _pr_beyond_the_beat(signed: dict[str, float | None], machine: ReportVersion) -> str | None:
-    """Why a PR, QRS and heart rate the doctor typed cannot all be: the P wave, the PR and the
-    QRS of one beat come before the next beat, so PR + QRS is shorter than the interval
-    between beats. An audit signed a PR of 450 ms and a QRS of 240 ms at 180 bpm (333 ms
-    between beats). The machine's own three are not judged, as `_qt_beyond_the_beat`."""
+    """Why a PR and heart rate the doctor typed cannot both be: a PR as long as the interval
+    between beats is a value in another unit or a typo. An audit signed a PR of 450 ms and a
+    QRS of 240 ms at 180 bpm (333 ms between beats). PR + QRS over the interval is not refused:
+    a marked first-degree block at a fast rate puts the P wave in the previous beat's QRS or T
+    (a review: PR 400 ms, QRS 90 ms at 140 bpm is real). The machine's own values are not
+    judged, as `_qt_beyond_the_beat`."""
     pr_ms, qrs_ms, rate_bpm = (signed.get(n) for n in ("pr_ms", "qrs_ms", "heart_rate_bpm"))
     if pr_ms is None or qrs_ms is None or not rate_bpm:
         return None
@@ -833,18 +835,24 @@ def _pr_beyond_the_beat(signed: dict[str, float | None], machine: ReportVersion)
         and as_shown(rate_bpm, machine.heart_rate_bpm)
     )
     rr_ms = 60_000.0 / rate_bpm
-    if own or pr_ms + qrs_ms < rr_ms:
+    if own or pr_ms < rr_ms:
         return None
     return (
-        f"A PR of {pr_ms:.0f} ms and a QRS of {qrs_ms:.0f} ms ({pr_ms + qrs_ms:.0f} ms) are "
-        f"longer than the interval between beats at {rate_bpm:.0f} bpm ({rr_ms:.0f} ms): "
-        "check them (a value in another unit?)."
+        f"A PR of {pr_ms:.0f} ms is as long as the interval between beats at {rate_bpm:.0f} "
+        f"bpm ({rr_ms:.0f} ms) or longer: check both (a value in another unit?)."
     )
 
 
 # The rates sinus rhythm and a normal ECG are signed at with a heart rate the doctor typed
 # (`_sinus_beyond_its_rates`): 50-100 bpm, the AHA/ACCF/HRS recommendations' normal range.
 SINUS_RHYTHM_BPM = vocabulary.NORMAL_ECG_BPM
+# Statements by which the ventricles beat at another rate than the sinus node: a typed heart
+# rate then says nothing of the sinus rate (a review: "Sinus rhythm with 2:1 AV block" at 37
+# bpm, P waves at 73/min, was refused and pointed at "Sinus bradycardia", which is false).
+BEATS_NOT_THE_SINUS_RATE = frozenset(
+    {"AV_BLOCK_2", "AV_BLOCK_3", "DROPPED_BEAT", "PAUSE", "BIGEMINY", "TRIGEMINY", "PVC",
+     "FREQUENT_PVC", "PAC", "SVT", "VT", "IVR"}
+)  # fmt: skip
 
 
 def _sinus_beyond_its_rates(
@@ -857,7 +865,10 @@ def _sinus_beyond_its_rates(
     rate is not judged: a strip at 101-104 bpm whose median rate is sinus rhythm's is signed
     so (`vocabulary.measurement_contradictions` refuses "Normal ECG" there already)."""
     rate_bpm = signed.get("heart_rate_bpm")
-    if "SINUS" not in {vocabulary.canonical(c) for c in codes} or rate_bpm is None:
+    signed_codes = {vocabulary.canonical(c) for c in codes}
+    if "SINUS" not in signed_codes or rate_bpm is None:
+        return []
+    if signed_codes & BEATS_NOT_THE_SINUS_RATE:
         return []
     if as_shown(rate_bpm, machine.heart_rate_bpm):
         return []
