@@ -151,6 +151,7 @@ from ml.two_to_one import (
     two_to_one_spans,
 )
 from ml.unmatched_ventricular import best_matches, unmatched, unmatched_note, ventricular_waves
+from ml.ventricular_fibrillation import WINDOW_S as VF_WINDOW_S
 from ml.ventricular_fibrillation import fibrillation_spans_s
 from ml.vocabulary import STATEMENTS, UNREADABLE, canonical
 from ml.wenckebach import (
@@ -678,7 +679,10 @@ def _read(
             "unreadable throughout"
         )
         lead_mv = recording.signal_mv[:, lead_index]
-    fibrillation = fibrillation_spans_s(lead_mv, fs)  # its waves are not beats: Q
+    fibrillation = fibrillation_on_a_live_lead(
+        recording.signal_mv, fs, fibrillation_spans_s(lead_mv, fs), gaps.long_gaps_s,
+        (lead_index, second),
+    )  # fmt: skip
     silent, not_beats = silences_of(
         recording.signal_mv,
         quality_leads,
@@ -1067,6 +1071,35 @@ def atrial_evidence_on_a_live_lead(
     kept = [w for w in windows if w[0] not in moved]
     judged = af_window_spans_s(lead_mv, fs, peaks, classes, starts=touching, bands=bands)
     return consistency, sorted(kept + judged)
+
+
+def fibrillation_on_a_live_lead(
+    signal_mv: np.ndarray,
+    fs: float,
+    fibrillation: list[tuple[float, float]],
+    long_gaps_s: Sequence[Sequence[Span]],
+    leads: tuple[int, int | None],
+) -> list[tuple[float, float]]:
+    """The VF spans, with those the companion lead finds wherever the rhythm lead is in a
+    long gap (or within a VF window of it: those windows read its zeros), as
+    `atrial_evidence_on_a_live_lead` reads AF; the companion's own zeros flag no window.
+    MIT-BIH 207 with MLII off for 47 s while V1 showed 32 s of ventricular flutter read no
+    VF at all, "Sinus rhythm" over the flutter and a first-degree AV block."""
+    rhythm_lead, companion = leads
+    if companion is None or companion == rhythm_lead or not long_gaps_s[rhythm_lead]:
+        return fibrillation
+    margin_s = VF_WINDOW_S
+    off = [
+        (max(0.0, a - margin_s), b + margin_s)
+        for a, b in rhythm.merged_spans(list(long_gaps_s[rhythm_lead]))
+    ]
+    live = [
+        (max(a, c), min(b, d))
+        for a, b in fibrillation_spans_s(signal_mv[:, companion], fs)
+        for c, d in off
+        if max(a, c) < min(b, d)
+    ]
+    return rhythm.merged_spans([*fibrillation, *live]) if live else fibrillation
 
 
 def spans_every_lead_misses(long_gaps_s: Sequence[Sequence[Span]], leads: list[int]) -> list[Span]:
