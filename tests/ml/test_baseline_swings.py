@@ -122,3 +122,38 @@ def test_a_chunk_reads_the_same_swings_as_the_whole_recording() -> None:
         np.testing.assert_allclose(swing[settled], whole_swing[settled], rtol=1e-6)
         np.testing.assert_allclose(qrs[settled], whole_qrs[settled], rtol=1e-6)
     assert [a.size for a in swing_and_qrs_mv(signal_mv, FS_HZ, np.array([], int))] == [0, 0]
+
+
+def test_beats_in_a_lead_off_gap_have_no_qrs_size() -> None:
+    """A gap's zeros are no QRS complexes of 0 mV: with them the median QRS of a recording
+    mostly off fell to 0 and every V call elsewhere rode "a baseline swing" (MIT-BIH 207)."""
+    from ml.analysis import qrs_sizes_where_read
+
+    signal_mv, peaks = _beats_on_a_swing()
+    off = (2.0, 16.0)
+    signal_mv[round(off[0] * FS_HZ) : round(off[1] * FS_HZ)] = 0.0  # the filled long gap
+    qrs_mv = qrs_sizes_where_read(signal_mv, FS_HZ, peaks, [off])
+    in_gap = (peaks / FS_HZ >= off[0]) & (peaks / FS_HZ <= off[1])
+    assert np.isnan(qrs_mv[in_gap]).all()
+    assert np.nanmedian(qrs_mv) == pytest.approx(1.0, abs=0.3)
+    swing_mv = np.full(peaks.size, 0.5)  # half the QRS: no V call here rides a swing
+    assert not rides_a_swing(swing_mv, qrs_mv).any()
+
+
+@pytest.mark.skipif(not (data_root() / "mitdb" / "207.hea").is_file(), reason="MIT-BIH not found")
+def test_a_lead_off_keeps_the_bigeminy_before_it() -> None:
+    """MIT-BIH 207 200-320 s (DS1), MLII missing 38-85 s: the ventricular bigeminy of 0-36 s,
+    untouched by the gap, had lost its 17 V calls as "each rides a baseline swing"."""
+    import wfdb
+
+    from ml.analysis import analyze
+    from ml.recording import Recording
+
+    record = wfdb.rdrecord(str(data_root() / "mitdb" / "207"), sampfrom=72000, sampto=115200)
+    signal = record.p_signal.copy()
+    signal[38 * 360 : 85 * 360, 0] = np.nan
+    analysis = analyze(Recording(360.0, tuple(record.sig_name), signal))
+    beat_s = analysis.beats.samples / 360.0
+    before = np.asarray(analysis.beats.classes)[beat_s < 36.0]
+    assert (before == "V").sum() >= 15  # the reference has 18 PVCs there
+    assert "BIGEMINY" in {f.code for f in analysis.findings}
