@@ -3,6 +3,7 @@ precision ("Total cholesterol 224 mg/dL", not "total chol mg dl 224.29")."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from portal import risk
@@ -220,6 +221,13 @@ def input_label(name: str) -> str:
     return factor_label(name)
 
 
+def _half_up(value: float, decimals: int) -> str:
+    """`value` at `decimals`, rounded half up in decimal as GRACE bands creatinine
+    (`grace._banded`): a stored 1.595 mg/dL had read "1.59" beside the 1.6-1.99 band's points."""
+    step = Decimal(1).scaleb(-decimals)
+    return f"{Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP):f}"
+
+
 def input_value(name: str, value: Any) -> str:
     """224.29 as "total_chol_mg_dl" -> "224 mg/dL", with the unit and the decimals a clinician
     writes it with (`UNITS`, `DECIMALS`); booleans as yes/no."""
@@ -228,7 +236,7 @@ def input_value(name: str, value: Any) -> str:
     for suffix, (unit, decimals) in UNITS.items():
         if name.endswith(suffix) and isinstance(value, (int, float)):
             if name in DECIMALS:  # as many as needed, up to DECIMALS: 1.6, 1.25, 2
-                shown = f"{value:.{DECIMALS[name]}f}".rstrip("0").rstrip(".")
+                shown = _half_up(value, DECIMALS[name]).rstrip("0").rstrip(".")
             else:
                 shown = f"{value:.{decimals}f}"
             return f"{shown} {unit}"

@@ -12,9 +12,11 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import units
+from portal import risk, units
 from portal.models import AuditEvent, ClinicalInput
 from portal.patients.forms import typed_number
+from portal.risk_words import points_factor_text
+from portal.services import risk_scores
 from portal.services.clinical_inputs import ClinicalInputForm, canonical_values
 from portal.services.validation import InvalidInput
 from tests.conftest import People, client_for, error_messages, post_form
@@ -273,3 +275,47 @@ def test_a_pressure_typed_as_systolic_over_diastolic_is_told_to_give_the_systoli
     assert _count(sql) == 0
     assert post_form(client, url, {"systolic_bp_mmhg": "120"}).status_code == 302
     assert _count(sql) == 1
+
+
+# The published tables' creatinine bands in umol/L: (first value of the band, in-hospital
+# points, 6-month points), as tests/risk/test_published_examples.py states them.
+UMOL_L_BANDS = ((0, 1, 1), (35, 4, 3), (71, 7, 5), (106, 10, 7), (141, 13, 9), (177, 21, 15),
+                (354, 28, 20))  # fmt: skip
+GRACE_ADMISSION = dict(age_years=66, heart_rate_bpm=80, sbp_mmhg=130, elevated_enzymes=True)
+
+
+def test_a_creatinine_stored_from_umol_scores_the_band_it_was_entered_in() -> None:
+    """141 umol/L was stored as 1.595 mg/dL and banded by `round(1.595, 2)`, 1.59 (binary
+    float): "creatinine (1.59 mg/dL) 10 points", 153 points, STEMI intermediate, where the
+    umol/L table gives 13 points, 156, STEMI high (a risk-score audit). Every whole value the
+    plausible range allows, through the storage path (0.001 mg/dL, read back as a float)."""
+    for umol in range(9, 2200):
+        stored = canonical_values(
+            ClinicalInputForm(creatinine=float(umol), creatinine_unit="umol/L"), now=NOW
+        )["creatinine_mg_dl"]
+        read_back = risk_scores._plain(stored)
+        band = max(i for i, (first, _, _) in enumerate(UMOL_L_BANDS) if umol >= first)
+        _, in_hospital_points, six_month_points = UMOL_L_BANDS[band]
+        in_hospital = risk.grace_in_hospital(
+            **GRACE_ADMISSION, creatinine=read_back, killip_class=1, cardiac_arrest=False,
+            st_deviation=True,
+        )  # fmt: skip
+        assert in_hospital.contributions["creatinine"] == in_hospital_points, (umol, stored)
+        six_month = risk.grace_six_month(
+            **GRACE_ADMISSION, creatinine=read_back, history_of_heart_failure=False,
+            history_of_mi=False, st_depression=True, in_hospital_pci=True,
+        )  # fmt: skip
+        assert six_month.contributions["creatinine"] == six_month_points, (umol, stored)
+
+    stored = risk_scores._plain(Decimal("1.595"))  # the audit's man, 141 umol/L
+    in_hospital = risk.grace_in_hospital(
+        **GRACE_ADMISSION, creatinine=stored, killip_class=1, cardiac_arrest=False,
+        st_deviation=True,
+    )  # fmt: skip
+    assert in_hospital.points == 156 and "STEMI high" in in_hospital.category
+    assert points_factor_text("creatinine", in_hospital.inputs_used) == "creatinine (1.6 mg/dL)"
+    six_month = risk.grace_six_month(
+        **GRACE_ADMISSION, creatinine=stored, history_of_heart_failure=False,
+        history_of_mi=False, st_depression=True, in_hospital_pci=True,
+    )  # fmt: skip
+    assert six_month.points == 113

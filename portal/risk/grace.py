@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from portal.risk import inputs
@@ -243,7 +244,11 @@ def _category(levels: dict[str, RiskLevel]) -> str:
 
 
 def _banded(creatinine_mg_dl: float) -> float:
-    return round(creatinine_mg_dl, CREATININE_BAND_DECIMALS)
+    """The value at `CREATININE_BAND_DECIMALS`, rounded half up in decimal: a value stored at
+    0.001 mg/dL sits on a half (141 umol/L is stored as 1.595), which `round` on the binary
+    float had taken down to 1.59, a band and 3 points short of the umol/L table's."""
+    step = Decimal(1).scaleb(-CREATININE_BAND_DECIMALS)
+    return float(Decimal(str(creatinine_mg_dl)).quantize(step, rounding=ROUND_HALF_UP))
 
 
 def _killip(value: int | None) -> int:
