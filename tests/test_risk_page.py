@@ -900,3 +900,55 @@ def test_rest_gives_each_input_a_score_used_with_its_offset_and_the_pdf_the_hosp
     data = report_data(sql, report, report.versions[-1], paris, with_strips=False)
     clinician = html.unescape(html_for("clinician", data))
     assert f"(recorded {(day + dt.timedelta(days=1)).isoformat()})" in clinician
+
+
+def _grace_outcome(
+    sql: Session, people: People, now: dt.datetime, model: RiskModel
+) -> risk_scores.ScoreOutcome:
+    measured = risk_scores.measured_values(sql, people.patient.id, now)
+    outcomes = risk_scores.compute_scores(people.patient, measured, as_of=now)
+    return next(o for o in outcomes if o.spec.model == model)
+
+
+def test_st_depression_in_a_later_entry_is_a_deviation_for_grace_in_hospital(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A woman of 76 (HR 88, SBP 135, creatinine 1.0, Killip 1, raised enzymes, no ST change)
+    and a correction at the same time, "admission ECG shows ST depression V4-V6": the
+    in-hospital score stayed at 139 points, "ST-segment deviation no", while the 6-month
+    score counted the depression (a risk-score audit). Now 167 points, high."""
+    now = utcnow()
+    people.patient.date_of_birth = dt.date(now.year - 76, 1, 1)
+    sql.commit()
+    measured_at = now - dt.timedelta(hours=6)
+    _add_input(
+        sql, people, measured_at, heart_rate_bpm=88.0, systolic_bp_mmhg=135.0, creatinine=1.0,
+        killip_class=1,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=False,
+                      st_depression=False, elevated_cardiac_enzymes=True, in_hospital_pci=False,
+                      history_of_mi=False, history_of_heart_failure=False),
+    )  # fmt: skip
+    report = _report(sql, people)
+    report.report_date = now
+    sql.add_all(risk_scores.store_report_scores(report, risk_scores.report_outcomes(
+        sql, report, ecg_heart_rate_bpm=None)))  # fmt: skip
+    sql.commit()
+    stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_IN_HOSPITAL)
+    assert stored.inputs_used["st_deviation"] is False
+    assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 139
+
+    _add_input(sql, people, measured_at, other_issues="Correction: admission ECG shows ST "
+               "depression V4-V6", booleans={"st_depression": True})  # fmt: skip
+    in_hospital = _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result
+    assert in_hospital is not None and in_hospital.inputs_used["st_deviation"] is True
+    assert in_hospital.points == 167 and in_hospital.category == "NSTE-ACS high, STEMI high"
+    six_month = _grace_outcome(sql, people, now, RiskModel.GRACE_SIX_MONTH).result
+    assert six_month is not None and six_month.inputs_used["st_depression"] is True
+    sql.expire_all()
+    stale = risk_scores.stale_reason(stored, people.patient, now)
+    assert stale is not None and "after the score was computed" in stale
+
+    # An entry after it saying "no" to deviation is the clinician's latest word on it.
+    _add_input(sql, people, measured_at + dt.timedelta(minutes=5),
+               booleans={"st_deviation": False})  # fmt: skip
+    assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 139

@@ -227,10 +227,30 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
                     latest[key] = Measured(_plain(value), row.recorded_at, row.id)
         if len(latest) == len(MISSING_LABELS):
             break
+    _depression_is_a_deviation(latest)
     history = _history_of_mi(session, patient_id)
     if history is not None and history.recorded_at > as_of:
         latest["history_of_mi"] = history
     return latest
+
+
+def _depression_is_a_deviation(latest: dict[str, Measured]) -> None:
+    """ST depression is an ST-segment deviation (`clinical_inputs.ST_DEPRESSION_IS_A_DEVIATION`)
+    across entries too: a "yes" to depression is GRACE in-hospital's "yes" to deviation unless
+    an entry after it (measured later, or at the same time and entered later) says "no" to
+    deviation. A correction entry of ST depression alone had left the in-hospital score at
+    139 points, "ST-segment deviation no", beside a 6-month score counting the depression
+    (a risk-score audit)."""
+    depression, deviation = latest.get("st_depression"), latest.get("st_deviation")
+    if depression is None or depression.value is not True:
+        return
+    if deviation is None or (deviation.value is False and _order(deviation) <= _order(depression)):
+        latest["st_deviation"] = depression
+
+
+def _order(found: Measured) -> tuple[dt.datetime, int]:
+    """Which of two entries' values is the later: as `measured_values` orders the entries."""
+    return found.recorded_at, found.clinical_input_id or 0
 
 
 def measured_after(session: Session, patient_id: int, after: dt.datetime) -> dict[str, Measured]:
@@ -696,6 +716,8 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
         elif column in AT_PRESENTATION.values():  # an admission entry's (a ward round's not)
             plain = column.removesuffix("_at_presentation")
             value = getattr(entry, plain) if _admission_entry(entry) else None
+        elif column == "st_deviation":  # depression is a deviation (`_depression_is_a_deviation`)
+            value = True if entry.st_depression is True else entry.st_deviation
         else:
             value = getattr(entry, column)
         if value is None or as_of - entry.recorded_at > window:
