@@ -27,6 +27,7 @@ from portal.models import (
     Sex,
     utcnow,
 )
+from portal.risk_words import score_points
 from portal.services import risk_scores
 from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
 from tests.conftest import People, client_for, error_messages
@@ -952,3 +953,49 @@ def test_st_depression_in_a_later_entry_is_a_deviation_for_grace_in_hospital(
     _add_input(sql, people, measured_at + dt.timedelta(minutes=5),
                booleans={"st_deviation": False})  # fmt: skip
     assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 139
+
+
+def test_a_correction_of_the_admission_rate_and_pressure_is_graces(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A man of 82 admitted with HR 110, SBP 188, creatinine 80.4 umol/L, Killip 1 and ST
+    deviation (160 points), corrected at the same measured time to 40 bpm and 78 mmHg: the
+    score kept 110/188, was not stale, and signing recomputed it so (a risk-score audit). The
+    correction is GRACE's, 184 points; and the reverse, a typo corrected, too."""
+    now = utcnow()
+    people.patient.date_of_birth = dt.date(now.year - 82, 1, 1)
+    sql.commit()
+    measured_at = now - dt.timedelta(hours=6)
+    _add_input(
+        sql, people, measured_at, heart_rate_bpm=110.0, systolic_bp_mmhg=188.0, creatinine=80.4,
+        creatinine_unit="umol/L", killip_class=1,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                      elevated_cardiac_enzymes=False),
+    )  # fmt: skip
+    report = _report(sql, people)
+    report.report_date = now
+    sql.add_all(risk_scores.store_report_scores(report, risk_scores.report_outcomes(
+        sql, report, ecg_heart_rate_bpm=None)))  # fmt: skip
+    sql.commit()
+    stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_IN_HOSPITAL)
+    assert score_points(stored) == 160
+    assert risk_scores.stale_reason(stored, people.patient, now) is None
+
+    _add_input(sql, people, measured_at, heart_rate_bpm=40.0, systolic_bp_mmhg=78.0,
+               other_issues="Correction: HR 40, SBP 78")  # fmt: skip
+    corrected = _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result
+    assert corrected is not None and corrected.points == 184
+    assert (corrected.inputs_used["heart_rate_bpm"], corrected.inputs_used["sbp_mmhg"]) == (40, 78)
+    sql.expire_all()
+    stale = risk_scores.stale_reason(stored, people.patient, now)
+    assert stale is not None and "after the score was computed" in stale
+    outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=None)  # at signing
+    assert next(o for o in outcomes if o.spec.model == stored.model).result.points == 184
+
+    # The reverse: the typo first, the right values entered later for the same time.
+    _add_input(sql, people, measured_at, heart_rate_bpm=110.0, systolic_bp_mmhg=188.0)
+    assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 160
+    # A ward round's values, measured later, are still not GRACE's.
+    _add_input(sql, people, now - dt.timedelta(hours=1), heart_rate_bpm=64.0,
+               systolic_bp_mmhg=150.0)  # fmt: skip
+    assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 160

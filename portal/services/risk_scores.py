@@ -206,12 +206,15 @@ class ScoreOutcome:
 def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> dict[str, Measured]:
     """The latest non-empty value of every clinical-input column recorded up to `as_of`, the
     latest systolic pressure of an entry holding no admission value (`OFFICE_SBP`), and the
-    heart rate, pressure and creatinine of the latest entry holding admission values
-    (`AT_PRESENTATION`; `compute_scores` falls back to the latest of each)."""
-    rows = session.scalars(
-        select(ClinicalInput)
-        .where(ClinicalInput.patient_id == patient_id, ClinicalInput.recorded_at <= as_of)
-        .order_by(ClinicalInput.recorded_at.desc(), ClinicalInput.id.desc())
+    heart rate, pressure and creatinine of the latest entry holding admission values, as
+    corrected at the same time (`AT_PRESENTATION`, `_at_presentation`; `compute_scores` falls
+    back to the latest of each)."""
+    rows = list(
+        session.scalars(
+            select(ClinicalInput)
+            .where(ClinicalInput.patient_id == patient_id, ClinicalInput.recorded_at <= as_of)
+            .order_by(ClinicalInput.recorded_at.desc(), ClinicalInput.id.desc())
+        )
     )
     latest: dict[str, Measured] = {}
     for row in rows:
@@ -222,9 +225,7 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
         if _office_entry(row) and row.systolic_bp_mmhg is not None and OFFICE_SBP not in latest:
             latest[OFFICE_SBP] = Measured(_plain(row.systolic_bp_mmhg), row.recorded_at, row.id)
         if _admission_entry(row) and not any(k in latest for k in AT_PRESENTATION.values()):
-            for column, key in AT_PRESENTATION.items():
-                if (value := getattr(row, column)) is not None:
-                    latest[key] = Measured(_plain(value), row.recorded_at, row.id)
+            latest |= _at_presentation(row, rows)
         if len(latest) == len(MISSING_LABELS):
             break
     _depression_is_a_deviation(latest)
@@ -232,6 +233,22 @@ def measured_values(session: Session, patient_id: int, as_of: dt.datetime) -> di
     if history is not None and history.recorded_at > as_of:
         latest["history_of_mi"] = history
     return latest
+
+
+def _at_presentation(admission: ClinicalInput, rows: list[ClinicalInput]) -> dict[str, Measured]:
+    """The heart rate, pressure and creatinine of `admission` (`AT_PRESENTATION`), each the
+    latest of the entries measured at the same time (`rows`, latest first): a correction is an
+    entry dated when the value was measured, and one holding no admission value had been
+    ignored, a GRACE score kept at 160 points from a typed 110 bpm and 188 mmHg corrected to
+    40 and 78 (184 points; a risk-score audit)."""
+    found: dict[str, Measured] = {}
+    for row in rows:
+        if row.recorded_at != admission.recorded_at:
+            continue
+        for column, key in AT_PRESENTATION.items():
+            if key not in found and (value := getattr(row, column)) is not None:
+                found[key] = Measured(_plain(value), row.recorded_at, row.id)
+    return found
 
 
 def _depression_is_a_deviation(latest: dict[str, Measured]) -> None:
@@ -301,6 +318,15 @@ def _admission_entry(row: ClinicalInput) -> bool:
     """An entry holding any admission value, yes or no (Killip class, arrest, ST changes,
     enzymes, PCI): the admission's, whose rate, pressure and creatinine are GRACE's."""
     return any(getattr(row, column) is not None for column in ADMISSION_ONLY)
+
+
+def _measured_at_admission(entry: ClinicalInput) -> bool:
+    """An admission entry, or one measured at the same time as one: its correction, whose
+    rate, pressure and creatinine are GRACE's (`_at_presentation`)."""
+    return _admission_entry(entry) or any(
+        _admission_entry(other) and other.recorded_at == entry.recorded_at
+        for other in entry.patient.clinical_inputs
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -715,7 +741,7 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
             value = entry.systolic_bp_mmhg if _office_entry(entry) else None
         elif column in AT_PRESENTATION.values():  # an admission entry's (a ward round's not)
             plain = column.removesuffix("_at_presentation")
-            value = getattr(entry, plain) if _admission_entry(entry) else None
+            value = getattr(entry, plain) if _measured_at_admission(entry) else None
         elif column == "st_deviation":  # depression is a deviation (`_depression_is_a_deviation`)
             value = True if entry.st_depression is True else entry.st_deviation
         else:
