@@ -999,3 +999,42 @@ def test_a_correction_of_the_admission_rate_and_pressure_is_graces(
     _add_input(sql, people, now - dt.timedelta(hours=1), heart_rate_bpm=64.0,
                systolic_bp_mmhg=150.0)  # fmt: skip
     assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 160
+
+
+def test_a_history_recorded_yes_does_not_expire_for_grace_six_month(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """A heart attack and heart failure recorded in 2024 had left GRACE 6-month "not computed:
+    History of heart failure missing (last recorded 2024-05-01, over 12 months before);
+    History of myocardial infarction missing" beside Framingham's "a previous heart attack is
+    recorded" (a risk-score audit). A "yes" lasts; a "no" that old is asked again."""
+    now = utcnow()
+    people.patient.date_of_birth = dt.date(now.year - 68, 1, 1)
+    sql.commit()
+    _add_input(sql, people, now - dt.timedelta(days=1000),
+               booleans=dict(history_of_mi=False, history_of_heart_failure=False))  # fmt: skip
+    _add_input(
+        sql, people, now - dt.timedelta(hours=3), heart_rate_bpm=80.0, systolic_bp_mmhg=130.0,
+        creatinine=1.0, killip_class=1,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True, st_depression=True,
+                      elevated_cardiac_enzymes=True, in_hospital_pci=True),
+    )  # fmt: skip
+    report = _report(sql, people)
+    report.report_date = now
+    sql.add_all(risk_scores.store_report_scores(report, risk_scores.report_outcomes(
+        sql, report, ecg_heart_rate_bpm=None)))  # fmt: skip
+    sql.commit()
+    stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_SIX_MONTH)
+    assert stored.value is None  # the old "no" is asked again
+    assert "History of heart failure missing (last recorded" in stored.not_computed_reason
+    assert "History of myocardial infarction missing (last" in stored.not_computed_reason
+
+    _add_input(sql, people, now - dt.timedelta(days=950),
+               booleans=dict(history_of_mi=True, history_of_heart_failure=True))  # fmt: skip
+    six_month = _grace_outcome(sql, people, now, RiskModel.GRACE_SIX_MONTH)
+    assert six_month.result is not None, six_month.not_computed_reason
+    used = six_month.result.inputs_used
+    assert used["history_of_mi"] is True and used["history_of_heart_failure"] is True
+    sql.expire_all()
+    stale = risk_scores.stale_reason(stored, people.patient, now)
+    assert stale is not None and "after the score was computed" in stale

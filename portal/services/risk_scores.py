@@ -2,7 +2,8 @@
 
 Inputs are the latest measured value of each field as of the date (one entry need not hold
 them all), as long as it is recent enough for the model: risk-factor values (lipids, BMI,
-blood pressure, smoking, diabetes, history) within 12 months; GRACE's admission values
+blood pressure, smoking, diabetes, a "no" to a history) within 12 months, a "yes" to a history
+of heart attack or heart failure however old (`_lasts`); GRACE's admission values
 (heart rate, blood pressure, creatinine, Killip class, arrest, ST changes, enzymes, PCI)
 within 14 days. Heart rate comes from the ECG when no recent entry has one. A missing or stale
 input gives "not computed: <what> missing", never a number computed from a default.
@@ -171,6 +172,12 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
 )
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
+# A history recorded "yes" does not expire (as `_history_of_mi` reads it for the first-event
+# models); a "no" does after `RISK_FACTOR_WINDOW`, and is asked again, as one may have become
+# a "yes" since. A 2024 "yes" to both had left GRACE 6-month "not computed: History of heart
+# failure missing (last recorded 2024-05-01, over 12 months before)" beside Framingham's "a
+# previous heart attack is recorded" (a risk-score audit).
+LASTING_HISTORY = ("history_of_mi", "history_of_heart_failure")
 # A first-event model's answer once a heart attack is on record (in any entry, however old: a
 # history does not expire; and whatever its date, `_history_of_mi`). A post-MI patient had
 # read a 10-year risk "of a first cardiovascular event" of 48.4 %, the patient told "About 48
@@ -377,7 +384,7 @@ def compute_scores(
         missing = []
         for keyword, (column, window) in spec.fields.items():
             found = values.get(column)
-            if _fresh(found, as_of, window):
+            if _fresh(found, as_of, window) or (found is not None and _lasts(column, found.value)):
                 assert found is not None
                 kwargs[keyword] = found.value
                 sources[keyword] = found
@@ -495,6 +502,11 @@ def _run(
             spec, None, f"not computed: {problem}", sources, latest_id, problem.field
         )
     return ScoreOutcome(spec, result, None, sources, latest_id)
+
+
+def _lasts(column: str, value: Any) -> bool:
+    """Whether a value is used however old: a history recorded "yes" (`LASTING_HISTORY`)."""
+    return column in LASTING_HISTORY and value is True
 
 
 def _fresh(found: Measured | None, as_of: dt.datetime, window: dt.timedelta) -> bool:
@@ -746,7 +758,7 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
             value = True if entry.st_depression is True else entry.st_deviation
         else:
             value = getattr(entry, column)
-        if value is None or as_of - entry.recorded_at > window:
+        if value is None or (as_of - entry.recorded_at > window and not _lasts(column, value)):
             continue
         if score.value is None:  # not computed: only an input its reason names changes that
             if MISSING_LABELS[column] in (score.not_computed_reason or ""):
