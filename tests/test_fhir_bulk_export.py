@@ -306,3 +306,46 @@ def test_the_observation_file_holds_the_clinical_inputs_the_search_finds(
         inputs = sorted(i for i in searched if i.startswith("input-"))
         assert sorted(i for i in exported if i.startswith("input-")) == inputs, account.username
         assert len(inputs) == n_inputs, account.username
+
+
+def test_another_accounts_tries_at_an_export_are_audited_and_expired_files_refused(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """An access audit: another doctor's GET status, GET file and DELETE of export 2 answered
+    404 and wrote no row, where the API's other 404s write `access.refused`; and an export past
+    `expires_at` still served its files until the worker's sweep deleted them."""
+    client = app.test_client()
+    doctor = exporter(sql, people)
+    other = exporter(sql, people, people.other_doctor)
+    status_url = kick_off(client, doctor)
+    export_id = int(status_url.rsplit("/", 1)[1])
+    Worker(app).run_pending()
+    file_url = manifest_of(client, status_url, doctor)["output"][0]["url"]
+    outcome_of(call(client, "GET", status_url, other), 404)
+    outcome_of(call(client, "GET", file_url, other), 404)
+    outcome_of(call(client, "DELETE", status_url, other), 404)
+    refused = sql.scalars(
+        select(AuditEvent).where(AuditEvent.action == "access.refused").order_by(AuditEvent.id)
+    ).all()
+    assert [(r.details["method"], r.details["endpoint"]) for r in refused] == [
+        ("GET", "fhir.export_status"), ("GET", "fhir.export_file"),
+        ("DELETE", "fhir.export_cancel"),
+    ]  # fmt: skip
+    for row in refused:
+        assert (row.actor_id, row.patient_id) == (people.other_doctor.id, None)
+        assert (row.object_type, row.object_id) == ("bulk_export", export_id)
+        assert row.details["status"] == 404 and str(export_id) in row.details["path"]
+
+    sql.execute(update(BulkExportJob).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    sql.commit()  # expired, the sweep not run yet: the file is still on disk
+    outcome_of(call(client, "GET", file_url, doctor), 404)
+    last = sql.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (last.action, last.actor_id, last.object_id) == (
+        "access.refused", people.doctor.id, export_id
+    )  # fmt: skip
+    assert not sql.scalars(
+        select(AuditEvent).where(AuditEvent.action == "fhir.export.download")
+    ).all()

@@ -23,8 +23,8 @@ from portal.access import roles, scopes
 from portal.db import db_session
 from portal.fhir.bundle import date_range
 from portal.fhir.http import FhirError, actor, audit_read, base_url, bp, outcome, resource_response
-from portal.models import BulkExportJob, JobState, Role
-from portal.services import bulk_export
+from portal.models import BulkExportJob, JobState, Role, utcnow
+from portal.services import audit, bulk_export
 
 EXPORTERS = (Role.STAFF, Role.DOCTOR)  # a patient reads their own record with $everything
 NDJSON_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
@@ -109,12 +109,26 @@ def _since(text: str | None) -> dt.datetime | None:
 # --------------------------------------------------------------------------- status, files
 
 
+def _refused(message: str) -> FhirError:
+    """404, audited as a refused access (`access.refused`, the export's id) like the FHIR
+    API's other 404s: another account's tries at an export had left no row (an access
+    audit)."""
+    audit.refused_access(db_session(), actor(), 404)
+    return FhirError(404, message, "not-found")
+
+
 def _own_or_404(export_id: int) -> BulkExportJob:
     job = bulk_export.owned(db_session(), actor(), export_id)
     if job is None:
-        raise FhirError(404, f"Export {export_id} does not exist, has expired, or was asked "
-                        "for by another account.", "not-found")  # fmt: skip
+        raise _refused(f"Export {export_id} does not exist, has expired, or was asked for by "
+                       "another account.")  # fmt: skip
     return job
+
+
+def _expired(job: BulkExportJob) -> bool:
+    """Past `expires_at`: its files are no longer served, whether or not the worker's sweep
+    has deleted them yet."""
+    return job.expires_at is not None and job.expires_at < utcnow()
 
 
 @bp.route("/$export-status/<id:export_id>", methods=["GET"])
@@ -182,12 +196,11 @@ def export_file(export_id: int, resource_type: str) -> Response:
     job = _own_or_404(export_id)
     listed = {item["type"]: item["count"] for item in job.output or []}
     if job.state is not JobState.SUCCEEDED or resource_type not in listed:
-        raise FhirError(404, f"Export {export_id} has no {resource_type[:40]} file.",
-                        "not-found")  # fmt: skip
+        raise _refused(f"Export {export_id} has no {resource_type[:40]} file.")
     path = bulk_export.file_path(current_app.config["SETTINGS"].storage_dir, job.id, resource_type)
-    if not path.is_file():
-        raise FhirError(404, f"The {resource_type} file of export {export_id} is gone "
-                        "(expired or deleted).", "not-found")  # fmt: skip
+    if _expired(job) or not path.is_file():
+        raise _refused(f"The {resource_type} file of export {export_id} is gone (expired or "
+                       "deleted).")  # fmt: skip
     audit_read("fhir.export.download", patient_ids=[], object_type="bulk_export",
                object_id=export_id, details={"type": resource_type,
                "count": listed[resource_type]})  # fmt: skip

@@ -68,6 +68,7 @@ _OBJECT_TYPES = {
     "report_id": "ecg_report",
     "job_id": "analysis_job",
     "account_id": "account",
+    "export_id": "bulk_export",  # a FHIR bulk export (`fhir.export.*` rows name it so too)
 }
 # FHIR's ids of a report's PDFs and observations start with the report's id ("1-v2-clinician",
 # "1-ecg"): a refusal of one names that report.
