@@ -67,6 +67,13 @@ ACTIONS = {
     "fhir.observation.read": "read a measurement of an ECG report",
     "fhir.observation.search": "found measurements of your ECG reports in a search",
     "fhir.waveform.read": "read an ECG tracing",
+    # A list or search that showed several patients: one row for each (an access audit).
+    "fhir.report.search.patient": "listed your ECG reports in a search",
+    "fhir.observation.search.patient": "listed measurements of your ECG reports in a search",
+    "fhir.patient.search.patient": "found your record in a search",
+    "report.list.patient": "listed your ECG reports",
+    "patient.list.patient": "saw your name in the list of patients",
+    "patient.search.patient": "found your record in a search",
 }
 # Other hospital systems reach the record through the data exchange (FHIR, the REST API).
 EXCHANGE = "another hospital system, through the data exchange, read or updated your record"

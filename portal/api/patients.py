@@ -202,10 +202,16 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
         )
     )
     filters = {"mrn": mrn, "name": name[:100], "birth_date": str(args.get("birth_date") or "")}
+    searched = any(filters.values())
     audited(
-        "patient.search" if any(filters.values()) else "patient.list",
+        "patient.search" if searched else "patient.list",
         details={"filters": filters, "page": page, "patient_ids": [p.id for p in items]},
     )
+    # One row per patient listed, so a search by MRN and their own access page find it: the
+    # list's row named them in its details only (an access audit).
+    for patient in items:
+        audited("patient.search.patient" if searched else "patient.list.patient",
+                patient_id=patient.id, object_type="patient", object_id=patient.id)  # fmt: skip
     sql.commit()
     found = patients.Page(items, page, per_page, total)
     return {"items": items, "page": page, "per_page": per_page, "total": total,

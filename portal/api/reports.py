@@ -624,14 +624,26 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
         )
     )
     filters = {k: str(args.get(k) or "") for k in ("status", "patient_id", "date_from", "date_to")}
+    named = args.get("patient_id") if rows else None
     audited(
-        "report.list", patient_id=args.get("patient_id") if rows else None,
+        "report.list", patient_id=named,
         details={"filters": filters, "page": page, "report_ids": [r.id for r in rows],
                  "patient_ids": sorted({r.patient_id for r in rows})},
     )  # fmt: skip
+    if named is None:
+        _audit_each_patient_listed(rows)
     sql.commit()
     return {"items": [_summary(r) for r in rows], "page": page, "per_page": per_page,
             "total": total, "pages": max(1, -(-total // per_page))}  # fmt: skip
+
+
+def _audit_each_patient_listed(rows: list[EcgReport]) -> None:
+    """One `report.list.patient` row per patient whose reports a list shows, with their
+    report ids, so a search by MRN and the patient's own access page find it: the list's own
+    row named them in its details only (an access audit)."""
+    for patient_id in sorted({r.patient_id for r in rows}):
+        theirs = [r.id for r in rows if r.patient_id == patient_id]
+        audited("report.list.patient", patient_id=patient_id, details={"report_ids": theirs})
 
 
 @bp.route("/reports/<id:report_id>", methods=["GET"])

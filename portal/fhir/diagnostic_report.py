@@ -402,7 +402,8 @@ def report_search() -> Response:
     who = audience_of(actor())
     page = [report_resource(r, who) for r in rows]
     audit_read("fhir.report.search", patient_ids=[r.patient_id for r in rows],
-               details={"total": total, "report_ids": [r.id for r in rows]})  # fmt: skip
+               details={"total": total, "report_ids": [r.id for r in rows]},
+               each_patient="fhir.report.search.patient")  # fmt: skip
     return resource_response(searchset(page, total, where))
 
 

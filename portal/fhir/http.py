@@ -272,9 +272,13 @@ def audit_read(
     object_id: int | None = None,
     details: dict[str, Any] | None = None,
     commit: bool = True,
+    each_patient: str | None = None,
 ) -> None:
     """One audit row for what this request shows, like a page view: the patient when it is
-    one (else the ids in details), the API client, the query."""
+    one (else the ids in details), the API client, the query. A search that shows several
+    patients also writes `each_patient` once per patient, so a search by MRN and the
+    patient's own access page find it: the ids in details had put it in no patient's trail
+    (an access audit)."""
     token = g.get("api_token")
     unique = sorted(set(patient_ids))
     info: dict[str, Any] = {
@@ -288,6 +292,13 @@ def audit_read(
         db_session(), action, actor=actor(), patient_id=unique[0] if len(unique) == 1 else None,
         object_type=object_type, object_id=object_id, details=info | (details or {}),
     )  # fmt: skip
+    if each_patient is not None and len(unique) > 1:
+        for patient_id in unique:
+            audit.record(
+                db_session(), each_patient, actor=actor(), patient_id=patient_id,
+                object_type=object_type, object_id=object_id,
+                details={k: v for k, v in info.items() if k != "patient_ids"},
+            )  # fmt: skip
     if commit:
         db_session().commit()
 

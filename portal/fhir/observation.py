@@ -809,5 +809,6 @@ def observation_search() -> Response:
         matches = [item for item in matches if item.id in ids]
     page = matches[where.offset : where.offset + where.count]
     audit_read("fhir.observation.search", patient_ids=[i.patient_id for i in page],
-               details={"total": len(matches), "shown": [i.id for i in page]})  # fmt: skip
+               details={"total": len(matches), "shown": [i.id for i in page]},
+               each_patient="fhir.observation.search.patient")  # fmt: skip
     return resource_response(searchset([build_any(i) for i in page], len(matches), where))

@@ -269,7 +269,7 @@ def patient_search() -> Response:
         )
     )
     audit_read("fhir.patient.search", patient_ids=[p.id for p in rows],
-               details={"total": total})  # fmt: skip
+               details={"total": total}, each_patient="fhir.patient.search.patient")  # fmt: skip
     return resource_response(searchset([patient_resource(p) for p in rows], total, where))
 
 
