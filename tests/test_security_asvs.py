@@ -39,6 +39,7 @@ from portal.models import (
     EcgRecording,
     Patient,
     Role,
+    utcnow,
 )  # fmt: skip
 from portal.services import patients
 from portal.worker import Worker
@@ -251,6 +252,35 @@ def test_no_administrator_resets_a_password_while_a_two_step_reset_is_pending(
         (people.admin.id, people.doctor.id, "account.mfa_remove"),
         (people.admin.id, people.other_doctor.id, "account.password_reset"),
     ])  # fmt: skip
+
+
+def test_a_staff_members_password_may_be_reset_once_they_logged_in_after_a_two_step_reset(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An access audit: staff5 turned two-step login on, an admin removed it ("they enrol
+    again at login"), staff5 logged in and was never asked (it is optional for staff), and
+    their password could never be reset again by any administrator. The reset stays refused
+    until they log in, with their own password, and the flash says where they set it again."""
+    staff = sql.get(Account, people.staff.id)
+    assert staff is not None
+    staff.totp_secret, staff.mfa_enabled_at = two_step.SECRET, utcnow()
+    sql.commit()
+    admin = client_for(app, people.admin)
+    staff_url = f"/admin/accounts/{people.staff.id}"
+    post_form(admin, f"{staff_url}/reset-mfa", {}, token_page="/admin/accounts")
+    said = html.unescape(admin.get("/admin/accounts").get_data(as_text=True))
+    assert (
+        "Two-step login of staff1 removed; they may set it again from their account page "
+        "(“Two-step login” in the menu)." in said
+    )
+    typed = {"password": "temporary pass 77", "confirm_password": "temporary pass 77"}
+    refused = post_form(admin, f"{staff_url}/reset-password", typed)  # not logged in since
+    said = " ".join(html.unescape(refused.get_data(as_text=True)).split())
+    assert refused.status_code == 200 and "They log in once first, or set their two-step" in said
+    assert login(app.test_client(), "staff1").status_code == 302  # their own password, no code
+    assert post_form(admin, f"{staff_url}/reset-password", typed).status_code == 302
+    resets = _events(sql, "account.password_reset")
+    assert [(e.actor_id, e.object_id) for e in resets] == [(people.admin.id, people.staff.id)]
 
 
 # --- V2.8.6 a lost authenticator: the admin resets two-step login --------------------------

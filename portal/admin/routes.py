@@ -169,8 +169,17 @@ def reset_mfa(account_id: int) -> Response:
         return redirect(url_for("admin.accounts"))
     mfa.remove(sql, account, actor=admin)
     sql.commit()
-    flash(f"Two-step login of {account.username} removed; they enrol again at login.", "success")
+    flash(f"Two-step login of {account.username} removed; {_enrol_again_where(account)}.",
+          "success")  # fmt: skip
     return redirect(url_for("admin.accounts"))
+
+
+def _enrol_again_where(account: Account) -> str:
+    """Where the owner sets two-step login up again: a role that must have it is asked at
+    login; staff are not, and had been told they would be (an access audit)."""
+    if account.role in mfa.REQUIRED_ROLES:
+        return "they enrol again at login"
+    return "they may set it again from their account page (“Two-step login” in the menu)"
 
 
 def _patients_own_desk(account: Account) -> Response:

@@ -373,15 +373,35 @@ def refuse_both_resets_pending(
     last = session.scalar(query.with_for_update(read=True) if latest else query)
     if last is None or last.actor_id == account.id:  # never reset, or by its owner
         return
+    if resetting == "password" and _logged_in_without_it_since(session, account, last):
+        return
     by = "you" if last.actor_id == actor.id else (last.actor_username or "the server")
+    first = f"They set their {other} first"
+    if resetting == "password" and account.role not in mfa.REQUIRED_ROLES:
+        first = "They log in once first, or set their two-step login"
     raise InvalidInput(
         {"account": f"The {other} of {account.username} was reset by {by} on "
                     f"{last.occurred_at:%Y-%m-%d %H:%M} UTC and they have not set it again yet: "
                     f"its {resetting} is not reset meanwhile, so that no administrator can log "
-                    f"in as them. They set their {other} first; if they have lost both, the IT "
+                    f"in as them. {first}; if they have lost both, the IT "
                     f"team resets both on the server, in person (`cardio reset-login "
                     f"{account.username}`)."}
     )  # fmt: skip
+
+
+def _logged_in_without_it_since(session: Session, account: Account, reset: AuditEvent) -> bool:
+    """Whether the owner of an account whose role may do without two-step login logged in
+    since `reset` removed it: they took their login back with their own password, and nothing
+    asks them to enrol again, so its password may be reset again. It had stayed refused for
+    good (an access audit: staff5's). A role that must enrol stays pending until it does."""
+    if account.role in mfa.REQUIRED_ROLES:
+        return False
+    login = select(AuditEvent.id).where(
+        AuditEvent.action == "login.success",
+        AuditEvent.actor_id == account.id,
+        AuditEvent.id > reset.id,
+    )
+    return session.scalar(login.limit(1)) is not None
 
 
 def reset_login_on_the_server(session: Session, account: Account) -> str:
