@@ -178,3 +178,33 @@ def test_refused_fhir_pdfs_and_observations_name_their_report_and_patient(
         ("ecg_report", 999999, None),  # no such report
         (None, None, None),
     ]
+
+
+def test_a_head_request_for_a_pdf_is_not_recorded_as_a_download(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An access audit: a doctor's `HEAD /reports/5/report.pdf` answered 200 with no body and
+    wrote `report.download`, which the patient's access list reads as "downloaded an ECG
+    report". HEAD answers the headers only; GET still writes the row. The patient portal's,
+    the REST API's and FHIR's PDFs too."""
+    from tests.test_fhir import issue, sign, upload
+
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report)
+    token = issue(sql, people.doctor, "fhir:read", "reports:read", actor=people.admin)
+    bearer = {"Authorization": f"Bearer {token}"}
+    doctor, patient = client_for(app, people.doctor), client_for(app, people.patient_account)
+    heads = [
+        doctor.head(f"/reports/{report.id}/report.pdf"),
+        patient.head(f"/my/reports/{report.id}/summary.pdf"),
+        app.test_client().head(f"/api/v1/reports/{report.id}/report.pdf", headers=bearer),
+        app.test_client().head(f"/fhir/r4/Binary/{report.id}-v2-clinician", headers=bearer),
+    ]
+    for head in heads:
+        assert head.status_code == 200 and head.mimetype == "application/pdf", head.request.path
+        assert head.data == b"" and int(head.headers["Content-Length"]) > 1000
+    assert _events(sql, "report.download") == []
+    got = doctor.get(f"/reports/{report.id}/report.pdf")
+    assert got.status_code == 200 and got.data.startswith(b"%PDF")
+    [download] = _events(sql, "report.download")
+    assert (download.actor_id, download.patient_id) == (people.doctor.id, people.patient.id)

@@ -440,12 +440,13 @@ def binary_read(binary_id: str) -> Response:
     document, path = documents.ensure_document(  # RenderError: 503 OperationOutcome
         sql, report, version, kind, current_app.config["SETTINGS"]
     )
-    audit.record(
-        sql, "report.download", actor=actor(), patient_id=report.patient_id,
-        object_type="report_document", object_id=document.id,
-        details={"kind": kind.value, "version_no": version.version_no, "sha256": document.sha256,
-                 "via": "fhir", **api_client()},
-    )  # fmt: skip
+    if request.method != "HEAD":  # headers only: no PDF taken (`review.routes.send_document`)
+        audit.record(
+            sql, "report.download", actor=actor(), patient_id=report.patient_id,
+            object_type="report_document", object_id=document.id,
+            details={"kind": kind.value, "version_no": version.version_no,
+                     "sha256": document.sha256, "via": "fhir", **api_client()},
+        )  # fmt: skip
     sql.commit()
     accept = request.accept_mimetypes
     # JSON of either name asks for the Binary resource: `Accept: application/json` had been

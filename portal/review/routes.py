@@ -701,18 +701,22 @@ def clinician_pdf(report_id: int) -> Response:
 
 
 def send_document(found: EcgReport, kind: DocumentKind) -> Response:
-    """Render once, store, audit the download, send (shared with the patient portal)."""
+    """Render once, store, audit the download, send (shared with the patient portal). A HEAD
+    request gets the headers and no download row: it took no PDF, and had been recorded as
+    "downloaded an ECG report" (an access audit). It renders only a PDF not stored yet (its
+    length is a header), which the next GET then sends."""
     sql = db_session()
     version = documents.latest_version(found)
     document, path = documents.ensure_document(  # RenderError: the 503 error page
         sql, found, version, kind, current_app.config["SETTINGS"]
     )
-    audit.record(
-        sql, "report.download", actor=_actor(), patient_id=found.patient_id,
-        object_type="report_document", object_id=document.id,
-        details={"kind": kind.value, "version_no": version.version_no,
-                 "sha256": document.sha256, **api_client()},
-    )  # fmt: skip
+    if request.method != "HEAD":
+        audit.record(
+            sql, "report.download", actor=_actor(), patient_id=found.patient_id,
+            object_type="report_document", object_id=document.id,
+            details={"kind": kind.value, "version_no": version.version_no,
+                     "sha256": document.sha256, **api_client()},
+        )  # fmt: skip
     sql.commit()
     name = f"ecg-report-{found.id}-v{version.version_no}-{kind.value}.pdf"
     return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=False)
