@@ -115,6 +115,13 @@ def before_birth(acquired_at: dt.datetime | None, born_on: dt.date, zone: ZoneIn
     return acquired_at is not None and acquired_at < day_start_utc(born_on, zone)
 
 
+def before_birth_here(when: dt.datetime | None, born_on: dt.date) -> bool:
+    """`before_birth` in the running portal's zone (UTC outside an app context)."""
+    from flask import has_app_context
+
+    return before_birth(when, born_on, hospital_zone() if has_app_context() else UTC_ZONE)
+
+
 def acquisition_utc(
     device_clock: dt.datetime | None,
     zone: ZoneInfo,

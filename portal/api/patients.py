@@ -8,7 +8,7 @@ trail are the same.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import marshmallow as ma
@@ -63,6 +63,29 @@ class PatientSchema(ma.Schema):
     is_active = ma.fields.Boolean(required=True)
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
+
+
+class PatientUpdatedSchema(PatientSchema):
+    warnings = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "what the update leaves to check, saved nonetheless: a new date of "
+            "birth after some of the patient's clinical inputs or ECGs says how many and from "
+            "when (`services.patients.dated_before_birth`); empty otherwise"
+        },
+    )
+
+
+@dataclass
+class UpdatedPatient:
+    """A patient as updated, with what the update warns of (`PatientUpdatedSchema`)."""
+
+    patient: Patient
+    warnings: list[str]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.patient, name)
 
 
 class PatientPageSchema(PageMetaSchema):
@@ -303,20 +326,21 @@ PRECONDITIONS = {"If-Match", "If-Unmodified-Since", "If-None-Match"}  # as keys 
 @roles(Role.STAFF)
 @scopes("patients:write")
 @bp.arguments(PatientUpdateSchema)
-@bp.response(200, PatientSchema)
-def update(changes: dict[str, Any], patient_id: int) -> Patient:
+@bp.response(200, PatientUpdatedSchema)
+def update(changes: dict[str, Any], patient_id: int) -> UpdatedPatient:
     """Update a patient.
 
     As the web's edit form, the fields sent change and the others stay; a body with no field
     is a 422. Patients have no version here, so If-Match (or If-Unmodified-Since, or
     If-None-Match) cannot be checked: it is a 400 (read the patient again just before the
-    update instead)."""
+    update instead). A new date of birth after some of the patient's clinical inputs or ECGs
+    is saved, and `warnings` says so, as the web's edit form does."""
     _refuse_if_match()
     sql = db_session()
     patient = patients.get_visible_patient(sql, actor(), patient_id)
     current = {f.name: getattr(patient, f.name) for f in fields(patients.PatientDetails)}
     try:  # audited by the service when something changed
-        patients.update_patient(
+        changed = patients.update_patient(
             sql, patient, _details(current | changes), actor=actor(), today=hospital_today(),
             same_name_checked=changes["different_person"],
         )  # fmt: skip
@@ -324,4 +348,5 @@ def update(changes: dict[str, Any], patient_id: int) -> Patient:
         sql.rollback()  # a PATCH made another patient's twin (the web's edit page refused it)
         raise SamePatientConflict(duplicate.twin, editing=True) from None
     sql.commit()
-    return patient
+    before = patients.dated_before_birth(sql, patient) if "date_of_birth" in changed else None
+    return UpdatedPatient(patient, [before] if before else [])

@@ -171,6 +171,12 @@ def edit(patient_id: int) -> str | Response:
         )
         if saved:
             flash("Saved." if changed else "Nothing changed.", "success")
+            if (
+                changed
+                and "date_of_birth" in changed
+                and (before := patients.dated_before_birth(db_session(), patient))
+            ):
+                flash(before + ".", "error")
             return redirect(url_for("patients.view", patient_id=patient.id))
     if request.method == "GET":  # the form shows the patient's details: a read
         audit.record(
