@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from portal.access import roles
 from portal.db import db_session
 from portal.forms import options, save
-from portal.local_time import hospital_today, hospital_zone, typed_utc
+from portal.local_time import before_birth_here, hospital_today, hospital_zone, typed_utc
 from portal.models import Account, Patient, Role, utcnow
 from portal.patients.forms import BOOLEAN_LABELS, ClinicalInputEntryForm, ConfirmForm, PatientForm
 from portal.services import (
@@ -124,6 +124,9 @@ def view(patient_id: int) -> str:
         patient=patient,
         confirm=ConfirmForm(),
         inputs=clinical_inputs.latest_inputs(sql, patient.id),
+        # An entry dated before a date of birth corrected since is not theirs at that age:
+        # marked, as the review page marks a recording, and no risk score uses it.
+        before_birth=lambda when: before_birth_here(when, patient.date_of_birth),
         recordings=recordings.for_patient(sql, patient.id),
         boolean_labels=BOOLEAN_LABELS,
         today=hospital_today(),

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ml import vocabulary
 from portal import risk
-from portal.local_time import hospital_day
+from portal.local_time import before_birth_here, hospital_day
 from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
 from portal.risk_words import score_points
 from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
@@ -355,12 +355,17 @@ def compute_scores(
     the age is counted on (the hospital's today on the risk page, which shows the age; by
     default `as_of`'s UTC date: the page said "Age 65" above a GRACE score of age 66 near
     midnight in Anchorage, an audit). `later`: each input's first value recorded after
-    `as_of` (`measured_after`), named beside a missing input (`_missing_text`).
+    `as_of` (`measured_after`), named beside a missing input (`_missing_text`). A value
+    measured before the patient's date of birth is missing (`_before_birth_text`).
     """
-    values = dict(measured)
+    born = patient.date_of_birth
+    values = {k: m for k, m in measured.items() if not before_birth_here(m.recorded_at, born)}
+    unborn = {k: m for k, m in measured.items() if k not in values}  # `_before_birth_text`
     for column, key in AT_PRESENTATION.items():  # no admission entry holds it: the latest
         if key not in values and column in values:
             values[key] = values[column]
+        if key not in unborn and column in unborn:
+            unborn[key] = unborn[column]
     at_presentation = AT_PRESENTATION["heart_rate_bpm"]
     if ecg_heart_rate_bpm is not None and not _fresh(
         values.get(at_presentation), as_of, ADMISSION_WINDOW
@@ -388,6 +393,8 @@ def compute_scores(
                 assert found is not None
                 kwargs[keyword] = found.value
                 sources[keyword] = found
+            elif found is None and column in unborn:
+                missing.append(_before_birth_text(column, unborn[column], born))
             else:
                 missing.append(_missing_text(column, found, window, (later or {}).get(column)))
         outcomes.append(_run(spec, kwargs, missing, sources, latest_id))
@@ -532,6 +539,18 @@ def _missing_text(
     again = f"; {after.replace('measured', 'measured again', 1)}" if after else ""
     last = hospital_day(found.recorded_at)
     return f"{label} missing (last recorded {last}, over {months} before{again})"
+
+
+def _before_birth_text(column: str, found: Measured, born: dt.date) -> str:
+    """An input measured before the patient's date of birth is not theirs at that age (the
+    date of birth or the entry is wrong): missing, and why. A date of birth changed to
+    2010-01-01 had left the risk page scoring "Age 16" beside "last recorded 2001-05-05"
+    (a bad-input audit, 2026-12-07)."""
+    last = hospital_day(found.recorded_at)
+    return (
+        f"{MISSING_LABELS[column]} missing (last recorded {last}, measured before the date "
+        f"of birth {born:%Y-%m-%d})"
+    )
 
 
 def report_outcomes(
