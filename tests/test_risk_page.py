@@ -65,6 +65,16 @@ def _report(sql: Session, people: People) -> EcgReport:
     return report
 
 
+def _scored_report(sql: Session, people: People, ecg_at: dt.datetime) -> EcgReport:
+    """A report of an ECG at `ecg_at` with its risk scores computed and stored, as signing does."""
+    report = _report(sql, people)
+    report.report_date = ecg_at
+    outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=None)
+    sql.add_all(risk_scores.store_report_scores(report, outcomes))
+    sql.commit()
+    return report
+
+
 def test_report_scores_use_latest_values_as_of_the_ecg_and_store_inputs(
     app: Flask, people: People, sql: Session
 ) -> None:
@@ -929,11 +939,7 @@ def test_st_depression_in_a_later_entry_is_a_deviation_for_grace_in_hospital(
                       st_depression=False, elevated_cardiac_enzymes=True, in_hospital_pci=False,
                       history_of_mi=False, history_of_heart_failure=False),
     )  # fmt: skip
-    report = _report(sql, people)
-    report.report_date = now
-    sql.add_all(risk_scores.store_report_scores(report, risk_scores.report_outcomes(
-        sql, report, ecg_heart_rate_bpm=None)))  # fmt: skip
-    sql.commit()
+    report = _scored_report(sql, people, now)
     stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_IN_HOSPITAL)
     assert stored.inputs_used["st_deviation"] is False
     assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points == 139
@@ -972,11 +978,7 @@ def test_a_correction_of_the_admission_rate_and_pressure_is_graces(
         booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
                       elevated_cardiac_enzymes=False),
     )  # fmt: skip
-    report = _report(sql, people)
-    report.report_date = now
-    sql.add_all(risk_scores.store_report_scores(report, risk_scores.report_outcomes(
-        sql, report, ecg_heart_rate_bpm=None)))  # fmt: skip
-    sql.commit()
+    report = _scored_report(sql, people, now)
     stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_IN_HOSPITAL)
     assert score_points(stored) == 160
     assert risk_scores.stale_reason(stored, people.patient, now) is None
@@ -1019,11 +1021,7 @@ def test_a_history_recorded_yes_does_not_expire_for_grace_six_month(
         booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True, st_depression=True,
                       elevated_cardiac_enzymes=True, in_hospital_pci=True),
     )  # fmt: skip
-    report = _report(sql, people)
-    report.report_date = now
-    sql.add_all(risk_scores.store_report_scores(report, risk_scores.report_outcomes(
-        sql, report, ecg_heart_rate_bpm=None)))  # fmt: skip
-    sql.commit()
+    report = _scored_report(sql, people, now)
     stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_SIX_MONTH)
     assert stored.value is None  # the old "no" is asked again
     assert "History of heart failure missing (last recorded" in stored.not_computed_reason
