@@ -13,9 +13,6 @@ import dataclasses
 import html
 from pathlib import Path
 
-import numpy as np
-import pytest
-import wfdb
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -23,11 +20,11 @@ from ml import vocabulary
 from ml.analysis import analyze
 from ml.findings import _withheld_doubt
 from ml.recording import Recording
-from ml.research.databases import data_root
 from ml.research.synthetic import BeatTruth, synthetic_recording
 from portal.fhir import codes
 from reports.plain_language import findings_in_plain_words
 from tests.conftest import People, client_for
+from tests.support.record_pieces import record_piece
 from tests.test_sinus_rate_statement import _preselected, _read_by_the_portal
 
 SHORT_PR_WORDS = "short PR 106 ms: check for a delta wave (pre-excitation)"
@@ -96,16 +93,6 @@ def test_a_short_pr_read_is_not_prefilled_normal(
 
 def test_mitdb_230s_pre_excited_minute_says_its_short_pr() -> None:
     """The auditor's cut, 271-326 s (reference PREX throughout)."""
-    path = data_root() / "mitdb" / "230"
-    if not path.with_suffix(".hea").is_file():
-        pytest.skip("MIT-BIH is not in the data folder")
-    record = wfdb.rdrecord(str(path), sampfrom=271 * 360, sampto=326 * 360)
-    recording = Recording(
-        fs_hz=360.0,
-        lead_names=tuple(record.sig_name),
-        signal_mv=np.nan_to_num(record.p_signal).astype(float),
-        source_format="wfdb",
-    )
-    (finding,) = analyze(recording).findings
+    (finding,) = analyze(record_piece("mitdb", "230", 271, 326)).findings
     assert finding.code == "NORMAL"
     assert finding.detail == "short PR 117 ms: check for a delta wave (pre-excitation)"

@@ -9,7 +9,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import wfdb
 
 from ml import rhythm, sinus_strip
 from ml.analysis import analyze
@@ -19,9 +18,10 @@ from ml.intervals import BEFORE_R_S, Intervals, aligned_beats, not_measured
 from ml.io import read_recording
 from ml.io.sources import ArraySource
 from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
-from ml.recording import Recording, canonical_lead_name
+from ml.recording import canonical_lead_name
 from ml.research.databases import data_root
 from ml.research.synthetic import BeatTruth, synthetic_recording
+from tests.support.record_pieces import record_piece
 
 
 def _ectopic(rate_bpm: float, p_mv: float, leads: tuple[str, ...] | None, duration_s: float):
@@ -160,18 +160,7 @@ def test_a_p_onset_inside_a_notched_p_wave_does_not_read_it_inverted() -> None:
 
 def test_mitdb_124s_upright_notched_p_waves_are_not_read_inverted() -> None:
     """The auditor's minute of MIT-BIH 124 (reference sinus rhythm, 49 bpm)."""
-    path = data_root() / "mitdb" / "124"
-    if not path.with_suffix(".hea").is_file():
-        pytest.skip("MIT-BIH is not in the data folder")
-    record = wfdb.rdrecord(str(path), sampfrom=60 * 360, sampto=120 * 360)
-    recording = Recording(
-        fs_hz=360.0,
-        lead_names=tuple(record.sig_name),
-        signal_mv=record.p_signal.astype(float),
-        source_format="wfdb",
-        source_name="124",
-    )
-    analysis = analyze(recording)
+    analysis = analyze(record_piece("mitdb", "124", 60, 120))
     assert analysis.strip is not None
     assert sinus_strip.INVERTED_P_REASON not in analysis.strip.reason
     assert rhythm.INVERTED_P_WAVES not in analysis.rhythm_summary
@@ -207,17 +196,6 @@ def test_a_step_down_onto_the_baseline_is_no_inverted_p_wave() -> None:
 
 def test_mitdb_109s_five_minutes_of_lbbb_stay_sinus_rhythm() -> None:
     """The auditor's five minutes of MIT-BIH 109 (reference sinus rhythm, LBBB)."""
-    path = data_root() / "mitdb" / "109"
-    if not path.with_suffix(".hea").is_file():
-        pytest.skip("MIT-BIH is not in the data folder")
-    record = wfdb.rdrecord(str(path), sampfrom=900 * 360, sampto=1200 * 360)
-    recording = Recording(
-        fs_hz=360.0,
-        lead_names=tuple(record.sig_name),
-        signal_mv=record.p_signal.astype(float),
-        source_format="wfdb",
-        source_name="109",
-    )
-    analysis = analyze(recording)
+    analysis = analyze(record_piece("mitdb", "109", 900, 1200))
     assert analysis.rhythm_summary == rhythm.SINUS  # was rhythm.INVERTED_P_WAVES
     assert "OTHER_RHYTHM" not in {f.code for f in analysis.findings}
