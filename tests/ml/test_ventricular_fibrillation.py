@@ -109,3 +109,27 @@ def test_ventricular_flutter_of_record_207() -> None:
     reference_s = sum(b - a for a, b in reference)
     assert overlap_s / reference_s > 0.95
     assert overlap_s / found_s > 0.9
+
+
+@pytest.mark.skipif(not (DATA_DIR / "205.hea").is_file(), reason="MIT-BIH not found")
+@pytest.mark.parametrize("fs_hz", [360.0, 62.5])
+def test_a_fast_vt_run_is_found_whatever_the_windows_phase(fs_hz: float) -> None:
+    """MIT-BIH 205 (DS1), its 210-bpm VT at 1460.5-1465.2 s (read as flutter, a documented
+    confusion): with a window every second, three flagged in a row were found from clip
+    starts 1450.0-1450.4 s and missed from 1450.5 s, and missed at 62.5 Hz."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    record = load_record(DATA_DIR, "205")
+    ratio = Fraction(fs_hz / 360.0).limit_denominator(100)
+    for offset_s in np.arange(0.0, 1.0, 0.1):
+        start = int(round((1450.0 + offset_s) * 360.0))
+        clip_mv = record.signal_mv[start : start + 40 * 360]
+        if fs_hz != 360.0:
+            clip_mv = resample_poly(clip_mv, ratio.numerator, ratio.denominator)
+        spans = [
+            (a + 1450.0 + offset_s, b + 1450.0 + offset_s)
+            for a, b in fibrillation_spans_s(clip_mv, fs_hz)
+        ]
+        assert rhythm.overlap_s(1461.0, 1465.0, spans) > 3.5, (offset_s, spans)
