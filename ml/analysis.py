@@ -146,6 +146,7 @@ from ml.strip_rhythm import (
 from ml.strip_rhythm import SINUS as SINUS_CALL
 from ml.two_to_one import (
     BlockedPWaves,
+    TwoToOne,
     blocked_p_waves,
     strip_call_with_two_to_one,
     two_to_one_spans,
@@ -767,7 +768,9 @@ def _read(
     unmatched_v = unmatched(ventricular_matches(classes, beat_s, quality, v_waves, qrs_mv))
     strip = None
     if is_strip:
-        reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v)
+        t_end_ms = None if block.cycles_s else intervals.t_end_ms  # as `summarise` reads it
+        held = two_to_one_spans(held_block, t_end_ms)
+        reported, _ = reported_classes(beat_s, classes, on_swing, in_burst, unmatched_v, held)
         p_onset_s = None if intervals.p_onset_ms is None else intervals.p_onset_ms / 1000
         strip = call_strip(
             lead_mv,
@@ -1181,14 +1184,17 @@ def reported_classes(
     on_swing: np.ndarray | None,
     in_burst: np.ndarray | None,
     unmatched_calls: np.ndarray | None,
+    two_to_one: Sequence[TwoToOne] = (),
 ) -> tuple[np.ndarray, list[str]]:
     """The classes the read reports, and the notes that say why some changed: the doubtful
     ectopic calls taken back (`unclassified_where_doubtful`), then S calls that came on time
-    turned N (`ml.on_time_beats`)."""
+    turned N (`ml.on_time_beats`; on time also against the atrial rate of a 2:1 block its P
+    waves show, `two_to_one`)."""
     classes, notes = unclassified_where_doubtful(
         beat_s, classes, on_swing, in_burst, unmatched_calls
     )
-    on_time = on_time_supraventricular(beat_s, classes)
+    atrial_cycles_s = [(t.start_s, t.end_s, 60.0 / t.atrial_bpm) for t in two_to_one]
+    on_time = on_time_supraventricular(beat_s, classes, atrial_cycles_s)
     if on_time.any():
         classes = np.where(on_time, "N", classes)
         notes = [*notes, on_time_note(beat_s[on_time])]
@@ -1266,8 +1272,11 @@ def summarise(
         for label, (beat_class, slow) in RUN_CLASS.items()
     }
     called = classes
+    # A Mobitz I block's conduction changes: its blocked P waves make no 2:1 block.
+    t_end_ms = None if evidence.mobitz_i.cycles_s else intervals.t_end_ms
+    two_to_one = two_to_one_spans(evidence.blocked_p_waves, t_end_ms)
     classes, class_notes = reported_classes(
-        beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched
+        beat_s, classes, beats.on_swing, beats.in_burst, beats.unmatched, two_to_one
     )
     notes = [*notes, *class_notes]
     block = evidence.mobitz_i
@@ -1283,9 +1292,6 @@ def summarise(
     # minutes of it had read a mean rate of 187 bpm and a tachycardia finding).
     in_fibrillation = rhythm.within(beat_s, evidence.fibrillation)
     unread = beats.unreadable | ((classes == "Q") & (called != "Q")) | in_fibrillation
-    # A Mobitz I block's conduction changes: its blocked P waves make no 2:1 block.
-    t_end_ms = None if evidence.mobitz_i.cycles_s else intervals.t_end_ms
-    two_to_one = two_to_one_spans(evidence.blocked_p_waves, t_end_ms)
     strip = evidence.strip
     if strip is not None:
         strip = with_fibrillation(strip, evidence.fibrillation, duration_s)

@@ -31,6 +31,12 @@ other beats are on time.
 Round 4 (pre-registered in commit a664dcb): inside 2:1 conduction (`ml.rhythm.halved_spans_s`)
 an NN interval spans two sinus cycles and counts as half, so the sinus rhythm that resumes
 after the block is not premature against it (QT Database sel231: 127 false S calls -> 31).
+
+Where the P waves show 2:1 conduction (`ml.two_to_one`: P waves at twice the QRS rate), the
+atrial cycle they give judges too, from the stretch's start to `MAX_BASE_AGE_S` after its end,
+whichever cycle is shorter: a strip that opens in 2:1 has no faster rhythm before its step
+(`halved_spans_s` finds none), and the 1:1 beats after the block were premature against the
+1.64-s N-N cycle (QT Database sel231 360-420 s: 36 S calls of 53, the main finding).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import numpy as np
 from ml.gaps import clocks
 from ml.rhythm import (
     DROPPED_RATIO,
+    MAX_BASE_AGE_S,
     PAUSE_S,
     halved_spans_s,
     sinus_cycle_after_s,
@@ -60,36 +67,61 @@ MAX_PASSES = 10  # at most 8 change calls on any record of MIT-BIH, svdb, qtdb o
 NOTE_PHRASE = "normal conducted beat"  # in the note the read gives such calls
 
 
-def on_time_supraventricular(beat_s: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def on_time_supraventricular(
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    atrial_cycles_s: Sequence[tuple[float, float, float]] = (),
+) -> np.ndarray:
     """True for each beat called S that came on time (`_on_time_once`), pass after pass until
     no call changes: calls turned N lengthen the NN series, so the sinus cycle follows a rate
-    that climbs (an exercise test), as it would had the classifier called those beats N."""
+    that climbs (an exercise test), as it would had the classifier called those beats N.
+    `atrial_cycles_s`: (start_s, end_s, atrial cycle s) of each 2:1 stretch its P waves show
+    (`ml.two_to_one`)."""
     classes = np.asarray(classes)
     found = np.zeros(len(classes), dtype=bool)
     halved = halved_spans_s(beat_s, classes)  # S or N: the same stretches
+    atrial = atrial_cycle_s(np.asarray(beat_s, dtype=float), atrial_cycles_s)
     for _ in range(MAX_PASSES):
-        more = _on_time_once(beat_s, np.where(found, "N", classes), halved)
+        more = _on_time_once(beat_s, np.where(found, "N", classes), halved, atrial)
         if not more.any():
             break
         found |= more
     return found
 
 
+def atrial_cycle_s(
+    beat_s: np.ndarray, atrial_cycles_s: Sequence[tuple[float, float, float]]
+) -> np.ndarray:
+    """Per beat, the atrial cycle (s) of the latest 2:1 stretch that began before it and ended
+    at most `MAX_BASE_AGE_S` before it (as old as the sinus cycle may be); NaN elsewhere."""
+    cycle = np.full(len(beat_s), np.nan)
+    for start_s, end_s, one_s in sorted(atrial_cycles_s):
+        cycle[(beat_s > start_s) & (beat_s <= end_s + MAX_BASE_AGE_S)] = one_s
+    return cycle
+
+
 def _on_time_once(
-    beat_s: np.ndarray, classes: np.ndarray, halved_s: Sequence[tuple[float, float]] = ()
+    beat_s: np.ndarray,
+    classes: np.ndarray,
+    halved_s: Sequence[tuple[float, float]] = (),
+    atrial_s: np.ndarray | None = None,
 ) -> np.ndarray:
     """True for each beat called S whose preceding interval is at least `ON_TIME_SHARE` of
-    the sinus cycle before it and that no pause follows."""
+    the sinus cycle before it, or of the atrial cycle of a 2:1 stretch (`atrial_s`, per beat)
+    where that is shorter, and that no pause follows."""
     found = np.zeros(len(classes), dtype=bool)
     if len(classes) < 3:
         return found
     cycle = sinus_cycle_before_s(beat_s, classes, halved_s)
     # Where none precedes the beat (a recording's first seconds), the cycle after it.
     cycle = np.where(np.isnan(cycle), sinus_cycle_after_s(beat_s, classes, halved_s), cycle)
+    # The next beat is due after whichever cycle is shorter; inside 2:1 conduction every
+    # interval is two atrial cycles, so the pause guard keeps to the sinus cycle.
+    due_s = cycle if atrial_s is None else np.fmin(cycle, atrial_s)
     rr_s = np.diff(np.asarray(beat_s, dtype=float))
     rr_after = np.append(rr_s, 0.0)
     with np.errstate(invalid="ignore"):
-        found[1:] = (classes[1:] == "S") & (rr_s >= ON_TIME_SHARE * cycle[1:])
+        found[1:] = (classes[1:] == "S") & (rr_s >= ON_TIME_SHARE * due_s[1:])
         found &= ~((rr_after >= PAUSE_AFTER * cycle) & (rr_after <= PAUSE_S))
     return found
 

@@ -3,9 +3,12 @@ true S beats stays premature against the sinus cycle before it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from ml import analysis as analysis_module
 from ml import on_time_beats, rhythm
 from ml.analysis import analyze
 from ml.io import read_recording
@@ -17,6 +20,8 @@ from ml.on_time_beats import (
     sinus_cycle_before_s,
 )
 from ml.research.databases import data_root
+from ml.research.synthetic import BeatTruth, synthetic_rhythm_mv
+from tests.support.blocks import block_recording
 
 
 def _beats(rr_s: list[float]) -> np.ndarray:
@@ -163,3 +168,58 @@ def test_after_2_to_1_conduction_the_sinus_cycle_is_half_the_blocked_interval() 
     assert sinus_cycle_before_s(beat_s, classes)[41] == pytest.approx(1.6)
     run = _beats([0.8] * 20 + [1.6] * 20 + [0.4] * 6 + [0.8] * 14)
     assert not on_time_supraventricular(run, classes).any()
+
+
+def _opening_in_2_to_1(atrial_bpm: float = 73.0, block_until_s: float = 31.0) -> np.ndarray:
+    """60 s of lead II: P waves at `atrial_bpm` throughout, every other one conducted until
+    `block_until_s`, each one after (PR 180 ms); no faster rhythm before the block."""
+    fs_hz, duration_s = 250.0, 60.0
+    truth = BeatTruth(hr_bpm=atrial_bpm)
+    p_starts_s = np.arange(0.3, duration_s - 1.0, 60.0 / atrial_bpm)
+    every_other = np.arange(p_starts_s.size) % 2 == 0
+    onsets_s = p_starts_s[(p_starts_s >= block_until_s) | every_other] + 0.18
+    signal_mv = synthetic_rhythm_mv(
+        onsets_s, duration_s=duration_s, fs_hz=fs_hz, truth=truth, p_waves=False
+    )
+    t_s = np.arange(signal_mv.size) / fs_hz
+    for start_s in p_starts_s:
+        signal_mv += truth.p_mv * np.where(
+            (t_s >= start_s) & (t_s <= start_s + 0.1), np.sin(np.pi * (t_s - start_s) / 0.1), 0.0
+        )
+    return signal_mv
+
+
+def test_after_2_to_1_that_opens_the_strip_the_atrial_cycle_judges() -> None:
+    """A strip opening in 2:1 (1.64-s intervals, P waves at 73 /min) has no faster rhythm
+    before its step, so `halved_spans_s` finds none; the 1:1 beats after it (0.82 s) were
+    premature against the 1.64-s N-N cycle (QT Database sel231 360-420 s: 36 of 53 beats
+    S, the main finding). The P waves' atrial cycle judges them on time; a true atrial run
+    after the block stays premature."""
+    rr = [1.64] * 14 + [0.82] * 30
+    beat_s = _beats(rr)
+    classes = np.array(["N"] * 15 + ["S"] * 30)
+    assert rhythm.halved_spans_s(beat_s, classes) == []
+    assert not on_time_supraventricular(beat_s, classes).any()
+    block = [(0.0, 24.0, 60.0 / 73.0)]
+    assert on_time_supraventricular(beat_s, classes, block).tolist() == [i >= 15 for i in range(45)]
+    run = _beats([1.64] * 14 + [0.5] * 6 + [0.82] * 24)
+    assert not on_time_supraventricular(run, classes, block)[15:21].any()
+
+
+def test_a_strip_opening_in_2_to_1_reads_its_1_to_1_beats_as_conducted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read passes the atrial rate its P waves show (`ml.two_to_one`) to the on-time rule:
+    a classifier calling every 1:1 beat after the block S leaves no S beat."""
+    recording = block_recording(_opening_in_2_to_1(), 250.0, leads=2)
+    classify = analysis_module.classify_beats
+
+    def after_the_block_s(*args: Any) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        probabilities, classes, leads = classify(*args)
+        return probabilities, np.where(args[2] / 250.0 > 31.5, "S", classes), leads
+
+    monkeypatch.setattr(analysis_module, "classify_beats", after_the_block_s)
+    analysis = analyze(recording)
+    assert analysis.beat_counts["S"] == 0 and analysis.beat_counts["N"] > 45
+    assert "AV_BLOCK_2" in [f.code for f in analysis.findings]
+    assert any(NOTE_PHRASE in n for n in analysis.notes)
