@@ -52,6 +52,9 @@ class BlockedPWaves:
     onset_after_r_s: np.ndarray
     found: np.ndarray
     ventricular_bpm: float
+    # Each reading's R-R interval (previous R, its own R; s in the recording), so a block's
+    # span is its blocked intervals, not the whole window; None: the window's bounds.
+    interval_s: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def blocked_p_waves(
     the P band, starting `offset_s` into a recording `recording_s` long (a chunk of it;
     `beat_s` from the chunk's start); times returned are the recording's."""
     return [
-        BlockedPWaves(start_s, end_s, *one)
+        BlockedPWaves(start_s, end_s, *one[:3], interval_s=start_s + one[3])
         for start_s, end_s, one in windows_found(
             _window, p_band_mv, fs_hz, beat_s, classes, offset_s, recording_s
         )
@@ -84,9 +87,10 @@ def blocked_p_waves(
 
 def _window(
     x: np.ndarray, fs_hz: float, beat_s: np.ndarray, classes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float] | None:
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
     """(where each conducted beat's blocked P wave would begin, whether it is there, the QRS
-    rate) for one window, or None where its rhythm or P waves rule a 2:1 block out."""
+    rate, the R-R interval each was read in) for one window, or None where its rhythm or P
+    waves rule a 2:1 block out."""
     r = np.round(beat_s * fs_hz).astype(np.int64)
     normal = classes == "N"
     normal_rr_s = np.diff(beat_s)[normal[1:] & normal[:-1]]
@@ -119,7 +123,8 @@ def _window(
             and p_wave_at(x, fs_hz, halfway, template)
             and not p_wave_at(x, fs_hz, quarter, template)
         )
-    return np.array(onset_s), np.array(found, dtype=bool), 60.0 / ventricular_s
+    intervals_s = np.column_stack([beat_s[inside.nonzero()[0] - 1], beat_s[inside]])
+    return np.array(onset_s), np.array(found, dtype=bool), 60.0 / ventricular_s, intervals_s
 
 
 def p_wave_at(
@@ -149,14 +154,14 @@ def two_to_one_spans(readings: list[BlockedPWaves], t_end_ms: float | None) -> l
     """The windows whose conducted beats (at least `MIN_BEATS`, `SHARE` of them) each have a
     blocked P wave halfway that begins `CLEAR_OF_T_S` after the previous T wave's end
     (`t_end_ms`: the median beat's, from its R peak; None: not judged), merged where they
-    touch, with the atrial rate over each (twice the QRS rate, weighted by duration)."""
+    touch, with the atrial rate over each (twice the QRS rate, weighted by duration). Each
+    spans its blocked intervals, from the first to the last (`_blocked_span_s`)."""
     if t_end_ms is None:
         return []
     firing = []
     for w in readings:
-        clear = w.onset_after_r_s >= t_end_ms / 1000 + CLEAR_OF_T_S
-        hits = int(np.sum(w.found & clear))
-        if hits >= MIN_BEATS and hits >= SHARE * w.found.size:
+        hits = _hits(w, t_end_ms)
+        if hits.sum() >= MIN_BEATS and hits.sum() >= SHARE * w.found.size:
             firing.append(w)
     groups: list[list[BlockedPWaves]] = []
     for w in firing:
@@ -164,7 +169,26 @@ def two_to_one_spans(readings: list[BlockedPWaves], t_end_ms: float | None) -> l
             groups[-1].append(w)
         else:
             groups.append([w])
-    return [TwoToOne(g[0].start_s, g[-1].end_s, 2 * _mean_rate_bpm(g)) for g in groups]
+    return [TwoToOne(*_blocked_span_s(g, t_end_ms), 2 * _mean_rate_bpm(g)) for g in groups]
+
+
+def _hits(window: BlockedPWaves, t_end_ms: float) -> np.ndarray:
+    """Its readings with a blocked P wave clear of the previous T wave."""
+    clear = window.onset_after_r_s >= t_end_ms / 1000 + CLEAR_OF_T_S
+    return np.asarray(window.found & clear, dtype=bool)
+
+
+def _blocked_span_s(group: list[BlockedPWaves], t_end_ms: float) -> tuple[float, float]:
+    """From the first blocked interval of the group's first window to the last of its last:
+    a window is 30 s, and one holding 19 s of 1:1 conduction before 11 s of 2:1 had read
+    "2:1 conduction 0.6-29.7 s, 27 beats" beside an idioventricular rhythm over 6.2-19.3 s
+    (QT Database sel231 600-630 s, its aberrant 1:1 beats called V)."""
+    first, last = group[0], group[-1]
+    if first.interval_s is None or last.interval_s is None:
+        return first.start_s, last.end_s
+    return float(first.interval_s[_hits(first, t_end_ms)][0, 0]), float(
+        last.interval_s[_hits(last, t_end_ms)][-1, 1]
+    )
 
 
 def _mean_rate_bpm(windows: list[BlockedPWaves]) -> float:

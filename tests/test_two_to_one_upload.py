@@ -29,8 +29,9 @@ def test_a_two_to_one_block_is_read_prefilled_and_signed(
     recording = Recording(250.0, ("II", "V1"), np.column_stack([signal_mv, -0.5 * signal_mv]))
     report = _read_by_the_portal(app, people, sql, tmp_path / "two_to_one.csv", recording)
     machine = report.versions[0]
+    # From the first blocked interval to the last (the last beat's R-R is not read).
     assert machine.rhythm_label == (
-        f"Sinus rhythm with {rhythm.TWO_TO_ONE[0].lower()}{rhythm.TWO_TO_ONE[1:]} (2.0 min)"
+        f"Sinus rhythm with {rhythm.TWO_TO_ONE[0].lower()}{rhythm.TWO_TO_ONE[1:]} (1.9 min)"
     )
     assert report.main_finding == "AV_BLOCK_2"
     assert not {"BRADY", "AF", "OTHER_RHYTHM"} & set(machine.findings or [])

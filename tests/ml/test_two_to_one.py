@@ -7,9 +7,12 @@ Before: two minutes of it read "Sinus bradycardia", its strips "Other rhythm: sl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from ml import analysis as analysis_module
 from ml import rhythm
 from ml.analysis import EcgAnalysis, analyze
 from ml.chunked import analyze_chunked
@@ -20,6 +23,7 @@ from ml.research.synthetic import (
     atrial_flutter_mv,
     beats_in_leads_mv,
     second_degree_block_mv,
+    synthetic_rhythm_mv,
 )
 from ml.two_to_one import BlockedPWaves, two_to_one_spans
 
@@ -47,8 +51,9 @@ def test_two_minutes_read_as_sinus_rhythm_with_the_block_whole_and_chunked() -> 
     for analysis in (whole, chunked):
         _said_as_two_to_one(analysis)
         assert analysis.heart_rate.sdnn_ms is None  # two sinus cycles per interval: no HRV
+        # From its first blocked interval to its last (the last beat's R-R is not read).
         assert analysis.rhythm_summary == (
-            "Sinus rhythm with second-degree AV block, 2:1 conduction (2.0 min)"
+            "Sinus rhythm with second-degree AV block, 2:1 conduction (1.9 min)"
         )
     assert whole.episodes == chunked.episodes
 
@@ -122,3 +127,41 @@ def test_the_strip_call_and_the_block_finding_name_one_atrial_rate() -> None:
     block = next(f for f in analysis.findings if f.code == "AV_BLOCK_2")
     said = re.findall(r"P waves at (\d+) /min", analysis.strip.reason + " " + (block.detail or ""))
     assert len(said) == 2 and said[0] == said[1], said
+
+
+def _one_to_one_then_two_to_one(block_from_s: float, duration_s: float = 90.0) -> Recording:
+    """P waves at 73 /min, each conducted until `block_from_s`, every other one after."""
+    truth = BeatTruth(hr_bpm=73.0)
+    p_starts_s = np.arange(0.3, duration_s - 1.0, 60.0 / 73.0)
+    conducted = (p_starts_s < block_from_s) | (np.arange(p_starts_s.size) % 2 == 0)
+    signal_mv = synthetic_rhythm_mv(
+        p_starts_s[conducted] + 0.18, duration_s=duration_s, fs_hz=FS_HZ, truth=truth,
+        p_waves=False,
+    )  # fmt: skip
+    t_s = np.arange(signal_mv.size) / FS_HZ
+    for start_s in p_starts_s:
+        signal_mv += truth.p_mv * np.where(
+            (t_s >= start_s) & (t_s <= start_s + 0.1), np.sin(np.pi * (t_s - start_s) / 0.1), 0.0
+        )
+    return Recording(FS_HZ, ("II",), signal_mv[:, None], source_format="synthetic")
+
+
+def test_a_block_spans_its_blocked_intervals_not_the_whole_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QT Database sel231 600-900 s: 19 s of 1:1 conduction with rate-dependent RBBB (called V:
+    "Idioventricular rhythm 6.2-19.3 s"), then 2:1, inside one 30-s window; the block read
+    "2:1 conduction 0.6-29.7 s, 27 beats", over the idioventricular rhythm in the same table.
+    Now it runs from its first blocked interval to its last."""
+    classify = analysis_module.classify_beats
+
+    def one_to_one_v(*args: Any) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        probabilities, classes, leads = classify(*args)
+        return probabilities, np.where(args[2] / FS_HZ < 19.0, "V", classes), leads
+
+    monkeypatch.setattr(analysis_module, "classify_beats", one_to_one_v)
+    analysis = analyze(_one_to_one_then_two_to_one(19.0))
+    (block,) = [e for e in analysis.episodes if e.label == rhythm.TWO_TO_ONE]
+    (ivr,) = [e for e in analysis.episodes if e.label == rhythm.IVR]
+    assert 18.0 < block.start_s < 19.5 and block.start_s >= ivr.end_s
+    assert block.n_beats == 43
