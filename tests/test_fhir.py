@@ -761,7 +761,7 @@ def test_every_fhir_endpoint_for_every_role(
     from portal.models import Role
 
     values = {"patient_id": people.patient.id, "report_id": signed.id, "version_no": 2,
-              "observation_id": f"{signed.id}-hr",
+              "observation_id": f"{signed.id}-hr", "version_id": "2-stale-20000101000000",
               "binary_id": f"{signed.id}-v2-patient", "export_id": 1,
               "resource_type": "Patient"}  # fmt: skip
     client = app.test_client()
@@ -1918,3 +1918,40 @@ def test_a_risk_beyond_the_models_calibrated_range_is_served_as_more_than_it(
         assert re.search(r"The equation gives 9\d\.\d %", notes) and "more than 30 %" in notes
     score = next(s for s in report.risk_scores if s.model.value == "framingham_general_cvd")
     assert score.value is not None and score.value > 90  # kept as computed
+
+
+def test_a_risk_score_no_longer_current_is_a_new_version_and_its_signed_one_stays(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """A back-dated cholesterol correction after the signature added "Not current: ..." to
+    `Observation/<n>-risk-framingham-general-cvd` under the signed `meta` and ETag `W/"2"`: an
+    EHR holding `W/"2"` was answered 304 and never learnt of it, and `_history/2` carried the
+    note too (a risk-score audit, 2026-12-07). The stale read is a version of its own now, of
+    the time the entry was added, read back by `_history`; version 2 stays as signed."""
+    client = app.test_client()
+    url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
+    as_signed = fetch(client, url, tokens.doctor)
+    assert as_signed["meta"]["versionId"] == "2"
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=signed.report_date - dt.timedelta(hours=2),
+                          total_cholesterol=300, hdl=35, cholesterol_unit="mg/dL"),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    stale = fetch(client, url, tokens.doctor)
+    assert stale["note"][-1]["text"].startswith("Not current: an entry measured on or before")
+    assert stale["status"] == "final"  # its value stands, computed as signed
+    assert stale["valueQuantity"] == as_signed["valueQuantity"]
+    version = stale["meta"]["versionId"]
+    assert version.startswith("2-stale-") and stale["meta"] != as_signed["meta"]
+    assert stale["meta"]["lastUpdated"] >= as_signed["meta"]["lastUpdated"]
+    response = call(client, "GET", url, tokens.doctor, headers={"If-None-Match": 'W/"2"'})
+    assert response.status_code == 200 and response.headers["ETag"] == f'W/"{version}"'
+    again = call(client, "GET", url, tokens.doctor, headers={"If-None-Match": f'W/"{version}"'})
+    assert again.status_code == 304
+    assert fetch(client, f"{url}/_history/{version}", tokens.doctor) == stale
+    assert fetch(client, f"{url}/_history/2", tokens.doctor) == as_signed
+    outcome_of(call(client, "GET", f"{url}/_history/2-stale-20000101000000", tokens.doctor), 404)
+    outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt/_history/{version}",
+                    tokens.doctor), 404)  # fmt: skip

@@ -57,7 +57,7 @@ from portal.models import (
 from portal.risk_words import band_text, model_title, percent_bound, score_points
 from portal.services import audit, documents, entered_in_error, reports
 from portal.services.reference import reference_marker
-from portal.services.risk_scores import stale_reason
+from portal.services.risk_scores import stale_reason, stale_since
 from reports.plain_language import GRACE_MODELS, PATIENT_RISK_ORDER
 
 DEFAULT_WINDOW_S = 10.0
@@ -438,7 +438,24 @@ def _risk_withdrawn(item: Item) -> dict[str, Any]:
     return _ordered(resource)
 
 
-def _risk(item: Item) -> dict[str, Any]:
+def stale_meta(score: RiskScore, latest: ReportVersion | None) -> dict[str, str] | None:
+    """`meta` of a risk score's current read once it is no longer current (`_stale`): a
+    version after the signed one, of the time it went stale (`risk_scores.stale_since`), so
+    its versionId and ETag change. A back-dated cholesterol had added the "Not current" note
+    under the signed version's versionId, lastUpdated and ETag: an EHR holding `W/"2"` was
+    answered 304 and never learnt of it, and `_history/2` carried the note too (a risk-score
+    audit, 2026-12-07). Not an integer: the next signature's number would name it again.
+    None while the score is current."""
+    since = stale_since(score, score.report.patient, score.report.report_date)
+    if since is None:
+        return None
+    signed_no = latest.version_no if latest else 1
+    return {"versionId": f"{signed_no}-stale-{since:%Y%m%d%H%M%S}", "lastUpdated": instant(since)}
+
+
+def _risk(item: Item, current: bool = True) -> dict[str, Any]:
+    """A risk score as computed at the latest signature: as it stands (`current`, with a note
+    and a version of its own once not current, `stale_meta`), or as signed (its `_history`)."""
     from portal.services.documents import _predicts
 
     report = item.report
@@ -459,8 +476,10 @@ def _risk(item: Item) -> dict[str, Any]:
     _points(resource, score.model, score_points(score))
     resource["note"] = [{"text": f"Predicts {_predicts(score.model.value)}."}]
     resource["note"] += _beyond_calibration_note(score.model, float(score.value or 0.0))
-    if stale := _stale(score):  # an EHR had imported it as it stood (an audit)
+    stale = _stale(score) if current else None
+    if stale:  # an EHR had imported it as it stood (an audit); still final: its value stands
         resource["note"].append({"text": f"Not current: {stale}."})
+        resource["meta"] = stale_meta(score, latest) or resource["meta"]
     return _ordered(resource)
 
 
@@ -584,7 +603,7 @@ def build(item: Item, version: ReportVersion | None = None, where: Window | None
     elif version is not None and version is not signed_version(item.report):
         resource = _risk_as_signed(item, version)
     else:
-        resource = _risk(item)
+        resource = _risk(item, current)
     withdrawal = withdrawal_meta(item.report) if current else None
     if withdrawal is not None and "meta" in resource:  # the waveform has no version
         resource["meta"] |= withdrawal
@@ -679,6 +698,22 @@ def observation_vread(observation_id: str, version_no: int) -> Response:
                object_type="ecg_report", object_id=item.report.id,
                details={"observation": item.id, "version_no": version_no})  # fmt: skip
     return resource_response(build(item, version))
+
+
+@bp.route("/Observation/<observation_id>/_history/<version_id>", methods=["GET"])
+@roles(*READERS)
+@scopes("fhir:read")
+def observation_vread_stale(observation_id: str, version_id: str) -> Response:
+    """A risk score's current read by the version it has since it is no longer current
+    (`stale_meta`): the current version is read back by `_history` too."""
+    item, _ = _item_or_404(observation_id)
+    resource = build(item) if item.slug.startswith("risk-") else {}
+    if resource.get("meta", {}).get("versionId") != version_id:
+        raise not_found(f"Observation/{observation_id[:60]}/_history/{version_id[:20]}")
+    audit_read("fhir.observation.read", patient_ids=[item.report.patient_id],
+               object_type="ecg_report", object_id=item.report.id,
+               details={"observation": item.id, "version": version_id})  # fmt: skip
+    return resource_response(resource)
 
 
 def _input_response(entry: clinical_input.InputItem) -> Response:

@@ -686,13 +686,28 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     corrected from 1958 to 1988 had left "23.5 % (high), female, age 68" beside a header of
     "age 38, male", and the worklist flagging the report (a records audit). Not recomputed:
     the risk page computes today's."""
+    staleness = _staleness(score, patient, as_of)
+    return staleness[0] if staleness else None
+
+
+def stale_since(score: RiskScore, patient: Patient, as_of: dt.datetime) -> dt.datetime | None:
+    """When a stored score stopped fitting the patient (`stale_reason`): the newest entry
+    that made it stale was added, or their details were corrected; None when it fits. FHIR
+    serves the stale score as a new version of that time (`observation.stale_meta`)."""
+    staleness = _staleness(score, patient, as_of)
+    return staleness[1] if staleness else None
+
+
+def _staleness(
+    score: RiskScore, patient: Patient, as_of: dt.datetime
+) -> tuple[str, dt.datetime] | None:
     added = [e for e in patient.clinical_inputs if e.created_at > score.created_at]
     if history := [e.created_at for e in added if _tells_of_a_heart_attack(score, e)]:
         return (
             f"a previous heart attack was recorded on {hospital_day(max(history))} after the score "
             "was computed (this model is for people without one): signing or amending the "
             "report recomputes it"
-        )
+        ), max(history)
     late = [
         entry.created_at
         for entry in added
@@ -703,7 +718,7 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
             f"an entry measured on or before this ECG was added on {hospital_day(max(late))} "
             "after the score was computed: signing or amending the report recomputes it; see "
             "the risk page for today's score"
-        )
+        ), max(late)
     used = score.inputs_used or _refused_for(score.not_computed_reason or "")
     then_age = used.get("age_years")
     then_sex = used.get("sex")
@@ -719,7 +734,7 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     return (
         f"{computed} for {' and '.join(changed)}; the patient's details have been corrected "
         "since: see the risk page for today's score"
-    )
+    ), patient.updated_at
 
 
 def _tells_of_a_heart_attack(score: RiskScore, entry: ClinicalInput) -> bool:
