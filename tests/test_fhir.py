@@ -1955,3 +1955,24 @@ def test_a_risk_score_no_longer_current_is_a_new_version_and_its_signed_one_stay
     outcome_of(call(client, "GET", f"{url}/_history/2-stale-20000101000000", tokens.doctor), 404)
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt/_history/{version}",
                     tokens.doctor), 404)  # fmt: skip
+
+
+def test_a_stale_risk_scores_version_is_named_by_what_it_says_not_by_the_last_edit(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """A date of birth corrected after the signature makes the score stale ("computed for age
+    ..."); a phone number corrected after that had made it another version, of the phone's
+    time, and the version served before read 404 (a review, 2026-12-07)."""
+    client = app.test_client()
+    url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
+    people.patient.date_of_birth -= dt.timedelta(days=3653)
+    sql.commit()
+    stale = fetch(client, url, tokens.doctor)
+    assert "the patient's details have been corrected" in stale["note"][-1]["text"]
+    version = stale["meta"]["versionId"]
+    people.patient.phone = "+44 20 7946 0000"
+    people.patient.updated_at = utcnow() + dt.timedelta(minutes=5)  # a later edit
+    sql.commit()
+    kept = call(client, "GET", url, tokens.doctor, headers={"If-None-Match": f'W/"{version}"'})
+    assert kept.status_code == 304
+    assert fetch(client, f"{url}/_history/{version}", tokens.doctor)["meta"]["versionId"] == version

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -446,11 +447,15 @@ def stale_meta(score: RiskScore, latest: ReportVersion | None) -> dict[str, str]
     answered 304 and never learnt of it, and `_history/2` carried the note too (a risk-score
     audit, 2026-12-07). Not an integer: the next signature's number would name it again.
     None while the score is current."""
-    since = stale_since(score, score.report.patient, score.report.report_date)
-    if since is None:
+    staleness = stale_since(score, score.report.patient, score.report.report_date)
+    if staleness is None:
         return None
+    reason, since = staleness
+    # Named by what it says, not when: a later edit of the patient's phone or name moved the
+    # time of a stale age and so the version, and the version served before read 404 (a review).
+    said = hashlib.sha256(reason.encode()).hexdigest()[:12]
     signed_no = latest.version_no if latest else 1
-    return {"versionId": f"{signed_no}-stale-{since:%Y%m%d%H%M%S}", "lastUpdated": instant(since)}
+    return {"versionId": f"{signed_no}-stale-{said}", "lastUpdated": instant(since)}
 
 
 def _risk(item: Item, current: bool = True) -> dict[str, Any]:

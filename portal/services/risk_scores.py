@@ -690,12 +690,13 @@ def stale_reason(score: RiskScore, patient: Patient, as_of: dt.datetime) -> str 
     return staleness[0] if staleness else None
 
 
-def stale_since(score: RiskScore, patient: Patient, as_of: dt.datetime) -> dt.datetime | None:
-    """When a stored score stopped fitting the patient (`stale_reason`): the newest entry
-    that made it stale was added, or their details were corrected; None when it fits. FHIR
-    serves the stale score as a new version of that time (`observation.stale_meta`)."""
-    staleness = _staleness(score, patient, as_of)
-    return staleness[1] if staleness else None
+def stale_since(
+    score: RiskScore, patient: Patient, as_of: dt.datetime
+) -> tuple[str, dt.datetime] | None:
+    """Why and since when a stored score stopped fitting the patient (`stale_reason`): the
+    newest entry that made it stale was added, or their details were corrected; None when it
+    fits. FHIR serves the stale score as a version of its own (`observation.stale_meta`)."""
+    return _staleness(score, patient, as_of)
 
 
 def _staleness(
