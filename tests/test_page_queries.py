@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal import migrate
 from portal.db import make_engine
-from portal.models import EcgReport, Patient, ReportBeats, ReportVersion
+from portal.models import EcgReport, Patient, ReportBeats, ReportVersion, Sex
 from portal.seed_load import SHAPES, seed_load
 from portal.services import audit, patients, reports
 from portal.services.machine_read import machine_read, machine_summary
@@ -69,6 +69,28 @@ def test_worklist_queries_do_not_grow_with_its_rows(app: Flask, people: People) 
         assert not [s for s, _ in seen if _reads_beats_or_analysis(s)]
     assert set(counted) == {25, 10}
     assert counted[25] == counted[10], counted
+
+
+def test_worklist_of_scores_stale_by_a_corrected_sex_reads_no_row_alone(
+    app: Flask, people: People
+) -> None:
+    """Every seeded score was computed for a woman; corrected to men, each is stale
+    (`risk_scores.stale_reason`). Reading when they were corrected (`patient.updated_at`, which
+    the worklist does not load) had cost a query per row: 35 statements for 25 rows, 29 for 10
+    (FHIR's stale version, 2026-12-07)."""
+    _seed(app, 60, people)
+    engine = app.extensions["db_engine"]
+    with engine.begin() as connection:
+        connection.execute(update(Patient).values(sex=Sex.MALE))
+    client = client_for(app, people.doctor)
+    counted = {}
+    for page in (1, 3):  # 25 rows, then the last 10
+        with _statements(engine) as seen:
+            response = client.get(f"/worklist?status=all&page={page}")
+        assert response.status_code == 200
+        counted[response.get_data(as_text=True).count('class="urgency-')] = len(seen)
+        assert not [s for s, _ in seen if "patient.updated_at" in s]
+    assert set(counted) == {25, 10} and counted[25] == counted[10], counted
 
 
 def test_patient_search_queries_do_not_grow_with_its_rows(app: Flask, people: People) -> None:
