@@ -63,6 +63,10 @@ LABELS = (
     COMPLETE_BLOCK,
 )  # fmt: skip
 ONE_EACH = (PAUSE, DROPPED, MOBITZ_I, MOBITZ_II)  # each episode an event of its own, never merged
+# Runs of consecutive ectopic beats (`run_bounds`), each its own episode, never merged: two runs
+# of one label are apart by a beat of another class, and joined across it they counted the beats
+# of both as one run (a Holter's VVVNVVV, two triplets, read one 6-beat VT at high risk).
+RUNS = (VT, SVT, IVR)
 
 AF_WINDOW_BEATS = 32
 AF_IRREGULARITY = 0.10  # pattern irregularity above this (chosen on DS1)
@@ -789,9 +793,9 @@ def _on_a_cycle(episode: Episode, cycles_s: list[tuple[float, float]]) -> bool:
 
 def consolidate(episodes: list[Episode]) -> list[Episode]:
     """Short brady/tachycardia stretches read as sinus rhythm, adjacent episodes of one label
-    merged, short sinus rhythm between two stretches of one rate label merged into them, no
-    short background flicker (`_without_flickers`), and no dropped-beat hint inside AF (where
-    every interval is irregular)."""
+    merged (never two runs of ectopic beats, `RUNS`), short sinus rhythm between two stretches
+    of one rate label merged into them, no short background flicker (`_without_flickers`), and
+    no dropped-beat hint inside AF (where every interval is irregular)."""
     return _without_flickers(_bridge_short_sinus(_merge_adjacent(episodes)))
 
 
@@ -808,7 +812,7 @@ def _merge_adjacent(episodes: list[Episode]) -> list[Episode]:
     ]
     merged: list[Episode] = []
     for label in dict.fromkeys(e.label for e in kept):
-        if label in ONE_EACH:
+        if label in ONE_EACH or label in RUNS:
             merged += [e for e in kept if e.label == label]
             continue
         current: Episode | None = None

@@ -19,5 +19,11 @@ def test_bridged_and_merged_stretches_count_their_shared_beats_once() -> None:
     (joined,) = rhythm.consolidate(episodes)
     assert (joined.label, joined.start_s, joined.end_s) == (rhythm.BRADY, 0.0, 45.0)
     assert joined.n_beats == beat_s.size
+    apart = [
+        rhythm.Episode(rhythm.BIGEMINY, 0.0, 5.0, 7),
+        rhythm.Episode(rhythm.BIGEMINY, 6.0, 11.0, 7),
+    ]
+    assert rhythm.consolidate(apart)[0].n_beats == 14  # apart: nothing shared
+    # Runs of ectopic beats are never joined: a beat of another class lies between them.
     vt = [rhythm.Episode(rhythm.VT, 0.0, 2.0, 5), rhythm.Episode(rhythm.VT, 3.0, 5.0, 5)]
-    assert rhythm.consolidate(vt)[0].n_beats == 10  # apart: nothing shared
+    assert [e.n_beats for e in rhythm.consolidate(vt)] == [5, 5]
