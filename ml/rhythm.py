@@ -990,7 +990,9 @@ def _is_rhythm(episode: Episode) -> bool:
 def headline(episodes: list[Episode], main_label: str | None) -> str:
     """The dominant rhythm, and the main finding's rhythm beside it when that is another one
     (a mostly sinus Holter with 9 min of AF reads "Sinus rhythm with atrial fibrillation"),
-    so the headline never contradicts the main finding. Paroxysmal AF the other way round,
+    so the headline never contradicts the main finding; AF of 30 s or more that is neither is
+    named before it (`_af_beside`): "Sinus rhythm with atrial fibrillation/flutter (42 min)
+    and ventricular tachycardia (68 s)". Paroxysmal AF the other way round,
     mostly AF with stretches of sinus rhythm at any rate adding up to `AF_MIN_S` or more,
     reads "Atrial fibrillation/flutter with sinus rhythm (4.1 min)": the sinus stretches are
     where its dropped beats or first-degree block were found (MIT-BIH 219), and read as AF
@@ -1000,13 +1002,28 @@ def headline(episodes: list[Episode], main_label: str | None) -> str:
         sinus_s = sum(e.duration_s for e in episodes if e.label in SINUS_RATES)
         if sinus_s >= AF_MIN_S:
             return f"{AF} with sinus rhythm ({duration_text(sinus_s)})"
+    af = _af_beside(episodes, label, main_label)
     if main_label is None or main_label == label or main_label not in LABELS:
-        return label
+        return f"{label} with {af}" if af else label
     seconds = sum(e.duration_s for e in episodes if e.label == main_label)
     named = main_label[0].lower() + main_label[1:]  # "AV block" keeps its capitals
-    if main_label in ONE_EACH:
-        return f"{label} with {named}"
-    return f"{label} with {named} ({duration_text(seconds)})"
+    if main_label not in ONE_EACH:
+        named = f"{named} ({duration_text(seconds)})"
+    return f"{label} with {af} and {named}" if af else f"{label} with {named}"
+
+
+def _af_beside(episodes: list[Episode], label: str, main_label: str | None) -> str:
+    """ "atrial fibrillation/flutter (42 min)" when AF of `AF_MIN_S` or more is neither the
+    dominant rhythm (`label`) nor the main finding, else "": the headline names it beside the
+    main finding's rhythm. A 2-h Holter with 42 min (35 %) of AF and a VT main finding read
+    "Sinus rhythm with ventricular tachycardia (68 s)", prefilled so on the sign form and
+    signed without a word of AF (a Holter audit)."""
+    if AF in (label, main_label):
+        return ""
+    seconds = sum(e.duration_s for e in episodes if e.label == AF)
+    if seconds < AF_MIN_S:
+        return ""
+    return f"{AF[0].lower()}{AF[1:]} ({duration_text(seconds)})"
 
 
 def with_ventricular_run(line: str, episodes: list[Episode], main_label: str | None) -> str:

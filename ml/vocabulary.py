@@ -486,8 +486,11 @@ def rhythm_codes_of(rhythm_line: str) -> list[str]:
     names beside it ("Sinus rhythm with atrial fibrillation/flutter (1.2 min)" -> SINUS, AF;
     "Atrial fibrillation/flutter with sinus rhythm (4.1 min)" -> AF, SINUS). Only a sinus
     rhythm or AF/flutter counts beside: "with ventricular tachycardia (3 s)" or "with pause"
-    names a finding, not a second rhythm."""
-    first, *beside = rhythm_line.split(" with ")
+    names a finding, not a second rhythm; nor does one named after " and " ("Sinus rhythm
+    with atrial fibrillation/flutter (42 min) and ventricular tachycardia (68 s)" -> SINUS,
+    AF: read whole, the part beside had named "tachycardia")."""
+    first, *with_parts = rhythm_line.split(" with ")
+    beside = [part for with_part in with_parts for part in with_part.split(" and ")]
     codes = [rhythm_code_of(first)] + [
         rhythm_code_of(part)
         for part in beside
