@@ -1,7 +1,7 @@
 """Which ECG strips a report prints: for a 12-lead recording the classic 3 x 4 grid with a lead II
 rhythm strip (page 1); 10 s of every lead that grid does not show (all leads of any other
 recording); a 30 s rhythm strip of the analysis lead; and 10 s around an episode of each
-significant rhythm (the first AF and VF, the longest VT and SVT run, the longest pause)."""
+significant rhythm (the first VF, the longest AF episode, VT and SVT run, the longest pause)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from ml import rhythm
 from ml.analysis import EcgAnalysis
+from ml.gaps import HMS_FROM_S, clock
 from ml.recording import Recording, canonical_lead_name, standard_order
 from reports.data import NOT_SIGNED, TWELVE_LEAD, Strip
 from reports.paper import strip_svg
@@ -89,11 +90,16 @@ def report_strips(
         return moment_text(t_s, recording.duration_s, clock_time)
 
     for episode, which in (c for c in chosen if c is not None):
-        start = max(0.0, min(episode.start_s - 2.0, recording.duration_s - span))
+        start = max(0.0, min(_strip_start_s(episode, span), recording.duration_s - span))
+        shown_at = episode.start_s
+        if episode.label in SHOWN_INSIDE:  # the strip is inside it: say where it began
+            onset = clock(episode.start_s, recording.duration_s >= HMS_FROM_S)
+            which = f"{which[:-1]}, from {onset})" if which else f" (from {onset})"
+            shown_at = start
         said = f" ({NOT_SIGNED})" if episode.label in withdrawn else ""
         strips.append(
             Strip(
-                f"{episode.label}{which} at {when(episode.start_s)}, lead {name}{said}",
+                f"{episode.label}{which} at {when(shown_at)}, lead {name}{said}",
                 strip_svg(signal, fs, lead_name=name, start_s=start, duration_s=span,
                           markers=_markers(analysis, start, start + span)),
             )
@@ -102,9 +108,22 @@ def report_strips(
 
 
 # Runs shown by their longest (most beats): a 24-h Holter's VT strip showed its first run, of 3
-# beats, beside a finding saying "longest 70 s; up to 125 beats" (a Holter audit). Fibrillation
-# is shown at its first onset, where the strip shows it begin.
-LONGEST_SHOWN = (rhythm.VT, rhythm.SVT, rhythm.PAUSE)
+# beats, beside a finding saying "longest 70 s; up to 125 beats" (a Holter audit). Ventricular
+# fibrillation is shown at its first onset, where the strip shows it begin.
+LONGEST_SHOWN = (rhythm.VT, rhythm.SVT, rhythm.AF, rhythm.PAUSE)
+SHOWN_BY_BEATS = (rhythm.VT, rhythm.SVT)  # the others by their length
+# AF is shown from the middle of its longest episode: its onset, read over 32-beat and 30-s
+# windows, may lead the true one by seconds, and a Holter's AF strip from 2 s before its first
+# onset (1799.8 s, the AF from 1805.7 s) showed 7 s of sinus rhythm in 10 (a Holter audit).
+SHOWN_INSIDE = (rhythm.AF,)
+
+
+def _strip_start_s(episode: rhythm.Episode, span_s: float) -> float:
+    """Where an episode's strip starts: 2 s before its onset, or for SHOWN_INSIDE the
+    `span_s` in its middle."""
+    if episode.label not in SHOWN_INSIDE:
+        return episode.start_s - 2.0
+    return max(episode.start_s, (episode.start_s + episode.end_s - span_s) / 2)
 
 
 def _shown_episode(episodes: list[rhythm.Episode], label: str) -> tuple[rhythm.Episode, str] | None:
@@ -115,7 +134,7 @@ def _shown_episode(episodes: list[rhythm.Episode], label: str) -> tuple[rhythm.E
         return None
     if label not in LONGEST_SHOWN:
         return of_label[0], ""
-    by_beats = label != rhythm.PAUSE  # a pause by its length
+    by_beats = label in SHOWN_BY_BEATS
     longest = max(of_label, key=lambda e: (e.n_beats if by_beats else 0, e.duration_s))
     if len(of_label) == 1:
         return longest, ""

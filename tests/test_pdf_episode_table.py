@@ -113,7 +113,7 @@ def test_the_strips_show_the_longest_run_and_pause() -> None:
         "Ventricular tachycardia (the longest of 2: 20 beats, 8.0 s) at 30.0 s, lead II" in titles
     )
     assert "Pause (the longest of 2: 3.5 s) at 44.0 s, lead II" in titles
-    assert any(t.startswith(f"{rhythm.AF} at 50.0 s") for t in titles)  # one: no "longest"
+    assert any(t.startswith(f"{rhythm.AF} (from 50.0 s) at 50.0 s") for t in titles)  # one
     # With the file's start time, each strip says its clock time too (a Holter audit).
     started = dt.datetime(2026, 1, 15, 8, 15, tzinfo=ZoneInfo("Europe/Paris"))
     titles = [s.title for s in report_strips(recording, analysis, started=started)]
