@@ -1124,6 +1124,41 @@ def test_an_update_with_a_non_boolean_active_is_refused(
     assert deactivated.status_code == 200 and deactivated.get_json()["active"] is False
 
 
+@pytest.mark.parametrize(
+    ("change", "expression"),
+    [
+        ({"telecom": [{"system": "phone", "value": 5551234}]}, "Patient.telecom[0].value"),
+        ({"telecom": [{"system": "email", "value": 12345}]}, "Patient.telecom[0].value"),
+        ({"contact": [{"telecom": [{"system": "phone", "value": 5551234}]}]},
+         "Patient.contact[0].telecom[0].value"),
+        ({"address": [{"city": 5}]}, "Patient.address[0].city"),
+        ({"address": [{"line": ["1 Main St", 2]}]}, "Patient.address[0].line[1]"),
+        ({"name": [{"given": ["Ada", 7], "family": "Byron"}]}, "Patient.name[0].given[1]"),
+    ],
+)  # fmt: skip
+def test_a_number_for_a_string_element_is_refused_naming_it(
+    app: Flask, sql: Session, people: People, tokens: Tokens, change: dict[str, Any],
+    expression: str,
+) -> None:  # fmt: skip
+    """A number where FHIR wants a string had answered 500 (a phone or email: the form's
+    checks take strings) or been saved as text (`"city": 5` as "5"; an access/write-path
+    audit, 2026-12-07): a 400 `structure` naming the element, on a create and an update,
+    nothing saved."""
+    client = app.test_client()
+    created = call(client, "POST", "/Patient", tokens.staff, json=new_patient_json(**change),
+                   content_type=FHIR_JSON)  # fmt: skip
+    said = outcome_of(created, 400)["issue"][0]
+    assert said["code"] == "structure" and said["expression"] == [expression], said
+    assert "is not a string" in said["diagnostics"], said
+    url = f"/Patient/{people.patient.id}"
+    read = call(client, "GET", url, tokens.staff).get_json()
+    updated = call(client, "PUT", url, tokens.staff, json=read | change, content_type=FHIR_JSON)
+    assert outcome_of(updated, 400)["issue"][0]["expression"] == [expression]
+    sql.expire_all()
+    assert len(list(sql.scalars(select(Patient)))) == 2  # nothing was saved
+    assert call(client, "GET", url, tokens.staff).get_json() == read
+
+
 def test_writing_patients_needs_staff_and_the_write_scope(
     app: Flask, tokens: Tokens, people: People
 ) -> None:

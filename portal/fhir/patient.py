@@ -61,6 +61,15 @@ FIELD_PATHS = {
 }
 MRN_PATTERN = re.compile(r"^CP\d{8}$")
 PATIENT_BOOLEANS = ("active", "deceasedBoolean", "multipleBirthBoolean")  # JSON true or false
+# The string elements `_form_data` and `_mrn_in` read (a JSON string each, `_strict_strings`).
+PATIENT_STRINGS = (
+    "name.use", "name.text", "name.given", "name.family", "birthDate", "gender",
+    "telecom.system", "telecom.value", "address.text", "address.line", "address.city",
+    "address.state", "address.postalCode", "address.country", "contact.relationship.coding.code",
+    "contact.name.text", "contact.name.given", "contact.name.family", "contact.telecom.system",
+    "contact.telecom.value", "generalPractitioner.identifier.system",
+    "generalPractitioner.identifier.value", "identifier.system", "identifier.value",
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- resource
@@ -283,6 +292,7 @@ def _structure(body: dict[str, Any]) -> None:
     from pydantic.v1 import ValidationError
 
     _strict_booleans(body)
+    _strict_strings(body)
     try:
         FhirPatient.parse_obj(body)
     except ValidationError as problem:
@@ -308,6 +318,35 @@ def _strict_booleans(body: dict[str, Any]) -> None:
                 "true or false (JSON has them unquoted, and FHIR JSON no null).", "structure",
                 f"Patient.{element}",
             )  # fmt: skip
+
+
+def _strict_strings(body: dict[str, Any]) -> None:
+    """A string element the portal reads is a JSON string: the model turns a number into
+    one, so `"value": 5551234` reached the form's checks and answered 500, and
+    `"city": 5` was saved as "5" (an access/write-path audit)."""
+    for element in PATIENT_STRINGS:
+        for path, value in _values_at(body, element.split("."), "Patient"):
+            if not isinstance(value, str):
+                raise FhirError(
+                    400, f"{path}: {json.dumps(value)[:40]} is not a string; a FHIR string "
+                    "element is a JSON string (in quotes).", "structure", path,
+                )  # fmt: skip
+
+
+def _values_at(node: Any, names: list[str], path: str) -> list[tuple[str, Any]]:
+    """Each value at `names` under `node` with its path (`Patient.telecom[0].value`); what is
+    not shaped as FHIR there is left to the model's check."""
+    if isinstance(node, list):
+        return [
+            found
+            for i, item in enumerate(node)
+            for found in _values_at(item, names, f"{path}[{i}]")
+        ]
+    if not names:
+        return [(path, node)]
+    if not isinstance(node, dict) or names[0] not in node:
+        return []
+    return _values_at(node[names[0]], names[1:], f"{path}.{names[0]}")
 
 
 def _nothing_that_would_be_lost(body: dict[str, Any]) -> None:
