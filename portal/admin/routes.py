@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,6 +23,7 @@ from portal.services.paging import COUNT_CAP, shown_count
 from portal.services.validation import InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
 
 
 def _account_or_404(account_id: int) -> Account:
@@ -28,6 +31,26 @@ def _account_or_404(account_id: int) -> Account:
     if account is None:
         abort(404)
     return account
+
+
+def _acting_admin() -> Account:
+    """The administrator acting, still active as committed (`accounts.require_still_active`):
+    an action by one deactivated while it was in flight saves nothing."""
+    admin = current_user._get_current_object()
+    accounts.require_still_active(db_session(), admin)
+    return admin
+
+
+def _checked_after(change: Callable[[], T]) -> Callable[[], T]:
+    """`change` (it hashes a password), its administrator checked after it: the lock is not
+    held through the hashing's quarter of a second (`_acting_admin`)."""
+
+    def changed() -> T:
+        result = change()
+        _acting_admin()
+        return result
+
+    return changed
 
 
 @bp.route("/accounts", endpoint="accounts")
@@ -46,18 +69,20 @@ def new_account() -> str | Response:
     if form.validate_on_submit():
         saved, account = save(
             form,
-            lambda: accounts.create_account(
-                db_session(),
-                role=Role(form.role.data),
-                username=form.username.data or "",
-                password=form.password.data or "",
-                full_name=form.full_name.data or "",
-                actor=current_user._get_current_object(),
-                email=form.email.data or None,
-                phone=form.phone.data or None,
-                job_title=form.job_title.data or None,
-                specialty=form.specialty.data or None,
-                registration_number=form.registration_number.data or None,
+            _checked_after(
+                lambda: accounts.create_account(
+                    db_session(),
+                    role=Role(form.role.data),
+                    username=form.username.data or "",
+                    password=form.password.data or "",
+                    full_name=form.full_name.data or "",
+                    actor=current_user._get_current_object(),
+                    email=form.email.data or None,
+                    phone=form.phone.data or None,
+                    job_title=form.job_title.data or None,
+                    specialty=form.specialty.data or None,
+                    registration_number=form.registration_number.data or None,
+                )
             ),
         )
         if saved and account is not None:
@@ -100,7 +125,7 @@ def tokens() -> str:
                 lambda: api_tokens.issue_unless_just_issued(
                     sql, account, client_name=form.client_name.data or "",
                     scopes=list(form.scopes.data or []), days=form.days.data or 0,
-                    actor=current_user._get_current_object(),
+                    actor=_acting_admin(),
                 ),
             )  # fmt: skip
     return render_template(
@@ -118,7 +143,7 @@ def revoke_token(token_id: int) -> Response:
     token = sql.get(ApiToken, token_id)
     if token is None:
         abort(404)
-    api_tokens.revoke(sql, token, actor=current_user._get_current_object())
+    api_tokens.revoke(sql, token, actor=_acting_admin())
     sql.commit()
     flash(f"The token of {token.client_name} is revoked.", "success")
     return redirect(url_for("admin.tokens"))
@@ -132,7 +157,7 @@ def unlock(account_id: int) -> Response:
         abort(400)
     sql = db_session()
     account = _account_or_404(account_id)
-    accounts.unlock(sql, account, actor=current_user._get_current_object())
+    accounts.unlock(sql, account, actor=_acting_admin())
     sql.commit()
     flash(f"{account.username} is unlocked.", "success")
     return redirect(url_for("admin.accounts"))
@@ -148,8 +173,8 @@ def reset_mfa(account_id: int) -> Response:
     account = _account_or_404(account_id)
     if account.role is Role.PATIENT:
         return _patients_own_desk(account)
-    admin = current_user._get_current_object()
     accounts.lock_for_reset(sql, account)  # a password reset posted at once waits, or this does
+    admin = _acting_admin()  # locked after the account, as a password reset does
     # As the accounts page offers it: not one's own (their own security page does it, with
     # their password and a code), nor one with nothing enrolled (a review: the posts did).
     if account.id == admin.id or account.totp_secret is None:
@@ -229,12 +254,14 @@ def reset_password(account_id: int) -> str | Response:
     if form.validate_on_submit():
         saved, _ = save(
             form,
-            lambda: accounts.reset_password(
-                db_session(),
-                account,
-                new=form.password.data or "",
-                confirmation=form.confirm_password.data or "",
-                actor=current_user._get_current_object(),
+            _checked_after(
+                lambda: accounts.reset_password(
+                    db_session(),
+                    account,
+                    new=form.password.data or "",
+                    confirmation=form.confirm_password.data or "",
+                    actor=current_user._get_current_object(),
+                )
             ),
         )
         if saved:

@@ -27,6 +27,7 @@ from portal.passwords import (
     verify_password,
 )  # fmt: skip
 from portal.services import api_tokens, audit, mfa
+from portal.services.errors import AccountDeactivated
 from portal.services.validation import InvalidInput, WrongOwnPassword, text_problem
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -447,12 +448,24 @@ def _personal(account: Account) -> tuple[str, ...]:
     return tuple(text for text in said if text)
 
 
+LAST_ADMIN = "the portal would have none. Create or reactivate another administrator first."
+
+
 def set_active(session: Session, account: Account, active: bool, *, actor: Account) -> None:
     """Deactivating ends the account's sessions and revokes its API tokens: reactivating a
     person who left had brought their old tokens back to life (a records audit). A patient's
     login waits for the patient's record to be reactivated (by staff, on the patient's page)."""
-    if account.id == actor.id and not active:
-        raise InvalidInput({"account": "You cannot deactivate your own account."})
+    if not active:
+        _lock_both(session, actor, account)
+        require_still_active(session, actor)
+        last = _last_active_admin(session, account)
+        if account.id == actor.id:
+            raise InvalidInput({"account": "You cannot deactivate your own account." + (
+                " You are also the portal's last active administrator: " + LAST_ADMIN
+                if last else "")})  # fmt: skip
+        if last:
+            raise InvalidInput({"account": f"{account.username} is the portal's last active "
+                                f"administrator: {LAST_ADMIN}"})  # fmt: skip
     if active and account.patient is not None and not account.patient.is_active:
         raise InvalidInput(
             {"account": f"{account.username} is the portal login of a deactivated patient: "
@@ -472,6 +485,35 @@ def set_active(session: Session, account: Account, active: bool, *, actor: Accou
         object_type="account",
         object_id=account.id,
     )
+
+
+def require_still_active(session: Session, actor: Account) -> None:
+    """The acting account, locked and read as committed: an administrator deactivated by a
+    peer while their own request was in flight had still deactivated that peer, leaving no
+    active administrator (an access audit). As signing does (`reports._still_active`)."""
+    lock_row(session, "account", actor.id, "failed_logins")
+    active = session.scalar(
+        select(Account.is_active).where(Account.id == actor.id).with_for_update()
+    )
+    if not active:
+        raise AccountDeactivated()
+
+
+def _lock_both(session: Session, actor: Account, account: Account) -> None:
+    """Both rows, lowest id first: two administrators deactivating each other at once then
+    wait for one another instead of deadlocking."""
+    for row_id in sorted({actor.id, account.id}):
+        lock_row(session, "account", row_id, "failed_logins")
+
+
+def _last_active_admin(session: Session, account: Account) -> bool:
+    """Whether `account` is the only active administrator left (read as committed)."""
+    if account.role is not Role.ADMIN or not account.is_active:
+        return False
+    others = select(Account.id).where(
+        Account.role == Role.ADMIN, Account.is_active.is_(True), Account.id != account.id
+    )
+    return not session.scalars(others.with_for_update()).first()
 
 
 def end_access(session: Session, account: Account, *, actor: Account) -> None:
