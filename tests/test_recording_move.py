@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, EcgRecording, EcgReport
 from portal.services import reports
 from portal.worker import Worker
-from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
+from tests.conftest import PASSWORD, People, client_for, csrf_token, error_messages, post_form
 from tests.support.ecg_files import synthetic, write_edf
 from tests.test_sinus_rate_statement import _read_by_the_portal
 from tests.test_upload_and_review import _upload
@@ -51,6 +51,38 @@ def test_staff_move_an_unsigned_recording_to_the_right_patient(
     assert rows["recording.move_out"].patient_id == people.patient.id
     assert rows["recording.move_in"].patient_id == people.other_patient.id
     assert rows["recording.move_in"].details["reason"] == "uploaded to the wrong patient"
+
+
+def test_a_read_typed_while_staff_moved_the_recording_is_given_back(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A doctor pressing Sign (or Amend) after staff moved the recording to another doctor's
+    patient had met a bare 404, their typed read lost (an access/write-path audit,
+    2026-12-07): a 409 "Not signed" page saying it was moved to another patient's record,
+    naming neither that patient nor their doctor, with the doctor's typing to copy."""
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    doctor = client_for(app, people.doctor)
+    page = f"/reports/{report.id}"
+    token = csrf_token(doctor, page)  # the doctor opens it, and types
+    moved = _move(app, people, report, mrn=people.other_patient.mrn,
+                  reason="uploaded to the wrong patient")  # fmt: skip
+    assert moved.status_code == 302
+    typed = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+             "conclusion": "Sinus rhythm; my own words.", "password": PASSWORD,
+             "row_version": str(report.row_version), "csrf_token": token}  # fmt: skip
+    for action, more in (("sign", {}), ("amend", {"reason": "My typed reason."})):
+        answer = doctor.post(f"{page}/{action}", data=typed | more)
+        text = html.unescape(answer.get_data(as_text=True))
+        assert answer.status_code == 409, text[:800]
+        assert "Not signed: this recording was moved to another patient's record at " in text
+        assert "Sinus rhythm; my own words." in text
+        assert ("My typed reason." in text) is (action == "amend")
+        for secret in (people.other_patient.full_name, people.other_patient.mrn,
+                       people.other_doctor.display_name, "wrong patient"):  # fmt: skip
+            assert secret not in text
+    sql.expire_all()
+    assert len(sql.get(EcgReport, report.id).versions) == 1  # type: ignore[union-attr]
+    assert doctor.get(page).status_code == 404  # the access rules are unchanged
 
 
 def test_a_move_is_refused_in_words_and_a_signed_read_does_not_move(

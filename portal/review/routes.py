@@ -552,12 +552,7 @@ def _read_kept_after_reassignment(report_id: int, form: SignForm) -> tuple[str, 
     if away is None:
         raise NotAllowed()
     audit.refused_access(sql, _actor(), 409)
-    message = (
-        f"Not signed: {away.patient_name} was assigned to {away.doctor_name} at "
-        f"{shown(away.assigned_at, hospital_zone())} while you were reviewing, so this report "
-        f"is no longer yours to see. Ask {away.doctor_name} to sign it, or staff to assign the "
-        "patient back to you. Nothing was saved; your read is below to copy."
-    )
+    message = _not_signed_because(away)
     typed = [
         (field.label.text, field.data)
         for field in (form.rhythm_label, form.conclusion, form.patient_comment,
@@ -565,6 +560,23 @@ def _read_kept_after_reassignment(report_id: int, form: SignForm) -> tuple[str, 
         if field is not None and (field.data or "").strip()
     ]  # fmt: skip
     return render_template("review/not_signed_reassigned.html", message=message, typed=typed), 409
+
+
+def _not_signed_because(away: reports.AssignedAway | reports.MovedAway) -> str:
+    """Why: a recording moved to another patient's record names neither that patient nor
+    their doctor (they are not this doctor's to know)."""
+    if isinstance(away, reports.MovedAway):
+        return (
+            f"Not signed: this recording was moved to another patient's record at "
+            f"{shown(away.moved_at, hospital_zone())} while you were reviewing, so its report "
+            "is no longer yours to see. Nothing was saved; your read is below to copy."
+        )
+    return (
+        f"Not signed: {away.patient_name} was assigned to {away.doctor_name} at "
+        f"{shown(away.assigned_at, hospital_zone())} while you were reviewing, so this report "
+        f"is no longer yours to see. Ask {away.doctor_name} to sign it, or staff to assign the "
+        "patient back to you. Nothing was saved; your read is below to copy."
+    )
 
 
 @bp.route("/reports/<id:report_id>/entered-in-error", methods=["POST"])

@@ -235,9 +235,17 @@ class AssignedAway:
     assigned_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class MovedAway:
+    """Why a doctor may no longer sign a report they had open: its recording was moved to
+    another patient's record at `moved_at` (UTC) since they opened it (who, not said)."""
+
+    moved_at: dt.datetime
+
+
 def assigned_away_while_reviewing(
     session: Session, actor: Account, report_id: int
-) -> AssignedAway | None:
+) -> AssignedAway | MovedAway | None:
     """The reassignment that took report `report_id` from a doctor who had it open (the
     pool's, or theirs), or None: a doctor pressing Sign after staff assigned the pooled
     patient to another doctor had met a bare 404, their typed read lost (a review audit,
@@ -247,6 +255,8 @@ def assigned_away_while_reviewing(
         return None
     report = session.get(EcgReport, report_id)
     patient = report.patient if report is not None else None
+    if report is not None and (moved := _moved_away_while_reviewing(session, actor, report)):
+        return moved
     doctor = patient.assigned_doctor if patient is not None else None
     if patient is None or doctor is None or doctor is actor.doctor_profile:
         return None
@@ -280,6 +290,41 @@ def assigned_away_while_reviewing(
     if assigned is None:
         return None
     return AssignedAway(patient.full_name, doctor.full_name, assigned.occurred_at)
+
+
+def _moved_away_while_reviewing(
+    session: Session, actor: Account, report: EcgReport
+) -> MovedAway | None:
+    """The move of the report's recording to another patient after this doctor last opened
+    it for the patient it was moved from, or None: the lookup of `assigned_away_while_reviewing`
+    names the report's patient now, so a doctor pressing Sign after staff moved the recording
+    had met a bare 404, their typed read lost (an access/write-path audit, 2026-12-07)."""
+    opened = session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "report.view",
+            AuditEvent.actor_id == actor.id,
+            AuditEvent.object_type == "ecg_report",
+            AuditEvent.object_id == report.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if opened is None or opened.patient_id == report.patient_id:
+        return None
+    moved = session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "recording.move_out",
+            AuditEvent.object_type == "ecg_recording",
+            AuditEvent.object_id == report.recording_id,
+            AuditEvent.patient_id == opened.patient_id,
+            AuditEvent.id > opened.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return MovedAway(moved.occurred_at) if moved is not None else None
 
 
 @dataclass(frozen=True)
