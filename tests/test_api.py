@@ -449,7 +449,8 @@ def test_a_patch_of_nothing_or_with_if_match_is_refused_and_changes_nothing(
     path = f"/patients/{people.patient.id}"
     before = staff.get(path).get_json()
     assert "ETag" not in staff.get(path).headers
-    for sent in ({}, {"data": b"", "content_type": "application/json"}, {"json": {}}):
+    flag_alone = {"json": {"different_person": True}}  # no field: 200 and nothing changed
+    for sent in ({}, {"data": b"", "content_type": "application/json"}, {"json": {}}, flag_alone):
         empty = error_of(staff.patch(path, **sent), 422)
         assert empty["code"] == "invalid" and empty["message"].startswith("Nothing to change"), sent
     guarded = staff.patch(path, json={"phone": "+44 20 7946 0000"},

@@ -163,8 +163,10 @@ class PatientUpdateSchema(ma.Schema):
     @ma.validates_schema(pass_original=True)
     def _something_to_change(self, _data: Any, original: Any, **_kwargs: Any) -> None:
         """An empty PATCH (no body, or `{}`) had answered 200 with nothing changed, which a
-        client reads as its change saved (an interoperability audit, 2026-12-07)."""
-        if not original:
+        client reads as its change saved (an interoperability audit, 2026-12-07); so had one
+        of flags alone (`{"different_person": true}`, an access/write-path audit)."""
+        flags = {name for name, field in self.fields.items() if field.load_only}
+        if not original or (isinstance(original, dict) and set(original) <= flags):
             raise ma.ValidationError(NOTHING_TO_CHANGE)
 
 
