@@ -772,6 +772,13 @@ def test_every_client_mistake_is_a_json_error_never_a_page(
         "Send this body as JSON (Content-Type: application/json); it was sent as "
         "application/x-www-form-urlencoded."
     )
+    # nor is JSON a multipart upload: 415 saying so (it had been a 422 "Choose a recording
+    # file to upload.", an access/write-path audit, 2026-12-07)
+    upload = staff.post(f"/patients/{people.patient.id}/recordings", json={"files": ["a.csv"]})
+    assert error_of(upload, 415)["message"] == (
+        "Send this body as a multipart form (Content-Type: multipart/form-data); it was sent as "
+        "application/json."
+    )
     missing = error_of(staff.post("/patients", json={"sex": "female"}), 422)
     assert missing["field"] in {"full_name", "date_of_birth"}
     wrong_type = staff.post(f"/patients/{people.patient.id}/clinical-inputs",

@@ -159,6 +159,14 @@ class ApiParser(FlaskParser):
         return super().load_querystring(req, schema)
 
     def load_form_and_files(self, req: Any, schema: ma.Schema) -> Any:
+        """A multipart form's parts; a body of another type is a 415 saying to send the form,
+        as `load_json` says to send JSON: a JSON upload had been told "Choose a recording file
+        to upload." (422)."""
+        if req.content_length and req.mimetype != "multipart/form-data":
+            raise UnsupportedMediaType(
+                "Send this body as a multipart form (Content-Type: multipart/form-data); "
+                + (f"it was sent as {req.mimetype}." if req.mimetype else "it named no type.")
+            )
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def load_json(self, req: Any, schema: ma.Schema) -> Any:
