@@ -106,7 +106,8 @@ def _flag_windows(windows: np.ndarray, fs_hz: float, high_hz: float) -> np.ndarr
 def spans_of_windows(start_s: np.ndarray, flagged: np.ndarray) -> list[tuple[float, float]]:
     """Runs of at least MIN_WINDOWS flagged windows a second apart, on any of the PHASES
     1-s grids, spans that overlap merged, each from its first window's centre (the
-    recording's start for its first window) to its last window's end. A window is flagged
+    recording's start for a run flagged within its first second, `_onset_s`) to its last
+    window's end. A window is flagged
     once flutter fills about half of it: from its start, MIT-BIH 207's onsets had read 1.5-2 s
     early, over the sinus beats before them. Flutter ends slowing and shrinking, and the last
     window's end falls within about a second of 207's ends (its centre 1.3-3 s early)."""
@@ -122,7 +123,18 @@ def spans_of_windows(start_s: np.ndarray, flagged: np.ndarray) -> list[tuple[flo
         else:
             merged.append((start, end))
     first_s = float(start_s[0]) if start_s.size else 0.0
-    return [(start + (0.0 if start == first_s else WINDOW_S / 2), end) for start, end in merged]
+    return [(_onset_s(start, first_s), end) for start, end in merged]
+
+
+def _onset_s(first_window_s: float, recording_start_s: float) -> float:
+    """The onset of a run whose first flagged window starts there: that window's centre, but
+    the recording's start for a run flagged within its first second, on any grid. The
+    band-pass's settling at the start can leave the very first windows unflagged over
+    flutter: a cut of MIT-BIH 207 in flutter throughout (1545-1555 s) read VF from 2.5 s, its
+    first 2.5 s of flutter waves counted as beats, "Sinus tachycardia 185 bpm"."""
+    if first_window_s < recording_start_s + STEP_S:
+        return recording_start_s
+    return first_window_s + WINDOW_S / 2
 
 
 def _runs_of_windows(start_s: np.ndarray, flagged: np.ndarray) -> list[tuple[float, float]]:
