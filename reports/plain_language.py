@@ -108,6 +108,17 @@ SINUS_BESIDE_BLOCK = (
     "Each heartbeat started in its usual place, though not every signal got through, as said above."
 )
 SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS = "Apart from the extra beats, e" + SINUS_BESIDE_BLOCK[1:]
+# Sinus rhythm beside a spell that interrupts it (VT, SVT, a pause, an idioventricular rhythm, a
+# run of VF or AF) is no "normal, steady pattern": sinus rhythm and SVT read "Your heart had
+# short runs of fast beats ... Your heart beat in its normal, steady pattern." (an audit of the
+# patient's side). Beside any other finding (a bundle branch block, a long QT) it is not said
+# "normal" either; the rhythm itself still started in its usual place and kept its pace.
+SPELLS_APART = "Apart from the spells, "
+SPELLS_AND_EXTRA_BEATS_APART = "Apart from the spells and extra beats, "
+SINUS_STARTED = "your heartbeat started in its usual place."
+SINUS_BESIDE_FINDINGS = "Your heartbeat started in its usual place and kept a steady pattern."
+# Statements beside which sinus rhythm keeps its "normal, steady pattern": none is abnormal.
+SINUS_STAYS_NORMAL = frozenset({"SINUS", "NORMAL", "ARTIFACT"})
 # Supraventricular ectopic beats from `ml.findings.FREQUENT_ECTOPY_SHARE` of the machine's beats
 # are "many", as frequent ventricular ones are: svdb 822's atrial bigeminy, 38 of 77 beats,
 # read "Some extra beats ... often harmless" (a cardiologist's audit).
@@ -170,12 +181,15 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
         for code in PATTERNS:
             words[code] = FOR_PART + words[code][0].lower() + words[code][1:]
     underlying = [c for c in ordered if c in vocabulary.RHYTHM_STATEMENTS and c not in EPISODIC]
+    anchor = ""
     if vocabulary.paroxysmal_af(ordered):
-        anchor, anchor_words = "AF", PAROXYSMAL_AF
+        anchor = "AF"
     elif "VF" in ordered and underlying:  # a run of VF within another rhythm (a Holter)
-        anchor, anchor_words = "VF", words["VF"]
-    else:
+        anchor = "VF"
+    words["SINUS"] = _sinus_beside(ordered, anchor, words["SINUS"])
+    if not anchor:
         return [(c, words[c]) for c in ordered]
+    anchor_words = PAROXYSMAL_AF if anchor == "AF" else words["VF"]
     # The AF (or VF) sentence, then at once the rest of the time's rhythm, then the other
     # findings. Ventricular fibrillation is never the rest of the time: on a Holter it is
     # minutes among hours (24 h with 11 h of AF and 15 min of VF read "The rest of the time
@@ -202,6 +216,26 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
         *rest,
         *((c, words[c]) for c in after if c not in blocks_first),
     ]
+
+
+def _sinus_beside(ordered: list[str], anchor: str, sinus_words: str) -> str:
+    """Sinus rhythm's sentence beside the other statements: `sinus_words` (its own, or the one
+    beside extra beats or a block) unless a spell interrupts it (any other rhythm statement but
+    the AF or VF `anchor`, which the rest-of-the-time sentence answers), or it would say
+    "normal, steady" beside another abnormal finding (`SINUS_BESIDE_FINDINGS`)."""
+    category = vocabulary.Category
+    spells = [
+        c
+        for c in ordered
+        if vocabulary.STATEMENTS[c].category is category.RHYTHM and c not in ("SINUS", anchor)
+    ]
+    if spells:
+        ectopy = any(vocabulary.STATEMENTS[c].category is category.ECTOPY for c in ordered)
+        apart = SPELLS_AND_EXTRA_BEATS_APART if ectopy else SPELLS_APART
+        blocked = "e" + SINUS_BESIDE_BLOCK[1:]  # "each heartbeat ..., as said above."
+        return apart + (blocked if BLOCKS & set(ordered) else SINUS_STARTED)
+    normal = sinus_words == PLAIN_FINDINGS["SINUS"]
+    return SINUS_BESIDE_FINDINGS if normal and set(ordered) - SINUS_STAYS_NORMAL else sinus_words
 
 
 # "During the fast rhythm it beat much faster" only where the machine read's fast runs (VT,

@@ -98,7 +98,8 @@ def test_a_run_of_vf_may_stand_beside_the_underlying_rhythm_of_a_long_recording(
     sentences = findings_in_plain_words(["SINUS", "VF"], episodes=True)
     assert sentences == [
         vocabulary.STATEMENTS["VF"].plain,
-        "The rest of the time your heart beat in its normal, steady pattern.",
+        "The rest of the time your heartbeat started in its usual place and kept a steady "
+        "pattern.",  # not "normal, steady" beside VF (an audit of the patient's side)
     ]
 
 

@@ -32,8 +32,13 @@ from reports.plain_language import (
     PAROXYSMAL_AF,
     SINUS_BESIDE_BLOCK,
     SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS,
+    SINUS_BESIDE_FINDINGS,
+    SINUS_STARTED,
+    SINUS_STAYS_NORMAL,
     SLOW_BESIDE_BLOCK,
     SLOW_NOT_FITNESS,
+    SPELLS_AND_EXTRA_BEATS_APART,
+    SPELLS_APART,
     findings_in_plain_words,
 )
 from tests.conftest import People, client_for
@@ -215,13 +220,18 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     sentences = findings_in_plain_words(codes)
     extra_beats = any(vocabulary.STATEMENTS[c].category == "ectopy" for c in codes)
     blocked = bool(BLOCKS & set(codes))  # a slow rate beside a block is not "normal"
+    spells = any(vocabulary.STATEMENTS[c].category == "rhythm" for c in others)
     expected = [
-        (SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK)
+        sinus_beside_spells(extra_beats, blocked)
+        if c == "SINUS" and spells
+        else (SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK)
         if c == "SINUS" and blocked
         else BESIDE_EXTRA_BEATS
         if c == "SINUS" and extra_beats
         else SLOW_BESIDE_BLOCK
         if c == "BRADY" and SLOW_NOT_FITNESS & set(codes)  # a block's, or a sick sinus node's
+        else SINUS_BESIDE_FINDINGS
+        if c == "SINUS" and set(codes) - SINUS_STAYS_NORMAL
         else vocabulary.STATEMENTS[c].plain
         for c in vocabulary.by_severity(codes)
     ]
@@ -231,6 +241,38 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     assert not says_normal or set(codes) <= {"NORMAL", "SINUS"}
     assert not blocked or not any("normal" in sentence for sentence in sentences)
     assert len(set(sentences)) == len(sentences)
+
+
+def sinus_beside_spells(extra_beats: bool, blocked: bool) -> str:
+    """Sinus rhythm's sentence beside a spell that interrupts it (`_sinus_beside`)."""
+    apart = SPELLS_AND_EXTRA_BEATS_APART if extra_beats else SPELLS_APART
+    return apart + ("e" + SINUS_BESIDE_BLOCK[1:] if blocked else SINUS_STARTED)
+
+
+@pytest.mark.parametrize("episodes", [False, True])
+@pytest.mark.parametrize("code", sorted(vocabulary.STATEMENTS))
+def test_sinus_rhythm_is_never_normal_and_steady_beside_an_abnormal_statement(
+    code: str, episodes: bool
+) -> None:
+    """An audit of the patient's side signed sinus rhythm and SVT, and the patient read "Your
+    heart had short runs of fast beats that start in the top parts of the heart." then "Your
+    heart beat in its normal, steady pattern."; likewise beside VT ("... call the clinic
+    today."), a pause and an idioventricular rhythm. Every statement signable beside sinus
+    rhythm, on a strip and on a Holter (AF and VF may stand beside it there)."""
+    codes = ["SINUS", code]
+    if vocabulary.contradictions(codes, "Sinus rhythm", episodes=episodes):
+        return
+    sentences = findings_in_plain_words(codes, episodes=episodes)
+    normal = vocabulary.STATEMENTS["SINUS"].plain
+    if code in SINUS_STAYS_NORMAL:  # Normal ECG, artefact: nothing abnormal of the heart
+        assert normal in sentences
+        return
+    assert not any("normal, steady" in s for s in sentences), sentences
+    spell = vocabulary.STATEMENTS[code].category == "rhythm" and code not in ("AF", "VF")
+    if spell:  # VT, SVT, a pause, an idioventricular rhythm: said apart from them
+        assert sentences[-1] == SPELLS_APART + SINUS_STARTED, sentences
+    if code in ("AF", "VF"):  # the rest of a Holter's time
+        assert sentences[-1] == "The rest of the time y" + SINUS_BESIDE_FINDINGS[1:], sentences
 
 
 def test_sinus_rhythm_beside_a_signed_block_is_not_a_normal_pattern() -> None:
