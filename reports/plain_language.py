@@ -4,6 +4,7 @@ frequencies ("about 11 of 100 people"). Its reading grade is measured in the tes
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 
 from ml import rhythm, vocabulary
@@ -159,7 +160,27 @@ def findings_in_plain_words(
     (beside signed AF not said: the S calls inside AF are no premature atrial beats)."""
     if not vocabulary.by_severity(codes):
         return ["Your doctor has written a note about your heart test below."]
-    return [sentence for _, sentence in _worded(codes, episodes, many_pacs)]
+    return _explained_once([sentence for _, sentence in _worded(codes, episodes, many_pacs)])
+
+
+# "Your doctor will explain ..." is said once per summary, by the first sentence that says it:
+# an idioventricular and another rhythm read "... Your doctor will explain what it means for
+# you. / Your heartbeat did not follow its usual pattern. Your doctor will explain what this
+# means." (an audit of the patient's side).
+EXPLAIN_PROMISE = re.compile(r"(; y|\s*Y)our doctor will explain [^.]*\.")
+
+
+def _explained_once(sentences: list[str]) -> list[str]:
+    """`sentences` with the doctor's promise to explain kept in the first that makes it only
+    ("This has many causes; your doctor will explain ..." keeps "This has many causes.")."""
+    said, kept = False, []
+    for sentence in sentences:
+        promises = bool(EXPLAIN_PROMISE.search(sentence))
+        if said and promises:
+            sentence = EXPLAIN_PROMISE.sub(lambda m: "." if m.group(1) == "; y" else "", sentence)
+        said = said or promises
+        kept.append(sentence)
+    return kept
 
 
 def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[tuple[str, str]]:
@@ -287,7 +308,29 @@ def heart_rate_in_plain_words(
         if episodes
         else f"Your heart beat {rate}."
     )
-    return f"{said} At rest, 60 to 100 is usual."
+    return f"{said} At rest, 60 to 100 is usual.{_beside_the_usual_range(heart_rate_bpm, codes)}"
+
+
+# A rate outside 60-100 said with no comment beside "At rest, 60 to 100 is usual.": an
+# idioventricular and another rhythm at 58 bpm read so (an audit of the patient's side).
+# "A little" within this many beats a minute of the range.
+A_LITTLE_BPM = 10
+FIT_PEOPLE = " This can be normal, for example in fit people."
+
+
+def _beside_the_usual_range(heart_rate_bpm: float, codes: list[str] | None) -> str:
+    """ " This is a little slower than usual." (or slower, faster) of a rate outside 60-100,
+    as said rounded; nothing where a signed sinus brady- or tachycardia says it already. A
+    slow sinus rhythm may be a fit heart's, not one beside a block or a pause
+    (`SLOW_NOT_FITNESS`) nor another rhythm's."""
+    signed = set(codes or [])
+    bpm = round(heart_rate_bpm)
+    if 60 <= bpm <= 100 or signed & {"BRADY", "TACHY"}:
+        return ""
+    a_little = "a little " if min(abs(bpm - 60), abs(bpm - 100)) <= A_LITTLE_BPM else ""
+    said = f" This is {a_little}{'slower' if bpm < 60 else 'faster'} than usual."
+    fit = bpm < 60 and signed & set(vocabulary.RHYTHM_STATEMENTS) == {"SINUS"}
+    return said + FIT_PEOPLE if fit and not SLOW_NOT_FITNESS & signed else said
 
 
 # What each model predicts, for a patient, and what the rest of the 100 people do.

@@ -28,6 +28,7 @@ from portal.services.reports import (
 from reports.plain_language import (
     BESIDE_EXTRA_BEATS,
     BLOCKS,
+    FIT_PEOPLE,
     FOR_PART,
     PAROXYSMAL_AF,
     SINUS_BESIDE_BLOCK,
@@ -39,6 +40,7 @@ from reports.plain_language import (
     SLOW_NOT_FITNESS,
     SPELLS_AND_EXTRA_BEATS_APART,
     SPELLS_APART,
+    _explained_once,
     findings_in_plain_words,
 )
 from tests.conftest import People, client_for
@@ -235,7 +237,7 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
         else vocabulary.STATEMENTS[c].plain
         for c in vocabulary.by_severity(codes)
     ]
-    assert sentences == expected
+    assert sentences == _explained_once(expected)  # "your doctor will explain" once
     assert vocabulary.by_severity(codes)[0] == vocabulary.most_serious(codes)  # the headline
     says_normal = vocabulary.STATEMENTS["NORMAL"].plain in sentences
     assert not says_normal or set(codes) <= {"NORMAL", "SINUS"}
@@ -405,3 +407,43 @@ def test_a_slow_rate_beside_pauses_is_not_said_to_be_normal() -> None:
     assert not any("fit people" in s for s in rest)
     # A pause is no block: sinus rhythm beside it keeps its own sentence.
     assert not any("got through" in s for s in findings_in_plain_words(["SINUS", "PAUSE"]))
+
+
+def test_a_rate_outside_the_usual_range_is_said_so_and_the_doctor_explains_once() -> None:
+    """An audit of the patient's side signed another rhythm and an idioventricular rhythm at
+    58 bpm: "... Your doctor will explain what it means for you. / Your heartbeat did not
+    follow its usual pattern. Your doctor will explain what this means. / Your heart beat
+    about 58 times a minute. At rest, 60 to 100 is usual." """
+    from reports.plain_language import EXPLAIN_PROMISE, heart_rate_in_plain_words
+    from reports.readability import grade_level
+
+    codes = ["OTHER_RHYTHM", "IVR"]
+    said = [*findings_in_plain_words(codes), heart_rate_in_plain_words(58.0, codes=codes)]
+    assert " ".join(said).count("will explain") == 1, said
+    assert said[1] == "Your heartbeat did not follow its usual pattern."
+    assert said[2].endswith("At rest, 60 to 100 is usual. This is a little slower than usual.")
+    # Every pair of statements that promise it: once, the first keeps it.
+    promising = [c for c, s in vocabulary.STATEMENTS.items() if EXPLAIN_PROMISE.search(s.plain)]
+    assert {"PAUSE", "IVR", "OTHER_RHYTHM", "T_INVERSION"} <= set(promising)
+    for first in promising:
+        for second in promising:
+            sentences = findings_in_plain_words([first, second])
+            assert sum(bool(EXPLAIN_PROMISE.search(s)) for s in sentences) == 1, sentences
+            assert all(s.endswith(".") and ". ." not in s for s in sentences), sentences
+    assert "This has many causes." in " ".join(findings_in_plain_words(["PAUSE", "T_INVERSION"]))
+
+    def rate(bpm: float, *signed: str) -> str:
+        return heart_rate_in_plain_words(bpm, codes=list(signed)).split("usual.", 1)[1]
+
+    assert rate(59.6, "SINUS") == rate(100.4, "SINUS") == ""  # about 60 and 100: usual
+    assert rate(45, "OTHER_RHYTHM") == " This is slower than usual."
+    assert rate(104, "AF") == " This is a little faster than usual."
+    fast = heart_rate_in_plain_words(130, codes=["SINUS", "SVT"])  # said as its mean
+    assert "than usual" not in fast
+    assert rate(140, "AF") == " This is faster than usual."
+    # A fit heart only of a slow sinus rhythm: not beside a pause or block, nor of another
+    # rhythm; a signed brady- or tachycardia says it already.
+    assert rate(55, "SINUS") == " This is a little slower than usual." + FIT_PEOPLE
+    assert "fit" not in rate(55, "SINUS", "PAUSE") and "fit" not in rate(55, "IVR", "OTHER_RHYTHM")
+    assert rate(45, "BRADY") == rate(120, "TACHY") == ""
+    assert grade_level(heart_rate_in_plain_words(55, codes=["SINUS"])) <= 8
