@@ -140,3 +140,29 @@ def test_an_unlock_of_a_patients_login_is_on_their_list(
     assert sorted(sql.execute(rows).tuples()) == sorted(
         [(account.id, people.patient.id), (people.staff.id, None)]
     )
+
+
+def test_each_row_about_a_report_names_its_test_as_the_list_of_reports_does(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An audit of the patient's side read 14 identical rows "7 December 2026, 15:30 · you ·
+    downloaded an ECG report": which report was downloaded, not said."""
+    from tests.test_entered_in_error import _signed
+
+    report = _signed(app, people, sql, tmp_path)
+    patient = client_for(app, people.patient_account)
+    listed = patient.get("/my/reports").get_data(as_text=True)
+    test = re.search(r"<tr><td>(Test (?:done|received) on [^<]+)<br>", listed)
+    assert test is not None, listed
+    for _ in range(2):
+        assert patient.get(f"/my/reports/{report.id}/summary.pdf").status_code == 200
+    page = patient.get("/my/access").get_data(as_text=True)
+    rows = re.findall(r"<tr>.*?</tr>", page, flags=re.S)
+    downloads = [row for row in rows if "downloaded an ECG report" in row]
+    signed = [row for row in rows if "checked and signed an ECG report" in row]
+    assert len(downloads) == 2 and len(signed) == 1, rows
+    for row in [*downloads, *signed]:
+        assert f'<span class="muted small which-test">{test.group(1)}</span>' in row, row
+    # A row about no report names none.
+    registered = [row for row in rows if "registered you as a patient" in row]
+    assert registered and not any("which-test" in row for row in registered)

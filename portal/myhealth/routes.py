@@ -79,6 +79,8 @@ def access_log() -> str:
         "myhealth/access.html",
         events=events,
         names=myhealth.display_names(db_session(), events),
+        reports=myhealth.reports_of(db_session(), events),
+        date_words=myhealth.date_words,
         words=access_words,
         more=len(events) == myhealth.ACCESS_ROWS,
     )
