@@ -42,7 +42,7 @@ def test_v2_2_1_five_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(
 ) -> None:
     assert "Unknown username or wrong password." in _wrong(app, "staff1", 4)
     page = _wrong(app, "staff1", 1)
-    assert "This account is locked for 15 more minute(s) after 5 failed attempts" in page
+    assert "This account is locked for 15 more minutes after 5 failed attempts" in page
     locked = login(app.test_client(), "staff1")  # the right password, while locked
     assert locked.status_code == 200 and "locked" in locked.get_data(as_text=True)
     reasons = [e.details["reason"] for e in sql.scalars(select(AuditEvent).where(
@@ -58,7 +58,7 @@ def test_a_locked_patient_is_sent_to_the_clinic_not_an_administrator(
     lock message had said "ask an administrator to unlock it"; an audit of the patient's side)."""
     page = _wrong(app, people.patient_account.username, 5)
     assert (
-        "This account is locked for 15 more minute(s) after 5 failed attempts. Try again "
+        "This account is locked for 15 more minutes after 5 failed attempts. Try again "
         "later, or call the clinic."
     ) in page
     assert "administrator to unlock" not in page
@@ -70,6 +70,26 @@ def test_a_locked_patient_is_sent_to_the_clinic_not_an_administrator(
                          token_page="/admin/accounts")  # fmt: skip
     assert unlocked.status_code == 302
     assert login(app.test_client(), "staff1").status_code == 302
+
+
+def test_the_lock_message_says_minute_or_minutes(people: People) -> None:
+    """ "locked for 15 more minute(s)" (an audit of the patient's side): one minute is a
+    minute, more are minutes."""
+    import datetime as dt
+
+    from portal.services.accounts import locked_message
+
+    now = dt.datetime(2026, 12, 7, 15, 30)
+    said = {}
+    for seconds in (30, 60, 61, 900):
+        people.staff.locked_until = now + dt.timedelta(seconds=seconds)
+        said[seconds] = locked_message(people.staff, now).split(" after ")[0]
+    assert said == {
+        30: "This account is locked for 1 more minute",
+        60: "This account is locked for 1 more minute",
+        61: "This account is locked for 2 more minutes",
+        900: "This account is locked for 15 more minutes",
+    }
 
 
 def test_v2_2_1_the_lock_also_counts_wrong_second_factor_codes(app: Flask, people: People) -> None:

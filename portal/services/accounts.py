@@ -200,8 +200,10 @@ def locked_message(account: Account, now: dt.datetime) -> str:
     helper = (
         "call the clinic" if account.role is Role.PATIENT else "ask an administrator to unlock it"
     )
+    # "1 more minute", "15 more minutes": "minute(s)" read as unfinished (an audit).
+    unit = "minute" if minutes == 1 else "minutes"
     return (
-        f"This account is locked for {minutes} more minute(s) after {MAX_FAILED_LOGINS} "
+        f"This account is locked for {minutes} more {unit} after {MAX_FAILED_LOGINS} "
         f"failed attempts. Try again later, or {helper}."
     )
 
