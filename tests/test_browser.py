@@ -533,6 +533,13 @@ def test_a_patient_reads_their_reports_on_a_phone(
         )
         small = [(name, height) for name, height in targets if height < 44]
         assert targets and not small, small
+        # One line: its words for a screen reader had made an empty second line, 60 px tall
+        # at 360 px (an audit of the patient's side).
+        buttons = page.locator("#my-reports a.button").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().height)"
+        )
+        page.screenshot(path=str(artifacts_dir / f"browser-patient-reports-{width}px.png"))
+        assert buttons and max(buttons) < 50, (width, buttons)
     row = page.locator("#my-reports tbody tr").first.inner_text()
     assert "Heart test (ECG), 30 seconds" in row and ", " in row.split("\n")[0]
     page.screenshot(path=str(artifacts_dir / "browser-patient-phone-180px.png"), full_page=True)
