@@ -100,8 +100,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from portal.risk_words import (
+            NOT_SIZED,
             band_text,
             change_text,
+            effects_sized,
             factor_label,
             input_label,
             input_value,
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
             "percent_text": percent_text,
             "change_text": change_text,  # the what-if's, a nomogram's bound a bound
             "points_banded": points_banded,
+            "effects_sized": effects_sized,  # no percentage-point sizes beyond calibration
+            "not_sized": NOT_SIZED,
             "reference_marker": reference_marker,  # a teaching/QA record, wherever it is shown
         }
 

@@ -90,6 +90,9 @@ def raised_most_text(score: RiskScore, n: int = 3) -> str:
     """
     if score.value is None:
         return ""
+    if score.raised_most_by is not None and not effects_sized(score.model, score.value):
+        labels = ", ".join(e["label"] for e in score.raised_most_by[:n])
+        return f"{labels} (largest first; {NOT_SIZED})" if labels else ""
     if score.raised_most_by is not None:
         parts = [
             f"{e['label']} {e['change_percent_points']:+.1f}" for e in score.raised_most_by[:n]
@@ -109,6 +112,26 @@ def raised_most_text(score: RiskScore, n: int = 3) -> str:
 
 
 BEYOND_CALIBRATION = "beyond the range the model was built on"
+NOT_SIZED = f"cannot be sized in percentage points {BEYOND_CALIBRATION}"
+
+
+def effects_sized(model: str, risk_percent: float) -> bool:
+    """Whether what raises a risk can be sized in percentage points: not above the model's
+    calibrated range (`portal.risk.beyond_calibration`), where each size is a difference of
+    extrapolated figures. At "> 30 %" the lipid form had read "Blood pressure +6.5" and the
+    BMI form "+19.2" for one patient (99.9 % saturates; a risk-score audit). The order stands:
+    it is that of each factor's log-hazard term."""
+    return risk.beyond_calibration(model, risk_percent) is None
+
+
+def raised_most_by_shown(score: RiskScore) -> list[dict[str, Any]] | None:
+    """A stored score's `raised_most_by` as the REST API gives it: each size null where the
+    score is beyond its model's calibrated range (`effects_sized`), as the pages say no size."""
+    if score.raised_most_by is None or score.value is None:
+        return score.raised_most_by
+    if effects_sized(score.model, score.value):
+        return score.raised_most_by
+    return [e | {"change_percent_points": None} for e in score.raised_most_by]
 
 
 def risk_figure_text(model: str, risk_percent: float) -> str:
@@ -174,6 +197,10 @@ def change_text(now: RiskResult, then: RiskResult) -> str:
     percentage points, +8 points"); beside a nomogram's bound a bound too ("≥ +0.8 ..."), and
     within its floor no figure: "0.8 % → 0.8 %, +0.0" had said a younger age changed nothing,
     from 70 points to 52 (an audit)."""
+    if not effects_sized(now.model, now.risk_percent) or not effects_sized(
+        then.model, then.risk_percent
+    ):
+        return _beyond_calibration_change(now, then)
     difference = then.risk_percent - now.risk_percent
     change = f"{difference:+.1f} percentage points"
     if now.percent_bound is not None and now.percent_bound == then.percent_bound:
@@ -187,6 +214,17 @@ def change_text(now: RiskResult, then: RiskResult) -> str:
     if points_banded(now.model) and now.points is not None and then.points is not None:
         change += f", {then.points - now.points:+d} points"
     return change
+
+
+def _beyond_calibration_change(now: RiskResult, then: RiskResult) -> str:
+    """ "from > 30 % to 26.4 %": a change from or to a figure beyond the model's calibrated
+    range has no size (`effects_sized`); "> 30 % -> 26.4 %, -73.5 percentage points" had
+    subtracted from the equation's 99.9 % (a risk-score audit)."""
+    before = risk_figure_text(now.model, now.risk_percent).removesuffix(f" ({BEYOND_CALIBRATION})")
+    after = risk_figure_text(then.model, then.risk_percent).removesuffix(f" ({BEYOND_CALIBRATION})")
+    if before == after:
+        return f"both {BEYOND_CALIBRATION} ({before})"
+    return f"from {before} to {after}"
 
 
 def points_factor_text(name: str, inputs_used: dict[str, Any]) -> str:

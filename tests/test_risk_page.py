@@ -1036,3 +1036,47 @@ def test_a_history_recorded_yes_does_not_expire_for_grace_six_month(
     sql.expire_all()
     stale = risk_scores.stale_reason(stored, people.patient, now)
     assert stale is not None and "after the score was computed" in stale
+
+
+def test_beyond_the_calibrated_range_the_risk_page_ranks_factors_without_sizes(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """At "> 30 %" the risk page had sized each factor from the extrapolated figure ("Blood
+    pressure +6.5 percentage points"), the what-if "-73.5 percentage points" from "> 30 %" (a
+    risk-score audit, 2026-12-07): now the factors in order, the change from and to."""
+    _add_input(
+        sql, people, utcnow() - dt.timedelta(days=5), total_cholesterol=300.0, hdl=30.0,
+        systolic_bp_mmhg=200.0, bmi_kg_m2=30.0,
+        booleans=dict(smoker=True, diabetic=True, bp_treated=True),
+    )  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    url = f"/patients/{people.patient.id}/risk/"
+    for model in ("framingham_general_cvd", "framingham_general_cvd_bmi"):
+        page = doctor.get(url).get_data(as_text=True)
+        card = page[page.index(f'id="score-{model}"') :]
+        card = card[: card.index("</article>")]
+        assert "&gt; 30 %" in card and "What raises it most" in card
+        assert "percentage points beyond" in card and "effect-bar" not in card, card
+        assert '"effect-label">Blood pressure<' in card
+    query = dict(
+        what_if="1", age_years=str(people.patient.age_years(utcnow().date())),
+        total_cholesterol="180", hdl="45", cholesterol_unit="mg/dL", systolic_bp_mmhg="120",
+        smoker="no", diabetic="no", bp_treated="no", bmi_kg_m2="22",
+    )  # fmt: skip
+    text = doctor.get(url, query_string=query).get_data(as_text=True)
+    table = text[text.index('id="what-if-results"') :]
+    assert "from &gt; 30 % to " in table and "-7" not in table.split("GRACE")[0]
+
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username, ["reports:read"]))
+    body = api.get(f"/reports/{report.id}").get_json()
+    lipid = {s["model"]: s for s in body["risk_scores"]}["framingham_general_cvd"]
+    assert lipid["more_than_percent"] == 30
+    assert lipid["raised_most_by"] and all(
+        e["change_percent_points"] is None for e in lipid["raised_most_by"]
+    )
+    review = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
+    row = review[review.index("Framingham 2008 general cardiovascular disease, 10 years") :]
+    row = row[: row.index("</tr>")]
+    assert "Blood pressure, " in row and "cannot be sized" in row and " +" not in row

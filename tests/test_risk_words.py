@@ -96,3 +96,47 @@ def test_a_what_if_change_beside_the_nomogram_floor_is_a_bound() -> None:
     assert change_text(at_70, at_89) == "≥ +0.7 percentage points, +19 points"
     assert change_text(at_89, at_70) == "≤ -0.7 percentage points, -19 points"
     assert change_text(at_70, at_52) == "both within the nomogram's floor (≤ 0.8 %), -18 points"
+
+
+def test_beyond_the_calibrated_range_what_raises_it_and_a_what_if_have_no_sizes() -> None:
+    """Male 70, TC 300, HDL 30, SBP 200 treated, smoker, diabetic: Framingham reads "> 30 %",
+    and beside it "Blood pressure +6.5, Smoking +2.6 ... percentage points" (the BMI form
+    +19.2, +13.2: differences of an extrapolated 99.9 %); the what-if to a healthy profile read
+    "-73.5 percentage points" from "> 30 %" (a risk-score audit, 2026-12-07)."""
+    from portal.risk_words import change_text, raised_most_by_shown
+    from portal.services import risk_scores
+
+    inputs = dict(sex="male", age_years=70, sbp_mmhg=200, smoker=True, diabetic=True)
+    lipid = risk.framingham_general_cvd(**inputs, total_chol=300, hdl=30, bp_treated=True)
+    assert lipid.risk_percent > 30
+    spec = risk_scores.SPEC_BY_MODEL[RiskModel.FRAMINGHAM_GENERAL_CVD]
+    stored = RiskScore(
+        model=spec.model, **risk_scores.score_values(risk_scores.ScoreOutcome(spec, lipid, None))
+    )
+    text = raised_most_text(stored)
+    assert text.startswith("Blood pressure, Smoking, ") and "+" not in text, text
+    assert "cannot be sized" in text
+    shown = raised_most_by_shown(stored)
+    assert shown and [e["label"] for e in shown] == [e["label"] for e in stored.raised_most_by]
+    assert {e["change_percent_points"] for e in shown} == {None}
+
+    no_smoking = risk.framingham_general_cvd(
+        **inputs | {"smoker": False}, total_chol=300, hdl=30, bp_treated=True
+    )
+    healthy = risk.framingham_general_cvd(
+        sex="male", age_years=70, sbp_mmhg=120, smoker=False, diabetic=False, total_chol=180,
+        hdl=45, bp_treated=False,
+    )  # fmt: skip
+    assert change_text(lipid, no_smoking) == "both beyond the range the model was built on (> 30 %)"
+    assert change_text(lipid, healthy) == f"from > 30 % to {healthy.risk_percent:.1f} %"
+    assert change_text(healthy, lipid) == f"from {healthy.risk_percent:.1f} % to > 30 %"
+    # ATP III has the same ceiling
+    atp = risk.framingham_hard_chd_atp3(
+        **inputs | {"diabetic": False}, total_chol=300, hdl=30, bp_treated=True
+    )
+    atp_healthy = risk.framingham_hard_chd_atp3(
+        sex="male", age_years=70, sbp_mmhg=120, smoker=False, diabetic=False, total_chol=180,
+        hdl=45, bp_treated=False,
+    )  # fmt: skip
+    assert atp.risk_percent > 30
+    assert change_text(atp, atp_healthy).startswith("from > 30 % to ")

@@ -57,7 +57,7 @@ from portal.models import (
     utcnow,
 )
 from portal.review.routes import send_document
-from portal.risk_words import percent_bound, score_points
+from portal.risk_words import percent_bound, raised_most_by_shown, score_points
 from portal.services import documents, entered_in_error, myhealth, reference, reports
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.machine_read import machine_summary
@@ -227,7 +227,14 @@ class VersionSchema(ma.Schema):
 class RaisedBySchema(ma.Schema):
     factor = ma.fields.String(required=True)
     label = ma.fields.String(required=True)
-    change_percent_points = ma.fields.Float(required=True)
+    change_percent_points = ma.fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null when the score is beyond its model's calibrated range "
+            "(`more_than_percent` set): there the factors are ranked but not sized"
+        },
+    )
 
 
 class RiskScoreSchema(ma.Schema):
@@ -562,7 +569,7 @@ def _risk_score(score: RiskScore, report: EcgReport) -> dict[str, Any]:
         "points": score_points(score),
         "category": score.category, "not_computed_reason": score.not_computed_reason,
         "inputs_used": _with_offsets(score.inputs_used),
-        "contributions": score.contributions, "raised_most_by": score.raised_most_by,
+        "contributions": score.contributions, "raised_most_by": raised_most_by_shown(score),
         "stale_reason": stale_reason(score, report.patient, report.report_date),
         "more_than_percent": risk.beyond_calibration(score.model, score.value),
     }  # fmt: skip
