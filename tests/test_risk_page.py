@@ -1080,3 +1080,57 @@ def test_beyond_the_calibrated_range_the_risk_page_ranks_factors_without_sizes(
     row = review[review.index("Framingham 2008 general cardiovascular disease, 10 years") :]
     row = row[: row.index("</tr>")]
     assert "Blood pressure, " in row and "cannot be sized" in row and " +" not in row
+
+
+def test_a_creatinine_entered_apart_from_the_admission_marks_grace_stale(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An admission entry without creatinine and a separate creatinine of 1.0: GRACE reads the
+    latest creatinine of any entry (`compute_scores`). A creatinine of 2.5 added later, measured
+    before the ECG, left the stored score unmarked while the risk page gave more points, and
+    so did 0.7 after signing: `_would_change` had counted only admission entries' (a
+    risk-score audit, 2026-12-07: 173 points kept beside 187, then 187 beside 170)."""
+    now = utcnow()
+    admitted = now - dt.timedelta(hours=8)
+    _add_input(
+        sql, people, admitted, heart_rate_bpm=90.0, systolic_bp_mmhg=120.0, killip_class=1,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                      elevated_cardiac_enzymes=True),
+    )  # fmt: skip
+    _add_input(sql, people, admitted + dt.timedelta(hours=1), creatinine=1.0)
+    report = _scored_report(sql, people, now)
+    stored = next(s for s in report.risk_scores if s.model == RiskModel.GRACE_IN_HOSPITAL)
+    first_points = score_points(stored)
+    assert first_points is not None
+    assert risk_scores.stale_reason(stored, people.patient, now) is None
+
+    _add_input(sql, people, admitted + dt.timedelta(hours=2), creatinine=2.5)
+    recomputed = _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result
+    assert recomputed is not None and recomputed.points > first_points
+    sql.expire_all()
+    stale = risk_scores.stale_reason(stored, people.patient, now)
+    assert stale is not None and "after the score was computed" in stale
+
+    _rescore(sql, report)  # signing recomputes: 2.5 counted
+    assert score_points(stored) == recomputed.points
+    assert risk_scores.stale_reason(stored, people.patient, now) is None
+    _add_input(sql, people, admitted + dt.timedelta(hours=3), creatinine=0.7)
+    assert _grace_outcome(sql, people, now, RiskModel.GRACE_IN_HOSPITAL).result.points < (
+        recomputed.points
+    )
+    sql.expire_all()
+    assert risk_scores.stale_reason(stored, people.patient, now) is not None
+
+    # The admission entry's own rate stays GRACE's: a ward round's rate changes nothing.
+    _add_input(sql, people, admitted + dt.timedelta(hours=4), heart_rate_bpm=60.0)
+    _rescore(sql, report)
+    _add_input(sql, people, admitted + dt.timedelta(hours=5), heart_rate_bpm=130.0)
+    sql.expire_all()
+    assert risk_scores.stale_reason(stored, people.patient, now) is None
+
+
+def _rescore(sql: Session, report: EcgReport) -> None:
+    """The report's scores recomputed in place, as signing does."""
+    outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=None)
+    risk_scores.store_report_scores(report, outcomes)
+    sql.commit()

@@ -779,7 +779,10 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
             value = entry.systolic_bp_mmhg if _office_entry(entry) else None
         elif column in AT_PRESENTATION.values():  # an admission entry's (a ward round's not)
             plain = column.removesuffix("_at_presentation")
-            value = getattr(entry, plain) if _measured_at_admission(entry) else None
+            replaces = _measured_at_admission(entry) or not _from_an_admission(
+                sources.get(keyword), entry.patient
+            )
+            value = getattr(entry, plain) if replaces else None
         elif column == "st_deviation":  # depression is a deviation (`_depression_is_a_deviation`)
             value = True if entry.st_depression is True else entry.st_deviation
         else:
@@ -796,6 +799,19 @@ def _would_change(score: RiskScore, entry: ClinicalInput, as_of: dt.datetime) ->
         if entry.recorded_at >= dt.datetime.fromisoformat(used["recorded_at"]):
             return True
     return False
+
+
+def _from_an_admission(used: dict[str, Any] | None, patient: Patient) -> bool:
+    """Whether a stored score's rate, pressure or creatinine came from an admission entry (or
+    its correction). If not, `compute_scores` fell back to the latest of any entry, which any
+    later entry replaces: a creatinine of 2.5 entered apart had left a GRACE score of 173
+    points from 1.0 unmarked, where a recompute gives 187 (a risk-score audit)."""
+    if used is None or used.get("clinical_input_id") is None:
+        return False
+    return any(
+        entry.id == used["clinical_input_id"] and _measured_at_admission(entry)
+        for entry in patient.clinical_inputs
+    )
 
 
 def score_values(outcome: ScoreOutcome) -> dict[str, Any]:
