@@ -396,6 +396,14 @@ AGE_RANGE_WORDS = (
     "The usual 10-year risk numbers are made for people aged 30 to 79, so none is given for "
     "your age here. Your doctor will talk with you about what your heart tests mean for you."
 )
+# Not computed for a sex other than male or female (`portal.risk.inputs`: "Sex 'other': the
+# model has equations for male and female only"): a patient of sex "other" with every value
+# recorded had read "... Your doctor can tell you which tests are missing." (a risk audit).
+SEX_REFUSED = "the model has equations for male and female only"
+SEX_WORDS = (
+    "The usual 10-year heart risk numbers are worked out separately for men and women, so none "
+    "is given here. Your doctor will talk with you about what your heart tests mean for you."
+)
 # ... and for a person with diabetes too old for the 2008 model (75-79): Framingham refused
 # for the age, ATP III for the diabetes (a coronary heart disease risk equivalent there,
 # `portal.risk.atp3`). A diabetic of 77 with every value recorded had read "... which tests
@@ -452,6 +460,10 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
             if words:
                 return PATIENT_RISK_TITLES[model], words + measured_on_words(computed[model])
     first_event = [s for s in scores if s.model in PATIENT_RISK_ORDER]
+    if any(map(_sex_refused, first_event)) and all(
+        _sex_refused(s) or _outside_age_range(s) for s in first_event
+    ):
+        return AFTER_MI_TITLE, SEX_WORDS
     if first_event and all(_outside_age_range(s) for s in first_event):
         return AFTER_MI_TITLE, AGE_RANGE_WORDS
     if first_event and all(_outside_age_range(s) or _diabetes_refused(s) for s in first_event):
@@ -464,6 +476,10 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
 def _outside_age_range(score: Score) -> bool:
     reason = (score.not_computed_reason or "").removeprefix("not computed: ")
     return reason.startswith("Age ") and OUTSIDE_AGE_RANGE in reason
+
+
+def _sex_refused(score: Score) -> bool:
+    return SEX_REFUSED in (score.not_computed_reason or "")
 
 
 def _diabetes_refused(score: Score) -> bool:

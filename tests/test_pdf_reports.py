@@ -1018,3 +1018,39 @@ def test_a_risk_beyond_the_models_calibrated_range_is_said_as_more_than_it(
     lipid = scores["framingham_general_cvd"]
     assert lipid["value"] > 90 and lipid["more_than_percent"] == 30.0
     assert all(s["more_than_percent"] is None for s in scores.values() if not s["value"])
+
+
+def test_a_patient_of_sex_other_is_told_why_no_risk_number_is_given(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Sex "other", every Framingham value recorded, a signed report: the clinician reads "not
+    computed: Sex 'other': the model has equations for male and female only", and the patient
+    read "We did not have all the values we need ... which tests are missing" (a risk-score
+    audit, 2026-12-07): no test would mend it."""
+    from portal.models import Sex
+    from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
+    from reports.plain_language import SEX_WORDS
+
+    people.patient.sex = Sex.OTHER
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(
+            recorded_at=utcnow() - dt.timedelta(days=3), total_cholesterol=213.0, hdl=50.0,
+            systolic_bp_mmhg=140.0, bmi_kg_m2=27.0,
+            booleans=dict(smoker=False, diabetic=False, bp_treated=False),
+        ),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    report = _signed(app, people, sql, tmp_path)
+    Worker(app).run_pending()
+    assert all(
+        "equations for male and female only" in (s.not_computed_reason or "")
+        for s in report.risk_scores
+        if s.model.value.startswith("framingham")
+    )
+    summary = client_for(app, people.patient_account).get(f"/my/reports/{report.id}/summary.pdf")
+    said = " ".join(_text(summary.data, tmp_path, "summary").split())
+    assert " ".join(SEX_WORDS.split()) in said, said
+    assert "tests are missing" not in said and "About your heart risk" in said
+    assert grade_level(SEX_WORDS) <= 8.0
