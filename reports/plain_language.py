@@ -366,9 +366,8 @@ def risk_in_plain_words(score: Score) -> str | None:
     return f"About {people} of 100 people with the same values {what}. The other {others} {rest}."
 
 
-# One risk figure for the patient, the one that fits their situation: after an acute coronary
-# syndrome (GRACE computed) the 6-month outlook; otherwise the 10-year cardiovascular risk.
-GRACE_MODELS = ("grace_in_hospital", "grace_six_month")
+# One risk figure for the patient, the one that fits their situation: during an acute coronary
+# syndrome (`IN_ACS`) the outlook in words; otherwise the 10-year cardiovascular risk.
 # The first-event models are not computed during one (`risk_scores.IN_ACS`), GRACE computed
 # or not: a GRACE score not computed had let "About 14 of 100 people ... in 10 years" through.
 IN_ACS = "the admission values show an acute coronary syndrome"
@@ -442,15 +441,19 @@ def patient_risk(scores: list[Score]) -> tuple[str, str] | None:
     none could be computed. Two Framingham variants side by side, or a 10-year risk after a
     heart attack, would confuse more than inform; the clinician PDF keeps them all.
 
-    After an acute coronary syndrome (a GRACE score computed) the patient reads no figure: a
+    During an acute coronary syndrome (recorded as the first-event models' test finds one,
+    `risk_scores._acute_coronary_syndrome`) the patient reads no figure: a
     chance of dying is said in person, with its context, never first on paper at home (an
     audit: "About 29 of 100 people with the same values would not survive the next 6
     months" beside a signed "Sinus tachycardia"; GRACE is computed from the admission's
     inputs whatever the ECG shows)."""
     # A score computed for an age or sex since corrected is not said to the patient.
     computed = {s.model: s for s in scores if s.risk_percent is not None and not s.stale_reason}
+    # Only when an acute coronary syndrome is recorded (the first-event models' test, their
+    # reason): a GRACE score computed from admission values without one had replaced a
+    # woman's 10-year figure, > 30 % high, with "the months ahead" (a risk-score audit).
     in_acs = any(IN_ACS in (s.not_computed_reason or "") for s in scores)
-    if in_acs or any(model in computed for model in GRACE_MODELS):
+    if in_acs:
         return AFTER_ACS_TITLE, AFTER_ACS_WORDS
     if any(AFTER_A_HEART_ATTACK in (s.not_computed_reason or "") for s in scores):
         return AFTER_MI_TITLE, AFTER_MI_WORDS

@@ -721,8 +721,9 @@ def test_role_matrix_for_tokens(
     ]
     shown = {r["reference"].split("-", 1)[1] for r in mine["result"]}
     assert "hr" in shown and not shown & {"pr", "qrs", "qt", "qtc", "axis", "ecg"}
-    # Their summary holds no chance of dying after an acute coronary syndrome, nor does this.
-    assert [s for s in shown if s.startswith("risk-")] == []
+    # Their summary's one figure, the 10-year risk: no chance of dying, and GRACE's words only
+    # with an acute coronary syndrome recorded (none here: every sign "no").
+    assert [s for s in shown if s.startswith("risk-")] == ["risk-framingham-general-cvd"]
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-qt", tokens.patient), 404)
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-ecg", tokens.patient), 404)
     outcome_of(call(client, "GET", binary, tokens.patient), 404)
@@ -1427,8 +1428,8 @@ def test_everything_about_one_patient_in_pages(
     assert len(first["entry"]) == 4 and "next" in {link["relation"] for link in first["link"]}
     mine = fetch(client, f"{url}?_count=100", tokens.patient)
     assert [e["resource"]["resourceType"] for e in mine["entry"]] == [
-        "Patient", "DiagnosticReport", "Observation", *["Observation"] * 18
-    ]  # fmt: skip  # the patient summary's view: heart rate (no GRACE chance of dying)
+        "Patient", "DiagnosticReport", "Observation", "Observation", *["Observation"] * 18
+    ]  # fmt: skip  # the patient summary's view: heart rate, 10-year risk (no GRACE)
     assert mine["entry"][2]["resource"]["id"] == f"{signed.id}-hr"  # then their own inputs
     outcome_of(call(client, "GET", url, tokens.other_doctor), 404)
     outcome_of(call(client, "GET", f"{url}?start=2020", tokens.doctor), 400)

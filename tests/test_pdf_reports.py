@@ -444,11 +444,19 @@ def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
     title, words = patient_risk(both_framingham) or ("", "")
     assert title == "Your chance of a heart or blood vessel problem in 10 years"
     assert words.startswith("About 11 of 100 people with the same values")
-    after_acs = [*both_framingham, score("grace_in_hospital", 3.0), score("grace_six_month", 8.4)]
+    from portal.services.risk_scores import _acs_reason
+
+    in_acs = [replace(s, risk_percent=None, not_computed_reason=_acs_reason(["raised enzymes"]))
+              for s in both_framingham]  # fmt: skip
+    after_acs = [*in_acs, score("grace_in_hospital", 3.0), score("grace_six_month", 8.4)]
     title, words = patient_risk(after_acs) or ("", "")
     # Not a 10-year risk after a heart attack, nor a chance of dying read first at home.
     assert title == "Your outlook" and "Your doctor will talk with you" in words
     assert "100" not in words and "survive" not in words
+    # GRACE computed without an acute coronary syndrome recorded: the 10-year figure (an
+    # audit had read "the months ahead" beside Framingham > 30 % high, 2026-12-07).
+    without_acs = [*both_framingham, score("grace_in_hospital", 3.0)]
+    assert (patient_risk(without_acs) or ("", ""))[1].startswith("About 11 of 100 people")
     assert patient_risk([score("framingham_general_cvd", None)]) is None
     # After a recorded heart attack the first-event models are not computed: the patient is
     # told why, not that tests are missing (an audit).
@@ -493,12 +501,16 @@ def test_a_dangerous_rhythm_summary_says_when_to_call_and_what_the_mean_rate_hid
     assert data.physician is not None
     read = replace(data.physician, findings=["VT", "AF", "PVC"], next_steps=["SEE_TODAY"],
                    next_steps_note="Bring {your} diary")  # fmt: skip
+    from portal.services.risk_scores import _acs_reason
+
+    in_acs = _acs_reason(["raised cardiac enzymes"])  # the first-event models refused for it
     grace = Score("GRACE", "", 8.4, None, {}, model="grace_six_month")
+    refused = Score("Framingham", "", None, None, {}, in_acs, model="framingham_general_cvd")
     from ml import rhythm
 
     run = [rhythm.Episode(rhythm.VT, 10.0, 14.0, 8)]  # the machine's: part of the recording
     pdf = render_pdf("patient", replace(data, physician=read, emergency_number="112",
-                                        scores=[grace], episodes=run))  # fmt: skip
+                                        scores=[refused, grace], episodes=run))  # fmt: skip
     said = " ".join(_text(pdf, tmp_path, "vt").split())
     assert "During the fast rhythm it beat much faster." in said
     assert "At rest, 60 to 100 is usual" not in said

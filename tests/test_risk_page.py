@@ -1134,3 +1134,54 @@ def _rescore(sql: Session, report: EcgReport) -> None:
     outcomes = risk_scores.report_outcomes(sql, report, ecg_heart_rate_bpm=None)
     risk_scores.store_report_scores(report, outcomes)
     sql.commit()
+
+
+def test_grace_without_an_acute_coronary_syndrome_leaves_the_patient_the_10_year_figure(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A woman of 66 with office values (TC 240, HDL 40, SBP 150 untreated, smoking) and a later
+    entry of HR 80, SBP 130, creatinine 0.9, Killip 1 and every acute sign "no": the portal's
+    own test finds no acute coronary syndrome and computes Framingham, > 30 % high, and GRACE
+    too; her summary read "Your outlook: ... the months ahead" with no 10-year figure (a
+    risk-score audit, 2026-12-07). GRACE stays computed for the clinician (unstable angina
+    shows no sign either), said beside it; the patient reads her 10-year figure."""
+    from portal.fhir.observation import _patient_scores
+    from tests.conftest import signed_pdfs
+
+    now = utcnow()
+    people.patient.date_of_birth = dt.date(now.year - 67, 12, 31)  # 66
+    sql.commit()
+    _add_input(
+        sql, people, now - dt.timedelta(days=30), total_cholesterol=240.0, hdl=40.0,
+        systolic_bp_mmhg=150.0, booleans=dict(smoker=True, diabetic=False, bp_treated=False),
+    )  # fmt: skip
+    _add_input(
+        sql, people, now - dt.timedelta(hours=6), heart_rate_bpm=80.0, systolic_bp_mmhg=130.0,
+        creatinine=0.9, killip_class=1,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=False, st_depression=False,
+                      elevated_cardiac_enzymes=False, in_hospital_pci=False),
+    )  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    from tests.conftest import sign_report
+    from tests.test_sinus_rate_statement import _preselected
+
+    sign_report(
+        doctor, report, sql, rhythm_label=report.versions[0].rhythm_label,
+        findings=_preselected(page), conclusion="Read as prefilled.", patient_comment="",
+    )  # fmt: skip
+    scores = {s.model: s for s in report.risk_scores}
+    assert scores[RiskModel.FRAMINGHAM_GENERAL_CVD].value > 30
+    assert scores[RiskModel.GRACE_IN_HOSPITAL].value is not None
+    _, summary = signed_pdfs(app, people, doctor, report, tmp_path)
+    said = " ".join(summary.split())
+    assert "months ahead" not in said and "More than 30 of 100 people" in said, said
+    assert [s.model for s in _patient_scores(report.risk_scores)] == [
+        RiskModel.FRAMINGHAM_GENERAL_CVD
+    ]
+    risk_page = html.unescape(
+        doctor.get(f"/patients/{people.patient.id}/risk/").get_data(as_text=True)
+    )
+    card = risk_page[risk_page.index('id="score-grace_in_hospital"') :]
+    assert risk_scores.NO_ACS_RECORDED in card[: card.index("</article>")]

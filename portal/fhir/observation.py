@@ -59,7 +59,7 @@ from portal.risk_words import band_text, model_title, percent_bound, score_point
 from portal.services import audit, documents, entered_in_error, reports
 from portal.services.reference import reference_marker
 from portal.services.risk_scores import stale_reason, stale_since
-from reports.plain_language import GRACE_MODELS, PATIENT_RISK_ORDER
+from reports.plain_language import PATIENT_RISK_ORDER
 
 DEFAULT_WINDOW_S = 10.0
 MAX_WINDOW_S = 60.0
@@ -171,12 +171,11 @@ def _stale(score: RiskScore) -> str | None:
 
 
 def _patient_scores(scores: list[RiskScore]) -> list[RiskScore]:
-    """The one risk figure the patient summary explains (`plain_language.patient_risk`): none
-    after an acute coronary syndrome (a GRACE score computed), nor one computed for an age or
-    sex since corrected."""
+    """The one risk figure the patient summary explains (`plain_language.patient_risk`): a
+    first-event model's, none during an acute coronary syndrome (those are then not computed;
+    a GRACE score computed without one had hidden a 10-year figure, an audit), nor one
+    computed for an age or sex since corrected."""
     by_model = {s.model.value: s for s in scores if not _stale(s)}
-    if any(m in by_model for m in GRACE_MODELS):
-        return []
     return next(([by_model[m]] for m in PATIENT_RISK_ORDER if m in by_model), [])
 
 
@@ -218,9 +217,7 @@ def _computed_in(version: ReportVersion) -> set[str]:
 
 def _patient_model(computed: set[str]) -> set[str]:
     """The model of the one risk figure a patient's summary gave, from a signature's models
-    (`_patient_scores`, as signed: none after an acute coronary syndrome)."""
-    if computed & set(GRACE_MODELS):
-        return set()
+    (`_patient_scores`, as signed: none during an acute coronary syndrome)."""
     return next(({m} for m in PATIENT_RISK_ORDER if m in computed), set())
 
 

@@ -11,6 +11,7 @@ input gives "not computed: <what> missing", never a number computed from a defau
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import inspect
 import re
@@ -26,7 +27,7 @@ from ml import vocabulary
 from portal import risk
 from portal.local_time import before_birth_here, hospital_day
 from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
-from portal.risk_words import score_points
+from portal.risk_words import points_banded, score_points
 from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
 
 RISK_FACTOR_WINDOW = dt.timedelta(days=365)
@@ -397,8 +398,30 @@ def compute_scores(
                 missing.append(_before_birth_text(column, unborn[column], born))
             else:
                 missing.append(_missing_text(column, found, window, (later or {}).get(column)))
-        outcomes.append(_run(spec, kwargs, missing, sources, latest_id))
+        outcome = _run(spec, kwargs, missing, sources, latest_id)
+        outcomes.append(_without_acs_noted(outcome) if acs_reason is None else outcome)
     return outcomes
+
+
+# GRACE is computed from admission values whether or not they show an acute coronary
+# syndrome (unstable angina raises no enzyme and may change no ST segment: whether there is
+# one is the clinician's call), but said beside it when none is recorded: a woman with HR 80,
+# Killip 1 and every sign "no" read GRACE 108/97 points, and her summary "the months ahead"
+# instead of her 10-year figure (a risk-score audit, 2026-12-07).
+NO_ACS_RECORDED = (
+    "No acute coronary syndrome recorded (no raised cardiac enzymes, ST-segment deviation or "
+    "depression in the admission values): GRACE is for patients with one, and the patient's "
+    "summary gives the 10-year figure."
+)
+
+
+def _without_acs_noted(outcome: ScoreOutcome) -> ScoreOutcome:
+    """A computed GRACE outcome with `NO_ACS_RECORDED` among its notes (the risk page's)."""
+    result = outcome.result
+    if result is None or not points_banded(outcome.spec.model):
+        return outcome
+    noted = dataclasses.replace(result, notes=[*result.notes, NO_ACS_RECORDED])
+    return dataclasses.replace(outcome, result=noted)
 
 
 def _acute_coronary_syndrome(values: dict[str, Measured], as_of: dt.datetime) -> str | None:
