@@ -17,6 +17,7 @@ from portal import risk
 from portal.risk import grace
 from portal.risk.framingham import heart_age_text
 from portal.risk.result import RiskResult
+from portal.risk_words import BEYOND_CALIBRATION, NOT_SIZED
 
 MODELS: dict[str, Callable[..., RiskResult]] = {
     "framingham": risk.framingham_general_cvd,
@@ -73,16 +74,26 @@ def describe(result: RiskResult) -> str:
     lines = [result.title, f"  predicts: {result.predicts}"]
     sign = grace.BOUND_SIGNS.get(result.percent_bound or "", "")  # a nomogram's bound
     value = f"{sign}{result.risk_percent:.1f} %"
+    ceiling = risk.beyond_calibration(result.model, result.risk_percent)
+    if ceiling is not None:  # as the pages say it: no figure the extrapolation cannot give
+        value = f"> {ceiling:.0f} %"
     if result.model in grace.BANDS_BY_MODEL:  # banded by its points, not by its percentage
         lines.append(f"  result:   {result.points} points ({result.category}) -> {value}")
     elif result.points is not None:
         lines.append(f"  result:   {result.points} points -> {value} ({result.category})")
     else:
         lines.append(f"  result:   {value} ({result.category})")
+    if ceiling is not None:
+        lines.append(f"  {BEYOND_CALIBRATION}: the equation's own figure is not stated")
     if result.heart_age_years is not None:
         lines.append(f"  heart age: {heart_age_text(result.heart_age_years)} years")
-    for effect in result.largest_effects():
-        lines.append(f"  {effect.label}: +{effect.change_percent_points:.1f} percentage points")
+    effects = result.largest_effects()
+    if ceiling is not None and effects:
+        labels = ", ".join(effect.label for effect in effects)
+        lines.append(f"  raised most by: {labels} (largest first; {NOT_SIZED})")
+    else:
+        for effect in effects:
+            lines.append(f"  {effect.label}: +{effect.change_percent_points:.1f} percentage points")
     lines.append(f"  source:   {result.citation}")
     return "\n".join(lines)
 

@@ -71,3 +71,17 @@ def test_a_heart_age_beyond_the_ages_it_is_said_for_is_said_as_such() -> None:
     assert "heart age: under 30 years" in result.output, result.output
     result = CliRunner().invoke(risk_command, ["framingham", *MAN_55])
     assert "heart age: 61 years" in result.output, result.output
+
+
+def test_beyond_the_calibrated_range_no_figure_nor_sizes_are_printed() -> None:
+    """A man of 70 with every factor: "99.9 %" and "Blood pressure: +6.5 percentage points",
+    differences of extrapolated figures, where the pages say "> 30 %" and rank the factors
+    without sizes (a risk-score audit)."""
+    args = ["framingham", "--sex", "male", "--age-years", "70", "--total-chol", "300", "--hdl",
+            "30", "--sbp-mmhg", "200", "--bp-treated", "--smoker", "--diabetic"]  # fmt: skip
+    result = CliRunner().invoke(risk_command, args)
+    assert result.exit_code == 0, result.output
+    assert "result:   > 30 % (high)" in result.output
+    assert "99.9" not in result.output and "percentage points:" not in result.output
+    assert "percentage points\n" not in result.output  # no "+6.5 percentage points"
+    assert "raised most by: Blood pressure, Smoking" in result.output
