@@ -183,6 +183,48 @@ def test_health_says_when_no_worker_serves_the_queue(
         assert app.test_client().get("/health").json["jobs"] == "ok"
 
 
+def test_health_says_when_a_job_is_left_running_under_a_stopped_worker(
+    app: Flask, people: People, tmp_path: Path
+) -> None:
+    """An operations audit killed both Celery workers during a 10-h upload: 75 s later
+    `/health` said "jobs": "ok" while the job read "running", "worker_dead": true, and nothing
+    requeued it (only a live worker's sweep does). It says so; a live worker's sweep requeues
+    such a job, so with one beating it is ok."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from portal.db import db_session
+    from portal.models import AnalysisJob, JobState, WorkerHeartbeat, utcnow
+    from tests.conftest import upload_file
+    from tests.support.ecg_files import synthetic, write_csv
+
+    staff = client_for(app, people.staff)
+    content = write_csv(tmp_path / "ecg.csv", synthetic(10.0, 250.0)).read_bytes()
+    assert upload_file(staff, people.patient.id, content, "ecg.csv").status_code == 302
+    with app.app_context():
+        sql = db_session()
+        long_ago = utcnow() - dt.timedelta(minutes=5)
+        sql.add(WorkerHeartbeat(worker_id="w1", host="here", pid=1, beat_at=long_ago))
+        sql.execute(
+            update(AnalysisJob).values(
+                state=JobState.RUNNING, worker_id="w1", attempts=1, started_at=long_ago
+            )
+        )
+        sql.commit()
+        health = app.test_client().get("/health")
+        assert health.status_code == 200
+        assert health.json["jobs"] == (
+            "no analysis worker is running: 1 analysis job(s) wait under a stopped worker "
+            "(start `cardio worker` or the Celery workers)"
+        )
+        away = app.test_client().get("/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        assert away.json["jobs"].startswith("no analysis worker is running: recordings wait")
+        sql.add(WorkerHeartbeat(worker_id="w2", host="here", pid=2, beat_at=utcnow()))
+        sql.commit()
+        assert app.test_client().get("/health").json["jobs"] == "ok"
+
+
 def test_health_tells_a_caller_off_the_server_no_paths_or_workload(
     app: Flask, people: People, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -166,22 +166,36 @@ WAITING_UNSERVED = dt.timedelta(minutes=1)
 def service_state(session: Session, now: dt.datetime) -> str:
     """Whether the analysis service is serving the queue, for `/health`: "ok", or what is
     wrong in words. An operations audit stopped every worker, uploaded an ECG, and `/health`
-    kept answering ok while nothing was analysed (a missing or crash-looping worker)."""
+    kept answering ok while nothing was analysed (a missing or crash-looping worker). A job
+    left running by a worker that died counts too: only a live worker's sweep requeues it
+    (`requeue_stuck`), and a second audit read "ok" beside a job "running" under a dead one."""
+    if live_workers(session, now):
+        return "ok"
     oldest = session.scalar(
         select(AnalysisJob.created_at)
         .where(AnalysisJob.state == JobState.QUEUED)
         .order_by(AnalysisJob.created_at)
         .limit(1)
     )
-    if oldest is None or now - oldest < WAITING_UNSERVED or live_workers(session, now):
-        return "ok"
-    waiting = session.scalar(
-        select(func.count(AnalysisJob.id)).where(AnalysisJob.state == JobState.QUEUED)
+    stranded = session.scalar(  # with no live worker, every claimed running job's is dead
+        select(func.count(AnalysisJob.id)).where(
+            AnalysisJob.state == JobState.RUNNING, AnalysisJob.worker_id.is_not(None)
+        )
     )
-    minutes = int((now - oldest).total_seconds() // 60)
+    said = []
+    if oldest is not None and now - oldest >= WAITING_UNSERVED:
+        waiting = session.scalar(
+            select(func.count(AnalysisJob.id)).where(AnalysisJob.state == JobState.QUEUED)
+        )
+        minutes = int((now - oldest).total_seconds() // 60)
+        said.append(f"{waiting} recording(s) wait to be analysed, the oldest for {minutes} min")
+    if stranded:
+        said.append(f"{stranded} analysis job(s) wait under a stopped worker")
+    if not said:
+        return "ok"
     return (
-        f"no analysis worker is running: {waiting} recording(s) wait to be analysed, the "
-        f"oldest for {minutes} min (start `cardio worker` or the Celery workers)"
+        f"no analysis worker is running: {'; '.join(said)} (start `cardio worker` or the "
+        "Celery workers)"
     )
 
 
