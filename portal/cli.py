@@ -502,18 +502,34 @@ def render_report(report_id: int, kind: str, out: Path) -> None:
     """Write the PDF of a report's newest version (stored once, reused afterwards)."""
     import shutil
 
-    from portal.models import DocumentKind, EcgReport
-    from portal.services import audit, documents
+    from portal.models import DocumentKind, EcgReport, utcnow
+    from portal.services import audit, documents, reports
+    from portal.services.errors import DomainError
 
     sql = db_session()
     report = sql.get(EcgReport, report_id)
     if report is None:
         click.echo(f"Error: there is no report {report_id}.", err=True)
         sys.exit(2)
+    # A summary written to a file is one to hand the patient: not while held for a talk first.
+    if kind == DocumentKind.PATIENT.value and reports.held_from_patient(report, utcnow()):
+        assert report.patient_release_at is not None
+        click.echo(
+            f"Error: report {report_id} is held from the patient until "
+            f"{report.patient_release_at:%Y-%m-%d %H:%M} UTC (a dangerous finding: the doctor "
+            "talks with them first); release it on its review page, or wait.",
+            err=True,
+        )
+        sys.exit(2)
     version = documents.latest_version(report)
-    document, path = documents.ensure_document(
-        sql, report, version, DocumentKind(kind), _settings()
-    )
+    try:
+        document, path = documents.ensure_document(
+            sql, report, version, DocumentKind(kind), _settings()
+        )
+    except DomainError as refused:  # unsigned (patient summary), withdrawn, files missing
+        sql.rollback()
+        click.echo(f"Error: {refused.message}", err=True)
+        sys.exit(2)
     # A PDF of a patient's report written to a file is a download like a page's (it had left
     # no audit row: an ops audit); the operator is the system account running the command.
     audit.record(

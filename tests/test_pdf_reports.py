@@ -435,6 +435,60 @@ def test_cli_render_report_and_time_limit(
     assert b"612 x 792 pts (letter)" in info.stdout
 
 
+def test_cli_writes_no_patient_summary_of_an_unsigned_or_held_report(
+    app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
+) -> None:
+    """An operations audit: `cardio render-report 3 --kind patient` on a preliminary report
+    exited 0 with a PDF saying "Your doctor checked and signed this result." and stored it,
+    where the REST API answers 409. The CLI refuses in the API's words (exit 2) and stores
+    nothing, as `documents.ensure_document` refuses any path; a summary held from the patient
+    for a talk first is not written either. The clinician PDF of the machine read still is."""
+    from portal.cli import main
+    from portal.models import DocumentKind
+    from portal.services import documents
+    from portal.services.errors import NotSignedYet
+
+    staff = client_for(app, people.staff)
+    path = write_csv(tmp_path / "ecg.csv", synthetic(30, 250))
+    post_form(staff, f"/patients/{people.patient.id}/recordings/new",
+              {"files": [(io.BytesIO(path.read_bytes()), "ecg.csv")]},
+              token_page=f"/patients/{people.patient.id}/recordings/new",
+              content_type="multipart/form-data")  # fmt: skip
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None and report.versions[-1].signed_at is None
+    env = {"DATABASE_URL": database_url, "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir),
+           "INSTANCE_DIR": str(tmp_path), "JOB_WORKER": "none", "CARDIO_ENV": "test"}  # fmt: skip
+
+    def render(kind: str) -> tuple[int, str]:
+        out = tmp_path / f"{kind}.pdf"
+        result = CliRunner().invoke(
+            main, ["render-report", str(report.id), "--kind", kind, "--out", str(out)], env=env
+        )
+        return result.exit_code, result.output
+
+    code, said = render("patient")
+    assert code == 2 and "The patient summary is made once a doctor has signed the report." in said
+    assert not (tmp_path / "patient.pdf").exists()
+    sql.expire_all()
+    assert sql.scalar(select(func.count(ReportDocument.id))) == 0
+    with pytest.raises(NotSignedYet):
+        documents.ensure_document(
+            sql, report, report.versions[-1], DocumentKind.PATIENT, app.config["SETTINGS"]
+        )
+    sql.rollback()
+    assert render("clinician")[0] == 0
+
+    signed = _signed(app, people, sql, tmp_path)
+    signed.patient_release_at = utcnow() + dt.timedelta(hours=72)  # held for a talk first
+    sql.commit()
+    code, said = render("patient")
+    assert code == 2 and f"report {signed.id} is held from the patient until" in said
+    signed.patient_release_at = utcnow()
+    sql.commit()
+    assert render("patient")[0] == 0
+
+
 def test_the_patient_reads_one_risk_figure_that_fits_their_situation() -> None:
     def score(model: str, percent: float | None) -> Score:
         return Score(model.replace("_", " "), "", percent, None, {}, model=model)

@@ -59,7 +59,7 @@ from portal.models import (
 from portal.review.routes import send_document
 from portal.risk_words import percent_bound, raised_most_by_shown, score_points
 from portal.services import documents, entered_in_error, myhealth, reference, reports
-from portal.services.errors import DomainError, NotAllowed
+from portal.services.errors import NotAllowed, NotSignedYet
 from portal.services.machine_read import machine_summary
 from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
 
@@ -72,11 +72,6 @@ MEASUREMENTS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms",
                 "qtc_fridericia_ms", "qrs_axis_deg")  # fmt: skip
 PDF = {"type": "string", "format": "binary"}
 WITHDRAWN_NO_PDF = "Withdrawn as entered in error: no PDF (error code gone)"
-
-
-class NotSignedYet(DomainError):
-    status = 409
-    default_message = "The patient summary is made once a doctor has signed the report."
 
 
 # --- schemas -------------------------------------------------------------------------------

@@ -44,7 +44,12 @@ from portal.models import (
 )
 from portal.risk_words import band_text, input_text, percent_text, score_points
 from portal.services import audit
-from portal.services.errors import DomainError, RecordingFilesMissing, ReportWithdrawn
+from portal.services.errors import (
+    DomainError,
+    NotSignedYet,
+    RecordingFilesMissing,
+    ReportWithdrawn,
+)
 from portal.services.machine_read import machine_read, machine_summary
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
@@ -424,9 +429,13 @@ def ensure_document(
     ReportWithdrawn (410) for a report withdrawn as entered in error: printed, it would pass
     for a report of the patient's ECG. RecordingFilesMissing (410) for a clinician PDF whose
     recording's files are lost: it is not issued without its strips (a blank strip had been
-    a 500); the patient PDF, which has none, is."""
+    a 500); the patient PDF, which has none, is. NotSignedYet (409) for a patient summary of
+    an unsigned version: it says a doctor checked and signed it (`cardio render-report
+    --kind patient` had written one of a preliminary report; an operations audit)."""
     if report.status is ReportStatus.ENTERED_IN_ERROR:
         raise ReportWithdrawn()
+    if kind is DocumentKind.PATIENT and version.signed_at is None:
+        raise NotSignedYet()
     existing = session.scalar(
         select(ReportDocument).where(
             ReportDocument.report_version_id == version.id, ReportDocument.kind == kind

@@ -50,6 +50,14 @@ class ReportWithdrawn(DomainError):
     )
 
 
+class NotSignedYet(DomainError):
+    """A patient summary of an unsigned read: it tells the patient their doctor checked and
+    signed the result (`documents.ensure_document` refuses to make one)."""
+
+    status = 409
+    default_message = "The patient summary is made once a doctor has signed the report."
+
+
 class RecordingFilesMissing(DomainError):
     """The stored files of a report's recording are missing or cannot be read (lost in a
     restore, deleted): the chart and the clinician PDF cannot be drawn. The report and its
