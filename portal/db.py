@@ -70,6 +70,11 @@ DATABASE_BUSY_CODES = (1205, 1213)
 SQLITE_BUSY_WORDS = ("database is locked", "database is busy", "database table is locked")
 # MariaDB's connection lost mid-statement (2013) or server gone away (2006): a new one works.
 CONNECTION_LOST_CODES = (2006, 2013)
+# A server restarting: "Server shutdown in progress" (1053), and no new connection until it is
+# back, by socket (2002) or TCP (2003). An operations audit killed and restarted MariaDB
+# during a job: the next progress write met 2003 on the pool's new connection, and the job
+# failed "because of an internal error" after one of its 3 attempts.
+SERVER_RESTARTING_CODES = (1053, 2002, 2003)
 
 
 # MySQL's "Access denied for user" (1045): the server answers and refuses DATABASE_URL's user
@@ -93,12 +98,13 @@ def database_busy(cause: BaseException) -> bool:
 
 
 def transient_database_error(error: BaseException) -> bool:
-    """Sending the same work again soon is expected to succeed: the database was busy, or the
-    connection was lost (the pool opens a new one)."""
+    """Sending the same work again soon is expected to succeed: the database was busy, the
+    connection was lost (the pool opens a new one) or the server is restarting."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     cause = getattr(error, "orig", None) or error
-    lost = getattr(cause, "args", ())[:1] in [(code,) for code in CONNECTION_LOST_CODES]
+    codes = CONNECTION_LOST_CODES + SERVER_RESTARTING_CODES
+    lost = getattr(cause, "args", ())[:1] in [(code,) for code in codes]
     return lost or database_busy(cause)
 
 

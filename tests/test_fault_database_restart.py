@@ -40,12 +40,14 @@ from portal.models import (
     AuditEvent,
     EcgRecording,
     EcgReport,
+    JobState,
     ReportStatus,
     Role,
     Sex,
     VersionKind,
+    utcnow,
 )
-from portal.services import audit, patients
+from portal.services import audit, jobs, patients
 from portal.storage import recording_folder
 from portal.worker import Worker
 from tests.conftest import PASSWORD, client_for, csrf_token, make_account, make_settings
@@ -418,3 +420,70 @@ def test_a_database_restart_during_uploads_and_signing_loses_nothing_and_half_wr
         f"traffic {traffic_ended - prepared_at:.1f} s, checks "
         f"{time.monotonic() - traffic_ended:.1f} s; {len(rows)} recordings stored"
     )
+
+
+@pytest.mark.mariadb
+def test_a_job_that_meets_a_database_restart_goes_back_to_the_queue(
+    app_on_it: Flask, dedicated_server: MariaDBServer, tmp_path: Path
+) -> None:
+    """An operations audit killed mariadbd during an analysis and restarted it 20 s later:
+    the job failed "because of an internal error" after 1 of its 3 attempts, the worker's
+    log reading (2003, "Can't connect to MySQL server"): its next progress write opened a new
+    connection while the server was down. A restart is not the job's failure: it goes back
+    to the queue within its attempts, and runs to the end once the server is back."""
+    app = app_on_it
+    engine = app.extensions["db_engine"]
+    with Session(engine, expire_on_commit=False) as sql:
+        staff = make_account(sql, Role.STAFF, "staff1")
+        patient = patients.register_patient(
+            sql, patients.PatientDetails("Ada Lovelace", dt.date(1960, 12, 10), Sex.FEMALE),
+            actor=staff, today=dt.date.today(),
+        )  # fmt: skip
+        sql.commit()
+    client = client_for(app, staff)
+    token = csrf_token(client, f"/patients/{patient.id}/recordings/new")
+    assert _upload(client, patient.id, token, _csv_variants(tmp_path, 1)[0]).status_code == 302
+    with Session(engine) as sql:
+        job_id = sql.scalars(select(AnalysisJob.id)).one()
+        assert jobs.claim(sql, job_id, "this-host:1:1", utcnow()) is not None
+
+    def server_restarts(*_args: object, progress, **_kwargs: object) -> None:  # type: ignore[no-untyped-def]
+        dedicated_server.kill()
+        threading.Timer(2.0, dedicated_server.restart).start()  # back while the failure is retried
+        progress(0.5, "Classifying beats")
+        raise AssertionError("the progress was written with the server down")
+
+    sessions = app.extensions["db_sessionmaker"]
+    storage_dir = app.config["SETTINGS"].storage_dir
+    state = jobs.run(sessions, job_id, storage_dir=storage_dir, analyzer=server_restarts)
+    assert state is JobState.QUEUED
+    with Session(engine) as sql:
+        job = sql.get(AnalysisJob, job_id)
+        assert job is not None
+        assert (job.state, job.attempts, job.error_message) == (JobState.QUEUED, 1, None)
+        assert job.progress_message == jobs.REQUEUED_MESSAGE
+    assert Worker(app).run_pending() == 1
+    with Session(engine) as sql:
+        job = sql.get(AnalysisJob, job_id)
+        assert job is not None and (job.state, job.attempts) == (JobState.SUCCEEDED, 2)
+
+
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (1053, "Server shutdown in progress"),
+        (2002, "Can't connect to local server through socket"),
+        (2003, "Can't connect to MySQL server on '127.0.0.1'"),
+    ],
+)
+def test_what_a_restarting_server_answers_is_transient(code: int, words: str) -> None:
+    """What else a restart raises, besides the lost connection (2006, 2013) already counted."""
+    import pymysql
+    from sqlalchemy.exc import OperationalError
+
+    from portal.db import transient_database_error
+
+    error = OperationalError("UPDATE", {}, pymysql.err.OperationalError(code, words))
+    assert transient_database_error(error)
+    refused = OperationalError("UPDATE", {}, pymysql.err.OperationalError(1045, "Access denied"))
+    assert not transient_database_error(refused)

@@ -19,10 +19,10 @@ memory and its own next sweep (`requeue_stuck`, before each claim and every
 JOB_SWEEP_SECONDS) writes it as soon as the database answers. Memory is enough: if this
 process dies meanwhile, its heartbeat stops and the dead-worker rule requeues the job.
 
-A database busy for a moment (SQLite locked, a MariaDB lock wait timeout or deadlock) or a lost
-connection is not the job's failure: the job goes back to the queue within its attempts
-(`transient_database_error`). A load audit on SQLite had 2 of 54 jobs failed after one attempt
-with "an internal error" for a lock held a few seconds by a web request.
+A database busy for a moment (SQLite locked, a MariaDB lock wait timeout or deadlock), a lost
+connection or a server restarting is not the job's failure: the job goes back to the queue within
+its attempts (`transient_database_error`). A load audit on SQLite had 2 of 54 jobs failed after
+one attempt with "an internal error" for a lock held a few seconds by a web request.
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ FORGET_WORKERS_AFTER = dt.timedelta(days=7)  # heartbeat rows of long-gone worke
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError)
 # Waits between tries to write a job's failure while the database is unreachable: about 60 s.
 FAIL_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 7.5, 15.0, 15.0, 15.0)
-# What a transiently failed run (database busy, connection lost) says while it waits again.
-REQUEUED_MESSAGE = "Waiting to be retried: the database was busy"
+# What a transiently failed run (database busy, connection lost, server restarting) says while
+# it waits again.
+REQUEUED_MESSAGE = "Waiting to be retried: the database was busy or unreachable"
 # Failures this process could not write (job id -> (worker id, attempts, message, requeue)),
 # written by its next `requeue_stuck` once the database answers again.
 _unwritten_failures: dict[int, tuple[str | None, int, str, bool]] = {}
