@@ -452,6 +452,41 @@ def test_a_downgrade_past_0016_refuses_to_release_a_held_report(
             connection.execute(text(hold), {"until": utcnow() - dt.timedelta(hours=1)})
 
 
+def test_a_downgrade_past_0021_or_0025_refuses_to_lose_what_a_signature_kept(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """0021's downgrade dropped each signed version's `patient_risk`, the figure its patient
+    summary gave, and 0025's its `risk_figures`, silently: neither can be worked out again
+    (an operations audit). Each refuses as 0016's and 0023's do, and the database stays at it."""
+    from alembic.util import CommandError
+
+    with _seeded_at(empty_database_url, "0020", tmp_path, reports=3) as engine:
+        migrate.upgrade(empty_database_url)
+        one_signed = "(SELECT MIN(id) FROM report_version WHERE signed_at IS NOT NULL)"
+        with engine.begin() as connection:
+            connection.execute(text(
+                "UPDATE report_version SET patient_risk = 'About 11 of 100 people ...', "
+                f"risk_figures = '{{\"framingham_general_cvd\": {{\"percent\": 11.2}}}}' "
+                f"WHERE id = {one_signed}"
+            ))  # fmt: skip
+        with pytest.raises(CommandError, match=r"^1 signed report version\(s\) keep their risk "):
+            migrate.downgrade(empty_database_url, "0020")
+        assert _revision(engine) == "0025"
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE report_version SET risk_figures = NULL"))
+        with pytest.raises(CommandError, match=r"^1 signed report version\(s\) keep the risk fi"):
+            migrate.downgrade(empty_database_url, "0020")
+        assert _revision(engine) == "0021"
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT patient_risk FROM report_version WHERE patient_risk IS NOT NULL")
+            ).scalar_one()
+        assert kept == "About 11 of 100 people ..."
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:  # for the downgrade the fixture makes
+            connection.execute(text("UPDATE report_version SET patient_risk = NULL"))
+
+
 def test_0024_says_earlier_withdrawals_were_of_the_wrong_patient(
     empty_database_url: str, tmp_path: Path
 ) -> None:
