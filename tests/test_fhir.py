@@ -1993,6 +1993,77 @@ def test_a_risk_score_no_longer_current_is_a_new_version_and_its_signed_one_stay
                     tokens.doctor), 404)  # fmt: skip
 
 
+def _late_cholesterol(sql: Session, people: People, report: EcgReport, total: float) -> None:
+    """A cholesterol measured before the ECG, added now: the signed score is no longer current."""
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=report.report_date - dt.timedelta(hours=2),
+                          total_cholesterol=total, hdl=35, cholesterol_unit="mg/dL"),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+
+
+def _edit_patient(sql: Session, people: People, **changes: Any) -> None:
+    """Staff correct the patient's details, as the edit page does (audited)."""
+    patient = people.patient
+    now = {f.name: getattr(patient, f.name) for f in dataclasses.fields(patients.PatientDetails)}
+    details = patients.PatientDetails(**now | changes)
+    patients.update_patient(sql, patient, details, actor=people.staff, today=dt.date.today())
+    sql.commit()
+
+
+def test_a_stale_risk_scores_version_keeps_its_time(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """A second late entry the same day, with the same note, had moved the stale version's
+    lastUpdated (16:06:05 read 16:06:12) under the same versionId, its `_history` too, and a
+    phone number corrected after a date of birth had moved it likewise (a review, 2026-12-07):
+    a versionId's lastUpdated never changes, the time of the first event that made the note."""
+    client = app.test_client()
+    url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
+    _late_cholesterol(sql, people, signed, 300)
+    first = fetch(client, url, tokens.doctor)
+    version = first["meta"]["versionId"]
+    time.sleep(1.1)  # lastUpdated is to the second
+    _late_cholesterol(sql, people, signed, 310)
+    assert fetch(client, url, tokens.doctor)["meta"] == first["meta"]
+    assert fetch(client, f"{url}/_history/{version}", tokens.doctor)["meta"] == first["meta"]
+
+
+def test_a_stale_age_keeps_the_time_of_its_correction(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    client = app.test_client()
+    url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
+    _edit_patient(sql, people, date_of_birth=people.patient.date_of_birth - dt.timedelta(days=3653))
+    corrected = fetch(client, url, tokens.doctor)
+    assert "the patient's details have been corrected" in corrected["note"][-1]["text"]
+    time.sleep(1.1)
+    _edit_patient(sql, people, phone="+44 20 7946 0000")
+    assert fetch(client, url, tokens.doctor)["meta"] == corrected["meta"]
+
+
+def test_a_stale_version_after_an_amendment_is_gone_not_missing(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """Served as current, `_history/2-stale-...` read 404 "does not exist" once the report was
+    amended (a review, 2026-12-07): its note is not kept and the score is recomputed, so it
+    is 410 Gone, saying where the score as signed and as it stands are read."""
+    client = app.test_client()
+    url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
+    _late_cholesterol(sql, people, signed, 300)
+    version = fetch(client, url, tokens.doctor)["meta"]["versionId"]
+    sign(app, people, sql, signed, amend="Cholesterol corrected.")
+    assert fetch(client, url, tokens.doctor)["meta"]["versionId"] == "3"
+    gone = outcome_of(call(client, "GET", f"{url}/_history/{version}", tokens.doctor), 410)
+    assert gone["issue"][0]["code"] == "deleted"
+    assert "_history/2 for the score as signed" in gone["issue"][0]["diagnostics"]
+    fetch(client, f"{url}/_history/2", tokens.doctor)
+    outcome_of(call(client, "GET", f"{url}/_history/2-stale-20000101000000", tokens.doctor), 404)
+    outcome_of(call(client, "GET", f"{url}/_history/7-stale-3a91e677a42c", tokens.doctor), 404)
+
+
 def test_a_stale_risk_scores_version_is_named_by_what_it_says_not_by_the_last_edit(
     app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

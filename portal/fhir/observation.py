@@ -711,11 +711,39 @@ def observation_vread_stale(observation_id: str, version_id: str) -> Response:
     item, _ = _item_or_404(observation_id)
     resource = build(item) if item.slug.startswith("risk-") else {}
     if resource.get("meta", {}).get("versionId") != version_id:
-        raise not_found(f"Observation/{observation_id[:60]}/_history/{version_id[:20]}")
+        raise _stale_version_gone(item, version_id) or not_found(
+            f"Observation/{observation_id[:60]}/_history/{version_id[:20]}"
+        )
     audit_read("fhir.observation.read", patient_ids=[item.report.patient_id],
                object_type="ecg_report", object_id=item.report.id,
                details={"observation": item.id, "version": version_id})  # fmt: skip
     return resource_response(resource)
+
+
+STALE_VERSION = re.compile(r"([1-9][0-9]{0,8})-stale-[0-9a-f]{12}")
+
+
+def _stale_version_gone(item: Item, version_id: str) -> FhirError | None:
+    """410 Gone for a stale version (`stale_meta`) of a score its signature computed, which the
+    current read no longer is: its note is not kept, and the score it read is recomputed in
+    place at the next signature (`risk_scores.store_report_scores`), so it cannot be rebuilt.
+    It had answered 404 "does not exist" once the report was amended, for a version served as
+    current (a review, 2026-12-07). None: no such version, a 404."""
+    match = STALE_VERSION.fullmatch(version_id)
+    if match is None or not item.slug.startswith("risk-"):
+        return None
+    signed = readable_version(item.report, int(match[1]), audience_of(actor()))
+    if signed is None or _risk_model(item).value not in _computed_in(signed):
+        return None
+    return FhirError(
+        410,
+        f"Observation/{item.id}/_history/{version_id}: a version served while the score "
+        f"signed in version {signed.version_no} was no longer current; it is not kept, and "
+        "cannot be rebuilt once the report is signed again or the note has changed. Read "
+        f"_history/{signed.version_no} for the score as signed, and Observation/{item.id} "
+        "for where it stands now.",
+        "deleted",
+    )
 
 
 def _input_response(entry: clinical_input.InputItem) -> Response:

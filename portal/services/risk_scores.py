@@ -21,12 +21,21 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ml import vocabulary
 from portal import risk
 from portal.local_time import before_birth_here, hospital_day
-from portal.models import ClinicalInput, EcgReport, Patient, RiskModel, RiskScore, Sex, utcnow
+from portal.models import (
+    AuditEvent,
+    ClinicalInput,
+    EcgReport,
+    Patient,
+    RiskModel,
+    RiskScore,
+    Sex,
+    utcnow,
+)
 from portal.risk_words import points_banded, score_points
 from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
 
@@ -717,13 +726,43 @@ def stale_since(
     score: RiskScore, patient: Patient, as_of: dt.datetime
 ) -> tuple[str, dt.datetime] | None:
     """Why and since when a stored score stopped fitting the patient (`stale_reason`): the
-    newest entry that made it stale was added, or their details were corrected; None when it
-    fits. FHIR serves the stale score as a version of its own (`observation.stale_meta`)."""
+    first entry that made it say so was added (`_first_of_the_day`), or their details were
+    corrected so (`_corrected_at`); None when it fits. FHIR serves the stale score as a
+    version of its own (`observation.stale_meta`), whose time must never move."""
     staleness = _staleness(score, patient, as_of)
     if staleness is None:
         return None
     reason, since = staleness
-    return reason, since or patient.updated_at
+    return reason, since or _corrected_at(score, patient, as_of, reason)
+
+
+def _corrected_at(
+    score: RiskScore, patient: Patient, as_of: dt.datetime, reason: str
+) -> dt.datetime:
+    """When the patient's details were corrected so that the score reads `reason`: the
+    earliest of their edits since it was computed after which it has read so, from the
+    audit's values before each edit (`patients.update_patient`). Their record's last edit,
+    `updated_at`, had moved with a later phone number under the same FHIR version (a review,
+    2026-12-07); that remains the answer only for a record edited without an audit."""
+    session = object_session(patient)
+    if session is None:
+        return patient.updated_at
+    edits = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "patient.update", AuditEvent.patient_id == patient.id,
+               AuditEvent.occurred_at > score.created_at)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )  # fmt: skip
+    born, sex, since = patient.date_of_birth, Sex(patient.sex), patient.updated_at
+    for edit in edits:
+        was = (edit.details or {}).get("was", {})
+        born = dt.date.fromisoformat(was["date_of_birth"]) if "date_of_birth" in was else born
+        sex = Sex(was["sex"]) if "sex" in was else sex
+        before = Patient(date_of_birth=born, sex=sex)  # not added: its details, no entries
+        if _staleness(score, before, as_of) != (reason, None):
+            return edit.occurred_at
+        since = edit.occurred_at
+    return since
 
 
 def _staleness(
@@ -738,7 +777,7 @@ def _staleness(
             f"a previous heart attack was recorded on {hospital_day(max(history))} after the score "
             "was computed (this model is for people without one): signing or amending the "
             "report recomputes it"
-        ), max(history)
+        ), _first_of_the_day(history)
     late = [
         entry.created_at
         for entry in added
@@ -749,7 +788,7 @@ def _staleness(
             f"an entry measured on or before this ECG was added on {hospital_day(max(late))} "
             "after the score was computed: signing or amending the report recomputes it; see "
             "the risk page for today's score"
-        ), max(late)
+        ), _first_of_the_day(late)
     used = score.inputs_used or _refused_for(score.not_computed_reason or "")
     then_age = used.get("age_years")
     then_sex = used.get("sex")
@@ -766,6 +805,14 @@ def _staleness(
         f"{computed} for {' and '.join(changed)}; the patient's details have been corrected "
         "since: see the risk page for today's score"
     ), None
+
+
+def _first_of_the_day(added: list[dt.datetime]) -> dt.datetime:
+    """The earliest of the entries added on the day the newest was (the day the reason names):
+    a second entry that day says the same, and had moved the time of FHIR's stale version
+    under the same versionId, 16:06:05 read 16:06:12 (a review, 2026-12-07)."""
+    day = hospital_day(max(added))
+    return min(when for when in added if hospital_day(when) == day)
 
 
 def _tells_of_a_heart_attack(score: RiskScore, entry: ClinicalInput) -> bool:
