@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -349,3 +350,38 @@ def test_another_accounts_tries_at_an_export_are_audited_and_expired_files_refus
     assert not sql.scalars(
         select(AuditEvent).where(AuditEvent.action == "fhir.export.download")
     ).all()
+
+
+def test_since_exports_a_risk_score_gone_stale_after_it(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """A back-dated cholesterol added after `_since` makes the signed risk score a version of
+    its own, updated then (`observation.stale_meta`); the export had chosen reports by their
+    own `updated_at`, so its manifest held the new input's Observations and not the stale
+    score (a review, 2026-12-07). Nothing unchanged since comes with it."""
+    client = app.test_client()
+    token = exporter(sql, people)
+    time.sleep(1.1)
+    since = utcnow().replace(microsecond=0) + dt.timedelta(seconds=1)
+    time.sleep(2.1)
+    record_clinical_input(
+        sql, people.patient,
+        ClinicalInputForm(recorded_at=signed.report_date - dt.timedelta(hours=2),
+                          total_cholesterol=300, hdl=35, cholesterol_unit="mg/dL"),
+        actor=people.staff, now=utcnow(),
+    )  # fmt: skip
+    sql.commit()
+    status_url = kick_off(client, token, f"?_since={since:%Y-%m-%dT%H:%M:%SZ}")
+    Worker(app).run_pending()
+    files = {item["type"]: item for item in manifest_of(client, status_url, token)["output"]}
+    exported = lines_of(client, files["Observation"]["url"], token)
+    risk = [r for r in exported if r["id"].startswith(f"{signed.id}-risk-")]
+    assert f"{signed.id}-risk-framingham-general-cvd" in [r["id"] for r in risk]
+    for resource in exported:
+        assert resource["meta"]["lastUpdated"] >= f"{since:%Y-%m-%dT%H:%M:%S}"
+        assert fetch(client, f"/Observation/{resource['id']}", token) == resource
+    assert all("-stale-" in r["meta"]["versionId"] for r in risk)
+    assert not [r for r in exported if r["id"] == f"{signed.id}-hr"]

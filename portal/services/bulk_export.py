@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import Flask
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -311,7 +311,9 @@ def _write_files(
     inputs_query = visible_inputs(account).order_by(None)
     if since is not None:
         patients_query = patients_query.where(Patient.updated_at >= since)
-        reports_query = reports_query.where(EcgReport.updated_at >= since)
+        reports_query = reports_query.where(
+            or_(EcgReport.updated_at >= since, EcgReport.patient_id.in_(_inputs_or_details(since)))
+        )
         inputs_query = inputs_query.where(ClinicalInput.created_at >= since)
     n_patients = sql.scalar(select(func.count()).select_from(patients_query.subquery())) or 0
     n_reports = sql.scalar(select(func.count()).select_from(reports_query.subquery())) or 0
@@ -334,15 +336,21 @@ def _write_files(
         wanted = {"DiagnosticReport", "Observation"} & set(resource_types)
         if wanted:
             for report in _batches(sql, reports_query, EcgReport.id):
-                exported.add(report.patient_id)
+                # A report unchanged since: only what its patient's entries or details made a
+                # new version of (a risk score gone stale, `observation.stale_meta`).
+                whole = since is None or report.updated_at >= since
+                resources = []
                 if "DiagnosticReport" in wanted:
-                    counts["DiagnosticReport"] += files.write(
-                        "DiagnosticReport", report_resource(report, who)
+                    resources.append(report_resource(report, who))
+                if "Observation" in wanted:  # the waveform is read by window, see README
+                    resources += [build(item) for item in items(report, who) if item.slug != "ecg"]
+                changed = [r for r in resources if whole or _updated_since(r, since)]
+                for resource in changed:
+                    counts[resource["resourceType"]] += files.write(
+                        resource["resourceType"], resource
                     )
-                if "Observation" in wanted:
-                    for item in items(report, who):
-                        if item.slug != "ecg":  # the waveform is read by window, see README
-                            counts["Observation"] += files.write("Observation", build(item))
+                if whole or changed:
+                    exported.add(report.patient_id)
                 done += 1
                 if done % 50 == 0:
                     progress(done / total, f"Writing reports ({done - n_patients} of {n_reports})")
@@ -357,6 +365,24 @@ def _write_files(
                 written = done - n_patients - n_reports
                 progress(done / total, f"Writing clinical inputs ({written} of {n_inputs})")
     return counts, exported
+
+
+def _inputs_or_details(since: dt.datetime) -> Any:
+    """The patients with a clinical input entered, or details edited, since `since`: their
+    reports' risk scores may have gone stale since, a version of their own updated then
+    (`observation.stale_meta`). Reports were chosen by their own `updated_at` alone, so
+    `$export?_since=` left out a risk score gone stale after it (a review, 2026-12-07)."""
+    entered = select(ClinicalInput.patient_id).where(ClinicalInput.created_at >= since)
+    edited = select(Patient.id).where(Patient.updated_at >= since)
+    return entered.union(edited)
+
+
+def _updated_since(resource: dict[str, Any], since: dt.datetime | None) -> bool:
+    """Whether the resource's `meta.lastUpdated` (to the second) is at or after `since`."""
+    updated = resource.get("meta", {}).get("lastUpdated")
+    if since is None or updated is None:
+        return since is None
+    return dt.datetime.fromisoformat(updated).replace(tzinfo=None) >= since.replace(microsecond=0)
 
 
 def _batches(sql: Session, query: Any, id_column: Any, size: int = 200) -> Iterator[Any]:
