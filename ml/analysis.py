@@ -77,6 +77,7 @@ from ml.lead_ii_p_wave import inverted_p_waves, p_wave_polarity_in_lead_ii
 from ml.lead_off import lead_off_as_missing
 from ml.lead_vote import beats_most_leads_see, lead_detections, lead_that_finds_the_beats
 from ml.mains import dehummed
+from ml.missed_complexes import QRS_BAND_HZ, missed_complexes_s
 from ml.mobitz_ii import second_degree_blocks, strip_call_with_mobitz_ii
 from ml.narrow_tachycardia import named_on_the_strip, said_on_the_strip
 from ml.noise_bursts import NOTE_PHRASE as BURST_PHRASE
@@ -735,6 +736,9 @@ def _read(
     block, constant_pr_block = second_degree_blocks(bands.p_waves_mv, fs, beat_s, classes)
     dissociation = av_dissociation(bands.p_waves_mv, fs, beat_s, classes)
     held_block = blocked_p_waves(bands.p_waves_mv, fs, beat_s, classes)
+    missed = missed_complexes_s(
+        bandpass_mv(recording.signal_mv[:, leads], fs, QRS_BAND_HZ), fs, beat_s, classes
+    )
     is_strip = recording.duration_s <= STRIP_MAX_S
     af_windows = [] if is_strip else af_window_spans_s(lead_mv, fs, peaks, classes, bands=bands)
     if not is_strip:
@@ -831,6 +835,7 @@ def _read(
             clear_of_noise,
             lead_ii_p,
             missing,
+            missed,
         ),
         intervals,
         recording_facts=(fs, recording.duration_s, recording.lead_names),
@@ -954,6 +959,8 @@ class RhythmEvidence:
     p_wave_in_lead_ii: int | None = None
     # Where every lead read is missing (`spans_every_lead_misses`): no episode runs through.
     missing: list[tuple[float, float]] = field(default_factory=list)
+    # Complexes the detector missed in intervals of two cycles (`ml.missed_complexes`).
+    missed_complexes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def ventricular_matches(
@@ -1317,6 +1324,7 @@ def summarise(
         noisy_spans_s=noisy_spans_s(beats.quality, evidence.clear_of_fast_noise),
         p_waves_inverted=strip is None and inverted_p_waves(evidence.p_wave_in_lead_ii, intervals),
         missing_spans_s=evidence.missing,
+        missed_complexes_s=evidence.missed_complexes,
     )
     set_aside = evidence.artefact_runs  # a run with beats left unclassified above is shorter
     noise = read_through_noise(beats.quality, evidence.clear_of_fast_noise)

@@ -83,6 +83,7 @@ from ml.io.sources import RecordingSource
 from ml.lead_ii_p_wave import p_wave_polarity_in_lead_ii
 from ml.lead_off import FlatRunWatch
 from ml.mains import dehummed_source
+from ml.missed_complexes import QRS_BAND_HZ, missed_complexes_s
 from ml.mobitz_ii import second_degree_blocks
 from ml.noise_bursts import judged_classes, noise_mv
 from ml.paced import paced_read
@@ -394,7 +395,7 @@ class _Analysis:
 
         self.report(0.6, "Finding rhythm episodes")
         normal = (classes == "N") & ~unreadable
-        evidence, dissociation, pause_p, held_block = self._rhythm_and_median_beat(
+        evidence, dissociation, pause_p, held_block, missed = self._rhythm_and_median_beat(
             lead, peaks, classes, peaks[normal], quality, [q for q in silent if q.open]
         )
         p_consistency, af_windows, beats, set_aside, surroundings, qrs_mv, v_waves = evidence[:7]
@@ -433,6 +434,7 @@ class _Analysis:
                 constant_pr_block,
                 clear_of_noise,
                 lead_ii_p,
+                missed_complexes=missed,
             ),
             intervals,
             recording_facts=(fs, self.source.duration_s, names),
@@ -678,6 +680,7 @@ class _Analysis:
         list[Dissociation],
         dict[tuple[float, float], int | None],
         list[BlockedPWaves],
+        np.ndarray,
     ]:
         """Pass 5: P-wave consistency per beat, the AF windows, a Mobitz I and a Mobitz II
         block's cycles (`ml.wenckebach`, `ml.mobitz_ii`, each read by the chunk whose core holds
@@ -690,7 +693,9 @@ class _Analysis:
         every beat's QRS size, the waveform of every V call
         (`ml.unmatched_ventricular.ventricular_waves`), and the segments noisy only from fast
         noise whose beats stand clear of it (`ml.strip_rhythm.clear_of_fast_noise_s`, each read
-        by the chunk whose core holds its start)."""
+        by the chunk whose core holds its start), and the complexes the detector missed in
+        intervals of two cycles (`ml.missed_complexes`, each read by the chunk whose core
+        holds it)."""
         fs = self.fs
         measured = measured_peaks(normal_peaks, self.n, fs)
         offsets = beat_offsets(fs)
@@ -772,7 +777,11 @@ class _Analysis:
                 bands.p_waves_mv, fs, peaks[lo:hi] / fs, classes[lo:hi], mine_open, chunk.start / fs
             )
             pause_p = {span: n for span, n in found.items() if in_core(span[0])}
-            return read, dissociated, pause_p, held
+            qrs_band = bandpass_mv(x[:, self.usable], fs, QRS_BAND_HZ)
+            missed = missed_complexes_s(
+                qrs_band, fs, peaks[lo:hi] / fs, classes[lo:hi], chunk.start / fs
+            )
+            return read, dissociated, pause_p, held, [t for t in missed if in_core(t)]
 
         both = self._each(step, (0.6, 0.85), "Finding rhythm episodes")
         results = [r for r, *_ in both]
@@ -794,8 +803,9 @@ class _Analysis:
                 [span for r in results for span in r[9]],
             ),
             [d for _, found, *_ in both for d in found],
-            {span: n for _, _, pauses, _ in both for span, n in pauses.items()},
-            [w for *_, held in both for w in held],
+            {span: n for _, _, pauses, *_ in both for span, n in pauses.items()},
+            [w for _, _, _, held, _ in both for w in held],
+            np.array([t for *_, missed in both for t in missed]),
         )
 
 

@@ -151,6 +151,7 @@ def detect_rhythms(
     p_waves_absent: bool = False,
     no_room_for_p_waves: bool = False,
     missing_spans_s: Sequence[tuple[float, float]] = (),
+    missed_complexes_s: np.ndarray | Sequence[float] = (),
 ) -> list[Episode]:
     """Episodes (sorted, possibly overlapping: a VT run inside sinus rhythm) for one recording.
     A run of `RHYTHM_RUN_S` or more is the rhythm of its stretch, as AF is: no sinus rhythm is
@@ -187,7 +188,9 @@ def detect_rhythms(
     median P wave, at a PR of high confidence, is negative in lead II (`ml.lead_ii_p_wave`):
     the sinus-named stretches are INVERTED_P_WAVES (`_with_inverted_p_waves`).
     `missing_spans_s`: signal every lead read misses (`ml.gaps`, lead-off from `ml.lead_off`):
-    no episode runs through one (`_apart_at_missing`).
+    no episode runs through one (`_apart_at_missing`). `missed_complexes_s`: complexes the
+    beat detector missed inside intervals of two cycles (`ml.missed_complexes`): an interval
+    holding one is no dropped beat (`_pauses`).
     """
     silent = [Episode(PAUSE, start_s, end_s, 2) for start_s, end_s in silences_s]
     if len(beat_s) < 3:
@@ -222,7 +225,7 @@ def detect_rhythms(
     cycles_s = list(mobitz_i_cycles_s) + list(mobitz_ii_cycles_s)
     episodes += silent + [
         e
-        for e in _pauses(beat_s, rr_s, classes, bound_pauses)
+        for e in _pauses(beat_s, rr_s, classes, bound_pauses, missed_complexes_s)
         if not (
             e.label == DROPPED
             and (
@@ -555,8 +558,14 @@ def _pauses(
     rr_s: np.ndarray,
     classes: np.ndarray,
     bound_pauses: np.ndarray | None = None,
+    missed_complexes_s: np.ndarray | Sequence[float] = (),
 ) -> list[Episode]:
+    """Pauses and dropped beats. An interval of two cycles holding a complex the detector
+    missed (`missed_complexes_s`) is no dropped beat: a wide PVC taken for the T wave before
+    it left its compensatory pause, read as a possible second-degree AV block (QT Database
+    sel44 at 603.4 s)."""
     episodes = []
+    missed_s = np.sort(np.asarray(missed_complexes_s, dtype=float))
     local = _centred_median(rr_s, BASE_WINDOW_BEATS)
     normal_pair = (classes[:-1] == "N") & (classes[1:] == "N")
     # A pause is bounded by two readable beats; next to an unclassifiable (Q) beat the
@@ -568,9 +577,18 @@ def _pauses(
     for i, rr in enumerate(rr_s):
         if rr > PAUSE_S and readable_pair[i]:
             episodes.append(Episode(PAUSE, float(beat_s[i]), float(beat_s[i + 1]), 2))
-        elif normal_pair[i] and _doubled(rr, local[i]):
+        elif (
+            normal_pair[i]
+            and _doubled(rr, local[i])
+            and not _holds(missed_s, beat_s[i], beat_s[i + 1])
+        ):
             episodes.append(Episode(DROPPED, float(beat_s[i]), float(beat_s[i + 1]), 2))
     return episodes
+
+
+def _holds(sorted_s: np.ndarray, start_s: float, end_s: float) -> bool:
+    """Whether any of the times `sorted_s` lies strictly between `start_s` and `end_s`."""
+    return bool(np.searchsorted(sorted_s, end_s) > np.searchsorted(sorted_s, start_s, "right"))
 
 
 def _doubled(rr_s: float, base_s: float) -> bool:
