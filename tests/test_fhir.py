@@ -1160,6 +1160,30 @@ def test_a_number_for_a_string_element_is_refused_naming_it(
     assert call(client, "GET", url, tokens.staff).get_json() == read
 
 
+def test_a_null_inside_a_repeating_string_is_skipped_not_refused(
+    app: Flask, sql: Session, tokens: Tokens
+) -> None:
+    """FHIR JSON aligns a repeating primitive with its extensions by null
+    (`"given": ["Anna", null]`, `"_given": [null, {...}]`): refused with a 400 by the strict
+    string check (and a 500 before it), where it is valid R4 (a review, 2026-12-07)."""
+    qualifier = {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/"
+                                "iso21090-EN-qualifier", "valueCode": "CL"}]}  # fmt: skip
+    body = new_patient_json(
+        name=[{"use": "official", "family": "Nullgiven", "given": ["Anna", None],
+               "_given": [None, qualifier]}],
+        address=[{"line": ["1 Main St", None], "_line": [None, qualifier], "city": "Leeds"}],
+    )  # fmt: skip
+    created = call(app.test_client(), "POST", "/Patient", tokens.staff, json=body,
+                   content_type=FHIR_JSON)  # fmt: skip
+    assert created.status_code == 201, created.get_json()
+    patient = sql.get(Patient, int(created.get_json()["id"]))
+    assert patient is not None and patient.full_name == "Anna Nullgiven"
+    lone_null = new_patient_json(address=[{"city": None}])
+    still = call(app.test_client(), "POST", "/Patient", tokens.staff, json=lone_null,
+                 content_type=FHIR_JSON)  # fmt: skip
+    assert still.status_code == 400  # a lone element is never null in FHIR JSON
+
+
 def test_writing_patients_needs_staff_and_the_write_scope(
     app: Flask, tokens: Tokens, people: People
 ) -> None:

@@ -323,9 +323,13 @@ def _strict_booleans(body: dict[str, Any]) -> None:
 def _strict_strings(body: dict[str, Any]) -> None:
     """A string element the portal reads is a JSON string: the model turns a number into
     one, so `"value": 5551234` reached the form's checks and answered 500, and
-    `"city": 5` was saved as "5" (an access/write-path audit)."""
+    `"city": 5` was saved as "5" (an access/write-path audit). A null inside a repeating
+    element (`"given": ["Anna", null]` beside `"_given": [null, {...}]`) is FHIR JSON's way to
+    align the values with their extensions: skipped, not refused (a review)."""
     for element in PATIENT_STRINGS:
         for path, value in _values_at(body, element.split("."), "Patient"):
+            if value is None and path.endswith("]"):
+                continue  # a repeating primitive's null, aligned with its `_given`-style extension
             if not isinstance(value, str):
                 raise FhirError(
                     400, f"{path}: {json.dumps(value)[:40]} is not a string; a FHIR string "
@@ -380,7 +384,8 @@ def _first(items: Any, where: Any = None) -> dict[str, Any]:
 def _name_text(name: dict[str, Any]) -> str:
     if name.get("text"):
         return str(name["text"])
-    return " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+    given = [part for part in name.get("given") or [] if part is not None]
+    return " ".join([*given, name.get("family") or ""]).strip()
 
 
 def _form_data(body: dict[str, Any]) -> dict[str, str]:
