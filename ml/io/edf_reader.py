@@ -354,3 +354,9 @@ def _check_header(path: Path) -> None:
         raise TruncatedDataError(
             f"{path.name} is truncated: {actual} of the {expected} bytes its header announces."
         )
+    if record_s == 0 and record_samples > 0:  # pyEDFlib divides by it: a ZeroDivisionError
+        raise UnknownFormatError(
+            f"{path.name}: unreadable EDF file (the header gives each data record a duration "
+            "of 0 s, so its sampling rates cannot be known). Export the file again from the "
+            "recording device's software."
+        )

@@ -675,3 +675,23 @@ def test_files_recorded_in_pieces_are_refused_saying_why(tmp_path: Path) -> None
     master.write_text("seg/2 3 500 20000\nseg1 10000\nseg2 10000\n")
     with pytest.raises(errors.UnknownFormatError, match="3 were given: a record stored in"):
         read_recording([master, *first, *second])
+
+
+def _plain_edf_with(tmp_path: Path, name: str, start: int, field: str) -> Path:
+    """A 2-lead plain EDF (not EDF+) whose header holds `field` from byte `start` on."""
+    content = bytearray(
+        write_edf(tmp_path / "good.edf", synthetic(leads=("II", "V5"))).read_bytes()
+    )
+    content[192:197] = b"     "  # EDF+C no more: pyEDFlib reads the plain EDF header fields
+    content[start : start + 8] = field.ljust(8).encode()
+    path = tmp_path / name
+    path.write_bytes(bytes(content))
+    return path
+
+
+def test_an_edf_whose_data_records_last_0_s_is_refused_naming_the_field(tmp_path: Path) -> None:
+    """A record duration of 0 (header bytes 244-251) raised pyEDFlib's ZeroDivisionError, a
+    500 on upload (a bad-input audit)."""
+    path = _plain_edf_with(tmp_path, "zero.edf", 244, "0")
+    with pytest.raises(errors.UnknownFormatError, match="gives each data record a duration of 0 s"):
+        read_recording(path)
