@@ -124,7 +124,7 @@ class EdfSource:
             ]
             self._digital_ranges = [_digital_range(reader, i) for i in self._chosen]
             self.n_samples = min(int(reader.getNSamples()[i]) for i in self._chosen)
-            self.start_time: dt.datetime | None = reader.getStartdatetime()
+            self.start_time: dt.datetime | None = _start_time(reader, path)
         except BaseException:
             reader.close()
             raise
@@ -308,6 +308,20 @@ def _left_out_notes(
             "one rate for all its leads to have them read together."
         )
     return tuple(notes)
+
+
+def _start_time(reader: pyedflib.EdfReader, path: Path) -> dt.datetime:
+    """The header's start, refused as pyEDFlib refuses month 13 when its day is not in its
+    month (31.02.26, 29.02.25): pyEDFlib's ValueError had been a 500 on upload."""
+    try:
+        return reader.getStartdatetime()
+    except ValueError as error:
+        with path.open("rb") as handle:
+            written = handle.read(176)[168:176].decode("latin-1").strip()
+        raise UnknownFormatError(
+            f"{path.name}: unreadable EDF file (the header's start date, {written}, is no date "
+            "of the calendar). Export the file again with the recording's real date."
+        ) from error
 
 
 def _reason(error: OSError, path: Path) -> str:

@@ -695,3 +695,14 @@ def test_an_edf_whose_data_records_last_0_s_is_refused_naming_the_field(tmp_path
     path = _plain_edf_with(tmp_path, "zero.edf", 244, "0")
     with pytest.raises(errors.UnknownFormatError, match="gives each data record a duration of 0 s"):
         read_recording(path)
+
+
+@pytest.mark.parametrize("written", ["31.02.26", "29.02.25"])
+def test_an_edf_starting_on_a_day_its_month_lacks_is_refused_naming_it(
+    tmp_path: Path, written: str
+) -> None:
+    """31.02.26 raised "ValueError: day is out of range for month", a 500 on upload, where
+    month 13 was refused (a bad-input audit)."""
+    path = _plain_edf_with(tmp_path, "feb.edf", 168, written)
+    with pytest.raises(errors.UnknownFormatError, match=f"start date, {written}, is no date"):
+        read_recording(path)
