@@ -1120,3 +1120,31 @@ def test_a_patient_of_sex_other_is_told_why_no_risk_number_is_given(
     assert " ".join(SEX_WORDS.split()) in said, said
     assert "tests are missing" not in said and "About your heart risk" in said
     assert grade_level(SEX_WORDS) <= 8.0
+
+
+def test_long_unbroken_signed_text_is_printed_in_full_beside_the_machine_read(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A bad-input audit signed a conclusion holding a 300-character word with no break
+    point: the clinician PDF printed 79 of its characters, ran off the right edge and pushed
+    the "Machine read" column off the page; the patient summary printed 48 of a 200-character
+    note. Both now wrap it anywhere."""
+    report = _signed(app, people, sql, tmp_path)
+    data = report_data(sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False)
+    assert data.physician is not None
+    word = "".join(f"ID{i:03d}" for i in range(60))  # 300 characters, no break point
+    rhythm = "=" * 120
+    note = word[:200]
+    signed = replace(data.physician, conclusion=word, rhythm=rhythm, patient_comment=note)
+    data = replace(data, physician=signed)
+
+    def read_back(kind: str) -> str:
+        path = tmp_path / f"{kind}-long.pdf"
+        path.write_bytes(render_pdf(kind, data))
+        text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout  # fmt: skip
+        return "".join(text.split())
+
+    clinician = read_back("clinician")
+    assert word in clinician and rhythm in clinician and "Machinerea" in clinician
+    assert note in read_back("patient")
