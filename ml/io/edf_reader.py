@@ -324,10 +324,82 @@ def _start_time(reader: pyedflib.EdfReader, path: Path) -> dt.datetime:
         ) from error
 
 
+# What each of pyEDFlib's "the file is not EDF(+) or BDF(+) compliant ..." messages finds wrong,
+# in the words of the header's fields: its own words had reached clinicians (a bad-input audit).
+PYEDFLIB_FIELD_WORDS = {
+    "(EDF+ Patientname)": "the header's EDF+ patient field",
+    "(EDF+ Recordingfield)": "the header's EDF+ recording field",
+    "(Filesize)": "the file's size against its header",
+    "(Sample in Datarecord)": "a lead's samples per data record in the header",
+    "(Prefilter)": "a lead's prefilter in the header",
+    "(Digital Minimum)": "a lead's digital minimum in the header",
+    "(Digital Maximum)": "a lead's digital maximum in the header",
+    "(Physical Minimum)": "a lead's physical minimum in the header",
+    "(Physical Maximum)": "a lead's physical maximum in the header",
+    "(Physical Dimension)": "a lead's units in the header",
+    "the transducer is incorrect": "a lead's transducer type in the header",
+    "the label is incorrect": "a lead's label in the header",
+    "(Duration)": "the header's duration of a data record",
+    "(Number of Datarecords)": "the header's number of data records",
+    "(Reserved field)": "the header's reserved field",
+    "(Bytes Header)": "the header's size in bytes",
+    "(number of signals)": "the header's number of signals",
+    "the starttime is incorrect": "the header's start time (hh.mm.ss)",
+    "the startdate is incorrect": "the header's start date (dd.mm.yy)",
+    "(it contains format errors)": "the file's layout",
+}
+# Messages on a lead's text fields, which EDF allows in ASCII only: "µV" as Latin-1 0xB5 and a
+# label "Dérivation II" are refused so.
+LEAD_TEXT_MESSAGES = (
+    "(Physical Dimension)", "the label is incorrect", "the transducer is incorrect", "(Prefilter)",
+)  # fmt: skip
+# (offset in units of the number of signals, bytes per signal) of each lead's text fields
+# after the fixed 256 bytes: label, transducer type, units; the prefilter after the numbers.
+LEAD_TEXT_FIELDS = {
+    "label": (0, 16),
+    "transducer type": (16, 80),
+    "units": (96, 8),
+    "prefilter": (136, 80),
+}
+
+
 def _reason(error: OSError, path: Path) -> str:
-    """pyEDFlib's words for what is wrong, without the server's path it starts them with."""
+    """What is wrong, in words naming the header's field, for pyEDFlib's known messages (a
+    lead's units or label holding characters beyond ASCII named as such); else pyEDFlib's
+    words without the server's path it starts them with."""
     text = str(error).replace(str(path), path.name).removeprefix(f"{path.name}: ")
-    return without_paths(text)
+    known = next((key for key in PYEDFLIB_FIELD_WORDS if key in text), None)
+    if known is None:
+        return without_paths(text)
+    if known in LEAD_TEXT_MESSAGES and (beyond_ascii := _lead_text_beyond_ascii(path)):
+        name, value = beyond_ascii
+        return (
+            f"a lead's {name} in the header, '{value}', holds characters beyond ASCII, which "
+            "EDF does not allow; export the file again with ASCII labels and units, e.g. "
+            "'uV' for microvolts"
+        )
+    return f"{PYEDFLIB_FIELD_WORDS[known]} does not follow the EDF standard"
+
+
+def _lead_text_beyond_ascii(path: Path) -> tuple[str, str] | None:
+    """The first lead text field (label, transducer, units, prefilter) holding a byte beyond
+    ASCII, read as UTF-8 or else Latin-1, with the field's name; None when there is none."""
+    with path.open("rb") as handle:
+        head = handle.read(256)
+        n_signals = int(head[252:256]) if head[252:256].strip().isdigit() else 0
+        if not 0 < n_signals <= MAX_SIGNALS:
+            return None
+        fields = handle.read(216 * n_signals)
+    for name, (offset, width) in LEAD_TEXT_FIELDS.items():
+        start = offset * n_signals
+        for i in range(n_signals):
+            raw = fields[start + width * i : start + width * (i + 1)]
+            if any(byte > 127 for byte in raw):
+                try:
+                    return name, raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    return name, raw.decode("latin-1").strip()
+    return None
 
 
 def _check_header(path: Path) -> None:

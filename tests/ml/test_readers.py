@@ -706,3 +706,35 @@ def test_an_edf_starting_on_a_day_its_month_lacks_is_refused_naming_it(
     path = _plain_edf_with(tmp_path, "feb.edf", 168, written)
     with pytest.raises(errors.UnknownFormatError, match=f"start date, {written}, is no date"):
         read_recording(path)
+
+
+@pytest.mark.parametrize(
+    ("bytes_per_signal_before", "field", "named"),
+    [(96, "\xb5V", "a lead's units in the header, 'µV'"),
+     (0, "Dérivation II", "a lead's label in the header, 'Dérivation II'")],
+)  # fmt: skip
+def test_an_edf_with_text_beyond_ascii_is_told_so_in_a_clinicians_words(
+    tmp_path: Path, bytes_per_signal_before: int, field: str, named: str
+) -> None:
+    """Units 'µV' in Latin-1 and a label 'Dérivation II' were refused in pyEDFlib's words,
+    "the file is not EDF(+) or BDF(+) compliant (Physical Dimension)" (a bad-input audit)."""
+    content = bytearray(
+        write_edf(tmp_path / "good.edf", synthetic(leads=("II", "V5"))).read_bytes()
+    )
+    content[192:197] = b"     "
+    raw = field.encode("latin-1" if field.startswith("\xb5") else "utf-8")
+    start = 256 + bytes_per_signal_before * int(content[252:256])  # lead 1's field
+    content[start : start + len(raw)] = raw
+    path = tmp_path / "accents.edf"
+    path.write_bytes(bytes(content))
+    with pytest.raises(errors.UnknownFormatError) as raised:
+        read_recording(path)
+    message = str(raised.value)
+    assert f"{named}, holds characters beyond ASCII, which EDF does not allow" in message
+    assert "BDF" not in message and "compliant" not in message
+    duration = _plain_edf_with(tmp_path, "minus.edf", 244, "-1")
+    with pytest.raises(errors.UnknownFormatError) as raised:
+        read_recording(duration)
+    assert "the header's duration of a data record does not follow the EDF standard" in str(
+        raised.value
+    )
