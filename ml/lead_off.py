@@ -137,11 +137,14 @@ def lead_off_note(start_s: float, end_s: float) -> str:
 
 
 def one_lead_off_note(lead: str, spans: list[Span]) -> str:
+    """A flat lead may be an electrode off or a channel dead: the note says both, as the
+    readers do; "its electrode was off" had stated a guess as fact (a bad-input audit)."""
     where = ", ".join(f"from {clock(a)} for {(b - a) / 60:.1f} min" for a, b in spans[:3])
     more = f" and {len(spans) - 3} more times" if len(spans) > 3 else ""
     return (
-        f"Lead {lead} is a flat line {where}{more} while other leads go on: its electrode was "
-        "off, so that stretch of it is read as missing and the other leads are read there."
+        f"Lead {lead} is a flat line {where}{more} while other leads go on (electrode off or "
+        "channel dead), so that stretch of it is read as missing and the other leads are read "
+        "there."
     )
 
 
