@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from ml.io.limits import file_name_too_long
 
 CHUNK_BYTES = 1 << 20
 MAX_FILES = 64  # a WFDB record is a header and a few data files; a zip holds as many
+MAX_SHOWN_NAME_CHARS = 255  # EcgRecording.original_filename's column (characters, utf8mb4)
 NO_FILE_MESSAGE = "Choose a recording file to upload."
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -116,15 +118,37 @@ def _storage_unavailable(
 
 @dataclass(frozen=True)
 class StagedUpload:
-    """Files written to a temporary folder, hashed, not yet kept."""
+    """Files written to a temporary folder, hashed, not yet kept; `shown_names` are their
+    names as uploaded (`shown_file_name`), `paths` their safe names on disk."""
 
     folder: Path
     paths: list[Path]
     sha256: str
     size_bytes: int
+    shown_names: tuple[str, ...] = ()
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def disk_name(shown_name: str) -> str:
+    """The safe name a file is stored under: ASCII, no folders (werkzeug's secure_filename)."""
+    return secure_filename(shown_name) or "recording"
+
+
+def shown_file_name(raw_name: str) -> str:
+    """A file's name as uploaded, to show and to name it in messages: NFC, without folders or
+    control characters, at most 255 characters (`EcgRecording.original_filename`'s column).
+    The safe name alone had been shown: "心心心.edf" as "edf" (a bad-input audit)."""
+    return uploaded_name(raw_name)[:MAX_SHOWN_NAME_CHARS] or disk_name(raw_name)
+
+
+def uploaded_name(raw_name: str) -> str:
+    """`shown_file_name` before it is cut to the column: what the name on disk is made from,
+    so a name too long for a file system is still refused."""
+    name = unicodedata.normalize("NFC", raw_name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+    return name.replace(", ", ",")  # ", " parts the names (`storage_check.uploaded_names`)
 
 
 def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUpload:
@@ -134,20 +158,27 @@ def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUp
         folder = Path(tempfile.mkdtemp(prefix="upload-", dir=tmp_root))  # 0700
     try:
         paths: list[Path] = []
+        shown_names: list[str] = []
         digests: list[tuple[str, str]] = []
         total = 0
         for raw_name, stream in files:
             if len(paths) == MAX_FILES:
                 raise UploadError(f"Upload at most {MAX_FILES} files: one recording's files.")
-            name = secure_filename(raw_name or "") or "recording"
+            shown = shown_file_name(raw_name or "")
+            name = disk_name(uploaded_name(raw_name or ""))
             if too_long := file_name_too_long(name):
                 raise UploadError(
-                    f"The file {name[:40]}... cannot be stored: its {too_long}. Rename it "
+                    f"The file {shown[:40]}... cannot be stored: its {too_long}. Rename it "
                     "and upload it again."
                 )
             target = folder / name
+            if target.exists() and shown in shown_names:
+                raise UploadError(f"Two files are called {shown}; upload each file once.")
             if target.exists():
-                raise UploadError(f"Two files are called {name}; upload each file once.")
+                raise UploadError(
+                    f"{shown} and another file would both be stored as {name}: rename one of "
+                    "them (letters a-z and digits) and upload them again."
+                )
             digest = hashlib.sha256()
             with open_private(target) as out:
                 while chunk := stream.read(CHUNK_BYTES):
@@ -155,12 +186,13 @@ def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUp
                     out.write(chunk)
                     total += len(chunk)
             if target.stat().st_size == 0:
-                raise UploadError(f"{name} is empty (0 bytes).")
+                raise UploadError(f"{shown} is empty (0 bytes).")
             paths.append(target)
+            shown_names.append(shown)
             digests.append((name, digest.hexdigest()))
         if not paths:
             raise UploadError(NO_FILE_MESSAGE)
-        return StagedUpload(folder, paths, _bundle_sha256(digests), total)
+        return StagedUpload(folder, paths, _bundle_sha256(digests), total, tuple(shown_names))
     except BaseException as problem:
         shutil.rmtree(folder, ignore_errors=True)  # the half-written file with the rest
         if isinstance(problem, OSError):

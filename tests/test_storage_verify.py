@@ -68,3 +68,31 @@ def test_a_load_test_database_passes_storage_verify(
             assert f"recording {first.id}: rec.dat is missing" in " ".join(check.problems)
     finally:
         engine.dispose()
+
+
+def test_a_file_named_in_any_script_keeps_its_name_and_passes_verify(
+    app: Flask, people: People, sql: Session, database_url: str, tmp_path: Path
+) -> None:
+    """A bad-input audit: "心心心.edf" was kept as "edf" and "Müller EKG.edf" as "Muller_EKG.edf",
+    the safe name on disk shown as the file's. Now the name as uploaded is shown, the safe
+    name kept on disk only, and `storage verify` finds the files under it."""
+    import io
+
+    from tests.conftest import client_for, post_form
+    from tests.support.ecg_files import synthetic, write_edf
+
+    staff = client_for(app, people.staff)
+    page = f"/patients/{people.patient.id}/recordings/new"
+    long_name = "\U0001f600" * 251 + ".edf"  # 255 characters of 4 bytes in UTF-8 (utf8mb4)
+    names = ["心心心.edf", "Müller EKG.edf", "Meyer, Hans.edf", long_name]
+    for seed, name in enumerate(names):
+        edf = write_edf(tmp_path / f"{seed}.edf", synthetic(seed=seed))
+        answer = post_form(staff, page, {"files": [(io.BytesIO(edf.read_bytes()), name)]},
+                           token_page=page, content_type="multipart/form-data")  # fmt: skip
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    shown = sql.scalars(select(EcgRecording.original_filename).order_by(EcgRecording.id)).all()
+    assert shown == ["心心心.edf", "Müller EKG.edf", "Meyer,Hans.edf", long_name]
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
+           "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir)}  # fmt: skip
+    said = CliRunner().invoke(main, ["storage", "verify"], env=env)
+    assert said.exit_code == 0 and "Storage intact: " in said.output, said.output

@@ -198,7 +198,7 @@ def _register(
         patient_id=patient.id,
         uploaded_by_id=actor.id,
         sha256=staged.sha256,
-        original_filename=", ".join(p.name for p in staged.paths)[:255],
+        original_filename=", ".join(staged.shown_names)[:255],
         file_format=file_format,
         size_bytes=staged.size_bytes,
         sampling_rate_hz=recording.fs_hz,

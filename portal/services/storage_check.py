@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import EcgRecording, ReportDocument
 from portal.services.documents import document_path, stored_problem
-from portal.storage import folder_sha256, recording_folder
+from portal.storage import disk_name, folder_sha256, recording_folder
 
 ORIGINAL_FILENAME_CHARS = 255  # EcgRecording.original_filename's column
 SEED_TEMPLATES = "seed-templates"  # `portal.seed_load`'s folder under STORAGE_DIR
@@ -59,10 +59,12 @@ def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
 
 
 def uploaded_names(original_filename: str) -> list[str]:
-    """The names of a recording's stored files, as `recordings.register` listed them (", "
-    between names, cut at 255 characters: a name cut short is left out)."""
+    """The names of a recording's stored files, from their names as uploaded, as
+    `recordings.register` listed them (", " between names, cut at 255 characters: a name cut
+    short is left out), each made the safe name it is stored under (`storage.disk_name`)."""
     names = original_filename.split(", ")
-    return names[:-1] if len(original_filename) >= ORIGINAL_FILENAME_CHARS else names
+    kept = names[:-1] if len(original_filename) >= ORIGINAL_FILENAME_CHARS else names
+    return [disk_name(name) for name in kept]
 
 
 def _seed_template(storage_dir: Path, folder: Path) -> bool:
