@@ -39,8 +39,9 @@ def _flashes_or_list(page: str) -> list[str]:
 
 
 # FHIR Observation and Binary ids are composite ("12-hr", "12-v2-clinician"), parsed by
-# regexes that bound the report id (portal/fhir/), not a number alone.
-COMPOSITE_IDS = {"observation_id", "binary_id", "resource_type"}  # not plain ids
+# regexes that bound the report id (portal/fhir/), not a number alone; a stale risk score's
+# version is "<signed>-stale-<12 hex>" (`observation.stale_meta`).
+COMPOSITE_IDS = {"observation_id", "binary_id", "resource_type", "version_id"}  # not plain ids
 
 
 def _urls_with_ids(app: Flask, value: int) -> list[tuple[str, str]]:

@@ -422,7 +422,11 @@ def test_headline_names_the_main_finding_when_it_is_not_the_dominant_rhythm() ->
     assert rhythm.headline(episodes, rhythm.AF) == (
         "Sinus bradycardia with atrial fibrillation/flutter (10.0 min)"
     )
-    assert rhythm.headline(episodes, rhythm.BRADY) == "Sinus bradycardia"
+    # AF of 30 s or more beside another main finding is named too (`rhythm._af_beside`).
+    assert rhythm.headline(episodes, rhythm.BRADY) == (
+        "Sinus bradycardia with atrial fibrillation/flutter (10.0 min)"
+    )
+    assert rhythm.headline(episodes[:1], rhythm.BRADY) == "Sinus bradycardia"
 
 
 def test_mostly_af_with_stretches_of_sinus_rhythm_names_both() -> None:
