@@ -100,8 +100,11 @@ BLOCKS = frozenset({"AV_BLOCK_2", "AV_BLOCK_3", "DROPPED_BEAT"})
 SLOW_BESIDE_BLOCK = "Your heart beat slower than usual."
 # Nor beside pauses: a slow rate with pauses suggests a sick sinus node. MIT-BIH 232's 0-300 s,
 # signed bradycardia and pause at 48 bpm, read "This can be normal, for example in fit people"
-# (an audit of the patient's side).
-SLOW_NOT_FITNESS = BLOCKS | {"PAUSE"}
+# (an audit of the patient's side). Nor beside anything but benign statements, an allow-list:
+# a deny-list of blocks and pause had let "This can be normal, for example in fit people"
+# stand beside an idioventricular rhythm, ST elevation, a long QT and VT (an adversarial
+# review of the patient's side). Sinus rhythm, sinus bradycardia, a normal ECG, artefact.
+SLOW_MAY_BE_FIT = frozenset({"SINUS", "BRADY", "NORMAL", "ARTIFACT"})
 # Sinus rhythm beside a block is no "normal pattern": MIT-BIH 231's summary said "Some of the
 # signals that start each beat did not get through the heart. ... Apart from the extra beats,
 # your heart beat in its normal pattern." (a consistency audit). The atria keep their rhythm.
@@ -194,7 +197,7 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
         words["SINUS"] = BESIDE_EXTRA_BEATS
     if many_pacs and "AF" not in ordered:
         words["PAC"] = MANY_PACS
-    if SLOW_NOT_FITNESS & set(ordered):
+    if set(ordered) - SLOW_MAY_BE_FIT:
         words["BRADY"] = SLOW_BESIDE_BLOCK
     if BLOCKS & set(ordered):
         words["SINUS"] = SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK
@@ -321,16 +324,15 @@ FIT_PEOPLE = " This can be normal, for example in fit people."
 def _beside_the_usual_range(heart_rate_bpm: float, codes: list[str] | None) -> str:
     """ " This is a little slower than usual." (or slower, faster) of a rate outside 60-100,
     as said rounded; nothing where a signed sinus brady- or tachycardia says it already. A
-    slow sinus rhythm may be a fit heart's, not one beside a block or a pause
-    (`SLOW_NOT_FITNESS`) nor another rhythm's."""
+    slow sinus rhythm may be a fit heart's only beside benign statements (`SLOW_MAY_BE_FIT`)."""
     signed = set(codes or [])
     bpm = round(heart_rate_bpm)
     if 60 <= bpm <= 100 or signed & {"BRADY", "TACHY"}:
         return ""
     a_little = "a little " if min(abs(bpm - 60), abs(bpm - 100)) <= A_LITTLE_BPM else ""
     said = f" This is {a_little}{'slower' if bpm < 60 else 'faster'} than usual."
-    fit = bpm < 60 and signed & set(vocabulary.RHYTHM_STATEMENTS) == {"SINUS"}
-    return said + FIT_PEOPLE if fit and not SLOW_NOT_FITNESS & signed else said
+    fit = bpm < 60 and "SINUS" in signed and signed <= SLOW_MAY_BE_FIT
+    return said + FIT_PEOPLE if fit else said
 
 
 # What each model predicts, for a patient, and what the rest of the 100 people do.
