@@ -112,6 +112,14 @@ SINUS_BESIDE_BLOCK = (
     "Each heartbeat started in its usual place, though not every signal got through, as said above."
 )
 SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS = "Apart from the extra beats, e" + SINUS_BESIDE_BLOCK[1:]
+# In a complete block no signal gets through, and the lower parts beat from an escape rhythm of
+# their own: sinus rhythm beside it had read "The signals that start each beat did not get
+# through the heart. ... / Each heartbeat started in its usual place, though not every signal
+# got through, as said above." (an adversarial review of the patient's side).
+SINUS_BESIDE_COMPLETE_BLOCK = (
+    "The top of your heart kept its usual rhythm, but its signals did not reach the lower "
+    "parts, which beat on their own, more slowly."
+)
 # Sinus rhythm beside a spell that interrupts it (VT, SVT, a pause, an idioventricular rhythm, a
 # run of VF or AF) is no "normal, steady pattern": sinus rhythm and SVT read "Your heart had
 # short runs of fast beats ... Your heart beat in its normal, steady pattern." (an audit of the
@@ -200,7 +208,10 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
     if set(ordered) - SLOW_MAY_BE_FIT:
         words["BRADY"] = SLOW_BESIDE_BLOCK
     if BLOCKS & set(ordered):
-        words["SINUS"] = SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK
+        blocked = _sinus_beside_block(ordered)
+        words["SINUS"] = (
+            "Apart from the extra beats, " + _lower_first(blocked) if extra_beats else blocked
+        )
     if episodes:
         for code in PATTERNS:
             words[code] = FOR_PART + words[code][0].lower() + words[code][1:]
@@ -256,10 +267,19 @@ def _sinus_beside(ordered: list[str], anchor: str, sinus_words: str) -> str:
     if spells:
         ectopy = any(vocabulary.STATEMENTS[c].category is category.ECTOPY for c in ordered)
         apart = SPELLS_AND_EXTRA_BEATS_APART if ectopy else SPELLS_APART
-        blocked = "e" + SINUS_BESIDE_BLOCK[1:]  # "each heartbeat ..., as said above."
-        return apart + (blocked if BLOCKS & set(ordered) else SINUS_STARTED)
+        blocked = BLOCKS & set(ordered)  # "apart from the spells, each heartbeat ..."
+        return apart + (_lower_first(_sinus_beside_block(ordered)) if blocked else SINUS_STARTED)
     normal = sinus_words == PLAIN_FINDINGS["SINUS"]
     return SINUS_BESIDE_FINDINGS if normal and set(ordered) - SINUS_STAYS_NORMAL else sinus_words
+
+
+def _sinus_beside_block(ordered: list[str]) -> str:
+    """Sinus rhythm's sentence beside a block: no signal got through a complete one."""
+    return SINUS_BESIDE_COMPLETE_BLOCK if "AV_BLOCK_3" in ordered else SINUS_BESIDE_BLOCK
+
+
+def _lower_first(sentence: str) -> str:
+    return sentence[0].lower() + sentence[1:]
 
 
 # "During the fast rhythm it beat much faster" only where the machine read's fast runs (VT,

@@ -33,6 +33,7 @@ from reports.plain_language import (
     PAROXYSMAL_AF,
     SINUS_BESIDE_BLOCK,
     SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS,
+    SINUS_BESIDE_COMPLETE_BLOCK,
     SINUS_BESIDE_FINDINGS,
     SINUS_STARTED,
     SINUS_STAYS_NORMAL,
@@ -225,9 +226,9 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     blocked = bool(BLOCKS & set(codes))  # a slow rate beside a block is not "normal"
     spells = any(vocabulary.STATEMENTS[c].category == "rhythm" for c in others)
     expected = [
-        sinus_beside_spells(extra_beats, blocked)
+        sinus_beside_spells(extra_beats, blocked, "AV_BLOCK_3" in codes)
         if c == "SINUS" and spells
-        else (SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK)
+        else sinus_beside_block(codes, extra_beats)
         if c == "SINUS" and blocked
         else BESIDE_EXTRA_BEATS
         if c == "SINUS" and extra_beats
@@ -246,10 +247,19 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     assert len(set(sentences)) == len(sentences)
 
 
-def sinus_beside_spells(extra_beats: bool, blocked: bool) -> str:
+def sinus_beside_spells(extra_beats: bool, blocked: bool, complete: bool = False) -> str:
     """Sinus rhythm's sentence beside a spell that interrupts it (`_sinus_beside`)."""
     apart = SPELLS_AND_EXTRA_BEATS_APART if extra_beats else SPELLS_APART
-    return apart + ("e" + SINUS_BESIDE_BLOCK[1:] if blocked else SINUS_STARTED)
+    block = SINUS_BESIDE_COMPLETE_BLOCK if complete else SINUS_BESIDE_BLOCK
+    return apart + (block[0].lower() + block[1:] if blocked else SINUS_STARTED)
+
+
+def sinus_beside_block(codes: list[str], extra_beats: bool) -> str:
+    """Sinus rhythm's sentence beside a block: a complete one lets no signal through."""
+    if "AV_BLOCK_3" in codes:
+        apart = "Apart from the extra beats, t" if extra_beats else "T"
+        return apart + SINUS_BESIDE_COMPLETE_BLOCK[1:]
+    return SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS if extra_beats else SINUS_BESIDE_BLOCK
 
 
 @pytest.mark.parametrize("episodes", [False, True])
@@ -295,7 +305,7 @@ def test_the_block_comes_before_the_rest_of_the_time_that_says_as_said_above() -
     every signal got through, as said above." before "Now and then a heartbeat was skipped."."""
     for block in sorted(BLOCKS):
         sentences = findings_in_plain_words(["AF", "SINUS", block, "PVC"])
-        rest = next(i for i, s in enumerate(sentences) if s.endswith("as said above."))
+        rest = next(i for i, s in enumerate(sentences) if s.startswith("The rest of the time"))
         said = sentences.index(vocabulary.STATEMENTS[block].plain)
         assert said < rest, sentences
 
@@ -467,3 +477,27 @@ def test_a_fit_heart_is_said_only_beside_benign_statements(rhythm: str, code: st
         ]
         fit = any("fit people" in s for s in said)
         assert fit == (set(codes) <= SLOW_MAY_BE_FIT), (codes, said)
+
+
+def test_sinus_rhythm_beside_a_complete_block_says_no_signal_got_through() -> None:
+    """An adversarial review of the patient's side: sinus rhythm and complete heart block at 38
+    bpm read "The signals that start each beat did not get through the heart. ... / Each
+    heartbeat started in its usual place, though not every signal got through, as said
+    above.": in a complete block none gets through, and the lower parts beat on their own.
+    Beside extra beats, spells and as a Holter's rest of the time beside AF too; a
+    second-degree block and a dropped beat keep their words."""
+    for others in ([], ["PVC"], ["IVR"], ["IVR", "PVC"], ["AF"], ["AF", "PVC"], ["AF", "VT"]):
+        codes = ["SINUS", "AV_BLOCK_3", *others]
+        said = " ".join(findings_in_plain_words(codes, episodes=True))
+        assert "not every signal got through" not in said, said
+        assert "top of your heart kept its usual rhythm, but its signals did not reach" in said
+    assert findings_in_plain_words(["SINUS", "AV_BLOCK_3"]) == [
+        vocabulary.STATEMENTS["AV_BLOCK_3"].plain,
+        "The top of your heart kept its usual rhythm, but its signals did not reach the lower "
+        "parts, which beat on their own, more slowly.",
+    ]
+    for block in ("AV_BLOCK_2", "DROPPED_BEAT"):
+        assert findings_in_plain_words(["SINUS", block])[-1] == SINUS_BESIDE_BLOCK
+    from reports.readability import grade_level
+
+    assert grade_level(SINUS_BESIDE_COMPLETE_BLOCK) <= 8
