@@ -76,6 +76,7 @@ PAROXYSMAL_AF = (
     "of step with the rest of it. Doctors call this atrial fibrillation or atrial flutter."
 )
 REST_OF_THE_TIME = "The rest of the time "
+APART_FROM = "Apart from "  # set off by commas after REST_OF_THE_TIME (`_rest_of_the_time`)
 
 
 # Sinus rhythm beside extra beats: "Your heart beat in its normal, steady pattern." after "Every
@@ -234,7 +235,7 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
             c,
             REST_BESIDE_EXTRA_BEATS
             if words[c] == BESIDE_EXTRA_BEATS
-            else REST_OF_THE_TIME + words[c][0].lower() + words[c][1:],
+            else _rest_of_the_time(words[c]),
         )
         for c in underlying
     ]
@@ -251,6 +252,15 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
         *rest,
         *((c, words[c]) for c in after if c not in blocks_first),
     ]
+
+
+def _rest_of_the_time(sentence: str) -> str:
+    """`sentence` said of the rest of a Holter's time: "The rest of the time, apart from the
+    spells, ..." where it opens with "Apart from" (it had read "The rest of the time apart
+    from the spells, your heartbeat ...", an adversarial review of the patient's side)."""
+    if sentence.startswith(APART_FROM):
+        return REST_OF_THE_TIME.rstrip() + ", " + _lower_first(sentence)
+    return REST_OF_THE_TIME + _lower_first(sentence)
 
 
 def _sinus_beside(ordered: list[str], anchor: str, sinus_words: str) -> str:

@@ -501,3 +501,29 @@ def test_sinus_rhythm_beside_a_complete_block_says_no_signal_got_through() -> No
     from reports.readability import grade_level
 
     assert grade_level(SINUS_BESIDE_COMPLETE_BLOCK) <= 8
+
+
+def test_the_rest_of_the_time_reads_as_one_sentence_before_apart_from() -> None:
+    """An adversarial review of the patient's side read "The rest of the time apart from the
+    spells, your heartbeat started in its usual place." (paroxysmal AF's rest-of-the-time
+    prefix on sinus rhythm's sentence beside VT). Every underlying rhythm beside AF or a run
+    of VF, with every one or two other statements, on a Holter: capitalised, and "apart from
+    ..." set off by commas."""
+    import itertools
+    import re
+
+    others = [c for c in vocabulary.STATEMENTS if c not in vocabulary.RHYTHM_STATEMENTS]
+    combinations = [(), *itertools.combinations(others, 1), *itertools.combinations(others, 2)]
+    for anchor, underlying in itertools.product(("AF", "VF"), ("SINUS", "BRADY", "OTHER_RHYTHM")):
+        for extra in combinations:
+            sentences = findings_in_plain_words([anchor, underlying, *extra], episodes=True)
+            for sentence in sentences:
+                assert sentence[0].isupper() and sentence.endswith("."), sentences
+                assert "time apart" not in sentence and ",," not in sentence, sentences
+                if sentence.startswith("The rest of the time, "):
+                    assert re.match(r"The rest of the time, apart from [a-z ]+, [a-z]", sentence)
+    sentences = findings_in_plain_words(["AF", "SINUS", "VT", "PVC"], episodes=True)
+    assert (
+        "The rest of the time, apart from the spells and extra beats, your heartbeat started "
+        "in its usual place." in sentences
+    ), sentences
