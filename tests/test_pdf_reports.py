@@ -57,6 +57,20 @@ def _pngs(pdf: bytes, out_dir: Path, stem: str, dpi: int = 80) -> list[Path]:
     return sorted(out_dir.glob(f"{stem}-*.png"))
 
 
+def _read_by_the_machine(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
+    """A 30-s synthetic ECG uploaded by staff for the patient and read, not yet signed."""
+    staff = client_for(app, people.staff)
+    path = write_csv(tmp_path / "ecg.csv", synthetic(30, 250))
+    post_form(staff, f"/patients/{people.patient.id}/recordings/new",
+              {"files": [(io.BytesIO(path.read_bytes()), "ecg.csv")]},
+              token_page=f"/patients/{people.patient.id}/recordings/new",
+              content_type="multipart/form-data")  # fmt: skip
+    Worker(app).run_pending()
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    return report
+
+
 def _signed(
     app: Flask,
     people: People,
@@ -69,14 +83,7 @@ def _signed(
     if name is not None:
         people.patient.full_name = name
         sql.commit()
-    staff = client_for(app, people.staff)
-    path = write_csv(tmp_path / "ecg.csv", synthetic(30, 250))
-    post_form(staff, f"/patients/{people.patient.id}/recordings/new",
-              {"files": [(io.BytesIO(path.read_bytes()), "ecg.csv")]},
-              token_page=f"/patients/{people.patient.id}/recordings/new",
-              content_type="multipart/form-data")  # fmt: skip
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
+    report = _read_by_the_machine(app, people, sql, tmp_path)
     doctor = client_for(app, people.doctor)
     signed = post_form(doctor, f"/reports/{report.id}/sign",
                        {"rhythm_label": "Sinus rhythm", "findings": list(findings),
@@ -448,14 +455,7 @@ def test_cli_writes_no_patient_summary_of_an_unsigned_or_held_report(
     from portal.services import documents
     from portal.services.errors import NotSignedYet
 
-    staff = client_for(app, people.staff)
-    path = write_csv(tmp_path / "ecg.csv", synthetic(30, 250))
-    post_form(staff, f"/patients/{people.patient.id}/recordings/new",
-              {"files": [(io.BytesIO(path.read_bytes()), "ecg.csv")]},
-              token_page=f"/patients/{people.patient.id}/recordings/new",
-              content_type="multipart/form-data")  # fmt: skip
-    Worker(app).run_pending()
-    report = sql.scalar(select(EcgReport))
+    report = _read_by_the_machine(app, people, sql, tmp_path)
     assert report is not None and report.versions[-1].signed_at is None
     env = {"DATABASE_URL": database_url, "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir),
            "INSTANCE_DIR": str(tmp_path), "JOB_WORKER": "none", "CARDIO_ENV": "test"}  # fmt: skip
