@@ -111,8 +111,8 @@ def raised_most_text(score: RiskScore, n: int = 3) -> str:
     return ""
 
 
-BEYOND_CALIBRATION = "beyond the range the model was built on"
-NOT_SIZED = f"cannot be sized in percentage points {BEYOND_CALIBRATION}"
+BEYOND_CALIBRATION = risk.BEYOND_CALIBRATION
+NOT_SIZED = risk.NOT_SIZED
 
 
 def effects_sized(model: str, risk_percent: float) -> bool:

@@ -18,6 +18,9 @@ CALIBRATED_UP_TO_PERCENT = {
     "framingham_general_cvd_bmi": _FRAMINGHAM_CEILING,
     "framingham_hard_chd_atp3": _FRAMINGHAM_CEILING,
 }
+# What is said of a figure above it, and of the factors' sizes there (pages, REST, CLI alike).
+BEYOND_CALIBRATION = "beyond the range the model was built on"
+NOT_SIZED = f"cannot be sized in percentage points {BEYOND_CALIBRATION}"
 
 
 def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
@@ -29,9 +32,11 @@ def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
 
 
 __all__ = [
+    "BEYOND_CALIBRATION",
     "CALIBRATED_UP_TO_PERCENT",
     "FactorEffect",
     "MissingInputError",
+    "NOT_SIZED",
     "RiskInputError",
     "RiskResult",
     "beyond_calibration",

@@ -14,10 +14,9 @@ from typing import Any
 import click
 
 from portal import risk
-from portal.risk import grace
+from portal.risk import BEYOND_CALIBRATION, NOT_SIZED, grace
 from portal.risk.framingham import heart_age_text
 from portal.risk.result import RiskResult
-from portal.risk_words import BEYOND_CALIBRATION, NOT_SIZED
 
 MODELS: dict[str, Callable[..., RiskResult]] = {
     "framingham": risk.framingham_general_cvd,
