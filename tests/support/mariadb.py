@@ -17,6 +17,9 @@ import pymysql
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/sbin"])
 TEST_USER, TEST_PASSWORD = "cardio_test", "cardio-test-password"
+# Synchronous file I/O: io_uring and libaio draw on per-host kernel limits (locked memory,
+# aio-max-nr) that other servers on a shared CI machine may have used up.
+SERVER_IO_OPTIONS = ["--innodb-use-native-aio=0"]
 MYSQL8_SQL_MODE = (
     "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
     "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -39,6 +42,10 @@ def _binary(*names: str) -> str:
     )
 
 
+def _tail(output: bytes, chars: int = 2000) -> str:
+    return output.decode(errors="replace")[-chars:]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -57,23 +64,40 @@ class MariaDBServer:
     def host_url(self) -> str:
         return f"mysql+pymysql://{TEST_USER}:{TEST_PASSWORD}@127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 60) -> None:
+    def start(self, timeout_s: float = 60, attempts: int = 3) -> None:
+        """Make a data directory and start the server on it. A shared CI host can refuse
+        a bootstrap now and then (a busy port, a full kernel AIO table), so each step is
+        tried again on a fresh directory before the run is failed, and the failure names
+        what the server printed."""
         install_db = _binary("mariadb-install-db", "mysql_install_db")
         _binary("mariadbd", "mysqld")
-        self.data_dir.mkdir(parents=True)
-        subprocess.run(
-            [
-                install_db,
-                "--no-defaults",
-                f"--datadir={self.data_dir}",
-                *self._as_root(),
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        self._launch(timeout_s)
+        for attempt in range(1, attempts + 1):
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir.mkdir(parents=True)
+            installed = subprocess.run(
+                [
+                    install_db,
+                    "--no-defaults",
+                    f"--datadir={self.data_dir}",
+                    *self._as_root(),
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                    *SERVER_IO_OPTIONS,
+                ],
+                capture_output=True,
+            )
+            if installed.returncode != 0:
+                failure = "mariadb-install-db failed: " + _tail(installed.stdout + installed.stderr)
+            else:
+                try:
+                    self._launch(timeout_s)
+                    return
+                except MariaDBUnavailable as error:
+                    failure = str(error)
+                    self.port = _free_port()
+            if attempt == attempts:
+                raise MariaDBUnavailable(f"after {attempts} attempts, {failure}")
+            time.sleep(attempt)
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash or an OOM kill would (no clean shutdown)."""
@@ -113,6 +137,7 @@ class MariaDBServer:
                 "--innodb-flush-log-at-trx-commit=2",
                 "--innodb-doublewrite=0",
                 "--max-connections=200",
+                *SERVER_IO_OPTIONS,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -128,9 +153,10 @@ class MariaDBServer:
                 return
             except pymysql.err.OperationalError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
                     raise MariaDBUnavailable(
                         "MariaDB did not start: "
-                        + (self.base_dir / "server.log").read_text(errors="replace")[-2000:]
+                        + _tail((self.base_dir / "server.log").read_bytes())
                     ) from None
                 time.sleep(0.2)
 

@@ -31,7 +31,19 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout_s: float = 20) -> None:
+    def start(self, timeout_s: float = 20, attempts: int = 3) -> None:
+        """Start the server; a port taken meanwhile by another process on a shared CI host
+        is given up for another free one before the run is failed."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._launch(timeout_s)
+                return
+            except RedisUnavailable:
+                if attempt == attempts:
+                    raise
+                self.port = _free_port()
+
+    def _launch(self, timeout_s: float) -> None:
         server = shutil.which("redis-server", path=SEARCH_PATH)
         if server is None:
             raise RedisUnavailable(
@@ -64,6 +76,7 @@ class RedisServer:
                     return
                 except redis.ConnectionError:
                     if self.process.poll() is not None or time.monotonic() > deadline:
+                        self.stop()
                         raise RedisUnavailable(
                             "Redis did not start: "
                             + (self.base_dir / "redis.log").read_text(errors="replace")[-2000:]
