@@ -260,18 +260,8 @@ def assigned_away_while_reviewing(
     doctor = patient.assigned_doctor if patient is not None else None
     if patient is None or doctor is None or doctor is actor.doctor_profile:
         return None
-    opened = session.scalar(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == "report.view",
-            AuditEvent.actor_id == actor.id,
-            AuditEvent.object_type == "ecg_report",
-            AuditEvent.object_id == report_id,
-            AuditEvent.patient_id == patient.id,  # a report moved since is not this case
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
+    # a report moved since it was opened is `_moved_away_while_reviewing`'s case
+    opened = _last_opened(session, actor, report_id, patient_id=patient.id)
     if opened is None:
         return None
     updates_since = session.scalars(
@@ -299,17 +289,7 @@ def _moved_away_while_reviewing(
     it for the patient it was moved from, or None: the lookup of `assigned_away_while_reviewing`
     names the report's patient now, so a doctor pressing Sign after staff moved the recording
     had met a bare 404, their typed read lost (an access/write-path audit, 2026-12-07)."""
-    opened = session.scalar(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == "report.view",
-            AuditEvent.actor_id == actor.id,
-            AuditEvent.object_type == "ecg_report",
-            AuditEvent.object_id == report.id,
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
+    opened = _last_opened(session, actor, report.id)
     if opened is None or opened.patient_id == report.patient_id:
         return None
     moved = session.scalar(
@@ -325,6 +305,21 @@ def _moved_away_while_reviewing(
         .limit(1)
     )
     return MovedAway(moved.occurred_at) if moved is not None else None
+
+
+def _last_opened(
+    session: Session, actor: Account, report_id: int, patient_id: int | None = None
+) -> AuditEvent | None:
+    """The actor's latest `report.view` of the report (under that patient, if given)."""
+    query = select(AuditEvent).where(
+        AuditEvent.action == "report.view",
+        AuditEvent.actor_id == actor.id,
+        AuditEvent.object_type == "ecg_report",
+        AuditEvent.object_id == report_id,
+    )
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    return session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
