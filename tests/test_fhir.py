@@ -1992,13 +1992,7 @@ def test_a_risk_score_no_longer_current_is_a_new_version_and_its_signed_one_stay
     url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
     as_signed = fetch(client, url, tokens.doctor)
     assert as_signed["meta"]["versionId"] == "2"
-    record_clinical_input(
-        sql, people.patient,
-        ClinicalInputForm(recorded_at=signed.report_date - dt.timedelta(hours=2),
-                          total_cholesterol=300, hdl=35, cholesterol_unit="mg/dL"),
-        actor=people.staff, now=utcnow(),
-    )  # fmt: skip
-    sql.commit()
+    late_cholesterol(sql, people, signed, 300)
     stale = fetch(client, url, tokens.doctor)
     assert stale["note"][-1]["text"].startswith("Not current: an entry measured on or before")
     assert stale["status"] == "final"  # its value stands, computed as signed
@@ -2017,7 +2011,7 @@ def test_a_risk_score_no_longer_current_is_a_new_version_and_its_signed_one_stay
                     tokens.doctor), 404)  # fmt: skip
 
 
-def _late_cholesterol(sql: Session, people: People, report: EcgReport, total: float) -> None:
+def late_cholesterol(sql: Session, people: People, report: EcgReport, total: float) -> None:
     """A cholesterol measured before the ECG, added now: the signed score is no longer current."""
     record_clinical_input(
         sql, people.patient,
@@ -2046,11 +2040,11 @@ def test_a_stale_risk_scores_version_keeps_its_time(
     a versionId's lastUpdated never changes, the time of the first event that made the note."""
     client = app.test_client()
     url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
-    _late_cholesterol(sql, people, signed, 300)
+    late_cholesterol(sql, people, signed, 300)
     first = fetch(client, url, tokens.doctor)
     version = first["meta"]["versionId"]
     time.sleep(1.1)  # lastUpdated is to the second
-    _late_cholesterol(sql, people, signed, 310)
+    late_cholesterol(sql, people, signed, 310)
     assert fetch(client, url, tokens.doctor)["meta"] == first["meta"]
     assert fetch(client, f"{url}/_history/{version}", tokens.doctor)["meta"] == first["meta"]
 
@@ -2076,7 +2070,7 @@ def test_a_stale_version_after_an_amendment_is_gone_not_missing(
     is 410 Gone, saying where the score as signed and as it stands are read."""
     client = app.test_client()
     url = f"/Observation/{signed.id}-risk-framingham-general-cvd"
-    _late_cholesterol(sql, people, signed, 300)
+    late_cholesterol(sql, people, signed, 300)
     version = fetch(client, url, tokens.doctor)["meta"]["versionId"]
     sign(app, people, sql, signed, amend="Cholesterol corrected.")
     assert fetch(client, url, tokens.doctor)["meta"]["versionId"] == "3"

@@ -26,6 +26,7 @@ from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed re
     call,
     fetch,
     issue,
+    late_cholesterol,
     outcome_of,
     signed,
     valid,
@@ -367,13 +368,7 @@ def test_since_exports_a_risk_score_gone_stale_after_it(
     time.sleep(1.1)
     since = utcnow().replace(microsecond=0) + dt.timedelta(seconds=1)
     time.sleep(2.1)
-    record_clinical_input(
-        sql, people.patient,
-        ClinicalInputForm(recorded_at=signed.report_date - dt.timedelta(hours=2),
-                          total_cholesterol=300, hdl=35, cholesterol_unit="mg/dL"),
-        actor=people.staff, now=utcnow(),
-    )  # fmt: skip
-    sql.commit()
+    late_cholesterol(sql, people, signed, 300)
     status_url = kick_off(client, token, f"?_since={since:%Y-%m-%dT%H:%M:%SZ}")
     Worker(app).run_pending()
     files = {item["type"]: item for item in manifest_of(client, status_url, token)["output"]}
