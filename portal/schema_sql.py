@@ -10,7 +10,9 @@ from portal.models import Base
 HEADER = """\
 -- CardioPortal schema for MySQL 8 / MariaDB 10.6+ (utf8mb4, InnoDB).
 -- Generated from portal/models.py by `cardio schema-sql`; do not edit by hand.
--- Deployments should use `cardio init-db` (Alembic) instead, which also records the version.
+-- For DBAs to read. Deployments use `cardio init-db` (Alembic) instead, which also records
+-- the version: a database made from this file has no alembic_version table, so
+-- `cardio init-db` refuses it (its tables exist) and no upgrade can run on it.
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,29 @@ def test_compose_passes_every_setting_to_the_containers() -> None:
     passed = set(re.findall(r"^  ([A-Z_]+):", environment, re.MULTILINE))
     assert {"TIME_ZONE", "CLINIC_CONTACT", "TRUSTED_PROXIES"} <= documented
     assert documented - passed == set(), documented - passed
+
+
+def test_the_readmes_storage_backup_command_succeeds_and_leaves_uploads_in_flight_out(
+    tmp_path: Path,
+) -> None:
+    """The README's `tar` line as written (an operations audit: as first written it exited 1
+    whenever an upload changed a file while it read, failing every daytime backup job)."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    backups = readme[readme.index("### Backups and restore") :]
+    command = re.search(r"^tar czf .*?(?<!\\)$", backups, re.MULTILINE | re.DOTALL)
+    assert command is not None
+    line = command.group(0).replace("/var/lib/cardioportal", str(tmp_path))
+    (tmp_path / "storage" / "tmp").mkdir(parents=True)
+    (tmp_path / "storage" / "tmp" / "upload-in-flight.part").write_bytes(b"half")
+    (tmp_path / "storage" / "recordings").mkdir()
+    (tmp_path / "storage" / "recordings" / "1.dat").write_bytes(b"ecg")
+    done = subprocess.run(["bash", "-euc", line], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    archived = subprocess.run(
+        ["bash", "-c", "tar tzf cardio-storage-*.tgz"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert "storage/recordings/1.dat" in archived
+    assert not [name for name in archived if name.startswith("storage/tmp")]
