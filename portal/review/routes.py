@@ -295,7 +295,7 @@ def _review_page(
         "review/report.html",
         report=found,
         machine=machine,
-        analysis=machine_summary(found),  # the beats are the chart's (ecg.json)
+        analysis=(analysis := machine_summary(found)),  # the beats are the chart's (ecg.json)
         files_missing=ecg_data.missing_files_message(
             current_app.config["SETTINGS"].storage_dir, found
         ),
@@ -303,6 +303,9 @@ def _review_page(
         latest=(latest := reports.latest_signed(found)),
         holter_not_signed=_holter_not_signed(withdrawn := _withdrawn(latest)),
         withdrawn_episodes=withdrawn,
+        withdrawn_findings=documents.withdrawn_findings(
+            latest, [f.code for f in analysis.findings]
+        ),
         stale_score_reason=stale_reason,
         not_signed=NOT_SIGNED,
         pdf_ready=documents.readiness(db_session(), found),

@@ -319,6 +319,19 @@ def withdrawn_episodes(version: ReportVersion) -> frozenset[str]:
 SINUS_CODES = frozenset({"SINUS", "BRADY", "TACHY"})  # sinus rhythm, by its rate or not
 
 
+def withdrawn_findings(version: ReportVersion | None, codes: list[str]) -> frozenset[str]:
+    """Which of the machine's finding `codes` a signed `version` does not carry, by the rule of
+    `withdrawn_episodes` (sinus by any rate covers all three): the review page's "Findings"
+    box had listed "high Ventricular tachycardia" unmarked after an amendment withdrew it as
+    artefact, while its episode table said "the machine's call, not in the signed read" (a
+    corrections audit, 2026-12-07)."""
+    if version is None or version.kind is VersionKind.MACHINE:
+        return frozenset()
+    signed = {vocabulary.canonical(c) for c in version.findings or []}
+    covered = signed | SINUS_CODES if signed & SINUS_CODES else signed
+    return frozenset(code for code in codes if vocabulary.canonical(code) not in covered)
+
+
 def signed_confidence(
     machine: ReportVersion, version: ReportVersion, confidence: dict[str, str]
 ) -> dict[str, str]:
