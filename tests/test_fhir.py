@@ -1820,6 +1820,38 @@ def test_a_measurement_an_amendment_withdrew_is_entered_in_error_not_gone(
     outcome_of(call(client, "GET", f"/Observation/{signed.id}-nothing", tokens.doctor), 404)
 
 
+def test_a_measurement_first_given_by_an_amendment_is_final(
+    app: Flask, people: People, sql: Session, signed: EcgReport, tokens: Tokens
+) -> None:
+    """R4's "amended" is "subsequent to being final": a QT signed not measurable (no
+    Observation) and first given by an amendment had been published "amended", its final
+    version never fetchable (a corrections audit, 2026-12-07). Withdrawn and given again, it
+    was final before, so that one is amended."""
+    client = app.test_client()
+    url = f"/Observation/{signed.id}-qt"
+    sign(app, people, sql, signed, amend="QT not measurable: T wave flat.", qt_ms="")
+    assert fetch(client, url, tokens.doctor)["status"] == "entered-in-error"
+    sign(app, people, sql, signed, amend="QT measured on V5.", qt_ms="400")
+    restored = fetch(client, url, tokens.doctor)
+    assert (restored["status"], restored["valueQuantity"]["value"]) == ("amended", 400)
+
+
+def test_a_measurement_signed_not_measurable_then_given_is_final(
+    app: Flask, people: People, sql: Session, tmp_path: Path, tokens: Tokens
+) -> None:
+    report = upload(app, people, sql, tmp_path)
+    sign(app, people, sql, report, qt_ms="")
+    client = app.test_client()
+    outcome_of(call(client, "GET", f"/Observation/{report.id}-qt", tokens.doctor), 404)
+    sign(app, people, sql, report, amend="QT measured on V5.", qt_ms="400")
+    given = fetch(client, f"/Observation/{report.id}-qt", tokens.doctor)
+    assert (given["status"], given["valueQuantity"]["value"]) == ("final", 400)
+    assert given["meta"]["versionId"] == "3"
+    sign(app, people, sql, report, amend="Conclusion reworded.", qt_ms="400",
+         conclusion="Sinus rhythm with first-degree AV block; QT normal.")  # fmt: skip
+    assert fetch(client, f"/Observation/{report.id}-qt", tokens.doctor)["status"] == "final"
+
+
 def test_a_grace_observation_carries_its_points_and_names_their_band(
     app: Flask, sql: Session, signed: EcgReport, tokens: Tokens
 ) -> None:

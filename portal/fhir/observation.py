@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import dropwhile
 from typing import Any
 
 import numpy as np
@@ -286,10 +287,14 @@ def _measurement(item: Item, version: ReportVersion) -> dict[str, Any]:
         v for v in item.report.versions
         if v.kind is not VersionKind.MACHINE and v.version_no < version.version_no
     ]  # fmt: skip
-    # Amended if it differs from any earlier signed value: compared with the version before
-    # alone, a later amendment of the conclusion only had turned it "final" again (an
-    # integrator's audit).
-    changed = any(getattr(v, measure.column) != value for v in earlier)
+    # Amended if it differs from any earlier signed value since one was first given: compared
+    # with the version before alone, a later amendment of the conclusion only had turned it
+    # "final" again (an integrator's audit); and a value first given by an amendment, after
+    # versions signing it not measurable (no Observation then), is final, R4's "amended" being
+    # "subsequent to being final" (a corrections audit, 2026-12-07).
+    given = [getattr(v, measure.column) for v in sorted(earlier, key=lambda v: v.version_no)]
+    since_first = list(dropwhile(lambda earlier_value: earlier_value is None, given))
+    changed = any(earlier_value != value for earlier_value in since_first)
     if value is None:  # given before, withdrawn by this version (`Item.withdrawn`)
         return _withdrawn(item, version)
     resource = _common(item, "amended" if changed else "final")
