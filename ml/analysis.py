@@ -1363,6 +1363,8 @@ def summarise(
             and not said_on_the_strip(strip)
         )
         episodes = rhythm.strip_episodes(episodes, strip.label, beat_s, sinus_possible)
+    # After a strip's call has set its AF: an AF episode the call drops holds no SVT away.
+    episodes = rhythm.without_svt_in_af(episodes)
     unusable = bool(beats.quality) and all(s.level == "unusable" for s in beats.quality)
     noise_only = (
         strip is None

@@ -8,7 +8,8 @@ Rules (thresholds chosen on MIT-BIH DS1 records only):
   pre-registered: the union scored best out of fold on cinc2017 and DS1 windows);
 - ventricular flutter / fibrillation: given as spans found in the signal
   (`ml.ventricular_fibrillation`); beats inside them are not beats and are left out;
-- ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats;
+- ventricular tachycardia: >= 3 consecutive V beats above 100 bpm; SVT likewise with S beats,
+  not mostly inside AF (`without_svt_in_af`);
   idioventricular rhythm: >= 3 consecutive V beats at 100 bpm or slower (accelerated from 50
   bpm, an escape rhythm below);
 - ventricular bigeminy (N V N V ...) and trigeminy (N N V N N V ...): >= 3 cycles;
@@ -87,6 +88,8 @@ NO_P_WAVE_RATES_BPM = (60.0, 130.0)
 PATTERNED_AF_SHARE = 0.5
 PAUSE_S = 2.0
 RUN_RATE_BPM = 100.0
+# An SVT run more than this share inside AF/flutter is no SVT run (`without_svt_in_af`).
+SVT_IN_AF_SHARE = 0.5
 # An SVT run's intervals are shorter than this share of the sinus cycle before it (10 %
 # premature, fixed, not tuned; `_premature`), or after it at a recording's start.
 PREMATURE_RUN_SHARE = 0.9
@@ -496,6 +499,21 @@ def _outside(
         if inside.size >= 2 and inside[-1] - inside[0] >= min_s:
             kept.append(Episode(af.label, float(inside[0]), float(inside[-1]), int(inside.size)))
     return kept
+
+
+def without_svt_in_af(episodes: list[Episode]) -> list[Episode]:
+    """The episodes without the SVT runs lying more than `SVT_IN_AF_SHARE` inside AF/flutter:
+    irregular fast narrow beats there are the AF's fast ventricular response, whose S calls
+    the classifier already turns N (`ml.classifier.decide_beats`) and the Holter summary
+    leaves out; there is no sinus rhythm for a run to be premature to. svdb 845 read "1
+    run(s) of 3 or more supraventricular beats over 100 /min" at 562.8 s, inside its 7 min
+    of AF, beside a Holter summary of 0 runs."""
+    af = merged_spans([(e.start_s, e.end_s) for e in episodes if e.label == AF])
+
+    def in_af(e: Episode) -> bool:
+        return overlap_s(e.start_s, e.end_s, af) > SVT_IN_AF_SHARE * e.duration_s
+
+    return [e for e in episodes if not (e.label == SVT and in_af(e))]
 
 
 def _mostly_patterned(af: Episode, patterns: list[Episode]) -> bool:
