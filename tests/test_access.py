@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from portal.access import API_PREFIXES, PUBLIC, endpoint_access
-from portal.models import Role
+from portal.models import EcgReport, Role
 from tests.conftest import People, client_for
+from tests.test_fhir import signed  # noqa: F401  (the signed report fixture)
 
 # auth.verify: the second step of a login (it answers only to a session that passed step 1).
 EXPECTED_PUBLIC = {"static", "auth.login", "auth.verify", "main.health"}
@@ -310,3 +312,71 @@ def test_health_fails_when_the_storage_cannot_be_written(tmp_path: Path) -> None
     assert storage_problem(plain / "storage") == (
         f"STORAGE_DIR {plain / 'storage'} cannot be made: {plain} is not a folder"
     )
+
+
+def test_health_says_when_signed_reports_wait_for_their_pdfs_with_no_worker(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """An operations audit: with every worker stopped, a signed report's PDFs waited and
+    `/health` said "jobs": "ok" (only analysis jobs were counted). The PDFs count too."""
+    import datetime as dt
+
+    from sqlalchemy import delete, update
+
+    from portal.models import ReportVersion, WorkerHeartbeat, utcnow
+
+    sql.execute(delete(WorkerHeartbeat))  # the worker that analysed it has stopped
+    sql.execute(update(ReportVersion).values(signed_at=utcnow() - dt.timedelta(minutes=5)))
+    sql.commit()
+    health = app.test_client().get("/health")
+    assert health.status_code == 200
+    assert health.json["jobs"] == (
+        "no analysis worker is running: 1 signed report(s) wait for their PDFs, the oldest "
+        "for 5 min (start `cardio worker` or the Celery workers)"
+    )
+    away = app.test_client().get("/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert away.json["jobs"] == (
+        "no analysis worker is running: signed reports wait for their PDFs (start `cardio "
+        "worker` or the Celery workers; ask /health on the server for details)"
+    )
+    sql.add(WorkerHeartbeat(worker_id="w2", host="here", pid=2, beat_at=utcnow()))
+    sql.commit()
+    assert app.test_client().get("/health").json["jobs"] == "ok"
+
+
+def test_health_says_when_fhir_exports_wait_or_are_left_running_with_no_worker(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An operations audit: with every worker stopped, a FHIR `$export` queued 5 minutes before
+    and one left running by a killed worker read "jobs": "ok". Both count now."""
+    import datetime as dt
+
+    from portal.models import BulkExportJob, JobState, WorkerHeartbeat, utcnow
+
+    long_ago = utcnow() - dt.timedelta(minutes=5)
+    base = "http://localhost/fhir/r4"
+    asked = {"requested_by_id": people.doctor.id, "request_url": f"{base}/$export",
+             "base_url": base, "resource_types": ["Patient"]}  # fmt: skip
+    sql.add(BulkExportJob(**asked, created_at=long_ago))
+    sql.add(WorkerHeartbeat(worker_id="w1", host="here", pid=1, beat_at=long_ago))
+    sql.add(BulkExportJob(**asked, created_at=long_ago, state=JobState.RUNNING, worker_id="w1",
+                          attempts=1, started_at=long_ago))  # fmt: skip
+    sql.commit()
+    health = app.test_client().get("/health")
+    assert health.status_code == 200
+    assert health.json["jobs"] == (
+        "no analysis worker is running: 1 FHIR bulk export(s) wait to be run, the oldest for "
+        "5 min; 1 FHIR bulk export(s) wait under a stopped worker (start `cardio worker` or "
+        "the Celery workers)"
+    )
+    away = app.test_client().get("/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert away.json["jobs"] == (
+        "no analysis worker is running: FHIR bulk exports wait to be run (start `cardio "
+        "worker` or the Celery workers; ask /health on the server for details)"
+    )
+    sql.add(WorkerHeartbeat(worker_id="w2", host="here", pid=2, beat_at=utcnow()))
+    sql.commit()
+    assert app.test_client().get("/health").json["jobs"] == "ok"

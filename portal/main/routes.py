@@ -61,11 +61,11 @@ def health() -> tuple[Response, int]:
             database=f"schema {stored or 'missing'}, this version needs {needed}: run "
             "`cardio init-db`",
         ), 503
-    jobs_state = jobs.service_state(db_session(), utcnow())
+    jobs_state = jobs.service_state(db_session(), utcnow(), figures=on_server)
     db_session().rollback()  # a read: no transaction is left open
     space = storage_space(current_app.config["SETTINGS"].storage_dir)
     if not on_server:
-        jobs_state, space = _brief(jobs_state, JOBS_BRIEF), _brief(space, STORAGE_LOW_BRIEF)
+        space = _brief(space, STORAGE_LOW_BRIEF)
     return jsonify(
         status="ok", database="ok", throttle=throttle_state(), jobs=jobs_state,
         queue=queue_state(), storage=space,
@@ -82,10 +82,6 @@ STORAGE_PROBLEM_BRIEF = (
 STORAGE_LOW_BRIEF = (
     "little free space on the disk of STORAGE_DIR: uploads and PDFs fail when it is full "
     "(ask /health on the server for details)"
-)
-JOBS_BRIEF = (
-    "no analysis worker is running: recordings wait to be analysed (start `cardio worker` or "
-    "the Celery workers; ask /health on the server for details)"
 )
 
 

@@ -564,7 +564,7 @@ def latest_version(report: EcgReport) -> ReportVersion:
     return report.versions[-1]
 
 
-def pending_versions(session: Session, limit: int = 10) -> list[ReportVersion]:
+def pending_versions(session: Session, limit: int | None = 10) -> list[ReportVersion]:
     """The newest signed version of each signed report that has no stored PDF yet: signing
     leaves rendering to the job worker, so a signature returns at once."""
     complete = (  # versions with every kind of PDF stored

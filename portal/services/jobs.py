@@ -34,6 +34,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -51,6 +52,7 @@ from portal.models import (
     RHYTHM_LABEL_CHARS,
     Account,
     AnalysisJob,
+    BulkExportJob,
     EcgRecording,
     EcgReport,
     JobState,
@@ -59,7 +61,7 @@ from portal.models import (
     WorkerHeartbeat,
     utcnow,
 )
-from portal.services import audit, recordings, reports, risk_scores, work_queue
+from portal.services import audit, documents, recordings, reports, risk_scores, work_queue
 from portal.services.errors import JobNotRetryable
 from portal.services.machine_read import stored_parts
 from portal.services.storage_check import uploaded_names
@@ -164,39 +166,113 @@ def live_workers(session: Session, now: dt.datetime) -> set[str]:
 WAITING_UNSERVED = dt.timedelta(minutes=1)
 
 
-def service_state(session: Session, now: dt.datetime) -> str:
-    """Whether the analysis service is serving the queue, for `/health`: "ok", or what is
-    wrong in words. An operations audit stopped every worker, uploaded an ECG, and `/health`
-    kept answering ok while nothing was analysed (a missing or crash-looping worker). A job
-    left running by a worker that died counts too: only a live worker's sweep requeues it
-    (`requeue_stuck`), and a second audit read "ok" beside a job "running" under a dead one."""
+def service_state(session: Session, now: dt.datetime, *, figures: bool = True) -> str:
+    """Whether the job workers are serving their work, for `/health`: "ok", or what is wrong
+    in words. An operations audit stopped every worker, uploaded an ECG, and `/health` kept
+    answering ok while nothing was analysed (a missing or crash-looping worker). A job left
+    running by a worker that died counts too: only a live worker's sweep requeues it
+    (`requeue_stuck`), and a second audit read "ok" beside a job "running" under a dead one.
+    Every kind of work the workers do counts, each by itself: a third audit read "ok" while
+    signed reports waited for their PDFs and FHIR exports for a worker. Without `figures`
+    (a caller off the server) it names the kinds of work waiting, not how many or how long."""
     if live_workers(session, now):
         return "ok"
-    oldest = session.scalar(
-        select(AnalysisJob.created_at)
-        .where(AnalysisJob.state == JobState.QUEUED)
-        .order_by(AnalysisJob.created_at)
-        .limit(1)
-    )
-    stranded = session.scalar(  # with no live worker, every claimed running job's is dead
-        select(func.count(AnalysisJob.id)).where(
-            AnalysisJob.state == JobState.RUNNING, AnalysisJob.worker_id.is_not(None)
-        )
-    )
-    said = []
-    if oldest is not None and now - oldest >= WAITING_UNSERVED:
-        waiting = session.scalar(
-            select(func.count(AnalysisJob.id)).where(AnalysisJob.state == JobState.QUEUED)
-        )
-        minutes = int((now - oldest).total_seconds() // 60)
-        said.append(f"{waiting} recording(s) wait to be analysed, the oldest for {minutes} min")
-    if stranded:
-        said.append(f"{stranded} analysis job(s) wait under a stopped worker")
+    said = [kind.said if figures else kind.brief for kind in _waiting_unserved(session, now)]
     if not said:
         return "ok"
+    unique = list(dict.fromkeys(said))  # off the server, one kind's two problems read as one
+    details = "" if figures else "; ask /health on the server for details"
     return (
-        f"no analysis worker is running: {'; '.join(said)} (start `cardio worker` or the "
-        "Celery workers)"
+        f"no analysis worker is running: {'; '.join(unique)} (start `cardio worker` or the "
+        f"Celery workers{details})"
+    )
+
+
+@dataclass(frozen=True)
+class Unserved:
+    """One kind of work waiting with no live worker: in figures, and without (`brief`)."""
+
+    said: str
+    brief: str
+
+
+def _waiting_unserved(session: Session, now: dt.datetime) -> list[Unserved]:
+    """What waits beyond WAITING_UNSERVED, or under a stopped worker, per kind of work the
+    workers do: analysis jobs, the PDFs of signed reports, FHIR bulk exports."""
+    unserved = []
+    analysis = _queue_figures(session, AnalysisJob, now)
+    if analysis is not None:
+        waiting, minutes = analysis
+        unserved.append(
+            Unserved(
+                f"{waiting} recording(s) wait to be analysed, the oldest for {minutes} min",
+                "recordings wait to be analysed",
+            )
+        )
+    if stranded := _stranded(session, AnalysisJob):
+        unserved.append(
+            Unserved(
+                f"{stranded} analysis job(s) wait under a stopped worker",
+                "recordings wait to be analysed",
+            )
+        )
+    signed_at = [
+        v.signed_at for v in documents.pending_versions(session, limit=None) if v.signed_at
+    ]
+    if signed_at and now - min(signed_at) >= WAITING_UNSERVED:
+        minutes = int((now - min(signed_at)).total_seconds() // 60)
+        unserved.append(
+            Unserved(
+                f"{len(signed_at)} signed report(s) wait for their PDFs, the oldest for "
+                f"{minutes} min",
+                "signed reports wait for their PDFs",
+            )
+        )
+    exports = _queue_figures(session, BulkExportJob, now)
+    if exports is not None:
+        waiting, minutes = exports
+        unserved.append(
+            Unserved(
+                f"{waiting} FHIR bulk export(s) wait to be run, the oldest for {minutes} min",
+                "FHIR bulk exports wait to be run",
+            )
+        )
+    if stranded := _stranded(session, BulkExportJob):
+        unserved.append(
+            Unserved(
+                f"{stranded} FHIR bulk export(s) wait under a stopped worker",
+                "FHIR bulk exports wait to be run",
+            )
+        )
+    return unserved
+
+
+def _queue_figures(
+    session: Session, table: type[AnalysisJob] | type[BulkExportJob], now: dt.datetime
+) -> tuple[int, int] | None:
+    """How many rows of `table` are queued and the oldest's wait in minutes, when that oldest
+    has waited WAITING_UNSERVED or more; else None."""
+    oldest = session.scalar(
+        select(table.created_at)
+        .where(table.state == JobState.QUEUED)
+        .order_by(table.created_at)
+        .limit(1)
+    )
+    if oldest is None or now - oldest < WAITING_UNSERVED:
+        return None
+    waiting = session.scalar(select(func.count(table.id)).where(table.state == JobState.QUEUED))
+    return int(waiting or 0), int((now - oldest).total_seconds() // 60)
+
+
+def _stranded(session: Session, table: type[AnalysisJob] | type[BulkExportJob]) -> int:
+    """Running rows of `table` claimed by a worker: with no live worker, every one's is dead."""
+    return int(
+        session.scalar(
+            select(func.count(table.id)).where(
+                table.state == JobState.RUNNING, table.worker_id.is_not(None)
+            )
+        )
+        or 0
     )
 
 
