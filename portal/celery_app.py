@@ -28,21 +28,26 @@ import datetime as dt
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.config import Settings
+from portal.db import make_engine, transient_database_error
 from portal.models import BulkExportJob, JobState, utcnow
 from portal.services import bulk_export, jobs
 from portal.tasks import TASK_NAMES
 from portal.worker import FailureLog, Worker
 
 if TYPE_CHECKING:
-    from celery import Celery
+    from celery import Celery, Task
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 QUEUE = "cardio"
 # Redis hands a message that was delivered but never acknowledged (its worker died) to
 # another worker after this long. The heartbeat sweep requeues such a job after 30 s anyway;
@@ -77,21 +82,25 @@ def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
     )
     runtime = WorkerRuntime(celery, settings, flask_app)
 
-    @celery.task(name=TASK_NAMES["analysis"])
-    def analysis(job_id: int) -> bool:
+    @celery.task(name=TASK_NAMES["analysis"], bind=True, max_retries=None)
+    def analysis(task: Task, job_id: int) -> bool:
         """Run analysis job `job_id` if it is still queued."""
-        return runtime.worker().run_job(int(job_id))
+        return later_if_database_away(task, lambda: runtime.worker().run_job(int(job_id)))
 
-    @celery.task(name=TASK_NAMES["documents"])
-    def render_documents(version_id: int | None = None) -> int:
+    @celery.task(name=TASK_NAMES["documents"], bind=True, max_retries=None)
+    def render_documents(task: Task, version_id: int | None = None) -> int:
         """Render the PDFs of every new signature (`version_id` is the one that asked)."""
-        return runtime.worker().render_documents()
+        return later_if_database_away(task, lambda: runtime.worker().render_documents())
 
-    @celery.task(name=TASK_NAMES["export"])
-    def export(export_id: int | None = None) -> int:
+    @celery.task(name=TASK_NAMES["export"], bind=True, max_retries=None)
+    def export(task: Task, export_id: int | None = None) -> int:
         """Run the oldest queued bulk export (one message, one export)."""
-        worker = runtime.worker()
-        return bulk_export.run_pending(worker.app, worker.worker_id, max_exports=1)
+
+        def run_one() -> int:
+            worker = runtime.worker()
+            return bulk_export.run_pending(worker.app, worker.worker_id, max_exports=1)
+
+        return later_if_database_away(task, run_one)
 
     def ours(sender: Any) -> bool:
         return getattr(sender, "app", None) is celery
@@ -99,6 +108,7 @@ def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
     def on_worker_init(sender: Any = None, **_: Any) -> None:
         if ours(sender):
             runtime.nodename = str(sender.hostname)
+            stop_unless_the_database_answers(settings.database_url)
 
     def on_process_init(**_: Any) -> None:  # the process that runs tasks (solo: the worker)
         if runtime.nodename is not None:
@@ -122,6 +132,43 @@ def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
     signals.worker_shutdown.connect(on_shutdown, weak=False)
     signals.worker_process_shutdown.connect(on_process_shutdown, weak=False)
     return celery
+
+
+# A task that met the database unreachable goes back to the broker for this long, to this
+# worker or another; it had failed ("raised unexpected"), and waited for the sweep.
+DATABASE_RETRY_S = 10
+
+
+def later_if_database_away(task: Task, work: Callable[[], T]) -> T:
+    """`work()`, or the task retried in DATABASE_RETRY_S when the database was unreachable
+    (`db.transient_database_error`: a restart, a lost connection, a lock), not failed."""
+    try:
+        return work()
+    except Exception as error:
+        if not transient_database_error(error):
+            raise
+        log.warning("the database cannot be reached: task retried in %s s", DATABASE_RETRY_S)
+        raise task.retry(exc=error, countdown=DATABASE_RETRY_S) from error
+
+
+def stop_unless_the_database_answers(database_url: str) -> None:
+    """Exit (1) before taking any task when the database does not answer: a worker started
+    with a wrong DATABASE_URL, or while MariaDB was down, took the analysis tasks and failed
+    them while other workers could have run them (an operations audit). Its message names the
+    database without the password."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        raise SystemExit(
+            f"Error: the worker cannot reach the database {shown}: "
+            f"{getattr(error, 'orig', None) or error}. It takes no task until it can: check "
+            "DATABASE_URL and that the database is up, then start it again."
+        ) from error
+    finally:
+        engine.dispose()
 
 
 class WorkerRuntime:

@@ -10,15 +10,18 @@ run anyway (the workers' sweep), and a signature's PDFs are rendered by a worker
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import html
 import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +31,7 @@ import redis
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from portal import create_app, tasks
@@ -100,10 +104,12 @@ class Workers:
     def log(self, name: str) -> Path:
         return self.tmp_path / f"{name}.log"
 
-    def start(self, name: str, hang_after_jobs: int | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, hang_after_jobs: int | None = None, database_url: str | None = None
+    ) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
-            "DATABASE_URL": self.database_url,
+            "DATABASE_URL": database_url or self.database_url,
             "STORAGE_DIR": str(self.app.config["SETTINGS"].storage_dir),
             "INSTANCE_DIR": str(self.tmp_path / f"instance-{name}"),
             "CARDIO_ENV": "development",
@@ -242,6 +248,107 @@ def test_two_workers_share_20_jobs_and_a_killed_workers_job_runs_again_once(
 
 def _closed_port_url() -> str:
     return f"redis://127.0.0.1:{_free_port()}/0"
+
+
+class Forwarder:
+    """A local port that forwards to the test MariaDB until `close` (which also cuts the
+    connections through it), and again after `open`: the database as a worker sees it, taken
+    away and given back on the same port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = _free_port()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._server: threading.Thread | None = None
+        self.open()
+
+    def open(self) -> None:
+        self._stop.clear()
+        listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: same port
+        listener.settimeout(0.2)
+        self._server = threading.Thread(target=self._serve, args=(listener,), daemon=True)
+        self._server.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.join(5)
+        for connection in self._sockets:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self._sockets.clear()
+
+    def _serve(self, listener: socket.socket) -> None:
+        with listener:
+            while not self._stop.is_set():
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                server = socket.create_connection(self.target)
+                self._sockets += [client, server]
+                for source, sink in ((client, server), (server, client)):
+                    threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@MARIADB_ONLY
+def test_a_worker_that_cannot_reach_the_database_exits_and_leaves_the_tasks(
+    app: Flask, people: People, sql: Session, tmp_path: Path, workers: Workers, redis_url: str,
+    database_url: str,
+) -> None:  # fmt: skip
+    """An operations audit started a worker with a wrong DATABASE_URL: it took the analysis
+    task and failed it, where a worker that reaches the database would have run it. It now
+    exits at start, naming the database without the password, and the task stays queued."""
+    upload(app, people, tmp_path, seed=9)
+    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 1
+    wrong = make_url(database_url).set(port=_free_port(), password="Wr0ngPassw0rd")
+    process = workers.start("w1", database_url=wrong.render_as_string(hide_password=False))
+    assert process.wait(60) == 1
+    said = workers.log("w1").read_text(errors="replace")
+    assert f"Error: the worker cannot reach the database {wrong!r}: (2003, " in said, said
+    assert "Wr0ngPassw0rd" not in said and " ready." not in said
+    assert "check DATABASE_URL and that the database is up, then start it again." in said
+    assert redis.Redis.from_url(redis_url).llen(QUEUE) == 1  # left for a worker that can
+    (job,) = all_jobs(sql)
+    assert job.state is JobState.QUEUED and job.attempts == 0
+
+
+@MARIADB_ONLY
+def test_a_task_that_meets_the_database_unreachable_is_retried_not_failed(
+    app: Flask, people: People, sql: Session, tmp_path: Path, workers: Workers,
+    database_url: str,
+) -> None:  # fmt: skip
+    """The database goes away after the worker started (a restart, a network cut): the task
+    that meets it unreachable goes back to the broker for later (it had "raised unexpected"
+    and waited for a sweep), and runs once the database is back."""
+    url = make_url(database_url)
+    forwarder = Forwarder(url.host or "127.0.0.1", url.port or 3306)
+    try:
+        through = url.set(host="127.0.0.1", port=forwarder.port)
+        workers.start("w1", database_url=through.render_as_string(hide_password=False))
+        workers.wait_ready("w1")
+        forwarder.close()
+        upload(app, people, tmp_path, seed=10)
+        log = workers.log("w1")
+        wait_for(lambda: "retry: Retry in" in log.read_text(errors="replace"), 60,
+                 "the task retried", workers)  # fmt: skip
+        assert "raised unexpected" not in log.read_text(errors="replace")
+        (job,) = all_jobs(sql)
+        assert job.state is JobState.QUEUED and job.attempts == 0
+        forwarder.open()
+        wait_for(lambda: all_jobs(sql)[0].state is JobState.SUCCEEDED, 90, "the job", workers)
+    finally:
+        forwarder.close()
 
 
 @MARIADB_ONLY
