@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import DateTime, inspect, text
+from sqlalchemy import DateTime, bindparam, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -561,3 +561,158 @@ def test_0027_composes_names_stored_decomposed(empty_database_url: str, tmp_path
                 text("SELECT full_name, emergency_contact_name FROM patient ORDER BY id")
             ).all()
         assert tuple(rows[0]) == ("Ren\u00e9e Dubois", "Jos\u00e9 Dubois")
+
+
+@contextmanager
+def _signed_version_at_0004(url: str) -> Iterator[Engine]:
+    """A database at 0004 holding one signed report version, written row by row (the seeded
+    load needs later revisions, and SQLite cannot go down to 0004 with its accounts); the
+    body's downgrade must leave it at 0003 or 0002, and it goes up again to the models."""
+    migrate.upgrade(url, "0004")
+    engine = make_engine(url)
+    now = {"now": utcnow()}
+    rows = (
+        "INSERT INTO account (id, username, password_hash, role, is_active, "
+        "must_change_password, session_epoch, updated_at, created_at) "
+        "VALUES (1, 'doc', 'x', 'doctor', 1, 0, 0, :now, :now)",
+        "INSERT INTO patient (id, mrn, full_name, date_of_birth, sex, is_active, created_by_id, "
+        "updated_at, created_at) VALUES (1, 'CP1', 'A B', '1950-01-01', 'female', 1, 1, :now, "
+        ":now)",
+        "INSERT INTO ecg_recording (id, patient_id, uploaded_by_id, sha256, original_filename, "
+        "file_format, size_bytes, sampling_rate_hz, lead_names, n_samples, duration_s, "
+        "created_at) VALUES (1, 1, 1, 'ab', 'ecg.csv', 'csv', 1, 250, '[\"II\"]', 2500, 10, :now)",
+        "INSERT INTO analysis_job (id, recording_id, requested_by_id, state, attempts, "
+        "max_attempts, progress_pct, created_at) VALUES (1, 1, 1, 'succeeded', 1, 3, 100, :now)",
+        "INSERT INTO ecg_report (id, patient_id, recording_id, job_id, status, report_date, "
+        "row_version, updated_at, created_at, signed_at) "
+        "VALUES (1, 1, 1, 1, 'final', :now, 2, :now, :now, :now)",
+        "INSERT INTO report_version (id, report_id, version_no, kind, author_id, signed_at, "
+        "conclusion, created_at, patient_comment, next_steps, next_steps_note) VALUES (1, 1, 1, "
+        "'physician', 1, :now, 'Sinus rhythm.', :now, 'Your ECG is normal.', '[\"ROUTINE\"]', "
+        "'Holter in 3 months')",
+    )
+    try:
+        with engine.begin() as connection:
+            for row in rows:
+                connection.execute(text(row), now)
+        yield engine
+        migrate.upgrade(url)
+        assert _differences(url) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_downgrade_past_0003_refuses_to_lose_the_doctors_comment_for_the_patient(
+    empty_database_url: str,
+) -> None:
+    """0003's downgrade dropped each signed version's comment for the patient silently (an
+    operations audit). It refuses as 0016's and 0023's do, and the database stays at 0003;
+    with no comment kept it goes down as before."""
+    from alembic.util import CommandError
+
+    with _signed_version_at_0004(empty_database_url) as engine:
+        with engine.begin() as connection:  # 0004's refusal is the next test's
+            connection.execute(text("UPDATE report_version SET next_steps = NULL, "
+                                    "next_steps_note = NULL"))  # fmt: skip
+        refused = r"^1 report version\(s\) keep their doctor's comment for the patient; a "
+        with pytest.raises(CommandError, match=refused + "downgrade past 0003 would lose it"):
+            migrate.downgrade(empty_database_url, "0002")
+        assert _revision(engine) == "0003"
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT patient_comment FROM report_version"))
+            assert kept.scalar_one() == "Your ECG is normal."
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE report_version SET patient_comment = ''"))
+        migrate.downgrade(empty_database_url, "0002")  # an empty comment holds nothing
+        assert _revision(engine) == "0002"
+
+
+def test_a_downgrade_past_0004_refuses_to_lose_the_next_steps_a_doctor_ordered(
+    empty_database_url: str,
+) -> None:
+    """0004's downgrade dropped the next steps each signing doctor ordered silently (an
+    operations audit). It refuses, and the database stays at 0004; with none ordered (an
+    empty list, as a signature without next steps stores) it goes down as before."""
+    from alembic.util import CommandError
+
+    refused = r"^1 report version\(s\) keep the next steps their doctor ordered; a downgrade "
+    with _signed_version_at_0004(empty_database_url) as engine:
+        with pytest.raises(CommandError, match=refused + "past 0004 would lose them"):
+            migrate.downgrade(empty_database_url, "0003")
+        assert _revision(engine) == "0004"
+        with engine.begin() as connection:  # the note alone
+            connection.execute(text("UPDATE report_version SET next_steps = '[]'"))
+        with pytest.raises(CommandError, match=refused):
+            migrate.downgrade(empty_database_url, "0003")
+        assert _revision(engine) == "0004"
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE report_version SET next_steps_note = NULL"))
+        migrate.downgrade(empty_database_url, "0003")
+        assert _revision(engine) == "0003"
+
+
+def test_a_downgrade_past_0017_refuses_to_lose_a_release_other_than_the_signature(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """0017's downgrade dropped when the version an amendment replaced reached the patient;
+    up again, the upgrade set it to that version's signature, and a version held from the
+    patient (never released) read as seen (an operations audit). It refuses for a release
+    the upgrade cannot give back; those it gives back go down as before (the fixture's)."""
+    from alembic.util import CommandError
+
+    with _seeded_at(empty_database_url, "0016", tmp_path, reports=12) as engine:
+        migrate.upgrade(empty_database_url)
+        with engine.connect() as connection:
+            amended = connection.execute(text(
+                "SELECT id, previous_release_at FROM report_version WHERE version_no = 3 "
+                "ORDER BY id LIMIT 1"
+            ).columns(previous_release_at=DateTime)).one()  # fmt: skip
+        assert amended.previous_release_at is not None
+        release = "UPDATE report_version SET previous_release_at = :at WHERE id = :id"
+        with engine.begin() as connection:  # the version it replaced was never shown
+            connection.execute(text(release), {"at": None, "id": amended.id})
+        refused = r"^1 report version\(s\) keep when the version they replaced reached the "
+        with pytest.raises(CommandError, match=refused + "patient, other than at its signature"):
+            migrate.downgrade(empty_database_url, "0016")
+        assert _revision(engine) == "0017"
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:  # as the upgrade sets it: the fixture's downgrade goes
+            connection.execute(
+                text(release).bindparams(bindparam("at", type_=DateTime)),
+                {"at": amended.previous_release_at, "id": amended.id},
+            )
+
+
+def test_a_downgrade_past_0024_refuses_to_lose_a_misreading_or_the_reading_kept(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """0024's downgrade dropped that a report was withdrawn as misread (up again, every
+    withdrawal read "another person's ECG", and its patient "not about your heart") and the
+    reading a report was made at, silently (an operations audit). It refuses, and the
+    database stays at 0024; a withdrawal of the wrong patient, which the upgrade gives back,
+    goes down as before (test_0024_says_earlier_withdrawals_were_of_the_wrong_patient)."""
+    from alembic.util import CommandError
+
+    with _seeded_at(empty_database_url, "0023", tmp_path, reports=2) as engine:
+        migrate.upgrade(empty_database_url)
+        first = "WHERE id = (SELECT MIN(id) FROM ecg_report)"
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE ecg_report SET withdrawn_kind = 'misread' {first}"))
+        refused = r"^1 report\(s\) keep that they were withdrawn as misread or the reading they"
+        with pytest.raises(CommandError, match=refused):
+            migrate.downgrade(empty_database_url, "0023")
+        assert _revision(engine) == "0024"
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                f"UPDATE ecg_report SET withdrawn_kind = NULL, read_at_hz = 360, "
+                f"read_in_units = 'mV' {first}"
+            ))  # fmt: skip
+        with pytest.raises(CommandError, match=refused):
+            migrate.downgrade(empty_database_url, "0023")
+        assert _revision(engine) == "0024"
+        migrate.upgrade(empty_database_url)
+        with engine.begin() as connection:  # for the downgrade the fixture makes
+            connection.execute(
+                text("UPDATE ecg_report SET read_at_hz = NULL, read_in_units = NULL")
+            )

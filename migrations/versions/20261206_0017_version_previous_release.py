@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 from sqlalchemy.dialects import mysql
 
 revision: str = "0017"
@@ -62,7 +63,38 @@ def upgrade() -> None:
         )
 
 
+def _refuse_to_lose_releases() -> None:
+    """The upgrade sets each amendment's `previous_release_at` to the signature of the version
+    it replaced; one that says otherwise (that version was held from the patient, released
+    later or never) cannot be worked out again, and a downgrade had dropped it silently (an
+    operations audit): up again, a held version read as seen at its signature. Asked before
+    any step, as 0016's and 0023's downgrades do; values the upgrade gives back go down."""
+    rows = op.get_bind().execute(
+        sa.select(_versions.c.id, _versions.c.report_id, _versions.c.version_no,
+                  _versions.c.signed_at, _versions.c.previous_release_at)
+        .order_by(_versions.c.id)
+    ).all()  # fmt: skip
+    signed = {(row.report_id, row.version_no): row.signed_at for row in rows if row.signed_at}
+    kept = [
+        row.id
+        for row in rows
+        if row.previous_release_at
+        != (signed.get((row.report_id, row.version_no - 1)) if row.signed_at else None)
+    ]
+    if kept:
+        shown = ", ".join(str(i) for i in kept[:10])
+        more = f" and {len(kept) - 10} more" if len(kept) > 10 else ""
+        raise CommandError(
+            f"{len(kept)} report version(s) keep when the version they replaced reached the "
+            f"patient, other than at its signature; a downgrade past 0017 would lose it: "
+            f"version(s) {shown}{more}. Nothing of revision 0017 was changed and the database "
+            "stays at 0017: run a version of the portal that has it, or restore a backup taken "
+            "before the upgrade to 0017."
+        )
+
+
 def downgrade() -> None:
+    _refuse_to_lose_releases()
     # ALTER TABLE ... DROP COLUMN, also on SQLite (3.35+): a batch operation would copy the
     # table and drop the old one, which the foreign keys of its scores refuse.
     op.drop_column("report_version", "previous_release_at")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 revision: str = "0024"
 down_revision: str | None = "0023"
@@ -47,7 +48,31 @@ def upgrade() -> None:
     op.add_column("ecg_report", sa.Column("read_in_units", sa.String(8), nullable=True))
 
 
+def _refuse_to_lose_misreadings() -> None:
+    """The upgrade says every withdrawal was of another person's ECG, and no report keeps a
+    reading of its own: a report withdrawn as misread, or one made at a reading its recording
+    no longer has, cannot be worked out again, and a downgrade had dropped both silently (an
+    operations audit): up again, the patient of a misread ECG read "not about your heart".
+    Asked before any step, as 0016's and 0023's downgrades do; Alembic commits each revision
+    apart, so a refusal leaves the database whole at 0024."""
+    kept = list(op.get_bind().execute(sa.text(
+        "SELECT id FROM ecg_report WHERE withdrawn_kind = 'misread' "
+        "OR read_at_hz IS NOT NULL OR read_in_units IS NOT NULL ORDER BY id"
+    )).scalars())  # fmt: skip
+    if kept:
+        shown = ", ".join(str(i) for i in kept[:10])
+        more = f" and {len(kept) - 10} more" if len(kept) > 10 else ""
+        raise CommandError(
+            f"{len(kept)} report(s) keep that they were withdrawn as misread or the reading "
+            f"they were made at; a downgrade past 0024 would lose it: report(s) {shown}{more}. "
+            "Nothing of revision 0024 was changed and the database stays at 0024: run a "
+            "version of the portal that has it, or restore a backup taken before the upgrade "
+            "to 0024."
+        )
+
+
 def downgrade() -> None:
+    _refuse_to_lose_misreadings()
     op.drop_column("ecg_report", "read_in_units")
     op.drop_column("ecg_report", "read_at_hz")
     if op.get_bind().dialect.name != "sqlite":
