@@ -988,3 +988,35 @@ def test_the_docs_page_works_in_a_browser_under_the_csp(
     finally:
         server.shutdown()
     assert refused == []
+
+
+def test_a_signed_reads_measurements_are_the_whole_numbers_the_doctor_signed(
+    app: Flask, people: People, tokens: Tokens, sql: Session, tmp_path: Path
+) -> None:
+    """A QTc recomputed for the doctor's heart rate reached REST as 423.0243885798233 ms
+    beside the 423 of the page, PDFs and FHIR (a corrections audit, 2026-12-07)."""
+    staff, doctor = Api(app, tokens.staff), Api(app, tokens.doctor)
+    stored = staff.upload(people.patient.id, [(csv_bytes(tmp_path), "ecg.csv")]).get_json()
+    Worker(app).run_pending()
+    report_id = staff.get(f"/jobs/{stored['job']['id']}").get_json()["report_id"]
+    report = sql.get(EcgReport, report_id)
+    assert report is not None
+    machine = report.versions[0]
+    assert machine.qt_ms and machine.heart_rate_bpm
+    reports.sign(
+        sql, report, actor=people.doctor, password=PASSWORD,
+        expected_row_version=report.row_version,
+        read=reports.PhysicianRead(
+            "Sinus rhythm", ["SINUS"], "Sinus rhythm.",
+            measurements={"heart_rate_bpm": round(machine.heart_rate_bpm) + 7,
+                          "qt_ms": round(machine.qt_ms), "pr_ms": None, "qrs_ms": None},
+        ),
+    )  # fmt: skip
+    sql.commit()
+    read = doctor.get(f"/reports/{report_id}").get_json()
+    measured = read["physician_read"]["measurements"]
+    assert measured["qtc_bazett_ms"] is not None and measured["qtc_fridericia_ms"] is not None
+    for name, value in measured.items():
+        assert value is None or value == round(value), (name, value)
+    rr_s = 60 / (round(machine.heart_rate_bpm) + 7)
+    assert measured["qtc_bazett_ms"] == round(round(machine.qt_ms) / rr_s**0.5)

@@ -509,10 +509,21 @@ def _version(version: ReportVersion) -> dict[str, Any]:
         "findings": list(version.findings or []), "conclusion": version.conclusion,
         "patient_comment": version.patient_comment,
         "next_steps": list(version.next_steps or []), "next_steps_note": version.next_steps_note,
-        "measurements": {name: getattr(version, name) for name in MEASUREMENTS},
+        "measurements": {name: _as_signed(version, name) for name in MEASUREMENTS},
         "low_confidence": documents.low_confidence_values(version.report, version),
         "model_version": version.model_version,
     }  # fmt: skip
+
+
+def _as_signed(version: ReportVersion, name: str) -> float | None:
+    """A signed version's measurement in whole units, as its page, PDFs and FHIR give it: a
+    QTc recomputed for the doctor's heart rate had reached REST as 423.0243885798233 ms beside
+    the 423 the doctor saw and signed (a corrections audit, 2026-12-07). The machine's own
+    version keeps its precision."""
+    value = getattr(version, name)
+    if value is None or version.kind is VersionKind.MACHINE:
+        return value
+    return float(round(value))
 
 
 def _machine_read(analysis: EcgAnalysis) -> dict[str, Any]:
