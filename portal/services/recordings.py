@@ -4,7 +4,8 @@ in one transaction, and find an earlier upload of the same file instead of dupli
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -75,10 +76,13 @@ def _format_of(recording: Recording | RecordingSource) -> RecordingFormat:
     return RecordingFormat(recording.source_format)
 
 
-def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSource:
-    """The recording in these files, or InvalidInput with the reader's clinician message. A
-    long WFDB or EDF recording is checked chunk by chunk, never held in memory whole (a
-    24-hour Holter), and comes back closed: its header's figures only."""
+def parse(
+    paths: list[Path], options: UploadOptions, shown_names: Sequence[str] = ()
+) -> Recording | RecordingSource:
+    """The recording in these files, or InvalidInput with the reader's clinician message,
+    naming each file as uploaded (`shown_names`, beside `paths`). A long WFDB or EDF
+    recording is checked chunk by chunk, never held in memory whole (a 24-hour Holter), and
+    comes back closed: its header's figures only."""
     if options.fs_hz is not None and not MIN_FS_HZ <= options.fs_hz <= MAX_FS_HZ:
         raise InvalidInput(
             {"fs_hz": f"Sampling rate {options.fs_hz:g} Hz is outside {MIN_FS_HZ}-{MAX_FS_HZ} Hz."}
@@ -98,7 +102,25 @@ def parse(paths: list[Path], options: UploadOptions) -> Recording | RecordingSou
                 recording.close()
         return recording
     except RecordingError as problem:
-        raise InvalidInput({"files": str(problem)}) from None
+        raise InvalidInput({"files": as_uploaded(str(problem), paths, shown_names)}) from None
+
+
+def as_uploaded(message: str, paths: list[Path], shown_names: Sequence[str]) -> str:
+    """The reader's message with each file's safe name on disk written as it was uploaded:
+    the readers name the files they are given, and "καρδιά.edf", stored as "edf", had been
+    refused as "edf: damaged EDF header." (a bad-input audit). A whole name only (not the
+    "edf" of ".edf" or "EDF"); the disk name "recording", given to a name with nothing safe
+    in it, is left as it is, being a word of the messages too."""
+    shown_by_disk = {
+        path.name: shown
+        for path, shown in zip(paths, shown_names, strict=False)
+        if path.name not in (shown, storage.disk_name(""))
+    }
+    if not shown_by_disk:
+        return message
+    names = "|".join(re.escape(name) for name in sorted(shown_by_disk, key=len, reverse=True))
+    whole_name = re.compile(rf"(?<![\w.-])(?:{names})(?![\w-]|\.\w)")
+    return whole_name.sub(lambda found: shown_by_disk[found[0]], message)
 
 
 def upload_recording(
@@ -120,7 +142,7 @@ def upload_recording(
     except storage.UploadError as problem:
         raise InvalidInput({"files": str(problem)}) from None
     try:
-        recording = parse(staged.paths, options)
+        recording = parse(staged.paths, options, staged.shown_names)
         file_format = _format_of(recording)
     except BaseException:
         staged.discard()
