@@ -61,3 +61,68 @@ def test_a_readers_refusal_names_each_file_as_uploaded(
     said = _refusal(staff, people.patient.id, [(damaged, "αρχείο ΗΚΓ.zip")])
     assert said.startswith("αρχείο ΗΚΓ.zip is damaged (rec2.dat: "), said
     assert sql.scalar(select(func.count()).select_from(EcgRecording)) == 0
+
+
+def _named(hea: Path, dat: Path, record: str) -> list[tuple[bytes, str]]:
+    """The WFDB pair `hea`, `dat` (record "rec") as its recorder would name record `record`:
+    in the header's record line and data-file names, and in the files' own names."""
+    header = hea.read_text().replace("rec.dat ", f"{record}.dat ").replace("rec ", f"{record} ", 1)
+    return [(header.encode(), f"{record}.hea"), (dat.read_bytes(), f"{record}.dat")]
+
+
+def test_a_wfdb_record_named_in_greek_or_chinese_is_read_and_analysed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A header "καρδιά.hea" naming its data file "καρδιά.dat" was refused: first for the
+    letters of its names ("line 1 holds a character the reader cannot read ('κ', ...)"), and
+    stored as "hea" and "dat" its data file was not found under the name the header gives.
+    Now it is read, and analysed from its stored files, kept under the names uploaded."""
+    from portal.worker import Worker
+
+    staff = client_for(app, people.staff)
+    for seed, (record, patient) in enumerate(
+        [("καρδιά", people.patient), ("心电图", people.other_patient)]
+    ):
+        folder = tmp_path / str(seed)
+        folder.mkdir()
+        hea, dat = write_wfdb(folder, synthetic(20, 360, seed=seed), "rec")
+        answer = _upload(staff, patient.id, _named(hea, dat, record))
+        assert answer.status_code == 302, error_messages(answer.get_data(as_text=True))
+    rows = sql.scalars(select(EcgRecording).order_by(EcgRecording.id)).all()
+    assert [row.original_filename for row in rows] == [
+        "καρδιά.hea, καρδιά.dat",
+        "心电图.hea, 心电图.dat",
+    ]
+    assert Worker(app).run_pending() == 2
+    for row in rows:
+        sql.refresh(row)
+        job = row.jobs[-1]
+        sql.refresh(job)
+        assert job.state.value == "succeeded", job.error_message
+
+
+def test_wfdb_decodes_a_record_named_beyond_ascii_from_its_safe_names(tmp_path: Path) -> None:
+    """Formats wfdb decodes (24 here), read whole and chunk by chunk, from files stored as
+    "hea" and "dat" (`storage.disk_name`): wfdb reads the header in ASCII, so the record and
+    its data file are staged under ASCII names (`wfdb_reader.stage_header`)."""
+    import numpy as np
+
+    from ml.io import read_recording
+    from ml.io.sources import WfdbSource, open_recording
+    from portal.storage import disk_name
+    from tests.support.ecg_files import write_wfdb_format
+
+    digital = (np.sin(np.arange(4000) / 20)[:, None] * [800, -600]).astype(np.int64)
+    hea, dat = write_wfdb_format(tmp_path, digital, "24", name="rec")
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    for content, name in _named(hea, dat, "心电图"):
+        (stored / disk_name(name)).write_bytes(content)
+    paths = sorted(stored.iterdir())
+    assert [p.name for p in paths] == ["dat", "hea"]
+    whole = read_recording(paths, stored_as=disk_name)
+    assert whole.source_name == "心电图"
+    assert np.allclose(whole.signal_mv, digital / 50.0)
+    with open_recording(paths, stream_from_s=1, stored_as=disk_name) as source:  # type: ignore[union-attr]
+        assert isinstance(source, WfdbSource)
+        assert np.allclose(source.read(100, 300), digital[100:300] / 50.0)

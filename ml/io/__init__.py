@@ -25,7 +25,7 @@ from ml.io.csv_reader import (
     text_encoding,
 )
 from ml.io.edf_reader import holds_annotations_only, is_edf, read_edf
-from ml.io.wfdb_reader import is_wfdb_header, read_wfdb, several_recordings
+from ml.io.wfdb_reader import StoredAs, is_wfdb_header, read_wfdb, several_recordings
 from ml.recording import Recording, validated
 
 __all__ = ["read_recording", "detect_format", "beside_the_recording"]
@@ -99,6 +99,7 @@ def read_recording(
     fs_hz: float | None = None,
     units: str | None = None,
     uncalibrated_ok: bool = False,
+    stored_as: StoredAs | None = None,
 ) -> Recording:
     """Read one recording from a file, a set of files (WFDB), or a .zip of a WFDB record.
 
@@ -107,6 +108,9 @@ def read_recording(
     alone when its data files lie beside it. `uncalibrated_ok` accepts WFDB signals whose
     gain is 0 ("uncalibrated"), as some research databases have (svdb, qtdb), at WFDB's
     assumed 200 per mV with a note; uploads leave it off, so such a file is refused.
+    `stored_as` is the name a file of a given name is stored under, where a WFDB header's
+    data files are looked for when none has the name the header gives (uploads are stored
+    under safe names: `portal.storage.disk_name`).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -122,11 +126,12 @@ def read_recording(
                     "The .zip holds another .zip; upload the recording's own files."
                 )
             unpacked = read_recording(
-                extracted, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok
-            )
+                extracted, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok,
+                stored_as=stored_as,
+            )  # fmt: skip
             return with_unread_noted(unpacked, unread)
     if kind == "wfdb":
-        recording = read_wfdb(files, uncalibrated_ok=uncalibrated_ok)
+        recording = read_wfdb(files, uncalibrated_ok=uncalibrated_ok, stored_as=stored_as)
     elif kind == "edf":
         recording = read_edf(files[0])
     else:

@@ -30,6 +30,7 @@ from ml.io.limits import without_paths
 from ml.io.wfdb_header import COMPRESSED_FORMATS, WfdbHeader, parse_header
 from ml.io.wfdb_reader import (
     STAGED_NAME,
+    StoredAs,
     _check_not_longer,
     _check_wfdb_agrees,
     _header_text,
@@ -42,6 +43,7 @@ from ml.io.wfdb_reader import (
     is_plain_interleaved,
     is_wfdb_header,
     stage_header,
+    staged_file_names,
 )
 from ml.recording import MAX_ECG_MV, Recording, validated
 
@@ -127,9 +129,10 @@ class WfdbSource:
         self._kept: list[tempfile.TemporaryDirectory[str]] = []
         self._folder = tempfile.TemporaryDirectory(prefix="cardio-wfdb-stream-")
         staged = Path(self._folder.name)
-        stage_header(header_path, staged / f"{STAGED_NAME}.hea")
+        stage_header(header_path, staged / f"{STAGED_NAME}.hea", header)
+        staged_names = staged_file_names(header)
         for name, path in data_files.items():
-            _link(path, staged / name)
+            _link(path, staged / staged_names[name])
         self._record = str(staged / STAGED_NAME)
         # One data file in format 16 or 212 without skew: decoded here from the bytes of the
         # chunk (wfdb would also recompute checksums of every chunk, a third of the time), as
@@ -257,6 +260,7 @@ def open_recording(
     units: str | None = None,
     uncalibrated_ok: bool = False,
     stream_from_s: float = STREAM_FROM_S,
+    stored_as: StoredAs | None = None,
 ) -> Recording | RecordingSource:
     """`read_recording`, except that a WFDB record or EDF file longer than `stream_from_s`
     comes back as a source whose samples are read chunk by chunk (`ml.chunked`)."""
@@ -272,7 +276,7 @@ def open_recording(
             streamed = (
                 None
                 if len(inner) == 1 and is_zip(inner[0])
-                else _streamable(inner, uncalibrated_ok, stream_from_s)
+                else _streamable(inner, uncalibrated_ok, stream_from_s, stored_as)
             )
         except BaseException:
             unpacked.cleanup()
@@ -282,14 +286,16 @@ def open_recording(
         else:
             streamed.keep(unpacked)  # the unpacked files live as long as the source
             return streamed
-    source = _streamable(files, uncalibrated_ok, stream_from_s)
+    source = _streamable(files, uncalibrated_ok, stream_from_s, stored_as)
     if source is not None:
         return source
-    return read_recording(files, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok)
+    return read_recording(
+        files, fs_hz=fs_hz, units=units, uncalibrated_ok=uncalibrated_ok, stored_as=stored_as
+    )
 
 
 def _streamable(
-    files: list[Path], uncalibrated_ok: bool, stream_from_s: float
+    files: list[Path], uncalibrated_ok: bool, stream_from_s: float, stored_as: StoredAs | None
 ) -> WfdbSource | EdfSource | None:
     """A source read chunk by chunk for a long WFDB record or EDF file, plain or unpacked
     from a zip; None for anything else (read whole). A Holter audit: a zipped 22.6-h EDF was
@@ -297,7 +303,7 @@ def _streamable(
     and documents beside it are left unread, as `read_recording` leaves them."""
     unread = beside_the_recording(files)
     files = [f for f in files if f not in unread]
-    wfdb_source = _streamable_wfdb(files, uncalibrated_ok, stream_from_s)
+    wfdb_source = _streamable_wfdb(files, uncalibrated_ok, stream_from_s, stored_as)
     if wfdb_source is not None or len(files) != 1 or not is_edf(files[0]):
         return wfdb_source
     edf = EdfSource(files[0])
@@ -309,7 +315,7 @@ def _streamable(
 
 
 def _streamable_wfdb(
-    files: list[Path], uncalibrated_ok: bool, stream_from_s: float
+    files: list[Path], uncalibrated_ok: bool, stream_from_s: float, stored_as: StoredAs | None
 ) -> WfdbSource | None:
     """A source for a long WFDB record stored one sample per frame in an uncompressed format
     wfdb can seek in; None for anything else (read whole)."""
@@ -326,4 +332,5 @@ def _streamable_wfdb(
     )
     if not seekable or header.n_samples / header.fs_hz <= stream_from_s:
         return None
-    return WfdbSource(header_path, header, checked_data_files(header, header_path, files))
+    data_files = checked_data_files(header, header_path, files, stored_as)
+    return WfdbSource(header_path, header, data_files)

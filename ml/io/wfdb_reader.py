@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,9 @@ SIXTEEN_BIT_FORMATS = frozenset(("16", "61", "80", "160", "212", "310", "311", "
 RECORD_LINE = re.compile(RECORD_NAME.pattern + r"(/\d+)?\s+\d+(\s|$)")
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 STAGED_NAME = "record"  # wfdb reads `<name>.hea`; the name inside the header is not checked
+# The name a file given under one name was stored under (the portal keeps safe ASCII names on
+# disk): where a data file the header names is looked for when none has its own name.
+StoredAs = Callable[[str], str]
 
 
 def is_wfdb_header(path: Path) -> bool:
@@ -94,10 +97,11 @@ def is_wfdb_header(path: Path) -> bool:
 
 
 def checked_data_files(
-    header: WfdbHeader, header_path: Path, paths: Sequence[Path]
+    header: WfdbHeader, header_path: Path, paths: Sequence[Path], stored_as: StoredAs | None = None
 ) -> dict[str, Path]:
-    """The data files the header names, found among `paths`, once what decoding them would
-    cost is within bounds (`ml.io.limits`) and none is shorter than the header says."""
+    """The data files the header names, found among `paths` (under their names, else under
+    `stored_as` theirs), once what decoding them would cost is within bounds
+    (`ml.io.limits`) and none is shorter than the header says."""
     check_recording_size(
         header_path.name,
         n_leads=len(header.signals),
@@ -105,15 +109,18 @@ def checked_data_files(
         fs_hz=header.fs_hz,
         decoded_samples=header.n_samples * _frame_samples(list(header.signals)),
     )
-    data_files = _data_files(header, header_path, paths)
+    data_files = _data_files(header, header_path, paths, stored_as)
     for name, path in data_files.items():
         _check_not_truncated(header, name, path)
     return data_files
 
 
-def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Recording:
+def read_wfdb(
+    paths: Sequence[Path], *, uncalibrated_ok: bool = False, stored_as: StoredAs | None = None
+) -> Recording:
     """The record whose header is among `paths`; `uncalibrated_ok` reads a gain of 0 as
-    WFDB's default 200 per mV and says so in the notes (research databases only)."""
+    WFDB's default 200 per mV and says so in the notes (research databases only);
+    `stored_as` finds data files stored under other names (`checked_data_files`)."""
     headers = [p for p in paths if is_wfdb_header(p)]
     if not headers:
         raise UnknownFormatError("Upload exactly one WFDB header (.hea) with its data file.")
@@ -129,7 +136,7 @@ def read_wfdb(paths: Sequence[Path], *, uncalibrated_ok: bool = False) -> Record
     header = parse_header(
         _header_text(header_path), header_path.name, uncalibrated_ok=uncalibrated_ok
     )
-    data_files = checked_data_files(header, header_path, paths)
+    data_files = checked_data_files(header, header_path, paths, stored_as)
     samples = _decode(header, header_path, data_files)
     unverified = _unverified_files(header, samples)
     for name in unverified:
@@ -203,14 +210,17 @@ DESCRIPTION_FIELD = 8  # a signal line's fields before its description (`parse_h
 
 
 def _unreadable_line(text: str) -> tuple[int, str] | None:
-    """The first line, numbered from 1, holding a character beyond ASCII outside a comment
-    and a signal's description: the record line anywhere, a signal line in its first fields."""
+    """The first line, numbered from 1, holding a character beyond ASCII outside a comment,
+    a signal's description and the names (record, data file; `RECORD_NAME`, `FILE_NAME`
+    say which letters): the record line's other fields, a signal line's figures. A record
+    named "καρδιά" or "心电图" had been refused for the letters of its name (a bad-input
+    audit); wfdb reads them under ASCII names (`stage_header`)."""
     record_line_seen = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = line.split()
-        read = fields[:DESCRIPTION_FIELD] if record_line_seen else fields
+        read = fields[1:DESCRIPTION_FIELD] if record_line_seen else fields[1:]
         record_line_seen = True
         if not all(field.isascii() for field in read):
             return number, line
@@ -226,19 +236,46 @@ def _decoded(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def stage_header(header_path: Path, target: Path) -> None:
-    """The header as wfdb reads it: its characters beyond ASCII (comments and descriptions
-    only, `_header_text`) replaced by '?', which wfdb does not need."""
-    target.write_bytes(_header_text(header_path).encode("ascii", "replace"))
+def stage_header(header_path: Path, target: Path, header: WfdbHeader) -> None:
+    """The header as wfdb reads it: its characters beyond ASCII (comments and descriptions,
+    `_header_text`) replaced by '?', which wfdb does not need, and a record or data file
+    named beyond ASCII renamed (`staged_file_names`; the data files are linked under those
+    names), which wfdb reads in ASCII only."""
+    staged_names = staged_file_names(header)
+    lines = _header_text(header_path).splitlines(keepends=True)
+    record_line_seen = False
+    for number, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name = line.split()[0]
+        staged = staged_names.get(name, name) if record_line_seen else STAGED_NAME
+        if not name.isascii():
+            lines[number] = line.replace(name, staged, 1)
+        record_line_seen = True
+    target.write_bytes("".join(lines).encode("ascii", "replace"))
 
 
-def _data_files(header: WfdbHeader, header_path: Path, paths: Sequence[Path]) -> dict[str, Path]:
-    """Each file the header names: the one given under that name, else the one beside the
-    header on disk (reading a .hea by its path alone)."""
+def staged_file_names(header: WfdbHeader) -> dict[str, str]:
+    """Each data file's name where wfdb reads it: its own, or `record_<n>` for a name beyond
+    ASCII (`stage_header`)."""
+    return {
+        name: name if name.isascii() else f"{STAGED_NAME}_{number}"
+        for number, name in enumerate(header.file_names, start=1)
+    }
+
+
+def _data_files(
+    header: WfdbHeader, header_path: Path, paths: Sequence[Path], stored_as: StoredAs | None
+) -> dict[str, Path]:
+    """Each file the header names: the one given under that name, else under the name a file
+    of that name is stored under (`stored_as`: the portal's safe names on disk, "dat" for
+    "καρδιά.dat"), else the one beside the header on disk (reading a .hea by its path alone)."""
     given = {p.name: p for p in paths if p != header_path}
     found = {}
     for name in header.file_names:
         path = given.get(name, header_path.parent / name)
+        if name not in given and stored_as is not None and stored_as(name) in given:
+            path = given[stored_as(name)]
         if not path.is_file():
             others = sorted(set(given) - set(header.file_names))
             instead = f" ({', '.join(others)} was given instead)" if others else ""
@@ -364,9 +401,10 @@ def _decode(header: WfdbHeader, header_path: Path, data_files: dict[str, Path]) 
 
     with tempfile.TemporaryDirectory(prefix="cardio-wfdb-") as folder:
         staged = Path(folder)
-        stage_header(header_path, staged / f"{STAGED_NAME}.hea")
+        stage_header(header_path, staged / f"{STAGED_NAME}.hea", header)
+        staged_names = staged_file_names(header)
         for name, path in data_files.items():
-            _link(path, staged / name)
+            _link(path, staged / staged_names[name])
         # wfdb 4.3 fails on big-endian format 61 when frames are kept apart, so they are
         # kept apart only when a signal has several samples per frame.
         one_per_frame = all(s.samples_per_frame == 1 for s in header.signals)
@@ -409,8 +447,12 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _check_wfdb_agrees(header: WfdbHeader, record: wfdb.Record) -> None:
-    """wfdb parsed the header again, leniently: it must have read the same layout."""
-    ours = [(s.file_name, s.fmt, s.samples_per_frame, s.byte_offset) for s in header.signals]
+    """wfdb parsed the header again, leniently: it must have read the same layout (its data
+    files under the names `stage_header` gave them)."""
+    staged = staged_file_names(header)
+    ours = [
+        (staged[s.file_name], s.fmt, s.samples_per_frame, s.byte_offset) for s in header.signals
+    ]
     theirs = [
         (f, fmt, int(spf or 1), int(offset or 0))
         for f, fmt, spf, offset in zip(

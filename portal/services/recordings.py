@@ -92,7 +92,9 @@ def parse(
     if not isinstance(options.pacemaker, bool):
         raise InvalidInput({"pacemaker": PACEMAKER_MESSAGE})
     try:
-        recording = open_recording(paths, fs_hz=options.fs_hz, units=options.units)
+        recording = open_recording(
+            paths, fs_hz=options.fs_hz, units=options.units, stored_as=storage.disk_name
+        )
         if not isinstance(recording, Recording):
             from ml.chunked import check_source  # the analysis's modules: only when needed
 
@@ -463,6 +465,7 @@ def load(storage_dir: Path, recording: EcgRecording) -> Recording:
         recording_files(storage_dir, recording),
         fs_hz=recording.sampling_rate_hz if csv else None,
         units=recording.declared_units,
+        stored_as=storage.disk_name,
     )
 
 
@@ -474,6 +477,7 @@ def open_for_analysis(storage_dir: Path, recording: EcgRecording) -> Recording |
         recording_files(storage_dir, recording),
         fs_hz=recording.sampling_rate_hz if csv else None,
         units=recording.declared_units,
+        stored_as=storage.disk_name,
     )
 
 

@@ -79,17 +79,18 @@ def test_a_wfdb_header_with_letters_beyond_ascii_in_comments_and_descriptions_re
 def test_a_wfdb_header_with_letters_beyond_ascii_in_a_field_says_which_line(
     tmp_path: Path,
 ) -> None:
-    """A character beyond ASCII in a field the reader needs (here the data file's name) is
-    refused naming its line, not taken for "no header"."""
+    """A character beyond ASCII in a field the reader needs (here the units of the gain) is
+    refused naming its line, not taken for "no header". The names of the record and of its
+    data files may hold any letters ("καρδιά.dat", `tests/test_upload_file_names.py`)."""
     digital = np.clip(_ecg_digital(3600, per_mv=50, leads=1), -127, 127)
     header, data = write_wfdb_format(tmp_path, digital, "16", fs_hz=360, gain=50, name="r12")
     lines = header.read_text().splitlines()
-    lines[1] = lines[1].replace("r12.dat", "r12ü.dat", 1)
+    lines[1] = lines[1].replace("/mV", "/µV", 1)
     header.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(errors.UnknownFormatError) as refused:
         read_recording([header, data])
     assert str(refused.value).startswith(
-        "r12.hea: line 2 holds a character the reader cannot read ('ü', in 'r12ü.dat 16"
+        "r12.hea: line 2 holds a character the reader cannot read ('µ', in 'r12.dat 16 50(0)/µV"
     ), str(refused.value)
 
 
