@@ -132,14 +132,18 @@ class StagedUpload:
 
 
 def disk_name(shown_name: str) -> str:
-    """The safe name a file is stored under: ASCII, no folders (werkzeug's secure_filename)."""
-    return secure_filename(shown_name) or "recording"
+    """The safe name a file is stored under: ASCII, no folders (werkzeug's secure_filename).
+    ", " is read as "," first, as names were kept until 2026-12-07: the same files keep the
+    same names on disk, and a WFDB pair the same SHA-256 (`_bundle_sha256`)."""
+    return secure_filename(shown_name.replace(", ", ",")) or "recording"
 
 
 def shown_file_name(raw_name: str) -> str:
     """A file's name as uploaded, to show and to name it in messages: NFC, without folders or
     control characters, at most 255 characters (`EcgRecording.original_filename`'s column).
-    The safe name alone had been shown: "心心心.edf" as "edf" (a bad-input audit)."""
+    The safe name alone had been shown: "心心心.edf" as "edf" (a bad-input audit), and then
+    "Smith, John 2026.edf" as "Smith,John 2026.edf" (`storage_check.uploaded_names` tells
+    the ", " of a name from the ", " between names)."""
     return uploaded_name(raw_name)[:MAX_SHOWN_NAME_CHARS] or disk_name(raw_name)
 
 
@@ -147,8 +151,7 @@ def uploaded_name(raw_name: str) -> str:
     """`shown_file_name` before it is cut to the column: what the name on disk is made from,
     so a name too long for a file system is still refused."""
     name = unicodedata.normalize("NFC", raw_name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()
-    return name.replace(", ", ",")  # ", " parts the names (`storage_check.uploaded_names`)
+    return "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()
 
 
 def stage(files: Iterable[tuple[str, IO[bytes]]], storage_dir: Path) -> StagedUpload:

@@ -91,7 +91,7 @@ def test_a_file_named_in_any_script_keeps_its_name_and_passes_verify(
                            token_page=page, content_type="multipart/form-data")  # fmt: skip
         assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
     shown = sql.scalars(select(EcgRecording.original_filename).order_by(EcgRecording.id)).all()
-    assert shown == ["心心心.edf", "Müller EKG.edf", "Meyer,Hans.edf", long_name]
+    assert shown == ["心心心.edf", "Müller EKG.edf", "Meyer, Hans.edf", long_name]
     env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
            "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir)}  # fmt: skip
     said = CliRunner().invoke(main, ["storage", "verify"], env=env)

@@ -126,3 +126,36 @@ def test_wfdb_decodes_a_record_named_beyond_ascii_from_its_safe_names(tmp_path: 
     with open_recording(paths, stream_from_s=1, stored_as=disk_name) as source:  # type: ignore[union-attr]
         assert isinstance(source, WfdbSource)
         assert np.allclose(source.read(100, 300), digital[100:300] / 50.0)
+
+
+def test_a_name_holding_a_comma_and_a_space_is_kept_as_uploaded(
+    app: Flask, people: People, sql: Session, database_url: str, tmp_path: Path
+) -> None:
+    """ "Smith, John 2026.edf" was kept and shown as "Smith,John 2026.edf" (", " parted the
+    names listed). Now it is kept as uploaded; `storage verify` and the analysis still find
+    every file (stored under the same safe names as before), a name's ", " told from the
+    ", " between names by the files in the folder (`storage_check.uploaded_names`)."""
+    from click.testing import CliRunner
+
+    from portal.cli import main
+    from portal.worker import Worker
+
+    staff = client_for(app, people.staff)
+    edf = write_edf(tmp_path / "a.edf", synthetic(20, 250))
+    answer = _upload(staff, people.patient.id, [(edf.read_bytes(), "Smith, John 2026.edf")])
+    assert answer.status_code == 302, error_messages(answer.get_data(as_text=True))
+    hea, dat = write_wfdb(tmp_path, synthetic(20, 360, seed=5), "rec")
+    note = (b"Recorded at the clinic.\n", "Smith, John, notes.txt")
+    pair = [(hea.read_bytes(), "rec.hea"), (dat.read_bytes(), "rec.dat"), note]
+    answer = _upload(staff, people.other_patient.id, pair)
+    assert answer.status_code == 302, error_messages(answer.get_data(as_text=True))
+    rows = sql.scalars(select(EcgRecording).order_by(EcgRecording.id)).all()
+    assert [row.original_filename for row in rows] == [
+        "Smith, John 2026.edf",
+        "rec.hea, rec.dat, Smith, John, notes.txt",
+    ]
+    assert Worker(app).run_pending() == 2
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path / "cli"),
+           "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir)}  # fmt: skip
+    said = CliRunner().invoke(main, ["storage", "verify"], env=env)
+    assert said.exit_code == 0 and "Storage intact: " in said.output, said.output

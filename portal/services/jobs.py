@@ -455,8 +455,9 @@ def _open_stored(storage_dir: Path, row: EcgRecording) -> Recording | RecordingS
         return recordings.open_for_analysis(storage_dir, row)
     except (OSError, RecordingError) as error:
         folder = recording_folder(storage_dir, row.sha256)
+        present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
         if not isinstance(error, OSError) and all(
-            (folder / name).is_file() for name in uploaded_names(row.original_filename)
+            name in present for name in uploaded_names(row.original_filename, present)
         ):
             raise  # the files are there: what they hold is the problem
         log.error(

@@ -5,6 +5,7 @@ init-db` and `cardio audit verify` all passed, so the restore was called good.""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
         check.recordings += 1
         folder = recording_folder(storage_dir, row.sha256)
         present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
-        missing = [name for name in uploaded_names(row.original_filename) if name not in present]
+        names = uploaded_names(row.original_filename, present)
+        missing = [name for name in names if name not in present]
         if not present:
             check.problems.append(f"recording {row.id}: its files are missing ({folder})")
         elif missing:
@@ -58,13 +60,22 @@ def verify_storage(session: Session, storage_dir: Path) -> StorageCheck:
     return check
 
 
-def uploaded_names(original_filename: str) -> list[str]:
+def uploaded_names(original_filename: str, present: Collection[str] = ()) -> list[str]:
     """The names of a recording's stored files, from their names as uploaded, as
     `recordings.register` listed them (", " between names, cut at 255 characters: a name cut
-    short is left out), each made the safe name it is stored under (`storage.disk_name`)."""
-    names = original_filename.split(", ")
-    kept = names[:-1] if len(original_filename) >= ORIGINAL_FILENAME_CHARS else names
-    return [disk_name(name) for name in kept]
+    short is left out), each made the safe name it is stored under (`storage.disk_name`).
+    A name may hold ", " itself ("Smith, John 2026.edf"): the pieces that together make the
+    name of a file `present` in the folder are one name; a piece that makes none is one."""
+    pieces = original_filename.split(", ")
+    if len(original_filename) >= ORIGINAL_FILENAME_CHARS:
+        pieces = pieces[:-1]
+    names, start = [], 0
+    while start < len(pieces):
+        ends = range(start + 1, len(pieces) + 1)
+        end = next((e for e in ends if disk_name(", ".join(pieces[start:e])) in present), start + 1)
+        names.append(disk_name(", ".join(pieces[start:end])))
+        start = end
+    return names
 
 
 def _seed_template(storage_dir: Path, folder: Path) -> bool:
