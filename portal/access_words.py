@@ -47,6 +47,8 @@ ACTIONS = {
     "api_token.issue": "gave an app access to your record, acting as you",
     "api_token.revoke": "cut off an app's access to your record (it had acted as you)",
     "fhir.export.patient": "copied your record to another system (bulk export)",
+    "fhir.export.download": "downloaded a file of a bulk export that copied your record",
+    "fhir.export.download.patient": "downloaded a file of a bulk export that copied your record",
     "account.deactivate": "turned off your login to this portal",
     "account.activate": "turned your login to this portal back on",
     "account.unlock": "unlocked your login to this portal (locked after wrong passwords)",

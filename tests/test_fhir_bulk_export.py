@@ -21,6 +21,7 @@ from portal.services import bulk_export, jobs
 from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
 from portal.worker import Worker
 from tests.conftest import People, client_for
+from tests.support.ecg_files import synthetic
 from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed report fixture)
     FHIR,
     call,
@@ -31,6 +32,8 @@ from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed re
     signed,
     valid,
 )
+from tests.test_recording_move import _move
+from tests.test_sinus_rate_statement import _read_by_the_portal
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 
@@ -380,3 +383,82 @@ def test_since_exports_a_risk_score_gone_stale_after_it(
         assert fetch(client, f"/Observation/{resource['id']}", token) == resource
     assert all("-stale-" in r["meta"]["versionId"] for r in risk)
     assert not [r for r in exported if r["id"] == f"{signed.id}-hr"]
+
+
+def _downloads(sql: Session) -> list[AuditEvent]:
+    sql.expire_all()
+    return list(
+        sql.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action.startswith("fhir.export.download"))
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def _out_of_date(client: FlaskClient, files: dict[str, str], token: str) -> None:
+    for url in files.values():
+        gone = outcome_of(call(client, "GET", url, token), 410)
+        assert "is out of date" in gone["issue"][0]["diagnostics"]
+        assert "Run the export again." in gone["issue"][0]["diagnostics"]
+
+
+def test_an_export_is_refused_once_a_patient_in_it_is_no_longer_the_doctors(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """An access audit (2026-12-07): after the doctor's patient was assigned to another doctor,
+    every read endpoint answered 404, but the export's three files still answered 200 with the
+    patient's record for up to 24 h, and the downloads' rows named no patient, so neither the
+    patient's access page nor a search by MRN showed them."""
+    client = app.test_client()
+    token = exporter(sql, people)
+    status_url = kick_off(client, token)
+    Worker(app).run_pending()
+    files = {i["type"]: i["url"] for i in manifest_of(client, status_url, token)["output"]}
+    assert len(lines_of(client, files["Patient"], token)) == 1
+    [row] = _downloads(sql)
+    assert (row.action, row.patient_id) == ("fhir.export.download", people.patient.id)
+    mine = client_for(app, people.patient_account).get("/my/access").get_data(as_text=True)
+    assert "downloaded a file of a bulk export that copied your record" in mine
+
+    people.patient.assigned_doctor_id = people.other_doctor.doctor_profile.id
+    sql.commit()
+    outcome_of(call(client, "GET", f"/Patient/{people.patient.id}", token), 404)
+    _out_of_date(client, files, token)
+    assert len(_downloads(sql)) == 1  # nothing more was read
+
+
+def test_an_export_is_refused_once_a_recording_in_it_has_moved(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An access audit (2026-12-07): staff moved an unsigned recording to another patient
+    after a staff export; its DiagnosticReport was still served from the export filed under
+    the old patient ("subject": "Patient/<old>") for up to 24 h. Each download names every
+    patient in the files (one row each)."""
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    client = app.test_client()
+    token = exporter(sql, people, people.staff)
+    status_url = kick_off(client, token)
+    Worker(app).run_pending()
+    files = {i["type"]: i["url"] for i in manifest_of(client, status_url, token)["output"]}
+    [read] = lines_of(client, files["DiagnosticReport"], token)
+    assert read["subject"]["reference"] == f"Patient/{people.patient.id}"
+    rows = _downloads(sql)
+    assert [r.action for r in rows][0] == "fhir.export.download" and rows[0].patient_id is None
+    assert sorted(r.patient_id for r in rows[1:]) == sorted(
+        [people.patient.id, people.other_patient.id]
+    )  # fmt: skip
+    assert {r.action for r in rows[1:]} == {"fhir.export.download.patient"}
+
+    moved = _move(app, people, report, mrn=people.other_patient.mrn,
+                  reason="uploaded to the wrong patient")  # fmt: skip
+    assert moved.status_code == 302
+    _out_of_date(client, files, token)
+    fresh = kick_off(client, token)  # run again, it holds the report under its new patient
+    Worker(app).run_pending()
+    again = {i["type"]: i["url"] for i in manifest_of(client, fresh, token)["output"]}
+    [read] = lines_of(client, again["DiagnosticReport"], token)
+    assert read["subject"]["reference"] == f"Patient/{people.other_patient.id}"

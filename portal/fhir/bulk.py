@@ -7,7 +7,8 @@
     GET    /fhir/r4/$export-file/<id>/<type>.ndjson   one NDJSON file (the same bearer token)
 
 The job worker writes the files (portal/services/bulk_export.py). Only the account that asked
-sees the status and the files; they hold what that account may read through the FHIR API."""
+sees the status and the files; they hold what that account may read through the FHIR API, and
+are refused (410) once that has changed for a patient in them (`bulk_export.out_of_date`)."""
 
 from __future__ import annotations
 
@@ -201,9 +202,17 @@ def export_file(export_id: int, resource_type: str) -> Response:
     if _expired(job) or not path.is_file():
         raise _refused(f"The {resource_type} file of export {export_id} is gone (expired or "
                        "deleted).")  # fmt: skip
-    audit_read("fhir.export.download", patient_ids=[], object_type="bulk_export",
-               object_id=export_id, details={"type": resource_type,
-               "count": listed[resource_type]})  # fmt: skip
+    sql = db_session()
+    if bulk_export.out_of_date(sql, actor(), job):
+        raise FhirError(410, f"Export {export_id} is out of date: a patient in it is no longer "
+                        "yours to read, or a recording in it has been moved to another "
+                        "patient since it was made. Run the export again.",
+                        "business-rule")  # fmt: skip
+    # One row per patient in the files, so their access page and a search by MRN find it.
+    audit_read("fhir.export.download", patient_ids=bulk_export.exported_patients(sql, job),
+               object_type="bulk_export", object_id=export_id,
+               details={"type": resource_type, "count": listed[resource_type]},
+               each_patient="fhir.export.download.patient")  # fmt: skip
     return send_file(path, mimetype="application/fhir+ndjson", as_attachment=False,
                      download_name=f"export-{export_id}-{resource_type}.ndjson")  # fmt: skip
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import (
     Account,
+    AuditEvent,
     BulkExportJob,
     ClinicalInput,
     EcgReport,
@@ -87,6 +88,37 @@ def owned(session: Session, actor: Account, export_id: int) -> BulkExportJob | N
     """The export if `actor` asked for it (anyone else's looks like none)."""
     job = session.get(BulkExportJob, export_id)
     return job if job is not None and job.requested_by_id == actor.id else None
+
+
+def exported_patients(session: Session, job: BulkExportJob) -> list[int]:
+    """The patients whose data the export's files hold, as its `fhir.export.patient` rows
+    name them (`_record_disclosures`), in id order."""
+    return list(session.scalars(_exported(job).order_by(AuditEvent.patient_id)))
+
+
+def out_of_date(session: Session, account: Account, job: BulkExportJob) -> bool:
+    """Whether the files no longer hold what `account` may read: a patient of theirs is no
+    longer visible to it, or a recording of one was moved to another patient since the export
+    was asked for (its lines still name the old patient). They had been served for 24 hours
+    after either (an access audit, 2026-12-07)."""
+    from portal.fhir.patient import visible
+
+    readable = visible(account).with_only_columns(Patient.id)
+    gone = _exported(job).where(AuditEvent.patient_id.not_in(readable))
+    moved = select(AuditEvent.id).where(
+        AuditEvent.action == "recording.move_out",
+        AuditEvent.patient_id.in_(_exported(job)),
+        AuditEvent.occurred_at >= job.created_at,
+    )
+    return session.scalar(select(gone.exists())) or session.scalar(select(moved.exists())) or False
+
+
+def _exported(job: BulkExportJob) -> Any:
+    return select(AuditEvent.patient_id).where(
+        AuditEvent.action == "fhir.export.patient",
+        AuditEvent.object_type == "bulk_export",
+        AuditEvent.object_id == job.id,
+    )
 
 
 def cancel(session: Session, storage_dir: Path, job: BulkExportJob) -> None:
