@@ -6,6 +6,7 @@ moment it was signed, before anyone had called."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -305,3 +306,38 @@ def test_a_signature_the_patient_was_shown_stays_on_their_access_list_during_a_l
     access = patient.get("/my/access").get_data(as_text=True)
     assert "checked and signed an ECG report" in access
     assert "corrected a signed ECG report" not in access
+
+
+def test_a_held_reports_reads_are_not_on_the_patients_access_list_before_its_release(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """An access audit (2026-12-07): a report signed with ST elevation, held from the patient
+    and missing from /my/reports, was on their /my/access as "Dr. Dana Doctor (doctor) —
+    opened an ECG report", "downloaded an ECG report", "read an ECG tracing", "read a
+    measurement of an ECG report": only its signature was left out until its release. VT is
+    held alike; an unsigned report's rows are left out too."""
+    report = _analysed_report(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    patient = client_for(app, people.patient_account)
+    rows = ("the computer read an ECG", "opened an ECG report", "downloaded an ECG report",
+            "looked at an ECG tracing", "read an ECG report", "read a measurement of an ECG",
+            "checked and signed an ECG report")  # fmt: skip
+
+    def listed() -> list[str]:
+        access = html.unescape(patient.get("/my/access").get_data(as_text=True))
+        return [words for words in rows if words in access]
+
+    assert doctor.get(f"/reports/{report.id}").status_code == 200
+    assert listed() == []  # unsigned
+    _sign(app, people, report, ["SEE_TODAY"])  # held
+    assert doctor.get(f"/reports/{report.id}/report.pdf").status_code == 200
+    assert doctor.get(f"/reports/{report.id}/ecg.json").status_code == 200
+    admin = client_for(app, people.admin)
+    clinician = Api(app, issue_on_admin_page(admin, people.doctor.username, ["fhir:read"]))
+    for path in (f"/fhir/r4/DiagnosticReport/{report.id}", f"/fhir/r4/Observation/{report.id}-hr"):
+        assert clinician.client.get(path, headers=clinician.headers).status_code == 200, path
+    assert listed() == []
+    released = post_form(doctor, f"/reports/{report.id}/release", {"version_no": "2"},
+                         token_page=f"/reports/{report.id}")  # fmt: skip
+    assert released.status_code == 302
+    assert listed() == list(rows)

@@ -12,6 +12,7 @@ from portal.models import (
     AuditEvent,
     EcgReport,
     ReportDocument,
+    ReportStatus,
     ReportVersion,
     VersionKind,
     WithdrawnKind,
@@ -125,7 +126,6 @@ def updated_at(report: EcgReport) -> dt.datetime | None:
 ACCESS_ROWS = 200  # the newest; the page says when there are more
 
 
-HELD_UNTIL_RELEASE = ("report.sign", "report.amend")
 # A FHIR write's own row follows the rows of the change it made, which name its client too.
 FHIR_WRITES = ("fhir.patient.create", "fhir.patient.update")
 CHANGES_OF_DETAILS = (
@@ -137,11 +137,13 @@ CHANGES_OF_DETAILS = (
 
 
 def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) -> list[AuditEvent]:
-    """Views, downloads and changes of this patient's record, newest first. The signature or
-    amendment of a version held for a talk first is not said before it is released: the list
+    """Views, downloads and changes of this patient's record, newest first. Rows about a
+    report they cannot read yet (unsigned, or a version held for a talk first: its views, PDFs,
+    tracing, measurements, FHIR reads, signature) are not said before it is released: the list
     had read "checked and signed an ECG report" at night, of a report missing from the
-    patient's list (a security audit); an earlier signature they were shown stays listed. A
-    change made through FHIR is listed once (`_said_just_before`)."""
+    patient's list (a security audit), and then "opened", "downloaded", "read an ECG tracing"
+    of it (an access audit, 2026-12-07); rows of an earlier version they were shown stay
+    listed (`_unseen_since`). A change made through FHIR is listed once (`_said_just_before`)."""
     if account.patient is None:
         return []
     query = (
@@ -154,15 +156,14 @@ def access_events(session: Session, account: Account, limit: int = ACCESS_ROWS) 
     )
     events = list(session.scalars(query))
     unseen = _unseen_since(session, account.patient.id)
+    about = {e: r.id for e, r in reports_of(session, events).items()} if unseen else {}
     return [
         e
         for e, before in zip(events, [*events[1:], None], strict=True)
         if not (
-            e.action in HELD_UNTIL_RELEASE
-            and e.object_type == "ecg_report"
-            and e.object_id in unseen
+            about.get(e.id) in unseen
             # a signature's row is written after its version's `signed_at` (at the flush)
-            and e.occurred_at >= unseen[e.object_id]
+            and e.occurred_at >= unseen[about[e.id]]
         )
         and not _said_just_before(e, before)
     ]
@@ -185,17 +186,24 @@ def _said_just_before(event: AuditEvent, before: AuditEvent | None) -> bool:
 
 
 def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:
-    """For each report held from the patient now, when its first version they were never
-    shown was signed (`reports.shown_to_patient`)."""
+    """For each report the patient cannot read now, from when its rows are left out: all of
+    them (`datetime.min`) for an unsigned report or a held one they were never shown, else
+    from the signature of its first version they were never shown (`reports.shown_to_patient`;
+    a report released, then amended and held, keeps the rows of what they read)."""
     from portal.services.reports import shown_to_patient
 
     now = utcnow()
+    unsigned = session.scalars(
+        select(EcgReport.id).where(
+            EcgReport.patient_id == patient_id, EcgReport.status == ReportStatus.PRELIMINARY
+        )
+    )
+    since = dict.fromkeys(unsigned, dt.datetime.min)
     held = session.scalars(
         select(EcgReport).where(
             EcgReport.patient_id == patient_id, EcgReport.patient_release_at > now
         )
     )
-    since = {}
     for report in held:
         unseen = [
             v.signed_at
@@ -203,7 +211,8 @@ def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:
             if v.signed_at is not None and not shown_to_patient(report, v, now)
         ]
         if unseen:
-            since[report.id] = min(unseen)
+            shown_before = any(shown_to_patient(report, v, now) for v in report.versions)
+            since[report.id] = min(unseen) if shown_before else dt.datetime.min
     return since
 
 
