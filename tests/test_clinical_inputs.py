@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import risk, units
+from portal.local_time import typed_utc, zone_named
 from portal.models import AuditEvent, ClinicalInput
 from portal.patients.forms import typed_number
 from portal.risk_words import points_factor_text
@@ -240,6 +241,46 @@ def test_a_date_in_year_1_is_named_with_its_four_digit_year(
     assert response.status_code == 200
     assert said in error_messages(response.get_data(as_text=True))
     assert _count(sql) == 0
+
+
+def test_birth_and_1900_are_checked_on_the_hospitals_calendar(
+    app: Flask, people: People, sql: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day of birth and 1900 are the hospital's dates, quoted as typed (as a recording's,
+    `local_time.before_birth`): in Auckland a measurement at 08:00 on the day of birth was
+    refused as "2026-11-30", UTC's date, and in Los Angeles one the evening before was saved
+    (a bad-input audit)."""
+    people.patient.date_of_birth = dt.date(2026, 12, 1)
+    sql.commit()
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+
+    def typed_in(zone: str, recorded_at: str) -> list[str]:
+        settings = dataclasses.replace(app.config["SETTINGS"], time_zone=zone)
+        monkeypatch.setitem(app.config, "SETTINGS", settings)
+        form = {"heart_rate_bpm": "140", "recorded_at": recorded_at}
+        return error_messages(post_form(client, url, form).get_data(as_text=True))
+
+    assert typed_in("Pacific/Auckland", "2026-12-01T08:00") == []
+    assert typed_in("America/Los_Angeles", "2026-11-30T20:00") == [
+        "The measurement date 2026-11-30 is before the patient's birth (2026-12-01): "
+        "check the year."
+    ]
+    assert _count(sql) == 1
+    before_1900 = "The measurement date 1899-12-31 is before 1900: check the year."
+    for zone, typed, said in [
+        ("Pacific/Auckland", dt.datetime(1900, 1, 1, 8, 0), None),
+        ("America/Los_Angeles", dt.datetime(1899, 12, 31, 20, 0), before_1900),
+    ]:
+        entry = ClinicalInputForm(
+            heart_rate_bpm=140, recorded_at=typed_utc(typed, zone_named(zone))
+        )
+        if said is None:
+            canonical_values(entry, now=NOW, zone=zone_named(zone))
+            continue
+        with pytest.raises(InvalidInput) as problem:
+            canonical_values(entry, now=NOW, zone=zone_named(zone))
+        assert problem.value.errors["recorded_at"] == said
 
 
 def test_a_value_too_large_to_convert_is_refused_as_typed(

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import units
+from portal.local_time import UTC_ZONE, before_birth, hospital_zone, in_zone
 from portal.models import Account, ClinicalInput, Patient
 from portal.services import audit, patients
 from portal.services.validation import InvalidInput, text_problem
@@ -159,12 +162,17 @@ def _plain_value(field: str, raw: float, places: str | None) -> Decimal | int:
 
 
 def canonical_values(
-    entry: ClinicalInputForm, *, now: dt.datetime, born_on: dt.date | None = None
+    entry: ClinicalInputForm,
+    *,
+    now: dt.datetime,
+    born_on: dt.date | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any]:
     """Column values in canonical units, or InvalidInput naming every bad field: also a
     measurement dated before the patient was born (`born_on`), an entry holding nothing, and
     ST depression answered "yes" with ST-segment deviation "no" (depression is a deviation;
-    GRACE reads the deviation). A clinician-eye audit saved all three."""
+    GRACE reads the deviation). A clinician-eye audit saved all three. Dates are the hospital's
+    (`zone`), as typed: UTC's had refused a measurement in Auckland on the day of birth."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field, lab in LAB_FIELDS.items():
@@ -187,14 +195,19 @@ def canonical_values(
         errors["hdl"] = "HDL cholesterol must be lower than total cholesterol."
 
     recorded_at = entry.recorded_at or now
+    wall_clock = in_zone(recorded_at, zone).replace(tzinfo=None)  # as typed
+    day = wall_clock.date().isoformat()  # `%Y` had said "1-01-01" for 0001-01-01
     if recorded_at > now + dt.timedelta(minutes=5):
         errors["recorded_at"] = "The measurement date cannot be in the future."
-    elif recorded_at < EARLIEST_MEASUREMENT:
-        day = recorded_at.date().isoformat()  # as typed: `%Y` had said "1-01-01" for 0001-01-01
+    elif wall_clock < EARLIEST_MEASUREMENT:
         errors["recorded_at"] = f"The measurement date {day} is before 1900: check the year."
-    if born_on is not None and "recorded_at" not in errors and recorded_at.date() < born_on:
+    if (
+        born_on is not None
+        and "recorded_at" not in errors
+        and before_birth(recorded_at, born_on, zone)
+    ):
         errors["recorded_at"] = (
-            f"The measurement date {recorded_at:%Y-%m-%d} is before the patient's birth "
+            f"The measurement date {day} is before the patient's birth "
             f"({born_on:%Y-%m-%d}): check the year."
         )
     values["recorded_at"] = recorded_at
@@ -230,7 +243,8 @@ def record_clinical_input(
 ) -> ClinicalInput:
     """Validate and add a new clinical input row plus its audit event (caller commits)."""
     patients.require_still_active(session, patient, "entry", "clinical inputs")
-    values = canonical_values(entry, now=now, born_on=patient.date_of_birth)
+    zone = hospital_zone() if has_app_context() else UTC_ZONE
+    values = canonical_values(entry, now=now, born_on=patient.date_of_birth, zone=zone)
     row = ClinicalInput(
         patient=patient,
         entered_by_id=actor.id,
