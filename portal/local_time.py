@@ -94,14 +94,27 @@ def hospital_day(when: dt.datetime) -> str:
 def typed_utc(typed: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
     """A date and time typed on a form (the hospital's wall clock, no zone) as naive UTC: a
     blood pressure measured at 09:00 in Kolkata was stored as 09:00 UTC, refused as "in the
-    future" at 09:10 there, and listed as 14:30 (an audit)."""
+    future" at 09:10 there, and listed as 14:30 (an audit). ValueError for a time the clocks
+    skipped (`skipped_time`); a time they repeated is the earlier of the two."""
     if typed is None:
         return None
     local = typed if typed.tzinfo else typed.replace(tzinfo=zone)
     try:
-        return local.astimezone(UTC).replace(tzinfo=None)
+        when = local.astimezone(UTC)
     except OverflowError:  # 0001-01-01 00:00 east of UTC, 9999-12-31 west: refused as a typo
         return typed.replace(tzinfo=None)
+    if not typed.tzinfo and when.astimezone(zone).replace(tzinfo=None) != typed:
+        raise ValueError(skipped_time(typed))
+    return when.replace(tzinfo=None)
+
+
+def skipped_time(typed: dt.datetime) -> str:
+    """Why a wall-clock time in the spring-forward gap is refused: 02:30 on 27 September 2026
+    in Auckland had been saved and listed as "03:30 NZDT" (a bad-input audit)."""
+    return (
+        f"{typed:%H:%M} on {typed:%-d %B %Y} did not exist here (the clocks went forward): "
+        "check the time."
+    )
 
 
 def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:

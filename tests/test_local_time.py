@@ -30,7 +30,7 @@ from portal.models import ClinicalInput, EcgRecording, EcgReport, Patient, RiskS
 from portal.services import risk_scores
 from portal.worker import Worker
 from reports.time_of_day import time_of_day
-from tests.conftest import People, client_for, make_settings, post_form
+from tests.conftest import People, client_for, error_messages, make_settings, post_form
 from tests.support.ecg_files import synthetic, write_csv
 
 PARIS = zone_named("Europe/Paris")
@@ -169,6 +169,43 @@ def test_a_time_typed_on_the_input_form_is_the_hospitals(paris_app: Flask, peopl
         assert row.recorded_at == dt.datetime(2026, 1, 15, 7, 30)
     page = staff.get(f"/patients/{people.patient.id}").get_data(as_text=True)
     assert "2026-01-15 08:30 CET" in page
+
+
+@pytest.fixture
+def auckland_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    settings = make_settings(database_url, tmp_path)
+    application = create_app(
+        dataclasses.replace(settings, time_zone="Pacific/Auckland"), TESTING=True
+    )
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+def test_a_time_the_clocks_skipped_is_refused_and_a_repeated_one_is_the_earlier(
+    auckland_app: Flask, people: People
+) -> None:
+    """02:30 on 27 September 2026 never happened in Auckland (02:00 NZST became 03:00 NZDT):
+    it had been saved and listed as "03:30 NZDT" (a bad-input audit). 02:30 on 5 April
+    happened twice (NZDT, then NZST): the earlier is kept, and listed with its zone."""
+    auckland = zone_named("Pacific/Auckland")
+    said = (
+        "02:30 on 27 September 2026 did not exist here (the clocks went forward): check the time."
+    )
+    with pytest.raises(ValueError, match=re.escape(said)):
+        typed_utc(dt.datetime(2026, 9, 27, 2, 30), auckland)
+    assert typed_utc(dt.datetime(2026, 4, 5, 2, 30), auckland) == dt.datetime(2026, 4, 4, 13, 30)
+    staff = client_for(auckland_app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    form = {"systolic_bp_mmhg": "143", "recorded_at": "2026-09-27T02:30"}
+    page = post_form(staff, url, form).get_data(as_text=True)
+    assert error_messages(page) == [said] and 'id="recorded_at-error"' in page
+    form = {"systolic_bp_mmhg": "144", "recorded_at": "2026-04-05T02:30"}
+    assert post_form(staff, url, form).status_code == 302
+    with auckland_app.extensions["db_sessionmaker"]() as sql:
+        rows = sql.scalars(select(ClinicalInput.recorded_at)).all()
+        assert rows == [dt.datetime(2026, 4, 4, 13, 30)]
+    patient_page = staff.get(f"/patients/{people.patient.id}").get_data(as_text=True)
+    assert "2026-04-05 02:30 NZDT" in patient_page
 
 
 def test_today_is_the_hospitals_date() -> None:

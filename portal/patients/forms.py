@@ -20,6 +20,7 @@ from wtforms.widgets import TextInput
 
 from portal import units
 from portal.forms import PHONE, PlainText, options
+from portal.local_time import hospital_zone, typed_utc
 from portal.models import Sex
 from portal.services import patients
 from portal.services.clinical_inputs import BOOLEAN_FIELDS
@@ -111,7 +112,7 @@ class CalendarDateField(DateField):
 
 class MeasuredOnField(DateTimeLocalField):
     """When a measurement was taken; a complaint a clinician understands (the service refuses
-    dates before 1900 and in the future)."""
+    dates before 1900 and in the future), also for a time the hospital's clocks skipped."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
         try:
@@ -120,6 +121,7 @@ class MeasuredOnField(DateTimeLocalField):
             raise ValueError(
                 "Enter a real date and time as year-month-day hour:minute, e.g. 2024-05-31 08:30."
             ) from error
+        typed_utc(self.data, hospital_zone())  # ValueError: the clocks went forward past it
 
 
 class PatientForm(FlaskForm):
