@@ -156,6 +156,42 @@ def test_a_deactivated_doctors_patients_stay_assigned_until_someone_reassigns_th
     assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
 
 
+def test_doctors_who_share_a_name_are_told_apart_and_a_registration_number_is_one_doctors(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """An admin created a second "Dr. Dana Doctor" with the same number GMC123, and the
+    "Assigned doctor" list showed "Dr. Dana Doctor" twice: staff could assign the wrong one,
+    who then got the patient's reports (a bad-input audit)."""
+    admin = client_for(app, people.admin)
+    dana = {**NEW_DOCTOR, "full_name": "Dr. Dana Doctor", "registration_number": "GMC123"}
+    assert post_form(admin, "/admin/accounts/new", {**dana, "username": "dana"}).status_code == 302
+    twin = {**dana, "username": "dana2", "registration_number": " gmc123"}
+    refused = post_form(admin, "/admin/accounts/new", twin)
+    assert error_messages(refused.get_data(as_text=True)) == [
+        "The registration number GMC123 is already Dr. Dana Doctor's (login dana): one doctor, "
+        "one account. Check the number, or deactivate the other account first."
+    ]
+    assert 'id="registration_number-error"' in refused.get_data(as_text=True)
+    for username, number in [("dana2", "GMC456"), ("dana3", "")]:
+        other = {**dana, "username": username, "registration_number": number}
+        assert post_form(admin, "/admin/accounts/new", other).status_code == 302
+    staff = client_for(app, people.staff)
+    for page in ("/patients/new", f"/patients/{people.patient.id}/edit"):
+        text = staff.get(page).get_data(as_text=True)
+        shown = re.findall(r"<option[^>]*>([^<]*)</option>", text[text.index("assigned_doctor") :])
+        doctors = [html.unescape(label) for label in shown if "Doctor" in label]
+        assert sorted(doctors) == [
+            "Doctor1", "Doctor2", "Dr. Dana Doctor (GMC123)", "Dr. Dana Doctor (GMC456)",
+            "Dr. Dana Doctor (login dana3)",
+        ], (page, doctors)  # fmt: skip
+    # The number is free again once its doctor's account is deactivated (a new account for
+    # the same doctor).
+    dana_id = sql.scalar(select(Account.id).where(Account.username == "dana"))
+    post_form(admin, f"/admin/accounts/{dana_id}/deactivate", {})
+    again = {**dana, "username": "dana4"}
+    assert post_form(admin, "/admin/accounts/new", again).status_code == 302
+
+
 def test_admin_resets_a_password(app: Flask, people: People, sql: Session) -> None:
     client = client_for(app, people.admin)
     url = f"/admin/accounts/{people.doctor.id}/reset-password"

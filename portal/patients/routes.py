@@ -41,7 +41,8 @@ def _patient_or_404(patient_id: int) -> Patient:
 
 def _patient_form(patient: Patient | None = None) -> PatientForm:
     form = PatientForm(obj=patient)
-    doctors = [(str(d.id), d.full_name) for d in accounts.active_doctors(db_session())]
+    labels = accounts.doctor_choice_labels(accounts.active_doctors(db_session()))
+    doctors = [(str(doctor_id), label) for doctor_id, label in labels.items()]
     current = patient.assigned_doctor if patient is not None else None
     if current is not None and not current.account.is_active:
         # Kept as it is until someone chooses another: it had silently become "Not assigned".

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -93,6 +94,14 @@ def create_account(
     )
     if problems:
         raise InvalidInput({"password": " ".join(problems)})
+    if role == Role.DOCTOR and (holder := _registration_holder(session, registration_number)):
+        raise InvalidInput(
+            {
+                "registration_number": f"The registration number {holder.registration_number} is "
+                f"already {holder.full_name}'s (login {holder.account.username}): one doctor, "
+                "one account. Check the number, or deactivate the other account first."
+            }
+        )
     account = Account(
         username=username,
         password_hash=hash_password(password),
@@ -133,6 +142,22 @@ def create_account(
         details={"role": role.value, "username": username},
     )
     return account
+
+
+def _registration_holder(session: Session, number: str | None) -> DoctorProfile | None:
+    """The active doctor already registered under `number` (any case): an admin could create
+    a second "Dr. Dana Doctor" with GMC123, whom staff then assigned patients to by mistake."""
+    if not number or not number.strip():
+        return None
+    return session.scalars(
+        select(DoctorProfile)
+        .join(Account, DoctorProfile.account_id == Account.id)
+        .where(
+            Account.is_active.is_(True),
+            func.lower(func.trim(DoctorProfile.registration_number)) == number.strip().lower(),
+        )
+        .limit(1)
+    ).first()
 
 
 def _username_taken_meanwhile(session: Session, username: str) -> bool:
@@ -563,6 +588,28 @@ def patients_assigned_to(session: Session, account: Account) -> int:
         )
         or 0
     )
+
+
+def doctor_choice_labels(doctors: list[DoctorProfile]) -> dict[int, str]:
+    """Each doctor as a picker names them: a name two doctors share gets their registration
+    number, or their login when the number does not tell them apart either ("Dr. Dana Doctor
+    (GMC123)"); the list had shown "Dr. Dana Doctor" twice and staff assigned the wrong one."""
+    names = Counter(_same_name(d.full_name) for d in doctors)
+    numbers = Counter((d.registration_number or "").strip().lower() for d in doctors)
+    labels: dict[int, str] = {}
+    for doctor in doctors:
+        number = (doctor.registration_number or "").strip()
+        if names[_same_name(doctor.full_name)] == 1:
+            labels[doctor.id] = doctor.full_name
+        elif number and numbers[number.lower()] == 1:
+            labels[doctor.id] = f"{doctor.full_name} ({number})"
+        else:
+            labels[doctor.id] = f"{doctor.full_name} (login {doctor.account.username})"
+    return labels
+
+
+def _same_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def active_doctors(session: Session) -> list[DoctorProfile]:
