@@ -190,6 +190,14 @@ def test_doctors_who_share_a_name_are_told_apart_and_a_registration_number_is_on
     post_form(admin, f"/admin/accounts/{dana_id}/deactivate", {})
     again = {**dana, "username": "dana4"}
     assert post_form(admin, "/admin/accounts/new", again).status_code == 302
+    # Reactivating the old account would make two active doctors of GMC123 again.
+    reactivated = post_form(admin, f"/admin/accounts/{dana_id}/activate", {})
+    sql.expire_all()
+    assert sql.scalar(select(Account.is_active).where(Account.id == dana_id)) is False
+    said = reactivated.get_data(as_text=True) + admin.get("/admin/accounts").get_data(as_text=True)
+    assert "dana's registration number GMC123 is now Dr. Dana Doctor's (login dana4)" in (
+        html.unescape(said)
+    )
 
 
 def test_admin_resets_a_password(app: Flask, people: People, sql: Session) -> None:

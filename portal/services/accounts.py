@@ -160,6 +160,15 @@ def _registration_holder(session: Session, number: str | None) -> DoctorProfile 
     ).first()
 
 
+def _number_holder_besides(session: Session, profile: DoctorProfile | None) -> DoctorProfile | None:
+    """Another active doctor holding `profile`'s registration number: reactivating a doctor
+    whose number a newer account took would make two active doctors of it again."""
+    if profile is None:
+        return None
+    holder = _registration_holder(session, profile.registration_number)
+    return holder if holder is not None and holder.id != profile.id else None
+
+
 def _username_taken_meanwhile(session: Session, username: str) -> bool:
     """Whether a committed account has `username`, read on a connection of its own (this
     session's flush failed). "Create account" posted twice at once had answered the second
@@ -498,6 +507,12 @@ def set_active(session: Session, account: Account, active: bool, *, actor: Accou
             {"account": f"{account.username} is the portal login of a deactivated patient: "
                         "staff must reactivate the patient first."}
         )  # fmt: skip
+    holder = _number_holder_besides(session, account.doctor_profile) if active else None
+    if holder is not None:
+        raise InvalidInput({"account": f"{account.username}'s registration number "
+                            f"{holder.registration_number} is now {holder.full_name}'s (login "
+                            f"{holder.account.username}): one doctor, one account. Deactivate "
+                            "that account first, or correct the number."})  # fmt: skip
     if active:
         account.is_active = True
     else:
