@@ -101,6 +101,21 @@ def test_a_wfdb_record_named_in_greek_or_chinese_is_read_and_analysed(
         assert job.state.value == "succeeded", job.error_message
 
 
+def test_a_header_named_in_cyrillic_is_not_paired_with_another_persons_data_file(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """ "Иванов.hea" naming "Иванов.dat", uploaded with "Петров.dat", was read as one
+    recording: both data files are stored as "dat" (a review, 2026-12-07). Refused as
+    "rec1.hea" with "rec2.dat" is, whatever the alphabet."""
+    staff = client_for(app, people.staff)
+    hea, dat = write_wfdb(tmp_path, synthetic(20, 360), "rec")
+    header, data = _named(hea, dat, "Иванов")
+    said = _refusal(staff, people.patient.id, [header, (data[0], "Петров.dat")])
+    assert "The header names the data file Иванов.dat, which was not provided" in said, said
+    assert "(Петров.dat was given instead)" in said, said
+    assert sql.scalar(select(func.count()).select_from(EcgRecording)) == 0
+
+
 def test_wfdb_decodes_a_record_named_beyond_ascii_from_its_safe_names(tmp_path: Path) -> None:
     """Formats wfdb decodes (24 here), read whole and chunk by chunk, from files stored as
     "hea" and "dat" (`storage.disk_name`): wfdb reads the header in ASCII, so the record and

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -93,7 +93,7 @@ def parse(
         raise InvalidInput({"pacemaker": PACEMAKER_MESSAGE})
     try:
         recording = open_recording(
-            paths, fs_hz=options.fs_hz, units=options.units, stored_as=storage.disk_name
+            paths, fs_hz=options.fs_hz, units=options.units, stored_as=_as_stored(shown_names)
         )
         if not isinstance(recording, Recording):
             from ml.chunked import check_source  # the analysis's modules: only when needed
@@ -105,6 +105,18 @@ def parse(
         return recording
     except RecordingError as problem:
         raise InvalidInput({"files": as_uploaded(str(problem), paths, shown_names)}) from None
+
+
+def _as_stored(shown_names: Sequence[str]) -> Callable[[str], str]:
+    """Where a data file a WFDB header names is stored, if a file of that very name was
+    uploaded (`storage.disk_name`); else the name itself, which no file has, so the pair is
+    refused. Every name in Cyrillic is stored as "dat", so "Иванов.hea" naming "Иванов.dat"
+    had been read with "Петров.dat", two people's files made one recording (a review,
+    2026-12-07), where "rec1.hea" with "rec2.dat" is refused."""
+    uploaded = set(shown_names)
+    if not uploaded:  # nothing to tell them apart by: the files' names on disk
+        return storage.disk_name
+    return lambda name: storage.disk_name(name) if name in uploaded else name
 
 
 def as_uploaded(message: str, paths: list[Path], shown_names: Sequence[str]) -> str:
