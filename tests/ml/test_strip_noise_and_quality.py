@@ -1,7 +1,9 @@
 """A strip's call and its signal quality say the same thing: a strip quality finds good
 throughout is read, not called too noisy (`strip_rhythm.good_over_the_whole_strip`), and a
 strip noisy in every lead over most of it, its QRS complexes unalike, is not called AF from
-the noise's irregularity (`strip_rhythm.af_from_noise`)."""
+the noise's irregularity (`strip_rhythm.af_from_noise`); a strip good in some lead over less
+than a tenth of it, its QRS complexes unalike, reads too noisy, as a longer recording does
+(`analysis.mostly_noise_strip`)."""
 
 from __future__ import annotations
 
@@ -107,3 +109,24 @@ def test_a_true_af_strip_flagged_noisy_throughout_stays_af() -> None:
     analysis = analyze(read_recording(data_root() / "cinc2017" / "A01363.hea"))
     assert analysis.good_quality_fraction == 0.0
     assert analysis.strip is not None and analysis.strip.label == AF
+
+
+NOISY_EVERYWHERE_PIECES = [("118e_6", 780, 60), ("118e_6", 780, 61), ("119e_6", 300, 30)]
+
+
+@pytest.mark.skipif(not (data_root() / "nstdb" / "118e_6.hea").is_file(), reason="nstdb not found")
+@pytest.mark.parametrize(("name", "start_s", "duration_s"), NOISY_EVERYWHERE_PIECES)
+def test_a_strip_noisy_everywhere_reads_too_noisy_as_a_longer_one_does(
+    name: str, start_s: int, duration_s: int, tmp_path: Path
+) -> None:
+    """Before: 60 s of 118e_6 from 780 s read "Other rhythm", ventricular bigeminy and a mean
+    rate of 106 bpm (the reference about 72, no ventricular beat) beside "0 % of the recording
+    is of good quality"; at 62 s, no longer a strip, it read too noisy."""
+    piece = write_record_piece(tmp_path, data_root() / "nstdb" / name, start_s, duration_s)
+    analysis = analyze(read_recording(piece))
+    assert analysis.good_quality_fraction == 0.0
+    assert analysis.strip is not None and analysis.strip.label == UNCLASSIFIABLE
+    assert analysis.rhythm_summary == "Unclassifiable: too noisy"
+    assert "good signal over only 0% of the recording" in analysis.strip.reason
+    assert [f.code for f in analysis.findings] == ["NOISY_STRIP"]
+    assert analysis.heart_rate.mean_bpm is None
