@@ -30,8 +30,8 @@ def test_a_finding_the_signed_read_does_not_carry_is_marked_the_machines_call(
     assert before is not None and "No significant arrhythmia" in before.group(1)
     assert NOT_SIGNED not in before.group(1)  # nothing signed yet: the machine's read alone
     sign_report(
-        doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
-        conclusion="Sinus rhythm.", patient_comment="",
+        doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS", "AV_BLOCK_1"],
+        conclusion="Sinus rhythm with first-degree AV block.", patient_comment="",
     )  # fmt: skip
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert 'Findings <span class="muted">(the machine\'s read)</span>' in page
@@ -49,3 +49,11 @@ def test_withdrawn_findings_follow_the_signed_statements() -> None:
     assert withdrawn_findings(sinus, codes) == set()  # sinus by any rate covers all three
     assert withdrawn_findings(ReportVersion(kind=VersionKind.MACHINE, findings=[]), codes) == set()
     assert withdrawn_findings(None, codes) == set()
+    # "No significant arrhythmia" is not "Normal ECG": a sinus bradycardia signed as
+    # prefilled (the form leaves "Normal ECG" out beside it) keeps it; a statement of
+    # something the machine did not find withdraws it.
+    brady = ReportVersion(kind=VersionKind.PHYSICIAN, findings=["BRADY"])
+    assert withdrawn_findings(brady, ["NORMAL"]) == set()
+    av_block = ReportVersion(kind=VersionKind.PHYSICIAN, findings=["SINUS", "AV_BLOCK_1"])
+    assert withdrawn_findings(av_block, ["NORMAL"]) == {"NORMAL"}
+    assert withdrawn_findings(av_block, ["NORMAL", "AV_BLOCK_1"]) == set()

@@ -329,7 +329,19 @@ def withdrawn_findings(version: ReportVersion | None, codes: list[str]) -> froze
         return frozenset()
     signed = {vocabulary.canonical(c) for c in version.findings or []}
     covered = signed | SINUS_CODES if signed & SINUS_CODES else signed
+    # The finding "No significant arrhythmia" (NORMAL) is not the statement "Normal ECG",
+    # which the sign form leaves out beside sinus bradycardia: it is withdrawn only by a
+    # statement of something the machine did not find (a review: a strip signed as prefilled,
+    # "Sinus bradycardia", had it marked the machine's call the doctor left out).
+    found = {vocabulary.canonical(c) for c in codes}
+    if not signed - found - BENIGN_CODES:
+        covered = covered | {"NORMAL"}
     return frozenset(code for code in codes if vocabulary.canonical(code) not in covered)
+
+
+# Statements that say nothing abnormal was seen (`plain_language.SLOW_MAY_BE_FIT`'s, with
+# sinus tachycardia).
+BENIGN_CODES = frozenset({"SINUS", "BRADY", "TACHY", "NORMAL", "ARTIFACT"})
 
 
 def signed_confidence(
