@@ -507,7 +507,11 @@ def findings_of_read(
         and sure("qt")
         and _long_by_fridericia_when_fast(intervals)
     )
-    jti = jt_index(intervals) if wide and long_qtc else None
+    # A QRS that reads wide lengthens the QT even when noise makes its width of low
+    # confidence: a left bundle branch block under muscle noise (MIT-BIH 109 at 1110 s, 18 dB)
+    # read "Prolonged QTc" once its QRS was withheld (a review of `_halves_disagree`).
+    reads_wide = intervals.qrs_ms is not None and intervals.qrs_ms >= WIDE_QRS_MS
+    jti = jt_index(intervals) if reads_wide and long_qtc else None
     # A QRS withheld or not measurable is no sure narrow QRS: a left bundle branch block whose
     # doubtful 158 ms was withheld read "Left ventricular hypertrophy" by voltage (a review of
     # `without_doubtful_wide_qrs`); none of the 138 such non-DS2 reads had LVH, low voltage

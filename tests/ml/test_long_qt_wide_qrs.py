@@ -53,6 +53,21 @@ def test_a_wide_qrs_alone_does_not_make_a_long_qt() -> None:
     )
 
 
+def test_a_qrs_that_reads_wide_with_low_confidence_still_explains_a_long_qtc() -> None:
+    """MIT-BIH 109 (left bundle branch block) under muscle noise: its QRS withheld as of low
+    confidence (the even and odd beats' medians disagree), the QTc its width lengthens read
+    "Prolonged QTc" (a review of `_halves_disagree`). The JT index decides it still."""
+    doubtful = dataclasses.replace(
+        _intervals(458, 167, 714), confidence={"qrs": "low", "qt": "high"}
+    )
+    found = _findings(doubtful)
+    assert "LONG_QT" not in found and "WIDE_QRS" not in found
+    long_jt = dataclasses.replace(
+        _intervals(555, 164, 814), confidence={"qrs": "low", "qt": "high"}
+    )
+    assert "JT index 131" in _findings(long_jt)["LONG_QT"][1]
+
+
 def test_a_long_jt_with_a_wide_qrs_is_a_long_qt() -> None:
     """svdb 886's figures: QT 555, QRS 164 ms, RR 814 ms: JT index 131."""
     found = _findings(_intervals(555, 164, 814))
