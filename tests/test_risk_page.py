@@ -30,7 +30,7 @@ from portal.models import (
 from portal.risk_words import score_points
 from portal.services import risk_scores
 from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
-from tests.conftest import People, client_for, error_messages
+from tests.conftest import People, client_for, error_messages, post_form
 from tests.test_api import Api, issue_on_admin_page
 from tests.test_upload_and_review import _analysed_report
 
@@ -1185,3 +1185,55 @@ def test_grace_without_an_acute_coronary_syndrome_leaves_the_patient_the_10_year
     )
     card = risk_page[risk_page.index('id="score-grace_in_hospital"') :]
     assert risk_scores.NO_ACS_RECORDED in card[: card.index("</article>")]
+
+
+def test_what_if_prefills_every_recorded_input_after_a_heart_attack(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """After a heart attack the first-event models are not computed, and the what-if had
+    prefilled only the inputs of the scores computed: cholesterol 240, HDL 38, office 165
+    mmHg, BMI 31 and smoking, diabetes and treatment "No", all entered today, stood empty
+    ("Not recorded"), and Calculate with the history and the admission signs set to "No"
+    answered Framingham "not computed: ... Total cholesterol missing" (an accessibility
+    audit). Every latest recorded value the models use is prefilled, and Reset shows it."""
+    client = client_for(app, people.staff)
+    entry_url = f"/patients/{people.patient.id}/inputs/new"
+    risk_factors = {
+        "total_cholesterol": "240", "hdl": "38", "cholesterol_unit": "mg/dL",
+        "systolic_bp_mmhg": "165", "bmi_kg_m2": "31", "smoker": "no", "diabetic": "no",
+        "bp_treated": "no", "history_of_mi": "yes",
+    }  # fmt: skip
+    admission = {
+        "heart_rate_bpm": "98", "systolic_bp_mmhg": "150", "creatinine": "1.1",
+        "creatinine_unit": "mg/dL", "killip_class": "2", "cardiac_arrest_at_admission": "no",
+        "st_deviation": "yes", "elevated_cardiac_enzymes": "yes",
+    }  # fmt: skip
+    for data in (risk_factors, admission):
+        assert post_form(client, entry_url, data, token_page=entry_url).status_code == 302
+    url = f"/patients/{people.patient.id}/risk/"
+    page = client.get(url).get_data(as_text=True)  # also what "Reset" links to
+    assert f'href="{url}">Reset to the patient' in page
+    form = _FormValues()
+    form.feed(page[page.index('id="what-if"') :])
+    prefilled = {
+        "total_cholesterol": "240", "hdl": "38", "systolic_bp_mmhg": "165", "bmi_kg_m2": "31",
+        "smoker": "no", "diabetic": "no", "bp_treated": "no", "history_of_mi": "yes",
+        "admission_sbp_mmhg": "150", "heart_rate_bpm": "98", "st_deviation": "yes",
+    }  # fmt: skip
+    assert {k: form.values[k] for k in prefilled} == prefilled, form.values
+    no_event = dict.fromkeys(
+        ("history_of_mi", "history_of_heart_failure", "cardiac_arrest_at_admission",
+         "st_deviation", "st_depression", "elevated_cardiac_enzymes", "in_hospital_pci"),
+        "no",
+    )  # fmt: skip
+    calculated = client.get(url, query_string=form.values | no_event).get_data(as_text=True)
+    table = calculated[calculated.index('id="what-if-results"') :].split("</table>")[0]
+    from portal import risk
+
+    expected = risk.framingham_general_cvd(
+        sex=Sex(people.patient.sex).value, age_years=int(form.values["age_years"]),
+        total_chol=240, hdl=38, chol_unit="mg/dL", sbp_mmhg=165, bp_treated=False,
+        smoker=False, diabetic=False,
+    )  # fmt: skip
+    row = table[table.index(risk_scores.SPECS[0].title) :].split("</tr>")[0]
+    assert "missing" not in row and f"{expected.risk_percent:.1f} %" in row, row

@@ -93,7 +93,10 @@ def prefill(
     nothing changed gives them again: the latest pressure of any kind (an admission's 160
     mmHg) had stood where Framingham uses the office 120, "+10.7 percentage points" for
     nothing (an input audit). A value too old for every score stays empty, as they leave it;
-    a heart attack on record counts however old, as it does for them."""
+    a heart attack on record counts however old, as it does for them. `current` holds every
+    model's inputs, the first-event models' too when not computed now
+    (`compute_scores(every_model=True)`): after a heart attack their cholesterol, pressure
+    and smoking had stayed empty, "missing" (an accessibility audit)."""
     form.age_years.data = age_years
     for outcome in current:
         for keyword, found in outcome.sources.items():

@@ -52,7 +52,10 @@ def show(patient_id: int) -> str:
                 if message not in form[name].errors:
                     form[name].errors = [*form[name].errors, message]
     else:
-        prefill(form, patient.age_years(hospital_today()), current, measured)
+        recorded = risk_scores.compute_scores(
+            patient, measured, as_of=now, age_on=hospital_today(), every_model=True
+        )
+        prefill(form, patient.age_years(hospital_today()), recorded, measured)
 
     history = list(reversed(clinical_inputs.latest_inputs(sql, patient.id, limit=200)))
     # A row dated before 1900 (stored before such dates were refused) stays in the table but

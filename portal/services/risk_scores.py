@@ -358,6 +358,7 @@ def compute_scores(
     ecg_heart_rate_bpm: float | None = None,
     age_on: dt.date | None = None,
     later: Mapping[str, Measured] | None = None,
+    every_model: bool = False,
 ) -> list[ScoreOutcome]:
     """Every model's outcome for `patient` at `as_of` from recent enough measured values.
 
@@ -367,6 +368,8 @@ def compute_scores(
     midnight in Anchorage, an audit). `later`: each input's first value recorded after
     `as_of` (`measured_after`), named beside a missing input (`_missing_text`). A value
     measured before the patient's date of birth is missing (`_before_birth_text`).
+    `every_model`: the first-event models read their inputs after a heart attack and during
+    an acute coronary syndrome too (the what-if's prefill, `scores.forms.prefill`).
     """
     born = patient.date_of_birth
     values = {k: m for k, m in measured.items() if not before_birth_here(m.recorded_at, born)}
@@ -388,7 +391,7 @@ def compute_scores(
     acs_reason = _acute_coronary_syndrome(values, as_of)
     outcomes = []
     for spec in SPECS:
-        if spec.first_event and (prior_mi or acs_reason):
+        if spec.first_event and (prior_mi or acs_reason) and not every_model:
             reason = PRIOR_MI_REASON if prior_mi else acs_reason
             outcomes.append(ScoreOutcome(spec, None, reason, {}, latest_id))
             continue
