@@ -360,3 +360,25 @@ def test_a_creatinine_stored_from_umol_scores_the_band_it_was_entered_in() -> No
         history_of_mi=False, st_depression=True, in_hospital_pci=True,
     )  # fmt: skip
     assert six_month.points == 113
+
+
+def test_every_fields_problem_is_shown_at_once(app: Flask, people: People, sql: Session) -> None:
+    """ "abc" in total cholesterol beside 999 mmHg had listed only the cholesterol's error; the
+    pressure's range came after a second submission (an accessibility audit). Both now, each
+    beside its field and in the summary; nothing is saved."""
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    response = post_form(client, url, {"total_cholesterol": "abc", "systolic_bp_mmhg": "999"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and _count(sql) == 0
+    said = {
+        "total_cholesterol": "Enter a number, for example 5.2.",
+        "systolic_bp_mmhg": "Systolic blood pressure 999 mmHg is outside the plausible range "
+        "50-300 mmHg.",
+    }
+    for field, message in said.items():
+        beside = re.search(rf'id="{field}-error"><p class="error">([^<]+)</p></div>', page)
+        assert beside and beside.group(1) == message, (field, error_messages(page))
+        summary = page.split('class="flash flash-error form-errors"')[1].split("</ul>")[0]
+        assert f'href="#{field}"' in summary and message in summary, summary
+    assert "Nothing was entered" not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -222,6 +223,45 @@ def _tri_state(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
+def _entry(form: ClinicalInputEntryForm) -> ClinicalInputForm:
+    """The entry as the service takes it; a field the form could not read is left empty."""
+
+    def read(field: Any) -> Any:
+        return None if field.errors else field.data
+
+    killip = read(form.killip_class)
+    return ClinicalInputForm(
+        total_cholesterol=read(form.total_cholesterol),
+        hdl=read(form.hdl),
+        cholesterol_unit=form.cholesterol_unit.data,
+        creatinine=read(form.creatinine),
+        creatinine_unit=form.creatinine_unit.data,
+        systolic_bp_mmhg=read(form.systolic_bp_mmhg),
+        heart_rate_bpm=read(form.heart_rate_bpm),
+        bmi_kg_m2=read(form.bmi_kg_m2),
+        killip_class=int(killip) if killip else None,
+        recorded_at=typed_utc(read(form.recorded_at), hospital_zone()),
+        other_issues=read(form.other_issues),
+        booleans={name: _tri_state(read(getattr(form, name))) for name in BOOLEAN_FIELDS},
+    )
+
+
+def _show_the_services_errors_too(form: ClinicalInputEntryForm, patient: Patient) -> None:
+    """Beside a form refused for a field it could not read, what the service refuses in the
+    others (plausible ranges, HDL above total, dates), so every problem shows at once: "abc"
+    in total cholesterol had hidden "Systolic blood pressure 999 mmHg is outside the plausible
+    range 50-300 mmHg" until a second submission (an accessibility audit)."""
+    try:
+        clinical_inputs.canonical_values(
+            _entry(form), now=utcnow(), born_on=patient.date_of_birth, zone=hospital_zone()
+        )
+    except InvalidInput as problem:
+        for name, message in problem.errors.items():
+            field = getattr(form, name, None)
+            if field is not None and not field.errors:  # not "Nothing was entered"
+                field.errors = [message]
+
+
 @bp.route("/<id:patient_id>/inputs/new", methods=["GET", "POST"])
 @roles(*CLINICAL)
 def new_input(patient_id: int) -> str | Response:
@@ -231,20 +271,7 @@ def new_input(patient_id: int) -> str | Response:
         return redirect(url_for("patients.view", patient_id=patient.id))
     form = ClinicalInputEntryForm()
     if form.validate_on_submit():
-        entry = ClinicalInputForm(
-            total_cholesterol=form.total_cholesterol.data,
-            hdl=form.hdl.data,
-            cholesterol_unit=form.cholesterol_unit.data,
-            creatinine=form.creatinine.data,
-            creatinine_unit=form.creatinine_unit.data,
-            systolic_bp_mmhg=form.systolic_bp_mmhg.data,
-            heart_rate_bpm=form.heart_rate_bpm.data,
-            bmi_kg_m2=form.bmi_kg_m2.data,
-            killip_class=int(form.killip_class.data) if form.killip_class.data else None,
-            recorded_at=typed_utc(form.recorded_at.data, hospital_zone()),
-            other_issues=form.other_issues.data,
-            booleans={name: _tri_state(getattr(form, name).data) for name in BOOLEAN_FIELDS},
-        )
+        entry = _entry(form)
         saved, _ = save(
             form,
             lambda: clinical_inputs.record_clinical_input(
@@ -254,6 +281,8 @@ def new_input(patient_id: int) -> str | Response:
         if saved:
             flash("Clinical input saved.", "success")
             return redirect(url_for("patients.view", patient_id=patient.id))
+    elif form.is_submitted():
+        _show_the_services_errors_too(form, patient)
     return render_template(
         "patients/input_form.html", form=form, patient=patient, boolean_fields=BOOLEAN_FIELDS
     )
