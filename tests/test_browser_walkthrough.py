@@ -73,7 +73,7 @@ def _chips(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _pick(page, words: str, code: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Type words into the picker; Enter takes the first match, or click the option `code`."""
+    """Type words into the picker; Enter takes the one match, or click the option `code`."""
     page.fill(".statement-search", words)
     if code is None:
         page.press(".statement-search", "Enter")

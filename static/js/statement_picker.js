@@ -34,7 +34,13 @@
     const warnings = document.createElement("p");
     warnings.className = "statement-warnings error";
     warnings.setAttribute("role", "status");
-    picker.append(chips, search, list, warnings);
+    // What the keyboard did, said politely: the matches as the doctor types, and every
+    // statement added or removed (Enter had added the first match unsaid; an audit).
+    const announcement = document.createElement("p");
+    announcement.className = "statement-announcement muted";
+    announcement.setAttribute("role", "status");
+    announcement.setAttribute("aria-live", "polite");
+    picker.append(chips, search, announcement, list, warnings);
     select.hidden = true;
     select.after(picker);
 
@@ -51,20 +57,54 @@
         button.className = "statement-option";
         button.dataset.code = option.value;
         button.innerHTML = `<span class="mono">${option.value}</span> ${escapeHtml(option.text)}`;
-        button.addEventListener("click", () => { option.selected = !option.selected; refresh(); });
+        button.addEventListener("click", () => {
+          option.selected = !option.selected;
+          refresh();
+          announce((option.selected ? "Added: " : "Removed: ") + option.text + ".");
+        });
         box.append(button);
         items.push({ option, button, box, words: (option.value + " " + option.text).toLowerCase().replace(/_/g, " ") });
       });
       list.append(box);
     });
 
-    search.addEventListener("input", filter);
+    search.addEventListener("input", () => { filter(); announce(matchesSaid()); });
     search.addEventListener("keydown", (event) => {
       if (event.key !== "Enter") return;
-      event.preventDefault();  // Enter picks the first match; it never submits the form
-      const first = items.find((it) => !it.button.hidden && !it.option.selected);
-      if (first) { first.option.selected = true; search.value = ""; filter(); refresh(); }
+      event.preventDefault();  // Enter never submits the form
+      const chosen = enterChoice();
+      if (!chosen) { announce(matchesSaid()); return; }
+      if (chosen.option.selected) { announce("Already chosen: " + chosen.option.text + "."); return; }
+      chosen.option.selected = true;
+      search.value = "";
+      filter();
+      refresh();
+      announce("Added: " + chosen.option.text + ".");
     });
+
+    function enterChoice() {
+      // Enter adds only what the text names: a code or a statement's name typed in full, or
+      // the one statement left. It had added the first of several ("av block" + Enter gave
+      // "Complete heart block"), unsaid.
+      const typed = search.value.trim().toLowerCase();
+      const exact = items.find((it) => typed && (it.option.value.toLowerCase() === typed
+        || it.option.text.toLowerCase() === typed));
+      const shown = items.filter((it) => !it.button.hidden);
+      return exact || (typed && shown.length === 1 ? shown[0] : null);
+    }
+
+    function matchesSaid() {
+      const typed = search.value.trim();
+      if (!typed) return "";
+      const count = items.filter((it) => !it.button.hidden).length;
+      if (!count) return `No statement matches "${typed}".`;
+      if (count === 1) return `1 statement matches "${typed}": press Enter to add it.`;
+      return `${count} statements match "${typed}": Tab to them, or type more.`;
+    }
+
+    function announce(text) {
+      announcement.textContent = text;
+    }
 
     function filter() {
       const terms = search.value.toLowerCase().replace(/_/g, " ").split(/\s+/).filter(Boolean);
@@ -93,6 +133,7 @@
           const place = items.filter((x) => x.option.selected).indexOf(it);
           it.option.selected = false;
           refresh();
+          announce("Removed: " + it.option.text + ".");
           const left = chips.querySelectorAll(".statement-chip button");
           (left[Math.min(place, left.length - 1)] || search).focus();
         });
