@@ -50,3 +50,39 @@ def test_enter_in_the_statement_picker_adds_only_what_the_text_names_and_says_so
     expect(page.locator(f"{chips}[data-code=AV_BLOCK_1]")).to_have_count(1)
     page.click(f"{chips}[data-code=AV_BLOCK_1] button")
     expect(said).to_have_text("Removed: First-degree AV block.")
+
+
+# What forced colours leave of a control's look: Windows high contrast replaces colours and
+# backgrounds with the system's, so a state shown by background alone is lost.
+FORCED_LOOK = """el => {
+  const s = getComputedStyle(el), mark = getComputedStyle(el, "::before").content;
+  return [s.color, s.backgroundColor, s.outlineStyle, s.outlineWidth, s.borderWidth, mark];
+}"""
+
+
+def test_forced_colours_keep_chosen_statements_the_pressed_calipers_and_the_legend_visible(
+    app: Flask,
+    page,
+    people: People,
+    sql: Session,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    report_id, _, _ = _analysed_report(app, people, sql, tmp_path, LEADS)
+    _open_review(page, app, report_id)
+    page.emulate_media(forced_colors="active")
+    assert page.evaluate("matchMedia('(forced-colors: active)').matches")
+    chosen = page.locator(".statement-option[aria-pressed=true]").first
+    other = page.locator(".statement-option[aria-pressed=false]").first
+    assert chosen.evaluate(FORCED_LOOK) != other.evaluate(FORCED_LOOK)
+    calipers = page.locator("#ecg-calipers")
+    off = calipers.evaluate(FORCED_LOOK)
+    calipers.click()
+    assert calipers.get_attribute("aria-pressed") == "true"
+    assert calipers.evaluate(FORCED_LOOK) != off
+    # Each legend swatch keeps its own colour, none the page's background.
+    page_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    swatches = page.locator(".legend .dot").evaluate_all(
+        "ds => ds.map(d => getComputedStyle(d).backgroundColor)"
+    )
+    assert len(swatches) == 5 and len(set(swatches)) == 5, swatches
+    assert page_background not in swatches
