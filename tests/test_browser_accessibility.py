@@ -81,8 +81,8 @@ def test_forced_colours_keep_chosen_statements_the_pressed_calipers_and_the_lege
     assert calipers.evaluate(FORCED_LOOK) != off
     # Each legend swatch keeps its own colour, none the page's background.
     page_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    swatches = page.locator(".legend .dot").evaluate_all(
-        "ds => ds.map(d => getComputedStyle(d).backgroundColor)"
+    swatches = page.locator(".legend .beat-mark").evaluate_all(
+        "ds => ds.map(d => getComputedStyle(d).color)"
     )
     assert len(swatches) == 5 and len(set(swatches)) == 5, swatches
     assert page_background not in swatches
