@@ -57,3 +57,38 @@ def test_the_beat_legend_and_table_show_each_class_by_the_strips_shape_and_name(
         said = f"{SHAPE_OF_SYMBOL[symbol]} {cls} {NAMES[cls]}"
         assert said in _text(legend.group(1)), (said, _text(legend.group(1)))
         assert said in _text(beats_table.group(0)), (said, _text(beats_table.group(0)))
+
+
+PORTAL_CSS = REVIEW_JS.parents[1] / "css" / "portal.css"
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _declared(css: str, selector: str, prop: str) -> str | None:
+    """The last `prop` of a rule whose selector list names `selector` exactly."""
+    found = None
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        if selector in [s.strip() for s in selectors.split(",")]:
+            value = re.search(rf"(?:^|;)\s*{prop}\s*:\s*(#[0-9a-fA-F]{{6}})", body)
+            found = value.group(1) if value else found
+    return found
+
+
+def test_muted_text_on_the_worklists_urgent_rows_keeps_a_contrast_of_4_5() -> None:
+    css = re.sub(r"/\*.*?\*/", "", PORTAL_CSS.read_text(encoding="utf-8"), flags=re.S)
+    muted = re.search(r"--muted:\s*(#[0-9a-fA-F]{6})", css)
+    assert muted
+    for urgency in ("urgency-0", "urgency-1", "urgency-2", "urgency-3"):
+        background = _declared(css, f".{urgency}", "background")
+        assert background, urgency
+        text = _declared(css, f".{urgency} .muted", "color") or muted.group(1)
+        assert _contrast(text, background) >= 4.5, (urgency, text, background)
