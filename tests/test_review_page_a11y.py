@@ -92,3 +92,22 @@ def test_muted_text_on_the_worklists_urgent_rows_keeps_a_contrast_of_4_5() -> No
         assert background, urgency
         text = _declared(css, f".{urgency} .muted", "color") or muted.group(1)
         assert _contrast(text, background) >= 4.5, (urgency, text, background)
+
+
+def test_each_worklist_link_and_the_strip_scroller_are_named_for_a_screen_reader(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Every worklist row's link was named "Review" alone (six identical names in a screen
+    reader's list of links), and the strip's sideways scroller at 320 px could not be reached
+    by keyboard nor was it named (an accessibility audit)."""
+    report_id, _, _ = _analysed_report(app, people, sql, tmp_path, ("I", "II", "III"))
+    doctor = client_for(app, people.doctor)
+    worklist = doctor.get("/worklist").get_data(as_text=True)
+    link = re.search(rf'<a class="button" href="/reports/{report_id}">(.*?)</a>', worklist, re.S)
+    assert link is not None
+    named = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", link.group(1))).replace("&#39;", "'")
+    assert named.startswith(f"Review {people.patient.full_name}'s ECG of "), named
+    page = doctor.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert re.search(
+        r'<div class="ecg-scroll" tabindex="0" role="region" aria-label="[^"]+">', page
+    )
