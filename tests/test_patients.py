@@ -113,6 +113,27 @@ def test_bad_registration_forms_show_the_message_and_save_nothing(
     assert _patient_count(sql) == before
 
 
+def test_a_registration_without_a_sex_chosen_is_refused_not_saved_as_female(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The select had no empty option, so the browser sent its first, "Female": a man
+    registered with his name and birth date only was scored with the women's equations."""
+    client = client_for(app, people.staff)
+    page = client.get("/patients/new").get_data(as_text=True)
+    first = re.search(r'<select[^>]*id="sex"[^>]*>\s*<option([^>]*)>([^<]*)<', page)
+    assert first is not None and 'value=""' in first[1] and first[2] == "Choose..."
+    before = _patient_count(sql)
+    hurried = {"full_name": "Alan Turing", "date_of_birth": "1970-06-23"}
+    for sent in ({**hurried, "sex": ""}, hurried):
+        response = post_form(client, "/patients/new", sent)
+        assert response.status_code == 200
+        assert "Choose the patient's sex." in error_messages(response.get_data(as_text=True))
+    assert _patient_count(sql) == before
+    edit = client.get(f"/patients/{people.patient.id}/edit").get_data(as_text=True)
+    stored = people.patient.sex.value
+    assert re.search(rf'<option selected value="{stored}">', edit), stored
+
+
 def test_deactivated_doctor_cannot_be_assigned(app: Flask, people: People, sql: Session) -> None:
     doctor_id = people.other_doctor.doctor_profile.id
     people.other_doctor.is_active = False

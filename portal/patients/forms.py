@@ -124,6 +124,9 @@ class MeasuredOnField(DateTimeLocalField):
         typed_utc(self.data, hospital_zone())  # ValueError: the clocks went forward past it
 
 
+CHOOSE_SEX = "Choose the patient's sex."
+
+
 class PatientForm(FlaskForm):
     full_name = StringField(
         "Full name", validators=[DataRequired(), Length(max=120), PlainText(name=True)]
@@ -131,14 +134,18 @@ class PatientForm(FlaskForm):
     date_of_birth = CalendarDateField(
         "Date of birth", validators=[InputRequired(message="Enter the date of birth.")]
     )
+    # An empty first choice: with "Female" first, a registration that skipped the field saved
+    # a man as female, and the sex-specific risk equations used it (a bad-input audit).
     sex = SelectField(
         "Sex",
         choices=options(
+            ("", "Choose..."),
             ("female", "Female"),
             ("male", "Male"),
             ("other", "Other"),
             ("unknown", "Unknown"),
         ),
+        validators=[InputRequired(message=CHOOSE_SEX)],
     )
     address = StringField("Address", validators=[Optional(), Length(max=255), PlainText()])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
