@@ -92,6 +92,7 @@ def test_bad_account_forms_save_nothing(app: Flask, people: People, sql: Session
         ({"full_name": "Dr. \u202eyeknod\u202c"}, "(right-to-left override)"),
         ({"full_name": "Dr\x00 Null"}, "Remove the invisible character (U+0000)."),
         ({"full_name": "0"}, "A name needs letters."),
+        ({"full_name": "\u3164"}, "A name needs letters."),  # a Hangul filler: shown blank
         ({"specialty": "Cardio\x1blogy"}, "Remove the invisible character"),
         ({"phone": "<script>alert(1)</script>"}, "Use digits, spaces and + ( ) - only."),
     ]:

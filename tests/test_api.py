@@ -322,6 +322,11 @@ def test_staff_register_search_read_and_update_patients(
         "field": "full_name",
         "message": "Remove the invisible character (right-to-left override).",
     }
+    # Hangul fillers are letters to Unicode, blank on screen: such a name had been saved (201).
+    for blank in ("\u3164", "\u115f\u1160", "\uffa0 \u3164"):
+        filler = staff.post("/patients", json={"full_name": blank, "date_of_birth": "1950-01-01",
+                                               "sex": "male"})  # fmt: skip
+        assert error_of(filler, 422)["message"] == "A name needs letters.", blank
     no_doctor = staff.patch(f"/patients/{grace['id']}", json={"assigned_doctor_id": 99999})
     assert error_of(no_doctor, 422)["message"] == "Choose an active doctor."
     assert error_of(staff.post("/patients", json={"full_name": "X", "date_of_birth":

@@ -1071,6 +1071,8 @@ def test_a_name_in_another_word_order_is_checked_for_a_twin(
         ({"birthDate": "1850-01-01"}, 422, "Patient.birthDate", "over 125 years"),
         ({"birthDate": "1960"}, 422, "Patient.birthDate", "real date"),
         ({"name": [{"use": "official"}]}, 422, "Patient.name", "Full name"),
+        # Hangul fillers are letters to Unicode and blank on screen (a bad-input audit).
+        ({"name": [{"given": ["\u3164"]}]}, 422, "Patient.name", "A name needs letters."),
         ({"telecom": [{"system": "email", "value": "not an email"}]}, 422,
          "Patient.telecom.where(system='email')", "Invalid email address"),
         ({"telecom": [{"system": "phone", "value": "call me"}]}, 422,

@@ -120,8 +120,10 @@ _FORMAT_CHARACTERS = r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u08e2\u180e\u200b\u
 )
 # A name as the API takes it, in the document: one line with at least one letter and no
 # control or invisible character (it had said any text, "0" included, which the API refuses
-# with "A name needs letters."; an integration audit's schemathesis run).
-NAME_PATTERN = rf"^[^\p{{C}}{_FORMAT_CHARACTERS}]*\p{{L}}[^\p{{C}}{_FORMAT_CHARACTERS}]*$"
+# with "A name needs letters."; an integration audit's schemathesis run). The Hangul fillers
+# are no letter to a reader (`validation.BLANK_LETTERS`).
+_LETTER = r"[^\P{L}\u115f\u1160\u3164\uffa0]"
+NAME_PATTERN = rf"^[^\p{{C}}{_FORMAT_CHARACTERS}]*{_LETTER}[^\p{{C}}{_FORMAT_CHARACTERS}]*$"
 
 
 def _full_name(**kwargs: Any) -> Text:

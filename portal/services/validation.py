@@ -8,6 +8,10 @@ import unicodedata
 # refused by `text_problem`.
 JOINERS = {"\u200c", "\u200d"}
 
+# Letters (category Lo) that render blank, default-ignorable code points: a name of Hangul
+# fillers alone passed "A name needs letters." and showed blank (a bad-input audit).
+BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0"}
+
 
 class InvalidInput(ValueError):
     """Raised by services; views put each message beside its field and show the form again."""
@@ -45,6 +49,11 @@ def text_problem(text: str | None, *, lines: bool = False, name: bool = False) -
         if kind == "Cc" or (kind == "Cf" and character not in JOINERS):
             named = unicodedata.name(character, "").lower() or f"U+{ord(character):04X}"
             return f"Remove the invisible character ({named})."
-    if name and (text or "").strip() and not any(c.isalpha() for c in text or ""):
+    if name and (text or "").strip() and not any(_is_letter(c) for c in text or ""):
         return "A name needs letters."
     return None
+
+
+def _is_letter(character: str) -> bool:
+    """A letter a reader sees (`BLANK_LETTERS` are letters to Unicode, blank on screen)."""
+    return character.isalpha() and character not in BLANK_LETTERS
