@@ -407,6 +407,10 @@ def test_clinical_inputs_are_checked_and_stored_as_on_the_web(
     assert error_of(typo, 422) == {"code": "invalid", "field": "total_cholesterol", "message":
         "Total cholesterol 5.8 mg/dL is outside the plausible range 50-700 mg/dL. "
         "Was it measured in mmol/L?"}  # fmt: skip
+    # The string "1.200" umol/L, as typed, is asked about as on the web form (it was 1.2).
+    dotted = doctor.post(path, json={"creatinine": "1.200", "creatinine_unit": "umol/L"})
+    assert error_of(dotted, 422) == {"code": "invalid", "field": "creatinine", "message":
+        'Write "1.200" without a thousands separator: it could mean 1200 or 1.2.'}  # fmt: skip
     assert error_of(doctor.post(path, json={"heart_rate_bpm": 72.5}), 422)["message"] == (
         "Heart rate must be a whole number."
     )

@@ -111,6 +111,18 @@ BAD_ENTRIES = [
         "creatinine",
         'Write "1,200" without a thousands separator: it could mean 1200 or 1.2.',
     ),
+    # Where "1,2" is 1.2, "1.200" is 1200: in umol/L it had been read as 1.2, and the hint to
+    # try mg/dL saved 1.2 mg/dL where 1200 umol/L was meant (a bad-input audit).
+    (
+        {"creatinine": "1.200", "creatinine_unit": "umol/L"},
+        "creatinine",
+        'Write "1.200" without a thousands separator: it could mean 1200 or 1.2.',
+    ),
+    (
+        {"creatinine": "0,200", "creatinine_unit": "umol/L"},
+        "creatinine",
+        'Write "0,200" without a thousands separator: it could mean 200 or 0.2.',
+    ),
     ({"heart_rate_bpm": "72.5"}, "heart_rate_bpm", "Heart rate must be a whole number."),
     ({"bmi_kg_m2": "300"}, "bmi_kg_m2", "BMI 300 kg/m2 is outside the plausible range 10-90"),
     (
@@ -212,6 +224,17 @@ def test_a_decimal_comma_is_a_decimal_point(typed: str, value: float) -> None:
 def test_numbers_that_could_be_misread_are_refused(typed: str) -> None:
     with pytest.raises(ValueError):
         typed_number(typed)
+
+
+def test_a_dot_before_three_digits_is_a_decimal_point_in_mg_dl(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """Only a unit counted in whole numbers asks about "1.200": 1.200 mg/dL is 1.2."""
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    saved = post_form(client, url, {"creatinine": "1.200", "creatinine_unit": "mg/dL"})
+    assert saved.status_code == 302
+    assert sql.scalar(select(ClinicalInput.creatinine_mg_dl)) == Decimal("1.20")
 
 
 def test_a_date_in_year_1_is_named_with_its_four_digit_year(

@@ -300,6 +300,11 @@ def test_what_if_with_impossible_values_says_why(app: Flask, people: People) -> 
     written = client.get(url, query_string=bad | {"systolic_bp_mmhg": "120/80"})
     told = error_messages(html.unescape(written.get_data(as_text=True)))
     assert any("Enter the systolic pressure only, in mmHg" in m for m in told)
+    # "1.200" umol/L is 1200 where a decimal comma is written: it had been scored as 1.2.
+    dotted = client.get(url, query_string=bad | {"creatinine": "1.200",
+                                                 "creatinine_unit": "umol/L"})  # fmt: skip
+    said = 'Write "1.200" without a thousands separator: it could mean 1200 or 1.2.'
+    assert said in error_messages(html.unescape(dotted.get_data(as_text=True)))
     young = client.get(url, query_string=bad | {"systolic_bp_mmhg": "130", "age_years": "25"})
     assert "outside the range the Framingham 2008 model was developed for" in young.get_data(
         as_text=True

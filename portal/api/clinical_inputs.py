@@ -23,6 +23,7 @@ from portal.api.core import (
 )
 from portal.db import db_session
 from portal.models import ClinicalInput, Role, utcnow
+from portal.patients.forms import DOT_THOUSANDS, WHOLE_NUMBER_UNITS, thousands_or_decimal
 from portal.services import clinical_inputs, patients
 from portal.services.clinical_inputs import (
     BOOLEAN_FIELDS,
@@ -172,6 +173,19 @@ class _EnteredValues(ma.Schema):
         ),
     )
     other_issues = Text(allow_none=True, validate=ma.validate.Length(max=4000))
+
+    @ma.validates_schema(pass_original=True)
+    def _no_dot_thousands(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
+        """Creatinine sent as the string "1.200" umol/L is asked about as on the web form
+        (`patients.forms.NoDotThousands`): it had been read as 1.2."""
+        typed = original.get("creatinine") if isinstance(original, dict) else None
+        if (
+            isinstance(typed, str)
+            and data.get("creatinine_unit") in WHOLE_NUMBER_UNITS
+            and DOT_THOUSANDS.fullmatch(typed.strip())
+        ):
+            message = thousands_or_decimal(typed.strip(), float(typed))
+            raise ma.ValidationError(message, "creatinine")
 
 
 ClinicalInputCreateSchema = type(

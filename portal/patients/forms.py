@@ -9,13 +9,21 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    Field,
     FloatField,
     HiddenField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import TextInput
 
 from portal import units
@@ -80,17 +88,17 @@ SYSTOLIC_ONLY = (
 # creatinine it came back "was it measured in mg/dL?", and following that saved 1.2 mg/dL
 # where 13.6 was meant (an audit). A decimal comma alone ("5,6") is read as a decimal point.
 THOUSANDS = re.compile(r"\d{1,3}([,.]\d{3})+")
+# Where a decimal comma is written, "1.200" is 1200: in a unit counted in whole numbers it is
+# as ambiguous as "1,200" (creatinine "1.200" umol/L had been read as 1.2; a bad-input audit).
+DOT_THOUSANDS = re.compile(r"\d{1,3}\.\d{3}")
+WHOLE_NUMBER_UNITS = {"umol/L"}
 
 
 def typed_number(text: str) -> float:
     """A number as a clinician types it ("5.6", "5,6"), or ValueError saying what to type."""
     text = text.strip()
     if THOUSANDS.fullmatch(text) and "," in text:
-        raise ValueError(
-            f'Write "{text}" without a thousands separator: it could mean '
-            f"{text.replace(',', '').replace('.', '')} or "
-            f"{float(text.replace('.', '').replace(',', '.')):g}."
-        )
+        raise ValueError(thousands_or_decimal(text, float(text.replace(".", "").replace(",", "."))))
     try:
         value = float(text.replace(",", "."))
     except ValueError as error:
@@ -98,6 +106,28 @@ def typed_number(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("Enter a number, for example 5.2.")
     return value
+
+
+def thousands_or_decimal(text: str, decimal: float) -> str:
+    """Ask which `text` means, its digits as a whole number ("0,200" is 200, not 0200) or
+    `decimal`, quoting it as typed."""
+    return (
+        f'Write "{text}" without a thousands separator: it could mean '
+        f"{int(re.sub('[,.]', '', text))} or {decimal:g}."
+    )
+
+
+class NoDotThousands:
+    """A value typed "1.200" in a whole-number unit (`WHOLE_NUMBER_UNITS`, the form's
+    `unit_field`) asked about as "1,200" is."""
+
+    def __init__(self, unit_field: str) -> None:
+        self.unit_field = unit_field
+
+    def __call__(self, form: Any, field: Field) -> None:
+        typed = (field.raw_data or [""])[0].strip()
+        if form[self.unit_field].data in WHOLE_NUMBER_UNITS and DOT_THOUSANDS.fullmatch(typed):
+            raise ValidationError(thousands_or_decimal(typed, float(typed)))
 
 
 class CalendarDateField(DateField):
@@ -193,7 +223,9 @@ class ClinicalInputEntryForm(FlaskForm):
     )
     heart_rate_bpm = MeasurementField("Heart rate (bpm)", validators=[Optional()])
     bmi_kg_m2 = MeasurementField("BMI (kg/m2)", validators=[Optional()])
-    creatinine = MeasurementField("Creatinine", validators=[Optional()])
+    creatinine = MeasurementField(
+        "Creatinine", validators=[Optional(), NoDotThousands("creatinine_unit")]
+    )
     creatinine_unit = SelectField(
         "Creatinine unit", choices=list(units.CREATININE_UNITS), default="mg/dL"
     )

@@ -18,6 +18,7 @@ from portal.patients.forms import (
     BOOLEAN_LABELS,
     TRI_STATE,
     MeasurementField,
+    NoDotThousands,
     SystolicPressureField,
 )
 from portal.services.clinical_inputs import ST_DEPRESSION_IS_A_DEVIATION
@@ -65,7 +66,7 @@ class WhatIfForm(Form):
     admission_sbp_mmhg = SystolicPressureField("Systolic BP at admission (mmHg): GRACE")
     bmi_kg_m2 = MeasurementField("BMI (kg/m²)")
     heart_rate_bpm = MeasurementField("Heart rate (bpm)")
-    creatinine = MeasurementField("Creatinine")
+    creatinine = MeasurementField("Creatinine", validators=[NoDotThousands("creatinine_unit")])
     creatinine_unit = SelectField(
         "Creatinine unit", choices=list(units.CREATININE_UNITS), default="mg/dL"
     )
