@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.access import endpoint_access
+from portal.forms import PHONE_MESSAGE
 from portal.models import (
     AnalysisJob,
     ApiToken,
@@ -314,8 +315,13 @@ def test_staff_register_search_read_and_update_patients(
     assert error_of(bad_phone, 422) == {
         "code": "invalid",
         "field": "phone",
-        "message": "Use digits, spaces and + ( ) - only.",
+        "message": PHONE_MESSAGE,
     }
+    # A phone of no digits had been saved; one with its extension refused (a bad-input audit).
+    no_digits = staff.patch(f"/patients/{grace['id']}", json={"phone": "-----"})
+    assert error_of(no_digits, 422)["message"] == PHONE_MESSAGE
+    extension = staff.patch(f"/patients/{grace['id']}", json={"phone": "+44 20 7946 0000 ext. 12"})
+    assert extension.status_code == 200 and extension.get_json()["phone"].endswith("ext. 12")
     spoofed = staff.patch(f"/patients/{grace['id']}", json={"full_name": "Grace \u202erepoh"})
     assert error_of(spoofed, 422) == {
         "code": "invalid",

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.forms import PHONE_MESSAGE
 from portal.models import AuditEvent, ClinicalInput, EcgRecording, Patient, Sex
 from portal.services import api_tokens, patients
 from tests.conftest import People, client_for, error_messages, login, post_form
@@ -55,6 +56,20 @@ def test_staff_registers_a_patient_with_a_generated_mrn(
     assert sorted(actions) == ["patient.create", "patient.view"]
 
 
+def test_a_phone_with_its_extension_is_saved_as_written(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """ "+44 20 7946 0000 ext. 12" had been refused, told of digits, spaces and + ( ) - only."""
+    client = client_for(app, people.staff)
+    form = {**VALID, "phone": "+44 20 7946 0000 ext. 12", "emergency_contact_phone": "555 0199 x7"}
+    assert post_form(client, "/patients/new", form).status_code == 302
+    patient = sql.scalar(select(Patient).where(Patient.full_name == "Grace Hopper"))
+    assert (patient.phone, patient.emergency_contact_phone) == (
+        "+44 20 7946 0000 ext. 12",
+        "555 0199 x7",
+    )
+
+
 def test_empty_optional_fields_are_stored_as_not_given(
     app: Flask, people: People, sql: Session
 ) -> None:
@@ -72,7 +87,9 @@ BAD_FORMS = [
     ({"date_of_birth": "2999-01-01"}, "date_of_birth", "cannot be in the future"),
     ({"date_of_birth": "1850-01-01"}, "date_of_birth", "age over 125 years"),
     ({"email": "not-an-email"}, "email", "Invalid email address."),
-    ({"phone": "call me maybe"}, "phone", "Use digits, spaces and + ( ) - only."),
+    ({"phone": "call me maybe"}, "phone", PHONE_MESSAGE),
+    ({"phone": "((((("}, "phone", PHONE_MESSAGE),  # no digit: it had been saved
+    ({"emergency_contact_phone": "1-2-3"}, "emergency_contact_phone", PHONE_MESSAGE),
     ({"sex": "robot"}, "sex", "Not a valid choice."),
     ({"assigned_doctor_id": "999999"}, "assigned_doctor_id", "Not a valid choice."),
     ({"full_name": "x" * 500}, "full_name", "Field cannot be longer than 120 characters."),
