@@ -1069,7 +1069,13 @@ def test_a_name_in_another_word_order_is_checked_for_a_twin(
     [
         ({"birthDate": "2999-01-01"}, 422, "Patient.birthDate", "cannot be in the future"),
         ({"birthDate": "1850-01-01"}, 422, "Patient.birthDate", "over 125 years"),
-        ({"birthDate": "1960"}, 422, "Patient.birthDate", "real date"),
+        # Valid R4 dates the portal cannot use: it says so (they had read "Enter a real date").
+        ({"birthDate": "1958"}, 422, "Patient.birthDate", "Patient.birthDate: the portal needs "
+         "the full date of birth (year-month-day); '1958' gives the year only."),
+        ({"birthDate": "1958-03"}, 422, "Patient.birthDate", "Patient.birthDate: the portal "
+         "needs the full date of birth (year-month-day); '1958-03' gives the year and month "
+         "only."),
+        ({"birthDate": "1958-02-30"}, 400, "Patient.birthDate", "invalid date format"),
         ({"name": [{"use": "official"}]}, 422, "Patient.name", "Full name"),
         # Hangul fillers are letters to Unicode and blank on screen (a bad-input audit).
         ({"name": [{"given": ["\u3164"]}]}, 422, "Patient.name", "A name needs letters."),

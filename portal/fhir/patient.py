@@ -452,6 +452,7 @@ def _details(
     `kept_doctor`, the patient's doctor now, may stay named though deactivated."""
     _structure(body)
     _nothing_that_would_be_lost(body)
+    _full_birth_date(body)
     form = PatientForm(formdata=MultiDict(_form_data(body)), meta={"csrf": False})
     doctors = accounts.active_doctors(db_session())
     if kept_doctor is not None and kept_doctor not in doctors:
@@ -467,6 +468,21 @@ def _details(
             errors["sex"] = "gender is one of female, male, other, unknown."
         raise _refused(errors, form)
     return form.details()
+
+
+# A year or a year and month: valid R4 dates, which had been refused as "Enter a real date as
+# year-month-day" (a bad-input audit). Still refused: the risk scores need the age.
+PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
+
+
+def _full_birth_date(body: dict[str, Any]) -> None:
+    """Refuse a partial birthDate saying so: the portal needs the full date of birth."""
+    given = body.get("birthDate")
+    if isinstance(given, str) and (partial := PARTIAL_DATE.fullmatch(given)):
+        gives = "the year and month only" if partial[1] else "the year only"
+        raise _refused({"date_of_birth": (
+            f"the portal needs the full date of birth (year-month-day); '{given}' gives {gives}."
+        )})  # fmt: skip
 
 
 def _mrn_in(body: dict[str, Any]) -> str | None:
