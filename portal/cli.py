@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -482,6 +484,25 @@ def download_mitdb(directory: Path) -> None:
     click.echo(f"Done. Set MITDB_DIR={directory.resolve()}")
 
 
+@contextmanager
+def _written_whole(out: Path, what: str) -> Iterator[Path]:
+    """A temporary file beside `out` to write, renamed to `out` when the block ends well: a
+    full disk or a folder that cannot be written leaves nothing at `out` and is one sentence
+    (exit 1), as `cardio backup` says it. An operations audit: a cut-off PDF was left at
+    `out` under a traceback."""
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        yield partial
+        partial.replace(out)
+    except OSError as problem:
+        partial.unlink(missing_ok=True)
+        why = problem.strerror or problem
+        _stop(1, f"{what} could not be written to {out} ({why}); nothing was kept.")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def _in_existing_folder(ctx: click.Context, param: click.Parameter, out: Path) -> Path:
     """An output file whose folder exists: said before any work, not as a traceback after."""
     if not out.parent.is_dir():
@@ -530,16 +551,18 @@ def render_report(report_id: int, kind: str, out: Path) -> None:
         sql.rollback()
         click.echo(f"Error: {refused.message}", err=True)
         sys.exit(2)
-    # A PDF of a patient's report written to a file is a download like a page's (it had left
-    # no audit row: an ops audit); the operator is the system account running the command.
-    audit.record(
-        sql, "report.download", actor=None, actor_username=f"cli:{_system_user()}"[:64],
-        patient_id=report.patient_id, object_type="report_document", object_id=document.id,
-        details={"kind": kind, "version_no": version.version_no, "sha256": document.sha256,
-                 "via": "cardio render-report"},
-    )  # fmt: skip
-    sql.commit()
-    shutil.copyfile(path, out)
+    with _written_whole(out, "The report's PDF") as partial:
+        shutil.copyfile(path, partial)
+        # A PDF of a patient's report written to a file is a download like a page's (it had
+        # left no audit row: an ops audit); the operator is the system account running the
+        # command. Recorded once the copy is whole, before it takes the name asked for.
+        audit.record(
+            sql, "report.download", actor=None, actor_username=f"cli:{_system_user()}"[:64],
+            patient_id=report.patient_id, object_type="report_document", object_id=document.id,
+            details={"kind": kind, "version_no": version.version_no, "sha256": document.sha256,
+                     "via": "cardio render-report"},
+        )  # fmt: skip
+        sql.commit()
     click.echo(f"Wrote {out} ({document.size_bytes} bytes, SHA-256 {document.sha256}).")
 
 
@@ -555,7 +578,8 @@ def schema_sql(out: Path) -> None:
     """Write the MySQL DDL generated from the models."""
     from portal.schema_sql import mysql_ddl
 
-    out.write_text(mysql_ddl())
+    with _written_whole(out, "The schema") as partial:
+        partial.write_text(mysql_ddl())
     click.echo(f"Wrote {out}.")
 
 

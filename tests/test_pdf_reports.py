@@ -442,6 +442,48 @@ def test_cli_render_report_and_time_limit(
     assert b"612 x 792 pts (letter)" in info.stdout
 
 
+def test_cli_render_report_onto_a_full_disk_leaves_no_file_and_no_download(
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operations audit: `cardio render-report 2 --out /full/x.pdf` printed a 30-line
+    traceback ending "No space left on device", left x.pdf cut off at 24,576 of 51,564 bytes
+    and had already audited the download. Now: one sentence, exit 1, no file at --out (nor
+    its temporary file), no `report.download` row."""
+    import errno
+
+    from portal.cli import main
+
+    report = _signed(app, people, sql, tmp_path)
+    real_copyfile = shutil.copyfile
+    out_dir = tmp_path / "full"
+    out_dir.mkdir()
+    out = out_dir / "x.pdf"
+
+    def disk_full(source: Path, target: Path) -> Path:
+        if Path(target).parent != out_dir:
+            return real_copyfile(source, target)
+        Path(target).write_bytes(b"%PDF" + b"\0" * 24_572)  # part of it written, then no room
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    env = {"DATABASE_URL": database_url, "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir),
+           "INSTANCE_DIR": str(tmp_path), "JOB_WORKER": "none", "CARDIO_ENV": "test"}  # fmt: skip
+    result = CliRunner().invoke(main, ["render-report", str(report.id), "--out", str(out)], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: The report's PDF could not be written to {out} (No space left on device); "
+        "nothing was kept."
+    ]
+    assert list(out_dir.iterdir()) == []
+    sql.expire_all()
+    assert sql.scalar(select(func.count()).where(AuditEvent.action == "report.download")) == 0
+
+
 def test_cli_writes_no_patient_summary_of_an_unsigned_or_held_report(
     app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
 ) -> None:

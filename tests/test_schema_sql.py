@@ -34,6 +34,40 @@ def test_schema_sql_command_writes_the_file(tmp_path) -> None:  # type: ignore[n
     assert missing.exception is None or isinstance(missing.exception, SystemExit)
 
 
+def test_schema_sql_onto_a_full_disk_is_one_sentence_and_leaves_no_file(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An operations audit: `cardio schema-sql --out /proc/x` printed a pathlib traceback, and
+    a full disk would have left a cut-off schema.sql. Now: one sentence, exit 1, no file."""
+    import errno
+    import pathlib
+
+    from portal.cli import main
+
+    real_write_text = pathlib.Path.write_text
+
+    def disk_full(path: pathlib.Path, content: str) -> int:
+        if path.parent != out_dir:  # the app's own files (its instance folder)
+            return real_write_text(path, content)
+        with path.open("w") as half:
+            half.write(content[:100])  # part of it written, then no room
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pathlib.Path, "write_text", disk_full)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "schema.sql"
+    result = CliRunner().invoke(
+        main, ["schema-sql", "--out", str(out)], env={"INSTANCE_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (
+        f"Error: The schema could not be written to {out} (No space left on device); "
+        "nothing was kept."
+    )
+    assert list(out_dir.iterdir()) == []
+
+
 def test_schema_sql_loads_into_mariadb(mariadb_host_url: str) -> None:
     from tests.support.mariadb import create_database
 
