@@ -462,3 +462,31 @@ def test_an_export_is_refused_once_a_recording_in_it_has_moved(
     again = {i["type"]: i["url"] for i in manifest_of(client, fresh, token)["output"]}
     [read] = lines_of(client, again["DiagnosticReport"], token)
     assert read["subject"]["reference"] == f"Patient/{people.other_patient.id}"
+
+
+def test_export_folders_and_files_are_private_whatever_the_umask(
+    app: Flask,
+    people: People,
+    sql: Session,
+    signed: EcgReport,  # noqa: F811
+) -> None:
+    """A hardening audit: under a umask of 022 `exports/` was 0755 and the NDJSON files 0644,
+    readable by any account on the server, where recordings and PDFs are 0700/0600 whatever
+    the umask (`storage.private_dir`, `storage.open_private`); now so are the exports."""
+    import os
+
+    client = app.test_client()
+    token = exporter(sql, people)
+    storage: Path = app.config["SETTINGS"].storage_dir
+    done = kick_off(client, token)
+    before = os.umask(0o022)
+    try:
+        Worker(app).run_pending()
+    finally:
+        os.umask(before)
+    export = bulk_export.folder(storage, int(done.rsplit("/", 1)[1]))
+    files = sorted(export.iterdir())
+    assert [f.name for f in files] == [f"{t}.ndjson" for t in sorted(bulk_export.RESOURCE_TYPES)]
+    modes = {str(p.relative_to(storage)): p.stat().st_mode & 0o777 for p in [export.parent, export]}
+    assert modes == {"exports": 0o700, f"exports/{export.name}": 0o700}
+    assert {f.name: f.stat().st_mode & 0o777 for f in files} == {f.name: 0o600 for f in files}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import io
 import json
 import logging
 import shutil
@@ -38,6 +39,7 @@ from portal.models import (
 )
 from portal.services import audit, work_queue
 from portal.services.jobs import live_workers
+from portal.storage import open_private, private_dir
 
 log = logging.getLogger(__name__)
 RESOURCE_TYPES = ("Patient", "DiagnosticReport", "Observation")
@@ -237,7 +239,9 @@ def run(app: Flask, export_id: int) -> JobState | None:
     exported: set[int] = set()  # none when it fails before writing
     try:
         shutil.rmtree(target, ignore_errors=True)  # a previous, interrupted attempt's parts
-        target.mkdir(mode=0o700, parents=True)
+        # Private as recordings and PDFs are, whatever the umask: `exports/` had been 0755 and
+        # the files 0644 under a umask of 022 (a hardening audit).
+        target = private_dir(storage_dir, "exports", str(export_id))
         with app.test_request_context("/", base_url=base_url):
             counts, exported = _write_files(target, account_id, resource_types, since, progress)
         for part in target.glob("*.part"):
@@ -430,14 +434,17 @@ def _batches(sql: Session, query: Any, id_column: Any, size: int = 200) -> Itera
 
 
 class _Files:
-    """One open `<type>.ndjson.part` per resource type; one resource per line."""
+    """One open `<type>.ndjson.part` per resource type (0600); one resource per line."""
 
     def __init__(self, target: Path, resource_types: Iterable[str]) -> None:
         self.paths = {t: target / f"{t}.ndjson.part" for t in resource_types}
         self.handles: dict[str, IO[str]] = {}
 
     def __enter__(self) -> _Files:
-        self.handles = {t: path.open("w", encoding="utf-8") for t, path in self.paths.items()}
+        self.handles = {
+            t: io.TextIOWrapper(open_private(path), encoding="utf-8")
+            for t, path in self.paths.items()
+        }
         return self
 
     def write(self, resource_type: str, resource: dict[str, Any]) -> int:
