@@ -28,6 +28,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.config import Settings
 from portal.db import make_engine, transient_database_error
-from portal.models import BulkExportJob, JobState, utcnow
+from portal.models import AnalysisJob, BulkExportJob, JobState, utcnow
 from portal.services import bulk_export, jobs
 from portal.tasks import TASK_NAMES
 from portal.worker import FailureLog, Worker
@@ -81,18 +82,34 @@ def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
         enable_utc=True,
     )
     runtime = WorkerRuntime(celery, settings, flask_app)
+    # shared=False: each Celery app runs its own tasks with its own runtime; Celery's default
+    # gives every app made later the first app's tasks (another database, in one process).
 
-    @celery.task(name=TASK_NAMES["analysis"], bind=True, max_retries=None)
+    @celery.task(name=TASK_NAMES["analysis"], bind=True, max_retries=None, shared=False)
     def analysis(task: Task, job_id: int) -> bool:
         """Run analysis job `job_id` if it is still queued."""
-        return later_if_database_away(task, lambda: runtime.worker().run_job(int(job_id)))
 
-    @celery.task(name=TASK_NAMES["documents"], bind=True, max_retries=None)
+        def outcome(ran: bool) -> str:
+            state = _state_of(runtime.worker(), AnalysisJob, int(job_id))
+            return state if ran else f"not run (the job is {state})"
+
+        return logged(
+            task, f"analysis job {job_id}",
+            lambda: later_if_database_away(task, lambda: runtime.worker().run_job(int(job_id))),
+            outcome,
+        )  # fmt: skip
+
+    @celery.task(name=TASK_NAMES["documents"], bind=True, max_retries=None, shared=False)
     def render_documents(task: Task, version_id: int | None = None) -> int:
         """Render the PDFs of every new signature (`version_id` is the one that asked)."""
-        return later_if_database_away(task, lambda: runtime.worker().render_documents())
+        return logged(
+            task, "PDFs of new signatures" if version_id is None else
+            f"PDFs of report version {version_id}",
+            lambda: later_if_database_away(task, lambda: runtime.worker().render_documents()),
+            lambda rendered: f"{rendered} version(s) rendered",
+        )  # fmt: skip
 
-    @celery.task(name=TASK_NAMES["export"], bind=True, max_retries=None)
+    @celery.task(name=TASK_NAMES["export"], bind=True, max_retries=None, shared=False)
     def export(task: Task, export_id: int | None = None) -> int:
         """Run the oldest queued bulk export (one message, one export)."""
 
@@ -100,7 +117,16 @@ def make_celery(settings: Settings, flask_app: Flask | None = None) -> Celery:
             worker = runtime.worker()
             return bulk_export.run_pending(worker.app, worker.worker_id, max_exports=1)
 
-        return later_if_database_away(task, run_one)
+        def outcome(ran: int) -> str:
+            if export_id is None:
+                return f"{ran} export(s) run"
+            state = _state_of(runtime.worker(), BulkExportJob, int(export_id))
+            return f"{ran} export(s) run, export {export_id} {state}"
+
+        return logged(
+            task, "the oldest bulk export" if export_id is None else f"bulk export {export_id}",
+            lambda: later_if_database_away(task, run_one), outcome,
+        )  # fmt: skip
 
     def ours(sender: Any) -> bool:
         return getattr(sender, "app", None) is celery
@@ -149,6 +175,41 @@ def later_if_database_away(task: Task, work: Callable[[], T]) -> T:
             raise
         log.warning("the database cannot be reached: task retried in %s s", DATABASE_RETRY_S)
         raise task.retry(exc=error, countdown=DATABASE_RETRY_S) from error
+
+
+def logged(task: Task, what: str, work: Callable[[], T], outcome: Callable[[T], str]) -> T:
+    """`work()` between a line at its start and one at its end naming the row (`what`) and
+    the Celery task id, and no patient data: the worker's log said only "Task
+    cardio.analysis[91d71f8f-...] received" and "succeeded in 13.81s: True", so no one could
+    tell which job a task was (an operations audit)."""
+    from celery.exceptions import Retry
+
+    said = f"{what} (task {task.request.id})"
+    log.info("%s started", said)
+    started = time.monotonic()
+    try:
+        result = work()
+    except Retry:
+        took = time.monotonic() - started
+        log.info("%s finished: the database away, to be retried, after %.1f s", said, took)
+        raise
+    except Exception as error:
+        took = time.monotonic() - started
+        log.warning("%s finished: failed (%s) in %.1f s", said, type(error).__name__, took)
+        raise
+    log.info("%s finished: %s in %.1f s", said, outcome(result), time.monotonic() - started)
+    return result
+
+
+def _state_of(worker: Worker, model: type[AnalysisJob] | type[BulkExportJob], row_id: int) -> str:
+    """The state of a job or export for the log ("succeeded", "failed"), or "gone"; a
+    database lost meanwhile fails no task whose work is done."""
+    try:
+        with worker.app.extensions["db_sessionmaker"]() as session:
+            row = session.get(model, row_id)
+            return row.state.value if row is not None else "gone"
+    except SQLAlchemyError:
+        return "in a state the database did not say"
 
 
 def stop_unless_the_database_answers(database_url: str) -> None:

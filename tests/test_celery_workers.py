@@ -16,6 +16,7 @@ import html
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -414,6 +415,51 @@ def test_a_lost_message_is_made_up_by_the_sweep_and_pdfs_and_exports_run_on_a_wo
 
     wait_for(lambda: export_state() is JobState.SUCCEEDED, 60, "the bulk export", workers)
     assert str(sql.get(BulkExportJob, export.id).worker_id).startswith("w1@")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_each_task_logs_its_job_and_celery_task_id_at_start_and_end(
+    app: Flask, people: People, sql: Session, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operations audit: the worker logged only "Task cardio.analysis[91d71f8f-...]
+    received" and "succeeded in 13.81s: True", no job id, and the task id was stored
+    nowhere, so no one could tell which upload's job a task was. Each task now logs a line
+    at its start and one at its end naming its row and its Celery task id, no patient data."""
+    from portal.celery_app import make_celery
+    from portal.tasks import TASK_NAMES
+
+    celery = make_celery(app.config["SETTINGS"], app)
+    upload(app, people, tmp_path, seed=11)
+    (job,) = all_jobs(sql)
+    with app.app_context():  # as portal/fhir/bulk.py starts one
+        export = bulk_export.start(
+            sql, people.doctor, client_name=None, request_url="http://localhost/fhir/r4/$export",
+            base_url="http://localhost/", resource_types=["Patient"], since=None,
+        )  # fmt: skip
+        sql.commit()
+    caplog.set_level("INFO", logger="portal.celery_app")
+    for kind, object_id, task_id in [
+        ("analysis", job.id, "91d71f8f-aaaa"), ("documents", 7, "0c1e-bbbb"),
+        ("export", export.id, "5e2d-cccc"),
+    ]:  # fmt: skip
+        celery.tasks[TASK_NAMES[kind]].apply(args=[object_id], task_id=task_id, throw=True)
+    said = [r.getMessage() for r in caplog.records if r.name == "portal.celery_app"]
+    assert said[0] == f"analysis job {job.id} (task 91d71f8f-aaaa) started"
+    assert re.fullmatch(
+        rf"analysis job {job.id} \(task 91d71f8f-aaaa\) finished: succeeded in \d+\.\d s", said[1]
+    ), said
+    assert said[2] == "PDFs of report version 7 (task 0c1e-bbbb) started"
+    assert re.fullmatch(
+        r"PDFs of report version 7 \(task 0c1e-bbbb\) finished: 0 version\(s\) rendered in "
+        r"\d+\.\d s", said[3]
+    ), said  # fmt: skip
+    assert said[4] == f"bulk export {export.id} (task 5e2d-cccc) started"
+    assert re.fullmatch(
+        rf"bulk export {export.id} \(task 5e2d-cccc\) finished: 1 export\(s\) run, export "
+        rf"{export.id} succeeded in \d+\.\d s", said[5]
+    ), said  # fmt: skip
+    assert len(said) == 6
+    assert people.patient.full_name not in "\n".join(said) and people.patient.mrn not in str(said)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
