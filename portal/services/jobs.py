@@ -199,23 +199,10 @@ class Unserved:
 def _waiting_unserved(session: Session, now: dt.datetime) -> list[Unserved]:
     """What waits beyond WAITING_UNSERVED, or under a stopped worker, per kind of work the
     workers do: analysis jobs, the PDFs of signed reports, FHIR bulk exports."""
-    unserved = []
-    analysis = _queue_figures(session, AnalysisJob, now)
-    if analysis is not None:
-        waiting, minutes = analysis
-        unserved.append(
-            Unserved(
-                f"{waiting} recording(s) wait to be analysed, the oldest for {minutes} min",
-                "recordings wait to be analysed",
-            )
-        )
-    if stranded := _stranded(session, AnalysisJob):
-        unserved.append(
-            Unserved(
-                f"{stranded} analysis job(s) wait under a stopped worker",
-                "recordings wait to be analysed",
-            )
-        )
+    unserved = _queued_or_stranded(
+        session, AnalysisJob, now, "recording(s) wait to be analysed", "analysis job(s)",
+        "recordings wait to be analysed",
+    )  # fmt: skip
     signed_at = [
         v.signed_at for v in documents.pending_versions(session, limit=None) if v.signed_at
     ]
@@ -228,22 +215,29 @@ def _waiting_unserved(session: Session, now: dt.datetime) -> list[Unserved]:
                 "signed reports wait for their PDFs",
             )
         )
-    exports = _queue_figures(session, BulkExportJob, now)
-    if exports is not None:
-        waiting, minutes = exports
-        unserved.append(
-            Unserved(
-                f"{waiting} FHIR bulk export(s) wait to be run, the oldest for {minutes} min",
-                "FHIR bulk exports wait to be run",
-            )
-        )
-    if stranded := _stranded(session, BulkExportJob):
-        unserved.append(
-            Unserved(
-                f"{stranded} FHIR bulk export(s) wait under a stopped worker",
-                "FHIR bulk exports wait to be run",
-            )
-        )
+    return unserved + _queued_or_stranded(
+        session, BulkExportJob, now, "FHIR bulk export(s) wait to be run",
+        "FHIR bulk export(s)", "FHIR bulk exports wait to be run",
+    )  # fmt: skip
+
+
+def _queued_or_stranded(
+    session: Session,
+    table: type[AnalysisJob] | type[BulkExportJob],
+    now: dt.datetime,
+    waiting_words: str,
+    rows_words: str,
+    brief: str,
+) -> list[Unserved]:
+    """The rows of `table` queued beyond WAITING_UNSERVED ("3 <waiting_words>, the oldest
+    for 5 min") and those left running by a worker that stopped ("1 <rows_words> wait under
+    a stopped worker"), each said in figures and, off the server, as `brief`."""
+    unserved = []
+    if (queued := _queue_figures(session, table, now)) is not None:
+        waiting, minutes = queued
+        unserved.append(Unserved(f"{waiting} {waiting_words}, the oldest for {minutes} min", brief))
+    if stranded := _stranded(session, table):
+        unserved.append(Unserved(f"{stranded} {rows_words} wait under a stopped worker", brief))
     return unserved
 
 
