@@ -20,7 +20,7 @@ from portal.models import AuditEvent, BulkExportJob, EcgReport, JobState, utcnow
 from portal.services import bulk_export, jobs
 from portal.services.clinical_inputs import ClinicalInputForm, record_clinical_input
 from portal.worker import Worker
-from tests.conftest import People, client_for
+from tests.conftest import PASSWORD, People, client_for
 from tests.support.ecg_files import synthetic
 from tests.test_fhir import (  # noqa: F401  (risk_inputs, signed: the signed report fixture)
     FHIR,
@@ -490,3 +490,28 @@ def test_export_folders_and_files_are_private_whatever_the_umask(
     modes = {str(p.relative_to(storage)): p.stat().st_mode & 0o777 for p in [export.parent, export]}
     assert modes == {"exports": 0o700, f"exports/{export.name}": 0o700}
     assert {f.name: f.stat().st_mode & 0o777 for f in files} == {f.name: 0o600 for f in files}
+
+
+def test_an_export_is_refused_once_a_report_in_it_is_withdrawn_as_entered_in_error(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A signed report's recording cannot be moved: withdrawing it as entered in error is how
+    another person's ECG leaves a record. The export still served it "final" under the wrong
+    patient for up to 24 h while `DiagnosticReport/<id>` said entered-in-error (a review,
+    2026-12-07)."""
+    from tests.test_entered_in_error import REASON, _signed, _withdraw
+
+    report = _signed(app, people, sql, tmp_path)
+    client = app.test_client()
+    token = exporter(sql, people, people.staff)
+    status_url = kick_off(client, token)
+    Worker(app).run_pending()
+    files = {i["type"]: i["url"] for i in manifest_of(client, status_url, token)["output"]}
+    [read] = lines_of(client, files["DiagnosticReport"], token)
+    assert read["status"] == "final"
+    doctor = client_for(app, people.doctor)
+    sql.refresh(report)
+    withdrawn = _withdraw(doctor, report, row_version=str(report.row_version), reason=REASON,
+                          confirmed="y", password=PASSWORD)  # fmt: skip
+    assert withdrawn.status_code == 302
+    _out_of_date(client, files, token)

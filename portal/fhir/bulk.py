@@ -206,7 +206,8 @@ def export_file(export_id: int, resource_type: str) -> Response:
     if bulk_export.out_of_date(sql, actor(), job):
         raise FhirError(410, f"Export {export_id} is out of date: a patient in it is no longer "
                         "yours to read, or a recording in it has been moved to another "
-                        "patient since it was made. Run the export again.",
+                        "patient or a report in it withdrawn as entered in error since it "
+                        "was made. Run the export again.",
                         "business-rule")  # fmt: skip
     # One row per patient in the files, so their access page and a search by MRN find it.
     audit_read("fhir.export.download", patient_ids=bulk_export.exported_patients(sql, job),

@@ -100,15 +100,19 @@ def exported_patients(session: Session, job: BulkExportJob) -> list[int]:
 
 def out_of_date(session: Session, account: Account, job: BulkExportJob) -> bool:
     """Whether the files no longer hold what `account` may read: a patient of theirs is no
-    longer visible to it, or a recording of one was moved to another patient since the export
-    was asked for (its lines still name the old patient). They had been served for 24 hours
+    longer visible to it, or a recording of one was moved to another patient, or a report of
+    one withdrawn as entered in error, since the export was asked for (its lines still name
+    the old patient, or say final). They had been served for 24 hours
     after either (an access audit, 2026-12-07)."""
     from portal.fhir.patient import visible
 
     readable = visible(account).with_only_columns(Patient.id)
     gone = _exported(job).where(AuditEvent.patient_id.not_in(readable))
+    # A signed report's recording cannot be moved: withdrawing it as entered in error is how
+    # another person's ECG leaves a record, and the export had kept it "final" under the
+    # wrong patient (a review, 2026-12-07).
     moved = select(AuditEvent.id).where(
-        AuditEvent.action == "recording.move_out",
+        AuditEvent.action.in_(("recording.move_out", "report.entered_in_error")),
         AuditEvent.patient_id.in_(_exported(job)),
         AuditEvent.occurred_at >= job.created_at,
     )
