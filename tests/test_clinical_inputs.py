@@ -405,3 +405,19 @@ def test_every_fields_problem_is_shown_at_once(app: Flask, people: People, sql: 
         summary = page.split('class="flash flash-error form-errors"')[1].split("</ul>")[0]
         assert f'href="#{field}"' in summary and message in summary, summary
     assert "Nothing was entered" not in page
+
+
+def test_a_measurement_time_typed_as_the_refusal_shows_it_is_taken(
+    app: Flask, people: People, sql: Session
+) -> None:
+    """The refusal's own example, "2024-05-31 08:30" (a space, as typed without the browser's
+    picker), and a time with seconds were refused with that very example (a review,
+    2026-12-07)."""
+    client = client_for(app, people.staff)
+    url = f"/patients/{people.patient.id}/inputs/new"
+    for typed in ("2024-05-31 08:30", "2024-05-31T08:30:15"):
+        response = post_form(client, url, {"total_cholesterol": "200", "recorded_at": typed})
+        assert response.status_code == 302, (typed, error_messages(response.get_data(True)))
+    assert _count(sql) == 2
+    refused = post_form(client, url, {"total_cholesterol": "200", "recorded_at": "31/05/2024"})
+    assert "e.g. 2024-05-31 08:30" in " ".join(error_messages(refused.get_data(True)))

@@ -212,7 +212,14 @@ class PatientForm(FlaskForm):
 
 
 class ClinicalInputEntryForm(FlaskForm):
-    recorded_at = MeasuredOnField("Measured on", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    # The browser's picker sends "2024-05-31T08:30"; typed by hand (or by a browser without
+    # the picker) the example the refusal gives, with a space, and seconds are taken too: the
+    # example itself had been refused (a review, 2026-12-07).
+    recorded_at = MeasuredOnField(
+        "Measured on",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+        validators=[Optional()],
+    )
     total_cholesterol = MeasurementField("Total cholesterol", validators=[Optional()])
     hdl = MeasurementField("HDL cholesterol", validators=[Optional()])
     cholesterol_unit = SelectField(
