@@ -186,6 +186,15 @@ def test_doctors_who_share_a_name_are_told_apart_and_a_registration_number_is_on
             "Doctor1", "Doctor2", "Dr. Dana Doctor (GMC123)", "Dr. Dana Doctor (GMC456)",
             "Dr. Dana Doctor (login dana3)",
         ], (page, doctors)  # fmt: skip
+    # The patient list and the patient's page name the assigned one the same way.
+    twin_id = sql.scalar(select(Account.id).where(Account.username == "dana3"))
+    twin = sql.scalar(select(Account).where(Account.id == twin_id))
+    assert twin is not None and twin.doctor_profile is not None
+    people.patient.assigned_doctor_id = twin.doctor_profile.id
+    sql.commit()
+    for page in ("/patients/", f"/patients/{people.patient.id}"):
+        text = html.unescape(staff.get(page).get_data(as_text=True))
+        assert "Dr. Dana Doctor (login dana3)" in text, page
     # The number is free again once its doctor's account is deactivated (a new account for
     # the same doctor).
     dana_id = sql.scalar(select(Account.id).where(Account.username == "dana"))

@@ -42,7 +42,7 @@ def _patient_or_404(patient_id: int) -> Patient:
 
 def _patient_form(patient: Patient | None = None) -> PatientForm:
     form = PatientForm(obj=patient)
-    labels = accounts.doctor_choice_labels(accounts.active_doctors(db_session()))
+    labels = _doctor_labels()
     doctors = [(str(doctor_id), label) for doctor_id, label in labels.items()]
     current = patient.assigned_doctor if patient is not None else None
     if current is not None and not current.account.is_active:
@@ -60,6 +60,12 @@ CHANGED_MEANWHILE = (
     "This patient's details were changed by someone else since you opened this page; nothing "
     "was saved. The page now shows them as they are: make your change again."
 )
+
+
+def _doctor_labels() -> dict[int, str]:
+    """Each doctor as the pickers name them: where two share a name, the list and the
+    patient's page said "Dr. Dana Doctor" of either (a review of `doctor_choice_labels`)."""
+    return accounts.doctor_choice_labels(accounts.active_doctors(db_session()))
 
 
 @bp.route("/")
@@ -81,6 +87,7 @@ def index() -> str:
     return render_template(
         "patients/index.html",
         page=page,
+        doctor_labels=_doctor_labels(),
         q=request.args.get("q", ""),
         inactive=request.args.get("inactive") == "1",
     )
@@ -124,6 +131,7 @@ def view(patient_id: int) -> str:
     return render_template(
         "patients/view.html",
         patient=patient,
+        doctor_labels=_doctor_labels(),
         confirm=ConfirmForm(),
         inputs=clinical_inputs.latest_inputs(sql, patient.id),
         # An entry dated before a date of birth corrected since is not theirs at that age:
