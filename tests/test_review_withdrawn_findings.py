@@ -30,8 +30,8 @@ def test_a_finding_the_signed_read_does_not_carry_is_marked_the_machines_call(
     assert before is not None and "No significant arrhythmia" in before.group(1)
     assert NOT_SIGNED not in before.group(1)  # nothing signed yet: the machine's read alone
     sign_report(
-        doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS", "AV_BLOCK_1"],
-        conclusion="Sinus rhythm with first-degree AV block.", patient_comment="",
+        doctor, report, sql, rhythm_label="Sinus rhythm", findings=["SINUS", "T_INVERSION"],
+        conclusion="Sinus rhythm with T-wave inversion.", patient_comment="",
     )  # fmt: skip
     page = doctor.get(f"/reports/{report.id}").get_data(as_text=True)
     assert 'Findings <span class="muted">(the machine\'s read)</span>' in page
