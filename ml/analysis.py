@@ -9,7 +9,7 @@ JSON (`to_dict`), which is what the portal stores.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -94,6 +94,7 @@ from ml.quality import (
     SEGMENT_S,
     Segment,
     combine_leads,
+    good_in_another_lead,
     good_once_filtered,
     good_share,
     mark_gaps,
@@ -280,7 +281,9 @@ class EcgAnalysis:
     @property
     def quality_words(self) -> str:
         """The quality line of the review page and the clinician's PDF (`quality_words`)."""
-        return quality_words(self.good_quality_fraction, self.notes)
+        return quality_words(
+            self.good_quality_fraction, self.notes, good_in_another_lead(self.quality)
+        )
 
     @property
     def flagged_segments(self) -> list[Segment]:
@@ -899,21 +902,32 @@ def shape_doubts(
     return rides_a_swing(swing_mv, qrs_mv), in_noise_burst(noise, qrs_mv, classes)
 
 
-def quality_words(good_fraction: float, notes: Sequence[str]) -> str:
+def quality_words(
+    good_fraction: float,
+    notes: Sequence[str],
+    good_elsewhere: Mapping[str, float] | None = None,
+) -> str:
     """How much of the recording is of good quality, in words. Quality is judged in 10-s
     segments, which a burst of noise or a swing of a second or two passes: "100 % of the
     recording is of good quality" had stood beside a note of a beat left unclassified in a
     burst of noise (helper C5), so such a note is pointed to. A share just short of all is
-    never rounded up to 100 %."""
+    never rounded up to 100 %. Where another lead is good while the analysis lead is not
+    (`good_elsewhere`, `ml.quality.good_in_another_lead`), that is said too: "3 % ... good"
+    had stood alone where lead V1 was clean throughout (a noise audit, MIT-BIH 116)."""
     percent = round(good_fraction * 100)
     if good_fraction < 1 and percent == 100:
         percent = 99
     words = f"{percent} % of the recording is of good quality"
+    if good_elsewhere:
+        words += " in the lead analysed"
     if any(BURST_PHRASE in n or SWING_PHRASE in n for n in notes):
         words += (
             f" (judged in {SEGMENT_S:g}-s segments); shorter bursts of noise or baseline "
             "swings inside them are in the machine notes"
         )
+    for lead, share in (good_elsewhere or {}).items():
+        further = min(max(round(share * 100), 1), 99 if share < 1 - 1e-9 else 100)
+        words += f"; lead {lead} is good over a further {further} %"
     return words + "."
 
 

@@ -11,6 +11,7 @@ and about 3 % of clean MIT-BIH DS1 and svdb segments (`python -m ml.train` noise
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -254,12 +255,13 @@ def good_share(
 def good_in_some_lead(
     segment: Segment, clear_spans_s: Collection[tuple[float, float]] = ()
 ) -> bool:
-    """Good, good once the mains hum is notched out, good in a lead the read turns to
-    (`READ_FROM`), or noisy only from fast noise its beats stand clear of (its (start, end) in
-    `clear_spans_s`, `ml.strip_rhythm.clear_of_fast_noise_s`): its beats can be read."""
+    """Good, good once the mains hum is notched out, good in another lead
+    (`another_lead_good`), or noisy only from fast noise its beats stand clear of (its
+    (start, end) in `clear_spans_s`, `ml.strip_rhythm.clear_of_fast_noise_s`): its beats can
+    be read."""
     return (
         good_once_filtered(segment)
-        or READ_FROM in segment.reason
+        or another_lead_good(segment)
         or (segment.start_s, segment.end_s) in clear_spans_s
     )
 
@@ -279,9 +281,8 @@ def unusable_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
 
 def noisy_everywhere_mask(segments: list[Segment], times_s: np.ndarray) -> np.ndarray:
     """True for each time that falls in a segment noisy in every lead: flagged noisy, and
-    not because the analysis lead is worse than another, good, lead (`combine_leads` then
-    says `READ_FROM` in its reason)."""
-    noisy = [s.level == "noisy" and READ_FROM not in s.reason for s in segments]
+    not because the analysis lead is worse than another, good, lead (`another_lead_good`)."""
+    noisy = [s.level == "noisy" and not another_lead_good(s) for s in segments]
     return _segments_at(segments, times_s, noisy)
 
 
@@ -295,14 +296,43 @@ def _segments_at(segments: list[Segment], times_s: np.ndarray, flags: list[bool]
 
 
 LEVEL_RANK = {"unusable": 0, "noisy": 1, "good": 2}
-READ_FROM = "; read from lead "  # in a combined segment's reason: another lead is good there
+# In a combined segment's reason, where the analysis lead is worse than another, good, lead:
+# unusable, the other lead's beats are read there (`ml.analysis._follow_readable_lead`); merely
+# noisy, its own beats are read, checked against the good lead's (`ml.rpeaks`). Every noisy
+# segment had said "read from lead V1", though the beats and their types came from MLII (a
+# noise audit: MIT-BIH 116 under electrode-motion noise on MLII only read a false VT there).
+READ_FROM = "; read from lead "
+CHECKED_AGAINST = " good: beats checked against it"
+_ANOTHER_LEAD = re.compile(
+    f"(?:{re.escape(READ_FROM)}([^;]+)|; lead ([^;]+){re.escape(CHECKED_AGAINST)})$"
+)
+
+
+def another_lead_good(segment: Segment) -> bool:
+    """True where the analysis lead is worse than another lead that is good
+    (`combine_leads` names it in the reason)."""
+    return _ANOTHER_LEAD.search(segment.reason) is not None
+
+
+def good_in_another_lead(segments: Sequence[Segment]) -> dict[str, float]:
+    """Per other lead, the share of the recording's time where the analysis lead is not good
+    but that lead is (`combine_leads`): the quality line says it beside the analysis lead's."""
+    total_s = sum(s.end_s - s.start_s for s in segments) or 1.0
+    shares: dict[str, float] = {}
+    for s in segments:
+        found = _ANOTHER_LEAD.search(s.reason)
+        if found is not None:
+            lead = found.group(1) or found.group(2)
+            shares[lead] = shares.get(lead, 0.0) + (s.end_s - s.start_s) / total_s
+    return shares
 
 
 def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
     """One quality list for the recording from each lead's (the first lead is the analysis
     lead): a stretch is as readable as its best lead, because beats seen in any good lead
     count. Where the analysis lead is worse than another, the stretch is flagged "noisy" and
-    the reason names both leads, so the doctor knows which lead to look at."""
+    the reason names both leads and whose beats were read, so the doctor knows which lead to
+    look at."""
     names = list(by_lead)
     combined = []
     for segments in zip(*by_lead.values(), strict=True):
@@ -316,7 +346,12 @@ def combine_leads(by_lead: dict[str, list[Segment]]) -> list[Segment]:
                     first.start_s,
                     first.end_s,
                     "noisy",
-                    f"lead {names[0]} {first.level} ({first.reason}){READ_FROM}{names[best]}",
+                    f"lead {names[0]} {first.level} ({first.reason})"
+                    + (
+                        f"{READ_FROM}{names[best]}"
+                        if first.level == "unusable"
+                        else f"; lead {names[best]}{CHECKED_AGAINST}"
+                    ),
                 )
             )
         else:
