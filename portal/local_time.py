@@ -91,6 +91,14 @@ def hospital_day(when: dt.datetime) -> str:
     return shown(when, hospital_zone() if has_app_context() else UTC_ZONE, "%Y-%m-%d")
 
 
+def hospital_date(when: dt.datetime) -> dt.date:
+    """A stored time's (naive UTC) date in the running portal's zone (UTC outside an app
+    context): a patient's age on it is the age the pages print (`documents.age_at`)."""
+    from flask import has_app_context
+
+    return in_zone(when, hospital_zone() if has_app_context() else UTC_ZONE).date()
+
+
 def typed_utc(typed: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
     """A date and time typed on a form (the hospital's wall clock, no zone) as naive UTC: a
     blood pressure measured at 09:00 in Kolkata was stored as 09:00 UTC, refused as "in the

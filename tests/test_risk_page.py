@@ -3,6 +3,7 @@ explanation on the risk page, and a what-if calculator that stores nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import re
@@ -169,6 +170,33 @@ def test_the_age_a_score_uses_is_counted_on_the_date_given(
         for on in (day_before_birthday, day_before_birthday + dt.timedelta(days=1))
     }  # fmt: skip
     assert list(ages.values()) == [now.year - born.year - 1, now.year - born.year]
+
+
+@pytest.mark.parametrize(
+    ("zone", "ecg_utc", "age_then"),
+    [  # 09:00 in Auckland on the 65th birthday is 20:00 UTC the day before; 19:30 in New York
+        ("Pacific/Auckland", dt.datetime(2026, 12, 7, 20, 0), 65),  # the evening before it is
+        ("America/New_York", dt.datetime(2026, 12, 8, 0, 30), 64),  # 00:30 UTC on the birthday
+    ],
+)
+def test_a_report_scores_the_age_on_the_ecg_date_in_the_hospital_zone(
+    app: Flask, people: People, sql: Session, monkeypatch: pytest.MonkeyPatch,
+    zone: str, ecg_utc: dt.datetime, age_then: int,
+) -> None:  # fmt: skip
+    """A report's stored scores count the age on the ECG's date in the hospital's zone, as its
+    header does (`documents.age_at`): UTC's date had put "age 64 years" under "age 65" in
+    Auckland, and the next day's age in New York's evenings (a time-zone audit)."""
+    settings = dataclasses.replace(app.config["SETTINGS"], time_zone=zone)
+    monkeypatch.setitem(app.config, "SETTINGS", settings)
+    people.patient.date_of_birth = dt.date(1961, 12, 8)
+    _add_input(sql, people, ecg_utc - dt.timedelta(days=2), booleans=FLAGS, **LIPIDS)
+    with app.app_context():
+        report = _scored_report(sql, people, ecg_utc)
+        framingham = next(
+            s for s in report.risk_scores if s.model == RiskModel.FRAMINGHAM_GENERAL_CVD
+        )
+        assert framingham.inputs_used["age_years"] == age_then
+        assert risk_scores.stale_reason(framingham, people.patient, ecg_utc) is None
 
 
 def test_risk_page_explains_scores_and_audits_the_view(
@@ -889,8 +917,6 @@ def test_rest_gives_each_input_a_score_used_with_its_offset_and_the_pdf_the_hosp
     same input "2026-12-07T09:20:49+00:00": RFC 3339 reads it as local time, so an EHR in
     Paris dated the cholesterol an hour wrong. The clinician PDF still says the hospital's
     day of it."""
-    import dataclasses
-
     from portal.services.documents import report_data
     from reports.render import html_for
 

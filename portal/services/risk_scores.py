@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, object_session
 
 from ml import vocabulary
 from portal import risk
-from portal.local_time import before_birth_here, hospital_day
+from portal.local_time import before_birth_here, hospital_date, hospital_day
 from portal.models import (
     AuditEvent,
     ClinicalInput,
@@ -598,11 +598,14 @@ def report_outcomes(
     """Every model's outcome for `report`, from the inputs recorded up to its date and the
     heart rate of its ECG (`report_heart_rate_bpm`); a GRACE score whose ST input the signed
     statements (`signed_codes`) contradict is not computed (`_contradicted_by_the_ecg`).
+    The age is the patient's on the ECG's date in the hospital's zone, as the report's header
+    prints it (`documents.age_at`): UTC's date had put "age 64 years" under a header of
+    "age 65" for an ECG taken at 09:00 in Auckland on the 65th birthday (a time-zone audit).
     Reads only: call it before changing anything the same flush would write."""
     measured = measured_values(session, report.patient_id, report.report_date)
     outcomes = compute_scores(
         report.patient, measured, as_of=report.report_date,
-        ecg_heart_rate_bpm=ecg_heart_rate_bpm,
+        age_on=hospital_date(report.report_date), ecg_heart_rate_bpm=ecg_heart_rate_bpm,
         later=measured_after(session, report.patient_id, report.report_date),
     )  # fmt: skip
     return [_contradicted_by_the_ecg(o, signed_codes) for o in outcomes]
@@ -795,7 +798,11 @@ def _staleness(
     used = score.inputs_used or _refused_for(score.not_computed_reason or "")
     then_age = used.get("age_years")
     then_sex = used.get("sex")
-    ages = {patient.age_years(as_of.date()), patient.age_years(as_of.date() - dt.timedelta(days=1))}
+    ages = {  # the hospital's date (`report_outcomes`), and UTC's for scores stored before it
+        patient.age_years(hospital_date(as_of)),
+        patient.age_years(as_of.date()),
+        patient.age_years(as_of.date() - dt.timedelta(days=1)),
+    }
     changed = []
     if then_age is not None and int(then_age) not in ages:
         changed.append(f"age {int(then_age)}")
