@@ -553,17 +553,32 @@ def render_report(report_id: int, kind: str, out: Path) -> None:
         sys.exit(2)
     with _written_whole(out, "The report's PDF") as partial:
         shutil.copyfile(path, partial)
-        # A PDF of a patient's report written to a file is a download like a page's (it had
-        # left no audit row: an ops audit); the operator is the system account running the
-        # command. Recorded once the copy is whole, before it takes the name asked for.
-        audit.record(
-            sql, "report.download", actor=None, actor_username=f"cli:{_system_user()}"[:64],
-            patient_id=report.patient_id, object_type="report_document", object_id=document.id,
-            details={"kind": kind, "version_no": version.version_no, "sha256": document.sha256,
-                     "via": "cardio render-report"},
-        )  # fmt: skip
-        sql.commit()
+    # A PDF of a patient's report written to a file is a download like a page's (it had left
+    # no audit row: an ops audit); the operator is the system account running the command.
+    # Recorded once the file has the name asked for: recorded before the rename, a rename
+    # that failed left a row for a file never delivered (an operations audit).
+    audit.record(
+        sql, "report.download", actor=None, actor_username=f"cli:{_system_user()}"[:64],
+        patient_id=report.patient_id, object_type="report_document", object_id=document.id,
+        details={"kind": kind, "version_no": version.version_no, "sha256": document.sha256,
+                 "via": "cardio render-report"},
+    )  # fmt: skip
+    _download_audited(sql, out)
     click.echo(f"Wrote {out} ({document.size_bytes} bytes, SHA-256 {document.sha256}).")
+
+
+def _download_audited(sql: Session, out: Path) -> None:
+    """Commit the download's audit row, the file already at `out`; a commit that fails
+    takes the file away again, so no PDF leaves without its row."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        sql.commit()
+    except SQLAlchemyError as problem:
+        sql.rollback()
+        out.unlink(missing_ok=True)
+        cause = getattr(problem, "orig", None) or problem
+        _stop(1, f"The download of {out} could not be audited ({cause}); nothing was kept.")
 
 
 @main.command("schema-sql")

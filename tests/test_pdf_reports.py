@@ -484,6 +484,68 @@ def test_cli_render_report_onto_a_full_disk_leaves_no_file_and_no_download(
     assert sql.scalar(select(func.count()).where(AuditEvent.action == "report.download")) == 0
 
 
+def test_cli_render_report_audits_the_download_only_once_the_file_has_its_name(
+    app: Flask,
+    people: People,
+    sql: Session,
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operations audit: `cardio render-report 2 --out x.pdf` committed its
+    `report.download` row while the copy was still under its temporary name, so a rename that
+    then failed (permissions changed) left an audit row for a file never delivered. Now the
+    row is committed once the file has its name: a failed rename leaves no row (one sentence,
+    exit 1), and a commit that fails after the rename takes the file away again."""
+    import errno
+
+    from sqlalchemy.exc import OperationalError
+
+    from portal.cli import main
+
+    report = _signed(app, people, sql, tmp_path)
+    out = tmp_path / "x.pdf"
+    env = {"DATABASE_URL": database_url, "STORAGE_DIR": str(app.config["SETTINGS"].storage_dir),
+           "INSTANCE_DIR": str(tmp_path), "JOB_WORKER": "none", "CARDIO_ENV": "test"}  # fmt: skip
+
+    def downloads() -> int:
+        sql.expire_all()
+        return sql.scalar(select(func.count()).where(AuditEvent.action == "report.download"))
+
+    def refused(self: Path, target: Path) -> Path:
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "replace", refused)
+        result = CliRunner().invoke(main, ["render-report", str(report.id), "--out", str(out)],
+                                    env=env)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: The report's PDF could not be written to {out} (Permission denied); "
+        "nothing was kept."
+    ]
+    assert not out.exists() and downloads() == 0
+
+    def database_gone(self: Session) -> None:
+        raise OperationalError("COMMIT", {}, Exception("server has gone away"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Session, "commit", database_gone)
+        result = CliRunner().invoke(main, ["render-report", str(report.id), "--out", str(out)],
+                                    env=env)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: The download of {out} could not be audited (server has gone away); nothing "
+        "was kept."
+    ]
+    assert not out.exists() and downloads() == 0
+
+    result = CliRunner().invoke(main, ["render-report", str(report.id), "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF") and downloads() == 1
+    assert [p.name for p in tmp_path.glob(".x.pdf.*")] == []
+
+
 def test_cli_writes_no_patient_summary_of_an_unsigned_or_held_report(
     app: Flask, people: People, sql: Session, tmp_path: Path, database_url: str
 ) -> None:
