@@ -10,4 +10,7 @@ threads = 4
 accesslog = "-"
 # The path without its query string: searches carry patients' names (/patients/?q=,
 # /fhir/r4/Patient?name=), which must not land in the server's log (ASVS V8.3.1, V7.1.1).
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+# Last, the request's id (portal/request_ids.py), which the portal's own log lines carry.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %({x-request-id}o)s'
+)

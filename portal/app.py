@@ -16,6 +16,7 @@ from portal import (
     errors,
     local_time,
     rate_limits,
+    request_ids,
     security_headers,
     session_cookie,
     uploads,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
+    request_ids.init_app(app)  # an id for each request, its log lines and its 500 page
     db.init_app(app, settings.database_url)
     session_cookie.init_app(app)  # polls do not re-send the cookie (portal/session_cookie.py)
     _init_login(app)

@@ -184,7 +184,7 @@ def logged(task: Task, what: str, work: Callable[[], T], outcome: Callable[[T], 
     tell which job a task was (an operations audit)."""
     from celery.exceptions import Retry
 
-    said = f"{what} (task {task.request.id})"
+    said = f"{what} (task {task.request.id}{_sent_by(task)})"
     log.info("%s started", said)
     started = time.monotonic()
     try:
@@ -199,6 +199,15 @@ def logged(task: Task, what: str, work: Callable[[], T], outcome: Callable[[T], 
         raise
     log.info("%s finished: %s in %.1f s", said, outcome(result), time.monotonic() - started)
     return result
+
+
+def _sent_by(task: Task) -> str:
+    """The id of the web request that sent the task (`request_ids`) as ", request <id>", so
+    IT can follow a request into the worker's log; "" for a task the sweep sent."""
+    from portal.request_ids import TASK_HEADER, safe_or_none
+
+    request_id = safe_or_none((task.request.headers or {}).get(TASK_HEADER))
+    return f", request {request_id}" if request_id else ""
 
 
 def _state_of(worker: Worker, model: type[AnalysisJob] | type[BulkExportJob], row_id: int) -> str:
@@ -371,8 +380,14 @@ def _celery_of(app: Flask) -> Celery:
 
 
 def send(app: Flask, kind: str, object_id: int | None) -> None:
-    """Send the task of `kind` for this row (portal/tasks.py calls it after the commit)."""
-    _celery_of(app).send_task(TASK_NAMES[kind], args=[object_id], queue=QUEUE)
+    """Send the task of `kind` for this row (portal/tasks.py calls it after the commit), with
+    the id of the request that sent it, if one did, for the task's log lines."""
+    from flask import has_request_context
+
+    from portal import request_ids
+
+    headers = {request_ids.TASK_HEADER: request_ids.current()} if has_request_context() else None
+    _celery_of(app).send_task(TASK_NAMES[kind], args=[object_id], queue=QUEUE, headers=headers)
 
 
 _cli_app: Celery | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.exc import (
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from ml.analysis import MachineReadError
+from portal import request_ids
 from portal.db import (
     COMMIT_SENT,
     LOGIN_REFUSED,
@@ -105,10 +106,15 @@ MACHINE_MESSAGES = {
 def error_response(status: int, message: str, field: str | None = None) -> Any:
     """The error as the caller reads it: a page, the API's JSON shape
     {"error": {"code", "message", "field"}}, or a FHIR OperationOutcome. A machine is told
-    what its request lacks, not the page wording ("This page does not exist...")."""
+    what its request lacks, not the page wording ("This page does not exist..."). A 500
+    quotes the request's id, which its log lines carry (`request_ids`): it had given IT
+    nothing to find it by (an operations audit)."""
     if request.path.startswith(("/api/", "/fhir/")) and message == MESSAGES.get(status):
         message = MACHINE_MESSAGES.get(status, message)
+    reference = request_ids.current() if status == 500 else None
     if request.path.startswith("/fhir/"):
+        if reference:
+            message = f"{message} {reference_words(reference)}"
         outcome = {
             "resourceType": "OperationOutcome",
             "issue": [{
@@ -122,8 +128,20 @@ def error_response(status: int, message: str, field: str | None = None) -> Any:
         return response, status
     if request.path.startswith("/api/"):
         code = ERROR_CODES.get(status, FALLBACK_ERROR_CODE)
-        return jsonify(error={"code": code, "message": message, "field": field}), status
-    return render_template("errors/error.html", status=status, message=message), status
+        body = {"code": code, "message": message, "field": field}
+        if reference:
+            body["request_id"] = reference
+        return jsonify(error=body), status
+    page = render_template(
+        "errors/error.html", status=status, message=message,
+        reference=reference_words(reference) if reference else None,
+    )  # fmt: skip
+    return page, status
+
+
+def reference_words(request_id: str) -> str:
+    """What a 500 says of its request's id, for the user to quote and IT to grep the log for."""
+    return f"Reference: {request_id} (quote it to IT support)."
 
 
 def too_large_message(content_length: int | None) -> str:

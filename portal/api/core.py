@@ -71,6 +71,10 @@ class ErrorBodySchema(ma.Schema):
         allow_none=True,
         metadata={"description": "the request field at fault (422), else null"},
     )
+    request_id = ma.fields.String(
+        metadata={"description": "on a 500 only: the request's id, also its X-Request-Id "
+                  "header, to quote to IT support"},
+    )  # fmt: skip
 
 
 class ErrorSchema(ma.Schema):
