@@ -715,6 +715,7 @@ def patient_update(patient_id: int) -> Response:
     patient = db_session().scalar(visible(actor()).where(Patient.id == patient_id))
     if patient is None:
         raise not_found(f"Patient/{patient_id}")
+    patients.lock_for_update(db_session(), patient)  # an update at the same moment goes first
     _check_preconditions(patient)
     return _written(_update(patient, body), 200)
 
@@ -740,6 +741,7 @@ def patient_upsert() -> Response:
         if body.get("id") not in (None, str(patient.id)):
             raise FhirError(400, f"The identifier names Patient/{patient.id}, not "
                             f"Patient/{body.get('id')}.", "invalid", "Patient.id")  # fmt: skip
+        patients.lock_for_update(db_session(), patient)
         _check_preconditions(patient)
         return _written(_update(patient, body), 200)
     mrns = _identifier_values("identifier", criterion)

@@ -168,6 +168,7 @@ def edit(patient_id: int) -> str | Response:
     )
     if form.validate_on_submit():
         opened = form.opened_version.data  # every page sends it; a bare request may not
+        patients.lock_for_update(db_session(), patient)  # a save at the same moment goes first
         if opened and opened != patient.updated_at.isoformat():
             flash(CHANGED_MEANWHILE, "error")
             return redirect(url_for("patients.edit", patient_id=patient.id))

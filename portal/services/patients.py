@@ -286,6 +286,15 @@ def update_patient(
     return changed
 
 
+def lock_for_update(session: Session, patient: Patient) -> None:
+    """Hold the patient's row until this transaction ends and read it again as committed, so
+    that a save's check of the version it was sent on sees a save that came just before: two
+    saves at once had both checked before either wrote, and one change was lost with both
+    told "Saved." (a write-paths audit, web and FHIR)."""
+    lock_row(session, "patient", patient.id, "is_active")
+    session.refresh(patient, with_for_update=True)  # a locking read: MariaDB's latest row
+
+
 def dated_before_birth(session: Session, patient: Patient) -> str | None:
     """What the patient's clinical inputs and ECGs dated before their date of birth are, in a
     sentence to check them, or None. The change is saved nonetheless (an EHR's update cannot
