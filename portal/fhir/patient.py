@@ -639,12 +639,30 @@ def patient_create() -> Response:
         found = _matches(condition)
         if len(found) > 1:
             raise FhirError(412, "If-None-Exist matches several patients.", "multiple-matches")
-        if found:
-            audit_read("fhir.patient.read", patient_ids=[found[0].id], object_type="patient",
-                       object_id=found[0].id)  # fmt: skip
-            return resource_response(patient_resource(found[0]), 200)
-        _check_condition_holds(condition, mrn)
+        if not found:
+            _check_condition_holds(condition, mrn)
+            try:
+                return _written(_create(body, mrn), 201)
+            except FhirError as conflict:
+                found = [_created_meanwhile(condition, conflict)]
+        audit_read("fhir.patient.read", patient_ids=[found[0].id], object_type="patient",
+                   object_id=found[0].id)  # fmt: skip
+        return resource_response(patient_resource(found[0]), 200)
     return _written(_create(body, mrn), 201)
+
+
+def _created_meanwhile(criteria: str, conflict: FhirError) -> Patient:
+    """The one patient a conditional write's `criteria` match now that its create ended in
+    `conflict` (a 409: a twin, or the MRN taken), read afresh; else `conflict`. The same
+    create sent again while the first was still running (an EHR retrying after a time-out)
+    had been told 409 to use the patient the first had just made (a write-paths audit)."""
+    if conflict.status != 409:
+        raise conflict
+    db_session().rollback()  # a new snapshot: MariaDB's repeatable read had kept the old one
+    found = _matches(criteria)
+    if len(found) != 1:
+        raise conflict
+    return found[0]
 
 
 def _check_condition_holds(condition: str, mrn: str | None) -> None:
@@ -737,13 +755,7 @@ def patient_upsert() -> Response:
     if len(found) > 1:
         raise FhirError(412, "The identifier matches several patients.", "multiple-matches")
     if found:
-        patient = found[0]
-        if body.get("id") not in (None, str(patient.id)):
-            raise FhirError(400, f"The identifier names Patient/{patient.id}, not "
-                            f"Patient/{body.get('id')}.", "invalid", "Patient.id")  # fmt: skip
-        patients.lock_for_update(db_session(), patient)
-        _check_preconditions(patient)
-        return _written(_update(patient, body), 200)
+        return _update_found(found[0], body)
     mrns = _identifier_values("identifier", criterion)
     if len(mrns) != 1 or "|" not in criterion:
         raise FhirError(400, f"Name the MRN with its system: identifier={codes.MRN_SYSTEM}|CP...",
@@ -758,4 +770,17 @@ def patient_upsert() -> Response:
     taken = db_session().scalar(select(Patient.id).where(Patient.mrn == mrns[0]))
     if taken is not None:  # exists, but this account may not see it (not for staff)
         raise not_found(f"Patient with MRN {mrns[0]}")
-    return _written(_create(body, mrns[0]), 201)
+    try:
+        return _written(_create(body, mrns[0]), 201)
+    except FhirError as conflict:  # the same upsert at the same moment registered them
+        return _update_found(_created_meanwhile(f"identifier={criterion}", conflict), body)
+
+
+def _update_found(patient: Patient, body: dict[str, Any]) -> Response:
+    """The conditional update of the patient its identifier names."""
+    if body.get("id") not in (None, str(patient.id)):
+        raise FhirError(400, f"The identifier names Patient/{patient.id}, not "
+                        f"Patient/{body.get('id')}.", "invalid", "Patient.id")  # fmt: skip
+    patients.lock_for_update(db_session(), patient)
+    _check_preconditions(patient)
+    return _written(_update(patient, body), 200)
