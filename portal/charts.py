@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from portal.local_time import as_utc, hospital_day
+
 WIDTH_PX, HEIGHT_PX = 320, 120
 PAD_LEFT_PX, PAD_RIGHT_PX, PAD_TOP_PX, PAD_BOTTOM_PX = 44, 12, 22, 22
 
@@ -15,11 +17,13 @@ PAD_LEFT_PX, PAD_RIGHT_PX, PAD_TOP_PX, PAD_BOTTOM_PX = 44, 12, 22, 22
 def trend_svg(
     points: Sequence[tuple[dt.datetime, float | Decimal | int | None]], *, label: str, unit: str
 ) -> Markup | None:
-    """A line chart of the measured values over time, or None when fewer than one exists."""
+    """A line chart of the measured values over time, or None when fewer than one exists.
+    Times are stored naive UTC: spaced as UTC instants (a naive `timestamp()` reads the
+    server's zone) and dated in the hospital's zone, as the rest of the page dates them."""
     values = [(t, float(v)) for t, v in points if v is not None]
     if not values:
         return None
-    times = [t.timestamp() for t, _ in values]
+    times = [as_utc(t).timestamp() for t, _ in values]
     ys = [v for _, v in values]
     t0, t1 = min(times), max(times)
     y0, y1 = min(ys), max(ys)
@@ -38,10 +42,10 @@ def trend_svg(
     coords = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, ys, strict=True))
     dots = "".join(
         f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="3"><title>'
-        f"{escape(when.strftime('%Y-%m-%d'))}: {v:g} {escape(unit)}</title></circle>"
+        f"{escape(hospital_day(when))}: {v:g} {escape(unit)}</title></circle>"
         for (when, v), t in zip(values, times, strict=True)
     )
-    first, last = values[0][0].strftime("%Y-%m-%d"), values[-1][0].strftime("%Y-%m-%d")
+    first, last = hospital_day(values[0][0]), hospital_day(values[-1][0])
     title = f"{label} ({unit}), {len(values)} measurement{'s' if len(values) > 1 else ''}"
     return Markup(
         f'<svg class="trend" viewBox="0 0 {WIDTH_PX} {HEIGHT_PX}" role="img" '

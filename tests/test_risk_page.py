@@ -1268,3 +1268,40 @@ def test_what_if_prefills_every_recorded_input_after_a_heart_attack(
     )  # fmt: skip
     row = table[table.index(risk_scores.SPECS[0].title) :].split("</tr>")[0]
     assert "missing" not in row and f"{expected.risk_percent:.1f} %" in row, row
+
+
+def test_the_trend_charts_date_a_measurement_on_the_hospitals_day(
+    app: Flask, people: People, sql: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time-zone audit (Auckland): a pressure measured at 18:00 UTC, 07:00 NZDT the next
+    day, was charted "2026-12-07: 140 mmHg" (UTC's date) beside "(recorded 2026-12-08)"."""
+    auckland = dataclasses.replace(app.config["SETTINGS"], time_zone="Pacific/Auckland")
+    monkeypatch.setitem(app.config, "SETTINGS", auckland)
+    day = (utcnow() - dt.timedelta(days=3)).date()
+    _add_input(sql, people, dt.datetime.combine(day, dt.time(18, 0)), systolic_bp_mmhg=140.0)
+    text = client_for(app, people.doctor).get(f"/patients/{people.patient.id}/risk/").text
+    chart = re.search(r'<svg class="trend" [^>]*Systolic blood pressure.*?</svg>', text).group()
+    next_day = (day + dt.timedelta(days=1)).isoformat()
+    assert f"<title>{next_day}: 140 mmHg</title>" in chart
+    assert f">{next_day}</text>" in chart and day.isoformat() not in chart
+
+
+def test_the_trend_charts_space_measurements_by_their_utc_instants(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stored times are naive UTC: a naive `timestamp()` read them in the server's zone, so
+    across the server's change to summer time measurements an hour apart drew 0 or 2 h apart."""
+    import time
+
+    from portal.charts import trend_svg
+
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    try:  # London's clocks went forward at 01:00 UTC on 29 March 2026
+        hourly = [(dt.datetime(2026, 3, 29, hour, 30), 120.0 + hour) for hour in (0, 1, 2)]
+        chart = trend_svg(hourly, label="Systolic blood pressure", unit="mmHg")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', str(chart))]
+    assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.2)
