@@ -3,17 +3,22 @@ with scopes and an expiry; revoked, expired or an inactive account's tokens do n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.app import create_app
 from portal.models import ApiToken, AuditEvent, utcnow
 from portal.services import api_tokens
-from tests.conftest import People, client_for, post_form
+from tests.conftest import People, client_for, make_settings, post_form
 
 
 def test_an_admin_issues_a_token_shown_once_and_revokes_it(
@@ -168,3 +173,37 @@ def test_a_refused_token_is_told_why_as_rfc_6750_says(
     assert message == "A valid API token is required (Bearer)." and "error=" not in challenge
     fhir = client.get("/fhir/r4/Patient", headers={"Authorization": f"Bearer {issued.secret}"})
     assert "revoked" in fhir.get_json()["issue"][0]["diagnostics"]
+
+
+@pytest.fixture
+def auckland_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    settings = make_settings(database_url, tmp_path)
+    application = create_app(
+        dataclasses.replace(settings, time_zone="Pacific/Auckland"), TESTING=True
+    )
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+def test_an_expired_tokens_refusal_gives_the_expiry_as_the_admin_page_does(
+    auckland_app: Flask, people: People, sql: Session
+) -> None:
+    """A time-zone audit (Auckland): a token that expired at 20:00 UTC was refused as "expired
+    on" UTC's date, the day before /admin/tokens' "09:00 NZDT ... expired". The header's
+    error_description stays within RFC 6750's characters."""
+    issued = api_tokens.issue(sql, people.doctor, client_name="EHR", scopes=["reports:read"],
+                              days=1, actor=people.admin)  # fmt: skip
+    issued.token.expires_at = dt.datetime(2026, 12, 1, 20, 0)
+    sql.commit()
+    answer = auckland_app.test_client().get(
+        "/api/v1/reports", headers={"Authorization": f"Bearer {issued.secret}"}
+    )
+    expiry = "2026-12-02 09:00 NZDT"  # +13:00 in the southern summer
+    assert answer.get_json()["error"]["message"] == (
+        f"The API token expired on {expiry}: ask an administrator for a new one."
+    )
+    description = re.search(r'error_description="([^"]*)"', answer.headers["WWW-Authenticate"])
+    assert description and expiry in description.group(1)
+    assert re.fullmatch(r"[\x20\x21\x23-\x5B\x5D-\x7E]*", description.group(1))
+    page = client_for(auckland_app, people.admin).get("/admin/tokens").get_data(as_text=True)
+    assert f"<td>{expiry}</td>" in page

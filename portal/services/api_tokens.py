@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import lock_row
+from portal.local_time import hospital_zone, shown
 from portal.models import Account, ApiToken, utcnow
 from portal.services import audit
 from portal.services.validation import InvalidInput
@@ -162,15 +163,16 @@ def refusal(session: Session, secret: str) -> str:
     """Why `authenticate` refused this secret, in an operator's words (RFC 6750's
     error_description): an integration engine had been told the same thing for an expired or
     revoked token as for a mistyped one (an integrator's audit). Said only to whoever holds
-    the secret."""
+    the secret. An expiry is the hospital's time with its zone, as /admin/tokens lists it
+    (tzdata's abbreviations are ASCII, as a header's error_description must be)."""
     token = _with_secret(session, secret)
     if token is None:
         return "The API token is not known to this portal (mistyped, or from another portal)."
     if token.revoked_at is not None:
         return "The API token was revoked: ask an administrator for a new one."
     if token.expires_at <= utcnow():
-        day = token.expires_at.date().isoformat()
-        return f"The API token expired on {day}: ask an administrator for a new one."
+        when = shown(token.expires_at, hospital_zone())
+        return f"The API token expired on {when}: ask an administrator for a new one."
     return "The API token's account is deactivated."
 
 
