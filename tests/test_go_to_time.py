@@ -11,6 +11,7 @@ import pytest
 from portal.review.go_to_time import NotInRecording, at_time_of_day, into_recording
 
 PARIS = ZoneInfo("Europe/Paris")
+AUCKLAND = ZoneInfo("Pacific/Auckland")
 DAY_S = 24 * 3600.0
 
 
@@ -50,7 +51,7 @@ def test_a_time_of_day_across_the_clock_change_counts_real_seconds() -> None:
     assert at_time_of_day("04:00", started, DAY_S) == 7 * 3600
     # Spring forward (29 March 2026, 02:00 CET -> 03:00 CEST): 02:30 never happened that night.
     spring = dt.datetime(2026, 3, 28, 22, 0, tzinfo=PARIS)
-    with pytest.raises(NotInRecording, match="02:30:00 is not in it"):
+    with pytest.raises(NotInRecording, match="02:30 on 29 March 2026 did not exist here"):
         at_time_of_day("02:30", spring, 8 * 3600)
     assert at_time_of_day("03:30", spring, 8 * 3600) == 4.5 * 3600
 
@@ -76,6 +77,31 @@ def test_a_time_of_day_outside_the_recording_names_its_span() -> None:
         at_time_of_day("07:00", started, 3600.0)
     assert (
         str(raised.value) == "The recording runs from 08:15:00 to 09:15:00; 07:00:00 is not in it."
+    )
+
+
+def test_a_time_the_clocks_skipped_says_so_and_a_span_across_a_change_gives_its_zones() -> None:
+    """A time-zone audit (Auckland, `akl3h.edf`: 23:30 NZST on 26 September 2026 for 3 h):
+    "Go to" 02:30 said "The recording runs from 23:30:00 to 03:30:33; 02:30:00 is not in it.",
+    an hour that night never had; after the clocks went back the span, "02:40:00 to
+    02:10:05", read as if the recording ran backwards."""
+    spring = dt.datetime(2026, 9, 26, 23, 30, tzinfo=AUCKLAND)
+    with pytest.raises(NotInRecording) as raised:
+        at_time_of_day("02:30", spring, 3 * 3600 + 33)
+    assert str(raised.value) == (
+        "02:30 on 27 September 2026 did not exist here (the clocks went forward from 02:00 to "
+        "03:00); the recording runs from 23:30:00 NZST to 03:30:33 NZDT."
+    )
+    with pytest.raises(NotInRecording) as raised:
+        at_time_of_day("04:00", spring, 3 * 3600 + 33)
+    assert str(raised.value) == (
+        "The recording runs from 23:30:00 NZST to 03:30:33 NZDT; 04:00:00 is not in it."
+    )
+    autumn = dt.datetime(2026, 4, 5, 2, 40, tzinfo=AUCKLAND)  # NZDT: back at 03:00 to 02:00
+    with pytest.raises(NotInRecording) as raised:
+        at_time_of_day("02:30", autumn, 30 * 60 + 5)
+    assert str(raised.value) == (
+        "The recording runs from 02:40:00 NZDT to 02:10:05 NZST; 02:30:00 is not in it."
     )
 
 

@@ -127,6 +127,36 @@ def test_report_pages_say_recorded_or_uploaded_in_local_time(
     assert "2026-11-30 08:15 CET" in worklist and ">uploaded<" in worklist
 
 
+def test_go_to_a_time_the_clocks_skipped_says_so_on_the_hospitals_clock(
+    database_url: str, people: People, tmp_path: Path
+) -> None:
+    """A time-zone audit: under TIME_ZONE=Pacific/Auckland "Go to" 02:30 on a recording across
+    the night the clocks went forward said it ran "from 23:30:00 to 03:30:33" and that 02:30
+    was not in it, an hour that night never had."""
+    settings = make_settings(database_url, tmp_path)
+    app = create_app(dataclasses.replace(settings, time_zone="Pacific/Auckland"), TESTING=True)
+    recording = synthetic(duration_s=20.0, fs_hz=360.0, leads=("II", "V1"))
+    wfdb.wrsamp(
+        "spring", fs=360, units=["mV", "mV"], sig_name=["II", "V1"], p_signal=recording.signal_mv,
+        fmt=["16", "16"], write_dir=str(tmp_path),
+        base_time=dt.time(1, 59, 50), base_date=dt.date(2026, 9, 27),
+    )  # fmt: skip
+    files = [((tmp_path / f"spring.{ext}").read_bytes(), f"spring.{ext}") for ext in ("hea", "dat")]
+    try:
+        report = _upload(app, people, files)
+        doctor = client_for(app, people.doctor)
+        missed = doctor.get(f"/reports/{report.id}/ecg-time.json?clock=02:30")
+        assert missed.status_code == 422
+        assert missed.get_json()["error"] == (
+            "02:30 on 27 September 2026 did not exist here (the clocks went forward from 02:00 "
+            "to 03:00); the recording runs from 01:59:50 NZST to 03:00:10 NZDT."
+        )
+        went = doctor.get(f"/reports/{report.id}/ecg-time.json?clock=03:00:05").get_json()
+        assert went["t_s"] == 15.0
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
 def test_machine_notes_of_a_clocked_recording_say_their_times_are_into_it(
     paris_app: Flask, people: People, tmp_path: Path
 ) -> None:

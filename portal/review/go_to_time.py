@@ -81,8 +81,53 @@ def at_time_of_day(text: str, started: dt.datetime, duration_s: float) -> float:
             if exists and start_utc <= moment_utc <= end_utc:
                 return (moment_utc - start_utc).total_seconds()
         day += dt.timedelta(days=1)
-    first = started.strftime("%H:%M:%S")
-    last = end_utc.astimezone(zone).strftime("%H:%M:%S")
+    ended = end_utc.astimezone(zone)
+    # With the zone when the recording crosses a clock change: "02:40:00 to 02:10:05" had
+    # read as a recording that ran backwards (a time-zone audit).
+    pattern = "%H:%M:%S" if ended.utcoffset() == started.utcoffset() else "%H:%M:%S %Z"
+    span = f"{started.strftime(pattern)} to {ended.strftime(pattern)}"
+    skipped = _skipped_in(wall, started, ended)
+    if skipped:
+        raise NotInRecording(f"{skipped}; the recording runs from {span}.")
     raise NotInRecording(
-        f"The recording runs from {first} to {last}; {wall.strftime('%H:%M:%S')} is not in it."
+        f"The recording runs from {span}; {wall.strftime('%H:%M:%S')} is not in it."
     )
+
+
+def _skipped_in(wall: dt.time, started: dt.datetime, ended: dt.datetime) -> str | None:
+    """Why `wall` is in no recording spanning the night the clocks went forward over it, as
+    the forms say it (`local_time.skipped_time`): "The recording runs from 23:30:00 to
+    03:30:33; 02:30:00 is not in it." had denied an hour that night never had (an audit)."""
+    zone = started.tzinfo
+    day = started.date()
+    while day <= ended.date():
+        typed = dt.datetime.combine(day, wall, tzinfo=zone)
+        after_utc = typed.astimezone(dt.UTC)  # read at the offset before the change
+        before_utc = typed.replace(fold=1).astimezone(dt.UTC)  # ... and after it
+        if before_utc < after_utc and before_utc <= ended and after_utc >= started:
+            went_utc = _change_utc(before_utc, after_utc, zone)
+            one_s = dt.timedelta(seconds=1)
+            from_wall = (went_utc - one_s).astimezone(zone) + one_s  # 02:00 on the old clock
+            gap = f"{from_wall:%H:%M} to {went_utc.astimezone(zone):%H:%M}"
+            shown = f"{wall:%H:%M}" if wall.second == 0 else f"{wall:%H:%M:%S}"
+            return (
+                f"{shown} on {day:%-d %B %Y} did not exist here (the clocks went forward "
+                f"from {gap})"
+            )
+        day += dt.timedelta(days=1)
+    return None
+
+
+def _change_utc(
+    before_utc: dt.datetime, after_utc: dt.datetime, zone: dt.tzinfo | None
+) -> dt.datetime:
+    """The instant, to the second, the clocks went forward between these two (at most hours
+    apart): the first whose offset is the later one."""
+    later = after_utc.astimezone(zone).utcoffset()
+    while after_utc - before_utc > dt.timedelta(seconds=1):
+        middle = before_utc + (after_utc - before_utc) / 2
+        if middle.astimezone(zone).utcoffset() == later:
+            after_utc = middle
+        else:
+            before_utc = middle
+    return after_utc.replace(microsecond=0)
