@@ -699,3 +699,35 @@ def test_the_same_files_uploaded_again_say_their_report_was_withdrawn(
         said.group(1)
     )
     assert "Open the withdrawn report" in page
+
+
+def test_rows_of_a_report_withdrawn_before_the_patient_could_read_it_stay_off_their_access_list(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A patient-experience audit (2026-12-07): a report signed, held for a talk and withdrawn
+    before its release (its release cleared) had its rows back on the patient's /my/access, "the
+    computer read an ECG", "checked and signed", six "opened an ECG report" and a second
+    "withdrew a result ..." beside one removed result on /my/reports. A result they read keeps
+    its rows and its one withdrawal."""
+    report = _signed(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, report, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(report.row_version)).status_code == 302  # fmt: skip
+    never = _held_then_withdrawn(app, people, sql, tmp_path, doctor)
+    assert doctor.get(f"/reports/{never.id}").status_code == 200
+    patient = client_for(app, people.patient_account)
+    mine = html.unescape(patient.get("/my/reports").get_data(True))
+    assert mine.count("A result was removed from your record") == 1
+    access = html.unescape(patient.get("/my/access").get_data(True))
+    views_of_the_read_one = sql.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "report.view", AuditEvent.object_id == report.id
+        )  # fmt: skip
+    ).all()
+    for words, times in (
+        ("withdrew a result filed under your name by mistake", 1),
+        ("checked and signed an ECG report", 1),
+        ("the computer read an ECG", 1),
+        ("opened an ECG report", len(views_of_the_read_one)),
+    ):
+        assert access.count(words) == times, words

@@ -264,3 +264,24 @@ def test_a_recording_time_dropped_by_a_move_comes_back_on_a_move_back(
     assert _move(app, people, report, mrn=people.patient.mrn, reason="back").status_code == 302
     sql.expire_all()
     assert sql.get(EcgRecording, report.recording_id).acquired_at == kept
+
+
+def test_rows_of_a_report_moved_to_another_patient_stay_off_the_first_patients_access_list(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A patient-experience audit (2026-12-07): uploaded to the wrong patient, opened by the
+    doctor, then moved before signing, the first patient's /my/access still listed "Dr. Dana
+    Doctor (doctor) opened an ECG report" and "the computer read an ECG" of what is now
+    another patient's unsigned report (its rows before the move stay filed under them). The
+    upload and the move are theirs to read."""
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    assert client_for(app, people.doctor).get(f"/reports/{report.id}").status_code == 200
+    moved = _move(app, people, report, mrn=people.other_patient.mrn,
+                  reason="uploaded to the wrong patient")  # fmt: skip
+    assert moved.status_code == 302
+    patient = client_for(app, people.patient_account)
+    access = html.unescape(patient.get("/my/access").get_data(True))
+    assert "added a heart tracing (ECG)" in access
+    assert "moved a heart tracing (ECG) added to your record by mistake" in access
+    assert "opened an ECG report" not in access
+    assert "the computer read an ECG" not in access

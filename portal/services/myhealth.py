@@ -187,9 +187,10 @@ def _said_just_before(event: AuditEvent, before: AuditEvent | None) -> bool:
 
 def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:
     """For each report the patient cannot read now, from when its rows are left out: all of
-    them (`datetime.min`) for an unsigned report or a held one they were never shown, else
-    from the signature of its first version they were never shown (`reports.shown_to_patient`;
-    a report released, then amended and held, keeps the rows of what they read)."""
+    them (`datetime.min`) for an unsigned report, a held one they were never shown, one
+    withdrawn before they could read it, or one moved to another patient's record; else from
+    the signature of its first version they were never shown (`reports.shown_to_patient`; a
+    report released, then amended and held, keeps the rows of what they read)."""
     from portal.services.reports import shown_to_patient
 
     now = utcnow()
@@ -199,6 +200,7 @@ def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:
         )
     )
     since = dict.fromkeys(unsigned, dt.datetime.min)
+    since.update(dict.fromkeys(_never_theirs_to_read(session, patient_id), dt.datetime.min))
     held = session.scalars(
         select(EcgReport).where(
             EcgReport.patient_id == patient_id, EcgReport.patient_release_at > now
@@ -214,6 +216,30 @@ def _unseen_since(session: Session, patient_id: int) -> dict[int, dt.datetime]:
             shown_before = any(shown_to_patient(report, v, now) for v in report.versions)
             since[report.id] = min(unseen) if shown_before else dt.datetime.min
     return since
+
+
+def _never_theirs_to_read(session: Session, patient_id: int) -> set[int]:
+    """The reports the patient could never read whose rows the withdrawal or move left out of
+    the checks above: withdrawn before they could read it (a held report's release is cleared
+    by the withdrawal; `reports.read_before_withdrawal` says who did read one), or moved with
+    its recording to another patient before signing (its earlier rows stay filed under this
+    patient). Both had listed "opened an ECG report" and more of a report never theirs (a
+    patient-experience audit, 2026-12-07)."""
+    from portal.services.reports import read_before_withdrawal
+
+    withdrawn = select(EcgReport.id).where(
+        EcgReport.patient_id == patient_id, EcgReport.status == ReportStatus.ENTERED_IN_ERROR
+    )
+    read = set(session.scalars(withdrawn.where(read_before_withdrawal())))
+    rows_about_reports = select(AuditEvent.object_id).where(
+        AuditEvent.patient_id == patient_id, AuditEvent.object_type == "ecg_report"
+    )
+    moved_away = session.scalars(
+        select(EcgReport.id).where(
+            EcgReport.patient_id != patient_id, EcgReport.id.in_(rows_about_reports)
+        )
+    )
+    return (set(session.scalars(withdrawn)) - read) | set(moved_away)
 
 
 def reports_of(session: Session, events: list[AuditEvent]) -> dict[int, EcgReport]:
