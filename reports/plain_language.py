@@ -85,9 +85,6 @@ APART_FROM = "Apart from "  # set off by commas after REST_OF_THE_TIME (`_rest_o
 # clinician-eye audit: MIT-BIH 208's summary said every second beat, then every third beat,
 # then a normal steady pattern).
 BESIDE_EXTRA_BEATS = "Apart from the extra beats, your heart beat in its normal pattern."
-REST_BESIDE_EXTRA_BEATS = (
-    "The rest of the time, apart from the extra beats, your heart beat in its normal pattern."
-)
 FOR_PART = "For part of the recording, "
 # On a strip bigeminy and trigeminy are said of the whole of it only where the machine's
 # episodes of them cover this share of it or more: a cardiologist's audit read "Every third
@@ -130,6 +127,11 @@ SPELLS_APART = "Apart from the spells, "
 SPELLS_AND_EXTRA_BEATS_APART = "Apart from the spells and extra beats, "
 SINUS_STARTED = "your heartbeat started in its usual place."
 SINUS_BESIDE_FINDINGS = "Your heartbeat started in its usual place and kept a steady pattern."
+# ... and beside extra beats too: a report amended to sinus rhythm, frequent PVCs, bigeminy and
+# a long QT read "... long QT ... Apart from the extra beats, your heart beat in its normal
+# pattern." (a patient-experience audit, 2026-12-07); so did ST changes, a bundle branch block
+# and a first-degree block beside extra beats.
+SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS = "Apart from the extra beats, y" + SINUS_BESIDE_FINDINGS[1:]
 # Statements beside which sinus rhythm keeps its "normal, steady pattern": none is abnormal.
 SINUS_STAYS_NORMAL = frozenset({"SINUS", "NORMAL", "ARTIFACT"})
 # Supraventricular ectopic beats from `ml.findings.FREQUENT_ECTOPY_SHARE` of the machine's beats
@@ -230,15 +232,9 @@ def _worded(codes: list[str], episodes: bool, many_pacs: bool = False) -> list[t
     # findings. Ventricular fibrillation is never the rest of the time: on a Holter it is
     # minutes among hours (24 h with 11 h of AF and 15 min of VF read "The rest of the time
     # your heart had a very fast and dangerous rhythm", the VF sentence twice).
-    rest = [
-        (
-            c,
-            REST_BESIDE_EXTRA_BEATS
-            if words[c] == BESIDE_EXTRA_BEATS
-            else _rest_of_the_time(words[c]),
-        )
-        for c in underlying
-    ]
+    # Sinus rhythm beside AF or VF and extra beats is "apart from the extra beats, ..." (never
+    # "normal" beside them: `_sinus_beside`).
+    rest = [(c, _rest_of_the_time(words[c])) for c in underlying]
     before = ordered[: ordered.index(anchor)]
     after = [c for c in ordered[ordered.index(anchor) + 1 :] if c not in underlying]
     # A block comes before the rest of the time's rhythm, which says "as said above" of it
@@ -267,7 +263,8 @@ def _sinus_beside(ordered: list[str], anchor: str, sinus_words: str) -> str:
     """Sinus rhythm's sentence beside the other statements: `sinus_words` (its own, or the one
     beside extra beats or a block) unless a spell interrupts it (any other rhythm statement but
     the AF or VF `anchor`, which the rest-of-the-time sentence answers), or it would say
-    "normal, steady" beside another abnormal finding (`SINUS_BESIDE_FINDINGS`)."""
+    "normal" beside another abnormal finding (`SINUS_BESIDE_FINDINGS`, with the extra beats
+    `SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS`)."""
     category = vocabulary.Category
     spells = [
         c
@@ -279,8 +276,13 @@ def _sinus_beside(ordered: list[str], anchor: str, sinus_words: str) -> str:
         apart = SPELLS_AND_EXTRA_BEATS_APART if ectopy else SPELLS_APART
         blocked = BLOCKS & set(ordered)  # "apart from the spells, each heartbeat ..."
         return apart + (_lower_first(_sinus_beside_block(ordered)) if blocked else SINUS_STARTED)
+    others = set(ordered) - SINUS_STAYS_NORMAL
+    if sinus_words == BESIDE_EXTRA_BEATS and any(
+        vocabulary.STATEMENTS[c].category is not category.ECTOPY for c in others
+    ):
+        return SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS
     normal = sinus_words == PLAIN_FINDINGS["SINUS"]
-    return SINUS_BESIDE_FINDINGS if normal and set(ordered) - SINUS_STAYS_NORMAL else sinus_words
+    return SINUS_BESIDE_FINDINGS if normal and others else sinus_words
 
 
 def _sinus_beside_block(ordered: list[str]) -> str:

@@ -21,7 +21,11 @@ from ml.research.databases import data_root
 from ml.strip_rhythm import LABEL_TEXT, OTHER
 from portal.models import EcgReport, ReportVersion
 from portal.worker import Worker
-from reports.plain_language import PAROXYSMAL_AF, REST_BESIDE_EXTRA_BEATS, findings_in_plain_words
+from reports.plain_language import (
+    PAROXYSMAL_AF,
+    SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS,
+    findings_in_plain_words,
+)
 from tests.conftest import PASSWORD, People, client_for, error_messages, post_form
 from tests.support.ecg_files import synthetic, write_csv, write_wfdb
 from tests.support.pdf_text import pdf_words
@@ -29,6 +33,8 @@ from tests.test_sinus_rate_statement import _preselected
 from tests.test_upload_and_review import _upload
 
 HOLTER = ["SINUS", "AF", "AV_BLOCK_1", "PVC"]
+# Its sinus rhythm, the rest of the time: never "normal" beside AF and a first-degree block.
+REST_BESIDE_EXTRA_BEATS = "The rest of the time, a" + SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS[1:]
 
 
 def test_af_beside_sinus_rhythm_is_paroxysmal_only_on_a_recording_read_as_episodes() -> None:

@@ -35,6 +35,7 @@ from reports.plain_language import (
     SINUS_BESIDE_BLOCK_AND_EXTRA_BEATS,
     SINUS_BESIDE_COMPLETE_BLOCK,
     SINUS_BESIDE_FINDINGS,
+    SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS,
     SINUS_STARTED,
     SINUS_STAYS_NORMAL,
     SLOW_BESIDE_BLOCK,
@@ -111,6 +112,32 @@ def test_extra_beats_and_their_patterns_do_not_contradict_the_rhythm() -> None:
     assert strip == [vocabulary.STATEMENTS["BIGEMINY"].plain, BESIDE_EXTRA_BEATS]
     assert not any(s.startswith(FOR_PART) for s in strip)
     assert vocabulary.STATEMENTS["SINUS"].plain in findings_in_plain_words(["SINUS", "NORMAL"])
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        ["SINUS", "FREQUENT_PVC", "BIGEMINY", "LONG_QT"],
+        ["SINUS", "ST_ELEVATION", "PVC"],
+        ["SINUS", "ST_DEPRESSION", "PVC"],
+        ["SINUS", "LBBB", "PVC"],
+        ["SINUS", "AV_BLOCK_1", "PAC"],
+    ],
+)
+def test_sinus_rhythm_beside_extra_beats_and_another_finding_is_not_a_normal_pattern(
+    codes: list[str],
+) -> None:
+    """A patient-experience audit (2026-12-07): a report amended to sinus rhythm, frequent
+    PVCs, bigeminy and a long QT read "... long QT ... Apart from the extra beats, your heart
+    beat in its normal pattern.", as did ST changes, a bundle branch block and a first-degree
+    block beside extra beats."""
+    sentences = findings_in_plain_words(codes)
+    assert sentences[-1] == (
+        "Apart from the extra beats, your heartbeat started in its usual place and kept a "
+        "steady pattern."
+    )
+    assert sentences[-1] == SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS
+    assert not any("normal" in sentence for sentence in sentences), sentences
 
 
 def test_frequent_pacs_are_many_extra_beats_to_the_patient() -> None:
@@ -225,11 +252,16 @@ def test_the_patient_summary_never_contradicts_itself(rhythm: str, others: set[s
     extra_beats = any(vocabulary.STATEMENTS[c].category == "ectopy" for c in codes)
     blocked = bool(BLOCKS & set(codes))  # a slow rate beside a block is not "normal"
     spells = any(vocabulary.STATEMENTS[c].category == "rhythm" for c in others)
+    beside_findings = any(
+        vocabulary.STATEMENTS[c].category != "ectopy" for c in set(codes) - SINUS_STAYS_NORMAL
+    )
     expected = [
         sinus_beside_spells(extra_beats, blocked, "AV_BLOCK_3" in codes)
         if c == "SINUS" and spells
         else sinus_beside_block(codes, extra_beats)
         if c == "SINUS" and blocked
+        else SINUS_BESIDE_FINDINGS_AND_EXTRA_BEATS
+        if c == "SINUS" and extra_beats and beside_findings
         else BESIDE_EXTRA_BEATS
         if c == "SINUS" and extra_beats
         else SLOW_BESIDE_BLOCK
