@@ -731,3 +731,50 @@ def test_rows_of_a_report_withdrawn_before_the_patient_could_read_it_stay_off_th
         ("opened an ECG report", len(views_of_the_read_one)),
     ):
         assert access.count(words) == times, words
+
+
+def test_the_patients_notices_and_links_name_each_result_by_its_number_and_test(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A patient-experience audit (2026-12-07): "The result of the heart test (ECG) of 8
+    December 2026, 10:09, removed ...: it was filed under your name by mistake" beside four
+    other results "Test received on 8 December 2026, 10:09", and "A result is being updated"
+    naming none, while the PDFs print "Report number N"; the download links of such results
+    read alike to a screen reader (WCAG 2.4.4). Each is named by its number and test now."""
+    removed = _signed(app, people, sql, tmp_path)
+    doctor = client_for(app, people.doctor)
+    assert _withdraw(doctor, removed, reason=REASON, confirmed="y", password=PASSWORD,
+                     row_version=str(removed.row_version)).status_code == 302  # fmt: skip
+    _read_by_the_portal(app, people, sql, tmp_path / "other.csv", synthetic(10.0, 250.0, seed=8))
+    updating = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert updating is not None
+    sign_report(doctor, updating, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    read = reports.PhysicianRead("Sinus rhythm", ["SINUS", "ST_ELEVATION"], "ST elevation.")
+    reports.amend(sql, updating, actor=people.doctor, password=PASSWORD, read=read,
+                  expected_row_version=updating.row_version, reason="ST elevation seen",
+                  patient_hold=dt.timedelta(hours=72))  # fmt: skip
+    sql.commit()
+    _read_by_the_portal(app, people, sql, tmp_path / "third.csv", synthetic(10.0, 250.0, seed=9))
+    listed = sql.scalars(select(EcgReport).order_by(EcgReport.id.desc())).first()
+    assert listed is not None
+    sign_report(doctor, listed, sql, rhythm_label="Sinus rhythm", findings=["SINUS"],
+                conclusion="Sinus rhythm.")  # fmt: skip
+    patient = client_for(app, people.patient_account)
+    raw = patient.get("/my/reports").get_data(True)
+    page = " ".join(html.unescape(raw).split())
+
+    def named(report: EcgReport) -> str:  # the tests' hospital time is UTC
+        return (f"Report number {report.id} (heart test (ECG), 10 seconds, received "
+                f"{report.report_date:%-d %B %Y, %H:%M})")  # fmt: skip
+
+    assert f"{named(removed)} was removed on {removed.withdrawn_at:%-d %B %Y}: it was filed" in page
+    assert "The result of the heart test (ECG)" not in page
+    assert f"will talk with you about it: {named(updating)}. It will appear here again" in page
+    links = re.findall(r'<a class="button[^"]*" href="/my/reports/\d+/[a-z]+\.pdf">(.*?)</a>', raw)
+    names = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", link)).split()) for link in links]
+    when = f"{listed.report_date:%-d %B %Y, %H:%M}"
+    assert names == [
+        f"Summary (PDF), report number {listed.id}, test received on {when}, Heart test (ECG), "
+        "10 seconds"
+    ]

@@ -404,8 +404,10 @@ def test_each_download_link_names_its_test_to_a_screen_reader(
     names = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", link)).split()) for link in links]
     when = f"{report.report_date:%-d %B %Y, %H:%M}"  # the tests' hospital time is UTC
     assert names == [
-        f"Summary (PDF), test received on {when}, Heart test (ECG), 30 seconds",
-        f"Full report (PDF), test received on {when}, Heart test (ECG), 30 seconds",
+        f"Summary (PDF), report number {report.id}, test received on {when}, Heart test (ECG), "
+        "30 seconds",
+        f"Full report (PDF), report number {report.id}, test received on {when}, Heart test "
+        "(ECG), 30 seconds",
     ]
     assert all('<span class="sr-only">' in link for link in links)
 

@@ -208,7 +208,7 @@ def test_a_result_withdrawn_as_read_wrongly_points_at_its_new_read_once_that_is_
     sign(sql, new_id, people)
     listed = mine()
     assert f"/my/reports/{new_id}/summary.pdf" in listed
-    [date] = set(re.findall(r"of (\d+ December \d{4}, \d\d:\d\d), removed", listed))
+    [date] = set(re.findall(r"received (\d+ December \d{4}, \d\d:\d\d)\) was removed", listed))
     assert promised not in listed
     assert (
         "it was read with a wrong setting, so its figures were not right. Your tracing was read "

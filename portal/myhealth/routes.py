@@ -45,6 +45,7 @@ def reports_list() -> str:
         plain_finding=myhealth.plain_finding,
         test_words=myhealth.test_words,
         date_words=myhealth.date_words,
+        named=myhealth.named,
         updated_at=myhealth.updated_at,
         clinic_contact=current_app.config["SETTINGS"].clinic_contact,
         clinician_pdf=current_app.config["SETTINGS"].patients_get_clinician_pdf,
@@ -81,6 +82,7 @@ def access_log() -> str:
         names=myhealth.display_names(db_session(), events),
         reports=myhealth.reports_of(db_session(), events),
         date_words=myhealth.date_words,
+        named=myhealth.named,
         words=access_words,
         more=len(events) == myhealth.ACCESS_ROWS,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from portal.local_time import hospital_zone, shown
 from portal.models import (
     Account,
     AuditEvent,
@@ -31,12 +32,14 @@ def signed_reports(session: Session, account: Account) -> list[EcgReport]:
     return list(session.scalars(query))
 
 
-def being_updated(session: Session, account: Account) -> int:
-    """How many of the patient's reports they could read before and which an amendment now
-    holds for a talk (`reports.patient_release_at` later than now): an audit of the patient
-    summaries found a released report gone from the list, which then said "No reports yet"."""
+def being_updated(session: Session, account: Account) -> list[EcgReport]:
+    """The patient's reports they could read before and which an amendment now holds for a
+    talk (`reports.patient_release_at` later than now), oldest first: an audit of the patient
+    summaries found a released report gone from the list, which then said "No reports yet";
+    the notice names each (`named`), which a count alone had not (a patient-experience
+    audit, 2026-12-07)."""
     if account.patient is None:
-        return 0
+        return []
     released_before = exists().where(
         ReportVersion.report_id == EcgReport.id,
         ReportVersion.previous_release_at.is_not(None),
@@ -44,9 +47,9 @@ def being_updated(session: Session, account: Account) -> int:
     )
     from portal.services.reports import patients_signed_reports
 
-    query = patients_signed_reports(select(func.count(EcgReport.id)), account.patient.id)
+    query = patients_signed_reports(select(EcgReport), account.patient.id)
     held = query.where(EcgReport.patient_release_at > utcnow(), released_before)
-    return session.scalar(held) or 0
+    return list(session.scalars(held.order_by(EcgReport.report_date, EcgReport.id)))
 
 
 def withdrawn_from_them(session: Session, account: Account) -> list[EcgReport]:
@@ -105,6 +108,18 @@ def date_words(report: EcgReport) -> str:
     from reports.plain_language import test_date_words
 
     return test_date_words(report.recording.acquired_at is not None)
+
+
+def named(report: EcgReport) -> str:
+    """The report as the notices of `/my/reports` name it: its number, as its PDFs print it,
+    and its test and date in the list's words, "Report number 5 (heart monitor, 5 minutes,
+    received 8 December 2026, 10:09)". "The result of the heart test (ECG) of 8 December
+    2026, 10:09" had fitted five results listed under that date, and a 5-minute monitor (a
+    patient-experience audit, 2026-12-07)."""
+    test = test_words(report)
+    when = shown(report.report_date, hospital_zone(), "%-d %B %Y, %H:%M")
+    done = date_words(report).removeprefix("Test ").removesuffix(" on")  # "done", "received"
+    return f"Report number {report.id} ({test[0].lower()}{test[1:]}, {done} {when})"
 
 
 def updated_at(report: EcgReport) -> dt.datetime | None:
