@@ -59,3 +59,43 @@ def test_a_patient_sees_a_token_issued_as_them_and_its_reads_as_the_apps(
                       details={"client": "client of cp1", "api_token_id": 7})  # fmt: skip
     assert who(read, {}) == 'an app acting as you ("client of cp1")'
     assert who(AuditEvent(actor_role="patient", details={}), {}) == "you"
+
+
+def test_a_patient_reads_of_the_apps_acting_as_them_in_their_words(
+    app: Flask, people: People
+) -> None:
+    """A patient-experience audit (2026-12-07): a patient with a read-only token issued by the
+    administrator read "These systems hold an API token that reads and writes with your
+    account's rights. If you did not agree to one, revoke it and tell the administrator.",
+    the codes "fhir:read, patients:read, reports:read" and ISO dates."""
+    import html
+
+    from portal.models import ApiToken
+    from portal.services import api_tokens
+
+    admin = client_for(app, people.admin)
+    scopes = ["fhir:read", "patients:read", "reports:read"]
+    issue_on_admin_page(admin, people.patient_account.username, scopes)
+    patient = client_for(app, people.patient_account)
+    page = " ".join(html.unescape(patient.get("/account/security").get_data(True)).split())
+    clinic = app.config["SETTINGS"].clinic_contact
+    assert (
+        "These apps can read your results with your account's rights. If you did not agree to "
+        f"one, revoke it and call the clinic: {clinic}."
+    ) in page
+    assert (
+        "Can read your record through the data exchange; read your details and measurements; "
+        "read your ECG reports and their PDFs"
+    ) in page
+    for staff_words in ("reads and writes", "administrator.", "fhir:read", "reports:read"):
+        assert staff_words not in page, staff_words
+    assert not re.search(r"\d{4}-\d\d-\d\d", page)
+    assert re.search(r"Admin1, \d{1,2} [A-Z][a-z]+ \d{4}", page)
+    # A token that may change the record says so.
+    writes = ApiToken(scopes=["patients:read", "patients:write"])
+    assert api_tokens.any_writes([(writes, "Admin1")])
+    assert not api_tokens.any_writes([(ApiToken(scopes=scopes), "Admin1")])
+    # Staff keep the trail's words.
+    issue_on_admin_page(admin, people.doctor.username, ["patients:read"])
+    doctor_page = client_for(app, people.doctor).get("/account/security").get_data(True)
+    assert "tell the administrator" in doctor_page and "patients:read" in doctor_page

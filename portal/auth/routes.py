@@ -240,10 +240,16 @@ def security() -> str | Response:
         if secret
         else ""
     )
+    tokens = api_tokens.acting_for(sql, account)
     return render_template(
         "auth/security.html",
         account=account,
-        tokens=api_tokens.acting_for(sql, account),
+        tokens=tokens,
+        # A patient reads of their tokens in their words, as on their other pages.
+        for_a_patient=account.role is Role.PATIENT,
+        tokens_write=api_tokens.any_writes(tokens),
+        scopes_in_words=api_tokens.in_a_patients_words,
+        clinic_contact=current_app.config["SETTINGS"].clinic_contact,
         revoke_form=ConfirmForm(formdata=None),
         form=form,
         confirm=confirm,

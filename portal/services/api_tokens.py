@@ -30,6 +30,20 @@ SCOPES = {
     "fhir:write": "create and update FHIR Patients",
     "fhir:export": "start FHIR bulk exports ($export) and download their files",
 }
+# What a token acting as a patient may do, in their words (their security page): a patient
+# had read "an API token that reads and writes with your account's rights" and the codes
+# "fhir:read, patients:read, reports:read" of a read-only token (a patient-experience audit,
+# 2026-12-07).
+SCOPES_FOR_A_PATIENT = {
+    "patients:read": "read your details and measurements",
+    "patients:write": "change your details and add measurements",
+    "recordings:write": "add heart tracings (ECG)",
+    "reports:read": "read your ECG reports and their PDFs",
+    "fhir:read": "read your record through the data exchange",
+    "fhir:write": "change your details through the data exchange",
+    "fhir:export": "copy your record to another system (bulk export)",
+}
+WRITE_SCOPES = frozenset({"patients:write", "recordings:write", "fhir:write"})
 MAX_DAYS = 366
 # How long an administrator's token for a client and account refuses their next of the same.
 AGAIN_WINDOW = dt.timedelta(seconds=10)
@@ -207,3 +221,14 @@ def acting_for(session: Session, account: Account) -> list[tuple[ApiToken, str]]
         issuer = session.get(Account, token.created_by_id) if token.created_by_id else None
         out.append((token, issuer.display_name if issuer else "unknown"))
     return out
+
+
+def in_a_patients_words(scopes: list[str]) -> str:
+    """What a token with `scopes` may do, as its patient's security page says it ("read your
+    ECG reports and their PDFs; read your details and measurements")."""
+    return "; ".join(SCOPES_FOR_A_PATIENT.get(scope, scope) for scope in sorted(scopes))
+
+
+def any_writes(tokens: list[tuple[ApiToken, str]]) -> bool:
+    """Whether any of these tokens (`acting_for`) may change the record, not only read it."""
+    return any(WRITE_SCOPES & set(token.scopes) for token, _ in tokens)
