@@ -29,7 +29,7 @@ from portal.models import (
 from portal.services import entered_in_error, reports
 from portal.services.recordings import ReadingChange, UploadOptions, _reading_change
 from portal.worker import Worker
-from tests.conftest import PASSWORD, People, client_for, error_messages
+from tests.conftest import PASSWORD, People, client_for, csrf_token, error_messages
 from tests.support.ecg_files import synthetic, write_csv
 from tests.test_api import Api, error_of, issue_on_admin_page, sign
 from tests.test_upload_and_review import _upload
@@ -215,6 +215,41 @@ def test_a_result_withdrawn_as_read_wrongly_points_at_its_new_read_once_that_is_
         f"again with the right setting: the new result, listed below under {date}, replaces it."
     ) in listed
     assert "Please disregard it and go by the new result below." in listed
+
+
+def test_a_read_typed_while_staff_read_the_recording_again_is_given_back(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A doctor pressing Sign after staff uploaded the file again at another rate, its unsigned
+    read removed, had met a bare 404, their typed read lost (a write-path audit, 2026-12-07):
+    a 409 "Not signed" page saying the report was removed and read again, with their typing."""
+    staff = client_for(app, people.staff)
+    strip = [(_strip_at_360_hz(tmp_path), "strip.csv")]
+    assert _upload(staff, people.patient.id, strip, fs_hz="250").status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    doctor = client_for(app, people.doctor)
+    page = f"/reports/{report.id}"
+    token = csrf_token(doctor, page)  # the doctor opens it, and types
+    assert _upload(staff, people.patient.id, strip, fs_hz="360").status_code == 302
+    typed = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+             "conclusion": "Sinus rhythm; my own words.", "password": PASSWORD,
+             "row_version": str(report.row_version), "csrf_token": token}  # fmt: skip
+    answer = doctor.post(f"{page}/sign", data=typed)
+    text = " ".join(html.unescape(answer.get_data(as_text=True)).split())
+    assert answer.status_code == 409, text[:800]
+    assert "Not signed: this report was removed at " in text
+    assert (
+        "while you were reviewing: staff uploaded its recording again, and it is being read "
+        "again at 360 Hz; its new report comes to the worklist when it is ready. Nothing was "
+        "saved; your read is below to copy."
+    ) in text
+    assert "Sinus rhythm; my own words." in text
+    # A doctor who never opened it learns nothing of it: the plain 404.
+    other = client_for(app, people.other_doctor)
+    theirs = typed | {"csrf_token": csrf_token(other, "/account/password")}
+    assert other.post(f"{page}/sign", data=theirs).status_code == 404
 
 
 def test_other_units_are_a_change_of_reading_too() -> None:

@@ -565,9 +565,18 @@ def _read_kept_after_reassignment(report_id: int, form: SignForm) -> tuple[str, 
     return render_template("review/not_signed_reassigned.html", message=message, typed=typed), 409
 
 
-def _not_signed_because(away: reports.AssignedAway | reports.MovedAway) -> str:
+def _not_signed_because(
+    away: reports.AssignedAway | reports.MovedAway | reports.ReadAgainAway,
+) -> str:
     """Why: a recording moved to another patient's record names neither that patient nor
     their doctor (they are not this doctor's to know)."""
+    if isinstance(away, reports.ReadAgainAway):
+        return (
+            f"Not signed: this report was removed at {shown(away.read_again_at, hospital_zone())}"
+            f" while you were reviewing: staff uploaded its recording again, and it is being "
+            f"read again at {away.now}; its new report comes to the worklist when it is ready. "
+            "Nothing was saved; your read is below to copy."
+        )
     if isinstance(away, reports.MovedAway):
         return (
             f"Not signed: this recording was moved to another patient's record at "

@@ -243,9 +243,19 @@ class MovedAway:
     moved_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class ReadAgainAway:
+    """Why a doctor may no longer sign a report they had open: staff uploaded its recording
+    again at another sampling rate or units (`now`, "250 Hz") at `read_again_at` (UTC), which
+    removed this unsigned read; a new one is being made."""
+
+    now: str
+    read_again_at: dt.datetime
+
+
 def assigned_away_while_reviewing(
     session: Session, actor: Account, report_id: int
-) -> AssignedAway | MovedAway | None:
+) -> AssignedAway | MovedAway | ReadAgainAway | None:
     """The reassignment that took report `report_id` from a doctor who had it open (the
     pool's, or theirs), or None: a doctor pressing Sign after staff assigned the pooled
     patient to another doctor had met a bare 404, their typed read lost (a review audit,
@@ -254,6 +264,8 @@ def assigned_away_while_reviewing(
     if actor.role is not Role.DOCTOR or actor.doctor_profile is None:
         return None
     report = session.get(EcgReport, report_id)
+    if report is None:
+        return _read_again_while_reviewing(session, actor, report_id)
     patient = report.patient if report is not None else None
     if report is not None and (moved := _moved_away_while_reviewing(session, actor, report)):
         return moved
@@ -305,6 +317,34 @@ def _moved_away_while_reviewing(
         .limit(1)
     )
     return MovedAway(moved.occurred_at) if moved is not None else None
+
+
+def _read_again_while_reviewing(
+    session: Session, actor: Account, report_id: int
+) -> ReadAgainAway | None:
+    """The read-again that removed report `report_id` after this doctor last opened it, or
+    None: the report is gone, so `assigned_away_while_reviewing` had found nothing and a
+    doctor pressing Sign after staff uploaded the file again at 250 Hz met a bare 404, their
+    typed read lost (a write-path audit, 2026-12-07)."""
+    opened = _last_opened(session, actor, report_id)
+    if opened is None:
+        return None
+    read_again = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "recording.read_again",
+            AuditEvent.patient_id == opened.patient_id,
+            AuditEvent.id > opened.id,
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    removed = next(
+        (e for e in read_again if report_id in (e.details or {}).get("removed_report_ids", [])),
+        None,
+    )
+    if removed is None:
+        return None
+    return ReadAgainAway(str((removed.details or {}).get("now", "")), removed.occurred_at)
 
 
 def _last_opened(
