@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ml.recording import Recording
 from portal.models import (
+    Account,
     AuditEvent,
     EcgRecording,
     EcgReport,
@@ -31,6 +33,7 @@ from portal.services.recordings import ReadingChange, UploadOptions, _reading_ch
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, csrf_token, error_messages
 from tests.support.ecg_files import synthetic, write_csv
+from tests.support.races import second_while_first_is_open
 from tests.test_api import Api, error_of, issue_on_admin_page, sign
 from tests.test_upload_and_review import _upload
 
@@ -250,6 +253,73 @@ def test_a_read_typed_while_staff_read_the_recording_again_is_given_back(
     other = client_for(app, people.other_doctor)
     theirs = typed | {"csrf_token": csrf_token(other, "/account/password")}
     assert other.post(f"{page}/sign", data=theirs).status_code == 404
+
+
+def test_a_signature_sent_with_a_read_again_is_one_or_the_other_never_a_500(
+    app: Flask, people: People, sql: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign and the staff's upload at another rate sent together had answered 500 on both
+    databases (a write-path audit, 2026-12-07: `report.versions[0]` empty on SQLite, a
+    StaleDataError on MariaDB): both lock the report's row. The read-again first, between the
+    signature's load of the report and its lock: the doctor is told why, their read kept; the
+    signature first, holding its lock: the read-again waits and is refused as signed."""
+    staff = client_for(app, people.staff)
+    strip = [(_strip_at_360_hz(tmp_path), "strip.csv")]
+    assert _upload(staff, people.patient.id, strip, fs_hz="250").status_code == 302
+    assert Worker(app).run_pending() == 1
+    report = sql.scalar(select(EcgReport))
+    assert report is not None
+    doctor = client_for(app, people.doctor)
+    page = f"/reports/{report.id}"
+    token = csrf_token(doctor, page)
+    typed = {"rhythm_label": "Sinus rhythm", "findings": ["SINUS"],
+             "conclusion": "Sinus rhythm; my own words.", "password": PASSWORD,
+             "row_version": str(report.row_version), "csrf_token": token}  # fmt: skip
+    checked = reports._check_password
+    answered: list[int] = []
+
+    def read_again_meanwhile(actor: Account, password: str) -> None:
+        checked(actor, password)
+        staff_request = threading.Thread(  # a request of its own, not inside the doctor's
+            target=lambda: answered.append(
+                _upload(staff, people.patient.id, strip, fs_hz="360").status_code
+            )
+        )
+        staff_request.start()
+        staff_request.join(timeout=60)
+
+    monkeypatch.setattr(reports, "_check_password", read_again_meanwhile)
+    answer = doctor.post(f"{page}/sign", data=typed)
+    monkeypatch.undo()
+    assert answered == [302]
+    text = " ".join(html.unescape(answer.get_data(as_text=True)).split())
+    assert answer.status_code == 409, text[:800]
+    assert "it is being read again at 360 Hz" in text and "Sinus rhythm; my own words." in text
+    sql.expire_all()
+    assert sql.scalar(select(func.count()).select_from(EcgReport)) == 0
+
+    assert Worker(app).run_pending() == 1  # its new read, signed first this time
+    new = sql.scalar(select(EcgReport))
+    assert new is not None
+    first = app.extensions["db_sessionmaker"]()
+    signing = first.get(EcgReport, new.id)
+    reports.sign(
+        first, signing, actor=first.get(Account, people.doctor.id), password=PASSWORD,
+        expected_row_version=signing.row_version,
+        read=reports.PhysicianRead("Sinus rhythm", ["SINUS"], "Read."),
+    )  # fmt: skip
+    first.flush()  # signed, not committed
+
+    def read_again(_own: Session) -> str:
+        refused = _upload(staff, people.patient.id, strip, fs_hz="250")
+        return f"{refused.status_code} {' '.join(error_messages(refused.get_data(as_text=True)))}"
+
+    said, waited = second_while_first_is_open(sql.get_bind(), first, read_again, wait_s=1.5)
+    assert waited and said.startswith("422 "), said
+    assert "read at 360 Hz; you gave 250 Hz. Its report is signed" in said
+    sql.expire_all()
+    assert sql.scalar(select(EcgReport.status)) is ReportStatus.FINAL
+    assert sql.scalar(select(EcgRecording.sampling_rate_hz)) == 360
 
 
 def test_other_units_are_a_change_of_reading_too() -> None:

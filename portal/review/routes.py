@@ -498,16 +498,19 @@ def sign(report_id: int) -> Any:
     except NotAllowed:
         return _read_kept_after_reassignment(report_id, form)
     if form.validate_on_submit():
-        return _commit_signature(
-            form,
-            found,
-            lambda: reports.sign(
-                db_session(), found, actor=_actor(), password=form.password.data or "",
-                expected_row_version=form.row_version.data or 0, read=_physician_read(form),
-                patient_hold=_patient_hold(),
-            ),
-            "Report signed.",
-        )  # fmt: skip
+        try:
+            return _commit_signature(
+                form,
+                found,
+                lambda: reports.sign(
+                    db_session(), found, actor=_actor(), password=form.password.data or "",
+                    expected_row_version=form.row_version.data or 0, read=_physician_read(form),
+                    patient_hold=_patient_hold(),
+                ),
+                "Report signed.",
+            )  # fmt: skip
+        except NotAllowed:  # removed by a read-again of its recording at that moment
+            return _read_kept_after_reassignment(report_id, form)
     return _redisplay(found, form)
 
 

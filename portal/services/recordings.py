@@ -212,9 +212,9 @@ def _register(
         raise InvalidInput({"files": _reference_clash(existing, reference_record)})
     change = _reading_change(existing, recording, options) if existing is not None else None
     if existing is not None and change is not None:
-        _check_read_again(session, existing, change)
+        read = _check_read_again(session, existing, change)
         _keep_again(staged, storage_dir)
-        return _read_again(session, existing, recording, options, change, actor=actor)
+        return _read_again(session, existing, read, recording, options, change, actor=actor)
     if existing is not None:
         _keep_again(staged, storage_dir)
         job = existing.jobs[-1]
@@ -325,9 +325,12 @@ def _keep_again(staged: storage.StagedUpload, storage_dir: Path) -> None:
         raise InvalidInput({"files": str(problem)}) from None
 
 
-def _check_read_again(session: Session, existing: EcgRecording, change: ReadingChange) -> None:
-    """InvalidInput, saying what to do, when the file cannot be read again now: its analysis
-    is running, or a read of it is signed (the record of what was issued, never replaced)."""
+def _check_read_again(
+    session: Session, existing: EcgRecording, change: ReadingChange
+) -> list[EcgReport]:
+    """The recording's reports, locked (`_reports_locked`); InvalidInput, saying what to do,
+    when the file cannot be read again now: its analysis is running, or a read of it is signed
+    (the record of what was issued, never replaced)."""
     lock_row(session, "ecg_recording", existing.id, "pacemaker")  # one re-read at a time
     before = _before(existing, change)
     if any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in existing.jobs):
@@ -335,12 +338,25 @@ def _check_read_again(session: Session, existing: EcgRecording, change: ReadingC
             {change.field: f"{before} Its analysis is still running: upload it again with "
              f"{change.now} once it has finished (its page says when), and it is read again."}
         )  # fmt: skip
-    if session.scalar(
-        select(func.count())
-        .select_from(EcgReport)
-        .where(EcgReport.recording_id == existing.id, EcgReport.status.in_(SIGNED_STATUSES))
-    ):
+    read = _reports_locked(session, existing)
+    if any(report.status in SIGNED_STATUSES for report in read):
         raise InvalidInput({change.field: _signed_refusal(before, change)})
+    return read
+
+
+def _reports_locked(session: Session, existing: EcgRecording) -> list[EcgReport]:
+    """The recording's reports, their rows locked and read as committed (MariaDB: not the
+    request's snapshot): a signature at that moment holds its report's row
+    (`reports._lock_unless_removed`), so one of the two waits and finds what the other did.
+    A signature sent with a read-again had answered 500 (a write-path audit, 2026-12-07)."""
+    return list(
+        session.scalars(
+            select(EcgReport)
+            .where(EcgReport.recording_id == existing.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _before(existing: EcgRecording, change: ReadingChange) -> str:
@@ -362,6 +378,7 @@ def _signed_refusal(before: str, change: ReadingChange) -> str:
 def _read_again(
     session: Session,
     existing: EcgRecording,
+    read: list[EcgReport],
     recording: Recording | RecordingSource,
     options: UploadOptions,
     change: ReadingChange,
@@ -369,10 +386,10 @@ def _read_again(
     actor: Account,
 ) -> UploadOutcome:
     """The same file, given again at another rate or in other units (`_check_read_again`
-    allows it): read again at those, its unsigned machine read removed (audited). That read
-    was of the file at the wrong rate, and no doctor had put their name to it, so nothing of
-    record is lost (an input audit); a read withdrawn as entered in error stays."""
-    read = list(session.scalars(select(EcgReport).where(EcgReport.recording_id == existing.id)))
+    allows it, `read` its reports, locked): read again at those, its unsigned machine read
+    removed (audited). That read was of the file at the wrong rate, and no doctor had put
+    their name to it, so nothing of record is lost (an input audit); a read withdrawn as
+    entered in error stays."""
     unsigned = [report for report in read if report.status is ReportStatus.PRELIMINARY]
     removed = _remove_unsigned_reads(session, unsigned, change, _before(existing, change))
     details = {"was": change.was, "now": change.now, "removed_report_ids": removed}

@@ -680,6 +680,7 @@ def sign(
     """Add the physician's read and make the report final (caller commits; a concurrent
     signature surfaces as SigningConflict at flush)."""
     _check_password(actor, password)
+    _lock_unless_removed(session, report)
     if report.status is ReportStatus.PRELIMINARY and report.row_version != expected_row_version:
         # Unsigned and changed: staff moved it to another patient's record (`recording_move`)
         # while the doctor read it; "another doctor signed" had been said of it (an audit).
@@ -695,6 +696,23 @@ def sign(
         raise SigningConflict(_changed_meanwhile(session, report, actor, "signed or changed"))
     _check_read(read, read_as_episodes(report), report.versions[0])
     return _add_version(session, report, actor, VersionKind.PHYSICIAN, read, None, patient_hold)
+
+
+def _lock_unless_removed(session: Session, report: EcgReport) -> None:
+    """Lock the report's row and read it as committed (MariaDB: not the request's snapshot);
+    NotAllowed when it is gone: a read-again of its recording at that moment removes an
+    unsigned report (`recordings._read_again`, which locks it too), and a signature sent with
+    one had answered 500 (`report.versions[0]` empty on SQLite, a StaleDataError on MariaDB; a
+    write-path audit, 2026-12-07). The route then says why (`assigned_away_while_reviewing`)."""
+    lock_row(session, "ecg_report", report.id, "status")
+    current = session.scalar(
+        select(EcgReport)
+        .where(EcgReport.id == report.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if current is None:
+        raise NotAllowed()
 
 
 def amend(
