@@ -12,11 +12,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, EcgRecording, EcgReport
-from portal.services import reports
+from portal.models import Account, AuditEvent, EcgRecording, EcgReport
+from portal.services import recording_move, reports
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, csrf_token, error_messages, post_form
 from tests.support.ecg_files import synthetic, write_edf
+from tests.support.races import second_while_first_is_open
 from tests.test_sinus_rate_statement import _read_by_the_portal
 from tests.test_upload_and_review import _upload
 
@@ -83,6 +84,41 @@ def test_a_read_typed_while_staff_moved_the_recording_is_given_back(
     sql.expire_all()
     assert len(sql.get(EcgReport, report.id).versions) == 1  # type: ignore[union-attr]
     assert doctor.get(page).status_code == 404  # the access rules are unchanged
+
+
+def test_a_move_sent_twice_at_once_is_told_where_the_first_moved_it_not_a_500(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A double click on "Move the recording" had answered 500 on MariaDB (a StaleDataError on
+    `ecg_report`: the second request had loaded the recording before the first's move and read
+    its snapshot after the lock) and on SQLite "... has this recording already." (a write-path
+    audit, 2026-12-07): the second, after the lock, reads it as committed and says so."""
+    report = _read_by_the_portal(app, people, sql, tmp_path / "ecg.csv", synthetic(10.0, 250.0))
+    target = people.other_patient
+    first = app.extensions["db_sessionmaker"]()
+    with app.test_request_context():
+        recording_move.move_recording(
+            first, first.get(EcgRecording, report.recording_id), target.mrn,
+            "uploaded to the wrong patient", actor=first.get(Account, people.staff.id),
+        )  # fmt: skip
+        first.flush()  # moved, not committed: the second click arrives now
+
+    def second(_own: Session) -> str:
+        again = _move(app, people, report, mrn=target.mrn, reason="uploaded to the wrong patient")
+        messages = error_messages(html.unescape(again.get_data(as_text=True)))
+        return f"{again.status_code} {' '.join(messages)}"
+
+    said, waited = second_while_first_is_open(sql.get_bind(), first, second, wait_s=1.5)
+    assert waited and said.startswith("400 "), said
+    assert (
+        f"This recording was moved to {target.full_name} (MRN {target.mrn}) "
+    ) in said and "; nothing more was moved. Check its page before moving it again." in said
+    assert "has this recording already" not in said
+    sql.expire_all()
+    moved = sql.get(EcgReport, report.id)
+    assert moved is not None and moved.patient_id == target.id
+    assert len(sql.scalars(select(AuditEvent).where(
+        AuditEvent.action == "recording.move_in")).all()) == 1  # fmt: skip
 
 
 def test_a_move_is_refused_in_words_and_a_signed_read_does_not_move(

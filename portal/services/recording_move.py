@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from ml.errors import RecordingError
 from ml.recording import Recording
 from portal.db import lock_row
-from portal.local_time import acquisition_utc, before_birth, hospital_zone
+from portal.local_time import acquisition_utc, before_birth, hospital_zone, shown
 from portal.models import (
     Account,
+    AuditEvent,
     EcgRecording,
     EcgReport,
     JobState,
@@ -46,6 +47,7 @@ def move_recording(
     their own clock, which may fit the new patient. InvalidInput, in words, when it cannot
     move."""
     lock_row(session, "ecg_recording", recording.id, "pacemaker")  # one move at a time
+    _not_moved_meanwhile(session, recording, mrn)
     reason = " ".join(reason.split())
     if not reason:
         raise InvalidInput({"reason": "Say why it moves (e.g. uploaded to the wrong patient)."})
@@ -102,6 +104,43 @@ def move_recording(
             object_type="ecg_recording", object_id=recording.id, details=details,
         )  # fmt: skip
     return target
+
+
+def _not_moved_meanwhile(session: Session, recording: EcgRecording, mrn: str) -> None:
+    """The recording read again as committed, once locked (MariaDB: not the request's
+    snapshot); InvalidInput naming where and when it was moved, when another request moved it
+    since this one loaded it, or to the very patient asked for. A double click on "Move the
+    recording" had answered 500 on MariaDB, a StaleDataError on `ecg_report`, and on SQLite
+    "Fatima Okafor has this recording already.", as if uploaded to her twice (a write-path
+    audit, 2026-12-07)."""
+    loaded_for = recording.patient_id
+    session.refresh(recording, with_for_update=True)
+    now = recording.patient
+    if recording.patient_id != loaded_for:
+        when = "a moment ago"
+    elif now.mrn == mrn.strip().upper() and (moved_at := _moved_in_at(session, recording)):
+        when = f"at {shown(moved_at, hospital_zone())}"  # before this request read it
+    else:
+        return
+    raise InvalidInput(
+        {"mrn": f"This recording was moved to {now.full_name} (MRN {now.mrn}) {when}; nothing "
+         "more was moved. Check its page before moving it again."}
+    )  # fmt: skip
+
+
+def _moved_in_at(session: Session, recording: EcgRecording) -> dt.datetime | None:
+    """When the recording was last moved to the patient it is with, or None (uploaded there)."""
+    return session.scalar(
+        select(AuditEvent.occurred_at)
+        .where(
+            AuditEvent.action == "recording.move_in",
+            AuditEvent.object_type == "ecg_recording",
+            AuditEvent.object_id == recording.id,
+            AuditEvent.patient_id == recording.patient_id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
 
 
 def reports_of(session: Session, recording: EcgRecording) -> list[EcgReport]:
