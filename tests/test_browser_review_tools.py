@@ -530,3 +530,101 @@ def test_the_strip_is_legible_on_a_phone(
         "() => document.getElementById('ecg-window').textContent.startsWith('10.0')"
     )
     phone.close()
+
+
+def test_calipers_place_both_ends_by_keyboard(
+    app: Flask,
+    page,
+    people: People,
+    sql: Session,
+    artifacts_dir: Path,
+    database_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """An accessibility audit (WCAG 2.1.1): the Calipers button could be pressed by keyboard,
+    but the two ends were placed only by a click, tap or drag on the chart. With calipers on
+    the strip is a Tab stop with a focus ring; the arrows move an end by a small box (40 ms,
+    with Shift a large one, 200 ms), Enter fixes it, and the interval is announced in the
+    pointer's words; Escape clears, and a pointer still measures."""
+    report_id, _, onsets = _analysed_report(app, people, sql, tmp_path, TWELVE)
+    _open_review(page, app, report_id)
+    detail = page.locator("#ecg-detail")
+    assert detail.get_attribute("tabindex") is None  # calipers off: no Tab stop
+    keys = page.locator("#ecg-caliper-keys")
+    assert keys.is_visible() and "Enter or Space" in keys.inner_text()
+    assert page.locator("#ecg-calipers").get_attribute("aria-describedby") == "ecg-caliper-keys"
+
+    def tab_to(element_id: str) -> None:
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == element_id:
+                return
+        raise AssertionError(f"Tab never reached #{element_id}")
+
+    page.focus("#ecg-calipers")
+    page.keyboard.press("Enter")
+    assert page.locator("#ecg-calipers").get_attribute("aria-pressed") == "true"
+    tab_to("ecg-snap")
+    page.keyboard.press("Space")  # snapping off: the ends stay on the paper's boxes
+    assert not page.locator("#ecg-snap").is_checked()
+    tab_to("ecg-detail")
+    ring = page.locator(".ecg-scroll").evaluate("b => getComputedStyle(b).outlineStyle")
+    assert ring == "solid"  # the focus shows round the strip's box
+    assert detail.get_attribute("role") == "application"
+
+    # The first end starts on the first large box of the rhythm strip (0.2 s): 5 large and 2
+    # small boxes on is 1.28 s; 4 large and 5 small boxes further is 1000 ms, 60 bpm.
+    rhythm = "y4"
+    for key, times in (("Shift+ArrowRight", 5), ("ArrowRight", 2)):
+        for _ in range(times):
+            page.keyboard.press(key)
+    assert _bracket_ends(page, rhythm) == pytest.approx([1.28])
+    page.keyboard.press("Enter")
+    for key, times in (("Shift+ArrowRight", 4), ("ArrowRight", 5)):
+        for _ in range(times):
+            page.keyboard.press(key)
+    assert page.locator("#caliper-readout").inner_text() == ""  # not fixed yet
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('caliper-readout').textContent")
+    readout = page.locator("#caliper-readout")
+    assert readout.get_attribute("aria-live") == "polite"
+    found = READOUT.search(readout.inner_text())
+    assert found and (found.group(1), found.group(2)) == ("1000", "60"), readout.inner_text()
+    assert "lead II" in readout.inner_text()
+    m = page.evaluate("window.ecgCaliper()")
+    assert m["lead"] == "II" and m["samples"] == 250
+    assert (m["t0_s"], m["t1_s"]) == pytest.approx((1.28, 2.28))
+    # Drawn as a pointer's: an end line each on the rhythm strip, the label on the strip.
+    assert _bracket_ends(page, rhythm) == pytest.approx([1.28, 2.28])
+    labels = page.locator("#ecg-detail .annotation-text").all_text_contents()
+    assert any(found.group(0) in label for label in labels)
+    page.screenshot(
+        path=str(artifacts_dir / f"browser-calipers-keyboard-{_backend(database_url)}.png"),
+        full_page=True,
+    )
+
+    # Enter again moves the other end: one small box to the left is 1040 ms, 58 bpm.
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        "() => document.getElementById('caliper-readout').textContent.includes('1040 ms')"
+    )
+    assert "58 bpm" in readout.inner_text()
+    assert _bracket_ends(page, rhythm) == pytest.approx([1.24, 2.28])
+
+    # Escape clears; a pointer's drag still measures (the ends snapping to two R peaks).
+    page.keyboard.press("Escape")
+    assert readout.inner_text() == "" and page.evaluate("window.ecgCaliper()") is None
+    page.check("#ecg-snap")
+    r_peaks_s = onsets / FS_HZ + R_AFTER_ONSET_S
+    first, second = r_peaks_s[2], r_peaks_s[3]
+    m = _drag(
+        page,
+        _client_point(page, first + 0.015, rhythm, 0.6),
+        _client_point(page, second - 0.02, rhythm, 0.4),
+    )
+    assert m["lead"] == "II" and abs(m["dt_ms"] - TRUE_RR_MS) <= 1000 / FS_HZ
+    assert _bracket_ends(page, rhythm) == pytest.approx([m["t0_s"], m["t1_s"]])
+    # Calipers off: the strip is a figure again, out of the Tab order.
+    page.click("#ecg-calipers")
+    assert detail.get_attribute("tabindex") is None and detail.get_attribute("role") == "figure"

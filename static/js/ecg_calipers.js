@@ -150,5 +150,92 @@
     gd.addEventListener("mousedown", (e) => { if (drag) held(e); }, true);
   }
 
-  window.EcgCalipers = { SNAP_S, measure, describe, readout, overlay, locate, attach };
+  // The first end alone, while a keyboard places it: its line and dot as `overlay` draws them.
+  function firstEnd(m, yaxis) {
+    const o = overlay(m, yaxis);
+    return { shapes: [o.shapes[0], o.shapes[3]], annotations: [] };
+  }
+
+  // The same calipers by keyboard, on the strip focused (WCAG 2.1.1: the ends had been placed
+  // only by a pointer). Left/Right move the moving end a small box (40 ms), with Shift a large
+  // box (200 ms); Up/Down choose the row while the first end moves; Enter or Space fixes the
+  // first end and moves the second from it, fixes the second (the measurement, as a release
+  // gives it), then switches which end moves; Escape clears. The ends start on the first large
+  // box of the row the beats are marked on, or are the measurement shown. hooks: as `attach`,
+  // and firstRow(), kept() -> {measurement, row} or null, mark(measurement, row) for the first
+  // end, clear().
+  const KEY_STEP_S = { small: 0.04, large: 0.2 };
+  function attachKeys(gd, hooks) {
+    let keys = null;  // {row, lead, t: [first, second], moving: 0 or 1, fixed: ends fixed (0-2)}
+    const range = () => gd._fullLayout.xaxis.range;
+    const leadAt = (row, t) => (row.segments.find((s) => t >= s.t0 && t <= s.t1) || row.segments[0]).lead;
+    const current = () => {
+      const { data, fsHz } = hooks.context();
+      const [a, b] = keys.fixed === 0 ? [keys.t[0], keys.t[0]] : keys.t;
+      return measure(data, fsHz, keys.lead, a, b, hooks.snap());
+    };
+    function begin() {
+      const shown = hooks.kept();
+      if (shown) {
+        const m = shown.measurement;
+        keys = { row: shown.row, lead: m.lead, t: [m.t0_s, m.t1_s], moving: 1, fixed: 2 };
+        return;
+      }
+      const row = hooks.firstRow(), t = Math.ceil((range()[0] + 1e-6) / KEY_STEP_S.large) * KEY_STEP_S.large;
+      keys = { row, lead: leadAt(row, t), t: [t, t], moving: 0, fixed: 0 };
+      draw();
+    }
+    function draw() {
+      const m = current();
+      if (keys.fixed === 0) hooks.mark(m, keys.row);
+      else if (keys.fixed === 2 && m.samples > 0) hooks.done(m, keys.row);
+      else hooks.draft(m, keys.row);
+    }
+    function move(stepS) {
+      const [lo, hi] = range();
+      keys.t[keys.moving] = Math.max(lo, Math.min(hi, keys.t[keys.moving] + stepS));
+      if (keys.fixed === 0) keys.lead = leadAt(keys.row, keys.t[0]);
+      draw();
+    }
+    function changeRow(step) {
+      const rows = hooks.rows(), k = rows.indexOf(keys.row) + step;
+      if (k < 0 || k >= rows.length) return;
+      keys.row = rows[k];
+      keys.lead = leadAt(keys.row, keys.t[0]);
+      draw();
+    }
+    function fix() {
+      if (keys.fixed === 0) { keys.fixed = 1; keys.moving = 1; keys.t[1] = keys.t[0]; draw(); return; }
+      if (keys.fixed === 1) {
+        if (current().samples === 0) return;  // both ends on one sample: no interval yet
+        keys.fixed = 2;
+        draw();
+        return;
+      }
+      keys.moving = 1 - keys.moving;
+    }
+    // Reached by Tab (not a click), the first end shows at once; a press on the strip is the
+    // pointer's, which the keys then take up from.
+    gd.addEventListener("focus", () => { if (hooks.active() && hooks.rows().length && gd.matches(":focus-visible")) begin(); });
+    gd.addEventListener("pointerdown", () => { keys = null; }, true);
+    gd.addEventListener("blur", () => {
+      // A measurement half placed is dropped, as a cancelled drag is.
+      if (keys && keys.fixed < 2) hooks.done(null, keys.row);
+      keys = null;
+    });
+    gd.addEventListener("keydown", (e) => {
+      if (e.target !== gd || !hooks.active() || !hooks.rows().length || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (!keys || !hooks.rows().includes(keys.row)) begin();  // the strip was redrawn
+      const step = e.shiftKey ? KEY_STEP_S.large : KEY_STEP_S.small;
+      if (e.key === "ArrowRight") move(step);
+      else if (e.key === "ArrowLeft") move(-step);
+      else if ((e.key === "ArrowUp" || e.key === "ArrowDown") && keys.fixed === 0) changeRow(e.key === "ArrowUp" ? -1 : 1);
+      else if (e.key === "Enter" || e.key === " ") fix();
+      else if (e.key === "Escape") { hooks.clear(); keys = { ...keys, t: [keys.t[0], keys.t[0]], moving: 0, fixed: 0 }; draw(); }
+      else return;
+      e.preventDefault();
+    });
+  }
+
+  window.EcgCalipers = { SNAP_S, KEY_STEP_S, measure, describe, readout, overlay, firstEnd, locate, attach, attachKeys };
 })();

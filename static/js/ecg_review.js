@@ -208,7 +208,7 @@
     const o = Calipers.overlay(m, row.axis);
     return { shapes: base.shapes.concat(o.shapes), annotations: base.annotations.concat(o.annotations) };
   }
-  Calipers.attach(detailDiv, {
+  const caliperHooks = {
     active: () => $("ecg-calipers").getAttribute("aria-pressed") === "true",
     snap: () => $("ecg-snap").checked,
     rows: () => (figure ? figure.rows : []),
@@ -220,17 +220,33 @@
       Plotly.relayout(detailDiv, withCaliper(m, row));
       $("caliper-readout").textContent = Calipers.readout(m);
     },
-  });
+    // The keyboard's too: where its first end starts, the measurement it takes up, its first end.
+    firstRow: () => figure.rows[figure.markerRow],
+    kept: () => (measurement && rowFor(measurement) ? { measurement, row: rowFor(measurement) } : null),
+    mark: (m, row) => {
+      const o = Calipers.firstEnd(m, row.axis);
+      Plotly.relayout(detailDiv, { shapes: base.shapes.concat(o.shapes), annotations: base.annotations });
+    },
+    clear: () => clearCaliper(),
+  };
+  Calipers.attach(detailDiv, caliperHooks);
+  Calipers.attachKeys(detailDiv, caliperHooks);
+  // Calipers on: the strip is a Tab stop the keys measure on (role "application", so a screen
+  // reader passes it the arrows), with a focus ring; off: a figure again, out of the Tab order.
   $("ecg-calipers").addEventListener("click", (e) => {
     const on = e.currentTarget.getAttribute("aria-pressed") !== "true";
     e.currentTarget.setAttribute("aria-pressed", String(on));
     detailDiv.classList.toggle("calipers-on", on);
+    detailDiv.setAttribute("role", on ? "application" : "figure");
+    if (on) detailDiv.setAttribute("tabindex", "0");
+    else detailDiv.removeAttribute("tabindex");
   });
-  $("ecg-caliper-clear").addEventListener("click", () => {
+  function clearCaliper() {
     measurement = null;
     $("caliper-readout").textContent = "";
     if (figure) Plotly.relayout(detailDiv, base);
-  });
+  }
+  $("ecg-caliper-clear").addEventListener("click", clearCaliper);
 
   // Paper settings and layout: redraw the same window (a slower speed fetches a longer one).
   $("ecg-gain").addEventListener("change", (e) => { view.gain = Number(e.target.value); render(); });
