@@ -86,3 +86,62 @@ def test_forced_colours_keep_chosen_statements_the_pressed_calipers_and_the_lege
     )
     assert len(swatches) == 5 and len(set(swatches)) == 5, swatches
     assert page_background not in swatches
+
+
+def test_the_chosen_statements_are_one_tab_stop_with_arrows_between_them(
+    app: Flask,
+    page,
+    people: People,
+    sql: Session,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """An accessibility audit: a keyboard tabbed through every chosen statement's ×, one Tab
+    stop each. The chosen statements are one Tab stop; the arrows, Home and End move between
+    them, and Delete removes the one focused, said as its × says it."""
+    from playwright.sync_api import expect
+
+    report_id, _, _ = _analysed_report(app, people, sql, tmp_path, LEADS)
+    _open_review(page, app, report_id)
+    search = page.locator("#sign .statement-search")
+    for code in ("AV_BLOCK_1", "LONG_QT", "T_INVERSION"):
+        search.fill(code)
+        search.press("Enter")
+    chips = page.locator("#sign .statement-chip")
+    codes = chips.evaluate_all("cs => cs.map(c => c.dataset.code)")
+    assert len(codes) >= 4, codes
+    focused = "document.activeElement.closest('.statement-chip')?.dataset.code ?? null"
+    stops = "#sign .statement-chip button[tabindex='0']"
+
+    # From the search field back one Tab: the first chosen statement; back once more: out.
+    search.focus()
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(focused) == codes[0]
+    assert page.locator(stops).count() == 1
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(focused) is None
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == codes[0]
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(focused) == codes[1]
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # stays on the first
+    assert page.evaluate(focused) == codes[0]
+    page.keyboard.press("End")
+    assert page.evaluate(focused) == codes[-1]
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    # The Tab stop stays where the keyboard left it: one Tab on is the search field.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('statement-search')")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(focused) == codes[1]
+
+    # Delete removes the one focused, says so, and the focus stays among the chips.
+    name = chips.nth(1).inner_text().removesuffix("×").strip()
+    page.keyboard.press("Delete")
+    expect(page.locator("#sign .statement-announcement")).to_have_text(f"Removed: {name}.")
+    assert chips.evaluate_all("cs => cs.map(c => c.dataset.code)") == [codes[0], *codes[2:]]
+    assert page.evaluate(focused) == codes[2]
+    page.keyboard.press("Backspace")
+    assert chips.evaluate_all("cs => cs.map(c => c.dataset.code)") == [codes[0], *codes[3:]]
+    assert page.locator(stops).count() == 1

@@ -23,7 +23,7 @@
     picker.className = "statement-picker";
     const chips = document.createElement("ul");
     chips.className = "chosen-statements";
-    chips.setAttribute("aria-label", "Chosen statements");
+    chips.setAttribute("aria-label", "Chosen statements: arrow keys move between them, Delete removes one");
     const search = document.createElement("input");
     search.type = "search";
     search.className = "statement-search";
@@ -67,6 +67,29 @@
       });
       list.append(box);
     });
+
+    // The chosen statements are one Tab stop (a roving tabindex): the arrows, Home and End move
+    // between them, Delete or Backspace removes the one focused, as its × does (a keyboard had
+    // tabbed through every chip; an accessibility audit).
+    let current = null;  // the code of the chip that is the Tab stop
+    chips.addEventListener("focusin", (event) => {
+      const chip = event.target.closest(".statement-chip");
+      if (!chip) return;
+      current = chip.dataset.code;
+      chipButtons().forEach((b) => { b.tabIndex = b === event.target ? 0 : -1; });
+    });
+    chips.addEventListener("keydown", (event) => {
+      const buttons = chipButtons(), k = buttons.indexOf(event.target);
+      if (k < 0) return;
+      if (event.key === "Delete" || event.key === "Backspace") { event.preventDefault(); event.target.click(); return; }
+      const to = { ArrowRight: k + 1, ArrowDown: k + 1, ArrowLeft: k - 1, ArrowUp: k - 1, Home: 0, End: buttons.length - 1 }[event.key];
+      if (to === undefined) return;
+      event.preventDefault();
+      buttons[Math.max(0, Math.min(buttons.length - 1, to))].focus();
+    });
+    function chipButtons() {
+      return [...chips.querySelectorAll(".statement-chip button")];
+    }
 
     search.addEventListener("input", () => { filter(); announce(matchesSaid()); });
     search.addEventListener("keydown", (event) => {
@@ -134,12 +157,14 @@
           it.option.selected = false;
           refresh();
           announce("Removed: " + it.option.text + ".");
-          const left = chips.querySelectorAll(".statement-chip button");
+          const left = chipButtons();
           (left[Math.min(place, left.length - 1)] || search).focus();
         });
         chip.append(remove);
         chips.append(chip);
       });
+      const stop = Math.max(0, chosen.findIndex((it) => it.option.value === current));
+      chipButtons().forEach((b, i) => { b.tabIndex = i === stop ? 0 : -1; });
       if (!chosen.length) chips.innerHTML = '<li class="muted">No statement chosen yet.</li>';
       items.forEach((it) => it.button.setAttribute("aria-pressed", String(it.option.selected)));
       warnings.textContent = rules ? conflicts(chosen.map((it) => it.option.value), rules).join(" ") : "";
