@@ -56,7 +56,7 @@ from ml.findings import (
     without_pr_without_p_waves,
 )
 from ml.gaps import GapFill, Span, clocks, fill_gaps
-from ml.holter_summary import HolterSummary, holter_summary
+from ml.holter_summary import HolterSummary, holter_summary, vf_waves
 from ml.hrv import (
     FIBRILLATION_RATE_REASON,
     HeartRateSummary,
@@ -1474,6 +1474,7 @@ def summarise(
             s_in_af=int(np.sum((classes == "S") & in_af)),
             leads_not_read=leads_not_read,
             through_noise=bool(noise),
+            vf_waves=int(np.sum(vf_waves(beat_s, episodes))),
         )
         if noise:
             # Read through noise, nothing is vouched for as normal: cinc2017 A00984, 0 % good

@@ -104,11 +104,8 @@ def holter_summary(
     longest = max(pauses, key=lambda e: e.duration_s, default=None)
     af_s = _readable_af_s(episodes, unreadable)
 
-    def inside(label: str) -> np.ndarray:
-        return rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == label])
-
-    beats = ~inside(rhythm.VF)
-    in_af = inside(rhythm.AF)
+    beats = ~vf_waves(beat_s, episodes)
+    in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
     return HolterSummary(  # rounded as shown, so a stored summary reads back the same
         hours=round(hours, 3),
         total_beats=int(beats.sum()),
@@ -121,6 +118,12 @@ def holter_summary(
         af_percent=round(100 * af_s / (readable_hours * 3600), 1),
         readable_hours=round(readable_hours, 3),
     )
+
+
+def vf_waves(beat_s: np.ndarray, episodes: Sequence[rhythm.Episode]) -> np.ndarray:
+    """True for each detection inside a ventricular flutter/fibrillation episode: its waves,
+    which are no beats. The one rule of the Holter's beats and the findings' ectopy shares."""
+    return rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.VF])
 
 
 def _readable_af_s(episodes: list[rhythm.Episode], unreadable: list[tuple[float, float]]) -> float:
