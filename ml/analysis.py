@@ -1226,6 +1226,29 @@ def reported_classes(
     return classes, notes
 
 
+def unclassified_in_svt_note(
+    episodes: list[rhythm.Episode], beat_s: np.ndarray, classes: np.ndarray, called: np.ndarray
+) -> str:
+    """What the read says of the unclassified (Q) beats an SVT run holds between its S beats
+    (`rhythm.run_bounds`): where, how many, and how many the beat classifier itself left
+    unclassified (`called` Q), not a rule of the read's; "" when none."""
+    runs = [e for e in episodes if e.label == rhythm.SVT]
+    held = []
+    for e in runs:
+        q = (beat_s >= e.start_s) & (beat_s <= e.end_s) & (classes == "Q")
+        if q.any():
+            held.append((e, int(q.sum()), int(np.sum(q & (called == "Q")))))
+    if not held:
+        return ""
+    where = ", ".join(f"{clocks([e.start_s])} ({e.n_beats} beats, {n} Q)" for e, n, _ in held)
+    total, by_model = sum(n for _, n, _ in held), sum(m for _, _, m in held)
+    return (
+        f"Supraventricular tachycardia at {where} counts {total} beats left unclassified "
+        f"between its S beats, at the run's rate: {by_model} of them the beat classifier "
+        "could not name (its own Q call), the others S calls taken back; check the strip there."
+    )
+
+
 # Run episodes, the calls they are runs of, and whether they are the slow runs (`run_bounds`).
 RUN_CLASS = {rhythm.VT: ("V", False), rhythm.SVT: ("S", False), rhythm.IVR: ("V", True)}
 
@@ -1358,6 +1381,9 @@ def summarise(
     )
     if set_aside:
         notes = [*notes, artefact_runs_note(sorted(set_aside))]
+    bridged_note = unclassified_in_svt_note(episodes, beat_s, classes, called)
+    if bridged_note:
+        notes = [*notes, bridged_note]
     if vt_in_noise:
         notes = [*notes, vt_through_noise_note(vt_in_noise)]
     faint = faint_in_poor_signal(beats.qrs_mv, beats.quality, beat_s)

@@ -105,6 +105,10 @@ MAX_BASE_AGE_S = 60.0
 # whose stretch that short is read sinus rhythm whatever its rate (`MIN_RATE_EPISODE_S`).
 RHYTHM_RUN_S = 10.0
 BASE_WINDOW_BEATS = 10
+# Unclassified (Q) beats between two runs of S beats join them into one when each interval
+# across them is within this share of the runs' median cycle (`_bridged_over_unclassified`):
+# the run's rate, give or take a fifth (fixed, not tuned).
+BRIDGED_CYCLE_SHARE = (0.8, 1.25)
 # The sinus rate of the background (`_centred_nn_median`) needs this many NN intervals of the
 # window's `BASE_WINDOW_BEATS`: trigeminy leaves 3 in any 10 intervals, bigeminy none (fixed,
 # not tuned).
@@ -391,14 +395,18 @@ def run_bounds(
 ) -> list[tuple[int, int]]:
     """(first, last + 1) beat index of each run of >= 3 `beat_class` beats above RUN_RATE_BPM
     (at or below it when `slow`); a fast run of S beats must also be premature against the
-    sinus cycle (`_premature`)."""
+    sinus cycle (`_premature`), and holds the unclassified beats at its rate between its S
+    beats (`_bridged_over_unclassified`), counted among its beats."""
     bounds = []
     classes = np.asarray(classes)
+    bridged = beat_class == "S" and not slow
     is_class = np.concatenate([[False], classes == beat_class, [False]]).astype(int)
     starts = np.flatnonzero(np.diff(is_class) == 1)
     stops = np.flatnonzero(np.diff(is_class) == -1)  # exclusive
+    if bridged:
+        starts, stops = _bridged_over_unclassified(beat_s, classes, starts, stops)
     for start, stop in zip(starts, stops, strict=True):
-        if stop - start < 3:
+        if np.sum(classes[start:stop] == beat_class) < 3:
             continue
         rate_bpm = 60.0 * (stop - start - 1) / (beat_s[stop - 1] - beat_s[start])
         if (rate_bpm > RUN_RATE_BPM) != slow:
@@ -408,6 +416,37 @@ def run_bounds(
         after_s = sinus_cycle_after_s(beat_s, classes)
         bounds = [(a, b) for a, b in bounds if _premature(beat_s, a, b, before_s, after_s)]
     return bounds
+
+
+def _bridged_over_unclassified(
+    beat_s: np.ndarray, classes: np.ndarray, starts: np.ndarray, stops: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The runs `starts`..`stops` (exclusive) of S beats joined across the unclassified (Q)
+    beats between two of them when every interval from the first run's last S beat to the
+    next run's first is within `BRIDGED_CYCLE_SHARE` of the runs' own median cycle: beats at
+    the run's rate, which the classifier could not name, do not end it. svdb 801's 28 S beats
+    at 125 /min (36.86-49.43 s, good signal) read as SVT runs of 4 and 3 beats, cut by the
+    classifier's Q calls (S 0.43, Q 0.20 at 39.25 s, the log-bias a tie) and the S calls after
+    them taken back (`ml.after_unclassified`)."""
+    if len(starts) < 2:
+        return starts, stops
+    joined_starts, joined_stops = [int(starts[0])], [int(stops[0])]
+    low, high = BRIDGED_CYCLE_SHARE
+    for start, stop in zip(starts[1:], stops[1:], strict=True):
+        last = joined_stops[-1]
+        between = classes[last:start]
+        own_rr = np.concatenate(
+            [np.diff(beat_s[joined_starts[-1] : last]), np.diff(beat_s[start:stop])]
+        )
+        gap_rr = np.diff(beat_s[last - 1 : start + 1])
+        cycle_s = float(np.median(own_rr)) if len(own_rr) else np.nan
+        at_rate = bool(np.all((gap_rr >= low * cycle_s) & (gap_rr <= high * cycle_s)))
+        if len(between) and np.all(between == "Q") and at_rate:
+            joined_stops[-1] = int(stop)
+        else:
+            joined_starts.append(int(start))
+            joined_stops.append(int(stop))
+    return np.array(joined_starts), np.array(joined_stops)
 
 
 def _premature(
