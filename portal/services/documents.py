@@ -18,10 +18,10 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ml import rhythm, vocabulary
 from ml.findings import AF_PR_REASON, DISSOCIATION_PR_REASON
@@ -578,24 +578,36 @@ def latest_version(report: EcgReport) -> ReportVersion:
 
 def pending_versions(session: Session, limit: int | None = 10) -> list[ReportVersion]:
     """The newest signed version of each signed report that has no stored PDF yet: signing
-    leaves rendering to the job worker, so a signature returns at once."""
+    leaves rendering to the job worker, so a signature returns at once. A version replaced
+    by an amendment before its PDFs were made is left out in the query, before the limit:
+    ten of them at the front had blocked the queue for every report (`_is_latest`)."""
     complete = (  # versions with every kind of PDF stored
         select(ReportDocument.report_version_id)
         .group_by(ReportDocument.report_version_id)
         .having(func.count(ReportDocument.id) >= len(DocumentKind))
     )
-    candidates = session.scalars(
-        select(ReportVersion)
-        .join(EcgReport, ReportVersion.report_id == EcgReport.id)
-        .where(
-            EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
-            ReportVersion.kind != VersionKind.MACHINE,
-            ReportVersion.id.not_in(complete),
+    return list(
+        session.scalars(
+            select(ReportVersion)
+            .join(EcgReport, ReportVersion.report_id == EcgReport.id)
+            .where(
+                EcgReport.status.in_([ReportStatus.FINAL, ReportStatus.AMENDED]),
+                ReportVersion.kind != VersionKind.MACHINE,
+                _is_latest(),
+                ReportVersion.id.not_in(complete),
+            )
+            .order_by(ReportVersion.id)
+            .limit(limit)
         )
-        .order_by(ReportVersion.id)
-        .limit(limit)
-    ).all()
-    return [v for v in candidates if v is v.report.versions[-1]]
+    )
+
+
+def _is_latest() -> ColumnElement[bool]:
+    """No later version of the same report exists (the report's `versions[-1]`)."""
+    later = aliased(ReportVersion)
+    return ~exists().where(
+        later.report_id == ReportVersion.report_id, later.version_no > ReportVersion.version_no
+    )
 
 
 def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
