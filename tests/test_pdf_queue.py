@@ -5,14 +5,16 @@ once the 10 oldest were such, `render_pending` rendered nothing for anyone."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
-from portal.models import EcgReport, ReportDocument
+from portal.models import EcgReport, ReportDocument, ReportVersion, WorkerHeartbeat, utcnow
 from portal.services import documents
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, post_form, sign_report
@@ -68,3 +70,33 @@ def test_replaced_versions_do_not_block_the_pdf_queue(
     sql.expire_all()
     assert sql.scalar(select(func.count(ReportDocument.id))) == 2 * REPORTS
     assert documents.pending_versions(sql) == []
+
+
+def test_health_counts_the_pdf_queue_in_one_query(
+    app: Flask, sql: Session, ten_amended_before_their_pdfs: list[EcgReport]
+) -> None:
+    """With no worker beating, `/health` (`jobs._waiting_unserved`) loaded every pending
+    version and lazily its report's versions: on 46,000 pending it had not answered after
+    10 min, while docker-compose's health check allows 5 s. Now one query counts them, the
+    10 replaced versions left out."""
+    sql.execute(delete(WorkerHeartbeat))
+    sql.execute(update(ReportVersion).values(signed_at=utcnow() - dt.timedelta(minutes=5)))
+    sql.commit()
+    engine = app.extensions["db_engine"]
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        health = app.test_client().get("/health")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert health.json["jobs"] == (
+        f"no analysis worker is running: {REPORTS} signed report(s) wait for their PDFs, the "
+        "oldest for 5 min (start `cardio worker` or the Celery workers)"
+    )
+    pdf_queue = [s for s in seen if "report_document" in s]
+    assert len(pdf_queue) == 1, pdf_queue
+    assert not [s for s in seen if s.lstrip().startswith("SELECT report_version.id")], seen

@@ -203,15 +203,12 @@ def _waiting_unserved(session: Session, now: dt.datetime) -> list[Unserved]:
         session, AnalysisJob, now, "recording(s) wait to be analysed", "analysis job(s)",
         "recordings wait to be analysed",
     )  # fmt: skip
-    signed_at = [
-        v.signed_at for v in documents.pending_versions(session, limit=None) if v.signed_at
-    ]
-    if signed_at and now - min(signed_at) >= WAITING_UNSERVED:
-        minutes = int((now - min(signed_at)).total_seconds() // 60)
+    waiting, oldest = documents.pending_figures(session)  # one query, however many wait
+    if oldest is not None and now - oldest >= WAITING_UNSERVED:
+        minutes = int((now - oldest).total_seconds() // 60)
         unserved.append(
             Unserved(
-                f"{len(signed_at)} signed report(s) wait for their PDFs, the oldest for "
-                f"{minutes} min",
+                f"{waiting} signed report(s) wait for their PDFs, the oldest for {minutes} min",
                 "signed reports wait for their PDFs",
             )
         )
