@@ -72,6 +72,18 @@ def test_replaced_versions_do_not_block_the_pdf_queue(
     assert documents.pending_versions(sql) == []
 
 
+def test_versions_that_failed_in_this_worker_do_not_block_the_pdf_queue(
+    app: Flask, sql: Session, ten_amended_before_their_pdfs: list[EcgReport]
+) -> None:
+    """Versions that failed to render in this worker (`render_pending`'s `skip`) were left out
+    after the query's limit of 10, so ten of them at the front stalled the worker's queue as
+    replaced versions had (a load audit's review)."""
+    newest = sorted(r.versions[-1].id for r in ten_amended_before_their_pdfs)
+    failed = set(newest[:10])
+    assert [v.id for v in documents.pending_versions(sql, skip=failed)] == newest[10:]
+    assert documents.render_pending(sql, app.config["SETTINGS"], failed) == REPORTS - 10
+
+
 def test_health_counts_the_pdf_queue_in_one_query(
     app: Flask, sql: Session, ten_amended_before_their_pdfs: list[EcgReport]
 ) -> None:

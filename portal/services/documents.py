@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -576,16 +577,19 @@ def latest_version(report: EcgReport) -> ReportVersion:
     return report.versions[-1]
 
 
-def pending_versions(session: Session, limit: int | None = 10) -> list[ReportVersion]:
+def pending_versions(
+    session: Session, limit: int | None = 10, skip: Collection[int] = ()
+) -> list[ReportVersion]:
     """The newest signed version of each signed report that has no stored PDF yet: signing
     leaves rendering to the job worker, so a signature returns at once. A version replaced
     by an amendment before its PDFs were made is left out in the query, before the limit:
-    ten of them at the front had blocked the queue for every report (`_is_latest`)."""
+    ten of them at the front had blocked the queue for every report (`_is_latest`); so are
+    the versions in `skip` (failed before in this worker), which would block it alike."""
     return list(
         session.scalars(
             select(ReportVersion)
             .join(EcgReport, ReportVersion.report_id == EcgReport.id)
-            .where(*_pending())
+            .where(*_pending(), *([ReportVersion.id.not_in(skip)] if skip else []))
             .order_by(ReportVersion.id)
             .limit(limit)
         )
@@ -638,9 +642,7 @@ def render_pending(session: Session, settings: Settings, skip: set[int]) -> int:
     done = 0
     if monotonic() < _storage_full_until.get(settings.storage_dir, 0.0):
         return done
-    for version in pending_versions(session):
-        if version.id in skip:
-            continue
+    for version in pending_versions(session, skip=skip):
         try:
             for kind in DocumentKind:
                 ensure_document(session, version.report, version, kind, settings)
