@@ -772,6 +772,44 @@ def test_grace_reads_the_admission_entrys_rate_pressure_and_creatinine(
     assert grace() == at_presentation
 
 
+def test_a_later_pci_entry_does_not_replace_the_rate_and_pressure_at_presentation(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A man of 68 admitted 3 days before the ECG with HR 110, SBP 90, creatinine 1.5, Killip
+    2, ST deviation (no depression) and raised enzymes, and a post-PCI ward round 1 day before
+    it (PCI yes, HR 64, SBP 150): REST gave 157 points (4.5 %) and 90 at 6 months (1.6 %) from
+    the ward round's 64/150, an entry holding PCI having counted as the admission's (a
+    risk-score audit, 2026-12-07). The admission's 110/90 give 207 and 122 points; PCI counts."""
+    people.patient.date_of_birth = dt.date.today() - dt.timedelta(days=round(68.5 * 365.25))
+    sql.commit()
+    now = utcnow()
+    _add_input(
+        sql, people, now - dt.timedelta(days=3), heart_rate_bpm=110.0, systolic_bp_mmhg=90.0,
+        creatinine=1.5, killip_class=2,
+        booleans=dict(cardiac_arrest_at_admission=False, st_deviation=True,
+                      st_depression=False, elevated_cardiac_enzymes=True, history_of_mi=False,
+                      history_of_heart_failure=False),
+    )  # fmt: skip
+    _add_input(sql, people, now - dt.timedelta(days=1), heart_rate_bpm=64.0,
+               systolic_bp_mmhg=150.0, booleans={"in_hospital_pci": True})  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.staff.username, ["reports:read"]))
+    scores = {s["model"]: s for s in api.get(f"/reports/{report.id}").get_json()["risk_scores"]}
+    in_hospital, six_month = scores["grace_in_hospital"], scores["grace_six_month"]
+    for score in (in_hospital, six_month):
+        used = score["inputs_used"]
+        assert used is not None, score["not_computed_reason"]
+        assert (used["heart_rate_bpm"], used["sbp_mmhg"]) == (110, 90), used
+        sources = used["sources"]
+        admission = sources["elevated_enzymes"]["clinical_input_id"]
+        assert sources["heart_rate_bpm"]["clinical_input_id"] == admission
+    assert (in_hospital["points"], round(in_hospital["value"], 1)) == (207, 16.2)
+    assert six_month["inputs_used"]["in_hospital_pci"] is True  # the ward round's
+    assert six_month["points"] == 122 and round(six_month["value"], 1) == 4.5
+    assert six_month["category"] == "NSTE-ACS high, STEMI intermediate"  # 90: intermediate, low
+
+
 def _grace_patient_of_82(app: Flask, people: People, sql: Session, tmp_path: Path) -> EcgReport:
     """The audit's patient: 82, HR 110, SBP 188, creatinine 0.91 mg/dL, Killip 1, no arrest,
     ST deviation, no raised enzymes, PCI in hospital, no history: GRACE 160 points in hospital

@@ -70,11 +70,19 @@ ADMISSION_ONLY = (
     "killip_class", "cardiac_arrest_at_admission", "st_deviation", "st_depression",
     "elevated_cardiac_enzymes", "in_hospital_pci",
 )  # fmt: skip
+# The values that make an entry the presentation entry (`_admission_entry`): not PCI, done
+# later in the stay, nor ST depression, also recorded from a repeat ECG; both are still read
+# as the latest of each. An entry holding only PCI (a post-PCI ward round's) had given GRACE
+# its rate of 64 and pressure of 150 for the admission's 110 and 90, 157 points where they
+# give 207 (a risk-score audit, 2026-12-07).
+PRESENTATION_VALUES = (
+    "killip_class", "cardiac_arrest_at_admission", "st_deviation", "elevated_cardiac_enzymes",
+)  # fmt: skip
 OFFICE_SBP = "office_systolic_bp_mmhg"
 # GRACE reads the heart rate and pressure at presentation and the initial creatinine (Granger
-# 2003): those of the latest entry holding admission values (`measured_values`), else the
-# latest of each. A ward round's pressure of 150 and rate of 64 on day 3 had moved a GRACE
-# score from 6.7 % (high) to 2.4 % and off the worklist's high-risk flag (a risk audit).
+# 2003): those of the latest entry holding values taken at presentation (`measured_values`),
+# else the latest of each. A ward round's pressure of 150 and rate of 64 on day 3 had moved a
+# GRACE score from 6.7 % (high) to 2.4 % and off the worklist's high-risk flag (a risk audit).
 AT_PRESENTATION = {
     column: f"{column}_at_presentation"
     for column in ("heart_rate_bpm", "systolic_bp_mmhg", "creatinine_mg_dl")
@@ -332,9 +340,10 @@ def _history_of_mi(session: Session, patient_id: int) -> Measured | None:
 
 
 def _admission_entry(row: ClinicalInput) -> bool:
-    """An entry holding any admission value, yes or no (Killip class, arrest, ST changes,
-    enzymes, PCI): the admission's, whose rate, pressure and creatinine are GRACE's."""
-    return any(getattr(row, column) is not None for column in ADMISSION_ONLY)
+    """An entry holding any value taken at presentation, yes or no (Killip class, arrest, ST
+    deviation, enzymes: `PRESENTATION_VALUES`): the admission's, whose rate, pressure and
+    creatinine are GRACE's. Not one holding only PCI or ST depression, recorded later too."""
+    return any(getattr(row, column) is not None for column in PRESENTATION_VALUES)
 
 
 def _measured_at_admission(entry: ClinicalInput) -> bool:
