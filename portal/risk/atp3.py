@@ -24,7 +24,17 @@ CITATION = (
 )
 PREDICTS = "10-year risk of hard coronary heart disease (heart attack or coronary death)"
 NAME = "ATP III hard CHD"
-AGE_YEARS = inputs.Range("Age", 30, 79, "years", kind="model")
+# ATP III's risk tables cover ages 20-79 (`POINTS`), but the Framingham cohort its equation
+# comes from was 30-74 at baseline: below 30 the portal does not score, as the 2008 model
+# (`framingham.AGE_YEARS`). "The range the model was developed for (30-79 years)" had been
+# said, true of neither (a risk-score audit, 2026-12-07).
+AGE_YEARS = inputs.Range(
+    "Age", 30, 79, "years", kind="model",
+    reason=(
+        "ATP III's risk tables cover ages 20-79 (NCEP ATP III 2001), but its equation comes "
+        "from the Framingham cohort, aged 30-74 at baseline, and below 30 extrapolates"
+    ),
+)  # fmt: skip
 # The same healthy levels as the 2008 model, for the factors ATP III uses.
 REFERENCES: References = {
     factor: framingham.REFERENCES[factor]

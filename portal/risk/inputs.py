@@ -22,6 +22,9 @@ class Range:
     unit: str
     # "model": the range the model was developed on; "possible": what a living adult can have.
     kind: str = "possible"
+    # Why a model's range is what it is, where it is not simply the one the model was
+    # developed on (said in place of that, `number`): ATP III's (`atp3.AGE_YEARS`).
+    reason: str = ""
 
     def describe(self) -> str:
         return f"{self.low:g}-{self.high:g} {self.unit}".rstrip()
@@ -49,6 +52,12 @@ def number(name: str, value: float | None, allowed: Range, *, model: str) -> flo
     if allowed.low <= x <= allowed.high:
         return x
     shown = f"{x:g} {allowed.unit}".rstrip()
+    if allowed.kind == "model" and allowed.reason:
+        raise RiskInputError(
+            name,
+            f"{allowed.label} {shown} is outside the range the portal scores the {model} model "
+            f"for ({allowed.describe()}): {allowed.reason}; the model is not applied.",
+        )
     if allowed.kind == "model":
         raise RiskInputError(
             name,

@@ -85,3 +85,19 @@ def test_beyond_the_calibrated_range_no_figure_nor_sizes_are_printed() -> None:
     assert "99.9" not in result.output and "percentage points:" not in result.output
     assert "percentage points\n" not in result.output  # no "+6.5 percentage points"
     assert "raised most by: Blood pressure, Smoking" in result.output
+
+
+def test_atp3_says_why_its_ages_start_at_30() -> None:
+    """ "outside the range the ATP III hard CHD model was developed for (30-79 years)" was true
+    of neither: ATP III's tables cover 20-79, the Framingham cohort was 30-74 (a risk-score
+    audit, 2026-12-07). The refusal says both, as `atp3.AGE_YEARS` keeps 30-79."""
+    young = ["atp3", *MAN_55[:2], "--age-years", "25", *MAN_55[4:]]
+    result = CliRunner().invoke(risk_command, young)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "was developed for" not in said, said
+    assert (
+        "Age 25 years is outside the range the portal scores the ATP III hard CHD model for "
+        "(30-79 years): ATP III's risk tables cover ages 20-79 (NCEP ATP III 2001), but its "
+        "equation comes from the Framingham cohort, aged 30-74 at baseline, and below 30 "
+        "extrapolates; the model is not applied." in said
+    ), said
