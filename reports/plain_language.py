@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 from ml import rhythm, vocabulary
 from ml.findings import FREQUENT_ECTOPY_SHARE
@@ -383,6 +384,13 @@ OUTCOMES = {
 OUTCOMES["framingham_general_cvd_bmi"] = OUTCOMES["framingham_general_cvd"]
 
 
+def _whole_people(risk_percent: float) -> int:
+    """The stored figure as shown ("12.5 %") to a whole number, half up as it reads: stored at
+    one decimal since 2026-12-07 (`risk_scores.score_values`), `round` had made 12.5 "About 12"
+    where 12.54 % at four decimals had read "About 13"."""
+    return int(Decimal(str(risk_percent)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def risk_in_plain_words(score: Score) -> str | None:
     """A risk as a natural frequency, or None when it was not computed; above the highest
     figure the model states (`portal.risk.beyond_calibration`) "More than 30 of 100 ...",
@@ -395,7 +403,7 @@ def risk_in_plain_words(score: Score) -> str | None:
         return f"Fewer than 1 in 100 people with the same values {what}."
     if (ceiling := beyond_calibration(score.model, score.risk_percent)) is not None:
         return f"More than {ceiling:.0f} of 100 people with the same values {what}."
-    people = max(1, round(score.risk_percent))
+    people = max(1, _whole_people(score.risk_percent))
     others = 100 - people
     return f"About {people} of 100 people with the same values {what}. The other {others} {rest}."
 

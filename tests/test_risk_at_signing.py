@@ -104,7 +104,7 @@ def test_a_corrected_entry_marks_the_score_stale_and_signing_recomputes_it(
         sex=report.patient.sex.value, age_years=age, total_chol=180, hdl=50, sbp_mmhg=140,
         **FLAGS,
     )  # fmt: skip
-    assert after.value == round(expected.risk_percent, 4) != typo_value
+    assert after.value == round(expected.risk_percent, 1) != typo_value
     assert risk_scores.stale_reason(after, report.patient, report.report_date) is None
     assert len(report.risk_scores) == len(risk_scores.SPECS)  # recomputed in place
 

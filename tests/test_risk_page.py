@@ -105,7 +105,7 @@ def test_report_scores_use_latest_values_as_of_the_ecg_and_store_inputs(
     expected = risk.framingham_general_cvd(
         sex="female", age_years=age, total_chol=213, hdl=50, sbp_mmhg=120, **FLAGS
     )
-    assert lipid.value == round(expected.risk_percent, 4)
+    assert lipid.value == round(expected.risk_percent, 1)  # as shown
     bmi = stored[RiskModel.FRAMINGHAM_GENERAL_CVD_BMI]
     assert bmi.value is None and bmi.not_computed_reason == "not computed: BMI missing"
     grace = stored[RiskModel.GRACE_IN_HOSPITAL]
@@ -1241,11 +1241,12 @@ def test_grace_without_an_acute_coronary_syndrome_leaves_the_patient_the_10_year
         findings=_preselected(page), conclusion="Read as prefilled.", patient_comment="",
     )  # fmt: skip
     scores = {s.model: s for s in report.risk_scores}
-    assert scores[RiskModel.FRAMINGHAM_GENERAL_CVD].value > 30
+    # 30.04 %, stored as shown: 30.0 % (`as_shown`), at the top of the calibrated range
+    assert scores[RiskModel.FRAMINGHAM_GENERAL_CVD].value == 30.0
     assert scores[RiskModel.GRACE_IN_HOSPITAL].value is not None
     _, summary = signed_pdfs(app, people, doctor, report, tmp_path)
     said = " ".join(summary.split())
-    assert "months ahead" not in said and "More than 30 of 100 people" in said, said
+    assert "months ahead" not in said and "About 30 of 100 people" in said, said
     assert [s.model for s in _patient_scores(report.risk_scores)] == [
         RiskModel.FRAMINGHAM_GENERAL_CVD
     ]
@@ -1343,3 +1344,94 @@ def test_the_trend_charts_space_measurements_by_their_utc_instants(
         time.tzset()
     xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', str(chart))]
     assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.2)
+
+
+def test_a_score_on_a_rounding_edge_reads_the_same_figure_and_band_everywhere(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """A man of 30, cholesterol 244, HDL 43, an untreated 189 mmHg, a smoker: Framingham gives
+    9.950004 %, stored as 9.95 (binary 9.9499...): the review page, clinician PDF and FHIR
+    said "9.9 %" (REST 9.95) beside "intermediate", the risk page and CLI "10.0 %" (a
+    risk-score audit, 2026-12-07). The figure as shown is stored: 10.0 % everywhere."""
+    from click.testing import CliRunner
+
+    from portal.risk.cli import risk_command
+    from tests.conftest import signed_pdfs
+    from tests.test_fhir import sign
+
+    people.patient.date_of_birth = dt.date.today() - dt.timedelta(days=round(30.5 * 365.25))
+    people.patient.sex = Sex.MALE
+    sql.commit()
+    _add_input(sql, people, utcnow() - dt.timedelta(days=5), total_cholesterol=244.0, hdl=43.0,
+               systolic_bp_mmhg=189.0, bmi_kg_m2=27.0,
+               booleans=FLAGS | {"smoker": True})  # fmt: skip
+    report = _analysed_report(app, people, sql, tmp_path)
+    sign(app, people, sql, report)
+    stored = sql.scalar(
+        select(RiskScore).where(RiskScore.model == RiskModel.FRAMINGHAM_GENERAL_CVD)
+    )
+    assert (stored.value, stored.category) == (10.0, "intermediate")
+
+    doctor = client_for(app, people.doctor)
+    page = html.unescape(doctor.get(f"/reports/{report.id}").get_data(as_text=True))
+    row = page[page.index("Framingham 2008 general cardiovascular disease, 10 years") :]
+    row = row[: row.index("</tr>")]
+    nine_nine = re.compile(r"(?<![\d.])9\.9 %")  # not the quality line's "99.9 %"
+    assert "10.0 %" in row and not nine_nine.search(row) and "intermediate" in row
+    risk_page = html.unescape(
+        doctor.get(f"/patients/{people.patient.id}/risk/").get_data(as_text=True)
+    )
+    card = risk_page[risk_page.index('id="score-framingham_general_cvd"') :]
+    card = card[: card.index("</article>")]
+    assert "10.0 %" in card and not nine_nine.search(card)
+    clinician, _ = signed_pdfs(app, people, doctor, report, tmp_path)
+    assert "10.0 % (intermediate)" in clinician and not nine_nine.search(clinician)
+
+    admin = client_for(app, people.admin)
+    api = Api(app, issue_on_admin_page(admin, people.doctor.username,
+                                       ["reports:read", "fhir:read"]))  # fmt: skip
+    scores = {s["model"]: s for s in api.get(f"/reports/{report.id}").get_json()["risk_scores"]}
+    rest = scores["framingham_general_cvd"]
+    assert (rest["value"], rest["category"]) == (10.0, "intermediate")
+    observation = api.client.get(
+        f"/fhir/r4/Observation/{report.id}-risk-framingham-general-cvd", headers=api.headers
+    ).get_json()
+    assert observation["valueQuantity"]["value"] == 10.0
+
+    args = ["framingham", "--sex", "male", "--age-years", "30", "--total-chol", "244", "--hdl",
+            "43", "--sbp-mmhg", "189", "--no-bp-treated", "--smoker", "--no-diabetic"]  # fmt: skip
+    assert "10.0 % (intermediate)" in CliRunner().invoke(risk_command, args).output
+
+
+@pytest.mark.parametrize(
+    ("model", "risk_percent", "value", "level", "figure"),
+    [
+        (RiskModel.FRAMINGHAM_GENERAL_CVD, 9.950004, 10.0, "intermediate", "10.0 %"),
+        (RiskModel.FRAMINGHAM_GENERAL_CVD, 19.950004, 20.0, "high", "20.0 %"),
+        (RiskModel.FRAMINGHAM_HARD_CHD_ATP3, 20.04, 20.0, "intermediate", "20.0 %"),
+        (RiskModel.FRAMINGHAM_GENERAL_CVD, 30.00004, 30.0, "high", "30.0 %"),
+        (RiskModel.FRAMINGHAM_GENERAL_CVD, 30.05, 30.1, "high", "> 30 %"),
+    ],
+)
+def test_the_stored_figure_is_the_figure_shown_and_its_band_judged_on_it(
+    model: RiskModel, risk_percent: float, value: float, level: str, figure: str
+) -> None:
+    """At 19.950004 % the report had said "19.9 % high"; at 30.00004 % the risk page "> 30 %
+    (beyond the range ...)" beside the report's "30.0 %" (a risk-score audit, 2026-12-07)."""
+    from portal import risk as models
+    from portal.risk.atp3 import category_of as atp3_category
+    from portal.risk.framingham import category_of
+    from portal.risk_words import percent_text, risk_figure_text
+
+    spec = risk_scores.SPEC_BY_MODEL[model]
+    judged = atp3_category if model == RiskModel.FRAMINGHAM_HARD_CHD_ATP3 else category_of
+    result = models.RiskResult(
+        model=model.value, title="", predicts="", citation="", risk_percent=risk_percent,
+        category=str(judged(risk_percent)), level=judged(risk_percent), inputs_used={},
+        contributions={},
+    )  # fmt: skip
+    outcome = risk_scores.ScoreOutcome(spec, result, None)
+    stored = risk_scores.score_values(outcome)
+    assert (stored["value"], stored["category"]) == (value, level)
+    for shown in (risk_figure_text(model.value, risk_percent), percent_text(model, value)):
+        assert shown.startswith(figure), shown

@@ -9,7 +9,13 @@ from portal.risk.atp3 import framingham_hard_chd_atp3
 from portal.risk.framingham import CALIBRATED_UP_TO_PERCENT as _FRAMINGHAM_CEILING
 from portal.risk.framingham import framingham_general_cvd, framingham_general_cvd_bmi
 from portal.risk.grace import grace_in_hospital, grace_six_month
-from portal.risk.result import FactorEffect, MissingInputError, RiskInputError, RiskResult
+from portal.risk.result import (
+    FactorEffect,
+    MissingInputError,
+    RiskInputError,
+    RiskResult,
+    as_shown,
+)
 
 # Model -> the highest risk (%) it states as a figure (`framingham.CALIBRATED_UP_TO_PERCENT`,
 # ATP III's printed table alike); a figure above it is said as "more than" it.
@@ -24,9 +30,11 @@ NOT_SIZED = f"cannot be sized in percentage points {BEYOND_CALIBRATION}"
 
 
 def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
-    """The model's ceiling when `risk_percent` is above it (say "more than" it), else None."""
+    """The model's ceiling when `risk_percent`, as shown (`as_shown`, as stored), is above it
+    (say "more than" it), else None: 30.00004 % had been "> 30 %" on the risk page and
+    "30.0 %" on the report, which stores the figure as shown."""
     ceiling = CALIBRATED_UP_TO_PERCENT.get(model)
-    if ceiling is None or risk_percent is None or risk_percent <= ceiling:
+    if ceiling is None or risk_percent is None or as_shown(risk_percent) <= ceiling:
         return None
     return ceiling
 

@@ -36,6 +36,7 @@ from portal.models import (
     Sex,
     utcnow,
 )
+from portal.risk.result import as_shown
 from portal.risk_words import points_banded, score_points
 from reports.plain_language import IN_ACS  # the patient is told of it as "Your outlook"
 
@@ -917,8 +918,10 @@ def score_values(outcome: ScoreOutcome) -> dict[str, Any]:
     result = outcome.result
     return dict(
         clinical_input_id=outcome.latest_input_id,
-        # Four decimals: stored at two, 8.147 % read 8.2 % here and 8.1 % on the risk page.
-        value=None if result is None else round(result.risk_percent, 4),
+        # The figure as shown, on which the band is judged (`as_shown`): stored at four
+        # decimals, 9.950004 % was 9.95 (binary 9.9499...), "9.9 % intermediate" on the report,
+        # REST and FHIR beside the risk page's "10.0 %" (a risk-score audit, 2026-12-07).
+        value=None if result is None else as_shown(result.risk_percent),
         unit=None if result is None else "%",
         category=None if result is None else result.category,
         level=None if result is None else result.level,
