@@ -59,6 +59,7 @@ def _is_own_asset(url: str) -> bool:
 
 
 def _environment() -> Environment:
+    from portal.risk import BANDS_NOTE  # lazily: portal imports reports
     from reports import plain_language  # lazily, like ReportData (it reads ml/'s vocabulary)
 
     env = Environment(
@@ -72,6 +73,7 @@ def _environment() -> Environment:
     env.filters["ms"] = lambda v: "—" if v is None else f"{v:.0f} ms"
     env.globals["input_words"] = input_words
     env.globals["risk_figure_text"] = risk_figure_text
+    env.globals["risk_bands_note"] = BANDS_NOTE
     return env
 
 

@@ -1435,3 +1435,31 @@ def test_the_stored_figure_is_the_figure_shown_and_its_band_judged_on_it(
     assert (stored["value"], stored["category"]) == (value, level)
     for shown in (risk_figure_text(model.value, risk_percent), percent_text(model, value)):
         assert shown.startswith(figure), shown
+
+
+def test_the_risk_page_and_clinician_pdf_say_each_bands_cut_offs_and_source(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """Only "low / intermediate / high" was printed, Framingham's "20.0 % high" beside ATP
+    III's "20.0 % intermediate" with nothing to say why, and the code called Framingham's bands
+    the paper's, which defines none (a risk-score audit, 2026-12-07)."""
+    from portal.services.documents import report_data
+    from reports.render import html_for
+
+    _add_input(sql, people, utcnow() - dt.timedelta(days=5), booleans=FLAGS, **LIPIDS)
+    report = _analysed_report(app, people, sql, tmp_path)
+    framingham = (
+        "Framingham 2008 low < 10 %, intermediate 10-19.9 %, high >= 20 % (Canadian "
+        "Cardiovascular Society 2016"
+    )
+    atp3 = "ATP III low < 10 %, intermediate 10-20 %, high > 20 %"
+    doctor = client_for(app, people.doctor)
+    risk_page = html.unescape(
+        doctor.get(f"/patients/{people.patient.id}/risk/").get_data(as_text=True)
+    )
+    said = " ".join(risk_page.split())
+    assert framingham in said and atp3 in said and "NCEP ATP III 2001" in said
+    settings = app.config["SETTINGS"]
+    data = report_data(sql, report, report.versions[-1], settings, with_strips=False)
+    clinician = " ".join(html.unescape(html_for("clinician", data)).split())
+    assert framingham in clinician and atp3 in clinician

@@ -28,6 +28,17 @@ CALIBRATED_UP_TO_PERCENT = {
 BEYOND_CALIBRATION = "beyond the range the model was built on"
 NOT_SIZED = f"cannot be sized in percentage points {BEYOND_CALIBRATION}"
 
+# Each model's bands, their cut-offs and their source, said once where scores are shown to
+# clinicians (the risk page, the clinician PDF): only "low / intermediate / high" had been
+# printed, and Framingham's 20.0 % "high" stood beside ATP III's 20.0 % "intermediate" with
+# nothing to say why (a risk-score audit, 2026-12-07). D'Agostino 2008 defines no bands.
+BANDS_NOTE = (
+    "Bands: Framingham 2008 low < 10 %, intermediate 10-19.9 %, high >= 20 % (Canadian "
+    "Cardiovascular Society 2016 dyslipidemia guidelines; the Framingham paper defines none); "
+    "ATP III low < 10 %, intermediate 10-20 %, high > 20 % (a coronary risk equivalent; NCEP "
+    "ATP III 2001); GRACE by its points, each band's cut-off beside the score."
+)
+
 
 def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
     """The model's ceiling when `risk_percent`, as shown (`as_shown`, as stored), is above it
@@ -40,6 +51,7 @@ def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
 
 
 __all__ = [
+    "BANDS_NOTE",
     "BEYOND_CALIBRATION",
     "CALIBRATED_UP_TO_PERCENT",
     "FactorEffect",

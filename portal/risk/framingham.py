@@ -131,8 +131,9 @@ def heart_age_text(heart_age_years: float) -> str:
 
 
 def category_of(risk_percent: float) -> RiskLevel:
-    """The paper's bands: low < 10 %, intermediate 10-20 %, high >= 20 %, of the figure as
-    shown (`as_shown`)."""
+    """The Canadian Cardiovascular Society's bands (2016 dyslipidemia guidelines; D'Agostino
+    2008 defines none): low < 10 %, intermediate 10-19.9 %, high >= 20 %, of the figure as
+    shown (`as_shown`); said on the pages with their source (`portal.risk.BANDS_NOTE`)."""
     risk_percent = as_shown(risk_percent)
     if risk_percent < 10:
         return RiskLevel.LOW

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
+from portal import risk
 from portal.access import roles
 from portal.charts import trend_svg
 from portal.db import db_session
@@ -76,6 +77,7 @@ def show(patient_id: int) -> str:
     sql.commit()
     return render_template(
         "scores/show.html",
+        bands_note=risk.BANDS_NOTE,
         patient=patient,
         current=current,
         what_if=what_if,
