@@ -9,6 +9,8 @@ analysis runs, and refused with what to do once a read is signed."""
 from __future__ import annotations
 
 import html
+import io
+import json
 import re
 import threading
 from pathlib import Path
@@ -21,15 +23,22 @@ from sqlalchemy.orm import Session
 from ml.recording import Recording
 from portal.models import (
     Account,
+    AnalysisJob,
     AuditEvent,
     EcgRecording,
     EcgReport,
+    Patient,
     RecordingFormat,
     ReportStatus,
     WithdrawnKind,
 )  # fmt: skip
 from portal.services import entered_in_error, reports
-from portal.services.recordings import ReadingChange, UploadOptions, _reading_change
+from portal.services.recordings import (
+    ReadingChange,
+    UploadOptions,
+    _reading_change,
+    upload_recording,
+)
 from portal.worker import Worker
 from tests.conftest import PASSWORD, People, client_for, csrf_token, error_messages
 from tests.support.ecg_files import synthetic, write_csv
@@ -320,6 +329,48 @@ def test_a_signature_sent_with_a_read_again_is_one_or_the_other_never_a_500(
     sql.expire_all()
     assert sql.scalar(select(EcgReport.status)) is ReportStatus.FINAL
     assert sql.scalar(select(EcgRecording.sampling_rate_hz)) == 360
+
+
+def test_a_read_again_sent_twice_at_once_is_one_read_again_never_said_signed(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The same read-again sent twice together (a write-path audit, 2026-12-07): on MariaDB
+    the second, reading its snapshot of the recording from before the first committed, had
+    answered 422 'Its report is signed' though nothing was. It waits for the first and reads
+    the recording as committed: already at 360 Hz, the plain duplicate of the first's job."""
+    secret = issue_on_admin_page(
+        client_for(app, people.admin), people.staff.username, ["recordings:write"]
+    )
+    api = Api(app, secret)
+    strip = [(_strip_at_360_hz(tmp_path), "strip.csv")]
+    assert api.upload(people.patient.id, strip, fs_hz="250").status_code == 201
+    assert Worker(app).run_pending() == 1
+
+    first = app.extensions["db_sessionmaker"]()
+    settings = app.config["SETTINGS"]
+    outcome = upload_recording(
+        first, first.get(Patient, people.patient.id), [("strip.csv", io.BytesIO(strip[0][0]))],
+        actor=first.get(Account, people.staff.id), storage_dir=settings.storage_dir,
+        options=UploadOptions(fs_hz=360),
+    )  # fmt: skip
+    assert outcome.read_again is not None
+    first.flush()  # read again at 360 Hz, not committed
+    first_job_id = outcome.job.id
+
+    def read_again_too(_own: Session) -> str:
+        answer = api.upload(people.patient.id, strip, fs_hz="360")
+        return f"{answer.status_code} {answer.get_data(as_text=True)}"
+
+    said, _ = second_while_first_is_open(sql.get_bind(), first, read_again_too, wait_s=1.5)
+    assert "Its report is signed" not in said
+    status, body = said.split(" ", 1)
+    assert status == "200", said[:600]
+    answer = json.loads(body)
+    assert answer["duplicate"] and answer["read_again"] is None
+    assert answer["job"]["id"] == first_job_id
+    assert answer["recording"]["sampling_rate_hz"] == 360
+    sql.expire_all()
+    assert sql.scalar(select(func.count()).select_from(AnalysisJob)) == 2
 
 
 def test_other_units_are_a_change_of_reading_too() -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ml.errors import RecordingError
 from ml.io import read_recording
@@ -208,6 +209,8 @@ def _register(
             EcgRecording.patient_id == patient.id, EcgRecording.sha256 == staged.sha256
         )
     )
+    if existing is not None:
+        _read_as_committed(session, existing)
     if existing is not None and existing.reference_record != reference_record:
         raise InvalidInput({"files": _reference_clash(existing, reference_record)})
     change = _reading_change(existing, recording, options) if existing is not None else None
@@ -325,13 +328,31 @@ def _keep_again(staged: storage.StagedUpload, storage_dir: Path) -> None:
         raise InvalidInput({"files": str(problem)}) from None
 
 
+def _read_as_committed(session: Session, existing: EcgRecording) -> None:
+    """Lock the earlier upload and read it and its jobs as committed (MariaDB: not the
+    request's snapshot), so that the same read-again sent twice at once is one: the second
+    waits and finds the file already being read again, the plain duplicate of that job. It had
+    worked out the change from its snapshot and read the file again a second time, or
+    answered 'Its report is signed' though nothing was (a write-path audit, 2026-12-07)."""
+    lock_row(session, "ecg_recording", existing.id, "pacemaker")  # one re-read at a time
+    session.refresh(existing, with_for_update=True)
+    jobs = session.scalars(
+        select(AnalysisJob)
+        .where(AnalysisJob.recording_id == existing.id)
+        .order_by(AnalysisJob.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    set_committed_value(existing, "jobs", list(jobs))
+
+
 def _check_read_again(
     session: Session, existing: EcgRecording, change: ReadingChange
 ) -> list[EcgReport]:
-    """The recording's reports, locked (`_reports_locked`); InvalidInput, saying what to do,
+    """The recording's reports, locked (`_reports_locked`; the recording is, by
+    `_read_as_committed`); InvalidInput, saying what to do,
     when the file cannot be read again now: its analysis is running, or a read of it is signed
     (the record of what was issued, never replaced)."""
-    lock_row(session, "ecg_recording", existing.id, "pacemaker")  # one re-read at a time
     before = _before(existing, change)
     if any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in existing.jobs):
         raise InvalidInput(
