@@ -276,15 +276,7 @@ def assigned_away_while_reviewing(
     opened = _last_opened(session, actor, report_id, patient_id=patient.id)
     if opened is None:
         return None
-    updates_since = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == "patient.update",
-            AuditEvent.patient_id == patient.id,
-            AuditEvent.id > opened.id,
-        )
-        .order_by(AuditEvent.id.desc())
-    )
+    updates_since = _since_opened(session, "patient.update", patient.id, opened)
     assigned = next(
         (e for e in updates_since if "assigned_doctor_id" in (e.details or {}).get("fields", [])),
         None,
@@ -292,6 +284,22 @@ def assigned_away_while_reviewing(
     if assigned is None:
         return None
     return AssignedAway(patient.full_name, doctor.full_name, assigned.occurred_at)
+
+
+def _since_opened(
+    session: Session, action: str, patient_id: int | None, opened: AuditEvent
+) -> Iterable[AuditEvent]:
+    """The audit events `action` about the patient since the doctor's opening `opened`,
+    newest first: what happened to the report while they reviewed it."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.patient_id == patient_id,
+            AuditEvent.id > opened.id,
+        )
+        .order_by(AuditEvent.id.desc())
+    )
 
 
 def _moved_away_while_reviewing(
@@ -329,15 +337,7 @@ def _read_again_while_reviewing(
     opened = _last_opened(session, actor, report_id)
     if opened is None:
         return None
-    read_again = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == "recording.read_again",
-            AuditEvent.patient_id == opened.patient_id,
-            AuditEvent.id > opened.id,
-        )
-        .order_by(AuditEvent.id.desc())
-    )
+    read_again = _since_opened(session, "recording.read_again", opened.patient_id, opened)
     removed = next(
         (e for e in read_again if report_id in (e.details or {}).get("removed_report_ids", [])),
         None,
