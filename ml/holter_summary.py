@@ -106,11 +106,14 @@ def holter_summary(
 
     beats = ~vf_waves(beat_s, episodes)
     in_af = rhythm.within(beat_s, [(e.start_s, e.end_s) for e in episodes if e.label == rhythm.AF])
+    is_s = (classes == "S") & beats & ~in_af
     return HolterSummary(  # rounded as shown, so a stored summary reads back the same
         hours=round(hours, 3),
         total_beats=int(beats.sum()),
         ventricular=_ectopy((classes == "V") & beats, readable_hours),
-        supraventricular=_ectopy((classes == "S") & beats & ~in_af, readable_hours),
+        supraventricular=_ectopy(
+            is_s, readable_hours, _s_run_lengths(is_s, beat_s, np.asarray(classes))
+        ),
         pauses=len(pauses),
         longest_pause_s=round(longest.duration_s, 2) if longest else None,
         longest_pause_at_s=round(longest.start_s, 1) if longest else None,
@@ -135,8 +138,10 @@ def _readable_af_s(episodes: list[rhythm.Episode], unreadable: list[tuple[float,
     return sum(b - a - rhythm.overlap_s(a, b, unreadable) for a, b in af)
 
 
-def _ectopy(is_class: np.ndarray, hours: float) -> Ectopy:
-    lengths = [n for _, n in runs_of(is_class)]
+def _ectopy(is_class: np.ndarray, hours: float, lengths: list[int] | None = None) -> Ectopy:
+    """The figures of one class; its runs are `lengths`, else its calls in a row."""
+    if lengths is None:
+        lengths = [n for _, n in runs_of(is_class)]
     return Ectopy(
         beats=int(is_class.sum()),
         per_hour=round(float(is_class.sum()) / hours, 1),
@@ -145,6 +150,18 @@ def _ectopy(is_class: np.ndarray, hours: float) -> Ectopy:
         runs=sum(1 for n in lengths if n >= 3),
         longest_run=max((n for n in lengths if n >= 3), default=0),
     )
+
+
+def _s_run_lengths(is_s: np.ndarray, beat_s: np.ndarray, classes: np.ndarray) -> list[int]:
+    """The lengths of the runs of `is_s` beats joined across the unclassified beats at their
+    rate between them by the SVT episodes' rule (`rhythm._bridged_over_unclassified`), those
+    beats counted among the run's as the episode counts them. Counted as S calls in a row,
+    svdb 801's SVT episode of 11 beats (4 Q) read "Longest run 4 beats" (a Holter audit)."""
+    runs = list(runs_of(is_s))
+    starts = np.array([first for first, _ in runs], dtype=int)
+    stops = np.array([first + n for first, n in runs], dtype=int)
+    starts, stops = rhythm._bridged_over_unclassified(beat_s, classes, starts, stops)
+    return [int(stop - start) for start, stop in zip(starts, stops, strict=True)]
 
 
 def runs_of(mask: np.ndarray) -> Iterator[tuple[int, int]]:

@@ -78,6 +78,21 @@ def test_a_strip_and_a_paced_read_have_no_holter_summary() -> None:
     assert holter_summary(classes, beat_s, 1800.0, []) is not None
 
 
+def test_s_runs_hold_the_unclassified_beats_at_their_rate_as_the_svt_episode_does() -> None:
+    """svdb 801's SVT episode of 11 beats (4 of them Q) read "Longest run 4 beats" in the
+    Holter table, which counted S calls in a row (a Holter audit)."""
+    classes = np.array(list("N" * 10 + "SSSQQSSS" + "N" * 5 + "VVVQVVV" + "N" * 5))
+    beat_s = np.concatenate(
+        [np.arange(10) * 0.8, 7.7 + np.arange(8) * 0.45, 11.9 + np.arange(5) * 0.8]
+    )
+    beat_s = np.concatenate([beat_s, 16.0 + np.arange(7) * 0.4, 19.6 + np.arange(5) * 0.8])
+    summary = holter_summary(classes, beat_s, HOUR_S, [])
+    assert summary is not None
+    s, v = summary.supraventricular, summary.ventricular
+    assert (s.beats, s.singles, s.couplets, s.runs, s.longest_run) == (6, 0, 0, 1, 8)
+    assert (v.beats, v.runs, v.longest_run) == (6, 2, 3)  # ventricular runs as before
+
+
 def test_fibrillation_waves_are_no_beats_and_beats_in_af_no_premature_atrial_beats() -> None:
     """MIT-BIH 207 counted its flutter waves (2,229 "beats" for 1,860), and 202 its S calls
     inside AF as 17 runs of premature atrial beats (a records audit)."""

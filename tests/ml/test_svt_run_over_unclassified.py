@@ -61,3 +61,5 @@ def test_svdb_801s_28_beat_svt_is_not_cut_at_its_unclassified_beats() -> None:
     runs = [e for e in read.episodes if e.label == rhythm.SVT and 36 <= e.start_s <= 50]
     assert max(e.duration_s for e in runs) > 4.0, runs
     assert any("Supraventricular tachycardia at 37.3 s" in n for n in read.notes), read.notes
+    holter = read.holter  # the Holter table's S runs count the episode's beats (its Q too)
+    assert holter is not None and holter.supraventricular.longest_run == 11, holter
