@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from flask import Flask
@@ -91,6 +92,16 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         from ml.gaps import HMS_FROM_S, clock
 
         return clock(t_s, duration_s >= HMS_FROM_S)
+
+    @app.template_filter("clock_end")
+    def _clock_end(end_s: float, duration_s: float) -> str:
+        """An episode's end as the episode table's "To" says it: on the h:mm:ss clock, up to
+        the next whole second, so From-To covers the episode (`clock` cuts to the second, and
+        a dropped beat at 1546.04-1547.99 s read "0:25:46" to "0:25:47" beside "2.0 s")."""
+        from ml.gaps import HMS_FROM_S, clock
+
+        as_hms = duration_s >= HMS_FROM_S
+        return clock(math.ceil(round(end_s, 3)) if as_hms else end_s, as_hms)
 
     @app.template_filter("time_of_day")
     def _time_of_day(t_s: float, recording: Any) -> str:
