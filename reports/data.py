@@ -124,6 +124,9 @@ class ReportData:
     recorded_label: str = "Recorded"
     # Staff noted a pacemaker at upload: the machine read is a paced read (`ml.paced`).
     pacemaker: bool = False
+    # The machine's detections inside ventricular flutter/fibrillation, no beats: the patient's
+    # share of extra beats leaves them out, as the clinician's findings do (`frequent_pacs`).
+    vf_waves: int = 0
     # A recording of 10 minutes or more: its Holter summary (`ml.holter_summary`).
     holter: HolterSummary | None = None
     # Episode labels whose statement the signed read does not carry (`documents`): their

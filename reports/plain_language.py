@@ -157,10 +157,12 @@ def patterns_in_part(
     return patterned_s < PATTERN_WHOLE_STRIP_SHARE * duration_s
 
 
-def frequent_pacs(beat_counts: Mapping[str, int]) -> bool:
+def frequent_pacs(beat_counts: Mapping[str, int], vf_waves: int = 0) -> bool:
     """Whether the machine's supraventricular (S) calls are `FREQUENT_ECTOPY_SHARE` of its
-    beats or more (`ReportVersion.beat_counts` of the machine read)."""
-    total = sum(beat_counts.values())
+    beats or more (`ReportVersion.beat_counts` of the machine read). Its beats leave out the
+    `vf_waves` (detections inside ventricular flutter/fibrillation, `ml.holter_summary.vf_waves`),
+    as the clinician's ectopy findings do (`ml.findings.findings_of_read`)."""
+    total = sum(beat_counts.values()) - vf_waves
     return total > 0 and beat_counts.get("S", 0) / total >= FREQUENT_ECTOPY_SHARE
 
 
@@ -612,7 +614,7 @@ def what_changed(data: ReportData) -> list[str]:
     # quoted alone had read "The top parts of your heart were quivering ..." where the earlier
     # summary said "For part of the recording ..."; a consistency audit).
     in_part = patterns_in_part(data.episodes, data.duration_s, data.read_as_episodes)
-    many_pacs = frequent_pacs(data.beat_counts)
+    many_pacs = frequent_pacs(data.beat_counts, data.vf_waves)
     then_words = dict(_worded(before.findings, in_part, many_pacs))
     now_words = dict(_worded(now.findings, in_part, many_pacs))
     added = [w for c, w in now_words.items() if c not in then_words]

@@ -1039,6 +1039,40 @@ def test_frequent_pacs_read_many_on_the_patients_summary_and_list(
     sql.rollback()
 
 
+def test_the_patients_share_of_extra_beats_leaves_out_the_vf_waves(
+    app: Flask, people: People, sql: Session, tmp_path: Path
+) -> None:
+    """The patient's "Many extra beats" divided by every detection, VF waves read Q included,
+    where the clinician's PAC finding leaves them out (`ml.holter_summary.vf_waves`): S calls
+    10 % of the beats outside VF read "Some extra beats" (an audit of the patient's side)."""
+    from ml import rhythm
+    from portal.services import myhealth
+    from portal.services.machine_read import machine_read, vf_waves_in
+    from reports.plain_language import MANY_PACS
+
+    report = _signed(app, people, sql, tmp_path)  # sinus rhythm and PACs
+    machine = report.versions[0]
+    read = machine_read(report)
+    beat_s = read.beats.samples / read.fs_hz
+    waves = int(np.sum((beat_s >= 10.0) & (beat_s <= 20.0)))
+    beats = len(beat_s) - waves
+    pacs = -(-beats // 10)  # 10 % of the beats outside VF, fewer of every detection
+    assert waves and pacs / len(beat_s) < 0.10
+    counts = {"N": beats - pacs, "S": pacs, "V": 0, "F": 0, "Q": waves}
+    vf = {"label": rhythm.VF, "start_s": 10.0, "end_s": 20.0, "n_beats": 0, "duration_s": 10.0}
+    with sql.no_autoflush:  # in memory only: a version is never updated
+        machine.analysis = {**machine.analysis, "episodes": [vf], "beat_counts": counts}
+        machine.beat_counts = counts
+        data = report_data(
+            sql, report, report.versions[-1], app.config["SETTINGS"], with_strips=False
+        )
+        assert data.vf_waves == waves == vf_waves_in(report)
+        said = " ".join(_text(render_pdf("patient", data), tmp_path).split())
+        assert MANY_PACS in said and "often harmless" not in said
+        assert myhealth.plain_finding(report) == MANY_PACS  # the patient's list, FHIR alike
+    sql.rollback()
+
+
 def test_the_clinician_pdf_dates_each_risk_input(
     app: Flask, people: People, sql: Session, tmp_path: Path
 ) -> None:

@@ -61,6 +61,7 @@ from portal.models import (
     VersionKind,
 )
 from portal.services import audit, documents, entered_in_error, reports
+from portal.services.machine_read import vf_waves_in
 from portal.services.reference import reference_marker
 from reports.plain_language import findings_in_plain_words, frequent_pacs
 
@@ -227,7 +228,7 @@ def report_resource(
         plain = findings_in_plain_words(
             list(version.findings or []),
             reports.patterns_in_part(report),
-            frequent_pacs(report.versions[0].beat_counts or {}),
+            frequent_pacs(report.versions[0].beat_counts or {}, vf_waves_in(report)),
         )
         conclusion = " ".join([*plain, version.patient_comment or ""]).strip()
     else:  # unsigned: the machine's main finding, said to be unreviewed (clinicians only)

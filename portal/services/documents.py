@@ -51,7 +51,7 @@ from portal.services.errors import (
     RecordingFilesMissing,
     ReportWithdrawn,
 )
-from portal.services.machine_read import machine_read, machine_summary
+from portal.services.machine_read import machine_read, machine_summary, vf_waves_of
 from portal.services.reference import reference_marker
 from portal.services.reports import STATEMENTS, as_shown, shown_to_patient
 from portal.services.risk_scores import SPEC_BY_MODEL, stale_reason
@@ -254,6 +254,7 @@ def report_data(
             machine, version, dict(analysis.intervals.confidence)
         ),
         beat_counts=dict(machine.beat_counts or {}),
+        vf_waves=vf_waves_of(analysis),
         class_probabilities=dict(machine.class_probabilities or {}),
         quality_words=analysis.quality_words,
         machine_notes=list(analysis.notes),

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import object_session
 
+from ml import rhythm
 from ml.analysis import EcgAnalysis
+from ml.holter_summary import vf_waves
 from ml.lead_reversal import ARMS_SWAPPED
 from ml.recording import canonical_lead_name
 from portal.models import EcgReport, ReportBeats, ReportVersion
@@ -43,6 +45,19 @@ def machine_summary(report: EcgReport) -> EcgAnalysis:
     """Version 1's analysis without its beats (`beats` is empty; `beat_counts` has the
     counts): findings, rhythm episodes, intervals, heart rate, quality, notes."""
     return EcgAnalysis.from_dict({**_document(report.versions[0]), "beats": NO_BEATS})
+
+
+def vf_waves_of(analysis: EcgAnalysis) -> int:
+    """How many of the read's detections are ventricular flutter/fibrillation waves, no beats
+    (`ml.holter_summary.vf_waves`): left out of a share of beats, as the findings leave them."""
+    return int(vf_waves(analysis.beats.samples / analysis.fs_hz, analysis.episodes).sum())
+
+
+def vf_waves_in(report: EcgReport) -> int:
+    """`vf_waves_of` the machine read, its beats loaded only when it has a VF episode."""
+    if not any(e.label == rhythm.VF for e in machine_summary(report).episodes):
+        return 0
+    return vf_waves_of(machine_read(report))
 
 
 def machine_findings(report: EcgReport) -> list[dict[str, Any]]:

@@ -80,12 +80,13 @@ def read_again_as(withdrawn: EcgReport, listed: list[EcgReport]) -> EcgReport | 
 
 def plain_finding(report: EcgReport) -> str:
     """The signed main finding in plain words (first sentence of the plain-language text)."""
+    from portal.services.machine_read import vf_waves_in
     from portal.services.reports import patterns_in_part
     from reports.plain_language import findings_in_plain_words, frequent_pacs
 
     signed = [v for v in report.versions if v.kind is not VersionKind.MACHINE]
     codes = list(signed[-1].findings or []) if signed else []
-    many_pacs = frequent_pacs(report.versions[0].beat_counts or {})
+    many_pacs = frequent_pacs(report.versions[0].beat_counts or {}, vf_waves_in(report))
     return findings_in_plain_words(codes, patterns_in_part(report), many_pacs)[0]
 
 
