@@ -59,7 +59,7 @@ def _is_own_asset(url: str) -> bool:
 
 
 def _environment() -> Environment:
-    from portal.risk import BANDS_NOTE  # lazily: portal imports reports
+    from portal.risk import BAND_WORDS  # lazily: portal imports reports
     from reports import plain_language  # lazily, like ReportData (it reads ml/'s vocabulary)
 
     env = Environment(
@@ -73,7 +73,7 @@ def _environment() -> Environment:
     env.filters["ms"] = lambda v: "—" if v is None else f"{v:.0f} ms"
     env.globals["input_words"] = input_words
     env.globals["risk_figure_text"] = risk_figure_text
-    env.globals["risk_bands_note"] = BANDS_NOTE
+    env.globals["risk_band_words"] = BAND_WORDS
     return env
 
 

@@ -1209,7 +1209,7 @@ def test_a_risk_beyond_the_models_calibrated_range_is_said_as_more_than_it(
         clinician = html.unescape(html_for("clinician", data))
         summary = " ".join(html.unescape(html_for("patient", data)).split())
     table = clinician[clinician.index('id="risk-scores"') :].split("</table>")[0]
-    assert "> 30 % (beyond the range the model was built on)</strong> (high)" in table, table
+    assert "> 30 % (beyond the range the model was built on)</strong> (high; bands" in table, table
     assert not re.search(r"\b9\d\.\d %", table)
     assert "More than 30 of 100 people with the same values" in summary
     assert "The other" not in summary and "About 9" not in summary

@@ -38,6 +38,15 @@ BANDS_NOTE = (
     "ATP III low < 10 %, intermediate 10-20 %, high > 20 % (a coronary risk equivalent; NCEP "
     "ATP III 2001); GRACE by its points, each band's cut-off beside the score."
 )
+# The same, beside each percentage model's result in the clinician PDF, whose rows have room
+# for it: the note under the table had pushed the PDF's closing paragraph onto a page of its
+# own, and a paced 12-lead report to 4 pages (CI, 2026-12-07).
+FRAMINGHAM_BANDS = "bands < 10, 10-19.9, >= 20 %, Canadian Cardiovascular Society 2016"
+BAND_WORDS = {
+    "framingham_general_cvd": FRAMINGHAM_BANDS,
+    "framingham_general_cvd_bmi": FRAMINGHAM_BANDS,
+    "framingham_hard_chd_atp3": "bands < 10, 10-20, > 20 %, NCEP ATP III 2001",
+}
 
 
 def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
@@ -52,6 +61,7 @@ def beyond_calibration(model: str, risk_percent: float | None) -> float | None:
 
 __all__ = [
     "BANDS_NOTE",
+    "BAND_WORDS",
     "BEYOND_CALIBRATION",
     "CALIBRATED_UP_TO_PERCENT",
     "FactorEffect",
